@@ -1,0 +1,129 @@
+# apology-milter - one Makefile for the core library, the programs and the tests.
+#
+#   make              build everything (-Wall -Wextra -Werror)
+#   make check        install missing Debian packages (as root), build, run all
+#                     tests, then unit and corpus tests again under ASan/UBSan
+#   make demo         the live demo (see README.md)
+#   make bench        benchmarks, as ratios against baselines measured in the same run
+#   make eval         per-rule precision/recall and verdict confusion matrix on the corpus
+#   make fuzz         build the libFuzzer targets (clang)
+#   make install      install into $(DESTDIR)$(PREFIX)
+#
+# Switches: MATCHER=hyperscan|pcre2, SANITIZE=address, PREFIX, DESTDIR.
+
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+MATCHER  ?= hyperscan
+SANITIZE ?=
+PYTHON   ?= python3
+
+PKGS := gmime-3.0 glib-2.0 libfyaml libxml-2.0
+ifeq ($(MATCHER),hyperscan)
+PKGS += libhs
+else
+PKGS += libpcre2-8
+endif
+
+BUILD := build$(if $(SANITIZE),-$(SANITIZE))$(if $(filter pcre2,$(MATCHER)),-pcre2)
+
+OPT      ?= -O2
+CFLAGS   ?= $(OPT) -g
+WFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
+XCFLAGS  := $(WFLAGS) -D_GNU_SOURCE -Iinclude -Imilter -DDATADIR='"$(PREFIX)/share/apology-milter"' \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifeq ($(SANITIZE),address)
+XCFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDFLAGS  += -fsanitize=address,undefined
+endif
+
+# The pure core: parse -> split -> classify -> evaluate -> decide.
+CORE_SRCS := milter/rules.c milter/message.c milter/html.c milter/split.c milter/sentence.c \
+             milter/normalize.c milter/policy.c milter/matcher_$(MATCHER).c milter/thread.c \
+             milter/scan.c milter/evaluate.c milter/decide.c \
+             milter/pipeline.c
+CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
+CORE_LIB  := $(BUILD)/libapology.a
+
+CTL_SRCS  := milter/apologyctl.c milter/render.c
+CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+PROGRAMS  := $(BUILD)/apologyctl
+
+.PHONY: all check test unit corpus asan deps demo bench eval fuzz install clean core-purity format-check
+
+all: $(PROGRAMS) $(UNIT_BINS) core-purity
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) -MMD -MP -c -o $@ $<
+
+$(CORE_LIB): $(CORE_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/apologyctl: $(CTL_OBJS) $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
+
+# The core must not touch the outside world: no libmilter, SQLite, curl,
+# syslog, clock, environment or stdio-to-files.
+CORE_FORBIDDEN := smfi_ sqlite3_ curl_ syslog openlog time clock_gettime gettimeofday getenv \
+                  g_get_real_time g_get_monotonic_time g_date_time_new_now fopen open socket
+core-purity: $(CORE_LIB)
+	@bad=$$(nm -u $(CORE_LIB) | awk '{print $$2}' | sort -u | \
+	  grep -E '^($(shell echo $(CORE_FORBIDDEN) | sed 's/ /|/g'))' || true); \
+	if [ -n "$$bad" ]; then echo "core-purity: core objects reference: $$bad"; exit 1; fi; \
+	echo "core-purity: OK (no I/O, clock or environment symbols in the core)"
+
+deps:
+	@sh tests/deps.sh
+
+unit: $(UNIT_BINS)
+	@sh tests/run-unit.sh $(UNIT_BINS)
+
+corpus: $(BUILD)/apologyctl
+	$(PYTHON) tests/corpus_run.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/corpus
+
+test: all unit corpus
+
+asan:
+	$(MAKE) SANITIZE=address OPT=-O1 unit corpus
+
+check: deps
+	$(MAKE) all
+	$(MAKE) test
+	$(MAKE) asan
+
+eval: $(BUILD)/apologyctl
+	$(PYTHON) tests/eval.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/corpus
+
+demo: deps
+	$(MAKE) all
+	sh tests/demo.sh $(BUILD)
+
+bench: all $(BUILD)/bench-engine
+	$(BUILD)/bench-engine policies/default.yaml
+
+$(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
+	  $(shell pkg-config --libs libpcre2-8)
+
+format-check:
+	clang-format --dry-run --Werror milter/*.c milter/*.h include/*.h
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/apology-milter/policies
+	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
+
+clean:
+	rm -rf build build-*
+
+-include $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d)

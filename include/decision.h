@@ -1,0 +1,57 @@
+/*
+ * decision.h - stage 5 and the whole pipeline.  struct decision is the core's
+ * only output: headers, the hold record, the CLI and the review page are all
+ * rendered from it.
+ *
+ * Ownership: apology_check() fills a caller-provided struct decision;
+ * decision_clear() frees it.  Strings borrowed from the policy (principle,
+ * advice) stay valid while the caller holds a reference to that policy.
+ */
+#ifndef APOLOGY_DECISION_H
+#define APOLOGY_DECISION_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "rules.h"
+#include "thread.h"
+
+enum verdict { VERDICT_PASS, VERDICT_ADVISE, VERDICT_HOLD, VERDICT_UNCHECKED };
+
+struct finding {
+	enum rule_id rule;
+	enum rule_severity severity;
+	size_t start, end;     /* byte span in decision.text */
+	unsigned line;         /* 1-based line in decision.text */
+	char *excerpt;         /* owned: the words that triggered it */
+	const char *principle; /* borrowed from the policy */
+	const char *advice;    /* borrowed from the policy */
+};
+
+struct decision {
+	enum verdict verdict;
+	int score;
+	struct complaint complaint;
+	GArray *findings;      /* struct finding, ordered by start */
+	char *text;            /* owned: the author's new text the spans refer to */
+	size_t text_len;
+	bool apologised;       /* the reply contains an apology (for history) */
+	const char *reason;    /* why unchecked; static, NULL otherwise */
+};
+
+const char *verdict_name(enum verdict v);
+
+struct policy;
+
+/*
+ * Run parse -> split -> classify -> evaluate -> decide on one message.
+ * CTX may be NULL (nothing known from elsewhere; reference time = Date
+ * header).  Always fills OUT; never fails on bad input (it says unchecked).
+ */
+void apology_check(const struct policy *pol, const char *data, size_t len,
+                   const struct context *ctx, struct decision *out);
+
+void decision_clear(struct decision *d);
+
+#endif

@@ -1,0 +1,45 @@
+/*
+ * policy.h - the apology policy: loaded from YAML (libfyaml), validated,
+ * compiled into one multi-pattern matcher.  A compiled policy is immutable
+ * and reference-counted, so a daemon can swap in a new one while messages
+ * are still being judged with the old one.
+ */
+#ifndef APOLOGY_POLICY_H
+#define APOLOGY_POLICY_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "message.h"
+
+struct policy;
+
+/*
+ * Load and compile the policy at PATH.  Returns a policy with one reference,
+ * or NULL with *ERR set to "file:line:col: message" lines (caller frees).
+ */
+struct policy *policy_load(const char *path, char **err);
+struct policy *policy_load_string(const char *name, const char *yaml, size_t len,
+                                  char **err);
+struct policy *policy_ref(struct policy *pol);
+void policy_unref(struct policy *pol);
+
+const char *policy_name(const struct policy *pol);
+const struct limits *policy_limits(const struct policy *pol);
+/* Bit index of failure kind NAME, or -1. */
+int policy_kind_index(const struct policy *pol, const char *name);
+const char *policy_kind_name(const struct policy *pol, unsigned index);
+unsigned policy_kind_count(const struct policy *pol);
+/* Sender address patterns (shell globs) the policy applies to. */
+bool policy_applies_to_sender(const struct policy *pol, const char *addr);
+/* Recipient domains (globs) the policy applies to; empty list: all. */
+bool policy_applies_to_domain(const struct policy *pol, const char *domain);
+/* Number of compiled patterns (for benchmarks and `policy check`). */
+unsigned policy_pattern_count(const struct policy *pol);
+/* Which matcher backend is built in ("hyperscan" or "pcre2"). */
+const char *policy_matcher_name(void);
+
+/* The default policy path compiled in (PREFIX-relative). */
+#define POLICY_DEFAULT_PATH "policies/default.yaml"
+
+#endif

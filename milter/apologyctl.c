@@ -1,0 +1,253 @@
+/*
+ * apologyctl - the command-line shell around the core.
+ *
+ *   apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]
+ *                    [--history FILE] FILE... | -
+ *   apologyctl policy check [PATH]
+ *
+ * Exit status of check: the worst verdict over all files (0 pass, 1 advise,
+ * 2 hold, 3 unchecked); 64 and above (sysexits) for usage and input errors.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "decision.h"
+#include "policy.h"
+#include "render.h"
+
+static const char usage_text[] =
+	"usage: apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]\n"
+	"                        [--history FILE] FILE... | -\n"
+	"       apologyctl policy check [PATH]\n"
+	"\n"
+	"check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
+	"          2 hold, 3 unchecked (the worst over all files)\n"
+	"  --policy PATH    policy file (default: $APOLOGY_POLICY, ./policies/default.yaml,\n"
+	"                   " DATADIR "/policies/default.yaml)\n"
+	"  --format FMT     text (default) or json (one object per file, one per line)\n"
+	"  --now TIME       reference time for timeliness (default: the reply's Date header)\n"
+	"  --history FILE   earlier apologies by the same sender to the same client:\n"
+	"                   lines \"RFC3339 kind[,kind]\"\n"
+	"policy check      validate a policy and print \"policy OK\" or its errors\n";
+
+static int usage(const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "apologyctl: %s\n", msg);
+	fputs(usage_text, stderr);
+	return EX_USAGE;
+}
+
+static const char *default_policy_path(void)
+{
+	const char *env = getenv("APOLOGY_POLICY");
+	if (env && *env)
+		return env;
+	if (access(POLICY_DEFAULT_PATH, R_OK) == 0)
+		return POLICY_DEFAULT_PATH;
+	return DATADIR "/policies/default.yaml";
+}
+
+static struct policy *load_policy(const char *path)
+{
+	char *err = NULL;
+	struct policy *pol = policy_load(path, &err);
+	if (pol == NULL) {
+		fprintf(stderr, "%s", err ? err : "cannot load the policy\n");
+		g_free(err);
+	}
+	return pol;
+}
+
+static bool parse_time(const char *s, gint64 *out)
+{
+	GDateTime *dt = g_date_time_new_from_iso8601(s, NULL);
+	if (dt == NULL)
+		return false;
+	*out = g_date_time_to_unix(dt);
+	g_date_time_unref(dt);
+	return true;
+}
+
+/* History file: "RFC3339 kind[,kind]" per line; '#' comments. */
+static bool load_history(const char *path, const struct policy *pol, GArray *out)
+{
+	char *text = NULL;
+	GError *gerr = NULL;
+	if (!g_file_get_contents(path, &text, NULL, &gerr)) {
+		fprintf(stderr, "apologyctl: %s\n", gerr->message);
+		g_error_free(gerr);
+		return false;
+	}
+	char **lines = g_strsplit(text, "\n", -1);
+	bool ok = true;
+	for (int i = 0; lines[i] && ok; i++) {
+		char *line = g_strstrip(lines[i]);
+		if (*line == '\0' || *line == '#')
+			continue;
+		char **f = g_strsplit_set(line, " \t", 2);
+		struct history_entry h = {0};
+		if (f[0] == NULL || f[1] == NULL || !parse_time(f[0], &h.when)) {
+			fprintf(stderr, "%s:%d:1: expected \"RFC3339-time kind[,kind]\"\n", path, i + 1);
+			ok = false;
+		}
+		char **kinds = ok ? g_strsplit(g_strstrip(f[1]), ",", -1) : NULL;
+		for (int k = 0; kinds && kinds[k]; k++) {
+			int idx = policy_kind_index(pol, g_strstrip(kinds[k]));
+			if (idx < 0) {
+				fprintf(stderr, "%s:%d: unknown failure kind \"%s\"\n", path, i + 1, kinds[k]);
+				ok = false;
+			} else {
+				h.kinds |= 1u << idx;
+			}
+		}
+		g_strfreev(kinds);
+		g_strfreev(f);
+		if (ok)
+			g_array_append_val(out, h);
+	}
+	g_strfreev(lines);
+	g_free(text);
+	return ok;
+}
+
+static bool read_input(const char *file, GByteArray **out)
+{
+	if (strcmp(file, "-") == 0) {
+		GByteArray *buf = g_byte_array_new();
+		guint8 chunk[65536];
+		size_t n;
+		while ((n = fread(chunk, 1, sizeof chunk, stdin)) > 0)
+			g_byte_array_append(buf, chunk, (guint)n);
+		if (ferror(stdin)) {
+			fprintf(stderr, "apologyctl: -: %s\n", strerror(errno));
+			g_byte_array_unref(buf);
+			return false;
+		}
+		*out = buf;
+		return true;
+	}
+	char *data;
+	gsize len;
+	GError *gerr = NULL;
+	if (!g_file_get_contents(file, &data, &len, &gerr)) {
+		fprintf(stderr, "apologyctl: %s\n", gerr->message);
+		g_error_free(gerr);
+		return false;
+	}
+	*out = g_byte_array_new_take((guint8 *)data, len);
+	return true;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	const char *policy_path = NULL, *format = "text", *now_s = NULL, *history_path = NULL;
+	int i = 1;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		const char *a = argv[i];
+		const char **dst = strcmp(a, "--policy") == 0    ? &policy_path
+		                   : strcmp(a, "--format") == 0  ? &format
+		                   : strcmp(a, "--now") == 0     ? &now_s
+		                   : strcmp(a, "--history") == 0 ? &history_path
+		                                                 : NULL;
+		if (strcmp(a, "--") == 0) {
+			i++;
+			break;
+		}
+		if (dst == NULL)
+			return usage("check: unknown option");
+		if (i + 1 >= argc)
+			return usage("check: option needs a value");
+		*dst = argv[++i];
+	}
+	if (i >= argc)
+		return usage("check: no input files (use - for standard input)");
+	bool json = strcmp(format, "json") == 0;
+	if (!json && strcmp(format, "text") != 0)
+		return usage("check: --format is text or json");
+	struct context ctx = {0};
+	if (now_s && !parse_time(now_s, &ctx.now))
+		return usage("check: --now expects an RFC 3339 time, e.g. 2026-03-04T10:00:00Z");
+
+	struct policy *pol = load_policy(policy_path ? policy_path : default_policy_path());
+	if (pol == NULL)
+		return EX_CONFIG;
+	GArray *history = g_array_new(FALSE, FALSE, sizeof(struct history_entry));
+	if (history_path && !load_history(history_path, pol, history)) {
+		g_array_free(history, TRUE);
+		policy_unref(pol);
+		return EX_DATAERR;
+	}
+	ctx.history = (const struct history_entry *)(void *)history->data;
+	ctx.n_history = history->len;
+
+	int worst = 0, input_error = 0;
+	bool colour = !json && isatty(STDOUT_FILENO) && getenv("NO_COLOR") == NULL;
+	for (; i < argc; i++) {
+		GByteArray *buf;
+		if (!read_input(argv[i], &buf)) {
+			input_error = EX_NOINPUT;
+			continue;
+		}
+		struct decision d;
+		apology_check(pol, (const char *)buf->data, buf->len, &ctx, &d);
+		GString *out = g_string_new(NULL);
+		if (json)
+			render_json(out, argv[i], &d);
+		else
+			render_text(out, argv[i], &d, colour);
+		puts(out->str);
+		g_string_free(out, TRUE);
+		if ((int)d.verdict > worst)
+			worst = (int)d.verdict;
+		decision_clear(&d);
+		g_byte_array_unref(buf);
+	}
+	g_array_free(history, TRUE);
+	policy_unref(pol);
+	if (fflush(stdout) != 0)
+		return EX_IOERR;
+	return input_error ? input_error : worst;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	if (argc < 2 || strcmp(argv[1], "check") != 0 || argc > 3)
+		return usage("policy: expected \"policy check [PATH]\"");
+	const char *path = argc == 3 ? argv[2] : default_policy_path();
+	struct policy *pol = load_policy(path);
+	if (pol == NULL)
+		return EX_CONFIG;
+	printf("policy OK: %s (%s, %u patterns, %s matcher)\n", path, policy_name(pol),
+	       policy_pattern_count(pol), policy_matcher_name());
+	policy_unref(pol);
+	return 0;
+}
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+};
+
+static const struct command commands[] = {
+	{"check", cmd_check},
+	{"policy", cmd_policy},
+};
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage(NULL);
+	if (strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(commands); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	return usage("unknown command");
+}

@@ -1,0 +1,107 @@
+/*
+ * config.h - the daemon's configuration (/etc/apology-milter/apology-milter.yaml).
+ *
+ * Every key lives in one table (config_keys[] in config.c) with its type,
+ * default, bounds and help; the YAML parser, `-o key=value` overrides,
+ * `apology-milter --help` and the tests all read that table.  Nested YAML
+ * mappings name keys with dots ("scope.internal-domains").  Unknown keys
+ * and bad values are errors reported as "file:line:col: message".
+ *
+ * This is daemon configuration only; the apology policy (rules, phrases,
+ * weights) is a separate file loaded by the core (policy.h).
+ *
+ * Ownership: config_init() fills a caller-provided struct config with the
+ * defaults; config_clear() frees what it owns.  Error strings are freed by
+ * the caller with g_free().
+ */
+#ifndef APOLOGY_CONFIG_H
+#define APOLOGY_CONFIG_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+enum config_mode { MODE_ENFORCE, MODE_MONITOR };
+enum config_on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL, ON_ERROR_HOLD };
+enum config_hold_action { HOLD_QUARANTINE, HOLD_REJECT };
+
+struct config {
+	char *socket;              /* unix:PATH, local:PATH, inet:PORT@HOST, inet6:PORT@HOST */
+	char *user;                /* drop to this user after opening the socket; "" = stay */
+	char *group;               /* group of the unix socket; "" = the user's */
+	int socket_mode;           /* permissions of the unix socket */
+	char *pid_file;            /* "" = none */
+	char *policy;              /* the apology policy file */
+	char *store;               /* store location, e.g. sqlite:/var/lib/... */
+	int mode;                  /* enum config_mode */
+	int on_error;              /* enum config_on_error */
+	int hold_action;           /* enum config_hold_action */
+	char *reject_text;         /* the coaching text of a 5.7.1 reject */
+
+	GPtrArray *daemon_names;   /* {daemon_name} values of outgoing mail */
+	bool authenticated;        /* SMTP AUTH makes mail outgoing */
+	GPtrArray *client_networks;/* CIDR blocks whose mail is outgoing */
+	GPtrArray *internal_domains;/* recipients here are colleagues, not clients */
+	bool record_complaints;    /* classify inbound mail and keep complaints */
+
+	char *header_check;
+	char *header_findings;
+	char *header_token;
+	bool header_on_pass;       /* add "<check>: pass" to passed mail */
+
+	gint64 max_message_size;   /* bytes buffered per message */
+	gint64 history_window;     /* seconds of apology history read per reply */
+	gint64 retention;          /* seconds complaints and history are kept */
+	gint64 drain_timeout;      /* seconds SIGTERM waits for messages in flight */
+	gint64 milter_timeout;     /* seconds libmilter waits on the MTA */
+	char *log_facility;        /* syslog facility name */
+};
+
+enum config_type {
+	CONF_STRING,
+	CONF_BOOL,
+	CONF_INT,      /* long long within [min, max] */
+	CONF_OCTAL,    /* file mode */
+	CONF_SIZE,     /* bytes: 10M, 512K, 1G */
+	CONF_DURATION, /* seconds: 30s, 5m, 2h, 90d */
+	CONF_ENUM,     /* one of choices ("a|b|c"), stored as its index */
+	CONF_LIST,     /* YAML sequence, or comma-separated in -o */
+};
+
+struct config_key {
+	const char *name;     /* dotted path: "scope.daemon-names" */
+	enum config_type type;
+	size_t offset;        /* of the field in struct config */
+	const char *def;      /* default, in the syntax of -o values */
+	long long min, max;   /* bounds for numbers (0, 0 = none) */
+	const char *choices;  /* CONF_ENUM: "accept|tempfail|hold" */
+	/* Extra check of one (list item) value; returns NULL or an error. */
+	char *(*check)(const char *value);
+	const char *help;
+};
+
+extern const struct config_key config_keys[];
+extern const size_t config_key_count;
+
+/* Fill CFG with every key's default. */
+void config_init(struct config *cfg);
+void config_clear(struct config *cfg);
+
+/* Read FILE over CFG.  Returns false and sets *ERR to one
+ * "file:line:col: message" line per problem. */
+bool config_load(struct config *cfg, const char *file, char **err);
+bool config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len,
+                        char **err);
+/* Apply one "key=value" override (-o). */
+bool config_set(struct config *cfg, const char *assignment, char **err);
+
+const struct config_key *config_find(const char *name);
+/* The value of KEY in CFG, formatted as -o would take it (caller frees). */
+char *config_format(const struct config *cfg, const struct config_key *key);
+/* Print every key with type, default and help (for --help). */
+void config_print_help(FILE *out);
+/* Name of enum choice INDEX of KEY. */
+const char *config_choice_name(const char *key, int index);
+
+#endif

@@ -1,0 +1,369 @@
+/*
+ * evaluate.c - stage 4: judge the author's new text against the policy,
+ * sentence by sentence.  Phrase hits come from one matcher pass (scan.c);
+ * this file decides what they mean: negation scope, who a sentence blames
+ * (our side, the client's side, a third party), the object of an apology,
+ * and the rules that fire on what is absent (no ownership, no remedy...).
+ * Pure: time and history arrive as arguments.
+ */
+#include <string.h>
+
+#include "core.h"
+
+/* Per-sentence facts, as bit masks over enum lex_class (not negated). */
+struct sentence_facts {
+	guint64 has;
+};
+
+struct eval {
+	const struct policy *pol;
+	const struct thread_view *view;
+	const struct scan *sc;
+	struct sentence_facts *facts;  /* one per sentence */
+	guint *hit_sentence;           /* sentence index per hit */
+	bool *hit_negated;
+	guint64 has_any;               /* union of facts, not negated */
+	struct findings *out;
+};
+
+#define BIT(c) ((guint64)1 << (c))
+
+/* Classes whose meaning flips under negation ("not beyond our control"). */
+static const guint64 negatable = BIT(LEX_THIRD_PARTY) | BIT(LEX_CLIENT_SIDE) | BIT(LEX_DEFENSIVE) |
+                                 BIT(LEX_EXCUSE) | BIT(LEX_OWNERSHIP) | BIT(LEX_REMEDY) |
+                                 BIT(LEX_PREVENTION) | BIT(LEX_CALL) | BIT(LEX_BUCK) |
+                                 BIT(LEX_GROVEL);
+
+static guint sentence_of(const struct thread_view *view, size_t off)
+{
+	GArray *ss = view->sentences;
+	guint lo = 0, hi = ss->len;
+	while (lo < hi) {
+		guint mid = (lo + hi) / 2;
+		if (g_array_index(ss, struct sentence, mid).start <= off)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? lo - 1 : 0;
+}
+
+static const struct hit *hit_at(const struct eval *e, guint i)
+{
+	return &g_array_index(e->sc->hits, struct hit, i);
+}
+
+static bool sentence_has(const struct eval *e, guint s, unsigned cls)
+{
+	return e->view->sentences->len && (e->facts[s].has & BIT(cls)) != 0;
+}
+
+static void add(struct eval *e, enum rule_id rule, size_t start, size_t end)
+{
+	if (!e->pol->rules[rule].enabled)
+		return;
+	unsigned same = 0;
+	for (guint i = 0; i < e->out->items->len; i++) {
+		const struct finding *f = &g_array_index(e->out->items, struct finding, i);
+		if (f->rule == rule && ++same >= 3)
+			return; /* three examples of one rule are enough */
+		if (f->rule == rule && f->start == start)
+			return;
+	}
+	struct finding f = {.rule = rule, .start = start, .end = end};
+	g_array_append_val(e->out->items, f);
+}
+
+static void add_sentence(struct eval *e, enum rule_id rule, guint s)
+{
+	if (e->view->sentences->len == 0) {
+		add(e, rule, 0, e->view->len);
+		return;
+	}
+	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
+	add(e, rule, st->start, st->end);
+}
+
+static void add_hit(struct eval *e, enum rule_id rule, const struct hit *h)
+{
+	add(e, rule, h->start, h->end);
+}
+
+/* A greeting line ("Hi Anna,") is no place to point a finding at. */
+static bool is_greeting(const struct eval *e, const struct sentence *st)
+{
+	static const char *const openers[] = {"hi", "hello", "dear", "hey", "good morning",
+	                                      "good afternoon", "good evening", NULL};
+	size_t n = st->end - st->start;
+	const char *t = e->view->text + st->start;
+	if (n < 40 && t[n - 1] == ',')
+		return true;
+	for (int i = 0; openers[i]; i++) {
+		size_t k = strlen(openers[i]);
+		if (n < 60 && n >= k && g_ascii_strncasecmp(t, openers[i], k) == 0 &&
+		    (n == k || !g_ascii_isalpha(t[k])))
+			return true;
+	}
+	return false;
+}
+
+/* The sentence an absence finding points at: the first real one. */
+static guint anchor(const struct eval *e)
+{
+	GArray *ss = e->view->sentences;
+	for (guint i = 0; i < ss->len; i++)
+		if (!is_greeting(e, &g_array_index(ss, struct sentence, i)))
+			return i;
+	return 0;
+}
+
+static guint first_sentence_with(const struct eval *e, unsigned cls, guint fallback)
+{
+	for (guint i = 0; i < e->view->sentences->len; i++)
+		if (sentence_has(e, i, cls))
+			return i;
+	return fallback;
+}
+
+/* "our warehouse" / "your designer" / "the courier": whose side is it? */
+enum side { SIDE_THIRD, SIDE_OURS, SIDE_CLIENT };
+
+static enum side side_of(const struct eval *e, const struct hit *h)
+{
+	const char *s = e->sc->nt.s;
+	size_t i = h->nstart;
+	while (i > 0 && s[i - 1] == ' ')
+		i--;
+	size_t end = i;
+	while (i > 0 && g_ascii_isalpha(s[i - 1]))
+		i--;
+	size_t n = end - i;
+	if ((n == 3 && memcmp(s + i, "our", 3) == 0) || (n == 2 && memcmp(s + i, "my", 2) == 0))
+		return SIDE_OURS;
+	if (n == 4 && memcmp(s + i, "your", 4) == 0)
+		return SIDE_CLIENT;
+	return SIDE_THIRD;
+}
+
+static void judge_parties(struct eval *e)
+{
+	bool owned = (e->has_any & BIT(LEX_OWNERSHIP)) != 0;
+	for (guint i = 0; i < e->sc->hits->len; i++) {
+		const struct hit *h = hit_at(e, i);
+		if (e->hit_negated[i] || (h->cls != LEX_THIRD_PARTY && h->cls != LEX_CLIENT_SIDE))
+			continue;
+		guint s = e->hit_sentence[i];
+		if (!sentence_has(e, s, LEX_FAILURE) && !sentence_has(e, s, LEX_EXCUSE))
+			continue;
+		if (sentence_has(e, s, LEX_OWNERSHIP))
+			continue;
+		enum side side = h->cls == LEX_CLIENT_SIDE ? SIDE_CLIENT : side_of(e, h);
+		if (side == SIDE_CLIENT)
+			add_hit(e, RULE_DEFENSIVE, h);
+		else if (side == SIDE_THIRD || !owned)
+			add_hit(e, RULE_BLAME_THIRD_PARTY, h);
+	}
+}
+
+static void judge_phrases(struct eval *e)
+{
+	for (guint i = 0; i < e->sc->hits->len; i++) {
+		const struct hit *h = hit_at(e, i);
+		guint s = e->hit_sentence[i];
+		switch (h->cls) {
+		case LEX_HOLLOW:
+			add_hit(e, RULE_NON_APOLOGY, h);
+			break;
+		case LEX_EXCUSE:
+			if (!e->hit_negated[i] && !sentence_has(e, s, LEX_OWNERSHIP))
+				add_hit(e, RULE_EXCUSE, h);
+			break;
+		case LEX_DEFENSIVE:
+			if (!e->hit_negated[i])
+				add_hit(e, RULE_DEFENSIVE, h);
+			break;
+		case LEX_GROVEL:
+			if (!e->hit_negated[i])
+				add_hit(e, RULE_OVER_APOLOGY, h);
+			break;
+		default:
+			break;
+		}
+	}
+}
+
+/* Apologies: count them, find stacked intensifiers, note what they are for. */
+static void judge_apologies(struct eval *e, const struct hit **first_apology)
+{
+	const struct policy *pol = e->pol;
+	unsigned count = 0, imposition_only = 0;
+	*first_apology = NULL;
+	for (guint i = 0; i < e->sc->hits->len; i++) {
+		const struct hit *h = hit_at(e, i);
+		if (h->cls != LEX_APOLOGY)
+			continue;
+		if (*first_apology == NULL)
+			*first_apology = h;
+		count++;
+		if (sentence_has(e, e->hit_sentence[i], LEX_SMALL_IMPOSITION))
+			imposition_only++;
+		if (count == pol->over_max_apologies + 1)
+			add_hit(e, RULE_OVER_APOLOGY, h);
+		/* "truly, sincerely, deeply sorry": intensifiers just before it */
+		unsigned stacked = 0;
+		const struct hit *firstint = NULL;
+		for (guint k = i; k > 0; k--) {
+			const struct hit *p = hit_at(e, k - 1);
+			if (h->nstart - p->nend > 48 || e->hit_sentence[k - 1] != e->hit_sentence[i])
+				break;
+			if (p->cls == LEX_INTENSIFIER) {
+				stacked++;
+				firstint = p;
+			}
+		}
+		if (stacked >= pol->over_min_intensifiers && firstint)
+			add(e, RULE_OVER_APOLOGY, firstint->start, h->end);
+	}
+	e->out->apologised = count > imposition_only;
+	if (count == 0)
+		add_sentence(e, RULE_APOLOGY_MISSING, anchor(e));
+}
+
+static bool is_question_to_client(const struct eval *e, guint s)
+{
+	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
+	const char *t = e->view->text;
+	if (st->end == st->start || t[st->end - 1] != '?')
+		return false;
+	if (sentence_has(e, s, LEX_CALL) || sentence_has(e, s, LEX_REMEDY))
+		return false;
+	/* addressed to the client: "you" or "your" as a word */
+	for (size_t i = st->start; i + 3 <= st->end; i++)
+		if (g_ascii_strncasecmp(t + i, "you", 3) == 0 && (i == 0 || !g_ascii_isalpha(t[i - 1])))
+			return true;
+	return false;
+}
+
+static void judge_buck(struct eval *e)
+{
+	guint n = e->view->sentences->len, count = 0, first = 0;
+	for (guint s = 0; s < n; s++) {
+		if (sentence_has(e, s, LEX_BUCK) || is_question_to_client(e, s)) {
+			if (count++ == 0)
+				first = s;
+		}
+	}
+	if (count >= e->pol->buck_min && !(e->has_any & BIT(LEX_CALL)))
+		add_sentence(e, RULE_PASSING_THE_BUCK, first);
+}
+
+static void judge_absences(struct eval *e, const struct complaint *c)
+{
+	guint a = anchor(e);
+	if (!(e->has_any & BIT(LEX_OWNERSHIP)))
+		add_sentence(e, RULE_NO_OWNERSHIP, a);
+	if (!(e->has_any & BIT(LEX_REMEDY)))
+		add_sentence(e, RULE_NO_REMEDY, first_sentence_with(e, LEX_STALL, a));
+	if (!(e->has_any & BIT(LEX_PREVENTION)))
+		add_sentence(e, RULE_NO_PREVENTION, a);
+	if (c->severity == SEVERITY_SERIOUS && !(e->has_any & BIT(LEX_CALL)))
+		add_sentence(e, RULE_NO_CALL_OFFER, a);
+}
+
+static void judge_time(struct eval *e, const struct complaint *c, gint64 now, const struct context *ctx,
+                       const struct hit *first_apology)
+{
+	const struct policy *pol = e->pol;
+	if (c->sent >= 0 && now > c->sent) {
+		gint64 elapsed = pol->business_hours ? business_seconds(pol, c->sent, now) : now - c->sent;
+		if (elapsed > pol->late_after)
+			add_sentence(e, RULE_LATE_REPLY, anchor(e));
+	}
+	if (first_apology == NULL || ctx == NULL || c->kinds == 0 || now < 0)
+		return;
+	for (size_t i = 0; i < ctx->n_history; i++) {
+		const struct history_entry *h = &ctx->history[i];
+		if ((h->kinds & c->kinds) && h->when <= now && now - h->when <= pol->repeat_window) {
+			add_hit(e, RULE_REPEAT_APOLOGY, first_apology);
+			return;
+		}
+	}
+}
+
+static int cmp_finding(const void *a, const void *b)
+{
+	const struct finding *x = a, *y = b;
+	if (x->start != y->start)
+		return x->start < y->start ? -1 : 1;
+	return (int)x->rule - (int)y->rule;
+}
+
+void findings_evaluate(const struct policy *pol, const struct thread_view *view,
+                       const struct scan *sc, const struct complaint *complaint, gint64 now,
+                       const struct context *ctx, struct findings *out)
+{
+	memset(out, 0, sizeof *out);
+	out->items = g_array_new(FALSE, TRUE, sizeof(struct finding));
+	guint nh = sc->hits->len, ns = view->sentences->len;
+	struct eval e = {
+		.pol = pol,
+		.view = view,
+		.sc = sc,
+		.facts = g_new0(struct sentence_facts, ns ? ns : 1),
+		.hit_sentence = g_new0(guint, nh ? nh : 1),
+		.hit_negated = g_new0(bool, nh ? nh : 1),
+		.out = out,
+	};
+	for (guint i = 0; i < nh; i++) {
+		const struct hit *h = hit_at(&e, i);
+		e.hit_sentence[i] = sentence_of(view, h->start);
+		e.hit_negated[i] = h->cls < 64 && (negatable & BIT(h->cls)) && scan_negated(pol, sc, h);
+		if (e.hit_negated[i] || h->cls >= 64)
+			continue;
+		e.facts[e.hit_sentence[i]].has |= BIT(h->cls);
+		e.has_any |= BIT(h->cls);
+	}
+	const struct hit *first_apology;
+	judge_apologies(&e, &first_apology);
+	judge_phrases(&e);
+	judge_parties(&e);
+	judge_buck(&e);
+	judge_absences(&e, complaint);
+	judge_time(&e, complaint, now, ctx, first_apology);
+	g_array_sort(out->items, cmp_finding);
+	g_free(e.facts);
+	g_free(e.hit_sentence);
+	g_free(e.hit_negated);
+}
+
+void findings_clear(struct findings *f)
+{
+	if (f->items) {
+		for (guint i = 0; i < f->items->len; i++)
+			g_free(g_array_index(f->items, struct finding, i).excerpt);
+		g_array_free(f->items, TRUE);
+	}
+	f->items = NULL;
+}
+
+/* Business seconds: walk day by day through the windows in local time. */
+gint64 business_seconds(const struct policy *pol, gint64 from, gint64 to)
+{
+	if (to <= from)
+		return 0;
+	gint64 off = (gint64)pol->bh_utc_offset * 60;
+	gint64 lf = from + off, lt = to + off;
+	gint64 day = lf >= 0 ? lf / 86400 : (lf - 86399) / 86400;
+	gint64 total = 0;
+	for (int guard = 0; day * 86400 < lt && guard < 800; day++, guard++) {
+		/* 1970-01-01 was a Thursday: weekday 1 = Monday ... 7 = Sunday */
+		int wd = (int)(((day % 7) + 7 + 3) % 7) + 1;
+		if (!(pol->bh_days & (1u << wd)))
+			continue;
+		gint64 ws = day * 86400 + pol->bh_start * 60, we = day * 86400 + pol->bh_end * 60;
+		gint64 a = lf > ws ? lf : ws, b = lt < we ? lt : we;
+		if (b > a)
+			total += b - a;
+	}
+	return total;
+}

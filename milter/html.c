@@ -1,0 +1,513 @@
+/*
+ * html.c - HTML body text for the split stage (see html.h).
+ *
+ * Streams the input through libxml2's recovering HTML parser with SAX
+ * callbacks: no tree is built, and parsing stops as soon as the output cap
+ * is reached.  This file only marks the regions mail clients themselves mark
+ * as quoted; deciding what is the author's new text is split.c's job.  It
+ * must not do I/O or keep state between calls.
+ */
+#include <glib.h>
+#include <libxml/HTMLparser.h>
+#include <libxml/parser.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "html.h"
+
+#define MAX_QUOTE_LEVEL 16 /* "> " written per line at most; deeper looks the same */
+#define LIST_LOOKBACK 16   /* how far up the element stack an <li> looks for its list */
+
+enum elem_flags {
+	EF_SKIP = 1 << 0,  /* content dropped */
+	EF_LINE = 1 << 1,  /* on lines of its own */
+	EF_PARA = 1 << 2,  /* set off by blank lines */
+	EF_BR = 1 << 3,    /* a line break */
+	EF_PRE = 1 << 4,   /* whitespace kept */
+	EF_CELL = 1 << 5,  /* table cell: a space before it */
+	EF_ITEM = 1 << 6,  /* list item: a "- " or "N. " marker */
+	EF_OL = 1 << 7,
+	EF_UL = 1 << 8,
+	EF_QUOTE = 1 << 9, /* blockquote */
+};
+
+struct elem {
+	const char *name;
+	unsigned flags;
+};
+
+/* Elements that shape the text, sorted by name for bsearch(). */
+static const struct elem elems[] = {
+	{"address", EF_LINE},
+	{"article", EF_LINE},
+	{"aside", EF_LINE},
+	{"blockquote", EF_PARA | EF_QUOTE},
+	{"br", EF_BR},
+	{"caption", EF_LINE},
+	{"center", EF_LINE},
+	{"dd", EF_LINE},
+	{"div", EF_LINE},
+	{"dl", EF_LINE},
+	{"dt", EF_LINE},
+	{"fieldset", EF_LINE},
+	{"figcaption", EF_LINE},
+	{"figure", EF_LINE},
+	{"footer", EF_LINE},
+	{"form", EF_LINE},
+	{"h1", EF_PARA},
+	{"h2", EF_PARA},
+	{"h3", EF_PARA},
+	{"h4", EF_PARA},
+	{"h5", EF_PARA},
+	{"h6", EF_PARA},
+	{"head", EF_SKIP},
+	{"header", EF_LINE},
+	{"hr", EF_LINE},
+	{"li", EF_LINE | EF_ITEM},
+	{"main", EF_LINE},
+	{"nav", EF_LINE},
+	{"ol", EF_LINE | EF_OL},
+	{"p", EF_PARA},
+	{"pre", EF_LINE | EF_PRE},
+	{"script", EF_SKIP},
+	{"section", EF_LINE},
+	{"style", EF_SKIP},
+	{"table", EF_PARA},
+	{"td", EF_CELL},
+	{"template", EF_SKIP},
+	{"th", EF_CELL},
+	{"title", EF_SKIP},
+	{"tr", EF_LINE},
+	{"ul", EF_LINE | EF_UL},
+	{"xml", EF_SKIP},
+};
+
+/* Classes of elements that hold a whole quoted message: the attribution and
+ * the quote itself.  Their own first blockquote adds no further level. */
+static const char *const container_classes[] = {"gmail_quote", "yahoo_quoted",
+                                                "protonmail_quote"};
+
+/* Classes of the attribution line inside such a container. */
+static const char *const attribution_classes[] = {"gmail_attr"};
+
+/* Ids (Outlook prefixes re-quoted ids with "x_") after whose start the rest of
+ * the body is the quoted message. */
+static const char *const tail_ids[] = {"divRplyFwdMsg", "appendonsend",
+                                       "mail-editor-reference-message-container",
+                                       "OLK_SRC_BODY_SECTION"};
+
+/* Class of Thunderbird's attribution; the quote follows it to the end. */
+static const char tail_attribution_class[] = "moz-cite-prefix";
+
+/* What encloses an element, as far as quoting goes. */
+enum quote_kind {
+	QK_NONE,      /* not quoted */
+	QK_CONTAINER, /* inside a quote container (or after a reply header) */
+	QK_QUOTE,     /* inside a blockquote */
+};
+
+struct frame {
+	unsigned flags;     /* enum elem_flags */
+	int delta;          /* quote levels the element adds; -1 for an attribution */
+	enum quote_kind kind;
+	unsigned items;     /* <ol>: items seen */
+};
+
+struct render {
+	GString *out;
+	GArray *stack;          /* struct frame, innermost last */
+	htmlParserCtxtPtr ctxt;
+	size_t max_out;         /* 0: no cap */
+	int depth;              /* sum of the open elements' deltas */
+	bool tail;              /* a reply header was seen: the rest is quoted */
+	unsigned skip;          /* open elements whose content is dropped */
+	unsigned pre;           /* open <pre> elements */
+	unsigned breaks;        /* line breaks owed before the next text, at most 2 */
+	bool space;             /* a space owed before the next text */
+	bool line_open;         /* text written on the current line */
+	unsigned line_level;    /* quote level of the current line */
+	bool stopped;           /* the cap was hit */
+};
+
+static int elem_cmp(const void *key, const void *member)
+{
+	return strcmp(key, ((const struct elem *)member)->name);
+}
+
+static unsigned elem_flags(const char *name)
+{
+	const struct elem *e =
+	    bsearch(name, elems, G_N_ELEMENTS(elems), sizeof elems[0], elem_cmp);
+	return e ? e->flags : 0;
+}
+
+/* Does the space-separated class list CLS contain NAME? */
+static bool class_has(const char *cls, const char *name)
+{
+	size_t n = strlen(name);
+	const char *p = cls;
+
+	while (*p) {
+		while (*p && g_ascii_isspace(*p))
+			p++;
+		const char *word = p;
+		while (*p && !g_ascii_isspace(*p))
+			p++;
+		if ((size_t)(p - word) == n && memcmp(word, name, n) == 0)
+			return true;
+	}
+	return false;
+}
+
+static bool class_has_any(const char *cls, const char *const *names, size_t n)
+{
+	for (size_t i = 0; cls && i < n; i++)
+		if (class_has(cls, names[i]))
+			return true;
+	return false;
+}
+
+/* ID is one of tail_ids, or one of them behind an "x_"-style prefix. */
+static bool is_tail_id(const char *id)
+{
+	size_t len = strlen(id);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(tail_ids); i++) {
+		size_t n = strlen(tail_ids[i]);
+		if (len < n || strcmp(id + len - n, tail_ids[i]) != 0)
+			continue;
+		if (len == n || id[len - n - 1] == '_')
+			return true;
+	}
+	return false;
+}
+
+static unsigned quote_level(const struct render *r)
+{
+	int level = r->depth + (r->tail ? 1 : 0);
+
+	if (level < 0)
+		return 0;
+	return level > MAX_QUOTE_LEVEL ? MAX_QUOTE_LEVEL : (unsigned)level;
+}
+
+/* Append N bytes at P, or as many whole characters as the cap allows. */
+static void put(struct render *r, const char *p, size_t n)
+{
+	if (r->stopped)
+		return;
+	if (r->max_out && n > r->max_out - r->out->len) {
+		n = r->max_out - r->out->len;
+		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
+			n--;
+		g_string_append_len(r->out, p, n);
+		r->stopped = true;
+		xmlStopParser(r->ctxt);
+		return;
+	}
+	g_string_append_len(r->out, p, n);
+}
+
+/* "> > " for LEVEL 2; a blank line gets "> >" without the trailing space. */
+static void put_prefix(struct render *r, unsigned level, bool blank)
+{
+	static const char marks[] = "> > > > > > > > > > > > > > > > ";
+
+	if (level == 0)
+		return;
+	put(r, marks, 2 * level - (blank ? 1 : 0));
+}
+
+/* Write the line breaks, quote prefix and space owed before new text. */
+static void flush(struct render *r)
+{
+	unsigned level = quote_level(r);
+
+	if (r->breaks && r->out->len) {
+		unsigned blank_level = MIN(level, r->line_level);
+		put(r, "\n", 1);
+		for (unsigned i = 1; i < r->breaks; i++) {
+			put_prefix(r, blank_level, true);
+			put(r, "\n", 1);
+		}
+		r->line_open = false;
+	}
+	r->breaks = 0;
+	if (!r->line_open) {
+		put_prefix(r, level, false);
+		r->line_level = level;
+		r->line_open = true;
+	} else if (r->space) {
+		put(r, " ", 1);
+	}
+	r->space = false;
+}
+
+static void request_break(struct render *r, unsigned n)
+{
+	if (r->out->len && r->breaks < n)
+		r->breaks = n;
+}
+
+static void emit(struct render *r, const char *p, size_t n)
+{
+	flush(r);
+	put(r, p, n);
+}
+
+/* Length of the whitespace character at P (ASCII, no-break and other Unicode
+ * spaces), or 0. */
+static size_t space_width(const unsigned char *p, const unsigned char *end)
+{
+	switch (p[0]) {
+	case ' ': case '\t': case '\n': case '\r': case '\f': case '\v':
+		return 1;
+	case 0xC2: /* U+00A0 */
+		return end - p >= 2 && p[1] == 0xA0 ? 2 : 0;
+	case 0xE2: /* U+2000-U+200A, U+2028, U+2029, U+202F */
+		if (end - p < 3 || p[1] != 0x80)
+			return 0;
+		return p[2] <= 0x8A || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF ? 3 : 0;
+	case 0xE3: /* U+3000 */
+		return end - p >= 3 && p[1] == 0x80 && p[2] == 0x80 ? 3 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Length of an invisible character at P (soft hyphen, zero-width space and
+ * joiners, byte order mark), or 0. */
+static size_t invisible_width(const unsigned char *p, const unsigned char *end)
+{
+	switch (p[0]) {
+	case 0xC2: /* U+00AD */
+		return end - p >= 2 && p[1] == 0xAD ? 2 : 0;
+	case 0xE2: /* U+200B-U+200D, U+2060 */
+		if (end - p < 3)
+			return 0;
+		if (p[1] == 0x80 && p[2] >= 0x8B && p[2] <= 0x8D)
+			return 3;
+		return p[1] == 0x81 && p[2] == 0xA0 ? 3 : 0;
+	case 0xEF: /* U+FEFF */
+		return end - p >= 3 && p[1] == 0xBB && p[2] == 0xBF ? 3 : 0;
+	default:
+		return 0;
+	}
+}
+
+/* Bytes that may start a space or an invisible character. */
+static bool maybe_special(unsigned char c)
+{
+	return c <= ' ' || c == 0xC2 || c == 0xE2 || c == 0xE3 || c == 0xEF;
+}
+
+static void text_space(struct render *r, const unsigned char *p)
+{
+	if (!r->pre) {
+		r->space = r->line_open;
+		return;
+	}
+	if (*p == '\n') {
+		if (r->out->len && r->breaks < 2)
+			r->breaks++;
+	} else if (*p != '\r') {
+		emit(r, " ", 1);
+	}
+}
+
+static void on_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct render *r = ctx;
+	const unsigned char *p = ch, *end = ch + (len > 0 ? len : 0);
+
+	if (r->skip)
+		return;
+	while (p < end && !r->stopped) {
+		size_t n = space_width(p, end);
+		if (n) {
+			text_space(r, p);
+			p += n;
+			continue;
+		}
+		n = invisible_width(p, end);
+		if (n) {
+			p += n;
+			continue;
+		}
+		const unsigned char *run = p++;
+		while (p < end && !maybe_special(*p))
+			p++;
+		emit(r, (const char *)run, p - run);
+	}
+}
+
+static enum quote_kind enclosing_kind(const struct render *r)
+{
+	enum quote_kind kind = QK_NONE;
+
+	if (r->stack->len)
+		kind = g_array_index(r->stack, struct frame, r->stack->len - 1).kind;
+	if (kind == QK_NONE && r->tail)
+		kind = QK_CONTAINER;
+	return kind;
+}
+
+/* Set F's quote level change from the element's kind, class and id. */
+static void mark_quote(struct render *r, struct frame *f, const char *cls, const char *id)
+{
+	enum quote_kind outer = enclosing_kind(r);
+	bool starts_tail = (id && is_tail_id(id)) || (cls && class_has(cls, tail_attribution_class));
+
+	f->kind = outer;
+	if (f->flags & EF_QUOTE) {
+		f->delta = outer == QK_CONTAINER ? 0 : 1;
+		f->kind = QK_QUOTE;
+	} else if (class_has_any(cls, container_classes, G_N_ELEMENTS(container_classes))) {
+		f->delta = 1;
+		f->kind = QK_CONTAINER;
+	} else if (outer == QK_CONTAINER &&
+	           class_has_any(cls, attribution_classes, G_N_ELEMENTS(attribution_classes))) {
+		f->delta = -1;
+	}
+	if (starts_tail && !r->tail) {
+		r->tail = true;
+		/* Thunderbird's attribution stays unquoted, like in plain text. */
+		if (outer == QK_NONE && cls && class_has(cls, tail_attribution_class))
+			f->delta = -1;
+		request_break(r, 1);
+	}
+}
+
+static void start_item(struct render *r)
+{
+	char marker[16] = "-";
+	guint n = r->stack->len;
+
+	for (guint i = n; i > 0 && n - i < LIST_LOOKBACK; i--) {
+		struct frame *list = &g_array_index(r->stack, struct frame, i - 1);
+		if (list->flags & EF_OL) {
+			g_snprintf(marker, sizeof marker, "%u.", ++list->items);
+			break;
+		}
+		if (list->flags & EF_UL)
+			break;
+	}
+	emit(r, marker, strlen(marker));
+	r->space = true;
+}
+
+static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	struct render *r = ctx;
+	struct frame f = {.flags = elem_flags((const char *)name)};
+	const char *cls = NULL, *id = NULL;
+
+	for (; atts && atts[0]; atts += 2) {
+		if (!atts[1])
+			continue;
+		if (strcmp((const char *)atts[0], "class") == 0)
+			cls = (const char *)atts[1];
+		else if (strcmp((const char *)atts[0], "id") == 0)
+			id = (const char *)atts[1];
+	}
+	mark_quote(r, &f, cls, id);
+	r->depth += f.delta;
+	if (f.flags & EF_SKIP)
+		r->skip++;
+	if (f.flags & EF_PRE)
+		r->pre++;
+	g_array_append_val(r->stack, f);
+	if (r->skip)
+		return;
+	if (f.flags & EF_PARA)
+		request_break(r, 2);
+	else if ((f.flags & EF_LINE) || f.delta)
+		request_break(r, 1);
+	if ((f.flags & EF_BR) && r->out->len && r->breaks < 2)
+		r->breaks++;
+	if (f.flags & EF_CELL)
+		r->space = r->line_open;
+	if (f.flags & EF_ITEM)
+		start_item(r);
+}
+
+static void on_end(void *ctx, const xmlChar *name)
+{
+	struct render *r = ctx;
+	struct frame f;
+
+	(void)name;
+	if (r->stack->len == 0)
+		return;
+	f = g_array_index(r->stack, struct frame, r->stack->len - 1);
+	g_array_set_size(r->stack, r->stack->len - 1);
+	r->depth -= f.delta;
+	if (f.flags & EF_PRE)
+		r->pre--;
+	if (f.flags & EF_SKIP) {
+		r->skip--;
+		return;
+	}
+	if (r->skip)
+		return;
+	if (f.flags & EF_PARA)
+		request_break(r, 2);
+	else if ((f.flags & EF_LINE) || f.delta)
+		request_break(r, 1);
+}
+
+static void parse(struct render *r, const char *html, size_t len)
+{
+	htmlSAXHandler sax;
+
+	memset(&sax, 0, sizeof sax);
+	sax.startElement = on_start;
+	sax.endElement = on_end;
+	sax.characters = on_text;
+	sax.ignorableWhitespace = on_text;
+	r->ctxt = htmlCreatePushParserCtxt(&sax, r, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
+	if (!r->ctxt)
+		g_error("html: cannot allocate a parser");
+	htmlCtxtUseOptions(r->ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
+	                               HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+	                               HTML_PARSE_IGNORE_ENC);
+	htmlParseChunk(r->ctxt, html, (int)len, 1);
+	htmlFreeParserCtxt(r->ctxt);
+	r->ctxt = NULL;
+}
+
+char *html_to_text(const char *html, size_t len, size_t max_out, bool *truncated)
+{
+	struct render r = {.max_out = max_out};
+	char *repaired = NULL;
+	bool cut = false;
+
+	if (!html)
+		len = 0;
+	if (len > INT_MAX) {
+		len = INT_MAX;
+		cut = true;
+	}
+	if (len && !g_utf8_validate_len(html, len, NULL)) {
+		repaired = g_utf8_make_valid(html, len);
+		html = repaired;
+		len = strlen(repaired);
+	}
+	r.out = g_string_sized_new(MIN(len, max_out ? max_out : len) / 2 + 16);
+	r.stack = g_array_sized_new(FALSE, FALSE, sizeof(struct frame), 32);
+	if (len)
+		parse(&r, html, len);
+	g_array_unref(r.stack);
+	g_free(repaired);
+	while (r.out->len && g_ascii_isspace(r.out->str[r.out->len - 1]))
+		g_string_truncate(r.out, r.out->len - 1);
+	if (truncated)
+		*truncated = cut || r.stopped;
+	return g_string_free(r.out, FALSE);
+}
+
+void html_library_init(void)
+{
+	xmlInitParser();
+}

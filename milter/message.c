@@ -1,0 +1,309 @@
+/*
+ * message.c - stage 1: parse a raw message with GMime and pick the text the
+ * author wrote.  Walks the MIME tree itself so that part count and nesting
+ * are capped; attachments are skipped; forwarded message/rfc822 parts are
+ * kept as quoted history.
+ *
+ * GMime 3.2.13 loops forever in g_mime_multipart_get_boundary() and the
+ * content-type setters on a multipart without a boundary: this file never
+ * calls them, nor anything that serialises a parsed multipart.
+ */
+#include <gmime/gmime.h>
+#include <string.h>
+
+#include "html.h"
+#include "message.h"
+
+void limits_default(struct limits *lim)
+{
+	lim->max_parts = 200;
+	lim->max_depth = 20;
+	lim->max_headers = 2000;
+	lim->max_text_bytes = 2 * 1024 * 1024;
+}
+
+void message_library_init(void)
+{
+	static gsize once;
+	if (g_once_init_enter(&once)) {
+		g_mime_init();
+		g_once_init_leave(&once, 1);
+	}
+}
+
+/* The walk's state: caps, what was found, and the first failure. */
+struct walk {
+	const struct limits *lim;
+	unsigned parts;
+	GString *plain;       /* first usable text/plain */
+	GString *html;        /* first usable text/html */
+	GString *forwarded;   /* text of message/rfc822 parts, quoted */
+	const char *unchecked;
+};
+
+static bool is_attachment(GMimeObject *part)
+{
+	const char *disp = g_mime_object_get_header(part, "Content-Disposition");
+	if (disp && g_ascii_strncasecmp(disp, "attachment", 10) == 0)
+		return true;
+	return false;
+}
+
+/* Decoded text of PART as UTF-8, or NULL (over the cap sets w->unchecked). */
+static char *part_text(struct walk *w, GMimePart *part)
+{
+	GMimeDataWrapper *content = g_mime_part_get_content(part);
+	if (content == NULL)
+		return g_strdup("");
+	GMimeStream *raw = g_mime_data_wrapper_get_stream(content);
+	gint64 rawlen = raw ? g_mime_stream_length(raw) : 0;
+	if (rawlen > 0 && (guint64)rawlen > (guint64)w->lim->max_text_bytes * 2) {
+		w->unchecked = "text part over the size limit";
+		return NULL;
+	}
+	char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+	if (text == NULL)
+		return g_strdup("");
+	if (strlen(text) > w->lim->max_text_bytes) {
+		g_free(text);
+		w->unchecked = "text part over the size limit";
+		return NULL;
+	}
+	if (!g_utf8_validate(text, -1, NULL)) {
+		char *valid = g_utf8_make_valid(text, -1);
+		g_free(text);
+		text = valid;
+	}
+	return text;
+}
+
+static void append_quoted(GString *dst, const char *text)
+{
+	const char *p = text;
+	while (*p) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		g_string_append(dst, "> ");
+		g_string_append_len(dst, p, (gssize)n);
+		g_string_append_c(dst, '\n');
+		p += n + (nl ? 1 : 0);
+	}
+}
+
+static void walk_object(struct walk *w, GMimeObject *obj, unsigned depth, bool forwarded);
+
+static void walk_leaf(struct walk *w, GMimeObject *obj, bool forwarded)
+{
+	if (!GMIME_IS_TEXT_PART(obj) || is_attachment(obj))
+		return;
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	bool plain = g_mime_content_type_is_type(ct, "text", "plain");
+	bool html = g_mime_content_type_is_type(ct, "text", "html");
+	if (!plain && !html)
+		return;
+	if (!forwarded && (plain ? w->plain : w->html) != NULL)
+		return; /* the first body of each kind is the author's */
+	char *text = part_text(w, GMIME_PART(obj));
+	if (text == NULL)
+		return;
+	if (html) {
+		bool truncated = false;
+		char *conv = html_to_text(text, strlen(text), w->lim->max_text_bytes, &truncated);
+		g_free(text);
+		text = conv;
+	}
+	if (forwarded)
+		append_quoted(w->forwarded, text);
+	else if (plain)
+		w->plain = g_string_new(text);
+	else
+		w->html = g_string_new(text);
+	g_free(text);
+}
+
+static void walk_object(struct walk *w, GMimeObject *obj, unsigned depth, bool forwarded)
+{
+	if (w->unchecked || obj == NULL)
+		return;
+	if (++w->parts > w->lim->max_parts) {
+		w->unchecked = "too many MIME parts";
+		return;
+	}
+	if (depth > w->lim->max_depth) {
+		w->unchecked = "MIME nesting too deep";
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		int n = g_mime_multipart_get_count(mp);
+		for (int i = 0; i < n && !w->unchecked; i++)
+			walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, forwarded);
+	} else if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		if (inner) {
+			g_string_append(w->forwarded, "---------- Forwarded message ---------\n");
+			walk_object(w, g_mime_message_get_mime_part(inner), depth + 1, true);
+		}
+	} else {
+		walk_leaf(w, obj, forwarded);
+	}
+}
+
+static char *dup_valid(const char *s)
+{
+	if (s == NULL)
+		return g_strdup("");
+	return g_utf8_validate(s, -1, NULL) ? g_strdup(s) : g_utf8_make_valid(s, -1);
+}
+
+static char *first_mailbox(InternetAddressList *list)
+{
+	if (list == NULL)
+		return g_strdup("");
+	int n = internet_address_list_length(list);
+	for (int i = 0; i < n; i++) {
+		InternetAddress *a = internet_address_list_get_address(list, i);
+		if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+			const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+			return g_ascii_strdown(addr ? addr : "", -1);
+		}
+	}
+	return g_strdup("");
+}
+
+static void add_domains(GPtrArray *out, InternetAddressList *list)
+{
+	if (list == NULL)
+		return;
+	int n = internet_address_list_length(list);
+	for (int i = 0; i < n; i++) {
+		InternetAddress *a = internet_address_list_get_address(list, i);
+		if (INTERNET_ADDRESS_IS_GROUP(a)) {
+			add_domains(out, internet_address_group_get_members(INTERNET_ADDRESS_GROUP(a)));
+			continue;
+		}
+		const char *addr = internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a));
+		const char *at = addr ? strrchr(addr, '@') : NULL;
+		if (at && at[1])
+			g_ptr_array_add(out, g_ascii_strdown(at + 1, -1));
+	}
+}
+
+static char *header_msgid(GMimeObject *obj, const char *name)
+{
+	const char *v = g_mime_object_get_header(obj, name);
+	if (v == NULL)
+		return g_strdup("");
+	char *id = g_mime_utils_decode_message_id(v);
+	if (id == NULL)
+		return g_strdup("");
+	char *valid = dup_valid(id);
+	g_free(id);
+	return valid;
+}
+
+static void fill_headers(struct message *msg, GMimeMessage *m)
+{
+	GMimeObject *obj = GMIME_OBJECT(m);
+	msg->subject = dup_valid(g_mime_message_get_subject(m));
+	msg->from = first_mailbox(g_mime_message_get_from(m));
+	msg->message_id = dup_valid(g_mime_message_get_message_id(m));
+	msg->in_reply_to = header_msgid(obj, "In-Reply-To");
+	msg->references = dup_valid(g_mime_object_get_header(obj, "References"));
+	add_domains(msg->recipient_domains, g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_TO));
+	add_domains(msg->recipient_domains, g_mime_message_get_addresses(m, GMIME_ADDRESS_TYPE_CC));
+	GDateTime *date = g_mime_message_get_date(m);
+	msg->date = date ? g_date_time_to_unix(date) : -1;
+}
+
+static bool is_blank(const char *s)
+{
+	for (; *s; s++)
+		if (!g_ascii_isspace(*s))
+			return false;
+	return true;
+}
+
+static void message_init(struct message *msg)
+{
+	memset(msg, 0, sizeof *msg);
+	msg->recipient_domains = g_ptr_array_new_with_free_func(g_free);
+	msg->date = -1;
+}
+
+static void fill_empty(struct message *msg)
+{
+	char **fields[] = {&msg->subject, &msg->from, &msg->message_id, &msg->in_reply_to,
+	                   &msg->references, &msg->body};
+	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
+		if (*fields[i] == NULL)
+			*fields[i] = g_strdup("");
+}
+
+bool message_parse(const char *data, size_t len, const struct limits *lim, struct message *msg)
+{
+	message_library_init();
+	message_init(msg);
+	if (len == 0 || memchr(data, ':', len < 4096 ? len : 4096) == NULL) {
+		fill_empty(msg);
+		msg->unchecked = "not a mail message";
+		return false;
+	}
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	if (m == NULL) {
+		fill_empty(msg);
+		msg->unchecked = "cannot parse the message";
+		return false;
+	}
+	GMimeHeaderList *hl = g_mime_object_get_header_list(GMIME_OBJECT(m));
+	if ((unsigned)g_mime_header_list_get_count(hl) > lim->max_headers) {
+		fill_empty(msg);
+		msg->unchecked = "too many header fields";
+		g_object_unref(m);
+		return false;
+	}
+	fill_headers(msg, m);
+
+	struct walk w = {.lim = lim, .forwarded = g_string_new(NULL)};
+	walk_object(&w, g_mime_message_get_mime_part(m), 0, false);
+	GString *body = w.plain;
+	if (body && w.html && is_blank(body->str)) {
+		g_string_free(body, TRUE);
+		body = NULL;
+	}
+	if (body == NULL) {
+		body = w.html ? w.html : g_string_new(NULL);
+		msg->body_from_html = w.html != NULL;
+		w.html = NULL;
+	}
+	if (w.html)
+		g_string_free(w.html, TRUE);
+	g_string_append(body, w.forwarded->str);
+	g_string_free(w.forwarded, TRUE);
+	msg->body_len = body->len;
+	msg->body = g_string_free(body, FALSE);
+	g_object_unref(m);
+	if (w.unchecked == NULL && msg->body_len > lim->max_text_bytes)
+		w.unchecked = "text over the size limit";
+	msg->unchecked = w.unchecked;
+	return w.unchecked == NULL;
+}
+
+void message_clear(struct message *msg)
+{
+	g_free(msg->subject);
+	g_free(msg->from);
+	g_free(msg->message_id);
+	g_free(msg->in_reply_to);
+	g_free(msg->references);
+	g_free(msg->body);
+	if (msg->recipient_domains)
+		g_ptr_array_free(msg->recipient_domains, TRUE);
+	memset(msg, 0, sizeof *msg);
+	msg->date = -1;
+}

@@ -1,0 +1,61 @@
+/*
+ * pipeline.c - the whole core in one short function:
+ * parse -> split -> classify the thread -> evaluate -> decide.
+ * The programs (apologyctl, the milter, the review server) call only this.
+ */
+#include <string.h>
+
+#include "core.h"
+#include "policy_priv.h"
+
+static void decision_init(struct decision *out)
+{
+	memset(out, 0, sizeof *out);
+	out->complaint.sent = -1;
+	out->findings = g_array_new(FALSE, TRUE, sizeof(struct finding));
+	out->text = g_strdup("");
+}
+
+void apology_check(const struct policy *pol, const char *data, size_t len,
+                   const struct context *ctx, struct decision *out)
+{
+	decision_init(out);
+	struct message msg;
+	if (!message_parse(data, len, &pol->limits, &msg)) {
+		out->verdict = VERDICT_UNCHECKED;
+		out->reason = msg.unchecked;
+		message_clear(&msg);
+		return;
+	}
+	struct thread_view view;
+	split_message(&msg, &view);
+	g_free(out->text);
+	out->text = g_strndup(view.text, view.len);
+	out->text_len = view.len;
+
+	struct scan sc = {0};
+	scan_text(pol, view.text, view.len, &sc);
+	thread_classify_scanned(pol, &msg, &view, ctx, &sc, &out->complaint);
+	if (out->complaint.detected) {
+		gint64 now = ctx && ctx->now > 0 ? ctx->now : msg.date;
+		struct findings f;
+		findings_evaluate(pol, &view, &sc, &out->complaint, now, ctx, &f);
+		g_array_free(out->findings, TRUE);
+		decide(pol, &view, &f, out);
+		findings_clear(&f);
+	}
+	scan_clear(&sc);
+	thread_view_clear(&view);
+	message_clear(&msg);
+}
+
+void decision_clear(struct decision *d)
+{
+	if (d->findings) {
+		for (guint i = 0; i < d->findings->len; i++)
+			g_free(g_array_index(d->findings, struct finding, i).excerpt);
+		g_array_free(d->findings, TRUE);
+	}
+	g_free(d->text);
+	memset(d, 0, sizeof *d);
+}

@@ -1,0 +1,912 @@
+/*
+ * policy.c - load a YAML policy (libfyaml), validate every key against one
+ * table, and compile all phrase lists into one matcher.  Errors read
+ * "file:line:col: message".  Pure apart from reading the file it is given.
+ *
+ * Phrase syntax (policies/README.md): a plain phrase is matched as whole
+ * words, case-insensitively after normalisation; a space matches any run of
+ * spaces or hyphens, an apostrophe may be missing, "word*" matches any
+ * ending, "#" matches a number.  "re:" introduces a raw regular expression.
+ */
+#include <libfyaml.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "policy_priv.h"
+
+enum key_type { K_LIST, K_WORDS, K_DURATION, K_UINT, K_INT, K_NUMBER, K_STRING, K_BOOL, K_SEVERITY,
+                K_BHOURS, K_HOLD_WHEN, K_GLOBS, K_CUE, K_MAP };
+
+/* Where each value lives: a key inside a section, its type, and its target. */
+struct key_spec {
+	const char *key;
+	enum key_type type;
+	int lex;         /* phrase class for K_LIST, or -1 */
+	size_t offset;   /* field in struct policy for scalars */
+	double min, max;
+};
+
+#define OFF(f) offsetof(struct policy, f)
+#define NOFF ((size_t)-1)
+
+static const struct key_spec top_keys[] = {
+	{"version", K_INT, -1, NOFF, 1, 1},
+	{"name", K_STRING, -1, NOFF, 0, 0},
+	{"description", K_STRING, -1, NOFF, 0, 0},
+	{"applies-to", K_MAP, -1, NOFF, 0, 0},
+	{"limits", K_MAP, -1, NOFF, 0, 0},
+	{"verdict", K_MAP, -1, NOFF, 0, 0},
+	{"complaint", K_MAP, -1, NOFF, 0, 0},
+	{"kinds", K_MAP, -1, NOFF, 0, 0},
+	{"lexicon", K_MAP, -1, NOFF, 0, 0},
+	{"rules", K_MAP, -1, NOFF, 0, 0},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+static const struct key_spec applies_keys[] = {
+	{"senders", K_GLOBS, -1, NOFF, 0, 0},
+	{"recipient-domains", K_GLOBS, -1, NOFF, 0, 0},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+static const struct key_spec limit_keys[] = {
+	{"max-parts", K_UINT, -1, OFF(limits.max_parts), 1, 100000},
+	{"max-depth", K_UINT, -1, OFF(limits.max_depth), 1, 1000},
+	{"max-headers", K_UINT, -1, OFF(limits.max_headers), 1, 1000000},
+	{"max-text-bytes", K_UINT, -1, OFF(limits.max_text_bytes), 1024, 1e9},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+static const struct key_spec verdict_keys[] = {
+	{"advise-score", K_INT, -1, OFF(advise_score), 0, 1000},
+	{"hold-score", K_INT, -1, OFF(hold_score), 0, 1000},
+	{"hold-when", K_HOLD_WHEN, -1, NOFF, 0, 0},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+static const struct key_spec complaint_keys[] = {
+	{"threshold", K_NUMBER, -1, OFF(complaint_threshold), 0, 1000},
+	{"serious-threshold", K_NUMBER, -1, OFF(serious_threshold), 0, 1000},
+	{"subject-weight", K_NUMBER, -1, OFF(subject_weight), 0, 100},
+	{"new-text-weight", K_NUMBER, -1, OFF(new_text_weight), 0, 100},
+	{"quoted-scan-bytes", K_UINT, -1, OFF(quoted_scan_bytes), 256, 1e8},
+	{"breach", K_CUE, CUE_BREACH, OFF(cue_weight[0]), 0, 100},
+	{"why", K_CUE, CUE_WHY, OFF(cue_weight[1]), 0, 100},
+	{"escalation", K_CUE, CUE_ESCALATION, OFF(cue_weight[2]), 0, 100},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+static const struct key_spec cue_keys[] = {
+	{"weight", K_NUMBER, -1, NOFF, 0, 100},
+	{"phrases", K_LIST, -1, NOFF, 0, 0},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+static const struct key_spec lexicon_keys[] = {
+	{"negation", K_WORDS, -1, NOFF, 0, 0},
+	{"negation-window", K_UINT, -1, OFF(negation_window), 1, 10},
+	{"failure", K_LIST, LEX_FAILURE, NOFF, 0, 0},
+	{"small-imposition", K_LIST, LEX_SMALL_IMPOSITION, NOFF, 0, 0},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+/* Keys every rule section may have. */
+static const struct key_spec rule_common_keys[] = {
+	{"enabled", K_BOOL, -1, NOFF, 0, 0},
+	{"severity", K_SEVERITY, -1, NOFF, 0, 0},
+	{"weight", K_INT, -1, NOFF, 0, 1000},
+	{"principle", K_STRING, -1, NOFF, 0, 0},
+	{"advice", K_STRING, -1, NOFF, 0, 0},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+/* Keys particular to one rule. */
+struct rule_key {
+	enum rule_id rule;
+	struct key_spec spec;
+};
+
+static const struct rule_key rule_keys[] = {
+	{RULE_APOLOGY_MISSING, {"phrases", K_LIST, LEX_APOLOGY, NOFF, 0, 0}},
+	{RULE_NON_APOLOGY, {"phrases", K_LIST, LEX_HOLLOW, NOFF, 0, 0}},
+	{RULE_BLAME_THIRD_PARTY, {"parties", K_LIST, LEX_THIRD_PARTY, NOFF, 0, 0}},
+	{RULE_EXCUSE, {"phrases", K_LIST, LEX_EXCUSE, NOFF, 0, 0}},
+	{RULE_DEFENSIVE, {"phrases", K_LIST, LEX_DEFENSIVE, NOFF, 0, 0}},
+	{RULE_DEFENSIVE, {"client-parties", K_LIST, LEX_CLIENT_SIDE, NOFF, 0, 0}},
+	{RULE_NO_OWNERSHIP, {"phrases", K_LIST, LEX_OWNERSHIP, NOFF, 0, 0}},
+	{RULE_NO_REMEDY, {"phrases", K_LIST, LEX_REMEDY, NOFF, 0, 0}},
+	{RULE_NO_REMEDY, {"stalling", K_LIST, LEX_STALL, NOFF, 0, 0}},
+	{RULE_NO_PREVENTION, {"phrases", K_LIST, LEX_PREVENTION, NOFF, 0, 0}},
+	{RULE_PASSING_THE_BUCK, {"phrases", K_LIST, LEX_BUCK, NOFF, 0, 0}},
+	{RULE_PASSING_THE_BUCK, {"min-count", K_UINT, -1, OFF(buck_min), 1, 100}},
+	{RULE_NO_CALL_OFFER, {"phrases", K_LIST, LEX_CALL, NOFF, 0, 0}},
+	{RULE_LATE_REPLY, {"after", K_DURATION, -1, OFF(late_after), 60, 365.0 * 86400}},
+	{RULE_LATE_REPLY, {"business-hours", K_BHOURS, -1, NOFF, 0, 0}},
+	{RULE_REPEAT_APOLOGY, {"window", K_DURATION, -1, OFF(repeat_window), 3600, 3650.0 * 86400}},
+	{RULE_OVER_APOLOGY, {"phrases", K_LIST, LEX_GROVEL, NOFF, 0, 0}},
+	{RULE_OVER_APOLOGY, {"intensifiers", K_LIST, LEX_INTENSIFIER, NOFF, 0, 0}},
+	{RULE_OVER_APOLOGY, {"max-apologies", K_UINT, -1, OFF(over_max_apologies), 1, 100}},
+	{RULE_OVER_APOLOGY, {"min-intensifiers", K_UINT, -1, OFF(over_min_intensifiers), 1, 100}},
+};
+
+static const struct key_spec bhours_keys[] = {
+	{"days", K_STRING, -1, NOFF, 0, 0},
+	{"start", K_STRING, -1, NOFF, 0, 0},
+	{"end", K_STRING, -1, NOFF, 0, 0},
+	{"utc-offset", K_STRING, -1, NOFF, 0, 0},
+	{NULL, 0, 0, 0, 0, 0},
+};
+
+struct loader {
+	const char *file;
+	GString *errors;
+	struct policy *pol;
+	GPtrArray *patterns;     /* char *, compiled pattern text */
+	GArray *pattern_class;   /* guint16 */
+	GArray *pattern_pos;     /* struct pos, for compile errors */
+	bool seen_rule[RULE_COUNT];
+};
+
+struct pos {
+	int line, col;
+};
+
+static struct pos node_pos(struct fy_node *n)
+{
+	struct pos p = {0, 0};
+	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
+	if (t == NULL && n)
+		t = fy_node_get_tag_token(n);
+	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+	if (m) {
+		p.line = m->line + 1;
+		p.col = m->column + 1;
+	}
+	return p;
+}
+
+G_GNUC_PRINTF(3, 4)
+static void error_at(struct loader *L, struct pos p, const char *fmt, ...)
+{
+	va_list ap;
+	g_string_append_printf(L->errors, "%s:%d:%d: ", L->file, p.line, p.col);
+	va_start(ap, fmt);
+	g_string_append_vprintf(L->errors, fmt, ap);
+	va_end(ap);
+	g_string_append_c(L->errors, '\n');
+}
+
+static const char *scalar(struct fy_node *n)
+{
+	if (n == NULL || fy_node_get_type(n) != FYNT_SCALAR)
+		return NULL;
+	return fy_node_get_scalar0(n);
+}
+
+static bool want_type(struct loader *L, struct fy_node *v, struct pos kp, enum fy_node_type t,
+                      const char *key, const char *what)
+{
+	if (v && fy_node_get_type(v) == t)
+		return true;
+	error_at(L, v && fy_node_get_type(v) == FYNT_SCALAR ? node_pos(v) : kp, "%s: expected %s", key,
+	         what);
+	return false;
+}
+
+/* ---- phrase compilation ------------------------------------------------ */
+
+static bool is_word_char(char c)
+{
+	return g_ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* Turn a plain phrase into a pattern; see the file comment. */
+static char *phrase_to_pattern(const char *phrase)
+{
+	if (g_str_has_prefix(phrase, "re:"))
+		return g_strdup(phrase + 3);
+	char *folded = g_utf8_casefold(phrase, -1);
+	GString *p = g_string_new(NULL);
+	const char *s = g_strstrip(folded);
+	size_t n = strlen(s);
+	if (n && is_word_char(s[0]))
+		g_string_append(p, "\\b");
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (c == ' ') {
+			while (i + 1 < n && s[i + 1] == ' ')
+				i++;
+			g_string_append(p, "[\\s-]+");
+		} else if (c == '\'') {
+			g_string_append(p, "'?");
+		} else if (c == '-') {
+			g_string_append(p, "[\\s-]?");
+		} else if (c == '*') {
+			g_string_append(p, "\\w*");
+		} else if (c == '#') {
+			g_string_append(p, "\\d+");
+		} else if (is_word_char(c)) {
+			g_string_append_c(p, c);
+		} else {
+			g_string_append_printf(p, "\\x%02x", (unsigned char)c);
+		}
+	}
+	if (n && (is_word_char(s[n - 1]) || s[n - 1] == '*'))
+		g_string_append(p, "\\b");
+	g_free(folded);
+	return g_string_free(p, FALSE);
+}
+
+static void add_phrase(struct loader *L, struct fy_node *item, int lex)
+{
+	const char *s = scalar(item);
+	if (s == NULL || *s == '\0') {
+		error_at(L, node_pos(item), "phrase: expected a non-empty string");
+		return;
+	}
+	g_ptr_array_add(L->patterns, phrase_to_pattern(s));
+	guint16 cls = (guint16)lex;
+	g_array_append_val(L->pattern_class, cls);
+	struct pos p = node_pos(item);
+	g_array_append_val(L->pattern_pos, p);
+}
+
+static void load_list(struct loader *L, struct fy_node *v, struct pos kp, const char *key, int lex)
+{
+	if (!want_type(L, v, kp, FYNT_SEQUENCE, key, "a list of phrases"))
+		return;
+	void *it = NULL;
+	struct fy_node *item;
+	while ((item = fy_node_sequence_iterate(v, &it)) != NULL)
+		add_phrase(L, item, lex);
+}
+
+/* ---- scalar values ------------------------------------------------------ */
+
+static bool parse_duration(const char *s, gint64 *out)
+{
+	gint64 total = 0;
+	if (s == NULL || *s == '\0')
+		return false;
+	while (*s) {
+		char *end;
+		gint64 v = g_ascii_strtoll(s, &end, 10);
+		if (end == s || v < 0)
+			return false;
+		gint64 unit;
+		switch (*end) {
+		case 's': unit = 1; break;
+		case 'm': unit = 60; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		case 'w': unit = 7 * 86400; break;
+		default: return false;
+		}
+		total += v * unit;
+		s = end + 1;
+	}
+	*out = total;
+	return true;
+}
+
+static bool parse_number(const char *s, double *out)
+{
+	char *end;
+	if (s == NULL || *s == '\0')
+		return false;
+	*out = g_ascii_strtod(s, &end);
+	return *end == '\0';
+}
+
+static bool parse_clock(const char *s, int *minutes)
+{
+	int h, m;
+	char tail;
+	if (s == NULL || sscanf(s, "%d:%d%c", &h, &m, &tail) != 2 || h < 0 || h > 24 || m < 0 || m > 59)
+		return false;
+	*minutes = h * 60 + m;
+	return *minutes <= 24 * 60;
+}
+
+static int day_index(const char *s)
+{
+	static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+	for (int i = 0; i < 7; i++)
+		if (g_ascii_strncasecmp(s, days[i], 3) == 0 && s[3] == '\0')
+			return i + 1;
+	return -1;
+}
+
+/* "mon-fri" or "mon,tue,thu" */
+static bool parse_days(const char *s, unsigned *mask)
+{
+	*mask = 0;
+	if (s == NULL)
+		return false;
+	char **parts = g_strsplit(s, ",", -1);
+	bool ok = true;
+	for (int i = 0; parts[i] && ok; i++) {
+		char *p = g_strstrip(parts[i]);
+		char *dash = strchr(p, '-');
+		if (dash) {
+			*dash = '\0';
+			int a = day_index(g_strstrip(p)), b = day_index(g_strstrip(dash + 1));
+			if (a < 0 || b < 0 || b < a)
+				ok = false;
+			for (int d = a; ok && d <= b; d++)
+				*mask |= 1u << d;
+		} else {
+			int d = day_index(p);
+			if (d < 0)
+				ok = false;
+			else
+				*mask |= 1u << d;
+		}
+	}
+	g_strfreev(parts);
+	return ok && *mask != 0;
+}
+
+static bool parse_offset(const char *s, int *minutes)
+{
+	int h, m;
+	char sign, tail;
+	if (s == NULL)
+		return false;
+	if (strcmp(s, "Z") == 0 || strcmp(s, "UTC") == 0) {
+		*minutes = 0;
+		return true;
+	}
+	if (sscanf(s, "%c%d:%d%c", &sign, &h, &m, &tail) != 3 || (sign != '+' && sign != '-') || h > 14 ||
+	    m > 59)
+		return false;
+	*minutes = (sign == '-' ? -1 : 1) * (h * 60 + m);
+	return true;
+}
+
+/* ---- sections ------------------------------------------------------------ */
+
+typedef void (*section_fn)(struct loader *L, const struct key_spec *spec, struct fy_node *key,
+                           struct fy_node *val, void *arg);
+
+static const struct key_spec *find_key(const struct key_spec *table, const char *k)
+{
+	for (; table->key; table++)
+		if (strcmp(table->key, k) == 0)
+			return table;
+	return NULL;
+}
+
+/* Store a scalar value of SPEC's type at SPEC->offset in the policy. */
+static void set_scalar(struct loader *L, const struct key_spec *spec, struct fy_node *key,
+                       struct fy_node *val)
+{
+	const char *k = spec->key;
+	const char *s = scalar(val);
+	struct pos p = val ? node_pos(val) : node_pos(key);
+	if (s == NULL) {
+		error_at(L, node_pos(key), "%s: expected a value", k);
+		return;
+	}
+	char *field = spec->offset == NOFF ? NULL : (char *)L->pol + spec->offset;
+	double d;
+	gint64 dur;
+	switch (spec->type) {
+	case K_UINT:
+	case K_INT:
+		if (!parse_number(s, &d) || d != (double)(gint64)d || d < spec->min || d > spec->max) {
+			error_at(L, p, "%s: expected a whole number from %.0f to %.0f, not \"%s\"", k, spec->min,
+			         spec->max, s);
+			return;
+		}
+		if (field == NULL)
+			return;
+		if (spec->type == K_INT)
+			*(int *)(void *)field = (int)d;
+		else if (spec->offset == OFF(limits.max_text_bytes) || spec->offset == OFF(quoted_scan_bytes))
+			*(size_t *)(void *)field = (size_t)d;
+		else
+			*(unsigned *)(void *)field = (unsigned)d;
+		return;
+	case K_NUMBER:
+	case K_CUE:
+		if (!parse_number(s, &d) || d < spec->min || d > spec->max) {
+			error_at(L, p, "%s: expected a number from %g to %g, not \"%s\"", k, spec->min, spec->max, s);
+			return;
+		}
+		if (field)
+			*(double *)(void *)field = d;
+		return;
+	case K_DURATION:
+		if (!parse_duration(s, &dur) || dur < spec->min || dur > spec->max) {
+			error_at(L, p, "%s: expected a duration like 24h, 90d or 1h30m (at least %.0fs), not \"%s\"",
+			         k, spec->min, s);
+			return;
+		}
+		*(gint64 *)(void *)field = dur;
+		return;
+	default:
+		g_assert_not_reached();
+	}
+}
+
+/* Walk mapping NODE, checking every key against TABLE; FN handles complex values. */
+static void walk_map(struct loader *L, struct fy_node *node, struct pos where, const char *section,
+                     const struct key_spec *table, section_fn fn, void *arg)
+{
+	if (!want_type(L, node, where, FYNT_MAPPING, section, "a mapping"))
+		return;
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(node, &it)) != NULL) {
+		struct fy_node *key = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
+		const char *k = scalar(key);
+		if (k == NULL) {
+			error_at(L, node_pos(key), "%s: keys must be strings", section);
+			continue;
+		}
+		const struct key_spec *spec = find_key(table, k);
+		if (spec == NULL) {
+			error_at(L, node_pos(key), "%s: unknown key \"%s\"", section, k);
+			continue;
+		}
+		fn(L, spec, key, val, arg);
+	}
+}
+
+static void on_value(struct loader *L, const struct key_spec *spec, struct fy_node *key,
+                     struct fy_node *val, void *arg);
+
+static void on_cue(struct loader *L, const struct key_spec *spec, struct fy_node *key,
+                   struct fy_node *val, void *arg)
+{
+	const struct key_spec *cue = arg;
+	if (strcmp(spec->key, "weight") == 0) {
+		struct key_spec w = *cue;
+		w.type = K_NUMBER;
+		set_scalar(L, &w, key, val);
+	} else {
+		load_list(L, val, node_pos(key), cue->key, cue->lex);
+	}
+}
+
+static void on_bhours(struct loader *L, const struct key_spec *spec, struct fy_node *key,
+                      struct fy_node *val, void *arg)
+{
+	(void)arg;
+	struct policy *pol = L->pol;
+	const char *s = scalar(val);
+	struct pos p = val ? node_pos(val) : node_pos(key);
+	bool ok;
+	if (strcmp(spec->key, "days") == 0)
+		ok = parse_days(s, &pol->bh_days);
+	else if (strcmp(spec->key, "start") == 0)
+		ok = parse_clock(s, &pol->bh_start);
+	else if (strcmp(spec->key, "end") == 0)
+		ok = parse_clock(s, &pol->bh_end);
+	else
+		ok = parse_offset(s, &pol->bh_utc_offset);
+	if (!ok)
+		error_at(L, p, "business-hours.%s: bad value \"%s\" (days: mon-fri; start/end: 09:00; "
+		         "utc-offset: +01:00)", spec->key, s ? s : "");
+}
+
+static void on_rule_key(struct loader *L, const struct key_spec *spec, struct fy_node *key,
+                        struct fy_node *val, void *arg)
+{
+	struct rule_conf *rc = arg;
+	const char *s = scalar(val);
+	struct pos p = val ? node_pos(val) : node_pos(key);
+	if (strcmp(spec->key, "enabled") == 0) {
+		if (s && (strcmp(s, "true") == 0 || strcmp(s, "yes") == 0))
+			rc->enabled = true;
+		else if (s && (strcmp(s, "false") == 0 || strcmp(s, "no") == 0))
+			rc->enabled = false;
+		else
+			error_at(L, p, "enabled: expected true or false");
+	} else if (strcmp(spec->key, "severity") == 0) {
+		if (s && strcmp(s, "advise") == 0)
+			rc->severity = RULE_ADVISE;
+		else if (s && strcmp(s, "hold") == 0)
+			rc->severity = RULE_HOLD;
+		else
+			error_at(L, p, "severity: expected advise or hold");
+	} else if (strcmp(spec->key, "weight") == 0) {
+		double d;
+		if (!parse_number(s, &d) || d < 0 || d > 1000 || d != (int)d)
+			error_at(L, p, "weight: expected a whole number from 0 to 1000");
+		else
+			rc->weight = (int)d;
+	} else if (strcmp(spec->key, "principle") == 0 || strcmp(spec->key, "advice") == 0) {
+		if (s == NULL || *s == '\0') {
+			error_at(L, p, "%s: expected text", spec->key);
+			return;
+		}
+		char **dst = spec->key[0] == 'p' ? &rc->principle : &rc->advice;
+		g_free(*dst);
+		*dst = g_strdup(s);
+	} else if (spec->type == K_LIST) {
+		load_list(L, val, node_pos(key), spec->key, spec->lex);
+	} else if (spec->type == K_BHOURS) {
+		L->pol->business_hours = true;
+		walk_map(L, val, node_pos(key), "business-hours", bhours_keys, on_bhours, NULL);
+		if (L->pol->bh_end <= L->pol->bh_start)
+			error_at(L, node_pos(key), "business-hours: end must be after start");
+	} else {
+		set_scalar(L, spec, key, val);
+	}
+}
+
+static void load_rule(struct loader *L, struct fy_node *key, struct fy_node *val)
+{
+	const char *name = scalar(key);
+	int id = rule_lookup(name);
+	if (id < 0) {
+		error_at(L, node_pos(key), "rules: unknown rule \"%s\"", name);
+		return;
+	}
+	L->seen_rule[id] = true;
+	struct rule_conf *rc = &L->pol->rules[id];
+	rc->enabled = true;
+	/* This rule's table: the common keys plus its own. */
+	struct key_spec table[16];
+	size_t n = 0;
+	for (const struct key_spec *c = rule_common_keys; c->key; c++)
+		table[n++] = *c;
+	for (size_t i = 0; i < G_N_ELEMENTS(rule_keys); i++)
+		if (rule_keys[i].rule == (enum rule_id)id)
+			table[n++] = rule_keys[i].spec;
+	table[n].key = NULL;
+	walk_map(L, val, node_pos(key), name, table, on_rule_key, rc);
+	if (rc->enabled && (rc->principle == NULL || rc->advice == NULL))
+		error_at(L, node_pos(key), "%s: every enabled rule needs a principle and advice", name);
+}
+
+static void on_rules(struct loader *L, struct fy_node *node, struct pos where)
+{
+	if (!want_type(L, node, where, FYNT_MAPPING, "rules", "a mapping"))
+		return;
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(node, &it)) != NULL)
+		load_rule(L, fy_node_pair_key(pair), fy_node_pair_value(pair));
+}
+
+static void on_kinds(struct loader *L, struct fy_node *node, struct pos where)
+{
+	if (!want_type(L, node, where, FYNT_MAPPING, "kinds", "a mapping"))
+		return;
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(node, &it)) != NULL) {
+		struct fy_node *key = fy_node_pair_key(pair);
+		const char *k = scalar(key);
+		if (k == NULL || L->pol->n_kinds >= POLICY_MAX_KINDS) {
+			error_at(L, node_pos(key), "kinds: at most %d named kinds", POLICY_MAX_KINDS);
+			continue;
+		}
+		unsigned idx = L->pol->n_kinds++;
+		L->pol->kind_names[idx] = g_strdup(k);
+		load_list(L, fy_node_pair_value(pair), node_pos(key), k, LEX_FIXED_COUNT + (int)idx);
+	}
+}
+
+static void on_hold_when(struct loader *L, struct fy_node *val, struct pos where)
+{
+	if (!want_type(L, val, where, FYNT_SEQUENCE, "hold-when", "a list of rule lists"))
+		return;
+	void *it = NULL;
+	struct fy_node *combo;
+	while ((combo = fy_node_sequence_iterate(val, &it)) != NULL) {
+		if (!want_type(L, combo, where, FYNT_SEQUENCE, "hold-when", "a list of rule ids"))
+			continue;
+		guint32 mask = 0;
+		void *it2 = NULL;
+		struct fy_node *r;
+		while ((r = fy_node_sequence_iterate(combo, &it2)) != NULL) {
+			const char *s = scalar(r);
+			int id = s ? rule_lookup(s) : -1;
+			if (id < 0)
+				error_at(L, node_pos(r), "hold-when: unknown rule \"%s\"", s ? s : "");
+			else
+				mask |= 1u << id;
+		}
+		if (mask)
+			g_array_append_val(L->pol->hold_when, mask);
+	}
+}
+
+static void on_value(struct loader *L, const struct key_spec *spec, struct fy_node *key,
+                     struct fy_node *val, void *arg)
+{
+	(void)arg;
+	struct policy *pol = L->pol;
+	struct pos kp = node_pos(key);
+	const char *k = spec->key;
+	switch (spec->type) {
+	case K_MAP:
+		if (strcmp(k, "applies-to") == 0)
+			walk_map(L, val, kp, k, applies_keys, on_value, NULL);
+		else if (strcmp(k, "limits") == 0)
+			walk_map(L, val, kp, k, limit_keys, on_value, NULL);
+		else if (strcmp(k, "verdict") == 0)
+			walk_map(L, val, kp, k, verdict_keys, on_value, NULL);
+		else if (strcmp(k, "complaint") == 0)
+			walk_map(L, val, kp, k, complaint_keys, on_value, NULL);
+		else if (strcmp(k, "lexicon") == 0)
+			walk_map(L, val, kp, k, lexicon_keys, on_value, NULL);
+		else if (strcmp(k, "kinds") == 0)
+			on_kinds(L, val, kp);
+		else if (strcmp(k, "rules") == 0)
+			on_rules(L, val, kp);
+		return;
+	case K_STRING:
+		if (scalar(val) == NULL) {
+			error_at(L, kp, "%s: expected text", k);
+		} else if (strcmp(k, "name") == 0) {
+			g_free(pol->name);
+			pol->name = g_strdup(scalar(val));
+		}
+		return;
+	case K_LIST:
+		load_list(L, val, kp, k, spec->lex);
+		return;
+	case K_CUE:
+		walk_map(L, val, kp, k, cue_keys, on_cue, (void *)spec);
+		return;
+	case K_HOLD_WHEN:
+		on_hold_when(L, val, kp);
+		return;
+	case K_WORDS:
+	case K_GLOBS:
+		if (!want_type(L, val, kp, FYNT_SEQUENCE, k, "a list of strings"))
+			return;
+		void *it = NULL;
+		struct fy_node *item;
+		while ((item = fy_node_sequence_iterate(val, &it)) != NULL) {
+			const char *s = scalar(item);
+			if (s == NULL || *s == '\0') {
+				error_at(L, node_pos(item), "%s: expected a non-empty string", k);
+				continue;
+			}
+			char *low = g_ascii_strdown(s, -1);
+			if (strcmp(k, "negation") == 0)
+				g_hash_table_add(pol->negation, low);
+			else {
+				GPtrArray *globs = strcmp(k, "senders") == 0 ? pol->sender_globs
+				                                             : pol->domain_globs;
+				g_ptr_array_add(globs, g_pattern_spec_new(low));
+				g_free(low);
+			}
+		}
+		return;
+	default:
+		set_scalar(L, spec, key, val);
+	}
+}
+
+/* ---- load and compile ------------------------------------------------------ */
+
+static void diag_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	(void)diag;
+	g_string_append_len(user, buf, (gssize)len);
+}
+
+static void policy_defaults(struct policy *pol)
+{
+	pol->refs = 1;
+	pol->name = g_strdup("unnamed");
+	limits_default(&pol->limits);
+	pol->advise_score = 1;
+	pol->hold_when = g_array_new(FALSE, FALSE, sizeof(guint32));
+	pol->complaint_threshold = 3;
+	pol->serious_threshold = 2;
+	pol->cue_weight[0] = pol->cue_weight[1] = pol->cue_weight[2] = 1;
+	pol->subject_weight = 1.5;
+	pol->new_text_weight = 0.5;
+	pol->quoted_scan_bytes = 8192;
+	pol->late_after = 24 * 3600;
+	pol->bh_days = 0x3e;
+	pol->bh_start = 9 * 60;
+	pol->bh_end = 17 * 60;
+	pol->repeat_window = 90 * 86400;
+	pol->buck_min = 2;
+	pol->over_max_apologies = 3;
+	pol->over_min_intensifiers = 2;
+	pol->negation_window = 3;
+	pol->negation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	pol->sender_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
+	pol->domain_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
+}
+
+static void compile_patterns(struct loader *L)
+{
+	struct policy *pol = L->pol;
+	unsigned n = L->patterns->len;
+	if (n == 0) {
+		error_at(L, (struct pos){1, 1}, "the policy has no phrases");
+		return;
+	}
+	int bad = -1;
+	char *err = NULL;
+	pol->matcher = matcher_compile((const char *const *)L->patterns->pdata, n, &bad, &err);
+	if (pol->matcher == NULL) {
+		struct pos p = bad >= 0 && (guint)bad < n ? g_array_index(L->pattern_pos, struct pos, bad)
+		                                          : (struct pos){1, 1};
+		error_at(L, p, "phrase cannot be compiled (%s): %s", err,
+		         bad >= 0 && (guint)bad < n ? (char *)L->patterns->pdata[bad] : "");
+		g_free(err);
+		return;
+	}
+	pol->n_patterns = n;
+	pol->pattern_class = (guint16 *)(void *)g_array_free(L->pattern_class, FALSE);
+	L->pattern_class = NULL;
+}
+
+static struct policy *load_document(const char *name, struct fy_document *fyd, GString *errors)
+{
+	struct policy *pol = g_new0(struct policy, 1);
+	policy_defaults(pol);
+	struct loader L = {
+		.file = name,
+		.errors = errors,
+		.pol = pol,
+		.patterns = g_ptr_array_new_with_free_func(g_free),
+		.pattern_class = g_array_new(FALSE, FALSE, sizeof(guint16)),
+		.pattern_pos = g_array_new(FALSE, FALSE, sizeof(struct pos)),
+	};
+	struct fy_node *root = fy_document_root(fyd);
+	if (root == NULL)
+		error_at(&L, (struct pos){1, 1}, "empty policy");
+	else
+		walk_map(&L, root, (struct pos){1, 1}, "policy", top_keys, on_value, NULL);
+	if (errors->len == 0)
+		compile_patterns(&L);
+	g_ptr_array_free(L.patterns, TRUE);
+	if (L.pattern_class)
+		g_array_free(L.pattern_class, TRUE);
+	g_array_free(L.pattern_pos, TRUE);
+	if (errors->len) {
+		policy_unref(pol);
+		return NULL;
+	}
+	return pol;
+}
+
+static struct policy *load(const char *name, const char *path, const char *yaml, size_t len, char **err)
+{
+	GString *errors = g_string_new(NULL);
+	struct fy_diag_cfg dcfg;
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.output_fn = diag_output;
+	dcfg.user = errors;
+	dcfg.colorize = false;
+	dcfg.show_source = false;
+	dcfg.show_type = false;
+	dcfg.show_module = false;
+	dcfg.show_position = true;
+	struct fy_diag *diag = fy_diag_create(&dcfg);
+	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_PARSE, .diag = diag};
+	struct fy_document *fyd = path ? fy_document_build_from_file(&cfg, path)
+	                               : fy_document_build_from_string(&cfg, yaml, len);
+	struct policy *pol = NULL;
+	if (fyd == NULL) {
+		if (errors->len == 0)
+			g_string_printf(errors, "%s:1:1: cannot read or parse the policy\n", name);
+	} else {
+		pol = load_document(name, fyd, errors);
+		fy_document_destroy(fyd);
+	}
+	fy_diag_unref(diag);
+	if (pol == NULL) {
+		*err = g_string_free(errors, FALSE);
+		return NULL;
+	}
+	g_string_free(errors, TRUE);
+	return pol;
+}
+
+struct policy *policy_load(const char *path, char **err)
+{
+	return load(path, path, NULL, 0, err);
+}
+
+struct policy *policy_load_string(const char *name, const char *yaml, size_t len, char **err)
+{
+	return load(name, NULL, yaml, len, err);
+}
+
+struct policy *policy_ref(struct policy *pol)
+{
+	g_atomic_int_inc(&pol->refs);
+	return pol;
+}
+
+void policy_unref(struct policy *pol)
+{
+	if (pol == NULL || !g_atomic_int_dec_and_test(&pol->refs))
+		return;
+	for (int i = 0; i < RULE_COUNT; i++) {
+		g_free(pol->rules[i].principle);
+		g_free(pol->rules[i].advice);
+	}
+	for (unsigned i = 0; i < pol->n_kinds; i++)
+		g_free(pol->kind_names[i]);
+	g_array_free(pol->hold_when, TRUE);
+	g_hash_table_destroy(pol->negation);
+	g_ptr_array_free(pol->sender_globs, TRUE);
+	g_ptr_array_free(pol->domain_globs, TRUE);
+	matcher_free(pol->matcher);
+	g_free(pol->pattern_class);
+	g_free(pol->name);
+	g_free(pol);
+}
+
+const char *policy_name(const struct policy *pol)
+{
+	return pol->name;
+}
+
+const struct limits *policy_limits(const struct policy *pol)
+{
+	return &pol->limits;
+}
+
+int policy_kind_index(const struct policy *pol, const char *name)
+{
+	for (unsigned i = 0; i < pol->n_kinds; i++)
+		if (g_ascii_strcasecmp(pol->kind_names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+const char *policy_kind_name(const struct policy *pol, unsigned index)
+{
+	return index < pol->n_kinds ? pol->kind_names[index] : NULL;
+}
+
+unsigned policy_kind_count(const struct policy *pol)
+{
+	return pol->n_kinds;
+}
+
+static bool globs_match(const GPtrArray *globs, const char *s)
+{
+	if (globs->len == 0)
+		return true;
+	char *low = g_ascii_strdown(s ? s : "", -1);
+	bool ok = false;
+	for (guint i = 0; i < globs->len && !ok; i++)
+		ok = g_pattern_spec_match_string(globs->pdata[i], low);
+	g_free(low);
+	return ok;
+}
+
+bool policy_applies_to_sender(const struct policy *pol, const char *addr)
+{
+	return globs_match(pol->sender_globs, addr);
+}
+
+bool policy_applies_to_domain(const struct policy *pol, const char *domain)
+{
+	return globs_match(pol->domain_globs, domain);
+}
+
+unsigned policy_pattern_count(const struct policy *pol)
+{
+	return pol->n_patterns;
+}
+
+const char *policy_matcher_name(void)
+{
+	return matcher_backend();
+}
+
+void policy_scan(const struct policy *pol, const char *text, size_t len, GArray *out)
+{
+	matcher_scan(pol->matcher, text, len, out);
+}

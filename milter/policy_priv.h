@@ -1,0 +1,96 @@
+/*
+ * policy_priv.h - the compiled policy, shared by the core stages that read
+ * it (thread.c, evaluate.c, decide.c).  Nothing outside the core includes it.
+ */
+#ifndef APOLOGY_POLICY_PRIV_H
+#define APOLOGY_POLICY_PRIV_H
+
+#include <glib.h>
+
+#include "matcher.h"
+#include "message.h"
+#include "policy.h"
+#include "rules.h"
+
+/* Phrase lists ("lexicons") the stages look for.  One table, in policy.c,
+ * says where each list lives in the YAML file. */
+enum lex_class {
+	LEX_APOLOGY,
+	LEX_HOLLOW,
+	LEX_THIRD_PARTY,
+	LEX_CLIENT_SIDE,
+	LEX_DEFENSIVE,
+	LEX_EXCUSE,
+	LEX_OWNERSHIP,
+	LEX_REMEDY,
+	LEX_STALL,
+	LEX_PREVENTION,
+	LEX_BUCK,
+	LEX_CALL,
+	LEX_GROVEL,
+	LEX_INTENSIFIER,
+	LEX_FAILURE,
+	LEX_SMALL_IMPOSITION,
+	CUE_BREACH,
+	CUE_WHY,
+	CUE_ESCALATION,
+	LEX_FIXED_COUNT
+	/* failure kinds follow: class LEX_FIXED_COUNT + kind index */
+};
+
+#define POLICY_MAX_KINDS 16
+
+struct rule_conf {
+	bool enabled;
+	enum rule_severity severity;
+	int weight;
+	char *principle;
+	char *advice;
+};
+
+struct policy {
+	gint refs;
+	char *name;
+	struct limits limits;
+	struct rule_conf rules[RULE_COUNT];
+
+	/* verdict */
+	int advise_score;
+	int hold_score;             /* 0: off */
+	GArray *hold_when;          /* guint32 bit masks over enum rule_id */
+
+	/* complaint gate */
+	double complaint_threshold;
+	double serious_threshold;
+	double cue_weight[3];       /* breach, why, escalation */
+	double subject_weight;
+	double new_text_weight;
+	size_t quoted_scan_bytes;
+
+	/* rule parameters */
+	gint64 late_after;          /* seconds */
+	bool business_hours;
+	unsigned bh_days;           /* bit 1 = Monday ... bit 7 = Sunday */
+	int bh_start, bh_end;       /* minutes after midnight */
+	int bh_utc_offset;          /* minutes */
+	gint64 repeat_window;       /* seconds */
+	unsigned buck_min;
+	unsigned over_max_apologies;
+	unsigned over_min_intensifiers;
+	unsigned negation_window;   /* tokens */
+
+	GHashTable *negation;       /* words that negate what follows */
+	char *kind_names[POLICY_MAX_KINDS];
+	unsigned n_kinds;
+	GPtrArray *sender_globs;    /* GPatternSpec * */
+	GPtrArray *domain_globs;    /* GPatternSpec *, recipient domains */
+
+	struct matcher *matcher;
+	unsigned n_patterns;
+	guint16 *pattern_class;     /* enum lex_class (or kind) per pattern */
+};
+
+/* Scan normalised TEXT with the policy's matcher; appends struct match. */
+void policy_scan(const struct policy *pol, const char *text, size_t len, GArray *out);
+
+#endif

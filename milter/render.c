@@ -1,0 +1,143 @@
+/*
+ * render.c - see render.h.
+ */
+#include <string.h>
+
+#include "render.h"
+
+void render_json_string(GString *out, const char *s)
+{
+	g_string_append_c(out, '"');
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		switch (*p) {
+		case '"': g_string_append(out, "\\\""); break;
+		case '\\': g_string_append(out, "\\\\"); break;
+		case '\n': g_string_append(out, "\\n"); break;
+		case '\r': g_string_append(out, "\\r"); break;
+		case '\t': g_string_append(out, "\\t"); break;
+		default:
+			if (*p < 0x20)
+				g_string_append_printf(out, "\\u%04x", *p);
+			else
+				g_string_append_c(out, (char)*p);
+		}
+	}
+	g_string_append_c(out, '"');
+}
+
+char *render_time(gint64 t)
+{
+	if (t < 0)
+		return NULL;
+	GDateTime *dt = g_date_time_new_from_unix_utc(t);
+	if (dt == NULL)
+		return NULL;
+	char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
+	g_date_time_unref(dt);
+	return s;
+}
+
+static const char *severity_name(enum complaint_severity s)
+{
+	return s == SEVERITY_SERIOUS ? "serious" : s == SEVERITY_NORMAL ? "normal" : NULL;
+}
+
+void render_json(GString *out, const char *file, const struct decision *d)
+{
+	g_string_append(out, "{\"file\":");
+	if (file)
+		render_json_string(out, file);
+	else
+		g_string_append(out, "null");
+	g_string_append_printf(out, ",\"verdict\":\"%s\",\"score\":%d", verdict_name(d->verdict), d->score);
+	if (d->reason) {
+		g_string_append(out, ",\"reason\":");
+		render_json_string(out, d->reason);
+	}
+	const struct complaint *c = &d->complaint;
+	g_string_append_printf(out, ",\"complaint\":{\"detected\":%s,\"severity\":",
+	                       c->detected ? "true" : "false");
+	const char *sev = severity_name(c->severity);
+	if (sev)
+		g_string_append_printf(out, "\"%s\"", sev);
+	else
+		g_string_append(out, "null");
+	char *sent = c->detected ? render_time(c->sent) : NULL;
+	g_string_append(out, ",\"sent\":");
+	if (sent)
+		g_string_append_printf(out, "\"%s\"", sent);
+	else
+		g_string_append(out, "null");
+	g_free(sent);
+	g_string_append(out, "},\"findings\":[");
+	for (guint i = 0; d->findings && i < d->findings->len; i++) {
+		const struct finding *f = &g_array_index(d->findings, struct finding, i);
+		g_string_append_printf(out, "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"start\":%zu,\"end\":%zu,"
+		                       "\"line\":%u,\"excerpt\":",
+		                       i ? "," : "", rule_name(f->rule),
+		                       f->severity == RULE_HOLD ? "hold" : "advise", f->start, f->end, f->line);
+		render_json_string(out, f->excerpt ? f->excerpt : "");
+		g_string_append(out, ",\"principle\":");
+		render_json_string(out, f->principle ? f->principle : "");
+		g_string_append(out, ",\"advice\":");
+		render_json_string(out, f->advice ? f->advice : "");
+		g_string_append_c(out, '}');
+	}
+	g_string_append(out, "]}");
+}
+
+/* The line of the new text around [start,end) with the words marked. */
+static void context_line(GString *out, const struct decision *d, const struct finding *f, bool colour)
+{
+	size_t ls = f->start, le = f->end;
+	while (ls > 0 && d->text[ls - 1] != '\n')
+		ls--;
+	while (le < d->text_len && d->text[le] != '\n')
+		le++;
+	size_t end = f->end > le ? le : f->end;
+	g_string_append(out, "    | ");
+	g_string_append_len(out, d->text + ls, (gssize)(f->start - ls));
+	g_string_append(out, colour ? "\033[1;31m" : "[[");
+	g_string_append_len(out, d->text + f->start, (gssize)(end - f->start));
+	g_string_append(out, colour ? "\033[0m" : "]]");
+	g_string_append_len(out, d->text + end, (gssize)(le - end));
+	g_string_append_c(out, '\n');
+}
+
+void render_text(GString *out, const char *file, const struct decision *d, bool colour)
+{
+	const char *v = verdict_name(d->verdict);
+	if (colour) {
+		const char *c = d->verdict == VERDICT_HOLD ? "1;31" : d->verdict == VERDICT_ADVISE ? "1;33"
+		                                                                                   : "1;32";
+		g_string_append_printf(out, "%s: \033[%sm%s\033[0m (score %d)\n", file ? file : "-", c, v,
+		                       d->score);
+	} else {
+		g_string_append_printf(out, "%s: %s (score %d)\n", file ? file : "-", v, d->score);
+	}
+	if (d->reason)
+		g_string_append_printf(out, "  not analysed: %s\n", d->reason);
+	const struct complaint *c = &d->complaint;
+	if (d->verdict != VERDICT_UNCHECKED) {
+		if (!c->detected) {
+			g_string_append(out, "  not a reply to a complaint: the apology policy does not apply\n");
+		} else {
+			char *sent = render_time(c->sent);
+			g_string_append_printf(out, "  answers a %s complaint%s%s\n", severity_name(c->severity),
+			                       sent ? " sent " : "", sent ? sent : "");
+			g_free(sent);
+		}
+	}
+	for (guint i = 0; d->findings && i < d->findings->len; i++) {
+		const struct finding *f = &g_array_index(d->findings, struct finding, i);
+		g_string_append_printf(out, "\n  %s%s%s [%s] line %u\n", colour ? "\033[1m" : "", rule_name(f->rule),
+		                       colour ? "\033[0m" : "", f->severity == RULE_HOLD ? "hold" : "advise",
+		                       f->line);
+		if (f->end > f->start)
+			context_line(out, d, f, colour);
+		if (f->principle)
+			g_string_append_printf(out, "    why:     %s\n", f->principle);
+		if (f->advice)
+			g_string_append_printf(out, "    instead: %s\n", f->advice);
+	}
+}

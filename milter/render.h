@@ -1,0 +1,25 @@
+/*
+ * render.h - struct decision rendered for people and programs: the JSON line
+ * of `apologyctl check --format json` and the annotated text report.  Shared
+ * by the CLI and the review tools; reads the decision, never recomputes it.
+ *
+ * Ownership: the functions append to a caller-owned GString.
+ */
+#ifndef APOLOGY_RENDER_H
+#define APOLOGY_RENDER_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "decision.h"
+
+/* Append S as a JSON string literal (with quotes). */
+void render_json_string(GString *out, const char *s);
+/* One JSON object, no trailing newline.  FILE may be NULL. */
+void render_json(GString *out, const char *file, const struct decision *d);
+/* A human report; COLOUR adds ANSI highlighting of the offending words. */
+void render_text(GString *out, const char *file, const struct decision *d, bool colour);
+/* RFC 3339 UTC time, or "null" style NULL when T < 0; caller frees. */
+char *render_time(gint64 t);
+
+#endif

@@ -1,0 +1,143 @@
+/*
+ * store.c - picks a store backend by the scheme of its location and
+ * forwards each call to it.  Adding a backend is one file plus one line in
+ * the table below.
+ */
+#include <string.h>
+
+#include "store_priv.h"
+
+static const struct store_ops *const backends[] = {
+	&store_sqlite_ops,
+};
+
+struct store *store_open(const char *location, char **err)
+{
+	const char *colon = strchr(location, ':');
+	const struct store_ops *ops = backends[0];
+	const char *path = location;
+
+	if (colon != NULL && location[0] != '/' && location[0] != '.') {
+		size_t n = (size_t)(colon - location);
+		ops = NULL;
+		for (size_t i = 0; i < G_N_ELEMENTS(backends); i++)
+			if (strlen(backends[i]->scheme) == n &&
+			    strncmp(backends[i]->scheme, location, n) == 0)
+				ops = backends[i];
+		if (ops == NULL) {
+			*err = g_strdup_printf("%s: unknown store type \"%.*s\"", location, (int)n,
+			                       location);
+			return NULL;
+		}
+		path = colon + 1;
+	}
+	return ops->open(path, err);
+}
+
+void store_close(struct store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+int store_schema_version(struct store *st)
+{
+	return st->ops->schema_version(st);
+}
+
+bool store_complaint_put(struct store *st, const struct store_complaint *c, char **err)
+{
+	return st->ops->complaint_put(st, c, err);
+}
+
+enum store_status store_complaint_find(struct store *st, const char *const *ids, size_t n_ids,
+                                       struct store_complaint *out, char **err)
+{
+	return st->ops->complaint_find(st, ids, n_ids, out, err);
+}
+
+void store_complaint_clear(struct store_complaint *c)
+{
+	g_free(c->message_id);
+	g_free(c->client_addr);
+	g_free(c->client_domain);
+	memset(c, 0, sizeof *c);
+}
+
+bool store_apology_put(struct store *st, const char *sender, const char *client_domain,
+                       gint64 when, unsigned kinds, char **err)
+{
+	return st->ops->apology_put(st, sender, client_domain, when, kinds, err);
+}
+
+bool store_history_get(struct store *st, const char *sender, const char *client_domain,
+                       gint64 since, unsigned max, GArray *out, char **err)
+{
+	return st->ops->history_get(st, sender, client_domain, since, max, out, err);
+}
+
+bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id,
+                          char **err)
+{
+	return st->ops->quarantine_put(st, q, id, err);
+}
+
+enum store_status store_quarantine_get(struct store *st, const char *token,
+                                       struct store_quarantine *out, char **err)
+{
+	return st->ops->quarantine_get(st, STORE_BY_TOKEN, token, out, err);
+}
+
+enum store_status store_quarantine_by_queue_id(struct store *st, const char *queue_id,
+                                               struct store_quarantine *out, char **err)
+{
+	return st->ops->quarantine_get(st, STORE_BY_QUEUE_ID, queue_id, out, err);
+}
+
+bool store_quarantine_set_state(struct store *st, const char *token, const char *state,
+                                char **err)
+{
+	return st->ops->quarantine_set_state(st, token, state, err);
+}
+
+void store_quarantine_clear(struct store_quarantine *q)
+{
+	g_free(q->queue_id);
+	g_free(q->message_id);
+	g_free(q->token);
+	g_free(q->sender);
+	g_free(q->recipients);
+	g_free(q->verdict);
+	g_free(q->findings_json);
+	g_free(q->complaint_ref);
+	g_free(q->raw);
+	g_free(q->state);
+	memset(q, 0, sizeof *q);
+}
+
+bool store_review_put(struct store *st, gint64 quarantine_id, const char *reviewer,
+                      const char *action, const char *note, gint64 when, char **err)
+{
+	return st->ops->review_put(st, quarantine_id, reviewer, action, note, when, err);
+}
+
+bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now,
+                          bool *crashed_before, char **err)
+{
+	return st->ops->inflight_begin(st, fingerprint, now, crashed_before, err);
+}
+
+bool store_inflight_end(struct store *st, const char *fingerprint, char **err)
+{
+	return st->ops->inflight_end(st, fingerprint, err);
+}
+
+int store_inflight_recover(struct store *st, char **err)
+{
+	return st->ops->inflight_recover(st, err);
+}
+
+bool store_prune(struct store *st, gint64 before, char **err)
+{
+	return st->ops->prune(st, before, err);
+}

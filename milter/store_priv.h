@@ -1,0 +1,49 @@
+/*
+ * store_priv.h - the operations table behind include/store.h.  A backend is
+ * one file that fills a struct store_ops and embeds struct store as the
+ * first member of its own handle; store.c picks the backend by the scheme
+ * of the location ("sqlite:PATH").  Nothing outside the store files
+ * includes this header.
+ */
+#ifndef APOLOGY_STORE_PRIV_H
+#define APOLOGY_STORE_PRIV_H
+
+#include "store.h"
+
+/* How a quarantine record is looked up. */
+enum store_key { STORE_BY_TOKEN, STORE_BY_QUEUE_ID };
+
+struct store_ops {
+	const char *scheme;
+	struct store *(*open)(const char *path, char **err);
+	void (*close)(struct store *st);
+	int (*schema_version)(struct store *st);
+	bool (*complaint_put)(struct store *st, const struct store_complaint *c, char **err);
+	enum store_status (*complaint_find)(struct store *st, const char *const *ids, size_t n_ids,
+	                                    struct store_complaint *out, char **err);
+	bool (*apology_put)(struct store *st, const char *sender, const char *client_domain,
+	                    gint64 when, unsigned kinds, char **err);
+	bool (*history_get)(struct store *st, const char *sender, const char *client_domain,
+	                    gint64 since, unsigned max, GArray *out, char **err);
+	bool (*quarantine_put)(struct store *st, const struct store_quarantine *q, gint64 *id,
+	                       char **err);
+	enum store_status (*quarantine_get)(struct store *st, enum store_key key, const char *value,
+	                                    struct store_quarantine *out, char **err);
+	bool (*quarantine_set_state)(struct store *st, const char *token, const char *state,
+	                             char **err);
+	bool (*review_put)(struct store *st, gint64 quarantine_id, const char *reviewer,
+	                   const char *action, const char *note, gint64 when, char **err);
+	bool (*inflight_begin)(struct store *st, const char *fingerprint, gint64 now,
+	                       bool *crashed_before, char **err);
+	bool (*inflight_end)(struct store *st, const char *fingerprint, char **err);
+	int (*inflight_recover)(struct store *st, char **err);
+	bool (*prune)(struct store *st, gint64 before, char **err);
+};
+
+struct store {
+	const struct store_ops *ops;
+};
+
+extern const struct store_ops store_sqlite_ops;
+
+#endif

@@ -1,0 +1,599 @@
+/*
+ * store_sqlite.c - the embedded SQLite store (the default backend of
+ * include/store.h).  One database file under the daemon's state directory,
+ * in WAL mode with a busy timeout, so a review tool may read it while the
+ * daemon writes.  The schema is versioned: schema_version holds the number
+ * of migrations applied, and each migration below runs in its own
+ * transaction.  Every change is one transaction; every value is a bound
+ * parameter, never part of the SQL text.
+ *
+ * One connection per handle, serialised by a mutex: the daemon's writes are
+ * a few small rows per message, far below what one connection sustains.
+ * This file knows nothing about mail or the milter protocol.
+ */
+#include <sqlite3.h>
+#include <string.h>
+
+#include "store_priv.h"
+#include "thread.h"
+
+/* Each entry brings the schema from version N to N + 1.  Never edit an
+ * entry once released: append a new one. */
+static const char *const migrations[] = {
+	/* 1: the first schema */
+	"CREATE TABLE complaints ("
+	"  message_id TEXT PRIMARY KEY,"
+	"  client_addr TEXT NOT NULL,"
+	"  client_domain TEXT NOT NULL,"
+	"  received INTEGER NOT NULL,"
+	"  serious INTEGER NOT NULL,"
+	"  kinds INTEGER NOT NULL);"
+	"CREATE INDEX complaints_received ON complaints(received);"
+	"CREATE TABLE apologies ("
+	"  id INTEGER PRIMARY KEY,"
+	"  sender TEXT NOT NULL,"
+	"  client_domain TEXT NOT NULL,"
+	"  at INTEGER NOT NULL,"
+	"  kinds INTEGER NOT NULL);"
+	"CREATE INDEX apologies_pair ON apologies(sender, client_domain, at);"
+	"CREATE TABLE quarantine ("
+	"  id INTEGER PRIMARY KEY,"
+	"  queue_id TEXT NOT NULL,"
+	"  message_id TEXT NOT NULL,"
+	"  token TEXT NOT NULL UNIQUE,"
+	"  sender TEXT NOT NULL,"
+	"  recipients TEXT NOT NULL,"
+	"  verdict TEXT NOT NULL,"
+	"  score INTEGER NOT NULL,"
+	"  findings TEXT NOT NULL,"
+	"  complaint_ref TEXT,"
+	"  raw BLOB,"
+	"  created INTEGER NOT NULL,"
+	"  state TEXT NOT NULL);"
+	"CREATE INDEX quarantine_queue ON quarantine(queue_id, created);"
+	"CREATE TABLE reviews ("
+	"  id INTEGER PRIMARY KEY,"
+	"  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"
+	"  reviewer TEXT NOT NULL,"
+	"  action TEXT NOT NULL,"
+	"  note TEXT,"
+	"  at INTEGER NOT NULL);"
+	"CREATE TABLE inflight ("
+	"  fingerprint TEXT PRIMARY KEY,"
+	"  started INTEGER NOT NULL,"
+	"  state TEXT NOT NULL);",
+	/* 2: find held mail by Message-ID and by state (review lists) */
+	"CREATE INDEX quarantine_message_id ON quarantine(message_id);"
+	"CREATE INDEX quarantine_state ON quarantine(state, created);",
+};
+
+#define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
+
+enum stmt {
+	ST_COMPLAINT_PUT,
+	ST_COMPLAINT_GET,
+	ST_APOLOGY_PUT,
+	ST_HISTORY_GET,
+	ST_QUARANTINE_PUT,
+	ST_QUARANTINE_BY_TOKEN,
+	ST_QUARANTINE_BY_QUEUE_ID,
+	ST_QUARANTINE_STATE,
+	ST_REVIEW_PUT,
+	ST_INFLIGHT_GET,
+	ST_INFLIGHT_PUT,
+	ST_INFLIGHT_END,
+	ST_INFLIGHT_RECOVER,
+	ST_PRUNE_COMPLAINTS,
+	ST_PRUNE_APOLOGIES,
+	ST_PRUNE_INFLIGHT,
+	ST_COUNT
+};
+
+#define QUARANTINE_COLUMNS                                                                  \
+	"id, queue_id, message_id, token, sender, recipients, verdict, score, findings, "   \
+	"complaint_ref, raw, created, state"
+
+static const char *const stmt_sql[ST_COUNT] = {
+	[ST_COMPLAINT_PUT] = "INSERT OR REPLACE INTO complaints "
+	                     "(message_id, client_addr, client_domain, received, serious, kinds) "
+	                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+	[ST_COMPLAINT_GET] = "SELECT message_id, client_addr, client_domain, received, serious, kinds "
+	                     "FROM complaints WHERE message_id = ?1",
+	[ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds) "
+	                   "VALUES (?1, ?2, ?3, ?4)",
+	[ST_HISTORY_GET] = "SELECT at, kinds FROM apologies "
+	                   "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 "
+	                   "ORDER BY at DESC LIMIT ?4",
+	[ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
+	                      "recipients, verdict, score, findings, complaint_ref, raw, created, "
+	                      "state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+	[ST_QUARANTINE_BY_TOKEN] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE token = ?1",
+	[ST_QUARANTINE_BY_QUEUE_ID] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine "
+	                              "WHERE queue_id = ?1 ORDER BY created DESC, id DESC LIMIT 1",
+	[ST_QUARANTINE_STATE] = "UPDATE quarantine SET state = ?2 WHERE token = ?1",
+	[ST_REVIEW_PUT] = "INSERT INTO reviews (quarantine_id, reviewer, action, note, at) "
+	                  "VALUES (?1, ?2, ?3, ?4, ?5)",
+	[ST_INFLIGHT_GET] = "SELECT state FROM inflight WHERE fingerprint = ?1",
+	[ST_INFLIGHT_PUT] = "INSERT OR REPLACE INTO inflight (fingerprint, started, state) "
+	                    "VALUES (?1, ?2, 'running')",
+	[ST_INFLIGHT_END] = "DELETE FROM inflight WHERE fingerprint = ?1 AND state = 'running'",
+	[ST_INFLIGHT_RECOVER] = "UPDATE inflight SET state = 'crashed' WHERE state = 'running'",
+	[ST_PRUNE_COMPLAINTS] = "DELETE FROM complaints WHERE received < ?1",
+	[ST_PRUNE_APOLOGIES] = "DELETE FROM apologies WHERE at < ?1",
+	[ST_PRUNE_INFLIGHT] = "DELETE FROM inflight WHERE started < ?1",
+};
+
+struct sqlite_store {
+	struct store base; /* first member: a struct store * is a struct sqlite_store * */
+	sqlite3 *db;
+	char *path;
+	GMutex lock;
+	sqlite3_stmt *stmt[ST_COUNT];
+	int version;
+};
+
+static struct sqlite_store *handle(struct store *st)
+{
+	return (struct sqlite_store *)st;
+}
+
+static bool fail(struct sqlite_store *s, const char *what, char **err)
+{
+	*err = g_strdup_printf("store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+	return false;
+}
+
+static bool exec(struct sqlite_store *s, const char *sql, char **err)
+{
+	char *msg = NULL;
+	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
+		return true;
+	*err = g_strdup_printf("store %s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
+	sqlite3_free(msg);
+	return false;
+}
+
+/* Returns the prepared statement ID, reset and with its bindings cleared. */
+static sqlite3_stmt *stmt(struct sqlite_store *s, enum stmt id)
+{
+	sqlite3_stmt *q = s->stmt[id];
+	sqlite3_reset(q);
+	sqlite3_clear_bindings(q);
+	return q;
+}
+
+static void bind_text(sqlite3_stmt *q, int i, const char *v)
+{
+	if (v == NULL)
+		sqlite3_bind_null(q, i);
+	else
+		sqlite3_bind_text(q, i, v, -1, SQLITE_STATIC);
+}
+
+static char *column_text(sqlite3_stmt *q, int i)
+{
+	const unsigned char *v = sqlite3_column_text(q, i);
+	return v ? g_strdup((const char *)v) : NULL;
+}
+
+/* Run a statement that returns no rows as one transaction (autocommit). */
+static bool run(struct sqlite_store *s, sqlite3_stmt *q, const char *what, char **err)
+{
+	int rc = sqlite3_step(q);
+	bool ok = rc == SQLITE_DONE || rc == SQLITE_ROW;
+	if (!ok)
+		fail(s, what, err);
+	sqlite3_reset(q);
+	return ok;
+}
+
+/* ---- opening and migrations ------------------------------------------- */
+
+static int read_version(struct sqlite_store *s, char **err)
+{
+	sqlite3_stmt *q = NULL;
+	int version = -1;
+	if (!exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", err))
+		return -1;
+	if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1, &q, NULL) !=
+	    SQLITE_OK) {
+		fail(s, "reading the schema version", err);
+		return -1;
+	}
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	else if (rc == SQLITE_DONE)
+		version = 0;
+	else
+		fail(s, "reading the schema version", err);
+	sqlite3_finalize(q);
+	return version;
+}
+
+static bool migrate_one(struct sqlite_store *s, int to, char **err)
+{
+	sqlite3_stmt *q = NULL;
+	if (!exec(s, "BEGIN IMMEDIATE", err))
+		return false;
+	if (!exec(s, migrations[to - 1], err))
+		goto rollback;
+	const char *sql = to == 1 ? "INSERT INTO schema_version (version) VALUES (?1)"
+	                          : "UPDATE schema_version SET version = ?1";
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		fail(s, "recording the schema version", err);
+		goto rollback;
+	}
+	sqlite3_bind_int(q, 1, to);
+	bool ok = sqlite3_step(q) == SQLITE_DONE;
+	if (!ok)
+		fail(s, "recording the schema version", err);
+	sqlite3_finalize(q);
+	if (ok && exec(s, "COMMIT", err))
+		return true;
+rollback:
+	sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	return false;
+}
+
+static bool migrate(struct sqlite_store *s, char **err)
+{
+	int version = read_version(s, err);
+	if (version < 0)
+		return false;
+	if (version > SCHEMA_VERSION) {
+		*err = g_strdup_printf("store %s: schema version %d is newer than this program's %d",
+		                       s->path, version, SCHEMA_VERSION);
+		return false;
+	}
+	for (int v = version + 1; v <= SCHEMA_VERSION; v++)
+		if (!migrate_one(s, v, err))
+			return false;
+	s->version = SCHEMA_VERSION;
+	return true;
+}
+
+static void sqlite_close(struct store *st)
+{
+	struct sqlite_store *s = handle(st);
+	for (int i = 0; i < ST_COUNT; i++)
+		sqlite3_finalize(s->stmt[i]);
+	sqlite3_close(s->db);
+	g_mutex_clear(&s->lock);
+	g_free(s->path);
+	g_free(s);
+}
+
+static struct store *sqlite_open(const char *path, char **err)
+{
+	struct sqlite_store *s = g_new0(struct sqlite_store, 1);
+	s->base.ops = &store_sqlite_ops;
+	s->path = g_strdup(path);
+	g_mutex_init(&s->lock);
+
+	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+		fail(s, "cannot open", err);
+		goto fail;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, 5000);
+	if (!exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+	             "PRAGMA foreign_keys = ON",
+	          err))
+		goto fail;
+	if (!migrate(s, err))
+		goto fail;
+	for (int i = 0; i < ST_COUNT; i++)
+		if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+		                       NULL) != SQLITE_OK) {
+			fail(s, "preparing a statement", err);
+			goto fail;
+		}
+	return &s->base;
+fail:
+	sqlite_close(&s->base);
+	return NULL;
+}
+
+static int sqlite_schema_version(struct store *st)
+{
+	return handle(st)->version;
+}
+
+/* ---- complaints and history ------------------------------------------- */
+
+static bool sqlite_complaint_put(struct store *st, const struct store_complaint *c, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_COMPLAINT_PUT);
+	bind_text(q, 1, c->message_id);
+	bind_text(q, 2, c->client_addr ? c->client_addr : "");
+	bind_text(q, 3, c->client_domain ? c->client_domain : "");
+	sqlite3_bind_int64(q, 4, c->received);
+	sqlite3_bind_int(q, 5, c->serious);
+	sqlite3_bind_int64(q, 6, c->kinds);
+	bool ok = run(s, q, "recording a complaint", err);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static enum store_status sqlite_complaint_find(struct store *st, const char *const *ids,
+                                               size_t n_ids, struct store_complaint *out,
+                                               char **err)
+{
+	struct sqlite_store *s = handle(st);
+	enum store_status status = STORE_NONE;
+	memset(out, 0, sizeof *out);
+	g_mutex_lock(&s->lock);
+	for (size_t i = 0; i < n_ids && status != STORE_ERROR; i++) {
+		sqlite3_stmt *q = stmt(s, ST_COMPLAINT_GET);
+		bind_text(q, 1, ids[i]);
+		int rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			gint64 received = sqlite3_column_int64(q, 3);
+			if (status == STORE_NONE || received > out->received) {
+				store_complaint_clear(out);
+				out->message_id = column_text(q, 0);
+				out->client_addr = column_text(q, 1);
+				out->client_domain = column_text(q, 2);
+				out->received = received;
+				out->serious = sqlite3_column_int(q, 4) != 0;
+				out->kinds = (unsigned)sqlite3_column_int64(q, 5);
+				status = STORE_FOUND;
+			}
+		} else if (rc != SQLITE_DONE) {
+			store_complaint_clear(out);
+			fail(s, "looking up a complaint", err);
+			status = STORE_ERROR;
+		}
+		sqlite3_reset(q);
+	}
+	g_mutex_unlock(&s->lock);
+	return status;
+}
+
+static bool sqlite_apology_put(struct store *st, const char *sender, const char *client_domain,
+                               gint64 when, unsigned kinds, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_APOLOGY_PUT);
+	bind_text(q, 1, sender);
+	bind_text(q, 2, client_domain);
+	sqlite3_bind_int64(q, 3, when);
+	sqlite3_bind_int64(q, 4, kinds);
+	bool ok = run(s, q, "recording an apology", err);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_history_get(struct store *st, const char *sender, const char *client_domain,
+                               gint64 since, unsigned max, GArray *out, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	bool ok = true;
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_HISTORY_GET);
+	bind_text(q, 1, sender);
+	bind_text(q, 2, client_domain);
+	sqlite3_bind_int64(q, 3, since);
+	sqlite3_bind_int64(q, 4, max);
+	int rc;
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		struct history_entry h = {
+			.when = sqlite3_column_int64(q, 0),
+			.kinds = (unsigned)sqlite3_column_int64(q, 1),
+		};
+		g_array_append_val(out, h);
+	}
+	if (rc != SQLITE_DONE)
+		ok = fail(s, "reading the apology history", err);
+	sqlite3_reset(q);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+/* ---- quarantine and reviews ------------------------------------------- */
+
+static bool sqlite_quarantine_put(struct store *st, const struct store_quarantine *r, gint64 *id,
+                                  char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_QUARANTINE_PUT);
+	bind_text(q, 1, r->queue_id ? r->queue_id : "");
+	bind_text(q, 2, r->message_id ? r->message_id : "");
+	bind_text(q, 3, r->token);
+	bind_text(q, 4, r->sender ? r->sender : "");
+	bind_text(q, 5, r->recipients ? r->recipients : "");
+	bind_text(q, 6, r->verdict);
+	sqlite3_bind_int(q, 7, r->score);
+	bind_text(q, 8, r->findings_json ? r->findings_json : "[]");
+	bind_text(q, 9, r->complaint_ref);
+	if (r->raw != NULL)
+		sqlite3_bind_blob64(q, 10, r->raw, r->raw_len, SQLITE_STATIC);
+	sqlite3_bind_int64(q, 11, r->created);
+	bind_text(q, 12, r->state ? r->state : "held");
+	bool ok = run(s, q, "recording a held message", err);
+	if (ok && id != NULL)
+		*id = sqlite3_last_insert_rowid(s->db);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void read_quarantine(sqlite3_stmt *q, struct store_quarantine *r)
+{
+	r->id = sqlite3_column_int64(q, 0);
+	r->queue_id = column_text(q, 1);
+	r->message_id = column_text(q, 2);
+	r->token = column_text(q, 3);
+	r->sender = column_text(q, 4);
+	r->recipients = column_text(q, 5);
+	r->verdict = column_text(q, 6);
+	r->score = sqlite3_column_int(q, 7);
+	r->findings_json = column_text(q, 8);
+	r->complaint_ref = column_text(q, 9);
+	const void *raw = sqlite3_column_blob(q, 10);
+	r->raw_len = (size_t)sqlite3_column_bytes(q, 10);
+	/* One extra NUL so the copy can be used as a C string. */
+	r->raw = raw ? g_malloc(r->raw_len + 1) : NULL;
+	if (raw) {
+		memcpy(r->raw, raw, r->raw_len);
+		r->raw[r->raw_len] = '\0';
+	}
+	r->created = sqlite3_column_int64(q, 11);
+	r->state = column_text(q, 12);
+}
+
+static enum store_status sqlite_quarantine_get(struct store *st, enum store_key key,
+                                               const char *value, struct store_quarantine *out,
+                                               char **err)
+{
+	struct sqlite_store *s = handle(st);
+	enum store_status status = STORE_NONE;
+	memset(out, 0, sizeof *out);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, key == STORE_BY_TOKEN ? ST_QUARANTINE_BY_TOKEN
+	                                               : ST_QUARANTINE_BY_QUEUE_ID);
+	bind_text(q, 1, value);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		read_quarantine(q, out);
+		status = STORE_FOUND;
+	} else if (rc != SQLITE_DONE) {
+		fail(s, "looking up a held message", err);
+		status = STORE_ERROR;
+	}
+	sqlite3_reset(q);
+	g_mutex_unlock(&s->lock);
+	return status;
+}
+
+static bool sqlite_quarantine_set_state(struct store *st, const char *token, const char *state,
+                                        char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_QUARANTINE_STATE);
+	bind_text(q, 1, token);
+	bind_text(q, 2, state);
+	bool ok = run(s, q, "changing the state of a held message", err);
+	if (ok && sqlite3_changes(s->db) == 0) {
+		*err = g_strdup_printf("store %s: no held message with that token", s->path);
+		ok = false;
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_review_put(struct store *st, gint64 quarantine_id, const char *reviewer,
+                              const char *action, const char *note, gint64 when, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_REVIEW_PUT);
+	sqlite3_bind_int64(q, 1, quarantine_id);
+	bind_text(q, 2, reviewer);
+	bind_text(q, 3, action);
+	bind_text(q, 4, note);
+	sqlite3_bind_int64(q, 5, when);
+	bool ok = run(s, q, "recording a review", err);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+/* ---- crash guard ------------------------------------------------------ */
+
+static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gint64 now,
+                                  bool *crashed_before, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	bool ok = true;
+	*crashed_before = false;
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_GET);
+	bind_text(q, 1, fingerprint);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW) {
+		const unsigned char *state = sqlite3_column_text(q, 0);
+		*crashed_before = state && strcmp((const char *)state, "crashed") == 0;
+	} else if (rc != SQLITE_DONE) {
+		ok = fail(s, "reading the in-flight record", err);
+	}
+	sqlite3_reset(q);
+	if (ok && !*crashed_before) {
+		q = stmt(s, ST_INFLIGHT_PUT);
+		bind_text(q, 1, fingerprint);
+		sqlite3_bind_int64(q, 2, now);
+		ok = run(s, q, "recording an in-flight message", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_inflight_end(struct store *st, const char *fingerprint, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_END);
+	bind_text(q, 1, fingerprint);
+	bool ok = run(s, q, "clearing an in-flight record", err);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static int sqlite_inflight_recover(struct store *st, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	int n = -1;
+	g_mutex_lock(&s->lock);
+	if (run(s, stmt(s, ST_INFLIGHT_RECOVER), "recovering in-flight records", err))
+		n = sqlite3_changes(s->db);
+	g_mutex_unlock(&s->lock);
+	return n;
+}
+
+static bool sqlite_prune(struct store *st, gint64 before, char **err)
+{
+	static const enum stmt steps[] = {ST_PRUNE_COMPLAINTS, ST_PRUNE_APOLOGIES,
+	                                  ST_PRUNE_INFLIGHT};
+	struct sqlite_store *s = handle(st);
+	bool ok = true;
+	g_mutex_lock(&s->lock);
+	if (!exec(s, "BEGIN IMMEDIATE", err)) {
+		g_mutex_unlock(&s->lock);
+		return false;
+	}
+	for (size_t i = 0; ok && i < G_N_ELEMENTS(steps); i++) {
+		sqlite3_stmt *q = stmt(s, steps[i]);
+		sqlite3_bind_int64(q, 1, before);
+		ok = run(s, q, "pruning old records", err);
+	}
+	if (ok)
+		ok = exec(s, "COMMIT", err);
+	if (!ok)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+const struct store_ops store_sqlite_ops = {
+	.scheme = "sqlite",
+	.open = sqlite_open,
+	.close = sqlite_close,
+	.schema_version = sqlite_schema_version,
+	.complaint_put = sqlite_complaint_put,
+	.complaint_find = sqlite_complaint_find,
+	.apology_put = sqlite_apology_put,
+	.history_get = sqlite_history_get,
+	.quarantine_put = sqlite_quarantine_put,
+	.quarantine_get = sqlite_quarantine_get,
+	.quarantine_set_state = sqlite_quarantine_set_state,
+	.review_put = sqlite_review_put,
+	.inflight_begin = sqlite_inflight_begin,
+	.inflight_end = sqlite_inflight_end,
+	.inflight_recover = sqlite_inflight_recover,
+	.prune = sqlite_prune,
+};

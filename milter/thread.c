@@ -1,0 +1,152 @@
+/*
+ * thread.c - stage 3: does this reply answer a client complaint, how serious
+ * is it, and when was it sent?  A complaint is a breach of expectations
+ * ("still", "again", "was supposed to", passed dates, why-questions), not
+ * negative sentiment; escalation cues (cancel, refund, lawyer, "take our
+ * business elsewhere") make it serious.  Evidence comes from the quoted
+ * history, the subject, the new text (at a lower weight) and what the caller
+ * knows from elsewhere (a stored inbound complaint).  Pure.
+ */
+#include <string.h>
+
+#include "core.h"
+#include "thread.h"
+
+struct evidence {
+	double score;
+	double escalation;
+	unsigned kinds;
+};
+
+/* Count the cues among SC's hits, at most four per class, times WEIGHT. */
+static void count_cues(const struct policy *pol, const struct scan *sc, double weight,
+                       struct evidence *ev)
+{
+	unsigned per_class[LEX_FIXED_COUNT] = {0};
+	for (guint i = 0; i < sc->hits->len; i++) {
+		const struct hit *h = &g_array_index(sc->hits, struct hit, i);
+		if (h->cls >= LEX_FIXED_COUNT) {
+			ev->kinds |= 1u << (h->cls - LEX_FIXED_COUNT);
+			continue;
+		}
+		if (h->cls < CUE_BREACH || h->cls > CUE_ESCALATION || per_class[h->cls] >= 4)
+			continue;
+		per_class[h->cls]++;
+		double w = pol->cue_weight[h->cls - CUE_BREACH] * weight;
+		ev->score += w;
+		if (h->cls == CUE_ESCALATION)
+			ev->escalation += w;
+	}
+}
+
+static void add_cues(const struct policy *pol, const char *text, size_t len, double weight,
+                     struct evidence *ev)
+{
+	if (len == 0)
+		return;
+	struct scan sc = {0};
+	scan_text(pol, text, len, &sc);
+	count_cues(pol, &sc, weight, ev);
+	scan_clear(&sc);
+}
+
+/* Shouting and "?!" in the client's own words. */
+static double tone(const char *text, size_t len)
+{
+	unsigned caps_words = 0, marks = 0;
+	size_t i = 0;
+	while (i < len) {
+		if (g_ascii_isupper(text[i])) {
+			size_t j = i;
+			while (j < len && g_ascii_isupper(text[j]))
+				j++;
+			if (j - i >= 4 && (j == len || !g_ascii_isalpha(text[j])))
+				caps_words++;
+			i = j;
+			continue;
+		}
+		if ((text[i] == '?' || text[i] == '!') && i + 1 < len && (text[i + 1] == '!' || text[i + 1] == '?'))
+			marks++;
+		i++;
+	}
+	return (caps_words >= 2 ? 1.0 : 0.0) + (marks ? 0.5 : 0.0);
+}
+
+/* Cut LEN to at most MAX bytes on a UTF-8 boundary. */
+static size_t clamp_utf8(const char *s, size_t len, size_t max)
+{
+	if (len <= max)
+		return len;
+	while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+		max--;
+	return max;
+}
+
+static void conclude(const struct policy *pol, const struct evidence *ev, struct complaint *out)
+{
+	out->score = ev->score;
+	out->kinds |= ev->kinds;
+	if (ev->score >= pol->complaint_threshold)
+		out->detected = true;
+	if (!out->detected) {
+		out->severity = SEVERITY_NONE;
+		return;
+	}
+	if (out->severity != SEVERITY_SERIOUS)
+		out->severity = ev->escalation >= pol->serious_threshold ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
+}
+
+void thread_classify_scanned(const struct policy *pol, const struct message *msg,
+                             const struct thread_view *view, const struct context *ctx,
+                             const struct scan *text_scan, struct complaint *out)
+{
+	memset(out, 0, sizeof *out);
+	out->sent = -1;
+	struct evidence ev = {0};
+	add_cues(pol, msg->subject, strlen(msg->subject), pol->subject_weight, &ev);
+	size_t qlen = clamp_utf8(view->quoted, view->quoted_len, pol->quoted_scan_bytes);
+	add_cues(pol, view->quoted, qlen, 1.0, &ev);
+	ev.score += tone(view->quoted, qlen);
+	unsigned complaint_kinds = ev.kinds;
+	struct evidence mine = {0};
+	count_cues(pol, text_scan, pol->new_text_weight, &mine);
+	ev.score += mine.score;
+	ev.escalation += mine.escalation;
+	/* The reply's own words name the failure when the complaint does not. */
+	ev.kinds = complaint_kinds ? complaint_kinds : mine.kinds;
+
+	if (ctx && ctx->stored_complaint) {
+		out->detected = true;
+		out->sent = ctx->complaint_time;
+		out->kinds = ctx->complaint_kinds;
+		if (ctx->complaint_serious)
+			out->severity = SEVERITY_SERIOUS;
+	}
+	conclude(pol, &ev, out);
+	if (out->detected && out->sent < 0)
+		out->sent = view->quoted_date;
+}
+
+void thread_classify(const struct policy *pol, const struct message *msg,
+                     const struct thread_view *view, const struct context *ctx,
+                     struct complaint *out)
+{
+	struct scan sc = {0};
+	scan_text(pol, view->text, view->len, &sc);
+	thread_classify_scanned(pol, msg, view, ctx, &sc, out);
+	scan_clear(&sc);
+}
+
+void thread_classify_text(const struct policy *pol, const char *subject, const char *text,
+                          size_t len, struct complaint *out)
+{
+	memset(out, 0, sizeof *out);
+	out->sent = -1;
+	struct evidence ev = {0};
+	if (subject)
+		add_cues(pol, subject, strlen(subject), pol->subject_weight, &ev);
+	size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
+	add_cues(pol, text, qlen, 1.0, &ev);
+	ev.score += tone(text, qlen);
+	conclude(pol, &ev, out);
+}

@@ -1,0 +1,22 @@
+#!/bin/sh
+# Install the Debian packages the build and the tests need, when root and
+# when something is missing.  Non-root users get the apt-get line to run.
+set -e
+PKGS="build-essential pkg-config python3 libglib2.0-dev libgmime-3.0-dev libfyaml-dev libxml2-dev
+libhyperscan-dev libpcre2-dev libcmocka-dev libsqlite3-dev libmilter-dev libcurl4-openssl-dev
+libmicrohttpd-dev libsodium-dev sqlite3 postfix swaks miltertest valgrind"
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages:$missing" >&2
+	echo "run as root: apt-get install$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -qq </dev/null
+apt-get install -y -qq --no-install-recommends $missing </dev/null
