@@ -55,7 +55,7 @@ struct config {
 	gint64 retention;          /* seconds complaints and history are kept */
 	gint64 drain_timeout;      /* seconds SIGTERM waits for messages in flight */
 	gint64 milter_timeout;     /* seconds libmilter waits on the MTA */
-	char *log_facility;        /* syslog facility name */
+	int log_facility;          /* syslog facility, index of log.facility choices */
 };
 
 enum config_type {
@@ -75,7 +75,7 @@ struct config_key {
 	size_t offset;        /* of the field in struct config */
 	const char *def;      /* default, in the syntax of -o values */
 	long long min, max;   /* bounds for numbers (0, 0 = none) */
-	const char *choices;  /* CONF_ENUM: "accept|tempfail|hold" */
+	const char *const *choices; /* CONF_ENUM: NULL-terminated names */
 	/* Extra check of one (list item) value; returns NULL or an error. */
 	char *(*check)(const char *value);
 	const char *help;

@@ -26,12 +26,12 @@ struct matcher *matcher_compile(const char *const *patterns, unsigned n, int *er
 	unsigned *flags = g_new(unsigned, n ? n : 1);
 	unsigned *ids = g_new(unsigned, n ? n : 1);
 	for (unsigned i = 0; i < n; i++) {
-		flags[i] = HS_FLAG_SOM_LEFTMOST | HS_FLAG_ALLOWEMPTY;
+		flags[i] = HS_FLAG_SOM_LEFTMOST;
 		ids[i] = i;
 	}
 	hs_database_t *db = NULL;
 	hs_compile_error_t *cerr = NULL;
-	hs_error_t rc = hs_compile_multi(patterns, flags, ids, n, HS_MODE_BLOCK | HS_MODE_SOM_HORIZON_MEDIUM,
+	hs_error_t rc = hs_compile_multi(patterns, flags, ids, n, HS_MODE_BLOCK,
 	                                 NULL, &db, &cerr);
 	g_free(flags);
 	g_free(ids);
@@ -81,12 +81,12 @@ void matcher_scan(const struct matcher *m, const char *text, size_t len, GArray 
 	hs_scratch_t *grown = scratch;
 	if (hs_alloc_scratch(m->db, &grown) != HS_SUCCESS)
 		g_error("hyperscan: cannot allocate scratch space");
-	if (grown != scratch) {
+	if (grown != scratch)
 		g_private_set(&scratch_key, grown);
-	}
 	if (len == 0)
 		return;
-	hs_scan(m->db, text, (unsigned)len, 0, scratch, on_match, out);
+	if (hs_scan(m->db, text, (unsigned)len, 0, grown, on_match, out) != HS_SUCCESS)
+		g_error("hyperscan: scan failed");
 }
 
 const char *matcher_backend(void)

@@ -35,8 +35,8 @@ void message_library_init(void)
 struct walk {
 	const struct limits *lim;
 	unsigned parts;
-	GString *plain;       /* first usable text/plain */
-	GString *html;        /* first usable text/html */
+	GMimePart *plain_part; /* first text/plain body (borrowed from the tree) */
+	GMimePart *html_part;  /* first text/html body */
 	GString *forwarded;   /* text of message/rfc822 parts, quoted */
 	const char *unchecked;
 };
@@ -92,6 +92,17 @@ static void append_quoted(GString *dst, const char *text)
 
 static void walk_object(struct walk *w, GMimeObject *obj, unsigned depth, bool forwarded);
 
+static char *leaf_text(struct walk *w, GMimePart *part, bool html)
+{
+	char *text = part_text(w, part);
+	if (text == NULL || !html)
+		return text;
+	bool truncated = false;
+	char *conv = html_to_text(text, strlen(text), w->lim->max_text_bytes, &truncated);
+	g_free(text);
+	return conv;
+}
+
 static void walk_leaf(struct walk *w, GMimeObject *obj, bool forwarded)
 {
 	if (!GMIME_IS_TEXT_PART(obj) || is_attachment(obj))
@@ -101,24 +112,18 @@ static void walk_leaf(struct walk *w, GMimeObject *obj, bool forwarded)
 	bool html = g_mime_content_type_is_type(ct, "text", "html");
 	if (!plain && !html)
 		return;
-	if (!forwarded && (plain ? w->plain : w->html) != NULL)
-		return; /* the first body of each kind is the author's */
-	char *text = part_text(w, GMIME_PART(obj));
-	if (text == NULL)
-		return;
-	if (html) {
-		bool truncated = false;
-		char *conv = html_to_text(text, strlen(text), w->lim->max_text_bytes, &truncated);
+	if (forwarded) {
+		char *text = leaf_text(w, GMIME_PART(obj), html);
+		if (text)
+			append_quoted(w->forwarded, text);
 		g_free(text);
-		text = conv;
+		return;
 	}
-	if (forwarded)
-		append_quoted(w->forwarded, text);
-	else if (plain)
-		w->plain = g_string_new(text);
-	else
-		w->html = g_string_new(text);
-	g_free(text);
+	/* The first body of each kind is the author's; decoded later, only if used. */
+	if (plain && w->plain_part == NULL)
+		w->plain_part = GMIME_PART(obj);
+	else if (html && w->html_part == NULL)
+		w->html_part = GMIME_PART(obj);
 }
 
 static void walk_object(struct walk *w, GMimeObject *obj, unsigned depth, bool forwarded)
@@ -271,18 +276,18 @@ bool message_parse(const char *data, size_t len, const struct limits *lim, struc
 
 	struct walk w = {.lim = lim, .forwarded = g_string_new(NULL)};
 	walk_object(&w, g_mime_message_get_mime_part(m), 0, false);
-	GString *body = w.plain;
-	if (body && w.html && is_blank(body->str)) {
-		g_string_free(body, TRUE);
-		body = NULL;
+	GString *body = NULL;
+	char *text = w.plain_part && !w.unchecked ? leaf_text(&w, w.plain_part, false) : NULL;
+	if (text && w.html_part && is_blank(text)) {
+		g_free(text);
+		text = NULL;
 	}
-	if (body == NULL) {
-		body = w.html ? w.html : g_string_new(NULL);
-		msg->body_from_html = w.html != NULL;
-		w.html = NULL;
+	if (text == NULL && w.html_part && !w.unchecked) {
+		text = leaf_text(&w, w.html_part, true);
+		msg->body_from_html = text != NULL;
 	}
-	if (w.html)
-		g_string_free(w.html, TRUE);
+	body = g_string_new(text ? text : "");
+	g_free(text);
 	g_string_append(body, w.forwarded->str);
 	g_string_free(w.forwarded, TRUE);
 	msg->body_len = body->len;

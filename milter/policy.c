@@ -695,6 +695,26 @@ static void diag_output(struct fy_diag *diag, void *user, const char *buf, size_
 	g_string_append_len(user, buf, (gssize)len);
 }
 
+/* libfyaml's messages, as "NAME:line:col: message" lines only. */
+static void append_parse_errors(GString *errors, const char *name, const char *diag)
+{
+	char **lines = g_strsplit(diag, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		const char *l = lines[i];
+		for (const char *p = strchr(l, ':'); p; p = strchr(p + 1, ':')) {
+			int line, col, n = 0;
+			if (sscanf(p, ":%d:%d: %n", &line, &col, &n) == 2 && n > 0) {
+				const char *msg = p + n;
+				if (g_str_has_prefix(msg, "error: "))
+					msg += 7;
+				g_string_append_printf(errors, "%s:%d:%d: %s\n", name, line, col, msg);
+				break;
+			}
+		}
+	}
+	g_strfreev(lines);
+}
+
 static void policy_defaults(struct policy *pol)
 {
 	pol->refs = 1;
@@ -776,14 +796,15 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, G
 	return pol;
 }
 
-static struct policy *load(const char *name, const char *path, const char *yaml, size_t len, char **err)
+static struct policy *load(const char *name, const char *yaml, size_t len, char **err)
 {
 	GString *errors = g_string_new(NULL);
 	struct fy_diag_cfg dcfg;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
 	dcfg.output_fn = diag_output;
-	dcfg.user = errors;
+	GString *diag_text = g_string_new(NULL);
+	dcfg.user = diag_text;
 	dcfg.colorize = false;
 	dcfg.show_source = false;
 	dcfg.show_type = false;
@@ -791,9 +812,10 @@ static struct policy *load(const char *name, const char *path, const char *yaml,
 	dcfg.show_position = true;
 	struct fy_diag *diag = fy_diag_create(&dcfg);
 	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_PARSE, .diag = diag};
-	struct fy_document *fyd = path ? fy_document_build_from_file(&cfg, path)
-	                               : fy_document_build_from_string(&cfg, yaml, len);
+	struct fy_document *fyd = fy_document_build_from_string(&cfg, yaml, len);
 	struct policy *pol = NULL;
+	append_parse_errors(errors, name, diag_text->str);
+	g_string_free(diag_text, TRUE);
 	if (fyd == NULL) {
 		if (errors->len == 0)
 			g_string_printf(errors, "%s:1:1: cannot read or parse the policy\n", name);
@@ -812,12 +834,22 @@ static struct policy *load(const char *name, const char *path, const char *yaml,
 
 struct policy *policy_load(const char *path, char **err)
 {
-	return load(path, path, NULL, 0, err);
+	char *text = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	if (!g_file_get_contents(path, &text, &len, &gerr)) {
+		*err = g_strdup_printf("%s:1:1: cannot read the policy: %s\n", path, gerr->message);
+		g_error_free(gerr);
+		return NULL;
+	}
+	struct policy *pol = load(path, text, len, err);
+	g_free(text);
+	return pol;
 }
 
 struct policy *policy_load_string(const char *name, const char *yaml, size_t len, char **err)
 {
-	return load(name, NULL, yaml, len, err);
+	return load(name, yaml, len, err);
 }
 
 struct policy *policy_ref(struct policy *pol)

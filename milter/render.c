@@ -92,6 +92,7 @@ static void context_line(GString *out, const struct decision *d, const struct fi
 	size_t ls = f->start, le = f->end;
 	while (ls > 0 && d->text[ls - 1] != '\n')
 		ls--;
+	le = f->start;
 	while (le < d->text_len && d->text[le] != '\n')
 		le++;
 	size_t end = f->end > le ? le : f->end;

@@ -1,0 +1,323 @@
+/*
+ * bench_engine.c - engine throughput on one core, reported as ratios against
+ * baselines measured in the same run (these machines are noisy):
+ *
+ *   1. apology_check() on a typical 15 KB reply and on a 200 KB reply,
+ *      against a naive model: GMime parse + decode, then 33 caseless UTF-8
+ *      PCRE2 regexes run one after the other over the text.
+ *   2. The same engine with ten times the phrases in the policy.
+ *   3. Policy compile time, and peak memory per message.
+ *
+ * usage: bench-engine POLICY.yaml [seconds-per-measure]
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <gmime/gmime.h>
+#include <pcre2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "decision.h"
+#include "policy.h"
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static const char *const reply_lines[] = {
+	"I'm sorry we sent you last month's figures again; that is on me, and I should have",
+	"checked the export before it went out. The corrected report is attached, and the",
+	"dashboard will be updated by 3 pm today. From now on a second person checks every",
+	"report before it leaves us. I'll call you at 4 pm to walk you through the numbers.",
+};
+
+static const char *const history_lines[] = {
+	"The report you sent on Monday still has last month's figures. This is the second",
+	"time this quarter and we were supposed to present it to our board this morning.",
+	"Why does this keep happening? Please make sure the regional split is included and",
+	"that the totals match the invoice we received last week for the campaign work.",
+	"Our marketing team has been asking about the conversion numbers since Friday and",
+	"I had nothing to give them. I need a clear answer about what went wrong here.",
+};
+
+/* A realistic reply: new text, then nested quoted history to SIZE bytes,
+ * as multipart/alternative with a plain and an HTML part. */
+static char *make_reply(size_t size)
+{
+	GString *plain = g_string_new("Hi Ann,\n\n");
+	for (size_t i = 0; i < G_N_ELEMENTS(reply_lines); i++)
+		g_string_append_printf(plain, "%s\n", reply_lines[i]);
+	g_string_append(plain, "\nBest regards,\nSam Reed\nAccount Director\n\n");
+	int level = 1;
+	while (plain->len < size / 2) {
+		g_string_append_printf(plain, "On Mon, 2 Mar 2026 at 09:%02d, Ann Client <ann@client.example> wrote:\n",
+		                       level % 60);
+		for (int rep = 0; rep < 3; rep++)
+			for (size_t i = 0; i < G_N_ELEMENTS(history_lines); i++) {
+				for (int k = 0; k < level && k < 6; k++)
+					g_string_append(plain, "> ");
+				g_string_append_printf(plain, "%s\n", history_lines[i]);
+			}
+		level++;
+	}
+	GString *html = g_string_new("<html><body><div>");
+	const char *p = plain->str;
+	while (*p && html->len + plain->len < size - 600) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		g_string_append(html, "<div>");
+		g_string_append_len(html, p, (gssize)n);
+		g_string_append(html, "</div>\n");
+		p += n + (nl ? 1 : 0);
+	}
+	g_string_append(html, "</div></body></html>\n");
+	GString *m = g_string_new(
+		"From: Sam Reed <sam@brightlane.example>\nTo: Ann Client <ann@client.example>\n"
+		"Subject: Re: Monthly report still wrong\nDate: Tue, 03 Mar 2026 10:00:00 +0000\n"
+		"Message-ID: <bench@brightlane.example>\nMIME-Version: 1.0\n"
+		"Content-Type: multipart/alternative; boundary=\"b1\"\n\n--b1\n"
+		"Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n");
+	g_string_append(m, plain->str);
+	g_string_append(m, "\n--b1\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n");
+	g_string_append(m, html->str);
+	g_string_append(m, "\n--b1--\n");
+	g_string_free(plain, TRUE);
+	g_string_free(html, TRUE);
+	return g_string_free(m, FALSE);
+}
+
+/* ---- the naive model ---- */
+
+static const char *const naive_patterns[33] = {
+	"\\bsorry\\b", "\\bapologi[sz]e", "\\bapologies\\b", "\\bregret", "sorry if", "any inconvenience",
+	"sorry to hear", "sorry,? but", "\\bthey\\b", "the courier", "the system", "the warehouse",
+	"beyond our control", "our policy", "nothing (i|we) can do", "hands are tied", "swamped",
+	"you should have", "per my last email", "as previously stated", "you approved",
+	"that'?s on (me|us)", "our (mistake|fault)", "(we|i) should have", "refund", "will be with you by",
+	"looking into it", "keep you posted", "happen again", "going forward", "which browser",
+	"call you", "feel terrible",
+};
+
+struct naive {
+	pcre2_code *code[33];
+	pcre2_match_data *md;
+};
+
+static void naive_init(struct naive *n)
+{
+	for (int i = 0; i < 33; i++) {
+		int ec;
+		PCRE2_SIZE eo;
+		n->code[i] = pcre2_compile((PCRE2_SPTR)naive_patterns[i], PCRE2_ZERO_TERMINATED,
+		                           PCRE2_CASELESS | PCRE2_UTF, &ec, &eo, NULL);
+		if (n->code[i] == NULL)
+			abort();
+		pcre2_jit_compile(n->code[i], PCRE2_JIT_COMPLETE);
+	}
+	n->md = pcre2_match_data_create(4, NULL);
+}
+
+static void naive_free(struct naive *n)
+{
+	for (int i = 0; i < 33; i++)
+		pcre2_code_free(n->code[i]);
+	pcre2_match_data_free(n->md);
+}
+
+static unsigned naive_text(GMimeObject *obj, GString *out)
+{
+	if (GMIME_IS_MULTIPART(obj)) {
+		int c = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (int i = 0; i < c; i++)
+			naive_text(g_mime_multipart_get_part(GMIME_MULTIPART(obj), i), out);
+	} else if (GMIME_IS_TEXT_PART(obj)) {
+		char *t = g_mime_text_part_get_text(GMIME_TEXT_PART(obj));
+		if (t)
+			g_string_append(out, t);
+		g_free(t);
+	}
+	return (unsigned)out->len;
+}
+
+static unsigned naive_check(struct naive *n, const char *data, size_t len)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimeParser *parser = g_mime_parser_new_with_stream(st);
+	GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
+	GString *text = g_string_new(NULL);
+	unsigned hits = 0;
+	if (m) {
+		naive_text(g_mime_message_get_mime_part(m), text);
+		for (int i = 0; i < 33; i++) {
+			PCRE2_SIZE off = 0;
+			while (pcre2_match(n->code[i], (PCRE2_SPTR)text->str, text->len, off, 0, n->md, NULL) > 0) {
+				hits++;
+				off = pcre2_get_ovector_pointer(n->md)[1];
+			}
+		}
+		g_object_unref(m);
+	}
+	g_string_free(text, TRUE);
+	g_object_unref(parser);
+	g_object_unref(st);
+	return hits;
+}
+
+/* ---- measuring ---- */
+
+typedef unsigned (*check_fn)(void *arg, const char *data, size_t len);
+
+static unsigned engine_check(void *arg, const char *data, size_t len)
+{
+	struct decision d;
+	apology_check(arg, data, len, NULL, &d);
+	unsigned v = d.findings->len + (unsigned)d.verdict;
+	decision_clear(&d);
+	return v;
+}
+
+static unsigned naive_fn(void *arg, const char *data, size_t len)
+{
+	return naive_check(arg, data, len);
+}
+
+/* Messages per second: the best of three rounds of SECONDS/3 each. */
+static double rate(check_fn fn, void *arg, const char *data, size_t len, double seconds)
+{
+	double best = 0;
+	volatile unsigned sink = 0;
+	for (int round = 0; round < 3; round++) {
+		unsigned n = 0;
+		double t0 = now_s(), t;
+		do {
+			for (int k = 0; k < 20; k++)
+				sink += fn(arg, data, len);
+			n += 20;
+			t = now_s();
+		} while (t - t0 < seconds / 3);
+		double r = n / (t - t0);
+		if (r > best)
+			best = r;
+	}
+	(void)sink;
+	return best;
+}
+
+/* Peak RSS growth of checking one message, in a fresh child process. */
+static long peak_kb(struct policy *pol, const char *data, size_t len)
+{
+	int fd[2];
+	if (pipe(fd) != 0)
+		return -1;
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct rusage ru;
+		engine_check(pol, "From: a@b\n\nwarm-up\n", 19);
+		getrusage(RUSAGE_SELF, &ru);
+		long before = ru.ru_maxrss;
+		engine_check(pol, data, len);
+		getrusage(RUSAGE_SELF, &ru);
+		long d = ru.ru_maxrss - before;
+		if (write(fd[1], &d, sizeof d) != sizeof d)
+			_exit(1);
+		_exit(0);
+	}
+	long d = -1;
+	close(fd[1]);
+	if (read(fd[0], &d, sizeof d) != sizeof d)
+		d = -1;
+	close(fd[0]);
+	waitpid(pid, NULL, 0);
+	return d;
+}
+
+/* The shipped policy with synthetic phrases added to reach FACTOR x patterns. */
+static char *scaled_policy(const char *path, unsigned base_patterns, unsigned factor)
+{
+	char *text;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return NULL;
+	GString *y = g_string_new(text);
+	g_free(text);
+	char *at = strstr(y->str, "  small-imposition: [");
+	if (at == NULL)
+		return g_string_free(y, TRUE), NULL;
+	static const char *const words[] = {"amber", "basalt", "cobalt", "delta", "ember", "fjord", "garnet",
+	                                    "harbor", "indigo", "jasper", "kelp", "lumen", "marble", "nectar"};
+	GString *extra = g_string_new(NULL);
+	unsigned want = base_patterns * (factor - 1);
+	for (unsigned i = 0; i < want; i++)
+		g_string_append_printf(extra, "\"%s %s %u\", ", words[i % 14], words[(i / 14) % 14], i);
+	g_string_insert(y, (gssize)(at - y->str) + (gssize)strlen("  small-imposition: ["), extra->str);
+	g_string_free(extra, TRUE);
+	return g_string_free(y, FALSE);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: bench-engine POLICY.yaml [seconds]\n");
+		return 64;
+	}
+	double secs = argc > 2 ? atof(argv[2]) : 3.0;
+	message_library_init();
+	char *err = NULL;
+	double t0 = now_s();
+	struct policy *pol = policy_load(argv[1], &err);
+	double compile_ms = (now_s() - t0) * 1000;
+	if (pol == NULL) {
+		fprintf(stderr, "%s", err);
+		return 78;
+	}
+	unsigned npat = policy_pattern_count(pol);
+	char *big_yaml = scaled_policy(argv[1], npat, 10);
+	t0 = now_s();
+	struct policy *pol10 = big_yaml ? policy_load_string("x10", big_yaml, strlen(big_yaml), &err) : NULL;
+	double compile10_ms = (now_s() - t0) * 1000;
+	if (pol10 == NULL) {
+		fprintf(stderr, "cannot build the 10x policy: %s\n", err ? err : "");
+		return 70;
+	}
+	struct naive naive;
+	naive_init(&naive);
+
+	printf("engine benchmark (%s matcher), one core, best of 3 rounds\n", policy_matcher_name());
+	printf("policy compile: %.1f ms for %u patterns; %.1f ms for %u patterns (target < 50 ms)\n",
+	       compile_ms, npat, compile10_ms, policy_pattern_count(pol10));
+	size_t sizes[2] = {15 * 1024, 200 * 1024};
+	int failed = 0;
+	for (int s = 0; s < 2; s++) {
+		char *msg = make_reply(sizes[s]);
+		size_t len = strlen(msg);
+		double naive_r = rate(naive_fn, &naive, msg, len, secs);
+		double eng = rate(engine_check, pol, msg, len, secs);
+		double eng10 = rate(engine_check, pol10, msg, len, secs);
+		long kb = peak_kb(pol, msg, len);
+		printf("\n%zu KB reply (%zu bytes):\n", sizes[s] / 1024, len);
+		printf("  naive GMime + 33 PCRE2: %9.0f msg/s  %7.1f MB/s\n", naive_r, naive_r * len / 1e6);
+		printf("  engine:                 %9.0f msg/s  %7.1f MB/s  ratio to naive %.2f\n", eng,
+		       eng * len / 1e6, eng / naive_r);
+		printf("  engine, 10x phrases:    %9.0f msg/s  time ratio to 1x %.2f (target < 1.30)\n", eng10,
+		       eng / eng10);
+		printf("  peak memory growth for one message: %ld KB\n", kb);
+		if (s == 0) {
+			/* The 10,000/s target was set where the naive model does about 3,800/s. */
+			double scaled = eng / naive_r * 3800;
+			printf("  engine scaled to the reference machine (naive = 3,800/s): %.0f msg/s (target >= 10,000)\n",
+			       scaled);
+		}
+		g_free(msg);
+	}
+	naive_free(&naive);
+	policy_unref(pol);
+	policy_unref(pol10);
+	g_free(big_yaml);
+	return failed;
+}

@@ -1,0 +1,579 @@
+/*
+ * config.c - the daemon's configuration: one table of keys, a YAML reader
+ * (libfyaml) that walks nested mappings into dotted key names, and the
+ * value parsers shared by the file, -o overrides and --help.  Parse and
+ * validate only; the daemon compiles what it needs (scope.c) afterwards.
+ */
+#include <errno.h>
+#include <libfyaml.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "scope.h"
+
+#define FIELD(f) offsetof(struct config, f)
+
+static char *check_socket(const char *v);
+static char *check_header_name(const char *v);
+static char *check_network(const char *v);
+static char *check_domain(const char *v);
+static char *check_reply_text(const char *v);
+static char *check_daemon_name(const char *v);
+
+#define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
+#define FACILITIES                                                                            \
+	CHOICES("mail", "daemon", "user", "local0", "local1", "local2", "local3", "local4",   \
+	        "local5", "local6", "local7")
+
+const struct config_key config_keys[] = {
+	{"socket", CONF_STRING, FIELD(socket), "unix:/run/apology-milter/milter.sock", 0, 0, NULL,
+	 check_socket,
+	 "where the MTA connects: unix:PATH or inet:PORT@127.0.0.1 (-p overrides)"},
+	{"user", CONF_STRING, FIELD(user), "", 0, 0, NULL, NULL,
+	 "user to run as after opening the socket (empty: stay)"},
+	{"group", CONF_STRING, FIELD(group), "", 0, 0, NULL, NULL,
+	 "group of the unix socket (empty: the user's group)"},
+	{"socket-mode", CONF_OCTAL, FIELD(socket_mode), "0660", 0, 0777, NULL, NULL,
+	 "permissions of the unix socket"},
+	{"pid-file", CONF_STRING, FIELD(pid_file), "", 0, 0, NULL, NULL,
+	 "file to write the daemon's process id to (empty: none)"},
+	{"policy", CONF_STRING, FIELD(policy), DATADIR "/policies/default.yaml", 0, 0, NULL, NULL,
+	 "the apology policy file (rules, phrases, weights)"},
+	{"store", CONF_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0, NULL,
+	 NULL, "where complaints, apology history and held mail are recorded"},
+	{"mode", CONF_ENUM, FIELD(mode), "enforce", 0, 0, CHOICES("enforce", "monitor"), NULL,
+	 "enforce: act on the verdict; monitor: decide, log and record, change nothing"},
+	{"on-error", CONF_ENUM, FIELD(on_error), "accept", 0, 0, CHOICES("accept", "tempfail", "hold"), NULL,
+	 "what happens to a message that cannot be analysed"},
+	{"hold-action", CONF_ENUM, FIELD(hold_action), "quarantine", 0, 0, CHOICES("quarantine", "reject"),
+	 NULL, "a hold verdict puts mail in the MTA's hold queue, or rejects it with 5.7.1"},
+	{"reject-text", CONF_STRING, FIELD(reject_text),
+	 "Reply held back: it blames others or makes excuses instead of apologising. "
+	 "Own the mistake, say how you will fix it, and send it again.",
+	 0, 0, NULL, check_reply_text, "the coaching text of a 5.7.1 reject (hold-action: reject)"},
+	{"scope.daemon-names", CONF_LIST, FIELD(daemon_names), "ORIGINATING,MSA", 0, 0, NULL,
+	 check_daemon_name, "{daemon_name} values that mark mail as outgoing"},
+	{"scope.authenticated", CONF_BOOL, FIELD(authenticated), "yes", 0, 0, NULL, NULL,
+	 "mail from an SMTP AUTH client is outgoing"},
+	{"scope.client-networks", CONF_LIST, FIELD(client_networks), "", 0, 0, NULL, check_network,
+	 "mail from these client networks (CIDR) is outgoing"},
+	{"scope.internal-domains", CONF_LIST, FIELD(internal_domains), "", 0, 0, NULL, check_domain,
+	 "our own domains: mail only to these is not checked; inbound mail to them may be a "
+	 "complaint"},
+	{"inbound.record-complaints", CONF_BOOL, FIELD(record_complaints), "yes", 0, 0, NULL, NULL,
+	 "classify inbound mail and record complaints by Message-ID"},
+	{"headers.check", CONF_STRING, FIELD(header_check), "X-Apology-Check", 0, 0, NULL,
+	 check_header_name, "header with verdict, score and rule ids"},
+	{"headers.findings", CONF_STRING, FIELD(header_findings), "X-Apology-Findings", 0, 0, NULL,
+	 check_header_name, "folded header with each finding's rule, line and span"},
+	{"headers.token", CONF_STRING, FIELD(header_token), "X-Apology-Token", 0, 0, NULL,
+	 check_header_name, "header with the review token of a held message"},
+	{"headers.on-pass", CONF_BOOL, FIELD(header_on_pass), "no", 0, 0, NULL, NULL,
+	 "add the check header to passed mail too (otherwise it is untouched)"},
+	{"limits.max-message-size", CONF_SIZE, FIELD(max_message_size), "10M", 64 * 1024,
+	 1LL << 30, NULL, NULL, "larger messages are not analysed (unchecked)"},
+	{"limits.drain-timeout", CONF_DURATION, FIELD(drain_timeout), "30s", 0, 3600, NULL, NULL,
+	 "on SIGTERM, how long to wait for messages in flight"},
+	{"limits.milter-timeout", CONF_DURATION, FIELD(milter_timeout), "300s", 1, 3600, NULL, NULL,
+	 "how long to wait on the MTA during a session"},
+	{"history.window", CONF_DURATION, FIELD(history_window), "180d", 3600, 3650LL * 86400,
+	 NULL, NULL, "how far back a reply's apology history is read"},
+	{"history.retention", CONF_DURATION, FIELD(retention), "400d", 86400, 3650LL * 86400,
+	 NULL, NULL, "complaints and apology history older than this are deleted"},
+	{"log.facility", CONF_ENUM, FIELD(log_facility), "mail", 0, 0, FACILITIES, NULL,
+	 "syslog facility (-f logs to standard error instead)"},
+};
+
+const size_t config_key_count = G_N_ELEMENTS(config_keys);
+
+/* ---- value checks ------------------------------------------------------ */
+
+static char *check_socket(const char *v)
+{
+	if (g_str_has_prefix(v, "unix:") || g_str_has_prefix(v, "local:"))
+		return strchr(v, ':')[1] == '/' ? NULL
+		                                : g_strdup("a unix socket needs an absolute path");
+	if (g_str_has_prefix(v, "inet:") || g_str_has_prefix(v, "inet6:")) {
+		const char *p = strchr(v, ':') + 1;
+		char *end;
+		long port = strtol(p, &end, 10);
+		if (end == p || port < 1 || port > 65535 || (*end != '\0' && *end != '@'))
+			return g_strdup("expected inet:PORT@ADDRESS with a port from 1 to 65535");
+		return NULL;
+	}
+	return g_strdup("expected unix:PATH, local:PATH, inet:PORT@ADDRESS or inet6:PORT@ADDRESS");
+}
+
+static char *check_header_name(const char *v)
+{
+	size_t n = strlen(v);
+	if (n == 0 || n > 76)
+		return g_strdup("a header name has 1 to 76 characters");
+	for (const char *p = v; *p; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-')
+			return g_strdup("a header name has only letters, digits and '-'");
+	return NULL;
+}
+
+static char *check_network(const char *v)
+{
+	struct network n;
+	return network_parse(v, &n) ? NULL : g_strdup("expected an address or ADDRESS/BITS");
+}
+
+static char *check_domain(const char *v)
+{
+	if (*v == '\0' || *v == '.' || strlen(v) > 253)
+		return g_strdup("expected a domain name");
+	for (const char *p = v; *p; p++)
+		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.')
+			return g_strdup("expected a domain name");
+	return NULL;
+}
+
+static char *check_reply_text(const char *v)
+{
+	if (strlen(v) > 400)
+		return g_strdup("the reply text is limited to 400 characters");
+	for (const unsigned char *p = (const unsigned char *)v; *p; p++)
+		if (*p < 0x20 || *p > 0x7e || *p == '%')
+			return g_strdup("the reply text is printable ASCII without '%'");
+	return NULL;
+}
+
+static char *check_daemon_name(const char *v)
+{
+	for (const char *p = v; *p; p++)
+		if (!g_ascii_isgraph(*p))
+			return g_strdup("a daemon name has no spaces or control characters");
+	return *v ? NULL : g_strdup("a daemon name may not be empty");
+}
+
+/* ---- value parsers ----------------------------------------------------- */
+
+static void *field(struct config *cfg, const struct config_key *k)
+{
+	return (char *)cfg + k->offset;
+}
+
+static char *parse_number(const char *v, const char *units, const long long *scale,
+                          long long *out)
+{
+	char *end;
+	errno = 0;
+	if (!g_ascii_isdigit(*v))
+		return g_strdup("expected a number");
+	long long n = strtoll(v, &end, 10);
+	if (errno != 0)
+		return g_strdup("number out of range");
+	long long mult = 1;
+	if (*end != '\0') {
+		const char *u = units ? strchr(units, g_ascii_tolower(*end)) : NULL;
+		if (u == NULL || end[1] != '\0')
+			return units ? g_strdup_printf("unknown unit '%s' (use one of %s)", end, units)
+			             : g_strdup("expected a number");
+		mult = scale[u - units];
+	}
+	if (n > LLONG_MAX / mult)
+		return g_strdup("number out of range");
+	*out = n * mult;
+	return NULL;
+}
+
+static char *check_bounds(const struct config_key *k, long long n)
+{
+	if ((k->min != 0 || k->max != 0) && (n < k->min || n > k->max))
+		return k->type == CONF_OCTAL
+		           ? g_strdup_printf("must be between 0%llo and 0%llo", k->min, k->max)
+		           : g_strdup_printf("must be between %lld and %lld", k->min, k->max);
+	return NULL;
+}
+
+static int choice_index(const char *const *choices, const char *v)
+{
+	for (int i = 0; choices[i] != NULL; i++)
+		if (strcmp(choices[i], v) == 0)
+			return i;
+	return -1;
+}
+
+static char *choices_joined(const struct config_key *k)
+{
+	return g_strjoinv("|", (char **)k->choices);
+}
+
+static char *parse_bool(const char *v, bool *out)
+{
+	static const char *const yes[] = {"yes", "true", "on", "1"};
+	static const char *const no[] = {"no", "false", "off", "0"};
+	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
+		if (g_ascii_strcasecmp(v, yes[i]) == 0) {
+			*out = true;
+			return NULL;
+		}
+		if (g_ascii_strcasecmp(v, no[i]) == 0) {
+			*out = false;
+			return NULL;
+		}
+	}
+	return g_strdup("expected yes or no");
+}
+
+/* Parse scalar V into key K of CFG.  Lists take a comma-separated scalar. */
+static char *set_scalar(struct config *cfg, const struct config_key *k, const char *v)
+{
+	static const long long size_scale[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
+	static const long long time_scale[] = {1, 60, 3600, 86400, 7 * 86400};
+	long long n = 0;
+	char *err = NULL;
+
+	switch (k->type) {
+	case CONF_STRING:
+		if (k->check && (err = k->check(v)) != NULL)
+			return err;
+		g_free(*(char **)field(cfg, k));
+		*(char **)field(cfg, k) = g_strdup(v);
+		return NULL;
+	case CONF_BOOL:
+		return parse_bool(v, field(cfg, k));
+	case CONF_INT:
+	case CONF_OCTAL: {
+		char *end;
+		errno = 0;
+		n = strtoll(v, &end, k->type == CONF_OCTAL ? 8 : 10);
+		if (*v == '\0' || *end != '\0' || errno != 0)
+			return g_strdup(k->type == CONF_OCTAL ? "expected an octal number"
+			                                      : "expected a number");
+		if ((err = check_bounds(k, n)) != NULL)
+			return err;
+		*(int *)field(cfg, k) = (int)n;
+		return NULL;
+	}
+	case CONF_SIZE:
+	case CONF_DURATION:
+		err = k->type == CONF_SIZE ? parse_number(v, "kmg", size_scale, &n)
+		                           : parse_number(v, "smhdw", time_scale, &n);
+		if (err == NULL)
+			err = check_bounds(k, n);
+		if (err == NULL)
+			*(gint64 *)field(cfg, k) = n;
+		return err;
+	case CONF_ENUM: {
+		int i = choice_index(k->choices, v);
+		if (i < 0) {
+			char *all = choices_joined(k);
+			err = g_strdup_printf("expected one of %s", all);
+			g_free(all);
+			return err;
+		}
+		*(int *)field(cfg, k) = i;
+		return NULL;
+	}
+	case CONF_LIST: {
+		GPtrArray *list = g_ptr_array_new_with_free_func(g_free);
+		char **items = g_strsplit(v, ",", -1);
+		for (int i = 0; items[i] != NULL && err == NULL; i++) {
+			char *item = g_strstrip(items[i]);
+			if (*item == '\0')
+				continue;
+			if (k->check == NULL || (err = k->check(item)) == NULL)
+				g_ptr_array_add(list, g_strdup(item));
+		}
+		g_strfreev(items);
+		if (err != NULL) {
+			g_ptr_array_free(list, TRUE);
+			return err;
+		}
+		GPtrArray **slot = field(cfg, k);
+		if (*slot)
+			g_ptr_array_free(*slot, TRUE);
+		*slot = list;
+		return NULL;
+	}
+	}
+	g_assert_not_reached();
+}
+
+const struct config_key *config_find(const char *name)
+{
+	for (size_t i = 0; i < config_key_count; i++)
+		if (strcmp(config_keys[i].name, name) == 0)
+			return &config_keys[i];
+	return NULL;
+}
+
+/* Is PREFIX followed by '.' the start of some key (a YAML section)? */
+static bool is_section(const char *prefix)
+{
+	size_t n = strlen(prefix);
+	for (size_t i = 0; i < config_key_count; i++)
+		if (strncmp(config_keys[i].name, prefix, n) == 0 && config_keys[i].name[n] == '.')
+			return true;
+	return false;
+}
+
+void config_init(struct config *cfg)
+{
+	memset(cfg, 0, sizeof *cfg);
+	for (size_t i = 0; i < config_key_count; i++) {
+		char *err = set_scalar(cfg, &config_keys[i], config_keys[i].def);
+		if (err != NULL)
+			g_error("config: default of %s: %s", config_keys[i].name, err);
+	}
+}
+
+void config_clear(struct config *cfg)
+{
+	for (size_t i = 0; i < config_key_count; i++) {
+		const struct config_key *k = &config_keys[i];
+		if (k->type == CONF_STRING) {
+			g_free(*(char **)field(cfg, k));
+		} else if (k->type == CONF_LIST) {
+			GPtrArray *list = *(GPtrArray **)field(cfg, k);
+			if (list)
+				g_ptr_array_free(list, TRUE);
+		}
+	}
+	memset(cfg, 0, sizeof *cfg);
+}
+
+bool config_set(struct config *cfg, const char *assignment, char **err)
+{
+	const char *eq = strchr(assignment, '=');
+	if (eq == NULL) {
+		*err = g_strdup_printf("-o %s: expected key=value", assignment);
+		return false;
+	}
+	char *name = g_strndup(assignment, eq - assignment);
+	const struct config_key *k = config_find(g_strstrip(name));
+	char *why = k ? set_scalar(cfg, k, eq + 1) : g_strdup("unknown key");
+	bool ok = why == NULL;
+	if (!ok)
+		*err = g_strdup_printf("-o %s: %s", name, why);
+	g_free(why);
+	g_free(name);
+	return ok;
+}
+
+/* ---- the YAML reader --------------------------------------------------- */
+
+struct reader {
+	struct config *cfg;
+	const char *file;
+	GString *errors;
+};
+
+static void node_position(struct fy_node *n, int *line, int *col)
+{
+	struct fy_token *t = fy_node_get_scalar_token(n);
+	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
+	*line = m ? m->line + 1 : 0;
+	*col = m ? m->column + 1 : 0;
+}
+
+G_GNUC_PRINTF(3, 4)
+static void error_at(struct reader *r, struct fy_node *n, const char *fmt, ...)
+{
+	int line, col;
+	va_list ap;
+	node_position(n, &line, &col);
+	g_string_append_printf(r->errors, "%s:%d:%d: ", r->file, line, col);
+	va_start(ap, fmt);
+	g_string_append_vprintf(r->errors, fmt, ap);
+	va_end(ap);
+	g_string_append_c(r->errors, '\n');
+}
+
+/* A YAML sequence of scalars for a list key: each item checked in place. */
+static void read_list(struct reader *r, const struct config_key *k, struct fy_node *seq)
+{
+	GString *joined = g_string_new(NULL);
+	void *it = NULL;
+	struct fy_node *item;
+	bool ok = true;
+	while ((item = fy_node_sequence_iterate(seq, &it)) != NULL) {
+		const char *v = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
+		char *why = NULL;
+		if (v == NULL || strchr(v, ',') != NULL)
+			why = g_strdup("expected a plain value");
+		else if (k->check != NULL)
+			why = k->check(v);
+		if (why != NULL) {
+			error_at(r, item, "%s: %s", k->name, why);
+			g_free(why);
+			ok = false;
+			continue;
+		}
+		g_string_append_printf(joined, "%s%s", joined->len ? "," : "", v);
+	}
+	if (ok) {
+		char *why = set_scalar(r->cfg, k, joined->str);
+		g_assert(why == NULL);
+	}
+	g_string_free(joined, TRUE);
+}
+
+static void read_mapping(struct reader *r, struct fy_node *map, const char *prefix)
+{
+	void *it = NULL;
+	struct fy_node_pair *pair;
+	while ((pair = fy_node_mapping_iterate(map, &it)) != NULL) {
+		struct fy_node *key = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
+		const char *kname = key && fy_node_is_scalar(key) ? fy_node_get_scalar0(key) : NULL;
+		if (kname == NULL) {
+			error_at(r, key, "expected a key name");
+			continue;
+		}
+		char *name = *prefix ? g_strdup_printf("%s.%s", prefix, kname) : g_strdup(kname);
+		const struct config_key *k = config_find(name);
+		if (k == NULL && is_section(name)) {
+			if (val && fy_node_is_mapping(val))
+				read_mapping(r, val, name);
+			else
+				error_at(r, key, "%s: expected a mapping of settings", name);
+		} else if (k == NULL) {
+			error_at(r, key, "unknown key %s", name);
+		} else if (k->type == CONF_LIST && val && fy_node_is_sequence(val)) {
+			read_list(r, k, val);
+		} else if (val == NULL || fy_node_is_null(val)) {
+			if (k->type == CONF_LIST || k->type == CONF_STRING) {
+				char *why = set_scalar(r->cfg, k, "");
+				if (why != NULL)
+					error_at(r, key, "%s: %s", name, why);
+				g_free(why);
+			} else {
+				error_at(r, key, "%s: a value is required", name);
+			}
+		} else if (!fy_node_is_scalar(val)) {
+			error_at(r, key, "%s: expected a single value", name);
+		} else {
+			char *why = set_scalar(r->cfg, k, fy_node_get_scalar0(val));
+			if (why != NULL)
+				error_at(r, val, "%s: %s", name, why);
+			g_free(why);
+		}
+		g_free(name);
+	}
+}
+
+static bool load(struct config *cfg, const char *name, const char *yaml, size_t len, char **err)
+{
+	struct reader r = {cfg, name, g_string_new(NULL)};
+	struct fy_diag_cfg dcfg;
+	fy_diag_cfg_default(&dcfg);
+	dcfg.fp = NULL;
+	dcfg.colorize = false;
+	struct fy_diag *diag = fy_diag_create(&dcfg);
+	fy_diag_set_collect_errors(diag, true);
+	struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_PARSE, .diag = diag};
+	struct fy_document *doc = fy_document_build_from_string(&pcfg, yaml, len);
+
+	if (doc == NULL) {
+		void *it = NULL;
+		struct fy_diag_error *e;
+		while ((e = fy_diag_errors_iterate(diag, &it)) != NULL)
+			g_string_append_printf(r.errors, "%s:%d:%d: %s\n", name, e->line + 1,
+			                       e->column + 1, e->msg);
+		if (r.errors->len == 0)
+			g_string_append_printf(r.errors, "%s:1:1: not a YAML document\n", name);
+	} else {
+		struct fy_node *root = fy_document_root(doc);
+		if (root != NULL && fy_node_is_mapping(root))
+			read_mapping(&r, root, "");
+		else if (root != NULL && !fy_node_is_null(root))
+			error_at(&r, root, "expected a mapping of settings");
+		fy_document_destroy(doc);
+	}
+	fy_diag_unref(diag);
+	if (r.errors->len == 0) {
+		g_string_free(r.errors, TRUE);
+		return true;
+	}
+	*err = g_string_free(r.errors, FALSE);
+	return false;
+}
+
+bool config_load(struct config *cfg, const char *file, char **err)
+{
+	char *text = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	if (!g_file_get_contents(file, &text, &len, &gerr)) {
+		*err = g_strdup_printf("%s:0:0: %s\n", file, gerr->message);
+		g_error_free(gerr);
+		return false;
+	}
+	bool ok = load(cfg, file, text, len, err);
+	g_free(text);
+	return ok;
+}
+
+bool config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len,
+                        char **err)
+{
+	return load(cfg, name, yaml, len, err);
+}
+
+/* ---- formatting and help ----------------------------------------------- */
+
+const char *config_choice_name(const char *key, int index)
+{
+	const struct config_key *k = config_find(key);
+	g_assert(k != NULL && k->type == CONF_ENUM);
+	g_assert(index >= 0 && index < (int)g_strv_length((char **)k->choices));
+	return k->choices[index];
+}
+
+char *config_format(const struct config *cfg, const struct config_key *k)
+{
+	const void *f = (const char *)cfg + k->offset;
+	switch (k->type) {
+	case CONF_STRING:
+		return g_strdup(*(char *const *)f);
+	case CONF_BOOL:
+		return g_strdup(*(const bool *)f ? "yes" : "no");
+	case CONF_INT:
+		return g_strdup_printf("%d", *(const int *)f);
+	case CONF_OCTAL:
+		return g_strdup_printf("0%o", (unsigned)*(const int *)f);
+	case CONF_SIZE:
+	case CONF_DURATION:
+		return g_strdup_printf("%" G_GINT64_FORMAT, *(const gint64 *)f);
+	case CONF_ENUM:
+		return g_strdup(config_choice_name(k->name, *(const int *)f));
+	case CONF_LIST: {
+		const GPtrArray *list = *(GPtrArray *const *)f;
+		GString *s = g_string_new(NULL);
+		for (guint i = 0; list && i < list->len; i++)
+			g_string_append_printf(s, "%s%s", i ? "," : "", (const char *)list->pdata[i]);
+		return g_string_free(s, FALSE);
+	}
+	}
+	g_assert_not_reached();
+}
+
+static char *type_name(const struct config_key *k)
+{
+	static const char *const names[] = {
+		[CONF_STRING] = "text", [CONF_BOOL] = "yes|no",       [CONF_INT] = "number",
+		[CONF_OCTAL] = "mode",  [CONF_SIZE] = "size",          [CONF_DURATION] = "duration",
+		[CONF_ENUM] = "choice", [CONF_LIST] = "list",
+	};
+	return k->type == CONF_ENUM ? choices_joined(k) : g_strdup(names[k->type]);
+}
+
+void config_print_help(FILE *out)
+{
+	fprintf(out, "Configuration keys (file or -o key=value; lists comma-separated in -o;\n"
+	             "sizes take K/M/G, durations s/m/h/d/w):\n");
+	for (size_t i = 0; i < config_key_count; i++) {
+		const struct config_key *k = &config_keys[i];
+		char *type = type_name(k);
+		fprintf(out, "  %-26s %s (default: %s)\n  %-26s   %s\n", k->name, type,
+		        *k->def ? k->def : "empty", "", k->help);
+		g_free(type);
+	}
+}

@@ -1,0 +1,710 @@
+/*
+ * filter.c - the daemon's work on each message, between the milter protocol
+ * (apology-milter.c) and the pure core (apology_check).  In order:
+ *
+ *   MAIL FROM   outgoing or inbound?  out of scope -> accept at once
+ *   DATA        no client among the recipients -> accept at once
+ *   headers     buffer the message (bounded), note Message-ID and references
+ *   end         outgoing: context from the store -> apology_check -> act
+ *               inbound:  classify the text -> record a complaint
+ *
+ * Acting means headers, a hold (quarantine first, store record second), a
+ * reject, or nothing in monitor mode; what happens to a message that cannot
+ * be analysed is one setting (on-error).  Side effects on the store never
+ * decide the fate of the mail: a store failure is logged and the message
+ * goes on.
+ */
+#include <errno.h>
+#include <string.h>
+#include <netinet/in.h>
+#include <sys/random.h>
+
+#include "decision.h"
+#include "filter.h"
+#include "log.h"
+#include "policy.h"
+#include "render_headers.h"
+#include "scope.h"
+#include "store.h"
+#include "thread.h"
+
+/* References beyond this many ids are not looked up. */
+#define MAX_REFERENCE_IDS 20
+/* Longest Message-ID / In-Reply-To / References value kept. */
+#define MAX_ID_HEADER 8192
+/* Apology history entries read per reply. */
+#define MAX_HISTORY 200
+
+struct filter {
+	const struct config *cfg;
+	struct scope scope;
+	struct store *store;
+	GMutex policy_lock; /* guards pol */
+	struct policy *pol;
+	GMutex flight_lock; /* guards in_flight */
+	GCond flight_done;
+	unsigned in_flight;
+};
+
+/* Our own header names, in the order of config fields below. */
+enum own_header { OWN_CHECK, OWN_FINDINGS, OWN_TOKEN, OWN_COUNT };
+
+struct filter_session {
+	struct filter *f;
+	char *client_text;
+	struct sockaddr_storage client;
+	bool have_client;
+	char *daemon_name;
+	bool leading_space;
+
+	/* the current message */
+	bool active; /* counted in f->in_flight */
+	bool outgoing;
+	struct policy *pol;
+	char *sender;
+	GPtrArray *rcpts;
+	GString *raw;
+	size_t body_start;
+	bool over_cap;
+	char *message_id;
+	GPtrArray *refs; /* ids from In-Reply-To, then References (newest first) */
+	int own[OWN_COUNT];
+};
+
+/* ---- the shared filter ------------------------------------------------ */
+
+struct filter *filter_new(const struct config *cfg, struct store *store, struct policy *pol)
+{
+	struct filter *f = g_new0(struct filter, 1);
+	f->cfg = cfg;
+	scope_compile(&f->scope, cfg);
+	f->store = store;
+	f->pol = pol;
+	g_mutex_init(&f->policy_lock);
+	g_mutex_init(&f->flight_lock);
+	g_cond_init(&f->flight_done);
+	return f;
+}
+
+void filter_free(struct filter *f)
+{
+	if (f == NULL)
+		return;
+	scope_clear(&f->scope);
+	store_close(f->store);
+	if (f->pol)
+		policy_unref(f->pol);
+	g_mutex_clear(&f->policy_lock);
+	g_mutex_clear(&f->flight_lock);
+	g_cond_clear(&f->flight_done);
+	g_free(f);
+}
+
+struct policy *filter_policy(struct filter *f)
+{
+	g_mutex_lock(&f->policy_lock);
+	struct policy *pol = policy_ref(f->pol);
+	g_mutex_unlock(&f->policy_lock);
+	return pol;
+}
+
+bool filter_reload(struct filter *f, char **err)
+{
+	struct policy *fresh = policy_load(f->cfg->policy, err);
+	if (fresh == NULL)
+		return false;
+	g_mutex_lock(&f->policy_lock);
+	struct policy *old = f->pol;
+	f->pol = fresh;
+	g_mutex_unlock(&f->policy_lock);
+	policy_unref(old); /* messages still using it hold their own reference */
+	return true;
+}
+
+unsigned filter_in_flight(struct filter *f)
+{
+	g_mutex_lock(&f->flight_lock);
+	unsigned n = f->in_flight;
+	g_mutex_unlock(&f->flight_lock);
+	return n;
+}
+
+bool filter_drain(struct filter *f, gint64 timeout)
+{
+	gint64 deadline = g_get_monotonic_time() + timeout * G_USEC_PER_SEC;
+	g_mutex_lock(&f->flight_lock);
+	while (f->in_flight > 0)
+		if (!g_cond_wait_until(&f->flight_done, &f->flight_lock, deadline))
+			break;
+	bool drained = f->in_flight == 0;
+	g_mutex_unlock(&f->flight_lock);
+	return drained;
+}
+
+static void flight_change(struct filter *f, int delta)
+{
+	g_mutex_lock(&f->flight_lock);
+	f->in_flight += delta;
+	if (f->in_flight == 0)
+		g_cond_broadcast(&f->flight_done);
+	g_mutex_unlock(&f->flight_lock);
+}
+
+/* ---- sessions and messages -------------------------------------------- */
+
+struct filter_session *filter_session_new(struct filter *f, const struct sockaddr *client,
+                                          const char *client_text)
+{
+	struct filter_session *s = g_new0(struct filter_session, 1);
+	s->f = f;
+	s->client_text = g_strdup(client_text ? client_text : "");
+	if (client != NULL && (client->sa_family == AF_INET || client->sa_family == AF_INET6)) {
+		size_t n = client->sa_family == AF_INET ? sizeof(struct sockaddr_in)
+		                                        : sizeof(struct sockaddr_in6);
+		memcpy(&s->client, client, n);
+		s->have_client = true;
+	}
+	return s;
+}
+
+/* Forget everything about the current message; keep the session. */
+static void message_reset(struct filter_session *s)
+{
+	if (s->active)
+		flight_change(s->f, -1);
+	s->active = false;
+	s->outgoing = false;
+	if (s->pol)
+		policy_unref(s->pol);
+	s->pol = NULL;
+	g_clear_pointer(&s->sender, g_free);
+	if (s->rcpts)
+		g_ptr_array_free(s->rcpts, TRUE);
+	s->rcpts = NULL;
+	if (s->raw)
+		g_string_free(s->raw, TRUE);
+	s->raw = NULL;
+	s->body_start = 0;
+	s->over_cap = false;
+	g_clear_pointer(&s->message_id, g_free);
+	if (s->refs)
+		g_ptr_array_free(s->refs, TRUE);
+	s->refs = NULL;
+	memset(s->own, 0, sizeof s->own);
+}
+
+void filter_session_free(struct filter_session *s)
+{
+	if (s == NULL)
+		return;
+	message_reset(s);
+	g_free(s->client_text);
+	g_free(s->daemon_name);
+	g_free(s);
+}
+
+void filter_set_daemon_name(struct filter_session *s, const char *daemon_name)
+{
+	g_free(s->daemon_name);
+	s->daemon_name = g_strdup(daemon_name);
+}
+
+void filter_set_leading_space(struct filter_session *s, bool on)
+{
+	s->leading_space = on;
+}
+
+void filter_abort(struct filter_session *s)
+{
+	message_reset(s);
+}
+
+enum filter_reply filter_mail(struct filter_session *s, const char *sender,
+                              const char *auth_authen)
+{
+	struct filter *f = s->f;
+	message_reset(s);
+	s->sender = address_bare(sender ? sender : "");
+	s->outgoing = scope_is_outgoing(&f->scope, s->daemon_name, auth_authen,
+	                                s->have_client ? (struct sockaddr *)&s->client : NULL);
+	s->pol = filter_policy(f);
+	if (s->outgoing ? !policy_applies_to_sender(s->pol, s->sender)
+	                : !f->cfg->record_complaints || *s->sender == '\0') {
+		message_reset(s);
+		return FILTER_ACCEPT;
+	}
+	s->rcpts = g_ptr_array_new_with_free_func(g_free);
+	s->raw = g_string_sized_new(16 * 1024);
+	s->refs = g_ptr_array_new_with_free_func(g_free);
+	s->active = true;
+	flight_change(f, +1);
+	return FILTER_CONTINUE;
+}
+
+enum filter_reply filter_rcpt(struct filter_session *s, const char *rcpt)
+{
+	if (s->rcpts != NULL && s->rcpts->len < 1000)
+		g_ptr_array_add(s->rcpts, address_bare(rcpt));
+	return FILTER_CONTINUE;
+}
+
+enum filter_reply filter_data(struct filter_session *s)
+{
+	if (!s->active)
+		return FILTER_ACCEPT;
+	if (!s->outgoing)
+		return FILTER_CONTINUE;
+	for (guint i = 0; i < s->rcpts->len; i++)
+		if (!scope_is_internal(&s->f->scope, s->rcpts->pdata[i]))
+			return FILTER_CONTINUE;
+	message_reset(s); /* colleagues only */
+	return FILTER_ACCEPT;
+}
+
+static void append(struct filter_session *s, const char *data, size_t len)
+{
+	if (s->over_cap)
+		return;
+	if (s->raw->len + len > (size_t)s->f->cfg->max_message_size) {
+		s->over_cap = true;
+		return;
+	}
+	g_string_append_len(s->raw, data, len);
+}
+
+/* Append VALUE with every bare LF turned into CRLF. */
+static void append_crlf(struct filter_session *s, const char *value)
+{
+	for (const char *p = value; *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		if (n > 0 && nl && p[n - 1] == '\r')
+			n--;
+		append(s, p, n);
+		if (nl == NULL)
+			break;
+		append(s, "\r\n", 2);
+		p = nl + 1;
+	}
+}
+
+/* Add each <id> in VALUE (without brackets) to IDS; newest first when
+ * REVERSE (References lists the oldest first). */
+static void add_ids(GPtrArray *ids, const char *value, bool reverse)
+{
+	GPtrArray *found = g_ptr_array_new();
+	for (const char *p = value; (p = strchr(p, '<')) != NULL;) {
+		const char *end = strchr(p, '>');
+		if (end == NULL)
+			break;
+		if (end - p > 1 && end - p < 1000)
+			g_ptr_array_add(found, g_strndup(p + 1, end - p - 1));
+		p = end + 1;
+	}
+	for (guint i = 0; i < found->len; i++) {
+		char *id = found->pdata[reverse ? found->len - 1 - i : i];
+		if (ids->len < MAX_REFERENCE_IDS)
+			g_ptr_array_add(ids, id);
+		else
+			g_free(id);
+	}
+	g_ptr_array_free(found, TRUE);
+}
+
+static void note_header(struct filter_session *s, const char *name, const char *value)
+{
+	const struct config *cfg = s->f->cfg;
+	const char *own[OWN_COUNT] = {cfg->header_check, cfg->header_findings, cfg->header_token};
+	for (int i = 0; i < OWN_COUNT; i++)
+		if (g_ascii_strcasecmp(name, own[i]) == 0)
+			s->own[i]++;
+	if (strlen(value) > MAX_ID_HEADER)
+		return;
+	if (g_ascii_strcasecmp(name, "Message-ID") == 0 && s->message_id == NULL) {
+		GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);
+		add_ids(ids, value, false);
+		s->message_id = g_strdup(ids->len ? (const char *)ids->pdata[0] : "");
+		g_ptr_array_free(ids, TRUE);
+	} else if (g_ascii_strcasecmp(name, "In-Reply-To") == 0) {
+		add_ids(s->refs, value, false);
+	} else if (g_ascii_strcasecmp(name, "References") == 0) {
+		add_ids(s->refs, value, true);
+	}
+}
+
+enum filter_reply filter_header(struct filter_session *s, const char *name, const char *value)
+{
+	if (!s->active)
+		return FILTER_CONTINUE;
+	note_header(s, name, value);
+	append(s, name, strlen(name));
+	append(s, s->leading_space ? ":" : ": ", s->leading_space ? 1 : 2);
+	append_crlf(s, value);
+	append(s, "\r\n", 2);
+	return FILTER_CONTINUE;
+}
+
+enum filter_reply filter_end_of_headers(struct filter_session *s)
+{
+	if (s->active) {
+		append(s, "\r\n", 2);
+		s->body_start = s->raw->len;
+	}
+	return FILTER_CONTINUE;
+}
+
+enum filter_reply filter_body(struct filter_session *s, const unsigned char *chunk, size_t len)
+{
+	if (s->active)
+		append(s, (const char *)chunk, len);
+	return FILTER_CONTINUE;
+}
+
+/* ---- end of message: inbound ------------------------------------------ */
+
+static void record_complaint(struct filter_session *s, const char *qid, gint64 now)
+{
+	struct filter *f = s->f;
+	struct message msg;
+	char *err = NULL;
+	if (s->over_cap || !message_parse(s->raw->str, s->raw->len, policy_limits(s->pol), &msg)) {
+		if (!s->over_cap)
+			message_clear(&msg);
+		log_msg(LOG_DEBUG, "%s: inbound, not analysed", qid);
+		return;
+	}
+	const char *from = *msg.from ? msg.from : s->sender;
+	if (*msg.message_id == '\0' || scope_is_internal(&f->scope, from)) {
+		log_msg(LOG_DEBUG, "%s: inbound, not from a client", qid);
+		message_clear(&msg);
+		return;
+	}
+	struct thread_view view;
+	struct complaint c;
+	split_message(&msg, &view);
+	thread_classify_text(s->pol, msg.subject, view.text, view.len, &c);
+	if (c.detected) {
+		struct store_complaint rec = {
+			.message_id = msg.message_id,
+			.client_addr = s->client_text,
+			.client_domain = address_domain(from),
+			.received = now,
+			.serious = c.severity == SEVERITY_SERIOUS,
+			.kinds = c.kinds,
+		};
+		bool ok = store_complaint_put(f->store, &rec, &err);
+		log_msg(ok ? LOG_INFO : LOG_ERR, "%s: inbound complaint severity=%s kinds=%u%s%s", qid,
+		        rec.serious ? "serious" : "normal", c.kinds, ok ? " recorded" : ": ",
+		        ok ? "" : err);
+		g_free(rec.client_domain);
+		g_free(err);
+	} else {
+		log_msg(LOG_DEBUG, "%s: inbound, no complaint", qid);
+	}
+	thread_view_clear(&view);
+	message_clear(&msg);
+}
+
+/* ---- end of message: outgoing ----------------------------------------- */
+
+/* What the store tells the core about this reply. */
+struct known {
+	struct context ctx;
+	struct store_complaint complaint;
+	bool have_complaint;
+	char *client_domain;
+	GArray *history;
+};
+
+static void known_clear(struct known *k)
+{
+	store_complaint_clear(&k->complaint);
+	g_free(k->client_domain);
+	if (k->history)
+		g_array_free(k->history, TRUE);
+}
+
+static void look_up(struct filter_session *s, gint64 now, struct known *k)
+{
+	struct filter *f = s->f;
+	char *err = NULL;
+	memset(k, 0, sizeof *k);
+	k->ctx.now = now;
+	k->history = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
+
+	enum store_status st = store_complaint_find(
+		f->store, (const char *const *)s->refs->pdata, s->refs->len, &k->complaint, &err);
+	if (st == STORE_ERROR) {
+		log_msg(LOG_ERR, "store: %s", err);
+		g_clear_pointer(&err, g_free);
+	}
+	k->have_complaint = st == STORE_FOUND;
+	if (k->have_complaint) {
+		k->ctx.stored_complaint = true;
+		k->ctx.complaint_time = k->complaint.received;
+		k->ctx.complaint_serious = k->complaint.serious;
+		k->ctx.complaint_kinds = k->complaint.kinds;
+		k->client_domain = g_strdup(k->complaint.client_domain);
+	}
+	for (guint i = 0; k->client_domain == NULL && i < s->rcpts->len; i++)
+		if (!scope_is_internal(&f->scope, s->rcpts->pdata[i]))
+			k->client_domain = address_domain(s->rcpts->pdata[i]);
+	if (k->client_domain == NULL || *s->sender == '\0')
+		return;
+	if (!store_history_get(f->store, s->sender, k->client_domain, now - f->cfg->history_window,
+	                       MAX_HISTORY, k->history, &err)) {
+		log_msg(LOG_ERR, "store: %s", err);
+		g_free(err);
+	}
+	k->ctx.history = (const struct history_entry *)(void *)k->history->data;
+	k->ctx.n_history = k->history->len;
+}
+
+/* A hash of what stays the same when the same message is sent again. */
+static char *fingerprint(const struct filter_session *s)
+{
+	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
+	g_checksum_update(sum, (const guchar *)s->sender, strlen(s->sender) + 1);
+	const char *mid = s->message_id ? s->message_id : "";
+	g_checksum_update(sum, (const guchar *)mid, strlen(mid) + 1);
+	g_checksum_update(sum, (const guchar *)s->raw->str + s->body_start,
+	                  s->raw->len - s->body_start);
+	char *hex = g_strdup(g_checksum_get_string(sum));
+	g_checksum_free(sum);
+	return hex;
+}
+
+static void unchecked(struct decision *d, const char *reason)
+{
+	memset(d, 0, sizeof *d);
+	d->verdict = VERDICT_UNCHECKED;
+	d->reason = reason;
+	d->complaint.sent = -1;
+	d->findings = g_array_new(FALSE, TRUE, sizeof(struct finding));
+	d->text = g_strdup("");
+}
+
+/* Run the core on the message, guarded by an in-flight record. */
+static void analyse(struct filter_session *s, gint64 now, struct known *k, struct decision *d)
+{
+	struct filter *f = s->f;
+	char *err = NULL;
+	memset(k, 0, sizeof *k);
+	if (s->over_cap) {
+		unchecked(d, "message over the size limit");
+		return;
+	}
+	char *fp = fingerprint(s);
+	bool crashed = false, guarded = store_inflight_begin(f->store, fp, now, &crashed, &err);
+	if (!guarded) {
+		log_msg(LOG_ERR, "store: %s", err);
+		g_clear_pointer(&err, g_free);
+	}
+	if (crashed) {
+		unchecked(d, "analysis stopped the daemon before");
+	} else {
+		look_up(s, now, k);
+		apology_check(s->pol, s->raw->str, s->raw->len, &k->ctx, d);
+		if (guarded && !store_inflight_end(f->store, fp, &err)) {
+			log_msg(LOG_ERR, "store: %s", err);
+			g_free(err);
+		}
+	}
+	g_free(fp);
+}
+
+enum action { ACT_NONE, ACT_HEADERS, ACT_HOLD, ACT_REJECT, ACT_TEMPFAIL };
+
+static const char *const action_names[] = {
+	[ACT_NONE] = "none", [ACT_HEADERS] = "headers", [ACT_HOLD] = "hold",
+	[ACT_REJECT] = "reject", [ACT_TEMPFAIL] = "tempfail",
+};
+
+static enum action choose_action(const struct config *cfg, const struct decision *d)
+{
+	if (cfg->mode == MODE_MONITOR)
+		return ACT_NONE;
+	switch (d->verdict) {
+	case VERDICT_PASS:
+		return cfg->header_on_pass ? ACT_HEADERS : ACT_NONE;
+	case VERDICT_ADVISE:
+		return ACT_HEADERS;
+	case VERDICT_HOLD:
+		return cfg->hold_action == HOLD_REJECT ? ACT_REJECT : ACT_HOLD;
+	case VERDICT_UNCHECKED:
+		return cfg->on_error == ON_ERROR_TEMPFAIL ? ACT_TEMPFAIL
+		       : cfg->on_error == ON_ERROR_HOLD   ? ACT_HOLD
+		                                          : ACT_HEADERS;
+	}
+	return ACT_NONE;
+}
+
+static char *random_token(void)
+{
+	unsigned char buf[16];
+	size_t got = 0;
+	while (got < sizeof buf) {
+		ssize_t n = getrandom(buf + got, sizeof buf - got, 0);
+		if (n > 0)
+			got += (size_t)n;
+		else
+			g_assert(errno == EINTR);
+	}
+	GString *hex = g_string_new(NULL);
+	for (size_t i = 0; i < sizeof buf; i++)
+		g_string_append_printf(hex, "%02x", buf[i]);
+	return g_string_free(hex, FALSE);
+}
+
+static bool write_headers(struct filter_session *s, const struct decision *d, const char *token,
+                          const struct mta_ops *ops, void *mta)
+{
+	const struct config *cfg = s->f->cfg;
+	const char *own[OWN_COUNT] = {cfg->header_check, cfg->header_findings, cfg->header_token};
+	bool ok = true;
+	/* Headers of our names that came with the message are not ours: drop them. */
+	for (int i = 0; i < OWN_COUNT; i++)
+		for (int n = s->own[i]; n > 0; n--)
+			ok &= ops->delete_header(mta, own[i], n);
+	char *check = render_check_value(d);
+	ok &= ops->add_header(mta, cfg->header_check, check);
+	g_free(check);
+	char *findings = render_findings_value(d);
+	if (findings != NULL)
+		ok &= ops->add_header(mta, cfg->header_findings, findings);
+	g_free(findings);
+	if (token != NULL)
+		ok &= ops->add_header(mta, cfg->header_token, token);
+	return ok;
+}
+
+static void record_hold(struct filter_session *s, const struct decision *d,
+                        const struct known *k, const char *qid, const char *token,
+                        const char *state, gint64 now)
+{
+	char *err = NULL;
+	GString *rcpts = g_string_new(NULL);
+	for (guint i = 0; i < s->rcpts->len; i++)
+		g_string_append_printf(rcpts, "%s%s", i ? "," : "", (const char *)s->rcpts->pdata[i]);
+	struct store_quarantine q = {
+		.queue_id = (char *)qid,
+		.message_id = s->message_id ? s->message_id : "",
+		.token = (char *)token,
+		.sender = s->sender,
+		.recipients = rcpts->str,
+		.verdict = (char *)verdict_name(d->verdict),
+		.score = d->score,
+		.findings_json = render_decision_json(d),
+		.complaint_ref = k->have_complaint ? k->complaint.message_id : NULL,
+		.raw = s->raw->str,
+		.raw_len = s->raw->len,
+		.created = now,
+		.state = (char *)state,
+	};
+	if (!store_quarantine_put(s->f->store, &q, NULL, &err)) {
+		char *rules = render_rule_list(d);
+		log_msg(LOG_ERR, "%s: %s but not recorded (token=%s rules=%s): %s", qid, state, token,
+		        rules, err);
+		g_free(rules);
+		g_free(err);
+	}
+	g_free(q.findings_json);
+	g_string_free(rcpts, TRUE);
+}
+
+static void record_apology(struct filter_session *s, const struct decision *d,
+                           const struct known *k, gint64 now)
+{
+	char *err = NULL;
+	if (!d->apologised || k->client_domain == NULL || *s->sender == '\0')
+		return;
+	if (!store_apology_put(s->f->store, s->sender, k->client_domain, now, d->complaint.kinds,
+	                       &err)) {
+		log_msg(LOG_ERR, "store: %s", err);
+		g_free(err);
+	}
+}
+
+static enum filter_reply judge(struct filter_session *s, const char *qid,
+                               const struct mta_ops *ops, void *mta, gint64 now)
+{
+	const struct config *cfg = s->f->cfg;
+	struct decision d;
+	struct known k;
+	analyse(s, now, &k, &d);
+	enum action act = choose_action(cfg, &d);
+	enum filter_reply reply = FILTER_ACCEPT;
+	char *token = NULL;
+
+	switch (act) {
+	case ACT_NONE:
+		break;
+	case ACT_HEADERS:
+		if (!write_headers(s, &d, NULL, ops, mta))
+			log_msg(LOG_WARNING, "%s: the MTA refused a header", qid);
+		break;
+	case ACT_HOLD:
+		token = random_token();
+		write_headers(s, &d, token, ops, mta);
+		if (!ops->quarantine(mta, "apology-milter: held for review")) {
+			log_msg(LOG_ERR, "%s: the MTA refused to hold the message; deferring it", qid);
+			reply = FILTER_TEMPFAIL;
+			break;
+		}
+		record_hold(s, &d, &k, qid, token, "held", now);
+		break;
+	case ACT_REJECT:
+		token = random_token();
+		ops->set_reply(mta, "550", "5.7.1", cfg->reject_text);
+		record_hold(s, &d, &k, qid, token, "rejected", now);
+		reply = FILTER_REJECT;
+		break;
+	case ACT_TEMPFAIL:
+		ops->set_reply(mta, "451", "4.7.1", "Message could not be checked; try again later");
+		reply = FILTER_TEMPFAIL;
+		break;
+	}
+	if (act == ACT_NONE && cfg->mode == MODE_MONITOR && d.verdict == VERDICT_HOLD) {
+		token = random_token();
+		record_hold(s, &d, &k, qid, token, "monitor", now);
+	}
+	if (act != ACT_HOLD && act != ACT_REJECT)
+		record_apology(s, &d, &k, now);
+
+	GString *line = g_string_new(NULL);
+	char *rules = render_rule_list(&d);
+	g_string_printf(line, "%s: outgoing verdict=%s score=%d rules=%s action=%s", qid,
+	                verdict_name(d.verdict), d.score, *rules ? rules : "-",
+	                reply == FILTER_TEMPFAIL ? "tempfail" : action_names[act]);
+	if (cfg->mode == MODE_MONITOR)
+		g_string_append(line, " mode=monitor");
+	if (d.reason != NULL)
+		g_string_append_printf(line, " reason=\"%s\"", d.reason);
+	if (k.have_complaint)
+		g_string_append(line, " complaint=stored");
+	if (token != NULL)
+		g_string_append_printf(line, " token=%s", token);
+	log_msg(LOG_INFO, "%s", line->str);
+	g_string_free(line, TRUE);
+	g_free(rules);
+	g_free(token);
+	known_clear(&k);
+	decision_clear(&d);
+	return reply;
+}
+
+enum filter_reply filter_end_of_message(struct filter_session *s, const char *queue_id,
+                                        const struct mta_ops *ops, void *mta)
+{
+	enum filter_reply reply = FILTER_ACCEPT;
+	const char *qid = queue_id && *queue_id ? queue_id : "NOQUEUE";
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	if (!s->active)
+		return FILTER_ACCEPT;
+	if (s->outgoing)
+		reply = judge(s, qid, ops, mta, now);
+	else
+		record_complaint(s, qid, now);
+	message_reset(s);
+	return reply;
+}

@@ -1,0 +1,84 @@
+/*
+ * filter.h - what the daemon does with each SMTP session, independent of
+ * libmilter: decide the scope as early as possible, buffer the message,
+ * fill struct context from the store, run apology_check(), act on the
+ * decision through the MTA operations table (mta.h), and record complaints,
+ * apologies and held mail in the store.
+ *
+ * apology-milter.c maps libmilter's callbacks onto these functions one to
+ * one; the unit tests drive them directly with a recording mta_ops.
+ *
+ * Threads: one struct filter is shared by all sessions; each session has
+ * its own struct filter_session, used by one thread at a time.  The
+ * compiled policy is swapped atomically by filter_reload(); a session
+ * keeps the policy it started a message with until that message ends.
+ *
+ * Ownership: filter_new() borrows CFG and takes STORE and POLICY (one
+ * reference); filter_free() releases them.  Sessions are freed with
+ * filter_session_free().
+ */
+#ifndef APOLOGY_FILTER_H
+#define APOLOGY_FILTER_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "mta.h"
+
+struct policy;
+struct store;
+struct filter;
+struct filter_session;
+
+/* What to tell the MTA after a step. */
+enum filter_reply {
+	FILTER_CONTINUE, /* go on with this message */
+	FILTER_ACCEPT,   /* done: deliver, send nothing more of this message */
+	FILTER_TEMPFAIL,
+	FILTER_REJECT,
+};
+
+struct filter *filter_new(const struct config *cfg, struct store *store, struct policy *pol);
+void filter_free(struct filter *f);
+
+/* Load the configured policy again and swap it in; a bad policy keeps the
+ * old one and returns false with *ERR set. */
+bool filter_reload(struct filter *f, char **err);
+/* The current policy, with one more reference (caller unrefs). */
+struct policy *filter_policy(struct filter *f);
+
+/* Messages between MAIL FROM and end of message, over all sessions. */
+unsigned filter_in_flight(struct filter *f);
+/* Wait until no message is in flight, at most TIMEOUT seconds; returns
+ * whether it drained. */
+bool filter_drain(struct filter *f, gint64 timeout);
+
+/* A new SMTP session from CLIENT (may be NULL when unknown) named
+ * CLIENT_TEXT (address as text, "" when unknown). */
+struct filter_session *filter_session_new(struct filter *f, const struct sockaddr *client,
+                                          const char *client_text);
+void filter_session_free(struct filter_session *s);
+
+/* Macros the MTA sent; NULL when it did not. */
+void filter_set_daemon_name(struct filter_session *s, const char *daemon_name);
+/* Whether the MTA leaves leading spaces of header values to the milter
+ * (SMFIP_HDR_LEADSPC was negotiated). */
+void filter_set_leading_space(struct filter_session *s, bool on);
+
+enum filter_reply filter_mail(struct filter_session *s, const char *sender,
+                              const char *auth_authen);
+enum filter_reply filter_rcpt(struct filter_session *s, const char *rcpt);
+/* After the last RCPT: accept at once when no recipient is a client. */
+enum filter_reply filter_data(struct filter_session *s);
+enum filter_reply filter_header(struct filter_session *s, const char *name, const char *value);
+enum filter_reply filter_end_of_headers(struct filter_session *s);
+enum filter_reply filter_body(struct filter_session *s, const unsigned char *chunk, size_t len);
+/* Judge the message and act through OPS on MTA.  QUEUE_ID may be NULL. */
+enum filter_reply filter_end_of_message(struct filter_session *s, const char *queue_id,
+                                        const struct mta_ops *ops, void *mta);
+/* Forget the current message (SMTP RSET, or the MTA gave up on it). */
+void filter_abort(struct filter_session *s);
+
+#endif

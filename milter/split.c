@@ -1,0 +1,1131 @@
+/*
+ * split.c - stage 2 of the pipeline: a reply's body divided into the
+ * author's new text and the quoted history it answers.
+ *
+ * Quoted history is what follows ">" markers, an attribution ("On <date>,
+ * Ann wrote:"), an Outlook or forwarding separator, or a bare reply header
+ * block (From:/Sent:).  Author lines between quoted blocks stay new text.
+ * Signatures, sign-off blocks, legal disclaimers and "Sent from my phone"
+ * lines are neither: they are dropped.  Template placeholders in the new
+ * text are blanked with spaces, so every other byte keeps its offset.  The
+ * date of the first quoted message is read from its attribution or header.
+ *
+ * One linear pass to find the lines, one to classify them (with a few lines
+ * of lookahead), one to tidy each run of new text and one to write the
+ * result.  No regular expressions, no clock, no I/O.
+ */
+#include <glib.h>
+#include <stdbool.h>
+#include <string.h>
+
+#include "thread.h"
+
+#define MAX_ATTRIBUTION 400     /* bytes: longer lines are never attributions */
+#define ATTRIBUTION_GAP 2       /* blank lines allowed between attribution and quote */
+#define HEADER_LOOKAHEAD 3      /* lines after From: in which Sent:/Date: must come */
+#define HEADER_SPAN 5           /* lines after From: that may still carry the date */
+#define SEPARATOR_SPAN 8        /* lines after a separator that may carry the date */
+#define MIN_UNDERSCORES 10      /* an Outlook "____" separator line */
+#define SIGN_OFF_TAIL 6         /* lines allowed after a sign-off (name, title, ...) */
+#define SIGN_OFF_LINE_MAX 60    /* bytes in each of them */
+#define SIGN_OFF_WORDS_MAX 8    /* words in each of them */
+#define DEVICE_LINE_MAX 100     /* a "Sent from my iPhone" line */
+#define PLACEHOLDER_MAX 40      /* bytes between a placeholder's brackets */
+#define DOUBLE_BRACE_MAX 64     /* bytes between "{{" and "}}" */
+
+enum line_kind {
+	LINE_NEW,     /* the author's text */
+	LINE_QUOTED,  /* quoted history, attributions and reply headers */
+	LINE_DROPPED, /* signature, sign-off, disclaimer, device line */
+};
+
+struct line {
+	const char *s;  /* content after any quote markers */
+	size_t len;     /* without line break and trailing blanks; 0 when blank */
+	unsigned depth; /* quote markers removed */
+	bool blank;
+	enum line_kind kind;
+};
+
+struct splitter {
+	GArray *lines; /* struct line */
+	struct thread_view *view;
+	bool date_done;    /* the first attribution or reply header was read */
+	size_t header_end; /* a Date:/Sent: line before this index is a reply header's */
+};
+
+/* ---- small scanners ---------------------------------------------------- */
+
+static bool is_blank_byte(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
+static bool starts_with(const char *s, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+	return n >= k && memcmp(s, prefix, k) == 0;
+}
+
+static bool starts_with_ci(const char *s, size_t n, const char *prefix)
+{
+	size_t k = strlen(prefix);
+	return n >= k && g_ascii_strncasecmp(s, prefix, k) == 0;
+}
+
+/* Case-insensitive (ASCII) search for NEEDLE in N bytes at S. */
+static bool contains_ci(const char *s, size_t n, const char *needle)
+{
+	size_t k = strlen(needle);
+	char first = g_ascii_tolower(needle[0]);
+
+	for (size_t i = 0; i + k <= n; i++)
+		if (g_ascii_tolower(s[i]) == first && g_ascii_strncasecmp(s + i, needle, k) == 0)
+			return true;
+	return false;
+}
+
+static bool contains_any_ci(const char *s, size_t n, const char *const *needles, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (contains_ci(s, n, needles[i]))
+			return true;
+	return false;
+}
+
+static bool starts_with_any_ci(const char *s, size_t n, const char *const *prefixes,
+                               size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		if (starts_with_ci(s, n, prefixes[i]))
+			return true;
+	return false;
+}
+
+static bool has_digit(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (g_ascii_isdigit(s[i]))
+			return true;
+	return false;
+}
+
+static struct line *line_at(const struct splitter *sp, size_t i)
+{
+	return &g_array_index(sp->lines, struct line, i);
+}
+
+/* ---- pass 1: lines and quote markers ----------------------------------- */
+
+/* One line from P to E (exclusive, no line break): quote markers ">", "> >",
+ * ">>" after up to three spaces are counted and removed with the one space
+ * that follows the last of them. */
+static struct line line_parse(const char *p, const char *e)
+{
+	struct line l = {.s = p};
+	const char *q = p;
+
+	while (e > p && is_blank_byte(e[-1]))
+		e--;
+	for (int lead = 0; q < e && *q == ' ' && lead < 3; lead++)
+		q++;
+	while (q < e && *q == '>') {
+		const char *r = ++q;
+		l.depth++;
+		while (r < e && *r == ' ')
+			r++;
+		if (r < e && *r == '>') {
+			q = r;
+			continue;
+		}
+		if (q < e && *q == ' ')
+			q++;
+		break;
+	}
+	if (l.depth)
+		l.s = q;
+	l.len = e - l.s;
+	l.blank = true;
+	for (size_t i = 0; i < l.len && l.blank; i++)
+		l.blank = is_blank_byte(l.s[i]);
+	if (l.blank)
+		l.len = 0;
+	return l;
+}
+
+static void read_lines(const char *s, size_t n, GArray *lines)
+{
+	const char *p = s, *end = s + n;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', end - p);
+		const char *e = nl ? nl : end;
+		struct line l = line_parse(p, e);
+		g_array_append_val(lines, l);
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* ---- dates of attributions and reply headers --------------------------- */
+
+struct date_parts {
+	int year, month, day; /* 0 until seen */
+	int hour, min, sec;
+	bool have_time, have_offset;
+	int offset;           /* seconds east of UTC */
+	char meridiem;        /* 0, 'a' or 'p' */
+};
+
+struct named_value {
+	const char *name;
+	int value;
+};
+
+/* Month names and abbreviations in English, German and French, lower case. */
+static const struct named_value months[] = {
+	{"jan", 1}, {"january", 1}, {"januar", 1}, {"janvier", 1}, {"janv", 1},
+	{"feb", 2}, {"february", 2}, {"februar", 2}, {"février", 2}, {"fevrier", 2},
+	{"févr", 2}, {"fevr", 2}, {"mar", 3}, {"march", 3}, {"märz", 3}, {"mär", 3},
+	{"mars", 3}, {"apr", 4}, {"april", 4}, {"avril", 4}, {"avr", 4}, {"may", 5},
+	{"mai", 5}, {"jun", 6}, {"june", 6}, {"juni", 6}, {"juin", 6}, {"jul", 7},
+	{"july", 7}, {"juli", 7}, {"juillet", 7}, {"juil", 7}, {"aug", 8},
+	{"august", 8}, {"août", 8}, {"aout", 8}, {"sep", 9}, {"sept", 9},
+	{"september", 9}, {"septembre", 9}, {"oct", 10}, {"october", 10},
+	{"oktober", 10}, {"okt", 10}, {"octobre", 10}, {"nov", 11}, {"november", 11},
+	{"novembre", 11}, {"dec", 12}, {"december", 12}, {"dezember", 12},
+	{"dez", 12}, {"décembre", 12}, {"decembre", 12}, {"déc", 12},
+};
+
+/* Zone names RFC 2822 and mail clients write, in seconds east of UTC. */
+static const struct named_value zones[] = {
+	{"gmt", 0}, {"utc", 0}, {"ut", 0}, {"z", 0}, {"wet", 0},
+	{"bst", 3600}, {"cet", 3600}, {"mez", 3600}, {"cest", 7200}, {"mesz", 7200},
+	{"eet", 7200}, {"est", -5 * 3600}, {"edt", -4 * 3600}, {"cst", -6 * 3600},
+	{"cdt", -5 * 3600}, {"mst", -7 * 3600}, {"mdt", -6 * 3600}, {"pst", -8 * 3600},
+	{"pdt", -7 * 3600},
+};
+
+/* Words between the parts of a date that say nothing. */
+static const char *const date_fillers[] = {"at", "um", "à", "a", "uhr", "den", "the",
+                                           "of", "de", "om", "kl", "le", "el"};
+
+static int named_lookup(const struct named_value *table, size_t n, const char *word)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(table[i].name, word) == 0)
+			return (int)i;
+	return -1;
+}
+
+static bool is_filler(const char *word)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(date_fillers); i++)
+		if (strcmp(date_fillers[i], word) == 0)
+			return true;
+	return false;
+}
+
+static bool date_complete(const struct date_parts *d)
+{
+	return d->year && d->month && d->day;
+}
+
+/* Length of a no-break or narrow no-break space at P, or 0. */
+static size_t nbsp_width(const char *p, const char *end)
+{
+	const unsigned char *u = (const unsigned char *)p;
+
+	if (end - p >= 2 && u[0] == 0xC2 && u[1] == 0xA0)
+		return 2;
+	if (end - p >= 3 && u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xAF || u[2] == 0x89))
+		return 3;
+	return 0;
+}
+
+static bool is_word_byte(const char *p, const char *end)
+{
+	return g_ascii_isalpha(*p) || ((unsigned char)*p >= 0x80 && !nbsp_width(p, end));
+}
+
+/* Read up to MAXDIG digits at *P; return the value and the digit count. */
+static int read_number(const char **p, const char *end, int maxdig, int *ndig)
+{
+	int v = 0, n = 0;
+
+	while (*p < end && g_ascii_isdigit(**p)) {
+		if (n < maxdig)
+			v = v * 10 + (**p - '0');
+		n++;
+		(*p)++;
+	}
+	*ndig = n;
+	return v;
+}
+
+/* "09:14", "9:14:05" */
+static bool date_time(struct date_parts *d, int hour, const char **p, const char *end)
+{
+	int n;
+
+	if (d->have_time)
+		return false;
+	(*p)++;
+	d->hour = hour;
+	d->min = read_number(p, end, 2, &n);
+	if (*p + 1 < end && **p == ':' && g_ascii_isdigit((*p)[1])) {
+		(*p)++;
+		d->sec = read_number(p, end, 2, &n);
+	}
+	d->have_time = true;
+	return true;
+}
+
+/* "02/03/2026", "2.3.26", "2026-03-02": day first unless impossible. */
+static void date_numeric(struct date_parts *d, int a, int na, const char **p, const char *end)
+{
+	char sep = **p;
+	int b, c, nb, nc;
+
+	(*p)++;
+	b = read_number(p, end, 4, &nb);
+	if (!(*p + 1 < end && **p == sep && g_ascii_isdigit((*p)[1])))
+		return;
+	(*p)++;
+	c = read_number(p, end, 4, &nc);
+	if (d->year || d->month || d->day)
+		return;
+	if (na == 4) {
+		d->year = a, d->month = b, d->day = c;
+		return;
+	}
+	d->day = a, d->month = b, d->year = c;
+	if (d->month > 12 && d->day <= 12) {
+		d->month = a;
+		d->day = b;
+	}
+	if (nc == 2)
+		d->year += 2000;
+	else if (nc != 4)
+		d->year = 0;
+}
+
+/* A run of digits at *P: a time, a numeric date, a day, a year.  False when
+ * the number cannot belong to the date (it ends the date text). */
+static bool date_number(struct date_parts *d, const char **p, const char *end)
+{
+	int ndig, v = read_number(p, end, 9, &ndig);
+	const char *q = *p;
+
+	if (q + 1 < end && *q == ':' && g_ascii_isdigit(q[1]))
+		return date_time(d, v, p, end);
+	if (q + 1 < end && (*q == '/' || *q == '.' || *q == '-') && g_ascii_isdigit(q[1])) {
+		date_numeric(d, v, ndig, p, end);
+		return true;
+	}
+	if (date_complete(d) && d->have_time)
+		return false;
+	if (end - q >= 2 && (starts_with_ci(q, 2, "st") || starts_with_ci(q, 2, "nd") ||
+	                     starts_with_ci(q, 2, "rd") || starts_with_ci(q, 2, "th")))
+		*p += 2;
+	if (ndig == 4 && !d->year)
+		d->year = v;
+	else if (ndig <= 2 && v >= 1 && v <= 31 && !d->day)
+		d->day = v;
+	return true;
+}
+
+/* "+0100", "-05:00" after the time. */
+static void date_offset(struct date_parts *d, const char **p, const char *end)
+{
+	int sign = **p == '-' ? -1 : 1, n, hh, mm = 0;
+
+	(*p)++;
+	hh = read_number(p, end, 4, &n);
+	if (n == 4) {
+		mm = hh % 100;
+		hh /= 100;
+	} else if (n <= 2 && *p + 1 < end && **p == ':' && g_ascii_isdigit((*p)[1])) {
+		(*p)++;
+		mm = read_number(p, end, 2, &n);
+	}
+	if (d->have_offset || hh > 14 || mm > 59)
+		return;
+	d->offset = sign * (hh * 3600 + mm * 60);
+	d->have_offset = true;
+}
+
+/* A word at *P: a month, a.m./p.m., a zone, a filler or a weekday.  False
+ * when an unknown word follows a complete date (the name has begun). */
+static bool date_word(struct date_parts *d, const char **p, const char *end)
+{
+	char word[16];
+	size_t n = 0;
+	int i;
+
+	while (*p < end && is_word_byte(*p, end)) {
+		if (n < sizeof word - 1)
+			word[n] = g_ascii_tolower(**p);
+		n++;
+		(*p)++;
+	}
+	if (n >= sizeof word)
+		return !date_complete(d);
+	word[n] = '\0';
+	if ((n == 1 && (word[0] == 'a' || word[0] == 'p')) && end - *p >= 2 &&
+	    starts_with_ci(*p, 2, ".m")) {
+		d->meridiem = word[0];
+		*p += 2;
+		return true;
+	}
+	if (n == 2 && (word[0] == 'a' || word[0] == 'p') && word[1] == 'm') {
+		d->meridiem = word[0];
+		return true;
+	}
+	if ((i = named_lookup(months, G_N_ELEMENTS(months), word)) >= 0) {
+		if (!d->month)
+			d->month = months[i].value;
+		return true;
+	}
+	if (d->have_time && (i = named_lookup(zones, G_N_ELEMENTS(zones), word)) >= 0) {
+		if (!d->have_offset) {
+			d->offset = zones[i].value;
+			d->have_offset = true;
+		}
+		return true;
+	}
+	return is_filler(word) || !date_complete(d);
+}
+
+static gint64 date_finish(const struct date_parts *d)
+{
+	int hour = d->hour;
+	GDateTime *dt;
+	gint64 t;
+
+	if (!date_complete(d) || d->year < 1970)
+		return -1;
+	if (d->meridiem == 'p' && hour < 12)
+		hour += 12;
+	else if (d->meridiem == 'a' && hour == 12)
+		hour = 0;
+	if (hour > 23 || d->min > 59 || d->sec > 60)
+		return -1;
+	dt = g_date_time_new_utc(d->year, d->month, d->day, hour, d->min,
+	                         d->sec > 59 ? 59 : d->sec);
+	if (!dt)
+		return -1;
+	t = g_date_time_to_unix(dt) - d->offset;
+	g_date_time_unref(dt);
+	return t;
+}
+
+/*
+ * The date at the start of N bytes at P, as Unix seconds (UTC when no zone
+ * is given), or -1.  Reads what follows "On", "Sent:", "Date:", "Am", "Le":
+ * RFC 2822 dates, "Mon, 2 Mar 2026 at 09:14", "Mar 2, 2026 at 9:14 AM",
+ * "Monday, March 2, 2026 9:14 AM", "02/03/2026 09:14", "2026-03-02 09:14",
+ * "Mo., 2. März 2026 um 09:14", "lun. 2 mars 2026 à 09:14".  Stops at the
+ * first word after a complete date that is not part of it (the name).
+ */
+static gint64 date_parse(const char *p, size_t n)
+{
+	struct date_parts d = {0};
+	const char *end = p + n;
+
+	while (p < end) {
+		size_t w = nbsp_width(p, end);
+		if (w) {
+			p += w;
+		} else if (g_ascii_isdigit(*p)) {
+			if (!date_number(&d, &p, end))
+				break;
+		} else if ((*p == '+' || *p == '-') && d.have_time && p + 1 < end &&
+		           g_ascii_isdigit(p[1])) {
+			date_offset(&d, &p, end);
+		} else if (is_word_byte(p, end)) {
+			if (!date_word(&d, &p, end))
+				break;
+		} else if (*p == '<' || *p == '@') {
+			break;
+		} else {
+			p++;
+		}
+	}
+	return date_finish(&d);
+}
+
+/* ---- attributions, separators and reply headers ------------------------ */
+
+static const char *const attribution_prefixes[] = {"On ", "Am ", "Le ", "El ", "Il ",
+                                                   "Op ", "Em "};
+static const char *const attribution_verbs[] = {"wrote", "writes", "schrieb", "écrit",
+                                                "escribió", "scritto", "schreef",
+                                                "escreveu", "skrev", "kirjoitti"};
+static const char *const from_headers[] = {"From", "Von", "De", "Van", "Da"};
+static const char *const date_headers[] = {"Sent", "Date", "Gesendet", "Datum", "Envoyé",
+                                           "Enviado", "Fecha", "Verzonden", "Inviato"};
+static const char *const separator_phrases[] = {
+	"original message", "forwarded message", "ursprüngliche nachricht",
+	"weitergeleitete nachricht", "message d'origine", "message transféré",
+	"mensaje original", "mensaje reenviado", "oorspronkelijk bericht",
+};
+
+/* Value of header NAME ("From") at the start of S, bold stars allowed
+ * ("*From:* Ann"), or NULL. */
+static const char *header_value(const char *s, size_t n, const char *name, size_t *vlen)
+{
+	const char *end = s + n, *p = s;
+	size_t k = strlen(name);
+
+	if (p < end && *p == '*')
+		p++;
+	if ((size_t)(end - p) < k + 1 || g_ascii_strncasecmp(p, name, k) != 0)
+		return NULL;
+	p += k;
+	if (p < end && *p == ' ')
+		p++;
+	if (p >= end || *p != ':')
+		return NULL;
+	p++;
+	while (p < end && (*p == '*' || *p == ' ' || *p == '\t'))
+		p++;
+	*vlen = end - p;
+	return p;
+}
+
+static const char *header_any(const struct line *l, const char *const *names, size_t count,
+                              size_t *vlen)
+{
+	for (size_t i = 0; i < count; i++) {
+		const char *v = header_value(l->s, l->len, names[i], vlen);
+		if (v)
+			return v;
+	}
+	return NULL;
+}
+
+static bool is_from_header(const struct line *l)
+{
+	size_t vlen;
+	return header_any(l, from_headers, G_N_ELEMENTS(from_headers), &vlen) != NULL;
+}
+
+/* "wrote:", "a écrit :", "schrieb Ann <a@b>:" - ends with a colon and names
+ * the verb; ANYWHERE allows the verb before the name (German). */
+static bool ends_as_attribution(const char *s, size_t n, bool anywhere)
+{
+	size_t k;
+
+	if (n == 0 || s[n - 1] != ':')
+		return false;
+	n--;
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if (anywhere)
+		return contains_any_ci(s, n, attribution_verbs, G_N_ELEMENTS(attribution_verbs));
+	for (size_t i = 0; i < G_N_ELEMENTS(attribution_verbs); i++) {
+		k = strlen(attribution_verbs[i]);
+		if (n >= k && g_ascii_strncasecmp(s + n - k, attribution_verbs[i], k) == 0 &&
+		    (n == k || s[n - k - 1] == ' '))
+			return true;
+	}
+	return false;
+}
+
+static bool has_attribution_prefix(const struct line *l)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(attribution_prefixes); i++)
+		if (starts_with(l->s, l->len, attribution_prefixes[i]))
+			return true;
+	return false;
+}
+
+/* Lines (0, 1 or 2) of an attribution starting at line I.  *DATED says it
+ * begins "On ..."-style and so may carry a date. */
+static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
+{
+	const struct line *l = line_at(sp, i), *next;
+
+	*dated = false;
+	if (l->blank || l->len > MAX_ATTRIBUTION)
+		return 0;
+	if (!has_attribution_prefix(l))
+		return ends_as_attribution(l->s, l->len, false) ? 1 : 0;
+	*dated = true;
+	if (ends_as_attribution(l->s, l->len, true))
+		return 1;
+	if (i + 1 >= sp->lines->len)
+		return 0;
+	next = line_at(sp, i + 1);
+	if (next->blank || next->depth != l->depth || l->len + next->len > MAX_ATTRIBUTION)
+		return 0;
+	return ends_as_attribution(next->s, next->len, true) ? 2 : 0;
+}
+
+/* The date of the attribution at line I spanning SPAN lines. */
+static gint64 attribution_date(const struct splitter *sp, size_t i, size_t span)
+{
+	char buf[2 * MAX_ATTRIBUTION + 2];
+	const struct line *l = line_at(sp, i);
+	size_t n = l->len;
+
+	memcpy(buf, l->s, n);
+	if (span == 2) {
+		const struct line *next = line_at(sp, i + 1);
+		buf[n++] = ' ';
+		memcpy(buf + n, next->s, next->len);
+		n += next->len;
+	}
+	/* Skip the prefix word ("On "): every prefix is three bytes. */
+	return date_parse(buf + 3, n - 3);
+}
+
+static bool quote_follows(const struct splitter *sp, size_t i)
+{
+	for (size_t gap = 0; i < sp->lines->len; i++, gap++) {
+		const struct line *l = line_at(sp, i);
+		if (l->depth)
+			return true;
+		if (!l->blank || gap >= ATTRIBUTION_GAP)
+			return false;
+	}
+	return false;
+}
+
+static void set_date(struct splitter *sp, gint64 when)
+{
+	sp->view->quoted_date = when;
+	sp->date_done = true;
+}
+
+/* A quoted line: the first attribution or reply-header date sets the date. */
+static void note_quoted(struct splitter *sp, size_t i)
+{
+	const struct line *l = line_at(sp, i);
+	const char *v;
+	size_t vlen, span;
+	bool dated;
+
+	if (sp->date_done || l->blank)
+		return;
+	if (is_from_header(l)) {
+		sp->header_end = i + HEADER_SPAN;
+		return;
+	}
+	v = header_any(l, date_headers, G_N_ELEMENTS(date_headers), &vlen);
+	if (v && i < sp->header_end) {
+		set_date(sp, date_parse(v, vlen));
+		return;
+	}
+	span = attribution_span(sp, i, &dated);
+	if (span)
+		set_date(sp, dated ? attribution_date(sp, i, span) : -1);
+}
+
+/* "-----Original Message-----", "---------- Forwarded message ---------" */
+static bool is_separator(const struct line *l)
+{
+	if (starts_with(l->s, l->len, "---"))
+		return contains_any_ci(l->s, l->len, separator_phrases,
+		                       G_N_ELEMENTS(separator_phrases));
+	return starts_with_ci(l->s, l->len, "Begin forwarded message");
+}
+
+static bool is_underscore_rule(const struct line *l)
+{
+	size_t i = 0;
+
+	while (i < l->len && l->s[i] == '_')
+		i++;
+	return i >= MIN_UNDERSCORES && i == l->len;
+}
+
+/* From: followed closely by Sent: or Date:. */
+static bool is_header_block(const struct splitter *sp, size_t i)
+{
+	size_t vlen;
+
+	if (!is_from_header(line_at(sp, i)))
+		return false;
+	for (size_t j = i + 1; j < sp->lines->len && j <= i + HEADER_LOOKAHEAD; j++)
+		if (header_any(line_at(sp, j), date_headers, G_N_ELEMENTS(date_headers), &vlen))
+			return true;
+	return false;
+}
+
+/* Does the quoted history start at line I (everything from here on)? */
+static bool starts_history(struct splitter *sp, size_t i)
+{
+	const struct line *l = line_at(sp, i);
+
+	if (is_separator(l)) {
+		sp->header_end = i + SEPARATOR_SPAN;
+		return true;
+	}
+	if (is_underscore_rule(l)) {
+		for (size_t j = i + 1; j < sp->lines->len && j <= i + 2; j++)
+			if (is_header_block(sp, j))
+				return true;
+		return false;
+	}
+	return is_header_block(sp, i);
+}
+
+static bool is_signature_marker(const struct line *l)
+{
+	return l->depth == 0 && l->len == 2 && l->s[0] == '-' && l->s[1] == '-';
+}
+
+/* ---- pass 2: classify -------------------------------------------------- */
+
+/* Attribution at line I in the author's text: quoted when a quote follows,
+ * or when it is dated (then everything after it is history).  Returns the
+ * lines taken, 0 when not an attribution. */
+static size_t take_attribution(struct splitter *sp, size_t i, bool *tail)
+{
+	const struct line *l = line_at(sp, i);
+	bool dated, unquoted;
+	size_t span = attribution_span(sp, i, &dated);
+
+	if (!span)
+		return 0;
+	unquoted = !quote_follows(sp, i + span);
+	if (unquoted && !(dated && has_digit(l->s, l->len)))
+		return 0;
+	*tail = unquoted;
+	for (size_t k = 0; k < span; k++)
+		line_at(sp, i + k)->kind = LINE_QUOTED;
+	if (!sp->date_done)
+		set_date(sp, dated ? attribution_date(sp, i, span) : -1);
+	return span;
+}
+
+static void classify(struct splitter *sp)
+{
+	bool tail = false, signature = false;
+
+	for (size_t i = 0; i < sp->lines->len; i++) {
+		struct line *l = line_at(sp, i);
+		size_t span;
+
+		if (tail || l->depth) {
+			l->kind = LINE_QUOTED;
+			note_quoted(sp, i);
+		} else if (l->blank) {
+			l->kind = signature ? LINE_DROPPED : LINE_NEW;
+		} else if (starts_history(sp, i)) {
+			tail = true;
+			l->kind = LINE_QUOTED;
+			note_quoted(sp, i);
+		} else if ((span = take_attribution(sp, i, &tail)) > 0) {
+			i += span - 1;
+		} else if (signature || is_signature_marker(l)) {
+			signature = true;
+			sp->view->has_signature = true;
+			l->kind = LINE_DROPPED;
+		} else {
+			l->kind = LINE_NEW;
+		}
+	}
+}
+
+/* ---- pass 3: tidy each run of new text --------------------------------- */
+
+static const char *const device_lines[] = {
+	"Sent from my ", "Sent from Outlook", "Sent from Mail for", "Sent from Yahoo",
+	"Sent from Samsung", "Sent from iPhone", "Sent from iPad", "Sent from AOL",
+	"Sent from Proton", "Sent from BlackBerry", "Sent from Gmail", "Sent from Android",
+	"Sent via ", "Get Outlook for ", "Von meinem ", "Gesendet von meinem ",
+	"Envoyé de mon ", "Envoyé depuis ", "Enviado desde mi ", "Enviado do meu ",
+	"Inviato da ",
+};
+
+/* A paragraph starting like this is a disclaimer. */
+static const char *const disclaimer_starts[] = {
+	"This email and any attachments", "This e-mail and any attachments",
+	"This message and any attachments", "This email is confidential",
+	"This e-mail is confidential", "This message is confidential",
+	"This email may contain confidential", "This e-mail may contain confidential",
+	"This message may contain confidential", "CONFIDENTIALITY NOTICE", "CONFIDENTIALITY:",
+	"CONFIDENTIAL:", "If you are not the intended recipient",
+	"If you have received this email in error", "If you have received this e-mail in error",
+	"If you have received this message in error", "DISCLAIMER", "Legal disclaimer",
+	"Please consider the environment before printing",
+};
+
+/* Starting like this, only with one of disclaimer_words in the paragraph. */
+static const char *const disclaimer_weak_starts[] = {
+	"The information contained in this", "The information in this", "The content of this",
+	"The contents of this", "Any views or opinions",
+};
+
+/* Words of legal boilerplate: a disclaimer continues while they appear. */
+static const char *const disclaimer_words[] = {
+	"confidential", "privileged", "intended recipient", "intended solely",
+	"intended only", "disclos", "prohibited", "liability", "virus", "notify the sender",
+	"legally",
+};
+
+static const char *const sign_offs[] = {
+	"best regards", "kind regards", "kindest regards", "warm regards", "warmest regards",
+	"best wishes", "regards", "many thanks", "thanks", "thanks again", "thank you",
+	"thanks and regards", "thanks & regards", "with thanks", "cheers", "best",
+	"all the best", "sincerely", "yours sincerely", "sincerely yours", "yours truly",
+	"yours faithfully", "respectfully", "rgds", "br", "take care",
+	"mit freundlichen grüßen", "viele grüße", "cordialement", "bien à vous",
+};
+
+static bool is_device_line(const struct line *l)
+{
+	return l->len <= DEVICE_LINE_MAX &&
+	       starts_with_any_ci(l->s, l->len, device_lines, G_N_ELEMENTS(device_lines));
+}
+
+/* "Best regards," / "Thanks!" / "Cheers" alone on the line. */
+static bool is_sign_off(const struct line *l)
+{
+	char word[32];
+	size_t n = l->len;
+
+	if (n == 0 || n >= sizeof word)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		word[i] = g_ascii_tolower(l->s[i]);
+	if (word[n - 1] == ',' || word[n - 1] == '!' || word[n - 1] == '.')
+		n--;
+	while (n > 0 && word[n - 1] == ' ')
+		n--;
+	word[n] = '\0';
+	for (size_t i = 0; i < G_N_ELEMENTS(sign_offs); i++)
+		if (strcmp(word, sign_offs[i]) == 0)
+			return true;
+	return false;
+}
+
+/* A name, title, phone, company or address line under a sign-off. */
+static bool is_signature_line(const struct line *l)
+{
+	size_t words = 0;
+	char last = l->s[l->len - 1];
+
+	if (l->len > SIGN_OFF_LINE_MAX || last == '?' || last == '!')
+		return false;
+	for (size_t i = 0; i < l->len; i++)
+		if (l->s[i] != ' ' && (i == 0 || l->s[i - 1] == ' '))
+			words++;
+	return words <= SIGN_OFF_WORDS_MAX && (last != '.' || words <= 3);
+}
+
+static bool is_postscript(const struct line *l)
+{
+	return starts_with_ci(l->s, l->len, "P.S") || starts_with_ci(l->s, l->len, "PS:") ||
+	       starts_with_ci(l->s, l->len, "PS ");
+}
+
+static bool is_disclaimer_start(const struct line *l)
+{
+	if (starts_with_any_ci(l->s, l->len, disclaimer_starts, G_N_ELEMENTS(disclaimer_starts)))
+		return true;
+	return starts_with_any_ci(l->s, l->len, disclaimer_weak_starts,
+	                          G_N_ELEMENTS(disclaimer_weak_starts)) &&
+	       contains_any_ci(l->s, l->len, disclaimer_words, G_N_ELEMENTS(disclaimer_words));
+}
+
+static bool is_new_text(const struct line *l)
+{
+	return l->kind == LINE_NEW && !l->blank;
+}
+
+/* End of the paragraph of new text starting at line I, before END. */
+static size_t paragraph_end(const struct splitter *sp, size_t i, size_t end)
+{
+	while (i < end && is_new_text(line_at(sp, i)))
+		i++;
+	return i;
+}
+
+static bool paragraph_is_legal(const struct splitter *sp, size_t i, size_t end)
+{
+	for (; i < end; i++) {
+		const struct line *l = line_at(sp, i);
+		if (contains_any_ci(l->s, l->len, disclaimer_words, G_N_ELEMENTS(disclaimer_words)))
+			return true;
+	}
+	return false;
+}
+
+static void drop_lines(struct splitter *sp, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++)
+		line_at(sp, i)->kind = LINE_DROPPED;
+}
+
+/* Drop disclaimer paragraphs in lines A..B, and the legal paragraphs after
+ * the first one. */
+static void drop_disclaimers(struct splitter *sp, size_t a, size_t b)
+{
+	bool in_disclaimer = false;
+
+	for (size_t i = a; i < b;) {
+		const struct line *l = line_at(sp, i);
+		size_t end;
+		bool legal;
+
+		if (!is_new_text(l)) {
+			i++;
+			continue;
+		}
+		end = paragraph_end(sp, i, b);
+		/* A weak start may put its legal words on a later line. */
+		legal = is_disclaimer_start(l) ||
+		        ((in_disclaimer ||
+		          starts_with_any_ci(l->s, l->len, disclaimer_weak_starts,
+		                             G_N_ELEMENTS(disclaimer_weak_starts))) &&
+		         paragraph_is_legal(sp, i, end));
+		if (legal) {
+			drop_lines(sp, i, end);
+			sp->view->has_disclaimer = true;
+		}
+		in_disclaimer = legal;
+		i = end;
+	}
+}
+
+/* Does the sign-off at line I close the text: at most SIGN_OFF_TAIL
+ * signature lines up to END or a postscript?  Sets *STOP to where the
+ * sign-off block ends. */
+static bool sign_off_closes(const struct splitter *sp, size_t i, size_t end, size_t *stop)
+{
+	size_t count = 0;
+
+	for (size_t j = i + 1; j < end; j++) {
+		const struct line *l = line_at(sp, j);
+		if (!is_new_text(l))
+			continue;
+		if (is_postscript(l)) {
+			*stop = j;
+			return true;
+		}
+		if (++count > SIGN_OFF_TAIL || !is_signature_line(l))
+			return false;
+	}
+	*stop = end;
+	return true;
+}
+
+static void drop_sign_off(struct splitter *sp, size_t a, size_t b)
+{
+	for (size_t i = a; i < b; i++) {
+		size_t stop;
+		if (!is_new_text(line_at(sp, i)) || !is_sign_off(line_at(sp, i)))
+			continue;
+		if (sign_off_closes(sp, i, b, &stop)) {
+			drop_lines(sp, i, stop);
+			sp->view->has_signature = true;
+			return;
+		}
+	}
+}
+
+static void tidy_run(struct splitter *sp, size_t a, size_t b)
+{
+	for (size_t i = a; i < b; i++)
+		if (is_new_text(line_at(sp, i)) && is_device_line(line_at(sp, i)))
+			line_at(sp, i)->kind = LINE_DROPPED;
+	drop_disclaimers(sp, a, b);
+	drop_sign_off(sp, a, b);
+}
+
+static void tidy(struct splitter *sp)
+{
+	size_t n = sp->lines->len;
+
+	for (size_t i = 0; i < n;) {
+		size_t end = i;
+		while (end < n && line_at(sp, end)->kind != LINE_QUOTED)
+			end++;
+		if (end > i)
+			tidy_run(sp, i, end);
+		i = end + 1;
+	}
+}
+
+/* ---- template placeholders --------------------------------------------- */
+
+static const char *const placeholder_words[] = {
+	"name", "date", "client", "company", "customer", "insert", "first", "last",
+	"product", "order", "amount", "time", "address", "email", "phone", "recipient",
+	"number", "title", "day", "contact",
+};
+
+/* "{{ first_name }}": length of the placeholder at S, or 0. */
+static size_t double_brace_len(const char *s, size_t n)
+{
+	for (size_t i = 2; i + 1 < n && i <= DOUBLE_BRACE_MAX + 2; i++)
+		if (s[i] == '}' && s[i + 1] == '}')
+			return i > 2 ? i + 2 : 0;
+	return 0;
+}
+
+/* Bytes at S up to CLOSE: the inside of a one-word-ish placeholder.  Returns
+ * the length including both brackets, or 0. */
+static size_t bracketed_len(const char *s, size_t n, char close, bool spaces)
+{
+	size_t i = 1;
+
+	while (i < n && i <= PLACEHOLDER_MAX + 1 &&
+	       (g_ascii_isalnum(s[i]) || s[i] == '_' || s[i] == '-' || s[i] == '.' ||
+	        (spaces && (s[i] == ' ' || s[i] == '/'))))
+		i++;
+	if (i >= n || s[i] != close || i == 1 || !g_ascii_isalpha(s[1]))
+		return 0;
+	return i + 1;
+}
+
+/* "[Client Name]", "[NAME]", "[insert date]"; not "[1]", "[sic]", links. */
+static size_t bracket_len(const char *s, size_t n)
+{
+	size_t len = bracketed_len(s, n, ']', true);
+	bool upper, underscore;
+
+	if (!len || (len < n && s[len] == '('))
+		return 0;
+	upper = g_ascii_isupper(s[1]);
+	underscore = memchr(s, '_', len) != NULL;
+	if (upper || underscore ||
+	    contains_any_ci(s, len, placeholder_words, G_N_ELEMENTS(placeholder_words)))
+		return len;
+	return 0;
+}
+
+/* "%FIRSTNAME%" */
+static size_t percent_len(const char *s, size_t n)
+{
+	size_t i = 1;
+
+	while (i < n && i <= PLACEHOLDER_MAX && (g_ascii_isupper(s[i]) || s[i] == '_'))
+		i++;
+	return i < n && s[i] == '%' && i >= 4 ? i + 1 : 0;
+}
+
+/* "«FirstName»" (mail merge) */
+static size_t guillemet_len(const char *s, size_t n)
+{
+	size_t i = 2;
+
+	if (n < 2 || (unsigned char)s[1] != 0xAB)
+		return 0;
+	while (i < n && i <= PLACEHOLDER_MAX && (g_ascii_isalnum(s[i]) || s[i] == '_'))
+		i++;
+	if (i == 2 || i + 1 >= n || (unsigned char)s[i] != 0xC2 || (unsigned char)s[i + 1] != 0xBB)
+		return 0;
+	return i + 2;
+}
+
+static size_t placeholder_len(const char *s, size_t n)
+{
+	switch (s[0]) {
+	case '{':
+		return n > 1 && s[1] == '{' ? double_brace_len(s, n) : bracketed_len(s, n, '}', false);
+	case '[':
+		return bracket_len(s, n);
+	case '<':
+		if (n > 4 && s[1] == '<') {
+			size_t len = bracketed_len(s + 1, n - 1, '>', true);
+			return len && len < n - 1 && s[len + 1] == '>' ? len + 2 : 0;
+		}
+		return 0;
+	case '%':
+		return percent_len(s, n);
+	case '\xC2':
+		return guillemet_len(s, n);
+	default:
+		return 0;
+	}
+}
+
+/* Replace every placeholder in N bytes at S by as many spaces. */
+static void blank_placeholders(char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		size_t len = placeholder_len(s + i, n - i);
+		if (len) {
+			memset(s + i, ' ', len);
+			i += len - 1;
+		}
+	}
+}
+
+/* ---- pass 4: write the result ------------------------------------------ */
+
+static void trim_end(GString *s)
+{
+	while (s->len && g_ascii_isspace(s->str[s->len - 1]))
+		g_string_truncate(s, s->len - 1);
+}
+
+static void write_result(struct splitter *sp, GString *text, GString *quoted)
+{
+	bool gap = false;
+	size_t last_quoted = 0;
+
+	for (size_t i = 0; i < sp->lines->len; i++) {
+		const struct line *l = line_at(sp, i);
+
+		if (l->kind == LINE_QUOTED) {
+			if (quoted->len && last_quoted + 1 != i)
+				g_string_append_c(quoted, '\n');
+			g_string_append_len(quoted, l->s, l->len);
+			g_string_append_c(quoted, '\n');
+			last_quoted = i;
+			gap = gap || text->len;
+		} else if (l->kind == LINE_NEW && l->blank) {
+			gap = gap || text->len;
+		} else if (l->kind == LINE_NEW) {
+			size_t at;
+			if (text->len)
+				g_string_append(text, gap ? "\n\n" : "\n");
+			gap = false;
+			at = text->len;
+			g_string_append_len(text, l->s, l->len);
+			blank_placeholders(text->str + at, l->len);
+		}
+	}
+	trim_end(text);
+	trim_end(quoted);
+}
+
+void split_message(const struct message *msg, struct thread_view *view)
+{
+	const char *body = msg->body ? msg->body : "";
+	size_t len = msg->body ? msg->body_len : 0;
+	struct splitter sp = {.view = view};
+	GString *text = g_string_sized_new(len / 2 + 16);
+	GString *quoted = g_string_sized_new(len / 2 + 16);
+
+	memset(view, 0, sizeof *view);
+	view->quoted_date = -1;
+	sp.lines = g_array_sized_new(FALSE, FALSE, sizeof(struct line), len / 32 + 8);
+	read_lines(body, len, sp.lines);
+	classify(&sp);
+	tidy(&sp);
+	write_result(&sp, text, quoted);
+	g_array_unref(sp.lines);
+
+	view->len = text->len;
+	view->text = g_string_free(text, FALSE);
+	view->quoted_len = quoted->len;
+	view->quoted = g_string_free(quoted, FALSE);
+	view->sentences = g_array_new(FALSE, FALSE, sizeof(struct sentence));
+	sentence_split(view->text, view->len, view->sentences);
+}
+
+void thread_view_clear(struct thread_view *view)
+{
+	g_free(view->text);
+	g_free(view->quoted);
+	if (view->sentences)
+		g_array_unref(view->sentences);
+	memset(view, 0, sizeof *view);
+	view->quoted_date = -1;
+}

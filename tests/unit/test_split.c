@@ -1,0 +1,360 @@
+/*
+ * test_split.c - split_message(): what stays in the author's new text, what
+ * goes to the quoted history, the date of the first quoted message, and
+ * what is dropped (signatures, sign-offs, disclaimers, device lines).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib.h>
+
+#include "thread.h"
+
+/* Mon, 2 Mar 2026 09:14:00 UTC */
+#define T0 1772442840
+
+struct split_case {
+	const char *name;
+	const char *body;
+	const char *text;   /* expected new text */
+	const char *quoted; /* expected quoted history, NULL: not checked */
+	gint64 date;        /* expected quoted_date */
+	bool signature, disclaimer;
+};
+
+static const struct split_case cases[] = {
+	/* No quote at all, nothing at all. */
+	{"no quote at all", "Hi Ann,\n\nSorry about the delay. The parcel left today.\n",
+	 "Hi Ann,\n\nSorry about the delay. The parcel left today.", "", -1, false, false},
+	{"empty body", "", "", "", -1, false, false},
+	{"only quoted text", "> a\n> b\n", "", "a\nb", -1, false, false},
+	{"trailing whitespace trimmed", "Fine.   \n\n\n   \n", "Fine.", "", -1, false, false},
+	{"blank lines collapse to one", "a\n\n\n\nb\n", "a\n\nb", "", -1, false, false},
+	{"crlf lines", "One.\r\nTwo.\r\n\r\n> q\r\n", "One.\nTwo.", "q", -1, false, false},
+
+	/* Attributions and their dates. */
+	{"gmail attribution and > quote",
+	 "Sorry, fixed now.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann Example <ann@example.com> "
+	 "wrote:\n\n> Where is my order?\n> Order 123.\n",
+	 "Sorry, fixed now.",
+	 "On Mon, 2 Mar 2026 at 09:14, Ann Example <ann@example.com> wrote:\n\nWhere is my "
+	 "order?\nOrder 123.",
+	 T0, false, false},
+	{"gmail attribution wrapped over two lines",
+	 "Will do.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann Example <\nann@example.com> wrote:\n> "
+	 "Where is my order?\n",
+	 "Will do.",
+	 "On Mon, 2 Mar 2026 at 09:14, Ann Example <\nann@example.com> wrote:\nWhere is my order?",
+	 T0, false, false},
+	{"gmail us format with AM",
+	 "Ok.\n\nOn Mon, Mar 2, 2026 at 9:14 AM Ann Example <ann@example.com> wrote:\n> x\n", "Ok.",
+	 NULL, T0, false, false},
+	{"gmail us format with PM", "Ok.\n\nOn Mon, Mar 2, 2026 at 2:05 PM Ann <a@b> wrote:\n> x\n",
+	 "Ok.", NULL, 1772460300, false, false},
+	{"narrow no-break space before AM",
+	 "Ok.\n\nOn Mon, Mar 2, 2026 at 9:14\xE2\x80\xAF" "AM Ann <a@b> wrote:\n> x\n", "Ok.", NULL,
+	 T0, false, false},
+	{"apple attribution", "Ok.\n\nOn 2 Mar 2026, at 09:14, Ann <a@b> wrote:\n\n> x\n", "Ok.",
+	 NULL, T0, false, false},
+	{"apple us attribution, 12:30 PM is noon",
+	 "Ok.\n\nOn Mar 2, 2026, at 12:30 PM, Ann <a@b> wrote:\n> x\n", "Ok.", NULL, 1772454600,
+	 false, false},
+	{"12:05 AM is after midnight", "Ok.\n\nOn Mar 2, 2026, at 12:05 AM, Ann wrote:\n> x\n",
+	 "Ok.", NULL, 1772409900, false, false},
+	{"thunderbird numeric date is day first",
+	 "Ok.\n\nOn 02/03/2026 09:14, Ann wrote:\n> x\n", "Ok.", NULL, T0, false, false},
+	{"month first when day first is impossible",
+	 "Ok.\n\nOn 12/25/2025 18:00, Ann wrote:\n> x\n", "Ok.", NULL, 1766685600, false, false},
+	{"two-digit year", "Ok.\n\nOn 2/3/26 9:14 AM, Ann wrote:\n> x\n", "Ok.", NULL, T0, false,
+	 false},
+	{"iso date", "Ok.\n\nOn 2026-03-02 09:14, Ann wrote:\n> x\n", "Ok.", NULL, T0, false,
+	 false},
+	{"german attribution",
+	 "Ok.\n\nAm Mo., 2. M\xC3\xA4rz 2026 um 09:14 Uhr schrieb Ann <a@b>:\n> x\n", "Ok.",
+	 "Am Mo., 2. M\xC3\xA4rz 2026 um 09:14 Uhr schrieb Ann <a@b>:\nx", T0, false, false},
+	{"german numeric attribution", "Ok.\n\nAm 02.03.2026 um 09:14 schrieb Ann Example:\n> x\n",
+	 "Ok.", NULL, T0, false, false},
+	{"french attribution",
+	 "Ok.\n\nLe lun. 2 mars 2026 \xC3\xA0 09:14, Ann <a@b> a \xC3\xA9" "crit :\n> x\n", "Ok.",
+	 NULL, T0, false, false},
+	{"impossible date gives -1", "Ok.\n\nOn 31/02/2026 09:14, Ann wrote:\n> x\n", "Ok.", NULL,
+	 -1, false, false},
+	{"date without a time is midnight", "Ok.\n\nOn 2 March 2026, Ann wrote:\n> x\n", "Ok.",
+	 NULL, 1772409600, false, false},
+	{"first attribution decides the date",
+	 "Ok.\n\nOn Tue, 3 Mar 2026 at 10:00, Ann <a@b> wrote:\n> Any news?\n>\n> On Mon, 2 Mar "
+	 "2026 at 09:14, Bob <b@c> wrote:\n>> Old\n",
+	 "Ok.", NULL, 1772532000, false, false},
+	{"undated first attribution leaves the date unknown",
+	 "Ok.\n\nAnn wrote:\n> Any news?\n> On Mon, 2 Mar 2026 at 09:14, Bob <b@c> wrote:\n>> "
+	 "Old\n",
+	 "Ok.", "Ann wrote:\nAny news?\nOn Mon, 2 Mar 2026 at 09:14, Bob <b@c> wrote:\nOld", -1,
+	 false, false},
+	{"dated attribution without markers quotes the rest",
+	 "Will do.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?\n",
+	 "Will do.", "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?", T0,
+	 false, false},
+	{"undated 'On ... wrote:' sentence stays new text",
+	 "On Monday you wrote:\nthe parcel was late. Sorry about that.\n",
+	 "On Monday you wrote:\nthe parcel was late. Sorry about that.", "", -1, false, false},
+
+	/* Outlook and forwarding blocks: everything after them is history. */
+	{"outlook original message block",
+	 "Thanks for the note.\r\n\r\n-----Original Message-----\r\nFrom: Ann "
+	 "<ann@example.com>\r\nSent: Monday, March 2, 2026 9:14 AM\r\nTo: Bob\r\nSubject: "
+	 "late\r\n\r\nWhere is it?\r\n",
+	 "Thanks for the note.",
+	 "-----Original Message-----\nFrom: Ann <ann@example.com>\nSent: Monday, March 2, 2026 "
+	 "9:14 AM\nTo: Bob\nSubject: late\n\nWhere is it?",
+	 T0, false, false},
+	{"outlook underscore rule and header",
+	 "We are on it.\n\n________________________________\nFrom: Ann <a@b>\nSent: 02 March 2026 "
+	 "09:14\nTo: Bob\nSubject: Re: late\n\nWhere is it?\n",
+	 "We are on it.",
+	 "________________________________\nFrom: Ann <a@b>\nSent: 02 March 2026 09:14\nTo: "
+	 "Bob\nSubject: Re: late\n\nWhere is it?",
+	 T0, false, false},
+	{"bare From/Date header with rfc 2822 offset",
+	 "Done.\n\nFrom: Ann <a@b>\nDate: Mon, 2 Mar 2026 10:14:00 +0100\nSubject: x\n\nWhere?",
+	 "Done.", "From: Ann <a@b>\nDate: Mon, 2 Mar 2026 10:14:00 +0100\nSubject: x\n\nWhere?",
+	 T0, false, false},
+	{"zone name in the header date",
+	 "Done.\n\nFrom: Ann\nSent: Mon, 2 Mar 2026 04:14:00 EST\n\nWhere?", "Done.", NULL, T0,
+	 false, false},
+	{"bold outlook header from a plain part",
+	 "Done.\n\n*From:* Ann <a@b>\n*Sent:* Monday, March 2, 2026 9:14 AM\n*To:* Bob\n\nWhere?",
+	 "Done.", NULL, T0, false, false},
+	{"a lone From: line is not a header block", "From: the warehouse, today.\nSorry.\n",
+	 "From: the warehouse, today.\nSorry.", "", -1, false, false},
+	{"gmail forward",
+	 "FYI, see below.\n\n---------- Forwarded message ---------\nFrom: Ann <a@b>\nDate: Mon, "
+	 "Mar 2, 2026 at 9:14 AM\nSubject: late\nTo: <bob@x.example>\n\nWhere is it?\n",
+	 "FYI, see below.",
+	 "---------- Forwarded message ---------\nFrom: Ann <a@b>\nDate: Mon, Mar 2, 2026 at 9:14 "
+	 "AM\nSubject: late\nTo: <bob@x.example>\n\nWhere is it?",
+	 T0, false, false},
+	{"apple forward",
+	 "FYI\n\nBegin forwarded message:\n\nFrom: Ann <a@b>\nSubject: late\nDate: 2 March 2026 at "
+	 "09:14:00 GMT\nTo: Bob\n\nWhere is it?",
+	 "FYI", NULL, T0, false, false},
+	{"thunderbird forward, Date before From, with offset",
+	 "FYI\n\n-------- Forwarded Message --------\nSubject: late\nDate: Mon, 2 Mar 2026 "
+	 "09:14:00 -0500\nFrom: Ann <a@b>\n\nWhere is it?",
+	 "FYI", NULL, 1772460840, false, false},
+	{"html-rendered outlook tail",
+	 "Reply here\n> From: Ann <a@b>\n> Sent: Monday, March 2, 2026 9:14 AM\n> Subject: "
+	 "Late\n> Where is my order?",
+	 "Reply here",
+	 "From: Ann <a@b>\nSent: Monday, March 2, 2026 9:14 AM\nSubject: Late\nWhere is my order?",
+	 T0, false, false},
+	{"a quoted Date: line outside a header block is no date",
+	 "Ok.\n\n> Date: the 5th was promised\n> Still waiting.\n", "Ok.", NULL, -1, false, false},
+
+	/* Interleaved replies and nesting. */
+	{"interleaved replies keep every author line in order",
+	 "Hi Ann,\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is my order?\n\nIt "
+	 "left today.\n\n> And the invoice?\nAttached.\n",
+	 "Hi Ann,\n\nIt left today.\n\nAttached.",
+	 "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?\n\nAnd the invoice?",
+	 T0, false, false},
+	{"nested quote markers removed", "Yes.\n\n> > older\n>> also older\n> newer\n   > indented\n",
+	 "Yes.", "older\nalso older\nnewer\nindented", -1, false, false},
+
+	/* Signatures and sign-offs. */
+	{"signature after dash dash space", "Sorry about that.\n-- \nBob\nAcme Ltd\n",
+	 "Sorry about that.", "", -1, true, false},
+	{"signature before a quote", "Fixed.\n--\nBob\n\n> old question\n", "Fixed.",
+	 "old question", -1, true, false},
+	{"sign-off block dropped",
+	 "We will refund you today.\n\nBest regards,\nBob Smith\nAccount Manager\nAcme Ltd\n+44 "
+	 "20 7946 0000\nhttps://acme.example\n",
+	 "We will refund you today.", "", -1, true, false},
+	{"sign-off before a quote",
+	 "Refund sent.\n\nThanks,\nBob\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> "
+	 "Refund?\n",
+	 "Refund sent.", NULL, T0, true, false},
+	{"sign-off followed by a real sentence is kept",
+	 "Thanks,\n\nWe will send it tomorrow.\n\nBob\n",
+	 "Thanks,\n\nWe will send it tomorrow.\n\nBob", "", -1, false, false},
+	{"sign-off followed by a long line is kept",
+	 "Thanks,\nI looked into it and the courier lost the parcel, so we send another today\n",
+	 "Thanks,\nI looked into it and the courier lost the parcel, so we send another today", "",
+	 -1, false, false},
+	{"sign-off with too many lines after it is kept", "Regards,\nA\nB\nC\nD\nE\nF\nG\n",
+	 "Regards,\nA\nB\nC\nD\nE\nF\nG", "", -1, false, false},
+	{"postscript after the sign-off stays",
+	 "Sorry.\n\nCheers,\nBob\n\nP.S. I will call you at 3pm.\n",
+	 "Sorry.\n\nP.S. I will call you at 3pm.", "", -1, true, false},
+
+	/* Disclaimers and device lines. */
+	{"disclaimer paragraphs removed",
+	 "Sorry for the delay.\n\nCONFIDENTIALITY NOTICE: This e-mail and any attachments are "
+	 "confidential\nand intended solely for the addressee.\n\nIf you have received this "
+	 "email in error, please notify the sender.\n",
+	 "Sorry for the delay.", "", -1, false, true},
+	{"legal paragraph after a disclaimer removed too",
+	 "Sorry.\n\nThis email is confidential.\n\nAny use or disclosure is prohibited.\n",
+	 "Sorry.", "", -1, false, true},
+	{"author paragraph after a disclaimer stays",
+	 "This email is confidential.\n\nSorry we shipped the wrong size.\n",
+	 "Sorry we shipped the wrong size.", "", -1, false, true},
+	{"weak disclaimer opening without legal words is kept",
+	 "The information contained in this report was wrong, and I am sorry.\n",
+	 "The information contained in this report was wrong, and I am sorry.", "", -1, false,
+	 false},
+	{"weak opening with legal words on the next line",
+	 "Sorry.\n\nThe information contained in this email\nis confidential and may be legally "
+	 "privileged.\n",
+	 "Sorry.", "", -1, false, true},
+	{"device lines stripped", "On it now.\n\nSent from my iPhone\n", "On it now.", "", -1,
+	 false, false},
+	{"outlook mobile line stripped", "On it.\n\nGet Outlook for iOS\n\n> x\n", "On it.", "x",
+	 -1, false, false},
+};
+
+static void assert_sentences_in_text(const struct thread_view *v)
+{
+	size_t prev_end = 0;
+
+	for (guint i = 0; i < v->sentences->len; i++) {
+		const struct sentence *s = &g_array_index(v->sentences, struct sentence, i);
+		assert_true(s->start >= prev_end);
+		assert_true(s->start < s->end);
+		assert_true(s->end <= v->len);
+		prev_end = s->end;
+	}
+}
+
+static void test_case(void **state)
+{
+	const struct split_case *c = *state;
+	struct message msg = {.body = (char *)c->body, .body_len = strlen(c->body)};
+	struct thread_view v;
+
+	split_message(&msg, &v);
+	assert_string_equal(v.text, c->text);
+	assert_int_equal(v.len, strlen(c->text));
+	if (c->quoted)
+		assert_string_equal(v.quoted, c->quoted);
+	assert_int_equal(v.quoted_len, strlen(v.quoted));
+	assert_int_equal(v.quoted_date, c->date);
+	assert_int_equal(v.has_signature, c->signature);
+	assert_int_equal(v.has_disclaimer, c->disclaimer);
+	assert_non_null(v.sentences);
+	assert_sentences_in_text(&v);
+	thread_view_clear(&v);
+}
+
+/* Replace each of PLACEHOLDERS in S by as many spaces. */
+static char *blank_out(const char *s, const char *const *placeholders)
+{
+	char *r = g_strdup(s);
+
+	for (; *placeholders; placeholders++) {
+		char *at = strstr(r, *placeholders);
+		assert_non_null(at);
+		memset(at, ' ', strlen(*placeholders));
+	}
+	return r;
+}
+
+static void test_placeholders_blanked_same_length(void **state)
+{
+	static const char body[] =
+	    "Dear [Client Name],\nYour order {{order_id}} ships on {{ date }} to %FIRSTNAME% and "
+	    "\xC2\xAB" "FirstName\xC2\xBB and <<Name>>, {FirstName}.\nHello [name], see [insert "
+	    "date] and [NAME_2].\nSee [1], [sic], [docs](http://x), {x y}, {{}} and 50% OFF%.";
+	static const char *const blanked[] = {
+	    "[Client Name]", "{{order_id}}", "{{ date }}", "%FIRSTNAME%",
+	    "\xC2\xAB" "FirstName\xC2\xBB", "<<Name>>", "{FirstName}", "[name]", "[insert date]",
+	    "[NAME_2]", NULL,
+	};
+	struct message msg = {.body = (char *)body, .body_len = strlen(body)};
+	struct thread_view v;
+	char *want = blank_out(body, blanked);
+
+	(void)state;
+	split_message(&msg, &v);
+	assert_int_equal(v.len, strlen(body));
+	assert_string_equal(v.text, want);
+	thread_view_clear(&v);
+	g_free(want);
+}
+
+static void test_null_body(void **state)
+{
+	struct message msg = {0};
+	struct thread_view v;
+
+	(void)state;
+	split_message(&msg, &v);
+	assert_string_equal(v.text, "");
+	assert_string_equal(v.quoted, "");
+	assert_int_equal(v.quoted_date, -1);
+	assert_int_equal(v.sentences->len, 0);
+	thread_view_clear(&v);
+	thread_view_clear(&v); /* clearing twice is harmless */
+	assert_null(v.text);
+	assert_int_equal(v.quoted_date, -1);
+}
+
+static void test_sentences_refer_to_new_text(void **state)
+{
+	static const char body[] = "Hi Ann,\nSorry we shipped the wrong size. A new one left "
+	                           "today!\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> "
+	                           "Wrong size. Again.\n";
+	struct message msg = {.body = (char *)body, .body_len = strlen(body)};
+	struct thread_view v;
+	static const char *const want[] = {"Hi Ann,", "Sorry we shipped the wrong size.",
+	                                   "A new one left today!"};
+	static const unsigned lines[] = {1, 2, 2};
+
+	(void)state;
+	split_message(&msg, &v);
+	assert_int_equal(v.sentences->len, 3);
+	for (guint i = 0; i < 3; i++) {
+		const struct sentence *s = &g_array_index(v.sentences, struct sentence, i);
+		assert_int_equal(s->end - s->start, strlen(want[i]));
+		assert_memory_equal(v.text + s->start, want[i], strlen(want[i]));
+		assert_int_equal(s->line, lines[i]);
+	}
+	thread_view_clear(&v);
+}
+
+/* A long reply with a long quoted history: the result is exact at any size. */
+static void test_long_history(void **state)
+{
+	GString *body = g_string_new("Sorry, on it.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n");
+	struct message msg;
+	struct thread_view v;
+
+	(void)state;
+	for (int i = 0; i < 20000; i++)
+		g_string_append_printf(body, "> line %d of the complaint.\n", i);
+	msg = (struct message){.body = body->str, .body_len = body->len};
+	split_message(&msg, &v);
+	assert_string_equal(v.text, "Sorry, on it.");
+	assert_int_equal(v.quoted_date, T0);
+	assert_true(g_str_has_suffix(v.quoted, "line 19999 of the complaint."));
+	thread_view_clear(&v);
+	g_string_free(body, TRUE);
+}
+
+int main(void)
+{
+	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + 4];
+	size_t n = 0;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
+		tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL,
+		                                 (void *)&cases[i]};
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_placeholders_blanked_same_length);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_null_body);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sentences_refer_to_new_text);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_long_history);
+	return cmocka_run_group_tests_name("split", tests, NULL, NULL);
+}
