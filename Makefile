@@ -17,11 +17,11 @@ MATCHER  ?= hyperscan
 SANITIZE ?=
 PYTHON   ?= python3
 
-PKGS := gmime-3.0 glib-2.0 libfyaml libxml-2.0
+PKGS := gmime-3.0 glib-2.0 libfyaml libxml-2.0 libpcre2-8
 ifeq ($(MATCHER),hyperscan)
 PKGS += libhs
 else
-PKGS += libpcre2-8
+PKGS +=
 endif
 
 BUILD := build$(if $(SANITIZE),-$(SANITIZE))$(if $(filter pcre2,$(MATCHER)),-pcre2)
@@ -39,7 +39,7 @@ endif
 
 # The pure core: parse -> split -> classify -> evaluate -> decide.
 CORE_SRCS := milter/rules.c milter/message.c milter/html.c milter/split.c milter/sentence.c \
-             milter/normalize.c milter/policy.c milter/matcher_$(MATCHER).c milter/thread.c \
+             milter/normalize.c milter/policy.c milter/matcher_$(MATCHER).c milter/regexset.c milter/thread.c \
              milter/scan.c milter/evaluate.c milter/decide.c \
              milter/pipeline.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)

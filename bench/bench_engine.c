@@ -266,6 +266,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: bench-engine POLICY.yaml [seconds]\n");
 		return 64;
 	}
+	if (strcmp(argv[1], "--sample") == 0 && argc > 2) {
+		/* bench-engine --sample KB: print the synthetic reply, for profiling */
+		char *msg = make_reply((size_t)atoi(argv[2]) * 1024);
+		fputs(msg, stdout);
+		g_free(msg);
+		return 0;
+	}
 	double secs = argc > 2 ? atof(argv[2]) : 3.0;
 	message_library_init();
 	char *err = NULL;

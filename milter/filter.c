@@ -495,6 +495,7 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 		return;
 	}
 	char *fp = fingerprint(s);
+	log_msg(LOG_DEBUG, "fingerprint %s (%zu body bytes)", fp, s->raw->len - s->body_start);
 	bool crashed = false, guarded = store_inflight_begin(f->store, fp, now, &crashed, &err);
 	if (!guarded) {
 		log_msg(LOG_ERR, "store: %s", err);

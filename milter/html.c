@@ -10,6 +10,7 @@
 #include <glib.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -114,9 +115,19 @@ struct frame {
 	unsigned items;     /* <ol>: items seen */
 };
 
+/* Element flags by the parser's interned name pointer (valid for one parse). */
+#define NAME_CACHE_SIZE 32
+
+struct name_cache {
+	const xmlChar *name;
+	unsigned flags;
+};
+
 struct render {
-	GString *out;
+	char *out;              /* the text so far, not NUL-terminated until the end */
+	size_t len, cap;
 	GArray *stack;          /* struct frame, innermost last */
+	struct name_cache names[NAME_CACHE_SIZE];
 	htmlParserCtxtPtr ctxt;
 	size_t max_out;         /* 0: no cap */
 	int depth;              /* sum of the open elements' deltas */
@@ -135,11 +146,17 @@ static int elem_cmp(const void *key, const void *member)
 	return strcmp(key, ((const struct elem *)member)->name);
 }
 
-static unsigned elem_flags(const char *name)
+static unsigned elem_flags(struct render *r, const xmlChar *name)
 {
-	const struct elem *e =
-	    bsearch(name, elems, G_N_ELEMENTS(elems), sizeof elems[0], elem_cmp);
-	return e ? e->flags : 0;
+	struct name_cache *slot = &r->names[((guintptr)name >> 3) % NAME_CACHE_SIZE];
+	const struct elem *e;
+
+	if (slot->name == name)
+		return slot->flags;
+	e = bsearch(name, elems, G_N_ELEMENTS(elems), sizeof elems[0], elem_cmp);
+	slot->name = name;
+	slot->flags = e ? e->flags : 0;
+	return slot->flags;
 }
 
 /* Does the space-separated class list CLS contain NAME? */
@@ -192,21 +209,31 @@ static unsigned quote_level(const struct render *r)
 	return level > MAX_QUOTE_LEVEL ? MAX_QUOTE_LEVEL : (unsigned)level;
 }
 
+static void append(struct render *r, const char *p, size_t n)
+{
+	if (n >= r->cap - r->len) {
+		r->cap = MAX(2 * r->cap, r->len + n + 1);
+		r->out = g_realloc(r->out, r->cap);
+	}
+	memcpy(r->out + r->len, p, n);
+	r->len += n;
+}
+
 /* Append N bytes at P, or as many whole characters as the cap allows. */
 static void put(struct render *r, const char *p, size_t n)
 {
 	if (r->stopped)
 		return;
-	if (r->max_out && n > r->max_out - r->out->len) {
-		n = r->max_out - r->out->len;
+	if (r->max_out && n > r->max_out - r->len) {
+		n = r->max_out - r->len;
 		while (n > 0 && ((unsigned char)p[n] & 0xC0) == 0x80)
 			n--;
-		g_string_append_len(r->out, p, n);
+		append(r, p, n);
 		r->stopped = true;
 		xmlStopParser(r->ctxt);
 		return;
 	}
-	g_string_append_len(r->out, p, n);
+	append(r, p, n);
 }
 
 /* "> > " for LEVEL 2; a blank line gets "> >" without the trailing space. */
@@ -224,7 +251,7 @@ static void flush(struct render *r)
 {
 	unsigned level = quote_level(r);
 
-	if (r->breaks && r->out->len) {
+	if (r->breaks && r->len) {
 		unsigned blank_level = MIN(level, r->line_level);
 		put(r, "\n", 1);
 		for (unsigned i = 1; i < r->breaks; i++) {
@@ -246,7 +273,7 @@ static void flush(struct render *r)
 
 static void request_break(struct render *r, unsigned n)
 {
-	if (r->out->len && r->breaks < n)
+	if (r->len && r->breaks < n)
 		r->breaks = n;
 }
 
@@ -309,7 +336,7 @@ static void text_space(struct render *r, const unsigned char *p)
 		return;
 	}
 	if (*p == '\n') {
-		if (r->out->len && r->breaks < 2)
+		if (r->len && r->breaks < 2)
 			r->breaks++;
 	} else if (*p != '\r') {
 		emit(r, " ", 1);
@@ -335,9 +362,17 @@ static void on_text(void *ctx, const xmlChar *ch, int len)
 			p += n;
 			continue;
 		}
+		/* One run for the words of a text: single spaces between ordinary
+		 * bytes need no collapsing. */
 		const unsigned char *run = p++;
-		while (p < end && !maybe_special(*p))
-			p++;
+		while (p < end) {
+			if (!maybe_special(*p))
+				p++;
+			else if (*p == ' ' && p + 1 < end && !maybe_special(p[1]))
+				p += 2;
+			else
+				break;
+		}
 		emit(r, (const char *)run, p - run);
 	}
 }
@@ -400,7 +435,7 @@ static void start_item(struct render *r)
 static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 {
 	struct render *r = ctx;
-	struct frame f = {.flags = elem_flags((const char *)name)};
+	struct frame f = {.flags = elem_flags(r, name)};
 	const char *cls = NULL, *id = NULL;
 
 	for (; atts && atts[0]; atts += 2) {
@@ -424,7 +459,7 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 		request_break(r, 2);
 	else if ((f.flags & EF_LINE) || f.delta)
 		request_break(r, 1);
-	if ((f.flags & EF_BR) && r->out->len && r->breaks < 2)
+	if ((f.flags & EF_BR) && r->len && r->breaks < 2)
 		r->breaks++;
 	if (f.flags & EF_CELL)
 		r->space = r->line_open;
@@ -457,22 +492,30 @@ static void on_end(void *ctx, const xmlChar *name)
 		request_break(r, 1);
 }
 
+/* The pull parser, not the push parser: only it keeps text that broken mail
+ * puts after </html>. */
 static void parse(struct render *r, const char *html, size_t len)
 {
-	htmlSAXHandler sax;
+	htmlSAXHandler sax, *saved;
 
 	memset(&sax, 0, sizeof sax);
 	sax.startElement = on_start;
 	sax.endElement = on_end;
 	sax.characters = on_text;
 	sax.ignorableWhitespace = on_text;
-	r->ctxt = htmlCreatePushParserCtxt(&sax, r, NULL, 0, NULL, XML_CHAR_ENCODING_UTF8);
+	r->ctxt = htmlCreateMemoryParserCtxt(html, (int)len);
 	if (!r->ctxt)
 		g_error("html: cannot allocate a parser");
+	saved = r->ctxt->sax;
+	r->ctxt->sax = &sax;
+	r->ctxt->userData = r;
 	htmlCtxtUseOptions(r->ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
 	                               HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
 	                               HTML_PARSE_IGNORE_ENC);
-	htmlParseChunk(r->ctxt, html, (int)len, 1);
+	xmlSwitchEncoding(r->ctxt, XML_CHAR_ENCODING_UTF8);
+	htmlParseDocument(r->ctxt);
+	r->ctxt->sax = saved;
+	r->ctxt->userData = NULL;
 	htmlFreeParserCtxt(r->ctxt);
 	r->ctxt = NULL;
 }
@@ -494,17 +537,19 @@ char *html_to_text(const char *html, size_t len, size_t max_out, bool *truncated
 		html = repaired;
 		len = strlen(repaired);
 	}
-	r.out = g_string_sized_new(MIN(len, max_out ? max_out : len) / 2 + 16);
+	r.cap = MIN(len, max_out ? max_out : len) / 2 + 64;
+	r.out = g_malloc(r.cap);
 	r.stack = g_array_sized_new(FALSE, FALSE, sizeof(struct frame), 32);
 	if (len)
 		parse(&r, html, len);
 	g_array_unref(r.stack);
 	g_free(repaired);
-	while (r.out->len && g_ascii_isspace(r.out->str[r.out->len - 1]))
-		g_string_truncate(r.out, r.out->len - 1);
+	while (r.len && g_ascii_isspace(r.out[r.len - 1]))
+		r.len--;
+	r.out[r.len] = '\0';
 	if (truncated)
 		*truncated = cut || r.stopped;
-	return g_string_free(r.out, FALSE);
+	return r.out;
 }
 
 void html_library_init(void)

@@ -1,13 +1,13 @@
 /*
- * matcher.h - one multi-pattern matcher for all phrases of a policy.  Two
- * implementations behind this interface: matcher_hyperscan.c (one Hyperscan
- * database, all patterns in one pass) and matcher_pcre2.c (the portable
- * fallback: each pattern JIT-compiled, run in turn).  Chosen at build time.
+ * matcher.h - one multi-pattern matcher for all phrases of a policy.  Plain
+ * phrases are literals (the text is normalised first, so a literal is
+ * enough); the few "re:" phrases are regular expressions.  Two builds behind
+ * this interface, chosen at build time: matcher_hyperscan.c (all literals in
+ * one Hyperscan literal database, one pass whatever their number) and
+ * matcher_pcre2.c (the portable fallback: every pattern run in turn).  Both
+ * run regular expressions with PCRE2 JIT (regexset.c).
  *
- * Patterns use the common PCRE/Hyperscan subset: literals, classes, \b, \s,
- * \w, \d, groups, alternation and bounded repeats; they are matched against
- * normalised (lower-case) text.  A compiled matcher is immutable and may be
- * used from several threads at once.
+ * A compiled matcher is immutable and may be used from several threads.
  */
 #ifndef APOLOGY_MATCHER_H
 #define APOLOGY_MATCHER_H
@@ -18,6 +18,12 @@
 
 struct matcher;
 
+struct pattern {
+	const char *text;
+	size_t len;
+	bool regex;
+};
+
 struct match {
 	unsigned id;          /* index of the pattern */
 	unsigned start, end;  /* byte span in the scanned text */
@@ -27,11 +33,10 @@ struct match {
  * Compile N patterns.  Returns NULL and sets *ERR_INDEX and *ERR (caller
  * frees) when a pattern is invalid.
  */
-struct matcher *matcher_compile(const char *const *patterns, unsigned n, int *err_index,
-                                char **err);
+struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err_index, char **err);
 void matcher_free(struct matcher *m);
 
-/* Append every match in TEXT to OUT (struct match), leftmost start per end. */
+/* Append every match in TEXT to OUT (struct match), in no particular order. */
 void matcher_scan(const struct matcher *m, const char *text, size_t len, GArray *out);
 
 const char *matcher_backend(void);

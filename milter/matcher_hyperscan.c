@@ -1,48 +1,98 @@
 /*
- * matcher_hyperscan.c - the matcher over one Hyperscan block-mode database.
- * Every pattern gets HS_FLAG_SOM_LEFTMOST so matches carry their start.
- * Scratch space is per thread and grown to fit every database it has seen.
+ * matcher_hyperscan.c - literals in one Hyperscan literal database
+ * (hs_compile_lit_multi: fast to compile, one pass over the text however
+ * many phrases there are), regular expressions through regexset.c.
+ * Scratch space is per thread and freed when the thread exits.
  */
 #include <hs.h>
 #include <string.h>
 
 #include "matcher.h"
+#include "regexset.h"
 
 struct matcher {
-	hs_database_t *db;
+	hs_database_t *db;      /* NULL when there are no literals */
+	guint serial;           /* unique per compiled matcher */
+	guint32 *lit_len;       /* length per pattern id */
+	struct regexset *regex;
+};
+
+/* Per-thread scratch, and the matchers it is known to fit (it only grows),
+ * so hs_alloc_scratch() runs once per thread and matcher, not per scan. */
+struct scratch {
+	hs_scratch_t *hs;
+	guint fits[8];
 };
 
 static void free_scratch(gpointer p)
 {
-	hs_free_scratch(p);
+	struct scratch *s = p;
+	hs_free_scratch(s->hs);
+	g_free(s);
 }
 
-/* Per-thread scratch, freed when the thread exits. */
 static GPrivate scratch_key = G_PRIVATE_INIT(free_scratch);
+static gint next_serial = 1;
 
-struct matcher *matcher_compile(const char *const *patterns, unsigned n, int *err_index,
-                                char **err)
+static hs_scratch_t *scratch_for(const struct matcher *m)
 {
-	unsigned *flags = g_new(unsigned, n ? n : 1);
-	unsigned *ids = g_new(unsigned, n ? n : 1);
-	for (unsigned i = 0; i < n; i++) {
-		flags[i] = HS_FLAG_SOM_LEFTMOST;
-		ids[i] = i;
+	struct scratch *s = g_private_get(&scratch_key);
+	if (s == NULL) {
+		s = g_new0(struct scratch, 1);
+		g_private_set(&scratch_key, s);
 	}
-	hs_database_t *db = NULL;
-	hs_compile_error_t *cerr = NULL;
-	hs_error_t rc = hs_compile_multi(patterns, flags, ids, n, HS_MODE_BLOCK,
-	                                 NULL, &db, &cerr);
+	for (size_t i = 0; i < G_N_ELEMENTS(s->fits); i++)
+		if (s->fits[i] == m->serial)
+			return s->hs;
+	if (hs_alloc_scratch(m->db, &s->hs) != HS_SUCCESS)
+		g_error("hyperscan: cannot allocate scratch space");
+	memmove(s->fits + 1, s->fits, sizeof s->fits - sizeof s->fits[0]);
+	s->fits[0] = m->serial;
+	return s->hs;
+}
+
+struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err_index, char **err)
+{
+	struct matcher *m = g_new0(struct matcher, 1);
+	m->regex = regexset_new();
+	m->lit_len = g_new0(guint32, n ? n : 1);
+	const char **lits = g_new(const char *, n ? n : 1);
+	size_t *lens = g_new(size_t, n ? n : 1);
+	unsigned *flags = g_new0(unsigned, n ? n : 1);
+	unsigned *ids = g_new(unsigned, n ? n : 1);
+	unsigned nl = 0;
+	bool ok = true;
+	for (unsigned i = 0; i < n && ok; i++) {
+		if (pats[i].regex) {
+			ok = regexset_add(m->regex, pats[i].text, pats[i].len, false, i, err);
+			if (!ok)
+				*err_index = (int)i;
+			continue;
+		}
+		m->lit_len[i] = (guint32)pats[i].len;
+		lits[nl] = pats[i].text;
+		lens[nl] = pats[i].len;
+		ids[nl++] = i;
+	}
+	if (ok && nl > 0) {
+		hs_compile_error_t *cerr = NULL;
+		if (hs_compile_lit_multi(lits, flags, ids, lens, nl, HS_MODE_BLOCK, NULL, &m->db, &cerr) !=
+		    HS_SUCCESS) {
+			*err_index = cerr && cerr->expression >= 0 ? (int)ids[cerr->expression] : -1;
+			*err = g_strdup(cerr && cerr->message ? cerr->message : "cannot compile phrases");
+			hs_free_compile_error(cerr);
+			ok = false;
+		}
+	}
+	g_free(lits);
+	g_free(lens);
 	g_free(flags);
 	g_free(ids);
-	if (rc != HS_SUCCESS) {
-		*err_index = cerr ? cerr->expression : -1;
-		*err = g_strdup(cerr && cerr->message ? cerr->message : "cannot compile patterns");
-		hs_free_compile_error(cerr);
+	if (!ok) {
+		matcher_free(m);
 		return NULL;
 	}
-	struct matcher *m = g_new0(struct matcher, 1);
-	m->db = db;
+	m->serial = (guint)g_atomic_int_add(&next_serial, 1);
 	return m;
 }
 
@@ -51,42 +101,35 @@ void matcher_free(struct matcher *m)
 	if (m == NULL)
 		return;
 	hs_free_database(m->db);
+	regexset_free(m->regex);
+	g_free(m->lit_len);
 	g_free(m);
 }
 
+struct scan_ctx {
+	const struct matcher *m;
+	GArray *out;
+};
+
 static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
-                    void *ctx)
+                    void *arg)
 {
+	(void)from;
 	(void)flags;
-	GArray *out = ctx;
-	struct match mt = {id, (unsigned)from, (unsigned)to};
-	/* A pattern with variable-length tails can report one start several times. */
-	for (guint i = out->len; i > 0; i--) {
-		struct match *prev = &g_array_index(out, struct match, i - 1);
-		if (prev->end + 64 < mt.start)
-			break;
-		if (prev->id == id && prev->start == mt.start) {
-			if (mt.end > prev->end)
-				prev->end = mt.end;
-			return 0;
-		}
-	}
-	g_array_append_val(out, mt);
+	struct scan_ctx *ctx = arg;
+	struct match mt = {id, (unsigned)to - ctx->m->lit_len[id], (unsigned)to};
+	g_array_append_val(ctx->out, mt);
 	return 0;
 }
 
 void matcher_scan(const struct matcher *m, const char *text, size_t len, GArray *out)
 {
-	hs_scratch_t *scratch = g_private_get(&scratch_key);
-	hs_scratch_t *grown = scratch;
-	if (hs_alloc_scratch(m->db, &grown) != HS_SUCCESS)
-		g_error("hyperscan: cannot allocate scratch space");
-	if (grown != scratch)
-		g_private_set(&scratch_key, grown);
-	if (len == 0)
-		return;
-	if (hs_scan(m->db, text, (unsigned)len, 0, grown, on_match, out) != HS_SUCCESS)
-		g_error("hyperscan: scan failed");
+	if (m->db && len > 0) {
+		struct scan_ctx ctx = {m, out};
+		if (hs_scan(m->db, text, (unsigned)len, 0, scratch_for(m), on_match, &ctx) != HS_SUCCESS)
+			g_error("hyperscan: scan failed");
+	}
+	regexset_scan(m->regex, text, len, out);
 }
 
 const char *matcher_backend(void)

@@ -49,6 +49,27 @@ static bool is_attachment(GMimeObject *part)
 	return false;
 }
 
+/* UTF-8 and ASCII parts need no charset conversion: decode the transfer
+ * encoding only.  NULL when the part is in another charset. */
+static char *utf8_fast_path(GMimePart *part, GMimeDataWrapper *content)
+{
+	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
+	if (cs && g_ascii_strcasecmp(cs, "utf-8") != 0 && g_ascii_strcasecmp(cs, "us-ascii") != 0)
+		return NULL;
+	GByteArray *buf = g_byte_array_new();
+	GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(buf);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_mime_data_wrapper_write_to_stream(content, mem);
+	g_object_unref(mem);
+	if (cs == NULL && !g_utf8_validate((const char *)buf->data, (gssize)buf->len, NULL)) {
+		g_byte_array_unref(buf);
+		return NULL; /* undeclared 8-bit text: let GMime guess the charset */
+	}
+	guint8 nul = 0;
+	g_byte_array_append(buf, &nul, 1);
+	return (char *)g_byte_array_free(buf, FALSE);
+}
+
 /* Decoded text of PART as UTF-8, or NULL (over the cap sets w->unchecked). */
 static char *part_text(struct walk *w, GMimePart *part)
 {
@@ -61,7 +82,9 @@ static char *part_text(struct walk *w, GMimePart *part)
 		w->unchecked = "text part over the size limit";
 		return NULL;
 	}
-	char *text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+	char *text = utf8_fast_path(part, content);
+	if (text == NULL)
+		text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
 	if (text == NULL)
 		return g_strdup("");
 	if (strlen(text) > w->lim->max_text_bytes) {

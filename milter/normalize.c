@@ -1,7 +1,9 @@
 /*
  * normalize.c - see normalize.h.  ASCII takes a fast path (lower-casing);
  * other characters are folded one at a time: typographic quotes, dashes and
- * spaces to ASCII, the rest through NFKC and case folding.  Pure: no I/O.
+ * spaces to ASCII, the rest through NFKC and case folding.  Apostrophes are
+ * dropped and whitespace runs become one space, so phrases match however the
+ * author typed them.  Pure: no I/O.
  */
 #include <string.h>
 
@@ -37,13 +39,28 @@ static inline void emit(struct out *o, const char *bytes, size_t n, guint32 orig
 	o->len += n;
 }
 
+/* One ASCII character out: apostrophes dropped, whitespace runs collapsed. */
+static inline void put(struct out *o, char ch, guint32 orig)
+{
+	if (ch == '\'')
+		return;
+	if (ch == ' ' || ch == '\n') {
+		if (o->len == 0 || o->str[o->len - 1] == ' ')
+			return;
+		ch = ' ';
+	}
+	if (o->len + 2 > o->cap)
+		grow(o, 1);
+	o->str[o->len] = ch;
+	o->map[o->len++] = orig;
+}
+
 /* Fold one non-ASCII character C (UTF-8 at P, N bytes) starting at ORIG. */
 static void fold_char(struct out *s, const char *p, size_t n, gunichar c, guint32 orig)
 {
 	switch (c) {
 	case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032: case 0x00B4: case 0x02BC:
-		emit(s, "'", 1, orig);
-		return;
+		return; /* apostrophes are dropped: "don't" and "dont" read alike */
 	case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x00AB: case 0x00BB: case 0x2033:
 		emit(s, "\"", 1, orig);
 		return;
@@ -51,7 +68,7 @@ static void fold_char(struct out *s, const char *p, size_t n, gunichar c, guint3
 		emit(s, "-", 1, orig);
 		return;
 	case 0x00A0: case 0x202F: case 0x205F: case 0x3000: case 0x2028: case 0x2029:
-		emit(s, " ", 1, orig);
+		put(s, ' ', orig);
 		return;
 	case 0x200B: case 0x200C: case 0x200D: case 0x2060: case 0xFEFF: case 0x00AD:
 		return;
@@ -62,7 +79,7 @@ static void fold_char(struct out *s, const char *p, size_t n, gunichar c, guint3
 		break;
 	}
 	if (c >= 0x2000 && c <= 0x200A) {
-		emit(s, " ", 1, orig);
+		put(s, ' ', orig);
 		return;
 	}
 	char *nfkc = g_utf8_normalize(p, (gssize)n, G_NORMALIZE_NFKC);
@@ -108,15 +125,10 @@ void normalize_text(const char *in, size_t len, struct normtext *out)
 				ch = ' ';
 			else if (c == '`')
 				ch = '\'';
-			else if (c == '-' && i + 1 < len && g_ascii_isalpha(in[i + 1]) &&
-			         is_hyphen_prefix(&o)) {
-				i++;
-				continue;
-			}
-			if (o.len + 2 > o.cap)
-				grow(&o, 1);
-			o.str[o.len] = ch;
-			o.map[o.len++] = (guint32)i++;
+			else if (c == '-' && i + 1 < len && g_ascii_isalpha(in[i + 1]) && o.len > 0 &&
+			         g_ascii_isalpha(o.str[o.len - 1]))
+				ch = is_hyphen_prefix(&o) ? '\'' : ' '; /* "un-acceptable", "follow-up" */
+			put(&o, ch, (guint32)i++);
 			continue;
 		}
 		const char *p = in + i;

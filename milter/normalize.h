@@ -1,7 +1,9 @@
 /*
  * normalize.h - Unicode normalisation before matching: NFKC and case folding
- * (GLib), quote, dash and space folding, zero-width characters dropped,
- * prefix hyphens joined ("un-acceptable").  Keeps a map from every output
+ * (GLib), quote, dash and space folding, zero-width characters and
+ * apostrophes dropped ("don't" reads "dont"), whitespace runs collapsed to
+ * one space, hyphens inside words joined after a prefix ("un-acceptable")
+ * and read as a space otherwise ("follow-up").  Keeps a map from every output
  * byte back to the input byte it came from, so findings point at what the
  * author wrote.
  *

@@ -34,7 +34,7 @@ void apology_check(const struct policy *pol, const char *data, size_t len,
 	out->text_len = view.len;
 
 	struct scan sc = {0};
-	scan_text(pol, view.text, view.len, &sc);
+	scan_text(&pol->all, view.text, view.len, &sc);
 	thread_classify_scanned(pol, &msg, &view, ctx, &sc, &out->complaint);
 	if (out->complaint.detected) {
 		gint64 now = ctx && ctx->now > 0 ? ctx->now : msg.date;

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "normalize.h"
 #include "policy_priv.h"
 
 enum key_type { K_LIST, K_WORDS, K_DURATION, K_UINT, K_INT, K_NUMBER, K_STRING, K_BOOL, K_SEVERITY,
@@ -139,13 +140,19 @@ static const struct key_spec bhours_keys[] = {
 	{NULL, 0, 0, 0, 0, 0},
 };
 
+struct compiled_phrase {
+	char *text;
+	bool regex;
+	guint8 flags;
+	guint16 cls;
+	int pos_line, pos_col;
+};
+
 struct loader {
 	const char *file;
 	GString *errors;
 	struct policy *pol;
-	GPtrArray *patterns;     /* char *, compiled pattern text */
-	GArray *pattern_class;   /* guint16 */
-	GArray *pattern_pos;     /* struct pos, for compile errors */
+	GArray *phrases;         /* struct compiled_phrase */
 	bool seen_rule[RULE_COUNT];
 };
 
@@ -202,41 +209,70 @@ static bool is_word_char(char c)
 	return g_ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
 }
 
-/* Turn a plain phrase into a pattern; see the file comment. */
-static char *phrase_to_pattern(const char *phrase)
+/* A phrase with "#" (a number) becomes a regular expression. */
+static char *number_phrase_regex(const char *norm)
 {
-	if (g_str_has_prefix(phrase, "re:"))
-		return g_strdup(phrase + 3);
-	char *folded = g_utf8_casefold(phrase, -1);
 	GString *p = g_string_new(NULL);
-	const char *s = g_strstrip(folded);
-	size_t n = strlen(s);
-	if (n && is_word_char(s[0]))
+	size_t n = strlen(norm);
+	if (n && is_word_char(norm[0]))
 		g_string_append(p, "\\b");
 	for (size_t i = 0; i < n; i++) {
-		char c = s[i];
-		if (c == ' ') {
-			while (i + 1 < n && s[i + 1] == ' ')
-				i++;
-			g_string_append(p, "[\\s-]+");
-		} else if (c == '\'') {
-			g_string_append(p, "'?");
-		} else if (c == '-') {
-			g_string_append(p, "[\\s-]?");
-		} else if (c == '*') {
-			g_string_append(p, "\\w*");
-		} else if (c == '#') {
+		if (norm[i] == '#')
 			g_string_append(p, "\\d+");
-		} else if (is_word_char(c)) {
-			g_string_append_c(p, c);
-		} else {
-			g_string_append_printf(p, "\\x%02x", (unsigned char)c);
-		}
+		else if (is_word_char(norm[i]))
+			g_string_append_c(p, norm[i]);
+		else
+			g_string_append_printf(p, "\\x%02x", (unsigned char)norm[i]);
 	}
-	if (n && (is_word_char(s[n - 1]) || s[n - 1] == '*'))
+	if (n && is_word_char(norm[n - 1]))
 		g_string_append(p, "\\b");
-	g_free(folded);
 	return g_string_free(p, FALSE);
+}
+
+/*
+ * Turn a phrase into a pattern: "re:" phrases are regular expressions; plain
+ * ones are normalised exactly like the text (so a literal is enough) and
+ * carry whole-word flags that scan.c checks.
+ */
+static void add_pattern(struct loader *L, const char *phrase, int lex, struct pos p)
+{
+	struct compiled_phrase cp = {0};
+	if (g_str_has_prefix(phrase, "re:")) {
+		cp.text = g_strdup(phrase + 3);
+		cp.regex = true;
+	} else {
+		char *raw = g_strstrip(g_strdup(phrase));
+		size_t n = strlen(raw);
+		if (n > 1 && raw[n - 1] == '*') {
+			cp.flags |= PHRASE_STEM;
+			raw[--n] = '\0';
+		}
+		struct normtext nt;
+		normalize_text(raw, n, &nt);
+		char *norm = g_strstrip(nt.s);
+		if (strchr(norm, '#')) {
+			cp.text = number_phrase_regex(norm);
+			cp.regex = true;
+		} else {
+			cp.text = g_strdup(norm);
+			size_t k = strlen(norm);
+			if (k && is_word_char(norm[0]))
+				cp.flags |= PHRASE_WORD_START;
+			if (k && is_word_char(norm[k - 1]) && !(cp.flags & PHRASE_STEM))
+				cp.flags |= PHRASE_WORD_END;
+		}
+		normtext_clear(&nt);
+		g_free(raw);
+	}
+	if (cp.text[0] == '\0') {
+		error_at(L, p, "phrase: nothing left to match after normalisation");
+		g_free(cp.text);
+		return;
+	}
+	cp.cls = (guint16)lex;
+	cp.pos_line = p.line;
+	cp.pos_col = p.col;
+	g_array_append_val(L->phrases, cp);
 }
 
 static void add_phrase(struct loader *L, struct fy_node *item, int lex)
@@ -246,11 +282,7 @@ static void add_phrase(struct loader *L, struct fy_node *item, int lex)
 		error_at(L, node_pos(item), "phrase: expected a non-empty string");
 		return;
 	}
-	g_ptr_array_add(L->patterns, phrase_to_pattern(s));
-	guint16 cls = (guint16)lex;
-	g_array_append_val(L->pattern_class, cls);
-	struct pos p = node_pos(item);
-	g_array_append_val(L->pattern_pos, p);
+	add_pattern(L, s, lex, node_pos(item));
 }
 
 static void load_list(struct loader *L, struct fy_node *v, struct pos kp, const char *key, int lex)
@@ -742,28 +774,54 @@ static void policy_defaults(struct policy *pol)
 	pol->domain_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
 }
 
-static void compile_patterns(struct loader *L)
+/* Compile the phrases of the classes CLASS_OK accepts into one matcher. */
+static struct matcher *compile_set(struct loader *L, bool cues_only, guint16 **classes, guint8 **flags,
+                                   unsigned *count)
 {
-	struct policy *pol = L->pol;
-	unsigned n = L->patterns->len;
-	if (n == 0) {
-		error_at(L, (struct pos){1, 1}, "the policy has no phrases");
-		return;
+	GArray *pats = g_array_new(FALSE, FALSE, sizeof(struct pattern));
+	GArray *cls = g_array_new(FALSE, FALSE, sizeof(guint16));
+	GArray *fl = g_array_new(FALSE, FALSE, sizeof(guint8));
+	GArray *src = g_array_new(FALSE, FALSE, sizeof(guint));
+	for (guint i = 0; i < L->phrases->len; i++) {
+		const struct compiled_phrase *cp = &g_array_index(L->phrases, struct compiled_phrase, i);
+		if (cues_only && cp->cls < CUE_BREACH)
+			continue;
+		struct pattern p = {cp->text, strlen(cp->text), cp->regex};
+		g_array_append_val(pats, p);
+		g_array_append_val(cls, cp->cls);
+		g_array_append_val(fl, cp->flags);
+		g_array_append_val(src, i);
 	}
 	int bad = -1;
 	char *err = NULL;
-	pol->matcher = matcher_compile((const char *const *)L->patterns->pdata, n, &bad, &err);
-	if (pol->matcher == NULL) {
-		struct pos p = bad >= 0 && (guint)bad < n ? g_array_index(L->pattern_pos, struct pos, bad)
-		                                          : (struct pos){1, 1};
-		error_at(L, p, "phrase cannot be compiled (%s): %s", err,
-		         bad >= 0 && (guint)bad < n ? (char *)L->patterns->pdata[bad] : "");
+	struct matcher *m = matcher_compile((const struct pattern *)(void *)pats->data, pats->len, &bad, &err);
+	if (m == NULL) {
+		const struct compiled_phrase *cp =
+			bad >= 0 && (guint)bad < pats->len
+				? &g_array_index(L->phrases, struct compiled_phrase, g_array_index(src, guint, bad))
+				: NULL;
+		error_at(L, cp ? (struct pos){cp->pos_line, cp->pos_col} : (struct pos){1, 1},
+		         "phrase cannot be compiled (%s): %s", err ? err : "error", cp ? cp->text : "");
 		g_free(err);
+	}
+	*count = pats->len;
+	*classes = (guint16 *)(void *)g_array_free(cls, FALSE);
+	*flags = (guint8 *)(void *)g_array_free(fl, FALSE);
+	g_array_free(pats, TRUE);
+	g_array_free(src, TRUE);
+	return m;
+}
+
+static void compile_patterns(struct loader *L)
+{
+	struct policy *pol = L->pol;
+	if (L->phrases->len == 0) {
+		error_at(L, (struct pos){1, 1}, "the policy has no phrases");
 		return;
 	}
-	pol->n_patterns = n;
-	pol->pattern_class = (guint16 *)(void *)g_array_free(L->pattern_class, FALSE);
-	L->pattern_class = NULL;
+	pol->all.matcher = compile_set(L, false, &pol->all.cls, &pol->all.flags, &pol->all.n);
+	if (pol->all.matcher)
+		pol->cues.matcher = compile_set(L, true, &pol->cues.cls, &pol->cues.flags, &pol->cues.n);
 }
 
 static struct policy *load_document(const char *name, struct fy_document *fyd, GString *errors)
@@ -774,9 +832,7 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, G
 		.file = name,
 		.errors = errors,
 		.pol = pol,
-		.patterns = g_ptr_array_new_with_free_func(g_free),
-		.pattern_class = g_array_new(FALSE, FALSE, sizeof(guint16)),
-		.pattern_pos = g_array_new(FALSE, FALSE, sizeof(struct pos)),
+		.phrases = g_array_new(FALSE, FALSE, sizeof(struct compiled_phrase)),
 	};
 	struct fy_node *root = fy_document_root(fyd);
 	if (root == NULL)
@@ -785,10 +841,9 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, G
 		walk_map(&L, root, (struct pos){1, 1}, "policy", top_keys, on_value, NULL);
 	if (errors->len == 0)
 		compile_patterns(&L);
-	g_ptr_array_free(L.patterns, TRUE);
-	if (L.pattern_class)
-		g_array_free(L.pattern_class, TRUE);
-	g_array_free(L.pattern_pos, TRUE);
+	for (guint i = 0; i < L.phrases->len; i++)
+		g_free(g_array_index(L.phrases, struct compiled_phrase, i).text);
+	g_array_free(L.phrases, TRUE);
 	if (errors->len) {
 		policy_unref(pol);
 		return NULL;
@@ -872,8 +927,12 @@ void policy_unref(struct policy *pol)
 	g_hash_table_destroy(pol->negation);
 	g_ptr_array_free(pol->sender_globs, TRUE);
 	g_ptr_array_free(pol->domain_globs, TRUE);
-	matcher_free(pol->matcher);
-	g_free(pol->pattern_class);
+	struct phrase_set *sets[] = {&pol->all, &pol->cues};
+	for (size_t i = 0; i < G_N_ELEMENTS(sets); i++) {
+		matcher_free(sets[i]->matcher);
+		g_free(sets[i]->cls);
+		g_free(sets[i]->flags);
+	}
 	g_free(pol->name);
 	g_free(pol);
 }
@@ -930,7 +989,7 @@ bool policy_applies_to_domain(const struct policy *pol, const char *domain)
 
 unsigned policy_pattern_count(const struct policy *pol)
 {
-	return pol->n_patterns;
+	return pol->all.n;
 }
 
 const char *policy_matcher_name(void)
@@ -938,7 +997,4 @@ const char *policy_matcher_name(void)
 	return matcher_backend();
 }
 
-void policy_scan(const struct policy *pol, const char *text, size_t len, GArray *out)
-{
-	matcher_scan(pol->matcher, text, len, out);
-}
+

@@ -48,6 +48,21 @@ struct rule_conf {
 	char *advice;
 };
 
+/* Whole-word conditions of a plain phrase, checked on each hit. */
+enum phrase_flags {
+	PHRASE_WORD_START = 1, /* no word character before the hit */
+	PHRASE_WORD_END = 2,   /* no word character after the hit */
+	PHRASE_STEM = 4,       /* "apologi*": the hit extends to the end of the word */
+};
+
+/* Compiled phrases: one matcher, and per pattern id its class and flags. */
+struct phrase_set {
+	struct matcher *matcher;
+	unsigned n;
+	guint16 *cls;   /* enum lex_class, or LEX_FIXED_COUNT + kind */
+	guint8 *flags;  /* enum phrase_flags */
+};
+
 struct policy {
 	gint refs;
 	char *name;
@@ -85,12 +100,8 @@ struct policy {
 	GPtrArray *sender_globs;    /* GPatternSpec * */
 	GPtrArray *domain_globs;    /* GPatternSpec *, recipient domains */
 
-	struct matcher *matcher;
-	unsigned n_patterns;
-	guint16 *pattern_class;     /* enum lex_class (or kind) per pattern */
+	struct phrase_set all;      /* every phrase: for the new text */
+	struct phrase_set cues;     /* complaint cues and failure kinds: for quoted text */
 };
-
-/* Scan normalised TEXT with the policy's matcher; appends struct match. */
-void policy_scan(const struct policy *pol, const char *text, size_t len, GArray *out);
 
 #endif

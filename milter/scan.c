@@ -16,16 +16,36 @@ static int cmp_hit(const void *a, const void *b)
 	return x->end > y->end ? -1 : x->end < y->end;
 }
 
-void scan_text(const struct policy *pol, const char *text, size_t len, struct scan *out)
+static bool word_char(char c)
+{
+	return g_ascii_isalnum(c) || c == '_' || (unsigned char)c >= 0x80;
+}
+
+/* Apply a plain phrase's whole-word conditions; false drops the hit. */
+static bool fit_words(const struct normtext *nt, guint8 flags, unsigned *start, unsigned *end)
+{
+	if ((flags & PHRASE_WORD_START) && *start > 0 && word_char(nt->s[*start - 1]))
+		return false;
+	if ((flags & PHRASE_WORD_END) && *end < nt->len && word_char(nt->s[*end]))
+		return false;
+	if (flags & PHRASE_STEM)
+		while (*end < nt->len && word_char(nt->s[*end]))
+			(*end)++;
+	return true;
+}
+
+void scan_text(const struct phrase_set *set, const char *text, size_t len, struct scan *out)
 {
 	normalize_text(text, len, &out->nt);
 	GArray *raw = g_array_sized_new(FALSE, FALSE, sizeof(struct match), 32);
-	policy_scan(pol, out->nt.s, out->nt.len, raw);
+	matcher_scan(set->matcher, out->nt.s, out->nt.len, raw);
 	out->hits = g_array_sized_new(FALSE, FALSE, sizeof(struct hit), raw->len + 1);
 	for (guint i = 0; i < raw->len; i++) {
-		const struct match *m = &g_array_index(raw, struct match, i);
+		struct match *m = &g_array_index(raw, struct match, i);
+		if (!fit_words(&out->nt, set->flags[m->id], &m->start, &m->end))
+			continue;
 		struct hit h = {
-			.cls = pol->pattern_class[m->id],
+			.cls = set->cls[m->id],
 			.nstart = m->start,
 			.nend = m->end,
 			.start = normtext_orig(&out->nt, m->start),

@@ -26,7 +26,9 @@ struct scan {
 	GArray *hits;            /* struct hit, ordered by start; same-class overlaps merged */
 };
 
-void scan_text(const struct policy *pol, const char *text, size_t len, struct scan *out);
+/* Scan TEXT with every phrase of the policy (SET = &pol->all), or with the
+ * complaint cues only (SET = &pol->cues). */
+void scan_text(const struct phrase_set *set, const char *text, size_t len, struct scan *out);
 void scan_clear(struct scan *sc);
 
 /* True when a negation word stands within the policy's window before HIT,

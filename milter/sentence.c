@@ -19,20 +19,30 @@
 #define SHORT_LINE 40   /* bytes: a line this short without final punctuation ends a
                            sentence when the next line starts with a capital */
 #define GREETING_MAX 40 /* bytes: "Hi Anna," on its own line */
-#define ABBREV_MAX 8    /* bytes in an abbreviation */
+#define ABBREV_MAX 6    /* bytes in the longest abbreviation below */
 #define LIST_NUMBER_MAX 3 /* digits in a "12." list number */
+
+struct word {
+	const char *s;
+	size_t n;
+};
+
+#define WORD(s) {s, sizeof(s) - 1}
 
 /* Words that end with a period without ending the sentence (lower case,
  * without the final period). */
-static const char *const abbreviations[] = {
-	"e.g", "i.e", "eg", "ie", "etc", "mr", "mrs", "ms", "dr", "prof", "st", "jr", "sr",
-	"vs", "approx", "appr", "ca", "cf", "incl", "excl", "dept", "tel", "ext", "attn",
-	"ref", "viz", "al", "resp", "esp", "corp",
+static const struct word abbreviations[] = {
+	WORD("e.g"), WORD("i.e"), WORD("eg"), WORD("ie"), WORD("etc"), WORD("mr"),
+	WORD("mrs"), WORD("ms"), WORD("dr"), WORD("prof"), WORD("st"), WORD("jr"),
+	WORD("sr"), WORD("vs"), WORD("approx"), WORD("appr"), WORD("ca"), WORD("cf"),
+	WORD("incl"), WORD("excl"), WORD("dept"), WORD("tel"), WORD("ext"), WORD("attn"),
+	WORD("ref"), WORD("viz"), WORD("al"), WORD("resp"), WORD("esp"), WORD("corp"),
 };
 
 /* Abbreviations only when a number follows ("No. 5", "p. 12"). */
-static const char *const number_abbreviations[] = {
-	"no", "nr", "nos", "p", "pp", "fig", "vol", "art", "sec", "ch",
+static const struct word number_abbreviations[] = {
+	WORD("no"), WORD("nr"), WORD("nos"), WORD("p"), WORD("pp"), WORD("fig"),
+	WORD("vol"), WORD("art"), WORD("sec"), WORD("ch"),
 };
 
 struct segmenter {
@@ -47,22 +57,42 @@ struct segmenter {
 	bool line_item;       /* the current line starts with a list marker */
 };
 
-static bool is_space(char c)
+enum byte_class { BYTE_WORD, BYTE_SPACE, BYTE_NEWLINE, BYTE_STOP };
+
+/* What each byte may do to a sentence; BYTE_STOP bytes may end one (0xE2
+ * starts U+2026). */
+static const unsigned char byte_class[256] = {
+	['\t'] = BYTE_SPACE, [' '] = BYTE_SPACE, ['\r'] = BYTE_SPACE, ['\f'] = BYTE_SPACE,
+	['\v'] = BYTE_SPACE, ['\n'] = BYTE_NEWLINE, ['.'] = BYTE_STOP, ['!'] = BYTE_STOP,
+	['?'] = BYTE_STOP, [0xE2] = BYTE_STOP,
+};
+
+static enum byte_class class_of(char c)
 {
-	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+	return byte_class[(unsigned char)c];
 }
 
-static bool in_list(const char *word, size_t n, const char *const *list, size_t count)
+static bool is_space(char c)
 {
-	char lower[ABBREV_MAX + 1];
+	return class_of(c) == BYTE_SPACE;
+}
+
+static char lower_ascii(char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
+/* Is the N bytes at W, ASCII case ignored, one of the COUNT words of LIST? */
+static bool in_list(const char *w, size_t n, const struct word *list, size_t count)
+{
+	char lower[ABBREV_MAX];
 
 	if (n > ABBREV_MAX)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		lower[i] = g_ascii_tolower(word[i]);
-	lower[n] = '\0';
+		lower[i] = lower_ascii(w[i]);
 	for (size_t i = 0; i < count; i++)
-		if (strcmp(lower, list[i]) == 0)
+		if (list[i].n == n && list[i].s[0] == lower[0] && memcmp(lower, list[i].s, n) == 0)
 			return true;
 	return false;
 }
@@ -163,7 +193,7 @@ static bool period_in_word(const struct segmenter *sg, size_t dot, size_t after)
 	while (from > sg->start && (g_ascii_isalnum(t[from - 1]) || t[from - 1] == '.'))
 		from--;
 	n = dot - from;
-	if (n == 0)
+	if (n == 0 || n > ABBREV_MAX)
 		return false;
 	for (size_t i = from; i < dot; i++)
 		digits = digits && g_ascii_isdigit(t[i]);
@@ -237,19 +267,21 @@ void sentence_split(const char *text, size_t len, GArray *out)
 		.line_first = NONE,
 	};
 
-	for (size_t i = 0; i < len; i++) {
-		char c = text[i];
+	for (size_t i = 0; i < len;) {
+		enum byte_class cls = class_of(text[i]);
 		size_t w;
 		bool dots;
 
-		if (c == '\n') {
-			line_end(&sg, i);
+		if (cls == BYTE_NEWLINE) {
+			line_end(&sg, i++);
 			sg.line++;
 			sg.line_first = NONE;
 			continue;
 		}
-		if (is_space(c))
+		if (cls == BYTE_SPACE) {
+			i++;
 			continue;
+		}
 		if (sg.line_first == NONE) {
 			sg.line_first = i;
 			sg.line_item = list_marker_len(text + i, len - i) > 0;
@@ -258,12 +290,19 @@ void sentence_split(const char *text, size_t len, GArray *out)
 			sg.start = i;
 			sg.start_line = sg.line;
 		}
-		sg.last = i;
-		if (c == '.' || c == '!' || c == '?' || c == '\xE2') {
-			w = terminal_len(text + i, len - i, &dots);
-			if (w)
-				i = punctuation(&sg, i, w, dots) - 1;
+		if (cls == BYTE_STOP && (w = terminal_len(text + i, len - i, &dots)) > 0) {
+			i = punctuation(&sg, i, w, dots);
+			continue;
 		}
+		/* The rest of the word, and the words after it up to a line break
+		 * or a possible stop. */
+		do {
+			while (++i < len && class_of(text[i]) == BYTE_WORD)
+				;
+			sg.last = i - 1;
+			while (i < len && class_of(text[i]) == BYTE_SPACE)
+				i++;
+		} while (i < len && class_of(text[i]) == BYTE_WORD);
 	}
 	if (sg.start != NONE)
 		close_sentence(&sg, sg.last + 1);

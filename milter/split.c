@@ -56,6 +56,11 @@ struct splitter {
 
 /* ---- small scanners ---------------------------------------------------- */
 
+static char lower_ascii(char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c;
+}
+
 static bool is_blank_byte(char c)
 {
 	return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
@@ -69,7 +74,11 @@ static bool starts_with(const char *s, size_t n, const char *prefix)
 
 static bool starts_with_ci(const char *s, size_t n, const char *prefix)
 {
-	size_t k = strlen(prefix);
+	size_t k;
+
+	if (n == 0 || lower_ascii(s[0]) != lower_ascii(prefix[0]))
+		return false;
+	k = strlen(prefix);
 	return n >= k && g_ascii_strncasecmp(s, prefix, k) == 0;
 }
 
@@ -77,10 +86,10 @@ static bool starts_with_ci(const char *s, size_t n, const char *prefix)
 static bool contains_ci(const char *s, size_t n, const char *needle)
 {
 	size_t k = strlen(needle);
-	char first = g_ascii_tolower(needle[0]);
+	char first = lower_ascii(needle[0]);
 
 	for (size_t i = 0; i + k <= n; i++)
-		if (g_ascii_tolower(s[i]) == first && g_ascii_strncasecmp(s + i, needle, k) == 0)
+		if (lower_ascii(s[i]) == first && g_ascii_strncasecmp(s + i, needle, k) == 0)
 			return true;
 	return false;
 }
@@ -534,6 +543,9 @@ static bool ends_as_attribution(const char *s, size_t n, bool anywhere)
 
 static bool has_attribution_prefix(const struct line *l)
 {
+	/* Every prefix is a capitalised two-letter word and a space. */
+	if (l->len < 3 || l->s[2] != ' ' || !g_ascii_isupper(l->s[0]))
+		return false;
 	for (size_t i = 0; i < G_N_ELEMENTS(attribution_prefixes); i++)
 		if (starts_with(l->s, l->len, attribution_prefixes[i]))
 			return true;
@@ -548,6 +560,8 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 
 	*dated = false;
 	if (l->blank || l->len > MAX_ATTRIBUTION)
+		return 0;
+	if (l->s[l->len - 1] != ':' && !has_attribution_prefix(l))
 		return 0;
 	if (!has_attribution_prefix(l))
 		return ends_as_attribution(l->s, l->len, false) ? 1 : 0;
@@ -658,6 +672,9 @@ static bool starts_history(struct splitter *sp, size_t i)
 {
 	const struct line *l = line_at(sp, i);
 
+	/* Separators, rules and From: headers all start with one of these. */
+	if (!strchr("-_*BbFfVvDd", l->s[0]))
+		return false;
 	if (is_separator(l)) {
 		sp->header_end = i + SEPARATOR_SPAN;
 		return true;
@@ -777,7 +794,8 @@ static const char *const sign_offs[] = {
 
 static bool is_device_line(const struct line *l)
 {
-	return l->len <= DEVICE_LINE_MAX &&
+	/* Every device line starts with one of these letters. */
+	return l->len <= DEVICE_LINE_MAX && strchr("SGVEIsgvei", l->s[0]) &&
 	       starts_with_any_ci(l->s, l->len, device_lines, G_N_ELEMENTS(device_lines));
 }
 
@@ -1048,7 +1066,10 @@ static size_t placeholder_len(const char *s, size_t n)
 static void blank_placeholders(char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
-		size_t len = placeholder_len(s + i, n - i);
+		size_t len;
+		if (s[i] != '{' && s[i] != '[' && s[i] != '<' && s[i] != '%' && s[i] != '\xC2')
+			continue;
+		len = placeholder_len(s + i, n - i);
 		if (len) {
 			memset(s + i, ' ', len);
 			i += len - 1;

@@ -45,7 +45,7 @@ static void add_cues(const struct policy *pol, const char *text, size_t len, dou
 	if (len == 0)
 		return;
 	struct scan sc = {0};
-	scan_text(pol, text, len, &sc);
+	scan_text(&pol->cues, text, len, &sc);
 	count_cues(pol, &sc, weight, ev);
 	scan_clear(&sc);
 }
@@ -132,7 +132,7 @@ void thread_classify(const struct policy *pol, const struct message *msg,
                      struct complaint *out)
 {
 	struct scan sc = {0};
-	scan_text(pol, view->text, view->len, &sc);
+	scan_text(&pol->all, view->text, view->len, &sc);
 	thread_classify_scanned(pol, msg, view, ctx, &sc, out);
 	scan_clear(&sc);
 }

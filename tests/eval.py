@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 
+sys.dont_write_bytecode = True  # keep tests/ free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import corpus_run  # noqa: E402
 

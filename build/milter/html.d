@@ -85,7 +85,9 @@ build/milter/html.o: milter/html.c /usr/include/glib-2.0/glib.h \
  /usr/include/libxml2/libxml/globals.h /usr/include/libxml2/libxml/SAX2.h \
  /usr/include/libxml2/libxml/xlink.h \
  /usr/include/libxml2/libxml/xmlmemory.h \
- /usr/include/libxml2/libxml/threads.h milter/html.h
+ /usr/include/libxml2/libxml/threads.h \
+ /usr/include/libxml2/libxml/parserInternals.h \
+ /usr/include/libxml2/libxml/chvalid.h milter/html.h
 /usr/include/glib-2.0/glib.h:
 /usr/include/glib-2.0/glib/galloca.h:
 /usr/include/glib-2.0/glib/gtypes.h:
@@ -192,4 +194,6 @@ build/milter/html.o: milter/html.c /usr/include/glib-2.0/glib.h \
 /usr/include/libxml2/libxml/xlink.h:
 /usr/include/libxml2/libxml/xmlmemory.h:
 /usr/include/libxml2/libxml/threads.h:
+/usr/include/libxml2/libxml/parserInternals.h:
+/usr/include/libxml2/libxml/chvalid.h:
 milter/html.h:

@@ -70,7 +70,7 @@ build/milter/matcher_hyperscan.o: milter/matcher_hyperscan.c \
  /usr/include/glib-2.0/glib/deprecated/gmain.h \
  /usr/include/glib-2.0/glib/deprecated/grel.h \
  /usr/include/glib-2.0/glib/deprecated/gthread.h \
- /usr/include/glib-2.0/glib/glib-autocleanups.h
+ /usr/include/glib-2.0/glib/glib-autocleanups.h milter/regexset.h
 /usr/include/hs/hs.h:
 /usr/include/hs/hs_compile.h:
 /usr/include/hs/hs_common.h:
@@ -161,3 +161,4 @@ milter/matcher.h:
 /usr/include/glib-2.0/glib/deprecated/grel.h:
 /usr/include/glib-2.0/glib/deprecated/gthread.h:
 /usr/include/glib-2.0/glib/glib-autocleanups.h:
+milter/regexset.h:

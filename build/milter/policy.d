@@ -1,4 +1,4 @@
-build/milter/policy.o: milter/policy.c milter/policy_priv.h \
+build/milter/policy.o: milter/policy.c milter/normalize.h \
  /usr/include/glib-2.0/glib.h /usr/include/glib-2.0/glib/galloca.h \
  /usr/include/glib-2.0/glib/gtypes.h \
  /usr/lib/x86_64-linux-gnu/glib-2.0/include/glibconfig.h \
@@ -68,9 +68,10 @@ build/milter/policy.o: milter/policy.c milter/policy_priv.h \
  /usr/include/glib-2.0/glib/deprecated/gmain.h \
  /usr/include/glib-2.0/glib/deprecated/grel.h \
  /usr/include/glib-2.0/glib/deprecated/gthread.h \
- /usr/include/glib-2.0/glib/glib-autocleanups.h milter/matcher.h \
- include/message.h include/policy.h include/message.h include/rules.h
-milter/policy_priv.h:
+ /usr/include/glib-2.0/glib/glib-autocleanups.h milter/policy_priv.h \
+ milter/matcher.h include/message.h include/policy.h include/message.h \
+ include/rules.h
+milter/normalize.h:
 /usr/include/glib-2.0/glib.h:
 /usr/include/glib-2.0/glib/galloca.h:
 /usr/include/glib-2.0/glib/gtypes.h:
@@ -156,6 +157,7 @@ milter/policy_priv.h:
 /usr/include/glib-2.0/glib/deprecated/grel.h:
 /usr/include/glib-2.0/glib/deprecated/gthread.h:
 /usr/include/glib-2.0/glib/glib-autocleanups.h:
+milter/policy_priv.h:
 milter/matcher.h:
 include/message.h:
 include/policy.h:

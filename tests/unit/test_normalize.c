@@ -17,17 +17,20 @@ struct norm_case {
 };
 
 static const struct norm_case cases[] = {
-	{"ascii lower", "I'M SORRY", "i'm sorry"},
-	{"curly apostrophe", "I\xe2\x80\x99m sorry", "i'm sorry"},
+	{"ascii lower", "I'M SORRY", "im sorry"},
+	{"curly apostrophe", "I\xe2\x80\x99m sorry", "im sorry"},
+	{"missing apostrophe reads alike", "were swamped", "were swamped"},
+	{"whitespace collapsed", "looking  into\n\n it", "looking into it"},
 	{"curly quotes", "\xe2\x80\x9cno\xe2\x80\x9d", "\"no\""},
 	{"em dash", "late\xe2\x80\x94" "again", "late-again"},
 	{"nbsp", "so\xc2\xa0sorry", "so sorry"},
 	{"zero width dropped", "sor\xe2\x80\x8bry", "sorry"},
 	{"prefix hyphen joined", "un-acceptable and re-send", "unacceptable and resend"},
-	{"other hyphen kept", "follow-up", "follow-up"},
+	{"other hyphen is a space", "follow-up", "follow up"},
+	{"dash between spaces kept", "late - again", "late - again"},
 	{"nfkc ligature", "\xef\xac\x81" "x", "fix"},
 	{"casefold non-ascii", "\xc3\x9c" "BER", "\xc3\xbc" "ber"},
-	{"tab and cr", "a\tb\r\n", "a b \n"},
+	{"tab and cr", "a\tb\r\n", "a b "},
 	{"invalid byte", "a\xff" "b", "a?b"},
 };
 

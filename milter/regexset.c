@@ -1,0 +1,76 @@
+/*
+ * regexset.c - see regexset.h.
+ */
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include <pcre2.h>
+
+#include "regexset.h"
+
+struct regexset {
+	GPtrArray *codes; /* pcre2_code * */
+	GArray *ids;      /* unsigned */
+};
+
+static void free_match_data(gpointer p)
+{
+	pcre2_match_data_free(p);
+}
+
+/* Per-thread match data, freed when the thread exits. */
+static GPrivate match_key = G_PRIVATE_INIT(free_match_data);
+
+struct regexset *regexset_new(void)
+{
+	struct regexset *rs = g_new0(struct regexset, 1);
+	rs->codes = g_ptr_array_new_with_free_func((GDestroyNotify)pcre2_code_free);
+	rs->ids = g_array_new(FALSE, FALSE, sizeof(unsigned));
+	return rs;
+}
+
+bool regexset_add(struct regexset *rs, const char *p, size_t len, bool literal, unsigned id, char **err)
+{
+	int ec;
+	PCRE2_SIZE eo;
+	pcre2_code *code = pcre2_compile((PCRE2_SPTR)p, len, literal ? PCRE2_LITERAL : 0, &ec, &eo, NULL);
+	if (code == NULL) {
+		PCRE2_UCHAR buf[256];
+		pcre2_get_error_message(ec, buf, sizeof buf);
+		*err = g_strdup_printf("%s at offset %zu", (char *)buf, (size_t)eo);
+		return false;
+	}
+	pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);
+	g_ptr_array_add(rs->codes, code);
+	g_array_append_val(rs->ids, id);
+	return true;
+}
+
+void regexset_free(struct regexset *rs)
+{
+	if (rs == NULL)
+		return;
+	g_ptr_array_free(rs->codes, TRUE);
+	g_array_free(rs->ids, TRUE);
+	g_free(rs);
+}
+
+void regexset_scan(const struct regexset *rs, const char *text, size_t len, GArray *out)
+{
+	pcre2_match_data *md = g_private_get(&match_key);
+	if (md == NULL) {
+		md = pcre2_match_data_create(4, NULL);
+		g_private_set(&match_key, md);
+	}
+	for (guint i = 0; i < rs->codes->len; i++) {
+		const pcre2_code *code = rs->codes->pdata[i];
+		unsigned id = g_array_index(rs->ids, unsigned, i);
+		PCRE2_SIZE off = 0;
+		while (off <= len) {
+			if (pcre2_match(code, (PCRE2_SPTR)text, len, off, 0, md, NULL) < 0)
+				break;
+			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
+			struct match mt = {id, (unsigned)ov[0], (unsigned)ov[1]};
+			g_array_append_val(out, mt);
+			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+		}
+	}
+}

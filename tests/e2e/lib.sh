@@ -1,0 +1,268 @@
+# tests/e2e/lib.sh - a private Postfix instance and the milter, on loopback only,
+# for the end-to-end tests, the live demo and the end-to-end benchmark.
+# Sourced (POSIX sh).  Everything lives under one temporary directory; stop_all
+# stops every process started here and is meant for `trap stop_all EXIT`.
+#
+#   E2E_BUILD      build directory holding apology-milter (default build)
+#   E2E_POLICY     policy file (default policies/default.yaml)
+#
+# After setup_instance:
+#   $T             the temporary directory
+#   $PORT_IN       inbound SMTP port (mail from clients; the milter records complaints)
+#   $PORT_OUT      submission-like port ({daemon_name} = ORIGINATING; replies are judged)
+#   $PORT_SINK     smtp-sink port, where Postfix delivers everything
+#   $SINK_DIR      one file per delivered message
+#   $STORE         the milter's SQLite store
+#   $MILTER_LOG    the milter's log (foreground, stderr)
+#   $MAILLOG       Postfix's log
+
+E2E_BUILD=${E2E_BUILD:-build}
+E2E_POLICY=${E2E_POLICY:-policies/default.yaml}
+E2E_ROOT=$(cd "$(dirname "$0")/../.." 2>/dev/null && pwd)
+MILTER_PID=
+SINK_PID=
+PF_STARTED=
+
+die() { echo "e2e: $*" >&2; exit 1; }
+
+# A free TCP port on 127.0.0.1 (not a listener now).
+free_port() {
+	p=$1
+	while ss -Htln "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
+	echo "$p"
+}
+
+need_tools() {
+	[ "$(id -u)" = 0 ] || die "must run as root (a private Postfix instance needs it)"
+	for t in postfix postconf postqueue postsuper smtp-sink swaks sqlite3 ss; do
+		command -v "$t" >/dev/null 2>&1 || die "missing tool: $t (run: make deps)"
+	done
+	id postfix >/dev/null 2>&1 || die "user postfix missing (install the postfix package)"
+}
+
+# Write main.cf and master.cf of a private instance under $T/etc.
+# $1: "milter" (inbound and outgoing ports pass the milter) or "plain".
+write_postfix_config() {
+	mode=$1
+	mkdir -p "$T/etc" "$T/spool" "$T/data"
+	chown postfix "$T/data"
+	if [ "$mode" = milter ]; then
+		milters="{ unix:$T/run/milter.sock, default_action=accept }"
+	else
+		milters=""
+	fi
+	cat >"$T/etc/main.cf" <<EOF
+# Private test instance: loopback only, everything relayed to smtp-sink.
+compatibility_level = 3.6
+queue_directory = $T/spool
+data_directory = $T/data
+mail_owner = postfix
+setgid_group = postdrop
+myhostname = mx.acme.example
+mydomain = acme.example
+myorigin = acme.example
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+smtpd_relay_restrictions = permit_mynetworks, reject
+relayhost = [127.0.0.1]:$PORT_SINK
+smtp_dns_support_level = disabled
+alias_maps =
+alias_database =
+local_recipient_maps =
+biff = no
+maillog_file = $T/maillog
+maillog_file_prefixes = $T
+smtpd_milters = $milters
+milter_default_action = accept
+# Deliver at once, retry fast: tests and benchmarks do not wait for queue runs.
+queue_run_delay = 5s
+minimal_backoff_time = 5s
+maximal_backoff_time = 10s
+smtp_connection_cache_on_demand = yes
+default_process_limit = 100
+smtpd_client_connection_count_limit = 0
+smtpd_client_connection_rate_limit = 0
+message_size_limit = 20480000
+EOF
+	cat >"$T/etc/master.cf" <<EOF
+127.0.0.1:$PORT_IN inet n - n - - smtpd
+127.0.0.1:$PORT_OUT inet n - n - - smtpd -o milter_macro_daemon_name=ORIGINATING
+pickup    unix  n - n 60   1 pickup
+cleanup   unix  n - n -    0 cleanup
+qmgr      unix  n - n 300  1 qmgr
+rewrite   unix  - - n -    - trivial-rewrite
+bounce    unix  - - n -    0 bounce
+defer     unix  - - n -    0 bounce
+trace     unix  - - n -    0 bounce
+verify    unix  - - n -    1 verify
+flush     unix  n - n 1000? 0 flush
+proxymap  unix  - - n -    - proxymap
+smtp      unix  - - n -    - smtp
+relay     unix  - - n -    - smtp
+showq     unix  n - n -    - showq
+error     unix  - - n -    - error
+retry     unix  - - n -    - error
+discard   unix  - - n -    - discard
+anvil     unix  - - n -    1 anvil
+scache    unix  - - n -    1 scache
+postlog   unix-dgram n - n - 1 postlogd
+EOF
+}
+
+# Create $T and write the instance; $1 as for write_postfix_config.
+setup_instance() {
+	need_tools
+	[ -x "$E2E_BUILD/apology-milter" ] || die "$E2E_BUILD/apology-milter not built (run: make)"
+	T=$(mktemp -d /tmp/apology-e2e.XXXXXX)
+	chmod 755 "$T"
+	base=$((20000 + $$ % 20000))
+	PORT_IN=$(free_port "$base")
+	PORT_OUT=$(free_port $((PORT_IN + 1)))
+	PORT_SINK=$(free_port $((PORT_OUT + 1)))
+	SINK_DIR=$T/sink
+	STORE=$T/state/store.db
+	MILTER_LOG=$T/milter.log
+	MAILLOG=$T/maillog
+	mkdir -p "$T/run" "$T/state" "$SINK_DIR"
+	chown postfix "$SINK_DIR"
+	write_postfix_config "${1:-milter}"
+}
+
+start_sink() {
+	# -d: one file per message; -u: smtp-sink drops root after binding.
+	smtp-sink -u postfix -d "$SINK_DIR/%H%M%S." 127.0.0.1:"$PORT_SINK" 256 \
+		>"$T/sink.log" 2>&1 &
+	SINK_PID=$!
+	wait_port "$PORT_SINK" || die "smtp-sink did not start: $(cat "$T/sink.log")"
+}
+
+# Run a postfix command; on failure show why (Postfix prints to stderr only on a tty).
+pf() {
+	script -qec "postfix -c $T/etc $*" /dev/null </dev/null >"$T/postfix.out" 2>&1 && return 0
+	die "postfix $*: $(tr -d '\r' <"$T/postfix.out")"
+}
+
+start_postfix() {
+	pf check
+	pf start
+	PF_STARTED=1
+	wait_port "$PORT_IN" && wait_port "$PORT_OUT" || die "postfix did not listen"
+}
+
+stop_postfix() {
+	[ -n "$PF_STARTED" ] && postfix -c "$T/etc" stop >/dev/null 2>&1
+	PF_STARTED=
+}
+
+# start_milter [-o key=value]...
+start_milter() {
+	"$E2E_BUILD/apology-milter" -f \
+		-p "unix:$T/run/milter.sock" \
+		-o group=postfix -o socket-mode=0660 \
+		-o "policy=$E2E_POLICY" \
+		-o "store=sqlite:$STORE" \
+		-o "pid-file=$T/run/milter.pid" \
+		-o scope.internal-domains=acme.example \
+		-o limits.drain-timeout=10s \
+		"$@" >>"$MILTER_LOG" 2>&1 &
+	MILTER_PID=$!
+	i=0
+	while [ ! -S "$T/run/milter.sock" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && die "milter did not start: $(tail -5 "$MILTER_LOG")"
+		kill -0 "$MILTER_PID" 2>/dev/null || die "milter exited: $(tail -5 "$MILTER_LOG")"
+		sleep 0.05
+	done
+}
+
+stop_milter() {
+	if [ -n "$MILTER_PID" ]; then
+		kill -TERM "$MILTER_PID" 2>/dev/null
+		i=0
+		while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$MILTER_PID" 2>/dev/null
+		wait "$MILTER_PID" 2>/dev/null
+	fi
+	MILTER_PID=
+	rm -f "$T/run/milter.sock"
+}
+
+stop_all() {
+	stop_postfix
+	stop_milter
+	if [ -n "$SINK_PID" ]; then
+		kill "$SINK_PID" 2>/dev/null
+		wait "$SINK_PID" 2>/dev/null
+	fi
+	SINK_PID=
+	if [ -n "$T" ] && [ -z "${E2E_KEEP:-}" ]; then
+		rm -rf "$T"
+	fi
+}
+
+wait_port() {
+	i=0
+	while ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && return 1
+		sleep 0.05
+	done
+	return 0
+}
+
+# send PORT FROM TO FILE: one message with swaks; prints swaks' transcript to $T/swaks.log.
+send_msg() {
+	swaks --server 127.0.0.1 --port "$1" --from "$2" --to "$3" --data "$4" \
+		--helo client.test --timeout 30 >>"$T/swaks.log" 2>&1
+}
+
+send_out() { send_msg "$PORT_OUT" "$@"; }
+send_in() { send_msg "$PORT_IN" "$@"; }
+
+# The delivered copy of the message whose Message-ID is $1 (waits up to 10 s).
+delivered() {
+	i=0
+	while :; do
+		f=$(grep -l -F "$1" "$SINK_DIR"/* 2>/dev/null | head -1)
+		if [ -n "$f" ]; then
+			echo "$f"
+			return 0
+		fi
+		i=$((i + 1))
+		[ $i -gt 200 ] && return 1
+		sleep 0.05
+	done
+}
+
+# Queue id of the held message whose Message-ID is $1, from postqueue -j.
+held_queue_id() {
+	i=0
+	while [ $i -lt 100 ]; do
+		for id in $(postqueue -c "$T/etc" -j 2>/dev/null |
+			awk -F'"queue_id": *"' '/"queue_name": *"hold"/ { split($2, a, "\""); print a[1] }'); do
+			if postcat -c "$T/etc" -hq "$id" 2>/dev/null | grep -q -F "$1"; then
+				echo "$id"
+				return 0
+			fi
+		done
+		i=$((i + 1))
+		sleep 0.05
+	done
+	return 1
+}
+
+# The header block of a delivered file, unfolded, one header per line.
+headers_of() {
+	awk 'BEGIN { RS = "\r?\n" } /^$/ { exit } { print }' "$1" |
+		awk '/^[ \t]/ { sub(/^[ \t]+/, " "); line = line $0; next } { if (line != "") print line; line = $0 } END { print line }'
+}
+
+# sql QUERY: run a read-only query on the milter's store.
+sql() {
+	sqlite3 -cmd '.timeout 5000' "$STORE" "$1"
+}
