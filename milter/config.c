@@ -459,24 +459,52 @@ static void read_mapping(struct reader *r, struct fy_node *map, const char *pref
 	}
 }
 
+/* libfyaml reports through this: keep its text for parse_errors(). */
+static void collect_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
+{
+	(void)diag;
+	g_string_append_len(user, buf, (gssize)len);
+}
+
+/* Rewrite libfyaml's "SOURCE:LINE:COL: [error: ]message" lines as ours. */
+static void parse_errors(struct reader *r, const char *diag)
+{
+	char **lines = g_strsplit(diag, "\n", -1);
+	for (int i = 0; lines[i] != NULL; i++) {
+		for (const char *p = strchr(lines[i], ':'); p != NULL; p = strchr(p + 1, ':')) {
+			int line, col, used = 0;
+			if (sscanf(p, ":%d:%d: %n", &line, &col, &used) != 2 || used == 0)
+				continue;
+			const char *msg = p + used;
+			if (g_str_has_prefix(msg, "error: "))
+				msg += strlen("error: ");
+			g_string_append_printf(r->errors, "%s:%d:%d: %s\n", r->file, line, col, msg);
+			break;
+		}
+	}
+	g_strfreev(lines);
+}
+
 static bool load(struct config *cfg, const char *name, const char *yaml, size_t len, char **err)
 {
 	struct reader r = {cfg, name, g_string_new(NULL)};
+	GString *diag_text = g_string_new(NULL);
 	struct fy_diag_cfg dcfg;
 	fy_diag_cfg_default(&dcfg);
 	dcfg.fp = NULL;
+	dcfg.output_fn = collect_diag;
+	dcfg.user = diag_text;
 	dcfg.colorize = false;
+	dcfg.show_source = false;
+	dcfg.show_type = false;
+	dcfg.show_module = false;
+	dcfg.show_position = true;
 	struct fy_diag *diag = fy_diag_create(&dcfg);
-	fy_diag_set_collect_errors(diag, true);
 	struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_PARSE, .diag = diag};
 	struct fy_document *doc = fy_document_build_from_string(&pcfg, yaml, len);
 
 	if (doc == NULL) {
-		void *it = NULL;
-		struct fy_diag_error *e;
-		while ((e = fy_diag_errors_iterate(diag, &it)) != NULL)
-			g_string_append_printf(r.errors, "%s:%d:%d: %s\n", name, e->line + 1,
-			                       e->column + 1, e->msg);
+		parse_errors(&r, diag_text->str);
 		if (r.errors->len == 0)
 			g_string_append_printf(r.errors, "%s:1:1: not a YAML document\n", name);
 	} else {
@@ -488,6 +516,7 @@ static bool load(struct config *cfg, const char *name, const char *yaml, size_t 
 		fy_document_destroy(doc);
 	}
 	fy_diag_unref(diag);
+	g_string_free(diag_text, TRUE);
 	if (r.errors->len == 0) {
 		g_string_free(r.errors, TRUE);
 		return true;

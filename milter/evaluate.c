@@ -128,20 +128,33 @@ static guint first_sentence_with(const struct eval *e, unsigned cls, guint fallb
 /* "our warehouse" / "your designer" / "the courier": whose side is it? */
 enum side { SIDE_THIRD, SIDE_OURS, SIDE_CLIENT };
 
+/* Look back up to three words for a possessive or article. */
 static enum side side_of(const struct eval *e, const struct hit *h)
 {
+	static const struct {
+		const char *word;
+		enum side side;
+	} marks[] = {
+		{"our", SIDE_OURS},    {"my", SIDE_OURS},     {"your", SIDE_CLIENT}, {"the", SIDE_THIRD},
+		{"their", SIDE_THIRD}, {"a", SIDE_THIRD},     {"an", SIDE_THIRD},    {"this", SIDE_THIRD},
+		{"that", SIDE_THIRD},  {"these", SIDE_THIRD}, {"those", SIDE_THIRD}, {"his", SIDE_THIRD},
+		{"her", SIDE_THIRD},   {"another", SIDE_THIRD},
+	};
 	const char *s = e->sc->nt.s;
 	size_t i = h->nstart;
-	while (i > 0 && s[i - 1] == ' ')
-		i--;
-	size_t end = i;
-	while (i > 0 && g_ascii_isalpha(s[i - 1]))
-		i--;
-	size_t n = end - i;
-	if ((n == 3 && memcmp(s + i, "our", 3) == 0) || (n == 2 && memcmp(s + i, "my", 2) == 0))
-		return SIDE_OURS;
-	if (n == 4 && memcmp(s + i, "your", 4) == 0)
-		return SIDE_CLIENT;
+	for (int words = 0; words < 3 && i > 0; words++) {
+		while (i > 0 && s[i - 1] == ' ')
+			i--;
+		size_t end = i;
+		while (i > 0 && g_ascii_isalpha(s[i - 1]))
+			i--;
+		size_t n = end - i;
+		if (n == 0)
+			break; /* punctuation: the clause starts here */
+		for (size_t k = 0; k < G_N_ELEMENTS(marks); k++)
+			if (strlen(marks[k].word) == n && memcmp(s + i, marks[k].word, n) == 0)
+				return marks[k].side;
+	}
 	return SIDE_THIRD;
 }
 
@@ -290,6 +303,22 @@ static void judge_time(struct eval *e, const struct complaint *c, gint64 now, co
 	}
 }
 
+/* A hit inside an exception phrase ("you should have had the calendar")
+ * means nothing: treat it as negated. */
+static void mark_exceptions(struct eval *e)
+{
+	for (guint x = 0; x < e->sc->hits->len; x++) {
+		const struct hit *ex = hit_at(e, x);
+		if (ex->cls != LEX_EXCEPTION)
+			continue;
+		for (guint i = 0; i < e->sc->hits->len; i++) {
+			const struct hit *h = hit_at(e, i);
+			if (h->cls != LEX_EXCEPTION && h->start < ex->end && h->end > ex->start)
+				e->hit_negated[i] = true;
+		}
+	}
+}
+
 static int cmp_finding(const void *a, const void *b)
 {
 	const struct finding *x = a, *y = b;
@@ -314,10 +343,12 @@ void findings_evaluate(const struct policy *pol, const struct thread_view *view,
 		.hit_negated = g_new0(bool, nh ? nh : 1),
 		.out = out,
 	};
+	mark_exceptions(&e);
 	for (guint i = 0; i < nh; i++) {
 		const struct hit *h = hit_at(&e, i);
 		e.hit_sentence[i] = sentence_of(view, h->start);
-		e.hit_negated[i] = h->cls < 64 && (negatable & BIT(h->cls)) && scan_negated(pol, sc, h);
+		e.hit_negated[i] = e.hit_negated[i] || (h->cls < 64 && (negatable & BIT(h->cls)) &&
+		                                        scan_negated(pol, sc, h));
 		if (e.hit_negated[i] || h->cls >= 64)
 			continue;
 		e.facts[e.hit_sentence[i]].has |= BIT(h->cls);

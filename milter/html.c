@@ -303,8 +303,8 @@ static size_t space_width(const unsigned char *p, const unsigned char *end)
 	}
 }
 
-/* Length of an invisible character at P (soft hyphen, zero-width space and
- * joiners, byte order mark), or 0. */
+/* Length of an invisible character at P (control character, soft hyphen,
+ * zero-width space and joiners, byte order mark), or 0. */
 static size_t invisible_width(const unsigned char *p, const unsigned char *end)
 {
 	switch (p[0]) {
@@ -319,14 +319,14 @@ static size_t invisible_width(const unsigned char *p, const unsigned char *end)
 	case 0xEF: /* U+FEFF */
 		return end - p >= 3 && p[1] == 0xBB && p[2] == 0xBF ? 3 : 0;
 	default:
-		return 0;
+		return p[0] < 0x20 || p[0] == 0x7F ? 1 : 0;
 	}
 }
 
 /* Bytes that may start a space or an invisible character. */
 static bool maybe_special(unsigned char c)
 {
-	return c <= ' ' || c == 0xC2 || c == 0xE2 || c == 0xE3 || c == 0xEF;
+	return c <= ' ' || c == 0x7F || c == 0xC2 || c == 0xE2 || c == 0xE3 || c == 0xEF;
 }
 
 static void text_space(struct render *r, const unsigned char *p)
@@ -526,6 +526,7 @@ char *html_to_text(const char *html, size_t len, size_t max_out, bool *truncated
 	char *repaired = NULL;
 	bool cut = false;
 
+	html_library_init();
 	if (!html)
 		len = 0;
 	if (len > INT_MAX) {
@@ -554,5 +555,10 @@ char *html_to_text(const char *html, size_t len, size_t max_out, bool *truncated
 
 void html_library_init(void)
 {
-	xmlInitParser();
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		xmlInitParser();
+		g_once_init_leave(&done, 1);
+	}
 }

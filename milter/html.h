@@ -24,8 +24,9 @@
  */
 char *html_to_text(const char *html, size_t len, size_t max_out, bool *truncated);
 
-/* One-time libxml2 set-up; call from the main thread before any worker
- * thread uses html_to_text().  Safe to call more than once. */
+/* One-time libxml2 set-up.  html_to_text() calls it too; calling it early
+ * from the main thread keeps the first message from paying for it.  Safe to
+ * call more than once, from any thread. */
 void html_library_init(void);
 
 #endif

@@ -72,6 +72,7 @@ static const struct key_spec complaint_keys[] = {
 	{"serious-threshold", K_NUMBER, -1, OFF(serious_threshold), 0, 1000},
 	{"subject-weight", K_NUMBER, -1, OFF(subject_weight), 0, 100},
 	{"new-text-weight", K_NUMBER, -1, OFF(new_text_weight), 0, 100},
+	{"apology-weight", K_NUMBER, -1, OFF(apology_weight), 0, 100},
 	{"quoted-scan-bytes", K_UINT, -1, OFF(quoted_scan_bytes), 256, 1e8},
 	{"breach", K_CUE, CUE_BREACH, OFF(cue_weight[0]), 0, 100},
 	{"why", K_CUE, CUE_WHY, OFF(cue_weight[1]), 0, 100},
@@ -90,6 +91,7 @@ static const struct key_spec lexicon_keys[] = {
 	{"negation-window", K_UINT, -1, OFF(negation_window), 1, 10},
 	{"failure", K_LIST, LEX_FAILURE, NOFF, 0, 0},
 	{"small-imposition", K_LIST, LEX_SMALL_IMPOSITION, NOFF, 0, 0},
+	{"exceptions", K_LIST, LEX_EXCEPTION, NOFF, 0, 0},
 	{NULL, 0, 0, 0, 0, 0},
 };
 
@@ -759,6 +761,7 @@ static void policy_defaults(struct policy *pol)
 	pol->cue_weight[0] = pol->cue_weight[1] = pol->cue_weight[2] = 1;
 	pol->subject_weight = 1.5;
 	pol->new_text_weight = 0.5;
+	pol->apology_weight = 1;
 	pol->quoted_scan_bytes = 8192;
 	pol->late_after = 24 * 3600;
 	pol->bh_days = 0x3e;

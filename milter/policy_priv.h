@@ -31,6 +31,7 @@ enum lex_class {
 	LEX_INTENSIFIER,
 	LEX_FAILURE,
 	LEX_SMALL_IMPOSITION,
+	LEX_EXCEPTION,
 	CUE_BREACH,
 	CUE_WHY,
 	CUE_ESCALATION,
@@ -80,6 +81,7 @@ struct policy {
 	double cue_weight[3];       /* breach, why, escalation */
 	double subject_weight;
 	double new_text_weight;
+	double apology_weight;      /* the reply apologises for something */
 	size_t quoted_scan_bytes;
 
 	/* rule parameters */

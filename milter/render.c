@@ -69,7 +69,7 @@ void render_json(GString *out, const char *file, const struct decision *d)
 	else
 		g_string_append(out, "null");
 	g_free(sent);
-	g_string_append(out, "},\"findings\":[");
+	g_string_append_printf(out, ",\"evidence\":%.1f},\"findings\":[", c->score);
 	for (guint i = 0; d->findings && i < d->findings->len; i++) {
 		const struct finding *f = &g_array_index(d->findings, struct finding, i);
 		g_string_append_printf(out, "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"start\":%zu,\"end\":%zu,"

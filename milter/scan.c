@@ -57,7 +57,8 @@ void scan_text(const struct phrase_set *set, const char *text, size_t len, struc
 	if (out->hits->len < 2)
 		return;
 	qsort(out->hits->data, out->hits->len, sizeof(struct hit), cmp_hit);
-	/* Merge overlapping hits of one class: "sorry" inside "so sorry". */
+	/* Merge overlapping hits of one class: "sorry" inside "so sorry".  Complaint
+	 * cues stay apart: "still hasn't" is more evidence than "still". */
 	guint w = 0;
 	for (guint r = 0; r < out->hits->len; r++) {
 		struct hit *h = &g_array_index(out->hits, struct hit, r);
@@ -66,7 +67,7 @@ void scan_text(const struct phrase_set *set, const char *text, size_t len, struc
 			struct hit *p = &g_array_index(out->hits, struct hit, k - 1);
 			if (p->end <= h->start && p->start + 256 < h->start)
 				break;
-			if (p->cls == h->cls && h->start < p->end) {
+			if (p->cls == h->cls && h->start < p->end && h->cls < CUE_BREACH) {
 				if (h->end > p->end) {
 					p->end = h->end;
 					p->nend = h->nend;
@@ -114,7 +115,7 @@ bool scan_negated(const struct policy *pol, const struct scan *sc, const struct 
 	while (i > 0 && words < pol->negation_window) {
 		char c = s[i - 1];
 		if (c == '.' || c == '!' || c == '?' || c == ';' || c == ':' || c == ',' || c == '\n' ||
-		    c == '(' || c == ')')
+		    c == '(' || c == ')' || c == '-')
 			return false;
 		if (!is_word(c)) {
 			i--;

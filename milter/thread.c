@@ -39,6 +39,28 @@ static void count_cues(const struct policy *pol, const struct scan *sc, double w
 	}
 }
 
+/* Does the reply apologise (for something other than a small imposition)
+ * or take ownership of a failure?  Either says a complaint is being answered. */
+static bool acknowledges(const struct scan *sc)
+{
+	for (guint i = 0; i < sc->hits->len; i++) {
+		const struct hit *h = &g_array_index(sc->hits, struct hit, i);
+		if (h->cls == LEX_OWNERSHIP)
+			return true;
+		if (h->cls != LEX_APOLOGY)
+			continue;
+		bool imposition = false;
+		for (guint k = 0; k < sc->hits->len && !imposition; k++) {
+			const struct hit *o = &g_array_index(sc->hits, struct hit, k);
+			imposition = o->cls == LEX_SMALL_IMPOSITION && o->nstart >= h->nstart &&
+			             o->nstart <= h->nend + 8;
+		}
+		if (!imposition)
+			return true;
+	}
+	return false;
+}
+
 static void add_cues(const struct policy *pol, const char *text, size_t len, double weight,
                      struct evidence *ev)
 {
@@ -110,6 +132,8 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	unsigned complaint_kinds = ev.kinds;
 	struct evidence mine = {0};
 	count_cues(pol, text_scan, pol->new_text_weight, &mine);
+	if (acknowledges(text_scan))
+		mine.score += pol->apology_weight;
 	ev.score += mine.score;
 	ev.escalation += mine.escalation;
 	/* The reply's own words name the failure when the complaint does not. */

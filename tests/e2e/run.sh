@@ -265,7 +265,7 @@ t_crash_guard() {
 	# As if the daemon had died while analysing this message: its in-flight record
 	# is left behind, and the restarted daemon finds it.
 	stop_milter
-	sql "INSERT INTO inflight (fingerprint, started, state) VALUES ('$fp', 0, 'running')" ||
+	sql "INSERT INTO inflight (fingerprint, started, state) VALUES ('$fp', strftime('%s','now'), 'running')" ||
 		why "cannot leave an in-flight record"
 	start_milter
 	wait_log "1 message(s) were being analysed" || why "restart did not find the record"

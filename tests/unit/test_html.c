@@ -33,6 +33,7 @@ static const struct html_case cases[] = {
 	 "Fish & chips <3 \xC3\xA9t\xC3\xA9 \xE2\x82\xAC" "5 now", false},
 	{"zero-width and soft hyphen dropped", "<p>a&#8203;b&shy;c&#xFEFF;d</p>", 0, "abcd",
 	 false},
+	{"control characters dropped", "<p>a\x01" "b\x7F" "c\x1B</p>", 0, "abc", false},
 	{"head, title, style, script dropped",
 	 "<html><head><title>Secret</title><style>p{color:red}</style></head><body>"
 	 "<script>var x = '<p>no</p>';</script><p>Visible</p><script>x()</script></body></html>",
@@ -100,6 +101,9 @@ static const struct html_case cases[] = {
 	 "</blockquote><p>below</p>",
 	 0,
 	 "Reply\n\nOn 02/03/2026 09:14, Ann wrote:\n\n> complaint\n>\n> > older\n>\n> below",
+	 false},
+	{"text after </html> is kept",
+	 "<html><body>a</body></html><p>b</p><blockquote>c</blockquote>", 0, "a\n\nb\n\n> c",
 	 false},
 	{"plain text passes through", "just text, no tags", 0, "just text, no tags", false},
 	{"empty input", "", 0, "", false},

@@ -1,7 +1,8 @@
 /*
  * test_split.c - split_message(): what stays in the author's new text, what
  * goes to the quoted history, the date of the first quoted message, and
- * what is dropped (signatures, sign-offs, disclaimers, device lines).
+ * what is dropped (signatures, sign-offs, disclaimers, device lines), also
+ * for replies in HTML as html_to_text() renders them.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -12,6 +13,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
+#include "html.h"
 #include "thread.h"
 
 /* Mon, 2 Mar 2026 09:14:00 UTC */
@@ -325,6 +327,61 @@ static void test_sentences_refer_to_new_text(void **state)
 	thread_view_clear(&v);
 }
 
+/* Replies in HTML, rendered by html_to_text() as message.c does, then split. */
+struct html_case {
+	const char *name;
+	const char *html;
+	const char *text;
+	gint64 date;
+	bool signature;
+};
+
+static const struct html_case html_cases[] = {
+	{"gmail html reply with sign-off",
+	 "<div dir=\"ltr\">Hi Ann,<div><br></div><div>So sorry, the replacement ships "
+	 "today.</div><div><br></div><div>Best regards,</div><div>Bob</div></div><br><div "
+	 "class=\"gmail_quote gmail_quote_container\"><div dir=\"ltr\" class=\"gmail_attr\">On "
+	 "Mon, 2 Mar 2026 at 09:14, Ann &lt;<a href=\"mailto:a@b\">a@b</a>&gt; wrote:<br></div>"
+	 "<blockquote class=\"gmail_quote\">Where is my order?<br></blockquote></div>",
+	 "Hi Ann,\n\nSo sorry, the replacement ships today.", T0, true},
+	{"gmail html signature prefix",
+	 "<div dir=\"ltr\">Done.<br clear=\"all\"><br><span class=\"gmail_signature_prefix\">-- "
+	 "</span><br><div dir=\"ltr\" class=\"gmail_signature\">Bob<br>Acme</div></div>",
+	 "Done.", -1, true},
+	{"outlook desktop html header block",
+	 "<html><head><style>p.MsoNormal{}</style></head><body><div class=WordSection1><p "
+	 "class=MsoNormal>We are sorry.<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+	 "<div><div style=\"border:none;border-top:solid #E1E1E1 1.0pt\"><p class=MsoNormal><b>"
+	 "From:</b> Ann &lt;a@b&gt;<br><b>Sent:</b> Monday, March 2, 2026 9:14 AM<br><b>To:</b> "
+	 "Bob<br><b>Subject:</b> late<o:p></o:p></p></div></div><p class=MsoNormal>Where is "
+	 "it?</p></div></body></html>",
+	 "We are sorry.", T0, false},
+	{"outlook web divRplyFwdMsg",
+	 "<div>Reply here</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>"
+	 "From:</b> Ann<br><b>Sent:</b> Monday, March 2, 2026 9:14 AM<br></div><div>original "
+	 "text</div>",
+	 "Reply here", T0, false},
+	{"thunderbird html reply",
+	 "<p>Reply</p><div class=\"moz-cite-prefix\">On 02/03/2026 09:14, Ann wrote:<br></div>"
+	 "<blockquote type=\"cite\">complaint</blockquote>",
+	 "Reply", T0, false},
+};
+
+static void test_html_case(void **state)
+{
+	const struct html_case *c = *state;
+	char *body = html_to_text(c->html, strlen(c->html), 0, NULL);
+	struct message msg = {.body = body, .body_len = strlen(body), .body_from_html = true};
+	struct thread_view v;
+
+	split_message(&msg, &v);
+	assert_string_equal(v.text, c->text);
+	assert_int_equal(v.quoted_date, c->date);
+	assert_int_equal(v.has_signature, c->signature);
+	thread_view_clear(&v);
+	g_free(body);
+}
+
 /* A long reply with a long quoted history: the result is exact at any size. */
 static void test_long_history(void **state)
 {
@@ -346,12 +403,15 @@ static void test_long_history(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + 4];
+	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(html_cases) + 4];
 	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
 		tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL,
 		                                 (void *)&cases[i]};
+	for (size_t i = 0; i < G_N_ELEMENTS(html_cases); i++)
+		tests[n++] = (struct CMUnitTest){html_cases[i].name, test_html_case, NULL, NULL,
+		                                 (void *)&html_cases[i]};
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_placeholders_blanked_same_length);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_null_body);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sentences_refer_to_new_text);

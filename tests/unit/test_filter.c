@@ -1,0 +1,505 @@
+/*
+ * test_filter.c - the daemon's per-message glue without an MTA: scope
+ * decisions at MAIL FROM and DATA, and what each verdict does through a
+ * recording table of MTA operations (headers, hold, reject, tempfail,
+ * nothing in monitor mode), with the store it writes to.  Messages come
+ * from tests/e2e/msgs/ and are judged by the shipped policy.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "filter.h"
+#include "log.h"
+#include "message.h"
+#include "policy.h"
+#include "store.h"
+#include "thread.h"
+
+/* ---- a recording MTA ---------------------------------------------------- */
+
+struct fake_mta {
+	GPtrArray *added;   /* "Name: value" */
+	GPtrArray *deleted; /* "Name#index" */
+	char *quarantined;
+	char *reply;        /* "rcode xcode text" */
+	bool refuse_quarantine;
+};
+
+static bool fake_add(void *m, const char *name, const char *value)
+{
+	g_ptr_array_add(((struct fake_mta *)m)->added, g_strdup_printf("%s: %s", name, value));
+	return true;
+}
+
+static bool fake_delete(void *m, const char *name, int index)
+{
+	g_ptr_array_add(((struct fake_mta *)m)->deleted, g_strdup_printf("%s#%d", name, index));
+	return true;
+}
+
+static bool fake_quarantine(void *m, const char *reason)
+{
+	struct fake_mta *mta = m;
+	if (mta->refuse_quarantine)
+		return false;
+	mta->quarantined = g_strdup(reason);
+	return true;
+}
+
+static bool fake_reply(void *m, const char *rcode, const char *xcode, const char *text)
+{
+	((struct fake_mta *)m)->reply = g_strdup_printf("%s %s %s", rcode, xcode, text);
+	return true;
+}
+
+static const struct mta_ops fake_ops = {fake_add, fake_delete, fake_quarantine, fake_reply};
+
+static void mta_init(struct fake_mta *m)
+{
+	memset(m, 0, sizeof *m);
+	m->added = g_ptr_array_new_with_free_func(g_free);
+	m->deleted = g_ptr_array_new_with_free_func(g_free);
+}
+
+static void mta_clear(struct fake_mta *m)
+{
+	g_ptr_array_free(m->added, TRUE);
+	g_ptr_array_free(m->deleted, TRUE);
+	g_free(m->quarantined);
+	g_free(m->reply);
+}
+
+static const char *added(const struct fake_mta *m, const char *name)
+{
+	size_t n = strlen(name);
+	for (guint i = 0; i < m->added->len; i++) {
+		const char *h = m->added->pdata[i];
+		if (strncmp(h, name, n) == 0 && h[n] == ':')
+			return h + n + 2;
+	}
+	return NULL;
+}
+
+/* ---- fixture ------------------------------------------------------------ */
+
+struct fx {
+	char *dir;
+	struct config cfg;
+	struct filter *f;
+};
+
+static void fx_start(struct fx *fx, const char *const *overrides)
+{
+	char *err = NULL;
+	fx->dir = g_dir_make_tmp("test_filter-XXXXXX", NULL);
+	config_init(&fx->cfg);
+	char *store = g_strdup_printf("store=sqlite:%s/store.db", fx->dir);
+	const char *base[] = {"policy=policies/default.yaml", "scope.internal-domains=acme.example",
+	                      store};
+	for (size_t i = 0; i < G_N_ELEMENTS(base); i++)
+		if (!config_set(&fx->cfg, base[i], &err))
+			fail_msg("%s", err);
+	for (size_t i = 0; overrides && overrides[i]; i++)
+		if (!config_set(&fx->cfg, overrides[i], &err))
+			fail_msg("%s", err);
+	g_free(store);
+	struct policy *pol = policy_load(fx->cfg.policy, &err);
+	if (pol == NULL)
+		fail_msg("%s", err);
+	struct store *st = store_open(fx->cfg.store, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	fx->f = filter_new(&fx->cfg, st, pol);
+}
+
+static void fx_stop(struct fx *fx)
+{
+	filter_free(fx->f);
+	config_clear(&fx->cfg);
+	GDir *d = g_dir_open(fx->dir, 0, NULL);
+	const char *name;
+	while ((name = g_dir_read_name(d)) != NULL) {
+		char *p = g_build_filename(fx->dir, name, NULL);
+		g_unlink(p);
+		g_free(p);
+	}
+	g_dir_close(d);
+	g_rmdir(fx->dir);
+	g_free(fx->dir);
+}
+
+static struct store *fx_store(struct fx *fx)
+{
+	char *err = NULL;
+	struct store *st = store_open(fx->cfg.store, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	return st;
+}
+
+/* Feed FILE's headers (unfolded as libmilter passes them) and body (CRLF). */
+static enum filter_reply feed(struct filter_session *s, const char *file)
+{
+	char *text = NULL;
+	char *path = g_strdup_printf("tests/e2e/msgs/%s", file);
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		fail_msg("cannot read %s", path);
+	g_free(path);
+	char **lines = g_strsplit(text, "\n", -1);
+	int i = 0;
+	GString *name = g_string_new(NULL), *value = g_string_new(NULL);
+	for (; lines[i] != NULL && lines[i][0] != '\0'; i++) {
+		if (lines[i][0] == ' ' || lines[i][0] == '\t') {
+			g_string_append_printf(value, "\n%s", lines[i]);
+			continue;
+		}
+		if (name->len)
+			filter_header(s, name->str, value->str);
+		char *colon = strchr(lines[i], ':');
+		assert_non_null(colon);
+		g_string_assign(name, "");
+		g_string_append_len(name, lines[i], colon - lines[i]);
+		g_string_assign(value, colon[1] == ' ' ? colon + 2 : colon + 1);
+	}
+	if (name->len)
+		filter_header(s, name->str, value->str);
+	filter_end_of_headers(s);
+	for (i++; lines[i] != NULL; i++) {
+		if (lines[i + 1] == NULL && lines[i][0] == '\0')
+			break;
+		char *l = g_strconcat(lines[i], "\r\n", NULL);
+		filter_body(s, (const unsigned char *)l, strlen(l));
+		g_free(l);
+	}
+	g_string_free(name, TRUE);
+	g_string_free(value, TRUE);
+	g_strfreev(lines);
+	g_free(text);
+	return FILTER_CONTINUE;
+}
+
+/* One outgoing message from SENDER to RCPT through the whole session. */
+static enum filter_reply send_one(struct fx *fx, const char *daemon, const char *sender,
+                                  const char *rcpt, const char *file, struct fake_mta *mta)
+{
+	struct filter_session *s = filter_session_new(fx->f, NULL, "192.0.2.1");
+	filter_set_daemon_name(s, daemon);
+	enum filter_reply r = filter_mail(s, sender, NULL);
+	if (r == FILTER_CONTINUE) {
+		filter_rcpt(s, rcpt);
+		r = filter_data(s);
+	}
+	if (r == FILTER_CONTINUE) {
+		feed(s, file);
+		r = filter_end_of_message(s, "QID1", &fake_ops, mta);
+	}
+	filter_session_free(s);
+	return r;
+}
+
+/* ---- tests -------------------------------------------------------------- */
+
+static void test_scope_accepts_early(void **state)
+{
+	(void)state;
+	struct fx fx;
+	fx_start(&fx, (const char *const[]){"inbound.record-complaints=no", NULL});
+	struct filter_session *s = filter_session_new(fx.f, NULL, "");
+	/* Inbound, with complaint recording off: nothing to do. */
+	filter_set_daemon_name(s, "mx");
+	assert_int_equal(filter_mail(s, "<dana@client.example>", NULL), FILTER_ACCEPT);
+	assert_int_equal(filter_in_flight(fx.f), 0);
+	/* Outgoing to colleagues only: accepted once the recipients are known. */
+	filter_set_daemon_name(s, "ORIGINATING");
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	assert_int_equal(filter_in_flight(fx.f), 1);
+	filter_rcpt(s, "<lee@acme.example>");
+	filter_rcpt(s, "<kim@sales.acme.example>");
+	assert_int_equal(filter_data(s), FILTER_ACCEPT);
+	assert_int_equal(filter_in_flight(fx.f), 0);
+	/* One client among them: judged. */
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(s, "<lee@acme.example>");
+	filter_rcpt(s, "<dana@client.example>");
+	assert_int_equal(filter_data(s), FILTER_CONTINUE);
+	filter_abort(s);
+	assert_int_equal(filter_in_flight(fx.f), 0);
+	/* Authenticated clients are outgoing whatever the port. */
+	filter_set_daemon_name(s, "mx");
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", "sam"), FILTER_CONTINUE);
+	filter_session_free(s); /* a session ending mid-message is no longer in flight */
+	assert_true(filter_drain(fx.f, 1));
+	fx_stop(&fx);
+}
+
+static void test_pass_untouched(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "note.eml", &mta),
+	                 FILTER_ACCEPT);
+	assert_int_equal(mta.added->len, 0);
+	assert_int_equal(mta.deleted->len, 0);
+	assert_null(mta.quarantined);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+static void test_hold(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	char *err = NULL;
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-bad.eml", &mta),
+	                 FILTER_ACCEPT);
+	assert_non_null(mta.quarantined);
+	const char *check = added(&mta, "X-Apology-Check");
+	assert_non_null(check);
+	assert_true(g_str_has_prefix(check, "hold; score="));
+	assert_non_null(strstr(check, "blame-third-party"));
+	assert_non_null(added(&mta, "X-Apology-Findings"));
+	const char *token = added(&mta, "X-Apology-Token");
+	assert_non_null(token);
+	assert_int_equal(strlen(token), 32);
+
+	struct store *st = fx_store(&fx);
+	struct store_quarantine q;
+	assert_int_equal(store_quarantine_get(st, token, &q, &err), STORE_FOUND);
+	assert_string_equal(q.queue_id, "QID1");
+	assert_string_equal(q.message_id, "reply-bad-4471@acme.example");
+	assert_string_equal(q.sender, "sam@acme.example");
+	assert_string_equal(q.recipients, "dana@client.example");
+	assert_string_equal(q.state, "held");
+	assert_non_null(strstr(q.findings_json, "\"rule\":\"blame-third-party\""));
+	assert_non_null(strstr(q.raw, "\r\n\r\nDana,\r\n"));
+	store_quarantine_clear(&q);
+	store_close(st);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+static void test_hold_refused_defers(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	mta.refuse_quarantine = true;
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-bad.eml", &mta),
+	                 FILTER_TEMPFAIL);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+static void test_reject(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	fx_start(&fx, (const char *const[]){"hold-action=reject", NULL});
+	mta_init(&mta);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-bad.eml", &mta),
+	                 FILTER_REJECT);
+	assert_null(mta.quarantined);
+	assert_non_null(mta.reply);
+	assert_true(g_str_has_prefix(mta.reply, "550 5.7.1 Reply held back"));
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+static void test_monitor(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	fx_start(&fx, (const char *const[]){"mode=monitor", NULL});
+	mta_init(&mta);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-bad.eml", &mta),
+	                 FILTER_ACCEPT);
+	assert_int_equal(mta.added->len, 0);
+	assert_null(mta.quarantined);
+	assert_null(mta.reply);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+static void test_on_error(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *setting;
+		enum filter_reply reply;
+		bool header, held;
+	} cases[] = {
+		{"on-error=accept", FILTER_ACCEPT, true, false},
+		{"on-error=tempfail", FILTER_TEMPFAIL, false, false},
+		{"on-error=hold", FILTER_ACCEPT, true, true},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct fx fx;
+		struct fake_mta mta;
+		fx_start(&fx, (const char *const[]){cases[i].setting, NULL});
+		mta_init(&mta);
+		assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>",
+		                          "<dana@client.example>", "reply-nested.eml", &mta),
+		                 cases[i].reply);
+		const char *check = added(&mta, "X-Apology-Check");
+		assert_int_equal(check != NULL, cases[i].header);
+		if (check)
+			assert_true(g_str_has_prefix(check, "unchecked; reason="));
+		assert_int_equal(mta.quarantined != NULL, cases[i].held);
+		mta_clear(&mta);
+		fx_stop(&fx);
+	}
+}
+
+static void test_size_cap(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	fx_start(&fx, (const char *const[]){"limits.max-message-size=64K", NULL});
+	mta_init(&mta);
+	struct filter_session *s = filter_session_new(fx.f, NULL, "");
+	filter_set_daemon_name(s, "ORIGINATING");
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(s, "<dana@client.example>");
+	assert_int_equal(filter_data(s), FILTER_CONTINUE);
+	feed(s, "reply-bad.eml");
+	char chunk[8192];
+	memset(chunk, 'x', sizeof chunk);
+	for (int i = 0; i < 10; i++)
+		filter_body(s, (const unsigned char *)chunk, sizeof chunk);
+	assert_int_equal(filter_end_of_message(s, "QID2", &fake_ops, &mta), FILTER_ACCEPT);
+	assert_string_equal(added(&mta, "X-Apology-Check"),
+	                    "unchecked; reason=message-over-the-size-limit");
+	filter_session_free(s);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+static void test_forged_headers_removed(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	fx_start(&fx, (const char *const[]){"headers.on-pass=yes", NULL});
+	mta_init(&mta);
+	struct filter_session *s = filter_session_new(fx.f, NULL, "");
+	filter_set_daemon_name(s, "ORIGINATING");
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(s, "<dana@client.example>");
+	filter_data(s);
+	filter_header(s, "X-Apology-Check", "pass");
+	filter_header(s, "x-apology-token", "0000");
+	filter_header(s, "X-Apology-Check", "pass");
+	feed(s, "note.eml");
+	assert_int_equal(filter_end_of_message(s, "QID3", &fake_ops, &mta), FILTER_ACCEPT);
+	assert_int_equal(mta.deleted->len, 3);
+	assert_string_equal(mta.deleted->pdata[0], "X-Apology-Check#2");
+	assert_string_equal(mta.deleted->pdata[1], "X-Apology-Check#1");
+	assert_string_equal(mta.deleted->pdata[2], "X-Apology-Token#1");
+	assert_string_equal(added(&mta, "X-Apology-Check"), "pass; score=0");
+	filter_session_free(s);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+static void test_complaint_then_reply(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	char *err = NULL;
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	/* The complaint arrives on the inbound port and is recorded... */
+	assert_int_equal(send_one(&fx, "mx", "<dana@client.example>", "<sam@acme.example>",
+	                          "complaint.eml", &mta),
+	                 FILTER_ACCEPT);
+	assert_int_equal(mta.added->len, 0);
+	struct store *st = fx_store(&fx);
+	const char *id = "complaint-4471@client.example";
+	struct store_complaint c;
+	assert_int_equal(store_complaint_find(st, &id, 1, &c, &err), STORE_FOUND);
+	assert_string_equal(c.client_domain, "client.example");
+	assert_string_equal(c.client_addr, "192.0.2.1");
+	assert_true(c.serious);
+	store_complaint_clear(&c);
+	/* ...and an apology that answers it goes into the history. */
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-good.eml", &mta),
+	                 FILTER_ACCEPT);
+	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
+	assert_true(store_history_get(st, "sam@acme.example", "client.example", 0, 10, h, &err));
+	assert_int_equal(h->len, 1);
+	g_array_free(h, TRUE);
+	store_close(st);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+static void test_reload(void **state)
+{
+	(void)state;
+	struct fx fx;
+	char *err = NULL;
+	fx_start(&fx, NULL);
+	struct policy *before = filter_policy(fx.f);
+	assert_true(filter_reload(fx.f, &err));
+	struct policy *after = filter_policy(fx.f);
+	assert_ptr_not_equal(before, after);
+	policy_unref(after);
+	/* A policy that does not load leaves the current one in place. */
+	config_set(&fx.cfg, "policy=/nonexistent/policy.yaml", &err);
+	struct policy *cur = filter_policy(fx.f);
+	assert_false(filter_reload(fx.f, &err));
+	assert_non_null(err);
+	g_free(err);
+	struct policy *still = filter_policy(fx.f);
+	assert_ptr_equal(cur, still);
+	policy_unref(cur);
+	policy_unref(still);
+	policy_unref(before); /* the old policy lived on for whoever held it */
+	fx_stop(&fx);
+}
+
+int main(void)
+{
+	message_library_init();
+	log_open("test_filter", true, 0);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_scope_accepts_early),
+		cmocka_unit_test(test_pass_untouched),
+		cmocka_unit_test(test_hold),
+		cmocka_unit_test(test_hold_refused_defers),
+		cmocka_unit_test(test_reject),
+		cmocka_unit_test(test_monitor),
+		cmocka_unit_test(test_on_error),
+		cmocka_unit_test(test_size_cap),
+		cmocka_unit_test(test_forged_headers_removed),
+		cmocka_unit_test(test_complaint_then_reply),
+		cmocka_unit_test(test_reload),
+	};
+	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
+}
