@@ -102,6 +102,10 @@ static const struct html_case cases[] = {
 	 0,
 	 "Reply\n\nOn 02/03/2026 09:14, Ann wrote:\n\n> complaint\n>\n> > older\n>\n> below",
 	 false},
+	{"a charset in meta is ignored: the input is UTF-8",
+	 "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+	 "charset=iso-8859-1\"></head><body><p>caf\xC3\xA9 \xE2\x82\xAC</p></body></html>",
+	 0, "caf\xC3\xA9 \xE2\x82\xAC", false},
 	{"text after </html> is kept",
 	 "<html><body>a</body></html><p>b</p><blockquote>c</blockquote>", 0, "a\n\nb\n\n> c",
 	 false},
