@@ -24,7 +24,7 @@ else
 PKGS +=
 endif
 
-BUILD := build$(if $(SANITIZE),-$(SANITIZE))$(if $(filter pcre2,$(MATCHER)),-pcre2)
+BUILD := build$(if $(SANITIZE),-$(SANITIZE))$(if $(filter pcre2,$(MATCHER)),-pcre2)$(if $(NOJIT),-nojit)
 
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
@@ -32,6 +32,9 @@ WFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat
 XCFLAGS  := $(WFLAGS) -D_GNU_SOURCE -Iinclude -Imilter -DDATADIR='"$(PREFIX)/share/apology-milter"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifneq ($(NOJIT),)
+XCFLAGS  += -DREGEXSET_NO_JIT
+endif
 ifeq ($(SANITIZE),address)
 XCFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 LDFLAGS  += -fsanitize=address,undefined
@@ -93,7 +96,7 @@ bench-e2e: $(BUILD)/apology-milter
 .PHONY: e2e miltertest bench-e2e
 -include $(DAEMON_OBJS:.o=.d)
 
-.PHONY: all check test unit corpus asan deps demo bench eval fuzz install clean core-purity format-check
+.PHONY: all check test unit corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
 
 all: $(PROGRAMS) $(UNIT_BINS) core-purity
 
@@ -136,10 +139,23 @@ test: all unit corpus
 asan:
 	$(MAKE) SANITIZE=address OPT=-O1 unit corpus
 
+# valgrind: unit tests and every corpus message in one apologyctl run; any
+# error or definite leak fails.  PCRE2's JIT is off in this build (valgrind
+# cannot follow JIT code).
+VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+            --show-leak-kinds=definite
+valgrind:
+	$(MAKE) NOJIT=1 OPT=-O1 all
+	@for t in $(UNIT_BINS:build/%=build-nojit/%); do $(VALGRIND) $$t >/dev/null || exit 1; done
+	$(VALGRIND) build-nojit/apologyctl check --format json --policy policies/default.yaml \
+	  tests/corpus/*.eml tests/corpus/malformed/*.eml >/dev/null; rc=$$?; [ $$rc -le 3 ] || exit 1
+	@echo "valgrind: clean"
+
 check: deps
 	$(MAKE) all
 	$(MAKE) test
 	$(MAKE) asan
+	$(MAKE) valgrind
 
 eval: $(BUILD)/apologyctl
 	$(PYTHON) tests/eval.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/corpus

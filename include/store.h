@@ -71,13 +71,17 @@ enum store_status store_complaint_find(struct store *st, const char *const *ids,
                                        struct store_complaint *out, char **err);
 void store_complaint_clear(struct store_complaint *c);
 
-/* Record that SENDER apologised to CLIENT_DOMAIN at WHEN for KINDS. */
+/* Record that SENDER apologised to CLIENT_DOMAIN at WHEN for KINDS, in
+ * answer to the complaint with Message-ID COMPLAINT_REF (NULL: unknown). */
 bool store_apology_put(struct store *st, const char *sender, const char *client_domain,
-                       gint64 when, unsigned kinds, char **err);
+                       gint64 when, unsigned kinds, const char *complaint_ref, char **err);
 /* Append struct history_entry (thread.h) for SENDER -> CLIENT_DOMAIN since
- * SINCE, newest first, at most MAX entries. */
+ * SINCE, newest first, at most MAX entries.  Apologies that answered the
+ * complaint EXCLUDE_REF (when not NULL) are left out: a second reply to the
+ * same complaint is not the same mistake made again. */
 bool store_history_get(struct store *st, const char *sender, const char *client_domain,
-                       gint64 since, unsigned max, GArray *out, char **err);
+                       gint64 since, const char *exclude_ref, unsigned max, GArray *out,
+                       char **err);
 
 /* Add a quarantine record; its id is returned in *ID (may be NULL). */
 bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id,

@@ -412,6 +412,7 @@ struct known {
 	struct context ctx;
 	struct store_complaint complaint;
 	bool have_complaint;
+	const char *thread;  /* Message-ID of the complaint answered, or NULL */
 	char *client_domain;
 	GArray *history;
 };
@@ -446,13 +447,16 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 		k->ctx.complaint_kinds = k->complaint.kinds;
 		k->client_domain = g_strdup(k->complaint.client_domain);
 	}
+	k->thread = k->have_complaint ? k->complaint.message_id
+	            : s->refs->len    ? (const char *)s->refs->pdata[0]
+	                              : NULL;
 	for (guint i = 0; k->client_domain == NULL && i < s->rcpts->len; i++)
 		if (!scope_is_internal(&f->scope, s->rcpts->pdata[i]))
 			k->client_domain = address_domain(s->rcpts->pdata[i]);
 	if (k->client_domain == NULL || *s->sender == '\0')
 		return;
 	if (!store_history_get(f->store, s->sender, k->client_domain, now - f->cfg->history_window,
-	                       MAX_HISTORY, k->history, &err)) {
+	                       k->thread, MAX_HISTORY, k->history, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_free(err);
 	}
@@ -620,7 +624,7 @@ static void record_apology(struct filter_session *s, const struct decision *d,
 	if (!d->apologised || k->client_domain == NULL || *s->sender == '\0')
 		return;
 	if (!store_apology_put(s->f->store, s->sender, k->client_domain, now, d->complaint.kinds,
-	                       &err)) {
+	                       k->thread, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_free(err);
 	}

@@ -5,7 +5,8 @@
  * callbacks: no tree is built, and parsing stops as soon as the output cap
  * is reached.  This file only marks the regions mail clients themselves mark
  * as quoted; deciding what is the author's new text is split.c's job.  It
- * must not do I/O or keep state between calls.
+ * must not do I/O, and nothing but libxml2's one-time set-up outlives a
+ * call.
  */
 #include <glib.h>
 #include <libxml/HTMLparser.h>

@@ -27,6 +27,7 @@ void message_library_init(void)
 	static gsize once;
 	if (g_once_init_enter(&once)) {
 		g_mime_init();
+		html_library_init();
 		g_once_init_leave(&once, 1);
 	}
 }

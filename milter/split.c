@@ -612,6 +612,15 @@ static void set_date(struct splitter *sp, gint64 when)
 	sp->date_done = true;
 }
 
+/* "-----Original Message-----", "---------- Forwarded message ---------" */
+static bool is_separator(const struct line *l)
+{
+	if (starts_with(l->s, l->len, "---"))
+		return contains_any_ci(l->s, l->len, separator_phrases,
+		                       G_N_ELEMENTS(separator_phrases));
+	return starts_with_ci(l->s, l->len, "Begin forwarded message");
+}
+
 /* A quoted line: the first attribution or reply-header date sets the date. */
 static void note_quoted(struct splitter *sp, size_t i)
 {
@@ -626,6 +635,10 @@ static void note_quoted(struct splitter *sp, size_t i)
 		sp->header_end = i + HEADER_SPAN;
 		return;
 	}
+	if (is_separator(l)) {
+		sp->header_end = i + SEPARATOR_SPAN;
+		return;
+	}
 	v = header_any(l, date_headers, G_N_ELEMENTS(date_headers), &vlen);
 	if (v && i < sp->header_end) {
 		set_date(sp, date_parse(v, vlen));
@@ -634,15 +647,6 @@ static void note_quoted(struct splitter *sp, size_t i)
 	span = attribution_span(sp, i, &dated);
 	if (span)
 		set_date(sp, dated ? attribution_date(sp, i, span) : -1);
-}
-
-/* "-----Original Message-----", "---------- Forwarded message ---------" */
-static bool is_separator(const struct line *l)
-{
-	if (starts_with(l->s, l->len, "---"))
-		return contains_any_ci(l->s, l->len, separator_phrases,
-		                       G_N_ELEMENTS(separator_phrases));
-	return starts_with_ci(l->s, l->len, "Begin forwarded message");
 }
 
 static bool is_underscore_rule(const struct line *l)

@@ -65,15 +65,16 @@ void store_complaint_clear(struct store_complaint *c)
 }
 
 bool store_apology_put(struct store *st, const char *sender, const char *client_domain,
-                       gint64 when, unsigned kinds, char **err)
+                       gint64 when, unsigned kinds, const char *complaint_ref, char **err)
 {
-	return st->ops->apology_put(st, sender, client_domain, when, kinds, err);
+	return st->ops->apology_put(st, sender, client_domain, when, kinds, complaint_ref, err);
 }
 
 bool store_history_get(struct store *st, const char *sender, const char *client_domain,
-                       gint64 since, unsigned max, GArray *out, char **err)
+                       gint64 since, const char *exclude_ref, unsigned max, GArray *out,
+                       char **err)
 {
-	return st->ops->history_get(st, sender, client_domain, since, max, out, err);
+	return st->ops->history_get(st, sender, client_domain, since, exclude_ref, max, out, err);
 }
 
 bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id,

@@ -22,9 +22,10 @@ struct store_ops {
 	enum store_status (*complaint_find)(struct store *st, const char *const *ids, size_t n_ids,
 	                                    struct store_complaint *out, char **err);
 	bool (*apology_put)(struct store *st, const char *sender, const char *client_domain,
-	                    gint64 when, unsigned kinds, char **err);
+	                    gint64 when, unsigned kinds, const char *complaint_ref, char **err);
 	bool (*history_get)(struct store *st, const char *sender, const char *client_domain,
-	                    gint64 since, unsigned max, GArray *out, char **err);
+	                    gint64 since, const char *exclude_ref, unsigned max, GArray *out,
+	                    char **err);
 	bool (*quarantine_put)(struct store *st, const struct store_quarantine *q, gint64 *id,
 	                       char **err);
 	enum store_status (*quarantine_get)(struct store *st, enum store_key key, const char *value,

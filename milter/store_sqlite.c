@@ -65,6 +65,8 @@ static const char *const migrations[] = {
 	/* 2: find held mail by Message-ID and by state (review lists) */
 	"CREATE INDEX quarantine_message_id ON quarantine(message_id);"
 	"CREATE INDEX quarantine_state ON quarantine(state, created);",
+	/* 3: which complaint an apology answered */
+	"ALTER TABLE apologies ADD COLUMN complaint_ref TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -99,10 +101,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 	[ST_COMPLAINT_GET] = "SELECT message_id, client_addr, client_domain, received, serious, kinds "
 	                     "FROM complaints WHERE message_id = ?1",
-	[ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds) "
-	                   "VALUES (?1, ?2, ?3, ?4)",
+	[ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref) "
+	                   "VALUES (?1, ?2, ?3, ?4, ?5)",
 	[ST_HISTORY_GET] = "SELECT at, kinds FROM apologies "
 	                   "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 "
+	                   "AND (?5 IS NULL OR complaint_ref IS NULL OR complaint_ref <> ?5) "
 	                   "ORDER BY at DESC LIMIT ?4",
 	[ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
 	                      "recipients, verdict, score, findings, complaint_ref, raw, created, "
@@ -355,7 +358,8 @@ static enum store_status sqlite_complaint_find(struct store *st, const char *con
 }
 
 static bool sqlite_apology_put(struct store *st, const char *sender, const char *client_domain,
-                               gint64 when, unsigned kinds, char **err)
+                               gint64 when, unsigned kinds, const char *complaint_ref,
+                               char **err)
 {
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
@@ -364,13 +368,15 @@ static bool sqlite_apology_put(struct store *st, const char *sender, const char 
 	bind_text(q, 2, client_domain);
 	sqlite3_bind_int64(q, 3, when);
 	sqlite3_bind_int64(q, 4, kinds);
+	bind_text(q, 5, complaint_ref);
 	bool ok = run(s, q, "recording an apology", err);
 	g_mutex_unlock(&s->lock);
 	return ok;
 }
 
 static bool sqlite_history_get(struct store *st, const char *sender, const char *client_domain,
-                               gint64 since, unsigned max, GArray *out, char **err)
+                               gint64 since, const char *exclude_ref, unsigned max, GArray *out,
+                               char **err)
 {
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
@@ -380,6 +386,7 @@ static bool sqlite_history_get(struct store *st, const char *sender, const char 
 	bind_text(q, 2, client_domain);
 	sqlite3_bind_int64(q, 3, since);
 	sqlite3_bind_int64(q, 4, max);
+	bind_text(q, 5, exclude_ref);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct history_entry h = {

@@ -5,6 +5,8 @@
 #
 #   E2E_BUILD      build directory holding apology-milter (default build)
 #   E2E_POLICY     policy file (default policies/default.yaml)
+#   E2E_DIR        use this directory instead of a new temporary one (emptied first)
+#   E2E_PORT_BASE  first port to try (default 20000 + a number from the process id)
 #
 # After setup_instance:
 #   $T             the temporary directory
@@ -115,9 +117,15 @@ EOF
 setup_instance() {
 	need_tools
 	[ -x "$E2E_BUILD/apology-milter" ] || die "$E2E_BUILD/apology-milter not built (run: make)"
-	T=$(mktemp -d /tmp/apology-e2e.XXXXXX)
+	if [ -n "${E2E_DIR:-}" ]; then
+		T=$E2E_DIR
+		rm -rf "$T"
+		mkdir -p "$T"
+	else
+		T=$(mktemp -d /tmp/apology-e2e.XXXXXX)
+	fi
 	chmod 755 "$T"
-	base=$((20000 + $$ % 20000))
+	base=${E2E_PORT_BASE:-$((20000 + $$ % 20000))}
 	PORT_IN=$(free_port "$base")
 	PORT_OUT=$(free_port $((PORT_IN + 1)))
 	PORT_SINK=$(free_port $((PORT_OUT + 1)))
@@ -135,6 +143,7 @@ start_sink() {
 	smtp-sink -u postfix -d "$SINK_DIR/%H%M%S." 127.0.0.1:"$PORT_SINK" 256 \
 		>"$T/sink.log" 2>&1 &
 	SINK_PID=$!
+	echo "$SINK_PID" >"$T/run/sink.pid"
 	wait_port "$PORT_SINK" || die "smtp-sink did not start: $(cat "$T/sink.log")"
 }
 

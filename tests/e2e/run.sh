@@ -206,6 +206,12 @@ t_repeat_apology() {
 	n=$(sql "SELECT count(*) FROM apologies WHERE sender = 'sam@acme.example'
 	         AND client_domain = 'repeat.example'")
 	[ "$n" = 1 ] || why "apology not recorded in the history ($n)"
+	# A second reply to the same complaint is not the same mistake again.
+	f=$(variant $MSGS/reply-good.eml r1 repeat.example)
+	sed -i 's/^Message-ID: <reply-good-r1@/Message-ID: <reply-good-r1b@/' "$f"
+	send_out sam@acme.example dana@repeat.example "$f" || why "send failed"
+	l=$(judged reply-good-r1b@acme.example) || why "no log line"
+	echo "$l" | grep -q "repeat-apology" && why "repeat-apology on a second reply to one complaint: $l"
 	complaint r2 repeat.example || why "second complaint not sent"
 	f=$(variant $MSGS/reply-good.eml r2 repeat.example)
 	send_out sam@acme.example dana@repeat.example "$f" || why "send failed"

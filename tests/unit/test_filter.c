@@ -451,7 +451,8 @@ static void test_complaint_then_reply(void **state)
 	                          "reply-good.eml", &mta),
 	                 FILTER_ACCEPT);
 	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
-	assert_true(store_history_get(st, "sam@acme.example", "client.example", 0, 10, h, &err));
+	assert_true(
+		store_history_get(st, "sam@acme.example", "client.example", 0, NULL, 10, h, &err));
 	assert_int_equal(h->len, 1);
 	g_array_free(h, TRUE);
 	store_close(st);

@@ -147,6 +147,10 @@ static const struct split_case cases[] = {
 	 "FYI\n\n-------- Forwarded Message --------\nSubject: late\nDate: Mon, 2 Mar 2026 "
 	 "09:14:00 -0500\nFrom: Ann <a@b>\n\nWhere is it?",
 	 "FYI", NULL, 1772460840, false, false},
+	{"quoted forward with Date before From",
+	 "See below.\n\n> -------- Forwarded Message --------\n> Subject: late\n> Date: Mon, 2 "
+	 "Mar 2026 09:14:00 +0000\n> From: Ann <a@b>\n>\n> Where is it?\n",
+	 "See below.", NULL, T0, false, false},
 	{"html-rendered outlook tail",
 	 "Reply here\n> From: Ann <a@b>\n> Sent: Monday, March 2, 2026 9:14 AM\n> Subject: "
 	 "Late\n> Where is my order?",

@@ -77,7 +77,7 @@ static void test_schema_and_wal(void **state)
 {
 	struct fixture *fx = *state;
 	int version = store_schema_version(fx->st);
-	assert_true(version >= 2);
+	assert_true(version >= 3);
 	reopen(fx); /* migrations are idempotent */
 	assert_int_equal(store_schema_version(fx->st), version);
 
@@ -114,12 +114,17 @@ static void test_newer_schema_refused(void **state)
 	/* Leave a usable store for teardown. */
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	sqlite3_exec(db, "UPDATE schema_version SET version = 1", NULL, NULL, NULL);
-	sqlite3_exec(db, "DROP INDEX quarantine_message_id; DROP INDEX quarantine_state", NULL,
-	             NULL, NULL);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP INDEX quarantine_message_id; DROP INDEX quarantine_state;"
+	                              "ALTER TABLE apologies DROP COLUMN complaint_ref",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
 	sqlite3_close(db);
-	/* From version 1 the store migrates forward again. */
+	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
-	assert_true(store_schema_version(fx->st) >= 2);
+	assert_true(store_schema_version(fx->st) >= 3);
+	char *err2 = NULL;
+	assert_true(store_apology_put(fx->st, "a@us", "c.example", 1, 1, "ref@c", &err2));
 }
 
 static void test_bad_locations(void **state)
@@ -179,21 +184,34 @@ static void test_history(void **state)
 	char *err = NULL;
 	for (int i = 0; i < 5; i++)
 		assert_true(store_apology_put(fx->st, "am@us.example", "client.example",
-		                              1000 + i * 100, 1u << i, &err));
-	assert_true(store_apology_put(fx->st, "am@us.example", "other.example", 1500, 1, &err));
-	assert_true(store_apology_put(fx->st, "bob@us.example", "client.example", 1500, 1, &err));
+		                              1000 + i * 100, 1u << i, i == 4 ? "c4@client" : NULL,
+		                              &err));
+	assert_true(store_apology_put(fx->st, "am@us.example", "other.example", 1500, 1, NULL, &err));
+	assert_true(store_apology_put(fx->st, "bob@us.example", "client.example", 1500, 1, NULL, &err));
 
 	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
-	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 1150, 10, h, &err));
+	assert_true(
+		store_history_get(fx->st, "am@us.example", "client.example", 1150, NULL, 10, h, &err));
 	assert_int_equal(h->len, 3); /* 1200, 1300, 1400 */
 	assert_int_equal(g_array_index(h, struct history_entry, 0).when, 1400); /* newest first */
 	assert_int_equal(g_array_index(h, struct history_entry, 0).kinds, 1u << 4);
 	assert_int_equal(g_array_index(h, struct history_entry, 2).when, 1200);
 	g_array_set_size(h, 0);
-	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 0, 2, h, &err));
+	/* Another reply to complaint c4 does not count the first reply to it. */
+	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 1150, "c4@client",
+	                              10, h, &err));
+	assert_int_equal(h->len, 2);
+	assert_int_equal(g_array_index(h, struct history_entry, 0).when, 1300);
+	g_array_set_size(h, 0);
+	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 1150, "c9@client",
+	                              10, h, &err));
+	assert_int_equal(h->len, 3);
+	g_array_set_size(h, 0);
+	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 0, NULL, 2, h, &err));
 	assert_int_equal(h->len, 2);
 	g_array_set_size(h, 0);
-	assert_true(store_history_get(fx->st, "nobody@us.example", "client.example", 0, 10, h, &err));
+	assert_true(
+		store_history_get(fx->st, "nobody@us.example", "client.example", 0, NULL, 10, h, &err));
 	assert_int_equal(h->len, 0);
 	g_array_free(h, TRUE);
 }
@@ -318,8 +336,8 @@ static void test_prune(void **state)
 	struct store_complaint fresh = {"new@c.example", "", "c.example", 900, false, 0};
 	assert_true(store_complaint_put(fx->st, &old, &err));
 	assert_true(store_complaint_put(fx->st, &fresh, &err));
-	assert_true(store_apology_put(fx->st, "a@us", "c.example", 100, 1, &err));
-	assert_true(store_apology_put(fx->st, "a@us", "c.example", 900, 1, &err));
+	assert_true(store_apology_put(fx->st, "a@us", "c.example", 100, 1, NULL, &err));
+	assert_true(store_apology_put(fx->st, "a@us", "c.example", 900, 1, NULL, &err));
 	assert_true(store_inflight_begin(fx->st, "fp-old", 100, &crashed, &err));
 	assert_true(store_prune(fx->st, 500, &err));
 
@@ -330,7 +348,7 @@ static void test_prune(void **state)
 	assert_int_equal(store_complaint_find(fx->st, ids, 1, &out, &err), STORE_FOUND);
 	store_complaint_clear(&out);
 	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
-	assert_true(store_history_get(fx->st, "a@us", "c.example", 0, 10, h, &err));
+	assert_true(store_history_get(fx->st, "a@us", "c.example", 0, NULL, 10, h, &err));
 	assert_int_equal(h->len, 1);
 	g_array_free(h, TRUE);
 }
@@ -340,7 +358,7 @@ static gpointer writer(gpointer data)
 	struct store *st = data;
 	char *err = NULL;
 	for (int i = 0; i < 200; i++)
-		if (!store_apology_put(st, "t@us", "c.example", i, 1, &err))
+		if (!store_apology_put(st, "t@us", "c.example", i, 1, NULL, &err))
 			return err;
 	return NULL;
 }
@@ -358,7 +376,7 @@ static void test_threads(void **state)
 	}
 	char *err = NULL;
 	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
-	assert_true(store_history_get(fx->st, "t@us", "c.example", 0, 10000, h, &err));
+	assert_true(store_history_get(fx->st, "t@us", "c.example", 0, NULL, 10000, h, &err));
 	assert_int_equal(h->len, 800);
 	g_array_free(h, TRUE);
 }

@@ -1,0 +1,2 @@
+build-address/milter/rules.o: milter/rules.c include/rules.h
+include/rules.h:

@@ -1,0 +1,2 @@
+build-nojit/milter/rules.o: milter/rules.c include/rules.h
+include/rules.h:

@@ -1,0 +1,2 @@
+build-pcre2/milter/rules.o: milter/rules.c include/rules.h
+include/rules.h:
