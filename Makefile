@@ -32,6 +32,10 @@ WFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat
 XCFLAGS  := $(WFLAGS) -D_GNU_SOURCE -Iinclude -Imilter -DDATADIR='"$(PREFIX)/share/apology-milter"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+ifneq ($(FUZZ),)
+XCFLAGS  += -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+BUILD    := build-fuzz
+endif
 ifneq ($(NOJIT),)
 XCFLAGS  += -DREGEXSET_NO_JIT
 endif
@@ -170,6 +174,15 @@ bench: all $(BUILD)/bench-engine
 $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
 	  $(shell pkg-config --libs libpcre2-8)
+
+# libFuzzer (clang): the pipeline on arbitrary bytes, seeded with the corpus.
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) CC=clang FUZZ=1 OPT=-O1 build-fuzz/libapology.a
+	clang -g -O1 $(WFLAGS) $(XCFLAGS:-fsanitize=fuzzer-no-link,address,undefined=) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-check \
+	  fuzz/fuzz_check.c build-fuzz/libapology.a $(LIBS)
+	@mkdir -p build-fuzz/seeds && cp tests/corpus/*.eml tests/corpus/malformed/*.eml build-fuzz/seeds/
+	build-fuzz/fuzz-check -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 build-fuzz/seeds
 
 format-check:
 	clang-format --dry-run --Werror milter/*.c milter/*.h include/*.h

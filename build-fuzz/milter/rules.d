@@ -1,0 +1,3 @@
+build-fuzz/milter/rules.o: milter/rules.c include/rules.h
+
+include/rules.h:

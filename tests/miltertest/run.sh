@@ -1,0 +1,26 @@
+#!/bin/sh
+# tests/miltertest/run.sh [BUILD] - protocol edge cases: each *.lua script here
+# drives apology-milter directly with miltertest (no MTA), on a unix socket in a
+# private directory.  Ends with "miltertest: N passed, M failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+BUILD=${1:-build}
+command -v miltertest >/dev/null 2>&1 || { echo "miltertest: not installed (make deps)"; exit 1; }
+[ -x "$BUILD/apology-milter" ] || { echo "miltertest: $BUILD/apology-milter not built"; exit 1; }
+pass=0
+fail=0
+for script in tests/miltertest/*.lua; do
+	[ "$(basename "$script")" = common.lua ] && continue
+	dir=$(mktemp -d /tmp/apology-mt.XXXXXX)
+	if MILTER=$BUILD/apology-milter MT_DIR=$dir miltertest -s "$script" >"$dir/out" 2>&1; then
+		pass=$((pass + 1))
+		echo "ok   $(basename "$script")"
+	else
+		fail=$((fail + 1))
+		echo "FAIL $(basename "$script")"
+		sed 's/^/    /' "$dir/out" | tail -15
+	fi
+	rm -rf "$dir"
+done
+echo "miltertest: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
