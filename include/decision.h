@@ -33,11 +33,11 @@ struct decision {
 	enum verdict verdict;
 	int score;
 	struct complaint complaint;
-	GArray *findings;      /* struct finding, ordered by start */
-	char *text;            /* owned: the author's new text the spans refer to */
+	GArray *findings; /* struct finding, ordered by start */
+	char *text;       /* owned: the author's new text the spans refer to */
 	size_t text_len;
-	bool apologised;       /* the reply contains an apology (for history) */
-	const char *reason;    /* why unchecked; static, NULL otherwise */
+	bool apologised;    /* the reply contains an apology (for history) */
+	const char *reason; /* why unchecked; static, NULL otherwise */
 };
 
 const char *verdict_name(enum verdict v);
@@ -49,8 +49,8 @@ struct policy;
  * CTX may be NULL (nothing known from elsewhere; reference time = Date
  * header).  Always fills OUT; never fails on bad input (it says unchecked).
  */
-void apology_check(const struct policy *pol, const char *data, size_t len,
-                   const struct context *ctx, struct decision *out);
+void apology_check(const struct policy *pol, const char *data, size_t len, const struct context *ctx,
+                   struct decision *out);
 
 void decision_clear(struct decision *d);
 

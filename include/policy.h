@@ -19,8 +19,7 @@ struct policy;
  * or NULL with *ERR set to "file:line:col: message" lines (caller frees).
  */
 struct policy *policy_load(const char *path, char **err);
-struct policy *policy_load_string(const char *name, const char *yaml, size_t len,
-                                  char **err);
+struct policy *policy_load_string(const char *name, const char *yaml, size_t len, char **err);
 struct policy *policy_ref(struct policy *pol);
 void policy_unref(struct policy *pol);
 

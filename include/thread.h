@@ -22,12 +22,12 @@ struct sentence {
 };
 
 struct thread_view {
-	char *text;            /* the author's new text, UTF-8 */
+	char *text; /* the author's new text, UTF-8 */
 	size_t len;
-	GArray *sentences;     /* struct sentence, in order */
-	char *quoted;          /* quoted history with quote markers removed */
+	GArray *sentences; /* struct sentence, in order */
+	char *quoted;      /* quoted history with quote markers removed */
 	size_t quoted_len;
-	gint64 quoted_date;    /* date of the first quoted message (attribution), or -1 */
+	gint64 quoted_date; /* date of the first quoted message (attribution), or -1 */
 	bool has_signature;
 	bool has_disclaimer;
 };
@@ -40,17 +40,17 @@ void sentence_split(const char *text, size_t len, GArray *out);
 
 /* An earlier apology by the same sender to the same client. */
 struct history_entry {
-	gint64 when;       /* Unix seconds */
-	unsigned kinds;    /* bit mask of failure kinds, see policy_kind_index() */
+	gint64 when;    /* Unix seconds */
+	unsigned kinds; /* bit mask of failure kinds, see policy_kind_index() */
 };
 
 /* What the caller knows from elsewhere.  Zero it, then fill what is known. */
 struct context {
-	gint64 now;                  /* reference time for timeliness, Unix seconds */
-	bool stored_complaint;       /* the daemon saw the complaint arrive */
-	gint64 complaint_time;       /* its arrival time */
-	bool complaint_serious;      /* its stored severity */
-	unsigned complaint_kinds;    /* its failure kinds */
+	gint64 now;               /* reference time for timeliness, Unix seconds */
+	bool stored_complaint;    /* the daemon saw the complaint arrive */
+	gint64 complaint_time;    /* its arrival time */
+	bool complaint_serious;   /* its stored severity */
+	unsigned complaint_kinds; /* its failure kinds */
 	const struct history_entry *history;
 	size_t n_history;
 };
@@ -60,9 +60,9 @@ enum complaint_severity { SEVERITY_NONE, SEVERITY_NORMAL, SEVERITY_SERIOUS };
 struct complaint {
 	bool detected;
 	enum complaint_severity severity;
-	gint64 sent;       /* when the complaint was sent, or -1 when unknown */
-	unsigned kinds;    /* failure kinds found in complaint and reply */
-	double score;      /* weight of complaint evidence */
+	gint64 sent;    /* when the complaint was sent, or -1 when unknown */
+	unsigned kinds; /* failure kinds found in complaint and reply */
+	double score;   /* weight of complaint evidence */
 };
 
 struct policy;
@@ -72,12 +72,11 @@ struct scan;
  * Decide whether VIEW answers a complaint.  SUBJECT_SCAN and QUOTED_SCAN are
  * the matcher's hits over the subject and quoted text.
  */
-void thread_classify(const struct policy *pol, const struct message *msg,
-                     const struct thread_view *view, const struct context *ctx,
-                     struct complaint *out);
+void thread_classify(const struct policy *pol, const struct message *msg, const struct thread_view *view,
+                     const struct context *ctx, struct complaint *out);
 
 /* Classify a bare text (inbound complaint as the daemon receives it). */
-void thread_classify_text(const struct policy *pol, const char *subject,
-                          const char *text, size_t len, struct complaint *out);
+void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,
+                          struct complaint *out);
 
 #endif

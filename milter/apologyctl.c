@@ -20,19 +20,19 @@
 #include "render.h"
 
 static const char usage_text[] =
-	"usage: apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]\n"
-	"                        [--history FILE] FILE... | -\n"
-	"       apologyctl policy check [PATH]\n"
-	"\n"
-	"check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
-	"          2 hold, 3 unchecked (the worst over all files)\n"
-	"  --policy PATH    policy file (default: $APOLOGY_POLICY, ./policies/default.yaml,\n"
-	"                   " DATADIR "/policies/default.yaml)\n"
-	"  --format FMT     text (default) or json (one object per file, one per line)\n"
-	"  --now TIME       reference time for timeliness (default: the reply's Date header)\n"
-	"  --history FILE   earlier apologies by the same sender to the same client:\n"
-	"                   lines \"RFC3339 kind[,kind]\"\n"
-	"policy check      validate a policy and print \"policy OK\" or its errors\n";
+    "usage: apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]\n"
+    "                        [--history FILE] FILE... | -\n"
+    "       apologyctl policy check [PATH]\n"
+    "\n"
+    "check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
+    "          2 hold, 3 unchecked (the worst over all files)\n"
+    "  --policy PATH    policy file (default: $APOLOGY_POLICY, ./policies/default.yaml,\n"
+    "                   " DATADIR "/policies/default.yaml)\n"
+    "  --format FMT     text (default) or json (one object per file, one per line)\n"
+    "  --now TIME       reference time for timeliness (default: the reply's Date header)\n"
+    "  --history FILE   earlier apologies by the same sender to the same client:\n"
+    "                   lines \"RFC3339 kind[,kind]\"\n"
+    "policy check      validate a policy and print \"policy OK\" or its errors\n";
 
 static int usage(const char *msg)
 {
@@ -99,7 +99,8 @@ static bool load_history(const char *path, const struct policy *pol, GArray *out
 		for (int k = 0; kinds && kinds[k]; k++) {
 			int idx = policy_kind_index(pol, g_strstrip(kinds[k]));
 			if (idx < 0) {
-				fprintf(stderr, "%s:%d: unknown failure kind \"%s\"\n", path, i + 1, kinds[k]);
+				fprintf(stderr, "%s:%d: unknown failure kind \"%s\"\n", path, i + 1,
+				        kinds[k]);
 				ok = false;
 			} else {
 				h.kinds |= 1u << idx;
@@ -234,8 +235,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-	{"check", cmd_check},
-	{"policy", cmd_policy},
+    {"check", cmd_check},
+    {"policy", cmd_policy},
 };
 
 int main(int argc, char **argv)

@@ -16,17 +16,17 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 
 /* What evaluation found; input to decide(). */
 struct findings {
-	GArray *items;         /* struct finding (excerpt not yet filled) */
-	bool apologised;       /* an apology for something other than a small imposition */
+	GArray *items;   /* struct finding (excerpt not yet filled) */
+	bool apologised; /* an apology for something other than a small imposition */
 };
 
 /*
  * Stage 4: judge the new text (VIEW, scanned as SC) of a reply to COMPLAINT.
  * NOW is the reference time (-1: unknown, timeliness not judged).
  */
-void findings_evaluate(const struct policy *pol, const struct thread_view *view,
-                       const struct scan *sc, const struct complaint *complaint, gint64 now,
-                       const struct context *ctx, struct findings *out);
+void findings_evaluate(const struct policy *pol, const struct thread_view *view, const struct scan *sc,
+                       const struct complaint *complaint, gint64 now, const struct context *ctx,
+                       struct findings *out);
 void findings_clear(struct findings *f);
 
 /* Stage 5: score and verdict; moves the findings into OUT. */

@@ -68,8 +68,9 @@ void decide(const struct policy *pol, const struct thread_view *view, struct fin
 	}
 	bool hold = holding != 0 || (pol->hold_score > 0 && score >= pol->hold_score);
 	out->score = score;
-	out->verdict = hold ? VERDICT_HOLD : score >= pol->advise_score && score > 0 ? VERDICT_ADVISE
-	                                                                          : VERDICT_PASS;
+	out->verdict = hold                                      ? VERDICT_HOLD
+	               : score >= pol->advise_score && score > 0 ? VERDICT_ADVISE
+	                                                         : VERDICT_PASS;
 	for (guint i = 0; i < f->items->len; i++) {
 		struct finding *fd = &g_array_index(f->items, struct finding, i);
 		const struct rule_conf *rc = &pol->rules[fd->rule];

@@ -19,10 +19,10 @@ struct eval {
 	const struct policy *pol;
 	const struct thread_view *view;
 	const struct scan *sc;
-	struct sentence_facts *facts;  /* one per sentence */
-	guint *hit_sentence;           /* sentence index per hit */
+	struct sentence_facts *facts; /* one per sentence */
+	guint *hit_sentence;          /* sentence index per hit */
 	bool *hit_negated;
-	guint64 has_any;               /* union of facts, not negated */
+	guint64 has_any; /* union of facts, not negated */
 	struct findings *out;
 };
 
@@ -31,8 +31,7 @@ struct eval {
 /* Classes whose meaning flips under negation ("not beyond our control"). */
 static const guint64 negatable = BIT(LEX_THIRD_PARTY) | BIT(LEX_CLIENT_SIDE) | BIT(LEX_DEFENSIVE) |
                                  BIT(LEX_EXCUSE) | BIT(LEX_OWNERSHIP) | BIT(LEX_REMEDY) |
-                                 BIT(LEX_PREVENTION) | BIT(LEX_CALL) | BIT(LEX_BUCK) |
-                                 BIT(LEX_GROVEL);
+                                 BIT(LEX_PREVENTION) | BIT(LEX_CALL) | BIT(LEX_BUCK) | BIT(LEX_GROVEL);
 
 static guint sentence_of(const struct thread_view *view, size_t off)
 {
@@ -92,8 +91,8 @@ static void add_hit(struct eval *e, enum rule_id rule, const struct hit *h)
 /* A greeting line ("Hi Anna,") is no place to point a finding at. */
 static bool is_greeting(const struct eval *e, const struct sentence *st)
 {
-	static const char *const openers[] = {"hi", "hello", "dear", "hey", "good morning",
-	                                      "good afternoon", "good evening", NULL};
+	static const char *const openers[] = {"hi",           "hello",          "dear",         "hey",
+	                                      "good morning", "good afternoon", "good evening", NULL};
 	size_t n = st->end - st->start;
 	const char *t = e->view->text + st->start;
 	if (n < 40 && t[n - 1] == ',')
@@ -135,10 +134,10 @@ static enum side side_of(const struct eval *e, const struct hit *h)
 		const char *word;
 		enum side side;
 	} marks[] = {
-		{"our", SIDE_OURS},    {"my", SIDE_OURS},     {"your", SIDE_CLIENT}, {"the", SIDE_THIRD},
-		{"their", SIDE_THIRD}, {"a", SIDE_THIRD},     {"an", SIDE_THIRD},    {"this", SIDE_THIRD},
-		{"that", SIDE_THIRD},  {"these", SIDE_THIRD}, {"those", SIDE_THIRD}, {"his", SIDE_THIRD},
-		{"her", SIDE_THIRD},   {"another", SIDE_THIRD},
+	    {"our", SIDE_OURS},    {"my", SIDE_OURS},       {"your", SIDE_CLIENT}, {"the", SIDE_THIRD},
+	    {"their", SIDE_THIRD}, {"a", SIDE_THIRD},       {"an", SIDE_THIRD},    {"this", SIDE_THIRD},
+	    {"that", SIDE_THIRD},  {"these", SIDE_THIRD},   {"those", SIDE_THIRD}, {"his", SIDE_THIRD},
+	    {"her", SIDE_THIRD},   {"another", SIDE_THIRD},
 	};
 	const char *s = e->sc->nt.s;
 	size_t i = h->nstart;
@@ -184,9 +183,7 @@ static void judge_phrases(struct eval *e)
 		const struct hit *h = hit_at(e, i);
 		guint s = e->hit_sentence[i];
 		switch (h->cls) {
-		case LEX_HOLLOW:
-			add_hit(e, RULE_NON_APOLOGY, h);
-			break;
+		case LEX_HOLLOW: add_hit(e, RULE_NON_APOLOGY, h); break;
 		case LEX_EXCUSE:
 			if (!e->hit_negated[i] && !sentence_has(e, s, LEX_OWNERSHIP))
 				add_hit(e, RULE_EXCUSE, h);
@@ -199,8 +196,7 @@ static void judge_phrases(struct eval *e)
 			if (!e->hit_negated[i])
 				add_hit(e, RULE_OVER_APOLOGY, h);
 			break;
-		default:
-			break;
+		default: break;
 		}
 	}
 }
@@ -327,28 +323,28 @@ static int cmp_finding(const void *a, const void *b)
 	return (int)x->rule - (int)y->rule;
 }
 
-void findings_evaluate(const struct policy *pol, const struct thread_view *view,
-                       const struct scan *sc, const struct complaint *complaint, gint64 now,
-                       const struct context *ctx, struct findings *out)
+void findings_evaluate(const struct policy *pol, const struct thread_view *view, const struct scan *sc,
+                       const struct complaint *complaint, gint64 now, const struct context *ctx,
+                       struct findings *out)
 {
 	memset(out, 0, sizeof *out);
 	out->items = g_array_new(FALSE, TRUE, sizeof(struct finding));
 	guint nh = sc->hits->len, ns = view->sentences->len;
 	struct eval e = {
-		.pol = pol,
-		.view = view,
-		.sc = sc,
-		.facts = g_new0(struct sentence_facts, ns ? ns : 1),
-		.hit_sentence = g_new0(guint, nh ? nh : 1),
-		.hit_negated = g_new0(bool, nh ? nh : 1),
-		.out = out,
+	    .pol = pol,
+	    .view = view,
+	    .sc = sc,
+	    .facts = g_new0(struct sentence_facts, ns ? ns : 1),
+	    .hit_sentence = g_new0(guint, nh ? nh : 1),
+	    .hit_negated = g_new0(bool, nh ? nh : 1),
+	    .out = out,
 	};
 	mark_exceptions(&e);
 	for (guint i = 0; i < nh; i++) {
 		const struct hit *h = hit_at(&e, i);
 		e.hit_sentence[i] = sentence_of(view, h->start);
-		e.hit_negated[i] = e.hit_negated[i] || (h->cls < 64 && (negatable & BIT(h->cls)) &&
-		                                        scan_negated(pol, sc, h));
+		e.hit_negated[i] = e.hit_negated[i] ||
+		                   (h->cls < 64 && (negatable & BIT(h->cls)) && scan_negated(pol, sc, h));
 		if (e.hit_negated[i] || h->cls >= 64)
 			continue;
 		e.facts[e.hit_sentence[i]].has |= BIT(h->cls);

@@ -19,16 +19,16 @@
 #include "html.h"
 
 #define MAX_QUOTE_LEVEL 16 /* "> " written per line at most; deeper looks the same */
-#define LIST_LOOKBACK 16   /* how far up the element stack an <li> looks for its list */
+#define LIST_LOOKBACK   16 /* how far up the element stack an <li> looks for its list */
 
 enum elem_flags {
-	EF_SKIP = 1 << 0,  /* content dropped */
-	EF_LINE = 1 << 1,  /* on lines of its own */
-	EF_PARA = 1 << 2,  /* set off by blank lines */
-	EF_BR = 1 << 3,    /* a line break */
-	EF_PRE = 1 << 4,   /* whitespace kept */
-	EF_CELL = 1 << 5,  /* table cell: a space before it */
-	EF_ITEM = 1 << 6,  /* list item: a "- " or "N. " marker */
+	EF_SKIP = 1 << 0, /* content dropped */
+	EF_LINE = 1 << 1, /* on lines of its own */
+	EF_PARA = 1 << 2, /* set off by blank lines */
+	EF_BR = 1 << 3,   /* a line break */
+	EF_PRE = 1 << 4,  /* whitespace kept */
+	EF_CELL = 1 << 5, /* table cell: a space before it */
+	EF_ITEM = 1 << 6, /* list item: a "- " or "N. " marker */
 	EF_OL = 1 << 7,
 	EF_UL = 1 << 8,
 	EF_QUOTE = 1 << 9, /* blockquote */
@@ -41,54 +41,53 @@ struct elem {
 
 /* Elements that shape the text, sorted by name for bsearch(). */
 static const struct elem elems[] = {
-	{"address", EF_LINE},
-	{"article", EF_LINE},
-	{"aside", EF_LINE},
-	{"blockquote", EF_PARA | EF_QUOTE},
-	{"br", EF_BR},
-	{"caption", EF_LINE},
-	{"center", EF_LINE},
-	{"dd", EF_LINE},
-	{"div", EF_LINE},
-	{"dl", EF_LINE},
-	{"dt", EF_LINE},
-	{"fieldset", EF_LINE},
-	{"figcaption", EF_LINE},
-	{"figure", EF_LINE},
-	{"footer", EF_LINE},
-	{"form", EF_LINE},
-	{"h1", EF_PARA},
-	{"h2", EF_PARA},
-	{"h3", EF_PARA},
-	{"h4", EF_PARA},
-	{"h5", EF_PARA},
-	{"h6", EF_PARA},
-	{"head", EF_SKIP},
-	{"header", EF_LINE},
-	{"hr", EF_LINE},
-	{"li", EF_LINE | EF_ITEM},
-	{"main", EF_LINE},
-	{"nav", EF_LINE},
-	{"ol", EF_LINE | EF_OL},
-	{"p", EF_PARA},
-	{"pre", EF_LINE | EF_PRE},
-	{"script", EF_SKIP},
-	{"section", EF_LINE},
-	{"style", EF_SKIP},
-	{"table", EF_PARA},
-	{"td", EF_CELL},
-	{"template", EF_SKIP},
-	{"th", EF_CELL},
-	{"title", EF_SKIP},
-	{"tr", EF_LINE},
-	{"ul", EF_LINE | EF_UL},
-	{"xml", EF_SKIP},
+    {"address", EF_LINE},
+    {"article", EF_LINE},
+    {"aside", EF_LINE},
+    {"blockquote", EF_PARA | EF_QUOTE},
+    {"br", EF_BR},
+    {"caption", EF_LINE},
+    {"center", EF_LINE},
+    {"dd", EF_LINE},
+    {"div", EF_LINE},
+    {"dl", EF_LINE},
+    {"dt", EF_LINE},
+    {"fieldset", EF_LINE},
+    {"figcaption", EF_LINE},
+    {"figure", EF_LINE},
+    {"footer", EF_LINE},
+    {"form", EF_LINE},
+    {"h1", EF_PARA},
+    {"h2", EF_PARA},
+    {"h3", EF_PARA},
+    {"h4", EF_PARA},
+    {"h5", EF_PARA},
+    {"h6", EF_PARA},
+    {"head", EF_SKIP},
+    {"header", EF_LINE},
+    {"hr", EF_LINE},
+    {"li", EF_LINE | EF_ITEM},
+    {"main", EF_LINE},
+    {"nav", EF_LINE},
+    {"ol", EF_LINE | EF_OL},
+    {"p", EF_PARA},
+    {"pre", EF_LINE | EF_PRE},
+    {"script", EF_SKIP},
+    {"section", EF_LINE},
+    {"style", EF_SKIP},
+    {"table", EF_PARA},
+    {"td", EF_CELL},
+    {"template", EF_SKIP},
+    {"th", EF_CELL},
+    {"title", EF_SKIP},
+    {"tr", EF_LINE},
+    {"ul", EF_LINE | EF_UL},
+    {"xml", EF_SKIP},
 };
 
 /* Classes of elements that hold a whole quoted message: the attribution and
  * the quote itself.  Their own first blockquote adds no further level. */
-static const char *const container_classes[] = {"gmail_quote", "yahoo_quoted",
-                                                "protonmail_quote"};
+static const char *const container_classes[] = {"gmail_quote", "yahoo_quoted", "protonmail_quote"};
 
 /* Classes of the attribution line inside such a container. */
 static const char *const attribution_classes[] = {"gmail_attr"};
@@ -96,8 +95,7 @@ static const char *const attribution_classes[] = {"gmail_attr"};
 /* Ids (Outlook prefixes re-quoted ids with "x_") after whose start the rest of
  * the body is the quoted message. */
 static const char *const tail_ids[] = {"divRplyFwdMsg", "appendonsend",
-                                       "mail-editor-reference-message-container",
-                                       "OLK_SRC_BODY_SECTION"};
+                                       "mail-editor-reference-message-container", "OLK_SRC_BODY_SECTION"};
 
 /* Class of Thunderbird's attribution; the quote follows it to the end. */
 static const char tail_attribution_class[] = "moz-cite-prefix";
@@ -110,10 +108,10 @@ enum quote_kind {
 };
 
 struct frame {
-	unsigned flags;     /* enum elem_flags */
-	int delta;          /* quote levels the element adds; -1 for an attribution */
+	unsigned flags; /* enum elem_flags */
+	int delta;      /* quote levels the element adds; -1 for an attribution */
 	enum quote_kind kind;
-	unsigned items;     /* <ol>: items seen */
+	unsigned items; /* <ol>: items seen */
 };
 
 /* Element flags by the parser's interned name pointer (valid for one parse). */
@@ -125,21 +123,21 @@ struct name_cache {
 };
 
 struct render {
-	char *out;              /* the text so far, not NUL-terminated until the end */
+	char *out; /* the text so far, not NUL-terminated until the end */
 	size_t len, cap;
-	GArray *stack;          /* struct frame, innermost last */
+	GArray *stack; /* struct frame, innermost last */
 	struct name_cache names[NAME_CACHE_SIZE];
 	htmlParserCtxtPtr ctxt;
-	size_t max_out;         /* 0: no cap */
-	int depth;              /* sum of the open elements' deltas */
-	bool tail;              /* a reply header was seen: the rest is quoted */
-	unsigned skip;          /* open elements whose content is dropped */
-	unsigned pre;           /* open <pre> elements */
-	unsigned breaks;        /* line breaks owed before the next text, at most 2 */
-	bool space;             /* a space owed before the next text */
-	bool line_open;         /* text written on the current line */
-	unsigned line_level;    /* quote level of the current line */
-	bool stopped;           /* the cap was hit */
+	size_t max_out;      /* 0: no cap */
+	int depth;           /* sum of the open elements' deltas */
+	bool tail;           /* a reply header was seen: the rest is quoted */
+	unsigned skip;       /* open elements whose content is dropped */
+	unsigned pre;        /* open <pre> elements */
+	unsigned breaks;     /* line breaks owed before the next text, at most 2 */
+	bool space;          /* a space owed before the next text */
+	bool line_open;      /* text written on the current line */
+	unsigned line_level; /* quote level of the current line */
+	bool stopped;        /* the cap was hit */
 };
 
 static int elem_cmp(const void *key, const void *member)
@@ -289,18 +287,19 @@ static void emit(struct render *r, const char *p, size_t n)
 static size_t space_width(const unsigned char *p, const unsigned char *end)
 {
 	switch (p[0]) {
-	case ' ': case '\t': case '\n': case '\r': case '\f': case '\v':
-		return 1;
-	case 0xC2: /* U+00A0 */
-		return end - p >= 2 && p[1] == 0xA0 ? 2 : 0;
+	case ' ':
+	case '\t':
+	case '\n':
+	case '\r':
+	case '\f':
+	case '\v': return 1;
+	case 0xC2: /* U+00A0 */ return end - p >= 2 && p[1] == 0xA0 ? 2 : 0;
 	case 0xE2: /* U+2000-U+200A, U+2028, U+2029, U+202F */
 		if (end - p < 3 || p[1] != 0x80)
 			return 0;
 		return p[2] <= 0x8A || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF ? 3 : 0;
-	case 0xE3: /* U+3000 */
-		return end - p >= 3 && p[1] == 0x80 && p[2] == 0x80 ? 3 : 0;
-	default:
-		return 0;
+	case 0xE3: /* U+3000 */ return end - p >= 3 && p[1] == 0x80 && p[2] == 0x80 ? 3 : 0;
+	default: return 0;
 	}
 }
 
@@ -309,18 +308,15 @@ static size_t space_width(const unsigned char *p, const unsigned char *end)
 static size_t invisible_width(const unsigned char *p, const unsigned char *end)
 {
 	switch (p[0]) {
-	case 0xC2: /* U+00AD */
-		return end - p >= 2 && p[1] == 0xAD ? 2 : 0;
+	case 0xC2: /* U+00AD */ return end - p >= 2 && p[1] == 0xAD ? 2 : 0;
 	case 0xE2: /* U+200B-U+200D, U+2060 */
 		if (end - p < 3)
 			return 0;
 		if (p[1] == 0x80 && p[2] >= 0x8B && p[2] <= 0x8D)
 			return 3;
 		return p[1] == 0x81 && p[2] == 0xA0 ? 3 : 0;
-	case 0xEF: /* U+FEFF */
-		return end - p >= 3 && p[1] == 0xBB && p[2] == 0xBF ? 3 : 0;
-	default:
-		return p[0] < 0x20 || p[0] == 0x7F ? 1 : 0;
+	case 0xEF: /* U+FEFF */ return end - p >= 3 && p[1] == 0xBB && p[2] == 0xBF ? 3 : 0;
+	default: return p[0] < 0x20 || p[0] == 0x7F ? 1 : 0;
 	}
 }
 
@@ -510,9 +506,8 @@ static void parse(struct render *r, const char *html, size_t len)
 	saved = r->ctxt->sax;
 	r->ctxt->sax = &sax;
 	r->ctxt->userData = r;
-	htmlCtxtUseOptions(r->ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR |
-	                               HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-	                               HTML_PARSE_IGNORE_ENC);
+	htmlCtxtUseOptions(r->ctxt, HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
+	                                HTML_PARSE_NONET | HTML_PARSE_IGNORE_ENC);
 	xmlSwitchEncoding(r->ctxt, XML_CHAR_ENCODING_UTF8);
 	htmlParseDocument(r->ctxt);
 	r->ctxt->sax = saved;

@@ -25,8 +25,8 @@ struct pattern {
 };
 
 struct match {
-	unsigned id;          /* index of the pattern */
-	unsigned start, end;  /* byte span in the scanned text */
+	unsigned id;         /* index of the pattern */
+	unsigned start, end; /* byte span in the scanned text */
 };
 
 /*

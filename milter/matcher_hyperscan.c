@@ -11,9 +11,9 @@
 #include "regexset.h"
 
 struct matcher {
-	hs_database_t *db;      /* NULL when there are no literals */
-	guint serial;           /* unique per compiled matcher */
-	guint32 *lit_len;       /* length per pattern id */
+	hs_database_t *db; /* NULL when there are no literals */
+	guint serial;      /* unique per compiled matcher */
+	guint32 *lit_len;  /* length per pattern id */
 	struct regexset *regex;
 };
 
@@ -111,8 +111,7 @@ struct scan_ctx {
 	GArray *out;
 };
 
-static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags,
-                    void *arg)
+static int on_match(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *arg)
 {
 	(void)from;
 	(void)flags;

@@ -38,7 +38,7 @@ struct walk {
 	unsigned parts;
 	GMimePart *plain_part; /* first text/plain body (borrowed from the tree) */
 	GMimePart *html_part;  /* first text/html body */
-	GString *forwarded;   /* text of message/rfc822 parts, quoted */
+	GString *forwarded;    /* text of message/rfc822 parts, quoted */
 	const char *unchecked;
 };
 
@@ -262,8 +262,8 @@ static void message_init(struct message *msg)
 
 static void fill_empty(struct message *msg)
 {
-	char **fields[] = {&msg->subject, &msg->from, &msg->message_id, &msg->in_reply_to,
-	                   &msg->references, &msg->body};
+	char **fields[] = {&msg->subject,     &msg->from,       &msg->message_id,
+	                   &msg->in_reply_to, &msg->references, &msg->body};
 	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
 		if (*fields[i] == NULL)
 			*fields[i] = g_strdup("");

@@ -10,8 +10,8 @@
 #include "normalize.h"
 
 /* Words that join a following hyphen: "un-acceptable", "re-send". */
-static const char *const hyphen_prefixes[] = {"un", "re", "non", "mis", "pre", "co", "e", "in",
-                                               "dis", "over", "under", "sub", NULL};
+static const char *const hyphen_prefixes[] = {"un", "re",  "non",  "mis",   "pre", "co", "e",
+                                              "in", "dis", "over", "under", "sub", NULL};
 
 /* Output buffer with its offset map, grown by doubling. */
 struct out {
@@ -59,24 +59,41 @@ static inline void put(struct out *o, char ch, guint32 orig)
 static void fold_char(struct out *s, const char *p, size_t n, gunichar c, guint32 orig)
 {
 	switch (c) {
-	case 0x2018: case 0x2019: case 0x201A: case 0x201B: case 0x2032: case 0x00B4: case 0x02BC:
-		return; /* apostrophes are dropped: "don't" and "dont" read alike */
-	case 0x201C: case 0x201D: case 0x201E: case 0x201F: case 0x00AB: case 0x00BB: case 0x2033:
-		emit(s, "\"", 1, orig);
-		return;
-	case 0x2010: case 0x2011: case 0x2012: case 0x2013: case 0x2014: case 0x2015: case 0x2212:
-		emit(s, "-", 1, orig);
-		return;
-	case 0x00A0: case 0x202F: case 0x205F: case 0x3000: case 0x2028: case 0x2029:
-		put(s, ' ', orig);
-		return;
-	case 0x200B: case 0x200C: case 0x200D: case 0x2060: case 0xFEFF: case 0x00AD:
-		return;
-	case 0x2026:
-		emit(s, "...", 3, orig);
-		return;
-	default:
-		break;
+	case 0x2018:
+	case 0x2019:
+	case 0x201A:
+	case 0x201B:
+	case 0x2032:
+	case 0x00B4:
+	case 0x02BC: return; /* apostrophes are dropped: "don't" and "dont" read alike */
+	case 0x201C:
+	case 0x201D:
+	case 0x201E:
+	case 0x201F:
+	case 0x00AB:
+	case 0x00BB:
+	case 0x2033: emit(s, "\"", 1, orig); return;
+	case 0x2010:
+	case 0x2011:
+	case 0x2012:
+	case 0x2013:
+	case 0x2014:
+	case 0x2015:
+	case 0x2212: emit(s, "-", 1, orig); return;
+	case 0x00A0:
+	case 0x202F:
+	case 0x205F:
+	case 0x3000:
+	case 0x2028:
+	case 0x2029: put(s, ' ', orig); return;
+	case 0x200B:
+	case 0x200C:
+	case 0x200D:
+	case 0x2060:
+	case 0xFEFF:
+	case 0x00AD: return;
+	case 0x2026: emit(s, "...", 3, orig); return;
+	default: break;
 	}
 	if (c >= 0x2000 && c <= 0x200A) {
 		put(s, ' ', orig);

@@ -17,9 +17,9 @@
 #include <stddef.h>
 
 struct normtext {
-	char *s;        /* normalised text, NUL-terminated */
+	char *s; /* normalised text, NUL-terminated */
 	size_t len;
-	guint32 *map;   /* map[i]: input offset of output byte i; map[len] = input length */
+	guint32 *map; /* map[i]: input offset of output byte i; map[len] = input length */
 };
 
 void normalize_text(const char *in, size_t len, struct normtext *out);

@@ -16,8 +16,8 @@ static void decision_init(struct decision *out)
 	out->text = g_strdup("");
 }
 
-void apology_check(const struct policy *pol, const char *data, size_t len,
-                   const struct context *ctx, struct decision *out)
+void apology_check(const struct policy *pol, const char *data, size_t len, const struct context *ctx,
+                   struct decision *out)
 {
 	decision_init(out);
 	struct message msg;

@@ -17,92 +17,103 @@
 #include "normalize.h"
 #include "policy_priv.h"
 
-enum key_type { K_LIST, K_WORDS, K_DURATION, K_UINT, K_INT, K_NUMBER, K_STRING, K_BOOL, K_SEVERITY,
-                K_BHOURS, K_HOLD_WHEN, K_GLOBS, K_CUE, K_MAP };
+enum key_type {
+	K_LIST,
+	K_WORDS,
+	K_DURATION,
+	K_UINT,
+	K_INT,
+	K_NUMBER,
+	K_STRING,
+	K_BOOL,
+	K_SEVERITY,
+	K_BHOURS,
+	K_HOLD_WHEN,
+	K_GLOBS,
+	K_CUE,
+	K_MAP
+};
 
 /* Where each value lives: a key inside a section, its type, and its target. */
 struct key_spec {
 	const char *key;
 	enum key_type type;
-	int lex;         /* phrase class for K_LIST, or -1 */
-	size_t offset;   /* field in struct policy for scalars */
+	int lex;       /* phrase class for K_LIST, or -1 */
+	size_t offset; /* field in struct policy for scalars */
 	double min, max;
 };
 
 #define OFF(f) offsetof(struct policy, f)
-#define NOFF ((size_t)-1)
+#define NOFF   ((size_t)-1)
 
 static const struct key_spec top_keys[] = {
-	{"version", K_INT, -1, NOFF, 1, 1},
-	{"name", K_STRING, -1, NOFF, 0, 0},
-	{"description", K_STRING, -1, NOFF, 0, 0},
-	{"applies-to", K_MAP, -1, NOFF, 0, 0},
-	{"limits", K_MAP, -1, NOFF, 0, 0},
-	{"verdict", K_MAP, -1, NOFF, 0, 0},
-	{"complaint", K_MAP, -1, NOFF, 0, 0},
-	{"kinds", K_MAP, -1, NOFF, 0, 0},
-	{"lexicon", K_MAP, -1, NOFF, 0, 0},
-	{"rules", K_MAP, -1, NOFF, 0, 0},
-	{NULL, 0, 0, 0, 0, 0},
+    {"version", K_INT, -1, NOFF, 1, 1},
+    {"name", K_STRING, -1, NOFF, 0, 0},
+    {"description", K_STRING, -1, NOFF, 0, 0},
+    {"applies-to", K_MAP, -1, NOFF, 0, 0},
+    {"limits", K_MAP, -1, NOFF, 0, 0},
+    {"verdict", K_MAP, -1, NOFF, 0, 0},
+    {"complaint", K_MAP, -1, NOFF, 0, 0},
+    {"kinds", K_MAP, -1, NOFF, 0, 0},
+    {"lexicon", K_MAP, -1, NOFF, 0, 0},
+    {"rules", K_MAP, -1, NOFF, 0, 0},
+    {NULL, 0, 0, 0, 0, 0},
 };
 
 static const struct key_spec applies_keys[] = {
-	{"senders", K_GLOBS, -1, NOFF, 0, 0},
-	{"recipient-domains", K_GLOBS, -1, NOFF, 0, 0},
-	{NULL, 0, 0, 0, 0, 0},
+    {"senders", K_GLOBS, -1, NOFF, 0, 0},
+    {"recipient-domains", K_GLOBS, -1, NOFF, 0, 0},
+    {NULL, 0, 0, 0, 0, 0},
 };
 
 static const struct key_spec limit_keys[] = {
-	{"max-parts", K_UINT, -1, OFF(limits.max_parts), 1, 100000},
-	{"max-depth", K_UINT, -1, OFF(limits.max_depth), 1, 1000},
-	{"max-headers", K_UINT, -1, OFF(limits.max_headers), 1, 1000000},
-	{"max-text-bytes", K_UINT, -1, OFF(limits.max_text_bytes), 1024, 1e9},
-	{NULL, 0, 0, 0, 0, 0},
+    {"max-parts", K_UINT, -1, OFF(limits.max_parts), 1, 100000},
+    {"max-depth", K_UINT, -1, OFF(limits.max_depth), 1, 1000},
+    {"max-headers", K_UINT, -1, OFF(limits.max_headers), 1, 1000000},
+    {"max-text-bytes", K_UINT, -1, OFF(limits.max_text_bytes), 1024, 1e9},
+    {NULL, 0, 0, 0, 0, 0},
 };
 
 static const struct key_spec verdict_keys[] = {
-	{"advise-score", K_INT, -1, OFF(advise_score), 0, 1000},
-	{"hold-score", K_INT, -1, OFF(hold_score), 0, 1000},
-	{"hold-when", K_HOLD_WHEN, -1, NOFF, 0, 0},
-	{NULL, 0, 0, 0, 0, 0},
+    {"advise-score", K_INT, -1, OFF(advise_score), 0, 1000},
+    {"hold-score", K_INT, -1, OFF(hold_score), 0, 1000},
+    {"hold-when", K_HOLD_WHEN, -1, NOFF, 0, 0},
+    {NULL, 0, 0, 0, 0, 0},
 };
 
 static const struct key_spec complaint_keys[] = {
-	{"threshold", K_NUMBER, -1, OFF(complaint_threshold), 0, 1000},
-	{"serious-threshold", K_NUMBER, -1, OFF(serious_threshold), 0, 1000},
-	{"subject-weight", K_NUMBER, -1, OFF(subject_weight), 0, 100},
-	{"new-text-weight", K_NUMBER, -1, OFF(new_text_weight), 0, 100},
-	{"apology-weight", K_NUMBER, -1, OFF(apology_weight), 0, 100},
-	{"quoted-scan-bytes", K_UINT, -1, OFF(quoted_scan_bytes), 256, 1e8},
-	{"breach", K_CUE, CUE_BREACH, OFF(cue_weight[0]), 0, 100},
-	{"why", K_CUE, CUE_WHY, OFF(cue_weight[1]), 0, 100},
-	{"escalation", K_CUE, CUE_ESCALATION, OFF(cue_weight[2]), 0, 100},
-	{NULL, 0, 0, 0, 0, 0},
+    {"threshold", K_NUMBER, -1, OFF(complaint_threshold), 0, 1000},
+    {"serious-threshold", K_NUMBER, -1, OFF(serious_threshold), 0, 1000},
+    {"subject-weight", K_NUMBER, -1, OFF(subject_weight), 0, 100},
+    {"new-text-weight", K_NUMBER, -1, OFF(new_text_weight), 0, 100},
+    {"apology-weight", K_NUMBER, -1, OFF(apology_weight), 0, 100},
+    {"quoted-scan-bytes", K_UINT, -1, OFF(quoted_scan_bytes), 256, 1e8},
+    {"breach", K_CUE, CUE_BREACH, OFF(cue_weight[0]), 0, 100},
+    {"why", K_CUE, CUE_WHY, OFF(cue_weight[1]), 0, 100},
+    {"escalation", K_CUE, CUE_ESCALATION, OFF(cue_weight[2]), 0, 100},
+    {NULL, 0, 0, 0, 0, 0},
 };
 
 static const struct key_spec cue_keys[] = {
-	{"weight", K_NUMBER, -1, NOFF, 0, 100},
-	{"phrases", K_LIST, -1, NOFF, 0, 0},
-	{NULL, 0, 0, 0, 0, 0},
+    {"weight", K_NUMBER, -1, NOFF, 0, 100},
+    {"phrases", K_LIST, -1, NOFF, 0, 0},
+    {NULL, 0, 0, 0, 0, 0},
 };
 
 static const struct key_spec lexicon_keys[] = {
-	{"negation", K_WORDS, -1, NOFF, 0, 0},
-	{"negation-window", K_UINT, -1, OFF(negation_window), 1, 10},
-	{"failure", K_LIST, LEX_FAILURE, NOFF, 0, 0},
-	{"small-imposition", K_LIST, LEX_SMALL_IMPOSITION, NOFF, 0, 0},
-	{"exceptions", K_LIST, LEX_EXCEPTION, NOFF, 0, 0},
-	{NULL, 0, 0, 0, 0, 0},
+    {"negation", K_WORDS, -1, NOFF, 0, 0},
+    {"negation-window", K_UINT, -1, OFF(negation_window), 1, 10},
+    {"failure", K_LIST, LEX_FAILURE, NOFF, 0, 0},
+    {"small-imposition", K_LIST, LEX_SMALL_IMPOSITION, NOFF, 0, 0},
+    {"exceptions", K_LIST, LEX_EXCEPTION, NOFF, 0, 0},
+    {NULL, 0, 0, 0, 0, 0},
 };
 
 /* Keys every rule section may have. */
 static const struct key_spec rule_common_keys[] = {
-	{"enabled", K_BOOL, -1, NOFF, 0, 0},
-	{"severity", K_SEVERITY, -1, NOFF, 0, 0},
-	{"weight", K_INT, -1, NOFF, 0, 1000},
-	{"principle", K_STRING, -1, NOFF, 0, 0},
-	{"advice", K_STRING, -1, NOFF, 0, 0},
-	{NULL, 0, 0, 0, 0, 0},
+    {"enabled", K_BOOL, -1, NOFF, 0, 0},  {"severity", K_SEVERITY, -1, NOFF, 0, 0},
+    {"weight", K_INT, -1, NOFF, 0, 1000}, {"principle", K_STRING, -1, NOFF, 0, 0},
+    {"advice", K_STRING, -1, NOFF, 0, 0}, {NULL, 0, 0, 0, 0, 0},
 };
 
 /* Keys particular to one rule. */
@@ -112,34 +123,34 @@ struct rule_key {
 };
 
 static const struct rule_key rule_keys[] = {
-	{RULE_APOLOGY_MISSING, {"phrases", K_LIST, LEX_APOLOGY, NOFF, 0, 0}},
-	{RULE_NON_APOLOGY, {"phrases", K_LIST, LEX_HOLLOW, NOFF, 0, 0}},
-	{RULE_BLAME_THIRD_PARTY, {"parties", K_LIST, LEX_THIRD_PARTY, NOFF, 0, 0}},
-	{RULE_EXCUSE, {"phrases", K_LIST, LEX_EXCUSE, NOFF, 0, 0}},
-	{RULE_DEFENSIVE, {"phrases", K_LIST, LEX_DEFENSIVE, NOFF, 0, 0}},
-	{RULE_DEFENSIVE, {"client-parties", K_LIST, LEX_CLIENT_SIDE, NOFF, 0, 0}},
-	{RULE_NO_OWNERSHIP, {"phrases", K_LIST, LEX_OWNERSHIP, NOFF, 0, 0}},
-	{RULE_NO_REMEDY, {"phrases", K_LIST, LEX_REMEDY, NOFF, 0, 0}},
-	{RULE_NO_REMEDY, {"stalling", K_LIST, LEX_STALL, NOFF, 0, 0}},
-	{RULE_NO_PREVENTION, {"phrases", K_LIST, LEX_PREVENTION, NOFF, 0, 0}},
-	{RULE_PASSING_THE_BUCK, {"phrases", K_LIST, LEX_BUCK, NOFF, 0, 0}},
-	{RULE_PASSING_THE_BUCK, {"min-count", K_UINT, -1, OFF(buck_min), 1, 100}},
-	{RULE_NO_CALL_OFFER, {"phrases", K_LIST, LEX_CALL, NOFF, 0, 0}},
-	{RULE_LATE_REPLY, {"after", K_DURATION, -1, OFF(late_after), 60, 365.0 * 86400}},
-	{RULE_LATE_REPLY, {"business-hours", K_BHOURS, -1, NOFF, 0, 0}},
-	{RULE_REPEAT_APOLOGY, {"window", K_DURATION, -1, OFF(repeat_window), 3600, 3650.0 * 86400}},
-	{RULE_OVER_APOLOGY, {"phrases", K_LIST, LEX_GROVEL, NOFF, 0, 0}},
-	{RULE_OVER_APOLOGY, {"intensifiers", K_LIST, LEX_INTENSIFIER, NOFF, 0, 0}},
-	{RULE_OVER_APOLOGY, {"max-apologies", K_UINT, -1, OFF(over_max_apologies), 1, 100}},
-	{RULE_OVER_APOLOGY, {"min-intensifiers", K_UINT, -1, OFF(over_min_intensifiers), 1, 100}},
+    {RULE_APOLOGY_MISSING, {"phrases", K_LIST, LEX_APOLOGY, NOFF, 0, 0}},
+    {RULE_NON_APOLOGY, {"phrases", K_LIST, LEX_HOLLOW, NOFF, 0, 0}},
+    {RULE_BLAME_THIRD_PARTY, {"parties", K_LIST, LEX_THIRD_PARTY, NOFF, 0, 0}},
+    {RULE_EXCUSE, {"phrases", K_LIST, LEX_EXCUSE, NOFF, 0, 0}},
+    {RULE_DEFENSIVE, {"phrases", K_LIST, LEX_DEFENSIVE, NOFF, 0, 0}},
+    {RULE_DEFENSIVE, {"client-parties", K_LIST, LEX_CLIENT_SIDE, NOFF, 0, 0}},
+    {RULE_NO_OWNERSHIP, {"phrases", K_LIST, LEX_OWNERSHIP, NOFF, 0, 0}},
+    {RULE_NO_REMEDY, {"phrases", K_LIST, LEX_REMEDY, NOFF, 0, 0}},
+    {RULE_NO_REMEDY, {"stalling", K_LIST, LEX_STALL, NOFF, 0, 0}},
+    {RULE_NO_PREVENTION, {"phrases", K_LIST, LEX_PREVENTION, NOFF, 0, 0}},
+    {RULE_PASSING_THE_BUCK, {"phrases", K_LIST, LEX_BUCK, NOFF, 0, 0}},
+    {RULE_PASSING_THE_BUCK, {"min-count", K_UINT, -1, OFF(buck_min), 1, 100}},
+    {RULE_NO_CALL_OFFER, {"phrases", K_LIST, LEX_CALL, NOFF, 0, 0}},
+    {RULE_LATE_REPLY, {"after", K_DURATION, -1, OFF(late_after), 60, 365.0 * 86400}},
+    {RULE_LATE_REPLY, {"business-hours", K_BHOURS, -1, NOFF, 0, 0}},
+    {RULE_REPEAT_APOLOGY, {"window", K_DURATION, -1, OFF(repeat_window), 3600, 3650.0 * 86400}},
+    {RULE_OVER_APOLOGY, {"phrases", K_LIST, LEX_GROVEL, NOFF, 0, 0}},
+    {RULE_OVER_APOLOGY, {"intensifiers", K_LIST, LEX_INTENSIFIER, NOFF, 0, 0}},
+    {RULE_OVER_APOLOGY, {"max-apologies", K_UINT, -1, OFF(over_max_apologies), 1, 100}},
+    {RULE_OVER_APOLOGY, {"min-intensifiers", K_UINT, -1, OFF(over_min_intensifiers), 1, 100}},
 };
 
 static const struct key_spec bhours_keys[] = {
-	{"days", K_STRING, -1, NOFF, 0, 0},
-	{"start", K_STRING, -1, NOFF, 0, 0},
-	{"end", K_STRING, -1, NOFF, 0, 0},
-	{"utc-offset", K_STRING, -1, NOFF, 0, 0},
-	{NULL, 0, 0, 0, 0, 0},
+    {"days", K_STRING, -1, NOFF, 0, 0},
+    {"start", K_STRING, -1, NOFF, 0, 0},
+    {"end", K_STRING, -1, NOFF, 0, 0},
+    {"utc-offset", K_STRING, -1, NOFF, 0, 0},
+    {NULL, 0, 0, 0, 0, 0},
 };
 
 struct compiled_phrase {
@@ -154,7 +165,7 @@ struct loader {
 	const char *file;
 	GString *errors;
 	struct policy *pol;
-	GArray *phrases;         /* struct compiled_phrase */
+	GArray *phrases; /* struct compiled_phrase */
 	bool seen_rule[RULE_COUNT];
 };
 
@@ -199,8 +210,7 @@ static bool want_type(struct loader *L, struct fy_node *v, struct pos kp, enum f
 {
 	if (v && fy_node_get_type(v) == t)
 		return true;
-	error_at(L, v && fy_node_get_type(v) == FYNT_SCALAR ? node_pos(v) : kp, "%s: expected %s", key,
-	         what);
+	error_at(L, v && fy_node_get_type(v) == FYNT_SCALAR ? node_pos(v) : kp, "%s: expected %s", key, what);
 	return false;
 }
 
@@ -431,8 +441,8 @@ static void set_scalar(struct loader *L, const struct key_spec *spec, struct fy_
 	case K_UINT:
 	case K_INT:
 		if (!parse_number(s, &d) || d != (double)(gint64)d || d < spec->min || d > spec->max) {
-			error_at(L, p, "%s: expected a whole number from %.0f to %.0f, not \"%s\"", k, spec->min,
-			         spec->max, s);
+			error_at(L, p, "%s: expected a whole number from %.0f to %.0f, not \"%s\"", k,
+			         spec->min, spec->max, s);
 			return;
 		}
 		if (field == NULL)
@@ -447,7 +457,8 @@ static void set_scalar(struct loader *L, const struct key_spec *spec, struct fy_
 	case K_NUMBER:
 	case K_CUE:
 		if (!parse_number(s, &d) || d < spec->min || d > spec->max) {
-			error_at(L, p, "%s: expected a number from %g to %g, not \"%s\"", k, spec->min, spec->max, s);
+			error_at(L, p, "%s: expected a number from %g to %g, not \"%s\"", k, spec->min,
+			         spec->max, s);
 			return;
 		}
 		if (field)
@@ -455,14 +466,15 @@ static void set_scalar(struct loader *L, const struct key_spec *spec, struct fy_
 		return;
 	case K_DURATION:
 		if (!parse_duration(s, &dur) || dur < spec->min || dur > spec->max) {
-			error_at(L, p, "%s: expected a duration like 24h, 90d or 1h30m (at least %.0fs), not \"%s\"",
-			         k, spec->min, s);
+			error_at(
+			    L, p,
+			    "%s: expected a duration like 24h, 90d or 1h30m (at least %.0fs), not \"%s\"", k,
+			    spec->min, s);
 			return;
 		}
 		*(gint64 *)(void *)field = dur;
 		return;
-	default:
-		g_assert_not_reached();
+	default: g_assert_not_reached();
 	}
 }
 
@@ -490,11 +502,11 @@ static void walk_map(struct loader *L, struct fy_node *node, struct pos where, c
 	}
 }
 
-static void on_value(struct loader *L, const struct key_spec *spec, struct fy_node *key,
-                     struct fy_node *val, void *arg);
+static void on_value(struct loader *L, const struct key_spec *spec, struct fy_node *key, struct fy_node *val,
+                     void *arg);
 
-static void on_cue(struct loader *L, const struct key_spec *spec, struct fy_node *key,
-                   struct fy_node *val, void *arg)
+static void on_cue(struct loader *L, const struct key_spec *spec, struct fy_node *key, struct fy_node *val,
+                   void *arg)
 {
 	const struct key_spec *cue = arg;
 	if (strcmp(spec->key, "weight") == 0) {
@@ -506,8 +518,8 @@ static void on_cue(struct loader *L, const struct key_spec *spec, struct fy_node
 	}
 }
 
-static void on_bhours(struct loader *L, const struct key_spec *spec, struct fy_node *key,
-                      struct fy_node *val, void *arg)
+static void on_bhours(struct loader *L, const struct key_spec *spec, struct fy_node *key, struct fy_node *val,
+                      void *arg)
 {
 	(void)arg;
 	struct policy *pol = L->pol;
@@ -523,8 +535,10 @@ static void on_bhours(struct loader *L, const struct key_spec *spec, struct fy_n
 	else
 		ok = parse_offset(s, &pol->bh_utc_offset);
 	if (!ok)
-		error_at(L, p, "business-hours.%s: bad value \"%s\" (days: mon-fri; start/end: 09:00; "
-		         "utc-offset: +01:00)", spec->key, s ? s : "");
+		error_at(L, p,
+		         "business-hours.%s: bad value \"%s\" (days: mon-fri; start/end: 09:00; "
+		         "utc-offset: +01:00)",
+		         spec->key, s ? s : "");
 }
 
 static void on_rule_key(struct loader *L, const struct key_spec *spec, struct fy_node *key,
@@ -652,8 +666,8 @@ static void on_hold_when(struct loader *L, struct fy_node *val, struct pos where
 	}
 }
 
-static void on_value(struct loader *L, const struct key_spec *spec, struct fy_node *key,
-                     struct fy_node *val, void *arg)
+static void on_value(struct loader *L, const struct key_spec *spec, struct fy_node *key, struct fy_node *val,
+                     void *arg)
 {
 	(void)arg;
 	struct policy *pol = L->pol;
@@ -684,15 +698,9 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 			pol->name = g_strdup(scalar(val));
 		}
 		return;
-	case K_LIST:
-		load_list(L, val, kp, k, spec->lex);
-		return;
-	case K_CUE:
-		walk_map(L, val, kp, k, cue_keys, on_cue, (void *)spec);
-		return;
-	case K_HOLD_WHEN:
-		on_hold_when(L, val, kp);
-		return;
+	case K_LIST: load_list(L, val, kp, k, spec->lex); return;
+	case K_CUE: walk_map(L, val, kp, k, cue_keys, on_cue, (void *)spec); return;
+	case K_HOLD_WHEN: on_hold_when(L, val, kp); return;
 	case K_WORDS:
 	case K_GLOBS:
 		if (!want_type(L, val, kp, FYNT_SEQUENCE, k, "a list of strings"))
@@ -709,15 +717,14 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 			if (strcmp(k, "negation") == 0)
 				g_hash_table_add(pol->negation, low);
 			else {
-				GPtrArray *globs = strcmp(k, "senders") == 0 ? pol->sender_globs
-				                                             : pol->domain_globs;
+				GPtrArray *globs =
+				    strcmp(k, "senders") == 0 ? pol->sender_globs : pol->domain_globs;
 				g_ptr_array_add(globs, g_pattern_spec_new(low));
 				g_free(low);
 			}
 		}
 		return;
-	default:
-		set_scalar(L, spec, key, val);
+	default: set_scalar(L, spec, key, val);
 	}
 }
 
@@ -797,12 +804,13 @@ static struct matcher *compile_set(struct loader *L, bool cues_only, guint16 **c
 	}
 	int bad = -1;
 	char *err = NULL;
-	struct matcher *m = matcher_compile((const struct pattern *)(void *)pats->data, pats->len, &bad, &err);
+	struct matcher *m =
+	    matcher_compile((const struct pattern *)(void *)pats->data, pats->len, &bad, &err);
 	if (m == NULL) {
 		const struct compiled_phrase *cp =
-			bad >= 0 && (guint)bad < pats->len
-				? &g_array_index(L->phrases, struct compiled_phrase, g_array_index(src, guint, bad))
-				: NULL;
+		    bad >= 0 && (guint)bad < pats->len
+		        ? &g_array_index(L->phrases, struct compiled_phrase, g_array_index(src, guint, bad))
+		        : NULL;
 		error_at(L, cp ? (struct pos){cp->pos_line, cp->pos_col} : (struct pos){1, 1},
 		         "phrase cannot be compiled (%s): %s", err ? err : "error", cp ? cp->text : "");
 		g_free(err);
@@ -832,10 +840,10 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, G
 	struct policy *pol = g_new0(struct policy, 1);
 	policy_defaults(pol);
 	struct loader L = {
-		.file = name,
-		.errors = errors,
-		.pol = pol,
-		.phrases = g_array_new(FALSE, FALSE, sizeof(struct compiled_phrase)),
+	    .file = name,
+	    .errors = errors,
+	    .pol = pol,
+	    .phrases = g_array_new(FALSE, FALSE, sizeof(struct compiled_phrase)),
 	};
 	struct fy_node *root = fy_document_root(fyd);
 	if (root == NULL)
@@ -999,5 +1007,3 @@ const char *policy_matcher_name(void)
 {
 	return matcher_backend();
 }
-
-

@@ -60,8 +60,8 @@ enum phrase_flags {
 struct phrase_set {
 	struct matcher *matcher;
 	unsigned n;
-	guint16 *cls;   /* enum lex_class, or LEX_FIXED_COUNT + kind */
-	guint8 *flags;  /* enum phrase_flags */
+	guint16 *cls;  /* enum lex_class, or LEX_FIXED_COUNT + kind */
+	guint8 *flags; /* enum phrase_flags */
 };
 
 struct policy {
@@ -72,38 +72,38 @@ struct policy {
 
 	/* verdict */
 	int advise_score;
-	int hold_score;             /* 0: off */
-	GArray *hold_when;          /* guint32 bit masks over enum rule_id */
+	int hold_score;    /* 0: off */
+	GArray *hold_when; /* guint32 bit masks over enum rule_id */
 
 	/* complaint gate */
 	double complaint_threshold;
 	double serious_threshold;
-	double cue_weight[3];       /* breach, why, escalation */
+	double cue_weight[3]; /* breach, why, escalation */
 	double subject_weight;
 	double new_text_weight;
-	double apology_weight;      /* the reply apologises for something */
+	double apology_weight; /* the reply apologises for something */
 	size_t quoted_scan_bytes;
 
 	/* rule parameters */
-	gint64 late_after;          /* seconds */
+	gint64 late_after; /* seconds */
 	bool business_hours;
-	unsigned bh_days;           /* bit 1 = Monday ... bit 7 = Sunday */
-	int bh_start, bh_end;       /* minutes after midnight */
-	int bh_utc_offset;          /* minutes */
-	gint64 repeat_window;       /* seconds */
+	unsigned bh_days;     /* bit 1 = Monday ... bit 7 = Sunday */
+	int bh_start, bh_end; /* minutes after midnight */
+	int bh_utc_offset;    /* minutes */
+	gint64 repeat_window; /* seconds */
 	unsigned buck_min;
 	unsigned over_max_apologies;
 	unsigned over_min_intensifiers;
-	unsigned negation_window;   /* tokens */
+	unsigned negation_window; /* tokens */
 
-	GHashTable *negation;       /* words that negate what follows */
+	GHashTable *negation; /* words that negate what follows */
 	char *kind_names[POLICY_MAX_KINDS];
 	unsigned n_kinds;
-	GPtrArray *sender_globs;    /* GPatternSpec * */
-	GPtrArray *domain_globs;    /* GPatternSpec *, recipient domains */
+	GPtrArray *sender_globs; /* GPatternSpec * */
+	GPtrArray *domain_globs; /* GPatternSpec *, recipient domains */
 
-	struct phrase_set all;      /* every phrase: for the new text */
-	struct phrase_set cues;     /* complaint cues and failure kinds: for quoted text */
+	struct phrase_set all;  /* every phrase: for the new text */
+	struct phrase_set cues; /* complaint cues and failure kinds: for quoted text */
 };
 
 #endif

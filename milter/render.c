@@ -55,8 +55,8 @@ void render_json(GString *out, const char *file, const struct decision *d)
 		render_json_string(out, d->reason);
 	}
 	const struct complaint *c = &d->complaint;
-	g_string_append_printf(out, ",\"complaint\":{\"detected\":%s,\"severity\":",
-	                       c->detected ? "true" : "false");
+	g_string_append_printf(
+	    out, ",\"complaint\":{\"detected\":%s,\"severity\":", c->detected ? "true" : "false");
 	const char *sev = severity_name(c->severity);
 	if (sev)
 		g_string_append_printf(out, "\"%s\"", sev);
@@ -72,10 +72,12 @@ void render_json(GString *out, const char *file, const struct decision *d)
 	g_string_append_printf(out, ",\"evidence\":%.1f},\"findings\":[", c->score);
 	for (guint i = 0; d->findings && i < d->findings->len; i++) {
 		const struct finding *f = &g_array_index(d->findings, struct finding, i);
-		g_string_append_printf(out, "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"start\":%zu,\"end\":%zu,"
+		g_string_append_printf(out,
+		                       "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"start\":%zu,\"end\":%zu,"
 		                       "\"line\":%u,\"excerpt\":",
 		                       i ? "," : "", rule_name(f->rule),
-		                       f->severity == RULE_HOLD ? "hold" : "advise", f->start, f->end, f->line);
+		                       f->severity == RULE_HOLD ? "hold" : "advise", f->start, f->end,
+		                       f->line);
 		render_json_string(out, f->excerpt ? f->excerpt : "");
 		g_string_append(out, ",\"principle\":");
 		render_json_string(out, f->principle ? f->principle : "");
@@ -109,8 +111,9 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 {
 	const char *v = verdict_name(d->verdict);
 	if (colour) {
-		const char *c = d->verdict == VERDICT_HOLD ? "1;31" : d->verdict == VERDICT_ADVISE ? "1;33"
-		                                                                                   : "1;32";
+		const char *c = d->verdict == VERDICT_HOLD     ? "1;31"
+		                : d->verdict == VERDICT_ADVISE ? "1;33"
+		                                               : "1;32";
 		g_string_append_printf(out, "%s: \033[%sm%s\033[0m (score %d)\n", file ? file : "-", c, v,
 		                       d->score);
 	} else {
@@ -121,19 +124,21 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 	const struct complaint *c = &d->complaint;
 	if (d->verdict != VERDICT_UNCHECKED) {
 		if (!c->detected) {
-			g_string_append(out, "  not a reply to a complaint: the apology policy does not apply\n");
+			g_string_append(out,
+			                "  not a reply to a complaint: the apology policy does not apply\n");
 		} else {
 			char *sent = render_time(c->sent);
-			g_string_append_printf(out, "  answers a %s complaint%s%s\n", severity_name(c->severity),
-			                       sent ? " sent " : "", sent ? sent : "");
+			g_string_append_printf(out, "  answers a %s complaint%s%s\n",
+			                       severity_name(c->severity), sent ? " sent " : "",
+			                       sent ? sent : "");
 			g_free(sent);
 		}
 	}
 	for (guint i = 0; d->findings && i < d->findings->len; i++) {
 		const struct finding *f = &g_array_index(d->findings, struct finding, i);
-		g_string_append_printf(out, "\n  %s%s%s [%s] line %u\n", colour ? "\033[1m" : "", rule_name(f->rule),
-		                       colour ? "\033[0m" : "", f->severity == RULE_HOLD ? "hold" : "advise",
-		                       f->line);
+		g_string_append_printf(out, "\n  %s%s%s [%s] line %u\n", colour ? "\033[1m" : "",
+		                       rule_name(f->rule), colour ? "\033[0m" : "",
+		                       f->severity == RULE_HOLD ? "hold" : "advise", f->line);
 		if (f->end > f->start)
 			context_line(out, d, f, colour);
 		if (f->principle)

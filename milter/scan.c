@@ -45,11 +45,11 @@ void scan_text(const struct phrase_set *set, const char *text, size_t len, struc
 		if (!fit_words(&out->nt, set->flags[m->id], &m->start, &m->end))
 			continue;
 		struct hit h = {
-			.cls = set->cls[m->id],
-			.nstart = m->start,
-			.nend = m->end,
-			.start = normtext_orig(&out->nt, m->start),
-			.end = normtext_orig(&out->nt, m->end),
+		    .cls = set->cls[m->id],
+		    .nstart = m->start,
+		    .nend = m->end,
+		    .start = normtext_orig(&out->nt, m->start),
+		    .end = normtext_orig(&out->nt, m->end),
 		};
 		g_array_append_val(out->hits, h);
 	}

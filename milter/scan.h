@@ -16,14 +16,14 @@
 #include "policy_priv.h"
 
 struct hit {
-	unsigned cls;            /* enum lex_class, or LEX_FIXED_COUNT + kind */
-	size_t start, end;       /* span in the original text */
-	unsigned nstart, nend;   /* span in the normalised text */
+	unsigned cls;          /* enum lex_class, or LEX_FIXED_COUNT + kind */
+	size_t start, end;     /* span in the original text */
+	unsigned nstart, nend; /* span in the normalised text */
 };
 
 struct scan {
 	struct normtext nt;
-	GArray *hits;            /* struct hit, ordered by start; same-class overlaps merged */
+	GArray *hits; /* struct hit, ordered by start; same-class overlaps merged */
 };
 
 /* Scan TEXT with every phrase of the policy (SET = &pol->all), or with the

@@ -16,45 +16,49 @@
 #include "thread.h"
 
 #define NONE ((size_t)-1)
-#define SHORT_LINE 40   /* bytes: a line this short without final punctuation ends a
-                           sentence when the next line starts with a capital */
-#define GREETING_MAX 40 /* bytes: "Hi Anna," on its own line */
-#define ABBREV_MAX 6    /* bytes in the longest abbreviation below */
-#define LIST_NUMBER_MAX 3 /* digits in a "12." list number */
+#define SHORT_LINE                                                                                           \
+	40                 /* bytes: a line this short without final punctuation ends a                      \
+	                      sentence when the next line starts with a capital */
+#define GREETING_MAX    40 /* bytes: "Hi Anna," on its own line */
+#define ABBREV_MAX      6  /* bytes in the longest abbreviation below */
+#define LIST_NUMBER_MAX 3  /* digits in a "12." list number */
 
 struct word {
 	const char *s;
 	size_t n;
 };
 
-#define WORD(s) {s, sizeof(s) - 1}
+#define WORD(s)                                                                                              \
+	{                                                                                                    \
+		s, sizeof(s) - 1                                                                             \
+	}
 
 /* Words that end with a period without ending the sentence (lower case,
  * without the final period). */
 static const struct word abbreviations[] = {
-	WORD("e.g"), WORD("i.e"), WORD("eg"), WORD("ie"), WORD("etc"), WORD("mr"),
-	WORD("mrs"), WORD("ms"), WORD("dr"), WORD("prof"), WORD("st"), WORD("jr"),
-	WORD("sr"), WORD("vs"), WORD("approx"), WORD("appr"), WORD("ca"), WORD("cf"),
-	WORD("incl"), WORD("excl"), WORD("dept"), WORD("tel"), WORD("ext"), WORD("attn"),
-	WORD("ref"), WORD("viz"), WORD("al"), WORD("resp"), WORD("esp"), WORD("corp"),
+    WORD("e.g"),  WORD("i.e"),  WORD("eg"),     WORD("ie"),   WORD("etc"), WORD("mr"),
+    WORD("mrs"),  WORD("ms"),   WORD("dr"),     WORD("prof"), WORD("st"),  WORD("jr"),
+    WORD("sr"),   WORD("vs"),   WORD("approx"), WORD("appr"), WORD("ca"),  WORD("cf"),
+    WORD("incl"), WORD("excl"), WORD("dept"),   WORD("tel"),  WORD("ext"), WORD("attn"),
+    WORD("ref"),  WORD("viz"),  WORD("al"),     WORD("resp"), WORD("esp"), WORD("corp"),
 };
 
 /* Abbreviations only when a number follows ("No. 5", "p. 12"). */
 static const struct word number_abbreviations[] = {
-	WORD("no"), WORD("nr"), WORD("nos"), WORD("p"), WORD("pp"), WORD("fig"),
-	WORD("vol"), WORD("art"), WORD("sec"), WORD("ch"),
+    WORD("no"),  WORD("nr"),  WORD("nos"), WORD("p"),   WORD("pp"),
+    WORD("fig"), WORD("vol"), WORD("art"), WORD("sec"), WORD("ch"),
 };
 
 struct segmenter {
 	const char *text;
 	size_t len;
-	GArray *out;          /* struct sentence */
-	size_t start;         /* first byte of the open sentence, or NONE */
+	GArray *out;  /* struct sentence */
+	size_t start; /* first byte of the open sentence, or NONE */
 	unsigned start_line;
-	size_t last;          /* last non-space byte of the open sentence */
-	unsigned line;        /* 1-based line of the current byte */
-	size_t line_first;    /* first non-space byte of the current line, or NONE */
-	bool line_item;       /* the current line starts with a list marker */
+	size_t last;       /* last non-space byte of the open sentence */
+	unsigned line;     /* 1-based line of the current byte */
+	size_t line_first; /* first non-space byte of the current line, or NONE */
+	bool line_item;    /* the current line starts with a list marker */
 };
 
 enum byte_class { BYTE_WORD, BYTE_SPACE, BYTE_NEWLINE, BYTE_STOP };
@@ -62,9 +66,8 @@ enum byte_class { BYTE_WORD, BYTE_SPACE, BYTE_NEWLINE, BYTE_STOP };
 /* What each byte may do to a sentence; BYTE_STOP bytes may end one (0xE2
  * starts U+2026). */
 static const unsigned char byte_class[256] = {
-	['\t'] = BYTE_SPACE, [' '] = BYTE_SPACE, ['\r'] = BYTE_SPACE, ['\f'] = BYTE_SPACE,
-	['\v'] = BYTE_SPACE, ['\n'] = BYTE_NEWLINE, ['.'] = BYTE_STOP, ['!'] = BYTE_STOP,
-	['?'] = BYTE_STOP, [0xE2] = BYTE_STOP,
+    ['\t'] = BYTE_SPACE,   [' '] = BYTE_SPACE, ['\r'] = BYTE_SPACE, ['\f'] = BYTE_SPACE, ['\v'] = BYTE_SPACE,
+    ['\n'] = BYTE_NEWLINE, ['.'] = BYTE_STOP,  ['!'] = BYTE_STOP,   ['?'] = BYTE_STOP,   [0xE2] = BYTE_STOP,
 };
 
 static enum byte_class class_of(char c)
@@ -121,14 +124,15 @@ static size_t list_marker_len(const char *p, size_t n)
 static size_t closer_len(const char *p, size_t n)
 {
 	switch (p[0]) {
-	case '"': case '\'': case ')': case ']': case '}':
-		return 1;
+	case '"':
+	case '\'':
+	case ')':
+	case ']':
+	case '}': return 1;
 	case '\xE2': /* U+2019, U+201D */
 		return n >= 3 && p[1] == '\x80' && (p[2] == '\x99' || p[2] == '\x9D') ? 3 : 0;
-	case '\xC2': /* U+00BB */
-		return n >= 2 && p[1] == '\xBB' ? 2 : 0;
-	default:
-		return 0;
+	case '\xC2': /* U+00BB */ return n >= 2 && p[1] == '\xBB' ? 2 : 0;
+	default: return 0;
 	}
 }
 
@@ -201,8 +205,7 @@ static bool period_in_word(const struct segmenter *sg, size_t dot, size_t after)
 		return from == sg->line_first && n <= LIST_NUMBER_MAX;
 	if (n == 1 && g_ascii_isupper(t[from])) /* an initial */
 		return true;
-	if (dotted_letters(t + from, n) ||
-	    in_list(t + from, n, abbreviations, G_N_ELEMENTS(abbreviations)))
+	if (dotted_letters(t + from, n) || in_list(t + from, n, abbreviations, G_N_ELEMENTS(abbreviations)))
 		return true;
 	next = skip_spaces(sg, after);
 	return next < sg->len && g_ascii_isdigit(t[next]) &&
@@ -263,8 +266,12 @@ static void line_end(struct segmenter *sg, size_t i)
 void sentence_split(const char *text, size_t len, GArray *out)
 {
 	struct segmenter sg = {
-		.text = text, .len = len, .out = out, .start = NONE, .line = 1,
-		.line_first = NONE,
+	    .text = text,
+	    .len = len,
+	    .out = out,
+	    .start = NONE,
+	    .line = 1,
+	    .line_first = NONE,
 	};
 
 	for (size_t i = 0; i < len;) {

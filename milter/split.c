@@ -20,18 +20,18 @@
 
 #include "thread.h"
 
-#define MAX_ATTRIBUTION 400     /* bytes: longer lines are never attributions */
-#define ATTRIBUTION_GAP 2       /* blank lines allowed between attribution and quote */
-#define HEADER_LOOKAHEAD 3      /* lines after From: in which Sent:/Date: must come */
-#define HEADER_SPAN 5           /* lines after From: that may still carry the date */
-#define SEPARATOR_SPAN 8        /* lines after a separator that may carry the date */
-#define MIN_UNDERSCORES 10      /* an Outlook "____" separator line */
-#define SIGN_OFF_TAIL 6         /* lines allowed after a sign-off (name, title, ...) */
-#define SIGN_OFF_LINE_MAX 60    /* bytes in each of them */
-#define SIGN_OFF_WORDS_MAX 8    /* words in each of them */
-#define DEVICE_LINE_MAX 100     /* a "Sent from my iPhone" line */
-#define PLACEHOLDER_MAX 40      /* bytes between a placeholder's brackets */
-#define DOUBLE_BRACE_MAX 64     /* bytes between "{{" and "}}" */
+#define MAX_ATTRIBUTION    400 /* bytes: longer lines are never attributions */
+#define ATTRIBUTION_GAP    2   /* blank lines allowed between attribution and quote */
+#define HEADER_LOOKAHEAD   3   /* lines after From: in which Sent:/Date: must come */
+#define HEADER_SPAN        5   /* lines after From: that may still carry the date */
+#define SEPARATOR_SPAN     8   /* lines after a separator that may carry the date */
+#define MIN_UNDERSCORES    10  /* an Outlook "____" separator line */
+#define SIGN_OFF_TAIL      6   /* lines allowed after a sign-off (name, title, ...) */
+#define SIGN_OFF_LINE_MAX  60  /* bytes in each of them */
+#define SIGN_OFF_WORDS_MAX 8   /* words in each of them */
+#define DEVICE_LINE_MAX    100 /* a "Sent from my iPhone" line */
+#define PLACEHOLDER_MAX    40  /* bytes between a placeholder's brackets */
+#define DOUBLE_BRACE_MAX   64  /* bytes between "{{" and "}}" */
 
 enum line_kind {
 	LINE_NEW,     /* the author's text */
@@ -102,8 +102,7 @@ static bool contains_any_ci(const char *s, size_t n, const char *const *needles,
 	return false;
 }
 
-static bool starts_with_any_ci(const char *s, size_t n, const char *const *prefixes,
-                               size_t count)
+static bool starts_with_any_ci(const char *s, size_t n, const char *const *prefixes, size_t count)
 {
 	for (size_t i = 0; i < count; i++)
 		if (starts_with_ci(s, n, prefixes[i]))
@@ -181,8 +180,8 @@ struct date_parts {
 	int year, month, day; /* 0 until seen */
 	int hour, min, sec;
 	bool have_time, have_offset;
-	int offset;           /* seconds east of UTC */
-	char meridiem;        /* 0, 'a' or 'p' */
+	int offset;    /* seconds east of UTC */
+	char meridiem; /* 0, 'a' or 'p' */
 };
 
 struct named_value {
@@ -192,31 +191,29 @@ struct named_value {
 
 /* Month names and abbreviations in English, German and French, lower case. */
 static const struct named_value months[] = {
-	{"jan", 1}, {"january", 1}, {"januar", 1}, {"janvier", 1}, {"janv", 1},
-	{"feb", 2}, {"february", 2}, {"februar", 2}, {"février", 2}, {"fevrier", 2},
-	{"févr", 2}, {"fevr", 2}, {"mar", 3}, {"march", 3}, {"märz", 3}, {"mär", 3},
-	{"mars", 3}, {"apr", 4}, {"april", 4}, {"avril", 4}, {"avr", 4}, {"may", 5},
-	{"mai", 5}, {"jun", 6}, {"june", 6}, {"juni", 6}, {"juin", 6}, {"jul", 7},
-	{"july", 7}, {"juli", 7}, {"juillet", 7}, {"juil", 7}, {"aug", 8},
-	{"august", 8}, {"août", 8}, {"aout", 8}, {"sep", 9}, {"sept", 9},
-	{"september", 9}, {"septembre", 9}, {"oct", 10}, {"october", 10},
-	{"oktober", 10}, {"okt", 10}, {"octobre", 10}, {"nov", 11}, {"november", 11},
-	{"novembre", 11}, {"dec", 12}, {"december", 12}, {"dezember", 12},
-	{"dez", 12}, {"décembre", 12}, {"decembre", 12}, {"déc", 12},
+    {"jan", 1},      {"january", 1},   {"januar", 1},    {"janvier", 1},   {"janv", 1},      {"feb", 2},
+    {"february", 2}, {"februar", 2},   {"février", 2},   {"fevrier", 2},   {"févr", 2},      {"fevr", 2},
+    {"mar", 3},      {"march", 3},     {"märz", 3},      {"mär", 3},       {"mars", 3},      {"apr", 4},
+    {"april", 4},    {"avril", 4},     {"avr", 4},       {"may", 5},       {"mai", 5},       {"jun", 6},
+    {"june", 6},     {"juni", 6},      {"juin", 6},      {"jul", 7},       {"july", 7},      {"juli", 7},
+    {"juillet", 7},  {"juil", 7},      {"aug", 8},       {"august", 8},    {"août", 8},      {"aout", 8},
+    {"sep", 9},      {"sept", 9},      {"september", 9}, {"septembre", 9}, {"oct", 10},      {"october", 10},
+    {"oktober", 10}, {"okt", 10},      {"octobre", 10},  {"nov", 11},      {"november", 11}, {"novembre", 11},
+    {"dec", 12},     {"december", 12}, {"dezember", 12}, {"dez", 12},      {"décembre", 12}, {"decembre", 12},
+    {"déc", 12},
 };
 
 /* Zone names RFC 2822 and mail clients write, in seconds east of UTC. */
 static const struct named_value zones[] = {
-	{"gmt", 0}, {"utc", 0}, {"ut", 0}, {"z", 0}, {"wet", 0},
-	{"bst", 3600}, {"cet", 3600}, {"mez", 3600}, {"cest", 7200}, {"mesz", 7200},
-	{"eet", 7200}, {"est", -5 * 3600}, {"edt", -4 * 3600}, {"cst", -6 * 3600},
-	{"cdt", -5 * 3600}, {"mst", -7 * 3600}, {"mdt", -6 * 3600}, {"pst", -8 * 3600},
-	{"pdt", -7 * 3600},
+    {"gmt", 0},         {"utc", 0},         {"ut", 0},          {"z", 0},           {"wet", 0},
+    {"bst", 3600},      {"cet", 3600},      {"mez", 3600},      {"cest", 7200},     {"mesz", 7200},
+    {"eet", 7200},      {"est", -5 * 3600}, {"edt", -4 * 3600}, {"cst", -6 * 3600}, {"cdt", -5 * 3600},
+    {"mst", -7 * 3600}, {"mdt", -6 * 3600}, {"pst", -8 * 3600}, {"pdt", -7 * 3600},
 };
 
 /* Words between the parts of a date that say nothing. */
-static const char *const date_fillers[] = {"at", "um", "à", "a", "uhr", "den", "the",
-                                           "of", "de", "om", "kl", "le", "el"};
+static const char *const date_fillers[] = {"at", "um", "à",  "a",  "uhr", "den", "the",
+                                           "of", "de", "om", "kl", "le",  "el"};
 
 static int named_lookup(const struct named_value *table, size_t n, const char *word)
 {
@@ -380,8 +377,7 @@ static bool date_word(struct date_parts *d, const char **p, const char *end)
 	if (n >= sizeof word)
 		return !date_complete(d);
 	word[n] = '\0';
-	if ((n == 1 && (word[0] == 'a' || word[0] == 'p')) && end - *p >= 2 &&
-	    starts_with_ci(*p, 2, ".m")) {
+	if ((n == 1 && (word[0] == 'a' || word[0] == 'p')) && end - *p >= 2 && starts_with_ci(*p, 2, ".m")) {
 		d->meridiem = word[0];
 		*p += 2;
 		return true;
@@ -419,8 +415,7 @@ static gint64 date_finish(const struct date_parts *d)
 		hour = 0;
 	if (hour > 23 || d->min > 59 || d->sec > 60)
 		return -1;
-	dt = g_date_time_new_utc(d->year, d->month, d->day, hour, d->min,
-	                         d->sec > 59 ? 59 : d->sec);
+	dt = g_date_time_new_utc(d->year, d->month, d->day, hour, d->min, d->sec > 59 ? 59 : d->sec);
 	if (!dt)
 		return -1;
 	t = g_date_time_to_unix(dt) - d->offset;
@@ -448,8 +443,7 @@ static gint64 date_parse(const char *p, size_t n)
 		} else if (g_ascii_isdigit(*p)) {
 			if (!date_number(&d, &p, end))
 				break;
-		} else if ((*p == '+' || *p == '-') && d.have_time && p + 1 < end &&
-		           g_ascii_isdigit(p[1])) {
+		} else if ((*p == '+' || *p == '-') && d.have_time && p + 1 < end && g_ascii_isdigit(p[1])) {
 			date_offset(&d, &p, end);
 		} else if (is_word_byte(p, end)) {
 			if (!date_word(&d, &p, end))
@@ -465,18 +459,16 @@ static gint64 date_parse(const char *p, size_t n)
 
 /* ---- attributions, separators and reply headers ------------------------ */
 
-static const char *const attribution_prefixes[] = {"On ", "Am ", "Le ", "El ", "Il ",
-                                                   "Op ", "Em "};
-static const char *const attribution_verbs[] = {"wrote", "writes", "schrieb", "écrit",
-                                                "escribió", "scritto", "schreef",
-                                                "escreveu", "skrev", "kirjoitti"};
+static const char *const attribution_prefixes[] = {"On ", "Am ", "Le ", "El ", "Il ", "Op ", "Em "};
+static const char *const attribution_verbs[] = {"wrote",   "writes",  "schrieb",  "écrit", "escribió",
+                                                "scritto", "schreef", "escreveu", "skrev", "kirjoitti"};
 static const char *const from_headers[] = {"From", "Von", "De", "Van", "Da"};
-static const char *const date_headers[] = {"Sent", "Date", "Gesendet", "Datum", "Envoyé",
+static const char *const date_headers[] = {"Sent",    "Date",  "Gesendet",  "Datum",  "Envoyé",
                                            "Enviado", "Fecha", "Verzonden", "Inviato"};
 static const char *const separator_phrases[] = {
-	"original message", "forwarded message", "ursprüngliche nachricht",
-	"weitergeleitete nachricht", "message d'origine", "message transféré",
-	"mensaje original", "mensaje reenviado", "oorspronkelijk bericht",
+    "original message",          "forwarded message", "ursprüngliche nachricht",
+    "weitergeleitete nachricht", "message d'origine", "message transféré",
+    "mensaje original",          "mensaje reenviado", "oorspronkelijk bericht",
 };
 
 /* Value of header NAME ("From") at the start of S, bold stars allowed
@@ -502,8 +494,7 @@ static const char *header_value(const char *s, size_t n, const char *name, size_
 	return p;
 }
 
-static const char *header_any(const struct line *l, const char *const *names, size_t count,
-                              size_t *vlen)
+static const char *header_any(const struct line *l, const char *const *names, size_t count, size_t *vlen)
 {
 	for (size_t i = 0; i < count; i++) {
 		const char *v = header_value(l->s, l->len, names[i], vlen);
@@ -616,8 +607,7 @@ static void set_date(struct splitter *sp, gint64 when)
 static bool is_separator(const struct line *l)
 {
 	if (starts_with(l->s, l->len, "---"))
-		return contains_any_ci(l->s, l->len, separator_phrases,
-		                       G_N_ELEMENTS(separator_phrases));
+		return contains_any_ci(l->s, l->len, separator_phrases, G_N_ELEMENTS(separator_phrases));
 	return starts_with_ci(l->s, l->len, "Begin forwarded message");
 }
 
@@ -753,47 +743,84 @@ static void classify(struct splitter *sp)
 /* ---- pass 3: tidy each run of new text --------------------------------- */
 
 static const char *const device_lines[] = {
-	"Sent from my ", "Sent from Outlook", "Sent from Mail for", "Sent from Yahoo",
-	"Sent from Samsung", "Sent from iPhone", "Sent from iPad", "Sent from AOL",
-	"Sent from Proton", "Sent from BlackBerry", "Sent from Gmail", "Sent from Android",
-	"Sent via ", "Get Outlook for ", "Von meinem ", "Gesendet von meinem ",
-	"Envoyé de mon ", "Envoyé depuis ", "Enviado desde mi ", "Enviado do meu ",
-	"Inviato da ",
+    "Sent from my ",     "Sent from Outlook",    "Sent from Mail for", "Sent from Yahoo",
+    "Sent from Samsung", "Sent from iPhone",     "Sent from iPad",     "Sent from AOL",
+    "Sent from Proton",  "Sent from BlackBerry", "Sent from Gmail",    "Sent from Android",
+    "Sent via ",         "Get Outlook for ",     "Von meinem ",        "Gesendet von meinem ",
+    "Envoyé de mon ",    "Envoyé depuis ",       "Enviado desde mi ",  "Enviado do meu ",
+    "Inviato da ",
 };
 
 /* A paragraph starting like this is a disclaimer. */
 static const char *const disclaimer_starts[] = {
-	"This email and any attachments", "This e-mail and any attachments",
-	"This message and any attachments", "This email is confidential",
-	"This e-mail is confidential", "This message is confidential",
-	"This email may contain confidential", "This e-mail may contain confidential",
-	"This message may contain confidential", "CONFIDENTIALITY NOTICE", "CONFIDENTIALITY:",
-	"CONFIDENTIAL:", "If you are not the intended recipient",
-	"If you have received this email in error", "If you have received this e-mail in error",
-	"If you have received this message in error", "DISCLAIMER", "Legal disclaimer",
-	"Please consider the environment before printing",
+    "This email and any attachments",
+    "This e-mail and any attachments",
+    "This message and any attachments",
+    "This email is confidential",
+    "This e-mail is confidential",
+    "This message is confidential",
+    "This email may contain confidential",
+    "This e-mail may contain confidential",
+    "This message may contain confidential",
+    "CONFIDENTIALITY NOTICE",
+    "CONFIDENTIALITY:",
+    "CONFIDENTIAL:",
+    "If you are not the intended recipient",
+    "If you have received this email in error",
+    "If you have received this e-mail in error",
+    "If you have received this message in error",
+    "DISCLAIMER",
+    "Legal disclaimer",
+    "Please consider the environment before printing",
 };
 
 /* Starting like this, only with one of disclaimer_words in the paragraph. */
 static const char *const disclaimer_weak_starts[] = {
-	"The information contained in this", "The information in this", "The content of this",
-	"The contents of this", "Any views or opinions",
+    "The information contained in this",
+    "The information in this",
+    "The content of this",
+    "The contents of this",
+    "Any views or opinions",
 };
 
 /* Words of legal boilerplate: a disclaimer continues while they appear. */
 static const char *const disclaimer_words[] = {
-	"confidential", "privileged", "intended recipient", "intended solely",
-	"intended only", "disclos", "prohibited", "liability", "virus", "notify the sender",
-	"legally",
+    "confidential", "privileged", "intended recipient", "intended solely", "intended only",
+    "disclos",      "prohibited", "liability",          "virus",           "notify the sender",
+    "legally",
 };
 
 static const char *const sign_offs[] = {
-	"best regards", "kind regards", "kindest regards", "warm regards", "warmest regards",
-	"best wishes", "regards", "many thanks", "thanks", "thanks again", "thank you",
-	"thanks and regards", "thanks & regards", "with thanks", "cheers", "best",
-	"all the best", "sincerely", "yours sincerely", "sincerely yours", "yours truly",
-	"yours faithfully", "respectfully", "rgds", "br", "take care",
-	"mit freundlichen grüßen", "viele grüße", "cordialement", "bien à vous",
+    "best regards",
+    "kind regards",
+    "kindest regards",
+    "warm regards",
+    "warmest regards",
+    "best wishes",
+    "regards",
+    "many thanks",
+    "thanks",
+    "thanks again",
+    "thank you",
+    "thanks and regards",
+    "thanks & regards",
+    "with thanks",
+    "cheers",
+    "best",
+    "all the best",
+    "sincerely",
+    "yours sincerely",
+    "sincerely yours",
+    "yours truly",
+    "yours faithfully",
+    "respectfully",
+    "rgds",
+    "br",
+    "take care",
+    "mit freundlichen grüßen",
+    "viele grüße",
+    "cordialement",
+    "bien à vous",
 };
 
 static bool is_device_line(const struct line *l)
@@ -900,9 +927,8 @@ static void drop_disclaimers(struct splitter *sp, size_t a, size_t b)
 		end = paragraph_end(sp, i, b);
 		/* A weak start may put its legal words on a later line. */
 		legal = is_disclaimer_start(l) ||
-		        ((in_disclaimer ||
-		          starts_with_any_ci(l->s, l->len, disclaimer_weak_starts,
-		                             G_N_ELEMENTS(disclaimer_weak_starts))) &&
+		        ((in_disclaimer || starts_with_any_ci(l->s, l->len, disclaimer_weak_starts,
+		                                              G_N_ELEMENTS(disclaimer_weak_starts))) &&
 		         paragraph_is_legal(sp, i, end));
 		if (legal) {
 			drop_lines(sp, i, end);
@@ -975,9 +1001,8 @@ static void tidy(struct splitter *sp)
 /* ---- template placeholders --------------------------------------------- */
 
 static const char *const placeholder_words[] = {
-	"name", "date", "client", "company", "customer", "insert", "first", "last",
-	"product", "order", "amount", "time", "address", "email", "phone", "recipient",
-	"number", "title", "day", "contact",
+    "name",   "date", "client",  "company", "customer", "insert",    "first",  "last",  "product", "order",
+    "amount", "time", "address", "email",   "phone",    "recipient", "number", "title", "day",     "contact",
 };
 
 /* "{{ first_name }}": length of the placeholder at S, or 0. */
@@ -1047,22 +1072,17 @@ static size_t guillemet_len(const char *s, size_t n)
 static size_t placeholder_len(const char *s, size_t n)
 {
 	switch (s[0]) {
-	case '{':
-		return n > 1 && s[1] == '{' ? double_brace_len(s, n) : bracketed_len(s, n, '}', false);
-	case '[':
-		return bracket_len(s, n);
+	case '{': return n > 1 && s[1] == '{' ? double_brace_len(s, n) : bracketed_len(s, n, '}', false);
+	case '[': return bracket_len(s, n);
 	case '<':
 		if (n > 4 && s[1] == '<') {
 			size_t len = bracketed_len(s + 1, n - 1, '>', true);
 			return len && len < n - 1 && s[len + 1] == '>' ? len + 2 : 0;
 		}
 		return 0;
-	case '%':
-		return percent_len(s, n);
-	case '\xC2':
-		return guillemet_len(s, n);
-	default:
-		return 0;
+	case '%': return percent_len(s, n);
+	case '\xC2': return guillemet_len(s, n);
+	default: return 0;
 	}
 }
 

@@ -19,8 +19,7 @@ struct evidence {
 };
 
 /* Count the cues among SC's hits, at most four per class, times WEIGHT. */
-static void count_cues(const struct policy *pol, const struct scan *sc, double weight,
-                       struct evidence *ev)
+static void count_cues(const struct policy *pol, const struct scan *sc, double weight, struct evidence *ev)
 {
 	unsigned per_class[LEX_FIXED_COUNT] = {0};
 	for (guint i = 0; i < sc->hits->len; i++) {
@@ -87,7 +86,8 @@ static double tone(const char *text, size_t len)
 			i = j;
 			continue;
 		}
-		if ((text[i] == '?' || text[i] == '!') && i + 1 < len && (text[i + 1] == '!' || text[i + 1] == '?'))
+		if ((text[i] == '?' || text[i] == '!') && i + 1 < len &&
+		    (text[i + 1] == '!' || text[i + 1] == '?'))
 			marks++;
 		i++;
 	}
@@ -151,9 +151,8 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 		out->sent = view->quoted_date;
 }
 
-void thread_classify(const struct policy *pol, const struct message *msg,
-                     const struct thread_view *view, const struct context *ctx,
-                     struct complaint *out)
+void thread_classify(const struct policy *pol, const struct message *msg, const struct thread_view *view,
+                     const struct context *ctx, struct complaint *out)
 {
 	struct scan sc = {0};
 	scan_text(&pol->all, view->text, view->len, &sc);
@@ -161,8 +160,8 @@ void thread_classify(const struct policy *pol, const struct message *msg,
 	scan_clear(&sc);
 }
 
-void thread_classify_text(const struct policy *pol, const char *subject, const char *text,
-                          size_t len, struct complaint *out)
+void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,
+                          struct complaint *out)
 {
 	memset(out, 0, sizeof *out);
 	out->sent = -1;
