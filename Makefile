@@ -11,6 +11,8 @@
 #
 # Switches: MATCHER=hyperscan|pcre2, SANITIZE=address, PREFIX, DESTDIR.
 
+MAKEFLAGS += --no-print-directory
+
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 MATCHER  ?= hyperscan
@@ -104,9 +106,13 @@ bench-e2e: $(BUILD)/apology-milter
 
 all: $(PROGRAMS) $(UNIT_BINS) core-purity
 
+# V=1 shows the full command lines.
+Q := $(if $(V),,@)
+
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(V),,echo "  CC      $@")
+	$(Q)$(CC) $(CFLAGS) $(XCFLAGS) -MMD -MP -c -o $@ $<
 
 $(CORE_LIB): $(CORE_OBJS)
 	@rm -f $@
@@ -150,10 +156,12 @@ VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-k
             --show-leak-kinds=definite
 valgrind:
 	$(MAKE) NOJIT=1 OPT=-O1 all
-	@for t in $(UNIT_BINS:build/%=build-nojit/%); do $(VALGRIND) $$t >/dev/null || exit 1; done
+	@n=0; for t in $(UNIT_BINS:build/%=build-nojit/%); do \
+	  $(VALGRIND) $$t >/dev/null 2>&1 || { echo "valgrind: $$t failed"; exit 1; }; n=$$((n + 1)); done; \
 	$(VALGRIND) build-nojit/apologyctl check --format json --policy policies/default.yaml \
-	  tests/corpus/*.eml tests/corpus/malformed/*.eml >/dev/null; rc=$$?; [ $$rc -le 3 ] || exit 1
-	@echo "valgrind: clean"
+	  tests/corpus/*.eml tests/corpus/malformed/*.eml >/dev/null; rc=$$?; \
+	[ $$rc -le 3 ] || { echo "valgrind: apologyctl on the corpus failed ($$rc)"; exit 1; }; \
+	echo "valgrind: $$((n + 1)) passed, 0 failed"
 
 check: deps
 	$(MAKE) all
