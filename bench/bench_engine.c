@@ -16,13 +16,82 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/resource.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "decision.h"
 #include "policy.h"
+
+/*
+ * Heap accounting for "memory per message": this program's malloc family
+ * wraps glibc's and keeps the bytes in use and their peak.
+ */
+#include <malloc.h>
+extern void *__libc_malloc(size_t n);
+extern void *__libc_calloc(size_t n, size_t m);
+extern void *__libc_realloc(void *p, size_t n);
+extern void *__libc_memalign(size_t align, size_t n);
+extern void __libc_free(void *p);
+
+static long heap_now, heap_peak;
+
+static void *counted(void *p)
+{
+	if (p) {
+		long n = (long)malloc_usable_size(p);
+		long now = __atomic_add_fetch(&heap_now, n, __ATOMIC_RELAXED);
+		if (now > heap_peak)
+			heap_peak = now;
+	}
+	return p;
+}
+
+static void uncount(void *p)
+{
+	if (p)
+		__atomic_sub_fetch(&heap_now, (long)malloc_usable_size(p), __ATOMIC_RELAXED);
+}
+
+void *malloc(size_t n)
+{
+	return counted(__libc_malloc(n));
+}
+
+void *calloc(size_t n, size_t m)
+{
+	return counted(__libc_calloc(n, m));
+}
+
+void *realloc(void *p, size_t n)
+{
+	uncount(p);
+	return counted(__libc_realloc(p, n));
+}
+
+void free(void *p)
+{
+	uncount(p);
+	__libc_free(p);
+}
+
+int posix_memalign(void **out, size_t align, size_t n)
+{
+	void *p = counted(__libc_memalign(align, n));
+	if (p == NULL)
+		return 12; /* ENOMEM */
+	*out = p;
+	return 0;
+}
+
+void *aligned_alloc(size_t align, size_t n)
+{
+	return counted(__libc_memalign(align, n));
+}
+
+void *memalign(size_t align, size_t n)
+{
+	return counted(__libc_memalign(align, n));
+}
 
 static double now_s(void)
 {
@@ -210,32 +279,15 @@ static double rate(check_fn fn, void *arg, const char *data, size_t len, double 
 	return best;
 }
 
-/* Peak RSS growth of checking one message, in a fresh child process. */
+/* Peak heap above the resting level while checking one message (after a
+ * warm-up run of the same message, so one-time library set-up is excluded). */
 static long peak_kb(struct policy *pol, const char *data, size_t len)
 {
-	int fd[2];
-	if (pipe(fd) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid == 0) {
-		struct rusage ru;
-		engine_check(pol, "From: a@b\n\nwarm-up\n", 19);
-		getrusage(RUSAGE_SELF, &ru);
-		long before = ru.ru_maxrss;
-		engine_check(pol, data, len);
-		getrusage(RUSAGE_SELF, &ru);
-		long d = ru.ru_maxrss - before;
-		if (write(fd[1], &d, sizeof d) != sizeof d)
-			_exit(1);
-		_exit(0);
-	}
-	long d = -1;
-	close(fd[1]);
-	if (read(fd[0], &d, sizeof d) != sizeof d)
-		d = -1;
-	close(fd[0]);
-	waitpid(pid, NULL, 0);
-	return d;
+	engine_check(pol, data, len);
+	long base = heap_now;
+	heap_peak = base;
+	engine_check(pol, data, len);
+	return (heap_peak - base + 1023) / 1024;
 }
 
 /* The shipped policy with synthetic phrases added to reach FACTOR x patterns. */
@@ -313,7 +365,8 @@ int main(int argc, char **argv)
 		       eng * len / 1e6, eng / naive_r);
 		printf("  engine, 10x phrases:    %9.0f msg/s  time ratio to 1x %.2f (target < 1.30)\n", eng10,
 		       eng / eng10);
-		printf("  peak memory growth for one message: %ld KB\n", kb);
+		printf("  peak heap while checking one message: %ld KB (%.1f x the message)\n", kb,
+		       kb * 1024.0 / (double)len);
 		if (s == 0) {
 			/* The 10,000/s target was set where the naive model does about 3,800/s. */
 			double scaled = eng / naive_r * 3800;
@@ -322,6 +375,12 @@ int main(int argc, char **argv)
 		}
 		g_free(msg);
 	}
+	/* The bound: text is capped at max-text-bytes; a message at the cap. */
+	char *huge = make_reply(2 * 1024 * 1024 - 4096);
+	long hk = peak_kb(pol, huge, strlen(huge));
+	printf("\n%zu KB reply (at the 2 MB text cap): peak heap %ld KB (%.1f x the message)\n",
+	       strlen(huge) / 1024, hk, hk * 1024.0 / (double)strlen(huge));
+	g_free(huge);
 	naive_free(&naive);
 	policy_unref(pol);
 	policy_unref(pol10);

@@ -118,4 +118,108 @@ int store_inflight_recover(struct store *st, char **err);
  * BEFORE.  Quarantine records are kept (their expiry is a review policy). */
 bool store_prune(struct store *st, gint64 before, char **err);
 
+/* ---- review: lists, the audit trail, the outbox, statistics ----------
+ * Used by `apologyctl quarantine`, `apologyctl notify` and apology-review.
+ * Records filled by these functions own their strings; free them with the
+ * matching *_free() / *_clear() function. */
+
+/* Which quarantine records store_quarantine_list() returns.  Zero and NULL
+ * fields match everything. */
+struct store_query {
+	gint64 id;                 /* one record by its store id */
+	const char *state;         /* "held", "released", ... */
+	const char *sender;        /* the sender address (case-insensitive) */
+	const char *client_domain; /* a recipient in this domain */
+	const char *rule;          /* a finding of this rule id */
+	gint64 created_before;     /* only records created before this time */
+	bool with_raw;             /* also read the copy of the message */
+	unsigned limit;            /* at most this many */
+};
+
+/* Append matching records (oldest first) to OUT as struct store_quarantine *,
+ * each freed with store_quarantine_free() (OUT may own that function). */
+bool store_quarantine_list(struct store *st, const struct store_query *query, GPtrArray *out,
+                           char **err);
+/* Count the matching records. */
+bool store_quarantine_count(struct store *st, const struct store_query *query, gint64 *n,
+                            char **err);
+void store_quarantine_free(struct store_quarantine *q);
+
+/* One finding of a quarantine record, read from its stored findings JSON. */
+struct store_finding {
+	char *rule;
+	char *severity;
+	size_t start, end; /* byte span in the reply's new text */
+	unsigned line;
+	char *excerpt;
+	char *principle;
+	char *advice;
+};
+
+/* Append struct store_finding for record ID (in span order) to OUT. */
+bool store_quarantine_findings(struct store *st, gint64 id, GArray *out, char **err);
+void store_finding_clear(struct store_finding *f);
+
+/* One entry of the audit trail (store_review_put). */
+struct store_review {
+	gint64 id;
+	gint64 quarantine_id;
+	char *queue_id; /* of the record, for listings */
+	char *sender;   /* of the record */
+	char *reviewer;
+	char *action;
+	char *note;
+	gint64 at;
+};
+
+/* Append struct store_review, newest first, for record QUARANTINE_ID (0: all
+ * records), at most LIMIT (0: all), to OUT. */
+bool store_review_list(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out,
+                       char **err);
+void store_review_clear(struct store_review *r);
+
+/*
+ * The outbox: notifications waiting to be sent.  A row is written when a
+ * message is held and on each decision; a worker sends it and records the
+ * result.  KEY makes a row unique (a second put with the same key is
+ * ignored), so writers may repeat themselves after a crash.
+ */
+struct store_outbox {
+	gint64 id;
+	char *key;           /* e.g. "hold:12:webhook" */
+	gint64 quarantine_id;
+	char *channel;       /* "webhook" or "mail" */
+	char *event;         /* "hold", "release", "discard", "return", ... */
+	char *target;        /* URL or mail address */
+	char *payload;       /* JSON body, or the whole mail message */
+	gint64 created;
+	int attempts;
+	gint64 next_try;     /* Unix seconds */
+	char *last_error;
+	char *state;         /* "pending", "sent", "failed" (gave up) */
+};
+
+/* Add O unless a row with its key exists; *ADDED (may be NULL) says which. */
+bool store_outbox_put(struct store *st, const struct store_outbox *o, bool *added, char **err);
+/* Append pending rows with next_try <= NOW (oldest first, at most MAX) to OUT
+ * as struct store_outbox. */
+bool store_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, char **err);
+/* Record one attempt at row ID: STATE is "sent", "pending" (try again at
+ * NEXT_TRY) or "failed"; ERROR may be NULL. */
+bool store_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
+                          const char *error, char **err);
+void store_outbox_clear(struct store_outbox *o);
+
+/* Statistics of holds: per week ("2026-W09"), per rule id, per sender. */
+enum store_stat { STORE_STAT_WEEK, STORE_STAT_RULE, STORE_STAT_SENDER };
+struct store_count {
+	char *key;
+	gint64 n;
+};
+/* Append struct store_count for records created since SINCE, largest
+ * first (weeks: in time order), at most LIMIT (0: all), to OUT. */
+bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit,
+                 GArray *out, char **err);
+void store_count_clear(struct store_count *c);
+
 #endif

@@ -142,3 +142,96 @@ bool store_prune(struct store *st, gint64 before, char **err)
 {
 	return st->ops->prune(st, before, err);
 }
+
+/* ---- review: lists, the audit trail, the outbox, statistics ---------- */
+
+bool store_quarantine_list(struct store *st, const struct store_query *query, GPtrArray *out,
+                           char **err)
+{
+	return st->ops->quarantine_list(st, query, out, NULL, err);
+}
+
+bool store_quarantine_count(struct store *st, const struct store_query *query, gint64 *n,
+                            char **err)
+{
+	return st->ops->quarantine_list(st, query, NULL, n, err);
+}
+
+void store_quarantine_free(struct store_quarantine *q)
+{
+	if (q == NULL)
+		return;
+	store_quarantine_clear(q);
+	g_free(q);
+}
+
+bool store_quarantine_findings(struct store *st, gint64 id, GArray *out, char **err)
+{
+	return st->ops->quarantine_findings(st, id, out, err);
+}
+
+void store_finding_clear(struct store_finding *f)
+{
+	g_free(f->rule);
+	g_free(f->severity);
+	g_free(f->excerpt);
+	g_free(f->principle);
+	g_free(f->advice);
+	memset(f, 0, sizeof *f);
+}
+
+bool store_review_list(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out,
+                       char **err)
+{
+	return st->ops->review_list(st, quarantine_id, limit, out, err);
+}
+
+void store_review_clear(struct store_review *r)
+{
+	g_free(r->queue_id);
+	g_free(r->sender);
+	g_free(r->reviewer);
+	g_free(r->action);
+	g_free(r->note);
+	memset(r, 0, sizeof *r);
+}
+
+bool store_outbox_put(struct store *st, const struct store_outbox *o, bool *added, char **err)
+{
+	return st->ops->outbox_put(st, o, added, err);
+}
+
+bool store_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, char **err)
+{
+	return st->ops->outbox_due(st, now, max, out, err);
+}
+
+bool store_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
+                          const char *error, char **err)
+{
+	return st->ops->outbox_attempt(st, id, state, next_try, error, err);
+}
+
+void store_outbox_clear(struct store_outbox *o)
+{
+	g_free(o->key);
+	g_free(o->channel);
+	g_free(o->event);
+	g_free(o->target);
+	g_free(o->payload);
+	g_free(o->last_error);
+	g_free(o->state);
+	memset(o, 0, sizeof *o);
+}
+
+bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit,
+                 GArray *out, char **err)
+{
+	return st->ops->stats(st, what, since, limit, out, err);
+}
+
+void store_count_clear(struct store_count *c)
+{
+	g_free(c->key);
+	memset(c, 0, sizeof *c);
+}

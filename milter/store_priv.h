@@ -39,6 +39,18 @@ struct store_ops {
 	bool (*inflight_end)(struct store *st, const char *fingerprint, char **err);
 	int (*inflight_recover)(struct store *st, char **err);
 	bool (*prune)(struct store *st, gint64 before, char **err);
+	/* review: lists, the audit trail, the outbox, statistics */
+	bool (*quarantine_list)(struct store *st, const struct store_query *query, GPtrArray *out,
+	                        gint64 *count, char **err);
+	bool (*quarantine_findings)(struct store *st, gint64 id, GArray *out, char **err);
+	bool (*review_list)(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out,
+	                    char **err);
+	bool (*outbox_put)(struct store *st, const struct store_outbox *o, bool *added, char **err);
+	bool (*outbox_due)(struct store *st, gint64 now, unsigned max, GArray *out, char **err);
+	bool (*outbox_attempt)(struct store *st, gint64 id, const char *state, gint64 next_try,
+	                       const char *error, char **err);
+	bool (*stats)(struct store *st, enum store_stat what, gint64 since, unsigned limit,
+	              GArray *out, char **err);
 };
 
 struct store {
