@@ -102,7 +102,7 @@ bench-e2e: $(BUILD)/apology-milter
 .PHONY: e2e miltertest bench-e2e
 -include $(DAEMON_OBJS:.o=.d)
 
-.PHONY: all check test unit corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
+.PHONY: all check test unit cli corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
 
 all: $(PROGRAMS) $(UNIT_BINS) core-purity
 
@@ -144,7 +144,10 @@ unit: $(UNIT_BINS)
 corpus: $(BUILD)/apologyctl
 	$(PYTHON) tests/corpus_run.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/corpus
 
-test: all format-check unit corpus
+cli: $(BUILD)/apologyctl
+	sh tests/cli.sh $(BUILD)/apologyctl
+
+test: all format-check unit cli corpus
 
 asan:
 	$(MAKE) SANITIZE=address OPT=-O1 unit corpus

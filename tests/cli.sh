@@ -1,0 +1,61 @@
+#!/bin/sh
+# apologyctl as a command: exit statuses, formats, standard input, usage and
+# input errors.  Closing line: "cli: N passed, M failed".
+CTL=${1:-build/apologyctl}
+cd "$(dirname "$0")/.." || exit 70
+pass=0 fail=0
+tmp=$(mktemp -d) || exit 70
+trap 'rm -rf "$tmp"' EXIT
+
+# expect NAME STATUS CMD...: CMD must exit with STATUS
+expect() {
+	name=$1 want=$2
+	shift 2
+	"$@" >"$tmp/out" 2>"$tmp/err" </dev/null
+	got=$?
+	if [ "$got" = "$want" ]; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "FAIL $name: exit $got, expected $want"; sed 's/^/  | /' "$tmp/err" | head -5
+	fi
+}
+# contains NAME FILE TEXT: the last command's FILE (out|err) contains TEXT
+contains() {
+	if grep -q -- "$3" "$tmp/$2"; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "FAIL $1: $2 lacks \"$3\""; fi
+}
+
+P="--policy policies/default.yaml"
+expect "good reply passes" 0 "$CTL" check $P tests/demo/good.eml
+contains "text report names the verdict" out "good.eml: pass"
+expect "doubtful reply advises" 1 "$CTL" check $P tests/demo/doubtful.eml
+contains "finding explained" out "instead:"
+expect "bad reply is held" 2 "$CTL" check $P tests/demo/bad.eml
+contains "offending words marked" out "\[\[beyond our control\]\]"
+expect "worst verdict over files" 2 "$CTL" check $P tests/demo/good.eml tests/demo/bad.eml
+expect "json one line per file" 2 "$CTL" check $P --format json tests/demo/good.eml tests/demo/bad.eml
+[ "$(wc -l <"$tmp/out")" -eq 2 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL json lines"; }
+contains "json verdict" out '"verdict":"hold"'
+expect "unchecked" 3 "$CTL" check $P tests/corpus/malformed/nested-60-multipart.eml
+"$CTL" check $P --format json - <tests/demo/bad.eml >"$tmp/out" 2>&1
+[ $? -eq 2 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL stdin"; }
+contains "stdin named -" out '"file":"-"'
+expect "late with --now" 1 "$CTL" check $P --format json --now 2026-03-06T09:00:00Z tests/demo/good.eml
+contains "late-reply fired" out '"rule":"late-reply"'
+printf '2026-02-20T10:00:00Z quality\n' >"$tmp/hist"
+expect "repeat with --history" 1 "$CTL" check $P --format json --history "$tmp/hist" tests/demo/good.eml
+contains "repeat-apology fired" out '"rule":"repeat-apology"'
+printf 'yesterday quality\n' >"$tmp/badhist"
+expect "bad history file" 65 "$CTL" check $P --history "$tmp/badhist" tests/demo/good.eml
+expect "missing file" 66 "$CTL" check $P /nonexistent.eml
+expect "bad format" 64 "$CTL" check $P --format xml tests/demo/good.eml
+expect "bad --now" 64 "$CTL" check $P --now soon tests/demo/good.eml
+expect "no files" 64 "$CTL" check $P
+expect "unknown command" 64 "$CTL" frobnicate
+expect "bad policy" 78 "$CTL" check --policy /nonexistent.yaml tests/demo/good.eml
+expect "policy check OK" 0 "$CTL" policy check policies/default.yaml
+contains "policy OK printed" out "policy OK"
+printf 'version: 1\nrules:\n  excuse:\n    wieght: 3\n' >"$tmp/bad.yaml"
+expect "policy check errors" 78 "$CTL" policy check "$tmp/bad.yaml"
+contains "error has file:line:col" err "bad.yaml:4:5: excuse: unknown key"
+expect "help" 0 "$CTL" --help
+echo "cli: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
