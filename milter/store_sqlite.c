@@ -67,6 +67,22 @@ static const char *const migrations[] = {
 	"CREATE INDEX quarantine_state ON quarantine(state, created);",
 	/* 3: which complaint an apology answered */
 	"ALTER TABLE apologies ADD COLUMN complaint_ref TEXT;",
+	/* 4: review decisions by record, and the notification outbox */
+	"CREATE INDEX reviews_quarantine ON reviews(quarantine_id, at);"
+	"CREATE TABLE outbox ("
+	"  id INTEGER PRIMARY KEY,"
+	"  key TEXT NOT NULL UNIQUE,"
+	"  quarantine_id INTEGER REFERENCES quarantine(id),"
+	"  channel TEXT NOT NULL,"
+	"  event TEXT NOT NULL,"
+	"  target TEXT NOT NULL,"
+	"  payload TEXT NOT NULL,"
+	"  created INTEGER NOT NULL,"
+	"  attempts INTEGER NOT NULL DEFAULT 0,"
+	"  next_try INTEGER NOT NULL,"
+	"  last_error TEXT,"
+	"  state TEXT NOT NULL DEFAULT 'pending');"
+	"CREATE INDEX outbox_due ON outbox(state, next_try);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -586,6 +602,269 @@ static bool sqlite_prune(struct store *st, gint64 before, char **err)
 	return ok;
 }
 
+/* ---- review: lists, the audit trail, the outbox, statistics ----------
+ * These queries run rarely (a reviewer's page, a worker's pass), so they are
+ * prepared per call rather than kept in stmt[]. */
+
+static sqlite3_stmt *prepare(struct sqlite_store *s, const char *sql, char **err)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+		fail(s, "preparing a query", err);
+		return NULL;
+	}
+	return q;
+}
+
+/* Finish a SELECT loop: true when it ended with SQLITE_DONE. */
+static bool finish(struct sqlite_store *s, sqlite3_stmt *q, int rc, const char *what, char **err)
+{
+	bool ok = rc == SQLITE_DONE;
+	if (!ok)
+		fail(s, what, err);
+	sqlite3_finalize(q);
+	return ok;
+}
+
+#define QUARANTINE_MATCH                                                                   \
+	" FROM quarantine WHERE (?1 = 0 OR id = ?1) AND (?2 IS NULL OR state = ?2)"        \
+	" AND (?3 IS NULL OR lower(sender) = lower(?3))"                                   \
+	" AND (?4 IS NULL OR instr(',' || lower(recipients) || ',', '@' || lower(?4) || ',') > 0)" \
+	" AND (?5 IS NULL OR (json_valid(findings) AND EXISTS (SELECT 1 FROM"              \
+	"      json_each(findings, '$.findings') WHERE json_extract(value, '$.rule') = ?5)))" \
+	" AND (?6 = 0 OR created < ?6)"
+
+static bool sqlite_quarantine_list(struct store *st, const struct store_query *f, GPtrArray *out,
+                                   gint64 *count, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	const char *sql = out == NULL ? "SELECT count(*)" QUARANTINE_MATCH
+	                              : "SELECT id, queue_id, message_id, token, sender, recipients,"
+	                                " verdict, score, findings, complaint_ref,"
+	                                " CASE WHEN ?8 THEN raw END, created, state" QUARANTINE_MATCH
+	                                " ORDER BY created, id LIMIT ?7";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, f->id);
+		bind_text(q, 2, f->state);
+		bind_text(q, 3, f->sender);
+		bind_text(q, 4, f->client_domain);
+		bind_text(q, 5, f->rule);
+		sqlite3_bind_int64(q, 6, f->created_before);
+		if (out != NULL) {
+			sqlite3_bind_int64(q, 7, f->limit ? (gint64)f->limit : -1);
+			sqlite3_bind_int(q, 8, f->with_raw);
+		}
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			if (out == NULL) {
+				*count = sqlite3_column_int64(q, 0);
+				continue;
+			}
+			struct store_quarantine *r = g_new0(struct store_quarantine, 1);
+			read_quarantine(q, r);
+			g_ptr_array_add(out, r);
+		}
+		ok = finish(s, q, rc, "listing held messages", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_quarantine_findings(struct store *st, gint64 id, GArray *out, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] =
+	    "SELECT json_extract(value, '$.rule'), json_extract(value, '$.severity'),"
+	    " json_extract(value, '$.start'), json_extract(value, '$.end'),"
+	    " json_extract(value, '$.line'), json_extract(value, '$.excerpt'),"
+	    " json_extract(value, '$.principle'), json_extract(value, '$.advice')"
+	    " FROM quarantine, json_each(quarantine.findings, '$.findings')"
+	    " WHERE quarantine.id = ?1 AND json_valid(quarantine.findings)"
+	    " ORDER BY json_extract(value, '$.start')";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, id);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			struct store_finding f = {
+				.rule = column_text(q, 0),
+				.severity = column_text(q, 1),
+				.start = (size_t)MAX(sqlite3_column_int64(q, 2), 0),
+				.end = (size_t)MAX(sqlite3_column_int64(q, 3), 0),
+				.line = (unsigned)MAX(sqlite3_column_int(q, 4), 0),
+				.excerpt = column_text(q, 5),
+				.principle = column_text(q, 6),
+				.advice = column_text(q, 7),
+			};
+			g_array_append_val(out, f);
+		}
+		ok = finish(s, q, rc, "reading findings", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_review_list(struct store *st, gint64 quarantine_id, unsigned limit,
+                               GArray *out, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] =
+	    "SELECT r.id, r.quarantine_id, q.queue_id, q.sender, r.reviewer, r.action, r.note, r.at"
+	    " FROM reviews r LEFT JOIN quarantine q ON q.id = r.quarantine_id"
+	    " WHERE ?1 = 0 OR r.quarantine_id = ?1 ORDER BY r.at DESC, r.id DESC LIMIT ?2";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, quarantine_id);
+		sqlite3_bind_int64(q, 2, limit ? (gint64)limit : -1);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			struct store_review r = {
+				.id = sqlite3_column_int64(q, 0),
+				.quarantine_id = sqlite3_column_int64(q, 1),
+				.queue_id = column_text(q, 2),
+				.sender = column_text(q, 3),
+				.reviewer = column_text(q, 4),
+				.action = column_text(q, 5),
+				.note = column_text(q, 6),
+				.at = sqlite3_column_int64(q, 7),
+			};
+			g_array_append_val(out, r);
+		}
+		ok = finish(s, q, rc, "reading the audit trail", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_outbox_put(struct store *st, const struct store_outbox *o, bool *added,
+                              char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] =
+	    "INSERT OR IGNORE INTO outbox (key, quarantine_id, channel, event, target, payload,"
+	    " created, next_try) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		bind_text(q, 1, o->key);
+		if (o->quarantine_id > 0)
+			sqlite3_bind_int64(q, 2, o->quarantine_id);
+		bind_text(q, 3, o->channel);
+		bind_text(q, 4, o->event);
+		bind_text(q, 5, o->target);
+		bind_text(q, 6, o->payload);
+		sqlite3_bind_int64(q, 7, o->created);
+		sqlite3_bind_int64(q, 8, o->next_try);
+		ok = finish(s, q, sqlite3_step(q), "queueing a notification", err);
+		if (ok && added != NULL)
+			*added = sqlite3_changes(s->db) > 0;
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out,
+                              char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] =
+	    "SELECT id, key, quarantine_id, channel, event, target, payload, created, attempts,"
+	    " next_try, last_error, state FROM outbox WHERE state = 'pending' AND next_try <= ?1"
+	    " ORDER BY next_try, id LIMIT ?2";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, now);
+		sqlite3_bind_int64(q, 2, max ? (gint64)max : -1);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			struct store_outbox o = {
+				.id = sqlite3_column_int64(q, 0),
+				.key = column_text(q, 1),
+				.quarantine_id = sqlite3_column_int64(q, 2),
+				.channel = column_text(q, 3),
+				.event = column_text(q, 4),
+				.target = column_text(q, 5),
+				.payload = column_text(q, 6),
+				.created = sqlite3_column_int64(q, 7),
+				.attempts = sqlite3_column_int(q, 8),
+				.next_try = sqlite3_column_int64(q, 9),
+				.last_error = column_text(q, 10),
+				.state = column_text(q, 11),
+			};
+			g_array_append_val(out, o);
+		}
+		ok = finish(s, q, rc, "reading the outbox", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_outbox_attempt(struct store *st, gint64 id, const char *state,
+                                  gint64 next_try, const char *error, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] = "UPDATE outbox SET attempts = attempts + 1, state = ?2,"
+	                          " next_try = ?3, last_error = ?4 WHERE id = ?1";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, id);
+		bind_text(q, 2, state);
+		sqlite3_bind_int64(q, 3, next_try);
+		bind_text(q, 4, error);
+		ok = finish(s, q, sqlite3_step(q), "recording a notification attempt", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit,
+                         GArray *out, char **err)
+{
+	static const char *const sql[] = {
+		[STORE_STAT_WEEK] =
+		    "SELECT strftime('%Y-W%W', created, 'unixepoch') AS k, count(*) FROM quarantine"
+		    " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY k LIMIT ?2",
+		[STORE_STAT_RULE] =
+		    "SELECT json_extract(value, '$.rule') AS k, count(DISTINCT quarantine.id)"
+		    " FROM quarantine, json_each(quarantine.findings, '$.findings')"
+		    " WHERE created >= ?1 AND state <> 'monitor' AND json_valid(findings)"
+		    " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
+		[STORE_STAT_SENDER] =
+		    "SELECT lower(sender) AS k, count(*) FROM quarantine"
+		    " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
+	};
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql[what], err);
+	bool ok = q != NULL;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, since);
+		sqlite3_bind_int64(q, 2, limit ? (gint64)limit : -1);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			struct store_count c = {column_text(q, 0), sqlite3_column_int64(q, 1)};
+			if (c.key == NULL)
+				c.key = g_strdup("");
+			g_array_append_val(out, c);
+		}
+		ok = finish(s, q, rc, "computing statistics", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
 const struct store_ops store_sqlite_ops = {
 	.scheme = "sqlite",
 	.open = sqlite_open,
@@ -603,4 +882,11 @@ const struct store_ops store_sqlite_ops = {
 	.inflight_end = sqlite_inflight_end,
 	.inflight_recover = sqlite_inflight_recover,
 	.prune = sqlite_prune,
+	.quarantine_list = sqlite_quarantine_list,
+	.quarantine_findings = sqlite_quarantine_findings,
+	.review_list = sqlite_review_list,
+	.outbox_put = sqlite_outbox_put,
+	.outbox_due = sqlite_outbox_due,
+	.outbox_attempt = sqlite_outbox_attempt,
+	.stats = sqlite_stats,
 };
