@@ -1,2 +1,0 @@
-build-address/milter/rules.o: milter/rules.c include/rules.h
-include/rules.h:

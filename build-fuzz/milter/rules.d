@@ -1,3 +1,0 @@
-build-fuzz/milter/rules.o: milter/rules.c include/rules.h
-
-include/rules.h:
