@@ -68,10 +68,13 @@ PROGRAMS  := $(BUILD)/apologyctl
 # review_config.c in CTL_SRCS), the privileged helper apology-postsuper, and
 # the tests against a private Postfix and local HTTP servers.  These read
 # the store the daemon writes (libdaemon) and send with libcurl.
-REVIEW_PKGS := libcurl sqlite3
+REVIEW_PKGS := libcurl sqlite3 libmicrohttpd libsodium
 REVIEW_LIBS := $(shell pkg-config --libs $(REVIEW_PKGS) 2>/dev/null) -lpthread
 LIBEXECDIR  ?= $(PREFIX)/libexec/apology-milter
-PROGRAMS    += $(BUILD)/apology-postsuper
+PROGRAMS    += $(BUILD)/apology-postsuper $(BUILD)/apology-review
+REVIEW_SRCS := milter/review.c milter/review_pages.c milter/quarantine.c milter/notify.c \
+               milter/review_config.c milter/render.c
+REVIEW_OBJS := $(REVIEW_SRCS:%.c=$(BUILD)/%.o)
 
 $(BUILD)/apologyctl: $(BUILD)/libdaemon.a
 $(BUILD)/apologyctl: LIBS += $(REVIEW_LIBS)
@@ -80,11 +83,21 @@ $(BUILD)/milter/review_config.o: XCFLAGS += -DLIBEXECDIR='"$(LIBEXECDIR)"'
 $(BUILD)/apology-postsuper: $(BUILD)/milter/postsuper_helper.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
+$(BUILD)/apology-review: $(REVIEW_OBJS) $(BUILD)/libdaemon.a $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(REVIEW_LIBS)
+
+# Unit tests of the review tools link their objects, the store and libcurl.
+REVIEW_TESTS := $(BUILD)/tests/test_review
+REVIEW_TEST_OBJS := $(addprefix $(BUILD)/milter/,quarantine.o notify.o review_config.o render.o)
+$(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(REVIEW_TEST_OBJS) $(BUILD)/libdaemon.a $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) -lcmocka
+
 review-test: all
 	sh tests/review/run.sh $(BUILD)
 
 .PHONY: review-test
--include $(BUILD)/milter/postsuper_helper.d
+-include $(BUILD)/milter/postsuper_helper.d $(REVIEW_OBJS:.o=.d)
 
 # --- daemon, store and end-to-end tests (milter) ---
 # The libmilter daemon and what it needs besides the core: config, scope,
@@ -210,8 +223,13 @@ demo: deps
 	$(MAKE) all
 	sh tests/demo-check.sh $(BUILD)
 
+BENCH_SECONDS ?= 3
 bench: all $(BUILD)/bench-engine
-	$(BUILD)/bench-engine policies/default.yaml
+	$(BUILD)/bench-engine policies/default.yaml $(BENCH_SECONDS)
+	@echo
+	@echo "== the portable matcher (MATCHER=pcre2), for comparison"
+	$(MAKE) MATCHER=pcre2 build-pcre2/bench-engine
+	build-pcre2/bench-engine policies/default.yaml $(BENCH_SECONDS)
 
 $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \

@@ -93,7 +93,16 @@ void *memalign(size_t align, size_t n)
 	return counted(__libc_memalign(align, n));
 }
 
+/* CPU time of this thread: time lost to other processes on a busy machine
+ * does not count against the engine. */
 static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double wall_s(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -257,26 +266,40 @@ static unsigned naive_fn(void *arg, const char *data, size_t len)
 	return naive_check(arg, data, len);
 }
 
-/* Messages per second: the best of three rounds of SECONDS/3 each. */
-static double rate(check_fn fn, void *arg, const char *data, size_t len, double seconds)
+/* One round: messages per CPU-second over about SECONDS. */
+static double round_rate(check_fn fn, void *arg, const char *data, size_t len, double seconds)
 {
-	double best = 0;
 	volatile unsigned sink = 0;
-	for (int round = 0; round < 3; round++) {
-		unsigned n = 0;
-		double t0 = now_s(), t;
-		do {
-			for (int k = 0; k < 20; k++)
-				sink += fn(arg, data, len);
-			n += 20;
-			t = now_s();
-		} while (t - t0 < seconds / 3);
-		double r = n / (t - t0);
-		if (r > best)
-			best = r;
-	}
+	unsigned n = 0;
+	double t0 = now_s(), w0 = wall_s(), t;
+	do {
+		for (int k = 0; k < 10; k++)
+			sink += fn(arg, data, len);
+		n += 10;
+		t = now_s();
+	} while (t - t0 < seconds && wall_s() - w0 < seconds * 4);
 	(void)sink;
-	return best;
+	return n / (t - t0);
+}
+
+/* The contenders take turns, five rounds each, so that a busy spell on the
+ * machine hits all of them; each keeps its best round. */
+struct contender {
+	check_fn fn;
+	void *arg;
+	double best;
+};
+
+static void race(struct contender *c, int n, const char *data, size_t len, double seconds)
+{
+	for (int i = 0; i < n; i++)
+		c[i].best = 0;
+	for (int round = 0; round < 5; round++)
+		for (int i = 0; i < n; i++) {
+			double r = round_rate(c[i].fn, c[i].arg, data, len, seconds / 5);
+			if (r > c[i].best)
+				c[i].best = r;
+		}
 }
 
 /* Peak heap above the resting level while checking one message (after a
@@ -347,7 +370,8 @@ int main(int argc, char **argv)
 	struct naive naive;
 	naive_init(&naive);
 
-	printf("engine benchmark (%s matcher), one core, best of 3 rounds\n", policy_matcher_name());
+	printf("engine benchmark (%s matcher), one core, CPU time, best of 5 interleaved rounds\n",
+	       policy_matcher_name());
 	printf("policy compile: %.1f ms for %u patterns; %.1f ms for %u patterns (target < 50 ms)\n",
 	       compile_ms, npat, compile10_ms, policy_pattern_count(pol10));
 	size_t sizes[2] = {15 * 1024, 200 * 1024};
@@ -355,9 +379,9 @@ int main(int argc, char **argv)
 	for (int s = 0; s < 2; s++) {
 		char *msg = make_reply(sizes[s]);
 		size_t len = strlen(msg);
-		double naive_r = rate(naive_fn, &naive, msg, len, secs);
-		double eng = rate(engine_check, pol, msg, len, secs);
-		double eng10 = rate(engine_check, pol10, msg, len, secs);
+		struct contender c[3] = {{naive_fn, &naive, 0}, {engine_check, pol, 0}, {engine_check, pol10, 0}};
+		race(c, 3, msg, len, secs);
+		double naive_r = c[0].best, eng = c[1].best, eng10 = c[2].best;
 		long kb = peak_kb(pol, msg, len);
 		printf("\n%zu KB reply (%zu bytes):\n", sizes[s] / 1024, len);
 		printf("  naive GMime + 33 PCRE2: %9.0f msg/s  %7.1f MB/s\n", naive_r, naive_r * len / 1e6);

@@ -140,7 +140,7 @@ struct store_query {
  * each freed with store_quarantine_free() (OUT may own that function). */
 bool store_quarantine_list(struct store *st, const struct store_query *query, GPtrArray *out,
                            char **err);
-/* Count the matching records. */
+/* Count the matching records (QUERY's limit does not apply). */
 bool store_quarantine_count(struct store *st, const struct store_query *query, gint64 *n,
                             char **err);
 void store_quarantine_free(struct store_quarantine *q);

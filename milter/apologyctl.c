@@ -16,13 +16,18 @@
 #include <unistd.h>
 
 #include "decision.h"
+#include "notify.h"
 #include "policy.h"
+#include "quarantine.h"
 #include "render.h"
 
 static const char usage_text[] =
     "usage: apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]\n"
     "                        [--history FILE] FILE... | -\n"
     "       apologyctl policy check [PATH]\n"
+    "       apologyctl quarantine [-c FILE] [-o key=value]... list|show|release|discard|return|\n"
+    "                             expire|reconcile ...   (apologyctl quarantine help)\n"
+    "       apologyctl notify [-c FILE] [-o key=value]... --once\n"
     "\n"
     "check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
     "          2 hold, 3 unchecked (the worst over all files)\n"
@@ -237,6 +242,8 @@ struct command {
 static const struct command commands[] = {
     {"check", cmd_check},
     {"policy", cmd_policy},
+    {"quarantine", quarantine_main},
+    {"notify", notify_main},
 };
 
 int main(int argc, char **argv)

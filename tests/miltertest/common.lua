@@ -16,7 +16,8 @@ function start_milter(...)
 	local args = { "-f", "-p", SOCK,
 		"-o", "policy=policies/default.yaml",
 		"-o", "store=sqlite:" .. MT_DIR .. "/store.db",
-		"-o", "scope.internal-domains=acme.example" }
+		"-o", "scope.internal-domains=acme.example",
+		"-o", "pid-file=" .. MT_DIR .. "/milter.pid" }
 	for _, a in ipairs({ ... }) do
 		table.insert(args, "-o")
 		table.insert(args, a)

@@ -20,6 +20,10 @@ for script in tests/miltertest/*.lua; do
 		echo "FAIL $(basename "$script")"
 		sed 's/^/    /' "$dir/out" | tail -15
 	fi
+	# miltertest stops the filter it started, unless miltertest itself died.
+	if [ -f "$dir/milter.pid" ] && kill "$(cat "$dir/milter.pid")" 2>/dev/null; then
+		echo "     (stopped a milter left running)"
+	fi
 	rm -rf "$dir"
 done
 echo "miltertest: $pass passed, $fail failed"

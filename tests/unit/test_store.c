@@ -114,11 +114,14 @@ static void test_newer_schema_refused(void **state)
 	/* Leave a usable store for teardown. */
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	sqlite3_exec(db, "UPDATE schema_version SET version = 1", NULL, NULL, NULL);
+	/* Undo every migration after the first; later ones may add tables too. */
 	assert_int_equal(sqlite3_exec(db,
 	                              "DROP INDEX quarantine_message_id; DROP INDEX quarantine_state;"
 	                              "ALTER TABLE apologies DROP COLUMN complaint_ref",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
+	sqlite3_exec(db, "DROP INDEX IF EXISTS reviews_quarantine; DROP TABLE IF EXISTS outbox;", NULL, NULL,
+	             NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);

@@ -1,0 +1,411 @@
+/*
+ * notify.c - the outbox and its worker (see notify.h), and
+ * `apologyctl notify --once`.
+ *
+ * What a notification says is rendered here from the stored record and its
+ * findings (which the daemon rendered from struct decision); nothing is
+ * judged again.  Sending is libcurl: an HTTP POST for the webhook (2xx is
+ * success, anything else is retried), SMTP submission for mail to authors.
+ */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "notify.h"
+#include "quarantine.h"
+#include "render.h"
+
+#define BACKOFF_MAX (6 * 3600)
+#define BATCH       50
+
+void notify_init(void)
+{
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+void notify_cleanup(void)
+{
+	curl_global_cleanup();
+}
+
+/* ---- what is said ------------------------------------------------------ */
+
+static GArray *findings_of(struct store *st, gint64 id)
+{
+	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
+	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
+	char *err = NULL;
+	if (!store_quarantine_findings(st, id, f, &err))
+		g_free(err);
+	return f;
+}
+
+static char *review_link(const struct review_config *cfg, gint64 id)
+{
+	const char *base = cfg->review_url;
+	size_t n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	return g_strdup_printf("%.*s/reply/%" G_GINT64_FORMAT, (int)n, base, id);
+}
+
+/* One line for chat: what happened, to what, and where to look. */
+static char *summary_line(const struct store_quarantine *q, const char *event, const char *who,
+                          const GArray *findings, const char *link)
+{
+	GString *s = g_string_new(NULL);
+	if (strcmp(event, "hold") == 0)
+		g_string_append_printf(s, "Reply from %s to %s held for review (score %d", q->sender,
+		                       q->recipients, q->score);
+	else
+		g_string_append_printf(s, "Held reply from %s to %s: %s by %s (score %d", q->sender,
+		                       q->recipients, event, who ? who : "?", q->score);
+	for (guint i = 0; i < findings->len; i++)
+		g_string_append_printf(s, "%s%s", i ? ", " : "; ",
+		                       g_array_index(findings, struct store_finding, i).rule);
+	g_string_append_printf(s, "): %s", link);
+	return g_string_free(s, FALSE);
+}
+
+static void json_field(GString *o, const char *name, const char *value)
+{
+	g_string_append_printf(o, ",\"%s\":", name);
+	if (value)
+		render_json_string(o, value);
+	else
+		g_string_append(o, "null");
+}
+
+static char *webhook_payload(const struct store_quarantine *q, const char *event, const char *who,
+                             const char *comment, const GArray *findings, const char *link, gint64 now)
+{
+	GString *o = g_string_new("{\"event\":");
+	render_json_string(o, event);
+	g_string_append_printf(o, ",\"id\":%" G_GINT64_FORMAT ",\"time\":%" G_GINT64_FORMAT, q->id, now);
+	json_field(o, "queue_id", q->queue_id);
+	json_field(o, "message_id", q->message_id);
+	json_field(o, "sender", q->sender);
+	json_field(o, "recipients", q->recipients);
+	json_field(o, "verdict", q->verdict);
+	g_string_append_printf(o, ",\"score\":%d,\"rules\":[", q->score);
+	for (guint i = 0; i < findings->len; i++) {
+		if (i)
+			g_string_append_c(o, ',');
+		render_json_string(o, g_array_index(findings, struct store_finding, i).rule);
+	}
+	g_string_append_c(o, ']');
+	json_field(o, "reviewer", who);
+	json_field(o, "comment", comment);
+	json_field(o, "url", link);
+	char *text = summary_line(q, event, who, findings, link);
+	json_field(o, "text", text);
+	g_free(text);
+	g_string_append_c(o, '}');
+	return g_string_free(o, FALSE);
+}
+
+/* S with CR and LF replaced, for a header value. */
+static char *header_safe(const char *s)
+{
+	char *copy = g_strdup(s ? s : "");
+	g_strdelimit(copy, "\r\n", ' ');
+	return copy;
+}
+
+static const char *mail_subject(const char *event)
+{
+	if (strcmp(event, "hold") == 0)
+		return "Your reply is waiting for review";
+	if (strcmp(event, "release") == 0 || strcmp(event, "expire-release") == 0)
+		return "Your reply has been sent";
+	return "Your reply was not sent";
+}
+
+static const char *mail_opening(const char *event)
+{
+	if (strcmp(event, "hold") == 0)
+		return "was held before it left, because it does not yet read as a good apology.\n"
+		       "A reviewer will release it, or send it back to you with a comment.";
+	if (strcmp(event, "release") == 0)
+		return "was reviewed and released: it is on its way.  Next time, the points\n"
+		       "below will help it go out without a wait.";
+	if (strcmp(event, "expire-release") == 0)
+		return "waited for review longer than the limit and was released: it is on its way.";
+	if (strcmp(event, "expire-return") == 0)
+		return "waited for review longer than the limit and was not sent.\n"
+		       "Please rewrite it with the points below in mind and send it again.";
+	return "was reviewed and sent back to you: it was not sent.\n"
+	       "Please rewrite it with the points below in mind and send it again.";
+}
+
+static char *mail_payload(const struct review_config *cfg, const struct store_quarantine *q,
+                          const char *event, const char *who, const char *comment, const GArray *findings,
+                          gint64 now)
+{
+	char *to = header_safe(q->sender), *rcpts = header_safe(q->recipients);
+	char *from = header_safe(cfg->mail_from), *msgid = header_safe(q->message_id);
+	GDateTime *dt = g_date_time_new_from_unix_utc(now);
+	char *date = g_date_time_format(dt, "%a, %d %b %Y %H:%M:%S +0000");
+	g_date_time_unref(dt);
+	GString *m = g_string_new(NULL);
+	g_string_append_printf(m,
+	                       "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n"
+	                       "Message-ID: <apology-review-%s-%" G_GINT64_FORMAT "-%s>\r\n"
+	                       "Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
+	                       "Content-Type: text/plain; charset=utf-8\r\n"
+	                       "Content-Transfer-Encoding: 8bit\r\n\r\n",
+	                       from, to, mail_subject(event), date, event, q->id, q->token);
+	GString *body = g_string_new(NULL);
+	g_string_append_printf(body, "Hello,\n\nYour reply to %s (Message-ID <%s>)\n%s\n", rcpts, msgid,
+	                       mail_opening(event));
+	if (comment && *comment && strcmp(event, "hold") != 0)
+		g_string_append_printf(body, "\nComment from %s:\n  %s\n", who ? who : "the reviewer",
+		                       comment);
+	if (findings->len > 0)
+		g_string_append(body, "\nWhat was found:\n");
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		g_string_append_printf(body, "\n- %s", f->rule);
+		if (f->excerpt && *f->excerpt)
+			g_string_append_printf(body, ": \"%s\"", f->excerpt);
+		if (f->principle && *f->principle)
+			g_string_append_printf(body, "\n  Why it matters: %s", f->principle);
+		if (f->advice && *f->advice)
+			g_string_append_printf(body, "\n  What to do instead: %s", f->advice);
+		g_string_append_c(body, '\n');
+	}
+	g_string_append(body, "\n-- \nThe apology review\n");
+	/* The body on the wire: CRLF line ends. */
+	for (const char *p = body->str; *p; p++) {
+		if (*p == '\n')
+			g_string_append(m, "\r\n");
+		else if (*p != '\r')
+			g_string_append_c(m, *p);
+	}
+	g_string_free(body, TRUE);
+	g_free(date);
+	g_free(to);
+	g_free(rcpts);
+	g_free(from);
+	g_free(msgid);
+	return g_string_free(m, FALSE);
+}
+
+static bool mails_author(const char *event)
+{
+	return strcmp(event, "discard") != 0 && !g_str_has_suffix(event, "-failed");
+}
+
+bool notify_queue(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
+                  const char *event, const char *who, const char *comment, gint64 now, char **err)
+{
+	GArray *findings = findings_of(st, q->id);
+	char *link = review_link(cfg, q->id);
+	bool ok = true;
+	if (*cfg->webhook_url) {
+		char *key = g_strdup_printf("%s:%" G_GINT64_FORMAT ":webhook", event, q->id);
+		char *payload = webhook_payload(q, event, who, comment, findings, link, now);
+		struct store_outbox o = {.key = key,
+		                         .quarantine_id = q->id,
+		                         .channel = "webhook",
+		                         .event = (char *)event,
+		                         .target = cfg->webhook_url,
+		                         .payload = payload,
+		                         .created = now,
+		                         .next_try = now};
+		ok = store_outbox_put(st, &o, NULL, err);
+		g_free(key);
+		g_free(payload);
+	}
+	if (ok && *cfg->smtp_url && q->sender && strchr(q->sender, '@') && mails_author(event)) {
+		char *key = g_strdup_printf("%s:%" G_GINT64_FORMAT ":mail", event, q->id);
+		char *payload = mail_payload(cfg, q, event, who, comment, findings, now);
+		struct store_outbox o = {.key = key,
+		                         .quarantine_id = q->id,
+		                         .channel = "mail",
+		                         .event = (char *)event,
+		                         .target = q->sender,
+		                         .payload = payload,
+		                         .created = now,
+		                         .next_try = now};
+		ok = store_outbox_put(st, &o, NULL, err);
+		g_free(key);
+		g_free(payload);
+	}
+	g_free(link);
+	g_array_unref(findings);
+	return ok;
+}
+
+/* ---- how it is sent ---------------------------------------------------- */
+
+struct upload {
+	const char *data;
+	size_t len, at;
+};
+
+static size_t read_upload(char *buf, size_t size, size_t n, void *arg)
+{
+	struct upload *u = arg;
+	size_t take = MIN(size * n, u->len - u->at);
+	memcpy(buf, u->data + u->at, take);
+	u->at += take;
+	return take;
+}
+
+static size_t discard_body(char *buf, size_t size, size_t n, void *arg)
+{
+	(void)buf;
+	(void)arg;
+	return size * n;
+}
+
+static void common_options(CURL *c, const struct review_config *cfg, char *errbuf)
+{
+	long timeout = (long)MAX(cfg->notify_timeout, 1);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, timeout);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, MIN(timeout, 5L));
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	errbuf[0] = '\0';
+}
+
+/* POST the JSON; NULL on success, else why (caller frees). */
+static char *send_webhook(const struct review_config *cfg, const struct store_outbox *o)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	CURL *c = curl_easy_init();
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	common_options(c, cfg, errbuf);
+	curl_easy_setopt(c, CURLOPT_URL, o->target);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->payload);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "apology-review");
+	CURLcode rc = curl_easy_perform(c);
+	long status = 0;
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	char *why = NULL;
+	if (rc != CURLE_OK)
+		why = g_strdup_printf("%s", *errbuf ? errbuf : curl_easy_strerror(rc));
+	else if (status < 200 || status > 299)
+		why = g_strdup_printf("HTTP status %ld", status);
+	curl_slist_free_all(headers);
+	curl_easy_cleanup(c);
+	return why;
+}
+
+/* Submit the mail to the local MTA; NULL on success, else why. */
+static char *send_mail(const struct review_config *cfg, const struct store_outbox *o)
+{
+	char errbuf[CURL_ERROR_SIZE];
+	CURL *c = curl_easy_init();
+	char *from = g_strdup_printf("<%s>", cfg->mail_from), *to = g_strdup_printf("<%s>", o->target);
+	struct curl_slist *rcpts = curl_slist_append(NULL, to);
+	struct upload u = {o->payload, strlen(o->payload), 0};
+	common_options(c, cfg, errbuf);
+	curl_easy_setopt(c, CURLOPT_URL, cfg->smtp_url);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
+	curl_easy_setopt(c, CURLOPT_MAIL_FROM, from);
+	curl_easy_setopt(c, CURLOPT_MAIL_RCPT, rcpts);
+	curl_easy_setopt(c, CURLOPT_READFUNCTION, read_upload);
+	curl_easy_setopt(c, CURLOPT_READDATA, &u);
+	curl_easy_setopt(c, CURLOPT_UPLOAD, 1L);
+	CURLcode rc = curl_easy_perform(c);
+	char *why = rc == CURLE_OK ? NULL : g_strdup_printf("%s", *errbuf ? errbuf : curl_easy_strerror(rc));
+	curl_slist_free_all(rcpts);
+	curl_easy_cleanup(c);
+	g_free(from);
+	g_free(to);
+	return why;
+}
+
+/* Send one row and record the attempt. */
+static bool attempt(const struct review_config *cfg, struct store *st, const struct store_outbox *o,
+                    gint64 now, struct notify_counts *counts, char **err)
+{
+	char *why = strcmp(o->channel, "webhook") == 0 ? send_webhook(cfg, o)
+	            : strcmp(o->channel, "mail") == 0  ? send_mail(cfg, o)
+	                                               : g_strdup("unknown channel");
+	const char *state = "sent";
+	gint64 next = now;
+	if (why != NULL && o->attempts + 1 >= cfg->notify_attempts) {
+		state = "failed";
+		counts->failed++;
+	} else if (why != NULL) {
+		state = "pending";
+		gint64 delay = cfg->notify_backoff;
+		for (int i = 0; i < o->attempts && delay < BACKOFF_MAX; i++)
+			delay *= 2;
+		next = now + MIN(delay, BACKOFF_MAX);
+		counts->retry++;
+	} else {
+		counts->sent++;
+	}
+	bool ok = store_outbox_attempt(st, o->id, state, next, why, err);
+	g_free(why);
+	return ok;
+}
+
+/* Queue hold notices for held records (the outbox key makes a repeat
+ * harmless, so every pass may try all of them). */
+static bool queue_holds(const struct review_config *cfg, struct store *st, gint64 now, char **err)
+{
+	struct store_query query = {.state = "held"};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	bool ok = store_quarantine_list(st, &query, rows, err);
+	for (guint i = 0; ok && i < rows->len; i++)
+		ok = notify_queue(cfg, st, rows->pdata[i], "hold", NULL, NULL, now, err);
+	g_ptr_array_unref(rows);
+	return ok;
+}
+
+bool notify_run_once(const struct review_config *cfg, struct store *st, gint64 now,
+                     struct notify_counts *counts, char **err)
+{
+	memset(counts, 0, sizeof *counts);
+	if (!queue_holds(cfg, st, now, err))
+		return false;
+	GArray *due = g_array_new(FALSE, TRUE, sizeof(struct store_outbox));
+	g_array_set_clear_func(due, (GDestroyNotify)store_outbox_clear);
+	bool ok = store_outbox_due(st, now, BATCH, due, err);
+	for (guint i = 0; ok && i < due->len; i++)
+		ok = attempt(cfg, st, &g_array_index(due, struct store_outbox, i), now, counts, err);
+	g_array_unref(due);
+	return ok;
+}
+
+int notify_main(int argc, char **argv)
+{
+	struct review_config cfg;
+	int next = 0;
+	review_config_init(&cfg);
+	int rc = review_config_from_args(&cfg, argc, argv, &next);
+	if (rc == 0 && (next != argc - 1 || strcmp(argv[next], "--once") != 0)) {
+		fputs("usage: apologyctl notify [-c FILE] [-o key=value]... --once\n"
+		      "  queue hold notices and send every due notification once\n",
+		      stderr);
+		rc = EX_USAGE;
+	}
+	char *err = NULL;
+	struct store *st = rc == 0 ? store_open(cfg.store, &err) : NULL;
+	if (rc == 0 && st == NULL)
+		rc = EX_UNAVAILABLE;
+	if (st != NULL) {
+		struct notify_counts n;
+		notify_init();
+		if (notify_run_once(&cfg, st, g_get_real_time() / G_USEC_PER_SEC, &n, &err))
+			printf("notify: %u sent, %u to retry, %u given up\n", n.sent, n.retry, n.failed);
+		else
+			rc = EX_UNAVAILABLE;
+		notify_cleanup();
+		store_close(st);
+	}
+	if (err)
+		fprintf(stderr, "apologyctl: %s\n", err);
+	g_free(err);
+	review_config_clear(&cfg);
+	return rc;
+}

@@ -1,0 +1,810 @@
+/*
+ * quarantine.c - deciding about held mail (see quarantine.h) and the
+ * `apologyctl quarantine` commands:
+ *
+ *   list [--state S|all] [--sender ADDR] [--client DOMAIN] [--rule ID]
+ *        [--older-than DURATION] [--limit N] [--format text|json]
+ *   show ID                  the reply's new text with findings marked, the
+ *                            complaint, headers, decision and audit trail
+ *   release ID [--comment TEXT]
+ *   discard ID [--comment TEXT]
+ *   return ID --comment TEXT delete it and mail the author the comment
+ *   expire                   act on mail held longer than expire-after
+ *   reconcile                compare the store with the hold queue
+ *
+ * This file runs programs (the helper, postqueue) with argument vectors,
+ * never through a shell.  It does not judge mail: findings come from the
+ * store, rendered from the daemon's struct decision.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "decision.h"
+#include "notify.h"
+#include "policy.h"
+#include "quarantine.h"
+#include "render.h"
+
+#define POSTQUEUE "/usr/sbin/postqueue"
+#define SUDO      "/usr/bin/sudo"
+
+static const char *const action_names[] = {
+    [REVIEW_RELEASE] = "release",
+    [REVIEW_DISCARD] = "discard",
+    [REVIEW_RETURN] = "return",
+    [REVIEW_EXPIRE] = "expire",
+};
+
+const char *review_action_name(enum review_action action)
+{
+	return action_names[action];
+}
+
+char *quarantine_whoami(void)
+{
+	const char *sudo_user = getenv("SUDO_USER");
+	if (getuid() == 0 && sudo_user != NULL && *sudo_user != '\0')
+		return g_strdup(sudo_user);
+	struct passwd *pw = getpwuid(getuid());
+	return pw ? g_strdup(pw->pw_name) : g_strdup_printf("uid %u", (unsigned)getuid());
+}
+
+char *quarantine_client_domain(const struct store_quarantine *q)
+{
+	const char *at = q->recipients ? strchr(q->recipients, '@') : NULL;
+	return at ? g_strndup(at + 1, strcspn(at + 1, ",")) : g_strdup("");
+}
+
+struct store_quarantine *quarantine_load(struct store *st, gint64 id, char **err)
+{
+	struct store_query query = {.id = id, .with_raw = true, .limit = 1};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	struct store_quarantine *q = NULL;
+	if (id > 0 && store_quarantine_list(st, &query, rows, err) && rows->len == 1)
+		q = g_ptr_array_steal_index(rows, 0);
+	g_ptr_array_unref(rows);
+	return q;
+}
+
+char *quarantine_new_text(const struct policy *pol, const struct store_quarantine *q, size_t *len)
+{
+	if (pol == NULL || q->raw == NULL)
+		return NULL;
+	struct decision d;
+	apology_check(pol, q->raw, q->raw_len, NULL, &d);
+	char *text = d.text ? g_strndup(d.text, d.text_len) : NULL;
+	*len = text ? d.text_len : 0;
+	decision_clear(&d);
+	return text;
+}
+
+static int compare_offsets(const void *a, const void *b)
+{
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The finding that covers [AT, AT+1) most narrowly, or -1. */
+static int narrowest(size_t len, const GArray *findings, size_t at)
+{
+	int best = -1;
+	size_t best_len = 0;
+	for (guint i = 0; findings && i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		if (f->end > len || f->start > at || f->end <= at)
+			continue;
+		if (best < 0 || f->end - f->start < best_len) {
+			best = (int)i;
+			best_len = f->end - f->start;
+		}
+	}
+	return best;
+}
+
+GArray *quarantine_spans(size_t len, const GArray *findings)
+{
+	/* Cut at every start and end; each piece belongs to the narrowest
+	 * finding covering it, so "courier" inside a flagged sentence keeps its
+	 * own mark. */
+	GArray *cuts = g_array_new(FALSE, FALSE, sizeof(size_t));
+	size_t zero = 0;
+	g_array_append_val(cuts, zero);
+	g_array_append_val(cuts, len);
+	for (guint i = 0; findings && i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		if (f->end > f->start && f->end <= len) {
+			g_array_append_val(cuts, f->start);
+			g_array_append_val(cuts, f->end);
+		}
+	}
+	g_array_sort(cuts, compare_offsets);
+	GArray *spans = g_array_new(FALSE, FALSE, sizeof(struct text_span));
+	for (guint i = 0; i + 1 < cuts->len; i++) {
+		size_t a = g_array_index(cuts, size_t, i), b = g_array_index(cuts, size_t, i + 1);
+		if (a == b)
+			continue;
+		int owner = narrowest(len, findings, a);
+		struct text_span *last =
+		    spans->len ? &g_array_index(spans, struct text_span, spans->len - 1) : NULL;
+		if (last != NULL && last->finding == owner && last->end == a) {
+			last->end = b;
+		} else {
+			struct text_span piece = {a, b, owner};
+			g_array_append_val(spans, piece);
+		}
+	}
+	g_array_unref(cuts);
+	return spans;
+}
+
+/* ---- the MTA ----------------------------------------------------------- */
+
+/* Run ARGV; true when it exits 0.  *OUTPUT and *ERRORS (may be NULL) get
+ * what it printed. */
+static bool run_program(char **argv, char **output, char **errors, char **err)
+{
+	GError *gerr = NULL;
+	int status = 0;
+	char *out = NULL, *errs = NULL;
+	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &errs, &status,
+	                  &gerr)) {
+		*err = g_strdup_printf("%s: %s", argv[0], gerr->message);
+		g_error_free(gerr);
+		return false;
+	}
+	bool ok = g_spawn_check_wait_status(status, NULL);
+	if (!ok)
+		*err = g_strdup_printf("%s: %s", argv[0], *g_strstrip(errs) ? errs : "failed");
+	if (output)
+		*output = out;
+	else
+		g_free(out);
+	if (errors)
+		*errors = errs;
+	else
+		g_free(errs);
+	return ok;
+}
+
+/* The string value of "KEY": "value" in one line of JSON, or NULL. */
+static char *json_field(const char *line, const char *key)
+{
+	char *pattern = g_strdup_printf("\"%s\"", key);
+	const char *p = strstr(line, pattern);
+	g_free(pattern);
+	if (p == NULL)
+		return NULL;
+	p += strlen(key) + 2;
+	p += strspn(p, " \t");
+	if (*p++ != ':')
+		return NULL;
+	p += strspn(p, " \t");
+	if (*p++ != '"')
+		return NULL;
+	size_t n = strcspn(p, "\"\\");
+	return p[n] == '"' ? g_strndup(p, n) : NULL;
+}
+
+static void postfix_argv(GPtrArray *argv, const char *program, const struct review_config *cfg)
+{
+	g_ptr_array_add(argv, (char *)program);
+	if (*cfg->postfix_config) {
+		g_ptr_array_add(argv, "-c");
+		g_ptr_array_add(argv, cfg->postfix_config);
+	}
+}
+
+GHashTable *quarantine_mta_queue(const struct review_config *cfg, char **err)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	postfix_argv(argv, POSTQUEUE, cfg);
+	g_ptr_array_add(argv, "-j");
+	g_ptr_array_add(argv, NULL);
+	char *out = NULL;
+	bool ok = run_program((char **)argv->pdata, &out, NULL, err);
+	g_ptr_array_free(argv, TRUE);
+	if (!ok) {
+		g_free(out);
+		return NULL;
+	}
+	/* One JSON object per queued message; its first two fields name the
+	 * queue and the queue id. */
+	GHashTable *queue = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	char **lines = g_strsplit(out, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		char *name = json_field(lines[i], "queue_name"), *id = json_field(lines[i], "queue_id");
+		if (name && id)
+			g_hash_table_replace(queue, id, name);
+		else {
+			g_free(name);
+			g_free(id);
+		}
+	}
+	g_strfreev(lines);
+	g_free(out);
+	return queue;
+}
+
+/* Ask Postfix to deliver released mail now instead of at the next queue run. */
+static void deliver_soon(const struct review_config *cfg, const char *queue_id)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	postfix_argv(argv, POSTQUEUE, cfg);
+	g_ptr_array_add(argv, "-i");
+	g_ptr_array_add(argv, (char *)queue_id);
+	g_ptr_array_add(argv, NULL);
+	char *err = NULL;
+	run_program((char **)argv->pdata, NULL, NULL, &err);
+	g_free(err); /* the next queue run delivers it anyway */
+	g_ptr_array_free(argv, TRUE);
+}
+
+/* Run the helper: "release" or "discard" record Q. */
+static bool run_helper(const struct review_config *cfg, const struct store_quarantine *q, const char *verb,
+                       char **err)
+{
+	GPtrArray *argv = g_ptr_array_new();
+	if (geteuid() != 0) {
+		g_ptr_array_add(argv, SUDO);
+		g_ptr_array_add(argv, "-n");
+	}
+	g_ptr_array_add(argv, cfg->helper);
+	if (*cfg->postfix_config) {
+		g_ptr_array_add(argv, "-c");
+		g_ptr_array_add(argv, cfg->postfix_config);
+	}
+	g_ptr_array_add(argv, "-t");
+	g_ptr_array_add(argv, cfg->token_header);
+	g_ptr_array_add(argv, (char *)verb);
+	g_ptr_array_add(argv, q->queue_id);
+	g_ptr_array_add(argv, q->token);
+	g_ptr_array_add(argv, NULL);
+	bool ok = run_program((char **)argv->pdata, NULL, NULL, err);
+	g_ptr_array_free(argv, TRUE);
+	return ok;
+}
+
+/* After the helper: is the message out of the hold queue (release) or out
+ * of every queue (discard)? */
+static bool verify_queue(const struct review_config *cfg, const struct store_quarantine *q, bool released,
+                         char **err)
+{
+	GHashTable *queue = quarantine_mta_queue(cfg, err);
+	if (queue == NULL)
+		return false;
+	const char *where = g_hash_table_lookup(queue, q->queue_id);
+	bool ok = released ? where == NULL || strcmp(where, "hold") != 0 : where == NULL;
+	if (!ok)
+		*err = g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where);
+	g_hash_table_unref(queue);
+	return ok;
+}
+
+/* The MTA step of ACTION on Q: release or delete, then check the queue. */
+static bool act_on_mta(const struct review_config *cfg, const struct store_quarantine *q, bool release,
+                       char **err)
+{
+	if (!run_helper(cfg, q, release ? "release" : "discard", err))
+		return false;
+	if (!verify_queue(cfg, q, release, err))
+		return false;
+	if (release)
+		deliver_soon(cfg, q->queue_id);
+	return true;
+}
+
+bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
+                    const char *who, const char *comment, gint64 now, char **err)
+{
+	struct store_quarantine *q = quarantine_load(st, id, err);
+	if (q == NULL) {
+		if (*err == NULL)
+			*err = g_strdup_printf("no held message with id %" G_GINT64_FORMAT, id);
+		return false;
+	}
+	bool ok = false;
+	if (strcmp(q->state, "held") != 0) {
+		*err = g_strdup_printf("message %" G_GINT64_FORMAT " is %s, not held", id, q->state);
+		goto out;
+	}
+	if (action == REVIEW_RETURN && (comment == NULL || *comment == '\0')) {
+		*err = g_strdup("returning a reply needs a comment for its author");
+		goto out;
+	}
+	bool release =
+	    action == REVIEW_RELEASE || (action == REVIEW_EXPIRE && cfg->expire_action == EXPIRE_RELEASE);
+	const char *what = action != REVIEW_EXPIRE ? action_names[action]
+	                   : release               ? "expire-release"
+	                                           : "expire-return";
+	char *mta_err = NULL;
+	if (!act_on_mta(cfg, q, release, &mta_err)) {
+		/* The reviewer sees the error, and the audit trail keeps it. */
+		char *what_failed = g_strdup_printf("%s-failed", what);
+		char *note =
+		    g_strdup_printf("%s%s%s", mta_err, comment ? "; comment: " : "", comment ? comment : "");
+		char *ignored = NULL;
+		if (!store_review_put(st, q->id, who, what_failed, note, now, &ignored))
+			g_free(ignored);
+		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, id, mta_err);
+		g_free(note);
+		g_free(what_failed);
+		g_free(mta_err);
+		goto out;
+	}
+	const char *state = action == REVIEW_EXPIRE   ? "expired"
+	                    : release                 ? "released"
+	                    : action == REVIEW_RETURN ? "returned"
+	                                              : "deleted";
+	ok = store_quarantine_set_state(st, q->token, state, err) &&
+	     store_review_put(st, q->id, who, what, comment, now, err) &&
+	     notify_queue(cfg, st, q, what, who, comment, now, err);
+out:
+	store_quarantine_free(q);
+	return ok;
+}
+
+/* ---- the commands ----------------------------------------------------- */
+
+static const char usage_text[] =
+    "usage: apologyctl quarantine [-c FILE] [-o key=value]... COMMAND\n"
+    "  list [--state S|all] [--sender ADDR] [--client DOMAIN] [--rule ID]\n"
+    "       [--older-than DURATION] [--limit N] [--format text|json]\n"
+    "                           held replies, oldest first (--state held by default)\n"
+    "  show ID                  one reply: new text with findings marked, the complaint,\n"
+    "                           headers, the decision and its audit trail\n"
+    "  release ID [--comment TEXT]   let it go out\n"
+    "  discard ID [--comment TEXT]   delete it\n"
+    "  return ID --comment TEXT      delete it and mail its author the comment and advice\n"
+    "  expire                   release or return (expire-action) what is held longer\n"
+    "                           than expire-after, and tell the authors\n"
+    "  reconcile                report store records not in the hold queue and held\n"
+    "                           mail with no record (exit 1 when any)\n"
+    "ID is the number list shows.  Decisions are recorded with the user running the\n"
+    "command (the sudo user under sudo).\n";
+
+static int usage(const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "apologyctl quarantine: %s\n", msg);
+	fputs(usage_text, stderr);
+	review_config_print_help(stderr);
+	return EX_USAGE;
+}
+
+struct opts {
+	const char *state, *sender, *client, *rule, *older, *limit, *format, *comment;
+	const char *id;
+};
+
+/* Parse "--name value" options (of the NAMES allowed) and at most one
+ * positional argument into O. */
+static bool parse_opts(int argc, char **argv, const char *names, struct opts *o)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char **dst = NULL;
+		if (strncmp(a, "--", 2) != 0) {
+			if (o->id != NULL)
+				return false;
+			o->id = a;
+			continue;
+		}
+		char *needle = g_strdup_printf("%s,", a + 2);
+		bool allowed = strstr(names, needle) != NULL;
+		g_free(needle);
+		dst = !allowed                         ? NULL
+		      : strcmp(a, "--state") == 0      ? &o->state
+		      : strcmp(a, "--sender") == 0     ? &o->sender
+		      : strcmp(a, "--client") == 0     ? &o->client
+		      : strcmp(a, "--rule") == 0       ? &o->rule
+		      : strcmp(a, "--older-than") == 0 ? &o->older
+		      : strcmp(a, "--limit") == 0      ? &o->limit
+		      : strcmp(a, "--format") == 0     ? &o->format
+		      : strcmp(a, "--comment") == 0    ? &o->comment
+		                                       : NULL;
+		if (dst == NULL || i + 1 >= argc)
+			return false;
+		*dst = argv[++i];
+	}
+	return true;
+}
+
+static gint64 parse_id(const char *s)
+{
+	char *end = NULL;
+	if (s == NULL || *s < '1' || *s > '9')
+		return 0;
+	gint64 id = g_ascii_strtoll(s, &end, 10);
+	return *end == '\0' ? id : 0;
+}
+
+static char *age_text(gint64 seconds)
+{
+	if (seconds < 3600)
+		return g_strdup_printf("%" G_GINT64_FORMAT "m", MAX(seconds, 0) / 60);
+	if (seconds < 2 * 86400)
+		return g_strdup_printf("%" G_GINT64_FORMAT "h", seconds / 3600);
+	return g_strdup_printf("%" G_GINT64_FORMAT "d", seconds / 86400);
+}
+
+/* The distinct rule ids of record ID, comma-separated; caller frees. */
+static char *rules_of(struct store *st, gint64 id)
+{
+	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
+	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
+	GString *rules = g_string_new(NULL);
+	char *err = NULL;
+	if (!store_quarantine_findings(st, id, f, &err))
+		g_free(err);
+	for (guint i = 0; i < f->len; i++) {
+		const char *r = g_array_index(f, struct store_finding, i).rule;
+		char *needle = g_strdup_printf(",%s,", r ? r : "");
+		char *have = g_strdup_printf(",%s,", rules->str);
+		if (r && strstr(have, needle) == NULL)
+			g_string_append_printf(rules, "%s%s", rules->len ? "," : "", r);
+		g_free(needle);
+		g_free(have);
+	}
+	g_array_unref(f);
+	return g_string_free(rules, FALSE);
+}
+
+static int cmd_list(const struct review_config *cfg, struct store *st, int argc, char **argv)
+{
+	(void)cfg;
+	struct opts o = {.state = "held", .format = "text"};
+	if (!parse_opts(argc, argv, "state,sender,client,rule,older-than,limit,format,", &o) || o.id)
+		return usage("list: unknown option or argument");
+	gint64 older = 0, now = g_get_real_time() / G_USEC_PER_SEC;
+	if (o.older && !review_parse_duration(o.older, &older))
+		return usage("list: --older-than expects a duration such as 2h or 3d");
+	bool json = strcmp(o.format, "json") == 0;
+	if (!json && strcmp(o.format, "text") != 0)
+		return usage("list: --format is text or json");
+	struct store_query query = {
+	    .state = strcmp(o.state, "all") == 0 ? NULL : o.state,
+	    .sender = o.sender,
+	    .client_domain = o.client,
+	    .rule = o.rule,
+	    .created_before = o.older ? now - older : 0,
+	    .limit = o.limit ? (unsigned)atoi(o.limit) : 0,
+	};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	char *err = NULL;
+	if (!store_quarantine_list(st, &query, rows, &err)) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		g_ptr_array_unref(rows);
+		return EX_UNAVAILABLE;
+	}
+	if (!json)
+		printf("%-5s %-5s %-12s %-8s %-28s %-20s %5s  %s\n", "ID", "AGE", "QUEUE-ID", "STATE",
+		       "SENDER", "CLIENT", "SCORE", "RULES");
+	for (guint i = 0; i < rows->len; i++) {
+		const struct store_quarantine *q = rows->pdata[i];
+		char *rules = rules_of(st, q->id), *client = quarantine_client_domain(q);
+		if (json) {
+			GString *line = g_string_new(NULL);
+			g_string_append_printf(line, "{\"id\":%" G_GINT64_FORMAT ",\"queue_id\":", q->id);
+			render_json_string(line, q->queue_id);
+			g_string_append(line, ",\"message_id\":");
+			render_json_string(line, q->message_id);
+			g_string_append(line, ",\"state\":");
+			render_json_string(line, q->state);
+			g_string_append(line, ",\"sender\":");
+			render_json_string(line, q->sender);
+			g_string_append(line, ",\"recipients\":");
+			render_json_string(line, q->recipients);
+			g_string_append(line, ",\"client\":");
+			render_json_string(line, client);
+			g_string_append_printf(line,
+			                       ",\"score\":%d,\"created\":%" G_GINT64_FORMAT
+			                       ",\"age\":%" G_GINT64_FORMAT ",\"rules\":",
+			                       q->score, q->created, now - q->created);
+			render_json_string(line, rules);
+			g_string_append_c(line, '}');
+			puts(line->str);
+			g_string_free(line, TRUE);
+		} else {
+			char *age = age_text(now - q->created);
+			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-28s %-20s %5d  %s\n", q->id, age,
+			       q->queue_id, q->state, q->sender, client, q->score, rules);
+			g_free(age);
+		}
+		g_free(rules);
+		g_free(client);
+	}
+	if (!json)
+		printf("%u message(s)\n", rows->len);
+	g_ptr_array_unref(rows);
+	return 0;
+}
+
+/* The header section of RAW, unfolded, one header per line, each line
+ * stripped of control characters. */
+static void print_headers(const char *raw, size_t len)
+{
+	static const char *const shown[] = {
+	    "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "X-Apology-Check", NULL};
+	GString *h = g_string_new(NULL);
+	for (size_t i = 0; i < len; i++) {
+		if (raw[i] == '\r')
+			continue;
+		if (raw[i] == '\n') {
+			if (i + 1 < len && (raw[i + 1] == ' ' || raw[i + 1] == '\t'))
+				continue;
+			for (int k = 0; shown[k]; k++)
+				if (g_ascii_strncasecmp(h->str, shown[k], strlen(shown[k])) == 0 &&
+				    h->str[strlen(shown[k])] == ':')
+					printf("  %s\n", h->str);
+			if (h->len == 0 || i + 1 >= len || raw[i + 1] == '\n' || raw[i + 1] == '\r')
+				break;
+			g_string_truncate(h, 0);
+			continue;
+		}
+		g_string_append_c(h, (unsigned char)raw[i] < 0x20 ? ' ' : raw[i]);
+	}
+	g_string_free(h, TRUE);
+}
+
+static void print_complaint(struct store *st, const struct store_quarantine *q)
+{
+	struct store_complaint c;
+	char *err = NULL;
+	const char *ids[] = {q->complaint_ref};
+	if (q->complaint_ref == NULL) {
+		puts("complaint: none stored (the policy judged the reply by its quoted text)");
+		return;
+	}
+	if (store_complaint_find(st, ids, 1, &c, &err) != STORE_FOUND) {
+		printf("complaint: <%s> (no longer in the store)\n", q->complaint_ref);
+		g_free(err);
+		return;
+	}
+	char *when = render_time(c.received);
+	char *delay = age_text(q->created - c.received);
+	printf("complaint: <%s> from %s, %s, arrived %s, answered %s later\n", c.message_id, c.client_domain,
+	       c.serious ? "serious" : "normal", when ? when : "?", delay);
+	g_free(when);
+	g_free(delay);
+	store_complaint_clear(&c);
+}
+
+static void print_text(const struct review_config *cfg, const struct store_quarantine *q,
+                       const GArray *findings)
+{
+	char *err = NULL;
+	struct policy *pol = policy_load(cfg->policy, &err);
+	size_t len = 0;
+	char *text = quarantine_new_text(pol, q, &len);
+	if (text == NULL) {
+		printf("new text: not available (%s)\n",
+		       pol ? "no copy of the message" : "policy not loaded");
+	} else {
+		puts("new text (findings marked [[...]]{n}):");
+		GArray *spans = quarantine_spans(len, findings);
+		GString *out = g_string_new("  | ");
+		for (guint i = 0; i < spans->len; i++) {
+			const struct text_span *s = &g_array_index(spans, struct text_span, i);
+			if (s->finding >= 0)
+				g_string_append(out, "[[");
+			for (size_t k = s->start; k < s->end; k++)
+				if (text[k] == '\n')
+					g_string_append(out, "\n  | ");
+				else
+					g_string_append_c(out, text[k]);
+			if (s->finding >= 0)
+				g_string_append_printf(out, "]]{%d}", s->finding + 1);
+		}
+		puts(out->str);
+		g_string_free(out, TRUE);
+		g_array_unref(spans);
+	}
+	g_free(text);
+	g_free(err);
+	if (pol)
+		policy_unref(pol);
+}
+
+static void print_findings_and_trail(struct store *st, const struct store_quarantine *q,
+                                     const GArray *findings)
+{
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		printf("{%u} %s [%s] line %u: \"%s\"\n    why:     %s\n    instead: %s\n", i + 1, f->rule,
+		       f->severity, f->line, f->excerpt ? f->excerpt : "", f->principle ? f->principle : "",
+		       f->advice ? f->advice : "");
+	}
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(st, q->id, 0, trail, &err))
+		g_free(err);
+	puts(trail->len ? "audit trail:" : "audit trail: no decision yet");
+	for (guint i = 0; i < trail->len; i++) {
+		const struct store_review *r = &g_array_index(trail, struct store_review, i);
+		char *at = render_time(r->at);
+		printf("  %s %s by %s%s%s\n", at ? at : "?", r->action, r->reviewer, r->note ? ": " : "",
+		       r->note ? r->note : "");
+		g_free(at);
+	}
+	g_array_unref(trail);
+}
+
+static int cmd_show(const struct review_config *cfg, struct store *st, int argc, char **argv)
+{
+	struct opts o = {0};
+	if (!parse_opts(argc, argv, "", &o) || parse_id(o.id) == 0)
+		return usage("show: expected one ID (the number list shows)");
+	char *err = NULL;
+	struct store_quarantine *q = quarantine_load(st, parse_id(o.id), &err);
+	if (q == NULL) {
+		fprintf(stderr, "apologyctl: %s\n", err ? err : "no such message");
+		g_free(err);
+		return err ? EX_UNAVAILABLE : EX_NOINPUT;
+	}
+	char *created = render_time(q->created);
+	printf("message %" G_GINT64_FORMAT ": %s, queue id %s, held %s\n", q->id, q->state, q->queue_id,
+	       created ? created : "?");
+	printf("from %s to %s\nverdict %s, score %d\nheaders:\n", q->sender, q->recipients, q->verdict,
+	       q->score);
+	if (q->raw)
+		print_headers(q->raw, q->raw_len);
+	print_complaint(st, q);
+	GArray *findings = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
+	g_array_set_clear_func(findings, (GDestroyNotify)store_finding_clear);
+	if (!store_quarantine_findings(st, q->id, findings, &err))
+		g_free(err);
+	print_text(cfg, q, findings);
+	print_findings_and_trail(st, q, findings);
+	g_array_unref(findings);
+	g_free(created);
+	store_quarantine_free(q);
+	return 0;
+}
+
+static int cmd_decide(const struct review_config *cfg, struct store *st, int argc, char **argv,
+                      enum review_action action)
+{
+	struct opts o = {0};
+	if (!parse_opts(argc, argv, "comment,", &o) || parse_id(o.id) == 0)
+		return usage("expected an ID (the number list shows) and at most --comment TEXT");
+	if (action == REVIEW_RETURN && (o.comment == NULL || *o.comment == '\0'))
+		return usage("return: --comment TEXT is required (it is mailed to the author)");
+	char *who = quarantine_whoami(), *err = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	bool ok = quarantine_act(cfg, st, parse_id(o.id), action, who, o.comment, now, &err);
+	if (ok)
+		printf("message %s: %s by %s\n", o.id, action_names[action], who);
+	else
+		fprintf(stderr, "apologyctl: %s\n", err);
+	g_free(err);
+	g_free(who);
+	return ok ? 0 : EX_UNAVAILABLE;
+}
+
+static int cmd_expire(const struct review_config *cfg, struct store *st, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage("expire takes no arguments");
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	struct store_query query = {.state = "held", .created_before = now - cfg->expire_after};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	char *err = NULL, *who = quarantine_whoami();
+	int failed = 0;
+	if (!store_quarantine_list(st, &query, rows, &err)) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		failed = 1;
+	}
+	for (guint i = 0; i < rows->len; i++) {
+		const struct store_quarantine *q = rows->pdata[i];
+		char *limit = age_text(cfg->expire_after);
+		char *note = g_strdup_printf("held longer than %s", limit);
+		g_free(limit);
+		if (quarantine_act(cfg, st, q->id, REVIEW_EXPIRE, who, note, now, &err)) {
+			printf("message %" G_GINT64_FORMAT ": expired (%s)\n", q->id,
+			       cfg->expire_action == EXPIRE_RELEASE ? "released" : "returned");
+		} else {
+			fprintf(stderr, "apologyctl: %s\n", err);
+			g_free(err);
+			err = NULL;
+			failed++;
+		}
+		g_free(note);
+	}
+	printf("expire: %u message(s) past %" G_GINT64_FORMAT "s, %d failed\n", rows->len, cfg->expire_after,
+	       failed);
+	g_ptr_array_unref(rows);
+	g_free(who);
+	return failed ? EX_UNAVAILABLE : 0;
+}
+
+static int cmd_reconcile(const struct review_config *cfg, struct store *st, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage("reconcile takes no arguments");
+	char *err = NULL;
+	GHashTable *queue = quarantine_mta_queue(cfg, &err);
+	struct store_query query = {.state = "held"};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	if (queue == NULL || !store_quarantine_list(st, &query, rows, &err)) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		if (queue)
+			g_hash_table_unref(queue);
+		g_ptr_array_unref(rows);
+		return EX_UNAVAILABLE;
+	}
+	unsigned mismatches = 0;
+	GHashTable *recorded = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; i < rows->len; i++) {
+		const struct store_quarantine *q = rows->pdata[i];
+		const char *where = g_hash_table_lookup(queue, q->queue_id);
+		g_hash_table_add(recorded, q->queue_id);
+		if (where == NULL || strcmp(where, "hold") != 0) {
+			printf("not held: message %" G_GINT64_FORMAT " (queue id %s) is held in the store "
+			       "but %s%s\n",
+			       q->id, q->queue_id, where ? "in the queue " : "gone from the queue",
+			       where ? where : "");
+			mismatches++;
+		}
+	}
+	GHashTableIter it;
+	gpointer id, name;
+	g_hash_table_iter_init(&it, queue);
+	while (g_hash_table_iter_next(&it, &id, &name))
+		if (strcmp(name, "hold") == 0 && !g_hash_table_contains(recorded, id)) {
+			printf("no record: queue id %s is in the hold queue with no held record\n",
+			       (const char *)id);
+			mismatches++;
+		}
+	printf("reconcile: %u held record(s), %u mismatch(es)\n", rows->len, mismatches);
+	g_hash_table_unref(recorded);
+	g_hash_table_unref(queue);
+	g_ptr_array_unref(rows);
+	return mismatches ? 1 : 0;
+}
+
+int quarantine_main(int argc, char **argv)
+{
+	struct review_config cfg;
+	int next = 0;
+	review_config_init(&cfg);
+	int rc = review_config_from_args(&cfg, argc, argv, &next);
+	if (rc != 0 || next >= argc) {
+		review_config_clear(&cfg);
+		return rc ? rc : usage(NULL);
+	}
+	const char *cmd = argv[next];
+	argc -= next;
+	argv += next;
+	char *err = NULL;
+	struct store *st = store_open(cfg.store, &err);
+	if (st == NULL) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		review_config_clear(&cfg);
+		return EX_UNAVAILABLE;
+	}
+	notify_init();
+	rc = strcmp(cmd, "list") == 0        ? cmd_list(&cfg, st, argc, argv)
+	     : strcmp(cmd, "show") == 0      ? cmd_show(&cfg, st, argc, argv)
+	     : strcmp(cmd, "release") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_RELEASE)
+	     : strcmp(cmd, "discard") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_DISCARD)
+	     : strcmp(cmd, "return") == 0    ? cmd_decide(&cfg, st, argc, argv, REVIEW_RETURN)
+	     : strcmp(cmd, "expire") == 0    ? cmd_expire(&cfg, st, argc, argv)
+	     : strcmp(cmd, "reconcile") == 0 ? cmd_reconcile(&cfg, st, argc, argv)
+	                                     : usage("unknown command");
+	notify_cleanup();
+	store_close(st);
+	review_config_clear(&cfg);
+	return rc;
+}

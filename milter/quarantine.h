@@ -1,0 +1,73 @@
+/*
+ * quarantine.h - deciding about held mail: the actions a reviewer takes
+ * (release, discard, return with a comment, expiry) and the view of the
+ * MTA's hold queue they are checked against.  Shared by `apologyctl
+ * quarantine` and the apology-review web server, so that both act through
+ * the same narrow path: the privileged helper apology-postsuper, a check of
+ * the hold queue afterwards (nothing is marked released that is still
+ * held), one audit record per decision (who, when, what, comment) and the
+ * notifications of the outbox.
+ *
+ * Ownership: records passed in are only read; returned strings and tables
+ * are the caller's.  Error strings are freed with g_free().
+ */
+#ifndef APOLOGY_QUARANTINE_H
+#define APOLOGY_QUARANTINE_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "review_config.h"
+#include "store.h"
+
+enum review_action { REVIEW_RELEASE, REVIEW_DISCARD, REVIEW_RETURN, REVIEW_EXPIRE };
+
+/* The name of ACTION as the audit trail records it ("release", ...). */
+const char *review_action_name(enum review_action action);
+
+/*
+ * Act on held record ID as WHO, with COMMENT (may be NULL; required for
+ * REVIEW_RETURN).  REVIEW_EXPIRE releases or returns as the configuration
+ * says.  Returns false with *ERR set when the record is not held, when the
+ * helper fails or when the message is still in the hold queue afterwards;
+ * a failure of the MTA step is recorded in the audit trail too.
+ */
+bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
+                    const char *who, const char *comment, gint64 now, char **err);
+
+/* Read the MTA's queue (postqueue -j): a table from queue id to queue name
+ * ("hold", "deferred", ...), both owned by the table.  NULL on error. */
+GHashTable *quarantine_mta_queue(const struct review_config *cfg, char **err);
+
+/* The name of the person at the terminal (the sudo user under sudo);
+ * caller frees. */
+char *quarantine_whoami(void);
+
+/* The first recipient's domain ("" when none); caller frees. */
+char *quarantine_client_domain(const struct store_quarantine *q);
+
+/* Record ID with its copy of the message, or NULL (with *ERR set when the
+ * store failed, unset when there is no such record). */
+struct store_quarantine *quarantine_load(struct store *st, gint64 id, char **err);
+
+/* A span of a reply's new text: plain, or the words of finding FINDING. */
+struct text_span {
+	size_t start, end;
+	int finding; /* index into the findings, or -1 */
+};
+/* Cut a text of LEN bytes into spans by the findings' byte spans (struct
+ * store_finding): in order, never overlapping, each piece marked with the
+ * narrowest finding that covers it; spans outside the text are ignored.
+ * Returns a GArray of struct text_span the caller frees. */
+GArray *quarantine_spans(size_t len, const GArray *findings);
+
+struct policy;
+/* The author's new text of record Q (its copy of the message run through the
+ * core again; the stored findings' spans refer to it), or NULL when there is
+ * no copy.  Caller frees. */
+char *quarantine_new_text(const struct policy *pol, const struct store_quarantine *q, size_t *len);
+
+/* `apologyctl quarantine ...`; ARGV[0] is "quarantine". */
+int quarantine_main(int argc, char **argv);
+
+#endif

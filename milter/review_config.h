@@ -1,0 +1,66 @@
+/*
+ * review_config.h - the settings of the review tools: `apologyctl
+ * quarantine`, `apologyctl notify` and the apology-review web server.  They
+ * sit beside the daemon, not in it: they read the store the daemon writes,
+ * act on the MTA's hold queue through apology-postsuper, and send
+ * notifications.
+ *
+ * Every key lives in one table (review_config_keys[] in review_config.c)
+ * with its default and help; the file reader, `-o key=value` overrides and
+ * the --help text all read it.  The file (default
+ * /etc/apology-milter/review.yaml) is a flat YAML mapping, one "key: value"
+ * per line; unknown keys and bad values are "file:line:col: message" errors.
+ *
+ * Ownership: review_config_init() fills a caller-provided struct;
+ * review_config_clear() frees what it owns; error strings are the caller's
+ * to g_free().
+ */
+#ifndef APOLOGY_REVIEW_CONFIG_H
+#define APOLOGY_REVIEW_CONFIG_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define REVIEW_CONFIG_DEFAULT_FILE "/etc/apology-milter/review.yaml"
+
+enum expire_action { EXPIRE_RETURN, EXPIRE_RELEASE };
+
+struct review_config {
+	char *store;           /* store location, as the daemon's "store" */
+	char *policy;          /* policy file, to re-read a held reply's text */
+	char *postfix_config;  /* Postfix config directory; "" = the default instance */
+	char *helper;          /* the privileged apology-postsuper program */
+	char *token_header;    /* header carrying a held message's token */
+	gint64 expire_after;   /* seconds a message may stay held */
+	int expire_action;     /* enum expire_action */
+	char *review_url;      /* base URL of the review page, for links */
+	char *webhook_url;     /* "" = no webhook */
+	char *smtp_url;        /* where mail to authors is submitted */
+	char *mail_from;       /* envelope and From: of that mail */
+	gint64 notify_timeout; /* seconds one notification may take */
+	int notify_attempts;   /* give up after this many */
+	gint64 notify_backoff; /* first retry delay, doubled each time */
+	char *listen;          /* HOST:PORT of apology-review */
+	char *accounts;        /* user:role:hash lines */
+	bool cookie_secure;    /* Secure cookies (behind a TLS proxy) */
+	gint64 session_ttl;    /* seconds a log-in lasts */
+};
+
+void review_config_init(struct review_config *cfg);
+void review_config_clear(struct review_config *cfg);
+/* Read FILE over CFG; false with *ERR set to "file:line:col: message" lines. */
+bool review_config_load(struct review_config *cfg, const char *file, char **err);
+/* Apply one "key=value" override. */
+bool review_config_set(struct review_config *cfg, const char *assignment, char **err);
+/* Print every key with its default and help. */
+void review_config_print_help(FILE *out);
+/* Read the settings named by leading "-c FILE" and "-o key=value" options
+ * of ARGV (from ARGV[1]; the default file when it exists and no -c is
+ * given).  *NEXT is set to the first other argument.  Returns 0, or a
+ * sysexits status after printing why. */
+int review_config_from_args(struct review_config *cfg, int argc, char **argv, int *next);
+/* Parse "30s", "5m", "2h", "7d" (or plain seconds); false when malformed. */
+bool review_parse_duration(const char *s, gint64 *out);
+
+#endif

@@ -1,0 +1,560 @@
+/*
+ * review_pages.c - the pages of apology-review (see review.h): the queue,
+ * one reply, the decision, the audit trail and statistics.  Everything is
+ * read from the store (findings as the daemon rendered them from struct
+ * decision) and written as escaped text; the HTML part of a message is
+ * never rendered.  Decisions go through quarantine_act(), the same path as
+ * `apologyctl quarantine`.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "quarantine.h"
+#include "render.h"
+#include "review.h"
+#include "thread.h"
+
+const char review_css[] =
+    "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}"
+    "header{background:#1d2430;color:#fff;padding:.6em 1.2em;display:flex;gap:1.2em;align-items:center}"
+    "header a{color:#fff}header form{margin-left:auto}main{padding:1em 1.4em;max-width:70em}"
+    "table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.35em .6em;"
+    "border-bottom:1px solid #dde;text-align:left;vertical-align:top}"
+    ".text{white-space:pre-wrap;background:#fff;border:1px solid #dde;padding:1em;font:14px/1.5 monospace}"
+    "mark{background:#ffe08a;padding:0 .1em}mark.hold{background:#ffb3b3}"
+    "sup{color:#a00;font-weight:bold}.notice{background:#e7f6e7;padding:.6em}"
+    ".error{background:#fde2e2;padding:.6em}.finding{background:#fff;border-left:4px solid #e0a800;"
+    "margin:.5em 0;padding:.4em .8em}.finding.hold{border-color:#c00}"
+    "form.inline{display:inline}textarea{width:100%;min-height:4em}"
+    "button{padding:.35em .9em;margin:.2em .3em .2em 0}.chart text{font:12px sans-serif}";
+
+void page_clear(struct page *p)
+{
+	if (p->body)
+		g_string_free(p->body, TRUE);
+	g_free(p->location);
+	memset(p, 0, sizeof *p);
+}
+
+void html_escape_len(GString *out, const char *s, size_t len)
+{
+	for (size_t i = 0; s && i < len; i++) {
+		switch (s[i]) {
+		case '&': g_string_append(out, "&amp;"); break;
+		case '<': g_string_append(out, "&lt;"); break;
+		case '>': g_string_append(out, "&gt;"); break;
+		case '"': g_string_append(out, "&quot;"); break;
+		case '\'': g_string_append(out, "&#39;"); break;
+		case '\0': break;
+		default: g_string_append_c(out, s[i]);
+		}
+	}
+}
+
+void html_escape(GString *out, const char *s)
+{
+	html_escape_len(out, s, s ? strlen(s) : 0);
+}
+
+/* Append FMT with every %s argument escaped is error-prone; pages instead
+ * alternate literal HTML and html_escape() calls. */
+static GString *begin(const struct review_request *rq, const char *title)
+{
+	GString *o = g_string_new("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+	                          "<meta name=\"viewport\" content=\"width=device-width\">"
+	                          "<link rel=\"stylesheet\" href=\"/static/review.css\"><title>");
+	html_escape(o, title);
+	g_string_append(o, " - apology review</title></head><body><header><strong>apology review</strong>");
+	if (rq != NULL && rq->user != NULL) {
+		g_string_append(o, "<a href=\"/\">Queue</a>");
+		if (rq->admin)
+			g_string_append(
+			    o, "<a href=\"/audit\">Audit trail</a><a href=\"/stats\">Statistics</a>");
+		g_string_append(o, "<form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
+		                   "name=\"csrf\" value=\"");
+		html_escape(o, rq->csrf);
+		g_string_append(o, "\"><span>");
+		html_escape(o, rq->user);
+		g_string_append(o, rq->admin ? " (admin)" : " (reviewer)");
+		g_string_append(o, "</span> <button>Log out</button></form>");
+	}
+	g_string_append(o, "</header><main><h1>");
+	html_escape(o, title);
+	g_string_append(o, "</h1>");
+	return o;
+}
+
+static void finish(struct page *p, GString *o, int status)
+{
+	g_string_append(o, "</main></body></html>\n");
+	p->status = status;
+	p->body = o;
+}
+
+void page_error(struct page *p, int status, const char *message)
+{
+	GString *o = begin(NULL, status == 403 ? "Not allowed" : "Error");
+	g_string_append(o, "<p class=\"error\">");
+	html_escape(o, message);
+	g_string_append(o, "</p><p><a href=\"/\">Back to the queue</a></p>");
+	finish(p, o, status);
+}
+
+void page_login(struct page *p, const char *csrf, const char *error)
+{
+	GString *o = begin(NULL, "Log in");
+	if (error) {
+		g_string_append(o, "<p class=\"error\" id=\"login-error\">");
+		html_escape(o, error);
+		g_string_append(o, "</p>");
+	}
+	g_string_append(o, "<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" "
+	                   "value=\"");
+	html_escape(o, csrf);
+	g_string_append(o, "\"><p><label>User <input name=\"user\" autocomplete=\"username\" "
+	                   "required></label></p><p><label>Password <input type=\"password\" "
+	                   "name=\"password\" autocomplete=\"current-password\" required></label></p>"
+	                   "<p><button>Log in</button></p></form>");
+	finish(p, o, error ? 401 : 200);
+}
+
+static char *age_words(gint64 seconds)
+{
+	if (seconds < 3600)
+		return g_strdup_printf("%" G_GINT64_FORMAT " min", MAX(seconds, 0) / 60);
+	if (seconds < 2 * 86400)
+		return g_strdup_printf("%" G_GINT64_FORMAT " h", seconds / 3600);
+	return g_strdup_printf("%" G_GINT64_FORMAT " days", seconds / 86400);
+}
+
+static GArray *findings_of(struct review_app *app, gint64 id)
+{
+	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
+	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
+	char *err = NULL;
+	if (!store_quarantine_findings(app->st, id, f, &err))
+		g_free(err);
+	return f;
+}
+
+static const char *arg(GHashTable *t, const char *name)
+{
+	const char *v = t ? g_hash_table_lookup(t, name) : NULL;
+	return v && *v ? v : NULL;
+}
+
+static void filter_input(GString *o, const char *name, const char *label, const char *value)
+{
+	g_string_append_printf(o, "<label>%s <input name=\"%s\" value=\"", label, name);
+	html_escape(o, value ? value : "");
+	g_string_append(o, "\"></label> ");
+}
+
+void page_queue(struct review_app *app, const struct review_request *rq, struct page *p)
+{
+	gint64 older = 0;
+	const char *older_s = arg(rq->query, "older");
+	if (older_s && !review_parse_duration(older_s, &older))
+		older_s = NULL;
+	struct store_query query = {
+	    .state = "held",
+	    .sender = arg(rq->query, "sender"),
+	    .client_domain = arg(rq->query, "client"),
+	    .rule = arg(rq->query, "rule"),
+	    .created_before = older_s ? rq->now - older : 0,
+	    .limit = 500,
+	};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	char *err = NULL;
+	gint64 waiting = 0;
+	if (!store_quarantine_list(app->st, &query, rows, &err) ||
+	    !store_quarantine_count(app->st, &(struct store_query){.state = "held"}, &waiting, &err)) {
+		page_error(p, 500, err);
+		g_free(err);
+		g_ptr_array_unref(rows);
+		return;
+	}
+	GString *o = begin(rq, "Held replies");
+	g_string_append_printf(o,
+	                       "<p id=\"count\"><strong>%" G_GINT64_FORMAT "</strong> waiting for "
+	                       "review; %u shown, oldest first.</p>",
+	                       waiting, rows->len);
+	g_string_append(o, "<form method=\"get\" action=\"/\">");
+	filter_input(o, "sender", "Sender", query.sender);
+	filter_input(o, "client", "Client domain", query.client_domain);
+	filter_input(o, "rule", "Rule", query.rule);
+	filter_input(o, "older", "Older than", older_s);
+	g_string_append(o, "<button>Filter</button></form><table id=\"queue\"><tr><th>#</th><th>Age</th>"
+	                   "<th>Sender</th><th>Client</th><th>Score</th><th>Rules</th></tr>");
+	for (guint i = 0; i < rows->len; i++) {
+		const struct store_quarantine *q = rows->pdata[i];
+		char *age = age_words(rq->now - q->created), *client = quarantine_client_domain(q);
+		GArray *f = findings_of(app, q->id);
+		g_string_append_printf(o,
+		                       "<tr><td><a href=\"/reply/%" G_GINT64_FORMAT "\">%" G_GINT64_FORMAT
+		                       "</a></td><td>%s</td><td>",
+		                       q->id, q->id, age);
+		html_escape(o, q->sender);
+		g_string_append(o, "</td><td>");
+		html_escape(o, client);
+		g_string_append_printf(o, "</td><td>%d</td><td>", q->score);
+		for (guint k = 0; k < f->len; k++) {
+			const char *rule = g_array_index(f, struct store_finding, k).rule;
+			bool seen = false;
+			for (guint j = 0; j < k; j++)
+				seen |= g_strcmp0(g_array_index(f, struct store_finding, j).rule, rule) == 0;
+			if (!seen) {
+				g_string_append(o, k ? ", " : "");
+				html_escape(o, rule);
+			}
+		}
+		g_string_append(o, "</td></tr>");
+		g_array_unref(f);
+		g_free(age);
+		g_free(client);
+	}
+	g_string_append(o, "</table>");
+	g_ptr_array_unref(rows);
+	finish(p, o, 200);
+}
+
+/* The new text with each finding's words in a <mark> and its number. */
+static void render_marked_text(GString *o, const char *text, size_t len, const GArray *findings)
+{
+	GArray *spans = quarantine_spans(len, findings);
+	g_string_append(o, "<div class=\"text\" id=\"new-text\">");
+	for (guint i = 0; i < spans->len; i++) {
+		const struct text_span *s = &g_array_index(spans, struct text_span, i);
+		if (s->finding < 0) {
+			html_escape_len(o, text + s->start, s->end - s->start);
+			continue;
+		}
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, s->finding);
+		g_string_append_printf(o, "<mark class=\"%s\" data-rule=\"",
+		                       g_strcmp0(f->severity, "hold") == 0 ? "hold" : "advise");
+		html_escape(o, f->rule);
+		g_string_append(o, "\" title=\"");
+		html_escape(o, f->rule);
+		g_string_append(o, "\">");
+		html_escape_len(o, text + s->start, s->end - s->start);
+		g_string_append_printf(o, "</mark><sup><a href=\"#finding-%d\">%d</a></sup>", s->finding + 1,
+		                       s->finding + 1);
+	}
+	g_string_append(o, "</div>");
+	g_array_unref(spans);
+}
+
+static void render_findings(GString *o, const GArray *findings)
+{
+	g_string_append(o, "<h2>Findings</h2>");
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		g_string_append_printf(o, "<div class=\"finding %s\" id=\"finding-%u\"><strong>%u. ",
+		                       g_strcmp0(f->severity, "hold") == 0 ? "hold" : "advise", i + 1, i + 1);
+		html_escape(o, f->rule);
+		g_string_append(o, "</strong> (");
+		html_escape(o, f->severity);
+		g_string_append_printf(o, ", line %u)", f->line);
+		if (f->excerpt && *f->excerpt) {
+			g_string_append(o, ": &ldquo;");
+			html_escape(o, f->excerpt);
+			g_string_append(o, "&rdquo;");
+		}
+		g_string_append(o, "<br><em>Why:</em> ");
+		html_escape(o, f->principle);
+		g_string_append(o, "<br><em>Instead:</em> ");
+		html_escape(o, f->advice);
+		g_string_append(o, "</div>");
+	}
+}
+
+static void render_complaint(struct review_app *app, GString *o, const struct store_quarantine *q)
+{
+	g_string_append(o, "<h2>The complaint</h2><p id=\"complaint\">");
+	struct store_complaint c;
+	char *err = NULL;
+	const char *ids[] = {q->complaint_ref};
+	if (q->complaint_ref == NULL || store_complaint_find(app->st, ids, 1, &c, &err) != STORE_FOUND) {
+		g_string_append(o, "No stored complaint: the policy recognised it from the quoted text.");
+		g_free(err);
+	} else {
+		char *when = render_time(c.received), *delay = age_words(q->created - c.received);
+		g_string_append(o, "Message-ID &lt;");
+		html_escape(o, c.message_id);
+		g_string_append(o, "&gt; from ");
+		html_escape(o, c.client_domain);
+		g_string_append_printf(o, " (%s), arrived %s; this reply came %s later.",
+		                       c.serious ? "serious" : "normal", when ? when : "?", delay);
+		g_free(when);
+		g_free(delay);
+		store_complaint_clear(&c);
+	}
+	g_string_append(o, "</p>");
+}
+
+static void render_earlier(struct review_app *app, const struct review_request *rq, GString *o,
+                           const struct store_quarantine *q)
+{
+	char *client = quarantine_client_domain(q), *err = NULL;
+	GArray *hist = g_array_new(FALSE, FALSE, sizeof(struct history_entry));
+	g_string_append(o, "<h2>Earlier apologies to this client</h2><ul id=\"earlier\">");
+	if (store_history_get(app->st, q->sender, client, rq->now - 365 * 86400, NULL, 20, hist, &err)) {
+		for (guint i = 0; i < hist->len; i++) {
+			char *when = render_time(g_array_index(hist, struct history_entry, i).when);
+			g_string_append_printf(o, "<li>%s</li>", when ? when : "?");
+			g_free(when);
+		}
+	}
+	g_free(err);
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	struct store_query query = {.sender = q->sender, .client_domain = client, .limit = 20};
+	err = NULL;
+	if (store_quarantine_list(app->st, &query, rows, &err))
+		for (guint i = 0; i < rows->len; i++) {
+			const struct store_quarantine *r = rows->pdata[i];
+			if (r->id == q->id)
+				continue;
+			char *when = render_time(r->created);
+			g_string_append_printf(o,
+			                       "<li>held reply <a href=\"/reply/%" G_GINT64_FORMAT
+			                       "\">#%" G_GINT64_FORMAT "</a> of %s (",
+			                       r->id, r->id, when ? when : "?");
+			html_escape(o, r->state);
+			g_string_append(o, ")</li>");
+			g_free(when);
+		}
+	if (hist->len == 0 && rows->len <= 1)
+		g_string_append(o, "<li>none recorded</li>");
+	g_string_append(o, "</ul>");
+	g_free(err);
+	g_ptr_array_unref(rows);
+	g_array_unref(hist);
+	g_free(client);
+}
+
+static void render_headers(GString *o, const char *raw, size_t len)
+{
+	size_t end = 0;
+	while (end < len &&
+	       !(raw[end] == '\n' && (end + 1 >= len || raw[end + 1] == '\n' || (raw[end + 1] == '\r'))))
+		end++;
+	g_string_append(o, "<details><summary>Headers</summary><div class=\"text\">");
+	html_escape_len(o, raw, MIN(end, len));
+	g_string_append(o, "</div></details>");
+}
+
+static void render_trail(struct review_app *app, GString *o, gint64 id)
+{
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(app->st, id, 0, trail, &err))
+		g_free(err);
+	g_string_append(o, "<h2>Decisions</h2><ul id=\"trail\">");
+	for (guint i = 0; i < trail->len; i++) {
+		const struct store_review *r = &g_array_index(trail, struct store_review, i);
+		char *at = render_time(r->at);
+		g_string_append_printf(o, "<li>%s ", at ? at : "?");
+		html_escape(o, r->action);
+		g_string_append(o, " by ");
+		html_escape(o, r->reviewer);
+		if (r->note) {
+			g_string_append(o, ": ");
+			html_escape(o, r->note);
+		}
+		g_string_append(o, "</li>");
+		g_free(at);
+	}
+	if (trail->len == 0)
+		g_string_append(o, "<li>no decision yet</li>");
+	g_string_append(o, "</ul>");
+	g_array_unref(trail);
+}
+
+static void render_actions(GString *o, const struct review_request *rq, gint64 id)
+{
+	g_string_append_printf(o,
+	                       "<h2>Decide</h2><form method=\"post\" action=\"/reply/%" G_GINT64_FORMAT
+	                       "/decide\" id=\"decide\"><input type=\"hidden\" name=\"csrf\" value=\"",
+	                       id);
+	html_escape(o, rq->csrf);
+	g_string_append(o, "\"><p><label>Comment for the author (needed to return it)<br>"
+	                   "<textarea name=\"comment\"></textarea></label></p>"
+	                   "<button name=\"action\" value=\"release\">Release</button>"
+	                   "<button name=\"action\" value=\"return\">Return to the author</button>"
+	                   "<button name=\"action\" value=\"discard\">Discard</button></form>");
+}
+
+void page_reply(struct review_app *app, const struct review_request *rq, gint64 id, const char *notice,
+                struct page *p)
+{
+	char *err = NULL;
+	struct store_quarantine *q = quarantine_load(app->st, id, &err);
+	if (q == NULL) {
+		page_error(p, err ? 500 : 404, err ? err : "No such held reply.");
+		g_free(err);
+		return;
+	}
+	char *title = g_strdup_printf("Reply #%" G_GINT64_FORMAT, id);
+	GString *o = begin(rq, title);
+	if (notice) {
+		g_string_append(o, "<p class=\"notice\" id=\"notice\">");
+		html_escape(o, notice);
+		g_string_append(o, "</p>");
+	}
+	char *created = render_time(q->created), *age = age_words(rq->now - q->created);
+	g_string_append(o, "<table id=\"facts\"><tr><th>From</th><td>");
+	html_escape(o, q->sender);
+	g_string_append(o, "</td></tr><tr><th>To</th><td>");
+	html_escape(o, q->recipients);
+	g_string_append_printf(o,
+	                       "</td></tr><tr><th>Held</th><td>%s (%s ago)</td></tr>"
+	                       "<tr><th>State</th><td id=\"state\">",
+	                       created ? created : "?", age);
+	html_escape(o, q->state);
+	g_string_append(o, "</td></tr><tr><th>Verdict</th><td>");
+	html_escape(o, q->verdict);
+	g_string_append_printf(o, ", score %d</td></tr><tr><th>Queue id</th><td>", q->score);
+	html_escape(o, q->queue_id);
+	g_string_append(o, "</td></tr></table>");
+	GArray *findings = findings_of(app, id);
+	size_t len = 0;
+	char *text = quarantine_new_text(app->pol, q, &len);
+	g_string_append(o, "<h2>What the author wrote</h2>");
+	if (text)
+		render_marked_text(o, text, len, findings);
+	else
+		g_string_append(o, "<p>The text is not available.</p>");
+	render_findings(o, findings);
+	render_complaint(app, o, q);
+	render_earlier(app, rq, o, q);
+	if (q->raw)
+		render_headers(o, q->raw, q->raw_len);
+	render_trail(app, o, id);
+	if (strcmp(q->state, "held") == 0)
+		render_actions(o, rq, id);
+	finish(p, o, 200);
+	g_free(text);
+	g_array_unref(findings);
+	g_free(created);
+	g_free(age);
+	g_free(title);
+	store_quarantine_free(q);
+}
+
+void page_decide(struct review_app *app, const struct review_request *rq, gint64 id, struct page *p)
+{
+	const char *action = arg(rq->form, "action"), *comment = arg(rq->form, "comment");
+	enum review_action act;
+	if (g_strcmp0(action, "release") == 0)
+		act = REVIEW_RELEASE;
+	else if (g_strcmp0(action, "discard") == 0)
+		act = REVIEW_DISCARD;
+	else if (g_strcmp0(action, "return") == 0)
+		act = REVIEW_RETURN;
+	else {
+		page_error(p, 400, "Unknown decision.");
+		return;
+	}
+	char *err = NULL;
+	if (!quarantine_act(&app->cfg, app->st, id, act, rq->user, comment, rq->now, &err)) {
+		char *msg = g_strdup_printf("Not done: %s", err);
+		page_error(p, 409, msg);
+		g_free(msg);
+		g_free(err);
+		return;
+	}
+	p->status = 303;
+	p->location = g_strdup_printf("/reply/%" G_GINT64_FORMAT "?done=%s", id, action);
+}
+
+void page_audit(struct review_app *app, const struct review_request *rq, struct page *p)
+{
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(app->st, 0, 500, trail, &err)) {
+		page_error(p, 500, err);
+		g_free(err);
+		g_array_unref(trail);
+		return;
+	}
+	GString *o = begin(rq, "Audit trail");
+	g_string_append(o, "<table id=\"audit\"><tr><th>When</th><th>Who</th><th>What</th><th>Reply</th>"
+	                   "<th>Sender</th><th>Comment</th></tr>");
+	for (guint i = 0; i < trail->len; i++) {
+		const struct store_review *r = &g_array_index(trail, struct store_review, i);
+		char *at = render_time(r->at);
+		g_string_append_printf(o, "<tr><td>%s</td><td>", at ? at : "?");
+		html_escape(o, r->reviewer);
+		g_string_append(o, "</td><td>");
+		html_escape(o, r->action);
+		g_string_append_printf(
+		    o, "</td><td><a href=\"/reply/%" G_GINT64_FORMAT "\">#%" G_GINT64_FORMAT "</a> ",
+		    r->quarantine_id, r->quarantine_id);
+		html_escape(o, r->queue_id);
+		g_string_append(o, "</td><td>");
+		html_escape(o, r->sender);
+		g_string_append(o, "</td><td>");
+		html_escape(o, r->note);
+		g_string_append(o, "</td></tr>");
+		g_free(at);
+	}
+	g_string_append(o, "</table>");
+	g_array_unref(trail);
+	finish(p, o, 200);
+}
+
+/* A horizontal bar chart of COUNTS as inline SVG (no script). */
+static void render_chart(GString *o, const char *id, const char *title, const GArray *counts)
+{
+	gint64 max = 1;
+	for (guint i = 0; i < counts->len; i++)
+		max = MAX(max, g_array_index(counts, struct store_count, i).n);
+	guint rows = MAX(counts->len, 1);
+	g_string_append(o, "<h2>");
+	html_escape(o, title);
+	g_string_append_printf(o,
+	                       "</h2><svg class=\"chart\" id=\"%s\" role=\"img\" width=\"640\" "
+	                       "height=\"%u\" viewBox=\"0 0 640 %u\"><title>",
+	                       id, rows * 24 + 8, rows * 24 + 8);
+	html_escape(o, title);
+	g_string_append(o, "</title>");
+	for (guint i = 0; i < counts->len; i++) {
+		const struct store_count *c = &g_array_index(counts, struct store_count, i);
+		int width = (int)(c->n * 380 / max);
+		g_string_append_printf(o, "<text x=\"0\" y=\"%u\">", i * 24 + 18);
+		html_escape_len(o, c->key, MIN(strlen(c->key), 32));
+		g_string_append_printf(o,
+		                       "</text><rect x=\"220\" y=\"%u\" width=\"%d\" height=\"18\" "
+		                       "fill=\"#4a6fa5\"></rect><text x=\"%d\" y=\"%u\">%" G_GINT64_FORMAT
+		                       "</text>",
+		                       i * 24 + 5, MAX(width, 1), 226 + width, i * 24 + 18, c->n);
+	}
+	if (counts->len == 0)
+		g_string_append(o, "<text x=\"0\" y=\"18\">no holds yet</text>");
+	g_string_append(o, "</svg>");
+}
+
+void page_stats(struct review_app *app, const struct review_request *rq, struct page *p)
+{
+	static const struct {
+		enum store_stat what;
+		const char *id, *title;
+	} charts[] = {
+	    {STORE_STAT_WEEK, "per-week", "Holds per week"},
+	    {STORE_STAT_RULE, "per-rule", "Holds per rule"},
+	    {STORE_STAT_SENDER, "per-sender", "Holds per sender"},
+	};
+	GString *o = begin(rq, "Statistics (last 26 weeks)");
+	for (size_t i = 0; i < G_N_ELEMENTS(charts); i++) {
+		GArray *counts = g_array_new(FALSE, TRUE, sizeof(struct store_count));
+		g_array_set_clear_func(counts, (GDestroyNotify)store_count_clear);
+		char *err = NULL;
+		if (store_stats(app->st, charts[i].what, rq->now - 26 * 7 * 86400, 20, counts, &err))
+			render_chart(o, charts[i].id, charts[i].title, counts);
+		g_free(err);
+		g_array_unref(counts);
+	}
+	finish(p, o, 200);
+}

@@ -1,0 +1,419 @@
+#!/bin/sh
+# tests/review/run.sh [BUILD] - the quarantine review tools against a real Postfix.
+#
+# Starts the private Postfix instance of tests/e2e/lib.sh with the milter, holds
+# replies there, and drives `apologyctl quarantine` (list, show, release, discard,
+# return, expire, reconcile) through the privileged helper apology-postsuper, then
+# `apologyctl notify --once` against a local webhook receiver (tests/notify/server.py:
+# answering 200, 500, or hanging, and a port that refuses) and the private Postfix.
+# Stops everything it started.  Runs as root.  Ends with "review: N passed, M failed".
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+E2E_BUILD=${1:-build}
+. tests/e2e/lib.sh
+
+PASSED=0
+FAILED=0
+WHY=
+HOOK_PID=
+CTL=$E2E_BUILD/apologyctl
+HELPER=$E2E_BUILD/apology-postsuper
+MSGS=tests/e2e/msgs
+
+why() { WHY="$*"; return 1; }
+
+run() {
+	WHY=
+	if "$1"; then
+		PASSED=$((PASSED + 1))
+		echo "ok   $1"
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL $1: $WHY"
+	fi
+}
+
+# q [-o key=value]... COMMAND...: apologyctl quarantine on the test instance.
+q() {
+	"$CTL" quarantine -o "store=sqlite:$STORE" -o "postfix-config=$T/etc" -o "helper=$HELPER" \
+		-o "policy=$E2E_POLICY" -o "smtp-url=smtp://127.0.0.1:$PORT_IN" \
+		-o "mail-from=review@acme.example" "$@" </dev/null
+}
+
+# notify STORE [-o key=value]...: one pass of the notification worker.
+notify() {
+	st=$1
+	shift
+	"$CTL" notify -o "store=sqlite:$st" -o "smtp-url=" -o "notify-timeout=2s" \
+		-o "review-url=http://review.test" "$@" --once </dev/null
+}
+
+# hold TAG [FILE]: send a complaint and a bad reply tagged TAG; print the store id
+# of the held record once Postfix holds it.
+hold() {
+	mkdir -p "$T/msgs"
+	sed "s/-4471@/-$1@/g" $MSGS/complaint.eml >"$T/msgs/c-$1.eml"
+	sed "s/-4471@/-$1@/g" "${2:-$MSGS/reply-bad.eml}" >"$T/msgs/r-$1.eml"
+	send_in dana@client.example sam@acme.example "$T/msgs/c-$1.eml" || return 1
+	send_out sam@acme.example dana@client.example "$T/msgs/r-$1.eml" || return 1
+	held_queue_id "reply-bad-$1@acme.example" >/dev/null || return 1
+	i=0
+	while [ $i -lt 100 ]; do
+		id=$(sql "SELECT id FROM quarantine WHERE message_id = 'reply-bad-$1@acme.example'
+		          AND state = 'held'")
+		[ -n "$id" ] && { echo "$id"; return 0; }
+		i=$((i + 1))
+		sleep 0.05
+	done
+	return 1
+}
+
+in_queue() { postqueue -c "$T/etc" -j | grep -F "\"queue_id\": \"$1\"" | grep -o '"queue_name": "[a-z]*"'; }
+
+# ---- the tests --------------------------------------------------------------
+
+t_list_filters() {
+	id=$(hold l1) || why "not held"
+	q list | grep -E "^$id +[0-9]+m .* held .*sam@acme.example .*client.example .*blame-third-party" \
+		>/dev/null || why "list: $(q list)"
+	q list --format json | grep -F "\"id\":$id," | grep -q '"rules":"[a-z,-]*blame-third-party' ||
+		why "json: $(q list --format json)"
+	q list --rule blame-third-party | grep -q "^$id " || why "--rule filter lost it"
+	q list --rule over-apology | grep -q "^$id " && why "--rule over-apology kept it"
+	q list --sender SAM@acme.example | grep -q "^$id " || why "--sender filter lost it"
+	q list --sender lee@acme.example | grep -q "^$id " && why "--sender filter kept it"
+	q list --client client.example | grep -q "^$id " || why "--client filter lost it"
+	q list --client example | grep -q "^$id " && why "--client matched a suffix"
+	q list --older-than 1d | grep -q "^$id " && why "--older-than 1d kept a new hold"
+	q list --bogus 2>/dev/null
+	[ $? = 64 ] || why "unknown option not a usage error"
+	return 0
+}
+
+t_show_marks_findings() {
+	id=$(hold s1) || why "not held"
+	out=$(q show "$id") || why "show failed"
+	echo "$out" | grep -q "^  | The courier lost the parcel" || why "no new text: $out"
+	echo "$out" | grep -q '\[\[[^]]*\]\]{[0-9]*}' || why "no marked finding"
+	echo "$out" | grep -q "blame-third-party \[hold\]" || why "no finding line"
+	echo "$out" | grep -q "    why: " || why "no principle"
+	echo "$out" | grep -q "complaint: <complaint-s1@client.example> from client.example" ||
+		why "no complaint: $(echo "$out" | grep complaint)"
+	echo "$out" | grep -q "^  Subject: Re: Order 4471" || why "no headers"
+	echo "$out" | grep -q "You should" || why "quoted/new text missing"
+	echo "$out" | grep -q "> Order 4471" && why "quoted history shown as new text"
+	return 0
+}
+
+t_release_delivers() {
+	id=$(hold r1) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	out=$(q release "$id" --comment "fine after all" 2>&1) || why "release failed: $out"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = released ] || why "state not released"
+	row=$(sql "SELECT reviewer, action, note, at > strftime('%s','now') - 60 FROM reviews
+	           WHERE quarantine_id = $id")
+	[ "$row" = "root|release|fine after all|1" ] || why "audit row: '$row'"
+	in_queue "$qid" | grep -q hold && why "still in the hold queue"
+	delivered reply-bad-r1@acme.example >/dev/null || why "not delivered after release"
+	out=$(q release "$id" 2>&1) && why "a second release succeeded"
+	echo "$out" | grep -q "is released, not held" || why "second release: $out"
+}
+
+t_discard_deletes() {
+	id=$(hold d1) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	q discard "$id" >/dev/null 2>&1 || why "discard failed"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = deleted ] || why "state not deleted"
+	[ -z "$(in_queue "$qid")" ] || why "still queued: $(in_queue "$qid")"
+	sleep 1
+	grep -l -F reply-bad-d1@acme.example "$SINK_DIR"/* >/dev/null 2>&1 && why "delivered after discard"
+	return 0
+}
+
+t_return_needs_comment_and_mails_author() {
+	id=$(hold t1) || why "not held"
+	q return "$id" >/dev/null 2>&1
+	[ $? = 64 ] || why "return without --comment not refused"
+	q return "$id" --comment "Please own the late delivery and call Dana." >/dev/null 2>&1 ||
+		why "return failed"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = returned ] || why "state not returned"
+	row=$(sql "SELECT channel, target, state FROM outbox WHERE key = 'return:$id:mail'")
+	[ "$row" = "mail|sam@acme.example|pending" ] || why "outbox: '$row'"
+	notify "$STORE" -o "smtp-url=smtp://127.0.0.1:$PORT_IN" >/dev/null || why "notify failed"
+	[ "$(sql "SELECT state FROM outbox WHERE key = 'return:$id:mail'")" = sent ] ||
+		why "mail not sent: $(sql "SELECT last_error FROM outbox WHERE key = 'return:$id:mail'")"
+	f=$(delivered "apology-review-return-$id-") || why "mail to the author not delivered"
+	grep -q "Please own the late delivery" "$f" || why "comment missing from the mail"
+	grep -q "What to do instead:" "$f" || why "advice missing from the mail"
+	grep -q "^Subject: Your reply was not sent" "$f" || why "subject: $(grep Subject "$f")"
+}
+
+t_release_of_other_message_refused() {
+	id=$(hold x1) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	# As if Postfix had reused the queue id for another message: the token differs.
+	sql "UPDATE quarantine SET token = '0123456789abcdef0123456789abcdef' WHERE id = $id"
+	out=$(q release "$id" 2>&1) && why "release of a different message succeeded"
+	echo "$out" | grep -q "not the reviewed one" || why "error: $out"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = held ] || why "marked released"
+	[ "$(sql "SELECT action FROM reviews WHERE quarantine_id = $id")" = release-failed ] ||
+		why "failure not in the audit trail"
+	in_queue "$qid" | grep -q hold || why "left the hold queue"
+}
+
+t_helper_validates_arguments() {
+	tok=0123456789abcdef0123456789abcdef
+	for bad in ALL all - "" "ABC;ls" "../../x" "A B C D E F" "-d" "0123456789012345678901234567890123"; do
+		"$HELPER" -c "$T/etc" release "$bad" "$tok" 2>/dev/null
+		[ $? = 64 ] || why "queue id '$bad' accepted"
+	done
+	"$HELPER" -c "$T/etc" release ABCDEF12 "not-a-token" 2>/dev/null
+	[ $? = 64 ] || why "bad token accepted"
+	"$HELPER" -c "$T/etc" requeue ABCDEF12 "$tok" 2>/dev/null
+	[ $? = 64 ] || why "unknown action accepted"
+	"$HELPER" -c "$T/etc" -t "X-Bad: y" release ABCDEF12 "$tok" 2>/dev/null
+	[ $? = 64 ] || why "bad header name accepted"
+	mkdir -p "$T/loose" && cp "$T/etc/main.cf" "$T/loose/" && chmod 777 "$T/loose"
+	"$HELPER" -c "$T/loose" release ABCDEF12 "$tok" 2>/dev/null
+	[ $? = 64 ] || why "a world-writable config directory accepted"
+	"$HELPER" -c "$T/etc" release ABCDEF12 "$tok" 2>/dev/null
+	[ $? = 69 ] || why "a queue id not in the hold queue was not refused"
+}
+
+t_reconcile_reports_both() {
+	q reconcile >"$T/rec.out"
+	rc=$?
+	# The tampered record of t_release_of_other_message_refused is still held and
+	# consistent; make one of each mismatch.
+	sql "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict,
+	     score, findings, created, state) VALUES ('4ABCDEF123', 'gone@acme.example',
+	     'feedfacefeedfacefeedfacefeedface', 'sam@acme.example', 'dana@client.example',
+	     'hold', 9, '{}', strftime('%s','now'), 'held')"
+	id=$(hold n1) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	sql "UPDATE quarantine SET state = 'deleted' WHERE id = $id"
+	q reconcile >"$T/rec.out"
+	[ $? = 1 ] || why "reconcile found no mismatch (was rc $rc before)"
+	grep -q "not held: message [0-9]* (queue id 4ABCDEF123) is held in the store but gone" \
+		"$T/rec.out" || why "missing record not reported: $(cat "$T/rec.out")"
+	grep -q "no record: queue id $qid is in the hold queue" "$T/rec.out" ||
+		why "unrecorded hold not reported: $(cat "$T/rec.out")"
+	sql "DELETE FROM quarantine WHERE queue_id = '4ABCDEF123'"
+	sql "UPDATE quarantine SET state = 'held' WHERE id = $id"
+}
+
+t_expire_returns_old_holds() {
+	id=$(hold e1) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	# Leave only this one old enough, and another one new.
+	sql "UPDATE quarantine SET created = strftime('%s','now') - 8 * 86400 WHERE id = $id"
+	out=$(q -o expire-after=7d -o expire-action=return expire 2>&1)
+	echo "$out" | grep -q "message $id: expired (returned)" || why "expire: $out"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = expired ] || why "state not expired"
+	[ "$(sql "SELECT action FROM reviews WHERE quarantine_id = $id")" = expire-return ] ||
+		why "audit action"
+	[ -z "$(in_queue "$qid")" ] || why "still queued"
+	[ "$(sql "SELECT count(*) FROM outbox WHERE key = 'expire-return:$id:mail'")" = 1 ] ||
+		why "the author is not told"
+	n=$(sql "SELECT count(*) FROM quarantine WHERE state = 'expired'")
+	[ "$n" = 1 ] || why "$n records expired (only the old one should be)"
+}
+
+# ---- notifications ----------------------------------------------------------
+
+start_hook() {
+	rm -f "$T/hook.port"
+	python3 tests/notify/server.py "$T/hook.port" "$T/hook.log" 2>"$T/hook.err" &
+	HOOK_PID=$!
+	i=0
+	while [ ! -s "$T/hook.port" ]; do
+		i=$((i + 1))
+		[ $i -gt 100 ] && die "webhook receiver did not start: $(cat "$T/hook.err")"
+		sleep 0.05
+	done
+	HOOK=http://127.0.0.1:$(cat "$T/hook.port")
+}
+
+# copy NAME: a copy of the store with an empty outbox; prints its path.
+copy() {
+	sqlite3 "$STORE" ".backup $T/$1.db" && sqlite3 "$T/$1.db" "DELETE FROM outbox"
+	echo "$T/$1.db"
+}
+
+t_webhook_sent_on_hold() {
+	db=$(copy w1)
+	: >"$T/hook.log"
+	out=$(notify "$db" -o "webhook-url=$HOOK/ok") || why "notify: $out"
+	held=$(sqlite3 "$db" "SELECT count(*) FROM quarantine WHERE state = 'held'")
+	[ "$(sqlite3 "$db" "SELECT count(*) FROM outbox WHERE state = 'sent' AND event = 'hold'")" = "$held" ] ||
+		why "not all $held hold notices sent: $out"
+	id=$(sqlite3 "$db" "SELECT min(id) FROM quarantine WHERE state = 'held'")
+	line=$(grep -F "\"event\":\"hold\",\"id\":$id," "$T/hook.log") || why "no POST for record $id"
+	echo "$line" | grep -q "\"text\":\"Reply from sam@acme.example to dana@client.example held for review" ||
+		why "no Slack text: $line"
+	echo "$line" | grep -qF "\"url\":\"http://review.test/reply/$id\"" || why "no link: $line"
+	echo "$line" | grep -qF '"rules":["' || why "no rules: $line"
+	notify "$db" -o "webhook-url=$HOOK/ok" >/dev/null
+	[ "$(grep -c "\"id\":$id," "$T/hook.log")" = 1 ] || why "a second pass sent again"
+}
+
+t_webhook_500_retried_with_backoff() {
+	db=$(copy w2)
+	out=$(notify "$db" -o "webhook-url=$HOOK/fail" -o notify-backoff=60s -o notify-attempts=3)
+	echo "$out" | grep -q "0 sent, [1-9][0-9]* to retry, 0 given up" || why "first pass: $out"
+	row=$(sqlite3 "$db" "SELECT attempts, state, last_error, next_try - strftime('%s','now') BETWEEN 55 AND 61
+	                   FROM outbox ORDER BY id LIMIT 1")
+	[ "$row" = "1|pending|HTTP status 500|1" ] || why "after one failure: '$row'"
+	notify "$db" -o "webhook-url=$HOOK/fail" >/dev/null
+	[ "$(sqlite3 "$db" "SELECT attempts FROM outbox ORDER BY id LIMIT 1")" = 1 ] ||
+		why "retried before its time"
+	sqlite3 "$db" "UPDATE outbox SET next_try = 0"
+	notify "$db" -o notify-backoff=60s -o notify-attempts=3 >/dev/null
+	row=$(sqlite3 "$db" "SELECT attempts, next_try - strftime('%s','now') BETWEEN 115 AND 121
+	                   FROM outbox ORDER BY id LIMIT 1")
+	[ "$row" = "2|1" ] || why "backoff not doubled: '$row'"
+	sqlite3 "$db" "UPDATE outbox SET next_try = 0"
+	out=$(notify "$db" -o notify-attempts=3)
+	echo "$out" | grep -q "given up" || why "third pass: $out"
+	[ "$(sqlite3 "$db" "SELECT state FROM outbox ORDER BY id LIMIT 1")" = failed ] ||
+		why "not given up after 3 attempts"
+}
+
+t_webhook_hang_times_out() {
+	db=$(copy w3)
+	sqlite3 "$db" "UPDATE quarantine SET state = 'released' WHERE id <> (SELECT min(id) FROM quarantine WHERE state = 'held')"
+	start=$(date +%s)
+	notify "$db" -o "webhook-url=$HOOK/hang" -o notify-timeout=2s >/dev/null
+	took=$(($(date +%s) - start))
+	[ "$took" -le 6 ] || why "a hanging webhook took ${took}s"
+	err=$(sqlite3 "$db" "SELECT last_error FROM outbox LIMIT 1")
+	echo "$err" | grep -qi "timed out\|timeout" || why "error: $err"
+	[ "$(sqlite3 "$db" "SELECT state FROM outbox LIMIT 1")" = pending ] || why "not kept for a retry"
+}
+
+t_webhook_refused_then_recovers() {
+	db=$(copy w4)
+	port=$(free_port 41000)
+	notify "$db" -o "webhook-url=http://127.0.0.1:$port/ok" >/dev/null
+	err=$(sqlite3 "$db" "SELECT last_error FROM outbox ORDER BY id LIMIT 1")
+	echo "$err" | grep -qi "connect" || why "error: $err"
+	# Nothing is lost: the rows wait in the store; once the receiver is back (here: the
+	# row points at it) and the row is due, the next pass delivers it.
+	sqlite3 "$db" "UPDATE outbox SET target = '$HOOK/ok', next_try = 0"
+	: >"$T/hook.log"
+	notify "$db" >/dev/null
+	[ "$(sqlite3 "$db" "SELECT count(*) FROM outbox WHERE state <> 'sent'")" = 0 ] ||
+		why "rows left after recovery"
+	[ -s "$T/hook.log" ] || why "nothing received after recovery"
+}
+
+t_hold_mail_to_author() {
+	db=$(copy m1)
+	id=$(sqlite3 "$db" "SELECT min(id) FROM quarantine WHERE state = 'held'")
+	notify "$db" -o "smtp-url=smtp://127.0.0.1:$PORT_IN" -o mail-from=review@acme.example >/dev/null
+	[ "$(sqlite3 "$db" "SELECT state FROM outbox WHERE key = 'hold:$id:mail'")" = sent ] ||
+		why "$(sqlite3 "$db" "SELECT last_error FROM outbox WHERE key = 'hold:$id:mail'")"
+	f=$(delivered "apology-review-hold-$id-") || why "not delivered"
+	grep -q "^Subject: Your reply is waiting for review" "$f" || why "subject"
+	grep -q "Why it matters:" "$f" || why "no principle in the mail"
+}
+
+t_smtp_refused_kept() {
+	db=$(copy m2)
+	port=$(free_port 42000)
+	notify "$db" -o "smtp-url=smtp://127.0.0.1:$port" >/dev/null
+	[ "$(sqlite3 "$db" "SELECT count(*) FROM outbox WHERE channel = 'mail' AND state = 'pending'
+	                    AND attempts = 1 AND last_error IS NOT NULL")" -ge 1 ] ||
+		why "$(sqlite3 "$db" "SELECT state, last_error FROM outbox")"
+}
+
+# ---- the review page in a browser ---------------------------------------------
+
+REVIEW_PID=
+
+stop_review() {
+	if [ -n "$REVIEW_PID" ]; then
+		kill -TERM "$REVIEW_PID" 2>/dev/null
+		wait "$REVIEW_PID" 2>/dev/null
+	fi
+	REVIEW_PID=
+}
+
+# start_review: apology-review on a free loopback port, accounts alice (reviewer)
+# and root (admin) with password $WEB_PASS.
+start_review() {
+	WEB_PASS=correct-horse-$$
+	hash=$(echo "$WEB_PASS" | "$E2E_BUILD/apology-review" --hash-password) || return 1
+	printf 'alice:reviewer:%s\nroot:admin:%s\n' "$hash" "$hash" >"$T/accounts"
+	WEB_PORT=$(free_port $((PORT_SINK + 100)))
+	"$E2E_BUILD/apology-review" -o "store=sqlite:$STORE" -o "postfix-config=$T/etc" \
+		-o "helper=$HELPER" -o "policy=$E2E_POLICY" -o "accounts=$T/accounts" \
+		-o "listen=127.0.0.1:$WEB_PORT" -o smtp-url= </dev/null >"$T/review.log" 2>&1 &
+	REVIEW_PID=$!
+	wait_port "$WEB_PORT"
+}
+
+# The browser needs Debian's chromium and playwright-core from npm (installed into
+# tests/web/node_modules here; never committed).
+web_tools() {
+	[ -x /usr/bin/chromium ] || { WHY="chromium missing (run: make deps)"; return 1; }
+	command -v npm >/dev/null 2>&1 || { WHY="npm missing"; return 1; }
+	[ -d tests/web/node_modules/playwright-core ] ||
+		(cd tests/web && npm ci --no-audit --no-fund --loglevel=error </dev/null >/dev/null 2>&1) ||
+		{ WHY="npm ci failed in tests/web"; return 1; }
+}
+
+t_web_browser() {
+	web_tools || return 1
+	held=$(hold w1) || why "not held"
+	sed '/^Dana,$/a\
+\
+Note: <script>alert("owned")</script> <img src=x onerror=window.owned=1> arrives.' \
+		$MSGS/reply-bad.eml >"$T/xss.eml"
+	xss=$(hold xs "$T/xss.eml") || why "the <script> reply not held"
+	start_review || why "apology-review did not start: $(cat "$T/review.log")"
+	REVIEW_URL=http://127.0.0.1:$WEB_PORT REVIEW_PASS=$WEB_PASS HELD_ID=$held XSS_ID=$xss \
+		node tests/web/review.test.js </dev/null >"$T/web.out" 2>&1
+	rc=$?
+	cat "$T/web.out"
+	stop_review
+	[ $rc = 0 ] || why "browser tests failed"
+	delivered reply-bad-w1@acme.example >/dev/null || why "released in the browser but not delivered"
+	[ "$(sql "SELECT reviewer || ' ' || action FROM reviews WHERE quarantine_id = $held")" = "alice release" ] ||
+		why "audit row of the web decision"
+}
+
+# ---- main -------------------------------------------------------------------
+
+cleanup() {
+	[ -n "$HOOK_PID" ] && kill "$HOOK_PID" 2>/dev/null && wait "$HOOK_PID" 2>/dev/null
+	stop_review
+	stop_all
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+[ -x "$HELPER" ] || die "$HELPER not built"
+setup_instance milter
+sed 's/^  senders: .*/  senders: ["*@acme.example"]/' "$E2E_POLICY" >"$T/policy.yaml"
+E2E_POLICY=$T/policy.yaml
+: >"$T/swaks.log"
+start_sink
+start_milter
+start_postfix
+start_hook
+
+# Further arguments name the tests to run (default: all).
+shift $(($# > 0 ? 1 : 0))
+ONLY="$*"
+for t in t_list_filters t_show_marks_findings t_release_delivers t_discard_deletes \
+	t_return_needs_comment_and_mails_author t_release_of_other_message_refused \
+	t_helper_validates_arguments t_reconcile_reports_both t_expire_returns_old_holds \
+	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
+	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser; do
+	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
+	run "$t"
+done
+
+[ "$FAILED" -gt 0 ] && { echo "--- milter log (last 15 lines) ---"; tail -15 "$MILTER_LOG"; }
+echo "review: $PASSED passed, $FAILED failed"
+[ "$FAILED" -eq 0 ]

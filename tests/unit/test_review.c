@@ -1,0 +1,250 @@
+/*
+ * test_review.c - what the review tools build on: the store's review
+ * queries (list filters, findings, audit trail, outbox, statistics), the
+ * cutting of a reply's text by its findings, and the review settings.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <string.h>
+
+#include "quarantine.h"
+#include "review_config.h"
+#include "store.h"
+
+static const char findings_json[] =
+    "{\"verdict\":\"hold\",\"findings\":["
+    "{\"rule\":\"apology-missing\",\"severity\":\"hold\",\"start\":0,\"end\":30,\"line\":1,"
+    "\"excerpt\":\"x\",\"principle\":\"p\",\"advice\":\"a\"},"
+    "{\"rule\":\"blame-third-party\",\"severity\":\"hold\",\"start\":4,\"end\":11,\"line\":1,"
+    "\"excerpt\":\"courier\",\"principle\":\"p\",\"advice\":\"a\"}]}";
+
+struct fixture {
+	char *dir, *location;
+	struct store *st;
+};
+
+static int setup(void **state)
+{
+	struct fixture *fx = g_new0(struct fixture, 1);
+	char *err = NULL;
+	fx->dir = g_dir_make_tmp("test_review-XXXXXX", NULL);
+	fx->location = g_strdup_printf("sqlite:%s/store.db", fx->dir);
+	fx->st = store_open(fx->location, &err);
+	if (fx->st == NULL)
+		fail_msg("open: %s", err);
+	*state = fx;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fixture *fx = *state;
+	store_close(fx->st);
+	const char *names[] = {"store.db", "store.db-wal", "store.db-shm"};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *p = g_build_filename(fx->dir, names[i], NULL);
+		g_unlink(p);
+		g_free(p);
+	}
+	g_rmdir(fx->dir);
+	g_free(fx->dir);
+	g_free(fx->location);
+	g_free(fx);
+	return 0;
+}
+
+static gint64 put(struct store *st, const char *token, const char *sender, const char *rcpts,
+                  const char *findings, gint64 created, const char *state)
+{
+	struct store_quarantine q = {
+		.queue_id = "ABCDEF123",
+		.message_id = "m@x",
+		.token = (char *)token,
+		.sender = (char *)sender,
+		.recipients = (char *)rcpts,
+		.verdict = "hold",
+		.score = 9,
+		.findings_json = (char *)findings,
+		.created = created,
+		.state = (char *)state,
+	};
+	gint64 id = 0;
+	char *err = NULL;
+	if (!store_quarantine_put(st, &q, &id, &err))
+		fail_msg("put: %s", err);
+	return id;
+}
+
+static unsigned count(struct store *st, struct store_query q)
+{
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	char *err = NULL;
+	gint64 n = -1;
+	assert_true(store_quarantine_list(st, &q, rows, &err));
+	assert_true(store_quarantine_count(st, &q, &n, &err));
+	if (q.limit == 0) /* the count ignores the limit */
+		assert_int_equal(n, rows->len);
+	unsigned len = rows->len;
+	g_ptr_array_unref(rows);
+	return len;
+}
+
+static void test_list_filters(void **state)
+{
+	struct fixture *fx = *state;
+	gint64 a = put(fx->st, "t1", "Sam@acme.example", "dana@client.example,lee@other.example",
+	               findings_json, 1000, "held");
+	put(fx->st, "t2", "kim@acme.example", "x@client.example", "{}", 2000, "held");
+	put(fx->st, "t3", "sam@acme.example", "y@client.example", "not json", 3000, "released");
+	assert_int_equal(count(fx->st, (struct store_query){0}), 3);
+	assert_int_equal(count(fx->st, (struct store_query){.state = "held"}), 2);
+	assert_int_equal(count(fx->st, (struct store_query){.sender = "sam@ACME.example"}), 2);
+	assert_int_equal(count(fx->st, (struct store_query){.client_domain = "other.example"}), 1);
+	assert_int_equal(count(fx->st, (struct store_query){.client_domain = "example"}), 0);
+	assert_int_equal(count(fx->st, (struct store_query){.rule = "blame-third-party"}), 1);
+	assert_int_equal(count(fx->st, (struct store_query){.rule = "' OR 1=1 --"}), 0);
+	assert_int_equal(count(fx->st, (struct store_query){.created_before = 2500}), 2);
+	assert_int_equal(count(fx->st, (struct store_query){.id = a}), 1);
+	assert_int_equal(count(fx->st, (struct store_query){.limit = 1}), 1);
+	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
+	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
+	char *err = NULL;
+	assert_true(store_quarantine_findings(fx->st, a, f, &err));
+	assert_int_equal(f->len, 2);
+	assert_string_equal(g_array_index(f, struct store_finding, 1).rule, "blame-third-party");
+	assert_int_equal(g_array_index(f, struct store_finding, 1).start, 4);
+	g_array_unref(f);
+}
+
+static void test_trail_outbox_stats(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	gint64 a = put(fx->st, "t1", "sam@acme.example", "d@c.example", findings_json, 86400 * 10, "held");
+	assert_true(store_review_put(fx->st, a, "alice", "release-failed", "still held", 50, &err));
+	assert_true(store_review_put(fx->st, a, "alice", "release", NULL, 60, &err));
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	assert_true(store_review_list(fx->st, a, 0, trail, &err));
+	assert_int_equal(trail->len, 2);
+	assert_string_equal(g_array_index(trail, struct store_review, 0).action, "release");
+	assert_string_equal(g_array_index(trail, struct store_review, 1).sender, "sam@acme.example");
+	g_array_unref(trail);
+
+	struct store_outbox o = {.key = "hold:1:webhook", .quarantine_id = a, .channel = "webhook",
+	                         .event = "hold", .target = "http://x", .payload = "{}",
+	                         .created = 100, .next_try = 100};
+	bool added = false;
+	assert_true(store_outbox_put(fx->st, &o, &added, &err));
+	assert_true(added);
+	assert_true(store_outbox_put(fx->st, &o, &added, &err));
+	assert_false(added); /* the key makes a repeat harmless */
+	GArray *due = g_array_new(FALSE, TRUE, sizeof(struct store_outbox));
+	g_array_set_clear_func(due, (GDestroyNotify)store_outbox_clear);
+	assert_true(store_outbox_due(fx->st, 99, 0, due, &err));
+	assert_int_equal(due->len, 0);
+	assert_true(store_outbox_due(fx->st, 100, 0, due, &err));
+	assert_int_equal(due->len, 1);
+	gint64 id = g_array_index(due, struct store_outbox, 0).id;
+	assert_true(store_outbox_attempt(fx->st, id, "pending", 200, "HTTP status 500", &err));
+	g_array_set_size(due, 0);
+	assert_true(store_outbox_due(fx->st, 200, 0, due, &err));
+	assert_int_equal(g_array_index(due, struct store_outbox, 0).attempts, 1);
+	assert_string_equal(g_array_index(due, struct store_outbox, 0).last_error, "HTTP status 500");
+	assert_true(store_outbox_attempt(fx->st, id, "sent", 200, NULL, &err));
+	g_array_set_size(due, 0);
+	assert_true(store_outbox_due(fx->st, 1000, 0, due, &err));
+	assert_int_equal(due->len, 0);
+	g_array_unref(due);
+
+	GArray *c = g_array_new(FALSE, TRUE, sizeof(struct store_count));
+	g_array_set_clear_func(c, (GDestroyNotify)store_count_clear);
+	assert_true(store_stats(fx->st, STORE_STAT_RULE, 0, 0, c, &err));
+	assert_int_equal(c->len, 2);
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 1);
+	g_array_set_size(c, 0);
+	assert_true(store_stats(fx->st, STORE_STAT_WEEK, 0, 0, c, &err));
+	assert_int_equal(c->len, 1);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "1970-W01");
+	g_array_unref(c);
+}
+
+static void test_spans_nested_findings(void **state)
+{
+	(void)state;
+	struct store_finding f[] = {
+		{.start = 0, .end = 30}, {.start = 4, .end = 11}, {.start = 25, .end = 99}};
+	GArray *findings = g_array_new(FALSE, FALSE, sizeof(struct store_finding));
+	g_array_append_vals(findings, f, 3);
+	GArray *spans = quarantine_spans(40, findings);
+	/* [0,4) 0, [4,11) 1, [11,30) 0, [30,40) plain; the third is outside the text. */
+	static const struct text_span want[] = {{0, 4, 0}, {4, 11, 1}, {11, 30, 0}, {30, 40, -1}};
+	assert_int_equal(spans->len, G_N_ELEMENTS(want));
+	for (guint i = 0; i < spans->len; i++) {
+		const struct text_span *s = &g_array_index(spans, struct text_span, i);
+		assert_int_equal(s->start, want[i].start);
+		assert_int_equal(s->end, want[i].end);
+		assert_int_equal(s->finding, want[i].finding);
+	}
+	g_array_unref(spans);
+	spans = quarantine_spans(0, NULL);
+	assert_int_equal(spans->len, 0);
+	g_array_unref(spans);
+	g_array_unref(findings);
+}
+
+static void test_settings(void **state)
+{
+	(void)state;
+	struct review_config cfg;
+	char *err = NULL;
+	review_config_init(&cfg);
+	assert_int_equal(cfg.expire_after, 7 * 86400);
+	assert_true(review_config_set(&cfg, "expire-action=release", &err));
+	assert_int_equal(cfg.expire_action, EXPIRE_RELEASE);
+	assert_false(review_config_set(&cfg, "expire-action=keep", &err));
+	assert_non_null(strstr(err, "return or release"));
+	g_free(err);
+	err = NULL;
+	assert_false(review_config_set(&cfg, "no-such-key=1", &err));
+	g_free(err);
+	char *dir = g_dir_make_tmp("test_review-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "review.yaml", NULL);
+	g_file_set_contents(path, "# c\nwebhook-url: \"http://h/x\" \nnotify-timeout: 5x\nbogus: 1\n", -1,
+	                    NULL);
+	assert_false(review_config_load(&cfg, path, &err));
+	assert_string_equal(cfg.webhook_url, "http://h/x");
+	char *want = g_strdup_printf("%s:3:17: notify-timeout: expected a duration such as 30s, 5m, "
+	                             "2h or 7d\n%s:4:1: unknown key bogus\n",
+	                             path, path);
+	assert_string_equal(err, want);
+	g_free(want);
+	g_free(err);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+	gint64 d = 0;
+	assert_true(review_parse_duration("90m", &d));
+	assert_int_equal(d, 5400);
+	assert_false(review_parse_duration("-1s", &d));
+	assert_false(review_parse_duration("3w", &d));
+	review_config_clear(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),
+		cmocka_unit_test(test_spans_nested_findings),
+		cmocka_unit_test(test_settings),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
