@@ -48,7 +48,7 @@ endif
 
 # The pure core: parse -> split -> classify -> evaluate -> decide.
 CORE_SRCS := milter/rules.c milter/message.c milter/html.c milter/split.c milter/sentence.c \
-             milter/normalize.c milter/policy.c milter/matcher_$(MATCHER).c milter/regexset.c milter/thread.c \
+             milter/normalize.c milter/yamldoc.c milter/policy.c milter/matcher_$(MATCHER).c milter/regexset.c milter/thread.c \
              milter/scan.c milter/evaluate.c milter/decide.c \
              milter/pipeline.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
@@ -184,7 +184,7 @@ corpus: $(BUILD)/apologyctl
 cli: $(BUILD)/apologyctl
 	sh tests/cli.sh $(BUILD)/apologyctl
 
-test: all format-check unit cli corpus
+test: all format-check unit cli corpus review-test
 
 asan:
 	$(MAKE) SANITIZE=address OPT=-O1 unit corpus
@@ -247,7 +247,7 @@ fuzz:
 FORMAT_FILES := $(filter-out milter/matcher_%.c,$(CORE_SRCS)) milter/matcher_hyperscan.c milter/matcher_pcre2.c \
                 $(CTL_SRCS) include/message.h include/thread.h include/rules.h include/decision.h \
                 include/policy.h milter/core.h milter/scan.h milter/normalize.h milter/policy_priv.h \
-                milter/matcher.h milter/regexset.h milter/html.h milter/render.h
+                milter/matcher.h milter/regexset.h milter/html.h milter/render.h milter/yamldoc.h
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 	@echo "format-check: OK"

@@ -72,7 +72,8 @@ enum store_status store_complaint_find(struct store *st, const char *const *ids,
 void store_complaint_clear(struct store_complaint *c);
 
 /* Record that SENDER apologised to CLIENT_DOMAIN at WHEN for KINDS, in
- * answer to the complaint with Message-ID COMPLAINT_REF (NULL: unknown). */
+ * answer to the complaint with Message-ID COMPLAINT_REF (NULL: unknown).
+ * Only the first apology for one complaint is kept. */
 bool store_apology_put(struct store *st, const char *sender, const char *client_domain,
                        gint64 when, unsigned kinds, const char *complaint_ref, char **err);
 /* Append struct history_entry (thread.h) for SENDER -> CLIENT_DOMAIN since

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "yamldoc.h"
 #include "scope.h"
 
 #define FIELD(f) offsetof(struct config, f)
@@ -366,20 +367,12 @@ struct reader {
 	GString *errors;
 };
 
-static void node_position(struct fy_node *n, int *line, int *col)
-{
-	struct fy_token *t = fy_node_get_scalar_token(n);
-	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-	*line = m ? m->line + 1 : 0;
-	*col = m ? m->column + 1 : 0;
-}
-
 G_GNUC_PRINTF(3, 4)
 static void error_at(struct reader *r, struct fy_node *n, const char *fmt, ...)
 {
 	int line, col;
 	va_list ap;
-	node_position(n, &line, &col);
+	yamldoc_node_pos(n, &line, &col);
 	g_string_append_printf(r->errors, "%s:%d:%d: ", r->file, line, col);
 	va_start(ap, fmt);
 	g_string_append_vprintf(r->errors, fmt, ap);
@@ -459,55 +452,12 @@ static void read_mapping(struct reader *r, struct fy_node *map, const char *pref
 	}
 }
 
-/* libfyaml reports through this: keep its text for parse_errors(). */
-static void collect_diag(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	(void)diag;
-	g_string_append_len(user, buf, (gssize)len);
-}
-
-/* Rewrite libfyaml's "SOURCE:LINE:COL: [error: ]message" lines as ours. */
-static void parse_errors(struct reader *r, const char *diag)
-{
-	char **lines = g_strsplit(diag, "\n", -1);
-	for (int i = 0; lines[i] != NULL; i++) {
-		for (const char *p = strchr(lines[i], ':'); p != NULL; p = strchr(p + 1, ':')) {
-			int line, col, used = 0;
-			if (sscanf(p, ":%d:%d: %n", &line, &col, &used) != 2 || used == 0)
-				continue;
-			const char *msg = p + used;
-			if (g_str_has_prefix(msg, "error: "))
-				msg += strlen("error: ");
-			g_string_append_printf(r->errors, "%s:%d:%d: %s\n", r->file, line, col, msg);
-			break;
-		}
-	}
-	g_strfreev(lines);
-}
-
 static bool load(struct config *cfg, const char *name, const char *yaml, size_t len, char **err)
 {
 	struct reader r = {cfg, name, g_string_new(NULL)};
-	GString *diag_text = g_string_new(NULL);
-	struct fy_diag_cfg dcfg;
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = collect_diag;
-	dcfg.user = diag_text;
-	dcfg.colorize = false;
-	dcfg.show_source = false;
-	dcfg.show_type = false;
-	dcfg.show_module = false;
-	dcfg.show_position = true;
-	struct fy_diag *diag = fy_diag_create(&dcfg);
-	struct fy_parse_cfg pcfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_PARSE, .diag = diag};
-	struct fy_document *doc = fy_document_build_from_string(&pcfg, yaml, len);
+	struct fy_document *doc = yamldoc_parse(name, yaml, len, r.errors);
 
-	if (doc == NULL) {
-		parse_errors(&r, diag_text->str);
-		if (r.errors->len == 0)
-			g_string_append_printf(r.errors, "%s:1:1: not a YAML document\n", name);
-	} else {
+	if (doc != NULL) {
 		struct fy_node *root = fy_document_root(doc);
 		if (root != NULL && fy_node_is_mapping(root))
 			read_mapping(&r, root, "");
@@ -515,8 +465,6 @@ static bool load(struct config *cfg, const char *name, const char *yaml, size_t 
 			error_at(&r, root, "expected a mapping of settings");
 		fy_document_destroy(doc);
 	}
-	fy_diag_unref(diag);
-	g_string_free(diag_text, TRUE);
 	if (r.errors->len == 0) {
 		g_string_free(r.errors, TRUE);
 		return true;

@@ -31,16 +31,6 @@ void notify_cleanup(void)
 
 /* ---- what is said ------------------------------------------------------ */
 
-static GArray *findings_of(struct store *st, gint64 id)
-{
-	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
-	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
-	char *err = NULL;
-	if (!store_quarantine_findings(st, id, f, &err))
-		g_free(err);
-	return f;
-}
-
 static char *review_link(const struct review_config *cfg, gint64 id)
 {
 	const char *base = cfg->review_url;
@@ -52,7 +42,7 @@ static char *review_link(const struct review_config *cfg, gint64 id)
 
 /* One line for chat: what happened, to what, and where to look. */
 static char *summary_line(const struct store_quarantine *q, const char *event, const char *who,
-                          const GArray *findings, const char *link)
+                          const char *rules, const char *link)
 {
 	GString *s = g_string_new(NULL);
 	if (strcmp(event, "hold") == 0)
@@ -61,9 +51,8 @@ static char *summary_line(const struct store_quarantine *q, const char *event, c
 	else
 		g_string_append_printf(s, "Held reply from %s to %s: %s by %s (score %d", q->sender,
 		                       q->recipients, event, who ? who : "?", q->score);
-	for (guint i = 0; i < findings->len; i++)
-		g_string_append_printf(s, "%s%s", i ? ", " : "; ",
-		                       g_array_index(findings, struct store_finding, i).rule);
+	if (*rules)
+		g_string_append_printf(s, "; %s", rules);
 	g_string_append_printf(s, "): %s", link);
 	return g_string_free(s, FALSE);
 }
@@ -78,7 +67,7 @@ static void json_field(GString *o, const char *name, const char *value)
 }
 
 static char *webhook_payload(const struct store_quarantine *q, const char *event, const char *who,
-                             const char *comment, const GArray *findings, const char *link, gint64 now)
+                             const char *comment, const char *rules, const char *link, gint64 now)
 {
 	GString *o = g_string_new("{\"event\":");
 	render_json_string(o, event);
@@ -89,16 +78,18 @@ static char *webhook_payload(const struct store_quarantine *q, const char *event
 	json_field(o, "recipients", q->recipients);
 	json_field(o, "verdict", q->verdict);
 	g_string_append_printf(o, ",\"score\":%d,\"rules\":[", q->score);
-	for (guint i = 0; i < findings->len; i++) {
+	char **ids = g_strsplit(rules, ",", -1);
+	for (int i = 0; ids[i] && *ids[i]; i++) {
 		if (i)
 			g_string_append_c(o, ',');
-		render_json_string(o, g_array_index(findings, struct store_finding, i).rule);
+		render_json_string(o, ids[i]);
 	}
+	g_strfreev(ids);
 	g_string_append_c(o, ']');
 	json_field(o, "reviewer", who);
 	json_field(o, "comment", comment);
 	json_field(o, "url", link);
-	char *text = summary_line(q, event, who, findings, link);
+	char *text = summary_line(q, event, who, rules, link);
 	json_field(o, "text", text);
 	g_free(text);
 	g_string_append_c(o, '}');
@@ -197,40 +188,42 @@ static bool mails_author(const char *event)
 	return strcmp(event, "discard") != 0 && !g_str_has_suffix(event, "-failed");
 }
 
+/* One outbox row, keyed "EVENT:ID:CHANNEL" (a repeat is ignored). */
+static bool queue_row(struct store *st, const struct store_quarantine *q, const char *event,
+                      const char *channel, const char *target, const char *payload, gint64 now, char **err)
+{
+	char *key = g_strdup_printf("%s:%" G_GINT64_FORMAT ":%s", event, q->id, channel);
+	struct store_outbox o = {
+	    .key = key,
+	    .quarantine_id = q->id,
+	    .channel = (char *)channel,
+	    .event = (char *)event,
+	    .target = (char *)target,
+	    .payload = (char *)payload,
+	    .created = now,
+	    .next_try = now,
+	};
+	bool ok = store_outbox_put(st, &o, NULL, err);
+	g_free(key);
+	return ok;
+}
+
 bool notify_queue(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
                   const char *event, const char *who, const char *comment, gint64 now, char **err)
 {
-	GArray *findings = findings_of(st, q->id);
+	GArray *findings = quarantine_findings(st, q->id);
 	char *link = review_link(cfg, q->id);
 	bool ok = true;
 	if (*cfg->webhook_url) {
-		char *key = g_strdup_printf("%s:%" G_GINT64_FORMAT ":webhook", event, q->id);
-		char *payload = webhook_payload(q, event, who, comment, findings, link, now);
-		struct store_outbox o = {.key = key,
-		                         .quarantine_id = q->id,
-		                         .channel = "webhook",
-		                         .event = (char *)event,
-		                         .target = cfg->webhook_url,
-		                         .payload = payload,
-		                         .created = now,
-		                         .next_try = now};
-		ok = store_outbox_put(st, &o, NULL, err);
-		g_free(key);
+		char *rules = quarantine_rules(st, q->id);
+		char *payload = webhook_payload(q, event, who, comment, rules, link, now);
+		g_free(rules);
+		ok = queue_row(st, q, event, "webhook", cfg->webhook_url, payload, now, err);
 		g_free(payload);
 	}
 	if (ok && *cfg->smtp_url && q->sender && strchr(q->sender, '@') && mails_author(event)) {
-		char *key = g_strdup_printf("%s:%" G_GINT64_FORMAT ":mail", event, q->id);
 		char *payload = mail_payload(cfg, q, event, who, comment, findings, now);
-		struct store_outbox o = {.key = key,
-		                         .quarantine_id = q->id,
-		                         .channel = "mail",
-		                         .event = (char *)event,
-		                         .target = q->sender,
-		                         .payload = payload,
-		                         .created = now,
-		                         .next_try = now};
-		ok = store_outbox_put(st, &o, NULL, err);
-		g_free(key);
+		ok = queue_row(st, q, event, "mail", q->sender, payload, now, err);
 		g_free(payload);
 	}
 	g_free(link);

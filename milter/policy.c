@@ -16,6 +16,7 @@
 
 #include "normalize.h"
 #include "policy_priv.h"
+#include "yamldoc.h"
 
 enum key_type {
 	K_LIST,
@@ -175,15 +176,8 @@ struct pos {
 
 static struct pos node_pos(struct fy_node *n)
 {
-	struct pos p = {0, 0};
-	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
-	if (t == NULL && n)
-		t = fy_node_get_tag_token(n);
-	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
-	if (m) {
-		p.line = m->line + 1;
-		p.col = m->column + 1;
-	}
+	struct pos p;
+	yamldoc_node_pos(n, &p.line, &p.col);
 	return p;
 }
 
@@ -730,32 +724,6 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 
 /* ---- load and compile ------------------------------------------------------ */
 
-static void diag_output(struct fy_diag *diag, void *user, const char *buf, size_t len)
-{
-	(void)diag;
-	g_string_append_len(user, buf, (gssize)len);
-}
-
-/* libfyaml's messages, as "NAME:line:col: message" lines only. */
-static void append_parse_errors(GString *errors, const char *name, const char *diag)
-{
-	char **lines = g_strsplit(diag, "\n", -1);
-	for (int i = 0; lines[i]; i++) {
-		const char *l = lines[i];
-		for (const char *p = strchr(l, ':'); p; p = strchr(p + 1, ':')) {
-			int line, col, n = 0;
-			if (sscanf(p, ":%d:%d: %n", &line, &col, &n) == 2 && n > 0) {
-				const char *msg = p + n;
-				if (g_str_has_prefix(msg, "error: "))
-					msg += 7;
-				g_string_append_printf(errors, "%s:%d:%d: %s\n", name, line, col, msg);
-				break;
-			}
-		}
-	}
-	g_strfreev(lines);
-}
-
 static void policy_defaults(struct policy *pol)
 {
 	pol->refs = 1;
@@ -865,31 +833,12 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, G
 static struct policy *load(const char *name, const char *yaml, size_t len, char **err)
 {
 	GString *errors = g_string_new(NULL);
-	struct fy_diag_cfg dcfg;
-	fy_diag_cfg_default(&dcfg);
-	dcfg.fp = NULL;
-	dcfg.output_fn = diag_output;
-	GString *diag_text = g_string_new(NULL);
-	dcfg.user = diag_text;
-	dcfg.colorize = false;
-	dcfg.show_source = false;
-	dcfg.show_type = false;
-	dcfg.show_module = false;
-	dcfg.show_position = true;
-	struct fy_diag *diag = fy_diag_create(&dcfg);
-	struct fy_parse_cfg cfg = {.flags = FYPCF_QUIET | FYPCF_DEFAULT_PARSE, .diag = diag};
-	struct fy_document *fyd = fy_document_build_from_string(&cfg, yaml, len);
+	struct fy_document *fyd = yamldoc_parse(name, yaml, len, errors);
 	struct policy *pol = NULL;
-	append_parse_errors(errors, name, diag_text->str);
-	g_string_free(diag_text, TRUE);
-	if (fyd == NULL) {
-		if (errors->len == 0)
-			g_string_printf(errors, "%s:1:1: cannot read or parse the policy\n", name);
-	} else {
+	if (fyd != NULL) {
 		pol = load_document(name, fyd, errors);
 		fy_document_destroy(fyd);
 	}
-	fy_diag_unref(diag);
 	if (pol == NULL) {
 		*err = g_string_free(errors, FALSE);
 		return NULL;

@@ -54,6 +54,41 @@ char *quarantine_whoami(void)
 	return pw ? g_strdup(pw->pw_name) : g_strdup_printf("uid %u", (unsigned)getuid());
 }
 
+char *quarantine_age(gint64 seconds)
+{
+	if (seconds < 3600)
+		return g_strdup_printf("%" G_GINT64_FORMAT "m", MAX(seconds, 0) / 60);
+	if (seconds < 2 * 86400)
+		return g_strdup_printf("%" G_GINT64_FORMAT "h", seconds / 3600);
+	return g_strdup_printf("%" G_GINT64_FORMAT "d", seconds / 86400);
+}
+
+GArray *quarantine_findings(struct store *st, gint64 id)
+{
+	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
+	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
+	char *err = NULL;
+	if (!store_quarantine_findings(st, id, f, &err))
+		g_free(err);
+	return f;
+}
+
+char *quarantine_rules(struct store *st, gint64 id)
+{
+	GArray *f = quarantine_findings(st, id);
+	GString *rules = g_string_new(NULL);
+	for (guint i = 0; i < f->len; i++) {
+		const char *r = g_array_index(f, struct store_finding, i).rule;
+		bool seen = r == NULL;
+		for (guint k = 0; k < i && !seen; k++)
+			seen = g_strcmp0(g_array_index(f, struct store_finding, k).rule, r) == 0;
+		if (!seen)
+			g_string_append_printf(rules, "%s%s", rules->len ? "," : "", r);
+	}
+	g_array_unref(f);
+	return g_string_free(rules, FALSE);
+}
+
 char *quarantine_client_domain(const struct store_quarantine *q)
 {
 	const char *at = q->recipients ? strchr(q->recipients, '@') : NULL;
@@ -423,37 +458,6 @@ static gint64 parse_id(const char *s)
 	return *end == '\0' ? id : 0;
 }
 
-static char *age_text(gint64 seconds)
-{
-	if (seconds < 3600)
-		return g_strdup_printf("%" G_GINT64_FORMAT "m", MAX(seconds, 0) / 60);
-	if (seconds < 2 * 86400)
-		return g_strdup_printf("%" G_GINT64_FORMAT "h", seconds / 3600);
-	return g_strdup_printf("%" G_GINT64_FORMAT "d", seconds / 86400);
-}
-
-/* The distinct rule ids of record ID, comma-separated; caller frees. */
-static char *rules_of(struct store *st, gint64 id)
-{
-	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
-	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
-	GString *rules = g_string_new(NULL);
-	char *err = NULL;
-	if (!store_quarantine_findings(st, id, f, &err))
-		g_free(err);
-	for (guint i = 0; i < f->len; i++) {
-		const char *r = g_array_index(f, struct store_finding, i).rule;
-		char *needle = g_strdup_printf(",%s,", r ? r : "");
-		char *have = g_strdup_printf(",%s,", rules->str);
-		if (r && strstr(have, needle) == NULL)
-			g_string_append_printf(rules, "%s%s", rules->len ? "," : "", r);
-		g_free(needle);
-		g_free(have);
-	}
-	g_array_unref(f);
-	return g_string_free(rules, FALSE);
-}
-
 static int cmd_list(const struct review_config *cfg, struct store *st, int argc, char **argv)
 {
 	(void)cfg;
@@ -487,7 +491,7 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 		       "SENDER", "CLIENT", "SCORE", "RULES");
 	for (guint i = 0; i < rows->len; i++) {
 		const struct store_quarantine *q = rows->pdata[i];
-		char *rules = rules_of(st, q->id), *client = quarantine_client_domain(q);
+		char *rules = quarantine_rules(st, q->id), *client = quarantine_client_domain(q);
 		if (json) {
 			GString *line = g_string_new(NULL);
 			g_string_append_printf(line, "{\"id\":%" G_GINT64_FORMAT ",\"queue_id\":", q->id);
@@ -511,7 +515,7 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 			puts(line->str);
 			g_string_free(line, TRUE);
 		} else {
-			char *age = age_text(now - q->created);
+			char *age = quarantine_age(now - q->created);
 			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-28s %-20s %5d  %s\n", q->id, age,
 			       q->queue_id, q->state, q->sender, client, q->score, rules);
 			g_free(age);
@@ -567,7 +571,7 @@ static void print_complaint(struct store *st, const struct store_quarantine *q)
 		return;
 	}
 	char *when = render_time(c.received);
-	char *delay = age_text(q->created - c.received);
+	char *delay = quarantine_age(q->created - c.received);
 	printf("complaint: <%s> from %s, %s, arrived %s, answered %s later\n", c.message_id, c.client_domain,
 	       c.serious ? "serious" : "normal", when ? when : "?", delay);
 	g_free(when);
@@ -656,10 +660,7 @@ static int cmd_show(const struct review_config *cfg, struct store *st, int argc,
 	if (q->raw)
 		print_headers(q->raw, q->raw_len);
 	print_complaint(st, q);
-	GArray *findings = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
-	g_array_set_clear_func(findings, (GDestroyNotify)store_finding_clear);
-	if (!store_quarantine_findings(st, q->id, findings, &err))
-		g_free(err);
+	GArray *findings = quarantine_findings(st, q->id);
 	print_text(cfg, q, findings);
 	print_findings_and_trail(st, q, findings);
 	g_array_unref(findings);
@@ -705,7 +706,7 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 	}
 	for (guint i = 0; i < rows->len; i++) {
 		const struct store_quarantine *q = rows->pdata[i];
-		char *limit = age_text(cfg->expire_after);
+		char *limit = quarantine_age(cfg->expire_after);
 		char *note = g_strdup_printf("held longer than %s", limit);
 		g_free(limit);
 		if (quarantine_act(cfg, st, q->id, REVIEW_EXPIRE, who, note, now, &err)) {

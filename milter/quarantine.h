@@ -43,6 +43,16 @@ GHashTable *quarantine_mta_queue(const struct review_config *cfg, char **err);
  * caller frees. */
 char *quarantine_whoami(void);
 
+/* SECONDS as a short age ("5m", "3h", "4d"); caller frees. */
+char *quarantine_age(gint64 seconds);
+
+/* The findings of record ID (struct store_finding, span order; empty when
+ * the store fails), in an array that frees them; caller unrefs. */
+GArray *quarantine_findings(struct store *st, gint64 id);
+
+/* The distinct rule ids of record ID, comma-separated, in order; caller frees. */
+char *quarantine_rules(struct store *st, gint64 id);
+
 /* The first recipient's domain ("" when none); caller frees. */
 char *quarantine_client_domain(const struct store_quarantine *q);
 

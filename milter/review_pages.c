@@ -118,25 +118,6 @@ void page_login(struct page *p, const char *csrf, const char *error)
 	finish(p, o, error ? 401 : 200);
 }
 
-static char *age_words(gint64 seconds)
-{
-	if (seconds < 3600)
-		return g_strdup_printf("%" G_GINT64_FORMAT " min", MAX(seconds, 0) / 60);
-	if (seconds < 2 * 86400)
-		return g_strdup_printf("%" G_GINT64_FORMAT " h", seconds / 3600);
-	return g_strdup_printf("%" G_GINT64_FORMAT " days", seconds / 86400);
-}
-
-static GArray *findings_of(struct review_app *app, gint64 id)
-{
-	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
-	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
-	char *err = NULL;
-	if (!store_quarantine_findings(app->st, id, f, &err))
-		g_free(err);
-	return f;
-}
-
 static const char *arg(GHashTable *t, const char *name)
 {
 	const char *v = t ? g_hash_table_lookup(t, name) : NULL;
@@ -188,8 +169,8 @@ void page_queue(struct review_app *app, const struct review_request *rq, struct 
 	                   "<th>Sender</th><th>Client</th><th>Score</th><th>Rules</th></tr>");
 	for (guint i = 0; i < rows->len; i++) {
 		const struct store_quarantine *q = rows->pdata[i];
-		char *age = age_words(rq->now - q->created), *client = quarantine_client_domain(q);
-		GArray *f = findings_of(app, q->id);
+		char *age = quarantine_age(rq->now - q->created), *client = quarantine_client_domain(q);
+		char *rules = quarantine_rules(app->st, q->id);
 		g_string_append_printf(o,
 		                       "<tr><td><a href=\"/reply/%" G_GINT64_FORMAT "\">%" G_GINT64_FORMAT
 		                       "</a></td><td>%s</td><td>",
@@ -198,18 +179,9 @@ void page_queue(struct review_app *app, const struct review_request *rq, struct 
 		g_string_append(o, "</td><td>");
 		html_escape(o, client);
 		g_string_append_printf(o, "</td><td>%d</td><td>", q->score);
-		for (guint k = 0; k < f->len; k++) {
-			const char *rule = g_array_index(f, struct store_finding, k).rule;
-			bool seen = false;
-			for (guint j = 0; j < k; j++)
-				seen |= g_strcmp0(g_array_index(f, struct store_finding, j).rule, rule) == 0;
-			if (!seen) {
-				g_string_append(o, k ? ", " : "");
-				html_escape(o, rule);
-			}
-		}
+		html_escape(o, rules);
+		g_free(rules);
 		g_string_append(o, "</td></tr>");
-		g_array_unref(f);
 		g_free(age);
 		g_free(client);
 	}
@@ -278,7 +250,7 @@ static void render_complaint(struct review_app *app, GString *o, const struct st
 		g_string_append(o, "No stored complaint: the policy recognised it from the quoted text.");
 		g_free(err);
 	} else {
-		char *when = render_time(c.received), *delay = age_words(q->created - c.received);
+		char *when = render_time(c.received), *delay = quarantine_age(q->created - c.received);
 		g_string_append(o, "Message-ID &lt;");
 		html_escape(o, c.message_id);
 		g_string_append(o, "&gt; from ");
@@ -402,7 +374,7 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 		html_escape(o, notice);
 		g_string_append(o, "</p>");
 	}
-	char *created = render_time(q->created), *age = age_words(rq->now - q->created);
+	char *created = render_time(q->created), *age = quarantine_age(rq->now - q->created);
 	g_string_append(o, "<table id=\"facts\"><tr><th>From</th><td>");
 	html_escape(o, q->sender);
 	g_string_append(o, "</td></tr><tr><th>To</th><td>");
@@ -417,7 +389,7 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	g_string_append_printf(o, ", score %d</td></tr><tr><th>Queue id</th><td>", q->score);
 	html_escape(o, q->queue_id);
 	g_string_append(o, "</td></tr></table>");
-	GArray *findings = findings_of(app, id);
+	GArray *findings = quarantine_findings(app->st, id);
 	size_t len = 0;
 	char *text = quarantine_new_text(app->pol, q, &len);
 	g_string_append(o, "<h2>What the author wrote</h2>");

@@ -65,8 +65,9 @@ static const char *const migrations[] = {
 	/* 2: find held mail by Message-ID and by state (review lists) */
 	"CREATE INDEX quarantine_message_id ON quarantine(message_id);"
 	"CREATE INDEX quarantine_state ON quarantine(state, created);",
-	/* 3: which complaint an apology answered */
-	"ALTER TABLE apologies ADD COLUMN complaint_ref TEXT;",
+	/* 3: which complaint an apology answered; one record per complaint */
+	"ALTER TABLE apologies ADD COLUMN complaint_ref TEXT;"
+	"CREATE UNIQUE INDEX apologies_thread ON apologies(sender, client_domain, complaint_ref);",
 	/* 4: review decisions by record, and the notification outbox */
 	"CREATE INDEX reviews_quarantine ON reviews(quarantine_id, at);"
 	"CREATE TABLE outbox ("
@@ -118,7 +119,7 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_COMPLAINT_GET] = "SELECT message_id, client_addr, client_domain, received, serious, kinds "
 	                     "FROM complaints WHERE message_id = ?1",
 	[ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref) "
-	                   "VALUES (?1, ?2, ?3, ?4, ?5)",
+	                   "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
 	[ST_HISTORY_GET] = "SELECT at, kinds FROM apologies "
 	                   "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 "
 	                   "AND (?5 IS NULL OR complaint_ref IS NULL OR complaint_ref <> ?5) "

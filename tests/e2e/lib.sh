@@ -12,6 +12,7 @@
 #   $T             the temporary directory
 #   $PORT_IN       inbound SMTP port (mail from clients; the milter records complaints)
 #   $PORT_OUT      submission-like port ({daemon_name} = ORIGINATING; replies are judged)
+#   $PORT_PLAIN    like $PORT_OUT but without the milter (baselines for the benchmark)
 #   $PORT_SINK     smtp-sink port, where Postfix delivers everything
 #   $SINK_DIR      one file per delivered message
 #   $STORE         the milter's SQLite store
@@ -91,6 +92,7 @@ EOF
 	cat >"$T/etc/master.cf" <<EOF
 127.0.0.1:$PORT_IN inet n - n - - smtpd
 127.0.0.1:$PORT_OUT inet n - n - - smtpd -o milter_macro_daemon_name=ORIGINATING
+127.0.0.1:$PORT_PLAIN inet n - n - - smtpd -o milter_macro_daemon_name=ORIGINATING -o smtpd_milters=
 pickup    unix  n - n 60   1 pickup
 cleanup   unix  n - n -    0 cleanup
 qmgr      unix  n - n 300  1 qmgr
@@ -128,7 +130,8 @@ setup_instance() {
 	base=${E2E_PORT_BASE:-$((20000 + $$ % 20000))}
 	PORT_IN=$(free_port "$base")
 	PORT_OUT=$(free_port $((PORT_IN + 1)))
-	PORT_SINK=$(free_port $((PORT_OUT + 1)))
+	PORT_PLAIN=$(free_port $((PORT_OUT + 1)))
+	PORT_SINK=$(free_port $((PORT_PLAIN + 1)))
 	SINK_DIR=$T/sink
 	STORE=$T/state/store.db
 	MILTER_LOG=$T/milter.log
@@ -138,10 +141,15 @@ setup_instance() {
 	write_postfix_config "${1:-milter}"
 }
 
+# start_sink [nodump]: -d keeps one file per message (not for benchmarks);
+# -u: smtp-sink drops root after binding.
 start_sink() {
-	# -d: one file per message; -u: smtp-sink drops root after binding.
-	smtp-sink -u postfix -d "$SINK_DIR/%H%M%S." 127.0.0.1:"$PORT_SINK" 256 \
-		>"$T/sink.log" 2>&1 &
+	if [ "${1:-}" = nodump ]; then
+		smtp-sink -u postfix 127.0.0.1:"$PORT_SINK" 256 >"$T/sink.log" 2>&1 &
+	else
+		smtp-sink -u postfix -d "$SINK_DIR/%H%M%S." 127.0.0.1:"$PORT_SINK" 256 \
+			>"$T/sink.log" 2>&1 &
+	fi
 	SINK_PID=$!
 	echo "$SINK_PID" >"$T/run/sink.pid"
 	wait_port "$PORT_SINK" || die "smtp-sink did not start: $(cat "$T/sink.log")"

@@ -1,7 +1,7 @@
 -- common.lua - shared by the miltertest scripts: start apology-milter on a unix
 -- socket in a private directory, connect, and send sample messages from
--- tests/e2e/msgs/.  Environment (set by run.sh): MILTER (the binary), MT_DIR (a
--- private directory), MT_ARGS (extra -o options, space-separated).
+-- tests/e2e/msgs/.  Environment (set by run.sh): MILTER (the binary) and MT_DIR
+-- (a private directory).
 
 MILTER = os.getenv("MILTER") or "build/apology-milter"
 MT_DIR = os.getenv("MT_DIR") or error("MT_DIR not set")
@@ -11,18 +11,18 @@ function fail(why)
 	error("FAILED: " .. why)
 end
 
--- Start the milter once per script, with EXTRA option strings.
+-- Start the milter once per script, configured by a file in MT_DIR plus the
+-- given "key: value" lines (miltertest's startfilter takes only a few arguments).
 function start_milter(...)
-	local args = { "-f", "-p", SOCK,
-		"-o", "policy=policies/default.yaml",
-		"-o", "store=sqlite:" .. MT_DIR .. "/store.db",
-		"-o", "scope.internal-domains=acme.example",
-		"-o", "pid-file=" .. MT_DIR .. "/milter.pid" }
-	for _, a in ipairs({ ... }) do
-		table.insert(args, "-o")
-		table.insert(args, a)
-	end
-	mt.startfilter(MILTER, table.unpack(args))
+	local conf = MT_DIR .. "/apology-milter.yaml"
+	local f = io.open(conf, "w")
+	f:write("policy: policies/default.yaml\n",
+		"store: sqlite:" .. MT_DIR .. "/store.db\n",
+		"pid-file: " .. MT_DIR .. "/milter.pid\n",
+		"scope:\n  internal-domains: [acme.example]\n")
+	for _, line in ipairs({ ... }) do f:write(line, "\n") end
+	f:close()
+	mt.startfilter(MILTER, "-f", "-c", conf, "-p", SOCK)
 end
 
 -- A new milter connection from 127.0.0.1 with the given connect macros.

@@ -117,6 +117,7 @@ static void test_newer_schema_refused(void **state)
 	/* Undo every migration after the first; later ones may add tables too. */
 	assert_int_equal(sqlite3_exec(db,
 	                              "DROP INDEX quarantine_message_id; DROP INDEX quarantine_state;"
+	                              "DROP INDEX apologies_thread;"
 	                              "ALTER TABLE apologies DROP COLUMN complaint_ref",
 	                              NULL, NULL, NULL),
 	                 SQLITE_OK);
@@ -189,6 +190,9 @@ static void test_history(void **state)
 		assert_true(store_apology_put(fx->st, "am@us.example", "client.example",
 		                              1000 + i * 100, 1u << i, i == 4 ? "c4@client" : NULL,
 		                              &err));
+	/* A second apology for complaint c4 adds nothing. */
+	assert_true(store_apology_put(fx->st, "am@us.example", "client.example", 1450, 1, "c4@client",
+	                              &err));
 	assert_true(store_apology_put(fx->st, "am@us.example", "other.example", 1500, 1, NULL, &err));
 	assert_true(store_apology_put(fx->st, "bob@us.example", "client.example", 1500, 1, NULL, &err));
 
