@@ -12,6 +12,7 @@
 # Switches: MATCHER=hyperscan|pcre2, SANITIZE=address, PREFIX, DESTDIR.
 
 MAKEFLAGS += --no-print-directory
+.DEFAULT_GOAL := all
 
 PREFIX   ?= /usr/local
 DESTDIR  ?=
@@ -252,10 +253,15 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 	@echo "format-check: OK"
 
+SYSCONFDIR ?= /etc
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/apology-milter/policies
-	install -m 0755 $(PROGRAMS) $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 policies/*.yaml $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(LIBEXECDIR) \
+	  $(DESTDIR)$(PREFIX)/share/apology-milter/policies $(DESTDIR)$(SYSCONFDIR)/apology-milter
+	install -m 0755 $(BUILD)/apologyctl $(BUILD)/apology-review $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/apology-milter $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(BUILD)/apology-postsuper $(DESTDIR)$(LIBEXECDIR)/
+	install -m 0644 policies/*.yaml policies/README.md $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
+	install -m 0644 packaging/apology-milter.yaml packaging/review.yaml $(DESTDIR)$(SYSCONFDIR)/apology-milter/
 
 clean:
 	rm -rf build build-*

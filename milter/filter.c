@@ -464,17 +464,29 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 	k->ctx.n_history = k->history->len;
 }
 
-/* A hash of what stays the same when the same message is sent again. */
+/* Bytes of the body hashed at each end for the fingerprint. */
+#define FINGERPRINT_EDGE 16384
+
+/* A hash of what stays the same when the same message is sent again: the
+ * sender, the Message-ID, the body's length and its first and last 16 KB
+ * (all of a body up to 32 KB).  Cheap on large attachments. */
 static char *fingerprint(const struct filter_session *s)
 {
+	const char *body = s->raw->str + s->body_start;
+	size_t len = s->raw->len - s->body_start;
+	size_t head = MIN(len, FINGERPRINT_EDGE);
+	size_t tail = len > 2 * FINGERPRINT_EDGE ? len - FINGERPRINT_EDGE : head;
+	char *length = g_strdup_printf("%zu", len);
+	const char *mid = s->message_id ? s->message_id : "";
 	GChecksum *sum = g_checksum_new(G_CHECKSUM_SHA256);
 	g_checksum_update(sum, (const guchar *)s->sender, strlen(s->sender) + 1);
-	const char *mid = s->message_id ? s->message_id : "";
 	g_checksum_update(sum, (const guchar *)mid, strlen(mid) + 1);
-	g_checksum_update(sum, (const guchar *)s->raw->str + s->body_start,
-	                  s->raw->len - s->body_start);
+	g_checksum_update(sum, (const guchar *)length, strlen(length) + 1);
+	g_checksum_update(sum, (const guchar *)body, head);
+	g_checksum_update(sum, (const guchar *)body + tail, len - tail);
 	char *hex = g_strdup(g_checksum_get_string(sum));
 	g_checksum_free(sum);
+	g_free(length);
 	return hex;
 }
 

@@ -98,7 +98,6 @@ enum stmt {
 	ST_QUARANTINE_BY_QUEUE_ID,
 	ST_QUARANTINE_STATE,
 	ST_REVIEW_PUT,
-	ST_INFLIGHT_GET,
 	ST_INFLIGHT_PUT,
 	ST_INFLIGHT_END,
 	ST_INFLIGHT_RECOVER,
@@ -133,9 +132,11 @@ static const char *const stmt_sql[ST_COUNT] = {
 	[ST_QUARANTINE_STATE] = "UPDATE quarantine SET state = ?2 WHERE token = ?1",
 	[ST_REVIEW_PUT] = "INSERT INTO reviews (quarantine_id, reviewer, action, note, at) "
 	                  "VALUES (?1, ?2, ?3, ?4, ?5)",
-	[ST_INFLIGHT_GET] = "SELECT state FROM inflight WHERE fingerprint = ?1",
-	[ST_INFLIGHT_PUT] = "INSERT OR REPLACE INTO inflight (fingerprint, started, state) "
-	                    "VALUES (?1, ?2, 'running')",
+	/* One statement: no row comes back when a crashed record is in the way. */
+	[ST_INFLIGHT_PUT] = "INSERT INTO inflight (fingerprint, started, state) "
+	                    "VALUES (?1, ?2, 'running') ON CONFLICT (fingerprint) "
+	                    "DO UPDATE SET started = excluded.started "
+	                    "WHERE inflight.state = 'running' RETURNING state",
 	[ST_INFLIGHT_END] = "DELETE FROM inflight WHERE fingerprint = ?1 AND state = 'running'",
 	[ST_INFLIGHT_RECOVER] = "UPDATE inflight SET state = 'crashed' WHERE state = 'running'",
 	[ST_PRUNE_COMPLAINTS] = "DELETE FROM complaints WHERE received < ?1",
@@ -537,22 +538,15 @@ static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gin
 	bool ok = true;
 	*crashed_before = false;
 	g_mutex_lock(&s->lock);
-	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_GET);
+	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_PUT);
 	bind_text(q, 1, fingerprint);
+	sqlite3_bind_int64(q, 2, now);
 	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW) {
-		const unsigned char *state = sqlite3_column_text(q, 0);
-		*crashed_before = state && strcmp((const char *)state, "crashed") == 0;
-	} else if (rc != SQLITE_DONE) {
-		ok = fail(s, "reading the in-flight record", err);
-	}
+	if (rc == SQLITE_DONE)
+		*crashed_before = true; /* the record is there and says crashed */
+	else if (rc != SQLITE_ROW)
+		ok = fail(s, "recording an in-flight message", err);
 	sqlite3_reset(q);
-	if (ok && !*crashed_before) {
-		q = stmt(s, ST_INFLIGHT_PUT);
-		bind_text(q, 1, fingerprint);
-		sqlite3_bind_int64(q, 2, now);
-		ok = run(s, q, "recording an in-flight message", err);
-	}
 	g_mutex_unlock(&s->lock);
 	return ok;
 }

@@ -256,12 +256,14 @@ t_forged_header_replaced() {
 }
 
 # The fingerprint the milter records before analysis: sender, Message-ID, body
-# (as Postfix passes it: CRLF lines, plus the empty line swaks adds at the end).
+# length and body (whole, for bodies up to 32 KB), the body as Postfix passes it:
+# CRLF lines, plus the empty line swaks adds at the end.
 fingerprint() {
+	awk 'body { printf "%s\r\n", $0 } /^$/ { body = 1 }' "$1" >"$T/fp.body"
+	printf '\r\n' >>"$T/fp.body"
 	{
-		printf '%s\0%s\0' "$2" "$3"
-		awk 'body { printf "%s\r\n", $0 } /^$/ { body = 1 }' "$1"
-		printf '\r\n'
+		printf '%s\0%s\0%s\0' "$2" "$3" "$(wc -c <"$T/fp.body")"
+		cat "$T/fp.body"
 	} | sha256sum | cut -d' ' -f1
 }
 
