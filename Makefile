@@ -140,7 +140,7 @@ bench-e2e: $(BUILD)/apology-milter
 .PHONY: e2e miltertest bench-e2e
 -include $(DAEMON_OBJS:.o=.d)
 
-.PHONY: all check test unit cli corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
+.PHONY: all check test unit cli docs-check corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
 
 all: $(PROGRAMS) $(UNIT_BINS) core-purity
 
@@ -185,7 +185,10 @@ corpus: $(BUILD)/apologyctl
 cli: $(BUILD)/apologyctl
 	sh tests/cli.sh $(BUILD)/apologyctl
 
-test: all format-check unit cli corpus review-test
+docs-check:
+	$(PYTHON) tests/docs_check.py
+
+test: all format-check docs-check unit cli corpus review-test
 
 asan:
 	$(MAKE) SANITIZE=address OPT=-O1 unit corpus
