@@ -124,9 +124,11 @@ $(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(DAEMON_LIBS) -lcmocka
 
-# End-to-end: a private Postfix on loopback ports, the milter on a unix socket.
+# End-to-end: a private Postfix on loopback ports, the milter on a unix socket;
+# then the miltertest protocol edge cases.
 e2e: $(BUILD)/apology-milter
 	sh tests/e2e/run.sh $(BUILD)
+	sh tests/miltertest/run.sh $(BUILD)
 
 # Protocol edge cases with miltertest (Lua scripts in tests/miltertest/).
 miltertest: $(BUILD)/apology-milter
@@ -188,7 +190,7 @@ cli: $(BUILD)/apologyctl
 docs-check:
 	$(PYTHON) tests/docs_check.py
 
-test: all format-check docs-check unit cli corpus review-test
+test: all format-check docs-check unit cli corpus review-test e2e
 
 asan:
 	$(MAKE) SANITIZE=address OPT=-O1 unit corpus
@@ -225,7 +227,7 @@ eval: $(BUILD)/apologyctl
 
 demo: deps
 	$(MAKE) all
-	sh tests/demo-check.sh $(BUILD)
+	sh tests/demo.sh $(BUILD)
 
 BENCH_SECONDS ?= 3
 bench: all $(BUILD)/bench-engine
@@ -251,7 +253,11 @@ fuzz:
 FORMAT_FILES := $(filter-out milter/matcher_%.c,$(CORE_SRCS)) milter/matcher_hyperscan.c milter/matcher_pcre2.c \
                 $(CTL_SRCS) include/message.h include/thread.h include/rules.h include/decision.h \
                 include/policy.h milter/core.h milter/scan.h milter/normalize.h milter/policy_priv.h \
-                milter/matcher.h milter/regexset.h milter/html.h milter/render.h milter/yamldoc.h
+                milter/matcher.h milter/regexset.h milter/html.h milter/render.h milter/yamldoc.h \
+                $(DAEMON_SRCS) milter/apology-milter.c milter/filter.h milter/scope.h milter/config.h \
+                milter/store_priv.h milter/render_headers.h milter/log.h milter/mta.h include/store.h \
+                milter/review.c milter/review_pages.c milter/postsuper_helper.c milter/quarantine.h \
+                milter/notify.h milter/review_config.h milter/review.h
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 	@echo "format-check: OK"

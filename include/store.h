@@ -37,25 +37,25 @@ struct store_complaint {
 	char *client_domain; /* the complaining client's mail domain */
 	gint64 received;     /* Unix seconds */
 	bool serious;
-	unsigned kinds;      /* failure kinds, bit mask (policy_kind_index) */
+	unsigned kinds; /* failure kinds, bit mask (policy_kind_index) */
 };
 
 /* A message held for review, or one that monitor mode would have held. */
 struct store_quarantine {
-	gint64 id;           /* assigned by the store */
+	gint64 id; /* assigned by the store */
 	char *queue_id;
 	char *message_id;
-	char *token;         /* the random token also put in the message header */
+	char *token; /* the random token also put in the message header */
 	char *sender;
-	char *recipients;    /* comma-separated */
+	char *recipients; /* comma-separated */
 	char *verdict;
 	int score;
 	char *findings_json; /* rendered from struct decision */
 	char *complaint_ref; /* Message-ID of the complaint answered, or NULL */
 	char *raw;           /* the message as the MTA passed it */
 	size_t raw_len;
-	gint64 created;      /* Unix seconds */
-	char *state;         /* "held", "monitor", "released", "deleted", "expired" */
+	gint64 created; /* Unix seconds */
+	char *state;    /* "held", "monitor", "released", "deleted", "expired" */
 };
 
 /* Open (creating and migrating as needed) the store at LOCATION. */
@@ -74,33 +74,30 @@ void store_complaint_clear(struct store_complaint *c);
 /* Record that SENDER apologised to CLIENT_DOMAIN at WHEN for KINDS, in
  * answer to the complaint with Message-ID COMPLAINT_REF (NULL: unknown).
  * Only the first apology for one complaint is kept. */
-bool store_apology_put(struct store *st, const char *sender, const char *client_domain,
-                       gint64 when, unsigned kinds, const char *complaint_ref, char **err);
+bool store_apology_put(struct store *st, const char *sender, const char *client_domain, gint64 when,
+                       unsigned kinds, const char *complaint_ref, char **err);
 /* Append struct history_entry (thread.h) for SENDER -> CLIENT_DOMAIN since
  * SINCE, newest first, at most MAX entries.  Apologies that answered the
  * complaint EXCLUDE_REF (when not NULL) are left out: a second reply to the
  * same complaint is not the same mistake made again. */
-bool store_history_get(struct store *st, const char *sender, const char *client_domain,
-                       gint64 since, const char *exclude_ref, unsigned max, GArray *out,
-                       char **err);
+bool store_history_get(struct store *st, const char *sender, const char *client_domain, gint64 since,
+                       const char *exclude_ref, unsigned max, GArray *out, char **err);
 
 /* Add a quarantine record; its id is returned in *ID (may be NULL). */
-bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id,
-                          char **err);
+bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id, char **err);
 /* Look a record up by its token. */
-enum store_status store_quarantine_get(struct store *st, const char *token,
-                                       struct store_quarantine *out, char **err);
+enum store_status store_quarantine_get(struct store *st, const char *token, struct store_quarantine *out,
+                                       char **err);
 /* Look the newest record up by queue id (queue ids are reused: callers check
  * Message-ID and sender before acting). */
 enum store_status store_quarantine_by_queue_id(struct store *st, const char *queue_id,
                                                struct store_quarantine *out, char **err);
-bool store_quarantine_set_state(struct store *st, const char *token, const char *state,
-                                char **err);
+bool store_quarantine_set_state(struct store *st, const char *token, const char *state, char **err);
 void store_quarantine_clear(struct store_quarantine *q);
 
 /* Record a reviewer's decision about a quarantine record. */
-bool store_review_put(struct store *st, gint64 quarantine_id, const char *reviewer,
-                      const char *action, const char *note, gint64 when, char **err);
+bool store_review_put(struct store *st, gint64 quarantine_id, const char *reviewer, const char *action,
+                      const char *note, gint64 when, char **err);
 
 /*
  * Crash guard.  store_inflight_begin() records FINGERPRINT before analysis;
@@ -110,8 +107,8 @@ bool store_review_put(struct store *st, gint64 quarantine_id, const char *review
  * at start-up, marks records left by a previous run as crashed and returns
  * how many there were, or -1 on error.
  */
-bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now,
-                          bool *crashed_before, char **err);
+bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
+                          char **err);
 bool store_inflight_end(struct store *st, const char *fingerprint, char **err);
 int store_inflight_recover(struct store *st, char **err);
 
@@ -139,11 +136,9 @@ struct store_query {
 
 /* Append matching records (oldest first) to OUT as struct store_quarantine *,
  * each freed with store_quarantine_free() (OUT may own that function). */
-bool store_quarantine_list(struct store *st, const struct store_query *query, GPtrArray *out,
-                           char **err);
+bool store_quarantine_list(struct store *st, const struct store_query *query, GPtrArray *out, char **err);
 /* Count the matching records (QUERY's limit does not apply). */
-bool store_quarantine_count(struct store *st, const struct store_query *query, gint64 *n,
-                            char **err);
+bool store_quarantine_count(struct store *st, const struct store_query *query, gint64 *n, char **err);
 void store_quarantine_free(struct store_quarantine *q);
 
 /* One finding of a quarantine record, read from its stored findings JSON. */
@@ -175,8 +170,7 @@ struct store_review {
 
 /* Append struct store_review, newest first, for record QUARANTINE_ID (0: all
  * records), at most LIMIT (0: all), to OUT. */
-bool store_review_list(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out,
-                       char **err);
+bool store_review_list(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out, char **err);
 void store_review_clear(struct store_review *r);
 
 /*
@@ -187,17 +181,17 @@ void store_review_clear(struct store_review *r);
  */
 struct store_outbox {
 	gint64 id;
-	char *key;           /* e.g. "hold:12:webhook" */
+	char *key; /* e.g. "hold:12:webhook" */
 	gint64 quarantine_id;
-	char *channel;       /* "webhook" or "mail" */
-	char *event;         /* "hold", "release", "discard", "return", ... */
-	char *target;        /* URL or mail address */
-	char *payload;       /* JSON body, or the whole mail message */
+	char *channel; /* "webhook" or "mail" */
+	char *event;   /* "hold", "release", "discard", "return", ... */
+	char *target;  /* URL or mail address */
+	char *payload; /* JSON body, or the whole mail message */
 	gint64 created;
 	int attempts;
-	gint64 next_try;     /* Unix seconds */
+	gint64 next_try; /* Unix seconds */
 	char *last_error;
-	char *state;         /* "pending", "sent", "failed" (gave up) */
+	char *state; /* "pending", "sent", "failed" (gave up) */
 };
 
 /* Add O unless a row with its key exists; *ADDED (may be NULL) says which. */
@@ -207,8 +201,8 @@ bool store_outbox_put(struct store *st, const struct store_outbox *o, bool *adde
 bool store_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, char **err);
 /* Record one attempt at row ID: STATE is "sent", "pending" (try again at
  * NEXT_TRY) or "failed"; ERROR may be NULL. */
-bool store_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
-                          const char *error, char **err);
+bool store_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try, const char *error,
+                          char **err);
 void store_outbox_clear(struct store_outbox *o);
 
 /* Statistics of holds: per week ("2026-W09"), per rule id, per sender. */
@@ -219,8 +213,8 @@ struct store_count {
 };
 /* Append struct store_count for records created since SINCE, largest
  * first (weeks: in time order), at most LIMIT (0: all), to OUT. */
-bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit,
-                 GArray *out, char **err);
+bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
+                 char **err);
 void store_count_clear(struct store_count *c);
 
 #endif

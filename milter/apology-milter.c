@@ -6,12 +6,15 @@
  *   apology-milter [-c FILE] [-p SOCKET] [-f] [-n] [-v] [-o key=value]...
  *
  * Signals: SIGUSR1 reloads the policy (a bad policy keeps the old one).
- * SIGTERM (and SIGINT) stop accepting sessions, then wait up to
- * limits.drain-timeout for messages in flight.  SIGHUP also stops: libmilter
- * owns SIGHUP, SIGTERM and SIGINT in a sigwait() thread of its own, and a
- * second thread waiting for SIGHUP would race it for every delivery, so
- * SIGHUP cannot be made a reload safely in this process; use SIGUSR1
- * (the shipped systemd unit's ExecReload does).
+ * SIGUSR2 stops gracefully: new messages are accepted unchecked, messages in
+ * flight are finished (within limits.drain-timeout), then the daemon exits;
+ * the shipped systemd unit stops the daemon this way.  SIGTERM, SIGINT and
+ * SIGHUP stop at once: they belong to libmilter, which waits for them in a
+ * sigwait() thread of its own and, on any of them, closes the socket and
+ * stops serving sessions (messages in flight then get Postfix's
+ * default_action, accept).  A second thread waiting for SIGHUP or SIGTERM
+ * would race libmilter's for every delivery (POSIX leaves the choice open),
+ * so neither can be turned into a reload or a drain safely in this process.
  *
  * The milter protocol's round trips are the largest cost of a milter, so
  * the negotiation asks the MTA not to send what is not needed (HELO,
@@ -55,9 +58,9 @@ static struct filter *the_filter;
 static struct config the_config;
 
 /* Protocol steps asked of the MTA when it offers them. */
-static const unsigned long wanted_steps =
-	SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT |
-	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC;
+static const unsigned long wanted_steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO |
+                                          SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
+                                          SMFIP_HDR_LEADSPC;
 
 /* One milter connection (one SMTP session). */
 struct conn {
@@ -96,10 +99,10 @@ static bool milter_set_reply(void *mta, const char *rcode, const char *xcode, co
 }
 
 static const struct mta_ops milter_ops = {
-	.add_header = milter_add_header,
-	.delete_header = milter_delete_header,
-	.quarantine = milter_quarantine,
-	.set_reply = milter_set_reply,
+    .add_header = milter_add_header,
+    .delete_header = milter_delete_header,
+    .quarantine = milter_quarantine,
+    .set_reply = milter_set_reply,
 };
 
 /* ---- callbacks -------------------------------------------------------- */
@@ -107,14 +110,10 @@ static const struct mta_ops milter_ops = {
 static sfsistat status(enum filter_reply r)
 {
 	switch (r) {
-	case FILTER_CONTINUE:
-		return SMFIS_CONTINUE;
-	case FILTER_ACCEPT:
-		return SMFIS_ACCEPT;
-	case FILTER_TEMPFAIL:
-		return SMFIS_TEMPFAIL;
-	case FILTER_REJECT:
-		return SMFIS_REJECT;
+	case FILTER_CONTINUE: return SMFIS_CONTINUE;
+	case FILTER_ACCEPT: return SMFIS_ACCEPT;
+	case FILTER_TEMPFAIL: return SMFIS_TEMPFAIL;
+	case FILTER_REJECT: return SMFIS_REJECT;
 	}
 	return SMFIS_CONTINUE;
 }
@@ -147,9 +146,9 @@ static struct filter_session *session_get(struct conn *c)
 	return c->session;
 }
 
-static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
-                             unsigned long f2, unsigned long f3, unsigned long *pf0,
-                             unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, unsigned long f2,
+                             unsigned long f3, unsigned long *pf0, unsigned long *pf1, unsigned long *pf2,
+                             unsigned long *pf3)
 {
 	(void)f2;
 	(void)f3;
@@ -256,20 +255,20 @@ static sfsistat on_close(SMFICTX *ctx)
 }
 
 static struct smfiDesc milter_desc = {
-	.xxfi_name = "apology-milter",
-	.xxfi_version = SMFI_VERSION,
-	.xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
-	.xxfi_connect = on_connect,
-	.xxfi_envfrom = on_envfrom,
-	.xxfi_envrcpt = on_envrcpt,
-	.xxfi_header = on_header,
-	.xxfi_eoh = on_eoh,
-	.xxfi_body = on_body,
-	.xxfi_eom = on_eom,
-	.xxfi_abort = on_abort,
-	.xxfi_close = on_close,
-	.xxfi_data = on_data,
-	.xxfi_negotiate = on_negotiate,
+    .xxfi_name = "apology-milter",
+    .xxfi_version = SMFI_VERSION,
+    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+    .xxfi_connect = on_connect,
+    .xxfi_envfrom = on_envfrom,
+    .xxfi_envrcpt = on_envrcpt,
+    .xxfi_header = on_header,
+    .xxfi_eoh = on_eoh,
+    .xxfi_body = on_body,
+    .xxfi_eom = on_eom,
+    .xxfi_abort = on_abort,
+    .xxfi_close = on_close,
+    .xxfi_data = on_data,
+    .xxfi_negotiate = on_negotiate,
 };
 
 /* ---- signals and housekeeping ----------------------------------------- */
@@ -284,22 +283,38 @@ static void prune_store(struct store *st)
 	}
 }
 
-/* Waits for SIGUSR1 (reload the policy); prunes the store every hour. */
+/* Finish the messages in flight, then tell libmilter to stop. */
+static void drain_and_stop(void)
+{
+	unsigned left = filter_in_flight(the_filter);
+	log_msg(LOG_NOTICE, "stopping: finishing %u message(s) in flight", left);
+	if (!filter_drain(the_filter, the_config.drain_timeout))
+		log_msg(LOG_WARNING, "stopping with %u message(s) still in flight",
+		        filter_in_flight(the_filter));
+	smfi_stop();
+}
+
+/* Waits for SIGUSR1 (reload the policy) and SIGUSR2 (drain and stop);
+ * prunes the store every hour. */
 static void *signal_thread(void *arg)
 {
 	struct store *st = arg;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
 	for (;;) {
 		struct timespec wait = {PRUNE_INTERVAL, 0};
 		int sig = sigtimedwait(&set, NULL, &wait);
-		if (sig == SIGUSR1) {
+		if (sig == SIGUSR2) {
+			drain_and_stop();
+			return NULL;
+		} else if (sig == SIGUSR1) {
 			char *err = NULL;
 			if (filter_reload(the_filter, &err)) {
 				struct policy *pol = filter_policy(the_filter);
-				log_msg(LOG_NOTICE, "policy reloaded: %s (%u patterns)",
-				        the_config.policy, policy_pattern_count(pol));
+				log_msg(LOG_NOTICE, "policy reloaded: %s (%u patterns)", the_config.policy,
+				        policy_pattern_count(pol));
 				policy_unref(pol);
 			} else {
 				g_strchomp(err);
@@ -317,17 +332,16 @@ static void *signal_thread(void *arg)
 
 static void usage(FILE *out)
 {
-	fprintf(out,
-	        "usage: apology-milter [-c FILE] [-p SOCKET] [-f] [-n] [-v] [-o key=value]...\n"
-	        "  -c FILE        configuration file (default " DEFAULT_CONFIG ")\n"
-	        "  -p SOCKET      socket to listen on: unix:PATH or inet:PORT@ADDRESS\n"
-	        "  -f             stay in the foreground and log to standard error\n"
-	        "  -n             check the configuration and the policy, then exit\n"
-	        "  -v             also log debug lines (with -f)\n"
-	        "  -o key=value   override a configuration key (may be repeated)\n"
-	        "  -h             this help\n"
-	        "Signals: USR1 reloads the policy; TERM, INT and HUP stop after messages in\n"
-	        "flight are done.\n\n");
+	fprintf(out, "usage: apology-milter [-c FILE] [-p SOCKET] [-f] [-n] [-v] [-o key=value]...\n"
+	             "  -c FILE        configuration file (default " DEFAULT_CONFIG ")\n"
+	             "  -p SOCKET      socket to listen on: unix:PATH or inet:PORT@ADDRESS\n"
+	             "  -f             stay in the foreground and log to standard error\n"
+	             "  -n             check the configuration and the policy, then exit\n"
+	             "  -v             also log debug lines (with -f)\n"
+	             "  -o key=value   override a configuration key (may be repeated)\n"
+	             "  -h             this help\n"
+	             "Signals: USR1 reloads the policy; USR2 stops after the messages in flight;\n"
+	             "TERM, INT and HUP stop at once.\n\n");
 	config_print_help(out);
 }
 
@@ -347,8 +361,14 @@ static int load_config(int argc, char **argv, bool *foreground, bool *check_only
 		case 'n': *check_only = true; break;
 		case 'o': g_ptr_array_add(overrides, optarg); break;
 		case 'v': verbose = true; break;
-		case 'h': usage(stdout); g_ptr_array_free(overrides, TRUE); exit(0);
-		default: usage(stderr); g_ptr_array_free(overrides, TRUE); return EX_USAGE;
+		case 'h':
+			usage(stdout);
+			g_ptr_array_free(overrides, TRUE);
+			exit(0);
+		default:
+			usage(stderr);
+			g_ptr_array_free(overrides, TRUE);
+			return EX_USAGE;
 		}
 	}
 	if (optind < argc) {
@@ -379,6 +399,20 @@ static int load_config(int argc, char **argv, bool *foreground, bool *check_only
 	}
 	g_ptr_array_free(overrides, TRUE);
 	return rc;
+}
+
+/* Relative paths in the config would break once the daemon changes to "/". */
+static void make_absolute(char **path, const char *prefix)
+{
+	size_t skip = prefix && g_str_has_prefix(*path, prefix) ? strlen(prefix) : 0;
+	const char *p = *path + skip;
+	if (*p == '\0' || g_path_is_absolute(p) || (skip == 0 && strchr(p, ':') != NULL))
+		return;
+	char *abs = g_canonicalize_filename(p, NULL);
+	char *full = g_strconcat(skip ? prefix : "", abs, NULL);
+	g_free(abs);
+	g_free(*path);
+	*path = full;
 }
 
 static const char *socket_path(const char *conn)
@@ -434,7 +468,8 @@ static void set_nodelay(void)
 static int open_socket(uid_t uid, gid_t gid)
 {
 	const char *conn = the_config.socket;
-	if (smfi_setconn((char *)conn) != MI_SUCCESS || smfi_settimeout((int)the_config.milter_timeout) != MI_SUCCESS ||
+	if (smfi_setconn((char *)conn) != MI_SUCCESS ||
+	    smfi_settimeout((int)the_config.milter_timeout) != MI_SUCCESS ||
 	    smfi_register(milter_desc) != MI_SUCCESS) {
 		fprintf(stderr, "apology-milter: cannot set up libmilter for %s\n", conn);
 		return EX_SOFTWARE;
@@ -539,6 +574,9 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc;
 
+	make_absolute(&the_config.policy, NULL);
+	make_absolute(&the_config.pid_file, NULL);
+	make_absolute(&the_config.store, "sqlite:");
 	message_library_init();
 	char *err = NULL;
 	struct policy *pol = policy_load(the_config.policy, &err);
@@ -556,11 +594,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	/* Before any thread exists, so that every thread inherits the mask and
-	 * only the signal thread takes SIGUSR1. */
+	/* Before any thread exists, so that every thread inherits the mask: only
+	 * our signal thread takes SIGUSR1, and only libmilter's own signal thread
+	 * (started by smfi_main) takes SIGHUP, SIGINT and SIGTERM. */
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
 	static const int facilities[] = {LOG_MAIL,   LOG_DAEMON, LOG_USER,   LOG_LOCAL0,
@@ -589,17 +632,12 @@ int main(int argc, char **argv)
 	}
 	pthread_detach(tid);
 	log_msg(LOG_NOTICE, "listening on %s; policy %s; store %s; mode %s", the_config.socket,
-	        the_config.policy, the_config.store,
-	        config_choice_name("mode", the_config.mode));
+	        the_config.policy, the_config.store, config_choice_name("mode", the_config.mode));
 
 	rc = smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;
-	unsigned left = filter_in_flight(the_filter);
-	if (left > 0) {
-		log_msg(LOG_NOTICE, "stopping: waiting for %u message(s) in flight", left);
-		if (!filter_drain(the_filter, the_config.drain_timeout))
-			log_msg(LOG_WARNING, "stopping with %u message(s) still in flight",
-			        filter_in_flight(the_filter));
-	}
+	/* Sessions still open are not served any more once libmilter stops. */
+	if (filter_in_flight(the_filter) > 0)
+		log_msg(LOG_WARNING, "stopped with %u message(s) in flight", filter_in_flight(the_filter));
 	log_msg(LOG_NOTICE, "stopped");
 	if (*the_config.pid_file)
 		unlink(the_config.pid_file);

@@ -25,67 +25,66 @@ static char *check_reply_text(const char *v);
 static char *check_daemon_name(const char *v);
 
 #define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
-#define FACILITIES                                                                            \
-	CHOICES("mail", "daemon", "user", "local0", "local1", "local2", "local3", "local4",   \
-	        "local5", "local6", "local7")
+#define FACILITIES                                                                                           \
+	CHOICES("mail", "daemon", "user", "local0", "local1", "local2", "local3", "local4", "local5",        \
+	        "local6", "local7")
 
 const struct config_key config_keys[] = {
-	{"socket", CONF_STRING, FIELD(socket), "unix:/run/apology-milter/milter.sock", 0, 0, NULL,
-	 check_socket,
-	 "where the MTA connects: unix:PATH or inet:PORT@127.0.0.1 (-p overrides)"},
-	{"user", CONF_STRING, FIELD(user), "", 0, 0, NULL, NULL,
-	 "user to run as after opening the socket (empty: stay)"},
-	{"group", CONF_STRING, FIELD(group), "", 0, 0, NULL, NULL,
-	 "group of the unix socket (empty: the user's group)"},
-	{"socket-mode", CONF_OCTAL, FIELD(socket_mode), "0660", 0, 0777, NULL, NULL,
-	 "permissions of the unix socket"},
-	{"pid-file", CONF_STRING, FIELD(pid_file), "", 0, 0, NULL, NULL,
-	 "file to write the daemon's process id to (empty: none)"},
-	{"policy", CONF_STRING, FIELD(policy), DATADIR "/policies/default.yaml", 0, 0, NULL, NULL,
-	 "the apology policy file (rules, phrases, weights)"},
-	{"store", CONF_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0, NULL,
-	 NULL, "where complaints, apology history and held mail are recorded"},
-	{"mode", CONF_ENUM, FIELD(mode), "enforce", 0, 0, CHOICES("enforce", "monitor"), NULL,
-	 "enforce: act on the verdict; monitor: decide, log and record, change nothing"},
-	{"on-error", CONF_ENUM, FIELD(on_error), "accept", 0, 0, CHOICES("accept", "tempfail", "hold"), NULL,
-	 "what happens to a message that cannot be analysed"},
-	{"hold-action", CONF_ENUM, FIELD(hold_action), "quarantine", 0, 0, CHOICES("quarantine", "reject"),
-	 NULL, "a hold verdict puts mail in the MTA's hold queue, or rejects it with 5.7.1"},
-	{"reject-text", CONF_STRING, FIELD(reject_text),
-	 "Reply held back: it blames others or makes excuses instead of apologising. "
-	 "Own the mistake, say how you will fix it, and send it again.",
-	 0, 0, NULL, check_reply_text, "the coaching text of a 5.7.1 reject (hold-action: reject)"},
-	{"scope.daemon-names", CONF_LIST, FIELD(daemon_names), "ORIGINATING,MSA", 0, 0, NULL,
-	 check_daemon_name, "{daemon_name} values that mark mail as outgoing"},
-	{"scope.authenticated", CONF_BOOL, FIELD(authenticated), "yes", 0, 0, NULL, NULL,
-	 "mail from an SMTP AUTH client is outgoing"},
-	{"scope.client-networks", CONF_LIST, FIELD(client_networks), "", 0, 0, NULL, check_network,
-	 "mail from these client networks (CIDR) is outgoing"},
-	{"scope.internal-domains", CONF_LIST, FIELD(internal_domains), "", 0, 0, NULL, check_domain,
-	 "our own domains: mail only to these is not checked; inbound mail to them may be a "
-	 "complaint"},
-	{"inbound.record-complaints", CONF_BOOL, FIELD(record_complaints), "yes", 0, 0, NULL, NULL,
-	 "classify inbound mail and record complaints by Message-ID"},
-	{"headers.check", CONF_STRING, FIELD(header_check), "X-Apology-Check", 0, 0, NULL,
-	 check_header_name, "header with verdict, score and rule ids"},
-	{"headers.findings", CONF_STRING, FIELD(header_findings), "X-Apology-Findings", 0, 0, NULL,
-	 check_header_name, "folded header with each finding's rule, line and span"},
-	{"headers.token", CONF_STRING, FIELD(header_token), "X-Apology-Token", 0, 0, NULL,
-	 check_header_name, "header with the review token of a held message"},
-	{"headers.on-pass", CONF_BOOL, FIELD(header_on_pass), "no", 0, 0, NULL, NULL,
-	 "add the check header to passed mail too (otherwise it is untouched)"},
-	{"limits.max-message-size", CONF_SIZE, FIELD(max_message_size), "10M", 64 * 1024,
-	 1LL << 30, NULL, NULL, "larger messages are not analysed (unchecked)"},
-	{"limits.drain-timeout", CONF_DURATION, FIELD(drain_timeout), "30s", 0, 3600, NULL, NULL,
-	 "on SIGTERM, how long to wait for messages in flight"},
-	{"limits.milter-timeout", CONF_DURATION, FIELD(milter_timeout), "300s", 1, 3600, NULL, NULL,
-	 "how long to wait on the MTA during a session"},
-	{"history.window", CONF_DURATION, FIELD(history_window), "180d", 3600, 3650LL * 86400,
-	 NULL, NULL, "how far back a reply's apology history is read"},
-	{"history.retention", CONF_DURATION, FIELD(retention), "400d", 86400, 3650LL * 86400,
-	 NULL, NULL, "complaints and apology history older than this are deleted"},
-	{"log.facility", CONF_ENUM, FIELD(log_facility), "mail", 0, 0, FACILITIES, NULL,
-	 "syslog facility (-f logs to standard error instead)"},
+    {"socket", CONF_STRING, FIELD(socket), "unix:/run/apology-milter/milter.sock", 0, 0, NULL, check_socket,
+     "where the MTA connects: unix:PATH or inet:PORT@127.0.0.1 (-p overrides)"},
+    {"user", CONF_STRING, FIELD(user), "", 0, 0, NULL, NULL,
+     "user to run as after opening the socket (empty: stay)"},
+    {"group", CONF_STRING, FIELD(group), "", 0, 0, NULL, NULL,
+     "group of the unix socket (empty: the user's group)"},
+    {"socket-mode", CONF_OCTAL, FIELD(socket_mode), "0660", 0, 0777, NULL, NULL,
+     "permissions of the unix socket"},
+    {"pid-file", CONF_STRING, FIELD(pid_file), "", 0, 0, NULL, NULL,
+     "file to write the daemon's process id to (empty: none)"},
+    {"policy", CONF_STRING, FIELD(policy), DATADIR "/policies/default.yaml", 0, 0, NULL, NULL,
+     "the apology policy file (rules, phrases, weights)"},
+    {"store", CONF_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0, NULL, NULL,
+     "where complaints, apology history and held mail are recorded"},
+    {"mode", CONF_ENUM, FIELD(mode), "enforce", 0, 0, CHOICES("enforce", "monitor"), NULL,
+     "enforce: act on the verdict; monitor: decide, log and record, change nothing"},
+    {"on-error", CONF_ENUM, FIELD(on_error), "accept", 0, 0, CHOICES("accept", "tempfail", "hold"), NULL,
+     "what happens to a message that cannot be analysed"},
+    {"hold-action", CONF_ENUM, FIELD(hold_action), "quarantine", 0, 0, CHOICES("quarantine", "reject"), NULL,
+     "a hold verdict puts mail in the MTA's hold queue, or rejects it with 5.7.1"},
+    {"reject-text", CONF_STRING, FIELD(reject_text),
+     "Reply held back: it blames others or makes excuses instead of apologising. "
+     "Own the mistake, say how you will fix it, and send it again.",
+     0, 0, NULL, check_reply_text, "the coaching text of a 5.7.1 reject (hold-action: reject)"},
+    {"scope.daemon-names", CONF_LIST, FIELD(daemon_names), "ORIGINATING,MSA", 0, 0, NULL, check_daemon_name,
+     "{daemon_name} values that mark mail as outgoing"},
+    {"scope.authenticated", CONF_BOOL, FIELD(authenticated), "yes", 0, 0, NULL, NULL,
+     "mail from an SMTP AUTH client is outgoing"},
+    {"scope.client-networks", CONF_LIST, FIELD(client_networks), "", 0, 0, NULL, check_network,
+     "mail from these client networks (CIDR) is outgoing"},
+    {"scope.internal-domains", CONF_LIST, FIELD(internal_domains), "", 0, 0, NULL, check_domain,
+     "our own domains: mail only to these is not checked; inbound mail to them may be a "
+     "complaint"},
+    {"inbound.record-complaints", CONF_BOOL, FIELD(record_complaints), "yes", 0, 0, NULL, NULL,
+     "classify inbound mail and record complaints by Message-ID"},
+    {"headers.check", CONF_STRING, FIELD(header_check), "X-Apology-Check", 0, 0, NULL, check_header_name,
+     "header with verdict, score and rule ids"},
+    {"headers.findings", CONF_STRING, FIELD(header_findings), "X-Apology-Findings", 0, 0, NULL,
+     check_header_name, "folded header with each finding's rule, line and span"},
+    {"headers.token", CONF_STRING, FIELD(header_token), "X-Apology-Token", 0, 0, NULL, check_header_name,
+     "header with the review token of a held message"},
+    {"headers.on-pass", CONF_BOOL, FIELD(header_on_pass), "no", 0, 0, NULL, NULL,
+     "add the check header to passed mail too (otherwise it is untouched)"},
+    {"limits.max-message-size", CONF_SIZE, FIELD(max_message_size), "10M", 64 * 1024, 1LL << 30, NULL, NULL,
+     "larger messages are not analysed (unchecked)"},
+    {"limits.drain-timeout", CONF_DURATION, FIELD(drain_timeout), "30s", 0, 3600, NULL, NULL,
+     "on SIGTERM, how long to wait for messages in flight"},
+    {"limits.milter-timeout", CONF_DURATION, FIELD(milter_timeout), "300s", 1, 3600, NULL, NULL,
+     "how long to wait on the MTA during a session"},
+    {"history.window", CONF_DURATION, FIELD(history_window), "180d", 3600, 3650LL * 86400, NULL, NULL,
+     "how far back a reply's apology history is read"},
+    {"history.retention", CONF_DURATION, FIELD(retention), "400d", 86400, 3650LL * 86400, NULL, NULL,
+     "complaints and apology history older than this are deleted"},
+    {"log.facility", CONF_ENUM, FIELD(log_facility), "mail", 0, 0, FACILITIES, NULL,
+     "syslog facility (-f logs to standard error instead)"},
 };
 
 const size_t config_key_count = G_N_ELEMENTS(config_keys);
@@ -95,8 +94,7 @@ const size_t config_key_count = G_N_ELEMENTS(config_keys);
 static char *check_socket(const char *v)
 {
 	if (g_str_has_prefix(v, "unix:") || g_str_has_prefix(v, "local:"))
-		return strchr(v, ':')[1] == '/' ? NULL
-		                                : g_strdup("a unix socket needs an absolute path");
+		return strchr(v, ':')[1] == '/' ? NULL : g_strdup("a unix socket needs an absolute path");
 	if (g_str_has_prefix(v, "inet:") || g_str_has_prefix(v, "inet6:")) {
 		const char *p = strchr(v, ':') + 1;
 		char *end;
@@ -160,8 +158,7 @@ static void *field(struct config *cfg, const struct config_key *k)
 	return (char *)cfg + k->offset;
 }
 
-static char *parse_number(const char *v, const char *units, const long long *scale,
-                          long long *out)
+static char *parse_number(const char *v, const char *units, const long long *scale, long long *out)
 {
 	char *end;
 	errno = 0;
@@ -238,8 +235,7 @@ static char *set_scalar(struct config *cfg, const struct config_key *k, const ch
 		g_free(*(char **)field(cfg, k));
 		*(char **)field(cfg, k) = g_strdup(v);
 		return NULL;
-	case CONF_BOOL:
-		return parse_bool(v, field(cfg, k));
+	case CONF_BOOL: return parse_bool(v, field(cfg, k));
 	case CONF_INT:
 	case CONF_OCTAL: {
 		char *end;
@@ -488,8 +484,7 @@ bool config_load(struct config *cfg, const char *file, char **err)
 	return ok;
 }
 
-bool config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len,
-                        char **err)
+bool config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len, char **err)
 {
 	return load(cfg, name, yaml, len, err);
 }
@@ -508,19 +503,13 @@ char *config_format(const struct config *cfg, const struct config_key *k)
 {
 	const void *f = (const char *)cfg + k->offset;
 	switch (k->type) {
-	case CONF_STRING:
-		return g_strdup(*(char *const *)f);
-	case CONF_BOOL:
-		return g_strdup(*(const bool *)f ? "yes" : "no");
-	case CONF_INT:
-		return g_strdup_printf("%d", *(const int *)f);
-	case CONF_OCTAL:
-		return g_strdup_printf("0%o", (unsigned)*(const int *)f);
+	case CONF_STRING: return g_strdup(*(char *const *)f);
+	case CONF_BOOL: return g_strdup(*(const bool *)f ? "yes" : "no");
+	case CONF_INT: return g_strdup_printf("%d", *(const int *)f);
+	case CONF_OCTAL: return g_strdup_printf("0%o", (unsigned)*(const int *)f);
 	case CONF_SIZE:
-	case CONF_DURATION:
-		return g_strdup_printf("%" G_GINT64_FORMAT, *(const gint64 *)f);
-	case CONF_ENUM:
-		return g_strdup(config_choice_name(k->name, *(const int *)f));
+	case CONF_DURATION: return g_strdup_printf("%" G_GINT64_FORMAT, *(const gint64 *)f);
+	case CONF_ENUM: return g_strdup(config_choice_name(k->name, *(const int *)f));
 	case CONF_LIST: {
 		const GPtrArray *list = *(GPtrArray *const *)f;
 		GString *s = g_string_new(NULL);
@@ -535,9 +524,9 @@ char *config_format(const struct config *cfg, const struct config_key *k)
 static char *type_name(const struct config_key *k)
 {
 	static const char *const names[] = {
-		[CONF_STRING] = "text", [CONF_BOOL] = "yes|no",       [CONF_INT] = "number",
-		[CONF_OCTAL] = "mode",  [CONF_SIZE] = "size",          [CONF_DURATION] = "duration",
-		[CONF_ENUM] = "choice", [CONF_LIST] = "list",
+	    [CONF_STRING] = "text", [CONF_BOOL] = "yes|no", [CONF_INT] = "number",
+	    [CONF_OCTAL] = "mode",  [CONF_SIZE] = "size",   [CONF_DURATION] = "duration",
+	    [CONF_ENUM] = "choice", [CONF_LIST] = "list",
 	};
 	return k->type == CONF_ENUM ? choices_joined(k) : g_strdup(names[k->type]);
 }

@@ -27,35 +27,35 @@ enum config_on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL, ON_ERROR_HOLD };
 enum config_hold_action { HOLD_QUARANTINE, HOLD_REJECT };
 
 struct config {
-	char *socket;              /* unix:PATH, local:PATH, inet:PORT@HOST, inet6:PORT@HOST */
-	char *user;                /* drop to this user after opening the socket; "" = stay */
-	char *group;               /* group of the unix socket; "" = the user's */
-	int socket_mode;           /* permissions of the unix socket */
-	char *pid_file;            /* "" = none */
-	char *policy;              /* the apology policy file */
-	char *store;               /* store location, e.g. sqlite:/var/lib/... */
-	int mode;                  /* enum config_mode */
-	int on_error;              /* enum config_on_error */
-	int hold_action;           /* enum config_hold_action */
-	char *reject_text;         /* the coaching text of a 5.7.1 reject */
+	char *socket;      /* unix:PATH, local:PATH, inet:PORT@HOST, inet6:PORT@HOST */
+	char *user;        /* drop to this user after opening the socket; "" = stay */
+	char *group;       /* group of the unix socket; "" = the user's */
+	int socket_mode;   /* permissions of the unix socket */
+	char *pid_file;    /* "" = none */
+	char *policy;      /* the apology policy file */
+	char *store;       /* store location, e.g. sqlite:/var/lib/... */
+	int mode;          /* enum config_mode */
+	int on_error;      /* enum config_on_error */
+	int hold_action;   /* enum config_hold_action */
+	char *reject_text; /* the coaching text of a 5.7.1 reject */
 
-	GPtrArray *daemon_names;   /* {daemon_name} values of outgoing mail */
-	bool authenticated;        /* SMTP AUTH makes mail outgoing */
-	GPtrArray *client_networks;/* CIDR blocks whose mail is outgoing */
-	GPtrArray *internal_domains;/* recipients here are colleagues, not clients */
-	bool record_complaints;    /* classify inbound mail and keep complaints */
+	GPtrArray *daemon_names;     /* {daemon_name} values of outgoing mail */
+	bool authenticated;          /* SMTP AUTH makes mail outgoing */
+	GPtrArray *client_networks;  /* CIDR blocks whose mail is outgoing */
+	GPtrArray *internal_domains; /* recipients here are colleagues, not clients */
+	bool record_complaints;      /* classify inbound mail and keep complaints */
 
 	char *header_check;
 	char *header_findings;
 	char *header_token;
-	bool header_on_pass;       /* add "<check>: pass" to passed mail */
+	bool header_on_pass; /* add "<check>: pass" to passed mail */
 
-	gint64 max_message_size;   /* bytes buffered per message */
-	gint64 history_window;     /* seconds of apology history read per reply */
-	gint64 retention;          /* seconds complaints and history are kept */
-	gint64 drain_timeout;      /* seconds SIGTERM waits for messages in flight */
-	gint64 milter_timeout;     /* seconds libmilter waits on the MTA */
-	int log_facility;          /* syslog facility, index of log.facility choices */
+	gint64 max_message_size; /* bytes buffered per message */
+	gint64 history_window;   /* seconds of apology history read per reply */
+	gint64 retention;        /* seconds complaints and history are kept */
+	gint64 drain_timeout;    /* seconds SIGTERM waits for messages in flight */
+	gint64 milter_timeout;   /* seconds libmilter waits on the MTA */
+	int log_facility;        /* syslog facility, index of log.facility choices */
 };
 
 enum config_type {
@@ -70,11 +70,11 @@ enum config_type {
 };
 
 struct config_key {
-	const char *name;     /* dotted path: "scope.daemon-names" */
+	const char *name; /* dotted path: "scope.daemon-names" */
 	enum config_type type;
-	size_t offset;        /* of the field in struct config */
-	const char *def;      /* default, in the syntax of -o values */
-	long long min, max;   /* bounds for numbers (0, 0 = none) */
+	size_t offset;              /* of the field in struct config */
+	const char *def;            /* default, in the syntax of -o values */
+	long long min, max;         /* bounds for numbers (0, 0 = none) */
 	const char *const *choices; /* CONF_ENUM: NULL-terminated names */
 	/* Extra check of one (list item) value; returns NULL or an error. */
 	char *(*check)(const char *value);
@@ -91,8 +91,7 @@ void config_clear(struct config *cfg);
 /* Read FILE over CFG.  Returns false and sets *ERR to one
  * "file:line:col: message" line per problem. */
 bool config_load(struct config *cfg, const char *file, char **err);
-bool config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len,
-                        char **err);
+bool config_load_string(struct config *cfg, const char *name, const char *yaml, size_t len, char **err);
 /* Apply one "key=value" override (-o). */
 bool config_set(struct config *cfg, const char *assignment, char **err);
 

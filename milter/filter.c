@@ -41,9 +41,10 @@ struct filter {
 	struct store *store;
 	GMutex policy_lock; /* guards pol */
 	struct policy *pol;
-	GMutex flight_lock; /* guards in_flight */
+	GMutex flight_lock; /* guards in_flight and draining */
 	GCond flight_done;
 	unsigned in_flight;
+	bool draining;
 };
 
 /* Our own header names, in the order of config fields below. */
@@ -133,6 +134,7 @@ bool filter_drain(struct filter *f, gint64 timeout)
 {
 	gint64 deadline = g_get_monotonic_time() + timeout * G_USEC_PER_SEC;
 	g_mutex_lock(&f->flight_lock);
+	f->draining = true;
 	while (f->in_flight > 0)
 		if (!g_cond_wait_until(&f->flight_done, &f->flight_lock, deadline))
 			break;
@@ -150,6 +152,17 @@ static void flight_change(struct filter *f, int delta)
 	g_mutex_unlock(&f->flight_lock);
 }
 
+/* Count a new message in flight, unless the filter is draining. */
+static bool flight_begin(struct filter *f)
+{
+	g_mutex_lock(&f->flight_lock);
+	bool ok = !f->draining;
+	if (ok)
+		f->in_flight++;
+	g_mutex_unlock(&f->flight_lock);
+	return ok;
+}
+
 /* ---- sessions and messages -------------------------------------------- */
 
 struct filter_session *filter_session_new(struct filter *f, const struct sockaddr *client,
@@ -159,8 +172,8 @@ struct filter_session *filter_session_new(struct filter *f, const struct sockadd
 	s->f = f;
 	s->client_text = g_strdup(client_text ? client_text : "");
 	if (client != NULL && (client->sa_family == AF_INET || client->sa_family == AF_INET6)) {
-		size_t n = client->sa_family == AF_INET ? sizeof(struct sockaddr_in)
-		                                        : sizeof(struct sockaddr_in6);
+		size_t n =
+		    client->sa_family == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
 		memcpy(&s->client, client, n);
 		s->have_client = true;
 	}
@@ -219,8 +232,7 @@ void filter_abort(struct filter_session *s)
 	message_reset(s);
 }
 
-enum filter_reply filter_mail(struct filter_session *s, const char *sender,
-                              const char *auth_authen)
+enum filter_reply filter_mail(struct filter_session *s, const char *sender, const char *auth_authen)
 {
 	struct filter *f = s->f;
 	message_reset(s);
@@ -233,11 +245,15 @@ enum filter_reply filter_mail(struct filter_session *s, const char *sender,
 		message_reset(s);
 		return FILTER_ACCEPT;
 	}
+	if (!flight_begin(f)) {
+		log_msg(LOG_INFO, "stopping: message from <%s> accepted unchecked", s->sender);
+		message_reset(s);
+		return FILTER_ACCEPT;
+	}
 	s->rcpts = g_ptr_array_new_with_free_func(g_free);
 	s->raw = g_string_sized_new(16 * 1024);
 	s->refs = g_ptr_array_new_with_free_func(g_free);
 	s->active = true;
-	flight_change(f, +1);
 	return FILTER_CONTINUE;
 }
 
@@ -288,8 +304,8 @@ static void append_crlf(struct filter_session *s, const char *value)
 	}
 }
 
-/* Add each <id> in VALUE (without brackets) to IDS; newest first when
- * REVERSE (References lists the oldest first). */
+/* Add each <id> in VALUE (without brackets) to IDS unless already there;
+ * newest first when REVERSE (References lists the oldest first). */
 static void add_ids(GPtrArray *ids, const char *value, bool reverse)
 {
 	GPtrArray *found = g_ptr_array_new();
@@ -303,7 +319,10 @@ static void add_ids(GPtrArray *ids, const char *value, bool reverse)
 	}
 	for (guint i = 0; i < found->len; i++) {
 		char *id = found->pdata[reverse ? found->len - 1 - i : i];
-		if (ids->len < MAX_REFERENCE_IDS)
+		bool seen = false;
+		for (guint j = 0; j < ids->len && !seen; j++)
+			seen = strcmp(ids->pdata[j], id) == 0;
+		if (!seen && ids->len < MAX_REFERENCE_IDS)
 			g_ptr_array_add(ids, id);
 		else
 			g_free(id);
@@ -385,17 +404,16 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 	thread_classify_text(s->pol, msg.subject, view.text, view.len, &c);
 	if (c.detected) {
 		struct store_complaint rec = {
-			.message_id = msg.message_id,
-			.client_addr = s->client_text,
-			.client_domain = address_domain(from),
-			.received = now,
-			.serious = c.severity == SEVERITY_SERIOUS,
-			.kinds = c.kinds,
+		    .message_id = msg.message_id,
+		    .client_addr = s->client_text,
+		    .client_domain = address_domain(from),
+		    .received = now,
+		    .serious = c.severity == SEVERITY_SERIOUS,
+		    .kinds = c.kinds,
 		};
 		bool ok = store_complaint_put(f->store, &rec, &err);
 		log_msg(ok ? LOG_INFO : LOG_ERR, "%s: inbound complaint severity=%s kinds=%u%s%s", qid,
-		        rec.serious ? "serious" : "normal", c.kinds, ok ? " recorded" : ": ",
-		        ok ? "" : err);
+		        rec.serious ? "serious" : "normal", c.kinds, ok ? " recorded" : ": ", ok ? "" : err);
 		g_free(rec.client_domain);
 		g_free(err);
 	} else {
@@ -412,7 +430,7 @@ struct known {
 	struct context ctx;
 	struct store_complaint complaint;
 	bool have_complaint;
-	const char *thread;  /* Message-ID of the complaint answered, or NULL */
+	const char *thread; /* Message-ID of the complaint answered, or NULL */
 	char *client_domain;
 	GArray *history;
 };
@@ -433,8 +451,8 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 	k->ctx.now = now;
 	k->history = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
 
-	enum store_status st = store_complaint_find(
-		f->store, (const char *const *)s->refs->pdata, s->refs->len, &k->complaint, &err);
+	enum store_status st = store_complaint_find(f->store, (const char *const *)s->refs->pdata,
+	                                            s->refs->len, &k->complaint, &err);
 	if (st == STORE_ERROR) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_clear_pointer(&err, g_free);
@@ -455,8 +473,8 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 			k->client_domain = address_domain(s->rcpts->pdata[i]);
 	if (k->client_domain == NULL || *s->sender == '\0')
 		return;
-	if (!store_history_get(f->store, s->sender, k->client_domain, now - f->cfg->history_window,
-	                       k->thread, MAX_HISTORY, k->history, &err)) {
+	if (!store_history_get(f->store, s->sender, k->client_domain, now - f->cfg->history_window, k->thread,
+	                       MAX_HISTORY, k->history, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_free(err);
 	}
@@ -533,8 +551,8 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 enum action { ACT_NONE, ACT_HEADERS, ACT_HOLD, ACT_REJECT, ACT_TEMPFAIL };
 
 static const char *const action_names[] = {
-	[ACT_NONE] = "none", [ACT_HEADERS] = "headers", [ACT_HOLD] = "hold",
-	[ACT_REJECT] = "reject", [ACT_TEMPFAIL] = "tempfail",
+    [ACT_NONE] = "none",     [ACT_HEADERS] = "headers",   [ACT_HOLD] = "hold",
+    [ACT_REJECT] = "reject", [ACT_TEMPFAIL] = "tempfail",
 };
 
 static enum action choose_action(const struct config *cfg, const struct decision *d)
@@ -542,12 +560,9 @@ static enum action choose_action(const struct config *cfg, const struct decision
 	if (cfg->mode == MODE_MONITOR)
 		return ACT_NONE;
 	switch (d->verdict) {
-	case VERDICT_PASS:
-		return cfg->header_on_pass ? ACT_HEADERS : ACT_NONE;
-	case VERDICT_ADVISE:
-		return ACT_HEADERS;
-	case VERDICT_HOLD:
-		return cfg->hold_action == HOLD_REJECT ? ACT_REJECT : ACT_HOLD;
+	case VERDICT_PASS: return cfg->header_on_pass ? ACT_HEADERS : ACT_NONE;
+	case VERDICT_ADVISE: return ACT_HEADERS;
+	case VERDICT_HOLD: return cfg->hold_action == HOLD_REJECT ? ACT_REJECT : ACT_HOLD;
 	case VERDICT_UNCHECKED:
 		return cfg->on_error == ON_ERROR_TEMPFAIL ? ACT_TEMPFAIL
 		       : cfg->on_error == ON_ERROR_HOLD   ? ACT_HOLD
@@ -595,33 +610,32 @@ static bool write_headers(struct filter_session *s, const struct decision *d, co
 	return ok;
 }
 
-static void record_hold(struct filter_session *s, const struct decision *d,
-                        const struct known *k, const char *qid, const char *token,
-                        const char *state, gint64 now)
+static void record_hold(struct filter_session *s, const struct decision *d, const struct known *k,
+                        const char *qid, const char *token, const char *state, gint64 now)
 {
 	char *err = NULL;
 	GString *rcpts = g_string_new(NULL);
 	for (guint i = 0; i < s->rcpts->len; i++)
 		g_string_append_printf(rcpts, "%s%s", i ? "," : "", (const char *)s->rcpts->pdata[i]);
 	struct store_quarantine q = {
-		.queue_id = (char *)qid,
-		.message_id = s->message_id ? s->message_id : "",
-		.token = (char *)token,
-		.sender = s->sender,
-		.recipients = rcpts->str,
-		.verdict = (char *)verdict_name(d->verdict),
-		.score = d->score,
-		.findings_json = render_decision_json(d),
-		.complaint_ref = k->have_complaint ? k->complaint.message_id : NULL,
-		.raw = s->raw->str,
-		.raw_len = s->raw->len,
-		.created = now,
-		.state = (char *)state,
+	    .queue_id = (char *)qid,
+	    .message_id = s->message_id ? s->message_id : "",
+	    .token = (char *)token,
+	    .sender = s->sender,
+	    .recipients = rcpts->str,
+	    .verdict = (char *)verdict_name(d->verdict),
+	    .score = d->score,
+	    .findings_json = render_decision_json(d),
+	    .complaint_ref = k->have_complaint ? k->complaint.message_id : NULL,
+	    .raw = s->raw->str,
+	    .raw_len = s->raw->len,
+	    .created = now,
+	    .state = (char *)state,
 	};
 	if (!store_quarantine_put(s->f->store, &q, NULL, &err)) {
 		char *rules = render_rule_list(d);
-		log_msg(LOG_ERR, "%s: %s but not recorded (token=%s rules=%s): %s", qid, state, token,
-		        rules, err);
+		log_msg(LOG_ERR, "%s: %s but not recorded (token=%s rules=%s): %s", qid, state, token, rules,
+		        err);
 		g_free(rules);
 		g_free(err);
 	}
@@ -629,21 +643,21 @@ static void record_hold(struct filter_session *s, const struct decision *d,
 	g_string_free(rcpts, TRUE);
 }
 
-static void record_apology(struct filter_session *s, const struct decision *d,
-                           const struct known *k, gint64 now)
+static void record_apology(struct filter_session *s, const struct decision *d, const struct known *k,
+                           gint64 now)
 {
 	char *err = NULL;
 	if (!d->apologised || k->client_domain == NULL || *s->sender == '\0')
 		return;
-	if (!store_apology_put(s->f->store, s->sender, k->client_domain, now, d->complaint.kinds,
-	                       k->thread, &err)) {
+	if (!store_apology_put(s->f->store, s->sender, k->client_domain, now, d->complaint.kinds, k->thread,
+	                       &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_free(err);
 	}
 }
 
-static enum filter_reply judge(struct filter_session *s, const char *qid,
-                               const struct mta_ops *ops, void *mta, gint64 now)
+static enum filter_reply judge(struct filter_session *s, const char *qid, const struct mta_ops *ops,
+                               void *mta, gint64 now)
 {
 	const struct config *cfg = s->f->cfg;
 	struct decision d;
@@ -654,8 +668,7 @@ static enum filter_reply judge(struct filter_session *s, const char *qid,
 	char *token = NULL;
 
 	switch (act) {
-	case ACT_NONE:
-		break;
+	case ACT_NONE: break;
 	case ACT_HEADERS:
 		if (!write_headers(s, &d, NULL, ops, mta))
 			log_msg(LOG_WARNING, "%s: the MTA refused a header", qid);

@@ -51,8 +51,10 @@ struct policy *filter_policy(struct filter *f);
 
 /* Messages between MAIL FROM and end of message, over all sessions. */
 unsigned filter_in_flight(struct filter *f);
-/* Wait until no message is in flight, at most TIMEOUT seconds; returns
- * whether it drained. */
+/* Stop taking new messages (they are accepted unchecked at MAIL FROM, as
+ * Postfix does with default_action=accept when a milter is gone), then wait
+ * until no message is in flight, at most TIMEOUT seconds; returns whether
+ * it drained. */
 bool filter_drain(struct filter *f, gint64 timeout);
 
 /* A new SMTP session from CLIENT (may be NULL when unknown) named
@@ -67,8 +69,7 @@ void filter_set_daemon_name(struct filter_session *s, const char *daemon_name);
  * (SMFIP_HDR_LEADSPC was negotiated). */
 void filter_set_leading_space(struct filter_session *s, bool on);
 
-enum filter_reply filter_mail(struct filter_session *s, const char *sender,
-                              const char *auth_authen);
+enum filter_reply filter_mail(struct filter_session *s, const char *sender, const char *auth_authen);
 enum filter_reply filter_rcpt(struct filter_session *s, const char *rcpt);
 /* After the last RCPT: accept at once when no recipient is a client. */
 enum filter_reply filter_data(struct filter_session *s);

@@ -30,7 +30,7 @@ void log_set_verbose(bool on)
 
 void log_msg(int priority, const char *fmt, ...)
 {
-	static const char *const level[] = {"emerg", "alert", "crit", "error",
+	static const char *const level[] = {"emerg",   "alert",  "crit", "error",
 	                                    "warning", "notice", "info", "debug"};
 	va_list ap;
 	if (priority == LOG_DEBUG && !verbose)

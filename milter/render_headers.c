@@ -58,9 +58,9 @@ char *render_check_value(const struct decision *d)
 		return v;
 	}
 	char *rules = render_rule_list(d);
-	char *v = *rules ? g_strdup_printf("%s; score=%d; rules=%s", verdict_name(d->verdict),
-	                                   d->score, rules)
-	                 : g_strdup_printf("%s; score=%d", verdict_name(d->verdict), d->score);
+	char *v = *rules
+	              ? g_strdup_printf("%s; score=%d; rules=%s", verdict_name(d->verdict), d->score, rules)
+	              : g_strdup_printf("%s; score=%d", verdict_name(d->verdict), d->score);
 	g_free(rules);
 	return v;
 }
@@ -94,21 +94,11 @@ static void json_string(GString *out, const char *v)
 	g_string_append_c(out, '"');
 	for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
 		switch (*p) {
-		case '"':
-			g_string_append(out, "\\\"");
-			break;
-		case '\\':
-			g_string_append(out, "\\\\");
-			break;
-		case '\n':
-			g_string_append(out, "\\n");
-			break;
-		case '\r':
-			g_string_append(out, "\\r");
-			break;
-		case '\t':
-			g_string_append(out, "\\t");
-			break;
+		case '"': g_string_append(out, "\\\""); break;
+		case '\\': g_string_append(out, "\\\\"); break;
+		case '\n': g_string_append(out, "\\n"); break;
+		case '\r': g_string_append(out, "\\r"); break;
+		case '\t': g_string_append(out, "\\t"); break;
 		default:
 			if (*p < 0x20 || *p == 0x7f)
 				g_string_append_printf(out, "\\u%04x", *p);
@@ -145,8 +135,7 @@ char *render_decision_json(const struct decision *d)
 	g_string_append_printf(o, ",\"score\":%d,\"reason\":", d->score);
 	json_string(o, d->reason);
 	g_string_append_printf(o, ",\"apologised\":%s,\"complaint\":{\"detected\":%s,\"severity\":",
-	                       d->apologised ? "true" : "false",
-	                       d->complaint.detected ? "true" : "false");
+	                       d->apologised ? "true" : "false", d->complaint.detected ? "true" : "false");
 	json_string(o, d->complaint.detected ? severity_name(d->complaint.severity) : NULL);
 	g_string_append(o, ",\"sent\":");
 	json_time(o, d->complaint.sent);
@@ -157,8 +146,8 @@ char *render_decision_json(const struct decision *d)
 		json_string(o, rule_name(f->rule));
 		g_string_append(o, ",\"severity\":");
 		json_string(o, f->severity == RULE_HOLD ? "hold" : "advise");
-		g_string_append_printf(o, ",\"start\":%zu,\"end\":%zu,\"line\":%u,\"excerpt\":",
-		                       f->start, f->end, f->line);
+		g_string_append_printf(o, ",\"start\":%zu,\"end\":%zu,\"line\":%u,\"excerpt\":", f->start,
+		                       f->end, f->line);
 		json_string(o, f->excerpt);
 		g_string_append(o, ",\"principle\":");
 		json_string(o, f->principle);

@@ -21,16 +21,16 @@
 struct config;
 
 struct network {
-	int family;                 /* AF_INET or AF_INET6 */
+	int family; /* AF_INET or AF_INET6 */
 	unsigned char addr[16];
-	unsigned prefix;            /* bits */
+	unsigned prefix; /* bits */
 };
 
 struct scope {
-	GPtrArray *daemon_names;    /* char * */
+	GPtrArray *daemon_names; /* char * */
 	bool authenticated;
-	GArray *networks;           /* struct network */
-	GPtrArray *internal_domains;/* char *, lower case */
+	GArray *networks;            /* struct network */
+	GPtrArray *internal_domains; /* char *, lower case */
 };
 
 /* Parse "192.0.2.0/24", "2001:db8::/32" or a bare address. */

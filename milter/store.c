@@ -8,7 +8,7 @@
 #include "store_priv.h"
 
 static const struct store_ops *const backends[] = {
-	&store_sqlite_ops,
+    &store_sqlite_ops,
 };
 
 struct store *store_open(const char *location, char **err)
@@ -25,8 +25,7 @@ struct store *store_open(const char *location, char **err)
 			    strncmp(backends[i]->scheme, location, n) == 0)
 				ops = backends[i];
 		if (ops == NULL) {
-			*err = g_strdup_printf("%s: unknown store type \"%.*s\"", location, (int)n,
-			                       location);
+			*err = g_strdup_printf("%s: unknown store type \"%.*s\"", location, (int)n, location);
 			return NULL;
 		}
 		path = colon + 1;
@@ -64,27 +63,25 @@ void store_complaint_clear(struct store_complaint *c)
 	memset(c, 0, sizeof *c);
 }
 
-bool store_apology_put(struct store *st, const char *sender, const char *client_domain,
-                       gint64 when, unsigned kinds, const char *complaint_ref, char **err)
+bool store_apology_put(struct store *st, const char *sender, const char *client_domain, gint64 when,
+                       unsigned kinds, const char *complaint_ref, char **err)
 {
 	return st->ops->apology_put(st, sender, client_domain, when, kinds, complaint_ref, err);
 }
 
-bool store_history_get(struct store *st, const char *sender, const char *client_domain,
-                       gint64 since, const char *exclude_ref, unsigned max, GArray *out,
-                       char **err)
+bool store_history_get(struct store *st, const char *sender, const char *client_domain, gint64 since,
+                       const char *exclude_ref, unsigned max, GArray *out, char **err)
 {
 	return st->ops->history_get(st, sender, client_domain, since, exclude_ref, max, out, err);
 }
 
-bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id,
-                          char **err)
+bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id, char **err)
 {
 	return st->ops->quarantine_put(st, q, id, err);
 }
 
-enum store_status store_quarantine_get(struct store *st, const char *token,
-                                       struct store_quarantine *out, char **err)
+enum store_status store_quarantine_get(struct store *st, const char *token, struct store_quarantine *out,
+                                       char **err)
 {
 	return st->ops->quarantine_get(st, STORE_BY_TOKEN, token, out, err);
 }
@@ -95,8 +92,7 @@ enum store_status store_quarantine_by_queue_id(struct store *st, const char *que
 	return st->ops->quarantine_get(st, STORE_BY_QUEUE_ID, queue_id, out, err);
 }
 
-bool store_quarantine_set_state(struct store *st, const char *token, const char *state,
-                                char **err)
+bool store_quarantine_set_state(struct store *st, const char *token, const char *state, char **err)
 {
 	return st->ops->quarantine_set_state(st, token, state, err);
 }
@@ -116,14 +112,14 @@ void store_quarantine_clear(struct store_quarantine *q)
 	memset(q, 0, sizeof *q);
 }
 
-bool store_review_put(struct store *st, gint64 quarantine_id, const char *reviewer,
-                      const char *action, const char *note, gint64 when, char **err)
+bool store_review_put(struct store *st, gint64 quarantine_id, const char *reviewer, const char *action,
+                      const char *note, gint64 when, char **err)
 {
 	return st->ops->review_put(st, quarantine_id, reviewer, action, note, when, err);
 }
 
-bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now,
-                          bool *crashed_before, char **err)
+bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
+                          char **err)
 {
 	return st->ops->inflight_begin(st, fingerprint, now, crashed_before, err);
 }
@@ -145,14 +141,12 @@ bool store_prune(struct store *st, gint64 before, char **err)
 
 /* ---- review: lists, the audit trail, the outbox, statistics ---------- */
 
-bool store_quarantine_list(struct store *st, const struct store_query *query, GPtrArray *out,
-                           char **err)
+bool store_quarantine_list(struct store *st, const struct store_query *query, GPtrArray *out, char **err)
 {
 	return st->ops->quarantine_list(st, query, out, NULL, err);
 }
 
-bool store_quarantine_count(struct store *st, const struct store_query *query, gint64 *n,
-                            char **err)
+bool store_quarantine_count(struct store *st, const struct store_query *query, gint64 *n, char **err)
 {
 	return st->ops->quarantine_list(st, query, NULL, n, err);
 }
@@ -180,8 +174,7 @@ void store_finding_clear(struct store_finding *f)
 	memset(f, 0, sizeof *f);
 }
 
-bool store_review_list(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out,
-                       char **err)
+bool store_review_list(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out, char **err)
 {
 	return st->ops->review_list(st, quarantine_id, limit, out, err);
 }
@@ -206,8 +199,8 @@ bool store_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, c
 	return st->ops->outbox_due(st, now, max, out, err);
 }
 
-bool store_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
-                          const char *error, char **err)
+bool store_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try, const char *error,
+                          char **err)
 {
 	return st->ops->outbox_attempt(st, id, state, next_try, error, err);
 }
@@ -224,8 +217,8 @@ void store_outbox_clear(struct store_outbox *o)
 	memset(o, 0, sizeof *o);
 }
 
-bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit,
-                 GArray *out, char **err)
+bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
+                 char **err)
 {
 	return st->ops->stats(st, what, since, limit, out, err);
 }

@@ -21,21 +21,18 @@ struct store_ops {
 	bool (*complaint_put)(struct store *st, const struct store_complaint *c, char **err);
 	enum store_status (*complaint_find)(struct store *st, const char *const *ids, size_t n_ids,
 	                                    struct store_complaint *out, char **err);
-	bool (*apology_put)(struct store *st, const char *sender, const char *client_domain,
-	                    gint64 when, unsigned kinds, const char *complaint_ref, char **err);
-	bool (*history_get)(struct store *st, const char *sender, const char *client_domain,
-	                    gint64 since, const char *exclude_ref, unsigned max, GArray *out,
-	                    char **err);
-	bool (*quarantine_put)(struct store *st, const struct store_quarantine *q, gint64 *id,
-	                       char **err);
+	bool (*apology_put)(struct store *st, const char *sender, const char *client_domain, gint64 when,
+	                    unsigned kinds, const char *complaint_ref, char **err);
+	bool (*history_get)(struct store *st, const char *sender, const char *client_domain, gint64 since,
+	                    const char *exclude_ref, unsigned max, GArray *out, char **err);
+	bool (*quarantine_put)(struct store *st, const struct store_quarantine *q, gint64 *id, char **err);
 	enum store_status (*quarantine_get)(struct store *st, enum store_key key, const char *value,
 	                                    struct store_quarantine *out, char **err);
-	bool (*quarantine_set_state)(struct store *st, const char *token, const char *state,
-	                             char **err);
-	bool (*review_put)(struct store *st, gint64 quarantine_id, const char *reviewer,
-	                   const char *action, const char *note, gint64 when, char **err);
-	bool (*inflight_begin)(struct store *st, const char *fingerprint, gint64 now,
-	                       bool *crashed_before, char **err);
+	bool (*quarantine_set_state)(struct store *st, const char *token, const char *state, char **err);
+	bool (*review_put)(struct store *st, gint64 quarantine_id, const char *reviewer, const char *action,
+	                   const char *note, gint64 when, char **err);
+	bool (*inflight_begin)(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
+	                       char **err);
 	bool (*inflight_end)(struct store *st, const char *fingerprint, char **err);
 	int (*inflight_recover)(struct store *st, char **err);
 	bool (*prune)(struct store *st, gint64 before, char **err);
@@ -43,14 +40,13 @@ struct store_ops {
 	bool (*quarantine_list)(struct store *st, const struct store_query *query, GPtrArray *out,
 	                        gint64 *count, char **err);
 	bool (*quarantine_findings)(struct store *st, gint64 id, GArray *out, char **err);
-	bool (*review_list)(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out,
-	                    char **err);
+	bool (*review_list)(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out, char **err);
 	bool (*outbox_put)(struct store *st, const struct store_outbox *o, bool *added, char **err);
 	bool (*outbox_due)(struct store *st, gint64 now, unsigned max, GArray *out, char **err);
 	bool (*outbox_attempt)(struct store *st, gint64 id, const char *state, gint64 next_try,
 	                       const char *error, char **err);
-	bool (*stats)(struct store *st, enum store_stat what, gint64 since, unsigned limit,
-	              GArray *out, char **err);
+	bool (*stats)(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
+	              char **err);
 };
 
 struct store {

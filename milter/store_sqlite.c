@@ -20,70 +20,70 @@
 /* Each entry brings the schema from version N to N + 1.  Never edit an
  * entry once released: append a new one. */
 static const char *const migrations[] = {
-	/* 1: the first schema */
-	"CREATE TABLE complaints ("
-	"  message_id TEXT PRIMARY KEY,"
-	"  client_addr TEXT NOT NULL,"
-	"  client_domain TEXT NOT NULL,"
-	"  received INTEGER NOT NULL,"
-	"  serious INTEGER NOT NULL,"
-	"  kinds INTEGER NOT NULL);"
-	"CREATE INDEX complaints_received ON complaints(received);"
-	"CREATE TABLE apologies ("
-	"  id INTEGER PRIMARY KEY,"
-	"  sender TEXT NOT NULL,"
-	"  client_domain TEXT NOT NULL,"
-	"  at INTEGER NOT NULL,"
-	"  kinds INTEGER NOT NULL);"
-	"CREATE INDEX apologies_pair ON apologies(sender, client_domain, at);"
-	"CREATE TABLE quarantine ("
-	"  id INTEGER PRIMARY KEY,"
-	"  queue_id TEXT NOT NULL,"
-	"  message_id TEXT NOT NULL,"
-	"  token TEXT NOT NULL UNIQUE,"
-	"  sender TEXT NOT NULL,"
-	"  recipients TEXT NOT NULL,"
-	"  verdict TEXT NOT NULL,"
-	"  score INTEGER NOT NULL,"
-	"  findings TEXT NOT NULL,"
-	"  complaint_ref TEXT,"
-	"  raw BLOB,"
-	"  created INTEGER NOT NULL,"
-	"  state TEXT NOT NULL);"
-	"CREATE INDEX quarantine_queue ON quarantine(queue_id, created);"
-	"CREATE TABLE reviews ("
-	"  id INTEGER PRIMARY KEY,"
-	"  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"
-	"  reviewer TEXT NOT NULL,"
-	"  action TEXT NOT NULL,"
-	"  note TEXT,"
-	"  at INTEGER NOT NULL);"
-	"CREATE TABLE inflight ("
-	"  fingerprint TEXT PRIMARY KEY,"
-	"  started INTEGER NOT NULL,"
-	"  state TEXT NOT NULL);",
-	/* 2: find held mail by Message-ID and by state (review lists) */
-	"CREATE INDEX quarantine_message_id ON quarantine(message_id);"
-	"CREATE INDEX quarantine_state ON quarantine(state, created);",
-	/* 3: which complaint an apology answered; one record per complaint */
-	"ALTER TABLE apologies ADD COLUMN complaint_ref TEXT;"
-	"CREATE UNIQUE INDEX apologies_thread ON apologies(sender, client_domain, complaint_ref);",
-	/* 4: review decisions by record, and the notification outbox */
-	"CREATE INDEX reviews_quarantine ON reviews(quarantine_id, at);"
-	"CREATE TABLE outbox ("
-	"  id INTEGER PRIMARY KEY,"
-	"  key TEXT NOT NULL UNIQUE,"
-	"  quarantine_id INTEGER REFERENCES quarantine(id),"
-	"  channel TEXT NOT NULL,"
-	"  event TEXT NOT NULL,"
-	"  target TEXT NOT NULL,"
-	"  payload TEXT NOT NULL,"
-	"  created INTEGER NOT NULL,"
-	"  attempts INTEGER NOT NULL DEFAULT 0,"
-	"  next_try INTEGER NOT NULL,"
-	"  last_error TEXT,"
-	"  state TEXT NOT NULL DEFAULT 'pending');"
-	"CREATE INDEX outbox_due ON outbox(state, next_try);",
+    /* 1: the first schema */
+    "CREATE TABLE complaints ("
+    "  message_id TEXT PRIMARY KEY,"
+    "  client_addr TEXT NOT NULL,"
+    "  client_domain TEXT NOT NULL,"
+    "  received INTEGER NOT NULL,"
+    "  serious INTEGER NOT NULL,"
+    "  kinds INTEGER NOT NULL);"
+    "CREATE INDEX complaints_received ON complaints(received);"
+    "CREATE TABLE apologies ("
+    "  id INTEGER PRIMARY KEY,"
+    "  sender TEXT NOT NULL,"
+    "  client_domain TEXT NOT NULL,"
+    "  at INTEGER NOT NULL,"
+    "  kinds INTEGER NOT NULL);"
+    "CREATE INDEX apologies_pair ON apologies(sender, client_domain, at);"
+    "CREATE TABLE quarantine ("
+    "  id INTEGER PRIMARY KEY,"
+    "  queue_id TEXT NOT NULL,"
+    "  message_id TEXT NOT NULL,"
+    "  token TEXT NOT NULL UNIQUE,"
+    "  sender TEXT NOT NULL,"
+    "  recipients TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL,"
+    "  score INTEGER NOT NULL,"
+    "  findings TEXT NOT NULL,"
+    "  complaint_ref TEXT,"
+    "  raw BLOB,"
+    "  created INTEGER NOT NULL,"
+    "  state TEXT NOT NULL);"
+    "CREATE INDEX quarantine_queue ON quarantine(queue_id, created);"
+    "CREATE TABLE reviews ("
+    "  id INTEGER PRIMARY KEY,"
+    "  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"
+    "  reviewer TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  note TEXT,"
+    "  at INTEGER NOT NULL);"
+    "CREATE TABLE inflight ("
+    "  fingerprint TEXT PRIMARY KEY,"
+    "  started INTEGER NOT NULL,"
+    "  state TEXT NOT NULL);",
+    /* 2: find held mail by Message-ID and by state (review lists) */
+    "CREATE INDEX quarantine_message_id ON quarantine(message_id);"
+    "CREATE INDEX quarantine_state ON quarantine(state, created);",
+    /* 3: which complaint an apology answered; one record per complaint */
+    "ALTER TABLE apologies ADD COLUMN complaint_ref TEXT;"
+    "CREATE UNIQUE INDEX apologies_thread ON apologies(sender, client_domain, complaint_ref);",
+    /* 4: review decisions by record, and the notification outbox */
+    "CREATE INDEX reviews_quarantine ON reviews(quarantine_id, at);"
+    "CREATE TABLE outbox ("
+    "  id INTEGER PRIMARY KEY,"
+    "  key TEXT NOT NULL UNIQUE,"
+    "  quarantine_id INTEGER REFERENCES quarantine(id),"
+    "  channel TEXT NOT NULL,"
+    "  event TEXT NOT NULL,"
+    "  target TEXT NOT NULL,"
+    "  payload TEXT NOT NULL,"
+    "  created INTEGER NOT NULL,"
+    "  attempts INTEGER NOT NULL DEFAULT 0,"
+    "  next_try INTEGER NOT NULL,"
+    "  last_error TEXT,"
+    "  state TEXT NOT NULL DEFAULT 'pending');"
+    "CREATE INDEX outbox_due ON outbox(state, next_try);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -107,41 +107,41 @@ enum stmt {
 	ST_COUNT
 };
 
-#define QUARANTINE_COLUMNS                                                                  \
-	"id, queue_id, message_id, token, sender, recipients, verdict, score, findings, "   \
+#define QUARANTINE_COLUMNS                                                                                   \
+	"id, queue_id, message_id, token, sender, recipients, verdict, score, findings, "                    \
 	"complaint_ref, raw, created, state"
 
 static const char *const stmt_sql[ST_COUNT] = {
-	[ST_COMPLAINT_PUT] = "INSERT OR REPLACE INTO complaints "
-	                     "(message_id, client_addr, client_domain, received, serious, kinds) "
-	                     "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-	[ST_COMPLAINT_GET] = "SELECT message_id, client_addr, client_domain, received, serious, kinds "
-	                     "FROM complaints WHERE message_id = ?1",
-	[ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref) "
-	                   "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
-	[ST_HISTORY_GET] = "SELECT at, kinds FROM apologies "
-	                   "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 "
-	                   "AND (?5 IS NULL OR complaint_ref IS NULL OR complaint_ref <> ?5) "
-	                   "ORDER BY at DESC LIMIT ?4",
-	[ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
-	                      "recipients, verdict, score, findings, complaint_ref, raw, created, "
-	                      "state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-	[ST_QUARANTINE_BY_TOKEN] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE token = ?1",
-	[ST_QUARANTINE_BY_QUEUE_ID] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine "
-	                              "WHERE queue_id = ?1 ORDER BY created DESC, id DESC LIMIT 1",
-	[ST_QUARANTINE_STATE] = "UPDATE quarantine SET state = ?2 WHERE token = ?1",
-	[ST_REVIEW_PUT] = "INSERT INTO reviews (quarantine_id, reviewer, action, note, at) "
-	                  "VALUES (?1, ?2, ?3, ?4, ?5)",
-	/* One statement: no row comes back when a crashed record is in the way. */
-	[ST_INFLIGHT_PUT] = "INSERT INTO inflight (fingerprint, started, state) "
-	                    "VALUES (?1, ?2, 'running') ON CONFLICT (fingerprint) "
-	                    "DO UPDATE SET started = excluded.started "
-	                    "WHERE inflight.state = 'running' RETURNING state",
-	[ST_INFLIGHT_END] = "DELETE FROM inflight WHERE fingerprint = ?1 AND state = 'running'",
-	[ST_INFLIGHT_RECOVER] = "UPDATE inflight SET state = 'crashed' WHERE state = 'running'",
-	[ST_PRUNE_COMPLAINTS] = "DELETE FROM complaints WHERE received < ?1",
-	[ST_PRUNE_APOLOGIES] = "DELETE FROM apologies WHERE at < ?1",
-	[ST_PRUNE_INFLIGHT] = "DELETE FROM inflight WHERE started < ?1",
+    [ST_COMPLAINT_PUT] = "INSERT OR REPLACE INTO complaints "
+                         "(message_id, client_addr, client_domain, received, serious, kinds) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_COMPLAINT_GET] = "SELECT message_id, client_addr, client_domain, received, serious, kinds "
+                         "FROM complaints WHERE message_id = ?1",
+    [ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+    [ST_HISTORY_GET] = "SELECT at, kinds FROM apologies "
+                       "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 "
+                       "AND (?5 IS NULL OR complaint_ref IS NULL OR complaint_ref <> ?5) "
+                       "ORDER BY at DESC LIMIT ?4",
+    [ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
+                          "recipients, verdict, score, findings, complaint_ref, raw, created, "
+                          "state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    [ST_QUARANTINE_BY_TOKEN] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE token = ?1",
+    [ST_QUARANTINE_BY_QUEUE_ID] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine "
+                                  "WHERE queue_id = ?1 ORDER BY created DESC, id DESC LIMIT 1",
+    [ST_QUARANTINE_STATE] = "UPDATE quarantine SET state = ?2 WHERE token = ?1",
+    [ST_REVIEW_PUT] = "INSERT INTO reviews (quarantine_id, reviewer, action, note, at) "
+                      "VALUES (?1, ?2, ?3, ?4, ?5)",
+    /* One statement: no row comes back when a crashed record is in the way. */
+    [ST_INFLIGHT_PUT] = "INSERT INTO inflight (fingerprint, started, state) "
+                        "VALUES (?1, ?2, 'running') ON CONFLICT (fingerprint) "
+                        "DO UPDATE SET started = excluded.started "
+                        "WHERE inflight.state = 'running' RETURNING state",
+    [ST_INFLIGHT_END] = "DELETE FROM inflight WHERE fingerprint = ?1 AND state = 'running'",
+    [ST_INFLIGHT_RECOVER] = "UPDATE inflight SET state = 'crashed' WHERE state = 'running'",
+    [ST_PRUNE_COMPLAINTS] = "DELETE FROM complaints WHERE received < ?1",
+    [ST_PRUNE_APOLOGIES] = "DELETE FROM apologies WHERE at < ?1",
+    [ST_PRUNE_INFLIGHT] = "DELETE FROM inflight WHERE started < ?1",
 };
 
 struct sqlite_store {
@@ -216,8 +216,7 @@ static int read_version(struct sqlite_store *s, char **err)
 	int version = -1;
 	if (!exec(s, "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)", err))
 		return -1;
-	if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1, &q, NULL) !=
-	    SQLITE_OK) {
+	if (sqlite3_prepare_v2(s->db, "SELECT version FROM schema_version", -1, &q, NULL) != SQLITE_OK) {
 		fail(s, "reading the schema version", err);
 		return -1;
 	}
@@ -263,8 +262,8 @@ static bool migrate(struct sqlite_store *s, char **err)
 	if (version < 0)
 		return false;
 	if (version > SCHEMA_VERSION) {
-		*err = g_strdup_printf("store %s: schema version %d is newer than this program's %d",
-		                       s->path, version, SCHEMA_VERSION);
+		*err = g_strdup_printf("store %s: schema version %d is newer than this program's %d", s->path,
+		                       version, SCHEMA_VERSION);
 		return false;
 	}
 	for (int v = version + 1; v <= SCHEMA_VERSION; v++)
@@ -299,8 +298,9 @@ static struct store *sqlite_open(const char *path, char **err)
 	}
 	sqlite3_extended_result_codes(s->db, 1);
 	sqlite3_busy_timeout(s->db, 5000);
-	if (!exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
-	             "PRAGMA foreign_keys = ON",
+	if (!exec(s,
+	          "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; "
+	          "PRAGMA foreign_keys = ON",
 	          err))
 		goto fail;
 	if (!migrate(s, err))
@@ -340,9 +340,8 @@ static bool sqlite_complaint_put(struct store *st, const struct store_complaint 
 	return ok;
 }
 
-static enum store_status sqlite_complaint_find(struct store *st, const char *const *ids,
-                                               size_t n_ids, struct store_complaint *out,
-                                               char **err)
+static enum store_status sqlite_complaint_find(struct store *st, const char *const *ids, size_t n_ids,
+                                               struct store_complaint *out, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	enum store_status status = STORE_NONE;
@@ -375,9 +374,8 @@ static enum store_status sqlite_complaint_find(struct store *st, const char *con
 	return status;
 }
 
-static bool sqlite_apology_put(struct store *st, const char *sender, const char *client_domain,
-                               gint64 when, unsigned kinds, const char *complaint_ref,
-                               char **err)
+static bool sqlite_apology_put(struct store *st, const char *sender, const char *client_domain, gint64 when,
+                               unsigned kinds, const char *complaint_ref, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
@@ -392,9 +390,8 @@ static bool sqlite_apology_put(struct store *st, const char *sender, const char 
 	return ok;
 }
 
-static bool sqlite_history_get(struct store *st, const char *sender, const char *client_domain,
-                               gint64 since, const char *exclude_ref, unsigned max, GArray *out,
-                               char **err)
+static bool sqlite_history_get(struct store *st, const char *sender, const char *client_domain, gint64 since,
+                               const char *exclude_ref, unsigned max, GArray *out, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
@@ -408,8 +405,8 @@ static bool sqlite_history_get(struct store *st, const char *sender, const char 
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct history_entry h = {
-			.when = sqlite3_column_int64(q, 0),
-			.kinds = (unsigned)sqlite3_column_int64(q, 1),
+		    .when = sqlite3_column_int64(q, 0),
+		    .kinds = (unsigned)sqlite3_column_int64(q, 1),
 		};
 		g_array_append_val(out, h);
 	}
@@ -422,8 +419,7 @@ static bool sqlite_history_get(struct store *st, const char *sender, const char 
 
 /* ---- quarantine and reviews ------------------------------------------- */
 
-static bool sqlite_quarantine_put(struct store *st, const struct store_quarantine *r, gint64 *id,
-                                  char **err)
+static bool sqlite_quarantine_put(struct store *st, const struct store_quarantine *r, gint64 *id, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
@@ -472,16 +468,14 @@ static void read_quarantine(sqlite3_stmt *q, struct store_quarantine *r)
 	r->state = column_text(q, 12);
 }
 
-static enum store_status sqlite_quarantine_get(struct store *st, enum store_key key,
-                                               const char *value, struct store_quarantine *out,
-                                               char **err)
+static enum store_status sqlite_quarantine_get(struct store *st, enum store_key key, const char *value,
+                                               struct store_quarantine *out, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	enum store_status status = STORE_NONE;
 	memset(out, 0, sizeof *out);
 	g_mutex_lock(&s->lock);
-	sqlite3_stmt *q = stmt(s, key == STORE_BY_TOKEN ? ST_QUARANTINE_BY_TOKEN
-	                                               : ST_QUARANTINE_BY_QUEUE_ID);
+	sqlite3_stmt *q = stmt(s, key == STORE_BY_TOKEN ? ST_QUARANTINE_BY_TOKEN : ST_QUARANTINE_BY_QUEUE_ID);
 	bind_text(q, 1, value);
 	int rc = sqlite3_step(q);
 	if (rc == SQLITE_ROW) {
@@ -496,8 +490,7 @@ static enum store_status sqlite_quarantine_get(struct store *st, enum store_key 
 	return status;
 }
 
-static bool sqlite_quarantine_set_state(struct store *st, const char *token, const char *state,
-                                        char **err)
+static bool sqlite_quarantine_set_state(struct store *st, const char *token, const char *state, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
@@ -531,8 +524,8 @@ static bool sqlite_review_put(struct store *st, gint64 quarantine_id, const char
 
 /* ---- crash guard ------------------------------------------------------ */
 
-static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gint64 now,
-                                  bool *crashed_before, char **err)
+static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
+                                  char **err)
 {
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
@@ -575,8 +568,7 @@ static int sqlite_inflight_recover(struct store *st, char **err)
 
 static bool sqlite_prune(struct store *st, gint64 before, char **err)
 {
-	static const enum stmt steps[] = {ST_PRUNE_COMPLAINTS, ST_PRUNE_APOLOGIES,
-	                                  ST_PRUNE_INFLIGHT};
+	static const enum stmt steps[] = {ST_PRUNE_COMPLAINTS, ST_PRUNE_APOLOGIES, ST_PRUNE_INFLIGHT};
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
 	g_mutex_lock(&s->lock);
@@ -621,12 +613,12 @@ static bool finish(struct sqlite_store *s, sqlite3_stmt *q, int rc, const char *
 	return ok;
 }
 
-#define QUARANTINE_MATCH                                                                   \
-	" FROM quarantine WHERE (?1 = 0 OR id = ?1) AND (?2 IS NULL OR state = ?2)"        \
-	" AND (?3 IS NULL OR lower(sender) = lower(?3))"                                   \
-	" AND (?4 IS NULL OR instr(',' || lower(recipients) || ',', '@' || lower(?4) || ',') > 0)" \
-	" AND (?5 IS NULL OR (json_valid(findings) AND EXISTS (SELECT 1 FROM"              \
-	"      json_each(findings, '$.findings') WHERE json_extract(value, '$.rule') = ?5)))" \
+#define QUARANTINE_MATCH                                                                                     \
+	" FROM quarantine WHERE (?1 = 0 OR id = ?1) AND (?2 IS NULL OR state = ?2)"                          \
+	" AND (?3 IS NULL OR lower(sender) = lower(?3))"                                                     \
+	" AND (?4 IS NULL OR instr(',' || lower(recipients) || ',', '@' || lower(?4) || ',') > 0)"           \
+	" AND (?5 IS NULL OR (json_valid(findings) AND EXISTS (SELECT 1 FROM"                                \
+	"      json_each(findings, '$.findings') WHERE json_extract(value, '$.rule') = ?5)))"                \
 	" AND (?6 = 0 OR created < ?6)"
 
 static bool sqlite_quarantine_list(struct store *st, const struct store_query *f, GPtrArray *out,
@@ -671,14 +663,13 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 static bool sqlite_quarantine_findings(struct store *st, gint64 id, GArray *out, char **err)
 {
 	struct sqlite_store *s = handle(st);
-	static const char sql[] =
-	    "SELECT json_extract(value, '$.rule'), json_extract(value, '$.severity'),"
-	    " json_extract(value, '$.start'), json_extract(value, '$.end'),"
-	    " json_extract(value, '$.line'), json_extract(value, '$.excerpt'),"
-	    " json_extract(value, '$.principle'), json_extract(value, '$.advice')"
-	    " FROM quarantine, json_each(quarantine.findings, '$.findings')"
-	    " WHERE quarantine.id = ?1 AND json_valid(quarantine.findings)"
-	    " ORDER BY json_extract(value, '$.start')";
+	static const char sql[] = "SELECT json_extract(value, '$.rule'), json_extract(value, '$.severity'),"
+	                          " json_extract(value, '$.start'), json_extract(value, '$.end'),"
+	                          " json_extract(value, '$.line'), json_extract(value, '$.excerpt'),"
+	                          " json_extract(value, '$.principle'), json_extract(value, '$.advice')"
+	                          " FROM quarantine, json_each(quarantine.findings, '$.findings')"
+	                          " WHERE quarantine.id = ?1 AND json_valid(quarantine.findings)"
+	                          " ORDER BY json_extract(value, '$.start')";
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = prepare(s, sql, err);
 	bool ok = q != NULL;
@@ -687,14 +678,14 @@ static bool sqlite_quarantine_findings(struct store *st, gint64 id, GArray *out,
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			struct store_finding f = {
-				.rule = column_text(q, 0),
-				.severity = column_text(q, 1),
-				.start = (size_t)MAX(sqlite3_column_int64(q, 2), 0),
-				.end = (size_t)MAX(sqlite3_column_int64(q, 3), 0),
-				.line = (unsigned)MAX(sqlite3_column_int(q, 4), 0),
-				.excerpt = column_text(q, 5),
-				.principle = column_text(q, 6),
-				.advice = column_text(q, 7),
+			    .rule = column_text(q, 0),
+			    .severity = column_text(q, 1),
+			    .start = (size_t)MAX(sqlite3_column_int64(q, 2), 0),
+			    .end = (size_t)MAX(sqlite3_column_int64(q, 3), 0),
+			    .line = (unsigned)MAX(sqlite3_column_int(q, 4), 0),
+			    .excerpt = column_text(q, 5),
+			    .principle = column_text(q, 6),
+			    .advice = column_text(q, 7),
 			};
 			g_array_append_val(out, f);
 		}
@@ -704,8 +695,8 @@ static bool sqlite_quarantine_findings(struct store *st, gint64 id, GArray *out,
 	return ok;
 }
 
-static bool sqlite_review_list(struct store *st, gint64 quarantine_id, unsigned limit,
-                               GArray *out, char **err)
+static bool sqlite_review_list(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out,
+                               char **err)
 {
 	struct sqlite_store *s = handle(st);
 	static const char sql[] =
@@ -721,14 +712,14 @@ static bool sqlite_review_list(struct store *st, gint64 quarantine_id, unsigned 
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			struct store_review r = {
-				.id = sqlite3_column_int64(q, 0),
-				.quarantine_id = sqlite3_column_int64(q, 1),
-				.queue_id = column_text(q, 2),
-				.sender = column_text(q, 3),
-				.reviewer = column_text(q, 4),
-				.action = column_text(q, 5),
-				.note = column_text(q, 6),
-				.at = sqlite3_column_int64(q, 7),
+			    .id = sqlite3_column_int64(q, 0),
+			    .quarantine_id = sqlite3_column_int64(q, 1),
+			    .queue_id = column_text(q, 2),
+			    .sender = column_text(q, 3),
+			    .reviewer = column_text(q, 4),
+			    .action = column_text(q, 5),
+			    .note = column_text(q, 6),
+			    .at = sqlite3_column_int64(q, 7),
 			};
 			g_array_append_val(out, r);
 		}
@@ -738,8 +729,7 @@ static bool sqlite_review_list(struct store *st, gint64 quarantine_id, unsigned 
 	return ok;
 }
 
-static bool sqlite_outbox_put(struct store *st, const struct store_outbox *o, bool *added,
-                              char **err)
+static bool sqlite_outbox_put(struct store *st, const struct store_outbox *o, bool *added, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	static const char sql[] =
@@ -766,8 +756,7 @@ static bool sqlite_outbox_put(struct store *st, const struct store_outbox *o, bo
 	return ok;
 }
 
-static bool sqlite_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out,
-                              char **err)
+static bool sqlite_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	static const char sql[] =
@@ -783,18 +772,18 @@ static bool sqlite_outbox_due(struct store *st, gint64 now, unsigned max, GArray
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 			struct store_outbox o = {
-				.id = sqlite3_column_int64(q, 0),
-				.key = column_text(q, 1),
-				.quarantine_id = sqlite3_column_int64(q, 2),
-				.channel = column_text(q, 3),
-				.event = column_text(q, 4),
-				.target = column_text(q, 5),
-				.payload = column_text(q, 6),
-				.created = sqlite3_column_int64(q, 7),
-				.attempts = sqlite3_column_int(q, 8),
-				.next_try = sqlite3_column_int64(q, 9),
-				.last_error = column_text(q, 10),
-				.state = column_text(q, 11),
+			    .id = sqlite3_column_int64(q, 0),
+			    .key = column_text(q, 1),
+			    .quarantine_id = sqlite3_column_int64(q, 2),
+			    .channel = column_text(q, 3),
+			    .event = column_text(q, 4),
+			    .target = column_text(q, 5),
+			    .payload = column_text(q, 6),
+			    .created = sqlite3_column_int64(q, 7),
+			    .attempts = sqlite3_column_int(q, 8),
+			    .next_try = sqlite3_column_int64(q, 9),
+			    .last_error = column_text(q, 10),
+			    .state = column_text(q, 11),
 			};
 			g_array_append_val(out, o);
 		}
@@ -804,8 +793,8 @@ static bool sqlite_outbox_due(struct store *st, gint64 now, unsigned max, GArray
 	return ok;
 }
 
-static bool sqlite_outbox_attempt(struct store *st, gint64 id, const char *state,
-                                  gint64 next_try, const char *error, char **err)
+static bool sqlite_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
+                                  const char *error, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	static const char sql[] = "UPDATE outbox SET attempts = attempts + 1, state = ?2,"
@@ -824,21 +813,20 @@ static bool sqlite_outbox_attempt(struct store *st, gint64 id, const char *state
 	return ok;
 }
 
-static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit,
-                         GArray *out, char **err)
+static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
+                         char **err)
 {
 	static const char *const sql[] = {
-		[STORE_STAT_WEEK] =
-		    "SELECT strftime('%Y-W%W', created, 'unixepoch') AS k, count(*) FROM quarantine"
-		    " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY k LIMIT ?2",
-		[STORE_STAT_RULE] =
-		    "SELECT json_extract(value, '$.rule') AS k, count(DISTINCT quarantine.id)"
-		    " FROM quarantine, json_each(quarantine.findings, '$.findings')"
-		    " WHERE created >= ?1 AND state <> 'monitor' AND json_valid(findings)"
-		    " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
-		[STORE_STAT_SENDER] =
-		    "SELECT lower(sender) AS k, count(*) FROM quarantine"
-		    " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
+	    [STORE_STAT_WEEK] =
+	        "SELECT strftime('%Y-W%W', created, 'unixepoch') AS k, count(*) FROM quarantine"
+	        " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY k LIMIT ?2",
+	    [STORE_STAT_RULE] = "SELECT json_extract(value, '$.rule') AS k, count(DISTINCT quarantine.id)"
+	                        " FROM quarantine, json_each(quarantine.findings, '$.findings')"
+	                        " WHERE created >= ?1 AND state <> 'monitor' AND json_valid(findings)"
+	                        " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
+	    [STORE_STAT_SENDER] =
+	        "SELECT lower(sender) AS k, count(*) FROM quarantine"
+	        " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
 	};
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
@@ -861,27 +849,27 @@ static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, u
 }
 
 const struct store_ops store_sqlite_ops = {
-	.scheme = "sqlite",
-	.open = sqlite_open,
-	.close = sqlite_close,
-	.schema_version = sqlite_schema_version,
-	.complaint_put = sqlite_complaint_put,
-	.complaint_find = sqlite_complaint_find,
-	.apology_put = sqlite_apology_put,
-	.history_get = sqlite_history_get,
-	.quarantine_put = sqlite_quarantine_put,
-	.quarantine_get = sqlite_quarantine_get,
-	.quarantine_set_state = sqlite_quarantine_set_state,
-	.review_put = sqlite_review_put,
-	.inflight_begin = sqlite_inflight_begin,
-	.inflight_end = sqlite_inflight_end,
-	.inflight_recover = sqlite_inflight_recover,
-	.prune = sqlite_prune,
-	.quarantine_list = sqlite_quarantine_list,
-	.quarantine_findings = sqlite_quarantine_findings,
-	.review_list = sqlite_review_list,
-	.outbox_put = sqlite_outbox_put,
-	.outbox_due = sqlite_outbox_due,
-	.outbox_attempt = sqlite_outbox_attempt,
-	.stats = sqlite_stats,
+    .scheme = "sqlite",
+    .open = sqlite_open,
+    .close = sqlite_close,
+    .schema_version = sqlite_schema_version,
+    .complaint_put = sqlite_complaint_put,
+    .complaint_find = sqlite_complaint_find,
+    .apology_put = sqlite_apology_put,
+    .history_get = sqlite_history_get,
+    .quarantine_put = sqlite_quarantine_put,
+    .quarantine_get = sqlite_quarantine_get,
+    .quarantine_set_state = sqlite_quarantine_set_state,
+    .review_put = sqlite_review_put,
+    .inflight_begin = sqlite_inflight_begin,
+    .inflight_end = sqlite_inflight_end,
+    .inflight_recover = sqlite_inflight_recover,
+    .prune = sqlite_prune,
+    .quarantine_list = sqlite_quarantine_list,
+    .quarantine_findings = sqlite_quarantine_findings,
+    .review_list = sqlite_review_list,
+    .outbox_put = sqlite_outbox_put,
+    .outbox_due = sqlite_outbox_due,
+    .outbox_attempt = sqlite_outbox_attempt,
+    .stats = sqlite_stats,
 };

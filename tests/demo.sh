@@ -15,7 +15,7 @@ DEMO_DIR=/tmp/apology-milter-demo
 stop_demo() {
 	[ -d "$DEMO_DIR" ] || return 0
 	[ -f "$DEMO_DIR/etc/main.cf" ] && postfix -c "$DEMO_DIR/etc" stop >/dev/null 2>&1
-	for p in milter sink; do
+	for p in milter sink review; do
 		pidf=$DEMO_DIR/run/$p.pid
 		[ -f "$pidf" ] && kill "$(cat "$pidf")" 2>/dev/null
 	done
@@ -33,6 +33,7 @@ E2E_BUILD=${1:-build}
 E2E_DIR=$DEMO_DIR
 E2E_PORT_BASE=10025
 . tests/e2e/lib.sh
+. tests/review/demo-review.sh
 MSGS=tests/e2e/msgs
 
 stop_demo
@@ -114,8 +115,9 @@ done
 
 bold "What next"
 cat <<EOF
-  Release the held reply:   postsuper -c $T/etc -H $q
-  Delete it:                postsuper -c $T/etc -d $q
+  Review held replies:      $E2E_BUILD/apologyctl quarantine -o store=sqlite:$STORE \\
+                              -o postfix-config=$T/etc list
+                            (or on the review page below: release, discard, or return with a comment)
   Send your own:            swaks --server 127.0.0.1:$PORT_OUT --from you@acme.example \\
                               --to someone@client.example --data FILE.eml
   Delivered mail:           $SINK_DIR/
@@ -128,7 +130,12 @@ cat <<EOF
     then:       apology-milter -c /etc/apology-milter/apology-milter.yaml
 EOF
 
+echo
+bold "The review page"
+start_review_demo || die "the review page did not start"
+
 if [ "${DEMO_KEEP:-1}" = 0 ]; then
+	stop_review_demo
 	stop_all
 	echo "demo stopped"
 else

@@ -28,16 +28,27 @@ PF_STARTED=
 
 die() { echo "e2e: $*" >&2; exit 1; }
 
-# A free TCP port on 127.0.0.1 (not a listener now).
+# The first TCP port from $1 on that can be bound on 127.0.0.1 now.
 free_port() {
-	p=$1
-	while ss -Htln "sport = :$p" 2>/dev/null | grep -q .; do p=$((p + 1)); done
-	echo "$p"
+	python3 - "$1" <<'EOF'
+import socket, sys
+p = int(sys.argv[1])
+while True:
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        break
+    except OSError:
+        p += 1
+    finally:
+        s.close()
+print(p)
+EOF
 }
 
 need_tools() {
 	[ "$(id -u)" = 0 ] || die "must run as root (a private Postfix instance needs it)"
-	for t in postfix postconf postqueue postsuper smtp-sink swaks sqlite3 ss; do
+	for t in postfix postconf postqueue postsuper postcat smtp-sink swaks sqlite3 python3; do
 		command -v "$t" >/dev/null 2>&1 || die "missing tool: $t (run: make deps)"
 	done
 	id postfix >/dev/null 2>&1 || die "user postfix missing (install the postfix package)"
@@ -222,14 +233,18 @@ stop_all() {
 	fi
 }
 
+# Wait (up to 5 s) until something listens on 127.0.0.1:$1.
 wait_port() {
-	i=0
-	while ! ss -Htln "sport = :$1" 2>/dev/null | grep -q .; do
-		i=$((i + 1))
-		[ $i -gt 100 ] && return 1
-		sleep 0.05
-	done
-	return 0
+	python3 - "$1" <<'EOF'
+import socket, sys, time
+for _ in range(100):
+    try:
+        socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=1).close()
+        sys.exit(0)
+    except OSError:
+        time.sleep(0.05)
+sys.exit(1)
+EOF
 }
 
 # send PORT FROM TO FILE: one message with swaks; prints swaks' transcript to $T/swaks.log.

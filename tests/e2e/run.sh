@@ -183,6 +183,16 @@ t_hold_in_postfix_and_store() {
 		why "the held message was delivered"
 }
 
+t_release_delivers_unfiltered() {
+	q=$(held_queue_id reply-bad-h1@acme.example) || why "nothing held to release"
+	postsuper -c "$T/etc" -H "$q" >/dev/null 2>&1 || why "postsuper -H failed"
+	postqueue -c "$T/etc" -f >/dev/null 2>&1
+	d=$(delivered reply-bad-h1@acme.example) || why "released message not delivered"
+	header "$d" X-Apology-Check | grep -q "^hold;" || why "the released copy lost its headers"
+	[ "$(grep -c "$q: outgoing" "$MILTER_LOG")" = 1 ] || why "the released message was filtered again"
+	return 0
+}
+
 t_late_reply_from_stored_time() {
 	complaint l1 || why "complaint not sent"
 	# The complaint arrived three days ago; the reply quotes it as written today.
@@ -358,13 +368,19 @@ start_postfix
 
 for t in t_inbound_complaint_recorded t_inbound_other_mail_not_recorded t_pass_untouched \
 	t_good_reply_passes t_advise_headers t_hold_in_postfix_and_store \
-	t_late_reply_from_stored_time t_repeat_apology t_out_of_scope_sender_untouched \
+	t_release_delivers_unfiltered t_late_reply_from_stored_time t_repeat_apology t_out_of_scope_sender_untouched \
 	t_internal_recipients_untouched t_unparseable_unchecked t_forged_header_replaced \
 	t_crash_guard t_reload_good_policy t_reload_bad_policy_keeps_old \
 	t_monitor_mode_changes_nothing t_milter_stopped_default_accept; do
 	run_test "$t"
 done
 
+# A build with SANITIZE=address reports into the milter's log.
+if grep -q "Sanitizer\|runtime error" "$MILTER_LOG"; then
+	FAILED=$((FAILED + 1))
+	echo "FAIL sanitizer reports in the milter log:"
+	grep -A5 "Sanitizer\|runtime error" "$MILTER_LOG" | head -20
+fi
 if [ "$FAILED" -gt 0 ]; then
 	echo "--- milter log (last 30 lines) ---"
 	tail -30 "$MILTER_LOG"

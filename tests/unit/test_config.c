@@ -160,27 +160,26 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
-	{"unknown key", "mode: enforce\nsoket: unix:/x\n", "t.yaml:2:1: unknown key soket"},
-	{"unknown nested key", "scope:\n  daemon-name: [X]\n",
-	 "t.yaml:2:3: unknown key scope.daemon-name"},
-	{"bad choice", "on-error: panic\n", "t.yaml:1:11: on-error: expected one of accept|tempfail|hold"},
-	{"bad bool", "headers:\n  on-pass: maybe\n", "t.yaml:2:12: headers.on-pass: expected yes or no"},
-	{"size unit", "limits:\n  max-message-size: 10X\n", "t.yaml:2:21: limits.max-message-size: unknown unit"},
-	{"size bounds", "limits:\n  max-message-size: 1K\n", "must be between"},
-	{"duration", "limits:\n  drain-timeout: soon\n", "t.yaml:2:18: limits.drain-timeout: expected a number"},
-	{"network", "scope:\n  client-networks: [10.0.0.0/8, 10.0.0.0/33]\n",
-	 "t.yaml:2:33: scope.client-networks: expected an address"},
-	{"domain", "scope:\n  internal-domains: [\"exa mple.com\"]\n", "expected a domain name"},
-	{"header name", "headers:\n  check: \"X-Apology Check\"\n", "t.yaml:2:11: headers.check:"},
-	{"socket", "socket: /run/x.sock\n", "t.yaml:1:9: socket: expected unix:PATH"},
-	{"inet port", "socket: inet:99999@127.0.0.1\n", "port from 1 to 65535"},
-	{"mode bits", "socket-mode: 0999\n", "expected an octal number"},
-	{"section as value", "scope: yes\n", "t.yaml:1:1: scope: expected a mapping"},
-	{"mapping as value", "mode:\n  a: b\n", "t.yaml:1:1: mode: expected a single value"},
-	{"reply text", "reject-text: \"100% sure\"\n", "printable ASCII"},
-	{"not a mapping", "- a\n- b\n", "expected a mapping of settings"},
-	{"syntax", "mode: [enforce\n", "t.yaml:"},
-	{"required value", "mode:\n", "t.yaml:1:1: mode: a value is required"},
+    {"unknown key", "mode: enforce\nsoket: unix:/x\n", "t.yaml:2:1: unknown key soket"},
+    {"unknown nested key", "scope:\n  daemon-name: [X]\n", "t.yaml:2:3: unknown key scope.daemon-name"},
+    {"bad choice", "on-error: panic\n", "t.yaml:1:11: on-error: expected one of accept|tempfail|hold"},
+    {"bad bool", "headers:\n  on-pass: maybe\n", "t.yaml:2:12: headers.on-pass: expected yes or no"},
+    {"size unit", "limits:\n  max-message-size: 10X\n", "t.yaml:2:21: limits.max-message-size: unknown unit"},
+    {"size bounds", "limits:\n  max-message-size: 1K\n", "must be between"},
+    {"duration", "limits:\n  drain-timeout: soon\n", "t.yaml:2:18: limits.drain-timeout: expected a number"},
+    {"network", "scope:\n  client-networks: [10.0.0.0/8, 10.0.0.0/33]\n",
+     "t.yaml:2:33: scope.client-networks: expected an address"},
+    {"domain", "scope:\n  internal-domains: [\"exa mple.com\"]\n", "expected a domain name"},
+    {"header name", "headers:\n  check: \"X-Apology Check\"\n", "t.yaml:2:11: headers.check:"},
+    {"socket", "socket: /run/x.sock\n", "t.yaml:1:9: socket: expected unix:PATH"},
+    {"inet port", "socket: inet:99999@127.0.0.1\n", "port from 1 to 65535"},
+    {"mode bits", "socket-mode: 0999\n", "expected an octal number"},
+    {"section as value", "scope: yes\n", "t.yaml:1:1: scope: expected a mapping"},
+    {"mapping as value", "mode:\n  a: b\n", "t.yaml:1:1: mode: expected a single value"},
+    {"reply text", "reject-text: \"100% sure\"\n", "printable ASCII"},
+    {"not a mapping", "- a\n- b\n", "expected a mapping of settings"},
+    {"syntax", "mode: [enforce\n", "t.yaml:"},
+    {"required value", "mode:\n", "t.yaml:1:1: mode: a value is required"},
 };
 
 static void test_bad_values(void **state)
@@ -268,8 +267,8 @@ static void test_scope(void **state)
 	assert_true(config_set(&cfg, "scope.internal-domains=Example.COM", &err));
 	scope_compile(&sc, &cfg);
 
-	struct sockaddr_storage in = addr("192.0.2.100"), out = addr("192.0.2.200"),
-	                        v6 = addr("2001:db8::1"), mapped = addr("::ffff:192.0.2.1");
+	struct sockaddr_storage in = addr("192.0.2.100"), out = addr("192.0.2.200"), v6 = addr("2001:db8::1"),
+	                        mapped = addr("::ffff:192.0.2.1");
 	assert_true(scope_is_outgoing(&sc, "ORIGINATING", NULL, NULL));
 	assert_true(scope_is_outgoing(&sc, "MSA", NULL, NULL));
 	assert_false(scope_is_outgoing(&sc, "MTA", NULL, NULL));
@@ -310,10 +309,10 @@ static void test_networks(void **state)
 		const char *text;
 		bool ok;
 	} cases[] = {
-		{"10.0.0.0/8", true},  {"10.1.2.3", true},     {"::1", true},
-		{"::/0", true},        {"10.0.0.0/33", false}, {"10.0.0.0/", false},
-		{"10.0.0/8", false},   {"fe80::/129", false},  {"", false},
-		{"10.0.0.0/8x", false}, {"/8", false},
+	    {"10.0.0.0/8", true},   {"10.1.2.3", true},     {"::1", true},
+	    {"::/0", true},         {"10.0.0.0/33", false}, {"10.0.0.0/", false},
+	    {"10.0.0/8", false},    {"fe80::/129", false},  {"", false},
+	    {"10.0.0.0/8x", false}, {"/8", false},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct network n;
@@ -326,15 +325,15 @@ static void test_networks(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_table_defaults),
-		cmocka_unit_test(test_shipped_file),
-		cmocka_unit_test(test_help_lists_every_key),
-		cmocka_unit_test(test_values),
-		cmocka_unit_test(test_bad_values),
-		cmocka_unit_test(test_all_errors_reported),
-		cmocka_unit_test(test_overrides),
-		cmocka_unit_test(test_scope),
-		cmocka_unit_test(test_networks),
+	    cmocka_unit_test(test_table_defaults),
+	    cmocka_unit_test(test_shipped_file),
+	    cmocka_unit_test(test_help_lists_every_key),
+	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_bad_values),
+	    cmocka_unit_test(test_all_errors_reported),
+	    cmocka_unit_test(test_overrides),
+	    cmocka_unit_test(test_scope),
+	    cmocka_unit_test(test_networks),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

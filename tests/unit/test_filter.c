@@ -29,7 +29,7 @@ struct fake_mta {
 	GPtrArray *added;   /* "Name: value" */
 	GPtrArray *deleted; /* "Name#index" */
 	char *quarantined;
-	char *reply;        /* "rcode xcode text" */
+	char *reply; /* "rcode xcode text" */
 	bool refuse_quarantine;
 };
 
@@ -102,8 +102,7 @@ static void fx_start(struct fx *fx, const char *const *overrides)
 	fx->dir = g_dir_make_tmp("test_filter-XXXXXX", NULL);
 	config_init(&fx->cfg);
 	char *store = g_strdup_printf("store=sqlite:%s/store.db", fx->dir);
-	const char *base[] = {"policy=policies/default.yaml", "scope.internal-domains=acme.example",
-	                      store};
+	const char *base[] = {"policy=policies/default.yaml", "scope.internal-domains=acme.example", store};
 	for (size_t i = 0; i < G_N_ELEMENTS(base); i++)
 		if (!config_set(&fx->cfg, base[i], &err))
 			fail_msg("%s", err);
@@ -187,8 +186,8 @@ static enum filter_reply feed(struct filter_session *s, const char *file)
 }
 
 /* One outgoing message from SENDER to RCPT through the whole session. */
-static enum filter_reply send_one(struct fx *fx, const char *daemon, const char *sender,
-                                  const char *rcpt, const char *file, struct fake_mta *mta)
+static enum filter_reply send_one(struct fx *fx, const char *daemon, const char *sender, const char *rcpt,
+                                  const char *file, struct fake_mta *mta)
 {
 	struct filter_session *s = filter_session_new(fx->f, NULL, "192.0.2.1");
 	filter_set_daemon_name(s, daemon);
@@ -247,9 +246,9 @@ static void test_pass_untouched(void **state)
 	struct fake_mta mta;
 	fx_start(&fx, NULL);
 	mta_init(&mta);
-	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
-	                          "note.eml", &mta),
-	                 FILTER_ACCEPT);
+	assert_int_equal(
+	    send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", "note.eml", &mta),
+	    FILTER_ACCEPT);
 	assert_int_equal(mta.added->len, 0);
 	assert_int_equal(mta.deleted->len, 0);
 	assert_null(mta.quarantined);
@@ -351,17 +350,17 @@ static void test_on_error(void **state)
 		enum filter_reply reply;
 		bool header, held;
 	} cases[] = {
-		{"on-error=accept", FILTER_ACCEPT, true, false},
-		{"on-error=tempfail", FILTER_TEMPFAIL, false, false},
-		{"on-error=hold", FILTER_ACCEPT, true, true},
+	    {"on-error=accept", FILTER_ACCEPT, true, false},
+	    {"on-error=tempfail", FILTER_TEMPFAIL, false, false},
+	    {"on-error=hold", FILTER_ACCEPT, true, true},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct fx fx;
 		struct fake_mta mta;
 		fx_start(&fx, (const char *const[]){cases[i].setting, NULL});
 		mta_init(&mta);
-		assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>",
-		                          "<dana@client.example>", "reply-nested.eml", &mta),
+		assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+		                          "reply-nested.eml", &mta),
 		                 cases[i].reply);
 		const char *check = added(&mta, "X-Apology-Check");
 		assert_int_equal(check != NULL, cases[i].header);
@@ -391,8 +390,7 @@ static void test_size_cap(void **state)
 	for (int i = 0; i < 10; i++)
 		filter_body(s, (const unsigned char *)chunk, sizeof chunk);
 	assert_int_equal(filter_end_of_message(s, "QID2", &fake_ops, &mta), FILTER_ACCEPT);
-	assert_string_equal(added(&mta, "X-Apology-Check"),
-	                    "unchecked; reason=message-over-the-size-limit");
+	assert_string_equal(added(&mta, "X-Apology-Check"), "unchecked; reason=message-over-the-size-limit");
 	filter_session_free(s);
 	mta_clear(&mta);
 	fx_stop(&fx);
@@ -434,9 +432,9 @@ static void test_complaint_then_reply(void **state)
 	fx_start(&fx, NULL);
 	mta_init(&mta);
 	/* The complaint arrives on the inbound port and is recorded... */
-	assert_int_equal(send_one(&fx, "mx", "<dana@client.example>", "<sam@acme.example>",
-	                          "complaint.eml", &mta),
-	                 FILTER_ACCEPT);
+	assert_int_equal(
+	    send_one(&fx, "mx", "<dana@client.example>", "<sam@acme.example>", "complaint.eml", &mta),
+	    FILTER_ACCEPT);
 	assert_int_equal(mta.added->len, 0);
 	struct store *st = fx_store(&fx);
 	const char *id = "complaint-4471@client.example";
@@ -451,8 +449,7 @@ static void test_complaint_then_reply(void **state)
 	                          "reply-good.eml", &mta),
 	                 FILTER_ACCEPT);
 	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
-	assert_true(
-		store_history_get(st, "sam@acme.example", "client.example", 0, NULL, 10, h, &err));
+	assert_true(store_history_get(st, "sam@acme.example", "client.example", 0, NULL, 10, h, &err));
 	assert_int_equal(h->len, 1);
 	g_array_free(h, TRUE);
 	store_close(st);
@@ -490,17 +487,17 @@ int main(void)
 	message_library_init();
 	log_open("test_filter", true, 0);
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_scope_accepts_early),
-		cmocka_unit_test(test_pass_untouched),
-		cmocka_unit_test(test_hold),
-		cmocka_unit_test(test_hold_refused_defers),
-		cmocka_unit_test(test_reject),
-		cmocka_unit_test(test_monitor),
-		cmocka_unit_test(test_on_error),
-		cmocka_unit_test(test_size_cap),
-		cmocka_unit_test(test_forged_headers_removed),
-		cmocka_unit_test(test_complaint_then_reply),
-		cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_scope_accepts_early),
+	    cmocka_unit_test(test_pass_untouched),
+	    cmocka_unit_test(test_hold),
+	    cmocka_unit_test(test_hold_refused_defers),
+	    cmocka_unit_test(test_reject),
+	    cmocka_unit_test(test_monitor),
+	    cmocka_unit_test(test_on_error),
+	    cmocka_unit_test(test_size_cap),
+	    cmocka_unit_test(test_forged_headers_removed),
+	    cmocka_unit_test(test_complaint_then_reply),
+	    cmocka_unit_test(test_reload),
 	};
 	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
 }

@@ -15,18 +15,18 @@
 
 #include "render_headers.h"
 
-static void add_finding(struct decision *d, enum rule_id rule, enum rule_severity sev,
-                        size_t start, size_t end, unsigned line, const char *excerpt)
+static void add_finding(struct decision *d, enum rule_id rule, enum rule_severity sev, size_t start,
+                        size_t end, unsigned line, const char *excerpt)
 {
 	struct finding f = {
-		.rule = rule,
-		.severity = sev,
-		.start = start,
-		.end = end,
-		.line = line,
-		.excerpt = g_strdup(excerpt),
-		.principle = "Own the mistake.",
-		.advice = "Say \"we\" and name the fix.",
+	    .rule = rule,
+	    .severity = sev,
+	    .start = start,
+	    .end = end,
+	    .line = line,
+	    .excerpt = g_strdup(excerpt),
+	    .principle = "Own the mistake.",
+	    .advice = "Say \"we\" and name the fix.",
 	};
 	g_array_append_val(d->findings, f);
 }
@@ -68,14 +68,22 @@ static void test_check_value(void **state)
 		int rules[4]; /* -1 terminated */
 		const char *expect;
 	} cases[] = {
-		{"pass, nothing found", VERDICT_PASS, 0, {-1}, "pass; score=0"},
-		{"pass with prevention advice only", VERDICT_PASS, 1, {RULE_NO_PREVENTION, -1},
-		 "pass; score=1; rules=no-prevention"},
-		{"advise", VERDICT_ADVISE, 7, {RULE_NO_REMEDY, RULE_EXCUSE, -1},
-		 "advise; score=7; rules=no-remedy,excuse"},
-		{"hold, rule repeated", VERDICT_HOLD, 12,
-		 {RULE_BLAME_THIRD_PARTY, RULE_APOLOGY_MISSING, RULE_BLAME_THIRD_PARTY, -1},
-		 "hold; score=12; rules=blame-third-party,apology-missing"},
+	    {"pass, nothing found", VERDICT_PASS, 0, {-1}, "pass; score=0"},
+	    {"pass with prevention advice only",
+	     VERDICT_PASS,
+	     1,
+	     {RULE_NO_PREVENTION, -1},
+	     "pass; score=1; rules=no-prevention"},
+	    {"advise",
+	     VERDICT_ADVISE,
+	     7,
+	     {RULE_NO_REMEDY, RULE_EXCUSE, -1},
+	     "advise; score=7; rules=no-remedy,excuse"},
+	    {"hold, rule repeated",
+	     VERDICT_HOLD,
+	     12,
+	     {RULE_BLAME_THIRD_PARTY, RULE_APOLOGY_MISSING, RULE_BLAME_THIRD_PARTY, -1},
+	     "hold; score=12; rules=blame-third-party,apology-missing"},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct decision d;
@@ -157,12 +165,12 @@ static void test_json(void **state)
 	add_finding(&d, RULE_DEFENSIVE, RULE_HOLD, 5, 9, 2, "\"you\"\\ \x01\ttab\n\xff end");
 	char *j = render_decision_json(&d);
 	assert_string_equal(
-		j, "{\"verdict\":\"hold\",\"score\":12,\"reason\":null,\"apologised\":false,"
-		   "\"complaint\":{\"detected\":true,\"severity\":\"serious\","
-		   "\"sent\":\"2023-11-14T22:13:20Z\",\"kinds\":5},"
-		   "\"findings\":[{\"rule\":\"defensive\",\"severity\":\"hold\",\"start\":5,\"end\":9,"
-		   "\"line\":2,\"excerpt\":\"\\\"you\\\"\\\\ \\u0001\\ttab\\n\xef\xbf\xbd end\","
-		   "\"principle\":\"Own the mistake.\",\"advice\":\"Say \\\"we\\\" and name the fix.\"}]}");
+	    j, "{\"verdict\":\"hold\",\"score\":12,\"reason\":null,\"apologised\":false,"
+	       "\"complaint\":{\"detected\":true,\"severity\":\"serious\","
+	       "\"sent\":\"2023-11-14T22:13:20Z\",\"kinds\":5},"
+	       "\"findings\":[{\"rule\":\"defensive\",\"severity\":\"hold\",\"start\":5,\"end\":9,"
+	       "\"line\":2,\"excerpt\":\"\\\"you\\\"\\\\ \\u0001\\ttab\\n\xef\xbf\xbd end\","
+	       "\"principle\":\"Own the mistake.\",\"advice\":\"Say \\\"we\\\" and name the fix.\"}]}");
 	g_free(j);
 	decision_clear(&d);
 
@@ -178,11 +186,9 @@ static void test_json(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_check_value),
-		cmocka_unit_test(test_unchecked_reason),
-		cmocka_unit_test(test_findings_value),
-		cmocka_unit_test(test_findings_capped),
-		cmocka_unit_test(test_json),
+	    cmocka_unit_test(test_check_value),    cmocka_unit_test(test_unchecked_reason),
+	    cmocka_unit_test(test_findings_value), cmocka_unit_test(test_findings_capped),
+	    cmocka_unit_test(test_json),
 	};
 	return cmocka_run_group_tests_name("headers", tests, NULL, NULL);
 }

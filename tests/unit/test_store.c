@@ -104,8 +104,7 @@ static void test_newer_schema_refused(void **state)
 	fx->st = NULL;
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version = 999", NULL, NULL,
-	                              NULL),
+	assert_int_equal(sqlite3_exec(db, "UPDATE schema_version SET version = 999", NULL, NULL, NULL),
 	                 SQLITE_OK);
 	sqlite3_close(db);
 	assert_null(store_open(fx->location, &err));
@@ -148,10 +147,8 @@ static void test_complaints(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	struct store_complaint a = {"c1@client.example", "192.0.2.7", "client.example", 1000, false,
-	                            0x3};
-	struct store_complaint b = {"c2@client.example", "192.0.2.7", "client.example", 2000, true,
-	                            0x4};
+	struct store_complaint a = {"c1@client.example", "192.0.2.7", "client.example", 1000, false, 0x3};
+	struct store_complaint b = {"c2@client.example", "192.0.2.7", "client.example", 2000, true, 0x4};
 	assert_true(store_complaint_put(fx->st, &a, &err));
 	assert_true(store_complaint_put(fx->st, &b, &err));
 
@@ -187,38 +184,34 @@ static void test_history(void **state)
 	struct fixture *fx = *state;
 	char *err = NULL;
 	for (int i = 0; i < 5; i++)
-		assert_true(store_apology_put(fx->st, "am@us.example", "client.example",
-		                              1000 + i * 100, 1u << i, i == 4 ? "c4@client" : NULL,
-		                              &err));
+		assert_true(store_apology_put(fx->st, "am@us.example", "client.example", 1000 + i * 100,
+		                              1u << i, i == 4 ? "c4@client" : NULL, &err));
 	/* A second apology for complaint c4 adds nothing. */
-	assert_true(store_apology_put(fx->st, "am@us.example", "client.example", 1450, 1, "c4@client",
-	                              &err));
+	assert_true(store_apology_put(fx->st, "am@us.example", "client.example", 1450, 1, "c4@client", &err));
 	assert_true(store_apology_put(fx->st, "am@us.example", "other.example", 1500, 1, NULL, &err));
 	assert_true(store_apology_put(fx->st, "bob@us.example", "client.example", 1500, 1, NULL, &err));
 
 	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
-	assert_true(
-		store_history_get(fx->st, "am@us.example", "client.example", 1150, NULL, 10, h, &err));
-	assert_int_equal(h->len, 3); /* 1200, 1300, 1400 */
+	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 1150, NULL, 10, h, &err));
+	assert_int_equal(h->len, 3);                                            /* 1200, 1300, 1400 */
 	assert_int_equal(g_array_index(h, struct history_entry, 0).when, 1400); /* newest first */
 	assert_int_equal(g_array_index(h, struct history_entry, 0).kinds, 1u << 4);
 	assert_int_equal(g_array_index(h, struct history_entry, 2).when, 1200);
 	g_array_set_size(h, 0);
 	/* Another reply to complaint c4 does not count the first reply to it. */
-	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 1150, "c4@client",
-	                              10, h, &err));
+	assert_true(
+	    store_history_get(fx->st, "am@us.example", "client.example", 1150, "c4@client", 10, h, &err));
 	assert_int_equal(h->len, 2);
 	assert_int_equal(g_array_index(h, struct history_entry, 0).when, 1300);
 	g_array_set_size(h, 0);
-	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 1150, "c9@client",
-	                              10, h, &err));
+	assert_true(
+	    store_history_get(fx->st, "am@us.example", "client.example", 1150, "c9@client", 10, h, &err));
 	assert_int_equal(h->len, 3);
 	g_array_set_size(h, 0);
 	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 0, NULL, 2, h, &err));
 	assert_int_equal(h->len, 2);
 	g_array_set_size(h, 0);
-	assert_true(
-		store_history_get(fx->st, "nobody@us.example", "client.example", 0, NULL, 10, h, &err));
+	assert_true(store_history_get(fx->st, "nobody@us.example", "client.example", 0, NULL, 10, h, &err));
 	assert_int_equal(h->len, 0);
 	g_array_free(h, TRUE);
 }
@@ -229,19 +222,19 @@ static void test_quarantine(void **state)
 	char *err = NULL;
 	static const char raw[] = "Subject: x\r\n\r\nbody\0with a NUL\r\n";
 	struct store_quarantine q = {
-		.queue_id = "4AbCdE1234",
-		.message_id = "reply@us.example",
-		.token = "0123456789abcdef0123456789abcdef",
-		.sender = "am@us.example",
-		.recipients = "a@client.example,b@client.example",
-		.verdict = "hold",
-		.score = 12,
-		.findings_json = "{\"verdict\":\"hold\",\"findings\":[]}",
-		.complaint_ref = "c1@client.example",
-		.raw = (char *)raw,
-		.raw_len = sizeof raw - 1,
-		.created = 5000,
-		.state = "held",
+	    .queue_id = "4AbCdE1234",
+	    .message_id = "reply@us.example",
+	    .token = "0123456789abcdef0123456789abcdef",
+	    .sender = "am@us.example",
+	    .recipients = "a@client.example,b@client.example",
+	    .verdict = "hold",
+	    .score = 12,
+	    .findings_json = "{\"verdict\":\"hold\",\"findings\":[]}",
+	    .complaint_ref = "c1@client.example",
+	    .raw = (char *)raw,
+	    .raw_len = sizeof raw - 1,
+	    .created = 5000,
+	    .state = "held",
 	};
 	gint64 id = 0;
 	assert_true(store_quarantine_put(fx->st, &q, &id, &err));
@@ -270,8 +263,7 @@ static void test_quarantine(void **state)
 	q.complaint_ref = NULL;
 	q.created = 6000;
 	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
-	assert_int_equal(store_quarantine_by_queue_id(fx->st, "4AbCdE1234", &out, &err),
-	                 STORE_FOUND);
+	assert_int_equal(store_quarantine_by_queue_id(fx->st, "4AbCdE1234", &out, &err), STORE_FOUND);
 	assert_string_equal(out.message_id, "later@us.example");
 	assert_null(out.complaint_ref);
 	store_quarantine_clear(&out);
@@ -284,8 +276,7 @@ static void test_quarantine(void **state)
 	assert_true(store_quarantine_set_state(fx->st, q.token, "released", &err));
 	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
 	assert_string_equal(out.state, "released");
-	assert_true(store_review_put(fx->st, out.id, "lead@us.example", "release", "fine", 7000,
-	                             &err));
+	assert_true(store_review_put(fx->st, out.id, "lead@us.example", "release", "fine", 7000, &err));
 	store_quarantine_clear(&out);
 	assert_false(store_quarantine_set_state(fx->st, "no-such-token", "released", &err));
 	g_clear_pointer(&err, g_free);
@@ -391,16 +382,16 @@ static void test_threads(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_schema_and_wal, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
-		cmocka_unit_test(test_bad_locations),
-		cmocka_unit_test_setup_teardown(test_complaints, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_crash_guard, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_schema_and_wal, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test(test_bad_locations),
+	    cmocka_unit_test_setup_teardown(test_complaints, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_guard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
