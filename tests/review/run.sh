@@ -180,6 +180,39 @@ t_helper_validates_arguments() {
 	[ $? = 69 ] || why "a queue id not in the hold queue was not refused"
 }
 
+# The shipped sudo rule: valid, and it lets a reviewer run exactly the helper
+# as root and nothing else (a throwaway user and group, removed afterwards).
+SUDO_USER_T=apology-test-reviewer
+SUDO_FILE_T=/etc/sudoers.d/apology-review-test
+sudo_cleanup() {
+	rm -f "$SUDO_FILE_T"
+	id "$SUDO_USER_T" >/dev/null 2>&1 && userdel "$SUDO_USER_T" 2>/dev/null
+	getent group apology-review >/dev/null && [ -f "$T/made-group" ] && groupdel apology-review 2>/dev/null
+	return 0
+}
+t_sudo_rule_exact() {
+	command -v visudo >/dev/null || why "visudo missing (package sudo)"
+	visudo -cqf packaging/sudoers.d/apology-review || why "the shipped rule does not parse"
+	getent group apology-review >/dev/null || { groupadd apology-review && : >"$T/made-group"; }
+	id "$SUDO_USER_T" >/dev/null 2>&1 || useradd -M -N -g apology-review "$SUDO_USER_T" || why "useradd"
+	helper=$(cd "$(dirname "$HELPER")" && pwd)/$(basename "$HELPER")
+	sed "s|^Cmnd_Alias APOLOGY_POSTSUPER = .*|Cmnd_Alias APOLOGY_POSTSUPER = $helper|" \
+		packaging/sudoers.d/apology-review >"$T/sudoers"
+	visudo -cqf "$T/sudoers" || why "the adapted rule does not parse"
+	install -m 0440 "$T/sudoers" "$SUDO_FILE_T"
+	tok=0123456789abcdef0123456789abcdef
+	# allowed: the helper runs as root and refuses the bad queue id itself (64)
+	su -s /bin/sh "$SUDO_USER_T" -c "sudo -n '$helper' -c '$T/etc' release ALL $tok" 2>/dev/null
+	rc=$?
+	[ $rc = 64 ] || { sudo_cleanup; why "the helper did not run through sudo (exit $rc)"; }
+	# not allowed: postsuper itself, or a shell
+	su -s /bin/sh "$SUDO_USER_T" -c "sudo -n /usr/sbin/postsuper -d ALL" 2>/dev/null &&
+		{ sudo_cleanup; why "postsuper ran through sudo"; }
+	su -s /bin/sh "$SUDO_USER_T" -c "sudo -n /bin/sh -c true" 2>/dev/null &&
+		{ sudo_cleanup; why "a shell ran through sudo"; }
+	sudo_cleanup
+}
+
 t_reconcile_reports_both() {
 	q reconcile >"$T/rec.out"
 	rc=$?
@@ -407,7 +440,7 @@ shift $(($# > 0 ? 1 : 0))
 ONLY="$*"
 for t in t_list_filters t_show_marks_findings t_release_delivers t_discard_deletes \
 	t_return_needs_comment_and_mails_author t_release_of_other_message_refused \
-	t_helper_validates_arguments t_reconcile_reports_both t_expire_returns_old_holds \
+	t_helper_validates_arguments t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser; do
 	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
