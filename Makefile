@@ -236,6 +236,9 @@ bench: all $(BUILD)/bench-engine
 	@echo "== the portable matcher (MATCHER=pcre2), for comparison"
 	$(MAKE) MATCHER=pcre2 build-pcre2/bench-engine
 	build-pcre2/bench-engine policies/default.yaml $(BENCH_SECONDS)
+	@echo
+	@echo "== end to end through a private Postfix"
+	$(MAKE) bench-e2e
 
 $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
