@@ -51,11 +51,11 @@ endif
 CORE_SRCS := milter/rules.c milter/message.c milter/html.c milter/split.c milter/sentence.c \
              milter/normalize.c milter/yamldoc.c milter/policy.c milter/matcher_$(MATCHER).c milter/regexset.c milter/thread.c \
              milter/scan.c milter/evaluate.c milter/decide.c \
-             milter/pipeline.c
+             milter/pipeline.c milter/render.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 
-CTL_SRCS  := milter/apologyctl.c milter/render.c milter/quarantine.c milter/notify.c \
+CTL_SRCS  := milter/apologyctl.c milter/quarantine.c milter/notify.c \
              milter/review_config.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
@@ -74,7 +74,7 @@ REVIEW_LIBS := $(shell pkg-config --libs $(REVIEW_PKGS) 2>/dev/null) -lpthread
 LIBEXECDIR  ?= $(PREFIX)/libexec/apology-milter
 PROGRAMS    += $(BUILD)/apology-postsuper $(BUILD)/apology-review
 REVIEW_SRCS := milter/review.c milter/review_pages.c milter/quarantine.c milter/notify.c \
-               milter/review_config.c milter/render.c
+               milter/review_config.c
 REVIEW_OBJS := $(REVIEW_SRCS:%.c=$(BUILD)/%.o)
 
 $(BUILD)/apologyctl: $(BUILD)/libdaemon.a
@@ -89,7 +89,7 @@ $(BUILD)/apology-review: $(REVIEW_OBJS) $(BUILD)/libdaemon.a $(CORE_LIB)
 
 # Unit tests of the review tools link their objects, the store and libcurl.
 REVIEW_TESTS := $(BUILD)/tests/test_review
-REVIEW_TEST_OBJS := $(addprefix $(BUILD)/milter/,quarantine.o notify.o review_config.o render.o)
+REVIEW_TEST_OBJS := $(addprefix $(BUILD)/milter/,quarantine.o notify.o review_config.o)
 $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(REVIEW_TEST_OBJS) $(BUILD)/libdaemon.a $(CORE_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) -lcmocka

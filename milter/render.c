@@ -7,8 +7,13 @@
 
 void render_json_string(GString *out, const char *s)
 {
+	if (s == NULL) {
+		g_string_append(out, "null");
+		return;
+	}
+	char *valid = g_utf8_validate(s, -1, NULL) ? NULL : g_utf8_make_valid(s, -1);
 	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+	for (const unsigned char *p = (const unsigned char *)(valid ? valid : s); *p; p++) {
 		switch (*p) {
 		case '"': g_string_append(out, "\\\""); break;
 		case '\\': g_string_append(out, "\\\\"); break;
@@ -16,13 +21,14 @@ void render_json_string(GString *out, const char *s)
 		case '\r': g_string_append(out, "\\r"); break;
 		case '\t': g_string_append(out, "\\t"); break;
 		default:
-			if (*p < 0x20)
+			if (*p < 0x20 || *p == 0x7f)
 				g_string_append_printf(out, "\\u%04x", *p);
 			else
 				g_string_append_c(out, (char)*p);
 		}
 	}
 	g_string_append_c(out, '"');
+	g_free(valid);
 }
 
 char *render_time(gint64 t)

@@ -4,6 +4,7 @@
  */
 #include <string.h>
 
+#include "render.h"
 #include "render_headers.h"
 
 #define FOLD "\n\t"
@@ -84,32 +85,6 @@ char *render_findings_value(const struct decision *d)
 
 /* ---- JSON ------------------------------------------------------------- */
 
-static void json_string(GString *out, const char *v)
-{
-	if (v == NULL) {
-		g_string_append(out, "null");
-		return;
-	}
-	char *valid = g_utf8_make_valid(v, -1);
-	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)valid; *p; p++) {
-		switch (*p) {
-		case '"': g_string_append(out, "\\\""); break;
-		case '\\': g_string_append(out, "\\\\"); break;
-		case '\n': g_string_append(out, "\\n"); break;
-		case '\r': g_string_append(out, "\\r"); break;
-		case '\t': g_string_append(out, "\\t"); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				g_string_append_printf(out, "\\u%04x", *p);
-			else
-				g_string_append_c(out, (char)*p);
-		}
-	}
-	g_string_append_c(out, '"');
-	g_free(valid);
-}
-
 static void json_time(GString *out, gint64 t)
 {
 	GDateTime *dt = t >= 0 ? g_date_time_new_from_unix_utc(t) : NULL;
@@ -118,7 +93,7 @@ static void json_time(GString *out, gint64 t)
 		return;
 	}
 	char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
-	json_string(out, s);
+	render_json_string(out, s);
 	g_free(s);
 	g_date_time_unref(dt);
 }
@@ -131,28 +106,28 @@ static const char *severity_name(enum complaint_severity s)
 char *render_decision_json(const struct decision *d)
 {
 	GString *o = g_string_new("{\"verdict\":");
-	json_string(o, verdict_name(d->verdict));
+	render_json_string(o, verdict_name(d->verdict));
 	g_string_append_printf(o, ",\"score\":%d,\"reason\":", d->score);
-	json_string(o, d->reason);
+	render_json_string(o, d->reason);
 	g_string_append_printf(o, ",\"apologised\":%s,\"complaint\":{\"detected\":%s,\"severity\":",
 	                       d->apologised ? "true" : "false", d->complaint.detected ? "true" : "false");
-	json_string(o, d->complaint.detected ? severity_name(d->complaint.severity) : NULL);
+	render_json_string(o, d->complaint.detected ? severity_name(d->complaint.severity) : NULL);
 	g_string_append(o, ",\"sent\":");
 	json_time(o, d->complaint.sent);
 	g_string_append_printf(o, ",\"kinds\":%u},\"findings\":[", d->complaint.kinds);
 	for (guint i = 0; i < finding_count(d); i++) {
 		const struct finding *f = finding_at(d, i);
 		g_string_append(o, i ? ",{\"rule\":" : "{\"rule\":");
-		json_string(o, rule_name(f->rule));
+		render_json_string(o, rule_name(f->rule));
 		g_string_append(o, ",\"severity\":");
-		json_string(o, f->severity == RULE_HOLD ? "hold" : "advise");
+		render_json_string(o, f->severity == RULE_HOLD ? "hold" : "advise");
 		g_string_append_printf(o, ",\"start\":%zu,\"end\":%zu,\"line\":%u,\"excerpt\":", f->start,
 		                       f->end, f->line);
-		json_string(o, f->excerpt);
+		render_json_string(o, f->excerpt);
 		g_string_append(o, ",\"principle\":");
-		json_string(o, f->principle);
+		render_json_string(o, f->principle);
 		g_string_append(o, ",\"advice\":");
-		json_string(o, f->advice);
+		render_json_string(o, f->advice);
 		g_string_append_c(o, '}');
 	}
 	g_string_append(o, "]}");

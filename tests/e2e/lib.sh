@@ -298,3 +298,23 @@ headers_of() {
 sql() {
 	sqlite3 -cmd '.timeout 5000' "$STORE" "$1"
 }
+
+# ---- the test runner shared by the suites ------------------------------------
+# A test is a shell function: it returns 0 when it passes, or calls `why TEXT`
+# (which returns 1) to fail with a reason.  run_test counts and prints.
+PASSED=0
+FAILED=0
+WHY=
+
+why() { WHY="$*"; return 1; }
+
+run_test() {
+	WHY=
+	if "$1"; then
+		PASSED=$((PASSED + 1))
+		echo "ok   $1"
+	else
+		FAILED=$((FAILED + 1))
+		echo "FAIL $1: $WHY"
+	fi
+}

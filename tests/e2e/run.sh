@@ -12,23 +12,8 @@ cd "$(dirname "$0")/../.." || exit 1
 E2E_BUILD=${1:-build}
 . tests/e2e/lib.sh
 
-PASSED=0
-FAILED=0
-WHY=
 MSGS=tests/e2e/msgs
 
-why() { WHY="$*"; return 1; }
-
-run_test() {
-	WHY=
-	if "$1"; then
-		PASSED=$((PASSED + 1))
-		echo "ok   $1"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $1: $WHY"
-	fi
-}
 
 # variant SRC TAG [CLIENT_DOMAIN]: a copy of SRC with its Message-IDs made unique by
 # TAG and, when given, the client's domain replaced.  Prints the new file's path.

@@ -12,26 +12,11 @@ cd "$(dirname "$0")/../.." || exit 1
 E2E_BUILD=${1:-build}
 . tests/e2e/lib.sh
 
-PASSED=0
-FAILED=0
-WHY=
 HOOK_PID=
 CTL=$E2E_BUILD/apologyctl
 HELPER=$E2E_BUILD/apology-postsuper
 MSGS=tests/e2e/msgs
 
-why() { WHY="$*"; return 1; }
-
-run() {
-	WHY=
-	if "$1"; then
-		PASSED=$((PASSED + 1))
-		echo "ok   $1"
-	else
-		FAILED=$((FAILED + 1))
-		echo "FAIL $1: $WHY"
-	fi
-}
 
 # q [-o key=value]... COMMAND...: apologyctl quarantine on the test instance.
 q() {
@@ -444,7 +429,7 @@ for t in t_list_filters t_show_marks_findings t_release_delivers t_discard_delet
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser; do
 	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
-	run "$t"
+	run_test "$t"
 done
 
 [ "$FAILED" -gt 0 ] && { echo "--- milter log (last 15 lines) ---"; tail -15 "$MILTER_LOG"; }
