@@ -214,6 +214,23 @@ t_repeat_apology() {
 	echo "$l" | grep -q "repeat-apology" || why "no repeat-apology: $l"
 }
 
+# Outgoing by SMTP AUTH: no ORIGINATING daemon name, but an authenticated client.
+t_auth_is_outgoing() {
+	complaint au1 || why "complaint not sent"
+	f=$(variant $MSGS/reply-bad.eml au1)
+	send_auth sam@acme.example dana@client.example "$f" || why "authenticated send failed"
+	l=$(judged reply-bad-au1@acme.example) || why "no log line"
+	echo "$l" | grep -q "outgoing verdict=hold .*action=hold" || why "log: $l"
+	held_queue_id reply-bad-au1@acme.example >/dev/null || why "not held"
+	grep -q "sasl_username=$AUTH_USER" "$MAILLOG" || why "Postfix did not log the SASL login"
+	# the same reply from an unauthenticated client on the inbound port is not judged
+	g=$(variant $MSGS/reply-bad.eml au2)
+	send_in sam@acme.example dana@client.example "$g" || why "inbound send failed"
+	d=$(delivered reply-bad-au2@acme.example) || why "inbound copy not delivered"
+	grep -q "^X-Apology-Check:" "$d" && why "inbound mail was judged"
+	return 0
+}
+
 t_out_of_scope_sender_untouched() {
 	f=$(variant $MSGS/reply-bad.eml o1)
 	send_out robot@elsewhere.example dana@client.example "$f" || why "send failed"
@@ -353,7 +370,8 @@ start_postfix
 
 for t in t_inbound_complaint_recorded t_inbound_other_mail_not_recorded t_pass_untouched \
 	t_good_reply_passes t_advise_headers t_hold_in_postfix_and_store \
-	t_release_delivers_unfiltered t_late_reply_from_stored_time t_repeat_apology t_out_of_scope_sender_untouched \
+	t_release_delivers_unfiltered t_late_reply_from_stored_time t_repeat_apology t_auth_is_outgoing \
+	t_out_of_scope_sender_untouched \
 	t_internal_recipients_untouched t_unparseable_unchecked t_forged_header_replaced \
 	t_crash_guard t_reload_good_policy t_reload_bad_policy_keeps_old \
 	t_monitor_mode_changes_nothing t_milter_stopped_default_accept; do
