@@ -66,14 +66,9 @@ struct complaint {
 };
 
 struct policy;
-struct scan;
 
-/*
- * Decide whether VIEW answers a complaint.  SUBJECT_SCAN and QUOTED_SCAN are
- * the matcher's hits over the subject and quoted text.
- */
-void thread_classify(const struct policy *pol, const struct message *msg, const struct thread_view *view,
-                     const struct context *ctx, struct complaint *out);
+/* Stage 3 proper runs inside apology_check() (decision.h), which has the
+ * scan of the new text at hand. */
 
 /* Classify a bare text (inbound complaint as the daemon receives it). */
 void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,

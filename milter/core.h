@@ -9,7 +9,9 @@
 #include "scan.h"
 #include "thread.h"
 
-/* thread_classify() over a scan of the new text the caller already has. */
+/* Stage 3: does VIEW answer a client complaint, how serious, sent when.
+ * TEXT_SCAN is the scan of the new text the caller already has; CTX (may be
+ * NULL) is what the caller knows from elsewhere. */
 void thread_classify_scanned(const struct policy *pol, const struct message *msg,
                              const struct thread_view *view, const struct context *ctx,
                              const struct scan *text_scan, struct complaint *out);

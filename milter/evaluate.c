@@ -214,7 +214,7 @@ static void judge_apologies(struct eval *e, const struct hit **first_apology)
 		if (*first_apology == NULL)
 			*first_apology = h;
 		count++;
-		if (sentence_has(e, e->hit_sentence[i], LEX_SMALL_IMPOSITION))
+		if (scan_apology_is_polite(e->sc, i))
 			imposition_only++;
 		if (count == pol->over_max_apologies + 1)
 			add_hit(e, RULE_OVER_APOLOGY, h);

@@ -143,8 +143,13 @@ void normalize_text(const char *in, size_t len, struct normtext *out)
 			else if (c == '`')
 				ch = '\'';
 			else if (c == '-' && i + 1 < len && g_ascii_isalpha(in[i + 1]) && o.len > 0 &&
-			         g_ascii_isalpha(o.str[o.len - 1]))
-				ch = is_hyphen_prefix(&o) ? '\'' : ' '; /* "un-acceptable", "follow-up" */
+			         g_ascii_isalpha(o.str[o.len - 1])) {
+				if (is_hyphen_prefix(&o)) { /* "un-acceptable": joined */
+					i++;
+					continue;
+				}
+				ch = ' '; /* "follow-up" reads "follow up" */
+			}
 			put(&o, ch, (guint32)i++);
 			continue;
 		}

@@ -43,9 +43,29 @@ char *render_time(gint64 t)
 	return s;
 }
 
-static const char *severity_name(enum complaint_severity s)
+const char *render_severity_name(enum complaint_severity s)
 {
 	return s == SEVERITY_SERIOUS ? "serious" : s == SEVERITY_NORMAL ? "normal" : NULL;
+}
+
+void render_json_findings(GString *out, const struct decision *d)
+{
+	g_string_append_c(out, '[');
+	for (guint i = 0; d->findings && i < d->findings->len; i++) {
+		const struct finding *f = &g_array_index(d->findings, struct finding, i);
+		g_string_append(out, i ? ",{\"rule\":" : "{\"rule\":");
+		render_json_string(out, rule_name(f->rule));
+		g_string_append_printf(
+		    out, ",\"severity\":\"%s\",\"start\":%zu,\"end\":%zu,\"line\":%u,\"excerpt\":",
+		    f->severity == RULE_HOLD ? "hold" : "advise", f->start, f->end, f->line);
+		render_json_string(out, f->excerpt);
+		g_string_append(out, ",\"principle\":");
+		render_json_string(out, f->principle);
+		g_string_append(out, ",\"advice\":");
+		render_json_string(out, f->advice);
+		g_string_append_c(out, '}');
+	}
+	g_string_append_c(out, ']');
 }
 
 void render_json(GString *out, const char *file, const struct decision *d)
@@ -63,7 +83,7 @@ void render_json(GString *out, const char *file, const struct decision *d)
 	const struct complaint *c = &d->complaint;
 	g_string_append_printf(
 	    out, ",\"complaint\":{\"detected\":%s,\"severity\":", c->detected ? "true" : "false");
-	const char *sev = severity_name(c->severity);
+	const char *sev = render_severity_name(c->severity);
 	if (sev)
 		g_string_append_printf(out, "\"%s\"", sev);
 	else
@@ -75,23 +95,9 @@ void render_json(GString *out, const char *file, const struct decision *d)
 	else
 		g_string_append(out, "null");
 	g_free(sent);
-	g_string_append_printf(out, ",\"evidence\":%.1f},\"findings\":[", c->score);
-	for (guint i = 0; d->findings && i < d->findings->len; i++) {
-		const struct finding *f = &g_array_index(d->findings, struct finding, i);
-		g_string_append_printf(out,
-		                       "%s{\"rule\":\"%s\",\"severity\":\"%s\",\"start\":%zu,\"end\":%zu,"
-		                       "\"line\":%u,\"excerpt\":",
-		                       i ? "," : "", rule_name(f->rule),
-		                       f->severity == RULE_HOLD ? "hold" : "advise", f->start, f->end,
-		                       f->line);
-		render_json_string(out, f->excerpt ? f->excerpt : "");
-		g_string_append(out, ",\"principle\":");
-		render_json_string(out, f->principle ? f->principle : "");
-		g_string_append(out, ",\"advice\":");
-		render_json_string(out, f->advice ? f->advice : "");
-		g_string_append_c(out, '}');
-	}
-	g_string_append(out, "]}");
+	g_string_append_printf(out, ",\"evidence\":%.1f},\"findings\":", c->score);
+	render_json_findings(out, d);
+	g_string_append_c(out, '}');
 }
 
 /* The line of the new text around [start,end) with the words marked. */
@@ -135,7 +141,7 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 		} else {
 			char *sent = render_time(c->sent);
 			g_string_append_printf(out, "  answers a %s complaint%s%s\n",
-			                       severity_name(c->severity), sent ? " sent " : "",
+			                       render_severity_name(c->severity), sent ? " sent " : "",
 			                       sent ? sent : "");
 			g_free(sent);
 		}

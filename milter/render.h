@@ -20,6 +20,11 @@ void render_json_string(GString *out, const char *s);
 void render_json(GString *out, const char *file, const struct decision *d);
 /* A human report; COLOUR adds ANSI highlighting of the offending words. */
 void render_text(GString *out, const char *file, const struct decision *d, bool colour);
+/* The findings as a JSON array: rule, severity, start, end, line, excerpt,
+ * principle, advice.  Shared by every JSON rendering of a decision. */
+void render_json_findings(GString *out, const struct decision *d);
+/* "normal", "serious", or NULL for SEVERITY_NONE; static storage. */
+const char *render_severity_name(enum complaint_severity s);
 /* RFC 3339 UTC time, or "null" style NULL when T < 0; caller frees. */
 char *render_time(gint64 t);
 

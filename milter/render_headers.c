@@ -85,24 +85,6 @@ char *render_findings_value(const struct decision *d)
 
 /* ---- JSON ------------------------------------------------------------- */
 
-static void json_time(GString *out, gint64 t)
-{
-	GDateTime *dt = t >= 0 ? g_date_time_new_from_unix_utc(t) : NULL;
-	if (dt == NULL) {
-		g_string_append(out, "null");
-		return;
-	}
-	char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
-	render_json_string(out, s);
-	g_free(s);
-	g_date_time_unref(dt);
-}
-
-static const char *severity_name(enum complaint_severity s)
-{
-	return s == SEVERITY_SERIOUS ? "serious" : s == SEVERITY_NORMAL ? "normal" : NULL;
-}
-
 char *render_decision_json(const struct decision *d)
 {
 	GString *o = g_string_new("{\"verdict\":");
@@ -111,25 +93,13 @@ char *render_decision_json(const struct decision *d)
 	render_json_string(o, d->reason);
 	g_string_append_printf(o, ",\"apologised\":%s,\"complaint\":{\"detected\":%s,\"severity\":",
 	                       d->apologised ? "true" : "false", d->complaint.detected ? "true" : "false");
-	render_json_string(o, d->complaint.detected ? severity_name(d->complaint.severity) : NULL);
+	render_json_string(o, d->complaint.detected ? render_severity_name(d->complaint.severity) : NULL);
+	char *sent = render_time(d->complaint.sent);
 	g_string_append(o, ",\"sent\":");
-	json_time(o, d->complaint.sent);
-	g_string_append_printf(o, ",\"kinds\":%u},\"findings\":[", d->complaint.kinds);
-	for (guint i = 0; i < finding_count(d); i++) {
-		const struct finding *f = finding_at(d, i);
-		g_string_append(o, i ? ",{\"rule\":" : "{\"rule\":");
-		render_json_string(o, rule_name(f->rule));
-		g_string_append(o, ",\"severity\":");
-		render_json_string(o, f->severity == RULE_HOLD ? "hold" : "advise");
-		g_string_append_printf(o, ",\"start\":%zu,\"end\":%zu,\"line\":%u,\"excerpt\":", f->start,
-		                       f->end, f->line);
-		render_json_string(o, f->excerpt);
-		g_string_append(o, ",\"principle\":");
-		render_json_string(o, f->principle);
-		g_string_append(o, ",\"advice\":");
-		render_json_string(o, f->advice);
-		g_string_append_c(o, '}');
-	}
-	g_string_append(o, "]}");
+	render_json_string(o, sent);
+	g_free(sent);
+	g_string_append_printf(o, ",\"kinds\":%u},\"findings\":", d->complaint.kinds);
+	render_json_findings(o, d);
+	g_string_append_c(o, '}');
 	return g_string_free(o, FALSE);
 }

@@ -133,3 +133,16 @@ bool scan_negated(const struct policy *pol, const struct scan *sc, const struct 
 	}
 	return false;
 }
+
+bool scan_apology_is_polite(const struct scan *sc, guint i)
+{
+	const struct hit *h = &g_array_index(sc->hits, struct hit, i);
+	for (guint k = i + 1; k < sc->hits->len; k++) {
+		const struct hit *o = &g_array_index(sc->hits, struct hit, k);
+		if (o->nstart > h->nend + 8)
+			break;
+		if (o->cls == LEX_SMALL_IMPOSITION)
+			return true;
+	}
+	return false;
+}

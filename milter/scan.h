@@ -35,4 +35,9 @@ void scan_clear(struct scan *sc);
  * in the same clause ("this was not beyond our control"). */
 bool scan_negated(const struct policy *pol, const struct scan *sc, const struct hit *h);
 
+/* True when apology hit I apologises for a small imposition ("sorry to
+ * bother you", "sorry for the slow reply"): politeness, not an apology for
+ * the failure. */
+bool scan_apology_is_polite(const struct scan *sc, guint i);
+
 #endif

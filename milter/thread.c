@@ -46,15 +46,7 @@ static bool acknowledges(const struct scan *sc)
 		const struct hit *h = &g_array_index(sc->hits, struct hit, i);
 		if (h->cls == LEX_OWNERSHIP)
 			return true;
-		if (h->cls != LEX_APOLOGY)
-			continue;
-		bool imposition = false;
-		for (guint k = 0; k < sc->hits->len && !imposition; k++) {
-			const struct hit *o = &g_array_index(sc->hits, struct hit, k);
-			imposition = o->cls == LEX_SMALL_IMPOSITION && o->nstart >= h->nstart &&
-			             o->nstart <= h->nend + 8;
-		}
-		if (!imposition)
+		if (h->cls == LEX_APOLOGY && !scan_apology_is_polite(sc, i))
 			return true;
 	}
 	return false;
@@ -149,15 +141,6 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	conclude(pol, &ev, out);
 	if (out->detected && out->sent < 0)
 		out->sent = view->quoted_date;
-}
-
-void thread_classify(const struct policy *pol, const struct message *msg, const struct thread_view *view,
-                     const struct context *ctx, struct complaint *out)
-{
-	struct scan sc = {0};
-	scan_text(&pol->all, view->text, view->len, &sc);
-	thread_classify_scanned(pol, msg, view, ctx, &sc, out);
-	scan_clear(&sc);
 }
 
 void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,
