@@ -101,24 +101,32 @@ review-test: all
 -include $(BUILD)/milter/postsuper_helper.d $(REVIEW_OBJS:.o=.d)
 
 # --- daemon, store and end-to-end tests (milter) ---
-# The libmilter daemon and what it needs besides the core: config, scope,
-# the store (SQLite behind store.h), header rendering and the per-message
-# glue (filter.c).  Unit tests of these link $(DAEMON_LIB) as well.
+# The daemon and what it needs besides the core: config, scope, the store
+# (SQLite behind store.h), header rendering, the per-message glue
+# (filter.c) and the milter protocol codec.  Unit tests of these link
+# $(DAEMON_LIB) as well.  Two front ends share daemon.c (frontend.h):
+# apology-milter speaks the protocol itself in one event loop;
+# apology-milter-libmilter is the same daemon on libmilter.
 DAEMON_SRCS := milter/filter.c milter/scope.c milter/config.c milter/store.c \
-               milter/store_sqlite.c milter/render_headers.c milter/log.c
-DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/apology-milter.o
+               milter/store_sqlite.c milter/render_headers.c milter/log.c milter/milterproto.c
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon.o \
+               $(BUILD)/milter/frontend_event.o $(BUILD)/milter/frontend_libmilter.o
 DAEMON_LIB  := $(BUILD)/libdaemon.a
-DAEMON_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lmilter -lpthread
+DAEMON_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 DAEMON_TESTS := $(BUILD)/tests/test_store $(BUILD)/tests/test_config \
                 $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter
-PROGRAMS += $(BUILD)/apology-milter
+PROGRAMS += $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 
 $(DAEMON_LIB): $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/apology-milter: $(BUILD)/milter/apology-milter.o $(DAEMON_LIB) $(CORE_LIB)
+$(BUILD)/apology-milter: $(BUILD)/milter/daemon.o $(BUILD)/milter/frontend_event.o $(DAEMON_LIB) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS)
+
+$(BUILD)/apology-milter-libmilter: $(BUILD)/milter/daemon.o $(BUILD)/milter/frontend_libmilter.o \
+                                   $(DAEMON_LIB) $(CORE_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS) -lmilter
 
 $(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(CORE_LIB)
 	@mkdir -p $(dir $@)
@@ -136,7 +144,7 @@ miltertest: $(BUILD)/apology-milter
 
 # smtp-source -> Postfix -> milter -> smtp-sink against the same Postfix
 # without the milter, in one run.
-bench-e2e: $(BUILD)/apology-milter
+bench-e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 	sh bench/e2e.sh $(BUILD)
 
 .PHONY: e2e miltertest bench-e2e
@@ -257,7 +265,8 @@ FORMAT_FILES := $(filter-out milter/matcher_%.c,$(CORE_SRCS)) milter/matcher_hyp
                 $(CTL_SRCS) include/message.h include/thread.h include/rules.h include/decision.h \
                 include/policy.h milter/core.h milter/scan.h milter/normalize.h milter/policy_priv.h \
                 milter/matcher.h milter/regexset.h milter/html.h milter/render.h milter/yamldoc.h \
-                $(DAEMON_SRCS) milter/apology-milter.c milter/filter.h milter/scope.h milter/config.h \
+                $(DAEMON_SRCS) milter/daemon.c milter/frontend_event.c milter/frontend_libmilter.c \
+                milter/frontend.h milter/milterproto.h milter/filter.h milter/scope.h milter/config.h \
                 milter/store_priv.h milter/render_headers.h milter/log.h milter/mta.h include/store.h \
                 milter/review.c milter/review_pages.c milter/postsuper_helper.c milter/quarantine.h \
                 milter/notify.h milter/review_config.h milter/review.h

@@ -79,6 +79,8 @@ const struct config_key config_keys[] = {
      "on SIGTERM, how long to wait for messages in flight"},
     {"limits.milter-timeout", CONF_DURATION, FIELD(milter_timeout), "300s", 1, 3600, NULL, NULL,
      "how long to wait on the MTA during a session"},
+    {"limits.workers", CONF_INT, FIELD(workers), "0", 0, 64, NULL, NULL,
+     "event loops (threads) serving the MTA and judging mail (0: one per CPU)"},
     {"history.window", CONF_DURATION, FIELD(history_window), "180d", 3600, 3650LL * 86400, NULL, NULL,
      "how far back a reply's apology history is read"},
     {"history.retention", CONF_DURATION, FIELD(retention), "400d", 86400, 3650LL * 86400, NULL, NULL,

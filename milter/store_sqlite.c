@@ -11,8 +11,13 @@
  * a few small rows per message, far below what one connection sustains.
  * This file knows nothing about mail or the milter protocol.
  */
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "store_priv.h"
 #include "thread.h"
@@ -101,6 +106,8 @@ enum stmt {
 	ST_INFLIGHT_PUT,
 	ST_INFLIGHT_END,
 	ST_INFLIGHT_RECOVER,
+	ST_INFLIGHT_CRASHED,
+	ST_INFLIGHT_CRASHED_LIST,
 	ST_PRUNE_COMPLAINTS,
 	ST_PRUNE_APOLOGIES,
 	ST_PRUNE_INFLIGHT,
@@ -139,9 +146,40 @@ static const char *const stmt_sql[ST_COUNT] = {
                         "WHERE inflight.state = 'running' RETURNING state",
     [ST_INFLIGHT_END] = "DELETE FROM inflight WHERE fingerprint = ?1 AND state = 'running'",
     [ST_INFLIGHT_RECOVER] = "UPDATE inflight SET state = 'crashed' WHERE state = 'running'",
+    [ST_INFLIGHT_CRASHED] = "INSERT INTO inflight (fingerprint, started, state) VALUES (?1, ?2, 'crashed') "
+                            "ON CONFLICT (fingerprint) DO UPDATE SET state = 'crashed'",
+    [ST_INFLIGHT_CRASHED_LIST] = "SELECT fingerprint FROM inflight WHERE state = 'crashed'",
     [ST_PRUNE_COMPLAINTS] = "DELETE FROM complaints WHERE received < ?1",
     [ST_PRUNE_APOLOGIES] = "DELETE FROM apologies WHERE at < ?1",
     [ST_PRUNE_INFLIGHT] = "DELETE FROM inflight WHERE started < ?1",
+};
+
+/*
+ * The crash guard's marks live in a small file mapped shared beside the
+ * database (PATH-inflight): a message's fingerprint is written to a free
+ * slot before analysis and cleared after it.  Writes to a shared mapping
+ * are in the page cache at once, so they outlive a crash of the process
+ * (not of the machine, which is not what the guard is for), and they cost
+ * no system call, where a transaction before and after every message was
+ * the daemon's largest cost after the analysis itself.  Fingerprints of
+ * messages that crashed a run are kept in the inflight table and, while
+ * the store is open, in a set in memory.  One process holds the file
+ * (flock); another one on the same store, a full set of slots or an odd
+ * fingerprint fall back on 'running' rows in the table.
+ */
+#define GUARD_SLOTS 256
+struct guard_slot {
+	char fp[72];
+	gint64 started;
+};
+
+struct guard {
+	GMutex lock;
+	bool tried;               /* mapping attempted */
+	int fd;                   /* -1 when not mapped */
+	struct guard_slot *slots; /* GUARD_SLOTS, mapped shared */
+	GHashTable *crashed;      /* fingerprints that crashed a run */
+	unsigned hint;            /* where to look for a free slot */
 };
 
 struct sqlite_store {
@@ -151,6 +189,7 @@ struct sqlite_store {
 	GMutex lock;
 	sqlite3_stmt *stmt[ST_COUNT];
 	int version;
+	struct guard guard;
 };
 
 static struct sqlite_store *handle(struct store *st)
@@ -280,6 +319,13 @@ static void sqlite_close(struct store *st)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
 	g_mutex_clear(&s->lock);
+	if (s->guard.slots)
+		munmap(s->guard.slots, GUARD_SLOTS * sizeof(struct guard_slot));
+	if (s->guard.fd >= 0)
+		close(s->guard.fd); /* also releases the lock */
+	if (s->guard.crashed)
+		g_hash_table_destroy(s->guard.crashed);
+	g_mutex_clear(&s->guard.lock);
 	g_free(s->path);
 	g_free(s);
 }
@@ -290,6 +336,8 @@ static struct store *sqlite_open(const char *path, char **err)
 	s->base.ops = &store_sqlite_ops;
 	s->path = g_strdup(path);
 	g_mutex_init(&s->lock);
+	g_mutex_init(&s->guard.lock);
+	s->guard.fd = -1;
 
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -524,12 +572,106 @@ static bool sqlite_review_put(struct store *st, gint64 quarantine_id, const char
 
 /* ---- crash guard ------------------------------------------------------ */
 
+/* Fill the in-memory set from the table; the caller holds both locks. */
+static void guard_load_crashed(struct sqlite_store *s)
+{
+	g_hash_table_remove_all(s->guard.crashed);
+	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_CRASHED_LIST);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		g_hash_table_add(s->guard.crashed, column_text(q, 0));
+	sqlite3_reset(q);
+}
+
+/* Map PATH-inflight once; false when this store uses the table instead.
+ * The caller holds the guard lock. */
+static bool guard_ready(struct sqlite_store *s)
+{
+	struct guard *g = &s->guard;
+	if (g->tried)
+		return g->slots != NULL;
+	g->tried = true;
+	if (strcmp(s->path, ":memory:") == 0)
+		return false;
+	char *file = g_strconcat(s->path, "-inflight", NULL);
+	size_t size = GUARD_SLOTS * sizeof(struct guard_slot);
+	struct stat sb;
+	int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	g_free(file);
+	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &sb) != 0 ||
+	    ((size_t)sb.st_size < size && ftruncate(fd, (off_t)size) != 0)) {
+		if (fd >= 0)
+			close(fd);
+		return false;
+	}
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		close(fd);
+		return false;
+	}
+	g->fd = fd;
+	g->slots = map;
+	g->crashed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	g_mutex_lock(&s->lock);
+	guard_load_crashed(s);
+	g_mutex_unlock(&s->lock);
+	return true;
+}
+
+/* Mark FINGERPRINT in a free slot; false when the table must do it. */
+static bool guard_begin(struct sqlite_store *s, const char *fingerprint, gint64 now, bool *crashed_before)
+{
+	struct guard *g = &s->guard;
+	size_t n = strlen(fingerprint);
+	bool done = false;
+	g_mutex_lock(&g->lock);
+	if (!guard_ready(s) || n == 0 || n >= sizeof g->slots[0].fp) {
+		g_mutex_unlock(&g->lock);
+		return false;
+	}
+	if (g_hash_table_contains(g->crashed, fingerprint)) {
+		*crashed_before = true;
+		done = true;
+	}
+	for (unsigned i = 0; !done && i < GUARD_SLOTS; i++) {
+		struct guard_slot *slot = &g->slots[(g->hint + i) % GUARD_SLOTS];
+		if (slot->fp[0] != '\0')
+			continue;
+		slot->started = now;
+		memcpy(slot->fp, fingerprint, n + 1);
+		g->hint = (g->hint + i + 1) % GUARD_SLOTS;
+		done = true;
+	}
+	g_mutex_unlock(&g->lock);
+	return done;
+}
+
+/* Clear FINGERPRINT's slot; false when it has none. */
+static bool guard_end(struct sqlite_store *s, const char *fingerprint)
+{
+	struct guard *g = &s->guard;
+	bool found = false;
+	g_mutex_lock(&g->lock);
+	if (g->slots != NULL) {
+		if (g_hash_table_contains(g->crashed, fingerprint))
+			found = true;
+		for (unsigned i = 0; !found && i < GUARD_SLOTS; i++)
+			if (strcmp(g->slots[i].fp, fingerprint) == 0) {
+				memset(&g->slots[i], 0, sizeof g->slots[i]);
+				found = true;
+			}
+	}
+	g_mutex_unlock(&g->lock);
+	return found;
+}
+
 static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
                                   char **err)
 {
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
 	*crashed_before = false;
+	if (guard_begin(s, fingerprint, now, crashed_before))
+		return true;
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_PUT);
 	bind_text(q, 1, fingerprint);
@@ -547,6 +689,8 @@ static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gin
 static bool sqlite_inflight_end(struct store *st, const char *fingerprint, char **err)
 {
 	struct sqlite_store *s = handle(st);
+	if (guard_end(s, fingerprint))
+		return true;
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_END);
 	bind_text(q, 1, fingerprint);
@@ -555,14 +699,37 @@ static bool sqlite_inflight_end(struct store *st, const char *fingerprint, char 
 	return ok;
 }
 
+/* Marks left in the slots and 'running' rows both become 'crashed' rows. */
 static int sqlite_inflight_recover(struct store *st, char **err)
 {
 	struct sqlite_store *s = handle(st);
+	struct guard *g = &s->guard;
 	int n = -1;
+	g_mutex_lock(&g->lock);
+	bool mapped = guard_ready(s);
 	g_mutex_lock(&s->lock);
-	if (run(s, stmt(s, ST_INFLIGHT_RECOVER), "recovering in-flight records", err))
+	if (run(s, stmt(s, ST_INFLIGHT_RECOVER), "recovering in-flight records", err)) {
 		n = sqlite3_changes(s->db);
+		for (unsigned i = 0; mapped && n >= 0 && i < GUARD_SLOTS; i++) {
+			struct guard_slot *slot = &g->slots[i];
+			if (slot->fp[0] == '\0')
+				continue;
+			slot->fp[sizeof slot->fp - 1] = '\0';
+			sqlite3_stmt *q = stmt(s, ST_INFLIGHT_CRASHED);
+			bind_text(q, 1, slot->fp);
+			sqlite3_bind_int64(q, 2, slot->started);
+			if (!run(s, q, "recording a crashed message", err)) {
+				n = -1;
+				break;
+			}
+			memset(slot, 0, sizeof *slot);
+			n++;
+		}
+		if (mapped)
+			guard_load_crashed(s);
+	}
 	g_mutex_unlock(&s->lock);
+	g_mutex_unlock(&g->lock);
 	return n;
 }
 

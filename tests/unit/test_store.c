@@ -325,6 +325,61 @@ static void test_crash_guard(void **state)
 	assert_false(crashed);
 }
 
+/* Counts rows of the inflight table in STATE. */
+static int inflight_rows(const char *path, const char *state_name)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	int n = -1;
+	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_prepare_v2(db, "SELECT count(*) FROM inflight WHERE state = ?1", -1, &q, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(q, 1, state_name, -1, SQLITE_STATIC);
+	if (sqlite3_step(q) == SQLITE_ROW)
+		n = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return n;
+}
+
+/* The marks of the process holding the guard file cost no row; a second
+ * process on the same store falls back on rows, and a crash of either is
+ * found at the next start-up. */
+static void test_crash_guard_two_processes(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	bool crashed = true;
+	assert_true(store_inflight_begin(fx->st, "fp-first", 100, &crashed, &err));
+	assert_false(crashed);
+	assert_int_equal(inflight_rows(fx->path, "running"), 0);
+
+	struct store *other = store_open(fx->location, &err);
+	assert_non_null(other);
+	assert_true(store_inflight_begin(other, "fp-second", 100, &crashed, &err));
+	assert_false(crashed);
+	assert_int_equal(inflight_rows(fx->path, "running"), 1);
+	store_close(other); /* "dies" with fp-second in flight */
+
+	reopen(fx); /* the first "dies" too, with fp-first in flight */
+	assert_int_equal(store_inflight_recover(fx->st, &err), 2);
+	assert_int_equal(inflight_rows(fx->path, "crashed"), 2);
+	assert_true(store_inflight_begin(fx->st, "fp-first", 200, &crashed, &err));
+	assert_true(crashed);
+	assert_true(store_inflight_begin(fx->st, "fp-second", 200, &crashed, &err));
+	assert_true(crashed);
+	/* Slots are reused: many more messages than slots, each ended. */
+	for (int i = 0; i < 1000; i++) {
+		char fp[32];
+		g_snprintf(fp, sizeof fp, "fp-%d", i);
+		assert_true(store_inflight_begin(fx->st, fp, 300, &crashed, &err));
+		assert_false(crashed);
+		assert_true(store_inflight_end(fx->st, fp, &err));
+	}
+	assert_int_equal(inflight_rows(fx->path, "running"), 0);
+}
+
 static void test_prune(void **state)
 {
 	struct fixture *fx = *state;
@@ -390,6 +445,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_guard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_guard_two_processes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};

@@ -1,0 +1,324 @@
+/*
+ * daemon.c - start-up of apology-milter: options and config, the policy,
+ * the socket (through the front end), daemonising, the pid file, the
+ * privilege drop and the store; then the front end serves the MTA until a
+ * signal stops it (frontend.h).  Nothing here judges mail or speaks the
+ * milter protocol.
+ *
+ *   apology-milter [-c FILE] [-p SOCKET] [-f] [-n] [-v] [-o key=value]...
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sysexits.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "filter.h"
+#include "frontend.h"
+#include "log.h"
+#include "message.h"
+#include "mta.h"
+#include "policy.h"
+#include "store.h"
+
+#define DEFAULT_CONFIG "/etc/apology-milter/apology-milter.yaml"
+
+static struct filter *the_filter;
+static struct config the_config;
+
+/* ---- services for the front ends -------------------------------------- */
+
+void daemon_reload(struct filter *f, const struct config *cfg)
+{
+	char *err = NULL;
+	if (filter_reload(f, &err)) {
+		struct policy *pol = filter_policy(f);
+		log_msg(LOG_NOTICE, "policy reloaded: %s (%u patterns)", cfg->policy,
+		        policy_pattern_count(pol));
+		policy_unref(pol);
+	} else {
+		g_strchomp(err);
+		log_msg(LOG_ERR, "policy not reloaded, keeping the old one: %s", err);
+		g_free(err);
+	}
+}
+
+void daemon_prune(struct store *st, const struct config *cfg)
+{
+	char *err = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	if (!store_prune(st, now - cfg->retention, &err)) {
+		log_msg(LOG_ERR, "store: %s", err);
+		g_free(err);
+	}
+}
+
+/* ---- start-up --------------------------------------------------------- */
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+	        "usage: apology-milter [-c FILE] [-p SOCKET] [-f] [-n] [-v] [-o key=value]...\n"
+	        "  -c FILE        configuration file (default " DEFAULT_CONFIG ")\n"
+	        "  -p SOCKET      socket to listen on: unix:PATH or inet:PORT@ADDRESS\n"
+	        "  -f             stay in the foreground and log to standard error\n"
+	        "  -n             check the configuration and the policy, then exit\n"
+	        "  -v             also log debug lines (with -f)\n"
+	        "  -o key=value   override a configuration key (may be repeated)\n"
+	        "  -h             this help\n"
+	        "%s\n",
+	        frontend_signal_help);
+	config_print_help(out);
+}
+
+static int load_config(int argc, char **argv, bool *foreground, bool *check_only)
+{
+	const char *file = NULL, *socket = NULL;
+	GPtrArray *overrides = g_ptr_array_new();
+	bool verbose = false;
+	int opt, rc = 0;
+	char *err = NULL;
+
+	while ((opt = getopt(argc, argv, "c:p:fno:vh")) != -1) {
+		switch (opt) {
+		case 'c': file = optarg; break;
+		case 'p': socket = optarg; break;
+		case 'f': *foreground = true; break;
+		case 'n': *check_only = true; break;
+		case 'o': g_ptr_array_add(overrides, optarg); break;
+		case 'v': verbose = true; break;
+		case 'h':
+			usage(stdout);
+			g_ptr_array_free(overrides, TRUE);
+			exit(0);
+		default:
+			usage(stderr);
+			g_ptr_array_free(overrides, TRUE);
+			return EX_USAGE;
+		}
+	}
+	if (optind < argc) {
+		usage(stderr);
+		g_ptr_array_free(overrides, TRUE);
+		return EX_USAGE;
+	}
+	log_set_verbose(verbose);
+	config_init(&the_config);
+	if (file == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		file = DEFAULT_CONFIG;
+	if (file != NULL && !config_load(&the_config, file, &err))
+		rc = EX_CONFIG;
+	for (guint i = 0; rc == 0 && i < overrides->len; i++)
+		if (!config_set(&the_config, overrides->pdata[i], &err))
+			rc = EX_CONFIG;
+	if (rc == 0 && socket != NULL) {
+		char *o = g_strconcat("socket=", socket, NULL);
+		if (!config_set(&the_config, o, &err))
+			rc = EX_CONFIG;
+		g_free(o);
+	}
+	if (rc != 0) {
+		fprintf(stderr, "%s%s", err, g_str_has_suffix(err, "\n") ? "" : "\n");
+		g_free(err);
+	} else if (*check_only) {
+		printf("config OK: %s\n", file ? file : "(defaults)");
+	}
+	g_ptr_array_free(overrides, TRUE);
+	return rc;
+}
+
+/* Relative paths in the config would break once the daemon changes to "/". */
+static void make_absolute(char **path, const char *prefix)
+{
+	size_t skip = prefix && g_str_has_prefix(*path, prefix) ? strlen(prefix) : 0;
+	const char *p = *path + skip;
+	if (*p == '\0' || g_path_is_absolute(p) || (skip == 0 && strchr(p, ':') != NULL))
+		return;
+	char *abs = g_canonicalize_filename(p, NULL);
+	char *full = g_strconcat(skip ? prefix : "", abs, NULL);
+	g_free(abs);
+	g_free(*path);
+	*path = full;
+}
+
+static int socket_owner(uid_t *uid, gid_t *gid)
+{
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (*the_config.user) {
+		struct passwd *pw = getpwnam(the_config.user);
+		if (pw == NULL) {
+			fprintf(stderr, "apology-milter: no such user: %s\n", the_config.user);
+			return EX_NOUSER;
+		}
+		*uid = pw->pw_uid;
+		*gid = pw->pw_gid;
+	}
+	if (*the_config.group) {
+		struct group *gr = getgrnam(the_config.group);
+		if (gr == NULL) {
+			fprintf(stderr, "apology-milter: no such group: %s\n", the_config.group);
+			return EX_NOUSER;
+		}
+		*gid = gr->gr_gid;
+	}
+	return 0;
+}
+
+static int daemonize(void)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		return EX_OSERR;
+	if (pid > 0)
+		_exit(0);
+	if (setsid() < 0 || chdir("/") != 0)
+		return EX_OSERR;
+	int fd = open("/dev/null", O_RDWR);
+	if (fd < 0)
+		return EX_OSERR;
+	dup2(fd, STDIN_FILENO);
+	dup2(fd, STDOUT_FILENO);
+	dup2(fd, STDERR_FILENO);
+	if (fd > STDERR_FILENO)
+		close(fd);
+	return 0;
+}
+
+static int write_pid_file(void)
+{
+	if (*the_config.pid_file == '\0')
+		return 0;
+	char *text = g_strdup_printf("%d\n", (int)getpid());
+	GError *gerr = NULL;
+	bool ok = g_file_set_contents(the_config.pid_file, text, -1, &gerr);
+	g_free(text);
+	if (!ok) {
+		log_msg(LOG_ERR, "pid file: %s", gerr->message);
+		g_error_free(gerr);
+		return EX_CANTCREAT;
+	}
+	chmod(the_config.pid_file, 0644);
+	return 0;
+}
+
+static int drop_privileges(uid_t uid)
+{
+	if (*the_config.user == '\0' || geteuid() != 0)
+		return 0;
+	struct passwd *pw = getpwuid(uid);
+	if (pw == NULL || initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_msg(LOG_ERR, "cannot become user %s: %s", the_config.user, strerror(errno));
+		return EX_NOPERM;
+	}
+	return 0;
+}
+
+static struct store *open_store(void)
+{
+	char *err = NULL;
+	struct store *st = store_open(the_config.store, &err);
+	if (st == NULL) {
+		log_msg(LOG_ERR, "%s", err);
+		g_free(err);
+		return NULL;
+	}
+	int crashed = store_inflight_recover(st, &err);
+	if (crashed < 0) {
+		log_msg(LOG_ERR, "store: %s", err);
+		g_free(err);
+	} else if (crashed > 0) {
+		log_msg(LOG_WARNING,
+		        "%d message(s) were being analysed when the daemon last stopped; "
+		        "they will pass as unchecked if sent again",
+		        crashed);
+	}
+	daemon_prune(st, &the_config);
+	return st;
+}
+
+int main(int argc, char **argv)
+{
+	bool foreground = false, check_only = false;
+	int rc = load_config(argc, argv, &foreground, &check_only);
+	if (rc != 0)
+		return rc;
+
+	make_absolute(&the_config.policy, NULL);
+	make_absolute(&the_config.pid_file, NULL);
+	make_absolute(&the_config.store, "sqlite:");
+	message_library_init();
+	char *err = NULL;
+	struct policy *pol = policy_load(the_config.policy, &err);
+	if (pol == NULL) {
+		fprintf(stderr, "%s", err);
+		g_free(err);
+		config_clear(&the_config);
+		return EX_CONFIG;
+	}
+	if (check_only) {
+		printf("policy OK: %s (%u patterns, %s matcher)\n", the_config.policy,
+		       policy_pattern_count(pol), policy_matcher_name());
+		policy_unref(pol);
+		config_clear(&the_config);
+		return 0;
+	}
+
+	/* Before any thread exists, so that every thread inherits the mask: the
+	 * front end decides which of its threads takes these signals. */
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+
+	static const int facilities[] = {LOG_MAIL,   LOG_DAEMON, LOG_USER,   LOG_LOCAL0,
+	                                 LOG_LOCAL1, LOG_LOCAL2, LOG_LOCAL3, LOG_LOCAL4,
+	                                 LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
+	uid_t uid;
+	gid_t gid;
+	if ((rc = socket_owner(&uid, &gid)) != 0 || (rc = frontend_listen(&the_config, uid, gid)) != 0)
+		goto out;
+	log_open("apology-milter", foreground, facilities[the_config.log_facility]);
+	if ((!foreground && (rc = daemonize()) != 0) || (rc = write_pid_file()) != 0 ||
+	    (rc = drop_privileges(uid)) != 0)
+		goto out;
+	struct store *st = open_store();
+	if (st == NULL) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
+	the_filter = filter_new(&the_config, st, pol);
+	pol = NULL;
+
+	log_msg(LOG_NOTICE, "listening on %s; policy %s; store %s; mode %s", the_config.socket,
+	        the_config.policy, the_config.store, config_choice_name("mode", the_config.mode));
+
+	rc = frontend_run(the_filter, &the_config, st);
+	log_msg(LOG_NOTICE, "stopped");
+	if (*the_config.pid_file)
+		unlink(the_config.pid_file);
+	return rc;
+out:
+	if (pol)
+		policy_unref(pol);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * frontend.h - the daemon's side of the milter protocol: listen where the
+ * MTA connects, turn its commands into filter.h calls, act on the replies
+ * through mta.h, and handle the daemon's signals.  Start-up (config,
+ * policy, privileges, pid file, store) is daemon.c; judging mail is
+ * filter.c and the core.  There are two front ends, one per file, with the
+ * same daemon.c:
+ *
+ *   frontend_event.c      apology-milter: the protocol spoken directly
+ *                         (milterproto.c), one event loop for every
+ *                         connection, end of message judged on a small
+ *                         worker pool.  The default.
+ *   frontend_libmilter.c  apology-milter-libmilter: Sendmail's libmilter,
+ *                         a thread per connection.  Kept as the reference
+ *                         implementation of the protocol and as the
+ *                         benchmark's baseline.
+ */
+#ifndef APOLOGY_FRONTEND_H
+#define APOLOGY_FRONTEND_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "filter.h"
+
+struct store;
+
+/* What the usage text says about signals. */
+extern const char frontend_signal_help[];
+
+/* Open the listening socket of CFG; a unix socket gets CFG's mode and the
+ * owner UID/GID ((uid_t)-1/(gid_t)-1: unchanged).  Called before the
+ * daemon forks and drops privileges; errors go to stderr.  Returns 0 or a
+ * sysexits code. */
+int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid);
+
+/* Serve the MTA with F until a signal stops the daemon; prunes ST every
+ * hour.  The signals of frontend_signal_help are blocked in every thread
+ * when this is called.  Returns 0 or a sysexits code. */
+int frontend_run(struct filter *f, const struct config *cfg, struct store *st);
+
+/* Services of daemon.c for the front ends: reload the policy and log the
+ * outcome; delete records older than the configured retention. */
+void daemon_reload(struct filter *f, const struct config *cfg);
+void daemon_prune(struct store *st, const struct config *cfg);
+
+#endif

@@ -1,0 +1,753 @@
+/*
+ * frontend_event.c - the default front end (apology-milter): the milter
+ * protocol spoken directly, with event loops instead of a thread per
+ * connection.
+ *
+ * limits.workers threads (one per CPU by default) each run an epoll loop
+ * over the connections it accepted from the shared listening socket
+ * (EPOLLEXCLUSIVE: one loop is woken per new connection).  A loop reads
+ * commands, cuts them into packets (milterproto.c) and hands each step to
+ * filter.c; at end of message it judges the message itself and answers.
+ * No connection ever changes thread, so nothing is handed over between
+ * threads and a message costs no extra wake-ups; a long message holds up
+ * only the other connections of its own loop.
+ *
+ * Why not libmilter: its thread per connection and a poll() before every
+ * read cost more CPU than the judging itself, and on a busy MTA that CPU is
+ * taken from Postfix (docs/performance.md).  frontend_libmilter.c keeps
+ * the libmilter build for comparison.
+ *
+ * Signals (a signalfd in the first loop): SIGUSR1 and SIGHUP reload the
+ * policy on a thread of their own (a bad policy keeps the old one).
+ * SIGTERM, SIGINT and SIGUSR2 stop gracefully: new messages are accepted
+ * unchecked at MAIL FROM (the socket stays open, so the MTA need not fall
+ * back on its default_action), messages in flight are finished within
+ * limits.drain-timeout, then the daemon exits; a second signal exits at
+ * once.  The store is pruned every hour, also on a thread of its own.
+ */
+#include <errno.h>
+#include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "frontend.h"
+#include "log.h"
+#include "milterproto.h"
+#include "mta.h"
+#include "store.h"
+
+#define PRUNE_INTERVAL ((gint64)3600 * G_USEC_PER_SEC)
+#define TICK_MS        1000
+#define READ_CHUNK     65536
+#define BIG_BUFFER     (256 * 1024) /* input buffers above this are freed when empty */
+
+const char frontend_signal_help[] =
+    "Signals: USR1 and HUP reload the policy; TERM, INT and USR2 stop after the\n"
+    "messages in flight (limits.drain-timeout); a second one stops at once.\n";
+
+/* Actions and protocol steps asked of the MTA when it offers them: no HELO
+ * or unknown commands, no replies where the answer is always "continue". */
+static const uint32_t wanted_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
+static const uint32_t wanted_steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO |
+                                     SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
+                                     SMFIP_HDR_LEADSPC;
+/* Macros asked for, by stage (SMFIM_*). */
+static const char *const wanted_macros[7] = {
+    [SMFIM_CONNECT] = "{daemon_name} {client_addr}",
+    [SMFIM_ENVFROM] = "{auth_authen} {daemon_name}",
+    [SMFIM_EOM] = "i",
+};
+
+/* The listening socket, opened by frontend_listen() before privileges go. */
+static int listen_fd = -1;
+static char *listen_path; /* unix socket to remove at exit, or NULL */
+
+/* What every loop shares. */
+struct server {
+	struct filter *f;
+	const struct config *cfg;
+	struct store *st;
+	int sig_fd;
+	gint stopping;        /* atomic: a stop signal came */
+	gint64 stop_deadline; /* monotonic; written before stopping is set */
+	gint reloading;       /* atomic: a reload thread runs */
+	gint reload_again;    /* atomic: a reload was asked for meanwhile */
+};
+
+/* One event loop, one thread. */
+struct loop {
+	struct server *srv;
+	int ep;
+	GQueue conns;
+	bool listening;
+	bool signals; /* this loop takes the signals and the hourly prune */
+	gint64 next_prune;
+	GThread *thread;
+};
+
+struct conn {
+	struct loop *lp;
+	int fd;
+	GList link; /* in lp->conns */
+	GByteArray *in, *out;
+	size_t in_off, out_off;
+	uint32_t actions, steps;
+	unsigned events; /* what epoll watches */
+	struct filter_session *session;
+	char *daemon_name, *auth_authen, *queue_id;
+	char *reply; /* "550 5.7.1 text" from set_reply */
+	gint64 last_active;
+};
+
+/* Markers for the loop's own descriptors in epoll's data pointer. */
+static char tag_listen, tag_signal;
+
+/* ---- the MTA operations: replies appended at end of message ----------- */
+
+static bool ev_add_header(void *mta, const char *name, const char *value)
+{
+	struct conn *c = mta;
+	if (!(c->actions & SMFIF_ADDHDRS))
+		return false;
+	char *v = (c->steps & SMFIP_HDR_LEADSPC) ? g_strconcat(" ", value, NULL) : g_strdup(value);
+	mp_put_header(c->out, -1, name, v);
+	g_free(v);
+	return true;
+}
+
+static bool ev_delete_header(void *mta, const char *name, int index)
+{
+	struct conn *c = mta;
+	if (!(c->actions & SMFIF_CHGHDRS) || index < 1)
+		return false;
+	mp_put_header(c->out, index, name, "");
+	return true;
+}
+
+static bool ev_quarantine(void *mta, const char *reason)
+{
+	struct conn *c = mta;
+	if (!(c->actions & SMFIF_QUARANTINE) || reason == NULL || *reason == '\0')
+		return false;
+	mp_put_string(c->out, SMFIR_QUARANTINE, reason);
+	return true;
+}
+
+/* As smfi_setreply(): a 4xx or 5xx code, an optional enhanced code of the
+ * same class, and one line of text. */
+static bool ev_set_reply(void *mta, const char *rcode, const char *xcode, const char *text)
+{
+	struct conn *c = mta;
+	if (rcode == NULL || strlen(rcode) != 3 || (rcode[0] != '4' && rcode[0] != '5') ||
+	    !g_ascii_isdigit(rcode[1]) || !g_ascii_isdigit(rcode[2]) || (xcode && xcode[0] != rcode[0]) ||
+	    (text && strpbrk(text, "\r\n")))
+		return false;
+	g_free(c->reply);
+	c->reply = g_strjoin(" ", rcode, xcode ? xcode : (rcode[0] == '5' ? "5.7.1" : "4.7.1"),
+	                     text ? text : "", NULL);
+	return true;
+}
+
+static const struct mta_ops event_ops = {
+    .add_header = ev_add_header,
+    .delete_header = ev_delete_header,
+    .quarantine = ev_quarantine,
+    .set_reply = ev_set_reply,
+};
+
+/* ---- connections ------------------------------------------------------ */
+
+static void conn_watch(struct conn *c)
+{
+	unsigned want = EPOLLIN | (c->out_off < c->out->len ? EPOLLOUT : 0);
+	if (want == c->events)
+		return;
+	struct epoll_event ev = {.events = want, .data.ptr = c};
+	if (epoll_ctl(c->lp->ep, EPOLL_CTL_MOD, c->fd, &ev) == 0)
+		c->events = want;
+}
+
+static void conn_forget_message(struct conn *c)
+{
+	g_clear_pointer(&c->queue_id, g_free);
+	g_clear_pointer(&c->reply, g_free);
+}
+
+static void conn_close(struct conn *c)
+{
+	struct loop *lp = c->lp;
+	g_queue_unlink(&lp->conns, &c->link);
+	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	filter_session_free(c->session);
+	g_byte_array_unref(c->in);
+	g_byte_array_unref(c->out);
+	g_free(c->daemon_name);
+	g_free(c->auth_authen);
+	conn_forget_message(c);
+	g_free(c);
+}
+
+/* Send what is queued; false when the MTA has gone. */
+static bool conn_flush(struct conn *c)
+{
+	while (c->out_off < c->out->len) {
+		ssize_t n = send(c->fd, c->out->data + c->out_off, c->out->len - c->out_off, MSG_NOSIGNAL);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0)
+			return false;
+		c->out_off += (size_t)n;
+	}
+	if (c->out_off == c->out->len) {
+		g_byte_array_set_size(c->out, 0);
+		c->out_off = 0;
+	}
+	conn_watch(c);
+	return true;
+}
+
+static struct filter_session *session_get(struct conn *c)
+{
+	if (c->session == NULL) {
+		c->session = filter_session_new(c->lp->srv->f, NULL, "");
+		filter_set_leading_space(c->session, c->steps & SMFIP_HDR_LEADSPC);
+	}
+	return c->session;
+}
+
+/* The reply to a step, unless the MTA was told not to wait for one. */
+static void reply_status(struct conn *c, GByteArray *out, enum filter_reply r)
+{
+	switch (r) {
+	case FILTER_CONTINUE: mp_put(out, SMFIR_CONTINUE, NULL, 0); break;
+	case FILTER_ACCEPT: mp_put(out, SMFIR_ACCEPT, NULL, 0); break;
+	case FILTER_REJECT:
+		if (c->reply && c->reply[0] == '5')
+			mp_put_string(out, SMFIR_REPLYCODE, c->reply);
+		else
+			mp_put(out, SMFIR_REJECT, NULL, 0);
+		break;
+	case FILTER_TEMPFAIL:
+		if (c->reply && c->reply[0] == '4')
+			mp_put_string(out, SMFIR_REPLYCODE, c->reply);
+		else
+			mp_put(out, SMFIR_TEMPFAIL, NULL, 0);
+		break;
+	}
+}
+
+static void reply_continue(struct conn *c, uint32_t no_reply_step)
+{
+	if (!(c->steps & no_reply_step))
+		mp_put(c->out, SMFIR_CONTINUE, NULL, 0);
+}
+
+static void take_macro(void *arg, const char *name, const char *value)
+{
+	struct conn *c = arg;
+	char **slot = strcmp(name, "daemon_name") == 0   ? &c->daemon_name
+	              : strcmp(name, "auth_authen") == 0 ? &c->auth_authen
+	              : strcmp(name, "i") == 0           ? &c->queue_id
+	                                                 : NULL;
+	if (slot) {
+		g_free(*slot);
+		*slot = g_strdup(value);
+	}
+}
+
+static void on_connect(struct conn *c, const struct mp_packet *p)
+{
+	struct mp_connect mc;
+	struct sockaddr_storage ss = {0};
+	const struct sockaddr *sa = NULL;
+	const char *text = "";
+	if (mp_parse_connect(p->data, p->len, &mc) && mc.addr) {
+		text = g_str_has_prefix(mc.addr, "IPv6:") ? mc.addr + 5 : mc.addr;
+		struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+		struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+		if (mc.family == '4' && inet_pton(AF_INET, text, &in4->sin_addr) == 1) {
+			in4->sin_family = AF_INET;
+			sa = (const struct sockaddr *)&ss;
+		} else if (mc.family == '6' && inet_pton(AF_INET6, text, &in6->sin6_addr) == 1) {
+			in6->sin6_family = AF_INET6;
+			sa = (const struct sockaddr *)&ss;
+		}
+		if (sa == NULL)
+			text = "";
+	}
+	filter_session_free(c->session);
+	c->session = filter_session_new(c->lp->srv->f, sa, text);
+	filter_set_leading_space(c->session, c->steps & SMFIP_HDR_LEADSPC);
+	filter_set_daemon_name(c->session, c->daemon_name);
+	reply_continue(c, SMFIP_NR_CONN);
+}
+
+static bool on_optneg(struct conn *c, const struct mp_packet *p)
+{
+	struct mp_optneg mta, ours;
+	if (!mp_parse_optneg(p->data, p->len, &mta) || mta.version < 2) {
+		log_msg(LOG_ERR, "milter negotiation: the MTA speaks an unknown protocol version");
+		return false;
+	}
+	ours.version = mta.version < MP_VERSION ? mta.version : MP_VERSION;
+	ours.actions = mta.actions & wanted_actions;
+	ours.protocol = mta.protocol & wanted_steps;
+	c->actions = ours.actions;
+	c->steps = ours.protocol;
+	mp_put_optneg(c->out, &ours, (ours.actions & SMFIF_SETSYMLIST) ? wanted_macros : NULL);
+	return true;
+}
+
+/* Judge the message here, in this loop: the headers, the quarantine and
+ * the verdict are queued in the order the MTA wants them. */
+static void on_end_of_message(struct conn *c, const struct mp_packet *p)
+{
+	struct filter_session *s = session_get(c);
+	if (p->len > 0)
+		filter_body(s, p->data, p->len);
+	reply_status(c, c->out, filter_end_of_message(s, c->queue_id, &event_ops, c));
+	conn_forget_message(c);
+}
+
+/* One command from the MTA; false closes the connection. */
+static bool conn_dispatch(struct conn *c, const struct mp_packet *p)
+{
+	const char *argv[2];
+	struct filter_session *s;
+	switch (p->cmd) {
+	case SMFIC_OPTNEG: return on_optneg(c, p);
+	case SMFIC_MACRO: {
+		char stage;
+		return mp_parse_macros(p->data, p->len, &stage, take_macro, c);
+	}
+	case SMFIC_CONNECT: on_connect(c, p); return true;
+	case SMFIC_HELO: reply_continue(c, SMFIP_NR_HELO); return true;
+	case SMFIC_MAIL:
+		if (mp_strings(p->data, p->len, argv, 1) < 1)
+			return false;
+		s = session_get(c);
+		if (c->daemon_name)
+			filter_set_daemon_name(s, c->daemon_name);
+		reply_status(c, c->out, filter_mail(s, argv[0], c->auth_authen));
+		g_clear_pointer(&c->auth_authen, g_free); /* sent again with the next MAIL */
+		return true;
+	case SMFIC_RCPT:
+		if (mp_strings(p->data, p->len, argv, 1) < 1)
+			return false;
+		filter_rcpt(session_get(c), argv[0]);
+		reply_continue(c, SMFIP_NR_RCPT);
+		return true;
+	case SMFIC_DATA: reply_status(c, c->out, filter_data(session_get(c))); return true;
+	case SMFIC_HEADER:
+		if (mp_strings(p->data, p->len, argv, 2) < 2)
+			return false;
+		filter_header(session_get(c), argv[0], argv[1]);
+		reply_continue(c, SMFIP_NR_HDR);
+		return true;
+	case SMFIC_EOH:
+		filter_end_of_headers(session_get(c));
+		reply_continue(c, SMFIP_NR_EOH);
+		return true;
+	case SMFIC_BODY:
+		filter_body(session_get(c), p->data, p->len);
+		reply_continue(c, SMFIP_NR_BODY);
+		return true;
+	case SMFIC_BODYEOB: on_end_of_message(c, p); return true;
+	case SMFIC_ABORT:
+		if (c->session)
+			filter_abort(c->session);
+		conn_forget_message(c);
+		return true;
+	case SMFIC_UNKNOWN: reply_continue(c, SMFIP_NR_UNKN); return true;
+	case SMFIC_QUIT_NC: /* the same MTA connection, a new SMTP session */
+		g_clear_pointer(&c->session, filter_session_free);
+		g_clear_pointer(&c->daemon_name, g_free);
+		g_clear_pointer(&c->auth_authen, g_free);
+		conn_forget_message(c);
+		return true;
+	case SMFIC_QUIT: return false;
+	default:
+		log_msg(LOG_ERR, "milter protocol: unknown command 0x%02x; closing the connection",
+		        (unsigned char)p->cmd);
+		return false;
+	}
+}
+
+/* Handle every whole command read so far, then send the replies.  False
+ * when the connection is closed (C is freed). */
+static bool conn_process(struct conn *c)
+{
+	for (;;) {
+		struct mp_packet p;
+		enum mp_cut cut = mp_cut(c->in->data + c->in_off, c->in->len - c->in_off, &p);
+		if (cut == MP_NEED_MORE)
+			break;
+		if (cut == MP_BAD) {
+			log_msg(LOG_ERR, "milter protocol: bad packet length; closing the connection");
+			conn_close(c);
+			return false;
+		}
+		c->in_off += p.used;
+		if (!conn_dispatch(c, &p)) {
+			conn_flush(c);
+			conn_close(c);
+			return false;
+		}
+	}
+	/* Keep a partial packet where it is unless moving it is cheap or the
+	 * buffer has grown: a 64 KB body chunk often spans two reads. */
+	if (c->in_off == c->in->len) {
+		g_byte_array_set_size(c->in, 0);
+		c->in_off = 0;
+	} else if (c->in_off > 0 && (c->in->len - c->in_off <= 4096 || c->in_off >= BIG_BUFFER)) {
+		g_byte_array_remove_range(c->in, 0, (guint)c->in_off);
+		c->in_off = 0;
+	}
+	if (!conn_flush(c)) {
+		conn_close(c);
+		return false;
+	}
+	return true;
+}
+
+static void conn_readable(struct conn *c)
+{
+	size_t have = c->in->len;
+	g_byte_array_set_size(c->in, (guint)(have + READ_CHUNK));
+	ssize_t n;
+	do
+		n = recv(c->fd, c->in->data + have, READ_CHUNK, 0);
+	while (n < 0 && errno == EINTR);
+	g_byte_array_set_size(c->in, (guint)(have + (n > 0 ? (size_t)n : 0)));
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)) {
+		conn_close(c);
+		return;
+	}
+	c->last_active = g_get_monotonic_time();
+	bool big = c->in->len > BIG_BUFFER;
+	if (conn_process(c) && big && c->in->len == 0) {
+		g_byte_array_unref(c->in);
+		c->in = g_byte_array_new();
+	}
+}
+
+static void conn_new(struct loop *lp, int fd)
+{
+	struct conn *c = g_new0(struct conn, 1);
+	c->lp = lp;
+	c->fd = fd;
+	c->link.data = c;
+	c->in = g_byte_array_new();
+	c->out = g_byte_array_new();
+	c->events = EPOLLIN;
+	c->last_active = g_get_monotonic_time();
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+	if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
+		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
+		close(fd);
+		g_byte_array_unref(c->in);
+		g_byte_array_unref(c->out);
+		g_free(c);
+		return;
+	}
+	g_queue_push_tail_link(&lp->conns, &c->link);
+}
+
+static void accept_all(struct loop *lp)
+{
+	for (;;) {
+		int fd = accept4(listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0) {
+			if (errno == EINTR || errno == ECONNABORTED)
+				continue;
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* Out of descriptors: stop accepting until the next tick. */
+				log_msg(LOG_WARNING, "accept: %s; pausing for a second", strerror(errno));
+				epoll_ctl(lp->ep, EPOLL_CTL_DEL, listen_fd, NULL);
+				lp->listening = false;
+			}
+			return;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on unix */
+		conn_new(lp, fd);
+	}
+}
+
+/* ---- reload and prune, off the loops ---------------------------------- */
+
+static gpointer reload_thread(gpointer data)
+{
+	struct server *srv = data;
+	do {
+		g_atomic_int_set(&srv->reload_again, 0);
+		daemon_reload(srv->f, srv->cfg);
+	} while (g_atomic_int_get(&srv->reload_again));
+	g_atomic_int_set(&srv->reloading, 0);
+	return NULL;
+}
+
+static gpointer prune_thread(gpointer data)
+{
+	struct server *srv = data;
+	daemon_prune(srv->st, srv->cfg);
+	return NULL;
+}
+
+static void reload(struct server *srv)
+{
+	g_atomic_int_set(&srv->reload_again, 1);
+	if (g_atomic_int_compare_and_exchange(&srv->reloading, 0, 1))
+		g_thread_unref(g_thread_new("reload", reload_thread, srv));
+}
+
+/* ---- signals, timers, the loops --------------------------------------- */
+
+static void take_signals(struct server *srv)
+{
+	struct signalfd_siginfo si;
+	while (read(srv->sig_fd, &si, sizeof si) == (ssize_t)sizeof si) {
+		switch (si.ssi_signo) {
+		case SIGUSR1:
+		case SIGHUP: reload(srv); break;
+		default:
+			if (g_atomic_int_get(&srv->stopping)) {
+				log_msg(LOG_WARNING, "second stop signal: stopping now");
+				srv->stop_deadline = 0;
+				break;
+			}
+			log_msg(LOG_NOTICE, "stopping: finishing %u message(s) in flight",
+			        filter_in_flight(srv->f));
+			srv->stop_deadline =
+			    g_get_monotonic_time() + srv->cfg->drain_timeout * G_USEC_PER_SEC;
+			filter_drain(srv->f, 0); /* new messages are accepted unchecked */
+			g_atomic_int_set(&srv->stopping, 1);
+			break;
+		}
+	}
+}
+
+/* Once a tick: close sessions the MTA left idle, resume accepting, prune. */
+static void tick(struct loop *lp, gint64 now)
+{
+	struct server *srv = lp->srv;
+	gint64 idle = srv->cfg->milter_timeout * G_USEC_PER_SEC;
+	for (GList *l = lp->conns.head; l;) {
+		struct conn *c = l->data;
+		l = l->next;
+		if (now - c->last_active > idle) {
+			log_msg(LOG_INFO, "closing a connection the MTA left idle");
+			conn_close(c);
+		}
+	}
+	if (!lp->listening) {
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen};
+		lp->listening = epoll_ctl(lp->ep, EPOLL_CTL_ADD, listen_fd, &ev) == 0;
+	}
+	if (lp->signals && now >= lp->next_prune) {
+		g_thread_unref(g_thread_new("prune", prune_thread, srv));
+		lp->next_prune = now + PRUNE_INTERVAL;
+	}
+}
+
+/* Whether a stopping daemon may exit: nothing in flight, or out of time. */
+static bool may_exit(struct loop *lp, gint64 now)
+{
+	struct server *srv = lp->srv;
+	if (!g_atomic_int_get(&srv->stopping))
+		return false;
+	if (filter_in_flight(srv->f) == 0)
+		return true;
+	if (now < srv->stop_deadline)
+		return false;
+	if (lp->signals)
+		log_msg(LOG_WARNING, "stopping with %u message(s) still in flight", filter_in_flight(srv->f));
+	return true;
+}
+
+static gpointer serve(gpointer data)
+{
+	struct loop *lp = data;
+	struct epoll_event evs[64];
+	gint64 next_tick = g_get_monotonic_time() + TICK_MS * 1000;
+	for (;;) {
+		int timeout = g_atomic_int_get(&lp->srv->stopping) ? TICK_MS / 10 : TICK_MS;
+		int n = epoll_wait(lp->ep, evs, G_N_ELEMENTS(evs), timeout);
+		if (n < 0 && errno != EINTR) {
+			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			void *tag = evs[i].data.ptr;
+			if (tag == &tag_listen)
+				accept_all(lp);
+			else if (tag == &tag_signal)
+				take_signals(lp->srv);
+			else if (evs[i].events & EPOLLIN)
+				conn_readable(tag);
+			else if (evs[i].events & (EPOLLERR | EPOLLHUP))
+				conn_close(tag);
+			else if (evs[i].events & EPOLLOUT && !conn_flush(tag))
+				conn_close(tag);
+		}
+		gint64 now = g_get_monotonic_time();
+		if (now >= next_tick) {
+			tick(lp, now);
+			next_tick = now + TICK_MS * 1000;
+		}
+		if (may_exit(lp, now))
+			break;
+	}
+	while (lp->conns.head)
+		conn_close(lp->conns.head->data);
+	return NULL;
+}
+
+static bool loop_init(struct loop *lp, struct server *srv, bool signals)
+{
+	lp->srv = srv;
+	lp->signals = signals;
+	lp->next_prune = g_get_monotonic_time() + PRUNE_INTERVAL;
+	g_queue_init(&lp->conns);
+	lp->ep = epoll_create1(EPOLL_CLOEXEC);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen};
+	lp->listening = lp->ep >= 0 && epoll_ctl(lp->ep, EPOLL_CTL_ADD, listen_fd, &ev) == 0;
+	if (!lp->listening)
+		return false;
+	struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &tag_signal};
+	return !signals || epoll_ctl(lp->ep, EPOLL_CTL_ADD, srv->sig_fd, &sev) == 0;
+}
+
+int frontend_run(struct filter *f, const struct config *cfg, struct store *st)
+{
+	struct server srv = {.f = f, .cfg = cfg, .st = st};
+	sigset_t set;
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	srv.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+	int n = cfg->workers > 0 ? cfg->workers : (int)g_get_num_processors();
+	struct loop *loops = g_new0(struct loop, n);
+	for (int i = 0; i < n; i++)
+		loops[i].ep = -1;
+	int rc = 0, started = 1;
+	if (srv.sig_fd < 0 || !loop_init(&loops[0], &srv, true)) {
+		log_msg(LOG_ERR, "event loop: %s", strerror(errno));
+		rc = EX_OSERR;
+		n = 1;
+	}
+	for (; rc == 0 && started < n; started++) {
+		if (!loop_init(&loops[started], &srv, false)) {
+			log_msg(LOG_ERR, "event loop: %s", strerror(errno));
+			break;
+		}
+		loops[started].thread = g_thread_new("loop", serve, &loops[started]);
+	}
+	if (rc == 0)
+		serve(&loops[0]);
+	for (int i = 1; i < started; i++)
+		g_thread_join(loops[i].thread);
+	for (int i = 0; i < n; i++)
+		if (loops[i].ep >= 0)
+			close(loops[i].ep);
+	g_free(loops);
+	if (srv.sig_fd >= 0)
+		close(srv.sig_fd);
+	close(listen_fd);
+	listen_fd = -1;
+	if (listen_path)
+		unlink(listen_path);
+	g_clear_pointer(&listen_path, g_free);
+	return rc;
+}
+
+/* ---- the listening socket --------------------------------------------- */
+
+static int listen_unix(const struct config *cfg, const char *path, uid_t uid, gid_t gid)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path) {
+		fprintf(stderr, "apology-milter: socket path too long: %s\n", path);
+		return EX_CONFIG;
+	}
+	strcpy(sa.sun_path, path);
+	struct stat sb;
+	if (lstat(path, &sb) == 0 && S_ISSOCK(sb.st_mode))
+		unlink(path); /* left by an earlier run */
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	mode_t old = umask(0177);
+	int ok = fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+	umask(old);
+	if (!ok || chmod(path, (mode_t)cfg->socket_mode) != 0 ||
+	    ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0) ||
+	    listen(fd, SOMAXCONN) != 0) {
+		fprintf(stderr, "apology-milter: cannot listen on %s: %s\n", cfg->socket, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EX_UNAVAILABLE;
+	}
+	listen_fd = fd;
+	listen_path = g_strdup(path);
+	return 0;
+}
+
+static int listen_inet(const struct config *cfg, int family, const char *spec)
+{
+	char *port = g_strdup(spec);
+	char *host = strchr(port, '@');
+	if (host)
+		*host++ = '\0';
+	struct addrinfo hints = {
+	    .ai_family = family, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE | AI_NUMERICSERV};
+	struct addrinfo *ai = NULL;
+	int gai = getaddrinfo(host && *host ? host : NULL, port, &hints, &ai);
+	g_free(port);
+	if (gai != 0) {
+		fprintf(stderr, "apology-milter: %s: %s\n", cfg->socket, gai_strerror(gai));
+		return EX_CONFIG;
+	}
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+	bool ok = fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) == 0 &&
+	          setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0 &&
+	          bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && listen(fd, SOMAXCONN) == 0;
+	freeaddrinfo(ai);
+	if (!ok) {
+		fprintf(stderr, "apology-milter: cannot listen on %s: %s\n", cfg->socket, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return EX_UNAVAILABLE;
+	}
+	listen_fd = fd;
+	return 0;
+}
+
+int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid)
+{
+	const char *spec = cfg->socket;
+	if (g_str_has_prefix(spec, "unix:") || g_str_has_prefix(spec, "local:"))
+		return listen_unix(cfg, strchr(spec, ':') + 1, uid, gid);
+	if (g_str_has_prefix(spec, "inet6:"))
+		return listen_inet(cfg, AF_INET6, spec + 6);
+	if (g_str_has_prefix(spec, "inet:"))
+		return listen_inet(cfg, AF_INET, spec + 5);
+	fprintf(stderr, "apology-milter: unknown socket type: %s\n", spec);
+	return EX_CONFIG;
+}
