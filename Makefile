@@ -279,3 +279,12 @@ clean:
 	rm -rf build build-*
 
 -include $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d)
+
+# --- Debian package ---
+# `make deb`: build/deb/apology-milter_VERSION_ARCH.deb from packaging/debian/
+# (packaging/build-deb.sh copies the source, with packaging/debian/ as debian/,
+# to build/deb/ and runs dpkg-buildpackage there).
+deb:
+	sh packaging/build-deb.sh
+
+.PHONY: deb
