@@ -288,3 +288,17 @@ clean:
 	rm -rf build build-*
 
 -include $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d)
+
+# --- Debian package ---
+# `make deb`: build/deb/apology-milter_VERSION_ARCH.deb from packaging/debian/
+# (packaging/build-deb.sh copies the source, with packaging/debian/ as debian/,
+# to build/deb/ and runs dpkg-buildpackage there).  `make package-test` (root):
+# builds it, runs lintian, installs it here, checks it, purges it.  Not part of
+# `make test`/`make check`.
+deb:
+	sh packaging/build-deb.sh
+
+package-test:
+	sh tests/package/run.sh
+
+.PHONY: deb package-test
