@@ -114,7 +114,7 @@ DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon.o \
 DAEMON_LIB  := $(BUILD)/libdaemon.a
 DAEMON_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 DAEMON_TESTS := $(BUILD)/tests/test_store $(BUILD)/tests/test_config \
-                $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter
+                $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter $(BUILD)/tests/test_milterproto
 PROGRAMS += $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 
 $(DAEMON_LIB): $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
@@ -134,12 +134,12 @@ $(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(CORE_LIB)
 
 # End-to-end: a private Postfix on loopback ports, the milter on a unix socket;
 # then the miltertest protocol edge cases.
-e2e: $(BUILD)/apology-milter
+e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 	sh tests/e2e/run.sh $(BUILD)
 	sh tests/miltertest/run.sh $(BUILD)
 
 # Protocol edge cases with miltertest (Lua scripts in tests/miltertest/).
-miltertest: $(BUILD)/apology-milter
+miltertest: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 	sh tests/miltertest/run.sh $(BUILD)
 
 # smtp-source -> Postfix -> milter -> smtp-sink against the same Postfix
@@ -200,8 +200,10 @@ docs-check:
 
 test: all format-check docs-check unit cli corpus review-test e2e
 
+# Unit tests, the corpus, and the daemon end to end (Postfix and miltertest)
+# under AddressSanitizer and UBSan.
 asan:
-	$(MAKE) SANITIZE=address OPT=-O1 unit corpus
+	$(MAKE) SANITIZE=address OPT=-O1 unit corpus e2e
 
 # valgrind: unit tests and every corpus message in one apologyctl run; any
 # error or definite leak fails.  PCRE2's JIT is off in this build (valgrind

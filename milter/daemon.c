@@ -312,10 +312,15 @@ int main(int argc, char **argv)
 	log_msg(LOG_NOTICE, "listening on %s; policy %s; store %s; mode %s", the_config.socket,
 	        the_config.policy, the_config.store, config_choice_name("mode", the_config.mode));
 
-	rc = frontend_run(the_filter, &the_config, st);
+	bool idle = false;
+	rc = frontend_run(the_filter, &the_config, st, &idle);
 	log_msg(LOG_NOTICE, "stopped");
 	if (*the_config.pid_file)
 		unlink(the_config.pid_file);
+	if (idle) {
+		filter_free(the_filter); /* closes the store, drops the policy */
+		config_clear(&the_config);
+	}
 	return rc;
 out:
 	if (pol)

@@ -18,6 +18,7 @@
 #ifndef APOLOGY_FRONTEND_H
 #define APOLOGY_FRONTEND_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -37,8 +38,9 @@ int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid);
 
 /* Serve the MTA with F until a signal stops the daemon; prunes ST every
  * hour.  The signals of frontend_signal_help are blocked in every thread
- * when this is called.  Returns 0 or a sysexits code. */
-int frontend_run(struct filter *f, const struct config *cfg, struct store *st);
+ * when this is called.  *IDLE tells whether no thread uses F any more (the
+ * caller may then free it).  Returns 0 or a sysexits code. */
+int frontend_run(struct filter *f, const struct config *cfg, struct store *st, bool *idle);
 
 /* Services of daemon.c for the front ends: reload the policy and log the
  * outcome; delete records older than the configured retention. */

@@ -84,6 +84,8 @@ struct server {
 	gint64 stop_deadline; /* monotonic; written before stopping is set */
 	gint reloading;       /* atomic: a reload thread runs */
 	gint reload_again;    /* atomic: a reload was asked for meanwhile */
+	gint pruning;         /* atomic: a prune thread runs */
+	GThread *reloader, *pruner; /* joined before the next one and at exit */
 };
 
 /* One event loop, one thread. */
@@ -506,14 +508,25 @@ static gpointer prune_thread(gpointer data)
 {
 	struct server *srv = data;
 	daemon_prune(srv->st, srv->cfg);
+	g_atomic_int_set(&srv->pruning, 0);
 	return NULL;
+}
+
+/* Start FN on a thread of its own unless one runs (*BUSY); the thread of
+ * the previous run, which has ended, is joined first.  Loop 0 only. */
+static void run_aside(struct server *srv, gint *busy, GThread **thread, const char *name, GThreadFunc fn)
+{
+	if (!g_atomic_int_compare_and_exchange(busy, 0, 1))
+		return;
+	if (*thread)
+		g_thread_join(*thread);
+	*thread = g_thread_new(name, fn, srv);
 }
 
 static void reload(struct server *srv)
 {
 	g_atomic_int_set(&srv->reload_again, 1);
-	if (g_atomic_int_compare_and_exchange(&srv->reloading, 0, 1))
-		g_thread_unref(g_thread_new("reload", reload_thread, srv));
+	run_aside(srv, &srv->reloading, &srv->reloader, "reload", reload_thread);
 }
 
 /* ---- signals, timers, the loops --------------------------------------- */
@@ -560,7 +573,7 @@ static void tick(struct loop *lp, gint64 now)
 		lp->listening = epoll_ctl(lp->ep, EPOLL_CTL_ADD, listen_fd, &ev) == 0;
 	}
 	if (lp->signals && now >= lp->next_prune) {
-		g_thread_unref(g_thread_new("prune", prune_thread, srv));
+		run_aside(srv, &srv->pruning, &srv->pruner, "prune", prune_thread);
 		lp->next_prune = now + PRUNE_INTERVAL;
 	}
 }
@@ -633,7 +646,7 @@ static bool loop_init(struct loop *lp, struct server *srv, bool signals)
 	return !signals || epoll_ctl(lp->ep, EPOLL_CTL_ADD, srv->sig_fd, &sev) == 0;
 }
 
-int frontend_run(struct filter *f, const struct config *cfg, struct store *st)
+int frontend_run(struct filter *f, const struct config *cfg, struct store *st, bool *idle)
 {
 	struct server srv = {.f = f, .cfg = cfg, .st = st};
 	sigset_t set;
@@ -665,6 +678,11 @@ int frontend_run(struct filter *f, const struct config *cfg, struct store *st)
 		serve(&loops[0]);
 	for (int i = 1; i < started; i++)
 		g_thread_join(loops[i].thread);
+	if (srv.reloader)
+		g_thread_join(srv.reloader);
+	if (srv.pruner)
+		g_thread_join(srv.pruner);
+	*idle = true;
 	for (int i = 0; i < n; i++)
 		if (loops[i].ep >= 0)
 			close(loops[i].ep);

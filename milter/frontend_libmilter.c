@@ -353,8 +353,9 @@ int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int frontend_run(struct filter *f, const struct config *cfg, struct store *st)
+int frontend_run(struct filter *f, const struct config *cfg, struct store *st, bool *idle)
 {
+	*idle = false; /* session threads may still run: F is left to exit() */
 	the_filter = f;
 	the_config = cfg;
 	pthread_t tid;
@@ -362,8 +363,7 @@ int frontend_run(struct filter *f, const struct config *cfg, struct store *st)
 		return EX_OSERR;
 	pthread_detach(tid);
 	int rc = smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;
-	/* Sessions still open are not served any more once libmilter stops;
-	 * their threads may still run, so the filter is left to exit(). */
+	/* Sessions still open are not served any more once libmilter stops. */
 	if (filter_in_flight(f) > 0)
 		log_msg(LOG_WARNING, "stopped with %u message(s) in flight", filter_in_flight(f));
 	return rc;

@@ -1,7 +1,9 @@
 #!/bin/sh
 # tests/miltertest/run.sh [BUILD] - protocol edge cases: each *.lua script here
 # drives apology-milter directly with miltertest (no MTA), on a unix socket in a
-# private directory.  Ends with "miltertest: N passed, M failed".
+# private directory; then the same scripts drive apology-milter-libmilter, the
+# libmilter build of the same daemon, so both front ends are held to the same
+# behaviour.  Ends with "miltertest: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${1:-build}
@@ -9,26 +11,38 @@ command -v miltertest >/dev/null 2>&1 || { echo "miltertest: not installed (make
 [ -x "$BUILD/apology-milter" ] || { echo "miltertest: $BUILD/apology-milter not built"; exit 1; }
 pass=0
 fail=0
-for script in tests/miltertest/*.lua; do
-	[ "$(basename "$script")" = common.lua ] && continue
-	dir=$(mktemp -d /tmp/apology-mt.XXXXXX)
-	# MILTER_WRAPPER (e.g. a script running valgrind -q) may stand in for the binary;
-	# sanitizer and valgrind reports in the output fail the script.
-	if MILTER=${MILTER_WRAPPER:-$BUILD/apology-milter} MT_DIR=$dir \
-		miltertest -s "$script" >"$dir/out" 2>&1 &&
-		! grep -q -E "Sanitizer|runtime error|^==[0-9]+== " "$dir/out"; then
-		pass=$((pass + 1))
-		echo "ok   $(basename "$script")"
-	else
-		fail=$((fail + 1))
-		echo "FAIL $(basename "$script")"
-		sed 's/^/    /' "$dir/out" | tail -15
+# run_scripts BINARY LABEL DRAIN_SIGNAL
+run_scripts() {
+	for script in tests/miltertest/*.lua; do
+		[ "$(basename "$script")" = common.lua ] && continue
+		dir=$(mktemp -d /tmp/apology-mt.XXXXXX)
+		# Sanitizer and valgrind reports in the output fail the script.
+		if MILTER=$1 MT_DIR=$dir MT_DRAIN_SIGNAL=$3 \
+			miltertest -s "$script" >"$dir/out" 2>&1 &&
+			! grep -q -E "Sanitizer|runtime error|^==[0-9]+== " "$dir/out"; then
+			pass=$((pass + 1))
+			echo "ok   $2 $(basename "$script")"
+		else
+			fail=$((fail + 1))
+			echo "FAIL $2 $(basename "$script")"
+			sed 's/^/    /' "$dir/out" | tail -15
+		fi
+		# miltertest stops the filter it started, unless miltertest itself died.
+		if [ -f "$dir/milter.pid" ] && kill "$(cat "$dir/milter.pid")" 2>/dev/null; then
+			echo "     (stopped a milter left running)"
+		fi
+		rm -rf "$dir"
+	done
+}
+# MILTER_WRAPPER (e.g. a script running valgrind -q) may stand in for the binary;
+# then only it is run.
+if [ -n "${MILTER_WRAPPER:-}" ]; then
+	run_scripts "$MILTER_WRAPPER" "" 15
+else
+	run_scripts "$BUILD/apology-milter" "" 15
+	if [ -x "$BUILD/apology-milter-libmilter" ]; then
+		run_scripts "$BUILD/apology-milter-libmilter" "(libmilter)" 12
 	fi
-	# miltertest stops the filter it started, unless miltertest itself died.
-	if [ -f "$dir/milter.pid" ] && kill "$(cat "$dir/milter.pid")" 2>/dev/null; then
-		echo "     (stopped a milter left running)"
-	fi
-	rm -rf "$dir"
-done
+fi
 echo "miltertest: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
