@@ -80,11 +80,11 @@ struct server {
 	const struct config *cfg;
 	struct store *st;
 	int sig_fd;
-	gint stopping;        /* atomic: a stop signal came */
-	gint64 stop_deadline; /* monotonic; written before stopping is set */
-	gint reloading;       /* atomic: a reload thread runs */
-	gint reload_again;    /* atomic: a reload was asked for meanwhile */
-	gint pruning;         /* atomic: a prune thread runs */
+	gint stopping;              /* atomic: a stop signal came */
+	gint64 stop_deadline;       /* monotonic; written before stopping is set */
+	gint reloading;             /* atomic: a reload thread runs */
+	gint reload_again;          /* atomic: a reload was asked for meanwhile */
+	gint pruning;               /* atomic: a prune thread runs */
 	GThread *reloader, *pruner; /* joined before the next one and at exit */
 };
 
