@@ -483,11 +483,12 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 }
 
 /* Bytes of the body hashed at each end for the fingerprint. */
-#define FINGERPRINT_EDGE 16384
+#define FINGERPRINT_EDGE 4096
 
 /* A hash of what stays the same when the same message is sent again: the
- * sender, the Message-ID, the body's length and its first and last 16 KB
- * (all of a body up to 32 KB).  Cheap on large attachments. */
+ * sender, the Message-ID, the body's length and its first and last 4 KB
+ * (all of a body up to 8 KB).  Cheap on large messages: SHA-256 costs
+ * about 2.5 ns a byte. */
 static char *fingerprint(const struct filter_session *s)
 {
 	const char *body = s->raw->str + s->body_start;

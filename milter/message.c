@@ -269,6 +269,8 @@ static void fill_empty(struct message *msg)
 			*fields[i] = g_strdup("");
 }
 
+static bool parse_message(GMimeMessage *m, const struct limits *lim, struct message *msg);
+
 bool message_parse(const char *data, size_t len, const struct limits *lim, struct message *msg)
 {
 	message_library_init();
@@ -278,12 +280,27 @@ bool message_parse(const char *data, size_t len, const struct limits *lim, struc
 		msg->unchecked = "not a mail message";
 		return false;
 	}
-	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(data, len);
+	/* GMime reads the message in place, through a byte array over DATA that
+	 * is let go of, not freed, once the message object is gone (the parser
+	 * only reads, and a copy would be one more pass over every byte). */
+	GByteArray *view = g_byte_array_new_take((guint8 *)data, len);
+	GMimeStream *stream = g_mime_stream_mem_new_with_byte_array(view);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
 	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
 	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
 	GMimeMessage *m = g_mime_parser_construct_message(parser, NULL);
 	g_object_unref(parser);
 	g_object_unref(stream);
+	bool ok = parse_message(m, lim, msg);
+	if (m)
+		g_object_unref(m);
+	g_byte_array_free(view, FALSE);
+	return ok;
+}
+
+/* The rest of message_parse(), on the parsed message M (not consumed). */
+static bool parse_message(GMimeMessage *m, const struct limits *lim, struct message *msg)
+{
 	if (m == NULL) {
 		fill_empty(msg);
 		msg->unchecked = "cannot parse the message";
@@ -293,7 +310,6 @@ bool message_parse(const char *data, size_t len, const struct limits *lim, struc
 	if ((unsigned)g_mime_header_list_get_count(hl) > lim->max_headers) {
 		fill_empty(msg);
 		msg->unchecked = "too many header fields";
-		g_object_unref(m);
 		return false;
 	}
 	fill_headers(msg, m);
@@ -316,7 +332,6 @@ bool message_parse(const char *data, size_t len, const struct limits *lim, struc
 	g_string_free(w.forwarded, TRUE);
 	msg->body_len = body->len;
 	msg->body = g_string_free(body, FALSE);
-	g_object_unref(m);
 	if (w.unchecked == NULL && msg->body_len > lim->max_text_bytes)
 		w.unchecked = "text over the size limit";
 	msg->unchecked = w.unchecked;
