@@ -2,7 +2,8 @@
 #
 #   make              build everything (-Wall -Wextra -Werror)
 #   make check        install missing Debian packages (as root), build, run all
-#                     tests, then unit and corpus tests again under ASan/UBSan
+#                     tests, then unit, corpus and end-to-end tests under
+#                     ASan/UBSan, valgrind, and the Debian package (as root)
 #   make demo         the live demo (see README.md)
 #   make bench        benchmarks, as ratios against baselines measured in the same run
 #   make eval         per-rule precision/recall and verdict confusion matrix on the corpus
@@ -224,6 +225,7 @@ check: deps
 	$(MAKE) test
 	$(MAKE) asan
 	$(MAKE) valgrind
+	$(MAKE) package-test
 
 # The corpus is the tuning set (the policy was tuned until it passes);
 # tests/heldout was written blind to the policy and is never tuned on:
@@ -281,7 +283,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(LIBEXECDIR) \
 	  $(DESTDIR)$(PREFIX)/share/apology-milter/policies $(DESTDIR)$(SYSCONFDIR)/apology-milter
 	install -m 0755 $(BUILD)/apologyctl $(BUILD)/apology-review $(DESTDIR)$(PREFIX)/bin/
-	install -m 0755 $(BUILD)/apology-milter $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0755 $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BUILD)/apology-postsuper $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 policies/*.yaml policies/README.md $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
 	install -m 0644 packaging/apology-milter.yaml packaging/review.yaml $(DESTDIR)$(SYSCONFDIR)/apology-milter/
@@ -295,8 +297,8 @@ clean:
 # `make deb`: build/deb/apology-milter_VERSION_ARCH.deb from packaging/debian/
 # (packaging/build-deb.sh copies the source, with packaging/debian/ as debian/,
 # to build/deb/ and runs dpkg-buildpackage there).  `make package-test` (root):
-# builds it, runs lintian, installs it here, checks it, purges it.  Not part of
-# `make test`/`make check`.
+# builds it, runs lintian, installs it here, checks it, purges it.  The last
+# step of `make check` (not of `make test`).
 deb:
 	sh packaging/build-deb.sh
 

@@ -197,14 +197,14 @@ else
 fi
 check "its store is /var/lib/apology-milter/store.db, owned by apology-milter" \
 	test "$(stat -c %U /var/lib/apology-milter/store.db 2>/dev/null)" = apology-milter
-kill -USR2 "$MILTER_PID" 2>/dev/null
+kill -TERM "$MILTER_PID" 2>/dev/null
 i=0
 while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 if kill -0 "$MILTER_PID" 2>/dev/null; then
 	kill "$MILTER_PID"
-	bad "the daemon stops on SIGUSR2"
+	bad "the daemon stops on SIGTERM"
 else
-	ok "the daemon stops on SIGUSR2"
+	ok "the daemon stops on SIGTERM"
 fi
 wait "$MILTER_PID" 2>/dev/null
 MILTER_PID=
