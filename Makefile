@@ -256,7 +256,8 @@ $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
 	  $(shell pkg-config --libs libpcre2-8)
 
-# libFuzzer (clang): the pipeline on arbitrary bytes, seeded with the corpus.
+# libFuzzer (clang): the pipeline on arbitrary bytes, seeded with the corpus;
+# then the milter protocol codec on arbitrary byte streams.
 FUZZ_SECONDS ?= 60
 fuzz:
 	$(MAKE) CC=clang FUZZ=1 OPT=-O1 build-fuzz/libapology.a
@@ -264,6 +265,9 @@ fuzz:
 	  fuzz/fuzz_check.c build-fuzz/libapology.a $(LIBS)
 	@mkdir -p build-fuzz/seeds && cp tests/corpus/*.eml tests/corpus/malformed/*.eml build-fuzz/seeds/
 	build-fuzz/fuzz-check -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 build-fuzz/seeds
+	clang -g -O1 $(WFLAGS) $(XCFLAGS:-fsanitize=fuzzer-no-link,address,undefined=) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-milterproto \
+	  fuzz/fuzz_milterproto.c milter/milterproto.c $(LIBS)
+	build-fuzz/fuzz-milterproto -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
 
 FORMAT_FILES := $(filter-out milter/matcher_%.c,$(CORE_SRCS)) milter/matcher_hyperscan.c milter/matcher_pcre2.c \
                 $(CTL_SRCS) include/message.h include/thread.h include/rules.h include/decision.h \
