@@ -181,6 +181,37 @@ struct filter_session *filter_session_new(struct filter *f, const struct sockadd
 }
 
 /* Forget everything about the current message; keep the session. */
+/* Each thread keeps the message buffer of the last message it finished for
+ * its next one, so that a buffer grown to the size of the usual message is
+ * neither grown again (realloc and copy) nor faulted in again.  Buffers
+ * above SPARE_MAX are freed; a thread's spare goes when the thread does. */
+#define SPARE_MAX (1024 * 1024)
+
+static void spare_free(gpointer raw)
+{
+	g_string_free(raw, TRUE);
+}
+
+static GPrivate spare_raw = G_PRIVATE_INIT(spare_free);
+
+static GString *raw_take(void)
+{
+	GString *raw = g_private_get(&spare_raw);
+	if (raw == NULL)
+		return g_string_sized_new(16 * 1024);
+	g_private_set(&spare_raw, NULL);
+	g_string_truncate(raw, 0);
+	return raw;
+}
+
+static void raw_give(GString *raw)
+{
+	if (raw->allocated_len > SPARE_MAX || g_private_get(&spare_raw) != NULL)
+		g_string_free(raw, TRUE);
+	else
+		g_private_set(&spare_raw, raw);
+}
+
 static void message_reset(struct filter_session *s)
 {
 	if (s->active)
@@ -195,7 +226,7 @@ static void message_reset(struct filter_session *s)
 		g_ptr_array_free(s->rcpts, TRUE);
 	s->rcpts = NULL;
 	if (s->raw)
-		g_string_free(s->raw, TRUE);
+		raw_give(s->raw);
 	s->raw = NULL;
 	s->body_start = 0;
 	s->over_cap = false;
@@ -251,7 +282,7 @@ enum filter_reply filter_mail(struct filter_session *s, const char *sender, cons
 		return FILTER_ACCEPT;
 	}
 	s->rcpts = g_ptr_array_new_with_free_func(g_free);
-	s->raw = g_string_sized_new(16 * 1024);
+	s->raw = raw_take();
 	s->refs = g_ptr_array_new_with_free_func(g_free);
 	s->active = true;
 	return FILTER_CONTINUE;

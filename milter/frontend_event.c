@@ -97,6 +97,7 @@ struct loop {
 	bool signals; /* this loop takes the signals and the hourly prune */
 	gint64 next_prune;
 	GThread *thread;
+	GByteArray *spare_in; /* input buffer of a closed connection, for the next */
 };
 
 struct conn {
@@ -194,7 +195,12 @@ static void conn_close(struct conn *c)
 	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	filter_session_free(c->session);
-	g_byte_array_unref(c->in);
+	if (lp->spare_in == NULL) {
+		g_byte_array_set_size(c->in, 0);
+		lp->spare_in = c->in;
+	} else {
+		g_byte_array_unref(c->in);
+	}
 	g_byte_array_unref(c->out);
 	g_free(c->daemon_name);
 	g_free(c->auth_authen);
@@ -454,7 +460,8 @@ static void conn_new(struct loop *lp, int fd)
 	c->lp = lp;
 	c->fd = fd;
 	c->link.data = c;
-	c->in = g_byte_array_new();
+	c->in = lp->spare_in ? lp->spare_in : g_byte_array_new();
+	lp->spare_in = NULL;
 	c->out = g_byte_array_new();
 	c->events = EPOLLIN;
 	c->last_active = g_get_monotonic_time();
@@ -628,6 +635,8 @@ static gpointer serve(gpointer data)
 	}
 	while (lp->conns.head)
 		conn_close(lp->conns.head->data);
+	if (lp->spare_in)
+		g_byte_array_unref(lp->spare_in);
 	return NULL;
 }
 
