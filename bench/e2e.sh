@@ -17,7 +17,7 @@
 # complaint, both judged; and out-of-scope mail (a sender outside the policy),
 # which the milter accepts at MAIL FROM so that Postfix never sends it the body.
 #
-#   BENCH_N15=1000 BENCH_N200=400 BENCH_NOUT=1000 BENCH_LAT=200 BENCH_ROUNDS=3
+#   BENCH_N15=1000 BENCH_N200=400 BENCH_NOUT=1000 BENCH_LAT=200 BENCH_ROUNDS=5
 # The machine should be otherwise idle: other load skews the ratios.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -27,7 +27,7 @@ N15=${BENCH_N15:-1000}
 N200=${BENCH_N200:-400}
 NOUT=${BENCH_NOUT:-1000}
 NLAT=${BENCH_LAT:-200}
-ROUNDS=${BENCH_ROUNDS:-3}
+ROUNDS=${BENCH_ROUNDS:-5}
 SESSIONS=10
 command -v smtp-source >/dev/null 2>&1 || die "smtp-source missing (postfix package)"
 command -v python3 >/dev/null 2>&1 || die "python3 missing"

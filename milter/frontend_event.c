@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -81,7 +82,7 @@ struct server {
 	struct store *st;
 	int sig_fd;
 	gint stopping;              /* atomic: a stop signal came */
-	gint64 stop_deadline;       /* monotonic; written before stopping is set */
+	gint stop_deadline;         /* atomic: monotonic seconds; set before stopping */
 	gint reloading;             /* atomic: a reload thread runs */
 	gint reload_again;          /* atomic: a reload was asked for meanwhile */
 	gint pruning;               /* atomic: a prune thread runs */
@@ -238,27 +239,24 @@ static struct filter_session *session_get(struct conn *c)
 	return c->session;
 }
 
-/* The reply to a step, unless the MTA was told not to wait for one. */
+/* A step's outcome as a reply; a reject or a deferral carries the SMTP
+ * reply set at end of message when its class matches. */
 static void reply_status(struct conn *c, GByteArray *out, enum filter_reply r)
 {
-	switch (r) {
-	case FILTER_CONTINUE: mp_put(out, SMFIR_CONTINUE, NULL, 0); break;
-	case FILTER_ACCEPT: mp_put(out, SMFIR_ACCEPT, NULL, 0); break;
-	case FILTER_REJECT:
-		if (c->reply && c->reply[0] == '5')
-			mp_put_string(out, SMFIR_REPLYCODE, c->reply);
-		else
-			mp_put(out, SMFIR_REJECT, NULL, 0);
-		break;
-	case FILTER_TEMPFAIL:
-		if (c->reply && c->reply[0] == '4')
-			mp_put_string(out, SMFIR_REPLYCODE, c->reply);
-		else
-			mp_put(out, SMFIR_TEMPFAIL, NULL, 0);
-		break;
-	}
+	static const char plain[] = {
+	    [FILTER_CONTINUE] = SMFIR_CONTINUE,
+	    [FILTER_ACCEPT] = SMFIR_ACCEPT,
+	    [FILTER_REJECT] = SMFIR_REJECT,
+	    [FILTER_TEMPFAIL] = SMFIR_TEMPFAIL,
+	};
+	char class = r == FILTER_REJECT ? '5' : r == FILTER_TEMPFAIL ? '4' : '\0';
+	if (class && c->reply && c->reply[0] == class)
+		mp_put_string(out, SMFIR_REPLYCODE, c->reply);
+	else
+		mp_put(out, plain[r], NULL, 0);
 }
 
+/* "Continue" after a step, unless the MTA was told not to wait for it. */
 static void reply_continue(struct conn *c, uint32_t no_reply_step)
 {
 	if (!(c->steps & no_reply_step))
@@ -545,16 +543,18 @@ static void take_signals(struct server *srv)
 		switch (si.ssi_signo) {
 		case SIGUSR1:
 		case SIGHUP: reload(srv); break;
-		default:
+		case SIGTERM:
+		case SIGINT:
+		case SIGUSR2:
 			if (g_atomic_int_get(&srv->stopping)) {
 				log_msg(LOG_WARNING, "second stop signal: stopping now");
-				srv->stop_deadline = 0;
+				g_atomic_int_set(&srv->stop_deadline, 0);
 				break;
 			}
 			log_msg(LOG_NOTICE, "stopping: finishing %u message(s) in flight",
 			        filter_in_flight(srv->f));
-			srv->stop_deadline =
-			    g_get_monotonic_time() + srv->cfg->drain_timeout * G_USEC_PER_SEC;
+			g_atomic_int_set(&srv->stop_deadline, (gint)(g_get_monotonic_time() / G_USEC_PER_SEC +
+			                                             srv->cfg->drain_timeout));
 			filter_drain(srv->f, 0); /* new messages are accepted unchecked */
 			g_atomic_int_set(&srv->stopping, 1);
 			break;
@@ -593,7 +593,7 @@ static bool may_exit(struct loop *lp, gint64 now)
 		return false;
 	if (filter_in_flight(srv->f) == 0)
 		return true;
-	if (now < srv->stop_deadline)
+	if (now / G_USEC_PER_SEC < g_atomic_int_get(&srv->stop_deadline))
 		return false;
 	if (lp->signals)
 		log_msg(LOG_WARNING, "stopping with %u message(s) still in flight", filter_in_flight(srv->f));
@@ -658,13 +658,8 @@ static bool loop_init(struct loop *lp, struct server *srv, bool signals)
 int frontend_run(struct filter *f, const struct config *cfg, struct store *st, bool *idle)
 {
 	struct server srv = {.f = f, .cfg = cfg, .st = st};
-	sigset_t set;
-	sigemptyset(&set);
-	sigaddset(&set, SIGUSR1);
-	sigaddset(&set, SIGUSR2);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
+	sigset_t set; /* the signals daemon.c blocked for us */
+	pthread_sigmask(SIG_SETMASK, NULL, &set);
 	srv.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	int n = cfg->workers > 0 ? cfg->workers : (int)g_get_num_processors();
 	struct loop *loops = g_new0(struct loop, n);
