@@ -193,8 +193,7 @@ static void conn_close(struct conn *c)
 {
 	struct loop *lp = c->lp;
 	g_queue_unlink(&lp->conns, &c->link);
-	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
-	close(c->fd);
+	close(c->fd); /* also takes it out of the epoll set: it is never duplicated */
 	filter_session_free(c->session);
 	if (lp->spare_in == NULL) {
 		g_byte_array_set_size(c->in, 0);
@@ -491,7 +490,8 @@ static void accept_all(struct loop *lp)
 			return;
 		}
 		int one = 1;
-		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one); /* fails harmlessly on unix */
+		if (listen_path == NULL) /* TCP: no Nagle stall between two replies */
+			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		conn_new(lp, fd);
 	}
 }

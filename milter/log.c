@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -39,17 +40,20 @@ void log_msg(int priority, const char *fmt, ...)
 	if (!use_stderr) {
 		vsyslog(priority, fmt, ap);
 	} else {
+		/* localtime_r() reads the zone once; GDateTime's local zone costs a
+		 * lookup per line. */
 		char *text = g_strdup_vprintf(fmt, ap);
-		GDateTime *now = g_date_time_new_now_local();
-		char *stamp = g_date_time_format(now, "%Y-%m-%d %H:%M:%S");
+		char stamp[32] = "";
+		time_t now = time(NULL);
+		struct tm tm;
+		if (localtime_r(&now, &tm))
+			strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
 		char *line = g_strdup_printf("%s %s[%d]: %s: %s\n", stamp, log_ident, (int)getpid(),
 		                             level[priority & 7], text);
 		if (write(STDERR_FILENO, line, strlen(line)) < 0) {
 			/* Nowhere left to report it. */
 		}
 		g_free(line);
-		g_free(stamp);
-		g_date_time_unref(now);
 		g_free(text);
 	}
 	va_end(ap);

@@ -268,7 +268,7 @@ t_forged_header_replaced() {
 }
 
 # The fingerprint the milter records before analysis: sender, Message-ID, body
-# length and body (whole, for bodies up to 8 KB), the body as Postfix passes it:
+# length and body (whole, for bodies up to 2 KB), the body as Postfix passes it:
 # CRLF lines, plus the empty line swaks adds at the end.
 fingerprint() {
 	awk 'body { printf "%s\r\n", $0 } /^$/ { body = 1 }' "$1" >"$T/fp.body"
