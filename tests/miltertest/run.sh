@@ -40,6 +40,16 @@ if [ -n "${MILTER_WRAPPER:-}" ]; then
 	run_scripts "$MILTER_WRAPPER" "" 15
 else
 	run_scripts "$BUILD/apology-milter" "" 15
+	# Broken protocol that miltertest cannot send: raw bytes from Python.
+	if python3 tests/miltertest/raw_protocol.py "$BUILD/apology-milter" >/tmp/apology-raw.$$ 2>&1; then
+		pass=$((pass + 1))
+		echo "ok    raw_protocol.py ($(tail -1 /tmp/apology-raw.$$))"
+	else
+		fail=$((fail + 1))
+		echo "FAIL  raw_protocol.py"
+		sed 's/^/    /' /tmp/apology-raw.$$ | tail -15
+	fi
+	rm -f /tmp/apology-raw.$$
 	if [ -x "$BUILD/apology-milter-libmilter" ]; then
 		run_scripts "$BUILD/apology-milter-libmilter" "(libmilter)" 12
 	fi

@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""raw_protocol.py MILTER - what miltertest cannot send: broken milter protocol.
+
+Starts the daemon on a unix socket in a private directory and talks to it with
+raw bytes: an impossible packet length, an unknown command, a packet cut short,
+a session that vanishes half way through a message, a session left idle. Each
+time the daemon must close that connection and go on serving the others; the
+message abandoned half way must not stay "in flight" (a stop signal then ends
+the daemon at once instead of waiting out limits.drain-timeout). Prints one
+line per case and "raw: N passed, M failed"; exits non-zero on a failure.
+"""
+import os
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE, SMFIF_SETSYMLIST = 0x01, 0x10, 0x20, 0x100
+SMFIP_NOHELO, SMFIP_NR_HDR, SMFIP_NR_BODY, SMFIP_HDR_LEADSPC = 0x02, 0x80, 0x80000, 0x100000
+ALL_ACTIONS, ALL_STEPS = 0x1FF, 0x1FFFFF
+
+
+def packet(cmd, data=b""):
+    return struct.pack(">I", len(data) + 1) + cmd + data
+
+
+def read_packet(sock, timeout=5.0):
+    """One reply packet as (cmd, data), or None when the daemon closed."""
+    sock.settimeout(timeout)
+    head = b""
+    while len(head) < 4:
+        chunk = sock.recv(4 - len(head))
+        if not chunk:
+            return None
+        head += chunk
+    (n,) = struct.unpack(">I", head)
+    body = b""
+    while len(body) < n:
+        chunk = sock.recv(n - len(body))
+        if not chunk:
+            return None
+        body += chunk
+    return body[:1], body[1:]
+
+
+def closed_by_daemon(sock, timeout=5.0):
+    sock.settimeout(timeout)
+    try:
+        while True:
+            if not sock.recv(4096):
+                return True
+    except socket.timeout:
+        return False
+    except ConnectionResetError:
+        return True
+
+
+def optneg(sock):
+    sock.sendall(packet(b"O", struct.pack(">III", 6, ALL_ACTIONS, ALL_STEPS)))
+    return read_packet(sock)
+
+
+class Daemon:
+    def __init__(self, binary, directory):
+        self.sock_path = os.path.join(directory, "milter.sock")
+        self.log = open(os.path.join(directory, "milter.log"), "w+")
+        self.proc = subprocess.Popen(
+            [binary, "-f", "-p", "unix:" + self.sock_path,
+             "-o", "policy=policies/default.yaml",
+             "-o", "store=sqlite:" + os.path.join(directory, "store.db"),
+             "-o", "scope.internal-domains=acme.example",
+             "-o", "limits.milter-timeout=2s", "-o", "limits.drain-timeout=30s"],
+            stdout=self.log, stderr=self.log)
+        for _ in range(200):
+            if os.path.exists(self.sock_path):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        raise RuntimeError("the daemon did not start: " + self.log_text())
+
+    def connect(self):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.connect(self.sock_path)
+        return s
+
+    def log_text(self):
+        self.log.flush()
+        self.log.seek(0)
+        return self.log.read()
+
+
+def main():
+    binary = sys.argv[1]
+    directory = tempfile.mkdtemp(prefix="apology-raw.")
+    results = []
+
+    def case(name, ok, why=""):
+        results.append(ok)
+        print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + why))
+
+    d = Daemon(binary, directory)
+    try:
+        s = d.connect()
+        reply = optneg(s)
+        ok = reply is not None and reply[0] == b"O" and len(reply[1]) >= 12
+        if ok:
+            version, actions, steps = struct.unpack(">III", reply[1][:12])
+            want_a = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST
+            want_s = SMFIP_NOHELO | SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC
+            ok = version == 6 and actions == want_a and steps & want_s == want_s
+            ok = ok and b"{auth_authen}" in reply[1]
+        case("negotiation: version 6, the actions and steps asked for, macro lists", ok, repr(reply))
+        s.close()
+
+        s = d.connect()
+        s.sendall(b"\xff\xff\xff\xffO")
+        case("an impossible packet length closes the connection", closed_by_daemon(s), "still open")
+        s.close()
+
+        s = d.connect()
+        optneg(s)
+        s.sendall(packet(b"Z", b"junk\0"))
+        case("an unknown command closes the connection", closed_by_daemon(s), "still open")
+        s.close()
+
+        s = d.connect()
+        s.sendall(packet(b"O", struct.pack(">III", 6, ALL_ACTIONS, ALL_STEPS))[:7])
+        s.close()
+        s = d.connect()
+        reply = optneg(s)
+        case("a packet cut short by a vanished peer harms nobody else",
+             reply is not None and reply[0] == b"O", repr(reply))
+        s.close()
+
+        s = d.connect()
+        optneg(s)
+        s.sendall(packet(b"D", b"C{daemon_name}\0ORIGINATING\0")
+                  + packet(b"C", b"localhost\0" + b"4" + struct.pack(">H", 4000) + b"127.0.0.1\0"))
+        s.sendall(packet(b"M", b"<sam@acme.example>\0"))
+        mail = read_packet(s)
+        s.sendall(packet(b"R", b"<dana@client.example>\0") + packet(b"T"))
+        data = read_packet(s)
+        s.sendall(packet(b"L", b"Subject\0 Re: order 4471\0"))
+        s.close()  # gone half way through the headers
+        case("a message in scope reaches DATA", mail == (b"c", b"") and data == (b"c", b""),
+             "MAIL %r, DATA %r" % (mail, data))
+
+        s = d.connect()
+        optneg(s)
+        started = time.monotonic()
+        gone = closed_by_daemon(s, timeout=6)
+        waited = time.monotonic() - started
+        case("an idle connection is closed after limits.milter-timeout",
+             gone and 1.5 <= waited <= 5.5, "closed=%s after %.1f s" % (gone, waited))
+        s.close()
+
+        alive = d.proc.poll() is None
+        case("the daemon survived all of it", alive, d.log_text()[-500:])
+
+        d.proc.send_signal(signal.SIGTERM)
+        try:
+            d.proc.wait(timeout=8)
+            stopped = True
+        except subprocess.TimeoutExpired:
+            stopped = False
+        case("the abandoned message is not left in flight: SIGTERM stops at once", stopped,
+             "still running 8 s after SIGTERM")
+        log = d.log_text()
+        case("no sanitizer report", "Sanitizer" not in log and "runtime error" not in log, log[-800:])
+    finally:
+        if d.proc.poll() is None:
+            d.proc.kill()
+            d.proc.wait()
+        shutil.rmtree(directory, ignore_errors=True)
+
+    failed = results.count(False)
+    print("raw: %d passed, %d failed" % (len(results) - failed, failed))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
