@@ -29,7 +29,7 @@ struct review_key {
 static const struct review_key review_keys[] = {
     {"store", KEY_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db",
      "the daemon's store (the same value as its \"store\" key)"},
-    {"policy", KEY_STRING, FIELD(policy), "/etc/apology-milter/policy.yaml",
+    {"policy", KEY_STRING, FIELD(policy), DATADIR "/policies/default.yaml",
      "the apology policy, to show a held reply's new text"},
     {"postfix-config", KEY_STRING, FIELD(postfix_config), "",
      "Postfix configuration directory (empty: the default instance)"},

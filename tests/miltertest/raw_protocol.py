@@ -150,6 +150,33 @@ def main():
         case("a message in scope reaches DATA", mail == (b"c", b"") and data == (b"c", b""),
              "MAIL %r, DATA %r" % (mail, data))
 
+        # A whole message with a 600 KB header (more than miltertest can send, more
+        # than Postfix's header_size_limit): judged and answered like any other.
+        s = d.connect()
+        optneg(s)
+        s.sendall(packet(b"D", b"C{daemon_name}\0ORIGINATING\0")
+                  + packet(b"C", b"localhost\0" + b"4" + struct.pack(">H", 4000) + b"127.0.0.1\0"))
+        s.sendall(packet(b"M", b"<sam@acme.example>\0"))
+        read_packet(s)
+        s.sendall(packet(b"R", b"<dana@client.example>\0") + packet(b"T"))
+        read_packet(s)
+        big = b"x" * (600 * 1024)
+        s.sendall(packet(b"L", b"From\0 Sam <sam@acme.example>\0")
+                  + packet(b"L", b"X-Big\0 " + big + b"\0")
+                  + packet(b"L", b"Subject\0 Re: order 4471\0") + packet(b"N")
+                  + packet(b"B", b"Hi Dana,\r\nI am sorry: we sent the wrong parts.\r\n") + packet(b"E"))
+        replies = []
+        while True:
+            r = read_packet(s, timeout=10)
+            if r is None:
+                break
+            replies.append(r[0])
+            if r[0] in (b"a", b"c", b"r", b"t", b"y"):
+                break
+        case("a message with a 600 KB header gets its verdict",
+             replies and replies[-1] in (b"a", b"c"), "replies %r" % replies)
+        s.close()
+
         s = d.connect()
         optneg(s)
         started = time.monotonic()
