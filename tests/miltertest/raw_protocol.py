@@ -64,19 +64,65 @@ def optneg(sock):
     return read_packet(sock)
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def envelope(sock):
+    """Connect, MAIL and RCPT of an outgoing reply; the replies to MAIL and DATA."""
+    sock.sendall(packet(b"D", b"C{daemon_name}\0ORIGINATING\0")
+                 + packet(b"C", b"localhost\0" + b"4" + struct.pack(">H", 4000) + b"127.0.0.1\0"))
+    sock.sendall(packet(b"M", b"<sam@acme.example>\0"))
+    mail = read_packet(sock)
+    sock.sendall(packet(b"R", b"<dana@client.example>\0") + packet(b"T"))
+    return mail, read_packet(sock)
+
+
+def send_file(sock, path):
+    """Headers (leading space kept), body in CRLF lines, end of message; returns
+    the reply commands up to the verdict."""
+    text = open(path, "rb").read().replace(b"\r\n", b"\n")
+    head, _, body = text.partition(b"\n\n")
+    fields = []
+    for line in head.split(b"\n"):
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += b"\n" + line
+        else:
+            fields.append(line)
+    out = b""
+    for field in fields:
+        name, _, value = field.partition(b":")
+        out += packet(b"L", name + b"\0" + value + b"\0")
+    out += packet(b"N") + packet(b"B", body.replace(b"\n", b"\r\n")) + packet(b"E")
+    sock.sendall(out)
+    replies = []
+    while True:
+        r = read_packet(sock, timeout=10)
+        if r is None:
+            break
+        replies.append(r[0])
+        if r[0] in (b"a", b"c", b"r", b"t", b"y"):
+            break
+    return replies
+
+
 class Daemon:
-    def __init__(self, binary, directory):
+    def __init__(self, binary, directory, port=None):
         self.sock_path = os.path.join(directory, "milter.sock")
+        self.port = port
+        spec = "inet:%d@127.0.0.1" % port if port else "unix:" + self.sock_path
         self.log = open(os.path.join(directory, "milter.log"), "w+")
         self.proc = subprocess.Popen(
-            [binary, "-f", "-p", "unix:" + self.sock_path,
+            [binary, "-f", "-p", spec,
              "-o", "policy=policies/default.yaml",
              "-o", "store=sqlite:" + os.path.join(directory, "store.db"),
              "-o", "scope.internal-domains=acme.example",
              "-o", "limits.milter-timeout=2s", "-o", "limits.drain-timeout=30s"],
             stdout=self.log, stderr=self.log)
         for _ in range(200):
-            if os.path.exists(self.sock_path):
+            if "listening on" in self.log_text():
                 return
             if self.proc.poll() is not None:
                 break
@@ -84,9 +130,17 @@ class Daemon:
         raise RuntimeError("the daemon did not start: " + self.log_text())
 
     def connect(self):
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(self.sock_path)
+        if self.port:
+            s = socket.create_connection(("127.0.0.1", self.port))
+        else:
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.connect(self.sock_path)
         return s
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
 
     def log_text(self):
         self.log.flush()
@@ -139,12 +193,7 @@ def main():
 
         s = d.connect()
         optneg(s)
-        s.sendall(packet(b"D", b"C{daemon_name}\0ORIGINATING\0")
-                  + packet(b"C", b"localhost\0" + b"4" + struct.pack(">H", 4000) + b"127.0.0.1\0"))
-        s.sendall(packet(b"M", b"<sam@acme.example>\0"))
-        mail = read_packet(s)
-        s.sendall(packet(b"R", b"<dana@client.example>\0") + packet(b"T"))
-        data = read_packet(s)
+        mail, data = envelope(s)
         s.sendall(packet(b"L", b"Subject\0 Re: order 4471\0"))
         s.close()  # gone half way through the headers
         case("a message in scope reaches DATA", mail == (b"c", b"") and data == (b"c", b""),
@@ -154,12 +203,7 @@ def main():
         # than Postfix's header_size_limit): judged and answered like any other.
         s = d.connect()
         optneg(s)
-        s.sendall(packet(b"D", b"C{daemon_name}\0ORIGINATING\0")
-                  + packet(b"C", b"localhost\0" + b"4" + struct.pack(">H", 4000) + b"127.0.0.1\0"))
-        s.sendall(packet(b"M", b"<sam@acme.example>\0"))
-        read_packet(s)
-        s.sendall(packet(b"R", b"<dana@client.example>\0") + packet(b"T"))
-        read_packet(s)
+        envelope(s)
         big = b"x" * (600 * 1024)
         s.sendall(packet(b"L", b"From\0 Sam <sam@acme.example>\0")
                   + packet(b"L", b"X-Big\0 " + big + b"\0")
@@ -199,10 +243,21 @@ def main():
              "still running 8 s after SIGTERM")
         log = d.log_text()
         case("no sanitizer report", "Sanitizer" not in log and "runtime error" not in log, log[-800:])
+
+        # The same daemon on a TCP socket: a bad reply is held (headers, quarantine, verdict).
+        tcp_dir = os.path.join(directory, "tcp")
+        os.mkdir(tcp_dir)
+        d.stop()
+        d = Daemon(binary, tcp_dir, port=free_port())
+        s = d.connect()
+        optneg(s)
+        envelope(s)
+        replies = send_file(s, "tests/e2e/msgs/reply-bad.eml")
+        case("on inet:PORT@127.0.0.1 a bad reply is held",
+             b"h" in replies and b"q" in replies and replies[-1] in (b"a", b"c"), "replies %r" % replies)
+        s.close()
     finally:
-        if d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait()
+        d.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
     failed = results.count(False)
