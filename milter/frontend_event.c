@@ -52,7 +52,8 @@
 #define PRUNE_INTERVAL ((gint64)3600 * G_USEC_PER_SEC)
 #define TICK_MS        1000
 #define READ_CHUNK     65536
-#define BIG_BUFFER     (256 * 1024) /* input buffers above this are freed when empty */
+#define BIG_BUFFER     (256 * 1024)  /* input buffers above this are freed when empty */
+#define MAX_UNSENT     (1024 * 1024) /* replies an MTA may leave unread before it is dropped */
 
 const char frontend_signal_help[] =
     "Signals: USR1 and HUP reload the policy; TERM, INT and USR2 stop after the\n"
@@ -208,7 +209,8 @@ static void conn_close(struct conn *c)
 	g_free(c);
 }
 
-/* Send what is queued; false when the MTA has gone. */
+/* Send what is queued; false when the MTA has gone, or sends commands
+ * without reading the replies. */
 static bool conn_flush(struct conn *c)
 {
 	while (c->out_off < c->out->len) {
@@ -224,6 +226,10 @@ static bool conn_flush(struct conn *c)
 	if (c->out_off == c->out->len) {
 		g_byte_array_set_size(c->out, 0);
 		c->out_off = 0;
+	} else if (c->out->len - c->out_off > MAX_UNSENT) {
+		log_msg(LOG_ERR,
+		        "milter protocol: the MTA does not read the replies; closing the connection");
+		return false;
 	}
 	conn_watch(c);
 	return true;

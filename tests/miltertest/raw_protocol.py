@@ -182,6 +182,22 @@ def main():
         case("an unknown command closes the connection", closed_by_daemon(s), "still open")
         s.close()
 
+        # Commands that each want a reply, from a peer that never reads them.
+        s = d.connect()
+        s.settimeout(10)
+        dropped = False
+        try:
+            chunk = packet(b"U", b"X\0") * 20000
+            for _ in range(40):
+                s.sendall(chunk)
+            dropped = closed_by_daemon(s)
+        except (BrokenPipeError, ConnectionResetError):
+            dropped = True
+        except socket.timeout:
+            dropped = False
+        case("a peer that never reads the replies is dropped", dropped, "still connected")
+        s.close()
+
         s = d.connect()
         s.sendall(packet(b"O", struct.pack(">III", 6, ALL_ACTIONS, ALL_STEPS))[:7])
         s.close()
