@@ -206,8 +206,8 @@ test: all format-check docs-check unit cli corpus review-test e2e
 asan:
 	$(MAKE) SANITIZE=address OPT=-O1 unit corpus e2e
 
-# valgrind: unit tests and every corpus message in one apologyctl run; any
-# error or definite leak fails.  PCRE2's JIT is off in this build (valgrind
+# valgrind: unit tests, every corpus message in one apologyctl run, and the
+# daemon under the miltertest scripts; any error or definite leak fails.  PCRE2's JIT is off in this build (valgrind
 # cannot follow JIT code).
 VALGRIND := valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
             --show-leak-kinds=definite
@@ -219,6 +219,8 @@ valgrind:
 	  tests/corpus/*.eml tests/corpus/malformed/*.eml >/dev/null; rc=$$?; \
 	[ $$rc -le 3 ] || { echo "valgrind: apologyctl on the corpus failed ($$rc)"; exit 1; }; \
 	echo "valgrind: $$((n + 1)) passed, 0 failed"
+	@echo "valgrind: the daemon, driven by the miltertest scripts and the raw protocol test"
+	MILTER_WRAPPER=$(CURDIR)/tests/valgrind-milter.sh sh tests/miltertest/run.sh build-nojit
 
 check: deps
 	$(MAKE) all

@@ -10,6 +10,7 @@ the daemon at once instead of waiting out limits.drain-timeout). Prints one
 line per case and "raw: N passed, M failed"; exits non-zero on a failure.
 """
 import os
+import re
 import shutil
 import signal
 import socket
@@ -257,8 +258,10 @@ def main():
             stopped = False
         case("the abandoned message is not left in flight: SIGTERM stops at once", stopped,
              "still running 8 s after SIGTERM")
+        case("exit status 0", d.proc.returncode == 0, "status %s" % d.proc.returncode)
         log = d.log_text()
-        case("no sanitizer report", "Sanitizer" not in log and "runtime error" not in log, log[-800:])
+        reports = "Sanitizer" in log or "runtime error" in log or re.search(r"^==\d+== ", log, re.M)
+        case("no sanitizer or valgrind report", not reports, log[-800:])
 
         # The same daemon on a TCP socket: a bad reply is held (headers, quarantine, verdict).
         tcp_dir = os.path.join(directory, "tcp")

@@ -1,0 +1,6 @@
+#!/bin/sh
+# tests/valgrind-milter.sh ARGS... - apology-milter (the no-JIT build, as `make
+# valgrind` makes it) under valgrind; any error or definite leak is reported with
+# "==PID==" lines and exit status 9.  Used as MILTER_WRAPPER by tests/miltertest/run.sh.
+exec valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite \
+	--show-leak-kinds=definite "$(dirname "$0")/../build-nojit/apology-milter" "$@"
