@@ -293,6 +293,10 @@ install: all
 	install -m 0755 $(BUILD)/apology-postsuper $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 policies/*.yaml policies/README.md $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
 	install -m 0644 packaging/apology-milter.yaml packaging/review.yaml $(DESTDIR)$(SYSCONFDIR)/apology-milter/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 packaging/man/apologyctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
+	install -m 0644 packaging/man/apology-milter.8 packaging/man/apology-milter-libmilter.8 \
+	  packaging/man/apology-review.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf build build-*

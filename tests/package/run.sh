@@ -113,8 +113,10 @@ fi
 check "dpkg says installed" installed
 
 dpkg -L "$PKG" >"$T/files"
-for f in /usr/sbin/apology-milter /usr/bin/apologyctl /usr/bin/apology-review \
-	/usr/libexec/apology-milter/apology-postsuper \
+for f in /usr/sbin/apology-milter /usr/sbin/apology-milter-libmilter /usr/bin/apologyctl \
+	/usr/bin/apology-review /usr/libexec/apology-milter/apology-postsuper \
+	/usr/share/man/man8/apology-milter.8.gz /usr/share/man/man1/apologyctl.1.gz \
+	/usr/share/man/man8/apology-review.8.gz \
 	/usr/share/apology-milter/policies/default.yaml /usr/share/apology-milter/policies/README.md \
 	/etc/apology-milter/apology-milter.yaml /etc/apology-milter/review.yaml \
 	/lib/systemd/system/apology-milter.service \
@@ -123,8 +125,8 @@ for f in /usr/sbin/apology-milter /usr/bin/apologyctl /usr/bin/apology-review \
 	/usr/share/doc/apology-milter/examples/sendmail/apology-milter.mc; do
 	if grep -qx "$f" "$T/files" && [ -e "$f" ]; then ok "dpkg -L lists $f"; else bad "dpkg -L lists $f"; fi
 done
-for f in /usr/sbin/apology-milter /usr/bin/apologyctl /usr/bin/apology-review \
-	/usr/libexec/apology-milter/apology-postsuper; do
+for f in /usr/sbin/apology-milter /usr/sbin/apology-milter-libmilter /usr/bin/apologyctl \
+	/usr/bin/apology-review /usr/libexec/apology-milter/apology-postsuper; do
 	check "$f is executable and finds its libraries" sh -c "test -x $f && ! ldd $f | grep -q 'not found'"
 done
 conffiles=$(dpkg-query -W -f='${Conffiles}' "$PKG")
