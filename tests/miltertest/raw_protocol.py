@@ -98,6 +98,11 @@ def send_file(sock, path):
         out += packet(b"L", name + b"\0" + value + b"\0")
     out += packet(b"N") + packet(b"B", body.replace(b"\n", b"\r\n")) + packet(b"E")
     sock.sendall(out)
+    return replies_to_verdict(sock)
+
+
+def replies_to_verdict(sock):
+    """The reply commands after end of message, up to and with the verdict."""
     replies = []
     while True:
         r = read_packet(sock, timeout=10)
@@ -226,14 +231,7 @@ def main():
                   + packet(b"L", b"X-Big\0 " + big + b"\0")
                   + packet(b"L", b"Subject\0 Re: order 4471\0") + packet(b"N")
                   + packet(b"B", b"Hi Dana,\r\nI am sorry: we sent the wrong parts.\r\n") + packet(b"E"))
-        replies = []
-        while True:
-            r = read_packet(s, timeout=10)
-            if r is None:
-                break
-            replies.append(r[0])
-            if r[0] in (b"a", b"c", b"r", b"t", b"y"):
-                break
+        replies = replies_to_verdict(s)
         case("a message with a 600 KB header gets its verdict",
              replies and replies[-1] in (b"a", b"c"), "replies %r" % replies)
         s.close()
