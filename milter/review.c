@@ -36,6 +36,16 @@
 #define MAX_BODY           (64 * 1024)
 #define WORKER_INTERVAL_US (5 * G_USEC_PER_SEC)
 
+/* Log-in throttling, per user name: after LOGIN_FREE_FAILURES failures in a
+ * row, the name is locked for LOGIN_LOCK_FIRST seconds, doubled with every
+ * further failure up to LOGIN_LOCK_MAX; a success clears it.  Per name, not
+ * per address: behind a proxy every browser comes from the same address.
+ * At most LOGIN_TRACKED names are remembered (the oldest unlocked go). */
+#define LOGIN_FREE_FAILURES 5
+#define LOGIN_LOCK_FIRST    60
+#define LOGIN_LOCK_MAX      900
+#define LOGIN_TRACKED       10000
+
 static const char security_policy[] = "default-src 'none'; style-src 'self'; img-src 'self'; "
                                       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
@@ -51,11 +61,19 @@ struct session {
 	gint64 expires;
 };
 
+/* Failed log-ins of one user name (known or not). */
+struct failures {
+	int count;
+	gint64 last;         /* seconds */
+	gint64 locked_until; /* seconds; 0 = not locked */
+};
+
 struct server {
 	struct review_app app;
 	GHashTable *accounts; /* user -> struct account */
 	GHashTable *sessions; /* token -> struct session */
-	GMutex lock;          /* guards sessions */
+	GHashTable *failures; /* user name -> struct failures */
+	GMutex lock;          /* guards sessions and failures */
 	char *dummy_hash;     /* verified against for unknown users: same cost */
 	GMutex stop_lock;
 	GCond stop_cond;
@@ -212,6 +230,49 @@ static bool find_session(struct server *srv, struct MHD_Connection *conn, gint64
 	return found;
 }
 
+/* Seconds USER stays locked out, 0 when it may try. */
+static gint64 login_locked(struct server *srv, const char *user, gint64 now)
+{
+	g_mutex_lock(&srv->lock);
+	struct failures *f = g_hash_table_lookup(srv->failures, user);
+	gint64 left = f && f->locked_until > now ? f->locked_until - now : 0;
+	g_mutex_unlock(&srv->lock);
+	return left;
+}
+
+static gboolean forgettable(gpointer key, gpointer value, gpointer now)
+{
+	(void)key;
+	const struct failures *f = value;
+	return f->locked_until <= *(const gint64 *)now && f->last < *(const gint64 *)now - LOGIN_LOCK_MAX;
+}
+
+static void login_failed(struct server *srv, const char *user, gint64 now)
+{
+	g_mutex_lock(&srv->lock);
+	struct failures *f = g_hash_table_lookup(srv->failures, user);
+	if (f == NULL) {
+		if (g_hash_table_size(srv->failures) >= LOGIN_TRACKED)
+			g_hash_table_foreach_remove(srv->failures, forgettable, &now);
+		f = g_new0(struct failures, 1);
+		g_hash_table_insert(srv->failures, g_strdup(user), f);
+	}
+	f->count++;
+	f->last = now;
+	if (f->count >= LOGIN_FREE_FAILURES) {
+		int doublings = MIN(f->count - LOGIN_FREE_FAILURES, 10);
+		f->locked_until = now + MIN((gint64)LOGIN_LOCK_FIRST << doublings, LOGIN_LOCK_MAX);
+	}
+	g_mutex_unlock(&srv->lock);
+}
+
+static void login_succeeded(struct server *srv, const char *user)
+{
+	g_mutex_lock(&srv->lock);
+	g_hash_table_remove(srv->failures, user);
+	g_mutex_unlock(&srv->lock);
+}
+
 static enum MHD_Result login_form(struct server *srv, struct MHD_Connection *conn, const char *error)
 {
 	/* Keep the form token the browser already has: a second load of the
@@ -235,12 +296,26 @@ static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GH
 		return respond_error(conn, 403, "The log-in form expired or did not come from this site.");
 	const char *user = g_hash_table_lookup(form, "user");
 	const char *password = g_hash_table_lookup(form, "password");
+	gint64 locked = user ? login_locked(srv, user, now) : 0;
+	if (locked > 0) {
+		/* Refused before the password is looked at: no answer to guess from. */
+		char *msg = g_strdup_printf(
+		    "Too many failed log-ins for this user: try again in %" G_GINT64_FORMAT " seconds.",
+		    locked);
+		enum MHD_Result ret = respond_error(conn, 429, msg);
+		g_free(msg);
+		return ret;
+	}
 	struct account *a = user ? g_hash_table_lookup(srv->accounts, user) : NULL;
 	const char *hash = a ? a->hash : srv->dummy_hash;
 	bool ok =
 	    password != NULL && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 && a != NULL;
-	if (!ok)
+	if (!ok) {
+		if (user)
+			login_failed(srv, user, now);
 		return login_form(srv, conn, "Wrong user name or password.");
+	}
+	login_succeeded(srv, user);
 	struct session *s = g_new0(struct session, 1);
 	s->user = g_strdup(user);
 	s->csrf = random_hex(24);
@@ -561,6 +636,7 @@ int main(int argc, char **argv)
 	char *err = NULL;
 	srv.accounts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, account_free);
 	srv.sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, session_free);
+	srv.failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_mutex_init(&srv.lock);
 	g_mutex_init(&srv.stop_lock);
 	g_cond_init(&srv.stop_cond);
@@ -593,6 +669,7 @@ int main(int argc, char **argv)
 	store_close(srv.app.st);
 	g_hash_table_unref(srv.accounts);
 	g_hash_table_unref(srv.sessions);
+	g_hash_table_unref(srv.failures);
 	g_free(srv.dummy_hash);
 	g_mutex_clear(&srv.lock);
 	g_mutex_clear(&srv.stop_lock);

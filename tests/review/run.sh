@@ -401,6 +401,37 @@ Note: <script>alert("owned")</script> <img src=x onerror=window.owned=1> arrives
 		why "audit row of the web decision"
 }
 
+# Five wrong passwords lock that user name for a minute: then even the right
+# password is refused (429) without being checked, while other users log in.
+t_web_login_throttled() {
+	start_review || why "apology-review did not start: $(cat "$T/review.log")"
+	python3 - "$WEB_PORT" "$WEB_PASS" >"$T/throttle.out" 2>&1 <<'EOF'
+import http.client, re, sys, urllib.parse
+port, good = int(sys.argv[1]), sys.argv[2]
+def post(user, password):
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    c.request("GET", "/login")
+    r = c.getresponse()
+    body = r.read().decode()
+    cookie = r.getheader("Set-Cookie").split(";")[0]
+    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
+    data = urllib.parse.urlencode({"csrf": csrf, "user": user, "password": password})
+    c.request("POST", "/login", data, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    r = c.getresponse()
+    r.read()
+    return r.status
+wrong = [post("alice", "wrong-%d" % i) for i in range(5)]
+locked = post("alice", good)
+other = post("root", good)
+print("wrong passwords %s; alice's right password then %s; root's %s" % (wrong, locked, other))
+sys.exit(0 if wrong == [401] * 5 and locked == 429 and other == 303 else 1)
+EOF
+	rc=$?
+	stop_review
+	cat "$T/throttle.out"
+	[ $rc = 0 ] || why "log-in throttling"
+}
+
 # ---- main -------------------------------------------------------------------
 
 cleanup() {
@@ -427,7 +458,8 @@ for t in t_list_filters t_show_marks_findings t_release_delivers t_discard_delet
 	t_return_needs_comment_and_mails_author t_release_of_other_message_refused \
 	t_helper_validates_arguments t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
-	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser; do
+	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser \
+	t_web_login_throttled; do
 	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
 	run_test "$t"
 done
