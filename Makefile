@@ -109,13 +109,15 @@ review-test: all
 # apology-milter speaks the protocol itself in one event loop;
 # apology-milter-libmilter is the same daemon on libmilter.
 DAEMON_SRCS := milter/filter.c milter/scope.c milter/config.c milter/store.c \
-               milter/store_sqlite.c milter/render_headers.c milter/log.c milter/milterproto.c
+               milter/store_sqlite.c milter/render_headers.c milter/log.c milter/milterproto.c \
+               milter/linefile.c
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon.o \
                $(BUILD)/milter/frontend_event.o $(BUILD)/milter/frontend_libmilter.o
 DAEMON_LIB  := $(BUILD)/libdaemon.a
 DAEMON_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 DAEMON_TESTS := $(BUILD)/tests/test_store $(BUILD)/tests/test_config \
-                $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter $(BUILD)/tests/test_milterproto
+                $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter $(BUILD)/tests/test_milterproto \
+                $(BUILD)/tests/test_linefile
 PROGRAMS += $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 
 $(DAEMON_LIB): $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
@@ -279,7 +281,7 @@ FORMAT_FILES := $(filter-out milter/matcher_%.c,$(CORE_SRCS)) milter/matcher_hyp
                 milter/frontend.h milter/milterproto.h milter/filter.h milter/scope.h milter/config.h \
                 milter/store_priv.h milter/render_headers.h milter/log.h milter/mta.h include/store.h \
                 milter/review.c milter/review_pages.c milter/postsuper_helper.c milter/quarantine.h \
-                milter/notify.h milter/review_config.h milter/review.h
+                milter/notify.h milter/review_config.h milter/review.h milter/linefile.h
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 	@echo "format-check: OK"

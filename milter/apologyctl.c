@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "decision.h"
+#include "linefile.h"
 #include "notify.h"
 #include "policy.h"
 #include "quarantine.h"
@@ -78,47 +79,49 @@ static bool parse_time(const char *s, gint64 *out)
 	return true;
 }
 
-/* History file: "RFC3339 kind[,kind]" per line; '#' comments. */
+struct history_read {
+	const char *path;
+	const struct policy *pol;
+	GArray *out;
+};
+
+/* One "RFC3339 kind[,kind]" line of a history file; false (reported) when
+ * it is not one. */
+static bool history_line(void *arg, char *line, int lineno)
+{
+	struct history_read *r = arg;
+	char **f = g_strsplit_set(g_strstrip(line), " \t", 2);
+	struct history_entry h = {0};
+	bool ok = f[0] != NULL && f[1] != NULL && parse_time(f[0], &h.when);
+	if (!ok)
+		fprintf(stderr, "%s:%d:1: expected \"RFC3339-time kind[,kind]\"\n", r->path, lineno);
+	char **kinds = ok ? g_strsplit(g_strstrip(f[1]), ",", -1) : NULL;
+	for (int k = 0; kinds && kinds[k]; k++) {
+		int idx = policy_kind_index(r->pol, g_strstrip(kinds[k]));
+		if (idx < 0) {
+			fprintf(stderr, "%s:%d: unknown failure kind \"%s\"\n", r->path, lineno, kinds[k]);
+			ok = false;
+		} else {
+			h.kinds |= 1u << idx;
+		}
+	}
+	g_strfreev(kinds);
+	g_strfreev(f);
+	if (ok)
+		g_array_append_val(r->out, h);
+	return ok;
+}
+
 static bool load_history(const char *path, const struct policy *pol, GArray *out)
 {
-	char *text = NULL;
-	GError *gerr = NULL;
-	if (!g_file_get_contents(path, &text, NULL, &gerr)) {
-		fprintf(stderr, "apologyctl: %s\n", gerr->message);
-		g_error_free(gerr);
-		return false;
-	}
-	char **lines = g_strsplit(text, "\n", -1);
-	bool ok = true;
-	for (int i = 0; lines[i] && ok; i++) {
-		char *line = g_strstrip(lines[i]);
-		if (*line == '\0' || *line == '#')
-			continue;
-		char **f = g_strsplit_set(line, " \t", 2);
-		struct history_entry h = {0};
-		if (f[0] == NULL || f[1] == NULL || !parse_time(f[0], &h.when)) {
-			fprintf(stderr, "%s:%d:1: expected \"RFC3339-time kind[,kind]\"\n", path, i + 1);
-			ok = false;
-		}
-		char **kinds = ok ? g_strsplit(g_strstrip(f[1]), ",", -1) : NULL;
-		for (int k = 0; kinds && kinds[k]; k++) {
-			int idx = policy_kind_index(pol, g_strstrip(kinds[k]));
-			if (idx < 0) {
-				fprintf(stderr, "%s:%d: unknown failure kind \"%s\"\n", path, i + 1,
-				        kinds[k]);
-				ok = false;
-			} else {
-				h.kinds |= 1u << idx;
-			}
-		}
-		g_strfreev(kinds);
-		g_strfreev(f);
-		if (ok)
-			g_array_append_val(out, h);
-	}
-	g_strfreev(lines);
-	g_free(text);
-	return ok;
+	struct history_read r = {path, pol, out};
+	char *err = NULL;
+	if (linefile_each(path, history_line, &r, &err))
+		return true;
+	if (err)
+		fprintf(stderr, "apologyctl: %s\n", err);
+	g_free(err);
+	return false;
 }
 
 static bool read_input(const char *file, GByteArray **out)

@@ -42,6 +42,12 @@ static struct config the_config;
 
 /* ---- services for the front ends -------------------------------------- */
 
+const char *const frontend_macros[SMFIM_LAST + 1] = {
+    [SMFIM_CONNECT] = "{daemon_name} {client_addr}",
+    [SMFIM_ENVFROM] = "{auth_authen} {daemon_name}",
+    [SMFIM_EOM] = "i",
+};
+
 void daemon_reload(struct filter *f, const struct config *cfg)
 {
 	char *err = NULL;

@@ -130,11 +130,18 @@ unsigned filter_in_flight(struct filter *f)
 	return n;
 }
 
+void filter_stop_taking(struct filter *f)
+{
+	g_mutex_lock(&f->flight_lock);
+	f->draining = true;
+	g_mutex_unlock(&f->flight_lock);
+}
+
 bool filter_drain(struct filter *f, gint64 timeout)
 {
 	gint64 deadline = g_get_monotonic_time() + timeout * G_USEC_PER_SEC;
+	filter_stop_taking(f);
 	g_mutex_lock(&f->flight_lock);
-	f->draining = true;
 	while (f->in_flight > 0)
 		if (!g_cond_wait_until(&f->flight_done, &f->flight_lock, deadline))
 			break;

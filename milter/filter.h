@@ -51,10 +51,12 @@ struct policy *filter_policy(struct filter *f);
 
 /* Messages between MAIL FROM and end of message, over all sessions. */
 unsigned filter_in_flight(struct filter *f);
-/* Stop taking new messages (they are accepted unchecked at MAIL FROM, as
- * Postfix does with default_action=accept when a milter is gone), then wait
- * until no message is in flight, at most TIMEOUT seconds; returns whether
- * it drained. */
+/* Stop taking new messages: from now on they are accepted unchecked at
+ * MAIL FROM, as Postfix does with default_action=accept when a milter is
+ * gone.  Messages in flight go on. */
+void filter_stop_taking(struct filter *f);
+/* filter_stop_taking(), then wait until no message is in flight, at most
+ * TIMEOUT seconds; returns whether it drained. */
 bool filter_drain(struct filter *f, gint64 timeout);
 
 /* A new SMTP session from CLIENT (may be NULL when unknown) named

@@ -18,6 +18,7 @@
 #ifndef APOLOGY_FRONTEND_H
 #define APOLOGY_FRONTEND_H
 
+#include <libmilter/mfapi.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
@@ -26,6 +27,18 @@
 #include "filter.h"
 
 struct store;
+
+/* What both front ends negotiate, when the MTA offers it: the actions the
+ * daemon uses; steps left out (HELO, unknown commands) and steps whose
+ * answer is always "continue", so the MTA does not wait for it (connect,
+ * RCPT, each header, end of headers, body chunks); header values with
+ * their leading space.  Round trips are a milter's largest cost. */
+#define FRONTEND_ACTIONS (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST)
+#define FRONTEND_STEPS                                                                                       \
+	(SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_RCPT | SMFIP_NR_HDR |     \
+	 SMFIP_NR_EOH | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC)
+/* The macros asked for at each stage (SMFIM_*); NULL: the MTA's default. */
+extern const char *const frontend_macros[SMFIM_LAST + 1];
 
 /* What the usage text says about signals. */
 extern const char frontend_signal_help[];

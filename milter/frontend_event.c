@@ -59,19 +59,6 @@ const char frontend_signal_help[] =
     "Signals: USR1 and HUP reload the policy; TERM, INT and USR2 stop after the\n"
     "messages in flight (limits.drain-timeout); a second one stops at once.\n";
 
-/* Actions and protocol steps asked of the MTA when it offers them: no HELO
- * or unknown commands, no replies where the answer is always "continue". */
-static const uint32_t wanted_actions = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST;
-static const uint32_t wanted_steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO |
-                                     SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
-                                     SMFIP_HDR_LEADSPC;
-/* Macros asked for, by stage (SMFIM_*). */
-static const char *const wanted_macros[7] = {
-    [SMFIM_CONNECT] = "{daemon_name} {client_addr}",
-    [SMFIM_ENVFROM] = "{auth_authen} {daemon_name}",
-    [SMFIM_EOM] = "i",
-};
-
 /* The listening socket, opened by frontend_listen() before privileges go. */
 static int listen_fd = -1;
 static char *listen_path; /* unix socket to remove at exit, or NULL */
@@ -316,11 +303,11 @@ static bool on_optneg(struct conn *c, const struct mp_packet *p)
 		return false;
 	}
 	ours.version = mta.version < MP_VERSION ? mta.version : MP_VERSION;
-	ours.actions = mta.actions & wanted_actions;
-	ours.protocol = mta.protocol & wanted_steps;
+	ours.actions = mta.actions & FRONTEND_ACTIONS;
+	ours.protocol = mta.protocol & FRONTEND_STEPS;
 	c->actions = ours.actions;
 	c->steps = ours.protocol;
-	mp_put_optneg(c->out, &ours, (ours.actions & SMFIF_SETSYMLIST) ? wanted_macros : NULL);
+	mp_put_optneg(c->out, &ours, (ours.actions & SMFIF_SETSYMLIST) ? frontend_macros : NULL);
 	return true;
 }
 
@@ -561,7 +548,7 @@ static void take_signals(struct server *srv)
 			        filter_in_flight(srv->f));
 			g_atomic_int_set(&srv->stop_deadline, (gint)(g_get_monotonic_time() / G_USEC_PER_SEC +
 			                                             srv->cfg->drain_timeout));
-			filter_drain(srv->f, 0); /* new messages are accepted unchecked */
+			filter_stop_taking(srv->f);
 			g_atomic_int_set(&srv->stopping, 1);
 			break;
 		}

@@ -46,11 +46,6 @@ const char frontend_signal_help[] =
 static struct filter *the_filter;
 static const struct config *the_config;
 
-/* Protocol steps asked of the MTA when it offers them. */
-static const unsigned long wanted_steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NR_CONN | SMFIP_NR_HELO |
-                                          SMFIP_NR_RCPT | SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY |
-                                          SMFIP_HDR_LEADSPC;
-
 /* One milter connection (one SMTP session). */
 struct conn {
 	SMFICTX *ctx;
@@ -142,16 +137,14 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	(void)f2;
 	(void)f3;
 	struct conn *c = conn_get(ctx);
-	*pf0 = f0 & (SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST);
-	*pf1 = f1 & wanted_steps;
+	*pf0 = f0 & FRONTEND_ACTIONS;
+	*pf1 = f1 & FRONTEND_STEPS;
 	*pf2 = 0;
 	*pf3 = 0;
 	c->steps = *pf1;
-	if (f0 & SMFIF_SETSYMLIST) {
-		smfi_setsymlist(ctx, SMFIM_CONNECT, "{daemon_name} {client_addr}");
-		smfi_setsymlist(ctx, SMFIM_ENVFROM, "{auth_authen} {daemon_name}");
-		smfi_setsymlist(ctx, SMFIM_EOM, "i");
-	}
+	for (int stage = 0; (f0 & SMFIF_SETSYMLIST) && stage <= SMFIM_LAST; stage++)
+		if (frontend_macros[stage])
+			smfi_setsymlist(ctx, stage, (char *)frontend_macros[stage]);
 	return SMFIS_CONTINUE;
 }
 
@@ -246,7 +239,7 @@ static sfsistat on_close(SMFICTX *ctx)
 static struct smfiDesc milter_desc = {
     .xxfi_name = "apology-milter",
     .xxfi_version = SMFI_VERSION,
-    .xxfi_flags = SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_QUARANTINE | SMFIF_SETSYMLIST,
+    .xxfi_flags = FRONTEND_ACTIONS,
     .xxfi_connect = on_connect,
     .xxfi_envfrom = on_envfrom,
     .xxfi_envrcpt = on_envrcpt,

@@ -27,6 +27,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "linefile.h"
 #include "notify.h"
 #include "policy.h"
 #include "review.h"
@@ -122,41 +123,41 @@ static void session_free(gpointer p)
 	g_free(s);
 }
 
-/* Read "user:role:hash" lines; false with a message on a bad line. */
+struct accounts_read {
+	struct server *srv;
+	const char *path;
+	char *err;
+};
+
+/* One "user:role:hash" line; false with a message on a bad line. */
+static bool account_line(void *arg, char *line, int lineno)
+{
+	struct accounts_read *r = arg;
+	char **f = g_strsplit(g_strstrip(line), ":", 3);
+	bool admin = f[1] && strcmp(f[1], "admin") == 0;
+	bool ok = f[0] && f[1] && f[2] && *f[0] && (admin || strcmp(f[1], "reviewer") == 0) &&
+	          g_str_has_prefix(f[2], "$argon2");
+	if (ok) {
+		struct account *a = g_new0(struct account, 1);
+		a->hash = g_strdup(f[2]);
+		a->admin = admin;
+		g_hash_table_replace(r->srv->accounts, g_strdup(f[0]), a);
+	} else {
+		r->err =
+		    g_strdup_printf("%s:%d:1: expected user:reviewer|admin:$argon2id$...", r->path, lineno);
+	}
+	g_strfreev(f);
+	return ok;
+}
+
 static bool load_accounts(struct server *srv, const char *path, char **err)
 {
-	char *text = NULL;
-	GError *gerr = NULL;
-	if (!g_file_get_contents(path, &text, NULL, &gerr)) {
-		*err = g_strdup(gerr->message);
-		g_error_free(gerr);
-		return false;
-	}
-	char **lines = g_strsplit(text, "\n", -1);
-	bool ok = true;
-	for (int i = 0; lines[i] && ok; i++) {
-		char *line = g_strstrip(lines[i]);
-		if (*line == '\0' || *line == '#')
-			continue;
-		char **f = g_strsplit(line, ":", 3);
-		bool admin = f[1] && strcmp(f[1], "admin") == 0;
-		if (!f[0] || !f[1] || !f[2] || !*f[0] || (!admin && strcmp(f[1], "reviewer") != 0) ||
-		    !g_str_has_prefix(f[2], "$argon2")) {
-			*err = g_strdup_printf("%s:%d:1: expected user:reviewer|admin:$argon2id$...", path,
-			                       i + 1);
-			ok = false;
-		} else {
-			struct account *a = g_new0(struct account, 1);
-			a->hash = g_strdup(f[2]);
-			a->admin = admin;
-			g_hash_table_replace(srv->accounts, g_strdup(f[0]), a);
-		}
-		g_strfreev(f);
-	}
-	g_strfreev(lines);
-	sodium_memzero(text, strlen(text));
-	g_free(text);
-	return ok;
+	struct accounts_read r = {srv, path, NULL};
+	char *read_err = NULL;
+	if (linefile_each(path, account_line, &r, &read_err))
+		return true;
+	*err = read_err ? read_err : r.err;
+	return false;
 }
 
 /* ---- answers ----------------------------------------------------------- */

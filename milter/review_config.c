@@ -8,6 +8,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "linefile.h"
 #include "review_config.h"
 
 #ifndef LIBEXECDIR
@@ -198,46 +199,49 @@ static char *line_value(const char *v)
 	return g_strchomp(s);
 }
 
-bool review_config_load(struct review_config *cfg, const char *file, char **err)
+struct settings_read {
+	struct review_config *cfg;
+	const char *file;
+	GString *errors; /* every bad line, "file:line:col: what" */
+};
+
+/* One "key: value" line; errors are collected, reading goes on. */
+static bool settings_line(void *arg, char *line, int lineno)
 {
-	char *text = NULL;
-	GError *gerr = NULL;
-	if (!g_file_get_contents(file, &text, NULL, &gerr)) {
-		*err = g_strdup_printf("%s: %s\n", file, gerr->message);
-		g_error_free(gerr);
-		return false;
-	}
-	GString *errors = g_string_new(NULL);
-	char **lines = g_strsplit(text, "\n", -1);
-	for (int i = 0; lines[i] != NULL; i++) {
-		char *line = lines[i];
-		size_t indent = strspn(line, " \t");
-		if (line[indent] == '\0' || line[indent] == '#' || line[indent] == '\r')
-			continue;
-		g_strchomp(line);
-		const char *colon = strchr(line, ':');
-		const struct review_key *k =
-		    colon && indent == 0 ? find_key(line, (size_t)(colon - line)) : NULL;
-		if (k == NULL) {
-			g_string_append_printf(errors, "%s:%d:%zu: unknown key %.*s\n", file, i + 1,
-			                       indent + 1, (int)strcspn(line + indent, ":"), line + indent);
-			continue;
-		}
-		char *value = line_value(colon + 1);
-		char *e = value ? set_key(cfg, k, value) : g_strdup("unterminated quoted value");
-		if (e != NULL)
-			g_string_append_printf(errors, "%s:%d:%zu: %s\n", file, i + 1,
-			                       (size_t)(colon - line) + 3, e);
-		g_free(e);
-		g_free(value);
-	}
-	g_strfreev(lines);
-	g_free(text);
-	if (errors->len == 0) {
-		g_string_free(errors, TRUE);
+	struct settings_read *r = arg;
+	size_t indent = strspn(line, " \t");
+	const char *colon = strchr(line, ':');
+	const struct review_key *k = colon && indent == 0 ? find_key(line, (size_t)(colon - line)) : NULL;
+	if (k == NULL) {
+		g_string_append_printf(r->errors, "%s:%d:%zu: unknown key %.*s\n", r->file, lineno,
+		                       indent + 1, (int)strcspn(line + indent, ":"), line + indent);
 		return true;
 	}
-	*err = g_string_free(errors, FALSE);
+	char *value = line_value(colon + 1);
+	char *e = value ? set_key(r->cfg, k, value) : g_strdup("unterminated quoted value");
+	if (e != NULL)
+		g_string_append_printf(r->errors, "%s:%d:%zu: %s\n", r->file, lineno,
+		                       (size_t)(colon - line) + 3, e);
+	g_free(e);
+	g_free(value);
+	return true;
+}
+
+bool review_config_load(struct review_config *cfg, const char *file, char **err)
+{
+	struct settings_read r = {cfg, file, g_string_new(NULL)};
+	char *read_err = NULL;
+	if (!linefile_each(file, settings_line, &r, &read_err)) {
+		*err = g_strdup_printf("%s: %s\n", file, read_err);
+		g_free(read_err);
+		g_string_free(r.errors, TRUE);
+		return false;
+	}
+	if (r.errors->len == 0) {
+		g_string_free(r.errors, TRUE);
+		return true;
+	}
+	*err = g_string_free(r.errors, FALSE);
 	return false;
 }
 
