@@ -36,7 +36,7 @@ trap 'stop_all' EXIT
 trap 'exit 1' INT TERM
 setup_instance milter
 # A third submission port through the libmilter build of the same daemon.
-PORT_LIB=$(free_port $((PORT_AUTH + 1)))
+PORT_LIB=$(free_port $((PORT_SINK + 1)))
 echo "libmilter_milters = { unix:$T/run/libmilter.sock, default_action=accept }" >>"$T/etc/main.cf"
 echo "127.0.0.1:$PORT_LIB inet n - n - - smtpd -o milter_macro_daemon_name=ORIGINATING" \
 	"-o smtpd_milters=\$libmilter_milters" >>"$T/etc/master.cf"

@@ -71,10 +71,14 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def envelope(sock):
-    """Connect, MAIL and RCPT of an outgoing reply; the replies to MAIL and DATA."""
-    sock.sendall(packet(b"D", b"C{daemon_name}\0ORIGINATING\0")
-                 + packet(b"C", b"localhost\0" + b"4" + struct.pack(">H", 4000) + b"127.0.0.1\0"))
+def envelope(sock, daemon=b"ORIGINATING", auth=None):
+    """Connect, MAIL and RCPT of a reply from a submission port (DAEMON) or an
+    SMTP AUTH login (AUTH); the replies to MAIL and DATA."""
+    if daemon:
+        sock.sendall(packet(b"D", b"C{daemon_name}\0" + daemon + b"\0"))
+    sock.sendall(packet(b"C", b"mx.client.example\0" + b"4" + struct.pack(">H", 4000) + b"192.0.2.7\0"))
+    if auth:
+        sock.sendall(packet(b"D", b"M{auth_authen}\0" + auth + b"\0"))
     sock.sendall(packet(b"M", b"<sam@acme.example>\0"))
     mail = read_packet(sock)
     sock.sendall(packet(b"R", b"<dana@client.example>\0") + packet(b"T"))
@@ -244,6 +248,22 @@ def main():
         case("an idle connection is closed after limits.milter-timeout",
              gone and 1.5 <= waited <= 5.5, "closed=%s after %.1f s" % (gone, waited))
         s.close()
+
+        # Scope without a daemon name: an SMTP AUTH login makes a reply outgoing (held);
+        # the same reply from an unauthenticated outside client is inbound (accepted).
+        s = d.connect()
+        optneg(s)
+        envelope(s, daemon=None, auth=b"sam@acme.example")
+        replies = send_file(s, "tests/e2e/msgs/reply-bad.eml")
+        s.close()
+        s = d.connect()
+        optneg(s)
+        envelope(s, daemon=None)
+        inbound = send_file(s, "tests/e2e/msgs/reply-bad.eml")
+        s.close()
+        case("{auth_authen} makes a reply outgoing; without it the same reply is not judged",
+             b"q" in replies and b"q" not in inbound and b"h" not in inbound,
+             "with login %r, without %r" % (replies, inbound))
 
         alive = d.proc.poll() is None
         case("the daemon survived all of it", alive, d.log_text()[-500:])

@@ -78,7 +78,9 @@ t_list_filters() {
 t_show_marks_findings() {
 	id=$(hold s1) || why "not held"
 	out=$(q show "$id") || why "show failed"
-	echo "$out" | grep -q "^  | The courier lost the parcel" || why "no new text: $out"
+	# the new text, read without its [[...]]{n} marks
+	echo "$out" | sed 's/\[\[//g; s/\]\]{[0-9]*}//g' | grep -q "^  | The courier lost the parcel" ||
+		why "no new text: $out"
 	echo "$out" | grep -q '\[\[[^]]*\]\]{[0-9]*}' || why "no marked finding"
 	echo "$out" | grep -q "blame-third-party \[hold\]" || why "no finding line"
 	echo "$out" | grep -q "    why: " || why "no principle"
