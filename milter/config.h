@@ -55,7 +55,7 @@ struct config {
 	gint64 retention;        /* seconds complaints and history are kept */
 	gint64 drain_timeout;    /* seconds SIGTERM waits for messages in flight */
 	gint64 milter_timeout;   /* seconds an MTA connection may stay idle */
-	int workers;             /* end-of-message threads; 0 = one per CPU */
+	int workers;             /* event loops (threads); 0 = one per CPU */
 	int log_facility;        /* syslog facility, index of log.facility choices */
 };
 

@@ -223,7 +223,8 @@ static void judge_apologies(struct eval *e, const struct hit **first_apology)
 		const struct hit *firstint = NULL;
 		for (guint k = i; k > 0; k--) {
 			const struct hit *p = hit_at(e, k - 1);
-			if (h->nstart - p->nend > 48 || e->hit_sentence[k - 1] != e->hit_sentence[i])
+			/* (an intensifier may overlap the apology: no unsigned subtraction) */
+			if (p->nend + 48 < h->nstart || e->hit_sentence[k - 1] != e->hit_sentence[i])
 				break;
 			if (p->cls == LEX_INTENSIFIER) {
 				stacked++;

@@ -7,9 +7,9 @@
  * same daemon.c:
  *
  *   frontend_event.c      apology-milter: the protocol spoken directly
- *                         (milterproto.c), one event loop for every
- *                         connection, end of message judged on a small
- *                         worker pool.  The default.
+ *                         (milterproto.c), one event loop per CPU, each
+ *                         judging the messages of its own connections at
+ *                         end of message.  The default.
  *   frontend_libmilter.c  apology-milter-libmilter: Sendmail's libmilter,
  *                         a thread per connection.  Kept as the reference
  *                         implementation of the protocol and as the

@@ -572,6 +572,9 @@ static void tick(struct loop *lp, gint64 now)
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen};
 		lp->listening = epoll_ctl(lp->ep, EPOLL_CTL_ADD, listen_fd, &ev) == 0;
 	}
+	/* A reload asked for just as the last one finished found it still running. */
+	if (lp->signals && g_atomic_int_get(&srv->reload_again))
+		run_aside(srv, &srv->reloading, &srv->reloader, "reload", reload_thread);
 	if (lp->signals && now >= lp->next_prune) {
 		run_aside(srv, &srv->pruning, &srv->pruner, "prune", prune_thread);
 		lp->next_prune = now + PRUNE_INTERVAL;

@@ -275,16 +275,21 @@ static void *signal_thread(void *arg)
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
+	/* A deadline, not a fresh hour per wait: reloads must not put pruning off. */
+	gint64 next_prune = g_get_monotonic_time() / G_USEC_PER_SEC + PRUNE_INTERVAL;
 	for (;;) {
-		struct timespec wait = {PRUNE_INTERVAL, 0};
+		gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
+		if (now >= next_prune) {
+			daemon_prune(st, the_config);
+			next_prune = now + PRUNE_INTERVAL;
+		}
+		struct timespec wait = {(time_t)(next_prune - now), 0};
 		int sig = sigtimedwait(&set, NULL, &wait);
 		if (sig == SIGUSR2) {
 			drain_and_stop();
 			return NULL;
 		} else if (sig == SIGUSR1) {
 			daemon_reload(the_filter, the_config);
-		} else if (sig < 0 && errno == EAGAIN) {
-			daemon_prune(st, the_config);
 		}
 	}
 	return NULL;

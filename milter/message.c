@@ -124,6 +124,8 @@ static char *leaf_text(struct walk *w, GMimePart *part, bool html)
 	bool truncated = false;
 	char *conv = html_to_text(text, strlen(text), w->lim->max_text_bytes, &truncated);
 	g_free(text);
+	if (truncated) /* as for a plain part over the cap: never judge half a text */
+		w->unchecked = "text part over the size limit";
 	return conv;
 }
 

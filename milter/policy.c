@@ -584,6 +584,10 @@ static void on_rule_key(struct loader *L, const struct key_spec *spec, struct fy
 static void load_rule(struct loader *L, struct fy_node *key, struct fy_node *val)
 {
 	const char *name = scalar(key);
+	if (name == NULL) {
+		error_at(L, node_pos(key), "rules: a rule name must be a plain string");
+		return;
+	}
 	int id = rule_lookup(name);
 	if (id < 0) {
 		error_at(L, node_pos(key), "rules: unknown rule \"%s\"", name);
@@ -708,9 +712,15 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 				continue;
 			}
 			char *low = g_ascii_strdown(s, -1);
-			if (strcmp(k, "negation") == 0)
-				g_hash_table_add(pol->negation, low);
-			else {
+			if (strcmp(k, "negation") == 0) {
+				/* Looked up in normalised text, so normalised like a phrase:
+				 * "won't" is "wont" there. */
+				struct normtext nt;
+				normalize_text(low, strlen(low), &nt);
+				g_hash_table_add(pol->negation, g_strdup(g_strstrip(nt.s)));
+				normtext_clear(&nt);
+				g_free(low);
+			} else {
 				GPtrArray *globs =
 				    strcmp(k, "senders") == 0 ? pol->sender_globs : pol->domain_globs;
 				g_ptr_array_add(globs, g_pattern_spec_new(low));

@@ -41,7 +41,8 @@
  * row, the name is locked for LOGIN_LOCK_FIRST seconds, doubled with every
  * further failure up to LOGIN_LOCK_MAX; a success clears it.  Per name, not
  * per address: behind a proxy every browser comes from the same address.
- * At most LOGIN_TRACKED names are remembered (the oldest unlocked go). */
+ * At most LOGIN_TRACKED names are remembered: unlocked names idle for
+ * LOGIN_LOCK_MAX seconds make room; when none can, a new name goes untracked. */
 #define LOGIN_FREE_FAILURES 5
 #define LOGIN_LOCK_FIRST    60
 #define LOGIN_LOCK_MAX      900
@@ -241,6 +242,12 @@ static gint64 login_locked(struct server *srv, const char *user, gint64 now)
 	return left;
 }
 
+static gboolean session_expired(gpointer key, gpointer value, gpointer now)
+{
+	(void)key;
+	return ((const struct session *)value)->expires <= *(const gint64 *)now;
+}
+
 static gboolean forgettable(gpointer key, gpointer value, gpointer now)
 {
 	(void)key;
@@ -255,8 +262,14 @@ static void login_failed(struct server *srv, const char *user, gint64 now)
 	if (f == NULL) {
 		if (g_hash_table_size(srv->failures) >= LOGIN_TRACKED)
 			g_hash_table_foreach_remove(srv->failures, forgettable, &now);
-		f = g_new0(struct failures, 1);
-		g_hash_table_insert(srv->failures, g_strdup(user), f);
+		if (g_hash_table_size(srv->failures) < LOGIN_TRACKED) {
+			f = g_new0(struct failures, 1);
+			g_hash_table_insert(srv->failures, g_strdup(user), f);
+		}
+	}
+	if (f == NULL) { /* still full: every name is locked or recent */
+		g_mutex_unlock(&srv->lock);
+		return;
 	}
 	f->count++;
 	f->last = now;
@@ -324,6 +337,7 @@ static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GH
 	s->expires = now + srv->app.cfg.session_ttl;
 	char *token = random_hex(32);
 	g_mutex_lock(&srv->lock);
+	g_hash_table_foreach_remove(srv->sessions, session_expired, &now); /* abandoned ones */
 	g_hash_table_replace(srv->sessions, g_strdup(token), s);
 	g_mutex_unlock(&srv->lock);
 	char *c = cookie(srv, SESSION_COOKIE, token, srv->app.cfg.session_ttl);
@@ -422,8 +436,12 @@ static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, co
 	} else if (strcmp(url, "/") == 0) {
 		page_queue(&srv->app, &rq, &p);
 	} else if ((id = reply_id(url, "")) > 0) {
+		/* Only the decisions this server redirects with: a link cannot put its
+		 * own words in the page's success notice. */
 		const char *done = g_hash_table_lookup(query, "done");
-		char *notice = done ? g_strdup_printf("Done: %s.", done) : NULL;
+		static const char *const decisions[] = {"release", "discard", "return", NULL};
+		bool known = done && g_strv_contains(decisions, done);
+		char *notice = known ? g_strdup_printf("Done: %s.", done) : NULL;
 		page_reply(&srv->app, &rq, id, notice, &p);
 		g_free(notice);
 	} else if (strcmp(url, "/audit") == 0 || strcmp(url, "/stats") == 0) {

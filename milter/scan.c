@@ -90,9 +90,10 @@ void scan_clear(struct scan *sc)
 	sc->hits = NULL;
 }
 
+/* In normalised text: apostrophes are gone ("won't" is "wont"). */
 static bool is_word(char c)
 {
-	return g_ascii_isalnum(c) || c == '\'' || (unsigned char)c >= 0x80;
+	return g_ascii_isalnum(c) || (unsigned char)c >= 0x80;
 }
 
 static bool negating(const struct policy *pol, const char *w, size_t n)
@@ -102,9 +103,7 @@ static bool negating(const struct policy *pol, const char *w, size_t n)
 		return false;
 	memcpy(buf, w, n);
 	buf[n] = '\0';
-	if (g_hash_table_contains(pol->negation, buf))
-		return true;
-	return n > 3 && strcmp(buf + n - 3, "n't") == 0;
+	return g_hash_table_contains(pol->negation, buf);
 }
 
 bool scan_negated(const struct policy *pol, const struct scan *sc, const struct hit *h)

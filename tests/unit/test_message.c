@@ -166,6 +166,28 @@ static void test_caps(void **state)
 	assert_non_null(m.unchecked);
 	message_clear(&m);
 	g_string_free(big, TRUE);
+
+	/* An HTML-only part is capped after conversion, like a plain one: quote
+	 * levels make the text longer than the HTML (here under 1 KB of HTML,
+	 * over 2 KB of text).  Over the cap it is unchecked, never judged on its
+	 * first half; under it, judged. */
+	for (int lines = 150; lines >= 20; lines -= 130) {
+		GString *html = g_string_new("From: a@b.example\nSubject: x\nContent-Type: text/html\n\n<html><body>");
+		for (int i = 0; i < 8; i++)
+			g_string_append(html, "<blockquote>");
+		for (int i = 0; i < lines; i++)
+			g_string_append(html, "x<br>");
+		for (int i = 0; i < 8; i++)
+			g_string_append(html, "</blockquote>");
+		g_string_append(html, "</body></html>\n");
+		message_parse(html->str, html->len, &small, &m);
+		if (lines == 150)
+			assert_non_null(m.unchecked);
+		else
+			assert_null(m.unchecked);
+		message_clear(&m);
+		g_string_free(html, TRUE);
+	}
 }
 
 static void test_not_a_message(void **state)

@@ -73,6 +73,8 @@ static const struct bad_case bad[] = {
 	{"hold-when unknown rule", "verdict:\n  hold-when: [[defensiv]]\n",
 	 "bad.yaml:2:16: hold-when: unknown rule \"defensiv\""},
 	{"bad yaml", "rules: [\n", "bad.yaml:"},
+	{"rule name not a string", "rules:\n  ? [excuse]\n  : {principle: p, advice: a}\n",
+	 "rules: a rule name must be a plain string"},
 	{"bad business hours",
 	 "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {days: funday}\n",
 	 "business-hours.days: bad value \"funday\""},
