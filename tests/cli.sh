@@ -31,6 +31,8 @@ contains "finding explained" out "instead:"
 expect "bad reply is held" 2 "$CTL" check $P tests/demo/bad.eml
 contains "offending words marked" out "\[\[beyond our control\]\]"
 expect "worst verdict over files" 2 "$CTL" check $P tests/demo/good.eml tests/demo/bad.eml
+contains "the passing file is reported" out "good.eml: pass"
+contains "the held file is reported" out "bad.eml: hold"
 expect "json one line per file" 2 "$CTL" check $P --format json tests/demo/good.eml tests/demo/bad.eml
 [ "$(wc -l <"$tmp/out")" -eq 2 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL json lines"; }
 contains "json verdict" out '"verdict":"hold"'
@@ -57,5 +59,6 @@ printf 'version: 1\nrules:\n  excuse:\n    wieght: 3\n' >"$tmp/bad.yaml"
 expect "policy check errors" 78 "$CTL" policy check "$tmp/bad.yaml"
 contains "error has file:line:col" err "bad.yaml:4:5: excuse: unknown key"
 expect "help" 0 "$CTL" --help
+contains "help lists the commands" out "apologyctl policy check"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
