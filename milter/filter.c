@@ -308,10 +308,19 @@ enum filter_reply filter_data(struct filter_session *s)
 		return FILTER_ACCEPT;
 	if (!s->outgoing)
 		return FILTER_CONTINUE;
-	for (guint i = 0; i < s->rcpts->len; i++)
-		if (!scope_is_internal(&s->f->scope, s->rcpts->pdata[i]))
+	/* Judged when a recipient is a client the policy applies to
+	 * (applies-to.recipient-domains). */
+	for (guint i = 0; i < s->rcpts->len; i++) {
+		const char *rcpt = s->rcpts->pdata[i];
+		if (scope_is_internal(&s->f->scope, rcpt))
+			continue;
+		char *domain = address_domain(rcpt);
+		bool applies = policy_applies_to_domain(s->pol, domain);
+		g_free(domain);
+		if (applies)
 			return FILTER_CONTINUE;
-	message_reset(s); /* colleagues only */
+	}
+	message_reset(s); /* colleagues only, or clients outside the policy */
 	return FILTER_ACCEPT;
 }
 

@@ -239,6 +239,40 @@ static void test_scope_accepts_early(void **state)
 	fx_stop(&fx);
 }
 
+/* applies-to.recipient-domains: clients elsewhere are accepted at DATA. */
+static void test_recipient_domains(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
+	char **parts = g_strsplit(text, "recipient-domains: [\"*\"]", 2);
+	assert_non_null(parts[1]);
+	char *narrowed = g_strjoin("recipient-domains: [\"client.example\"]", parts[0], parts[1], NULL);
+	char *path = g_build_filename(g_get_tmp_dir(), "test_filter-domains.yaml", NULL);
+	assert_true(g_file_set_contents(path, narrowed, -1, NULL));
+	char *opt = g_strconcat("policy=", path, NULL);
+	struct fx fx;
+	fx_start(&fx, (const char *const[]){opt, NULL});
+	struct filter_session *s = filter_session_new(fx.f, NULL, "");
+	filter_set_daemon_name(s, "ORIGINATING");
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(s, "<pat@other.example>");
+	assert_int_equal(filter_data(s), FILTER_ACCEPT);
+	assert_int_equal(filter_in_flight(fx.f), 0);
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(s, "<pat@other.example>");
+	filter_rcpt(s, "<dana@Client.Example>");
+	assert_int_equal(filter_data(s), FILTER_CONTINUE);
+	filter_session_free(s);
+	fx_stop(&fx);
+	g_unlink(path);
+	g_free(path);
+	g_free(opt);
+	g_free(narrowed);
+	g_strfreev(parts);
+	g_free(text);
+}
+
 static void test_pass_untouched(void **state)
 {
 	(void)state;
@@ -488,6 +522,7 @@ int main(void)
 	log_open("test_filter", true, 0);
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_scope_accepts_early),
+	    cmocka_unit_test(test_recipient_domains),
 	    cmocka_unit_test(test_pass_untouched),
 	    cmocka_unit_test(test_hold),
 	    cmocka_unit_test(test_hold_refused_defers),
