@@ -92,7 +92,10 @@ enum store_status store_quarantine_get(struct store *st, const char *token, stru
  * Message-ID and sender before acting). */
 enum store_status store_quarantine_by_queue_id(struct store *st, const char *queue_id,
                                                struct store_quarantine *out, char **err);
-bool store_quarantine_set_state(struct store *st, const char *token, const char *state, char **err);
+/* Move the record TOKEN from state FROM to TO in one step; false (with
+ * *ERR) when it is not in FROM: another decision came first. */
+bool store_quarantine_set_state(struct store *st, const char *token, const char *from, const char *to,
+                                char **err);
 void store_quarantine_clear(struct store_quarantine *q);
 
 /* Record a reviewer's decision about a quarantine record. */

@@ -356,8 +356,23 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
 	const char *what = action != REVIEW_EXPIRE ? action_names[action]
 	                   : release               ? "expire-release"
 	                                           : "expire-return";
+	const char *state = action == REVIEW_EXPIRE   ? "expired"
+	                    : release                 ? "released"
+	                    : action == REVIEW_RETURN ? "returned"
+	                                              : "deleted";
+	/* Claim the record before touching the MTA: of two decisions at once (a
+	 * reviewer and `expire`), only one acts. */
+	char *claim_err = NULL;
+	if (!store_quarantine_set_state(st, q->token, "held", state, &claim_err)) {
+		*err = g_strdup_printf("message %" G_GINT64_FORMAT " was not changed: %s", id, claim_err);
+		g_free(claim_err);
+		goto out;
+	}
 	char *mta_err = NULL;
 	if (!act_on_mta(cfg, q, release, &mta_err)) {
+		char *undo_err = NULL; /* still held: the claim goes */
+		if (!store_quarantine_set_state(st, q->token, state, "held", &undo_err))
+			g_free(undo_err);
 		/* The reviewer sees the error, and the audit trail keeps it. */
 		char *what_failed = g_strdup_printf("%s-failed", what);
 		char *note =
@@ -371,12 +386,7 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
 		g_free(mta_err);
 		goto out;
 	}
-	const char *state = action == REVIEW_EXPIRE   ? "expired"
-	                    : release                 ? "released"
-	                    : action == REVIEW_RETURN ? "returned"
-	                                              : "deleted";
-	ok = store_quarantine_set_state(st, q->token, state, err) &&
-	     store_review_put(st, q->id, who, what, comment, now, err) &&
+	ok = store_review_put(st, q->id, who, what, comment, now, err) &&
 	     notify_queue(cfg, st, q, what, who, comment, now, err);
 out:
 	store_quarantine_free(q);

@@ -92,9 +92,10 @@ enum store_status store_quarantine_by_queue_id(struct store *st, const char *que
 	return st->ops->quarantine_get(st, STORE_BY_QUEUE_ID, queue_id, out, err);
 }
 
-bool store_quarantine_set_state(struct store *st, const char *token, const char *state, char **err)
+bool store_quarantine_set_state(struct store *st, const char *token, const char *from, const char *to,
+                                char **err)
 {
-	return st->ops->quarantine_set_state(st, token, state, err);
+	return st->ops->quarantine_set_state(st, token, from, to, err);
 }
 
 void store_quarantine_clear(struct store_quarantine *q)

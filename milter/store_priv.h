@@ -28,7 +28,8 @@ struct store_ops {
 	bool (*quarantine_put)(struct store *st, const struct store_quarantine *q, gint64 *id, char **err);
 	enum store_status (*quarantine_get)(struct store *st, enum store_key key, const char *value,
 	                                    struct store_quarantine *out, char **err);
-	bool (*quarantine_set_state)(struct store *st, const char *token, const char *state, char **err);
+	bool (*quarantine_set_state)(struct store *st, const char *token, const char *from, const char *to,
+	                             char **err);
 	bool (*review_put)(struct store *st, gint64 quarantine_id, const char *reviewer, const char *action,
 	                   const char *note, gint64 when, char **err);
 	bool (*inflight_begin)(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,

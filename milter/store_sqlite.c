@@ -136,7 +136,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_QUARANTINE_BY_TOKEN] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE token = ?1",
     [ST_QUARANTINE_BY_QUEUE_ID] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine "
                                   "WHERE queue_id = ?1 ORDER BY created DESC, id DESC LIMIT 1",
-    [ST_QUARANTINE_STATE] = "UPDATE quarantine SET state = ?2 WHERE token = ?1",
+    [ST_QUARANTINE_STATE] = "UPDATE quarantine SET state = ?3 WHERE token = ?1 AND state = ?2",
     [ST_REVIEW_PUT] = "INSERT INTO reviews (quarantine_id, reviewer, action, note, at) "
                       "VALUES (?1, ?2, ?3, ?4, ?5)",
     /* One statement: no row comes back when a crashed record is in the way. */
@@ -538,16 +538,18 @@ static enum store_status sqlite_quarantine_get(struct store *st, enum store_key 
 	return status;
 }
 
-static bool sqlite_quarantine_set_state(struct store *st, const char *token, const char *state, char **err)
+static bool sqlite_quarantine_set_state(struct store *st, const char *token, const char *from, const char *to,
+                                        char **err)
 {
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = stmt(s, ST_QUARANTINE_STATE);
 	bind_text(q, 1, token);
-	bind_text(q, 2, state);
+	bind_text(q, 2, from);
+	bind_text(q, 3, to);
 	bool ok = run(s, q, "changing the state of a held message", err);
 	if (ok && sqlite3_changes(s->db) == 0) {
-		*err = g_strdup_printf("store %s: no held message with that token", s->path);
+		*err = g_strdup_printf("no %s message with that token (decided meanwhile?)", from);
 		ok = false;
 	}
 	g_mutex_unlock(&s->lock);

@@ -273,12 +273,15 @@ static void test_quarantine(void **state)
 	assert_non_null(err);
 	g_clear_pointer(&err, g_free);
 
-	assert_true(store_quarantine_set_state(fx->st, q.token, "released", &err));
+	assert_true(store_quarantine_set_state(fx->st, q.token, "held", "released", &err));
+	/* A second decision on the same record is refused: it is no longer held. */
+	assert_false(store_quarantine_set_state(fx->st, q.token, "held", "deleted", &err));
+	g_clear_pointer(&err, g_free);
 	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
 	assert_string_equal(out.state, "released");
 	assert_true(store_review_put(fx->st, out.id, "lead@us.example", "release", "fine", 7000, &err));
 	store_quarantine_clear(&out);
-	assert_false(store_quarantine_set_state(fx->st, "no-such-token", "released", &err));
+	assert_false(store_quarantine_set_state(fx->st, "no-such-token", "held", "released", &err));
 	g_clear_pointer(&err, g_free);
 	assert_int_equal(store_quarantine_get(fx->st, "no-such-token", &out, &err), STORE_NONE);
 }
