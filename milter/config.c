@@ -93,10 +93,18 @@ const size_t config_key_count = G_N_ELEMENTS(config_keys);
 
 /* ---- value checks ------------------------------------------------------ */
 
+const char *config_socket_path(const char *socket)
+{
+	if (g_str_has_prefix(socket, "unix:") || g_str_has_prefix(socket, "local:"))
+		return strchr(socket, ':') + 1;
+	return NULL;
+}
+
 static char *check_socket(const char *v)
 {
-	if (g_str_has_prefix(v, "unix:") || g_str_has_prefix(v, "local:"))
-		return strchr(v, ':')[1] == '/' ? NULL : g_strdup("a unix socket needs an absolute path");
+	const char *path = config_socket_path(v);
+	if (path != NULL)
+		return *path == '/' ? NULL : g_strdup("a unix socket needs an absolute path");
 	if (g_str_has_prefix(v, "inet:") || g_str_has_prefix(v, "inet6:")) {
 		const char *p = strchr(v, ':') + 1;
 		char *end;

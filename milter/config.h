@@ -104,4 +104,8 @@ void config_print_help(FILE *out);
 /* Name of enum choice INDEX of KEY. */
 const char *config_choice_name(const char *key, int index);
 
+/* The path of a unix:PATH or local:PATH socket setting, inside SOCKET;
+ * NULL for an inet socket. */
+const char *config_socket_path(const char *socket);
+
 #endif

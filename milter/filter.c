@@ -636,6 +636,19 @@ static char *random_token(void)
 	return g_string_free(hex, FALSE);
 }
 
+/* Add a header; an MTA that leaves leading spaces to the milter
+ * (SMFIP_HDR_LEADSPC) takes the value as is, the space after the colon too. */
+static bool add_header(const struct filter_session *s, const struct mta_ops *ops, void *mta, const char *name,
+                       const char *value)
+{
+	if (!s->leading_space)
+		return ops->add_header(mta, name, value);
+	char *spaced = g_strconcat(" ", value, NULL);
+	bool ok = ops->add_header(mta, name, spaced);
+	g_free(spaced);
+	return ok;
+}
+
 static bool write_headers(struct filter_session *s, const struct decision *d, const char *token,
                           const struct mta_ops *ops, void *mta)
 {
@@ -647,14 +660,14 @@ static bool write_headers(struct filter_session *s, const struct decision *d, co
 		for (int n = s->own[i]; n > 0; n--)
 			ok &= ops->delete_header(mta, own[i], n);
 	char *check = render_check_value(d);
-	ok &= ops->add_header(mta, cfg->header_check, check);
+	ok &= add_header(s, ops, mta, cfg->header_check, check);
 	g_free(check);
 	char *findings = render_findings_value(d);
 	if (findings != NULL)
-		ok &= ops->add_header(mta, cfg->header_findings, findings);
+		ok &= add_header(s, ops, mta, cfg->header_findings, findings);
 	g_free(findings);
 	if (token != NULL)
-		ok &= ops->add_header(mta, cfg->header_token, token);
+		ok &= add_header(s, ops, mta, cfg->header_token, token);
 	return ok;
 }
 

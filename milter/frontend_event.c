@@ -113,9 +113,7 @@ static bool ev_add_header(void *mta, const char *name, const char *value)
 	struct conn *c = mta;
 	if (!(c->actions & SMFIF_ADDHDRS))
 		return false;
-	char *v = (c->steps & SMFIP_HDR_LEADSPC) ? g_strconcat(" ", value, NULL) : g_strdup(value);
-	mp_put_header(c->out, -1, name, v);
-	g_free(v);
+	mp_put_header(c->out, -1, name, value);
 	return true;
 }
 
@@ -760,8 +758,9 @@ static int listen_inet(const struct config *cfg, int family, const char *spec)
 int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid)
 {
 	const char *spec = cfg->socket;
-	if (g_str_has_prefix(spec, "unix:") || g_str_has_prefix(spec, "local:"))
-		return listen_unix(cfg, strchr(spec, ':') + 1, uid, gid);
+	const char *path = config_socket_path(spec);
+	if (path != NULL)
+		return listen_unix(cfg, path, uid, gid);
 	if (g_str_has_prefix(spec, "inet6:"))
 		return listen_inet(cfg, AF_INET6, spec + 6);
 	if (g_str_has_prefix(spec, "inet:"))

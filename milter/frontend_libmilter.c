@@ -58,10 +58,7 @@ struct conn {
 static bool milter_add_header(void *mta, const char *name, const char *value)
 {
 	struct conn *c = mta;
-	char *v = (c->steps & SMFIP_HDR_LEADSPC) ? g_strconcat(" ", value, NULL) : g_strdup(value);
-	bool ok = smfi_addheader(c->ctx, (char *)name, v) == MI_SUCCESS;
-	g_free(v);
-	return ok;
+	return smfi_addheader(c->ctx, (char *)name, (char *)value) == MI_SUCCESS;
 }
 
 static bool milter_delete_header(void *mta, const char *name, int index)
@@ -295,13 +292,6 @@ static void *signal_thread(void *arg)
 	return NULL;
 }
 
-static const char *socket_path(const char *conn)
-{
-	if (g_str_has_prefix(conn, "unix:") || g_str_has_prefix(conn, "local:"))
-		return strchr(conn, ':') + 1;
-	return NULL;
-}
-
 /* libmilter does not hand out its listening socket: find it among our
  * descriptors and turn Nagle off (accepted sockets inherit the option). */
 static void set_nodelay(void)
@@ -338,7 +328,7 @@ int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid)
 		fprintf(stderr, "apology-milter: cannot listen on %s\n", conn);
 		return EX_UNAVAILABLE;
 	}
-	const char *path = socket_path(conn);
+	const char *path = config_socket_path(conn);
 	if (path != NULL) {
 		if (chmod(path, (mode_t)the_config->socket_mode) != 0 ||
 		    ((uid != (uid_t)-1 || gid != (gid_t)-1) && chown(path, uid, gid) != 0)) {

@@ -10,7 +10,9 @@
 #include <stdbool.h>
 
 struct mta_ops {
-	/* Append header NAME with VALUE (folded lines joined by "\n\t"). */
+	/* Append header NAME with VALUE exactly as the MTA is to take it (folded
+	 * lines joined by "\n\t"; filter.c adds the leading space when the MTA
+	 * negotiated SMFIP_HDR_LEADSPC). */
 	bool (*add_header)(void *mta, const char *name, const char *value);
 	/* Delete the INDEX-th (1-based) header called NAME. */
 	bool (*delete_header)(void *mta, const char *name, int index);
