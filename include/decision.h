@@ -52,6 +52,11 @@ struct policy;
 void apology_check(const struct policy *pol, const char *data, size_t len, const struct context *ctx,
                    struct decision *out);
 
+/* Only the first two steps: the author's new text of a message, as
+ * apology_check() judges it (its decision's text), with *LEN; NULL when the
+ * message cannot be parsed.  Caller frees. */
+char *apology_new_text(const struct policy *pol, const char *data, size_t len, size_t *text_len);
+
 void decision_clear(struct decision *d);
 
 #endif

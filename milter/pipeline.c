@@ -16,6 +16,22 @@ static void decision_init(struct decision *out)
 	out->text = g_strdup("");
 }
 
+char *apology_new_text(const struct policy *pol, const char *data, size_t len, size_t *text_len)
+{
+	struct message msg;
+	char *text = NULL;
+	*text_len = 0;
+	if (message_parse(data, len, &pol->limits, &msg)) {
+		struct thread_view view;
+		split_message(&msg, &view);
+		text = g_strndup(view.text, view.len);
+		*text_len = view.len;
+		thread_view_clear(&view);
+	}
+	message_clear(&msg);
+	return text;
+}
+
 void apology_check(const struct policy *pol, const char *data, size_t len, const struct context *ctx,
                    struct decision *out)
 {

@@ -108,14 +108,10 @@ struct store_quarantine *quarantine_load(struct store *st, gint64 id, char **err
 
 char *quarantine_new_text(const struct policy *pol, const struct store_quarantine *q, size_t *len)
 {
+	*len = 0;
 	if (pol == NULL || q->raw == NULL)
 		return NULL;
-	struct decision d;
-	apology_check(pol, q->raw, q->raw_len, NULL, &d);
-	char *text = d.text ? g_strndup(d.text, d.text_len) : NULL;
-	*len = text ? d.text_len : 0;
-	decision_clear(&d);
-	return text;
+	return apology_new_text(pol, q->raw, q->raw_len, len); /* the text the findings point into */
 }
 
 static int compare_offsets(const void *a, const void *b)

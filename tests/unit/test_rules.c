@@ -300,6 +300,28 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* apology_new_text(): the same new text apology_check() judges, without
+ * judging; NULL for what is not a message. */
+static void test_new_text_alone(void **state)
+{
+	(void)state;
+	char *raw = make_reply("Sorry, the courier lost it.", "Where is my order?");
+	struct decision d;
+	apology_check(pol, raw, strlen(raw), NULL, &d);
+	size_t len = 0;
+	char *text = apology_new_text(pol, raw, strlen(raw), &len);
+	assert_non_null(text);
+	assert_int_equal(len, d.text_len);
+	assert_memory_equal(text, d.text, len);
+	assert_non_null(strstr(text, "courier"));
+	assert_null(strstr(text, "Where is my order"));
+	decision_clear(&d);
+	g_free(text);
+	g_free(raw);
+	assert_null(apology_new_text(pol, "", 0, &len));
+	assert_int_equal(len, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -308,6 +330,7 @@ int main(void)
 		cmocka_unit_test(test_default_verdicts),
 		cmocka_unit_test(test_late_and_repeat),
 		cmocka_unit_test(test_spans_point_at_words),
+		cmocka_unit_test(test_new_text_alone),
 	};
 	return cmocka_run_group_tests_name("rules", tests, setup, teardown);
 }
