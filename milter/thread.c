@@ -110,6 +110,18 @@ static void conclude(const struct policy *pol, const struct evidence *ev, struct
 		out->severity = ev->escalation >= pol->serious_threshold ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
 }
 
+/* The complaint's own evidence: cues in its subject (weighted) and in the
+ * first quoted-scan-bytes of its text, and its tone.  SUBJECT may be NULL. */
+static void complaint_evidence(const struct policy *pol, const char *subject, const char *text, size_t len,
+                               struct evidence *ev)
+{
+	if (subject)
+		add_cues(pol, subject, strlen(subject), pol->subject_weight, ev);
+	size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
+	add_cues(pol, text, qlen, 1.0, ev);
+	ev->score += tone(text, qlen);
+}
+
 void thread_classify_scanned(const struct policy *pol, const struct message *msg,
                              const struct thread_view *view, const struct context *ctx,
                              const struct scan *text_scan, struct complaint *out)
@@ -117,10 +129,7 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	memset(out, 0, sizeof *out);
 	out->sent = -1;
 	struct evidence ev = {0};
-	add_cues(pol, msg->subject, strlen(msg->subject), pol->subject_weight, &ev);
-	size_t qlen = clamp_utf8(view->quoted, view->quoted_len, pol->quoted_scan_bytes);
-	add_cues(pol, view->quoted, qlen, 1.0, &ev);
-	ev.score += tone(view->quoted, qlen);
+	complaint_evidence(pol, msg->subject, view->quoted, view->quoted_len, &ev);
 	unsigned complaint_kinds = ev.kinds;
 	struct evidence mine = {0};
 	count_cues(pol, text_scan, pol->new_text_weight, &mine);
@@ -149,10 +158,6 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	memset(out, 0, sizeof *out);
 	out->sent = -1;
 	struct evidence ev = {0};
-	if (subject)
-		add_cues(pol, subject, strlen(subject), pol->subject_weight, &ev);
-	size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
-	add_cues(pol, text, qlen, 1.0, &ev);
-	ev.score += tone(text, qlen);
+	complaint_evidence(pol, subject, text, len, &ev);
 	conclude(pol, &ev, out);
 }
