@@ -214,7 +214,6 @@ t_repeat_apology() {
 	echo "$l" | grep -q "repeat-apology" || why "no repeat-apology: $l"
 }
 
-# Outgoing by SMTP AUTH: no ORIGINATING daemon name, but an authenticated client.
 # An unauthenticated client on the inbound port sends what looks like Sam's reply:
 # it is inbound mail (no daemon name, not authenticated, not from a configured
 # network) and is not judged.  ({auth_authen} making mail outgoing is tested at the
