@@ -33,7 +33,7 @@ BUILD := build$(if $(SANITIZE),-$(SANITIZE))$(if $(filter pcre2,$(MATCHER)),-pcr
 OPT      ?= -O2
 CFLAGS   ?= $(OPT) -g
 WFLAGS   := -std=c11 -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wformat=2
-XCFLAGS  := $(WFLAGS) -D_GNU_SOURCE -Iinclude -Imilter -DDATADIR='"$(PREFIX)/share/apology-milter"' \
+XCFLAGS  := $(WFLAGS) -D_GNU_SOURCE -Iinclude -Imilter/util -DDATADIR='"$(PREFIX)/share/apology-milter"' \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS     := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 ifneq ($(FUZZ),)
@@ -48,16 +48,42 @@ XCFLAGS  += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-r
 LDFLAGS  += -fsanitize=address,undefined
 endif
 
-# The pure core: parse -> split -> classify -> evaluate -> decide.
-CORE_SRCS := milter/rules.c milter/message.c milter/html.c milter/split.c milter/sentence.c \
-             milter/normalize.c milter/yamldoc.c milter/policy.c milter/matcher_$(MATCHER).c milter/regexset.c milter/thread.c \
-             milter/scan.c milter/evaluate.c milter/decide.c \
-             milter/pipeline.c milter/render.c
+# The layers, one folder each (docs/architecture.md); each sees include/,
+# milter/util/ and its own folder, plus the folders of the layers it names
+# below, so an include that runs upward fails to compile.
+#   util     line files, YAML documents, logging
+#   core     the pure pipeline: parse -> split -> classify -> evaluate -> decide
+#   store    the store behind include/store.h (SQLite)
+#   daemon   both front ends, the milter protocol, per-message glue, config
+#   holds    reviewer actions on held mail, notifications, review settings
+#   review   the web page; ctl: apologyctl; postsuper: the root helper
+$(BUILD)/milter/core/%.o:    XCFLAGS += -Imilter/core
+$(BUILD)/milter/store/%.o:   XCFLAGS += -Imilter/store
+$(BUILD)/milter/daemon/%.o:  XCFLAGS += -Imilter/daemon
+$(BUILD)/milter/holds/%.o:   XCFLAGS += -Imilter/holds
+$(BUILD)/milter/review/%.o:  XCFLAGS += -Imilter/holds -Imilter/review
+$(BUILD)/milter/ctl/%.o:     XCFLAGS += -Imilter/holds
+ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
+
+UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c
+UTIL_LIB  := $(BUILD)/libutil.a
+
+CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c \
+             milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
+             milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
+             milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
+             milter/core/pipeline.c milter/core/render.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 
-CTL_SRCS  := milter/apologyctl.c milter/quarantine.c milter/notify.c \
-             milter/review_config.c
+STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c
+STORE_LIB  := $(BUILD)/libstore.a
+STORE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
+
+HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/review_config.c
+HOLDS_LIB  := $(BUILD)/libholds.a
+
+CTL_SRCS  := milter/ctl/apologyctl.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -74,32 +100,41 @@ REVIEW_PKGS := libcurl sqlite3 libmicrohttpd libsodium
 REVIEW_LIBS := $(shell pkg-config --libs $(REVIEW_PKGS) 2>/dev/null) -lpthread
 LIBEXECDIR  ?= $(PREFIX)/libexec/apology-milter
 PROGRAMS    += $(BUILD)/apology-postsuper $(BUILD)/apology-review
-REVIEW_SRCS := milter/review.c milter/review_pages.c milter/quarantine.c milter/notify.c \
-               milter/review_config.c
+REVIEW_SRCS := milter/review/review.c milter/review/review_pages.c
 REVIEW_OBJS := $(REVIEW_SRCS:%.c=$(BUILD)/%.o)
 
-$(BUILD)/apologyctl: $(BUILD)/libdaemon.a
-$(BUILD)/apologyctl: LIBS += $(REVIEW_LIBS)
-$(BUILD)/milter/review_config.o: XCFLAGS += -DLIBEXECDIR='"$(LIBEXECDIR)"'
+$(BUILD)/apologyctl: LIBS += $(REVIEW_LIBS) $(STORE_LIBS)
+$(BUILD)/milter/holds/review_config.o: XCFLAGS += -DLIBEXECDIR='"$(LIBEXECDIR)"'
 
-$(BUILD)/apology-postsuper: $(BUILD)/milter/postsuper_helper.o
+$(UTIL_LIB): $(UTIL_SRCS:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(STORE_LIB): $(STORE_SRCS:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(HOLDS_LIB): $(HOLDS_SRCS:%.c=$(BUILD)/%.o)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/apology-postsuper: $(BUILD)/milter/postsuper/postsuper_helper.o
 	$(CC) $(LDFLAGS) -o $@ $^
 
-$(BUILD)/apology-review: $(REVIEW_OBJS) $(BUILD)/libdaemon.a $(CORE_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(REVIEW_LIBS)
+$(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS)
 
-# Unit tests of the review tools link their objects, the store and libcurl.
+# Unit tests of the review tools link the holds library, the store and libcurl.
 REVIEW_TESTS := $(BUILD)/tests/test_review
-REVIEW_TEST_OBJS := $(addprefix $(BUILD)/milter/,quarantine.o notify.o review_config.o)
-$(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(REVIEW_TEST_OBJS) $(BUILD)/libdaemon.a $(CORE_LIB)
+$(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
 
 review-test: all
 	sh tests/review/run.sh $(BUILD)
 
 .PHONY: review-test
--include $(BUILD)/milter/postsuper_helper.d $(REVIEW_OBJS:.o=.d)
+-include $(BUILD)/milter/postsuper/postsuper_helper.d $(REVIEW_OBJS:.o=.d)
 
 # --- daemon, store and end-to-end tests (milter) ---
 # The daemon and what it needs besides the core: config, scope, the store
@@ -108,13 +143,12 @@ review-test: all
 # $(DAEMON_LIB) as well.  Two front ends share daemon.c (frontend.h):
 # apology-milter speaks the protocol itself in one event loop;
 # apology-milter-libmilter is the same daemon on libmilter.
-DAEMON_SRCS := milter/filter.c milter/scope.c milter/config.c milter/store.c \
-               milter/store_sqlite.c milter/render_headers.c milter/log.c milter/milterproto.c \
-               milter/linefile.c
-DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon.o \
-               $(BUILD)/milter/frontend_event.o $(BUILD)/milter/frontend_libmilter.o
+DAEMON_SRCS := milter/daemon/filter.c milter/daemon/scope.c milter/daemon/config.c \
+               milter/daemon/render_headers.c milter/daemon/milterproto.c
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon/daemon.o \
+               $(BUILD)/milter/daemon/frontend_event.o $(BUILD)/milter/daemon/frontend_libmilter.o
 DAEMON_LIB  := $(BUILD)/libdaemon.a
-DAEMON_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
+DAEMON_LIBS := $(STORE_LIBS)
 DAEMON_TESTS := $(BUILD)/tests/test_store $(BUILD)/tests/test_config \
                 $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter $(BUILD)/tests/test_milterproto \
                 $(BUILD)/tests/test_linefile
@@ -124,16 +158,17 @@ $(DAEMON_LIB): $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/apology-milter: $(BUILD)/milter/daemon.o $(BUILD)/milter/frontend_event.o $(DAEMON_LIB) $(CORE_LIB)
+$(BUILD)/apology-milter: $(BUILD)/milter/daemon/daemon.o $(BUILD)/milter/daemon/frontend_event.o $(DAEMON_LIB) \
+                         $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS)
 
-$(BUILD)/apology-milter-libmilter: $(BUILD)/milter/daemon.o $(BUILD)/milter/frontend_libmilter.o \
-                                   $(DAEMON_LIB) $(CORE_LIB)
+$(BUILD)/apology-milter-libmilter: $(BUILD)/milter/daemon/daemon.o $(BUILD)/milter/daemon/frontend_libmilter.o \
+                                   $(DAEMON_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS) -lmilter
 
-$(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(CORE_LIB)
+$(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(DAEMON_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(DAEMON_LIBS) -lcmocka
 
 # End-to-end: a private Postfix on loopback ports, the milter on a unix socket;
 # then the miltertest protocol edge cases.
@@ -153,9 +188,9 @@ bench-e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 .PHONY: e2e miltertest bench-e2e
 -include $(DAEMON_OBJS:.o=.d)
 
-.PHONY: all check test unit cli docs-check corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
+.PHONY: layers all check test unit cli docs-check corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
 
-all: $(PROGRAMS) $(UNIT_BINS) core-purity
+all: $(PROGRAMS) $(UNIT_BINS) core-purity layers
 
 # V=1 shows the full command lines.
 Q := $(if $(V),,@)
@@ -169,12 +204,12 @@ $(CORE_LIB): $(CORE_OBJS)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/apologyctl: $(CTL_OBJS) $(CORE_LIB)
+$(BUILD)/apologyctl: $(CTL_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB)
+$(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
 
 # The core must not touch the outside world: no libmilter, SQLite, curl,
 # syslog, clock, environment or stdio-to-files.
@@ -185,6 +220,10 @@ core-purity: $(CORE_LIB)
 	  grep -E '^($(shell echo $(CORE_FORBIDDEN) | sed 's/ /|/g'))' || true); \
 	if [ -n "$$bad" ]; then echo "core-purity: core objects reference: $$bad"; exit 1; fi; \
 	echo "core-purity: OK (no I/O, clock or environment symbols in the core)"
+
+# Each layer references only the layers below it (tests/layers.sh).
+layers: $(UTIL_LIB) $(CORE_LIB) $(STORE_LIB) $(HOLDS_LIB) $(DAEMON_LIB)
+	@sh tests/layers.sh $(BUILD)
 
 deps:
 	@sh tests/deps.sh
@@ -256,32 +295,26 @@ bench: all $(BUILD)/bench-engine
 	@echo "== end to end through a private Postfix"
 	$(MAKE) bench-e2e
 
-$(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB)
-	$(CC) $(CFLAGS) $(XCFLAGS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
+$(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB) $(UTIL_LIB)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
 	  $(shell pkg-config --libs libpcre2-8)
 
 # libFuzzer (clang): the pipeline on arbitrary bytes, seeded with the corpus;
 # then the milter protocol codec on arbitrary byte streams.
 FUZZ_SECONDS ?= 60
 fuzz:
-	$(MAKE) CC=clang FUZZ=1 OPT=-O1 build-fuzz/libapology.a
-	clang -g -O1 $(WFLAGS) $(XCFLAGS:-fsanitize=fuzzer-no-link,address,undefined=) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-check \
-	  fuzz/fuzz_check.c build-fuzz/libapology.a $(LIBS)
+	$(MAKE) CC=clang FUZZ=1 OPT=-O1 build-fuzz/libapology.a build-fuzz/libutil.a
+	clang -g -O1 $(WFLAGS) $(XCFLAGS:-fsanitize=fuzzer-no-link,address,undefined=) $(ALL_INCS) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-check \
+	  fuzz/fuzz_check.c build-fuzz/libapology.a build-fuzz/libutil.a $(LIBS)
 	@mkdir -p build-fuzz/seeds && cp tests/corpus/*.eml tests/corpus/malformed/*.eml build-fuzz/seeds/
 	build-fuzz/fuzz-check -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 build-fuzz/seeds
-	clang -g -O1 $(WFLAGS) $(XCFLAGS:-fsanitize=fuzzer-no-link,address,undefined=) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-milterproto \
-	  fuzz/fuzz_milterproto.c milter/milterproto.c $(LIBS)
+	clang -g -O1 $(WFLAGS) $(XCFLAGS:-fsanitize=fuzzer-no-link,address,undefined=) $(ALL_INCS) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-milterproto \
+	  fuzz/fuzz_milterproto.c milter/daemon/milterproto.c $(LIBS)
 	build-fuzz/fuzz-milterproto -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
 
-FORMAT_FILES := $(filter-out milter/matcher_%.c,$(CORE_SRCS)) milter/matcher_hyperscan.c milter/matcher_pcre2.c \
-                $(CTL_SRCS) include/message.h include/thread.h include/rules.h include/decision.h \
-                include/policy.h milter/core.h milter/scan.h milter/normalize.h milter/policy_priv.h \
-                milter/matcher.h milter/regexset.h milter/html.h milter/render.h milter/yamldoc.h \
-                $(DAEMON_SRCS) milter/daemon.c milter/frontend_event.c milter/frontend_libmilter.c \
-                milter/frontend.h milter/milterproto.h milter/filter.h milter/scope.h milter/config.h \
-                milter/store_priv.h milter/render_headers.h milter/log.h milter/mta.h include/store.h \
-                milter/review.c milter/review_pages.c milter/postsuper_helper.c milter/quarantine.h \
-                milter/notify.h milter/review_config.h milter/review.h milter/linefile.h
+FORMAT_FILES := $(filter-out milter/core/matcher_pcre2.c milter/core/matcher_hyperscan.c,$(wildcard milter/*/*.c)) \
+                milter/core/matcher_hyperscan.c milter/core/matcher_pcre2.c \
+                $(wildcard milter/*/*.h) $(wildcard include/*.h)
 format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 	@echo "format-check: OK"
@@ -303,7 +336,8 @@ install: all
 clean:
 	rm -rf build build-*
 
--include $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d)
+-include $(CORE_OBJS:.o=.d) $(CTL_OBJS:.o=.d) $(UTIL_SRCS:%.c=$(BUILD)/%.d) $(STORE_SRCS:%.c=$(BUILD)/%.d) \
+         $(HOLDS_SRCS:%.c=$(BUILD)/%.d)
 
 # --- Debian package ---
 # `make deb`: build/deb/apology-milter_VERSION_ARCH.deb from packaging/debian/

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "html.h"
+#include "html2text.h"
 
 struct html_case {
 	const char *name;

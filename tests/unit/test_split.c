@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <glib.h>
 
-#include "html.h"
+#include "html2text.h"
 #include "thread.h"
 
 /* Mon, 2 Mar 2026 09:14:00 UTC */

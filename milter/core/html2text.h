@@ -1,5 +1,5 @@
 /*
- * html.h - an HTML body part as plain text, for the split stage.  Block
+ * html2text.h - an HTML body part as plain text, for the split stage.  Block
  * structure becomes line breaks; quoted regions (blockquote, Gmail, Yahoo
  * and Proton quote containers, and everything after an Outlook or
  * Thunderbird reply header) become lines prefixed "> ", one "> " per level,

@@ -1,5 +1,5 @@
 /*
- * html.c - HTML body text for the split stage (see html.h).
+ * html2text.c - HTML body text for the split stage (see html2text.h).
  *
  * Streams the input through libxml2's recovering HTML parser with SAX
  * callbacks: no tree is built, and parsing stops as soon as the output cap
@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "html.h"
+#include "html2text.h"
 
 #define MAX_QUOTE_LEVEL 16 /* "> " written per line at most; deeper looks the same */
 #define LIST_LOOKBACK   16 /* how far up the element stack an <li> looks for its list */

@@ -11,7 +11,7 @@
 #include <gmime/gmime.h>
 #include <string.h>
 
-#include "html.h"
+#include "html2text.h"
 #include "message.h"
 
 void limits_default(struct limits *lim)
