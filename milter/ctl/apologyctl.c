@@ -24,7 +24,7 @@
 
 static const char usage_text[] =
     "usage: apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]\n"
-    "                        [--history FILE] FILE... | -\n"
+    "                        [--history FILE] [--complaint normal|serious] FILE... | -\n"
     "       apologyctl policy check [PATH]\n"
     "       apologyctl quarantine [-c FILE] [-o key=value]... list|show|release|discard|return|\n"
     "                             expire|reconcile ...   (apologyctl quarantine help)\n"
@@ -38,6 +38,8 @@ static const char usage_text[] =
     "  --now TIME       reference time for timeliness (default: the reply's Date header)\n"
     "  --history FILE   earlier apologies by the same sender to the same client:\n"
     "                   lines \"RFC3339 kind[,kind]\"\n"
+    "  --complaint SEV  the thread answers a complaint of this severity (normal or\n"
+    "                   serious), as when the milter stored the inbound complaint\n"
     "policy check      validate a policy and print \"policy OK\" or its errors\n";
 
 static int usage(const char *msg)
@@ -155,14 +157,16 @@ static bool read_input(const char *file, GByteArray **out)
 static int cmd_check(int argc, char **argv)
 {
 	const char *policy_path = NULL, *format = "text", *now_s = NULL, *history_path = NULL;
+	const char *complaint = NULL;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
 		const char *a = argv[i];
-		const char **dst = strcmp(a, "--policy") == 0    ? &policy_path
-		                   : strcmp(a, "--format") == 0  ? &format
-		                   : strcmp(a, "--now") == 0     ? &now_s
-		                   : strcmp(a, "--history") == 0 ? &history_path
-		                                                 : NULL;
+		const char **dst = strcmp(a, "--policy") == 0      ? &policy_path
+		                   : strcmp(a, "--format") == 0    ? &format
+		                   : strcmp(a, "--now") == 0       ? &now_s
+		                   : strcmp(a, "--history") == 0   ? &history_path
+		                   : strcmp(a, "--complaint") == 0 ? &complaint
+		                                                   : NULL;
 		if (strcmp(a, "--") == 0) {
 			i++;
 			break;
@@ -181,6 +185,13 @@ static int cmd_check(int argc, char **argv)
 	struct context ctx = {0};
 	if (now_s && !parse_time(now_s, &ctx.now))
 		return usage("check: --now expects an RFC 3339 time, e.g. 2026-03-04T10:00:00Z");
+	if (complaint) {
+		if (strcmp(complaint, "normal") != 0 && strcmp(complaint, "serious") != 0)
+			return usage("check: --complaint is normal or serious");
+		ctx.stored_complaint = true;
+		ctx.complaint_time = -1;
+		ctx.complaint_serious = strcmp(complaint, "serious") == 0;
+	}
 
 	struct policy *pol = load_policy(policy_path ? policy_path : default_policy_path());
 	if (pol == NULL)

