@@ -25,6 +25,8 @@ struct finding {
 	size_t start, end;     /* byte span in decision.text */
 	unsigned line;         /* 1-based line in decision.text */
 	char *excerpt;         /* owned: the words that triggered it */
+	char *words;           /* owned: for a learned finding, the words that weighed
+	                          most in its sentence; NULL for a phrase finding */
 	const char *principle; /* borrowed from the policy */
 	const char *advice;    /* borrowed from the policy */
 };

@@ -35,6 +35,9 @@ bool policy_applies_to_sender(const struct policy *pol, const char *addr);
 bool policy_applies_to_domain(const struct policy *pol, const char *domain);
 /* Number of compiled patterns (for benchmarks and `policy check`). */
 unsigned policy_pattern_count(const struct policy *pol);
+/* Version line of the policy's "gate" or "sentences" model, or NULL when it
+ * has none; owned by the policy. */
+const char *policy_model_version(const struct policy *pol, const char *which);
 /* Which matcher backend is built in ("hyperscan" or "pcre2"). */
 const char *policy_matcher_name(void);
 

@@ -62,7 +62,10 @@ struct complaint {
 	enum complaint_severity severity;
 	gint64 sent;    /* when the complaint was sent, or -1 when unknown */
 	unsigned kinds; /* failure kinds found in complaint and reply */
-	double score;   /* weight of complaint evidence */
+	double score;   /* weight of complaint evidence (the learned gate: its logit,
+	                   0 at the threshold) */
+	double answers; /* the learned gate: how much the reply's own words read as the
+	                   answer to a complaint (logit, 0 at the threshold); 0 without */
 };
 
 struct policy;

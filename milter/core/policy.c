@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "classifier.h"
 #include "normalize.h"
 #include "policy_priv.h"
 #include "yamldoc.h"
@@ -48,16 +49,21 @@ struct key_spec {
 #define NOFF   ((size_t)-1)
 
 static const struct key_spec top_keys[] = {
-    {"version", K_INT, -1, NOFF, 1, 1},
-    {"name", K_STRING, -1, NOFF, 0, 0},
-    {"description", K_STRING, -1, NOFF, 0, 0},
-    {"applies-to", K_MAP, -1, NOFF, 0, 0},
-    {"limits", K_MAP, -1, NOFF, 0, 0},
-    {"verdict", K_MAP, -1, NOFF, 0, 0},
-    {"complaint", K_MAP, -1, NOFF, 0, 0},
-    {"kinds", K_MAP, -1, NOFF, 0, 0},
-    {"lexicon", K_MAP, -1, NOFF, 0, 0},
-    {"rules", K_MAP, -1, NOFF, 0, 0},
+    {"version", K_INT, -1, NOFF, 1, 1},        {"name", K_STRING, -1, NOFF, 0, 0},
+    {"description", K_STRING, -1, NOFF, 0, 0}, {"applies-to", K_MAP, -1, NOFF, 0, 0},
+    {"limits", K_MAP, -1, NOFF, 0, 0},         {"verdict", K_MAP, -1, NOFF, 0, 0},
+    {"complaint", K_MAP, -1, NOFF, 0, 0},      {"kinds", K_MAP, -1, NOFF, 0, 0},
+    {"lexicon", K_MAP, -1, NOFF, 0, 0},        {"rules", K_MAP, -1, NOFF, 0, 0},
+    {"models", K_MAP, -1, NOFF, 0, 0},         {NULL, 0, 0, 0, 0, 0},
+};
+
+/* The learned classifiers (classifier.h), files beside the policy. */
+static const struct key_spec model_keys[] = {
+    {"gate", K_STRING, -1, NOFF, 0, 0},
+    {"sentences", K_STRING, -1, NOFF, 0, 0},
+    {"reply-alone-margin", K_NUMBER, -1, OFF(reply_alone_margin), 0, 100},
+    {"phrase-threshold", K_NUMBER, -1, OFF(phrase_threshold), 0, 1000},
+    {"absence-margin", K_NUMBER, -1, OFF(absence_margin), 0, 100},
     {NULL, 0, 0, 0, 0, 0},
 };
 
@@ -162,16 +168,18 @@ struct compiled_phrase {
 	int pos_line, pos_col;
 };
 
+struct pos {
+	int line, col;
+};
+
 struct loader {
 	const char *file;
 	GString *errors;
 	struct policy *pol;
 	GArray *phrases; /* struct compiled_phrase */
 	bool seen_rule[RULE_COUNT];
-};
-
-struct pos {
-	int line, col;
+	char *model_path[2]; /* gate, sentences: as written in the policy */
+	struct pos model_pos[2];
 };
 
 static struct pos node_pos(struct fy_node *n)
@@ -687,6 +695,8 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 			on_kinds(L, val, kp);
 		else if (strcmp(k, "rules") == 0)
 			on_rules(L, val, kp);
+		else if (strcmp(k, "models") == 0)
+			walk_map(L, val, kp, k, model_keys, on_value, NULL);
 		return;
 	case K_STRING:
 		if (scalar(val) == NULL) {
@@ -694,6 +704,11 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 		} else if (strcmp(k, "name") == 0) {
 			g_free(pol->name);
 			pol->name = g_strdup(scalar(val));
+		} else if (strcmp(k, "gate") == 0 || strcmp(k, "sentences") == 0) {
+			int m = strcmp(k, "gate") == 0 ? 0 : 1;
+			g_free(L->model_path[m]);
+			L->model_path[m] = g_strdup(scalar(val));
+			L->model_pos[m] = node_pos(val);
 		}
 		return;
 	case K_LIST: load_list(L, val, kp, k, spec->lex); return;
@@ -757,6 +772,9 @@ static void policy_defaults(struct policy *pol)
 	pol->over_max_apologies = 3;
 	pol->over_min_intensifiers = 2;
 	pol->negation_window = 3;
+	pol->reply_alone_margin = 2;
+	pol->phrase_threshold = 1000;
+	pol->absence_margin = 1;
 	pol->negation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	pol->sender_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
 	pol->domain_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
@@ -813,6 +831,61 @@ static void compile_patterns(struct loader *L)
 		pol->cues.matcher = compile_set(L, true, &pol->cues.cls, &pol->cues.flags, &pol->cues.n);
 }
 
+/* The classes each model must have, in the order of enum sentence_tag. */
+static const char *const gate_classes[] = {"complaint", "serious", "answers"};
+static const char *const tag_classes[] = {"apology", "hollow",  "blame", "excuse", "defensive", "own",
+                                          "remedy",  "prevent", "call",  "ask",    "grovel"};
+
+static struct classifier *load_model(struct loader *L, int which, const char *const *need, unsigned n_need,
+                                     int *index)
+{
+	const char *path = L->model_path[which];
+	struct pos p = L->model_pos[which];
+	char *full = g_path_is_absolute(path) ? g_strdup(path) : NULL;
+	if (full == NULL) {
+		char *dir = g_path_get_dirname(L->file);
+		full = g_build_filename(dir, path, NULL);
+		g_free(dir);
+	}
+	char *data = NULL, *err = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	struct classifier *m = NULL;
+	if (!g_file_get_contents(full, &data, &len, &gerr)) {
+		error_at(L, p, "models: cannot read %s: %s", full, gerr->message);
+		g_error_free(gerr);
+	} else if ((m = classifier_parse(full, data, len, &err)) == NULL) {
+		error_at(L, p, "models: %s", err);
+		g_free(err);
+	}
+	for (unsigned i = 0; m && i < n_need; i++) {
+		index[i] = classifier_class(m, need[i]);
+		if (index[i] < 0) {
+			error_at(L, p, "models: %s has no class \"%s\"", full, need[i]);
+			classifier_free(m);
+			m = NULL;
+		}
+	}
+	g_free(data);
+	g_free(full);
+	return m;
+}
+
+static void load_models(struct loader *L)
+{
+	struct policy *pol = L->pol;
+	if (L->model_path[0])
+		pol->gate = load_model(L, 0, gate_classes, G_N_ELEMENTS(gate_classes), pol->gate_class);
+	if (L->model_path[1])
+		pol->sentences = load_model(L, 1, tag_classes, G_N_ELEMENTS(tag_classes), pol->tag_class);
+}
+
+const char *policy_model_version(const struct policy *pol, const char *which)
+{
+	const struct classifier *m = strcmp(which, "gate") == 0 ? pol->gate : pol->sentences;
+	return m ? m->version : NULL;
+}
+
 static struct policy *load_document(const char *name, struct fy_document *fyd, GString *errors)
 {
 	struct policy *pol = g_new0(struct policy, 1);
@@ -830,6 +903,10 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, G
 		walk_map(&L, root, (struct pos){1, 1}, "policy", top_keys, on_value, NULL);
 	if (errors->len == 0)
 		compile_patterns(&L);
+	if (errors->len == 0)
+		load_models(&L);
+	g_free(L.model_path[0]);
+	g_free(L.model_path[1]);
 	for (guint i = 0; i < L.phrases->len; i++)
 		g_free(g_array_index(L.phrases, struct compiled_phrase, i).text);
 	g_array_free(L.phrases, TRUE);
@@ -903,6 +980,8 @@ void policy_unref(struct policy *pol)
 		g_free(sets[i]->cls);
 		g_free(sets[i]->flags);
 	}
+	classifier_free(pol->gate);
+	classifier_free(pol->sentences);
 	g_free(pol->name);
 	g_free(pol);
 }

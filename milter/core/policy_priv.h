@@ -7,6 +7,7 @@
 
 #include <glib.h>
 
+#include "classifier.h"
 #include "matcher.h"
 #include "message.h"
 #include "policy.h"
@@ -40,6 +41,27 @@ enum lex_class {
 };
 
 #define POLICY_MAX_KINDS 16
+
+/* Sentence tags of the learned sentence model (policies/training/README.md),
+ * in the order of tag_classes[] in policy.c. */
+enum sentence_tag {
+	TAG_APOLOGY,
+	TAG_HOLLOW,
+	TAG_BLAME,
+	TAG_EXCUSE,
+	TAG_DEFENSIVE,
+	TAG_OWN,
+	TAG_REMEDY,
+	TAG_PREVENT,
+	TAG_CALL,
+	TAG_ASK,
+	TAG_GROVEL,
+	TAG_COUNT
+};
+
+/* Classes of the gate model: the complaint's own words are a complaint, a
+ * serious one; the reply's words answer a complaint. */
+enum gate_class { GATE_COMPLAINT, GATE_SERIOUS, GATE_ANSWERS, GATE_COUNT };
 
 struct rule_conf {
 	bool enabled;
@@ -101,6 +123,15 @@ struct policy {
 	unsigned n_kinds;
 	GPtrArray *sender_globs; /* GPatternSpec * */
 	GPtrArray *domain_globs; /* GPatternSpec *, recipient domains */
+
+	/* learned classifiers (classifier.h), or NULL: phrases alone */
+	struct classifier *gate;
+	struct classifier *sentences;
+	int gate_class[GATE_COUNT]; /* class index in gate per enum gate_class */
+	int tag_class[TAG_COUNT];   /* class index in sentences per enum sentence_tag */
+	double reply_alone_margin;  /* logit the reply alone needs, with nothing quoted */
+	double phrase_threshold;    /* phrase evidence that decides alone beside the models */
+	double absence_margin;      /* logit above threshold for a learned "has ownership/remedy/..." */
 
 	struct phrase_set all;  /* every phrase: for the new text */
 	struct phrase_set cues; /* complaint cues and failure kinds: for quoted text */

@@ -59,6 +59,10 @@ void render_json_findings(GString *out, const struct decision *d)
 		    out, ",\"severity\":\"%s\",\"start\":%zu,\"end\":%zu,\"line\":%u,\"excerpt\":",
 		    f->severity == RULE_HOLD ? "hold" : "advise", f->start, f->end, f->line);
 		render_json_string(out, f->excerpt);
+		if (f->words) {
+			g_string_append(out, ",\"words\":");
+			render_json_string(out, f->words);
+		}
 		g_string_append(out, ",\"principle\":");
 		render_json_string(out, f->principle);
 		g_string_append(out, ",\"advice\":");
@@ -95,7 +99,8 @@ void render_json(GString *out, const char *file, const struct decision *d)
 	else
 		g_string_append(out, "null");
 	g_free(sent);
-	g_string_append_printf(out, ",\"evidence\":%.1f},\"findings\":", c->score);
+	g_string_append_printf(out, ",\"evidence\":%.1f,\"answers\":%.1f},\"findings\":", c->score,
+	                       c->answers);
 	render_json_findings(out, d);
 	g_string_append_c(out, '}');
 }
@@ -153,6 +158,9 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 		                       f->severity == RULE_HOLD ? "hold" : "advise", f->line);
 		if (f->end > f->start)
 			context_line(out, d, f, colour);
+		if (f->words)
+			g_string_append_printf(out, "    learned: the sentence reads so, above all \"%s\"\n",
+			                       f->words);
 		if (f->principle)
 			g_string_append_printf(out, "    why:     %s\n", f->principle);
 		if (f->advice)

@@ -9,7 +9,9 @@
  */
 #include <string.h>
 
+#include "classifier.h"
 #include "core.h"
+#include "policy_priv.h"
 #include "thread.h"
 
 struct evidence {
@@ -96,18 +98,71 @@ static size_t clamp_utf8(const char *s, size_t len, size_t max)
 	return max;
 }
 
-static void conclude(const struct policy *pol, const struct evidence *ev, struct complaint *out)
+/* The learned gate's say on the complaint's own words (subject and the first
+ * quoted-scan-bytes of its text): logits relative to each class's
+ * threshold, so 0 is the boundary. */
+struct learned {
+	bool on;
+	float complaint, serious;
+};
+
+/* Logits of the gate model on the first quoted-scan-bytes of TEXT,
+ * relative to each class's threshold.  (The subject is left out: a line
+ * of its own, it is mostly noise to a model that reads sentences.) */
+static void gate_logits(const struct policy *pol, const char *text, size_t len, float *rel)
 {
-	out->score = ev->score;
+	size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
+	classifier_score_text(pol->gate, text, qlen, rel);
+	for (unsigned c = 0; c < pol->gate->n_classes; c++) {
+		rel[c] -= pol->gate->threshold[c];
+		if (!(rel[c] > -99))
+			rel[c] = -99; /* no words at all */
+	}
+}
+
+static struct learned gate_score(const struct policy *pol, const char *text, size_t len)
+{
+	struct learned l = {0};
+	if (pol->gate == NULL)
+		return l;
+	float rel[CLASSIFIER_MAX_CLASSES];
+	gate_logits(pol, text, len, rel);
+	l.on = true;
+	l.complaint = rel[pol->gate_class[GATE_COMPLAINT]];
+	l.serious = rel[pol->gate_class[GATE_SERIOUS]];
+	return l;
+}
+
+/* How much does the reply's own text read as the answer to a complaint?
+ * (logit relative to the threshold) */
+static float answers_complaint(const struct policy *pol, const struct thread_view *view)
+{
+	if (view->len == 0)
+		return -1;
+	float rel[CLASSIFIER_MAX_CLASSES];
+	gate_logits(pol, view->text, view->len, rel);
+	return rel[pol->gate_class[GATE_ANSWERS]];
+}
+
+static void conclude(const struct policy *pol, const struct evidence *ev, const struct learned *l,
+                     struct complaint *out)
+{
+	out->score = l->on ? l->complaint : ev->score;
 	out->kinds |= ev->kinds;
-	if (ev->score >= pol->complaint_threshold)
+	/* With the learned gate, the phrase cues still decide alone when they
+	 * are overwhelming (models.phrase-threshold). */
+	if (l->on ? l->complaint >= 0 || ev->score >= pol->phrase_threshold
+	          : ev->score >= pol->complaint_threshold)
 		out->detected = true;
 	if (!out->detected) {
 		out->severity = SEVERITY_NONE;
 		return;
 	}
-	if (out->severity != SEVERITY_SERIOUS)
-		out->severity = ev->escalation >= pol->serious_threshold ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
+	if (out->severity == SEVERITY_NONE)
+		out->severity = (l->on ? l->serious >= 0 || ev->escalation >= pol->phrase_threshold
+		                       : ev->escalation >= pol->serious_threshold)
+		                    ? SEVERITY_SERIOUS
+		                    : SEVERITY_NORMAL;
 }
 
 /* The complaint's own evidence: cues in its subject (weighted) and in the
@@ -130,24 +185,37 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	out->sent = -1;
 	struct evidence ev = {0};
 	complaint_evidence(pol, msg->subject, view->quoted, view->quoted_len, &ev);
+	struct learned l = gate_score(pol, view->quoted, view->quoted_len);
 	unsigned complaint_kinds = ev.kinds;
 	struct evidence mine = {0};
 	count_cues(pol, text_scan, pol->new_text_weight, &mine);
 	if (acknowledges(text_scan))
 		mine.score += pol->apology_weight;
+	/* The learned gate: the complaint's words, or else the reply's own. */
+	/* The learned gate: log-odds add up, so a reply that reads as the answer
+	 * to a complaint lifts a quoted text that is nearly one.  Without any
+	 * quoted text the reply must be clearly an answer on its own. */
+	float answers = l.on ? answers_complaint(pol, view) : 0;
+	if (l.on && l.complaint < 0) {
+		bool quoted = view->quoted_len > 0;
+		if ((quoted && l.complaint + answers >= 0) || answers >= pol->reply_alone_margin)
+			l.complaint = 0;
+	}
 	ev.score += mine.score;
 	ev.escalation += mine.escalation;
 	/* The reply's own words name the failure when the complaint does not. */
 	ev.kinds = complaint_kinds ? complaint_kinds : mine.kinds;
 
 	if (ctx && ctx->stored_complaint) {
+		/* The stored complaint was judged whole when it arrived: its
+		 * severity stands. */
 		out->detected = true;
 		out->sent = ctx->complaint_time;
 		out->kinds = ctx->complaint_kinds;
-		if (ctx->complaint_serious)
-			out->severity = SEVERITY_SERIOUS;
+		out->severity = ctx->complaint_serious ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
 	}
-	conclude(pol, &ev, out);
+	conclude(pol, &ev, &l, out);
+	out->answers = answers;
 	if (out->detected && out->sent < 0)
 		out->sent = view->quoted_date;
 }
@@ -159,5 +227,6 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	out->sent = -1;
 	struct evidence ev = {0};
 	complaint_evidence(pol, subject, text, len, &ev);
-	conclude(pol, &ev, out);
+	struct learned l = gate_score(pol, text, len);
+	conclude(pol, &ev, &l, out);
 }

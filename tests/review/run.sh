@@ -446,6 +446,7 @@ trap 'exit 1' INT TERM
 [ -x "$HELPER" ] || die "$HELPER not built"
 setup_instance milter
 sed 's/^  senders: .*/  senders: ["*@acme.example"]/' "$E2E_POLICY" >"$T/policy.yaml"
+cp "$(dirname "$E2E_POLICY")"/*.model "$T/" # the policy's models, named beside it
 E2E_POLICY=$T/policy.yaml
 : >"$T/swaks.log"
 start_sink

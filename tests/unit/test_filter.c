@@ -247,7 +247,16 @@ static void test_recipient_domains(void **state)
 	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
 	char **parts = g_strsplit(text, "recipient-domains: [\"*\"]", 2);
 	assert_non_null(parts[1]);
-	char *narrowed = g_strjoin("recipient-domains: [\"client.example\"]", parts[0], parts[1], NULL);
+	char *joined = g_strjoin("recipient-domains: [\"client.example\"]", parts[0], parts[1], NULL);
+	/* the copy lives elsewhere: name the shipped models by absolute path */
+	char *cwd = g_get_current_dir();
+	char *models = g_strdup_printf("%s/policies/default-", cwd);
+	char **mp = g_strsplit(joined, "default-", -1);
+	char *narrowed = g_strjoinv(models, mp);
+	g_strfreev(mp);
+	g_free(models);
+	g_free(cwd);
+	g_free(joined);
 	char *path = g_build_filename(g_get_tmp_dir(), "test_filter-domains.yaml", NULL);
 	assert_true(g_file_set_contents(path, narrowed, -1, NULL));
 	char *opt = g_strconcat("policy=", path, NULL);

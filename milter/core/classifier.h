@@ -1,0 +1,84 @@
+/*
+ * classifier.h - the learned classifiers shipped next to a policy: logistic
+ * regression over hashed word features.  One model file holds one or more
+ * classes (the complaint gate: "complaint", "serious"; the sentence model:
+ * one class per sentence tag, policies/training/README.md), each with its
+ * weights, bias and a decision threshold calibrated on held-out data when it
+ * was trained (`make train`, docs/models.md).
+ *
+ * The features are made here too, so training (milter/train/) and judging
+ * read a text the same way: the text normalised like phrases (normalize.h),
+ * words and word pairs, five-letter prefixes of long words, and a few shapes
+ * (a question, "!", capitals, numbers, length).  Each feature is hashed to
+ * one of 2^bits buckets; every feature present counts the same
+ * (classifier_feature_value()).
+ *
+ * Pure: classifier_parse() reads a buffer the caller loaded.  Ownership: a struct
+ * model is created by classifier_parse() and freed by classifier_free(); it is
+ * read-only afterwards and may be shared between threads.
+ */
+#ifndef APOLOGY_CLASSIFIER_H
+#define APOLOGY_CLASSIFIER_H
+
+#include <glib.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CLASSIFIER_MAX_CLASSES 16
+#define CLASSIFIER_MAX_BITS    22
+
+struct classifier {
+	char *name;    /* the model's name line */
+	char *version; /* its version line (training date, data) */
+	unsigned bits; /* 2^bits hash buckets */
+	unsigned n_classes;
+	char *classes[CLASSIFIER_MAX_CLASSES];
+	float bias[CLASSIFIER_MAX_CLASSES];
+	float threshold[CLASSIFIER_MAX_CLASSES]; /* on the logit */
+	float *weights;                          /* [bucket * n_classes + class] */
+};
+
+/* Features of one text: sorted, unique bucket indices (guint32) appended to
+ * OUT (which is cleared first).  When WORDS is not NULL, the byte span in
+ * TEXT of each feature's last word is appended to it as pairs of guint32
+ * (start, end), one pair per entry of OUT, so a caller can point at the
+ * words that weighed most.  Returns the number of words in TEXT. */
+unsigned classifier_features(const char *text, size_t len, unsigned bits, GArray *out, GArray *words);
+
+/* The value every feature of a text with N features takes: 1/sqrt(N), but
+ * never more than for CLASSIFIER_MIN_FEATURES, so that a three-word
+ * sentence does not weigh like a paragraph. */
+#define CLASSIFIER_MIN_FEATURES 16
+float classifier_feature_value(unsigned n);
+
+/* Parse a model file's contents.  Returns NULL and sets *ERR (owned by the
+ * caller) when it is malformed; NAME is used in the messages. */
+struct classifier *classifier_parse(const char *name, const char *data, size_t len, char **err);
+void classifier_free(struct classifier *m);
+
+/* Index of class NAME, or -1. */
+int classifier_class(const struct classifier *m, const char *name);
+
+/* Logits of every class for the features FEATS (from classifier_features()),
+ * written to LOGITS[n_classes]. */
+void classifier_score(const struct classifier *m, const GArray *feats, float *logits);
+
+/* Logits of every class for a whole text read sentence by sentence (the
+ * complaint gate): each sentence is scored alone and, per class, the text
+ * gets the mean of its two highest sentence logits (the one, for a single
+ * sentence).  A complaint is a text with a sentence or two of breach among
+ * neutral ones, so its length does not dilute it.  Writes LOGITS[n_classes];
+ * all -inf for a text without words. */
+void classifier_score_text(const struct classifier *m, const char *text, size_t len, float *logits);
+
+/* Pool per-sentence logits of one class (N of them, in any order; the array
+ * is reordered) into the text's: the mean of the two highest. */
+float classifier_pool(float *logits, size_t n);
+
+/* The words of TEXT that weighed most for class CLS: the run of one to
+ * three words whose features add up to the most.  Sets [*START, *END) (byte
+ * offsets in TEXT) and returns true, or false when no word counted for it. */
+bool classifier_explain(const struct classifier *m, const char *text, size_t len, unsigned cls, size_t *start,
+                        size_t *end);
+
+#endif

