@@ -362,7 +362,7 @@ install: all
 	install -m 0755 $(BUILD)/apologyctl $(BUILD)/apology-review $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BUILD)/apology-postsuper $(DESTDIR)$(LIBEXECDIR)/
-	install -m 0644 policies/*.yaml policies/README.md $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
+	install -m 0644 policies/*.yaml policies/*.model policies/README.md $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
 	install -m 0644 packaging/apology-milter.yaml packaging/review.yaml $(DESTDIR)$(SYSCONFDIR)/apology-milter/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 packaging/man/apologyctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/

@@ -50,11 +50,20 @@ expect "bad history file" 65 "$CTL" check $P --history "$tmp/badhist" tests/demo
 expect "missing file" 66 "$CTL" check $P /nonexistent.eml
 expect "bad format" 64 "$CTL" check $P --format xml tests/demo/good.eml
 expect "bad --now" 64 "$CTL" check $P --now soon tests/demo/good.eml
+expect "bad --complaint" 64 "$CTL" check $P --complaint maybe tests/demo/good.eml
+# --complaint: a message with nothing quoted is judged as the answer to a complaint
+printf 'From: a@agency.example\nTo: b@client.example\nSubject: Logo\n\nThe new logo files are attached.\n' >"$tmp/plain.eml"
+expect "plain note without --complaint passes" 0 "$CTL" check $P --format json "$tmp/plain.eml"
+contains "not a complaint without --complaint" out '"detected":false'
+expect "plain note answering a serious complaint advises" 1 "$CTL" check $P --format json --complaint serious "$tmp/plain.eml"
+contains "--complaint sets the severity" out '"severity":"serious"'
+contains "a serious complaint wants a call" out '"rule":"no-call-offer"' 
 expect "no files" 64 "$CTL" check $P
 expect "unknown command" 64 "$CTL" frobnicate
 expect "bad policy" 78 "$CTL" check --policy /nonexistent.yaml tests/demo/good.eml
 expect "policy check OK" 0 "$CTL" policy check policies/default.yaml
 contains "policy OK printed" out "policy OK"
+contains "policy check names the model versions" out "models: gate 1 ("
 printf 'version: 1\nrules:\n  excuse:\n    wieght: 3\n' >"$tmp/bad.yaml"
 expect "policy check errors" 78 "$CTL" policy check "$tmp/bad.yaml"
 contains "error has file:line:col" err "bad.yaml:4:5: excuse: unknown key"

@@ -68,8 +68,7 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 void decision_clear(struct decision *d)
 {
 	if (d->findings) {
-		for (guint i = 0; i < d->findings->len; i++)
-		{
+		for (guint i = 0; i < d->findings->len; i++) {
 			g_free(g_array_index(d->findings, struct finding, i).excerpt);
 			g_free(g_array_index(d->findings, struct finding, i).words);
 		}

@@ -843,9 +843,18 @@ static struct classifier *load_model(struct loader *L, int which, const char *co
 	struct pos p = L->model_pos[which];
 	char *full = g_path_is_absolute(path) ? g_strdup(path) : NULL;
 	if (full == NULL) {
+		/* beside the policy; a copy of the shipped policy elsewhere (say in
+		 * /etc) finds the shipped models where they were installed */
 		char *dir = g_path_get_dirname(L->file);
 		full = g_build_filename(dir, path, NULL);
 		g_free(dir);
+		char *shipped = g_build_filename(DATADIR, "policies", path, NULL);
+		if (!g_file_test(full, G_FILE_TEST_EXISTS) && g_file_test(shipped, G_FILE_TEST_EXISTS)) {
+			g_free(full);
+			full = shipped;
+		} else {
+			g_free(shipped);
+		}
 	}
 	char *data = NULL, *err = NULL;
 	gsize len = 0;

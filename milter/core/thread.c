@@ -159,8 +159,9 @@ static void conclude(const struct policy *pol, const struct evidence *ev, const 
 		return;
 	}
 	if (out->severity == SEVERITY_NONE)
-		out->severity = (l->on ? l->serious >= 0 || ev->escalation >= pol->phrase_threshold
-		                       : ev->escalation >= pol->serious_threshold)
+		/* escalation phrases (cancel, lawyer, "take our business
+		 * elsewhere") are precise: they make it serious beside the model */
+		out->severity = ((l->on && l->serious >= 0) || ev->escalation >= pol->serious_threshold)
 		                    ? SEVERITY_SERIOUS
 		                    : SEVERITY_NORMAL;
 }

@@ -242,8 +242,10 @@ static int cmd_policy(int argc, char **argv)
 	struct policy *pol = load_policy(path);
 	if (pol == NULL)
 		return EX_CONFIG;
-	printf("policy OK: %s (%s, %u patterns, %s matcher)\n", path, policy_name(pol),
-	       policy_pattern_count(pol), policy_matcher_name());
+	const char *gate = policy_model_version(pol, "gate"), *sent = policy_model_version(pol, "sentences");
+	printf("policy OK: %s (%s, %u patterns, %s matcher; models: gate %s, sentences %s)\n", path,
+	       policy_name(pol), policy_pattern_count(pol), policy_matcher_name(), gate ? gate : "none",
+	       sent ? sent : "none");
 	policy_unref(pol);
 	return 0;
 }

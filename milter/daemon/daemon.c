@@ -278,8 +278,11 @@ int main(int argc, char **argv)
 		return EX_CONFIG;
 	}
 	if (check_only) {
-		printf("policy OK: %s (%u patterns, %s matcher)\n", the_config.policy,
-		       policy_pattern_count(pol), policy_matcher_name());
+		const char *gate = policy_model_version(pol, "gate");
+		const char *sent = policy_model_version(pol, "sentences");
+		printf("policy OK: %s (%u patterns, %s matcher; models: gate %s, sentences %s)\n",
+		       the_config.policy, policy_pattern_count(pol), policy_matcher_name(),
+		       gate ? gate : "none", sent ? sent : "none");
 		policy_unref(pol);
 		config_clear(&the_config);
 		return 0;

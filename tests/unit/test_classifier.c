@@ -1,0 +1,219 @@
+/*
+ * test_classifier.c - the learned classifiers' machinery (classifier.c):
+ * features read text as the phrases do, model files are validated, scores
+ * and pooling are what the file says, explanations point at the words that
+ * weighed; and a policy refuses a model it cannot read or that lacks a class.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "classifier.h"
+#include "policy.h"
+
+static GArray *feats_of(const char *text)
+{
+	GArray *f = g_array_new(FALSE, FALSE, sizeof(guint32));
+	classifier_features(text, strlen(text), 12, f, NULL);
+	return f;
+}
+
+static bool same_feats(const char *a, const char *b)
+{
+	GArray *x = feats_of(a), *y = feats_of(b);
+	bool same = x->len == y->len && memcmp(x->data, y->data, x->len * sizeof(guint32)) == 0;
+	g_array_free(x, TRUE);
+	g_array_free(y, TRUE);
+	return same;
+}
+
+/* Case, curly apostrophes and dropped apostrophes read alike; words and
+ * shouting do not. */
+static void test_features_normalised(void **state)
+{
+	(void)state;
+	assert_true(same_feats("We Don't know yet.", "we dont know yet."));
+	assert_false(same_feats("We DON'T know yet.", "we dont know yet.")); /* shouting is a feature */
+	assert_true(same_feats("It\xe2\x80\x99s late", "its late"));
+	assert_false(same_feats("the courier lost it", "the courier found it"));
+	assert_true(same_feats("order 4471 is late", "order 9 is late")); /* numbers are one word */
+	GArray *f = g_array_new(FALSE, FALSE, sizeof(guint32));
+	GArray *w = g_array_new(FALSE, FALSE, sizeof(guint32));
+	assert_int_equal(classifier_features("Sorry, the courier lost it.", 27, 12, f, w), 5);
+	assert_int_equal(w->len, 2 * f->len);
+	for (guint i = 1; i < f->len; i++)
+		assert_true(g_array_index(f, guint32, i - 1) <
+		            g_array_index(f, guint32, i)); /* sorted, unique */
+	assert_int_equal(classifier_features("...", 3, 12, f, w), 0);
+	g_array_free(f, TRUE);
+	g_array_free(w, TRUE);
+}
+
+/* A two-class model whose only weights sit on the features of "courier". */
+static char *courier_model(void)
+{
+	GArray *f = g_array_new(FALSE, FALSE, sizeof(guint32));
+	classifier_features("courier", 7, 10, f, NULL);
+	GString *s = g_string_new("# test\napology-model 1\nname t\nversion 1\nbits 10\nscale 100\n"
+	                          "classes blame other\nbias -100 50\nthreshold 0 0\n");
+	guint32 word = 0;
+	/* the unigram: the feature "courier" and "the courier" share */
+	GArray *g = g_array_new(FALSE, FALSE, sizeof(guint32));
+	classifier_features("the courier", 11, 10, g, NULL);
+	for (guint i = 0; i < f->len; i++)
+		for (guint k = 0; k < g->len; k++)
+			if (g_array_index(f, guint32, i) == g_array_index(g, guint32, k))
+				word = g_array_index(f, guint32, i);
+	g_string_append_printf(s, "%u 800 -200\nend\n", word);
+	g_array_free(f, TRUE);
+	g_array_free(g, TRUE);
+	return g_string_free(s, FALSE);
+}
+
+static void test_parse_and_score(void **state)
+{
+	(void)state;
+	char *text = courier_model(), *err = NULL;
+	struct classifier *m = classifier_parse("t.model", text, strlen(text), &err);
+	assert_non_null(m);
+	assert_int_equal(m->n_classes, 2);
+	assert_int_equal(classifier_class(m, "blame"), 0);
+	assert_int_equal(classifier_class(m, "nope"), -1);
+	float l[CLASSIFIER_MAX_CLASSES];
+	GArray *f = g_array_new(FALSE, FALSE, sizeof(guint32));
+	classifier_features("the courier lost it", 19, m->bits, f, NULL);
+	classifier_score(m, f, l);
+	float v = classifier_feature_value(f->len);
+	assert_float_equal(l[0], 8.0f * v - 1.0f, 1e-4);
+	assert_float_equal(l[1], -2.0f * v + 0.5f, 1e-4);
+	classifier_features("the parcel arrived", 18, m->bits, f, NULL);
+	classifier_score(m, f, l);
+	assert_float_equal(l[0], -1.0f, 1e-6); /* the bias alone */
+	/* the words that weighed: "courier" */
+	const char *s = "Sorry, the courier lost it.";
+	size_t a, b;
+	assert_true(classifier_explain(m, s, strlen(s), 0, &a, &b));
+	assert_memory_equal(s + a, "courier", 7);
+	assert_int_equal(b - a, 7);
+	assert_false(classifier_explain(m, "the parcel arrived", 18, 0, &a, &b));
+	/* a text read sentence by sentence: the sentence with the courier counts */
+	const char *two = "Thanks for your note. The courier lost it. We will see.";
+	classifier_score_text(m, two, strlen(two), l);
+	assert_true(l[0] > -1.0f);
+	classifier_score_text(m, "...", 3, l);
+	assert_true(isinf(l[0]) && l[0] < 0);
+	g_array_free(f, TRUE);
+	classifier_free(m);
+	g_free(text);
+}
+
+static void test_pool(void **state)
+{
+	(void)state;
+	float a[] = {-3, 2, 1, -1};
+	assert_float_equal(classifier_pool(a, 4), 1.5f, 1e-6);
+	float one[] = {-2};
+	assert_float_equal(classifier_pool(one, 1), -2.0f, 1e-6);
+	assert_true(isinf(classifier_pool(one, 0)));
+	/* a short sentence weighs no more than one of CLASSIFIER_MIN_FEATURES */
+	assert_float_equal(classifier_feature_value(4), classifier_feature_value(CLASSIFIER_MIN_FEATURES),
+	                   1e-6);
+	assert_true(classifier_feature_value(64) < classifier_feature_value(16));
+}
+
+static void expect_error(const char *text, const char *what)
+{
+	char *err = NULL;
+	struct classifier *m = classifier_parse("bad.model", text, strlen(text), &err);
+	assert_null(m);
+	assert_non_null(err);
+	if (strstr(err, what) == NULL)
+		fail_msg("error \"%s\" does not say \"%s\"", err, what);
+	g_free(err);
+}
+
+static void test_bad_models(void **state)
+{
+	(void)state;
+	const char *head = "apology-model 1\nname t\nversion 1\nbits 10\nscale 100\nclasses a b\n";
+	char *cut = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n5 1 1\n", head);
+	expect_error(cut, "cut short");
+	char *range = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n5000 1 1\nend\n", head);
+	expect_error(range, "out of range");
+	char *count = g_strdup_printf("%sbias 1\nthreshold 0 0\nend\n", head);
+	expect_error(count, "expected 2 integers");
+	char *wide = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n5 1 1 1\nend\n", head);
+	expect_error(wide, "more than 3 numbers");
+	expect_error("apology-model 2\n", "unknown model format");
+	expect_error("apology-model 1\nname t\nversion 1\nbits 40\n", "bits");
+	expect_error("", "apology-model");
+	g_free(cut);
+	g_free(range);
+	g_free(count);
+	g_free(wide);
+}
+
+/* A policy names its models beside it; an unreadable one or one without
+ * the classes the policy needs is an error, not a silent fallback. */
+static void test_policy_models(void **state)
+{
+	(void)state;
+	char *yaml = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
+	char *err = NULL;
+	struct policy *pol = policy_load("policies/default.yaml", &err);
+	assert_non_null(pol);
+	assert_non_null(policy_model_version(pol, "gate"));
+	assert_non_null(policy_model_version(pol, "sentences"));
+	policy_unref(pol);
+
+	char *dir = g_dir_make_tmp("test_classifier-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "p.yaml", NULL);
+	assert_true(g_file_set_contents(path, yaml, -1, NULL));
+	pol = policy_load(path, &err);
+	assert_null(pol);
+	assert_non_null(strstr(err, "models: cannot read"));
+	g_free(err);
+
+	char *gate = g_build_filename(dir, "default-gate.model", NULL);
+	char *sent = g_build_filename(dir, "default-sentences.model", NULL);
+	char *cm = courier_model();
+	assert_true(g_file_set_contents(gate, cm, -1, NULL)); /* no "complaint" class */
+	g_free(cm);
+	char *s = NULL;
+	assert_true(g_file_get_contents("policies/default-sentences.model", &s, NULL, NULL));
+	assert_true(g_file_set_contents(sent, s, -1, NULL));
+	pol = policy_load(path, &err);
+	assert_null(pol);
+	assert_non_null(strstr(err, "has no class \"complaint\""));
+	g_free(err);
+	g_free(s);
+	g_unlink(gate);
+	g_unlink(sent);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(gate);
+	g_free(sent);
+	g_free(path);
+	g_free(dir);
+	g_free(yaml);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_features_normalised),
+	    cmocka_unit_test(test_parse_and_score),
+	    cmocka_unit_test(test_pool),
+	    cmocka_unit_test(test_bad_models),
+	    cmocka_unit_test(test_policy_models),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
