@@ -6,7 +6,8 @@
  *      against a naive model: GMime parse + decode, then 33 caseless UTF-8
  *      PCRE2 regexes run one after the other over the text.
  *   2. The same engine with ten times the phrases in the policy.
- *   3. Policy compile time, and peak memory per message.
+ *   3. Policy compile time, the models' load time and size, and peak memory
+ *      per message.
  *
  * usage: bench-engine POLICY.yaml [seconds-per-measure]
  */
@@ -19,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "classifier.h"
 #include "decision.h"
 #include "policy.h"
 
@@ -110,19 +112,19 @@ static double wall_s(void)
 }
 
 static const char *const reply_lines[] = {
-	"I'm sorry we sent you last month's figures again; that is on me, and I should have",
-	"checked the export before it went out. The corrected report is attached, and the",
-	"dashboard will be updated by 3 pm today. From now on a second person checks every",
-	"report before it leaves us. I'll call you at 4 pm to walk you through the numbers.",
+    "I'm sorry we sent you last month's figures again; that is on me, and I should have",
+    "checked the export before it went out. The corrected report is attached, and the",
+    "dashboard will be updated by 3 pm today. From now on a second person checks every",
+    "report before it leaves us. I'll call you at 4 pm to walk you through the numbers.",
 };
 
 static const char *const history_lines[] = {
-	"The report you sent on Monday still has last month's figures. This is the second",
-	"time this quarter and we were supposed to present it to our board this morning.",
-	"Why does this keep happening? Please make sure the regional split is included and",
-	"that the totals match the invoice we received last week for the campaign work.",
-	"Our marketing team has been asking about the conversion numbers since Friday and",
-	"I had nothing to give them. I need a clear answer about what went wrong here.",
+    "The report you sent on Monday still has last month's figures. This is the second",
+    "time this quarter and we were supposed to present it to our board this morning.",
+    "Why does this keep happening? Please make sure the regional split is included and",
+    "that the totals match the invoice we received last week for the campaign work.",
+    "Our marketing team has been asking about the conversion numbers since Friday and",
+    "I had nothing to give them. I need a clear answer about what went wrong here.",
 };
 
 /* A realistic reply: new text, then nested quoted history to SIZE bytes,
@@ -135,8 +137,9 @@ static char *make_reply(size_t size)
 	g_string_append(plain, "\nBest regards,\nSam Reed\nAccount Director\n\n");
 	int level = 1;
 	while (plain->len < size / 2) {
-		g_string_append_printf(plain, "On Mon, 2 Mar 2026 at 09:%02d, Ann Client <ann@client.example> wrote:\n",
-		                       level % 60);
+		g_string_append_printf(
+		    plain, "On Mon, 2 Mar 2026 at 09:%02d, Ann Client <ann@client.example> wrote:\n",
+		    level % 60);
 		for (int rep = 0; rep < 3; rep++)
 			for (size_t i = 0; i < G_N_ELEMENTS(history_lines); i++) {
 				for (int k = 0; k < level && k < 6; k++)
@@ -156,14 +159,15 @@ static char *make_reply(size_t size)
 		p += n + (nl ? 1 : 0);
 	}
 	g_string_append(html, "</div></body></html>\n");
-	GString *m = g_string_new(
-		"From: Sam Reed <sam@brightlane.example>\nTo: Ann Client <ann@client.example>\n"
-		"Subject: Re: Monthly report still wrong\nDate: Tue, 03 Mar 2026 10:00:00 +0000\n"
-		"Message-ID: <bench@brightlane.example>\nMIME-Version: 1.0\n"
-		"Content-Type: multipart/alternative; boundary=\"b1\"\n\n--b1\n"
-		"Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n");
+	GString *m =
+	    g_string_new("From: Sam Reed <sam@brightlane.example>\nTo: Ann Client <ann@client.example>\n"
+	                 "Subject: Re: Monthly report still wrong\nDate: Tue, 03 Mar 2026 10:00:00 +0000\n"
+	                 "Message-ID: <bench@brightlane.example>\nMIME-Version: 1.0\n"
+	                 "Content-Type: multipart/alternative; boundary=\"b1\"\n\n--b1\n"
+	                 "Content-Type: text/plain; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n");
 	g_string_append(m, plain->str);
-	g_string_append(m, "\n--b1\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n");
+	g_string_append(
+	    m, "\n--b1\nContent-Type: text/html; charset=UTF-8\nContent-Transfer-Encoding: 8bit\n\n");
 	g_string_append(m, html->str);
 	g_string_append(m, "\n--b1--\n");
 	g_string_free(plain, TRUE);
@@ -174,13 +178,39 @@ static char *make_reply(size_t size)
 /* ---- the naive model ---- */
 
 static const char *const naive_patterns[33] = {
-	"\\bsorry\\b", "\\bapologi[sz]e", "\\bapologies\\b", "\\bregret", "sorry if", "any inconvenience",
-	"sorry to hear", "sorry,? but", "\\bthey\\b", "the courier", "the system", "the warehouse",
-	"beyond our control", "our policy", "nothing (i|we) can do", "hands are tied", "swamped",
-	"you should have", "per my last email", "as previously stated", "you approved",
-	"that'?s on (me|us)", "our (mistake|fault)", "(we|i) should have", "refund", "will be with you by",
-	"looking into it", "keep you posted", "happen again", "going forward", "which browser",
-	"call you", "feel terrible",
+    "\\bsorry\\b",
+    "\\bapologi[sz]e",
+    "\\bapologies\\b",
+    "\\bregret",
+    "sorry if",
+    "any inconvenience",
+    "sorry to hear",
+    "sorry,? but",
+    "\\bthey\\b",
+    "the courier",
+    "the system",
+    "the warehouse",
+    "beyond our control",
+    "our policy",
+    "nothing (i|we) can do",
+    "hands are tied",
+    "swamped",
+    "you should have",
+    "per my last email",
+    "as previously stated",
+    "you approved",
+    "that'?s on (me|us)",
+    "our (mistake|fault)",
+    "(we|i) should have",
+    "refund",
+    "will be with you by",
+    "looking into it",
+    "keep you posted",
+    "happen again",
+    "going forward",
+    "which browser",
+    "call you",
+    "feel terrible",
 };
 
 struct naive {
@@ -235,7 +265,8 @@ static unsigned naive_check(struct naive *n, const char *data, size_t len)
 		naive_text(g_mime_message_get_mime_part(m), text);
 		for (int i = 0; i < 33; i++) {
 			PCRE2_SIZE off = 0;
-			while (pcre2_match(n->code[i], (PCRE2_SPTR)text->str, text->len, off, 0, n->md, NULL) > 0) {
+			while (pcre2_match(n->code[i], (PCRE2_SPTR)text->str, text->len, off, 0, n->md,
+			                   NULL) > 0) {
 				hits++;
 				off = pcre2_get_ovector_pointer(n->md)[1];
 			}
@@ -324,8 +355,9 @@ static char *scaled_policy(const char *path, unsigned base_patterns, unsigned fa
 	char *at = strstr(y->str, "  small-imposition: [");
 	if (at == NULL)
 		return g_string_free(y, TRUE), NULL;
-	static const char *const words[] = {"amber", "basalt", "cobalt", "delta", "ember", "fjord", "garnet",
-	                                    "harbor", "indigo", "jasper", "kelp", "lumen", "marble", "nectar"};
+	static const char *const words[] = {"amber", "basalt", "cobalt", "delta",  "ember",
+	                                    "fjord", "garnet", "harbor", "indigo", "jasper",
+	                                    "kelp",  "lumen",  "marble", "nectar"};
 	GString *extra = g_string_new(NULL);
 	unsigned want = base_patterns * (factor - 1);
 	for (unsigned i = 0; i < want; i++)
@@ -333,6 +365,32 @@ static char *scaled_policy(const char *path, unsigned base_patterns, unsigned fa
 	g_string_insert(y, (gssize)(at - y->str) + (gssize)strlen("  small-imposition: ["), extra->str);
 	g_string_free(extra, TRUE);
 	return g_string_free(y, FALSE);
+}
+
+/* Load time and memory of the models beside the policy (the part of the
+ * policy compile above that reads them). */
+static void model_load(const char *policy_path)
+{
+	static const char *const names[] = {"default-gate.model", "default-sentences.model"};
+	char *dir = g_path_get_dirname(policy_path);
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(dir, names[i], NULL), *data = NULL, *err = NULL;
+		gsize len = 0;
+		if (g_file_get_contents(path, &data, &len, NULL)) {
+			double t0 = now_s();
+			struct classifier *m = classifier_parse(path, data, len, &err);
+			double ms = (now_s() - t0) * 1000;
+			if (m)
+				printf("model load: %s %.1f ms, %zu KB of weights (target < 50 ms)\n",
+				       names[i], ms,
+				       ((size_t)1 << m->bits) * m->n_classes * sizeof(float) / 1024);
+			classifier_free(m);
+			g_free(err);
+		}
+		g_free(data);
+		g_free(path);
+	}
+	g_free(dir);
 }
 
 int main(int argc, char **argv)
@@ -361,7 +419,9 @@ int main(int argc, char **argv)
 	unsigned npat = policy_pattern_count(pol);
 	char *big_yaml = scaled_policy(argv[1], npat, 10);
 	t0 = now_s();
-	struct policy *pol10 = big_yaml ? policy_load_string("x10", big_yaml, strlen(big_yaml), &err) : NULL;
+	/* named like the policy, so its models are found beside it */
+	struct policy *pol10 =
+	    big_yaml ? policy_load_string(argv[1], big_yaml, strlen(big_yaml), &err) : NULL;
 	double compile10_ms = (now_s() - t0) * 1000;
 	if (pol10 == NULL) {
 		fprintf(stderr, "cannot build the 10x policy: %s\n", err ? err : "");
@@ -374,12 +434,14 @@ int main(int argc, char **argv)
 	       policy_matcher_name());
 	printf("policy compile: %.1f ms for %u patterns; %.1f ms for %u patterns (target < 50 ms)\n",
 	       compile_ms, npat, compile10_ms, policy_pattern_count(pol10));
+	model_load(argv[1]);
 	size_t sizes[2] = {15 * 1024, 200 * 1024};
 	int failed = 0;
 	for (int s = 0; s < 2; s++) {
 		char *msg = make_reply(sizes[s]);
 		size_t len = strlen(msg);
-		struct contender c[3] = {{naive_fn, &naive, 0}, {engine_check, pol, 0}, {engine_check, pol10, 0}};
+		struct contender c[3] = {
+		    {naive_fn, &naive, 0}, {engine_check, pol, 0}, {engine_check, pol10, 0}};
 		race(c, 3, msg, len, secs);
 		double naive_r = c[0].best, eng = c[1].best, eng10 = c[2].best;
 		long kb = peak_kb(pol, msg, len);
@@ -387,14 +449,15 @@ int main(int argc, char **argv)
 		printf("  naive GMime + 33 PCRE2: %9.0f msg/s  %7.1f MB/s\n", naive_r, naive_r * len / 1e6);
 		printf("  engine:                 %9.0f msg/s  %7.1f MB/s  ratio to naive %.2f\n", eng,
 		       eng * len / 1e6, eng / naive_r);
-		printf("  engine, 10x phrases:    %9.0f msg/s  time ratio to 1x %.2f (target < 1.30)\n", eng10,
-		       eng / eng10);
+		printf("  engine, 10x phrases:    %9.0f msg/s  time ratio to 1x %.2f (target < 1.30)\n",
+		       eng10, eng / eng10);
 		printf("  peak heap while checking one message: %ld KB (%.1f x the message)\n", kb,
 		       kb * 1024.0 / (double)len);
 		if (s == 0) {
 			/* The 10,000/s target was set where the naive model does about 3,800/s. */
 			double scaled = eng / naive_r * 3800;
-			printf("  engine scaled to the reference machine (naive = 3,800/s): %.0f msg/s (target >= 10,000)\n",
+			printf("  engine scaled to the reference machine (naive = 3,800/s): %.0f msg/s "
+			       "(target >= 10,000)\n",
 			       scaled);
 		}
 		g_free(msg);
