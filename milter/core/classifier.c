@@ -4,9 +4,9 @@
  * (evaluate.c); the trainer (milter/train/) makes the features with the same
  * function.  Pure: no I/O.
  */
-#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -70,14 +70,6 @@ static unsigned shouted_words(const char *text, size_t len)
 	return n;
 }
 
-static int cmp_feat(const void *a, const void *b)
-{
-	const struct feat *x = a, *y = b;
-	if (x->idx != y->idx)
-		return x->idx < y->idx ? -1 : 1;
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
 static void shapes(const char *text, size_t len, unsigned ntok, bool digits, unsigned bits, GArray *fs)
 {
 	static const char *const bins[] = {"1", "2", "3", "4", "5"};
@@ -86,9 +78,18 @@ static void shapes(const char *text, size_t len, unsigned ntok, bool digits, uns
 		e--;
 	if (e > 0 && text[e - 1] == '?')
 		push(fs, bits, 's', "?", 1, NULL, 0, 0, 0);
-	if (memchr(text, '!', len))
+	bool bang = false, mixed = false;
+	for (const char *p = memchr(text, '!', len); p;
+	     p = memchr(p + 1, '!', (size_t)(text + len - p - 1))) {
+		bang = true;
+		if ((p > text && p[-1] == '?') || (p + 1 < text + len && p[1] == '?'))
+			mixed = true;
+		if (p + 1 >= text + len)
+			break;
+	}
+	if (bang)
 		push(fs, bits, 's', "!", 1, NULL, 0, 0, 0);
-	if (g_strstr_len(text, (gssize)len, "?!") || g_strstr_len(text, (gssize)len, "!?"))
+	if (mixed)
 		push(fs, bits, 's', "?!", 2, NULL, 0, 0, 0);
 	unsigned caps = shouted_words(text, len);
 	if (caps >= 1)
@@ -143,17 +144,29 @@ unsigned classifier_features(const char *text, size_t len, unsigned bits, GArray
 	if (ntok)
 		push(fs, bits, 'b', prev, prev_len, "$", 1, (guint32)prev_start, (guint32)len);
 	shapes(text, len, ntok, digits, bits, fs);
-	g_array_sort(fs, cmp_feat);
+	/* Keep the first occurrence of each bucket, in order of appearance: a
+	 * small open-addressing set instead of a sort (this runs per sentence). */
+	guint cap = 64;
+	while (cap < 2 * fs->len)
+		cap *= 2;
+	guint32 stack[256], *set = cap <= 256 ? stack : g_new(guint32, cap);
+	memset(set, 0xff, cap * sizeof *set);
 	for (guint k = 0; k < fs->len; k++) {
 		const struct feat *f = &g_array_index(fs, struct feat, k);
-		if (k > 0 && f->idx == g_array_index(fs, struct feat, k - 1).idx)
+		guint h = (f->idx * 2654435761u) & (cap - 1);
+		while (set[h] != UINT32_MAX && set[h] != f->idx)
+			h = (h + 1) & (cap - 1);
+		if (set[h] == f->idx)
 			continue;
+		set[h] = f->idx;
 		g_array_append_val(out, f->idx);
 		if (words) {
 			g_array_append_val(words, f->start);
 			g_array_append_val(words, f->end);
 		}
 	}
+	if (set != stack)
+		g_free(set);
 	g_array_free(fs, TRUE);
 	normtext_clear(&nt);
 	return ntok;
@@ -211,17 +224,37 @@ static char *keyed(struct reader *r, const char *key)
 	return n > k ? g_strndup(s + k + 1, n - k - 1) : g_strdup("");
 }
 
+/* One optionally signed decimal integer at *S (after spaces); false when
+ * there is none or it is out of range.  (strtol is the slowest part of
+ * loading a model: a few hundred thousand numbers.) */
+static bool next_int(const char **s, long *out)
+{
+	const char *p = *s;
+	while (*p == ' ')
+		p++;
+	bool neg = *p == '-';
+	if (*p == '-' || *p == '+')
+		p++;
+	if (!g_ascii_isdigit(*p))
+		return false;
+	long v = 0;
+	for (int digits = 0; g_ascii_isdigit(*p); p++, digits++) {
+		if (digits >= 12)
+			return false;
+		v = v * 10 + (*p - '0');
+	}
+	*out = neg ? -v : v;
+	*s = p;
+	return true;
+}
+
 static bool parse_ints(struct reader *r, const char *s, long *out, unsigned n, const char *what)
 {
-	char *end;
 	for (unsigned i = 0; i < n; i++) {
-		errno = 0;
-		out[i] = strtol(s, &end, 10);
-		if (end == s || errno) {
+		if (!next_int(&s, &out[i])) {
 			fail(r, "%s: expected %u integers", what, n);
 			return false;
 		}
-		s = end;
 	}
 	while (*s == ' ')
 		s++;

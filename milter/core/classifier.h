@@ -38,8 +38,8 @@ struct classifier {
 	float *weights;                          /* [bucket * n_classes + class] */
 };
 
-/* Features of one text: sorted, unique bucket indices (guint32) appended to
- * OUT (which is cleared first).  When WORDS is not NULL, the byte span in
+/* Features of one text: unique bucket indices (guint32), in order of first
+ * appearance, appended to OUT (which is cleared first).  When WORDS is not NULL, the byte span in
  * TEXT of each feature's last word is appended to it as pairs of guint32
  * (start, end), one pair per entry of OUT, so a caller can point at the
  * words that weighed most.  Returns the number of words in TEXT. */
