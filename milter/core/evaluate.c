@@ -372,18 +372,25 @@ static bool is_question_to_client(const struct eval *e, guint s)
 	return false;
 }
 
+/* Passing the buck: the reply is mostly questions or tasks handed back to
+ * the client — at least min-count of them, or at least half of its
+ * sentences when it does nothing itself (no remedy) — and offers no call. */
 static void judge_buck(struct eval *e)
 {
-	guint n = e->view->sentences->len, count = 0, first = 0;
+	guint n = e->view->sentences->len, count = 0, first = 0, real = 0;
 	for (guint s = 0; s < n; s++) {
+		if (!is_greeting(e, &g_array_index(e->view->sentences, struct sentence, s)))
+			real++;
 		if (sentence_has(e, s, LEX_BUCK) || is_question_to_client(e, s) ||
 		    sentence_tagged(e, s, TAG_ASK)) {
 			if (count++ == 0)
 				first = s;
 		}
 	}
-	if (count >= e->pol->buck_min && !(e->has_any & BIT(LEX_CALL)) &&
-	    !(e->learned_any & (1u << TAG_CALL)))
+	bool calls = (e->has_any & BIT(LEX_CALL)) || (e->learned_any & (1u << TAG_CALL));
+	bool acts = (e->has_any & BIT(LEX_REMEDY)) || (e->learned_any & (1u << TAG_REMEDY));
+	bool mostly = count > 0 && 2 * count >= real && !acts;
+	if ((count >= e->pol->buck_min || mostly) && !calls)
 		add_sentence(e, RULE_PASSING_THE_BUCK, first);
 }
 
