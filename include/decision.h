@@ -61,4 +61,19 @@ char *apology_new_text(const struct policy *pol, const char *data, size_t len, s
 
 void decision_clear(struct decision *d);
 
+/* An inbound message as the core reads it: the first three steps (parse,
+ * split, classify) on mail that arrives, so the daemon can record a client's
+ * complaint before the reply to it leaves.  apology_classify_inbound()
+ * fills OUT (always; PARSED false when the message cannot be read);
+ * inbound_clear() frees it. */
+struct inbound {
+	bool parsed;
+	char *message_id; /* owned, without <>, "" when absent */
+	char *from;       /* owned, addr-spec of From, lower case, "" when absent */
+	struct complaint complaint;
+};
+
+void apology_classify_inbound(const struct policy *pol, const char *data, size_t len, struct inbound *out);
+void inbound_clear(struct inbound *in);
+
 #endif

@@ -65,6 +65,34 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 	message_clear(&msg);
 }
 
+void apology_classify_inbound(const struct policy *pol, const char *data, size_t len, struct inbound *out)
+{
+	memset(out, 0, sizeof *out);
+	out->complaint.sent = -1;
+	struct message msg;
+	if (message_parse(data, len, &pol->limits, &msg)) {
+		struct thread_view view;
+		split_message(&msg, &view);
+		thread_classify_text(pol, msg.subject, view.text, view.len, &out->complaint);
+		out->parsed = true;
+		out->message_id = g_strdup(msg.message_id);
+		out->from = g_strdup(msg.from);
+		thread_view_clear(&view);
+	}
+	message_clear(&msg);
+	if (!out->parsed) {
+		out->message_id = g_strdup("");
+		out->from = g_strdup("");
+	}
+}
+
+void inbound_clear(struct inbound *in)
+{
+	g_free(in->message_id);
+	g_free(in->from);
+	memset(in, 0, sizeof *in);
+}
+
 void decision_clear(struct decision *d)
 {
 	if (d->findings) {

@@ -431,43 +431,37 @@ enum filter_reply filter_body(struct filter_session *s, const unsigned char *chu
 static void record_complaint(struct filter_session *s, const char *qid, gint64 now)
 {
 	struct filter *f = s->f;
-	struct message msg;
 	char *err = NULL;
-	if (s->over_cap || !message_parse(s->raw->str, s->raw->len, policy_limits(s->pol), &msg)) {
-		if (!s->over_cap)
-			message_clear(&msg);
+	if (s->over_cap) {
 		log_msg(LOG_DEBUG, "%s: inbound, not analysed", qid);
 		return;
 	}
-	const char *from = *msg.from ? msg.from : s->sender;
-	if (*msg.message_id == '\0' || scope_is_internal(&f->scope, from)) {
+	struct inbound in;
+	apology_classify_inbound(s->pol, s->raw->str, s->raw->len, &in);
+	const char *from = *in.from ? in.from : s->sender;
+	if (!in.parsed) {
+		log_msg(LOG_DEBUG, "%s: inbound, not analysed", qid);
+	} else if (*in.message_id == '\0' || scope_is_internal(&f->scope, from)) {
 		log_msg(LOG_DEBUG, "%s: inbound, not from a client", qid);
-		message_clear(&msg);
-		return;
-	}
-	struct thread_view view;
-	struct complaint c;
-	split_message(&msg, &view);
-	thread_classify_text(s->pol, msg.subject, view.text, view.len, &c);
-	if (c.detected) {
+	} else if (in.complaint.detected) {
+		const struct complaint *c = &in.complaint;
 		struct store_complaint rec = {
-		    .message_id = msg.message_id,
+		    .message_id = in.message_id,
 		    .client_addr = s->client_text,
 		    .client_domain = address_domain(from),
 		    .received = now,
-		    .serious = c.severity == SEVERITY_SERIOUS,
-		    .kinds = c.kinds,
+		    .serious = c->severity == SEVERITY_SERIOUS,
+		    .kinds = c->kinds,
 		};
 		bool ok = store_complaint_put(f->store, &rec, &err);
 		log_msg(ok ? LOG_INFO : LOG_ERR, "%s: inbound complaint severity=%s kinds=%u%s%s", qid,
-		        rec.serious ? "serious" : "normal", c.kinds, ok ? " recorded" : ": ", ok ? "" : err);
+		        rec.serious ? "serious" : "normal", c->kinds, ok ? " recorded" : ": ", ok ? "" : err);
 		g_free(rec.client_domain);
 		g_free(err);
 	} else {
 		log_msg(LOG_DEBUG, "%s: inbound, no complaint", qid);
 	}
-	thread_view_clear(&view);
-	message_clear(&msg);
+	inbound_clear(&in);
 }
 
 /* ---- end of message: outgoing ----------------------------------------- */

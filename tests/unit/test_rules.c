@@ -318,6 +318,38 @@ static void test_learned_finding_explained(void **state)
 	g_free(msg);
 }
 
+/* The inbound entry: a client's complaint is recognised with its sender and
+ * Message-ID; an ordinary note is not; what is not a message is not read. */
+static void test_classify_inbound(void **state)
+{
+	(void)state;
+	static const char complaint[] =
+	    "From: Dana <Dana@Client.example>\r\nTo: sam@acme.example\r\nSubject: Order 4471\r\n"
+	    "Message-ID: <c-1@client.example>\r\n\r\n"
+	    "Order 4471 was supposed to arrive last Friday and it still hasn't shown up. This is the second "
+	    "time "
+	    "this month. If it happens again we will take our business elsewhere.\r\n";
+	static const char note[] = "From: Dana <dana@client.example>\r\nSubject: Lunch\r\n"
+	                           "Message-ID: <n-1@client.example>\r\n\r\n"
+	                           "Thanks for lunch yesterday, see you at the workshop on Monday.\r\n";
+	struct inbound in;
+	apology_classify_inbound(pol, complaint, strlen(complaint), &in);
+	assert_true(in.parsed);
+	assert_string_equal(in.message_id, "c-1@client.example");
+	assert_string_equal(in.from, "dana@client.example");
+	assert_true(in.complaint.detected);
+	assert_int_equal(in.complaint.severity, SEVERITY_SERIOUS);
+	inbound_clear(&in);
+	apology_classify_inbound(pol, note, strlen(note), &in);
+	assert_true(in.parsed);
+	assert_false(in.complaint.detected);
+	inbound_clear(&in);
+	apology_classify_inbound(pol, "", 0, &in);
+	assert_false(in.parsed);
+	assert_string_equal(in.message_id, "");
+	inbound_clear(&in);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -366,7 +398,7 @@ int main(void)
 	    cmocka_unit_test(test_rule_cases),      cmocka_unit_test(test_learned_finding_explained),
 	    cmocka_unit_test(test_not_a_complaint), cmocka_unit_test(test_default_verdicts),
 	    cmocka_unit_test(test_late_and_repeat), cmocka_unit_test(test_spans_point_at_words),
-	    cmocka_unit_test(test_new_text_alone),
+	    cmocka_unit_test(test_new_text_alone),  cmocka_unit_test(test_classify_inbound),
 	};
 	return cmocka_run_group_tests_name("rules", tests, setup, teardown);
 }
