@@ -65,7 +65,9 @@ struct complaint {
 	double score;   /* weight of complaint evidence (the learned gate: its logit,
 	                   0 at the threshold) */
 	double answers; /* the learned gate: how much the reply's own words read as the
-	                   answer to a complaint (logit, 0 at the threshold); 0 without */
+	                   answer to a complaint (logit, 0 at the threshold); NAN when
+	                   not consulted (no model, a stored complaint, or the
+	                   complaint's own words decided) */
 };
 
 struct policy;

@@ -24,10 +24,9 @@ struct eval {
 	struct sentence_facts *facts; /* one per sentence */
 	guint *hit_sentence;          /* sentence index per hit */
 	bool *hit_negated;
-	guint64 has_any;     /* union of facts, not negated */
-	guint32 *learned;    /* per sentence: bit per enum sentence_tag (the sentence model) */
-	guint64 *negated;    /* per sentence: classes of its negated hits */
-	guint32 learned_any; /* union of learned */
+	guint64 has_any;  /* union of facts, not negated */
+	guint32 *learned; /* per sentence: bit per enum sentence_tag (the sentence model) */
+	guint64 *negated; /* per sentence: classes of its negated hits */
 	struct findings *out;
 };
 
@@ -67,8 +66,26 @@ static bool sentence_tagged(const struct eval *e, guint s, enum sentence_tag t)
 	return e->view->sentences->len && (e->learned[s] & (1u << t)) != 0;
 }
 
+/* Grovelling takes more than "I'm so sorry.": the model's word for it counts
+ * in a sentence of at least this many words (shorter ones are a plain
+ * apology, or the phrases catch them). */
+#define GROVEL_MIN_WORDS 6
+
+/* What a reply has, as the model reads it, counts like the phrase of that
+ * class: the rules that look for ownership, a remedy, prevention, a call or
+ * a question handed back see both alike (ownership: see merge_learned()). */
+static const struct {
+	enum sentence_tag tag;
+	enum lex_class cls;
+} presence[] = {
+    {TAG_OWN, LEX_OWNERSHIP}, {TAG_REMEDY, LEX_REMEDY}, {TAG_PREVENT, LEX_PREVENTION},
+    {TAG_CALL, LEX_CALL},     {TAG_ASK, LEX_BUCK},
+};
+
 /* The sentence model on every sentence of the new text: a tag is set when
- * its logit reaches the threshold calibrated at training. */
+ * its logit reaches the threshold calibrated at training.  What silences a
+ * rule that fires on an absence (ownership, remedy, prevention, a call) must
+ * clear it by absence-margin. */
 static void learn_sentences(struct eval *e)
 {
 	const struct classifier *m = e->pol->sentences;
@@ -78,35 +95,45 @@ static void learn_sentences(struct eval *e)
 	float logits[CLASSIFIER_MAX_CLASSES];
 	for (guint s = 0; s < e->view->sentences->len; s++) {
 		const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
-		classifier_features(e->view->text + st->start, st->end - st->start, m->bits, feats, NULL);
+		unsigned words =
+		    classifier_features(e->view->text + st->start, st->end - st->start, m->bits, feats, NULL);
 		classifier_score(m, feats, logits);
 		for (int t = 0; t < TAG_COUNT; t++) {
 			int c = e->pol->tag_class[t];
-			/* What a reply has (ownership, remedy, prevention, a call)
-			 * silences a rule that fires on its absence: the model must be
-			 * sure of it, by absence-margin above its threshold. */
-			bool presence = t == TAG_OWN || t == TAG_REMEDY || t == TAG_PREVENT || t == TAG_CALL;
-			float need = m->threshold[c] + (presence ? (float)e->pol->absence_margin : 0.0f);
+			bool absence = t == TAG_OWN || t == TAG_REMEDY || t == TAG_PREVENT || t == TAG_CALL;
+			float need = m->threshold[c] + (absence ? (float)e->pol->absence_margin : 0.0f);
 			if (logits[c] >= need)
 				e->learned[s] |= 1u << t;
 		}
+		if (words < GROVEL_MIN_WORDS)
+			e->learned[s] &= ~(1u << TAG_GROVEL);
 	}
 	g_array_free(feats, TRUE);
 }
 
 /* A phrase the policy reads as negated or as an excuse outweighs the model
- * in its sentence: "it was not our fault" owns nothing, "I can't promise it
- * won't happen again" prevents nothing. */
-static void veto_learned(struct eval *e)
+ * in its sentence ("it was not our fault" owns nothing, "I can't promise it
+ * won't happen again" prevents nothing); what remains of the presence tags
+ * joins the sentence's facts. */
+static void merge_learned(struct eval *e)
 {
 	for (guint s = 0; s < e->view->sentences->len; s++) {
-		if (e->negated[s] & BIT(LEX_OWNERSHIP) || sentence_has(e, s, LEX_EXCUSE))
+		guint64 neg = e->negated[s];
+		if (neg & BIT(LEX_OWNERSHIP) || (e->facts[s].has & BIT(LEX_EXCUSE)))
 			e->learned[s] &= ~(1u << TAG_OWN);
-		if (e->negated[s] & BIT(LEX_PREVENTION))
+		if (neg & BIT(LEX_PREVENTION))
 			e->learned[s] &= ~(1u << TAG_PREVENT);
-		if (e->negated[s] & BIT(LEX_REMEDY))
+		if (neg & BIT(LEX_REMEDY))
 			e->learned[s] &= ~(1u << TAG_REMEDY);
-		e->learned_any |= e->learned[s];
+		guint64 add = 0;
+		for (size_t k = 0; k < G_N_ELEMENTS(presence); k++)
+			if (e->learned[s] & (1u << presence[k].tag))
+				add |= BIT(presence[k].cls);
+		/* The model's ownership counts for the reply as a whole; inside a
+		 * sentence only an ownership phrase outweighs a blamed party ("I
+		 * must blame the courier" owns nothing). */
+		e->facts[s].has |= add & ~BIT(LEX_OWNERSHIP);
+		e->has_any |= e->facts[s].has | add;
 	}
 }
 
@@ -157,31 +184,12 @@ static void add_learned(struct eval *e, enum rule_id rule, guint s, enum sentenc
 		g_array_index(e->out->items, struct finding, before).words = g_strndup(text + a, b - a);
 }
 
-/* Grovelling takes more than "I'm so sorry.": the model's word for it counts
- * in a sentence of at least this many words (shorter ones are a plain
- * apology, or the phrases catch them). */
-#define GROVEL_MIN_WORDS 6
-
-static unsigned words_in(const struct eval *e, guint s)
-{
-	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
-	unsigned n = 0;
-	bool in = false;
-	for (size_t i = st->start; i < st->end; i++) {
-		bool w = g_ascii_isalnum(e->view->text[i]) || (unsigned char)e->view->text[i] >= 0x80;
-		n += w && !in;
-		in = w;
-	}
-	return n;
-}
-
 static void judge_learned(struct eval *e)
 {
 	/* The reply owns the failure somewhere: a party it names is not blamed
 	 * (the policy's "unless the reply explicitly owns it"). */
-	bool reply_owns = (e->has_any & BIT(LEX_OWNERSHIP)) || (e->learned_any & (1u << TAG_OWN));
+	bool reply_owns = (e->has_any & BIT(LEX_OWNERSHIP)) != 0;
 	for (guint s = 0; s < e->view->sentences->len; s++) {
-		bool owned = sentence_has(e, s, LEX_OWNERSHIP) || sentence_tagged(e, s, TAG_OWN);
 		/* blame needs a failure named in the sentence ("the courier will
 		 * deliver it tomorrow" blames nobody) */
 		bool failure = sentence_has(e, s, LEX_FAILURE) || sentence_has(e, s, LEX_EXCUSE);
@@ -190,9 +198,9 @@ static void judge_learned(struct eval *e)
 		/* an exception phrase ("the proof you approved") is no correction */
 		if (sentence_tagged(e, s, TAG_DEFENSIVE) && !sentence_has(e, s, LEX_EXCEPTION))
 			add_learned(e, RULE_DEFENSIVE, s, TAG_DEFENSIVE);
-		if (sentence_tagged(e, s, TAG_GROVEL) && words_in(e, s) >= GROVEL_MIN_WORDS)
+		if (sentence_tagged(e, s, TAG_GROVEL))
 			add_learned(e, RULE_OVER_APOLOGY, s, TAG_GROVEL);
-		if (owned)
+		if (sentence_has(e, s, LEX_OWNERSHIP) || sentence_tagged(e, s, TAG_OWN))
 			continue;
 		if (sentence_tagged(e, s, TAG_EXCUSE))
 			add_learned(e, RULE_EXCUSE, s, TAG_EXCUSE);
@@ -372,23 +380,40 @@ static bool is_question_to_client(const struct eval *e, guint s)
 	return false;
 }
 
+/* A sentence that says something: not a greeting ("Hi Anna,") and not a
+ * name or sign-off line ("Sam", "Best,"): three words or more. */
+static bool is_content(const struct eval *e, guint s)
+{
+	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
+	if (is_greeting(e, st))
+		return false;
+	unsigned words = 0;
+	bool in = false;
+	for (size_t i = st->start; i < st->end && words < 3; i++) {
+		bool w = g_ascii_isalnum(e->view->text[i]) || (unsigned char)e->view->text[i] >= 0x80;
+		words += w && !in;
+		in = w;
+	}
+	return words >= 3;
+}
+
 /* Passing the buck: the reply is mostly questions or tasks handed back to
- * the client — at least min-count of them, or at least half of its
- * sentences when it does nothing itself (no remedy) — and offers no call. */
+ * the client — at least min-count of them, or at least half of the
+ * sentences that say something when it does nothing itself (no remedy) —
+ * and offers no call. */
 static void judge_buck(struct eval *e)
 {
 	guint n = e->view->sentences->len, count = 0, first = 0, real = 0;
 	for (guint s = 0; s < n; s++) {
-		if (!is_greeting(e, &g_array_index(e->view->sentences, struct sentence, s)))
+		if (is_content(e, s))
 			real++;
-		if (sentence_has(e, s, LEX_BUCK) || is_question_to_client(e, s) ||
-		    sentence_tagged(e, s, TAG_ASK)) {
+		if (sentence_has(e, s, LEX_BUCK) || is_question_to_client(e, s)) {
 			if (count++ == 0)
 				first = s;
 		}
 	}
-	bool calls = (e->has_any & BIT(LEX_CALL)) || (e->learned_any & (1u << TAG_CALL));
-	bool acts = (e->has_any & BIT(LEX_REMEDY)) || (e->learned_any & (1u << TAG_REMEDY));
+	bool calls = (e->has_any & BIT(LEX_CALL)) != 0;
+	bool acts = (e->has_any & BIT(LEX_REMEDY)) != 0;
 	bool mostly = count > 0 && 2 * count >= real && !acts;
 	if ((count >= e->pol->buck_min || mostly) && !calls)
 		add_sentence(e, RULE_PASSING_THE_BUCK, first);
@@ -397,14 +422,13 @@ static void judge_buck(struct eval *e)
 static void judge_absences(struct eval *e, const struct complaint *c)
 {
 	guint a = anchor(e);
-	guint32 l = e->learned_any;
-	if (!(e->has_any & BIT(LEX_OWNERSHIP)) && !(l & (1u << TAG_OWN)))
+	if (!(e->has_any & BIT(LEX_OWNERSHIP)))
 		add_sentence(e, RULE_NO_OWNERSHIP, a);
-	if (!(e->has_any & BIT(LEX_REMEDY)) && !(l & (1u << TAG_REMEDY)))
+	if (!(e->has_any & BIT(LEX_REMEDY)))
 		add_sentence(e, RULE_NO_REMEDY, first_sentence_with(e, LEX_STALL, a));
-	if (!(e->has_any & BIT(LEX_PREVENTION)) && !(l & (1u << TAG_PREVENT)))
+	if (!(e->has_any & BIT(LEX_PREVENTION)))
 		add_sentence(e, RULE_NO_PREVENTION, a);
-	if (c->severity == SEVERITY_SERIOUS && !(e->has_any & BIT(LEX_CALL)) && !(l & (1u << TAG_CALL)))
+	if (c->severity == SEVERITY_SERIOUS && !(e->has_any & BIT(LEX_CALL)))
 		add_sentence(e, RULE_NO_CALL_OFFER, a);
 }
 
@@ -484,7 +508,7 @@ void findings_evaluate(const struct policy *pol, const struct thread_view *view,
 		e.has_any |= BIT(h->cls);
 	}
 	learn_sentences(&e);
-	veto_learned(&e);
+	merge_learned(&e);
 	const struct hit *first_apology;
 	judge_apologies(&e, &first_apology);
 	judge_phrases(&e);

@@ -3,6 +3,7 @@
  * parse -> split -> classify the thread -> evaluate -> decide.
  * The programs (apologyctl, the milter, the review server) call only this.
  */
+#include <math.h>
 #include <string.h>
 
 #include "core.h"
@@ -12,6 +13,7 @@ static void decision_init(struct decision *out)
 {
 	memset(out, 0, sizeof *out);
 	out->complaint.sent = -1;
+	out->complaint.answers = NAN;
 	out->findings = g_array_new(FALSE, TRUE, sizeof(struct finding));
 	out->text = g_strdup("");
 }

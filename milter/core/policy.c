@@ -62,7 +62,6 @@ static const struct key_spec model_keys[] = {
     {"gate", K_STRING, -1, NOFF, 0, 0},
     {"sentences", K_STRING, -1, NOFF, 0, 0},
     {"reply-alone-margin", K_NUMBER, -1, OFF(reply_alone_margin), 0, 100},
-    {"phrase-threshold", K_NUMBER, -1, OFF(phrase_threshold), 0, 1000},
     {"absence-margin", K_NUMBER, -1, OFF(absence_margin), 0, 100},
     {NULL, 0, 0, 0, 0, 0},
 };
@@ -773,7 +772,6 @@ static void policy_defaults(struct policy *pol)
 	pol->over_min_intensifiers = 2;
 	pol->negation_window = 3;
 	pol->reply_alone_margin = 2;
-	pol->phrase_threshold = 1000;
 	pol->absence_margin = 1;
 	pol->negation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	pol->sender_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);

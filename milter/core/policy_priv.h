@@ -130,7 +130,6 @@ struct policy {
 	int gate_class[GATE_COUNT]; /* class index in gate per enum gate_class */
 	int tag_class[TAG_COUNT];   /* class index in sentences per enum sentence_tag */
 	double reply_alone_margin;  /* logit the reply alone needs, with nothing quoted */
-	double phrase_threshold;    /* phrase evidence that decides alone beside the models */
 	double absence_margin;      /* logit above threshold for a learned "has ownership/remedy/..." */
 
 	struct phrase_set all;  /* every phrase: for the new text */

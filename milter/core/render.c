@@ -1,6 +1,7 @@
 /*
  * render.c - see render.h.
  */
+#include <math.h>
 #include <string.h>
 
 #include "render.h"
@@ -99,8 +100,12 @@ void render_json(GString *out, const char *file, const struct decision *d)
 	else
 		g_string_append(out, "null");
 	g_free(sent);
-	g_string_append_printf(out, ",\"evidence\":%.1f,\"answers\":%.1f},\"findings\":", c->score,
-	                       c->answers);
+	g_string_append_printf(out, ",\"evidence\":%.1f,\"answers\":", c->score);
+	if (isnan(c->answers))
+		g_string_append(out, "null");
+	else
+		g_string_append_printf(out, "%.1f", c->answers);
+	g_string_append(out, "},\"findings\":");
 	render_json_findings(out, d);
 	g_string_append_c(out, '}');
 }

@@ -7,6 +7,7 @@
  * history, the subject, the new text (at a lower weight) and what the caller
  * knows from elsewhere (a stored inbound complaint).  Pure.
  */
+#include <math.h>
 #include <string.h>
 
 #include "classifier.h"
@@ -98,12 +99,14 @@ static size_t clamp_utf8(const char *s, size_t len, size_t max)
 	return max;
 }
 
-/* The learned gate's say on the complaint's own words (subject and the first
- * quoted-scan-bytes of its text): logits relative to each class's
- * threshold, so 0 is the boundary. */
+/* The learned gate's say on a thread: logits relative to each class's
+ * threshold (0 is the boundary) and what they decide. */
 struct learned {
-	bool on;
-	float complaint, serious;
+	bool on;         /* the policy has a gate model */
+	bool detected;   /* the model says: a complaint */
+	float complaint; /* the complaint's own words */
+	float serious;
+	float answers; /* the reply's own words, or NAN when not consulted */
 };
 
 /* Logits of the gate model on the first quoted-scan-bytes of TEXT,
@@ -120,9 +123,11 @@ static void gate_logits(const struct policy *pol, const char *text, size_t len, 
 	}
 }
 
+/* The gate on a complaint's own words (TEXT, the quoted history or an
+ * inbound message). */
 static struct learned gate_score(const struct policy *pol, const char *text, size_t len)
 {
-	struct learned l = {0};
+	struct learned l = {.answers = NAN};
 	if (pol->gate == NULL)
 		return l;
 	float rel[CLASSIFIER_MAX_CLASSES];
@@ -130,29 +135,32 @@ static struct learned gate_score(const struct policy *pol, const char *text, siz
 	l.on = true;
 	l.complaint = rel[pol->gate_class[GATE_COMPLAINT]];
 	l.serious = rel[pol->gate_class[GATE_SERIOUS]];
+	l.detected = l.complaint >= 0;
 	return l;
 }
 
-/* How much does the reply's own text read as the answer to a complaint?
- * (logit relative to the threshold) */
-static float answers_complaint(const struct policy *pol, const struct thread_view *view)
+/* When the complaint's words fall short, the reply's own may carry it:
+ * log-odds add up, so a reply that reads as the answer to a complaint lifts
+ * a quoted text that is nearly one; with nothing quoted at all the reply
+ * must be an answer by reply-alone-margin on its own. */
+static void gate_reply(const struct policy *pol, const struct thread_view *view, struct learned *l)
 {
-	if (view->len == 0)
-		return -1;
+	if (!l->on || l->detected || view->len == 0)
+		return;
 	float rel[CLASSIFIER_MAX_CLASSES];
 	gate_logits(pol, view->text, view->len, rel);
-	return rel[pol->gate_class[GATE_ANSWERS]];
+	l->answers = rel[pol->gate_class[GATE_ANSWERS]];
+	if (view->quoted_len > 0 ? l->complaint + l->answers >= 0 : l->answers >= pol->reply_alone_margin)
+		l->detected = true;
 }
 
 static void conclude(const struct policy *pol, const struct evidence *ev, const struct learned *l,
                      struct complaint *out)
 {
 	out->score = l->on ? l->complaint : ev->score;
+	out->answers = l->answers;
 	out->kinds |= ev->kinds;
-	/* With the learned gate, the phrase cues still decide alone when they
-	 * are overwhelming (models.phrase-threshold). */
-	if (l->on ? l->complaint >= 0 || ev->score >= pol->phrase_threshold
-	          : ev->score >= pol->complaint_threshold)
+	if (l->on ? l->detected : ev->score >= pol->complaint_threshold)
 		out->detected = true;
 	if (!out->detected) {
 		out->severity = SEVERITY_NONE;
@@ -186,28 +194,25 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	out->sent = -1;
 	struct evidence ev = {0};
 	complaint_evidence(pol, msg->subject, view->quoted, view->quoted_len, &ev);
-	struct learned l = gate_score(pol, view->quoted, view->quoted_len);
 	unsigned complaint_kinds = ev.kinds;
 	struct evidence mine = {0};
 	count_cues(pol, text_scan, pol->new_text_weight, &mine);
 	if (acknowledges(text_scan))
 		mine.score += pol->apology_weight;
-	/* The learned gate: the complaint's words, or else the reply's own. */
-	/* The learned gate: log-odds add up, so a reply that reads as the answer
-	 * to a complaint lifts a quoted text that is nearly one.  Without any
-	 * quoted text the reply must be clearly an answer on its own. */
-	float answers = l.on ? answers_complaint(pol, view) : 0;
-	if (l.on && l.complaint < 0) {
-		bool quoted = view->quoted_len > 0;
-		if ((quoted && l.complaint + answers >= 0) || answers >= pol->reply_alone_margin)
-			l.complaint = 0;
+	/* A stored complaint decides (detected, with its severity): the models
+	 * have nothing to add and are not run. */
+	bool stored = ctx && ctx->stored_complaint;
+	struct learned l = {.answers = NAN};
+	if (!stored) {
+		l = gate_score(pol, view->quoted, view->quoted_len);
+		gate_reply(pol, view, &l);
 	}
 	ev.score += mine.score;
 	ev.escalation += mine.escalation;
 	/* The reply's own words name the failure when the complaint does not. */
 	ev.kinds = complaint_kinds ? complaint_kinds : mine.kinds;
 
-	if (ctx && ctx->stored_complaint) {
+	if (stored) {
 		/* The stored complaint was judged whole when it arrived: its
 		 * severity stands. */
 		out->detected = true;
@@ -216,7 +221,6 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 		out->severity = ctx->complaint_serious ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
 	}
 	conclude(pol, &ev, &l, out);
-	out->answers = answers;
 	if (out->detected && out->sent < 0)
 		out->sent = view->quoted_date;
 }

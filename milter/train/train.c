@@ -490,10 +490,6 @@ int main(int argc, char **argv)
 			c.aux = false;
 			continue;
 		}
-		if (strcmp(argv[i], "--whole") == 0) { /* experiments: texts read whole */
-			c.split = false;
-			continue;
-		}
 		if (strcmp(argv[i], "--extra") == 0 && i + 1 < argc) {
 			read_tsv(&c, argv[++i], gate);
 			continue;

@@ -128,6 +128,12 @@ static const struct rule_case cases[] = {
      "passing-the-buck", true},
     {"buck: one question and a call", "I'm sorry. I'll call you at 2 pm. Which page were you on?", NULL,
      "passing-the-buck", false},
+    {"buck: mostly a task handed back",
+     "Sorry about that. Please contact the courier directly about the parcel.", NULL, "passing-the-buck",
+     true},
+    {"buck: one question beside a fix",
+     "Sorry about that. A replacement goes out by courier today. Which size would you like?", NULL,
+     "passing-the-buck", false},
     {"buck: questions with call", "Sorry. Which browser? Can you send a screenshot? I'll call you at 2.",
      NULL, "passing-the-buck", false},
     /* no-call-offer */
