@@ -158,6 +158,11 @@ struct store_finding {
 /* Append struct store_finding for record ID (in span order) to OUT. */
 bool store_quarantine_findings(struct store *st, gint64 id, GArray *out, char **err);
 void store_finding_clear(struct store_finding *f);
+/* An empty array of struct store_finding that clears its elements; the
+ * caller unrefs it. */
+GArray *store_findings_new(void);
+/* The distinct rule ids of FINDINGS, comma-separated, in order; caller frees. */
+char *store_findings_rules(const GArray *findings);
 
 /* One entry of the audit trail (store_review_put). */
 struct store_review {

@@ -13,7 +13,6 @@
 #include <sysexits.h>
 
 #include "notify.h"
-#include "quarantine.h"
 #include "render.h"
 
 #define BACKOFF_MAX (6 * 3600)
@@ -211,11 +210,15 @@ static bool queue_row(struct store *st, const struct store_quarantine *q, const 
 bool notify_queue(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
                   const char *event, const char *who, const char *comment, gint64 now, char **err)
 {
-	GArray *findings = quarantine_findings(st, q->id);
+	GArray *findings = store_findings_new();
+	if (!store_quarantine_findings(st, q->id, findings, err)) {
+		g_array_unref(findings);
+		return false;
+	}
 	char *link = review_link(cfg, q->id);
 	bool ok = true;
 	if (*cfg->webhook_url) {
-		char *rules = quarantine_rules(st, q->id);
+		char *rules = store_findings_rules(findings);
 		char *payload = webhook_payload(q, event, who, comment, rules, link, now);
 		g_free(rules);
 		ok = queue_row(st, q, event, "webhook", cfg->webhook_url, payload, now, err);

@@ -63,30 +63,22 @@ char *quarantine_age(gint64 seconds)
 	return g_strdup_printf("%" G_GINT64_FORMAT "d", seconds / 86400);
 }
 
-GArray *quarantine_findings(struct store *st, gint64 id)
+GArray *quarantine_findings(struct store *st, gint64 id, char **err)
 {
-	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
-	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
-	char *err = NULL;
-	if (!store_quarantine_findings(st, id, f, &err))
-		g_free(err);
+	GArray *f = store_findings_new();
+	if (!store_quarantine_findings(st, id, f, err))
+		g_array_set_size(f, 0);
 	return f;
 }
 
 char *quarantine_rules(struct store *st, gint64 id)
 {
-	GArray *f = quarantine_findings(st, id);
-	GString *rules = g_string_new(NULL);
-	for (guint i = 0; i < f->len; i++) {
-		const char *r = g_array_index(f, struct store_finding, i).rule;
-		bool seen = r == NULL;
-		for (guint k = 0; k < i && !seen; k++)
-			seen = g_strcmp0(g_array_index(f, struct store_finding, k).rule, r) == 0;
-		if (!seen)
-			g_string_append_printf(rules, "%s%s", rules->len ? "," : "", r);
-	}
+	char *err = NULL;
+	GArray *f = quarantine_findings(st, id, &err);
+	char *rules = err ? g_strdup("?") : store_findings_rules(f);
+	g_free(err);
 	g_array_unref(f);
-	return g_string_free(rules, FALSE);
+	return rules;
 }
 
 char *quarantine_client_domain(const struct store_quarantine *q)
@@ -666,7 +658,13 @@ static int cmd_show(const struct review_config *cfg, struct store *st, int argc,
 	if (q->raw)
 		print_headers(q->raw, q->raw_len);
 	print_complaint(st, q);
-	GArray *findings = quarantine_findings(st, q->id);
+	char *ferr = NULL;
+	GArray *findings = quarantine_findings(st, q->id, &ferr);
+	if (ferr) {
+		fprintf(stderr, "apologyctl: the findings of %" G_GINT64_FORMAT " cannot be read: %s\n",
+		        q->id, ferr);
+		g_free(ferr);
+	}
 	print_text(cfg, q, findings);
 	print_findings_and_trail(st, q, findings);
 	g_array_unref(findings);

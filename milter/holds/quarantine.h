@@ -46,11 +46,13 @@ char *quarantine_whoami(void);
 /* SECONDS as a short age ("5m", "3h", "4d"); caller frees. */
 char *quarantine_age(gint64 seconds);
 
-/* The findings of record ID (struct store_finding, span order; empty when
- * the store fails), in an array that frees them; caller unrefs. */
-GArray *quarantine_findings(struct store *st, gint64 id);
+/* The findings of record ID (struct store_finding, span order), in an
+ * array that frees them; caller unrefs.  When the store fails: an empty
+ * array and *ERR set (caller frees), so a display can say so. */
+GArray *quarantine_findings(struct store *st, gint64 id, char **err);
 
-/* The distinct rule ids of record ID, comma-separated, in order; caller frees. */
+/* The distinct rule ids of record ID, comma-separated, in order ("?" when
+ * the store cannot say); caller frees. */
 char *quarantine_rules(struct store *st, gint64 id);
 
 /* The first recipient's domain ("" when none); caller frees. */

@@ -389,7 +389,14 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	g_string_append_printf(o, ", score %d</td></tr><tr><th>Queue id</th><td>", q->score);
 	html_escape(o, q->queue_id);
 	g_string_append(o, "</td></tr></table>");
-	GArray *findings = quarantine_findings(app->st, id);
+	char *ferr = NULL;
+	GArray *findings = quarantine_findings(app->st, id, &ferr);
+	if (ferr) {
+		g_string_append(o, "<p class=\"error\">The findings cannot be read: ");
+		html_escape(o, ferr);
+		g_string_append(o, "</p>");
+		g_free(ferr);
+	}
 	size_t len = 0;
 	char *text = quarantine_new_text(app->pol, q, &len);
 	g_string_append(o, "<h2>What the author wrote</h2>");

@@ -175,6 +175,27 @@ void store_finding_clear(struct store_finding *f)
 	memset(f, 0, sizeof *f);
 }
 
+GArray *store_findings_new(void)
+{
+	GArray *f = g_array_new(FALSE, TRUE, sizeof(struct store_finding));
+	g_array_set_clear_func(f, (GDestroyNotify)store_finding_clear);
+	return f;
+}
+
+char *store_findings_rules(const GArray *f)
+{
+	GString *rules = g_string_new(NULL);
+	for (guint i = 0; i < f->len; i++) {
+		const char *r = g_array_index(f, struct store_finding, i).rule;
+		bool seen = r == NULL;
+		for (guint k = 0; k < i && !seen; k++)
+			seen = g_strcmp0(g_array_index(f, struct store_finding, k).rule, r) == 0;
+		if (!seen)
+			g_string_append_printf(rules, "%s%s", rules->len ? "," : "", r);
+	}
+	return g_string_free(rules, FALSE);
+}
+
 bool store_review_list(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out, char **err)
 {
 	return st->ops->review_list(st, quarantine_id, limit, out, err);
