@@ -66,7 +66,7 @@ $(BUILD)/milter/ctl/%.o:     XCFLAGS += -Imilter/holds
 $(BUILD)/milter/train/%.o:   XCFLAGS += -Imilter/core
 ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
 
-UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c
+UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c \
@@ -152,7 +152,7 @@ DAEMON_LIB  := $(BUILD)/libdaemon.a
 DAEMON_LIBS := $(STORE_LIBS)
 DAEMON_TESTS := $(BUILD)/tests/test_store $(BUILD)/tests/test_config \
                 $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter $(BUILD)/tests/test_milterproto \
-                $(BUILD)/tests/test_linefile
+                $(BUILD)/tests/test_linefile $(BUILD)/tests/test_token
 PROGRAMS += $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 
 $(DAEMON_LIB): $(DAEMON_SRCS:%.c=$(BUILD)/%.o)

@@ -14,10 +14,8 @@
  * decide the fate of the mail: a store failure is logged and the message
  * goes on.
  */
-#include <errno.h>
 #include <string.h>
 #include <netinet/in.h>
-#include <sys/random.h>
 
 #include "decision.h"
 #include "filter.h"
@@ -27,6 +25,7 @@
 #include "scope.h"
 #include "store.h"
 #include "thread.h"
+#include "token.h"
 
 /* References beyond this many ids are not looked up. */
 #define MAX_REFERENCE_IDS 20
@@ -613,23 +612,6 @@ static enum action choose_action(const struct config *cfg, const struct decision
 	return ACT_NONE;
 }
 
-static char *random_token(void)
-{
-	unsigned char buf[16];
-	size_t got = 0;
-	while (got < sizeof buf) {
-		ssize_t n = getrandom(buf + got, sizeof buf - got, 0);
-		if (n > 0)
-			got += (size_t)n;
-		else
-			g_assert(errno == EINTR);
-	}
-	GString *hex = g_string_new(NULL);
-	for (size_t i = 0; i < sizeof buf; i++)
-		g_string_append_printf(hex, "%02x", buf[i]);
-	return g_string_free(hex, FALSE);
-}
-
 /* Add a header; an MTA that leaves leading spaces to the milter
  * (SMFIP_HDR_LEADSPC) takes the value as is, the space after the colon too. */
 static bool add_header(const struct filter_session *s, const struct mta_ops *ops, void *mta, const char *name,
@@ -729,7 +711,7 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 			log_msg(LOG_WARNING, "%s: the MTA refused a header", qid);
 		break;
 	case ACT_HOLD:
-		token = random_token();
+		token = token_random_hex(16);
 		write_headers(s, &d, token, ops, mta);
 		if (!ops->quarantine(mta, "apology-milter: held for review")) {
 			log_msg(LOG_ERR, "%s: the MTA refused to hold the message; deferring it", qid);
@@ -739,7 +721,7 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 		record_hold(s, &d, &k, qid, token, "held", now);
 		break;
 	case ACT_REJECT:
-		token = random_token();
+		token = token_random_hex(16);
 		ops->set_reply(mta, "550", "5.7.1", cfg->reject_text);
 		record_hold(s, &d, &k, qid, token, "rejected", now);
 		reply = FILTER_REJECT;
@@ -750,7 +732,7 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 		break;
 	}
 	if (act == ACT_NONE && cfg->mode == MODE_MONITOR && d.verdict == VERDICT_HOLD) {
-		token = random_token();
+		token = token_random_hex(16);
 		record_hold(s, &d, &k, qid, token, "monitor", now);
 	}
 	if (act != ACT_HOLD && act != ACT_REJECT)

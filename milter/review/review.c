@@ -31,6 +31,7 @@
 #include "notify.h"
 #include "policy.h"
 #include "review.h"
+#include "token.h"
 
 #define SESSION_COOKIE     "apology_session"
 #define LOGIN_COOKIE       "apology_login"
@@ -91,16 +92,6 @@ struct request_state {
 };
 
 /* ---- small helpers ----------------------------------------------------- */
-
-static char *random_hex(size_t bytes)
-{
-	unsigned char buf[32];
-	char *hex = g_malloc(bytes * 2 + 1);
-	g_assert(bytes <= sizeof buf);
-	randombytes_buf(buf, bytes);
-	sodium_bin2hex(hex, bytes * 2 + 1, buf, bytes);
-	return hex;
-}
 
 static bool same_token(const char *a, const char *b)
 {
@@ -294,7 +285,7 @@ static enum MHD_Result login_form(struct server *srv, struct MHD_Connection *con
 	 * invalidate the first. */
 	const char *have = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, LOGIN_COOKIE);
 	bool reuse = have && strlen(have) == 32 && strspn(have, "0123456789abcdef") == 32;
-	char *pre = reuse ? g_strdup(have) : random_hex(16), *c = cookie(srv, LOGIN_COOKIE, pre, 3600);
+	char *pre = reuse ? g_strdup(have) : token_random_hex(16), *c = cookie(srv, LOGIN_COOKIE, pre, 3600);
 	struct page p = {0};
 	page_login(&p, pre, error);
 	enum MHD_Result ret = respond_page(conn, &p, c);
@@ -332,10 +323,10 @@ static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GH
 	login_succeeded(srv, user);
 	struct session *s = g_new0(struct session, 1);
 	s->user = g_strdup(user);
-	s->csrf = random_hex(24);
+	s->csrf = token_random_hex(24);
 	s->admin = a->admin;
 	s->expires = now + srv->app.cfg.session_ttl;
-	char *token = random_hex(32);
+	char *token = token_random_hex(32);
 	g_mutex_lock(&srv->lock);
 	g_hash_table_foreach_remove(srv->sessions, session_expired, &now); /* abandoned ones */
 	g_hash_table_replace(srv->sessions, g_strdup(token), s);
