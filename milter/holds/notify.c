@@ -8,10 +8,12 @@
  * success, anything else is retried), SMTP submission for mail to authors.
  */
 #include <curl/curl.h>
+#include <gmime/gmime.h>
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 
+#include "message.h"
 #include "notify.h"
 #include "render.h"
 
@@ -95,14 +97,6 @@ static char *webhook_payload(const struct store_quarantine *q, const char *event
 	return g_string_free(o, FALSE);
 }
 
-/* S with CR and LF replaced, for a header value. */
-static char *header_safe(const char *s)
-{
-	char *copy = g_strdup(s ? s : "");
-	g_strdelimit(copy, "\r\n", ' ');
-	return copy;
-}
-
 static const char *mail_subject(const char *event)
 {
 	if (strcmp(event, "hold") == 0)
@@ -129,25 +123,25 @@ static const char *mail_opening(const char *event)
 	       "Please rewrite it with the points below in mind and send it again.";
 }
 
-static char *mail_payload(const struct review_config *cfg, const struct store_quarantine *q,
-                          const char *event, const char *who, const char *comment, const GArray *findings,
-                          gint64 now)
+/* The addresses of S (a configured From, a sender), or S as one bare
+ * address when it does not parse. */
+static void add_addresses(InternetAddressList *list, const char *s)
 {
-	char *to = header_safe(q->sender), *rcpts = header_safe(q->recipients);
-	char *from = header_safe(cfg->mail_from), *msgid = header_safe(q->message_id);
-	GDateTime *dt = g_date_time_new_from_unix_utc(now);
-	char *date = g_date_time_format(dt, "%a, %d %b %Y %H:%M:%S +0000");
-	g_date_time_unref(dt);
-	GString *m = g_string_new(NULL);
-	g_string_append_printf(m,
-	                       "From: %s\r\nTo: %s\r\nSubject: %s\r\nDate: %s\r\n"
-	                       "Message-ID: <apology-review-%s-%" G_GINT64_FORMAT "-%s>\r\n"
-	                       "Auto-Submitted: auto-generated\r\nMIME-Version: 1.0\r\n"
-	                       "Content-Type: text/plain; charset=utf-8\r\n"
-	                       "Content-Transfer-Encoding: 8bit\r\n\r\n",
-	                       from, to, mail_subject(event), date, event, q->id, q->token);
+	InternetAddressList *parsed = internet_address_list_parse(NULL, s ? s : "");
+	if (parsed && internet_address_list_length(parsed) > 0)
+		internet_address_list_append(list, parsed);
+	else
+		internet_address_list_add(list, internet_address_mailbox_new(NULL, s ? s : ""));
+	if (parsed)
+		g_object_unref(parsed);
+}
+
+static char *mail_body(const struct store_quarantine *q, const char *event, const char *who,
+                       const char *comment, const GArray *findings)
+{
 	GString *body = g_string_new(NULL);
-	g_string_append_printf(body, "Hello,\n\nYour reply to %s (Message-ID <%s>)\n%s\n", rcpts, msgid,
+	g_string_append_printf(body, "Hello,\n\nYour reply to %s (Message-ID <%s>)\n%s\n",
+	                       q->recipients ? q->recipients : "", q->message_id ? q->message_id : "",
 	                       mail_opening(event));
 	if (comment && *comment && strcmp(event, "hold") != 0)
 		g_string_append_printf(body, "\nComment from %s:\n  %s\n", who ? who : "the reviewer",
@@ -166,20 +160,44 @@ static char *mail_payload(const struct review_config *cfg, const struct store_qu
 		g_string_append_c(body, '\n');
 	}
 	g_string_append(body, "\n-- \nThe apology review\n");
-	/* The body on the wire: CRLF line ends. */
-	for (const char *p = body->str; *p; p++) {
-		if (*p == '\n')
-			g_string_append(m, "\r\n");
-		else if (*p != '\r')
-			g_string_append_c(m, *p);
-	}
-	g_string_free(body, TRUE);
-	g_free(date);
-	g_free(to);
-	g_free(rcpts);
-	g_free(from);
-	g_free(msgid);
-	return g_string_free(m, FALSE);
+	return g_string_free(body, FALSE);
+}
+
+/* The mail to the author, built with GMime: addresses and the subject
+ * encoded as RFC 2047 needs, the text in UTF-8 with a 7-bit transfer
+ * encoding (any relay takes it), CRLF line ends. */
+static char *mail_payload(const struct review_config *cfg, const struct store_quarantine *q,
+                          const char *event, const char *who, const char *comment, const GArray *findings,
+                          gint64 now)
+{
+	message_library_init();
+	GMimeMessage *msg = g_mime_message_new(TRUE);
+	add_addresses(g_mime_message_get_from(msg), cfg->mail_from);
+	add_addresses(g_mime_message_get_to(msg), q->sender);
+	g_mime_message_set_subject(msg, mail_subject(event), "utf-8");
+	GDateTime *dt = g_date_time_new_from_unix_utc(now);
+	g_mime_message_set_date(msg, dt);
+	g_date_time_unref(dt);
+	char *id = g_strdup_printf("apology-review-%s-%" G_GINT64_FORMAT "-%s", event, q->id,
+	                           q->token ? q->token : "");
+	g_mime_message_set_message_id(msg, id);
+	g_free(id);
+	g_mime_object_set_header(GMIME_OBJECT(msg), "Auto-Submitted", "auto-generated", NULL);
+	GMimeTextPart *part = g_mime_text_part_new_with_subtype("plain");
+	char *body = mail_body(q, event, who, comment, findings);
+	g_mime_text_part_set_text(part, body);
+	g_free(body);
+	g_mime_part_set_content_encoding(
+	    GMIME_PART(part),
+	    g_mime_part_get_best_content_encoding(GMIME_PART(part), GMIME_ENCODING_CONSTRAINT_7BIT));
+	g_mime_message_set_mime_part(msg, GMIME_OBJECT(part));
+	g_object_unref(part);
+	GMimeFormatOptions *fo = g_mime_format_options_new();
+	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_DOS);
+	char *out = g_mime_object_to_string(GMIME_OBJECT(msg), fo);
+	g_mime_format_options_free(fo);
+	g_object_unref(msg);
+	return out;
 }
 
 static bool mails_author(const char *event)
@@ -293,12 +311,29 @@ static char *send_webhook(const struct review_config *cfg, const struct store_ou
 	return why;
 }
 
+/* The envelope form "<addr>" of the first address in S ("Name <addr>" or
+ * a bare address); caller frees. */
+static char *envelope_address(const char *s)
+{
+	message_library_init();
+	InternetAddressList *l = internet_address_list_parse(NULL, s);
+	InternetAddress *a =
+	    l && internet_address_list_length(l) > 0 ? internet_address_list_get_address(l, 0) : NULL;
+	const char *addr = a && INTERNET_ADDRESS_IS_MAILBOX(a)
+	                       ? internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(a))
+	                       : s;
+	char *out = g_strdup_printf("<%s>", addr);
+	if (l)
+		g_object_unref(l);
+	return out;
+}
+
 /* Submit the mail to the local MTA; NULL on success, else why. */
 static char *send_mail(const struct review_config *cfg, const struct store_outbox *o)
 {
 	char errbuf[CURL_ERROR_SIZE];
 	CURL *c = curl_easy_init();
-	char *from = g_strdup_printf("<%s>", cfg->mail_from), *to = g_strdup_printf("<%s>", o->target);
+	char *from = envelope_address(cfg->mail_from), *to = g_strdup_printf("<%s>", o->target);
 	struct curl_slist *rcpts = curl_slist_append(NULL, to);
 	struct upload u = {o->payload, strlen(o->payload), 0};
 	common_options(c, cfg, errbuf);

@@ -330,12 +330,36 @@ t_webhook_refused_then_recovers() {
 t_hold_mail_to_author() {
 	db=$(copy m1)
 	id=$(sqlite3 "$db" "SELECT min(id) FROM quarantine WHERE state = 'held'")
-	notify "$db" -o "smtp-url=smtp://127.0.0.1:$PORT_IN" -o mail-from=review@acme.example >/dev/null
+	notify "$db" -o "smtp-url=smtp://127.0.0.1:$PORT_IN" \
+		-o "mail-from=Revue Qualité <review@acme.example>" >/dev/null
 	[ "$(sqlite3 "$db" "SELECT state FROM outbox WHERE key = 'hold:$id:mail'")" = sent ] ||
 		why "$(sqlite3 "$db" "SELECT last_error FROM outbox WHERE key = 'hold:$id:mail'")"
-	f=$(delivered "apology-review-hold-$id-") || why "not delivered"
-	grep -q "^Subject: Your reply is waiting for review" "$f" || why "subject"
-	grep -q "Why it matters:" "$f" || why "no principle in the mail"
+	# Read as a mail reader would: headers in ASCII (the accented name in
+	# RFC 2047), the text decoded from its transfer encoding.  Earlier tests
+	# mailed the same hold with the default sender: wait for this one.
+	python3 - "$SINK_DIR" "apology-review-hold-$id-" <<'PY' || why "the mail to the author does not read right"
+import email, email.policy, glob, sys, time
+for _ in range(100):
+    mine = []
+    for path in glob.glob(sys.argv[1] + "/*"):
+        raw = open(path, "rb").read()
+        m = email.message_from_bytes(raw, policy=email.policy.default)
+        if sys.argv[2] in str(m["Message-ID"]) and "acme.example" in str(m["From"]):
+            mine.append((raw, m))
+    if mine:
+        break
+    time.sleep(0.1)
+assert mine, "not delivered"
+raw, m = mine[0]
+head = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0]
+assert all(b < 128 for b in head), "8-bit header"
+assert m["Subject"] == "Your reply is waiting for review", m["Subject"]
+assert m["From"].addresses[0].display_name == "Revue Qualité", m["From"]
+assert m["From"].addresses[0].addr_spec == "review@acme.example", m["From"]
+assert m["Auto-Submitted"] == "auto-generated"
+body = m.get_body(("plain",)).get_content()
+assert "Why it matters:" in body and "What was found:" in body, body
+PY
 }
 
 t_smtp_refused_kept() {
