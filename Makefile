@@ -77,7 +77,7 @@ CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c m
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 
-STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c
+STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c milter/store/crashguard.c
 STORE_LIB  := $(BUILD)/libstore.a
 STORE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 
@@ -170,6 +170,12 @@ $(BUILD)/apology-milter-libmilter: $(BUILD)/milter/daemon/daemon.o $(BUILD)/milt
 $(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(DAEMON_LIBS) -lcmocka
+
+# The crash guard on a full disk: a tmpfs of the tests' own (root; skipped
+# otherwise).
+$(BUILD)/tests/test_store $(BUILD)/tests/test_filter: tests/unit/fulldisk.c
+# test_filter kills a child process inside the analysis (__wrap_apology_check).
+$(BUILD)/tests/test_filter: LDFLAGS += -Wl,--wrap=apology_check
 
 # End-to-end: a private Postfix on loopback ports, the milter on a unix socket;
 # then the miltertest protocol edge cases.

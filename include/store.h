@@ -2,14 +2,16 @@
  * store.h - what the daemon remembers between messages: inbound complaints,
  * the apology history of each sender towards each client, quarantine
  * records of held mail (Postfix drops the hold reason, so this is the only
- * record of why a message was held), review decisions, and in-flight
- * fingerprints that let a restarted daemon skip a message that crashed it.
+ * record of why a message was held), review decisions, and the crash guard:
+ * marks of the messages being analysed, and how often each one was in
+ * flight when the daemon died.
  *
  * The store sits outside the core: the daemon reads it to fill struct
  * context before apology_check() and writes to it after the decision.
  * A store is opened from a location such as "sqlite:/var/lib/x/store.db"
  * (a bare path means sqlite); each backend is one file (store_sqlite.c)
- * behind the operations table in store_priv.h.
+ * behind the operations table in store_priv.h; the crash guard's file of
+ * marks is crashguard.c.
  *
  * Failures are environment errors: functions return false (or
  * STORE_ERROR) and set *ERR to a message the caller frees with g_free().
@@ -103,19 +105,40 @@ bool store_review_put(struct store *st, gint64 quarantine_id, const char *review
                       const char *note, gint64 when, char **err);
 
 /*
- * Crash guard.  store_inflight_begin() records FINGERPRINT before analysis;
- * *CRASHED_BEFORE is set when an earlier run died while analysing the same
- * message (the caller then passes it as unchecked).  store_inflight_end()
- * removes the record after analysis.  store_inflight_recover(), called once
- * at start-up, marks records left by a previous run as crashed and returns
- * how many there were, or -1 on error.
+ * Crash guard.  A message that was being analysed when the daemon died may
+ * be what killed it: the guard counts such deaths per message fingerprint,
+ * so that the daemon stops analysing a message that keeps killing it, and
+ * not one that happened to be in flight when it was killed from outside.
+ *
+ * store_inflight_begin() marks FINGERPRINT as being analysed since NOW and
+ * sets *CRASHES to the number of runs that died analysing it, counting only
+ * if the last of them died at or after CRASHED_SINCE (older marks have
+ * expired).  store_inflight_end() clears the mark; call it after every
+ * begin that returned true, whether the message was analysed or not.
+ * store_inflight_recover(), called once at start-up before any begin,
+ * counts one more crash of each message a dead run left marked (however
+ * many copies of it were in flight), forgets crashes older than
+ * CRASHED_SINCE, and returns how many messages it found, or -1 on error.
+ * Crash counts are read from the store when the guard is set up and by
+ * recover.
+ *
+ * store_inflight_guard() sets the guard up (otherwise the first of these
+ * calls does), or tries again when it is off; it returns how the guard
+ * keeps its marks and, when not in its file, sets *WHY (may be NULL; caller
+ * frees) to why.
  */
-bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
-                          char **err);
+enum store_guard {
+	STORE_GUARD_FILE, /* a mapped file beside the store: no system call per message */
+	STORE_GUARD_ROWS, /* the store's tables: another process holds the file */
+	STORE_GUARD_OFF,  /* the file cannot be allocated (a full disk): no marks are made */
+};
+bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now, gint64 crashed_since,
+                          unsigned *crashes, char **err);
 bool store_inflight_end(struct store *st, const char *fingerprint, char **err);
-int store_inflight_recover(struct store *st, char **err);
+int store_inflight_recover(struct store *st, gint64 crashed_since, char **err);
+enum store_guard store_inflight_guard(struct store *st, char **why);
 
-/* Delete complaints, history and finished in-flight records older than
+/* Delete complaints, history, and in-flight and crash records older than
  * BEFORE.  Quarantine records are kept (their expiry is a review policy). */
 bool store_prune(struct store *st, gint64 before, char **err);
 

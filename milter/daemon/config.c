@@ -85,6 +85,9 @@ const struct config_key config_keys[] = {
      "how far back a reply's apology history is read"},
     {"history.retention", CONF_DURATION, FIELD(retention), "400d", 86400, 3650LL * 86400, NULL, NULL,
      "complaints and apology history older than this are deleted"},
+    {"crash-guard.forget-after", CONF_DURATION, FIELD(crash_forget), "3d", 3600, 30LL * 86400, NULL, NULL,
+     "a message in flight at two deaths of the daemon within this time is no longer analysed "
+     "(on-error decides); older deaths are forgotten"},
     {"log.facility", CONF_ENUM, FIELD(log_facility), "mail", 0, 0, FACILITIES, NULL,
      "syslog facility (-f logs to standard error instead)"},
 };

@@ -53,6 +53,7 @@ struct config {
 	gint64 max_message_size; /* bytes buffered per message */
 	gint64 history_window;   /* seconds of apology history read per reply */
 	gint64 retention;        /* seconds complaints and history are kept */
+	gint64 crash_forget;     /* seconds a death of the daemon counts against a message */
 	gint64 drain_timeout;    /* seconds SIGTERM waits for messages in flight */
 	gint64 milter_timeout;   /* seconds an MTA connection may stay idle */
 	int workers;             /* event loops (threads); 0 = one per CPU */

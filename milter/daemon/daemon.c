@@ -63,10 +63,40 @@ void daemon_reload(struct filter *f, const struct config *cfg)
 	}
 }
 
+/* How the crash guard kept its marks at the last look; -1 before the first.
+ * daemon_prune() runs on one thread at a time. */
+static gint guard_mode = -1;
+
+/* Set the crash guard up, or try again when it is off; say so when it does
+ * not keep its marks in its file, and when that changes. */
+static void check_guard(struct store *st)
+{
+	char *why = NULL;
+	enum store_guard mode = store_inflight_guard(st, &why);
+	gint was = g_atomic_int_get(&guard_mode);
+	g_atomic_int_set(&guard_mode, (gint)mode);
+	if ((gint)mode == was || (mode == STORE_GUARD_FILE && was < 0)) {
+		g_free(why);
+		return;
+	}
+	if (mode == STORE_GUARD_OFF)
+		log_msg(
+		    LOG_ERR,
+		    "crash guard off: %s; messages are judged without in-flight marks, so one that crashes "
+		    "the daemon is analysed again after each restart (tried again hourly)",
+		    why);
+	else if (mode == STORE_GUARD_ROWS)
+		log_msg(LOG_WARNING, "crash guard: %s", why);
+	else
+		log_msg(LOG_NOTICE, "crash guard on again: marks in the file beside the store");
+	g_free(why);
+}
+
 void daemon_prune(struct store *st, const struct config *cfg)
 {
 	char *err = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	check_guard(st);
 	if (!store_prune(st, now - cfg->retention, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_free(err);
@@ -244,15 +274,18 @@ static struct store *open_store(void)
 		g_free(err);
 		return NULL;
 	}
-	int crashed = store_inflight_recover(st, &err);
+	check_guard(st);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	int crashed = store_inflight_recover(st, now - the_config.crash_forget, &err);
 	if (crashed < 0) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_free(err);
 	} else if (crashed > 0) {
-		log_msg(LOG_WARNING,
-		        "%d message(s) were being analysed when the daemon last stopped; "
-		        "they will pass as unchecked if sent again",
-		        crashed);
+		log_msg(
+		    LOG_WARNING,
+		    "%d message(s) were being analysed when the daemon last stopped; each is analysed again "
+		    "if sent again, unless it was in flight at an earlier death too (on-error applies then)",
+		    crashed);
 	}
 	daemon_prune(st, &the_config);
 	return st;

@@ -559,7 +559,11 @@ static void unchecked(struct decision *d, const char *reason)
 	d->text = g_strdup("");
 }
 
-/* Run the core on the message, guarded by an in-flight record. */
+/* A message in flight at this many deaths of the daemon is not analysed
+ * again: one death may have come from outside (kill -9, the OOM killer). */
+#define POISON_CRASHES 2
+
+/* Run the core on the message, guarded by an in-flight mark. */
 static void analyse(struct filter_session *s, gint64 now, struct known *k, struct decision *d)
 {
 	struct filter *f = s->f;
@@ -571,20 +575,26 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 	}
 	char *fp = fingerprint(s);
 	log_msg(LOG_DEBUG, "fingerprint %s (%zu body bytes)", fp, s->raw->len - s->body_start);
-	bool crashed = false, guarded = store_inflight_begin(f->store, fp, now, &crashed, &err);
+	unsigned crashes = 0;
+	bool guarded = store_inflight_begin(f->store, fp, now, now - f->cfg->crash_forget, &crashes, &err);
 	if (!guarded) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_clear_pointer(&err, g_free);
 	}
-	if (crashed) {
-		unchecked(d, "analysis stopped the daemon before");
+	if (crashes >= POISON_CRASHES) {
+		unchecked(d, "analysis stopped the daemon twice before");
 	} else {
+		if (crashes > 0)
+			log_msg(
+			    LOG_NOTICE,
+			    "fingerprint %s: the daemon died once analysing this message; analysing it again",
+			    fp);
 		look_up(s, now, k);
 		apology_check(s->pol, s->raw->str, s->raw->len, &k->ctx, d);
-		if (guarded && !store_inflight_end(f->store, fp, &err)) {
-			log_msg(LOG_ERR, "store: %s", err);
-			g_free(err);
-		}
+	}
+	if (guarded && !store_inflight_end(f->store, fp, &err)) {
+		log_msg(LOG_ERR, "store: %s", err);
+		g_free(err);
 	}
 	g_free(fp);
 }

@@ -119,10 +119,10 @@ bool store_review_put(struct store *st, gint64 quarantine_id, const char *review
 	return st->ops->review_put(st, quarantine_id, reviewer, action, note, when, err);
 }
 
-bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
-                          char **err)
+bool store_inflight_begin(struct store *st, const char *fingerprint, gint64 now, gint64 crashed_since,
+                          unsigned *crashes, char **err)
 {
-	return st->ops->inflight_begin(st, fingerprint, now, crashed_before, err);
+	return st->ops->inflight_begin(st, fingerprint, now, crashed_since, crashes, err);
 }
 
 bool store_inflight_end(struct store *st, const char *fingerprint, char **err)
@@ -130,9 +130,14 @@ bool store_inflight_end(struct store *st, const char *fingerprint, char **err)
 	return st->ops->inflight_end(st, fingerprint, err);
 }
 
-int store_inflight_recover(struct store *st, char **err)
+int store_inflight_recover(struct store *st, gint64 crashed_since, char **err)
 {
-	return st->ops->inflight_recover(st, err);
+	return st->ops->inflight_recover(st, crashed_since, err);
+}
+
+enum store_guard store_inflight_guard(struct store *st, char **why)
+{
+	return st->ops->inflight_guard(st, why);
 }
 
 bool store_prune(struct store *st, gint64 before, char **err)

@@ -32,10 +32,11 @@ struct store_ops {
 	                             char **err);
 	bool (*review_put)(struct store *st, gint64 quarantine_id, const char *reviewer, const char *action,
 	                   const char *note, gint64 when, char **err);
-	bool (*inflight_begin)(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
-	                       char **err);
+	bool (*inflight_begin)(struct store *st, const char *fingerprint, gint64 now, gint64 crashed_since,
+	                       unsigned *crashes, char **err);
 	bool (*inflight_end)(struct store *st, const char *fingerprint, char **err);
-	int (*inflight_recover)(struct store *st, char **err);
+	int (*inflight_recover)(struct store *st, gint64 crashed_since, char **err);
+	enum store_guard (*inflight_guard)(struct store *st, char **why);
 	bool (*prune)(struct store *st, gint64 before, char **err);
 	/* review: lists, the audit trail, the outbox, statistics */
 	bool (*quarantine_list)(struct store *st, const struct store_query *query, GPtrArray *out,

@@ -9,16 +9,14 @@
  *
  * One connection per handle, serialised by a mutex: the daemon's writes are
  * a few small rows per message, far below what one connection sustains.
- * This file knows nothing about mail or the milter protocol.
+ * The crash guard's marks live in a mapped file (crashguard.c); this file
+ * keeps what they come to: how often each message crashed a run.  It knows
+ * nothing about mail or the milter protocol.
  */
-#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
-#include <sys/file.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "crashguard.h"
 #include "store_priv.h"
 #include "thread.h"
 
@@ -89,6 +87,17 @@ static const char *const migrations[] = {
     "  last_error TEXT,"
     "  state TEXT NOT NULL DEFAULT 'pending');"
     "CREATE INDEX outbox_due ON outbox(state, next_try);",
+    /* 5: crashes are counted per fingerprint, apart from the marks of
+     * messages in flight; a message recorded as crashed before has one */
+    "CREATE TABLE crashes ("
+    "  fingerprint TEXT PRIMARY KEY,"
+    "  count INTEGER NOT NULL,"
+    "  last_crash INTEGER NOT NULL);"
+    "CREATE INDEX crashes_last ON crashes(last_crash);"
+    "INSERT INTO crashes (fingerprint, count, last_crash)"
+    "  SELECT fingerprint, 1, started FROM inflight WHERE state = 'crashed';"
+    "DELETE FROM inflight WHERE state = 'crashed';"
+    "ALTER TABLE inflight DROP COLUMN state;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -106,8 +115,9 @@ enum stmt {
 	ST_INFLIGHT_PUT,
 	ST_INFLIGHT_END,
 	ST_INFLIGHT_RECOVER,
-	ST_INFLIGHT_CRASHED,
-	ST_INFLIGHT_CRASHED_LIST,
+	ST_INFLIGHT_CLEAR,
+	ST_CRASHES_LIST,
+	ST_CRASHES_EXPIRE,
 	ST_PRUNE_COMPLAINTS,
 	ST_PRUNE_APOLOGIES,
 	ST_PRUNE_INFLIGHT,
@@ -139,47 +149,23 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_QUARANTINE_STATE] = "UPDATE quarantine SET state = ?3 WHERE token = ?1 AND state = ?2",
     [ST_REVIEW_PUT] = "INSERT INTO reviews (quarantine_id, reviewer, action, note, at) "
                       "VALUES (?1, ?2, ?3, ?4, ?5)",
-    /* One statement: no row comes back when a crashed record is in the way. */
-    [ST_INFLIGHT_PUT] = "INSERT INTO inflight (fingerprint, started, state) "
-                        "VALUES (?1, ?2, 'running') ON CONFLICT (fingerprint) "
-                        "DO UPDATE SET started = excluded.started "
-                        "WHERE inflight.state = 'running' RETURNING state",
-    [ST_INFLIGHT_END] = "DELETE FROM inflight WHERE fingerprint = ?1 AND state = 'running'",
-    [ST_INFLIGHT_RECOVER] = "UPDATE inflight SET state = 'crashed' WHERE state = 'running'",
-    [ST_INFLIGHT_CRASHED] = "INSERT INTO inflight (fingerprint, started, state) VALUES (?1, ?2, 'crashed') "
-                            "ON CONFLICT (fingerprint) DO UPDATE SET state = 'crashed'",
-    [ST_INFLIGHT_CRASHED_LIST] = "SELECT fingerprint FROM inflight WHERE state = 'crashed'",
+    /* Marks of messages in flight when the guard's file is another
+     * process's (or full), and, at start-up, the marks a dead run left
+     * there: one row per message however many copies were in flight. */
+    [ST_INFLIGHT_PUT] = "INSERT INTO inflight (fingerprint, started) VALUES (?1, ?2) "
+                        "ON CONFLICT (fingerprint) DO UPDATE SET started = max(started, excluded.started)",
+    [ST_INFLIGHT_END] = "DELETE FROM inflight WHERE fingerprint = ?1",
+    /* Each message in flight at a death is one more crash of it. */
+    [ST_INFLIGHT_RECOVER] = "INSERT INTO crashes (fingerprint, count, last_crash) "
+                            "SELECT fingerprint, 1, started FROM inflight WHERE true "
+                            "ON CONFLICT (fingerprint) DO UPDATE SET count = count + 1, "
+                            "last_crash = max(last_crash, excluded.last_crash)",
+    [ST_INFLIGHT_CLEAR] = "DELETE FROM inflight",
+    [ST_CRASHES_LIST] = "SELECT fingerprint, count, last_crash FROM crashes",
+    [ST_CRASHES_EXPIRE] = "DELETE FROM crashes WHERE last_crash < ?1",
     [ST_PRUNE_COMPLAINTS] = "DELETE FROM complaints WHERE received < ?1",
     [ST_PRUNE_APOLOGIES] = "DELETE FROM apologies WHERE at < ?1",
     [ST_PRUNE_INFLIGHT] = "DELETE FROM inflight WHERE started < ?1",
-};
-
-/*
- * The crash guard's marks live in a small file mapped shared beside the
- * database (PATH-inflight): a message's fingerprint is written to a free
- * slot before analysis and cleared after it.  Writes to a shared mapping
- * are in the page cache at once, so they outlive a crash of the process
- * (not of the machine, which is not what the guard is for), and they cost
- * no system call, where a transaction before and after every message was
- * the daemon's largest cost after the analysis itself.  Fingerprints of
- * messages that crashed a run are kept in the inflight table and, while
- * the store is open, in a set in memory.  One process holds the file
- * (flock); another one on the same store, a full set of slots or an odd
- * fingerprint fall back on 'running' rows in the table.
- */
-#define GUARD_SLOTS 256
-struct guard_slot {
-	char fp[72];
-	gint64 started;
-};
-
-struct guard {
-	GMutex lock;
-	bool tried;               /* mapping attempted */
-	int fd;                   /* -1 when not mapped */
-	struct guard_slot *slots; /* GUARD_SLOTS, mapped shared */
-	GHashTable *crashed;      /* fingerprints that crashed a run */
-	unsigned hint;            /* where to look for a free slot */
 };
 
 struct sqlite_store {
@@ -189,7 +175,8 @@ struct sqlite_store {
 	GMutex lock;
 	sqlite3_stmt *stmt[ST_COUNT];
 	int version;
-	struct guard guard;
+	gsize guard_set_up;       /* g_once_init: the guard below is there */
+	struct crashguard *guard; /* the crash guard's file of marks */
 };
 
 static struct sqlite_store *handle(struct store *st)
@@ -319,13 +306,7 @@ static void sqlite_close(struct store *st)
 		sqlite3_finalize(s->stmt[i]);
 	sqlite3_close(s->db);
 	g_mutex_clear(&s->lock);
-	if (s->guard.slots)
-		munmap(s->guard.slots, GUARD_SLOTS * sizeof(struct guard_slot));
-	if (s->guard.fd >= 0)
-		close(s->guard.fd); /* also releases the lock */
-	if (s->guard.crashed)
-		g_hash_table_destroy(s->guard.crashed);
-	g_mutex_clear(&s->guard.lock);
+	crashguard_close(s->guard);
 	g_free(s->path);
 	g_free(s);
 }
@@ -336,8 +317,6 @@ static struct store *sqlite_open(const char *path, char **err)
 	s->base.ops = &store_sqlite_ops;
 	s->path = g_strdup(path);
 	g_mutex_init(&s->lock);
-	g_mutex_init(&s->guard.lock);
-	s->guard.fd = -1;
 
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -574,116 +553,53 @@ static bool sqlite_review_put(struct store *st, gint64 quarantine_id, const char
 
 /* ---- crash guard ------------------------------------------------------ */
 
-/* Fill the in-memory set from the table; the caller holds both locks. */
-static void guard_load_crashed(struct sqlite_store *s)
+/* Tell the guard every crash count; the caller holds the store lock. */
+static bool load_crashes(struct sqlite_store *s, struct crashguard *g, char **err)
 {
-	g_hash_table_remove_all(s->guard.crashed);
-	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_CRASHED_LIST);
-	while (sqlite3_step(q) == SQLITE_ROW)
-		g_hash_table_add(s->guard.crashed, column_text(q, 0));
+	sqlite3_stmt *q = stmt(s, ST_CRASHES_LIST);
+	int rc;
+	crashguard_reset_crashes(g);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+		crashguard_set_crashes(g, (const char *)sqlite3_column_text(q, 0),
+		                       (unsigned)sqlite3_column_int(q, 1), sqlite3_column_int64(q, 2));
 	sqlite3_reset(q);
+	if (rc != SQLITE_DONE && err != NULL)
+		fail(s, "reading crash counts", err);
+	return rc == SQLITE_DONE;
 }
 
-/* Map PATH-inflight once; false when this store uses the table instead.
- * The caller holds the guard lock. */
-static bool guard_ready(struct sqlite_store *s)
+/* The guard, opened at the first call: PATH-inflight, locked, allocated and
+ * mapped (crashguard.c), with the crash counts read. */
+static struct crashguard *guard(struct sqlite_store *s)
 {
-	struct guard *g = &s->guard;
-	if (g->tried)
-		return g->slots != NULL;
-	g->tried = true;
-	if (strcmp(s->path, ":memory:") == 0)
-		return false;
-	char *file = g_strconcat(s->path, "-inflight", NULL);
-	size_t size = GUARD_SLOTS * sizeof(struct guard_slot);
-	struct stat sb;
-	int fd = open(file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	g_free(file);
-	if (fd < 0 || flock(fd, LOCK_EX | LOCK_NB) != 0 || fstat(fd, &sb) != 0 ||
-	    ((size_t)sb.st_size < size && ftruncate(fd, (off_t)size) != 0)) {
-		if (fd >= 0)
-			close(fd);
-		return false;
+	if (g_once_init_enter(&s->guard_set_up)) {
+		char *file =
+		    strcmp(s->path, ":memory:") == 0 ? NULL : g_strconcat(s->path, "-inflight", NULL);
+		s->guard = crashguard_open(file);
+		g_free(file);
+		g_mutex_lock(&s->lock);
+		load_crashes(s, s->guard, NULL); /* recover reads them again, with errors */
+		g_mutex_unlock(&s->lock);
+		g_once_init_leave(&s->guard_set_up, 1);
 	}
-	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		close(fd);
-		return false;
-	}
-	g->fd = fd;
-	g->slots = map;
-	g->crashed = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
-	g_mutex_lock(&s->lock);
-	guard_load_crashed(s);
-	g_mutex_unlock(&s->lock);
-	return true;
+	return s->guard;
 }
 
-/* Mark FINGERPRINT in a free slot; false when the table must do it. */
-static bool guard_begin(struct sqlite_store *s, const char *fingerprint, gint64 now, bool *crashed_before)
-{
-	struct guard *g = &s->guard;
-	size_t n = strlen(fingerprint);
-	bool done = false;
-	g_mutex_lock(&g->lock);
-	if (!guard_ready(s) || n == 0 || n >= sizeof g->slots[0].fp) {
-		g_mutex_unlock(&g->lock);
-		return false;
-	}
-	if (g_hash_table_contains(g->crashed, fingerprint)) {
-		*crashed_before = true;
-		done = true;
-	}
-	for (unsigned i = 0; !done && i < GUARD_SLOTS; i++) {
-		struct guard_slot *slot = &g->slots[(g->hint + i) % GUARD_SLOTS];
-		if (slot->fp[0] != '\0')
-			continue;
-		slot->started = now;
-		memcpy(slot->fp, fingerprint, n + 1);
-		g->hint = (g->hint + i + 1) % GUARD_SLOTS;
-		done = true;
-	}
-	g_mutex_unlock(&g->lock);
-	return done;
-}
-
-/* Clear FINGERPRINT's slot; false when it has none. */
-static bool guard_end(struct sqlite_store *s, const char *fingerprint)
-{
-	struct guard *g = &s->guard;
-	bool found = false;
-	g_mutex_lock(&g->lock);
-	if (g->slots != NULL) {
-		if (g_hash_table_contains(g->crashed, fingerprint))
-			found = true;
-		for (unsigned i = 0; !found && i < GUARD_SLOTS; i++)
-			if (strcmp(g->slots[i].fp, fingerprint) == 0) {
-				memset(&g->slots[i], 0, sizeof g->slots[i]);
-				found = true;
-			}
-	}
-	g_mutex_unlock(&g->lock);
-	return found;
-}
-
-static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gint64 now, bool *crashed_before,
-                                  char **err)
+/* A mark in the guard's file; in the table when the file is another
+ * process's or full; none when the guard is off. */
+static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gint64 now, gint64 crashed_since,
+                                  unsigned *crashes, char **err)
 {
 	struct sqlite_store *s = handle(st);
-	bool ok = true;
-	*crashed_before = false;
-	if (guard_begin(s, fingerprint, now, crashed_before))
+	struct crashguard *g = guard(s);
+	*crashes = crashguard_crashes(g, fingerprint, crashed_since);
+	if (crashguard_mark(g, fingerprint, now) || crashguard_mode(g, NULL) == STORE_GUARD_OFF)
 		return true;
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_PUT);
 	bind_text(q, 1, fingerprint);
 	sqlite3_bind_int64(q, 2, now);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_DONE)
-		*crashed_before = true; /* the record is there and says crashed */
-	else if (rc != SQLITE_ROW)
-		ok = fail(s, "recording an in-flight message", err);
-	sqlite3_reset(q);
+	bool ok = run(s, q, "recording an in-flight message", err);
 	g_mutex_unlock(&s->lock);
 	return ok;
 }
@@ -691,7 +607,8 @@ static bool sqlite_inflight_begin(struct store *st, const char *fingerprint, gin
 static bool sqlite_inflight_end(struct store *st, const char *fingerprint, char **err)
 {
 	struct sqlite_store *s = handle(st);
-	if (guard_end(s, fingerprint))
+	struct crashguard *g = guard(s);
+	if (crashguard_clear(g, fingerprint) || crashguard_mode(g, NULL) == STORE_GUARD_OFF)
 		return true;
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = stmt(s, ST_INFLIGHT_END);
@@ -701,43 +618,62 @@ static bool sqlite_inflight_end(struct store *st, const char *fingerprint, char 
 	return ok;
 }
 
-/* Marks left in the slots and 'running' rows both become 'crashed' rows. */
-static int sqlite_inflight_recover(struct store *st, char **err)
+/* Forget expired crashes; then each message a dead run left marked, in
+ * the table or in the guard's file, crashed once more.  Returns how many
+ * messages, or -1.  The caller holds the store lock and has begun a
+ * transaction. */
+static int count_crashes(struct sqlite_store *s, const GArray *left, gint64 crashed_since, char **err)
+{
+	sqlite3_stmt *q = stmt(s, ST_CRASHES_EXPIRE);
+	sqlite3_bind_int64(q, 1, crashed_since);
+	if (!run(s, q, "forgetting old crashes", err))
+		return -1;
+	for (guint i = 0; i < left->len; i++) {
+		const struct crashguard_mark *m = &g_array_index(left, struct crashguard_mark, i);
+		q = stmt(s, ST_INFLIGHT_PUT);
+		bind_text(q, 1, m->fingerprint);
+		sqlite3_bind_int64(q, 2, m->started);
+		if (!run(s, q, "counting crashes", err))
+			return -1;
+	}
+	if (!run(s, stmt(s, ST_INFLIGHT_RECOVER), "counting crashes", err) ||
+	    !run(s, stmt(s, ST_INFLIGHT_CLEAR), "counting crashes", err))
+		return -1;
+	return sqlite3_changes(s->db);
+}
+
+/* One transaction; the marks leave the guard's file only once it is
+ * committed, so a failure leaves them for the next start-up. */
+static int sqlite_inflight_recover(struct store *st, gint64 crashed_since, char **err)
 {
 	struct sqlite_store *s = handle(st);
-	struct guard *g = &s->guard;
+	struct crashguard *g = guard(s);
 	int n = -1;
-	g_mutex_lock(&g->lock);
-	bool mapped = guard_ready(s);
 	g_mutex_lock(&s->lock);
-	if (run(s, stmt(s, ST_INFLIGHT_RECOVER), "recovering in-flight records", err)) {
-		n = sqlite3_changes(s->db);
-		for (unsigned i = 0; mapped && n >= 0 && i < GUARD_SLOTS; i++) {
-			struct guard_slot *slot = &g->slots[i];
-			if (slot->fp[0] == '\0')
-				continue;
-			slot->fp[sizeof slot->fp - 1] = '\0';
-			sqlite3_stmt *q = stmt(s, ST_INFLIGHT_CRASHED);
-			bind_text(q, 1, slot->fp);
-			sqlite3_bind_int64(q, 2, slot->started);
-			if (!run(s, q, "recording a crashed message", err)) {
-				n = -1;
-				break;
-			}
-			memset(slot, 0, sizeof *slot);
-			n++;
-		}
-		if (mapped)
-			guard_load_crashed(s);
+	if (exec(s, "BEGIN IMMEDIATE", err)) {
+		n = count_crashes(s, crashguard_left(g), crashed_since, err);
+		if (n >= 0 && !exec(s, "COMMIT", err))
+			n = -1;
+		if (n < 0)
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	}
+	if (n >= 0 && !load_crashes(s, g, err))
+		n = -1;
 	g_mutex_unlock(&s->lock);
-	g_mutex_unlock(&g->lock);
+	if (n >= 0)
+		crashguard_forget_left(g);
 	return n;
+}
+
+static enum store_guard sqlite_inflight_guard(struct store *st, char **why)
+{
+	return crashguard_retry(guard(handle(st)), why);
 }
 
 static bool sqlite_prune(struct store *st, gint64 before, char **err)
 {
-	static const enum stmt steps[] = {ST_PRUNE_COMPLAINTS, ST_PRUNE_APOLOGIES, ST_PRUNE_INFLIGHT};
+	static const enum stmt steps[] = {ST_PRUNE_COMPLAINTS, ST_PRUNE_APOLOGIES, ST_PRUNE_INFLIGHT,
+	                                  ST_CRASHES_EXPIRE};
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
 	g_mutex_lock(&s->lock);
@@ -1033,6 +969,7 @@ const struct store_ops store_sqlite_ops = {
     .inflight_begin = sqlite_inflight_begin,
     .inflight_end = sqlite_inflight_end,
     .inflight_recover = sqlite_inflight_recover,
+    .inflight_guard = sqlite_inflight_guard,
     .prune = sqlite_prune,
     .quarantine_list = sqlite_quarantine_list,
     .quarantine_findings = sqlite_quarantine_findings,

@@ -2,8 +2,10 @@
  * test_filter.c - the daemon's per-message glue without an MTA: scope
  * decisions at MAIL FROM and DATA, and what each verdict does through a
  * recording table of MTA operations (headers, hold, reject, tempfail,
- * nothing in monitor mode), with the store it writes to.  Messages come
- * from tests/e2e/msgs/ and are judged by the shipped policy.
+ * nothing in monitor mode), with the store it writes to; a message that
+ * kills the process analysing it (a child process that really dies), and
+ * judging on a full disk.  Messages come from tests/e2e/msgs/ and are
+ * judged by the shipped policy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,10 +15,16 @@
 #include <cmocka.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <signal.h>
+#include <sqlite3.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "decision.h"
 #include "filter.h"
+#include "fulldisk.h"
 #include "log.h"
 #include "message.h"
 #include "policy.h"
@@ -88,6 +96,26 @@ static const char *added(const struct fake_mta *m, const char *name)
 	return NULL;
 }
 
+/* ---- analysis that kills the process ----------------------------------- */
+
+/* The test binary is linked with --wrap=apology_check: in a child process
+ * that sets this, analysing a message kills the process, as a message that
+ * crashes the core (or the OOM killer, or kill -9) kills the daemon. */
+static bool die_in_analysis;
+
+void __real_apology_check(const struct policy *pol, const char *data, size_t len, const struct context *ctx,
+                          struct decision *d);
+void __wrap_apology_check(const struct policy *pol, const char *data, size_t len, const struct context *ctx,
+                          struct decision *d);
+
+void __wrap_apology_check(const struct policy *pol, const char *data, size_t len, const struct context *ctx,
+                          struct decision *d)
+{
+	if (die_in_analysis)
+		raise(SIGKILL);
+	__real_apology_check(pol, data, len, ctx, d);
+}
+
 /* ---- fixture ------------------------------------------------------------ */
 
 struct fx {
@@ -96,10 +124,37 @@ struct fx {
 	struct filter *f;
 };
 
-static void fx_start(struct fx *fx, const char *const *overrides)
+/* Open the store and the filter as the daemon starts: the marks a dead run
+ * left are counted first (a failure to is logged, as the daemon does). */
+static void fx_open(struct fx *fx)
 {
 	char *err = NULL;
-	fx->dir = g_dir_make_tmp("test_filter-XXXXXX", NULL);
+	struct policy *pol = policy_load(fx->cfg.policy, &err);
+	if (pol == NULL)
+		fail_msg("%s", err);
+	struct store *st = store_open(fx->cfg.store, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	if (store_inflight_recover(st, now - fx->cfg.crash_forget, &err) < 0) {
+		log_msg(LOG_ERR, "store: %s", err);
+		g_free(err);
+	}
+	fx->f = filter_new(&fx->cfg, st, pol);
+}
+
+/* The daemon stops (the store is closed with the filter). */
+static void fx_close(struct fx *fx)
+{
+	filter_free(fx->f);
+	fx->f = NULL;
+}
+
+/* A fixture whose store is in DIR. */
+static void fx_start_in(struct fx *fx, const char *dir, const char *const *overrides)
+{
+	char *err = NULL;
+	fx->dir = g_strdup(dir);
 	config_init(&fx->cfg);
 	char *store = g_strdup_printf("store=sqlite:%s/store.db", fx->dir);
 	const char *base[] = {"policy=policies/default.yaml", "scope.internal-domains=acme.example", store};
@@ -110,18 +165,20 @@ static void fx_start(struct fx *fx, const char *const *overrides)
 		if (!config_set(&fx->cfg, overrides[i], &err))
 			fail_msg("%s", err);
 	g_free(store);
-	struct policy *pol = policy_load(fx->cfg.policy, &err);
-	if (pol == NULL)
-		fail_msg("%s", err);
-	struct store *st = store_open(fx->cfg.store, &err);
-	if (st == NULL)
-		fail_msg("%s", err);
-	fx->f = filter_new(&fx->cfg, st, pol);
+	fx_open(fx);
+}
+
+static void fx_start(struct fx *fx, const char *const *overrides)
+{
+	char *dir = g_dir_make_tmp("test_filter-XXXXXX", NULL);
+	fx_start_in(fx, dir, overrides);
+	g_free(dir);
 }
 
 static void fx_stop(struct fx *fx)
 {
-	filter_free(fx->f);
+	if (fx->f != NULL)
+		fx_close(fx);
 	config_clear(&fx->cfg);
 	GDir *d = g_dir_open(fx->dir, 0, NULL);
 	const char *name;
@@ -415,6 +472,127 @@ static void test_on_error(void **state)
 	}
 }
 
+/* One reply from sam to a client through the filter: FILE is judged. */
+static enum filter_reply send_reply(struct fx *fx, const char *file, struct fake_mta *mta)
+{
+	return send_one(fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", file, mta);
+}
+
+/* A run of the daemon that dies analysing FILE: the filter stops, a child
+ * process starts it on the same store and is killed inside the analysis
+ * (kill -9), and the filter starts again, as the daemon would. */
+static void die_analysing(struct fx *fx, const char *file)
+{
+	fx_close(fx);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct fake_mta mta;
+		fx_open(fx);
+		mta_init(&mta);
+		die_in_analysis = true;
+		send_reply(fx, file, &mta);
+		_exit(0); /* not reached */
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	fx_open(fx);
+}
+
+/* Move every recorded death SECONDS into the past. */
+static void age_crashes(struct fx *fx, gint64 seconds)
+{
+	char *path = g_build_filename(fx->dir, "store.db", NULL);
+	char *sql =
+	    g_strdup_printf("UPDATE crashes SET last_crash = last_crash - %" G_GINT64_FORMAT, seconds);
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	assert_true(sqlite3_changes(db) > 0);
+	sqlite3_close(db);
+	g_free(sql);
+	g_free(path);
+}
+
+/* What the filter did with FILE: the value of its check header (NULL:
+ * none, a pass), and whether the message was held. */
+static void expect_reply(struct fx *fx, const char *file, const char *check_prefix, bool held)
+{
+	struct fake_mta mta;
+	mta_init(&mta);
+	assert_int_equal(send_reply(fx, file, &mta), FILTER_ACCEPT);
+	const char *check = added(&mta, "X-Apology-Check");
+	if (check_prefix == NULL)
+		assert_null(check);
+	else if (check == NULL || !g_str_has_prefix(check, check_prefix))
+		fail_msg("X-Apology-Check: %s (expected %s...)", check, check_prefix);
+	assert_int_equal(mta.quarantined != NULL, held);
+	mta_clear(&mta);
+}
+
+/* A reply the daemon died analysing is judged again when it comes back (one
+ * death may be a kill from outside); after a second death it is not
+ * analysed and on-error decides (hold keeps it for review); deaths longer
+ * ago than crash-guard.forget-after no longer count. */
+static void test_crash_then_poison(void **state)
+{
+	(void)state;
+	struct fx fx;
+	char *err = NULL;
+	fx_start(&fx, (const char *const[]){"on-error=hold", NULL});
+	die_analysing(&fx, "reply-bad.eml");
+	expect_reply(&fx, "reply-bad.eml", "hold; score=", true);
+
+	die_analysing(&fx, "reply-bad.eml");
+	expect_reply(&fx, "reply-bad.eml", "unchecked; reason=analysis-stopped-the-daemon-twice-before",
+	             true);
+	expect_reply(&fx, "note.eml", NULL, false); /* other mail is judged as before */
+
+	fx_close(&fx);
+	assert_true(config_set(&fx.cfg, "on-error=accept", &err));
+	fx_open(&fx);
+	expect_reply(&fx, "reply-bad.eml", "unchecked; reason=analysis-stopped-the-daemon-twice-before",
+	             false);
+
+	fx_close(&fx);
+	age_crashes(&fx, 2 * 86400);
+	assert_true(config_set(&fx.cfg, "crash-guard.forget-after=1d", &err));
+	fx_open(&fx);
+	expect_reply(&fx, "reply-bad.eml", "hold; score=", true);
+	fx_stop(&fx);
+}
+
+/* A full disk: the crash guard cannot allocate its file, and every reply is
+ * still judged (each bad one held); nothing stops the process with SIGBUS.
+ * The guard's file is sparse, as a long-used store's was (only its first
+ * page ever written), and more messages come than one page has slots. */
+static void test_full_disk_judged(void **state)
+{
+	(void)state;
+	char *dir = fulldisk_mount(4 << 20);
+	if (dir == NULL)
+		skip();
+	struct fx fx;
+	fx_start_in(&fx, dir, NULL);
+	/* The review page keeps the store open, so the daemon can open it again
+	 * on a full disk (SQLite need not make its -wal and -shm files anew). */
+	struct store *review = fx_store(&fx);
+	fx_close(&fx);
+	char *file = g_build_filename(dir, "store.db-inflight", NULL);
+	fulldisk_sparse(file, 256 * 80, 4096);
+	assert_true(fulldisk_fill(dir) > 0);
+	fx_open(&fx);
+	for (int i = 0; i < 64; i++)
+		expect_reply(&fx, "reply-bad.eml", "hold; score=", true);
+	store_close(review);
+	fx_stop(&fx);
+	fulldisk_unmount(dir);
+	g_free(file);
+	g_free(dir);
+}
+
 static void test_size_cap(void **state)
 {
 	(void)state;
@@ -538,6 +716,8 @@ int main(void)
 	    cmocka_unit_test(test_reject),
 	    cmocka_unit_test(test_monitor),
 	    cmocka_unit_test(test_on_error),
+	    cmocka_unit_test(test_crash_then_poison),
+	    cmocka_unit_test(test_full_disk_judged),
 	    cmocka_unit_test(test_size_cap),
 	    cmocka_unit_test(test_forged_headers_removed),
 	    cmocka_unit_test(test_complaint_then_reply),

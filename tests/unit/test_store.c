@@ -1,7 +1,8 @@
 /*
  * test_store.c - the SQLite store behind store.h: schema and migrations,
- * each record type written and read back, the crash guard across a
- * restart, pruning, and values that would break SQL built from strings.
+ * each record type written and read back, the crash guard across restarts
+ * (crash counts, their expiry, a full disk), pruning, and values that would
+ * break SQL built from strings.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -9,11 +10,16 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "fulldisk.h"
 #include "store.h"
 #include "thread.h"
 
@@ -122,6 +128,10 @@ static void test_newer_schema_refused(void **state)
 	                 SQLITE_OK);
 	sqlite3_exec(db, "DROP INDEX IF EXISTS reviews_quarantine; DROP TABLE IF EXISTS outbox;", NULL, NULL,
 	             NULL);
+	sqlite3_exec(db,
+	             "DROP TABLE IF EXISTS crashes;"
+	             "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running'",
+	             NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -300,101 +310,243 @@ static void test_values_are_bound(void **state)
 	store_complaint_clear(&out);
 }
 
-static void test_crash_guard(void **state)
+/* One message through the guard at NOW: its crash count, counting deaths
+ * since SINCE; the mark is cleared unless the run "dies" (LEAVE). */
+static unsigned judge_at(struct store *st, const char *fp, gint64 now, gint64 since, bool leave)
 {
-	struct fixture *fx = *state;
 	char *err = NULL;
-	bool crashed = true;
-
-	/* A message analysed to the end leaves nothing behind. */
-	assert_true(store_inflight_begin(fx->st, "fp-ok", 100, &crashed, &err));
-	assert_false(crashed);
-	assert_true(store_inflight_end(fx->st, "fp-ok", &err));
-
-	/* A message whose analysis never ended... */
-	assert_true(store_inflight_begin(fx->st, "fp-crash", 100, &crashed, &err));
-	assert_false(crashed);
-	/* ...is found by the next start-up... */
-	reopen(fx);
-	assert_int_equal(store_inflight_recover(fx->st, &err), 1);
-	assert_int_equal(store_inflight_recover(fx->st, &err), 0);
-	/* ...and skipped when it comes again, every time. */
-	assert_true(store_inflight_begin(fx->st, "fp-crash", 200, &crashed, &err));
-	assert_true(crashed);
-	assert_true(store_inflight_end(fx->st, "fp-crash", &err));
-	assert_true(store_inflight_begin(fx->st, "fp-crash", 300, &crashed, &err));
-	assert_true(crashed);
-	assert_true(store_inflight_begin(fx->st, "fp-ok", 300, &crashed, &err));
-	assert_false(crashed);
+	unsigned crashes = 99;
+	if (!store_inflight_begin(st, fp, now, since, &crashes, &err))
+		fail_msg("begin: %s", err);
+	if (!leave && !store_inflight_end(st, fp, &err))
+		fail_msg("end: %s", err);
+	return crashes;
 }
 
-/* Counts rows of the inflight table in STATE. */
-static int inflight_rows(const char *path, const char *state_name)
+/* N messages through the guard from NOW on, none of which crashed a run;
+ * each is ended unless LEAVE and its number a multiple of LEAVE. */
+static void judge_many(struct store *st, int n, gint64 now, int leave)
+{
+	for (int i = 0; i < n; i++) {
+		char fp[32];
+		g_snprintf(fp, sizeof fp, "fp-%d", i);
+		assert_int_equal(judge_at(st, fp, now + i, 0, leave && i % leave == 0), 0);
+	}
+}
+
+/* The next start-up after a death: a new handle finds what the dead one left. */
+static int restart(struct fixture *fx, gint64 since)
+{
+	char *err = NULL;
+	reopen(fx);
+	int n = store_inflight_recover(fx->st, since, &err);
+	if (n < 0)
+		fail_msg("recover: %s", err);
+	return n;
+}
+
+/* Two deaths make a message poison, one does not: one may be a kill from
+ * outside while the message happened to be in flight. */
+static void test_crash_counting(void **state)
+{
+	struct fixture *fx = *state;
+
+	/* A message analysed to the end leaves nothing behind. */
+	assert_int_equal(judge_at(fx->st, "fp-ok", 100, 0, false), 0);
+	assert_int_equal(restart(fx, 0), 0);
+
+	/* The first death: found at the next start-up, and the message is
+	 * analysed again when it comes back. */
+	assert_int_equal(judge_at(fx->st, "fp-crash", 100, 0, true), 0);
+	assert_int_equal(restart(fx, 0), 1);
+	assert_int_equal(restart(fx, 0), 0);
+	assert_int_equal(judge_at(fx->st, "fp-ok", 150, 0, false), 0);
+	/* The second death while analysing it again... */
+	assert_int_equal(judge_at(fx->st, "fp-crash", 200, 0, true), 1);
+	assert_int_equal(restart(fx, 0), 1);
+	/* ...makes it poison, every time it comes, until the marks expire. */
+	assert_int_equal(judge_at(fx->st, "fp-crash", 300, 0, false), 2);
+	assert_int_equal(judge_at(fx->st, "fp-crash", 400, 0, false), 2);
+	assert_int_equal(restart(fx, 0), 0);
+	assert_int_equal(judge_at(fx->st, "fp-crash", 500, 0, false), 2);
+	assert_int_equal(judge_at(fx->st, "fp-ok", 500, 0, false), 0);
+
+	/* Expired: a last death before SINCE does not count... */
+	assert_int_equal(judge_at(fx->st, "fp-crash", 500, 201, false), 0);
+	/* ...and a start-up forgets it for good. */
+	assert_int_equal(restart(fx, 201), 0);
+	assert_int_equal(judge_at(fx->st, "fp-crash", 600, 0, false), 0);
+
+	/* Deaths far apart do not add up: after an expired one, the count starts again. */
+	assert_int_equal(judge_at(fx->st, "fp-slow", 1000, 0, true), 0);
+	assert_int_equal(restart(fx, 0), 1);
+	assert_int_equal(judge_at(fx->st, "fp-slow", 9000, 5000, true), 0);
+	assert_int_equal(restart(fx, 5000), 1);
+	assert_int_equal(judge_at(fx->st, "fp-slow", 9100, 5000, false), 1);
+}
+
+/* Copies of one message in flight at one death (sent in two transactions
+ * at once) are one crash of it. */
+static void test_crash_counted_once(void **state)
+{
+	struct fixture *fx = *state;
+	assert_int_equal(judge_at(fx->st, "fp-crash", 100, 0, true), 0);
+	assert_int_equal(judge_at(fx->st, "fp-crash", 101, 0, true), 0);
+	assert_int_equal(judge_at(fx->st, "fp-other", 101, 0, true), 0);
+	assert_int_equal(restart(fx, 0), 2);
+	assert_int_equal(judge_at(fx->st, "fp-crash", 300, 0, false), 1);
+	assert_int_equal(judge_at(fx->st, "fp-other", 300, 0, false), 1);
+}
+
+/* Counts rows of TABLE. */
+static int rows(const char *path, const char *table)
 {
 	sqlite3 *db;
 	sqlite3_stmt *q;
 	int n = -1;
+	char *sql = g_strdup_printf("SELECT count(*) FROM %s", table);
 	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_prepare_v2(db, "SELECT count(*) FROM inflight WHERE state = ?1", -1, &q, NULL),
-	    SQLITE_OK);
-	sqlite3_bind_text(q, 1, state_name, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
 	if (sqlite3_step(q) == SQLITE_ROW)
 		n = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
 	sqlite3_close(db);
+	g_free(sql);
 	return n;
 }
 
 /* The marks of the process holding the guard file cost no row; a second
- * process on the same store falls back on rows, and a crash of either is
+ * process on the same store falls back on rows, and a death of either is
  * found at the next start-up. */
 static void test_crash_guard_two_processes(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	bool crashed = true;
-	assert_true(store_inflight_begin(fx->st, "fp-first", 100, &crashed, &err));
-	assert_false(crashed);
-	assert_int_equal(inflight_rows(fx->path, "running"), 0);
+	char *why = NULL;
+	assert_int_equal(judge_at(fx->st, "fp-first", 100, 0, true), 0);
+	assert_int_equal(store_inflight_guard(fx->st, &why), STORE_GUARD_FILE);
+	assert_null(why);
+	assert_int_equal(rows(fx->path, "inflight"), 0);
 
 	struct store *other = store_open(fx->location, &err);
 	assert_non_null(other);
-	assert_true(store_inflight_begin(other, "fp-second", 100, &crashed, &err));
-	assert_false(crashed);
-	assert_int_equal(inflight_rows(fx->path, "running"), 1);
+	assert_int_equal(judge_at(other, "fp-second", 100, 0, true), 0);
+	assert_int_equal(store_inflight_guard(other, &why), STORE_GUARD_ROWS);
+	assert_non_null(strstr(why, "another process"));
+	g_free(why);
+	assert_int_equal(rows(fx->path, "inflight"), 1);
 	store_close(other); /* "dies" with fp-second in flight */
 
-	reopen(fx); /* the first "dies" too, with fp-first in flight */
-	assert_int_equal(store_inflight_recover(fx->st, &err), 2);
-	assert_int_equal(inflight_rows(fx->path, "crashed"), 2);
-	assert_true(store_inflight_begin(fx->st, "fp-first", 200, &crashed, &err));
-	assert_true(crashed);
-	assert_true(store_inflight_begin(fx->st, "fp-second", 200, &crashed, &err));
-	assert_true(crashed);
+	/* the first "dies" too, with fp-first in flight */
+	assert_int_equal(restart(fx, 0), 2);
+	assert_int_equal(rows(fx->path, "inflight"), 0);
+	assert_int_equal(rows(fx->path, "crashes"), 2);
+	assert_int_equal(judge_at(fx->st, "fp-first", 200, 0, false), 1);
+	assert_int_equal(judge_at(fx->st, "fp-second", 200, 0, false), 1);
 	/* Slots are reused: many more messages than slots, each ended. */
-	for (int i = 0; i < 1000; i++) {
-		char fp[32];
-		g_snprintf(fp, sizeof fp, "fp-%d", i);
-		assert_true(store_inflight_begin(fx->st, fp, 300, &crashed, &err));
-		assert_false(crashed);
-		assert_true(store_inflight_end(fx->st, fp, &err));
-	}
-	assert_int_equal(inflight_rows(fx->path, "running"), 0);
+	judge_many(fx->st, 1000, 300, 0);
+	assert_int_equal(rows(fx->path, "inflight"), 0);
+}
+
+/* The guard's file is allocated for real: no page of it waits for a block
+ * that a full disk could refuse (a SIGBUS when the page is first written). */
+static void test_guard_file_allocated(void **state)
+{
+	struct fixture *fx = *state;
+	char *file = g_strconcat(fx->path, "-inflight", NULL);
+	struct stat sb;
+	assert_int_equal(judge_at(fx->st, "fp", 100, 0, false), 0);
+	assert_int_equal(stat(file, &sb), 0);
+	assert_true(sb.st_size >= 256 * 80);
+	assert_true((gint64)sb.st_blocks * 512 >= (gint64)sb.st_size);
+	g_free(file);
+}
+
+/* A store from before crash counts: a message that crashed a run once is
+ * no longer poison; a mark of a process that died is counted at start-up. */
+static void test_crashes_migrated(void **state)
+{
+	struct fixture *fx = *state;
+	store_close(fx->st);
+	fx->st = NULL;
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "DROP TABLE crashes;"
+	                              "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
+	                              "UPDATE schema_version SET version = 4;"
+	                              "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
+	                              "INSERT INTO inflight VALUES ('fp-running', 100, 'running');",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(db);
+	assert_int_equal(restart(fx, 0), 1);
+	assert_true(store_schema_version(fx->st) >= 5);
+	assert_int_equal(judge_at(fx->st, "fp-crashed", 200, 0, false), 1);
+	assert_int_equal(judge_at(fx->st, "fp-running", 200, 0, false), 1);
+}
+
+/* A full disk: the guard cannot allocate its file, says why, makes no
+ * marks and never stops the process; mail goes on being judged.  The guard
+ * file left by an earlier version is sparse (only its first page was ever
+ * written), as a long-used store's is, and holds the mark of a run that
+ * died.  Once there is room again, the guard is back in its file. */
+static void test_full_disk(void **state)
+{
+	(void)state;
+	char *dir = fulldisk_mount(2 << 20);
+	if (dir == NULL)
+		skip();
+	char *path = g_build_filename(dir, "store.db", NULL);
+	char *file = g_strconcat(path, "-inflight", NULL);
+	char *err = NULL;
+	char *why = NULL;
+	struct store *st = store_open(path, &err);
+	if (st == NULL)
+		fail_msg("open: %s", err);
+	fulldisk_sparse(file, 256 * 80, 4096);
+	int fd = open(file, O_WRONLY);
+	assert_true(fd >= 0);
+	char slot[80] = "fp-left";
+	assert_int_equal(pwrite(fd, slot, sizeof slot, 0), (ssize_t)sizeof slot);
+	close(fd);
+	assert_true(fulldisk_fill(dir) > 0);
+
+	/* The dead run's mark is read without touching a hole of the file;
+	 * counting it may fail for want of room (the store says so). */
+	int n = store_inflight_recover(st, 0, &err);
+	assert_true(n == 1 || n == -1);
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(store_inflight_guard(st, &why), STORE_GUARD_OFF);
+	assert_non_null(strstr(why, "cannot allocate"));
+	assert_non_null(strstr(why, g_strerror(ENOSPC)));
+	g_free(why);
+	/* Far more messages than slots on a page, a third of them never ended. */
+	judge_many(st, 1000, 100, 3);
+
+	fulldisk_unfill(dir);
+	assert_int_equal(store_inflight_guard(st, &why), STORE_GUARD_FILE);
+	assert_null(why);
+	judge_many(st, 1000, 2000, 0);
+	store_close(st);
+	g_free(file);
+	g_free(path);
+	fulldisk_unmount(dir);
+	g_free(dir);
 }
 
 static void test_prune(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	bool crashed;
+	unsigned crashes;
 	struct store_complaint old = {"old@c.example", "", "c.example", 100, false, 0};
 	struct store_complaint fresh = {"new@c.example", "", "c.example", 900, false, 0};
 	assert_true(store_complaint_put(fx->st, &old, &err));
 	assert_true(store_complaint_put(fx->st, &fresh, &err));
 	assert_true(store_apology_put(fx->st, "a@us", "c.example", 100, 1, NULL, &err));
 	assert_true(store_apology_put(fx->st, "a@us", "c.example", 900, 1, NULL, &err));
-	assert_true(store_inflight_begin(fx->st, "fp-old", 100, &crashed, &err));
+	assert_true(store_inflight_begin(fx->st, "fp-old", 100, 0, &crashes, &err));
 	assert_true(store_prune(fx->st, 500, &err));
 
 	struct store_complaint out;
@@ -447,8 +599,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_crash_guard, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_counting, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crash_counted_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crash_guard_two_processes, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_guard_file_allocated, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_crashes_migrated, setup, teardown),
+	    cmocka_unit_test(test_full_disk),
 	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	};

@@ -1,0 +1,29 @@
+/*
+ * fulldisk.h - a small file system of its own for tests that need a full
+ * disk: a tmpfs mounted on a new temporary directory (root only), filled to
+ * the last byte on demand.  Used by test_store.c and test_filter.c.
+ *
+ * Ownership: fulldisk_mount() returns the directory (g_free after
+ * fulldisk_unmount()).
+ */
+#ifndef APOLOGY_TEST_FULLDISK_H
+#define APOLOGY_TEST_FULLDISK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Mount a tmpfs of SIZE bytes on a new temporary directory.  NULL, with the
+ * reason printed, when this process may not mount (not root): the caller
+ * skips its test. */
+char *fulldisk_mount(size_t size);
+/* Write a file "filler" in DIR until no byte more fits; returns its size. */
+size_t fulldisk_fill(const char *dir);
+/* Make PATH a file of SIZE bytes of which only the first WRITTEN were ever
+ * written (zeros): the rest are holes, which a full disk cannot fill. */
+void fulldisk_sparse(const char *path, size_t size, size_t written);
+/* Remove "filler" again. */
+void fulldisk_unfill(const char *dir);
+/* Unmount DIR and remove it. */
+void fulldisk_unmount(const char *dir);
+
+#endif
