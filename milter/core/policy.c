@@ -891,6 +891,29 @@ static void load_models(struct loader *L)
 		pol->sentences = load_model(L, 1, tag_classes, G_N_ELEMENTS(tag_classes), pol->tag_class);
 }
 
+char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
+{
+	*rule = -1;
+	if (cls >= LEX_FIXED_COUNT)
+		return g_strdup_printf("kinds.%s", policy_kind_name(pol, cls - LEX_FIXED_COUNT));
+	for (size_t i = 0; i < G_N_ELEMENTS(rule_keys); i++) {
+		if (rule_keys[i].spec.type == K_LIST && rule_keys[i].spec.lex == (int)cls) {
+			*rule = (int)rule_keys[i].rule;
+			return g_strdup_printf("rules.%s.%s", rule_name(rule_keys[i].rule),
+			                       rule_keys[i].spec.key);
+		}
+	}
+	const struct {
+		const char *section;
+		const struct key_spec *keys;
+	} sections[] = {{"lexicon", lexicon_keys}, {"complaint", complaint_keys}};
+	for (size_t s = 0; s < G_N_ELEMENTS(sections); s++)
+		for (const struct key_spec *k = sections[s].keys; k->key; k++)
+			if ((k->type == K_LIST || k->type == K_CUE) && k->lex == (int)cls)
+				return g_strdup_printf("%s.%s", sections[s].section, k->key);
+	g_assert_not_reached();
+}
+
 const char *policy_model_version(const struct policy *pol, const char *which)
 {
 	const struct classifier *m = strcmp(which, "gate") == 0 ? pol->gate : pol->sentences;

@@ -1,7 +1,8 @@
 /*
  * test_policy.c - the policy loader: the shipped policy loads, and bad
  * policies (a missing section, an alias, a second document, a file cut
- * short) are refused with "file:line:col: message" errors.
+ * short) are refused with "file:line:col: message" errors; policy_compare
+ * tells a policy that shrinks from one that merely changes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -145,6 +146,134 @@ static void test_cut_short(void **state)
 	g_free(text);
 }
 
+static struct policy *load_ok(const char *name, const char *yaml)
+{
+	char *err = NULL;
+	struct policy *pol = policy_load_string(name, yaml, strlen(yaml), &err);
+	if (pol == NULL)
+		fail_msg("%s: %s", name, err);
+	return pol;
+}
+
+#define RULES_OLD                                                                                          \
+	"rules:\n"                                                                                          \
+	"  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "  \
+	"pardon, forgive us, forgive me]}\n"                                                                \
+	"  excuse: {principle: p, advice: a, phrases: [swamped]}\n"
+
+struct compare_case {
+	const char *name;
+	const char *rules; /* after HEAD */
+	bool shrinks;
+	const char *change; /* a line of the changes ("" for none) */
+	const char *lost;   /* the losses, in full ("" for none) */
+};
+
+/* Each against HEAD RULES_OLD: 1 cue, 7 apology phrases, 1 excuse. */
+static const struct compare_case compare_cases[] = {
+	{"the same", RULES_OLD, false, "", ""},
+	{"a phrase more",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon, forgive us, forgive me, excuse us]}\n  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+	 false, "rules.apology-missing.phrases: 7 -> 8 patterns\npatterns: 9 -> 10\n", ""},
+	{"a few phrases fewer",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon]}\n  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+	 false, "rules.apology-missing.phrases: 7 -> 5 patterns\n", ""},
+	{"a rule gone",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon, forgive us, forgive me]}\n",
+	 true, "rule excuse: enabled -> off\n", "rule excuse"},
+	{"a rule off",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon, forgive us, forgive me]}\n  excuse: {enabled: false, phrases: [swamped]}\n",
+	 true, "rule excuse: enabled -> off\n", "rule excuse"},
+	{"a list emptied",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon, forgive us, forgive me]}\n  excuse: {principle: p, advice: a}\n",
+	 true, "rules.excuse.phrases: 1 -> 0 patterns\n", "every entry of rules.excuse.phrases"},
+	{"most patterns gone",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, regret*]}\n"
+	 "  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+	 true, "patterns: 9 -> 4\n", "5 of 9 patterns"},
+	{"half the patterns gone",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*]}\n"
+	 "  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+	 false, "patterns: 9 -> 5\n", ""},
+	{"everything",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry]}\n", true, "",
+	 "rule excuse; 7 of 9 patterns"},
+};
+
+static void test_compare(void **state)
+{
+	(void)state;
+	struct policy *old = load_ok("old.yaml", HEAD RULES_OLD);
+	for (size_t i = 0; i < G_N_ELEMENTS(compare_cases); i++) {
+		const struct compare_case *c = &compare_cases[i];
+		char *yaml = g_strconcat(HEAD, c->rules, NULL);
+		struct policy *fresh = load_ok(c->name, yaml);
+		GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+		bool shrinks = policy_compare(old, fresh, changes, lost);
+		if (shrinks != c->shrinks || strstr(changes->str, c->change) == NULL || strcmp(lost->str, c->lost) != 0)
+			print_error("case \"%s\": shrinks %d\nchanges:\n%slost: %s\n", c->name, shrinks, changes->str,
+			            lost->str);
+		assert_int_equal(shrinks, c->shrinks);
+		assert_non_null(strstr(changes->str, c->change));
+		assert_string_equal(lost->str, c->lost);
+		if (strcmp(c->name, "the same") == 0)
+			assert_int_equal(changes->len, 0);
+		/* growing back is never a loss */
+		assert_false(policy_compare(fresh, old, NULL, NULL));
+		g_string_free(changes, TRUE);
+		g_string_free(lost, TRUE);
+		policy_unref(fresh);
+		g_free(yaml);
+	}
+	policy_unref(old);
+}
+
+/* The shipped policy against itself, against a copy without its gate
+ * model, and against one cut before its last three rules. */
+static void test_compare_shipped(void **state)
+{
+	(void)state;
+	char *text = NULL, *err = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
+	struct policy *whole = policy_load("policies/default.yaml", &err);
+	assert_non_null(whole);
+	GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+	assert_false(policy_compare(whole, whole, changes, lost));
+	assert_int_equal(changes->len + lost->len, 0);
+
+	char **parts = g_strsplit(text, "  gate: default-gate.model\n", 2);
+	assert_non_null(parts[1]);
+	char *no_gate = g_strconcat(parts[0], parts[1], NULL);
+	struct policy *fresh = load_ok("policies/default.yaml", no_gate);
+	assert_true(policy_compare(whole, fresh, changes, lost));
+	assert_non_null(strstr(changes->str, "models.gate: 1 ("));
+	assert_string_equal(lost->str, "the gate model");
+	policy_unref(fresh);
+
+	char *cut = strstr(text, "\n  late-reply:\n");
+	assert_non_null(cut);
+	cut[1] = '\0';
+	fresh = load_ok("policies/default.yaml", text);
+	g_string_truncate(changes, 0);
+	g_string_truncate(lost, 0);
+	assert_true(policy_compare(whole, fresh, changes, lost));
+	assert_string_equal(lost->str, "rules late-reply, repeat-apology, over-apology");
+	assert_non_null(strstr(changes->str, "rules.over-apology.intensifiers: 16 -> 0 patterns\n"));
+	policy_unref(fresh);
+
+	g_string_free(changes, TRUE);
+	g_string_free(lost, TRUE);
+	g_strfreev(parts);
+	g_free(no_gate);
+	g_free(text);
+	policy_unref(whole);
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -168,6 +297,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_policy_loads), cmocka_unit_test(test_minimal_policy),
 		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_cut_short),
+		cmocka_unit_test(test_compare),              cmocka_unit_test(test_compare_shipped),
 		cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_rule_names),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
