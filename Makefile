@@ -73,7 +73,8 @@ CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c m
              milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
              milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
              milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
-             milter/core/pipeline.c milter/core/render.c milter/core/classifier.c
+             milter/core/pipeline.c milter/core/render.c milter/core/classifier.c \
+             milter/core/policy_compare.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 
@@ -241,8 +242,11 @@ unit: $(UNIT_BINS)
 corpus: $(BUILD)/apologyctl
 	$(PYTHON) tests/corpus_run.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/corpus
 
+# apologyctl as a command; then the shipped policy cut after every line, each
+# cut refused by `policy check` or by `policy check --against` the whole file.
 cli: $(BUILD)/apologyctl
 	sh tests/cli.sh $(BUILD)/apologyctl
+	$(PYTHON) tests/policy_truncate.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
 
 docs-check:
 	$(PYTHON) tests/docs_check.py

@@ -41,6 +41,21 @@ const char *policy_model_version(const struct policy *pol, const char *which);
 /* Which matcher backend is built in ("hyperscan" or "pcre2"). */
 const char *policy_matcher_name(void);
 
+/*
+ * Compare policy FRESH with OLD, the one it would replace: which rules are
+ * enabled, how many phrases each list has (per rule, lexicon list,
+ * complaint cue and failure kind), the negation words, the models.
+ * Appends to CHANGES one line per difference ("rule late-reply: enabled ->
+ * off", "rules.no-remedy.phrases: 98 -> 40 patterns", "models.gate: 1 (8691
+ * examples) -> none"), and to LOST one line naming what FRESH loses ("rules
+ * late-reply, over-apology; 854 of 881 patterns"), or nothing.  Returns
+ * true when FRESH shrinks: it no longer enables a rule OLD enabled, empties
+ * a list an enabled rule (or the lexicon, the cues or a kind) had, drops a
+ * model, or has fewer than half of OLD's patterns.  Pure; CHANGES and LOST
+ * may be NULL.
+ */
+bool policy_compare(const struct policy *old, const struct policy *fresh, GString *changes, GString *lost);
+
 /* The default policy path compiled in (PREFIX-relative). */
 #define POLICY_DEFAULT_PATH "policies/default.yaml"
 

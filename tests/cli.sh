@@ -67,7 +67,33 @@ contains "policy check names the model versions" out "models: gate 1 ("
 printf 'version: 1\nrules:\n  excuse:\n    wieght: 3\n' >"$tmp/bad.yaml"
 expect "policy check errors" 78 "$CTL" policy check "$tmp/bad.yaml"
 contains "error has file:line:col" err "bad.yaml:4:5: excuse: unknown key"
+# The sections a working policy needs; one document of plain values.
+printf 'version: 1\nname: x\ncomplaint:\n  breach: {phrases: [still]}\n' >"$tmp/norules.yaml"
+expect "a policy without rules is refused" 78 "$CTL" policy check "$tmp/norules.yaml"
+contains "missing rules reported where the file ends" err "norules.yaml:5:1: policy: the \"rules\" section is missing"
+{ cat "$tmp/norules.yaml"; printf 'rules:\n  excuse:\n    principle: &p own it\n    advice: *p\n'; } >"$tmp/alias.yaml"
+expect "an alias is refused" 78 "$CTL" policy check "$tmp/alias.yaml"
+contains "alias named with its position" err "alias.yaml:8:14: YAML alias \"\*p\" is not supported"
+{ cat "$tmp/norules.yaml"; printf 'rules:\n  excuse: {principle: p, advice: a}\n---\nrules: {}\n'; } >"$tmp/twodocs.yaml"
+expect "a second document is refused" 78 "$CTL" policy check "$tmp/twodocs.yaml"
+contains "second document at its start" err "twodocs.yaml:7:1: a second YAML document"
+# --against: what a new policy changes; one that shrinks fails unless --force.
+sed '/^  late-reply:/,$d' policies/default.yaml >"$tmp/short.yaml"
+cp policies/*.model "$tmp/"
+expect "the same policy against itself" 0 "$CTL" policy check --against policies/default.yaml policies/default.yaml
+contains "no change reported" out "no change in rules, phrase lists or models"
+expect "a policy cut short is refused against the whole" 65 "$CTL" policy check --against policies/default.yaml "$tmp/short.yaml"
+contains "the lost rules are named" err "short.yaml shrinks: it loses rules late-reply, repeat-apology, over-apology; refused"
+contains "the changes are listed" out "rule over-apology: enabled -> off"
+contains "per list" out "rules.over-apology.intensifiers: 16 -> 0 patterns"
+expect "--force accepts it" 0 "$CTL" policy check --against policies/default.yaml --force "$tmp/short.yaml"
+contains "--force says so" err "accepted with --force"
+expect "growing back is no shrink" 0 "$CTL" policy check --against "$tmp/short.yaml" policies/default.yaml
+contains "rules come back" out "rule late-reply: off -> enabled"
+expect "an old policy that does not load" 78 "$CTL" policy check --against "$tmp/norules.yaml" policies/default.yaml
+expect "--force alone" 64 "$CTL" policy check --force policies/default.yaml
 expect "help" 0 "$CTL" --help
 contains "help lists the commands" out "apologyctl policy check"
+contains "help explains --against" out "--against OLD"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

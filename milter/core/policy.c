@@ -179,6 +179,8 @@ struct loader {
 	bool seen_rule[RULE_COUNT];
 	char *model_path[2]; /* gate, sentences: as written in the policy */
 	struct pos model_pos[2];
+	struct pos top_pos[G_N_ELEMENTS(top_keys)]; /* where each top-level key is; line 0: absent */
+	struct pos end;                             /* just past the last character of the file */
 };
 
 static struct pos node_pos(struct fy_node *n)
@@ -678,6 +680,8 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 	struct policy *pol = L->pol;
 	struct pos kp = node_pos(key);
 	const char *k = spec->key;
+	if (spec >= top_keys && spec < top_keys + G_N_ELEMENTS(top_keys))
+		L->top_pos[spec - top_keys] = kp;
 	switch (spec->type) {
 	case K_MAP:
 		if (strcmp(k, "applies-to") == 0)
@@ -887,13 +891,79 @@ static void load_models(struct loader *L)
 		pol->sentences = load_model(L, 1, tag_classes, G_N_ELEMENTS(tag_classes), pol->tag_class);
 }
 
+char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
+{
+	*rule = -1;
+	if (cls >= LEX_FIXED_COUNT)
+		return g_strdup_printf("kinds.%s", policy_kind_name(pol, cls - LEX_FIXED_COUNT));
+	for (size_t i = 0; i < G_N_ELEMENTS(rule_keys); i++) {
+		if (rule_keys[i].spec.type == K_LIST && rule_keys[i].spec.lex == (int)cls) {
+			*rule = (int)rule_keys[i].rule;
+			return g_strdup_printf("rules.%s.%s", rule_name(rule_keys[i].rule),
+			                       rule_keys[i].spec.key);
+		}
+	}
+	const struct {
+		const char *section;
+		const struct key_spec *keys;
+	} sections[] = {{"lexicon", lexicon_keys}, {"complaint", complaint_keys}};
+	for (size_t s = 0; s < G_N_ELEMENTS(sections); s++)
+		for (const struct key_spec *k = sections[s].keys; k->key; k++)
+			if ((k->type == K_LIST || k->type == K_CUE) && k->lex == (int)cls)
+				return g_strdup_printf("%s.%s", sections[s].section, k->key);
+	g_assert_not_reached();
+}
+
 const char *policy_model_version(const struct policy *pol, const char *which)
 {
 	const struct classifier *m = strcmp(which, "gate") == 0 ? pol->gate : pol->sentences;
 	return m ? m->version : NULL;
 }
 
-static struct policy *load_document(const char *name, struct fy_document *fyd, GString *errors)
+/* Where top-level KEY is in the file, or NULL when it is absent. */
+static const struct pos *top_key_pos(const struct loader *L, const char *key)
+{
+	const struct pos *p = &L->top_pos[find_key(top_keys, key) - top_keys];
+	return p->line > 0 ? p : NULL;
+}
+
+/*
+ * The sections without which a policy judges nothing, or nothing right: a
+ * version, rules with at least one enabled, and a way to tell a complaint
+ * (the complaint cues or a gate model).  A file cut short usually lacks
+ * one of them, so a missing section is reported where the file ends.
+ */
+static void require_sections(struct loader *L)
+{
+	static const char cut_short[] = " (is the file complete?)";
+	if (top_key_pos(L, "version") == NULL)
+		error_at(L, L->end, "policy: \"version: 1\" is missing%s", cut_short);
+	const struct pos *rules = top_key_pos(L, "rules");
+	bool enabled = false;
+	for (int i = 0; i < RULE_COUNT; i++)
+		enabled |= L->pol->rules[i].enabled;
+	if (rules == NULL)
+		error_at(L, L->end, "policy: the \"rules\" section is missing, so nothing would be judged%s",
+		         cut_short);
+	else if (!enabled)
+		error_at(L, *rules, "rules: no rule is enabled, so nothing would be judged");
+	bool cues = false;
+	for (guint i = 0; i < L->phrases->len && !cues; i++) {
+		guint16 cls = g_array_index(L->phrases, struct compiled_phrase, i).cls;
+		cues = cls >= CUE_BREACH && cls <= CUE_ESCALATION;
+	}
+	if (!cues && L->model_path[0] == NULL) {
+		const struct pos *complaint = top_key_pos(L, "complaint");
+		error_at(
+		    L, complaint ? *complaint : L->end,
+		    "policy: nothing would be recognised as a complaint: \"complaint\" needs breach, why or "
+		    "escalation phrases, or \"models\" a gate model%s",
+		    complaint ? "" : cut_short);
+	}
+}
+
+static struct policy *load_document(const char *name, struct fy_document *fyd, struct pos end,
+                                    GString *errors)
 {
 	struct policy *pol = g_new0(struct policy, 1);
 	policy_defaults(pol);
@@ -902,12 +972,16 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, G
 	    .errors = errors,
 	    .pol = pol,
 	    .phrases = g_array_new(FALSE, FALSE, sizeof(struct compiled_phrase)),
+	    .end = end,
 	};
 	struct fy_node *root = fy_document_root(fyd);
-	if (root == NULL)
+	if (root == NULL) {
 		error_at(&L, (struct pos){1, 1}, "empty policy");
-	else
+	} else {
 		walk_map(&L, root, (struct pos){1, 1}, "policy", top_keys, on_value, NULL);
+		if (fy_node_is_mapping(root))
+			require_sections(&L);
+	}
 	if (errors->len == 0)
 		compile_patterns(&L);
 	if (errors->len == 0)
@@ -930,7 +1004,9 @@ static struct policy *load(const char *name, const char *yaml, size_t len, char 
 	struct fy_document *fyd = yamldoc_parse(name, yaml, len, errors);
 	struct policy *pol = NULL;
 	if (fyd != NULL) {
-		pol = load_document(name, fyd, errors);
+		struct pos end;
+		yamldoc_end_pos(yaml, len, &end.line, &end.col);
+		pol = load_document(name, fyd, end, errors);
 		fy_document_destroy(fyd);
 	}
 	if (pol == NULL) {

@@ -136,4 +136,10 @@ struct policy {
 	struct phrase_set cues; /* complaint cues and failure kinds: for quoted text */
 };
 
+/* Where the phrases of class CLS (enum lex_class, or LEX_FIXED_COUNT +
+ * kind) live in the policy file: "rules.excuse.phrases", "lexicon.failure",
+ * "complaint.breach", "kinds.delivery" (caller frees); *RULE is the rule
+ * the list belongs to, or -1.  Read from the same tables as the loader. */
+char *policy_class_path(const struct policy *pol, unsigned cls, int *rule);
+
 #endif

@@ -3,10 +3,12 @@
  *
  *   apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]
  *                    [--history FILE] FILE... | -
- *   apologyctl policy check [PATH]
+ *   apologyctl policy check [--against OLD [--force]] [PATH...]
  *
  * Exit status of check: the worst verdict over all files (0 pass, 1 advise,
  * 2 hold, 3 unchecked); 64 and above (sysexits) for usage and input errors.
+ * Of policy check: 0 OK, 65 a policy shrinks against OLD (without
+ * --force), 78 a policy does not load (the worst over all files).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -25,7 +27,7 @@
 static const char usage_text[] =
     "usage: apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]\n"
     "                        [--history FILE] [--complaint normal|serious] FILE... | -\n"
-    "       apologyctl policy check [PATH]\n"
+    "       apologyctl policy check [--against OLD [--force]] [PATH...]\n"
     "       apologyctl quarantine [-c FILE] [-o key=value]... list|show|release|discard|return|\n"
     "                             expire|reconcile ...   (apologyctl quarantine help)\n"
     "       apologyctl notify [-c FILE] [-o key=value]... --once\n"
@@ -40,7 +42,13 @@ static const char usage_text[] =
     "                   lines \"RFC3339 kind[,kind]\"\n"
     "  --complaint SEV  the thread answers a complaint of this severity (normal or\n"
     "                   serious), as when the milter stored the inbound complaint\n"
-    "policy check      validate a policy and print \"policy OK\" or its errors\n";
+    "policy check      validate each policy (default: as for check) and print \"policy OK\"\n"
+    "                   or its errors (exit 78)\n"
+    "  --against OLD    also compare each with OLD, the policy it would replace: print\n"
+    "                   what changed (rules enabled, entries per phrase list, models)\n"
+    "                   and exit 65 when one shrinks: it loses an enabled rule, empties a\n"
+    "                   phrase list, drops a model or more than half of its patterns\n"
+    "  --force          accept a policy that shrinks (exit 0; the changes are printed)\n";
 
 static int usage(const char *msg)
 {
@@ -234,20 +242,73 @@ static int cmd_check(int argc, char **argv)
 	return input_error ? input_error : worst;
 }
 
-static int cmd_policy(int argc, char **argv)
+static void print_policy_ok(const char *path, const struct policy *pol)
 {
-	if (argc < 2 || strcmp(argv[1], "check") != 0 || argc > 3)
-		return usage("policy: expected \"policy check [PATH]\"");
-	const char *path = argc == 3 ? argv[2] : default_policy_path();
-	struct policy *pol = load_policy(path);
-	if (pol == NULL)
-		return EX_CONFIG;
 	const char *gate = policy_model_version(pol, "gate"), *sent = policy_model_version(pol, "sentences");
 	printf("policy OK: %s (%s, %u patterns, %s matcher; models: gate %s, sentences %s)\n", path,
 	       policy_name(pol), policy_pattern_count(pol), policy_matcher_name(), gate ? gate : "none",
 	       sent ? sent : "none");
-	policy_unref(pol);
-	return 0;
+}
+
+/* Print what FRESH at PATH changes against OLD at OLD_PATH; EX_DATAERR when
+ * it shrinks, unless FORCE. */
+static int compare_policies(const char *old_path, const struct policy *old, const char *path,
+                            const struct policy *fresh, bool force)
+{
+	GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+	bool shrinks = policy_compare(old, fresh, changes, lost);
+	printf("against %s (%s, %u patterns):\n", old_path, policy_name(old), policy_pattern_count(old));
+	if (changes->len == 0)
+		printf("  no change in rules, phrase lists or models\n");
+	char **lines = g_strsplit(g_strchomp(changes->str), "\n", -1);
+	for (int i = 0; changes->len && lines[i]; i++)
+		printf("  %s\n", lines[i]);
+	g_strfreev(lines);
+	if (shrinks)
+		fprintf(stderr, "apologyctl: %s shrinks: it loses %s; %s\n", path, lost->str,
+		        force ? "accepted with --force" : "refused (--force accepts it)");
+	g_string_free(changes, TRUE);
+	g_string_free(lost, TRUE);
+	return shrinks && !force ? EX_DATAERR : 0;
+}
+
+static int cmd_policy(int argc, char **argv)
+{
+	const char *against = NULL;
+	bool force = false;
+	if (argc < 2 || strcmp(argv[1], "check") != 0)
+		return usage("policy: expected \"policy check [--against OLD [--force]] [PATH...]\"");
+	int i = 2;
+	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = true;
+		else if (strcmp(argv[i], "--against") == 0 && i + 1 < argc)
+			against = argv[++i];
+		else
+			return usage("policy check: unknown option, or --against without a file");
+	}
+	if (force && against == NULL)
+		return usage("policy check: --force goes with --against");
+	struct policy *old = NULL;
+	if (against && (old = load_policy(against)) == NULL)
+		return EX_CONFIG;
+	const char *fallback[] = {default_policy_path()};
+	const char *const *paths = i < argc ? (const char *const *)argv + i : fallback;
+	int n = i < argc ? argc - i : 1, rc = 0;
+	for (int k = 0; k < n; k++) {
+		struct policy *pol = load_policy(paths[k]);
+		if (pol == NULL) {
+			rc = EX_CONFIG;
+			continue;
+		}
+		print_policy_ok(paths[k], pol);
+		if (old && compare_policies(against, old, paths[k], pol, force) != 0 && rc == 0)
+			rc = EX_DATAERR;
+		policy_unref(pol);
+	}
+	if (old)
+		policy_unref(old);
+	return rc;
 }
 
 struct command {

@@ -42,6 +42,10 @@ const struct config_key config_keys[] = {
      "file to write the daemon's process id to (empty: none)"},
     {"policy", CONF_STRING, FIELD(policy), DATADIR "/policies/default.yaml", 0, 0, NULL, NULL,
      "the apology policy file (rules, phrases, weights)"},
+    {"policy-reload-shrink", CONF_ENUM, FIELD(reload_shrink), "refuse", 0, 0, CHOICES("refuse", "allow"),
+     NULL,
+     "a reload whose policy loses an enabled rule, empties a phrase list, drops a model or more than half "
+     "of the patterns: refuse (keep the old policy) or allow; a start takes the file as it is"},
     {"store", CONF_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0, NULL, NULL,
      "where complaints, apology history and held mail are recorded"},
     {"mode", CONF_ENUM, FIELD(mode), "enforce", 0, 0, CHOICES("enforce", "monitor"), NULL,

@@ -25,6 +25,7 @@
 enum config_mode { MODE_ENFORCE, MODE_MONITOR };
 enum config_on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL, ON_ERROR_HOLD };
 enum config_hold_action { HOLD_QUARANTINE, HOLD_REJECT };
+enum config_reload_shrink { RELOAD_SHRINK_REFUSE, RELOAD_SHRINK_ALLOW };
 
 struct config {
 	char *socket;      /* unix:PATH, local:PATH, inet:PORT@HOST, inet6:PORT@HOST */
@@ -33,6 +34,7 @@ struct config {
 	int socket_mode;   /* permissions of the unix socket */
 	char *pid_file;    /* "" = none */
 	char *policy;      /* the apology policy file */
+	int reload_shrink; /* enum config_reload_shrink: a reload that loses rules or patterns */
 	char *store;       /* store location, e.g. sqlite:/var/lib/... */
 	int mode;          /* enum config_mode */
 	int on_error;      /* enum config_on_error */

@@ -48,19 +48,22 @@ const char *const frontend_macros[SMFIM_LAST + 1] = {
     [SMFIM_EOM] = "i",
 };
 
-void daemon_reload(struct filter *f, const struct config *cfg)
+void daemon_reload(struct filter *f)
 {
-	char *err = NULL;
-	if (filter_reload(f, &err)) {
-		struct policy *pol = filter_policy(f);
-		log_msg(LOG_NOTICE, "policy reloaded: %s (%u patterns)", cfg->policy,
-		        policy_pattern_count(pol));
-		policy_unref(pol);
-	} else {
-		g_strchomp(err);
-		log_msg(LOG_ERR, "policy not reloaded, keeping the old one: %s", err);
-		g_free(err);
-	}
+	char *report = NULL, *changes = NULL;
+	static const int level[] = {
+	    [FILTER_RELOADED] = LOG_NOTICE,
+	    [FILTER_RELOADED_SHRUNK] = LOG_WARNING,
+	    [FILTER_RELOAD_BAD] = LOG_ERR,
+	    [FILTER_RELOAD_SHRINKS] = LOG_ERR,
+	};
+	enum filter_reload how = filter_reload(f, &report, &changes);
+	log_msg(level[how], "%s", report);
+	if (*changes)
+		log_msg(LOG_NOTICE, "policy changes%s: %s", how == FILTER_RELOAD_SHRINKS ? " not taken" : "",
+		        changes);
+	g_free(report);
+	g_free(changes);
 }
 
 /* How the crash guard kept its marks at the last look; -1 before the first.

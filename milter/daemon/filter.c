@@ -108,17 +108,71 @@ struct policy *filter_policy(struct filter *f)
 	return pol;
 }
 
-bool filter_reload(struct filter *f, char **err)
+/* The differences, one line each, as one "; "-separated line. */
+static char *one_line(GString *lines)
 {
-	struct policy *fresh = policy_load(f->cfg->policy, err);
-	if (fresh == NULL)
-		return false;
+	g_strchomp(lines->str);
+	char **parts = g_strsplit(lines->str, "\n", -1);
+	char *joined = g_strjoinv("; ", parts);
+	g_strfreev(parts);
+	g_string_free(lines, TRUE);
+	return joined;
+}
+
+/* The log line of a reload of PATH that loaded: refused when it shrinks
+ * (LOST says what it loses) and shrinking is not allowed, else taken. */
+static char *reload_report(const char *path, enum filter_reload how, const char *lost, unsigned is,
+                           unsigned was, bool changed)
+{
+	switch (how) {
+	case FILTER_RELOAD_SHRINKS:
+		return g_strdup_printf(
+		    "policy not reloaded, keeping the old one: %s loses %s (%u patterns, was "
+		    "%u); to take it anyway restart apology-milter, or set "
+		    "policy-reload-shrink: allow",
+		    path, lost, is, was);
+	case FILTER_RELOADED_SHRUNK:
+		return g_strdup_printf("policy reloaded: %s (%u patterns, was %u), although it loses %s "
+		                       "(policy-reload-shrink: allow)",
+		                       path, is, was, lost);
+	default:
+		return g_strdup_printf("policy reloaded: %s (%u patterns, was %u)%s", path, is, was,
+		                       changed ? "" : "; no change in rules, phrase lists or models");
+	}
+}
+
+enum filter_reload filter_reload(struct filter *f, char **report, char **changes)
+{
+	const char *path = f->cfg->policy;
+	char *err = NULL;
+	struct policy *fresh = policy_load(path, &err);
+	if (fresh == NULL) {
+		*report = g_strdup_printf("policy not reloaded, keeping the old one: %s", g_strchomp(err));
+		*changes = g_strdup("");
+		g_free(err);
+		return FILTER_RELOAD_BAD;
+	}
+	struct policy *cur = filter_policy(f);
+	GString *diff = g_string_new(NULL), *lost = g_string_new(NULL);
+	enum filter_reload how = FILTER_RELOADED;
+	if (policy_compare(cur, fresh, diff, lost))
+		how = f->cfg->reload_shrink == RELOAD_SHRINK_ALLOW ? FILTER_RELOADED_SHRUNK
+		                                                   : FILTER_RELOAD_SHRINKS;
+	*report = reload_report(path, how, lost->str, policy_pattern_count(fresh), policy_pattern_count(cur),
+	                        diff->len > 0);
+	*changes = one_line(diff);
+	g_string_free(lost, TRUE);
+	policy_unref(cur);
+	if (how == FILTER_RELOAD_SHRINKS) {
+		policy_unref(fresh);
+		return how;
+	}
 	g_mutex_lock(&f->policy_lock);
 	struct policy *old = f->pol;
 	f->pol = fresh;
 	g_mutex_unlock(&f->policy_lock);
 	policy_unref(old); /* messages still using it hold their own reference */
-	return true;
+	return how;
 }
 
 unsigned filter_in_flight(struct filter *f)

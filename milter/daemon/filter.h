@@ -11,7 +11,8 @@
  * Threads: one struct filter is shared by all sessions; each session has
  * its own struct filter_session, used by one thread at a time.  The
  * compiled policy is swapped atomically by filter_reload(); a session
- * keeps the policy it started a message with until that message ends.
+ * keeps the policy it started a message with until that message ends.  A
+ * reload never quietly shrinks the policy (policy-reload-shrink).
  *
  * Ownership: filter_new() borrows CFG and takes STORE and POLICY (one
  * reference); filter_free() releases them.  Sessions are freed with
@@ -43,9 +44,23 @@ enum filter_reply {
 struct filter *filter_new(const struct config *cfg, struct store *store, struct policy *pol);
 void filter_free(struct filter *f);
 
-/* Load the configured policy again and swap it in; a bad policy keeps the
- * old one and returns false with *ERR set. */
-bool filter_reload(struct filter *f, char **err);
+/* How filter_reload() ended. */
+enum filter_reload {
+	FILTER_RELOADED,        /* the new policy is in use */
+	FILTER_RELOADED_SHRUNK, /* in use although it shrinks (policy-reload-shrink: allow) */
+	FILTER_RELOAD_BAD,      /* it does not load: the old one stays */
+	FILTER_RELOAD_SHRINKS,  /* it shrinks (policy_compare): the old one stays */
+};
+
+/*
+ * Load the configured policy again, compare it with the current one
+ * (policy_compare) and swap it in, unless it does not load or it shrinks
+ * and policy-reload-shrink is refuse.  *REPORT is the one line to log: the
+ * outcome, and when the old policy stays, why and how to take the new one
+ * anyway.  *CHANGES is the difference from the old policy, "; "-separated
+ * ("" when none or when the new one does not load).  Caller frees both.
+ */
+enum filter_reload filter_reload(struct filter *f, char **report, char **changes);
 /* The current policy, with one more reference (caller unrefs). */
 struct policy *filter_policy(struct filter *f);
 

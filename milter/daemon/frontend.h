@@ -56,8 +56,9 @@ int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid);
 int frontend_run(struct filter *f, const struct config *cfg, struct store *st, bool *idle);
 
 /* Services of daemon.c for the front ends: reload the policy and log the
- * outcome; delete records older than the configured retention. */
-void daemon_reload(struct filter *f, const struct config *cfg);
+ * outcome (filter_reload); delete records older than the configured
+ * retention. */
+void daemon_reload(struct filter *f);
 void daemon_prune(struct store *st, const struct config *cfg);
 
 #endif

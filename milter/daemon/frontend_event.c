@@ -494,7 +494,7 @@ static gpointer reload_thread(gpointer data)
 	struct server *srv = data;
 	do {
 		g_atomic_int_set(&srv->reload_again, 0);
-		daemon_reload(srv->f, srv->cfg);
+		daemon_reload(srv->f);
 	} while (g_atomic_int_get(&srv->reload_again));
 	g_atomic_int_set(&srv->reloading, 0);
 	return NULL;

@@ -286,7 +286,7 @@ static void *signal_thread(void *arg)
 			drain_and_stop();
 			return NULL;
 		} else if (sig == SIGUSR1) {
-			daemon_reload(the_filter, the_config);
+			daemon_reload(the_filter);
 		}
 	}
 	return NULL;

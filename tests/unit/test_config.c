@@ -180,6 +180,9 @@ static const struct bad_case bad_cases[] = {
     {"not a mapping", "- a\n- b\n", "expected a mapping of settings"},
     {"syntax", "mode: [enforce\n", "t.yaml:"},
     {"required value", "mode:\n", "t.yaml:1:1: mode: a value is required"},
+    {"alias", "mode: &m monitor\non-error: *m\n", "t.yaml:2:12: YAML alias \"*m\" is not supported"},
+    {"second document", "mode: monitor\n---\nmode: enforce\n", "t.yaml:2:1: a second YAML document"},
+    {"reload shrink", "policy-reload-shrink: sometimes\n", "expected one of refuse|allow"},
 };
 
 static void test_bad_values(void **state)

@@ -296,6 +296,21 @@ static void test_scope_accepts_early(void **state)
 	fx_stop(&fx);
 }
 
+/* Write policy TEXT (the shipped one, edited) to PATH outside policies/,
+ * naming the shipped models by absolute path. */
+static void write_policy(const char *path, const char *text)
+{
+	char *cwd = g_get_current_dir();
+	char *models = g_strdup_printf("%s/policies/default-", cwd);
+	char **parts = g_strsplit(text, "default-", -1);
+	char *moved = g_strjoinv(models, parts);
+	assert_true(g_file_set_contents(path, moved, -1, NULL));
+	g_strfreev(parts);
+	g_free(moved);
+	g_free(models);
+	g_free(cwd);
+}
+
 /* applies-to.recipient-domains: clients elsewhere are accepted at DATA. */
 static void test_recipient_domains(void **state)
 {
@@ -304,18 +319,11 @@ static void test_recipient_domains(void **state)
 	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
 	char **parts = g_strsplit(text, "recipient-domains: [\"*\"]", 2);
 	assert_non_null(parts[1]);
-	char *joined = g_strjoin("recipient-domains: [\"client.example\"]", parts[0], parts[1], NULL);
-	/* the copy lives elsewhere: name the shipped models by absolute path */
-	char *cwd = g_get_current_dir();
-	char *models = g_strdup_printf("%s/policies/default-", cwd);
-	char **mp = g_strsplit(joined, "default-", -1);
-	char *narrowed = g_strjoinv(models, mp);
-	g_strfreev(mp);
-	g_free(models);
-	g_free(cwd);
-	g_free(joined);
+	char *narrowed = g_strjoin("recipient-domains: [\"client.example\"]", parts[0], parts[1], NULL);
+	g_strfreev(parts);
+	g_free(text);
 	char *path = g_build_filename(g_get_tmp_dir(), "test_filter-domains.yaml", NULL);
-	assert_true(g_file_set_contents(path, narrowed, -1, NULL));
+	write_policy(path, narrowed);
 	char *opt = g_strconcat("policy=", path, NULL);
 	struct fx fx;
 	fx_start(&fx, (const char *const[]){opt, NULL});
@@ -335,8 +343,6 @@ static void test_recipient_domains(void **state)
 	g_free(path);
 	g_free(opt);
 	g_free(narrowed);
-	g_strfreev(parts);
-	g_free(text);
 }
 
 static void test_pass_untouched(void **state)
@@ -678,29 +684,82 @@ static void test_complaint_then_reply(void **state)
 	fx_stop(&fx);
 }
 
+/* Reload and check what filter_reload() reports; returns whether the
+ * policy in use changed. */
+static bool reload_expect(struct fx *fx, enum filter_reload want, const char *report_has,
+                          const char *changes_has)
+{
+	char *report = NULL, *changes = NULL;
+	struct policy *before = filter_policy(fx->f);
+	enum filter_reload got = filter_reload(fx->f, &report, &changes);
+	struct policy *after = filter_policy(fx->f);
+	if (got != want || strstr(report, report_has) == NULL || strstr(changes, changes_has) == NULL)
+		print_error("reload %d (want %d)\n  report: %s\n  changes: %s\n", got, want, report, changes);
+	assert_int_equal(got, want);
+	assert_non_null(strstr(report, report_has));
+	assert_non_null(strstr(changes, changes_has));
+	bool swapped = before != after;
+	policy_unref(before);
+	policy_unref(after);
+	g_free(report);
+	g_free(changes);
+	return swapped;
+}
+
 static void test_reload(void **state)
 {
 	(void)state;
 	struct fx fx;
-	char *err = NULL;
 	fx_start(&fx, NULL);
-	struct policy *before = filter_policy(fx.f);
-	assert_true(filter_reload(fx.f, &err));
-	struct policy *after = filter_policy(fx.f);
-	assert_ptr_not_equal(before, after);
-	policy_unref(after);
+	assert_true(reload_expect(&fx, FILTER_RELOADED,
+	                          "policy reloaded: policies/default.yaml (881 patterns, was 881); no change", ""));
 	/* A policy that does not load leaves the current one in place. */
-	config_set(&fx.cfg, "policy=/nonexistent/policy.yaml", &err);
-	struct policy *cur = filter_policy(fx.f);
-	assert_false(filter_reload(fx.f, &err));
-	assert_non_null(err);
-	g_free(err);
-	struct policy *still = filter_policy(fx.f);
-	assert_ptr_equal(cur, still);
-	policy_unref(cur);
-	policy_unref(still);
-	policy_unref(before); /* the old policy lived on for whoever held it */
+	char *err = NULL;
+	assert_true(config_set(&fx.cfg, "policy=/nonexistent/policy.yaml", &err));
+	assert_false(reload_expect(&fx, FILTER_RELOAD_BAD,
+	                           "policy not reloaded, keeping the old one: /nonexistent/policy.yaml:1:1: "
+	                           "cannot read",
+	                           ""));
 	fx_stop(&fx);
+}
+
+/* A reload of a policy cut short (the last three rules gone) is refused
+ * and the old policy goes on, unless policy-reload-shrink is allow; the
+ * differences are reported either way. */
+static void test_reload_shrink(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
+	char *cut = strstr(text, "\n  late-reply:\n");
+	assert_non_null(cut);
+	cut[1] = '\0';
+	struct fx fx;
+	fx_start(&fx, NULL);
+	char *path = g_build_filename(fx.dir, "policy.yaml", NULL);
+	write_policy(path, text);
+	char *opt = g_strconcat("policy=", path, NULL), *err = NULL;
+	assert_true(config_set(&fx.cfg, opt, &err));
+
+	assert_false(reload_expect(&fx, FILTER_RELOAD_SHRINKS,
+	                           "policy not reloaded, keeping the old one: ", "rule late-reply: enabled -> off"));
+	assert_false(reload_expect(&fx, FILTER_RELOAD_SHRINKS,
+	                           "loses rules late-reply, repeat-apology, over-apology (830 patterns, was 881); "
+	                           "to take it anyway restart apology-milter, or set policy-reload-shrink: allow",
+	                           "rules.over-apology.phrases: 35 -> 0 patterns"));
+
+	assert_true(config_set(&fx.cfg, "policy-reload-shrink=allow", &err));
+	assert_true(reload_expect(&fx, FILTER_RELOADED_SHRUNK,
+	                          "policy reloaded: ", "rule over-apology: enabled -> off"));
+	/* back to the whole file: it grows, nothing to refuse */
+	assert_true(config_set(&fx.cfg, "policy-reload-shrink=refuse", &err));
+	assert_true(config_set(&fx.cfg, "policy=policies/default.yaml", &err));
+	assert_true(reload_expect(&fx, FILTER_RELOADED, "(881 patterns, was 830)",
+	                          "rule late-reply: off -> enabled"));
+	fx_stop(&fx);
+	g_free(opt);
+	g_free(path);
+	g_free(text);
 }
 
 int main(void)
@@ -722,6 +781,7 @@ int main(void)
 	    cmocka_unit_test(test_forged_headers_removed),
 	    cmocka_unit_test(test_complaint_then_reply),
 	    cmocka_unit_test(test_reload),
+	    cmocka_unit_test(test_reload_shrink),
 	};
 	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
 }

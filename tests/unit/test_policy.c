@@ -1,6 +1,8 @@
 /*
  * test_policy.c - the policy loader: the shipped policy loads, and bad
- * policies are refused with "file:line:col: message" errors.
+ * policies (a missing section, an alias, a second document, a file cut
+ * short) are refused with "file:line:col: message" errors; policy_compare
+ * tells a policy that shrinks from one that merely changes.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,8 +15,11 @@
 #include "policy.h"
 #include "rules.h"
 
+/* What every policy below has besides its rules: a version and a cue. */
+#define HEAD "version: 1\ncomplaint:\n  breach: {phrases: [still]}\n"
+
 static const char minimal[] =
-	"version: 1\n"
+	HEAD
 	"name: tiny\n"
 	"rules:\n"
 	"  apology-missing:\n"
@@ -44,7 +49,7 @@ static void test_minimal_policy(void **state)
 	char *err = NULL;
 	struct policy *pol = policy_load_string("tiny.yaml", minimal, strlen(minimal), &err);
 	assert_non_null(pol);
-	assert_int_equal(policy_pattern_count(pol), 1);
+	assert_int_equal(policy_pattern_count(pol), 2);
 	policy_unref(pol);
 }
 
@@ -55,21 +60,21 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-	{"unknown top-level key", "version: 1\nnmae: x\n", "bad.yaml:2:1: policy: unknown key \"nmae\""},
-	{"unknown rule", "rules:\n  apology-mising:\n    principle: p\n",
-	 "bad.yaml:2:3: rules: unknown rule \"apology-mising\""},
-	{"unknown rule key", "rules:\n  excuse:\n    principle: p\n    advice: a\n    wieght: 3\n",
-	 "bad.yaml:5:5: excuse: unknown key \"wieght\""},
-	{"bad weight", "rules:\n  excuse:\n    principle: p\n    advice: a\n    weight: heavy\n",
-	 "bad.yaml:5:13: weight: expected a whole number"},
-	{"bad severity", "rules:\n  excuse:\n    principle: p\n    advice: a\n    severity: block\n",
-	 "bad.yaml:5:15: severity: expected advise or hold"},
-	{"bad duration", "rules:\n  late-reply:\n    principle: p\n    advice: a\n    after: soon\n",
-	 "bad.yaml:5:12: after: expected a duration"},
-	{"bad regex", "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:(unclosed\"]\n",
-	 "bad.yaml:5:16: phrase cannot be compiled"},
-	{"missing advice", "rules:\n  excuse:\n    principle: p\n    phrases: [x]\n",
-	 "bad.yaml:2:3: excuse: every enabled rule needs a principle and advice"},
+	{"unknown top-level key", HEAD "nmae: x\n", "bad.yaml:4:1: policy: unknown key \"nmae\""},
+	{"unknown rule", HEAD "rules:\n  apology-mising:\n    principle: p\n",
+	 "bad.yaml:5:3: rules: unknown rule \"apology-mising\""},
+	{"unknown rule key", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    wieght: 3\n",
+	 "bad.yaml:8:5: excuse: unknown key \"wieght\""},
+	{"bad weight", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    weight: heavy\n",
+	 "bad.yaml:8:13: weight: expected a whole number"},
+	{"bad severity", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    severity: block\n",
+	 "bad.yaml:8:15: severity: expected advise or hold"},
+	{"bad duration", HEAD "rules:\n  late-reply:\n    principle: p\n    advice: a\n    after: soon\n",
+	 "bad.yaml:8:12: after: expected a duration"},
+	{"bad regex", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:(unclosed\"]\n",
+	 "bad.yaml:8:16: phrase cannot be compiled"},
+	{"missing advice", HEAD "rules:\n  excuse:\n    principle: p\n    phrases: [x]\n",
+	 "bad.yaml:5:3: excuse: every enabled rule needs a principle and advice"},
 	{"hold-when unknown rule", "verdict:\n  hold-when: [[defensiv]]\n",
 	 "bad.yaml:2:16: hold-when: unknown rule \"defensiv\""},
 	{"bad yaml", "rules: [\n", "bad.yaml:"},
@@ -78,6 +83,30 @@ static const struct bad_case bad[] = {
 	{"bad business hours",
 	 "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {days: funday}\n",
 	 "business-hours.days: bad value \"funday\""},
+	/* the sections a working policy needs */
+	{"no rules", HEAD "name: x\n",
+	 "bad.yaml:5:1: policy: the \"rules\" section is missing, so nothing would be judged (is the file "
+	 "complete?)"},
+	{"no rule enabled", HEAD "rules:\n  excuse: {enabled: false}\n",
+	 "bad.yaml:4:1: rules: no rule is enabled, so nothing would be judged"},
+	{"no version", "complaint:\n  breach: {phrases: [still]}\nrules:\n  excuse: {principle: p, advice: a}\n",
+	 "bad.yaml:5:1: policy: \"version: 1\" is missing"},
+	{"no complaint cues",
+	 "version: 1\ncomplaint:\n  threshold: 2\nrules:\n  excuse: {principle: p, advice: a}\n",
+	 "bad.yaml:2:1: policy: nothing would be recognised as a complaint"},
+	{"no complaint section", "version: 1\nrules:\n  excuse: {principle: p, advice: a, phrases: [x]}\n",
+	 "bad.yaml:4:1: policy: nothing would be recognised as a complaint"},
+	/* one document of plain values */
+	{"alias", HEAD "rules:\n  no-call-offer:\n    principle: &p call\n    advice: *p\n",
+	 "bad.yaml:7:14: YAML alias \"*p\" is not supported: write the value out in full"},
+	{"alias in a list", HEAD "rules:\n  excuse: {principle: p, advice: a, phrases: [&c courier, *c]}\n",
+	 "bad.yaml:5:60: YAML alias \"*c\" is not supported"},
+	{"merge key", HEAD "rules:\n  excuse: &r {principle: p, advice: a}\n  defensive:\n    <<: *r\n",
+	 "bad.yaml:7:10: YAML alias \"*r\" is not supported"},
+	{"second document", HEAD "rules:\n  excuse: {principle: p, advice: a}\n---\nrules: {}\n",
+	 "bad.yaml:6:1: a second YAML document: the file must hold one document only"},
+	{"empty second document", HEAD "rules:\n  excuse: {principle: p, advice: a}\n---\n",
+	 "bad.yaml:6:1: a second YAML document"},
 };
 
 static void test_bad_policies(void **state)
@@ -93,6 +122,156 @@ static void test_bad_policies(void **state)
 		assert_non_null(strstr(err, bad[i].error));
 		g_free(err);
 	}
+}
+
+/* The shipped policy cut short before its rules: refused, at the cut. */
+static void test_cut_short(void **state)
+{
+	(void)state;
+	char *text = NULL, *err = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
+	const char *rules = strstr(text, "\nrules:\n");
+	assert_non_null(rules);
+	size_t len = (size_t)(rules - text) + 1;
+	int line = 1;
+	for (size_t i = 0; i < len; i++)
+		line += text[i] == '\n';
+	assert_null(policy_load_string("policies/default.yaml", text, len, &err));
+	char *want = g_strdup_printf("policies/default.yaml:%d:1: policy: the \"rules\" section is missing", line);
+	if (err == NULL || strstr(err, want) == NULL)
+		print_error("want %s\ngot: %s\n", want, err ? err : "(accepted)");
+	assert_non_null(strstr(err, want));
+	g_free(want);
+	g_free(err);
+	g_free(text);
+}
+
+static struct policy *load_ok(const char *name, const char *yaml)
+{
+	char *err = NULL;
+	struct policy *pol = policy_load_string(name, yaml, strlen(yaml), &err);
+	if (pol == NULL)
+		fail_msg("%s: %s", name, err);
+	return pol;
+}
+
+#define RULES_OLD                                                                                          \
+	"rules:\n"                                                                                          \
+	"  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "  \
+	"pardon, forgive us, forgive me]}\n"                                                                \
+	"  excuse: {principle: p, advice: a, phrases: [swamped]}\n"
+
+struct compare_case {
+	const char *name;
+	const char *rules; /* after HEAD */
+	bool shrinks;
+	const char *change; /* a line of the changes ("" for none) */
+	const char *lost;   /* the losses, in full ("" for none) */
+};
+
+/* Each against HEAD RULES_OLD: 1 cue, 7 apology phrases, 1 excuse. */
+static const struct compare_case compare_cases[] = {
+	{"the same", RULES_OLD, false, "", ""},
+	{"a phrase more",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon, forgive us, forgive me, excuse us]}\n  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+	 false, "rules.apology-missing.phrases: 7 -> 8 patterns\npatterns: 9 -> 10\n", ""},
+	{"a few phrases fewer",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon]}\n  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+	 false, "rules.apology-missing.phrases: 7 -> 5 patterns\n", ""},
+	{"a rule gone",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon, forgive us, forgive me]}\n",
+	 true, "rule excuse: enabled -> off\n", "rule excuse"},
+	{"a rule off",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon, forgive us, forgive me]}\n  excuse: {enabled: false, phrases: [swamped]}\n",
+	 true, "rule excuse: enabled -> off\n", "rule excuse"},
+	{"a list emptied",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+	 "pardon, forgive us, forgive me]}\n  excuse: {principle: p, advice: a}\n",
+	 true, "rules.excuse.phrases: 1 -> 0 patterns\n", "every entry of rules.excuse.phrases"},
+	{"most patterns gone",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, regret*]}\n"
+	 "  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+	 true, "patterns: 9 -> 4\n", "5 of 9 patterns"},
+	{"half the patterns gone",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*]}\n"
+	 "  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+	 false, "patterns: 9 -> 5\n", ""},
+	{"everything",
+	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry]}\n", true, "",
+	 "rule excuse; 7 of 9 patterns"},
+};
+
+static void test_compare(void **state)
+{
+	(void)state;
+	struct policy *old = load_ok("old.yaml", HEAD RULES_OLD);
+	for (size_t i = 0; i < G_N_ELEMENTS(compare_cases); i++) {
+		const struct compare_case *c = &compare_cases[i];
+		char *yaml = g_strconcat(HEAD, c->rules, NULL);
+		struct policy *fresh = load_ok(c->name, yaml);
+		GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+		bool shrinks = policy_compare(old, fresh, changes, lost);
+		if (shrinks != c->shrinks || strstr(changes->str, c->change) == NULL || strcmp(lost->str, c->lost) != 0)
+			print_error("case \"%s\": shrinks %d\nchanges:\n%slost: %s\n", c->name, shrinks, changes->str,
+			            lost->str);
+		assert_int_equal(shrinks, c->shrinks);
+		assert_non_null(strstr(changes->str, c->change));
+		assert_string_equal(lost->str, c->lost);
+		if (strcmp(c->name, "the same") == 0)
+			assert_int_equal(changes->len, 0);
+		/* growing back is never a loss */
+		assert_false(policy_compare(fresh, old, NULL, NULL));
+		g_string_free(changes, TRUE);
+		g_string_free(lost, TRUE);
+		policy_unref(fresh);
+		g_free(yaml);
+	}
+	policy_unref(old);
+}
+
+/* The shipped policy against itself, against a copy without its gate
+ * model, and against one cut before its last three rules. */
+static void test_compare_shipped(void **state)
+{
+	(void)state;
+	char *text = NULL, *err = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
+	struct policy *whole = policy_load("policies/default.yaml", &err);
+	assert_non_null(whole);
+	GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+	assert_false(policy_compare(whole, whole, changes, lost));
+	assert_int_equal(changes->len + lost->len, 0);
+
+	char **parts = g_strsplit(text, "  gate: default-gate.model\n", 2);
+	assert_non_null(parts[1]);
+	char *no_gate = g_strconcat(parts[0], parts[1], NULL);
+	struct policy *fresh = load_ok("policies/default.yaml", no_gate);
+	assert_true(policy_compare(whole, fresh, changes, lost));
+	assert_non_null(strstr(changes->str, "models.gate: 1 ("));
+	assert_string_equal(lost->str, "the gate model");
+	policy_unref(fresh);
+
+	char *cut = strstr(text, "\n  late-reply:\n");
+	assert_non_null(cut);
+	cut[1] = '\0';
+	fresh = load_ok("policies/default.yaml", text);
+	g_string_truncate(changes, 0);
+	g_string_truncate(lost, 0);
+	assert_true(policy_compare(whole, fresh, changes, lost));
+	assert_string_equal(lost->str, "rules late-reply, repeat-apology, over-apology");
+	assert_non_null(strstr(changes->str, "rules.over-apology.intensifiers: 16 -> 0 patterns\n"));
+	policy_unref(fresh);
+
+	g_string_free(changes, TRUE);
+	g_string_free(lost, TRUE);
+	g_strfreev(parts);
+	g_free(no_gate);
+	g_free(text);
+	policy_unref(whole);
 }
 
 static void test_missing_file(void **state)
@@ -117,8 +296,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_policy_loads), cmocka_unit_test(test_minimal_policy),
-		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_missing_file),
-		cmocka_unit_test(test_rule_names),
+		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_cut_short),
+		cmocka_unit_test(test_compare),              cmocka_unit_test(test_compare_shipped),
+		cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_rule_names),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

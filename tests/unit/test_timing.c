@@ -14,6 +14,8 @@
 #include "policy.h"
 
 static const char yaml[] = "version: 1\n"
+                           "complaint:\n"
+                           "  breach: {phrases: [still]}\n"
                            "rules:\n"
                            "  late-reply:\n"
                            "    principle: p\n"

@@ -1,0 +1,158 @@
+/*
+ * policy_compare.c - what a new policy changes and loses against the one it
+ * would replace (policy.h).  `apologyctl policy check --against` prints it;
+ * the daemon refuses a reload that shrinks unless told to take it.  Pure:
+ * it reads two compiled policies and writes text.
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "policy_priv.h"
+
+/* One phrase list of a policy and how many entries it has. */
+struct list_count {
+	char *path; /* "rules.excuse.phrases", "lexicon.negation", "kinds.delivery" */
+	int rule;   /* enum rule_id the list belongs to, or -1 */
+	unsigned n;
+	const char *unit; /* "patterns" or "words" */
+};
+
+static void list_count_clear(void *p)
+{
+	g_free(((struct list_count *)p)->path);
+}
+
+/* Every list of POL that the loader knows, with its count (0 when empty). */
+static GArray *list_counts(const struct policy *pol)
+{
+	GArray *lists = g_array_new(FALSE, TRUE, sizeof(struct list_count));
+	g_array_set_clear_func(lists, list_count_clear);
+	unsigned n_classes = LEX_FIXED_COUNT + pol->n_kinds;
+	for (unsigned cls = 0; cls < n_classes; cls++) {
+		struct list_count lc = {.unit = "patterns"};
+		lc.path = policy_class_path(pol, cls, &lc.rule);
+		for (unsigned i = 0; i < pol->all.n; i++)
+			lc.n += pol->all.cls[i] == cls;
+		g_array_append_val(lists, lc);
+	}
+	struct list_count neg = {g_strdup("lexicon.negation"), -1, g_hash_table_size(pol->negation), "words"};
+	g_array_append_val(lists, neg);
+	return lists;
+}
+
+static const struct list_count *find_list(const GArray *lists, const char *path)
+{
+	for (guint i = 0; i < lists->len; i++) {
+		const struct list_count *lc = &g_array_index(lists, struct list_count, i);
+		if (strcmp(lc->path, path) == 0)
+			return lc;
+	}
+	return NULL;
+}
+
+G_GNUC_PRINTF(2, 3)
+static void line(GString *out, const char *fmt, ...)
+{
+	if (out == NULL)
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	g_string_append_vprintf(out, fmt, ap);
+	va_end(ap);
+	g_string_append_c(out, '\n');
+}
+
+/* Append an item to the one-line list of losses. */
+G_GNUC_PRINTF(2, 3)
+static void lose(GString *lost, const char *fmt, ...)
+{
+	if (lost == NULL)
+		return;
+	if (lost->len)
+		g_string_append(lost, "; ");
+	va_list ap;
+	va_start(ap, fmt);
+	g_string_append_vprintf(lost, fmt, ap);
+	va_end(ap);
+}
+
+static bool compare_rules(const struct policy *old, const struct policy *fresh, GString *changes,
+                          GString *lost)
+{
+	GString *gone = g_string_new(NULL);
+	for (int r = 0; r < RULE_COUNT; r++) {
+		bool was = old->rules[r].enabled, is = fresh->rules[r].enabled;
+		if (was != is)
+			line(changes, "rule %s: %s -> %s", rule_name(r), was ? "enabled" : "off",
+			     is ? "enabled" : "off");
+		if (was && !is)
+			g_string_append_printf(gone, "%s%s", gone->len ? ", " : "", rule_name(r));
+	}
+	bool shrinks = gone->len > 0;
+	if (shrinks)
+		lose(lost, "%s %s", strchr(gone->str, ',') ? "rules" : "rule", gone->str);
+	g_string_free(gone, TRUE);
+	return shrinks;
+}
+
+/* A list emptied counts as a loss unless its rule is off in either policy
+ * (a rule that is gone is reported as such). */
+static bool compare_lists(const struct policy *old, const struct policy *fresh, GString *changes,
+                          GString *lost)
+{
+	GArray *before = list_counts(old), *after = list_counts(fresh);
+	bool shrinks = false;
+	for (guint i = 0; i < before->len; i++) {
+		const struct list_count *o = &g_array_index(before, struct list_count, i);
+		const struct list_count *f = find_list(after, o->path);
+		unsigned n = f ? f->n : 0;
+		if (o->n != n)
+			line(changes, "%s: %u -> %u %s", o->path, o->n, n, o->unit);
+		bool counts = o->rule < 0 || (old->rules[o->rule].enabled && fresh->rules[o->rule].enabled);
+		if (o->n > 0 && n == 0 && counts) {
+			lose(lost, "every entry of %s", o->path);
+			shrinks = true;
+		}
+	}
+	for (guint i = 0; i < after->len; i++) {
+		const struct list_count *f = &g_array_index(after, struct list_count, i);
+		if (f->n > 0 && find_list(before, f->path) == NULL)
+			line(changes, "%s: 0 -> %u %s", f->path, f->n, f->unit);
+	}
+	g_array_free(before, TRUE);
+	g_array_free(after, TRUE);
+	return shrinks;
+}
+
+static bool compare_models(const struct policy *old, const struct policy *fresh, GString *changes,
+                           GString *lost)
+{
+	static const char *const which[] = {"gate", "sentences"};
+	bool shrinks = false;
+	for (size_t i = 0; i < G_N_ELEMENTS(which); i++) {
+		const char *was = policy_model_version(old, which[i]);
+		const char *is = policy_model_version(fresh, which[i]);
+		if (g_strcmp0(was, is) != 0)
+			line(changes, "models.%s: %s -> %s", which[i], was ? was : "none", is ? is : "none");
+		if (was && !is) {
+			lose(lost, "the %s model", which[i]);
+			shrinks = true;
+		}
+	}
+	return shrinks;
+}
+
+bool policy_compare(const struct policy *old, const struct policy *fresh, GString *changes, GString *lost)
+{
+	bool shrinks = compare_rules(old, fresh, changes, lost);
+	shrinks |= compare_lists(old, fresh, changes, lost);
+	unsigned was = old->all.n, is = fresh->all.n;
+	if (was != is)
+		line(changes, "patterns: %u -> %u", was, is);
+	if ((guint64)is * 2 < was) {
+		lose(lost, "%u of %u patterns", was - is, was);
+		shrinks = true;
+	}
+	shrinks |= compare_models(old, fresh, changes, lost);
+	return shrinks;
+}
