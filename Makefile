@@ -318,6 +318,8 @@ train: $(BUILD)/apology-train
 SHARED_EVAL ?= ../shared/eval
 eval-real: $(BUILD)/apologyctl
 	@if [ ! -f $(SHARED_EVAL)/run_real.py ]; then echo "eval-real: skipped ($(SHARED_EVAL) is absent)"; exit 0; fi; \
+	$(PYTHON) tests/training_overlap.py $(SHARED_EVAL)/real/items.jsonl policies/training/*/*.tsv \
+	  policies/training/replies/*.jsonl && \
 	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml && \
 	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml --given-complaint
 
