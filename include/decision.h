@@ -39,6 +39,7 @@ struct decision {
 	char *text;       /* owned: the author's new text the spans refer to */
 	size_t text_len;
 	bool apologised;    /* the reply contains an apology (for history) */
+	bool held_back;     /* it would hold, but the complaint is not clear enough */
 	const char *reason; /* why unchecked; static, NULL otherwise */
 };
 

@@ -68,6 +68,9 @@ struct complaint {
 	                   answer to a complaint (logit, 0 at the threshold); NAN when
 	                   not consulted (no model, a stored complaint, or the
 	                   complaint's own words decided) */
+	bool clear;     /* detected clearly enough to hold a reply: a stored complaint,
+	                   the phrase lists' call, or the models' margin at least
+	                   models.hold-margin; otherwise a hold becomes advice */
 };
 
 struct policy;

@@ -67,10 +67,17 @@ void decide(const struct policy *pol, const struct thread_view *view, struct fin
 			holding |= combo;
 	}
 	bool hold = holding != 0 || (pol->hold_score > 0 && score >= pol->hold_score);
+	/* A complaint the models only just see is no ground to stop mail:
+	 * advise instead (models.hold-margin). */
+	if (hold && !out->complaint.clear) {
+		hold = false;
+		holding = 0;
+		out->held_back = true;
+	}
 	out->score = score;
-	out->verdict = hold                                      ? VERDICT_HOLD
-	               : score >= pol->advise_score && score > 0 ? VERDICT_ADVISE
-	                                                         : VERDICT_PASS;
+	out->verdict = hold                                                          ? VERDICT_HOLD
+	               : out->held_back || (score >= pol->advise_score && score > 0) ? VERDICT_ADVISE
+	                                                                             : VERDICT_PASS;
 	for (guint i = 0; i < f->items->len; i++) {
 		struct finding *fd = &g_array_index(f->items, struct finding, i);
 		const struct rule_conf *rc = &pol->rules[fd->rule];

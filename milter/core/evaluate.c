@@ -165,14 +165,23 @@ static void add_sentence(struct eval *e, enum rule_id rule, guint s)
 
 /* A finding of the sentence model: the whole sentence, and the words that
  * weighed most for tag T in it. */
-static void add_learned(struct eval *e, enum rule_id rule, guint s, enum sentence_tag t)
+/* Whether a finding of RULE already points into sentence S. */
+static bool found_in(const struct eval *e, enum rule_id rule, guint s)
 {
 	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
 	for (guint i = 0; i < e->out->items->len; i++) {
 		const struct finding *f = &g_array_index(e->out->items, struct finding, i);
 		if (f->rule == rule && f->start >= st->start && f->start < st->end)
-			return; /* a phrase already points into this sentence */
+			return true;
 	}
+	return false;
+}
+
+static void add_learned(struct eval *e, enum rule_id rule, guint s, enum sentence_tag t)
+{
+	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
+	if (found_in(e, rule, s))
+		return; /* a phrase already points into this sentence */
 	guint before = e->out->items->len;
 	add(e, rule, st->start, st->end);
 	if (e->out->items->len == before)
@@ -195,16 +204,20 @@ static void judge_learned(struct eval *e)
 		bool failure = sentence_has(e, s, LEX_FAILURE) || sentence_has(e, s, LEX_EXCUSE);
 		if (sentence_tagged(e, s, TAG_HOLLOW))
 			add_learned(e, RULE_NON_APOLOGY, s, TAG_HOLLOW);
+		if (sentence_tagged(e, s, TAG_GROVEL))
+			add_learned(e, RULE_OVER_APOLOGY, s, TAG_GROVEL);
+		/* A sentence that owns the failure neither corrects the client
+		 * ("that is on us, not on you"), nor excuses, nor blames. */
+		if (sentence_has(e, s, LEX_OWNERSHIP) || sentence_tagged(e, s, TAG_OWN))
+			continue;
 		/* an exception phrase ("the proof you approved") is no correction */
 		if (sentence_tagged(e, s, TAG_DEFENSIVE) && !sentence_has(e, s, LEX_EXCEPTION))
 			add_learned(e, RULE_DEFENSIVE, s, TAG_DEFENSIVE);
-		if (sentence_tagged(e, s, TAG_GROVEL))
-			add_learned(e, RULE_OVER_APOLOGY, s, TAG_GROVEL);
-		if (sentence_has(e, s, LEX_OWNERSHIP) || sentence_tagged(e, s, TAG_OWN))
-			continue;
 		if (sentence_tagged(e, s, TAG_EXCUSE))
 			add_learned(e, RULE_EXCUSE, s, TAG_EXCUSE);
-		if (failure && !reply_owns && sentence_tagged(e, s, TAG_BLAME))
+		/* the client's own people blamed is defensive, not blame */
+		if (failure && !reply_owns && sentence_tagged(e, s, TAG_BLAME) &&
+		    !sentence_tagged(e, s, TAG_DEFENSIVE) && !found_in(e, RULE_DEFENSIVE, s))
 			add_learned(e, RULE_BLAME_THIRD_PARTY, s, TAG_BLAME);
 	}
 }

@@ -63,6 +63,8 @@ static const struct key_spec model_keys[] = {
     {"sentences", K_STRING, -1, NOFF, 0, 0},
     {"reply-alone-margin", K_NUMBER, -1, OFF(reply_alone_margin), 0, 100},
     {"absence-margin", K_NUMBER, -1, OFF(absence_margin), 0, 100},
+    {"hold-margin", K_NUMBER, -1, OFF(hold_margin), 0, 100},
+    {"phrase-assist", K_NUMBER, -1, OFF(phrase_assist), 0, 100},
     {NULL, 0, 0, 0, 0, 0},
 };
 
@@ -777,6 +779,8 @@ static void policy_defaults(struct policy *pol)
 	pol->negation_window = 3;
 	pol->reply_alone_margin = 2;
 	pol->absence_margin = 1;
+	pol->hold_margin = 1;
+	pol->phrase_assist = 1;
 	pol->negation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	pol->sender_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
 	pol->domain_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);

@@ -131,6 +131,8 @@ struct policy {
 	int tag_class[TAG_COUNT];   /* class index in sentences per enum sentence_tag */
 	double reply_alone_margin;  /* logit the reply alone needs, with nothing quoted */
 	double absence_margin;      /* logit above threshold for a learned "has ownership/remedy/..." */
+	double phrase_assist;       /* how far short of the gate's bar breach phrases may lift a thread */
+	double hold_margin;         /* logit past the gate's bar before a reply may be held */
 
 	struct phrase_set all;  /* every phrase: for the new text */
 	struct phrase_set cues; /* complaint cues and failure kinds: for quoted text */

@@ -105,7 +105,8 @@ void render_json(GString *out, const char *file, const struct decision *d)
 		g_string_append(out, "null");
 	else
 		g_string_append_printf(out, "%.1f", c->answers);
-	g_string_append(out, "},\"findings\":");
+	g_string_append_printf(out, ",\"clear\":%s},\"held_back\":%s,\"findings\":",
+	                       c->detected && c->clear ? "true" : "false", d->held_back ? "true" : "false");
 	render_json_findings(out, d);
 	g_string_append_c(out, '}');
 }
@@ -155,6 +156,10 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 			                       sent ? sent : "");
 			g_free(sent);
 		}
+		if (d->held_back)
+			g_string_append(
+			    out, "  advised, not held: the models see the complaint, but not clearly enough "
+			         "to stop mail (models.hold-margin)\n");
 	}
 	for (guint i = 0; d->findings && i < d->findings->len; i++) {
 		const struct finding *f = &g_array_index(d->findings, struct finding, i);

@@ -107,6 +107,7 @@ struct learned {
 	float complaint; /* the complaint's own words */
 	float serious;
 	float answers; /* the reply's own words, or NAN when not consulted */
+	float margin;  /* how far past its bar the deciding evidence is */
 };
 
 /* Logits of the gate model on the first quoted-scan-bytes of TEXT,
@@ -127,7 +128,7 @@ static void gate_logits(const struct policy *pol, const char *text, size_t len, 
  * inbound message). */
 static struct learned gate_score(const struct policy *pol, const char *text, size_t len)
 {
-	struct learned l = {.answers = NAN};
+	struct learned l = {.answers = NAN, .margin = -INFINITY};
 	if (pol->gate == NULL)
 		return l;
 	float rel[CLASSIFIER_MAX_CLASSES];
@@ -136,6 +137,7 @@ static struct learned gate_score(const struct policy *pol, const char *text, siz
 	l.complaint = rel[pol->gate_class[GATE_COMPLAINT]];
 	l.serious = rel[pol->gate_class[GATE_SERIOUS]];
 	l.detected = l.complaint >= 0;
+	l.margin = l.complaint;
 	return l;
 }
 
@@ -150,7 +152,9 @@ static void gate_reply(const struct policy *pol, const struct thread_view *view,
 	float rel[CLASSIFIER_MAX_CLASSES];
 	gate_logits(pol, view->text, view->len, rel);
 	l->answers = rel[pol->gate_class[GATE_ANSWERS]];
-	if (view->quoted_len > 0 ? l->complaint + l->answers >= 0 : l->answers >= pol->reply_alone_margin)
+	l->margin =
+	    view->quoted_len > 0 ? l->complaint + l->answers : l->answers - (float)pol->reply_alone_margin;
+	if (l->margin >= 0)
 		l->detected = true;
 }
 
@@ -160,16 +164,26 @@ static void conclude(const struct policy *pol, const struct evidence *ev, const 
 	out->score = l->on ? l->complaint : ev->score;
 	out->answers = l->answers;
 	out->kinds |= ev->kinds;
-	if (l->on ? l->detected : ev->score >= pol->complaint_threshold)
+	/* With the models on, the phrase lists' breach evidence lifts a thread
+	 * the models place just short of their bar (within phrase-assist). */
+	bool phrases = ev->score >= pol->complaint_threshold;
+	if (l->on ? l->detected || (phrases && l->margin >= -pol->phrase_assist) : phrases)
 		out->detected = true;
 	if (!out->detected) {
 		out->severity = SEVERITY_NONE;
 		return;
 	}
+	/* A stored complaint (the models are off then) is clear, and so is
+	 * the models' call when it clears hold-margin or the phrase lists agree;
+	 * a thread the phrases lifted to the bar is not. */
+	out->clear = !l->on || l->margin >= pol->hold_margin || (phrases && l->detected);
 	if (out->severity == SEVERITY_NONE)
 		/* escalation phrases (cancel, lawyer, "take our business
-		 * elsewhere") are precise: they make it serious beside the model */
-		out->severity = ((l->on && l->serious >= 0) || ev->escalation >= pol->serious_threshold)
+		 * elsewhere") are precise: they make it serious beside the model,
+		 * whose serious class was fitted on complaints only, so it speaks
+		 * only when the complaint's own words cross the complaint bar */
+		out->severity = ((l->on && l->complaint >= 0 && l->serious >= 0) ||
+		                 ev->escalation >= pol->serious_threshold)
 		                    ? SEVERITY_SERIOUS
 		                    : SEVERITY_NORMAL;
 }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <glib/gstdio.h>
 
 #include "decision.h"
 #include "policy.h"
@@ -71,6 +72,16 @@ static const struct rule_case cases[] = {
      "defensive", true},
     {"learned defensive: own late shipment",
      "I'm sorry. Our records show we shipped it late, and that is our mistake.", NULL, "defensive", false},
+    {"learned defensive: the client's account doubted",
+     "I'm sorry. We have hundreds of happy guests and nobody else has ever mentioned the noise.", NULL,
+     "defensive", true},
+    {"learned defensive: owned, the client cleared",
+     "I'm sorry we let you down. We shipped it late, and that is on us, not on you or your team.", NULL,
+     "defensive", false},
+    {"learned blame: a third party's mistake", "I'm sorry. The error was caused by our payment provider.",
+     NULL, "blame-third-party", true},
+    {"learned blame: the client's team is defensive, not blame",
+     "I'm sorry. Your team forgot to send us the updated logo files.", NULL, "blame-third-party", false},
     {"learned excuse: staffing", "I'm sorry, we were short-staffed over the holidays.", NULL, "excuse", true},
     {"learned excuse: none made", "I'm sorry we were late; the staffing is our problem, not yours.", NULL,
      "excuse", false},
@@ -199,6 +210,76 @@ static void test_rule_cases(void **state)
 		g_free(msg);
 	}
 	assert_int_equal(bad, 0);
+}
+
+/* A policy like the default whose models must clear MARGIN before a reply
+ * is held (models.hold-margin); caller unrefs. */
+static struct policy *policy_with_hold_margin(const char *margin)
+{
+	char *yaml = NULL, *err = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
+	char *cwd = g_get_current_dir();
+	char *gate = g_strdup_printf("gate: %s/policies/default-gate.model", cwd);
+	char *sent = g_strdup_printf("sentences: %s/policies/default-sentences.model", cwd);
+	char *hold = g_strdup_printf("hold-margin: %s\n  absence-margin:", margin);
+	GString *y = g_string_new(yaml);
+	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
+	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
+	assert_true(g_string_replace(y, "absence-margin:", hold, 1) == 1);
+	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "p.yaml", NULL);
+	assert_true(g_file_set_contents(path, y->str, -1, NULL));
+	struct policy *p = policy_load(path, &err);
+	if (p == NULL)
+		print_error("%s\n", err);
+	assert_non_null(p);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+	g_string_free(y, TRUE);
+	g_free(hold);
+	g_free(sent);
+	g_free(gate);
+	g_free(cwd);
+	g_free(yaml);
+	return p;
+}
+
+/* A reply that would be held, answering a complaint only the models see
+ * (no breach phrase in it): held when the models are clear enough, advised
+ * (held back) when hold-margin asks for more than they give, and held
+ * again when the daemon stored the complaint. */
+static void test_hold_needs_a_clear_complaint(void **state)
+{
+	(void)state;
+	char *msg =
+	    make_reply("Our records show the order was complete when it left, so the damage happened "
+	               "after delivery.",
+	               "The invoice you sent charges us for 40 licences. We have 25. Please correct it.");
+	struct decision d;
+	struct policy *sure = policy_with_hold_margin("0"), *doubtful = policy_with_hold_margin("99");
+	apology_check(sure, msg, strlen(msg), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_true(d.complaint.clear);
+	assert_int_equal(d.verdict, VERDICT_HOLD);
+	assert_false(d.held_back);
+	decision_clear(&d);
+	apology_check(doubtful, msg, strlen(msg), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_false(d.complaint.clear);
+	assert_int_equal(d.verdict, VERDICT_ADVISE);
+	assert_true(d.held_back);
+	assert_true(fired(&d, "defensive")); /* still found and shown, as advice */
+	decision_clear(&d);
+	struct context ctx = {.stored_complaint = true, .complaint_time = 1772524800};
+	apology_check(doubtful, msg, strlen(msg), &ctx, &d);
+	assert_true(d.complaint.clear);
+	assert_int_equal(d.verdict, VERDICT_HOLD);
+	decision_clear(&d);
+	policy_unref(sure);
+	policy_unref(doubtful);
+	g_free(msg);
 }
 
 static void test_not_a_complaint(void **state)
@@ -401,10 +482,15 @@ static void test_new_text_alone(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_rule_cases),      cmocka_unit_test(test_learned_finding_explained),
-	    cmocka_unit_test(test_not_a_complaint), cmocka_unit_test(test_default_verdicts),
-	    cmocka_unit_test(test_late_and_repeat), cmocka_unit_test(test_spans_point_at_words),
-	    cmocka_unit_test(test_new_text_alone),  cmocka_unit_test(test_classify_inbound),
+	    cmocka_unit_test(test_rule_cases),
+	    cmocka_unit_test(test_learned_finding_explained),
+	    cmocka_unit_test(test_hold_needs_a_clear_complaint),
+	    cmocka_unit_test(test_not_a_complaint),
+	    cmocka_unit_test(test_default_verdicts),
+	    cmocka_unit_test(test_late_and_repeat),
+	    cmocka_unit_test(test_spans_point_at_words),
+	    cmocka_unit_test(test_new_text_alone),
+	    cmocka_unit_test(test_classify_inbound),
 	};
 	return cmocka_run_group_tests_name("rules", tests, setup, teardown);
 }
