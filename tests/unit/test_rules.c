@@ -221,11 +221,11 @@ static struct policy *policy_with_hold_margin(const char *margin)
 	char *cwd = g_get_current_dir();
 	char *gate = g_strdup_printf("gate: %s/policies/default-gate.model", cwd);
 	char *sent = g_strdup_printf("sentences: %s/policies/default-sentences.model", cwd);
-	char *hold = g_strdup_printf("hold-margin: %s\n  absence-margin:", margin);
+	char *hold = g_strdup_printf("hold-margin: %s ", margin);
 	GString *y = g_string_new(yaml);
 	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
 	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
-	assert_true(g_string_replace(y, "absence-margin:", hold, 1) == 1);
+	assert_true(g_string_replace(y, "hold-margin: 1 ", hold, 1) == 1);
 	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
 	char *path = g_build_filename(dir, "p.yaml", NULL);
 	assert_true(g_file_set_contents(path, y->str, -1, NULL));
