@@ -69,7 +69,7 @@ ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter
 UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
-CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c \
+CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
              milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
              milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
              milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
