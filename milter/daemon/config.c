@@ -82,9 +82,11 @@ const struct config_key config_keys[] = {
     {"limits.drain-timeout", CONF_DURATION, FIELD(drain_timeout), "30s", 0, 3600, NULL, NULL,
      "on SIGTERM, how long to wait for messages in flight"},
     {"limits.milter-timeout", CONF_DURATION, FIELD(milter_timeout), "300s", 1, 3600, NULL, NULL,
-     "how long to wait on the MTA during a session"},
+     "how long an MTA connection may send nothing while the daemon waits on it (time the "
+     "connection waits for a verdict does not count)"},
     {"limits.workers", CONF_INT, FIELD(workers), "0", 0, 64, NULL, NULL,
-     "event loops (threads) serving the MTA and judging mail (0: one per CPU)"},
+     "event loops (threads) serving the MTA and judging messages up to 64 KB; as many judge "
+     "threads, at least two, judge larger ones (0: one per CPU)"},
     {"history.window", CONF_DURATION, FIELD(history_window), "180d", 3600, 3650LL * 86400, NULL, NULL,
      "how far back a reply's apology history is read"},
     {"history.retention", CONF_DURATION, FIELD(retention), "400d", 86400, 3650LL * 86400, NULL, NULL,

@@ -479,6 +479,11 @@ enum filter_reply filter_body(struct filter_session *s, const unsigned char *chu
 	return FILTER_CONTINUE;
 }
 
+size_t filter_message_bytes(const struct filter_session *s)
+{
+	return s->active && !s->over_cap ? s->raw->len : 0;
+}
+
 /* ---- end of message: inbound ------------------------------------------ */
 
 static void record_complaint(struct filter_session *s, const char *qid, gint64 now)

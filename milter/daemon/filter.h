@@ -93,6 +93,10 @@ enum filter_reply filter_data(struct filter_session *s);
 enum filter_reply filter_header(struct filter_session *s, const char *name, const char *value);
 enum filter_reply filter_end_of_headers(struct filter_session *s);
 enum filter_reply filter_body(struct filter_session *s, const unsigned char *chunk, size_t len);
+/* Bytes of the current message buffered to be judged at its end: 0 when
+ * none is (out of scope, or over limits.max-message-size, which is not
+ * analysed).  A measure of what judging it may cost. */
+size_t filter_message_bytes(const struct filter_session *s);
 /* Judge the message and act through OPS on MTA.  QUEUE_ID may be NULL. */
 enum filter_reply filter_end_of_message(struct filter_session *s, const char *queue_id,
                                         const struct mta_ops *ops, void *mta);

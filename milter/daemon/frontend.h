@@ -8,8 +8,9 @@
  *
  *   frontend_event.c      apology-milter: the protocol spoken directly
  *                         (milterproto.c), one event loop per CPU, each
- *                         judging the messages of its own connections at
- *                         end of message.  The default.
+ *                         judging the small messages of its own
+ *                         connections at end of message and handing the
+ *                         larger ones to judge threads.  The default.
  *   frontend_libmilter.c  apology-milter-libmilter: Sendmail's libmilter,
  *                         a thread per connection.  Kept as the reference
  *                         implementation of the protocol and as the

@@ -7,10 +7,24 @@
  * over the connections it accepted from the shared listening socket
  * (EPOLLEXCLUSIVE: one loop is woken per new connection).  A loop reads
  * commands, cuts them into packets (milterproto.c) and hands each step to
- * filter.c; at end of message it judges the message itself and answers.
- * No connection ever changes thread, so nothing is handed over between
- * threads and a message costs no extra wake-ups; a long message holds up
- * only the other connections of its own loop.
+ * filter.c.  No connection ever changes loop.
+ *
+ * At end of message a loop judges a message of up to JUDGE_ON_LOOP bytes
+ * itself and answers at once: the usual reply costs no hand-over between
+ * threads and no extra wake-up, and at most some 60 ms of work at the
+ * worst found (64 KB of empty MIME parts; docs/performance.md).  A larger
+ * message goes to the judges, a few threads shared by all loops, through a
+ * bounded queue: its loop stops reading that connection (the MTA sends
+ * nothing before the answer), goes on serving the others, and answers when
+ * the judgement comes back.  When the queue is full the loop judges the
+ * message itself, so the MTA waits longer but always gets an answer.
+ *
+ * A connection the MTA leaves idle for limits.milter-timeout is closed.
+ * Idleness is measured on each loop's own clock, which runs while the loop
+ * waits for events and counts at most TURN_COUNTED of any turn's work: time
+ * a loop spends on other connections never makes a connection look idle.
+ * A connection waiting for its judgement, or with a command not yet read,
+ * is never idle.
  *
  * Why not libmilter: its thread per connection and a poll() before every
  * read cost more CPU than the judging itself, and on a busy MTA that CPU is
@@ -36,6 +50,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -52,8 +67,11 @@
 #define PRUNE_INTERVAL ((gint64)3600 * G_USEC_PER_SEC)
 #define TICK_MS        1000
 #define READ_CHUNK     65536
-#define BIG_BUFFER     (256 * 1024)  /* input buffers above this are freed when empty */
-#define MAX_UNSENT     (1024 * 1024) /* replies an MTA may leave unread before it is dropped */
+#define BIG_BUFFER     (256 * 1024)         /* input buffers above this are freed when empty */
+#define MAX_UNSENT     (1024 * 1024)        /* replies an MTA may leave unread before it is dropped */
+#define JUDGE_ON_LOOP  (64 * 1024)          /* larger messages are judged off the loop */
+#define JUDGE_QUEUE    4                    /* messages waiting per judge before the loops judge them */
+#define TURN_COUNTED   ((gint64)100 * 1000) /* microseconds of a turn's work counted as idle time */
 
 const char frontend_signal_help[] =
     "Signals: USR1 and HUP reload the policy; TERM, INT and USR2 stop after the\n"
@@ -62,6 +80,18 @@ const char frontend_signal_help[] =
 /* The listening socket, opened by frontend_listen() before privileges go. */
 static int listen_fd = -1;
 static char *listen_path; /* unix socket to remove at exit, or NULL */
+
+/* The threads that judge the larger messages, for all loops.  LOCK also
+ * guards each loop's answered queue. */
+struct judges {
+	GMutex lock;
+	GCond work;     /* a job is waiting, or stopping */
+	GQueue waiting; /* jobs not yet taken, at most JUDGE_QUEUE per judge */
+	unsigned busy;  /* judges judging */
+	bool stopping;  /* set when the loops have ended */
+	int n;
+	GThread **threads;
+};
 
 /* What every loop shares. */
 struct server {
@@ -75,6 +105,7 @@ struct server {
 	gint reload_again;          /* atomic: a reload was asked for meanwhile */
 	gint pruning;               /* atomic: a prune thread runs */
 	GThread *reloader, *pruner; /* joined before the next one and at exit */
+	struct judges *judges;
 };
 
 /* One event loop, one thread. */
@@ -87,6 +118,33 @@ struct loop {
 	gint64 next_prune;
 	GThread *thread;
 	GByteArray *spare_in; /* input buffer of a closed connection, for the next */
+	gint64 clock;         /* microseconds of idle time: see the top of this file */
+	int answer_fd;        /* eventfd: a judge has put a job in answered */
+	GQueue answered;      /* jobs judged, for this loop to answer (judges.lock) */
+	unsigned jobs;        /* jobs handed to the judges and not back yet */
+};
+
+/* What the MTA is told at end of message: the MTA operations below append
+ * to OUT, whoever judges the message (the loop into the connection's own
+ * buffer, a judge into a buffer of the job). */
+struct answer {
+	uint32_t actions; /* negotiated, SMFIF_* */
+	GByteArray *out;
+	char *reply; /* "550 5.7.1 text" from set_reply, or NULL */
+};
+
+/* A message judged off its loop.  The loop hands the session to a judge
+ * and takes it back with the answer; until then the connection reads
+ * nothing.  C belongs to the loop: it becomes NULL when the connection
+ * closes meanwhile, and the loop then drops the answer. */
+struct job {
+	struct loop *lp;
+	struct conn *c;
+	struct filter_session *session;
+	char *queue_id;
+	struct answer a;
+	bool waiting; /* in judges.waiting (judges.lock) */
+	GList link;   /* in judges.waiting, then in lp->answered */
 };
 
 struct conn {
@@ -96,42 +154,42 @@ struct conn {
 	GByteArray *in, *out;
 	size_t in_off, out_off;
 	uint32_t actions, steps;
-	unsigned events; /* what epoll watches */
-	struct filter_session *session;
+	unsigned events;                /* what epoll watches */
+	struct filter_session *session; /* NULL while a judge has it */
 	char *daemon_name, *auth_authen, *queue_id;
-	char *reply; /* "550 5.7.1 text" from set_reply */
-	gint64 last_active;
+	struct job *job;    /* the message being judged off the loop, or NULL */
+	gint64 last_active; /* lp->clock when the MTA last sent something */
 };
 
 /* Markers for the loop's own descriptors in epoll's data pointer. */
-static char tag_listen, tag_signal;
+static char tag_listen, tag_signal, tag_answers;
 
 /* ---- the MTA operations: replies appended at end of message ----------- */
 
 static bool ev_add_header(void *mta, const char *name, const char *value)
 {
-	struct conn *c = mta;
-	if (!(c->actions & SMFIF_ADDHDRS))
+	struct answer *a = mta;
+	if (!(a->actions & SMFIF_ADDHDRS))
 		return false;
-	mp_put_header(c->out, -1, name, value);
+	mp_put_header(a->out, -1, name, value);
 	return true;
 }
 
 static bool ev_delete_header(void *mta, const char *name, int index)
 {
-	struct conn *c = mta;
-	if (!(c->actions & SMFIF_CHGHDRS) || index < 1)
+	struct answer *a = mta;
+	if (!(a->actions & SMFIF_CHGHDRS) || index < 1)
 		return false;
-	mp_put_header(c->out, index, name, "");
+	mp_put_header(a->out, index, name, "");
 	return true;
 }
 
 static bool ev_quarantine(void *mta, const char *reason)
 {
-	struct conn *c = mta;
-	if (!(c->actions & SMFIF_QUARANTINE) || reason == NULL || *reason == '\0')
+	struct answer *a = mta;
+	if (!(a->actions & SMFIF_QUARANTINE) || reason == NULL || *reason == '\0')
 		return false;
-	mp_put_string(c->out, SMFIR_QUARANTINE, reason);
+	mp_put_string(a->out, SMFIR_QUARANTINE, reason);
 	return true;
 }
 
@@ -139,13 +197,13 @@ static bool ev_quarantine(void *mta, const char *reason)
  * same class, and one line of text. */
 static bool ev_set_reply(void *mta, const char *rcode, const char *xcode, const char *text)
 {
-	struct conn *c = mta;
+	struct answer *a = mta;
 	if (rcode == NULL || strlen(rcode) != 3 || (rcode[0] != '4' && rcode[0] != '5') ||
 	    !g_ascii_isdigit(rcode[1]) || !g_ascii_isdigit(rcode[2]) || (xcode && xcode[0] != rcode[0]) ||
 	    (text && strpbrk(text, "\r\n")))
 		return false;
-	g_free(c->reply);
-	c->reply = g_strjoin(" ", rcode, xcode ? xcode : (rcode[0] == '5' ? "5.7.1" : "4.7.1"),
+	g_free(a->reply);
+	a->reply = g_strjoin(" ", rcode, xcode ? xcode : (rcode[0] == '5' ? "5.7.1" : "4.7.1"),
 	                     text ? text : "", NULL);
 	return true;
 }
@@ -157,11 +215,165 @@ static const struct mta_ops event_ops = {
     .set_reply = ev_set_reply,
 };
 
+/* A step's outcome as a reply; a reject or a deferral carries the SMTP
+ * reply set at end of message (REPLY, or NULL) when its class matches. */
+static void reply_status(GByteArray *out, enum filter_reply r, const char *reply)
+{
+	static const char plain[] = {
+	    [FILTER_CONTINUE] = SMFIR_CONTINUE,
+	    [FILTER_ACCEPT] = SMFIR_ACCEPT,
+	    [FILTER_REJECT] = SMFIR_REJECT,
+	    [FILTER_TEMPFAIL] = SMFIR_TEMPFAIL,
+	};
+	char class = r == FILTER_REJECT ? '5' : r == FILTER_TEMPFAIL ? '4' : '\0';
+	if (class && reply && reply[0] == class)
+		mp_put_string(out, SMFIR_REPLYCODE, reply);
+	else
+		mp_put(out, plain[r], NULL, 0);
+}
+
+/* Judge the message of S and put the whole answer in A: the headers, the
+ * quarantine and the verdict, in the order the MTA wants them.  Runs on a
+ * loop or on a judge. */
+static void judge_message(struct filter_session *s, const char *queue_id, struct answer *a)
+{
+	enum filter_reply r = filter_end_of_message(s, queue_id, &event_ops, a);
+	reply_status(a->out, r, a->reply);
+	g_clear_pointer(&a->reply, g_free);
+}
+
+/* ---- judges: the larger messages, off the loops ----------------------- */
+
+static void job_free(struct job *j)
+{
+	filter_session_free(j->session);
+	g_free(j->queue_id);
+	g_byte_array_unref(j->a.out);
+	g_free(j->a.reply);
+	g_free(j);
+}
+
+/* Judge the jobs waiting, one at a time, and hand each answer to its loop;
+ * once the loops have ended, drop the answer and end. */
+static gpointer judge_thread(gpointer data)
+{
+	struct judges *js = data;
+	g_mutex_lock(&js->lock);
+	for (;;) {
+		while (!js->stopping && js->waiting.head == NULL)
+			g_cond_wait(&js->work, &js->lock);
+		if (js->stopping)
+			break;
+		struct job *j = g_queue_pop_head_link(&js->waiting)->data;
+		j->waiting = false;
+		js->busy++;
+		g_mutex_unlock(&js->lock);
+		judge_message(j->session, j->queue_id, &j->a);
+		g_mutex_lock(&js->lock);
+		js->busy--;
+		if (js->stopping) {
+			job_free(j);
+			break;
+		}
+		g_queue_push_tail_link(&j->lp->answered, &j->link);
+		/* Under the lock, so the loop's eventfd is still open; a write
+		 * fails only with 2^64 - 2 wake-ups unread. */
+		uint64_t one = 1;
+		ssize_t w = write(j->lp->answer_fd, &one, sizeof one);
+		(void)w;
+	}
+	g_mutex_unlock(&js->lock);
+	return NULL;
+}
+
+/* N judges: at least two, so that one long message leaves a judge for the
+ * others.  Freed by judges_stop(). */
+static struct judges *judges_start(int n)
+{
+	struct judges *js = g_new0(struct judges, 1);
+	g_mutex_init(&js->lock);
+	g_cond_init(&js->work);
+	g_queue_init(&js->waiting);
+	js->n = MAX(n, 2);
+	js->threads = g_new0(GThread *, js->n);
+	for (int i = 0; i < js->n; i++)
+		js->threads[i] = g_thread_new("judge", judge_thread, js);
+	return js;
+}
+
+/* Queue J for a judge; false when JUDGE_QUEUE jobs per judge are waiting
+ * already: the loop then judges the message itself. */
+static bool judges_take(struct judges *js, struct job *j)
+{
+	g_mutex_lock(&js->lock);
+	bool room = js->waiting.length < (guint)(JUDGE_QUEUE * js->n);
+	if (room) {
+		g_queue_push_tail_link(&js->waiting, &j->link);
+		j->waiting = true;
+		g_cond_signal(&js->work);
+	}
+	g_mutex_unlock(&js->lock);
+	return room;
+}
+
+/* The connection of J has closed: a job still waiting is dropped now; one
+ * being judged, or judged already, when it comes back to the loop. */
+static void job_abandon(struct judges *js, struct job *j)
+{
+	g_mutex_lock(&js->lock);
+	bool waiting = j->waiting;
+	if (waiting)
+		g_queue_unlink(&js->waiting, &j->link);
+	g_mutex_unlock(&js->lock);
+	j->c = NULL;
+	if (waiting) {
+		j->lp->jobs--;
+		job_free(j);
+	}
+}
+
+/* Once the loops (N_LOOPS of LOOPS) have ended: drop the jobs waiting and
+ * the answers not taken, and end the judges.  Judges still judging (past
+ * limits.drain-timeout; F then has messages in flight) are left to the
+ * process's exit, with JS.  Returns whether every judge has ended. */
+static bool judges_stop(struct judges *js, struct loop *loops, int n_loops, struct filter *f)
+{
+	GQueue drop = G_QUEUE_INIT;
+	GList *l;
+	g_mutex_lock(&js->lock);
+	js->stopping = true;
+	g_cond_broadcast(&js->work);
+	while ((l = g_queue_pop_head_link(&js->waiting)) != NULL)
+		g_queue_push_tail_link(&drop, l);
+	for (int i = 0; i < n_loops; i++)
+		while ((l = g_queue_pop_head_link(&loops[i].answered)) != NULL)
+			g_queue_push_tail_link(&drop, l);
+	g_mutex_unlock(&js->lock);
+	while ((l = g_queue_pop_head_link(&drop)) != NULL)
+		job_free(l->data);
+	/* Nothing in flight: no judge is judging, they only finish a turn. */
+	bool ended = filter_in_flight(f) == 0;
+	for (int i = 0; i < js->n; i++) {
+		if (ended)
+			g_thread_join(js->threads[i]);
+		else
+			g_thread_unref(js->threads[i]);
+	}
+	g_free(js->threads);
+	if (ended) {
+		g_mutex_clear(&js->lock);
+		g_cond_clear(&js->work);
+		g_free(js);
+	}
+	return ended;
+}
+
 /* ---- connections ------------------------------------------------------ */
 
 static void conn_watch(struct conn *c)
 {
-	unsigned want = EPOLLIN | (c->out_off < c->out->len ? EPOLLOUT : 0);
+	/* Nothing is read while a judge has the message. */
+	unsigned want = (c->job ? 0 : EPOLLIN) | (c->out_off < c->out->len ? EPOLLOUT : 0);
 	if (want == c->events)
 		return;
 	struct epoll_event ev = {.events = want, .data.ptr = c};
@@ -172,12 +384,13 @@ static void conn_watch(struct conn *c)
 static void conn_forget_message(struct conn *c)
 {
 	g_clear_pointer(&c->queue_id, g_free);
-	g_clear_pointer(&c->reply, g_free);
 }
 
 static void conn_close(struct conn *c)
 {
 	struct loop *lp = c->lp;
+	if (c->job)
+		job_abandon(lp->srv->judges, c->job);
 	g_queue_unlink(&lp->conns, &c->link);
 	close(c->fd); /* also takes it out of the epoll set: it is never duplicated */
 	filter_session_free(c->session);
@@ -227,23 +440,6 @@ static struct filter_session *session_get(struct conn *c)
 		filter_set_leading_space(c->session, c->steps & SMFIP_HDR_LEADSPC);
 	}
 	return c->session;
-}
-
-/* A step's outcome as a reply; a reject or a deferral carries the SMTP
- * reply set at end of message when its class matches. */
-static void reply_status(struct conn *c, GByteArray *out, enum filter_reply r)
-{
-	static const char plain[] = {
-	    [FILTER_CONTINUE] = SMFIR_CONTINUE,
-	    [FILTER_ACCEPT] = SMFIR_ACCEPT,
-	    [FILTER_REJECT] = SMFIR_REJECT,
-	    [FILTER_TEMPFAIL] = SMFIR_TEMPFAIL,
-	};
-	char class = r == FILTER_REJECT ? '5' : r == FILTER_TEMPFAIL ? '4' : '\0';
-	if (class && c->reply && c->reply[0] == class)
-		mp_put_string(out, SMFIR_REPLYCODE, c->reply);
-	else
-		mp_put(out, plain[r], NULL, 0);
 }
 
 /* "Continue" after a step, unless the MTA was told not to wait for it. */
@@ -309,14 +505,40 @@ static bool on_optneg(struct conn *c, const struct mp_packet *p)
 	return true;
 }
 
-/* Judge the message here, in this loop: the headers, the quarantine and
- * the verdict are queued in the order the MTA wants them. */
+/* Hand the message of C to the judges; false when their queue is full. */
+static bool judge_aside(struct conn *c)
+{
+	struct job *j = g_new0(struct job, 1);
+	j->lp = c->lp;
+	j->c = c;
+	j->session = c->session;
+	j->queue_id = c->queue_id;
+	j->a.actions = c->actions;
+	j->a.out = g_byte_array_new();
+	j->link.data = j;
+	if (!judges_take(c->lp->srv->judges, j)) {
+		g_byte_array_unref(j->a.out);
+		g_free(j);
+		return false;
+	}
+	c->session = NULL;
+	c->queue_id = NULL;
+	c->job = j;
+	c->lp->jobs++;
+	return true;
+}
+
+/* A message of up to JUDGE_ON_LOOP bytes is judged here, on the loop, and
+ * answered at once; a larger one by a judge, unless their queue is full. */
 static void on_end_of_message(struct conn *c, const struct mp_packet *p)
 {
 	struct filter_session *s = session_get(c);
 	if (p->len > 0)
 		filter_body(s, p->data, p->len);
-	reply_status(c, c->out, filter_end_of_message(s, c->queue_id, &event_ops, c));
+	if (filter_message_bytes(s) > JUDGE_ON_LOOP && judge_aside(c))
+		return;
+	struct answer a = {.actions = c->actions, .out = c->out};
+	judge_message(s, c->queue_id, &a);
 	conn_forget_message(c);
 }
 
@@ -339,7 +561,7 @@ static bool conn_dispatch(struct conn *c, const struct mp_packet *p)
 		s = session_get(c);
 		if (c->daemon_name)
 			filter_set_daemon_name(s, c->daemon_name);
-		reply_status(c, c->out, filter_mail(s, argv[0], c->auth_authen));
+		reply_status(c->out, filter_mail(s, argv[0], c->auth_authen), NULL);
 		g_clear_pointer(&c->auth_authen, g_free); /* sent again with the next MAIL */
 		return true;
 	case SMFIC_RCPT:
@@ -348,7 +570,7 @@ static bool conn_dispatch(struct conn *c, const struct mp_packet *p)
 		filter_rcpt(session_get(c), argv[0]);
 		reply_continue(c, SMFIP_NR_RCPT);
 		return true;
-	case SMFIC_DATA: reply_status(c, c->out, filter_data(session_get(c))); return true;
+	case SMFIC_DATA: reply_status(c->out, filter_data(session_get(c)), NULL); return true;
 	case SMFIC_HEADER:
 		if (mp_strings(p->data, p->len, argv, 2) < 2)
 			return false;
@@ -384,11 +606,12 @@ static bool conn_dispatch(struct conn *c, const struct mp_packet *p)
 	}
 }
 
-/* Handle every whole command read so far, then send the replies.  False
- * when the connection is closed (C is freed). */
+/* Handle every whole command read so far, up to an end of message handed
+ * to a judge, then send the replies.  False when the connection is closed
+ * (C is freed). */
 static bool conn_process(struct conn *c)
 {
-	for (;;) {
+	while (c->job == NULL) {
 		struct mp_packet p;
 		enum mp_cut cut = mp_cut(c->in->data + c->in_off, c->in->len - c->in_off, &p);
 		if (cut == MP_NEED_MORE)
@@ -434,7 +657,7 @@ static void conn_readable(struct conn *c)
 		conn_close(c);
 		return;
 	}
-	c->last_active = g_get_monotonic_time();
+	c->last_active = c->lp->clock;
 	bool big = c->in->len > BIG_BUFFER;
 	if (conn_process(c) && big && c->in->len == 0) {
 		g_byte_array_unref(c->in);
@@ -452,7 +675,7 @@ static void conn_new(struct loop *lp, int fd)
 	lp->spare_in = NULL;
 	c->out = g_byte_array_new();
 	c->events = EPOLLIN;
-	c->last_active = g_get_monotonic_time();
+	c->last_active = lp->clock;
 	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
 	if (epoll_ctl(lp->ep, EPOLL_CTL_ADD, fd, &ev) != 0) {
 		log_msg(LOG_ERR, "epoll: %s", strerror(errno));
@@ -463,6 +686,40 @@ static void conn_new(struct loop *lp, int fd)
 		return;
 	}
 	g_queue_push_tail_link(&lp->conns, &c->link);
+}
+
+/* A judge's answer for J: send it, give the session back to the
+ * connection, and go on with what the MTA sent after the end of message. */
+static void conn_answered(struct job *j)
+{
+	struct conn *c = j->c;
+	j->lp->jobs--;
+	if (c != NULL) {
+		c->job = NULL;
+		c->session = j->session;
+		j->session = NULL;
+		g_byte_array_append(c->out, j->a.out->data, j->a.out->len);
+		c->last_active = c->lp->clock; /* the MTA's turn starts now */
+	}
+	job_free(j); /* with the session of a connection gone meanwhile */
+	if (c != NULL)
+		conn_process(c);
+}
+
+/* Answer the connections whose messages the judges have judged. */
+static void loop_answer(struct loop *lp)
+{
+	uint64_t wakes;
+	ssize_t r = read(lp->answer_fd, &wakes, sizeof wakes);
+	(void)r;
+	struct judges *js = lp->srv->judges;
+	g_mutex_lock(&js->lock);
+	GQueue done = lp->answered;
+	g_queue_init(&lp->answered);
+	g_mutex_unlock(&js->lock);
+	GList *l;
+	while ((l = g_queue_pop_head_link(&done)) != NULL)
+		conn_answered(l->data);
 }
 
 static void accept_all(struct loop *lp)
@@ -553,7 +810,16 @@ static void take_signals(struct server *srv)
 	}
 }
 
-/* Once a tick: close sessions the MTA left idle, resume accepting, prune. */
+/* Whether the MTA has sent something the loop has not read yet. */
+static bool conn_has_input(const struct conn *c)
+{
+	char byte;
+	return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+}
+
+/* Once a tick: close sessions the MTA left idle, resume accepting, prune.
+ * Idleness is on the loop's clock; a session waiting for its judgement or
+ * with a command not read yet waits on us, not on the MTA. */
 static void tick(struct loop *lp, gint64 now)
 {
 	struct server *srv = lp->srv;
@@ -561,7 +827,7 @@ static void tick(struct loop *lp, gint64 now)
 	for (GList *l = lp->conns.head; l;) {
 		struct conn *c = l->data;
 		l = l->next;
-		if (now - c->last_active > idle) {
+		if (c->job == NULL && lp->clock - c->last_active > idle && !conn_has_input(c)) {
 			log_msg(LOG_INFO, "closing a connection the MTA left idle");
 			conn_close(c);
 		}
@@ -579,13 +845,15 @@ static void tick(struct loop *lp, gint64 now)
 	}
 }
 
-/* Whether a stopping daemon may exit: nothing in flight, or out of time. */
+/* Whether a stopping daemon may exit: nothing in flight and every answer
+ * of a judge sent (a message leaves the count in flight just before its
+ * answer reaches the loop), or out of time. */
 static bool may_exit(struct loop *lp, gint64 now)
 {
 	struct server *srv = lp->srv;
 	if (!g_atomic_int_get(&srv->stopping))
 		return false;
-	if (filter_in_flight(srv->f) == 0)
+	if (filter_in_flight(srv->f) == 0 && lp->jobs == 0)
 		return true;
 	if (now / G_USEC_PER_SEC < g_atomic_int_get(&srv->stop_deadline))
 		return false;
@@ -598,20 +866,26 @@ static gpointer serve(gpointer data)
 {
 	struct loop *lp = data;
 	struct epoll_event evs[64];
-	gint64 next_tick = g_get_monotonic_time() + TICK_MS * 1000;
+	gint64 now = g_get_monotonic_time();
+	gint64 next_tick = now + TICK_MS * 1000;
 	for (;;) {
 		int timeout = g_atomic_int_get(&lp->srv->stopping) ? TICK_MS / 10 : TICK_MS;
 		int n = epoll_wait(lp->ep, evs, G_N_ELEMENTS(evs), timeout);
+		gint64 woke = g_get_monotonic_time();
+		lp->clock += woke - now; /* all the time waited counts */
 		if (n < 0 && errno != EINTR) {
 			log_msg(LOG_ERR, "epoll_wait: %s", strerror(errno));
 			break;
 		}
+		bool answers = false;
 		for (int i = 0; i < n; i++) {
 			void *tag = evs[i].data.ptr;
 			if (tag == &tag_listen)
 				accept_all(lp);
 			else if (tag == &tag_signal)
 				take_signals(lp->srv);
+			else if (tag == &tag_answers)
+				answers = true; /* after the others: an answer may close a connection */
 			else if (evs[i].events & EPOLLIN)
 				conn_readable(tag);
 			else if (evs[i].events & (EPOLLERR | EPOLLHUP))
@@ -619,7 +893,10 @@ static gpointer serve(gpointer data)
 			else if (evs[i].events & EPOLLOUT && !conn_flush(tag))
 				conn_close(tag);
 		}
-		gint64 now = g_get_monotonic_time();
+		if (answers)
+			loop_answer(lp);
+		now = g_get_monotonic_time();
+		lp->clock += MIN(now - woke, TURN_COUNTED); /* and a little of the work */
 		if (now >= next_tick) {
 			tick(lp, now);
 			next_tick = now + TICK_MS * 1000;
@@ -640,9 +917,14 @@ static bool loop_init(struct loop *lp, struct server *srv, bool signals)
 	lp->signals = signals;
 	lp->next_prune = g_get_monotonic_time() + PRUNE_INTERVAL;
 	g_queue_init(&lp->conns);
+	g_queue_init(&lp->answered);
 	lp->ep = epoll_create1(EPOLL_CLOEXEC);
+	lp->answer_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLEXCLUSIVE, .data.ptr = &tag_listen};
-	lp->listening = lp->ep >= 0 && epoll_ctl(lp->ep, EPOLL_CTL_ADD, listen_fd, &ev) == 0;
+	struct epoll_event aev = {.events = EPOLLIN, .data.ptr = &tag_answers};
+	lp->listening = lp->ep >= 0 && lp->answer_fd >= 0 &&
+	                epoll_ctl(lp->ep, EPOLL_CTL_ADD, lp->answer_fd, &aev) == 0 &&
+	                epoll_ctl(lp->ep, EPOLL_CTL_ADD, listen_fd, &ev) == 0;
 	if (!lp->listening)
 		return false;
 	struct epoll_event sev = {.events = EPOLLIN, .data.ptr = &tag_signal};
@@ -658,7 +940,8 @@ int frontend_run(struct filter *f, const struct config *cfg, struct store *st, b
 	int n = cfg->workers > 0 ? cfg->workers : (int)g_get_num_processors();
 	struct loop *loops = g_new0(struct loop, n);
 	for (int i = 0; i < n; i++)
-		loops[i].ep = -1;
+		loops[i].ep = loops[i].answer_fd = -1;
+	srv.judges = judges_start(n);
 	int rc = 0, started = 1;
 	if (srv.sig_fd < 0 || !loop_init(&loops[0], &srv, true)) {
 		log_msg(LOG_ERR, "event loop: %s", strerror(errno));
@@ -680,10 +963,13 @@ int frontend_run(struct filter *f, const struct config *cfg, struct store *st, b
 		g_thread_join(srv.reloader);
 	if (srv.pruner)
 		g_thread_join(srv.pruner);
-	*idle = true;
-	for (int i = 0; i < n; i++)
+	*idle = judges_stop(srv.judges, loops, n, f);
+	for (int i = 0; i < n; i++) {
 		if (loops[i].ep >= 0)
 			close(loops[i].ep);
+		if (loops[i].answer_fd >= 0)
+			close(loops[i].answer_fd);
+	}
 	g_free(loops);
 	if (srv.sig_fd >= 0)
 		close(srv.sig_fd);

@@ -6,8 +6,12 @@ raw bytes: an impossible packet length, an unknown command, a packet cut short,
 a session that vanishes half way through a message, a session left idle. Each
 time the daemon must close that connection and go on serving the others; the
 message abandoned half way must not stay "in flight" (a stop signal then ends
-the daemon at once instead of waiting out limits.drain-timeout). Prints one
-line per case and "raw: N passed, M failed"; exits non-zero on a failure.
+the daemon at once instead of waiting out limits.drain-timeout). Then one
+message whose judging takes seconds, on a daemon with one event loop and a
+1-second limits.milter-timeout: the other sessions of that loop must go on
+getting their verdicts meanwhile, and none may be closed as idle; a stop
+signal while such a message is judged must still let it have its verdict.
+Prints one line per case and "raw: N passed, M failed"; exits non-zero on a failure.
 """
 import os
 import re
@@ -18,6 +22,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SMFIF_ADDHDRS, SMFIF_CHGHDRS, SMFIF_QUARANTINE, SMFIF_SETSYMLIST = 0x01, 0x10, 0x20, 0x100
@@ -79,17 +84,28 @@ def envelope(sock, daemon=b"ORIGINATING", auth=None):
     sock.sendall(packet(b"C", b"mx.client.example\0" + b"4" + struct.pack(">H", 4000) + b"192.0.2.7\0"))
     if auth:
         sock.sendall(packet(b"D", b"M{auth_authen}\0" + auth + b"\0"))
+    return transaction(sock)
+
+
+def transaction(sock, timeout=5.0):
+    """MAIL and RCPT of the next message of the session; the replies to MAIL and DATA."""
     sock.sendall(packet(b"M", b"<sam@acme.example>\0"))
-    mail = read_packet(sock)
+    mail = read_packet(sock, timeout)
     sock.sendall(packet(b"R", b"<dana@client.example>\0") + packet(b"T"))
-    return mail, read_packet(sock)
+    return mail, read_packet(sock, timeout)
 
 
 def send_file(sock, path):
     """Headers (leading space kept), body in CRLF lines, end of message; returns
     the reply commands up to the verdict."""
-    text = open(path, "rb").read().replace(b"\r\n", b"\n")
-    head, _, body = text.partition(b"\n\n")
+    text = open(path, "rb").read()
+    send_headers(sock, text)
+    return send_body(sock, text)
+
+
+def send_headers(sock, text):
+    """The header fields of message TEXT and end of headers (no reply is due)."""
+    head = text.replace(b"\r\n", b"\n").partition(b"\n\n")[0]
     fields = []
     for line in head.split(b"\n"):
         if line[:1] in (b" ", b"\t") and fields:
@@ -100,16 +116,28 @@ def send_file(sock, path):
     for field in fields:
         name, _, value = field.partition(b":")
         out += packet(b"L", name + b"\0" + value + b"\0")
-    out += packet(b"N") + packet(b"B", body.replace(b"\n", b"\r\n")) + packet(b"E")
-    sock.sendall(out)
-    return replies_to_verdict(sock)
+    sock.sendall(out + packet(b"N"))
 
 
-def replies_to_verdict(sock):
+def send_body(sock, text, timeout=10):
+    """The body of message TEXT and end of message; returns the reply commands up
+    to the verdict."""
+    sock.sendall(body_packets(text))
+    return replies_to_verdict(sock, timeout)
+
+
+def body_packets(text):
+    """The body of message TEXT in CRLF lines, in chunks as Postfix sends it, and
+    end of message."""
+    body = text.replace(b"\r\n", b"\n").partition(b"\n\n")[2].replace(b"\n", b"\r\n")
+    return b"".join(packet(b"B", body[i:i + 65535]) for i in range(0, len(body), 65535)) + packet(b"E")
+
+
+def replies_to_verdict(sock, timeout=10):
     """The reply commands after end of message, up to and with the verdict."""
     replies = []
     while True:
-        r = read_packet(sock, timeout=10)
+        r = read_packet(sock, timeout=timeout)
         if r is None:
             break
         replies.append(r[0])
@@ -118,8 +146,98 @@ def replies_to_verdict(sock):
     return replies
 
 
+# Empty MIME parts in the long message: GMime builds every one before the
+# policy's max-parts refuses the message (unchecked), about 10 us a part here.
+# Should parts ever be counted before GMime builds them, this message becomes
+# quick and the cases below need another slow input to mean anything.
+LONG_PARTS = 200000
+
+
+def long_message(parts=LONG_PARTS):
+    """A reply of PARTS empty MIME parts (1.4 MB for LONG_PARTS, within
+    limits.max-message-size) whose judging takes seconds."""
+    head = open("tests/e2e/msgs/reply-bad.eml", "rb").read().partition(b"\n\n")[0]
+    head = head.replace(b"text/plain; charset=utf-8", b'multipart/mixed; boundary="b"')
+    body = b"--b\nContent-Type: text/plain\n\nDana, I am sorry.\n" + b"--b\n\n" * parts + b"--b--\n"
+    return head + b"\n\n" + body
+
+
+def large_reply():
+    """reply-bad.eml with 110 KB more of quoted complaint: a message large enough
+    to be judged off the event loop, though quickly."""
+    text = open("tests/e2e/msgs/reply-bad.eml", "rb").read()
+    return text + b"> Order 4471 was supposed to arrive last Friday.\n" * 2200
+
+
+def session_during(sock, text, long_done, result):
+    """Finish the message of TEXT that SOCK is in the middle of (its headers are
+    sent), then send TEXT again as new messages until the long message has its
+    verdict (LONG_DONE), and once more. RESULT counts the verdicts and those
+    that came before the long message's, or says how the session was lost.
+    Under valgrind a reply may take many seconds: the waits are long."""
+    wait = 300
+    try:
+        replies = send_body(sock, text, wait)
+        last = False
+        while replies and replies[-1] in (b"a", b"c"):
+            result["verdicts"] += 1
+            result["before"] += 0 if long_done.is_set() else 1
+            if last:
+                return
+            last = long_done.is_set()
+            time.sleep(0.2)  # a pause between messages, well under the idle limit
+            mail, data = transaction(sock, wait)
+            if mail != (b"c", b"") or data != (b"c", b""):
+                result["lost"] = "MAIL %r, DATA %r" % (mail, data)
+                return
+            send_headers(sock, text)
+            replies = send_body(sock, text, wait)
+        result["lost"] = "replies %r" % replies
+    except OSError as e:
+        result["lost"] = repr(e)
+
+
+def long_message_cases(d, case):
+    """One message that takes seconds to judge, while seven other sessions of
+    the same event loop go on sending messages (one of them large)."""
+    texts = [open("tests/e2e/msgs/reply-bad.eml", "rb").read()] * 6 + [large_reply()]
+    sessions = []
+    for text in texts:  # each in the middle of a message, headers sent
+        s = d.connect()
+        optneg(s)
+        envelope(s)
+        send_headers(s, text)
+        sessions.append(s)
+    slow = d.connect()
+    optneg(slow)
+    envelope(slow)
+    text = long_message()
+    send_headers(slow, text)
+    slow.sendall(body_packets(text))
+    long_done = threading.Event()
+    results = [{"verdicts": 0, "before": 0, "lost": None} for _ in sessions]
+    threads = [threading.Thread(target=session_during, args=(s, t, long_done, r))
+               for s, t, r in zip(sessions, texts, results)]
+    for t in threads:
+        t.start()
+    verdict = replies_to_verdict(slow, timeout=900)  # minutes under valgrind
+    long_done.set()
+    for t in threads:
+        t.join()
+    for s in sessions + [slow]:
+        s.close()
+    case("a message that takes seconds to judge gets its verdict",
+         verdict and verdict[-1] in (b"a", b"c"), "replies %r" % verdict)
+    lost = [r["lost"] for r in results if r["lost"]]
+    case("meanwhile the 7 other sessions of its loop get all their verdicts (%d), none is closed as idle"
+         % sum(r["verdicts"] for r in results), not lost and all(r["verdicts"] >= 2 for r in results),
+         "%d of 7 lost: %s" % (len(lost), "; ".join(lost)))
+    case("each of them has a verdict before the long message's",
+         all(r["before"] >= 1 for r in results), "before: %r" % [r["before"] for r in results])
+
+
 class Daemon:
-    def __init__(self, binary, directory, port=None):
+    def __init__(self, binary, directory, port=None, options=()):
         self.sock_path = os.path.join(directory, "milter.sock")
         self.port = port
         spec = "inet:%d@127.0.0.1" % port if port else "unix:" + self.sock_path
@@ -129,7 +247,8 @@ class Daemon:
              "-o", "policy=policies/default.yaml",
              "-o", "store=sqlite:" + os.path.join(directory, "store.db"),
              "-o", "scope.internal-domains=acme.example",
-             "-o", "limits.milter-timeout=2s", "-o", "limits.drain-timeout=30s"],
+             "-o", "limits.milter-timeout=2s", "-o", "limits.drain-timeout=30s"]
+            + [arg for option in options for arg in ("-o", option)],
             stdout=self.log, stderr=self.log)
         for _ in range(200):
             if "listening on" in self.log_text():
@@ -293,6 +412,34 @@ def main():
         case("on inet:PORT@127.0.0.1 a bad reply is held",
              b"h" in replies and b"q" in replies and replies[-1] in (b"a", b"c"), "replies %r" % replies)
         s.close()
+
+        # One event loop, a 1-second idle limit, and a message whose judging takes seconds.
+        long_dir = os.path.join(directory, "long")
+        os.mkdir(long_dir)
+        d.stop()
+        d = Daemon(binary, long_dir, options=("limits.workers=1", "limits.milter-timeout=1s"))
+        long_message_cases(d, case)
+
+        # A stop signal while a large message is being judged: it is answered before the daemon exits.
+        s = d.connect()
+        optneg(s)
+        envelope(s)
+        text = long_message(LONG_PARTS // 10)
+        send_headers(s, text)
+        s.sendall(body_packets(text))
+        d.proc.send_signal(signal.SIGTERM)
+        verdict = replies_to_verdict(s, timeout=60)
+        case("SIGTERM while a large message is judged: it still gets its verdict",
+             verdict and verdict[-1] in (b"a", b"c"), "replies %r" % verdict)
+        s.close()
+        try:
+            d.proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            pass
+        log = d.log_text()
+        reports = "Sanitizer" in log or "runtime error" in log or re.search(r"^==\d+== ", log, re.M)
+        case("then it exits, status 0, no sanitizer or valgrind report",
+             d.proc.returncode == 0 and not reports, "status %s: %s" % (d.proc.returncode, log[-800:]))
     finally:
         d.stop()
         shutil.rmtree(directory, ignore_errors=True)

@@ -34,7 +34,8 @@ run_scripts() {
 		rm -rf "$dir"
 	done
 }
-# Broken protocol that miltertest cannot send: raw bytes from Python.
+# Broken protocol that miltertest cannot send, and one message that takes seconds
+# to judge while other sessions wait on the same loop: raw bytes from Python.
 run_raw() {
 	if python3 tests/miltertest/raw_protocol.py "$1" >/tmp/apology-raw.$$ 2>&1 &&
 		! grep -q -E "Sanitizer|runtime error|^==[0-9]+== " /tmp/apology-raw.$$; then
