@@ -82,7 +82,8 @@ STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c milter/store/cras
 STORE_LIB  := $(BUILD)/libstore.a
 STORE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 
-HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/review_config.c
+HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/review_config.c \
+              milter/holds/logins.c
 HOLDS_LIB  := $(BUILD)/libholds.a
 
 CTL_SRCS  := milter/ctl/apologyctl.c
@@ -102,7 +103,7 @@ REVIEW_PKGS := libcurl sqlite3 libmicrohttpd libsodium
 REVIEW_LIBS := $(shell pkg-config --libs $(REVIEW_PKGS) 2>/dev/null) -lpthread
 LIBEXECDIR  ?= $(PREFIX)/libexec/apology-milter
 PROGRAMS    += $(BUILD)/apology-postsuper $(BUILD)/apology-review
-REVIEW_SRCS := milter/review/review.c milter/review/review_pages.c
+REVIEW_SRCS := milter/review/review.c milter/review/review_pages.c milter/review/connguard.c
 REVIEW_OBJS := $(REVIEW_SRCS:%.c=$(BUILD)/%.o)
 
 $(BUILD)/apologyctl: LIBS += $(REVIEW_LIBS) $(STORE_LIBS)
@@ -131,6 +132,11 @@ REVIEW_TESTS := $(BUILD)/tests/test_review
 $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+
+# The review page's connection guard, alone.
+$(BUILD)/tests/test_connguard: tests/unit/test_connguard.c $(BUILD)/milter/review/connguard.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
 
 review-test: all
 	sh tests/review/run.sh $(BUILD)

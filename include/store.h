@@ -248,4 +248,34 @@ bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned 
                  char **err);
 void store_count_clear(struct store_count *c);
 
+/*
+ * Failed log-ins of the review page: one record per (user name, client
+ * address), and one per address alone (name ""), with how many log-ins
+ * failed, when the last did, and until when that name from that address,
+ * or the address, is locked.  holds/logins.c decides what they mean;
+ * `apologyctl logins` lists and clears them.
+ */
+struct store_login {
+	char *name;    /* "" for the address's own record */
+	char *address; /* the client's IP address, canonical text */
+	int failures;
+	gint64 last;         /* Unix seconds of the last failure */
+	gint64 locked_until; /* Unix seconds; not locked from then on */
+};
+
+/* Append the records of NAME from ADDRESS (either NULL: any), by address
+ * and name, to OUT, an array from store_logins_new(). */
+bool store_login_list(struct store *st, const char *name, const char *address, GArray *out, char **err);
+/* Write L, replacing the record of its name and address. */
+bool store_login_put(struct store *st, const struct store_login *l, char **err);
+/* Delete the records of NAME from ADDRESS (either NULL: any); *N (may be
+ * NULL) is how many there were. */
+bool store_login_forget(struct store *st, const char *name, const char *address, int *n, char **err);
+/* Delete the records whose last failure and lock both ended before BEFORE. */
+bool store_login_prune(struct store *st, gint64 before, char **err);
+/* An empty array of struct store_login that clears its elements; the
+ * caller unrefs it. */
+GArray *store_logins_new(void);
+void store_login_clear(struct store_login *l);
+
 #endif

@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Docs check: every key of the shipped policy and every rule id is
-documented in policies/README.md.  Closing line: "docs: N passed, M failed"."""
+documented in policies/README.md, and every review setting (the table in
+milter/holds/review_config.c) is in packaging/review.yaml with its default.
+Closing line: "docs: N passed, M failed"."""
 import re
 import sys
 
@@ -27,6 +29,26 @@ for word in sorted(keys | rules):
     else:
         failed += 1
         print(f"FAIL policies/README.md does not document `{word}`")
+# {"name", KEY_TYPE, FIELD(field), DEFAULT, ...: a quoted DEFAULT must be the value
+# review.yaml shows (those built from a macro, such as the helper's path, are not).
+review_keys = re.findall(r'^\s*\{"([a-z][a-z0-9-]*)", KEY_[A-Z_]+, FIELD\(\w+\), ([^,]+),',
+                         open("milter/holds/review_config.c", encoding="utf-8").read(), re.M)
+review_yaml = open("packaging/review.yaml", encoding="utf-8").read()
+for key, default in review_keys:
+    m = re.search(r"^(#?)" + re.escape(key) + r":(.*)$", review_yaml, re.M)
+    literal = re.fullmatch(r'"(.*)"', default.strip())
+    shown = m.group(2).strip().strip('"') if m else None
+    if m is None:
+        failed += 1
+        print(f"FAIL packaging/review.yaml does not list the setting `{key}`")
+    elif literal and not m.group(1) and shown != literal.group(1):
+        failed += 1
+        print(f"FAIL packaging/review.yaml: `{key}: {shown}`, but its default is {default.strip()}")
+    else:
+        passed += 1
+if len(review_keys) < 27:
+    failed += 1
+    print(f"FAIL expected the review settings in milter/holds/review_config.c, found {len(review_keys)}")
 if len(rules) != 13:
     failed += 1
     print(f"FAIL expected 13 rules in include/rules.h, found {len(rules)}")

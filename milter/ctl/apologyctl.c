@@ -4,6 +4,7 @@
  *   apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]
  *                    [--history FILE] FILE... | -
  *   apologyctl policy check [--against OLD [--force]] [PATH...]
+ *   apologyctl quarantine | notify | logins ...   the review tools (milter/holds/)
  *
  * Exit status of check: the worst verdict over all files (0 pass, 1 advise,
  * 2 hold, 3 unchecked); 64 and above (sysexits) for usage and input errors.
@@ -19,6 +20,7 @@
 
 #include "decision.h"
 #include "linefile.h"
+#include "logins.h"
 #include "notify.h"
 #include "policy.h"
 #include "quarantine.h"
@@ -31,6 +33,7 @@ static const char usage_text[] =
     "       apologyctl quarantine [-c FILE] [-o key=value]... list|show|release|discard|return|\n"
     "                             expire|reconcile ...   (apologyctl quarantine help)\n"
     "       apologyctl notify [-c FILE] [-o key=value]... --once\n"
+    "       apologyctl logins [-c FILE] [-o key=value]... list | unlock [NAME] [--address ADDR]\n"
     "\n"
     "check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
     "          2 hold, 3 unchecked (the worst over all files)\n"
@@ -317,10 +320,8 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"check", cmd_check},
-    {"policy", cmd_policy},
-    {"quarantine", quarantine_main},
-    {"notify", notify_main},
+    {"check", cmd_check},    {"policy", cmd_policy},  {"quarantine", quarantine_main},
+    {"notify", notify_main}, {"logins", logins_main},
 };
 
 int main(int argc, char **argv)

@@ -2,6 +2,7 @@
  * review_config.c - see review_config.h.  One table of keys; the file
  * reader and -o overrides both go through review_config_set_key().
  */
+#include <arpa/inet.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,87 +16,171 @@
 #define LIBEXECDIR "/usr/local/libexec/apology-milter"
 #endif
 
-enum key_type { KEY_STRING, KEY_BOOL, KEY_INT, KEY_DURATION, KEY_EXPIRE_ACTION };
+enum key_type { KEY_STRING, KEY_BOOL, KEY_INT, KEY_DURATION, KEY_SIZE, KEY_ADDRESSES, KEY_EXPIRE_ACTION };
 
+/* One setting.  MIN and MAX bound the numbers (KEY_INT), seconds
+ * (KEY_DURATION) and bytes (KEY_SIZE); the help text says them. */
 struct review_key {
 	const char *name;
 	enum key_type type;
 	size_t offset;
 	const char *def;
+	gint64 min, max;
 	const char *help;
 };
 
 #define FIELD(f) offsetof(struct review_config, f)
+#define MINUTE   60
+#define HOUR     3600
+#define DAY      86400
 
 static const struct review_key review_keys[] = {
-    {"store", KEY_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db",
+    {"store", KEY_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0,
      "the daemon's store (the same value as its \"store\" key)"},
-    {"policy", KEY_STRING, FIELD(policy), DATADIR "/policies/default.yaml",
+    {"policy", KEY_STRING, FIELD(policy), DATADIR "/policies/default.yaml", 0, 0,
      "the apology policy, to show a held reply's new text"},
-    {"postfix-config", KEY_STRING, FIELD(postfix_config), "",
+    {"postfix-config", KEY_STRING, FIELD(postfix_config), "", 0, 0,
      "Postfix configuration directory (empty: the default instance)"},
-    {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper",
+    {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper", 0, 0,
      "the privileged helper that releases or deletes held mail (run with sudo -n when not root)"},
-    {"token-header", KEY_STRING, FIELD(token_header), "X-Apology-Token",
+    {"token-header", KEY_STRING, FIELD(token_header), "X-Apology-Token", 0, 0,
      "header with the review token of a held message (the daemon's headers.token)"},
-    {"expire-after", KEY_DURATION, FIELD(expire_after), "7d",
+    {"expire-after", KEY_DURATION, FIELD(expire_after), "7d", 0, 3650 * DAY,
      "`quarantine expire` acts on mail held longer than this"},
-    {"expire-action", KEY_EXPIRE_ACTION, FIELD(expire_action), "return",
+    {"expire-action", KEY_EXPIRE_ACTION, FIELD(expire_action), "return", 0, 0,
      "what expiry does: return (delete and tell the author) or release"},
-    {"review-url", KEY_STRING, FIELD(review_url), "http://127.0.0.1:8025",
+    {"review-url", KEY_STRING, FIELD(review_url), "http://127.0.0.1:8025", 0, 0,
      "base URL of the review page, used in links in notifications"},
-    {"webhook-url", KEY_STRING, FIELD(webhook_url), "",
+    {"webhook-url", KEY_STRING, FIELD(webhook_url), "", 0, 0,
      "POST a JSON notice (with a Slack-compatible \"text\") here on each hold and decision"},
-    {"smtp-url", KEY_STRING, FIELD(smtp_url), "smtp://127.0.0.1:25",
+    {"smtp-url", KEY_STRING, FIELD(smtp_url), "smtp://127.0.0.1:25", 0, 0,
      "where mail to authors is submitted (empty: no mail)"},
-    {"mail-from", KEY_STRING, FIELD(mail_from), "apology-review@localhost",
+    {"mail-from", KEY_STRING, FIELD(mail_from), "apology-review@localhost", 0, 0,
      "sender of mail to authors: an address, or Name <address>"},
-    {"notify-timeout", KEY_DURATION, FIELD(notify_timeout), "10s",
+    {"notify-timeout", KEY_DURATION, FIELD(notify_timeout), "10s", 0, HOUR,
      "how long one webhook call or mail submission may take"},
-    {"notify-attempts", KEY_INT, FIELD(notify_attempts), "8",
+    {"notify-attempts", KEY_INT, FIELD(notify_attempts), "8", 1, 1000,
      "give a notification up after this many attempts"},
-    {"notify-backoff", KEY_DURATION, FIELD(notify_backoff), "30s",
+    {"notify-backoff", KEY_DURATION, FIELD(notify_backoff), "30s", 0, DAY,
      "delay before the first retry; doubled after each failure (at most 6h)"},
-    {"listen", KEY_STRING, FIELD(listen), "127.0.0.1:8025",
+    {"listen", KEY_STRING, FIELD(listen), "127.0.0.1:8025", 0, 0,
      "address and port apology-review listens on (put TLS in front with a proxy)"},
-    {"accounts", KEY_STRING, FIELD(accounts), "/etc/apology-milter/review-accounts",
+    {"accounts", KEY_STRING, FIELD(accounts), "/etc/apology-milter/review-accounts", 0, 0,
      "log-ins of the review page: user:role:hash lines (role reviewer or admin)"},
-    {"cookie-secure", KEY_BOOL, FIELD(cookie_secure), "no",
+    {"cookie-secure", KEY_BOOL, FIELD(cookie_secure), "no", 0, 0,
      "mark session cookies Secure (yes when users reach the page over HTTPS)"},
-    {"session-ttl", KEY_DURATION, FIELD(session_ttl), "8h", "how long a log-in lasts"},
+    {"session-ttl", KEY_DURATION, FIELD(session_ttl), "8h", 0, 365 * DAY, "how long a log-in lasts"},
+    {"threads", KEY_INT, FIELD(threads), "4", 1, 64,
+     "threads of apology-review answering requests; each watches many connections, so a slow "
+     "client holds a connection, never a thread"},
+    {"connection-limit", KEY_INT, FIELD(connection_limit), "256", 8, 10000,
+     "connections open at once; past it, a new connection closes the oldest one with no request "
+     "in progress (half-sent or idle), or is itself closed when every one is busy"},
+    {"connections-per-address", KEY_INT, FIELD(connections_per_address), "16", 1, 10000,
+     "connections open at once from one client address, made room for in the same way; behind a "
+     "proxy every client has the proxy's address: raise it to connection-limit"},
+    {"idle-timeout", KEY_DURATION, FIELD(idle_timeout), "10s", 1, 10 * MINUTE,
+     "a connection that sends and reads nothing for this long is closed (a half-sent request, a "
+     "stalled body, an idle keep-alive)"},
+    {"body-timeout", KEY_DURATION, FIELD(body_timeout), "30s", 1, 10 * MINUTE,
+     "a request's body must have arrived this long after its headers, or the connection is closed"},
+    {"max-body", KEY_SIZE, FIELD(max_body), "64k", 1024, 16 << 20,
+     "largest request body read: a longer declared one is answered 413 unread, a chunked one is "
+     "cut off (the connection closed) where it passes this"},
+    {"login-failures", KEY_INT, FIELD(login_failures), "5", 1, 1000,
+     "wrong passwords in a row for one user name from one client address before that name is "
+     "locked there: a minute, doubling with each further failure up to 15 minutes"},
+    {"login-failures-per-address", KEY_INT, FIELD(login_failures_per_address), "20", 1, 1000,
+     "wrong passwords from one client address, whatever the names, before the address is locked "
+     "the same way; a success does not clear them, 15 minutes without a failure does"},
+    {"trusted-proxies", KEY_ADDRESSES, FIELD(trusted_proxies), "", 0, 0,
+     "addresses of reverse proxies, comma-separated: a request from one of them comes from the "
+     "last address of its X-Forwarded-For header (log-in locks are per client address)"},
 };
 
-bool review_parse_duration(const char *s, gint64 *out)
+/* A number followed by at most one unit suffix. */
+struct unit {
+	char suffix;
+	gint64 scale;
+};
+
+static const struct unit duration_units[] = {{'s', 1}, {'m', MINUTE}, {'h', HOUR}, {'d', DAY}, {0, 0}};
+static const struct unit size_units[] = {{'k', 1024}, {'m', 1024 * 1024}, {0, 0}};
+
+/* Parse "N" or "N" and one of UNITS' suffixes; false when malformed. */
+static bool parse_scaled(const char *s, const struct unit *units, gint64 *out)
 {
 	char *end = NULL;
 	if (s == NULL || *s < '0' || *s > '9')
 		return false;
-	gint64 n = g_ascii_strtoll(s, &end, 10);
-	gint64 unit = 1;
-	switch (*end) {
-	case '\0': break;
-	case 's':
-		unit = 1;
-		end++;
-		break;
-	case 'm':
-		unit = 60;
-		end++;
-		break;
-	case 'h':
-		unit = 3600;
-		end++;
-		break;
-	case 'd':
-		unit = 86400;
-		end++;
-		break;
-	default: return false;
-	}
-	if (*end != '\0' || n < 0 || n > G_MAXINT64 / unit / 2)
+	gint64 n = g_ascii_strtoll(s, &end, 10), scale = 1;
+	for (const struct unit *u = units; *end != '\0' && u->suffix; u++)
+		if (*end == u->suffix) {
+			scale = u->scale;
+			end++;
+			break;
+		}
+	if (*end != '\0' || n < 0 || n > G_MAXINT64 / scale / 2)
 		return false;
-	*out = n * unit;
+	*out = n * scale;
 	return true;
+}
+
+/* V in the largest of UNITS that divides it ("10m", "64k"), or plain (also
+ * when UNITS is NULL); caller frees. */
+static char *format_scaled(gint64 v, const struct unit *units)
+{
+	const struct unit *best = NULL;
+	for (const struct unit *u = units; u != NULL && u->suffix; u++)
+		if (v != 0 && v % u->scale == 0 && (best == NULL || u->scale > best->scale))
+			best = u;
+	if (best == NULL)
+		return g_strdup_printf("%" G_GINT64_FORMAT, v);
+	return g_strdup_printf("%" G_GINT64_FORMAT "%c", v / best->scale, best->suffix);
+}
+
+bool review_parse_duration(const char *s, gint64 *out)
+{
+	return parse_scaled(s, duration_units, out);
+}
+
+bool review_address_canonical(const char *text, char out[REVIEW_ADDRESS_MAX])
+{
+	struct in6_addr a6;
+	struct in_addr a4;
+	char *t = g_strstrip(g_strdup(text ? text : ""));
+	bool v4 = inet_pton(AF_INET, t, &a4) == 1, v6 = !v4 && inet_pton(AF_INET6, t, &a6) == 1;
+	g_free(t);
+	if (v4)
+		return inet_ntop(AF_INET, &a4, out, REVIEW_ADDRESS_MAX) != NULL;
+	return v6 && inet_ntop(AF_INET6, &a6, out, REVIEW_ADDRESS_MAX) != NULL;
+}
+
+/* Read the comma-separated addresses of LIST: -1 when one is no address,
+ * 1 when one is ADDRESS (canonical; may be NULL), else 0. */
+static int scan_addresses(const char *list, const char *address)
+{
+	char **entries = g_strsplit(list, ",", -1);
+	int found = 0;
+	for (int i = 0; *list != '\0' && found == 0 && entries[i]; i++) {
+		char canonical[REVIEW_ADDRESS_MAX];
+		if (!review_address_canonical(entries[i], canonical))
+			found = -1;
+		else if (address != NULL && strcmp(canonical, address) == 0)
+			found = 1;
+	}
+	g_strfreev(entries);
+	return found;
+}
+
+bool review_address_list_valid(const char *list)
+{
+	return scan_addresses(list, NULL) >= 0;
+}
+
+bool review_address_listed(const char *address, const char *list)
+{
+	return scan_addresses(list, address) == 1;
 }
 
 static bool parse_bool(const char *v, bool *out)
@@ -109,6 +194,55 @@ static bool parse_bool(const char *v, bool *out)
 	return true;
 }
 
+/* How K's numbers are written: NULL for plain numbers. */
+static const struct unit *units_of(const struct review_key *k)
+{
+	return k->type == KEY_DURATION ? duration_units : k->type == KEY_SIZE ? size_units : NULL;
+}
+
+/* "MIN to MAX" of K in its units; caller frees. */
+static char *bounds_text(const struct review_key *k)
+{
+	char *lo = format_scaled(k->min, units_of(k)), *hi = format_scaled(k->max, units_of(k));
+	char *text = g_strdup_printf("%s to %s", lo, hi);
+	g_free(lo);
+	g_free(hi);
+	return text;
+}
+
+/* A KEY_INT (an int), KEY_DURATION (seconds) or KEY_SIZE (bytes, both
+ * gint64) within K's bounds; NULL or an error message (caller frees). */
+static char *set_number(const struct review_key *k, const char *value, void *field)
+{
+	static const char *const what[] = {
+	    [KEY_INT] = "a number", [KEY_DURATION] = "a duration", [KEY_SIZE] = "a size"};
+	static const char *const example[] = {
+	    [KEY_DURATION] = " such as 30s, 5m, 2h or 7d", [KEY_SIZE] = " such as 512, 64k or 1m (bytes)"};
+	const struct unit *units = units_of(k);
+	gint64 n = 0;
+	bool ok;
+	if (units) {
+		ok = parse_scaled(value, units, &n);
+	} else {
+		char *end = NULL;
+		n = g_ascii_strtoll(value, &end, 10);
+		ok = *value != '\0' && *end == '\0';
+	}
+	if (ok && n >= k->min && n <= k->max) {
+		if (k->type == KEY_INT)
+			*(int *)field = (int)n;
+		else
+			*(gint64 *)field = n;
+		return NULL;
+	}
+	if (!ok && units)
+		return g_strdup_printf("%s: expected %s%s", k->name, what[k->type], example[k->type]);
+	char *bounds = bounds_text(k);
+	char *e = g_strdup_printf("%s: expected %s from %s", k->name, what[k->type], bounds);
+	g_free(bounds);
+	return e;
+}
+
 /* Set KEY to VALUE; returns NULL or an error message (caller frees). */
 static char *set_key(struct review_config *cfg, const struct review_key *k, const char *value)
 {
@@ -120,18 +254,15 @@ static char *set_key(struct review_config *cfg, const struct review_key *k, cons
 		return NULL;
 	case KEY_BOOL:
 		return parse_bool(value, field) ? NULL : g_strdup_printf("%s: expected yes or no", k->name);
-	case KEY_INT: {
-		char *end = NULL;
-		long long n = g_ascii_strtoll(value, &end, 10);
-		if (*value == '\0' || *end != '\0' || n < 1 || n > 1000)
-			return g_strdup_printf("%s: expected a number from 1 to 1000", k->name);
-		*(int *)field = (int)n;
-		return NULL;
-	}
+	case KEY_INT:
 	case KEY_DURATION:
-		return review_parse_duration(value, field)
-		           ? NULL
-		           : g_strdup_printf("%s: expected a duration such as 30s, 5m, 2h or 7d", k->name);
+	case KEY_SIZE: return set_number(k, value, field);
+	case KEY_ADDRESSES:
+		if (!review_address_list_valid(value))
+			return g_strdup_printf("%s: expected IP addresses separated by commas", k->name);
+		g_free(*(char **)field);
+		*(char **)field = g_strdup(value);
+		return NULL;
 	case KEY_EXPIRE_ACTION:
 		if (strcmp(value, "return") == 0)
 			*(int *)field = EXPIRE_RETURN;
@@ -164,7 +295,7 @@ void review_config_init(struct review_config *cfg)
 void review_config_clear(struct review_config *cfg)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(review_keys); i++)
-		if (review_keys[i].type == KEY_STRING)
+		if (review_keys[i].type == KEY_STRING || review_keys[i].type == KEY_ADDRESSES)
 			g_free(*(char **)((char *)cfg + review_keys[i].offset));
 	memset(cfg, 0, sizeof *cfg);
 }
@@ -249,9 +380,14 @@ bool review_config_load(struct review_config *cfg, const char *file, char **err)
 void review_config_print_help(FILE *out)
 {
 	fputs("settings (file " REVIEW_CONFIG_DEFAULT_FILE ", or -c FILE; -o key=value overrides):\n", out);
-	for (size_t i = 0; i < G_N_ELEMENTS(review_keys); i++)
-		fprintf(out, "  %-16s %s\n  %-16s   default: %s\n", review_keys[i].name, review_keys[i].help,
-		        "", *review_keys[i].def ? review_keys[i].def : "(empty)");
+	for (size_t i = 0; i < G_N_ELEMENTS(review_keys); i++) {
+		const struct review_key *k = &review_keys[i];
+		char *bounds = k->max > 0 ? bounds_text(k) : NULL;
+		fprintf(out, "  %s\n      %s\n      default: %s%s%s%s\n", k->name, k->help,
+		        *k->def ? k->def : "(empty)", bounds ? " (" : "", bounds ? bounds : "",
+		        bounds ? ")" : "");
+		g_free(bounds);
+	}
 }
 
 int review_config_from_args(struct review_config *cfg, int argc, char **argv, int *next)

@@ -5,9 +5,10 @@
  * act on the MTA's hold queue through apology-postsuper, and send
  * notifications.
  *
- * Every key lives in one table (review_config_keys[] in review_config.c)
- * with its default and help; the file reader, `-o key=value` overrides and
- * the --help text all read it.  The file (default
+ * Every key lives in one table (review_keys[] in review_config.c) with its
+ * type, default, bounds and help; the file reader, `-o key=value` overrides,
+ * the --help text and the docs check (against packaging/review.yaml) all
+ * read it.  The file (default
  * /etc/apology-milter/review.yaml) is a flat YAML mapping, one "key: value"
  * per line; unknown keys and bad values are "file:line:col: message" errors.
  *
@@ -45,7 +46,20 @@ struct review_config {
 	char *accounts;        /* user:role:hash lines */
 	bool cookie_secure;    /* Secure cookies (behind a TLS proxy) */
 	gint64 session_ttl;    /* seconds a log-in lasts */
+	/* how apology-review holds up against many, slow or hostile clients */
+	int threads;                    /* worker threads, each polling many connections */
+	int connection_limit;           /* connections open at once */
+	int connections_per_address;    /* of them from one client address */
+	gint64 idle_timeout;            /* seconds a connection may send and read nothing */
+	gint64 body_timeout;            /* seconds from a request's headers to the end of its body */
+	gint64 max_body;                /* bytes of a request body read at most */
+	int login_failures;             /* wrong passwords for a name from an address before a lock */
+	int login_failures_per_address; /* wrong passwords from an address, any names, before a lock */
+	char *trusted_proxies;          /* comma-separated addresses whose X-Forwarded-For is believed */
 };
+
+/* Room for the text of an IPv6 address (INET6_ADDRSTRLEN). */
+#define REVIEW_ADDRESS_MAX 46
 
 void review_config_init(struct review_config *cfg);
 void review_config_clear(struct review_config *cfg);
@@ -62,5 +76,13 @@ void review_config_print_help(FILE *out);
 int review_config_from_args(struct review_config *cfg, int argc, char **argv, int *next);
 /* Parse "30s", "5m", "2h", "7d" (or plain seconds); false when malformed. */
 bool review_parse_duration(const char *s, gint64 *out);
+/* Write the canonical text of the IPv4 or IPv6 address TEXT (blanks around
+ * it ignored) to OUT; false when TEXT is no address. */
+bool review_address_canonical(const char *text, char out[REVIEW_ADDRESS_MAX]);
+/* Whether every entry of the comma-separated LIST is an address ("" is an
+ * empty list). */
+bool review_address_list_valid(const char *list);
+/* Whether the canonical ADDRESS is one of the comma-separated LIST. */
+bool review_address_listed(const char *address, const char *list);
 
 #endif

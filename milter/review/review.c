@@ -8,11 +8,19 @@
  * The HTTP shell around review_pages.c: libmicrohttpd bound to loopback by
  * default (TLS belongs to a reverse proxy, see packaging/nginx-apology-review.conf),
  * log-in against an accounts file of "user:role:hash" lines (libsodium's
- * crypto_pwhash_str, Argon2id), sessions held in memory under random tokens
+ * crypto_pwhash_str, Argon2id), throttled per user name and client address
+ * and per address (logins.h), sessions held in memory under random tokens
  * sent in HttpOnly SameSite=Strict cookies, a CSRF token checked on every
  * POST, strict security headers on every answer, and a thread running the
  * notification worker (notify.h) every few seconds.  Decisions go through
  * quarantine_act(), as the CLI's do.
+ *
+ * Hostile clients: a few worker threads each poll many connections, so a
+ * slow client holds a connection, never a thread; connguard.h keeps the
+ * connections per address and in all within the settings, making room by
+ * closing half-sent and idle ones; libmicrohttpd closes a connection idle
+ * for idle-timeout; a request body is counted as it arrives and cut off past
+ * max-body or body-timeout, so an endless one is not read for ever.
  */
 #include <errno.h>
 #include <microhttpd.h>
@@ -23,11 +31,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sysexits.h>
 #include <termios.h>
 #include <unistd.h>
 
+#include "connguard.h"
 #include "linefile.h"
+#include "logins.h"
 #include "notify.h"
 #include "policy.h"
 #include "review.h"
@@ -35,19 +46,10 @@
 
 #define SESSION_COOKIE     "apology_session"
 #define LOGIN_COOKIE       "apology_login"
-#define MAX_BODY           (64 * 1024)
 #define WORKER_INTERVAL_US (5 * G_USEC_PER_SEC)
-
-/* Log-in throttling, per user name: after LOGIN_FREE_FAILURES failures in a
- * row, the name is locked for LOGIN_LOCK_FIRST seconds, doubled with every
- * further failure up to LOGIN_LOCK_MAX; a success clears it.  Per name, not
- * per address: behind a proxy every browser comes from the same address.
- * At most LOGIN_TRACKED names are remembered: unlocked names idle for
- * LOGIN_LOCK_MAX seconds make room; when none can, a new name goes untracked. */
-#define LOGIN_FREE_FAILURES 5
-#define LOGIN_LOCK_FIRST    60
-#define LOGIN_LOCK_MAX      900
-#define LOGIN_TRACKED       10000
+/* Longer user names are refused unread: they are no account's, and would
+ * only fill the store's count of failures. */
+#define MAX_USER_NAME 256
 
 static const char security_policy[] = "default-src 'none'; style-src 'self'; img-src 'self'; "
                                       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
@@ -64,20 +66,13 @@ struct session {
 	gint64 expires;
 };
 
-/* Failed log-ins of one user name (known or not). */
-struct failures {
-	int count;
-	gint64 last;         /* seconds */
-	gint64 locked_until; /* seconds; 0 = not locked */
-};
-
 struct server {
 	struct review_app app;
-	GHashTable *accounts; /* user -> struct account */
-	GHashTable *sessions; /* token -> struct session */
-	GHashTable *failures; /* user name -> struct failures */
-	GMutex lock;          /* guards sessions and failures */
-	char *dummy_hash;     /* verified against for unknown users: same cost */
+	GHashTable *accounts;    /* user -> struct account */
+	GHashTable *sessions;    /* token -> struct session */
+	GMutex lock;             /* guards sessions */
+	char *dummy_hash;        /* verified against for unknown users: same cost */
+	struct connguard *guard; /* connections open, per address and in all */
 	GMutex stop_lock;
 	GCond stop_cond;
 	bool stopping;
@@ -85,10 +80,11 @@ struct server {
 
 /* Per-request state kept by libmicrohttpd between calls. */
 struct request_state {
+	struct connguard_slot *slot; /* of the connection: busy until the request is done */
+	gint64 started;              /* monotonic microseconds: the headers were in */
+	guint64 received;            /* body bytes read */
 	struct MHD_PostProcessor *pp;
-	GHashTable *form;
-	size_t received;
-	bool too_big;
+	GHashTable *form; /* POST fields, name -> GString */
 };
 
 /* ---- small helpers ----------------------------------------------------- */
@@ -223,60 +219,50 @@ static bool find_session(struct server *srv, struct MHD_Connection *conn, gint64
 	return found;
 }
 
-/* Seconds USER stays locked out, 0 when it may try. */
-static gint64 login_locked(struct server *srv, const char *user, gint64 now)
-{
-	g_mutex_lock(&srv->lock);
-	struct failures *f = g_hash_table_lookup(srv->failures, user);
-	gint64 left = f && f->locked_until > now ? f->locked_until - now : 0;
-	g_mutex_unlock(&srv->lock);
-	return left;
-}
-
 static gboolean session_expired(gpointer key, gpointer value, gpointer now)
 {
 	(void)key;
 	return ((const struct session *)value)->expires <= *(const gint64 *)now;
 }
 
-static gboolean forgettable(gpointer key, gpointer value, gpointer now)
+/* ---- client addresses ---------------------------------------------------- */
+
+/* The canonical text of the IPv4 or IPv6 address SA ("?" for others). */
+static void sockaddr_text(const struct sockaddr *sa, char out[REVIEW_ADDRESS_MAX])
 {
-	(void)key;
-	const struct failures *f = value;
-	return f->locked_until <= *(const gint64 *)now && f->last < *(const gint64 *)now - LOGIN_LOCK_MAX;
+	const void *a = sa == NULL                 ? NULL
+	                : sa->sa_family == AF_INET ? (const void *)&((const struct sockaddr_in *)sa)->sin_addr
+	                : sa->sa_family == AF_INET6
+	                    ? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+	                    : NULL;
+	if (a == NULL || inet_ntop(sa->sa_family, a, out, REVIEW_ADDRESS_MAX) == NULL)
+		g_strlcpy(out, "?", REVIEW_ADDRESS_MAX);
 }
 
-static void login_failed(struct server *srv, const char *user, gint64 now)
+static void peer_address(struct MHD_Connection *conn, char out[REVIEW_ADDRESS_MAX])
 {
-	g_mutex_lock(&srv->lock);
-	struct failures *f = g_hash_table_lookup(srv->failures, user);
-	if (f == NULL) {
-		if (g_hash_table_size(srv->failures) >= LOGIN_TRACKED)
-			g_hash_table_foreach_remove(srv->failures, forgettable, &now);
-		if (g_hash_table_size(srv->failures) < LOGIN_TRACKED) {
-			f = g_new0(struct failures, 1);
-			g_hash_table_insert(srv->failures, g_strdup(user), f);
-		}
-	}
-	if (f == NULL) { /* still full: every name is locked or recent */
-		g_mutex_unlock(&srv->lock);
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	sockaddr_text(ci ? ci->client_addr : NULL, out);
+}
+
+/* Where the request on CONN comes from: its peer, or when the peer is one
+ * of trusted-proxies, the last address of its X-Forwarded-For header (the
+ * one the proxy saw; those before it are the client's own word). */
+static void client_address(const struct server *srv, struct MHD_Connection *conn,
+                           char out[REVIEW_ADDRESS_MAX])
+{
+	peer_address(conn, out);
+	if (!review_address_listed(out, srv->app.cfg.trusted_proxies))
 		return;
-	}
-	f->count++;
-	f->last = now;
-	if (f->count >= LOGIN_FREE_FAILURES) {
-		int doublings = MIN(f->count - LOGIN_FREE_FAILURES, 10);
-		f->locked_until = now + MIN((gint64)LOGIN_LOCK_FIRST << doublings, LOGIN_LOCK_MAX);
-	}
-	g_mutex_unlock(&srv->lock);
+	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	const char *last = xff ? strrchr(xff, ',') : NULL;
+	char forwarded[REVIEW_ADDRESS_MAX];
+	if (xff && review_address_canonical(last ? last + 1 : xff, forwarded))
+		g_strlcpy(out, forwarded, REVIEW_ADDRESS_MAX);
 }
 
-static void login_succeeded(struct server *srv, const char *user)
-{
-	g_mutex_lock(&srv->lock);
-	g_hash_table_remove(srv->failures, user);
-	g_mutex_unlock(&srv->lock);
-}
+/* ---- log-in -------------------------------------------------------------- */
 
 static enum MHD_Result login_form(struct server *srv, struct MHD_Connection *conn, const char *error)
 {
@@ -294,6 +280,33 @@ static enum MHD_Result login_form(struct server *srv, struct MHD_Connection *con
 	return ret;
 }
 
+static enum MHD_Result respond_locked(struct MHD_Connection *conn, gint64 seconds)
+{
+	char *msg =
+	    g_strdup_printf("Too many failed log-ins: try again in %" G_GINT64_FORMAT " seconds.", seconds);
+	enum MHD_Result ret = respond_error(conn, 429, msg);
+	g_free(msg);
+	return ret;
+}
+
+/* Count a wrong password of USER from ADDRESS; say in the log when that
+ * starts a lock. */
+static void login_failed(struct server *srv, const char *user, const char *address, gint64 now)
+{
+	char *err = NULL;
+	struct logins_locks started;
+	if (!logins_failed(&srv->app.cfg, srv->app.st, user, address, now, &started, &err))
+		fprintf(stderr, "apology-review: failed log-in not counted: %s\n", err);
+	if (err == NULL && started.name > 0)
+		fprintf(stderr, "apology-review: log-ins as %s from %s locked for %" G_GINT64_FORMAT "s\n",
+		        user, address, started.name);
+	if (err == NULL && started.address > 0)
+		fprintf(stderr,
+		        "apology-review: log-ins from %s locked for %" G_GINT64_FORMAT "s (any user name)\n",
+		        address, started.address);
+	g_free(err);
+}
+
 static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GHashTable *form, gint64 now)
 {
 	const char *pre = MHD_lookup_connection_value(conn, MHD_COOKIE_KIND, LOGIN_COOKIE);
@@ -301,26 +314,30 @@ static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GH
 		return respond_error(conn, 403, "The log-in form expired or did not come from this site.");
 	const char *user = g_hash_table_lookup(form, "user");
 	const char *password = g_hash_table_lookup(form, "password");
-	gint64 locked = user ? login_locked(srv, user, now) : 0;
-	if (locked > 0) {
-		/* Refused before the password is looked at: no answer to guess from. */
-		char *msg = g_strdup_printf(
-		    "Too many failed log-ins for this user: try again in %" G_GINT64_FORMAT " seconds.",
-		    locked);
-		enum MHD_Result ret = respond_error(conn, 429, msg);
-		g_free(msg);
-		return ret;
+	if (user == NULL || *user == '\0' || strlen(user) > MAX_USER_NAME || password == NULL)
+		return login_form(srv, conn, "Wrong user name or password.");
+	char address[REVIEW_ADDRESS_MAX], *err = NULL;
+	client_address(srv, conn, address);
+	/* Refused before the password is looked at: no answer to guess from. */
+	gint64 locked = logins_locked(srv->app.st, user, address, now, &err);
+	if (locked != 0) {
+		if (locked < 0)
+			fprintf(stderr, "apology-review: log-in refused: %s\n", err);
+		g_free(err);
+		return locked > 0 ? respond_locked(conn, locked)
+		                  : respond_error(conn, 503,
+		                                  "Log-in is unavailable for the moment: try again later.");
 	}
-	struct account *a = user ? g_hash_table_lookup(srv->accounts, user) : NULL;
-	const char *hash = a ? a->hash : srv->dummy_hash;
-	bool ok =
-	    password != NULL && crypto_pwhash_str_verify(hash, password, strlen(password)) == 0 && a != NULL;
+	struct account *a = g_hash_table_lookup(srv->accounts, user);
+	bool ok = crypto_pwhash_str_verify(a ? a->hash : srv->dummy_hash, password, strlen(password)) == 0 &&
+	          a != NULL;
 	if (!ok) {
-		if (user)
-			login_failed(srv, user, now);
+		login_failed(srv, user, address, now);
 		return login_form(srv, conn, "Wrong user name or password.");
 	}
-	login_succeeded(srv, user);
+	if (!logins_succeeded(srv->app.st, user, address, &err))
+		fprintf(stderr, "apology-review: %s\n", err);
+	g_free(err);
 	struct session *s = g_new0(struct session, 1);
 	s->user = g_strdup(user);
 	s->csrf = token_random_hex(24);
@@ -458,35 +475,77 @@ static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, co
 	return ret;
 }
 
+/* The connection guard's slot of CONN (set when it opened). */
+static struct connguard_slot *slot_of(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci ? ci->socket_context : NULL;
+}
+
+/* The state of a request whose headers just arrived: the connection is
+ * busy until request_done(). */
+static struct request_state *request_begin(struct server *srv, struct MHD_Connection *conn)
+{
+	struct request_state *rs = g_new0(struct request_state, 1);
+	rs->slot = slot_of(conn);
+	rs->started = g_get_monotonic_time();
+	if (rs->slot)
+		connguard_busy(srv->guard, rs->slot, true);
+	return rs;
+}
+
+/* The first call of a POST: refuse a body declared too long before reading
+ * it (libmicrohttpd then closes the connection), or set up the form reader. */
+static enum MHD_Result post_begin(struct server *srv, struct MHD_Connection *conn, struct request_state *rs)
+{
+	const char *declared =
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (declared && g_ascii_strtoull(declared, NULL, 10) > (guint64)srv->app.cfg.max_body)
+		return respond_error(conn, 413, "Too much data.");
+	rs->form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, string_free);
+	rs->pp = MHD_create_post_processor(conn, 16 * 1024, collect_post, rs->form);
+	return MHD_YES;
+}
+
+/* A piece of a POST body: read into the form, counted.  Past max-body (a
+ * chunked body declares no length) or body-timeout the connection is
+ * closed: libmicrohttpd can only answer before the body or after it. */
+static enum MHD_Result post_data(struct server *srv, struct MHD_Connection *conn, struct request_state *rs,
+                                 const char *data, size_t *size)
+{
+	rs->received += *size;
+	const char *why = rs->received > (guint64)srv->app.cfg.max_body ? "longer than max-body"
+	                  : g_get_monotonic_time() - rs->started > srv->app.cfg.body_timeout * G_USEC_PER_SEC
+	                      ? "slower than body-timeout"
+	                      : NULL;
+	if (why != NULL) {
+		char address[REVIEW_ADDRESS_MAX];
+		peer_address(conn, address);
+		fprintf(stderr, "apology-review: request body from %s %s: connection closed\n", address, why);
+		return MHD_NO;
+	}
+	if (rs->pp)
+		MHD_post_process(rs->pp, data, *size);
+	*size = 0;
+	return MHD_YES;
+}
+
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **con_cls)
 {
 	(void)version;
 	struct server *srv = cls;
 	bool post = strcmp(method, "POST") == 0;
-	if (!post && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
-		return respond_error(conn, 405, "Only GET and POST.");
-	if (!post)
-		return route(srv, conn, url, false, NULL);
 	struct request_state *rs = *con_cls;
 	if (rs == NULL) {
-		rs = g_new0(struct request_state, 1);
-		rs->form = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, string_free);
-		rs->pp = MHD_create_post_processor(conn, 16 * 1024, collect_post, rs->form);
-		*con_cls = rs;
-		return MHD_YES;
+		*con_cls = rs = request_begin(srv, conn);
+		if (!post && strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return respond_error(conn, 405, "Only GET and POST.");
+		return post ? post_begin(srv, conn, rs) : route(srv, conn, url, false, NULL);
 	}
-	if (*upload_size > 0) {
-		rs->received += *upload_size;
-		if (rs->received > MAX_BODY)
-			rs->too_big = true;
-		else if (rs->pp)
-			MHD_post_process(rs->pp, upload, *upload_size);
-		*upload_size = 0;
-		return MHD_YES;
-	}
-	if (rs->too_big)
-		return respond_error(conn, 413, "Too much data.");
+	if (*upload_size > 0)
+		return post_data(srv, conn, rs, upload, upload_size);
 	if (rs->pp == NULL)
 		return respond_error(conn, 415, "Forms only (application/x-www-form-urlencoded).");
 	GHashTable *form = flatten(rs->form);
@@ -498,15 +557,37 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 static void request_done(void *cls, struct MHD_Connection *conn, void **con_cls,
                          enum MHD_RequestTerminationCode toe)
 {
-	(void)cls, (void)conn, (void)toe;
+	(void)conn, (void)toe;
+	struct server *srv = cls;
 	struct request_state *rs = *con_cls;
 	if (rs == NULL)
 		return;
+	if (rs->slot)
+		connguard_busy(srv->guard, rs->slot, false);
 	if (rs->pp)
 		MHD_destroy_post_processor(rs->pp);
-	g_hash_table_unref(rs->form);
+	if (rs->form)
+		g_hash_table_unref(rs->form);
 	g_free(rs);
 	*con_cls = NULL;
+}
+
+/* A connection opened or closed: the guard counts it, and may make room
+ * for a new one by shutting an older one down. */
+static void connection_event(void *cls, struct MHD_Connection *conn, void **socket_context,
+                             enum MHD_ConnectionNotificationCode code)
+{
+	struct server *srv = cls;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		const union MHD_ConnectionInfo *ci =
+		    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		char address[REVIEW_ADDRESS_MAX];
+		peer_address(conn, address);
+		*socket_context = ci ? connguard_open(srv->guard, ci->connect_fd, address) : NULL;
+	} else if (*socket_context != NULL) {
+		connguard_close(srv->guard, *socket_context);
+		*socket_context = NULL;
+	}
 }
 
 /* ---- the notification worker --------------------------------------------- */
@@ -592,6 +673,49 @@ static int usage(void)
 	return EX_USAGE;
 }
 
+/* The connections libmicrohttpd may hold above a limit of N: those the
+ * guard shut down and their worker has not closed yet. */
+static unsigned slack(unsigned n)
+{
+	return n / 4 + 8;
+}
+
+/* Raise the open-file limit to CONNECTIONS and some to spare, when allowed. */
+static void allow_descriptors(unsigned connections)
+{
+	struct rlimit rl;
+	rlim_t want = (rlim_t)connections + 64;
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = rl.rlim_max == RLIM_INFINITY || rl.rlim_max >= want ? want : rl.rlim_max;
+	if (setrlimit(RLIMIT_NOFILE, &rl) != 0 || rl.rlim_cur < want)
+		fprintf(stderr,
+		        "apology-review: open files limited to %llu: fewer connections than connection-limit "
+		        "may be accepted\n",
+		        (unsigned long long)rl.rlim_cur);
+}
+
+/* libmicrohttpd on SA with the connection guard and the limits of the
+ * settings: epoll (MHD_USE_AUTO) in each of a pool of threads (none for
+ * one); the guard keeps to the limits, libmicrohttpd's own are the slack
+ * above them.  NULL with errno set when it cannot listen. */
+static struct MHD_Daemon *start_http(struct server *srv, struct sockaddr_in *sa)
+{
+	const struct review_config *cfg = &srv->app.cfg;
+	unsigned limit = (unsigned)cfg->connection_limit,
+	         per_address = (unsigned)cfg->connections_per_address;
+	allow_descriptors(limit + slack(limit));
+	srv->guard = connguard_new(limit, per_address);
+	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL,
+	                        NULL, handle, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
+	                        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads > 1 ? (unsigned)cfg->threads : 0u,
+	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout,
+	                        MHD_OPTION_CONNECTION_LIMIT, limit + slack(limit),
+	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address + slack(per_address),
+	                        MHD_OPTION_NOTIFY_CONNECTION, connection_event, srv,
+	                        MHD_OPTION_NOTIFY_COMPLETED, request_done, srv, MHD_OPTION_END);
+}
+
 static int serve(struct server *srv)
 {
 	struct sockaddr_in sa;
@@ -607,11 +731,7 @@ static int serve(struct server *srv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct MHD_Daemon *d =
-	    MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, 0, NULL, NULL, handle, srv,
-	                     MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, 4u,
-	                     MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_LIMIT, 64u,
-	                     MHD_OPTION_NOTIFY_COMPLETED, request_done, srv, MHD_OPTION_END);
+	struct MHD_Daemon *d = start_http(srv, &sa);
 	if (d == NULL) {
 		fprintf(stderr, "apology-review: cannot listen on %s: %s\n", srv->app.cfg.listen,
 		        strerror(errno));
@@ -628,6 +748,8 @@ static int serve(struct server *srv)
 	g_mutex_unlock(&srv->stop_lock);
 	MHD_stop_daemon(d);
 	g_thread_join(w);
+	fprintf(stderr, "apology-review: stopped (%lu connections closed to make room)\n",
+	        connguard_evicted(srv->guard));
 	return 0;
 }
 
@@ -646,7 +768,6 @@ int main(int argc, char **argv)
 	char *err = NULL;
 	srv.accounts = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, account_free);
 	srv.sessions = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, session_free);
-	srv.failures = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	g_mutex_init(&srv.lock);
 	g_mutex_init(&srv.stop_lock);
 	g_cond_init(&srv.stop_cond);
@@ -679,7 +800,7 @@ int main(int argc, char **argv)
 	store_close(srv.app.st);
 	g_hash_table_unref(srv.accounts);
 	g_hash_table_unref(srv.sessions);
-	g_hash_table_unref(srv.failures);
+	connguard_free(srv.guard);
 	g_free(srv.dummy_hash);
 	g_mutex_clear(&srv.lock);
 	g_mutex_clear(&srv.stop_lock);

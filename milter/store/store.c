@@ -255,3 +255,39 @@ void store_count_clear(struct store_count *c)
 	g_free(c->key);
 	memset(c, 0, sizeof *c);
 }
+
+/* ---- failed log-ins of the review page -------------------------------- */
+
+bool store_login_list(struct store *st, const char *name, const char *address, GArray *out, char **err)
+{
+	return st->ops->login_list(st, name, address, out, err);
+}
+
+bool store_login_put(struct store *st, const struct store_login *l, char **err)
+{
+	return st->ops->login_put(st, l, err);
+}
+
+bool store_login_forget(struct store *st, const char *name, const char *address, int *n, char **err)
+{
+	return st->ops->login_delete(st, name, address, 0, n, err);
+}
+
+bool store_login_prune(struct store *st, gint64 before, char **err)
+{
+	return st->ops->login_delete(st, NULL, NULL, before, NULL, err);
+}
+
+GArray *store_logins_new(void)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct store_login));
+	g_array_set_clear_func(a, (GDestroyNotify)store_login_clear);
+	return a;
+}
+
+void store_login_clear(struct store_login *l)
+{
+	g_free(l->name);
+	g_free(l->address);
+	memset(l, 0, sizeof *l);
+}

@@ -49,6 +49,11 @@ struct store_ops {
 	                       const char *error, char **err);
 	bool (*stats)(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
 	              char **err);
+	/* failed log-ins of the review page */
+	bool (*login_list)(struct store *st, const char *name, const char *address, GArray *out, char **err);
+	bool (*login_put)(struct store *st, const struct store_login *l, char **err);
+	bool (*login_delete)(struct store *st, const char *name, const char *address, gint64 before, int *n,
+	                     char **err);
 };
 
 struct store {

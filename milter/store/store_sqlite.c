@@ -98,6 +98,15 @@ static const char *const migrations[] = {
     "  SELECT fingerprint, 1, started FROM inflight WHERE state = 'crashed';"
     "DELETE FROM inflight WHERE state = 'crashed';"
     "ALTER TABLE inflight DROP COLUMN state;",
+    /* 6: failed log-ins of the review page, per user name and client
+     * address, and per address alone (name '') */
+    "CREATE TABLE login_failures ("
+    "  name TEXT NOT NULL,"
+    "  address TEXT NOT NULL,"
+    "  failures INTEGER NOT NULL,"
+    "  last INTEGER NOT NULL,"
+    "  locked_until INTEGER NOT NULL,"
+    "  PRIMARY KEY (address, name));",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -953,6 +962,83 @@ static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, u
 	return ok;
 }
 
+/* ---- failed log-ins of the review page -------------------------------- */
+
+#define LOGIN_MATCH " WHERE (?1 IS NULL OR name = ?1) AND (?2 IS NULL OR address = ?2)"
+
+static bool sqlite_login_list(struct store *st, const char *name, const char *address, GArray *out,
+                              char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] =
+	    "SELECT name, address, failures, last, locked_until FROM login_failures" LOGIN_MATCH
+	    " ORDER BY address, name";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		bind_text(q, 1, name);
+		bind_text(q, 2, address);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+			struct store_login l = {
+			    .name = column_text(q, 0),
+			    .address = column_text(q, 1),
+			    .failures = sqlite3_column_int(q, 2),
+			    .last = sqlite3_column_int64(q, 3),
+			    .locked_until = sqlite3_column_int64(q, 4),
+			};
+			g_array_append_val(out, l);
+		}
+		ok = finish(s, q, rc, "reading failed log-ins", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static bool sqlite_login_put(struct store *st, const struct store_login *l, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] = "INSERT OR REPLACE INTO login_failures (name, address, failures, last,"
+	                          " locked_until) VALUES (?1, ?2, ?3, ?4, ?5)";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		bind_text(q, 1, l->name);
+		bind_text(q, 2, l->address);
+		sqlite3_bind_int(q, 3, l->failures);
+		sqlite3_bind_int64(q, 4, l->last);
+		sqlite3_bind_int64(q, 5, l->locked_until);
+		ok = finish(s, q, sqlite3_step(q), "recording a failed log-in", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+/* Delete the matching records; with BEFORE > 0 only those whose last
+ * failure and lock both ended before it. */
+static bool sqlite_login_delete(struct store *st, const char *name, const char *address, gint64 before,
+                                int *n, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] =
+	    "DELETE FROM login_failures" LOGIN_MATCH " AND (?3 = 0 OR (last < ?3 AND locked_until < ?3))";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		bind_text(q, 1, name);
+		bind_text(q, 2, address);
+		sqlite3_bind_int64(q, 3, before);
+		ok = finish(s, q, sqlite3_step(q), "forgetting failed log-ins", err);
+		if (ok && n != NULL)
+			*n = sqlite3_changes(s->db);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sqlite_open,
@@ -978,4 +1064,7 @@ const struct store_ops store_sqlite_ops = {
     .outbox_due = sqlite_outbox_due,
     .outbox_attempt = sqlite_outbox_attempt,
     .stats = sqlite_stats,
+    .login_list = sqlite_login_list,
+    .login_put = sqlite_login_put,
+    .login_delete = sqlite_login_delete,
 };

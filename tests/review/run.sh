@@ -5,7 +5,8 @@
 # replies there, and drives `apologyctl quarantine` (list, show, release, discard,
 # return, expire, reconcile) through the privileged helper apology-postsuper, then
 # `apologyctl notify --once` against a local webhook receiver (tests/notify/server.py:
-# answering 200, 500, or hanging, and a port that refuses) and the private Postfix.
+# answering 200, 500, or hanging, and a port that refuses) and the private Postfix;
+# then the review page in a browser and against hostile clients (web_limits.py).
 # Stops everything it started.  Runs as root.  Ends with "review: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -427,36 +428,21 @@ Note: <script>alert("owned")</script> <img src=x onerror=window.owned=1> arrives
 		why "audit row of the web decision"
 }
 
-# Five wrong passwords lock that user name for a minute: then even the right
-# password is refused (429) without being checked, while other users log in.
-t_web_login_throttled() {
-	start_review || why "apology-review did not start: $(cat "$T/review.log")"
-	python3 - "$WEB_PORT" "$WEB_PASS" >"$T/throttle.out" 2>&1 <<'EOF'
-import http.client, re, sys, urllib.parse
-port, good = int(sys.argv[1]), sys.argv[2]
-def post(user, password):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-    c.request("GET", "/login")
-    r = c.getresponse()
-    body = r.read().decode()
-    cookie = r.getheader("Set-Cookie").split(";")[0]
-    csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
-    data = urllib.parse.urlencode({"csrf": csrf, "user": user, "password": password})
-    c.request("POST", "/login", data, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
-    r = c.getresponse()
-    r.read()
-    return r.status
-wrong = [post("alice", "wrong-%d" % i) for i in range(5)]
-locked = post("alice", good)
-other = post("root", good)
-print("wrong passwords %s; alice's right password then %s; root's %s" % (wrong, locked, other))
-sys.exit(0 if wrong == [401] * 5 and locked == 429 and other == 303 else 1)
-EOF
+# The review page against hostile clients (tests/review/web_limits.py, which starts
+# apology-review with a store of its own): 200 slow clients from one address and from
+# 200 addresses while normal requests are served; an endless chunked POST cut off;
+# log-in locks per user name and client address, per address, and cleared by
+# `apologyctl logins unlock`.
+web_limits() {
+	python3 tests/review/web_limits.py "$E2E_BUILD" "$1" >"$T/web-limits.out" 2>&1
 	rc=$?
-	stop_review
-	cat "$T/throttle.out"
-	[ $rc = 0 ] || why "log-in throttling"
+	cat "$T/web-limits.out"
+	[ $rc = 0 ] || why "$(grep '^FAIL' "$T/web-limits.out" || tail -3 "$T/web-limits.out")"
 }
+t_web_slow_clients() { web_limits slow-clients; }
+t_web_slow_addresses() { web_limits slow-addresses; }
+t_web_endless_body() { web_limits endless-body; }
+t_web_login_by_address() { web_limits login-by-address; }
 
 # ---- main -------------------------------------------------------------------
 
@@ -486,7 +472,7 @@ for t in t_list_filters t_show_marks_findings t_release_delivers t_discard_delet
 	t_helper_validates_arguments t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser \
-	t_web_login_throttled; do
+	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_login_by_address; do
 	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
 	run_test "$t"
 done

@@ -1,7 +1,8 @@
 /*
  * test_review.c - what the review tools build on: the store's review
  * queries (list filters, findings, audit trail, outbox, statistics), the
- * cutting of a reply's text by its findings, and the review settings.
+ * cutting of a reply's text by its findings, the review settings and their
+ * bounds, and the throttling of log-ins per name and address.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,6 +14,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "logins.h"
 #include "quarantine.h"
 #include "review_config.h"
 #include "store.h"
@@ -238,6 +240,136 @@ static void test_settings(void **state)
 	review_config_clear(&cfg);
 }
 
+/* Each bounded setting refuses values outside its bounds, naming them;
+ * sizes and address lists are read as documented. */
+static void test_settings_bounds(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *assignment, *error; /* error NULL: accepted */
+	} cases[] = {
+	    {"connection-limit=8", NULL},
+	    {"connection-limit=7", "-o connection-limit: expected a number from 8 to 10000"},
+	    {"connections-per-address=0", "-o connections-per-address: expected a number from 1 to 10000"},
+	    {"threads=65", "-o threads: expected a number from 1 to 64"},
+	    {"idle-timeout=0", "-o idle-timeout: expected a duration from 1s to 10m"},
+	    {"body-timeout=11m", "-o body-timeout: expected a duration from 1s to 10m"},
+	    {"max-body=512", "-o max-body: expected a size from 1k to 16m"},
+	    {"max-body=1g", "-o max-body: expected a size such as 512, 64k or 1m (bytes)"},
+	    {"max-body=1m", NULL},
+	    {"login-failures=x", "-o login-failures: expected a number from 1 to 1000"},
+	    {"notify-attempts=1001", "-o notify-attempts: expected a number from 1 to 1000"},
+	    {"trusted-proxies=127.0.0.1, ::1", NULL},
+	    {"trusted-proxies=127.0.0.1,proxy", "-o trusted-proxies: expected IP addresses separated by commas"},
+	};
+	struct review_config cfg;
+	review_config_init(&cfg);
+	assert_int_equal(cfg.max_body, 64 * 1024);
+	assert_int_equal(cfg.idle_timeout, 10);
+	assert_int_equal(cfg.connections_per_address, 16);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *err = NULL;
+		bool ok = review_config_set(&cfg, cases[i].assignment, &err);
+		if (ok != (cases[i].error == NULL) || (err && strcmp(err, cases[i].error) != 0))
+			fail_msg("%s: %s", cases[i].assignment, err ? err : "accepted");
+		g_free(err);
+	}
+	assert_int_equal(cfg.max_body, 1024 * 1024);
+	assert_string_equal(cfg.trusted_proxies, "127.0.0.1, ::1");
+	char a[REVIEW_ADDRESS_MAX];
+	assert_true(review_address_canonical(" 0:0::1 ", a));
+	assert_string_equal(a, "::1");
+	assert_false(review_address_canonical("127.0.0.1:80", a));
+	assert_true(review_address_listed("::1", cfg.trusted_proxies));
+	assert_false(review_address_listed("127.0.0.2", cfg.trusted_proxies));
+	assert_false(review_address_listed("127.0.0.1", ""));
+	review_config_clear(&cfg);
+}
+
+/* A lock starts at the limit, doubles with each further failure up to the
+ * most, and a count whose last failure and lock ended long ago starts over. */
+static void test_logins_count(void **state)
+{
+	(void)state;
+	struct store_login l = {0};
+	gint64 t = 1000000;
+	static const gint64 lock_after[] = {0, 0, 60, 120, 240, 480, 900, 900};
+	for (size_t i = 0; i < G_N_ELEMENTS(lock_after); i++) {
+		logins_count(&l, 3, t);
+		assert_int_equal(l.failures, (int)i + 1);
+		assert_int_equal(l.locked_until ? l.locked_until - t : 0, lock_after[i]);
+	}
+	logins_count(&l, 3, t + 900 + LOGINS_FORGET); /* LOGINS_FORGET after the lock: counted on */
+	assert_int_equal(l.failures, 9);
+	logins_count(&l, 3, l.locked_until + LOGINS_FORGET + 1);
+	assert_int_equal(l.failures, 1);
+}
+
+static gint64 locked(struct store *st, const char *name, const char *address, gint64 now)
+{
+	char *err = NULL;
+	gint64 left = logins_locked(st, name, address, now, &err);
+	if (left < 0)
+		fail_msg("locked: %s", err);
+	return left;
+}
+
+static struct logins_locks fail_login(const struct review_config *cfg, struct store *st, const char *name,
+                                      const char *address, gint64 now)
+{
+	struct logins_locks started;
+	char *err = NULL;
+	if (!logins_failed(cfg, st, name, address, now, &started, &err))
+		fail_msg("failed: %s", err);
+	return started;
+}
+
+/* A name is locked from one address only; an address is locked across
+ * names; a success clears the name's count but not the address's; forget
+ * (what `apologyctl logins unlock` does) clears both; stale records go. */
+static void test_logins_by_address(void **state)
+{
+	struct fixture *fx = *state;
+	struct review_config cfg;
+	review_config_init(&cfg);
+	cfg.login_failures = 2;
+	cfg.login_failures_per_address = 4;
+	const char *a = "192.0.2.1", *b = "192.0.2.2";
+	gint64 t = 1000000;
+	assert_int_equal(fail_login(&cfg, fx->st, "alice", a, t).name, 0);
+	struct logins_locks s = fail_login(&cfg, fx->st, "alice", a, t);
+	assert_true(s.name == 60 && s.address == 0);
+	assert_int_equal(locked(fx->st, "alice", a, t + 10), 50);
+	assert_int_equal(locked(fx->st, "alice", b, t + 10), 0);
+	assert_int_equal(locked(fx->st, "bob", a, t + 10), 0);
+
+	char *err = NULL;
+	fail_login(&cfg, fx->st, "bob", a, t);
+	assert_true(logins_succeeded(fx->st, "bob", a, &err)); /* bob's count goes, a's stays */
+	s = fail_login(&cfg, fx->st, "carol", a, t);
+	assert_true(s.name == 0 && s.address == 60);
+	assert_int_equal(locked(fx->st, "dave", a, t), 60);
+	assert_int_equal(locked(fx->st, "dave", b, t), 0);
+
+	int n = 0;
+	assert_true(store_login_forget(fx->st, "alice", NULL, &n, &err));
+	assert_int_equal(n, 1);
+	assert_int_equal(locked(fx->st, "alice", a, t), 60); /* the address still is */
+	assert_true(store_login_forget(fx->st, NULL, a, &n, &err));
+	assert_int_equal(n, 2); /* the address's record and carol's */
+	assert_int_equal(locked(fx->st, "alice", a, t), 0);
+
+	fail_login(&cfg, fx->st, "erin", b, t);
+	fail_login(&cfg, fx->st, "frank", a, t + LOGINS_FORGET + 1); /* prunes erin's and b's */
+	GArray *rows = store_logins_new();
+	assert_true(store_login_list(fx->st, NULL, NULL, rows, &err));
+	assert_int_equal(rows->len, 2);
+	assert_string_equal(g_array_index(rows, struct store_login, 0).name, "");
+	assert_string_equal(g_array_index(rows, struct store_login, 1).name, "frank");
+	g_array_unref(rows);
+	review_config_clear(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -245,6 +377,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),
 		cmocka_unit_test(test_spans_nested_findings),
 		cmocka_unit_test(test_settings),
+		cmocka_unit_test(test_settings_bounds),
+		cmocka_unit_test(test_logins_count),
+		cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
