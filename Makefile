@@ -53,7 +53,7 @@ endif
 # below, so an include that runs upward fails to compile.
 #   util     line files, YAML documents, logging
 #   core     the pure pipeline: parse -> split -> classify -> evaluate -> decide
-#   store    the store behind include/store.h (SQLite)
+#   store    the store behind include/store.h (SQLite), its spool (spool.h)
 #   daemon   both front ends, the milter protocol, per-message glue, config
 #   holds    reviewer actions on held mail, notifications, review settings
 #   review   the web page; ctl: apologyctl; postsuper: the root helper
@@ -79,7 +79,7 @@ CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c m
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 
-STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c milter/store/crashguard.c
+STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c milter/store/crashguard.c milter/store/spool.c
 STORE_LIB  := $(BUILD)/libstore.a
 STORE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 
