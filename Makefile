@@ -147,7 +147,7 @@ review-test: all
 # apology-milter speaks the protocol itself in one event loop;
 # apology-milter-libmilter is the same daemon on libmilter.
 DAEMON_SRCS := milter/daemon/filter.c milter/daemon/scope.c milter/daemon/config.c \
-               milter/daemon/render_headers.c milter/daemon/milterproto.c
+               milter/daemon/render_headers.c milter/daemon/milterproto.c milter/daemon/upkeep.c
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon/daemon.o \
                $(BUILD)/milter/daemon/frontend_event.o $(BUILD)/milter/daemon/frontend_libmilter.o
 DAEMON_LIB  := $(BUILD)/libdaemon.a
