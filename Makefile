@@ -53,7 +53,7 @@ endif
 # below, so an include that runs upward fails to compile.
 #   util     line files, YAML documents, logging
 #   core     the pure pipeline: parse -> split -> classify -> evaluate -> decide
-#   store    the store behind include/store.h (SQLite)
+#   store    the store behind include/store.h (SQLite), its spool (spool.h)
 #   daemon   both front ends, the milter protocol, per-message glue, config
 #   holds    reviewer actions on held mail, notifications, review settings
 #   review   the web page; ctl: apologyctl; postsuper: the root helper
@@ -66,7 +66,8 @@ $(BUILD)/milter/ctl/%.o:     XCFLAGS += -Imilter/holds
 $(BUILD)/milter/train/%.o:   XCFLAGS += -Imilter/core
 ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
 
-UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c
+UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c \
+             milter/util/jsonstr.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
@@ -78,7 +79,7 @@ CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c m
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 
-STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c milter/store/crashguard.c
+STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c milter/store/crashguard.c milter/store/spool.c
 STORE_LIB  := $(BUILD)/libstore.a
 STORE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 
@@ -152,7 +153,7 @@ review-test: all
 # apology-milter speaks the protocol itself in one event loop;
 # apology-milter-libmilter is the same daemon on libmilter.
 DAEMON_SRCS := milter/daemon/filter.c milter/daemon/scope.c milter/daemon/config.c \
-               milter/daemon/render_headers.c milter/daemon/milterproto.c
+               milter/daemon/render_headers.c milter/daemon/milterproto.c milter/daemon/upkeep.c
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon/daemon.o \
                $(BUILD)/milter/daemon/frontend_event.o $(BUILD)/milter/daemon/frontend_libmilter.o
 DAEMON_LIB  := $(BUILD)/libdaemon.a

@@ -14,7 +14,8 @@
 #include "decision.h"
 
 /* Append S as a JSON string literal (with quotes; null for NULL; invalid
- * UTF-8 repaired). */
+ * UTF-8 repaired): jsonstr_append() of milter/util, for the users of this
+ * header. */
 void render_json_string(GString *out, const char *s);
 /* One JSON object, no trailing newline.  FILE may be NULL. */
 void render_json(GString *out, const char *file, const struct decision *d);

@@ -63,6 +63,18 @@ struct store_quarantine {
 /* Open (creating and migrating as needed) the store at LOCATION. */
 struct store *store_open(const char *location, char **err);
 void store_close(struct store *st);
+/* Whether ST was opened for reading only (SQLite does that quietly when the
+ * file is not writable): every write would fail. */
+bool store_read_only(struct store *st);
+/* Check, without creating the store or changing it, whether the store at
+ * LOCATION could be opened for writing now, as the user calling: the file
+ * readable and writable and a store of a schema this program knows, its
+ * directory writable (SQLite makes its -wal and -shm files there), the file
+ * system neither read-only nor full.  A store not in use is read without
+ * any lock or -wal and -shm file; one in use through the files its user
+ * made.  True with *DETAIL (caller frees) such as "schema 5" or "not there
+ * yet: made at start"; false with *ERR. */
+bool store_probe(const char *location, char **detail, char **err);
 /* The schema version the store is at. */
 int store_schema_version(struct store *st);
 

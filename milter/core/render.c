@@ -4,32 +4,12 @@
 #include <math.h>
 #include <string.h>
 
+#include "jsonstr.h"
 #include "render.h"
 
 void render_json_string(GString *out, const char *s)
 {
-	if (s == NULL) {
-		g_string_append(out, "null");
-		return;
-	}
-	char *valid = g_utf8_validate(s, -1, NULL) ? NULL : g_utf8_make_valid(s, -1);
-	g_string_append_c(out, '"');
-	for (const unsigned char *p = (const unsigned char *)(valid ? valid : s); *p; p++) {
-		switch (*p) {
-		case '"': g_string_append(out, "\\\""); break;
-		case '\\': g_string_append(out, "\\\\"); break;
-		case '\n': g_string_append(out, "\\n"); break;
-		case '\r': g_string_append(out, "\\r"); break;
-		case '\t': g_string_append(out, "\\t"); break;
-		default:
-			if (*p < 0x20 || *p == 0x7f)
-				g_string_append_printf(out, "\\u%04x", *p);
-			else
-				g_string_append_c(out, (char)*p);
-		}
-	}
-	g_string_append_c(out, '"');
-	g_free(valid);
+	jsonstr_append(out, s);
 }
 
 char *render_time(gint64 t)

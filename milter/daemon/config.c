@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "spool.h"
 #include "yamldoc.h"
 #include "scope.h"
 
@@ -48,6 +49,14 @@ const struct config_key config_keys[] = {
      "of the patterns: refuse (keep the old policy) or allow; a start takes the file as it is"},
     {"store", CONF_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0, NULL, NULL,
      "where complaints, apology history and held mail are recorded"},
+    {"spool.directory", CONF_STRING, FIELD(spool_dir), "/run/apology-milter", 0, 0, NULL, NULL,
+     "where records the store cannot take (it cannot be opened, or a write fails) wait in " SPOOL_FILE
+     " until it can (empty: only the log keeps them)"},
+    {"spool.max-size", CONF_SIZE, FIELD(spool_max), "32M", 64 * 1024, 1LL << 30, NULL, NULL,
+     "the spool's limit: past it a held message's copy is left out of its record, then records are "
+     "only logged"},
+    {"spool.retry", CONF_DURATION, FIELD(store_retry), "1m", 1, 3600, NULL, NULL,
+     "while the store cannot be opened or the spool holds records, how often to try again"},
     {"mode", CONF_ENUM, FIELD(mode), "enforce", 0, 0, CHOICES("enforce", "monitor"), NULL,
      "enforce: act on the verdict; monitor: decide, log and record, change nothing"},
     {"on-error", CONF_ENUM, FIELD(on_error), "accept", 0, 0, CHOICES("accept", "tempfail", "hold"), NULL,

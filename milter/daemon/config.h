@@ -36,6 +36,7 @@ struct config {
 	char *policy;      /* the apology policy file */
 	int reload_shrink; /* enum config_reload_shrink: a reload that loses rules or patterns */
 	char *store;       /* store location, e.g. sqlite:/var/lib/... */
+	char *spool_dir;   /* records the store cannot take wait here; "" = none */
 	int mode;          /* enum config_mode */
 	int on_error;      /* enum config_on_error */
 	int hold_action;   /* enum config_hold_action */
@@ -56,6 +57,8 @@ struct config {
 	gint64 history_window;   /* seconds of apology history read per reply */
 	gint64 retention;        /* seconds complaints and history are kept */
 	gint64 crash_forget;     /* seconds a death of the daemon counts against a message */
+	gint64 spool_max;        /* bytes the spool may hold */
+	gint64 store_retry;      /* seconds between tries to open the store or write the spool to it */
 	gint64 drain_timeout;    /* seconds SIGTERM waits for messages in flight */
 	gint64 milter_timeout;   /* seconds an MTA connection may stay idle */
 	int workers;             /* event loops (threads); 0 = one per CPU */

@@ -1,9 +1,12 @@
 /*
  * daemon.c - start-up of apology-milter: options and config, the policy,
  * the socket (through the front end), daemonising, the pid file, the
- * privilege drop and the store; then the front end serves the MTA until a
- * signal stops it (frontend.h).  Nothing here judges mail or speaks the
- * milter protocol.
+ * privilege drop and the store (upkeep.c: without it the daemon starts all
+ * the same); then the front end serves the MTA until a signal stops it
+ * (frontend.h).  On every way out after that it removes the socket and the
+ * pid file it made; a socket or pid file left by a daemon that died is
+ * replaced at start, one of a daemon still running stops the start.
+ * Nothing here judges mail or speaks the milter protocol.
  *
  *   apology-milter [-c FILE] [-p SOCKET] [-f] [-n] [-v] [-o key=value]...
  */
@@ -11,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <grp.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <arpa/inet.h>
@@ -20,8 +24,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <sys/un.h>
+#include <sys/wait.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,12 +40,19 @@
 #include "message.h"
 #include "mta.h"
 #include "policy.h"
-#include "store.h"
+#include "spool.h"
+#include "upkeep.h"
 
 #define DEFAULT_CONFIG "/etc/apology-milter/apology-milter.yaml"
 
 static struct filter *the_filter;
 static struct config the_config;
+static struct spool *the_spool;
+
+/* What this process made, removed on the way out: the unix socket (while
+ * the path names that socket) and the pid file (while it holds our id). */
+static bool made_socket, made_pid_file;
+static struct stat made_socket_stat;
 
 /* ---- services for the front ends -------------------------------------- */
 
@@ -66,44 +80,9 @@ void daemon_reload(struct filter *f)
 	g_free(changes);
 }
 
-/* How the crash guard kept its marks at the last look; -1 before the first.
- * daemon_prune() runs on one thread at a time. */
-static gint guard_mode = -1;
-
-/* Set the crash guard up, or try again when it is off; say so when it does
- * not keep its marks in its file, and when that changes. */
-static void check_guard(struct store *st)
+void daemon_upkeep(struct filter *f, const struct config *cfg)
 {
-	char *why = NULL;
-	enum store_guard mode = store_inflight_guard(st, &why);
-	gint was = g_atomic_int_get(&guard_mode);
-	g_atomic_int_set(&guard_mode, (gint)mode);
-	if ((gint)mode == was || (mode == STORE_GUARD_FILE && was < 0)) {
-		g_free(why);
-		return;
-	}
-	if (mode == STORE_GUARD_OFF)
-		log_msg(
-		    LOG_ERR,
-		    "crash guard off: %s; messages are judged without in-flight marks, so one that crashes "
-		    "the daemon is analysed again after each restart (tried again hourly)",
-		    why);
-	else if (mode == STORE_GUARD_ROWS)
-		log_msg(LOG_WARNING, "crash guard: %s", why);
-	else
-		log_msg(LOG_NOTICE, "crash guard on again: marks in the file beside the store");
-	g_free(why);
-}
-
-void daemon_prune(struct store *st, const struct config *cfg)
-{
-	char *err = NULL;
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	check_guard(st);
-	if (!store_prune(st, now - cfg->retention, &err)) {
-		log_msg(LOG_ERR, "store: %s", err);
-		g_free(err);
-	}
+	upkeep_run(f, the_spool, cfg);
 }
 
 /* ---- start-up --------------------------------------------------------- */
@@ -238,6 +217,95 @@ static int daemonize(void)
 	return 0;
 }
 
+/* The process id in the pid file at PATH; 0 when there is none. */
+static pid_t pid_file_pid(const char *path)
+{
+	char *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		return 0;
+	char *end = NULL;
+	long pid = strtol(text, &end, 10);
+	bool ok = end != text && (*end == '\n' || *end == '\0') && pid > 0 && pid <= INT_MAX;
+	g_free(text);
+	return ok ? (pid_t)pid : 0;
+}
+
+/* Whether process PID runs and is an apology-milter: its command line names
+ * the program (also as the argument of a wrapper such as valgrind).  One
+ * whose command line cannot be read is taken to be one. */
+static bool milter_running(pid_t pid)
+{
+	if (kill(pid, 0) != 0 && errno != EPERM)
+		return false;
+	char *path = g_strdup_printf("/proc/%d/cmdline", (int)pid);
+	char *cmdline = NULL;
+	gsize len = 0;
+	bool running = true;
+	if (g_file_get_contents(path, &cmdline, &len, NULL) && len > 0) {
+		running = false;
+		for (gsize i = 0; i < len && !running; i += strlen(cmdline + i) + 1) {
+			char *name = g_path_get_basename(cmdline + i);
+			running = strcmp(name, "apology-milter") == 0 ||
+			          strcmp(name, "apology-milter-libmilter") == 0;
+			g_free(name);
+		}
+	}
+	g_free(cmdline);
+	g_free(path);
+	return running;
+}
+
+/* A pid file naming a running apology-milter stops the start; one naming a
+ * process that is gone (or whose id another program has now) is stale, and
+ * write_pid_file() replaces it. */
+static int check_pid_file(void)
+{
+	const char *path = the_config.pid_file;
+	pid_t pid = *path ? pid_file_pid(path) : 0;
+	if (pid == 0 || pid == getpid())
+		return 0;
+	if (milter_running(pid)) {
+		fprintf(stderr, "apology-milter: already running as process %d (pid file %s); not starting\n",
+		        (int)pid, path);
+		return EX_UNAVAILABLE;
+	}
+	log_msg(LOG_NOTICE, "replacing the stale pid file %s: process %d is gone", path, (int)pid);
+	return 0;
+}
+
+/* A unix socket someone accepts connections on belongs to a running daemon:
+ * that stops the start.  One nobody listens on was left by a daemon that
+ * died: it goes. */
+static int check_socket(void)
+{
+	const char *path = config_socket_path(the_config.socket);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct stat sb;
+	if (path == NULL || strlen(path) >= sizeof sa.sun_path || lstat(path, &sb) != 0 ||
+	    !S_ISSOCK(sb.st_mode))
+		return 0; /* the front end reports what is wrong with it */
+	strcpy(sa.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int rc = fd >= 0 ? connect(fd, (struct sockaddr *)&sa, sizeof sa) : -1;
+	int why = errno;
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 || why == EAGAIN) {
+		fprintf(stderr, "apology-milter: another process listens on %s; not starting\n", path);
+		return EX_UNAVAILABLE;
+	}
+	if (why == ECONNREFUSED && unlink(path) == 0)
+		log_msg(LOG_NOTICE, "removed the stale socket %s: nothing listened on it", path);
+	return 0;
+}
+
+/* Note the socket the front end made, to remove it (and only it) at exit. */
+static void note_socket(void)
+{
+	const char *path = config_socket_path(the_config.socket);
+	made_socket = path != NULL && lstat(path, &made_socket_stat) == 0;
+}
+
 static int write_pid_file(void)
 {
 	if (*the_config.pid_file == '\0')
@@ -251,8 +319,26 @@ static int write_pid_file(void)
 		g_error_free(gerr);
 		return EX_CANTCREAT;
 	}
+	made_pid_file = true;
 	chmod(the_config.pid_file, 0644);
 	return 0;
+}
+
+/* On every way out: remove the socket and the pid file this process made,
+ * unless another daemon's have taken their place. */
+static void remove_own_files(void)
+{
+	const char *path = made_socket ? config_socket_path(the_config.socket) : NULL;
+	struct stat sb;
+	if (path != NULL && lstat(path, &sb) == 0 && sb.st_ino == made_socket_stat.st_ino &&
+	    sb.st_dev == made_socket_stat.st_dev && unlink(path) != 0)
+		log_msg(LOG_WARNING, "cannot remove the socket %s: %s (the next start replaces it)", path,
+		        strerror(errno));
+	if (made_pid_file && pid_file_pid(the_config.pid_file) == getpid() &&
+	    unlink(the_config.pid_file) != 0)
+		log_msg(LOG_WARNING, "cannot remove the pid file %s: %s (the next start replaces it)",
+		        the_config.pid_file, strerror(errno));
+	made_socket = made_pid_file = false;
 }
 
 static int drop_privileges(uid_t uid)
@@ -268,30 +354,27 @@ static int drop_privileges(uid_t uid)
 	return 0;
 }
 
-static struct store *open_store(void)
+/* -n: the store as the daemon would find it, checked as the configured
+ * user when root runs the check (upkeep_check).  A store that cannot be
+ * opened is reported but does not fail the check: the daemon starts and
+ * judges mail without it. */
+static void check_store(void)
 {
-	char *err = NULL;
-	struct store *st = store_open(the_config.store, &err);
-	if (st == NULL) {
-		log_msg(LOG_ERR, "%s", err);
-		g_free(err);
-		return NULL;
+	uid_t uid;
+	gid_t gid;
+	fflush(stdout);
+	if (geteuid() != 0 || *the_config.user == '\0' || socket_owner(&uid, &gid) != 0) {
+		upkeep_check(&the_config);
+		return;
 	}
-	check_guard(st);
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	int crashed = store_inflight_recover(st, now - the_config.crash_forget, &err);
-	if (crashed < 0) {
-		log_msg(LOG_ERR, "store: %s", err);
-		g_free(err);
-	} else if (crashed > 0) {
-		log_msg(
-		    LOG_WARNING,
-		    "%d message(s) were being analysed when the daemon last stopped; each is analysed again "
-		    "if sent again, unless it was in flight at an earlier death too (on-error applies then)",
-		    crashed);
+	pid_t pid = fork();
+	if (pid == 0)
+		_exit(drop_privileges(uid) == 0 ? (upkeep_check(&the_config), 0) : 1);
+	int status = 0;
+	if (pid < 0 || waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+		printf("(checked as root: cannot become user %s)\n", the_config.user);
+		upkeep_check(&the_config);
 	}
-	daemon_prune(st, &the_config);
-	return st;
 }
 
 int main(int argc, char **argv)
@@ -304,6 +387,7 @@ int main(int argc, char **argv)
 	make_absolute(&the_config.policy, NULL);
 	make_absolute(&the_config.pid_file, NULL);
 	make_absolute(&the_config.store, "sqlite:");
+	make_absolute(&the_config.spool_dir, NULL);
 	message_library_init();
 	char *err = NULL;
 	struct policy *pol = policy_load(the_config.policy, &err);
@@ -320,6 +404,7 @@ int main(int argc, char **argv)
 		       the_config.policy, policy_pattern_count(pol), policy_matcher_name(),
 		       gate ? gate : "none", sent ? sent : "none");
 		policy_unref(pol);
+		check_store();
 		config_clear(&the_config);
 		return 0;
 	}
@@ -340,34 +425,37 @@ int main(int argc, char **argv)
 	                                 LOG_LOCAL5, LOG_LOCAL6, LOG_LOCAL7};
 	uid_t uid;
 	gid_t gid;
-	if ((rc = socket_owner(&uid, &gid)) != 0 || (rc = frontend_listen(&the_config, uid, gid)) != 0)
+	if ((rc = socket_owner(&uid, &gid)) != 0)
 		goto out;
 	log_open("apology-milter", foreground, facilities[the_config.log_facility]);
+	if ((rc = check_pid_file()) != 0 || (rc = check_socket()) != 0 ||
+	    (rc = frontend_listen(&the_config, uid, gid)) != 0)
+		goto out;
+	note_socket();
 	if ((!foreground && (rc = daemonize()) != 0) || (rc = write_pid_file()) != 0 ||
 	    (rc = drop_privileges(uid)) != 0)
 		goto out;
-	struct store *st = open_store();
-	if (st == NULL) {
-		rc = EX_UNAVAILABLE;
-		goto out;
-	}
-	the_filter = filter_new(&the_config, st, pol);
+	the_spool = spool_new(the_config.spool_dir, the_config.spool_max);
+	struct store *st = upkeep_start(&the_config, the_spool);
+	the_filter = filter_new(&the_config, st, the_spool, pol);
 	pol = NULL;
 
-	log_msg(LOG_NOTICE, "listening on %s; policy %s; store %s; mode %s", the_config.socket,
-	        the_config.policy, the_config.store, config_choice_name("mode", the_config.mode));
+	log_msg(LOG_NOTICE, "listening on %s; policy %s; store %s%s; mode %s", the_config.socket,
+	        the_config.policy, the_config.store, st ? "" : " (unavailable: judging without it)",
+	        config_choice_name("mode", the_config.mode));
 
 	bool idle = false;
-	rc = frontend_run(the_filter, &the_config, st, &idle);
+	rc = frontend_run(the_filter, &the_config, &idle);
 	log_msg(LOG_NOTICE, "stopped");
-	if (*the_config.pid_file)
-		unlink(the_config.pid_file);
+	remove_own_files();
 	if (idle) {
 		filter_free(the_filter); /* closes the store, drops the policy */
+		spool_free(the_spool);
 		config_clear(&the_config);
 	}
 	return rc;
 out:
+	remove_own_files();
 	if (pol)
 		policy_unref(pol);
 	return rc;

@@ -11,8 +11,11 @@
  * Acting means headers, a hold (quarantine first, store record second), a
  * reject, or nothing in monitor mode; what happens to a message that cannot
  * be analysed is one setting (on-error).  Side effects on the store never
- * decide the fate of the mail: a store failure is logged and the message
- * goes on.
+ * decide the fate of the mail: a record the store does not take (it could
+ * not be opened, or a write failed) goes to the spool (spool.h), or when
+ * even that fails, only to the message's log line, and the message goes
+ * on.  While there is no store, replies are judged without stored
+ * complaints, apology history and the crash guard.
  */
 #include <string.h>
 #include <netinet/in.h>
@@ -23,6 +26,7 @@
 #include "policy.h"
 #include "render_headers.h"
 #include "scope.h"
+#include "spool.h"
 #include "store.h"
 #include "thread.h"
 #include "token.h"
@@ -37,8 +41,9 @@
 struct filter {
 	const struct config *cfg;
 	struct scope scope;
-	struct store *store;
-	GMutex policy_lock; /* guards pol */
+	struct store *store; /* atomic: NULL while the store is unavailable; set once */
+	struct spool *spool; /* borrowed */
+	GMutex policy_lock;  /* guards pol */
 	struct policy *pol;
 	GMutex flight_lock; /* guards in_flight and draining */
 	GCond flight_done;
@@ -73,12 +78,14 @@ struct filter_session {
 
 /* ---- the shared filter ------------------------------------------------ */
 
-struct filter *filter_new(const struct config *cfg, struct store *store, struct policy *pol)
+struct filter *filter_new(const struct config *cfg, struct store *store, struct spool *spool,
+                          struct policy *pol)
 {
 	struct filter *f = g_new0(struct filter, 1);
 	f->cfg = cfg;
 	scope_compile(&f->scope, cfg);
 	f->store = store;
+	f->spool = spool;
 	f->pol = pol;
 	g_mutex_init(&f->policy_lock);
 	g_mutex_init(&f->flight_lock);
@@ -91,13 +98,24 @@ void filter_free(struct filter *f)
 	if (f == NULL)
 		return;
 	scope_clear(&f->scope);
-	store_close(f->store);
+	store_close(filter_store(f));
 	if (f->pol)
 		policy_unref(f->pol);
 	g_mutex_clear(&f->policy_lock);
 	g_mutex_clear(&f->flight_lock);
 	g_cond_clear(&f->flight_done);
 	g_free(f);
+}
+
+struct store *filter_store(struct filter *f)
+{
+	return g_atomic_pointer_get(&f->store);
+}
+
+void filter_set_store(struct filter *f, struct store *st)
+{
+	g_assert(filter_store(f) == NULL);
+	g_atomic_pointer_set(&f->store, st);
 }
 
 struct policy *filter_policy(struct filter *f)
@@ -484,12 +502,74 @@ size_t filter_message_bytes(const struct filter_session *s)
 	return s->active && !s->over_cap ? s->raw->len : 0;
 }
 
+/* ---- end of message: records, in the store or else in the spool ------- */
+
+/* Where the records of one message went (the worst of them), for its log
+ * line. */
+enum where { RECORDED_NOTHING, RECORDED_STORE, RECORDED_SPOOL, RECORDED_NOWHERE };
+
+struct recorded {
+	enum where worst;
+	bool copy_left_out; /* a held message's copy did not fit in the spool */
+	char *store_error;  /* why an open store refused a record */
+	char *spool_error;  /* why a record was kept nowhere */
+};
+
+static void keep_first(char **slot, char *why)
+{
+	if (*slot == NULL)
+		*slot = why;
+	else
+		g_free(why);
+}
+
+/* A record went to the store. */
+static void stored(struct recorded *r)
+{
+	r->worst = MAX(r->worst, RECORDED_STORE);
+}
+
+/* A record the store did not take (STORE_ERR: its error; NULL when there
+ * is no store) went to the spool (SPOOLED) or nowhere (SPOOL_ERR: why).
+ * The errors are taken. */
+static void not_stored(struct recorded *r, char *store_err, bool spooled, char *spool_err)
+{
+	r->worst = MAX(r->worst, spooled ? RECORDED_SPOOL : RECORDED_NOWHERE);
+	keep_first(&r->store_error, store_err);
+	keep_first(&r->spool_error, spool_err);
+}
+
+/* Append to a message's log LINE what the store was and where the records
+ * went when not to the store; returns the line's level: a warning when they
+ * are in the spool, an error when the line is all there is of them. */
+static int log_records(GString *line, const struct recorded *r, bool no_store)
+{
+	if (no_store)
+		g_string_append(line, " store=unavailable");
+	if (r->worst >= RECORDED_SPOOL)
+		g_string_append_printf(line, " record=%s%s", r->worst == RECORDED_SPOOL ? "spooled" : "lost",
+		                       r->copy_left_out ? "-without-copy" : "");
+	if (r->store_error != NULL)
+		g_string_append_printf(line, " store-error=\"%s\"", r->store_error);
+	if (r->spool_error != NULL)
+		g_string_append_printf(line, " record-error=\"%s\"", r->spool_error);
+	return r->worst == RECORDED_NOWHERE ? LOG_ERR : r->worst == RECORDED_SPOOL ? LOG_WARNING : LOG_INFO;
+}
+
+static void recorded_clear(struct recorded *r)
+{
+	g_free(r->store_error);
+	g_free(r->spool_error);
+}
+
 /* ---- end of message: inbound ------------------------------------------ */
 
 static void record_complaint(struct filter_session *s, const char *qid, gint64 now)
 {
 	struct filter *f = s->f;
+	struct store *st = filter_store(f);
 	char *err = NULL;
+	struct recorded r = {0};
 	if (s->over_cap) {
 		log_msg(LOG_DEBUG, "%s: inbound, not analysed", qid);
 		return;
@@ -511,11 +591,22 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 		    .serious = c->severity == SEVERITY_SERIOUS,
 		    .kinds = c->kinds,
 		};
-		bool ok = store_complaint_put(f->store, &rec, &err);
-		log_msg(ok ? LOG_INFO : LOG_ERR, "%s: inbound complaint severity=%s kinds=%u%s%s", qid,
-		        rec.serious ? "serious" : "normal", c->kinds, ok ? " recorded" : ": ", ok ? "" : err);
+		if (st != NULL && store_complaint_put(st, &rec, &err)) {
+			stored(&r);
+		} else {
+			char *spool_err = NULL;
+			bool spooled = spool_complaint(f->spool, &rec, &spool_err);
+			not_stored(&r, err, spooled, spool_err);
+		}
+		GString *line = g_string_new(NULL);
+		g_string_printf(line, "%s: inbound complaint severity=%s kinds=%u%s", qid,
+		                rec.serious ? "serious" : "normal", c->kinds,
+		                r.worst == RECORDED_STORE ? " recorded" : "");
+		int level = log_records(line, &r, st == NULL);
+		log_msg(level, "%s", line->str);
+		g_string_free(line, TRUE);
+		recorded_clear(&r);
 		g_free(rec.client_domain);
-		g_free(err);
 	} else {
 		log_msg(LOG_DEBUG, "%s: inbound, no complaint", qid);
 	}
@@ -542,21 +633,24 @@ static void known_clear(struct known *k)
 		g_array_free(k->history, TRUE);
 }
 
+/* What the store knows about this reply; without a store, nothing. */
 static void look_up(struct filter_session *s, gint64 now, struct known *k)
 {
 	struct filter *f = s->f;
+	struct store *st = filter_store(f);
 	char *err = NULL;
 	memset(k, 0, sizeof *k);
 	k->ctx.now = now;
 	k->history = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
 
-	enum store_status st = store_complaint_find(f->store, (const char *const *)s->refs->pdata,
-	                                            s->refs->len, &k->complaint, &err);
-	if (st == STORE_ERROR) {
+	enum store_status found = st ? store_complaint_find(st, (const char *const *)s->refs->pdata,
+	                                                    s->refs->len, &k->complaint, &err)
+	                             : STORE_NONE;
+	if (found == STORE_ERROR) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_clear_pointer(&err, g_free);
 	}
-	k->have_complaint = st == STORE_FOUND;
+	k->have_complaint = found == STORE_FOUND;
 	if (k->have_complaint) {
 		k->ctx.stored_complaint = true;
 		k->ctx.complaint_time = k->complaint.received;
@@ -570,9 +664,9 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 	for (guint i = 0; k->client_domain == NULL && i < s->rcpts->len; i++)
 		if (!scope_is_internal(&f->scope, s->rcpts->pdata[i]))
 			k->client_domain = address_domain(s->rcpts->pdata[i]);
-	if (k->client_domain == NULL || *s->sender == '\0')
+	if (k->client_domain == NULL || *s->sender == '\0' || st == NULL)
 		return;
-	if (!store_history_get(f->store, s->sender, k->client_domain, now - f->cfg->history_window, k->thread,
+	if (!store_history_get(st, s->sender, k->client_domain, now - f->cfg->history_window, k->thread,
 	                       MAX_HISTORY, k->history, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_free(err);
@@ -635,8 +729,10 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 	char *fp = fingerprint(s);
 	log_msg(LOG_DEBUG, "fingerprint %s (%zu body bytes)", fp, s->raw->len - s->body_start);
 	unsigned crashes = 0;
-	bool guarded = store_inflight_begin(f->store, fp, now, now - f->cfg->crash_forget, &crashes, &err);
-	if (!guarded) {
+	struct store *st = filter_store(f);
+	bool guarded =
+	    st != NULL && store_inflight_begin(st, fp, now, now - f->cfg->crash_forget, &crashes, &err);
+	if (st != NULL && !guarded) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_clear_pointer(&err, g_free);
 	}
@@ -651,7 +747,7 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 		look_up(s, now, k);
 		apology_check(s->pol, s->raw->str, s->raw->len, &k->ctx, d);
 	}
-	if (guarded && !store_inflight_end(f->store, fp, &err)) {
+	if (guarded && !store_inflight_end(st, fp, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
 		g_free(err);
 	}
@@ -717,8 +813,10 @@ static bool write_headers(struct filter_session *s, const struct decision *d, co
 }
 
 static void record_hold(struct filter_session *s, const struct decision *d, const struct known *k,
-                        const char *qid, const char *token, const char *state, gint64 now)
+                        const char *qid, const char *token, const char *state, gint64 now,
+                        struct recorded *rec)
 {
+	struct store *st = filter_store(s->f);
 	char *err = NULL;
 	GString *rcpts = g_string_new(NULL);
 	for (guint i = 0; i < s->rcpts->len; i++)
@@ -738,28 +836,60 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
 	    .created = now,
 	    .state = (char *)state,
 	};
-	if (!store_quarantine_put(s->f->store, &q, NULL, &err)) {
-		char *rules = render_rule_list(d);
-		log_msg(LOG_ERR, "%s: %s but not recorded (token=%s rules=%s): %s", qid, state, token, rules,
-		        err);
-		g_free(rules);
-		g_free(err);
+	if (st != NULL && store_quarantine_put(st, &q, NULL, &err)) {
+		stored(rec);
+	} else {
+		char *spool_err = NULL;
+		bool left_out = false;
+		bool spooled = spool_hold(s->f->spool, &q, &left_out, &spool_err);
+		not_stored(rec, err, spooled, spool_err);
+		rec->copy_left_out |= left_out;
 	}
 	g_free(q.findings_json);
 	g_string_free(rcpts, TRUE);
 }
 
 static void record_apology(struct filter_session *s, const struct decision *d, const struct known *k,
-                           gint64 now)
+                           gint64 now, struct recorded *rec)
 {
+	struct store *st = filter_store(s->f);
 	char *err = NULL;
 	if (!d->apologised || k->client_domain == NULL || *s->sender == '\0')
 		return;
-	if (!store_apology_put(s->f->store, s->sender, k->client_domain, now, d->complaint.kinds, k->thread,
-	                       &err)) {
-		log_msg(LOG_ERR, "store: %s", err);
-		g_free(err);
+	if (st != NULL &&
+	    store_apology_put(st, s->sender, k->client_domain, now, d->complaint.kinds, k->thread, &err)) {
+		stored(rec);
+		return;
 	}
+	char *spool_err = NULL;
+	bool spooled = spool_apology(s->f->spool, s->sender, k->client_domain, now, d->complaint.kinds,
+	                             k->thread, &spool_err);
+	not_stored(rec, err, spooled, spool_err);
+}
+
+/* The one log line of an outgoing message: verdict, rules, action, token,
+ * and when the store was missing or did not take its records, where they
+ * went (warning: the spool; error: nowhere, the line is all there is). */
+static void log_judged(const struct config *cfg, const char *qid, const struct decision *d,
+                       const struct known *k, const char *action, const char *token, bool no_store,
+                       const struct recorded *rec)
+{
+	GString *line = g_string_new(NULL);
+	char *rules = render_rule_list(d);
+	g_string_printf(line, "%s: outgoing verdict=%s score=%d rules=%s action=%s", qid,
+	                verdict_name(d->verdict), d->score, *rules ? rules : "-", action);
+	if (cfg->mode == MODE_MONITOR)
+		g_string_append(line, " mode=monitor");
+	if (d->reason != NULL)
+		g_string_append_printf(line, " reason=\"%s\"", d->reason);
+	if (k->have_complaint)
+		g_string_append(line, " complaint=stored");
+	if (token != NULL)
+		g_string_append_printf(line, " token=%s", token);
+	int level = log_records(line, rec, no_store);
+	log_msg(level, "%s", line->str);
+	g_string_free(line, TRUE);
+	g_free(rules);
 }
 
 static enum filter_reply judge(struct filter_session *s, const char *qid, const struct mta_ops *ops,
@@ -768,6 +898,8 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	const struct config *cfg = s->f->cfg;
 	struct decision d;
 	struct known k;
+	struct recorded rec = {0};
+	bool no_store = filter_store(s->f) == NULL;
 	analyse(s, now, &k, &d);
 	enum action act = choose_action(cfg, &d);
 	enum filter_reply reply = FILTER_ACCEPT;
@@ -787,12 +919,12 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 			reply = FILTER_TEMPFAIL;
 			break;
 		}
-		record_hold(s, &d, &k, qid, token, "held", now);
+		record_hold(s, &d, &k, qid, token, "held", now, &rec);
 		break;
 	case ACT_REJECT:
 		token = token_random_hex(16);
 		ops->set_reply(mta, "550", "5.7.1", cfg->reject_text);
-		record_hold(s, &d, &k, qid, token, "rejected", now);
+		record_hold(s, &d, &k, qid, token, "rejected", now, &rec);
 		reply = FILTER_REJECT;
 		break;
 	case ACT_TEMPFAIL:
@@ -802,27 +934,14 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	}
 	if (act == ACT_NONE && cfg->mode == MODE_MONITOR && d.verdict == VERDICT_HOLD) {
 		token = token_random_hex(16);
-		record_hold(s, &d, &k, qid, token, "monitor", now);
+		record_hold(s, &d, &k, qid, token, "monitor", now, &rec);
 	}
 	if (act != ACT_HOLD && act != ACT_REJECT)
-		record_apology(s, &d, &k, now);
+		record_apology(s, &d, &k, now, &rec);
 
-	GString *line = g_string_new(NULL);
-	char *rules = render_rule_list(&d);
-	g_string_printf(line, "%s: outgoing verdict=%s score=%d rules=%s action=%s", qid,
-	                verdict_name(d.verdict), d.score, *rules ? rules : "-",
-	                reply == FILTER_TEMPFAIL ? "tempfail" : action_names[act]);
-	if (cfg->mode == MODE_MONITOR)
-		g_string_append(line, " mode=monitor");
-	if (d.reason != NULL)
-		g_string_append_printf(line, " reason=\"%s\"", d.reason);
-	if (k.have_complaint)
-		g_string_append(line, " complaint=stored");
-	if (token != NULL)
-		g_string_append_printf(line, " token=%s", token);
-	log_msg(LOG_INFO, "%s", line->str);
-	g_string_free(line, TRUE);
-	g_free(rules);
+	log_judged(cfg, qid, &d, &k, reply == FILTER_TEMPFAIL ? "tempfail" : action_names[act], token,
+	           no_store, &rec);
+	recorded_clear(&rec);
 	g_free(token);
 	known_clear(&k);
 	decision_clear(&d);

@@ -14,9 +14,13 @@
  * keeps the policy it started a message with until that message ends.  A
  * reload never quietly shrinks the policy (policy-reload-shrink).
  *
- * Ownership: filter_new() borrows CFG and takes STORE and POLICY (one
- * reference); filter_free() releases them.  Sessions are freed with
- * filter_session_free().
+ * The store may be missing (it could not be opened): messages are judged
+ * without it, and their records go to the spool; filter_set_store() hands
+ * the filter the store once it opens.
+ *
+ * Ownership: filter_new() borrows CFG and SPOOL and takes STORE (may be
+ * NULL) and POLICY (one reference); filter_free() releases them.  Sessions
+ * are freed with filter_session_free().
  */
 #ifndef APOLOGY_FILTER_H
 #define APOLOGY_FILTER_H
@@ -29,6 +33,7 @@
 #include "mta.h"
 
 struct policy;
+struct spool;
 struct store;
 struct filter;
 struct filter_session;
@@ -41,8 +46,15 @@ enum filter_reply {
 	FILTER_REJECT,
 };
 
-struct filter *filter_new(const struct config *cfg, struct store *store, struct policy *pol);
+struct filter *filter_new(const struct config *cfg, struct store *store, struct spool *spool,
+                          struct policy *pol);
 void filter_free(struct filter *f);
+/* The store, or NULL while it is unavailable (borrowed: the filter keeps it
+ * until filter_free()). */
+struct store *filter_store(struct filter *f);
+/* The store opened at last: the filter takes ST and uses it from the next
+ * message on.  Only while filter_store() is NULL. */
+void filter_set_store(struct filter *f, struct store *st);
 
 /* How filter_reload() ended. */
 enum filter_reload {

@@ -27,8 +27,6 @@
 #include "config.h"
 #include "filter.h"
 
-struct store;
-
 /* What both front ends negotiate, when the MTA offers it: the actions the
  * daemon uses; steps left out (HELO, unknown commands) and steps whose
  * answer is always "continue", so the MTA does not wait for it (connect,
@@ -50,16 +48,19 @@ extern const char frontend_signal_help[];
  * sysexits code. */
 int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid);
 
-/* Serve the MTA with F until a signal stops the daemon; prunes ST every
- * hour.  The signals of frontend_signal_help are blocked in every thread
- * when this is called.  *IDLE tells whether no thread uses F any more (the
- * caller may then free it).  Returns 0 or a sysexits code. */
-int frontend_run(struct filter *f, const struct config *cfg, struct store *st, bool *idle);
+/* Serve the MTA with F until a signal stops the daemon; calls
+ * daemon_upkeep() every spool.retry, on a thread of its own.  The signals of
+ * frontend_signal_help are blocked in every thread when this is called.
+ * *IDLE tells whether no thread uses F any more (the caller may then free
+ * it).  Returns 0 or a sysexits code.  The caller removes the unix socket. */
+int frontend_run(struct filter *f, const struct config *cfg, bool *idle);
 
 /* Services of daemon.c for the front ends: reload the policy and log the
- * outcome (filter_reload); delete records older than the configured
- * retention. */
+ * outcome (filter_reload); the periodic upkeep: open the store if it is
+ * unavailable, write the spool to it, and every hour delete records older
+ * than the configured retention.  Neither runs on a thread that serves the
+ * MTA. */
 void daemon_reload(struct filter *f);
-void daemon_prune(struct store *st, const struct config *cfg);
+void daemon_upkeep(struct filter *f, const struct config *cfg);
 
 #endif

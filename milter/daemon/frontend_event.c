@@ -37,7 +37,8 @@
  * unchecked at MAIL FROM (the socket stays open, so the MTA need not fall
  * back on its default_action), messages in flight are finished within
  * limits.drain-timeout, then the daemon exits; a second signal exits at
- * once.  The store is pruned every hour, also on a thread of its own.
+ * once.  The upkeep (daemon_upkeep: the store, the spool, pruning) runs every
+ * spool.retry, also on a thread of its own.
  */
 #include <errno.h>
 #include <libmilter/mfapi.h>
@@ -62,16 +63,14 @@
 #include "log.h"
 #include "milterproto.h"
 #include "mta.h"
-#include "store.h"
 
-#define PRUNE_INTERVAL ((gint64)3600 * G_USEC_PER_SEC)
-#define TICK_MS        1000
-#define READ_CHUNK     65536
-#define BIG_BUFFER     (256 * 1024)         /* input buffers above this are freed when empty */
-#define MAX_UNSENT     (1024 * 1024)        /* replies an MTA may leave unread before it is dropped */
-#define JUDGE_ON_LOOP  (64 * 1024)          /* larger messages are judged off the loop */
-#define JUDGE_QUEUE    4                    /* messages waiting per judge before the loops judge them */
-#define TURN_COUNTED   ((gint64)100 * 1000) /* microseconds of a turn's work counted as idle time */
+#define TICK_MS       1000
+#define READ_CHUNK    65536
+#define BIG_BUFFER    (256 * 1024)         /* input buffers above this are freed when empty */
+#define MAX_UNSENT    (1024 * 1024)        /* replies an MTA may leave unread before it is dropped */
+#define JUDGE_ON_LOOP (64 * 1024)          /* larger messages are judged off the loop */
+#define JUDGE_QUEUE   4                    /* messages waiting per judge before the loops judge them */
+#define TURN_COUNTED  ((gint64)100 * 1000) /* microseconds of a turn's work counted as idle time */
 
 const char frontend_signal_help[] =
     "Signals: USR1 and HUP reload the policy; TERM, INT and USR2 stop after the\n"
@@ -79,7 +78,7 @@ const char frontend_signal_help[] =
 
 /* The listening socket, opened by frontend_listen() before privileges go. */
 static int listen_fd = -1;
-static char *listen_path; /* unix socket to remove at exit, or NULL */
+static bool listen_unix_socket; /* no TCP options on accepted connections */
 
 /* The threads that judge the larger messages, for all loops.  LOCK also
  * guards each loop's answered queue. */
@@ -97,14 +96,13 @@ struct judges {
 struct server {
 	struct filter *f;
 	const struct config *cfg;
-	struct store *st;
 	int sig_fd;
-	gint stopping;              /* atomic: a stop signal came */
-	gint stop_deadline;         /* atomic: monotonic seconds; set before stopping */
-	gint reloading;             /* atomic: a reload thread runs */
-	gint reload_again;          /* atomic: a reload was asked for meanwhile */
-	gint pruning;               /* atomic: a prune thread runs */
-	GThread *reloader, *pruner; /* joined before the next one and at exit */
+	gint stopping;                /* atomic: a stop signal came */
+	gint stop_deadline;           /* atomic: monotonic seconds; set before stopping */
+	gint reloading;               /* atomic: a reload thread runs */
+	gint reload_again;            /* atomic: a reload was asked for meanwhile */
+	gint upkeeping;               /* atomic: an upkeep thread runs */
+	GThread *reloader, *upkeeper; /* joined before the next one and at exit */
 	struct judges *judges;
 };
 
@@ -114,8 +112,8 @@ struct loop {
 	int ep;
 	GQueue conns;
 	bool listening;
-	bool signals; /* this loop takes the signals and the hourly prune */
-	gint64 next_prune;
+	bool signals; /* this loop takes the signals and starts the upkeep */
+	gint64 next_upkeep;
 	GThread *thread;
 	GByteArray *spare_in; /* input buffer of a closed connection, for the next */
 	gint64 clock;         /* microseconds of idle time: see the top of this file */
@@ -738,13 +736,13 @@ static void accept_all(struct loop *lp)
 			return;
 		}
 		int one = 1;
-		if (listen_path == NULL) /* TCP: no Nagle stall between two replies */
+		if (!listen_unix_socket) /* TCP: no Nagle stall between two replies */
 			setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		conn_new(lp, fd);
 	}
 }
 
-/* ---- reload and prune, off the loops ---------------------------------- */
+/* ---- reload and upkeep, off the loops --------------------------------- */
 
 static gpointer reload_thread(gpointer data)
 {
@@ -757,11 +755,11 @@ static gpointer reload_thread(gpointer data)
 	return NULL;
 }
 
-static gpointer prune_thread(gpointer data)
+static gpointer upkeep_thread(gpointer data)
 {
 	struct server *srv = data;
-	daemon_prune(srv->st, srv->cfg);
-	g_atomic_int_set(&srv->pruning, 0);
+	daemon_upkeep(srv->f, srv->cfg);
+	g_atomic_int_set(&srv->upkeeping, 0);
 	return NULL;
 }
 
@@ -817,7 +815,7 @@ static bool conn_has_input(const struct conn *c)
 	return recv(c->fd, &byte, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
 }
 
-/* Once a tick: close sessions the MTA left idle, resume accepting, prune.
+/* Once a tick: close sessions the MTA left idle, resume accepting, upkeep.
  * Idleness is on the loop's clock; a session waiting for its judgement or
  * with a command not read yet waits on us, not on the MTA. */
 static void tick(struct loop *lp, gint64 now)
@@ -839,9 +837,9 @@ static void tick(struct loop *lp, gint64 now)
 	/* A reload asked for just as the last one finished found it still running. */
 	if (lp->signals && g_atomic_int_get(&srv->reload_again))
 		run_aside(srv, &srv->reloading, &srv->reloader, "reload", reload_thread);
-	if (lp->signals && now >= lp->next_prune) {
-		run_aside(srv, &srv->pruning, &srv->pruner, "prune", prune_thread);
-		lp->next_prune = now + PRUNE_INTERVAL;
+	if (lp->signals && now >= lp->next_upkeep) {
+		run_aside(srv, &srv->upkeeping, &srv->upkeeper, "upkeep", upkeep_thread);
+		lp->next_upkeep = now + srv->cfg->store_retry * G_USEC_PER_SEC;
 	}
 }
 
@@ -915,7 +913,7 @@ static bool loop_init(struct loop *lp, struct server *srv, bool signals)
 {
 	lp->srv = srv;
 	lp->signals = signals;
-	lp->next_prune = g_get_monotonic_time() + PRUNE_INTERVAL;
+	lp->next_upkeep = g_get_monotonic_time() + srv->cfg->store_retry * G_USEC_PER_SEC;
 	g_queue_init(&lp->conns);
 	g_queue_init(&lp->answered);
 	lp->ep = epoll_create1(EPOLL_CLOEXEC);
@@ -931,9 +929,9 @@ static bool loop_init(struct loop *lp, struct server *srv, bool signals)
 	return !signals || epoll_ctl(lp->ep, EPOLL_CTL_ADD, srv->sig_fd, &sev) == 0;
 }
 
-int frontend_run(struct filter *f, const struct config *cfg, struct store *st, bool *idle)
+int frontend_run(struct filter *f, const struct config *cfg, bool *idle)
 {
-	struct server srv = {.f = f, .cfg = cfg, .st = st};
+	struct server srv = {.f = f, .cfg = cfg};
 	sigset_t set; /* the signals daemon.c blocked for us */
 	pthread_sigmask(SIG_SETMASK, NULL, &set);
 	srv.sig_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -961,8 +959,8 @@ int frontend_run(struct filter *f, const struct config *cfg, struct store *st, b
 		g_thread_join(loops[i].thread);
 	if (srv.reloader)
 		g_thread_join(srv.reloader);
-	if (srv.pruner)
-		g_thread_join(srv.pruner);
+	if (srv.upkeeper)
+		g_thread_join(srv.upkeeper);
 	*idle = judges_stop(srv.judges, loops, n, f);
 	for (int i = 0; i < n; i++) {
 		if (loops[i].ep >= 0)
@@ -975,9 +973,6 @@ int frontend_run(struct filter *f, const struct config *cfg, struct store *st, b
 		close(srv.sig_fd);
 	close(listen_fd);
 	listen_fd = -1;
-	if (listen_path)
-		unlink(listen_path);
-	g_clear_pointer(&listen_path, g_free);
 	return rc;
 }
 
@@ -1007,7 +1002,7 @@ static int listen_unix(const struct config *cfg, const char *path, uid_t uid, gi
 		return EX_UNAVAILABLE;
 	}
 	listen_fd = fd;
-	listen_path = g_strdup(path);
+	listen_unix_socket = true;
 	return 0;
 }
 

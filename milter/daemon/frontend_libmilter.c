@@ -37,8 +37,6 @@
 #include "log.h"
 #include "mta.h"
 
-#define PRUNE_INTERVAL 3600
-
 const char frontend_signal_help[] =
     "Signals: USR1 reloads the policy; USR2 stops after the messages in flight;\n"
     "TERM, INT and HUP stop at once.\n";
@@ -264,23 +262,23 @@ static void drain_and_stop(void)
 }
 
 /* Waits for SIGUSR1 (reload the policy) and SIGUSR2 (drain and stop);
- * prunes the store every hour. */
+ * runs the upkeep (daemon_upkeep) every spool.retry. */
 static void *signal_thread(void *arg)
 {
-	struct store *st = arg;
+	(void)arg;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
-	/* A deadline, not a fresh hour per wait: reloads must not put pruning off. */
-	gint64 next_prune = g_get_monotonic_time() / G_USEC_PER_SEC + PRUNE_INTERVAL;
+	/* A deadline, not a fresh interval per wait: reloads must not put the upkeep off. */
+	gint64 next_upkeep = g_get_monotonic_time() / G_USEC_PER_SEC + the_config->store_retry;
 	for (;;) {
 		gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
-		if (now >= next_prune) {
-			daemon_prune(st, the_config);
-			next_prune = now + PRUNE_INTERVAL;
+		if (now >= next_upkeep) {
+			daemon_upkeep(the_filter, the_config);
+			next_upkeep = now + the_config->store_retry;
 		}
-		struct timespec wait = {(time_t)(next_prune - now), 0};
+		struct timespec wait = {(time_t)(next_upkeep - now), 0};
 		int sig = sigtimedwait(&set, NULL, &wait);
 		if (sig == SIGUSR2) {
 			drain_and_stop();
@@ -341,13 +339,13 @@ int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid)
 	return 0;
 }
 
-int frontend_run(struct filter *f, const struct config *cfg, struct store *st, bool *idle)
+int frontend_run(struct filter *f, const struct config *cfg, bool *idle)
 {
 	*idle = false; /* session threads may still run: F is left to exit() */
 	the_filter = f;
 	the_config = cfg;
 	pthread_t tid;
-	if (pthread_create(&tid, NULL, signal_thread, st) != 0)
+	if (pthread_create(&tid, NULL, signal_thread, NULL) != 0)
 		return EX_OSERR;
 	pthread_detach(tid);
 	int rc = smfi_main() == MI_SUCCESS ? 0 : EX_SOFTWARE;

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sysexits.h>
 
+#include "jsonstr.h"
 #include "message.h"
 #include "notify.h"
 #include "render.h"
@@ -58,26 +59,17 @@ static char *summary_line(const struct store_quarantine *q, const char *event, c
 	return g_string_free(s, FALSE);
 }
 
-static void json_field(GString *o, const char *name, const char *value)
-{
-	g_string_append_printf(o, ",\"%s\":", name);
-	if (value)
-		render_json_string(o, value);
-	else
-		g_string_append(o, "null");
-}
-
 static char *webhook_payload(const struct store_quarantine *q, const char *event, const char *who,
                              const char *comment, const char *rules, const char *link, gint64 now)
 {
 	GString *o = g_string_new("{\"event\":");
 	render_json_string(o, event);
 	g_string_append_printf(o, ",\"id\":%" G_GINT64_FORMAT ",\"time\":%" G_GINT64_FORMAT, q->id, now);
-	json_field(o, "queue_id", q->queue_id);
-	json_field(o, "message_id", q->message_id);
-	json_field(o, "sender", q->sender);
-	json_field(o, "recipients", q->recipients);
-	json_field(o, "verdict", q->verdict);
+	jsonstr_member(o, "queue_id", q->queue_id);
+	jsonstr_member(o, "message_id", q->message_id);
+	jsonstr_member(o, "sender", q->sender);
+	jsonstr_member(o, "recipients", q->recipients);
+	jsonstr_member(o, "verdict", q->verdict);
 	g_string_append_printf(o, ",\"score\":%d,\"rules\":[", q->score);
 	char **ids = g_strsplit(rules, ",", -1);
 	for (int i = 0; ids[i] && *ids[i]; i++) {
@@ -87,11 +79,11 @@ static char *webhook_payload(const struct store_quarantine *q, const char *event
 	}
 	g_strfreev(ids);
 	g_string_append_c(o, ']');
-	json_field(o, "reviewer", who);
-	json_field(o, "comment", comment);
-	json_field(o, "url", link);
+	jsonstr_member(o, "reviewer", who);
+	jsonstr_member(o, "comment", comment);
+	jsonstr_member(o, "url", link);
 	char *text = summary_line(q, event, who, rules, link);
-	json_field(o, "text", text);
+	jsonstr_member(o, "text", text);
 	g_free(text);
 	g_string_append_c(o, '}');
 	return g_string_free(o, FALSE);

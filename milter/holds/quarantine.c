@@ -29,6 +29,7 @@
 #include "policy.h"
 #include "quarantine.h"
 #include "render.h"
+#include "spool.h"
 
 #define POSTQUEUE "/usr/sbin/postqueue"
 #define SUDO      "/usr/bin/sudo"
@@ -396,7 +397,9 @@ static const char usage_text[] =
     "  expire                   release or return (expire-action) what is held longer\n"
     "                           than expire-after, and tell the authors\n"
     "  reconcile                report store records not in the hold queue and held\n"
-    "                           mail with no record (exit 1 when any)\n"
+    "                           mail with no record, with what the daemon's spool says\n"
+    "                           of it (exit 1 when any; 69 when the store cannot be\n"
+    "                           opened: the hold queue is still listed)\n"
     "ID is the number list shows.  Decisions are recorded with the user running the\n"
     "command (the sudo user under sudo).\n";
 
@@ -731,7 +734,68 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 	return failed ? EX_UNAVAILABLE : 0;
 }
 
-static int cmd_reconcile(const struct review_config *cfg, struct store *st, int argc, char **argv)
+/* Append the line of a message held in the MTA with no record in the store:
+ * with what the daemon's spool says about it (SPOOLED may be NULL). */
+static void no_record(GString *report, const char *queue_id, const struct store_quarantine *spooled)
+{
+	g_string_append_printf(report, "no record: queue id %s is in the hold queue with no held record",
+	                       queue_id);
+	if (spooled == NULL) {
+		g_string_append_printf(report, " (postcat -hq %s shows it)\n", queue_id);
+		return;
+	}
+	char *when = render_time(spooled->created);
+	g_string_append_printf(report,
+	                       "; its record waits in the daemon's spool until the store can take it: "
+	                       "token %s, from %s to %s, verdict %s, score %d, held %s\n",
+	                       spooled->token, spooled->sender, spooled->recipients, spooled->verdict,
+	                       spooled->score, when ? when : "?");
+	g_free(when);
+}
+
+unsigned quarantine_reconcile(GHashTable *queue, const GPtrArray *held, const GPtrArray *spooled,
+                              GString *report)
+{
+	unsigned mismatches = 0;
+	GHashTable *recorded = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTable *waiting = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; held && i < held->len; i++) {
+		const struct store_quarantine *q = held->pdata[i];
+		const char *where = g_hash_table_lookup(queue, q->queue_id);
+		g_hash_table_add(recorded, q->queue_id);
+		if (where == NULL || strcmp(where, "hold") != 0) {
+			g_string_append_printf(
+			    report,
+			    "not held: message %" G_GINT64_FORMAT " (queue id %s) is held in the "
+			    "store but %s%s\n",
+			    q->id, q->queue_id, where ? "in the queue " : "gone from the queue",
+			    where ? where : "");
+			mismatches++;
+		}
+	}
+	for (guint i = 0; spooled && i < spooled->len; i++) {
+		const struct store_quarantine *q = spooled->pdata[i];
+		if (strcmp(q->state, "held") == 0)
+			g_hash_table_insert(waiting, q->queue_id, (gpointer)q);
+	}
+	GHashTableIter it;
+	gpointer id, name;
+	g_hash_table_iter_init(&it, queue);
+	while (g_hash_table_iter_next(&it, &id, &name))
+		if (strcmp(name, "hold") == 0 && !g_hash_table_contains(recorded, id)) {
+			no_record(report, id, g_hash_table_lookup(waiting, id));
+			mismatches++;
+		}
+	g_hash_table_unref(recorded);
+	g_hash_table_unref(waiting);
+	return mismatches;
+}
+
+/* reconcile works without a store too (ST NULL, STORE_ERR why): every
+ * message in the hold queue is then one without a record, shown with what
+ * the daemon's spool says about it, so that reviewers still see them. */
+static int cmd_reconcile(const struct review_config *cfg, struct store *st, const char *store_err, int argc,
+                         char **argv)
 {
 	(void)argv;
 	if (argc != 1)
@@ -740,7 +804,7 @@ static int cmd_reconcile(const struct review_config *cfg, struct store *st, int 
 	GHashTable *queue = quarantine_mta_queue(cfg, &err);
 	struct store_query query = {.state = "held"};
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
-	if (queue == NULL || !store_quarantine_list(st, &query, rows, &err)) {
+	if (queue == NULL || (st != NULL && !store_quarantine_list(st, &query, rows, &err))) {
 		fprintf(stderr, "apologyctl: %s\n", err);
 		g_free(err);
 		if (queue)
@@ -748,34 +812,28 @@ static int cmd_reconcile(const struct review_config *cfg, struct store *st, int 
 		g_ptr_array_unref(rows);
 		return EX_UNAVAILABLE;
 	}
-	unsigned mismatches = 0;
-	GHashTable *recorded = g_hash_table_new(g_str_hash, g_str_equal);
-	for (guint i = 0; i < rows->len; i++) {
-		const struct store_quarantine *q = rows->pdata[i];
-		const char *where = g_hash_table_lookup(queue, q->queue_id);
-		g_hash_table_add(recorded, q->queue_id);
-		if (where == NULL || strcmp(where, "hold") != 0) {
-			printf("not held: message %" G_GINT64_FORMAT " (queue id %s) is held in the store "
-			       "but %s%s\n",
-			       q->id, q->queue_id, where ? "in the queue " : "gone from the queue",
-			       where ? where : "");
-			mismatches++;
-		}
+	if (st == NULL)
+		printf(
+		    "store unavailable: %s; every message in the hold queue is listed as having no record\n",
+		    store_err);
+	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	unsigned waiting = 0;
+	if (*cfg->spool_dir && !spool_read(cfg->spool_dir, &waiting, spooled, &err)) {
+		fprintf(stderr, "apologyctl: %s (records the daemon spooled are not shown)\n", err);
+		g_clear_pointer(&err, g_free);
 	}
-	GHashTableIter it;
-	gpointer id, name;
-	g_hash_table_iter_init(&it, queue);
-	while (g_hash_table_iter_next(&it, &id, &name))
-		if (strcmp(name, "hold") == 0 && !g_hash_table_contains(recorded, id)) {
-			printf("no record: queue id %s is in the hold queue with no held record\n",
-			       (const char *)id);
-			mismatches++;
-		}
-	printf("reconcile: %u held record(s), %u mismatch(es)\n", rows->len, mismatches);
-	g_hash_table_unref(recorded);
+	GString *report = g_string_new(NULL);
+	unsigned mismatches = quarantine_reconcile(queue, st ? rows : NULL, spooled, report);
+	fputs(report->str, stdout);
+	printf("reconcile: %u held record(s), %u mismatch(es)", rows->len, mismatches);
+	if (waiting > 0)
+		printf(", %u record(s) in the daemon's spool waiting for the store", waiting);
+	printf("\n");
+	g_string_free(report, TRUE);
+	g_ptr_array_unref(spooled);
 	g_hash_table_unref(queue);
 	g_ptr_array_unref(rows);
-	return mismatches ? 1 : 0;
+	return st == NULL ? EX_UNAVAILABLE : mismatches ? 1 : 0;
 }
 
 int quarantine_main(int argc, char **argv)
@@ -793,6 +851,12 @@ int quarantine_main(int argc, char **argv)
 	argv += next;
 	char *err = NULL;
 	struct store *st = store_open(cfg.store, &err);
+	if (st == NULL && strcmp(cmd, "reconcile") == 0) {
+		rc = cmd_reconcile(&cfg, NULL, err, argc, argv);
+		g_free(err);
+		review_config_clear(&cfg);
+		return rc;
+	}
 	if (st == NULL) {
 		fprintf(stderr, "apologyctl: %s\n", err);
 		g_free(err);
@@ -806,7 +870,7 @@ int quarantine_main(int argc, char **argv)
 	     : strcmp(cmd, "discard") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_DISCARD)
 	     : strcmp(cmd, "return") == 0    ? cmd_decide(&cfg, st, argc, argv, REVIEW_RETURN)
 	     : strcmp(cmd, "expire") == 0    ? cmd_expire(&cfg, st, argc, argv)
-	     : strcmp(cmd, "reconcile") == 0 ? cmd_reconcile(&cfg, st, argc, argv)
+	     : strcmp(cmd, "reconcile") == 0 ? cmd_reconcile(&cfg, st, NULL, argc, argv)
 	                                     : usage("unknown command");
 	notify_cleanup();
 	store_close(st);

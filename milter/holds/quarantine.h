@@ -39,6 +39,16 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
  * ("hold", "deferred", ...), both owned by the table.  NULL on error. */
 GHashTable *quarantine_mta_queue(const struct review_config *cfg, char **err);
 
+/* Compare the MTA's queue QUEUE (quarantine_mta_queue) with the store's
+ * records of held mail HELD (NULL: the store could not be opened) and the
+ * held-mail records waiting in the daemon's spool SPOOLED (may be NULL; as
+ * spool_read() gives them): one line per mismatch appended to REPORT - a
+ * record held in the store but not in the hold queue, a message in the hold
+ * queue with no record in the store (with its spooled record, when there is
+ * one: token, sender, recipients, verdict).  Returns how many. */
+unsigned quarantine_reconcile(GHashTable *queue, const GPtrArray *held, const GPtrArray *spooled,
+                              GString *report);
+
 /* The name of the person at the terminal (the sudo user under sudo);
  * caller frees. */
 char *quarantine_whoami(void);

@@ -37,6 +37,9 @@ struct review_key {
 static const struct review_key review_keys[] = {
     {"store", KEY_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0,
      "the daemon's store (the same value as its \"store\" key)"},
+    {"spool-directory", KEY_STRING, FIELD(spool_dir), "/run/apology-milter", 0, 0,
+     "the daemon's spool.directory: `quarantine reconcile` shows the records of held mail waiting "
+     "there while the store could not take them (empty: not read)"},
     {"policy", KEY_STRING, FIELD(policy), DATADIR "/policies/default.yaml", 0, 0,
      "the apology policy, to show a held reply's new text"},
     {"postfix-config", KEY_STRING, FIELD(postfix_config), "", 0, 0,

@@ -29,6 +29,7 @@ enum expire_action { EXPIRE_RETURN, EXPIRE_RELEASE };
 
 struct review_config {
 	char *store;           /* store location, as the daemon's "store" */
+	char *spool_dir;       /* the daemon's spool.directory; "" = not read */
 	char *policy;          /* policy file, to re-read a held reply's text */
 	char *postfix_config;  /* Postfix config directory; "" = the default instance */
 	char *helper;          /* the privileged apology-postsuper program */

@@ -11,26 +11,40 @@ static const struct store_ops *const backends[] = {
     &store_sqlite_ops,
 };
 
-struct store *store_open(const char *location, char **err)
+/* The backend for LOCATION's scheme (a bare path is sqlite) and, in *PATH,
+ * what follows the scheme; NULL with *ERR for an unknown scheme. */
+static const struct store_ops *backend(const char *location, const char **path, char **err)
 {
 	const char *colon = strchr(location, ':');
-	const struct store_ops *ops = backends[0];
-	const char *path = location;
+	*path = location;
+	if (colon == NULL || location[0] == '/' || location[0] == '.')
+		return backends[0];
+	size_t n = (size_t)(colon - location);
+	*path = colon + 1;
+	for (size_t i = 0; i < G_N_ELEMENTS(backends); i++)
+		if (strlen(backends[i]->scheme) == n && strncmp(backends[i]->scheme, location, n) == 0)
+			return backends[i];
+	*err = g_strdup_printf("%s: unknown store type \"%.*s\"", location, (int)n, location);
+	return NULL;
+}
 
-	if (colon != NULL && location[0] != '/' && location[0] != '.') {
-		size_t n = (size_t)(colon - location);
-		ops = NULL;
-		for (size_t i = 0; i < G_N_ELEMENTS(backends); i++)
-			if (strlen(backends[i]->scheme) == n &&
-			    strncmp(backends[i]->scheme, location, n) == 0)
-				ops = backends[i];
-		if (ops == NULL) {
-			*err = g_strdup_printf("%s: unknown store type \"%.*s\"", location, (int)n, location);
-			return NULL;
-		}
-		path = colon + 1;
-	}
-	return ops->open(path, err);
+struct store *store_open(const char *location, char **err)
+{
+	const char *path;
+	const struct store_ops *ops = backend(location, &path, err);
+	return ops ? ops->open(path, err) : NULL;
+}
+
+bool store_probe(const char *location, char **detail, char **err)
+{
+	const char *path;
+	const struct store_ops *ops = backend(location, &path, err);
+	return ops ? ops->probe(path, detail, err) : false;
+}
+
+bool store_read_only(struct store *st)
+{
+	return st->ops->read_only(st);
 }
 
 void store_close(struct store *st)

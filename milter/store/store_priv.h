@@ -16,7 +16,9 @@ enum store_key { STORE_BY_TOKEN, STORE_BY_QUEUE_ID };
 struct store_ops {
 	const char *scheme;
 	struct store *(*open)(const char *path, char **err);
+	bool (*probe)(const char *path, char **detail, char **err);
 	void (*close)(struct store *st);
+	bool (*read_only)(struct store *st);
 	int (*schema_version)(struct store *st);
 	bool (*complaint_put)(struct store *st, const struct store_complaint *c, char **err);
 	enum store_status (*complaint_find)(struct store *st, const char *const *ids, size_t n_ids,

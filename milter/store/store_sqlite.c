@@ -13,8 +13,12 @@
  * keeps what they come to: how often each message crashed a run.  It knows
  * nothing about mail or the milter protocol.
  */
+#include <errno.h>
 #include <sqlite3.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <unistd.h>
 
 #include "crashguard.h"
 #include "store_priv.h"
@@ -356,6 +360,76 @@ fail:
 static int sqlite_schema_version(struct store *st)
 {
 	return handle(st)->version;
+}
+
+static bool sqlite_read_only(struct store *st)
+{
+	return sqlite3_db_readonly(handle(st)->db, "main") == 1;
+}
+
+/* The schema version of the file at PATH, read so that nothing is created:
+ * when there is no -wal file (no connection has it open, and the last one
+ * wrote everything back) the main file alone holds it, read in SQLite's
+ * immutable mode, with no lock, journal or -shm file; otherwise a
+ * read-only connection reads it through the -wal and -shm files the
+ * daemon made.  -1 with *ERR when the file is no store. */
+static int probe_version(const char *path, char **err)
+{
+	char *wal = g_strconcat(path, "-wal", NULL);
+	char *escaped = g_uri_escape_string(path, "/", TRUE);
+	char *uri = g_strconcat("file:", escaped, "?immutable=1", NULL);
+	bool in_use = g_file_test(wal, G_FILE_TEST_EXISTS);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *q = NULL;
+	int version = -1;
+	int rc = in_use ? sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL)
+	                : sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+	if (rc == SQLITE_OK)
+		rc = sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master", -1, &q, NULL);
+	if (rc == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW)
+		version = 0;
+	sqlite3_finalize(q);
+	q = NULL;
+	if (version == 0 &&
+	    sqlite3_prepare_v2(db, "SELECT version FROM schema_version", -1, &q, NULL) == SQLITE_OK &&
+	    sqlite3_step(q) == SQLITE_ROW)
+		version = sqlite3_column_int(q, 0);
+	if (version < 0)
+		*err = g_strdup_printf("store %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	g_free(uri);
+	g_free(escaped);
+	g_free(wal);
+	return version;
+}
+
+static bool sqlite_probe(const char *path, char **detail, char **err)
+{
+	char *dir = g_path_get_dirname(path);
+	struct stat sb;
+	struct statvfs vfs;
+	bool exists = stat(path, &sb) == 0;
+	int version = -1;
+	if (!exists && errno != ENOENT)
+		*err = g_strdup_printf("store %s: %s", path, g_strerror(errno));
+	else if (access(dir, W_OK) != 0)
+		*err = g_strdup_printf("store %s: cannot write in %s (SQLite makes its -wal and -shm files "
+		                       "there): %s",
+		                       path, dir, g_strerror(errno));
+	else if (exists && access(path, R_OK | W_OK) != 0)
+		*err = g_strdup_printf("store %s: %s", path, g_strerror(errno));
+	else if (statvfs(dir, &vfs) == 0 && vfs.f_bavail == 0)
+		*err = g_strdup_printf("store %s: the file system is full", path);
+	else if (!exists)
+		*detail = g_strdup("not there yet: made at start");
+	else if ((version = probe_version(path, err)) > SCHEMA_VERSION)
+		*err = g_strdup_printf("store %s: schema version %d is newer than this program's %d", path,
+		                       version, SCHEMA_VERSION);
+	else if (version >= 0)
+		*detail = g_strdup_printf("schema %d", version);
+	g_free(dir);
+	return *err == NULL;
 }
 
 /* ---- complaints and history ------------------------------------------- */
@@ -1042,7 +1116,9 @@ static bool sqlite_login_delete(struct store *st, const char *name, const char *
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sqlite_open,
+    .probe = sqlite_probe,
     .close = sqlite_close,
+    .read_only = sqlite_read_only,
     .schema_version = sqlite_schema_version,
     .complaint_put = sqlite_complaint_put,
     .complaint_find = sqlite_complaint_find,

@@ -277,14 +277,29 @@ class Daemon:
         return self.log.read()
 
 
+class Cases:
+    """Checks, one line each ("ok   NAME" or "FAIL NAME: WHY"); done() prints
+    "LABEL: N passed, M failed" and returns the exit status.  Shared with
+    no_store.py."""
+
+    def __init__(self, label):
+        self.label = label
+        self.results = []
+
+    def __call__(self, name, ok, why=""):
+        self.results.append(bool(ok))
+        print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + str(why)[-800:]))
+
+    def done(self):
+        failed = self.results.count(False)
+        print("%s: %d passed, %d failed" % (self.label, len(self.results) - failed, failed))
+        return 1 if failed else 0
+
+
 def main():
     binary = sys.argv[1]
     directory = tempfile.mkdtemp(prefix="apology-raw.")
-    results = []
-
-    def case(name, ok, why=""):
-        results.append(ok)
-        print(("ok   " if ok else "FAIL ") + name + ("" if ok else ": " + why))
+    case = Cases("raw")
 
     d = Daemon(binary, directory)
     try:
@@ -444,9 +459,7 @@ def main():
         d.stop()
         shutil.rmtree(directory, ignore_errors=True)
 
-    failed = results.count(False)
-    print("raw: %d passed, %d failed" % (len(results) - failed, failed))
-    return 1 if failed else 0
+    return case.done()
 
 
 if __name__ == "__main__":

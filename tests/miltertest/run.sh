@@ -3,7 +3,10 @@
 # drives apology-milter directly with miltertest (no MTA), on a unix socket in a
 # private directory; then the same scripts drive apology-milter-libmilter, the
 # libmilter build of the same daemon, so both front ends are held to the same
-# behaviour.  Ends with "miltertest: N passed, M failed".
+# behaviour.  Besides, broken protocol from raw bytes (raw_protocol.py) and the
+# daemon without its store (no_store.py: as root, a read-only file system in a
+# mount namespace of its own; otherwise a directory without write permission).
+# Ends with "miltertest: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
 BUILD=${1:-build}
@@ -34,30 +37,35 @@ run_scripts() {
 		rm -rf "$dir"
 	done
 }
-# Broken protocol that miltertest cannot send, and one message that takes seconds
-# to judge while other sessions wait on the same loop: raw bytes from Python.
-run_raw() {
-	if python3 tests/miltertest/raw_protocol.py "$1" >/tmp/apology-raw.$$ 2>&1 &&
-		! grep -q -E "Sanitizer|runtime error|^==[0-9]+== " /tmp/apology-raw.$$; then
+# What miltertest cannot do, from Python: broken protocol as raw bytes and one
+# slow message while other sessions wait on the same loop (raw_protocol.py), and the daemon without its store and the files it leaves
+# (no_store.py).  run_py SCRIPT BINARY LABEL
+run_py() {
+	out=$(mktemp /tmp/apology-py.XXXXXX)
+	if python3 "tests/miltertest/$1" "$2" >"$out" 2>&1 &&
+		! grep -q -E "Sanitizer|runtime error|^==[0-9]+== " "$out"; then
 		pass=$((pass + 1))
-		echo "ok    raw_protocol.py ($(tail -1 /tmp/apology-raw.$$))"
+		echo "ok   $3 $1 ($(tail -1 "$out"))"
 	else
 		fail=$((fail + 1))
-		echo "FAIL  raw_protocol.py"
-		sed 's/^/    /' /tmp/apology-raw.$$ | tail -15
+		echo "FAIL $3 $1"
+		sed 's/^/    /' "$out" | tail -15
 	fi
-	rm -f /tmp/apology-raw.$$
+	rm -f "$out"
 }
 # MILTER_WRAPPER (e.g. tests/valgrind-milter.sh) may stand in for the binary;
 # then only it is run.
 if [ -n "${MILTER_WRAPPER:-}" ]; then
 	run_scripts "$MILTER_WRAPPER" "" 15
-	run_raw "$MILTER_WRAPPER"
+	run_py raw_protocol.py "$MILTER_WRAPPER" ""
+	run_py no_store.py "$MILTER_WRAPPER" ""
 else
 	run_scripts "$BUILD/apology-milter" "" 15
-	run_raw "$BUILD/apology-milter"
+	run_py raw_protocol.py "$BUILD/apology-milter" ""
+	run_py no_store.py "$BUILD/apology-milter" ""
 	if [ -x "$BUILD/apology-milter-libmilter" ]; then
 		run_scripts "$BUILD/apology-milter-libmilter" "(libmilter)" 12
+		run_py no_store.py "$BUILD/apology-milter-libmilter" "(libmilter)"
 	fi
 fi
 echo "miltertest: $pass passed, $fail failed"

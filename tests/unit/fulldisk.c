@@ -90,6 +90,14 @@ void fulldisk_unfill(const char *dir)
 	g_free(path);
 }
 
+void fulldisk_read_only(const char *dir, bool on)
+{
+	unsigned long flags = MS_REMOUNT | MS_NOSUID | MS_NODEV | (on ? MS_RDONLY : 0);
+	if (mount("tmpfs", dir, "tmpfs", flags, NULL) != 0)
+		g_error("fulldisk: cannot remount %s %s: %s", dir, on ? "read-only" : "writable",
+		        g_strerror(errno));
+}
+
 void fulldisk_unmount(const char *dir)
 {
 	if (umount2(dir, MNT_DETACH) != 0)

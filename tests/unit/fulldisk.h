@@ -1,7 +1,8 @@
 /*
  * fulldisk.h - a small file system of its own for tests that need a full
- * disk: a tmpfs mounted on a new temporary directory (root only), filled to
- * the last byte on demand.  Used by test_store.c and test_filter.c.
+ * disk or a read-only one: a tmpfs mounted on a new temporary directory
+ * (root only), filled to the last byte or made read-only on demand.  Used
+ * by test_store.c and test_filter.c.
  *
  * Ownership: fulldisk_mount() returns the directory (g_free after
  * fulldisk_unmount()).
@@ -23,6 +24,8 @@ size_t fulldisk_fill(const char *dir);
 void fulldisk_sparse(const char *path, size_t size, size_t written);
 /* Remove "filler" again. */
 void fulldisk_unfill(const char *dir);
+/* Mount DIR's file system read-only (ON) or writable again. */
+void fulldisk_read_only(const char *dir, bool on);
 /* Unmount DIR and remove it. */
 void fulldisk_unmount(const char *dir);
 

@@ -3,9 +3,11 @@
  * decisions at MAIL FROM and DATA, and what each verdict does through a
  * recording table of MTA operations (headers, hold, reject, tempfail,
  * nothing in monitor mode), with the store it writes to; a message that
- * kills the process analysing it (a child process that really dies), and
- * judging on a full disk.  Messages come from tests/e2e/msgs/ and are
- * judged by the shipped policy.
+ * kills the process analysing it (a child process that really dies),
+ * judging on a full disk, and judging without a store (it cannot be
+ * opened): holds made all the same, records spooled and written to the
+ * store once it opens.  Messages come from tests/e2e/msgs/ and are judged
+ * by the shipped policy.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -28,8 +30,10 @@
 #include "log.h"
 #include "message.h"
 #include "policy.h"
+#include "spool.h"
 #include "store.h"
 #include "thread.h"
+#include "upkeep.h"
 
 /* ---- a recording MTA ---------------------------------------------------- */
 
@@ -121,33 +125,32 @@ void __wrap_apology_check(const struct policy *pol, const char *data, size_t len
 struct fx {
 	char *dir;
 	struct config cfg;
+	struct spool *spool;
 	struct filter *f;
 };
 
-/* Open the store and the filter as the daemon starts: the marks a dead run
- * left are counted first (a failure to is logged, as the daemon does). */
+/* Open the store and the filter as the daemon starts (upkeep_start: the
+ * marks a dead run left are counted first, the spool is written to the
+ * store; a store that cannot be opened is logged, and the filter judges
+ * without it). */
 static void fx_open(struct fx *fx)
 {
 	char *err = NULL;
 	struct policy *pol = policy_load(fx->cfg.policy, &err);
 	if (pol == NULL)
 		fail_msg("%s", err);
-	struct store *st = store_open(fx->cfg.store, &err);
-	if (st == NULL)
-		fail_msg("%s", err);
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	if (store_inflight_recover(st, now - fx->cfg.crash_forget, &err) < 0) {
-		log_msg(LOG_ERR, "store: %s", err);
-		g_free(err);
-	}
-	fx->f = filter_new(&fx->cfg, st, pol);
+	fx->spool = spool_new(fx->cfg.spool_dir, fx->cfg.spool_max);
+	struct store *st = upkeep_start(&fx->cfg, fx->spool);
+	fx->f = filter_new(&fx->cfg, st, fx->spool, pol);
 }
 
 /* The daemon stops (the store is closed with the filter). */
 static void fx_close(struct fx *fx)
 {
 	filter_free(fx->f);
+	spool_free(fx->spool);
 	fx->f = NULL;
+	fx->spool = NULL;
 }
 
 /* A fixture whose store is in DIR. */
@@ -157,7 +160,9 @@ static void fx_start_in(struct fx *fx, const char *dir, const char *const *overr
 	fx->dir = g_strdup(dir);
 	config_init(&fx->cfg);
 	char *store = g_strdup_printf("store=sqlite:%s/store.db", fx->dir);
-	const char *base[] = {"policy=policies/default.yaml", "scope.internal-domains=acme.example", store};
+	char *spool = g_strdup_printf("spool.directory=%s", fx->dir);
+	const char *base[] = {"policy=policies/default.yaml", "scope.internal-domains=acme.example", store,
+	                      spool};
 	for (size_t i = 0; i < G_N_ELEMENTS(base); i++)
 		if (!config_set(&fx->cfg, base[i], &err))
 			fail_msg("%s", err);
@@ -165,6 +170,7 @@ static void fx_start_in(struct fx *fx, const char *dir, const char *const *overr
 		if (!config_set(&fx->cfg, overrides[i], &err))
 			fail_msg("%s", err);
 	g_free(store);
+	g_free(spool);
 	fx_open(fx);
 }
 
@@ -599,6 +605,107 @@ static void test_full_disk_judged(void **state)
 	g_free(dir);
 }
 
+/* The records waiting in the fixture's spool; held ones appended to HOLDS
+ * (may be NULL). */
+static unsigned spooled(struct fx *fx, GPtrArray *holds)
+{
+	unsigned n = 0;
+	char *err = NULL;
+	if (!spool_read(fx->dir, &n, holds, &err))
+		fail_msg("spool: %s", err);
+	return n;
+}
+
+/* The store cannot be opened (here a file that is no database; a read-only
+ * file system in tests/miltertest/no_store.py): the daemon judges all the
+ * same.  A bad reply is held in the MTA with its headers and token and a
+ * good one is let through; their records (the hold, the complaint, the apology) go
+ * to the spool.  When the store can be opened, the upkeep hands it to the
+ * filter and writes the spool to it. */
+static void test_no_store_then_back(void **state)
+{
+	(void)state;
+	char *dir = g_dir_make_tmp("test_filter-XXXXXX", NULL);
+	char *db = g_build_filename(dir, "store.db", NULL);
+	assert_true(g_file_set_contents(db, "this file is no database, as a corrupt store is not", -1, NULL));
+	struct fx fx;
+	struct fake_mta mta;
+	char *err = NULL;
+	fx_start_in(&fx, dir, NULL);
+	assert_null(filter_store(fx.f));
+
+	mta_init(&mta);
+	assert_int_equal(
+	    send_one(&fx, "mx", "<dana@client.example>", "<sam@acme.example>", "complaint.eml", &mta),
+	    FILTER_ACCEPT);
+	assert_int_equal(send_reply(&fx, "reply-bad.eml", &mta), FILTER_ACCEPT);
+	assert_non_null(mta.quarantined);
+	assert_true(g_str_has_prefix(added(&mta, "X-Apology-Check"), "hold; score="));
+	char *token = g_strdup(added(&mta, "X-Apology-Token"));
+	assert_non_null(token);
+	mta_clear(&mta);
+	/* Without the stored complaint its arrival time is unknown: the date the
+	 * reply quotes makes the good reply late (advise), where with the store
+	 * it passes (test_complaint_then_reply). */
+	expect_reply(&fx, "reply-good.eml", "advise; score=", false);
+	GPtrArray *holds = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_int_equal(spooled(&fx, holds), 3); /* the complaint, the hold, the apology */
+	assert_int_equal(holds->len, 1);
+	assert_string_equal(((struct store_quarantine *)holds->pdata[0])->token, token);
+	g_ptr_array_unref(holds);
+
+	/* Still no store: the upkeep leaves everything as it is. */
+	upkeep_run(fx.f, fx.spool, &fx.cfg);
+	assert_null(filter_store(fx.f));
+	assert_int_equal(spooled(&fx, NULL), 3);
+
+	/* The store can be opened again (the broken file moved away). */
+	assert_int_equal(g_unlink(db), 0);
+	upkeep_run(fx.f, fx.spool, &fx.cfg);
+	assert_non_null(filter_store(fx.f));
+	assert_int_equal(spooled(&fx, NULL), 0);
+	struct store *st = fx_store(&fx);
+	struct store_quarantine q;
+	assert_int_equal(store_quarantine_get(st, token, &q, &err), STORE_FOUND);
+	assert_string_equal(q.queue_id, "QID1");
+	assert_string_equal(q.state, "held");
+	assert_non_null(strstr(q.raw, "\r\n\r\nDana,\r\n"));
+	store_quarantine_clear(&q);
+	const char *id = "complaint-4471@client.example";
+	struct store_complaint c;
+	assert_int_equal(store_complaint_find(st, &id, 1, &c, &err), STORE_FOUND);
+	store_complaint_clear(&c);
+	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
+	assert_true(store_history_get(st, "sam@acme.example", "client.example", 0, NULL, 10, h, &err));
+	assert_int_equal(h->len, 1);
+	g_array_free(h, TRUE);
+
+	/* From now on records go straight to the store. */
+	expect_reply(&fx, "reply-bad.eml", "hold; score=", true);
+	assert_int_equal(spooled(&fx, NULL), 0);
+	gint64 n = 0;
+	assert_true(store_quarantine_count(st, &(struct store_query){.state = "held"}, &n, &err));
+	assert_int_equal(n, 2);
+	store_close(st);
+	g_free(token);
+	g_free(db);
+	g_free(dir);
+	fx_stop(&fx);
+}
+
+/* Without a store and without a spool (spool.directory empty, or the spool
+ * unwritable), a bad reply is still held: its record is only logged. */
+static void test_no_store_no_spool(void **state)
+{
+	(void)state;
+	struct fx fx;
+	fx_start(&fx, (const char *const[]){"store=sqlite:/nonexistent-dir/store.db", "spool.directory=", NULL});
+	assert_null(filter_store(fx.f));
+	expect_reply(&fx, "reply-bad.eml", "hold; score=", true);
+	expect_reply(&fx, "note.eml", NULL, false);
+	fx_stop(&fx);
+}
+
 static void test_size_cap(void **state)
 {
 	(void)state;
@@ -777,6 +884,8 @@ int main(void)
 	    cmocka_unit_test(test_on_error),
 	    cmocka_unit_test(test_crash_then_poison),
 	    cmocka_unit_test(test_full_disk_judged),
+	    cmocka_unit_test(test_no_store_then_back),
+	    cmocka_unit_test(test_no_store_no_spool),
 	    cmocka_unit_test(test_size_cap),
 	    cmocka_unit_test(test_forged_headers_removed),
 	    cmocka_unit_test(test_complaint_then_reply),

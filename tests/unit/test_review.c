@@ -2,7 +2,9 @@
  * test_review.c - what the review tools build on: the store's review
  * queries (list filters, findings, audit trail, outbox, statistics), the
  * cutting of a reply's text by its findings, the review settings and their
- * bounds, and the throttling of log-ins per name and address.
+ * bounds, the throttling of log-ins per name and address, and `quarantine
+ * reconcile`'s comparison of the hold queue with the store and the daemon's
+ * spool.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +19,7 @@
 #include "logins.h"
 #include "quarantine.h"
 #include "review_config.h"
+#include "spool.h"
 #include "store.h"
 
 static const char findings_json[] =
@@ -65,16 +68,16 @@ static gint64 put(struct store *st, const char *token, const char *sender, const
                   const char *findings, gint64 created, const char *state)
 {
 	struct store_quarantine q = {
-		.queue_id = "ABCDEF123",
-		.message_id = "m@x",
-		.token = (char *)token,
-		.sender = (char *)sender,
-		.recipients = (char *)rcpts,
-		.verdict = "hold",
-		.score = 9,
-		.findings_json = (char *)findings,
-		.created = created,
-		.state = (char *)state,
+	    .queue_id = "ABCDEF123",
+	    .message_id = "m@x",
+	    .token = (char *)token,
+	    .sender = (char *)sender,
+	    .recipients = (char *)rcpts,
+	    .verdict = "hold",
+	    .score = 9,
+	    .findings_json = (char *)findings,
+	    .created = created,
+	    .state = (char *)state,
 	};
 	gint64 id = 0;
 	char *err = NULL;
@@ -139,9 +142,14 @@ static void test_trail_outbox_stats(void **state)
 	assert_string_equal(g_array_index(trail, struct store_review, 1).sender, "sam@acme.example");
 	g_array_unref(trail);
 
-	struct store_outbox o = {.key = "hold:1:webhook", .quarantine_id = a, .channel = "webhook",
-	                         .event = "hold", .target = "http://x", .payload = "{}",
-	                         .created = 100, .next_try = 100};
+	struct store_outbox o = {.key = "hold:1:webhook",
+	                         .quarantine_id = a,
+	                         .channel = "webhook",
+	                         .event = "hold",
+	                         .target = "http://x",
+	                         .payload = "{}",
+	                         .created = 100,
+	                         .next_try = 100};
 	bool added = false;
 	assert_true(store_outbox_put(fx->st, &o, &added, &err));
 	assert_true(added);
@@ -181,7 +189,7 @@ static void test_spans_nested_findings(void **state)
 {
 	(void)state;
 	struct store_finding f[] = {
-		{.start = 0, .end = 30}, {.start = 4, .end = 11}, {.start = 25, .end = 99}};
+	    {.start = 0, .end = 30}, {.start = 4, .end = 11}, {.start = 25, .end = 99}};
 	GArray *findings = g_array_new(FALSE, FALSE, sizeof(struct store_finding));
 	g_array_append_vals(findings, f, 3);
 	GArray *spans = quarantine_spans(40, findings);
@@ -260,7 +268,8 @@ static void test_settings_bounds(void **state)
 	    {"login-failures=x", "-o login-failures: expected a number from 1 to 1000"},
 	    {"notify-attempts=1001", "-o notify-attempts: expected a number from 1 to 1000"},
 	    {"trusted-proxies=127.0.0.1, ::1", NULL},
-	    {"trusted-proxies=127.0.0.1,proxy", "-o trusted-proxies: expected IP addresses separated by commas"},
+	    {"trusted-proxies=127.0.0.1,proxy",
+	     "-o trusted-proxies: expected IP addresses separated by commas"},
 	};
 	struct review_config cfg;
 	review_config_init(&cfg);
@@ -370,16 +379,81 @@ static void test_logins_by_address(void **state)
 	review_config_clear(&cfg);
 }
 
+/* The hold queue against the store's held records and the daemon's spool:
+ * a record whose message left the hold queue, held mail with no record
+ * (shown with its spooled record when the daemon could not store it), and
+ * with no store at all every held message, so reviewers still see them. */
+static void test_reconcile(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	put(fx->st, "tok-a", "sam@acme.example", "dana@client.example", findings_json, 1000, "held");
+	GHashTable *queue = g_hash_table_new(g_str_hash, g_str_equal);
+	g_hash_table_insert(queue, "ABCDEF123", "deferred"); /* the store's record: released by hand */
+	g_hash_table_insert(queue, "SPOOLED1", "hold");      /* held while the store was unavailable */
+	g_hash_table_insert(queue, "UNKNOWN1", "hold");      /* held with no record anywhere */
+	g_hash_table_insert(queue, "ACTIVE1", "active");
+
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct store_quarantine q = {.queue_id = "SPOOLED1",
+	                             .message_id = "m2@x",
+	                             .token = "tok-s",
+	                             .sender = "kim@acme.example",
+	                             .recipients = "lee@client.example",
+	                             .verdict = "hold",
+	                             .score = 14,
+	                             .findings_json = (char *)findings_json,
+	                             .created = 1700000000,
+	                             .state = "held"};
+	assert_true(spool_hold(sp, &q, NULL, &err));
+	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	unsigned waiting = 0;
+	assert_true(store_quarantine_list(fx->st, &(struct store_query){.state = "held"}, held, &err));
+	assert_true(spool_read(fx->dir, &waiting, spooled, &err));
+	assert_int_equal(waiting, 1);
+
+	GString *report = g_string_new(NULL);
+	assert_int_equal(quarantine_reconcile(queue, held, spooled, report), 3);
+	assert_non_null(strstr(report->str,
+	                       "not held: message 1 (queue id ABCDEF123) is held in the store but "
+	                       "in the queue deferred\n"));
+	assert_non_null(strstr(report->str,
+	                       "no record: queue id SPOOLED1 is in the hold queue with no held "
+	                       "record; its record waits in the daemon's spool until the store can "
+	                       "take it: token tok-s, from kim@acme.example to lee@client.example, "
+	                       "verdict hold, score 14, held 2023-11-14T22:13:20Z\n"));
+	assert_non_null(strstr(report->str, "no record: queue id UNKNOWN1 is in the hold queue with no held "
+	                                    "record (postcat -hq UNKNOWN1 shows it)\n"));
+	assert_null(strstr(report->str, "ACTIVE1"));
+
+	/* No store: every held message is one without a record. */
+	g_string_truncate(report, 0);
+	assert_int_equal(quarantine_reconcile(queue, NULL, spooled, report), 2);
+	assert_null(strstr(report->str, "not held"));
+	assert_non_null(strstr(report->str, "queue id SPOOLED1"));
+	assert_non_null(strstr(report->str, "queue id UNKNOWN1"));
+	g_string_free(report, TRUE);
+	g_ptr_array_unref(held);
+	g_ptr_array_unref(spooled);
+	g_hash_table_unref(queue);
+	spool_free(sp);
+	char *path = g_build_filename(fx->dir, SPOOL_FILE, NULL);
+	g_unlink(path);
+	g_free(path);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),
-		cmocka_unit_test(test_spans_nested_findings),
-		cmocka_unit_test(test_settings),
-		cmocka_unit_test(test_settings_bounds),
-		cmocka_unit_test(test_logins_count),
-		cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),
+	    cmocka_unit_test(test_spans_nested_findings),
+	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_settings_bounds),
+	    cmocka_unit_test(test_logins_count),
+	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,7 +2,9 @@
  * test_store.c - the SQLite store behind store.h: schema and migrations,
  * each record type written and read back, the crash guard across restarts
  * (crash counts, their expiry, a full disk), pruning, and values that would
- * break SQL built from strings.
+ * break SQL built from strings; the check of a store that creates nothing
+ * (store_probe) and the fallback spool (spool.h): records written, bounded,
+ * read back and replayed into the store.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "fulldisk.h"
+#include "spool.h"
 #include "store.h"
 #include "thread.h"
 
@@ -590,6 +593,280 @@ static void test_threads(void **state)
 	g_array_free(h, TRUE);
 }
 
+
+/* ---- store_probe: would the daemon open it? ---------------------------- */
+
+/* Probe LOCATION: whether it could be opened, and the detail or error must
+ * contain HAS. */
+static void probe_expect(const char *location, bool ok, const char *has)
+{
+	char *detail = NULL, *err = NULL;
+	bool got = store_probe(location, &detail, &err);
+	const char *text = got ? detail : err;
+	if (got != ok || text == NULL || strstr(text, has) == NULL)
+		fail_msg("probe %s: %s %s (expected %s, \"%s\")", location, got ? "OK" : "failed", text,
+		         ok ? "OK" : "failure", has);
+	g_free(detail);
+	g_free(err);
+}
+
+static void test_probe(void **state)
+{
+	struct fixture *fx = *state;
+	char *version = g_strdup_printf("schema %d", store_schema_version(fx->st));
+	probe_expect(fx->location, true, version);
+	g_free(version);
+	/* Nothing is made by a probe. */
+	char *fresh = g_build_filename(fx->dir, "fresh.db", NULL);
+	probe_expect(fresh, true, "not there yet");
+	assert_false(g_file_test(fresh, G_FILE_TEST_EXISTS));
+	/* A file that is no store. */
+	assert_true(g_file_set_contents(fresh, "not a database, but long enough to look like one....", -1, NULL));
+	probe_expect(fresh, false, "not a database");
+	char *err = NULL;
+	assert_null(store_open(fresh, &err));
+	g_free(err);
+	probe_expect("sqlite:/nonexistent-dir/x/store.db", false, "cannot write in /nonexistent-dir/x");
+	probe_expect("nosuchstore:/tmp/x", false, "unknown store type");
+	g_free(fresh);
+}
+
+/* A read-only file system and a full one: the probe says so; the store
+ * does not open on the first, and opens read-only (store_read_only) when
+ * its file is all there is. */
+static void test_probe_read_only_and_full(void **state)
+{
+	(void)state;
+	char *dir = fulldisk_mount(2 << 20);
+	if (dir == NULL)
+		skip();
+	char *path = g_build_filename(dir, "store.db", NULL);
+	char *err = NULL;
+	struct store *st = store_open(path, &err);
+	if (st == NULL)
+		fail_msg("open: %s", err);
+	assert_false(store_read_only(st));
+	store_close(st);
+
+	fulldisk_read_only(dir, true);
+	probe_expect(path, false, g_strerror(EROFS));
+	st = store_open(path, &err);
+	assert_true(st == NULL || store_read_only(st));
+	store_close(st);
+	g_clear_pointer(&err, g_free);
+	fulldisk_read_only(dir, false);
+
+	assert_true(fulldisk_fill(dir) > 0);
+	probe_expect(path, false, "full");
+	fulldisk_unfill(dir);
+	probe_expect(path, true, "schema");
+	char *wal = g_strconcat(path, "-wal", NULL), *shm = g_strconcat(path, "-shm", NULL);
+	assert_false(g_file_test(wal, G_FILE_TEST_EXISTS) || g_file_test(shm, G_FILE_TEST_EXISTS));
+	g_free(wal);
+	g_free(shm);
+	g_free(path);
+	fulldisk_unmount(dir);
+	g_free(dir);
+}
+
+/* ---- the spool --------------------------------------------------------- */
+
+/* A held message's record whose values need every kind of escape, and a
+ * copy with bytes that are no text. */
+static const char raw_copy[] = "Subject: \"quoted\" \\ back\r\n\r\nline\r\n\x01\xff\xfe end";
+
+static struct store_quarantine spool_sample(const char *token)
+{
+	struct store_quarantine q = {
+	    .queue_id = "4886EA725AC",
+	    .message_id = "odd\"id\\with\nnewline@acme.example",
+	    .token = (char *)token,
+	    .sender = "sam@acme.example",
+	    .recipients = "dana@client.example,lee@client.example",
+	    .verdict = "hold",
+	    .score = 20,
+	    .findings_json = "{\"findings\":[{\"rule\":\"excuse\",\"excerpt\":\"\\\"busy\\\"\"}]}",
+	    .complaint_ref = NULL,
+	    .raw = (char *)raw_copy,
+	    .raw_len = sizeof raw_copy - 1,
+	    .created = 1700000000,
+	    .state = "held",
+	};
+	return q;
+}
+
+static unsigned spooled(const char *dir, GPtrArray *holds)
+{
+	unsigned n = 0;
+	char *err = NULL;
+	if (!spool_read(dir, &n, holds, &err))
+		fail_msg("spool_read: %s", err);
+	return n;
+}
+
+static void test_spool_replay(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	bool left_out = true;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct store_quarantine q = spool_sample("tok-1");
+	struct store_complaint c = {"c1@client.example", "192.0.2.7", "client.example", 1000, true, 0x5};
+	assert_true(spool_hold(sp, &q, &left_out, &err));
+	assert_false(left_out);
+	assert_true(spool_complaint(sp, &c, &err));
+	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 0x5, "c1@client.example", &err));
+	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1200, 0x1, NULL, &err));
+	assert_true(spool_hold(sp, &q, NULL, &err)); /* the same record twice: written once */
+
+	GPtrArray *holds = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_int_equal(spooled(fx->dir, holds), 5);
+	assert_int_equal(holds->len, 2);
+	const struct store_quarantine *h = holds->pdata[0];
+	assert_string_equal(h->message_id, q.message_id);
+	assert_string_equal(h->findings_json, q.findings_json);
+	assert_string_equal(h->recipients, q.recipients);
+	assert_null(h->complaint_ref);
+	assert_null(h->raw); /* spool_read leaves the copies out */
+	assert_int_equal(h->score, 20);
+	assert_int_equal(h->created, 1700000000);
+	g_ptr_array_unref(holds);
+
+	struct spool_replayed done;
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.holds, 2);
+	assert_int_equal(done.complaints, 1);
+	assert_int_equal(done.apologies, 2);
+	assert_int_equal(done.unreadable + done.left, 0);
+	assert_int_equal(spooled(fx->dir, NULL), 0);
+
+	struct store_quarantine got;
+	assert_int_equal(store_quarantine_get(fx->st, "tok-1", &got, &err), STORE_FOUND);
+	assert_string_equal(got.message_id, q.message_id);
+	assert_string_equal(got.state, "held");
+	assert_int_equal(got.raw_len, q.raw_len);
+	assert_memory_equal(got.raw, raw_copy, q.raw_len);
+	store_quarantine_clear(&got);
+	gint64 n = 0;
+	assert_true(store_quarantine_count(fx->st, &(struct store_query){.state = "held"}, &n, &err));
+	assert_int_equal(n, 1);
+	struct store_complaint cc;
+	const char *ids[] = {"c1@client.example"};
+	assert_int_equal(store_complaint_find(fx->st, ids, 1, &cc, &err), STORE_FOUND);
+	assert_true(cc.serious);
+	assert_int_equal(cc.kinds, 0x5);
+	store_complaint_clear(&cc);
+	GArray *hist = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
+	assert_true(store_history_get(fx->st, "sam@acme.example", "client.example", 0, NULL, 10, hist, &err));
+	assert_int_equal(hist->len, 2);
+	g_array_free(hist, TRUE);
+
+	/* Nothing spooled: nothing to do. */
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(done.holds + done.complaints + done.apologies, 0);
+	spool_free(sp);
+}
+
+/* A store that refuses a record stops the replay there; what was not
+ * written stays spooled (lines that are no record are dropped), and goes
+ * in at the next replay. */
+static void test_spool_store_fails(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct store_complaint c = {"c2@client.example", "", "client.example", 1000, false, 1};
+	struct store_quarantine q = spool_sample("tok-2");
+	assert_true(spool_complaint(sp, &c, &err));
+	char *path = g_build_filename(fx->dir, SPOOL_FILE, NULL);
+	FILE *f = fopen(path, "a");
+	fputs("{\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh\n", f); /* a record cut short */
+	fclose(f);
+	assert_true(spool_hold(sp, &q, NULL, &err));
+	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 1, NULL, &err));
+
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "CREATE TRIGGER refuse BEFORE INSERT ON quarantine "
+	                              "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	struct spool_replayed done;
+	assert_false(spool_replay(sp, fx->st, &done, &err));
+	assert_non_null(strstr(err, "refused by the test"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(done.complaints, 1);
+	assert_int_equal(done.unreadable, 1);
+	assert_int_equal(done.left, 2);
+	assert_int_equal(spooled(fx->dir, NULL), 2);
+
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.holds, 1);
+	assert_int_equal(done.apologies, 1);
+	assert_int_equal(spooled(fx->dir, NULL), 0);
+	spool_free(sp);
+	g_free(path);
+}
+
+/* The spool keeps to its size: a held message's copy is left out when it
+ * does not fit, then records are refused, and none is ever cut in half.
+ * No directory: every record is refused. */
+static void test_spool_bounded(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	char *sub = g_build_filename(fx->dir, "spool", NULL); /* made with the first record */
+	struct spool *sp = spool_new(sub, 64 * 1024);
+	char *big = g_malloc(100 * 1024);
+	memset(big, 'x', 100 * 1024);
+	struct store_quarantine q = spool_sample("tok-3");
+	q.raw = big;
+	q.raw_len = 100 * 1024;
+	bool left_out = false;
+	assert_true(spool_hold(sp, &q, &left_out, &err));
+	assert_true(left_out);
+	unsigned taken = 1;
+	struct store_complaint c = {"c3@client.example", "", "client.example", 1000, false, 1};
+	while (spool_complaint(sp, &c, &err))
+		taken++;
+	assert_non_null(strstr(err, "is full"));
+	g_clear_pointer(&err, g_free);
+	assert_true(taken > 100);
+	GPtrArray *holds = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_int_equal(spooled(sub, holds), taken);
+	assert_int_equal(holds->len, 1);
+	g_ptr_array_unref(holds);
+	struct stat sb;
+	char *path = g_build_filename(sub, SPOOL_FILE, NULL);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size <= 64 * 1024);
+	struct spool_replayed done;
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(done.holds, 1);
+	struct store_quarantine got;
+	assert_int_equal(store_quarantine_get(fx->st, "tok-3", &got, &err), STORE_FOUND);
+	assert_null(got.raw); /* the copy is in the MTA's hold queue only */
+	store_quarantine_clear(&got);
+	g_unlink(path);
+	g_rmdir(sub);
+	g_free(path);
+	spool_free(sp);
+
+	sp = spool_new("", 1 << 20);
+	assert_null(spool_path(sp));
+	assert_false(spool_complaint(sp, &c, &err));
+	assert_non_null(strstr(err, "no spool"));
+	g_free(err);
+	spool_free(sp);
+	g_free(big);
+	g_free(sub);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -608,6 +885,11 @@ int main(void)
 	    cmocka_unit_test(test_full_disk),
 	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
+	    cmocka_unit_test(test_probe_read_only_and_full),
+	    cmocka_unit_test_setup_teardown(test_spool_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

@@ -1,0 +1,78 @@
+/*
+ * spool.h - the store's fallback: records the daemon could not write to the
+ * store (it could not be opened, or a write failed) are kept as JSON lines
+ * in one small file, SPOOL_FILE in a configured directory, and written to
+ * the store once it takes them again (spool_replay).  The mail itself never
+ * waits on this: holds are made in the MTA whatever becomes of the record.
+ *
+ * One line per record: "type" is "hold", "complaint" or "apology", with the
+ * fields of struct store_quarantine, struct store_complaint or of
+ * store_apology_put(); a held message's copy is base64 in "raw".  Operators
+ * can read it with jq.  Each record is one write(2) under flock(2), so two
+ * daemons may share a spool, and a record cut short by a full disk is taken
+ * back out.
+ *
+ * Bounded: a record that would take the file past MAX_SIZE bytes goes in
+ * without the held message's copy ("raw": null, "raw_left_out": true; the
+ * message itself is in the MTA's hold queue), and if it does not fit even
+ * so it is refused: the caller logs it, and the log line is then the only
+ * record.
+ *
+ * Replaying is idempotent for held mail (a record whose token the store
+ * already has is skipped) and for complaints (a second record replaces the
+ * first) and for apologies answering a known complaint (kept once); an
+ * apology answering no known complaint can be counted twice only if the
+ * daemon dies in the middle of a replay.
+ *
+ * Failures are environment errors: functions return false and set *ERR to
+ * a message the caller frees with g_free().  A struct spool may be used
+ * from several threads at once.  Ownership: spool_new() copies its
+ * arguments; records passed in are only read.
+ */
+#ifndef APOLOGY_SPOOL_H
+#define APOLOGY_SPOOL_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "store.h"
+
+#define SPOOL_FILE "store-spool.jsonl"
+
+struct spool;
+
+/* A spool in DIR ("" or NULL: none, every record is refused) of at most
+ * MAX_SIZE bytes.  Touches no file: DIR is made (0750) when the first
+ * record comes. */
+struct spool *spool_new(const char *dir, gint64 max_size);
+void spool_free(struct spool *sp);
+/* DIR/SPOOL_FILE, or NULL when there is no spool; owned by SP. */
+const char *spool_path(const struct spool *sp);
+
+/* Append one record.  *COPY_LEFT_OUT (may be NULL) says whether a held
+ * message's copy had to be left out for the spool's size. */
+bool spool_hold(struct spool *sp, const struct store_quarantine *q, bool *copy_left_out, char **err);
+bool spool_complaint(struct spool *sp, const struct store_complaint *c, char **err);
+bool spool_apology(struct spool *sp, const char *sender, const char *client_domain, gint64 when,
+                   unsigned kinds, const char *complaint_ref, char **err);
+
+/* What spool_replay() did. */
+struct spool_replayed {
+	unsigned holds, complaints, apologies; /* now in the store */
+	unsigned unreadable;                   /* lines that were no record: dropped */
+	unsigned left;                         /* records still spooled: the store failed */
+};
+
+/* Write the spooled records to ST, oldest first, and take those written out
+ * of the spool.  Returns false with *ERR when the store failed (the records
+ * not yet written stay) or the spool cannot be read; *DONE says how far it
+ * got either way.  Nothing spooled is success. */
+bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *done, char **err);
+
+/* Read the spool in DIR without changing it: the number of records in
+ * *RECORDS, and the held-mail records appended to HOLDS (may be NULL) as
+ * struct store_quarantine * without their copies, freed with
+ * store_quarantine_free().  A spool that does not exist holds nothing. */
+bool spool_read(const char *dir, unsigned *records, GPtrArray *holds, char **err);
+
+#endif
