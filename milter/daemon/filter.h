@@ -44,6 +44,12 @@ enum filter_reply {
 struct filter *filter_new(const struct config *cfg, struct store *store, struct policy *pol);
 void filter_free(struct filter *f);
 
+struct holdseal_key;
+/* Seal the tokens of holds with a copy of KEY (holdseal.h) from now on;
+ * call before the first session.  Without a key, tokens are random only
+ * and apology-postsuper refuses to act on them. */
+void filter_set_hold_key(struct filter *f, const struct holdseal_key *key);
+
 /* How filter_reload() ended. */
 enum filter_reload {
 	FILTER_RELOADED,        /* the new policy is in use */

@@ -33,11 +33,10 @@ static const struct review_key review_keys[] = {
     {"policy", KEY_STRING, FIELD(policy), DATADIR "/policies/default.yaml",
      "the apology policy, to show a held reply's new text"},
     {"postfix-config", KEY_STRING, FIELD(postfix_config), "",
-     "Postfix configuration directory (empty: the default instance)"},
+     "Postfix configuration directory (empty: the default instance); the helper acts only on those "
+     "listed in its own settings, postsuper.conf"},
     {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper",
      "the privileged helper that releases or deletes held mail (run with sudo -n when not root)"},
-    {"token-header", KEY_STRING, FIELD(token_header), "X-Apology-Token",
-     "header with the review token of a held message (the daemon's headers.token)"},
     {"expire-after", KEY_DURATION, FIELD(expire_after), "7d",
      "`quarantine expire` acts on mail held longer than this"},
     {"expire-action", KEY_EXPIRE_ACTION, FIELD(expire_action), "return",

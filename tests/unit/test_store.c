@@ -132,6 +132,7 @@ static void test_newer_schema_refused(void **state)
 	             "DROP TABLE IF EXISTS crashes;"
 	             "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running'",
 	             NULL, NULL, NULL);
+	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions", NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -472,7 +473,7 @@ static void test_crashes_migrated(void **state)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
-	                              "DROP TABLE crashes;"
+	                              "DROP TABLE crashes; DROP TABLE helper_actions;"
 	                              "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
 	                              "UPDATE schema_version SET version = 4;"
 	                              "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
