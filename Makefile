@@ -16,6 +16,7 @@ MAKEFLAGS += --no-print-directory
 .DEFAULT_GOAL := all
 
 PREFIX   ?= /usr/local
+SYSCONFDIR ?= /etc
 DESTDIR  ?=
 MATCHER  ?= hyperscan
 SANITIZE ?=
@@ -67,7 +68,7 @@ $(BUILD)/milter/train/%.o:   XCFLAGS += -Imilter/core
 ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
 
 UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c \
-             milter/util/jsonstr.c
+             milter/util/jsonstr.c milter/util/holdseal.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
@@ -122,8 +123,21 @@ $(HOLDS_LIB): $(HOLDS_SRCS:%.c=$(BUILD)/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/apology-postsuper: $(BUILD)/milter/postsuper/postsuper_helper.o
-	$(CC) $(LDFLAGS) -o $@ $^
+# The root helper links only its own files and the seal of hold tokens
+# (util/holdseal.c): libc, SQLite and libsodium, no GLib.
+POSTSUPER_SRCS := milter/postsuper/trusted.c milter/postsuper/helper_conf.c milter/postsuper/helper_store.c
+POSTSUPER_OBJS := $(POSTSUPER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/util/holdseal.o
+POSTSUPER_LIBS := $(shell pkg-config --libs sqlite3 libsodium 2>/dev/null)
+$(BUILD)/milter/postsuper/%.o: XCFLAGS += -Imilter/postsuper -DSYSCONFDIR='"$(SYSCONFDIR)"'
+
+$(BUILD)/apology-postsuper: $(BUILD)/milter/postsuper/postsuper_helper.o $(POSTSUPER_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(POSTSUPER_LIBS)
+
+# Its parts: trusted paths, its settings, its reads and writes of a store
+# that the store layer made.
+$(BUILD)/tests/test_postsuper: tests/unit/test_postsuper.c $(POSTSUPER_OBJS) $(STORE_LIB) $(UTIL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) -Imilter/postsuper -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS) $(POSTSUPER_LIBS) -lcmocka
 
 $(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS)
@@ -143,7 +157,7 @@ review-test: all
 	sh tests/review/run.sh $(BUILD)
 
 .PHONY: review-test
--include $(BUILD)/milter/postsuper/postsuper_helper.d $(REVIEW_OBJS:.o=.d)
+-include $(BUILD)/milter/postsuper/postsuper_helper.d $(POSTSUPER_SRCS:%.c=$(BUILD)/%.d) $(REVIEW_OBJS:.o=.d)
 
 # --- daemon, store and end-to-end tests (milter) ---
 # The daemon and what it needs besides the core: config, scope, the store
@@ -157,7 +171,7 @@ DAEMON_SRCS := milter/daemon/filter.c milter/daemon/scope.c milter/daemon/config
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon/daemon.o \
                $(BUILD)/milter/daemon/frontend_event.o $(BUILD)/milter/daemon/frontend_libmilter.o
 DAEMON_LIB  := $(BUILD)/libdaemon.a
-DAEMON_LIBS := $(STORE_LIBS)
+DAEMON_LIBS := $(STORE_LIBS) $(shell pkg-config --libs libsodium 2>/dev/null)
 DAEMON_TESTS := $(BUILD)/tests/test_store $(BUILD)/tests/test_config \
                 $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter $(BUILD)/tests/test_milterproto \
                 $(BUILD)/tests/test_linefile $(BUILD)/tests/test_token
@@ -375,7 +389,6 @@ format-check:
 	clang-format --dry-run --Werror $(FORMAT_FILES)
 	@echo "format-check: OK"
 
-SYSCONFDIR ?= /etc
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(LIBEXECDIR) \
 	  $(DESTDIR)$(PREFIX)/share/apology-milter/policies $(DESTDIR)$(SYSCONFDIR)/apology-milter
@@ -383,7 +396,8 @@ install: all
 	install -m 0755 $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BUILD)/apology-postsuper $(DESTDIR)$(LIBEXECDIR)/
 	install -m 0644 policies/*.yaml policies/*.model policies/README.md $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
-	install -m 0644 packaging/apology-milter.yaml packaging/review.yaml $(DESTDIR)$(SYSCONFDIR)/apology-milter/
+	install -m 0644 packaging/apology-milter.yaml packaging/review.yaml packaging/postsuper.conf \
+	  $(DESTDIR)$(SYSCONFDIR)/apology-milter/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 packaging/man/apologyctl.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 0644 packaging/man/apology-milter.8 packaging/man/apology-milter-libmilter.8 \

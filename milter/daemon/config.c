@@ -67,6 +67,10 @@ const struct config_key config_keys[] = {
      "Reply held back: it blames others or makes excuses instead of apologising. "
      "Own the mistake, say how you will fix it, and send it again.",
      0, 0, NULL, check_reply_text, "the coaching text of a 5.7.1 reject (hold-action: reject)"},
+    {"hold-key", CONF_STRING, FIELD(hold_key), "/etc/apology-milter/hold.key", 0, 0, NULL, NULL,
+     "secret that seals the token of each hold, so that apology-postsuper acts only on mail this daemon "
+     "held (32 to 256 random bytes, readable by root and the daemon only); unreadable: mail is still "
+     "held, and released only by hand"},
     {"scope.daemon-names", CONF_LIST, FIELD(daemon_names), "ORIGINATING,MSA", 0, 0, NULL, check_daemon_name,
      "{daemon_name} values that mark mail as outgoing"},
     {"scope.authenticated", CONF_BOOL, FIELD(authenticated), "yes", 0, 0, NULL, NULL,

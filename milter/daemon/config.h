@@ -41,6 +41,7 @@ struct config {
 	int on_error;      /* enum config_on_error */
 	int hold_action;   /* enum config_hold_action */
 	char *reject_text; /* the coaching text of a 5.7.1 reject */
+	char *hold_key;    /* file with the secret that seals hold tokens (holdseal.h) */
 
 	GPtrArray *daemon_names;     /* {daemon_name} values of outgoing mail */
 	bool authenticated;          /* SMTP AUTH makes mail outgoing */

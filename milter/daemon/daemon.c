@@ -36,6 +36,7 @@
 #include "config.h"
 #include "filter.h"
 #include "frontend.h"
+#include "holdseal.h"
 #include "log.h"
 #include "message.h"
 #include "mta.h"
@@ -377,6 +378,29 @@ static void check_store(void)
 	}
 }
 
+/* What a daemon without its hold key means, for -n and the log. */
+#define UNSEALED "holds are not sealed, apology-postsuper refuses them (release by hand with postsuper -H)"
+
+/* Read the secret that seals hold tokens (hold-key) into KEY, while the
+ * daemon may still be root.  Returns NULL, or why there is none (caller
+ * frees): then holds go on with unsealed tokens. */
+static char *load_hold_key(struct holdseal_key *key)
+{
+	struct stat st;
+	const char *why = NULL;
+	int fd = open(the_config.hold_key, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return g_strdup_printf("%s: %s", the_config.hold_key, strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		why = "is not a regular file";
+	else if (st.st_mode & (S_IWGRP | S_IRWXO))
+		why = "may be read or written by others (chmod 0640, owner root, group of the daemon)";
+	else
+		why = holdseal_key_read(fd, key);
+	close(fd);
+	return why ? g_strdup_printf("%s %s", the_config.hold_key, why) : NULL;
+}
+
 int main(int argc, char **argv)
 {
 	bool foreground = false, check_only = false;
@@ -397,7 +421,16 @@ int main(int argc, char **argv)
 		config_clear(&the_config);
 		return EX_CONFIG;
 	}
+	struct holdseal_key key;
+	char *no_key = load_hold_key(&key);
 	if (check_only) {
+		fflush(stdout); /* after "config OK" */
+		if (no_key != NULL)
+			fprintf(stderr, "warning: hold key %s: " UNSEALED "\n", no_key);
+		else
+			printf("hold key OK: %s\n", the_config.hold_key);
+		g_free(no_key);
+		holdseal_key_clear(&key);
 		const char *gate = policy_model_version(pol, "gate");
 		const char *sent = policy_model_version(pol, "sentences");
 		printf("policy OK: %s (%u patterns, %s matcher; models: gate %s, sentences %s)\n",
@@ -432,6 +465,8 @@ int main(int argc, char **argv)
 	    (rc = frontend_listen(&the_config, uid, gid)) != 0)
 		goto out;
 	note_socket();
+	if (no_key != NULL)
+		log_msg(LOG_WARNING, "hold key %s: " UNSEALED, no_key);
 	if ((!foreground && (rc = daemonize()) != 0) || (rc = write_pid_file()) != 0 ||
 	    (rc = drop_privileges(uid)) != 0)
 		goto out;
@@ -439,6 +474,11 @@ int main(int argc, char **argv)
 	struct store *st = upkeep_start(&the_config, the_spool);
 	the_filter = filter_new(&the_config, st, the_spool, pol);
 	pol = NULL;
+	if (no_key == NULL)
+		filter_set_hold_key(the_filter, &key);
+	holdseal_key_clear(&key);
+	g_free(no_key);
+	no_key = NULL;
 
 	log_msg(LOG_NOTICE, "listening on %s; policy %s; store %s%s; mode %s", the_config.socket,
 	        the_config.policy, the_config.store, st ? "" : " (unavailable: judging without it)",
@@ -458,5 +498,7 @@ out:
 	remove_own_files();
 	if (pol)
 		policy_unref(pol);
+	holdseal_key_clear(&key);
+	g_free(no_key);
 	return rc;
 }

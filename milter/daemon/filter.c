@@ -22,6 +22,7 @@
 
 #include "decision.h"
 #include "filter.h"
+#include "holdseal.h"
 #include "log.h"
 #include "policy.h"
 #include "render_headers.h"
@@ -49,6 +50,7 @@ struct filter {
 	GCond flight_done;
 	unsigned in_flight;
 	bool draining;
+	struct holdseal_key *hold_key; /* seals hold tokens; NULL: they are not sealed */
 };
 
 /* Our own header names, in the order of config fields below. */
@@ -104,6 +106,10 @@ void filter_free(struct filter *f)
 	g_mutex_clear(&f->policy_lock);
 	g_mutex_clear(&f->flight_lock);
 	g_cond_clear(&f->flight_done);
+	if (f->hold_key != NULL) {
+		holdseal_key_clear(f->hold_key);
+		g_free(f->hold_key);
+	}
 	g_free(f);
 }
 
@@ -116,6 +122,13 @@ void filter_set_store(struct filter *f, struct store *st)
 {
 	g_assert(filter_store(f) == NULL);
 	g_atomic_pointer_set(&f->store, st);
+}
+
+void filter_set_hold_key(struct filter *f, const struct holdseal_key *key)
+{
+	if (f->hold_key == NULL)
+		f->hold_key = g_new(struct holdseal_key, 1);
+	*f->hold_key = *key;
 }
 
 struct policy *filter_policy(struct filter *f)
@@ -892,6 +905,17 @@ static void log_judged(const struct config *cfg, const char *qid, const struct d
 	g_free(rules);
 }
 
+/* The token of a hold of the message QID: sealed (holdseal.h) when the
+ * daemon has its key, else only random.  Caller frees. */
+static char *hold_token(const struct filter *f, const char *qid)
+{
+	if (f->hold_key == NULL)
+		return token_random_hex(16);
+	char *token = g_malloc(HOLDSEAL_TOKEN_LEN + 1);
+	holdseal_mint(f->hold_key, qid, token);
+	return token;
+}
+
 static enum filter_reply judge(struct filter_session *s, const char *qid, const struct mta_ops *ops,
                                void *mta, gint64 now)
 {
@@ -912,7 +936,7 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 			log_msg(LOG_WARNING, "%s: the MTA refused a header", qid);
 		break;
 	case ACT_HOLD:
-		token = token_random_hex(16);
+		token = hold_token(s->f, qid);
 		write_headers(s, &d, token, ops, mta);
 		if (!ops->quarantine(mta, "apology-milter: held for review")) {
 			log_msg(LOG_ERR, "%s: the MTA refused to hold the message; deferring it", qid);
@@ -922,7 +946,7 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 		record_hold(s, &d, &k, qid, token, "held", now, &rec);
 		break;
 	case ACT_REJECT:
-		token = token_random_hex(16);
+		token = hold_token(s->f, qid);
 		ops->set_reply(mta, "550", "5.7.1", cfg->reject_text);
 		record_hold(s, &d, &k, qid, token, "rejected", now, &rec);
 		reply = FILTER_REJECT;
@@ -933,7 +957,7 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 		break;
 	}
 	if (act == ACT_NONE && cfg->mode == MODE_MONITOR && d.verdict == VERDICT_HOLD) {
-		token = token_random_hex(16);
+		token = hold_token(s->f, qid);
 		record_hold(s, &d, &k, qid, token, "monitor", now, &rec);
 	}
 	if (act != ACT_HOLD && act != ACT_REJECT)

@@ -56,6 +56,12 @@ struct store *filter_store(struct filter *f);
  * message on.  Only while filter_store() is NULL. */
 void filter_set_store(struct filter *f, struct store *st);
 
+struct holdseal_key;
+/* Seal the tokens of holds with a copy of KEY (holdseal.h) from now on;
+ * call before the first session.  Without a key, tokens are random only
+ * and apology-postsuper refuses to act on them. */
+void filter_set_hold_key(struct filter *f, const struct holdseal_key *key);
+
 /* How filter_reload() ended. */
 enum filter_reload {
 	FILTER_RELOADED,        /* the new policy is in use */

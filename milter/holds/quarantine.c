@@ -268,7 +268,9 @@ static void deliver_soon(const struct review_config *cfg, const char *queue_id)
 	g_ptr_array_free(argv, TRUE);
 }
 
-/* Run the helper: "release" or "discard" record Q. */
+/* Run the helper: "release" or "discard" record Q.  The helper takes the
+ * token header, the store and the instances it may act on from its own
+ * root-owned settings; POSTFIX_CONFIG must be one of those instances. */
 static bool run_helper(const struct review_config *cfg, const struct store_quarantine *q, const char *verb,
                        char **err)
 {
@@ -282,8 +284,6 @@ static bool run_helper(const struct review_config *cfg, const struct store_quara
 		g_ptr_array_add(argv, "-c");
 		g_ptr_array_add(argv, cfg->postfix_config);
 	}
-	g_ptr_array_add(argv, "-t");
-	g_ptr_array_add(argv, cfg->token_header);
 	g_ptr_array_add(argv, (char *)verb);
 	g_ptr_array_add(argv, q->queue_id);
 	g_ptr_array_add(argv, q->token);

@@ -43,11 +43,10 @@ static const struct review_key review_keys[] = {
     {"policy", KEY_STRING, FIELD(policy), DATADIR "/policies/default.yaml", 0, 0,
      "the apology policy, to show a held reply's new text"},
     {"postfix-config", KEY_STRING, FIELD(postfix_config), "", 0, 0,
-     "Postfix configuration directory (empty: the default instance)"},
+     "Postfix configuration directory (empty: the default instance); the helper acts only on those "
+     "listed in its own settings, postsuper.conf"},
     {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper", 0, 0,
      "the privileged helper that releases or deletes held mail (run with sudo -n when not root)"},
-    {"token-header", KEY_STRING, FIELD(token_header), "X-Apology-Token", 0, 0,
-     "header with the review token of a held message (the daemon's headers.token)"},
     {"expire-after", KEY_DURATION, FIELD(expire_after), "7d", 0, 3650 * DAY,
      "`quarantine expire` acts on mail held longer than this"},
     {"expire-action", KEY_EXPIRE_ACTION, FIELD(expire_action), "return", 0, 0,

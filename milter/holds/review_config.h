@@ -33,7 +33,6 @@ struct review_config {
 	char *policy;          /* policy file, to re-read a held reply's text */
 	char *postfix_config;  /* Postfix config directory; "" = the default instance */
 	char *helper;          /* the privileged apology-postsuper program */
-	char *token_header;    /* header carrying a held message's token */
 	gint64 expire_after;   /* seconds a message may stay held */
 	int expire_action;     /* enum expire_action */
 	char *review_url;      /* base URL of the review page, for links */

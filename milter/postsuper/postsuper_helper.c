@@ -1,21 +1,47 @@
 /*
  * apology-postsuper - the one privileged step of reviewing held mail.
  *
- *   apology-postsuper [-c POSTFIX_CONFIG_DIR] [-t TOKEN_HEADER] release|discard QUEUEID TOKEN
+ *   apology-postsuper [-c POSTFIX_CONFIG_DIR] release|discard QUEUEID TOKEN
  *
  * Releasing (postsuper -H) and deleting (postsuper -d) held mail need root.
  * Reviewers run this program through sudo (packaging/sudoers.d/apology-review)
- * and nothing else: it checks every argument, checks that QUEUEID is in the
- * hold queue and still carries TOKEN in its token header (Postfix reuses
- * queue ids), then replaces itself with postsuper.  No shell is involved;
- * every program is run with execve(), a fixed path and a minimal
- * environment.  It does not read the store and knows nothing of policies.
+ * and nothing else, so it trusts nothing its caller chooses.  Its settings
+ * come from one root-owned file, SYSCONFDIR/apology-milter/postsuper.conf
+ * (helper_conf.h): the store, the token header, the key of the daemon's
+ * seal and the Postfix instances it may act on.  Before it runs postsuper
+ * it checks, in this order:
  *
- * Exit status: postsuper's on success; 64 bad arguments, 65 the queued
- * message is not the reviewed one, 69 not in the hold queue, 71 system error.
+ *   - the arguments: an action, a well-formed queue id (never ALL), a token;
+ *   - the Postfix instance: one listed in the settings (-c names one
+ *     exactly; without -c, the first), opened through a trusted path
+ *     (trusted.h) and handed to the Postfix programs only as
+ *     /proc/self/fd/N of the directory it checked, so that nothing swapped
+ *     in after the check is ever read;
+ *   - the token: sealed by the daemon for this queue id (holdseal.h), and
+ *     the store's record of that hold not decided otherwise (held, or
+ *     claimed by the reviewer's decision being carried out; helper_store.h);
+ *   - the queue: the message is in the hold queue and carries the token in
+ *     the configured header (Postfix reuses queue ids).
+ *
+ * Every request, refused or carried out, goes to the store's audit trail
+ * (table helper_actions) and to syslog (authpriv), also when root calls the
+ * helper directly.  No shell is involved; every program is run with
+ * execve(), a fixed path and a minimal environment.  The settings file may
+ * be named in APOLOGY_POSTSUPER_CONF for tests; it must be trusted like the
+ * default (root's, in directories only root may change), and sudo drops
+ * the variable (env_reset).
+ *
+ * Exit status: postsuper's when it ran; 64 bad arguments, 65 the queued
+ * message is not the reviewed one, 69 not in the hold queue, 71 system
+ * error, 75 the store cannot be read or written (try again), 77 not allowed
+ * (not root; an instance not listed or not trusted; a token the daemon did
+ * not seal, or no held record of it), 78 the settings or the key missing or
+ * not root's alone.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,7 +50,21 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <sysexits.h>
+#include <syslog.h>
+#include <time.h>
 #include <unistd.h>
+
+#include "helper_conf.h"
+#include "helper_store.h"
+#include "holdseal.h"
+#include "trusted.h"
+
+#ifndef SYSCONFDIR
+#define SYSCONFDIR "/etc"
+#endif
+#define CONF_FILE     SYSCONFDIR "/apology-milter/postsuper.conf"
+#define CONF_ENV      "APOLOGY_POSTSUPER_CONF"
+#define CONF_TEXT_MAX 65536
 
 #define POSTCAT    "/usr/sbin/postcat"
 #define POSTCONF   "/usr/sbin/postconf"
@@ -33,73 +73,210 @@
 
 static char *const clean_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
 
-static int refuse(int status, const char *what)
+/* One request, as the audit trail records it. */
+struct request {
+	char caller[128];
+	const char *action, *queue_id, *token;
+	const char *instance;           /* -c as given; "" for the default instance */
+	long long record;               /* the store's record, once found */
+	const struct helper_conf *conf; /* NULL until the settings are read */
+};
+
+static struct helper_audit audit_of(const struct request *r, const char *outcome, const char *detail)
 {
+	return (struct helper_audit){
+	    .caller = r->caller,
+	    .action = r->action,
+	    .queue_id = r->queue_id,
+	    .token = r->token,
+	    .postfix_config = r->instance,
+	    .quarantine_id = r->record,
+	    .outcome = outcome,
+	    .detail = detail,
+	    .at = (long long)time(NULL),
+	};
+}
+
+/* Log R's OUTCOME with DETAIL to syslog, and to the audit trail unless
+ * ROW > 0, which then gets the outcome instead. */
+static void record(const struct request *r, int priority, const char *outcome, const char *detail,
+                   long long row)
+{
+	char why[512], action[33], queue_id[65], instance[201], said[1025];
+	helper_text_clean(action, sizeof action, r->action);
+	helper_text_clean(queue_id, sizeof queue_id, r->queue_id);
+	helper_text_clean(instance, sizeof instance, *r->instance ? r->instance : "default");
+	helper_text_clean(said, sizeof said, detail);
+	syslog(priority, "%s: %s %s (postfix-config %s): %s: %s", r->caller, action, queue_id, instance,
+	       outcome, said);
+	if (r->conf == NULL)
+		return;
+	struct helper_audit a = audit_of(r, outcome, detail);
+	bool ok = row > 0 ? helper_audit_finish(r->conf->store, row, outcome, detail, why, sizeof why)
+	                  : helper_audit_add(r->conf->store, &a, NULL, why, sizeof why);
+	if (!ok)
+		syslog(LOG_ERR, "audit trail not written: %s", why);
+}
+
+/* Refuse R with exit STATUS, saying why on standard error and in the audit
+ * trail. */
+__attribute__((format(printf, 3, 4))) static int refuse(const struct request *r, int status, const char *fmt,
+                                                        ...)
+{
+	char what[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
 	fprintf(stderr, "apology-postsuper: %s\n", what);
+	record(r, LOG_WARNING, "refused", what, 0);
 	return status;
 }
 
-static bool all_of(const char *s, const char *set, size_t min, size_t max)
+/* Who asked: the sudo user under sudo, else the real user. */
+static void who_called(char *out, size_t size)
 {
-	size_t n = strlen(s);
-	return n >= min && n <= max && strspn(s, set) == n;
+	const char *sudo_user = getenv("SUDO_USER");
+	struct passwd *pw = getpwuid(getuid());
+	char name[128];
+	if (getuid() == 0 && sudo_user != NULL && *sudo_user != '\0')
+		snprintf(name, sizeof name, "%.64s (sudo)", sudo_user);
+	else if (pw != NULL)
+		snprintf(name, sizeof name, "%.64s", pw->pw_name);
+	else
+		snprintf(name, sizeof name, "uid %u", (unsigned)getuid());
+	helper_text_clean(out, size, name);
 }
 
-/* Postfix queue ids: short ones are hex, long ones use [0-9A-Za-z]. */
-static bool valid_queue_id(const char *id)
-{
-	if (strcasecmp(id, "ALL") == 0 || strcmp(id, "-") == 0)
-		return false;
-	return all_of(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 6, 32);
-}
+/* ---- the settings, the key, the instance ------------------------------- */
 
-/* A configuration directory root trusts: absolute, root-owned, writable by
- * root only, and so is its main.cf (postcat and postsuper run as root with
- * whatever it says). */
-static bool trusted_dir(const char *dir)
+static int read_conf(struct request *r, struct helper_conf *conf)
 {
-	struct stat st;
-	char path[4096];
-	if (dir[0] != '/' || strstr(dir, "/..") != NULL || strlen(dir) > 1024)
-		return false;
-	if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
-	    (st.st_mode & (S_IWGRP | S_IWOTH)))
-		return false;
-	snprintf(path, sizeof path, "%s/main.cf", dir);
-	return lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == 0 &&
-	       !(st.st_mode & (S_IWGRP | S_IWOTH));
-}
-
-/* Run ARGV[0] (a fixed path) and read its standard output into BUF (NUL
- * terminated, at most SIZE - 1 bytes).  Returns the exit status, or -1. */
-static int capture(char *const argv[], char *buf, size_t size)
-{
-	int fd[2];
-	if (pipe(fd) != 0)
-		return -1;
-	pid_t pid = fork();
-	if (pid < 0)
-		return -1;
-	if (pid == 0) {
-		int devnull = open("/dev/null", O_RDWR);
-		dup2(fd[1], STDOUT_FILENO);
-		if (devnull >= 0) {
-			dup2(devnull, STDIN_FILENO);
-			dup2(devnull, STDERR_FILENO);
-		}
-		close(fd[0]);
-		close(fd[1]);
-		execve(argv[0], argv, clean_env);
-		_exit(127);
-	}
-	close(fd[1]);
+	const char *path = getenv(CONF_ENV);
+	char text[CONF_TEXT_MAX + 1], why[TRUSTED_PATH_MAX + 128];
+	if (path == NULL || *path == '\0')
+		path = CONF_FILE;
+	int fd = trusted_open(path, false, NULL, why, sizeof why);
+	if (fd < 0)
+		return refuse(r, EX_CONFIG, "settings: %s", why);
 	size_t len = 0;
 	ssize_t n;
+	while (len < CONF_TEXT_MAX && (n = read(fd, text + len, CONF_TEXT_MAX - len)) != 0) {
+		if (n < 0 && errno != EINTR)
+			break;
+		len += n > 0 ? (size_t)n : 0;
+	}
+	close(fd);
+	text[len] = '\0';
+	if (len == CONF_TEXT_MAX || strlen(text) != len)
+		return refuse(r, EX_CONFIG, "settings: %s: not a text file of at most 64 KB", path);
+	if (!helper_conf_parse(text, conf, why, sizeof why))
+		return refuse(r, EX_CONFIG, "settings: %s: %s", path, why);
+	r->conf = conf;
+	return 0;
+}
+
+/* The key of the daemon's seal: trusted like the settings, and readable
+ * by root and the daemon's group only. */
+static int read_key(const struct request *r, struct holdseal_key *key)
+{
+	struct stat st;
+	char why[TRUSTED_PATH_MAX + 128];
+	int fd = trusted_open(r->conf->hold_key, false, &st, why, sizeof why);
+	if (fd < 0)
+		return refuse(r, EX_CONFIG, "hold key: %s", why);
+	const char *bad = st.st_mode & S_IRWXO ? "may be read by others" : holdseal_key_read(fd, key);
+	close(fd);
+	if (bad != NULL)
+		return refuse(r, EX_CONFIG, "hold key %s %s", r->conf->hold_key, bad);
+	return 0;
+}
+
+/* Open the configuration directory of the Postfix instance R asks for and
+ * check it and its main.cf through the descriptors; *DIR gets the
+ * directory's descriptor and PATH the name that reaches exactly it. */
+static int open_instance(const struct request *r, int *dir, char *path, size_t path_size)
+{
+	const char *listed = helper_conf_instance(r->conf, *r->instance ? r->instance : NULL);
+	struct stat st, via_proc;
+	char why[TRUSTED_PATH_MAX + 128];
+	if (listed == NULL)
+		return refuse(r, EX_NOPERM,
+		              "%s is not a Postfix instance of the helper's settings (postfix-config)",
+		              r->instance);
+	int fd = trusted_open(listed, true, &st, why, sizeof why);
+	if (fd < 0)
+		return refuse(r, EX_NOPERM, "Postfix configuration %s", why);
+	int cf = trusted_openat(fd, "main.cf", NULL, why, sizeof why);
+	if (cf < 0) {
+		close(fd);
+		return refuse(r, EX_NOPERM, "Postfix configuration %s/%s", listed, why);
+	}
+	close(cf);
+	snprintf(path, path_size, "/proc/self/fd/%d", fd);
+	if (stat(path, &via_proc) != 0 || via_proc.st_dev != st.st_dev || via_proc.st_ino != st.st_ino) {
+		close(fd);
+		return refuse(r, EX_OSERR, "%s does not reach the checked directory %s (is /proc mounted?)",
+		              path, listed);
+	}
+	*dir = fd;
+	return 0;
+}
+
+/* ---- the Postfix programs ---------------------------------------------- */
+
+/* Start ARGV[0] (a fixed path) with standard input from /dev/null, KEEP
+ * (>= 0) open across the exec, and standard output to OUT (and standard
+ * error to /dev/null) when OUT >= 0.  Returns its pid, or -1. */
+static pid_t start(char *const argv[], int keep, int out)
+{
+	pid_t pid = fork();
+	if (pid != 0)
+		return pid;
+	int devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (devnull >= 0)
+		dup2(devnull, STDIN_FILENO);
+	if (out >= 0) {
+		dup2(out, STDOUT_FILENO);
+		if (devnull >= 0)
+			dup2(devnull, STDERR_FILENO);
+	}
+	if (keep >= 0)
+		fcntl(keep, F_SETFD, 0);
+	execve(argv[0], argv, clean_env);
+	_exit(127);
+}
+
+/* The exit status of PID, or -1 when it did not exit normally. */
+static int wait_for(pid_t pid)
+{
+	int status;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* Run ARGV (KEEP open across the exec) and read its standard output into
+ * BUF (NUL terminated, at most SIZE - 1 bytes).  Returns the exit status,
+ * or -1. */
+static int capture(char *const argv[], int keep, char *buf, size_t size)
+{
+	int fd[2];
+	if (pipe2(fd, O_CLOEXEC) != 0)
+		return -1;
+	pid_t pid = start(argv, keep, fd[1]);
+	close(fd[1]);
+	if (pid < 0) {
+		close(fd[0]);
+		return -1;
+	}
+	size_t len = 0;
 	char sink[4096];
 	for (;;) {
 		char *dst = len + 1 < size ? buf + len : sink;
 		size_t room = len + 1 < size ? size - 1 - len : sizeof sink;
-		n = read(fd[0], dst, room);
+		ssize_t n = read(fd[0], dst, room);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -109,47 +286,31 @@ static int capture(char *const argv[], char *buf, size_t size)
 	}
 	buf[len] = '\0';
 	close(fd[0]);
-	int status;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+	return wait_for(pid);
 }
 
-/* Is QUEUE_ID a file in the hold queue of the instance? */
-static bool in_hold_queue(const char *config, const char *queue_id)
+/* Is QUEUE_ID a file in the hold queue of the instance at CONFIG (DIR)? */
+static bool in_hold_queue(const char *config, int dir, const char *queue_id)
 {
-	char dir[4096], path[4200];
-	char *argv[] = {POSTCONF, "-h", "queue_directory", NULL, NULL, NULL};
-	if (config != NULL) {
-		argv[1] = "-c";
-		argv[2] = (char *)config;
-		argv[3] = "-h";
-		argv[4] = "queue_directory";
-	}
-	if (capture(argv, dir, sizeof dir) != 0)
+	char queue[4096], path[4200];
+	char *argv[] = {POSTCONF, "-c", (char *)config, "-h", "queue_directory", NULL};
+	if (capture(argv, dir, queue, sizeof queue) != 0)
 		return false;
-	dir[strcspn(dir, "\n")] = '\0';
-	if (dir[0] != '/')
+	queue[strcspn(queue, "\n")] = '\0';
+	if (queue[0] != '/')
 		return false;
-	snprintf(path, sizeof path, "%s/hold/%s", dir, queue_id);
+	snprintf(path, sizeof path, "%s/hold/%s", queue, queue_id);
 	struct stat st;
 	return lstat(path, &st) == 0 && S_ISREG(st.st_mode);
 }
 
 /* Does the queued message carry "HEADER: TOKEN" in its header section? */
-static bool carries_token(const char *config, const char *queue_id, const char *header, const char *token)
+static bool carries_token(const char *config, int dir, const char *queue_id, const char *header,
+                          const char *token)
 {
 	static char out[OUTPUT_MAX];
-	char *argv[] = {POSTCAT, "-h", "-q", (char *)queue_id, NULL, NULL, NULL};
-	if (config != NULL) {
-		argv[1] = "-c";
-		argv[2] = (char *)config;
-		argv[3] = "-h";
-		argv[4] = "-q";
-		argv[5] = (char *)queue_id;
-	}
-	if (capture(argv, out, sizeof out) != 0)
+	char *argv[] = {POSTCAT, "-c", (char *)config, "-h", "-q", (char *)queue_id, NULL};
+	if (capture(argv, dir, out, sizeof out) != 0)
 		return false;
 	size_t hlen = strlen(header);
 	for (char *line = out; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
@@ -166,53 +327,116 @@ static bool carries_token(const char *config, const char *queue_id, const char *
 	return false;
 }
 
-static int usage(void)
+/* Run postsuper FLAG on R's queue id in the instance at CONFIG (DIR),
+ * recorded before it starts and with its outcome after. */
+static int run_postsuper(const struct request *r, const char *config, int dir, const char *flag)
 {
-	return refuse(EX_USAGE, "usage: apology-postsuper [-c POSTFIX_CONFIG_DIR] [-t TOKEN_HEADER] "
-	                        "release|discard QUEUEID TOKEN");
+	char why[512], detail[128];
+	long long row = 0;
+	struct helper_audit a = audit_of(r, "running", "postsuper started");
+	if (!helper_audit_add(r->conf->store, &a, &row, why, sizeof why))
+		return refuse(r, EX_TEMPFAIL, "not done, since it cannot be recorded: %s", why);
+	char *cmd[] = {POSTSUPER, "-c", (char *)config, (char *)flag, (char *)r->queue_id, NULL};
+	pid_t pid = start(cmd, dir, -1);
+	int status = pid < 0 ? -1 : wait_for(pid);
+	bool release = strcmp(flag, "-H") == 0;
+	snprintf(detail, sizeof detail, "postsuper %s %s", flag,
+	         status == 0  ? "done"
+	         : status < 0 ? "did not run or died"
+	                      : "failed");
+	if (status > 0)
+		snprintf(detail + strlen(detail), sizeof detail - strlen(detail), " (exit %d)", status);
+	record(r, status == 0 ? LOG_NOTICE : LOG_ERR,
+	       status != 0 ? "failed"
+	       : release   ? "released"
+	                   : "discarded",
+	       detail, row);
+	return status < 0 ? EX_OSERR : status;
+}
+
+/* ---- the arguments ----------------------------------------------------- */
+
+static bool all_of(const char *s, const char *set, size_t min, size_t max)
+{
+	size_t n = strlen(s);
+	return n >= min && n <= max && strspn(s, set) == n;
+}
+
+/* Postfix queue ids: short ones are hex, long ones use [0-9A-Za-z]. */
+static bool valid_queue_id(const char *id)
+{
+	if (strcasecmp(id, "ALL") == 0 || strcmp(id, "-") == 0)
+		return false;
+	return all_of(id, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz", 6, 32);
+}
+
+static const char usage_text[] =
+    "usage: apology-postsuper [-c POSTFIX_CONFIG_DIR] release|discard QUEUEID TOKEN";
+
+/* Read ARGV into R; *FLAG gets postsuper's option for the action. */
+static int parse_args(struct request *r, int argc, char **argv, const char **flag)
+{
+	int opt;
+	opterr = 0;
+	while ((opt = getopt(argc, argv, "+c:t:")) != -1) {
+		if (opt == 'c')
+			r->instance = optarg;
+		else if (opt == 't')
+			return refuse(r, EX_USAGE,
+			              "-t is not accepted: the token header is token-header in %s",
+			              CONF_FILE);
+		else
+			return refuse(r, EX_USAGE, "%s", usage_text);
+	}
+	if (argc - optind != 3)
+		return refuse(r, EX_USAGE, "%s", usage_text);
+	r->action = argv[optind];
+	r->queue_id = argv[optind + 1];
+	r->token = argv[optind + 2];
+	*flag = strcmp(r->action, "release") == 0 ? "-H" : strcmp(r->action, "discard") == 0 ? "-d" : NULL;
+	if (*flag == NULL)
+		return refuse(r, EX_USAGE, "%s", usage_text);
+	if (!valid_queue_id(r->queue_id))
+		return refuse(r, EX_USAGE, "not a Postfix queue id");
+	if (!all_of(r->token, "0123456789abcdef", 16, 64))
+		return refuse(r, EX_USAGE, "not a review token");
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
-	const char *config = NULL, *header = "X-Apology-Token";
-	int opt;
-	while ((opt = getopt(argc, argv, "+c:t:")) != -1) {
-		if (opt == 'c')
-			config = optarg;
-		else if (opt == 't')
-			header = optarg;
-		else
-			return usage();
+	static struct helper_conf conf;
+	struct request r = {.action = "", .queue_id = "", .token = "", .instance = ""};
+	struct holdseal_key key;
+	const char *flag = NULL;
+	char config[64];
+	int dir = -1, rc;
+	openlog("apology-postsuper", LOG_PID, LOG_AUTHPRIV);
+	who_called(r.caller, sizeof r.caller);
+	if (geteuid() != 0)
+		return refuse(&r, EX_NOPERM, "must run as root (reviewers run it through sudo)");
+	if ((rc = read_conf(&r, &conf)) != 0 || (rc = parse_args(&r, argc, argv, &flag)) != 0 ||
+	    (rc = open_instance(&r, &dir, config, sizeof config)) != 0 || (rc = read_key(&r, &key)) != 0)
+		return rc;
+	bool sealed = holdseal_verify(&key, r.queue_id, r.token);
+	holdseal_key_clear(&key);
+	if (!sealed)
+		return refuse(
+		    &r, EX_NOPERM,
+		    "the token was not sealed by apology-milter for queue id %s: mail it did not hold "
+		    "(or held without its hold-key: release that by hand with postsuper)",
+		    r.queue_id);
+	char why[512];
+	switch (helper_store_held(conf.store, r.queue_id, r.token, &r.record, why, sizeof why)) {
+	case HELD_ERROR: return refuse(&r, EX_TEMPFAIL, "%s", why);
+	case HELD_NO:
+		return refuse(&r, EX_NOPERM,
+		              "the store has no record of a hold of queue id %s with that token", r.queue_id);
+	case HELD_YES: break;
 	}
-	if (argc - optind != 3)
-		return usage();
-	const char *action = argv[optind], *queue_id = argv[optind + 1], *token = argv[optind + 2];
-	const char *flag = strcmp(action, "release") == 0   ? "-H"
-	                   : strcmp(action, "discard") == 0 ? "-d"
-	                                                    : NULL;
-	if (flag == NULL)
-		return usage();
-	if (!valid_queue_id(queue_id))
-		return refuse(EX_USAGE, "not a Postfix queue id");
-	if (!all_of(token, "0123456789abcdef", 16, 64))
-		return refuse(EX_USAGE, "not a review token");
-	if (!all_of(header, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-", 1, 64))
-		return refuse(EX_USAGE, "not a header name");
-	if (config != NULL && !trusted_dir(config))
-		return refuse(EX_USAGE, "the Postfix configuration directory must be root's alone");
-	if (!in_hold_queue(config, queue_id))
-		return refuse(EX_UNAVAILABLE, "no such message in the hold queue");
-	if (!carries_token(config, queue_id, header, token))
-		return refuse(EX_DATAERR, "the held message with that queue id is not the reviewed one");
-
-	char *cmd[] = {"postsuper", (char *)flag, (char *)queue_id, NULL, NULL, NULL};
-	if (config != NULL) {
-		cmd[1] = "-c";
-		cmd[2] = (char *)config;
-		cmd[3] = (char *)flag;
-		cmd[4] = (char *)queue_id;
-	}
-	execve(POSTSUPER, cmd, clean_env);
-	fprintf(stderr, "apology-postsuper: %s: %s\n", POSTSUPER, strerror(errno));
-	return EX_OSERR;
+	if (!in_hold_queue(config, dir, r.queue_id))
+		return refuse(&r, EX_UNAVAILABLE, "no such message in the hold queue");
+	if (!carries_token(config, dir, r.queue_id, conf.token_header, r.token))
+		return refuse(&r, EX_DATAERR, "the held message with that queue id is not the reviewed one");
+	return run_postsuper(&r, config, dir, flag);
 }

@@ -111,6 +111,21 @@ static const char *const migrations[] = {
     "  last INTEGER NOT NULL,"
     "  locked_until INTEGER NOT NULL,"
     "  PRIMARY KEY (address, name));",
+    /* 7: the audit trail of the root helper apology-postsuper (written by
+     * the helper itself, milter/postsuper/helper_store.c): every request,
+     * refused or carried out, also when it was called directly */
+    "CREATE TABLE helper_actions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  caller TEXT NOT NULL,"
+    "  action TEXT NOT NULL,"
+    "  queue_id TEXT NOT NULL,"
+    "  token TEXT NOT NULL,"
+    "  postfix_config TEXT NOT NULL,"
+    "  quarantine_id INTEGER,"
+    "  outcome TEXT NOT NULL,"
+    "  detail TEXT NOT NULL);"
+    "CREATE INDEX helper_actions_queue ON helper_actions(queue_id, at);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))

@@ -18,6 +18,7 @@
 #   $STORE         the milter's SQLite store
 #   $MILTER_LOG    the milter's log (foreground, stderr)
 #   $MAILLOG       Postfix's log
+#   $HOLD_KEY      the milter's hold-key (seals hold tokens; root's, 0600)
 
 E2E_BUILD=${E2E_BUILD:-build}
 E2E_POLICY=${E2E_POLICY:-policies/default.yaml}
@@ -147,9 +148,24 @@ setup_instance() {
 	STORE=$T/state/store.db
 	MILTER_LOG=$T/milter.log
 	MAILLOG=$T/maillog
+	HOLD_KEY=$T/hold.key
 	mkdir -p "$T/run" "$T/state" "$SINK_DIR"
 	chown postfix "$SINK_DIR"
+	(umask 077 && head -c 32 /dev/urandom >"$HOLD_KEY")
 	write_postfix_config "${1:-milter}"
+}
+
+# write_helper_settings: the settings of the root helper apology-postsuper for
+# this instance ($T/postsuper.conf: the store, the hold key, $T/etc), exported
+# in APOLOGY_POSTSUPER_CONF for the helper the review tools run.  The helper
+# trusts them only when they and $T/etc are root's alone.
+write_helper_settings() {
+	chmod go-w "$T/etc" "$T/etc/main.cf"
+	printf 'store: sqlite:%s\nhold-key: %s\npostfix-config: %s\n' "$STORE" "$HOLD_KEY" "$T/etc" \
+		>"$T/postsuper.conf"
+	chmod 0644 "$T/postsuper.conf"
+	APOLOGY_POSTSUPER_CONF=$T/postsuper.conf
+	export APOLOGY_POSTSUPER_CONF
 }
 
 # start_sink [nodump]: -d keeps one file per message (not for benchmarks);
@@ -192,6 +208,7 @@ start_milter() {
 		-o "policy=$E2E_POLICY" \
 		-o "store=sqlite:$STORE" \
 		-o "pid-file=$T/run/milter.pid" \
+		-o "hold-key=$HOLD_KEY" \
 		-o scope.internal-domains=acme.example \
 		-o limits.drain-timeout=10s \
 		"$@" >>"$MILTER_LOG" 2>&1 &

@@ -119,7 +119,7 @@ for f in /usr/sbin/apology-milter /usr/sbin/apology-milter-libmilter /usr/bin/ap
 	/usr/share/man/man8/apology-review.8.gz \
 	/usr/share/apology-milter/policies/default.yaml /usr/share/apology-milter/policies/README.md \
 	/usr/share/apology-milter/policies/default-gate.model /usr/share/apology-milter/policies/default-sentences.model \
-	/etc/apology-milter/apology-milter.yaml /etc/apology-milter/review.yaml \
+	/etc/apology-milter/apology-milter.yaml /etc/apology-milter/review.yaml /etc/apology-milter/postsuper.conf \
 	/lib/systemd/system/apology-milter.service \
 	/usr/share/doc/apology-milter/copyright /usr/share/doc/apology-milter/README.md.gz \
 	/usr/share/doc/apology-milter/examples/postfix/main.cf \
@@ -131,11 +131,18 @@ for f in /usr/sbin/apology-milter /usr/sbin/apology-milter-libmilter /usr/bin/ap
 	check "$f is executable and finds its libraries" sh -c "test -x $f && ! ldd $f | grep -q 'not found'"
 done
 conffiles=$(dpkg-query -W -f='${Conffiles}' "$PKG")
-for f in /etc/apology-milter/apology-milter.yaml /etc/apology-milter/review.yaml; do
+for f in /etc/apology-milter/apology-milter.yaml /etc/apology-milter/review.yaml \
+	/etc/apology-milter/postsuper.conf; do
 	echo "$conffiles" | grep -q " $f " && ok "$f is a conffile" || bad "$f is a conffile"
 done
 check "no /usr/local paths in the installed configuration and unit" \
-	sh -c '! grep -n /usr/local /etc/apology-milter/*.yaml /lib/systemd/system/apology-milter.service'
+	sh -c '! grep -n /usr/local /etc/apology-milter/*.yaml /etc/apology-milter/postsuper.conf \
+	  /lib/systemd/system/apology-milter.service'
+check "the helper's settings are root's alone (root:root 644)" \
+	test "$(stat -c '%U:%G %a' /etc/apology-milter/postsuper.conf 2>/dev/null)" = "root:root 644"
+check "postinst made the hold key: 32 bytes, root:apology-milter 640" \
+	test "$(stat -c '%s %U:%G %a' /etc/apology-milter/hold.key 2>/dev/null)" = "32 root:apology-milter 640"
+KEY_SUM=$(sha256sum /etc/apology-milter/hold.key 2>/dev/null)
 check "review.yaml names the installed helper" \
 	grep -qx 'helper: /usr/libexec/apology-milter/apology-postsuper' /etc/apology-milter/review.yaml
 check "the unit runs /usr/sbin/apology-milter" \
@@ -168,7 +175,8 @@ if running; then bad "no /usr/sbin/apology-milter process after the install"; el
 # --- the programs work with the installed configuration and policy
 if (cd / && /usr/sbin/apology-milter -n -c /etc/apology-milter/apology-milter.yaml) >"$T/n.out" 2>&1 &&
 	grep -q '^config OK: /etc/apology-milter/apology-milter.yaml' "$T/n.out" &&
-	grep -q '^policy OK: /usr/share/apology-milter/policies/default.yaml' "$T/n.out"; then
+	grep -q '^policy OK: /usr/share/apology-milter/policies/default.yaml' "$T/n.out" &&
+	grep -q '^hold key OK: /etc/apology-milter/hold.key' "$T/n.out"; then
 	ok "apology-milter -n -c /etc/apology-milter/apology-milter.yaml: $(tr '\n' ' ' <"$T/n.out")"
 else
 	sed 's/^/  /' "$T/n.out"
@@ -200,6 +208,7 @@ else
 fi
 check "its store is /var/lib/apology-milter/store.db, owned by apology-milter" \
 	test "$(stat -c %U /var/lib/apology-milter/store.db 2>/dev/null)" = apology-milter
+check "the daemon, as apology-milter, reads its hold key" sh -c "! grep -q 'hold key' '$T/milter.log'"
 kill -TERM "$MILTER_PID" 2>/dev/null
 i=0
 while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
@@ -212,6 +221,16 @@ fi
 wait "$MILTER_PID" 2>/dev/null
 MILTER_PID=
 
+# The helper reads its installed settings (then refuses the queue id ALL) and
+# records the refusal in the store.
+(cd / && env -u APOLOGY_POSTSUPER_CONF /usr/libexec/apology-milter/apology-postsuper release ALL \
+	0123456789abcdef0123456789abcdef) >"$T/helper.out" 2>&1
+rc=$?
+[ $rc = 64 ] && ok "the helper reads /etc/apology-milter/postsuper.conf and refuses ALL (64)" ||
+	bad "the helper reads /etc/apology-milter/postsuper.conf and refuses ALL (exit $rc: $(cat "$T/helper.out"))"
+check "the helper's refusal is in the store's audit trail" test "$(sqlite3 /var/lib/apology-milter/store.db \
+	"SELECT count(*) FROM helper_actions WHERE queue_id = 'ALL' AND outcome = 'refused'")" = 1
+
 # --- a second install: postinst again with the user present; an edited conffile stays
 echo "# edited by tests/package/run.sh" >>/etc/apology-milter/apology-milter.yaml
 if dpkg -i "$DEB" >"$T/install2.log" 2>&1; then ok "dpkg -i again (postinst is idempotent)"; else
@@ -220,6 +239,7 @@ if dpkg -i "$DEB" >"$T/install2.log" 2>&1; then ok "dpkg -i again (postinst is i
 fi
 check "the edited conffile is kept" grep -q '^# edited by tests/package/run.sh' /etc/apology-milter/apology-milter.yaml
 check "still exactly one apology-milter user" test "$(getent passwd | grep -c '^apology-milter:')" = 1
+check "the hold key is kept" test "$(sha256sum /etc/apology-milter/hold.key 2>/dev/null)" = "$KEY_SUM"
 
 # --- purge
 if dpkg --purge "$PKG" >"$T/purge.log" 2>&1; then ok "dpkg --purge $PKG"; else

@@ -14,6 +14,7 @@ start_review_demo() {
 	printf '%s:admin:%s\n' "$REVIEW_DEMO_USER" "$hash" >"$T/review-accounts"
 	chmod 600 "$T/review-accounts"
 	port=$(free_port 8025)
+	write_helper_settings
 	"$E2E_BUILD/apology-review" -o "store=sqlite:$STORE" -o "postfix-config=$T/etc" \
 		-o "helper=$(cd "$E2E_BUILD" && pwd)/apology-postsuper" -o "policy=$E2E_POLICY" \
 		-o "accounts=$T/review-accounts" -o "listen=127.0.0.1:$port" \

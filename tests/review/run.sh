@@ -138,34 +138,170 @@ t_return_needs_comment_and_mails_author() {
 
 t_release_of_other_message_refused() {
 	id=$(hold x1) || why "not held"
+	other=$(hold x2) || why "the second reply not held"
 	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
-	# As if Postfix had reused the queue id for another message: the token differs.
-	sql "UPDATE quarantine SET token = '0123456789abcdef0123456789abcdef' WHERE id = $id"
+	qid2=$(sql "SELECT queue_id FROM quarantine WHERE id = $other")
+	# As if Postfix had reused the queue id of x1 for another held message (x2):
+	# the record and its sealed token are the daemon's, the queued message is not.
+	mv "$T/spool/hold/$qid" "$T/x1.queued" && mv "$T/spool/hold/$qid2" "$T/spool/hold/$qid" ||
+		why "cannot swap the queue files"
 	out=$(q release "$id" 2>&1) && why "release of a different message succeeded"
+	mv "$T/spool/hold/$qid" "$T/spool/hold/$qid2" && mv "$T/x1.queued" "$T/spool/hold/$qid" ||
+		why "cannot put the queue files back"
 	echo "$out" | grep -q "not the reviewed one" || why "error: $out"
 	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = held ] || why "marked released"
 	[ "$(sql "SELECT action FROM reviews WHERE quarantine_id = $id")" = release-failed ] ||
 		why "failure not in the audit trail"
+	[ "$(sql "SELECT outcome FROM helper_actions WHERE quarantine_id = $id")" = refused ] ||
+		why "the helper's refusal not in its audit trail"
 	in_queue "$qid" | grep -q hold || why "left the hold queue"
+	in_queue "$qid2" | grep -q hold || why "the other one left the hold queue"
+}
+
+# A token the daemon never sealed: the message was held by other means (here a
+# sender restriction of Postfix, see main) and its sender forged the token
+# header.  The helper refuses it, called directly or through the review tools
+# after a record was written into the store by hand, and audits each refusal.
+FORGER=mallory@other.example
+t_helper_refuses_forged_token() {
+	tok=$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	mkdir -p "$T/msgs"
+	sed "s/-4471@/-forged@/g; s/^Subject: .*/&\nX-Apology-Token: $tok/" $MSGS/reply-bad.eml >"$T/msgs/forged.eml"
+	send_in "$FORGER" dana@client.example "$T/msgs/forged.eml" || why "not sent"
+	qid=$(held_queue_id reply-bad-forged@acme.example) || why "not held by Postfix"
+	postcat -c "$T/etc" -hq "$qid" | grep -q "^X-Apology-Token: $tok" || why "the forged header is not there"
+	"$HELPER" -c "$T/etc" release "$qid" "$tok" 2>"$T/forged.err"
+	rc=$?
+	[ $rc = 77 ] || why "a forged token: exit $rc ($(cat "$T/forged.err"))"
+	grep -q "not sealed by apology-milter" "$T/forged.err" || why "says: $(cat "$T/forged.err")"
+	in_queue "$qid" | grep -q hold || why "released on a forged token"
+	# Someone who may write the store adds a held record for it: still not sealed.
+	sql "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score, findings,
+	     created, state) VALUES ('$qid', 'reply-bad-forged@acme.example', '$tok', '$FORGER',
+	     'dana@client.example', 'hold', 9, '{}', strftime('%s','now'), 'held')"
+	fake=$(sql "SELECT id FROM quarantine WHERE token = '$tok'")
+	out=$(q release "$fake" 2>&1) && why "released through the review tools: $out"
+	in_queue "$qid" | grep -q hold || why "released on a record written by hand"
+	rows=$(sql "SELECT count(*) FROM helper_actions WHERE queue_id = '$qid' AND token = '$tok'
+	            AND action = 'release' AND outcome = 'refused' AND caller = 'root'")
+	[ "$rows" = 2 ] || why "$rows audit rows of the 2 refusals"
+	sql "DELETE FROM reviews WHERE quarantine_id = $fake; DELETE FROM quarantine WHERE id = $fake"
+	postsuper -c "$T/etc" -d "$qid" >/dev/null 2>&1
+	return 0
+}
+
+# helper_rc SETTINGS ARGS...: the helper's exit status with these settings (124
+# when it hangs for 20 s).
+helper_rc() {
+	APOLOGY_POSTSUPER_CONF=$1
+	shift
+	timeout 20 "$HELPER" "$@" 2>>"$T/helper.err"
+	rc=$?
+	APOLOGY_POSTSUPER_CONF=$T/postsuper.conf
+	return $rc
 }
 
 t_helper_validates_arguments() {
 	tok=0123456789abcdef0123456789abcdef
+	ps=$T/postsuper.conf
+	before=$(sql "SELECT count(*) FROM helper_actions WHERE outcome = 'refused'")
 	for bad in ALL all - "" "ABC;ls" "../../x" "A B C D E F" "-d" "0123456789012345678901234567890123"; do
-		"$HELPER" -c "$T/etc" release "$bad" "$tok" 2>/dev/null
+		helper_rc "$ps" -c "$T/etc" release "$bad" "$tok"
 		[ $? = 64 ] || why "queue id '$bad' accepted"
 	done
-	"$HELPER" -c "$T/etc" release ABCDEF12 "not-a-token" 2>/dev/null
+	helper_rc "$ps" -c "$T/etc" release ABCDEF12 "not-a-token"
 	[ $? = 64 ] || why "bad token accepted"
-	"$HELPER" -c "$T/etc" requeue ABCDEF12 "$tok" 2>/dev/null
+	helper_rc "$ps" -c "$T/etc" requeue ABCDEF12 "$tok"
 	[ $? = 64 ] || why "unknown action accepted"
-	"$HELPER" -c "$T/etc" -t "X-Bad: y" release ABCDEF12 "$tok" 2>/dev/null
-	[ $? = 64 ] || why "bad header name accepted"
+	# The token header is root's setting (postsuper.conf), not the caller's.
+	helper_rc "$ps" -c "$T/etc" -t X-Other-Token release ABCDEF12 "$tok"
+	[ $? = 64 ] || why "-t accepted"
+	# Only the Postfix instances of the settings, and only when root's alone.
 	mkdir -p "$T/loose" && cp "$T/etc/main.cf" "$T/loose/" && chmod 777 "$T/loose"
-	"$HELPER" -c "$T/loose" release ABCDEF12 "$tok" 2>/dev/null
-	[ $? = 64 ] || why "a world-writable config directory accepted"
-	"$HELPER" -c "$T/etc" release ABCDEF12 "$tok" 2>/dev/null
-	[ $? = 69 ] || why "a queue id not in the hold queue was not refused"
+	ln -sfn "$T/etc" "$T/etc-link"
+	helper_rc "$ps" -c "$T/loose" release ABCDEF12 "$tok"
+	[ $? = 77 ] || why "an instance not in the settings accepted"
+	{ cat "$ps"; echo "postfix-config: $T/loose"; echo "postfix-config: $T/etc-link"; } >"$T/ps-listed.conf"
+	helper_rc "$T/ps-listed.conf" -c "$T/loose" release ABCDEF12 "$tok"
+	[ $? = 77 ] || why "a world-writable config directory accepted"
+	helper_rc "$T/ps-listed.conf" -c "$T/etc-link" release ABCDEF12 "$tok"
+	[ $? = 77 ] || why "a config directory behind a symbolic link accepted"
+	# A token the daemon did not seal for this queue id.
+	helper_rc "$ps" -c "$T/etc" release ABCDEF12 "$tok"
+	[ $? = 77 ] || why "an unsealed token not refused"
+	after=$(sql "SELECT count(*) FROM helper_actions WHERE outcome = 'refused'")
+	[ $((after - before)) = 16 ] || why "$((after - before)) of 16 refusals in the audit trail"
+	# The settings themselves: root's alone, or nothing happens.
+	cp "$ps" "$T/ps-loose.conf" && chmod 666 "$T/ps-loose.conf"
+	helper_rc "$T/ps-loose.conf" -c "$T/etc" release ABCDEF12 "$tok"
+	[ $? = 78 ] || why "world-writable settings accepted"
+	cp "$ps" "$T/ps-nobody.conf" && chown nobody "$T/ps-nobody.conf"
+	helper_rc "$T/ps-nobody.conf" -c "$T/etc" release ABCDEF12 "$tok"
+	[ $? = 78 ] || why "settings owned by nobody accepted"
+	printf 'store: %s\ntoken-header: X-Bad: y\n' "$STORE" >"$T/ps-bad.conf"
+	helper_rc "$T/ps-bad.conf" -c "$T/etc" release ABCDEF12 "$tok"
+	[ $? = 78 ] || why "a bad header name in the settings accepted"
+	grep -q "not a Postfix instance of the helper's settings" "$T/helper.err" || why "$(cat "$T/helper.err")"
+	return 0
+}
+
+# A symbolic link that nobody flips between the real instance and its own (whose
+# main.cf is a FIFO, so any reading of it is seen), as fast as it can, while the
+# helper is asked, again and again, to release a real hold through it: every try is
+# refused, the untrusted main.cf is never read and the message stays held.  The
+# settings even list the path (as an operator might): the helper still refuses it,
+# since nobody may change a directory on the way.
+RACE_TRIES=1000
+t_helper_config_symlink_race() {
+	id=$(hold sr1) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	tok=$(sql "SELECT token FROM quarantine WHERE id = $id")
+	R=$T/race
+	mkdir -p "$R/evil/etc" && cp "$T/etc/master.cf" "$R/evil/etc/" && mkfifo "$R/evil/etc/main.cf"
+	ln -s "$T" "$R/link"
+	chown -R -h nobody "$R"
+	{ cat "$T/postsuper.conf"; echo "postfix-config: $R/link/etc"; } >"$T/ps-race.conf"
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups /usr/bin/python3 - "$R" "$T" <<'PY' &
+import errno, os, sys, time
+race, real = sys.argv[1], sys.argv[2]
+fifo, link, new = race + "/evil/etc/main.cf", race + "/link", race + "/link.new"
+n, deadline = 0, time.time() + 300
+while time.time() < deadline and not os.path.exists(race + "/stop"):
+    n += 1
+    os.symlink(real if n % 2 else race + "/evil", new)
+    os.replace(new, link)  # atomic: the link always names one of the two
+    try:
+        fd = os.open(fifo, os.O_WRONLY | os.O_NONBLOCK)
+    except OSError as e:
+        if e.errno != errno.ENXIO:
+            raise
+        continue
+    with open(race + "/read", "a") as f:
+        f.write("the untrusted main.cf was read\n")
+    try:
+        os.write(fd, b"queue_directory = /nonexistent\n")
+    except OSError:
+        pass  # the reader went away: it was seen all the same
+    os.close(fd)
+PY
+	flipper=$!
+	refused=0
+	i=0
+	while [ $i -lt $RACE_TRIES ]; do
+		helper_rc "$T/ps-race.conf" -c "$R/link/etc" release "$qid" "$tok"
+		rc=$?
+		[ $rc = 77 ] && refused=$((refused + 1))
+		i=$((i + 1))
+	done
+	touch "$R/stop"
+	wait "$flipper"
+	[ "$refused" = $RACE_TRIES ] || why "$refused of $RACE_TRIES tries refused (last exit $rc)"
+	[ -e "$R/read" ] && why "$(wc -l <"$R/read") tries read the untrusted main.cf"
+	in_queue "$qid" | grep -q hold || why "the held message left the hold queue"
+	n=$(sql "SELECT count(*) FROM helper_actions WHERE queue_id = '$qid' AND outcome = 'refused'
+	         AND postfix_config = '$R/link/etc' AND detail LIKE '%is not owned by root%'")
+	[ "$n" = $RACE_TRIES ] || why "$n of $RACE_TRIES refusals audited"
+	return 0
 }
 
 # The shipped sudo rule: valid, and it lets a reviewer run exactly the helper
@@ -189,10 +325,18 @@ t_sudo_rule_exact() {
 	visudo -cqf "$T/sudoers" || why "the adapted rule does not parse"
 	install -m 0440 "$T/sudoers" "$SUDO_FILE_T"
 	tok=0123456789abcdef0123456789abcdef
-	# allowed: the helper runs as root and refuses the bad queue id itself (64)
-	su -s /bin/sh "$SUDO_USER_T" -c "sudo -n '$helper' -c '$T/etc' release ALL $tok" 2>/dev/null
+	# allowed: the helper runs as root.  sudo drops APOLOGY_POSTSUPER_CONF, so it
+	# reads its installed settings and refuses the bad queue id itself (64), or
+	# refuses to act without them (78); as any other user it would refuse with 77.
+	su -s /bin/sh "$SUDO_USER_T" -c "sudo -n '$helper' release ALL $tok" 2>"$T/sudo.err"
 	rc=$?
-	[ $rc = 64 ] || { sudo_cleanup; why "the helper did not run through sudo (exit $rc)"; }
+	[ $rc = 64 ] || [ $rc = 78 ] ||
+		{ sudo_cleanup; why "the helper did not run through sudo (exit $rc: $(cat "$T/sudo.err"))"; }
+	# not allowed: settings of the caller's choice (these would be refused by name)
+	echo "no-such-key: x" >"$T/ps-sudo.conf"
+	su -s /bin/sh "$SUDO_USER_T" -c "APOLOGY_POSTSUPER_CONF='$T/ps-sudo.conf' sudo -n '$helper' \
+		release ALL $tok" 2>"$T/sudo.err"
+	grep -q ps-sudo.conf "$T/sudo.err" && { sudo_cleanup; why "sudo passed the settings file on"; }
 	# not allowed: postsuper itself, or a shell
 	su -s /bin/sh "$SUDO_USER_T" -c "sudo -n /usr/sbin/postsuper -d ALL" 2>/dev/null &&
 		{ sudo_cleanup; why "postsuper ran through sudo"; }
@@ -455,6 +599,9 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 [ -x "$HELPER" ] || die "$HELPER not built"
 setup_instance milter
+write_helper_settings
+# Mail from this sender is held by Postfix itself, not by the milter.
+postconf -c "$T/etc" -e "smtpd_sender_restrictions = check_sender_access inline:{ $FORGER=HOLD }"
 sed 's/^  senders: .*/  senders: ["*@acme.example"]/' "$E2E_POLICY" >"$T/policy.yaml"
 cp "$(dirname "$E2E_POLICY")"/*.model "$T/" # the policy's models, named beside it
 E2E_POLICY=$T/policy.yaml
@@ -469,7 +616,8 @@ shift $(($# > 0 ? 1 : 0))
 ONLY="$*"
 for t in t_list_filters t_show_marks_findings t_release_delivers t_discard_deletes \
 	t_return_needs_comment_and_mails_author t_release_of_other_message_refused \
-	t_helper_validates_arguments t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
+	t_helper_refuses_forged_token t_helper_validates_arguments t_helper_config_symlink_race \
+	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser \
 	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_login_by_address; do

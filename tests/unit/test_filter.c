@@ -27,6 +27,7 @@
 #include "decision.h"
 #include "filter.h"
 #include "fulldisk.h"
+#include "holdseal.h"
 #include "log.h"
 #include "message.h"
 #include "policy.h"
@@ -368,6 +369,19 @@ static void test_pass_untouched(void **state)
 	fx_stop(&fx);
 }
 
+/* Send the bad reply through FX (queue id QID1): it is held; its token. */
+static const char *hold_bad_reply(struct fx *fx, struct fake_mta *mta)
+{
+	mta_init(mta);
+	assert_int_equal(send_one(fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-bad.eml", mta),
+	                 FILTER_ACCEPT);
+	assert_non_null(mta->quarantined);
+	const char *token = added(mta, "X-Apology-Token");
+	assert_non_null(token);
+	return token;
+}
+
 static void test_hold(void **state)
 {
 	(void)state;
@@ -375,18 +389,12 @@ static void test_hold(void **state)
 	struct fake_mta mta;
 	char *err = NULL;
 	fx_start(&fx, NULL);
-	mta_init(&mta);
-	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
-	                          "reply-bad.eml", &mta),
-	                 FILTER_ACCEPT);
-	assert_non_null(mta.quarantined);
+	const char *token = hold_bad_reply(&fx, &mta);
 	const char *check = added(&mta, "X-Apology-Check");
 	assert_non_null(check);
 	assert_true(g_str_has_prefix(check, "hold; score="));
 	assert_non_null(strstr(check, "blame-third-party"));
 	assert_non_null(added(&mta, "X-Apology-Findings"));
-	const char *token = added(&mta, "X-Apology-Token");
-	assert_non_null(token);
 	assert_int_equal(strlen(token), 32);
 
 	struct store *st = fx_store(&fx);
@@ -399,6 +407,32 @@ static void test_hold(void **state)
 	assert_string_equal(q.state, "held");
 	assert_non_null(strstr(q.findings_json, "\"rule\":\"blame-third-party\""));
 	assert_non_null(strstr(q.raw, "\r\n\r\nDana,\r\n"));
+	store_quarantine_clear(&q);
+	store_close(st);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
+/* With the daemon's hold key, the token of a hold is sealed for its queue
+ * id: what apology-postsuper checks before it acts. */
+static void test_hold_sealed(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	struct holdseal_key key = {.len = HOLDSEAL_KEY_MIN};
+	char *err = NULL;
+	memset(key.bytes, 7, key.len);
+	fx_start(&fx, NULL);
+	filter_set_hold_key(fx.f, &key);
+	const char *token = hold_bad_reply(&fx, &mta);
+	assert_int_equal(strlen(token), HOLDSEAL_TOKEN_LEN);
+	assert_true(holdseal_verify(&key, "QID1", token));
+	assert_false(holdseal_verify(&key, "QID2", token));
+	struct store *st = fx_store(&fx);
+	struct store_quarantine q;
+	assert_int_equal(store_quarantine_get(st, token, &q, &err), STORE_FOUND);
+	assert_string_equal(q.queue_id, "QID1");
 	store_quarantine_clear(&q);
 	store_close(st);
 	mta_clear(&mta);
@@ -878,6 +912,7 @@ int main(void)
 	    cmocka_unit_test(test_recipient_domains),
 	    cmocka_unit_test(test_pass_untouched),
 	    cmocka_unit_test(test_hold),
+	    cmocka_unit_test(test_hold_sealed),
 	    cmocka_unit_test(test_hold_refused_defers),
 	    cmocka_unit_test(test_reject),
 	    cmocka_unit_test(test_monitor),

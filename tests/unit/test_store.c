@@ -136,6 +136,7 @@ static void test_newer_schema_refused(void **state)
 	             "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running'",
 	             NULL, NULL, NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS login_failures", NULL, NULL, NULL);
+	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions", NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -475,14 +476,15 @@ static void test_crashes_migrated(void **state)
 	fx->st = NULL;
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	                              "DROP TABLE crashes; DROP TABLE login_failures;"
-	                              "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
-	                              "UPDATE schema_version SET version = 4;"
-	                              "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
-	                              "INSERT INTO inflight VALUES ('fp-running', 100, 'running');",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(db,
+	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
+	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
+	                 "UPDATE schema_version SET version = 4;"
+	                 "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
+	                 "INSERT INTO inflight VALUES ('fp-running', 100, 'running');",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(restart(fx, 0), 1);
 	assert_true(store_schema_version(fx->st) >= 5);
@@ -593,7 +595,6 @@ static void test_threads(void **state)
 	g_array_free(h, TRUE);
 }
 
-
 /* ---- store_probe: would the daemon open it? ---------------------------- */
 
 /* Probe LOCATION: whether it could be opened, and the detail or error must
@@ -621,7 +622,8 @@ static void test_probe(void **state)
 	probe_expect(fresh, true, "not there yet");
 	assert_false(g_file_test(fresh, G_FILE_TEST_EXISTS));
 	/* A file that is no store. */
-	assert_true(g_file_set_contents(fresh, "not a database, but long enough to look like one....", -1, NULL));
+	assert_true(
+	    g_file_set_contents(fresh, "not a database, but long enough to look like one....", -1, NULL));
 	probe_expect(fresh, false, "not a database");
 	char *err = NULL;
 	assert_null(store_open(fresh, &err));
@@ -715,7 +717,8 @@ static void test_spool_replay(void **state)
 	assert_true(spool_hold(sp, &q, &left_out, &err));
 	assert_false(left_out);
 	assert_true(spool_complaint(sp, &c, &err));
-	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 0x5, "c1@client.example", &err));
+	assert_true(
+	    spool_apology(sp, "sam@acme.example", "client.example", 1100, 0x5, "c1@client.example", &err));
 	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1200, 0x1, NULL, &err));
 	assert_true(spool_hold(sp, &q, NULL, &err)); /* the same record twice: written once */
 

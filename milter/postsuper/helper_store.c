@@ -1,0 +1,147 @@
+/*
+ * helper_store.c - the helper's reads and writes of the store (see
+ * helper_store.h).  Every value is a bound parameter.
+ */
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "helper_store.h"
+
+#define TEXT_MAX 200
+
+/* Open the store at PATH for reading (READ_ONLY) or writing, hardened
+ * against a file someone else wrote: no symbolic links, no triggers or
+ * views, no functions with side effects from the schema, defensive mode.
+ * NULL with WHY set on failure. */
+static sqlite3 *open_store(const char *path, bool read_only, char *why, size_t why_size)
+{
+	sqlite3 *db = NULL;
+	int flags = (read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE) | SQLITE_OPEN_NOFOLLOW;
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_TRIGGER, 0, NULL) != SQLITE_OK ||
+	    sqlite3_db_config(db, SQLITE_DBCONFIG_ENABLE_VIEW, 0, NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(db, 5000) != SQLITE_OK) {
+		snprintf(why, why_size, "store %s: %s", path, db ? sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+/* Prepare SQL on DB; NULL with WHY set (and DB closed) on failure. */
+static sqlite3_stmt *prepare(sqlite3 *db, const char *path, const char *sql, char *why, size_t why_size)
+{
+	sqlite3_stmt *q = NULL;
+	if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) == SQLITE_OK)
+		return q;
+	snprintf(why, why_size, "store %s: %s", path, sqlite3_errmsg(db));
+	sqlite3_close(db);
+	return NULL;
+}
+
+enum helper_held helper_store_held(const char *path, const char *queue_id, const char *token, long long *id,
+                                   char *why, size_t why_size)
+{
+	sqlite3 *db = open_store(path, true, why, why_size);
+	if (db == NULL)
+		return HELD_ERROR;
+	/* Held, or claimed by a reviewer's decision: the review tools move the
+	 * record to its new state before they call the helper, and back to
+	 * "held" when it fails.  Never a record of mail the daemon rejected or
+	 * only would have held (monitor): that is not in the hold queue. */
+	sqlite3_stmt *q = prepare(db, path,
+	                          "SELECT id FROM quarantine WHERE queue_id = ?1 AND token = ?2 AND state IN "
+	                          "('held', 'released', 'deleted', 'returned', 'expired')",
+	                          why, why_size);
+	if (q == NULL)
+		return HELD_ERROR;
+	sqlite3_bind_text(q, 1, queue_id, -1, SQLITE_STATIC);
+	sqlite3_bind_text(q, 2, token, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(q);
+	enum helper_held held = rc == SQLITE_ROW ? HELD_YES : rc == SQLITE_DONE ? HELD_NO : HELD_ERROR;
+	if (held == HELD_YES)
+		*id = sqlite3_column_int64(q, 0);
+	if (held == HELD_ERROR)
+		snprintf(why, why_size, "store %s: %s", path, sqlite3_errmsg(db));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return held;
+}
+
+void helper_text_clean(char *dst, size_t size, const char *text)
+{
+	size_t n = 0;
+	for (const char *p = text ? text : ""; *p != '\0' && n + 1 < size; p++)
+		dst[n++] = (unsigned char)*p < 0x20 || *p == 0x7f ? '?' : *p;
+	if (size > 0)
+		dst[n] = '\0';
+}
+
+/* Bind TEXT, cleaned, to parameter I of Q. */
+static void bind_clean(sqlite3_stmt *q, int i, const char *text)
+{
+	char clean[TEXT_MAX + 1];
+	helper_text_clean(clean, sizeof clean, text);
+	sqlite3_bind_text(q, i, clean, -1, SQLITE_TRANSIENT);
+}
+
+/* Run the one-row change Q on DB and close both; false with WHY set. */
+static bool run_change(sqlite3 *db, sqlite3_stmt *q, const char *path, long long *row, char *why,
+                       size_t why_size)
+{
+	int rc = sqlite3_step(q);
+	bool ok = rc == SQLITE_DONE && sqlite3_changes(db) == 1;
+	if (!ok)
+		snprintf(why, why_size, "store %s: %s", path,
+		         rc == SQLITE_DONE ? "no such audit row" : sqlite3_errmsg(db));
+	if (ok && row != NULL)
+		*row = sqlite3_last_insert_rowid(db);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return ok;
+}
+
+bool helper_audit_add(const char *path, const struct helper_audit *a, long long *row, char *why,
+                      size_t why_size)
+{
+	sqlite3 *db = open_store(path, false, why, why_size);
+	if (db == NULL)
+		return false;
+	sqlite3_stmt *q =
+	    prepare(db, path,
+	            "INSERT INTO helper_actions (at, caller, action, queue_id, token, postfix_config, "
+	            "quarantine_id, outcome, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+	            why, why_size);
+	if (q == NULL)
+		return false;
+	sqlite3_bind_int64(q, 1, a->at);
+	bind_clean(q, 2, a->caller);
+	bind_clean(q, 3, a->action);
+	bind_clean(q, 4, a->queue_id);
+	bind_clean(q, 5, a->token);
+	bind_clean(q, 6, a->postfix_config);
+	if (a->quarantine_id > 0)
+		sqlite3_bind_int64(q, 7, a->quarantine_id);
+	bind_clean(q, 8, a->outcome);
+	bind_clean(q, 9, a->detail);
+	return run_change(db, q, path, row, why, why_size);
+}
+
+bool helper_audit_finish(const char *path, long long row, const char *outcome, const char *detail, char *why,
+                         size_t why_size)
+{
+	sqlite3 *db = open_store(path, false, why, why_size);
+	if (db == NULL)
+		return false;
+	sqlite3_stmt *q = prepare(
+	    db, path, "UPDATE helper_actions SET outcome = ?2, detail = ?3 WHERE id = ?1", why, why_size);
+	if (q == NULL)
+		return false;
+	sqlite3_bind_int64(q, 1, row);
+	bind_clean(q, 2, outcome);
+	bind_clean(q, 3, detail);
+	return run_change(db, q, path, NULL, why, why_size);
+}

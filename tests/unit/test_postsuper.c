@@ -1,0 +1,391 @@
+/*
+ * test_postsuper.c - the parts of the root helper apology-postsuper
+ * (milter/postsuper/): trusted paths (symbolic links, owners, who may
+ * write; the ownership cases need root and are skipped otherwise), its
+ * settings file, and its reads and writes of a store made by the store
+ * layer, so that the helper's SQL follows the real schema.  The helper as a
+ * program, against a real Postfix: tests/review/run.sh.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "helper_conf.h"
+#include "helper_store.h"
+#include "store.h"
+#include "trusted.h"
+
+static void test_path_syntax(void **state)
+{
+	(void)state;
+	static const char *const good[] = {"/etc/postfix", "/a", "/var/lib/apology-milter/store.db", "/x/.y"};
+	static const char *const bad[] = {"etc/postfix", "/",         "/etc/",   "//etc",       "/etc//postfix",
+	                                  "/etc/./x",    "/etc/../x", "/etc/..", "/etc/.",      "/a\nb",
+	                                  "",            "./x",       "/a\tb",   "/etc/postfix/"};
+	for (size_t i = 0; i < G_N_ELEMENTS(good); i++)
+		assert_true(trusted_path_syntax(good[i]));
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+		if (trusted_path_syntax(bad[i]))
+			fail_msg("accepted %s", bad[i]);
+	char *long_path = g_strnfill(TRUSTED_PATH_MAX, 'a');
+	long_path[0] = '/';
+	assert_false(trusted_path_syntax(long_path));
+	g_free(long_path);
+}
+
+/* ---- trusted paths (as root: the files are root's) ---------------------- */
+
+struct tree {
+	char *dir; /* a root-owned 0755 directory under /tmp */
+};
+
+static int tree_setup(void **state)
+{
+	struct tree *t = g_new0(struct tree, 1);
+	t->dir = g_dir_make_tmp("test_postsuper-XXXXXX", NULL);
+	g_chmod(t->dir, 0755);
+	*state = t;
+	return 0;
+}
+
+static int tree_teardown(void **state)
+{
+	struct tree *t = *state;
+	char *cmd = g_strdup_printf("rm -rf '%s'", t->dir);
+	assert_int_equal(system(cmd), 0);
+	g_free(cmd);
+	g_free(t->dir);
+	g_free(t);
+	return 0;
+}
+
+static char *at(const struct tree *t, const char *name)
+{
+	return g_build_filename(t->dir, name, NULL);
+}
+
+static void make_dir(const struct tree *t, const char *name, mode_t mode)
+{
+	char *p = at(t, name);
+	assert_int_equal(g_mkdir(p, 0700), 0);
+	assert_int_equal(g_chmod(p, mode), 0); /* past the umask */
+	g_free(p);
+}
+
+static void make_file(const struct tree *t, const char *name, mode_t mode)
+{
+	char *p = at(t, name);
+	assert_true(g_file_set_contents(p, "x = y\n", -1, NULL));
+	assert_int_equal(g_chmod(p, mode), 0);
+	g_free(p);
+}
+
+/* trusted_open() of NAME in T: the descriptor's fate and the reason. */
+static bool opens(const struct tree *t, const char *name, bool want_dir, const char *reason)
+{
+	char *p = at(t, name), why[2048] = "";
+	int fd = trusted_open(p, want_dir, NULL, why, sizeof why);
+	if (fd >= 0)
+		close(fd);
+	if (fd < 0 && reason != NULL && strstr(why, reason) == NULL)
+		fail_msg("%s: expected \"%s\", got \"%s\"", name, reason, why);
+	g_free(p);
+	return fd >= 0;
+}
+
+static void test_trusted_open(void **state)
+{
+	struct tree *t = *state;
+	if (geteuid() != 0)
+		skip(); /* the tree must be root's */
+	make_dir(t, "etc", 0755);
+	make_file(t, "etc/main.cf", 0644);
+	assert_true(opens(t, "etc", true, NULL));
+	assert_true(opens(t, "etc/main.cf", false, NULL));
+	assert_false(opens(t, "etc", false, "is not a regular file"));
+	assert_false(opens(t, "etc/main.cf", true, "is not a directory"));
+	assert_false(opens(t, "missing", true, "No such file"));
+
+	/* A symbolic link anywhere on the path, even root's own. */
+	char *target = at(t, "etc"), *link = at(t, "link");
+	assert_int_equal(symlink(target, link), 0);
+	assert_false(opens(t, "link", true, "is a symbolic link"));
+	assert_false(opens(t, "link/main.cf", false, "is a symbolic link"));
+
+	/* Who may write: the directory itself, or one on the way. */
+	make_dir(t, "loose", 0775);
+	make_file(t, "loose/main.cf", 0644);
+	assert_false(opens(t, "loose", true, "may be written by others than root"));
+	assert_false(opens(t, "loose/main.cf", false, "may be changed by others than root"));
+	make_dir(t, "sticky", 01777); /* like /tmp: others cannot move root's entries */
+	make_dir(t, "sticky/etc", 0755);
+	assert_true(opens(t, "sticky/etc", true, NULL));
+
+	/* Owners: nobody's directory on the way, nobody's file. */
+	make_dir(t, "theirs", 0755);
+	make_dir(t, "theirs/etc", 0755);
+	char *theirs = at(t, "theirs"), *file = at(t, "etc/main.cf");
+	assert_int_equal(chown(theirs, 65534, (gid_t)-1), 0);
+	assert_false(opens(t, "theirs/etc", true, "theirs: is not owned by root"));
+	assert_int_equal(chown(file, 65534, (gid_t)-1), 0);
+	assert_false(opens(t, "etc/main.cf", false, "is not owned by root"));
+	g_free(theirs);
+	g_free(file);
+	g_free(target);
+	g_free(link);
+}
+
+static void test_trusted_openat(void **state)
+{
+	struct tree *t = *state;
+	if (geteuid() != 0)
+		skip();
+	make_dir(t, "etc", 0755);
+	make_file(t, "etc/main.cf", 0644);
+	char *dir = at(t, "etc"), *fifo = at(t, "etc/fifo.cf"), *link = at(t, "etc/link.cf"), why[2048];
+	assert_int_equal(mkfifo(fifo, 0644), 0);
+	assert_int_equal(symlink("main.cf", link), 0);
+	int d = trusted_open(dir, true, NULL, why, sizeof why);
+	assert_true(d >= 0);
+	int fd = trusted_openat(d, "main.cf", NULL, why, sizeof why);
+	assert_true(fd >= 0);
+	close(fd);
+	/* A FIFO is refused without blocking; links and other directories too. */
+	assert_int_equal(trusted_openat(d, "fifo.cf", NULL, why, sizeof why), -1);
+	assert_non_null(strstr(why, "is not a regular file"));
+	assert_int_equal(trusted_openat(d, "link.cf", NULL, why, sizeof why), -1);
+	assert_non_null(strstr(why, "is a symbolic link"));
+	assert_int_equal(trusted_openat(d, "../etc/main.cf", NULL, why, sizeof why), -1);
+	assert_int_equal(trusted_openat(d, "..", NULL, why, sizeof why), -1);
+	close(d);
+	g_free(dir);
+	g_free(fifo);
+	g_free(link);
+}
+
+/* ---- the settings -------------------------------------------------------- */
+
+static void test_conf_defaults(void **state)
+{
+	(void)state;
+	static struct helper_conf conf;
+	char why[256];
+	assert_true(helper_conf_parse("# nothing but comments\n\n", &conf, why, sizeof why));
+	assert_string_equal(conf.store, "/var/lib/apology-milter/store.db");
+	assert_string_equal(conf.token_header, "X-Apology-Token");
+	assert_string_equal(conf.hold_key, "/etc/apology-milter/hold.key");
+	assert_int_equal(conf.n_instances, 1);
+	assert_string_equal(helper_conf_instance(&conf, NULL), "/etc/postfix");
+}
+
+static void test_conf_values(void **state)
+{
+	(void)state;
+	static struct helper_conf conf;
+	char why[256];
+	static const char text[] = "store: sqlite:/srv/am/store.db\n"
+	                           "token-header: \"X-Held-Token\"\n"
+	                           "hold-key: /srv/am/hold.key   \r\n"
+	                           "postfix-config: /etc/postfix-out\n"
+	                           "postfix-config: /etc/postfix\n";
+	assert_true(helper_conf_parse(text, &conf, why, sizeof why));
+	assert_string_equal(conf.store, "/srv/am/store.db");
+	assert_string_equal(conf.token_header, "X-Held-Token");
+	assert_string_equal(conf.hold_key, "/srv/am/hold.key");
+	assert_int_equal(conf.n_instances, 2);
+	assert_string_equal(helper_conf_instance(&conf, NULL), "/etc/postfix-out");
+	assert_string_equal(helper_conf_instance(&conf, "/etc/postfix"), "/etc/postfix");
+	assert_null(helper_conf_instance(&conf, "/etc/postfix/"));
+	assert_null(helper_conf_instance(&conf, "/tmp/evil"));
+}
+
+static void test_conf_errors(void **state)
+{
+	(void)state;
+	static struct helper_conf conf;
+	static const struct {
+		const char *text, *error;
+	} cases[] = {
+	    {"store: /x.db\nstore: /y.db\n", "line 2: store: given twice"},
+	    {"# a comment\ntoken: X-Apology-Token\n", "line 2: token: unknown key"},
+	    {"token-header: X-Bad: y\n", "line 1: token-header: a header name"},
+	    {"token-header:\n", "line 1: token-header: expected a value"},
+	    {"store: relative/store.db\n", "line 1: store: expected an absolute path"},
+	    {"postfix-config: /etc/postfix/../../tmp\n", "line 1: postfix-config: expected an absolute path"},
+	    {"hold-key: \"/etc/key\n", "line 1: hold-key: expected a value"},
+	    {"  store: /x.db\n", "line 1: a key starts at the beginning of its line"},
+	    {"just words\n", "line 1: expected key: value"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char why[256] = "";
+		if (helper_conf_parse(cases[i].text, &conf, why, sizeof why))
+			fail_msg("accepted: %s", cases[i].text);
+		if (!g_str_has_prefix(why, cases[i].error))
+			fail_msg("%s: expected \"%s\", got \"%s\"", cases[i].text, cases[i].error, why);
+	}
+	GString *many = g_string_new(NULL);
+	for (int i = 0; i <= HELPER_MAX_INSTANCES; i++)
+		g_string_append_printf(many, "postfix-config: /etc/postfix-%d\n", i);
+	char why[256];
+	assert_false(helper_conf_parse(many->str, &conf, why, sizeof why));
+	assert_non_null(strstr(why, "too many"));
+	g_string_free(many, TRUE);
+}
+
+/* ---- the store ----------------------------------------------------------- */
+
+static gint64 put(struct store *st, const char *queue_id, const char *token, const char *state)
+{
+	char *err = NULL;
+	gint64 id = 0;
+	struct store_quarantine q = {
+	    .queue_id = (char *)queue_id,
+	    .message_id = "m@acme.example",
+	    .token = (char *)token,
+	    .sender = "sam@acme.example",
+	    .recipients = "dana@client.example",
+	    .verdict = "hold",
+	    .findings_json = "{}",
+	    .created = 1,
+	    .state = (char *)state,
+	};
+	if (!store_quarantine_put(st, &q, &id, &err))
+		fail_msg("%s", err);
+	return id;
+}
+
+static void test_store_held(void **state)
+{
+	struct tree *t = *state;
+	char *db = at(t, "store.db"), *err = NULL, why[512];
+	struct store *st = store_open(db, &err);
+	assert_non_null(st);
+	gint64 held = put(st, "QHELD", "aaaa", "held");
+	gint64 claimed = put(st, "QREL", "bbbb", "released");
+	put(st, "QMON", "cccc", "monitor");
+	put(st, "QREJ", "dddd", "rejected");
+	store_close(st);
+	long long id = 0;
+	assert_int_equal(helper_store_held(db, "QHELD", "aaaa", &id, why, sizeof why), HELD_YES);
+	assert_int_equal(id, held);
+	assert_int_equal(helper_store_held(db, "QREL", "bbbb", &id, why, sizeof why), HELD_YES);
+	assert_int_equal(id, claimed);
+	assert_int_equal(helper_store_held(db, "QHELD", "bbbb", &id, why, sizeof why), HELD_NO);
+	assert_int_equal(helper_store_held(db, "QMON", "cccc", &id, why, sizeof why), HELD_NO);
+	assert_int_equal(helper_store_held(db, "QREJ", "dddd", &id, why, sizeof why), HELD_NO);
+	/* No symbolic link to a store, no store at all. */
+	char *link = at(t, "link.db"), *missing = at(t, "missing.db");
+	assert_int_equal(symlink(db, link), 0);
+	assert_int_equal(helper_store_held(link, "QHELD", "aaaa", &id, why, sizeof why), HELD_ERROR);
+	assert_int_equal(helper_store_held(missing, "QHELD", "aaaa", &id, why, sizeof why), HELD_ERROR);
+	assert_false(g_file_test(missing, G_FILE_TEST_EXISTS));
+	g_free(link);
+	g_free(missing);
+	g_free(db);
+}
+
+static char *audit_rows(const char *db)
+{
+	sqlite3 *h = NULL;
+	sqlite3_stmt *q = NULL;
+	GString *out = g_string_new(NULL);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(h,
+	                                    "SELECT caller, action, queue_id, token, postfix_config, "
+	                                    "ifnull(quarantine_id, 'NULL'), outcome, detail, at "
+	                                    "FROM helper_actions ORDER BY id",
+	                                    -1, &q, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		for (int c = 0; c < 9; c++)
+			g_string_append_printf(out, "%s%s", sqlite3_column_text(q, c), c == 8 ? "\n" : "|");
+	sqlite3_finalize(q);
+	sqlite3_close(h);
+	return g_string_free(out, FALSE);
+}
+
+static void test_store_audit(void **state)
+{
+	struct tree *t = *state;
+	char *db = at(t, "store.db"), *err = NULL, why[512];
+	struct store *st = store_open(db, &err);
+	assert_non_null(st);
+	store_close(st);
+	/* Someone who may write the store plants a trigger: it never runs. */
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(h,
+	                              "CREATE TABLE planted (x); CREATE TRIGGER t AFTER INSERT ON helper_actions "
+	                              "BEGIN INSERT INTO planted VALUES (1); END",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	sqlite3_close(h);
+
+	struct helper_audit a = {
+	    .caller = "alice (sudo)",
+	    .action = "release\nforged line",
+	    .queue_id = "QHELD",
+	    .token = "aaaa",
+	    .postfix_config = "",
+	    .outcome = "refused",
+	    .detail = "not sealed",
+	    .at = 1700000000,
+	};
+	long long row = 0;
+	assert_true(helper_audit_add(db, &a, &row, why, sizeof why));
+	a.quarantine_id = 7;
+	a.outcome = "running";
+	a.action = "discard";
+	assert_true(helper_audit_add(db, &a, &row, why, sizeof why));
+	assert_true(helper_audit_finish(db, row, "discarded", "postsuper -d done", why, sizeof why));
+	assert_false(helper_audit_finish(db, row + 1, "discarded", "x", why, sizeof why));
+	assert_non_null(strstr(why, "no such audit row"));
+	char *rows = audit_rows(db);
+	assert_string_equal(rows, "alice (sudo)|release?forged line|QHELD|aaaa||NULL|refused|not sealed|1700000000\n"
+	                          "alice (sudo)|discard|QHELD|aaaa||7|discarded|postsuper -d done|1700000000\n");
+	g_free(rows);
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	sqlite3_stmt *q = NULL;
+	assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM planted", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), 0);
+	sqlite3_finalize(q);
+	sqlite3_close(h);
+	g_free(db);
+}
+
+static void test_text_clean(void **state)
+{
+	(void)state;
+	char out[8];
+	helper_text_clean(out, sizeof out, "a\tb\x7f" "cdefgh");
+	assert_string_equal(out, "a?b?cde");
+	helper_text_clean(out, sizeof out, NULL);
+	assert_string_equal(out, "");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_path_syntax),
+	    cmocka_unit_test_setup_teardown(test_trusted_open, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(test_trusted_openat, tree_setup, tree_teardown),
+	    cmocka_unit_test(test_conf_defaults),
+	    cmocka_unit_test(test_conf_values),
+	    cmocka_unit_test(test_conf_errors),
+	    cmocka_unit_test_setup_teardown(test_store_held, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(test_store_audit, tree_setup, tree_teardown),
+	    cmocka_unit_test(test_text_clean),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
