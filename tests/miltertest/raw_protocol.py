@@ -232,8 +232,11 @@ def long_message_cases(d, case):
     case("meanwhile the 7 other sessions of its loop get all their verdicts (%d), none is closed as idle"
          % sum(r["verdicts"] for r in results), not lost and all(r["verdicts"] >= 2 for r in results),
          "%d of 7 lost: %s" % (len(lost), "; ".join(lost)))
-    case("each of them has a verdict before the long message's",
-         all(r["before"] >= 1 for r in results), "before: %r" % [r["before"] for r in results])
+    # The six judged on the loop must not wait for the long message; the large
+    # one goes to a judge thread like the long message, and its turn there is
+    # the threads' scheduling (under valgrind, one thread at a time).
+    case("each of those judged on the loop has a verdict before the long message's",
+         all(r["before"] >= 1 for r in results[:6]), "before: %r" % [r["before"] for r in results])
 
 
 class Daemon:
