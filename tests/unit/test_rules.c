@@ -212,20 +212,20 @@ static void test_rule_cases(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* A policy like the default whose models must clear MARGIN before a reply
- * is held (models.hold-margin); caller unrefs. */
-static struct policy *policy_with_hold_margin(const char *margin)
+/* A policy like the default with one key of its models: section set to
+ * VALUE (KEY is "hold-margin" or "phrase-assist"); caller unrefs. */
+static struct policy *policy_with_model_key(const char *key, const char *value)
 {
 	char *yaml = NULL, *err = NULL;
 	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
 	char *cwd = g_get_current_dir();
 	char *gate = g_strdup_printf("gate: %s/policies/default-gate.model", cwd);
 	char *sent = g_strdup_printf("sentences: %s/policies/default-sentences.model", cwd);
-	char *hold = g_strdup_printf("hold-margin: %s ", margin);
+	char *from = g_strdup_printf("%s: 1 ", key), *to = g_strdup_printf("%s: %s ", key, value);
 	GString *y = g_string_new(yaml);
 	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
 	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
-	assert_true(g_string_replace(y, "hold-margin: 1 ", hold, 1) == 1);
+	assert_true(g_string_replace(y, from, to, 1) == 1);
 	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
 	char *path = g_build_filename(dir, "p.yaml", NULL);
 	assert_true(g_file_set_contents(path, y->str, -1, NULL));
@@ -238,7 +238,8 @@ static struct policy *policy_with_hold_margin(const char *margin)
 	g_free(path);
 	g_free(dir);
 	g_string_free(y, TRUE);
-	g_free(hold);
+	g_free(from);
+	g_free(to);
 	g_free(sent);
 	g_free(gate);
 	g_free(cwd);
@@ -258,7 +259,8 @@ static void test_hold_needs_a_clear_complaint(void **state)
 	               "after delivery.",
 	               "The invoice you sent charges us for 40 licences. We have 25. Please correct it.");
 	struct decision d;
-	struct policy *sure = policy_with_hold_margin("0"), *doubtful = policy_with_hold_margin("99");
+	struct policy *sure = policy_with_model_key("hold-margin", "0"),
+	              *doubtful = policy_with_model_key("hold-margin", "99");
 	apology_check(sure, msg, strlen(msg), NULL, &d);
 	assert_true(d.complaint.detected);
 	assert_true(d.complaint.clear);
@@ -280,6 +282,39 @@ static void test_hold_needs_a_clear_complaint(void **state)
 	policy_unref(sure);
 	policy_unref(doubtful);
 	g_free(msg);
+}
+
+/* Breach phrases lift a thread the gate places short of its bar, within
+ * phrase-assist: a complaint for advice, never clear enough to hold.  The
+ * same chatty note without the breach phrases is lifted by nothing. */
+static void test_phrases_assist_the_gate(void **state)
+{
+	(void)state;
+	char *breach =
+	    make_reply("Thanks, see you Sunday.",
+	               "Hope the move went well! By the way the parcel was supposed to come Friday and "
+	               "still has not, second time now. Anyway, see you at the picnic on Sunday.");
+	char *chat =
+	    make_reply("Thanks, see you Sunday.",
+	               "Hope the move went well! By the way the parcel came on Friday, all fine. Anyway, "
+	               "see you at the picnic on Sunday.");
+	struct policy *none = policy_with_model_key("phrase-assist", "0"),
+	              *wide = policy_with_model_key("phrase-assist", "99");
+	struct decision d;
+	apology_check(none, breach, strlen(breach), NULL, &d);
+	assert_false(d.complaint.detected);
+	decision_clear(&d);
+	apology_check(wide, breach, strlen(breach), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_false(d.complaint.clear);
+	decision_clear(&d);
+	apology_check(wide, chat, strlen(chat), NULL, &d);
+	assert_false(d.complaint.detected);
+	decision_clear(&d);
+	policy_unref(none);
+	policy_unref(wide);
+	g_free(breach);
+	g_free(chat);
 }
 
 static void test_not_a_complaint(void **state)
@@ -485,6 +520,7 @@ int main(void)
 	    cmocka_unit_test(test_rule_cases),
 	    cmocka_unit_test(test_learned_finding_explained),
 	    cmocka_unit_test(test_hold_needs_a_clear_complaint),
+	    cmocka_unit_test(test_phrases_assist_the_gate),
 	    cmocka_unit_test(test_not_a_complaint),
 	    cmocka_unit_test(test_default_verdicts),
 	    cmocka_unit_test(test_late_and_repeat),
