@@ -68,7 +68,7 @@ $(BUILD)/milter/train/%.o:   XCFLAGS += -Imilter/core
 ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
 
 UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c \
-             milter/util/jsonstr.c milter/util/holdseal.c
+             milter/util/jsonstr.c milter/util/holdseal.c milter/util/metrics.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
@@ -165,13 +165,18 @@ review-test: all
 # (filter.c) and the milter protocol codec.  Unit tests of these link
 # $(DAEMON_LIB) as well.  Two front ends share daemon.c (frontend.h):
 # apology-milter speaks the protocol itself in one event loop;
-# apology-milter-libmilter is the same daemon on libmilter.
+# apology-milter-libmilter is the same daemon on libmilter.  What the daemon
+# counts (daemon_metrics.c, on util/metrics.c) is in the library; its
+# Prometheus endpoint (metrics_http.c, libmicrohttpd) only in the programs.
 DAEMON_SRCS := milter/daemon/filter.c milter/daemon/scope.c milter/daemon/config.c \
-               milter/daemon/render_headers.c milter/daemon/milterproto.c milter/daemon/upkeep.c
-DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon/daemon.o \
+               milter/daemon/render_headers.c milter/daemon/milterproto.c milter/daemon/upkeep.c \
+               milter/daemon/daemon_metrics.c
+DAEMON_MAIN := $(BUILD)/milter/daemon/daemon.o $(BUILD)/milter/daemon/metrics_http.o
+DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(DAEMON_MAIN) \
                $(BUILD)/milter/daemon/frontend_event.o $(BUILD)/milter/daemon/frontend_libmilter.o
 DAEMON_LIB  := $(BUILD)/libdaemon.a
 DAEMON_LIBS := $(STORE_LIBS) $(shell pkg-config --libs libsodium 2>/dev/null)
+DAEMON_HTTP_LIBS := $(shell pkg-config --libs libmicrohttpd 2>/dev/null)
 DAEMON_TESTS := $(BUILD)/tests/test_store $(BUILD)/tests/test_config \
                 $(BUILD)/tests/test_headers $(BUILD)/tests/test_filter $(BUILD)/tests/test_milterproto \
                 $(BUILD)/tests/test_linefile $(BUILD)/tests/test_token
@@ -181,13 +186,13 @@ $(DAEMON_LIB): $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/apology-milter: $(BUILD)/milter/daemon/daemon.o $(BUILD)/milter/daemon/frontend_event.o $(DAEMON_LIB) \
+$(BUILD)/apology-milter: $(DAEMON_MAIN) $(BUILD)/milter/daemon/frontend_event.o $(DAEMON_LIB) \
                          $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS) $(DAEMON_HTTP_LIBS)
 
-$(BUILD)/apology-milter-libmilter: $(BUILD)/milter/daemon/daemon.o $(BUILD)/milter/daemon/frontend_libmilter.o \
+$(BUILD)/apology-milter-libmilter: $(DAEMON_MAIN) $(BUILD)/milter/daemon/frontend_libmilter.o \
                                    $(DAEMON_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS) -lmilter
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS) $(DAEMON_HTTP_LIBS) -lmilter
 
 $(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)

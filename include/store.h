@@ -242,6 +242,8 @@ bool store_outbox_put(struct store *st, const struct store_outbox *o, bool *adde
 /* Append pending rows with next_try <= NOW (oldest first, at most MAX) to OUT
  * as struct store_outbox. */
 bool store_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, char **err);
+/* The number of rows still to be sent (state pending) in *N. */
+bool store_outbox_backlog(struct store *st, gint64 *n, char **err);
 /* Record one attempt at row ID: STATE is "sent", "pending" (try again at
  * NEXT_TRY) or "failed"; ERROR may be NULL. */
 bool store_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try, const char *error,

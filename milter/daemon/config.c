@@ -4,8 +4,10 @@
  * value parsers shared by the file, -o overrides and --help.  Parse and
  * validate only; the daemon compiles what it needs (scope.c) afterwards.
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <libfyaml.h>
+#include <netinet/in.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,6 +26,7 @@ static char *check_network(const char *v);
 static char *check_domain(const char *v);
 static char *check_reply_text(const char *v);
 static char *check_daemon_name(const char *v);
+static char *check_metrics(const char *v);
 
 #define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define FACILITIES                                                                                           \
@@ -107,6 +110,11 @@ const struct config_key config_keys[] = {
     {"crash-guard.forget-after", CONF_DURATION, FIELD(crash_forget), "3d", 3600, 30LL * 86400, NULL, NULL,
      "a message in flight at two deaths of the daemon within this time is no longer analysed "
      "(on-error decides); older deaths are forgotten"},
+    {"metrics", CONF_STRING, FIELD(metrics), "", 0, 0, NULL, check_metrics,
+     "serve Prometheus metrics at http://ADDRESS:PORT/metrics (127.0.0.1:PORT or [::1]:PORT; empty: "
+     "off); another address only with metrics-allow-remote"},
+    {"metrics-allow-remote", CONF_BOOL, FIELD(metrics_allow_remote), "no", 0, 0, NULL, NULL,
+     "let metrics listen on an address other than loopback (the page has no log-in: firewall it)"},
     {"log.facility", CONF_ENUM, FIELD(log_facility), "mail", 0, 0, FACILITIES, NULL,
      "syslog facility (-f logs to standard error instead)"},
 };
@@ -136,6 +144,49 @@ static char *check_socket(const char *v)
 		return NULL;
 	}
 	return g_strdup("expected unix:PATH, local:PATH, inet:PORT@ADDRESS or inet6:PORT@ADDRESS");
+}
+
+bool config_parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t *len, bool *loopback)
+{
+	const char *colon = strrchr(spec, ':');
+	if (colon == NULL || colon == spec)
+		return false;
+	char *end = NULL;
+	long port = strtol(colon + 1, &end, 10);
+	if (end == colon + 1 || *end != '\0' || port < 1 || port > 65535)
+		return false;
+	bool v6 = spec[0] == '[' && colon[-1] == ']';
+	char *host =
+	    v6 ? g_strndup(spec + 1, (size_t)(colon - spec - 2)) : g_strndup(spec, (size_t)(colon - spec));
+	memset(sa, 0, sizeof *sa);
+	struct sockaddr_in *in4 = (struct sockaddr_in *)sa;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)sa;
+	bool ok;
+	if (v6) {
+		ok = inet_pton(AF_INET6, host, &in6->sin6_addr) == 1;
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*len = sizeof *in6;
+		*loopback = IN6_IS_ADDR_LOOPBACK(&in6->sin6_addr);
+	} else {
+		ok = inet_pton(AF_INET, host, &in4->sin_addr) == 1;
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		*len = sizeof *in4;
+		*loopback = (ntohl(in4->sin_addr.s_addr) >> 24) == 127;
+	}
+	g_free(host);
+	return ok;
+}
+
+static char *check_metrics(const char *v)
+{
+	struct sockaddr_storage sa;
+	socklen_t len;
+	bool loopback;
+	if (*v == '\0' || config_parse_listen(v, &sa, &len, &loopback))
+		return NULL;
+	return g_strdup("expected IPV4-ADDRESS:PORT or [IPV6-ADDRESS]:PORT, e.g. 127.0.0.1:9125");
 }
 
 static char *check_header_name(const char *v)

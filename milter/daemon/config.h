@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/socket.h>
 
 enum config_mode { MODE_ENFORCE, MODE_MONITOR };
 enum config_on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL, ON_ERROR_HOLD };
@@ -64,6 +65,10 @@ struct config {
 	gint64 milter_timeout;   /* seconds an MTA connection may stay idle */
 	int workers;             /* event loops (threads); 0 = one per CPU */
 	int log_facility;        /* syslog facility, index of log.facility choices */
+
+	/* the Prometheus endpoint (metrics_http.h) */
+	char *metrics;             /* ADDRESS:PORT; "" = off */
+	bool metrics_allow_remote; /* it may listen on an address other than loopback */
 };
 
 enum config_type {
@@ -110,6 +115,11 @@ char *config_format(const struct config *cfg, const struct config_key *key);
 void config_print_help(FILE *out);
 /* Name of enum choice INDEX of KEY. */
 const char *config_choice_name(const char *key, int index);
+
+/* Parse SPEC, "IPV4:PORT" or "[IPV6]:PORT" (numeric addresses only), into
+ * SA and *LEN; *LOOPBACK says whether the address is a loopback one.  False
+ * when SPEC is no such address. */
+bool config_parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_t *len, bool *loopback);
 
 /* The path of a unix:PATH or local:PATH socket setting, inside SOCKET;
  * NULL for an inet socket. */

@@ -39,6 +39,7 @@
 #include "holdseal.h"
 #include "log.h"
 #include "message.h"
+#include "metrics_http.h"
 #include "mta.h"
 #include "policy.h"
 #include "spool.h"
@@ -425,6 +426,18 @@ int main(int argc, char **argv)
 	char *no_key = load_hold_key(&key);
 	if (check_only) {
 		fflush(stdout); /* after "config OK" */
+		char *metrics_why = metrics_http_check(&the_config);
+		if (metrics_why != NULL) {
+			fprintf(stderr, "%s\n", metrics_why);
+			g_free(metrics_why);
+			g_free(no_key);
+			holdseal_key_clear(&key);
+			policy_unref(pol);
+			config_clear(&the_config);
+			return EX_CONFIG;
+		}
+		if (*the_config.metrics)
+			printf("metrics OK: http://%s/metrics\n", the_config.metrics);
 		if (no_key != NULL)
 			fprintf(stderr, "warning: hold key %s: " UNSEALED "\n", no_key);
 		else
@@ -462,13 +475,14 @@ int main(int argc, char **argv)
 		goto out;
 	log_open("apology-milter", foreground, facilities[the_config.log_facility]);
 	if ((rc = check_pid_file()) != 0 || (rc = check_socket()) != 0 ||
+	    (rc = metrics_http_listen(&the_config)) != 0 ||
 	    (rc = frontend_listen(&the_config, uid, gid)) != 0)
 		goto out;
 	note_socket();
 	if (no_key != NULL)
 		log_msg(LOG_WARNING, "hold key %s: " UNSEALED, no_key);
 	if ((!foreground && (rc = daemonize()) != 0) || (rc = write_pid_file()) != 0 ||
-	    (rc = drop_privileges(uid)) != 0)
+	    (rc = drop_privileges(uid)) != 0 || (rc = metrics_http_start()) != 0)
 		goto out;
 	the_spool = spool_new(the_config.spool_dir, the_config.spool_max);
 	struct store *st = upkeep_start(&the_config, the_spool);
@@ -480,12 +494,15 @@ int main(int argc, char **argv)
 	g_free(no_key);
 	no_key = NULL;
 
-	log_msg(LOG_NOTICE, "listening on %s; policy %s; store %s%s; mode %s", the_config.socket,
+	log_msg(LOG_NOTICE, "listening on %s; policy %s; store %s%s; mode %s%s%s", the_config.socket,
 	        the_config.policy, the_config.store, st ? "" : " (unavailable: judging without it)",
-	        config_choice_name("mode", the_config.mode));
+	        config_choice_name("mode", the_config.mode),
+	        *the_config.metrics ? "; metrics on http://" : "",
+	        *the_config.metrics ? the_config.metrics : "");
 
 	bool idle = false;
 	rc = frontend_run(the_filter, &the_config, &idle);
+	metrics_http_stop();
 	log_msg(LOG_NOTICE, "stopped");
 	remove_own_files();
 	if (idle) {
@@ -495,6 +512,7 @@ int main(int argc, char **argv)
 	}
 	return rc;
 out:
+	metrics_http_stop();
 	remove_own_files();
 	if (pol)
 		policy_unref(pol);

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "daemon_metrics.h"
 #include "decision.h"
 #include "filter.h"
 #include "holdseal.h"
@@ -92,6 +93,8 @@ struct filter *filter_new(const struct config *cfg, struct store *store, struct 
 	g_mutex_init(&f->policy_lock);
 	g_mutex_init(&f->flight_lock);
 	g_cond_init(&f->flight_done);
+	metric_set(metric_at(daemon_metrics()->store_available), store != NULL);
+	metric_set(metric_at(daemon_metrics()->policy_patterns), policy_pattern_count(pol));
 	return f;
 }
 
@@ -122,6 +125,7 @@ void filter_set_store(struct filter *f, struct store *st)
 {
 	g_assert(filter_store(f) == NULL);
 	g_atomic_pointer_set(&f->store, st);
+	metric_set(metric_at(daemon_metrics()->store_available), 1);
 }
 
 void filter_set_hold_key(struct filter *f, const struct holdseal_key *key)
@@ -172,6 +176,19 @@ static char *reload_report(const char *path, enum filter_reload how, const char 
 	}
 }
 
+/* Count a reload that ended HOW; returns HOW. */
+static enum filter_reload reload_counted(enum filter_reload how)
+{
+	static const char *const results[] = {
+	    [FILTER_RELOADED] = "reloaded",
+	    [FILTER_RELOADED_SHRUNK] = "reloaded-shrunk",
+	    [FILTER_RELOAD_BAD] = "bad",
+	    [FILTER_RELOAD_SHRINKS] = "shrinks",
+	};
+	DAEMON_COUNT(reloads, results[how]);
+	return how;
+}
+
 enum filter_reload filter_reload(struct filter *f, char **report, char **changes)
 {
 	const char *path = f->cfg->policy;
@@ -181,7 +198,7 @@ enum filter_reload filter_reload(struct filter *f, char **report, char **changes
 		*report = g_strdup_printf("policy not reloaded, keeping the old one: %s", g_strchomp(err));
 		*changes = g_strdup("");
 		g_free(err);
-		return FILTER_RELOAD_BAD;
+		return reload_counted(FILTER_RELOAD_BAD);
 	}
 	struct policy *cur = filter_policy(f);
 	GString *diff = g_string_new(NULL), *lost = g_string_new(NULL);
@@ -196,14 +213,15 @@ enum filter_reload filter_reload(struct filter *f, char **report, char **changes
 	policy_unref(cur);
 	if (how == FILTER_RELOAD_SHRINKS) {
 		policy_unref(fresh);
-		return how;
+		return reload_counted(how);
 	}
+	metric_set(metric_at(daemon_metrics()->policy_patterns), policy_pattern_count(fresh));
 	g_mutex_lock(&f->policy_lock);
 	struct policy *old = f->pol;
 	f->pol = fresh;
 	g_mutex_unlock(&f->policy_lock);
 	policy_unref(old); /* messages still using it hold their own reference */
-	return how;
+	return reload_counted(how);
 }
 
 unsigned filter_in_flight(struct filter *f)
@@ -238,6 +256,7 @@ static void flight_change(struct filter *f, int delta)
 {
 	g_mutex_lock(&f->flight_lock);
 	f->in_flight += delta;
+	metric_gauge_add(metric_at(daemon_metrics()->in_flight), delta);
 	if (f->in_flight == 0)
 		g_cond_broadcast(&f->flight_done);
 	g_mutex_unlock(&f->flight_lock);
@@ -248,8 +267,10 @@ static bool flight_begin(struct filter *f)
 {
 	g_mutex_lock(&f->flight_lock);
 	bool ok = !f->draining;
-	if (ok)
+	if (ok) {
 		f->in_flight++;
+		metric_gauge_add(metric_at(daemon_metrics()->in_flight), 1);
+	}
 	g_mutex_unlock(&f->flight_lock);
 	return ok;
 }
@@ -261,6 +282,7 @@ struct filter_session *filter_session_new(struct filter *f, const struct sockadd
 {
 	struct filter_session *s = g_new0(struct filter_session, 1);
 	s->f = f;
+	metric_gauge_add(metric_at(daemon_metrics()->sessions), 1);
 	s->client_text = g_strdup(client_text ? client_text : "");
 	if (client != NULL && (client->sa_family == AF_INET || client->sa_family == AF_INET6)) {
 		size_t n =
@@ -336,6 +358,7 @@ void filter_session_free(struct filter_session *s)
 	g_free(s->client_text);
 	g_free(s->daemon_name);
 	g_free(s);
+	metric_gauge_add(metric_at(daemon_metrics()->sessions), -1);
 }
 
 void filter_set_daemon_name(struct filter_session *s, const char *daemon_name)
@@ -354,6 +377,17 @@ void filter_abort(struct filter_session *s)
 	message_reset(s);
 }
 
+/* Why the message that S has just begun is not judged (its metric label),
+ * or NULL when it is. */
+static const char *skip_reason(const struct filter_session *s)
+{
+	if (s->outgoing)
+		return policy_applies_to_sender(s->pol, s->sender) ? NULL : "sender-out-of-policy";
+	if (!s->f->cfg->record_complaints)
+		return "inbound-not-recorded";
+	return *s->sender == '\0' ? "inbound-null-sender" : NULL;
+}
+
 enum filter_reply filter_mail(struct filter_session *s, const char *sender, const char *auth_authen)
 {
 	struct filter *f = s->f;
@@ -362,13 +396,15 @@ enum filter_reply filter_mail(struct filter_session *s, const char *sender, cons
 	s->outgoing = scope_is_outgoing(&f->scope, s->daemon_name, auth_authen,
 	                                s->have_client ? (struct sockaddr *)&s->client : NULL);
 	s->pol = filter_policy(f);
-	if (s->outgoing ? !policy_applies_to_sender(s->pol, s->sender)
-	                : !f->cfg->record_complaints || *s->sender == '\0') {
+	const char *skip = skip_reason(s);
+	if (skip != NULL) {
+		DAEMON_COUNT(skipped, skip);
 		message_reset(s);
 		return FILTER_ACCEPT;
 	}
 	if (!flight_begin(f)) {
 		log_msg(LOG_INFO, "stopping: message from <%s> accepted unchecked", s->sender);
+		DAEMON_COUNT(skipped, "stopping");
 		message_reset(s);
 		return FILTER_ACCEPT;
 	}
@@ -404,6 +440,7 @@ enum filter_reply filter_data(struct filter_session *s)
 		if (applies)
 			return FILTER_CONTINUE;
 	}
+	DAEMON_COUNT(skipped, "no-client-recipient");
 	message_reset(s); /* colleagues only, or clients outside the policy */
 	return FILTER_ACCEPT;
 }
@@ -540,6 +577,7 @@ static void keep_first(char **slot, char *why)
 static void stored(struct recorded *r)
 {
 	r->worst = MAX(r->worst, RECORDED_STORE);
+	DAEMON_COUNT(records, "store");
 }
 
 /* A record the store did not take (STORE_ERR: its error; NULL when there
@@ -548,6 +586,9 @@ static void stored(struct recorded *r)
 static void not_stored(struct recorded *r, char *store_err, bool spooled, char *spool_err)
 {
 	r->worst = MAX(r->worst, spooled ? RECORDED_SPOOL : RECORDED_NOWHERE);
+	DAEMON_COUNT(records, spooled ? "spool" : "lost");
+	if (store_err != NULL)
+		DAEMON_COUNT(store_errors, "record");
 	keep_first(&r->store_error, store_err);
 	keep_first(&r->spool_error, spool_err);
 }
@@ -577,6 +618,13 @@ static void recorded_clear(struct recorded *r)
 
 /* ---- end of message: inbound ------------------------------------------ */
 
+/* Count in histogram FAMILY, series SCOPE, the seconds since STARTED
+ * (monotonic microseconds). */
+static void observe_since(struct metric_family *family, const char *scope, gint64 started)
+{
+	metric_observe(metric_at(family, scope), (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC);
+}
+
 static void record_complaint(struct filter_session *s, const char *qid, gint64 now)
 {
 	struct filter *f = s->f;
@@ -585,16 +633,22 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 	struct recorded r = {0};
 	if (s->over_cap) {
 		log_msg(LOG_DEBUG, "%s: inbound, not analysed", qid);
+		DAEMON_COUNT(messages, "inbound", "not-analysed");
 		return;
 	}
 	struct inbound in;
+	gint64 started = g_get_monotonic_time();
 	apology_classify_inbound(s->pol, s->raw->str, s->raw->len, &in);
+	observe_since(daemon_metrics()->engine_seconds, "inbound", started);
 	const char *from = *in.from ? in.from : s->sender;
 	if (!in.parsed) {
 		log_msg(LOG_DEBUG, "%s: inbound, not analysed", qid);
+		DAEMON_COUNT(messages, "inbound", "not-analysed");
 	} else if (*in.message_id == '\0' || scope_is_internal(&f->scope, from)) {
 		log_msg(LOG_DEBUG, "%s: inbound, not from a client", qid);
+		DAEMON_COUNT(messages, "inbound", "not-from-client");
 	} else if (in.complaint.detected) {
+		DAEMON_COUNT(messages, "inbound", "complaint");
 		const struct complaint *c = &in.complaint;
 		struct store_complaint rec = {
 		    .message_id = in.message_id,
@@ -622,6 +676,7 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 		g_free(rec.client_domain);
 	} else {
 		log_msg(LOG_DEBUG, "%s: inbound, no complaint", qid);
+		DAEMON_COUNT(messages, "inbound", "no-complaint");
 	}
 	inbound_clear(&in);
 }
@@ -661,6 +716,7 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 	                             : STORE_NONE;
 	if (found == STORE_ERROR) {
 		log_msg(LOG_ERR, "store: %s", err);
+		DAEMON_COUNT(store_errors, "lookup");
 		g_clear_pointer(&err, g_free);
 	}
 	k->have_complaint = found == STORE_FOUND;
@@ -682,6 +738,7 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 	if (!store_history_get(st, s->sender, k->client_domain, now - f->cfg->history_window, k->thread,
 	                       MAX_HISTORY, k->history, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
+		DAEMON_COUNT(store_errors, "lookup");
 		g_free(err);
 	}
 	k->ctx.history = (const struct history_entry *)(void *)k->history->data;
@@ -747,6 +804,7 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 	    st != NULL && store_inflight_begin(st, fp, now, now - f->cfg->crash_forget, &crashes, &err);
 	if (st != NULL && !guarded) {
 		log_msg(LOG_ERR, "store: %s", err);
+		DAEMON_COUNT(store_errors, "crash-guard");
 		g_clear_pointer(&err, g_free);
 	}
 	if (crashes >= POISON_CRASHES) {
@@ -758,10 +816,13 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 			    "fingerprint %s: the daemon died once analysing this message; analysing it again",
 			    fp);
 		look_up(s, now, k);
+		gint64 started = g_get_monotonic_time();
 		apology_check(s->pol, s->raw->str, s->raw->len, &k->ctx, d);
+		observe_since(daemon_metrics()->engine_seconds, "outgoing", started);
 	}
 	if (guarded && !store_inflight_end(st, fp, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
+		DAEMON_COUNT(store_errors, "crash-guard");
 		g_free(err);
 	}
 	g_free(fp);
@@ -916,6 +977,25 @@ static char *hold_token(const struct filter *f, const char *qid)
 	return token;
 }
 
+/* Count a judged reply: its verdict, the rules that fired (once each), why
+ * it was not analysed, and ACTION. */
+static void count_judged(const struct decision *d, const char *action)
+{
+	const struct daemon_metrics *dm = daemon_metrics();
+	bool seen[RULE_COUNT] = {false};
+	DAEMON_COUNT(messages, "outgoing", verdict_name(d->verdict));
+	DAEMON_COUNT(actions, action);
+	if (d->verdict == VERDICT_UNCHECKED)
+		DAEMON_COUNT(unchecked, d->reason ? d->reason : "unknown");
+	for (guint i = 0; d->findings && i < d->findings->len; i++) {
+		enum rule_id r = g_array_index(d->findings, struct finding, i).rule;
+		if ((unsigned)r < RULE_COUNT && !seen[r]) {
+			seen[r] = true;
+			metric_add(metric_at(dm->rule_hits, rule_name(r)), 1);
+		}
+	}
+}
+
 static enum filter_reply judge(struct filter_session *s, const char *qid, const struct mta_ops *ops,
                                void *mta, gint64 now)
 {
@@ -963,8 +1043,9 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	if (act != ACT_HOLD && act != ACT_REJECT)
 		record_apology(s, &d, &k, now, &rec);
 
-	log_judged(cfg, qid, &d, &k, reply == FILTER_TEMPFAIL ? "tempfail" : action_names[act], token,
-	           no_store, &rec);
+	const char *done = reply == FILTER_TEMPFAIL ? "tempfail" : action_names[act];
+	log_judged(cfg, qid, &d, &k, done, token, no_store, &rec);
+	count_judged(&d, done);
 	recorded_clear(&rec);
 	g_free(token);
 	known_clear(&k);
@@ -977,13 +1058,14 @@ enum filter_reply filter_end_of_message(struct filter_session *s, const char *qu
 {
 	enum filter_reply reply = FILTER_ACCEPT;
 	const char *qid = queue_id && *queue_id ? queue_id : "NOQUEUE";
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC, started = g_get_monotonic_time();
 	if (!s->active)
 		return FILTER_ACCEPT;
 	if (s->outgoing)
 		reply = judge(s, qid, ops, mta, now);
 	else
 		record_complaint(s, qid, now);
+	observe_since(daemon_metrics()->eom_seconds, s->outgoing ? "outgoing" : "inbound", started);
 	message_reset(s);
 	return reply;
 }

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "daemon_metrics.h"
 #include "log.h"
 #include "spool.h"
 #include "store.h"
@@ -56,6 +57,7 @@ static void prune(struct store *st, const struct config *cfg)
 	check_guard(st);
 	if (!store_prune(st, now - cfg->retention, &err)) {
 		log_msg(LOG_ERR, "store: %s", err);
+		DAEMON_COUNT(store_errors, "upkeep");
 		g_free(err);
 	}
 	next_prune = g_get_monotonic_time() / G_USEC_PER_SEC + PRUNE_INTERVAL;
@@ -140,9 +142,35 @@ static void replay(struct spool *sp, struct store *st, const struct config *cfg,
 	if (done.unreadable > 0)
 		log_msg(LOG_ERR, "spool %s: %u line(s) were no record this program reads; dropped",
 		        spool_path(sp), done.unreadable);
-	if (!ok)
+	if (!ok) {
 		log_msg(LOG_ERR, "spool: %s; %u record(s) left for the next try", err, done.left);
+		DAEMON_COUNT(store_errors, "upkeep");
+	}
 	g_free(err);
+}
+
+/* The gauges read from the spool and the store (daemon_metrics.h): records
+ * waiting in the spool; with ST, held replies waiting for a reviewer and
+ * notifications not yet sent.  A gauge that cannot be read keeps its last
+ * value; the log says why once per change. */
+static void measure(struct store *st, const struct config *cfg)
+{
+	static char *last_why;
+	const struct daemon_metrics *dm = daemon_metrics();
+	char *err = NULL;
+	unsigned waiting = 0;
+	gint64 held = 0, backlog = 0;
+	if (*cfg->spool_dir == '\0' || spool_read(cfg->spool_dir, &waiting, NULL, &err))
+		metric_set(metric_at(dm->spool_records), waiting);
+	struct store_query query = {.state = "held"};
+	if (err == NULL && st != NULL && store_quarantine_count(st, &query, &held, &err))
+		metric_set(metric_at(dm->holds_waiting), held);
+	if (err == NULL && st != NULL && store_outbox_backlog(st, &backlog, &err))
+		metric_set(metric_at(dm->outbox_backlog), backlog);
+	if (err != NULL && g_strcmp0(err, last_why) != 0)
+		log_msg(LOG_WARNING, "metrics: %s", err);
+	g_free(last_why);
+	last_why = err;
 }
 
 struct store *upkeep_start(const struct config *cfg, struct spool *sp)
@@ -151,8 +179,10 @@ struct store *upkeep_start(const struct config *cfg, struct spool *sp)
 	struct store *st = upkeep_open(cfg, &err);
 	if (st != NULL) {
 		replay(sp, st, cfg, false);
+		measure(st, cfg);
 		return st;
 	}
+	measure(NULL, cfg);
 	char *without = upkeep_without_store(cfg);
 	log_msg(LOG_CRIT, "store unavailable: %s; judging without it: %s", err, without);
 	g_free(without);
@@ -173,6 +203,7 @@ void upkeep_run(struct filter *f, struct spool *sp, const struct config *cfg)
 				log_msg(LOG_ERR, "store still unavailable, now: %s", err);
 			g_free(unavailable_why);
 			unavailable_why = err;
+			measure(NULL, cfg);
 			return;
 		}
 		g_clear_pointer(&unavailable_why, g_free);
@@ -181,6 +212,7 @@ void upkeep_run(struct filter *f, struct spool *sp, const struct config *cfg)
 	replay(sp, st, cfg, came_back);
 	if (g_get_monotonic_time() / G_USEC_PER_SEC >= next_prune)
 		prune(st, cfg);
+	measure(st, cfg);
 }
 
 /* ---- apology-milter -n ------------------------------------------------ */

@@ -240,6 +240,15 @@ bool store_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, c
 	return st->ops->outbox_due(st, now, max, out, err);
 }
 
+bool store_outbox_backlog(struct store *st, gint64 *n, char **err)
+{
+	if (st->ops->outbox_backlog == NULL) {
+		*err = g_strdup_printf("the %s store does not count its outbox", st->ops->scheme);
+		return false;
+	}
+	return st->ops->outbox_backlog(st, n, err);
+}
+
 bool store_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try, const char *error,
                           char **err)
 {

@@ -49,6 +49,8 @@ struct store_ops {
 	bool (*outbox_due)(struct store *st, gint64 now, unsigned max, GArray *out, char **err);
 	bool (*outbox_attempt)(struct store *st, gint64 id, const char *state, gint64 next_try,
 	                       const char *error, char **err);
+	/* may be NULL: store_outbox_backlog() then fails */
+	bool (*outbox_backlog)(struct store *st, gint64 *n, char **err);
 	bool (*stats)(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
 	              char **err);
 	/* failed log-ins of the review page */

@@ -996,6 +996,21 @@ static bool sqlite_outbox_due(struct store *st, gint64 now, unsigned max, GArray
 	return ok;
 }
 
+static bool sqlite_outbox_backlog(struct store *st, gint64 *n, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, "SELECT count(*) FROM outbox WHERE state = 'pending'", err);
+	bool ok = q != NULL;
+	if (ok) {
+		int rc = sqlite3_step(q);
+		*n = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+		ok = finish(s, q, rc == SQLITE_ROW ? SQLITE_DONE : rc, "counting the outbox", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
 static bool sqlite_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
                                   const char *error, char **err)
 {
@@ -1153,6 +1168,7 @@ const struct store_ops store_sqlite_ops = {
     .review_list = sqlite_review_list,
     .outbox_put = sqlite_outbox_put,
     .outbox_due = sqlite_outbox_due,
+    .outbox_backlog = sqlite_outbox_backlog,
     .outbox_attempt = sqlite_outbox_attempt,
     .stats = sqlite_stats,
     .login_list = sqlite_login_list,

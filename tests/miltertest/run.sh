@@ -5,7 +5,8 @@
 # libmilter build of the same daemon, so both front ends are held to the same
 # behaviour.  Besides, broken protocol from raw bytes (raw_protocol.py) and the
 # daemon without its store (no_store.py: as root, a read-only file system in a
-# mount namespace of its own; otherwise a directory without write permission).
+# mount namespace of its own; otherwise a directory without write permission),
+# and the Prometheus endpoint scraped before and after traffic (metrics_scrape.py).
 # Ends with "miltertest: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -59,13 +60,16 @@ if [ -n "${MILTER_WRAPPER:-}" ]; then
 	run_scripts "$MILTER_WRAPPER" "" 15
 	run_py raw_protocol.py "$MILTER_WRAPPER" ""
 	run_py no_store.py "$MILTER_WRAPPER" ""
+	run_py metrics_scrape.py "$MILTER_WRAPPER" ""
 else
 	run_scripts "$BUILD/apology-milter" "" 15
 	run_py raw_protocol.py "$BUILD/apology-milter" ""
 	run_py no_store.py "$BUILD/apology-milter" ""
+	run_py metrics_scrape.py "$BUILD/apology-milter" ""
 	if [ -x "$BUILD/apology-milter-libmilter" ]; then
 		run_scripts "$BUILD/apology-milter-libmilter" "(libmilter)" 12
 		run_py no_store.py "$BUILD/apology-milter-libmilter" "(libmilter)"
+		run_py metrics_scrape.py "$BUILD/apology-milter-libmilter" "(libmilter)"
 	fi
 fi
 echo "miltertest: $pass passed, $fail failed"

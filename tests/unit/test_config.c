@@ -90,6 +90,46 @@ static void test_shipped_file(void **state)
 	g_free(text);
 }
 
+/* The metrics address: numeric IPv4 or [IPv6] with a port; whether it is
+ * loopback decides whether metrics-allow-remote is needed (metrics_http.c). */
+static void test_metrics_address(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *spec;
+		bool valid, loopback;
+	} cases[] = {
+	    {"127.0.0.1:9125", true, true},      {"127.3.4.5:1", true, true},
+	    {"[::1]:9125", true, true},          {"10.0.0.1:9125", true, false},
+	    {"0.0.0.0:9125", true, false},       {"[2001:db8::1]:9125", true, false},
+	    {"localhost:9125", false, false},    {"127.0.0.1", false, false},
+	    {"127.0.0.1:0", false, false},       {"127.0.0.1:65536", false, false},
+	    {"::1:9125", false, false},          {"127.0.0.1:91x", false, false},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct sockaddr_storage sa;
+		socklen_t len = 0;
+		bool loopback = !cases[i].loopback;
+		bool valid = config_parse_listen(cases[i].spec, &sa, &len, &loopback);
+		if (valid != cases[i].valid || (valid && loopback != cases[i].loopback))
+			fail_msg("%s: valid %d loopback %d", cases[i].spec, valid, loopback);
+		struct config cfg;
+		char *err = NULL;
+		config_init(&cfg);
+		char *o = g_strconcat("metrics=", cases[i].spec, NULL);
+		if (config_set(&cfg, o, &err) != cases[i].valid)
+			fail_msg("-o %s: %s", o, err ? err : "accepted");
+		g_free(o);
+		g_free(err);
+		config_clear(&cfg);
+	}
+	struct config cfg;
+	config_init(&cfg);
+	assert_string_equal(cfg.metrics, "");
+	assert_false(cfg.metrics_allow_remote);
+	config_clear(&cfg);
+}
+
 static void test_help_lists_every_key(void **state)
 {
 	(void)state;
@@ -331,6 +371,7 @@ int main(void)
 	    cmocka_unit_test(test_table_defaults),
 	    cmocka_unit_test(test_shipped_file),
 	    cmocka_unit_test(test_help_lists_every_key),
+	    cmocka_unit_test(test_metrics_address),
 	    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_all_errors_reported),

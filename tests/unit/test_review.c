@@ -161,7 +161,9 @@ static void test_trail_outbox_stats(void **state)
 	assert_int_equal(due->len, 0);
 	assert_true(store_outbox_due(fx->st, 100, 0, due, &err));
 	assert_int_equal(due->len, 1);
-	gint64 id = g_array_index(due, struct store_outbox, 0).id;
+	gint64 id = g_array_index(due, struct store_outbox, 0).id, backlog = -1;
+	assert_true(store_outbox_backlog(fx->st, &backlog, &err)); /* the metrics' outbox backlog */
+	assert_int_equal(backlog, 1);
 	assert_true(store_outbox_attempt(fx->st, id, "pending", 200, "HTTP status 500", &err));
 	g_array_set_size(due, 0);
 	assert_true(store_outbox_due(fx->st, 200, 0, due, &err));
@@ -171,6 +173,8 @@ static void test_trail_outbox_stats(void **state)
 	g_array_set_size(due, 0);
 	assert_true(store_outbox_due(fx->st, 1000, 0, due, &err));
 	assert_int_equal(due->len, 0);
+	assert_true(store_outbox_backlog(fx->st, &backlog, &err));
+	assert_int_equal(backlog, 0);
 	g_array_unref(due);
 
 	GArray *c = g_array_new(FALSE, TRUE, sizeof(struct store_count));
