@@ -4,7 +4,8 @@
 set -e
 PKGS="build-essential pkg-config python3 libglib2.0-dev libgmime-3.0-dev libfyaml-dev libxml2-dev
 libhyperscan-dev libpcre2-dev libcmocka-dev libsqlite3-dev libmilter-dev libcurl4-openssl-dev
-libmicrohttpd-dev libsodium-dev liblinear-dev sqlite3 postfix swaks miltertest valgrind clang-format chromium sudo"
+libmicrohttpd-dev libsodium-dev liblinear-dev sqlite3 postfix swaks miltertest valgrind clang-format chromium sudo
+openssl curl"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

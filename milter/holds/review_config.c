@@ -66,7 +66,13 @@ static const struct review_key review_keys[] = {
     {"notify-backoff", KEY_DURATION, FIELD(notify_backoff), "30s", 0, DAY,
      "delay before the first retry; doubled after each failure (at most 6h)"},
     {"listen", KEY_STRING, FIELD(listen), "127.0.0.1:8025", 0, 0,
-     "address and port apology-review listens on (put TLS in front with a proxy)"},
+     "address and port apology-review listens on; an address other than loopback needs tls-cert and "
+     "tls-key (or listen on loopback behind a TLS proxy)"},
+    {"tls-cert", KEY_STRING, FIELD(tls_cert), "", 0, 0,
+     "PEM certificate (chain) for HTTPS served by apology-review itself, with tls-key; sends "
+     "Strict-Transport-Security and Secure cookies (empty: plain HTTP)"},
+    {"tls-key", KEY_STRING, FIELD(tls_key), "", 0, 0,
+     "PEM private key of tls-cert (readable by the user apology-review runs as, by no one else)"},
     {"accounts", KEY_STRING, FIELD(accounts), "/etc/apology-milter/review-accounts", 0, 0,
      "log-ins of the review page: user:role:hash lines (role reviewer or admin)"},
     {"cookie-secure", KEY_BOOL, FIELD(cookie_secure), "no", 0, 0,

@@ -43,6 +43,8 @@ struct review_config {
 	int notify_attempts;   /* give up after this many */
 	gint64 notify_backoff; /* first retry delay, doubled each time */
 	char *listen;          /* HOST:PORT of apology-review */
+	char *tls_cert;        /* PEM certificate chain of apology-review; "" = plain HTTP */
+	char *tls_key;         /* PEM private key of that certificate */
 	char *accounts;        /* user:role:hash lines */
 	bool cookie_secure;    /* Secure cookies (behind a TLS proxy) */
 	gint64 session_ttl;    /* seconds a log-in lasts */

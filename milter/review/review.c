@@ -6,14 +6,14 @@
  *                                                input, print its Argon2id hash
  *
  * The HTTP shell around review_pages.c: libmicrohttpd bound to loopback by
- * default (TLS belongs to a reverse proxy, see packaging/nginx-apology-review.conf),
- * log-in against an accounts file of "user:role:hash" lines (libsodium's
- * crypto_pwhash_str, Argon2id), throttled per user name and client address
- * and per address (logins.h), sessions held in memory under random tokens
- * sent in HttpOnly SameSite=Strict cookies, a CSRF token checked on every
- * POST, strict security headers on every answer, and a thread running the
- * notification worker (notify.h) every few seconds.  Decisions go through
- * quarantine_act(), as the CLI's do.
+ * default, speaking HTTPS itself (GnuTLS) when tls-cert and tls-key are set,
+ * or behind a TLS proxy (packaging/nginx-apology-review.conf); an address
+ * other than loopback without TLS is refused at start, and every answer over
+ * TLS carries Strict-Transport-Security.  Log-in against an accounts file of "user:role:hash" lines
+ * (libsodium's crypto_pwhash_str, Argon2id), throttled per user name and client address and per address
+ * (logins.h), sessions held in memory under random tokens sent in HttpOnly SameSite=Strict cookies, a CSRF
+ * token checked on every POST, strict security headers on every answer, and a thread running the notification
+ * worker (notify.h) every few seconds.  Decisions go through quarantine_act(), as the CLI's do.
  *
  * Hostile clients: a few worker threads each poll many connections, so a
  * slow client holds a connection, never a thread; connguard.h keeps the
@@ -53,6 +53,10 @@
 
 static const char security_policy[] = "default-src 'none'; style-src 'self'; img-src 'self'; "
                                       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+/* Sent over TLS: browsers then refuse plain HTTP to this host for a year. */
+static const char strict_transport[] = "max-age=31536000";
+/* GnuTLS priorities of the HTTPS the page speaks itself: TLS 1.2 and 1.3 only. */
+static const char tls_priorities[] = "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2";
 
 struct account {
 	char *hash;
@@ -150,6 +154,14 @@ static bool load_accounts(struct server *srv, const char *path, char **err)
 
 /* ---- answers ----------------------------------------------------------- */
 
+/* Whether CONN came over the page's own TLS (tls-cert). */
+static bool over_tls(struct MHD_Connection *conn)
+{
+	const union MHD_ConnectionInfo *ci =
+	    MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	return ci != NULL && ci->tls_session != NULL;
+}
+
 static enum MHD_Result respond(struct MHD_Connection *conn, int status, const char *type, const char *body,
                                size_t len, const char *location, const char *cookie)
 {
@@ -160,6 +172,8 @@ static enum MHD_Result respond(struct MHD_Connection *conn, int status, const ch
 	MHD_add_response_header(r, "X-Frame-Options", "DENY");
 	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
 	MHD_add_response_header(r, "Cache-Control", "no-store");
+	if (over_tls(conn))
+		MHD_add_response_header(r, "Strict-Transport-Security", strict_transport);
 	if (location)
 		MHD_add_response_header(r, "Location", location);
 	if (cookie)
@@ -191,7 +205,8 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, int status, co
 static char *cookie(const struct server *srv, const char *name, const char *value, gint64 max_age)
 {
 	return g_strdup_printf("%s=%s; Path=/; HttpOnly; SameSite=Strict; Max-Age=%" G_GINT64_FORMAT "%s",
-	                       name, value, max_age, srv->app.cfg.cookie_secure ? "; Secure" : "");
+	                       name, value, max_age,
+	                       srv->app.cfg.cookie_secure || *srv->app.cfg.tls_cert ? "; Secure" : "");
 }
 
 /* ---- sessions ------------------------------------------------------------ */
@@ -695,25 +710,97 @@ static void allow_descriptors(unsigned connections)
 		        (unsigned long long)rl.rlim_cur);
 }
 
+/* The certificate and key of tls-cert and tls-key, read before the server
+ * starts; CERT is NULL when the page speaks plain HTTP. */
+struct tls_files {
+	char *cert, *key;
+	gsize key_len;
+};
+
+static void tls_files_clear(struct tls_files *tls)
+{
+	if (tls->key != NULL)
+		sodium_memzero(tls->key, tls->key_len);
+	g_free(tls->key);
+	g_free(tls->cert);
+	memset(tls, 0, sizeof *tls);
+}
+
+/* Read tls-cert and tls-key into TLS, when set; 0, or a sysexits status
+ * after saying why on standard error. */
+static int tls_load(const struct review_config *cfg, struct tls_files *tls)
+{
+	GError *gerr = NULL;
+	memset(tls, 0, sizeof *tls);
+	if (*cfg->tls_cert == '\0' && *cfg->tls_key == '\0')
+		return 0;
+	if (*cfg->tls_cert == '\0' || *cfg->tls_key == '\0') {
+		fputs("apology-review: tls-cert and tls-key go together: set both for HTTPS, or neither\n",
+		      stderr);
+		return EX_CONFIG;
+	}
+	if (!MHD_is_feature_supported(MHD_FEATURE_TLS)) {
+		fputs(
+		    "apology-review: this libmicrohttpd is built without TLS: unset tls-cert and tls-key and "
+		    "put a TLS proxy in front (packaging/nginx-apology-review.conf)\n",
+		    stderr);
+		return EX_UNAVAILABLE;
+	}
+	if (!g_file_get_contents(cfg->tls_cert, &tls->cert, NULL, &gerr) ||
+	    !g_file_get_contents(cfg->tls_key, &tls->key, &tls->key_len, &gerr)) {
+		fprintf(stderr, "apology-review: %s: %s\n", tls->cert ? "tls-key" : "tls-cert",
+		        gerr->message);
+		g_error_free(gerr);
+		tls_files_clear(tls);
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+/* An address other than loopback without TLS would carry passwords, session
+ * cookies and held mail in clear text: refused.  0, or EX_CONFIG after
+ * saying why. */
+static int check_exposure(const struct review_config *cfg, const struct sockaddr_in *sa,
+                          const struct tls_files *tls)
+{
+	if (tls->cert != NULL || (ntohl(sa->sin_addr.s_addr) >> 24) == 127)
+		return 0;
+	fprintf(stderr,
+	        "apology-review: listen %s is not a loopback address, and without TLS log-ins, session "
+	        "cookies and held mail would cross the network in clear text: set tls-cert and tls-key, or "
+	        "listen on 127.0.0.1 behind a TLS proxy (packaging/nginx-apology-review.conf)\n",
+	        cfg->listen);
+	return EX_CONFIG;
+}
+
 /* libmicrohttpd on SA with the connection guard and the limits of the
  * settings: epoll (MHD_USE_AUTO) in each of a pool of threads (none for
- * one); the guard keeps to the limits, libmicrohttpd's own are the slack
- * above them.  NULL with errno set when it cannot listen. */
-static struct MHD_Daemon *start_http(struct server *srv, struct sockaddr_in *sa)
+ * one), HTTPS with the certificate and key of TLS when it has them; the
+ * guard keeps to the limits, libmicrohttpd's own are the slack above them.
+ * NULL with errno set when it cannot listen. */
+static struct MHD_Daemon *start_http(struct server *srv, struct sockaddr_in *sa, const struct tls_files *tls)
 {
 	const struct review_config *cfg = &srv->app.cfg;
 	unsigned limit = (unsigned)cfg->connection_limit,
 	         per_address = (unsigned)cfg->connections_per_address;
+	bool https = tls->cert != NULL;
+	struct MHD_OptionItem tls_options[] = {
+	    {https ? MHD_OPTION_HTTPS_MEM_CERT : MHD_OPTION_END, 0, tls->cert},
+	    {MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key},
+	    {MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)tls_priorities},
+	    {MHD_OPTION_END, 0, NULL},
+	};
 	allow_descriptors(limit + slack(limit));
 	srv->guard = connguard_new(limit, per_address);
-	return MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG, 0, NULL,
-	                        NULL, handle, srv, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)sa,
-	                        MHD_OPTION_THREAD_POOL_SIZE, cfg->threads > 1 ? (unsigned)cfg->threads : 0u,
-	                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->idle_timeout,
-	                        MHD_OPTION_CONNECTION_LIMIT, limit + slack(limit),
-	                        MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address + slack(per_address),
-	                        MHD_OPTION_NOTIFY_CONNECTION, connection_event, srv,
-	                        MHD_OPTION_NOTIFY_COMPLETED, request_done, srv, MHD_OPTION_END);
+	return MHD_start_daemon(
+	    MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO | MHD_USE_ERROR_LOG | (https ? MHD_USE_TLS : 0), 0,
+	    NULL, NULL, handle, srv, MHD_OPTION_ARRAY, tls_options, MHD_OPTION_SOCK_ADDR,
+	    (struct sockaddr *)sa, MHD_OPTION_THREAD_POOL_SIZE,
+	    cfg->threads > 1 ? (unsigned)cfg->threads : 0u, MHD_OPTION_CONNECTION_TIMEOUT,
+	    (unsigned)cfg->idle_timeout, MHD_OPTION_CONNECTION_LIMIT, limit + slack(limit),
+	    MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_address + slack(per_address),
+	    MHD_OPTION_NOTIFY_CONNECTION, connection_event, srv, MHD_OPTION_NOTIFY_COMPLETED, request_done,
+	    srv, MHD_OPTION_END);
 }
 
 static int serve(struct server *srv)
@@ -724,6 +811,12 @@ static int serve(struct server *srv)
 		        srv->app.cfg.listen);
 		return EX_USAGE;
 	}
+	struct tls_files tls;
+	int rc = tls_load(&srv->app.cfg, &tls);
+	if (rc == 0)
+		rc = check_exposure(&srv->app.cfg, &sa, &tls);
+	if (rc != 0)
+		return rc;
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGTERM);
@@ -731,14 +824,17 @@ static int serve(struct server *srv)
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	struct MHD_Daemon *d = start_http(srv, &sa);
+	struct MHD_Daemon *d = start_http(srv, &sa, &tls);
 	if (d == NULL) {
-		fprintf(stderr, "apology-review: cannot listen on %s: %s\n", srv->app.cfg.listen,
-		        strerror(errno));
+		fprintf(stderr, "apology-review: cannot listen on %s: %s%s\n", srv->app.cfg.listen,
+		        strerror(errno),
+		        tls.cert ? " (or tls-cert and tls-key are not a PEM certificate and its private key)"
+		                 : "");
+		tls_files_clear(&tls);
 		return EX_UNAVAILABLE;
 	}
 	GThread *w = g_thread_new("notify", worker, srv);
-	printf("apology-review: listening on http://%s/\n", srv->app.cfg.listen);
+	printf("apology-review: listening on %s://%s/\n", tls.cert ? "https" : "http", srv->app.cfg.listen);
 	fflush(stdout);
 	int sig = 0;
 	sigwait(&set, &sig);
@@ -747,6 +843,7 @@ static int serve(struct server *srv)
 	g_cond_signal(&srv->stop_cond);
 	g_mutex_unlock(&srv->stop_lock);
 	MHD_stop_daemon(d);
+	tls_files_clear(&tls);
 	g_thread_join(w);
 	fprintf(stderr, "apology-review: stopped (%lu connections closed to make room)\n",
 	        connguard_evicted(srv->guard));

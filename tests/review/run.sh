@@ -6,7 +6,8 @@
 # return, expire, reconcile) through the privileged helper apology-postsuper, then
 # `apologyctl notify --once` against a local webhook receiver (tests/notify/server.py:
 # answering 200, 500, or hanging, and a port that refuses) and the private Postfix;
-# then the review page in a browser and against hostile clients (web_limits.py).
+# then the review page in a browser, against hostile clients (web_limits.py) and
+# over its own HTTPS (tls.py).
 # Stops everything it started.  Runs as root.  Ends with "review: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -588,6 +589,22 @@ t_web_slow_addresses() { web_limits slow-addresses; }
 t_web_endless_body() { web_limits endless-body; }
 t_web_login_by_address() { web_limits login-by-address; }
 
+# The review page speaking HTTPS itself (tests/review/tls.py: a self-signed
+# certificate made by openssl, checked with curl: HSTS, Secure cookies, a log-in
+# over TLS; plain HTTP and TLS 1.1 to the TLS port fail; an address other than
+# loopback without TLS is refused at start), then in the browser.
+web_tls() {
+	python3 tests/review/tls.py "$E2E_BUILD" "$@" >"$T/web-tls.out" 2>&1
+	rc=$?
+	cat "$T/web-tls.out"
+	[ $rc = 0 ] || why "$(grep '^FAIL' "$T/web-tls.out" || tail -3 "$T/web-tls.out")"
+}
+t_web_tls() { web_tls; }
+t_web_tls_browser() {
+	web_tools || return 1
+	web_tls browser
+}
+
 # ---- main -------------------------------------------------------------------
 
 cleanup() {
@@ -620,7 +637,8 @@ for t in t_list_filters t_show_marks_findings t_release_delivers t_discard_delet
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser \
-	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_login_by_address; do
+	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_login_by_address t_web_tls \
+	t_web_tls_browser; do
 	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
 	run_test "$t"
 done
