@@ -186,7 +186,7 @@ static char *check_metrics(const char *v)
 	bool loopback;
 	if (*v == '\0' || config_parse_listen(v, &sa, &len, &loopback))
 		return NULL;
-	return g_strdup("expected IPV4-ADDRESS:PORT or [IPV6-ADDRESS]:PORT, e.g. 127.0.0.1:9125");
+	return g_strdup("expected IPV4-ADDRESS:PORT or [IPV6-ADDRESS]:PORT, e.g. 127.0.0.1:9257");
 }
 
 static char *check_header_name(const char *v)

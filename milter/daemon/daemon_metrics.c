@@ -82,6 +82,9 @@ static gpointer make(gpointer unused)
 	                                 "Held replies waiting for a reviewer (at the last upkeep).", NULL);
 	dm.outbox_backlog = metrics_gauge(m, "apology_outbox_backlog",
 	                                  "Notifications waiting to be sent (at the last upkeep).", NULL);
+	dm.start_time =
+	    metrics_gauge(m, "apology_start_time_seconds",
+	                  "When the daemon started, in Unix seconds (restarts show as changes).", NULL);
 
 	for (const char *const *v = VALUES("pass", "advise", "hold", "unchecked"); *v; v++)
 		metric_at(dm.messages, "outgoing", *v);
@@ -103,6 +106,7 @@ static gpointer make(gpointer unused)
 	metric_at(dm.policy_patterns);
 	metric_at(dm.holds_waiting);
 	metric_at(dm.outbox_backlog);
+	metric_at(dm.start_time);
 	return &dm;
 }
 

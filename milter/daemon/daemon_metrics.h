@@ -36,6 +36,7 @@ struct daemon_metrics {
 	struct metric_family *policy_patterns; /* patterns of the policy in use */
 	struct metric_family *holds_waiting;   /* held replies no reviewer has decided on */
 	struct metric_family *outbox_backlog;  /* notifications not yet sent */
+	struct metric_family *start_time;      /* when the daemon started, Unix seconds */
 };
 
 /* The process's metrics, made at the first call (any thread). */

@@ -94,7 +94,7 @@ int metrics_http_start(void)
 {
 	if (listen_fd < 0)
 		return 0;
-	daemon_metrics(); /* the registry before the first scrape */
+	metric_set(metric_at(daemon_metrics()->start_time), g_get_real_time() / G_USEC_PER_SEC);
 	server = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_AUTO, 0, NULL, NULL, handle, NULL,
 	                          MHD_OPTION_LISTEN_SOCKET, listen_fd, MHD_OPTION_CONNECTION_LIMIT,
 	                          (unsigned)MAX_CONNECTIONS, MHD_OPTION_CONNECTION_TIMEOUT,

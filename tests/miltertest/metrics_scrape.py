@@ -10,7 +10,8 @@ line of the held reply (and of the clean one) by exactly one and no other
 rule at all, the engine and end-of-message histograms by two observations;
 an open session and a message in flight show in their gauges and leave them
 when done; the upkeep's gauges (holds waiting, outbox backlog) follow the
-store; a SIGUSR1 counts a policy reload.  Every scrape is also checked
+store; a SIGUSR1 counts a policy reload; every metric the shipped Grafana
+dashboard and alert rules name is one the endpoint serves.  Every scrape is also checked
 against the text format (HELP and TYPE before the samples, cumulative
 buckets, +Inf equal to _count).  Then a metrics address other than loopback
 is refused at start and by -n, with a message saying why.  Counts only,
@@ -33,6 +34,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from raw_protocol import Cases, Daemon, envelope, free_port, optneg, send_body, send_file, send_headers  # noqa: E402
 
 MSGS = "tests/e2e/msgs/"
+SHIPPED = ("packaging/monitoring/grafana-apology-milter.json", "packaging/monitoring/apology-milter.rules.yml")
 SAMPLE = re.compile(r'^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{(.*)\})? (\S+)$')
 LABEL = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)="((?:[^"\\]|\\.)*)"(,|$)')
 
@@ -87,7 +89,8 @@ class Scraper:
     def __call__(self):
         with urllib.request.urlopen(self.url, timeout=10) as r:
             self.content_type = r.headers.get("Content-Type")
-            return parse(r.read().decode("utf-8"))
+            self.text = r.read().decode("utf-8")
+            return parse(self.text)
 
     def wait(self, name, labels, want, tries=200):
         """The value of one series once it equals WANT (the upkeep sets some
@@ -225,6 +228,13 @@ def traffic_cases(binary, top, case):
              scrape.wait("apology_outbox_backlog", (), 1) == 1, scrape()[key("apology_outbox_backlog")])
         case("the store is available", scrape()[key("apology_store_available")] == 1)
 
+        served = {name for name, _ in scrape()} | set(re.findall(r"^# TYPE (\S+)", scrape.text, re.M))
+        shipped = set()
+        for path in SHIPPED:
+            shipped |= set(re.findall(r"\bapology_[a-z_]+[a-z]", open(path, encoding="utf-8").read()))
+        case("every metric the shipped dashboard and alert rules use is served",
+             shipped and shipped <= served, sorted(shipped - served))
+
         reloaded = key("apology_policy_reloads_total", result="reloaded")
         d.proc.send_signal(signal.SIGUSR1)  # both front ends reload on USR1
         n = scrape.wait(*reloaded, after[reloaded] + 1)
@@ -235,10 +245,10 @@ def traffic_cases(binary, top, case):
 
 def refused_cases(binary, top, case):
     args = [binary, "-o", "policy=policies/default.yaml", "-o", "store=sqlite:" + os.path.join(top, "r.db"),
-            "-o", "spool.directory=" + os.path.join(top, "spool"), "-o", "metrics=192.0.2.1:9125"]
+            "-o", "spool.directory=" + os.path.join(top, "spool"), "-o", "metrics=192.0.2.1:9257"]
     sock = os.path.join(top, "refused.sock")
     r = subprocess.run(args + ["-f", "-p", "unix:" + sock], capture_output=True, text=True, timeout=60)
-    why = "192.0.2.1:9125 is not a loopback address"
+    why = "192.0.2.1:9257 is not a loopback address"
     case("a metrics address other than loopback stops the start, saying why",
          r.returncode == 78 and why in r.stderr and "metrics-allow-remote" in r.stderr
          and not os.path.exists(sock), "rc %s: %s" % (r.returncode, r.stderr))
@@ -246,7 +256,7 @@ def refused_cases(binary, top, case):
     case("and -n refuses it too", r.returncode == 78 and why in r.stderr, "rc %s: %s" % (r.returncode, r.stderr))
     r = subprocess.run(args + ["-n", "-o", "metrics-allow-remote=yes"], capture_output=True, text=True,
                        timeout=60)
-    case("unless metrics-allow-remote is set", r.returncode == 0 and "metrics OK: http://192.0.2.1:9125/"
+    case("unless metrics-allow-remote is set", r.returncode == 0 and "metrics OK: http://192.0.2.1:9257/"
          in r.stdout, "rc %s: %s %s" % (r.returncode, r.stdout, r.stderr))
 
 

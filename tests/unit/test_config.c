@@ -99,12 +99,12 @@ static void test_metrics_address(void **state)
 		const char *spec;
 		bool valid, loopback;
 	} cases[] = {
-	    {"127.0.0.1:9125", true, true},      {"127.3.4.5:1", true, true},
-	    {"[::1]:9125", true, true},          {"10.0.0.1:9125", true, false},
-	    {"0.0.0.0:9125", true, false},       {"[2001:db8::1]:9125", true, false},
-	    {"localhost:9125", false, false},    {"127.0.0.1", false, false},
+	    {"127.0.0.1:9257", true, true},      {"127.3.4.5:1", true, true},
+	    {"[::1]:9257", true, true},          {"10.0.0.1:9257", true, false},
+	    {"0.0.0.0:9257", true, false},       {"[2001:db8::1]:9257", true, false},
+	    {"localhost:9257", false, false},    {"127.0.0.1", false, false},
 	    {"127.0.0.1:0", false, false},       {"127.0.0.1:65536", false, false},
-	    {"::1:9125", false, false},          {"127.0.0.1:91x", false, false},
+	    {"::1:9257", false, false},          {"127.0.0.1:91x", false, false},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct sockaddr_storage sa;
