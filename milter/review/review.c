@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <termios.h>
 #include <unistd.h>
@@ -745,6 +746,14 @@ static int tls_load(const struct review_config *cfg, struct tls_files *tls)
 		    "put a TLS proxy in front (packaging/nginx-apology-review.conf)\n",
 		    stderr);
 		return EX_UNAVAILABLE;
+	}
+	struct stat st;
+	if (stat(cfg->tls_key, &st) == 0 && (st.st_mode & S_IROTH)) {
+		fprintf(stderr,
+		        "apology-review: tls-key %s may be read by anyone: chmod o-rwx it (owner the user "
+		        "apology-review runs as, or root with that user's group)\n",
+		        cfg->tls_key);
+		return EX_CONFIG;
 	}
 	if (!g_file_get_contents(cfg->tls_cert, &tls->cert, NULL, &gerr) ||
 	    !g_file_get_contents(cfg->tls_key, &tls->key, &tls->key_len, &gerr)) {

@@ -19,7 +19,8 @@ and checks with curl:
                     start (exit 78) with a clear error, before any bind; the
                     same address with TLS gets past that check (and then
                     fails only to bind, 192.0.2.1 not being ours)
-  half-tls          tls-cert without tls-key, or an unreadable key, is refused
+  half-tls          tls-cert without tls-key, a missing key, or a key anyone
+                    may read, is refused
   bad-cert          a file that is no certificate stops the start, saying so
   browser           (only when named) tests/web/tls.test.js: headless chromium
                     trusting only this certificate logs in over HTTPS, sees HSTS
@@ -155,6 +156,11 @@ def t_half_tls(d, cert, key):
     expect(rc == 78 and "tls-cert and tls-key go together" in err, "cert alone: rc %d: %s" % (rc, err))
     rc, err = start_refused(d, None, "tls-cert=" + cert, "tls-key=" + os.path.join(d, "missing.pem"))
     expect(rc == 78 and "tls-key" in err and "missing.pem" in err, "missing key: rc %d: %s" % (rc, err))
+    open_key = os.path.join(d, "open-key.pem")
+    shutil.copy(key, open_key)
+    os.chmod(open_key, 0o644)
+    rc, err = start_refused(d, None, "tls-cert=" + cert, "tls-key=" + open_key)
+    expect(rc == 78 and "may be read by anyone" in err, "a world-readable key: rc %d: %s" % (rc, err))
 
 
 def t_bad_cert(d, cert, key):
