@@ -15,7 +15,9 @@
  * not be opened, or a write failed) goes to the spool (spool.h), or when
  * even that fails, only to the message's log line, and the message goes
  * on.  While there is no store, replies are judged without stored
- * complaints, apology history and the crash guard.
+ * complaints, apology history and the crash guard.  Every message is
+ * counted in the daemon's metrics (daemon_metrics.h): atomic adds, never a
+ * wait on a scrape.
  */
 #include <string.h>
 #include <netinet/in.h>

@@ -2,7 +2,9 @@
  * upkeep.h - the daemon's store over time: open it at start-up, or start
  * without it and judge mail all the same; try again every spool.retry;
  * write the spool (records the store could not take, spool.h) to it once
- * it can; prune old records every hour; say so in the log once per change.
+ * it can; prune old records every hour; say so in the log once per change;
+ * refresh the metrics read from the store and the spool (holds waiting,
+ * outbox backlog, spool depth: daemon_metrics.h).
  * Runs at start-up and on the front end's upkeep thread (daemon_upkeep in
  * frontend.h), one call at a time, never on a thread that serves the MTA.
  *

@@ -9,11 +9,13 @@
  * default, speaking HTTPS itself (GnuTLS) when tls-cert and tls-key are set,
  * or behind a TLS proxy (packaging/nginx-apology-review.conf); an address
  * other than loopback without TLS is refused at start, and every answer over
- * TLS carries Strict-Transport-Security.  Log-in against an accounts file of "user:role:hash" lines
- * (libsodium's crypto_pwhash_str, Argon2id), throttled per user name and client address and per address
- * (logins.h), sessions held in memory under random tokens sent in HttpOnly SameSite=Strict cookies, a CSRF
- * token checked on every POST, strict security headers on every answer, and a thread running the notification
- * worker (notify.h) every few seconds.  Decisions go through quarantine_act(), as the CLI's do.
+ * TLS carries Strict-Transport-Security.  Log-in against an accounts file of
+ * "user:role:hash" lines (libsodium's crypto_pwhash_str, Argon2id), throttled
+ * per user name and client address and per address (logins.h), sessions held
+ * in memory under random tokens sent in HttpOnly SameSite=Strict cookies, a
+ * CSRF token checked on every POST, strict security headers on every answer,
+ * and a thread running the notification worker (notify.h) every few seconds.
+ * Decisions go through quarantine_act(), as the CLI's do.
  *
  * Hostile clients: a few worker threads each poll many connections, so a
  * slow client holds a connection, never a thread; connguard.h keeps the
