@@ -25,6 +25,7 @@
 
 #include "config.h"
 #include "decision.h"
+#include "daemon_metrics.h"
 #include "filter.h"
 #include "fulldisk.h"
 #include "holdseal.h"
@@ -903,6 +904,60 @@ static void test_reload_shrink(void **state)
 	g_free(text);
 }
 
+/* The value of the series of FAMILY (daemon_metrics.h) with these labels. */
+#define METRIC(family, ...) metric_value(metric_at(daemon_metrics()->family, __VA_ARGS__))
+
+/* What the filter counts for the daemon's metrics, as deltas over messages
+ * sent here (the registry is the process's). */
+static void test_metrics_counted(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	const struct daemon_metrics *dm = daemon_metrics();
+	int64_t pass = METRIC(messages, "outgoing", "pass"), hold = METRIC(messages, "outgoing", "hold"),
+	        unchecked = METRIC(messages, "outgoing", "unchecked"),
+	        nesting = METRIC(unchecked, "MIME nesting too deep"),
+	        blame = METRIC(rule_hits, "blame-third-party"), held = METRIC(actions, "hold"),
+	        skipped = METRIC(skipped, "no-client-recipient"), bad = METRIC(reloads, "bad"),
+	        engine = metric_value(metric_at(dm->engine_seconds, "outgoing")),
+	        eom = metric_value(metric_at(dm->eom_seconds, "outgoing")),
+	        sessions = metric_value(metric_at(dm->sessions));
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	assert_int_equal(send_reply(&fx, "note.eml", &mta), FILTER_ACCEPT);
+	mta_clear(&mta);
+	hold_bad_reply(&fx, &mta);
+	mta_clear(&mta);
+	mta_init(&mta);
+	assert_int_equal(send_reply(&fx, "reply-nested.eml", &mta), FILTER_ACCEPT);
+	mta_clear(&mta);
+	mta_init(&mta);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<lee@acme.example>", "note.eml", &mta),
+	                 FILTER_ACCEPT); /* to a colleague: not judged */
+	mta_clear(&mta);
+	char *err = NULL, *report = NULL, *changes = NULL;
+	assert_true(config_set(&fx.cfg, "policy=/nonexistent/policy.yaml", &err));
+	assert_int_equal(filter_reload(fx.f, &report, &changes), FILTER_RELOAD_BAD);
+	g_free(report);
+	g_free(changes);
+
+	assert_int_equal(METRIC(messages, "outgoing", "pass") - pass, 1);
+	assert_int_equal(METRIC(messages, "outgoing", "hold") - hold, 1);
+	assert_int_equal(METRIC(messages, "outgoing", "unchecked") - unchecked, 1);
+	assert_int_equal(METRIC(unchecked, "MIME nesting too deep") - nesting, 1);
+	assert_int_equal(METRIC(rule_hits, "blame-third-party") - blame, 1);
+	assert_int_equal(METRIC(actions, "hold") - held, 1);
+	assert_int_equal(METRIC(skipped, "no-client-recipient") - skipped, 1);
+	assert_int_equal(METRIC(reloads, "bad") - bad, 1);
+	/* the core ran on the three judged replies (the nested one it refused) */
+	assert_int_equal(metric_value(metric_at(dm->engine_seconds, "outgoing")) - engine, 3);
+	assert_int_equal(metric_value(metric_at(dm->eom_seconds, "outgoing")) - eom, 3);
+	assert_int_equal(metric_value(metric_at(dm->sessions)), sessions);
+	assert_int_equal(metric_value(metric_at(dm->in_flight)), 0);
+	fx_stop(&fx);
+}
+
 int main(void)
 {
 	message_library_init();
@@ -926,6 +981,7 @@ int main(void)
 	    cmocka_unit_test(test_complaint_then_reply),
 	    cmocka_unit_test(test_reload),
 	    cmocka_unit_test(test_reload_shrink),
+	    cmocka_unit_test(test_metrics_counted),
 	};
 	return cmocka_run_group_tests_name("filter", tests, NULL, NULL);
 }
