@@ -206,6 +206,13 @@ e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 	sh tests/e2e/run.sh $(BUILD)
 	sh tests/miltertest/run.sh $(BUILD)
 
+# The fault campaign (tests/faults/run.sh): replies through a real Postfix while
+# the daemon is killed or stopped, its store locked, full or read-only, and its
+# policy reloaded with broken files; none lost, none twice, no should-hold
+# reply passed unjudged while the daemon runs.  About three minutes.
+faults: $(BUILD)/apology-milter
+	sh tests/faults/run.sh $(BUILD)
+
 # Protocol edge cases with miltertest (Lua scripts in tests/miltertest/).
 miltertest: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 	sh tests/miltertest/run.sh $(BUILD)
@@ -215,7 +222,7 @@ miltertest: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 bench-e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 	sh bench/e2e.sh $(BUILD)
 
-.PHONY: e2e miltertest bench-e2e
+.PHONY: e2e faults miltertest bench-e2e
 -include $(DAEMON_OBJS:.o=.d)
 
 .PHONY: layers all check test unit cli docs-check corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
