@@ -88,7 +88,7 @@ HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/revie
               milter/holds/logins.c
 HOLDS_LIB  := $(BUILD)/libholds.a
 
-CTL_SRCS  := milter/ctl/apologyctl.c
+CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/ctl.c milter/ctl/backtest.c milter/ctl/backtest_report.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -265,10 +265,12 @@ corpus: $(BUILD)/apologyctl
 	$(PYTHON) tests/corpus_run.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/corpus
 
 # apologyctl as a command; then the shipped policy cut after every line, each
-# cut refused by `policy check` or by `policy check --against` the whole file.
+# cut refused by `policy check` or by `policy check --against` the whole file;
+# then `apologyctl backtest` on a generated archive against `check` file by file.
 cli: $(BUILD)/apologyctl
 	sh tests/cli.sh $(BUILD)/apologyctl
 	$(PYTHON) tests/policy_truncate.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
+	$(PYTHON) tests/backtest.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
 
 docs-check:
 	$(PYTHON) tests/docs_check.py
