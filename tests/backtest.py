@@ -189,7 +189,8 @@ class Archive:
         self.add("complaint", complaint_message(words, "Lost order", "contact@script.client.example",
                                                 f"{SENDERS[1]}@{OURS}", cdate, cid),
                  "contact@script.client.example", "script.client.example", cdate, cid)
-        text = ("Hi,\n\nThe courier lost it at their depot, <script>alert('x')</script> not us.\n"
+        text = ("Hi,\n\nThe courier lost it at their depot, <script>alert('x')</script> not us."
+                " <img src=x onerror=window.owned=1>\n"
                 "You should have ordered earlier.\n\nDaniel\n")
         raw = (f"From: <{SENDERS[1]}@{OURS}>\nTo: <contact@script.client.example>\nSubject: Re: Lost order\n"
                "MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n" + text).encode()
@@ -406,6 +407,29 @@ def test_html(report, results):
     check("html: one table row per held or advised reply, in the archive's order", p.rows == flagged,
           f"{len(p.rows)} rows, {len(flagged)} flagged")
     check("html: findings are marked", "<mark class=\"hold\"" in page or "<mark class=\"advise\"" in page)
+    return {"per-week": len(weeks), "per-rule": len(rules), "per-sender": len(senders), "rows": len(flagged),
+            "script": "<script>alert('x')</script>"}
+
+
+def browser_test(report, want):
+    """tests/web/backtest.test.js in headless chromium (skipped, and said so, without it)."""
+    web = os.path.join(os.path.dirname(os.path.abspath(__file__)), "web")
+    if not os.access("/usr/bin/chromium", os.X_OK) or not shutil.which("node"):
+        print("skip browser test: chromium or node missing (make deps)")
+        return
+    if not os.path.isdir(os.path.join(web, "node_modules", "playwright-core")):
+        code = subprocess.run(["npm", "ci", "--no-audit", "--no-fund", "--loglevel=error"], cwd=web,
+                              stdin=subprocess.DEVNULL, capture_output=True).returncode if shutil.which("npm") else 1
+        if code != 0:
+            print("skip browser test: npm ci failed in tests/web")
+            return
+    env = dict(os.environ, REPORT=os.path.join(report, "index.html"), EXPECT=json.dumps(want))
+    p = subprocess.run(["node", os.path.join(web, "backtest.test.js")], env=env, capture_output=True, text=True,
+                       stdin=subprocess.DEVNULL, timeout=120)
+    lines = p.stdout.splitlines()
+    for l in lines:
+        check(l[5:] if l.startswith("ok") else l[5:], l.startswith("ok"), p.stderr[-300:])
+    check("browser test ran", p.returncode == 0 or any(l.startswith("FAIL") for l in lines), p.stderr[-300:])
 
 
 def summary_counts(stdout):
@@ -496,7 +520,7 @@ def main():
         same_bytes = open(os.path.join(r1, "results.jsonl"), "rb").read() == open(os.path.join(r2, "results.jsonl"),
                                                                                "rb").read()
         check("results do not depend on the number of workers", code == 0 and same_bytes, err[-300:])
-        test_html(r1, results)
+        browser_test(r1, test_html(r1, results))
 
         variant = variant_policy(a.policy, tmp)
         r3 = os.path.join(tmp, "r3")

@@ -557,8 +557,9 @@ static void count(struct bt_run *run, int p, const struct bt_item *it, const str
 		g_hash_table_insert(s->unchecked, (gpointer)d->reason,
 		                    GINT_TO_POINTER(GPOINTER_TO_INT(n) + 1));
 		if (p == BT_NEW) {
-			guint32 index = (guint32)(it - &g_array_index(run->items, struct bt_item, 0));
-			g_array_append_val(run->unchecked_items, index);
+			struct bt_unchecked u = {
+			    (guint32)(it - &g_array_index(run->items, struct bt_item, 0)), d->reason};
+			g_array_append_val(run->unchecked_items, u);
 		}
 	}
 }
@@ -793,7 +794,7 @@ static struct bt_run *run_new(void)
 	run->strings = g_string_chunk_new(64 * 1024);
 	run->interned = g_hash_table_new(g_str_hash, g_str_equal);
 	run->source_errors = g_ptr_array_new_with_free_func(g_free);
-	run->unchecked_items = g_array_new(FALSE, FALSE, sizeof(guint32));
+	run->unchecked_items = g_array_new(FALSE, FALSE, sizeof(struct bt_unchecked));
 	g_mutex_init(&run->lock);
 	for (int p = 0; p < BT_POLICIES; p++)
 		stats_init(&run->stats[p]);

@@ -85,6 +85,12 @@ struct bt_stats {
 	GHashTable *unchecked;                                 /* static reason -> GINT count */
 };
 
+/* A message the new policy could not judge. */
+struct bt_unchecked {
+	guint32 item;
+	const char *reason; /* static */
+};
+
 /* A message whose verdict changes between the policies. */
 struct bt_change {
 	guint32 item;
@@ -118,8 +124,8 @@ struct bt_run {
 	GMutex lock;
 	FILE *json_spool, *row_spool;
 	struct bt_stats stats[BT_POLICIES];
-	GArray *unchecked_items;                                 /* guint32, the new policy's unchecked */
-	gint64 changes[4][4];                                    /* [old verdict][new verdict] */
+	GArray *unchecked_items; /* struct bt_unchecked: the new policy's unchecked */
+	gint64 changes[4][4];    /* [old verdict][new verdict] */
 	gint64 rule_added[RULE_COUNT], rule_removed[RULE_COUNT]; /* on changed messages */
 	GArray *change_examples[4][4]; /* struct bt_change, the first BT_EXAMPLES by item */
 	gint done, total;              /* atomic: progress */

@@ -39,25 +39,28 @@ static GPtrArray *sorted_keys(GHashTable *t)
 	return keys;
 }
 
-static void counts_row(FILE *out, const char *label, const struct bt_counts *c)
+static void counts_row(FILE *out, int width, const char *label, const struct bt_counts *c)
 {
 	gint64 total = c->n[0] + c->n[1] + c->n[2] + c->n[3];
 	fprintf(out,
-	        "  %-36s %7" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %7" G_GINT64_FORMAT
+	        "  %-*s %7" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %7" G_GINT64_FORMAT " %7" G_GINT64_FORMAT
 	        " %9" G_GINT64_FORMAT "\n",
-	        label, total, c->n[0], c->n[1], c->n[2], c->n[3]);
+	        width, label, total, c->n[0], c->n[1], c->n[2], c->n[3]);
 }
 
 static void summary_policy(const struct bt_run *run, int p, FILE *out)
 {
 	const struct bt_stats *s = &run->stats[p];
-	fprintf(out, "\n%-38s %7s %7s %7s %7s %9s\n", "verdicts", "judged", "pass", "advise", "hold",
-	        "unchecked");
-	counts_row(out, "all", &s->all);
-	fprintf(out, "per sender\n");
 	GPtrArray *senders = sorted_keys(s->per_sender);
+	int width = 36;
 	for (guint i = 0; i < senders->len; i++)
-		counts_row(out, *(const char *)senders->pdata[i] ? senders->pdata[i] : "(no From)",
+		width = MAX(width, (int)strlen(senders->pdata[i]));
+	fprintf(out, "\n%-*s %7s %7s %7s %7s %9s\n", width + 2, "verdicts", "judged", "pass", "advise",
+	        "hold", "unchecked");
+	counts_row(out, width, "all", &s->all);
+	fprintf(out, "per sender\n");
+	for (guint i = 0; i < senders->len; i++)
+		counts_row(out, width, *(const char *)senders->pdata[i] ? senders->pdata[i] : "(no From)",
 		           g_hash_table_lookup(s->per_sender, senders->pdata[i]));
 	g_ptr_array_unref(senders);
 	fprintf(out, "\n%-38s %7s %10s\n", "per rule (messages)", "held", "advised");
@@ -75,9 +78,9 @@ static void summary_policy(const struct bt_run *run, int p, FILE *out)
 	g_ptr_array_unref(reasons);
 }
 
-static gint compare_indices(gconstpointer a, gconstpointer b)
+static gint compare_unchecked(gconstpointer a, gconstpointer b)
 {
-	guint32 x = *(const guint32 *)a, y = *(const guint32 *)b;
+	guint32 x = ((const struct bt_unchecked *)a)->item, y = ((const struct bt_unchecked *)b)->item;
 	return x < y ? -1 : x > y;
 }
 
@@ -85,12 +88,14 @@ static gint compare_indices(gconstpointer a, gconstpointer b)
 static void summary_unchecked(const struct bt_run *run, FILE *out)
 {
 	GArray *items = g_array_copy(run->unchecked_items);
-	g_array_sort(items, compare_indices);
+	g_array_sort(items, compare_unchecked);
+	fprintf(out, "  the first, in the archive's order:\n");
 	for (guint i = 0; i < items->len && i < 20; i++) {
-		const struct bt_item *it =
-		    &g_array_index(run->items, struct bt_item, g_array_index(items, guint32, i));
+		const struct bt_unchecked *u = &g_array_index(items, struct bt_unchecked, i);
+		const struct bt_item *it = &g_array_index(run->items, struct bt_item, u->item);
 		char *place = bt_item_place(run, it);
-		fprintf(out, "    %s%s%s\n", place, *it->message_id ? " " : "", it->message_id);
+		fprintf(out, "    %s%s%s%s: %s\n", place, *it->message_id ? " <" : "", it->message_id,
+		        *it->message_id ? ">" : "", u->reason);
 		g_free(place);
 	}
 	if (items->len > 20)
@@ -170,7 +175,9 @@ static const char page_css[] =
     "mark{background:#ffe08a;padding:0 .1em}mark.hold{background:#ffb3b3}sup{color:#a00;font-weight:bold}"
     "tr.hold td.v{color:#b00;font-weight:bold}tr.advise td.v{color:#a60;font-weight:bold}"
     "ol.findings{margin:.4em 0;padding-left:1.4em}.chart text{font:12px sans-serif}"
-    ".pass{fill:#5a9e6f}.advise{fill:#e0a800}.hold{fill:#c0392b}.unchecked{fill:#888}";
+    ".pass{fill:#5a9e6f}.advise{fill:#e0a800}.hold{fill:#c0392b}.unchecked{fill:#888}"
+    ".key i{display:inline-block;width:.8em;height:.8em;margin:0 .3em 0 1em}i.pass{background:#5a9e6f}"
+    "i.advise{background:#e0a800}i.hold{background:#c0392b}i.unchecked{background:#888}";
 
 /* The new text of D with each finding's words in a <mark>, numbered as in
  * its list of findings (the review page's rendering). */
@@ -331,6 +338,10 @@ static void charts(GString *o, const struct bt_run *run)
 	}
 	g_ptr_array_unref(weeks);
 	chart(o, "per-week", "Verdicts per week (weeks from Monday)", bars, verdict_names, 4);
+	g_string_append(o, "<p class=\"key\">");
+	for (int v = 0; v < 4; v++)
+		g_string_append_printf(o, "<i class=\"%s\"></i>%s", verdict_names[v], verdict_names[v]);
+	g_string_append(o, "</p>");
 	g_array_set_size(bars, 0);
 
 	static const char *const held[] = {"hold"}, *const held_advised[] = {"hold", "advise"};
