@@ -9,23 +9,9 @@
 'use strict';
 const { chromium } = require('playwright-core');
 const url = require('url');
+const { test, expect, failed } = require('./harness');
 
 const want = JSON.parse(process.env.EXPECT);
-let failed = 0;
-
-async function test(name, fn) {
-  try {
-    await fn();
-    console.log(`ok   web: ${name}`);
-  } catch (e) {
-    failed++;
-    console.log(`FAIL web: ${name}: ${String(e.message || e).split('\n')[0]}`);
-  }
-}
-
-function expect(cond, why) {
-  if (!cond) throw new Error(why);
-}
 
 (async () => {
   const browser = await chromium.launch({
@@ -80,7 +66,7 @@ function expect(cond, why) {
   });
 
   await browser.close();
-  process.exit(failed ? 1 : 0);
+  process.exit(failed() ? 1 : 0);
 })().catch((e) => {
   console.log(`FAIL web: ${e.message}`);
   process.exit(1);
