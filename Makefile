@@ -360,6 +360,9 @@ BENCH_SECONDS ?= 3
 bench: all $(BUILD)/bench-engine
 	$(BUILD)/bench-engine policies/default.yaml $(BENCH_SECONDS)
 	@echo
+	@echo "== apologyctl backtest over generated archives, against check in the same run"
+	$(PYTHON) bench/bench_backtest.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
+	@echo
 	@echo "== the portable matcher (MATCHER=pcre2), for comparison"
 	$(MAKE) MATCHER=pcre2 build-pcre2/bench-engine
 	build-pcre2/bench-engine policies/default.yaml $(BENCH_SECONDS)
