@@ -39,7 +39,9 @@ import re
 import shutil
 import subprocess
 import sys
+import pty
 import tempfile
+import threading
 
 OURS = "brightlane-agency.example"
 SENDERS = ["aoife.gallagher", "daniel.kowalski", "lena.sorensen", "marcus.oyelaran", "priya.natarajan",
@@ -432,6 +434,30 @@ def browser_test(report, want):
     check("browser test ran", p.returncode == 0 or any(l.startswith("FAIL") for l in lines), p.stderr[-300:])
 
 
+def progress_on_terminal(ctl, args, stdin):
+    """Run backtest with standard error on a terminal; what it showed there."""
+    master, slave = pty.openpty()
+    seen = []
+
+    def drain():
+        while True:
+            try:
+                chunk = os.read(master, 4096)
+            except OSError:
+                return
+            if not chunk:
+                return
+            seen.append(chunk)
+
+    reader = threading.Thread(target=drain)
+    reader.start()
+    p = subprocess.run([ctl, "backtest"] + args, input=stdin, stdout=subprocess.PIPE, stderr=slave, text=True)
+    os.close(slave)
+    reader.join(timeout=10)
+    os.close(master)
+    return p.returncode, b"".join(seen).decode("utf-8", "replace")
+
+
 def summary_counts(stdout):
     m = re.search(r"^  all\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)$", stdout, re.M)
     return tuple(int(x) for x in m.groups()) if m else None
@@ -474,6 +500,7 @@ def main():
         r1 = os.path.join(tmp, "r1")
         code, out1, err = backtest(a.ctl, common + ["--jobs", "3", "--report", r1] + sources, stdin)
         check("backtest runs", code == 0, f"exit {code}: {err[-500:]}")
+        check("no progress line when standard error is not a terminal", err == "", err[-200:])
         results = read_jsonl(os.path.join(r1, "results.jsonl"))
         replies = [m for m in archive.msgs if m["kind"] in ("reply", "oversize", "garbage")]
         check("every reply judged once, complaints not", len(results) == len(replies),
@@ -521,6 +548,10 @@ def main():
                                                                                "rb").read()
         check("results do not depend on the number of workers", code == 0 and same_bytes, err[-300:])
         browser_test(r1, test_html(r1, results))
+        code, shown = progress_on_terminal(a.ctl, common + ["--jobs", "2"] + sources, stdin)
+        final = re.findall(r"judged (\d+)/(\d+)\s+\d+ msg/s\s+ETA \d+:\d\d", shown)
+        check("on a terminal, a progress line: done/total, rate, ETA",
+              code == 0 and final and final[-1] == (str(len(results)), str(len(results))), shown[-300:])
 
         variant = variant_policy(a.policy, tmp)
         r3 = os.path.join(tmp, "r3")
