@@ -153,6 +153,14 @@ $(BUILD)/tests/test_connguard: tests/unit/test_connguard.c $(BUILD)/milter/revie
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
 
+# apologyctl backtest (the ctl layer without apologyctl's main()) on small
+# archives written by the test.
+CTL_TEST_OBJS := $(filter-out $(BUILD)/milter/ctl/apologyctl.o,$(CTL_OBJS))
+$(BUILD)/tests/test_backtest: tests/unit/test_backtest.c $(CTL_TEST_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
+                              $(UTIL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -Imilter/ctl -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+
 review-test: all
 	sh tests/review/run.sh $(BUILD)
 

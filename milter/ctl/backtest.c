@@ -328,6 +328,7 @@ static void find_referenced(struct bt_run *run)
 {
 	for (guint i = 0; i < run->items->len; i++) {
 		struct bt_item *it = &g_array_index(run->items, struct bt_item, i);
+		bool first = true;
 		if (!(it->flags & BT_OUTGOING))
 			continue;
 		for (guint r = 0; r < it->n_refs; r++) {
@@ -335,17 +336,17 @@ static void find_referenced(struct bt_run *run)
 			gpointer found = g_hash_table_lookup(run->inbound_by_id, &h);
 			if (found == NULL)
 				continue;
-			struct bt_item *in =
-			    &g_array_index(run->items, struct bt_item, GPOINTER_TO_INT(found) - 1);
-			if (r == 0 || !(in->flags & BT_REFERENCED))
-				it->client = *in->client ? in->client : it->client;
+			guint32 k = (guint32)(GPOINTER_TO_INT(found) - 1);
+			struct bt_item *in = &g_array_index(run->items, struct bt_item, k);
+			if (first && *in->client)
+				it->client = in->client;
+			first = false;
 			if (!(in->flags & BT_REFERENCED)) {
-				struct bt_inbound rec = {.item = (guint32)(GPOINTER_TO_INT(found) - 1)};
+				struct bt_inbound rec = {.item = k};
 				in->flags |= BT_REFERENCED;
 				in->answers[0] = (gint32)run->inbound->len;
 				g_array_append_val(run->inbound, rec);
 			}
-			break;
 		}
 	}
 }
