@@ -169,6 +169,21 @@ static const char *client_domain(const struct message *msg)
 	return msg->recipient_domains->len ? msg->recipient_domains->pdata[0] : "";
 }
 
+/* As the milter's scope: a reply is judged when a recipient outside the
+ * sender's own domain is one the policy applies to
+ * (applies-to.recipient-domains); mail with no recipient header is judged
+ * (nothing says it stayed inside). */
+static bool to_a_client(const struct bt_run *run, const struct message *msg)
+{
+	const char *own = domain_of(msg->from);
+	for (guint i = 0; i < msg->recipient_domains->len; i++) {
+		const char *d = msg->recipient_domains->pdata[i];
+		if (g_ascii_strcasecmp(d, own) != 0 && policy_applies_to_domain(run->pol[BT_NEW], d))
+			return true;
+	}
+	return msg->recipient_domains->len == 0;
+}
+
 static guint32 file_index(struct bt_run *run, const char *path, const char *source)
 {
 	if (run->files->len > 0) {
@@ -213,6 +228,8 @@ static bool index_entry(void *arg, const struct mailbox_entry *e)
 		add_refs(run, &it, msg.references, true);
 		if (run->since != G_MININT64 && it.date < run->since)
 			it.flags |= BT_EARLY;
+		if (!to_a_client(run, &msg))
+			it.flags |= BT_INTERNAL;
 	} else {
 		it.client = intern(run, domain_of(msg.from));
 		run->inbound_n++;
@@ -442,7 +459,7 @@ static void build_chains(struct bt_run *run)
 	run->chains = g_array_new(FALSE, FALSE, sizeof(struct chain));
 	for (guint32 i = 0; i < run->items->len; i++) {
 		const struct bt_item *it = &g_array_index(run->items, struct bt_item, i);
-		if ((it->flags & BT_OUTGOING) && !(it->flags & BT_EARLY))
+		if ((it->flags & BT_OUTGOING) && !(it->flags & (BT_EARLY | BT_INTERNAL)))
 			g_array_append_val(run->chain_order, i);
 	}
 	g_array_sort_with_data(run->chain_order, compare_chain_order, run);
@@ -903,6 +920,8 @@ static int judge_archive(struct bt_run *run)
 	for (guint i = 0; i < run->items->len; i++) {
 		const struct bt_item *it = &g_array_index(run->items, struct bt_item, i);
 		run->early += (it->flags & BT_OUTGOING) && (it->flags & BT_EARLY);
+		run->internal +=
+		    (it->flags & BT_OUTGOING) && (it->flags & BT_INTERNAL) && !(it->flags & BT_EARLY);
 	}
 	run_pool(run, "judged", judge_chain, run->chains->len, run->chain_order->len);
 	g_array_free(run->chain_order, TRUE);

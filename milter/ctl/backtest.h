@@ -34,7 +34,7 @@ enum {
 	BT_OVERSIZE = 1 << 2,   /* over the size limit: unchecked, never read */
 	BT_EARLY = 1 << 3,      /* dated before --since: not judged */
 	BT_REFERENCED = 1 << 4, /* inbound, and a reply refers to it */
-	BT_UNREADABLE = 1 << 5, /* could not be read again (the file changed) */
+	BT_INTERNAL = 1 << 5,   /* outgoing, but to no client: not judged */
 };
 
 #define BT_NONE (-1)
@@ -118,7 +118,7 @@ struct bt_run {
 	GStringChunk *strings;
 	GHashTable *interned;
 	GPtrArray *source_errors; /* char *: sources that could not be read */
-	gint64 read, judged, early, inbound_n, replies_with_complaint;
+	gint64 read, judged, early, internal, inbound_n, replies_with_complaint;
 
 	/* results, under LOCK */
 	GMutex lock;

@@ -136,9 +136,9 @@ void bt_report_summary(const struct bt_run *run, FILE *out)
 	fprintf(out, "backtest: %s (%s)\n", run->policy_path[BT_NEW], policy_name(run->pol[BT_NEW]));
 	fprintf(out,
 	        "  %" G_GINT64_FORMAT " messages in %u files: %" G_GINT64_FORMAT " judged, %" G_GINT64_FORMAT
-	        " inbound, %" G_GINT64_FORMAT " before --since; %" G_GINT64_FORMAT
-	        " replies answer a complaint found in the archive\n",
-	        run->read, run->files->len, run->judged, run->inbound_n, run->early,
+	        " inbound, %" G_GINT64_FORMAT " to no client, %" G_GINT64_FORMAT
+	        " before --since; %" G_GINT64_FORMAT " replies answer a complaint found in the archive\n",
+	        run->read, run->files->len, run->judged, run->inbound_n, run->internal, run->early,
 	        run->replies_with_complaint);
 	for (guint i = 0; i < run->source_errors->len; i++)
 		fprintf(out, "  not read: %s\n", (const char *)run->source_errors->pdata[i]);

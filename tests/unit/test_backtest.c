@@ -2,10 +2,9 @@
  * test_backtest.c - `apologyctl backtest` on small archives written here:
  * thread matching within the archive (a reply answers the newest complaint
  * it refers to, never an inbound message that is no complaint nor one of our
- * own replies), the archive's own apology history (same sender and client,
- * earlier only, the same complaint left out), the same results for any
- * number of workers, and the policy diff (--against: a rule disabled loses
- * exactly its findings).
+ * own replies; mail to colleagues only is not judged), the archive's own apology history (same sender and
+ * client, earlier only, the same complaint left out), the same results for any number of workers, and the
+ * policy diff (--against: a rule disabled loses exactly its findings).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -153,6 +152,9 @@ static void test_thread_matching(void **state)
 	    /* a reply to one of our own replies is no complaint either */
 	    {"r-own@agency.example", "bob@agency.example", "c@client.example",
 	     "Tue, 03 Mar 2026 13:00:00 +0000", "<r-both@agency.example>", "Adding my colleague.\n"},
+	    /* to colleagues only: out of the milter's scope */
+	    {"r-internal@agency.example", "bob@agency.example", "carol@agency.example",
+	     "Tue, 03 Mar 2026 13:30:00 +0000", "<c-new@client.example>", "Carol, can you take this one?\n"},
 	    /* a reference to a message not in the archive */
 	    {"r-lost@agency.example", "bob@agency.example", "e@third.example",
 	     "Tue, 03 Mar 2026 14:00:00 +0000", "<gone@third.example>", "Noted.\n"},
@@ -166,7 +168,8 @@ static void test_thread_matching(void **state)
 	assert_true(result_has(&a, "r-note@agency.example", "\"client\":\"other.example\""));
 	assert_true(result_has(&a, "r-own@agency.example", "\"complaint_ref\":null"));
 	assert_true(result_has(&a, "r-lost@agency.example", "\"complaint_ref\":null"));
-	assert_non_null(strstr(a.summary, "4 judged, 3 inbound"));
+	assert_null(strstr(a.results, "r-internal@agency.example"));
+	assert_non_null(strstr(a.summary, "4 judged, 3 inbound, 1 to no client, 0 before --since"));
 	assert_non_null(strstr(a.summary, "1 replies answer a complaint"));
 	archive_clear(&a);
 }
