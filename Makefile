@@ -88,7 +88,8 @@ HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/revie
               milter/holds/logins.c
 HOLDS_LIB  := $(BUILD)/libholds.a
 
-CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/ctl.c milter/ctl/backtest.c milter/ctl/backtest_report.c
+CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/ctl.c milter/ctl/backtest.c milter/ctl/backtest_head.c \
+             milter/ctl/backtest_report.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -210,7 +210,7 @@ static bool index_entry(void *arg, const struct mailbox_entry *e)
 	    .row_at = -1,
 	};
 	struct message msg;
-	message_parse(e->head, e->head_len, policy_limits(run->pol[BT_NEW]), &msg);
+	bt_head_parse(e->head, e->head_len, &msg);
 	it.date = msg.date;
 	it.message_id = g_string_chunk_insert(run->strings, msg.message_id); /* unique: not interned */
 	it.id_hash = *msg.message_id ? id_hash(msg.message_id, strlen(msg.message_id)) : 0;

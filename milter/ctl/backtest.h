@@ -21,6 +21,7 @@
 #include <stdio.h>
 
 #include "decision.h"
+#include "message.h"
 #include "rules.h"
 
 /* The two policies: the one tried (--policy) and the one it would replace
@@ -134,6 +135,11 @@ struct bt_run {
 	 * order, and the groups (struct chain in backtest.c) */
 	GArray *chain_order, *chains;
 };
+
+/* The fields of MSG that message_parse() fills from the header block (from,
+ * message_id, in_reply_to, references, recipient_domains, date), from HEAD
+ * (LEN bytes, the header block or more) alone; free with message_clear(). */
+void bt_head_parse(const char *head, size_t len, struct message *msg);
 
 /* Human names of a message: "path:offset" inside an mbox, else the path.
  * Caller frees. */

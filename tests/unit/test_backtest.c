@@ -19,7 +19,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "backtest.h"
 #include "ctl.h"
+#include "policy.h"
 
 #define COMPLAINT_TEXT                                                                                       \
 	"This is the third time the shipment arrived with the wrong items and nobody has called us. We "     \
@@ -300,12 +302,89 @@ static void test_policy_diff(void **state)
 	g_free(dir);
 }
 
+/* Each corpus message's header block read as indexing reads it equals what
+ * message_parse() makes of the whole message. */
+static void check_head_like_message(const char *path, const struct limits *lim, int *compared)
+{
+	char *data = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents(path, &data, &len, NULL));
+	struct message whole, head;
+	bool parsed = message_parse(data, len, lim, &whole);
+	bt_head_parse(data, len, &head);
+	if (parsed || *whole.from) {
+		if (strcmp(whole.from, head.from) != 0 || strcmp(whole.message_id, head.message_id) != 0 ||
+		    strcmp(whole.in_reply_to, head.in_reply_to) != 0 || whole.date != head.date ||
+		    whole.recipient_domains->len != head.recipient_domains->len)
+			fail_msg(
+			    "%s: from <%s> <%s>, id <%s> <%s>, in-reply-to <%s> <%s>, date %lld %lld, %u %u "
+			    "recipient domains",
+			    path, whole.from, head.from, whole.message_id, head.message_id, whole.in_reply_to,
+			    head.in_reply_to, (long long)whole.date, (long long)head.date,
+			    whole.recipient_domains->len, head.recipient_domains->len);
+		for (guint i = 0; i < whole.recipient_domains->len; i++)
+			assert_string_equal(whole.recipient_domains->pdata[i],
+			                    head.recipient_domains->pdata[i]);
+		GRegex *ids = g_regex_new("<[^>]*>", 0, 0, NULL);
+		char *a = g_regex_replace_literal(ids, whole.references, -1, 0, "<>", 0, NULL);
+		char *b = g_regex_replace_literal(ids, head.references, -1, 0, "<>", 0, NULL);
+		GMatchInfo *ma, *mb;
+		g_regex_match(ids, whole.references, 0, &ma);
+		g_regex_match(ids, head.references, 0, &mb);
+		while (g_match_info_matches(ma) && g_match_info_matches(mb)) {
+			char *x = g_match_info_fetch(ma, 0), *y = g_match_info_fetch(mb, 0);
+			assert_string_equal(x, y);
+			g_free(x);
+			g_free(y);
+			g_match_info_next(ma, NULL);
+			g_match_info_next(mb, NULL);
+		}
+		assert_int_equal(g_match_info_matches(ma), g_match_info_matches(mb));
+		g_match_info_free(ma);
+		g_match_info_free(mb);
+		g_free(a);
+		g_free(b);
+		g_regex_unref(ids);
+		(*compared)++;
+	}
+	message_clear(&whole);
+	message_clear(&head);
+	g_free(data);
+}
+
+static void test_header_block_like_message_parse(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	struct policy *pol = policy_load("policies/default.yaml", &err);
+	assert_non_null(pol);
+	int compared = 0;
+	const char *dirs[] = {"tests/corpus", "tests/corpus/malformed", "tests/heldout"};
+	for (size_t d = 0; d < G_N_ELEMENTS(dirs); d++) {
+		GDir *dir = g_dir_open(dirs[d], 0, NULL);
+		if (dir == NULL)
+			continue;
+		const char *name;
+		while ((name = g_dir_read_name(dir)) != NULL) {
+			if (!g_str_has_suffix(name, ".eml"))
+				continue;
+			char *path = g_build_filename(dirs[d], name, NULL);
+			check_head_like_message(path, policy_limits(pol), &compared);
+			g_free(path);
+		}
+		g_dir_close(dir);
+	}
+	assert_true(compared > 100);
+	policy_unref(pol);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_thread_matching),
 	    cmocka_unit_test(test_history_in_date_order),
 	    cmocka_unit_test(test_policy_diff),
+	    cmocka_unit_test(test_header_block_like_message_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
