@@ -485,7 +485,7 @@ def main():
     ap.add_argument("--ctl", default="build/apologyctl")
     ap.add_argument("--policy", default="policies/default.yaml")
     ap.add_argument("--corpus", default="tests/corpus")
-    ap.add_argument("--messages", type=int, default=3000)
+    ap.add_argument("--messages", type=int, default=2000)
     ap.add_argument("--keep", action="store_true")
     a = ap.parse_args()
     rng = random.Random(10)
