@@ -68,7 +68,7 @@ $(BUILD)/milter/train/%.o:   XCFLAGS += -Imilter/core
 ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
 
 UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c \
-             milter/util/jsonstr.c milter/util/holdseal.c
+             milter/util/jsonstr.c milter/util/holdseal.c milter/util/mailbox.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
@@ -88,7 +88,8 @@ HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/revie
               milter/holds/logins.c
 HOLDS_LIB  := $(BUILD)/libholds.a
 
-CTL_SRCS  := milter/ctl/apologyctl.c
+CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/ctl.c milter/ctl/backtest.c milter/ctl/backtest_head.c \
+             milter/ctl/backtest_report.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -152,6 +153,14 @@ $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CO
 $(BUILD)/tests/test_connguard: tests/unit/test_connguard.c $(BUILD)/milter/review/connguard.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
+
+# apologyctl backtest (the ctl layer without apologyctl's main()) on small
+# archives written by the test.
+CTL_TEST_OBJS := $(filter-out $(BUILD)/milter/ctl/apologyctl.o,$(CTL_OBJS))
+$(BUILD)/tests/test_backtest: tests/unit/test_backtest.c $(CTL_TEST_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
+                              $(UTIL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -Imilter/ctl -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
 
 review-test: all
 	sh tests/review/run.sh $(BUILD)
@@ -272,10 +281,12 @@ corpus: $(BUILD)/apologyctl
 	$(PYTHON) tests/corpus_run.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/corpus
 
 # apologyctl as a command; then the shipped policy cut after every line, each
-# cut refused by `policy check` or by `policy check --against` the whole file.
+# cut refused by `policy check` or by `policy check --against` the whole file;
+# then `apologyctl backtest` on a generated archive against `check` file by file.
 cli: $(BUILD)/apologyctl
 	sh tests/cli.sh $(BUILD)/apologyctl
 	$(PYTHON) tests/policy_truncate.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
+	$(PYTHON) tests/backtest.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
 
 docs-check:
 	$(PYTHON) tests/docs_check.py
@@ -364,6 +375,9 @@ demo: deps
 BENCH_SECONDS ?= 3
 bench: all $(BUILD)/bench-engine
 	$(BUILD)/bench-engine policies/default.yaml $(BENCH_SECONDS)
+	@echo
+	@echo "== apologyctl backtest over generated archives, against check in the same run"
+	$(PYTHON) bench/bench_backtest.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
 	@echo
 	@echo "== the portable matcher (MATCHER=pcre2), for comparison"
 	$(MAKE) MATCHER=pcre2 build-pcre2/bench-engine
