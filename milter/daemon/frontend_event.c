@@ -415,7 +415,8 @@ static void conn_unreserve(struct conn *c)
 }
 
 /* Free the input buffer, or keep it for the loop's next connection when it
- * stayed small. */
+ * stayed small.  Even small ones count towards the next return of memory to
+ * the system: a thousand connections closing leave their read buffers. */
 static void conn_free_input(struct conn *c)
 {
 	struct loop *lp = c->lp;
@@ -424,8 +425,7 @@ static void conn_free_input(struct conn *c)
 		lp->spare_in = c->in;
 	} else {
 		g_byte_array_unref(c->in);
-		if (c->in_peak > BIG_BUFFER)
-			budget_freed(conn_budget(c), c->in_peak);
+		budget_freed(conn_budget(c), c->in_peak + READ_CHUNK);
 	}
 	c->in = NULL;
 }
