@@ -442,7 +442,10 @@ enum filter_reply filter_data(struct filter_session *s)
 	return FILTER_ACCEPT;
 }
 
-/* The budget is taken in steps of this many bytes (one body chunk). */
+/* The budget is taken in steps of this many bytes (one body chunk), for
+ * what a message holds beyond its first step: a message of up to 64 KB, the
+ * usual one, is never refused and costs no atomic operation.  The budget may
+ * so be passed by 64 KB a session, as by the front end's read buffers. */
 #define CHARGE_STEP (64 * 1024)
 
 void filter_refuse(struct filter_session *s)
@@ -468,8 +471,8 @@ static void append(struct filter_session *s, const char *data, size_t len)
 		s->over_cap = true;
 		return;
 	}
-	if (need > s->charged) {
-		size_t more = (need - s->charged + CHARGE_STEP - 1) / CHARGE_STEP * CHARGE_STEP;
+	if (need > s->charged + CHARGE_STEP) {
+		size_t more = (need - s->charged - 1) / CHARGE_STEP * CHARGE_STEP; /* whole steps */
 		if (!budget_take(s->f->budget, more)) {
 			filter_refuse(s);
 			return;

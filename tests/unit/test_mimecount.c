@@ -48,8 +48,8 @@ static const struct count_case cases[] = {
      "boundary=in\n\n--in\n\nplain\n--in\n\nhtml\n--in--\n--out\n\nfile\n--out--\n",
      5},
     {"xboundary= is another parameter", "Content-Type: multipart/mixed; xboundary=b\n\n--b\n\n--b\n", 1},
-    {"quoted-printable = signs are no declarations", "Content-Transfer-Encoding: quoted-printable\n\na=3D=\nb=20\n",
-     1},
+    {"quoted-printable = signs are no declarations",
+     "Content-Transfer-Encoding: quoted-printable\n\na=3D=\nb=20\n", 1},
     {"a line without its end yet is not read", "Content-Type: multipart/mixed; boundary=b\n\n--b\n\n--b", 2},
 };
 
