@@ -4,7 +4,10 @@
  *
  *   MAIL FROM   outgoing or inbound?  out of scope -> accept at once
  *   DATA        no client among the recipients -> accept at once
- *   headers     buffer the message (bounded), note Message-ID and references
+ *   headers     buffer the message (bounded: limits.max-message-size, and
+ *               limits.memory-budget over all sessions: no room, the
+ *               message is deferred), count its MIME parts (mime_count),
+ *               note Message-ID and references
  *   end         outgoing: context from the store -> apology_check -> act
  *               inbound:  classify the text -> record a complaint
  *
