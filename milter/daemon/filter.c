@@ -1062,8 +1062,8 @@ static enum filter_reply defer(struct filter_session *s, const char *qid, const 
 {
 	struct budget *b = s->f->budget;
 	log_msg(LOG_WARNING,
-	        "%s: %s deferred: limits.memory-budget is full (%zu of %zu MB held); the MTA will send "
-	        "it again",
+	        "%s: %s deferred: limits.memory-budget had no room for it (%zu of %zu MB held now); the "
+	        "MTA will send it again",
 	        qid, s->outgoing ? "outgoing" : "inbound", budget_used(b) >> 20, budget_limit(b) >> 20);
 	ops->set_reply(mta, "451", "4.3.0", "Too busy to check this message now; try again later");
 	message_reset(s);
