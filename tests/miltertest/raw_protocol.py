@@ -271,7 +271,7 @@ class Daemon:
              "-o", "limits.milter-timeout=2s", "-o", "limits.drain-timeout=30s"]
             + [arg for option in options for arg in ("-o", option)],
             stdout=self.log, stderr=self.log)
-        for _ in range(200):
+        for _ in range(1200):  # a minute: under valgrind on a busy machine the start takes long
             if "listening on" in self.log_text():
                 return
             if self.proc.poll() is not None:
