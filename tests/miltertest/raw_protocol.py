@@ -277,6 +277,7 @@ class Daemon:
             if self.proc.poll() is not None:
                 break
             time.sleep(0.05)
+        self.stop()  # not left running when the start is too slow
         raise RuntimeError("the daemon did not start: " + self.log_text())
 
     def connect(self):
