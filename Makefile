@@ -71,7 +71,7 @@ UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milt
              milter/util/jsonstr.c milter/util/holdseal.c milter/util/mailbox.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
-CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
+CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/mimecount.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
              milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
              milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
              milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
@@ -176,7 +176,8 @@ review-test: all
 # apology-milter speaks the protocol itself in one event loop;
 # apology-milter-libmilter is the same daemon on libmilter.
 DAEMON_SRCS := milter/daemon/filter.c milter/daemon/scope.c milter/daemon/config.c \
-               milter/daemon/render_headers.c milter/daemon/milterproto.c milter/daemon/upkeep.c
+               milter/daemon/render_headers.c milter/daemon/milterproto.c milter/daemon/upkeep.c \
+               milter/daemon/budget.c
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/daemon/daemon.o \
                $(BUILD)/milter/daemon/frontend_event.o $(BUILD)/milter/daemon/frontend_libmilter.o
 DAEMON_LIB  := $(BUILD)/libdaemon.a

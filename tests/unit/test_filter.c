@@ -107,6 +107,8 @@ static const char *added(const struct fake_mta *m, const char *name)
  * that sets this, analysing a message kills the process, as a message that
  * crashes the core (or the OOM killer, or kill -9) kills the daemon. */
 static bool die_in_analysis;
+/* Messages handed to the core, to show which never were. */
+static unsigned analysed;
 
 void __real_apology_check(const struct policy *pol, const char *data, size_t len, const struct context *ctx,
                           struct decision *d);
@@ -118,6 +120,7 @@ void __wrap_apology_check(const struct policy *pol, const char *data, size_t len
 {
 	if (die_in_analysis)
 		raise(SIGKILL);
+	analysed++;
 	__real_apology_check(pol, data, len, ctx, d);
 }
 
@@ -765,6 +768,131 @@ static void test_size_cap(void **state)
 	fx_stop(&fx);
 }
 
+/* An outgoing message from sam@acme.example to a client, through DATA. */
+static struct filter_session *begin_reply(struct fx *fx)
+{
+	struct filter_session *s = filter_session_new(fx->f, NULL, "");
+	filter_set_daemon_name(s, "ORIGINATING");
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(s, "<dana@client.example>");
+	assert_int_equal(filter_data(s), FILTER_CONTINUE);
+	return s;
+}
+
+/* BYTES more of body, in 64 KB chunks. */
+static void body_bytes(struct filter_session *s, size_t bytes)
+{
+	static unsigned char chunk[65535];
+	memset(chunk, 'x', sizeof chunk);
+	for (size_t sent = 0; sent < bytes; sent += sizeof chunk)
+		filter_body(s, chunk, MIN(sizeof chunk, bytes - sent));
+}
+
+/* limits.memory-budget over all sessions: a message its buffer finds the
+ * budget full for is let go of and deferred at its end (4xx: the MTA sends
+ * it again), never judged half; one of up to 64 KB is never refused; what a
+ * message took comes back when it ends. */
+static void test_memory_budget(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	fx_start(&fx, (const char *const[]){"limits.memory-budget=1M", NULL});
+	struct filter_session *big = begin_reply(&fx);
+	feed(big, "reply-bad.eml");
+	body_bytes(big, 1024 * 1024); /* all the budget and its first 64 KB */
+	assert_false(filter_refused(big));
+
+	struct filter_session *more = begin_reply(&fx);
+	feed(more, "reply-bad.eml");
+	body_bytes(more, 200 * 1024);
+	assert_true(filter_refused(more));
+	assert_int_equal(filter_message_bytes(more), 0);
+	mta_init(&mta);
+	unsigned before = analysed;
+	assert_int_equal(filter_end_of_message(more, "QID3", &fake_ops, &mta), FILTER_TEMPFAIL);
+	assert_int_equal(analysed, before);
+	assert_non_null(mta.reply);
+	assert_true(g_str_has_prefix(mta.reply, "451 4.3.0 "));
+	assert_null(added(&mta, "X-Apology-Check"));
+	mta_clear(&mta);
+
+	struct filter_session *small = begin_reply(&fx);
+	feed(small, "reply-bad.eml");
+	mta_init(&mta);
+	assert_int_equal(filter_end_of_message(small, "QID4", &fake_ops, &mta), FILTER_ACCEPT);
+	assert_non_null(mta.quarantined);
+	mta_clear(&mta);
+
+	mta_init(&mta);
+	assert_int_equal(filter_end_of_message(big, "QID5", &fake_ops, &mta), FILTER_ACCEPT);
+	assert_non_null(added(&mta, "X-Apology-Check"));
+	mta_clear(&mta);
+	/* The budget is back: the same message as the refused one is judged. */
+	assert_int_equal(filter_mail(more, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(more, "<dana@client.example>");
+	assert_int_equal(filter_data(more), FILTER_CONTINUE);
+	feed(more, "reply-bad.eml");
+	body_bytes(more, 200 * 1024);
+	assert_false(filter_refused(more));
+	mta_init(&mta);
+	assert_int_equal(filter_end_of_message(more, "QID6", &fake_ops, &mta), FILTER_ACCEPT);
+	assert_non_null(mta.quarantined);
+	mta_clear(&mta);
+
+	/* The front end could not take a packet of this message. */
+	assert_int_equal(filter_mail(more, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(more, "<dana@client.example>");
+	assert_int_equal(filter_data(more), FILTER_CONTINUE);
+	feed(more, "reply-bad.eml");
+	filter_refuse(more);
+	mta_init(&mta);
+	assert_int_equal(filter_end_of_message(more, "QID7", &fake_ops, &mta), FILTER_TEMPFAIL);
+	mta_clear(&mta);
+	filter_session_free(more);
+	filter_session_free(small);
+	filter_session_free(big);
+	fx_stop(&fx);
+}
+
+/* A message over the policy's max-parts (200) is counted so while it comes
+ * and never handed to the core, outgoing or inbound. */
+static void test_parts_counted_before_parsing(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	fx_start(&fx, NULL);
+	for (int outgoing = 1; outgoing >= 0; outgoing--) {
+		struct filter_session *s = filter_session_new(fx.f, NULL, "198.51.100.7");
+		filter_set_daemon_name(s, outgoing ? "ORIGINATING" : "MTA");
+		assert_int_equal(
+		    filter_mail(s, outgoing ? "<sam@acme.example>" : "<dana@client.example>", NULL),
+		    FILTER_CONTINUE);
+		filter_rcpt(s, outgoing ? "<dana@client.example>" : "<sam@acme.example>");
+		assert_int_equal(filter_data(s), FILTER_CONTINUE);
+		filter_header(s, "From", outgoing ? "sam@acme.example" : "dana@client.example");
+		filter_header(s, "Message-ID", "<parts@client.example>");
+		filter_header(s, "Content-Type", "multipart/mixed;\n boundary=\"b\"");
+		filter_end_of_headers(s);
+		const char part[] = "--b\r\n\r\n";
+		for (int i = 0; i < 300; i++)
+			filter_body(s, (const unsigned char *)part, sizeof part - 1);
+		filter_body(s, (const unsigned char *)"--b--\r\n", 7);
+		assert_int_equal(filter_message_bytes(s), 0); /* nothing to judge: on the loop */
+		mta_init(&mta);
+		unsigned before = analysed;
+		assert_int_equal(filter_end_of_message(s, "QID8", &fake_ops, &mta), FILTER_ACCEPT);
+		assert_int_equal(analysed, before);
+		if (outgoing)
+			assert_string_equal(added(&mta, "X-Apology-Check"),
+			                    "unchecked; reason=too-many-mime-parts");
+		mta_clear(&mta);
+		filter_session_free(s);
+	}
+	fx_stop(&fx);
+}
+
 static void test_forged_headers_removed(void **state)
 {
 	(void)state;
@@ -943,6 +1071,8 @@ int main(void)
 	    cmocka_unit_test(test_no_store_then_back),
 	    cmocka_unit_test(test_no_store_no_spool),
 	    cmocka_unit_test(test_size_cap),
+	    cmocka_unit_test(test_memory_budget),
+	    cmocka_unit_test(test_parts_counted_before_parsing),
 	    cmocka_unit_test(test_forged_headers_removed),
 	    cmocka_unit_test(test_complaint_then_reply),
 	    cmocka_unit_test(test_reload),
