@@ -50,4 +50,37 @@ void message_clear(struct message *msg);
 /* One-time library set-up (GMime); safe to call more than once. */
 void message_library_init(void);
 
+/* The reason a message over limits.max_parts is unchecked, whether the walk
+ * of the parsed tree or mime_count found it. */
+#define MESSAGE_TOO_MANY_PARTS "too many MIME parts"
+
+/*
+ * A count of a message's MIME parts without parsing it, so that a message
+ * of a million empty parts is refused before GMime builds a million
+ * objects (seconds and a gigabyte).  It learns each boundary from a
+ * "boundary=" parameter and counts the lines that open a part ("--"
+ * boundary, not the closing "--" boundary "--"); the message itself is one
+ * part more.  Past MIME_COUNT_BOUNDARIES boundaries each further
+ * declaration counts as a part (its multipart is one).  The count errs low
+ * rather than high: what it misses, the walk of the parsed tree still caps.
+ *
+ * Fed as the message grows: mime_count_feed() reads the whole lines of
+ * DATA[0..LEN) it has not read yet, where DATA is the message so far (the
+ * same bytes each time, longer).  Pure: no I/O.  mime_count_clear() frees
+ * what the count holds.
+ */
+#define MIME_COUNT_BOUNDARIES 64
+struct mime_count {
+	size_t done;           /* bytes of DATA read: whole lines only */
+	unsigned parts;        /* the message, parts opened, declarations past the table */
+	GPtrArray *boundaries; /* GString *: the boundaries seen, at most MIME_COUNT_BOUNDARIES */
+};
+
+void mime_count_init(struct mime_count *mc);
+void mime_count_feed(struct mime_count *mc, const char *data, size_t len);
+/* MESSAGE_TOO_MANY_PARTS when the parts counted so far are over LIM's
+ * max_parts, else NULL. */
+const char *mime_count_over(const struct mime_count *mc, const struct limits *lim);
+void mime_count_clear(struct mime_count *mc);
+
 #endif

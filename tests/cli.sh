@@ -95,5 +95,31 @@ expect "--force alone" 64 "$CTL" policy check --force policies/default.yaml
 expect "help" 0 "$CTL" --help
 contains "help lists the commands" out "apologyctl policy check"
 contains "help explains --against" out "--against OLD"
+# check --inbound: the complaint the reply answers, as the milter stores it.
+printf 'From: Client <c@client.example>\nTo: a@agency.example\nSubject: Still wrong\nDate: Tue, 03 Mar 2026 09:00:00 +0000\nMessage-ID: <c1@client.example>\n\nThis is the third time the order is wrong and nobody has called us. We are furious and will cancel the contract.\n' >"$tmp/complaint.eml"
+expect "--inbound: a plain note answering a stored complaint advises" 1 "$CTL" check $P --format json --inbound "$tmp/complaint.eml" "$tmp/plain.eml"
+contains "--inbound: the complaint is detected" out '"detected":true'
+contains "--inbound: sent when it arrived" out '"sent":"2026-03-03T09:00:00Z"'
+contains "json says whether the reply apologised" out '"apologised":false'
+expect "--inbound: a note that is no complaint stores none" 0 "$CTL" check $P --format json --inbound "$tmp/plain.eml" "$tmp/plain.eml"
+contains "--inbound: no complaint detected" out '"detected":false'
+expect "--inbound and --complaint together" 64 "$CTL" check $P --complaint normal --inbound "$tmp/complaint.eml" "$tmp/plain.eml"
+expect "--inbound file missing" 66 "$CTL" check $P --inbound /nonexistent.eml "$tmp/plain.eml"
+# backtest: usage and input errors; a directory of .eml files judged.
+expect "backtest a directory" 0 "$CTL" backtest $P tests/demo
+contains "backtest judges its three replies" out "3 messages in 3 files: 3 judged"
+contains "backtest prints verdicts per sender" out "per sender"
+expect "backtest without a source" 64 "$CTL" backtest $P
+expect "backtest --jobs 0" 64 "$CTL" backtest $P --jobs 0 tests/demo
+expect "backtest bad --since" 64 "$CTL" backtest $P --since soon tests/demo
+expect "backtest unknown option" 64 "$CTL" backtest $P --frobnicate tests/demo
+expect "backtest a missing source" 66 "$CTL" backtest $P /nonexistent.mbox tests/demo
+contains "the missing source is named" err "/nonexistent.mbox"
+contains "the other source is judged all the same" out "3 judged"
+expect "backtest --since after everything" 0 "$CTL" backtest $P --since 2030-01-01 tests/demo
+contains "--since leaves messages out" out "0 judged"
+expect "backtest a bad policy" 78 "$CTL" backtest --policy "$tmp/norules.yaml" tests/demo
+expect "backtest --help" 0 "$CTL" backtest --help
+contains "backtest help explains --against" out "--against OLD"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -157,7 +157,7 @@ static void walk_object(struct walk *w, GMimeObject *obj, unsigned depth, bool f
 	if (w->unchecked || obj == NULL)
 		return;
 	if (++w->parts > w->lim->max_parts) {
-		w->unchecked = "too many MIME parts";
+		w->unchecked = MESSAGE_TOO_MANY_PARTS;
 		return;
 	}
 	if (depth > w->lim->max_depth) {

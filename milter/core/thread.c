@@ -152,8 +152,8 @@ static void gate_reply(const struct policy *pol, const struct thread_view *view,
 	float rel[CLASSIFIER_MAX_CLASSES];
 	gate_logits(pol, view->text, view->len, rel);
 	l->answers = rel[pol->gate_class[GATE_ANSWERS]];
-	l->margin =
-	    view->quoted_len > 0 ? l->complaint + l->answers : l->answers - (float)pol->reply_alone_margin;
+	l->margin = view->quoted_len > 0 ? l->complaint + l->answers + (float)pol->thread_lift
+	                                 : l->answers - (float)pol->reply_alone_margin;
 	if (l->margin >= 0)
 		l->detected = true;
 }

@@ -4,6 +4,7 @@
  *   apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]
  *                    [--history FILE] FILE... | -
  *   apologyctl policy check [--against OLD [--force]] [PATH...]
+ *   apologyctl backtest [--policy NEW] [--against OLD] ... SOURCE...   (backtest.c)
  *   apologyctl quarantine | notify | logins ...   the review tools (milter/holds/)
  *
  * Exit status of check: the worst verdict over all files (0 pass, 1 advise,
@@ -18,6 +19,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "ctl.h"
 #include "decision.h"
 #include "linefile.h"
 #include "logins.h"
@@ -28,8 +30,11 @@
 
 static const char usage_text[] =
     "usage: apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]\n"
-    "                        [--history FILE] [--complaint normal|serious] FILE... | -\n"
+    "                        [--history FILE] [--complaint normal|serious | --inbound FILE]\n"
+    "                        FILE... | -\n"
     "       apologyctl policy check [--against OLD [--force]] [PATH...]\n"
+    "       apologyctl backtest [--policy NEW] [--against OLD] [--jobs N] [--since DATE]\n"
+    "                           [--sender GLOB]... [--report DIR] SOURCE... | -\n"
     "       apologyctl quarantine [-c FILE] [-o key=value]... list|show|release|discard|return|\n"
     "                             expire|reconcile ...   (apologyctl quarantine help)\n"
     "       apologyctl notify [-c FILE] [-o key=value]... --once\n"
@@ -45,13 +50,19 @@ static const char usage_text[] =
     "                   lines \"RFC3339 kind[,kind]\"\n"
     "  --complaint SEV  the thread answers a complaint of this severity (normal or\n"
     "                   serious), as when the milter stored the inbound complaint\n"
+    "  --inbound FILE   the reply answers the complaint in FILE, as the milter stores it\n"
+    "                   when it arrives (severity, failure kinds, its Date as arrival)\n"
     "policy check      validate each policy (default: as for check) and print \"policy OK\"\n"
     "                   or its errors (exit 78)\n"
     "  --against OLD    also compare each with OLD, the policy it would replace: print\n"
     "                   what changed (rules enabled, entries per phrase list, models)\n"
     "                   and exit 65 when one shrinks: it loses an enabled rule, empties a\n"
     "                   phrase list, drops a model or more than half of its patterns\n"
-    "  --force          accept a policy that shrinks (exit 0; the changes are printed)\n";
+    "  --force          accept a policy that shrinks (exit 0; the changes are printed)\n"
+    "backtest          run the policy over a mail archive (mbox, Maildir, a directory of\n"
+    "                  .eml files, or - for a list of paths on standard input) as the milter\n"
+    "                  would have judged it; a summary, and with --report DIR results.jsonl\n"
+    "                  and index.html (apologyctl backtest --help)\n";
 
 static int usage(const char *msg)
 {
@@ -59,37 +70,6 @@ static int usage(const char *msg)
 		fprintf(stderr, "apologyctl: %s\n", msg);
 	fputs(usage_text, stderr);
 	return EX_USAGE;
-}
-
-static const char *default_policy_path(void)
-{
-	const char *env = getenv("APOLOGY_POLICY");
-	if (env && *env)
-		return env;
-	if (access(POLICY_DEFAULT_PATH, R_OK) == 0)
-		return POLICY_DEFAULT_PATH;
-	return DATADIR "/policies/default.yaml";
-}
-
-static struct policy *load_policy(const char *path)
-{
-	char *err = NULL;
-	struct policy *pol = policy_load(path, &err);
-	if (pol == NULL) {
-		fprintf(stderr, "%s", err ? err : "cannot load the policy\n");
-		g_free(err);
-	}
-	return pol;
-}
-
-static bool parse_time(const char *s, gint64 *out)
-{
-	GDateTime *dt = g_date_time_new_from_iso8601(s, NULL);
-	if (dt == NULL)
-		return false;
-	*out = g_date_time_to_unix(dt);
-	g_date_time_unref(dt);
-	return true;
 }
 
 struct history_read {
@@ -105,7 +85,7 @@ static bool history_line(void *arg, char *line, int lineno)
 	struct history_read *r = arg;
 	char **f = g_strsplit_set(g_strstrip(line), " \t", 2);
 	struct history_entry h = {0};
-	bool ok = f[0] != NULL && f[1] != NULL && parse_time(f[0], &h.when);
+	bool ok = f[0] != NULL && f[1] != NULL && ctl_parse_time(f[0], &h.when);
 	if (!ok)
 		fprintf(stderr, "%s:%d:1: expected \"RFC3339-time kind[,kind]\"\n", r->path, lineno);
 	char **kinds = ok ? g_strsplit(g_strstrip(f[1]), ",", -1) : NULL;
@@ -165,10 +145,31 @@ static bool read_input(const char *file, GByteArray **out)
 	return true;
 }
 
+/* --inbound FILE: the complaint the reply answers, as the milter stores it
+ * when it arrives (its severity, failure kinds, and Date as its arrival);
+ * a message that does not read as a complaint gives nothing, as in the
+ * milter.  False (reported) when FILE cannot be read. */
+static bool read_inbound(const char *path, const struct policy *pol, struct context *ctx)
+{
+	GByteArray *buf;
+	if (!read_input(path, &buf))
+		return false;
+	struct inbound in;
+	apology_classify_inbound(pol, (const char *)buf->data, buf->len, &in);
+	struct message msg;
+	message_parse((const char *)buf->data, buf->len, policy_limits(pol), &msg);
+	if (in.parsed && in.complaint.detected)
+		ctl_context_complaint(ctx, &in.complaint, msg.date);
+	message_clear(&msg);
+	inbound_clear(&in);
+	g_byte_array_unref(buf);
+	return true;
+}
+
 static int cmd_check(int argc, char **argv)
 {
 	const char *policy_path = NULL, *format = "text", *now_s = NULL, *history_path = NULL;
-	const char *complaint = NULL;
+	const char *complaint = NULL, *inbound_path = NULL;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
 		const char *a = argv[i];
@@ -177,6 +178,7 @@ static int cmd_check(int argc, char **argv)
 		                   : strcmp(a, "--now") == 0       ? &now_s
 		                   : strcmp(a, "--history") == 0   ? &history_path
 		                   : strcmp(a, "--complaint") == 0 ? &complaint
+		                   : strcmp(a, "--inbound") == 0   ? &inbound_path
 		                                                   : NULL;
 		if (strcmp(a, "--") == 0) {
 			i++;
@@ -194,7 +196,7 @@ static int cmd_check(int argc, char **argv)
 	if (!json && strcmp(format, "text") != 0)
 		return usage("check: --format is text or json");
 	struct context ctx = {0};
-	if (now_s && !parse_time(now_s, &ctx.now))
+	if (now_s && !ctl_parse_time(now_s, &ctx.now))
 		return usage("check: --now expects an RFC 3339 time, e.g. 2026-03-04T10:00:00Z");
 	if (complaint) {
 		if (strcmp(complaint, "normal") != 0 && strcmp(complaint, "serious") != 0)
@@ -204,9 +206,15 @@ static int cmd_check(int argc, char **argv)
 		ctx.complaint_serious = strcmp(complaint, "serious") == 0;
 	}
 
-	struct policy *pol = load_policy(policy_path ? policy_path : default_policy_path());
+	if (complaint && inbound_path)
+		return usage("check: --complaint and --inbound both say what the reply answers: give one");
+	struct policy *pol = ctl_load_policy(policy_path ? policy_path : ctl_default_policy_path());
 	if (pol == NULL)
 		return EX_CONFIG;
+	if (inbound_path && !read_inbound(inbound_path, pol, &ctx)) {
+		policy_unref(pol);
+		return EX_NOINPUT;
+	}
 	GArray *history = g_array_new(FALSE, FALSE, sizeof(struct history_entry));
 	if (history_path && !load_history(history_path, pol, history)) {
 		g_array_free(history, TRUE);
@@ -228,7 +236,7 @@ static int cmd_check(int argc, char **argv)
 		apology_check(pol, (const char *)buf->data, buf->len, &ctx, &d);
 		GString *out = g_string_new(NULL);
 		if (json)
-			render_json(out, argv[i], &d);
+			ctl_json_decision(out, argv[i], pol, &d);
 		else
 			render_text(out, argv[i], &d, colour);
 		puts(out->str);
@@ -293,13 +301,13 @@ static int cmd_policy(int argc, char **argv)
 	if (force && against == NULL)
 		return usage("policy check: --force goes with --against");
 	struct policy *old = NULL;
-	if (against && (old = load_policy(against)) == NULL)
+	if (against && (old = ctl_load_policy(against)) == NULL)
 		return EX_CONFIG;
-	const char *fallback[] = {default_policy_path()};
+	const char *fallback[] = {ctl_default_policy_path()};
 	const char *const *paths = i < argc ? (const char *const *)argv + i : fallback;
 	int n = i < argc ? argc - i : 1, rc = 0;
 	for (int k = 0; k < n; k++) {
-		struct policy *pol = load_policy(paths[k]);
+		struct policy *pol = ctl_load_policy(paths[k]);
 		if (pol == NULL) {
 			rc = EX_CONFIG;
 			continue;
@@ -321,7 +329,7 @@ struct command {
 
 static const struct command commands[] = {
     {"check", cmd_check},    {"policy", cmd_policy},  {"quarantine", quarantine_main},
-    {"notify", notify_main}, {"logins", logins_main},
+    {"notify", notify_main}, {"logins", logins_main}, {"backtest", backtest_main},
 };
 
 int main(int argc, char **argv)

@@ -95,6 +95,9 @@ const struct config_key config_keys[] = {
      "add the check header to passed mail too (otherwise it is untouched)"},
     {"limits.max-message-size", CONF_SIZE, FIELD(max_message_size), "10M", 64 * 1024, 1LL << 30, NULL, NULL,
      "larger messages are not analysed (unchecked)"},
+    {"limits.memory-budget", CONF_SIZE, FIELD(memory_budget), "512M", 1024 * 1024, 1LL << 40, NULL, NULL,
+     "bytes of milter packets and messages the daemon holds at once, over all connections; a message "
+     "whose data would pass it is deferred (tempfail: the MTA tries again later)"},
     {"limits.drain-timeout", CONF_DURATION, FIELD(drain_timeout), "30s", 0, 3600, NULL, NULL,
      "on SIGTERM, how long to wait for messages in flight"},
     {"limits.milter-timeout", CONF_DURATION, FIELD(milter_timeout), "300s", 1, 3600, NULL, NULL,

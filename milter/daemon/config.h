@@ -56,6 +56,7 @@ struct config {
 	bool header_on_pass; /* add "<check>: pass" to passed mail */
 
 	gint64 max_message_size; /* bytes buffered per message */
+	gint64 memory_budget;    /* bytes of packets and messages held over all connections */
 	gint64 history_window;   /* seconds of apology history read per reply */
 	gint64 retention;        /* seconds complaints and history are kept */
 	gint64 crash_forget;     /* seconds a death of the daemon counts against a message */

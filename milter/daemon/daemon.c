@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "config.h"
 #include "filter.h"
 #include "frontend.h"
@@ -405,6 +406,7 @@ static char *load_hold_key(struct holdseal_key *key)
 int main(int argc, char **argv)
 {
 	bool foreground = false, check_only = false;
+	budget_malloc_setup(); /* large buffers go back to the system when freed */
 	int rc = load_config(argc, argv, &foreground, &check_only);
 	if (rc != 0)
 		return rc;

@@ -37,7 +37,8 @@ static gpointer make(gpointer unused)
 	                              "scope,verdict");
 	dm.skipped = metrics_counter(
 	    m, "apology_messages_skipped_total",
-	    "Messages accepted at MAIL FROM or DATA without being judged, by reason.", "reason");
+	    "Messages not judged, by reason: accepted at MAIL FROM or DATA, or deferred (memory-budget).",
+	    "reason");
 	dm.rule_hits =
 	    metrics_counter(m, "apology_rule_hits_total",
 	                    "Outgoing replies in which a rule fired (once per reply and rule).", "rule");
@@ -91,6 +92,8 @@ static gpointer make(gpointer unused)
 	for (const char *const *v = VALUES("complaint", "no-complaint", "not-from-client", "not-analysed");
 	     *v; v++)
 		metric_at(dm.messages, "inbound", *v);
+	precreate(dm.skipped, VALUES("sender-out-of-policy", "no-client-recipient", "inbound-not-recorded",
+	                             "inbound-null-sender", "stopping", "memory-budget"));
 	precreate(dm.actions, VALUES("none", "headers", "hold", "reject", "tempfail"));
 	precreate(dm.records, VALUES("store", "spool", "lost"));
 	precreate(dm.store_errors, VALUES("lookup", "record", "crash-guard", "upkeep"));

@@ -4,7 +4,10 @@
  *
  *   MAIL FROM   outgoing or inbound?  out of scope -> accept at once
  *   DATA        no client among the recipients -> accept at once
- *   headers     buffer the message (bounded), note Message-ID and references
+ *   headers     buffer the message (bounded: limits.max-message-size, and
+ *               limits.memory-budget over all sessions: no room, the
+ *               message is deferred), count its MIME parts (mime_count),
+ *               note Message-ID and references
  *   end         outgoing: context from the store -> apology_check -> act
  *               inbound:  classify the text -> record a complaint
  *
@@ -22,6 +25,7 @@
 #include <string.h>
 #include <netinet/in.h>
 
+#include "budget.h"
 #include "daemon_metrics.h"
 #include "decision.h"
 #include "filter.h"
@@ -54,6 +58,7 @@ struct filter {
 	unsigned in_flight;
 	bool draining;
 	struct holdseal_key *hold_key; /* seals hold tokens; NULL: they are not sealed */
+	struct budget *budget;         /* limits.memory-budget, for every session's message */
 };
 
 /* Our own header names, in the order of config fields below. */
@@ -74,8 +79,12 @@ struct filter_session {
 	char *sender;
 	GPtrArray *rcpts;
 	GString *raw;
+	size_t charged; /* bytes of the budget taken for raw */
 	size_t body_start;
 	bool over_cap;
+	bool refused;            /* the budget had no room for it: deferred at its end */
+	struct mime_count parts; /* counted as raw grows, before GMime sees it */
+	const char *too_many;    /* MESSAGE_TOO_MANY_PARTS once parts passes the policy's cap */
 	char *message_id;
 	GPtrArray *refs; /* ids from In-Reply-To, then References (newest first) */
 	int own[OWN_COUNT];
@@ -95,6 +104,7 @@ struct filter *filter_new(const struct config *cfg, struct store *store, struct 
 	g_mutex_init(&f->policy_lock);
 	g_mutex_init(&f->flight_lock);
 	g_cond_init(&f->flight_done);
+	f->budget = budget_new((size_t)cfg->memory_budget);
 	metric_set(metric_at(daemon_metrics()->store_available), store != NULL);
 	metric_set(metric_at(daemon_metrics()->policy_patterns), policy_pattern_count(pol));
 	return f;
@@ -115,7 +125,13 @@ void filter_free(struct filter *f)
 		holdseal_key_clear(f->hold_key);
 		g_free(f->hold_key);
 	}
+	budget_free(f->budget);
 	g_free(f);
+}
+
+struct budget *filter_budget(struct filter *f)
+{
+	return f->budget;
 }
 
 struct store *filter_store(struct filter *f)
@@ -327,6 +343,25 @@ static void raw_give(GString *raw)
 		g_private_set(&spare_raw, raw);
 }
 
+/* Messages from this size on count towards the next return of freed memory
+ * to the system (budget_freed): judging them let go of a few times their
+ * size. */
+#define TRIM_FROM (256 * 1024)
+
+/* Let go of the message buffer and the budget it took. */
+static void raw_release(struct filter_session *s)
+{
+	if (s->raw == NULL)
+		return;
+	size_t len = s->raw->len;
+	raw_give(s->raw);
+	s->raw = NULL;
+	budget_give(s->f->budget, s->charged);
+	s->charged = 0;
+	if (len >= TRIM_FROM)
+		budget_freed(s->f->budget, len);
+}
+
 static void message_reset(struct filter_session *s)
 {
 	if (s->active)
@@ -340,11 +375,12 @@ static void message_reset(struct filter_session *s)
 	if (s->rcpts)
 		g_ptr_array_free(s->rcpts, TRUE);
 	s->rcpts = NULL;
-	if (s->raw)
-		raw_give(s->raw);
-	s->raw = NULL;
+	raw_release(s);
 	s->body_start = 0;
 	s->over_cap = false;
+	s->refused = false;
+	mime_count_clear(&s->parts);
+	s->too_many = NULL;
 	g_clear_pointer(&s->message_id, g_free);
 	if (s->refs)
 		g_ptr_array_free(s->refs, TRUE);
@@ -412,6 +448,7 @@ enum filter_reply filter_mail(struct filter_session *s, const char *sender, cons
 	}
 	s->rcpts = g_ptr_array_new_with_free_func(g_free);
 	s->raw = raw_take();
+	mime_count_init(&s->parts);
 	s->refs = g_ptr_array_new_with_free_func(g_free);
 	s->active = true;
 	return FILTER_CONTINUE;
@@ -447,15 +484,54 @@ enum filter_reply filter_data(struct filter_session *s)
 	return FILTER_ACCEPT;
 }
 
+/* The budget is taken in steps of this many bytes (one body chunk), for
+ * what a message holds beyond its first step: a message of up to 64 KB, the
+ * usual one, is never refused and costs no atomic operation.  The budget may
+ * so be passed by 64 KB a session, as by the front end's read buffers. */
+#define CHARGE_STEP (64 * 1024)
+
+void filter_refuse(struct filter_session *s)
+{
+	if (!s->active || s->refused)
+		return;
+	s->refused = true;
+	raw_release(s); /* nothing of it will be judged */
+	s->raw = g_string_new(NULL);
+}
+
+bool filter_refused(const struct filter_session *s)
+{
+	return s->active && s->refused;
+}
+
 static void append(struct filter_session *s, const char *data, size_t len)
 {
-	if (s->over_cap)
+	if (s->over_cap || s->refused)
 		return;
-	if (s->raw->len + len > (size_t)s->f->cfg->max_message_size) {
+	size_t need = s->raw->len + len;
+	if (need > (size_t)s->f->cfg->max_message_size) {
 		s->over_cap = true;
 		return;
 	}
+	if (need > s->charged + CHARGE_STEP) {
+		size_t more = (need - s->charged - 1) / CHARGE_STEP * CHARGE_STEP; /* whole steps */
+		if (!budget_take(s->f->budget, more)) {
+			filter_refuse(s);
+			return;
+		}
+		s->charged += more;
+	}
 	g_string_append_len(s->raw, data, len);
+}
+
+/* Count the MIME parts of what has come of the message so far; past the
+ * policy's max-parts the message will not be parsed. */
+static void count_parts(struct filter_session *s)
+{
+	if (s->too_many || s->over_cap || s->refused)
+		return;
+	mime_count_feed(&s->parts, s->raw->str, s->raw->len);
+	s->too_many = mime_count_over(&s->parts, policy_limits(s->pol));
 }
 
 /* Append VALUE with every bare LF turned into CRLF. */
@@ -538,20 +614,23 @@ enum filter_reply filter_end_of_headers(struct filter_session *s)
 	if (s->active) {
 		append(s, "\r\n", 2);
 		s->body_start = s->raw->len;
+		count_parts(s);
 	}
 	return FILTER_CONTINUE;
 }
 
 enum filter_reply filter_body(struct filter_session *s, const unsigned char *chunk, size_t len)
 {
-	if (s->active)
+	if (s->active) {
 		append(s, (const char *)chunk, len);
+		count_parts(s);
+	}
 	return FILTER_CONTINUE;
 }
 
 size_t filter_message_bytes(const struct filter_session *s)
 {
-	return s->active && !s->over_cap ? s->raw->len : 0;
+	return s->active && !s->over_cap && !s->refused && !s->too_many ? s->raw->len : 0;
 }
 
 /* ---- end of message: records, in the store or else in the spool ------- */
@@ -633,8 +712,9 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 	struct store *st = filter_store(f);
 	char *err = NULL;
 	struct recorded r = {0};
-	if (s->over_cap) {
-		log_msg(LOG_DEBUG, "%s: inbound, not analysed", qid);
+	if (s->over_cap || s->too_many) {
+		log_msg(LOG_DEBUG, "%s: inbound, not analysed%s", qid,
+		        s->too_many ? ": too many MIME parts" : "");
 		DAEMON_COUNT(messages, "inbound", "not-analysed");
 		return;
 	}
@@ -796,6 +876,10 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 	memset(k, 0, sizeof *k);
 	if (s->over_cap) {
 		unchecked(d, "message over the size limit");
+		return;
+	}
+	if (s->too_many) { /* counted while it came: GMime would build every part */
+		unchecked(d, s->too_many);
 		return;
 	}
 	char *fp = fingerprint(s);
@@ -1055,6 +1139,21 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	return reply;
 }
 
+/* A message the budget had no room for: deferred, with one log line. */
+static enum filter_reply defer(struct filter_session *s, const char *qid, const struct mta_ops *ops,
+                               void *mta)
+{
+	struct budget *b = s->f->budget;
+	log_msg(LOG_WARNING,
+	        "%s: %s deferred: limits.memory-budget had no room for it (%zu of %zu MB held now); the "
+	        "MTA will send it again",
+	        qid, s->outgoing ? "outgoing" : "inbound", budget_used(b) >> 20, budget_limit(b) >> 20);
+	ops->set_reply(mta, "451", "4.3.0", "Too busy to check this message now; try again later");
+	DAEMON_COUNT(skipped, "memory-budget");
+	message_reset(s);
+	return FILTER_TEMPFAIL;
+}
+
 enum filter_reply filter_end_of_message(struct filter_session *s, const char *queue_id,
                                         const struct mta_ops *ops, void *mta)
 {
@@ -1063,6 +1162,9 @@ enum filter_reply filter_end_of_message(struct filter_session *s, const char *qu
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC, started = g_get_monotonic_time();
 	if (!s->active)
 		return FILTER_ACCEPT;
+	if (s->refused)
+		return defer(s, qid, ops, mta);
+	count_parts(s);
 	if (s->outgoing)
 		reply = judge(s, qid, ops, mta, now);
 	else

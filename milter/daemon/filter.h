@@ -112,9 +112,21 @@ enum filter_reply filter_header(struct filter_session *s, const char *name, cons
 enum filter_reply filter_end_of_headers(struct filter_session *s);
 enum filter_reply filter_body(struct filter_session *s, const unsigned char *chunk, size_t len);
 /* Bytes of the current message buffered to be judged at its end: 0 when
- * none is (out of scope, or over limits.max-message-size, which is not
- * analysed).  A measure of what judging it may cost. */
+ * none is (out of scope, over limits.max-message-size or the policy's
+ * max-parts, which are not analysed, or refused for the memory budget).
+ * A measure of what judging it may cost. */
 size_t filter_message_bytes(const struct filter_session *s);
+/* The front end could not take data of the current message: the memory
+ * budget had no room for it.  The message is let go of, and deferred at its
+ * end (tempfail; the MTA sends it again later). */
+void filter_refuse(struct filter_session *s);
+/* Whether the current message is refused so (filter_refuse, or its own
+ * buffer found the budget full). */
+bool filter_refused(const struct filter_session *s);
+/* The memory budget (limits.memory-budget) shared by all sessions' messages
+ * and the front end's packets; owned by F. */
+struct budget *filter_budget(struct filter *f);
+
 /* Judge the message and act through OPS on MTA.  QUEUE_ID may be NULL. */
 enum filter_reply filter_end_of_message(struct filter_session *s, const char *queue_id,
                                         const struct mta_ops *ops, void *mta);

@@ -19,6 +19,15 @@
  * the judgement comes back.  When the queue is full the loop judges the
  * message itself, so the MTA waits longer but always gets an answer.
  *
+ * Memory (limits.memory-budget, budget.h): a packet not read whole yet is
+ * held only with budget for all of it, taken when its first five bytes tell
+ * its size, except a small one (up to a body chunk, one per connection,
+ * like the read buffer).  Without room the packet is read and dropped as it
+ * comes, and its message deferred: the MTA is told tempfail, at once for a
+ * command that wants a reply, else at end of message.  The message buffers
+ * of filter.c take from the same budget.  A packet larger than the
+ * protocol's maximum (MP_MAX_PACKET) closes the connection at once.
+ *
  * A connection the MTA leaves idle for limits.milter-timeout is closed.
  * Idleness is measured on each loop's own clock, which runs while the loop
  * waits for events and counts at most TURN_COUNTED of any turn's work: time
@@ -59,6 +68,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "budget.h"
 #include "frontend.h"
 #include "log.h"
 #include "milterproto.h"
@@ -67,7 +77,8 @@
 #define TICK_MS       1000
 #define READ_CHUNK    65536
 #define BIG_BUFFER    (256 * 1024)         /* input buffers above this are freed when empty */
-#define MAX_UNSENT    (1024 * 1024)        /* replies an MTA may leave unread before it is dropped */
+#define MAX_UNSENT    (64 * 1024)          /* replies an MTA may leave unread before it is dropped */
+#define SMALL_PACKET  (65536 + 4)          /* up to one body chunk: held without the budget */
 #define JUDGE_ON_LOOP (64 * 1024)          /* larger messages are judged off the loop */
 #define JUDGE_QUEUE   4                    /* messages waiting per judge before the loops judge them */
 #define TURN_COUNTED  ((gint64)100 * 1000) /* microseconds of a turn's work counted as idle time */
@@ -115,11 +126,13 @@ struct loop {
 	bool signals; /* this loop takes the signals and starts the upkeep */
 	gint64 next_upkeep;
 	GThread *thread;
-	GByteArray *spare_in; /* input buffer of a closed connection, for the next */
-	gint64 clock;         /* microseconds of idle time: see the top of this file */
-	int answer_fd;        /* eventfd: a judge has put a job in answered */
-	GQueue answered;      /* jobs judged, for this loop to answer (judges.lock) */
-	unsigned jobs;        /* jobs handed to the judges and not back yet */
+	GByteArray *spare_in;  /* input buffer of a closed connection, for the next */
+	gint64 clock;          /* microseconds of idle time: see the top of this file */
+	int answer_fd;         /* eventfd: a judge has put a job in answered */
+	GQueue answered;       /* jobs judged, for this loop to answer (judges.lock) */
+	unsigned jobs;         /* jobs handed to the judges and not back yet */
+	gint64 refusal_logged; /* monotonic time of the last "budget is full" line */
+	unsigned refusals;     /* packets refused since */
 };
 
 /* What the MTA is told at end of message: the MTA operations below append
@@ -157,6 +170,10 @@ struct conn {
 	char *daemon_name, *auth_authen, *queue_id;
 	struct job *job;    /* the message being judged off the loop, or NULL */
 	gint64 last_active; /* lp->clock when the MTA last sent something */
+	size_t in_peak;     /* the most IN held since it was new: what freeing it returns */
+	size_t reserved;    /* budget taken for the packet not whole yet at in_off */
+	size_t dropping;    /* bytes still to drop of a packet the budget had no room for */
+	char dropped_cmd;   /* that packet's command */
 };
 
 /* Markers for the loop's own descriptors in epoll's data pointer. */
@@ -384,6 +401,35 @@ static void conn_forget_message(struct conn *c)
 	g_clear_pointer(&c->queue_id, g_free);
 }
 
+static struct budget *conn_budget(const struct conn *c)
+{
+	return filter_budget(c->lp->srv->f);
+}
+
+/* Give back the budget of the packet at in_off, now read whole or gone. */
+static void conn_unreserve(struct conn *c)
+{
+	if (c->reserved > 0)
+		budget_give(conn_budget(c), c->reserved);
+	c->reserved = 0;
+}
+
+/* Free the input buffer, or keep it for the loop's next connection when it
+ * stayed small.  Even small ones count towards the next return of memory to
+ * the system: a thousand connections closing leave their read buffers. */
+static void conn_free_input(struct conn *c)
+{
+	struct loop *lp = c->lp;
+	if (lp->spare_in == NULL && c->in_peak <= BIG_BUFFER) {
+		g_byte_array_set_size(c->in, 0);
+		lp->spare_in = c->in;
+	} else {
+		g_byte_array_unref(c->in);
+		budget_freed(conn_budget(c), c->in_peak + READ_CHUNK);
+	}
+	c->in = NULL;
+}
+
 static void conn_close(struct conn *c)
 {
 	struct loop *lp = c->lp;
@@ -392,12 +438,8 @@ static void conn_close(struct conn *c)
 	g_queue_unlink(&lp->conns, &c->link);
 	close(c->fd); /* also takes it out of the epoll set: it is never duplicated */
 	filter_session_free(c->session);
-	if (lp->spare_in == NULL) {
-		g_byte_array_set_size(c->in, 0);
-		lp->spare_in = c->in;
-	} else {
-		g_byte_array_unref(c->in);
-	}
+	conn_unreserve(c);
+	conn_free_input(c);
 	g_byte_array_unref(c->out);
 	g_free(c->daemon_name);
 	g_free(c->auth_authen);
@@ -540,6 +582,105 @@ static void on_end_of_message(struct conn *c, const struct mp_packet *p)
 	conn_forget_message(c);
 }
 
+/* Tempfail after a step, unless the MTA was told not to wait for it. */
+static void reply_tempfail(struct conn *c, uint32_t no_reply_step)
+{
+	if (!(c->steps & no_reply_step))
+		mp_put(c->out, SMFIR_TEMPFAIL, NULL, 0);
+}
+
+/* A header or a body chunk was dropped: its message is deferred. */
+static void refuse_message_data(struct conn *c, uint32_t no_reply_step)
+{
+	struct filter_session *s = session_get(c);
+	filter_refuse(s);
+	if (filter_refused(s))
+		reply_tempfail(c, no_reply_step);
+	else
+		reply_continue(c, no_reply_step); /* a message not buffered anyway */
+}
+
+/* The packet of command CMD that the budget had no room for has been
+ * dropped: tell the MTA tempfail where it waits for a reply, and defer its
+ * message.  False closes the connection (a command that cannot be
+ * refused so). */
+static bool conn_refused(struct conn *c, char cmd)
+{
+	switch (cmd) {
+	case SMFIC_HEADER: refuse_message_data(c, SMFIP_NR_HDR); return true;
+	case SMFIC_BODY: refuse_message_data(c, SMFIP_NR_BODY); return true;
+	case SMFIC_BODYEOB: {
+		filter_refuse(session_get(c));
+		const struct mp_packet eob = {.cmd = SMFIC_BODYEOB};
+		on_end_of_message(c, &eob); /* deferred there, with its log line */
+		return true;
+	}
+	case SMFIC_CONNECT: reply_tempfail(c, SMFIP_NR_CONN); return true;
+	case SMFIC_HELO: reply_tempfail(c, SMFIP_NR_HELO); return true;
+	case SMFIC_RCPT: reply_tempfail(c, SMFIP_NR_RCPT); return true;
+	case SMFIC_UNKNOWN: reply_tempfail(c, SMFIP_NR_UNKN); return true;
+	case SMFIC_MAIL:
+	case SMFIC_DATA: mp_put(c->out, SMFIR_TEMPFAIL, NULL, 0); return true;
+	case SMFIC_MACRO: return true; /* the macros are not known, as when the MTA sends none */
+	default:
+		log_msg(
+		    LOG_ERR,
+		    "milter protocol: command 0x%02x too large for the memory budget; closing the connection",
+		    (unsigned char)cmd);
+		return false;
+	}
+}
+
+/* The budget is full: a line a second per loop at most, with the count of
+ * packets refused meanwhile. */
+static void log_refusal(struct loop *lp, size_t size)
+{
+	struct budget *b = filter_budget(lp->srv->f);
+	gint64 now = g_get_monotonic_time();
+	lp->refusals++;
+	if (now - lp->refusal_logged < G_USEC_PER_SEC)
+		return;
+	log_msg(LOG_WARNING,
+	        "limits.memory-budget is full (%zu of %zu MB held): %u packet(s) refused, the last of %zu "
+	        "bytes; their messages are deferred (tempfail)",
+	        budget_used(b) >> 20, budget_limit(b) >> 20, lp->refusals, size);
+	lp->refusals = 0;
+	lp->refusal_logged = now;
+}
+
+/* The packet at in_off is not whole yet: wait for the rest, with budget
+ * for all of it unless it is small; without room, or when it belongs to a
+ * message deferred already, drop it as it comes.  False when dropping. */
+static bool conn_hold(struct conn *c)
+{
+	char cmd;
+	size_t size;
+	if (c->reserved > 0 || !mp_head(c->in->data + c->in_off, c->in->len - c->in_off, &cmd, &size) ||
+	    size <= SMALL_PACKET)
+		return true;
+	bool deferred =
+	    c->session && filter_refused(c->session) && (cmd == SMFIC_HEADER || cmd == SMFIC_BODY);
+	if (!deferred && budget_take(conn_budget(c), size)) {
+		c->reserved = size;
+		return true;
+	}
+	if (!deferred)
+		log_refusal(c->lp, size);
+	c->dropping = size;
+	c->dropped_cmd = cmd;
+	return false;
+}
+
+/* Drop what has come of the packet being dropped; once all of it has,
+ * answer for it (conn_refused).  False when the connection must close. */
+static bool conn_drop(struct conn *c)
+{
+	size_t n = MIN(c->dropping, c->in->len - c->in_off);
+	c->in_off += n;
+	c->dropping -= n;
+	return c->dropping > 0 || conn_refused(c, c->dropped_cmd);
+}
+
 /* One command from the MTA; false closes the connection. */
 static bool conn_dispatch(struct conn *c, const struct mp_packet *p)
 {
@@ -610,16 +751,31 @@ static bool conn_dispatch(struct conn *c, const struct mp_packet *p)
 static bool conn_process(struct conn *c)
 {
 	while (c->job == NULL) {
+		if (c->dropping > 0) {
+			bool more = c->dropping > c->in->len - c->in_off;
+			if (!conn_drop(c)) {
+				conn_flush(c);
+				conn_close(c);
+				return false;
+			}
+			if (more)
+				break;
+			continue;
+		}
 		struct mp_packet p;
 		enum mp_cut cut = mp_cut(c->in->data + c->in_off, c->in->len - c->in_off, &p);
-		if (cut == MP_NEED_MORE)
-			break;
+		if (cut == MP_NEED_MORE) {
+			if (conn_hold(c))
+				break;
+			continue;
+		}
 		if (cut == MP_BAD) {
 			log_msg(LOG_ERR, "milter protocol: bad packet length; closing the connection");
 			conn_close(c);
 			return false;
 		}
 		c->in_off += p.used;
+		conn_unreserve(c);
 		if (!conn_dispatch(c, &p)) {
 			conn_flush(c);
 			conn_close(c);
@@ -656,10 +812,12 @@ static void conn_readable(struct conn *c)
 		return;
 	}
 	c->last_active = c->lp->clock;
-	bool big = c->in->len > BIG_BUFFER;
-	if (conn_process(c) && big && c->in->len == 0) {
+	c->in_peak = MAX(c->in_peak, c->in->len);
+	if (conn_process(c) && c->in_peak > BIG_BUFFER && c->in->len == 0) {
 		g_byte_array_unref(c->in);
 		c->in = g_byte_array_new();
+		budget_freed(conn_budget(c), c->in_peak);
+		c->in_peak = 0;
 	}
 }
 

@@ -37,6 +37,18 @@ enum mp_cut mp_cut(const unsigned char *buf, size_t len, struct mp_packet *p)
 	return MP_PACKET;
 }
 
+bool mp_head(const unsigned char *buf, size_t len, char *cmd, size_t *size)
+{
+	if (len < 5)
+		return false;
+	uint32_t n = get32(buf);
+	if (n == 0 || n > MP_MAX_PACKET)
+		return false;
+	*cmd = (char)buf[4];
+	*size = (size_t)n + 4;
+	return true;
+}
+
 int mp_strings(const unsigned char *data, size_t len, const char **out, int max)
 {
 	if (len == 0 || data[len - 1] != '\0')

@@ -47,6 +47,11 @@ struct mp_packet {
 
 enum mp_cut mp_cut(const unsigned char *buf, size_t len, struct mp_packet *p);
 
+/* Of a packet not whole yet in BUF[0..LEN): its command *CMD and the bytes
+ * *SIZE it will take, length prefix included.  False until its first five
+ * bytes are there, or when mp_cut() finds its length bad. */
+bool mp_head(const unsigned char *buf, size_t len, char *cmd, size_t *size);
+
 /* Up to MAX NUL-terminated strings of DATA[0..LEN) into OUT; returns how
  * many, or -1 when LEN is 0 or the data does not end with NUL. */
 int mp_strings(const unsigned char *data, size_t len, const char **out, int max);

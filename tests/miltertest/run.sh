@@ -3,7 +3,8 @@
 # drives apology-milter directly with miltertest (no MTA), on a unix socket in a
 # private directory; then the same scripts drive apology-milter-libmilter, the
 # libmilter build of the same daemon, so both front ends are held to the same
-# behaviour.  Besides, broken protocol from raw bytes (raw_protocol.py) and the
+# behaviour.  Besides, broken protocol from raw bytes (raw_protocol.py), memory
+# bounded under many connections and huge messages (memory.py), and the
 # daemon without its store (no_store.py: as root, a read-only file system in a
 # mount namespace of its own; otherwise a directory without write permission),
 # and the Prometheus endpoint scraped before and after traffic (metrics_scrape.py).
@@ -39,8 +40,9 @@ run_scripts() {
 	done
 }
 # What miltertest cannot do, from Python: broken protocol as raw bytes and one
-# slow message while other sessions wait on the same loop (raw_protocol.py), and the daemon without its store and the files it leaves
-# (no_store.py).  run_py SCRIPT BINARY LABEL
+# slow message while other sessions wait on the same loop (raw_protocol.py),
+# the memory budget and huge messages (memory.py), and the daemon without its
+# store and the files it leaves (no_store.py).  run_py SCRIPT BINARY LABEL
 run_py() {
 	out=$(mktemp /tmp/apology-py.XXXXXX)
 	if python3 "tests/miltertest/$1" "$2" >"$out" 2>&1 &&
@@ -59,11 +61,13 @@ run_py() {
 if [ -n "${MILTER_WRAPPER:-}" ]; then
 	run_scripts "$MILTER_WRAPPER" "" 15
 	run_py raw_protocol.py "$MILTER_WRAPPER" ""
+	run_py memory.py "$MILTER_WRAPPER" ""
 	run_py no_store.py "$MILTER_WRAPPER" ""
 	run_py metrics_scrape.py "$MILTER_WRAPPER" ""
 else
 	run_scripts "$BUILD/apology-milter" "" 15
 	run_py raw_protocol.py "$BUILD/apology-milter" ""
+	run_py memory.py "$BUILD/apology-milter" ""
 	run_py no_store.py "$BUILD/apology-milter" ""
 	run_py metrics_scrape.py "$BUILD/apology-milter" ""
 	if [ -x "$BUILD/apology-milter-libmilter" ]; then

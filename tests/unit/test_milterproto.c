@@ -60,6 +60,25 @@ static void test_cut_bad_lengths(void **state)
 	assert_int_equal(mp_cut(max, sizeof max, &p), MP_NEED_MORE);
 }
 
+/* What a packet not whole yet will take, known from its first five bytes:
+ * the front end asks the memory budget for it before buffering it. */
+static void test_head_of_a_partial_packet(void **state)
+{
+	(void)state;
+	char cmd = 0;
+	size_t size = 0;
+	const unsigned char body[] = {0x00, 0x01, 0x00, 0x00, 'B', 'x'};
+	for (size_t n = 0; n < 5; n++)
+		assert_false(mp_head(body, n, &cmd, &size));
+	assert_true(mp_head(body, sizeof body, &cmd, &size));
+	assert_int_equal(cmd, 'B');
+	assert_int_equal(size, 0x10000 + 4);
+	const unsigned char huge[] = {0x7f, 0xff, 0xff, 0xff, 'B'};
+	assert_false(mp_head(huge, sizeof huge, &cmd, &size));
+	const unsigned char zero[] = {0, 0, 0, 0, 'B'};
+	assert_false(mp_head(zero, sizeof zero, &cmd, &size));
+}
+
 static void test_strings_need_terminator(void **state)
 {
 	(void)state;
@@ -180,6 +199,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_cut_whole_and_partial),
 	    cmocka_unit_test(test_cut_bad_lengths),
+	    cmocka_unit_test(test_head_of_a_partial_packet),
 	    cmocka_unit_test(test_strings_need_terminator),
 	    cmocka_unit_test(test_optneg),
 	    cmocka_unit_test(test_connect),

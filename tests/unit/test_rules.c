@@ -213,7 +213,8 @@ static void test_rule_cases(void **state)
 }
 
 /* A policy like the default with one key of its models: section set to
- * VALUE (KEY is "hold-margin" or "phrase-assist"); caller unrefs. */
+ * VALUE (KEY is "hold-margin", "phrase-assist" or "thread-lift"); caller
+ * unrefs. */
 static struct policy *policy_with_model_key(const char *key, const char *value)
 {
 	char *yaml = NULL, *err = NULL;
@@ -221,11 +222,16 @@ static struct policy *policy_with_model_key(const char *key, const char *value)
 	char *cwd = g_get_current_dir();
 	char *gate = g_strdup_printf("gate: %s/policies/default-gate.model", cwd);
 	char *sent = g_strdup_printf("sentences: %s/policies/default-sentences.model", cwd);
-	char *from = g_strdup_printf("%s: 1 ", key), *to = g_strdup_printf("%s: %s ", key, value);
+	char *from = g_strdup_printf("\n  %s: [^ \n]+", key), *to = g_strdup_printf("\n  %s: %s", key, value);
 	GString *y = g_string_new(yaml);
 	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
 	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
-	assert_true(g_string_replace(y, from, to, 1) == 1);
+	GRegex *re = g_regex_new(from, 0, 0, NULL);
+	char *set = g_regex_replace_literal(re, y->str, -1, 0, to, 0, NULL);
+	assert_string_not_equal(set, y->str); /* the key is there */
+	g_string_assign(y, set);
+	g_free(set);
+	g_regex_unref(re);
 	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
 	char *path = g_build_filename(dir, "p.yaml", NULL);
 	assert_true(g_file_set_contents(path, y->str, -1, NULL));
@@ -315,6 +321,41 @@ static void test_phrases_assist_the_gate(void **state)
 	policy_unref(wide);
 	g_free(breach);
 	g_free(chat);
+}
+
+/* thread-lift: a plain report of our failure that the gate places short of
+ * its bar, under a reply that owns it, is a complaint thread with the
+ * shipped lift and not without it; ordinary threads (plans, bookings) stay
+ * ordinary with the shipped lift. */
+static void test_thread_lift(void **state)
+{
+	(void)state;
+	char *owned = make_reply("I'm sorry, my mistake. The right file is attached now.",
+	                         "The file you sent is the draft, not the final version.");
+	char *plans[] = {
+	    make_reply("Thanks! See you at the workshop on Thursday.",
+	               "Looking forward to the workshop on Thursday. I will bring the printed agenda."),
+	    make_reply("Great, I have booked the room for the 14th.",
+	               "Could we move the review meeting to the 14th? The 12th is a holiday here."),
+	};
+	struct policy *off = policy_with_model_key("thread-lift", "0");
+	struct decision d;
+	apology_check(off, owned, strlen(owned), NULL, &d);
+	assert_false(d.complaint.detected);
+	decision_clear(&d);
+	apology_check(pol, owned, strlen(owned), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_int_equal(d.complaint.severity, SEVERITY_NORMAL);
+	decision_clear(&d);
+	for (size_t i = 0; i < G_N_ELEMENTS(plans); i++) {
+		apology_check(pol, plans[i], strlen(plans[i]), NULL, &d);
+		assert_false(d.complaint.detected);
+		assert_int_equal(d.verdict, VERDICT_PASS);
+		decision_clear(&d);
+		g_free(plans[i]);
+	}
+	policy_unref(off);
+	g_free(owned);
 }
 
 static void test_not_a_complaint(void **state)
@@ -521,6 +562,7 @@ int main(void)
 	    cmocka_unit_test(test_learned_finding_explained),
 	    cmocka_unit_test(test_hold_needs_a_clear_complaint),
 	    cmocka_unit_test(test_phrases_assist_the_gate),
+	    cmocka_unit_test(test_thread_lift),
 	    cmocka_unit_test(test_not_a_complaint),
 	    cmocka_unit_test(test_default_verdicts),
 	    cmocka_unit_test(test_late_and_repeat),

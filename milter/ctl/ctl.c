@@ -1,0 +1,71 @@
+/*
+ * ctl.c - see ctl.h.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "ctl.h"
+#include "policy.h"
+#include "render.h"
+
+const char *ctl_default_policy_path(void)
+{
+	const char *env = getenv("APOLOGY_POLICY");
+	if (env && *env)
+		return env;
+	if (access(POLICY_DEFAULT_PATH, R_OK) == 0)
+		return POLICY_DEFAULT_PATH;
+	return DATADIR "/policies/default.yaml";
+}
+
+struct policy *ctl_load_policy(const char *path)
+{
+	char *err = NULL;
+	struct policy *pol = policy_load(path, &err);
+	if (pol == NULL) {
+		fprintf(stderr, "%s", err ? err : "cannot load the policy\n");
+		g_free(err);
+	}
+	return pol;
+}
+
+bool ctl_parse_time(const char *s, gint64 *out)
+{
+	GDateTime *dt = g_date_time_new_from_iso8601(s, NULL);
+	if (dt == NULL) {
+		int y, m, d;
+		char end;
+		if (sscanf(s, "%4d-%2d-%2d%c", &y, &m, &d, &end) != 3)
+			return false;
+		dt = g_date_time_new_utc(y, m, d, 0, 0, 0);
+		if (dt == NULL)
+			return false;
+	}
+	*out = g_date_time_to_unix(dt);
+	g_date_time_unref(dt);
+	return true;
+}
+
+void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint64 received)
+{
+	ctx->stored_complaint = true;
+	ctx->complaint_time = received;
+	ctx->complaint_serious = c->severity == SEVERITY_SERIOUS;
+	ctx->complaint_kinds = c->kinds;
+}
+
+void ctl_json_decision(GString *out, const char *file, const struct policy *pol, const struct decision *d)
+{
+	render_json(out, file, d);
+	g_string_truncate(out, out->len - 1); /* the closing brace */
+	g_string_append_printf(out, ",\"apologised\":%s,\"kinds\":[", d->apologised ? "true" : "false");
+	unsigned n = 0;
+	for (unsigned k = 0; k < policy_kind_count(pol) && k < 32; k++) {
+		if (!(d->complaint.kinds & (1u << k)))
+			continue;
+		g_string_append(out, n++ ? "," : "");
+		render_json_string(out, policy_kind_name(pol, k));
+	}
+	g_string_append(out, "]}");
+}

@@ -1,0 +1,42 @@
+/*
+ * ctl.h - what the commands of apologyctl share (apologyctl.c, backtest.c):
+ * the policy they load, times on the command line, a stored complaint put
+ * into struct context, and a decision as the one JSON line of `check`.
+ *
+ * Ownership: ctl_load_policy() returns one reference (policy_unref());
+ * the JSON functions append to a caller-owned GString.
+ */
+#ifndef APOLOGY_CTL_H
+#define APOLOGY_CTL_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "decision.h"
+
+struct policy;
+
+/* --policy's default: $APOLOGY_POLICY, ./policies/default.yaml, or the
+ * installed one. */
+const char *ctl_default_policy_path(void);
+/* Load the policy at PATH; NULL after printing its errors to stderr. */
+struct policy *ctl_load_policy(const char *path);
+/* An RFC 3339 time, or a date YYYY-MM-DD (midnight UTC), as Unix seconds. */
+bool ctl_parse_time(const char *s, gint64 *out);
+
+/* Fill CTX with a complaint as the milter stores it when it arrives
+ * (daemon/filter.c): detected, its severity and failure kinds, RECEIVED as
+ * its arrival time (-1: unknown). */
+void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint64 received);
+
+/* The JSON object of `check --format json` for D (render_json()), with the
+ * decision's history fields: "apologised" (the reply apologises, so it
+ * counts as an earlier apology for the next reply to the same client) and
+ * "kinds" (the failure kinds of the complaint, POL's names).  No newline;
+ * the closing brace is the last byte, so callers may add fields before it. */
+void ctl_json_decision(GString *out, const char *file, const struct policy *pol, const struct decision *d);
+
+/* `apologyctl backtest ...`; ARGV[0] is "backtest". */
+int backtest_main(int argc, char **argv);
+
+#endif
