@@ -50,12 +50,19 @@ enum helper_held helper_store_held(const char *path, const char *queue_id, const
 		return HELD_ERROR;
 	/* Held, or claimed by a reviewer's decision: the review tools move the
 	 * record to its new state before they call the helper, and back to
-	 * "held" when it fails.  Never a record of mail the daemon rejected or
-	 * only would have held (monitor): that is not in the hold queue. */
-	sqlite3_stmt *q = prepare(db, path,
-	                          "SELECT id FROM quarantine WHERE queue_id = ?1 AND token = ?2 AND state IN "
-	                          "('held', 'released', 'deleted', 'returned', 'expired')",
-	                          why, why_size);
+	 * "held" when it fails.  A decision is carried out once: a decided
+	 * record the helper has already released or discarded is spent, so a
+	 * later message that Postfix gives the same short queue id, carrying a
+	 * copy of the old token, is not acted on.  Never a record of mail the
+	 * daemon rejected or only would have held (monitor): that is not in the
+	 * hold queue. */
+	sqlite3_stmt *q =
+	    prepare(db, path,
+	            "SELECT id FROM quarantine AS q WHERE queue_id = ?1 AND token = ?2 AND "
+	            "(state = 'held' OR (state IN ('released', 'deleted', 'returned', 'expired') "
+	            "AND NOT EXISTS (SELECT 1 FROM helper_actions AS h WHERE h.quarantine_id = q.id "
+	            "AND h.outcome IN ('released', 'discarded'))))",
+	            why, why_size);
 	if (q == NULL)
 		return HELD_ERROR;
 	sqlite3_bind_text(q, 1, queue_id, -1, SQLITE_STATIC);

@@ -29,9 +29,9 @@ static void test_path_syntax(void **state)
 {
 	(void)state;
 	static const char *const good[] = {"/etc/postfix", "/a", "/var/lib/apology-milter/store.db", "/x/.y"};
-	static const char *const bad[] = {"etc/postfix", "/",         "/etc/",   "//etc",       "/etc//postfix",
-	                                  "/etc/./x",    "/etc/../x", "/etc/..", "/etc/.",      "/a\nb",
-	                                  "",            "./x",       "/a\tb",   "/etc/postfix/"};
+	static const char *const bad[] = {
+	    "etc/postfix", "/",      "/etc/", "//etc", "/etc//postfix", "/etc/./x", "/etc/../x",
+	    "/etc/..",     "/etc/.", "/a\nb", "",      "./x",           "/a\tb",    "/etc/postfix/"};
 	for (size_t i = 0; i < G_N_ELEMENTS(good); i++)
 		assert_true(trusted_path_syntax(good[i]));
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
@@ -280,6 +280,32 @@ static void test_store_held(void **state)
 	assert_int_equal(id, held);
 	assert_int_equal(helper_store_held(db, "QREL", "bbbb", &id, why, sizeof why), HELD_YES);
 	assert_int_equal(id, claimed);
+	/* Once the helper has carried the decision out, the record is spent:
+	 * the same queue id and token (a reused short queue id, a copied
+	 * header) get nothing more.  A failed attempt spends nothing. */
+	struct helper_audit a = {.caller = "root",
+	                         .action = "release",
+	                         .queue_id = "QREL",
+	                         .token = "bbbb",
+	                         .postfix_config = "/etc/postfix",
+	                         .quarantine_id = claimed,
+	                         .outcome = "running",
+	                         .detail = "postsuper started",
+	                         .at = 2};
+	long long row = 0;
+	assert_true(helper_audit_add(db, &a, &row, why, sizeof why));
+	assert_true(helper_audit_finish(db, row, "failed", "postsuper -H failed (exit 1)", why, sizeof why));
+	assert_int_equal(helper_store_held(db, "QREL", "bbbb", &id, why, sizeof why), HELD_YES);
+	assert_true(helper_audit_add(db, &a, &row, why, sizeof why));
+	assert_true(helper_audit_finish(db, row, "released", "postsuper -H done", why, sizeof why));
+	assert_int_equal(helper_store_held(db, "QREL", "bbbb", &id, why, sizeof why), HELD_NO);
+	/* a record still held is not spent by an earlier release */
+	a.queue_id = "QHELD";
+	a.token = "aaaa";
+	a.quarantine_id = held;
+	assert_true(helper_audit_add(db, &a, &row, why, sizeof why));
+	assert_true(helper_audit_finish(db, row, "released", "postsuper -H done", why, sizeof why));
+	assert_int_equal(helper_store_held(db, "QHELD", "aaaa", &id, why, sizeof why), HELD_YES);
 	assert_int_equal(helper_store_held(db, "QHELD", "bbbb", &id, why, sizeof why), HELD_NO);
 	assert_int_equal(helper_store_held(db, "QMON", "cccc", &id, why, sizeof why), HELD_NO);
 	assert_int_equal(helper_store_held(db, "QREJ", "dddd", &id, why, sizeof why), HELD_NO);
@@ -324,11 +350,12 @@ static void test_store_audit(void **state)
 	/* Someone who may write the store plants a trigger: it never runs. */
 	sqlite3 *h = NULL;
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(h,
-	                              "CREATE TABLE planted (x); CREATE TRIGGER t AFTER INSERT ON helper_actions "
-	                              "BEGIN INSERT INTO planted VALUES (1); END",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(h,
+	                 "CREATE TABLE planted (x); CREATE TRIGGER t AFTER INSERT ON helper_actions "
+	                 "BEGIN INSERT INTO planted VALUES (1); END",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
 	sqlite3_close(h);
 
 	struct helper_audit a = {
@@ -351,8 +378,9 @@ static void test_store_audit(void **state)
 	assert_false(helper_audit_finish(db, row + 1, "discarded", "x", why, sizeof why));
 	assert_non_null(strstr(why, "no such audit row"));
 	char *rows = audit_rows(db);
-	assert_string_equal(rows, "alice (sudo)|release?forged line|QHELD|aaaa||NULL|refused|not sealed|1700000000\n"
-	                          "alice (sudo)|discard|QHELD|aaaa||7|discarded|postsuper -d done|1700000000\n");
+	assert_string_equal(
+	    rows, "alice (sudo)|release?forged line|QHELD|aaaa||NULL|refused|not sealed|1700000000\n"
+	          "alice (sudo)|discard|QHELD|aaaa||7|discarded|postsuper -d done|1700000000\n");
 	g_free(rows);
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
 	sqlite3_stmt *q = NULL;
@@ -368,7 +396,9 @@ static void test_text_clean(void **state)
 {
 	(void)state;
 	char out[8];
-	helper_text_clean(out, sizeof out, "a\tb\x7f" "cdefgh");
+	helper_text_clean(out, sizeof out,
+	                  "a\tb\x7f"
+	                  "cdefgh");
 	assert_string_equal(out, "a?b?cde");
 	helper_text_clean(out, sizeof out, NULL);
 	assert_string_equal(out, "");
