@@ -103,6 +103,13 @@ static const struct rule_case cases[] = {
      false},
     {"excuse: no excuse", "I'm sorry. There is no excuse for the delay.", NULL, "excuse", false},
     /* defensive */
+    {"defensive: the customer's responsibility",
+     "Checking the address before ordering is the customer's responsibility, not ours.", NULL, "defensive",
+     true},
+    {"defensive: scolding", "Do not abuse the ticket system by reopening closed tickets.", NULL, "defensive",
+     true},
+    {"defensive: our responsibility owned", "Getting the address right was our job, and we got it wrong.",
+     NULL, "defensive", false},
     {"defensive: per my last email", "Per my last email, the figures were in the appendix.", NULL,
      "defensive", true},
     {"defensive: you approved", "Sorry, but you approved the proof on Friday.", NULL, "defensive", true},
