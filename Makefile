@@ -106,7 +106,8 @@ REVIEW_PKGS := libcurl sqlite3 libmicrohttpd libsodium
 REVIEW_LIBS := $(shell pkg-config --libs $(REVIEW_PKGS) 2>/dev/null) -lpthread
 LIBEXECDIR  ?= $(PREFIX)/libexec/apology-milter
 PROGRAMS    += $(BUILD)/apology-postsuper $(BUILD)/apology-review
-REVIEW_SRCS := milter/review/review.c milter/review/review_pages.c milter/review/connguard.c
+REVIEW_SRCS := milter/review/review.c milter/review/review_pages.c milter/review/review_queue.c \
+               milter/review/connguard.c
 REVIEW_OBJS := $(REVIEW_SRCS:%.c=$(BUILD)/%.o)
 
 $(BUILD)/apologyctl: LIBS += $(REVIEW_LIBS) $(STORE_LIBS)
@@ -146,6 +147,14 @@ $(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(
 # Unit tests of the review tools link the holds library, the store and libcurl.
 REVIEW_TESTS := $(BUILD)/tests/test_review
 $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+
+# The review page's HTML from a store of the test's own (the pages without
+# the HTTP shell review.c).
+$(BUILD)/tests/test_review_pages: tests/unit/test_review_pages.c $(BUILD)/milter/review/review_pages.o \
+                                  $(BUILD)/milter/review/review_queue.o $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
+                                  $(UTIL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
 
