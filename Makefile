@@ -174,7 +174,12 @@ $(BUILD)/tests/test_backtest: tests/unit/test_backtest.c $(CTL_TEST_OBJS) $(HOLD
 review-test: all
 	sh tests/review/run.sh $(BUILD)
 
-.PHONY: review-test
+# The review page's queue and reply page in headless chromium, against
+# apology-review with a store the test fills (no Postfix, loopback only).
+review-page-test: $(BUILD)/apology-review $(BUILD)/apologyctl
+	$(PYTHON) tests/review/review_page.py $(BUILD)
+
+.PHONY: review-test review-page-test
 -include $(BUILD)/milter/postsuper/postsuper_helper.d $(POSTSUPER_SRCS:%.c=$(BUILD)/%.d) $(REVIEW_OBJS:.o=.d)
 
 # --- daemon, store and end-to-end tests (milter) ---
@@ -301,7 +306,7 @@ cli: $(BUILD)/apologyctl
 docs-check:
 	$(PYTHON) tests/docs_check.py
 
-test: all format-check docs-check unit cli corpus review-test e2e
+test: all format-check docs-check unit cli corpus review-test review-page-test e2e
 
 # Unit tests, the corpus, and the daemon end to end (Postfix and miltertest)
 # under AddressSanitizer and UBSan.
