@@ -1,9 +1,10 @@
 /*
- * review_pages.c - the pages of apology-review (see review.h): the queue,
- * one reply, the decision, the audit trail and statistics.  Everything is
- * read from the store (findings as the daemon rendered them from struct
- * decision) and written as escaped text; the HTML part of a message is
- * never rendered.  Decisions go through quarantine_act(), the same path as
+ * review_pages.c - the pages of apology-review (see review.h): the queue
+ * (its orders and pages checked by review_queue.c), one reply beside the
+ * complaint it answers, the decision, the audit trail and statistics.
+ * Everything is read from the store (findings as the daemon rendered them
+ * from struct decision) and written as escaped text; the HTML part of a
+ * message is never rendered.  Decisions go through quarantine_act(), the same path as
  * `apologyctl quarantine`.
  */
 #include <stdlib.h>
@@ -363,6 +364,23 @@ static void render_findings(GString *o, const GArray *findings)
 /* At most this much of the quoted history is shown. */
 #define COMPLAINT_TEXT_MAX (16 * 1024)
 
+/* The quoted history of the reply, where the complaint's words are. */
+static void render_complaint_text(GString *o, const struct thread_view *view)
+{
+	if (view == NULL || view->quoted_len == 0) {
+		g_string_append(o, "<p id=\"complaint-text-none\">The reply quotes no earlier message.</p>");
+		return;
+	}
+	size_t shown = MIN(view->quoted_len, COMPLAINT_TEXT_MAX);
+	while (shown < view->quoted_len && shown > 0 && (view->quoted[shown] & 0xC0) == 0x80)
+		shown--; /* cut between characters */
+	g_string_append(o, "<p>As quoted in the reply:</p><div class=\"text\" id=\"complaint-text\">");
+	html_escape_len(o, view->quoted, shown);
+	if (shown < view->quoted_len)
+		g_string_append(o, "\n[... cut]");
+	g_string_append(o, "</div>");
+}
+
 /* What the reply answers: the complaint's severity and date (from the
  * stored decision, and the stored complaint when the daemon saw it arrive)
  * and its text as the reply quotes it (the store keeps no complaint text). */
@@ -378,9 +396,12 @@ static void render_complaint(struct review_app *app, GString *o, const struct st
 	gint64 sent = stored ? c.received : q->complaint_sent >= 0 ? q->complaint_sent : -1;
 	if (sent < 0 && view != NULL)
 		sent = view->quoted_date;
+	const char *severity = q->complaint_severity ? q->complaint_severity
+	                       : stored              ? (c.serious ? "serious" : "normal")
+	                                             : NULL;
 	g_string_append(o, "<h2>What it answers</h2><p id=\"complaint\"><span id=\"complaint-severity\" "
 	                   "class=\"severity\">");
-	html_escape(o, q->complaint_severity ? q->complaint_severity : "no");
+	html_escape(o, severity ? severity : "no");
 	g_string_append(o, "</span> complaint");
 	if (stored) {
 		g_string_append(o, " &lt;");
@@ -389,26 +410,19 @@ static void render_complaint(struct review_app *app, GString *o, const struct st
 		html_escape(o, c.client_domain);
 	}
 	char *when = sent >= 0 ? render_time(sent) : NULL;
-	g_string_append_printf(o, ", %s <span id=\"complaint-date\">%s</span>", stored ? "arrived" : "sent",
-	                       when ? when : "at an unknown time");
-	if (sent >= 0 && q->created >= sent) {
+	if (severity == NULL)
+		g_string_append(o, " found in the thread");
+	else
+		g_string_append_printf(o, ", %s <span id=\"complaint-date\">%s</span>",
+		                       stored ? "arrived" : "sent", when ? when : "at an unknown time");
+	if (severity != NULL && sent >= 0 && q->created >= sent) {
 		char *delay = quarantine_age(q->created - sent);
 		g_string_append_printf(o, "; this reply came %s later", delay);
 		g_free(delay);
 	}
 	g_string_append(o, ".</p>");
 	g_free(when);
-	if (view != NULL && view->quoted_len > 0) {
-		size_t shown = MIN(view->quoted_len, COMPLAINT_TEXT_MAX);
-		g_string_append(o,
-		                "<p>As quoted in the reply:</p><div class=\"text\" id=\"complaint-text\">");
-		html_escape_len(o, view->quoted, shown);
-		if (shown < view->quoted_len)
-			g_string_append(o, "\n[... cut]");
-		g_string_append(o, "</div>");
-	} else {
-		g_string_append(o, "<p id=\"complaint-text-none\">The reply quotes no earlier message.</p>");
-	}
+	render_complaint_text(o, view);
 	if (stored)
 		store_complaint_clear(&c);
 }
