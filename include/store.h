@@ -102,7 +102,9 @@ bool store_apology_put(struct store *st, const char *sender, const char *client_
 bool store_history_get(struct store *st, const char *sender, const char *client_domain, gint64 since,
                        const char *exclude_ref, unsigned max, GArray *out, char **err);
 /* The same, only apologies made strictly before BEFORE (since <= at <
- * before): what a reviewer of a reply made at BEFORE may call earlier. */
+ * before; BEFORE > 0), none left out by complaint: what a reviewer of a
+ * reply made at BEFORE may call earlier.  (The daemon records a reply's
+ * own apology at the time its hold is recorded, so it is not among them.) */
 bool store_history_before(struct store *st, const char *sender, const char *client_domain, gint64 since,
                           gint64 before, unsigned max, GArray *out, char **err);
 
