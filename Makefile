@@ -106,7 +106,8 @@ REVIEW_PKGS := libcurl sqlite3 libmicrohttpd libsodium
 REVIEW_LIBS := $(shell pkg-config --libs $(REVIEW_PKGS) 2>/dev/null) -lpthread
 LIBEXECDIR  ?= $(PREFIX)/libexec/apology-milter
 PROGRAMS    += $(BUILD)/apology-postsuper $(BUILD)/apology-review
-REVIEW_SRCS := milter/review/review.c milter/review/review_pages.c milter/review/connguard.c
+REVIEW_SRCS := milter/review/review.c milter/review/review_pages.c milter/review/review_queue.c \
+               milter/review/connguard.c
 REVIEW_OBJS := $(REVIEW_SRCS:%.c=$(BUILD)/%.o)
 
 $(BUILD)/apologyctl: LIBS += $(REVIEW_LIBS) $(STORE_LIBS)
@@ -149,6 +150,14 @@ $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CO
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
 
+# The review page's HTML from a store of the test's own (the pages without
+# the HTTP shell review.c).
+$(BUILD)/tests/test_review_pages: tests/unit/test_review_pages.c $(BUILD)/milter/review/review_pages.o \
+                                  $(BUILD)/milter/review/review_queue.o $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
+                                  $(UTIL_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+
 # The review page's connection guard, alone.
 $(BUILD)/tests/test_connguard: tests/unit/test_connguard.c $(BUILD)/milter/review/connguard.o
 	@mkdir -p $(dir $@)
@@ -165,7 +174,12 @@ $(BUILD)/tests/test_backtest: tests/unit/test_backtest.c $(CTL_TEST_OBJS) $(HOLD
 review-test: all
 	sh tests/review/run.sh $(BUILD)
 
-.PHONY: review-test
+# The review page's queue and reply page in headless chromium, against
+# apology-review with a store the test fills (no Postfix, loopback only).
+review-page-test: $(BUILD)/apology-review $(BUILD)/apologyctl
+	$(PYTHON) tests/review/review_page.py $(BUILD)
+
+.PHONY: review-test review-page-test
 -include $(BUILD)/milter/postsuper/postsuper_helper.d $(POSTSUPER_SRCS:%.c=$(BUILD)/%.d) $(REVIEW_OBJS:.o=.d)
 
 # --- daemon, store and end-to-end tests (milter) ---
@@ -296,7 +310,7 @@ cli: $(BUILD)/apologyctl
 docs-check:
 	$(PYTHON) tests/docs_check.py
 
-test: all format-check docs-check unit cli corpus review-test e2e
+test: all format-check docs-check unit cli corpus review-test review-page-test e2e
 
 # Unit tests, the corpus, and the daemon end to end (Postfix and miltertest)
 # under AddressSanitizer and UBSan.

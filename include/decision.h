@@ -59,6 +59,11 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
  * apology_check() judges it (its decision's text), with *LEN; NULL when the
  * message cannot be parsed.  Caller frees. */
 char *apology_new_text(const struct policy *pol, const char *data, size_t len, size_t *text_len);
+/* The same two steps, the whole view: new text, quoted history (quote
+ * markers removed) and the date of the first quoted message.  False when
+ * the message cannot be parsed (VIEW then holds nothing to free); else the
+ * caller frees VIEW with thread_view_clear(). */
+bool apology_split(const struct policy *pol, const char *data, size_t len, struct thread_view *view);
 
 void decision_clear(struct decision *d);
 

@@ -6,6 +6,8 @@
 #ifndef APOLOGY_RULES_H
 #define APOLOGY_RULES_H
 
+#include <stdbool.h>
+
 enum rule_id {
 	RULE_APOLOGY_MISSING,
 	RULE_NON_APOLOGY,
@@ -29,5 +31,10 @@ enum rule_severity { RULE_ADVISE, RULE_HOLD };
 const char *rule_name(enum rule_id id);
 /* Returns the id for NAME, or -1. */
 int rule_lookup(const char *name);
+/* Whether rule ID fires on something the reply lacks (no apology, no
+ * ownership, no remedy, no prevention, no call offer): its finding is about
+ * the whole reply, and its span only an anchor sentence, not the words at
+ * fault. */
+bool rule_about_whole_reply(enum rule_id id);
 
 #endif

@@ -58,6 +58,11 @@ struct store_quarantine {
 	size_t raw_len;
 	gint64 created; /* Unix seconds */
 	char *state;    /* "held", "monitor", "released", "deleted", "expired" */
+	/* The complaint it answered, read from the stored decision by
+	 * store_quarantine_list() only (never written; other functions leave
+	 * them NULL and 0). */
+	char *complaint_severity; /* "normal", "serious", or NULL: none detected */
+	gint64 complaint_sent;    /* Unix seconds, or -1 when unknown */
 };
 
 /* Open (creating and migrating as needed) the store at LOCATION. */
@@ -96,6 +101,12 @@ bool store_apology_put(struct store *st, const char *sender, const char *client_
  * same complaint is not the same mistake made again. */
 bool store_history_get(struct store *st, const char *sender, const char *client_domain, gint64 since,
                        const char *exclude_ref, unsigned max, GArray *out, char **err);
+/* The same, only apologies made strictly before BEFORE (since <= at <
+ * before; BEFORE > 0), none left out by complaint: what a reviewer of a
+ * reply made at BEFORE may call earlier.  (The daemon records a reply's
+ * own apology at the time its hold is recorded, so it is not among them.) */
+bool store_history_before(struct store *st, const char *sender, const char *client_domain, gint64 since,
+                          gint64 before, unsigned max, GArray *out, char **err);
 
 /* Add a quarantine record; its id is returned in *ID (may be NULL). */
 bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id, char **err);
@@ -159,6 +170,15 @@ bool store_prune(struct store *st, gint64 before, char **err);
  * Records filled by these functions own their strings; free them with the
  * matching *_free() / *_clear() function. */
 
+/* The orders store_quarantine_list() can return records in; each ends with
+ * creation time and id, so a page of the list is always the same rows. */
+enum store_order {
+	STORE_ORDER_OLDEST, /* created, oldest first (the default) */
+	STORE_ORDER_NEWEST, /* created, newest first */
+	STORE_ORDER_SCORE,  /* highest score first */
+	STORE_ORDER_SENDER, /* sender address, A to Z (case-insensitive) */
+};
+
 /* Which quarantine records store_quarantine_list() returns.  Zero and NULL
  * fields match everything. */
 struct store_query {
@@ -170,9 +190,11 @@ struct store_query {
 	gint64 created_before;     /* only records created before this time */
 	bool with_raw;             /* also read the copy of the message */
 	unsigned limit;            /* at most this many */
+	unsigned offset;           /* after skipping this many */
+	enum store_order order;
 };
 
-/* Append matching records (oldest first) to OUT as struct store_quarantine *,
+/* Append matching records (in QUERY's order) to OUT as struct store_quarantine *,
  * each freed with store_quarantine_free() (OUT may own that function). */
 bool store_quarantine_list(struct store *st, const struct store_query *query, GPtrArray *out, char **err);
 /* Count the matching records (QUERY's limit does not apply). */

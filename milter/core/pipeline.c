@@ -18,19 +18,27 @@ static void decision_init(struct decision *out)
 	out->text = g_strdup("");
 }
 
-char *apology_new_text(const struct policy *pol, const char *data, size_t len, size_t *text_len)
+bool apology_split(const struct policy *pol, const char *data, size_t len, struct thread_view *view)
 {
 	struct message msg;
-	char *text = NULL;
-	*text_len = 0;
-	if (message_parse(data, len, &pol->limits, &msg)) {
-		struct thread_view view;
-		split_message(&msg, &view);
-		text = g_strndup(view.text, view.len);
-		*text_len = view.len;
-		thread_view_clear(&view);
-	}
+	bool ok = message_parse(data, len, &pol->limits, &msg);
+	if (ok)
+		split_message(&msg, view);
+	else
+		memset(view, 0, sizeof *view);
 	message_clear(&msg);
+	return ok;
+}
+
+char *apology_new_text(const struct policy *pol, const char *data, size_t len, size_t *text_len)
+{
+	struct thread_view view;
+	*text_len = 0;
+	if (!apology_split(pol, data, len, &view))
+		return NULL;
+	char *text = g_strndup(view.text, view.len);
+	*text_len = view.len;
+	thread_view_clear(&view);
 	return text;
 }
 

@@ -1,17 +1,21 @@
 /*
- * review_pages.c - the pages of apology-review (see review.h): the queue,
- * one reply, the decision, the audit trail and statistics.  Everything is
- * read from the store (findings as the daemon rendered them from struct
- * decision) and written as escaped text; the HTML part of a message is
- * never rendered.  Decisions go through quarantine_act(), the same path as
+ * review_pages.c - the pages of apology-review (see review.h): the queue
+ * (its orders and pages checked by review_queue.c), one reply beside the
+ * complaint it answers, the decision, the audit trail and statistics.
+ * Everything is read from the store (findings as the daemon rendered them
+ * from struct decision) and written as escaped text; the HTML part of a
+ * message is never rendered.  Decisions go through quarantine_act(), the same path as
  * `apologyctl quarantine`.
  */
 #include <stdlib.h>
 #include <string.h>
 
+#include "decision.h"
 #include "quarantine.h"
 #include "render.h"
 #include "review.h"
+#include "review_queue.h"
+#include "rules.h"
 #include "thread.h"
 
 const char review_css[] =
@@ -26,7 +30,11 @@ const char review_css[] =
     ".error{background:#fde2e2;padding:.6em}.finding{background:#fff;border-left:4px solid #e0a800;"
     "margin:.5em 0;padding:.4em .8em}.finding.hold{border-color:#c00}"
     "form.inline{display:inline}textarea{width:100%;min-height:4em}"
-    "button{padding:.35em .9em;margin:.2em .3em .2em 0}.chart text{font:12px sans-serif}";
+    "button{padding:.35em .9em;margin:.2em .3em .2em 0}.chart text{font:12px sans-serif}"
+    ".sides{display:grid;grid-template-columns:repeat(auto-fit,minmax(24em,1fr));gap:1em}"
+    "ul.whole{list-style:none;padding:0;margin:.5em 0}ul.whole li{background:#fff3cd;border-left:4px solid "
+    "#e0a800;padding:.3em .6em;margin:.2em 0}ul.whole li.hold{background:#fde2e2;border-color:#c00}"
+    "#complaint-text{background:#f1f3f7}nav#pages{margin:.8em 0}";
 
 void page_clear(struct page *p)
 {
@@ -131,25 +139,99 @@ static void filter_input(GString *o, const char *name, const char *label, const 
 	g_string_append(o, "\"></label> ");
 }
 
+/* The sort links and the page links of the queue. */
+static void queue_sort_links(GString *o, const struct review_request *rq, const struct queue_sort *sort)
+{
+	size_t n;
+	const struct queue_sort *all = queue_sorts(&n);
+	g_string_append(o, "<p id=\"sort\">Sort: ");
+	for (size_t i = 0; i < n; i++) {
+		char *url = queue_url(rq->query, &all[i], 1);
+		if (&all[i] == sort)
+			g_string_append_printf(o, "<strong id=\"sort-%s\">%s</strong> ", all[i].name,
+			                       all[i].label);
+		else {
+			g_string_append_printf(o, "<a id=\"sort-%s\" href=\"", all[i].name);
+			html_escape(o, url);
+			g_string_append_printf(o, "\">%s</a> ", all[i].label);
+		}
+		g_free(url);
+	}
+	g_string_append(o, "</p>");
+}
+
+static void queue_page_links(GString *o, const struct review_request *rq, const struct queue_sort *sort,
+                             const struct queue_page *pg)
+{
+	g_string_append(o, "<nav id=\"pages\">");
+	if (pg->page > 1) {
+		char *url = queue_url(rq->query, sort, pg->page - 1);
+		g_string_append(o, "<a id=\"prev\" rel=\"prev\" href=\"");
+		html_escape(o, url);
+		g_string_append(o, "\">Previous</a> ");
+		g_free(url);
+	}
+	g_string_append_printf(o, "<span id=\"page\">Page %u of %u</span>", pg->page, pg->pages);
+	if (pg->page < pg->pages) {
+		char *url = queue_url(rq->query, sort, pg->page + 1);
+		g_string_append(o, " <a id=\"next\" rel=\"next\" href=\"");
+		html_escape(o, url);
+		g_string_append(o, "\">Next</a>");
+		g_free(url);
+	}
+	g_string_append(o, "</nav>");
+}
+
+static void queue_row(GString *o, struct review_app *app, const struct review_request *rq,
+                      const struct store_quarantine *q)
+{
+	char *age = quarantine_age(rq->now - q->created), *client = quarantine_client_domain(q);
+	char *rules = quarantine_rules(app->st, q->id);
+	g_string_append_printf(o,
+	                       "<tr><td><a href=\"/reply/%" G_GINT64_FORMAT "\">%" G_GINT64_FORMAT
+	                       "</a></td><td>%s</td><td class=\"sender\">",
+	                       q->id, q->id, age);
+	html_escape(o, q->sender);
+	g_string_append(o, "</td><td>");
+	html_escape(o, client);
+	g_string_append(o, "</td><td class=\"severity\">");
+	html_escape(o, q->complaint_severity ? q->complaint_severity : "none");
+	g_string_append_printf(o, "</td><td class=\"score\">%d</td><td>", q->score);
+	html_escape(o, rules);
+	g_string_append(o, "</td></tr>");
+	g_free(rules);
+	g_free(age);
+	g_free(client);
+}
+
 void page_queue(struct review_app *app, const struct review_request *rq, struct page *p)
 {
 	gint64 older = 0;
 	const char *older_s = arg(rq->query, "older");
 	if (older_s && !review_parse_duration(older_s, &older))
 		older_s = NULL;
+	const struct queue_sort *sort = queue_sort_find(arg(rq->query, "sort"));
 	struct store_query query = {
 	    .state = "held",
 	    .sender = arg(rq->query, "sender"),
 	    .client_domain = arg(rq->query, "client"),
 	    .rule = arg(rq->query, "rule"),
 	    .created_before = older_s ? rq->now - older : 0,
-	    .limit = 500,
+	    .order = sort->order,
 	};
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	char *err = NULL;
-	gint64 waiting = 0;
-	if (!store_quarantine_list(app->st, &query, rows, &err) ||
-	    !store_quarantine_count(app->st, &(struct store_query){.state = "held"}, &waiting, &err)) {
+	gint64 waiting = 0, matching = 0;
+	struct queue_page pg = {0};
+	bool ok = store_quarantine_count(app->st, &(struct store_query){.state = "held"}, &waiting, &err) &&
+	          store_quarantine_count(app->st, &query, &matching, &err);
+	if (ok) {
+		pg = queue_page_of(arg(rq->query, "page"), matching, QUEUE_PAGE_SIZE);
+		query.offset = pg.offset;
+		query.limit = pg.size;
+		ok = store_quarantine_list(app->st, &query, rows, &err);
+	}
+	if (!ok) {
 		page_error(p, 500, err);
 		g_free(err);
 		g_ptr_array_unref(rows);
@@ -158,42 +240,76 @@ void page_queue(struct review_app *app, const struct review_request *rq, struct 
 	GString *o = begin(rq, "Held replies");
 	g_string_append_printf(o,
 	                       "<p id=\"count\"><strong>%" G_GINT64_FORMAT "</strong> waiting for "
-	                       "review; %u shown, oldest first.</p>",
-	                       waiting, rows->len);
+	                       "review; %" G_GINT64_FORMAT " match, %u shown, %s.</p>",
+	                       waiting, matching, rows->len, sort->label);
 	g_string_append(o, "<form method=\"get\" action=\"/\">");
 	filter_input(o, "sender", "Sender", query.sender);
 	filter_input(o, "client", "Client domain", query.client_domain);
 	filter_input(o, "rule", "Rule", query.rule);
 	filter_input(o, "older", "Older than", older_s);
-	g_string_append(o, "<button>Filter</button></form><table id=\"queue\"><tr><th>#</th><th>Age</th>"
-	                   "<th>Sender</th><th>Client</th><th>Score</th><th>Rules</th></tr>");
-	for (guint i = 0; i < rows->len; i++) {
-		const struct store_quarantine *q = rows->pdata[i];
-		char *age = quarantine_age(rq->now - q->created), *client = quarantine_client_domain(q);
-		char *rules = quarantine_rules(app->st, q->id);
-		g_string_append_printf(o,
-		                       "<tr><td><a href=\"/reply/%" G_GINT64_FORMAT "\">%" G_GINT64_FORMAT
-		                       "</a></td><td>%s</td><td>",
-		                       q->id, q->id, age);
-		html_escape(o, q->sender);
-		g_string_append(o, "</td><td>");
-		html_escape(o, client);
-		g_string_append_printf(o, "</td><td>%d</td><td>", q->score);
-		html_escape(o, rules);
-		g_free(rules);
-		g_string_append(o, "</td></tr>");
-		g_free(age);
-		g_free(client);
-	}
+	if (sort->order != STORE_ORDER_OLDEST)
+		g_string_append_printf(o, "<input type=\"hidden\" name=\"sort\" value=\"%s\">", sort->name);
+	g_string_append(o, "<button>Filter</button></form>");
+	queue_sort_links(o, rq, sort);
+	g_string_append(o, "<table id=\"queue\"><tr><th>#</th><th>Age</th><th>Sender</th><th>Client</th>"
+	                   "<th>Complaint</th><th>Score</th><th>Rules</th></tr>");
+	for (guint i = 0; i < rows->len; i++)
+		queue_row(o, app, rq, rows->pdata[i]);
 	g_string_append(o, "</table>");
+	queue_page_links(o, rq, sort, &pg);
 	g_ptr_array_unref(rows);
 	finish(p, o, 200);
 }
 
-/* The new text with each finding's words in a <mark> and its number. */
+/* Whether finding F is about the whole reply (a rule that fires on an
+ * absence): its span is only an anchor sentence, so it is not marked. */
+static bool whole_reply(const struct store_finding *f)
+{
+	int id = f->rule ? rule_lookup(f->rule) : -1;
+	return id >= 0 && rule_about_whole_reply((enum rule_id)id);
+}
+
+static const char *severity_class(const struct store_finding *f)
+{
+	return g_strcmp0(f->severity, "hold") == 0 ? "hold" : "advise";
+}
+
+/* The findings about the whole reply, as notes above its text. */
+static void render_whole_reply(GString *o, const GArray *findings)
+{
+	bool any = false;
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		if (!whole_reply(f))
+			continue;
+		if (!any)
+			g_string_append(o, "<ul id=\"whole-reply\" class=\"whole\">");
+		any = true;
+		g_string_append_printf(o, "<li class=\"%s\" data-rule=\"", severity_class(f));
+		html_escape(o, f->rule);
+		g_string_append_printf(o, "\"><a href=\"#finding-%u\">%u</a> <strong>", i + 1, i + 1);
+		html_escape(o, f->rule);
+		g_string_append(o, "</strong>: about the whole reply, not one sentence</li>");
+	}
+	if (any)
+		g_string_append(o, "</ul>");
+}
+
+/* The new text with the words of each finding about a part of it in a
+ * <mark> and its number. */
 static void render_marked_text(GString *o, const char *text, size_t len, const GArray *findings)
 {
-	GArray *spans = quarantine_spans(len, findings);
+	GArray *pinned = g_array_new(FALSE, FALSE, sizeof(struct store_finding));
+	GArray *number = g_array_new(FALSE, FALSE, sizeof(guint)); /* index in FINDINGS */
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		if (!whole_reply(f)) {
+			g_array_append_val(pinned, *f); /* shallow: FINDINGS owns the strings */
+			g_array_append_val(number, i);
+		}
+	}
+	GArray *spans = quarantine_spans(len, pinned);
+	render_whole_reply(o, findings);
 	g_string_append(o, "<div class=\"text\" id=\"new-text\">");
 	for (guint i = 0; i < spans->len; i++) {
 		const struct text_span *s = &g_array_index(spans, struct text_span, i);
@@ -201,19 +317,20 @@ static void render_marked_text(GString *o, const char *text, size_t len, const G
 			html_escape_len(o, text + s->start, s->end - s->start);
 			continue;
 		}
-		const struct store_finding *f = &g_array_index(findings, struct store_finding, s->finding);
-		g_string_append_printf(o, "<mark class=\"%s\" data-rule=\"",
-		                       g_strcmp0(f->severity, "hold") == 0 ? "hold" : "advise");
+		const struct store_finding *f = &g_array_index(pinned, struct store_finding, s->finding);
+		guint n = g_array_index(number, guint, s->finding) + 1;
+		g_string_append_printf(o, "<mark class=\"%s\" data-rule=\"", severity_class(f));
 		html_escape(o, f->rule);
 		g_string_append(o, "\" title=\"");
 		html_escape(o, f->rule);
 		g_string_append(o, "\">");
 		html_escape_len(o, text + s->start, s->end - s->start);
-		g_string_append_printf(o, "</mark><sup><a href=\"#finding-%d\">%d</a></sup>", s->finding + 1,
-		                       s->finding + 1);
+		g_string_append_printf(o, "</mark><sup><a href=\"#finding-%u\">%u</a></sup>", n, n);
 	}
 	g_string_append(o, "</div>");
 	g_array_unref(spans);
+	g_array_unref(number);
+	g_array_unref(pinned);
 }
 
 static void render_findings(GString *o, const GArray *findings)
@@ -221,13 +338,17 @@ static void render_findings(GString *o, const GArray *findings)
 	g_string_append(o, "<h2>Findings</h2>");
 	for (guint i = 0; i < findings->len; i++) {
 		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
-		g_string_append_printf(o, "<div class=\"finding %s\" id=\"finding-%u\"><strong>%u. ",
-		                       g_strcmp0(f->severity, "hold") == 0 ? "hold" : "advise", i + 1, i + 1);
+		bool whole = whole_reply(f);
+		g_string_append_printf(o, "<div class=\"finding %s%s\" id=\"finding-%u\"><strong>%u. ",
+		                       severity_class(f), whole ? " whole" : "", i + 1, i + 1);
 		html_escape(o, f->rule);
 		g_string_append(o, "</strong> (");
 		html_escape(o, f->severity);
-		g_string_append_printf(o, ", line %u)", f->line);
-		if (f->excerpt && *f->excerpt) {
+		if (whole)
+			g_string_append(o, ", about the whole reply)");
+		else
+			g_string_append_printf(o, ", line %u)", f->line);
+		if (!whole && f->excerpt && *f->excerpt) {
 			g_string_append(o, ": &ldquo;");
 			html_escape(o, f->excerpt);
 			g_string_append(o, "&rdquo;");
@@ -240,62 +361,112 @@ static void render_findings(GString *o, const GArray *findings)
 	}
 }
 
-static void render_complaint(struct review_app *app, GString *o, const struct store_quarantine *q)
+/* At most this much of the quoted history is shown. */
+#define COMPLAINT_TEXT_MAX (16 * 1024)
+
+/* The quoted history of the reply, where the complaint's words are. */
+static void render_complaint_text(GString *o, const struct thread_view *view)
 {
-	g_string_append(o, "<h2>The complaint</h2><p id=\"complaint\">");
-	struct store_complaint c;
+	if (view == NULL || view->quoted_len == 0) {
+		g_string_append(o, "<p id=\"complaint-text-none\">The reply quotes no earlier message.</p>");
+		return;
+	}
+	size_t shown = MIN(view->quoted_len, COMPLAINT_TEXT_MAX);
+	while (shown < view->quoted_len && shown > 0 && (view->quoted[shown] & 0xC0) == 0x80)
+		shown--; /* cut between characters */
+	g_string_append(o, "<p>As quoted in the reply:</p><div class=\"text\" id=\"complaint-text\">");
+	html_escape_len(o, view->quoted, shown);
+	if (shown < view->quoted_len)
+		g_string_append(o, "\n[... cut]");
+	g_string_append(o, "</div>");
+}
+
+/* What the reply answers: the complaint's severity and date (from the
+ * stored decision, and the stored complaint when the daemon saw it arrive)
+ * and its text as the reply quotes it (the store keeps no complaint text). */
+static void render_complaint(struct review_app *app, GString *o, const struct store_quarantine *q,
+                             const struct thread_view *view)
+{
+	struct store_complaint c = {0};
 	char *err = NULL;
 	const char *ids[] = {q->complaint_ref};
-	if (q->complaint_ref == NULL || store_complaint_find(app->st, ids, 1, &c, &err) != STORE_FOUND) {
-		g_string_append(o, "No stored complaint: the policy recognised it from the quoted text.");
-		g_free(err);
-	} else {
-		char *when = render_time(c.received), *delay = quarantine_age(q->created - c.received);
-		g_string_append(o, "Message-ID &lt;");
+	bool stored =
+	    q->complaint_ref != NULL && store_complaint_find(app->st, ids, 1, &c, &err) == STORE_FOUND;
+	g_free(err);
+	gint64 sent = stored ? c.received : q->complaint_sent >= 0 ? q->complaint_sent : -1;
+	if (sent < 0 && view != NULL)
+		sent = view->quoted_date;
+	const char *severity = q->complaint_severity ? q->complaint_severity
+	                       : stored              ? (c.serious ? "serious" : "normal")
+	                                             : NULL;
+	g_string_append(o, "<h2>What it answers</h2><p id=\"complaint\"><span id=\"complaint-severity\" "
+	                   "class=\"severity\">");
+	html_escape(o, severity ? severity : "no");
+	g_string_append(o, "</span> complaint");
+	if (stored) {
+		g_string_append(o, " &lt;");
 		html_escape(o, c.message_id);
 		g_string_append(o, "&gt; from ");
 		html_escape(o, c.client_domain);
-		g_string_append_printf(o, " (%s), arrived %s; this reply came %s later.",
-		                       c.serious ? "serious" : "normal", when ? when : "?", delay);
-		g_free(when);
-		g_free(delay);
-		store_complaint_clear(&c);
 	}
-	g_string_append(o, "</p>");
+	char *when = sent >= 0 ? render_time(sent) : NULL;
+	if (severity == NULL)
+		g_string_append(o, " found in the thread");
+	else
+		g_string_append_printf(o, ", %s <span id=\"complaint-date\">%s</span>",
+		                       stored ? "arrived" : "sent", when ? when : "at an unknown time");
+	if (severity != NULL && sent >= 0 && q->created >= sent) {
+		char *delay = quarantine_age(q->created - sent);
+		g_string_append_printf(o, "; this reply came %s later", delay);
+		g_free(delay);
+	}
+	g_string_append(o, ".</p>");
+	g_free(when);
+	render_complaint_text(o, view);
+	if (stored)
+		store_complaint_clear(&c);
 }
 
-static void render_earlier(struct review_app *app, const struct review_request *rq, GString *o,
-                           const struct store_quarantine *q)
+/* Apologies and held replies from the same sender to the same client made
+ * strictly before reply Q (within a year before it), newest first. */
+static void render_earlier(struct review_app *app, GString *o, const struct store_quarantine *q)
 {
 	char *client = quarantine_client_domain(q), *err = NULL;
 	GArray *hist = g_array_new(FALSE, FALSE, sizeof(struct history_entry));
 	g_string_append(o, "<h2>Earlier apologies to this client</h2><ul id=\"earlier\">");
-	if (store_history_get(app->st, q->sender, client, rq->now - 365 * 86400, NULL, 20, hist, &err)) {
+	if (store_history_before(app->st, q->sender, client, q->created - 365 * 86400, q->created, 20, hist,
+	                         &err)) {
 		for (guint i = 0; i < hist->len; i++) {
-			char *when = render_time(g_array_index(hist, struct history_entry, i).when);
-			g_string_append_printf(o, "<li>%s</li>", when ? when : "?");
+			gint64 at = g_array_index(hist, struct history_entry, i).when;
+			char *when = render_time(at), *before = quarantine_age(q->created - at);
+			g_string_append_printf(o, "<li class=\"apology\">%s (%s before this reply)</li>",
+			                       when ? when : "?", before);
 			g_free(when);
+			g_free(before);
 		}
 	}
 	g_free(err);
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
-	struct store_query query = {.sender = q->sender, .client_domain = client, .limit = 20};
+	struct store_query query = {.sender = q->sender,
+	                            .client_domain = client,
+	                            .created_before = q->created,
+	                            .order = STORE_ORDER_NEWEST,
+	                            .limit = 20};
 	err = NULL;
 	if (store_quarantine_list(app->st, &query, rows, &err))
 		for (guint i = 0; i < rows->len; i++) {
 			const struct store_quarantine *r = rows->pdata[i];
-			if (r->id == q->id)
-				continue;
 			char *when = render_time(r->created);
-			g_string_append_printf(o,
-			                       "<li>held reply <a href=\"/reply/%" G_GINT64_FORMAT
-			                       "\">#%" G_GINT64_FORMAT "</a> of %s (",
-			                       r->id, r->id, when ? when : "?");
+			g_string_append_printf(
+			    o,
+			    "<li class=\"held\">held reply <a href=\"/reply/%" G_GINT64_FORMAT
+			    "\">#%" G_GINT64_FORMAT "</a> of %s (",
+			    r->id, r->id, when ? when : "?");
 			html_escape(o, r->state);
 			g_string_append(o, ")</li>");
 			g_free(when);
 		}
-	if (hist->len == 0 && rows->len <= 1)
+	if (hist->len == 0 && rows->len == 0)
 		g_string_append(o, "<li>none recorded</li>");
 	g_string_append(o, "</ul>");
 	g_free(err);
@@ -397,23 +568,26 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 		g_string_append(o, "</p>");
 		g_free(ferr);
 	}
-	size_t len = 0;
-	char *text = quarantine_new_text(app->pol, q, &len);
-	g_string_append(o, "<h2>What the author wrote</h2>");
-	if (text)
-		render_marked_text(o, text, len, findings);
+	struct thread_view view;
+	bool split = app->pol != NULL && q->raw != NULL && apology_split(app->pol, q->raw, q->raw_len, &view);
+	g_string_append(o, "<div class=\"sides\"><section id=\"reply-side\"><h2>What the author wrote</h2>");
+	if (split)
+		render_marked_text(o, view.text, view.len, findings);
 	else
 		g_string_append(o, "<p>The text is not available.</p>");
+	g_string_append(o, "</section><section id=\"complaint-side\">");
+	render_complaint(app, o, q, split ? &view : NULL);
+	g_string_append(o, "</section></div>");
 	render_findings(o, findings);
-	render_complaint(app, o, q);
-	render_earlier(app, rq, o, q);
+	render_earlier(app, o, q);
 	if (q->raw)
 		render_headers(o, q->raw, q->raw_len);
 	render_trail(app, o, id);
 	if (strcmp(q->state, "held") == 0)
 		render_actions(o, rq, id);
 	finish(p, o, 200);
-	g_free(text);
+	if (split)
+		thread_view_clear(&view);
 	g_array_unref(findings);
 	g_free(created);
 	g_free(age);

@@ -86,7 +86,13 @@ bool store_apology_put(struct store *st, const char *sender, const char *client_
 bool store_history_get(struct store *st, const char *sender, const char *client_domain, gint64 since,
                        const char *exclude_ref, unsigned max, GArray *out, char **err)
 {
-	return st->ops->history_get(st, sender, client_domain, since, exclude_ref, max, out, err);
+	return st->ops->history_get(st, sender, client_domain, since, 0, exclude_ref, max, out, err);
+}
+
+bool store_history_before(struct store *st, const char *sender, const char *client_domain, gint64 since,
+                          gint64 before, unsigned max, GArray *out, char **err)
+{
+	return st->ops->history_get(st, sender, client_domain, since, before, NULL, max, out, err);
 }
 
 bool store_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id, char **err)
@@ -124,6 +130,7 @@ void store_quarantine_clear(struct store_quarantine *q)
 	g_free(q->complaint_ref);
 	g_free(q->raw);
 	g_free(q->state);
+	g_free(q->complaint_severity);
 	memset(q, 0, sizeof *q);
 }
 

@@ -25,8 +25,9 @@ struct store_ops {
 	                                    struct store_complaint *out, char **err);
 	bool (*apology_put)(struct store *st, const char *sender, const char *client_domain, gint64 when,
 	                    unsigned kinds, const char *complaint_ref, char **err);
+	/* BEFORE 0: no upper bound. */
 	bool (*history_get)(struct store *st, const char *sender, const char *client_domain, gint64 since,
-	                    const char *exclude_ref, unsigned max, GArray *out, char **err);
+	                    gint64 before, const char *exclude_ref, unsigned max, GArray *out, char **err);
 	bool (*quarantine_put)(struct store *st, const struct store_quarantine *q, gint64 *id, char **err);
 	enum store_status (*quarantine_get)(struct store *st, enum store_key key, const char *value,
 	                                    struct store_quarantine *out, char **err);

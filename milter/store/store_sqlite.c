@@ -165,7 +165,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref) "
                        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
     [ST_HISTORY_GET] = "SELECT at, kinds FROM apologies "
-                       "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 "
+                       "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 AND (?6 = 0 OR at < ?6) "
                        "AND (?5 IS NULL OR complaint_ref IS NULL OR complaint_ref <> ?5) "
                        "ORDER BY at DESC LIMIT ?4",
     [ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
@@ -516,7 +516,7 @@ static bool sqlite_apology_put(struct store *st, const char *sender, const char 
 }
 
 static bool sqlite_history_get(struct store *st, const char *sender, const char *client_domain, gint64 since,
-                               const char *exclude_ref, unsigned max, GArray *out, char **err)
+                               gint64 before, const char *exclude_ref, unsigned max, GArray *out, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
@@ -527,6 +527,7 @@ static bool sqlite_history_get(struct store *st, const char *sender, const char 
 	sqlite3_bind_int64(q, 3, since);
 	sqlite3_bind_int64(q, 4, max);
 	bind_text(q, 5, exclude_ref);
+	sqlite3_bind_int64(q, 6, before);
 	int rc;
 	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
 		struct history_entry h = {
@@ -824,15 +825,33 @@ static bool finish(struct sqlite_store *s, sqlite3_stmt *q, int rc, const char *
 	"      json_each(findings, '$.findings') WHERE json_extract(value, '$.rule') = ?5)))"                \
 	" AND (?6 = 0 OR created < ?6)"
 
+/* The ORDER BY of each enum store_order: fixed text, never built from input. */
+static const char *const quarantine_orders[] = {
+    [STORE_ORDER_OLDEST] = " ORDER BY created, id",
+    [STORE_ORDER_NEWEST] = " ORDER BY created DESC, id DESC",
+    [STORE_ORDER_SCORE] = " ORDER BY score DESC, created, id",
+    [STORE_ORDER_SENDER] = " ORDER BY lower(sender), created, id",
+};
+
+/* The complaint of the stored decision ("complaint":{"severity":..,"sent":..}),
+ * NULL when its findings are not JSON. */
+#define QUARANTINE_COMPLAINT                                                                                 \
+	", CASE WHEN json_valid(findings) THEN json_extract(findings, '$.complaint.severity') END"           \
+	", CASE WHEN json_valid(findings) THEN unixepoch(json_extract(findings, '$.complaint.sent')) END"
+
 static bool sqlite_quarantine_list(struct store *st, const struct store_query *f, GPtrArray *out,
                                    gint64 *count, char **err)
 {
 	struct sqlite_store *s = handle(st);
-	const char *sql = out == NULL ? "SELECT count(*)" QUARANTINE_MATCH
-	                              : "SELECT id, queue_id, message_id, token, sender, recipients,"
-	                                " verdict, score, findings, complaint_ref,"
-	                                " CASE WHEN ?8 THEN raw END, created, state" QUARANTINE_MATCH
-	                                " ORDER BY created, id LIMIT ?7";
+	unsigned order = (unsigned)f->order < G_N_ELEMENTS(quarantine_orders) ? (unsigned)f->order : 0;
+	char *sql =
+	    out == NULL
+	        ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
+	        : g_strconcat(
+	              "SELECT id, queue_id, message_id, token, sender, recipients,"
+	              " verdict, score, findings, complaint_ref,"
+	              " CASE WHEN ?8 THEN raw END, created, state" QUARANTINE_COMPLAINT QUARANTINE_MATCH,
+	              quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = prepare(s, sql, err);
 	bool ok = q != NULL;
@@ -846,6 +865,7 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 		if (out != NULL) {
 			sqlite3_bind_int64(q, 7, f->limit ? (gint64)f->limit : -1);
 			sqlite3_bind_int(q, 8, f->with_raw);
+			sqlite3_bind_int64(q, 9, f->offset);
 		}
 		int rc;
 		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
@@ -855,11 +875,15 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 			}
 			struct store_quarantine *r = g_new0(struct store_quarantine, 1);
 			read_quarantine(q, r);
+			r->complaint_severity = column_text(q, 13);
+			r->complaint_sent =
+			    sqlite3_column_type(q, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 14);
 			g_ptr_array_add(out, r);
 		}
 		ok = finish(s, q, rc, "listing held messages", err);
 	}
 	g_mutex_unlock(&s->lock);
+	g_free(sql);
 	return ok;
 }
 

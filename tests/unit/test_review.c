@@ -21,6 +21,7 @@
 #include "review_config.h"
 #include "spool.h"
 #include "store.h"
+#include "thread.h"
 
 static const char findings_json[] =
     "{\"verdict\":\"hold\",\"findings\":["
@@ -125,6 +126,110 @@ static void test_list_filters(void **state)
 	assert_string_equal(g_array_index(f, struct store_finding, 1).rule, "blame-third-party");
 	assert_int_equal(g_array_index(f, struct store_finding, 1).start, 4);
 	g_array_unref(f);
+}
+
+/* The ids of the records QUERY lists, as "3,1,2". */
+static char *listed(struct store *st, struct store_query q)
+{
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	char *err = NULL;
+	assert_true(store_quarantine_list(st, &q, rows, &err));
+	GString *ids = g_string_new(NULL);
+	for (guint i = 0; i < rows->len; i++)
+		g_string_append_printf(ids, "%s%" G_GINT64_FORMAT, i ? "," : "",
+		                       ((struct store_quarantine *)rows->pdata[i])->id);
+	g_ptr_array_unref(rows);
+	return g_string_free(ids, FALSE);
+}
+
+static void test_list_orders_and_pages(void **state)
+{
+	struct fixture *fx = *state;
+	static const struct {
+		const char *sender;
+		int score;
+		gint64 created;
+	} rows[] = {{"kim@x", 3, 100}, {"Bea@x", 9, 300}, {"sam@x", 9, 200}, {"bea@x", 1, 200}};
+	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
+		struct store_quarantine q = {.queue_id = "Q",
+		                             .message_id = "m",
+		                             .token = g_strdup_printf("t%zu", i),
+		                             .sender = (char *)rows[i].sender,
+		                             .recipients = "d@c.example",
+		                             .verdict = "hold",
+		                             .score = rows[i].score,
+		                             .findings_json = "{}",
+		                             .created = rows[i].created,
+		                             .state = "held"};
+		char *err = NULL;
+		assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
+		g_free(q.token);
+	}
+	static const struct {
+		const char *name;
+		struct store_query q;
+		const char *ids;
+	} cases[] = {
+	    {"oldest first; ties by id", {.order = STORE_ORDER_OLDEST}, "1,3,4,2"},
+	    {"newest first", {.order = STORE_ORDER_NEWEST}, "2,4,3,1"},
+	    {"highest score, then oldest", {.order = STORE_ORDER_SCORE}, "3,2,1,4"},
+	    {"sender, case-insensitive, then oldest", {.order = STORE_ORDER_SENDER}, "4,2,1,3"},
+	    {"an order out of the table: oldest", {.order = (enum store_order)42}, "1,3,4,2"},
+	    {"a page: offset and limit", {.order = STORE_ORDER_SCORE, .offset = 1, .limit = 2}, "2,1"},
+	    {"past the end", {.offset = 10}, ""},
+	    {"created before, newest first", {.order = STORE_ORDER_NEWEST, .created_before = 300}, "4,3,1"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *ids = listed(fx->st, cases[i].q);
+		if (strcmp(ids, cases[i].ids) != 0)
+			fail_msg("%s: %s, expected %s", cases[i].name, ids, cases[i].ids);
+		g_free(ids);
+	}
+}
+
+/* The complaint of a record is read from its stored decision. */
+static void test_list_reads_complaint(void **state)
+{
+	struct fixture *fx = *state;
+	put(fx->st, "t1", "s@x", "d@c.example",
+	    "{\"complaint\":{\"severity\":\"serious\",\"sent\":\"2025-03-03T09:12:00Z\"},\"findings\":[]}",
+	    10, "held");
+	put(fx->st, "t2", "s@x", "d@c.example", "{\"complaint\":{\"severity\":null,\"sent\":null}}", 20,
+	    "held");
+	put(fx->st, "t3", "s@x", "d@c.example", "not json", 30, "held");
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	char *err = NULL;
+	assert_true(store_quarantine_list(fx->st, &(struct store_query){0}, rows, &err));
+	assert_int_equal(rows->len, 3);
+	const struct store_quarantine *a = rows->pdata[0], *b = rows->pdata[1], *c = rows->pdata[2];
+	assert_string_equal(a->complaint_severity, "serious");
+	assert_int_equal(a->complaint_sent, 1740993120);
+	assert_null(b->complaint_severity);
+	assert_int_equal(b->complaint_sent, -1);
+	assert_null(c->complaint_severity);
+	assert_int_equal(c->complaint_sent, -1);
+	g_ptr_array_unref(rows);
+}
+
+/* Earlier apologies: those made strictly before a time, none at it. */
+static void test_history_before(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	for (gint64 at = 100; at <= 400; at += 100)
+		assert_true(store_apology_put(fx->st, "s@x", "c.example", at, 1, NULL, &err));
+	GArray *h = g_array_new(FALSE, FALSE, sizeof(struct history_entry));
+	assert_true(store_history_before(fx->st, "s@x", "c.example", 0, 300, 10, h, &err));
+	assert_int_equal(h->len, 2);
+	assert_int_equal(g_array_index(h, struct history_entry, 0).when, 200);
+	assert_int_equal(g_array_index(h, struct history_entry, 1).when, 100);
+	g_array_set_size(h, 0);
+	assert_true(store_history_before(fx->st, "s@x", "c.example", 150, 300, 10, h, &err));
+	assert_int_equal(h->len, 1);
+	g_array_set_size(h, 0);
+	assert_true(store_history_get(fx->st, "s@x", "c.example", 0, NULL, 10, h, &err));
+	assert_int_equal(h->len, 4); /* no upper bound */
+	g_array_unref(h);
 }
 
 static void test_trail_outbox_stats(void **state)
@@ -451,6 +556,9 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_orders_and_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_list_reads_complaint, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_history_before, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),
 	    cmocka_unit_test(test_spans_nested_findings),
 	    cmocka_unit_test(test_settings),

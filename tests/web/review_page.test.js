@@ -1,0 +1,141 @@
+// tests/web/review_page.test.js - what a reviewer reads on the review page, in a real
+// headless browser: the complaint beside the reply, earlier apologies, findings about the
+// whole reply, and the queue's order and pages.
+//
+// Playwright's core library drives Debian's chromium (/usr/bin/chromium).  Run by
+// tests/review/review_page.py (make review-page-test), which starts apology-review with a
+// store it filled and passes:
+//   REVIEW_URL   base URL of apology-review
+//   REVIEW_PASS  the password of the account "alice" (reviewer)
+//   EXPECT       JSON: reply (its id), before/after (ids of the same sender's held replies
+//                to the same client before and after it), earlier/own/later (times of
+//                apologies before it, its own, after it), complaintDate, severity, script
+//                (text in the complaint that must not run), whole/pinned (its rules about
+//                the whole reply and about words), oldest/score/sender (all held ids in
+//                each order), pageSize
+// Prints "ok   web: NAME" or "FAIL web: NAME: why" per test; exits 1 when any failed.
+'use strict';
+const { chromium } = require('playwright-core');
+const { test, expect, failed } = require('./harness');
+
+const base = process.env.REVIEW_URL;
+const want = JSON.parse(process.env.EXPECT);
+
+async function rowIds(page) {
+  return page.$$eval('#queue tr td:first-child a', (as) => as.map((a) => Number(a.textContent)));
+}
+
+function same(a, b) {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+(async () => {
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu'],
+  });
+  const page = await (await browser.newContext()).newPage();
+  const dialogs = [];
+  page.on('dialog', async (d) => {
+    dialogs.push(d.message());
+    await d.dismiss();
+  });
+  await page.goto(`${base}/login`);
+  await page.fill('input[name=user]', 'alice');
+  await page.fill('input[name=password]', process.env.REVIEW_PASS);
+  await Promise.all([page.waitForURL(`${base}/`), page.click('button:has-text("Log in")')]);
+
+  await test('the queue is oldest first, a page at a time, with the complaint severity', async () => {
+    const ids = await rowIds(page);
+    expect(same(ids, want.oldest.slice(0, want.pageSize)), `first page: ${ids.slice(0, 5)}...`);
+    expect(await page.locator('#prev').count() === 0, 'a previous link on the first page');
+    const sev = await page.$$eval('#queue td.severity', (tds) => tds.map((t) => t.textContent));
+    expect(sev.length === ids.length && sev.every((s) => s === 'none'), `other rows' severity: ${sev[0]}`);
+    await page.goto(`${base}/?page=${Math.floor(want.oldest.indexOf(want.reply) / want.pageSize) + 1}`);
+    const mine = await page.textContent(`#queue tr:has(a[href="/reply/${want.reply}"]) td.severity`);
+    expect(mine === want.severity, `the reply's severity column: ${mine}`);
+    await page.goto(`${base}/`);
+  });
+
+  await test('next and previous show the right rows; a page past the end shows the last', async () => {
+    await Promise.all([page.waitForURL(/page=2/), page.click('#next')]);
+    let ids = await rowIds(page);
+    expect(same(ids, want.oldest.slice(want.pageSize, 2 * want.pageSize)), `page 2: ${ids.slice(0, 5)}...`);
+    await Promise.all([page.waitForURL(`${base}/`), page.click('#prev')]);
+    ids = await rowIds(page);
+    expect(same(ids, want.oldest.slice(0, want.pageSize)), 'previous did not go back to page 1');
+    await page.goto(`${base}/?page=9999`);
+    ids = await rowIds(page);
+    const last = Math.floor((want.oldest.length - 1) / want.pageSize) * want.pageSize;
+    expect(same(ids, want.oldest.slice(last)), `page 9999: ${ids.slice(0, 5)}...`);
+    expect(await page.locator('#next').count() === 0, 'a next link on the last page');
+  });
+
+  await test('sort links reorder the rows', async () => {
+    await page.goto(`${base}/?sort=nonsense`);
+    expect(same(await rowIds(page), want.oldest.slice(0, want.pageSize)), 'an unknown sort is not oldest first');
+    await Promise.all([page.waitForURL(/sort=score/), page.click('#sort-score')]);
+    let ids = await rowIds(page);
+    expect(same(ids, want.score.slice(0, want.pageSize)), `by score: ${ids.slice(0, 5)}...`);
+    const scores = await page.$$eval('#queue td.score', (tds) => tds.map((t) => Number(t.textContent)));
+    expect(scores.every((s, i) => i === 0 || scores[i - 1] >= s), 'scores not in decreasing order');
+    await Promise.all([page.waitForURL(/sort=score&page=2/), page.click('#next')]);
+    ids = await rowIds(page);
+    expect(same(ids, want.score.slice(want.pageSize, 2 * want.pageSize)), 'page 2 by score');
+    await Promise.all([page.waitForURL(/sort=sender/), page.click('#sort-sender')]);
+    ids = await rowIds(page);
+    expect(same(ids, want.sender.slice(0, want.pageSize)), `by sender: ${ids.slice(0, 5)}...`);
+    await Promise.all([page.waitForURL(`${base}/`), page.click('#sort-oldest')]);
+    expect(same(await rowIds(page), want.oldest.slice(0, want.pageSize)), 'back to oldest first');
+  });
+
+  await page.goto(`${base}/reply/${want.reply}`);
+
+  await test('the complaint is shown beside the reply, escaped, and its script does not run', async () => {
+    await page.waitForTimeout(300);
+    const text = await page.innerText('#complaint-text');
+    expect(text.includes(want.script), 'the complaint text with <script> is not shown as text');
+    expect(text.includes('Order 4471 was supposed to arrive last Friday'), 'complaint text missing');
+    expect(!/^>/m.test(text), 'quote markers left in');
+    expect(dialogs.length === 0, `a dialog opened: ${dialogs[0]}`);
+    expect((await page.evaluate(() => window.owned)) === undefined, 'an onerror handler ran');
+    expect((await page.locator('main script, main img').count()) === 0, 'mail became markup');
+    expect((await page.textContent('#complaint-severity')) === want.severity, 'severity');
+    expect((await page.textContent('#complaint-date')) === want.complaintDate, 'date of the complaint');
+    const reply = await page.locator('#reply-side').boundingBox();
+    const complaint = await page.locator('#complaint-side').boundingBox();
+    expect(reply && complaint && complaint.x > reply.x + reply.width - 1, 'the complaint is not beside the reply');
+  });
+
+  await test('earlier apologies are only those before this reply', async () => {
+    const earlier = await page.innerText('#earlier');
+    expect(earlier.includes(want.earlier), `the apology before it is missing: ${earlier}`);
+    expect(!earlier.includes(want.own), 'the reply\'s own apology is listed');
+    expect(!earlier.includes(want.later), 'a later apology is listed');
+    const links = await page.$$eval('#earlier a', (as) => as.map((a) => a.getAttribute('href')));
+    expect(same(links, [`/reply/${want.before}`]), `held replies listed: ${links}`);
+  });
+
+  await test('findings about the whole reply are notes, not marks on its first sentence', async () => {
+    expect(want.whole.length > 0, 'the reply has no finding about the whole reply to show');
+    const marked = await page.$$eval('#new-text mark', (ms) => ms.map((m) => m.dataset.rule));
+    for (const rule of want.whole) {
+      expect(!marked.includes(rule), `${rule} is marked in the text`);
+      expect(await page.isVisible(`#whole-reply li[data-rule="${rule}"]`), `${rule} is not a note`);
+    }
+    for (const rule of want.pinned)
+      expect(marked.includes(rule), `${rule} (about words) is not marked`);
+    // The first sentence's own words, outside the marked words, are plain text.
+    const plain = await page.$$eval('#new-text', (d) => Array.from(d[0].childNodes)
+      .filter((n) => n.nodeType === Node.TEXT_NODE).map((n) => n.textContent).join('|'));
+    expect(plain.includes(' lost the parcel, so this was '), `first sentence is highlighted: ${plain}`);
+    const bg = await page.$eval('#new-text', (d) => getComputedStyle(d).backgroundColor);
+    expect(bg === 'rgb(255, 255, 255)', `text background ${bg}`);
+  });
+
+  await browser.close();
+  process.exit(failed() ? 1 : 0);
+})().catch((e) => {
+  console.log(`FAIL web: ${e.message}`);
+  process.exit(1);
+});
