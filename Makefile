@@ -55,12 +55,14 @@ endif
 #   util     line files, YAML documents, logging
 #   core     the pure pipeline: parse -> split -> classify -> evaluate -> decide
 #   store    the store behind include/store.h (SQLite), its spool (spool.h)
-#   daemon   both front ends, the milter protocol, per-message glue, config
-#   holds    reviewer actions on held mail, notifications, review settings
+#   holds    reviewer actions on held mail, notifications, review settings,
+#            the hold queue against the records (holdqueue.c, also the daemon's)
+#   daemon   both front ends, the milter protocol, per-message glue, config,
+#            the store writer
 #   review   the web page; ctl: apologyctl; postsuper: the root helper
 $(BUILD)/milter/core/%.o:    XCFLAGS += -Imilter/core
 $(BUILD)/milter/store/%.o:   XCFLAGS += -Imilter/store
-$(BUILD)/milter/daemon/%.o:  XCFLAGS += -Imilter/daemon
+$(BUILD)/milter/daemon/%.o:  XCFLAGS += -Imilter/daemon -Imilter/holds
 $(BUILD)/milter/holds/%.o:   XCFLAGS += -Imilter/holds
 $(BUILD)/milter/review/%.o:  XCFLAGS += -Imilter/holds -Imilter/review
 $(BUILD)/milter/ctl/%.o:     XCFLAGS += -Imilter/holds
@@ -85,7 +87,7 @@ STORE_LIB  := $(BUILD)/libstore.a
 STORE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 
 HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/review_config.c \
-              milter/holds/logins.c
+              milter/holds/logins.c milter/holds/holdqueue.c
 HOLDS_LIB  := $(BUILD)/libholds.a
 
 CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/ctl.c milter/ctl/backtest.c milter/ctl/backtest_head.c \
@@ -193,7 +195,7 @@ review-page-test: $(BUILD)/apology-review $(BUILD)/apologyctl
 # Prometheus endpoint (metrics_http.c, libmicrohttpd) only in the programs.
 DAEMON_SRCS := milter/daemon/filter.c milter/daemon/scope.c milter/daemon/config.c \
                milter/daemon/render_headers.c milter/daemon/milterproto.c milter/daemon/upkeep.c \
-               milter/daemon/budget.c milter/daemon/daemon_metrics.c
+               milter/daemon/budget.c milter/daemon/daemon_metrics.c milter/daemon/writer.c
 DAEMON_MAIN := $(BUILD)/milter/daemon/daemon.o $(BUILD)/milter/daemon/metrics_http.o
 DAEMON_OBJS := $(DAEMON_SRCS:%.c=$(BUILD)/%.o) $(DAEMON_MAIN) \
                $(BUILD)/milter/daemon/frontend_event.o $(BUILD)/milter/daemon/frontend_libmilter.o
@@ -210,14 +212,14 @@ $(DAEMON_LIB): $(DAEMON_SRCS:%.c=$(BUILD)/%.o)
 	ar rcs $@ $^
 
 $(BUILD)/apology-milter: $(DAEMON_MAIN) $(BUILD)/milter/daemon/frontend_event.o $(DAEMON_LIB) \
-                         $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
+                         $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS) $(DAEMON_HTTP_LIBS)
 
 $(BUILD)/apology-milter-libmilter: $(DAEMON_MAIN) $(BUILD)/milter/daemon/frontend_libmilter.o \
-                                   $(DAEMON_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
+                                   $(DAEMON_LIB) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(DAEMON_LIBS) $(DAEMON_HTTP_LIBS) -lmilter
 
-$(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
+$(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(TEST_LDFLAGS) $(LIBS) $(DAEMON_LIBS) -lcmocka
 

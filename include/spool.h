@@ -1,22 +1,32 @@
 /*
  * spool.h - the store's fallback: records the daemon could not write to the
- * store (it could not be opened, or a write failed) are kept as JSON lines
- * in one small file, SPOOL_FILE in a configured directory, and written to
- * the store once it takes them again (spool_replay).  The mail itself never
- * waits on this: holds are made in the MTA whatever becomes of the record.
+ * store (it could not be opened, a write failed, the database stayed locked
+ * by another process, or the daemon's queue of records for the store was
+ * full) are kept as JSON lines in one small file, SPOOL_FILE in a
+ * configured directory, and written to the store once it takes them again
+ * (spool_replay).  The mail itself never waits on this: holds are made in
+ * the MTA whatever becomes of the record.
  *
  * One line per record: "type" is "hold", "complaint" or "apology", with the
  * fields of struct store_quarantine, struct store_complaint or of
  * store_apology_put(); a held message's copy is base64 in "raw".  Operators
  * can read it with jq.  Each record is one write(2) under flock(2), so two
  * daemons may share a spool, and a record cut short by a full disk is taken
- * back out.
+ * back out.  The file is in the order the records were made: records that
+ * were waiting to be written when the store refused them go in before the
+ * ones spooled meanwhile (spool_put_first), and a replay writes them oldest
+ * first.
  *
  * Bounded: a record that would take the file past MAX_SIZE bytes goes in
  * without the held message's copy ("raw": null, "raw_left_out": true; the
  * message itself is in the MTA's hold queue), and if it does not fit even
  * so it is refused: the caller logs it, and the log line is then the only
  * record.
+ *
+ * A replay holds a lock of its own (the spool directory, flock) while it
+ * writes to the store, and the file's lock only while it reads the file and
+ * when it takes the records written out: records may be appended while the
+ * store is slow, and nobody appending waits for the store.
  *
  * Replaying is idempotent for held mail (a record whose token the store
  * already has is skipped) and for complaints (a second record replaces the
@@ -55,6 +65,42 @@ bool spool_hold(struct spool *sp, const struct store_quarantine *q, bool *copy_l
 bool spool_complaint(struct spool *sp, const struct store_complaint *c, char **err);
 bool spool_apology(struct spool *sp, const char *sender, const char *client_domain, gint64 when,
                    unsigned kinds, const char *complaint_ref, char **err);
+
+/* One record of any type, as the daemon queues it for the store (the
+ * member of its TYPE is used; the record owns its strings). */
+enum spool_type { SPOOL_HOLD, SPOOL_COMPLAINT, SPOOL_APOLOGY };
+struct spool_apology {
+	char *sender, *client_domain, *complaint_ref;
+	gint64 at;
+	unsigned kinds;
+};
+struct spool_record {
+	enum spool_type type;
+	struct store_quarantine q; /* SPOOL_HOLD */
+	struct store_complaint c;  /* SPOOL_COMPLAINT */
+	struct spool_apology a;    /* SPOOL_APOLOGY */
+};
+void spool_record_clear(struct spool_record *r);
+void spool_record_free(struct spool_record *r);
+/* About how many bytes R takes in memory. */
+size_t spool_record_size(const struct spool_record *r);
+
+/* Append R (spool_hold() and the others for any type). */
+bool spool_append(struct spool *sp, const struct spool_record *r, bool *copy_left_out, char **err);
+/* Put RECORDS[0..N) (oldest first) before every record the spool holds:
+ * they were made before those.  Each goes in whole, or without its copy
+ * (counted in *COPIES_LEFT_OUT, may be NULL) when the spool would grow past
+ * its size; the first that does not fit even so and the ones after it are
+ * refused.  While another daemon sharing the spool replays it, they are
+ * appended instead (its records and ours are in no order with each other).
+ * Returns how many went in (all N, or fewer with *ERR set). */
+size_t spool_put_first(struct spool *sp, struct spool_record *const *records, size_t n,
+                       unsigned *copies_left_out, char **err);
+/* Write R to ST, as a replay does: a held message whose token ST has is
+ * not written again. */
+bool spool_record_store(struct store *st, const struct spool_record *r, char **err);
+/* Whether the spool holds nothing (no spool, no file, or an empty one). */
+bool spool_empty(struct spool *sp);
 
 /* What spool_replay() did. */
 struct spool_replayed {

@@ -82,6 +82,10 @@ bool store_read_only(struct store *st);
 bool store_probe(const char *location, char **detail, char **err);
 /* The schema version the store is at. */
 int store_schema_version(struct store *st);
+/* How long each call waits for a lock that another connection or process
+ * holds on the store before it fails (5 s unless set).  The daemon keeps
+ * this short: it never waits on the database for long (writer.h). */
+void store_set_busy_timeout(struct store *st, int milliseconds);
 
 /* Record a complaint; a second record for the same Message-ID replaces it. */
 bool store_complaint_put(struct store *st, const struct store_complaint *c, char **err);

@@ -53,13 +53,33 @@ const struct config_key config_keys[] = {
     {"store", CONF_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0, NULL, NULL,
      "where complaints, apology history and held mail are recorded"},
     {"spool.directory", CONF_STRING, FIELD(spool_dir), "/run/apology-milter", 0, 0, NULL, NULL,
-     "where records the store cannot take (it cannot be opened, or a write fails) wait in " SPOOL_FILE
+     "where records the store cannot take (it cannot be opened, a write fails or waits past "
+     "store-busy-timeout, the store writer's queue is full) wait in " SPOOL_FILE
      " until it can (empty: only the log keeps them)"},
     {"spool.max-size", CONF_SIZE, FIELD(spool_max), "32M", 64 * 1024, 1LL << 30, NULL, NULL,
      "the spool's limit: past it a held message's copy is left out of its record, then records are "
      "only logged"},
     {"spool.retry", CONF_DURATION, FIELD(store_retry), "1m", 1, 3600, NULL, NULL,
-     "while the store cannot be opened or the spool holds records, how often to try again"},
+     "while the store cannot be opened or the spool holds records, how often to try again; also how often "
+     "the upkeep runs (pruning, reconcile)"},
+    {"store-busy-timeout", CONF_MSEC, FIELD(busy_timeout), "250ms", 10, 60000, NULL, NULL,
+     "how long a read or write of the store waits for a lock another process holds: a reply whose "
+     "lookup times out is judged without the stored complaint and apology history, a record the store "
+     "does not take in time goes to the spool; mail never waits longer"},
+    {"store-queue.size", CONF_INT, FIELD(queue_size), "1000", 1, 1000000, NULL, NULL,
+     "records (holds, apologies, complaints) waiting in memory for the store writer; past it they go "
+     "to the spool"},
+    {"store-queue.memory", CONF_SIZE, FIELD(queue_memory), "64M", 1024 * 1024, 1LL << 32, NULL, NULL,
+     "bytes those records may take in memory, held messages' copies included; past it they go to "
+     "the spool"},
+    {"reconcile.interval", CONF_DURATION, FIELD(reconcile), "5m", 0, 86400, NULL, NULL,
+     "how often to compare the MTA's hold queue with the store (and at start); held mail with no "
+     "record is an alert in the log (0: never)"},
+    {"reconcile.postqueue", CONF_STRING, FIELD(postqueue), "/usr/sbin/postqueue", 0, 0, NULL, NULL,
+     "Postfix's postqueue, run as postqueue -j to list the hold queue"},
+    {"reconcile.postfix-config", CONF_STRING, FIELD(postfix_config), "", 0, 0, NULL, NULL,
+     "the configuration directory of the Postfix instance whose hold queue is compared (postqueue -c; "
+     "empty: the default instance)"},
     {"mode", CONF_ENUM, FIELD(mode), "enforce", 0, 0, CHOICES("enforce", "monitor"), NULL,
      "enforce: act on the verdict; monitor: decide, log and record, change nothing"},
     {"on-error", CONF_ENUM, FIELD(on_error), "accept", 0, 0, CHOICES("accept", "tempfail", "hold"), NULL,
@@ -335,6 +355,23 @@ static char *set_scalar(struct config *cfg, const struct config_key *k, const ch
 		*(int *)field(cfg, k) = (int)n;
 		return NULL;
 	}
+	case CONF_MSEC:
+		if (g_str_has_suffix(v, "ms")) {
+			char *digits = g_strndup(v, strlen(v) - 2);
+			err = parse_number(digits, NULL, NULL, &n);
+			g_free(digits);
+		} else {
+			err = parse_number(v, "s", (const long long[]){1000}, &n);
+		}
+		if (err != NULL) {
+			g_free(err);
+			err = g_strdup("expected milliseconds (250ms, 2s)");
+		}
+		if (err == NULL)
+			err = check_bounds(k, n);
+		if (err == NULL)
+			*(gint64 *)field(cfg, k) = n;
+		return err;
 	case CONF_SIZE:
 	case CONF_DURATION:
 		err = k->type == CONF_SIZE ? parse_number(v, "kmg", size_scale, &n)
@@ -595,6 +632,7 @@ char *config_format(const struct config *cfg, const struct config_key *k)
 	case CONF_OCTAL: return g_strdup_printf("0%o", (unsigned)*(const int *)f);
 	case CONF_SIZE:
 	case CONF_DURATION: return g_strdup_printf("%" G_GINT64_FORMAT, *(const gint64 *)f);
+	case CONF_MSEC: return g_strdup_printf("%" G_GINT64_FORMAT "ms", *(const gint64 *)f);
 	case CONF_ENUM: return g_strdup(config_choice_name(k->name, *(const int *)f));
 	case CONF_LIST: {
 		const GPtrArray *list = *(GPtrArray *const *)f;
@@ -610,9 +648,9 @@ char *config_format(const struct config *cfg, const struct config_key *k)
 static char *type_name(const struct config_key *k)
 {
 	static const char *const names[] = {
-	    [CONF_STRING] = "text", [CONF_BOOL] = "yes|no", [CONF_INT] = "number",
-	    [CONF_OCTAL] = "mode",  [CONF_SIZE] = "size",   [CONF_DURATION] = "duration",
-	    [CONF_ENUM] = "choice", [CONF_LIST] = "list",
+	    [CONF_STRING] = "text",       [CONF_BOOL] = "yes|no", [CONF_INT] = "number",
+	    [CONF_OCTAL] = "mode",        [CONF_SIZE] = "size",   [CONF_DURATION] = "duration",
+	    [CONF_MSEC] = "milliseconds", [CONF_ENUM] = "choice", [CONF_LIST] = "list",
 	};
 	return k->type == CONF_ENUM ? choices_joined(k) : g_strdup(names[k->type]);
 }
@@ -620,7 +658,7 @@ static char *type_name(const struct config_key *k)
 void config_print_help(FILE *out)
 {
 	fprintf(out, "Configuration keys (file or -o key=value; lists comma-separated in -o;\n"
-	             "sizes take K/M/G, durations s/m/h/d/w):\n");
+	             "sizes take K/M/G, durations s/m/h/d/w, milliseconds ms or s):\n");
 	for (size_t i = 0; i < config_key_count; i++) {
 		const struct config_key *k = &config_keys[i];
 		char *type = type_name(k);

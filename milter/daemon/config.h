@@ -62,6 +62,12 @@ struct config {
 	gint64 crash_forget;     /* seconds a death of the daemon counts against a message */
 	gint64 spool_max;        /* bytes the spool may hold */
 	gint64 store_retry;      /* seconds between tries to open the store or write the spool to it */
+	gint64 busy_timeout;     /* milliseconds a store call waits for another process's lock */
+	int queue_size;          /* records queued for the store writer at most */
+	gint64 queue_memory;     /* bytes of records queued for the store writer at most */
+	gint64 reconcile;        /* seconds between comparisons of the hold queue with the store; 0 = never */
+	char *postqueue;         /* Postfix's postqueue, to read the hold queue */
+	char *postfix_config;    /* Postfix configuration directory of the instance; "" = the default */
 	gint64 drain_timeout;    /* seconds SIGTERM waits for messages in flight */
 	gint64 milter_timeout;   /* seconds an MTA connection may stay idle */
 	int workers;             /* event loops (threads); 0 = one per CPU */
@@ -79,6 +85,7 @@ enum config_type {
 	CONF_OCTAL,    /* file mode */
 	CONF_SIZE,     /* bytes: 10M, 512K, 1G */
 	CONF_DURATION, /* seconds: 30s, 5m, 2h, 90d */
+	CONF_MSEC,     /* milliseconds: 250ms, 2s (a plain number is milliseconds) */
 	CONF_ENUM,     /* one of choices ("a|b|c"), stored as its index */
 	CONF_LIST,     /* YAML sequence, or comma-separated in -o */
 };

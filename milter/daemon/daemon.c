@@ -45,12 +45,14 @@
 #include "policy.h"
 #include "spool.h"
 #include "upkeep.h"
+#include "writer.h"
 
 #define DEFAULT_CONFIG "/etc/apology-milter/apology-milter.yaml"
 
 static struct filter *the_filter;
 static struct config the_config;
 static struct spool *the_spool;
+static struct writer *the_writer;
 
 /* What this process made, removed on the way out: the unix socket (while
  * the path names that socket) and the pid file (while it holds our id). */
@@ -85,7 +87,7 @@ void daemon_reload(struct filter *f)
 
 void daemon_upkeep(struct filter *f, const struct config *cfg)
 {
-	upkeep_run(f, the_spool, cfg);
+	upkeep_run(f, the_writer, cfg);
 }
 
 /* ---- start-up --------------------------------------------------------- */
@@ -487,8 +489,10 @@ int main(int argc, char **argv)
 	    (rc = drop_privileges(uid)) != 0 || (rc = metrics_http_start()) != 0)
 		goto out;
 	the_spool = spool_new(the_config.spool_dir, the_config.spool_max);
-	struct store *st = upkeep_start(&the_config, the_spool);
-	the_filter = filter_new(&the_config, st, the_spool, pol);
+	struct writer_limits limits = upkeep_writer_limits(&the_config);
+	the_writer = writer_new(the_spool, &limits);
+	struct store *st = upkeep_start(&the_config, the_writer);
+	the_filter = filter_new(&the_config, st, the_writer, pol);
 	pol = NULL;
 	if (no_key == NULL)
 		filter_set_hold_key(the_filter, &key);
@@ -504,11 +508,22 @@ int main(int argc, char **argv)
 
 	bool idle = false;
 	rc = frontend_run(the_filter, &the_config, &idle);
+	/* The records of the last messages go to the store, or to the spool:
+	 * none is dropped.  A session still running (libmilter, or past
+	 * limits.drain-timeout) spools its records itself from now on. */
 	metrics_http_stop();
-	log_msg(LOG_NOTICE, "stopped");
+	writer_stop(the_writer);
+	struct writer_counts n;
+	writer_counts(the_writer, &n);
+	log_msg(n.lost ? LOG_WARNING : LOG_NOTICE,
+	        "stopped; records: %" G_GUINT64_FORMAT
+	        " written to the store after their verdicts, %" G_GUINT64_FORMAT
+	        " spooled, %" G_GUINT64_FORMAT " lost",
+	        n.stored, n.spooled, n.lost);
 	remove_own_files();
 	if (idle) {
 		filter_free(the_filter); /* closes the store, drops the policy */
+		writer_free(the_writer); /* and its connection */
 		spool_free(the_spool);
 		config_clear(&the_config);
 	}

@@ -14,13 +14,16 @@
  * Acting means headers, a hold (quarantine first, store record second), a
  * reject, or nothing in monitor mode; what happens to a message that cannot
  * be analysed is one setting (on-error).  Side effects on the store never
- * decide the fate of the mail: a record the store does not take (it could
- * not be opened, or a write failed) goes to the spool (spool.h), or when
- * even that fails, only to the message's log line, and the message goes
- * on.  While there is no store, replies are judged without stored
- * complaints, apology history and the crash guard.  Every message is
- * counted in the daemon's metrics (daemon_metrics.h): atomic adds, never a
- * wait on a scrape.
+ * decide the fate of the mail, and mail never waits on the database: the
+ * records are handed to the store writer (writer.h), which writes them
+ * after the MTA has its answer, or to the spool (spool.h) when the writer
+ * cannot take them, or when even that fails, only to the message's log
+ * line, and the message goes on.  The lookups before judging wait at most
+ * store-busy-timeout for another process's lock; a reply whose lookup
+ * fails, and every reply while there is no store, is judged without stored
+ * complaints and apology history (and without the crash guard).  Every
+ * message is counted in the daemon's metrics (daemon_metrics.h): atomic
+ * adds, never a wait on a scrape.
  */
 #include <string.h>
 #include <netinet/in.h>
@@ -38,6 +41,7 @@
 #include "store.h"
 #include "thread.h"
 #include "token.h"
+#include "writer.h"
 
 /* References beyond this many ids are not looked up. */
 #define MAX_REFERENCE_IDS 20
@@ -49,9 +53,9 @@
 struct filter {
 	const struct config *cfg;
 	struct scope scope;
-	struct store *store; /* atomic: NULL while the store is unavailable; set once */
-	struct spool *spool; /* borrowed */
-	GMutex policy_lock;  /* guards pol */
+	struct store *store;   /* atomic: NULL while the store is unavailable; set once */
+	struct writer *writer; /* borrowed: the records go there */
+	GMutex policy_lock;    /* guards pol */
 	struct policy *pol;
 	GMutex flight_lock; /* guards in_flight and draining */
 	GCond flight_done;
@@ -92,14 +96,14 @@ struct filter_session {
 
 /* ---- the shared filter ------------------------------------------------ */
 
-struct filter *filter_new(const struct config *cfg, struct store *store, struct spool *spool,
+struct filter *filter_new(const struct config *cfg, struct store *store, struct writer *writer,
                           struct policy *pol)
 {
 	struct filter *f = g_new0(struct filter, 1);
 	f->cfg = cfg;
 	scope_compile(&f->scope, cfg);
 	f->store = store;
-	f->spool = spool;
+	f->writer = writer;
 	f->pol = pol;
 	g_mutex_init(&f->policy_lock);
 	g_mutex_init(&f->flight_lock);
@@ -633,16 +637,17 @@ size_t filter_message_bytes(const struct filter_session *s)
 	return s->active && !s->over_cap && !s->refused && !s->too_many ? s->raw->len : 0;
 }
 
-/* ---- end of message: records, in the store or else in the spool ------- */
+/* ---- end of message: records, for the store or else in the spool ------ */
 
 /* Where the records of one message went (the worst of them), for its log
- * line. */
+ * line: queued for the store (the usual: the line says nothing), in the
+ * spool, or nowhere. */
 enum where { RECORDED_NOTHING, RECORDED_STORE, RECORDED_SPOOL, RECORDED_NOWHERE };
 
 struct recorded {
 	enum where worst;
 	bool copy_left_out; /* a held message's copy did not fit in the spool */
-	char *store_error;  /* why an open store refused a record */
+	char *store_error;  /* why a record was not queued for an open store */
 	char *spool_error;  /* why a record was kept nowhere */
 };
 
@@ -654,24 +659,26 @@ static void keep_first(char **slot, char *why)
 		g_free(why);
 }
 
-/* A record went to the store. */
-static void stored(struct recorded *r)
+/* Hand R (taken) to the store writer and note where it went: queued for
+ * the store, or (with why not: NULL when there is no store) in the spool
+ * or nowhere (with why not). */
+static void record(struct filter *f, struct spool_record *r, struct recorded *rec)
 {
-	r->worst = MAX(r->worst, RECORDED_STORE);
-	DAEMON_COUNT(records, "store");
-}
-
-/* A record the store did not take (STORE_ERR: its error; NULL when there
- * is no store) went to the spool (SPOOLED) or nowhere (SPOOL_ERR: why).
- * The errors are taken. */
-static void not_stored(struct recorded *r, char *store_err, bool spooled, char *spool_err)
-{
-	r->worst = MAX(r->worst, spooled ? RECORDED_SPOOL : RECORDED_NOWHERE);
-	DAEMON_COUNT(records, spooled ? "spool" : "lost");
-	if (store_err != NULL)
+	struct writer_result res;
+	enum writer_where where = writer_put(f->writer, r, &res);
+	rec->worst = MAX(rec->worst, where == WRITER_QUEUED    ? RECORDED_STORE
+	                             : where == WRITER_SPOOLED ? RECORDED_SPOOL
+	                                                       : RECORDED_NOWHERE);
+	DAEMON_COUNT(records, where == WRITER_QUEUED    ? "store"
+	                      : where == WRITER_SPOOLED ? "spool"
+	                                                : "lost");
+	if (res.why_not_queued != NULL)
 		DAEMON_COUNT(store_errors, "record");
-	keep_first(&r->store_error, store_err);
-	keep_first(&r->spool_error, spool_err);
+	rec->copy_left_out |= res.copy_left_out;
+	keep_first(&rec->store_error, res.why_not_queued);
+	keep_first(&rec->spool_error, res.spool_error);
+	res.why_not_queued = res.spool_error = NULL;
+	writer_result_clear(&res);
 }
 
 /* Append to a message's log LINE what the store was and where the records
@@ -710,7 +717,6 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 {
 	struct filter *f = s->f;
 	struct store *st = filter_store(f);
-	char *err = NULL;
 	struct recorded r = {0};
 	if (s->over_cap || s->too_many) {
 		log_msg(LOG_DEBUG, "%s: inbound, not analysed%s", qid,
@@ -732,30 +738,26 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 	} else if (in.complaint.detected) {
 		DAEMON_COUNT(messages, "inbound", "complaint");
 		const struct complaint *c = &in.complaint;
-		struct store_complaint rec = {
-		    .message_id = in.message_id,
-		    .client_addr = s->client_text,
+		struct spool_record *rec = g_new0(struct spool_record, 1);
+		rec->type = SPOOL_COMPLAINT;
+		rec->c = (struct store_complaint){
+		    .message_id = g_strdup(in.message_id),
+		    .client_addr = g_strdup(s->client_text),
 		    .client_domain = address_domain(from),
 		    .received = now,
 		    .serious = c->severity == SEVERITY_SERIOUS,
 		    .kinds = c->kinds,
 		};
-		if (st != NULL && store_complaint_put(st, &rec, &err)) {
-			stored(&r);
-		} else {
-			char *spool_err = NULL;
-			bool spooled = spool_complaint(f->spool, &rec, &spool_err);
-			not_stored(&r, err, spooled, spool_err);
-		}
+		bool serious = rec->c.serious;
+		record(f, rec, &r);
 		GString *line = g_string_new(NULL);
 		g_string_printf(line, "%s: inbound complaint severity=%s kinds=%u%s", qid,
-		                rec.serious ? "serious" : "normal", c->kinds,
+		                serious ? "serious" : "normal", c->kinds,
 		                r.worst == RECORDED_STORE ? " recorded" : "");
 		int level = log_records(line, &r, st == NULL);
 		log_msg(level, "%s", line->str);
 		g_string_free(line, TRUE);
 		recorded_clear(&r);
-		g_free(rec.client_domain);
 	} else {
 		log_msg(LOG_DEBUG, "%s: inbound, no complaint", qid);
 		DAEMON_COUNT(messages, "inbound", "no-complaint");
@@ -783,8 +785,11 @@ static void known_clear(struct known *k)
 		g_array_free(k->history, TRUE);
 }
 
-/* What the store knows about this reply; without a store, nothing. */
-static void look_up(struct filter_session *s, gint64 now, struct known *k)
+/* What the store knows about this reply; without a store, nothing.  Each
+ * lookup waits at most store-busy-timeout for another process's lock; one
+ * that fails leaves the reply to be judged without what it would have
+ * added, and the log says so. */
+static void look_up(struct filter_session *s, const char *qid, gint64 now, struct known *k)
 {
 	struct filter *f = s->f;
 	struct store *st = filter_store(f);
@@ -797,7 +802,11 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 	                                                    s->refs->len, &k->complaint, &err)
 	                             : STORE_NONE;
 	if (found == STORE_ERROR) {
-		log_msg(LOG_ERR, "store: %s", err);
+		log_msg(
+		    LOG_WARNING,
+		    "%s: store: %s; judged without the stored complaint (the reply alone says whether and "
+		    "when it answers one)",
+		    qid, err);
 		DAEMON_COUNT(store_errors, "lookup");
 		g_clear_pointer(&err, g_free);
 	}
@@ -819,9 +828,11 @@ static void look_up(struct filter_session *s, gint64 now, struct known *k)
 		return;
 	if (!store_history_get(st, s->sender, k->client_domain, now - f->cfg->history_window, k->thread,
 	                       MAX_HISTORY, k->history, &err)) {
-		log_msg(LOG_ERR, "store: %s", err);
+		log_msg(LOG_WARNING, "%s: store: %s; judged without the apology history (repeat-apology)",
+		        qid, err);
 		DAEMON_COUNT(store_errors, "lookup");
 		g_free(err);
+		g_array_set_size(k->history, 0);
 	}
 	k->ctx.history = (const struct history_entry *)(void *)k->history->data;
 	k->ctx.n_history = k->history->len;
@@ -869,7 +880,8 @@ static void unchecked(struct decision *d, const char *reason)
 #define POISON_CRASHES 2
 
 /* Run the core on the message, guarded by an in-flight mark. */
-static void analyse(struct filter_session *s, gint64 now, struct known *k, struct decision *d)
+static void analyse(struct filter_session *s, const char *qid, gint64 now, struct known *k,
+                    struct decision *d)
 {
 	struct filter *f = s->f;
 	char *err = NULL;
@@ -889,7 +901,7 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 	bool guarded =
 	    st != NULL && store_inflight_begin(st, fp, now, now - f->cfg->crash_forget, &crashes, &err);
 	if (st != NULL && !guarded) {
-		log_msg(LOG_ERR, "store: %s", err);
+		log_msg(LOG_WARNING, "%s: store: %s; analysed without an in-flight mark", qid, err);
 		DAEMON_COUNT(store_errors, "crash-guard");
 		g_clear_pointer(&err, g_free);
 	}
@@ -901,13 +913,13 @@ static void analyse(struct filter_session *s, gint64 now, struct known *k, struc
 			    LOG_NOTICE,
 			    "fingerprint %s: the daemon died once analysing this message; analysing it again",
 			    fp);
-		look_up(s, now, k);
+		look_up(s, qid, now, k);
 		gint64 started = g_get_monotonic_time();
 		apology_check(s->pol, s->raw->str, s->raw->len, &k->ctx, d);
 		observe_since(daemon_metrics()->engine_seconds, "outgoing", started);
 	}
 	if (guarded && !store_inflight_end(st, fp, &err)) {
-		log_msg(LOG_ERR, "store: %s", err);
+		log_msg(LOG_WARNING, "%s: store: %s", qid, err);
 		DAEMON_COUNT(store_errors, "crash-guard");
 		g_free(err);
 	}
@@ -976,55 +988,45 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
                         const char *qid, const char *token, const char *state, gint64 now,
                         struct recorded *rec)
 {
-	struct store *st = filter_store(s->f);
-	char *err = NULL;
 	GString *rcpts = g_string_new(NULL);
 	for (guint i = 0; i < s->rcpts->len; i++)
 		g_string_append_printf(rcpts, "%s%s", i ? "," : "", (const char *)s->rcpts->pdata[i]);
-	struct store_quarantine q = {
-	    .queue_id = (char *)qid,
-	    .message_id = s->message_id ? s->message_id : "",
-	    .token = (char *)token,
-	    .sender = s->sender,
-	    .recipients = rcpts->str,
-	    .verdict = (char *)verdict_name(d->verdict),
+	struct spool_record *r = g_new0(struct spool_record, 1);
+	r->type = SPOOL_HOLD;
+	r->q = (struct store_quarantine){
+	    .queue_id = g_strdup(qid),
+	    .message_id = g_strdup(s->message_id ? s->message_id : ""),
+	    .token = g_strdup(token),
+	    .sender = g_strdup(s->sender),
+	    .recipients = g_string_free(rcpts, FALSE),
+	    .verdict = g_strdup(verdict_name(d->verdict)),
 	    .score = d->score,
 	    .findings_json = render_decision_json(d),
-	    .complaint_ref = k->have_complaint ? k->complaint.message_id : NULL,
-	    .raw = s->raw->str,
+	    .complaint_ref = g_strdup(k->have_complaint ? k->complaint.message_id : NULL),
+	    .raw = g_malloc(s->raw->len + 1),
 	    .raw_len = s->raw->len,
 	    .created = now,
-	    .state = (char *)state,
+	    .state = g_strdup(state),
 	};
-	if (st != NULL && store_quarantine_put(st, &q, NULL, &err)) {
-		stored(rec);
-	} else {
-		char *spool_err = NULL;
-		bool left_out = false;
-		bool spooled = spool_hold(s->f->spool, &q, &left_out, &spool_err);
-		not_stored(rec, err, spooled, spool_err);
-		rec->copy_left_out |= left_out;
-	}
-	g_free(q.findings_json);
-	g_string_free(rcpts, TRUE);
+	memcpy(r->q.raw, s->raw->str, s->raw->len + 1);
+	record(s->f, r, rec);
 }
 
 static void record_apology(struct filter_session *s, const struct decision *d, const struct known *k,
                            gint64 now, struct recorded *rec)
 {
-	struct store *st = filter_store(s->f);
-	char *err = NULL;
 	if (!d->apologised || k->client_domain == NULL || *s->sender == '\0')
 		return;
-	if (st != NULL &&
-	    store_apology_put(st, s->sender, k->client_domain, now, d->complaint.kinds, k->thread, &err)) {
-		stored(rec);
-		return;
-	}
-	char *spool_err = NULL;
-	bool spooled = spool_apology(s->f->spool, s->sender, k->client_domain, now, d->complaint.kinds,
-	                             k->thread, &spool_err);
-	not_stored(rec, err, spooled, spool_err);
+	struct spool_record *r = g_new0(struct spool_record, 1);
+	r->type = SPOOL_APOLOGY;
+	r->a = (struct spool_apology){
+	    .sender = g_strdup(s->sender),
+	    .client_domain = g_strdup(k->client_domain),
+	    .at = now,
+	    .kinds = d->complaint.kinds,
+	    .complaint_ref = g_strdup(k->thread),
+	};
+	record(s->f, r, rec);
 }
 
 /* The one log line of an outgoing message: verdict, rules, action, token,
@@ -1090,7 +1092,7 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	struct known k;
 	struct recorded rec = {0};
 	bool no_store = filter_store(s->f) == NULL;
-	analyse(s, now, &k, &d);
+	analyse(s, qid, now, &k, &d);
 	enum action act = choose_action(cfg, &d);
 	enum filter_reply reply = FILTER_ACCEPT;
 	char *token = NULL;

@@ -2,8 +2,10 @@
  * filter.h - what the daemon does with each SMTP session, independent of
  * libmilter: decide the scope as early as possible, buffer the message,
  * fill struct context from the store, run apology_check(), act on the
- * decision through the MTA operations table (mta.h), and record complaints,
- * apologies and held mail in the store.
+ * decision through the MTA operations table (mta.h), and hand the records
+ * of complaints, apologies and held mail to the store writer (writer.h),
+ * which writes them to the store after the MTA has its answer: nothing
+ * here waits on the database longer than store-busy-timeout.
  *
  * apology-milter.c maps libmilter's callbacks onto these functions one to
  * one; the unit tests drive them directly with a recording mta_ops.
@@ -16,9 +18,10 @@
  *
  * The store may be missing (it could not be opened): messages are judged
  * without it, and their records go to the spool; filter_set_store() hands
- * the filter the store once it opens.
+ * the filter the store once it opens.  The filter's store is the one it
+ * reads (lookups, crash guard); the writer has a connection of its own.
  *
- * Ownership: filter_new() borrows CFG and SPOOL and takes STORE (may be
+ * Ownership: filter_new() borrows CFG and WRITER and takes STORE (may be
  * NULL) and POLICY (one reference); filter_free() releases them.  Sessions
  * are freed with filter_session_free().
  */
@@ -33,8 +36,8 @@
 #include "mta.h"
 
 struct policy;
-struct spool;
 struct store;
+struct writer;
 struct filter;
 struct filter_session;
 
@@ -46,7 +49,7 @@ enum filter_reply {
 	FILTER_REJECT,
 };
 
-struct filter *filter_new(const struct config *cfg, struct store *store, struct spool *spool,
+struct filter *filter_new(const struct config *cfg, struct store *store, struct writer *writer,
                           struct policy *pol);
 void filter_free(struct filter *f);
 /* The store, or NULL while it is unavailable (borrowed: the filter keeps it

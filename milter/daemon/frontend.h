@@ -49,17 +49,18 @@ extern const char frontend_signal_help[];
 int frontend_listen(const struct config *cfg, uid_t uid, gid_t gid);
 
 /* Serve the MTA with F until a signal stops the daemon; calls
- * daemon_upkeep() every spool.retry, on a thread of its own.  The signals of
+ * daemon_upkeep() at start and every spool.retry, on a thread of its own.  The signals of
  * frontend_signal_help are blocked in every thread when this is called.
  * *IDLE tells whether no thread uses F any more (the caller may then free
  * it).  Returns 0 or a sysexits code.  The caller removes the unix socket. */
 int frontend_run(struct filter *f, const struct config *cfg, bool *idle);
 
 /* Services of daemon.c for the front ends: reload the policy and log the
- * outcome (filter_reload); the periodic upkeep: open the store if it is
- * unavailable, write the spool to it, and every hour delete records older
- * than the configured retention.  Neither runs on a thread that serves the
- * MTA. */
+ * outcome (filter_reload); the periodic upkeep (upkeep.h): open the store
+ * if it is unavailable, every hour delete records older than the
+ * configured retention, and compare the hold queue with the store every
+ * reconcile.interval (the store writer writes the spool back by itself).
+ * Neither runs on a thread that serves the MTA. */
 void daemon_reload(struct filter *f);
 void daemon_upkeep(struct filter *f, const struct config *cfg);
 

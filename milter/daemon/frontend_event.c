@@ -46,8 +46,9 @@
  * unchecked at MAIL FROM (the socket stays open, so the MTA need not fall
  * back on its default_action), messages in flight are finished within
  * limits.drain-timeout, then the daemon exits; a second signal exits at
- * once.  The upkeep (daemon_upkeep: the store, the spool, pruning) runs every
- * spool.retry, also on a thread of its own.
+ * once.  The upkeep (daemon_upkeep: the store, pruning, reconcile) runs a
+ * second after start and then every spool.retry, also on a thread of its
+ * own.
  */
 #include <errno.h>
 #include <libmilter/mfapi.h>
@@ -1071,7 +1072,7 @@ static bool loop_init(struct loop *lp, struct server *srv, bool signals)
 {
 	lp->srv = srv;
 	lp->signals = signals;
-	lp->next_upkeep = g_get_monotonic_time() + srv->cfg->store_retry * G_USEC_PER_SEC;
+	lp->next_upkeep = g_get_monotonic_time(); /* the first at the first tick: reconcile at start */
 	g_queue_init(&lp->conns);
 	g_queue_init(&lp->answered);
 	lp->ep = epoll_create1(EPOLL_CLOEXEC);

@@ -262,7 +262,7 @@ static void drain_and_stop(void)
 }
 
 /* Waits for SIGUSR1 (reload the policy) and SIGUSR2 (drain and stop);
- * runs the upkeep (daemon_upkeep) every spool.retry. */
+ * runs the upkeep (daemon_upkeep) at start and then every spool.retry. */
 static void *signal_thread(void *arg)
 {
 	(void)arg;
@@ -271,7 +271,7 @@ static void *signal_thread(void *arg)
 	sigaddset(&set, SIGUSR1);
 	sigaddset(&set, SIGUSR2);
 	/* A deadline, not a fresh interval per wait: reloads must not put the upkeep off. */
-	gint64 next_upkeep = g_get_monotonic_time() / G_USEC_PER_SEC + the_config->store_retry;
+	gint64 next_upkeep = g_get_monotonic_time() / G_USEC_PER_SEC; /* reconcile at start */
 	for (;;) {
 		gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
 		if (now >= next_upkeep) {

@@ -2,8 +2,9 @@
  * upkeep.c - the daemon's store over time (see upkeep.h).  A store that
  * cannot be opened never stops the daemon: mail is judged without it (holds
  * are made in the MTA as usual), records go to the spool, and the store is
- * tried again every spool.retry.  Nothing here judges mail or speaks the
- * milter protocol.
+ * tried again every spool.retry.  Held mail whose record the store does not
+ * have shows in the periodic reconcile.  Nothing here judges mail or speaks
+ * the milter protocol.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,18 +12,25 @@
 #include <unistd.h>
 
 #include "daemon_metrics.h"
+#include "holdqueue.h"
 #include "log.h"
 #include "spool.h"
 #include "store.h"
 #include "upkeep.h"
 
 #define PRUNE_INTERVAL 3600 /* seconds */
+#define UNKNOWN_LISTED 10   /* queue ids named in an alert, at most */
 
 /* What the upkeep remembers between calls, which come one at a time
  * (upkeep.h). */
-static gint guard_mode = -1;  /* how the crash guard kept its marks at the last look; -1: no look yet */
-static gint64 next_prune;     /* monotonic seconds */
-static char *unavailable_why; /* why the store could not be opened at the last try */
+static gint guard_mode = -1;   /* how the crash guard kept its marks at the last look; -1: no look yet */
+static gint64 next_prune;      /* monotonic seconds */
+static char *unavailable_why;  /* why the store could not be opened at the last try */
+static gint64 next_reconcile;  /* monotonic seconds; 0: at the first run */
+static char *reconcile_why;    /* why the last reconcile could not compare, logged once */
+static bool reconcile_alerted; /* the last reconcile found held mail with no record */
+static struct holdqueue_counts reconciled; /* what the last reconcile found */
+static bool reconciled_once;
 
 /* Set the crash guard up, or try again when it is off; say so when it does
  * not keep its marks in its file, and when that changes. */
@@ -49,16 +57,17 @@ static void check_guard(struct store *st)
 	g_free(why);
 }
 
-/* The crash guard, then records older than the retention. */
-static void prune(struct store *st, const struct config *cfg)
+/* Records older than the retention, on the writer's connection WS; tried
+ * again at the next run when the store is busy. */
+static void prune(struct store *ws, const struct config *cfg)
 {
 	char *err = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	check_guard(st);
-	if (!store_prune(st, now - cfg->retention, &err)) {
-		log_msg(LOG_ERR, "store: %s", err);
+	if (!store_prune(ws, now - cfg->retention, &err)) {
+		log_msg(LOG_WARNING, "store: %s; pruning tried again at the next upkeep", err);
 		DAEMON_COUNT(store_errors, "upkeep");
 		g_free(err);
+		return;
 	}
 	next_prune = g_get_monotonic_time() / G_USEC_PER_SEC + PRUNE_INTERVAL;
 }
@@ -106,8 +115,32 @@ struct store *upkeep_open(const struct config *cfg, char **err)
 		    "if sent again, unless it was in flight at an earlier death too (on-error applies then)",
 		    crashed);
 	}
-	prune(st, cfg);
+	store_set_busy_timeout(st, (int)cfg->busy_timeout);
 	return st;
+}
+
+struct writer_limits upkeep_writer_limits(const struct config *cfg)
+{
+	return (struct writer_limits){
+	    .max_records = (unsigned)cfg->queue_size,
+	    .max_bytes = cfg->queue_memory,
+	    .retry = cfg->store_retry,
+	};
+}
+
+/* The writer's own connection to the store, old records pruned on it
+ * first (waiting for other processes' locks as long as a start may); NULL
+ * with *ERR. */
+static struct store *open_for_writer(const struct config *cfg, char **err)
+{
+	struct store *ws = store_open(cfg->store, err);
+	if (ws == NULL) {
+		explain(cfg, err);
+		return NULL;
+	}
+	prune(ws, cfg);
+	store_set_busy_timeout(ws, (int)cfg->busy_timeout);
+	return ws;
 }
 
 char *upkeep_without_store(const struct config *cfg)
@@ -123,14 +156,14 @@ char *upkeep_without_store(const struct config *cfg)
 	return text;
 }
 
-/* Write the spool to ST and say what came of it; CAME_BACK: ST has just
- * opened after being unavailable (one line says so, whatever the spool
- * held). */
-static void replay(struct spool *sp, struct store *st, const struct config *cfg, bool came_back)
+/* Hand W its connection WS, which writes the spool to the store first, and
+ * say what came of it; CAME_BACK: the store has just opened after being
+ * unavailable (one line says so, whatever the spool held). */
+static void hand_to_writer(struct writer *w, struct store *ws, const struct config *cfg, bool came_back)
 {
 	struct spool_replayed done;
 	char *err = NULL;
-	bool ok = spool_replay(sp, st, &done, &err);
+	bool ok = writer_set_store(w, ws, &done, &err);
 	unsigned n = done.holds + done.complaints + done.apologies;
 	if (came_back || n > 0)
 		log_msg(
@@ -140,8 +173,8 @@ static void replay(struct spool *sp, struct store *st, const struct config *cfg,
 		    came_back ? "; judging with it from now on" : "", n, done.holds, done.complaints,
 		    done.apologies);
 	if (done.unreadable > 0)
-		log_msg(LOG_ERR, "spool %s: %u line(s) were no record this program reads; dropped",
-		        spool_path(sp), done.unreadable);
+		log_msg(LOG_ERR, "spool %s/%s: %u line(s) were no record this program reads; dropped",
+		        cfg->spool_dir, SPOOL_FILE, done.unreadable);
 	if (!ok) {
 		log_msg(LOG_ERR, "spool: %s; %u record(s) left for the next try", err, done.left);
 		DAEMON_COUNT(store_errors, "upkeep");
@@ -173,12 +206,27 @@ static void measure(struct store *st, const struct config *cfg)
 	last_why = err;
 }
 
-struct store *upkeep_start(const struct config *cfg, struct spool *sp)
+/* Both connections: the lookups' (returned) and the writer's (*WS). */
+static struct store *open_both(const struct config *cfg, struct store **ws, char **err)
+{
+	struct store *st = upkeep_open(cfg, err);
+	if (st == NULL)
+		return NULL;
+	*ws = open_for_writer(cfg, err);
+	if (*ws == NULL) {
+		store_close(st);
+		return NULL;
+	}
+	return st;
+}
+
+struct store *upkeep_start(const struct config *cfg, struct writer *w)
 {
 	char *err = NULL;
-	struct store *st = upkeep_open(cfg, &err);
+	struct store *ws = NULL;
+	struct store *st = open_both(cfg, &ws, &err);
 	if (st != NULL) {
-		replay(sp, st, cfg, false);
+		hand_to_writer(w, ws, cfg, false);
 		measure(st, cfg);
 		return st;
 	}
@@ -191,27 +239,138 @@ struct store *upkeep_start(const struct config *cfg, struct spool *sp)
 	return NULL;
 }
 
-void upkeep_run(struct filter *f, struct spool *sp, const struct config *cfg)
+/* ---- reconcile ---------------------------------------------------------- */
+
+/* Why a reconcile could not compare (WHY, taken): logged once until it
+ * changes or a reconcile works again. */
+static int cannot_compare(const struct config *cfg, char *why)
+{
+	if (g_strcmp0(why, reconcile_why) != 0)
+		log_msg(
+		    LOG_WARNING,
+		    "reconcile: %s; held mail is not compared with the store until this works (tried every "
+		    "%" G_GINT64_FORMAT "s)",
+		    why, cfg->reconcile ? cfg->reconcile : cfg->store_retry);
+	g_free(reconcile_why);
+	reconcile_why = why;
+	return -1;
+}
+
+/* The alert: held mail the store does not know, with the counts and the
+ * first queue ids of those with no record anywhere. */
+static void alert(const struct holdqueue_counts *c, const GPtrArray *unknown, const char *spool)
+{
+	GString *line = g_string_new(NULL);
+	g_string_printf(line,
+	                "held but not recorded: %u of %u message(s) in the hold queue have no record in the "
+	                "store: %u waiting in the spool",
+	                c->spooled + c->unknown, c->held, c->spooled);
+	if (c->spooled > 0)
+		g_string_append_printf(line, " %s (written to the store once it takes them)",
+		                       spool ? spool : "");
+	g_string_append_printf(line, ", %u with no record anywhere", c->unknown);
+	for (guint i = 0; i < unknown->len && i < UNKNOWN_LISTED; i++)
+		g_string_append_printf(line, "%s%s",
+		                       i ? " " : " (queue ids: ", (const char *)unknown->pdata[i]);
+	if (unknown->len > UNKNOWN_LISTED)
+		g_string_append_printf(line, " and %u more", unknown->len - UNKNOWN_LISTED);
+	if (unknown->len > 0)
+		g_string_append(line, "; postcat -hq ID shows one)");
+	g_string_append_printf(line,
+	                       "; %u being written now; %u held record(s) whose message is no longer held; "
+	                       "apologyctl quarantine reconcile lists them",
+	                       c->being_written, c->gone);
+	log_msg(LOG_ALERT, "%s", line->str);
+	g_string_free(line, TRUE);
+}
+
+int upkeep_reconcile(struct writer *w, const struct config *cfg)
+{
+	/* In this order, so that a record moving on meanwhile (queue -> store
+	 * or spool, spool -> store) is found where it went: the hold queue
+	 * first, the store last. */
+	char *err = NULL;
+	GHashTable *queue = holdqueue_read(cfg->postqueue, cfg->postfix_config, &err);
+	if (queue == NULL) {
+		cannot_compare(cfg, g_strdup_printf("cannot read the hold queue: %s", err));
+		g_free(err);
+		return -1;
+	}
+	GHashTable *pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	writer_pending_holds(w, pending);
+	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	unsigned waiting = 0;
+	if (*cfg->spool_dir && !spool_read(cfg->spool_dir, &waiting, spooled, &err)) {
+		log_msg(LOG_WARNING, "reconcile: %s (records spooled are not counted)", err);
+		g_clear_pointer(&err, g_free);
+	}
+	struct store *st = writer_store(w);
+	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	int rc = -1;
+	if (st != NULL && !store_quarantine_list(st, &(struct store_query){.state = "held"}, held, &err)) {
+		cannot_compare(cfg, g_strdup_printf("cannot read the store: %s", err));
+		g_free(err);
+		goto out;
+	}
+	g_clear_pointer(&reconcile_why, g_free);
+	struct holdqueue_counts c;
+	GPtrArray *unknown = g_ptr_array_new();
+	holdqueue_reconcile(queue, st ? held : NULL, pending, spooled, &c, unknown, NULL);
+	char *spool = *cfg->spool_dir ? g_build_filename(cfg->spool_dir, SPOOL_FILE, NULL) : NULL;
+	bool changed = !reconciled_once || c.held != reconciled.held || c.recorded != reconciled.recorded ||
+	               c.gone != reconciled.gone;
+	if (c.spooled + c.unknown > 0)
+		alert(&c, unknown, spool);
+	else if (reconcile_alerted || changed) /* an unchanged queue is not logged again */
+		log_msg(reconcile_alerted ? LOG_NOTICE : LOG_INFO,
+		        "reconcile: %s%u message(s) in the hold queue, %u recorded in the store, %u being "
+		        "written "
+		        "now; %u held record(s) whose message is no longer held",
+		        reconcile_alerted ? "held mail recorded again: " : "", c.held, c.recorded,
+		        c.being_written, c.gone);
+	reconcile_alerted = c.spooled + c.unknown > 0;
+	reconciled = c;
+	reconciled_once = true;
+	rc = (int)c.unknown;
+	g_free(spool);
+	g_ptr_array_unref(unknown);
+out:
+	g_ptr_array_unref(held);
+	g_ptr_array_unref(spooled);
+	g_hash_table_unref(pending);
+	g_hash_table_unref(queue);
+	return rc;
+}
+
+/* ---- the periodic upkeep ------------------------------------------------ */
+
+void upkeep_run(struct filter *f, struct writer *w, const struct config *cfg)
 {
 	struct store *st = filter_store(f);
-	bool came_back = st == NULL;
 	if (st == NULL) {
 		char *err = NULL;
-		st = upkeep_open(cfg, &err);
+		struct store *ws = NULL;
+		st = open_both(cfg, &ws, &err);
 		if (st == NULL) {
 			if (g_strcmp0(err, unavailable_why) != 0)
 				log_msg(LOG_ERR, "store still unavailable, now: %s", err);
 			g_free(unavailable_why);
 			unavailable_why = err;
-			measure(NULL, cfg);
-			return;
+		} else {
+			g_clear_pointer(&unavailable_why, g_free);
+			hand_to_writer(w, ws, cfg, true);
+			filter_set_store(f, st);
 		}
-		g_clear_pointer(&unavailable_why, g_free);
-		filter_set_store(f, st);
 	}
-	replay(sp, st, cfg, came_back);
-	if (g_get_monotonic_time() / G_USEC_PER_SEC >= next_prune)
-		prune(st, cfg);
+	gint64 now = g_get_monotonic_time() / G_USEC_PER_SEC;
+	if (st != NULL && now >= next_prune) {
+		check_guard(st);
+		prune(writer_store(w), cfg);
+	}
+	if (cfg->reconcile > 0 && now >= next_reconcile) {
+		upkeep_reconcile(w, cfg);
+		next_reconcile = now + cfg->reconcile;
+	}
 	measure(st, cfg);
 }
 
@@ -262,6 +421,39 @@ bool upkeep_check(const struct config *cfg)
 	} else {
 		printf("spool OK: %s/%s (%u record(s) waiting for the store)\n", cfg->spool_dir, SPOOL_FILE,
 		       waiting);
+	}
+	g_clear_pointer(&err, g_free);
+	char *memory = g_format_size_full((guint64)cfg->queue_memory, G_FORMAT_SIZE_IEC_UNITS);
+	printf("store writer: records queued for the store after each verdict, up to %d (%s) before they go "
+	       "to the spool; the store's calls wait at most %" G_GINT64_FORMAT "ms for another process's "
+	       "lock\n",
+	       cfg->queue_size, memory, cfg->busy_timeout);
+	g_free(memory);
+	if (cfg->reconcile == 0) {
+		printf("reconcile: off (reconcile.interval is 0): held mail with no record is not noticed\n");
+	} else {
+		GHashTable *queue = holdqueue_read(cfg->postqueue, cfg->postfix_config, &err);
+		unsigned held = 0;
+		GHashTableIter it;
+		gpointer name;
+		if (queue != NULL) {
+			g_hash_table_iter_init(&it, queue);
+			while (g_hash_table_iter_next(&it, NULL, &name))
+				held += strcmp(name, "hold") == 0;
+			printf("reconcile OK: every %" G_GINT64_FORMAT
+			       "s, the hold queue from %s -j%s%s (%u held "
+			       "now)\n",
+			       cfg->reconcile, cfg->postqueue, *cfg->postfix_config ? " -c " : "",
+			       cfg->postfix_config, held);
+			g_hash_table_unref(queue);
+		} else {
+			fflush(stdout);
+			fprintf(stderr,
+			        "WARNING: reconcile: cannot read the hold queue: %s; held mail with no "
+			        "record in the "
+			        "store would not be noticed\n",
+			        err);
+		}
 	}
 	fflush(stdout);
 	g_free(err);

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "decision.h"
+#include "holdqueue.h"
 #include "notify.h"
 #include "policy.h"
 #include "quarantine.h"
@@ -168,52 +169,6 @@ GArray *quarantine_spans(size_t len, const GArray *findings)
 
 /* ---- the MTA ----------------------------------------------------------- */
 
-/* Run ARGV; true when it exits 0.  *OUTPUT and *ERRORS (may be NULL) get
- * what it printed. */
-static bool run_program(char **argv, char **output, char **errors, char **err)
-{
-	GError *gerr = NULL;
-	int status = 0;
-	char *out = NULL, *errs = NULL;
-	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &errs, &status,
-	                  &gerr)) {
-		*err = g_strdup_printf("%s: %s", argv[0], gerr->message);
-		g_error_free(gerr);
-		return false;
-	}
-	bool ok = g_spawn_check_wait_status(status, NULL);
-	if (!ok)
-		*err = g_strdup_printf("%s: %s", argv[0], *g_strstrip(errs) ? errs : "failed");
-	if (output)
-		*output = out;
-	else
-		g_free(out);
-	if (errors)
-		*errors = errs;
-	else
-		g_free(errs);
-	return ok;
-}
-
-/* The string value of "KEY": "value" in one line of JSON, or NULL. */
-static char *json_field(const char *line, const char *key)
-{
-	char *pattern = g_strdup_printf("\"%s\"", key);
-	const char *p = strstr(line, pattern);
-	g_free(pattern);
-	if (p == NULL)
-		return NULL;
-	p += strlen(key) + 2;
-	p += strspn(p, " \t");
-	if (*p++ != ':')
-		return NULL;
-	p += strspn(p, " \t");
-	if (*p++ != '"')
-		return NULL;
-	size_t n = strcspn(p, "\"\\");
-	return p[n] == '"' ? g_strndup(p, n) : NULL;
-}
-
 static void postfix_argv(GPtrArray *argv, const char *program, const struct review_config *cfg)
 {
 	g_ptr_array_add(argv, (char *)program);
@@ -225,33 +180,7 @@ static void postfix_argv(GPtrArray *argv, const char *program, const struct revi
 
 GHashTable *quarantine_mta_queue(const struct review_config *cfg, char **err)
 {
-	GPtrArray *argv = g_ptr_array_new();
-	postfix_argv(argv, POSTQUEUE, cfg);
-	g_ptr_array_add(argv, "-j");
-	g_ptr_array_add(argv, NULL);
-	char *out = NULL;
-	bool ok = run_program((char **)argv->pdata, &out, NULL, err);
-	g_ptr_array_free(argv, TRUE);
-	if (!ok) {
-		g_free(out);
-		return NULL;
-	}
-	/* One JSON object per queued message; its first two fields name the
-	 * queue and the queue id. */
-	GHashTable *queue = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	char **lines = g_strsplit(out, "\n", -1);
-	for (int i = 0; lines[i]; i++) {
-		char *name = json_field(lines[i], "queue_name"), *id = json_field(lines[i], "queue_id");
-		if (name && id)
-			g_hash_table_replace(queue, id, name);
-		else {
-			g_free(name);
-			g_free(id);
-		}
-	}
-	g_strfreev(lines);
-	g_free(out);
-	return queue;
+	return holdqueue_read(POSTQUEUE, cfg->postfix_config, err);
 }
 
 /* Ask Postfix to deliver released mail now instead of at the next queue run. */
@@ -263,7 +192,7 @@ static void deliver_soon(const struct review_config *cfg, const char *queue_id)
 	g_ptr_array_add(argv, (char *)queue_id);
 	g_ptr_array_add(argv, NULL);
 	char *err = NULL;
-	run_program((char **)argv->pdata, NULL, NULL, &err);
+	holdqueue_run((char **)argv->pdata, NULL, NULL, &err);
 	g_free(err); /* the next queue run delivers it anyway */
 	g_ptr_array_free(argv, TRUE);
 }
@@ -288,7 +217,7 @@ static bool run_helper(const struct review_config *cfg, const struct store_quara
 	g_ptr_array_add(argv, q->queue_id);
 	g_ptr_array_add(argv, q->token);
 	g_ptr_array_add(argv, NULL);
-	bool ok = run_program((char **)argv->pdata, NULL, NULL, err);
+	bool ok = holdqueue_run((char **)argv->pdata, NULL, NULL, err);
 	g_ptr_array_free(argv, TRUE);
 	return ok;
 }
@@ -734,61 +663,10 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 	return failed ? EX_UNAVAILABLE : 0;
 }
 
-/* Append the line of a message held in the MTA with no record in the store:
- * with what the daemon's spool says about it (SPOOLED may be NULL). */
-static void no_record(GString *report, const char *queue_id, const struct store_quarantine *spooled)
-{
-	g_string_append_printf(report, "no record: queue id %s is in the hold queue with no held record",
-	                       queue_id);
-	if (spooled == NULL) {
-		g_string_append_printf(report, " (postcat -hq %s shows it)\n", queue_id);
-		return;
-	}
-	char *when = render_time(spooled->created);
-	g_string_append_printf(report,
-	                       "; its record waits in the daemon's spool until the store can take it: "
-	                       "token %s, from %s to %s, verdict %s, score %d, held %s\n",
-	                       spooled->token, spooled->sender, spooled->recipients, spooled->verdict,
-	                       spooled->score, when ? when : "?");
-	g_free(when);
-}
-
 unsigned quarantine_reconcile(GHashTable *queue, const GPtrArray *held, const GPtrArray *spooled,
                               GString *report)
 {
-	unsigned mismatches = 0;
-	GHashTable *recorded = g_hash_table_new(g_str_hash, g_str_equal);
-	GHashTable *waiting = g_hash_table_new(g_str_hash, g_str_equal);
-	for (guint i = 0; held && i < held->len; i++) {
-		const struct store_quarantine *q = held->pdata[i];
-		const char *where = g_hash_table_lookup(queue, q->queue_id);
-		g_hash_table_add(recorded, q->queue_id);
-		if (where == NULL || strcmp(where, "hold") != 0) {
-			g_string_append_printf(
-			    report,
-			    "not held: message %" G_GINT64_FORMAT " (queue id %s) is held in the "
-			    "store but %s%s\n",
-			    q->id, q->queue_id, where ? "in the queue " : "gone from the queue",
-			    where ? where : "");
-			mismatches++;
-		}
-	}
-	for (guint i = 0; spooled && i < spooled->len; i++) {
-		const struct store_quarantine *q = spooled->pdata[i];
-		if (strcmp(q->state, "held") == 0)
-			g_hash_table_insert(waiting, q->queue_id, (gpointer)q);
-	}
-	GHashTableIter it;
-	gpointer id, name;
-	g_hash_table_iter_init(&it, queue);
-	while (g_hash_table_iter_next(&it, &id, &name))
-		if (strcmp(name, "hold") == 0 && !g_hash_table_contains(recorded, id)) {
-			no_record(report, id, g_hash_table_lookup(waiting, id));
-			mismatches++;
-		}
-	g_hash_table_unref(recorded);
-	g_hash_table_unref(waiting);
-	return mismatches;
+	return holdqueue_reconcile(queue, held, NULL, spooled, NULL, NULL, report);
 }
 
 /* reconcile works without a store too (ST NULL, STORE_ERR why): every

@@ -22,7 +22,8 @@ struct spool {
 	char *dir;  /* NULL: no spool */
 	char *path; /* dir/SPOOL_FILE */
 	gint64 max_size;
-	GMutex lock; /* one writer or replay at a time in this process */
+	GMutex lock;        /* one change of the file at a time in this process */
+	GMutex replay_lock; /* one replay (or put_first) at a time in this process */
 };
 
 struct spool *spool_new(const char *dir, gint64 max_size)
@@ -34,6 +35,7 @@ struct spool *spool_new(const char *dir, gint64 max_size)
 	}
 	sp->max_size = max_size;
 	g_mutex_init(&sp->lock);
+	g_mutex_init(&sp->replay_lock);
 	return sp;
 }
 
@@ -44,6 +46,7 @@ void spool_free(struct spool *sp)
 	g_free(sp->dir);
 	g_free(sp->path);
 	g_mutex_clear(&sp->lock);
+	g_mutex_clear(&sp->replay_lock);
 	g_free(sp);
 }
 
@@ -177,6 +180,51 @@ static bool append(struct spool *sp, const GString *line, const GString *smaller
 	return ok;
 }
 
+/* ---- records ------------------------------------------------------------ */
+
+void spool_record_clear(struct spool_record *r)
+{
+	store_quarantine_clear(&r->q);
+	store_complaint_clear(&r->c);
+	g_free(r->a.sender);
+	g_free(r->a.client_domain);
+	g_free(r->a.complaint_ref);
+	memset(r, 0, sizeof *r);
+}
+
+void spool_record_free(struct spool_record *r)
+{
+	if (r == NULL)
+		return;
+	spool_record_clear(r);
+	g_free(r);
+}
+
+static size_t text_size(const char *s)
+{
+	return s ? strlen(s) + 1 : 0;
+}
+
+size_t spool_record_size(const struct spool_record *r)
+{
+	size_t n = sizeof *r;
+	switch (r->type) {
+	case SPOOL_HOLD:
+		n += r->q.raw_len + text_size(r->q.queue_id) + text_size(r->q.message_id) +
+		     text_size(r->q.token) + text_size(r->q.sender) + text_size(r->q.recipients) +
+		     text_size(r->q.verdict) + text_size(r->q.findings_json) + text_size(r->q.complaint_ref) +
+		     text_size(r->q.state);
+		break;
+	case SPOOL_COMPLAINT:
+		n += text_size(r->c.message_id) + text_size(r->c.client_addr) + text_size(r->c.client_domain);
+		break;
+	case SPOOL_APOLOGY:
+		n += text_size(r->a.sender) + text_size(r->a.client_domain) + text_size(r->a.complaint_ref);
+		break;
+	}
+	return n;
+}
+
 /* ---- writing records --------------------------------------------------- */
 
 static GString *record_start(const char *type)
@@ -224,21 +272,7 @@ static GString *hold_line(const struct store_quarantine *q, bool with_copy)
 	return out;
 }
 
-bool spool_hold(struct spool *sp, const struct store_quarantine *q, bool *copy_left_out, char **err)
-{
-	GString *full = hold_line(q, true);
-	GString *small = q->raw != NULL ? hold_line(q, false) : NULL;
-	bool used_small = false;
-	bool ok = append(sp, full, small, &used_small, err);
-	if (copy_left_out != NULL)
-		*copy_left_out = ok && used_small;
-	g_string_free(full, TRUE);
-	if (small != NULL)
-		g_string_free(small, TRUE);
-	return ok;
-}
-
-bool spool_complaint(struct spool *sp, const struct store_complaint *c, char **err)
+static GString *complaint_line(const struct store_complaint *c)
 {
 	GString *out = record_start("complaint");
 	jsonstr_member(out, "message_id", c->message_id);
@@ -248,14 +282,11 @@ bool spool_complaint(struct spool *sp, const struct store_complaint *c, char **e
 	g_string_append_printf(out, ",\"serious\":%s", c->serious ? "true" : "false");
 	put_number(out, "kinds", c->kinds);
 	record_end(out);
-	bool used_small;
-	bool ok = append(sp, out, NULL, &used_small, err);
-	g_string_free(out, TRUE);
-	return ok;
+	return out;
 }
 
-bool spool_apology(struct spool *sp, const char *sender, const char *client_domain, gint64 when,
-                   unsigned kinds, const char *complaint_ref, char **err)
+static GString *apology_line(const char *sender, const char *client_domain, gint64 when, unsigned kinds,
+                             const char *complaint_ref)
 {
 	GString *out = record_start("apology");
 	jsonstr_member(out, "sender", sender);
@@ -264,38 +295,65 @@ bool spool_apology(struct spool *sp, const char *sender, const char *client_doma
 	put_number(out, "kinds", kinds);
 	jsonstr_member(out, "complaint_ref", complaint_ref);
 	record_end(out);
-	bool used_small;
-	bool ok = append(sp, out, NULL, &used_small, err);
-	g_string_free(out, TRUE);
+	return out;
+}
+
+/* The line of R, and for a held message with a copy the line without it
+ * (*SMALLER; NULL otherwise). */
+static GString *record_lines(const struct spool_record *r, GString **smaller)
+{
+	*smaller = NULL;
+	switch (r->type) {
+	case SPOOL_HOLD:
+		if (r->q.raw != NULL)
+			*smaller = hold_line(&r->q, false);
+		return hold_line(&r->q, true);
+	case SPOOL_COMPLAINT: return complaint_line(&r->c);
+	case SPOOL_APOLOGY:
+		return apology_line(r->a.sender, r->a.client_domain, r->a.at, r->a.kinds, r->a.complaint_ref);
+	}
+	g_assert_not_reached();
+}
+
+/* Append LINE (and SMALLER, may be NULL) as append() does, and free them. */
+static bool append_lines(struct spool *sp, GString *line, GString *smaller, bool *copy_left_out, char **err)
+{
+	bool used_small = false;
+	bool ok = append(sp, line, smaller, &used_small, err);
+	if (copy_left_out != NULL)
+		*copy_left_out = ok && used_small;
+	g_string_free(line, TRUE);
+	if (smaller != NULL)
+		g_string_free(smaller, TRUE);
 	return ok;
 }
 
-/* ---- reading records --------------------------------------------------- */
-
-enum record_type { REC_HOLD, REC_COMPLAINT, REC_APOLOGY };
-
-struct apology_record {
-	char *sender, *client_domain, *complaint_ref;
-	gint64 at;
-	unsigned kinds;
-};
-
-struct record {
-	enum record_type type;
-	struct store_quarantine q;
-	struct store_complaint c;
-	struct apology_record a;
-};
-
-static void record_clear(struct record *r)
+bool spool_append(struct spool *sp, const struct spool_record *r, bool *copy_left_out, char **err)
 {
-	store_quarantine_clear(&r->q);
-	store_complaint_clear(&r->c);
-	g_free(r->a.sender);
-	g_free(r->a.client_domain);
-	g_free(r->a.complaint_ref);
-	memset(r, 0, sizeof *r);
+	GString *smaller;
+	GString *line = record_lines(r, &smaller);
+	return append_lines(sp, line, smaller, copy_left_out, err);
 }
+
+bool spool_hold(struct spool *sp, const struct store_quarantine *q, bool *copy_left_out, char **err)
+{
+	return append_lines(sp, hold_line(q, true), q->raw != NULL ? hold_line(q, false) : NULL,
+	                    copy_left_out, err);
+}
+
+bool spool_complaint(struct spool *sp, const struct store_complaint *c, char **err)
+{
+	return append_lines(sp, complaint_line(c), NULL, NULL, err);
+}
+
+bool spool_apology(struct spool *sp, const char *sender, const char *client_domain, gint64 when,
+                   unsigned kinds, const char *complaint_ref, char **err)
+{
+	return append_lines(sp, apology_line(sender, client_domain, when, kinds, complaint_ref), NULL, NULL,
+	                    err);
+}
+
+/* ---- reading records --------------------------------------------------- */
 
 /* The scalar KEY of mapping ROOT; NULL when absent or null. */
 static const char *scalar(struct fy_node *root, const char *key)
@@ -362,7 +420,7 @@ static bool read_complaint(struct fy_node *root, struct store_complaint *c)
 	return ok && c->message_id != NULL;
 }
 
-static bool read_apology(struct fy_node *root, struct apology_record *a)
+static bool read_apology(struct fy_node *root, struct spool_apology *a)
 {
 	bool ok = true;
 	a->sender = text(root, "sender");
@@ -374,7 +432,7 @@ static bool read_apology(struct fy_node *root, struct apology_record *a)
 }
 
 /* Parse one line; false when it is no record this program knows. */
-static bool record_parse(const char *line, size_t len, bool with_copy, struct record *r)
+static bool record_parse(const char *line, size_t len, bool with_copy, struct spool_record *r)
 {
 	memset(r, 0, sizeof *r);
 	GString *errors = g_string_new(NULL);
@@ -388,20 +446,20 @@ static bool record_parse(const char *line, size_t len, bool with_copy, struct re
 		if (number(root, "spool", &version_ok) != SPOOL_VERSION || !version_ok || type == NULL) {
 			ok = false;
 		} else if (strcmp(type, "hold") == 0) {
-			r->type = REC_HOLD;
+			r->type = SPOOL_HOLD;
 			ok = read_hold(root, with_copy, &r->q);
 		} else if (strcmp(type, "complaint") == 0) {
-			r->type = REC_COMPLAINT;
+			r->type = SPOOL_COMPLAINT;
 			ok = read_complaint(root, &r->c);
 		} else if (strcmp(type, "apology") == 0) {
-			r->type = REC_APOLOGY;
+			r->type = SPOOL_APOLOGY;
 			ok = read_apology(root, &r->a);
 		}
 	}
 	if (doc != NULL)
 		fy_document_destroy(doc);
 	if (!ok)
-		record_clear(r);
+		spool_record_clear(r);
 	return ok;
 }
 
@@ -435,6 +493,25 @@ static unsigned count_lines(const char *text, size_t len)
 
 /* ---- replay ------------------------------------------------------------ */
 
+bool spool_record_store(struct store *st, const struct spool_record *r, char **err)
+{
+	struct store_quarantine have;
+	switch (r->type) {
+	case SPOOL_HOLD:
+		switch (store_quarantine_get(st, r->q.token, &have, err)) {
+		case STORE_ERROR: return false;
+		case STORE_FOUND: store_quarantine_clear(&have); return true;
+		case STORE_NONE: return store_quarantine_put(st, &r->q, NULL, err);
+		}
+		return false;
+	case SPOOL_COMPLAINT: return store_complaint_put(st, &r->c, err);
+	case SPOOL_APOLOGY:
+		return store_apology_put(st, r->a.sender, r->a.client_domain, r->a.at, r->a.kinds,
+		                         r->a.complaint_ref, err);
+	}
+	return false;
+}
+
 struct replay {
 	struct store *st;
 	struct spool_replayed *done;
@@ -442,53 +519,34 @@ struct replay {
 	bool failed;
 };
 
-/* Write one record to the store; a held message the store has is done. */
-static bool replay_one(struct store *st, const struct record *r, char **err)
-{
-	struct store_quarantine have;
-	switch (r->type) {
-	case REC_HOLD:
-		switch (store_quarantine_get(st, r->q.token, &have, err)) {
-		case STORE_ERROR: return false;
-		case STORE_FOUND: store_quarantine_clear(&have); return true;
-		case STORE_NONE: return store_quarantine_put(st, &r->q, NULL, err);
-		}
-		return false;
-	case REC_COMPLAINT: return store_complaint_put(st, &r->c, err);
-	case REC_APOLOGY:
-		return store_apology_put(st, r->a.sender, r->a.client_domain, r->a.at, r->a.kinds,
-		                         r->a.complaint_ref, err);
-	}
-	return false;
-}
-
 static bool replay_line(void *arg, const char *line, size_t n)
 {
 	struct replay *rp = arg;
-	struct record r;
+	struct spool_record r;
 	if (!record_parse(line, n, true, &r)) {
 		rp->done->unreadable++;
 		return true;
 	}
-	bool ok = replay_one(rp->st, &r, rp->err);
+	bool ok = spool_record_store(rp->st, &r, rp->err);
 	if (ok) {
-		unsigned *count[] = {[REC_HOLD] = &rp->done->holds,
-		                     [REC_COMPLAINT] = &rp->done->complaints,
-		                     [REC_APOLOGY] = &rp->done->apologies};
+		unsigned *count[] = {[SPOOL_HOLD] = &rp->done->holds,
+		                     [SPOOL_COMPLAINT] = &rp->done->complaints,
+		                     [SPOOL_APOLOGY] = &rp->done->apologies};
 		++*count[r.type];
 	}
 	rp->failed = !ok;
-	record_clear(&r);
+	spool_record_clear(&r);
 	return ok;
 }
 
-/* Put REST (the records not written) in place of the spool file: a new file
- * renamed over it, so a crash leaves the old one or the new one. */
-static bool keep_rest(const struct spool *sp, const char *rest, size_t len, char **err)
+/* Put TEXT in place of the spool file: a new file renamed over it, so a
+ * crash leaves the old one or the new one.  The caller holds the file's
+ * lock (appenders waiting for it then find the new file). */
+static bool replace_file(const struct spool *sp, const char *text, size_t len, char **err)
 {
 	char *tmp = g_strconcat(sp->path, ".tmp", NULL);
 	int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0640);
-	bool ok = fd >= 0 && write_all(fd, rest, len) && fdatasync(fd) == 0;
+	bool ok = fd >= 0 && write_all(fd, text, len) && fdatasync(fd) == 0;
 	if (!ok)
 		fail_errno(tmp, "cannot write", err);
 	if (fd >= 0)
@@ -501,41 +559,205 @@ static bool keep_rest(const struct spool *sp, const char *rest, size_t len, char
 	return ok;
 }
 
+#define BUSY (-3)
+
+/* Take the replay lock: this process's, then the spool directory's
+ * (flock), against a replay of another daemon sharing the spool.  Returns
+ * the directory's descriptor; NOT_THERE when there is no directory (and
+ * MAKE is false); with TRY, BUSY when a replay holds it; -1 with *ERR. */
+static int replay_lock(struct spool *sp, bool make, bool try, char **err)
+{
+	if (!try)
+		g_mutex_lock(&sp->replay_lock);
+	else if (!g_mutex_trylock(&sp->replay_lock))
+		return BUSY;
+	int fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT && make && (mkdir(sp->dir, 0750) == 0 || errno == EEXIST))
+		fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		int rc = errno == ENOENT && !make ? NOT_THERE : -1;
+		if (rc == -1)
+			fail_errno(sp->dir, "cannot open the directory", err);
+		g_mutex_unlock(&sp->replay_lock);
+		return rc;
+	}
+	if (flock(fd, LOCK_EX | (try ? LOCK_NB : 0)) != 0) {
+		int rc = try && errno == EWOULDBLOCK ? BUSY : -1;
+		if (rc == -1)
+			fail_errno(sp->dir, "cannot lock the directory", err);
+		close(fd);
+		g_mutex_unlock(&sp->replay_lock);
+		return rc;
+	}
+	return fd;
+}
+
+static void replay_unlock(struct spool *sp, int fd)
+{
+	close(fd); /* drops the flock */
+	g_mutex_unlock(&sp->replay_lock);
+}
+
+/* The whole spool file under its lock (LOCK: LOCK_SH to read it, LOCK_EX
+ * to change it: then *FD is left open and locked, and the caller holds
+ * sp->lock until it closes it).  NULL with *LEN 0 when there is no file;
+ * NULL with *ERR on an error. */
+static char *read_locked(struct spool *sp, int lock, int *fd, gsize *len, char **err)
+{
+	*len = 0;
+	*fd = -1;
+	g_mutex_lock(&sp->lock);
+	int f = open_locked(sp->dir, sp->path, lock == LOCK_EX ? O_RDWR | O_CREAT : O_RDONLY, lock, err);
+	char *text = f >= 0 ? read_all(f, sp->path, len, err) : NULL;
+	if (f >= 0 && lock == LOCK_EX && text != NULL) {
+		*fd = f;
+		return text; /* sp->lock stays held */
+	}
+	if (f >= 0)
+		close(f);
+	g_mutex_unlock(&sp->lock);
+	return text;
+}
+
+static void unlock_file(struct spool *sp, int fd)
+{
+	close(fd);
+	g_mutex_unlock(&sp->lock);
+}
+
+/* Take the first USED bytes of the file out: they were written to the
+ * store.  Records appended since the replay read the file stay, after the
+ * rest.  Returns how many records stay; -1 with *ERR. */
+static int take_out(struct spool *sp, size_t used, char **err)
+{
+	int fd;
+	gsize len;
+	char *now = read_locked(sp, LOCK_EX, &fd, &len, err);
+	if (now == NULL)
+		return -1;
+	int left = -1;
+	used = MIN(used, len);
+	if (used == len) {
+		if (ftruncate(fd, 0) == 0)
+			left = 0;
+		else
+			fail_errno(sp->path, "cannot empty", err);
+	} else if (used == 0 || replace_file(sp, now + used, len - used, err)) {
+		left = (int)count_lines(now + used, len - used);
+	}
+	unlock_file(sp, fd);
+	g_free(now);
+	return left;
+}
+
 bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *done, char **err)
 {
 	memset(done, 0, sizeof *done);
 	if (sp->path == NULL)
 		return true;
-	g_mutex_lock(&sp->lock);
-	int fd = open_locked(sp->dir, sp->path, O_RDWR, LOCK_EX, err);
-	if (fd < 0) {
-		g_mutex_unlock(&sp->lock);
-		return fd == NOT_THERE;
-	}
+	int dir = replay_lock(sp, false, false, err);
+	if (dir < 0)
+		return dir == NOT_THERE;
+	/* What the spool holds now, read under the file's lock; then written
+	 * to the store without it, so that records may be appended meanwhile. */
+	int fd;
 	gsize len = 0;
-	char *text = read_all(fd, sp->path, &len, err);
-	bool ok = text != NULL;
-	if (ok && len > 0) {
+	char *text = read_locked(sp, LOCK_SH, &fd, &len, err);
+	bool ok = text != NULL || *err == NULL;
+	if (text != NULL && len > 0) {
 		struct replay rp = {st, done, err, false};
 		const char *rest = each_line(text, len, replay_line, &rp);
-		size_t rest_len = len - (size_t)(rest - text);
-		done->left = count_lines(rest, rest_len);
-		if (rest_len == 0 && ftruncate(fd, 0) != 0)
-			ok = fail_errno(sp->path, "cannot empty", err);
-		else if (rest_len > 0) {
-			char *why = NULL;
-			if (!keep_rest(sp, rest, rest_len, &why)) {
-				/* All stays: the records written are skipped or harmless again. */
-				g_free(*err);
-				*err = why;
-			}
+		size_t used = (size_t)(rest - text);
+		char *why = NULL;
+		int left = take_out(sp, used, &why); /* and count what stays, appended since too */
+		if (left < 0) {
+			/* All stays: the records written are skipped or harmless again. */
+			g_free(*err);
+			*err = why;
+			left = (int)count_lines(text, len) -
+			       (int)(done->holds + done->complaints + done->apologies);
 		}
-		ok = ok && !rp.failed;
+		done->left = (unsigned)MAX(left, 0);
+		ok = !rp.failed && why == NULL;
 	}
 	g_free(text);
-	close(fd);
-	g_mutex_unlock(&sp->lock);
+	replay_unlock(sp, dir);
 	return ok;
+}
+
+size_t spool_put_first(struct spool *sp, struct spool_record *const *records, size_t n,
+                       unsigned *copies_left_out, char **err)
+{
+	if (copies_left_out != NULL)
+		*copies_left_out = 0;
+	if (n == 0)
+		return 0;
+	if (sp->path == NULL) {
+		*err = g_strdup("no spool (spool.directory is empty)");
+		return 0;
+	}
+	/* Another daemon replaying this spool takes records out from the front
+	 * when it is done: then these go to the end (records of two daemons are
+	 * in no order with each other anyway). */
+	int dir = replay_lock(sp, true, true, err);
+	if (dir == BUSY) {
+		size_t taken = 0;
+		bool left_out = false;
+		while (taken < n && spool_append(sp, records[taken], &left_out, err)) {
+			taken++;
+			if (left_out && copies_left_out != NULL)
+				++*copies_left_out;
+		}
+		return taken;
+	}
+	if (dir < 0)
+		return 0;
+	int fd;
+	gsize len = 0;
+	char *old = read_locked(sp, LOCK_EX, &fd, &len, err);
+	size_t taken = 0;
+	if (old != NULL) {
+		GString *text = g_string_new(NULL);
+		for (; taken < n; taken++) {
+			GString *smaller;
+			GString *line = record_lines(records[taken], &smaller);
+			const GString *chosen = line;
+			if ((gint64)(len + text->len + line->len) > sp->max_size && smaller != NULL)
+				chosen = smaller;
+			bool fits = (gint64)(len + text->len + chosen->len) <= sp->max_size;
+			if (fits)
+				g_string_append_len(text, chosen->str, (gssize)chosen->len);
+			if (fits && chosen == smaller && copies_left_out != NULL)
+				++*copies_left_out;
+			g_string_free(line, TRUE);
+			if (smaller != NULL)
+				g_string_free(smaller, TRUE);
+			if (!fits) {
+				*err = g_strdup_printf(
+				    "spool %s is full (%zu bytes; spool.max-size %" G_GINT64_FORMAT ")",
+				    sp->path, (size_t)(len + text->len), sp->max_size);
+				break;
+			}
+		}
+		g_string_append_len(text, old, (gssize)len);
+		char *why = NULL;
+		if (taken > 0 && !replace_file(sp, text->str, text->len, &why)) {
+			taken = 0;
+			g_free(*err);
+			*err = why;
+		}
+		g_string_free(text, TRUE);
+		unlock_file(sp, fd);
+		g_free(old);
+	}
+	replay_unlock(sp, dir);
+	return taken;
+}
+
+bool spool_empty(struct spool *sp)
+{
+	struct stat sb;
+	return sp->path == NULL || stat(sp->path, &sb) != 0 || sb.st_size == 0;
 }
 
 /* ---- reading without changing ----------------------------------------- */
@@ -549,16 +771,16 @@ static bool read_line(void *arg, const char *line, size_t n)
 {
 	struct reading *rd = arg;
 	rd->records++;
-	struct record r;
+	struct spool_record r;
 	if (rd->holds == NULL || !record_parse(line, n, false, &r))
 		return true;
-	if (r.type == REC_HOLD) {
+	if (r.type == SPOOL_HOLD) {
 		struct store_quarantine *q = g_new(struct store_quarantine, 1);
 		*q = r.q;
 		memset(&r.q, 0, sizeof r.q);
 		g_ptr_array_add(rd->holds, q);
 	}
-	record_clear(&r);
+	spool_record_clear(&r);
 	return true;
 }
 

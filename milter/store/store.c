@@ -58,6 +58,11 @@ int store_schema_version(struct store *st)
 	return st->ops->schema_version(st);
 }
 
+void store_set_busy_timeout(struct store *st, int milliseconds)
+{
+	st->ops->set_busy_timeout(st, milliseconds);
+}
+
 bool store_complaint_put(struct store *st, const struct store_complaint *c, char **err)
 {
 	return st->ops->complaint_put(st, c, err);

@@ -9,6 +9,10 @@
  *
  * One connection per handle, serialised by a mutex: the daemon's writes are
  * a few small rows per message, far below what one connection sustains.
+ * The daemon opens two handles, so that a write waiting for another
+ * process's lock never holds up a lookup: one for the lookups on the mail
+ * path and the crash guard, one for its store writer (daemon/writer.c);
+ * it sets both busy timeouts short (store_set_busy_timeout).
  * The crash guard's marks live in a mapped file (crashguard.c); this file
  * keeps what they come to: how often each message crashed a run.  It knows
  * nothing about mail or the milter protocol.
@@ -375,6 +379,14 @@ fail:
 static int sqlite_schema_version(struct store *st)
 {
 	return handle(st)->version;
+}
+
+static void sqlite_set_busy_timeout(struct store *st, int milliseconds)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_busy_timeout(s->db, milliseconds);
+	g_mutex_unlock(&s->lock);
 }
 
 static bool sqlite_read_only(struct store *st)
@@ -1174,6 +1186,7 @@ const struct store_ops store_sqlite_ops = {
     .close = sqlite_close,
     .read_only = sqlite_read_only,
     .schema_version = sqlite_schema_version,
+    .set_busy_timeout = sqlite_set_busy_timeout,
     .complaint_put = sqlite_complaint_put,
     .complaint_find = sqlite_complaint_find,
     .apology_put = sqlite_apology_put,

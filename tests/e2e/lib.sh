@@ -211,6 +211,8 @@ start_milter() {
 		-o "hold-key=$HOLD_KEY" \
 		-o scope.internal-domains=acme.example \
 		-o limits.drain-timeout=10s \
+		-o "reconcile.postfix-config=$T/etc" -o reconcile.interval=1s -o spool.retry=1s \
+		-o "spool.directory=$T/spool" \
 		"$@" >>"$MILTER_LOG" 2>&1 &
 	MILTER_PID=$!
 	i=0

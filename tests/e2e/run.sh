@@ -67,11 +67,25 @@ same_as_sent() {
 
 header() { headers_of "$1" | sed -n "s/^$2: //p" | head -1; }
 
+# stored QUERY WANT: the store's answer to QUERY once it is WANT, or the last answer
+# after 5 s.  The milter's store writer writes the records just after the verdict.
+stored() {
+	i=0
+	while [ $i -lt 100 ]; do
+		r=$(sql "$1")
+		[ "$r" = "$2" ] && break
+		i=$((i + 1))
+		sleep 0.05
+	done
+	echo "$r"
+}
+
 # complaint TAG [CLIENT_DOMAIN]: send the sample complaint in and wait until recorded.
 complaint() {
 	f=$(variant $MSGS/complaint.eml "$1" "${2:-client.example}")
 	send_in "dana@${2:-client.example}" sam@acme.example "$f" || return 1
-	judged "complaint-$1@${2:-client.example}" >/dev/null
+	judged "complaint-$1@${2:-client.example}" >/dev/null || return 1
+	[ "$(stored "SELECT count(*) FROM complaints WHERE message_id = 'complaint-$1@${2:-client.example}'" 1)" = 1 ]
 }
 
 wait_log() {
@@ -89,8 +103,8 @@ t_inbound_complaint_recorded() {
 	complaint c1 || why "complaint not sent"
 	l=$(judged complaint-c1@client.example) || why "no log line"
 	echo "$l" | grep -q "inbound complaint severity=serious" || why "log: $l"
-	row=$(sql "SELECT client_domain, client_addr, serious, received > strftime('%s','now') - 120
-	           FROM complaints WHERE message_id = 'complaint-c1@client.example'")
+	row=$(stored "SELECT client_domain, client_addr, serious, received > strftime('%s','now') - 120
+	           FROM complaints WHERE message_id = 'complaint-c1@client.example'" "client.example|127.0.0.1|1|1")
 	[ "$row" = "client.example|127.0.0.1|1|1" ] || why "store row: '$row'"
 	d=$(delivered complaint-c1@client.example) || why "not delivered"
 	headers_of "$d" | grep -q "^X-Apology" && why "inbound mail was changed"
@@ -155,10 +169,11 @@ t_hold_in_postfix_and_store() {
 	q=$(held_queue_id reply-bad-h1@acme.example) || why "not in postqueue -j hold queue"
 	token=$(postcat -c "$T/etc" -hq "$q" | sed -n 's/^X-Apology-Token: //p')
 	[ -n "$token" ] || why "no token header on the held message"
-	row=$(sql "SELECT queue_id, verdict, state, sender, recipients, complaint_ref,
+	row=$(stored "SELECT queue_id, verdict, state, sender, recipients, complaint_ref,
 	                  instr(CAST(raw AS TEXT), 'reply-bad-h1@acme.example') > 0,
 	                  json_extract(findings, '\$.verdict')
-	           FROM quarantine WHERE token = '$token'")
+	           FROM quarantine WHERE token = '$token'" \
+		"$q|hold|held|sam@acme.example|dana@client.example|complaint-h1@client.example|1|hold")
 	[ "$row" = "$q|hold|held|sam@acme.example|dana@client.example|complaint-h1@client.example|1|hold" ] ||
 		why "store row: '$row'"
 	rules=$(sql "SELECT group_concat(json_extract(value, '\$.rule')) FROM quarantine,
@@ -166,6 +181,21 @@ t_hold_in_postfix_and_store() {
 	echo "$rules" | grep -q "blame-third-party" || why "findings in the store: $rules"
 	[ -z "$(grep -l -F reply-bad-h1@acme.example "$SINK_DIR"/* 2>/dev/null)" ] ||
 		why "the held message was delivered"
+}
+
+# The milter's own reconcile against this Postfix's hold queue (postqueue -c): the
+# held message is recorded; its record taken away (as a store write lost would),
+# it is an alert naming its queue id; the record back, "recorded again".
+t_reconcile_with_postfix() {
+	q=$(held_queue_id reply-bad-h1@acme.example) || why "nothing held"
+	wait_log "info: reconcile: 1 message(s) in the hold queue, 1 recorded in the store" ||
+		why "no reconcile line: $(grep reconcile "$MILTER_LOG" | tail -2)"
+	sql "UPDATE quarantine SET state = 'released' WHERE queue_id = '$q'" || why "cannot change the record"
+	wait_log "alert: held but not recorded: 1 of 1 .* 1 with no record anywhere (queue ids: $q;" ||
+		why "no alert: $(grep reconcile "$MILTER_LOG" | tail -2)"
+	sql "UPDATE quarantine SET state = 'held' WHERE queue_id = '$q'"
+	wait_log "reconcile: held mail recorded again: 1 message(s) in the hold queue, 1 recorded" ||
+		why "not recorded again: $(grep reconcile "$MILTER_LOG" | tail -2)"
 }
 
 t_release_delivers_unfiltered() {
@@ -198,8 +228,8 @@ t_repeat_apology() {
 	l=$(judged reply-good-r1@acme.example) || why "no log line"
 	echo "$l" | grep -q "repeat-apology" && why "repeat-apology on the first apology: $l"
 	echo "$l" | grep -q "verdict=hold" && why "first apology held: $l"
-	n=$(sql "SELECT count(*) FROM apologies WHERE sender = 'sam@acme.example'
-	         AND client_domain = 'repeat.example'")
+	n=$(stored "SELECT count(*) FROM apologies WHERE sender = 'sam@acme.example'
+	         AND client_domain = 'repeat.example'" 1)
 	[ "$n" = 1 ] || why "apology not recorded in the history ($n)"
 	# A second reply to the same complaint is not the same mistake again.
 	f=$(variant $MSGS/reply-good.eml r1 repeat.example)
@@ -348,8 +378,8 @@ t_monitor_mode_changes_nothing() {
 	same_as_sent "$f" "$d" || why "monitor mode changed the message"
 	l=$(judged reply-bad-m1@acme.example) || why "no log line"
 	echo "$l" | grep -q "verdict=hold .*action=none mode=monitor" || why "log: $l"
-	n=$(sql "SELECT count(*) FROM quarantine WHERE message_id = 'reply-bad-m1@acme.example'
-	         AND state = 'monitor'")
+	n=$(stored "SELECT count(*) FROM quarantine WHERE message_id = 'reply-bad-m1@acme.example'
+	         AND state = 'monitor'" 1)
 	[ "$n" = 1 ] || why "no monitor record in the store"
 	stop_milter
 	start_milter
@@ -390,7 +420,7 @@ run_test runner_probe >/dev/null
 FAILED=0
 
 for t in t_inbound_complaint_recorded t_inbound_other_mail_not_recorded t_pass_untouched \
-	t_good_reply_passes t_advise_headers t_hold_in_postfix_and_store \
+	t_good_reply_passes t_advise_headers t_hold_in_postfix_and_store t_reconcile_with_postfix \
 	t_release_delivers_unfiltered t_late_reply_from_stored_time t_repeat_apology t_unauthenticated_inbound_not_judged \
 	t_out_of_scope_sender_untouched \
 	t_internal_recipients_untouched t_unparseable_unchecked t_forged_header_replaced \

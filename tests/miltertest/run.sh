@@ -4,10 +4,13 @@
 # private directory; then the same scripts drive apology-milter-libmilter, the
 # libmilter build of the same daemon, so both front ends are held to the same
 # behaviour.  Besides, broken protocol from raw bytes (raw_protocol.py), memory
-# bounded under many connections and huge messages (memory.py), and the
-# daemon without its store (no_store.py: as root, a read-only file system in a
-# mount namespace of its own; otherwise a directory without write permission),
-# and the Prometheus endpoint scraped before and after traffic (metrics_scrape.py).
+# bounded under many connections and huge messages (memory.py), the daemon
+# without its store (no_store.py: as root, a read-only file system in a mount
+# namespace of its own; otherwise a directory without write permission), its
+# store locked by another process while 40 sessions send mail (locked_store.py:
+# no verdict waits for the lock, no record is lost or written twice, held mail
+# without its record is an alert), and the Prometheus endpoint scraped before
+# and after traffic (metrics_scrape.py).
 # Ends with "miltertest: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -41,8 +44,9 @@ run_scripts() {
 }
 # What miltertest cannot do, from Python: broken protocol as raw bytes and one
 # slow message while other sessions wait on the same loop (raw_protocol.py),
-# the memory budget and huge messages (memory.py), and the daemon without its
-# store and the files it leaves (no_store.py).  run_py SCRIPT BINARY LABEL
+# the memory budget and huge messages (memory.py), the daemon without its
+# store and the files it leaves (no_store.py), a store another process holds
+# locked (locked_store.py).  run_py SCRIPT BINARY LABEL
 run_py() {
 	out=$(mktemp /tmp/apology-py.XXXXXX)
 	if python3 "tests/miltertest/$1" "$2" >"$out" 2>&1 &&
@@ -64,16 +68,19 @@ if [ -n "${MILTER_WRAPPER:-}" ]; then
 	run_py memory.py "$MILTER_WRAPPER" ""
 	run_py no_store.py "$MILTER_WRAPPER" ""
 	run_py metrics_scrape.py "$MILTER_WRAPPER" ""
+	run_py locked_store.py "$MILTER_WRAPPER" ""
 else
 	run_scripts "$BUILD/apology-milter" "" 15
 	run_py raw_protocol.py "$BUILD/apology-milter" ""
 	run_py memory.py "$BUILD/apology-milter" ""
 	run_py no_store.py "$BUILD/apology-milter" ""
 	run_py metrics_scrape.py "$BUILD/apology-milter" ""
+	run_py locked_store.py "$BUILD/apology-milter" ""
 	if [ -x "$BUILD/apology-milter-libmilter" ]; then
 		run_scripts "$BUILD/apology-milter-libmilter" "(libmilter)" 12
 		run_py no_store.py "$BUILD/apology-milter-libmilter" "(libmilter)"
 		run_py metrics_scrape.py "$BUILD/apology-milter-libmilter" "(libmilter)"
+		run_py locked_store.py "$BUILD/apology-milter-libmilter" "(libmilter)"
 	fi
 fi
 echo "miltertest: $pass passed, $fail failed"

@@ -6,7 +6,9 @@
  * kills the process analysing it (a child process that really dies),
  * judging on a full disk, and judging without a store (it cannot be
  * opened): holds made all the same, records spooled and written to the
- * store once it opens.  Messages come from tests/e2e/msgs/ and are judged
+ * store once it opens.  Records reach the store through the store writer
+ * (writer.h) after each verdict; the sessions here wait for it
+ * (writer_flush) before they look.  Messages come from tests/e2e/msgs/ and are judged
  * by the shipped policy.
  */
 #include <setjmp.h>
@@ -36,6 +38,7 @@
 #include "store.h"
 #include "thread.h"
 #include "upkeep.h"
+#include "writer.h"
 
 /* ---- a recording MTA ---------------------------------------------------- */
 
@@ -131,6 +134,7 @@ struct fx {
 	char *dir;
 	struct config cfg;
 	struct spool *spool;
+	struct writer *writer;
 	struct filter *f;
 };
 
@@ -145,16 +149,20 @@ static void fx_open(struct fx *fx)
 	if (pol == NULL)
 		fail_msg("%s", err);
 	fx->spool = spool_new(fx->cfg.spool_dir, fx->cfg.spool_max);
-	struct store *st = upkeep_start(&fx->cfg, fx->spool);
-	fx->f = filter_new(&fx->cfg, st, fx->spool, pol);
+	struct writer_limits limits = upkeep_writer_limits(&fx->cfg);
+	fx->writer = writer_new(fx->spool, &limits);
+	struct store *st = upkeep_start(&fx->cfg, fx->writer);
+	fx->f = filter_new(&fx->cfg, st, fx->writer, pol);
 }
 
 /* The daemon stops (the store is closed with the filter). */
 static void fx_close(struct fx *fx)
 {
 	filter_free(fx->f);
+	writer_free(fx->writer);
 	spool_free(fx->spool);
 	fx->f = NULL;
+	fx->writer = NULL;
 	fx->spool = NULL;
 }
 
@@ -269,6 +277,7 @@ static enum filter_reply send_one(struct fx *fx, const char *daemon, const char 
 		r = filter_end_of_message(s, "QID1", &fake_ops, mta);
 	}
 	filter_session_free(s);
+	writer_flush(fx->writer);
 	return r;
 }
 
@@ -693,13 +702,13 @@ static void test_no_store_then_back(void **state)
 	g_ptr_array_unref(holds);
 
 	/* Still no store: the upkeep leaves everything as it is. */
-	upkeep_run(fx.f, fx.spool, &fx.cfg);
+	upkeep_run(fx.f, fx.writer, &fx.cfg);
 	assert_null(filter_store(fx.f));
 	assert_int_equal(spooled(&fx, NULL), 3);
 
 	/* The store can be opened again (the broken file moved away). */
 	assert_int_equal(g_unlink(db), 0);
-	upkeep_run(fx.f, fx.spool, &fx.cfg);
+	upkeep_run(fx.f, fx.writer, &fx.cfg);
 	assert_non_null(filter_store(fx.f));
 	assert_int_equal(spooled(&fx, NULL), 0);
 	struct store *st = fx_store(&fx);

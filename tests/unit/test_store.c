@@ -4,7 +4,11 @@
  * (crash counts, their expiry, a full disk), pruning, and values that would
  * break SQL built from strings; the check of a store that creates nothing
  * (store_probe) and the fallback spool (spool.h): records written, bounded,
- * read back and replayed into the store.
+ * read back and replayed into the store, records put before those it holds,
+ * appends that do not wait for a replay held up by a locked store; and the
+ * daemon's store writer (writer.h): its queue bounded, full -> spool, a
+ * locked store -> spool, the order of the records kept through all of it,
+ * nothing lost at a stop.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -25,6 +29,7 @@
 #include "spool.h"
 #include "store.h"
 #include "thread.h"
+#include "writer.h"
 
 struct fixture {
 	char *dir;
@@ -870,6 +875,406 @@ static void test_spool_bounded(void **state)
 	g_free(sub);
 }
 
+/* ---- records put first; a replay that waits on a locked store ---------- */
+
+/* The tokens of the held-mail records in DIR's spool, in file order,
+ * comma-separated; caller frees. */
+static char *spooled_tokens(const char *dir)
+{
+	GPtrArray *holds = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	spooled(dir, holds);
+	GString *out = g_string_new(NULL);
+	for (guint i = 0; i < holds->len; i++)
+		g_string_append_printf(out, "%s%s", i ? "," : "",
+		                       ((struct store_quarantine *)holds->pdata[i])->token);
+	g_ptr_array_unref(holds);
+	return g_string_free(out, FALSE);
+}
+
+/* A held-mail record with token TOKEN (and queue id TOKEN), owned. */
+static struct spool_record *hold_record(const char *token)
+{
+	struct spool_record *r = g_new0(struct spool_record, 1);
+	struct store_quarantine q = spool_sample(token);
+	r->type = SPOOL_HOLD;
+	r->q = (struct store_quarantine){
+	    .queue_id = g_strdup(token),
+	    .message_id = g_strdup(q.message_id),
+	    .token = g_strdup(token),
+	    .sender = g_strdup(q.sender),
+	    .recipients = g_strdup(q.recipients),
+	    .verdict = g_strdup(q.verdict),
+	    .score = q.score,
+	    .findings_json = g_strdup(q.findings_json),
+	    .raw = g_memdup2(q.raw, q.raw_len + 1),
+	    .raw_len = q.raw_len,
+	    .created = 1700000000,
+	    .state = g_strdup("held"),
+	};
+	return r;
+}
+
+/* An apology record at time AT (its order is seen in the store by id). */
+static struct spool_record *apology_record(gint64 at)
+{
+	struct spool_record *r = g_new0(struct spool_record, 1);
+	r->type = SPOOL_APOLOGY;
+	r->a = (struct spool_apology){
+	    .sender = g_strdup("sam@acme.example"),
+	    .client_domain = g_strdup("client.example"),
+	    .at = at,
+	    .kinds = 1,
+	};
+	return r;
+}
+
+/* Records put first go before those the spool holds, in their order; the
+ * spool's size holds for them too (a copy left out when it does not fit). */
+static void test_spool_put_first(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct spool_record *a = hold_record("a"), *b = hold_record("b");
+	assert_true(spool_append(sp, a, NULL, &err));
+	assert_true(spool_append(sp, b, NULL, &err));
+	struct spool_record *first[] = {hold_record("x"), hold_record("y")};
+	unsigned left_out = 9;
+	assert_int_equal(spool_put_first(sp, first, 2, &left_out, &err), 2);
+	assert_int_equal(left_out, 0);
+	char *order = spooled_tokens(fx->dir);
+	assert_string_equal(order, "x,y,a,b");
+	g_free(order);
+	assert_false(spool_empty(sp));
+
+	struct spool_replayed done;
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(done.holds, 4);
+	assert_true(spool_empty(sp));
+	/* In the store in that order too. */
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_true(store_quarantine_list(fx->st, &(struct store_query){.state = "held"}, rows, &err));
+	assert_int_equal(rows->len, 4);
+	const char *want[] = {"x", "y", "a", "b"};
+	for (guint i = 0; i < rows->len; i++)
+		assert_string_equal(((struct store_quarantine *)rows->pdata[i])->token, want[i]);
+	g_ptr_array_unref(rows);
+
+	/* A spool with no room for the copies: the records go in without them;
+	 * then one with room for one more record only. */
+	spool_free(sp);
+	sp = spool_new(fx->dir, 64 * 1024);
+	struct spool_record *big[] = {hold_record("z")};
+	big[0]->q.raw = g_realloc(big[0]->q.raw, 100 * 1024);
+	memset(big[0]->q.raw, 'x', 100 * 1024);
+	big[0]->q.raw_len = 100 * 1024;
+	assert_int_equal(spool_put_first(sp, big, 1, &left_out, &err), 1);
+	assert_int_equal(left_out, 1);
+	struct stat sb;
+	char *path = g_build_filename(fx->dir, SPOOL_FILE, NULL);
+	assert_int_equal(stat(path, &sb), 0);
+	g_free(path);
+	spool_free(sp);
+	sp = spool_new(fx->dir, sb.st_size * 5 / 2); /* room for about one more */
+	struct spool_record *more[] = {hold_record("w"), hold_record("v")};
+	assert_int_equal(spool_put_first(sp, more, 2, &left_out, &err), 1); /* w fits, v does not */
+	assert_non_null(strstr(err, "is full"));
+	g_clear_pointer(&err, g_free);
+	order = spooled_tokens(fx->dir);
+	assert_string_equal(order, "w,z");
+	g_free(order);
+	spool_free(sp);
+	spool_record_free(a);
+	spool_record_free(b);
+	for (size_t i = 0; i < 2; i++) {
+		spool_record_free(first[i]);
+		spool_record_free(more[i]);
+	}
+	spool_record_free(big[0]);
+}
+
+/* Another process's lock on the database: BEGIN EXCLUSIVE on PATH. */
+static sqlite3 *lock_store(const char *path)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 10000);
+	assert_int_equal(sqlite3_exec(db, "BEGIN EXCLUSIVE", NULL, NULL, NULL), SQLITE_OK);
+	return db;
+}
+
+static void unlock_store(sqlite3 *db)
+{
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+struct replaying {
+	struct spool *sp;
+	struct store *st;
+	struct spool_replayed done;
+	bool ok;
+	gint finished;
+};
+
+static gpointer replay_thread(gpointer data)
+{
+	struct replaying *rp = data;
+	char *err = NULL;
+	rp->ok = spool_replay(rp->sp, rp->st, &rp->done, &err);
+	g_free(err);
+	g_atomic_int_set(&rp->finished, 1);
+	return NULL;
+}
+
+/* A replay waiting on a locked store does not hold up records appended
+ * meanwhile: they go in while it waits, and stay after what it could not
+ * write. */
+static void test_spool_append_during_replay(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct spool_record *a = hold_record("a"), *b = hold_record("b");
+	assert_true(spool_append(sp, a, NULL, &err));
+	sqlite3 *lock = lock_store(fx->path);
+	store_set_busy_timeout(fx->st, 3000); /* the replay waits this long on the lock */
+	struct replaying rp = {.sp = sp, .st = fx->st};
+	GThread *t = g_thread_new("replay", replay_thread, &rp);
+	g_usleep(200 * 1000); /* the replay waits on the store by now */
+	assert_true(spool_append(sp, b, NULL, &err));
+	assert_int_equal(g_atomic_int_get(&rp.finished), 0); /* the append did not wait for it */
+	g_thread_join(t);
+	assert_false(rp.ok);
+	assert_int_equal(rp.done.left, 2);
+	char *order = spooled_tokens(fx->dir);
+	assert_string_equal(order, "a,b");
+	g_free(order);
+	unlock_store(lock);
+	struct spool_replayed done;
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(done.holds, 2);
+	assert_true(spool_empty(sp));
+	spool_free(sp);
+	spool_record_free(a);
+	spool_record_free(b);
+}
+
+/* ---- the store writer ---------------------------------------------------- */
+
+struct writing {
+	struct spool *sp;
+	struct writer *w;
+};
+
+/* A writer with its own connection to the fixture's store, whose calls
+ * wait BUSY_MS for a lock, queueing at most MAX records. */
+static void writing_start(struct fixture *fx, struct writing *wr, unsigned max, int busy_ms)
+{
+	char *err = NULL;
+	wr->sp = spool_new(fx->dir, 1 << 20);
+	struct writer_limits limits = {.max_records = max, .max_bytes = 1 << 20, .retry = 3600};
+	wr->w = writer_new(wr->sp, &limits);
+	struct store *st = store_open(fx->location, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	store_set_busy_timeout(st, busy_ms);
+	struct spool_replayed done;
+	assert_true(writer_set_store(wr->w, st, &done, &err));
+}
+
+static void writing_stop(struct writing *wr)
+{
+	writer_free(wr->w);
+	spool_free(wr->sp);
+}
+
+static enum writer_where put(struct writing *wr, struct spool_record *r)
+{
+	struct writer_result res;
+	enum writer_where where = writer_put(wr->w, r, &res);
+	writer_result_clear(&res);
+	return where;
+}
+
+/* The times of the apologies in the store, in the order they were written. */
+static char *stored_order(struct fixture *fx)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT at FROM apologies ORDER BY id", -1, &q, NULL), SQLITE_OK);
+	GString *out = g_string_new(NULL);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		g_string_append_printf(out, "%s%lld", out->len ? "," : "", (long long)sqlite3_column_int64(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return g_string_free(out, FALSE);
+}
+
+/* Wait until the writer's thread has taken every queued record (the last
+ * one is in its hands). */
+static void wait_taken(struct writing *wr)
+{
+	struct writer_counts n;
+	for (int i = 0; i < 1000; i++) {
+		writer_counts(wr->w, &n);
+		if (n.queued == 0)
+			return;
+		g_usleep(1000);
+	}
+	fail_msg("the writer did not take its records");
+}
+
+/* Records reach the store in the order they were put; the writer's thread
+ * writes them, the caller never waits. */
+static void test_writer_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct writing wr;
+	writing_start(fx, &wr, 1000, 250);
+	for (int i = 1; i <= 50; i++)
+		assert_int_equal(put(&wr, apology_record(i)), WRITER_QUEUED);
+	writer_flush(wr.w);
+	char *order = stored_order(fx);
+	GString *want = g_string_new(NULL);
+	for (int i = 1; i <= 50; i++)
+		g_string_append_printf(want, "%s%d", i > 1 ? "," : "", i);
+	assert_string_equal(order, want->str);
+	g_string_free(want, TRUE);
+	g_free(order);
+	struct writer_counts n;
+	writer_counts(wr.w, &n);
+	assert_int_equal(n.stored, 50);
+	assert_int_equal(n.spooled + n.lost, 0);
+	writing_stop(&wr);
+}
+
+/* The queue is bounded: with the store held up (locked by another process,
+ * the writer waiting on it with its first record), the queue fills, the
+ * record after it goes to the spool, and so does every one after that
+ * until the spool is written back: then all are in the store, each once,
+ * in the order they were put. */
+static void test_writer_full_spools(void **state)
+{
+	struct fixture *fx = *state;
+	struct writing wr;
+	writing_start(fx, &wr, 3, 2000);
+	sqlite3 *lock = lock_store(fx->path);
+	assert_int_equal(put(&wr, apology_record(1)), WRITER_QUEUED);
+	wait_taken(&wr); /* record 1 waits on the lock in the writer's hands */
+	for (int i = 2; i <= 4; i++)
+		assert_int_equal(put(&wr, apology_record(i)), WRITER_QUEUED);
+	struct writer_result res;
+	assert_int_equal(writer_put(wr.w, apology_record(5), &res), WRITER_SPOOLED);
+	assert_non_null(strstr(res.why_not_queued, "the queue for the store is full (3 records"));
+	writer_result_clear(&res);
+	for (int i = 6; i <= 8; i++) /* newer than what the spool holds: to the spool too */
+		assert_int_equal(put(&wr, apology_record(i)), WRITER_SPOOLED);
+	unlock_store(lock);
+	writer_flush(wr.w);   /* 1 to 4 from the queue */
+	writer_retry_now(wr.w); /* 5 to 8 from the spool */
+	char *order = stored_order(fx);
+	assert_string_equal(order, "1,2,3,4,5,6,7,8");
+	g_free(order);
+	assert_true(spool_empty(wr.sp));
+	assert_int_equal(put(&wr, apology_record(9)), WRITER_QUEUED); /* queued again */
+	writer_flush(wr.w);
+	order = stored_order(fx);
+	assert_string_equal(order, "1,2,3,4,5,6,7,8,9");
+	g_free(order);
+	writing_stop(&wr);
+}
+
+/* A store that stays locked past the busy timeout: the record in the
+ * writer's hands and those queued behind it go to the spool before the ones
+ * spooled meanwhile (the queue was full), new ones after them; once the
+ * lock is gone, the store has each once, in the order put. */
+static void test_writer_locked_spills_in_order(void **state)
+{
+	struct fixture *fx = *state;
+	struct writing wr;
+	writing_start(fx, &wr, 2, 1500);
+	sqlite3 *lock = lock_store(fx->path);
+	assert_int_equal(put(&wr, apology_record(1)), WRITER_QUEUED);
+	wait_taken(&wr);
+	assert_int_equal(put(&wr, apology_record(2)), WRITER_QUEUED);
+	assert_int_equal(put(&wr, apology_record(3)), WRITER_QUEUED);
+	assert_int_equal(put(&wr, apology_record(4)), WRITER_SPOOLED); /* full: spooled before 1 to 3 */
+	writer_flush(wr.w); /* the busy timeout passes: 1 to 3 go to the spool, first */
+	struct writer_counts n;
+	writer_counts(wr.w, &n);
+	assert_true(n.spilling);
+	assert_int_equal(n.stored, 0);
+	struct writer_result res;
+	assert_int_equal(writer_put(wr.w, apology_record(5), &res), WRITER_SPOOLED);
+	assert_non_null(strstr(res.why_not_queued, "database is locked"));
+	writer_result_clear(&res);
+	unsigned records = 0;
+	char *err = NULL;
+	assert_true(spool_read(fx->dir, &records, NULL, &err));
+	assert_int_equal(records, 5);
+	writer_retry_now(wr.w); /* still locked: all stays */
+	assert_true(spool_read(fx->dir, &records, NULL, &err));
+	assert_int_equal(records, 5);
+	char *order = stored_order(fx);
+	assert_string_equal(order, "");
+	g_free(order);
+
+	unlock_store(lock);
+	writer_retry_now(wr.w);
+	order = stored_order(fx);
+	assert_string_equal(order, "1,2,3,4,5");
+	g_free(order);
+	writer_counts(wr.w, &n);
+	assert_false(n.spilling);
+	assert_int_equal(n.lost, 0);
+	writing_stop(&wr);
+}
+
+/* A stop while the store is locked: the queued records go to the spool,
+ * none is lost; records put after the stop go there directly; the next
+ * writer writes them all to the store, each once; the records of held
+ * mail being written are pending for reconcile until then. */
+static void test_writer_stop_keeps_all(void **state)
+{
+	struct fixture *fx = *state;
+	struct writing wr;
+	writing_start(fx, &wr, 100, 300);
+	sqlite3 *lock = lock_store(fx->path);
+	assert_int_equal(put(&wr, hold_record("h1")), WRITER_QUEUED);
+	for (int i = 1; i <= 5; i++)
+		put(&wr, apology_record(i));
+	GHashTable *pending = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	writer_pending_holds(wr.w, pending);
+	writer_stop(wr.w);
+	assert_int_equal(put(&wr, apology_record(6)), WRITER_SPOOLED);
+	struct writer_counts n;
+	writer_counts(wr.w, &n);
+	assert_int_equal(n.lost, 0);
+	assert_int_equal(n.spooled, 7);
+	unsigned records = 0;
+	char *err = NULL;
+	assert_true(spool_read(fx->dir, &records, NULL, &err));
+	assert_int_equal(records, 7);
+	writing_stop(&wr);
+	unlock_store(lock);
+	/* "h1" was pending unless the writer had already spooled it */
+	assert_true(g_hash_table_size(pending) <= 1);
+	g_hash_table_unref(pending);
+
+	writing_start(fx, &wr, 100, 300); /* the spool goes to the store first */
+	assert_true(spool_empty(wr.sp));
+	char *order = stored_order(fx);
+	assert_string_equal(order, "1,2,3,4,5,6");
+	g_free(order);
+	gint64 held = 0;
+	assert_true(store_quarantine_count(fx->st, &(struct store_query){.state = "held"}, &held, &err));
+	assert_int_equal(held, 1);
+	writing_stop(&wr);
+}
+
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -893,6 +1298,12 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_append_during_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_full_spools, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_locked_spills_in_order, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_stop_keeps_all, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

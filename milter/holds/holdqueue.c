@@ -1,0 +1,175 @@
+/*
+ * holdqueue.c - the MTA's hold queue against the records of held mail (see
+ * holdqueue.h).  Runs postqueue with an argument vector, never through a
+ * shell, and reads its JSON lines without a JSON library: only two string
+ * fields of each line are needed.
+ */
+#include <string.h>
+
+#include "holdqueue.h"
+#include "render.h"
+#include "store.h"
+
+bool holdqueue_run(char **argv, char **output, char **errors, char **err)
+{
+	GError *gerr = NULL;
+	int status = 0;
+	char *out = NULL, *errs = NULL;
+	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &errs, &status,
+	                  &gerr)) {
+		*err = g_strdup_printf("%s: %s", argv[0], gerr->message);
+		g_error_free(gerr);
+		return false;
+	}
+	bool ok = g_spawn_check_wait_status(status, NULL);
+	if (!ok)
+		*err = g_strdup_printf("%s: %s", argv[0], *g_strstrip(errs) ? errs : "failed");
+	if (output)
+		*output = out;
+	else
+		g_free(out);
+	if (errors)
+		*errors = errs;
+	else
+		g_free(errs);
+	return ok;
+}
+
+/* The string value of "KEY": "value" in one line of JSON, or NULL. */
+static char *json_field(const char *line, const char *key)
+{
+	char *pattern = g_strdup_printf("\"%s\"", key);
+	const char *p = strstr(line, pattern);
+	g_free(pattern);
+	if (p == NULL)
+		return NULL;
+	p += strlen(key) + 2;
+	p += strspn(p, " \t");
+	if (*p++ != ':')
+		return NULL;
+	p += strspn(p, " \t");
+	if (*p++ != '"')
+		return NULL;
+	size_t n = strcspn(p, "\"\\");
+	return p[n] == '"' ? g_strndup(p, n) : NULL;
+}
+
+GHashTable *holdqueue_read(const char *postqueue, const char *postfix_config, char **err)
+{
+	char *argv[5] = {(char *)postqueue};
+	int n = 1;
+	if (postfix_config != NULL && *postfix_config) {
+		argv[n++] = "-c";
+		argv[n++] = (char *)postfix_config;
+	}
+	argv[n++] = "-j";
+	char *out = NULL;
+	if (!holdqueue_run(argv, &out, NULL, err)) {
+		g_free(out);
+		return NULL;
+	}
+	/* One JSON object per queued message; its first two fields name the
+	 * queue and the queue id. */
+	GHashTable *queue = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	char **lines = g_strsplit(out, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		char *name = json_field(lines[i], "queue_name"), *id = json_field(lines[i], "queue_id");
+		if (name && id)
+			g_hash_table_replace(queue, id, name);
+		else {
+			g_free(name);
+			g_free(id);
+		}
+	}
+	g_strfreev(lines);
+	g_free(out);
+	return queue;
+}
+
+/* Append the line of a message held in the MTA with no record in the store:
+ * with what the daemon's spool says about it (SPOOLED may be NULL), or that
+ * the daemon is writing it (BEING_WRITTEN). */
+static void no_record(GString *report, const char *queue_id, const struct store_quarantine *spooled,
+                      bool being_written)
+{
+	g_string_append_printf(report, "no record: queue id %s is in the hold queue with no held record",
+	                       queue_id);
+	if (being_written) {
+		g_string_append(report, "; the daemon is writing its record to the store now\n");
+		return;
+	}
+	if (spooled == NULL) {
+		g_string_append_printf(report, " (postcat -hq %s shows it)\n", queue_id);
+		return;
+	}
+	char *when = render_time(spooled->created);
+	g_string_append_printf(report,
+	                       "; its record waits in the daemon's spool until the store can take it: "
+	                       "token %s, from %s to %s, verdict %s, score %d, held %s\n",
+	                       spooled->token, spooled->sender, spooled->recipients, spooled->verdict,
+	                       spooled->score, when ? when : "?");
+	g_free(when);
+}
+
+unsigned holdqueue_reconcile(GHashTable *queue, const GPtrArray *held, GHashTable *pending,
+                             const GPtrArray *spooled, struct holdqueue_counts *counts, GPtrArray *unknown,
+                             GString *report)
+{
+	struct holdqueue_counts c = {0};
+	unsigned lines = 0;
+	GHashTable *recorded = g_hash_table_new(g_str_hash, g_str_equal);
+	GHashTable *waiting = g_hash_table_new(g_str_hash, g_str_equal);
+	for (guint i = 0; held && i < held->len; i++) {
+		const struct store_quarantine *q = held->pdata[i];
+		const char *where = g_hash_table_lookup(queue, q->queue_id);
+		g_hash_table_add(recorded, q->queue_id);
+		if (where == NULL || strcmp(where, "hold") != 0) {
+			if (report != NULL)
+				g_string_append_printf(report,
+				                       "not held: message %" G_GINT64_FORMAT
+				                       " (queue id %s) is held in the store but %s%s\n",
+				                       q->id, q->queue_id,
+				                       where ? "in the queue " : "gone from the queue",
+				                       where ? where : "");
+			c.gone++;
+			lines++;
+		}
+	}
+	for (guint i = 0; spooled && i < spooled->len; i++) {
+		const struct store_quarantine *q = spooled->pdata[i];
+		if (strcmp(q->state, "held") == 0)
+			g_hash_table_insert(waiting, q->queue_id, (gpointer)q);
+	}
+	/* In queue id order, so that reports and lists read the same each time. */
+	GList *ids = g_hash_table_get_keys(queue);
+	ids = g_list_sort(ids, (GCompareFunc)strcmp);
+	for (GList *l = ids; l; l = l->next) {
+		const char *id = l->data;
+		if (strcmp(g_hash_table_lookup(queue, id), "hold") != 0)
+			continue;
+		c.held++;
+		if (g_hash_table_contains(recorded, id)) {
+			c.recorded++;
+			continue;
+		}
+		const struct store_quarantine *q = g_hash_table_lookup(waiting, id);
+		bool writing = q == NULL && pending != NULL && g_hash_table_contains(pending, id);
+		if (q != NULL)
+			c.spooled++;
+		else if (writing)
+			c.being_written++;
+		else
+			c.unknown++;
+		if (q == NULL && !writing && unknown != NULL)
+			g_ptr_array_add(unknown, (gpointer)id);
+		if (report != NULL)
+			no_record(report, id, q, writing);
+		lines++;
+	}
+	g_list_free(ids);
+	g_hash_table_unref(recorded);
+	g_hash_table_unref(waiting);
+	if (counts != NULL)
+		*counts = c;
+	return lines;
+}

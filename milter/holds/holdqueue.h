@@ -1,0 +1,55 @@
+/*
+ * holdqueue.h - the MTA's hold queue against the records of held mail: the
+ * queue as `postqueue -j` lists it, and its comparison with the store's
+ * held records, the records waiting in the daemon's spool and those the
+ * daemon is still writing.  Shared by `apologyctl quarantine reconcile`
+ * (quarantine.c) and the daemon's own periodic reconcile (daemon/upkeep.c),
+ * so it needs nothing but GLib, the store's types and the core's rendering
+ * of times: no notifications, no review settings.
+ *
+ * Ownership: tables and arrays passed in are only read; returned tables
+ * are the caller's.  Error strings are freed with g_free().
+ */
+#ifndef APOLOGY_HOLDQUEUE_H
+#define APOLOGY_HOLDQUEUE_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+/* Run ARGV (a NULL-terminated vector, never through a shell); true when it
+ * exits 0.  *OUTPUT and *ERRORS (may be NULL) get what it printed. */
+bool holdqueue_run(char **argv, char **output, char **errors, char **err);
+
+/* The MTA's queue as POSTQUEUE -j (with -c POSTFIX_CONFIG unless that is
+ * "") lists it: a table from queue id to queue name ("hold", "deferred",
+ * ...), both owned by the table.  NULL with *ERR on error. */
+GHashTable *holdqueue_read(const char *postqueue, const char *postfix_config, char **err);
+
+/* What holdqueue_reconcile() found. */
+struct holdqueue_counts {
+	unsigned held;          /* messages in the hold queue */
+	unsigned recorded;      /* of them, with a held record in the store */
+	unsigned being_written; /* with their record queued by the daemon for the store */
+	unsigned spooled;       /* with their record waiting in the daemon's spool */
+	unsigned unknown;       /* with no record anywhere */
+	unsigned gone;          /* held records in the store whose message is not held */
+};
+
+/*
+ * Compare the MTA's queue QUEUE (holdqueue_read) with the store's records
+ * of held mail HELD (struct store_quarantine *; NULL: the store could not be
+ * read), the queue ids of the records the daemon is writing PENDING (a set;
+ * may be NULL) and the held-mail records waiting in the daemon's spool
+ * SPOOLED (may be NULL; as spool_read() gives them).  Fills *COUNTS (may be
+ * NULL), appends the queue ids of held mail with no record anywhere to
+ * UNKNOWN (may be NULL; the strings are QUEUE's, in queue id order) and one
+ * line per mismatch to REPORT (may be NULL): a record
+ * held in the store but not in the hold queue, a message in the hold queue
+ * with no record in the store (with its spooled record when there is one,
+ * or a note that the daemon is writing it).  Returns the number of lines.
+ */
+unsigned holdqueue_reconcile(GHashTable *queue, const GPtrArray *held, GHashTable *pending,
+                             const GPtrArray *spooled, struct holdqueue_counts *counts, GPtrArray *unknown,
+                             GString *report);
+
+#endif
