@@ -669,9 +669,7 @@ static void record(struct filter *f, struct spool_record *r, struct recorded *re
 	rec->worst = MAX(rec->worst, where == WRITER_QUEUED    ? RECORDED_STORE
 	                             : where == WRITER_SPOOLED ? RECORDED_SPOOL
 	                                                       : RECORDED_NOWHERE);
-	DAEMON_COUNT(records, where == WRITER_QUEUED    ? "store"
-	                      : where == WRITER_SPOOLED ? "spool"
-	                                                : "lost");
+	DAEMON_COUNT(records, where == WRITER_QUEUED ? "store" : where == WRITER_SPOOLED ? "spool" : "lost");
 	if (res.why_not_queued != NULL)
 		DAEMON_COUNT(store_errors, "record");
 	rec->copy_left_out |= res.copy_left_out;
