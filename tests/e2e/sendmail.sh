@@ -8,7 +8,7 @@
 # that sendmail runs as root with its own queue, pid file and loopback ports
 # (an MTA port and an MSA port, whose mail is outgoing), relays everything to
 # smtp-sink, and calls the milter on a unix socket.  Sendmail wants a
-# qualified host name at start (an unqualified one costs a minute's sleep), so
+# qualified host name at start (with an unqualified one it waits a minute), so
 # it and the review tools that run it are started in a UTS namespace of their
 # own named mx.acme.example (unshare --uts): the machine's name is not
 # changed.  Stops everything it started.  Runs as root.
