@@ -32,7 +32,10 @@ in_ns() {
 # Fetch and unpack the packages into $SM_ROOT; false when they cannot be downloaded.
 fetch_sendmail() {
 	mkdir -p "$T/debs" "$SM_ROOT"
-	(cd "$T/debs" && apt-get download $SM_PACKAGES) >"$T/apt.log" 2>&1 || return 1
+	# A machine whose package lists are missing or stale gets them once.
+	(cd "$T/debs" && apt-get download $SM_PACKAGES) >"$T/apt.log" 2>&1 ||
+		{ apt-get update -qq && (cd "$T/debs" && apt-get download $SM_PACKAGES); } >"$T/apt.log" 2>&1 ||
+		return 1
 	for d in "$T"/debs/*.deb; do
 		dpkg -x "$d" "$SM_ROOT" || die "dpkg -x $d failed"
 	done
