@@ -129,7 +129,8 @@ $(HOLDS_LIB): $(HOLDS_SRCS:%.c=$(BUILD)/%.o)
 
 # The root helper links only its own files and the seal of hold tokens
 # (util/holdseal.c): libc, SQLite and libsodium, no GLib.
-POSTSUPER_SRCS := milter/postsuper/trusted.c milter/postsuper/helper_conf.c milter/postsuper/helper_store.c
+POSTSUPER_SRCS := milter/postsuper/trusted.c milter/postsuper/helper_conf.c milter/postsuper/helper_store.c \
+                  milter/postsuper/sendmail_queue.c
 POSTSUPER_OBJS := $(POSTSUPER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/util/holdseal.o
 POSTSUPER_LIBS := $(shell pkg-config --libs sqlite3 libsodium 2>/dev/null)
 $(BUILD)/milter/postsuper/%.o: XCFLAGS += -Imilter/postsuper -DSYSCONFDIR='"$(SYSCONFDIR)"'
@@ -231,10 +232,17 @@ $(BUILD)/tests/test_store $(BUILD)/tests/test_filter: tests/unit/fulldisk.c
 $(BUILD)/tests/test_filter: TEST_LDFLAGS := -Wl,--wrap=apology_check
 
 # End-to-end: a private Postfix on loopback ports, the milter on a unix socket;
-# then the miltertest protocol edge cases.
-e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
+# then a real Sendmail (Debian's packages unpacked into a temporary directory,
+# its own sendmail.cf from packaging/sendmail/), its quarantine and release
+# through the helper; then the miltertest protocol edge cases.
+e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter $(BUILD)/apologyctl $(BUILD)/apology-postsuper
 	sh tests/e2e/run.sh $(BUILD)
+	sh tests/e2e/sendmail.sh $(BUILD)
 	sh tests/miltertest/run.sh $(BUILD)
+
+# The Sendmail test alone.
+sendmail-test: $(BUILD)/apology-milter $(BUILD)/apologyctl $(BUILD)/apology-postsuper
+	sh tests/e2e/sendmail.sh $(BUILD)
 
 # The fault campaign (tests/faults/run.sh): replies through a real Postfix while
 # the daemon is killed or stopped, its store locked, full or read-only, and its
@@ -252,7 +260,7 @@ miltertest: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 bench-e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 	sh bench/e2e.sh $(BUILD)
 
-.PHONY: e2e faults miltertest bench-e2e
+.PHONY: e2e sendmail-test faults miltertest bench-e2e
 -include $(DAEMON_OBJS:.o=.d)
 
 .PHONY: layers all check test unit cli docs-check corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check

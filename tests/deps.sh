@@ -5,11 +5,14 @@ set -e
 PKGS="build-essential pkg-config python3 libglib2.0-dev libgmime-3.0-dev libfyaml-dev libxml2-dev
 libhyperscan-dev libpcre2-dev libcmocka-dev libsqlite3-dev libmilter-dev libcurl4-openssl-dev
 libmicrohttpd-dev libsodium-dev liblinear-dev sqlite3 postfix swaks miltertest valgrind clang-format chromium sudo
-openssl curl"
+openssl curl m4 libwrap0"
 missing=""
 for p in $PKGS; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
+# m4 builds the Sendmail test's sendmail.cf; libwrap0 is the one library of
+# sendmail-bin (fetched and unpacked by tests/e2e/sendmail.sh, not installed) that
+# Postfix does not already pull in.
 # The browser tests drive chromium with playwright-core from npm.
 command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
 [ -z "$missing" ] && exit 0

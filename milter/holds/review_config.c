@@ -45,6 +45,11 @@ static const struct review_key review_keys[] = {
     {"postfix-config", KEY_STRING, FIELD(postfix_config), "", 0, 0,
      "Postfix configuration directory (empty: the default instance); the helper acts only on those "
      "listed in its own settings, postsuper.conf"},
+    {"sendmail-config", KEY_STRING, FIELD(sendmail_cf), "", 0, 0,
+     "Sendmail's sendmail.cf when held mail is in Sendmail's quarantine (empty: Postfix); it must "
+     "be the helper's sendmail-config in postsuper.conf"},
+    {"sendmail-program", KEY_STRING, FIELD(sendmail_bin), "/usr/sbin/sendmail", 0, 0,
+     "the sendmail binary that lists Sendmail's queue (-bp) when sendmail-config is set"},
     {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper", 0, 0,
      "the privileged helper that releases or deletes held mail (run with sudo -n when not root)"},
     {"expire-after", KEY_DURATION, FIELD(expire_after), "7d", 0, 3650 * DAY,

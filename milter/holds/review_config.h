@@ -32,6 +32,8 @@ struct review_config {
 	char *spool_dir;       /* the daemon's spool.directory; "" = not read */
 	char *policy;          /* policy file, to re-read a held reply's text */
 	char *postfix_config;  /* Postfix config directory; "" = the default instance */
+	char *sendmail_cf;     /* sendmail-config: sendmail.cf of a Sendmail quarantine; "" = Postfix */
+	char *sendmail_bin;    /* sendmail-program: the sendmail binary that reads it */
 	char *helper;          /* the privileged apology-postsuper program */
 	gint64 expire_after;   /* seconds a message may stay held */
 	int expire_action;     /* enum expire_action */

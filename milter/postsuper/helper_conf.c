@@ -6,13 +6,23 @@
 
 #include "helper_conf.h"
 
-enum key { KEY_STORE, KEY_TOKEN_HEADER, KEY_HOLD_KEY, KEY_POSTFIX_CONFIG, KEY_COUNT };
+enum key {
+	KEY_STORE,
+	KEY_TOKEN_HEADER,
+	KEY_HOLD_KEY,
+	KEY_POSTFIX_CONFIG,
+	KEY_SENDMAIL_CONFIG,
+	KEY_SENDMAIL_PROGRAM,
+	KEY_COUNT
+};
 
 static const char *const key_names[KEY_COUNT] = {
     [KEY_STORE] = "store",
     [KEY_TOKEN_HEADER] = "token-header",
     [KEY_HOLD_KEY] = "hold-key",
     [KEY_POSTFIX_CONFIG] = "postfix-config",
+    [KEY_SENDMAIL_CONFIG] = "sendmail-config",
+    [KEY_SENDMAIL_PROGRAM] = "sendmail-program",
 };
 
 static bool is_header_name(const char *v)
@@ -45,6 +55,8 @@ static const char *set_value(struct helper_conf *conf, enum key key, const char 
 		if (conf->n_instances == HELPER_MAX_INSTANCES)
 			return "too many postfix-config lines (at most 16)";
 		return set_path(conf->instances[conf->n_instances++], value);
+	case KEY_SENDMAIL_CONFIG: return set_path(conf->sendmail_config, value);
+	case KEY_SENDMAIL_PROGRAM: return set_path(conf->sendmail_program, value);
 	case KEY_COUNT: break;
 	}
 	return "unknown key";
@@ -84,6 +96,7 @@ bool helper_conf_parse(const char *text, struct helper_conf *conf, char *why, si
 	snprintf(conf->store, sizeof conf->store, "/var/lib/apology-milter/store.db");
 	snprintf(conf->token_header, sizeof conf->token_header, "X-Apology-Token");
 	snprintf(conf->hold_key, sizeof conf->hold_key, "/etc/apology-milter/hold.key");
+	snprintf(conf->sendmail_program, sizeof conf->sendmail_program, "/usr/sbin/sendmail");
 	int lineno = 0;
 	for (const char *p = text; *p != '\0';) {
 		size_t len = strcspn(p, "\n");

@@ -9,6 +9,9 @@
  * The file has one "key: value" per line ("#" starts a comment line; a
  * value may be in double quotes); postfix-config may be given several
  * times, the first being the instance used when the caller names none.
+ * sendmail-config names the one Sendmail configuration (sendmail.cf) the
+ * helper may act on (none by default) and sendmail-program the binary it
+ * runs for it (/usr/sbin/sendmail).
  * Unknown keys, repeated keys and bad values are errors naming the line.
  *
  * libc only; struct helper_conf is the caller's (no allocation).
@@ -30,11 +33,14 @@ struct helper_conf {
 	char hold_key[TRUSTED_PATH_MAX];                        /* the daemon's hold-key */
 	char instances[HELPER_MAX_INSTANCES][TRUSTED_PATH_MAX]; /* Postfix config directories */
 	size_t n_instances;
+	char sendmail_config[TRUSTED_PATH_MAX];  /* the one sendmail.cf it may act on; "" = none */
+	char sendmail_program[TRUSTED_PATH_MAX]; /* the sendmail binary that reads it */
 };
 
 /* Fill CONF from TEXT, the whole file, over the defaults (store
  * /var/lib/apology-milter/store.db, token-header X-Apology-Token, hold-key
- * /etc/apology-milter/hold.key, postfix-config /etc/postfix).  False with
+ * /etc/apology-milter/hold.key, postfix-config /etc/postfix, no
+ * sendmail-config, sendmail-program /usr/sbin/sendmail).  False with
  * WHY set ("line N: ...") on the first error. */
 bool helper_conf_parse(const char *text, struct helper_conf *conf, char *why, size_t why_size);
 

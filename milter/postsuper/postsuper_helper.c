@@ -1,7 +1,7 @@
 /*
  * apology-postsuper - the one privileged step of reviewing held mail.
  *
- *   apology-postsuper [-c POSTFIX_CONFIG_DIR] release|discard QUEUEID TOKEN
+ *   apology-postsuper [-c POSTFIX_CONFIG_DIR | -C SENDMAIL_CF] release|discard QUEUEID TOKEN
  *
  * Releasing (postsuper -H) and deleting (postsuper -d) held mail need root.
  * Reviewers run this program through sudo (packaging/sudoers.d/apology-review)
@@ -22,6 +22,15 @@
  *     claimed by the reviewer's decision being carried out; helper_store.h);
  *   - the queue: the message is in the hold queue and carries the token in
  *     the configured header (Postfix reuses queue ids).
+ *
+ * With -C, the same checks for Sendmail (sendmail_queue.h): the
+ * sendmail.cf must be the settings' sendmail-config, trusted like the
+ * queue directory it names and the sendmail-program; the message must be
+ * quarantined (its queue file hf<id> has a "q" line) and carry the token.
+ * Release runs "sendmail -C CF -qQ -qI<id> -Q" (clear the quarantine) and
+ * then "sendmail -C CF -qI<id>" (deliver it); Sendmail has no command to
+ * delete a queued message, so discard removes hf<id> and df<id> from the
+ * queue directory it checked, as qtool.pl -d does.
  *
  * Every request, refused or carried out, goes to the store's audit trail
  * (table helper_actions) and to syslog (authpriv), also when root calls the
@@ -57,6 +66,7 @@
 #include "helper_conf.h"
 #include "helper_store.h"
 #include "holdseal.h"
+#include "sendmail_queue.h"
 #include "trusted.h"
 
 #ifndef SYSCONFDIR
@@ -77,7 +87,8 @@ static char *const clean_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=
 struct request {
 	char caller[128];
 	const char *action, *queue_id, *token;
-	const char *instance;           /* -c as given; "" for the default instance */
+	const char *instance;           /* -c or -C as given; "" for the default instance */
+	bool sendmail;                  /* -C: a Sendmail configuration */
 	long long record;               /* the store's record, once found */
 	const struct helper_conf *conf; /* NULL until the settings are read */
 };
@@ -150,6 +161,21 @@ static void who_called(char *out, size_t size)
 
 /* ---- the settings, the key, the instance ------------------------------- */
 
+/* Read the text file FD into TEXT (SIZE bytes, NUL terminated); false when
+ * it does not fit or holds a NUL. */
+static bool read_text(int fd, char *text, size_t size)
+{
+	size_t len = 0;
+	ssize_t n;
+	while (len < size - 1 && (n = read(fd, text + len, size - 1 - len)) != 0) {
+		if (n < 0 && errno != EINTR)
+			break;
+		len += n > 0 ? (size_t)n : 0;
+	}
+	text[len] = '\0';
+	return len < size - 1 && strlen(text) == len;
+}
+
 static int read_conf(struct request *r, struct helper_conf *conf)
 {
 	const char *path = getenv(CONF_ENV);
@@ -159,16 +185,9 @@ static int read_conf(struct request *r, struct helper_conf *conf)
 	int fd = trusted_open(path, false, NULL, why, sizeof why);
 	if (fd < 0)
 		return refuse(r, EX_CONFIG, "settings: %s", why);
-	size_t len = 0;
-	ssize_t n;
-	while (len < CONF_TEXT_MAX && (n = read(fd, text + len, CONF_TEXT_MAX - len)) != 0) {
-		if (n < 0 && errno != EINTR)
-			break;
-		len += n > 0 ? (size_t)n : 0;
-	}
+	bool text_ok = read_text(fd, text, sizeof text);
 	close(fd);
-	text[len] = '\0';
-	if (len == CONF_TEXT_MAX || strlen(text) != len)
+	if (!text_ok)
 		return refuse(r, EX_CONFIG, "settings: %s: not a text file of at most 64 KB", path);
 	if (!helper_conf_parse(text, conf, why, sizeof why))
 		return refuse(r, EX_CONFIG, "settings: %s: %s", path, why);
@@ -354,6 +373,139 @@ static int run_postsuper(const struct request *r, const char *config, int dir, c
 	return status < 0 ? EX_OSERR : status;
 }
 
+/* ---- Sendmail ---------------------------------------------------------- */
+
+#define QUEUE_FILE_MAX (1 << 20)
+
+/* The Sendmail configuration a request acts on, once checked. */
+struct sendmail {
+	const char *cf;      /* the settings' sendmail-config */
+	const char *program; /* the settings' sendmail-program */
+	int queue_dir;       /* its QueueDirectory, opened through a trusted path */
+	char queue_file[32]; /* "hf" and the queue id */
+	char data_file[32];  /* "df" and the queue id */
+};
+
+/* Check the sendmail.cf R names (-C), the queue directory it sets and the
+ * sendmail program; fill SM. */
+static int open_sendmail(const struct request *r, struct sendmail *sm)
+{
+	static char cf_text[QUEUE_FILE_MAX];
+	char why[TRUSTED_PATH_MAX + 128], dir[TRUSTED_PATH_MAX];
+	const struct helper_conf *c = r->conf;
+	if (*c->sendmail_config == '\0' || strcmp(r->instance, c->sendmail_config) != 0)
+		return refuse(r, EX_NOPERM, "%s is not the sendmail-config of the helper's settings",
+		              r->instance);
+	int fd = trusted_open(c->sendmail_config, false, NULL, why, sizeof why);
+	if (fd < 0)
+		return refuse(r, EX_NOPERM, "Sendmail configuration %s", why);
+	bool text_ok = read_text(fd, cf_text, sizeof cf_text);
+	close(fd);
+	if (!text_ok)
+		return refuse(r, EX_NOPERM, "%s: not a text file of at most 1 MB", c->sendmail_config);
+	if (!sendmail_queue_dir(cf_text, dir, sizeof dir, why, sizeof why))
+		return refuse(r, EX_NOPERM, "%s: %s", c->sendmail_config, why);
+	int program = trusted_open(c->sendmail_program, false, NULL, why, sizeof why);
+	if (program < 0)
+		return refuse(r, EX_NOPERM, "sendmail program %s", why);
+	close(program);
+	sm->queue_dir = trusted_open(dir, true, NULL, why, sizeof why);
+	if (sm->queue_dir < 0)
+		return refuse(r, EX_NOPERM, "Sendmail queue %s", why);
+	sm->cf = c->sendmail_config;
+	sm->program = c->sendmail_program;
+	snprintf(sm->queue_file, sizeof sm->queue_file, "hf%s", r->queue_id);
+	snprintf(sm->data_file, sizeof sm->data_file, "df%s", r->queue_id);
+	return 0;
+}
+
+/* Is R's message quarantined in SM's queue, carrying R's token? */
+static int check_sendmail_held(const struct request *r, const struct sendmail *sm)
+{
+	static char text[QUEUE_FILE_MAX];
+	char why[TRUSTED_PATH_MAX + 128];
+	int fd = trusted_openat(sm->queue_dir, sm->queue_file, NULL, why, sizeof why);
+	if (fd < 0)
+		return refuse(r, EX_UNAVAILABLE, "no such message in Sendmail's quarantine (%s)", why);
+	bool text_ok = read_text(fd, text, sizeof text);
+	close(fd);
+	if (!text_ok)
+		return refuse(r, EX_DATAERR, "the queue file %s is larger than 1 MB", sm->queue_file);
+	switch (sendmail_queue_file_check(text, r->conf->token_header, r->token)) {
+	case SM_HELD_NOT_QUARANTINED: return refuse(r, EX_UNAVAILABLE, "the message is not quarantined");
+	case SM_HELD_OTHER_MESSAGE:
+		return refuse(r, EX_DATAERR,
+		              "the quarantined message with that queue id is not the reviewed one");
+	case SM_HELD_YES: break;
+	}
+	return 0;
+}
+
+/* Run ARGV to its end: its exit status, or -1. */
+static int run(char *const argv[])
+{
+	pid_t pid = start(argv, -1, -1);
+	return pid < 0 ? -1 : wait_for(pid);
+}
+
+/* Release: clear the quarantine of R's message, check it left the
+ * quarantine, and run the queue for it.  Returns 0 when it left. */
+static int sendmail_release(const struct request *r, const struct sendmail *sm, char *detail, size_t size)
+{
+	char select[40];
+	snprintf(select, sizeof select, "-qI%s", r->queue_id);
+	char *clear[] = {(char *)sm->program, "-C", (char *)sm->cf, "-qQ", select, "-Q", NULL};
+	int status = run(clear);
+	if (status != 0) {
+		snprintf(detail, size, "sendmail -qQ %s -Q %s (%d)", select,
+		         status < 0 ? "did not run" : "failed", status);
+		return status < 0 ? EX_OSERR : status;
+	}
+	if (faccessat(sm->queue_dir, sm->queue_file, F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		snprintf(detail, size, "sendmail -qQ %s -Q left it quarantined", select);
+		return EX_SOFTWARE;
+	}
+	char *deliver[] = {(char *)sm->program, "-C", (char *)sm->cf, select, NULL};
+	status = run(deliver);
+	snprintf(detail, size, "sendmail -qQ %s -Q done; queue run %s", select,
+	         status == 0 ? "done" : "failed (the next queue run delivers it)");
+	return 0;
+}
+
+/* Discard: remove the queue file, then the data file. */
+static int sendmail_discard(const struct sendmail *sm, char *detail, size_t size)
+{
+	if (unlinkat(sm->queue_dir, sm->queue_file, 0) != 0) {
+		snprintf(detail, size, "removing %s: %s", sm->queue_file, strerror(errno));
+		return EX_OSERR;
+	}
+	if (unlinkat(sm->queue_dir, sm->data_file, 0) != 0 && errno != ENOENT) {
+		snprintf(detail, size, "%s removed; removing %s: %s", sm->queue_file, sm->data_file,
+		         strerror(errno));
+		return 0;
+	}
+	snprintf(detail, size, "%s and %s removed", sm->queue_file, sm->data_file);
+	return 0;
+}
+
+/* Release or discard R's message in SM, recorded before and after. */
+static int run_sendmail(const struct request *r, const struct sendmail *sm, bool release)
+{
+	char why[512], detail[256];
+	long long row = 0;
+	struct helper_audit a = audit_of(r, "running", "sendmail step started");
+	if (!helper_audit_add(r->conf->store, &a, &row, why, sizeof why))
+		return refuse(r, EX_TEMPFAIL, "not done, since it cannot be recorded: %s", why);
+	int status = release ? sendmail_release(r, sm, detail, sizeof detail)
+	                     : sendmail_discard(sm, detail, sizeof detail);
+	record(r, status == 0 ? LOG_NOTICE : LOG_ERR,
+	       status != 0 ? "failed"
+	       : release   ? "released"
+	                   : "discarded",
+	       detail, row);
+	return status;
+}
+
 /* ---- the arguments ----------------------------------------------------- */
 
 static bool all_of(const char *s, const char *set, size_t min, size_t max)
@@ -371,17 +523,18 @@ static bool valid_queue_id(const char *id)
 }
 
 static const char usage_text[] =
-    "usage: apology-postsuper [-c POSTFIX_CONFIG_DIR] release|discard QUEUEID TOKEN";
+    "usage: apology-postsuper [-c POSTFIX_CONFIG_DIR | -C SENDMAIL_CF] release|discard QUEUEID TOKEN";
 
 /* Read ARGV into R; *FLAG gets postsuper's option for the action. */
 static int parse_args(struct request *r, int argc, char **argv, const char **flag)
 {
 	int opt;
 	opterr = 0;
-	while ((opt = getopt(argc, argv, "+c:t:")) != -1) {
-		if (opt == 'c')
+	while ((opt = getopt(argc, argv, "+c:C:t:")) != -1) {
+		if ((opt == 'c' || opt == 'C') && *r->instance == '\0') {
 			r->instance = optarg;
-		else if (opt == 't')
+			r->sendmail = opt == 'C';
+		} else if (opt == 't')
 			return refuse(r, EX_USAGE,
 			              "-t is not accepted: the token header is token-header in %s",
 			              CONF_FILE);
@@ -396,8 +549,8 @@ static int parse_args(struct request *r, int argc, char **argv, const char **fla
 	*flag = strcmp(r->action, "release") == 0 ? "-H" : strcmp(r->action, "discard") == 0 ? "-d" : NULL;
 	if (*flag == NULL)
 		return refuse(r, EX_USAGE, "%s", usage_text);
-	if (!valid_queue_id(r->queue_id))
-		return refuse(r, EX_USAGE, "not a Postfix queue id");
+	if (r->sendmail ? !sendmail_queue_id_valid(r->queue_id) : !valid_queue_id(r->queue_id))
+		return refuse(r, EX_USAGE, "not a %s queue id", r->sendmail ? "Sendmail" : "Postfix");
 	if (!all_of(r->token, "0123456789abcdef", 16, 64))
 		return refuse(r, EX_USAGE, "not a review token");
 	return 0;
@@ -408,6 +561,7 @@ int main(int argc, char **argv)
 	static struct helper_conf conf;
 	struct request r = {.action = "", .queue_id = "", .token = "", .instance = ""};
 	struct holdseal_key key;
+	struct sendmail sm = {.queue_dir = -1};
 	const char *flag = NULL;
 	char config[64];
 	int dir = -1, rc;
@@ -415,8 +569,12 @@ int main(int argc, char **argv)
 	who_called(r.caller, sizeof r.caller);
 	if (geteuid() != 0)
 		return refuse(&r, EX_NOPERM, "must run as root (reviewers run it through sudo)");
-	if ((rc = read_conf(&r, &conf)) != 0 || (rc = parse_args(&r, argc, argv, &flag)) != 0 ||
-	    (rc = open_instance(&r, &dir, config, sizeof config)) != 0 || (rc = read_key(&r, &key)) != 0)
+	if ((rc = read_conf(&r, &conf)) != 0 || (rc = parse_args(&r, argc, argv, &flag)) != 0)
+		return rc;
+	if (r.sendmail ? (rc = open_sendmail(&r, &sm)) != 0
+	               : (rc = open_instance(&r, &dir, config, sizeof config)) != 0)
+		return rc;
+	if ((rc = read_key(&r, &key)) != 0)
 		return rc;
 	bool sealed = holdseal_verify(&key, r.queue_id, r.token);
 	holdseal_key_clear(&key);
@@ -434,6 +592,10 @@ int main(int argc, char **argv)
 		              "the store has no record of a hold of queue id %s with that token", r.queue_id);
 	case HELD_YES: break;
 	}
+	if (r.sendmail)
+		return (rc = check_sendmail_held(&r, &sm)) != 0
+		           ? rc
+		           : run_sendmail(&r, &sm, strcmp(flag, "-H") == 0);
 	if (!in_hold_queue(config, dir, r.queue_id))
 		return refuse(&r, EX_UNAVAILABLE, "no such message in the hold queue");
 	if (!carries_token(config, dir, r.queue_id, conf.token_header, r.token))

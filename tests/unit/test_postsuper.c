@@ -2,9 +2,11 @@
  * test_postsuper.c - the parts of the root helper apology-postsuper
  * (milter/postsuper/): trusted paths (symbolic links, owners, who may
  * write; the ownership cases need root and are skipped otherwise), its
- * settings file, and its reads and writes of a store made by the store
+ * settings file, Sendmail queue ids, sendmail.cf's queue directory and
+ * queue files, and its reads and writes of a store made by the store
  * layer, so that the helper's SQL follows the real schema.  The helper as a
- * program, against a real Postfix: tests/review/run.sh.
+ * program, against a real Postfix: tests/review/run.sh; against a real
+ * Sendmail: tests/e2e/sendmail.sh.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -22,6 +24,7 @@
 
 #include "helper_conf.h"
 #include "helper_store.h"
+#include "sendmail_queue.h"
 #include "store.h"
 #include "trusted.h"
 
@@ -186,6 +189,8 @@ static void test_conf_defaults(void **state)
 	assert_string_equal(conf.hold_key, "/etc/apology-milter/hold.key");
 	assert_int_equal(conf.n_instances, 1);
 	assert_string_equal(helper_conf_instance(&conf, NULL), "/etc/postfix");
+	assert_string_equal(conf.sendmail_config, "");
+	assert_string_equal(conf.sendmail_program, "/usr/sbin/sendmail");
 }
 
 static void test_conf_values(void **state)
@@ -207,6 +212,92 @@ static void test_conf_values(void **state)
 	assert_string_equal(helper_conf_instance(&conf, "/etc/postfix"), "/etc/postfix");
 	assert_null(helper_conf_instance(&conf, "/etc/postfix/"));
 	assert_null(helper_conf_instance(&conf, "/tmp/evil"));
+	assert_true(helper_conf_parse("sendmail-config: /etc/mail/sendmail.cf\n"
+	                              "sendmail-program: /usr/libexec/sendmail/sendmail\n",
+	                              &conf, why, sizeof why));
+	assert_string_equal(conf.sendmail_config, "/etc/mail/sendmail.cf");
+	assert_string_equal(conf.sendmail_program, "/usr/libexec/sendmail/sendmail");
+	assert_false(helper_conf_parse("sendmail-config: mail/sendmail.cf\n", &conf, why, sizeof why));
+	assert_false(
+	    helper_conf_parse("sendmail-config: /a.cf\nsendmail-config: /b.cf\n", &conf, why, sizeof why));
+}
+
+/* ---- Sendmail ------------------------------------------------------------ */
+
+static void test_sendmail_queue_ids(void **state)
+{
+	(void)state;
+	/* Eight of Sendmail's 60 characters (time and sequence), then the pid. */
+	static const char *const good[] = {"6B46bqiS004691", "0B4AB1fq01234", "xxxxxxxx4194304",
+	                                   "6B46bqiS0123456789"};
+	static const char *const bad[] = {
+	    "",
+	    "ALL",
+	    "-qQ",
+	    "../hf6B46bqiS004691",
+	    "6B46bqiS0046",        /* a pid of four digits */
+	    "6B46bqiS01234567890", /* eleven */
+	    "6B46bqyS004691",      /* y and z are not in the alphabet */
+	    "6B46bqiz004691",
+	    "6B46bqiS00469a",
+	    "hf6B46bqiS004691",
+	    "6B46bqiS004691 ",
+	    "6B46-qiS004691",
+	    "6B46bqiS/04691",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(good); i++)
+		if (!sendmail_queue_id_valid(good[i]))
+			fail_msg("refused %s", good[i]);
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+		if (sendmail_queue_id_valid(bad[i]))
+			fail_msg("accepted %s", bad[i]);
+}
+
+static void test_sendmail_queue_dir(void **state)
+{
+	(void)state;
+	char dir[TRUSTED_PATH_MAX], why[256];
+	assert_true(sendmail_queue_dir("# queue directory\nO QueueDirectory=/var/spool/mqueue\nO Other=1\n",
+	                               dir, sizeof dir, why, sizeof why));
+	assert_string_equal(dir, "/var/spool/mqueue");
+	assert_true(sendmail_queue_dir("O QueueDirectory=/run/q  \r\n", dir, sizeof dir, why, sizeof why));
+	assert_string_equal(dir, "/run/q");
+	static const char *const bad[] = {
+	    "#O QueueDirectory=/var/spool/mqueue\n",
+	    "O QueueDirectory=/var/spool/mqueue/q*\n",
+	    "O QueueDirectory=mqueue\n",
+	    "O QueueDirectory=/var/spool/../tmp\n",
+	    "",
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++)
+		if (sendmail_queue_dir(bad[i], dir, sizeof dir, why, sizeof why))
+			fail_msg("accepted %s", bad[i]);
+}
+
+static void test_sendmail_queue_file(void **state)
+{
+	(void)state;
+	static const char held[] = "V8\nT1796366272\nqapology-milter: held for review\nS<sam@acme.example>\n"
+	                           "H??From: Sam <sam@acme.example>\nH??X-Apology-Token: 0e32801\n"
+	                           "H?P?Return-Path: <x>\n.\n";
+	assert_int_equal(sendmail_queue_file_check(held, "X-Apology-Token", "0e32801"), SM_HELD_YES);
+	assert_int_equal(sendmail_queue_file_check(held, "x-apology-token", "0e32801"), SM_HELD_YES);
+	assert_int_equal(sendmail_queue_file_check(held, "X-Apology-Token", "0e3280"), SM_HELD_OTHER_MESSAGE);
+	assert_int_equal(sendmail_queue_file_check(held, "X-Held-Token", "0e32801"), SM_HELD_OTHER_MESSAGE);
+	static const char not_held[] =
+	    "V8\nT1796366272\nS<sam@acme.example>\nH??X-Apology-Token: 0e32801\n.\n";
+	assert_int_equal(sendmail_queue_file_check(not_held, "X-Apology-Token", "0e32801"),
+	                 SM_HELD_NOT_QUARANTINED);
+	/* Only the header section counts: nothing after the "." line, no envelope line. */
+	static const char elsewhere[] =
+	    "V8\nqheld\nS<X-Apology-Token: 0e32801>\n.\nH??X-Apology-Token: 0e32801\n";
+	assert_int_equal(sendmail_queue_file_check(elsewhere, "X-Apology-Token", "0e32801"),
+	                 SM_HELD_OTHER_MESSAGE);
+	/* A flagged header "H?flags?" and one without flags. */
+	assert_int_equal(sendmail_queue_file_check("qr\nH?x?X-Apology-Token: t1\n", "X-Apology-Token", "t1"),
+	                 SM_HELD_YES);
+	assert_int_equal(sendmail_queue_file_check("qr\nHX-Apology-Token:t1\n", "X-Apology-Token", "t1"),
+	                 SM_HELD_YES);
 }
 
 static void test_conf_errors(void **state)
@@ -413,6 +504,9 @@ int main(void)
 	    cmocka_unit_test(test_conf_defaults),
 	    cmocka_unit_test(test_conf_values),
 	    cmocka_unit_test(test_conf_errors),
+	    cmocka_unit_test(test_sendmail_queue_ids),
+	    cmocka_unit_test(test_sendmail_queue_dir),
+	    cmocka_unit_test(test_sendmail_queue_file),
 	    cmocka_unit_test_setup_teardown(test_store_held, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(test_store_audit, tree_setup, tree_teardown),
 	    cmocka_unit_test(test_text_clean),
