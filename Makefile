@@ -346,7 +346,6 @@ valgrind:
 check: deps
 	$(MAKE) all
 	$(MAKE) test
-	$(MAKE) faults
 	$(MAKE) asan
 	$(MAKE) valgrind
 	$(MAKE) package-test
