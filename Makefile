@@ -346,6 +346,7 @@ valgrind:
 check: deps
 	$(MAKE) all
 	$(MAKE) test
+	$(MAKE) faults
 	$(MAKE) asan
 	$(MAKE) valgrind
 	$(MAKE) package-test

@@ -437,7 +437,12 @@ static void conn_close(struct conn *c)
 	if (c->job)
 		job_abandon(lp->srv->judges, c->job);
 	g_queue_unlink(&lp->conns, &c->link);
-	close(c->fd); /* also takes it out of the epoll set: it is never duplicated */
+	/* Out of the epoll set first: close() alone leaves it there while any
+	 * other reference to the socket lives, and a child forked meanwhile
+	 * (reconcile runs postqueue) holds one until it execs; an event for it
+	 * would then name this connection after it is freed. */
+	epoll_ctl(lp->ep, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
 	filter_session_free(c->session);
 	conn_unreserve(c);
 	conn_free_input(c);
