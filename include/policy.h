@@ -35,9 +35,12 @@ bool policy_applies_to_sender(const struct policy *pol, const char *addr);
 bool policy_applies_to_domain(const struct policy *pol, const char *domain);
 /* Number of compiled patterns (for benchmarks and `policy check`). */
 unsigned policy_pattern_count(const struct policy *pol);
-/* Version line of the policy's "gate" or "sentences" model, or NULL when it
- * has none; owned by the policy. */
+/* Version line of the policy's "gate", "gate-text" or "sentences" model, or
+ * NULL when it has none; owned by the policy. */
 const char *policy_model_version(const struct policy *pol, const char *which);
+/* "gate V, sentences V[, gate-text V]" ("none" for a model the policy has
+ * not) for `policy check` lines; the caller frees it. */
+char *policy_models_line(const struct policy *pol);
 /* Which matcher backend is built in ("hyperscan" or "pcre2"). */
 const char *policy_matcher_name(void);
 

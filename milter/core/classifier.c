@@ -451,6 +451,17 @@ void classifier_score_text(const struct classifier *m, const char *text, size_t 
 	g_array_free(ss, TRUE);
 }
 
+void classifier_score_whole(const struct classifier *m, const char *text, size_t len, float *logits)
+{
+	GArray *feats = g_array_sized_new(FALSE, FALSE, sizeof(guint32), 256);
+	if (classifier_features(text, len, m->bits, feats, NULL) == 0)
+		for (unsigned c = 0; c < m->n_classes; c++)
+			logits[c] = -INFINITY;
+	else
+		classifier_score(m, feats, logits);
+	g_array_free(feats, TRUE);
+}
+
 /* The weight of the features that lie inside [A, B). */
 static float span_weight(const GArray *spans, const float *w, guint n, guint32 a, guint32 b)
 {

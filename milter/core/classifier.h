@@ -71,6 +71,10 @@ void classifier_score(const struct classifier *m, const GArray *feats, float *lo
  * all -inf for a text without words. */
 void classifier_score_text(const struct classifier *m, const char *text, size_t len, float *logits);
 
+/* Logits of every class for a whole text read at once (the gate-text
+ * model: a complaint told over several sentences, none a breach alone). */
+void classifier_score_whole(const struct classifier *m, const char *text, size_t len, float *logits);
+
 /* Pool per-sentence logits of one class (N of them, in any order; the array
  * is reordered) into the text's: the mean of the two highest. */
 float classifier_pool(float *logits, size_t n);

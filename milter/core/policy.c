@@ -61,6 +61,7 @@ static const struct key_spec top_keys[] = {
 static const struct key_spec model_keys[] = {
     {"gate", K_STRING, -1, NOFF, 0, 0},
     {"sentences", K_STRING, -1, NOFF, 0, 0},
+    {"gate-text", K_STRING, -1, NOFF, 0, 0},
     {"reply-alone-margin", K_NUMBER, -1, OFF(reply_alone_margin), 0, 100},
     {"absence-margin", K_NUMBER, -1, OFF(absence_margin), 0, 100},
     {"hold-margin", K_NUMBER, -1, OFF(hold_margin), 0, 100},
@@ -180,8 +181,8 @@ struct loader {
 	struct policy *pol;
 	GArray *phrases; /* struct compiled_phrase */
 	bool seen_rule[RULE_COUNT];
-	char *model_path[2]; /* gate, sentences: as written in the policy */
-	struct pos model_pos[2];
+	char *model_path[3]; /* gate, sentences, gate-text: as written in the policy */
+	struct pos model_pos[3];
 	struct pos top_pos[G_N_ELEMENTS(top_keys)]; /* where each top-level key is; line 0: absent */
 	struct pos end;                             /* just past the last character of the file */
 };
@@ -710,8 +711,9 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 		} else if (strcmp(k, "name") == 0) {
 			g_free(pol->name);
 			pol->name = g_strdup(scalar(val));
-		} else if (strcmp(k, "gate") == 0 || strcmp(k, "sentences") == 0) {
-			int m = strcmp(k, "gate") == 0 ? 0 : 1;
+		} else if (strcmp(k, "gate") == 0 || strcmp(k, "sentences") == 0 ||
+		           strcmp(k, "gate-text") == 0) {
+			int m = strcmp(k, "gate") == 0 ? 0 : strcmp(k, "sentences") == 0 ? 1 : 2;
 			g_free(L->model_path[m]);
 			L->model_path[m] = g_strdup(scalar(val));
 			L->model_pos[m] = node_pos(val);
@@ -895,6 +897,11 @@ static void load_models(struct loader *L)
 		pol->gate = load_model(L, 0, gate_classes, G_N_ELEMENTS(gate_classes), pol->gate_class);
 	if (L->model_path[1])
 		pol->sentences = load_model(L, 1, tag_classes, G_N_ELEMENTS(tag_classes), pol->tag_class);
+	if (L->model_path[2] && L->model_path[0] == NULL)
+		error_at(L, L->model_pos[2],
+		         "models: gate-text adds to a gate model: name one in models.gate");
+	else if (L->model_path[2])
+		pol->gate_text = load_model(L, 2, gate_classes, 1, &pol->gate_text_class);
 }
 
 char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
@@ -922,8 +929,18 @@ char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
 
 const char *policy_model_version(const struct policy *pol, const char *which)
 {
-	const struct classifier *m = strcmp(which, "gate") == 0 ? pol->gate : pol->sentences;
+	const struct classifier *m = strcmp(which, "gate") == 0        ? pol->gate
+	                             : strcmp(which, "gate-text") == 0 ? pol->gate_text
+	                                                               : pol->sentences;
 	return m ? m->version : NULL;
+}
+
+char *policy_models_line(const struct policy *pol)
+{
+	const char *gate = policy_model_version(pol, "gate"), *sent = policy_model_version(pol, "sentences"),
+	           *text = policy_model_version(pol, "gate-text");
+	return g_strdup_printf("gate %s, sentences %s%s%s", gate ? gate : "none", sent ? sent : "none",
+	                       text ? ", gate-text " : "", text ? text : "");
 }
 
 /* Where top-level KEY is in the file, or NULL when it is absent. */
@@ -992,8 +1009,8 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, s
 		compile_patterns(&L);
 	if (errors->len == 0)
 		load_models(&L);
-	g_free(L.model_path[0]);
-	g_free(L.model_path[1]);
+	for (size_t i = 0; i < G_N_ELEMENTS(L.model_path); i++)
+		g_free(L.model_path[i]);
 	for (guint i = 0; i < L.phrases->len; i++)
 		g_free(g_array_index(L.phrases, struct compiled_phrase, i).text);
 	g_array_free(L.phrases, TRUE);
@@ -1071,6 +1088,7 @@ void policy_unref(struct policy *pol)
 	}
 	classifier_free(pol->gate);
 	classifier_free(pol->sentences);
+	classifier_free(pol->gate_text);
 	g_free(pol->name);
 	g_free(pol);
 }

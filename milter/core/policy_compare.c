@@ -127,7 +127,7 @@ static bool compare_lists(const struct policy *old, const struct policy *fresh, 
 static bool compare_models(const struct policy *old, const struct policy *fresh, GString *changes,
                            GString *lost)
 {
-	static const char *const which[] = {"gate", "sentences"};
+	static const char *const which[] = {"gate", "sentences", "gate-text"};
 	bool shrinks = false;
 	for (size_t i = 0; i < G_N_ELEMENTS(which); i++) {
 		const char *was = policy_model_version(old, which[i]);

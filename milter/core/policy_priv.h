@@ -127,6 +127,8 @@ struct policy {
 	/* learned classifiers (classifier.h), or NULL: phrases alone */
 	struct classifier *gate;
 	struct classifier *sentences;
+	struct classifier *gate_text; /* the complaint class on whole texts, or NULL */
+	int gate_text_class;
 	int gate_class[GATE_COUNT]; /* class index in gate per enum gate_class */
 	int tag_class[TAG_COUNT];   /* class index in sentences per enum sentence_tag */
 	double reply_alone_margin;  /* logit the reply alone needs, with nothing quoted */

@@ -135,6 +135,15 @@ static struct learned gate_score(const struct policy *pol, const char *text, siz
 	gate_logits(pol, text, len, rel);
 	l.on = true;
 	l.complaint = rel[pol->gate_class[GATE_COMPLAINT]];
+	if (pol->gate_text) {
+		/* the whole text's say, added: a complaint told as a story has
+		 * no single sentence of breach */
+		float whole[CLASSIFIER_MAX_CLASSES];
+		size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
+		classifier_score_whole(pol->gate_text, text, qlen, whole);
+		float t = whole[pol->gate_text_class] - pol->gate_text->threshold[pol->gate_text_class];
+		l.complaint += t > -99 ? t : -99;
+	}
 	l.serious = rel[pol->gate_class[GATE_SERIOUS]];
 	l.detected = l.complaint >= 0;
 	l.margin = l.complaint;

@@ -255,10 +255,10 @@ static int cmd_check(int argc, char **argv)
 
 static void print_policy_ok(const char *path, const struct policy *pol)
 {
-	const char *gate = policy_model_version(pol, "gate"), *sent = policy_model_version(pol, "sentences");
-	printf("policy OK: %s (%s, %u patterns, %s matcher; models: gate %s, sentences %s)\n", path,
-	       policy_name(pol), policy_pattern_count(pol), policy_matcher_name(), gate ? gate : "none",
-	       sent ? sent : "none");
+	char *models = policy_models_line(pol);
+	printf("policy OK: %s (%s, %u patterns, %s matcher; models: %s)\n", path, policy_name(pol),
+	       policy_pattern_count(pol), policy_matcher_name(), models);
+	g_free(models);
 }
 
 /* Print what FRESH at PATH changes against OLD at OLD_PATH; EX_DATAERR when

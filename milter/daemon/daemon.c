@@ -448,11 +448,10 @@ int main(int argc, char **argv)
 			printf("hold key OK: %s\n", the_config.hold_key);
 		g_free(no_key);
 		holdseal_key_clear(&key);
-		const char *gate = policy_model_version(pol, "gate");
-		const char *sent = policy_model_version(pol, "sentences");
-		printf("policy OK: %s (%u patterns, %s matcher; models: gate %s, sentences %s)\n",
-		       the_config.policy, policy_pattern_count(pol), policy_matcher_name(),
-		       gate ? gate : "none", sent ? sent : "none");
+		char *models = policy_models_line(pol);
+		printf("policy OK: %s (%u patterns, %s matcher; models: %s)\n", the_config.policy,
+		       policy_pattern_count(pol), policy_matcher_name(), models);
+		g_free(models);
 		policy_unref(pol);
 		check_store();
 		config_clear(&the_config);

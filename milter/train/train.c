@@ -8,6 +8,8 @@
  *                 [--extra FILE]... TSV...
  *       (labels serious, normal, none; "answers" for the text of a reply to
  *       a complaint, which trains the class of that name)
+ *   apology-train gate-text OUT.model [-C COST] [--complaint-fp RATE] [--aux-none FILE]... TSV...
+ *       (the complaint class only, each text read whole: classifier_score_whole())
  *   apology-train sentences OUT.model [-C COST] TSV...
  *
  * For each class it runs a 5-fold cross-validation, chooses the decision
@@ -443,11 +445,13 @@ static void write_model(const char *out, const char *name, const struct corpus *
 
 int main(int argc, char **argv)
 {
-	if (argc < 4 || (strcmp(argv[1], "gate") != 0 && strcmp(argv[1], "sentences") != 0))
-		die("usage: apology-train gate|sentences OUT.model [--aux-none FILE]... TSV...");
+	if (argc < 4 || (strcmp(argv[1], "gate") != 0 && strcmp(argv[1], "gate-text") != 0 &&
+	                 strcmp(argv[1], "sentences") != 0))
+		die("usage: apology-train gate|gate-text|sentences OUT.model [--aux-none FILE]... TSV...");
 	set_print_string_function(quiet);
-	bool gate = strcmp(argv[1], "gate") == 0;
-	struct corpus c = {gate,
+	bool whole = strcmp(argv[1], "gate-text") == 0;
+	bool gate = whole || strcmp(argv[1], "gate") == 0;
+	struct corpus c = {gate && !whole,
 	                   false,
 	                   -1,
 	                   g_array_new(FALSE, FALSE, sizeof(struct doc)),
@@ -455,7 +459,9 @@ int main(int argc, char **argv)
 	                   g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
 	                   0,
 	                   {0}};
-	if (gate) {
+	if (whole) {
+		c.classes[c.n_classes++] = "complaint";
+	} else if (gate) {
 		c.classes[c.n_classes++] = "complaint";
 		c.classes[c.n_classes++] = "serious";
 		c.classes[c.n_classes++] = "answers";
@@ -516,7 +522,7 @@ int main(int argc, char **argv)
 		printf("%-10s %6u %6u  %5.3f %6.3f %5.3f %7.3f\n", c.classes[k], rep[k].pos, rep[k].neg,
 		       rep[k].precision, rep[k].recall, rep[k].f1, rep[k].fp_rate);
 	}
-	write_model(argv[2], gate ? "gate" : "sentences", &c, w, rep);
+	write_model(argv[2], argv[1], &c, w, rep);
 	printf("%s: %u texts (%u sentences), %d-fold cross-validated figures at the chosen thresholds\n",
 	       argv[2], c.docs->len, c.items->len, FOLDS);
 	for (unsigned k = 0; k < c.n_classes; k++)

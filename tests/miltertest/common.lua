@@ -27,7 +27,7 @@ end
 
 -- A new milter connection from 127.0.0.1 with the given connect macros.
 function open(daemon_name)
-	local conn = mt.connect(SOCK, 40, 0.25)
+	local conn = mt.connect(SOCK, 240, 0.25)
 	if conn == nil then fail("cannot connect to " .. SOCK) end
 	if daemon_name ~= nil then
 		mt.macro(conn, SMFIC_CONNECT, "{daemon_name}", daemon_name)

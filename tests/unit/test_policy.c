@@ -246,13 +246,25 @@ static void test_compare_shipped(void **state)
 	assert_false(policy_compare(whole, whole, changes, lost));
 	assert_int_equal(changes->len + lost->len, 0);
 
+	/* without the gate, gate-text (which adds to it) does not load */
 	char **parts = g_strsplit(text, "  gate: default-gate.model\n", 2);
 	assert_non_null(parts[1]);
 	char *no_gate = g_strconcat(parts[0], parts[1], NULL);
+	err = NULL;
+	assert_null(policy_load_string("policies/default.yaml", no_gate, strlen(no_gate), &err));
+	assert_non_null(strstr(err, "gate-text adds to a gate model"));
+	g_free(err);
+	GRegex *re = g_regex_new("\n  gate-text: [^\n]*", 0, 0, NULL);
+	char *neither = g_regex_replace_literal(re, no_gate, -1, 0, "", 0, NULL);
+	g_regex_unref(re);
+	g_free(no_gate);
+	no_gate = neither;
 	struct policy *fresh = load_ok("policies/default.yaml", no_gate);
 	assert_true(policy_compare(whole, fresh, changes, lost));
 	assert_non_null(strstr(changes->str, "models.gate: 1 ("));
-	assert_string_equal(lost->str, "the gate model");
+	assert_non_null(strstr(changes->str, "models.gate-text: 1 ("));
+	assert_non_null(strstr(lost->str, "the gate model"));
+	assert_non_null(strstr(lost->str, "the gate-text model"));
 	policy_unref(fresh);
 
 	char *cut = strstr(text, "\n  late-reply:\n");

@@ -236,8 +236,8 @@ static void test_rule_cases(void **state)
 }
 
 /* A policy like the default with one key of its models: section set to
- * VALUE (KEY is "hold-margin", "phrase-assist" or "thread-lift"); caller
- * unrefs. */
+ * VALUE (KEY is "hold-margin", "phrase-assist" or "thread-lift"), or the
+ * key's line left out when VALUE is NULL; caller unrefs. */
 static struct policy *policy_with_model_key(const char *key, const char *value)
 {
 	char *yaml = NULL, *err = NULL;
@@ -245,10 +245,13 @@ static struct policy *policy_with_model_key(const char *key, const char *value)
 	char *cwd = g_get_current_dir();
 	char *gate = g_strdup_printf("gate: %s/policies/default-gate.model", cwd);
 	char *sent = g_strdup_printf("sentences: %s/policies/default-sentences.model", cwd);
-	char *from = g_strdup_printf("\n  %s: [^ \n]+", key), *to = g_strdup_printf("\n  %s: %s", key, value);
+	char *text = g_strdup_printf("gate-text: %s/policies/default-gate-text.model", cwd);
+	char *from = g_strdup_printf(value ? "\n  %s: [^ \n]+" : "\n  %s: [^\n]*", key),
+	     *to = value ? g_strdup_printf("\n  %s: %s", key, value) : g_strdup("");
 	GString *y = g_string_new(yaml);
 	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
 	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
+	assert_true(g_string_replace(y, "gate-text: default-gate-text.model", text, 1) == 1);
 	GRegex *re = g_regex_new(from, 0, 0, NULL);
 	char *set = g_regex_replace_literal(re, y->str, -1, 0, to, 0, NULL);
 	assert_string_not_equal(set, y->str); /* the key is there */
@@ -269,6 +272,7 @@ static struct policy *policy_with_model_key(const char *key, const char *value)
 	g_string_free(y, TRUE);
 	g_free(from);
 	g_free(to);
+	g_free(text);
 	g_free(sent);
 	g_free(gate);
 	g_free(cwd);
@@ -344,6 +348,49 @@ static void test_phrases_assist_the_gate(void **state)
 	policy_unref(wide);
 	g_free(breach);
 	g_free(chat);
+}
+
+/* gate-text: the complaint read as one whole text adds its say to the
+ * sentence-by-sentence gate.  A complaint told as a story (no sentence of it
+ * a breach alone) gains; calm plans that share its words (chairs, a van, a
+ * kitchen, an invoice) lose; the shipped policy then tells them apart. */
+static void test_gate_text(void **state)
+{
+	(void)state;
+	const char *stories[] = {
+	    "I ordered twelve folding chairs for our open day on the 3rd. The van came on the 9th, two days "
+	    "after the event. Four of the chairs were bent. I rang the shop twice and left messages both times.",
+	    "We booked the function room for sixty people. When we arrived the room was set for thirty and the "
+	    "kitchen had only half the food. My manager had to send people out for sandwiches. The invoice "
+	    "still charges for sixty.",
+	};
+	const char *plans[] = {
+	    "We moved the open day to the 9th because the hall was booked. Forty chairs are coming from the "
+	    "church and the rest from the school. The kitchen will have sandwiches for sixty people. Let me "
+	    "know if you can bring the banner.",
+	    "The quarterly report is attached with this year's figures. The board meets on Thursday morning. I "
+	    "will present the sales table and you could take the questions on costs.",
+	};
+	struct policy *without = policy_with_model_key("gate-text", NULL);
+	struct decision d, w;
+	for (size_t i = 0; i < G_N_ELEMENTS(stories) + G_N_ELEMENTS(plans); i++) {
+		bool story = i < G_N_ELEMENTS(stories);
+		char *m = make_reply("Thanks for your message. I will get back to you today.",
+		                     story ? stories[i] : plans[i - G_N_ELEMENTS(stories)]);
+		apology_check(pol, m, strlen(m), NULL, &d);
+		apology_check(without, m, strlen(m), NULL, &w);
+		if (story) {
+			assert_true(d.complaint.score > w.complaint.score);
+			assert_true(d.complaint.detected);
+		} else {
+			assert_true(d.complaint.score < w.complaint.score);
+			assert_false(d.complaint.detected);
+		}
+		decision_clear(&d);
+		decision_clear(&w);
+		g_free(m);
+	}
+	policy_unref(without);
 }
 
 /* thread-lift: a plain report of our failure that the gate places short of
@@ -586,6 +633,7 @@ int main(void)
 	    cmocka_unit_test(test_hold_needs_a_clear_complaint),
 	    cmocka_unit_test(test_phrases_assist_the_gate),
 	    cmocka_unit_test(test_thread_lift),
+	    cmocka_unit_test(test_gate_text),
 	    cmocka_unit_test(test_not_a_complaint),
 	    cmocka_unit_test(test_default_verdicts),
 	    cmocka_unit_test(test_late_and_repeat),
