@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "linefile.h"
+#include "opts.h"
 #include "review_config.h"
 
 #ifndef LIBEXECDIR
@@ -406,25 +407,39 @@ void review_config_print_help(FILE *out)
 int review_config_from_args(struct review_config *cfg, int argc, char **argv, int *next)
 {
 	const char *file = NULL;
-	int i = 1;
-	for (; i + 1 < argc && (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-o") == 0); i += 2)
-		if (strcmp(argv[i], "-c") == 0)
-			file = argv[i + 1];
+	GPtrArray *overrides = g_ptr_array_new();
+	int opt, start = 1;
+	opts_begin();
+	/* Up to the first argument that is not -c FILE or -o key=value: the
+	 * command, or an option of the program's own (left to it). */
+	while ((opt = getopt_long(argc, argv, "+:c:o:", NULL, NULL)) != -1) {
+		if (opt == 'c')
+			file = optarg;
+		else if (opt == 'o')
+			g_ptr_array_add(overrides, optarg);
+		else
+			break;
+		start = optind;
+	}
+	int i = opt == -1 ? optind : start;
 	if (file == NULL && access(REVIEW_CONFIG_DEFAULT_FILE, R_OK) == 0)
 		file = REVIEW_CONFIG_DEFAULT_FILE;
 	char *err = NULL;
 	if (file != NULL && !review_config_load(cfg, file, &err)) {
 		fputs(err, stderr);
 		g_free(err);
+		g_ptr_array_free(overrides, TRUE);
 		return EX_CONFIG;
 	}
-	for (i = 1; i + 1 < argc && (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-o") == 0); i += 2) {
-		if (strcmp(argv[i], "-o") == 0 && !review_config_set(cfg, argv[i + 1], &err)) {
+	for (guint k = 0; k < overrides->len; k++) {
+		if (!review_config_set(cfg, overrides->pdata[k], &err)) {
 			fprintf(stderr, "%s\n", err);
 			g_free(err);
+			g_ptr_array_free(overrides, TRUE);
 			return EX_USAGE;
 		}
 	}
+	g_ptr_array_free(overrides, TRUE);
 	*next = i;
 	return 0;
 }
