@@ -22,7 +22,7 @@ MATCHER  ?= hyperscan
 SANITIZE ?=
 PYTHON   ?= python3
 
-PKGS := gmime-3.0 glib-2.0 libfyaml libxml-2.0 libpcre2-8
+PKGS := gmime-3.0 glib-2.0 json-glib-1.0 libfyaml libxml-2.0 libpcre2-8
 ifeq ($(MATCHER),hyperscan)
 PKGS += libhs
 else
@@ -148,7 +148,7 @@ $(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS)
 
 # Unit tests of the review tools link the holds library, the store and libcurl.
-REVIEW_TESTS := $(BUILD)/tests/test_review
+REVIEW_TESTS := $(BUILD)/tests/test_review $(BUILD)/tests/test_holdqueue
 $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
