@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "spool.h"
+#include "units.h"
 #include "yamldoc.h"
 #include "scope.h"
 
@@ -264,30 +265,7 @@ static void *field(struct config *cfg, const struct config_key *k)
 	return (char *)cfg + k->offset;
 }
 
-static char *parse_number(const char *v, const char *units, const long long *scale, long long *out)
-{
-	char *end;
-	errno = 0;
-	if (!g_ascii_isdigit(*v))
-		return g_strdup("expected a number");
-	long long n = strtoll(v, &end, 10);
-	if (errno != 0)
-		return g_strdup("number out of range");
-	long long mult = 1;
-	if (*end != '\0') {
-		const char *u = units ? strchr(units, g_ascii_tolower(*end)) : NULL;
-		if (u == NULL || end[1] != '\0')
-			return units ? g_strdup_printf("unknown unit '%s' (use one of %s)", end, units)
-			             : g_strdup("expected a number");
-		mult = scale[u - units];
-	}
-	if (n > LLONG_MAX / mult)
-		return g_strdup("number out of range");
-	*out = n * mult;
-	return NULL;
-}
-
-static char *check_bounds(const struct config_key *k, long long n)
+static char *check_bounds(const struct config_key *k, gint64 n)
 {
 	if ((k->min != 0 || k->max != 0) && (n < k->min || n > k->max))
 		return k->type == CONF_OCTAL
@@ -309,29 +287,10 @@ static char *choices_joined(const struct config_key *k)
 	return g_strjoinv("|", (char **)k->choices);
 }
 
-static char *parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
-		if (g_ascii_strcasecmp(v, yes[i]) == 0) {
-			*out = true;
-			return NULL;
-		}
-		if (g_ascii_strcasecmp(v, no[i]) == 0) {
-			*out = false;
-			return NULL;
-		}
-	}
-	return g_strdup("expected yes or no");
-}
-
 /* Parse scalar V into key K of CFG.  Lists take a comma-separated scalar. */
 static char *set_scalar(struct config *cfg, const struct config_key *k, const char *v)
 {
-	static const long long size_scale[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
-	static const long long time_scale[] = {1, 60, 3600, 86400, 7 * 86400};
-	long long n = 0;
+	gint64 n = 0;
 	char *err = NULL;
 
 	switch (k->type) {
@@ -341,7 +300,7 @@ static char *set_scalar(struct config *cfg, const struct config_key *k, const ch
 		g_free(*(char **)field(cfg, k));
 		*(char **)field(cfg, k) = g_strdup(v);
 		return NULL;
-	case CONF_BOOL: return parse_bool(v, field(cfg, k));
+	case CONF_BOOL: return units_parse_bool(v, field(cfg, k)) ? NULL : g_strdup("expected yes or no");
 	case CONF_INT:
 	case CONF_OCTAL: {
 		char *end;
@@ -355,27 +314,29 @@ static char *set_scalar(struct config *cfg, const struct config_key *k, const ch
 		*(int *)field(cfg, k) = (int)n;
 		return NULL;
 	}
-	case CONF_MSEC:
-		if (g_str_has_suffix(v, "ms")) {
-			char *digits = g_strndup(v, strlen(v) - 2);
-			err = parse_number(digits, NULL, NULL, &n);
-			g_free(digits);
-		} else {
-			err = parse_number(v, "s", (const long long[]){1000}, &n);
-		}
+	case CONF_MSEC: {
+		/* "250ms", "2s", or plain milliseconds */
+		bool ms = g_str_has_suffix(v, "ms"),
+		     sec = !ms && (g_str_has_suffix(v, "s") || g_str_has_suffix(v, "S"));
+		char *number = g_strndup(v, strlen(v) - (ms ? 2 : sec ? 1 : 0));
+		err = units_parse_size(number, "", &n);
+		g_free(number);
+		if (err == NULL && sec && n > G_MAXINT64 / 1000)
+			err = g_strdup("number out of range");
 		if (err != NULL) {
 			g_free(err);
 			err = g_strdup("expected milliseconds (250ms, 2s)");
 		}
 		if (err == NULL)
-			err = check_bounds(k, n);
+			err = check_bounds(k, sec ? n * 1000 : n);
 		if (err == NULL)
-			*(gint64 *)field(cfg, k) = n;
+			*(gint64 *)field(cfg, k) = sec ? n * 1000 : n;
 		return err;
+	}
 	case CONF_SIZE:
 	case CONF_DURATION:
-		err = k->type == CONF_SIZE ? parse_number(v, "kmg", size_scale, &n)
-		                           : parse_number(v, "smhdw", time_scale, &n);
+		err = k->type == CONF_SIZE ? units_parse_size(v, UNITS_SIZE, &n)
+		                           : units_parse_duration(v, UNITS_DURATION, &n);
 		if (err == NULL)
 			err = check_bounds(k, n);
 		if (err == NULL)
@@ -658,7 +619,7 @@ static char *type_name(const struct config_key *k)
 void config_print_help(FILE *out)
 {
 	fprintf(out, "Configuration keys (file or -o key=value; lists comma-separated in -o;\n"
-	             "sizes take K/M/G, durations s/m/h/d/w, milliseconds ms or s):\n");
+	             "sizes take K/M/G, durations s/m/h/d/w or combined (1h30m), milliseconds ms or s):\n");
 	for (size_t i = 0; i < config_key_count; i++) {
 		const struct config_key *k = &config_keys[i];
 		char *type = type_name(k);

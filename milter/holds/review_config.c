@@ -12,6 +12,7 @@
 #include "linefile.h"
 #include "opts.h"
 #include "review_config.h"
+#include "units.h"
 
 #ifndef LIBEXECDIR
 #define LIBEXECDIR "/usr/local/libexec/apology-milter"
@@ -112,33 +113,17 @@ static const struct review_key review_keys[] = {
      "last address of its X-Forwarded-For header (log-in locks are per client address)"},
 };
 
-/* A number followed by at most one unit suffix. */
+/* A unit as the help text and errors write bounds: "10m", "64k". */
 struct unit {
 	char suffix;
 	gint64 scale;
 };
 
+/* The review settings and `--older-than` have never taken weeks. */
+#define REVIEW_DURATION_UNITS "smhd"
+
 static const struct unit duration_units[] = {{'s', 1}, {'m', MINUTE}, {'h', HOUR}, {'d', DAY}, {0, 0}};
 static const struct unit size_units[] = {{'k', 1024}, {'m', 1024 * 1024}, {0, 0}};
-
-/* Parse "N" or "N" and one of UNITS' suffixes; false when malformed. */
-static bool parse_scaled(const char *s, const struct unit *units, gint64 *out)
-{
-	char *end = NULL;
-	if (s == NULL || *s < '0' || *s > '9')
-		return false;
-	gint64 n = g_ascii_strtoll(s, &end, 10), scale = 1;
-	for (const struct unit *u = units; *end != '\0' && u->suffix; u++)
-		if (*end == u->suffix) {
-			scale = u->scale;
-			end++;
-			break;
-		}
-	if (*end != '\0' || n < 0 || n > G_MAXINT64 / scale / 2)
-		return false;
-	*out = n * scale;
-	return true;
-}
 
 /* V in the largest of UNITS that divides it ("10m", "64k"), or plain (also
  * when UNITS is NULL); caller frees. */
@@ -155,7 +140,9 @@ static char *format_scaled(gint64 v, const struct unit *units)
 
 bool review_parse_duration(const char *s, gint64 *out)
 {
-	return parse_scaled(s, duration_units, out);
+	char *err = s ? units_parse_duration(s, REVIEW_DURATION_UNITS, out) : g_strdup("no value");
+	g_free(err);
+	return err == NULL;
 }
 
 bool review_address_canonical(const char *text, char out[REVIEW_ADDRESS_MAX])
@@ -197,17 +184,6 @@ bool review_address_listed(const char *address, const char *list)
 	return scan_addresses(list, address) == 1;
 }
 
-static bool parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
-		*out = false;
-	else
-		return false;
-	return true;
-}
-
 /* How K's numbers are written: NULL for plain numbers. */
 static const struct unit *units_of(const struct review_key *k)
 {
@@ -236,7 +212,10 @@ static char *set_number(const struct review_key *k, const char *value, void *fie
 	gint64 n = 0;
 	bool ok;
 	if (units) {
-		ok = parse_scaled(value, units, &n);
+		char *e = k->type == KEY_DURATION ? units_parse_duration(value, REVIEW_DURATION_UNITS, &n)
+		                                  : units_parse_size(value, "km", &n);
+		ok = e == NULL;
+		g_free(e);
 	} else {
 		char *end = NULL;
 		n = g_ascii_strtoll(value, &end, 10);
@@ -267,7 +246,8 @@ static char *set_key(struct review_config *cfg, const struct review_key *k, cons
 		*(char **)field = g_strdup(value);
 		return NULL;
 	case KEY_BOOL:
-		return parse_bool(value, field) ? NULL : g_strdup_printf("%s: expected yes or no", k->name);
+		return units_parse_bool(value, field) ? NULL
+		                                      : g_strdup_printf("%s: expected yes or no", k->name);
 	case KEY_INT:
 	case KEY_DURATION:
 	case KEY_SIZE: return set_number(k, value, field);

@@ -78,7 +78,7 @@ void review_config_print_help(FILE *out);
  * given).  *NEXT is set to the first other argument.  Returns 0, or a
  * sysexits status after printing why. */
 int review_config_from_args(struct review_config *cfg, int argc, char **argv, int *next);
-/* Parse "30s", "5m", "2h", "7d" (or plain seconds); false when malformed. */
+/* Parse a duration ("30s", "1h30m"; units.h, without weeks) in seconds; false when malformed. */
 bool review_parse_duration(const char *s, gint64 *out);
 /* Write the canonical text of the IPv4 or IPv6 address TEXT (blanks around
  * it ignored) to OUT; false when TEXT is no address. */
