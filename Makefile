@@ -69,7 +69,8 @@ $(BUILD)/milter/ctl/%.o:     XCFLAGS += -Imilter/holds
 $(BUILD)/milter/train/%.o:   XCFLAGS += -Imilter/core
 ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
 
-UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c milter/util/units.c \
+UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/settings.c milter/util/log.c milter/util/token.c \
+             milter/util/units.c \
              milter/util/jsonstr.c milter/util/holdseal.c milter/util/mailbox.c milter/util/metrics.c
 UTIL_LIB  := $(BUILD)/libutil.a
 

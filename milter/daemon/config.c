@@ -1,22 +1,19 @@
 /*
- * config.c - the daemon's configuration: one table of keys, a YAML reader
- * (libfyaml) that walks nested mappings into dotted key names, and the
- * value parsers shared by the file, -o overrides and --help.  Parse and
+ * config.c - the daemon's configuration: one table of keys, read from YAML
+ * by util/settings.c (nested mappings are dotted key names), and the value
+ * parsers shared by the file, -o overrides and --help.  Parse and
  * validate only; the daemon compiles what it needs (scope.c) afterwards.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libfyaml.h>
 #include <netinet/in.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "settings.h"
 #include "spool.h"
 #include "units.h"
-#include "yamldoc.h"
 #include "scope.h"
 
 #define FIELD(f) offsetof(struct config, f)
@@ -439,118 +436,36 @@ bool config_set(struct config *cfg, const char *assignment, char **err)
 	return ok;
 }
 
-/* ---- the YAML reader --------------------------------------------------- */
+/* ---- the YAML reader (util/settings.c) over the table ------------------- */
 
-struct reader {
-	struct config *cfg;
-	const char *file;
-	GString *errors;
-};
-
-G_GNUC_PRINTF(3, 4)
-static void error_at(struct reader *r, struct fy_node *n, const char *fmt, ...)
+static enum settings_kind key_kind(const char *name)
 {
-	int line, col;
-	va_list ap;
-	yamldoc_node_pos(n, &line, &col);
-	g_string_append_printf(r->errors, "%s:%d:%d: ", r->file, line, col);
-	va_start(ap, fmt);
-	g_string_append_vprintf(r->errors, fmt, ap);
-	va_end(ap);
-	g_string_append_c(r->errors, '\n');
+	const struct config_key *k = config_find(name);
+	return k == NULL              ? (is_section(name) ? SETTINGS_SECTION : SETTINGS_UNKNOWN)
+	       : k->type == CONF_LIST ? SETTINGS_LIST
+	                              : SETTINGS_VALUE;
 }
 
-/* A YAML sequence of scalars for a list key: each item checked in place. */
-static void read_list(struct reader *r, const struct config_key *k, struct fy_node *seq)
+/* An empty value empties a list or a text; other keys need one. */
+static char *key_set(void *cfg, const char *name, const char *value)
 {
-	GString *joined = g_string_new(NULL);
-	void *it = NULL;
-	struct fy_node *item;
-	bool ok = true;
-	while ((item = fy_node_sequence_iterate(seq, &it)) != NULL) {
-		const char *v = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
-		char *why = NULL;
-		if (v == NULL || strchr(v, ',') != NULL)
-			why = g_strdup("expected a plain value");
-		else if (k->check != NULL)
-			why = k->check(v);
-		if (why != NULL) {
-			error_at(r, item, "%s: %s", k->name, why);
-			g_free(why);
-			ok = false;
-			continue;
-		}
-		g_string_append_printf(joined, "%s%s", joined->len ? "," : "", v);
-	}
-	if (ok) {
-		char *why = set_scalar(r->cfg, k, joined->str);
-		g_assert(why == NULL);
-	}
-	g_string_free(joined, TRUE);
+	const struct config_key *k = config_find(name);
+	if (value == NULL && k->type != CONF_LIST && k->type != CONF_STRING)
+		return g_strdup("a value is required");
+	return set_scalar(cfg, k, value ? value : "");
 }
 
-static void read_mapping(struct reader *r, struct fy_node *map, const char *prefix)
+static char *list_item_check(const char *name, const char *item)
 {
-	void *it = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(map, &it)) != NULL) {
-		struct fy_node *key = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		const char *kname = key && fy_node_is_scalar(key) ? fy_node_get_scalar0(key) : NULL;
-		if (kname == NULL) {
-			error_at(r, key, "expected a key name");
-			continue;
-		}
-		char *name = *prefix ? g_strdup_printf("%s.%s", prefix, kname) : g_strdup(kname);
-		const struct config_key *k = config_find(name);
-		if (k == NULL && is_section(name)) {
-			if (val && fy_node_is_mapping(val))
-				read_mapping(r, val, name);
-			else
-				error_at(r, key, "%s: expected a mapping of settings", name);
-		} else if (k == NULL) {
-			error_at(r, key, "unknown key %s", name);
-		} else if (k->type == CONF_LIST && val && fy_node_is_sequence(val)) {
-			read_list(r, k, val);
-		} else if (val == NULL || fy_node_is_null(val)) {
-			if (k->type == CONF_LIST || k->type == CONF_STRING) {
-				char *why = set_scalar(r->cfg, k, "");
-				if (why != NULL)
-					error_at(r, key, "%s: %s", name, why);
-				g_free(why);
-			} else {
-				error_at(r, key, "%s: a value is required", name);
-			}
-		} else if (!fy_node_is_scalar(val)) {
-			error_at(r, key, "%s: expected a single value", name);
-		} else {
-			char *why = set_scalar(r->cfg, k, fy_node_get_scalar0(val));
-			if (why != NULL)
-				error_at(r, val, "%s: %s", name, why);
-			g_free(why);
-		}
-		g_free(name);
-	}
+	const struct config_key *k = config_find(name);
+	return k->check ? k->check(item) : NULL;
 }
+
+static const struct settings_schema config_schema = {key_kind, key_set, list_item_check};
 
 static bool load(struct config *cfg, const char *name, const char *yaml, size_t len, char **err)
 {
-	struct reader r = {cfg, name, g_string_new(NULL)};
-	struct fy_document *doc = yamldoc_parse(name, yaml, len, r.errors);
-
-	if (doc != NULL) {
-		struct fy_node *root = fy_document_root(doc);
-		if (root != NULL && fy_node_is_mapping(root))
-			read_mapping(&r, root, "");
-		else if (root != NULL && !fy_node_is_null(root))
-			error_at(&r, root, "expected a mapping of settings");
-		fy_document_destroy(doc);
-	}
-	if (r.errors->len == 0) {
-		g_string_free(r.errors, TRUE);
-		return true;
-	}
-	*err = g_string_free(r.errors, FALSE);
-	return false;
+	return settings_read(&config_schema, cfg, name, yaml, len, err);
 }
 
 bool config_load(struct config *cfg, const char *file, char **err)

@@ -1,6 +1,7 @@
 /*
  * review_config.c - see review_config.h.  One table of keys; the file
- * reader and -o overrides both go through review_config_set_key().
+ * (read by util/settings.c, as the daemon's configuration is) and -o
+ * overrides both go through set_key().
  */
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -9,9 +10,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "linefile.h"
 #include "opts.h"
 #include "review_config.h"
+#include "settings.h"
 #include "units.h"
 
 #ifndef LIBEXECDIR
@@ -229,14 +230,15 @@ static char *set_number(const struct review_key *k, const char *value, void *fie
 		return NULL;
 	}
 	if (!ok && units)
-		return g_strdup_printf("%s: expected %s%s", k->name, what[k->type], example[k->type]);
+		return g_strdup_printf("expected %s%s", what[k->type], example[k->type]);
 	char *bounds = bounds_text(k);
-	char *e = g_strdup_printf("%s: expected %s from %s", k->name, what[k->type], bounds);
+	char *e = g_strdup_printf("expected %s from %s", what[k->type], bounds);
 	g_free(bounds);
 	return e;
 }
 
-/* Set KEY to VALUE; returns NULL or an error message (caller frees). */
+/* Set KEY to VALUE; returns NULL or why not, without the key's name (caller
+ * frees). */
 static char *set_key(struct review_config *cfg, const struct review_key *k, const char *value)
 {
 	void *field = (char *)cfg + k->offset;
@@ -245,15 +247,13 @@ static char *set_key(struct review_config *cfg, const struct review_key *k, cons
 		g_free(*(char **)field);
 		*(char **)field = g_strdup(value);
 		return NULL;
-	case KEY_BOOL:
-		return units_parse_bool(value, field) ? NULL
-		                                      : g_strdup_printf("%s: expected yes or no", k->name);
+	case KEY_BOOL: return units_parse_bool(value, field) ? NULL : g_strdup("expected yes or no");
 	case KEY_INT:
 	case KEY_DURATION:
 	case KEY_SIZE: return set_number(k, value, field);
 	case KEY_ADDRESSES:
 		if (!review_address_list_valid(value))
-			return g_strdup_printf("%s: expected IP addresses separated by commas", k->name);
+			return g_strdup("expected IP addresses separated by commas");
 		g_free(*(char **)field);
 		*(char **)field = g_strdup(value);
 		return NULL;
@@ -263,7 +263,7 @@ static char *set_key(struct review_config *cfg, const struct review_key *k, cons
 		else if (strcmp(value, "release") == 0)
 			*(int *)field = EXPIRE_RELEASE;
 		else
-			return g_strdup_printf("%s: expected return or release", k->name);
+			return g_strdup("expected return or release");
 		return NULL;
 	}
 	g_assert_not_reached();
@@ -304,71 +304,41 @@ bool review_config_set(struct review_config *cfg, const char *assignment, char *
 	}
 	char *e = set_key(cfg, k, eq + 1);
 	if (e != NULL) {
-		*err = g_strdup_printf("-o %s", e);
+		*err = g_strdup_printf("-o %s: %s", k->name, e);
 		g_free(e);
 		return false;
 	}
 	return true;
 }
 
-/* The value part of a "key: value" line: unquoted, comment and blanks removed. */
-static char *line_value(const char *v)
+/* ---- the file, read by util/settings.c: one mapping of keys ------------- */
+
+static enum settings_kind key_kind(const char *name)
 {
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if (*v == '"' || *v == '\'') {
-		const char *close = strchr(v + 1, *v);
-		return close ? g_strndup(v + 1, (size_t)(close - v - 1)) : NULL;
-	}
-	const char *hash = strstr(v, " #");
-	char *s = hash ? g_strndup(v, (size_t)(hash - v)) : g_strdup(v);
-	return g_strchomp(s);
+	return find_key(name, strlen(name)) ? SETTINGS_VALUE : SETTINGS_UNKNOWN;
 }
 
-struct settings_read {
-	struct review_config *cfg;
-	const char *file;
-	GString *errors; /* every bad line, "file:line:col: what" */
-};
-
-/* One "key: value" line; errors are collected, reading goes on. */
-static bool settings_line(void *arg, char *line, int lineno)
+/* An empty value is the empty text. */
+static char *key_set(void *cfg, const char *name, const char *value)
 {
-	struct settings_read *r = arg;
-	size_t indent = strspn(line, " \t");
-	const char *colon = strchr(line, ':');
-	const struct review_key *k = colon && indent == 0 ? find_key(line, (size_t)(colon - line)) : NULL;
-	if (k == NULL) {
-		g_string_append_printf(r->errors, "%s:%d:%zu: unknown key %.*s\n", r->file, lineno,
-		                       indent + 1, (int)strcspn(line + indent, ":"), line + indent);
-		return true;
-	}
-	char *value = line_value(colon + 1);
-	char *e = value ? set_key(r->cfg, k, value) : g_strdup("unterminated quoted value");
-	if (e != NULL)
-		g_string_append_printf(r->errors, "%s:%d:%zu: %s\n", r->file, lineno,
-		                       (size_t)(colon - line) + 3, e);
-	g_free(e);
-	g_free(value);
-	return true;
+	return set_key(cfg, find_key(name, strlen(name)), value ? value : "");
 }
+
+static const struct settings_schema review_schema = {key_kind, key_set, NULL};
 
 bool review_config_load(struct review_config *cfg, const char *file, char **err)
 {
-	struct settings_read r = {cfg, file, g_string_new(NULL)};
-	char *read_err = NULL;
-	if (!linefile_each(file, settings_line, &r, &read_err)) {
-		*err = g_strdup_printf("%s: %s\n", file, read_err);
-		g_free(read_err);
-		g_string_free(r.errors, TRUE);
+	char *text = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	if (!g_file_get_contents(file, &text, &len, &gerr)) {
+		*err = g_strdup_printf("%s: %s\n", file, gerr->message);
+		g_error_free(gerr);
 		return false;
 	}
-	if (r.errors->len == 0) {
-		g_string_free(r.errors, TRUE);
-		return true;
-	}
-	*err = g_string_free(r.errors, FALSE);
-	return false;
+	bool ok = settings_read(&review_schema, cfg, file, text, len, err);
+	g_free(text);
+	return ok;
 }
 
 void review_config_print_help(FILE *out)

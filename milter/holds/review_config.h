@@ -9,8 +9,9 @@
  * type, default, bounds and help; the file reader, `-o key=value` overrides,
  * the --help text and the docs check (against packaging/review.yaml) all
  * read it.  The file (default
- * /etc/apology-milter/review.yaml) is a flat YAML mapping, one "key: value"
- * per line; unknown keys and bad values are "file:line:col: message" errors.
+ * /etc/apology-milter/review.yaml) is a YAML mapping of "key: value",
+ * read by the daemon's reader of settings (util/settings.h); unknown keys
+ * and bad values are "file:line:col: message" errors.
  *
  * Ownership: review_config_init() fills a caller-provided struct;
  * review_config_clear() frees what it owns; error strings are the caller's
