@@ -359,6 +359,36 @@ static void test_settings(void **state)
 
 /* Each bounded setting refuses values outside its bounds, naming them;
  * sizes and address lists are read as documented. */
+/* The shipped review.yaml reads as YAML with the table's own defaults; the
+ * reader is the daemon's, so YAML's own errors come with their place. */
+static void test_settings_file_is_yaml(void **state)
+{
+	(void)state;
+	struct review_config cfg;
+	char *err = NULL;
+	review_config_init(&cfg);
+	if (!review_config_load(&cfg, "packaging/review.yaml", &err))
+		fail_msg("packaging/review.yaml: %s", err);
+	assert_int_equal(cfg.expire_after, 7 * 86400);
+	assert_int_equal(cfg.max_body, 64 * 1024);
+	assert_string_equal(cfg.webhook_url, "");
+	assert_false(cfg.cookie_secure);
+	char *dir = g_dir_make_tmp("test_review-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "review.yaml", NULL);
+	g_file_set_contents(path, "session-ttl: 1h30m\n", -1, NULL);
+	assert_true(review_config_load(&cfg, path, &err));
+	assert_int_equal(cfg.session_ttl, 5400);
+	g_file_set_contents(path, "session-ttl: 2h\nthreads: &t 4\nconnection-limit: *t\n", -1, NULL);
+	assert_false(review_config_load(&cfg, path, &err));
+	assert_non_null(strstr(err, ":3:20: YAML alias \"*t\" is not supported"));
+	g_free(err);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+	review_config_clear(&cfg);
+}
+
 static void test_settings_bounds(void **state)
 {
 	(void)state;
@@ -562,6 +592,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),
 	    cmocka_unit_test(test_spans_nested_findings),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_settings_file_is_yaml),
 	    cmocka_unit_test(test_settings_bounds),
 	    cmocka_unit_test(test_logins_count),
 	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),
