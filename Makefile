@@ -70,7 +70,7 @@ $(BUILD)/milter/train/%.o:   XCFLAGS += -Imilter/core
 ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
 
 UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/settings.c milter/util/log.c milter/util/token.c \
-             milter/util/units.c \
+             milter/util/token_glib.c milter/util/units.c \
              milter/util/jsonstr.c milter/util/holdseal.c milter/util/mailbox.c milter/util/metrics.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
@@ -129,10 +129,12 @@ $(HOLDS_LIB): $(HOLDS_SRCS:%.c=$(BUILD)/%.o)
 	ar rcs $@ $^
 
 # The root helper links only its own files and the seal of hold tokens
-# (util/holdseal.c): libc, SQLite and libsodium, no GLib.
+# (util/holdseal.c, with util/token.c for the nonce): libc, SQLite and
+# libsodium, no GLib.
 POSTSUPER_SRCS := milter/postsuper/trusted.c milter/postsuper/helper_conf.c milter/postsuper/helper_store.c \
                   milter/postsuper/sendmail_queue.c
-POSTSUPER_OBJS := $(POSTSUPER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/util/holdseal.o
+POSTSUPER_OBJS := $(POSTSUPER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/util/holdseal.o \
+                  $(BUILD)/milter/util/token.o
 POSTSUPER_LIBS := $(shell pkg-config --libs sqlite3 libsodium 2>/dev/null)
 $(BUILD)/milter/postsuper/%.o: XCFLAGS += -Imilter/postsuper -DSYSCONFDIR='"$(SYSCONFDIR)"'
 
