@@ -421,6 +421,8 @@ static bool parse_opts(int argc, char **argv, const char *names, struct opts *o)
 		char *needle = g_strdup_printf("%s,", longopts[index].name);
 		bool allowed = strstr(names, needle) != NULL;
 		g_free(needle);
+		if (!allowed)
+			return false;
 		const char **dst = opt == 's'   ? &o->state
 		                   : opt == 'f' ? &o->sender
 		                   : opt == 'c' ? &o->client
@@ -429,8 +431,6 @@ static bool parse_opts(int argc, char **argv, const char *names, struct opts *o)
 		                   : opt == 'l' ? &o->limit
 		                   : opt == 'F' ? &o->format
 		                                : &o->comment;
-		if (!allowed)
-			return false;
 		*dst = optarg;
 		index = -1;
 	}
