@@ -22,7 +22,7 @@ MATCHER  ?= hyperscan
 SANITIZE ?=
 PYTHON   ?= python3
 
-PKGS := gmime-3.0 glib-2.0 libfyaml libxml-2.0 libpcre2-8
+PKGS := gmime-3.0 glib-2.0 json-glib-1.0 libfyaml libxml-2.0 libpcre2-8
 ifeq ($(MATCHER),hyperscan)
 PKGS += libhs
 else
@@ -69,7 +69,8 @@ $(BUILD)/milter/ctl/%.o:     XCFLAGS += -Imilter/holds
 $(BUILD)/milter/train/%.o:   XCFLAGS += -Imilter/core
 ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter/review
 
-UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/log.c milter/util/token.c \
+UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/settings.c milter/util/log.c milter/util/token.c \
+             milter/util/token_glib.c milter/util/units.c \
              milter/util/jsonstr.c milter/util/holdseal.c milter/util/mailbox.c milter/util/metrics.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
@@ -128,10 +129,12 @@ $(HOLDS_LIB): $(HOLDS_SRCS:%.c=$(BUILD)/%.o)
 	ar rcs $@ $^
 
 # The root helper links only its own files and the seal of hold tokens
-# (util/holdseal.c): libc, SQLite and libsodium, no GLib.
+# (util/holdseal.c, with util/token.c for the nonce): libc, SQLite and
+# libsodium, no GLib.
 POSTSUPER_SRCS := milter/postsuper/trusted.c milter/postsuper/helper_conf.c milter/postsuper/helper_store.c \
                   milter/postsuper/sendmail_queue.c
-POSTSUPER_OBJS := $(POSTSUPER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/util/holdseal.o
+POSTSUPER_OBJS := $(POSTSUPER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/util/holdseal.o \
+                  $(BUILD)/milter/util/token.o
 POSTSUPER_LIBS := $(shell pkg-config --libs sqlite3 libsodium 2>/dev/null)
 $(BUILD)/milter/postsuper/%.o: XCFLAGS += -Imilter/postsuper -DSYSCONFDIR='"$(SYSCONFDIR)"'
 
@@ -148,7 +151,7 @@ $(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS)
 
 # Unit tests of the review tools link the holds library, the store and libcurl.
-REVIEW_TESTS := $(BUILD)/tests/test_review
+REVIEW_TESTS := $(BUILD)/tests/test_review $(BUILD)/tests/test_holdqueue
 $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka

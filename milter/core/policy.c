@@ -17,6 +17,7 @@
 #include "classifier.h"
 #include "normalize.h"
 #include "policy_priv.h"
+#include "units.h"
 #include "yamldoc.h"
 
 enum key_type {
@@ -318,28 +319,9 @@ static void load_list(struct loader *L, struct fy_node *v, struct pos kp, const 
 
 static bool parse_duration(const char *s, gint64 *out)
 {
-	gint64 total = 0;
-	if (s == NULL || *s == '\0')
-		return false;
-	while (*s) {
-		char *end;
-		gint64 v = g_ascii_strtoll(s, &end, 10);
-		if (end == s || v < 0)
-			return false;
-		gint64 unit;
-		switch (*end) {
-		case 's': unit = 1; break;
-		case 'm': unit = 60; break;
-		case 'h': unit = 3600; break;
-		case 'd': unit = 86400; break;
-		case 'w': unit = 7 * 86400; break;
-		default: return false;
-		}
-		total += v * unit;
-		s = end + 1;
-	}
-	*out = total;
-	return true;
+	char *err = s ? units_parse_duration(s, UNITS_DURATION, out) : g_strdup("no value");
+	g_free(err);
+	return err == NULL;
 }
 
 static bool parse_number(const char *s, double *out)

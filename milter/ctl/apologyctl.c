@@ -24,6 +24,7 @@
 #include "linefile.h"
 #include "logins.h"
 #include "notify.h"
+#include "opts.h"
 #include "policy.h"
 #include "quarantine.h"
 #include "render.h"
@@ -170,26 +171,30 @@ static int cmd_check(int argc, char **argv)
 {
 	const char *policy_path = NULL, *format = "text", *now_s = NULL, *history_path = NULL;
 	const char *complaint = NULL, *inbound_path = NULL;
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-		const char *a = argv[i];
-		const char **dst = strcmp(a, "--policy") == 0      ? &policy_path
-		                   : strcmp(a, "--format") == 0    ? &format
-		                   : strcmp(a, "--now") == 0       ? &now_s
-		                   : strcmp(a, "--history") == 0   ? &history_path
-		                   : strcmp(a, "--complaint") == 0 ? &complaint
-		                   : strcmp(a, "--inbound") == 0   ? &inbound_path
-		                                                   : NULL;
-		if (strcmp(a, "--") == 0) {
-			i++;
-			break;
+	static const struct option longopts[] = {
+	    {"policy", required_argument, NULL, 'p'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"now", required_argument, NULL, 'n'},
+	    {"history", required_argument, NULL, 'H'},
+	    {"complaint", required_argument, NULL, 'c'},
+	    {"inbound", required_argument, NULL, 'i'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+	opts_begin();
+	while ((opt = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'p': policy_path = optarg; break;
+		case 'f': format = optarg; break;
+		case 'n': now_s = optarg; break;
+		case 'H': history_path = optarg; break;
+		case 'c': complaint = optarg; break;
+		case 'i': inbound_path = optarg; break;
+		case ':': return usage("check: option needs a value");
+		default: return usage("check: unknown option");
 		}
-		if (dst == NULL)
-			return usage("check: unknown option");
-		if (i + 1 >= argc)
-			return usage("check: option needs a value");
-		*dst = argv[++i];
 	}
+	int i = optind;
 	if (i >= argc)
 		return usage("check: no input files (use - for standard input)");
 	bool json = strcmp(format, "json") == 0;
@@ -289,15 +294,22 @@ static int cmd_policy(int argc, char **argv)
 	bool force = false;
 	if (argc < 2 || strcmp(argv[1], "check") != 0)
 		return usage("policy: expected \"policy check [--against OLD [--force]] [PATH...]\"");
-	int i = 2;
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-		if (strcmp(argv[i], "--force") == 0)
+	static const struct option longopts[] = {
+	    {"against", required_argument, NULL, 'a'},
+	    {"force", no_argument, NULL, 'f'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+	opts_begin();
+	while ((opt = getopt_long(argc - 1, argv + 1, "+:", longopts, NULL)) != -1) {
+		if (opt == 'a')
+			against = optarg;
+		else if (opt == 'f')
 			force = true;
-		else if (strcmp(argv[i], "--against") == 0 && i + 1 < argc)
-			against = argv[++i];
 		else
 			return usage("policy check: unknown option, or --against without a file");
 	}
+	int i = optind + 1;
 	if (force && against == NULL)
 		return usage("policy check: --force goes with --against");
 	struct policy *old = NULL;

@@ -36,6 +36,7 @@
 #include "backtest.h"
 #include "ctl.h"
 #include "mailbox.h"
+#include "opts.h"
 #include "policy.h"
 #include "render.h"
 
@@ -859,50 +860,50 @@ static void run_free(struct bt_run *run)
  * printing the usage (*STATUS set). */
 static int parse_options(struct bt_run *run, int argc, char **argv, int *status)
 {
-	int i = 1;
-	for (; i < argc && argv[i][0] == '-' && argv[i][1] != '\0'; i++) {
-		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-		if (strcmp(a, "--") == 0)
-			return i + 1;
-		if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+	static const struct option longopts[] = {
+	    {"policy", required_argument, NULL, 'p'}, {"against", required_argument, NULL, 'a'},
+	    {"report", required_argument, NULL, 'r'}, {"sender", required_argument, NULL, 's'},
+	    {"since", required_argument, NULL, 'S'},  {"jobs", required_argument, NULL, 'j'},
+	    {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0},
+	};
+	int opt;
+	opts_begin();
+	while ((opt = getopt_long(argc, argv, "+:h", longopts, NULL)) != -1) {
+		const char *v = optarg;
+		gint64 n;
+		char *end, *lower;
+		switch (opt) {
+		case 'h':
 			fputs(usage_text, stdout);
 			*status = 0;
 			return -1;
-		}
-		if (v == NULL) {
-			*status = usage("an option needs a value");
-			return -1;
-		}
-		i++;
-		gint64 n;
-		if (strcmp(a, "--policy") == 0) {
-			run->policy_path[BT_NEW] = v;
-		} else if (strcmp(a, "--against") == 0) {
-			run->policy_path[BT_OLD] = v;
-		} else if (strcmp(a, "--report") == 0) {
-			run->report_dir = v;
-		} else if (strcmp(a, "--sender") == 0) {
-			char *lower = g_ascii_strdown(v, -1);
+		case 'p': run->policy_path[BT_NEW] = v; break;
+		case 'a': run->policy_path[BT_OLD] = v; break;
+		case 'r': run->report_dir = v; break;
+		case 's':
+			lower = g_ascii_strdown(v, -1);
 			g_ptr_array_add(run->senders, g_pattern_spec_new(lower));
 			g_free(lower);
-		} else if (strcmp(a, "--since") == 0) {
+			break;
+		case 'S':
 			if (!ctl_parse_time(v, &run->since)) {
 				*status = usage("--since expects YYYY-MM-DD or an RFC 3339 time");
 				return -1;
 			}
-		} else if (strcmp(a, "--jobs") == 0) {
-			char *end;
+			break;
+		case 'j':
 			n = g_ascii_strtoll(v, &end, 10);
 			if (*end != '\0' || n < 1 || n > 1024) {
 				*status = usage("--jobs expects a number from 1 to 1024");
 				return -1;
 			}
 			run->jobs = (unsigned)n;
-		} else {
-			*status = usage("unknown option");
-			return -1;
+			break;
+		case ':': *status = usage("an option needs a value"); return -1;
+		default: *status = usage("unknown option"); return -1;
 		}
 	}
+	int i = optind;
 	if (i >= argc) {
 		*status = usage("no source (an mbox, a Maildir, a directory of .eml files, or - for a list)");
 		return -1;

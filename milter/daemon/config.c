@@ -1,21 +1,19 @@
 /*
- * config.c - the daemon's configuration: one table of keys, a YAML reader
- * (libfyaml) that walks nested mappings into dotted key names, and the
- * value parsers shared by the file, -o overrides and --help.  Parse and
+ * config.c - the daemon's configuration: one table of keys, read from YAML
+ * by util/settings.c (nested mappings are dotted key names), and the value
+ * parsers shared by the file, -o overrides and --help.  Parse and
  * validate only; the daemon compiles what it needs (scope.c) afterwards.
  */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <libfyaml.h>
 #include <netinet/in.h>
-#include <limits.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "config.h"
+#include "settings.h"
 #include "spool.h"
-#include "yamldoc.h"
+#include "units.h"
 #include "scope.h"
 
 #define FIELD(f) offsetof(struct config, f)
@@ -264,30 +262,7 @@ static void *field(struct config *cfg, const struct config_key *k)
 	return (char *)cfg + k->offset;
 }
 
-static char *parse_number(const char *v, const char *units, const long long *scale, long long *out)
-{
-	char *end;
-	errno = 0;
-	if (!g_ascii_isdigit(*v))
-		return g_strdup("expected a number");
-	long long n = strtoll(v, &end, 10);
-	if (errno != 0)
-		return g_strdup("number out of range");
-	long long mult = 1;
-	if (*end != '\0') {
-		const char *u = units ? strchr(units, g_ascii_tolower(*end)) : NULL;
-		if (u == NULL || end[1] != '\0')
-			return units ? g_strdup_printf("unknown unit '%s' (use one of %s)", end, units)
-			             : g_strdup("expected a number");
-		mult = scale[u - units];
-	}
-	if (n > LLONG_MAX / mult)
-		return g_strdup("number out of range");
-	*out = n * mult;
-	return NULL;
-}
-
-static char *check_bounds(const struct config_key *k, long long n)
+static char *check_bounds(const struct config_key *k, gint64 n)
 {
 	if ((k->min != 0 || k->max != 0) && (n < k->min || n > k->max))
 		return k->type == CONF_OCTAL
@@ -309,29 +284,10 @@ static char *choices_joined(const struct config_key *k)
 	return g_strjoinv("|", (char **)k->choices);
 }
 
-static char *parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = {"yes", "true", "on", "1"};
-	static const char *const no[] = {"no", "false", "off", "0"};
-	for (size_t i = 0; i < G_N_ELEMENTS(yes); i++) {
-		if (g_ascii_strcasecmp(v, yes[i]) == 0) {
-			*out = true;
-			return NULL;
-		}
-		if (g_ascii_strcasecmp(v, no[i]) == 0) {
-			*out = false;
-			return NULL;
-		}
-	}
-	return g_strdup("expected yes or no");
-}
-
 /* Parse scalar V into key K of CFG.  Lists take a comma-separated scalar. */
 static char *set_scalar(struct config *cfg, const struct config_key *k, const char *v)
 {
-	static const long long size_scale[] = {1024, 1024 * 1024, 1024 * 1024 * 1024};
-	static const long long time_scale[] = {1, 60, 3600, 86400, 7 * 86400};
-	long long n = 0;
+	gint64 n = 0;
 	char *err = NULL;
 
 	switch (k->type) {
@@ -341,7 +297,7 @@ static char *set_scalar(struct config *cfg, const struct config_key *k, const ch
 		g_free(*(char **)field(cfg, k));
 		*(char **)field(cfg, k) = g_strdup(v);
 		return NULL;
-	case CONF_BOOL: return parse_bool(v, field(cfg, k));
+	case CONF_BOOL: return units_parse_bool(v, field(cfg, k)) ? NULL : g_strdup("expected yes or no");
 	case CONF_INT:
 	case CONF_OCTAL: {
 		char *end;
@@ -355,27 +311,29 @@ static char *set_scalar(struct config *cfg, const struct config_key *k, const ch
 		*(int *)field(cfg, k) = (int)n;
 		return NULL;
 	}
-	case CONF_MSEC:
-		if (g_str_has_suffix(v, "ms")) {
-			char *digits = g_strndup(v, strlen(v) - 2);
-			err = parse_number(digits, NULL, NULL, &n);
-			g_free(digits);
-		} else {
-			err = parse_number(v, "s", (const long long[]){1000}, &n);
-		}
+	case CONF_MSEC: {
+		/* "250ms", "2s", or plain milliseconds */
+		bool ms = g_str_has_suffix(v, "ms"),
+		     sec = !ms && (g_str_has_suffix(v, "s") || g_str_has_suffix(v, "S"));
+		char *number = g_strndup(v, strlen(v) - (ms ? 2 : sec ? 1 : 0));
+		err = units_parse_size(number, "", &n);
+		g_free(number);
+		if (err == NULL && sec && n > G_MAXINT64 / 1000)
+			err = g_strdup("number out of range");
 		if (err != NULL) {
 			g_free(err);
 			err = g_strdup("expected milliseconds (250ms, 2s)");
 		}
 		if (err == NULL)
-			err = check_bounds(k, n);
+			err = check_bounds(k, sec ? n * 1000 : n);
 		if (err == NULL)
-			*(gint64 *)field(cfg, k) = n;
+			*(gint64 *)field(cfg, k) = sec ? n * 1000 : n;
 		return err;
+	}
 	case CONF_SIZE:
 	case CONF_DURATION:
-		err = k->type == CONF_SIZE ? parse_number(v, "kmg", size_scale, &n)
-		                           : parse_number(v, "smhdw", time_scale, &n);
+		err = k->type == CONF_SIZE ? units_parse_size(v, UNITS_SIZE, &n)
+		                           : units_parse_duration(v, UNITS_DURATION, &n);
 		if (err == NULL)
 			err = check_bounds(k, n);
 		if (err == NULL)
@@ -478,118 +436,36 @@ bool config_set(struct config *cfg, const char *assignment, char **err)
 	return ok;
 }
 
-/* ---- the YAML reader --------------------------------------------------- */
+/* ---- the YAML reader (util/settings.c) over the table ------------------- */
 
-struct reader {
-	struct config *cfg;
-	const char *file;
-	GString *errors;
-};
-
-G_GNUC_PRINTF(3, 4)
-static void error_at(struct reader *r, struct fy_node *n, const char *fmt, ...)
+static enum settings_kind key_kind(const char *name)
 {
-	int line, col;
-	va_list ap;
-	yamldoc_node_pos(n, &line, &col);
-	g_string_append_printf(r->errors, "%s:%d:%d: ", r->file, line, col);
-	va_start(ap, fmt);
-	g_string_append_vprintf(r->errors, fmt, ap);
-	va_end(ap);
-	g_string_append_c(r->errors, '\n');
+	const struct config_key *k = config_find(name);
+	return k == NULL              ? (is_section(name) ? SETTINGS_SECTION : SETTINGS_UNKNOWN)
+	       : k->type == CONF_LIST ? SETTINGS_LIST
+	                              : SETTINGS_VALUE;
 }
 
-/* A YAML sequence of scalars for a list key: each item checked in place. */
-static void read_list(struct reader *r, const struct config_key *k, struct fy_node *seq)
+/* An empty value empties a list or a text; other keys need one. */
+static char *key_set(void *cfg, const char *name, const char *value)
 {
-	GString *joined = g_string_new(NULL);
-	void *it = NULL;
-	struct fy_node *item;
-	bool ok = true;
-	while ((item = fy_node_sequence_iterate(seq, &it)) != NULL) {
-		const char *v = fy_node_is_scalar(item) ? fy_node_get_scalar0(item) : NULL;
-		char *why = NULL;
-		if (v == NULL || strchr(v, ',') != NULL)
-			why = g_strdup("expected a plain value");
-		else if (k->check != NULL)
-			why = k->check(v);
-		if (why != NULL) {
-			error_at(r, item, "%s: %s", k->name, why);
-			g_free(why);
-			ok = false;
-			continue;
-		}
-		g_string_append_printf(joined, "%s%s", joined->len ? "," : "", v);
-	}
-	if (ok) {
-		char *why = set_scalar(r->cfg, k, joined->str);
-		g_assert(why == NULL);
-	}
-	g_string_free(joined, TRUE);
+	const struct config_key *k = config_find(name);
+	if (value == NULL && k->type != CONF_LIST && k->type != CONF_STRING)
+		return g_strdup("a value is required");
+	return set_scalar(cfg, k, value ? value : "");
 }
 
-static void read_mapping(struct reader *r, struct fy_node *map, const char *prefix)
+static char *list_item_check(const char *name, const char *item)
 {
-	void *it = NULL;
-	struct fy_node_pair *pair;
-	while ((pair = fy_node_mapping_iterate(map, &it)) != NULL) {
-		struct fy_node *key = fy_node_pair_key(pair), *val = fy_node_pair_value(pair);
-		const char *kname = key && fy_node_is_scalar(key) ? fy_node_get_scalar0(key) : NULL;
-		if (kname == NULL) {
-			error_at(r, key, "expected a key name");
-			continue;
-		}
-		char *name = *prefix ? g_strdup_printf("%s.%s", prefix, kname) : g_strdup(kname);
-		const struct config_key *k = config_find(name);
-		if (k == NULL && is_section(name)) {
-			if (val && fy_node_is_mapping(val))
-				read_mapping(r, val, name);
-			else
-				error_at(r, key, "%s: expected a mapping of settings", name);
-		} else if (k == NULL) {
-			error_at(r, key, "unknown key %s", name);
-		} else if (k->type == CONF_LIST && val && fy_node_is_sequence(val)) {
-			read_list(r, k, val);
-		} else if (val == NULL || fy_node_is_null(val)) {
-			if (k->type == CONF_LIST || k->type == CONF_STRING) {
-				char *why = set_scalar(r->cfg, k, "");
-				if (why != NULL)
-					error_at(r, key, "%s: %s", name, why);
-				g_free(why);
-			} else {
-				error_at(r, key, "%s: a value is required", name);
-			}
-		} else if (!fy_node_is_scalar(val)) {
-			error_at(r, key, "%s: expected a single value", name);
-		} else {
-			char *why = set_scalar(r->cfg, k, fy_node_get_scalar0(val));
-			if (why != NULL)
-				error_at(r, val, "%s: %s", name, why);
-			g_free(why);
-		}
-		g_free(name);
-	}
+	const struct config_key *k = config_find(name);
+	return k->check ? k->check(item) : NULL;
 }
+
+static const struct settings_schema config_schema = {key_kind, key_set, list_item_check};
 
 static bool load(struct config *cfg, const char *name, const char *yaml, size_t len, char **err)
 {
-	struct reader r = {cfg, name, g_string_new(NULL)};
-	struct fy_document *doc = yamldoc_parse(name, yaml, len, r.errors);
-
-	if (doc != NULL) {
-		struct fy_node *root = fy_document_root(doc);
-		if (root != NULL && fy_node_is_mapping(root))
-			read_mapping(&r, root, "");
-		else if (root != NULL && !fy_node_is_null(root))
-			error_at(&r, root, "expected a mapping of settings");
-		fy_document_destroy(doc);
-	}
-	if (r.errors->len == 0) {
-		g_string_free(r.errors, TRUE);
-		return true;
-	}
-	*err = g_string_free(r.errors, FALSE);
-	return false;
+	return settings_read(&config_schema, cfg, name, yaml, len, err);
 }
 
 bool config_load(struct config *cfg, const char *file, char **err)
@@ -658,7 +534,7 @@ static char *type_name(const struct config_key *k)
 void config_print_help(FILE *out)
 {
 	fprintf(out, "Configuration keys (file or -o key=value; lists comma-separated in -o;\n"
-	             "sizes take K/M/G, durations s/m/h/d/w, milliseconds ms or s):\n");
+	             "sizes take K/M/G, durations s/m/h/d/w or combined (1h30m), milliseconds ms or s):\n");
 	for (size_t i = 0; i < config_key_count; i++) {
 		const struct config_key *k = &config_keys[i];
 		char *type = type_name(k);

@@ -1,9 +1,9 @@
 /*
  * holdqueue.c - the MTA's hold queue against the records of held mail (see
  * holdqueue.h).  Runs postqueue with an argument vector, never through a
- * shell, and reads its JSON lines without a JSON library: only two string
- * fields of each line are needed.
+ * shell, and reads its JSON lines with json-glib.
  */
+#include <json-glib/json-glib.h>
 #include <string.h>
 
 #include "holdqueue.h"
@@ -35,23 +35,37 @@ bool holdqueue_run(char **argv, char **output, char **errors, char **err)
 	return ok;
 }
 
-/* The string value of "KEY": "value" in one line of JSON, or NULL. */
-static char *json_field(const char *line, const char *key)
+/* The string member NAME of OBJECT, or NULL (missing, null or another
+ * type). */
+static const char *string_member(JsonObject *object, const char *name)
 {
-	char *pattern = g_strdup_printf("\"%s\"", key);
-	const char *p = strstr(line, pattern);
-	g_free(pattern);
-	if (p == NULL)
+	JsonNode *node = json_object_get_member(object, name);
+	if (node == NULL || JSON_NODE_HOLDS_VALUE(node) == FALSE ||
+	    json_node_get_value_type(node) != G_TYPE_STRING)
 		return NULL;
-	p += strlen(key) + 2;
-	p += strspn(p, " \t");
-	if (*p++ != ':')
-		return NULL;
-	p += strspn(p, " \t");
-	if (*p++ != '"')
-		return NULL;
-	size_t n = strcspn(p, "\"\\");
-	return p[n] == '"' ? g_strndup(p, n) : NULL;
+	return json_node_get_string(node);
+}
+
+GHashTable *holdqueue_parse(const char *text)
+{
+	GHashTable *queue = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	JsonParser *parser = json_parser_new_immutable();
+	char **lines = g_strsplit(text, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		if (*g_strstrip(lines[i]) == '\0' || !json_parser_load_from_data(parser, lines[i], -1, NULL))
+			continue;
+		JsonNode *root = json_parser_get_root(parser);
+		if (root == NULL || !JSON_NODE_HOLDS_OBJECT(root))
+			continue;
+		JsonObject *object = json_node_get_object(root);
+		const char *name = string_member(object, "queue_name"),
+		           *id = string_member(object, "queue_id");
+		if (name && id)
+			g_hash_table_replace(queue, g_strdup(id), g_strdup(name));
+	}
+	g_strfreev(lines);
+	g_object_unref(parser);
+	return queue;
 }
 
 GHashTable *holdqueue_read(const char *postqueue, const char *postfix_config, char **err)
@@ -68,20 +82,7 @@ GHashTable *holdqueue_read(const char *postqueue, const char *postfix_config, ch
 		g_free(out);
 		return NULL;
 	}
-	/* One JSON object per queued message; its first two fields name the
-	 * queue and the queue id. */
-	GHashTable *queue = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	char **lines = g_strsplit(out, "\n", -1);
-	for (int i = 0; lines[i]; i++) {
-		char *name = json_field(lines[i], "queue_name"), *id = json_field(lines[i], "queue_id");
-		if (name && id)
-			g_hash_table_replace(queue, id, name);
-		else {
-			g_free(name);
-			g_free(id);
-		}
-	}
-	g_strfreev(lines);
+	GHashTable *queue = holdqueue_parse(out);
 	g_free(out);
 	return queue;
 }

@@ -25,6 +25,12 @@ bool holdqueue_run(char **argv, char **output, char **errors, char **err);
  * ...), both owned by the table.  NULL with *ERR on error. */
 GHashTable *holdqueue_read(const char *postqueue, const char *postfix_config, char **err);
 
+/* The queue from the text `postqueue -j` prints: one JSON object per line,
+ * each with the string members "queue_name" and "queue_id" (the others are
+ * ignored).  Lines that are empty, not JSON, not an object or without both
+ * strings are skipped.  A table as holdqueue_read() returns; never NULL. */
+GHashTable *holdqueue_parse(const char *text);
+
 /* What holdqueue_reconcile() found. */
 struct holdqueue_counts {
 	unsigned held;          /* messages in the hold queue */

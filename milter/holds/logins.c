@@ -7,6 +7,7 @@
 #include <sysexits.h>
 
 #include "logins.h"
+#include "opts.h"
 #include "quarantine.h"
 
 /* Serialises read-count-write of the records within one process (the
@@ -145,16 +146,24 @@ static int cmd_unlock(struct store *st, int argc, char **argv)
 {
 	const char *name = NULL;
 	char address[REVIEW_ADDRESS_MAX] = "";
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--address") == 0 && i + 1 < argc) {
-			if (!review_address_canonical(argv[++i], address))
+	static const struct option longopts[] = {
+	    {"address", required_argument, NULL, 'a'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+	opts_begin();
+	while ((opt = getopt_long(argc, argv, "-:", longopts, NULL)) != -1) {
+		if (opt == 'a') {
+			if (!review_address_canonical(optarg, address))
 				return usage("unlock: --address expects an IPv4 or IPv6 address");
-		} else if (name == NULL && argv[i][0] != '-' && argv[i][0] != '\0') {
-			name = argv[i];
+		} else if (opt == 1 && name == NULL && *optarg != '\0') {
+			name = optarg;
 		} else {
 			return usage("unlock: expected NAME, --address ADDR, or both");
 		}
 	}
+	if (optind < argc) /* after "--" */
+		return usage("unlock: expected NAME, --address ADDR, or both");
 	if (name == NULL && *address == '\0')
 		return usage("unlock: expected NAME, --address ADDR, or both");
 	char *err = NULL;

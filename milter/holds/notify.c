@@ -16,6 +16,7 @@
 #include "jsonstr.h"
 #include "message.h"
 #include "notify.h"
+#include "opts.h"
 #include "render.h"
 
 #define BACKOFF_MAX (6 * 3600)
@@ -406,7 +407,20 @@ int notify_main(int argc, char **argv)
 	int next = 0;
 	review_config_init(&cfg);
 	int rc = review_config_from_args(&cfg, argc, argv, &next);
-	if (rc == 0 && (next != argc - 1 || strcmp(argv[next], "--once") != 0)) {
+	static const struct option longopts[] = {
+	    {"once", no_argument, NULL, 'o'},
+	    {NULL, 0, NULL, 0},
+	};
+	bool once = false;
+	int opt = -1;
+	opts_begin();
+	/* What follows the settings' options, with argv[next - 1] as the name. */
+	while (rc == 0 && (opt = getopt_long(argc - next + 1, argv + next - 1, "+:", longopts, NULL)) != -1) {
+		if (opt != 'o')
+			break;
+		once = true;
+	}
+	if (rc == 0 && (!once || opt != -1 || optind != argc - next + 1)) {
 		fputs("usage: apologyctl notify [-c FILE] [-o key=value]... --once\n"
 		      "  queue hold notices and send every due notification once\n",
 		      stderr);

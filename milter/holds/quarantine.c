@@ -30,6 +30,7 @@
 #include "decision.h"
 #include "holdqueue.h"
 #include "notify.h"
+#include "opts.h"
 #include "policy.h"
 #include "quarantine.h"
 #include "render.h"
@@ -392,34 +393,51 @@ struct opts {
 };
 
 /* Parse "--name value" options (of the NAMES allowed) and at most one
- * positional argument into O. */
+ * positional argument, in any order, into O. */
 static bool parse_opts(int argc, char **argv, const char *names, struct opts *o)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		const char **dst = NULL;
-		if (strncmp(a, "--", 2) != 0) {
+	static const struct option longopts[] = {
+	    {"state", required_argument, NULL, 's'},
+	    {"sender", required_argument, NULL, 'f'},
+	    {"client", required_argument, NULL, 'c'},
+	    {"rule", required_argument, NULL, 'r'},
+	    {"older-than", required_argument, NULL, 'o'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"comment", required_argument, NULL, 'C'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt, index = -1;
+	opts_begin();
+	while ((opt = getopt_long(argc, argv, "-:", longopts, &index)) != -1) {
+		if (opt == 1) { /* a positional argument */
 			if (o->id != NULL)
 				return false;
-			o->id = a;
+			o->id = optarg;
 			continue;
 		}
-		char *needle = g_strdup_printf("%s,", a + 2);
+		if (opt == '?' || opt == ':' || index < 0)
+			return false;
+		char *needle = g_strdup_printf("%s,", longopts[index].name);
 		bool allowed = strstr(names, needle) != NULL;
 		g_free(needle);
-		dst = !allowed                         ? NULL
-		      : strcmp(a, "--state") == 0      ? &o->state
-		      : strcmp(a, "--sender") == 0     ? &o->sender
-		      : strcmp(a, "--client") == 0     ? &o->client
-		      : strcmp(a, "--rule") == 0       ? &o->rule
-		      : strcmp(a, "--older-than") == 0 ? &o->older
-		      : strcmp(a, "--limit") == 0      ? &o->limit
-		      : strcmp(a, "--format") == 0     ? &o->format
-		      : strcmp(a, "--comment") == 0    ? &o->comment
-		                                       : NULL;
-		if (dst == NULL || i + 1 >= argc)
+		if (!allowed)
 			return false;
-		*dst = argv[++i];
+		const char **dst = opt == 's'   ? &o->state
+		                   : opt == 'f' ? &o->sender
+		                   : opt == 'c' ? &o->client
+		                   : opt == 'r' ? &o->rule
+		                   : opt == 'o' ? &o->older
+		                   : opt == 'l' ? &o->limit
+		                   : opt == 'F' ? &o->format
+		                                : &o->comment;
+		*dst = optarg;
+		index = -1;
+	}
+	for (; optind < argc; optind++) { /* after "--" */
+		if (o->id != NULL)
+			return false;
+		o->id = argv[optind];
 	}
 	return true;
 }

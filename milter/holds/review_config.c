@@ -1,6 +1,7 @@
 /*
  * review_config.c - see review_config.h.  One table of keys; the file
- * reader and -o overrides both go through review_config_set_key().
+ * (read by util/settings.c, as the daemon's configuration is) and -o
+ * overrides both go through set_key().
  */
 #include <arpa/inet.h>
 #include <stddef.h>
@@ -9,8 +10,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "linefile.h"
+#include "opts.h"
 #include "review_config.h"
+#include "settings.h"
+#include "units.h"
 
 #ifndef LIBEXECDIR
 #define LIBEXECDIR "/usr/local/libexec/apology-milter"
@@ -111,33 +114,17 @@ static const struct review_key review_keys[] = {
      "last address of its X-Forwarded-For header (log-in locks are per client address)"},
 };
 
-/* A number followed by at most one unit suffix. */
+/* A unit as the help text and errors write bounds: "10m", "64k". */
 struct unit {
 	char suffix;
 	gint64 scale;
 };
 
+/* The review settings and `--older-than` have never taken weeks. */
+#define REVIEW_DURATION_UNITS "smhd"
+
 static const struct unit duration_units[] = {{'s', 1}, {'m', MINUTE}, {'h', HOUR}, {'d', DAY}, {0, 0}};
 static const struct unit size_units[] = {{'k', 1024}, {'m', 1024 * 1024}, {0, 0}};
-
-/* Parse "N" or "N" and one of UNITS' suffixes; false when malformed. */
-static bool parse_scaled(const char *s, const struct unit *units, gint64 *out)
-{
-	char *end = NULL;
-	if (s == NULL || *s < '0' || *s > '9')
-		return false;
-	gint64 n = g_ascii_strtoll(s, &end, 10), scale = 1;
-	for (const struct unit *u = units; *end != '\0' && u->suffix; u++)
-		if (*end == u->suffix) {
-			scale = u->scale;
-			end++;
-			break;
-		}
-	if (*end != '\0' || n < 0 || n > G_MAXINT64 / scale / 2)
-		return false;
-	*out = n * scale;
-	return true;
-}
 
 /* V in the largest of UNITS that divides it ("10m", "64k"), or plain (also
  * when UNITS is NULL); caller frees. */
@@ -154,7 +141,9 @@ static char *format_scaled(gint64 v, const struct unit *units)
 
 bool review_parse_duration(const char *s, gint64 *out)
 {
-	return parse_scaled(s, duration_units, out);
+	char *err = s ? units_parse_duration(s, REVIEW_DURATION_UNITS, out) : g_strdup("no value");
+	g_free(err);
+	return err == NULL;
 }
 
 bool review_address_canonical(const char *text, char out[REVIEW_ADDRESS_MAX])
@@ -196,17 +185,6 @@ bool review_address_listed(const char *address, const char *list)
 	return scan_addresses(list, address) == 1;
 }
 
-static bool parse_bool(const char *v, bool *out)
-{
-	if (!strcmp(v, "yes") || !strcmp(v, "true") || !strcmp(v, "on") || !strcmp(v, "1"))
-		*out = true;
-	else if (!strcmp(v, "no") || !strcmp(v, "false") || !strcmp(v, "off") || !strcmp(v, "0"))
-		*out = false;
-	else
-		return false;
-	return true;
-}
-
 /* How K's numbers are written: NULL for plain numbers. */
 static const struct unit *units_of(const struct review_key *k)
 {
@@ -235,7 +213,10 @@ static char *set_number(const struct review_key *k, const char *value, void *fie
 	gint64 n = 0;
 	bool ok;
 	if (units) {
-		ok = parse_scaled(value, units, &n);
+		char *e = k->type == KEY_DURATION ? units_parse_duration(value, REVIEW_DURATION_UNITS, &n)
+		                                  : units_parse_size(value, "km", &n);
+		ok = e == NULL;
+		g_free(e);
 	} else {
 		char *end = NULL;
 		n = g_ascii_strtoll(value, &end, 10);
@@ -249,14 +230,15 @@ static char *set_number(const struct review_key *k, const char *value, void *fie
 		return NULL;
 	}
 	if (!ok && units)
-		return g_strdup_printf("%s: expected %s%s", k->name, what[k->type], example[k->type]);
+		return g_strdup_printf("expected %s%s", what[k->type], example[k->type]);
 	char *bounds = bounds_text(k);
-	char *e = g_strdup_printf("%s: expected %s from %s", k->name, what[k->type], bounds);
+	char *e = g_strdup_printf("expected %s from %s", what[k->type], bounds);
 	g_free(bounds);
 	return e;
 }
 
-/* Set KEY to VALUE; returns NULL or an error message (caller frees). */
+/* Set KEY to VALUE; returns NULL or why not, without the key's name (caller
+ * frees). */
 static char *set_key(struct review_config *cfg, const struct review_key *k, const char *value)
 {
 	void *field = (char *)cfg + k->offset;
@@ -265,14 +247,13 @@ static char *set_key(struct review_config *cfg, const struct review_key *k, cons
 		g_free(*(char **)field);
 		*(char **)field = g_strdup(value);
 		return NULL;
-	case KEY_BOOL:
-		return parse_bool(value, field) ? NULL : g_strdup_printf("%s: expected yes or no", k->name);
+	case KEY_BOOL: return units_parse_bool(value, field) ? NULL : g_strdup("expected yes or no");
 	case KEY_INT:
 	case KEY_DURATION:
 	case KEY_SIZE: return set_number(k, value, field);
 	case KEY_ADDRESSES:
 		if (!review_address_list_valid(value))
-			return g_strdup_printf("%s: expected IP addresses separated by commas", k->name);
+			return g_strdup("expected IP addresses separated by commas");
 		g_free(*(char **)field);
 		*(char **)field = g_strdup(value);
 		return NULL;
@@ -282,7 +263,7 @@ static char *set_key(struct review_config *cfg, const struct review_key *k, cons
 		else if (strcmp(value, "release") == 0)
 			*(int *)field = EXPIRE_RELEASE;
 		else
-			return g_strdup_printf("%s: expected return or release", k->name);
+			return g_strdup("expected return or release");
 		return NULL;
 	}
 	g_assert_not_reached();
@@ -323,71 +304,41 @@ bool review_config_set(struct review_config *cfg, const char *assignment, char *
 	}
 	char *e = set_key(cfg, k, eq + 1);
 	if (e != NULL) {
-		*err = g_strdup_printf("-o %s", e);
+		*err = g_strdup_printf("-o %s: %s", k->name, e);
 		g_free(e);
 		return false;
 	}
 	return true;
 }
 
-/* The value part of a "key: value" line: unquoted, comment and blanks removed. */
-static char *line_value(const char *v)
+/* ---- the file, read by util/settings.c: one mapping of keys ------------- */
+
+static enum settings_kind key_kind(const char *name)
 {
-	while (*v == ' ' || *v == '\t')
-		v++;
-	if (*v == '"' || *v == '\'') {
-		const char *close = strchr(v + 1, *v);
-		return close ? g_strndup(v + 1, (size_t)(close - v - 1)) : NULL;
-	}
-	const char *hash = strstr(v, " #");
-	char *s = hash ? g_strndup(v, (size_t)(hash - v)) : g_strdup(v);
-	return g_strchomp(s);
+	return find_key(name, strlen(name)) ? SETTINGS_VALUE : SETTINGS_UNKNOWN;
 }
 
-struct settings_read {
-	struct review_config *cfg;
-	const char *file;
-	GString *errors; /* every bad line, "file:line:col: what" */
-};
-
-/* One "key: value" line; errors are collected, reading goes on. */
-static bool settings_line(void *arg, char *line, int lineno)
+/* An empty value is the empty text. */
+static char *key_set(void *cfg, const char *name, const char *value)
 {
-	struct settings_read *r = arg;
-	size_t indent = strspn(line, " \t");
-	const char *colon = strchr(line, ':');
-	const struct review_key *k = colon && indent == 0 ? find_key(line, (size_t)(colon - line)) : NULL;
-	if (k == NULL) {
-		g_string_append_printf(r->errors, "%s:%d:%zu: unknown key %.*s\n", r->file, lineno,
-		                       indent + 1, (int)strcspn(line + indent, ":"), line + indent);
-		return true;
-	}
-	char *value = line_value(colon + 1);
-	char *e = value ? set_key(r->cfg, k, value) : g_strdup("unterminated quoted value");
-	if (e != NULL)
-		g_string_append_printf(r->errors, "%s:%d:%zu: %s\n", r->file, lineno,
-		                       (size_t)(colon - line) + 3, e);
-	g_free(e);
-	g_free(value);
-	return true;
+	return set_key(cfg, find_key(name, strlen(name)), value ? value : "");
 }
+
+static const struct settings_schema review_schema = {key_kind, key_set, NULL};
 
 bool review_config_load(struct review_config *cfg, const char *file, char **err)
 {
-	struct settings_read r = {cfg, file, g_string_new(NULL)};
-	char *read_err = NULL;
-	if (!linefile_each(file, settings_line, &r, &read_err)) {
-		*err = g_strdup_printf("%s: %s\n", file, read_err);
-		g_free(read_err);
-		g_string_free(r.errors, TRUE);
+	char *text = NULL;
+	gsize len = 0;
+	GError *gerr = NULL;
+	if (!g_file_get_contents(file, &text, &len, &gerr)) {
+		*err = g_strdup_printf("%s: %s\n", file, gerr->message);
+		g_error_free(gerr);
 		return false;
 	}
-	if (r.errors->len == 0) {
-		g_string_free(r.errors, TRUE);
-		return true;
-	}
-	*err = g_string_free(r.errors, FALSE);
-	return false;
+	bool ok = settings_read(&review_schema, cfg, file, text, len, err);
+	g_free(text);
+	return ok;
 }
 
 void review_config_print_help(FILE *out)
@@ -406,25 +357,39 @@ void review_config_print_help(FILE *out)
 int review_config_from_args(struct review_config *cfg, int argc, char **argv, int *next)
 {
 	const char *file = NULL;
-	int i = 1;
-	for (; i + 1 < argc && (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-o") == 0); i += 2)
-		if (strcmp(argv[i], "-c") == 0)
-			file = argv[i + 1];
+	GPtrArray *overrides = g_ptr_array_new();
+	int opt, start = 1;
+	opts_begin();
+	/* Up to the first argument that is not -c FILE or -o key=value: the
+	 * command, or an option of the program's own (left to it). */
+	while ((opt = getopt_long(argc, argv, "+:c:o:", NULL, NULL)) != -1) {
+		if (opt == 'c')
+			file = optarg;
+		else if (opt == 'o')
+			g_ptr_array_add(overrides, optarg);
+		else
+			break;
+		start = optind;
+	}
+	int i = opt == -1 ? optind : start;
 	if (file == NULL && access(REVIEW_CONFIG_DEFAULT_FILE, R_OK) == 0)
 		file = REVIEW_CONFIG_DEFAULT_FILE;
 	char *err = NULL;
 	if (file != NULL && !review_config_load(cfg, file, &err)) {
 		fputs(err, stderr);
 		g_free(err);
+		g_ptr_array_free(overrides, TRUE);
 		return EX_CONFIG;
 	}
-	for (i = 1; i + 1 < argc && (strcmp(argv[i], "-c") == 0 || strcmp(argv[i], "-o") == 0); i += 2) {
-		if (strcmp(argv[i], "-o") == 0 && !review_config_set(cfg, argv[i + 1], &err)) {
+	for (guint k = 0; k < overrides->len; k++) {
+		if (!review_config_set(cfg, overrides->pdata[k], &err)) {
 			fprintf(stderr, "%s\n", err);
 			g_free(err);
+			g_ptr_array_free(overrides, TRUE);
 			return EX_USAGE;
 		}
 	}
+	g_ptr_array_free(overrides, TRUE);
 	*next = i;
 	return 0;
 }

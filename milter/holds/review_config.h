@@ -9,8 +9,9 @@
  * type, default, bounds and help; the file reader, `-o key=value` overrides,
  * the --help text and the docs check (against packaging/review.yaml) all
  * read it.  The file (default
- * /etc/apology-milter/review.yaml) is a flat YAML mapping, one "key: value"
- * per line; unknown keys and bad values are "file:line:col: message" errors.
+ * /etc/apology-milter/review.yaml) is a YAML mapping of "key: value",
+ * read by the daemon's reader of settings (util/settings.h); unknown keys
+ * and bad values are "file:line:col: message" errors.
  *
  * Ownership: review_config_init() fills a caller-provided struct;
  * review_config_clear() frees what it owns; error strings are the caller's
@@ -78,7 +79,7 @@ void review_config_print_help(FILE *out);
  * given).  *NEXT is set to the first other argument.  Returns 0, or a
  * sysexits status after printing why. */
 int review_config_from_args(struct review_config *cfg, int argc, char **argv, int *next);
-/* Parse "30s", "5m", "2h", "7d" (or plain seconds); false when malformed. */
+/* Parse a duration ("30s", "1h30m"; units.h, without weeks) in seconds; false when malformed. */
 bool review_parse_duration(const char *s, gint64 *out);
 /* Write the canonical text of the IPv4 or IPv6 address TEXT (blanks around
  * it ignored) to OUT; false when TEXT is no address. */

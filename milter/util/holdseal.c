@@ -1,6 +1,6 @@
 /*
  * holdseal.c - sealed hold tokens (see holdseal.h).  libc and libsodium
- * only: the root helper links this file.
+ * only: the root helper links this file (and token.c, for the nonce).
  */
 #include <errno.h>
 #include <sodium.h>
@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "holdseal.h"
+#include "token.h"
 
 #define NONCE_BYTES 16
 #define TAG_BYTES   16
@@ -78,10 +79,7 @@ static void tag_hex(const struct holdseal_key *key, const char *queue_id, const 
 
 void holdseal_mint(const struct holdseal_key *key, const char *queue_id, char token[HOLDSEAL_TOKEN_LEN + 1])
 {
-	unsigned char nonce[NONCE_BYTES];
-	need_sodium();
-	randombytes_buf(nonce, sizeof nonce);
-	sodium_bin2hex(token, 2 * NONCE_BYTES + 1, nonce, sizeof nonce);
+	token_fill_hex(token, NONCE_BYTES);
 	tag_hex(key, queue_id, token, token + 2 * NONCE_BYTES);
 }
 

@@ -11,8 +11,8 @@
  * data).
  *
  * This file uses libc and libsodium only, no GLib: the helper links it and
- * nothing else of ours.  Keys are caller-provided structs; clear them with
- * holdseal_key_clear() when done.
+ * nothing else of ours but util/token.c (the nonce's randomness).  Keys are caller-provided structs; clear
+ * them with holdseal_key_clear() when done.
  */
 #ifndef APOLOGY_HOLDSEAL_H
 #define APOLOGY_HOLDSEAL_H

@@ -1,27 +1,33 @@
 /*
- * token.c - random hex tokens from the kernel (see token.h).
+ * token.c - random hex tokens from the kernel (see token.h).  libc only;
+ * token_random_hex() is in token_glib.c, so that the root helper can link
+ * this file alone.
  */
 #include <errno.h>
-#include <glib.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 
 #include "token.h"
 
-char *token_random_hex(size_t bytes)
+void token_fill_hex(char *hex, size_t bytes)
 {
-	unsigned char buf[64];
-	g_assert(bytes > 0 && bytes <= sizeof buf);
+	static const char digits[] = "0123456789abcdef";
+	unsigned char buf[TOKEN_MAX_BYTES];
+	if (bytes == 0 || bytes > sizeof buf)
+		abort();
 	size_t got = 0;
 	while (got < bytes) {
 		ssize_t n = getrandom(buf + got, bytes - got, 0);
 		if (n > 0)
 			got += (size_t)n;
-		else
-			g_assert(errno == EINTR);
+		else if (errno != EINTR)
+			abort(); /* no randomness: nothing safe to hand out */
 	}
-	char *hex = g_malloc(bytes * 2 + 1);
-	for (size_t i = 0; i < bytes; i++)
-		g_snprintf(hex + 2 * i, 3, "%02x", buf[i]);
+	for (size_t i = 0; i < bytes; i++) {
+		hex[2 * i] = digits[buf[i] >> 4];
+		hex[2 * i + 1] = digits[buf[i] & 15];
+	}
+	hex[2 * bytes] = '\0';
 	explicit_bzero(buf, sizeof buf);
-	return hex;
 }

@@ -4,7 +4,7 @@
  * cutting of a reply's text by its findings, the review settings and their
  * bounds, the throttling of log-ins per name and address, and `quarantine
  * reconcile`'s comparison of the hold queue with the store and the daemon's
- * spool.
+ * spool, and the mail to authors as it is queued.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,7 +16,10 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include <gmime/gmime.h>
+
 #include "logins.h"
+#include "notify.h"
 #include "quarantine.h"
 #include "review_config.h"
 #include "spool.h"
@@ -294,6 +297,56 @@ static void test_trail_outbox_stats(void **state)
 	g_array_unref(c);
 }
 
+/* The mail to the author (notify.c, built with GMime): a non-ASCII display
+ * name, reviewer and comment travel in 7 bits (RFC 2047 in the headers, a
+ * transfer encoding in the body) with CRLF line ends, and read back as
+ * written. */
+static void test_notify_mail_encoded(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	gint64 id = put(fx->st, "t9", "zoe@acme.example", "d@c.example", findings_json, 86400 * 10, "held");
+	struct store_quarantine *q = quarantine_load(fx->st, id, &err);
+	assert_non_null(q);
+	struct review_config cfg;
+	review_config_init(&cfg);
+	assert_true(review_config_set(&cfg, "mail-from=Équipe de revue <review@acme.example>", &err));
+	assert_true(review_config_set(&cfg, "webhook-url=", &err));
+	assert_true(notify_queue(&cfg, fx->st, q, "return", "Zoë", "Appelez Dana — merci.", 500, &err));
+	GArray *due = g_array_new(FALSE, TRUE, sizeof(struct store_outbox));
+	g_array_set_clear_func(due, (GDestroyNotify)store_outbox_clear);
+	assert_true(store_outbox_due(fx->st, 500, 0, due, &err));
+	assert_int_equal(due->len, 1);
+	const struct store_outbox *o = &g_array_index(due, struct store_outbox, 0);
+	assert_string_equal(o->channel, "mail");
+	assert_string_equal(o->target, "zoe@acme.example");
+	const char *mail = o->payload;
+	for (const char *p = mail; *p; p++)
+		if ((unsigned char)*p >= 0x80 || (*p == '\n' && (p == mail || p[-1] != '\r')))
+			fail_msg("not 7-bit CRLF at byte %td: %s", p - mail, mail);
+	assert_non_null(strstr(mail, "\r\nFrom: =?")); /* an encoded-word, in whatever charset GMime picks */
+	assert_non_null(strstr(mail, "\r\nSubject: Your reply was not sent\r\n"));
+	assert_non_null(strstr(mail, "\r\nAuto-Submitted: auto-generated\r\n"));
+
+	GMimeStream *stream = g_mime_stream_mem_new_with_buffer(mail, strlen(mail));
+	GMimeParser *parser = g_mime_parser_new_with_stream(stream);
+	GMimeMessage *msg = g_mime_parser_construct_message(parser, NULL);
+	assert_non_null(msg);
+	InternetAddress *from = internet_address_list_get_address(g_mime_message_get_from(msg), 0);
+	assert_string_equal(internet_address_get_name(from), "Équipe de revue");
+	assert_string_equal(internet_address_mailbox_get_addr(INTERNET_ADDRESS_MAILBOX(from)),
+	                    "review@acme.example");
+	char *body = g_mime_text_part_get_text(GMIME_TEXT_PART(g_mime_message_get_mime_part(msg)));
+	assert_non_null(strstr(body, "Comment from Zoë:\r\n  Appelez Dana — merci.\r\n"));
+	g_free(body);
+	g_object_unref(msg);
+	g_object_unref(parser);
+	g_object_unref(stream);
+	g_array_unref(due);
+	store_quarantine_free(q);
+	review_config_clear(&cfg);
+}
+
 static void test_spans_nested_findings(void **state)
 {
 	(void)state;
@@ -359,6 +412,36 @@ static void test_settings(void **state)
 
 /* Each bounded setting refuses values outside its bounds, naming them;
  * sizes and address lists are read as documented. */
+/* The shipped review.yaml reads as YAML with the table's own defaults; the
+ * reader is the daemon's, so YAML's own errors come with their place. */
+static void test_settings_file_is_yaml(void **state)
+{
+	(void)state;
+	struct review_config cfg;
+	char *err = NULL;
+	review_config_init(&cfg);
+	if (!review_config_load(&cfg, "packaging/review.yaml", &err))
+		fail_msg("packaging/review.yaml: %s", err);
+	assert_int_equal(cfg.expire_after, 7 * 86400);
+	assert_int_equal(cfg.max_body, 64 * 1024);
+	assert_string_equal(cfg.webhook_url, "");
+	assert_false(cfg.cookie_secure);
+	char *dir = g_dir_make_tmp("test_review-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "review.yaml", NULL);
+	g_file_set_contents(path, "session-ttl: 1h30m\n", -1, NULL);
+	assert_true(review_config_load(&cfg, path, &err));
+	assert_int_equal(cfg.session_ttl, 5400);
+	g_file_set_contents(path, "session-ttl: 2h\nthreads: &t 4\nconnection-limit: *t\n", -1, NULL);
+	assert_false(review_config_load(&cfg, path, &err));
+	assert_non_null(strstr(err, ":3:20: YAML alias \"*t\" is not supported"));
+	g_free(err);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+	review_config_clear(&cfg);
+}
+
 static void test_settings_bounds(void **state)
 {
 	(void)state;
@@ -560,8 +643,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_list_reads_complaint, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_history_before, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_notify_mail_encoded, setup, teardown),
 	    cmocka_unit_test(test_spans_nested_findings),
 	    cmocka_unit_test(test_settings),
+	    cmocka_unit_test(test_settings_file_is_yaml),
 	    cmocka_unit_test(test_settings_bounds),
 	    cmocka_unit_test(test_logins_count),
 	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),
