@@ -120,8 +120,8 @@ struct unit {
 	gint64 scale;
 };
 
-/* The review settings and `--older-than` have never taken weeks. */
-#define REVIEW_DURATION_UNITS "smhd"
+/* One grammar for every duration (util/units.h): weeks too. */
+#define REVIEW_DURATION_UNITS UNITS_DURATION
 
 static const struct unit duration_units[] = {{'s', 1}, {'m', MINUTE}, {'h', HOUR}, {'d', DAY}, {0, 0}};
 static const struct unit size_units[] = {{'k', 1024}, {'m', 1024 * 1024}, {0, 0}};

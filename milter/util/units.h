@@ -8,8 +8,7 @@
  * Durations, in seconds:
  *   DURATION := DIGITS | TERM+          TERM := DIGITS UNIT
  *   UNIT     := s | m | h | d | w       (seconds, minutes, hours, days, weeks;
- *                                        upper case taken as lower case; the
- *                                        review settings take no weeks)
+ *                                        upper case taken as lower case)
  * A plain number is seconds ("90"); terms add up ("1h30m" = 5400, "1w2d" =
  * 777600), largest unit first or not ("30m1h" = 5400), a unit at most once.
  * Nothing else: no blanks, signs, fractions or other letters.

@@ -406,7 +406,11 @@ static void test_settings(void **state)
 	assert_true(review_parse_duration("90m", &d));
 	assert_int_equal(d, 5400);
 	assert_false(review_parse_duration("-1s", &d));
-	assert_false(review_parse_duration("3w", &d));
+	assert_true(review_parse_duration("3w", &d)); /* the one grammar: weeks too */
+	assert_int_equal(d, 3 * 7 * 86400);
+	assert_true(review_parse_duration("1h30m", &d));
+	assert_int_equal(d, 5400);
+	assert_false(review_parse_duration("3y", &d));
 	review_config_clear(&cfg);
 }
 
