@@ -371,7 +371,8 @@ static char *scaled_policy(const char *path, unsigned base_patterns, unsigned fa
  * policy compile above that reads them). */
 static void model_load(const char *policy_path)
 {
-	static const char *const names[] = {"default-gate.model", "default-sentences.model"};
+	static const char *const names[] = {"default-gate.model", "default-gate-text.model",
+	                                    "default-sentences.model"};
 	char *dir = g_path_get_dirname(policy_path);
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *path = g_build_filename(dir, names[i], NULL), *data = NULL, *err = NULL;
