@@ -78,6 +78,11 @@ const struct config_key config_keys[] = {
     {"reconcile.postfix-config", CONF_STRING, FIELD(postfix_config), "", 0, 0, NULL, NULL,
      "the configuration directory of the Postfix instance whose hold queue is compared (postqueue -c; "
      "empty: the default instance)"},
+    {"reconcile.sendmail-config", CONF_STRING, FIELD(sendmail_cf), "", 0, 0, NULL, NULL,
+     "Sendmail's sendmail.cf when held mail is in Sendmail's quarantine: its queue is then listed with "
+     "sendmail -C FILE -bp and -bp -qQ instead of postqueue (empty: Postfix)"},
+    {"reconcile.sendmail-program", CONF_STRING, FIELD(sendmail_bin), "/usr/sbin/sendmail", 0, 0, NULL, NULL,
+     "the sendmail binary that lists Sendmail's queue when reconcile.sendmail-config is set"},
     {"mode", CONF_ENUM, FIELD(mode), "enforce", 0, 0, CHOICES("enforce", "monitor"), NULL,
      "enforce: act on the verdict; monitor: decide, log and record, change nothing"},
     {"on-error", CONF_ENUM, FIELD(on_error), "accept", 0, 0, CHOICES("accept", "tempfail", "hold"), NULL,

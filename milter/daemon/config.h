@@ -68,6 +68,8 @@ struct config {
 	gint64 reconcile;        /* seconds between comparisons of the hold queue with the store; 0 = never */
 	char *postqueue;         /* Postfix's postqueue, to read the hold queue */
 	char *postfix_config;    /* Postfix configuration directory of the instance; "" = the default */
+	char *sendmail_cf;       /* Sendmail's sendmail.cf; "" = the MTA is Postfix */
+	char *sendmail_bin;      /* the sendmail binary that lists its queue */
 	gint64 drain_timeout;    /* seconds SIGTERM waits for messages in flight */
 	gint64 milter_timeout;   /* seconds an MTA connection may stay idle */
 	int workers;             /* event loops (threads); 0 = one per CPU */

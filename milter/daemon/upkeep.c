@@ -29,6 +29,12 @@ static char *unavailable_why;  /* why the store could not be opened at the last 
 static gint64 next_reconcile;  /* monotonic seconds; 0: at the first run */
 static char *reconcile_why;    /* why the last reconcile could not compare, logged once */
 static bool reconcile_alerted; /* the last reconcile found held mail with no record */
+/* The MTA whose queue reconcile reads, from the daemon's settings. */
+#define MTA_OF(cfg)                                                                                          \
+	{                                                                                                    \
+		(cfg)->postqueue, (cfg)->postfix_config, (cfg)->sendmail_bin, (cfg)->sendmail_cf             \
+	}
+
 static struct holdqueue_counts reconciled; /* what the last reconcile found */
 static bool reconciled_once;
 
@@ -290,7 +296,8 @@ int upkeep_reconcile(struct writer *w, const struct config *cfg)
 	 * or spool, spool -> store) is found where it went: the hold queue
 	 * first, the store last. */
 	char *err = NULL;
-	GHashTable *queue = holdqueue_read(cfg->postqueue, cfg->postfix_config, &err);
+	struct holdqueue_mta mta = MTA_OF(cfg);
+	GHashTable *queue = holdqueue_read(&mta, &err);
 	if (queue == NULL) {
 		cannot_compare(cfg, g_strdup_printf("cannot read the hold queue: %s", err));
 		g_free(err);
@@ -432,7 +439,9 @@ bool upkeep_check(const struct config *cfg)
 	if (cfg->reconcile == 0) {
 		printf("reconcile: off (reconcile.interval is 0): held mail with no record is not noticed\n");
 	} else {
-		GHashTable *queue = holdqueue_read(cfg->postqueue, cfg->postfix_config, &err);
+		struct holdqueue_mta mta = MTA_OF(cfg);
+		GHashTable *queue = holdqueue_read(&mta, &err);
+		char *how = holdqueue_describe(&mta);
 		unsigned held = 0;
 		GHashTableIter it;
 		gpointer name;
@@ -441,10 +450,8 @@ bool upkeep_check(const struct config *cfg)
 			while (g_hash_table_iter_next(&it, NULL, &name))
 				held += strcmp(name, "hold") == 0;
 			printf("reconcile OK: every %" G_GINT64_FORMAT
-			       "s, the hold queue from %s -j%s%s (%u held "
-			       "now)\n",
-			       cfg->reconcile, cfg->postqueue, *cfg->postfix_config ? " -c " : "",
-			       cfg->postfix_config, held);
+			       "s, the hold queue from %s (%u held now)\n",
+			       cfg->reconcile, how, held);
 			g_hash_table_unref(queue);
 		} else {
 			fflush(stdout);
@@ -454,6 +461,7 @@ bool upkeep_check(const struct config *cfg)
 			        "store would not be noticed\n",
 			        err);
 		}
+		g_free(how);
 	}
 	fflush(stdout);
 	g_free(err);

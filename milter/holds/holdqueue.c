@@ -68,13 +68,13 @@ GHashTable *holdqueue_parse(const char *text)
 	return queue;
 }
 
-GHashTable *holdqueue_read(const char *postqueue, const char *postfix_config, char **err)
+static GHashTable *postfix_read(const struct holdqueue_mta *mta, char **err)
 {
-	char *argv[5] = {(char *)postqueue};
+	char *argv[5] = {(char *)mta->postqueue};
 	int n = 1;
-	if (postfix_config != NULL && *postfix_config) {
+	if (mta->postfix_config != NULL && *mta->postfix_config) {
 		argv[n++] = "-c";
-		argv[n++] = (char *)postfix_config;
+		argv[n++] = (char *)mta->postfix_config;
 	}
 	argv[n++] = "-j";
 	char *out = NULL;
@@ -85,6 +85,60 @@ GHashTable *holdqueue_read(const char *postqueue, const char *postfix_config, ch
 	GHashTable *queue = holdqueue_parse(out);
 	g_free(out);
 	return queue;
+}
+
+/* Each entry of `sendmail -bp` starts a line with its id (eight of
+ * Sendmail's queue-id characters, then the process id's digits), marked "*"
+ * while being worked on, "X" when over the load limit, "-" when too young
+ * to run, then blanks and its size.  ("X" is a queue-id character too:
+ * only the digits tell where the id ends.) */
+void holdqueue_parse_sendmail(GHashTable *queue, const char *out, const char *name)
+{
+	char **lines = g_strsplit(out, "\n", -1);
+	for (int i = 0; lines[i]; i++) {
+		const char *l = lines[i];
+		size_t head = strspn(l, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx");
+		if (head < 8)
+			continue;
+		size_t n = 8 + strspn(l + 8, "0123456789");
+		size_t mark = strspn(l + n, "*X-");
+		if (n >= 13 && mark <= 1 && (l[n + mark] == ' ' || l[n + mark] == '\t'))
+			g_hash_table_replace(queue, g_strndup(l, n), g_strdup(name));
+	}
+	g_strfreev(lines);
+}
+
+static GHashTable *sendmail_read(const struct holdqueue_mta *mta, char **err)
+{
+	GHashTable *queue = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	for (int quarantined = 0; quarantined < 2; quarantined++) {
+		char *argv[] = {(char *)mta->sendmail,      "-C", (char *)mta->sendmail_cf, "-bp",
+		                quarantined ? "-qQ" : NULL, NULL};
+		char *out = NULL;
+		bool ok = holdqueue_run(argv, &out, NULL, err);
+		if (ok)
+			holdqueue_parse_sendmail(queue, out, quarantined ? "hold" : "deferred");
+		g_free(out);
+		if (!ok) {
+			g_hash_table_unref(queue);
+			return NULL;
+		}
+	}
+	return queue;
+}
+
+GHashTable *holdqueue_read(const struct holdqueue_mta *mta, char **err)
+{
+	return mta->sendmail_cf && *mta->sendmail_cf ? sendmail_read(mta, err) : postfix_read(mta, err);
+}
+
+char *holdqueue_describe(const struct holdqueue_mta *mta)
+{
+	if (mta->sendmail_cf && *mta->sendmail_cf)
+		return g_strdup_printf("%s -C %s -bp [-qQ]", mta->sendmail, mta->sendmail_cf);
+	bool conf = mta->postfix_config && *mta->postfix_config;
+	return g_strdup_printf("%s%s%s -j", mta->postqueue, conf ? " -c " : "",
+	                       conf ? mta->postfix_config : "");
 }
 
 /* Append the line of a message held in the MTA with no record in the store:

@@ -1,6 +1,6 @@
 /*
  * holdqueue.h - the MTA's hold queue against the records of held mail: the
- * queue as `postqueue -j` lists it, and its comparison with the store's
+ * queue as `postqueue -j` (or Sendmail's `-bp`) lists it, and its comparison with the store's
  * held records, the records waiting in the daemon's spool and those the
  * daemon is still writing.  Shared by `apologyctl quarantine reconcile`
  * (quarantine.c) and the daemon's own periodic reconcile (daemon/upkeep.c),
@@ -20,10 +20,27 @@
  * exits 0.  *OUTPUT and *ERRORS (may be NULL) get what it printed. */
 bool holdqueue_run(char **argv, char **output, char **errors, char **err);
 
-/* The MTA's queue as POSTQUEUE -j (with -c POSTFIX_CONFIG unless that is
- * "") lists it: a table from queue id to queue name ("hold", "deferred",
- * ...), both owned by the table.  NULL with *ERR on error. */
-GHashTable *holdqueue_read(const char *postqueue, const char *postfix_config, char **err);
+/* Where the MTA's queue is listed from: Postfix (POSTQUEUE -j, with -c
+ * POSTFIX_CONFIG unless that is "") or, when SENDMAIL_CF is not "",
+ * Sendmail (SENDMAIL -C SENDMAIL_CF -bp for its queue, -bp -qQ for its
+ * quarantine, listed as "hold"). */
+struct holdqueue_mta {
+	const char *postqueue;
+	const char *postfix_config;
+	const char *sendmail;
+	const char *sendmail_cf;
+};
+
+/* The MTA's queue as MTA lists it: a table from queue id to queue name
+ * ("hold", "deferred", ...), both owned by the table.  NULL with *ERR on
+ * error. */
+GHashTable *holdqueue_read(const struct holdqueue_mta *mta, char **err);
+/* "postqueue -j" or "sendmail -C CF -bp [-qQ]" as MTA runs them, for
+ * messages; caller frees. */
+char *holdqueue_describe(const struct holdqueue_mta *mta);
+
+/* The queue ids of `sendmail -bp` output OUT added to QUEUE under NAME. */
+void holdqueue_parse_sendmail(GHashTable *queue, const char *out, const char *name);
 
 /* The queue from the text `postqueue -j` prints: one JSON object per line,
  * each with the string members "queue_name" and "queue_id" (the others are

@@ -182,48 +182,10 @@ static void postfix_argv(GPtrArray *argv, const char *program, const struct revi
 	}
 }
 
-/* Add the queue ids of sendmail -bp output OUT to QUEUE under NAME: each
- * entry starts a line with its id (marked "*" while being worked on, "X"
- * when over the load limit, "-" when too young to run) and its size. */
-static void sendmail_listing(GHashTable *queue, const char *out, const char *name)
-{
-	char **lines = g_strsplit(out, "\n", -1);
-	for (int i = 0; lines[i]; i++) {
-		const char *l = lines[i];
-		size_t n = strspn(l, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwx");
-		size_t mark = strspn(l + n, "*X-");
-		if (n >= 13 && (l[n + mark] == ' ' || l[n + mark] == '\t'))
-			g_hash_table_replace(queue, g_strndup(l, n), g_strdup(name));
-	}
-	g_strfreev(lines);
-}
-
-/* Sendmail's queue: sendmail -bp for the queue, -bp -qQ for the quarantine
- * (as "hold"). */
-static GHashTable *sendmail_queue(const struct review_config *cfg, char **err)
-{
-	GHashTable *queue = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
-	for (int quarantined = 0; quarantined < 2; quarantined++) {
-		char *argv[] = {cfg->sendmail_bin,          "-C", cfg->sendmail_cf, "-bp",
-		                quarantined ? "-qQ" : NULL, NULL};
-		char *out = NULL;
-		bool ok = holdqueue_run(argv, &out, NULL, err);
-		if (ok)
-			sendmail_listing(queue, out, quarantined ? "hold" : "deferred");
-		g_free(out);
-		if (!ok) {
-			g_hash_table_unref(queue);
-			return NULL;
-		}
-	}
-	return queue;
-}
-
 GHashTable *quarantine_mta_queue(const struct review_config *cfg, char **err)
 {
-	if (*cfg->sendmail_cf)
-		return sendmail_queue(cfg, err);
-	return holdqueue_read(POSTQUEUE, cfg->postfix_config, err);
+	struct holdqueue_mta mta = {POSTQUEUE, cfg->postfix_config, cfg->sendmail_bin, cfg->sendmail_cf};
+	return holdqueue_read(&mta, err);
 }
 
 /* Ask Postfix to deliver released mail now instead of at the next queue run. */

@@ -232,6 +232,22 @@ t_quarantine_list() {
 	return 0
 }
 
+# The daemon compares Sendmail's quarantine with the store: -n lists it (the held
+# reply counted), and its periodic reconcile counts it, without an alert.
+t_daemon_reconcile() {
+	[ -n "$HELD_ID" ] || why "nothing held"
+	"$E2E_BUILD/apology-milter" -n -o "policy=$E2E_POLICY" -o "store=sqlite:$STORE" -o "hold-key=$HOLD_KEY" \
+		-o "reconcile.sendmail-config=$T/sendmail.cf" -o "reconcile.sendmail-program=$SENDMAIL" \
+		-o "spool.directory=$T/spool" >"$T/n.out" 2>&1 || why "apology-milter -n failed: $(cat "$T/n.out")"
+	grep -q "^reconcile OK: .*$SENDMAIL -C $T/sendmail.cf -bp \[-qQ\] (1 held now)" "$T/n.out" ||
+		why "-n does not list the quarantine: $(grep reconcile "$T/n.out")"
+	poll grep -q "reconcile: [1-9][0-9]* message(s) in the hold queue, [1-9][0-9]* recorded" "$MILTER_LOG" ||
+		why "the daemon's reconcile did not count the quarantine: $(grep 'reconcile' "$MILTER_LOG" | tail -2)"
+	! grep -q "reconcile: cannot\|held but not recorded" "$MILTER_LOG" ||
+		why "the daemon's reconcile complains: $(grep 'reconcile: cannot\|held but not recorded' "$MILTER_LOG" | head -3)"
+	return 0
+}
+
 t_release_delivers() {
 	[ -n "$HELD_ID" ] || why "nothing held"
 	id=$(sql "SELECT id FROM quarantine WHERE queue_id = '$HELD_ID'")
@@ -329,11 +345,12 @@ APOLOGY_POSTSUPER_CONF=$T/postsuper.conf
 export APOLOGY_POSTSUPER_CONF
 : >"$T/swaks.log"
 start_sink
-start_milter
+# The daemon's own reconcile lists Sendmail's queue (every second here).
+start_milter -o "reconcile.sendmail-config=$T/sendmail.cf" -o "reconcile.sendmail-program=$SENDMAIL"
 start_sendmail
 
 for t in t_config_from_snippet t_complaint_recorded t_clean_reply_unchanged t_doubtful_reply_advised \
-	t_bad_reply_quarantined t_quarantine_list t_release_delivers t_discard_removes t_helper_refuses_bad_ids \
+	t_bad_reply_quarantined t_quarantine_list t_daemon_reconcile t_release_delivers t_discard_removes t_helper_refuses_bad_ids \
 	t_helper_refuses_others; do
 	run_test "$t"
 done

@@ -87,13 +87,40 @@ static void test_listed_twice(void **state)
 	g_hash_table_unref(q);
 }
 
+/* Sendmail's `-bp` listing: each entry's line starts with its queue id
+ * (marked "*", "X" or "-"), the headings, reasons, recipients and totals
+ * are not entries. */
+static void test_sendmail_listing(void **state)
+{
+	(void)state;
+	static const char bp[] =
+	    "\t\t/var/spool/mqueue (3 requests)\n"
+	    "-----Q-ID----- --Size-- -----Q-Time----- ------------Sender/Recipient-----------\n"
+	    "6B4CO4jo026596      512 Fri Dec  4 12:24 <sam@acme.example>\n"
+	    "     QUARANTINE: apology-milter: held for review\n"
+	    "                                         <dana@client.example>\n"
+	    "6B4CQ7bo026696*     733 Fri Dec  4 12:26 <lee@acme.example>\n"
+	    "6B4CQ7G2026735X\t  733 Fri Dec  4 12:26 <lee@acme.example>\n"
+	    "                 (Deferred: Connection refused by mx.client.example.)\n"
+	    "short      12 Fri Dec  4 12:26 <x@acme.example>\n"
+	    "\t\tTotal requests: 3\n";
+	GHashTable *q = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
+	holdqueue_parse_sendmail(q, bp, "hold");
+	assert_int_equal(g_hash_table_size(q), 3);
+	assert_string_equal(g_hash_table_lookup(q, "6B4CO4jo026596"), "hold");
+	assert_string_equal(g_hash_table_lookup(q, "6B4CQ7bo026696"), "hold");
+	assert_string_equal(g_hash_table_lookup(q, "6B4CQ7G2026735"), "hold");
+	holdqueue_parse_sendmail(q, "", "deferred");
+	assert_int_equal(g_hash_table_size(q), 3);
+	g_hash_table_unref(q);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_postqueue_lines),
-	    cmocka_unit_test(test_empty),
-	    cmocka_unit_test(test_odd_lines),
-	    cmocka_unit_test(test_listed_twice),
+	    cmocka_unit_test(test_postqueue_lines),  cmocka_unit_test(test_empty),
+	    cmocka_unit_test(test_odd_lines),        cmocka_unit_test(test_listed_twice),
+	    cmocka_unit_test(test_sendmail_listing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
