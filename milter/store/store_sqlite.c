@@ -130,6 +130,20 @@ static const char *const migrations[] = {
     "  outcome TEXT NOT NULL,"
     "  detail TEXT NOT NULL);"
     "CREATE INDEX helper_actions_queue ON helper_actions(queue_id, at);",
+    /* 8: reviewers' decisions as labels: per decision on a held reply, each
+     * rule of its findings judged right or wrong (holds/labels.c) */
+    "CREATE TABLE review_labels ("
+    "  id INTEGER PRIMARY KEY,"
+    "  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"
+    "  rule TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL CHECK (verdict IN ('right', 'wrong')),"
+    "  action TEXT NOT NULL,"
+    "  reviewer TEXT NOT NULL,"
+    "  excerpt TEXT,"
+    "  at INTEGER NOT NULL,"
+    "  UNIQUE (quarantine_id, rule));"
+    "CREATE INDEX review_labels_at ON review_labels(at);"
+    "CREATE INDEX review_labels_rule ON review_labels(rule, at);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -1067,39 +1081,147 @@ static bool sqlite_outbox_attempt(struct store *st, gint64 id, const char *state
 	return ok;
 }
 
-static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
-                         char **err)
+/* Read the rows of SQL, its parameters ?1.. bound to the N_ARGS numbers
+ * ARGS, each appended to OUT by READ; WHAT names the query in errors. */
+static bool select_rows(struct store *st, const char *sql, const gint64 *args, int n_args,
+                        void (*read)(sqlite3_stmt *q, GArray *out), GArray *out, const char *what, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		for (int i = 0; i < n_args; i++)
+			sqlite3_bind_int64(q, i + 1, args[i]);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			read(q, out);
+		ok = finish(s, q, rc, what, err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void read_count(sqlite3_stmt *q, GArray *out)
+{
+	struct store_count c = {column_text(q, 0), sqlite3_column_int64(q, 1)};
+	if (c.key == NULL)
+		c.key = g_strdup("");
+	g_array_append_val(out, c);
+}
+
+/* Counts of held records (MONITOR false: every state but "monitor") or of
+ * monitor records. */
+static bool count_stats(struct store *st, enum store_stat what, bool monitor, gint64 since, unsigned limit,
+                        GArray *out, char **err)
 {
 	static const char *const sql[] = {
 	    [STORE_STAT_WEEK] =
 	        "SELECT strftime('%Y-W%W', created, 'unixepoch') AS k, count(*) FROM quarantine"
-	        " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY k LIMIT ?2",
+	        " WHERE created >= ?1 AND (state = 'monitor') = ?3 GROUP BY k ORDER BY k LIMIT ?2",
 	    [STORE_STAT_RULE] = "SELECT json_extract(value, '$.rule') AS k, count(DISTINCT quarantine.id)"
 	                        " FROM quarantine, json_each(quarantine.findings, '$.findings')"
-	                        " WHERE created >= ?1 AND state <> 'monitor' AND json_valid(findings)"
+	                        " WHERE created >= ?1 AND (state = 'monitor') = ?3 AND json_valid(findings)"
 	                        " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
-	    [STORE_STAT_SENDER] =
-	        "SELECT lower(sender) AS k, count(*) FROM quarantine"
-	        " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
+	    [STORE_STAT_SENDER] = "SELECT lower(sender) AS k, count(*) FROM quarantine"
+	                          " WHERE created >= ?1 AND (state = 'monitor') = ?3"
+	                          " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
 	};
+	const gint64 args[] = {since, limit ? (gint64)limit : -1, monitor};
+	return select_rows(st, sql[what], args, 3, read_count, out, "computing statistics", err);
+}
+
+static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
+                         char **err)
+{
+	return count_stats(st, what, false, since, limit, out, err);
+}
+
+static bool sqlite_monitor_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit,
+                                 GArray *out, char **err)
+{
+	return count_stats(st, what, true, since, limit, out, err);
+}
+
+/* ---- reviewers' labels ------------------------------------------------ */
+
+static bool sqlite_labels_put(struct store *st, const struct store_label *labels, size_t n, char **err)
+{
+	static const char sql[] =
+	    "INSERT INTO review_labels (quarantine_id, rule, verdict, action, reviewer, excerpt, at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (quarantine_id, rule) DO UPDATE SET"
+	    " verdict = excluded.verdict, action = excluded.action, reviewer = excluded.reviewer,"
+	    " excerpt = excluded.excerpt, at = excluded.at";
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
-	sqlite3_stmt *q = prepare(s, sql[what], err);
-	bool ok = q != NULL;
-	if (ok) {
-		sqlite3_bind_int64(q, 1, since);
-		sqlite3_bind_int64(q, 2, limit ? (gint64)limit : -1);
-		int rc;
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			struct store_count c = {column_text(q, 0), sqlite3_column_int64(q, 1)};
-			if (c.key == NULL)
-				c.key = g_strdup("");
-			g_array_append_val(out, c);
-		}
-		ok = finish(s, q, rc, "computing statistics", err);
+	bool ok = exec(s, "BEGIN IMMEDIATE", err);
+	sqlite3_stmt *q = ok ? prepare(s, sql, err) : NULL;
+	ok = q != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
+		const struct store_label *l = &labels[i];
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+		sqlite3_bind_int64(q, 1, l->quarantine_id);
+		bind_text(q, 2, l->rule);
+		bind_text(q, 3, l->verdict);
+		bind_text(q, 4, l->action);
+		bind_text(q, 5, l->reviewer);
+		bind_text(q, 6, l->excerpt);
+		sqlite3_bind_int64(q, 7, l->at);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			ok = fail(s, "recording a reviewer's labels", err);
 	}
+	sqlite3_finalize(q);
+	if (ok)
+		ok = exec(s, "COMMIT", err);
+	if (!ok)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	g_mutex_unlock(&s->lock);
 	return ok;
+}
+
+static void read_label(sqlite3_stmt *q, GArray *out)
+{
+	struct store_label l = {
+	    .quarantine_id = sqlite3_column_int64(q, 0),
+	    .rule = column_text(q, 1),
+	    .verdict = column_text(q, 2),
+	    .action = column_text(q, 3),
+	    .reviewer = column_text(q, 4),
+	    .excerpt = column_text(q, 5),
+	    .at = sqlite3_column_int64(q, 6),
+	};
+	g_array_append_val(out, l);
+}
+
+static bool sqlite_labels_list(struct store *st, gint64 since, GArray *out, char **err)
+{
+	static const char sql[] = "SELECT quarantine_id, rule, verdict, action, reviewer, excerpt, at"
+	                          " FROM review_labels WHERE at >= ?1 ORDER BY at, quarantine_id, rule";
+	return select_rows(st, sql, &since, 1, read_label, out, "reading reviewers' labels", err);
+}
+
+static void read_precision(sqlite3_stmt *q, GArray *out)
+{
+	struct store_precision p = {
+	    .rule = column_text(q, 0),
+	    .right = sqlite3_column_int64(q, 1),
+	    .wrong = sqlite3_column_int64(q, 2),
+	    .example = column_text(q, 3),
+	};
+	g_array_append_val(out, p);
+}
+
+static bool sqlite_label_precision(struct store *st, gint64 since, GArray *out, char **err)
+{
+	static const char sql[] =
+	    "SELECT l.rule, sum(CASE WHEN l.verdict = 'right' THEN 1 ELSE 0 END),"
+	    " sum(CASE WHEN l.verdict = 'wrong' THEN 1 ELSE 0 END),"
+	    " (SELECT e.excerpt FROM review_labels e WHERE e.rule = l.rule AND e.verdict = 'wrong'"
+	    "  AND e.at >= ?1 AND e.excerpt IS NOT NULL AND e.excerpt <> ''"
+	    "  ORDER BY e.at DESC, e.id DESC LIMIT 1)"
+	    " FROM review_labels l WHERE l.at >= ?1 GROUP BY l.rule ORDER BY 3 DESC, l.rule";
+	return select_rows(st, sql, &since, 1, read_precision, out, "computing reviewers' precision", err);
 }
 
 /* ---- failed log-ins of the review page -------------------------------- */
@@ -1211,4 +1333,8 @@ const struct store_ops store_sqlite_ops = {
     .login_list = sqlite_login_list,
     .login_put = sqlite_login_put,
     .login_delete = sqlite_login_delete,
+    .monitor_stats = sqlite_monitor_stats,
+    .labels_put = sqlite_labels_put,
+    .labels_list = sqlite_labels_list,
+    .label_precision = sqlite_label_precision,
 };
