@@ -165,8 +165,8 @@ bool store_inflight_end(struct store *st, const char *fingerprint, char **err);
 int store_inflight_recover(struct store *st, gint64 crashed_since, char **err);
 enum store_guard store_inflight_guard(struct store *st, char **why);
 
-/* Delete complaints, history, and in-flight and crash records older than
- * BEFORE.  Quarantine records are kept (their expiry is a review policy). */
+/* Delete complaints, history, decisions, and in-flight and crash records
+ * older than BEFORE.  Quarantine records are kept (their expiry is a review policy). */
 bool store_prune(struct store *st, gint64 before, char **err);
 
 /* ---- review: lists, the audit trail, the outbox, statistics ----------
@@ -333,6 +333,26 @@ struct store_precision {
 bool store_label_precision(struct store *st, gint64 since, GArray *out, char **err);
 GArray *store_precisions_new(void);
 void store_precision_clear(struct store_precision *p);
+
+/*
+ * Decisions: a summary of each outgoing reply the daemon judged advise or
+ * hold (held, monitor or not), written through its store writer, so that
+ * `apologyctl report` can count what was advised per sender and rule.
+ * Pruned with the complaints (store_prune).
+ */
+struct store_decision {
+	gint64 at; /* Unix seconds */
+	char *sender;
+	char *client_domain; /* "" when unknown */
+	char *verdict;       /* "advise", "hold" */
+	char *rules;         /* the distinct rule ids of its findings, comma-separated */
+};
+bool store_decision_put(struct store *st, const struct store_decision *d, char **err);
+/* Append the decisions made at or after SINCE whose verdict is VERDICT
+ * (NULL: any), oldest first, to OUT, an array from store_decisions_new(). */
+bool store_decisions_list(struct store *st, gint64 since, const char *verdict, GArray *out, char **err);
+GArray *store_decisions_new(void);
+void store_decision_clear(struct store_decision *d);
 
 /*
  * Failed log-ins of the review page: one record per (user name, client

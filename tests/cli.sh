@@ -165,16 +165,26 @@ expect "labels export --since 1m" 0 "$CTL" labels $S export --since 1m
 [ "$(wc -l <"$tmp/out")" -eq 1 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --since 1m: $(cat "$tmp/out")"; }
 expect "labels bad --since" 64 "$CTL" labels $S export --since soon
 expect "labels unknown command" 64 "$CTL" labels $S import
+# What the daemon's writer records of each reply judged advise or hold (table decisions).
+sqlite3 "$tmp/store.db" "INSERT INTO decisions (at, sender, client_domain, verdict, rules) VALUES
+  ($now - 300, 'Sam@agency.example', 'client.example', 'advise', 'no-call-offer,late-reply'),
+  ($now - 200, 'sam@agency.example', 'client.example', 'advise', 'no-call-offer'),
+  ($now - 100, 'kim@agency.example', 'client.example', 'hold', 'blame-third-party,excuse'),
+  ($now - 30 * 86400, 'old@agency.example', 'client.example', 'advise', 'excuse')" || fail=$((fail + 1))
 expect "report text" 0 "$CTL" report $S --since 7d
 contains "report counts the held" out "Held: 2 message(s)"
 contains "report counts the monitor holds" out "Would have been held (monitor mode): 1 message(s)"
 contains "report per sender" out "ann@agency.example"
+contains "report counts the advised" out "Advised: 2 message(s)"
+contains "report advised per rule" out "no-call-offer  *2"
+contains "report advised per sender, in lower case" out "sam@agency.example  *2"
 contains "report precision per rule" out "blame-third-party  *1  *1  *0.50"
 contains "report precision of a rule never wrong" out "excuse  *2  *0  *1.00"
 contains "report most often wrong, with an example" out 'blame-third-party: wrong 1 time(s), e.g. "data team <b>"'
 expect "report json" 0 "$CTL" report $S --format json
 contains "json precision" out '{"rule":"blame-third-party","right":1,"wrong":1,"precision":0.50,"example":"data team <b>"}'
 contains "json monitor per sender" out '"monitor":{"total":1,'
+contains "json advised per rule" out '"advised":{"total":2,"week":\[{"key":"[0-9]*-W[0-9]*","n":2}\],"rule":\[{"key":"no-call-offer","n":2},{"key":"late-reply","n":1}\]'
 expect "report html" 0 "$CTL" report $S --format html
 contains "html escapes the example" out "data team &lt;b&gt;"
 grep -q "<script\|src=\|href=" "$tmp/out" && { fail=$((fail + 1)); echo "FAIL html not self-contained"; } || pass=$((pass + 1))

@@ -1,7 +1,8 @@
 /*
  * report.c - `apologyctl report [--since 7d] [--format text|json|html]`:
- * what the milter held and, in `mode: monitor`, would have held, per week,
- * per rule and per sender (store_stats, store_monitor_stats), and each
+ * what the milter held, in `mode: monitor` would have held, and advised, per
+ * week, per rule and per sender (store_stats, store_monitor_stats, the
+ * advise decisions of store_decisions_list), and each
  * rule's precision as reviewers judged it (store_label_precision), with the
  * rules most often marked wrong and an example of each.  The html format is
  * one self-contained page (no script, no outside resource), every value
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 
 #include "ctl.h"
 #include "labeling.h"
@@ -22,7 +24,8 @@
 static const char usage_text[] =
     "usage: apologyctl report [-c FILE] [-o key=value]... [--since DATE|DURATION]\n"
     "                         [--format text|json|html]\n"
-    "  what was held and what monitor mode would have held, per week, rule and sender,\n"
+    "  what was held, what monitor mode would have held and what was advised, per week,\n"
+    "  rule and sender,\n"
     "  and each rule's precision as reviewers judged it (right / (right + wrong))\n"
     "  --since   from then on: a duration back from now such as 7d (the default),\n"
     "            YYYY-MM-DD or an RFC 3339 time\n"
@@ -48,33 +51,92 @@ static const struct {
 } kinds[] = {
     {"held", "Held"},
     {"monitor", "Would have been held (monitor mode)"},
+    {"advised", "Advised"},
 };
+#define N_KINDS G_N_ELEMENTS(kinds)
 
 struct report {
 	gint64 since;
-	GArray *counts[2][N_DIMS]; /* [held, monitor][dimension] of struct store_count */
-	GArray *precision;         /* struct store_precision */
+	GArray *counts[N_KINDS][N_DIMS]; /* [held, monitor, advised][dimension] of struct store_count */
+	GArray *precision;               /* struct store_precision */
 };
+
+/* The key of decision D under WHAT: its week as the store counts weeks
+ * ("2026-W09", weeks from Monday), or its sender in lower case. */
+static char *decision_key(const struct store_decision *d, enum store_stat what)
+{
+	if (what == STORE_STAT_SENDER)
+		return g_ascii_strdown(d->sender, -1);
+	time_t t = (time_t)d->at;
+	struct tm tm;
+	char week[32] = "";
+	if (gmtime_r(&t, &tm) != NULL)
+		strftime(week, sizeof week, "%Y-W%W", &tm);
+	return g_strdup(week);
+}
+
+static gint by_key(gconstpointer a, gconstpointer b)
+{
+	return strcmp(((const struct store_count *)a)->key, ((const struct store_count *)b)->key);
+}
+
+static gint by_count(gconstpointer a, gconstpointer b)
+{
+	const struct store_count *x = a, *y = b;
+	return x->n != y->n ? (x->n < y->n ? 1 : -1) : strcmp(x->key, y->key);
+}
+
+/* Count DECISIONS per WHAT into OUT, ordered as store_stats() orders. */
+static void count_decisions(const GArray *decisions, enum store_stat what, GArray *out)
+{
+	GHashTable *n = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	for (guint i = 0; i < decisions->len; i++) {
+		const struct store_decision *d = &g_array_index(decisions, struct store_decision, i);
+		char **keys = what == STORE_STAT_RULE ? g_strsplit(d->rules, ",", -1) : NULL;
+		char *one[] = {keys ? NULL : decision_key(d, what), NULL};
+		for (char **k = keys ? keys : one; *k != NULL; k++) {
+			if (**k == '\0')
+				continue;
+			gpointer had = g_hash_table_lookup(n, *k);
+			g_hash_table_replace(n, g_strdup(*k), GSIZE_TO_POINTER(GPOINTER_TO_SIZE(had) + 1));
+		}
+		g_strfreev(keys);
+		g_free(one[0]);
+	}
+	GHashTableIter it;
+	gpointer key, value;
+	g_hash_table_iter_init(&it, n);
+	while (g_hash_table_iter_next(&it, &key, &value)) {
+		struct store_count c = {g_strdup(key), (gint64)GPOINTER_TO_SIZE(value)};
+		g_array_append_val(out, c);
+	}
+	g_array_sort(out, what == STORE_STAT_WEEK ? by_key : by_count);
+	g_hash_table_unref(n);
+}
 
 static bool report_read(struct store *st, struct report *r, char **err)
 {
-	for (size_t k = 0; k < 2; k++)
+	GArray *advised = store_decisions_new();
+	bool ok = store_decisions_list(st, r->since, "advise", advised, err);
+	for (size_t k = 0; k < N_KINDS; k++)
 		for (size_t d = 0; d < N_DIMS; d++) {
 			r->counts[k][d] = store_counts_new();
-			bool ok = k == 0
-			              ? store_stats(st, dimensions[d].what, r->since, 0, r->counts[k][d], err)
-			              : store_monitor_stats(st, dimensions[d].what, r->since, 0,
-			                                    r->counts[k][d], err);
-			if (!ok)
-				return false;
+			if (ok && k == 0)
+				ok = store_stats(st, dimensions[d].what, r->since, 0, r->counts[k][d], err);
+			else if (ok && k == 1)
+				ok = store_monitor_stats(st, dimensions[d].what, r->since, 0, r->counts[k][d],
+				                         err);
+			else if (ok)
+				count_decisions(advised, dimensions[d].what, r->counts[k][d]);
 		}
+	g_array_unref(advised);
 	r->precision = store_precisions_new();
-	return store_label_precision(st, r->since, r->precision, err);
+	return ok && store_label_precision(st, r->since, r->precision, err);
 }
 
 static void report_clear(struct report *r)
 {
-	for (size_t k = 0; k < 2; k++)
+	for (size_t k = 0; k < N_KINDS; k++)
 		for (size_t d = 0; d < N_DIMS; d++)
 			if (r->counts[k][d])
 				g_array_unref(r->counts[k][d]);
@@ -98,7 +160,7 @@ static void print_text(const struct report *r)
 	char *since = render_time(r->since);
 	printf("report since %s\n", since ? since : "?");
 	g_free(since);
-	for (size_t k = 0; k < 2; k++) {
+	for (size_t k = 0; k < N_KINDS; k++) {
 		printf("\n%s: %" G_GINT64_FORMAT " message(s)\n", kinds[k].title, total(r->counts[k][0]));
 		for (size_t d = 0; d < N_DIMS; d++) {
 			const GArray *c = r->counts[k][d];
@@ -143,7 +205,7 @@ static void print_json(const struct report *r)
 	g_string_append(o, "{\"since\":");
 	render_json_string(o, since ? since : "");
 	g_free(since);
-	for (size_t k = 0; k < 2; k++) {
+	for (size_t k = 0; k < N_KINDS; k++) {
 		g_string_append_printf(o, ",\"%s\":{\"total\":%" G_GINT64_FORMAT, kinds[k].key,
 		                       total(r->counts[k][0]));
 		for (size_t d = 0; d < N_DIMS; d++) {
@@ -210,7 +272,7 @@ static void print_html(const struct report *r)
 	            "<h1>apology-milter report since %s</h1>",
 	            since ? since : "?", since ? since : "?");
 	g_free(since);
-	for (size_t k = 0; k < 2; k++) {
+	for (size_t k = 0; k < N_KINDS; k++) {
 		html_append(o, "<section id=\"%s\"><h2>%s: %" G_GINT64_FORMAT " message(s)</h2>",
 		            kinds[k].key, kinds[k].title, total(r->counts[k][0]));
 		for (size_t d = 0; d < N_DIMS; d++) {

@@ -352,6 +352,34 @@ GArray *store_precisions_new(void)
 	return a;
 }
 
+/* ---- decisions -------------------------------------------------------- */
+
+bool store_decision_put(struct store *st, const struct store_decision *d, char **err)
+{
+	return st->ops->decision_put(st, d, err);
+}
+
+bool store_decisions_list(struct store *st, gint64 since, const char *verdict, GArray *out, char **err)
+{
+	return st->ops->decisions_list(st, since, verdict, out, err);
+}
+
+void store_decision_clear(struct store_decision *d)
+{
+	g_free(d->sender);
+	g_free(d->client_domain);
+	g_free(d->verdict);
+	g_free(d->rules);
+	memset(d, 0, sizeof *d);
+}
+
+GArray *store_decisions_new(void)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct store_decision));
+	g_array_set_clear_func(a, (GDestroyNotify)store_decision_clear);
+	return a;
+}
+
 /* ---- failed log-ins of the review page -------------------------------- */
 
 bool store_login_list(struct store *st, const char *name, const char *address, GArray *out, char **err)

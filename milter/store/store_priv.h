@@ -66,6 +66,9 @@ struct store_ops {
 	bool (*labels_put)(struct store *st, const struct store_label *labels, size_t n, char **err);
 	bool (*labels_list)(struct store *st, gint64 since, GArray *out, char **err);
 	bool (*label_precision)(struct store *st, gint64 since, GArray *out, char **err);
+	/* decisions (advise and hold verdicts); prune deletes them too */
+	bool (*decision_put)(struct store *st, const struct store_decision *d, char **err);
+	bool (*decisions_list)(struct store *st, gint64 since, const char *verdict, GArray *out, char **err);
 };
 
 struct store {

@@ -143,7 +143,17 @@ static const char *const migrations[] = {
     "  at INTEGER NOT NULL,"
     "  UNIQUE (quarantine_id, rule));"
     "CREATE INDEX review_labels_at ON review_labels(at);"
-    "CREATE INDEX review_labels_rule ON review_labels(rule, at);",
+    "CREATE INDEX review_labels_rule ON review_labels(rule, at);"
+    /* and a summary of each reply judged advise or hold (the daemon's
+     * writer), for counting what was advised */
+    "CREATE TABLE decisions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  sender TEXT NOT NULL,"
+    "  client_domain TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL,"
+    "  rules TEXT NOT NULL);"
+    "CREATE INDEX decisions_at ON decisions(at);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -167,6 +177,8 @@ enum stmt {
 	ST_PRUNE_COMPLAINTS,
 	ST_PRUNE_APOLOGIES,
 	ST_PRUNE_INFLIGHT,
+	ST_PRUNE_DECISIONS,
+	ST_DECISION_PUT,
 	ST_COUNT
 };
 
@@ -212,6 +224,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRUNE_COMPLAINTS] = "DELETE FROM complaints WHERE received < ?1",
     [ST_PRUNE_APOLOGIES] = "DELETE FROM apologies WHERE at < ?1",
     [ST_PRUNE_INFLIGHT] = "DELETE FROM inflight WHERE started < ?1",
+    [ST_PRUNE_DECISIONS] = "DELETE FROM decisions WHERE at < ?1",
+    [ST_DECISION_PUT] = "INSERT INTO decisions (at, sender, client_domain, verdict, rules) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 struct sqlite_store {
@@ -798,7 +813,7 @@ static enum store_guard sqlite_inflight_guard(struct store *st, char **why)
 static bool sqlite_prune(struct store *st, gint64 before, char **err)
 {
 	static const enum stmt steps[] = {ST_PRUNE_COMPLAINTS, ST_PRUNE_APOLOGIES, ST_PRUNE_INFLIGHT,
-	                                  ST_CRASHES_EXPIRE};
+	                                  ST_CRASHES_EXPIRE, ST_PRUNE_DECISIONS};
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
 	g_mutex_lock(&s->lock);
@@ -1224,6 +1239,56 @@ static bool sqlite_label_precision(struct store *st, gint64 since, GArray *out, 
 	return select_rows(st, sql, &since, 1, read_precision, out, "computing reviewers' precision", err);
 }
 
+/* ---- decisions -------------------------------------------------------- */
+
+static bool sqlite_decision_put(struct store *st, const struct store_decision *d, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_DECISION_PUT);
+	sqlite3_bind_int64(q, 1, d->at);
+	bind_text(q, 2, d->sender ? d->sender : "");
+	bind_text(q, 3, d->client_domain ? d->client_domain : "");
+	bind_text(q, 4, d->verdict);
+	bind_text(q, 5, d->rules ? d->rules : "");
+	bool ok = run(s, q, "recording a decision", err);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void read_decision(sqlite3_stmt *q, GArray *out)
+{
+	struct store_decision d = {
+	    .at = sqlite3_column_int64(q, 0),
+	    .sender = column_text(q, 1),
+	    .client_domain = column_text(q, 2),
+	    .verdict = column_text(q, 3),
+	    .rules = column_text(q, 4),
+	};
+	g_array_append_val(out, d);
+}
+
+static bool sqlite_decisions_list(struct store *st, gint64 since, const char *verdict, GArray *out,
+                                  char **err)
+{
+	static const char sql[] = "SELECT at, sender, client_domain, verdict, rules FROM decisions"
+	                          " WHERE at >= ?1 AND (?2 IS NULL OR verdict = ?2) ORDER BY at, id";
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, since);
+		bind_text(q, 2, verdict);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			read_decision(q, out);
+		ok = finish(s, q, rc, "reading decisions", err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
 /* ---- failed log-ins of the review page -------------------------------- */
 
 #define LOGIN_MATCH " WHERE (?1 IS NULL OR name = ?1) AND (?2 IS NULL OR address = ?2)"
@@ -1337,4 +1402,6 @@ const struct store_ops store_sqlite_ops = {
     .labels_put = sqlite_labels_put,
     .labels_list = sqlite_labels_list,
     .label_precision = sqlite_label_precision,
+    .decision_put = sqlite_decision_put,
+    .decisions_list = sqlite_decisions_list,
 };

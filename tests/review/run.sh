@@ -118,6 +118,10 @@ t_release_wrong_labels() {
 		why "labels: $(sql "SELECT rule, verdict FROM review_labels WHERE quarantine_id = $id")"
 	[ "$(sql "SELECT count(*) FROM review_labels WHERE quarantine_id = $id AND verdict = 'right'
 	          AND action = 'release' AND reviewer = 'root'")" -ge 1 ] || why "the other rules not labelled right"
+	# the daemon's summary of the held reply, for the report's counts
+	[ "$(sql "SELECT verdict || ' ' || sender || ' ' || client_domain FROM decisions
+	          WHERE rules LIKE '%blame-third-party%' ORDER BY id DESC LIMIT 1")" = \
+		"hold sam@acme.example client.example" ] || why "no decision recorded: $(sql "SELECT * FROM decisions")"
 	id2=$(hold lr) || why "second not held"
 	q return "$id2" --comment "call them" >/dev/null 2>&1 || why "return failed"
 	[ "$(sql "SELECT count(*) FROM review_labels WHERE quarantine_id = $id2 AND verdict = 'wrong'")" = 0 ] ||

@@ -142,7 +142,8 @@ static void test_newer_schema_refused(void **state)
 	             NULL, NULL, NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS login_failures", NULL, NULL, NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions", NULL, NULL, NULL);
-	sqlite3_exec(db, "DROP TABLE IF EXISTS review_labels", NULL, NULL, NULL);
+	sqlite3_exec(db, "DROP TABLE IF EXISTS review_labels; DROP TABLE IF EXISTS decisions", NULL, NULL,
+	             NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -485,7 +486,7 @@ static void test_crashes_migrated(void **state)
 	assert_int_equal(
 	    sqlite3_exec(db,
 	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
-	                 "DROP TABLE review_labels;"
+	                 "DROP TABLE review_labels; DROP TABLE decisions;"
 	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
 	                 "UPDATE schema_version SET version = 4;"
 	                 "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
@@ -1441,6 +1442,55 @@ static void test_monitor_stats(void **state)
 	g_array_unref(c);
 }
 
+/* Decisions: written, read by time and verdict, pruned; and through the
+ * spool when the store is locked, in order with the other records. */
+static void test_decisions(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct store_decision a = {100, "sam@us.example", "client.example", "advise", "no-call-offer,excuse"};
+	struct store_decision h = {200, "kim@us.example", "", "hold", "blame-third-party"};
+	assert_true(store_decision_put(fx->st, &a, &err));
+	assert_true(store_decision_put(fx->st, &h, &err));
+	GArray *d = store_decisions_new();
+	assert_true(store_decisions_list(fx->st, 0, NULL, d, &err));
+	assert_int_equal(d->len, 2);
+	assert_int_equal(g_array_index(d, struct store_decision, 0).at, 100);
+	assert_string_equal(g_array_index(d, struct store_decision, 0).rules, "no-call-offer,excuse");
+	assert_string_equal(g_array_index(d, struct store_decision, 1).client_domain, "");
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 0, "advise", d, &err));
+	assert_int_equal(d->len, 1);
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 150, NULL, d, &err));
+	assert_int_equal(d->len, 1);
+	assert_string_equal(g_array_index(d, struct store_decision, 0).verdict, "hold");
+	assert_true(store_prune(fx->st, 150, &err));
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 0, NULL, d, &err));
+	assert_int_equal(d->len, 1);
+
+	/* a decision record in the spool (the store locked) reaches the store */
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct spool_record r = {.type = SPOOL_DECISION,
+	                         .d = {300, g_strdup("lee@us.example"), g_strdup("c.example"),
+	                               g_strdup("advise"), g_strdup("defensive")}};
+	assert_true(spool_append(sp, &r, NULL, &err));
+	assert_true(spool_record_size(&r) > sizeof r);
+	spool_record_clear(&r);
+	struct spool_replayed done = {0};
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(done.decisions, 1);
+	assert_int_equal(done.unreadable, 0);
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 300, "advise", d, &err));
+	assert_int_equal(d->len, 1);
+	assert_string_equal(g_array_index(d, struct store_decision, 0).sender, "lee@us.example");
+	assert_string_equal(g_array_index(d, struct store_decision, 0).rules, "defensive");
+	spool_free(sp);
+	g_array_unref(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1472,6 +1522,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_stop_keeps_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_monitor_stats, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }
