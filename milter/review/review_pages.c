@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "decision.h"
+#include "decisions.h"
 #include "labeling.h"
 #include "quarantine.h"
 #include "render.h"
@@ -712,35 +713,54 @@ static void render_chart(GString *o, const char *id, const char *title, const GA
 		                       i * 24 + 5, MAX(width, 1), 226 + width, i * 24 + 18, c->n);
 	}
 	if (counts->len == 0)
-		g_string_append(o, "<text x=\"0\" y=\"18\">no holds yet</text>");
+		g_string_append(o, "<text x=\"0\" y=\"18\">none yet</text>");
 	g_string_append(o, "</svg>");
 }
 
 void page_stats(struct review_app *app, const struct review_request *rq, struct page *p)
 {
+	enum source { HELD, MONITOR, ADVISED };
 	static const struct {
 		enum store_stat what;
-		bool monitor; /* what monitor mode would have held */
+		enum source from;
 		const char *id, *title;
 	} charts[] = {
-	    {STORE_STAT_WEEK, false, "per-week", "Holds per week"},
-	    {STORE_STAT_RULE, false, "per-rule", "Holds per rule"},
-	    {STORE_STAT_SENDER, false, "per-sender", "Holds per sender"},
-	    {STORE_STAT_WEEK, true, "monitor-per-week", "Would have been held (monitor mode) per week"},
-	    {STORE_STAT_RULE, true, "monitor-per-rule", "Would have been held (monitor mode) per rule"},
-	    {STORE_STAT_SENDER, true, "monitor-per-sender", "Would have been held (monitor mode) per sender"},
+	    {STORE_STAT_WEEK, HELD, "per-week", "Holds per week"},
+	    {STORE_STAT_RULE, HELD, "per-rule", "Holds per rule"},
+	    {STORE_STAT_SENDER, HELD, "per-sender", "Holds per sender"},
+	    {STORE_STAT_WEEK, MONITOR, "monitor-per-week", "Would have been held (monitor mode) per week"},
+	    {STORE_STAT_RULE, MONITOR, "monitor-per-rule", "Would have been held (monitor mode) per rule"},
+	    {STORE_STAT_SENDER, MONITOR, "monitor-per-sender",
+	     "Would have been held (monitor mode) per sender"},
+	    {STORE_STAT_WEEK, ADVISED, "advised-per-week", "Advised per week"},
+	    {STORE_STAT_RULE, ADVISED, "advised-per-rule", "Advised per rule"},
+	    {STORE_STAT_SENDER, ADVISED, "advised-per-sender", "Advised per sender"},
 	};
 	GString *o = begin(rq, "Statistics (last 26 weeks)");
 	gint64 since = rq->now - 26 * 7 * 86400;
+	GArray *advised = store_decisions_new();
+	char *advised_err = NULL;
+	bool have_advised = store_decisions_list(app->st, since, "advise", advised, &advised_err);
+	g_free(advised_err);
 	for (size_t i = 0; i < G_N_ELEMENTS(charts); i++) {
 		GArray *counts = store_counts_new();
 		char *err = NULL;
-		if (charts[i].monitor ? store_monitor_stats(app->st, charts[i].what, since, 20, counts, &err)
-		                      : store_stats(app->st, charts[i].what, since, 20, counts, &err))
+		bool ok = charts[i].from == HELD
+		              ? store_stats(app->st, charts[i].what, since, 20, counts, &err)
+		          : charts[i].from == MONITOR
+		              ? store_monitor_stats(app->st, charts[i].what, since, 20, counts, &err)
+		              : have_advised;
+		if (ok && charts[i].from == ADVISED) {
+			decisions_count(advised, charts[i].what, counts);
+			if (counts->len > 20)
+				g_array_set_size(counts, 20);
+		}
+		if (ok)
 			render_chart(o, charts[i].id, charts[i].title, counts);
 		g_free(err);
 		g_array_unref(counts);
 	}
+	g_array_unref(advised);
 	GArray *precision = store_precisions_new();
 	char *err = NULL;
 	if (store_label_precision(app->st, since, precision, &err)) {

@@ -13,7 +13,8 @@ recorded, and runs tests/web/review_page.test.js in headless chromium against it
     before it and one a day after;
   - 130 held replies of other senders, scores and ages, for the queue's order and pages;
   - four replies reviewers decided about, with their labels (one excerpt carries the
-    <script>), for the statistics page's precision table, and three monitor records.
+    <script>), for the statistics page's precision table, three monitor records, and
+    the daemon's decisions of three advised replies and a held one.
 
 The browser checks what the expected rows and dates are, computed here from what was
 written.  Prints "ok   web: NAME" or "FAIL web: NAME: why" per test; exits 1 when any
@@ -106,7 +107,15 @@ def labels(db, held):
         db.execute("INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
                    " findings, created, state) VALUES ('', ?, ?, ?, 'd@client.example', 'hold', 5, '{}', ?,"
                    " 'monitor')", ("mon%d@acme.example" % i, "mon%d" % i, sender, held - DAY))
+    for i, (sender, rules) in enumerate((("sam@acme.example", "no-call-offer,late-reply"),
+                                         ("Sam@acme.example", "no-call-offer"), ("kim@acme.example", "excuse"))):
+        db.execute("INSERT INTO decisions (at, sender, client_domain, verdict, rules)"
+                   " VALUES (?, ?, 'client.example', 'advise', ?)", (held - i * 60, sender, rules))
+    db.execute("INSERT INTO decisions (at, sender, client_domain, verdict, rules)"
+               " VALUES (?, 'lee@acme.example', 'client.example', 'hold', 'blame-third-party')", (held,))
     return {
+        "advisedRules": {"no-call-offer": "2", "late-reply": "1", "excuse": "1"},
+        "advisedSenders": 2,
         "precision": {"blame-third-party": ["1", "2", "0.33"], "excuse": ["2", "1", "0.67"],
                       "no-remedy": ["1", "0", "1.00"]},
         "mostWrong": ["blame-third-party", "excuse"],

@@ -16,6 +16,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "decisions.h"
 #include "labeling.h"
 #include "logins.h"
 #include "quarantine.h"
@@ -672,6 +673,42 @@ static void test_precision_html_escaped(void **state)
 	g_array_unref(p);
 }
 
+/* The daemon's decisions counted as the store counts holds. */
+static void test_decisions_count(void **state)
+{
+	(void)state;
+	GArray *d = store_decisions_new();
+	/* 2026-01-05 is a Monday: week 01; the Sunday before is in week 00 */
+	struct store_decision in[] = {
+	    {1767571200, g_strdup("Sam@us.example"), g_strdup("c"), g_strdup("advise"),
+	     g_strdup("excuse,no-remedy")},
+	    {1767571200 - 3600, g_strdup("sam@us.example"), g_strdup("c"), g_strdup("advise"),
+	     g_strdup("excuse")},
+	    {1767571200 + 86400, g_strdup("kim@us.example"), g_strdup("c"), g_strdup("advise"), g_strdup("")},
+	};
+	g_array_append_vals(d, in, G_N_ELEMENTS(in));
+	GArray *c = store_counts_new();
+	decisions_count(d, STORE_STAT_WEEK, c);
+	assert_int_equal(c->len, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "2026-W00");
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 1);
+	assert_string_equal(g_array_index(c, struct store_count, 1).key, "2026-W01");
+	assert_int_equal(g_array_index(c, struct store_count, 1).n, 2);
+	g_array_set_size(c, 0);
+	decisions_count(d, STORE_STAT_RULE, c); /* a reply with no rule counts for none */
+	assert_int_equal(c->len, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "excuse");
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 1).key, "no-remedy");
+	g_array_set_size(c, 0);
+	decisions_count(d, STORE_STAT_SENDER, c);
+	assert_int_equal(c->len, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "sam@us.example");
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 2);
+	g_array_unref(c);
+	g_array_unref(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -688,6 +725,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown),
 	    cmocka_unit_test(test_precision_html_escaped),
+	    cmocka_unit_test(test_decisions_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

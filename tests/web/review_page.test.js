@@ -13,7 +13,7 @@
 //                (text in the complaint that must not run), whole/pinned (its rules about
 //                the whole reply and about words), oldest/score/sender (all held ids in
 //                each order), pageSize, findings/rules (of the reply), precision/mostWrong/
-//                examples/monitorSenders (what the statistics page shows)
+//                examples/monitorSenders/advisedRules/advisedSenders (what the statistics page shows)
 // Prints "ok   web: NAME" or "FAIL web: NAME: why" per test; exits 1 when any failed.
 'use strict';
 const { chromium } = require('playwright-core');
@@ -177,6 +177,17 @@ function same(a, b) {
     expect(bars === want.monitorSenders, `${bars} monitor senders`);
     const held = await admin.textContent('svg#per-sender');
     expect(!held.includes('mon@acme.example'), 'monitor records counted as held');
+  });
+
+  await test('the statistics page shows what was advised', async () => {
+    const labels = await admin.$$eval('svg#advised-per-rule text', (ts) => ts.map((t) => t.textContent));
+    const got = {};
+    for (let i = 0; i + 1 < labels.length; i += 2) got[labels[i]] = labels[i + 1];
+    const sorted = (o) => Object.entries(o).sort();
+    expect(same(sorted(got), sorted(want.advisedRules)), `advised per rule: ${JSON.stringify(got)}`);
+    expect(labels[0] === 'no-call-offer', `the most advised rule is not first: ${labels[0]}`);
+    const bars = await admin.locator('svg#advised-per-sender rect').count();
+    expect(bars === want.advisedSenders, `${bars} advised senders (a held reply or a sender's case counted)`);
   });
 
   await browser.close();
