@@ -192,5 +192,12 @@ expect "report --since before the labels" 0 "$CTL" report $S --since "$(date -u 
 contains "--since counts only later labels" out "blame-third-party  *1  *0  *1.00"
 expect "report bad --format" 64 "$CTL" report $S --format xml
 expect "report bad --since" 64 "$CTL" report $S --since soon
+expect "report --help" 0 "$CTL" report --help
+contains "report help explains --since" out "--since"
+expect "labels --help" 0 "$CTL" labels --help
+contains "labels help names export" out "export"
+expect "help names report and labels" 0 "$CTL" --help
+contains "help names report" out "apologyctl report"
+contains "help names labels export" out "apologyctl labels .*export"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -183,6 +183,12 @@ int labels_main(int argc, char **argv)
 	review_config_init(&cfg);
 	int rc = review_config_from_args(&cfg, argc, argv, &next);
 	const char *since_arg = NULL;
+	if (rc == 0 && next < argc &&
+	    (strcmp(argv[next], "--help") == 0 || strcmp(argv[next], "help") == 0)) {
+		fputs(usage_text, stdout);
+		review_config_clear(&cfg);
+		return 0;
+	}
 	if (rc == 0 && (next >= argc || strcmp(argv[next], "export") != 0))
 		rc = usage(next < argc ? "unknown command" : NULL);
 	for (int i = next + 1; rc == 0 && i < argc; i += 2) {

@@ -276,6 +276,12 @@ int report_main(int argc, char **argv)
 	int rc = review_config_from_args(&cfg, argc, argv, &next);
 	const char *since_arg = "7d";
 	struct report_args a = {.format = "text"};
+	if (rc == 0 && next < argc &&
+	    (strcmp(argv[next], "--help") == 0 || strcmp(argv[next], "help") == 0)) {
+		fputs(usage_text, stdout);
+		review_config_clear(&cfg);
+		return 0;
+	}
 	for (int i = next; rc == 0 && i < argc; i += 2) {
 		const char **dst = strcmp(argv[i], "--since") == 0    ? &since_arg
 		                   : strcmp(argv[i], "--format") == 0 ? &a.format
