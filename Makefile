@@ -88,11 +88,12 @@ STORE_LIB  := $(BUILD)/libstore.a
 STORE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
 
 HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/review_config.c \
-              milter/holds/logins.c milter/holds/holdqueue.c
+              milter/holds/logins.c milter/holds/holdqueue.c \
+              milter/holds/labeling.c milter/holds/decisions.c
 HOLDS_LIB  := $(BUILD)/libholds.a
 
 CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/ctl.c milter/ctl/backtest.c milter/ctl/backtest_head.c \
-             milter/ctl/backtest_report.c
+             milter/ctl/backtest_report.c milter/ctl/report.c milter/ctl/labels.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)

@@ -68,7 +68,7 @@ bool spool_apology(struct spool *sp, const char *sender, const char *client_doma
 
 /* One record of any type, as the daemon queues it for the store (the
  * member of its TYPE is used; the record owns its strings). */
-enum spool_type { SPOOL_HOLD, SPOOL_COMPLAINT, SPOOL_APOLOGY };
+enum spool_type { SPOOL_HOLD, SPOOL_COMPLAINT, SPOOL_APOLOGY, SPOOL_DECISION };
 struct spool_apology {
 	char *sender, *client_domain, *complaint_ref;
 	gint64 at;
@@ -79,6 +79,7 @@ struct spool_record {
 	struct store_quarantine q; /* SPOOL_HOLD */
 	struct store_complaint c;  /* SPOOL_COMPLAINT */
 	struct spool_apology a;    /* SPOOL_APOLOGY */
+	struct store_decision d;   /* SPOOL_DECISION */
 };
 void spool_record_clear(struct spool_record *r);
 void spool_record_free(struct spool_record *r);
@@ -105,6 +106,7 @@ bool spool_empty(struct spool *sp);
 /* What spool_replay() did. */
 struct spool_replayed {
 	unsigned holds, complaints, apologies; /* now in the store */
+	unsigned decisions;                    /* now in the store too */
 	unsigned unreadable;                   /* lines that were no record: dropped */
 	unsigned left;                         /* records still spooled: the store failed */
 };

@@ -165,8 +165,8 @@ bool store_inflight_end(struct store *st, const char *fingerprint, char **err);
 int store_inflight_recover(struct store *st, gint64 crashed_since, char **err);
 enum store_guard store_inflight_guard(struct store *st, char **why);
 
-/* Delete complaints, history, and in-flight and crash records older than
- * BEFORE.  Quarantine records are kept (their expiry is a review policy). */
+/* Delete complaints, history, decisions, and in-flight and crash records
+ * older than BEFORE.  Quarantine records are kept (their expiry is a review policy). */
 bool store_prune(struct store *st, gint64 before, char **err);
 
 /* ---- review: lists, the audit trail, the outbox, statistics ----------
@@ -287,6 +287,72 @@ struct store_count {
 bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
                  char **err);
 void store_count_clear(struct store_count *c);
+/* An empty array of struct store_count that clears its elements. */
+GArray *store_counts_new(void);
+
+/* The same counts over the records monitor mode made (state "monitor"): what
+ * would have been held. */
+bool store_monitor_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
+                         char **err);
+
+/*
+ * Reviewers' decisions as labels: per decision on a held reply (release,
+ * return, discard), one row per rule of its findings saying whether the
+ * reviewer judged that rule right or wrong on it (holds/labels.c decides
+ * which).  Read back by `apologyctl labels export` and `apologyctl report`
+ * and the review page's statistics.
+ */
+struct store_label {
+	gint64 quarantine_id;
+	char *rule;
+	char *verdict; /* "right" or "wrong" */
+	char *action;  /* the decision: "release", "return", "discard" */
+	char *reviewer;
+	char *excerpt; /* of the rule's first finding on the reply; may be NULL */
+	gint64 at;     /* Unix seconds of the decision */
+};
+/* Write the N labels of one decision in one transaction; a label for a
+ * record and rule already labelled replaces it. */
+bool store_labels_put(struct store *st, const struct store_label *labels, size_t n, char **err);
+/* Append the labels made at or after SINCE, by time, record and rule, to
+ * OUT, an array from store_labels_new(). */
+bool store_labels_list(struct store *st, gint64 since, GArray *out, char **err);
+GArray *store_labels_new(void);
+void store_label_clear(struct store_label *l);
+
+/* A rule's labels over a period: how often reviewers found it right and
+ * wrong, and the excerpt of its newest wrong label (NULL when none). */
+struct store_precision {
+	char *rule;
+	gint64 right, wrong;
+	char *example;
+};
+/* Append struct store_precision per rule labelled at or after SINCE, most
+ * often wrong first (then by rule), to OUT, an array from
+ * store_precisions_new(). */
+bool store_label_precision(struct store *st, gint64 since, GArray *out, char **err);
+GArray *store_precisions_new(void);
+void store_precision_clear(struct store_precision *p);
+
+/*
+ * Decisions: a summary of each outgoing reply the daemon judged advise or
+ * hold (held, monitor or not), written through its store writer, so that
+ * `apologyctl report` can count what was advised per sender and rule.
+ * Pruned with the complaints (store_prune).
+ */
+struct store_decision {
+	gint64 at; /* Unix seconds */
+	char *sender;
+	char *client_domain; /* "" when unknown */
+	char *verdict;       /* "advise", "hold" */
+	char *rules;         /* the distinct rule ids of its findings, comma-separated */
+};
+bool store_decision_put(struct store *st, const struct store_decision *d, char **err);
+/* Append the decisions made at or after SINCE whose verdict is VERDICT
+ * (NULL: any), oldest first, to OUT, an array from store_decisions_new(). */
+bool store_decisions_list(struct store *st, gint64 since, const char *verdict, GArray *out, char **err);
+GArray *store_decisions_new(void);
+void store_decision_clear(struct store_decision *d);
 
 /*
  * Failed log-ins of the review page: one record per (user name, client

@@ -121,5 +121,83 @@ contains "--since leaves messages out" out "0 judged"
 expect "backtest a bad policy" 78 "$CTL" backtest --policy "$tmp/norules.yaml" tests/demo
 expect "backtest --help" 0 "$CTL" backtest --help
 contains "backtest help explains --against" out "--against OLD"
+# Reviewers' decisions as labels, and the report: a store holding what the daemon and
+# a reviewer would have recorded (the real decision needs Postfix: tests/review/run.sh).
+S="-o store=sqlite:$tmp/store.db -o policy=policies/default.yaml"
+expect "report on a new store" 0 "$CTL" report $S
+contains "report says nothing was reviewed" out "no reviewed replies in this period"
+"$CTL" check $P --format json tests/demo/bad.eml >"$tmp/bad.json"
+now=$(date +%s)
+sqlite3 "$tmp/store.db" "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,
+  findings, raw, created, state) VALUES
+  ('AAA111', 'bad1@agency.example', 'tok1', 'sam@agency.example', 'dana@client.example', 'hold', 9,
+   CAST(readfile('$tmp/bad.json') AS TEXT), readfile('tests/demo/bad.eml'), $now - 3600, 'held'),
+  ('AAA222', 'bad2@agency.example', 'tok2', 'kim@agency.example', 'lee@client.example', 'hold', 9,
+   CAST(readfile('$tmp/bad.json') AS TEXT), readfile('tests/demo/bad.eml'), $now - 7200, 'held'),
+  ('', 'mon1@agency.example', 'tok3', 'ann@agency.example', 'x@other.example', 'hold', 9,
+   CAST(readfile('$tmp/bad.json') AS TEXT), NULL, $now - 60, 'monitor')" || fail=$((fail + 1))
+expect "release --wrong with a rule not on the reply" 64 "$CTL" quarantine $S release 1 --wrong over-apology
+contains "the wrong rule is named" err '"over-apology" is not a rule of this reply'
+contains "the reply's rules are listed" err "blame-third-party"
+expect "release --wrong without a rule" 64 "$CTL" quarantine $S release 1 --wrong
+expect "release --wrong when the helper cannot act" 69 "$CTL" quarantine $S -o helper=/nonexistent release 1 --wrong excuse
+[ "$(sqlite3 "$tmp/store.db" "SELECT count(*) FROM review_labels")" = 0 ] && pass=$((pass + 1)) ||
+	{ fail=$((fail + 1)); echo "FAIL no labels without a decision"; }
+# What release 1 --wrong blame-third-party and return 2 record (holds/labeling.h).
+sqlite3 "$tmp/store.db" "UPDATE quarantine SET state = 'released' WHERE id = 1;
+  UPDATE quarantine SET state = 'returned' WHERE id = 2;
+  INSERT INTO review_labels (quarantine_id, rule, verdict, action, reviewer, excerpt, at) VALUES
+  (1, 'blame-third-party', 'wrong', 'release', 'alice', 'data team <b>', $now - 100),
+  (1, 'excuse', 'right', 'release', 'alice', 'beyond our control', $now - 100),
+  (2, 'blame-third-party', 'right', 'return', 'bob', 'data team', $now - 50),
+  (2, 'excuse', 'right', 'return', 'bob', 'beyond our control', $now - 50)" || fail=$((fail + 1))
+expect "labels export" 0 "$CTL" labels $S export
+[ "$(wc -l <"$tmp/out")" -eq 2 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL export: one line per reply"; }
+contains "export: the decision" out '"decision":"release","reviewer":"alice"'
+contains "export: the rules marked wrong" out '"wrong":\["blame-third-party"\],"right":\["excuse"\]'
+contains "export: a finding marked wrong" out '"rule":"blame-third-party","severity":"hold","line":[0-9]*,"start":[0-9]*,"end":[0-9]*,"excerpt":"data team","wrong":true'
+contains "export: the new text" out '"text":"Hi Ann,.n.nThe data team sent us'
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/out" && pass=$((pass + 1)) ||
+	{ fail=$((fail + 1)); echo "FAIL export is not JSON lines"; }
+expect "labels export --since after them" 0 "$CTL" labels $S export --since 2099-01-01
+[ -s "$tmp/out" ] && { fail=$((fail + 1)); echo "FAIL --since kept labels"; } || pass=$((pass + 1))
+expect "labels export --since 1m" 0 "$CTL" labels $S export --since 1m
+[ "$(wc -l <"$tmp/out")" -eq 1 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --since 1m: $(cat "$tmp/out")"; }
+expect "labels bad --since" 64 "$CTL" labels $S export --since soon
+expect "labels unknown command" 64 "$CTL" labels $S import
+# What the daemon's writer records of each reply judged advise or hold (table decisions).
+sqlite3 "$tmp/store.db" "INSERT INTO decisions (at, sender, client_domain, verdict, rules) VALUES
+  ($now - 300, 'Sam@agency.example', 'client.example', 'advise', 'no-call-offer,late-reply'),
+  ($now - 200, 'sam@agency.example', 'client.example', 'advise', 'no-call-offer'),
+  ($now - 100, 'kim@agency.example', 'client.example', 'hold', 'blame-third-party,excuse'),
+  ($now - 30 * 86400, 'old@agency.example', 'client.example', 'advise', 'excuse')" || fail=$((fail + 1))
+expect "report text" 0 "$CTL" report $S --since 7d
+contains "report counts the held" out "Held: 2 message(s)"
+contains "report counts the monitor holds" out "Would have been held (monitor mode): 1 message(s)"
+contains "report per sender" out "ann@agency.example"
+contains "report counts the advised" out "Advised: 2 message(s)"
+contains "report advised per rule" out "no-call-offer  *2"
+contains "report advised per sender, in lower case" out "sam@agency.example  *2"
+contains "report precision per rule" out "blame-third-party  *1  *1  *0.50"
+contains "report precision of a rule never wrong" out "excuse  *2  *0  *1.00"
+contains "report most often wrong, with an example" out 'blame-third-party: wrong 1 time(s), e.g. "data team <b>"'
+expect "report json" 0 "$CTL" report $S --format json
+contains "json precision" out '{"rule":"blame-third-party","right":1,"wrong":1,"precision":0.50,"example":"data team <b>"}'
+contains "json monitor per sender" out '"monitor":{"total":1,'
+contains "json advised per rule" out '"advised":{"total":2,"week":\[{"key":"[0-9]*-W[0-9]*","n":2}\],"rule":\[{"key":"no-call-offer","n":2},{"key":"late-reply","n":1}\]'
+expect "report html" 0 "$CTL" report $S --format html
+contains "html escapes the example" out "data team &lt;b&gt;"
+grep -q "<script\|src=\|href=" "$tmp/out" && { fail=$((fail + 1)); echo "FAIL html not self-contained"; } || pass=$((pass + 1))
+expect "report --since before the labels" 0 "$CTL" report $S --since "$(date -u -d @$((now - 70)) +%Y-%m-%dT%H:%M:%SZ)"
+contains "--since counts only later labels" out "blame-third-party  *1  *0  *1.00"
+expect "report bad --format" 64 "$CTL" report $S --format xml
+expect "report bad --since" 64 "$CTL" report $S --since soon
+expect "report --help" 0 "$CTL" report --help
+contains "report help explains --since" out "--since"
+expect "labels --help" 0 "$CTL" labels --help
+contains "labels help names export" out "export"
+expect "help names report and labels" 0 "$CTL" --help
+contains "help names report" out "apologyctl report"
+contains "help names labels export" out "apologyctl labels .*export"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

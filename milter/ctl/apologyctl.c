@@ -40,6 +40,9 @@ static const char usage_text[] =
     "                             expire|reconcile ...   (apologyctl quarantine help)\n"
     "       apologyctl notify [-c FILE] [-o key=value]... --once\n"
     "       apologyctl logins [-c FILE] [-o key=value]... list | unlock [NAME] [--address ADDR]\n"
+    "       apologyctl report [-c FILE] [-o key=value]... [--since DATE|DURATION]\n"
+    "                         [--format text|json|html]   (apologyctl report --help)\n"
+    "       apologyctl labels [-c FILE] [-o key=value]... export [--since DATE|DURATION]\n"
     "\n"
     "check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
     "          2 hold, 3 unchecked (the worst over all files)\n"
@@ -342,6 +345,7 @@ struct command {
 static const struct command commands[] = {
     {"check", cmd_check},    {"policy", cmd_policy},  {"quarantine", quarantine_main},
     {"notify", notify_main}, {"logins", logins_main}, {"backtest", backtest_main},
+    {"report", report_main}, {"labels", labels_main},
 };
 
 int main(int argc, char **argv)

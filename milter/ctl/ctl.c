@@ -3,11 +3,14 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sysexits.h>
 #include <unistd.h>
 
 #include "ctl.h"
 #include "policy.h"
 #include "render.h"
+#include "review_config.h"
+#include "store.h"
 
 const char *ctl_default_policy_path(void)
 {
@@ -45,6 +48,42 @@ bool ctl_parse_time(const char *s, gint64 *out)
 	*out = g_date_time_to_unix(dt);
 	g_date_time_unref(dt);
 	return true;
+}
+
+bool ctl_parse_since(const char *s, gint64 now, gint64 *out)
+{
+	gint64 back = 0;
+	if (review_parse_duration(s, &back)) {
+		*out = now - back;
+		return true;
+	}
+	return ctl_parse_time(s, out);
+}
+
+int ctl_with_store(const struct review_config *cfg, int rc,
+                   int (*run)(const struct review_config *cfg, struct store *st, void *data), void *data)
+{
+	if (rc != 0)
+		return rc;
+	char *err = NULL;
+	struct store *st = store_open(cfg->store, &err);
+	if (st == NULL) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		return EX_UNAVAILABLE;
+	}
+	rc = run(cfg, st, data);
+	store_close(st);
+	return rc;
+}
+
+int ctl_review_usage(const char *command, const char *text, const char *msg)
+{
+	if (msg)
+		fprintf(stderr, "apologyctl %s: %s\n", command, msg);
+	fputs(text, stderr);
+	review_config_print_help(stderr);
+	return EX_USAGE;
 }
 
 void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint64 received)

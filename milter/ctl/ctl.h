@@ -39,4 +39,24 @@ void ctl_json_decision(GString *out, const char *file, const struct policy *pol,
 /* `apologyctl backtest ...`; ARGV[0] is "backtest". */
 int backtest_main(int argc, char **argv);
 
+/* A --since argument: a duration back from NOW ("7d", "12h"; as the review
+ * settings read them) or a time as ctl_parse_time() reads it. */
+bool ctl_parse_since(const char *s, gint64 now, gint64 *out);
+
+struct review_config;
+struct store;
+/* Unless RC is already an exit status, open CFG's store, RUN(CFG, the
+ * store, DATA) and close it; RUN's exit status, EX_UNAVAILABLE (said on
+ * stderr) when the store does not open, else RC. */
+int ctl_with_store(const struct review_config *cfg, int rc,
+                   int (*run)(const struct review_config *cfg, struct store *st, void *data), void *data);
+/* Print "apologyctl COMMAND: MSG" (MSG may be NULL), TEXT and the review
+ * settings to stderr; returns EX_USAGE. */
+int ctl_review_usage(const char *command, const char *text, const char *msg);
+
+/* `apologyctl report ...` (report.c); ARGV[0] is "report". */
+int report_main(int argc, char **argv);
+/* `apologyctl labels ...` (labels.c); ARGV[0] is "labels". */
+int labels_main(int argc, char **argv);
+
 #endif

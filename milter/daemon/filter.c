@@ -1027,6 +1027,25 @@ static void record_apology(struct filter_session *s, const struct decision *d, c
 	record(s->f, r, rec);
 }
 
+/* A summary of a reply judged advise or hold, for counting what was advised
+ * (store.h, decisions); nothing for the others. */
+static void record_decision(struct filter_session *s, const struct decision *d, const struct known *k,
+                            gint64 now, struct recorded *rec)
+{
+	if (d->verdict != VERDICT_ADVISE && d->verdict != VERDICT_HOLD)
+		return;
+	struct spool_record *r = g_new0(struct spool_record, 1);
+	r->type = SPOOL_DECISION;
+	r->d = (struct store_decision){
+	    .at = now,
+	    .sender = g_strdup(s->sender),
+	    .client_domain = g_strdup(k->client_domain ? k->client_domain : ""),
+	    .verdict = g_strdup(verdict_name(d->verdict)),
+	    .rules = render_rule_list(d),
+	};
+	record(s->f, r, rec);
+}
+
 /* The one log line of an outgoing message: verdict, rules, action, token,
  * and when the store was missing or did not take its records, where they
  * went (warning: the spool; error: nowhere, the line is all there is). */
@@ -1128,6 +1147,8 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	}
 	if (act != ACT_HOLD && act != ACT_REJECT)
 		record_apology(s, &d, &k, now, &rec);
+	if (reply != FILTER_TEMPFAIL)
+		record_decision(s, &d, &k, now, &rec);
 
 	const char *done = reply == FILTER_TEMPFAIL ? "tempfail" : action_names[act];
 	log_judged(cfg, qid, &d, &k, done, token, no_store, &rec);

@@ -170,14 +170,15 @@ static void hand_to_writer(struct writer *w, struct store *ws, const struct conf
 	struct spool_replayed done;
 	char *err = NULL;
 	bool ok = writer_set_store(w, ws, &done, &err);
-	unsigned n = done.holds + done.complaints + done.apologies;
+	unsigned n = done.holds + done.complaints + done.apologies + done.decisions;
 	if (came_back || n > 0)
 		log_msg(
 		    LOG_NOTICE,
-		    "%s%s%s: %u spooled record(s) written to it (%u held, %u complaint(s), %u apology(ies))",
+		    "%s%s%s: %u spooled record(s) written to it (%u held, %u complaint(s), %u apology(ies), "
+		    "%u decision(s))",
 		    came_back ? "store available again: " : "spool written to the store ", cfg->store,
 		    came_back ? "; judging with it from now on" : "", n, done.holds, done.complaints,
-		    done.apologies);
+		    done.apologies, done.decisions);
 	if (done.unreadable > 0)
 		log_msg(LOG_ERR, "spool %s/%s: %u line(s) were no record this program reads; dropped",
 		        cfg->spool_dir, SPOOL_FILE, done.unreadable);

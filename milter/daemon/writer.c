@@ -71,6 +71,10 @@ static void log_lost(const struct spool_record *r, const char *why)
 		log_msg(LOG_ERR, "the record of an apology from <%s> to %s was lost: %s", r->a.sender,
 		        r->a.client_domain, why);
 		break;
+	case SPOOL_DECISION:
+		log_msg(LOG_ERR, "the record of a decision (%s) on a reply from <%s> was lost: %s",
+		        r->d.verdict, r->d.sender, why);
+		break;
 	}
 }
 
@@ -164,18 +168,19 @@ static void try_spool(struct writer *w)
 	w->caught_up.holds += done.holds;
 	w->caught_up.complaints += done.complaints;
 	w->caught_up.apologies += done.apologies;
+	w->caught_up.decisions += done.decisions;
 	if (done.unreadable > 0)
 		log_msg(LOG_ERR, "spool %s: %u line(s) were no record this program reads; dropped",
 		        spool_path(w->sp), done.unreadable);
 	if (spool_empty(w->sp)) {
 		/* Under the lock: nothing can be appended before records queue again. */
 		const struct spool_replayed *c = &w->caught_up;
-		unsigned n = c->holds + c->complaints + c->apologies;
+		unsigned n = c->holds + c->complaints + c->apologies + c->decisions;
 		log_msg(LOG_NOTICE,
 		        "store takes records again: %u spooled record(s) written to it (%u held, %u "
 		        "complaint(s), "
-		        "%u apology(ies)); records are queued for it as before",
-		        n, c->holds, c->complaints, c->apologies);
+		        "%u apology(ies), %u decision(s)); records are queued for it as before",
+		        n, c->holds, c->complaints, c->apologies, c->decisions);
 		w->spilling = w->refused = false;
 		g_clear_pointer(&w->spill_why, g_free);
 		memset(&w->caught_up, 0, sizeof w->caught_up);

@@ -29,6 +29,7 @@
 
 #include "decision.h"
 #include "holdqueue.h"
+#include "labeling.h"
 #include "notify.h"
 #include "opts.h"
 #include "policy.h"
@@ -262,6 +263,25 @@ static bool act_on_mta(const struct review_config *cfg, const struct store_quara
 bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
                     const char *who, const char *comment, gint64 now, char **err)
 {
+	return quarantine_decide(cfg, st, id, action, who, comment, NULL, now, err);
+}
+
+/* Record the labels of decision WHAT on Q (labeling.h), the rules of WRONG
+ * marked wrong. */
+static bool put_labels(struct store *st, const struct store_quarantine *q, const GArray *findings,
+                       const char *what, const GPtrArray *wrong, const char *who, gint64 now, char **err)
+{
+	GArray *labels = labels_for_decision(q->id, findings, what, wrong, who, now);
+	bool ok = store_labels_put(st, (const struct store_label *)(void *)labels->data, labels->len, err);
+	g_array_unref(labels);
+	return ok;
+}
+
+bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64 id,
+                       enum review_action action, const char *who, const char *comment,
+                       const GPtrArray *wrong, gint64 now, char **err)
+{
+	GArray *findings = NULL;
 	struct store_quarantine *q = quarantine_load(st, id, err);
 	if (q == NULL) {
 		if (*err == NULL)
@@ -277,6 +297,17 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
 		*err = g_strdup("returning a reply needs a comment for its author");
 		goto out;
 	}
+	/* Unreadable findings leave the decision without labels, unless some
+	 * were marked wrong: those cannot be checked. */
+	char *findings_err = NULL;
+	findings = quarantine_findings(st, q->id, &findings_err);
+	if (findings_err != NULL && wrong != NULL && wrong->len > 0) {
+		*err = findings_err;
+		goto out;
+	}
+	g_free(findings_err);
+	if (!labels_check_wrong(findings, wrong, err))
+		goto out;
 	bool release =
 	    action == REVIEW_RELEASE || (action == REVIEW_EXPIRE && cfg->expire_action == EXPIRE_RELEASE);
 	const char *what = action != REVIEW_EXPIRE ? action_names[action]
@@ -313,8 +344,11 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
 		goto out;
 	}
 	ok = store_review_put(st, q->id, who, what, comment, now, err) &&
+	     put_labels(st, q, findings, what, wrong, who, now, err) &&
 	     notify_queue(cfg, st, q, what, who, comment, now, err);
 out:
+	if (findings)
+		g_array_unref(findings);
 	store_quarantine_free(q);
 	return ok;
 }
@@ -328,9 +362,12 @@ static const char usage_text[] =
     "                           held replies, oldest first (--state held by default)\n"
     "  show ID                  one reply: new text with findings marked, the complaint,\n"
     "                           headers, the decision and its audit trail\n"
-    "  release ID [--comment TEXT]   let it go out\n"
-    "  discard ID [--comment TEXT]   delete it\n"
-    "  return ID --comment TEXT      delete it and mail its author the comment and advice\n"
+    "  release ID [--comment TEXT] [--wrong RULE]...   let it go out\n"
+    "  discard ID [--comment TEXT] [--wrong RULE]...   delete it\n"
+    "  return ID --comment TEXT [--wrong RULE]...      delete it and mail its author the\n"
+    "                           comment and advice\n"
+    "                           --wrong RULE: that finding of the reply was wrong (repeat\n"
+    "                           for several); recorded as a label with the decision\n"
     "  expire                   release or return (expire-action) what is held longer\n"
     "                           than expire-after, and tell the authors\n"
     "  reconcile                report store records not in the hold queue and held\n"
@@ -630,21 +667,70 @@ static int cmd_show(const struct review_config *cfg, struct store *st, int argc,
 	return 0;
 }
 
+/* Take the "--wrong RULE" pairs out of ARGV (*ARGC shrinks) into WRONG;
+ * false when one lacks its RULE. */
+static bool take_wrong(int *argc, char **argv, GPtrArray *wrong)
+{
+	int kept = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--wrong") != 0) {
+			argv[kept++] = argv[i];
+			continue;
+		}
+		if (i + 1 >= *argc || argv[i + 1][0] == '\0')
+			return false;
+		g_ptr_array_add(wrong, argv[++i]);
+	}
+	*argc = kept;
+	return true;
+}
+
+/* A --wrong RULE that is not a rule of record ID's findings is a usage
+ * error, said before anything is done; 0 when they all are (or the record
+ * cannot be read: the decision then says why). */
+static int check_wrong(struct store *st, gint64 id, const GPtrArray *wrong)
+{
+	char *err = NULL;
+	GArray *findings = store_findings_new();
+	int rc = 0;
+	if (wrong->len > 0 && store_quarantine_findings(st, id, findings, &err) &&
+	    !labels_check_wrong(findings, wrong, &err)) {
+		char *msg = g_strdup_printf("--wrong: %s", err);
+		rc = usage(msg);
+		g_free(msg);
+	}
+	g_free(err);
+	g_array_unref(findings);
+	return rc;
+}
+
 static int cmd_decide(const struct review_config *cfg, struct store *st, int argc, char **argv,
                       enum review_action action)
 {
 	struct opts o = {0};
-	if (!parse_opts(argc, argv, "comment,", &o) || parse_id(o.id) == 0)
-		return usage("expected an ID (the number list shows) and at most --comment TEXT");
-	if (action == REVIEW_RETURN && (o.comment == NULL || *o.comment == '\0'))
-		return usage("return: --comment TEXT is required (it is mailed to the author)");
+	GPtrArray *wrong = g_ptr_array_new();
+	int rc = 0;
+	if (!take_wrong(&argc, argv, wrong) || !parse_opts(argc, argv, "comment,", &o) || parse_id(o.id) == 0)
+		rc = usage("expected an ID (the number list shows), at most --comment TEXT and\n"
+		           "  --wrong RULE (repeatable)");
+	else if (action == REVIEW_RETURN && (o.comment == NULL || *o.comment == '\0'))
+		rc = usage("return: --comment TEXT is required (it is mailed to the author)");
+	else
+		rc = check_wrong(st, parse_id(o.id), wrong);
+	if (rc != 0) {
+		g_ptr_array_unref(wrong);
+		return rc;
+	}
 	char *who = quarantine_whoami(), *err = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	bool ok = quarantine_act(cfg, st, parse_id(o.id), action, who, o.comment, now, &err);
+	bool ok = quarantine_decide(cfg, st, parse_id(o.id), action, who, o.comment, wrong, now, &err);
 	if (ok)
 		printf("message %s: %s by %s\n", o.id, action_names[action], who);
 	else
 		fprintf(stderr, "apologyctl: %s\n", err);
+	for (guint i = 0; ok && i < wrong->len; i++)
+		printf("  finding %s marked wrong\n", (const char *)wrong->pdata[i]);
+	g_ptr_array_unref(wrong);
 	g_free(err);
 	g_free(who);
 	return ok ? 0 : EX_UNAVAILABLE;

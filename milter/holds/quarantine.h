@@ -34,6 +34,12 @@ const char *review_action_name(enum review_action action);
  */
 bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
                     const char *who, const char *comment, gint64 now, char **err);
+/* The same, recording the decision's labels (labeling.h): WRONG (char *;
+ * may be NULL) are the rules of the reply's findings the reviewer marked
+ * wrong; a rule that is not one of them fails before anything is done. */
+bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64 id,
+                       enum review_action action, const char *who, const char *comment,
+                       const GPtrArray *wrong, gint64 now, char **err);
 
 /* Read the MTA's queue (postqueue -j): a table from queue id to queue name
  * ("hold", "deferred", ...), both owned by the table.  NULL on error. */

@@ -11,6 +11,8 @@
 #include <string.h>
 
 #include "decision.h"
+#include "decisions.h"
+#include "labeling.h"
 #include "quarantine.h"
 #include "render.h"
 #include "review.h"
@@ -333,7 +335,10 @@ static void render_marked_text(GString *o, const char *text, size_t len, const G
 	g_array_unref(pinned);
 }
 
-static void render_findings(GString *o, const GArray *findings)
+/* FINDINGS, each with a checkbox "this finding is wrong" of the decide form
+ * when DECIDABLE (the reply is still held); a box is named "wrong-RULE", so
+ * two findings of one rule mark that rule alike. */
+static void render_findings(GString *o, const GArray *findings, bool decidable)
 {
 	g_string_append(o, "<h2>Findings</h2>");
 	for (guint i = 0; i < findings->len; i++) {
@@ -357,6 +362,13 @@ static void render_findings(GString *o, const GArray *findings)
 		html_escape(o, f->principle);
 		g_string_append(o, "<br><em>Instead:</em> ");
 		html_escape(o, f->advice);
+		if (decidable) {
+			g_string_append(o,
+			                "<br><label class=\"wrong\"><input type=\"checkbox\" form=\"decide\" "
+			                "name=\"wrong-");
+			html_escape(o, f->rule);
+			g_string_append(o, "\" value=\"1\"> this finding is wrong</label>");
+		}
 		g_string_append(o, "</div>");
 	}
 }
@@ -578,7 +590,7 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	g_string_append(o, "</section><section id=\"complaint-side\">");
 	render_complaint(app, o, q, split ? &view : NULL);
 	g_string_append(o, "</section></div>");
-	render_findings(o, findings);
+	render_findings(o, findings, strcmp(q->state, "held") == 0);
 	render_earlier(app, o, q);
 	if (q->raw)
 		render_headers(o, q->raw, q->raw_len);
@@ -595,6 +607,11 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	store_quarantine_free(q);
 }
 
+static int compare_strings(const char *const *a, const char *const *b)
+{
+	return strcmp(*a, *b);
+}
+
 void page_decide(struct review_app *app, const struct review_request *rq, gint64 id, struct page *p)
 {
 	const char *action = arg(rq->form, "action"), *comment = arg(rq->form, "comment");
@@ -609,8 +626,19 @@ void page_decide(struct review_app *app, const struct review_request *rq, gint64
 		page_error(p, 400, "Unknown decision.");
 		return;
 	}
+	/* The rules whose "this finding is wrong" box was ticked, in order. */
+	GPtrArray *wrong = g_ptr_array_new();
+	GHashTableIter it;
+	gpointer key;
+	g_hash_table_iter_init(&it, rq->form);
+	while (g_hash_table_iter_next(&it, &key, NULL))
+		if (g_str_has_prefix(key, "wrong-") && ((const char *)key)[6] != '\0')
+			g_ptr_array_add(wrong, (char *)key + 6);
+	g_ptr_array_sort(wrong, (GCompareFunc)compare_strings);
 	char *err = NULL;
-	if (!quarantine_act(&app->cfg, app->st, id, act, rq->user, comment, rq->now, &err)) {
+	bool ok = quarantine_decide(&app->cfg, app->st, id, act, rq->user, comment, wrong, rq->now, &err);
+	g_ptr_array_unref(wrong);
+	if (!ok) {
 		char *msg = g_strdup_printf("Not done: %s", err);
 		page_error(p, 409, msg);
 		g_free(msg);
@@ -685,29 +713,64 @@ static void render_chart(GString *o, const char *id, const char *title, const GA
 		                       i * 24 + 5, MAX(width, 1), 226 + width, i * 24 + 18, c->n);
 	}
 	if (counts->len == 0)
-		g_string_append(o, "<text x=\"0\" y=\"18\">no holds yet</text>");
+		g_string_append(o, "<text x=\"0\" y=\"18\">none yet</text>");
 	g_string_append(o, "</svg>");
 }
 
 void page_stats(struct review_app *app, const struct review_request *rq, struct page *p)
 {
+	enum source { HELD, MONITOR, ADVISED };
 	static const struct {
 		enum store_stat what;
+		enum source from;
 		const char *id, *title;
 	} charts[] = {
-	    {STORE_STAT_WEEK, "per-week", "Holds per week"},
-	    {STORE_STAT_RULE, "per-rule", "Holds per rule"},
-	    {STORE_STAT_SENDER, "per-sender", "Holds per sender"},
+	    {STORE_STAT_WEEK, HELD, "per-week", "Holds per week"},
+	    {STORE_STAT_RULE, HELD, "per-rule", "Holds per rule"},
+	    {STORE_STAT_SENDER, HELD, "per-sender", "Holds per sender"},
+	    {STORE_STAT_WEEK, MONITOR, "monitor-per-week", "Would have been held (monitor mode) per week"},
+	    {STORE_STAT_RULE, MONITOR, "monitor-per-rule", "Would have been held (monitor mode) per rule"},
+	    {STORE_STAT_SENDER, MONITOR, "monitor-per-sender",
+	     "Would have been held (monitor mode) per sender"},
+	    {STORE_STAT_WEEK, ADVISED, "advised-per-week", "Advised per week"},
+	    {STORE_STAT_RULE, ADVISED, "advised-per-rule", "Advised per rule"},
+	    {STORE_STAT_SENDER, ADVISED, "advised-per-sender", "Advised per sender"},
 	};
 	GString *o = begin(rq, "Statistics (last 26 weeks)");
+	gint64 since = rq->now - 26 * 7 * 86400;
+	GArray *advised = store_decisions_new();
+	char *advised_err = NULL;
+	bool have_advised = store_decisions_list(app->st, since, "advise", advised, &advised_err);
+	g_free(advised_err);
 	for (size_t i = 0; i < G_N_ELEMENTS(charts); i++) {
-		GArray *counts = g_array_new(FALSE, TRUE, sizeof(struct store_count));
-		g_array_set_clear_func(counts, (GDestroyNotify)store_count_clear);
+		GArray *counts = store_counts_new();
 		char *err = NULL;
-		if (store_stats(app->st, charts[i].what, rq->now - 26 * 7 * 86400, 20, counts, &err))
+		bool ok = charts[i].from == HELD
+		              ? store_stats(app->st, charts[i].what, since, 20, counts, &err)
+		          : charts[i].from == MONITOR
+		              ? store_monitor_stats(app->st, charts[i].what, since, 20, counts, &err)
+		              : have_advised;
+		if (ok && charts[i].from == ADVISED) {
+			decisions_count(advised, charts[i].what, counts);
+			if (counts->len > 20)
+				g_array_set_size(counts, 20);
+		}
+		if (ok)
 			render_chart(o, charts[i].id, charts[i].title, counts);
 		g_free(err);
 		g_array_unref(counts);
 	}
+	g_array_unref(advised);
+	GArray *precision = store_precisions_new();
+	char *err = NULL;
+	if (store_label_precision(app->st, since, precision, &err)) {
+		labels_precision_html(o, precision, 10);
+	} else {
+		g_string_append(o, "<p class=\"error\">Reviewers' labels cannot be read: ");
+		html_escape(o, err);
+		g_string_append(o, "</p>");
+	}
+	g_free(err);
+	g_array_unref(precision);
 	finish(p, o, 200);
 }

@@ -189,6 +189,7 @@ void spool_record_clear(struct spool_record *r)
 	g_free(r->a.sender);
 	g_free(r->a.client_domain);
 	g_free(r->a.complaint_ref);
+	store_decision_clear(&r->d);
 	memset(r, 0, sizeof *r);
 }
 
@@ -220,6 +221,10 @@ size_t spool_record_size(const struct spool_record *r)
 		break;
 	case SPOOL_APOLOGY:
 		n += text_size(r->a.sender) + text_size(r->a.client_domain) + text_size(r->a.complaint_ref);
+		break;
+	case SPOOL_DECISION:
+		n += text_size(r->d.sender) + text_size(r->d.client_domain) + text_size(r->d.verdict) +
+		     text_size(r->d.rules);
 		break;
 	}
 	return n;
@@ -298,6 +303,18 @@ static GString *apology_line(const char *sender, const char *client_domain, gint
 	return out;
 }
 
+static GString *decision_line(const struct store_decision *d)
+{
+	GString *out = record_start("decision");
+	put_number(out, "at", d->at);
+	jsonstr_member(out, "sender", d->sender);
+	jsonstr_member(out, "client_domain", d->client_domain);
+	jsonstr_member(out, "verdict", d->verdict);
+	jsonstr_member(out, "rules", d->rules);
+	record_end(out);
+	return out;
+}
+
 /* The line of R, and for a held message with a copy the line without it
  * (*SMALLER; NULL otherwise). */
 static GString *record_lines(const struct spool_record *r, GString **smaller)
@@ -311,6 +328,7 @@ static GString *record_lines(const struct spool_record *r, GString **smaller)
 	case SPOOL_COMPLAINT: return complaint_line(&r->c);
 	case SPOOL_APOLOGY:
 		return apology_line(r->a.sender, r->a.client_domain, r->a.at, r->a.kinds, r->a.complaint_ref);
+	case SPOOL_DECISION: return decision_line(&r->d);
 	}
 	g_assert_not_reached();
 }
@@ -431,6 +449,17 @@ static bool read_apology(struct fy_node *root, struct spool_apology *a)
 	return ok && a->sender != NULL && a->client_domain != NULL;
 }
 
+static bool read_decision(struct fy_node *root, struct store_decision *d)
+{
+	bool ok = true;
+	d->at = number(root, "at", &ok);
+	d->sender = text(root, "sender");
+	d->client_domain = text(root, "client_domain");
+	d->verdict = text(root, "verdict");
+	d->rules = text(root, "rules");
+	return ok && d->sender != NULL && d->client_domain != NULL && d->verdict != NULL && d->rules != NULL;
+}
+
 /* Parse one line; false when it is no record this program knows. */
 static bool record_parse(const char *line, size_t len, bool with_copy, struct spool_record *r)
 {
@@ -454,6 +483,9 @@ static bool record_parse(const char *line, size_t len, bool with_copy, struct sp
 		} else if (strcmp(type, "apology") == 0) {
 			r->type = SPOOL_APOLOGY;
 			ok = read_apology(root, &r->a);
+		} else if (strcmp(type, "decision") == 0) {
+			r->type = SPOOL_DECISION;
+			ok = read_decision(root, &r->d);
 		}
 	}
 	if (doc != NULL)
@@ -508,6 +540,7 @@ bool spool_record_store(struct store *st, const struct spool_record *r, char **e
 	case SPOOL_APOLOGY:
 		return store_apology_put(st, r->a.sender, r->a.client_domain, r->a.at, r->a.kinds,
 		                         r->a.complaint_ref, err);
+	case SPOOL_DECISION: return store_decision_put(st, &r->d, err);
 	}
 	return false;
 }
@@ -531,7 +564,8 @@ static bool replay_line(void *arg, const char *line, size_t n)
 	if (ok) {
 		unsigned *count[] = {[SPOOL_HOLD] = &rp->done->holds,
 		                     [SPOOL_COMPLAINT] = &rp->done->complaints,
-		                     [SPOOL_APOLOGY] = &rp->done->apologies};
+		                     [SPOOL_APOLOGY] = &rp->done->apologies,
+		                     [SPOOL_DECISION] = &rp->done->decisions};
 		++*count[r.type];
 	}
 	rp->failed = !ok;

@@ -291,6 +291,95 @@ void store_count_clear(struct store_count *c)
 	memset(c, 0, sizeof *c);
 }
 
+GArray *store_counts_new(void)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct store_count));
+	g_array_set_clear_func(a, (GDestroyNotify)store_count_clear);
+	return a;
+}
+
+bool store_monitor_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
+                         char **err)
+{
+	return st->ops->monitor_stats(st, what, since, limit, out, err);
+}
+
+/* ---- reviewers' labels ------------------------------------------------ */
+
+bool store_labels_put(struct store *st, const struct store_label *labels, size_t n, char **err)
+{
+	return n == 0 || st->ops->labels_put(st, labels, n, err);
+}
+
+bool store_labels_list(struct store *st, gint64 since, GArray *out, char **err)
+{
+	return st->ops->labels_list(st, since, out, err);
+}
+
+void store_label_clear(struct store_label *l)
+{
+	g_free(l->rule);
+	g_free(l->verdict);
+	g_free(l->action);
+	g_free(l->reviewer);
+	g_free(l->excerpt);
+	memset(l, 0, sizeof *l);
+}
+
+GArray *store_labels_new(void)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct store_label));
+	g_array_set_clear_func(a, (GDestroyNotify)store_label_clear);
+	return a;
+}
+
+bool store_label_precision(struct store *st, gint64 since, GArray *out, char **err)
+{
+	return st->ops->label_precision(st, since, out, err);
+}
+
+void store_precision_clear(struct store_precision *p)
+{
+	g_free(p->rule);
+	g_free(p->example);
+	memset(p, 0, sizeof *p);
+}
+
+GArray *store_precisions_new(void)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct store_precision));
+	g_array_set_clear_func(a, (GDestroyNotify)store_precision_clear);
+	return a;
+}
+
+/* ---- decisions -------------------------------------------------------- */
+
+bool store_decision_put(struct store *st, const struct store_decision *d, char **err)
+{
+	return st->ops->decision_put(st, d, err);
+}
+
+bool store_decisions_list(struct store *st, gint64 since, const char *verdict, GArray *out, char **err)
+{
+	return st->ops->decisions_list(st, since, verdict, out, err);
+}
+
+void store_decision_clear(struct store_decision *d)
+{
+	g_free(d->sender);
+	g_free(d->client_domain);
+	g_free(d->verdict);
+	g_free(d->rules);
+	memset(d, 0, sizeof *d);
+}
+
+GArray *store_decisions_new(void)
+{
+	GArray *a = g_array_new(FALSE, TRUE, sizeof(struct store_decision));
+	g_array_set_clear_func(a, (GDestroyNotify)store_decision_clear);
+	return a;
+}
+
 /* ---- failed log-ins of the review page -------------------------------- */
 
 bool store_login_list(struct store *st, const char *name, const char *address, GArray *out, char **err)

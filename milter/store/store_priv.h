@@ -60,6 +60,15 @@ struct store_ops {
 	bool (*login_put)(struct store *st, const struct store_login *l, char **err);
 	bool (*login_delete)(struct store *st, const char *name, const char *address, gint64 before, int *n,
 	                     char **err);
+	/* statistics of monitor records; reviewers' labels (store.h) */
+	bool (*monitor_stats)(struct store *st, enum store_stat what, gint64 since, unsigned limit,
+	                      GArray *out, char **err);
+	bool (*labels_put)(struct store *st, const struct store_label *labels, size_t n, char **err);
+	bool (*labels_list)(struct store *st, gint64 since, GArray *out, char **err);
+	bool (*label_precision)(struct store *st, gint64 since, GArray *out, char **err);
+	/* decisions (advise and hold verdicts); prune deletes them too */
+	bool (*decision_put)(struct store *st, const struct store_decision *d, char **err);
+	bool (*decisions_list)(struct store *st, gint64 since, const char *verdict, GArray *out, char **err);
 };
 
 struct store {

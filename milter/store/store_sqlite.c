@@ -130,6 +130,30 @@ static const char *const migrations[] = {
     "  outcome TEXT NOT NULL,"
     "  detail TEXT NOT NULL);"
     "CREATE INDEX helper_actions_queue ON helper_actions(queue_id, at);",
+    /* 8: reviewers' decisions as labels: per decision on a held reply, each
+     * rule of its findings judged right or wrong (holds/labels.c) */
+    "CREATE TABLE review_labels ("
+    "  id INTEGER PRIMARY KEY,"
+    "  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"
+    "  rule TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL CHECK (verdict IN ('right', 'wrong')),"
+    "  action TEXT NOT NULL,"
+    "  reviewer TEXT NOT NULL,"
+    "  excerpt TEXT,"
+    "  at INTEGER NOT NULL,"
+    "  UNIQUE (quarantine_id, rule));"
+    "CREATE INDEX review_labels_at ON review_labels(at);"
+    "CREATE INDEX review_labels_rule ON review_labels(rule, at);"
+    /* and a summary of each reply judged advise or hold (the daemon's
+     * writer), for counting what was advised */
+    "CREATE TABLE decisions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  at INTEGER NOT NULL,"
+    "  sender TEXT NOT NULL,"
+    "  client_domain TEXT NOT NULL,"
+    "  verdict TEXT NOT NULL,"
+    "  rules TEXT NOT NULL);"
+    "CREATE INDEX decisions_at ON decisions(at);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -153,6 +177,8 @@ enum stmt {
 	ST_PRUNE_COMPLAINTS,
 	ST_PRUNE_APOLOGIES,
 	ST_PRUNE_INFLIGHT,
+	ST_PRUNE_DECISIONS,
+	ST_DECISION_PUT,
 	ST_COUNT
 };
 
@@ -198,6 +224,9 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRUNE_COMPLAINTS] = "DELETE FROM complaints WHERE received < ?1",
     [ST_PRUNE_APOLOGIES] = "DELETE FROM apologies WHERE at < ?1",
     [ST_PRUNE_INFLIGHT] = "DELETE FROM inflight WHERE started < ?1",
+    [ST_PRUNE_DECISIONS] = "DELETE FROM decisions WHERE at < ?1",
+    [ST_DECISION_PUT] = "INSERT INTO decisions (at, sender, client_domain, verdict, rules) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
 
 struct sqlite_store {
@@ -784,7 +813,7 @@ static enum store_guard sqlite_inflight_guard(struct store *st, char **why)
 static bool sqlite_prune(struct store *st, gint64 before, char **err)
 {
 	static const enum stmt steps[] = {ST_PRUNE_COMPLAINTS, ST_PRUNE_APOLOGIES, ST_PRUNE_INFLIGHT,
-	                                  ST_CRASHES_EXPIRE};
+	                                  ST_CRASHES_EXPIRE, ST_PRUNE_DECISIONS};
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
 	g_mutex_lock(&s->lock);
@@ -1067,36 +1096,194 @@ static bool sqlite_outbox_attempt(struct store *st, gint64 id, const char *state
 	return ok;
 }
 
-static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
-                         char **err)
+/* Read the rows of SQL, its parameters ?1.. bound to the N_ARGS numbers
+ * ARGS, each appended to OUT by READ; WHAT names the query in errors. */
+static bool select_rows(struct store *st, const char *sql, const gint64 *args, int n_args,
+                        void (*read)(sqlite3_stmt *q, GArray *out), GArray *out, const char *what, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		for (int i = 0; i < n_args; i++)
+			sqlite3_bind_int64(q, i + 1, args[i]);
+		int rc;
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			read(q, out);
+		ok = finish(s, q, rc, what, err);
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void read_count(sqlite3_stmt *q, GArray *out)
+{
+	struct store_count c = {column_text(q, 0), sqlite3_column_int64(q, 1)};
+	if (c.key == NULL)
+		c.key = g_strdup("");
+	g_array_append_val(out, c);
+}
+
+/* Counts of held records (MONITOR false: every state but "monitor") or of
+ * monitor records. */
+static bool count_stats(struct store *st, enum store_stat what, bool monitor, gint64 since, unsigned limit,
+                        GArray *out, char **err)
 {
 	static const char *const sql[] = {
 	    [STORE_STAT_WEEK] =
 	        "SELECT strftime('%Y-W%W', created, 'unixepoch') AS k, count(*) FROM quarantine"
-	        " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY k LIMIT ?2",
+	        " WHERE created >= ?1 AND (state = 'monitor') = ?3 GROUP BY k ORDER BY k LIMIT ?2",
 	    [STORE_STAT_RULE] = "SELECT json_extract(value, '$.rule') AS k, count(DISTINCT quarantine.id)"
 	                        " FROM quarantine, json_each(quarantine.findings, '$.findings')"
-	                        " WHERE created >= ?1 AND state <> 'monitor' AND json_valid(findings)"
+	                        " WHERE created >= ?1 AND (state = 'monitor') = ?3 AND json_valid(findings)"
 	                        " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
-	    [STORE_STAT_SENDER] =
-	        "SELECT lower(sender) AS k, count(*) FROM quarantine"
-	        " WHERE created >= ?1 AND state <> 'monitor' GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
+	    [STORE_STAT_SENDER] = "SELECT lower(sender) AS k, count(*) FROM quarantine"
+	                          " WHERE created >= ?1 AND (state = 'monitor') = ?3"
+	                          " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
 	};
+	const gint64 args[] = {since, limit ? (gint64)limit : -1, monitor};
+	return select_rows(st, sql[what], args, 3, read_count, out, "computing statistics", err);
+}
+
+static bool sqlite_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
+                         char **err)
+{
+	return count_stats(st, what, false, since, limit, out, err);
+}
+
+static bool sqlite_monitor_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit,
+                                 GArray *out, char **err)
+{
+	return count_stats(st, what, true, since, limit, out, err);
+}
+
+/* ---- reviewers' labels ------------------------------------------------ */
+
+static bool sqlite_labels_put(struct store *st, const struct store_label *labels, size_t n, char **err)
+{
+	static const char sql[] =
+	    "INSERT INTO review_labels (quarantine_id, rule, verdict, action, reviewer, excerpt, at)"
+	    " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (quarantine_id, rule) DO UPDATE SET"
+	    " verdict = excluded.verdict, action = excluded.action, reviewer = excluded.reviewer,"
+	    " excerpt = excluded.excerpt, at = excluded.at";
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
-	sqlite3_stmt *q = prepare(s, sql[what], err);
+	bool ok = exec(s, "BEGIN IMMEDIATE", err);
+	sqlite3_stmt *q = ok ? prepare(s, sql, err) : NULL;
+	ok = q != NULL;
+	for (size_t i = 0; ok && i < n; i++) {
+		const struct store_label *l = &labels[i];
+		sqlite3_reset(q);
+		sqlite3_clear_bindings(q);
+		sqlite3_bind_int64(q, 1, l->quarantine_id);
+		bind_text(q, 2, l->rule);
+		bind_text(q, 3, l->verdict);
+		bind_text(q, 4, l->action);
+		bind_text(q, 5, l->reviewer);
+		bind_text(q, 6, l->excerpt);
+		sqlite3_bind_int64(q, 7, l->at);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			ok = fail(s, "recording a reviewer's labels", err);
+	}
+	sqlite3_finalize(q);
+	if (ok)
+		ok = exec(s, "COMMIT", err);
+	if (!ok)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void read_label(sqlite3_stmt *q, GArray *out)
+{
+	struct store_label l = {
+	    .quarantine_id = sqlite3_column_int64(q, 0),
+	    .rule = column_text(q, 1),
+	    .verdict = column_text(q, 2),
+	    .action = column_text(q, 3),
+	    .reviewer = column_text(q, 4),
+	    .excerpt = column_text(q, 5),
+	    .at = sqlite3_column_int64(q, 6),
+	};
+	g_array_append_val(out, l);
+}
+
+static bool sqlite_labels_list(struct store *st, gint64 since, GArray *out, char **err)
+{
+	static const char sql[] = "SELECT quarantine_id, rule, verdict, action, reviewer, excerpt, at"
+	                          " FROM review_labels WHERE at >= ?1 ORDER BY at, quarantine_id, rule";
+	return select_rows(st, sql, &since, 1, read_label, out, "reading reviewers' labels", err);
+}
+
+static void read_precision(sqlite3_stmt *q, GArray *out)
+{
+	struct store_precision p = {
+	    .rule = column_text(q, 0),
+	    .right = sqlite3_column_int64(q, 1),
+	    .wrong = sqlite3_column_int64(q, 2),
+	    .example = column_text(q, 3),
+	};
+	g_array_append_val(out, p);
+}
+
+static bool sqlite_label_precision(struct store *st, gint64 since, GArray *out, char **err)
+{
+	static const char sql[] =
+	    "SELECT l.rule, sum(CASE WHEN l.verdict = 'right' THEN 1 ELSE 0 END),"
+	    " sum(CASE WHEN l.verdict = 'wrong' THEN 1 ELSE 0 END),"
+	    " (SELECT e.excerpt FROM review_labels e WHERE e.rule = l.rule AND e.verdict = 'wrong'"
+	    "  AND e.at >= ?1 AND e.excerpt IS NOT NULL AND e.excerpt <> ''"
+	    "  ORDER BY e.at DESC, e.id DESC LIMIT 1)"
+	    " FROM review_labels l WHERE l.at >= ?1 GROUP BY l.rule ORDER BY 3 DESC, l.rule";
+	return select_rows(st, sql, &since, 1, read_precision, out, "computing reviewers' precision", err);
+}
+
+/* ---- decisions -------------------------------------------------------- */
+
+static bool sqlite_decision_put(struct store *st, const struct store_decision *d, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = stmt(s, ST_DECISION_PUT);
+	sqlite3_bind_int64(q, 1, d->at);
+	bind_text(q, 2, d->sender ? d->sender : "");
+	bind_text(q, 3, d->client_domain ? d->client_domain : "");
+	bind_text(q, 4, d->verdict);
+	bind_text(q, 5, d->rules ? d->rules : "");
+	bool ok = run(s, q, "recording a decision", err);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void read_decision(sqlite3_stmt *q, GArray *out)
+{
+	struct store_decision d = {
+	    .at = sqlite3_column_int64(q, 0),
+	    .sender = column_text(q, 1),
+	    .client_domain = column_text(q, 2),
+	    .verdict = column_text(q, 3),
+	    .rules = column_text(q, 4),
+	};
+	g_array_append_val(out, d);
+}
+
+static bool sqlite_decisions_list(struct store *st, gint64 since, const char *verdict, GArray *out,
+                                  char **err)
+{
+	static const char sql[] = "SELECT at, sender, client_domain, verdict, rules FROM decisions"
+	                          " WHERE at >= ?1 AND (?2 IS NULL OR verdict = ?2) ORDER BY at, id";
+	struct sqlite_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
 	bool ok = q != NULL;
 	if (ok) {
 		sqlite3_bind_int64(q, 1, since);
-		sqlite3_bind_int64(q, 2, limit ? (gint64)limit : -1);
+		bind_text(q, 2, verdict);
 		int rc;
-		while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-			struct store_count c = {column_text(q, 0), sqlite3_column_int64(q, 1)};
-			if (c.key == NULL)
-				c.key = g_strdup("");
-			g_array_append_val(out, c);
-		}
-		ok = finish(s, q, rc, "computing statistics", err);
+		while ((rc = sqlite3_step(q)) == SQLITE_ROW)
+			read_decision(q, out);
+		ok = finish(s, q, rc, "reading decisions", err);
 	}
 	g_mutex_unlock(&s->lock);
 	return ok;
@@ -1211,4 +1398,10 @@ const struct store_ops store_sqlite_ops = {
     .login_list = sqlite_login_list,
     .login_put = sqlite_login_put,
     .login_delete = sqlite_login_delete,
+    .monitor_stats = sqlite_monitor_stats,
+    .labels_put = sqlite_labels_put,
+    .labels_list = sqlite_labels_list,
+    .label_precision = sqlite_label_precision,
+    .decision_put = sqlite_decision_put,
+    .decisions_list = sqlite_decisions_list,
 };

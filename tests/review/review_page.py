@@ -11,7 +11,10 @@ recorded, and runs tests/web/review_page.test.js in headless chromium against it
     sender to the same client 10 days before it, at the moment it was held (its own)
     and an hour after it; a held reply of the same sender to that client two days
     before it and one a day after;
-  - 130 held replies of other senders, scores and ages, for the queue's order and pages.
+  - 130 held replies of other senders, scores and ages, for the queue's order and pages;
+  - four replies reviewers decided about, with their labels (one excerpt carries the
+    <script>), for the statistics page's precision table, three monitor records, and
+    the daemon's decisions of three advised replies and a held one.
 
 The browser checks what the expected rows and dates are, computed here from what was
 written.  Prints "ok   web: NAME" or "FAIL web: NAME: why" per test; exits 1 when any
@@ -78,6 +81,49 @@ def hold(db, token, sender, score, created, findings="{}", raw=None, ref=None, r
     return cur.lastrowid
 
 
+def labels(db, held):
+    """Replies reviewers decided about, with the labels the review tools record
+    (holds/labeling.h), and replies monitor mode would have held; return the
+    precision table and monitor chart the statistics page must show."""
+    decided = []
+    for i, state in enumerate(("released", "released", "returned", "deleted")):
+        cur = db.execute("INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
+                         " findings, created, state) VALUES ('DEC1', ?, ?, 'rev@acme.example', 'd@client.example',"
+                         " 'hold', 5, '{}', ?, ?)", ("dec%d@acme.example" % i, "dec%d" % i, held - 5 * DAY, state))
+        decided.append(cur.lastrowid)
+    rows = [  # record, rule, verdict, action, excerpt, decided this long before the hold
+        (0, "blame-third-party", "wrong", "release", SCRIPT, 3600),
+        (0, "excuse", "right", "release", "beyond our control", 3600),
+        (1, "blame-third-party", "wrong", "release", "our supplier", 7200),
+        (1, "excuse", "wrong", "release", "the holidays", 7200),
+        (2, "blame-third-party", "right", "return", "the courier", 1800),
+        (2, "excuse", "right", "return", "the weather", 1800),
+        (3, "no-remedy", "right", "discard", "", 900),
+    ]
+    for rec, rule, verdict, action, excerpt, ago in rows:
+        db.execute("INSERT INTO review_labels (quarantine_id, rule, verdict, action, reviewer, excerpt, at)"
+                   " VALUES (?, ?, ?, ?, 'alice', ?, ?)", (decided[rec], rule, verdict, action, excerpt, held - ago))
+    for i, sender in enumerate(("mon@acme.example", "mon@acme.example", "mo2@acme.example")):
+        db.execute("INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
+                   " findings, created, state) VALUES ('', ?, ?, ?, 'd@client.example', 'hold', 5, '{}', ?,"
+                   " 'monitor')", ("mon%d@acme.example" % i, "mon%d" % i, sender, held - DAY))
+    for i, (sender, rules) in enumerate((("sam@acme.example", "no-call-offer,late-reply"),
+                                         ("Sam@acme.example", "no-call-offer"), ("kim@acme.example", "excuse"))):
+        db.execute("INSERT INTO decisions (at, sender, client_domain, verdict, rules)"
+                   " VALUES (?, ?, 'client.example', 'advise', ?)", (held - i * 60, sender, rules))
+    db.execute("INSERT INTO decisions (at, sender, client_domain, verdict, rules)"
+               " VALUES (?, 'lee@acme.example', 'client.example', 'hold', 'blame-third-party')", (held,))
+    return {
+        "advisedRules": {"no-call-offer": "2", "late-reply": "1", "excuse": "1"},
+        "advisedSenders": 2,
+        "precision": {"blame-third-party": ["1", "2", "0.33"], "excuse": ["2", "1", "0.67"],
+                      "no-remedy": ["1", "0", "1.00"]},
+        "mostWrong": ["blame-third-party", "excuse"],
+        "examples": {"blame-third-party": SCRIPT, "excuse": "the holidays"},
+        "monitorSenders": 2,
+    }
+
+
 def fill(store, now):
     """Write the records; return what the browser must see."""
     tmp = os.path.dirname(store)
@@ -100,6 +146,7 @@ def fill(store, now):
         for i in range(130):
             hold(db, "q%d" % i, senders[i % 4], 1 + (i * 7) % 13, held - 20 * DAY + i * 600,
                  rcpt="x%d@other%d.example" % (i, i % 5))
+        precision = labels(db, held)
         rows = db.execute("SELECT id, score, lower(sender), created FROM quarantine WHERE state = 'held'").fetchall()
     db.close()
     oldest = [r[0] for r in sorted(rows, key=lambda r: (r[3], r[0]))]
@@ -113,6 +160,7 @@ def fill(store, now):
         "script": SCRIPT,
         "whole": sorted(set(findings) & WHOLE_REPLY), "pinned": sorted(set(findings) - WHOLE_REPLY),
         "oldest": oldest, "score": by_score, "sender": by_sender, "pageSize": 50,
+        "findings": len(decision["findings"]), "rules": sorted(set(findings)), **precision,
     }
 
 

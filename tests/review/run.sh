@@ -108,6 +108,33 @@ t_release_delivers() {
 	echo "$out" | grep -q "is released, not held" || why "second release: $out"
 }
 
+t_release_wrong_labels() {
+	id=$(hold lw) || why "not held"
+	out=$(q release "$id" --wrong no-such-rule 2>&1)
+	[ $? = 64 ] || why "a rule not on the reply was not a usage error: $out"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = held ] || why "changed by a refused --wrong"
+	out=$(q release "$id" --wrong blame-third-party --wrong excuse 2>&1) || why "release failed: $out"
+	[ "$(sql "SELECT count(*) FROM review_labels WHERE quarantine_id = $id AND verdict = 'wrong'")" = 2 ] ||
+		why "labels: $(sql "SELECT rule, verdict FROM review_labels WHERE quarantine_id = $id")"
+	[ "$(sql "SELECT count(*) FROM review_labels WHERE quarantine_id = $id AND verdict = 'right'
+	          AND action = 'release' AND reviewer = 'root'")" -ge 1 ] || why "the other rules not labelled right"
+	# the daemon's summary of the held reply, for the report's counts
+	[ "$(sql "SELECT verdict || ' ' || sender || ' ' || client_domain FROM decisions
+	          WHERE rules LIKE '%blame-third-party%' ORDER BY id DESC LIMIT 1")" = \
+		"hold sam@acme.example client.example" ] || why "no decision recorded: $(sql "SELECT * FROM decisions")"
+	id2=$(hold lr) || why "second not held"
+	q return "$id2" --comment "call them" >/dev/null 2>&1 || why "return failed"
+	[ "$(sql "SELECT count(*) FROM review_labels WHERE quarantine_id = $id2 AND verdict = 'wrong'")" = 0 ] ||
+		why "a return labelled a rule wrong"
+	"$CTL" labels -o "store=sqlite:$STORE" -o "policy=$E2E_POLICY" export >"$T/labels.jsonl" </dev/null ||
+		why "labels export failed"
+	grep -F "\"id\":$id," "$T/labels.jsonl" | grep -q '"decision":"release".*"wrong":\["blame-third-party","excuse"\]' ||
+		why "export: $(cat "$T/labels.jsonl")"
+	grep -F "\"id\":$id2," "$T/labels.jsonl" | grep -q '"decision":"return".*"wrong":\[\]' ||
+		why "export of the return: $(cat "$T/labels.jsonl")"
+	return 0
+}
+
 t_discard_deletes() {
 	id=$(hold d1) || why "not held"
 	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
@@ -562,7 +589,8 @@ Note: <script>alert("owned")</script> <img src=x onerror=window.owned=1> arrives
 		$MSGS/reply-bad.eml >"$T/xss.eml"
 	xss=$(hold xs "$T/xss.eml") || why "the <script> reply not held"
 	start_review || why "apology-review did not start: $(cat "$T/review.log")"
-	REVIEW_URL=http://127.0.0.1:$WEB_PORT REVIEW_PASS=$WEB_PASS HELD_ID=$held XSS_ID=$xss \
+	before=$(sql "SELECT count(*) FROM review_labels WHERE rule = 'blame-third-party' AND verdict = 'wrong'")
+	REVIEW_URL=http://127.0.0.1:$WEB_PORT REVIEW_PASS=$WEB_PASS HELD_ID=$held XSS_ID=$xss WRONG_BEFORE=$before \
 		node tests/web/review.test.js </dev/null >"$T/web.out" 2>&1
 	rc=$?
 	cat "$T/web.out"
@@ -571,6 +599,12 @@ Note: <script>alert("owned")</script> <img src=x onerror=window.owned=1> arrives
 	delivered reply-bad-w1@acme.example >/dev/null || why "released in the browser but not delivered"
 	[ "$(sql "SELECT reviewer || ' ' || action FROM reviews WHERE quarantine_id = $held")" = "alice release" ] ||
 		why "audit row of the web decision"
+	# the box ticked in the browser: that rule wrong, the reply's other rules right
+	[ "$(sql "SELECT verdict || ' ' || action || ' ' || reviewer FROM review_labels
+	          WHERE quarantine_id = $held AND rule = 'blame-third-party'")" = "wrong release alice" ] ||
+		why "label of the finding marked wrong: $(sql "SELECT * FROM review_labels WHERE quarantine_id = $held")"
+	[ "$(sql "SELECT count(*) FROM review_labels WHERE quarantine_id = $held AND verdict = 'right'")" -ge 1 ] ||
+		why "no rule of the web decision labelled right"
 }
 
 # The review page against hostile clients (tests/review/web_limits.py, which starts
@@ -631,7 +665,7 @@ start_hook
 # Further arguments name the tests to run (default: all).
 shift $(($# > 0 ? 1 : 0))
 ONLY="$*"
-for t in t_list_filters t_show_marks_findings t_release_delivers t_discard_deletes \
+for t in t_list_filters t_show_marks_findings t_release_delivers t_release_wrong_labels t_discard_deletes \
 	t_return_needs_comment_and_mails_author t_release_of_other_message_refused \
 	t_helper_refuses_forged_token t_helper_validates_arguments t_helper_config_symlink_race \
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \

@@ -501,6 +501,47 @@ static void test_monitor(void **state)
 	fx_stop(&fx);
 }
 
+/* Each reply judged advise or hold leaves a decision in the store (what
+ * `apologyctl report` counts as advised); a passing one none.  In monitor
+ * mode too. */
+static void test_decisions_recorded(void **state)
+{
+	(void)state;
+	const char *modes[] = {"mode=enforce", "mode=monitor"};
+	for (size_t m = 0; m < G_N_ELEMENTS(modes); m++) {
+		struct fx fx;
+		struct fake_mta mta;
+		char *err = NULL;
+		fx_start(&fx, (const char *const[]){modes[m], NULL});
+		const char *files[] = {"note.eml", "reply-doubtful.eml", "reply-bad.eml"};
+		for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
+			mta_init(&mta);
+			send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", files[i],
+			         &mta);
+			mta_clear(&mta);
+		}
+		struct store *st = fx_store(&fx);
+		GArray *d = store_decisions_new();
+		assert_true(store_decisions_list(st, 0, NULL, d, &err));
+		assert_int_equal(d->len, 2);
+		const struct store_decision *advised = &g_array_index(d, struct store_decision, 0);
+		const struct store_decision *held = &g_array_index(d, struct store_decision, 1);
+		assert_string_equal(advised->verdict, "advise");
+		assert_string_equal(advised->sender, "sam@acme.example");
+		assert_string_equal(advised->client_domain, "client.example");
+		assert_true(*advised->rules != '\0');
+		assert_true(advised->at > 0);
+		assert_string_equal(held->verdict, "hold");
+		assert_non_null(strstr(held->rules, "blame-third-party"));
+		g_array_set_size(d, 0);
+		assert_true(store_decisions_list(st, 0, "advise", d, &err));
+		assert_int_equal(d->len, 1);
+		g_array_unref(d);
+		store_close(st);
+		fx_stop(&fx);
+	}
+}
+
 static void test_on_error(void **state)
 {
 	(void)state;
@@ -696,7 +737,8 @@ static void test_no_store_then_back(void **state)
 	 * it passes (test_complaint_then_reply). */
 	expect_reply(&fx, "reply-good.eml", "advise; score=", false);
 	GPtrArray *holds = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
-	assert_int_equal(spooled(&fx, holds), 3); /* the complaint, the hold, the apology */
+	/* the complaint, the hold, its decision, the good reply's apology and decision */
+	assert_int_equal(spooled(&fx, holds), 5);
 	assert_int_equal(holds->len, 1);
 	assert_string_equal(((struct store_quarantine *)holds->pdata[0])->token, token);
 	g_ptr_array_unref(holds);
@@ -704,7 +746,7 @@ static void test_no_store_then_back(void **state)
 	/* Still no store: the upkeep leaves everything as it is. */
 	upkeep_run(fx.f, fx.writer, &fx.cfg);
 	assert_null(filter_store(fx.f));
-	assert_int_equal(spooled(&fx, NULL), 3);
+	assert_int_equal(spooled(&fx, NULL), 5);
 
 	/* The store can be opened again (the broken file moved away). */
 	assert_int_equal(g_unlink(db), 0);
@@ -726,6 +768,12 @@ static void test_no_store_then_back(void **state)
 	assert_true(store_history_get(st, "sam@acme.example", "client.example", 0, NULL, 10, h, &err));
 	assert_int_equal(h->len, 1);
 	g_array_free(h, TRUE);
+	GArray *decisions = store_decisions_new();
+	assert_true(store_decisions_list(st, 0, NULL, decisions, &err));
+	assert_int_equal(decisions->len, 2); /* in the order they were made */
+	assert_string_equal(g_array_index(decisions, struct store_decision, 0).verdict, "hold");
+	assert_string_equal(g_array_index(decisions, struct store_decision, 1).verdict, "advise");
+	g_array_unref(decisions);
 
 	/* From now on records go straight to the store. */
 	expect_reply(&fx, "reply-bad.eml", "hold; score=", true);
@@ -1091,8 +1139,9 @@ static void test_metrics_counted(void **state)
 	assert_int_equal(send_reply(&fx, "reply-nested.eml", &mta), FILTER_ACCEPT);
 	mta_clear(&mta);
 	mta_init(&mta);
-	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<lee@acme.example>", "note.eml", &mta),
-	                 FILTER_ACCEPT); /* to a colleague: not judged */
+	assert_int_equal(
+	    send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<lee@acme.example>", "note.eml", &mta),
+	    FILTER_ACCEPT); /* to a colleague: not judged */
 	mta_clear(&mta);
 	char *err = NULL, *report = NULL, *changes = NULL;
 	assert_true(config_set(&fx.cfg, "policy=/nonexistent/policy.yaml", &err));
@@ -1129,6 +1178,7 @@ int main(void)
 	    cmocka_unit_test(test_hold_refused_defers),
 	    cmocka_unit_test(test_reject),
 	    cmocka_unit_test(test_monitor),
+	    cmocka_unit_test(test_decisions_recorded),
 	    cmocka_unit_test(test_on_error),
 	    cmocka_unit_test(test_crash_then_poison),
 	    cmocka_unit_test(test_full_disk_judged),

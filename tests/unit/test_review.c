@@ -18,6 +18,8 @@
 
 #include <gmime/gmime.h>
 
+#include "decisions.h"
+#include "labeling.h"
 #include "logins.h"
 #include "notify.h"
 #include "quarantine.h"
@@ -639,6 +641,161 @@ static void test_reconcile(void **state)
 	g_free(path);
 }
 
+static const char *label_verdict(const GArray *labels, const char *rule)
+{
+	for (guint i = 0; i < labels->len; i++)
+		if (strcmp(g_array_index(labels, struct store_label, i).rule, rule) == 0)
+			return g_array_index(labels, struct store_label, i).verdict;
+	return NULL;
+}
+
+/* What each decision says about the rules on a reply (labeling.h). */
+static void test_labels_for_decision(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	static const char three[] =
+	    "{\"findings\":[{\"rule\":\"blame-third-party\",\"start\":4,\"end\":11,\"excerpt\":\"courier\"},"
+	    "{\"rule\":\"no-remedy\",\"start\":0,\"end\":0,\"excerpt\":\"\"},"
+	    "{\"rule\":\"blame-third-party\",\"start\":20,\"end\":30,\"excerpt\":\"supplier\"}]}";
+	gint64 id = put(fx->st, "lab", "sam@acme.example", "d@c.example", three, 100, "held");
+	GArray *findings = store_findings_new();
+	assert_true(store_quarantine_findings(fx->st, id, findings, &err));
+	GPtrArray *wrong = g_ptr_array_new();
+
+	/* release, nothing marked: the hold was wrong, every rule with it */
+	GArray *l = labels_for_decision(id, findings, "release", wrong, "alice", 500);
+	assert_int_equal(l->len, 2); /* one per rule */
+	assert_string_equal(label_verdict(l, "blame-third-party"), "wrong");
+	assert_string_equal(label_verdict(l, "no-remedy"), "wrong");
+	const struct store_label *first = &g_array_index(l, struct store_label, 1);
+	assert_string_equal(first->rule, "blame-third-party"); /* in the findings' (span) order */
+	assert_string_equal(first->excerpt, "courier");        /* the rule's first finding */
+	assert_string_equal(first->action, "release");
+	assert_string_equal(first->reviewer, "alice");
+	assert_int_equal(first->at, 500);
+	assert_int_equal(first->quarantine_id, id);
+	g_array_unref(l);
+
+	/* release with one marked: that one wrong, the others right */
+	g_ptr_array_add(wrong, "no-remedy");
+	l = labels_for_decision(id, findings, "release", wrong, "alice", 500);
+	assert_string_equal(label_verdict(l, "blame-third-party"), "right");
+	assert_string_equal(label_verdict(l, "no-remedy"), "wrong");
+	g_array_unref(l);
+
+	/* return and discard: right, except what was marked */
+	l = labels_for_decision(id, findings, "return", wrong, "alice", 500);
+	assert_string_equal(label_verdict(l, "blame-third-party"), "right");
+	assert_string_equal(label_verdict(l, "no-remedy"), "wrong");
+	g_array_unref(l);
+	l = labels_for_decision(id, findings, "discard", NULL, "alice", 500);
+	assert_string_equal(label_verdict(l, "blame-third-party"), "right");
+	assert_string_equal(label_verdict(l, "no-remedy"), "right");
+	g_array_unref(l);
+	/* expiry: nobody judged it */
+	l = labels_for_decision(id, findings, "expire-release", NULL, "root", 500);
+	assert_int_equal(l->len, 0);
+	g_array_unref(l);
+
+	assert_true(labels_check_wrong(findings, wrong, &err));
+	assert_true(labels_check_wrong(findings, NULL, &err));
+	g_ptr_array_add(wrong, "over-apology");
+	assert_false(labels_check_wrong(findings, wrong, &err));
+	assert_non_null(strstr(err, "\"over-apology\" is not a rule of this reply"));
+	assert_non_null(strstr(err, "(they are: no-remedy,blame-third-party)"));
+	g_clear_pointer(&err, g_free);
+
+	/* A decision with a rule that is not on the reply changes nothing. */
+	struct review_config cfg;
+	review_config_init(&cfg);
+	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "alice", NULL, wrong, 600, &err));
+	assert_non_null(strstr(err, "over-apology"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(count(fx->st, (struct store_query){.state = "held", .id = id}), 1);
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	assert_true(store_review_list(fx->st, id, 0, trail, &err));
+	assert_int_equal(trail->len, 0);
+	g_array_unref(trail);
+	GArray *stored = store_labels_new();
+	assert_true(store_labels_list(fx->st, 0, stored, &err));
+	assert_int_equal(stored->len, 0);
+	g_array_unref(stored);
+	review_config_clear(&cfg);
+
+	struct store_precision p = {.right = 3, .wrong = 1};
+	char *text = labels_precision_text(&p);
+	assert_string_equal(text, "0.75");
+	g_free(text);
+	p.right = 0;
+	p.wrong = 0;
+	text = labels_precision_text(&p);
+	assert_string_equal(text, "-");
+	g_free(text);
+
+	g_ptr_array_unref(wrong);
+	g_array_unref(findings);
+}
+
+static void test_precision_html_escaped(void **state)
+{
+	(void)state;
+	GArray *p = store_precisions_new();
+	struct store_precision a = {g_strdup("blame-third-party"), 1, 3,
+	                            g_strdup("<script>alert(1)</script> & co")};
+	struct store_precision b = {g_strdup("no-remedy"), 2, 0, NULL};
+	g_array_append_val(p, a);
+	g_array_append_val(p, b);
+	GString *o = g_string_new(NULL);
+	labels_precision_html(o, p, 10);
+	assert_null(strstr(o->str, "<script>"));
+	assert_non_null(strstr(o->str, "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co"));
+	assert_non_null(strstr(o->str, "<td class=\"prec\">0.25</td>"));
+	assert_non_null(strstr(o->str, "<td class=\"prec\">1.00</td>"));
+	/* only rules marked wrong are among the most often wrong */
+	assert_non_null(strstr(o->str, "<li data-rule=\"blame-third-party\">"));
+	assert_null(strstr(o->str, "<li data-rule=\"no-remedy\">"));
+	g_string_free(o, TRUE);
+	g_array_unref(p);
+}
+
+/* The daemon's decisions counted as the store counts holds. */
+static void test_decisions_count(void **state)
+{
+	(void)state;
+	GArray *d = store_decisions_new();
+	/* 2026-01-05 is a Monday: week 01; the Sunday before is in week 00 */
+	struct store_decision in[] = {
+	    {1767571200, g_strdup("Sam@us.example"), g_strdup("c"), g_strdup("advise"),
+	     g_strdup("excuse,no-remedy")},
+	    {1767571200 - 3600, g_strdup("sam@us.example"), g_strdup("c"), g_strdup("advise"),
+	     g_strdup("excuse")},
+	    {1767571200 + 86400, g_strdup("kim@us.example"), g_strdup("c"), g_strdup("advise"), g_strdup("")},
+	};
+	g_array_append_vals(d, in, G_N_ELEMENTS(in));
+	GArray *c = store_counts_new();
+	decisions_count(d, STORE_STAT_WEEK, c);
+	assert_int_equal(c->len, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "2026-W00");
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 1);
+	assert_string_equal(g_array_index(c, struct store_count, 1).key, "2026-W01");
+	assert_int_equal(g_array_index(c, struct store_count, 1).n, 2);
+	g_array_set_size(c, 0);
+	decisions_count(d, STORE_STAT_RULE, c); /* a reply with no rule counts for none */
+	assert_int_equal(c->len, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "excuse");
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 1).key, "no-remedy");
+	g_array_set_size(c, 0);
+	decisions_count(d, STORE_STAT_SENDER, c);
+	assert_int_equal(c->len, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "sam@us.example");
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 2);
+	g_array_unref(c);
+	g_array_unref(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -655,6 +812,9 @@ int main(void)
 	    cmocka_unit_test(test_logins_count),
 	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown),
+	    cmocka_unit_test(test_precision_html_escaped),
+	    cmocka_unit_test(test_decisions_count),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

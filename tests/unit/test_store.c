@@ -142,6 +142,8 @@ static void test_newer_schema_refused(void **state)
 	             NULL, NULL, NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS login_failures", NULL, NULL, NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions", NULL, NULL, NULL);
+	sqlite3_exec(db, "DROP TABLE IF EXISTS review_labels; DROP TABLE IF EXISTS decisions", NULL, NULL,
+	             NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -484,6 +486,7 @@ static void test_crashes_migrated(void **state)
 	assert_int_equal(
 	    sqlite3_exec(db,
 	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
+	                 "DROP TABLE review_labels; DROP TABLE decisions;"
 	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
 	                 "UPDATE schema_version SET version = 4;"
 	                 "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
@@ -1103,10 +1106,12 @@ static char *stored_order(struct fixture *fx)
 	sqlite3 *db;
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "SELECT at FROM apologies ORDER BY id", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT at FROM apologies ORDER BY id", -1, &q, NULL),
+	                 SQLITE_OK);
 	GString *out = g_string_new(NULL);
 	while (sqlite3_step(q) == SQLITE_ROW)
-		g_string_append_printf(out, "%s%lld", out->len ? "," : "", (long long)sqlite3_column_int64(q, 0));
+		g_string_append_printf(out, "%s%lld", out->len ? "," : "",
+		                       (long long)sqlite3_column_int64(q, 0));
 	sqlite3_finalize(q);
 	sqlite3_close(db);
 	return g_string_free(out, FALSE);
@@ -1172,7 +1177,7 @@ static void test_writer_full_spools(void **state)
 	for (int i = 6; i <= 8; i++) /* newer than what the spool holds: to the spool too */
 		assert_int_equal(put(&wr, apology_record(i)), WRITER_SPOOLED);
 	unlock_store(lock);
-	writer_flush(wr.w);   /* 1 to 4 from the queue */
+	writer_flush(wr.w);     /* 1 to 4 from the queue */
 	writer_retry_now(wr.w); /* 5 to 8 from the spool */
 	char *order = stored_order(fx);
 	assert_string_equal(order, "1,2,3,4,5,6,7,8");
@@ -1274,6 +1279,217 @@ static void test_writer_stop_keeps_all(void **state)
 	writing_stop(&wr);
 }
 
+/* ---- reviewers' labels and monitor statistics ------------------------- */
+
+static gint64 labelled_record(struct fixture *fx, const char *token, const char *sender, gint64 created,
+                              const char *state)
+{
+	struct store_quarantine q = {
+	    .queue_id = "AB12",
+	    .message_id = "m@us.example",
+	    .token = (char *)token,
+	    .sender = (char *)sender,
+	    .recipients = "d@client.example",
+	    .verdict = "hold",
+	    .score = 9,
+	    .findings_json = "{\"findings\":[{\"rule\":\"blame-third-party\"},{\"rule\":\"no-remedy\"}]}",
+	    .created = created,
+	    .state = (char *)state,
+	};
+	gint64 id = 0;
+	char *err = NULL;
+	if (!store_quarantine_put(fx->st, &q, &id, &err))
+		fail_msg("put: %s", err);
+	return id;
+}
+
+static struct store_label label(gint64 id, const char *rule, const char *verdict, const char *excerpt,
+                                gint64 at)
+{
+	return (struct store_label){.quarantine_id = id,
+	                            .rule = (char *)rule,
+	                            .verdict = (char *)verdict,
+	                            .action = "release",
+	                            .reviewer = "alice",
+	                            .excerpt = (char *)excerpt,
+	                            .at = at};
+}
+
+static void test_labels(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	gint64 a = labelled_record(fx, "la", "sam@us.example", 1000, "released");
+	gint64 b = labelled_record(fx, "lb", "sam@us.example", 1000, "returned");
+	gint64 c = labelled_record(fx, "lc", "kim@us.example", 1000, "released");
+	const struct store_label first[] = {
+	    label(a, "blame-third-party", "wrong", "the courier lost it", 2000),
+	    label(a, "no-remedy", "right", NULL, 2000),
+	};
+	const struct store_label second[] = {
+	    label(b, "blame-third-party", "right", "they lost it", 3000),
+	    label(b, "no-remedy", "right", "", 3000),
+	};
+	const struct store_label third[] = {
+	    label(c, "blame-third-party", "wrong", "the 'supplier'; DROP TABLE review_labels", 4000),
+	    label(c, "no-remedy", "wrong", "", 4000),
+	};
+	assert_true(store_labels_put(fx->st, first, G_N_ELEMENTS(first), &err));
+	assert_true(store_labels_put(fx->st, second, G_N_ELEMENTS(second), &err));
+	assert_true(store_labels_put(fx->st, third, G_N_ELEMENTS(third), &err));
+	assert_true(store_labels_put(fx->st, NULL, 0, &err)); /* a decision on a reply with no findings */
+
+	GArray *l = store_labels_new();
+	assert_true(store_labels_list(fx->st, 0, l, &err));
+	assert_int_equal(l->len, 6);
+	const struct store_label *l0 = &g_array_index(l, struct store_label, 0);
+	assert_int_equal(l0->quarantine_id, a);
+	assert_string_equal(l0->rule, "blame-third-party");
+	assert_string_equal(l0->verdict, "wrong");
+	assert_string_equal(l0->action, "release");
+	assert_string_equal(l0->reviewer, "alice");
+	assert_string_equal(l0->excerpt, "the courier lost it");
+	assert_int_equal(l0->at, 2000);
+	assert_null(g_array_index(l, struct store_label, 1).excerpt);
+	assert_int_equal(g_array_index(l, struct store_label, 5).quarantine_id, c);
+	g_array_set_size(l, 0);
+	assert_true(store_labels_list(fx->st, 3000, l, &err)); /* from a time on */
+	assert_int_equal(l->len, 4);
+	assert_int_equal(g_array_index(l, struct store_label, 0).quarantine_id, b);
+
+	GArray *p = store_precisions_new();
+	assert_true(store_label_precision(fx->st, 0, p, &err));
+	assert_int_equal(p->len, 2);
+	const struct store_precision *p0 = &g_array_index(p, struct store_precision, 0);
+	const struct store_precision *p1 = &g_array_index(p, struct store_precision, 1);
+	/* most often wrong first, with the newest wrong excerpt */
+	assert_string_equal(p0->rule, "blame-third-party");
+	assert_int_equal(p0->right, 1);
+	assert_int_equal(p0->wrong, 2);
+	assert_string_equal(p0->example, "the 'supplier'; DROP TABLE review_labels");
+	assert_string_equal(p1->rule, "no-remedy");
+	assert_int_equal(p1->right, 2);
+	assert_int_equal(p1->wrong, 1);
+	assert_null(p1->example); /* its only wrong label has an empty excerpt */
+	g_array_set_size(p, 0);
+	assert_true(store_label_precision(fx->st, 2500, p, &err)); /* the period counts */
+	assert_int_equal(g_array_index(p, struct store_precision, 0).wrong, 1);
+	assert_int_equal(g_array_index(p, struct store_precision, 0).right, 1);
+	assert_string_equal(g_array_index(p, struct store_precision, 0).example,
+	                    "the 'supplier'; DROP TABLE review_labels");
+
+	/* A label of a record and rule already labelled replaces it. */
+	const struct store_label again[] = {
+	    label(a, "blame-third-party", "right", "the courier lost it", 5000)};
+	assert_true(store_labels_put(fx->st, again, 1, &err));
+	g_array_set_size(p, 0);
+	assert_true(store_label_precision(fx->st, 0, p, &err));
+	assert_int_equal(g_array_index(p, struct store_precision, 0).right +
+	                     g_array_index(p, struct store_precision, 0).wrong +
+	                     g_array_index(p, struct store_precision, 1).right +
+	                     g_array_index(p, struct store_precision, 1).wrong,
+	                 6);
+
+	/* One decision's labels go in together or not at all. */
+	gint64 d = labelled_record(fx, "ld", "kim@us.example", 1000, "released");
+	const struct store_label bad[] = {
+	    label(d, "no-remedy", "wrong", NULL, 6000),
+	    label(d, "blame-third-party", "maybe", NULL, 6000),
+	};
+	assert_false(store_labels_put(fx->st, bad, G_N_ELEMENTS(bad), &err));
+	assert_non_null(err);
+	g_clear_pointer(&err, g_free);
+	g_array_set_size(l, 0);
+	assert_true(store_labels_list(fx->st, 6000, l, &err));
+	assert_int_equal(l->len, 0);
+	/* and for a record that is not there, nothing */
+	const struct store_label orphan[] = {label(9999, "no-remedy", "wrong", NULL, 6000)};
+	assert_false(store_labels_put(fx->st, orphan, 1, &err));
+	g_clear_pointer(&err, g_free);
+	g_array_unref(p);
+	g_array_unref(l);
+}
+
+static void test_monitor_stats(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	labelled_record(fx, "h1", "Sam@us.example", 86400 * 10, "held");
+	labelled_record(fx, "h2", "sam@us.example", 86400 * 11, "released");
+	labelled_record(fx, "m1", "kim@us.example", 86400 * 10, "monitor");
+	labelled_record(fx, "m2", "kim@us.example", 86400 * 30, "monitor");
+	labelled_record(fx, "m3", "lee@us.example", 86400 * 30, "monitor");
+	GArray *c = g_array_new(FALSE, TRUE, sizeof(struct store_count));
+	g_array_set_clear_func(c, (GDestroyNotify)store_count_clear);
+	assert_true(store_stats(fx->st, STORE_STAT_SENDER, 0, 0, c, &err));
+	assert_int_equal(c->len, 1); /* held: not the monitor records */
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "sam@us.example");
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 2);
+	g_array_set_size(c, 0);
+	assert_true(store_monitor_stats(fx->st, STORE_STAT_SENDER, 0, 0, c, &err));
+	assert_int_equal(c->len, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "kim@us.example");
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 2);
+	g_array_set_size(c, 0);
+	assert_true(store_monitor_stats(fx->st, STORE_STAT_RULE, 86400 * 20, 0, c, &err));
+	assert_int_equal(c->len, 2);
+	assert_int_equal(g_array_index(c, struct store_count, 0).n, 2); /* m2 and m3 */
+	g_array_set_size(c, 0);
+	assert_true(store_monitor_stats(fx->st, STORE_STAT_WEEK, 0, 0, c, &err));
+	assert_int_equal(c->len, 2);
+	assert_string_equal(g_array_index(c, struct store_count, 0).key, "1970-W01");
+	assert_int_equal(g_array_index(c, struct store_count, 1).n, 2);
+	g_array_unref(c);
+}
+
+/* Decisions: written, read by time and verdict, pruned; and through the
+ * spool when the store is locked, in order with the other records. */
+static void test_decisions(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct store_decision a = {100, "sam@us.example", "client.example", "advise", "no-call-offer,excuse"};
+	struct store_decision h = {200, "kim@us.example", "", "hold", "blame-third-party"};
+	assert_true(store_decision_put(fx->st, &a, &err));
+	assert_true(store_decision_put(fx->st, &h, &err));
+	GArray *d = store_decisions_new();
+	assert_true(store_decisions_list(fx->st, 0, NULL, d, &err));
+	assert_int_equal(d->len, 2);
+	assert_int_equal(g_array_index(d, struct store_decision, 0).at, 100);
+	assert_string_equal(g_array_index(d, struct store_decision, 0).rules, "no-call-offer,excuse");
+	assert_string_equal(g_array_index(d, struct store_decision, 1).client_domain, "");
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 0, "advise", d, &err));
+	assert_int_equal(d->len, 1);
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 150, NULL, d, &err));
+	assert_int_equal(d->len, 1);
+	assert_string_equal(g_array_index(d, struct store_decision, 0).verdict, "hold");
+	assert_true(store_prune(fx->st, 150, &err));
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 0, NULL, d, &err));
+	assert_int_equal(d->len, 1);
+
+	/* a decision record in the spool (the store locked) reaches the store */
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct spool_record r = {.type = SPOOL_DECISION,
+	                         .d = {300, g_strdup("lee@us.example"), g_strdup("c.example"),
+	                               g_strdup("advise"), g_strdup("defensive")}};
+	assert_true(spool_append(sp, &r, NULL, &err));
+	assert_true(spool_record_size(&r) > sizeof r);
+	spool_record_clear(&r);
+	struct spool_replayed done = {0};
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(done.decisions, 1);
+	assert_int_equal(done.unreadable, 0);
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 300, "advise", d, &err));
+	assert_int_equal(d->len, 1);
+	assert_string_equal(g_array_index(d, struct store_decision, 0).sender, "lee@us.example");
+	assert_string_equal(g_array_index(d, struct store_decision, 0).rules, "defensive");
+	spool_free(sp);
+	g_array_unref(d);
+}
 
 int main(void)
 {
@@ -1304,6 +1520,9 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_full_spools, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_locked_spills_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_stop_keeps_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_monitor_stats, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),
 	};
 	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

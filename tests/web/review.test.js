@@ -5,8 +5,9 @@
 // apology-review, holds two replies and passes:
 //   REVIEW_URL     base URL of apology-review
 //   REVIEW_PASS    the password of the accounts "alice" (reviewer) and "root" (admin)
-//   HELD_ID        a held reply to open and release
+//   HELD_ID        a held reply to open and release, its blame-third-party finding marked wrong
 //   XSS_ID         a held reply whose text carries <script> and an onerror attribute
+//   WRONG_BEFORE   how often reviewers had marked blame-third-party wrong before this test
 // Prints "ok NAME" or "FAIL NAME: why" per test; exits 1 when any failed.
 'use strict';
 const { chromium } = require('playwright-core');
@@ -108,8 +109,9 @@ async function logIn(page, user, password) {
     expect((await page.evaluate(() => window.owned)) === undefined, 'the script ran');
   });
 
-  await test('a reviewer releases a held reply', async () => {
+  await test('a reviewer releases a held reply, marking one finding wrong', async () => {
     await page.goto(`${base}/reply/${heldId}`);
+    await page.check('input[name="wrong-blame-third-party"] >> nth=0');
     await Promise.all([page.waitForURL(/done=release/), page.click('button[value=release]')]);
     expect((await page.textContent('#notice')).includes('release'), 'no notice');
     expect((await page.textContent('#state')) === 'released', 'state not released');
@@ -125,6 +127,10 @@ async function logIn(page, user, password) {
     await apage.goto(`${base}/stats`);
     expect((await apage.locator('svg#per-rule rect').count()) >= 1, 'no bars per rule');
     expect((await apage.locator('svg#per-week rect').count()) >= 1, 'no bars per week');
+    const wrong = await apage.textContent('#precision tr:has(td.rule:text-is("blame-third-party")) td.wrong');
+    const want = Number(process.env.WRONG_BEFORE) + 1; // the release above marked it once more
+    expect(Number(wrong) === want, `blame-third-party marked wrong ${wrong} time(s), not ${want}`);
+    expect(await apage.isVisible('#most-wrong li[data-rule="blame-third-party"]'), 'not among the most often wrong');
   });
 
   await browser.close();

@@ -12,7 +12,8 @@
 //                apologies before it, its own, after it), complaintDate, severity, script
 //                (text in the complaint that must not run), whole/pinned (its rules about
 //                the whole reply and about words), oldest/score/sender (all held ids in
-//                each order), pageSize
+//                each order), pageSize, findings/rules (of the reply), precision/mostWrong/
+//                examples/monitorSenders/advisedRules/advisedSenders (what the statistics page shows)
 // Prints "ok   web: NAME" or "FAIL web: NAME: why" per test; exits 1 when any failed.
 'use strict';
 const { chromium } = require('playwright-core');
@@ -131,6 +132,62 @@ function same(a, b) {
     expect(plain.includes(' lost the parcel, so this was '), `first sentence is highlighted: ${plain}`);
     const bg = await page.$eval('#new-text', (d) => getComputedStyle(d).backgroundColor);
     expect(bg === 'rgb(255, 255, 255)', `text background ${bg}`);
+  });
+
+  await test('each finding has a "this finding is wrong" box that the decision sends', async () => {
+    const boxes = await page.$$eval('.finding input[type=checkbox]', (bs) =>
+      bs.map((b) => ({ name: b.name, form: b.form && b.form.id })));
+    expect(boxes.length === want.findings, `${boxes.length} boxes for ${want.findings} findings`);
+    expect(boxes.every((b) => b.form === 'decide'), 'a box outside the decide form');
+    const names = [...new Set(boxes.map((b) => b.name))].sort();
+    expect(same(names, want.rules.map((r) => `wrong-${r}`)), `box names: ${names}`);
+    await page.check(`input[name="wrong-${want.rules[0]}"] >> nth=0`);
+    const sent = await page.$eval('#decide', (f) => [...new FormData(f).keys()]);
+    expect(sent.includes(`wrong-${want.rules[0]}`) && sent.includes('csrf'), `the form sends ${sent}`);
+    expect(!sent.includes(`wrong-${want.rules[1]}`), 'an unticked box is sent');
+    expect((await page.textContent(`#finding-1`)).includes('this finding is wrong'), 'the box has no label');
+  });
+
+  const admin = await (await browser.newContext()).newPage();
+  await admin.goto(`${base}/login`);
+  await admin.fill('input[name=user]', 'root');
+  await admin.fill('input[name=password]', process.env.REVIEW_PASS);
+  await Promise.all([admin.waitForURL(`${base}/`), admin.click('button:has-text("Log in")')]);
+
+  await test('the statistics page shows each rule\'s precision as reviewers judged it', async () => {
+    await admin.goto(`${base}/stats`);
+    const rows = await admin.$$eval('#precision tr:has(td.rule)', (trs) => trs.map((tr) =>
+      [tr.querySelector('.rule').textContent, tr.querySelector('.right').textContent,
+        tr.querySelector('.wrong').textContent, tr.querySelector('.prec').textContent]));
+    const got = Object.fromEntries(rows.map((r) => [r[0], r.slice(1)]));
+    expect(same(got, want.precision), `precision table: ${JSON.stringify(got)}`);
+    const most = await admin.$$eval('#most-wrong li', (lis) => lis.map((li) => li.dataset.rule));
+    expect(same(most, want.mostWrong), `most often wrong: ${most}`);
+    for (const [rule, example] of Object.entries(want.examples)) {
+      const text = await admin.textContent(`#most-wrong li[data-rule="${rule}"] q.example`);
+      expect(text === example, `example of ${rule}: ${text}`);
+    }
+    expect((await admin.locator('main script, main img').count()) === 0, 'an excerpt became markup');
+    expect((await admin.evaluate(() => window.owned)) === undefined, 'an excerpt ran');
+    expect(dialogs.length === 0, `a dialog opened: ${dialogs[0]}`);
+  });
+
+  await test('the statistics page shows what monitor mode would have held', async () => {
+    const bars = await admin.locator('svg#monitor-per-sender rect').count();
+    expect(bars === want.monitorSenders, `${bars} monitor senders`);
+    const held = await admin.textContent('svg#per-sender');
+    expect(!held.includes('mon@acme.example'), 'monitor records counted as held');
+  });
+
+  await test('the statistics page shows what was advised', async () => {
+    const labels = await admin.$$eval('svg#advised-per-rule text', (ts) => ts.map((t) => t.textContent));
+    const got = {};
+    for (let i = 0; i + 1 < labels.length; i += 2) got[labels[i]] = labels[i + 1];
+    const sorted = (o) => Object.entries(o).sort();
+    expect(same(sorted(got), sorted(want.advisedRules)), `advised per rule: ${JSON.stringify(got)}`);
+    expect(labels[0] === 'no-call-offer', `the most advised rule is not first: ${labels[0]}`);
+    const bars = await admin.locator('svg#advised-per-sender rect').count();
+    expect(bars === want.advisedSenders, `${bars} advised senders (a held reply or a sender's case counted)`);
   });
 
   await browser.close();

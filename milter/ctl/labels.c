@@ -1,0 +1,206 @@
+/*
+ * labels.c - `apologyctl labels export [--since DATE|DURATION]`: the
+ * reviewers' decisions recorded as labels (holds/labeling.h), one JSON line
+ * per reviewed reply, in the order they were decided:
+ *
+ *   {"id":N, "message_id":..., "sender":..., "client":..., "decision":
+ *    "release|return|discard", "reviewer":..., "at":RFC3339, "score":N,
+ *    "rules":[...], "wrong":[...], "right":[...],
+ *    "findings":[{"rule":..., "severity":..., "line":N, "start":N, "end":N,
+ *                 "excerpt":..., "wrong":bool}],
+ *    "text":... | null}
+ *
+ * "text" is the author's new text (the findings' spans point into it), read
+ * again from the stored copy of the message with the review settings'
+ * policy; null when there is no copy or the policy does not load.
+ * docs/models.md says how a site retrains on these lines.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "ctl.h"
+#include "policy.h"
+#include "quarantine.h"
+#include "render.h"
+#include "review_config.h"
+#include "store.h"
+
+static const char usage_text[] =
+    "usage: apologyctl labels [-c FILE] [-o key=value]... export [--since DATE|DURATION]\n"
+    "  export   one JSON line per reply a reviewer decided about: the decision, the rules\n"
+    "           on it, those marked wrong and right, its findings and its new text\n"
+    "  --since  only decisions from then on: YYYY-MM-DD, RFC 3339, or a duration back\n"
+    "           from now such as 30d (default: all)\n";
+
+static int usage(const char *msg)
+{
+	return ctl_review_usage("labels", usage_text, msg);
+}
+
+/* Append ["a","b"] of the labels LABELS[FROM..TO) whose verdict is VERDICT
+ * (NULL: all). */
+static void rule_list(GString *line, const GArray *labels, guint from, guint to, const char *verdict)
+{
+	g_string_append_c(line, '[');
+	bool first = true;
+	for (guint i = from; i < to; i++) {
+		const struct store_label *l = &g_array_index(labels, struct store_label, i);
+		if (verdict != NULL && strcmp(l->verdict, verdict) != 0)
+			continue;
+		if (!first)
+			g_string_append_c(line, ',');
+		render_json_string(line, l->rule);
+		first = false;
+	}
+	g_string_append_c(line, ']');
+}
+
+static bool marked_wrong(const GArray *labels, guint from, guint to, const char *rule)
+{
+	for (guint i = from; i < to; i++) {
+		const struct store_label *l = &g_array_index(labels, struct store_label, i);
+		if (g_strcmp0(l->rule, rule) == 0)
+			return strcmp(l->verdict, "wrong") == 0;
+	}
+	return false;
+}
+
+static void findings_json(GString *line, struct store *st, gint64 id, const GArray *labels, guint from,
+                          guint to)
+{
+	char *err = NULL;
+	GArray *findings = quarantine_findings(st, id, &err);
+	if (err != NULL) {
+		fprintf(stderr, "apologyctl: the findings of %" G_GINT64_FORMAT " cannot be read: %s\n", id,
+		        err);
+		g_free(err);
+	}
+	g_string_append(line, ",\"findings\":[");
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		g_string_append(line, i ? ",{\"rule\":" : "{\"rule\":");
+		render_json_string(line, f->rule);
+		g_string_append(line, ",\"severity\":");
+		render_json_string(line, f->severity);
+		g_string_append_printf(line, ",\"line\":%u,\"start\":%zu,\"end\":%zu,\"excerpt\":", f->line,
+		                       f->start, f->end);
+		render_json_string(line, f->excerpt ? f->excerpt : "");
+		g_string_append_printf(line, ",\"wrong\":%s}",
+		                       marked_wrong(labels, from, to, f->rule) ? "true" : "false");
+	}
+	g_string_append_c(line, ']');
+	g_array_unref(findings);
+}
+
+/* The JSON line of the reply whose labels are LABELS[FROM..TO). */
+static void export_reply(struct store *st, const struct policy *pol, const GArray *labels, guint from,
+                         guint to)
+{
+	const struct store_label *first = &g_array_index(labels, struct store_label, from);
+	char *err = NULL;
+	struct store_quarantine *q = quarantine_load(st, first->quarantine_id, &err);
+	if (q == NULL) {
+		fprintf(stderr, "apologyctl: reply %" G_GINT64_FORMAT ": %s\n", first->quarantine_id,
+		        err ? err : "no longer in the store");
+		g_free(err);
+		return;
+	}
+	char *client = quarantine_client_domain(q), *at = render_time(first->at);
+	GString *line = g_string_new(NULL);
+	g_string_append_printf(line, "{\"id\":%" G_GINT64_FORMAT ",\"message_id\":", q->id);
+	render_json_string(line, q->message_id);
+	g_string_append(line, ",\"sender\":");
+	render_json_string(line, q->sender);
+	g_string_append(line, ",\"client\":");
+	render_json_string(line, client);
+	g_string_append(line, ",\"decision\":");
+	render_json_string(line, first->action);
+	g_string_append(line, ",\"reviewer\":");
+	render_json_string(line, first->reviewer);
+	g_string_append(line, ",\"at\":");
+	render_json_string(line, at ? at : "");
+	g_string_append_printf(line, ",\"score\":%d,\"rules\":", q->score);
+	rule_list(line, labels, from, to, NULL);
+	g_string_append(line, ",\"wrong\":");
+	rule_list(line, labels, from, to, "wrong");
+	g_string_append(line, ",\"right\":");
+	rule_list(line, labels, from, to, "right");
+	findings_json(line, st, q->id, labels, from, to);
+	size_t len = 0;
+	char *text = quarantine_new_text(pol, q, &len);
+	g_string_append(line, ",\"text\":");
+	if (text != NULL)
+		render_json_string(line, text);
+	else
+		g_string_append(line, "null");
+	g_string_append_c(line, '}');
+	puts(line->str);
+	g_string_free(line, TRUE);
+	g_free(text);
+	g_free(client);
+	g_free(at);
+	store_quarantine_free(q);
+}
+
+static int cmd_export(const struct review_config *cfg, struct store *st, void *data)
+{
+	gint64 since = *(const gint64 *)data;
+	GArray *labels = store_labels_new();
+	char *err = NULL;
+	if (!store_labels_list(st, since, labels, &err)) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		g_array_unref(labels);
+		return EX_UNAVAILABLE;
+	}
+	struct policy *pol = policy_load(cfg->policy, &err);
+	if (pol == NULL) {
+		fprintf(stderr, "apologyctl: the policy %s does not load, so no text is exported: %s\n",
+		        cfg->policy, err ? err : "");
+		g_clear_pointer(&err, g_free);
+	}
+	/* The labels come by time, then record: one decision's labels are
+	 * together. */
+	for (guint from = 0, to; from < labels->len; from = to) {
+		gint64 id = g_array_index(labels, struct store_label, from).quarantine_id;
+		for (to = from + 1;
+		     to < labels->len && g_array_index(labels, struct store_label, to).quarantine_id == id;
+		     to++)
+			;
+		export_reply(st, pol, labels, from, to);
+	}
+	if (pol)
+		policy_unref(pol);
+	g_array_unref(labels);
+	return 0;
+}
+
+int labels_main(int argc, char **argv)
+{
+	struct review_config cfg;
+	int next = 0;
+	review_config_init(&cfg);
+	int rc = review_config_from_args(&cfg, argc, argv, &next);
+	const char *since_arg = NULL;
+	if (rc == 0 && next < argc &&
+	    (strcmp(argv[next], "--help") == 0 || strcmp(argv[next], "help") == 0)) {
+		fputs(usage_text, stdout);
+		review_config_clear(&cfg);
+		return 0;
+	}
+	if (rc == 0 && (next >= argc || strcmp(argv[next], "export") != 0))
+		rc = usage(next < argc ? "unknown command" : NULL);
+	for (int i = next + 1; rc == 0 && i < argc; i += 2) {
+		if (strcmp(argv[i], "--since") != 0 || i + 1 >= argc)
+			rc = usage("export: unknown option or argument");
+		else
+			since_arg = argv[i + 1];
+	}
+	gint64 since = 0;
+	if (rc == 0 && since_arg && !ctl_parse_since(since_arg, g_get_real_time() / G_USEC_PER_SEC, &since))
+		rc = usage("export: --since expects YYYY-MM-DD, an RFC 3339 time or a duration such as 30d");
+	rc = ctl_with_store(&cfg, rc, cmd_export, &since);
+	review_config_clear(&cfg);
+	return rc;
+}

@@ -1,0 +1,49 @@
+/*
+ * labeling.h - reviewers' decisions as labels (the store's review_labels):
+ * which rules were on a held reply when a reviewer decided about it, and
+ * whether the reviewer judged each right or wrong.
+ *
+ *   release  the hold was wrong: the rules the reviewer marked wrong are
+ *            "wrong" and the others "right"; with none marked, every rule
+ *            on the reply is "wrong" (nobody said which finding stood)
+ *   return,  the hold was right: every rule is "right" except those the
+ *   discard  reviewer marked wrong
+ *   expiry   no labels: nobody judged the reply
+ *
+ * Used by quarantine_decide() (holds/quarantine.c), `apologyctl labels`,
+ * `apologyctl report` and the review page's statistics.
+ *
+ * Ownership: arguments are only read; returned arrays and strings are the
+ * caller's.
+ */
+#ifndef APOLOGY_LABELING_H
+#define APOLOGY_LABELING_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+#include "store.h"
+
+/* Whether each rule of WRONG (char *; NULL or empty: none) is the rule of
+ * one of FINDINGS (struct store_finding); false with *ERR (caller frees)
+ * naming the first that is not and the rules that are. */
+bool labels_check_wrong(const GArray *findings, const GPtrArray *wrong, char **err);
+
+/* The labels of decision ACTION ("release", "return", "discard"; others
+ * give none) by WHO at AT on record ID with FINDINGS, WRONG the rules
+ * marked wrong: one per distinct rule, in the findings' order, with the
+ * excerpt of its first finding.  An array from store_labels_new(). */
+GArray *labels_for_decision(gint64 id, const GArray *findings, const char *action, const GPtrArray *wrong,
+                            const char *who, gint64 at);
+
+/* A rule's precision as judged by reviewers, right / (right + wrong), as
+ * text ("0.75"; "-" when never judged); caller frees. */
+char *labels_precision_text(const struct store_precision *p);
+
+/* Append to OUT the HTML table of PRECISIONS (id "precision": rule, right,
+ * wrong, precision) and the list of the rules most often marked wrong, at
+ * most TOP, each with its example excerpt (id "most-wrong"); all text
+ * escaped. */
+void labels_precision_html(GString *out, const GArray *precisions, unsigned top);
+
+#endif
