@@ -423,6 +423,26 @@ static gint64 reply_id(const char *url, const char *suffix)
 	return id > 0 && end != url + 7 && strcmp(end, suffix) == 0 ? id : 0;
 }
 
+/* The pages at fixed paths (GET); a reply's page and its decision take its
+ * id from the path (reply_id()). */
+static const struct fixed_page {
+	const char *path;
+	bool admin; /* for administrators only */
+	void (*page)(struct review_app *app, const struct review_request *rq, struct page *p);
+} fixed_pages[] = {
+    {"/", false, page_queue},
+    {"/audit", true, page_audit},
+    {"/stats", true, page_stats},
+};
+
+static const struct fixed_page *fixed_page(const char *url)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(fixed_pages); i++)
+		if (strcmp(url, fixed_pages[i].path) == 0)
+			return &fixed_pages[i];
+	return NULL;
+}
+
 static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, const char *url, bool post,
                              GHashTable *form)
 {
@@ -447,6 +467,7 @@ static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, co
 	struct review_request rq = {s.user, s.admin, s.csrf, query, form, now};
 	struct page p = {0};
 	gint64 id;
+	const struct fixed_page *fixed = post ? NULL : fixed_page(url);
 	if (post && !same_token(s.csrf, form ? g_hash_table_lookup(form, "csrf") : NULL)) {
 		page_error(&p, 403, "Missing or wrong CSRF token: reload the page and try again.");
 	} else if (post && strcmp(url, "/logout") == 0) {
@@ -459,8 +480,11 @@ static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, co
 		page_decide(&srv->app, &rq, id, &p);
 	} else if (post) {
 		page_error(&p, 404, "No such page.");
-	} else if (strcmp(url, "/") == 0) {
-		page_queue(&srv->app, &rq, &p);
+	} else if (fixed != NULL) {
+		if (fixed->admin && !s.admin)
+			page_error(&p, 403, "This page is for administrators.");
+		else
+			fixed->page(&srv->app, &rq, &p);
 	} else if ((id = reply_id(url, "")) > 0) {
 		/* Only the decisions this server redirects with: a link cannot put its
 		 * own words in the page's success notice. */
@@ -470,13 +494,6 @@ static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, co
 		char *notice = known ? g_strdup_printf("Done: %s.", done) : NULL;
 		page_reply(&srv->app, &rq, id, notice, &p);
 		g_free(notice);
-	} else if (strcmp(url, "/audit") == 0 || strcmp(url, "/stats") == 0) {
-		if (!s.admin)
-			page_error(&p, 403, "This page is for administrators.");
-		else if (url[1] == 'a')
-			page_audit(&srv->app, &rq, &p);
-		else
-			page_stats(&srv->app, &rq, &p);
 	} else {
 		page_error(&p, 404, "No such page.");
 	}
