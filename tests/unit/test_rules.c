@@ -350,6 +350,41 @@ static void test_phrases_assist_the_gate(void **state)
 	g_free(chat);
 }
 
+/* Serious is a threat to leave, business damage, a long outage or an
+ * escalation (policy-rules): a refund asked for, or a meeting the client
+ * cancelled, is a complaint but not a serious one; a threat to cancel the
+ * contract is. */
+static void test_serious_needs_escalation(void **state)
+{
+	(void)state;
+	const struct {
+		const char *complaint;
+		enum complaint_severity want;
+	} tests[] = {
+	    {"The invoice for March charged us twice for the same banner order. Please refund the second "
+	     "payment.",
+	     SEVERITY_NORMAL},
+	    {"I cancelled the meeting on Friday because your designer never sent the proofs. The proofs are "
+	     "still "
+	     "missing.",
+	     SEVERITY_NORMAL},
+	    {"The invoice for March charged us twice for the same banner order. If this happens again we "
+	     "will "
+	     "cancel our contract.",
+	     SEVERITY_SERIOUS},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(tests); i++) {
+		char *m =
+		    make_reply("Thanks for your message. I will get back to you today.", tests[i].complaint);
+		struct decision d;
+		apology_check(pol, m, strlen(m), NULL, &d);
+		assert_true(d.complaint.detected);
+		assert_int_equal(d.complaint.severity, tests[i].want);
+		decision_clear(&d);
+		g_free(m);
+	}
+}
+
 /* gate-text: the complaint read as one whole text adds its say to the
  * sentence-by-sentence gate.  A complaint told as a story (no sentence of it
  * a breach alone) gains; calm plans that share its words (chairs, a van, a
@@ -359,8 +394,10 @@ static void test_gate_text(void **state)
 	(void)state;
 	const char *stories[] = {
 	    "I ordered twelve folding chairs for our open day on the 3rd. The van came on the 9th, two days "
-	    "after the event. Four of the chairs were bent. I rang the shop twice and left messages both times.",
-	    "We booked the function room for sixty people. When we arrived the room was set for thirty and the "
+	    "after the event. Four of the chairs were bent. I rang the shop twice and left messages both "
+	    "times.",
+	    "We booked the function room for sixty people. When we arrived the room was set for thirty and "
+	    "the "
 	    "kitchen had only half the food. My manager had to send people out for sandwiches. The invoice "
 	    "still charges for sixty.",
 	};
@@ -368,7 +405,8 @@ static void test_gate_text(void **state)
 	    "We moved the open day to the 9th because the hall was booked. Forty chairs are coming from the "
 	    "church and the rest from the school. The kitchen will have sandwiches for sixty people. Let me "
 	    "know if you can bring the banner.",
-	    "The quarterly report is attached with this year's figures. The board meets on Thursday morning. I "
+	    "The quarterly report is attached with this year's figures. The board meets on Thursday morning. "
+	    "I "
 	    "will present the sales table and you could take the questions on costs.",
 	};
 	struct policy *without = policy_with_model_key("gate-text", NULL);
@@ -634,6 +672,7 @@ int main(void)
 	    cmocka_unit_test(test_phrases_assist_the_gate),
 	    cmocka_unit_test(test_thread_lift),
 	    cmocka_unit_test(test_gate_text),
+	    cmocka_unit_test(test_serious_needs_escalation),
 	    cmocka_unit_test(test_not_a_complaint),
 	    cmocka_unit_test(test_default_verdicts),
 	    cmocka_unit_test(test_late_and_repeat),
