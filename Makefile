@@ -419,8 +419,11 @@ demo: deps
 	sh tests/demo.sh $(BUILD)
 
 BENCH_SECONDS ?= 3
-bench: all $(BUILD)/bench-engine
+bench: all $(BUILD)/bench-engine $(BUILD)/bench-store
 	$(BUILD)/bench-engine policies/default.yaml $(BENCH_SECONDS)
+	@echo
+	@echo "== the store: records written per second, PostgreSQL against SQLite in the same run"
+	sh bench/store.sh $(BUILD)
 	@echo
 	@echo "== apologyctl backtest over generated archives, against check in the same run"
 	$(PYTHON) bench/bench_backtest.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
@@ -435,6 +438,9 @@ bench: all $(BUILD)/bench-engine
 $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
 	  $(shell pkg-config --libs libpcre2-8)
+
+$(BUILD)/bench-store: bench/bench_store.c $(STORE_LIB) $(UTIL_LIB)
+	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS)
 
 # libFuzzer (clang): the pipeline on arbitrary bytes, seeded with the corpus;
 # then the milter protocol codec on arbitrary byte streams.

@@ -2,7 +2,8 @@
 # server in a temporary directory, on a unix socket in that directory only
 # (listen_addresses = ''), never the system's service.
 #
-#   pg_start          make the cluster and start it; sets PG_DIR, PG_LOCATION
+#   pg_start          make the cluster and start it (fsync off, for speed, unless
+#                     PG_DURABLE=1); sets PG_DIR, PG_LOCATION
 #                     (postgresql:///apology?host=DIR&user=apology) and the
 #                     commands PG_STOP_CMD / PG_START_CMD
 #   pg_stop           stop it and remove the directory (call from a trap)
@@ -37,9 +38,9 @@ pg_start() {
 	cat >>"$PG_DIR/data/postgresql.conf" <<-CONF
 	listen_addresses = ''
 	unix_socket_directories = '$PG_DIR'
-	fsync = off
 	max_connections = 60
 	CONF
+	[ "${PG_DURABLE:-0}" = 1 ] || echo "fsync = off" >>"$PG_DIR/data/postgresql.conf"
 	PG_STOP_CMD="$(pg_cmd) stop -D '$PG_DIR/data' -m fast -w >/dev/null"
 	PG_START_CMD="$(pg_cmd) start -D '$PG_DIR/data' -l '$PG_DIR/server.log' -w >/dev/null"
 	sh -c "$PG_START_CMD" || { cat "$PG_DIR/server.log" >&2; return 1; }
