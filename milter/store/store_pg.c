@@ -155,6 +155,8 @@ static const char *const migrations[] = {
 struct pconn {
 	PGconn *c;
 	int timeout_ms; /* its statement_timeout; -1: not set yet */
+	bool in_tx;     /* between begin() and end(): a broken connection is not retried */
+	bool pinned;    /* holds session state (the migration lock): not retried either */
 };
 
 struct pg_store {
@@ -358,7 +360,8 @@ static void release(struct pg_store *s, struct pconn *pc)
 /* Run SQL with P on PC: the result when it succeeded, else NULL with *ERR
  * naming WHAT.  A statement that failed because the connection was broken
  * (the server restarted since it was last used) is tried once more on the
- * connection reset, outside a transaction. */
+ * connection reset, unless it was part of a transaction: the statements
+ * before it are gone with the connection, so the transaction fails. */
 static PGresult *exec_on(struct pg_store *s, struct pconn *pc, const char *sql, const struct params *p,
                          const char *what, char **err)
 {
@@ -368,7 +371,7 @@ static PGresult *exec_on(struct pg_store *s, struct pconn *pc, const char *sql, 
 		ExecStatusType rs = PQresultStatus(r);
 		if (r != NULL && (rs == PGRES_COMMAND_OK || rs == PGRES_TUPLES_OK))
 			return r;
-		if (attempt == 0 && PQstatus(pc->c) == CONNECTION_BAD) {
+		if (attempt == 0 && !pc->in_tx && !pc->pinned && PQstatus(pc->c) == CONNECTION_BAD) {
 			PQclear(r);
 			PQreset(pc->c);
 			pc->timeout_ms = -1;
@@ -408,6 +411,7 @@ static bool begin(struct pg_store *s, struct pconn *pc, char **err)
 {
 	PGresult *r = exec_on(s, pc, "BEGIN", NULL, "beginning a transaction", err);
 	PQclear(r);
+	pc->in_tx = r != NULL;
 	return r != NULL;
 }
 
@@ -422,6 +426,7 @@ static bool end(struct pg_store *s, struct pconn *pc, bool ok, char **err)
 	}
 	if (!ok && PQtransactionStatus(pc->c) != PQTRANS_IDLE)
 		PQclear(PQexec(pc->c, "ROLLBACK"));
+	pc->in_tx = false;
 	return ok;
 }
 
@@ -487,6 +492,7 @@ static bool migrate(struct pg_store *s, struct pconn *pc, char **err)
 	if (r == NULL)
 		return false;
 	PQclear(r);
+	pc->pinned = true;
 	r = exec_on(s, pc, "CREATE TABLE IF NOT EXISTS schema_version (version bigint NOT NULL)", NULL,
 	            "creating the schema version", err);
 	bool ok = r != NULL;
@@ -501,6 +507,7 @@ static bool migrate(struct pg_store *s, struct pconn *pc, char **err)
 	for (int v = version + 1; ok && v <= SCHEMA_VERSION; v++)
 		ok = migrate_one(s, pc, v, err);
 	PQclear(PQexec(pc->c, "SELECT pg_advisory_unlock(" MIGRATION_LOCK ")"));
+	pc->pinned = false;
 	if (ok)
 		s->version = SCHEMA_VERSION;
 	return ok;
