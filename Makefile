@@ -83,9 +83,11 @@ CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/mimecount.c m
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 
-STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c milter/store/crashguard.c milter/store/spool.c
+STORE_SRCS := milter/store/store.c milter/store/store_sqlite.c milter/store/store_pg.c \
+              milter/store/store_copy.c milter/store/crashguard.c milter/store/spool.c
 STORE_LIB  := $(BUILD)/libstore.a
-STORE_LIBS := $(shell pkg-config --libs sqlite3 2>/dev/null) -lpthread
+STORE_LIBS := $(shell pkg-config --libs sqlite3 libpq 2>/dev/null) -lpthread
+$(BUILD)/milter/store/%.o:   XCFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
 
 HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/review_config.c \
               milter/holds/logins.c milter/holds/holdqueue.c \
@@ -231,6 +233,10 @@ $(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(HOLDS_LIB) $(S
 # The crash guard on a full disk: a tmpfs of the tests' own (root; skipped
 # otherwise).
 $(BUILD)/tests/test_store $(BUILD)/tests/test_filter: tests/unit/fulldisk.c
+# The store's tests run on PostgreSQL too when APOLOGY_TEST_PG names a
+# database (tests/unit/pgtest.c; make pg-test starts a server for them).
+$(BUILD)/tests/test_store $(BUILD)/tests/test_review: tests/unit/pgtest.c
+$(BUILD)/tests/test_store $(BUILD)/tests/test_review: XCFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
 # test_filter kills a child process inside the analysis (__wrap_apology_check);
 # its own variable, since a packager's LDFLAGS on the command line replaces ours.
 $(BUILD)/tests/test_filter: TEST_LDFLAGS := -Wl,--wrap=apology_check
@@ -324,7 +330,17 @@ cli: $(BUILD)/apologyctl
 docs-check:
 	$(PYTHON) tests/docs_check.py
 
-test: all format-check docs-check unit cli corpus review-test review-page-test e2e
+test: all format-check docs-check unit cli corpus pg-test review-test review-page-test e2e
+
+# The store on a real PostgreSQL server the test starts itself (initdb in a
+# temporary directory, a unix socket only, stopped at the end): the store's
+# and the review queries' unit tests on it, the server stopped under an open
+# store, two processes migrating a fresh database at once, and
+# `apologyctl store migrate` (tests/store/pg.sh).
+pg-test: $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/apologyctl
+	sh tests/store/pg.sh $(BUILD)
+
+.PHONY: pg-test
 
 # Unit tests, the corpus, and the daemon end to end (Postfix and miltertest)
 # under AddressSanitizer and UBSan.
@@ -409,8 +425,11 @@ demo: deps
 	sh tests/demo.sh $(BUILD)
 
 BENCH_SECONDS ?= 3
-bench: all $(BUILD)/bench-engine
+bench: all $(BUILD)/bench-engine $(BUILD)/bench-store
 	$(BUILD)/bench-engine policies/default.yaml $(BENCH_SECONDS)
+	@echo
+	@echo "== the store: records written per second, PostgreSQL against SQLite in the same run"
+	sh bench/store.sh $(BUILD)
 	@echo
 	@echo "== apologyctl backtest over generated archives, against check in the same run"
 	$(PYTHON) bench/bench_backtest.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
@@ -425,6 +444,9 @@ bench: all $(BUILD)/bench-engine
 $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
 	  $(shell pkg-config --libs libpcre2-8)
+
+$(BUILD)/bench-store: bench/bench_store.c $(STORE_LIB) $(UTIL_LIB)
+	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS)
 
 # libFuzzer (clang): the pipeline on arbitrary bytes, seeded with the corpus;
 # then the milter protocol codec on arbitrary byte streams.

@@ -9,8 +9,10 @@
  * The store sits outside the core: the daemon reads it to fill struct
  * context before apology_check() and writes to it after the decision.
  * A store is opened from a location such as "sqlite:/var/lib/x/store.db"
- * (a bare path means sqlite); each backend is one file (store_sqlite.c)
- * behind the operations table in store_priv.h; the crash guard's file of
+ * (a bare path means sqlite) or "postgresql://user@host/db" (one database
+ * that the daemons of several mail hosts share, docs/postgresql.md); each
+ * backend is one file (store_sqlite.c, store_pg.c) behind the operations
+ * table in store_priv.h; the crash guard's file of
  * marks is crashguard.c.
  *
  * Failures are environment errors: functions return false (or
@@ -58,6 +60,10 @@ struct store_quarantine {
 	size_t raw_len;
 	gint64 created; /* Unix seconds */
 	char *state;    /* "held", "monitor", "released", "deleted", "expired" */
+	/* The mail host that holds it: written as given, or the host name of
+	 * the process recording it when NULL (g_get_host_name()); read back,
+	 * NULL for records made before hosts were recorded. */
+	char *host;
 	/* The complaint it answered, read from the stored decision by
 	 * store_quarantine_list() only (never written; other functions leave
 	 * them NULL and 0). */
@@ -80,6 +86,11 @@ bool store_read_only(struct store *st);
  * made.  True with *DETAIL (caller frees) such as "schema 5" or "not there
  * yet: made at start"; false with *ERR. */
 bool store_probe(const char *location, char **detail, char **err);
+/* Copy every table of the SQLite store FROM into the PostgreSQL store TO
+ * (both opened and migrated first), in one transaction on TO; refused when
+ * TO holds any record, unless FORCE (then what it held is replaced).
+ * Appends "TABLE: N rows" lines to REPORT. */
+bool store_copy(const char *from, const char *to, bool force, GString *report, char **err);
 /* The schema version the store is at. */
 int store_schema_version(struct store *st);
 /* How long each call waits for a lock that another connection or process

@@ -199,5 +199,17 @@ contains "labels help names export" out "export"
 expect "help names report and labels" 0 "$CTL" --help
 contains "help names report" out "apologyctl report"
 contains "help names labels export" out "apologyctl labels .*export"
+# store migrate without a server (the copy itself: tests/store/migrate.sh, make pg-test)
+expect "store without migrate" 64 "$CTL" store
+expect "store migrate without --to" 64 "$CTL" store migrate --from "sqlite:$tmp/none.db"
+expect "store migrate from a missing store" 69 "$CTL" store migrate --from "sqlite:$tmp/none.db" --to postgresql:///x
+contains "missing source named" err "no such store"
+"$CTL" quarantine -o "store=sqlite:$tmp/s.db" list >/dev/null 2>&1
+expect "store migrate into SQLite" 69 "$CTL" store migrate --from "sqlite:$tmp/s.db" --to "sqlite:$tmp/t.db"
+contains "target must be PostgreSQL" err "must be a PostgreSQL store"
+expect "store migrate to an unreachable server" 69 "$CTL" store migrate --from "sqlite:$tmp/s.db" \
+	--to "postgresql://u:pw@/x?host=/nonexistent-dir"
+contains "unreachable server said" err "cannot connect"
+grep -q ":pw@" "$tmp/err" && { fail=$((fail + 1)); echo "FAIL the password is shown"; } || pass=$((pass + 1))
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -28,6 +28,7 @@
 #include "policy.h"
 #include "quarantine.h"
 #include "render.h"
+#include "store.h"
 
 static const char usage_text[] =
     "usage: apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]\n"
@@ -43,6 +44,7 @@ static const char usage_text[] =
     "       apologyctl report [-c FILE] [-o key=value]... [--since DATE|DURATION]\n"
     "                         [--format text|json|html]   (apologyctl report --help)\n"
     "       apologyctl labels [-c FILE] [-o key=value]... export [--since DATE|DURATION]\n"
+    "       apologyctl store migrate --from sqlite:PATH --to postgresql://... [--force]\n"
     "\n"
     "check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
     "          2 hold, 3 unchecked (the worst over all files)\n"
@@ -66,7 +68,10 @@ static const char usage_text[] =
     "backtest          run the policy over a mail archive (mbox, Maildir, a directory of\n"
     "                  .eml files, or - for a list of paths on standard input) as the milter\n"
     "                  would have judged it; a summary, and with --report DIR results.jsonl\n"
-    "                  and index.html (apologyctl backtest --help)\n";
+    "                  and index.html (apologyctl backtest --help)\n"
+    "store migrate     copy every table of an SQLite store into a PostgreSQL one, in one\n"
+    "                  transaction, and print the rows per table; a target that holds\n"
+    "                  records is refused unless --force (which replaces them)\n";
 
 static int usage(const char *msg)
 {
@@ -337,6 +342,37 @@ static int cmd_policy(int argc, char **argv)
 	return rc;
 }
 
+static int cmd_store(int argc, char **argv)
+{
+	const char *from = NULL, *to = NULL;
+	bool force = false;
+	if (argc < 2 || strcmp(argv[1], "migrate") != 0)
+		return usage("store: expected \"store migrate --from sqlite:PATH --to postgresql://...\"");
+	for (int i = 2; i < argc; i++) {
+		if (strcmp(argv[i], "--force") == 0)
+			force = true;
+		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
+			from = argv[++i];
+		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
+			to = argv[++i];
+		else
+			return usage("store migrate: unknown option, or --from/--to without a value");
+	}
+	if (from == NULL || to == NULL)
+		return usage("store migrate: --from and --to are both needed");
+	GString *report = g_string_new(NULL);
+	char *err = NULL;
+	bool ok = store_copy(from, to, force, report, &err);
+	fputs(report->str, stdout);
+	if (ok)
+		puts("store migrate: done (one transaction on the target)");
+	else
+		fprintf(stderr, "apologyctl: store migrate: %s (nothing was copied)\n", err);
+	g_string_free(report, TRUE);
+	g_free(err);
+	return ok ? 0 : EX_UNAVAILABLE;
+}
+
 struct command {
 	const char *name;
 	int (*run)(int argc, char **argv);
@@ -345,7 +381,7 @@ struct command {
 static const struct command commands[] = {
     {"check", cmd_check},    {"policy", cmd_policy},  {"quarantine", quarantine_main},
     {"notify", notify_main}, {"logins", logins_main}, {"backtest", backtest_main},
-    {"report", report_main}, {"labels", labels_main},
+    {"report", report_main}, {"labels", labels_main}, {"store", cmd_store},
 };
 
 int main(int argc, char **argv)

@@ -49,7 +49,8 @@ const struct config_key config_keys[] = {
      "a reload whose policy loses an enabled rule, empties a phrase list, drops a model or more than half "
      "of the patterns: refuse (keep the old policy) or allow; a start takes the file as it is"},
     {"store", CONF_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0, NULL, NULL,
-     "where complaints, apology history and held mail are recorded"},
+     "where complaints, apology history and held mail are recorded: sqlite:PATH, or postgresql://... "
+     "for one database the daemons of several mail hosts share (docs/postgresql.md)"},
     {"spool.directory", CONF_STRING, FIELD(spool_dir), "/run/apology-milter", 0, 0, NULL, NULL,
      "where records the store cannot take (it cannot be opened, a write fails or waits past "
      "store-busy-timeout, the store writer's queue is full) wait in " SPOOL_FILE

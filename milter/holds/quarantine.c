@@ -479,8 +479,8 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 		return EX_UNAVAILABLE;
 	}
 	if (!json)
-		printf("%-5s %-5s %-12s %-8s %-28s %-20s %5s  %s\n", "ID", "AGE", "QUEUE-ID", "STATE",
-		       "SENDER", "CLIENT", "SCORE", "RULES");
+		printf("%-5s %-5s %-12s %-8s %-16s %-28s %-20s %5s  %s\n", "ID", "AGE", "QUEUE-ID", "STATE",
+		       "HOST", "SENDER", "CLIENT", "SCORE", "RULES");
 	for (guint i = 0; i < rows->len; i++) {
 		const struct store_quarantine *q = rows->pdata[i];
 		char *rules = quarantine_rules(st, q->id), *client = quarantine_client_domain(q);
@@ -492,6 +492,11 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 			render_json_string(line, q->message_id);
 			g_string_append(line, ",\"state\":");
 			render_json_string(line, q->state);
+			g_string_append(line, ",\"host\":");
+			if (q->host != NULL)
+				render_json_string(line, q->host);
+			else
+				g_string_append(line, "null");
 			g_string_append(line, ",\"sender\":");
 			render_json_string(line, q->sender);
 			g_string_append(line, ",\"recipients\":");
@@ -508,8 +513,9 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 			g_string_free(line, TRUE);
 		} else {
 			char *age = quarantine_age(now - q->created);
-			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-28s %-20s %5d  %s\n", q->id, age,
-			       q->queue_id, q->state, q->sender, client, q->score, rules);
+			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-16s %-28s %-20s %5d  %s\n", q->id,
+			       age, q->queue_id, q->state, q->host ? q->host : "-", q->sender, client,
+			       q->score, rules);
 			g_free(age);
 		}
 		g_free(rules);
@@ -645,8 +651,8 @@ static int cmd_show(const struct review_config *cfg, struct store *st, int argc,
 		return err ? EX_UNAVAILABLE : EX_NOINPUT;
 	}
 	char *created = render_time(q->created);
-	printf("message %" G_GINT64_FORMAT ": %s, queue id %s, held %s\n", q->id, q->state, q->queue_id,
-	       created ? created : "?");
+	printf("message %" G_GINT64_FORMAT ": %s, queue id %s, held %s on %s\n", q->id, q->state, q->queue_id,
+	       created ? created : "?", q->host ? q->host : "an unrecorded host");
 	printf("from %s to %s\nverdict %s, score %d\nheaders:\n", q->sender, q->recipients, q->verdict,
 	       q->score);
 	if (q->raw)

@@ -571,6 +571,9 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	html_escape(o, q->verdict);
 	g_string_append_printf(o, ", score %d</td></tr><tr><th>Queue id</th><td>", q->score);
 	html_escape(o, q->queue_id);
+	/* The mail host that holds it: with a shared store, several. */
+	g_string_append(o, "</td></tr><tr><th>Host</th><td id=\"host\">");
+	html_escape(o, q->host ? q->host : "(not recorded)");
 	g_string_append(o, "</td></tr></table>");
 	char *ferr = NULL;
 	GArray *findings = quarantine_findings(app->st, id, &ferr);

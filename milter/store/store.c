@@ -9,6 +9,15 @@
 
 static const struct store_ops *const backends[] = {
     &store_sqlite_ops,
+    &store_pg_ops,
+    &store_postgres_ops,
+};
+
+const char *const store_quarantine_orders[STORE_ORDERS] = {
+    [STORE_ORDER_OLDEST] = " ORDER BY created, id",
+    [STORE_ORDER_NEWEST] = " ORDER BY created DESC, id DESC",
+    [STORE_ORDER_SCORE] = " ORDER BY score DESC, created, id",
+    [STORE_ORDER_SENDER] = " ORDER BY lower(sender), created, id",
 };
 
 /* The backend for LOCATION's scheme (a bare path is sqlite) and, in *PATH,
@@ -135,6 +144,7 @@ void store_quarantine_clear(struct store_quarantine *q)
 	g_free(q->complaint_ref);
 	g_free(q->raw);
 	g_free(q->state);
+	g_free(q->host);
 	g_free(q->complaint_severity);
 	memset(q, 0, sizeof *q);
 }

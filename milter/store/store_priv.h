@@ -2,7 +2,7 @@
  * store_priv.h - the operations table behind include/store.h.  A backend is
  * one file that fills a struct store_ops and embeds struct store as the
  * first member of its own handle; store.c picks the backend by the scheme
- * of the location ("sqlite:PATH").  Nothing outside the store files
+ * of the location ("sqlite:PATH", "postgresql://...").  Nothing outside the store files
  * includes this header.
  */
 #ifndef APOLOGY_STORE_PRIV_H
@@ -12,6 +12,11 @@
 
 /* How a quarantine record is looked up. */
 enum store_key { STORE_BY_TOKEN, STORE_BY_QUEUE_ID };
+
+/* The ORDER BY of each enum store_order (store.c): fixed text, never built
+ * from input, the same in every backend's SQL. */
+#define STORE_ORDERS 4
+extern const char *const store_quarantine_orders[STORE_ORDERS];
 
 struct store_ops {
 	const char *scheme;
@@ -76,5 +81,8 @@ struct store {
 };
 
 extern const struct store_ops store_sqlite_ops;
+/* postgresql:// and postgres:// locations (store_pg.c) */
+extern const struct store_ops store_pg_ops;
+extern const struct store_ops store_postgres_ops;
 
 #endif

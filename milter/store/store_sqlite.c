@@ -154,6 +154,9 @@ static const char *const migrations[] = {
     "  verdict TEXT NOT NULL,"
     "  rules TEXT NOT NULL);"
     "CREATE INDEX decisions_at ON decisions(at);",
+    /* 9: the mail host that holds each held message (several hosts may
+     * share one PostgreSQL store: store_pg.c mirrors this list) */
+    "ALTER TABLE quarantine ADD COLUMN host TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -184,7 +187,7 @@ enum stmt {
 
 #define QUARANTINE_COLUMNS                                                                                   \
 	"id, queue_id, message_id, token, sender, recipients, verdict, score, findings, "                    \
-	"complaint_ref, raw, created, state"
+	"complaint_ref, raw, created, state, host"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMPLAINT_PUT] = "INSERT OR REPLACE INTO complaints "
@@ -200,7 +203,7 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "ORDER BY at DESC LIMIT ?4",
     [ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
                           "recipients, verdict, score, findings, complaint_ref, raw, created, "
-                          "state) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                          "state, host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     [ST_QUARANTINE_BY_TOKEN] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE token = ?1",
     [ST_QUARANTINE_BY_QUEUE_ID] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine "
                                   "WHERE queue_id = ?1 ORDER BY created DESC, id DESC LIMIT 1",
@@ -604,6 +607,7 @@ static bool sqlite_quarantine_put(struct store *st, const struct store_quarantin
 		sqlite3_bind_blob64(q, 10, r->raw, r->raw_len, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 11, r->created);
 	bind_text(q, 12, r->state ? r->state : "held");
+	bind_text(q, 13, r->host ? r->host : g_get_host_name());
 	bool ok = run(s, q, "recording a held message", err);
 	if (ok && id != NULL)
 		*id = sqlite3_last_insert_rowid(s->db);
@@ -633,6 +637,7 @@ static void read_quarantine(sqlite3_stmt *q, struct store_quarantine *r)
 	}
 	r->created = sqlite3_column_int64(q, 11);
 	r->state = column_text(q, 12);
+	r->host = column_text(q, 13);
 }
 
 static enum store_status sqlite_quarantine_get(struct store *st, enum store_key key, const char *value,
@@ -866,14 +871,6 @@ static bool finish(struct sqlite_store *s, sqlite3_stmt *q, int rc, const char *
 	"      json_each(findings, '$.findings') WHERE json_extract(value, '$.rule') = ?5)))"                \
 	" AND (?6 = 0 OR created < ?6)"
 
-/* The ORDER BY of each enum store_order: fixed text, never built from input. */
-static const char *const quarantine_orders[] = {
-    [STORE_ORDER_OLDEST] = " ORDER BY created, id",
-    [STORE_ORDER_NEWEST] = " ORDER BY created DESC, id DESC",
-    [STORE_ORDER_SCORE] = " ORDER BY score DESC, created, id",
-    [STORE_ORDER_SENDER] = " ORDER BY lower(sender), created, id",
-};
-
 /* The complaint of the stored decision ("complaint":{"severity":..,"sent":..}),
  * NULL when its findings are not JSON. */
 #define QUARANTINE_COMPLAINT                                                                                 \
@@ -884,15 +881,14 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
                                    gint64 *count, char **err)
 {
 	struct sqlite_store *s = handle(st);
-	unsigned order = (unsigned)f->order < G_N_ELEMENTS(quarantine_orders) ? (unsigned)f->order : 0;
-	char *sql =
-	    out == NULL
-	        ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
-	        : g_strconcat(
-	              "SELECT id, queue_id, message_id, token, sender, recipients,"
-	              " verdict, score, findings, complaint_ref,"
-	              " CASE WHEN ?8 THEN raw END, created, state" QUARANTINE_COMPLAINT QUARANTINE_MATCH,
-	              quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
+	unsigned order = (unsigned)f->order < STORE_ORDERS ? (unsigned)f->order : 0;
+	char *sql = out == NULL
+	                ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
+	                : g_strconcat("SELECT id, queue_id, message_id, token, sender, recipients,"
+	                              " verdict, score, findings, complaint_ref,"
+	                              " CASE WHEN ?8 THEN raw END, created, state, host" QUARANTINE_COMPLAINT
+	                                  QUARANTINE_MATCH,
+	                              store_quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = prepare(s, sql, err);
 	bool ok = q != NULL;
@@ -916,9 +912,9 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 			}
 			struct store_quarantine *r = g_new0(struct store_quarantine, 1);
 			read_quarantine(q, r);
-			r->complaint_severity = column_text(q, 13);
+			r->complaint_severity = column_text(q, 14);
 			r->complaint_sent =
-			    sqlite3_column_type(q, 14) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 14);
+			    sqlite3_column_type(q, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 15);
 			g_ptr_array_add(out, r);
 		}
 		ok = finish(s, q, rc, "listing held messages", err);

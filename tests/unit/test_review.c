@@ -22,6 +22,7 @@
 #include "labeling.h"
 #include "logins.h"
 #include "notify.h"
+#include "pgtest.h"
 #include "quarantine.h"
 #include "review_config.h"
 #include "spool.h"
@@ -40,17 +41,31 @@ struct fixture {
 	struct store *st;
 };
 
-static int setup(void **state)
+/* An SQLite store in a temporary directory, or on PostgreSQL
+ * (APOLOGY_TEST_PG, emptied first): the store cases run on both. */
+static int setup_at(void **state, bool pg)
 {
 	struct fixture *fx = g_new0(struct fixture, 1);
 	char *err = NULL;
 	fx->dir = g_dir_make_tmp("test_review-XXXXXX", NULL);
-	fx->location = g_strdup_printf("sqlite:%s/store.db", fx->dir);
+	if (pg)
+		pgtest_reset();
+	fx->location = pg ? g_strdup(pgtest_location()) : g_strdup_printf("sqlite:%s/store.db", fx->dir);
 	fx->st = store_open(fx->location, &err);
 	if (fx->st == NULL)
 		fail_msg("open: %s", err);
 	*state = fx;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_at(state, false);
+}
+
+static int setup_pg(void **state)
+{
+	return setup_at(state, true);
 }
 
 static int teardown(void **state)
@@ -795,26 +810,34 @@ static void test_decisions_count(void **state)
 	g_array_unref(c);
 	g_array_unref(d);
 }
+/* The cases on a store, run on every backend. */
+#define STORE_CASES(setup)                                                                                   \
+	cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),                                 \
+	    cmocka_unit_test_setup_teardown(test_list_orders_and_pages, setup, teardown),                    \
+	    cmocka_unit_test_setup_teardown(test_list_reads_complaint, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(test_history_before, setup, teardown),                           \
+	    cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),                       \
+	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),                        \
+	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),                                \
+	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_list_orders_and_pages, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_list_reads_complaint, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_history_before, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),
+	    STORE_CASES(setup),
 	    cmocka_unit_test_setup_teardown(test_notify_mail_encoded, setup, teardown),
 	    cmocka_unit_test(test_spans_nested_findings),
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_settings_file_is_yaml),
 	    cmocka_unit_test(test_settings_bounds),
 	    cmocka_unit_test(test_logins_count),
-	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown),
 	    cmocka_unit_test(test_precision_html_escaped),
 	    cmocka_unit_test(test_decisions_count),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests(tests, NULL, NULL);
+	if (pgtest_location() == NULL)
+		return failed;
+	/* The store's review queries on PostgreSQL. */
+	const struct CMUnitTest pg_tests[] = {STORE_CASES(setup_pg)};
+	return failed + cmocka_run_group_tests_name("review on postgresql", pg_tests, NULL, NULL);
 }

@@ -282,6 +282,9 @@ static void test_whole_reply_finding_is_a_note(void **state)
 	show_reply(fx, "t1", "Order 4471 is late.", NULL);
 	const char *body = fx->page.body->str;
 	assert_null(strstr(body, "<mark class=\"hold\" data-rule=\"apology-missing\""));
+	char *host = g_strdup_printf("<td id=\"host\">%s</td>", g_get_host_name());
+	assert_non_null(strstr(body, host)); /* the host that recorded the hold */
+	g_free(host);
 	assert_non_null(strstr(body,
 	                       "<mark class=\"hold\" data-rule=\"blame-third-party\" title=\"blame-third-"
 	                       "party\">courier</mark><sup><a href=\"#finding-2\">2</a>"));

@@ -23,9 +23,11 @@
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "fulldisk.h"
+#include "pgtest.h"
 #include "spool.h"
 #include "store.h"
 #include "thread.h"
@@ -38,18 +40,35 @@ struct fixture {
 	struct store *st;
 };
 
-static int setup(void **state)
+/* A store at its own temporary directory's store.db, or on PostgreSQL
+ * (APOLOGY_TEST_PG, emptied first): the same cases run on both. */
+static int setup_at(void **state, bool pg)
 {
 	struct fixture *fx = g_new0(struct fixture, 1);
 	char *err = NULL;
 	fx->dir = g_dir_make_tmp("test_store-XXXXXX", NULL);
-	fx->path = g_build_filename(fx->dir, "store.db", NULL);
-	fx->location = g_strconcat("sqlite:", fx->path, NULL);
+	if (pg) {
+		pgtest_reset();
+		fx->location = g_strdup(pgtest_location());
+	} else {
+		fx->path = g_build_filename(fx->dir, "store.db", NULL);
+		fx->location = g_strconcat("sqlite:", fx->path, NULL);
+	}
 	fx->st = store_open(fx->location, &err);
 	if (fx->st == NULL)
 		fail_msg("open: %s", err);
 	*state = fx;
 	return 0;
+}
+
+static int setup(void **state)
+{
+	return setup_at(state, false);
+}
+
+static int setup_pg(void **state)
+{
+	return setup_at(state, true);
 }
 
 static void remove_dir(const char *dir)
@@ -144,6 +163,7 @@ static void test_newer_schema_refused(void **state)
 	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions", NULL, NULL, NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS review_labels; DROP TABLE IF EXISTS decisions", NULL, NULL,
 	             NULL);
+	sqlite3_exec(db, "ALTER TABLE quarantine DROP COLUMN host", NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -277,6 +297,7 @@ static void test_quarantine(void **state)
 	assert_memory_equal(out.raw, raw, sizeof raw - 1);
 	assert_int_equal(out.created, 5000);
 	assert_string_equal(out.state, "held");
+	assert_string_equal(out.host, g_get_host_name()); /* the host that recorded it */
 	store_quarantine_clear(&out);
 
 	/* Queue ids are reused: the newest record wins. */
@@ -289,6 +310,22 @@ static void test_quarantine(void **state)
 	assert_string_equal(out.message_id, "later@us.example");
 	assert_null(out.complaint_ref);
 	store_quarantine_clear(&out);
+	/* A host named by the caller is kept, and listed. */
+	struct store_quarantine other = q;
+	other.token = "eeeeeeeeeeeeeeeeeeeeeeeeeeeeeeee";
+	other.host = "mx2.example";
+	other.raw = NULL;
+	assert_true(store_quarantine_put(fx->st, &other, NULL, &err));
+	assert_int_equal(store_quarantine_get(fx->st, other.token, &out, &err), STORE_FOUND);
+	assert_string_equal(out.host, "mx2.example");
+	assert_null(out.raw);
+	store_quarantine_clear(&out);
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_true(
+	    store_quarantine_list(fx->st, &(struct store_query){.order = STORE_ORDER_NEWEST}, rows, &err));
+	assert_int_equal(rows->len, 3);
+	assert_string_equal(((struct store_quarantine *)rows->pdata[0])->host, "mx2.example");
+	g_ptr_array_unref(rows);
 
 	/* A token is unique. */
 	assert_false(store_quarantine_put(fx->st, &q, NULL, &err));
@@ -487,6 +524,7 @@ static void test_crashes_migrated(void **state)
 	    sqlite3_exec(db,
 	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
 	                 "DROP TABLE review_labels; DROP TABLE decisions;"
+	                 "ALTER TABLE quarantine DROP COLUMN host;"
 	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
 	                 "UPDATE schema_version SET version = 4;"
 	                 "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
@@ -619,12 +657,18 @@ static void probe_expect(const char *location, bool ok, const char *has)
 	g_free(err);
 }
 
-static void test_probe(void **state)
+/* The probe of an open store names its schema version. */
+static void probe_expect_open(struct fixture *fx)
 {
-	struct fixture *fx = *state;
 	char *version = g_strdup_printf("schema %d", store_schema_version(fx->st));
 	probe_expect(fx->location, true, version);
 	g_free(version);
+}
+
+static void test_probe(void **state)
+{
+	struct fixture *fx = *state;
+	probe_expect_open(fx);
 	/* Nothing is made by a probe. */
 	char *fresh = g_build_filename(fx->dir, "fresh.db", NULL);
 	probe_expect(fresh, true, "not there yet");
@@ -1490,6 +1534,217 @@ static void test_decisions(void **state)
 	spool_free(sp);
 	g_array_unref(d);
 }
+/* ---- PostgreSQL only (APOLOGY_TEST_PG) --------------------------------- */
+
+/* The tables and columns of the SQLite store at PATH, "table.column,..." */
+static char *sqlite_columns(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	GString *out = g_string_new(NULL);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT m.name || '.' || p.name FROM sqlite_master m,"
+	                                    " pragma_table_info(m.name) p WHERE m.type = 'table'"
+	                                    " ORDER BY m.name, p.name",
+	                                    -1, &q, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		g_string_append_printf(out, "%s%s", out->len ? "," : "",
+		                       (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return g_string_free(out, FALSE);
+}
+
+/* The PostgreSQL schema mirrors SQLite's: the same version, the same tables
+ * and columns. */
+static void test_pg_mirrors_sqlite(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	char *path = g_build_filename(fx->dir, "mirror.db", NULL);
+	struct store *lite = store_open(path, &err);
+	if (lite == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(store_schema_version(fx->st), store_schema_version(lite));
+	store_close(lite);
+	char *want = sqlite_columns(path);
+	char *got = pgtest_query("SELECT string_agg(table_name || '.' || column_name, ','"
+	                         " ORDER BY table_name COLLATE \"C\", column_name COLLATE \"C\")"
+	                         " FROM information_schema.columns WHERE table_schema = 'public'");
+	assert_string_equal(got, want);
+	char *version = pgtest_query("SELECT string_agg(version::text, ',') FROM schema_version");
+	char *expect = g_strdup_printf("%d", store_schema_version(fx->st));
+	assert_string_equal(version, expect);
+	g_free(expect);
+	g_free(version);
+	g_free(got);
+	g_free(want);
+	g_unlink(path);
+	g_free(path);
+	/* Opened again: nothing left to migrate. */
+	int v = store_schema_version(fx->st);
+	reopen(fx);
+	assert_int_equal(store_schema_version(fx->st), v);
+}
+
+/* Two daemons opening a fresh database at the same moment: both open it,
+ * the schema is made once (a second migration 1 would fail on its tables). */
+static void test_pg_two_at_once(void **state)
+{
+	struct fixture *fx = *state;
+	int version = store_schema_version(fx->st);
+	store_close(fx->st);
+	fx->st = NULL;
+	for (int round = 0; round < 3; round++) {
+		pgtest_reset();
+		int go[2];
+		assert_int_equal(pipe(go), 0);
+		pid_t kids[2];
+		for (int k = 0; k < 2; k++) {
+			kids[k] = fork();
+			assert_true(kids[k] >= 0);
+			if (kids[k] == 0) {
+				char c;
+				close(go[1]);
+				if (read(go[0], &c, 1) != 0)
+					_exit(3);
+				char *err = NULL;
+				struct store *st = store_open(fx->location, &err);
+				if (st == NULL) {
+					fprintf(stderr, "child: %s\n", err);
+					_exit(1);
+				}
+				int ok = store_schema_version(st) == version;
+				store_close(st);
+				_exit(ok ? 0 : 2);
+			}
+		}
+		close(go[0]);
+		close(go[1]); /* both start now */
+		for (int k = 0; k < 2; k++) {
+			int status = -1;
+			assert_int_equal(waitpid(kids[k], &status, 0), kids[k]);
+			assert_true(WIFEXITED(status));
+			assert_int_equal(WEXITSTATUS(status), 0);
+		}
+		char *rows = pgtest_query("SELECT count(*) FROM schema_version");
+		assert_string_equal(rows, "1");
+		g_free(rows);
+	}
+	reopen(fx);
+}
+
+/* The probe connects and reads the version; it makes nothing. */
+static void test_pg_probe(void **state)
+{
+	struct fixture *fx = *state;
+	probe_expect_open(fx);
+	store_close(fx->st);
+	fx->st = NULL;
+	pgtest_reset();
+	probe_expect(fx->location, true, "not there yet");
+	char *tables = pgtest_query("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'");
+	assert_string_equal(tables, "0");
+	g_free(tables);
+	probe_expect("postgresql:///nosuchdb?host=/nonexistent-dir", false, "cannot connect");
+	reopen(fx);
+}
+
+/* A password in the location never appears in a message. */
+static void test_pg_bad_locations(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	assert_null(store_open("postgresql://am:s3cret@/nosuchdb?host=/nonexistent-dir", &err));
+	assert_non_null(strstr(err, "cannot connect"));
+	assert_null(strstr(err, "s3cret"));
+	assert_non_null(strstr(err, "postgresql://am:***@"));
+	g_clear_pointer(&err, g_free);
+	assert_null(store_open("postgres:///nosuchdb?host=/nonexistent-dir", &err));
+	assert_non_null(strstr(err, "cannot connect"));
+	g_free(err);
+}
+
+/* The handle's busy timeout is each connection's statement timeout: a
+ * statement waiting for another transaction's lock fails after it. */
+static void test_pg_statement_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct store_complaint c = {"slow@c.example", "", "c.example", 1, false, 0};
+	assert_true(store_complaint_put(fx->st, &c, &err));
+	store_set_busy_timeout(fx->st, 300);
+	/* Another session holds the table locked for two seconds. */
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		g_free(pgtest_query("BEGIN; LOCK TABLE complaints IN ACCESS EXCLUSIVE MODE;"
+		                    " SELECT pg_sleep(2); COMMIT"));
+		_exit(0);
+	}
+	g_usleep(500 * 1000);
+	gint64 t0 = g_get_monotonic_time();
+	assert_false(store_complaint_put(fx->st, &c, &err));
+	gint64 waited = (g_get_monotonic_time() - t0) / 1000;
+	assert_non_null(strstr(err, "statement timeout"));
+	assert_true(waited < 1500);
+	g_clear_pointer(&err, g_free);
+	int status;
+	waitpid(kid, &status, 0);
+	assert_true(store_complaint_put(fx->st, &c, &err));
+}
+
+/* The server stopped under an open store: each call fails at once with a
+ * message, none crashes; started again, the same handle works again. */
+static void test_pg_server_stopped(void **state)
+{
+	struct fixture *fx = *state;
+	const char *stop = getenv("APOLOGY_TEST_PG_STOP"), *start = getenv("APOLOGY_TEST_PG_START");
+	if (stop == NULL || start == NULL)
+		skip();
+	char *err = NULL;
+	struct store_complaint c = {"up@c.example", "", "c.example", 1, false, 0};
+	const char *ids[] = {"up@c.example"};
+	struct store_complaint out;
+	assert_true(store_complaint_put(fx->st, &c, &err));
+	assert_int_equal(system(stop), 0);
+
+	assert_false(store_complaint_put(fx->st, &c, &err));
+	assert_non_null(strstr(err, fx->location));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(store_complaint_find(fx->st, ids, 1, &out, &err), STORE_ERROR);
+	assert_non_null(strstr(err, "cannot connect"));
+	g_clear_pointer(&err, g_free);
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_false(store_quarantine_list(fx->st, &(struct store_query){0}, rows, &err));
+	g_clear_pointer(&err, g_free);
+	assert_null(store_open(fx->location, &err));
+	assert_non_null(strstr(err, "cannot connect"));
+	g_clear_pointer(&err, g_free);
+	probe_expect(fx->location, false, "cannot connect");
+
+	assert_int_equal(system(start), 0);
+	assert_int_equal(store_complaint_find(fx->st, ids, 1, &out, &err), STORE_FOUND);
+	store_complaint_clear(&out);
+	assert_true(store_quarantine_list(fx->st, &(struct store_query){0}, rows, &err));
+	g_ptr_array_unref(rows);
+}
+
+/* The cases that run on every backend. */
+#define SHARED_CASES(setup)                                                                                  \
+	cmocka_unit_test_setup_teardown(test_complaints, setup, teardown),                                   \
+	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),                                  \
+	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),                               \
+	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),                         \
+	    cmocka_unit_test_setup_teardown(test_crash_counting, setup, teardown),                           \
+	    cmocka_unit_test_setup_teardown(test_crash_counted_once, setup, teardown),                       \
+	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),                                    \
+	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),                                  \
+	    cmocka_unit_test_setup_teardown(test_labels, setup, teardown),                                   \
+	    cmocka_unit_test_setup_teardown(test_monitor_stats, setup, teardown),                            \
+	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown)
 
 int main(void)
 {
@@ -1497,18 +1752,11 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_schema_and_wal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test(test_bad_locations),
-	    cmocka_unit_test_setup_teardown(test_complaints, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_crash_counting, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_crash_counted_once, setup, teardown),
+	    SHARED_CASES(setup),
 	    cmocka_unit_test_setup_teardown(test_crash_guard_two_processes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_guard_file_allocated, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_crashes_migrated, setup, teardown),
 	    cmocka_unit_test(test_full_disk),
-	    cmocka_unit_test_setup_teardown(test_prune, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
 	    cmocka_unit_test(test_probe_read_only_and_full),
 	    cmocka_unit_test_setup_teardown(test_spool_replay, setup, teardown),
@@ -1520,9 +1768,19 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_full_spools, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_locked_spills_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_stop_keeps_all, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_labels, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_monitor_stats, setup, teardown),
-	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),
 	};
-	return cmocka_run_group_tests_name("store", tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("store", tests, NULL, NULL);
+	if (pgtest_location() == NULL)
+		return failed;
+	/* The same cases on PostgreSQL, then what only it has. */
+	const struct CMUnitTest pg_tests[] = {
+	    SHARED_CASES(setup_pg),
+	    cmocka_unit_test_setup_teardown(test_pg_mirrors_sqlite, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_two_at_once, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_probe, setup_pg, teardown),
+	    cmocka_unit_test(test_pg_bad_locations),
+	    cmocka_unit_test_setup_teardown(test_pg_statement_timeout, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_server_stopped, setup_pg, teardown),
+	};
+	return failed + cmocka_run_group_tests_name("store on postgresql", pg_tests, NULL, NULL);
 }
