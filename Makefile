@@ -75,7 +75,7 @@ UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/settings.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/mimecount.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
-             milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
+             milter/core/lexicon.c milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
              milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
              milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
              milter/core/pipeline.c milter/core/render.c milter/core/classifier.c \
