@@ -1,5 +1,6 @@
 /*
- * ctl.h - what the commands of apologyctl share (apologyctl.c, backtest.c):
+ * ctl.h - what the commands of apologyctl share (apologyctl.c, check.c,
+ * policy_cmd.c, backtest.c):
  * the policy they load, times on the command line, a stored complaint put
  * into struct context, and a decision as the one JSON line of `check`.
  *
@@ -36,7 +37,13 @@ void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint6
  * the closing brace is the last byte, so callers may add fields before it. */
 void ctl_json_decision(GString *out, const char *file, const struct policy *pol, const struct decision *d);
 
-/* `apologyctl backtest ...`; ARGV[0] is "backtest". */
-int backtest_main(int argc, char **argv);
+/* apologyctl's usage on stderr, after "apologyctl: MSG" when MSG is not
+ * NULL; returns EX_USAGE (apologyctl.c). */
+int ctl_usage(const char *msg);
+
+/* The commands; ARGV[0] is the command's name. */
+int check_main(int argc, char **argv);    /* `apologyctl check ...` (check.c) */
+int policy_main(int argc, char **argv);   /* `apologyctl policy check ...` (policy_cmd.c) */
+int backtest_main(int argc, char **argv); /* `apologyctl backtest ...` (backtest.c) */
 
 #endif
