@@ -91,8 +91,8 @@ HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/revie
               milter/holds/logins.c milter/holds/holdqueue.c
 HOLDS_LIB  := $(BUILD)/libholds.a
 
-CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/check.c milter/ctl/policy_cmd.c milter/ctl/ctl.c \
-             milter/ctl/backtest.c milter/ctl/backtest_head.c milter/ctl/backtest_report.c
+CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/check.c milter/ctl/policy_cmd.c milter/ctl/notify_cmd.c \
+             milter/ctl/logins_cmd.c milter/ctl/ctl.c milter/ctl/backtest.c milter/ctl/backtest_head.c milter/ctl/backtest_report.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -172,7 +172,8 @@ $(BUILD)/tests/test_connguard: tests/unit/test_connguard.c $(BUILD)/milter/revie
 # apologyctl backtest (the ctl layer without apologyctl's main() and the
 # other commands) on small archives written by the test.
 CTL_TEST_OBJS := $(filter-out $(BUILD)/milter/ctl/apologyctl.o $(BUILD)/milter/ctl/check.o \
-                   $(BUILD)/milter/ctl/policy_cmd.o,$(CTL_OBJS))
+                   $(BUILD)/milter/ctl/policy_cmd.o $(BUILD)/milter/ctl/notify_cmd.o \
+                   $(BUILD)/milter/ctl/logins_cmd.o,$(CTL_OBJS))
 $(BUILD)/tests/test_backtest: tests/unit/test_backtest.c $(CTL_TEST_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
                               $(UTIL_LIB)
 	@mkdir -p $(dir $@)

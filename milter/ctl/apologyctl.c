@@ -5,15 +5,15 @@
  *   apologyctl check ...                    check.c
  *   apologyctl policy check ...             policy_cmd.c
  *   apologyctl backtest ...                 backtest.c
- *   apologyctl quarantine | notify | logins ...   the review tools (milter/holds/)
+ *   apologyctl notify --once                notify_cmd.c
+ *   apologyctl logins ...                   logins_cmd.c
+ *   apologyctl quarantine ...               milter/holds/quarantine.c
  */
 #include <stdio.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "ctl.h"
-#include "logins.h"
-#include "notify.h"
 #include "quarantine.h"
 
 static const char usage_text[] =

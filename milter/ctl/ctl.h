@@ -45,5 +45,7 @@ int ctl_usage(const char *msg);
 int check_main(int argc, char **argv);    /* `apologyctl check ...` (check.c) */
 int policy_main(int argc, char **argv);   /* `apologyctl policy check ...` (policy_cmd.c) */
 int backtest_main(int argc, char **argv); /* `apologyctl backtest ...` (backtest.c) */
+int notify_main(int argc, char **argv);   /* `apologyctl notify --once` (notify_cmd.c) */
+int logins_main(int argc, char **argv);   /* `apologyctl logins ...` (logins_cmd.c) */
 
 #endif
