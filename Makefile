@@ -75,7 +75,7 @@ UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/settings.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/mimecount.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
-             milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
+             milter/core/lexicon.c milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
              milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
              milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
              milter/core/pipeline.c milter/core/render.c milter/core/classifier.c \
@@ -94,8 +94,9 @@ HOLDS_SRCS := milter/holds/quarantine.c milter/holds/notify.c milter/holds/revie
               milter/holds/labeling.c milter/holds/decisions.c
 HOLDS_LIB  := $(BUILD)/libholds.a
 
-CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/ctl.c milter/ctl/backtest.c milter/ctl/backtest_head.c \
-             milter/ctl/backtest_report.c milter/ctl/report.c milter/ctl/labels.c
+CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/check.c milter/ctl/policy_cmd.c milter/ctl/notify_cmd.c \
+             milter/ctl/logins_cmd.c milter/ctl/store_cmd.c milter/ctl/ctl.c milter/ctl/backtest.c \
+             milter/ctl/backtest_head.c milter/ctl/backtest_report.c milter/ctl/report.c milter/ctl/labels.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -172,9 +173,12 @@ $(BUILD)/tests/test_connguard: tests/unit/test_connguard.c $(BUILD)/milter/revie
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
 
-# apologyctl backtest (the ctl layer without apologyctl's main()) on small
-# archives written by the test.
-CTL_TEST_OBJS := $(filter-out $(BUILD)/milter/ctl/apologyctl.o,$(CTL_OBJS))
+# apologyctl backtest (the ctl layer without apologyctl's main() and the
+# other commands) on small archives written by the test.
+CTL_TEST_OBJS := $(filter-out $(BUILD)/milter/ctl/apologyctl.o $(BUILD)/milter/ctl/check.o \
+                   $(BUILD)/milter/ctl/policy_cmd.o $(BUILD)/milter/ctl/notify_cmd.o \
+                   $(BUILD)/milter/ctl/logins_cmd.o $(BUILD)/milter/ctl/store_cmd.o \
+                   $(BUILD)/milter/ctl/report.o $(BUILD)/milter/ctl/labels.o,$(CTL_OBJS))
 $(BUILD)/tests/test_backtest: tests/unit/test_backtest.c $(CTL_TEST_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
                               $(UTIL_LIB)
 	@mkdir -p $(dir $@)

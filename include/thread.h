@@ -32,7 +32,11 @@ struct thread_view {
 	bool has_disclaimer;
 };
 
-void split_message(const struct message *msg, struct thread_view *view);
+struct policy;
+
+/* Split MSG's body with the word lists of POL's lexicon (NULL: the built-in
+ * lists, policies/README.md). */
+void split_message(const struct policy *pol, const struct message *msg, struct thread_view *view);
 void thread_view_clear(struct thread_view *view);
 
 /* Segment TEXT into sentences, appending struct sentence to OUT. */
@@ -72,8 +76,6 @@ struct complaint {
 	                   the phrase lists' call, or the models' margin at least
 	                   models.hold-margin; otherwise a hold becomes advice */
 };
-
-struct policy;
 
 /* Stage 3 proper runs inside apology_check() (decision.h), which has the
  * scan of the new text at hand. */

@@ -23,7 +23,7 @@ bool apology_split(const struct policy *pol, const char *data, size_t len, struc
 	struct message msg;
 	bool ok = message_parse(data, len, &pol->limits, &msg);
 	if (ok)
-		split_message(&msg, view);
+		split_message(pol, &msg, view);
 	else
 		memset(view, 0, sizeof *view);
 	message_clear(&msg);
@@ -54,7 +54,7 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 		return;
 	}
 	struct thread_view view;
-	split_message(&msg, &view);
+	split_message(pol, &msg, &view);
 	g_free(out->text);
 	out->text = g_strndup(view.text, view.len);
 	out->text_len = view.len;
@@ -82,7 +82,7 @@ void apology_classify_inbound(const struct policy *pol, const char *data, size_t
 	struct message msg;
 	if (message_parse(data, len, &pol->limits, &msg)) {
 		struct thread_view view;
-		split_message(&msg, &view);
+		split_message(pol, &msg, &view);
 		thread_classify_text(pol, msg.subject, view.text, view.len, &out->complaint);
 		out->parsed = true;
 		out->message_id = g_strdup(msg.message_id);

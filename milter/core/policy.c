@@ -34,6 +34,7 @@ enum key_type {
 	K_HOLD_WHEN,
 	K_GLOBS,
 	K_CUE,
+	K_SPLIT, /* a word list of the split: lex is its enum split_list */
 	K_MAP
 };
 
@@ -117,6 +118,19 @@ static const struct key_spec lexicon_keys[] = {
     {"failure", K_LIST, LEX_FAILURE, NOFF, 0, 0},
     {"small-imposition", K_LIST, LEX_SMALL_IMPOSITION, NOFF, 0, 0},
     {"exceptions", K_LIST, LEX_EXCEPTION, NOFF, 0, 0},
+    /* The split's words (lexicon.h); a list left out is the built-in one. */
+    {"quote-attribution-prefixes", K_SPLIT, SPLIT_ATTRIBUTION_PREFIXES, NOFF, 0, 0},
+    {"quote-attribution-verbs", K_SPLIT, SPLIT_ATTRIBUTION_VERBS, NOFF, 0, 0},
+    {"forward-headers-from", K_SPLIT, SPLIT_FROM_HEADERS, NOFF, 0, 0},
+    {"forward-headers-date", K_SPLIT, SPLIT_DATE_HEADERS, NOFF, 0, 0},
+    {"quote-separator-phrases", K_SPLIT, SPLIT_SEPARATOR_PHRASES, NOFF, 0, 0},
+    {"quote-separator-starts", K_SPLIT, SPLIT_SEPARATOR_STARTS, NOFF, 0, 0},
+    {"device-lines", K_SPLIT, SPLIT_DEVICE_LINES, NOFF, 0, 0},
+    {"disclaimer-starts", K_SPLIT, SPLIT_DISCLAIMER_STARTS, NOFF, 0, 0},
+    {"disclaimer-weak-starts", K_SPLIT, SPLIT_DISCLAIMER_WEAK_STARTS, NOFF, 0, 0},
+    {"disclaimer-words", K_SPLIT, SPLIT_DISCLAIMER_WORDS, NOFF, 0, 0},
+    {"sign-offs", K_SPLIT, SPLIT_SIGN_OFFS, NOFF, 0, 0},
+    {"placeholder-words", K_SPLIT, SPLIT_PLACEHOLDER_WORDS, NOFF, 0, 0},
     {NULL, 0, 0, 0, 0, 0},
 };
 
@@ -313,6 +327,35 @@ static void load_list(struct loader *L, struct fy_node *v, struct pos kp, const 
 	struct fy_node *item;
 	while ((item = fy_node_sequence_iterate(v, &it)) != NULL)
 		add_phrase(L, item, lex);
+}
+
+/*
+ * A word list of the split, taken as written (not normalised like a
+ * phrase): it replaces the built-in list.  An empty list is refused, since
+ * it would silently stop the split from telling quoted history or
+ * signatures apart; leave the key out for the built-in list.
+ */
+static void load_split_list(struct loader *L, struct fy_node *v, struct pos kp, const char *key, int list)
+{
+	if (!want_type(L, v, kp, FYNT_SEQUENCE, key, "a list of strings"))
+		return;
+	GPtrArray *words = g_ptr_array_new();
+	void *it = NULL;
+	struct fy_node *item;
+	while ((item = fy_node_sequence_iterate(v, &it)) != NULL) {
+		const char *s = scalar(item);
+		if (s == NULL || *s == '\0')
+			error_at(L, node_pos(item), "%s: expected a non-empty string", key);
+		else if (list == SPLIT_SIGN_OFFS && strlen(s) >= SIGN_OFF_MAX)
+			error_at(L, node_pos(item), "%s: \"%s\" is longer than %d bytes", key, s,
+			         SIGN_OFF_MAX - 1);
+		else
+			g_ptr_array_add(words, g_strdup(s));
+	}
+	if (words->len == 0)
+		error_at(L, kp, "%s: an empty list (leave the key out for the built-in list)", key);
+	g_ptr_array_add(words, NULL);
+	split_lexicon_set(&L->pol->split, (enum split_list)list, (char **)g_ptr_array_free(words, FALSE));
 }
 
 /* ---- scalar values ------------------------------------------------------ */
@@ -702,6 +745,7 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 		}
 		return;
 	case K_LIST: load_list(L, val, kp, k, spec->lex); return;
+	case K_SPLIT: load_split_list(L, val, kp, k, spec->lex); return;
 	case K_CUE: walk_map(L, val, kp, k, cue_keys, on_cue, (void *)spec); return;
 	case K_HOLD_WHEN: on_hold_when(L, val, kp); return;
 	case K_WORDS:
@@ -768,6 +812,7 @@ static void policy_defaults(struct policy *pol)
 	pol->phrase_assist = 1;
 	pol->thread_lift = 0;
 	pol->negation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	split_lexicon_init(&pol->split);
 	pol->sender_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
 	pol->domain_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
 }
@@ -1060,6 +1105,7 @@ void policy_unref(struct policy *pol)
 		g_free(pol->kind_names[i]);
 	g_array_free(pol->hold_when, TRUE);
 	g_hash_table_destroy(pol->negation);
+	split_lexicon_clear(&pol->split);
 	g_ptr_array_free(pol->sender_globs, TRUE);
 	g_ptr_array_free(pol->domain_globs, TRUE);
 	struct phrase_set *sets[] = {&pol->all, &pol->cues};

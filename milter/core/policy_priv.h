@@ -8,6 +8,7 @@
 #include <glib.h>
 
 #include "classifier.h"
+#include "lexicon.h"
 #include "matcher.h"
 #include "message.h"
 #include "policy.h"
@@ -118,7 +119,8 @@ struct policy {
 	unsigned over_min_intensifiers;
 	unsigned negation_window; /* tokens */
 
-	GHashTable *negation; /* words that negate what follows */
+	GHashTable *negation;       /* words that negate what follows */
+	struct split_lexicon split; /* the split's word lists (lexicon.h) */
 	char *kind_names[POLICY_MAX_KINDS];
 	unsigned n_kinds;
 	GPtrArray *sender_globs; /* GPatternSpec * */

@@ -12,13 +12,17 @@
  *
  * One linear pass to find the lines, one to classify them (with a few lines
  * of lookahead), one to tidy each run of new text and one to write the
- * result.  No regular expressions, no clock, no I/O.
+ * result.  No regular expressions, no clock, no I/O.  The words it looks
+ * for (attribution verbs, header names, sign-offs...) are the policy's
+ * (lexicon.h).
  */
 #include <glib.h>
 #include <stdbool.h>
 #include <string.h>
 
 #include "date.h"
+#include "lexicon.h"
+#include "policy_priv.h"
 #include "thread.h"
 
 #define MAX_ATTRIBUTION    400 /* bytes: longer lines are never attributions */
@@ -50,6 +54,7 @@ struct line {
 
 struct splitter {
 	GArray *lines; /* struct line */
+	const struct split_lexicon *lex;
 	struct thread_view *view;
 	bool date_done;    /* the first attribution or reply header was read */
 	size_t header_end; /* a Date:/Sent: line before this index is a reply header's */
@@ -95,18 +100,18 @@ static bool contains_ci(const char *s, size_t n, const char *needle)
 	return false;
 }
 
-static bool contains_any_ci(const char *s, size_t n, const char *const *needles, size_t count)
+static bool contains_any_ci(const char *s, size_t n, const struct wordlist *wl)
 {
-	for (size_t i = 0; i < count; i++)
-		if (contains_ci(s, n, needles[i]))
+	for (const char *const *w = wl->words; *w; w++)
+		if (contains_ci(s, n, *w))
 			return true;
 	return false;
 }
 
-static bool starts_with_any_ci(const char *s, size_t n, const char *const *prefixes, size_t count)
+static bool starts_with_any_ci(const char *s, size_t n, const struct wordlist *wl)
 {
-	for (size_t i = 0; i < count; i++)
-		if (starts_with_ci(s, n, prefixes[i]))
+	for (const char *const *w = wl->words; *w; w++)
+		if (starts_with_ci(s, n, *w))
 			return true;
 	return false;
 }
@@ -177,18 +182,6 @@ static void read_lines(const char *s, size_t n, GArray *lines)
 
 /* ---- attributions, separators and reply headers ------------------------ */
 
-static const char *const attribution_prefixes[] = {"On ", "Am ", "Le ", "El ", "Il ", "Op ", "Em "};
-static const char *const attribution_verbs[] = {"wrote",   "writes",  "schrieb",  "écrit", "escribió",
-                                                "scritto", "schreef", "escreveu", "skrev", "kirjoitti"};
-static const char *const from_headers[] = {"From", "Von", "De", "Van", "Da"};
-static const char *const date_headers[] = {"Sent",    "Date",  "Gesendet",  "Datum",  "Envoyé",
-                                           "Enviado", "Fecha", "Verzonden", "Inviato"};
-static const char *const separator_phrases[] = {
-    "original message",          "forwarded message", "ursprüngliche nachricht",
-    "weitergeleitete nachricht", "message d'origine", "message transféré",
-    "mensaje original",          "mensaje reenviado", "oorspronkelijk bericht",
-};
-
 /* Value of header NAME ("From") at the start of S, bold stars allowed
  * ("*From:* Ann"), or NULL. */
 static const char *header_value(const char *s, size_t n, const char *name, size_t *vlen)
@@ -212,26 +205,32 @@ static const char *header_value(const char *s, size_t n, const char *name, size_
 	return p;
 }
 
-static const char *header_any(const struct line *l, const char *const *names, size_t count, size_t *vlen)
+static const char *header_any(const struct line *l, const struct wordlist *names, size_t *vlen)
 {
-	for (size_t i = 0; i < count; i++) {
-		const char *v = header_value(l->s, l->len, names[i], vlen);
+	for (const char *const *name = names->words; *name; name++) {
+		const char *v = header_value(l->s, l->len, *name, vlen);
 		if (v)
 			return v;
 	}
 	return NULL;
 }
 
-static bool is_from_header(const struct line *l)
+static bool is_from_header(const struct splitter *sp, const struct line *l)
 {
 	size_t vlen;
-	return header_any(l, from_headers, G_N_ELEMENTS(from_headers), &vlen) != NULL;
+	return header_any(l, &sp->lex->lists[SPLIT_FROM_HEADERS], &vlen) != NULL;
+}
+
+static const char *date_header(const struct splitter *sp, const struct line *l, size_t *vlen)
+{
+	return header_any(l, &sp->lex->lists[SPLIT_DATE_HEADERS], vlen);
 }
 
 /* "wrote:", "a écrit :", "schrieb Ann <a@b>:" - ends with a colon and names
  * the verb; ANYWHERE allows the verb before the name (German). */
-static bool ends_as_attribution(const char *s, size_t n, bool anywhere)
+static bool ends_as_attribution(const struct splitter *sp, const char *s, size_t n, bool anywhere)
 {
+	const struct wordlist *verbs = &sp->lex->lists[SPLIT_ATTRIBUTION_VERBS];
 	size_t k;
 
 	if (n == 0 || s[n - 1] != ':')
@@ -240,25 +239,30 @@ static bool ends_as_attribution(const char *s, size_t n, bool anywhere)
 	while (n > 0 && s[n - 1] == ' ')
 		n--;
 	if (anywhere)
-		return contains_any_ci(s, n, attribution_verbs, G_N_ELEMENTS(attribution_verbs));
-	for (size_t i = 0; i < G_N_ELEMENTS(attribution_verbs); i++) {
-		k = strlen(attribution_verbs[i]);
-		if (n >= k && g_ascii_strncasecmp(s + n - k, attribution_verbs[i], k) == 0 &&
+		return contains_any_ci(s, n, verbs);
+	for (const char *const *verb = verbs->words; *verb; verb++) {
+		k = strlen(*verb);
+		if (n >= k && g_ascii_strncasecmp(s + n - k, *verb, k) == 0 &&
 		    (n == k || s[n - k - 1] == ' '))
 			return true;
 	}
 	return false;
 }
 
-static bool has_attribution_prefix(const struct line *l)
+/* Bytes of the attribution prefix ("On ": the word and a space) that
+ * starts L, or 0. */
+static size_t attribution_prefix_len(const struct splitter *sp, const struct line *l)
 {
-	/* Every prefix is a capitalised two-letter word and a space. */
-	if (l->len < 3 || l->s[2] != ' ' || !g_ascii_isupper(l->s[0]))
-		return false;
-	for (size_t i = 0; i < G_N_ELEMENTS(attribution_prefixes); i++)
-		if (starts_with(l->s, l->len, attribution_prefixes[i]))
-			return true;
-	return false;
+	const struct wordlist *prefixes = &sp->lex->lists[SPLIT_ATTRIBUTION_PREFIXES];
+
+	if (l->len == 0 || !wordlist_may_start(prefixes, l->s[0]))
+		return 0;
+	for (const char *const *word = prefixes->words; *word; word++) {
+		size_t k = strlen(*word);
+		if (starts_with(l->s, l->len, *word) && l->len > k && l->s[k] == ' ')
+			return k + 1;
+	}
+	return 0;
 }
 
 /* Lines (0, 1 or 2) of an attribution starting at line I.  *DATED says it
@@ -270,19 +274,19 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 	*dated = false;
 	if (l->blank || l->len > MAX_ATTRIBUTION)
 		return 0;
-	if (l->s[l->len - 1] != ':' && !has_attribution_prefix(l))
+	if (l->s[l->len - 1] != ':' && !attribution_prefix_len(sp, l))
 		return 0;
-	if (!has_attribution_prefix(l))
-		return ends_as_attribution(l->s, l->len, false) ? 1 : 0;
+	if (!attribution_prefix_len(sp, l))
+		return ends_as_attribution(sp, l->s, l->len, false) ? 1 : 0;
 	*dated = true;
-	if (ends_as_attribution(l->s, l->len, true))
+	if (ends_as_attribution(sp, l->s, l->len, true))
 		return 1;
 	if (i + 1 >= sp->lines->len)
 		return 0;
 	next = line_at(sp, i + 1);
 	if (next->blank || next->depth != l->depth || l->len + next->len > MAX_ATTRIBUTION)
 		return 0;
-	return ends_as_attribution(next->s, next->len, true) ? 2 : 0;
+	return ends_as_attribution(sp, next->s, next->len, true) ? 2 : 0;
 }
 
 /* The date of the attribution at line I spanning SPAN lines. */
@@ -290,7 +294,7 @@ static gint64 attribution_date(const struct splitter *sp, size_t i, size_t span)
 {
 	char buf[2 * MAX_ATTRIBUTION + 2];
 	const struct line *l = line_at(sp, i);
-	size_t n = l->len;
+	size_t n = l->len, skip = attribution_prefix_len(sp, l);
 
 	memcpy(buf, l->s, n);
 	if (span == 2) {
@@ -299,8 +303,8 @@ static gint64 attribution_date(const struct splitter *sp, size_t i, size_t span)
 		memcpy(buf + n, next->s, next->len);
 		n += next->len;
 	}
-	/* Skip the prefix word ("On "): every prefix is three bytes. */
-	return date_parse(buf + 3, n - 3);
+	/* Skip the prefix word ("On "). */
+	return date_parse(buf + skip, n - skip);
 }
 
 static bool quote_follows(const struct splitter *sp, size_t i)
@@ -322,11 +326,11 @@ static void set_date(struct splitter *sp, gint64 when)
 }
 
 /* "-----Original Message-----", "---------- Forwarded message ---------" */
-static bool is_separator(const struct line *l)
+static bool is_separator(const struct splitter *sp, const struct line *l)
 {
 	if (starts_with(l->s, l->len, "---"))
-		return contains_any_ci(l->s, l->len, separator_phrases, G_N_ELEMENTS(separator_phrases));
-	return starts_with_ci(l->s, l->len, "Begin forwarded message");
+		return contains_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_SEPARATOR_PHRASES]);
+	return starts_with_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_SEPARATOR_STARTS]);
 }
 
 /* A quoted line: the first attribution or reply-header date sets the date. */
@@ -339,15 +343,15 @@ static void note_quoted(struct splitter *sp, size_t i)
 
 	if (sp->date_done || l->blank)
 		return;
-	if (is_from_header(l)) {
+	if (is_from_header(sp, l)) {
 		sp->header_end = i + HEADER_SPAN;
 		return;
 	}
-	if (is_separator(l)) {
+	if (is_separator(sp, l)) {
 		sp->header_end = i + SEPARATOR_SPAN;
 		return;
 	}
-	v = header_any(l, date_headers, G_N_ELEMENTS(date_headers), &vlen);
+	v = date_header(sp, l, &vlen);
 	if (v && i < sp->header_end) {
 		set_date(sp, date_parse(v, vlen));
 		return;
@@ -371,10 +375,10 @@ static bool is_header_block(const struct splitter *sp, size_t i)
 {
 	size_t vlen;
 
-	if (!is_from_header(line_at(sp, i)))
+	if (!is_from_header(sp, line_at(sp, i)))
 		return false;
 	for (size_t j = i + 1; j < sp->lines->len && j <= i + HEADER_LOOKAHEAD; j++)
-		if (header_any(line_at(sp, j), date_headers, G_N_ELEMENTS(date_headers), &vlen))
+		if (date_header(sp, line_at(sp, j), &vlen))
 			return true;
 	return false;
 }
@@ -385,9 +389,10 @@ static bool starts_history(struct splitter *sp, size_t i)
 	const struct line *l = line_at(sp, i);
 
 	/* Separators, rules and From: headers all start with one of these. */
-	if (!strchr("-_*BbFfVvDd", l->s[0]))
+	if (!strchr("-_*", l->s[0]) && !wordlist_may_start(&sp->lex->lists[SPLIT_FROM_HEADERS], l->s[0]) &&
+	    !wordlist_may_start(&sp->lex->lists[SPLIT_SEPARATOR_STARTS], l->s[0]))
 		return false;
-	if (is_separator(l)) {
+	if (is_separator(sp, l)) {
 		sp->header_end = i + SEPARATOR_SPAN;
 		return true;
 	}
@@ -460,98 +465,18 @@ static void classify(struct splitter *sp)
 
 /* ---- pass 3: tidy each run of new text --------------------------------- */
 
-static const char *const device_lines[] = {
-    "Sent from my ",     "Sent from Outlook",    "Sent from Mail for", "Sent from Yahoo",
-    "Sent from Samsung", "Sent from iPhone",     "Sent from iPad",     "Sent from AOL",
-    "Sent from Proton",  "Sent from BlackBerry", "Sent from Gmail",    "Sent from Android",
-    "Sent via ",         "Get Outlook for ",     "Von meinem ",        "Gesendet von meinem ",
-    "Envoyé de mon ",    "Envoyé depuis ",       "Enviado desde mi ",  "Enviado do meu ",
-    "Inviato da ",
-};
-
-/* A paragraph starting like this is a disclaimer. */
-static const char *const disclaimer_starts[] = {
-    "This email and any attachments",
-    "This e-mail and any attachments",
-    "This message and any attachments",
-    "This email is confidential",
-    "This e-mail is confidential",
-    "This message is confidential",
-    "This email may contain confidential",
-    "This e-mail may contain confidential",
-    "This message may contain confidential",
-    "CONFIDENTIALITY NOTICE",
-    "CONFIDENTIALITY:",
-    "CONFIDENTIAL:",
-    "If you are not the intended recipient",
-    "If you have received this email in error",
-    "If you have received this e-mail in error",
-    "If you have received this message in error",
-    "DISCLAIMER",
-    "Legal disclaimer",
-    "Please consider the environment before printing",
-};
-
-/* Starting like this, only with one of disclaimer_words in the paragraph. */
-static const char *const disclaimer_weak_starts[] = {
-    "The information contained in this",
-    "The information in this",
-    "The content of this",
-    "The contents of this",
-    "Any views or opinions",
-};
-
-/* Words of legal boilerplate: a disclaimer continues while they appear. */
-static const char *const disclaimer_words[] = {
-    "confidential", "privileged", "intended recipient", "intended solely", "intended only",
-    "disclos",      "prohibited", "liability",          "virus",           "notify the sender",
-    "legally",
-};
-
-static const char *const sign_offs[] = {
-    "best regards",
-    "kind regards",
-    "kindest regards",
-    "warm regards",
-    "warmest regards",
-    "best wishes",
-    "regards",
-    "many thanks",
-    "thanks",
-    "thanks again",
-    "thank you",
-    "thanks and regards",
-    "thanks & regards",
-    "with thanks",
-    "cheers",
-    "best",
-    "all the best",
-    "sincerely",
-    "yours sincerely",
-    "sincerely yours",
-    "yours truly",
-    "yours faithfully",
-    "respectfully",
-    "rgds",
-    "br",
-    "take care",
-    "mit freundlichen grüßen",
-    "viele grüße",
-    "cordialement",
-    "bien à vous",
-};
-
-static bool is_device_line(const struct line *l)
+static bool is_device_line(const struct splitter *sp, const struct line *l)
 {
-	/* Every device line starts with one of these letters. */
-	return l->len <= DEVICE_LINE_MAX && strchr("SGVEIsgvei", l->s[0]) &&
-	       starts_with_any_ci(l->s, l->len, device_lines, G_N_ELEMENTS(device_lines));
+	const struct wordlist *devices = &sp->lex->lists[SPLIT_DEVICE_LINES];
+
+	return l->len <= DEVICE_LINE_MAX && wordlist_may_start(devices, l->s[0]) &&
+	       starts_with_any_ci(l->s, l->len, devices);
 }
 
 /* "Best regards," / "Thanks!" / "Cheers" alone on the line. */
-static bool is_sign_off(const struct line *l)
+static bool is_sign_off(const struct splitter *sp, const struct line *l)
 {
-	char word[32];
+	char word[SIGN_OFF_MAX];
 	size_t n = l->len;
 
 	if (n == 0 || n >= sizeof word)
@@ -563,8 +488,8 @@ static bool is_sign_off(const struct line *l)
 	while (n > 0 && word[n - 1] == ' ')
 		n--;
 	word[n] = '\0';
-	for (size_t i = 0; i < G_N_ELEMENTS(sign_offs); i++)
-		if (strcmp(word, sign_offs[i]) == 0)
+	for (const char *const *w = sp->lex->lists[SPLIT_SIGN_OFFS].words; *w; w++)
+		if (g_ascii_strcasecmp(word, *w) == 0)
 			return true;
 	return false;
 }
@@ -589,13 +514,21 @@ static bool is_postscript(const struct line *l)
 	       starts_with_ci(l->s, l->len, "PS ");
 }
 
-static bool is_disclaimer_start(const struct line *l)
+static bool is_weak_disclaimer_start(const struct splitter *sp, const struct line *l)
 {
-	if (starts_with_any_ci(l->s, l->len, disclaimer_starts, G_N_ELEMENTS(disclaimer_starts)))
+	return starts_with_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_DISCLAIMER_WEAK_STARTS]);
+}
+
+static bool is_legal_line(const struct splitter *sp, const struct line *l)
+{
+	return contains_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_DISCLAIMER_WORDS]);
+}
+
+static bool is_disclaimer_start(const struct splitter *sp, const struct line *l)
+{
+	if (starts_with_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_DISCLAIMER_STARTS]))
 		return true;
-	return starts_with_any_ci(l->s, l->len, disclaimer_weak_starts,
-	                          G_N_ELEMENTS(disclaimer_weak_starts)) &&
-	       contains_any_ci(l->s, l->len, disclaimer_words, G_N_ELEMENTS(disclaimer_words));
+	return is_weak_disclaimer_start(sp, l) && is_legal_line(sp, l);
 }
 
 static bool is_new_text(const struct line *l)
@@ -613,11 +546,9 @@ static size_t paragraph_end(const struct splitter *sp, size_t i, size_t end)
 
 static bool paragraph_is_legal(const struct splitter *sp, size_t i, size_t end)
 {
-	for (; i < end; i++) {
-		const struct line *l = line_at(sp, i);
-		if (contains_any_ci(l->s, l->len, disclaimer_words, G_N_ELEMENTS(disclaimer_words)))
+	for (; i < end; i++)
+		if (is_legal_line(sp, line_at(sp, i)))
 			return true;
-	}
 	return false;
 }
 
@@ -644,10 +575,8 @@ static void drop_disclaimers(struct splitter *sp, size_t a, size_t b)
 		}
 		end = paragraph_end(sp, i, b);
 		/* A weak start may put its legal words on a later line. */
-		legal = is_disclaimer_start(l) ||
-		        ((in_disclaimer || starts_with_any_ci(l->s, l->len, disclaimer_weak_starts,
-		                                              G_N_ELEMENTS(disclaimer_weak_starts))) &&
-		         paragraph_is_legal(sp, i, end));
+		legal = is_disclaimer_start(sp, l) || ((in_disclaimer || is_weak_disclaimer_start(sp, l)) &&
+		                                       paragraph_is_legal(sp, i, end));
 		if (legal) {
 			drop_lines(sp, i, end);
 			sp->view->has_disclaimer = true;
@@ -683,7 +612,7 @@ static void drop_sign_off(struct splitter *sp, size_t a, size_t b)
 {
 	for (size_t i = a; i < b; i++) {
 		size_t stop;
-		if (!is_new_text(line_at(sp, i)) || !is_sign_off(line_at(sp, i)))
+		if (!is_new_text(line_at(sp, i)) || !is_sign_off(sp, line_at(sp, i)))
 			continue;
 		if (sign_off_closes(sp, i, b, &stop)) {
 			drop_lines(sp, i, stop);
@@ -696,7 +625,7 @@ static void drop_sign_off(struct splitter *sp, size_t a, size_t b)
 static void tidy_run(struct splitter *sp, size_t a, size_t b)
 {
 	for (size_t i = a; i < b; i++)
-		if (is_new_text(line_at(sp, i)) && is_device_line(line_at(sp, i)))
+		if (is_new_text(line_at(sp, i)) && is_device_line(sp, line_at(sp, i)))
 			line_at(sp, i)->kind = LINE_DROPPED;
 	drop_disclaimers(sp, a, b);
 	drop_sign_off(sp, a, b);
@@ -717,11 +646,6 @@ static void tidy(struct splitter *sp)
 }
 
 /* ---- template placeholders --------------------------------------------- */
-
-static const char *const placeholder_words[] = {
-    "name",   "date", "client",  "company", "customer", "insert",    "first",  "last",  "product", "order",
-    "amount", "time", "address", "email",   "phone",    "recipient", "number", "title", "day",     "contact",
-};
 
 /* "{{ first_name }}": length of the placeholder at S, or 0. */
 static size_t double_brace_len(const char *s, size_t n)
@@ -748,7 +672,7 @@ static size_t bracketed_len(const char *s, size_t n, char close, bool spaces)
 }
 
 /* "[Client Name]", "[NAME]", "[insert date]"; not "[1]", "[sic]", links. */
-static size_t bracket_len(const char *s, size_t n)
+static size_t bracket_len(const char *s, size_t n, const struct wordlist *words)
 {
 	size_t len = bracketed_len(s, n, ']', true);
 	bool upper, underscore;
@@ -757,8 +681,7 @@ static size_t bracket_len(const char *s, size_t n)
 		return 0;
 	upper = g_ascii_isupper(s[1]);
 	underscore = memchr(s, '_', len) != NULL;
-	if (upper || underscore ||
-	    contains_any_ci(s, len, placeholder_words, G_N_ELEMENTS(placeholder_words)))
+	if (upper || underscore || contains_any_ci(s, len, words))
 		return len;
 	return 0;
 }
@@ -787,11 +710,11 @@ static size_t guillemet_len(const char *s, size_t n)
 	return i + 2;
 }
 
-static size_t placeholder_len(const char *s, size_t n)
+static size_t placeholder_len(const char *s, size_t n, const struct wordlist *words)
 {
 	switch (s[0]) {
 	case '{': return n > 1 && s[1] == '{' ? double_brace_len(s, n) : bracketed_len(s, n, '}', false);
-	case '[': return bracket_len(s, n);
+	case '[': return bracket_len(s, n, words);
 	case '<':
 		if (n > 4 && s[1] == '<') {
 			size_t len = bracketed_len(s + 1, n - 1, '>', true);
@@ -804,14 +727,15 @@ static size_t placeholder_len(const char *s, size_t n)
 	}
 }
 
-/* Replace every placeholder in N bytes at S by as many spaces. */
-static void blank_placeholders(char *s, size_t n)
+/* Replace every placeholder in N bytes at S by as many spaces; WORDS are
+ * the placeholder words. */
+static void blank_placeholders(char *s, size_t n, const struct wordlist *words)
 {
 	for (size_t i = 0; i < n; i++) {
 		size_t len;
 		if (s[i] != '{' && s[i] != '[' && s[i] != '<' && s[i] != '%' && s[i] != '\xC2')
 			continue;
-		len = placeholder_len(s + i, n - i);
+		len = placeholder_len(s + i, n - i, words);
 		if (len) {
 			memset(s + i, ' ', len);
 			i += len - 1;
@@ -851,18 +775,18 @@ static void write_result(struct splitter *sp, GString *text, GString *quoted)
 			gap = false;
 			at = text->len;
 			g_string_append_len(text, l->s, l->len);
-			blank_placeholders(text->str + at, l->len);
+			blank_placeholders(text->str + at, l->len, &sp->lex->lists[SPLIT_PLACEHOLDER_WORDS]);
 		}
 	}
 	trim_end(text);
 	trim_end(quoted);
 }
 
-void split_message(const struct message *msg, struct thread_view *view)
+void split_message(const struct policy *pol, const struct message *msg, struct thread_view *view)
 {
 	const char *body = msg->body ? msg->body : "";
 	size_t len = msg->body ? msg->body_len : 0;
-	struct splitter sp = {.view = view};
+	struct splitter sp = {.view = view, .lex = pol ? &pol->split : split_lexicon_builtin()};
 	GString *text = g_string_sized_new(len / 2 + 16);
 	GString *quoted = g_string_sized_new(len / 2 + 16);
 

@@ -1,5 +1,6 @@
 /*
- * ctl.h - what the commands of apologyctl share (apologyctl.c, backtest.c):
+ * ctl.h - what the commands of apologyctl share (apologyctl.c, check.c,
+ * policy_cmd.c, backtest.c):
  * the policy they load, times on the command line, a stored complaint put
  * into struct context, and a decision as the one JSON line of `check`.
  *
@@ -36,8 +37,16 @@ void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint6
  * the closing brace is the last byte, so callers may add fields before it. */
 void ctl_json_decision(GString *out, const char *file, const struct policy *pol, const struct decision *d);
 
-/* `apologyctl backtest ...`; ARGV[0] is "backtest". */
-int backtest_main(int argc, char **argv);
+/* apologyctl's usage on stderr, after "apologyctl: MSG" when MSG is not
+ * NULL; returns EX_USAGE (apologyctl.c). */
+int ctl_usage(const char *msg);
+
+/* The commands; ARGV[0] is the command's name. */
+int check_main(int argc, char **argv);    /* `apologyctl check ...` (check.c) */
+int policy_main(int argc, char **argv);   /* `apologyctl policy check ...` (policy_cmd.c) */
+int backtest_main(int argc, char **argv); /* `apologyctl backtest ...` (backtest.c) */
+int notify_main(int argc, char **argv);   /* `apologyctl notify --once` (notify_cmd.c) */
+int logins_main(int argc, char **argv);   /* `apologyctl logins ...` (logins_cmd.c) */
 
 /* A --since argument: a duration back from NOW ("7d", "12h"; as the review
  * settings read them) or a time as ctl_parse_time() reads it. */
@@ -58,5 +67,7 @@ int ctl_review_usage(const char *command, const char *text, const char *msg);
 int report_main(int argc, char **argv);
 /* `apologyctl labels ...` (labels.c); ARGV[0] is "labels". */
 int labels_main(int argc, char **argv);
+/* `apologyctl store migrate ...` (store_cmd.c) */
+int store_main(int argc, char **argv);
 
 #endif

@@ -51,8 +51,4 @@ bool logins_succeeded(struct store *st, const char *name, const char *address, c
  * lock: updates its count, time and lock (no I/O). */
 void logins_count(struct store_login *l, int limit, gint64 now);
 
-/* `apologyctl logins [-c FILE] [-o key=value]... list | unlock ...`: argv[0]
- * is "logins".  Returns an exit status. */
-int logins_main(int argc, char **argv);
-
 #endif

@@ -1,6 +1,6 @@
 /*
- * notify.c - the outbox and its worker (see notify.h), and
- * `apologyctl notify --once`.
+ * notify.c - the outbox and its worker (see notify.h; `apologyctl notify
+ * --once` is milter/ctl/notify_cmd.c).
  *
  * What a notification says is rendered here from the stored record and its
  * findings (which the daemon rendered from struct decision); nothing is
@@ -9,14 +9,11 @@
  */
 #include <curl/curl.h>
 #include <gmime/gmime.h>
-#include <stdio.h>
 #include <string.h>
-#include <sysexits.h>
 
 #include "jsonstr.h"
 #include "message.h"
 #include "notify.h"
-#include "opts.h"
 #include "render.h"
 
 #define BACKOFF_MAX (6 * 3600)
@@ -399,50 +396,4 @@ bool notify_run_once(const struct review_config *cfg, struct store *st, gint64 n
 		ok = attempt(cfg, st, &g_array_index(due, struct store_outbox, i), now, counts, err);
 	g_array_unref(due);
 	return ok;
-}
-
-int notify_main(int argc, char **argv)
-{
-	struct review_config cfg;
-	int next = 0;
-	review_config_init(&cfg);
-	int rc = review_config_from_args(&cfg, argc, argv, &next);
-	static const struct option longopts[] = {
-	    {"once", no_argument, NULL, 'o'},
-	    {NULL, 0, NULL, 0},
-	};
-	bool once = false;
-	int opt = -1;
-	opts_begin();
-	/* What follows the settings' options, with argv[next - 1] as the name. */
-	while (rc == 0 && (opt = getopt_long(argc - next + 1, argv + next - 1, "+:", longopts, NULL)) != -1) {
-		if (opt != 'o')
-			break;
-		once = true;
-	}
-	if (rc == 0 && (!once || opt != -1 || optind != argc - next + 1)) {
-		fputs("usage: apologyctl notify [-c FILE] [-o key=value]... --once\n"
-		      "  queue hold notices and send every due notification once\n",
-		      stderr);
-		rc = EX_USAGE;
-	}
-	char *err = NULL;
-	struct store *st = rc == 0 ? store_open(cfg.store, &err) : NULL;
-	if (rc == 0 && st == NULL)
-		rc = EX_UNAVAILABLE;
-	if (st != NULL) {
-		struct notify_counts n;
-		notify_init();
-		if (notify_run_once(&cfg, st, g_get_real_time() / G_USEC_PER_SEC, &n, &err))
-			printf("notify: %u sent, %u to retry, %u given up\n", n.sent, n.retry, n.failed);
-		else
-			rc = EX_UNAVAILABLE;
-		notify_cleanup();
-		store_close(st);
-	}
-	if (err)
-		fprintf(stderr, "apologyctl: %s\n", err);
-	g_free(err);
-	review_config_clear(&cfg);
-	return rc;
 }

@@ -40,7 +40,4 @@ bool notify_run_once(const struct review_config *cfg, struct store *st, gint64 n
 void notify_init(void);
 void notify_cleanup(void);
 
-/* `apologyctl notify --once ...`; ARGV[0] is "notify". */
-int notify_main(int argc, char **argv);
-
 #endif

@@ -12,7 +12,7 @@
 
 #include <cmocka.h>
 
-#include "policy.h"
+#include "policy_priv.h"
 #include "rules.h"
 
 /* What every policy below has besides its rules: a version and a cue. */
@@ -107,6 +107,15 @@ static const struct bad_case bad[] = {
 	 "bad.yaml:6:1: a second YAML document: the file must hold one document only"},
 	{"empty second document", HEAD "rules:\n  excuse: {principle: p, advice: a}\n---\n",
 	 "bad.yaml:6:1: a second YAML document"},
+	/* the split's word lists */
+	{"empty split list", HEAD "lexicon:\n  quote-attribution-verbs: []\n",
+	 "bad.yaml:5:3: quote-attribution-verbs: an empty list (leave the key out for the built-in list)"},
+	{"split list not a list", HEAD "lexicon:\n  sign-offs: cheers\n",
+	 "bad.yaml:5:14: sign-offs: expected a list of strings"},
+	{"empty word in a split list", HEAD "lexicon:\n  device-lines: [\"Sent from my \", \"\"]\n",
+	 "bad.yaml:5:36: device-lines: expected a non-empty string"},
+	{"sign-off too long", HEAD "lexicon:\n  sign-offs: [with my very best wishes to you all]\n",
+	 "bad.yaml:5:15: sign-offs: \"with my very best wishes to you all\" is longer than 31 bytes"},
 };
 
 static void test_bad_policies(void **state)
@@ -125,6 +134,31 @@ static void test_bad_policies(void **state)
 }
 
 /* The shipped policy cut short before its rules: refused, at the cut. */
+/* The shipped policy spells out every word list of the split, and each is
+ * the built-in list a policy without the key gets. */
+static void test_split_lists(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	struct policy *shipped = policy_load("policies/default.yaml", &err);
+	struct policy *tiny = policy_load_string("tiny.yaml", minimal, strlen(minimal), &err);
+	const struct split_lexicon *builtin = split_lexicon_builtin();
+	assert_non_null(shipped);
+	assert_non_null(tiny);
+	for (int i = 0; i < SPLIT_LIST_COUNT; i++) {
+		const char *const *a = shipped->split.lists[i].words, *const *b = builtin->lists[i].words;
+		assert_non_null(shipped->split.lists[i].owned);
+		assert_null(tiny->split.lists[i].owned);
+		assert_ptr_equal(tiny->split.lists[i].words, b);
+		for (; *a && *b; a++, b++)
+			assert_string_equal(*a, *b);
+		assert_null(*a);
+		assert_null(*b);
+	}
+	policy_unref(tiny);
+	policy_unref(shipped);
+}
+
 static void test_cut_short(void **state)
 {
 	(void)state;
@@ -311,6 +345,7 @@ int main(void)
 		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_compare),              cmocka_unit_test(test_compare_shipped),
 		cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_rule_names),
+		cmocka_unit_test(test_split_lists),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }

@@ -14,6 +14,7 @@
 #include <glib.h>
 
 #include "html2text.h"
+#include "policy.h"
 #include "thread.h"
 
 /* Mon, 2 Mar 2026 09:14:00 UTC */
@@ -266,7 +267,7 @@ static void test_case(void **state)
 	struct message msg = {.body = (char *)c->body, .body_len = strlen(c->body)};
 	struct thread_view v;
 
-	split_message(&msg, &v);
+	split_message(NULL, &msg, &v);
 	assert_string_equal(v.text, c->text);
 	assert_int_equal(v.len, strlen(c->text));
 	char *quoted = c->quoted ? g_strdup(c->quoted) : attribution_and_quote(c->body);
@@ -310,7 +311,7 @@ static void test_placeholders_blanked_same_length(void **state)
 	char *want = blank_out(body, blanked);
 
 	(void)state;
-	split_message(&msg, &v);
+	split_message(NULL, &msg, &v);
 	assert_int_equal(v.len, strlen(body));
 	assert_string_equal(v.text, want);
 	thread_view_clear(&v);
@@ -323,7 +324,7 @@ static void test_null_body(void **state)
 	struct thread_view v;
 
 	(void)state;
-	split_message(&msg, &v);
+	split_message(NULL, &msg, &v);
 	assert_string_equal(v.text, "");
 	assert_string_equal(v.quoted, "");
 	assert_int_equal(v.quoted_date, -1);
@@ -346,7 +347,7 @@ static void test_sentences_refer_to_new_text(void **state)
 	static const unsigned lines[] = {1, 2, 2};
 
 	(void)state;
-	split_message(&msg, &v);
+	split_message(NULL, &msg, &v);
 	assert_int_equal(v.sentences->len, 3);
 	for (guint i = 0; i < 3; i++) {
 		const struct sentence *s = &g_array_index(v.sentences, struct sentence, i);
@@ -404,7 +405,7 @@ static void test_html_case(void **state)
 	struct message msg = {.body = body, .body_len = strlen(body), .body_from_html = true};
 	struct thread_view v;
 
-	split_message(&msg, &v);
+	split_message(NULL, &msg, &v);
 	assert_string_equal(v.text, c->text);
 	assert_int_equal(v.quoted_date, c->date);
 	assert_int_equal(v.has_signature, c->signature);
@@ -423,7 +424,7 @@ static void test_long_history(void **state)
 	for (int i = 0; i < 20000; i++)
 		g_string_append_printf(body, "> line %d of the complaint.\n", i);
 	msg = (struct message){.body = body->str, .body_len = body->len};
-	split_message(&msg, &v);
+	split_message(NULL, &msg, &v);
 	assert_string_equal(v.text, "Sorry, on it.");
 	assert_int_equal(v.quoted_date, T0);
 	assert_true(g_str_has_suffix(v.quoted, "line 19999 of the complaint."));
@@ -431,9 +432,44 @@ static void test_long_history(void **state)
 	g_string_free(body, TRUE);
 }
 
+/* A policy whose lexicon names a language the built-in lists lack (Polish:
+ * "Dnia ..., Ann napisał:") makes its unquoted history quoted; without it
+ * the history stays in the new text. */
+static void test_policy_attribution_words(void **state)
+{
+	static const char body[] = "Sorry, on it.\n\nDnia Mon, 2 Mar 2026 at 09:14, Ann <a@b> napisał:\n"
+	                           "Where is my order?\n";
+	static const char yaml[] = "version: 1\n"
+	                           "complaint: {breach: {phrases: [still]}}\n"
+	                           "lexicon:\n"
+	                           "  quote-attribution-prefixes: [On, Dnia]\n"
+	                           "  quote-attribution-verbs: [wrote, napisał]\n"
+	                           "rules:\n"
+	                           "  apology-missing: {principle: p, advice: a, phrases: [sorry]}\n";
+	struct message msg = {.body = (char *)body, .body_len = strlen(body)};
+	struct thread_view v;
+	char *err = NULL;
+	struct policy *pol = policy_load_string("polish.yaml", yaml, strlen(yaml), &err);
+
+	(void)state;
+	if (pol == NULL)
+		fail_msg("%s", err);
+	split_message(NULL, &msg, &v);
+	assert_non_null(strstr(v.text, "napisał:\nWhere is my order?"));
+	assert_int_equal(v.quoted_date, -1);
+	thread_view_clear(&v);
+
+	split_message(pol, &msg, &v);
+	assert_string_equal(v.text, "Sorry, on it.");
+	assert_string_equal(v.quoted, "Dnia Mon, 2 Mar 2026 at 09:14, Ann <a@b> napisał:\nWhere is my order?");
+	assert_int_equal(v.quoted_date, T0);
+	thread_view_clear(&v);
+	policy_unref(pol);
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(html_cases) + 4];
+	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(html_cases) + 5];
 	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -446,5 +482,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_null_body);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sentences_refer_to_new_text);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_long_history);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_policy_attribution_words);
 	return cmocka_run_group_tests_name("split", tests, NULL, NULL);
 }

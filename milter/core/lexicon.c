@@ -1,0 +1,176 @@
+/*
+ * lexicon.c - the built-in word lists of the split, the one place they are
+ * written in code: a policy that leaves a "lexicon:" key out gets the list
+ * here (policies/default.yaml spells the same lists out as data, and
+ * tests/unit/test_policy.c checks that the two agree).
+ */
+#include <string.h>
+
+#include "lexicon.h"
+
+static const char *const attribution_prefixes[] = {"On", "Am", "Le", "El", "Il", "Op", "Em", NULL};
+static const char *const attribution_verbs[] = {"wrote",    "writes",    "schrieb", "écrit",
+                                                "escribió", "scritto",   "schreef", "escreveu",
+                                                "skrev",    "kirjoitti", NULL};
+static const char *const from_headers[] = {"From", "Von", "De", "Van", "Da", NULL};
+static const char *const date_headers[] = {"Sent",    "Date",  "Gesendet",  "Datum",   "Envoyé",
+                                           "Enviado", "Fecha", "Verzonden", "Inviato", NULL};
+static const char *const separator_phrases[] = {
+    "original message",        "forwarded message",
+    "ursprüngliche nachricht", "weitergeleitete nachricht",
+    "message d'origine",       "message transféré",
+    "mensaje original",        "mensaje reenviado",
+    "oorspronkelijk bericht",  NULL,
+};
+static const char *const separator_starts[] = {"Begin forwarded message", NULL};
+
+static const char *const device_lines[] = {
+    "Sent from my ",      "Sent from Outlook",
+    "Sent from Mail for", "Sent from Yahoo",
+    "Sent from Samsung",  "Sent from iPhone",
+    "Sent from iPad",     "Sent from AOL",
+    "Sent from Proton",   "Sent from BlackBerry",
+    "Sent from Gmail",    "Sent from Android",
+    "Sent via ",          "Get Outlook for ",
+    "Von meinem ",        "Gesendet von meinem ",
+    "Envoyé de mon ",     "Envoyé depuis ",
+    "Enviado desde mi ",  "Enviado do meu ",
+    "Inviato da ",        NULL,
+};
+
+static const char *const disclaimer_starts[] = {
+    "This email and any attachments",
+    "This e-mail and any attachments",
+    "This message and any attachments",
+    "This email is confidential",
+    "This e-mail is confidential",
+    "This message is confidential",
+    "This email may contain confidential",
+    "This e-mail may contain confidential",
+    "This message may contain confidential",
+    "CONFIDENTIALITY NOTICE",
+    "CONFIDENTIALITY:",
+    "CONFIDENTIAL:",
+    "If you are not the intended recipient",
+    "If you have received this email in error",
+    "If you have received this e-mail in error",
+    "If you have received this message in error",
+    "DISCLAIMER",
+    "Legal disclaimer",
+    "Please consider the environment before printing",
+    NULL,
+};
+
+static const char *const disclaimer_weak_starts[] = {
+    "The information contained in this",
+    "The information in this",
+    "The content of this",
+    "The contents of this",
+    "Any views or opinions",
+    NULL,
+};
+
+static const char *const disclaimer_words[] = {
+    "confidential", "privileged", "intended recipient", "intended solely", "intended only",
+    "disclos",      "prohibited", "liability",          "virus",           "notify the sender",
+    "legally",      NULL,
+};
+
+static const char *const sign_offs[] = {
+    "best regards",
+    "kind regards",
+    "kindest regards",
+    "warm regards",
+    "warmest regards",
+    "best wishes",
+    "regards",
+    "many thanks",
+    "thanks",
+    "thanks again",
+    "thank you",
+    "thanks and regards",
+    "thanks & regards",
+    "with thanks",
+    "cheers",
+    "best",
+    "all the best",
+    "sincerely",
+    "yours sincerely",
+    "sincerely yours",
+    "yours truly",
+    "yours faithfully",
+    "respectfully",
+    "rgds",
+    "br",
+    "take care",
+    "mit freundlichen grüßen",
+    "viele grüße",
+    "cordialement",
+    "bien à vous",
+    NULL,
+};
+
+static const char *const placeholder_words[] = {
+    "name",  "date",      "client", "company", "customer", "insert",  "first",
+    "last",  "product",   "order",  "amount",  "time",     "address", "email",
+    "phone", "recipient", "number", "title",   "day",      "contact", NULL,
+};
+
+static const char *const *const builtin[SPLIT_LIST_COUNT] = {
+    [SPLIT_ATTRIBUTION_PREFIXES] = attribution_prefixes,
+    [SPLIT_ATTRIBUTION_VERBS] = attribution_verbs,
+    [SPLIT_FROM_HEADERS] = from_headers,
+    [SPLIT_DATE_HEADERS] = date_headers,
+    [SPLIT_SEPARATOR_PHRASES] = separator_phrases,
+    [SPLIT_SEPARATOR_STARTS] = separator_starts,
+    [SPLIT_DEVICE_LINES] = device_lines,
+    [SPLIT_DISCLAIMER_STARTS] = disclaimer_starts,
+    [SPLIT_DISCLAIMER_WEAK_STARTS] = disclaimer_weak_starts,
+    [SPLIT_DISCLAIMER_WORDS] = disclaimer_words,
+    [SPLIT_SIGN_OFFS] = sign_offs,
+    [SPLIT_PLACEHOLDER_WORDS] = placeholder_words,
+};
+
+static void wordlist_use(struct wordlist *wl, const char *const *words, char **owned)
+{
+	wl->words = words;
+	wl->owned = owned;
+	memset(wl->first, 0, sizeof wl->first);
+	for (; *words; words++) {
+		unsigned char lo = (unsigned char)g_ascii_tolower((*words)[0]);
+		unsigned char up = (unsigned char)g_ascii_toupper((*words)[0]);
+		wl->first[lo >> 5] |= 1u << (lo & 31);
+		wl->first[up >> 5] |= 1u << (up & 31);
+	}
+}
+
+void split_lexicon_init(struct split_lexicon *lex)
+{
+	for (int i = 0; i < SPLIT_LIST_COUNT; i++)
+		wordlist_use(&lex->lists[i], builtin[i], NULL);
+}
+
+void split_lexicon_set(struct split_lexicon *lex, enum split_list list, char **words)
+{
+	g_strfreev(lex->lists[list].owned);
+	wordlist_use(&lex->lists[list], (const char *const *)words, words);
+}
+
+void split_lexicon_clear(struct split_lexicon *lex)
+{
+	for (int i = 0; i < SPLIT_LIST_COUNT; i++)
+		g_strfreev(lex->lists[i].owned);
+	split_lexicon_init(lex);
+}
+
+const struct split_lexicon *split_lexicon_builtin(void)
+{
+	static struct split_lexicon lex;
+	static gsize done;
+
+	if (g_once_init_enter(&done)) {
+		split_lexicon_init(&lex);
+		g_once_init_leave(&done, 1);
+	}
+	return &lex;
+}

@@ -1,0 +1,61 @@
+/*
+ * lexicon.h - the word lists split.c reads (attributions, reply headers,
+ * separators, device lines, disclaimers, sign-offs, placeholders): policy
+ * data under "lexicon:", with one built-in default per list for a policy
+ * that leaves the key out.  Private to the core.
+ */
+#ifndef APOLOGY_LEXICON_H
+#define APOLOGY_LEXICON_H
+
+#include <glib.h>
+#include <stdbool.h>
+
+/* In the order of split_lexicon.lists[]; the keys are in policy.c's
+ * lexicon_keys table, the built-in lists in lexicon.c. */
+enum split_list {
+	SPLIT_ATTRIBUTION_PREFIXES, /* "On", "Am": case-sensitive word before a space */
+	SPLIT_ATTRIBUTION_VERBS,    /* "wrote", "schrieb" */
+	SPLIT_FROM_HEADERS,         /* "From", "Von" */
+	SPLIT_DATE_HEADERS,         /* "Sent", "Date", "Gesendet" */
+	SPLIT_SEPARATOR_PHRASES,    /* "original message", on a "---" line */
+	SPLIT_SEPARATOR_STARTS,     /* "Begin forwarded message" */
+	SPLIT_DEVICE_LINES,         /* "Sent from my " */
+	SPLIT_DISCLAIMER_STARTS,
+	SPLIT_DISCLAIMER_WEAK_STARTS,
+	SPLIT_DISCLAIMER_WORDS,
+	SPLIT_SIGN_OFFS,
+	SPLIT_PLACEHOLDER_WORDS,
+	SPLIT_LIST_COUNT
+};
+
+#define SIGN_OFF_MAX 32 /* bytes: a sign-off is shorter */
+
+struct wordlist {
+	const char *const *words; /* NULL-terminated: the built-in list or OWNED */
+	char **owned;             /* the policy's own list, or NULL */
+	guint32 first[8];         /* bit set of first bytes, both ASCII cases */
+};
+
+struct split_lexicon {
+	struct wordlist lists[SPLIT_LIST_COUNT];
+};
+
+/* Every list set to its built-in default. */
+void split_lexicon_init(struct split_lexicon *lex);
+
+/* LIST takes WORDS (a NULL-terminated list it now owns). */
+void split_lexicon_set(struct split_lexicon *lex, enum split_list list, char **words);
+
+void split_lexicon_clear(struct split_lexicon *lex);
+
+/* The built-in lists, for a split without a policy. */
+const struct split_lexicon *split_lexicon_builtin(void);
+
+/* Could a word of WL start with byte C? */
+static inline bool wordlist_may_start(const struct wordlist *wl, char c)
+{
+	unsigned char b = (unsigned char)c;
+	return (wl->first[b >> 5] >> (b & 31)) & 1u;
+}
+
+#endif
