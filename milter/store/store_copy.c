@@ -132,7 +132,7 @@ static gint64 copy_table(sqlite3 *db, PGconn *c, const char *table, char **err)
 	if (prepared) {
 		const char **vals = g_new0(const char *, cols);
 		int *lens = g_new0(int, cols), *fmts = g_new0(int, cols);
-		int rc;
+		int rc = SQLITE_DONE;
 		n = 0;
 		while (*err == NULL && (rc = sqlite3_step(q)) == SQLITE_ROW) {
 			for (int i = 0; i < cols; i++) {

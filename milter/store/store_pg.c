@@ -832,9 +832,13 @@ static bool pg_review_put(struct store *st, gint64 quarantine_id, const char *re
 	p_text(&p, action);
 	p_text(&p, note);
 	p_int(&p, when);
+	/* A statement whose answer was lost with its connection is sent again
+	 * (exec_on): the same decision in the same second is not recorded twice. */
 	return run_ok(handle(st),
 	              "INSERT INTO reviews (quarantine_id, reviewer, action, note, at)"
-	              " VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::bigint)",
+	              " SELECT $1::bigint, $2::text, $3::text, $4::text, $5::bigint WHERE NOT EXISTS"
+	              " (SELECT 1 FROM reviews WHERE quarantine_id = $1::bigint AND reviewer = $2::text"
+	              " AND action = $3::text AND note IS NOT DISTINCT FROM $4::text AND at = $5::bigint)",
 	              &p, "recording a review", err);
 }
 
