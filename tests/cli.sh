@@ -202,6 +202,8 @@ contains "help names labels export" out "apologyctl labels .*export"
 # store migrate without a server (the copy itself: tests/store/migrate.sh, make pg-test)
 expect "store without migrate" 64 "$CTL" store
 expect "store migrate without --to" 64 "$CTL" store migrate --from "sqlite:$tmp/none.db"
+expect "store migrate with an unknown option" 64 "$CTL" store migrate --from "sqlite:$tmp/none.db" --to x --bogus
+expect "store migrate with a stray argument" 64 "$CTL" store migrate --from "sqlite:$tmp/none.db" --to x extra
 expect "store migrate from a missing store" 69 "$CTL" store migrate --from "sqlite:$tmp/none.db" --to postgresql:///x
 contains "missing source named" err "no such store"
 "$CTL" quarantine -o "store=sqlite:$tmp/s.db" list >/dev/null 2>&1

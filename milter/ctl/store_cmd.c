@@ -8,6 +8,7 @@
 #include <sysexits.h>
 
 #include "ctl.h"
+#include "opts.h"
 #include "store.h"
 
 int store_main(int argc, char **argv)
@@ -17,16 +18,26 @@ int store_main(int argc, char **argv)
 	if (argc < 2 || strcmp(argv[1], "migrate") != 0)
 		return ctl_usage(
 		    "store: expected \"store migrate --from sqlite:PATH --to postgresql://...\"");
-	for (int i = 2; i < argc; i++) {
-		if (strcmp(argv[i], "--force") == 0)
+	static const struct option longopts[] = {
+	    {"from", required_argument, NULL, 'f'},
+	    {"to", required_argument, NULL, 't'},
+	    {"force", no_argument, NULL, 'F'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt;
+	opts_begin();
+	while ((opt = getopt_long(argc - 1, argv + 1, ":", longopts, NULL)) != -1) {
+		if (opt == 'f')
+			from = optarg;
+		else if (opt == 't')
+			to = optarg;
+		else if (opt == 'F')
 			force = true;
-		else if (strcmp(argv[i], "--from") == 0 && i + 1 < argc)
-			from = argv[++i];
-		else if (strcmp(argv[i], "--to") == 0 && i + 1 < argc)
-			to = argv[++i];
 		else
 			return ctl_usage("store migrate: unknown option, or --from/--to without a value");
 	}
+	if (optind < argc - 1)
+		return ctl_usage("store migrate: unexpected argument");
 	if (from == NULL || to == NULL)
 		return ctl_usage("store migrate: --from and --to are both needed");
 	GString *report = g_string_new(NULL);
