@@ -213,7 +213,9 @@ static void judge_learned(struct eval *e)
 		/* an exception phrase ("the proof you approved") is no correction */
 		if (sentence_tagged(e, s, TAG_DEFENSIVE) && !sentence_has(e, s, LEX_EXCEPTION))
 			add_learned(e, RULE_DEFENSIVE, s, TAG_DEFENSIVE);
-		if (sentence_tagged(e, s, TAG_EXCUSE))
+		/* circumstances the reply owns elsewhere are an explanation,
+		 * not an excuse (policy-rules: "negated or owned") */
+		if (sentence_tagged(e, s, TAG_EXCUSE) && !reply_owns)
 			add_learned(e, RULE_EXCUSE, s, TAG_EXCUSE);
 		/* the client's own people blamed is defensive, not blame */
 		if (failure && !reply_owns && sentence_tagged(e, s, TAG_BLAME) &&

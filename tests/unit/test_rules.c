@@ -95,6 +95,12 @@ static const struct rule_case cases[] = {
     {"learned excuse: staffing", "I'm sorry, we were short-staffed over the holidays.", NULL, "excuse", true},
     {"learned excuse: none made", "I'm sorry we were late; the staffing is our problem, not yours.", NULL,
      "excuse", false},
+    {"learned excuse: flu", "Sorry for the delay. Half the team was off with flu that week. The parcel goes out today.",
+     NULL, "excuse", true},
+    {"learned excuse: owned in the next sentence",
+     "Sorry for the delay. Half the team was off with flu that week. That was our mistake, and the parcel goes out "
+     "today.",
+     NULL, "excuse", false},
     /* excuse */
     {"excuse: beyond our control", "Sorry, the delay was beyond our control.", NULL, "excuse", true},
     {"excuse: swamped, no apostrophe", "Sorry, were swamped this month.", NULL, "excuse", true},
