@@ -323,6 +323,7 @@ int upkeep_reconcile(struct writer *w, const struct config *cfg)
 		goto out;
 	}
 	g_clear_pointer(&reconcile_why, g_free);
+	holdqueue_keep_host(held, config_host_name(cfg));
 	struct holdqueue_counts c;
 	GPtrArray *unknown = g_ptr_array_new();
 	holdqueue_reconcile(queue, st ? held : NULL, pending, spooled, &c, unknown, NULL);
