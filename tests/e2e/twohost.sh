@@ -33,7 +33,8 @@
 # A release of a hold on B from the review page (the per-host agent) is not
 # tested yet: its place is marked below (t_release_on_b_from_review_page).
 #
-# Runs as root.  Ends with "twohost: N passed, M failed".  About a minute.
+# Runs as root.  Ends with "twohost: N passed, M failed, K skipped".  About a
+# minute.  E2E_KEEP=1 keeps the temporary directories.
 #   TWOHOST_MESSAGES (60), TWOHOST_RATE (6 per second), TWOHOST_OUTAGE (6 s)
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -86,6 +87,7 @@ cleanup() {
 		save $x
 	done
 	pg_stop
+	[ -n "${W:-}" ] && [ -z "${E2E_KEEP:-}" ] && rm -rf "$W"
 }
 
 # ---- what the tests read ----------------------------------------------------
@@ -290,7 +292,7 @@ print(round(max(r["end"] - r["start"] for r in map(json.loads, open(sys.argv[1])
 
 trap cleanup EXIT
 trap 'exit 1' INT TERM
-W=$(mktemp -d /tmp/apology-twohost.XXXXXX)
+W=$(mktemp -d /tmp/apology-twohost.XXXXXX) # the policy, psql's errors, the traffic's manifest
 chmod 755 "$W"
 SKIPPED=0
 pg_start || die "cannot start PostgreSQL"
@@ -315,6 +317,5 @@ for x in A B; do
 	use $x
 	milter_log_verdict "daemon $x"
 done
-[ -n "${E2E_KEEP:-}" ] || rm -rf "$W"
 echo "twohost: $PASSED passed, $FAILED failed, $SKIPPED skipped"
 [ "$FAILED" -eq 0 ]
