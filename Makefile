@@ -346,6 +346,16 @@ pg-test: $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/apologyct
 
 .PHONY: pg-test
 
+# Two mail hosts on one PostgreSQL store, end to end (tests/e2e/twohost.sh):
+# a private PostgreSQL server and two private Postfix instances, each with its
+# own daemon; a complaint on one host answered through the other,
+# repeat-apology across hosts, one quarantine list, and the database stopped
+# mid-run with mail flowing.  Runs as root; about a minute.
+twohost-test: $(BUILD)/apology-milter $(BUILD)/apologyctl
+	sh tests/e2e/twohost.sh $(BUILD)
+
+.PHONY: twohost-test
+
 # Unit tests, the corpus, and the daemon end to end (Postfix and miltertest)
 # under AddressSanitizer and UBSan.
 asan:

@@ -9,7 +9,8 @@
  *
  * One line per record: "type" is "hold", "complaint" or "apology", with the
  * fields of struct store_quarantine, struct store_complaint or of
- * store_apology_put(); a held message's copy is base64 in "raw".  Operators
+ * store_apology_put(); a held message's copy is base64 in "raw", and the
+ * host it is held on in "host" (when the record names one).  Operators
  * can read it with jq.  Each record is one write(2) under flock(2), so two
  * daemons may share a spool, and a record cut short by a full disk is taken
  * back out.  The file is in the order the records were made: records that

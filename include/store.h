@@ -60,9 +60,10 @@ struct store_quarantine {
 	size_t raw_len;
 	gint64 created; /* Unix seconds */
 	char *state;    /* "held", "monitor", "released", "deleted", "expired" */
-	/* The mail host that holds it: written as given, or the host name of
-	 * the process recording it when NULL (g_get_host_name()); read back,
-	 * NULL for records made before hosts were recorded. */
+	/* The mail host that holds it: written as given, or the store
+	 * handle's host when NULL (store_set_host(), by default
+	 * g_get_host_name()); read back, NULL for records made before hosts
+	 * were recorded. */
 	char *host;
 	/* The complaint it answered, read from the stored decision by
 	 * store_quarantine_list() only (never written; other functions leave
@@ -77,6 +78,13 @@ void store_close(struct store *st);
 /* Whether ST was opened for reading only (SQLite does that quietly when the
  * file is not writable): every write would fail. */
 bool store_read_only(struct store *st);
+/* Name the mail host ST records for (NAME is copied; NULL or "": the
+ * system's host name, g_get_host_name()): the host of a held message whose
+ * record names none, and in PostgreSQL the prefix of this host's crash-guard
+ * marks, so that daemons sharing one database (two may run on one machine)
+ * count only their own.  Call it before the handle is used from other
+ * threads, and before the first store_inflight_*() call. */
+void store_set_host(struct store *st, const char *name);
 /* Check, without creating the store or changing it, whether the store at
  * LOCATION could be opened for writing now, as the user calling: the file
  * readable and writable and a store of a schema this program knows, its

@@ -49,17 +49,8 @@ indent() { sed 's/^/    /'; }
 
 # The milter's summary line for a message (by Message-ID, via the Postfix queue id).
 summary() {
-	i=0
-	while [ $i -lt 100 ]; do
-		q=$(sed -n "s/.*cleanup\[[0-9]*\]: \([0-9A-F]*\): message-id=<$1>.*/\1/p" "$MAILLOG" | tail -1)
-		if [ -n "$q" ]; then
-			l=$(grep -F "]: info: $q: " "$MILTER_LOG" | tail -1)
-			[ -n "$l" ] && { echo "$l" | sed 's/^.*\]: info: //'; return 0; }
-		fi
-		i=$((i + 1))
-		sleep 0.05
-	done
-	echo "(no summary line)"
+	l=$(judged "$1") || { echo "(no summary line)"; return; }
+	echo "$l" | sed 's/^.*\]: info: //'
 }
 
 show_delivered() {

@@ -37,6 +37,7 @@ struct config {
 	char *policy;      /* the apology policy file */
 	int reload_shrink; /* enum config_reload_shrink: a reload that loses rules or patterns */
 	char *store;       /* store location, e.g. sqlite:/var/lib/... */
+	char *host_name;   /* what held mail is recorded under; "" = the system's host name */
 	char *spool_dir;   /* records the store cannot take wait here; "" = none */
 	int mode;          /* enum config_mode */
 	int on_error;      /* enum config_on_error */
@@ -134,5 +135,9 @@ bool config_parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_
 /* The path of a unix:PATH or local:PATH socket setting, inside SOCKET;
  * NULL for an inet socket. */
 const char *config_socket_path(const char *socket);
+
+/* The name this daemon records its held mail under: host-name, or the
+ * system's host name when that is empty (owned by CFG or GLib). */
+const char *config_host_name(const struct config *cfg);
 
 #endif

@@ -1005,6 +1005,7 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
 	    .raw_len = s->raw->len,
 	    .created = now,
 	    .state = g_strdup(state),
+	    .host = g_strdup(config_host_name(s->f->cfg)),
 	};
 	memcpy(r->q.raw, s->raw->str, s->raw->len + 1);
 	record(s->f, r, rec);

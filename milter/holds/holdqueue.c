@@ -166,6 +166,15 @@ static void no_record(GString *report, const char *queue_id, const struct store_
 	g_free(when);
 }
 
+void holdqueue_keep_host(GPtrArray *held, const char *host)
+{
+	for (guint i = held->len; i-- > 0;) {
+		const struct store_quarantine *q = held->pdata[i];
+		if (q->host != NULL && strcmp(q->host, host) != 0)
+			g_ptr_array_remove_index(held, i);
+	}
+}
+
 unsigned holdqueue_reconcile(GHashTable *queue, const GPtrArray *held, GHashTable *pending,
                              const GPtrArray *spooled, struct holdqueue_counts *counts, GPtrArray *unknown,
                              GString *report)

@@ -58,6 +58,14 @@ struct holdqueue_counts {
 	unsigned gone;          /* held records in the store whose message is not held */
 };
 
+/* Take out of HELD (struct store_quarantine *, freed by HELD's own free
+ * function) the records of mail held on a host other than HOST: in a store
+ * several mail hosts share, each compares its hold queue with its own
+ * records only (another host's holds are not "no longer held" here, and its
+ * queue ids are not this queue's).  Records that name no host, made before
+ * hosts were recorded, stay. */
+void holdqueue_keep_host(GPtrArray *held, const char *host);
+
 /*
  * Compare the MTA's queue QUEUE (holdqueue_read) with the store's records
  * of held mail HELD (struct store_quarantine *; NULL: the store could not be

@@ -214,7 +214,7 @@ size_t spool_record_size(const struct spool_record *r)
 		n += r->q.raw_len + text_size(r->q.queue_id) + text_size(r->q.message_id) +
 		     text_size(r->q.token) + text_size(r->q.sender) + text_size(r->q.recipients) +
 		     text_size(r->q.verdict) + text_size(r->q.findings_json) + text_size(r->q.complaint_ref) +
-		     text_size(r->q.state);
+		     text_size(r->q.state) + text_size(r->q.host);
 		break;
 	case SPOOL_COMPLAINT:
 		n += text_size(r->c.message_id) + text_size(r->c.client_addr) + text_size(r->c.client_domain);
@@ -264,6 +264,8 @@ static GString *hold_line(const struct store_quarantine *q, bool with_copy)
 	jsonstr_member(out, "complaint_ref", q->complaint_ref);
 	put_number(out, "created", q->created);
 	jsonstr_member(out, "state", q->state);
+	if (q->host != NULL)
+		jsonstr_member(out, "host", q->host);
 	if (with_copy && q->raw != NULL) {
 		char *b64 = g_base64_encode((const guchar *)q->raw, q->raw_len);
 		g_string_append_printf(out, ",\"raw\":\"%s\"", b64); /* base64 needs no escapes */
@@ -414,6 +416,7 @@ static bool read_hold(struct fy_node *root, bool with_copy, struct store_quarant
 	q->complaint_ref = text(root, "complaint_ref");
 	q->created = number(root, "created", &ok);
 	q->state = text(root, "state");
+	q->host = text(root, "host"); /* absent in lines spooled before hosts were */
 	const char *raw = with_copy ? scalar(root, "raw") : NULL;
 	if (raw != NULL) {
 		gsize len = 0;

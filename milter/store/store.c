@@ -58,8 +58,22 @@ bool store_read_only(struct store *st)
 
 void store_close(struct store *st)
 {
-	if (st != NULL)
-		st->ops->close(st);
+	if (st == NULL)
+		return;
+	char *host = st->host;
+	st->ops->close(st);
+	g_free(host);
+}
+
+void store_set_host(struct store *st, const char *name)
+{
+	g_free(st->host);
+	st->host = name != NULL && *name ? g_strdup(name) : NULL;
+}
+
+const char *store_host(const struct store *st)
+{
+	return st->host != NULL ? st->host : g_get_host_name();
 }
 
 int store_schema_version(struct store *st)

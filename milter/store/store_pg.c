@@ -21,7 +21,7 @@
  * statement_timeout.
  *
  * The crash guard keeps its marks in the inflight table (no file beside a
- * database on another host), each prefixed with this host's name, so a
+ * database on another host), each prefixed with this host's name (store_set_host), so a
  * daemon starting on one host counts only what its own dead run left; the
  * crash counts are shared.
  */
@@ -194,7 +194,6 @@ struct pg_store {
 	bool read_only;
 	gsize guard_set_up;
 	struct crashguard *guard;
-	char *mark_prefix; /* "HOST/": this host's marks in inflight */
 };
 
 static struct pg_store *handle(struct store *st)
@@ -547,7 +546,6 @@ static void pg_close(struct store *st)
 	crashguard_close(s->guard);
 	g_free(s->location);
 	g_free(s->shown);
-	g_free(s->mark_prefix);
 	g_free(s);
 }
 
@@ -561,7 +559,6 @@ static struct pg_store *new_handle(const char *path)
 	g_mutex_init(&s->lock);
 	g_cond_init(&s->freed);
 	s->busy_ms = 5000;
-	s->mark_prefix = g_strconcat(g_get_host_name(), "/", NULL);
 	return s;
 }
 
@@ -743,7 +740,7 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 	p_bytes(&p, q->raw, q->raw_len);
 	p_int(&p, q->created);
 	p_text(&p, q->state ? q->state : "held");
-	p_text(&p, q->host ? q->host : g_get_host_name());
+	p_text(&p, q->host ? q->host : store_host(st));
 	PGresult *r = run(handle(st), sql, &p, "recording a held message", err);
 	if (r != NULL && id != NULL)
 		*id = get_int(r, 0, 0);
@@ -875,12 +872,19 @@ static struct crashguard *guard(struct pg_store *s)
 	return s->guard;
 }
 
+/* This host's mark of FINGERPRINT in inflight, "HOST/FINGERPRINT" (caller
+ * frees); "HOST/" alone, all of this host's marks, for NULL. */
+static char *mark_of(struct pg_store *s, const char *fingerprint)
+{
+	return g_strconcat(store_host(&s->base), "/", fingerprint, NULL);
+}
+
 static bool pg_inflight_begin(struct store *st, const char *fingerprint, gint64 now, gint64 crashed_since,
                               unsigned *crashes, char **err)
 {
 	struct pg_store *s = handle(st);
 	*crashes = crashguard_crashes(guard(s), fingerprint, crashed_since);
-	char *mark = g_strconcat(s->mark_prefix, fingerprint, NULL);
+	char *mark = mark_of(s, fingerprint);
 	struct params p = {0};
 	p_text(&p, mark);
 	p_int(&p, now);
@@ -896,7 +900,7 @@ static bool pg_inflight_begin(struct store *st, const char *fingerprint, gint64 
 static bool pg_inflight_end(struct store *st, const char *fingerprint, char **err)
 {
 	struct pg_store *s = handle(st);
-	char *mark = g_strconcat(s->mark_prefix, fingerprint, NULL);
+	char *mark = mark_of(s, fingerprint);
 	struct params p = {0};
 	p_text(&p, mark);
 	bool ok = run_ok(s, "DELETE FROM inflight WHERE fingerprint = $1::text", &p,
@@ -917,7 +921,8 @@ static int pg_inflight_recover(struct store *st, gint64 crashed_since, char **er
 	int n = -1;
 	struct params expire = {0}, mine = {0};
 	p_int(&expire, crashed_since);
-	p_text(&mine, s->mark_prefix);
+	char *prefix = mark_of(s, NULL);
+	p_text(&mine, prefix);
 	if (begin(s, pc, err)) {
 		PGresult *r = exec_on(s, pc, "DELETE FROM crashes WHERE last_crash < $1::bigint", &expire,
 		                      "forgetting old crashes", err);
@@ -940,6 +945,7 @@ static int pg_inflight_recover(struct store *st, gint64 crashed_since, char **er
 		PQclear(c);
 		PQclear(d);
 	}
+	g_free(prefix);
 	release(s, pc);
 	if (n >= 0 && !load_crashes(s, g, err))
 		n = -1;

@@ -78,7 +78,11 @@ struct store_ops {
 
 struct store {
 	const struct store_ops *ops;
+	char *host; /* store_set_host(); NULL: g_get_host_name() */
 };
+
+/* The host name ST records held mail and crash-guard marks under. */
+const char *store_host(const struct store *st);
 
 extern const struct store_ops store_sqlite_ops;
 /* postgresql:// and postgres:// locations (store_pg.c) */

@@ -607,7 +607,7 @@ static bool sqlite_quarantine_put(struct store *st, const struct store_quarantin
 		sqlite3_bind_blob64(q, 10, r->raw, r->raw_len, SQLITE_STATIC);
 	sqlite3_bind_int64(q, 11, r->created);
 	bind_text(q, 12, r->state ? r->state : "held");
-	bind_text(q, 13, r->host ? r->host : g_get_host_name());
+	bind_text(q, 13, r->host ? r->host : store_host(&s->base));
 	bool ok = run(s, q, "recording a held message", err);
 	if (ok && id != NULL)
 		*id = sqlite3_last_insert_rowid(s->db);

@@ -318,6 +318,85 @@ sql() {
 	sqlite3 -cmd '.timeout 5000' "$STORE" "$1"
 }
 
+# ---- what the suites read ------------------------------------------------------
+
+# variant SRC TAG [CLIENT_DOMAIN]: a copy of SRC with its Message-IDs made unique by
+# TAG and, when given, the client's domain replaced.  Prints the new file's path.
+variant() {
+	out=$T/msgs/$2-$(basename "$1")
+	mkdir -p "$T/msgs"
+	sed -e "s/-4471@/-$2@/g" -e "s/client\.example/${3:-client.example}/g" "$1" >"$out"
+	echo "$out"
+}
+
+# first_output TRIES CMD...: what CMD prints once it prints anything (tried every
+# 0.05 s); fails after TRIES tries.
+first_output() {
+	_tries=$1
+	shift
+	_i=0
+	while [ $_i -lt "$_tries" ]; do
+		_out=$("$@")
+		[ -n "$_out" ] && { echo "$_out"; return 0; }
+		_i=$((_i + 1))
+		sleep 0.05
+	done
+	return 1
+}
+
+# settled WANT TRIES CMD...: what CMD prints once it is WANT (tried every 0.05 s), or
+# what it printed last after TRIES tries.  Stores are written just after a verdict.
+settled() {
+	_want=$1 _tries=$2
+	shift 2
+	_i=0
+	while :; do
+		_out=$("$@")
+		[ "$_out" = "$_want" ] && break
+		_i=$((_i + 1))
+		[ $_i -ge "$_tries" ] && break
+		sleep 0.05
+	done
+	echo "$_out"
+}
+
+# The Postfix queue id of the message with Message-ID $1 (waits for cleanup).
+queue_id_now() { sed -n "s/.*cleanup\[[0-9]*\]: \([0-9A-F]*\): message-id=<$1>.*/\1/p" "$MAILLOG" | tail -1; }
+queue_id() { first_output 100 queue_id_now "$1"; }
+
+# The milter's summary line for Message-ID $1 (waits for it).
+summary_now() { grep -F "]: info: $1: " "$MILTER_LOG" | tail -1; }
+judged() {
+	_q=$(queue_id "$1") || return 1
+	first_output 100 summary_now "$_q"
+}
+
+# drain: wait (up to 90 s) until Postfix has nothing left but held mail.
+drain() {
+	i=0
+	while [ $i -lt 180 ]; do
+		postqueue -c "$T/etc" -f >/dev/null 2>&1
+		left=$(postqueue -c "$T/etc" -j 2>/dev/null | grep -c -v '"queue_name": *"hold"')
+		[ "$left" = 0 ] && return 0
+		i=$((i + 1))
+		sleep 0.5
+	done
+	return 1
+}
+
+# milter_log_verdict LABEL: a sanitizer report in $MILTER_LOG (a SANITIZE=address
+# build) fails the run; after any failure, the log's last lines.
+milter_log_verdict() {
+	if grep -q "Sanitizer\|runtime error" "$MILTER_LOG"; then
+		FAILED=$((FAILED + 1))
+		echo "FAIL sanitizer reports in the log of $1"
+	fi
+	if [ "$FAILED" -gt 0 ]; then
+		echo "--- $1: log (last 20 lines) ---"
+		tail -20 "$MILTER_LOG"
+	fi
+}
+
 # ---- the test runner shared by the suites ------------------------------------
 # A test is a shell function: it fails when it calls `why TEXT` (anywhere: the
 # check `cmd || why ...` does not stop the function, so the reason is what

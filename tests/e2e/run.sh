@@ -15,44 +15,10 @@ E2E_BUILD=${1:-build}
 MSGS=tests/e2e/msgs
 
 
-# variant SRC TAG [CLIENT_DOMAIN]: a copy of SRC with its Message-IDs made unique by
-# TAG and, when given, the client's domain replaced.  Prints the new file's path.
-variant() {
-	out=$T/msgs/$2-$(basename "$1")
-	mkdir -p "$T/msgs"
-	sed -e "s/-4471@/-$2@/g" -e "s/client\.example/${3:-client.example}/g" "$1" >"$out"
-	echo "$out"
-}
-
 # today FILE: the reply's Date header and its quoted attribution set to now.
 today() {
 	sed -i -e "s/^Date: .*/Date: $(LC_ALL=C date -R)/" \
 		-e "s/^On Mon, 3 Mar 2025 at 09:12,/On $(LC_ALL=C date '+%a, %-d %b %Y at %H:%M'),/" "$1"
-}
-
-# The Postfix queue id of the message with Message-ID $1 (waits for cleanup).
-queue_id() {
-	i=0
-	while [ $i -lt 100 ]; do
-		q=$(sed -n "s/.*cleanup\[[0-9]*\]: \([0-9A-F]*\): message-id=<$1>.*/\1/p" "$MAILLOG" | tail -1)
-		[ -n "$q" ] && { echo "$q"; return 0; }
-		i=$((i + 1))
-		sleep 0.05
-	done
-	return 1
-}
-
-# The milter's summary line for Message-ID $1 (waits for it).
-judged() {
-	q=$(queue_id "$1") || return 1
-	i=0
-	while [ $i -lt 100 ]; do
-		l=$(grep -F "]: info: $q: " "$MILTER_LOG" | tail -1)
-		[ -n "$l" ] && { echo "$l"; return 0; }
-		i=$((i + 1))
-		sleep 0.05
-	done
-	return 1
 }
 
 # same_as_sent SENT DELIVERED: the delivered copy, from the first header line of the
@@ -69,16 +35,7 @@ header() { headers_of "$1" | sed -n "s/^$2: //p" | head -1; }
 
 # stored QUERY WANT: the store's answer to QUERY once it is WANT, or the last answer
 # after 5 s.  The milter's store writer writes the records just after the verdict.
-stored() {
-	i=0
-	while [ $i -lt 100 ]; do
-		r=$(sql "$1")
-		[ "$r" = "$2" ] && break
-		i=$((i + 1))
-		sleep 0.05
-	done
-	echo "$r"
-}
+stored() { settled "$2" 100 sql "$1"; }
 
 # complaint TAG [CLIENT_DOMAIN]: send the sample complaint in and wait until recorded.
 complaint() {

@@ -119,14 +119,6 @@ stop_sendmail() {
 	SM_PID=
 }
 
-# variant SRC TAG: a copy of SRC with its Message-IDs made unique by TAG.
-variant() {
-	out=$T/msgs/$2-$(basename "$1")
-	mkdir -p "$T/msgs"
-	sed -e "s/-4471@/-$2@/g" "$1" >"$out"
-	echo "$out"
-}
-
 # The queue file of the quarantined message with Message-ID $1 (waits for it).
 held_file() {
 	poll quarantined "$1" && grep -l -F "$1" "$T"/mqueue/hf* | head -1
@@ -355,13 +347,6 @@ for t in t_config_from_snippet t_complaint_recorded t_clean_reply_unchanged t_do
 	run_test "$t"
 done
 
-if grep -q "Sanitizer\|runtime error" "$MILTER_LOG"; then
-	FAILED=$((FAILED + 1))
-	echo "FAIL sanitizer reports in the milter log"
-fi
-if [ "$FAILED" -gt 0 ]; then
-	echo "--- milter log (last 20 lines) ---"
-	tail -20 "$MILTER_LOG"
-fi
+milter_log_verdict "the milter"
 echo "sendmail: $PASSED passed, $FAILED failed"
 [ "$FAILED" -eq 0 ]

@@ -7,7 +7,8 @@ and how often each arrived (duplicates).  OUTAGES: a file of "START END" lines
 (Unix times) when the daemon was down on purpose; a should-hold reply whose
 SMTP transaction overlapped one is counted apart (Postfix's default_action
 covers it).  A held message must also be recorded in the daemon's STORE (a
-quarantine row with its queue id), or reviewers never see it.  Prints one JSON
+quarantine row with its queue id), or reviewers never see it; STORE is an
+SQLite file, or a postgresql:// location (read with psql).  Prints one JSON
 object.
 """
 import json, os, re, sqlite3, subprocess, sys
@@ -30,7 +31,10 @@ for name in os.listdir(sink):
         delivered.setdefault(m.group(1).decode(), []).append(c.group(1).decode() if c else None)
 
 recorded, not_recorded = set(), set()
-if os.path.exists(store):
+if store.startswith(("postgresql:", "postgres:")):
+    recorded = set(subprocess.run(["psql", store, "-X", "-q", "-A", "-t", "-c", "SELECT queue_id FROM quarantine"],
+                                  capture_output=True, text=True, check=True).stdout.split())
+elif os.path.exists(store):
     db = sqlite3.connect("file:%s?mode=ro" % store, uri=True, timeout=30)
     recorded = {row[0] for row in db.execute("SELECT queue_id FROM quarantine")}
     db.close()

@@ -42,19 +42,6 @@ restart_milter() {
 	start_milter -o spool.directory="$SPOOL" -o spool.retry=2s "$@"
 }
 
-# drain: wait (up to 90 s) until Postfix has nothing left but held mail.
-drain() {
-	i=0
-	while [ $i -lt 180 ]; do
-		postqueue -c "$T/etc" -f >/dev/null 2>&1
-		left=$(postqueue -c "$T/etc" -j 2>/dev/null | grep -c -v '"queue_name": *"hold"')
-		[ "$left" = 0 ] && return 0
-		i=$((i + 1))
-		sleep 0.5
-	done
-	return 1
-}
-
 # run_case NAME FAULT [HEAL]: traffic in the background, the shell function
 # FAULT meanwhile (it may append "START END" outage lines to $OUT), then HEAL
 # (the fault taken away), then the counts; records the daemon spooled must

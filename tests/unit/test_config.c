@@ -193,6 +193,24 @@ static void test_values(void **state)
 	config_clear(&cfg);
 }
 
+/* host-name: empty by default, the system's host name then; a name of its
+ * own for each daemon sharing a store. */
+static void test_host_name(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char *err = NULL;
+	config_init(&cfg);
+	assert_string_equal(cfg.host_name, "");
+	assert_string_equal(config_host_name(&cfg), g_get_host_name());
+	assert_true(config_set(&cfg, "host-name=mx-b.acme.example", &err));
+	assert_string_equal(config_host_name(&cfg), "mx-b.acme.example");
+	assert_false(config_set(&cfg, "host-name=mx b", &err));
+	g_clear_pointer(&err, g_free);
+	assert_string_equal(config_host_name(&cfg), "mx-b.acme.example");
+	config_clear(&cfg);
+}
+
 struct bad_case {
 	const char *name;
 	const char *yaml;
@@ -223,6 +241,7 @@ static const struct bad_case bad_cases[] = {
     {"alias", "mode: &m monitor\non-error: *m\n", "t.yaml:2:12: YAML alias \"*m\" is not supported"},
     {"second document", "mode: monitor\n---\nmode: enforce\n", "t.yaml:2:1: a second YAML document"},
     {"reload shrink", "policy-reload-shrink: sometimes\n", "expected one of refuse|allow"},
+    {"host name", "host-name: mx/a\n", "t.yaml:1:12: host-name: a host name has only letters"},
 };
 
 static void test_bad_values(void **state)
@@ -373,6 +392,7 @@ int main(void)
 	    cmocka_unit_test(test_help_lists_every_key),
 	    cmocka_unit_test(test_metrics_address),
 	    cmocka_unit_test(test_values),
+	    cmocka_unit_test(test_host_name),
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_all_errors_reported),
 	    cmocka_unit_test(test_overrides),

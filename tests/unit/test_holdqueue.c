@@ -13,6 +13,7 @@
 #include <glib.h>
 
 #include "holdqueue.h"
+#include "store.h"
 
 /* Three messages as Postfix 3.7 lists them: held, deferred with two
  * recipients and their delay reasons, active. */
@@ -115,12 +116,49 @@ static void test_sendmail_listing(void **state)
 	g_hash_table_unref(q);
 }
 
+static struct store_quarantine *held_on(const char *queue_id, const char *host)
+{
+	struct store_quarantine *q = g_new0(struct store_quarantine, 1);
+	q->queue_id = g_strdup(queue_id);
+	q->state = g_strdup("held");
+	q->host = g_strdup(host);
+	return q;
+}
+
+/* Two hosts share a store: each compares its own hold queue with its own
+ * records.  Before, mx-a counted mx-b's holds as "no longer held", and a
+ * queue id of mx-b's could pass for a record of a message held on mx-a. */
+static void test_own_host_only(void **state)
+{
+	(void)state;
+	GHashTable *queue = holdqueue_parse("{\"queue_name\": \"hold\", \"queue_id\": \"AAA1\"}\n"
+	                                    "{\"queue_name\": \"hold\", \"queue_id\": \"BBB2\"}\n");
+	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	g_ptr_array_add(held, held_on("AAA1", "mx-a")); /* ours, held */
+	g_ptr_array_add(held, held_on("OLD0", NULL));   /* from before hosts: ours, gone */
+	g_ptr_array_add(held, held_on("BBB2", "mx-b")); /* mx-b's: its id is also one of ours */
+	g_ptr_array_add(held, held_on("CCC3", "mx-b")); /* mx-b's, not in our queue */
+	holdqueue_keep_host(held, "mx-a");
+	assert_int_equal(held->len, 2);
+	struct holdqueue_counts c;
+	GPtrArray *unknown = g_ptr_array_new();
+	holdqueue_reconcile(queue, held, NULL, NULL, &c, unknown, NULL);
+	assert_int_equal(c.held, 2);
+	assert_int_equal(c.recorded, 1);
+	assert_int_equal(c.gone, 1); /* OLD0 only */
+	assert_int_equal(c.unknown, 1);
+	assert_string_equal(unknown->pdata[0], "BBB2");
+	g_ptr_array_unref(unknown);
+	g_ptr_array_unref(held);
+	g_hash_table_unref(queue);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_postqueue_lines),  cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_odd_lines),        cmocka_unit_test(test_listed_twice),
-	    cmocka_unit_test(test_sendmail_listing),
+	    cmocka_unit_test(test_sendmail_listing), cmocka_unit_test(test_own_host_only),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -765,6 +765,8 @@ static void test_spool_replay(void **state)
 	bool left_out = true;
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
 	struct store_quarantine q = spool_sample("tok-1");
+	q.host = "mx-a.example";
+	store_set_host(fx->st, "mx-b.example");
 	struct store_complaint c = {"c1@client.example", "192.0.2.7", "client.example", 1000, true, 0x5};
 	assert_true(spool_hold(sp, &q, &left_out, &err));
 	assert_false(left_out);
@@ -800,6 +802,7 @@ static void test_spool_replay(void **state)
 	assert_int_equal(store_quarantine_get(fx->st, "tok-1", &got, &err), STORE_FOUND);
 	assert_string_equal(got.message_id, q.message_id);
 	assert_string_equal(got.state, "held");
+	assert_string_equal(got.host, "mx-a.example"); /* the host that held it, not the replaying one */
 	assert_int_equal(got.raw_len, q.raw_len);
 	assert_memory_equal(got.raw, raw_copy, q.raw_len);
 	store_quarantine_clear(&got);
@@ -1589,6 +1592,30 @@ static void test_pg_mirrors_sqlite(void **state)
 	assert_int_equal(store_schema_version(fx->st), v);
 }
 
+/* Two daemons with host names of their own on one database (two may run
+ * on one machine): a start of one counts as crashes only the marks its own
+ * dead run left, not the other's messages in flight. */
+static void test_pg_hosts_keep_their_marks(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	unsigned crashes = 9;
+	store_set_host(fx->st, "mx-a");
+	assert_true(store_inflight_begin(fx->st, "fp-a", 100, 0, &crashes, &err));
+	assert_int_equal(crashes, 0);
+	struct store *b = store_open(fx->location, &err);
+	if (b == NULL)
+		fail_msg("open: %s", err);
+	store_set_host(b, "mx-b");
+	assert_int_equal(store_inflight_recover(b, 0, &err), 0); /* mx-a's message is not mx-b's crash */
+	store_close(b);
+	reopen(fx); /* mx-a died with fp-a in flight */
+	store_set_host(fx->st, "mx-a");
+	assert_int_equal(store_inflight_recover(fx->st, 0, &err), 1);
+	assert_true(store_inflight_begin(fx->st, "fp-a", 200, 0, &crashes, &err));
+	assert_int_equal(crashes, 1);
+}
+
 /* Two daemons opening a fresh database at the same moment: both open it,
  * the schema is made once (a second migration 1 would fail on its tables). */
 static void test_pg_two_at_once(void **state)
@@ -1732,11 +1759,41 @@ static void test_pg_server_stopped(void **state)
 	g_ptr_array_unref(rows);
 }
 
+/* A handle named for a host (store_set_host, the daemon's host-name)
+ * records held mail under that name when the record names none; a record's
+ * own host still wins. */
+static void test_quarantine_host_of_handle(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct store_quarantine q = spool_sample("tok-host-1"), out;
+	store_set_host(fx->st, "mx-a.example");
+	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
+	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
+	assert_string_equal(out.host, "mx-a.example");
+	store_quarantine_clear(&out);
+	q.token = "tok-host-2";
+	q.host = "mx-b.example";
+	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
+	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
+	assert_string_equal(out.host, "mx-b.example");
+	store_quarantine_clear(&out);
+	/* Unnamed again: the system's host name. */
+	store_set_host(fx->st, "");
+	q.token = "tok-host-3";
+	q.host = NULL;
+	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
+	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
+	assert_string_equal(out.host, g_get_host_name());
+	store_quarantine_clear(&out);
+}
+
 /* The cases that run on every backend. */
 #define SHARED_CASES(setup)                                                                                  \
 	cmocka_unit_test_setup_teardown(test_complaints, setup, teardown),                                   \
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),                                  \
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),                               \
+	    cmocka_unit_test_setup_teardown(test_quarantine_host_of_handle, setup, teardown),                \
 	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),                         \
 	    cmocka_unit_test_setup_teardown(test_crash_counting, setup, teardown),                           \
 	    cmocka_unit_test_setup_teardown(test_crash_counted_once, setup, teardown),                       \
@@ -1777,6 +1834,7 @@ int main(void)
 	    SHARED_CASES(setup_pg),
 	    cmocka_unit_test_setup_teardown(test_pg_mirrors_sqlite, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_two_at_once, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_hosts_keep_their_marks, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_probe, setup_pg, teardown),
 	    cmocka_unit_test(test_pg_bad_locations),
 	    cmocka_unit_test_setup_teardown(test_pg_statement_timeout, setup_pg, teardown),

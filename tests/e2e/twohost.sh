@@ -1,0 +1,321 @@
+#!/bin/sh
+# tests/e2e/twohost.sh [BUILD] - two mail hosts sharing one PostgreSQL store
+# (make twohost-test), end to end.
+#
+# Starts, all on loopback and all stopped at the end (also on failure):
+#   - one private PostgreSQL server (tests/store/pgcluster.sh: initdb in a
+#     temporary directory, a unix socket in it only, run as nobody);
+#   - two private Postfix instances, A and B (tests/e2e/lib.sh), each with
+#     its own smtp-sink and its own apology-milter daemon; both daemons have
+#     `store: postgresql://...` on that one database, and host names of their
+#     own (host-name: mx-a.acme.example, mx-b.acme.example).
+# and checks:
+#   1. a complaint that arrives inbound on A is the stored complaint that a
+#      reply leaving through B answers (B logs complaint=stored, and B's hold
+#      record names the complaint and host B); a reply through B to a
+#      complaint nobody received is not matched;
+#   2. repeat-apology counts the apologies of every host: an apology sent
+#      through A, then one to the same client through B, and the rule fires
+#      on the second (not on the first);
+#   3. one `apologyctl quarantine list` against the shared store shows the
+#      holds of A and of B, each with its host and the queue id of its own
+#      hold queue; and each daemon's reconcile compares its own hold queue
+#      with its own records only (none of the other's "no longer held");
+#   4. the database stopped mid-run: while replies flow through A (60, every
+#      other one should be held), PostgreSQL is stopped (pg_ctl stop -m fast)
+#      for some seconds and started again.  Mail keeps flowing (every message
+#      delivered or held, none lost, none twice: tests/faults/count.py), no
+#      should-hold reply passes unjudged, the daemon did spool (the outage was
+#      seen), and within a bounded wait after the restart every hold is in
+#      the database exactly once (hold rows = held messages in A's hold
+#      queue, no token or Message-ID twice), every apology once, and one
+#      decision summary for each reply judged advise or hold.
+# A release of a hold on B from the review page (the per-host agent) is not
+# tested yet: its place is marked below (t_release_on_b_from_review_page).
+#
+# Runs as root.  Ends with "twohost: N passed, M failed, K skipped".  About a
+# minute.  E2E_KEEP=1 keeps the temporary directories.
+#   TWOHOST_MESSAGES (60), TWOHOST_RATE (6 per second), TWOHOST_OUTAGE (6 s)
+set -u
+cd "$(dirname "$0")/../.." || exit 1
+E2E_BUILD=${1:-build}
+. tests/e2e/lib.sh
+. tests/store/pgcluster.sh
+
+MSGS=tests/e2e/msgs
+N=${TWOHOST_MESSAGES:-60}
+RATE=${TWOHOST_RATE:-6}
+OUTAGE=${TWOHOST_OUTAGE:-6}
+HOST_A=mx-a.acme.example
+HOST_B=mx-b.acme.example
+PG_DIR=
+
+# ---- two instances of lib.sh's one ------------------------------------------
+# lib.sh keeps one instance in global variables; `save X` keeps them as X_...,
+# `use X` makes instance X the current one again.
+INSTANCE_VARS="T PORT_IN PORT_OUT PORT_PLAIN PORT_SINK SINK_DIR STORE MILTER_LOG MAILLOG HOLD_KEY MILTER_PID SINK_PID PF_STARTED"
+save() {
+	for v in $INSTANCE_VARS; do
+		eval "${1}_$v=\${$v}"
+	done
+}
+use() {
+	for v in $INSTANCE_VARS; do
+		eval "$v=\${${1}_$v:-}"
+	done
+}
+
+# start_host X NAME: a Postfix instance, its smtp-sink and its daemon on the
+# shared store, named NAME.
+# Saved after each step: a failure half way still stops what was started.
+start_host() {
+	setup_instance milter
+	save "$1"
+	: >"$T/swaks.log"
+	start_sink
+	save "$1"
+	start_milter -o "store=$PG_LOCATION" -o "host-name=$2" -o "spool.directory=$T/milter-spool"
+	save "$1"
+	start_postfix
+	save "$1"
+}
+
+cleanup() {
+	for x in A B; do
+		use $x
+		[ -n "$T" ] && stop_all
+		save $x
+	done
+	pg_stop
+	[ -n "${W:-}" ] && [ -z "${E2E_KEEP:-}" ] && rm -rf "$W"
+}
+
+# ---- what the tests read ----------------------------------------------------
+
+# pgsql QUERY: the shared store's answer, unaligned, fields joined by |.
+pgsql() {
+	"$PG_BIN/psql" "$PG_LOCATION" -X -q -A -t -c "$1" 2>>"$W/psql.err"
+}
+
+# pg_stored QUERY WANT [SECONDS]: QUERY's answer once it is WANT, or the last
+# answer after SECONDS (5).  The daemons' store writers write just after the verdict.
+pg_stored() { settled "$2" $((${3:-5} * 20)) pgsql "$1"; }
+
+# complaint_on X TAG [CLIENT_DOMAIN]: the sample complaint sent in on host X,
+# waited for in the shared store.
+complaint_on() {
+	use "$1"
+	f=$(variant $MSGS/complaint.eml "$2" "${3:-client.example}")
+	send_in "dana@${3:-client.example}" sam@acme.example "$f" || return 1
+	[ "$(pg_stored "SELECT count(*) FROM complaints
+	                WHERE message_id = 'complaint-$2@${3:-client.example}'" 1)" = 1 ]
+}
+
+# reply_on X SAMPLE TAG [CLIENT_DOMAIN]: a reply sent out through host X;
+# prints the daemon's log line of it.
+reply_on() {
+	use "$1"
+	f=$(variant "$MSGS/$2.eml" "$3" "${4:-client.example}")
+	send_out sam@acme.example "dana@${4:-client.example}" "$f" || return 1
+	judged "$2-$3@acme.example"
+}
+
+# ---- the tests --------------------------------------------------------------
+
+t_complaint_on_a_reply_on_b() {
+	# Control: B finds no complaint for a reply to one nobody received.
+	l=$(reply_on B reply-bad x0) || why "no log line on B for the control reply"
+	echo "$l" | grep -q "complaint=stored" && why "a complaint nobody received was found: $l"
+	complaint_on A x1 || why "the complaint sent in on A is not in the shared store"
+	l=$(reply_on B reply-bad x1) || why "no log line on B"
+	echo "$l" | grep -q "verdict=hold .*complaint=stored" || why "B did not match A's complaint: $l"
+	use B
+	q=$(held_queue_id reply-bad-x1@acme.example) || why "not in B's hold queue"
+	row=$(pg_stored "SELECT queue_id, host, complaint_ref, state FROM quarantine
+	                 WHERE message_id = 'reply-bad-x1@acme.example'" \
+		"$q|$HOST_B|complaint-x1@client.example|held")
+	[ "$row" = "$q|$HOST_B|complaint-x1@client.example|held" ] || why "B's hold record: '$row'"
+	use A
+	held_queue_id reply-bad-x1@acme.example >/dev/null && why "also held on A"
+	return 0
+}
+
+t_repeat_apology_across_hosts() {
+	complaint_on A r1 repeat.example || why "first complaint not stored"
+	l=$(reply_on A reply-good r1 repeat.example) || why "no log line on A"
+	echo "$l" | grep -q "repeat-apology" && why "repeat-apology on the first apology: $l"
+	n=$(pg_stored "SELECT count(*) FROM apologies WHERE sender = 'sam@acme.example'
+	               AND client_domain = 'repeat.example'" 1)
+	[ "$n" = 1 ] || why "A's apology not in the shared history ($n)"
+	complaint_on B r2 repeat.example || why "second complaint not stored"
+	l=$(reply_on B reply-good r2 repeat.example) || why "no log line on B"
+	echo "$l" | grep -q "repeat-apology" || why "no repeat-apology on B after A's apology: $l"
+	n=$(pg_stored "SELECT count(*) FROM apologies WHERE sender = 'sam@acme.example'
+	               AND client_domain = 'repeat.example'" 2)
+	[ "$n" = 2 ] || why "B's apology not in the shared history ($n)"
+	return 0
+}
+
+t_one_quarantine_list() {
+	complaint_on B y1 || why "complaint not stored"
+	l=$(reply_on A reply-bad y1) || why "no log line on A"
+	echo "$l" | grep -q "verdict=hold" || why "not held on A: $l"
+	use A
+	qa=$(held_queue_id reply-bad-y1@acme.example) || why "not in A's hold queue"
+	use B
+	qb=$(held_queue_id reply-bad-x1@acme.example) || why "B's hold is gone"
+	pg_stored "SELECT count(*) FROM quarantine WHERE queue_id = '$qa'" 1 >/dev/null
+	"$E2E_BUILD/apologyctl" quarantine -o "store=$PG_LOCATION" list --format json \
+		>"$W/list.json" 2>"$W/list.err" || why "apologyctl quarantine list: $(cat "$W/list.err")"
+	python3 - "$W/list.json" "$qa" "$HOST_A" "$qb" "$HOST_B" <<'PY' >"$W/list.check" || why "$(cat "$W/list.check")"
+import json, sys
+path, qa, ha, qb, hb = sys.argv[1:]
+text = open(path).read().strip()
+rows = json.loads(text) if text.startswith("[") else [json.loads(l) for l in text.splitlines() if l.strip()]
+seen = {(r.get("queue_id"), r.get("host")) for r in rows}
+bad = [f"{q} on {h}" for q, h in ((qa, ha), (qb, hb)) if (q, h) not in seen]
+if bad:
+    print("not listed: %s (listed: %s)" % (", ".join(bad), sorted(seen)))
+    sys.exit(1)
+PY
+	# And the text form shows both hosts.
+	"$E2E_BUILD/apologyctl" quarantine -o "store=$PG_LOCATION" list >"$W/list.txt" 2>&1
+	grep -q "$qa .*$HOST_A" "$W/list.txt" || why "text list lacks A's hold: $(cat "$W/list.txt")"
+	grep -q "$qb .*$HOST_B" "$W/list.txt" || why "text list lacks B's hold: $(cat "$W/list.txt")"
+	return 0
+}
+
+# Each daemon compares its own hold queue with its own records: A holds one
+# reply, B two, and neither counts the other's as "no longer held".
+t_each_host_reconciles_its_own() {
+	for x in A:1 B:2; do
+		use "${x%:*}"
+		n=${x#*:}
+		line="$n message(s) in the hold queue, $n recorded in the store, 0 being written now; 0 held record(s)"
+		i=0
+		until grep "info: reconcile: " "$MILTER_LOG" | tail -1 | grep -q "$line"; do
+			i=$((i + 1))
+			[ $i -gt 50 ] && { why "${x%:*}: $(grep "reconcile:" "$MILTER_LOG" | tail -1)"; break; }
+			sleep 0.1
+		done
+	done
+	return 0
+}
+
+# ---- PLACE OF A TEST TO COME: a hold on B released from the review page ----
+# The per-host agent (docs/postgresql.md, "Release on another host") is being
+# built apart.  When it is there, this test starts apology-review on the shared
+# store and B's agent, releases B's hold of reply-bad-x1 from the review page,
+# and checks that B's Postfix delivers it (B's sink), A's does nothing, and the
+# record's state is "released".  Until then it is reported as skipped.
+t_release_on_b_from_review_page() {
+	echo "skip t_release_on_b_from_review_page: the per-host agent is not built yet"
+	SKIPPED=$((SKIPPED + 1))
+}
+
+# now: Unix time with fractions.
+now() { python3 -c 'import time; print(time.time())'; }
+
+t_database_stopped_mid_run() {
+	use A
+	spooled_before=$(grep -c "went to the spool" "$MILTER_LOG")
+	in_outage_before=$(grep -c "outgoing verdict=.* record=spooled" "$MILTER_LOG")
+	back_before=$(grep -c "store takes records again" "$MILTER_LOG")
+	decisions_before=$(pgsql "SELECT count(*) FROM decisions")
+	judged_before=$(grep -c "outgoing verdict=\(advise\|hold\) " "$MILTER_LOG")
+	python3 tests/faults/traffic.py "$PORT_OUT" $MSGS pgstop "$N" 6 "$W/manifest" "$RATE" &
+	tp=$!
+	sleep 2
+	a=$(now)
+	sh -c "$PG_STOP_CMD" || why "pg_ctl stop failed"
+	sleep "$OUTAGE"
+	sh -c "$PG_START_CMD" || why "pg_ctl start failed: $(tail -3 "$PG_DIR/server.log")"
+	up=$(now)
+	echo "     PostgreSQL down for $(python3 -c "print(round($up - $a, 1))") s (stop and start included)"
+	i=0
+	until [ "$(grep -c "store takes records again" "$MILTER_LOG")" -gt "$back_before" ]; do
+		i=$((i + 1))
+		[ $i -gt 300 ] && { why "the spool was not written back within 30 s of the restart"; break; }
+		sleep 0.1
+	done
+	echo "     spool written back $(python3 -c "import time; print(round(time.time() - $up, 1))") s after the restart"
+	wait $tp
+	drain || why "A's Postfix still had mail queued after 90 s"
+	# Mail: where every message went.  No outage of the daemon: every should-hold
+	# reply must have been judged.
+	c=$(python3 tests/faults/count.py "$W/manifest" "$SINK_DIR" "$T/etc" "$PG_LOCATION")
+	echo "     counts: $c"
+	bad=$(python3 - "$c" "$N" <<'PY'
+import json, sys
+c, n = json.loads(sys.argv[1]), int(sys.argv[2])
+bad = ["%s=%d" % (k, c[k]) for k in ("lost", "duplicated", "should_hold_passed_unjudged", "gave_up", "refused",
+                                     "queued", "unchecked") if c[k]]
+if c["sent"] != n:
+    bad.append("sent=%d of %d" % (c["sent"], n))
+if c["held"] != c["should_hold"] or c["should_hold_held"] != c["should_hold"]:
+    bad.append("held=%d should_hold=%d" % (c["held"], c["should_hold"]))
+print("; ".join(bad))
+PY
+)
+	[ -z "$bad" ] || why "mail: $bad"
+	slowest=$(python3 -c '
+import json, sys
+print(round(max(r["end"] - r["start"] for r in map(json.loads, open(sys.argv[1])) if "end" in r), 2))' "$W/manifest")
+	echo "     slowest accepted SMTP transaction: $slowest s"
+	python3 -c "import sys; sys.exit(0 if $slowest < 10 else 1)" || why "a message waited $slowest s"
+	echo "     replies whose records were spooled: $(($(grep -c "outgoing verdict=.* record=spooled" "$MILTER_LOG") - in_outage_before)) of $N"
+	# The outage was seen: records went to the spool, and were written back.
+	[ "$(grep -c "went to the spool" "$MILTER_LOG")" -gt "$spooled_before" ] ||
+		why "nothing was spooled: the outage did not reach the daemon's writer"
+	# Records: every hold once (waiting at most 30 s more for the writer).
+	held=$(echo "$c" | python3 -c 'import json, sys; print(json.load(sys.stdin)["held"])')
+	want="$held|$held|$held|0"
+	row=$(pg_stored "SELECT count(*), count(DISTINCT token), count(DISTINCT message_id),
+	                        count(*) FILTER (WHERE host <> '$HOST_A')
+	                 FROM quarantine WHERE message_id LIKE 'reply-bad-pgstop-%'" "$want" 30)
+	[ "$row" = "$want" ] || why "hold rows (all, tokens, Message-IDs, not A's) '$row', held in A's queue: $held"
+	c=$(python3 tests/faults/count.py "$W/manifest" "$SINK_DIR" "$T/etc" "$PG_LOCATION")
+	case $c in *'"held_not_recorded": 0,'*) ;; *) why "held but not recorded: $c" ;; esac
+	# Apologies (the replies that pass): each once.
+	pass=$((N / 2))
+	row=$(pg_stored "SELECT count(*), count(DISTINCT complaint_ref) FROM apologies
+	                 WHERE complaint_ref LIKE 'complaint-pgstop-%'" "$pass|$pass" 10)
+	[ "$row" = "$pass|$pass" ] || why "apology rows (all, distinct): '$row', want $pass"
+	# A decision summary for each reply judged advise or hold, once.
+	j=$(($(grep -c "outgoing verdict=\(advise\|hold\) " "$MILTER_LOG") - judged_before))
+	d=$(pg_stored "SELECT count(*) - $decisions_before FROM decisions" "$j" 10)
+	[ "$d" = "$j" ] || why "decision summaries: $d new, $j replies judged advise or hold"
+	return 0
+}
+
+# ---- main -------------------------------------------------------------------
+
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+W=$(mktemp -d /tmp/apology-twohost.XXXXXX) # the policy, psql's errors, the traffic's manifest
+chmod 755 "$W"
+SKIPPED=0
+pg_start || die "cannot start PostgreSQL"
+echo "twohost: PostgreSQL at $PG_DIR"
+cp policies/default.yaml "$W/policy.yaml"
+cp policies/*.model "$W/"
+sed -i 's/^  senders: .*/  senders: ["*@acme.example"]/' "$W/policy.yaml"
+E2E_POLICY=$W/policy.yaml
+start_host A "$HOST_A"
+E2E_PORT_BASE=$((A_PORT_SINK + 1)) start_host B "$HOST_B"
+
+for t in t_complaint_on_a_reply_on_b t_repeat_apology_across_hosts t_one_quarantine_list \
+	t_each_host_reconciles_its_own t_release_on_b_from_review_page t_database_stopped_mid_run; do
+	if [ "$t" = t_release_on_b_from_review_page ]; then
+		"$t"
+		continue
+	fi
+	run_test "$t"
+done
+
+for x in A B; do
+	use $x
+	milter_log_verdict "daemon $x"
+done
+echo "twohost: $PASSED passed, $FAILED failed, $SKIPPED skipped"
+[ "$FAILED" -eq 0 ]
