@@ -1000,6 +1000,7 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
 	    .verdict = g_strdup(verdict_name(d->verdict)),
 	    .score = d->score,
 	    .findings_json = render_decision_json(d),
+	    .new_text = d->text ? g_strndup(d->text, d->text_len) : NULL,
 	    .complaint_ref = g_strdup(k->have_complaint ? k->complaint.message_id : NULL),
 	    .raw = g_malloc(s->raw->len + 1),
 	    .raw_len = s->raw->len,

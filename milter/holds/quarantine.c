@@ -107,7 +107,9 @@ struct store_quarantine *quarantine_load(struct store *st, gint64 id, char **err
 
 char *quarantine_new_text(const struct policy *pol, const struct store_quarantine *q, size_t *len)
 {
-	*len = 0;
+	*len = q->new_text ? strlen(q->new_text) : 0;
+	if (q->new_text != NULL)
+		return g_strdup(q->new_text);
 	if (pol == NULL || q->raw == NULL)
 		return NULL;
 	return apology_new_text(pol, q->raw, q->raw_len, len); /* the text the findings point into */
@@ -577,16 +579,13 @@ static void print_complaint(struct store *st, const struct store_quarantine *q)
 	store_complaint_clear(&c);
 }
 
-static void print_text(const struct review_config *cfg, const struct store_quarantine *q,
-                       const GArray *findings)
+/* The new text as the store keeps it: no policy, no parsing. */
+static void print_text(const struct store_quarantine *q, const GArray *findings)
 {
-	char *err = NULL;
-	struct policy *pol = policy_load(cfg->policy, &err);
 	size_t len = 0;
-	char *text = quarantine_new_text(pol, q, &len);
+	char *text = quarantine_new_text(NULL, q, &len);
 	if (text == NULL) {
-		printf("new text: not available (%s)\n",
-		       pol ? "no copy of the message" : "policy not loaded");
+		puts("new text: not stored (held before the store kept it)");
 	} else {
 		puts("new text (findings marked [[...]]{n}):");
 		GArray *spans = quarantine_spans(len, findings);
@@ -608,9 +607,6 @@ static void print_text(const struct review_config *cfg, const struct store_quara
 		g_array_unref(spans);
 	}
 	g_free(text);
-	g_free(err);
-	if (pol)
-		policy_unref(pol);
 }
 
 static void print_findings_and_trail(struct store *st, const struct store_quarantine *q,
@@ -638,7 +634,7 @@ static void print_findings_and_trail(struct store *st, const struct store_quaran
 	g_array_unref(trail);
 }
 
-static int cmd_show(const struct review_config *cfg, struct store *st, int argc, char **argv)
+static int cmd_show(struct store *st, int argc, char **argv)
 {
 	struct opts o = {0};
 	if (!parse_opts(argc, argv, "", &o) || parse_id(o.id) == 0)
@@ -665,7 +661,7 @@ static int cmd_show(const struct review_config *cfg, struct store *st, int argc,
 		        q->id, ferr);
 		g_free(ferr);
 	}
-	print_text(cfg, q, findings);
+	print_text(q, findings);
 	print_findings_and_trail(st, q, findings);
 	g_array_unref(findings);
 	g_free(created);
@@ -860,7 +856,7 @@ int quarantine_main(int argc, char **argv)
 	}
 	notify_init();
 	rc = strcmp(cmd, "list") == 0        ? cmd_list(&cfg, st, argc, argv)
-	     : strcmp(cmd, "show") == 0      ? cmd_show(&cfg, st, argc, argv)
+	     : strcmp(cmd, "show") == 0      ? cmd_show(st, argc, argv)
 	     : strcmp(cmd, "release") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_RELEASE)
 	     : strcmp(cmd, "discard") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_DISCARD)
 	     : strcmp(cmd, "return") == 0    ? cmd_decide(&cfg, st, argc, argv, REVIEW_RETURN)

@@ -583,11 +583,16 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 		g_string_append(o, "</p>");
 		g_free(ferr);
 	}
+	/* The new text is the store's (the daemon's, as it judged it); the
+	 * complaint's text as the reply quotes it is not stored: only that
+	 * needs the policy and the split, and the new text of a record held
+	 * before the store kept it. */
 	struct thread_view view;
 	bool split = app->pol != NULL && q->raw != NULL && apology_split(app->pol, q->raw, q->raw_len, &view);
+	const char *text = q->new_text ? q->new_text : split ? view.text : NULL;
 	g_string_append(o, "<div class=\"sides\"><section id=\"reply-side\"><h2>What the author wrote</h2>");
-	if (split)
-		render_marked_text(o, view.text, view.len, findings);
+	if (text != NULL)
+		render_marked_text(o, text, q->new_text ? strlen(text) : view.len, findings);
 	else
 		g_string_append(o, "<p>The text is not available.</p>");
 	g_string_append(o, "</section><section id=\"complaint-side\">");

@@ -214,7 +214,7 @@ size_t spool_record_size(const struct spool_record *r)
 		n += r->q.raw_len + text_size(r->q.queue_id) + text_size(r->q.message_id) +
 		     text_size(r->q.token) + text_size(r->q.sender) + text_size(r->q.recipients) +
 		     text_size(r->q.verdict) + text_size(r->q.findings_json) + text_size(r->q.complaint_ref) +
-		     text_size(r->q.state);
+		     text_size(r->q.state) + text_size(r->q.new_text);
 		break;
 	case SPOOL_COMPLAINT:
 		n += text_size(r->c.message_id) + text_size(r->c.client_addr) + text_size(r->c.client_domain);
@@ -261,6 +261,7 @@ static GString *hold_line(const struct store_quarantine *q, bool with_copy)
 	jsonstr_member(out, "verdict", q->verdict);
 	put_number(out, "score", q->score);
 	jsonstr_member(out, "findings", q->findings_json);
+	jsonstr_member(out, "new_text", q->new_text);
 	jsonstr_member(out, "complaint_ref", q->complaint_ref);
 	put_number(out, "created", q->created);
 	jsonstr_member(out, "state", q->state);
@@ -411,6 +412,7 @@ static bool read_hold(struct fy_node *root, bool with_copy, struct store_quarant
 	q->verdict = text(root, "verdict");
 	q->score = (int)number(root, "score", &ok);
 	q->findings_json = text(root, "findings");
+	q->new_text = text(root, "new_text"); /* absent from records of earlier versions */
 	q->complaint_ref = text(root, "complaint_ref");
 	q->created = number(root, "created", &ok);
 	q->state = text(root, "state");
