@@ -97,7 +97,4 @@ struct policy;
  * frees. */
 char *quarantine_new_text(const struct policy *pol, const struct store_quarantine *q, size_t *len);
 
-/* `apologyctl quarantine ...`; ARGV[0] is "quarantine". */
-int quarantine_main(int argc, char **argv);
-
 #endif
