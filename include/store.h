@@ -55,14 +55,19 @@ struct store_quarantine {
 	char *verdict;
 	int score;
 	/* The decision as JSON (verdict, score, reason, complaint, findings),
-	 * rendered from struct decision.  Written: its findings become the
-	 * record's rows (store_quarantine_findings), which readers read; kept
-	 * whole as the record of the decision (the complaint below is read from
-	 * it) and so that the spool's records carry it. */
+	 * rendered from struct decision: kept whole as the record of the
+	 * decision (the complaint below is read from it), and what the spool
+	 * carries of the findings. */
 	char *findings_json;
 	/* The author's new text the findings' spans point into (struct
 	 * decision's text), or NULL: records held before it was kept. */
 	char *new_text;
+	/* Written only: the findings to record as the record's rows (struct
+	 * store_finding, in the decision's order), read back with
+	 * store_quarantine_findings().  NULL: the rows are made from the
+	 * findings of FINDINGS_JSON (records written back from the spool,
+	 * callers that have only the JSON).  Records read leave it NULL. */
+	GArray *findings;
 	char *complaint_ref; /* Message-ID of the complaint answered, or NULL */
 	char *raw;           /* the message as the MTA passed it */
 	size_t raw_len;

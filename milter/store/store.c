@@ -142,6 +142,8 @@ void store_quarantine_clear(struct store_quarantine *q)
 	g_free(q->verdict);
 	g_free(q->findings_json);
 	g_free(q->new_text);
+	if (q->findings)
+		g_array_unref(q->findings);
 	g_free(q->complaint_ref);
 	g_free(q->raw);
 	g_free(q->state);

@@ -241,7 +241,7 @@ static char *redact(const char *location)
 
 /* ---- bound parameters --------------------------------------------------- */
 
-#define MAX_PARAMS 16
+#define MAX_PARAMS 24
 
 struct params {
 	int n;
@@ -745,24 +745,74 @@ static bool pg_history_get(struct store *st, const char *sender, const char *cli
 
 /* ---- quarantine and reviews --------------------------------------------- */
 
+/* V as an element of a PostgreSQL array literal: NULL, or quoted. */
+static void array_item(GString *a, const char *v)
+{
+	if (v == NULL) {
+		g_string_append(a, "NULL");
+		return;
+	}
+	g_string_append_c(a, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			g_string_append_c(a, '\\');
+		g_string_append_c(a, *v);
+	}
+	g_string_append_c(a, '"');
+}
+
+/* FINDINGS (struct store_finding) as one array literal per column of
+ * quarantine_findings, rule to advice, into COLS. */
+static void finding_arrays(const GArray *findings, GString *cols[9])
+{
+	for (int c = 0; c < 9; c++)
+		cols[c] = g_string_new("{");
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		char num[3][24];
+		g_snprintf(num[0], sizeof num[0], "%zu", f->start);
+		g_snprintf(num[1], sizeof num[1], "%zu", f->end);
+		g_snprintf(num[2], sizeof num[2], "%u", f->line);
+		const char *v[9] = {f->rule ? f->rule : "",
+		                    f->severity ? f->severity : "",
+		                    num[0],
+		                    num[1],
+		                    num[2],
+		                    f->excerpt,
+		                    f->words,
+		                    f->principle,
+		                    f->advice};
+		for (int c = 0; c < 9; c++) {
+			if (i > 0)
+				g_string_append_c(cols[c], ',');
+			array_item(cols[c], v[c]);
+		}
+	}
+	for (int c = 0; c < 9; c++)
+		g_string_append_c(cols[c], '}');
+}
+
 static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id, char **err)
 {
-	/* The record, and its findings as rows from its decision as JSON
-	 * (render_decision_json()), in one statement. */
+	/* The record and its findings as rows, in one statement: from Q's
+	 * findings ($15 to $23, one array per column), or when it has none
+	 * from its decision as JSON (render_decision_json()). */
 	static const char sql[] =
-	    "WITH r AS (INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, "
-	    "score,"
-	    " findings, complaint_ref, raw, created, state, host, new_text) VALUES ($1::text, $2::text,"
-	    " $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, $10::bytea, "
-	    "$11::bigint,"
-	    " $12::text, $13::text, $14::text) RETURNING id),"
+	    "WITH r AS (INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict,"
+	    " score, findings, complaint_ref, raw, created, state, host, new_text) VALUES ($1::text,"
+	    " $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, $10::bytea,"
+	    " $11::bigint, $12::text, $13::text, $14::text) RETURNING id),"
 	    " x AS (INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start,"
-	    " span_end, line, excerpt, words, principle, advice) SELECT r.id, f.n - 1,"
-	    " coalesce(f.e ->> 'rule', ''), coalesce(f.e ->> 'severity', ''),"
+	    " span_end, line, excerpt, words, principle, advice)"
+	    " SELECT r.id, f.n - 1, f.rule, f.severity, f.s::bigint, f.e::bigint, f.l::bigint, f.excerpt,"
+	    " f.words, f.principle, f.advice FROM r, unnest($15::text[], $16::text[], $17::text[],"
+	    " $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])"
+	    " WITH ORDINALITY f(rule, severity, s, e, l, excerpt, words, principle, advice, n)"
+	    " UNION ALL SELECT r.id, f.n - 1, coalesce(f.e ->> 'rule', ''), coalesce(f.e ->> 'severity', ''),"
 	    " coalesce((f.e ->> 'start')::numeric, 0), coalesce((f.e ->> 'end')::numeric, 0),"
-	    " coalesce((f.e ->> 'line')::numeric, 0), f.e ->> 'excerpt', f.e ->> 'words', f.e ->> "
-	    "'principle',"
-	    " f.e ->> 'advice' FROM r, apology_findings($8::text) WITH ORDINALITY f(e, n))"
+	    " coalesce((f.e ->> 'line')::numeric, 0), f.e ->> 'excerpt', f.e ->> 'words',"
+	    " f.e ->> 'principle', f.e ->> 'advice'"
+	    " FROM r, apology_findings($8::text) WITH ORDINALITY f(e, n) WHERE $15::text[] IS NULL)"
 	    " SELECT id FROM r";
 	struct params p = {0};
 	p_text(&p, q->queue_id ? q->queue_id : "");
@@ -779,10 +829,18 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 	p_text(&p, q->state ? q->state : "held");
 	p_text(&p, q->host ? q->host : g_get_host_name());
 	p_text(&p, q->new_text);
+	GString *cols[9] = {NULL};
+	if (q->findings != NULL)
+		finding_arrays(q->findings, cols);
+	for (int c = 0; c < 9; c++)
+		p_text(&p, cols[c] ? cols[c]->str : NULL);
 	PGresult *r = run(handle(st), sql, &p, "recording a held message", err);
 	if (r != NULL && id != NULL)
 		*id = get_int(r, 0, 0);
 	PQclear(r);
+	for (int c = 0; c < 9; c++)
+		if (cols[c])
+			g_string_free(cols[c], TRUE);
 	return r != NULL;
 }
 

@@ -194,6 +194,7 @@ enum stmt {
 	ST_HISTORY_GET,
 	ST_QUARANTINE_PUT,
 	ST_FINDINGS_PUT,
+	ST_FINDING_PUT,
 	ST_QUARANTINE_BY_TOKEN,
 	ST_QUARANTINE_BY_QUEUE_ID,
 	ST_QUARANTINE_STATE,
@@ -234,16 +235,19 @@ static const char *const stmt_sql[ST_COUNT] = {
                           "?12, ?13, ?14)",
     /* The record ?1's findings as rows, from its decision ?2 as JSON
      * (render_decision_json()): in the decision's order, none when it is
-     * not a decision. */
+     * not a decision.  For records written back from the spool. */
     [ST_FINDINGS_PUT] =
-        "INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start, span_end, "
-        "line, excerpt, words, principle, advice) SELECT ?1, key, coalesce(json_extract(value, '$.rule'), "
-        "''), "
-        "coalesce(json_extract(value, '$.severity'), ''), coalesce(json_extract(value, '$.start'), 0), "
-        "coalesce(json_extract(value, '$.end'), 0), coalesce(json_extract(value, '$.line'), 0), "
-        "json_extract(value, '$.excerpt'), json_extract(value, '$.words'), "
-        "json_extract(value, '$.principle'), json_extract(value, '$.advice') FROM json_each(CASE WHEN "
-        "json_valid(?2) THEN CASE WHEN json_type(?2, '$.findings') = 'array' THEN ?2 END END, '$.findings')",
+        "INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start, span_end,"
+        " line, excerpt, words, principle, advice) SELECT ?1, key,"
+        " coalesce(json_extract(value, '$.rule'), ''), coalesce(json_extract(value, '$.severity'), ''),"
+        " coalesce(json_extract(value, '$.start'), 0), coalesce(json_extract(value, '$.end'), 0),"
+        " coalesce(json_extract(value, '$.line'), 0), json_extract(value, '$.excerpt'),"
+        " json_extract(value, '$.words'), json_extract(value, '$.principle'),"
+        " json_extract(value, '$.advice') FROM json_each(CASE WHEN json_valid(?2) THEN"
+        " CASE WHEN json_type(?2, '$.findings') = 'array' THEN ?2 END END, '$.findings')",
+    [ST_FINDING_PUT] = "INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start, "
+                       "span_end, line, excerpt, words, principle, advice) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_QUARANTINE_BY_TOKEN] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE token = ?1",
     [ST_QUARANTINE_BY_QUEUE_ID] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine "
                                   "WHERE queue_id = ?1 ORDER BY created DESC, id DESC LIMIT 1",
@@ -629,6 +633,29 @@ static bool sqlite_history_get(struct store *st, const char *sender, const char 
 
 /* ---- quarantine and reviews ------------------------------------------- */
 
+/* Write FINDINGS (struct store_finding) as the rows of record ID. */
+static bool put_finding_rows(struct sqlite_store *s, gint64 id, const GArray *findings, char **err)
+{
+	bool ok = true;
+	for (guint i = 0; ok && i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		sqlite3_stmt *q = stmt(s, ST_FINDING_PUT);
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int64(q, 2, i);
+		bind_text(q, 3, f->rule ? f->rule : "");
+		bind_text(q, 4, f->severity ? f->severity : "");
+		sqlite3_bind_int64(q, 5, (gint64)f->start);
+		sqlite3_bind_int64(q, 6, (gint64)f->end);
+		sqlite3_bind_int64(q, 7, f->line);
+		bind_text(q, 8, f->excerpt);
+		bind_text(q, 9, f->words);
+		bind_text(q, 10, f->principle);
+		bind_text(q, 11, f->advice);
+		ok = run(s, q, "recording the findings of a held message", err);
+	}
+	return ok;
+}
+
 /* The record and its findings' rows, in one transaction. */
 static bool sqlite_quarantine_put(struct store *st, const struct store_quarantine *r, gint64 *id, char **err)
 {
@@ -656,12 +683,15 @@ static bool sqlite_quarantine_put(struct store *st, const struct store_quarantin
 	bind_text(q, 14, r->new_text);
 	bool ok = run(s, q, "recording a held message", err);
 	gint64 rowid = sqlite3_last_insert_rowid(s->db);
-	if (ok) {
+	if (ok && r->findings != NULL) {
+		ok = put_finding_rows(s, rowid, r->findings, err);
+	} else if (ok) {
 		q = stmt(s, ST_FINDINGS_PUT);
 		sqlite3_bind_int64(q, 1, rowid);
 		bind_text(q, 2, r->findings_json);
-		ok = run(s, q, "recording the findings of a held message", err) && exec(s, "COMMIT", err);
+		ok = run(s, q, "recording the findings of a held message", err);
 	}
+	ok = ok && exec(s, "COMMIT", err);
 	if (!ok)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	if (ok && id != NULL)

@@ -379,8 +379,9 @@ static void expect_finding(const GArray *findings, guint i, const char *rule, si
 }
 
 /* A hold's findings are rows of their own, with the new text they point
- * into: read back in span order whatever becomes of the decision's JSON,
- * and found by rule in lists and statistics. */
+ * into: made from the decision's JSON when only that is given, read back in
+ * span order whatever becomes of the JSON, and found by rule in lists and
+ * statistics; findings given as such are written as they are. */
 static void test_findings_rows(void **state)
 {
 	struct fixture *fx = *state;
@@ -445,6 +446,29 @@ static void test_findings_rows(void **state)
 	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
 	assert_null(out.new_text);
 	store_quarantine_clear(&out);
+
+	/* Findings given as such (the daemon's) are the rows, not the JSON's;
+	 * their text is kept byte for byte, NULL as NULL. */
+	struct store_finding given[] = {
+	    {"excuse", "hold", 3, 9, 2, "a \"quoted\", {braced} \\ word", NULL, "own it", NULL},
+	    {"no-remedy", "advise", 0, 40, 1, "", "NULL", NULL, "fix it"},
+	};
+	q.token = "3333333333333333cccccccccccccccc";
+	q.findings_json = "{\"findings\":[{\"rule\":\"over-apology\",\"start\":1,\"end\":2}]}";
+	q.findings = g_array_new(FALSE, FALSE, sizeof(struct store_finding));
+	g_array_append_vals(q.findings, given, G_N_ELEMENTS(given));
+	assert_true(store_quarantine_put(fx->st, &q, &id, &err));
+	g_array_unref(q.findings);
+	f = store_findings_new();
+	assert_true(store_quarantine_findings(fx->st, id, f, &err));
+	assert_int_equal(f->len, 2);
+	expect_finding(f, 0, "no-remedy", 0, 40, "", "NULL");
+	expect_finding(f, 1, "excuse", 3, 9, given[0].excerpt, NULL);
+	assert_string_equal(g_array_index(f, struct store_finding, 0).advice, "fix it");
+	assert_null(g_array_index(f, struct store_finding, 0).principle);
+	assert_null(g_array_index(f, struct store_finding, 1).advice);
+	assert_int_equal(g_array_index(f, struct store_finding, 1).line, 2);
+	g_array_unref(f);
 }
 
 /* A store of the schema before findings were rows: the findings of its held
