@@ -71,7 +71,8 @@ ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter
 
 UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/settings.c milter/util/log.c milter/util/token.c \
              milter/util/token_glib.c milter/util/units.c \
-             milter/util/jsonstr.c milter/util/holdseal.c milter/util/mailbox.c milter/util/metrics.c
+             milter/util/jsonstr.c milter/util/html.c milter/util/holdseal.c milter/util/mailbox.c \
+             milter/util/metrics.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/mimecount.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
@@ -96,7 +97,8 @@ HOLDS_LIB  := $(BUILD)/libholds.a
 
 CTL_SRCS  := milter/ctl/apologyctl.c milter/ctl/check.c milter/ctl/policy_cmd.c milter/ctl/notify_cmd.c \
              milter/ctl/logins_cmd.c milter/ctl/store_cmd.c milter/ctl/ctl.c milter/ctl/backtest.c \
-             milter/ctl/backtest_head.c milter/ctl/backtest_report.c milter/ctl/report.c milter/ctl/labels.c
+             milter/ctl/backtest_head.c milter/ctl/backtest_report.c milter/ctl/report.c milter/ctl/labels.c \
+             milter/ctl/quarantine_cmd.c
 CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -105,8 +107,8 @@ UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 PROGRAMS  := $(BUILD)/apologyctl $(BUILD)/apology-train
 
 # --- quarantine review, web page and notifications ---
-# `apologyctl quarantine` and `apologyctl notify` (quarantine.c, notify.c,
-# review_config.c in CTL_SRCS), the privileged helper apology-postsuper, and
+# `apologyctl quarantine` and `apologyctl notify` (quarantine_cmd.c and
+# notify_cmd.c in CTL_SRCS, over holds/), the privileged helper apology-postsuper, and
 # the tests against a private Postfix and local HTTP servers.  These read
 # the store the daemon writes (libdaemon) and send with libcurl.
 REVIEW_PKGS := libcurl sqlite3 libmicrohttpd libsodium
@@ -178,7 +180,8 @@ $(BUILD)/tests/test_connguard: tests/unit/test_connguard.c $(BUILD)/milter/revie
 CTL_TEST_OBJS := $(filter-out $(BUILD)/milter/ctl/apologyctl.o $(BUILD)/milter/ctl/check.o \
                    $(BUILD)/milter/ctl/policy_cmd.o $(BUILD)/milter/ctl/notify_cmd.o \
                    $(BUILD)/milter/ctl/logins_cmd.o $(BUILD)/milter/ctl/store_cmd.o \
-                   $(BUILD)/milter/ctl/report.o $(BUILD)/milter/ctl/labels.o,$(CTL_OBJS))
+                   $(BUILD)/milter/ctl/report.o $(BUILD)/milter/ctl/labels.o \
+                   $(BUILD)/milter/ctl/quarantine_cmd.o,$(CTL_OBJS))
 $(BUILD)/tests/test_backtest: tests/unit/test_backtest.c $(CTL_TEST_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
                               $(UTIL_LIB)
 	@mkdir -p $(dir $@)

@@ -54,7 +54,20 @@ struct store_quarantine {
 	char *recipients; /* comma-separated */
 	char *verdict;
 	int score;
-	char *findings_json; /* rendered from struct decision */
+	/* The decision as JSON (verdict, score, reason, complaint, findings),
+	 * rendered from struct decision: kept whole as the record of the
+	 * decision (the complaint below is read from it), and what the spool
+	 * carries of the findings. */
+	char *findings_json;
+	/* The author's new text the findings' spans point into (struct
+	 * decision's text), or NULL: records held before it was kept. */
+	char *new_text;
+	/* Written only: the findings to record as the record's rows (struct
+	 * store_finding, in the decision's order), read back with
+	 * store_quarantine_findings().  NULL: the rows are made from the
+	 * findings of FINDINGS_JSON (records written back from the spool,
+	 * callers that have only the JSON).  Records read leave it NULL. */
+	GArray *findings;
 	char *complaint_ref; /* Message-ID of the complaint answered, or NULL */
 	char *raw;           /* the message as the MTA passed it */
 	size_t raw_len;
@@ -224,13 +237,15 @@ bool store_quarantine_list(struct store *st, const struct store_query *query, GP
 bool store_quarantine_count(struct store *st, const struct store_query *query, gint64 *n, char **err);
 void store_quarantine_free(struct store_quarantine *q);
 
-/* One finding of a quarantine record, read from its stored findings JSON. */
+/* One finding of a quarantine record: a row of table quarantine_findings,
+ * written from the record's findings when it was put. */
 struct store_finding {
 	char *rule;
 	char *severity;
 	size_t start, end; /* byte span in the reply's new text */
 	unsigned line;
-	char *excerpt;
+	char *excerpt; /* the sentence or span that triggered it */
+	char *words;   /* a learned finding's weightiest words, or NULL */
 	char *principle;
 	char *advice;
 };

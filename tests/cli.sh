@@ -136,6 +136,12 @@ sqlite3 "$tmp/store.db" "INSERT INTO quarantine (queue_id, message_id, token, se
    CAST(readfile('$tmp/bad.json') AS TEXT), readfile('tests/demo/bad.eml'), $now - 7200, 'held'),
   ('', 'mon1@agency.example', 'tok3', 'ann@agency.example', 'x@other.example', 'hold', 9,
    CAST(readfile('$tmp/bad.json') AS TEXT), NULL, $now - 60, 'monitor')" || fail=$((fail + 1))
+# Their findings as rows, as the store writes them from the decision's JSON.
+sqlite3 "$tmp/store.db" "INSERT INTO quarantine_findings SELECT q.id, f.key, json_extract(f.value, '$.rule'),
+  json_extract(f.value, '$.severity'), json_extract(f.value, '$.start'), json_extract(f.value, '$.end'),
+  json_extract(f.value, '$.line'), json_extract(f.value, '$.excerpt'), json_extract(f.value, '$.words'),
+  json_extract(f.value, '$.principle'), json_extract(f.value, '$.advice')
+  FROM quarantine q, json_each(q.findings, '$.findings') f" || fail=$((fail + 1))
 expect "release --wrong with a rule not on the reply" 64 "$CTL" quarantine $S release 1 --wrong over-apology
 contains "the wrong rule is named" err '"over-apology" is not a rule of this reply'
 contains "the reply's rules are listed" err "blame-third-party"

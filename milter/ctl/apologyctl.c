@@ -9,7 +9,7 @@
  *   apologyctl logins ...                   logins_cmd.c
  *   apologyctl report ... | labels export   report.c, labels.c
  *   apologyctl store migrate ...            store_cmd.c
- *   apologyctl quarantine ...               milter/holds/quarantine.c
+ *   apologyctl quarantine ...               quarantine_cmd.c
  */
 #include <stdio.h>
 #include <string.h>

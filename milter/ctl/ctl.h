@@ -69,5 +69,7 @@ int report_main(int argc, char **argv);
 int labels_main(int argc, char **argv);
 /* `apologyctl store migrate ...` (store_cmd.c) */
 int store_main(int argc, char **argv);
+/* `apologyctl quarantine ...` (quarantine_cmd.c); ARGV[0] is "quarantine". */
+int quarantine_main(int argc, char **argv);
 
 #endif

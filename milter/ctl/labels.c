@@ -10,9 +10,10 @@
  *                 "excerpt":..., "wrong":bool}],
  *    "text":... | null}
  *
- * "text" is the author's new text (the findings' spans point into it), read
- * again from the stored copy of the message with the review settings'
- * policy; null when there is no copy or the policy does not load.
+ * "text" is the author's new text (the findings' spans point into it), as
+ * the store keeps it; for a reply held before the store kept it, read again
+ * from the stored copy of the message with the review settings' policy
+ * (null when there is no copy or the policy does not load).
  * docs/models.md says how a site retrains on these lines.
  */
 #include <stdio.h>
@@ -156,7 +157,9 @@ static int cmd_export(const struct review_config *cfg, struct store *st, void *d
 	}
 	struct policy *pol = policy_load(cfg->policy, &err);
 	if (pol == NULL) {
-		fprintf(stderr, "apologyctl: the policy %s does not load, so no text is exported: %s\n",
+		fprintf(stderr,
+		        "apologyctl: the policy %s does not load, so no text is exported of replies held"
+		        " before the store kept it: %s\n",
 		        cfg->policy, err ? err : "");
 		g_clear_pointer(&err, g_free);
 	}

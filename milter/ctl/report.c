@@ -14,6 +14,7 @@
 
 #include "ctl.h"
 #include "decisions.h"
+#include "html.h"
 #include "labeling.h"
 #include "render.h"
 #include "review_config.h"
@@ -193,17 +194,6 @@ static void print_json(const struct report *r)
 }
 
 /* ---- html ------------------------------------------------------------- */
-
-static void html_append(GString *o, const char *fmt, ...) G_GNUC_PRINTF(2, 3);
-static void html_append(GString *o, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	char *s = g_markup_vprintf_escaped(fmt, ap);
-	va_end(ap);
-	g_string_append(o, s);
-	g_free(s);
-}
 
 static void print_html(const struct report *r)
 {

@@ -982,6 +982,28 @@ static bool write_headers(struct filter_session *s, const struct decision *d, co
 	return ok;
 }
 
+/* D's findings as the store keeps them (struct store_finding). */
+static GArray *stored_findings(const struct decision *d)
+{
+	GArray *out = store_findings_new();
+	for (guint i = 0; d->findings && i < d->findings->len; i++) {
+		const struct finding *f = &g_array_index(d->findings, struct finding, i);
+		struct store_finding row = {
+		    .rule = g_strdup(rule_name(f->rule)),
+		    .severity = g_strdup(f->severity == RULE_HOLD ? "hold" : "advise"),
+		    .start = f->start,
+		    .end = f->end,
+		    .line = f->line,
+		    .excerpt = g_strdup(f->excerpt),
+		    .words = g_strdup(f->words),
+		    .principle = g_strdup(f->principle),
+		    .advice = g_strdup(f->advice),
+		};
+		g_array_append_val(out, row);
+	}
+	return out;
+}
+
 static void record_hold(struct filter_session *s, const struct decision *d, const struct known *k,
                         const char *qid, const char *token, const char *state, gint64 now,
                         struct recorded *rec)
@@ -1000,6 +1022,8 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
 	    .verdict = g_strdup(verdict_name(d->verdict)),
 	    .score = d->score,
 	    .findings_json = render_decision_json(d),
+	    .new_text = d->text ? g_strndup(d->text, d->text_len) : NULL,
+	    .findings = stored_findings(d),
 	    .complaint_ref = g_strdup(k->have_complaint ? k->complaint.message_id : NULL),
 	    .raw = g_malloc(s->raw->len + 1),
 	    .raw_len = s->raw->len,

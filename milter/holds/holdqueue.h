@@ -3,7 +3,7 @@
  * queue as `postqueue -j` (or Sendmail's `-bp`) lists it, and its comparison with the store's
  * held records, the records waiting in the daemon's spool and those the
  * daemon is still writing.  Shared by `apologyctl quarantine reconcile`
- * (quarantine.c) and the daemon's own periodic reconcile (daemon/upkeep.c),
+ * (ctl/quarantine_cmd.c, through quarantine.c) and the daemon's own periodic reconcile (daemon/upkeep.c),
  * so it needs nothing but GLib, the store's types and the core's rendering
  * of times: no notifications, no review settings.
  *

@@ -90,12 +90,11 @@ struct text_span {
 GArray *quarantine_spans(size_t len, const GArray *findings);
 
 struct policy;
-/* The author's new text of record Q (its copy of the message run through the
- * core again; the stored findings' spans refer to it), or NULL when there is
- * no copy.  Caller frees. */
+/* The author's new text of record Q, which the stored findings' spans refer
+ * to: the store's (the daemon's, as it judged the reply); for a record held
+ * before the store kept it, its copy of the message run through the core
+ * again with POL, or NULL when POL is NULL or there is no copy.  Caller
+ * frees. */
 char *quarantine_new_text(const struct policy *pol, const struct store_quarantine *q, size_t *len);
-
-/* `apologyctl quarantine ...`; ARGV[0] is "quarantine". */
-int quarantine_main(int argc, char **argv);
 
 #endif

@@ -904,7 +904,9 @@ int main(int argc, char **argv)
 		char *perr = NULL;
 		srv.app.pol = policy_load(srv.app.cfg.policy, &perr);
 		if (srv.app.pol == NULL)
-			fprintf(stderr, "apology-review: policy not loaded, replies shown without text: %s",
+			fprintf(stderr,
+			        "apology-review: policy not loaded, replies shown without the complaint they"
+			        " quote: %s",
 			        perr ? perr : "\n");
 		g_free(perr);
 		char dummy[crypto_pwhash_STRBYTES];

@@ -24,7 +24,8 @@ struct policy;
 struct review_app {
 	struct review_config cfg;
 	struct store *st;
-	struct policy *pol; /* to show a held reply's new text; may be NULL */
+	struct policy *pol; /* to show the complaint a reply quotes (and the new text of replies
+	                       held before the store kept it); may be NULL */
 };
 
 /* One request as the pages see it: who asks, and what they sent. */

@@ -12,6 +12,7 @@
 
 #include "decision.h"
 #include "decisions.h"
+#include "html.h"
 #include "labeling.h"
 #include "quarantine.h"
 #include "render.h"
@@ -66,31 +67,34 @@ void html_escape(GString *out, const char *s)
 	html_escape_len(out, s, s ? strlen(s) : 0);
 }
 
-/* Append FMT with every %s argument escaped is error-prone; pages instead
- * alternate literal HTML and html_escape() calls. */
+/* Fragments go through html_append() when their arguments are this
+ * program's own text (page titles, rule ids, states, tokens, URLs,
+ * numbers); text from mail, from a reviewer or from the review settings
+ * (addresses, notes, names, excerpts, error messages) through
+ * html_escape(), which takes any bytes. */
 static GString *begin(const struct review_request *rq, const char *title)
 {
-	GString *o = g_string_new("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-	                          "<meta name=\"viewport\" content=\"width=device-width\">"
-	                          "<link rel=\"stylesheet\" href=\"/static/review.css\"><title>");
-	html_escape(o, title);
-	g_string_append(o, " - apology review</title></head><body><header><strong>apology review</strong>");
+	GString *o = g_string_new(NULL);
+	html_append(
+	    o,
+	    "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+	    "content=\"width=device-width\"><link rel=\"stylesheet\" href=\"/static/review.css\"><title>%s "
+	    "- apology review</title></head><body><header><strong>apology review</strong>",
+	    title);
 	if (rq != NULL && rq->user != NULL) {
 		g_string_append(o, "<a href=\"/\">Queue</a>");
 		if (rq->admin)
 			g_string_append(
 			    o, "<a href=\"/audit\">Audit trail</a><a href=\"/stats\">Statistics</a>");
-		g_string_append(o, "<form method=\"post\" action=\"/logout\"><input type=\"hidden\" "
-		                   "name=\"csrf\" value=\"");
-		html_escape(o, rq->csrf);
-		g_string_append(o, "\"><span>");
+		html_append(o,
+		            "<form method=\"post\" action=\"/logout\"><input type=\"hidden\" name=\"csrf\" "
+		            "value=\"%s\"><span>",
+		            rq->csrf);
 		html_escape(o, rq->user);
 		g_string_append(o, rq->admin ? " (admin)" : " (reviewer)");
 		g_string_append(o, "</span> <button>Log out</button></form>");
 	}
-	g_string_append(o, "</header><main><h1>");
-	html_escape(o, title);
-	g_string_append(o, "</h1>");
+	html_append(o, "</header><main><h1>%s</h1>", title);
 	return o;
 }
 
@@ -118,13 +122,13 @@ void page_login(struct page *p, const char *csrf, const char *error)
 		html_escape(o, error);
 		g_string_append(o, "</p>");
 	}
-	g_string_append(o, "<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" "
-	                   "value=\"");
-	html_escape(o, csrf);
-	g_string_append(o, "\"><p><label>User <input name=\"user\" autocomplete=\"username\" "
-	                   "required></label></p><p><label>Password <input type=\"password\" "
-	                   "name=\"password\" autocomplete=\"current-password\" required></label></p>"
-	                   "<p><button>Log in</button></p></form>");
+	html_append(o,
+	            "<form method=\"post\" action=\"/login\"><input type=\"hidden\" name=\"csrf\" "
+	            "value=\"%s\"><p><label>User <input name=\"user\" autocomplete=\"username\" "
+	            "required></label></p><p><label>Password <input type=\"password\" "
+	            "name=\"password\" autocomplete=\"current-password\" required></label></p>"
+	            "<p><button>Log in</button></p></form>",
+	            csrf);
 	finish(p, o, error ? 401 : 200);
 }
 
@@ -153,9 +157,8 @@ static void queue_sort_links(GString *o, const struct review_request *rq, const 
 			g_string_append_printf(o, "<strong id=\"sort-%s\">%s</strong> ", all[i].name,
 			                       all[i].label);
 		else {
-			g_string_append_printf(o, "<a id=\"sort-%s\" href=\"", all[i].name);
-			html_escape(o, url);
-			g_string_append_printf(o, "\">%s</a> ", all[i].label);
+			html_append(o, "<a id=\"sort-%s\" href=\"%s\">%s</a> ", all[i].name, url,
+			            all[i].label);
 		}
 		g_free(url);
 	}
@@ -168,17 +171,13 @@ static void queue_page_links(GString *o, const struct review_request *rq, const 
 	g_string_append(o, "<nav id=\"pages\">");
 	if (pg->page > 1) {
 		char *url = queue_url(rq->query, sort, pg->page - 1);
-		g_string_append(o, "<a id=\"prev\" rel=\"prev\" href=\"");
-		html_escape(o, url);
-		g_string_append(o, "\">Previous</a> ");
+		html_append(o, "<a id=\"prev\" rel=\"prev\" href=\"%s\">Previous</a> ", url);
 		g_free(url);
 	}
 	g_string_append_printf(o, "<span id=\"page\">Page %u of %u</span>", pg->page, pg->pages);
 	if (pg->page < pg->pages) {
 		char *url = queue_url(rq->query, sort, pg->page + 1);
-		g_string_append(o, " <a id=\"next\" rel=\"next\" href=\"");
-		html_escape(o, url);
-		g_string_append(o, "\">Next</a>");
+		html_append(o, " <a id=\"next\" rel=\"next\" href=\"%s\">Next</a>", url);
 		g_free(url);
 	}
 	g_string_append(o, "</nav>");
@@ -196,11 +195,8 @@ static void queue_row(GString *o, struct review_app *app, const struct review_re
 	html_escape(o, q->sender);
 	g_string_append(o, "</td><td>");
 	html_escape(o, client);
-	g_string_append(o, "</td><td class=\"severity\">");
-	html_escape(o, q->complaint_severity ? q->complaint_severity : "none");
-	g_string_append_printf(o, "</td><td class=\"score\">%d</td><td>", q->score);
-	html_escape(o, rules);
-	g_string_append(o, "</td></tr>");
+	html_append(o, "</td><td class=\"severity\">%s</td><td class=\"score\">%d</td><td>%s</td></tr>",
+	            q->complaint_severity ? q->complaint_severity : "none", q->score, rules);
 	g_free(rules);
 	g_free(age);
 	g_free(client);
@@ -287,11 +283,11 @@ static void render_whole_reply(GString *o, const GArray *findings)
 		if (!any)
 			g_string_append(o, "<ul id=\"whole-reply\" class=\"whole\">");
 		any = true;
-		g_string_append_printf(o, "<li class=\"%s\" data-rule=\"", severity_class(f));
-		html_escape(o, f->rule);
-		g_string_append_printf(o, "\"><a href=\"#finding-%u\">%u</a> <strong>", i + 1, i + 1);
-		html_escape(o, f->rule);
-		g_string_append(o, "</strong>: about the whole reply, not one sentence</li>");
+		html_append(
+		    o,
+		    "<li class=\"%s\" data-rule=\"%s\"><a href=\"#finding-%u\">%u</a> <strong>%s</strong>: "
+		    "about the whole reply, not one sentence</li>",
+		    severity_class(f), f->rule, i + 1, i + 1, f->rule);
 	}
 	if (any)
 		g_string_append(o, "</ul>");
@@ -321,11 +317,8 @@ static void render_marked_text(GString *o, const char *text, size_t len, const G
 		}
 		const struct store_finding *f = &g_array_index(pinned, struct store_finding, s->finding);
 		guint n = g_array_index(number, guint, s->finding) + 1;
-		g_string_append_printf(o, "<mark class=\"%s\" data-rule=\"", severity_class(f));
-		html_escape(o, f->rule);
-		g_string_append(o, "\" title=\"");
-		html_escape(o, f->rule);
-		g_string_append(o, "\">");
+		html_append(o, "<mark class=\"%s\" data-rule=\"%s\" title=\"%s\">", severity_class(f),
+		            f->rule, f->rule);
 		html_escape_len(o, text + s->start, s->end - s->start);
 		g_string_append_printf(o, "</mark><sup><a href=\"#finding-%u\">%u</a></sup>", n, n);
 	}
@@ -344,11 +337,8 @@ static void render_findings(GString *o, const GArray *findings, bool decidable)
 	for (guint i = 0; i < findings->len; i++) {
 		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
 		bool whole = whole_reply(f);
-		g_string_append_printf(o, "<div class=\"finding %s%s\" id=\"finding-%u\"><strong>%u. ",
-		                       severity_class(f), whole ? " whole" : "", i + 1, i + 1);
-		html_escape(o, f->rule);
-		g_string_append(o, "</strong> (");
-		html_escape(o, f->severity);
+		html_append(o, "<div class=\"finding %s%s\" id=\"finding-%u\"><strong>%u. %s</strong> (%s",
+		            severity_class(f), whole ? " whole" : "", i + 1, i + 1, f->rule, f->severity);
 		if (whole)
 			g_string_append(o, ", about the whole reply)");
 		else
@@ -363,11 +353,10 @@ static void render_findings(GString *o, const GArray *findings, bool decidable)
 		g_string_append(o, "<br><em>Instead:</em> ");
 		html_escape(o, f->advice);
 		if (decidable) {
-			g_string_append(o,
-			                "<br><label class=\"wrong\"><input type=\"checkbox\" form=\"decide\" "
-			                "name=\"wrong-");
-			html_escape(o, f->rule);
-			g_string_append(o, "\" value=\"1\"> this finding is wrong</label>");
+			html_append(o,
+			            "<br><label class=\"wrong\"><input type=\"checkbox\" form=\"decide\" "
+			            "name=\"wrong-%s\" value=\"1\"> this finding is wrong</label>",
+			            f->rule);
 		}
 		g_string_append(o, "</div>");
 	}
@@ -411,10 +400,10 @@ static void render_complaint(struct review_app *app, GString *o, const struct st
 	const char *severity = q->complaint_severity ? q->complaint_severity
 	                       : stored              ? (c.serious ? "serious" : "normal")
 	                                             : NULL;
-	g_string_append(o, "<h2>What it answers</h2><p id=\"complaint\"><span id=\"complaint-severity\" "
-	                   "class=\"severity\">");
-	html_escape(o, severity ? severity : "no");
-	g_string_append(o, "</span> complaint");
+	html_append(o,
+	            "<h2>What it answers</h2><p id=\"complaint\"><span id=\"complaint-severity\" "
+	            "class=\"severity\">%s</span> complaint",
+	            severity ? severity : "no");
 	if (stored) {
 		g_string_append(o, " &lt;");
 		html_escape(o, c.message_id);
@@ -469,13 +458,10 @@ static void render_earlier(struct review_app *app, GString *o, const struct stor
 		for (guint i = 0; i < rows->len; i++) {
 			const struct store_quarantine *r = rows->pdata[i];
 			char *when = render_time(r->created);
-			g_string_append_printf(
-			    o,
-			    "<li class=\"held\">held reply <a href=\"/reply/%" G_GINT64_FORMAT
-			    "\">#%" G_GINT64_FORMAT "</a> of %s (",
-			    r->id, r->id, when ? when : "?");
-			html_escape(o, r->state);
-			g_string_append(o, ")</li>");
+			html_append(o,
+			            "<li class=\"held\">held reply <a href=\"/reply/%" G_GINT64_FORMAT
+			            "\">#%" G_GINT64_FORMAT "</a> of %s (%s)</li>",
+			            r->id, r->id, when ? when : "?", r->state);
 			g_free(when);
 		}
 	if (hist->len == 0 && rows->len == 0)
@@ -528,16 +514,15 @@ static void render_trail(struct review_app *app, GString *o, gint64 id)
 
 static void render_actions(GString *o, const struct review_request *rq, gint64 id)
 {
-	g_string_append_printf(o,
-	                       "<h2>Decide</h2><form method=\"post\" action=\"/reply/%" G_GINT64_FORMAT
-	                       "/decide\" id=\"decide\"><input type=\"hidden\" name=\"csrf\" value=\"",
-	                       id);
-	html_escape(o, rq->csrf);
-	g_string_append(o, "\"><p><label>Comment for the author (needed to return it)<br>"
-	                   "<textarea name=\"comment\"></textarea></label></p>"
-	                   "<button name=\"action\" value=\"release\">Release</button>"
-	                   "<button name=\"action\" value=\"return\">Return to the author</button>"
-	                   "<button name=\"action\" value=\"discard\">Discard</button></form>");
+	html_append(o,
+	            "<h2>Decide</h2><form method=\"post\" action=\"/reply/%" G_GINT64_FORMAT
+	            "/decide\" id=\"decide\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+	            "<p><label>Comment for the author (needed to return it)<br>"
+	            "<textarea name=\"comment\"></textarea></label></p>"
+	            "<button name=\"action\" value=\"release\">Release</button>"
+	            "<button name=\"action\" value=\"return\">Return to the author</button>"
+	            "<button name=\"action\" value=\"discard\">Discard</button></form>",
+	            id, rq->csrf);
 }
 
 void page_reply(struct review_app *app, const struct review_request *rq, gint64 id, const char *notice,
@@ -562,19 +547,14 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	html_escape(o, q->sender);
 	g_string_append(o, "</td></tr><tr><th>To</th><td>");
 	html_escape(o, q->recipients);
-	g_string_append_printf(o,
-	                       "</td></tr><tr><th>Held</th><td>%s (%s ago)</td></tr>"
-	                       "<tr><th>State</th><td id=\"state\">",
-	                       created ? created : "?", age);
-	html_escape(o, q->state);
-	g_string_append(o, "</td></tr><tr><th>Verdict</th><td>");
-	html_escape(o, q->verdict);
-	g_string_append_printf(o, ", score %d</td></tr><tr><th>Queue id</th><td>", q->score);
-	html_escape(o, q->queue_id);
 	/* The mail host that holds it: with a shared store, several. */
-	g_string_append(o, "</td></tr><tr><th>Host</th><td id=\"host\">");
-	html_escape(o, q->host ? q->host : "(not recorded)");
-	g_string_append(o, "</td></tr></table>");
+	html_append(
+	    o,
+	    "</td></tr><tr><th>Held</th><td>%s (%s ago)</td></tr><tr><th>State</th><td id=\"state\">%s"
+	    "</td></tr><tr><th>Verdict</th><td>%s, score %d</td></tr><tr><th>Queue id</th><td>%s</td>"
+	    "</tr><tr><th>Host</th><td id=\"host\">%s</td></tr></table>",
+	    created ? created : "?", age, q->state, q->verdict, q->score, q->queue_id,
+	    q->host ? q->host : "(not recorded)");
 	char *ferr = NULL;
 	GArray *findings = quarantine_findings(app->st, id, &ferr);
 	if (ferr) {
@@ -583,11 +563,16 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 		g_string_append(o, "</p>");
 		g_free(ferr);
 	}
+	/* The new text is the store's (the daemon's, as it judged it); the
+	 * complaint's text as the reply quotes it is not stored: only that
+	 * needs the policy and the split, and the new text of a record held
+	 * before the store kept it. */
 	struct thread_view view;
 	bool split = app->pol != NULL && q->raw != NULL && apology_split(app->pol, q->raw, q->raw_len, &view);
+	const char *text = q->new_text ? q->new_text : split ? view.text : NULL;
 	g_string_append(o, "<div class=\"sides\"><section id=\"reply-side\"><h2>What the author wrote</h2>");
-	if (split)
-		render_marked_text(o, view.text, view.len, findings);
+	if (text != NULL)
+		render_marked_text(o, text, q->new_text ? strlen(text) : view.len, findings);
 	else
 		g_string_append(o, "<p>The text is not available.</p>");
 	g_string_append(o, "</section><section id=\"complaint-side\">");
@@ -696,14 +681,10 @@ static void render_chart(GString *o, const char *id, const char *title, const GA
 	for (guint i = 0; i < counts->len; i++)
 		max = MAX(max, g_array_index(counts, struct store_count, i).n);
 	guint rows = MAX(counts->len, 1);
-	g_string_append(o, "<h2>");
-	html_escape(o, title);
-	g_string_append_printf(o,
-	                       "</h2><svg class=\"chart\" id=\"%s\" role=\"img\" width=\"640\" "
-	                       "height=\"%u\" viewBox=\"0 0 640 %u\"><title>",
-	                       id, rows * 24 + 8, rows * 24 + 8);
-	html_escape(o, title);
-	g_string_append(o, "</title>");
+	html_append(o,
+	            "<h2>%s</h2><svg class=\"chart\" id=\"%s\" role=\"img\" width=\"640\" height=\"%u\" "
+	            "viewBox=\"0 0 640 %u\"><title>%s</title>",
+	            title, id, rows * 24 + 8, rows * 24 + 8, title);
 	for (guint i = 0; i < counts->len; i++) {
 		const struct store_count *c = &g_array_index(counts, struct store_count, i);
 		int width = (int)(c->n * 380 / max);

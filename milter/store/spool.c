@@ -206,6 +206,17 @@ static size_t text_size(const char *s)
 	return s ? strlen(s) + 1 : 0;
 }
 
+static size_t findings_size(const GArray *findings)
+{
+	size_t n = 0;
+	for (guint i = 0; findings && i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		n += sizeof *f + text_size(f->rule) + text_size(f->severity) + text_size(f->excerpt) +
+		     text_size(f->words) + text_size(f->principle) + text_size(f->advice);
+	}
+	return n;
+}
+
 size_t spool_record_size(const struct spool_record *r)
 {
 	size_t n = sizeof *r;
@@ -214,7 +225,8 @@ size_t spool_record_size(const struct spool_record *r)
 		n += r->q.raw_len + text_size(r->q.queue_id) + text_size(r->q.message_id) +
 		     text_size(r->q.token) + text_size(r->q.sender) + text_size(r->q.recipients) +
 		     text_size(r->q.verdict) + text_size(r->q.findings_json) + text_size(r->q.complaint_ref) +
-		     text_size(r->q.state) + text_size(r->q.host);
+		     text_size(r->q.state) + text_size(r->q.host) + text_size(r->q.new_text) +
+		     findings_size(r->q.findings);
 		break;
 	case SPOOL_COMPLAINT:
 		n += text_size(r->c.message_id) + text_size(r->c.client_addr) + text_size(r->c.client_domain);
@@ -261,6 +273,7 @@ static GString *hold_line(const struct store_quarantine *q, bool with_copy)
 	jsonstr_member(out, "verdict", q->verdict);
 	put_number(out, "score", q->score);
 	jsonstr_member(out, "findings", q->findings_json);
+	jsonstr_member(out, "new_text", q->new_text);
 	jsonstr_member(out, "complaint_ref", q->complaint_ref);
 	put_number(out, "created", q->created);
 	jsonstr_member(out, "state", q->state);
@@ -413,6 +426,7 @@ static bool read_hold(struct fy_node *root, bool with_copy, struct store_quarant
 	q->verdict = text(root, "verdict");
 	q->score = (int)number(root, "score", &ok);
 	q->findings_json = text(root, "findings");
+	q->new_text = text(root, "new_text"); /* absent from records of earlier versions */
 	q->complaint_ref = text(root, "complaint_ref");
 	q->created = number(root, "created", &ok);
 	q->state = text(root, "state");

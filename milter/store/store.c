@@ -155,6 +155,9 @@ void store_quarantine_clear(struct store_quarantine *q)
 	g_free(q->recipients);
 	g_free(q->verdict);
 	g_free(q->findings_json);
+	g_free(q->new_text);
+	if (q->findings)
+		g_array_unref(q->findings);
 	g_free(q->complaint_ref);
 	g_free(q->raw);
 	g_free(q->state);
@@ -225,6 +228,7 @@ void store_finding_clear(struct store_finding *f)
 	g_free(f->rule);
 	g_free(f->severity);
 	g_free(f->excerpt);
+	g_free(f->words);
 	g_free(f->principle);
 	g_free(f->advice);
 	memset(f, 0, sizeof *f);

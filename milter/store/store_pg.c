@@ -170,6 +170,28 @@ static const char *const migrations[] = {
     "CREATE INDEX decisions_at ON decisions(at);",
     /* 9: the mail host that holds each held message */
     "ALTER TABLE quarantine ADD COLUMN host text;",
+    /* 10: a held reply's findings as rows, and its new text; the findings
+     * of records made before are converted */
+    "CREATE TABLE quarantine_findings ("
+    "  quarantine_id bigint NOT NULL REFERENCES quarantine(id),"
+    "  ordinal bigint NOT NULL,"
+    "  rule text COLLATE \"C\" NOT NULL,"
+    "  severity text NOT NULL,"
+    "  span_start bigint NOT NULL,"
+    "  span_end bigint NOT NULL,"
+    "  line bigint NOT NULL,"
+    "  excerpt text,"
+    "  words text,"
+    "  principle text,"
+    "  advice text,"
+    "  PRIMARY KEY (quarantine_id, ordinal));"
+    "CREATE INDEX quarantine_findings_rule ON quarantine_findings(rule, quarantine_id);"
+    "ALTER TABLE quarantine ADD COLUMN new_text text;"
+    "INSERT INTO quarantine_findings SELECT q.id, f.n - 1, coalesce(f.e ->> 'rule', ''),"
+    "  coalesce(f.e ->> 'severity', ''), coalesce((f.e ->> 'start')::numeric, 0),"
+    "  coalesce((f.e ->> 'end')::numeric, 0), coalesce((f.e ->> 'line')::numeric, 0), f.e ->> 'excerpt',"
+    "  f.e ->> 'words', f.e ->> 'principle', f.e ->> 'advice'"
+    "  FROM quarantine q, apology_findings(q.findings) WITH ORDINALITY f(e, n);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -218,7 +240,7 @@ static char *redact(const char *location)
 
 /* ---- bound parameters --------------------------------------------------- */
 
-#define MAX_PARAMS 16
+#define MAX_PARAMS 24
 
 struct params {
 	int n;
@@ -720,13 +742,75 @@ static bool pg_history_get(struct store *st, const char *sender, const char *cli
 
 /* ---- quarantine and reviews --------------------------------------------- */
 
+/* V as an element of a PostgreSQL array literal: NULL, or quoted. */
+static void array_item(GString *a, const char *v)
+{
+	if (v == NULL) {
+		g_string_append(a, "NULL");
+		return;
+	}
+	g_string_append_c(a, '"');
+	for (; *v; v++) {
+		if (*v == '"' || *v == '\\')
+			g_string_append_c(a, '\\');
+		g_string_append_c(a, *v);
+	}
+	g_string_append_c(a, '"');
+}
+
+/* FINDINGS (struct store_finding) as one array literal per column of
+ * quarantine_findings, rule to advice, into COLS. */
+static void finding_arrays(const GArray *findings, GString *cols[9])
+{
+	for (int c = 0; c < 9; c++)
+		cols[c] = g_string_new("{");
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		char num[3][24];
+		g_snprintf(num[0], sizeof num[0], "%zu", f->start);
+		g_snprintf(num[1], sizeof num[1], "%zu", f->end);
+		g_snprintf(num[2], sizeof num[2], "%u", f->line);
+		const char *v[9] = {f->rule ? f->rule : "",
+		                    f->severity ? f->severity : "",
+		                    num[0],
+		                    num[1],
+		                    num[2],
+		                    f->excerpt,
+		                    f->words,
+		                    f->principle,
+		                    f->advice};
+		for (int c = 0; c < 9; c++) {
+			if (i > 0)
+				g_string_append_c(cols[c], ',');
+			array_item(cols[c], v[c]);
+		}
+	}
+	for (int c = 0; c < 9; c++)
+		g_string_append_c(cols[c], '}');
+}
+
 static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id, char **err)
 {
+	/* The record and its findings as rows, in one statement: from Q's
+	 * findings ($15 to $23, one array per column), or when it has none
+	 * from its decision as JSON (render_decision_json()). */
 	static const char sql[] =
-	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
-	    " findings, complaint_ref, raw, created, state, host) VALUES ($1::text, $2::text, $3::text,"
-	    " $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, $10::bytea, $11::bigint,"
-	    " $12::text, $13::text) RETURNING id";
+	    "WITH r AS (INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict,"
+	    " score, findings, complaint_ref, raw, created, state, host, new_text) VALUES ($1::text,"
+	    " $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, $10::bytea,"
+	    " $11::bigint, $12::text, $13::text, $14::text) RETURNING id),"
+	    " x AS (INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start,"
+	    " span_end, line, excerpt, words, principle, advice)"
+	    " SELECT r.id, f.n - 1, f.rule, f.severity, f.s::bigint, f.e::bigint, f.l::bigint, f.excerpt,"
+	    " f.words, f.principle, f.advice FROM r, unnest($15::text[], $16::text[], $17::text[],"
+	    " $18::text[], $19::text[], $20::text[], $21::text[], $22::text[], $23::text[])"
+	    " WITH ORDINALITY f(rule, severity, s, e, l, excerpt, words, principle, advice, n)"
+	    " UNION ALL SELECT r.id, f.n - 1, coalesce(f.e ->> 'rule', ''), coalesce(f.e ->> 'severity', ''),"
+	    " coalesce((f.e ->> 'start')::numeric, 0), coalesce((f.e ->> 'end')::numeric, 0),"
+	    " coalesce((f.e ->> 'line')::numeric, 0), f.e ->> 'excerpt', f.e ->> 'words',"
+	    " f.e ->> 'principle', f.e ->> 'advice'"
+	    " FROM r, apology_findings($8::text) WITH ORDINALITY f(e, n) WHERE $15::text[] IS NULL)"
+	    " SELECT id FROM r";
 	struct params p = {0};
 	p_text(&p, q->queue_id ? q->queue_id : "");
 	p_text(&p, q->message_id ? q->message_id : "");
@@ -741,17 +825,26 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 	p_int(&p, q->created);
 	p_text(&p, q->state ? q->state : "held");
 	p_text(&p, q->host ? q->host : store_host(st));
+	p_text(&p, q->new_text);
+	GString *cols[9] = {NULL};
+	if (q->findings != NULL)
+		finding_arrays(q->findings, cols);
+	for (int c = 0; c < 9; c++)
+		p_text(&p, cols[c] ? cols[c]->str : NULL);
 	PGresult *r = run(handle(st), sql, &p, "recording a held message", err);
 	if (r != NULL && id != NULL)
 		*id = get_int(r, 0, 0);
 	PQclear(r);
+	for (int c = 0; c < 9; c++)
+		if (cols[c])
+			g_string_free(cols[c], TRUE);
 	return r != NULL;
 }
 
 #define QUARANTINE_COLUMNS                                                                                   \
 	"id, queue_id, message_id, token, sender, recipients, verdict, score, findings, complaint_ref, "     \
 	"raw, "                                                                                              \
-	"created, state, host"
+	"created, state, host, new_text"
 
 /* Row ROW of R, in QUARANTINE_COLUMNS' order, into Q. */
 static void read_quarantine(const PGresult *r, int row, struct store_quarantine *q)
@@ -780,6 +873,7 @@ static void read_quarantine(const PGresult *r, int row, struct store_quarantine 
 	q->created = get_int(r, row, 11);
 	q->state = get_text(r, row, 12);
 	q->host = get_text(r, row, 13);
+	q->new_text = get_text(r, row, 14);
 }
 
 static enum store_status pg_quarantine_get(struct store *st, enum store_key key, const char *value,
@@ -994,8 +1088,8 @@ static bool pg_prune(struct store *st, gint64 before, char **err)
 	" AND ($3::text IS NULL OR lower(sender) = lower($3::text))"                                         \
 	" AND ($4::text IS NULL OR strpos(',' || lower(recipients) || ',', '@' || lower($4::text) || ',') "  \
 	"> 0)"                                                                                               \
-	" AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM apology_findings(findings) f"                       \
-	"      WHERE f ->> 'rule' = $5::text))"                                                              \
+	" AND ($5::text IS NULL OR EXISTS (SELECT 1 FROM quarantine_findings f"                              \
+	"      WHERE f.quarantine_id = quarantine.id AND f.rule = $5::text))"                                \
 	" AND ($6::bigint = 0 OR created < $6::bigint)"
 
 static bool pg_quarantine_list(struct store *st, const struct store_query *f, GPtrArray *out, gint64 *count,
@@ -1008,7 +1102,7 @@ static bool pg_quarantine_list(struct store *st, const struct store_query *f, GP
 	        : g_strconcat(
 	              "SELECT id, queue_id, message_id, token, sender, recipients,"
 	              " verdict, score, findings, complaint_ref,"
-	              " CASE WHEN $8::int <> 0 THEN raw END, created, state, host,"
+	              " CASE WHEN $8::int <> 0 THEN raw END, created, state, host, new_text,"
 	              " apology_jsonb(findings) -> 'complaint' ->> 'severity',"
 	              " apology_epoch(apology_jsonb(findings) -> 'complaint' ->> 'sent')" QUARANTINE_MATCH,
 	              store_quarantine_orders[order], " LIMIT $7::bigint OFFSET $9::bigint", NULL);
@@ -1032,8 +1126,8 @@ static bool pg_quarantine_list(struct store *st, const struct store_query *f, GP
 		}
 		struct store_quarantine *q = g_new0(struct store_quarantine, 1);
 		read_quarantine(r, i, q);
-		q->complaint_severity = get_text(r, i, 14);
-		q->complaint_sent = PQgetisnull(r, i, 15) ? -1 : get_int(r, i, 15);
+		q->complaint_severity = get_text(r, i, 15);
+		q->complaint_sent = PQgetisnull(r, i, 16) ? -1 : get_int(r, i, 16);
 		g_ptr_array_add(out, q);
 	}
 	PQclear(r);
@@ -1044,10 +1138,8 @@ static bool pg_quarantine_list(struct store *st, const struct store_query *f, GP
 static bool pg_quarantine_findings(struct store *st, gint64 id, GArray *out, char **err)
 {
 	static const char sql[] =
-	    "SELECT f ->> 'rule', f ->> 'severity', f ->> 'start', f ->> 'end', f ->> 'line',"
-	    " f ->> 'excerpt', f ->> 'principle', f ->> 'advice'"
-	    " FROM quarantine q, apology_findings(q.findings) f"
-	    " WHERE q.id = $1::bigint ORDER BY f -> 'start'";
+	    "SELECT rule, severity, span_start, span_end, line, excerpt, words, principle, advice"
+	    " FROM quarantine_findings WHERE quarantine_id = $1::bigint ORDER BY span_start, ordinal";
 	struct params p = {0};
 	p_int(&p, id);
 	PGresult *r = run(handle(st), sql, &p, "reading findings", err);
@@ -1059,8 +1151,9 @@ static bool pg_quarantine_findings(struct store *st, gint64 id, GArray *out, cha
 		    .end = (size_t)MAX(get_int(r, i, 3), 0),
 		    .line = (unsigned)MAX(get_int(r, i, 4), 0),
 		    .excerpt = get_text(r, i, 5),
-		    .principle = get_text(r, i, 6),
-		    .advice = get_text(r, i, 7),
+		    .words = get_text(r, i, 6),
+		    .principle = get_text(r, i, 7),
+		    .advice = get_text(r, i, 8),
 		};
 		g_array_append_val(out, f);
 	}
@@ -1190,8 +1283,8 @@ static bool count_stats(struct store *st, enum store_stat what, bool monitor, gi
 	        " FROM (SELECT to_timestamp(created) AT TIME ZONE 'UTC' AS t FROM quarantine"
 	        " WHERE created >= $1::bigint AND (state = 'monitor') = $3::boolean) w GROUP BY k ORDER BY k"
 	        " LIMIT $2::bigint",
-	    [STORE_STAT_RULE] = "SELECT (f ->> 'rule') COLLATE \"C\" AS k, count(DISTINCT q.id)"
-	                        " FROM quarantine q, apology_findings(q.findings) f"
+	    [STORE_STAT_RULE] = "SELECT f.rule AS k, count(DISTINCT q.id)"
+	                        " FROM quarantine q JOIN quarantine_findings f ON f.quarantine_id = q.id"
 	                        " WHERE created >= $1::bigint AND (state = 'monitor') = $3::boolean"
 	                        " GROUP BY k ORDER BY 2 DESC, k NULLS FIRST LIMIT $2::bigint",
 	    [STORE_STAT_SENDER] = "SELECT lower(sender) COLLATE \"C\" AS k, count(*) FROM quarantine"

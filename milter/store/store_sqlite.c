@@ -157,6 +157,32 @@ static const char *const migrations[] = {
     /* 9: the mail host that holds each held message (several hosts may
      * share one PostgreSQL store: store_pg.c mirrors this list) */
     "ALTER TABLE quarantine ADD COLUMN host TEXT;",
+    /* 10: a held reply's findings as rows, and its new text (the text the
+     * findings' spans point into), so that readers need neither the JSON
+     * nor the core; the findings of records made before are converted */
+    "CREATE TABLE quarantine_findings ("
+    "  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"
+    "  ordinal INTEGER NOT NULL,"
+    "  rule TEXT NOT NULL,"
+    "  severity TEXT NOT NULL,"
+    "  span_start INTEGER NOT NULL,"
+    "  span_end INTEGER NOT NULL,"
+    "  line INTEGER NOT NULL,"
+    "  excerpt TEXT,"
+    "  words TEXT,"
+    "  principle TEXT,"
+    "  advice TEXT,"
+    "  PRIMARY KEY (quarantine_id, ordinal));"
+    "CREATE INDEX quarantine_findings_rule ON quarantine_findings(rule, quarantine_id);"
+    "ALTER TABLE quarantine ADD COLUMN new_text TEXT;"
+    "INSERT INTO quarantine_findings SELECT q.id, f.key,"
+    "  coalesce(json_extract(f.value, '$.rule'), ''), coalesce(json_extract(f.value, '$.severity'), ''),"
+    "  coalesce(json_extract(f.value, '$.start'), 0), coalesce(json_extract(f.value, '$.end'), 0),"
+    "  coalesce(json_extract(f.value, '$.line'), 0), json_extract(f.value, '$.excerpt'),"
+    "  json_extract(f.value, '$.words'), json_extract(f.value, '$.principle'),"
+    "  json_extract(f.value, '$.advice')"
+    "  FROM quarantine q, json_each(CASE WHEN json_valid(q.findings) THEN CASE WHEN"
+    "  json_type(q.findings, '$.findings') = 'array' THEN q.findings END END, '$.findings') f;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -167,6 +193,8 @@ enum stmt {
 	ST_APOLOGY_PUT,
 	ST_HISTORY_GET,
 	ST_QUARANTINE_PUT,
+	ST_FINDINGS_PUT,
+	ST_FINDING_PUT,
 	ST_QUARANTINE_BY_TOKEN,
 	ST_QUARANTINE_BY_QUEUE_ID,
 	ST_QUARANTINE_STATE,
@@ -187,7 +215,7 @@ enum stmt {
 
 #define QUARANTINE_COLUMNS                                                                                   \
 	"id, queue_id, message_id, token, sender, recipients, verdict, score, findings, "                    \
-	"complaint_ref, raw, created, state, host"
+	"complaint_ref, raw, created, state, host, new_text"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMPLAINT_PUT] = "INSERT OR REPLACE INTO complaints "
@@ -203,7 +231,23 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "ORDER BY at DESC LIMIT ?4",
     [ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
                           "recipients, verdict, score, findings, complaint_ref, raw, created, "
-                          "state, host) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
+                          "state, host, new_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
+                          "?12, ?13, ?14)",
+    /* The record ?1's findings as rows, from its decision ?2 as JSON
+     * (render_decision_json()): in the decision's order, none when it is
+     * not a decision.  For records written back from the spool. */
+    [ST_FINDINGS_PUT] =
+        "INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start, span_end,"
+        " line, excerpt, words, principle, advice) SELECT ?1, key,"
+        " coalesce(json_extract(value, '$.rule'), ''), coalesce(json_extract(value, '$.severity'), ''),"
+        " coalesce(json_extract(value, '$.start'), 0), coalesce(json_extract(value, '$.end'), 0),"
+        " coalesce(json_extract(value, '$.line'), 0), json_extract(value, '$.excerpt'),"
+        " json_extract(value, '$.words'), json_extract(value, '$.principle'),"
+        " json_extract(value, '$.advice') FROM json_each(CASE WHEN json_valid(?2) THEN"
+        " CASE WHEN json_type(?2, '$.findings') = 'array' THEN ?2 END END, '$.findings')",
+    [ST_FINDING_PUT] = "INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start, "
+                       "span_end, line, excerpt, words, principle, advice) "
+                       "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     [ST_QUARANTINE_BY_TOKEN] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine WHERE token = ?1",
     [ST_QUARANTINE_BY_QUEUE_ID] = "SELECT " QUARANTINE_COLUMNS " FROM quarantine "
                                   "WHERE queue_id = ?1 ORDER BY created DESC, id DESC LIMIT 1",
@@ -589,10 +633,38 @@ static bool sqlite_history_get(struct store *st, const char *sender, const char 
 
 /* ---- quarantine and reviews ------------------------------------------- */
 
+/* Write FINDINGS (struct store_finding) as the rows of record ID. */
+static bool put_finding_rows(struct sqlite_store *s, gint64 id, const GArray *findings, char **err)
+{
+	bool ok = true;
+	for (guint i = 0; ok && i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		sqlite3_stmt *q = stmt(s, ST_FINDING_PUT);
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int64(q, 2, i);
+		bind_text(q, 3, f->rule ? f->rule : "");
+		bind_text(q, 4, f->severity ? f->severity : "");
+		sqlite3_bind_int64(q, 5, (gint64)f->start);
+		sqlite3_bind_int64(q, 6, (gint64)f->end);
+		sqlite3_bind_int64(q, 7, f->line);
+		bind_text(q, 8, f->excerpt);
+		bind_text(q, 9, f->words);
+		bind_text(q, 10, f->principle);
+		bind_text(q, 11, f->advice);
+		ok = run(s, q, "recording the findings of a held message", err);
+	}
+	return ok;
+}
+
+/* The record and its findings' rows, in one transaction. */
 static bool sqlite_quarantine_put(struct store *st, const struct store_quarantine *r, gint64 *id, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);
+	if (!exec(s, "BEGIN IMMEDIATE", err)) {
+		g_mutex_unlock(&s->lock);
+		return false;
+	}
 	sqlite3_stmt *q = stmt(s, ST_QUARANTINE_PUT);
 	bind_text(q, 1, r->queue_id ? r->queue_id : "");
 	bind_text(q, 2, r->message_id ? r->message_id : "");
@@ -608,9 +680,22 @@ static bool sqlite_quarantine_put(struct store *st, const struct store_quarantin
 	sqlite3_bind_int64(q, 11, r->created);
 	bind_text(q, 12, r->state ? r->state : "held");
 	bind_text(q, 13, r->host ? r->host : store_host(&s->base));
+	bind_text(q, 14, r->new_text);
 	bool ok = run(s, q, "recording a held message", err);
+	gint64 rowid = sqlite3_last_insert_rowid(s->db);
+	if (ok && r->findings != NULL) {
+		ok = put_finding_rows(s, rowid, r->findings, err);
+	} else if (ok) {
+		q = stmt(s, ST_FINDINGS_PUT);
+		sqlite3_bind_int64(q, 1, rowid);
+		bind_text(q, 2, r->findings_json);
+		ok = run(s, q, "recording the findings of a held message", err);
+	}
+	ok = ok && exec(s, "COMMIT", err);
+	if (!ok)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 	if (ok && id != NULL)
-		*id = sqlite3_last_insert_rowid(s->db);
+		*id = rowid;
 	g_mutex_unlock(&s->lock);
 	return ok;
 }
@@ -638,6 +723,7 @@ static void read_quarantine(sqlite3_stmt *q, struct store_quarantine *r)
 	r->created = sqlite3_column_int64(q, 11);
 	r->state = column_text(q, 12);
 	r->host = column_text(q, 13);
+	r->new_text = column_text(q, 14);
 }
 
 static enum store_status sqlite_quarantine_get(struct store *st, enum store_key key, const char *value,
@@ -867,8 +953,8 @@ static bool finish(struct sqlite_store *s, sqlite3_stmt *q, int rc, const char *
 	" FROM quarantine WHERE (?1 = 0 OR id = ?1) AND (?2 IS NULL OR state = ?2)"                          \
 	" AND (?3 IS NULL OR lower(sender) = lower(?3))"                                                     \
 	" AND (?4 IS NULL OR instr(',' || lower(recipients) || ',', '@' || lower(?4) || ',') > 0)"           \
-	" AND (?5 IS NULL OR (json_valid(findings) AND EXISTS (SELECT 1 FROM"                                \
-	"      json_each(findings, '$.findings') WHERE json_extract(value, '$.rule') = ?5)))"                \
+	" AND (?5 IS NULL OR EXISTS (SELECT 1 FROM quarantine_findings f"                                    \
+	"      WHERE f.quarantine_id = quarantine.id AND f.rule = ?5))"                                      \
 	" AND (?6 = 0 OR created < ?6)"
 
 /* The complaint of the stored decision ("complaint":{"severity":..,"sent":..}),
@@ -882,13 +968,12 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 {
 	struct sqlite_store *s = handle(st);
 	unsigned order = (unsigned)f->order < STORE_ORDERS ? (unsigned)f->order : 0;
-	char *sql = out == NULL
-	                ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
-	                : g_strconcat("SELECT id, queue_id, message_id, token, sender, recipients,"
-	                              " verdict, score, findings, complaint_ref,"
-	                              " CASE WHEN ?8 THEN raw END, created, state, host" QUARANTINE_COMPLAINT
-	                                  QUARANTINE_MATCH,
-	                              store_quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
+	char *sql = out == NULL ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
+	                        : g_strconcat("SELECT id, queue_id, message_id, token, sender, recipients,"
+	                                      " verdict, score, findings, complaint_ref,"
+	                                      " CASE WHEN ?8 THEN raw END, created, state, host,"
+	                                      " new_text" QUARANTINE_COMPLAINT QUARANTINE_MATCH,
+	                                      store_quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = prepare(s, sql, err);
 	bool ok = q != NULL;
@@ -912,9 +997,9 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 			}
 			struct store_quarantine *r = g_new0(struct store_quarantine, 1);
 			read_quarantine(q, r);
-			r->complaint_severity = column_text(q, 14);
+			r->complaint_severity = column_text(q, 15);
 			r->complaint_sent =
-			    sqlite3_column_type(q, 15) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 15);
+			    sqlite3_column_type(q, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 16);
 			g_ptr_array_add(out, r);
 		}
 		ok = finish(s, q, rc, "listing held messages", err);
@@ -927,13 +1012,9 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 static bool sqlite_quarantine_findings(struct store *st, gint64 id, GArray *out, char **err)
 {
 	struct sqlite_store *s = handle(st);
-	static const char sql[] = "SELECT json_extract(value, '$.rule'), json_extract(value, '$.severity'),"
-	                          " json_extract(value, '$.start'), json_extract(value, '$.end'),"
-	                          " json_extract(value, '$.line'), json_extract(value, '$.excerpt'),"
-	                          " json_extract(value, '$.principle'), json_extract(value, '$.advice')"
-	                          " FROM quarantine, json_each(quarantine.findings, '$.findings')"
-	                          " WHERE quarantine.id = ?1 AND json_valid(quarantine.findings)"
-	                          " ORDER BY json_extract(value, '$.start')";
+	static const char sql[] = "SELECT rule, severity, span_start, span_end, line, excerpt, words,"
+	                          " principle, advice FROM quarantine_findings"
+	                          " WHERE quarantine_id = ?1 ORDER BY span_start, ordinal";
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = prepare(s, sql, err);
 	bool ok = q != NULL;
@@ -948,8 +1029,9 @@ static bool sqlite_quarantine_findings(struct store *st, gint64 id, GArray *out,
 			    .end = (size_t)MAX(sqlite3_column_int64(q, 3), 0),
 			    .line = (unsigned)MAX(sqlite3_column_int(q, 4), 0),
 			    .excerpt = column_text(q, 5),
-			    .principle = column_text(q, 6),
-			    .advice = column_text(q, 7),
+			    .words = column_text(q, 6),
+			    .principle = column_text(q, 7),
+			    .advice = column_text(q, 8),
 			};
 			g_array_append_val(out, f);
 		}
@@ -1130,9 +1212,9 @@ static bool count_stats(struct store *st, enum store_stat what, bool monitor, gi
 	    [STORE_STAT_WEEK] =
 	        "SELECT strftime('%Y-W%W', created, 'unixepoch') AS k, count(*) FROM quarantine"
 	        " WHERE created >= ?1 AND (state = 'monitor') = ?3 GROUP BY k ORDER BY k LIMIT ?2",
-	    [STORE_STAT_RULE] = "SELECT json_extract(value, '$.rule') AS k, count(DISTINCT quarantine.id)"
-	                        " FROM quarantine, json_each(quarantine.findings, '$.findings')"
-	                        " WHERE created >= ?1 AND (state = 'monitor') = ?3 AND json_valid(findings)"
+	    [STORE_STAT_RULE] = "SELECT f.rule AS k, count(DISTINCT q.id)"
+	                        " FROM quarantine q JOIN quarantine_findings f ON f.quarantine_id = q.id"
+	                        " WHERE created >= ?1 AND (state = 'monitor') = ?3"
 	                        " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
 	    [STORE_STAT_SENDER] = "SELECT lower(sender) AS k, count(*) FROM quarantine"
 	                          " WHERE created >= ?1 AND (state = 'monitor') = ?3"

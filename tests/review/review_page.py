@@ -74,10 +74,18 @@ def the_reply(tmp):
 
 
 def hold(db, token, sender, score, created, findings="{}", raw=None, ref=None, rcpt="dana@client.example"):
+    """A held record as the daemon writes it: its findings also as rows of quarantine_findings (the new
+    text is left out, as in records held before the store kept it: the page splits the copy again)."""
     cur = db.execute("INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
                      " findings, complaint_ref, raw, created, state)"
                      " VALUES ('ABC123', ?, ?, ?, ?, 'hold', ?, ?, ?, ?, ?, 'held')",
                      (token + "@acme.example", token, sender, rcpt, score, findings, ref, raw, created))
+    db.execute("INSERT INTO quarantine_findings SELECT q.id, f.key, json_extract(f.value, '$.rule'),"
+               " json_extract(f.value, '$.severity'), json_extract(f.value, '$.start'),"
+               " json_extract(f.value, '$.end'), json_extract(f.value, '$.line'), json_extract(f.value, '$.excerpt'),"
+               " json_extract(f.value, '$.words'), json_extract(f.value, '$.principle'),"
+               " json_extract(f.value, '$.advice') FROM quarantine q, json_each(q.findings, '$.findings') f"
+               " WHERE q.id = ?", (cur.lastrowid,))
     return cur.lastrowid
 
 

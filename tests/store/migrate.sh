@@ -1,6 +1,7 @@
 #!/bin/sh
 # `apologyctl store migrate`: an SQLite store with a record of each kind
-# (a held message whose copy has a NUL byte, its review, an outbox row, a
+# (a held message whose copy has a NUL byte, with its new text and a
+# finding, its review, an outbox row, a
 # complaint, apologies, a failed log-in) copied into an empty PostgreSQL
 # store; the counts printed, the records read back through apologyctl, the
 # copy's bytes unchanged, a second copy refused without --force and
@@ -25,10 +26,12 @@ LITE=sqlite:$T/store.db
 "$CTL" quarantine -o "store=$LITE" list >/dev/null
 sqlite3 "$T/store.db" <<'SQL'
 INSERT INTO quarantine (id, queue_id, message_id, token, sender, recipients, verdict, score, findings,
-  complaint_ref, raw, created, state)
+  complaint_ref, raw, created, state, new_text)
   VALUES (7, 'Q1A2B3', 'r1@acme.example', 'tok1', 'sam@acme.example', 'dana@client.example', 'hold', 12,
   '{"findings":[{"rule":"blame-third-party","severity":"hold","start":0,"end":5,"line":1}]}',
-  'c1@client.example', X'5375626A6563743A20780D0A0D0A6100620D0A', 1700000000, 'held');
+  'c1@client.example', X'5375626A6563743A20780D0A0D0A6100620D0A', 1700000000, 'held', 'Sorry, the courier.');
+INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start, span_end, line)
+  VALUES (7, 0, 'blame-third-party', 'hold', 0, 5, 1);
 INSERT INTO quarantine (id, queue_id, message_id, token, sender, recipients, verdict, score, findings,
   raw, created, state, host)
   VALUES (9, 'Q9', 'r9@acme.example', 'tok9', 'kim@acme.example', 'x@client.example', 'hold', 8, '[]',
@@ -45,7 +48,7 @@ SQL
 
 "$CTL" store migrate --from "$LITE" --to "$PG" >"$T/out" 2>&1 || fail "migrate failed: $(cat "$T/out")"
 for want in "quarantine: 2 rows" "reviews: 1 rows" "outbox: 1 rows" "complaints: 1 rows" "apologies: 2 rows" \
-	"login_failures: 1 rows" "helper_actions: 0 rows"; do
+	"login_failures: 1 rows" "helper_actions: 0 rows" "quarantine_findings: 1 rows"; do
 	grep -qx "$want" "$T/out" || fail "no \"$want\" in: $(cat "$T/out")"
 done
 grep -q "done" "$T/out" || fail "no closing line: $(cat "$T/out")"
@@ -59,6 +62,8 @@ q "$PG" show 9 >"$T/show" || fail "show: $(cat "$T/show")"
 grep -q "release by lead: ok" "$T/show" || fail "review not copied: $(cat "$T/show")"
 grep -q "on mx2.example" "$T/show" || fail "show does not say the host: $(cat "$T/show")"
 q "$PG" list --rule blame-third-party | grep -q "^7 " || fail "findings not readable on PostgreSQL"
+q "$PG" show 7 >"$T/show7" || fail "show 7: $(cat "$T/show7")"
+grep -q "| \[\[Sorry\]\]{1}, the courier\." "$T/show7" || fail "new text or findings not copied: $(cat "$T/show7")"
 [ "$(pgsql "SELECT encode(raw, 'hex') FROM quarantine WHERE id = 7")" = \
 	"$(sqlite3 "$T/store.db" "SELECT lower(hex(raw)) FROM quarantine WHERE id = 7")" ] || fail "the copy's bytes changed"
 [ "$(pgsql "SELECT count(*) FROM outbox WHERE state = 'pending' AND quarantine_id = 7")" = 1 ] || fail "outbox"

@@ -420,6 +420,17 @@ static void test_hold(void **state)
 	assert_string_equal(q.state, "held");
 	assert_non_null(strstr(q.findings_json, "\"rule\":\"blame-third-party\""));
 	assert_non_null(strstr(q.raw, "\r\n\r\nDana,\r\n"));
+	/* The new text the findings point into, and the findings as rows. */
+	assert_non_null(q.new_text);
+	assert_true(g_str_has_prefix(q.new_text, "Dana,\n"));
+	GArray *findings = store_findings_new();
+	assert_true(store_quarantine_findings(st, q.id, findings, &err));
+	char *rules = store_findings_rules(findings);
+	assert_non_null(strstr(rules, "blame-third-party"));
+	const struct store_finding *f = &g_array_index(findings, struct store_finding, 0);
+	assert_true(f->end <= strlen(q.new_text));
+	g_free(rules);
+	g_array_unref(findings);
 	store_quarantine_clear(&q);
 	store_close(st);
 	mta_clear(&mta);

@@ -4,7 +4,8 @@
  * order and paging (review_queue.c) with unknown or out-of-range arguments,
  * its severity column; and one reply: the complaint it answers shown
  * escaped beside it, "Earlier apologies" limited to apologies made before
- * it, and findings about the whole reply shown as notes, not marks.
+ * it, findings about the whole reply shown as notes, not marks, and a reply
+ * shown from the store alone (its new text and findings, no policy).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -137,7 +138,8 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 	page_clear(&fx->page);
 	store_close(fx->app.st);
-	policy_unref(fx->app.pol);
+	if (fx->app.pol)
+		policy_unref(fx->app.pol);
 	g_hash_table_unref(fx->query);
 	const char *names[] = {"store.db", "store.db-wal", "store.db-shm"};
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
@@ -276,6 +278,21 @@ static void test_earlier_excludes_the_reply(void **state)
 	g_free(raw);
 }
 
+/* The findings of decision_json on the page P: apology-missing a note about
+ * the whole reply, blame-third-party marked on "courier" in the new text. */
+static void expect_marked(const struct page *p)
+{
+	char *notes = element(p, "ul", "whole-reply");
+	assert_non_null(strstr(notes, "data-rule=\"apology-missing\""));
+	assert_null(strstr(notes, "blame-third-party"));
+	g_free(notes);
+	char *text = element(p, "div", "new-text");
+	/* the sentence around "courier" is plain text, not marked */
+	assert_non_null(strstr(text, "\">Dana,\n\nThe <mark class=\"hold\" data-rule=\"blame-third-party\""));
+	assert_non_null(strstr(text, "</sup> lost the parcel, so this was beyond our control."));
+	g_free(text);
+}
+
 static void test_whole_reply_finding_is_a_note(void **state)
 {
 	struct fixture *fx = *state;
@@ -288,19 +305,43 @@ static void test_whole_reply_finding_is_a_note(void **state)
 	assert_non_null(strstr(body,
 	                       "<mark class=\"hold\" data-rule=\"blame-third-party\" title=\"blame-third-"
 	                       "party\">courier</mark><sup><a href=\"#finding-2\">2</a>"));
-	char *notes = element(&fx->page, "ul", "whole-reply");
-	assert_non_null(strstr(notes, "data-rule=\"apology-missing\""));
-	assert_null(strstr(notes, "blame-third-party"));
-	g_free(notes);
-	char *text = element(&fx->page, "div", "new-text");
-	/* the sentence around "courier" is plain text, not marked */
-	assert_non_null(strstr(text, "\">Dana,\n\nThe <mark class=\"hold\" data-rule=\"blame-third-party\""));
-	assert_non_null(strstr(text, "</sup> lost the parcel, so this was beyond our control."));
-	g_free(text);
+	expect_marked(&fx->page);
 	char *finding = element(&fx->page, "div", "finding-1");
 	assert_non_null(strstr(finding, "about the whole reply"));
 	assert_null(strstr(finding, "The courier lost")); /* its anchor is not quoted as the fault */
 	g_free(finding);
+}
+
+/* A held reply is shown from the store alone: its new text as the daemon
+ * judged it and its findings' rows, with no policy and no copy of the
+ * message to split again. */
+static void test_reply_from_the_store(void **state)
+{
+	struct fixture *fx = *state;
+	policy_unref(fx->app.pol);
+	fx->app.pol = NULL;
+	struct store_quarantine q = {
+	    .queue_id = "ABCDEF124",
+	    .message_id = "m@x",
+	    .token = "t1",
+	    .sender = "sam@acme.example",
+	    .recipients = "dana@client.example",
+	    .verdict = "hold",
+	    .score = 9,
+	    .findings_json = (char *)decision_json,
+	    .new_text = "Dana,\n\nThe courier lost the parcel, so this was beyond our control.\n\nSam\n",
+	    .created = 1741000000,
+	    .state = "held",
+	};
+	gint64 id = 0;
+	char *err = NULL;
+	assert_true(store_quarantine_put(fx->app.st, &q, &id, &err));
+	page_reply(&fx->app, &fx->rq, id, NULL, &fx->page);
+	assert_int_equal(fx->page.status, 200);
+	expect_marked(&fx->page);
+	char *text = element(&fx->page, "div", "new-text");
+	assert_non_null(strstr(text, "our control.\n\nSam\n")); /* the text stored, whole */
+	g_free(text);
 }
 
 static void test_complaint_shown_escaped(void **state)
@@ -420,6 +461,7 @@ int main(void)
 	    cmocka_unit_test(test_whole_reply_rules),
 	    cmocka_unit_test_setup_teardown(test_earlier_excludes_the_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_whole_reply_finding_is_a_note, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reply_from_the_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_complaint_shown_escaped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_sorts_and_pages, setup, teardown),
 	};

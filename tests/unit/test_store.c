@@ -164,6 +164,9 @@ static void test_newer_schema_refused(void **state)
 	sqlite3_exec(db, "DROP TABLE IF EXISTS review_labels; DROP TABLE IF EXISTS decisions", NULL, NULL,
 	             NULL);
 	sqlite3_exec(db, "ALTER TABLE quarantine DROP COLUMN host", NULL, NULL, NULL);
+	sqlite3_exec(db,
+	             "DROP TABLE IF EXISTS quarantine_findings; ALTER TABLE quarantine DROP COLUMN new_text",
+	             NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -345,6 +348,178 @@ static void test_quarantine(void **state)
 	assert_int_equal(store_quarantine_get(fx->st, "no-such-token", &out, &err), STORE_NONE);
 }
 
+/* Run SQL (no rows wanted) on the store's database, past the store: the
+ * SQLite file or the PostgreSQL database. */
+static void store_sql(struct fixture *fx, const char *sql)
+{
+	if (fx->path == NULL) {
+		g_free(pgtest_query(sql));
+		return;
+	}
+	sqlite3 *db;
+	char *msg = NULL;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+static void expect_finding(const GArray *findings, guint i, const char *rule, size_t start, size_t end,
+                           const char *excerpt, const char *words)
+{
+	const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+	assert_string_equal(f->rule, rule);
+	assert_int_equal(f->start, start);
+	assert_int_equal(f->end, end);
+	assert_string_equal(f->excerpt, excerpt);
+	if (words == NULL)
+		assert_null(f->words);
+	else
+		assert_string_equal(f->words, words);
+}
+
+/* A hold's findings are rows of their own, with the new text they point
+ * into: made from the decision's JSON when only that is given, read back in
+ * span order whatever becomes of the JSON, and found by rule in lists and
+ * statistics; findings given as such are written as they are. */
+static void test_findings_rows(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct store_quarantine q = {
+	    .queue_id = "4F1",
+	    .message_id = "r@us.example",
+	    .token = "1111111111111111aaaaaaaaaaaaaaaa",
+	    .sender = "am@us.example",
+	    .recipients = "a@client.example",
+	    .verdict = "hold",
+	    .score = 9,
+	    .findings_json = "{\"verdict\":\"hold\",\"findings\":["
+	                     "{\"rule\":\"no-remedy\",\"severity\":\"advise\",\"start\":0,\"end\":32,"
+	                     "\"line\":1,\"excerpt\":\"whole\",\"principle\":\"p2\",\"advice\":\"a2\"},"
+	                     "{\"rule\":\"blame-third-party\",\"severity\":\"hold\",\"start\":4,\"end\":20,"
+	                     "\"line\":1,\"excerpt\":\"the courier lost\",\"words\":\"courier lost\","
+	                     "\"principle\":\"p1\",\"advice\":\"a1\"}]}",
+	    .new_text = "Sorry, the courier lost it all.\n",
+	    .created = 5000,
+	    .state = "held",
+	};
+	gint64 id = 0;
+	assert_true(store_quarantine_put(fx->st, &q, &id, &err));
+	/* The JSON is no longer what findings are read from. */
+	store_sql(fx, "UPDATE quarantine SET findings = '{}'");
+	GArray *f = store_findings_new();
+	assert_true(store_quarantine_findings(fx->st, id, f, &err));
+	assert_int_equal(f->len, 2);
+	expect_finding(f, 0, "no-remedy", 0, 32, "whole", NULL);
+	expect_finding(f, 1, "blame-third-party", 4, 20, "the courier lost", "courier lost");
+	assert_string_equal(g_array_index(f, struct store_finding, 1).severity, "hold");
+	assert_int_equal(g_array_index(f, struct store_finding, 1).line, 1);
+	assert_string_equal(g_array_index(f, struct store_finding, 1).principle, "p1");
+	assert_string_equal(g_array_index(f, struct store_finding, 1).advice, "a1");
+	g_array_unref(f);
+	struct store_quarantine out;
+	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
+	assert_string_equal(out.new_text, q.new_text);
+	store_quarantine_clear(&out);
+	gint64 n = 0;
+	assert_true(
+	    store_quarantine_count(fx->st, &(struct store_query){.rule = "blame-third-party"}, &n, &err));
+	assert_int_equal(n, 1);
+	assert_true(store_quarantine_count(fx->st, &(struct store_query){.rule = "excuse"}, &n, &err));
+	assert_int_equal(n, 0);
+	GArray *counts = store_counts_new();
+	assert_true(store_stats(fx->st, STORE_STAT_RULE, 0, 0, counts, &err));
+	assert_int_equal(counts->len, 2);
+	g_array_unref(counts);
+
+	/* A decision that is not JSON (or has no findings) leaves no rows and
+	 * no error; a record without new text reads back without it. */
+	q.token = "2222222222222222bbbbbbbbbbbbbbbb";
+	q.findings_json = "not json";
+	q.new_text = NULL;
+	assert_true(store_quarantine_put(fx->st, &q, &id, &err));
+	f = store_findings_new();
+	assert_true(store_quarantine_findings(fx->st, id, f, &err));
+	assert_int_equal(f->len, 0);
+	g_array_unref(f);
+	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
+	assert_null(out.new_text);
+	store_quarantine_clear(&out);
+
+	/* Findings given as such (the daemon's) are the rows, not the JSON's;
+	 * their text is kept byte for byte, NULL as NULL. */
+	struct store_finding given[] = {
+	    {"excuse", "hold", 3, 9, 2, "a \"quoted\", {braced} \\ word", NULL, "own it", NULL},
+	    {"no-remedy", "advise", 0, 40, 1, "", "NULL", NULL, "fix it"},
+	};
+	q.token = "3333333333333333cccccccccccccccc";
+	q.findings_json = "{\"findings\":[{\"rule\":\"over-apology\",\"start\":1,\"end\":2}]}";
+	q.findings = g_array_new(FALSE, FALSE, sizeof(struct store_finding));
+	g_array_append_vals(q.findings, given, G_N_ELEMENTS(given));
+	assert_true(store_quarantine_put(fx->st, &q, &id, &err));
+	g_array_unref(q.findings);
+	f = store_findings_new();
+	assert_true(store_quarantine_findings(fx->st, id, f, &err));
+	assert_int_equal(f->len, 2);
+	expect_finding(f, 0, "no-remedy", 0, 40, "", "NULL");
+	expect_finding(f, 1, "excuse", 3, 9, given[0].excerpt, NULL);
+	assert_string_equal(g_array_index(f, struct store_finding, 0).advice, "fix it");
+	assert_null(g_array_index(f, struct store_finding, 0).principle);
+	assert_null(g_array_index(f, struct store_finding, 1).advice);
+	assert_int_equal(g_array_index(f, struct store_finding, 1).line, 2);
+	g_array_unref(f);
+}
+
+/* A store of the schema before findings were rows: the findings of its held
+ * replies, kept as JSON, become rows when it is opened; a record whose JSON
+ * is not a decision migrates with none. */
+static void test_findings_migrated(void **state)
+{
+	struct fixture *fx = *state;
+	int version = store_schema_version(fx->st);
+	store_close(fx->st);
+	fx->st = NULL;
+	char *old = g_strdup_printf(
+	    "DROP TABLE quarantine_findings; ALTER TABLE quarantine DROP COLUMN new_text;"
+	    "UPDATE schema_version SET version = %d;"
+	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
+	    " findings, created, state) VALUES ('Q1', 'm1', 't1', 's@us.example', 'a@c.example', 'hold', 9,"
+	    " '{\"findings\":[{\"rule\":\"excuse\",\"severity\":\"hold\",\"start\":7,\"end\":12,\"line\":2,"
+	    "\"excerpt\":\"\\\"busy\\\"\",\"principle\":\"own it\",\"advice\":\"say sorry\"},"
+	    "{\"rule\":\"no-remedy\",\"severity\":\"advise\",\"start\":0,\"end\":40,\"line\":1,"
+	    "\"excerpt\":\"x\"}]}', 100, 'held'),"
+	    " ('Q2', 'm2', 't2', 's@us.example', 'a@c.example', 'hold', 9, 'not json', 100, 'held');",
+	    version - 1);
+	store_sql(fx, old);
+	g_free(old);
+	reopen(fx);
+	assert_int_equal(store_schema_version(fx->st), version);
+	struct store_quarantine q;
+	char *err = NULL;
+	assert_int_equal(store_quarantine_get(fx->st, "t1", &q, &err), STORE_FOUND);
+	assert_null(q.new_text);
+	GArray *f = store_findings_new();
+	assert_true(store_quarantine_findings(fx->st, q.id, f, &err));
+	assert_int_equal(f->len, 2);
+	expect_finding(f, 0, "no-remedy", 0, 40, "x", NULL);
+	expect_finding(f, 1, "excuse", 7, 12, "\"busy\"", NULL);
+	const struct store_finding *e = &g_array_index(f, struct store_finding, 1);
+	assert_string_equal(e->severity, "hold");
+	assert_int_equal(e->line, 2);
+	assert_string_equal(e->principle, "own it");
+	assert_string_equal(e->advice, "say sorry");
+	assert_null(g_array_index(f, struct store_finding, 0).principle);
+	g_array_unref(f);
+	store_quarantine_clear(&q);
+	assert_int_equal(store_quarantine_get(fx->st, "t2", &q, &err), STORE_FOUND);
+	f = store_findings_new();
+	assert_true(store_quarantine_findings(fx->st, q.id, f, &err));
+	assert_int_equal(f->len, 0);
+	g_array_unref(f);
+	store_quarantine_clear(&q);
+}
+
 static void test_values_are_bound(void **state)
 {
 	struct fixture *fx = *state;
@@ -521,15 +696,16 @@ static void test_crashes_migrated(void **state)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(
-	    sqlite3_exec(db,
-	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
-	                 "DROP TABLE review_labels; DROP TABLE decisions;"
-	                 "ALTER TABLE quarantine DROP COLUMN host;"
-	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
-	                 "UPDATE schema_version SET version = 4;"
-	                 "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
-	                 "INSERT INTO inflight VALUES ('fp-running', 100, 'running');",
-	                 NULL, NULL, NULL),
+	    sqlite3_exec(
+	        db,
+	        "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
+	        "DROP TABLE review_labels; DROP TABLE decisions; DROP TABLE quarantine_findings;"
+	        "ALTER TABLE quarantine DROP COLUMN host; ALTER TABLE quarantine DROP COLUMN new_text;"
+	        "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
+	        "UPDATE schema_version SET version = 4;"
+	        "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
+	        "INSERT INTO inflight VALUES ('fp-running', 100, 'running');",
+	        NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(restart(fx, 0), 1);
@@ -740,6 +916,7 @@ static struct store_quarantine spool_sample(const char *token)
 	    .verdict = "hold",
 	    .score = 20,
 	    .findings_json = "{\"findings\":[{\"rule\":\"excuse\",\"excerpt\":\"\\\"busy\\\"\"}]}",
+	    .new_text = "Sorry, \"busy\"\nweek.",
 	    .complaint_ref = NULL,
 	    .raw = (char *)raw_copy,
 	    .raw_len = sizeof raw_copy - 1,
@@ -805,6 +982,12 @@ static void test_spool_replay(void **state)
 	assert_string_equal(got.host, "mx-a.example"); /* the host that held it, not the replaying one */
 	assert_int_equal(got.raw_len, q.raw_len);
 	assert_memory_equal(got.raw, raw_copy, q.raw_len);
+	assert_string_equal(got.new_text, q.new_text); /* the spool carries the new text */
+	GArray *findings = store_findings_new();
+	assert_true(store_quarantine_findings(fx->st, got.id, findings, &err));
+	assert_int_equal(findings->len, 1);
+	assert_string_equal(g_array_index(findings, struct store_finding, 0).excerpt, "\"busy\"");
+	g_array_unref(findings);
 	store_quarantine_clear(&got);
 	gint64 n = 0;
 	assert_true(store_quarantine_count(fx->st, &(struct store_query){.state = "held"}, &n, &err));
@@ -1794,6 +1977,8 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_history, setup, teardown),                                  \
 	    cmocka_unit_test_setup_teardown(test_quarantine, setup, teardown),                               \
 	    cmocka_unit_test_setup_teardown(test_quarantine_host_of_handle, setup, teardown),                \
+	    cmocka_unit_test_setup_teardown(test_findings_rows, setup, teardown),                            \
+	    cmocka_unit_test_setup_teardown(test_findings_migrated, setup, teardown),                        \
 	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),                         \
 	    cmocka_unit_test_setup_teardown(test_crash_counting, setup, teardown),                           \
 	    cmocka_unit_test_setup_teardown(test_crash_counted_once, setup, teardown),                       \

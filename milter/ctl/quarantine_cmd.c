@@ -1,0 +1,531 @@
+/*
+ * quarantine_cmd.c - `apologyctl quarantine`: held mail on the command line.
+ *
+ *   list [--state S|all] [--sender ADDR] [--client DOMAIN] [--rule ID]
+ *        [--older-than DURATION] [--limit N] [--format text|json]
+ *   show ID                  the reply's new text with findings marked, the
+ *                            complaint, headers, decision and audit trail
+ *   release ID [--comment TEXT]
+ *   discard ID [--comment TEXT]
+ *   return ID --comment TEXT delete it and mail the author the comment
+ *   expire                   act on mail held longer than expire-after
+ *   reconcile                compare the store with the hold queue
+ *
+ * Argument parsing and printing only: what is shown is read from the store
+ * (the new text and findings the daemon recorded; no policy, no parsing),
+ * and decisions are taken by holds/quarantine.c, the review page's path.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "ctl.h"
+#include "labeling.h"
+#include "notify.h"
+#include "opts.h"
+#include "quarantine.h"
+#include "render.h"
+#include "spool.h"
+
+static const char usage_text[] =
+    "usage: apologyctl quarantine [-c FILE] [-o key=value]... COMMAND\n"
+    "  list [--state S|all] [--sender ADDR] [--client DOMAIN] [--rule ID]\n"
+    "       [--older-than DURATION] [--limit N] [--format text|json]\n"
+    "                           held replies, oldest first (--state held by default)\n"
+    "  show ID                  one reply: new text with findings marked, the complaint,\n"
+    "                           headers, the decision and its audit trail\n"
+    "  release ID [--comment TEXT] [--wrong RULE]...   let it go out\n"
+    "  discard ID [--comment TEXT] [--wrong RULE]...   delete it\n"
+    "  return ID --comment TEXT [--wrong RULE]...      delete it and mail its author the\n"
+    "                           comment and advice\n"
+    "                           --wrong RULE: that finding of the reply was wrong (repeat\n"
+    "                           for several); recorded as a label with the decision\n"
+    "  expire                   release or return (expire-action) what is held longer\n"
+    "                           than expire-after, and tell the authors\n"
+    "  reconcile                report store records not in the hold queue and held\n"
+    "                           mail with no record, with what the daemon's spool says\n"
+    "                           of it (exit 1 when any; 69 when the store cannot be\n"
+    "                           opened: the hold queue is still listed)\n"
+    "ID is the number list shows.  Decisions are recorded with the user running the\n"
+    "command (the sudo user under sudo).\n";
+
+static int usage(const char *msg)
+{
+	return ctl_review_usage("quarantine", usage_text, msg);
+}
+
+struct opts {
+	const char *state, *sender, *client, *rule, *older, *limit, *format, *comment;
+	const char *id;
+};
+
+/* Parse "--name value" options (of the NAMES allowed) and at most one
+ * positional argument, in any order, into O. */
+static bool parse_opts(int argc, char **argv, const char *names, struct opts *o)
+{
+	static const struct option longopts[] = {
+	    {"state", required_argument, NULL, 's'},
+	    {"sender", required_argument, NULL, 'f'},
+	    {"client", required_argument, NULL, 'c'},
+	    {"rule", required_argument, NULL, 'r'},
+	    {"older-than", required_argument, NULL, 'o'},
+	    {"limit", required_argument, NULL, 'l'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"comment", required_argument, NULL, 'C'},
+	    {NULL, 0, NULL, 0},
+	};
+	int opt, index = -1;
+	opts_begin();
+	while ((opt = getopt_long(argc, argv, "-:", longopts, &index)) != -1) {
+		if (opt == 1) { /* a positional argument */
+			if (o->id != NULL)
+				return false;
+			o->id = optarg;
+			continue;
+		}
+		if (opt == '?' || opt == ':' || index < 0)
+			return false;
+		char *needle = g_strdup_printf("%s,", longopts[index].name);
+		bool allowed = strstr(names, needle) != NULL;
+		g_free(needle);
+		if (!allowed)
+			return false;
+		const char **dst = opt == 's'   ? &o->state
+		                   : opt == 'f' ? &o->sender
+		                   : opt == 'c' ? &o->client
+		                   : opt == 'r' ? &o->rule
+		                   : opt == 'o' ? &o->older
+		                   : opt == 'l' ? &o->limit
+		                   : opt == 'F' ? &o->format
+		                                : &o->comment;
+		*dst = optarg;
+		index = -1;
+	}
+	for (; optind < argc; optind++) { /* after "--" */
+		if (o->id != NULL)
+			return false;
+		o->id = argv[optind];
+	}
+	return true;
+}
+
+static gint64 parse_id(const char *s)
+{
+	char *end = NULL;
+	if (s == NULL || *s < '1' || *s > '9')
+		return 0;
+	gint64 id = g_ascii_strtoll(s, &end, 10);
+	return *end == '\0' ? id : 0;
+}
+
+static int cmd_list(const struct review_config *cfg, struct store *st, int argc, char **argv)
+{
+	(void)cfg;
+	struct opts o = {.state = "held", .format = "text"};
+	if (!parse_opts(argc, argv, "state,sender,client,rule,older-than,limit,format,", &o) || o.id)
+		return usage("list: unknown option or argument");
+	gint64 older = 0, now = g_get_real_time() / G_USEC_PER_SEC;
+	if (o.older && !review_parse_duration(o.older, &older))
+		return usage("list: --older-than expects a duration such as 2h or 3d");
+	bool json = strcmp(o.format, "json") == 0;
+	if (!json && strcmp(o.format, "text") != 0)
+		return usage("list: --format is text or json");
+	struct store_query query = {
+	    .state = strcmp(o.state, "all") == 0 ? NULL : o.state,
+	    .sender = o.sender,
+	    .client_domain = o.client,
+	    .rule = o.rule,
+	    .created_before = o.older ? now - older : 0,
+	    .limit = o.limit ? (unsigned)atoi(o.limit) : 0,
+	};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	char *err = NULL;
+	if (!store_quarantine_list(st, &query, rows, &err)) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		g_ptr_array_unref(rows);
+		return EX_UNAVAILABLE;
+	}
+	if (!json)
+		printf("%-5s %-5s %-12s %-8s %-16s %-28s %-20s %5s  %s\n", "ID", "AGE", "QUEUE-ID", "STATE",
+		       "HOST", "SENDER", "CLIENT", "SCORE", "RULES");
+	for (guint i = 0; i < rows->len; i++) {
+		const struct store_quarantine *q = rows->pdata[i];
+		char *rules = quarantine_rules(st, q->id), *client = quarantine_client_domain(q);
+		if (json) {
+			GString *line = g_string_new(NULL);
+			g_string_append_printf(line, "{\"id\":%" G_GINT64_FORMAT ",\"queue_id\":", q->id);
+			render_json_string(line, q->queue_id);
+			g_string_append(line, ",\"message_id\":");
+			render_json_string(line, q->message_id);
+			g_string_append(line, ",\"state\":");
+			render_json_string(line, q->state);
+			g_string_append(line, ",\"host\":");
+			if (q->host != NULL)
+				render_json_string(line, q->host);
+			else
+				g_string_append(line, "null");
+			g_string_append(line, ",\"sender\":");
+			render_json_string(line, q->sender);
+			g_string_append(line, ",\"recipients\":");
+			render_json_string(line, q->recipients);
+			g_string_append(line, ",\"client\":");
+			render_json_string(line, client);
+			g_string_append_printf(line,
+			                       ",\"score\":%d,\"created\":%" G_GINT64_FORMAT
+			                       ",\"age\":%" G_GINT64_FORMAT ",\"rules\":",
+			                       q->score, q->created, now - q->created);
+			render_json_string(line, rules);
+			g_string_append_c(line, '}');
+			puts(line->str);
+			g_string_free(line, TRUE);
+		} else {
+			char *age = quarantine_age(now - q->created);
+			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-16s %-28s %-20s %5d  %s\n", q->id,
+			       age, q->queue_id, q->state, q->host ? q->host : "-", q->sender, client,
+			       q->score, rules);
+			g_free(age);
+		}
+		g_free(rules);
+		g_free(client);
+	}
+	if (!json)
+		printf("%u message(s)\n", rows->len);
+	g_ptr_array_unref(rows);
+	return 0;
+}
+
+/* The header section of RAW, unfolded, one header per line, each line
+ * stripped of control characters. */
+static void print_headers(const char *raw, size_t len)
+{
+	static const char *const shown[] = {
+	    "From", "To", "Cc", "Subject", "Date", "Message-ID", "In-Reply-To", "X-Apology-Check", NULL};
+	GString *h = g_string_new(NULL);
+	for (size_t i = 0; i < len; i++) {
+		if (raw[i] == '\r')
+			continue;
+		if (raw[i] == '\n') {
+			if (i + 1 < len && (raw[i + 1] == ' ' || raw[i + 1] == '\t'))
+				continue;
+			for (int k = 0; shown[k]; k++)
+				if (g_ascii_strncasecmp(h->str, shown[k], strlen(shown[k])) == 0 &&
+				    h->str[strlen(shown[k])] == ':')
+					printf("  %s\n", h->str);
+			if (h->len == 0 || i + 1 >= len || raw[i + 1] == '\n' || raw[i + 1] == '\r')
+				break;
+			g_string_truncate(h, 0);
+			continue;
+		}
+		g_string_append_c(h, (unsigned char)raw[i] < 0x20 ? ' ' : raw[i]);
+	}
+	g_string_free(h, TRUE);
+}
+
+static void print_complaint(struct store *st, const struct store_quarantine *q)
+{
+	struct store_complaint c;
+	char *err = NULL;
+	const char *ids[] = {q->complaint_ref};
+	if (q->complaint_ref == NULL) {
+		puts("complaint: none stored (the policy judged the reply by its quoted text)");
+		return;
+	}
+	if (store_complaint_find(st, ids, 1, &c, &err) != STORE_FOUND) {
+		printf("complaint: <%s> (no longer in the store)\n", q->complaint_ref);
+		g_free(err);
+		return;
+	}
+	char *when = render_time(c.received);
+	char *delay = quarantine_age(q->created - c.received);
+	printf("complaint: <%s> from %s, %s, arrived %s, answered %s later\n", c.message_id, c.client_domain,
+	       c.serious ? "serious" : "normal", when ? when : "?", delay);
+	g_free(when);
+	g_free(delay);
+	store_complaint_clear(&c);
+}
+
+/* The new text as the store keeps it: no policy, no parsing. */
+static void print_text(const struct store_quarantine *q, const GArray *findings)
+{
+	size_t len = 0;
+	char *text = quarantine_new_text(NULL, q, &len);
+	if (text == NULL) {
+		puts("new text: not stored (held before the store kept it)");
+	} else {
+		puts("new text (findings marked [[...]]{n}):");
+		GArray *spans = quarantine_spans(len, findings);
+		GString *out = g_string_new("  | ");
+		for (guint i = 0; i < spans->len; i++) {
+			const struct text_span *s = &g_array_index(spans, struct text_span, i);
+			if (s->finding >= 0)
+				g_string_append(out, "[[");
+			for (size_t k = s->start; k < s->end; k++)
+				if (text[k] == '\n')
+					g_string_append(out, "\n  | ");
+				else
+					g_string_append_c(out, text[k]);
+			if (s->finding >= 0)
+				g_string_append_printf(out, "]]{%d}", s->finding + 1);
+		}
+		puts(out->str);
+		g_string_free(out, TRUE);
+		g_array_unref(spans);
+	}
+	g_free(text);
+}
+
+static void print_findings_and_trail(struct store *st, const struct store_quarantine *q,
+                                     const GArray *findings)
+{
+	for (guint i = 0; i < findings->len; i++) {
+		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		printf("{%u} %s [%s] line %u: \"%s\"\n    why:     %s\n    instead: %s\n", i + 1, f->rule,
+		       f->severity, f->line, f->excerpt ? f->excerpt : "", f->principle ? f->principle : "",
+		       f->advice ? f->advice : "");
+	}
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(st, q->id, 0, trail, &err))
+		g_free(err);
+	puts(trail->len ? "audit trail:" : "audit trail: no decision yet");
+	for (guint i = 0; i < trail->len; i++) {
+		const struct store_review *r = &g_array_index(trail, struct store_review, i);
+		char *at = render_time(r->at);
+		printf("  %s %s by %s%s%s\n", at ? at : "?", r->action, r->reviewer, r->note ? ": " : "",
+		       r->note ? r->note : "");
+		g_free(at);
+	}
+	g_array_unref(trail);
+}
+
+static int cmd_show(struct store *st, int argc, char **argv)
+{
+	struct opts o = {0};
+	if (!parse_opts(argc, argv, "", &o) || parse_id(o.id) == 0)
+		return usage("show: expected one ID (the number list shows)");
+	char *err = NULL;
+	struct store_quarantine *q = quarantine_load(st, parse_id(o.id), &err);
+	if (q == NULL) {
+		fprintf(stderr, "apologyctl: %s\n", err ? err : "no such message");
+		g_free(err);
+		return err ? EX_UNAVAILABLE : EX_NOINPUT;
+	}
+	char *created = render_time(q->created);
+	printf("message %" G_GINT64_FORMAT ": %s, queue id %s, held %s on %s\n", q->id, q->state, q->queue_id,
+	       created ? created : "?", q->host ? q->host : "an unrecorded host");
+	printf("from %s to %s\nverdict %s, score %d\nheaders:\n", q->sender, q->recipients, q->verdict,
+	       q->score);
+	if (q->raw)
+		print_headers(q->raw, q->raw_len);
+	print_complaint(st, q);
+	char *ferr = NULL;
+	GArray *findings = quarantine_findings(st, q->id, &ferr);
+	if (ferr) {
+		fprintf(stderr, "apologyctl: the findings of %" G_GINT64_FORMAT " cannot be read: %s\n",
+		        q->id, ferr);
+		g_free(ferr);
+	}
+	print_text(q, findings);
+	print_findings_and_trail(st, q, findings);
+	g_array_unref(findings);
+	g_free(created);
+	store_quarantine_free(q);
+	return 0;
+}
+
+/* Take the "--wrong RULE" pairs out of ARGV (*ARGC shrinks) into WRONG;
+ * false when one lacks its RULE. */
+static bool take_wrong(int *argc, char **argv, GPtrArray *wrong)
+{
+	int kept = 1;
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--wrong") != 0) {
+			argv[kept++] = argv[i];
+			continue;
+		}
+		if (i + 1 >= *argc || argv[i + 1][0] == '\0')
+			return false;
+		g_ptr_array_add(wrong, argv[++i]);
+	}
+	*argc = kept;
+	return true;
+}
+
+/* A --wrong RULE that is not a rule of record ID's findings is a usage
+ * error, said before anything is done; 0 when they all are (or the record
+ * cannot be read: the decision then says why). */
+static int check_wrong(struct store *st, gint64 id, const GPtrArray *wrong)
+{
+	char *err = NULL;
+	GArray *findings = store_findings_new();
+	int rc = 0;
+	if (wrong->len > 0 && store_quarantine_findings(st, id, findings, &err) &&
+	    !labels_check_wrong(findings, wrong, &err)) {
+		char *msg = g_strdup_printf("--wrong: %s", err);
+		rc = usage(msg);
+		g_free(msg);
+	}
+	g_free(err);
+	g_array_unref(findings);
+	return rc;
+}
+
+static int cmd_decide(const struct review_config *cfg, struct store *st, int argc, char **argv,
+                      enum review_action action)
+{
+	struct opts o = {0};
+	GPtrArray *wrong = g_ptr_array_new();
+	int rc = 0;
+	if (!take_wrong(&argc, argv, wrong) || !parse_opts(argc, argv, "comment,", &o) || parse_id(o.id) == 0)
+		rc = usage("expected an ID (the number list shows), at most --comment TEXT and\n"
+		           "  --wrong RULE (repeatable)");
+	else if (action == REVIEW_RETURN && (o.comment == NULL || *o.comment == '\0'))
+		rc = usage("return: --comment TEXT is required (it is mailed to the author)");
+	else
+		rc = check_wrong(st, parse_id(o.id), wrong);
+	if (rc != 0) {
+		g_ptr_array_unref(wrong);
+		return rc;
+	}
+	char *who = quarantine_whoami(), *err = NULL;
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	bool ok = quarantine_decide(cfg, st, parse_id(o.id), action, who, o.comment, wrong, now, &err);
+	if (ok)
+		printf("message %s: %s by %s\n", o.id, review_action_name(action), who);
+	else
+		fprintf(stderr, "apologyctl: %s\n", err);
+	for (guint i = 0; ok && i < wrong->len; i++)
+		printf("  finding %s marked wrong\n", (const char *)wrong->pdata[i]);
+	g_ptr_array_unref(wrong);
+	g_free(err);
+	g_free(who);
+	return ok ? 0 : EX_UNAVAILABLE;
+}
+
+static int cmd_expire(const struct review_config *cfg, struct store *st, int argc, char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage("expire takes no arguments");
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	struct store_query query = {.state = "held", .created_before = now - cfg->expire_after};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	char *err = NULL, *who = quarantine_whoami();
+	int failed = 0;
+	if (!store_quarantine_list(st, &query, rows, &err)) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		failed = 1;
+	}
+	for (guint i = 0; i < rows->len; i++) {
+		const struct store_quarantine *q = rows->pdata[i];
+		char *limit = quarantine_age(cfg->expire_after);
+		char *note = g_strdup_printf("held longer than %s", limit);
+		g_free(limit);
+		if (quarantine_act(cfg, st, q->id, REVIEW_EXPIRE, who, note, now, &err)) {
+			printf("message %" G_GINT64_FORMAT ": expired (%s)\n", q->id,
+			       cfg->expire_action == EXPIRE_RELEASE ? "released" : "returned");
+		} else {
+			fprintf(stderr, "apologyctl: %s\n", err);
+			g_free(err);
+			err = NULL;
+			failed++;
+		}
+		g_free(note);
+	}
+	printf("expire: %u message(s) past %" G_GINT64_FORMAT "s, %d failed\n", rows->len, cfg->expire_after,
+	       failed);
+	g_ptr_array_unref(rows);
+	g_free(who);
+	return failed ? EX_UNAVAILABLE : 0;
+}
+
+/* reconcile works without a store too (ST NULL, STORE_ERR why): every
+ * message in the hold queue is then one without a record, shown with what
+ * the daemon's spool says about it, so that reviewers still see them. */
+static int cmd_reconcile(const struct review_config *cfg, struct store *st, const char *store_err, int argc,
+                         char **argv)
+{
+	(void)argv;
+	if (argc != 1)
+		return usage("reconcile takes no arguments");
+	char *err = NULL;
+	GHashTable *queue = quarantine_mta_queue(cfg, &err);
+	struct store_query query = {.state = "held"};
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	if (queue == NULL || (st != NULL && !store_quarantine_list(st, &query, rows, &err))) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		if (queue)
+			g_hash_table_unref(queue);
+		g_ptr_array_unref(rows);
+		return EX_UNAVAILABLE;
+	}
+	if (st == NULL)
+		printf(
+		    "store unavailable: %s; every message in the hold queue is listed as having no record\n",
+		    store_err);
+	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	unsigned waiting = 0;
+	if (*cfg->spool_dir && !spool_read(cfg->spool_dir, &waiting, spooled, &err)) {
+		fprintf(stderr, "apologyctl: %s (records the daemon spooled are not shown)\n", err);
+		g_clear_pointer(&err, g_free);
+	}
+	GString *report = g_string_new(NULL);
+	unsigned mismatches = quarantine_reconcile(queue, st ? rows : NULL, spooled, report);
+	fputs(report->str, stdout);
+	printf("reconcile: %u held record(s), %u mismatch(es)", rows->len, mismatches);
+	if (waiting > 0)
+		printf(", %u record(s) in the daemon's spool waiting for the store", waiting);
+	printf("\n");
+	g_string_free(report, TRUE);
+	g_ptr_array_unref(spooled);
+	g_hash_table_unref(queue);
+	g_ptr_array_unref(rows);
+	return st == NULL ? EX_UNAVAILABLE : mismatches ? 1 : 0;
+}
+
+int quarantine_main(int argc, char **argv)
+{
+	struct review_config cfg;
+	int next = 0;
+	review_config_init(&cfg);
+	int rc = review_config_from_args(&cfg, argc, argv, &next);
+	if (rc != 0 || next >= argc) {
+		review_config_clear(&cfg);
+		return rc ? rc : usage(NULL);
+	}
+	const char *cmd = argv[next];
+	argc -= next;
+	argv += next;
+	char *err = NULL;
+	struct store *st = store_open(cfg.store, &err);
+	if (st == NULL && strcmp(cmd, "reconcile") == 0) {
+		rc = cmd_reconcile(&cfg, NULL, err, argc, argv);
+		g_free(err);
+		review_config_clear(&cfg);
+		return rc;
+	}
+	if (st == NULL) {
+		fprintf(stderr, "apologyctl: %s\n", err);
+		g_free(err);
+		review_config_clear(&cfg);
+		return EX_UNAVAILABLE;
+	}
+	notify_init();
+	rc = strcmp(cmd, "list") == 0        ? cmd_list(&cfg, st, argc, argv)
+	     : strcmp(cmd, "show") == 0      ? cmd_show(st, argc, argv)
+	     : strcmp(cmd, "release") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_RELEASE)
+	     : strcmp(cmd, "discard") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_DISCARD)
+	     : strcmp(cmd, "return") == 0    ? cmd_decide(&cfg, st, argc, argv, REVIEW_RETURN)
+	     : strcmp(cmd, "expire") == 0    ? cmd_expire(&cfg, st, argc, argv)
+	     : strcmp(cmd, "reconcile") == 0 ? cmd_reconcile(&cfg, st, NULL, argc, argv)
+	                                     : usage("unknown command");
+	notify_cleanup();
+	store_close(st);
+	review_config_clear(&cfg);
+	return rc;
+}
