@@ -191,7 +191,12 @@ expect "report json" 0 "$CTL" report $S --format json
 contains "json precision" out '{"rule":"blame-third-party","right":1,"wrong":1,"precision":0.50,"example":"data team <b>"}'
 contains "json monitor per sender" out '"monitor":{"total":1,'
 contains "json advised per rule" out '"advised":{"total":2,"week":\[{"key":"[0-9]*-W[0-9]*","n":2}\],"rule":\[{"key":"no-call-offer","n":2},{"key":"late-reply","n":1}\]'
+# A sender that is not UTF-8 (it comes from mail): the page stays valid UTF-8.
+sqlite3 "$tmp/store.db" "INSERT INTO decisions (at, sender, client_domain, verdict, rules) VALUES
+  ($now - 90, CAST(X'62ff40782e6578616d706c65' AS TEXT), 'client.example', 'advise', 'excuse')" || fail=$((fail + 1))
 expect "report html" 0 "$CTL" report $S --format html
+python3 -c 'import sys; open(sys.argv[1], encoding="utf-8").read()' "$tmp/out" && pass=$((pass + 1)) ||
+	{ fail=$((fail + 1)); echo "FAIL html is not UTF-8 with a sender that is not"; }
 contains "html escapes the example" out "data team &lt;b&gt;"
 grep -q "<script\|src=\|href=" "$tmp/out" && { fail=$((fail + 1)); echo "FAIL html not self-contained"; } || pass=$((pass + 1))
 expect "report --since before the labels" 0 "$CTL" report $S --since "$(date -u -d @$((now - 70)) +%Y-%m-%dT%H:%M:%SZ)"

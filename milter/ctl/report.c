@@ -218,9 +218,12 @@ static void print_html(const struct report *r)
 			            dimensions[d].title, dimensions[d].key, dimensions[d].key);
 			for (guint i = 0; i < c->len; i++) {
 				const struct store_count *e = &g_array_index(c, struct store_count, i);
+				/* a sender comes from mail: not always UTF-8 */
+				char *key = g_utf8_make_valid(e->key ? e->key : "", -1);
 				html_append(o,
 				            "<tr><td>%s</td><td class=\"n\">%" G_GINT64_FORMAT "</td></tr>",
-				            e->key, e->n);
+				            key, e->n);
+				g_free(key);
 			}
 			if (c->len == 0)
 				g_string_append(o, "<tr><td colspan=\"2\">none</td></tr>");

@@ -73,11 +73,15 @@ char *labels_precision_text(const struct store_precision *p)
 	return g_strdup_printf("%.2f", (double)p->right / (double)(p->right + p->wrong));
 }
 
+/* An excerpt comes from mail: made valid UTF-8 before GLib's escaper, which
+ * may read past the end of a string that is not. */
 static void append_escaped(GString *out, const char *s)
 {
-	char *e = g_markup_escape_text(s ? s : "", -1);
+	char *valid = g_utf8_make_valid(s ? s : "", -1);
+	char *e = g_markup_escape_text(valid, -1);
 	g_string_append(out, e);
 	g_free(e);
+	g_free(valid);
 }
 
 void labels_precision_html(GString *out, const GArray *precisions, unsigned top)
