@@ -724,7 +724,7 @@ static void test_labels_for_decision(void **state)
 	/* A decision with a rule that is not on the reply changes nothing. */
 	struct review_config cfg;
 	review_config_init(&cfg);
-	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "alice", NULL, wrong, 600, &err));
+	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "alice", NULL, wrong, 600, NULL, &err));
 	assert_non_null(strstr(err, "over-apology"));
 	g_clear_pointer(&err, g_free);
 	assert_int_equal(count(fx->st, (struct store_query){.state = "held", .id = id}), 1);

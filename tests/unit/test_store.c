@@ -160,7 +160,8 @@ static void test_newer_schema_refused(void **state)
 	             "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running'",
 	             NULL, NULL, NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS login_failures", NULL, NULL, NULL);
-	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions", NULL, NULL, NULL);
+	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions; DROP TABLE IF EXISTS host_actions", NULL, NULL,
+	             NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS review_labels; DROP TABLE IF EXISTS decisions", NULL, NULL,
 	             NULL);
 	sqlite3_exec(db, "ALTER TABLE quarantine DROP COLUMN host", NULL, NULL, NULL);
@@ -523,7 +524,7 @@ static void test_crashes_migrated(void **state)
 	assert_int_equal(
 	    sqlite3_exec(db,
 	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
-	                 "DROP TABLE review_labels; DROP TABLE decisions;"
+	                 "DROP TABLE review_labels; DROP TABLE decisions; DROP TABLE host_actions;"
 	                 "ALTER TABLE quarantine DROP COLUMN host;"
 	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
 	                 "UPDATE schema_version SET version = 4;"
