@@ -335,7 +335,7 @@ cli: $(BUILD)/apologyctl
 docs-check:
 	$(PYTHON) tests/docs_check.py
 
-test: all format-check docs-check unit cli corpus pg-test review-test review-page-test e2e
+test: all format-check docs-check unit cli corpus pg-test pg-agent-test review-test review-page-test e2e
 
 # The store on a real PostgreSQL server the test starts itself (initdb in a
 # temporary directory, a unix socket only, stopped at the end): the store's
@@ -346,6 +346,14 @@ pg-test: $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/tes
 	sh tests/store/pg.sh $(BUILD)
 
 .PHONY: pg-test
+
+# A decision made on another host carried out by this host's agent through the
+# real helper: a private Postfix and milter on a private PostgreSQL
+# (tests/review/agent_pg.sh; root).
+pg-agent-test: $(BUILD)/apology-milter $(BUILD)/apologyctl $(BUILD)/apology-postsuper
+	sh tests/review/agent_pg.sh $(BUILD)
+
+.PHONY: pg-agent-test
 
 # Unit tests, the corpus, and the daemon end to end (Postfix and miltertest)
 # under AddressSanitizer and UBSan.
