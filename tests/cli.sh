@@ -234,5 +234,8 @@ contains "its agent reports the failure" out "release of message 1 by .*: failed
 expect "show after the agent" 0 "$CTL" quarantine $H -o host=mx-b show 1
 contains "show says it failed there" out "action: release failed on mx-b"
 expect "agent with a stray argument" 64 "$CTL" quarantine $H agent --forever
+sqlite3 "$tmp/hosts.db" "UPDATE quarantine SET created = $now - 8 * 86400" || fail=$((fail + 1))
+expect "expire on another host" 0 "$CTL" quarantine $H -o host=mx-a expire
+contains "expire leaves another host's hold to it" out "1 held on other hosts left to them"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
