@@ -243,5 +243,13 @@ expect "agent with a stray argument" 64 "$CTL" quarantine $H agent --forever
 sqlite3 "$tmp/hosts.db" "UPDATE quarantine SET created = $now - 8 * 86400" || fail=$((fail + 1))
 expect "expire on another host" 0 "$CTL" quarantine $H -o host-name=mx-a expire
 contains "expire leaves another host's hold to it" out "1 held on other hosts left to them"
+# reconcile compares this host's hold queue (here Sendmail's, a stand-in that lists
+# nothing) with this host's records only: mx-b's hold is not "no longer held" on mx-a.
+printf '#!/bin/sh\nexit 0\n' >"$tmp/sendmail-bp" && chmod +x "$tmp/sendmail-bp"
+M="-o sendmail-config=$tmp/sendmail.cf -o sendmail-program=$tmp/sendmail-bp -o spool-directory="
+expect "reconcile on another host" 0 "$CTL" quarantine $H $M -o host-name=mx-a reconcile
+contains "it compares no other host's record" out "0 held record(s), 0 mismatch"
+expect "reconcile on the hold's host" 1 "$CTL" quarantine $H $M -o host-name=mx-b reconcile
+contains "there the record is not held" out "1 held record(s), 1 mismatch"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
