@@ -353,9 +353,11 @@ pg-test: $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/tes
 # Two mail hosts on one PostgreSQL store, end to end (tests/e2e/twohost.sh):
 # a private PostgreSQL server and two private Postfix instances, each with its
 # own daemon; a complaint on one host answered through the other,
-# repeat-apology across hosts, one quarantine list, and the database stopped
-# mid-run with mail flowing.  Runs as root; about a minute.
-twohost-test: $(BUILD)/apology-milter $(BUILD)/apologyctl
+# repeat-apology across hosts, one quarantine list, a hold on one host
+# released by a reviewer on the other and carried out by its agent through the
+# real helper, and the database stopped mid-run with mail flowing.  Runs as
+# root; about a minute.
+twohost-test: $(BUILD)/apology-milter $(BUILD)/apologyctl $(BUILD)/apology-postsuper
 	sh tests/e2e/twohost.sh $(BUILD)
 
 .PHONY: twohost-test
