@@ -135,14 +135,15 @@ $(HOLDS_LIB): $(HOLDS_SRCS:%.c=$(BUILD)/%.o)
 	ar rcs $@ $^
 
 # The root helper links only its own files and the seal of hold tokens
-# (util/holdseal.c, with util/token.c for the nonce): libc, SQLite and
-# libsodium, no GLib.
+# (util/holdseal.c, with util/token.c for the nonce): libc, SQLite, libpq
+# and libsodium, no GLib.
 POSTSUPER_SRCS := milter/postsuper/trusted.c milter/postsuper/helper_conf.c milter/postsuper/helper_store.c \
-                  milter/postsuper/sendmail_queue.c
+                  milter/postsuper/helper_store_pg.c milter/postsuper/sendmail_queue.c
 POSTSUPER_OBJS := $(POSTSUPER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/util/holdseal.o \
                   $(BUILD)/milter/util/token.o
-POSTSUPER_LIBS := $(shell pkg-config --libs sqlite3 libsodium 2>/dev/null)
-$(BUILD)/milter/postsuper/%.o: XCFLAGS += -Imilter/postsuper -DSYSCONFDIR='"$(SYSCONFDIR)"'
+POSTSUPER_LIBS := $(shell pkg-config --libs sqlite3 libpq libsodium 2>/dev/null)
+$(BUILD)/milter/postsuper/%.o: XCFLAGS += -Imilter/postsuper -DSYSCONFDIR='"$(SYSCONFDIR)"' \
+                                         $(shell pkg-config --cflags libpq 2>/dev/null)
 
 $(BUILD)/apology-postsuper: $(BUILD)/milter/postsuper/postsuper_helper.o $(POSTSUPER_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(POSTSUPER_LIBS)
@@ -242,8 +243,8 @@ $(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(HOLDS_LIB) $(S
 $(BUILD)/tests/test_store $(BUILD)/tests/test_filter: tests/unit/fulldisk.c
 # The store's tests run on PostgreSQL too when APOLOGY_TEST_PG names a
 # database (tests/unit/pgtest.c; make pg-test starts a server for them).
-$(BUILD)/tests/test_store $(BUILD)/tests/test_review: tests/unit/pgtest.c
-$(BUILD)/tests/test_store $(BUILD)/tests/test_review: XCFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
+$(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_postsuper: tests/unit/pgtest.c
+$(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_postsuper: XCFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
 # test_filter kills a child process inside the analysis (__wrap_apology_check);
 # its own variable, since a packager's LDFLAGS on the command line replaces ours.
 $(BUILD)/tests/test_filter: TEST_LDFLAGS := -Wl,--wrap=apology_check
@@ -337,14 +338,14 @@ cli: $(BUILD)/apologyctl
 docs-check:
 	$(PYTHON) tests/docs_check.py
 
-test: all format-check docs-check unit cli corpus pg-test review-test review-page-test e2e
+test: all format-check docs-check unit cli corpus pg-test pg-agent-test review-test review-page-test e2e
 
 # The store on a real PostgreSQL server the test starts itself (initdb in a
 # temporary directory, a unix socket only, stopped at the end): the store's
 # and the review queries' unit tests on it, the server stopped under an open
 # store, two processes migrating a fresh database at once, and
 # `apologyctl store migrate` (tests/store/pg.sh).
-pg-test: $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/apologyctl
+pg-test: $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_postsuper $(BUILD)/apologyctl
 	sh tests/store/pg.sh $(BUILD)
 
 .PHONY: pg-test
@@ -352,12 +353,22 @@ pg-test: $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/apologyct
 # Two mail hosts on one PostgreSQL store, end to end (tests/e2e/twohost.sh):
 # a private PostgreSQL server and two private Postfix instances, each with its
 # own daemon; a complaint on one host answered through the other,
-# repeat-apology across hosts, one quarantine list, and the database stopped
-# mid-run with mail flowing.  Runs as root; about a minute.
-twohost-test: $(BUILD)/apology-milter $(BUILD)/apologyctl
+# repeat-apology across hosts, one quarantine list, a hold on one host
+# released by a reviewer on the other and carried out by its agent through the
+# real helper, and the database stopped mid-run with mail flowing.  Runs as
+# root; about a minute.
+twohost-test: $(BUILD)/apology-milter $(BUILD)/apologyctl $(BUILD)/apology-postsuper
 	sh tests/e2e/twohost.sh $(BUILD)
 
 .PHONY: twohost-test
+
+# A decision made on another host carried out by this host's agent through the
+# real helper: a private Postfix and milter on a private PostgreSQL
+# (tests/review/agent_pg.sh; root).
+pg-agent-test: $(BUILD)/apology-milter $(BUILD)/apologyctl $(BUILD)/apology-postsuper
+	sh tests/review/agent_pg.sh $(BUILD)
+
+.PHONY: pg-agent-test
 
 # Unit tests, the corpus, and the daemon end to end (Postfix and miltertest)
 # under AddressSanitizer and UBSan.

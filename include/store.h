@@ -418,4 +418,42 @@ bool store_login_prune(struct store *st, gint64 before, char **err);
 GArray *store_logins_new(void);
 void store_login_clear(struct store_login *l);
 
+/* ---- actions addressed to a mail host ---------------------------------
+ * A reviewer's decision about a hold that another mail host holds (its
+ * host column), written to the shared store for that host's agent to carry
+ * out through its own helper (`apologyctl quarantine agent`,
+ * docs/postgresql.md).  At most one action of a hold is open (not done) at
+ * a time.  Strings filled by the store are owned by the struct: free with
+ * store_host_action_clear(). */
+struct store_host_action {
+	gint64 id; /* assigned by the store */
+	gint64 quarantine_id;
+	char *host;     /* the host that holds the message and acts on it */
+	char *verb;     /* "release", "return", "discard" */
+	char *reviewer; /* who decided */
+	char *comment;  /* NULL: none */
+	char *wrong;    /* the rules marked wrong, one per line; NULL: none */
+	gint64 requested_at;
+	gint64 claimed_at; /* 0: waiting for its host's agent */
+	gint64 done_at;    /* 0: not done yet */
+	char *result;      /* "done", or "failed: WHY"; NULL until done */
+};
+
+/* Add A (its id, claimed_at, done_at and result ignored) and set *ID (may be
+ * NULL); false with *ERR when an action of the same hold is still open. */
+bool store_host_action_put(struct store *st, const struct store_host_action *a, gint64 *id, char **err);
+/* Claim the oldest action addressed to HOST that no agent has claimed: it
+ * is marked claimed at NOW in the same statement, so of two agents polling
+ * at once only one gets it.  STORE_FOUND with OUT filled, STORE_NONE when
+ * nothing waits. */
+enum store_status store_host_action_claim(struct store *st, const char *host, gint64 now,
+                                          struct store_host_action *out, char **err);
+/* Record the RESULT of claimed action ID, done at NOW; false when it is not
+ * a claimed action that is still open. */
+bool store_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err);
+/* The latest action of hold QUARANTINE_ID, open or done. */
+enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,
+                                         struct store_host_action *out, char **err);
+void store_host_action_clear(struct store_host_action *a);
+
 #endif

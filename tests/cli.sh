@@ -224,5 +224,37 @@ expect "store migrate to an unreachable server" 69 "$CTL" store migrate --from "
 	--to "postgresql://u:pw@/x?host=/nonexistent-dir"
 contains "unreachable server said" err "cannot connect"
 grep -q ":pw@" "$tmp/err" && { fail=$((fail + 1)); echo "FAIL the password is shown"; } || pass=$((pass + 1))
+# A hold of another mail host (a shared store; SQLite stands in): the decision is
+# sent to that host, whose agent carries it out (here its helper cannot act).
+H="-o store=sqlite:$tmp/hosts.db -o policy=policies/default.yaml -o helper=/nonexistent"
+"$CTL" quarantine $H list >/dev/null 2>&1
+sqlite3 "$tmp/hosts.db" "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,
+  findings, created, state, host) VALUES ('BBB111', 'b@agency.example', 'tokb', 'sam@agency.example',
+  'dana@client.example', 'hold', 9, CAST(readfile('$tmp/bad.json') AS TEXT), $now, 'held', 'mx-b')" ||
+	fail=$((fail + 1))
+expect "release of another host's hold" 0 "$CTL" quarantine $H -o host-name=mx-a release 1
+contains "it is sent to that host" out "sent to host mx-b"
+expect "list after sending" 0 "$CTL" quarantine $H -o host-name=mx-a list
+contains "list shows it waiting" out "release waiting on mx-b"
+expect "a second decision while one waits" 69 "$CTL" quarantine $H -o host-name=mx-a discard 1
+contains "the second is refused" err "already waiting for host mx-b"
+expect "another host's agent" 0 "$CTL" quarantine $H -o host-name=mx-a agent --once
+[ -s "$tmp/out" ] && { fail=$((fail + 1)); echo "FAIL mx-a's agent acted"; } || pass=$((pass + 1))
+expect "the host's agent" 0 "$CTL" quarantine $H -o host-name=mx-b agent --once
+contains "its agent reports the failure" out "release of message 1 by .*: failed: release of message 1 failed"
+expect "show after the agent" 0 "$CTL" quarantine $H -o host-name=mx-b show 1
+contains "show says it failed there" out "action: release failed on mx-b"
+expect "agent with a stray argument" 64 "$CTL" quarantine $H agent --forever
+sqlite3 "$tmp/hosts.db" "UPDATE quarantine SET created = $now - 8 * 86400" || fail=$((fail + 1))
+expect "expire on another host" 0 "$CTL" quarantine $H -o host-name=mx-a expire
+contains "expire leaves another host's hold to it" out "1 held on other hosts left to them"
+# reconcile compares this host's hold queue (here Sendmail's, a stand-in that lists
+# nothing) with this host's records only: mx-b's hold is not "no longer held" on mx-a.
+printf '#!/bin/sh\nexit 0\n' >"$tmp/sendmail-bp" && chmod +x "$tmp/sendmail-bp"
+M="-o sendmail-config=$tmp/sendmail.cf -o sendmail-program=$tmp/sendmail-bp -o spool-directory="
+expect "reconcile on another host" 0 "$CTL" quarantine $H $M -o host-name=mx-a reconcile
+contains "it compares no other host's record" out "0 held record(s), 0 mismatch"
+expect "reconcile on the hold's host" 1 "$CTL" quarantine $H $M -o host-name=mx-b reconcile
+contains "there the record is not held" out "1 held record(s), 1 mismatch"
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -10,17 +10,21 @@
  *   return ID --comment TEXT delete it and mail the author the comment
  *   expire                   act on mail held longer than expire-after
  *   reconcile                compare the store with the hold queue
+ *   agent [--once]           carry out the decisions reviewers made on other
+ *                            hosts about this host's holds (docs/postgresql.md)
  *
  * Argument parsing and printing only: what is shown is read from the store
  * (the new text and findings the daemon recorded; no policy, no parsing),
  * and decisions are taken by holds/quarantine.c, the review page's path.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "ctl.h"
+#include "holdqueue.h"
 #include "labeling.h"
 #include "notify.h"
 #include "opts.h"
@@ -47,6 +51,8 @@ static const char usage_text[] =
     "                           mail with no record, with what the daemon's spool says\n"
     "                           of it (exit 1 when any; 69 when the store cannot be\n"
     "                           opened: the hold queue is still listed)\n"
+    "  agent [--once]           carry out the decisions addressed to this host (host-name)\n"
+    "                           in a store several hosts share, every agent-interval\n"
     "ID is the number list shows.  Decisions are recorded with the user running the\n"
     "command (the sudo user under sudo).\n";
 
@@ -148,11 +154,12 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 		return EX_UNAVAILABLE;
 	}
 	if (!json)
-		printf("%-5s %-5s %-12s %-8s %-16s %-28s %-20s %5s  %s\n", "ID", "AGE", "QUEUE-ID", "STATE",
-		       "HOST", "SENDER", "CLIENT", "SCORE", "RULES");
+		printf("%-5s %-5s %-12s %-8s %-16s %-28s %-20s %5s  %-24s %s\n", "ID", "AGE", "QUEUE-ID",
+		       "STATE", "HOST", "SENDER", "CLIENT", "SCORE", "ACTION", "RULES");
 	for (guint i = 0; i < rows->len; i++) {
 		const struct store_quarantine *q = rows->pdata[i];
 		char *rules = quarantine_rules(st, q->id), *client = quarantine_client_domain(q);
+		char *action = quarantine_action_state(st, q, NULL);
 		if (json) {
 			GString *line = g_string_new(NULL);
 			g_string_append_printf(line, "{\"id\":%" G_GINT64_FORMAT ",\"queue_id\":", q->id);
@@ -177,18 +184,24 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 			                       ",\"age\":%" G_GINT64_FORMAT ",\"rules\":",
 			                       q->score, q->created, now - q->created);
 			render_json_string(line, rules);
+			g_string_append(line, ",\"action\":");
+			if (action != NULL)
+				render_json_string(line, action);
+			else
+				g_string_append(line, "null");
 			g_string_append_c(line, '}');
 			puts(line->str);
 			g_string_free(line, TRUE);
 		} else {
 			char *age = quarantine_age(now - q->created);
-			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-16s %-28s %-20s %5d  %s\n", q->id,
-			       age, q->queue_id, q->state, q->host ? q->host : "-", q->sender, client,
-			       q->score, rules);
+			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-16s %-28s %-20s %5d  %-24s %s\n",
+			       q->id, age, q->queue_id, q->state, q->host ? q->host : "-", q->sender, client,
+			       q->score, action ? action : "-", rules);
 			g_free(age);
 		}
 		g_free(rules);
 		g_free(client);
+		g_free(action);
 	}
 	if (!json)
 		printf("%u message(s)\n", rows->len);
@@ -316,6 +329,10 @@ static int cmd_show(struct store *st, int argc, char **argv)
 	char *created = render_time(q->created);
 	printf("message %" G_GINT64_FORMAT ": %s, queue id %s, held %s on %s\n", q->id, q->state, q->queue_id,
 	       created ? created : "?", q->host ? q->host : "an unrecorded host");
+	char *action = quarantine_action_state(st, q, NULL);
+	if (action != NULL)
+		printf("action: %s\n", action);
+	g_free(action);
 	printf("from %s to %s\nverdict %s, score %d\nheaders:\n", q->sender, q->recipients, q->verdict,
 	       q->score);
 	if (q->raw)
@@ -390,16 +407,21 @@ static int cmd_decide(const struct review_config *cfg, struct store *st, int arg
 		g_ptr_array_unref(wrong);
 		return rc;
 	}
-	char *who = quarantine_whoami(), *err = NULL;
+	char *who = quarantine_whoami(), *err = NULL, *sent_to = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	bool ok = quarantine_decide(cfg, st, parse_id(o.id), action, who, o.comment, wrong, now, &err);
-	if (ok)
+	bool ok =
+	    quarantine_decide(cfg, st, parse_id(o.id), action, who, o.comment, wrong, now, &sent_to, &err);
+	if (ok && sent_to != NULL)
+		printf("message %s: %s by %s sent to host %s, whose agent carries it out\n", o.id,
+		       review_action_name(action), who, sent_to);
+	else if (ok)
 		printf("message %s: %s by %s\n", o.id, review_action_name(action), who);
 	else
 		fprintf(stderr, "apologyctl: %s\n", err);
 	for (guint i = 0; ok && i < wrong->len; i++)
 		printf("  finding %s marked wrong\n", (const char *)wrong->pdata[i]);
 	g_ptr_array_unref(wrong);
+	g_free(sent_to);
 	g_free(err);
 	g_free(who);
 	return ok ? 0 : EX_UNAVAILABLE;
@@ -414,7 +436,7 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 	struct store_query query = {.state = "held", .created_before = now - cfg->expire_after};
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	char *err = NULL, *who = quarantine_whoami();
-	int failed = 0;
+	int failed = 0, elsewhere = 0;
 	if (!store_quarantine_list(st, &query, rows, &err)) {
 		fprintf(stderr, "apologyctl: %s\n", err);
 		g_free(err);
@@ -422,6 +444,10 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 	}
 	for (guint i = 0; i < rows->len; i++) {
 		const struct store_quarantine *q = rows->pdata[i];
+		if (quarantine_elsewhere(cfg, q)) { /* its own host's expire acts on it */
+			elsewhere++;
+			continue;
+		}
 		char *limit = quarantine_age(cfg->expire_after);
 		char *note = g_strdup_printf("held longer than %s", limit);
 		g_free(limit);
@@ -436,11 +462,54 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 		}
 		g_free(note);
 	}
-	printf("expire: %u message(s) past %" G_GINT64_FORMAT "s, %d failed\n", rows->len, cfg->expire_after,
+	printf("expire: %u message(s) past %" G_GINT64_FORMAT "s, %d failed", rows->len, cfg->expire_after,
 	       failed);
+	if (elsewhere > 0)
+		printf(", %d held on other hosts left to them", elsewhere);
+	printf("\n");
 	g_ptr_array_unref(rows);
 	g_free(who);
 	return failed ? EX_UNAVAILABLE : 0;
+}
+
+static volatile sig_atomic_t agent_stop;
+
+static void agent_signal(int sig)
+{
+	(void)sig;
+	agent_stop = 1;
+}
+
+/* `quarantine agent [--once]`: carry out the actions addressed to this host
+ * every agent-interval until SIGTERM or SIGINT (with --once: what waits
+ * now, then exit); the actions themselves through holds/quarantine.c. */
+static int cmd_agent(const struct review_config *cfg, struct store *st, int argc, char **argv)
+{
+	bool once = argc == 2 && strcmp(argv[1], "--once") == 0;
+	if (argc > 2 || (argc == 2 && !once))
+		return usage("agent takes only --once");
+	struct sigaction sa = {.sa_handler = agent_signal};
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	int failures = 0;
+	while (!agent_stop) {
+		GString *report = g_string_new(NULL);
+		char *err = NULL;
+		int n = quarantine_agent_once(cfg, st, g_get_real_time() / G_USEC_PER_SEC, report, &err);
+		fputs(report->str, stdout);
+		fflush(stdout);
+		g_string_free(report, TRUE);
+		if (n < 0) { /* the store is away: try again at the next look */
+			fprintf(stderr, "apologyctl: agent: %s\n", err);
+			g_free(err);
+			failures++;
+		}
+		if (once)
+			break;
+		for (gint64 slept = 0; slept < cfg->agent_interval && !agent_stop; slept++)
+			g_usleep(G_USEC_PER_SEC);
+	}
+	return once && failures ? EX_UNAVAILABLE : 0;
 }
 
 /* reconcile works without a store too (ST NULL, STORE_ERR why): every
@@ -468,6 +537,9 @@ static int cmd_reconcile(const struct review_config *cfg, struct store *st, cons
 		printf(
 		    "store unavailable: %s; every message in the hold queue is listed as having no record\n",
 		    store_err);
+	/* On a store several hosts share, only this host's records are in its
+	 * hold queue. */
+	holdqueue_keep_host(rows, quarantine_local_host(cfg));
 	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	unsigned waiting = 0;
 	if (*cfg->spool_dir && !spool_read(cfg->spool_dir, &waiting, spooled, &err)) {
@@ -523,6 +595,7 @@ int quarantine_main(int argc, char **argv)
 	     : strcmp(cmd, "return") == 0    ? cmd_decide(&cfg, st, argc, argv, REVIEW_RETURN)
 	     : strcmp(cmd, "expire") == 0    ? cmd_expire(&cfg, st, argc, argv)
 	     : strcmp(cmd, "reconcile") == 0 ? cmd_reconcile(&cfg, st, NULL, argc, argv)
+	     : strcmp(cmd, "agent") == 0     ? cmd_agent(&cfg, st, argc, argv)
 	                                     : usage("unknown command");
 	notify_cleanup();
 	store_close(st);

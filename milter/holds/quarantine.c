@@ -3,7 +3,11 @@
  * reviewer's actions (release, return with a comment, discard, expiry)
  * through the root helper apology-postsuper, the check of the hold queue
  * afterwards, the audit trail, the labels and the notifications, shared by
- * `apologyctl quarantine` (ctl/quarantine_cmd.c) and the review page.
+ * `apologyctl quarantine` (ctl/quarantine_cmd.c) and the review page.  A
+ * decision about a hold of another mail host (a store several hosts share)
+ * is sent to that host through the store (host_actions), and the agent of
+ * each host (`apologyctl quarantine agent`) carries out those addressed to
+ * it through the same local path (docs/postgresql.md).
  *
  * The MTA is Postfix, or Sendmail when sendmail-config is set (its queue
  * read with sendmail -bp, its quarantine with -bp -qQ).
@@ -252,7 +256,7 @@ static bool act_on_mta(const struct review_config *cfg, const struct store_quara
 bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
                     const char *who, const char *comment, gint64 now, char **err)
 {
-	return quarantine_decide(cfg, st, id, action, who, comment, NULL, now, err);
+	return quarantine_decide(cfg, st, id, action, who, comment, NULL, now, NULL, err);
 }
 
 /* Record the labels of decision WHAT on Q (labeling.h), the rules of WRONG
@@ -266,9 +270,105 @@ static bool put_labels(struct store *st, const struct store_quarantine *q, const
 	return ok;
 }
 
+const char *quarantine_local_host(const struct review_config *cfg)
+{
+	return *cfg->host_name ? cfg->host_name : g_get_host_name();
+}
+
+bool quarantine_elsewhere(const struct review_config *cfg, const struct store_quarantine *q)
+{
+	return q->host != NULL && strcmp(q->host, quarantine_local_host(cfg)) != 0;
+}
+
+/* Carry out decision ACTION about Q here, through the local helper: claim
+ * the record, act on the MTA, record the decision, its labels and its
+ * notifications. */
+static bool decide_here(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
+                        const GArray *findings, enum review_action action, const char *who,
+                        const char *comment, const GPtrArray *wrong, gint64 now, char **err)
+{
+	bool release =
+	    action == REVIEW_RELEASE || (action == REVIEW_EXPIRE && cfg->expire_action == EXPIRE_RELEASE);
+	const char *what = action != REVIEW_EXPIRE ? action_names[action]
+	                   : release               ? "expire-release"
+	                                           : "expire-return";
+	const char *state = action == REVIEW_EXPIRE   ? "expired"
+	                    : release                 ? "released"
+	                    : action == REVIEW_RETURN ? "returned"
+	                                              : "deleted";
+	/* Claim the record before touching the MTA: of two decisions at once (a
+	 * reviewer and `expire`), only one acts. */
+	char *claim_err = NULL;
+	if (!store_quarantine_set_state(st, q->token, "held", state, &claim_err)) {
+		*err = g_strdup_printf("message %" G_GINT64_FORMAT " was not changed: %s", q->id, claim_err);
+		g_free(claim_err);
+		return false;
+	}
+	char *mta_err = NULL;
+	if (!act_on_mta(cfg, q, release, &mta_err)) {
+		char *undo_err = NULL; /* still held: the claim goes */
+		if (!store_quarantine_set_state(st, q->token, state, "held", &undo_err))
+			g_free(undo_err);
+		/* The reviewer sees the error, and the audit trail keeps it. */
+		char *what_failed = g_strdup_printf("%s-failed", what);
+		char *note =
+		    g_strdup_printf("%s%s%s", mta_err, comment ? "; comment: " : "", comment ? comment : "");
+		char *ignored = NULL;
+		if (!store_review_put(st, q->id, who, what_failed, note, now, &ignored))
+			g_free(ignored);
+		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, q->id, mta_err);
+		g_free(note);
+		g_free(what_failed);
+		g_free(mta_err);
+		return false;
+	}
+	return store_review_put(st, q->id, who, what, comment, now, err) &&
+	       put_labels(st, q, findings, what, wrong, who, now, err) &&
+	       notify_queue(cfg, st, q, what, who, comment, now, err);
+}
+
+/* Send decision ACTION about Q, which another host holds, to that host:
+ * an action addressed to it in the store, and a line in the audit trail. */
+static bool send_to_host(struct store *st, const struct store_quarantine *q, enum review_action action,
+                         const char *who, const char *comment, const GPtrArray *wrong, gint64 now, char **err)
+{
+	struct store_host_action open = {0};
+	enum store_status last = store_host_action_last(st, q->id, &open, err);
+	if (last == STORE_ERROR)
+		return false;
+	if (last == STORE_FOUND && open.done_at == 0) {
+		*err = g_strdup_printf("a %s of message %" G_GINT64_FORMAT " is already waiting for host %s",
+		                       open.verb, q->id, open.host);
+		store_host_action_clear(&open);
+		return false;
+	}
+	store_host_action_clear(&open);
+	GString *rules = g_string_new(NULL);
+	for (guint i = 0; wrong != NULL && i < wrong->len; i++)
+		g_string_append_printf(rules, "%s%s", i ? "\n" : "", (const char *)wrong->pdata[i]);
+	struct store_host_action a = {
+	    .quarantine_id = q->id,
+	    .host = q->host,
+	    .verb = (char *)action_names[action],
+	    .reviewer = (char *)who,
+	    .comment = (char *)comment,
+	    .wrong = rules->len ? rules->str : NULL,
+	    .requested_at = now,
+	};
+	char *what = g_strdup_printf("%s-sent", action_names[action]);
+	char *note =
+	    g_strdup_printf("to host %s%s%s", q->host, comment ? "; comment: " : "", comment ? comment : "");
+	bool ok = store_host_action_put(st, &a, NULL, err) &&
+	          store_review_put(st, q->id, who, what, note, now, err);
+	g_free(note);
+	g_free(what);
+	g_string_free(rules, TRUE);
+	return ok;
+}
+
 bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64 id,
                        enum review_action action, const char *who, const char *comment,
-                       const GPtrArray *wrong, gint64 now, char **err)
+                       const GPtrArray *wrong, gint64 now, char **sent_to, char **err)
 {
 	GArray *findings = NULL;
 	struct store_quarantine *q = quarantine_load(st, id, err);
@@ -297,49 +397,105 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
 	g_free(findings_err);
 	if (!labels_check_wrong(findings, wrong, err))
 		goto out;
-	bool release =
-	    action == REVIEW_RELEASE || (action == REVIEW_EXPIRE && cfg->expire_action == EXPIRE_RELEASE);
-	const char *what = action != REVIEW_EXPIRE ? action_names[action]
-	                   : release               ? "expire-release"
-	                                           : "expire-return";
-	const char *state = action == REVIEW_EXPIRE   ? "expired"
-	                    : release                 ? "released"
-	                    : action == REVIEW_RETURN ? "returned"
-	                                              : "deleted";
-	/* Claim the record before touching the MTA: of two decisions at once (a
-	 * reviewer and `expire`), only one acts. */
-	char *claim_err = NULL;
-	if (!store_quarantine_set_state(st, q->token, "held", state, &claim_err)) {
-		*err = g_strdup_printf("message %" G_GINT64_FORMAT " was not changed: %s", id, claim_err);
-		g_free(claim_err);
-		goto out;
+	if (!quarantine_elsewhere(cfg, q)) {
+		ok = decide_here(cfg, st, q, findings, action, who, comment, wrong, now, err);
+	} else if (action == REVIEW_EXPIRE) {
+		*err = g_strdup_printf("message %" G_GINT64_FORMAT
+		                       " is held on host %s: its own expire acts on it",
+		                       id, q->host);
+	} else {
+		ok = send_to_host(st, q, action, who, comment, wrong, now, err);
+		if (ok && sent_to != NULL)
+			*sent_to = g_strdup(q->host);
 	}
-	char *mta_err = NULL;
-	if (!act_on_mta(cfg, q, release, &mta_err)) {
-		char *undo_err = NULL; /* still held: the claim goes */
-		if (!store_quarantine_set_state(st, q->token, state, "held", &undo_err))
-			g_free(undo_err);
-		/* The reviewer sees the error, and the audit trail keeps it. */
-		char *what_failed = g_strdup_printf("%s-failed", what);
-		char *note =
-		    g_strdup_printf("%s%s%s", mta_err, comment ? "; comment: " : "", comment ? comment : "");
-		char *ignored = NULL;
-		if (!store_review_put(st, q->id, who, what_failed, note, now, &ignored))
-			g_free(ignored);
-		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, id, mta_err);
-		g_free(note);
-		g_free(what_failed);
-		g_free(mta_err);
-		goto out;
-	}
-	ok = store_review_put(st, q->id, who, what, comment, now, err) &&
-	     put_labels(st, q, findings, what, wrong, who, now, err) &&
-	     notify_queue(cfg, st, q, what, who, comment, now, err);
 out:
 	if (findings)
 		g_array_unref(findings);
 	store_quarantine_free(q);
 	return ok;
+}
+
+/* ---- the agent ----------------------------------------------------------- */
+
+static bool verb_action(const char *verb, enum review_action *action)
+{
+	for (enum review_action a = REVIEW_RELEASE; a <= REVIEW_RETURN; a++)
+		if (g_strcmp0(verb, action_names[a]) == 0) {
+			*action = a;
+			return true;
+		}
+	return false;
+}
+
+/* Carry out claimed action A here, as its reviewer decided it: the local
+ * path of quarantine_decide().  Returns its result for the store. */
+static char *carry_out(const struct review_config *cfg, struct store *st, const struct store_host_action *a,
+                       gint64 now)
+{
+	enum review_action action;
+	if (!verb_action(a->verb, &action))
+		return g_strdup_printf("failed: unknown verb %s", a->verb);
+	GPtrArray *wrong = g_ptr_array_new_with_free_func(g_free);
+	char **rules = a->wrong ? g_strsplit(a->wrong, "\n", -1) : NULL;
+	for (char **r = rules; r && *r; r++)
+		if (**r)
+			g_ptr_array_add(wrong, g_strdup(*r));
+	g_strfreev(rules);
+	char *err = NULL, *sent_to = NULL;
+	bool ok = quarantine_decide(cfg, st, a->quarantine_id, action, a->reviewer, a->comment, wrong, now,
+	                            &sent_to, &err);
+	char *result = !ok       ? g_strdup_printf("failed: %s", err)
+	               : sent_to ? g_strdup_printf("failed: the hold is on host %s", sent_to)
+	                         : g_strdup("done");
+	g_free(sent_to);
+	g_free(err);
+	g_ptr_array_unref(wrong);
+	return result;
+}
+
+int quarantine_agent_once(const struct review_config *cfg, struct store *st, gint64 now, GString *report,
+                          char **err)
+{
+	const char *host = quarantine_local_host(cfg);
+	int n = 0;
+	for (;;) {
+		struct store_host_action a = {0};
+		enum store_status claimed = store_host_action_claim(st, host, now, &a, err);
+		if (claimed == STORE_ERROR)
+			return -1;
+		if (claimed == STORE_NONE)
+			return n;
+		char *result = carry_out(cfg, st, &a, now);
+		g_string_append_printf(
+		    report, "action %" G_GINT64_FORMAT ": %s of message %" G_GINT64_FORMAT " by %s: %s\n",
+		    a.id, a.verb, a.quarantine_id, a.reviewer, result);
+		bool recorded = store_host_action_done(st, a.id, now, result, err);
+		g_free(result);
+		store_host_action_clear(&a);
+		if (!recorded)
+			return -1;
+		n++;
+	}
+}
+
+char *quarantine_action_state(struct store *st, const struct store_quarantine *q, bool *open)
+{
+	if (open != NULL)
+		*open = false;
+	struct store_host_action a = {0};
+	char *err = NULL;
+	enum store_status found = store_host_action_last(st, q->id, &a, &err);
+	g_free(err);
+	if (found != STORE_FOUND)
+		return found == STORE_ERROR ? g_strdup("?") : NULL;
+	const char *state = a.done_at == 0                         ? (a.claimed_at ? "running" : "waiting")
+	                    : g_str_has_prefix(a.result, "failed") ? "failed"
+	                                                           : "done";
+	char *text = g_strdup_printf("%s %s on %s", a.verb, state, a.host);
+	if (open != NULL)
+		*open = a.done_at == 0;
+	store_host_action_clear(&a);
+	return text;
 }
 
 unsigned quarantine_reconcile(GHashTable *queue, const GPtrArray *held, const GPtrArray *spooled,

@@ -36,10 +36,38 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
                     const char *who, const char *comment, gint64 now, char **err);
 /* The same, recording the decision's labels (labeling.h): WRONG (char *;
  * may be NULL) are the rules of the reply's findings the reviewer marked
- * wrong; a rule that is not one of them fails before anything is done. */
+ * wrong; a rule that is not one of them fails before anything is done.
+ * A hold that another mail host holds (quarantine_elsewhere) is not acted
+ * on here: the decision is written to the store as an action addressed to
+ * that host, for its agent (quarantine_agent_once), and *SENT_TO (may be
+ * NULL; caller frees) gets the host's name; refused while an earlier
+ * action of the hold still waits.  Expiry acts only on this host's holds. */
 bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64 id,
                        enum review_action action, const char *who, const char *comment,
-                       const GPtrArray *wrong, gint64 now, char **err);
+                       const GPtrArray *wrong, gint64 now, char **sent_to, char **err);
+
+/* This mail host's name: the settings' host, else the system's (as the
+ * daemon records it with each hold). */
+const char *quarantine_local_host(const struct review_config *cfg);
+/* Whether another mail host holds Q (a record without a host is taken as
+ * this host's: it was made before hosts were recorded, with one store per
+ * host). */
+bool quarantine_elsewhere(const struct review_config *cfg, const struct store_quarantine *q);
+
+/* The agent of this host (`apologyctl quarantine agent`): claim each action
+ * addressed to this host in the store, one at a time, carry it out through
+ * the local helper as its reviewer decided it (the local path of
+ * quarantine_decide) and record its result ("done" or "failed: why").
+ * Appends a line per action to REPORT.  Returns how many were carried out,
+ * or -1 with *ERR when the store failed. */
+int quarantine_agent_once(const struct review_config *cfg, struct store *st, gint64 now, GString *report,
+                          char **err);
+
+/* The state of the latest action addressed to a host about Q, such as
+ * "release waiting on mx2" (waiting, running, done, failed); NULL when it
+ * has none, "?" when the store cannot say.  *OPEN (may be NULL) says
+ * whether it waits or runs.  Caller frees. */
+char *quarantine_action_state(struct store *st, const struct store_quarantine *q, bool *open);
 
 /* Read the MTA's queue (postqueue -j): a table from queue id to queue name
  * ("hold", "deferred", ...), both owned by the table.  NULL on error. */

@@ -55,6 +55,12 @@ static const struct review_key review_keys[] = {
      "the sendmail binary that lists Sendmail's queue (-bp) when sendmail-config is set"},
     {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper", 0, 0,
      "the privileged helper that releases or deletes held mail (run with sudo -n when not root)"},
+    {"host-name", KEY_STRING, FIELD(host_name), "", 0, 0,
+     "this mail host's name: the same value as the daemon's \"host-name\", which it records with "
+     "each hold (empty: the system's host name); a decision about a hold of another host is sent to "
+     "that host's `quarantine agent`, and `quarantine reconcile` compares only this host's records"},
+    {"agent-interval", KEY_DURATION, FIELD(agent_interval), "10s", 1, DAY,
+     "how often `quarantine agent` looks in the store for decisions addressed to this host"},
     {"expire-after", KEY_DURATION, FIELD(expire_after), "7d", 0, 3650 * DAY,
      "`quarantine expire` acts on mail held longer than this"},
     {"expire-action", KEY_EXPIRE_ACTION, FIELD(expire_action), "return", 0, 0,

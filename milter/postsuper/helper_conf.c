@@ -41,10 +41,23 @@ static const char *set_path(char *dst, const char *value)
 	return NULL;
 }
 
+/* The store: an SQLite file (a path, or "sqlite:" and a path) or a
+ * PostgreSQL location, kept whole for libpq. */
+static const char *set_store(struct helper_conf *conf, const char *value)
+{
+	bool pg = strncmp(value, "postgresql://", 13) == 0 || strncmp(value, "postgres://", 11) == 0;
+	if (!pg)
+		return set_path(conf->store, strncmp(value, "sqlite:", 7) == 0 ? value + 7 : value);
+	if (strlen(value) >= TRUSTED_PATH_MAX || strpbrk(value, " \t") != NULL)
+		return "a PostgreSQL location has no blanks and fewer than 1024 characters";
+	snprintf(conf->store, sizeof conf->store, "%s", value);
+	return NULL;
+}
+
 static const char *set_value(struct helper_conf *conf, enum key key, const char *value)
 {
 	switch (key) {
-	case KEY_STORE: return set_path(conf->store, strncmp(value, "sqlite:", 7) == 0 ? value + 7 : value);
+	case KEY_STORE: return set_store(conf, value);
 	case KEY_TOKEN_HEADER:
 		if (!is_header_name(value))
 			return "a header name has 1 to 76 letters, digits and '-'";

@@ -9,6 +9,9 @@
  * The file has one "key: value" per line ("#" starts a comment line; a
  * value may be in double quotes); postfix-config may be given several
  * times, the first being the instance used when the caller names none.
+ * store is the daemon's: the path of an SQLite file ("sqlite:" before it is
+ * dropped) or a PostgreSQL location ("postgresql://..." or
+ * "postgres://...", kept whole for libpq).
  * sendmail-config names the one Sendmail configuration (sendmail.cf) the
  * helper may act on (none by default) and sendmail-program the binary it
  * runs for it (/usr/sbin/sendmail).
@@ -28,7 +31,8 @@
 #define HELPER_HEADER_MAX    76
 
 struct helper_conf {
-	char store[TRUSTED_PATH_MAX];                           /* the SQLite file of the daemon's store */
+	char store[TRUSTED_PATH_MAX];                           /* the daemon's store: an SQLite file or a
+	                                                           postgresql:// location (helper_store.h) */
 	char token_header[HELPER_HEADER_MAX + 1];               /* the daemon's headers.token */
 	char hold_key[TRUSTED_PATH_MAX];                        /* the daemon's hold-key */
 	char instances[HELPER_MAX_INSTANCES][TRUSTED_PATH_MAX]; /* Postfix config directories */

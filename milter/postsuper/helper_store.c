@@ -1,12 +1,15 @@
 /*
  * helper_store.c - the helper's reads and writes of the store (see
- * helper_store.h).  Every value is a bound parameter.
+ * helper_store.h): SQLite here; a PostgreSQL location goes to
+ * helper_store_pg.c, which runs the same statements.  Every value is a
+ * bound parameter.
  */
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "helper_store.h"
+#include "helper_store_pg.h"
 
 #define TEXT_MAX 200
 
@@ -45,6 +48,8 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *path, const char *sql, cha
 enum helper_held helper_store_held(const char *path, const char *queue_id, const char *token, long long *id,
                                    char *why, size_t why_size)
 {
+	if (helper_pg_location(path))
+		return helper_pg_held(path, queue_id, token, id, why, why_size);
 	sqlite3 *db = open_store(path, true, why, why_size);
 	if (db == NULL)
 		return HELD_ERROR;
@@ -114,6 +119,8 @@ static bool run_change(sqlite3 *db, sqlite3_stmt *q, const char *path, long long
 bool helper_audit_add(const char *path, const struct helper_audit *a, long long *row, char *why,
                       size_t why_size)
 {
+	if (helper_pg_location(path))
+		return helper_pg_audit_add(path, a, row, why, why_size);
 	sqlite3 *db = open_store(path, false, why, why_size);
 	if (db == NULL)
 		return false;
@@ -140,6 +147,8 @@ bool helper_audit_add(const char *path, const struct helper_audit *a, long long 
 bool helper_audit_finish(const char *path, long long row, const char *outcome, const char *detail, char *why,
                          size_t why_size)
 {
+	if (helper_pg_location(path))
+		return helper_pg_audit_finish(path, row, outcome, detail, why, why_size);
 	sqlite3 *db = open_store(path, false, why, why_size);
 	if (db == NULL)
 		return false;

@@ -1,6 +1,8 @@
 /*
  * helper_store.h - what the root helper apology-postsuper reads from and
- * writes to the daemon's store (SQLite, schema in store/store_sqlite.c):
+ * writes to the daemon's store (SQLite, schema in store/store_sqlite.c, or
+ * PostgreSQL, store/store_pg.c, in helper_store_pg.c): DB below is the
+ * settings' store, a path of an SQLite file or a postgresql:// location:
  * whether a queue id and token belong to a record of mail the daemon
  * holds, and the helper's own audit trail, table helper_actions (one row
  * per request: who asked, what, for which queue id and token, the outcome).
@@ -8,7 +10,9 @@
  * The store may be written by reviewers, so nothing read from it is
  * trusted beyond what the caller checks (the token's seal, holdseal.h):
  * connections refuse symbolic links, run in SQLite's defensive mode with
- * triggers and views off and an untrusted schema.  libc and SQLite only;
+ * triggers and views off and an untrusted schema; PostgreSQL connections
+ * are the helper's own, one per statement, with a 5 s statement timeout.
+ * libc, SQLite and libpq only;
  * WHY receives a sentence for the caller to print.
  */
 #ifndef APOLOGY_HELPER_STORE_H

@@ -32,6 +32,8 @@
  * delete a queued message, so discard removes hf<id> and df<id> from the
  * queue directory it checked, as qtool.pl -d does.
  *
+ * The store is an SQLite file or a PostgreSQL database (helper_store.h;
+ * each statement on a connection of its own, with a 5 s statement timeout).
  * Every request, refused or carried out, goes to the store's audit trail
  * (table helper_actions) and to syslog (authpriv), also when root calls the
  * helper directly.  No shell is involved; every program is run with

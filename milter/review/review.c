@@ -489,9 +489,15 @@ static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, co
 		/* Only the decisions this server redirects with: a link cannot put its
 		 * own words in the page's success notice. */
 		const char *done = g_hash_table_lookup(query, "done");
+		const char *sent = g_hash_table_lookup(query, "sent");
 		static const char *const decisions[] = {"release", "discard", "return", NULL};
-		bool known = done && g_strv_contains(decisions, done);
-		char *notice = known ? g_strdup_printf("Done: %s.", done) : NULL;
+		char *notice =
+		    done && g_strv_contains(decisions, done) ? g_strdup_printf("Done: %s.", done)
+		    : sent && g_strv_contains(decisions, sent)
+		        ? g_strdup_printf("Sent: %s, to the host that holds it; its agent carries it "
+		                          "out.",
+		                          sent)
+		        : NULL;
 		page_reply(&srv->app, &rq, id, notice, &p);
 		g_free(notice);
 	} else {

@@ -187,16 +187,21 @@ static void queue_row(GString *o, struct review_app *app, const struct review_re
                       const struct store_quarantine *q)
 {
 	char *age = quarantine_age(rq->now - q->created), *client = quarantine_client_domain(q);
-	char *rules = quarantine_rules(app->st, q->id);
+	char *rules = quarantine_rules(app->st, q->id), *action = quarantine_action_state(app->st, q, NULL);
 	g_string_append_printf(o,
 	                       "<tr><td><a href=\"/reply/%" G_GINT64_FORMAT "\">%" G_GINT64_FORMAT
-	                       "</a></td><td>%s</td><td class=\"sender\">",
+	                       "</a></td><td>%s</td><td class=\"host\">",
 	                       q->id, q->id, age);
+	html_escape(o, q->host ? q->host : "-");
+	g_string_append(o, "</td><td class=\"action\">");
+	html_escape(o, action ? action : "");
+	g_string_append(o, "</td><td class=\"sender\">");
 	html_escape(o, q->sender);
 	g_string_append(o, "</td><td>");
 	html_escape(o, client);
 	html_append(o, "</td><td class=\"severity\">%s</td><td class=\"score\">%d</td><td>%s</td></tr>",
 	            q->complaint_severity ? q->complaint_severity : "none", q->score, rules);
+	g_free(action);
 	g_free(rules);
 	g_free(age);
 	g_free(client);
@@ -249,7 +254,8 @@ void page_queue(struct review_app *app, const struct review_request *rq, struct 
 		g_string_append_printf(o, "<input type=\"hidden\" name=\"sort\" value=\"%s\">", sort->name);
 	g_string_append(o, "<button>Filter</button></form>");
 	queue_sort_links(o, rq, sort);
-	g_string_append(o, "<table id=\"queue\"><tr><th>#</th><th>Age</th><th>Sender</th><th>Client</th>"
+	g_string_append(o, "<table id=\"queue\"><tr><th>#</th><th>Age</th><th>Host</th><th>Action</th>"
+	                   "<th>Sender</th><th>Client</th>"
 	                   "<th>Complaint</th><th>Score</th><th>Rules</th></tr>");
 	for (guint i = 0; i < rows->len; i++)
 		queue_row(o, app, rq, rows->pdata[i]);
@@ -552,9 +558,17 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	    o,
 	    "</td></tr><tr><th>Held</th><td>%s (%s ago)</td></tr><tr><th>State</th><td id=\"state\">%s"
 	    "</td></tr><tr><th>Verdict</th><td>%s, score %d</td></tr><tr><th>Queue id</th><td>%s</td>"
-	    "</tr><tr><th>Host</th><td id=\"host\">%s</td></tr></table>",
+	    "</tr><tr><th>Host</th><td id=\"host\">%s</td></tr>",
 	    created ? created : "?", age, q->state, q->verdict, q->score, q->queue_id,
 	    q->host ? q->host : "(not recorded)");
+	/* A decision sent to that host: waiting for its agent, running, or its
+	 * result. */
+	bool waiting = false;
+	char *action = quarantine_action_state(app->st, q, &waiting);
+	if (action != NULL)
+		html_append(o, "<tr><th>Action</th><td id=\"action\">%s</td></tr>", action);
+	g_free(action);
+	g_string_append(o, "</table>");
 	char *ferr = NULL;
 	GArray *findings = quarantine_findings(app->st, id, &ferr);
 	if (ferr) {
@@ -583,7 +597,7 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	if (q->raw)
 		render_headers(o, q->raw, q->raw_len);
 	render_trail(app, o, id);
-	if (strcmp(q->state, "held") == 0)
+	if (strcmp(q->state, "held") == 0 && !waiting)
 		render_actions(o, rq, id);
 	finish(p, o, 200);
 	if (split)
@@ -624,7 +638,9 @@ void page_decide(struct review_app *app, const struct review_request *rq, gint64
 			g_ptr_array_add(wrong, (char *)key + 6);
 	g_ptr_array_sort(wrong, (GCompareFunc)compare_strings);
 	char *err = NULL;
-	bool ok = quarantine_decide(&app->cfg, app->st, id, act, rq->user, comment, wrong, rq->now, &err);
+	char *sent_to = NULL;
+	bool ok =
+	    quarantine_decide(&app->cfg, app->st, id, act, rq->user, comment, wrong, rq->now, &sent_to, &err);
 	g_ptr_array_unref(wrong);
 	if (!ok) {
 		char *msg = g_strdup_printf("Not done: %s", err);
@@ -634,7 +650,9 @@ void page_decide(struct review_app *app, const struct review_request *rq, gint64
 		return;
 	}
 	p->status = 303;
-	p->location = g_strdup_printf("/reply/%" G_GINT64_FORMAT "?done=%s", id, action);
+	p->location =
+	    g_strdup_printf("/reply/%" G_GINT64_FORMAT "?%s=%s", id, sent_to ? "sent" : "done", action);
+	g_free(sent_to);
 }
 
 void page_audit(struct review_app *app, const struct review_request *rq, struct page *p)

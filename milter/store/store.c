@@ -443,3 +443,33 @@ void store_login_clear(struct store_login *l)
 	g_free(l->address);
 	memset(l, 0, sizeof *l);
 }
+
+bool store_host_action_put(struct store *st, const struct store_host_action *a, gint64 *id, char **err)
+{
+	return st->ops->host_action_put(st, a, id, err);
+}
+
+enum store_status store_host_action_claim(struct store *st, const char *host, gint64 now,
+                                          struct store_host_action *out, char **err)
+{
+	return st->ops->host_action_claim(st, host, now, out, err);
+}
+
+bool store_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err)
+{
+	return st->ops->host_action_done(st, id, now, result, err);
+}
+
+enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,
+                                         struct store_host_action *out, char **err)
+{
+	return st->ops->host_action_last(st, quarantine_id, out, err);
+}
+
+void store_host_action_clear(struct store_host_action *a)
+{
+	char *owned[] = {a->host, a->verb, a->reviewer, a->comment, a->wrong, a->result};
+	for (size_t i = 0; i < G_N_ELEMENTS(owned); i++)
+		g_free(owned[i]);
+	memset(a, 0, sizeof *a);
+}

@@ -74,6 +74,13 @@ struct store_ops {
 	/* decisions (advise and hold verdicts); prune deletes them too */
 	bool (*decision_put)(struct store *st, const struct store_decision *d, char **err);
 	bool (*decisions_list)(struct store *st, gint64 since, const char *verdict, GArray *out, char **err);
+	/* actions addressed to a mail host (store.h) */
+	bool (*host_action_put)(struct store *st, const struct store_host_action *a, gint64 *id, char **err);
+	enum store_status (*host_action_claim)(struct store *st, const char *host, gint64 now,
+	                                       struct store_host_action *out, char **err);
+	bool (*host_action_done)(struct store *st, gint64 id, gint64 now, const char *result, char **err);
+	enum store_status (*host_action_last)(struct store *st, gint64 quarantine_id,
+	                                      struct store_host_action *out, char **err);
 };
 
 struct store {

@@ -183,6 +183,23 @@ static const char *const migrations[] = {
     "  json_extract(f.value, '$.advice')"
     "  FROM quarantine q, json_each(CASE WHEN json_valid(q.findings) THEN CASE WHEN"
     "  json_type(q.findings, '$.findings') = 'array' THEN q.findings END END, '$.findings') f;",
+    /* 11: reviewers' decisions about a hold on another mail host, waiting
+     * for that host's agent (docs/postgresql.md); at most one waits per
+     * hold */
+    "CREATE TABLE host_actions ("
+    "  id INTEGER PRIMARY KEY,"
+    "  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"
+    "  host TEXT NOT NULL,"
+    "  verb TEXT NOT NULL CHECK (verb IN ('release', 'return', 'discard')),"
+    "  reviewer TEXT NOT NULL,"
+    "  comment TEXT,"
+    "  wrong TEXT,"
+    "  requested_at INTEGER NOT NULL,"
+    "  claimed_at INTEGER,"
+    "  done_at INTEGER,"
+    "  result TEXT);"
+    "CREATE INDEX host_actions_waiting ON host_actions(host, claimed_at, id);"
+    "CREATE UNIQUE INDEX host_actions_open ON host_actions(quarantine_id) WHERE done_at IS NULL;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -1444,6 +1461,134 @@ static bool sqlite_login_delete(struct store *st, const char *name, const char *
 	return ok;
 }
 
+/* ---- actions addressed to a mail host ---------------------------------- */
+
+#define HOST_ACTION_COLUMNS                                                                                  \
+	"id, quarantine_id, host, verb, reviewer, comment, wrong, requested_at, claimed_at, done_at, result"
+
+static void read_host_action(sqlite3_stmt *q, struct store_host_action *a)
+{
+	*a = (struct store_host_action){
+	    .id = sqlite3_column_int64(q, 0),
+	    .quarantine_id = sqlite3_column_int64(q, 1),
+	    .host = column_text(q, 2),
+	    .verb = column_text(q, 3),
+	    .reviewer = column_text(q, 4),
+	    .comment = column_text(q, 5),
+	    .wrong = column_text(q, 6),
+	    .requested_at = sqlite3_column_int64(q, 7),
+	    .claimed_at = sqlite3_column_int64(q, 8),
+	    .done_at = sqlite3_column_int64(q, 9),
+	    .result = column_text(q, 10),
+	};
+}
+
+/* SQL prepared with the handle's lock taken; NULL (and the lock left) on
+ * failure. */
+static sqlite3_stmt *locked_prepare(struct sqlite_store *s, const char *sql, char **err)
+{
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	if (q == NULL)
+		g_mutex_unlock(&s->lock);
+	return q;
+}
+
+static bool sqlite_host_action_put(struct store *st, const struct store_host_action *a, gint64 *id,
+                                   char **err)
+{
+	struct sqlite_store *s = handle(st);
+	sqlite3_stmt *q =
+	    locked_prepare(s,
+	                   "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment,"
+	                   " wrong, requested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+	                   err);
+	if (q == NULL)
+		return false;
+	const char *texts[] = {a->host, a->verb, a->reviewer, a->comment, a->wrong};
+	sqlite3_bind_int64(q, 1, a->quarantine_id);
+	for (int i = 0; i < (int)G_N_ELEMENTS(texts); i++)
+		bind_text(q, i + 2, texts[i]);
+	sqlite3_bind_int64(q, 7, a->requested_at);
+	bool ok = finish(s, q, sqlite3_step(q), "recording an action for another host", err);
+	if (ok && id != NULL)
+		*id = sqlite3_last_insert_rowid(s->db);
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+/* Run Q, which returns at most one host action, into OUT. */
+static enum store_status one_host_action(struct sqlite_store *s, sqlite3_stmt *q,
+                                         struct store_host_action *out, const char *what, char **err)
+{
+	int rc = sqlite3_step(q);
+	enum store_status found = rc == SQLITE_ROW ? STORE_FOUND : STORE_NONE;
+	if (found == STORE_FOUND) {
+		read_host_action(q, out);
+		rc = sqlite3_step(q);
+	}
+	return finish(s, q, rc, what, err) ? found : STORE_ERROR;
+}
+
+static enum store_status sqlite_host_action_claim(struct store *st, const char *host, gint64 now,
+                                                  struct store_host_action *out, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	/* One statement: SQLite writes one at a time, so no other agent can
+	 * claim the same row between the choice and the mark. */
+	sqlite3_stmt *q =
+	    locked_prepare(s,
+	                   "UPDATE host_actions SET claimed_at = ?2 WHERE id = (SELECT id FROM host_actions"
+	                   " WHERE host = ?1 AND claimed_at IS NULL AND done_at IS NULL ORDER BY id LIMIT 1)"
+	                   " RETURNING " HOST_ACTION_COLUMNS,
+	                   err);
+	if (q == NULL)
+		return STORE_ERROR;
+	bind_text(q, 1, host);
+	sqlite3_bind_int64(q, 2, now);
+	enum store_status found = one_host_action(s, q, out, "claiming an action for this host", err);
+	g_mutex_unlock(&s->lock);
+	return found;
+}
+
+static bool sqlite_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	sqlite3_stmt *q = locked_prepare(s,
+	                                 "UPDATE host_actions SET done_at = ?2, result = ?3"
+	                                 " WHERE id = ?1 AND claimed_at IS NOT NULL AND done_at IS NULL",
+	                                 err);
+	if (q == NULL)
+		return false;
+	sqlite3_bind_int64(q, 1, id);
+	sqlite3_bind_int64(q, 2, now);
+	bind_text(q, 3, result);
+	bool ok = finish(s, q, sqlite3_step(q), "recording an action's result", err);
+	if (ok && sqlite3_changes(s->db) != 1) {
+		*err = g_strdup_printf("action %" G_GINT64_FORMAT " is not claimed and open", id);
+		ok = false;
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static enum store_status sqlite_host_action_last(struct store *st, gint64 quarantine_id,
+                                                 struct store_host_action *out, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	sqlite3_stmt *q =
+	    locked_prepare(s,
+	                   "SELECT " HOST_ACTION_COLUMNS
+	                   " FROM host_actions WHERE quarantine_id = ?1 ORDER BY id DESC LIMIT 1",
+	                   err);
+	if (q == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(q, 1, quarantine_id);
+	enum store_status found = one_host_action(s, q, out, "reading a hold's action", err);
+	g_mutex_unlock(&s->lock);
+	return found;
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sqlite_open,
@@ -1482,4 +1627,8 @@ const struct store_ops store_sqlite_ops = {
     .label_precision = sqlite_label_precision,
     .decision_put = sqlite_decision_put,
     .decisions_list = sqlite_decisions_list,
+    .host_action_put = sqlite_host_action_put,
+    .host_action_claim = sqlite_host_action_claim,
+    .host_action_done = sqlite_host_action_done,
+    .host_action_last = sqlite_host_action_last,
 };

@@ -384,6 +384,21 @@ drain() {
 	return 1
 }
 
+# hold TAG [FILE]: send a complaint and a bad reply tagged TAG; print the store id
+# of the held record once Postfix holds it (read with `sql`, which a suite on
+# another store may define again).
+held_id_now() {
+	sql "SELECT id FROM quarantine WHERE message_id = 'reply-bad-$1@acme.example' AND state = 'held'"
+}
+hold() {
+	_c=$(variant "${MSGS:-tests/e2e/msgs}/complaint.eml" "$1")
+	_r=$(variant "${2:-${MSGS:-tests/e2e/msgs}/reply-bad.eml}" "$1")
+	send_in dana@client.example sam@acme.example "$_c" || return 1
+	send_out sam@acme.example dana@client.example "$_r" || return 1
+	held_queue_id "reply-bad-$1@acme.example" >/dev/null || return 1
+	first_output 100 held_id_now "$1"
+}
+
 # milter_log_verdict LABEL: a sanitizer report in $MILTER_LOG (a SANITIZE=address
 # build) fails the run; after any failure, the log's last lines.
 milter_log_verdict() {
@@ -396,6 +411,8 @@ milter_log_verdict() {
 		tail -20 "$MILTER_LOG"
 	fi
 }
+
+in_queue() { postqueue -c "$T/etc" -j | grep -F "\"queue_id\": \"$1\"" | grep -o '"queue_name": "[a-z]*"'; }
 
 # ---- the test runner shared by the suites ------------------------------------
 # A test is a shell function: it fails when it calls `why TEXT` (anywhere: the

@@ -35,28 +35,6 @@ notify() {
 		-o "review-url=http://review.test" "$@" --once </dev/null
 }
 
-# hold TAG [FILE]: send a complaint and a bad reply tagged TAG; print the store id
-# of the held record once Postfix holds it.
-hold() {
-	mkdir -p "$T/msgs"
-	sed "s/-4471@/-$1@/g" $MSGS/complaint.eml >"$T/msgs/c-$1.eml"
-	sed "s/-4471@/-$1@/g" "${2:-$MSGS/reply-bad.eml}" >"$T/msgs/r-$1.eml"
-	send_in dana@client.example sam@acme.example "$T/msgs/c-$1.eml" || return 1
-	send_out sam@acme.example dana@client.example "$T/msgs/r-$1.eml" || return 1
-	held_queue_id "reply-bad-$1@acme.example" >/dev/null || return 1
-	i=0
-	while [ $i -lt 100 ]; do
-		id=$(sql "SELECT id FROM quarantine WHERE message_id = 'reply-bad-$1@acme.example'
-		          AND state = 'held'")
-		[ -n "$id" ] && { echo "$id"; return 0; }
-		i=$((i + 1))
-		sleep 0.05
-	done
-	return 1
-}
-
-in_queue() { postqueue -c "$T/etc" -j | grep -F "\"queue_id\": \"$1\"" | grep -o '"queue_name": "[a-z]*"'; }
-
 # ---- the tests --------------------------------------------------------------
 
 t_list_filters() {

@@ -17,6 +17,7 @@ echo "pg-test: PostgreSQL at $PG_DIR"
 APOLOGY_TEST_PG=$PG_LOCATION APOLOGY_TEST_PG_STOP=$PG_STOP_CMD APOLOGY_TEST_PG_START=$PG_START_CMD \
 	"$BUILD/tests/test_store"
 APOLOGY_TEST_PG=$PG_LOCATION "$BUILD/tests/test_review"
+APOLOGY_TEST_PG=$PG_LOCATION "$BUILD/tests/test_postsuper"
 # A database of its own for the copy, empty.
 pg_as "$PG_BIN/createdb" -h "$PG_DIR" -U apology migrate
 sh "$HERE/migrate.sh" "$BUILD" "postgresql:///migrate?host=$PG_DIR&user=apology"

@@ -16,6 +16,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <libpq-fe.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,6 +25,7 @@
 
 #include "helper_conf.h"
 #include "helper_store.h"
+#include "pgtest.h"
 #include "sendmail_queue.h"
 #include "store.h"
 #include "trusted.h"
@@ -218,6 +220,12 @@ static void test_conf_values(void **state)
 	assert_string_equal(conf.sendmail_config, "/etc/mail/sendmail.cf");
 	assert_string_equal(conf.sendmail_program, "/usr/libexec/sendmail/sendmail");
 	assert_false(helper_conf_parse("sendmail-config: mail/sendmail.cf\n", &conf, why, sizeof why));
+	/* A PostgreSQL store is kept whole, for libpq. */
+	assert_true(helper_conf_parse("store: postgresql://apology@db.example/apology?sslmode=verify-full\n",
+	                              &conf, why, sizeof why));
+	assert_string_equal(conf.store, "postgresql://apology@db.example/apology?sslmode=verify-full");
+	assert_false(helper_conf_parse("store: \"postgres://db.example/a b\"\n", &conf, why, sizeof why));
+	assert_false(helper_conf_parse("store: mysql://db.example/a\n", &conf, why, sizeof why));
 	assert_false(
 	    helper_conf_parse("sendmail-config: /a.cf\nsendmail-config: /b.cf\n", &conf, why, sizeof why));
 }
@@ -355,12 +363,14 @@ static gint64 put(struct store *st, const char *queue_id, const char *token, con
 	return id;
 }
 
-static void test_store_held(void **state)
+/* The helper's view of holds in the store at DB (a path or a PostgreSQL
+ * location), which the store layer made. */
+static void check_held(const char *db)
 {
-	struct tree *t = *state;
-	char *db = at(t, "store.db"), *err = NULL, why[512];
+	char *err = NULL, why[512];
 	struct store *st = store_open(db, &err);
-	assert_non_null(st);
+	if (st == NULL)
+		fail_msg("%s", err);
 	gint64 held = put(st, "QHELD", "aaaa", "held");
 	gint64 claimed = put(st, "QREL", "bbbb", "released");
 	put(st, "QMON", "cccc", "monitor");
@@ -400,6 +410,14 @@ static void test_store_held(void **state)
 	assert_int_equal(helper_store_held(db, "QHELD", "bbbb", &id, why, sizeof why), HELD_NO);
 	assert_int_equal(helper_store_held(db, "QMON", "cccc", &id, why, sizeof why), HELD_NO);
 	assert_int_equal(helper_store_held(db, "QREJ", "dddd", &id, why, sizeof why), HELD_NO);
+}
+
+static void test_store_held(void **state)
+{
+	struct tree *t = *state;
+	char *db = at(t, "store.db"), why[512];
+	long long id = 0;
+	check_held(db);
 	/* No symbolic link to a store, no store at all. */
 	char *link = at(t, "link.db"), *missing = at(t, "missing.db");
 	assert_int_equal(symlink(db, link), 0);
@@ -411,8 +429,43 @@ static void test_store_held(void **state)
 	g_free(db);
 }
 
+/* The same on PostgreSQL; a server that cannot be reached is an error
+ * (the helper exits 75), said without the location's password. */
+static void test_store_held_pg(void **state)
+{
+	(void)state;
+	char why[512];
+	long long id = 0;
+	pgtest_reset();
+	check_held(pgtest_location());
+	const char *gone = "postgresql://apology:SECRET@/nothing?host=/nonexistent&connect_timeout=2";
+	assert_int_equal(helper_store_held(gone, "QHELD", "aaaa", &id, why, sizeof why), HELD_ERROR);
+	assert_non_null(strstr(why, "cannot connect"));
+	assert_null(strstr(why, "SECRET"));
+	/* A table another session holds locked: the statement timeout ends
+	 * the wait, the helper does not hang under sudo. */
+	PGconn *locker = PQconnectdb(pgtest_location());
+	assert_int_equal(PQstatus(locker), CONNECTION_OK);
+	PQclear(PQexec(locker, "BEGIN"));
+	PGresult *r = PQexec(locker, "LOCK TABLE quarantine IN ACCESS EXCLUSIVE MODE");
+	assert_int_equal(PQresultStatus(r), PGRES_COMMAND_OK);
+	PQclear(r);
+	gint64 t0 = g_get_monotonic_time();
+	assert_int_equal(helper_store_held(pgtest_location(), "QHELD", "aaaa", &id, why, sizeof why),
+	                 HELD_ERROR);
+	gint64 waited_ms = (g_get_monotonic_time() - t0) / 1000;
+	assert_non_null(strstr(why, "statement timeout"));
+	assert_in_range(waited_ms, 4000, 9000);
+	PQfinish(locker);
+}
+
 static char *audit_rows(const char *db)
 {
+	if (strncmp(db, "postgresql:", 11) == 0)
+		return pgtest_query(
+		    "SELECT string_agg(concat_ws('|', caller, action, queue_id, token, "
+		    "postfix_config, coalesce(quarantine_id::text, 'NULL'), outcome, detail, at) "
+		    "|| E'\\n', '' ORDER BY id) FROM helper_actions");
 	sqlite3 *h = NULL;
 	sqlite3_stmt *q = NULL;
 	GString *out = g_string_new(NULL);
@@ -431,24 +484,11 @@ static char *audit_rows(const char *db)
 	return g_string_free(out, FALSE);
 }
 
-static void test_store_audit(void **state)
+/* The helper's audit trail in the store at DB (made by the store layer):
+ * texts cleaned, an outcome set afterwards, no row made up. */
+static void check_audit(const char *db)
 {
-	struct tree *t = *state;
-	char *db = at(t, "store.db"), *err = NULL, why[512];
-	struct store *st = store_open(db, &err);
-	assert_non_null(st);
-	store_close(st);
-	/* Someone who may write the store plants a trigger: it never runs. */
-	sqlite3 *h = NULL;
-	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
-	assert_int_equal(
-	    sqlite3_exec(h,
-	                 "CREATE TABLE planted (x); CREATE TRIGGER t AFTER INSERT ON helper_actions "
-	                 "BEGIN INSERT INTO planted VALUES (1); END",
-	                 NULL, NULL, NULL),
-	    SQLITE_OK);
-	sqlite3_close(h);
-
+	char why[512];
 	struct helper_audit a = {
 	    .caller = "alice (sudo)",
 	    .action = "release\nforged line",
@@ -473,6 +513,26 @@ static void test_store_audit(void **state)
 	    rows, "alice (sudo)|release?forged line|QHELD|aaaa||NULL|refused|not sealed|1700000000\n"
 	          "alice (sudo)|discard|QHELD|aaaa||7|discarded|postsuper -d done|1700000000\n");
 	g_free(rows);
+}
+
+static void test_store_audit(void **state)
+{
+	struct tree *t = *state;
+	char *db = at(t, "store.db"), *err = NULL;
+	struct store *st = store_open(db, &err);
+	assert_non_null(st);
+	store_close(st);
+	/* Someone who may write the store plants a trigger: it never runs. */
+	sqlite3 *h = NULL;
+	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
+	assert_int_equal(
+	    sqlite3_exec(h,
+	                 "CREATE TABLE planted (x); CREATE TRIGGER t AFTER INSERT ON helper_actions "
+	                 "BEGIN INSERT INTO planted VALUES (1); END",
+	                 NULL, NULL, NULL),
+	    SQLITE_OK);
+	sqlite3_close(h);
+	check_audit(db);
 	assert_int_equal(sqlite3_open(db, &h), SQLITE_OK);
 	sqlite3_stmt *q = NULL;
 	assert_int_equal(sqlite3_prepare_v2(h, "SELECT count(*) FROM planted", -1, &q, NULL), SQLITE_OK);
@@ -481,6 +541,18 @@ static void test_store_audit(void **state)
 	sqlite3_finalize(q);
 	sqlite3_close(h);
 	g_free(db);
+}
+
+static void test_store_audit_pg(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	pgtest_reset();
+	struct store *st = store_open(pgtest_location(), &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	store_close(st);
+	check_audit(pgtest_location());
 }
 
 static void test_text_clean(void **state)
@@ -511,5 +583,13 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_store_audit, tree_setup, tree_teardown),
 	    cmocka_unit_test(test_text_clean),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	int failed = cmocka_run_group_tests_name("postsuper", tests, NULL, NULL);
+	if (pgtest_location() == NULL)
+		return failed;
+	/* The store's cases on PostgreSQL (make pg-test). */
+	const struct CMUnitTest pg_tests[] = {
+	    cmocka_unit_test(test_store_held_pg),
+	    cmocka_unit_test(test_store_audit_pg),
+	};
+	return failed + cmocka_run_group_tests_name("postsuper on postgresql", pg_tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <gmime/gmime.h>
 
@@ -72,7 +73,9 @@ static int teardown(void **state)
 {
 	struct fixture *fx = *state;
 	store_close(fx->st);
-	const char *names[] = {"store.db", "store.db-wal", "store.db-shm"};
+	/* the store, and the stand-ins of test_two_hosts and test_one_host */
+	const char *names[] = {"store.db", "store.db-wal", "store.db-shm",   "mx-a",
+	                       "mx-b",     "sendmail",     g_get_host_name()};
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *p = g_build_filename(fx->dir, names[i], NULL);
 		g_unlink(p);
@@ -85,8 +88,9 @@ static int teardown(void **state)
 	return 0;
 }
 
-static gint64 put(struct store *st, const char *token, const char *sender, const char *rcpts,
-                  const char *findings, gint64 created, const char *state)
+/* A record held on HOST (NULL: the host running the test). */
+static gint64 put_on(struct store *st, const char *host, const char *token, const char *sender,
+                     const char *rcpts, const char *findings, gint64 created, const char *state)
 {
 	struct store_quarantine q = {
 	    .queue_id = "ABCDEF123",
@@ -99,12 +103,19 @@ static gint64 put(struct store *st, const char *token, const char *sender, const
 	    .findings_json = (char *)findings,
 	    .created = created,
 	    .state = (char *)state,
+	    .host = (char *)host,
 	};
 	gint64 id = 0;
 	char *err = NULL;
 	if (!store_quarantine_put(st, &q, &id, &err))
 		fail_msg("put: %s", err);
 	return id;
+}
+
+static gint64 put(struct store *st, const char *token, const char *sender, const char *rcpts,
+                  const char *findings, gint64 created, const char *state)
+{
+	return put_on(st, NULL, token, sender, rcpts, findings, created, state);
 }
 
 static unsigned count(struct store *st, struct store_query q)
@@ -724,7 +735,8 @@ static void test_labels_for_decision(void **state)
 	/* A decision with a rule that is not on the reply changes nothing. */
 	struct review_config cfg;
 	review_config_init(&cfg);
-	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "alice", NULL, wrong, 600, &err));
+	assert_false(
+	    quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "alice", NULL, wrong, 600, NULL, &err));
 	assert_non_null(strstr(err, "over-apology"));
 	g_clear_pointer(&err, g_free);
 	assert_int_equal(count(fx->st, (struct store_query){.state = "held", .id = id}), 1);
@@ -811,6 +823,233 @@ static void test_decisions_count(void **state)
 	g_array_unref(d);
 }
 /* The cases on a store, run on every backend. */
+/* ---- one queue, several hosts ------------------------------------------- */
+
+/* Write an executable shell script NAME in DIR; the caller frees the path. */
+static char *script(const char *dir, const char *name, const char *body)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	char *text = g_strdup_printf("#!/bin/sh\n%s\n", body);
+	assert_true(g_file_set_contents(path, text, -1, NULL));
+	assert_int_equal(g_chmod(path, 0755), 0);
+	g_free(text);
+	return path;
+}
+
+/* The review settings of mail host HOST: its own helper, which notes its
+ * calls in DIR/calls and succeeds, and a Sendmail quarantine whose queue
+ * listing (a stand-in for sendmail -bp) is empty, so that a release is
+ * checked as done without an MTA. */
+static void host_config(struct review_config *cfg, const char *dir, const char *host)
+{
+	review_config_init(cfg);
+	char *body = g_strdup_printf("echo \"%s $*\" >>'%s/calls'", host, dir);
+	char *helper = script(dir, host, body), *sendmail = script(dir, "sendmail", "exit 0");
+	char *set[] = {g_strdup_printf("host-name=%s", host), g_strdup_printf("helper=%s", helper),
+	               g_strdup_printf("sendmail-program=%s", sendmail),
+	               g_strdup_printf("sendmail-config=%s/sendmail.cf", dir)};
+	char *err = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(set); i++) {
+		if (!review_config_set(cfg, set[i], &err))
+			fail_msg("%s", err);
+		g_free(set[i]);
+	}
+	g_free(body);
+	g_free(helper);
+	g_free(sendmail);
+}
+
+static char *helper_calls(const char *dir)
+{
+	char *path = g_build_filename(dir, "calls", NULL), *text = NULL;
+	if (!g_file_get_contents(path, &text, NULL, NULL))
+		text = g_strdup("");
+	g_unlink(path);
+	g_free(path);
+	return text;
+}
+
+struct agent {
+	const struct review_config *cfg;
+	struct store *st; /* a handle of its own */
+	GMutex *start;    /* held until both agents are ready */
+	int n;
+	char *err;
+};
+
+/* One agent's look at the store. */
+static gpointer agent_once(gpointer data)
+{
+	struct agent *a = data;
+	GString *report = g_string_new(NULL);
+	g_mutex_lock(a->start);
+	g_mutex_unlock(a->start);
+	a->n = quarantine_agent_once(a->cfg, a->st, 700, report, &a->err);
+	g_string_free(report, TRUE);
+	return NULL;
+}
+
+static char *state_of(struct store *st, gint64 id)
+{
+	char *err = NULL;
+	struct store_quarantine *q = quarantine_load(st, id, &err);
+	if (q == NULL)
+		fail_msg("%s", err ? err : "no record");
+	char *state = g_strdup(q->state);
+	store_quarantine_free(q);
+	return state;
+}
+
+/* Two mail hosts on one store (two handles, host names mx-a and mx-b): one
+ * queue; a decision made on mx-a about mx-b's hold waits for mx-b, whose
+ * agents (two polling at once) carry it out exactly once through mx-b's
+ * helper; mx-a's hold is decided on mx-a at once, as with one host. */
+static void test_two_hosts(void **state)
+{
+	struct fixture *fx = *state;
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	char *err = NULL, *sent_to = NULL;
+	struct review_config a, b;
+	host_config(&a, fx->dir, "mx-a");
+	host_config(&b, fx->dir, "mx-b");
+	struct store *st_b = store_open(fx->location, &err);
+	assert_non_null(st_b);
+	gint64 on_a =
+	    put_on(fx->st, "mx-a", "aaaa", "sam@us", "d@client.example", findings_json, 100, "held");
+	gint64 on_b = put_on(st_b, "mx-b", "bbbb", "kim@us", "e@client.example", findings_json, 200, "held");
+	assert_int_equal(count(fx->st, (struct store_query){.state = "held"}), 2);
+	assert_int_equal(count(st_b, (struct store_query){.state = "held"}), 2);
+
+	GPtrArray *wrong = g_ptr_array_new();
+	g_ptr_array_add(wrong, "blame-third-party");
+	assert_true(
+	    quarantine_decide(&a, fx->st, on_b, REVIEW_RELEASE, "alice", "fine", wrong, 500, &sent_to, &err));
+	assert_string_equal(sent_to, "mx-b");
+	g_clear_pointer(&sent_to, g_free);
+	char *calls = helper_calls(fx->dir), *st = state_of(fx->st, on_b);
+	assert_string_equal(calls, ""); /* mx-a's helper never ran */
+	assert_string_equal(st, "held");
+	g_free(calls);
+	g_free(st);
+	bool open = false;
+	struct store_quarantine *q = quarantine_load(fx->st, on_b, &err);
+	char *action = quarantine_action_state(fx->st, q, &open);
+	assert_string_equal(action, "release waiting on mx-b");
+	assert_true(open);
+	g_free(action);
+	/* A second decision while the first waits is refused. */
+	assert_false(
+	    quarantine_decide(&a, fx->st, on_b, REVIEW_DISCARD, "bob", NULL, NULL, 510, &sent_to, &err));
+	assert_non_null(strstr(err, "already waiting for host mx-b"));
+	g_clear_pointer(&err, g_free);
+
+	/* mx-a's agent has nothing to do; mx-b's two agents poll at once. */
+	GString *report = g_string_new(NULL);
+	assert_int_equal(quarantine_agent_once(&a, fx->st, 600, report, &err), 0);
+	assert_string_equal(report->str, "");
+	GMutex start;
+	g_mutex_init(&start);
+	g_mutex_lock(&start);
+	/* the second agent on a handle of its own, as on another process */
+	struct store *st_b2 = store_open(fx->location, &err);
+	assert_non_null(st_b2);
+	struct agent agents[2] = {{.cfg = &b, .st = st_b, .start = &start},
+	                          {.cfg = &b, .st = st_b2, .start = &start}};
+	GThread *t[2];
+	for (int i = 0; i < 2; i++)
+		t[i] = g_thread_new("agent", agent_once, &agents[i]);
+	g_usleep(100000);
+	g_mutex_unlock(&start);
+	for (int i = 0; i < 2; i++) {
+		g_thread_join(t[i]);
+		if (agents[i].n < 0)
+			fail_msg("agent %d: %s", i, agents[i].err);
+	}
+	store_close(st_b2);
+	g_mutex_clear(&start);
+	assert_int_equal(agents[0].n + agents[1].n, 1);
+	calls = helper_calls(fx->dir);
+	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release ABCDEF123 bbbb\n", fx->dir);
+	assert_string_equal(calls, want);
+	g_clear_pointer(&want, g_free);
+	g_free(calls);
+	st = state_of(st_b, on_b);
+	assert_string_equal(st, "released");
+	g_free(st);
+	action = quarantine_action_state(fx->st, q, &open);
+	assert_string_equal(action, "release done on mx-b");
+	assert_false(open);
+	g_free(action);
+	store_quarantine_free(q);
+	/* The audit trail: sent by alice, then carried out as alice's. */
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	assert_true(store_review_list(fx->st, on_b, 0, trail, &err));
+	GString *seen = g_string_new(NULL);
+	for (guint i = 0; i < trail->len; i++) {
+		const struct store_review *r = &g_array_index(trail, struct store_review, i);
+		g_string_append_printf(seen, "%s by %s;", r->action, r->reviewer);
+	}
+	assert_non_null(strstr(seen->str, "release-sent by alice;"));
+	assert_non_null(strstr(seen->str, "release by alice;"));
+	g_string_free(seen, TRUE);
+	g_array_unref(trail);
+	/* ... with the finding marked wrong on mx-a as a label. */
+	GArray *labels = store_labels_new();
+	assert_true(store_labels_list(fx->st, 0, labels, &err));
+	assert_string_equal(label_verdict(labels, "blame-third-party"), "wrong");
+	g_array_unref(labels);
+	/* Nothing left for mx-b. */
+	assert_int_equal(quarantine_agent_once(&b, st_b, 800, report, &err), 0);
+
+	/* mx-a's own hold, decided on mx-a: its helper at once, no action. */
+	assert_true(
+	    quarantine_decide(&a, fx->st, on_a, REVIEW_DISCARD, "bob", NULL, NULL, 900, &sent_to, &err));
+	assert_null(sent_to);
+	calls = helper_calls(fx->dir);
+	want = g_strdup_printf("mx-a -C %s/sendmail.cf discard ABCDEF123 aaaa\n", fx->dir);
+	assert_string_equal(calls, want);
+	g_free(want);
+	g_free(calls);
+	q = quarantine_load(fx->st, on_a, &err);
+	assert_null(quarantine_action_state(fx->st, q, NULL));
+	store_quarantine_free(q);
+	g_string_free(report, TRUE);
+	g_ptr_array_unref(wrong);
+	store_close(st_b);
+	review_config_clear(&a);
+	review_config_clear(&b);
+}
+
+/* One host, as before stores were shared: a record of this host (or
+ * without a host) is decided here; nothing is addressed to a host. */
+static void test_one_host(void **state)
+{
+	struct fixture *fx = *state;
+	if (geteuid() != 0)
+		skip();
+	char *err = NULL, *sent_to = NULL;
+	struct review_config cfg;
+	host_config(&cfg, fx->dir, g_get_host_name());
+	g_free(cfg.host_name);
+	cfg.host_name = g_strdup(""); /* the default: the system's name */
+	gint64 id = put(fx->st, "cccc", "sam@us", "d@client.example", findings_json, 100, "held");
+	assert_true(
+	    quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, &sent_to, &err));
+	assert_null(sent_to);
+	char *calls = helper_calls(fx->dir);
+	assert_non_null(strstr(calls, "release ABCDEF123 cccc"));
+	g_free(calls);
+	struct store_quarantine *q = quarantine_load(fx->st, id, &err);
+	assert_null(quarantine_action_state(fx->st, q, NULL));
+	store_quarantine_free(q);
+	GString *report = g_string_new(NULL);
+	assert_int_equal(quarantine_agent_once(&cfg, fx->st, 950, report, &err), 0);
+	g_string_free(report, TRUE);
+	review_config_clear(&cfg);
+}
+
 #define STORE_CASES(setup)                                                                                   \
 	cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_list_orders_and_pages, setup, teardown),                    \
@@ -819,7 +1058,9 @@ static void test_decisions_count(void **state)
 	    cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),                       \
 	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),                        \
 	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),                                \
-	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown)
+	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_two_hosts, setup, teardown),                                \
+	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown)
 
 int main(void)
 {

@@ -401,6 +401,37 @@ static char *row_ids(const struct page *p)
 	return g_string_free(ids, FALSE);
 }
 
+/* Each row says the host that holds the reply and the state of a decision
+ * sent to a host; the reply's page has no decision buttons while one
+ * waits. */
+static void test_queue_host_and_action(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	gint64 id = put(fx->app.st, "t1", "sam@acme.example", 9, 1741000000, decision_json, NULL);
+	struct store_host_action a = {
+	    .quarantine_id = id, .host = "mx-b", .verb = "release", .reviewer = "alice", .requested_at = 1};
+	assert_true(store_host_action_put(fx->app.st, &a, NULL, &err));
+	queue(fx, NULL, NULL);
+	char *row = g_strdup_printf(
+	    "<td class=\"host\">%s</td><td class=\"action\">release waiting on mx-b</td>", g_get_host_name());
+	assert_non_null(strstr(fx->page.body->str, row));
+	g_free(row);
+	page_clear(&fx->page);
+	page_reply(&fx->app, &fx->rq, id, NULL, &fx->page);
+	assert_non_null(strstr(fx->page.body->str, "<td id=\"action\">release waiting on mx-b</td>"));
+	assert_null(strstr(fx->page.body->str, "id=\"decide\""));
+	/* Carried out and failed there: still held, decided again here. */
+	struct store_host_action got = {0};
+	assert_int_equal(store_host_action_claim(fx->app.st, "mx-b", 2, &got, &err), STORE_FOUND);
+	assert_true(store_host_action_done(fx->app.st, got.id, 3, "failed: not in the hold queue", &err));
+	store_host_action_clear(&got);
+	page_clear(&fx->page);
+	page_reply(&fx->app, &fx->rq, id, NULL, &fx->page);
+	assert_non_null(strstr(fx->page.body->str, "<td id=\"action\">release failed on mx-b</td>"));
+	assert_non_null(strstr(fx->page.body->str, "id=\"decide\""));
+}
+
 static void test_queue_sorts_and_pages(void **state)
 {
 	struct fixture *fx = *state;
@@ -464,6 +495,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_reply_from_the_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_complaint_shown_escaped, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_sorts_and_pages, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_queue_host_and_action, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

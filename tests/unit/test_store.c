@@ -160,7 +160,8 @@ static void test_newer_schema_refused(void **state)
 	             "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running'",
 	             NULL, NULL, NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS login_failures", NULL, NULL, NULL);
-	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions", NULL, NULL, NULL);
+	sqlite3_exec(db, "DROP TABLE IF EXISTS helper_actions; DROP TABLE IF EXISTS host_actions", NULL, NULL,
+	             NULL);
 	sqlite3_exec(db, "DROP TABLE IF EXISTS review_labels; DROP TABLE IF EXISTS decisions", NULL, NULL,
 	             NULL);
 	sqlite3_exec(db, "ALTER TABLE quarantine DROP COLUMN host", NULL, NULL, NULL);
@@ -474,13 +475,21 @@ static void test_findings_rows(void **state)
 /* A store of the schema before findings were rows: the findings of its held
  * replies, kept as JSON, become rows when it is opened; a record whose JSON
  * is not a decision migrates with none. */
+/* The migration that made quarantine_findings and quarantine.new_text (entry
+ * 10 of both backends' lists). */
+#define FINDINGS_MIGRATION 10
+
 static void test_findings_migrated(void **state)
 {
 	struct fixture *fx = *state;
 	int version = store_schema_version(fx->st);
+	assert_true(version >= FINDINGS_MIGRATION);
 	store_close(fx->st);
 	fx->st = NULL;
+	/* Back to the version before it: its own table and column gone, and
+	 * those of the migrations after it (host_actions, 11). */
 	char *old = g_strdup_printf(
+	    "DROP TABLE host_actions;"
 	    "DROP TABLE quarantine_findings; ALTER TABLE quarantine DROP COLUMN new_text;"
 	    "UPDATE schema_version SET version = %d;"
 	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
@@ -490,7 +499,7 @@ static void test_findings_migrated(void **state)
 	    "{\"rule\":\"no-remedy\",\"severity\":\"advise\",\"start\":0,\"end\":40,\"line\":1,"
 	    "\"excerpt\":\"x\"}]}', 100, 'held'),"
 	    " ('Q2', 'm2', 't2', 's@us.example', 'a@c.example', 'hold', 9, 'not json', 100, 'held');",
-	    version - 1);
+	    FINDINGS_MIGRATION - 1);
 	store_sql(fx, old);
 	g_free(old);
 	reopen(fx);
@@ -700,6 +709,7 @@ static void test_crashes_migrated(void **state)
 	        db,
 	        "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
 	        "DROP TABLE review_labels; DROP TABLE decisions; DROP TABLE quarantine_findings;"
+	        "DROP TABLE host_actions;"
 	        "ALTER TABLE quarantine DROP COLUMN host; ALTER TABLE quarantine DROP COLUMN new_text;"
 	        "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
 	        "UPDATE schema_version SET version = 4;"
@@ -815,6 +825,134 @@ static void test_threads(void **state)
 	assert_true(store_history_get(fx->st, "t@us", "c.example", 0, NULL, 10000, h, &err));
 	assert_int_equal(h->len, 800);
 	g_array_free(h, TRUE);
+}
+
+/* ---- actions addressed to a mail host ------------------------------------ */
+
+/* A held record of TOKEN on HOST, otherwise as test_quarantine's. */
+static gint64 hold_on(struct store *st, const char *token, const char *host)
+{
+	char *err = NULL;
+	gint64 id = 0;
+	struct store_quarantine q = {.queue_id = "4AbCdE1234", .sender = "am@us.example", .state = "held"};
+	q.message_id = q.recipients = "r@client.example";
+	q.verdict = "hold";
+	q.findings_json = "{}";
+	q.token = (char *)token;
+	q.host = (char *)host;
+	if (!store_quarantine_put(st, &q, &id, &err))
+		fail_msg("%s", err);
+	return id;
+}
+
+struct claimer {
+	const char *location;
+	GMutex *start; /* held until every thread is ready */
+	int found;
+};
+
+/* One agent of host mx-b: its own handle, claiming once. */
+static gpointer claim_once(gpointer data)
+{
+	struct claimer *c = data;
+	char *err = NULL;
+	struct store *st = store_open(c->location, &err);
+	if (st == NULL)
+		return err;
+	struct store_host_action a = {0};
+	g_mutex_lock(c->start);
+	g_mutex_unlock(c->start);
+	enum store_status s = store_host_action_claim(st, "mx-b", 300, &a, &err);
+	c->found = s == STORE_FOUND;
+	store_host_action_clear(&a);
+	store_close(st);
+	return s == STORE_ERROR ? err : NULL;
+}
+
+static void test_host_actions(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	gint64 on_a = hold_on(fx->st, "aaaa", "mx-a"), on_b = hold_on(fx->st, "bbbb", "mx-b"), id = 0;
+	struct store_host_action a = {.quarantine_id = on_b,
+	                              .host = "mx-b",
+	                              .verb = "return",
+	                              .reviewer = "alice",
+	                              .comment = "please call them",
+	                              .wrong = "no-remedy\nblame-third-party",
+	                              .requested_at = 200};
+	assert_true(store_host_action_put(fx->st, &a, &id, &err));
+	assert_true(id > 0);
+	/* One open action per hold: a second decision is refused. */
+	a.verb = "release";
+	assert_false(store_host_action_put(fx->st, &a, NULL, &err));
+	g_clear_pointer(&err, g_free);
+	a.verb = "expire";
+	a.quarantine_id = on_a;
+	assert_false(store_host_action_put(fx->st, &a, NULL, &err)); /* not a verb */
+	g_clear_pointer(&err, g_free);
+
+	struct store_host_action got = {0};
+	assert_int_equal(store_host_action_last(fx->st, on_a, &got, &err), STORE_NONE);
+	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
+	assert_int_equal(got.id, id);
+	assert_string_equal(got.verb, "return");
+	assert_int_equal(got.claimed_at, 0);
+	assert_int_equal(got.done_at, 0);
+	assert_null(got.result);
+	store_host_action_clear(&got);
+	/* Not claimed: no result can be recorded. */
+	assert_false(store_host_action_done(fx->st, id, 250, "done", &err));
+	g_clear_pointer(&err, g_free);
+	/* Host mx-a's agent gets nothing; of eight agents of mx-b polling at
+	 * once, each on a handle of its own, exactly one gets it. */
+	assert_int_equal(store_host_action_claim(fx->st, "mx-a", 300, &got, &err), STORE_NONE);
+	GMutex start;
+	g_mutex_init(&start);
+	g_mutex_lock(&start);
+	struct claimer c[8];
+	GThread *t[8];
+	for (int i = 0; i < 8; i++) {
+		c[i] = (struct claimer){.location = fx->location, .start = &start};
+		t[i] = g_thread_new("agent", claim_once, &c[i]);
+	}
+	g_usleep(200000);
+	g_mutex_unlock(&start);
+	int claimed = 0;
+	for (int i = 0; i < 8; i++) {
+		char *terr = g_thread_join(t[i]);
+		if (terr)
+			fail_msg("%s", terr);
+		claimed += c[i].found;
+	}
+	g_mutex_clear(&start);
+	assert_int_equal(claimed, 1);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 301, &got, &err), STORE_NONE);
+	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
+	assert_int_equal(got.claimed_at, 300);
+	assert_string_equal(got.wrong, "no-remedy\nblame-third-party");
+	assert_string_equal(got.comment, "please call them");
+	assert_string_equal(got.reviewer, "alice");
+	store_host_action_clear(&got);
+	/* Done once. */
+	assert_true(store_host_action_done(fx->st, id, 310, "failed: not in the hold queue", &err));
+	assert_false(store_host_action_done(fx->st, id, 311, "done", &err));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
+	assert_int_equal(got.done_at, 310);
+	assert_string_equal(got.result, "failed: not in the hold queue");
+	store_host_action_clear(&got);
+	/* Once done, the hold may get another decision. */
+	a.verb = "release";
+	a.quarantine_id = on_b;
+	a.comment = NULL;
+	a.wrong = NULL;
+	assert_true(store_host_action_put(fx->st, &a, NULL, &err));
+	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
+	assert_string_equal(got.verb, "release");
+	assert_null(got.comment);
+	assert_null(got.wrong);
+	store_host_action_clear(&got);
 }
 
 /* ---- store_probe: would the daemon open it? ---------------------------- */
@@ -1986,7 +2124,8 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_threads, setup, teardown),                                  \
 	    cmocka_unit_test_setup_teardown(test_labels, setup, teardown),                                   \
 	    cmocka_unit_test_setup_teardown(test_monitor_stats, setup, teardown),                            \
-	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown)
+	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),                                \
+	    cmocka_unit_test_setup_teardown(test_host_actions, setup, teardown)
 
 int main(void)
 {
