@@ -338,7 +338,7 @@ cli: $(BUILD)/apologyctl
 docs-check:
 	$(PYTHON) tests/docs_check.py
 
-test: all format-check docs-check unit cli corpus pg-test pg-agent-test review-test review-page-test e2e
+test: all format-check docs-check unit cli corpus pg-test pg-agent-test review-test review-page-test e2e twohost-test
 
 # The store on a real PostgreSQL server the test starts itself (initdb in a
 # temporary directory, a unix socket only, stopped at the end): the store's
