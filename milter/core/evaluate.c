@@ -210,8 +210,10 @@ static void judge_learned(struct eval *e)
 		 * ("that is on us, not on you"), nor excuses, nor blames. */
 		if (sentence_has(e, s, LEX_OWNERSHIP) || sentence_tagged(e, s, TAG_OWN))
 			continue;
-		/* an exception phrase ("the proof you approved") is no correction */
-		if (sentence_tagged(e, s, TAG_DEFENSIVE) && !sentence_has(e, s, LEX_EXCEPTION))
+		/* an exception phrase ("the proof you approved") is no correction,
+		 * and a reply that owns the failure explains rather than corrects:
+		 * the model's tag alone does not hold it (a defensive phrase does) */
+		if (sentence_tagged(e, s, TAG_DEFENSIVE) && !sentence_has(e, s, LEX_EXCEPTION) && !reply_owns)
 			add_learned(e, RULE_DEFENSIVE, s, TAG_DEFENSIVE);
 		/* circumstances the reply owns elsewhere are an explanation,
 		 * not an excuse (policy-rules: "negated or owned") */

@@ -86,6 +86,10 @@ static const struct rule_case cases[] = {
      "blame-third-party", false},
     {"learned defensive: records", "Our records show the parcel was delivered and signed for.", NULL,
      "defensive", true},
+    {"learned defensive: the reply owns the failure",
+     "I'm sorry, we sent the wrong size and that is our mistake. Our records show the parcel was signed for on "
+     "Monday. The right size goes out today.",
+     NULL, "defensive", false},
     {"defensive: sorry you've misinterpreted", "I'm sorry you've misinterpreted my email.", NULL, "defensive",
      true},
     {"defensive: we misinterpreted", "I'm sorry; we misinterpreted your email and sent the wrong size.", NULL,
