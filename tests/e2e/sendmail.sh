@@ -228,7 +228,7 @@ t_quarantine_list() {
 # reply counted), and its periodic reconcile counts it, without an alert.
 t_daemon_reconcile() {
 	[ -n "$HELD_ID" ] || why "nothing held"
-	"$E2E_BUILD/apology-milter" -n -o "policy=$E2E_POLICY" -o "store=sqlite:$STORE" -o "hold-key=$HOLD_KEY" \
+	"$E2E_BUILD/apology-milter" -n -o host-name=mx.acme.example -o "policy=$E2E_POLICY" -o "store=sqlite:$STORE" -o "hold-key=$HOLD_KEY" \
 		-o "reconcile.sendmail-config=$T/sendmail.cf" -o "reconcile.sendmail-program=$SENDMAIL" \
 		-o "spool.directory=$T/spool" >"$T/n.out" 2>&1 || why "apology-milter -n failed: $(cat "$T/n.out")"
 	grep -q "^reconcile OK: .*$SENDMAIL -C $T/sendmail.cf -bp \[-qQ\] (1 held now)" "$T/n.out" ||
@@ -338,7 +338,8 @@ export APOLOGY_POSTSUPER_CONF
 : >"$T/swaks.log"
 start_sink
 # The daemon's own reconcile lists Sendmail's queue (every second here).
-start_milter -o "reconcile.sendmail-config=$T/sendmail.cf" -o "reconcile.sendmail-program=$SENDMAIL"
+# The daemon serves this Sendmail, whose host name (in its namespace, like ctl) is mx.acme.example.
+start_milter -o host-name=mx.acme.example -o "reconcile.sendmail-config=$T/sendmail.cf" -o "reconcile.sendmail-program=$SENDMAIL"
 start_sendmail
 
 for t in t_config_from_snippet t_complaint_recorded t_clean_reply_unchanged t_doubtful_reply_advised \
