@@ -195,33 +195,30 @@ static void add_learned(struct eval *e, enum rule_id rule, guint s, enum sentenc
 
 static void judge_learned(struct eval *e)
 {
-	/* The reply owns the failure somewhere: a party it names is not blamed
-	 * (the policy's "unless the reply explicitly owns it"). */
+	/* A reply that owns the failure anywhere (a phrase or the model's own
+	 * tag, in any sentence) neither corrects the client nor excuses nor
+	 * blames on the model's word alone: it explains ("that is on us, not on
+	 * you"; the policy's "negated or owned" excuse and "unless the reply
+	 * explicitly owns it" blame).  A phrase still counts (judge_phrases). */
 	bool reply_owns = (e->has_any & BIT(LEX_OWNERSHIP)) != 0;
 	for (guint s = 0; s < e->view->sentences->len; s++) {
-		/* blame needs a failure named in the sentence ("the courier will
-		 * deliver it tomorrow" blames nobody) */
-		bool failure = sentence_has(e, s, LEX_FAILURE) || sentence_has(e, s, LEX_EXCUSE);
 		if (sentence_tagged(e, s, TAG_HOLLOW))
 			add_learned(e, RULE_NON_APOLOGY, s, TAG_HOLLOW);
 		if (sentence_tagged(e, s, TAG_GROVEL))
 			add_learned(e, RULE_OVER_APOLOGY, s, TAG_GROVEL);
-		/* A sentence that owns the failure neither corrects the client
-		 * ("that is on us, not on you"), nor excuses, nor blames. */
-		if (sentence_has(e, s, LEX_OWNERSHIP) || sentence_tagged(e, s, TAG_OWN))
+		if (reply_owns)
 			continue;
-		/* an exception phrase ("the proof you approved") is no correction,
-		 * and a reply that owns the failure explains rather than corrects:
-		 * the model's tag alone does not hold it (a defensive phrase does) */
-		if (sentence_tagged(e, s, TAG_DEFENSIVE) && !sentence_has(e, s, LEX_EXCEPTION) && !reply_owns)
+		/* an exception phrase ("the proof you approved") is no correction */
+		if (sentence_tagged(e, s, TAG_DEFENSIVE) && !sentence_has(e, s, LEX_EXCEPTION))
 			add_learned(e, RULE_DEFENSIVE, s, TAG_DEFENSIVE);
-		/* circumstances the reply owns elsewhere are an explanation,
-		 * not an excuse (policy-rules: "negated or owned") */
-		if (sentence_tagged(e, s, TAG_EXCUSE) && !reply_owns)
+		if (sentence_tagged(e, s, TAG_EXCUSE))
 			add_learned(e, RULE_EXCUSE, s, TAG_EXCUSE);
-		/* the client's own people blamed is defensive, not blame */
-		if (failure && !reply_owns && sentence_tagged(e, s, TAG_BLAME) &&
-		    !sentence_tagged(e, s, TAG_DEFENSIVE) && !found_in(e, RULE_DEFENSIVE, s))
+		/* blame needs a failure named in the sentence ("the courier will
+		 * deliver it tomorrow" blames nobody); the client's own people
+		 * blamed is defensive, not blame */
+		bool failure = sentence_has(e, s, LEX_FAILURE) || sentence_has(e, s, LEX_EXCUSE);
+		if (failure && sentence_tagged(e, s, TAG_BLAME) && !sentence_tagged(e, s, TAG_DEFENSIVE) &&
+		    !found_in(e, RULE_DEFENSIVE, s))
 			add_learned(e, RULE_BLAME_THIRD_PARTY, s, TAG_BLAME);
 	}
 }

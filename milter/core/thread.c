@@ -110,13 +110,13 @@ struct learned {
 	float margin;  /* how far past its bar the deciding evidence is */
 };
 
-/* Logits of the gate model on the first quoted-scan-bytes of TEXT,
- * relative to each class's threshold.  (The subject is left out: a line
- * of its own, it is mostly noise to a model that reads sentences.) */
+/* Logits of the gate model on TEXT (cut by the caller to its first
+ * quoted-scan-bytes), relative to each class's threshold.  (The subject is
+ * left out: a line of its own, it is mostly noise to a model that reads
+ * sentences.) */
 static void gate_logits(const struct policy *pol, const char *text, size_t len, float *rel)
 {
-	size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
-	classifier_score_text(pol->gate, text, qlen, rel);
+	classifier_score_text(pol->gate, text, len, rel);
 	for (unsigned c = 0; c < pol->gate->n_classes; c++) {
 		rel[c] -= pol->gate->threshold[c];
 		if (!(rel[c] > -99))
@@ -132,14 +132,14 @@ static struct learned gate_score(const struct policy *pol, const char *text, siz
 	if (pol->gate == NULL)
 		return l;
 	float rel[CLASSIFIER_MAX_CLASSES];
-	gate_logits(pol, text, len, rel);
+	size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
+	gate_logits(pol, text, qlen, rel);
 	l.on = true;
 	l.complaint = rel[pol->gate_class[GATE_COMPLAINT]];
 	if (pol->gate_text) {
 		/* the whole text's say, added: a complaint told as a story has
 		 * no single sentence of breach */
 		float whole[CLASSIFIER_MAX_CLASSES];
-		size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
 		classifier_score_whole(pol->gate_text, text, qlen, whole);
 		float t = whole[pol->gate_text_class] - pol->gate_text->threshold[pol->gate_text_class];
 		l.complaint += t > -99 ? t : -99;
@@ -159,7 +159,7 @@ static void gate_reply(const struct policy *pol, const struct thread_view *view,
 	if (!l->on || l->detected || view->len == 0)
 		return;
 	float rel[CLASSIFIER_MAX_CLASSES];
-	gate_logits(pol, view->text, view->len, rel);
+	gate_logits(pol, view->text, clamp_utf8(view->text, view->len, pol->quoted_scan_bytes), rel);
 	l->answers = rel[pol->gate_class[GATE_ANSWERS]];
 	l->margin = view->quoted_len > 0 ? l->complaint + l->answers + (float)pol->thread_lift
 	                                 : l->answers - (float)pol->reply_alone_margin;
