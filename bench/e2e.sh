@@ -18,6 +18,9 @@
 # which the milter accepts at MAIL FROM so that Postfix never sends it the body.
 #
 #   BENCH_N15=1000 BENCH_N200=400 BENCH_NOUT=1000 BENCH_LAT=200 BENCH_ROUNDS=5
+#   BENCH_STORE=postgresql: both milters record in one private PostgreSQL
+#   server (tests/store/pgcluster.sh, durable: fsync on) instead of SQLite
+#   files, each under its own host-name, as two mail hosts sharing a store.
 # The machine should be otherwise idle: other load skews the ratios.
 set -u
 cd "$(dirname "$0")/.." || exit 1
@@ -32,9 +35,27 @@ SESSIONS=10
 command -v smtp-source >/dev/null 2>&1 || die "smtp-source missing (postfix package)"
 command -v python3 >/dev/null 2>&1 || die "python3 missing"
 
-trap 'stop_all' EXIT
+STORE_KIND=${BENCH_STORE:-sqlite}
+PG_DIR=
+stop_store() {
+	[ "$STORE_KIND" = postgresql ] && pg_stop
+}
+trap 'stop_all; stop_store' EXIT
 trap 'exit 1' INT TERM
 setup_instance milter
+case $STORE_KIND in
+sqlite)
+	EV_STORE=sqlite:$STORE
+	LIB_STORE=sqlite:$T/state/store-lib.db
+	;;
+postgresql)
+	. tests/store/pgcluster.sh
+	PG_DURABLE=1 pg_start || die "no private PostgreSQL server"
+	EV_STORE=$PG_LOCATION
+	LIB_STORE=$PG_LOCATION
+	;;
+*) die "BENCH_STORE must be sqlite or postgresql" ;;
+esac
 # A third submission port through the libmilter build of the same daemon.
 PORT_LIB=$(free_port $((PORT_SINK + 1)))
 echo "libmilter_milters = { unix:$T/run/libmilter.sock, default_action=accept }" >>"$T/etc/main.cf"
@@ -174,11 +195,12 @@ EOF
 }
 
 start_sink nodump
-start_milter -o mode=enforce
+start_milter -o mode=enforce -o "store=$EV_STORE" -o host-name=bench-event.acme.example
 # The libmilter build with the same settings, its own socket and store.
 LIB_LOG=$T/libmilter.log
 "$E2E_BUILD/apology-milter-libmilter" -f -p "unix:$T/run/libmilter.sock" -o group=postfix \
-	-o socket-mode=0660 -o "policy=$E2E_POLICY" -o "store=sqlite:$T/state/store-lib.db" \
+	-o socket-mode=0660 -o "policy=$E2E_POLICY" -o "store=$LIB_STORE" \
+	-o host-name=bench-libmilter.acme.example \
 	-o scope.internal-domains=acme.example -o mode=enforce >>"$LIB_LOG" 2>&1 &
 LIB_PID=$!
 i=0
@@ -191,6 +213,7 @@ stop_lib() {
 	kill "$LIB_PID" 2>/dev/null
 	wait "$LIB_PID" 2>/dev/null
 	stop_all
+	stop_store
 }
 trap 'stop_lib' EXIT
 start_postfix
@@ -201,7 +224,7 @@ done
 grep -q "verdict=advise" "$MILTER_LOG" || die "the 15 KB reply was not judged: $(tail -3 "$MILTER_LOG")"
 grep -q "verdict=advise" "$LIB_LOG" || die "the libmilter build did not judge: $(tail -3 "$LIB_LOG")"
 
-echo "e2e bench: Postfix $(postconf -d -h mail_version) -> milter (unix socket) -> smtp-sink"
+echo "e2e bench: Postfix $(postconf -d -h mail_version) -> milter (unix socket) -> smtp-sink; store: $STORE_KIND"
 echo "  load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "  $SESSIONS parallel sessions, one message per connection, median of $ROUNDS rounds;" \
 	"$(nproc) CPUs; sizes $(wc -c <"$T/bench/reply15k.eml") and $(wc -c <"$T/bench/reply200k.eml") bytes"
@@ -233,3 +256,8 @@ done
 judged=$(grep -c "outgoing verdict=" "$MILTER_LOG")
 errors=$(grep -c "error:" "$MILTER_LOG")
 echo "  apology-milter judged $judged messages; $errors errors logged"
+if [ "$STORE_KIND" = postgresql ]; then
+	sleep 2 # the writers record after the MTA has its answer
+	rows=$(pg_as "$PG_BIN/psql" -h "$PG_DIR" -U apology -d apology -Atc "SELECT count(*) FROM decisions")
+	echo "  PostgreSQL store: $rows decisions recorded by both milters"
+fi
