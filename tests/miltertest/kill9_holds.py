@@ -17,7 +17,13 @@ Sessions over the milter protocol (no MTA; the helpers of locked_store.py):
   - killed right after a batch with nobody holding the lock (some records
     are in the store by then, others not): after a restart each hold is in
     the store exactly once, the spool is empty, the dead daemon's journal is
-    gone, and reconcile finds every held message recorded.
+    gone, and reconcile finds every held message recorded;
+  - killed mid-stream (replies to hold sent one after another, the kill
+    once some have their answer): every reply answered with the quarantine
+    action has its record after the restart, none twice.  (One killed
+    between its record and its answer may have a record too: the MTA then
+    applies its default action, and reconcile lists the record as no longer
+    held.)
 
 Prints one line per case and "kill9-holds: N passed, M failed"; exits
 non-zero on a failure.
@@ -29,11 +35,12 @@ import signal
 import sqlite3
 import sys
 import tempfile
+import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from raw_protocol import Cases  # noqa: E402
-from locked_store import BAD, Daemon, Locker, batch, clean_up, no_reports, verdicts_ok  # noqa: E402
+from locked_store import BAD, Daemon, Locker, batch, clean_up, no_reports, session, verdicts_ok  # noqa: E402
 
 # The writer waits this long on the locked store before it spools: longer
 # than the batch and the kill take.
@@ -79,6 +86,26 @@ def wait_holds(d, prefix, want):
         time.sleep(0.1)
     time.sleep(1.5)  # a replay more, had it a record twice
     return holds(d.store, prefix)
+
+
+def stream_killed(d, count=60):
+    """Replies to hold sent one after another, four at a time, on D until the
+    daemon is killed (-9) once ten have their answer; the queue ids of those
+    answered with the quarantine action."""
+    results = [{"replies": None} for _ in range(count)]
+    threads = []
+    for i in range(count):
+        t = threading.Thread(target=session, args=(d.sock, "bad", "ms-%d" % i, "MS%04d" % i, results[i]))
+        threads.append(t)
+        t.start()
+        if i >= 3:
+            threads[i - 3].join()
+        if sum(1 for r in results if r["replies"]) >= 10:
+            break
+    kill9(d)
+    for t in threads:
+        t.join()
+    return ["MS%04d" % i for i, r in enumerate(results) if b"q" in (r["replies"] or [])]
 
 
 def main():
@@ -132,6 +159,14 @@ def main():
         case("the spool is empty and only the new daemon's journal is left",
              d.spooled() == [] and len(journals(d)) == 1,
              "%d spooled, journals %r" % (len(d.spooled()), journals(d)))
+        # Killed mid-stream.
+        answered = stream_killed(d)
+        case("mid-stream: some replies were answered with the quarantine action before the kill",
+             answered, "none answered")
+        d = restart(binary, top, held_ids + race_ids + answered, case, "mid-stream")
+        got = wait_holds(d, "ms", len(answered))
+        case("after the restart every answered hold has its record, none twice (%d answered)" % len(answered),
+             set(answered) <= set(got) and len(got) == len(set(got)), "answered %r, in the store %r" % (answered, got))
         rc = d.stop()
         case("SIGTERM: exit 0, its journal removed", rc == 0 and journals(d) == [],
              "rc %s, journals %r" % (rc, journals(d)))
