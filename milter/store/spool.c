@@ -991,6 +991,7 @@ static bool each_left_journal(const char *dir, int lock,
 struct recovering {
 	struct spool *sp;
 	unsigned *holds;
+	char *why; /* why a hold did not go to the spool */
 };
 
 static bool recover_line(void *arg, const char *line, size_t n)
@@ -999,12 +1000,10 @@ static bool recover_line(void *arg, const char *line, size_t n)
 	struct spool_record r;
 	if (!record_parse(line, n, true, &r))
 		return true; /* a line cut short by the kill: never answered as held */
-	char *err = NULL;
-	bool ok = r.type != SPOOL_HOLD || spool_append(rc->sp, &r, NULL, &err);
+	bool ok = r.type != SPOOL_HOLD || spool_append(rc->sp, &r, NULL, &rc->why);
 	if (ok && r.type == SPOOL_HOLD)
 		++*rc->holds;
 	spool_record_clear(&r);
-	g_free(err);
 	return ok;
 }
 
@@ -1018,9 +1017,10 @@ static bool recover_one(void *arg, const char *path, int fd, char **err)
 	bool ok = each_line(text, len, recover_line, rc) == text + len;
 	g_free(text);
 	if (!ok) {
-		*err = g_strdup_printf("journal %s: its holds could not all go to the spool %s; kept for "
+		*err = g_strdup_printf("journal %s: its holds could not all go to the spool (%s); kept for "
 		                       "the next start",
-		                       path, rc->sp->path);
+		                       path, rc->why);
+		g_clear_pointer(&rc->why, g_free);
 		return false;
 	}
 	if (unlink(path) != 0)
@@ -1033,7 +1033,7 @@ bool spool_journal_recover(struct spool *sp, unsigned *holds, char **err)
 	*holds = 0;
 	if (sp->dir == NULL)
 		return true;
-	struct recovering rc = {sp, holds};
+	struct recovering rc = {sp, holds, NULL};
 	return each_left_journal(sp->dir, LOCK_EX, recover_one, &rc, err);
 }
 
@@ -1066,10 +1066,11 @@ static bool read_journal(void *arg, const char *path, int fd, char **err)
 {
 	gsize len = 0;
 	char *text = read_all(fd, path, &len, err);
-	if (text != NULL)
-		each_line(text, len, read_line, arg);
+	if (text == NULL)
+		return false;
+	each_line(text, len, read_line, arg);
 	g_free(text);
-	return text != NULL;
+	return true;
 }
 
 bool spool_read(const char *dir, unsigned *records, GPtrArray *holds, char **err)

@@ -1744,6 +1744,34 @@ static void test_journal_recovered_once(void **state)
 	spool_free(sp);
 }
 
+/* A dead daemon's journal whose holds the spool refuses (full) stays, and
+ * its holds go in at a later start that has room. */
+static void test_journal_kept_when_spool_full(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct spool_journal *dead = spool_journal_new(sp, &err);
+	assert_non_null(dead);
+	journal_put(dead, "f-1");
+	spool_journal_free(dead);
+	struct spool *small = spool_new(fx->dir, 100);
+	unsigned moved = 0;
+	assert_false(spool_journal_recover(small, &moved, &err));
+	assert_non_null(strstr(err, "is full"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(moved, 0);
+	assert_int_equal(journal_files(fx->dir), 1);
+	spool_free(small);
+	assert_true(spool_journal_recover(sp, &moved, &err));
+	assert_int_equal(moved, 1);
+	assert_int_equal(journal_files(fx->dir), 0);
+	struct spool_replayed done;
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(held_count(fx), 1);
+	spool_free(sp);
+}
+
 /* The kill window itself: a daemon's writer has answered three holds (one
  * in its hands, waiting on a store another process keeps locked, two
  * queued behind it) when the daemon is killed (-9).  The next writer on the
@@ -2314,6 +2342,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_locked_spills_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_stop_keeps_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journal_recovered_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_kept_when_spool_full, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_killed_loses_no_hold, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_no_journal_still_stores, setup, teardown),
 	};
