@@ -453,8 +453,11 @@ demo: deps
 	sh tests/demo.sh $(BUILD)
 
 BENCH_SECONDS ?= 3
-bench: all $(BUILD)/bench-engine $(BUILD)/bench-store
+bench: all $(BUILD)/bench-engine $(BUILD)/bench-store $(BUILD)/bench-journal
 	$(BUILD)/bench-engine policies/default.yaml $(BENCH_SECONDS)
+	@echo
+	@echo "== the journal of holds: what it adds to the mail path per hold"
+	$(BUILD)/bench-journal $(BENCH_SECONDS)
 	@echo
 	@echo "== the store: records written per second, PostgreSQL against SQLite in the same run"
 	sh bench/store.sh $(BUILD)
@@ -474,6 +477,9 @@ $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB) $(UTIL_LIB)
 	  $(shell pkg-config --libs libpcre2-8)
 
 $(BUILD)/bench-store: bench/bench_store.c $(STORE_LIB) $(UTIL_LIB)
+	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS)
+
+$(BUILD)/bench-journal: bench/bench_journal.c $(STORE_LIB) $(UTIL_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS)
 
 # libFuzzer (clang): the pipeline on arbitrary bytes, seeded with the corpus;

@@ -118,10 +118,58 @@ struct spool_replayed {
  * got either way.  Nothing spooled is success. */
 bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *done, char **err);
 
+/*
+ * The journal of holds: what makes a hold's record outlive the daemon's
+ * death (kill -9, a crash) between the MTA's answer and the store's commit.
+ * The daemon appends each hold's record (the spool's line, with the copy)
+ * to a journal of its own in the spool's directory before the MTA hears of
+ * the hold: one write(2), no fsync (the file outlives the process; against
+ * a power cut the mail path would have to wait on the disk, which it never
+ * does).  The journal is the spool's directory's
+ * "store-journal-XXXXXX.jsonl", locked (flock) for as long as its daemon
+ * lives, and emptied once every hold in it is in the store or the spool.
+ * A journal nobody holds was left by a daemon that died: at start-up
+ * spool_journal_recover() moves its holds to the spool, and the spool's
+ * replay writes each to the store once (a hold whose token the store has
+ * is skipped: no duplicate when the store took it before the death).
+ *
+ * Not thread-safe: the caller orders writes and clearing (the daemon's
+ * writer does, under its lock).  Bounded by the spool's size: a hold that
+ * would take the journal past it is refused, and so is every write when
+ * the directory is unwritable; the caller logs why and goes on (the record
+ * still goes to the store as before; only a kill then loses it).
+ */
+struct spool_journal;
+/* A new journal of this process in SP's directory (made, 0750, when
+ * missing); NULL with *ERR when there is no spool or it cannot be made.
+ * Freed by spool_journal_free(), which removes it when it is empty. */
+struct spool_journal *spool_journal_new(struct spool *sp, char **err);
+void spool_journal_free(struct spool_journal *j);
+/* Its file (owned by J). */
+const char *spool_journal_path(const struct spool_journal *j);
+/* A held message's spool line, with its copy (caller frees with
+ * g_string_free()): what spool_journal_write() writes, made before the
+ * caller takes its lock. */
+GString *spool_hold_line(const struct store_quarantine *q);
+/* Append LINE with one write(2); false with *ERR when the journal is full
+ * or the write failed (a part written is cut off again). */
+bool spool_journal_write(struct spool_journal *j, const GString *line, char **err);
+/* Empty J: everything written to it is in the store or the spool. */
+bool spool_journal_clear(struct spool_journal *j, char **err);
+/* Move the holds of every journal in SP's directory whose daemon is gone
+ * to the spool (spool_append) and remove those journals; *HOLDS says how
+ * many.  A line that is no record (cut short) is dropped.  A journal whose
+ * holds do not all go in stays for the next try (those that did go in are
+ * then spooled twice, and replayed once).  False with *ERR when one
+ * stayed or the directory cannot be read. */
+bool spool_journal_recover(struct spool *sp, unsigned *holds, char **err);
+
 /* Read the spool in DIR without changing it: the number of records in
  * *RECORDS, and the held-mail records appended to HOLDS (may be NULL) as
  * struct store_quarantine * without their copies, freed with
- * store_quarantine_free().  A spool that does not exist holds nothing. */
+ * store_quarantine_free().  A spool that does not exist holds nothing.
+ * The holds in journals of daemons that are gone are read as the spool's
+ * (the next start moves them there); a running daemon's are its own. */
 bool spool_read(const char *dir, unsigned *records, GPtrArray *holds, char **err);
 
 #endif

@@ -59,7 +59,8 @@ const struct config_key config_keys[] = {
     {"spool.directory", CONF_STRING, FIELD(spool_dir), "/run/apology-milter", 0, 0, NULL, NULL,
      "where records the store cannot take (it cannot be opened, a write fails or waits past "
      "store-busy-timeout, the store writer's queue is full) wait in " SPOOL_FILE
-     " until it can (empty: only the log keeps them)"},
+     " until it can, and the daemon's journal of holds, which keeps a hold's record across a kill of the "
+     "daemon (empty: only the log keeps them, and a kill loses the holds not yet stored)"},
     {"spool.max-size", CONF_SIZE, FIELD(spool_max), "32M", 64 * 1024, 1LL << 30, NULL, NULL,
      "the spool's limit: past it a held message's copy is left out of its record, then records are "
      "only logged"},

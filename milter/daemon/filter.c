@@ -18,7 +18,9 @@
  * records are handed to the store writer (writer.h), which writes them
  * after the MTA has its answer, or to the spool (spool.h) when the writer
  * cannot take them, or when even that fails, only to the message's log
- * line, and the message goes on.  The lookups before judging wait at most
+ * line, and the message goes on.  A hold's record is in the daemon's
+ * journal (spool.h) before the MTA has its answer, so a kill of the
+ * daemon does not lose it.  The lookups before judging wait at most
  * store-busy-timeout for another process's lock; a reply whose lookup
  * fails, and every reply while there is no store, is judged without stored
  * complaints and apology history (and without the crash guard).  Every

@@ -22,6 +22,15 @@
  * Nothing here waits on the database with the lock held: a put waits at
  * most for the spool's file (an append, or the thread moving its records
  * there), never for the store.
+ *
+ * The journal.  A hold queued for the store is first written to the
+ * daemon's journal of holds (spool.h), under the lock, so that a kill
+ * before the store has it loses nothing: the next start moves it to the
+ * spool.  The thread empties the journal, under the lock, whenever no hold
+ * is queued or in its hands any more (each is in the store, or the spool):
+ * no hold can be written to the journal between that look and the change.
+ * A journal that cannot be written costs only that protection: the hold
+ * is queued as before, and the log says why once.
  */
 #include <string.h>
 
@@ -47,6 +56,9 @@ struct writer {
 	guint64 tries;                   /* tries of the spool done */
 	bool stopping, stopped;
 	guint64 stored, spooled, lost;
+	struct spool_journal *journal; /* NULL: holds are not journaled (logged) */
+	unsigned holds_pending;        /* holds queued or in hand */
+	bool journal_failing;          /* a write to the journal failed last (logged) */
 	GThread *thread;
 };
 
@@ -83,6 +95,45 @@ static gint64 now_us(void)
 	return g_get_monotonic_time();
 }
 
+/* ---- the journal of holds ----------------------------------------------- */
+
+/* Write LINE (a hold's, taken; NULL: none) to the journal.  With the lock
+ * held.  A failure is logged when it starts, and when it ends. */
+static void journal_hold(struct writer *w, GString *line)
+{
+	if (line == NULL)
+		return;
+	char *err = NULL;
+	bool ok = w->journal != NULL && spool_journal_write(w->journal, line, &err);
+	if (!ok && err != NULL && !w->journal_failing)
+		log_msg(LOG_ERR,
+		        "spool: %s; held mail's records still go to the store, but those not yet in it are "
+		        "lost if the daemon is killed (reconcile then alerts)",
+		        err);
+	else if (ok && w->journal_failing)
+		log_msg(LOG_NOTICE, "spool: journal %s written again", spool_journal_path(w->journal));
+	if (err != NULL || ok)
+		w->journal_failing = !ok;
+	g_free(err);
+	g_string_free(line, TRUE);
+}
+
+/* One hold fewer queued or in hand (HOLD false: R was another record):
+ * with none left, the journal is emptied.  With the lock held. */
+static void journal_settle(struct writer *w, bool hold)
+{
+	if (hold)
+		w->holds_pending--;
+	char *err = NULL;
+	if (w->holds_pending == 0 && w->journal != NULL && !spool_journal_clear(w->journal, &err)) {
+		log_msg(LOG_ERR,
+		        "spool: %s; its holds are spooled again at the next start (once each in the "
+		        "store)",
+		        err);
+		g_free(err);
+	}
+}
+
 /* ---- the thread --------------------------------------------------------- */
 
 /* The store refused R (in hand; taken) with ERR (taken): R and every record
@@ -101,6 +152,9 @@ static void spill(struct writer *w, struct spool_record *r, char *err)
 	size_t in =
 	    spool_put_first(w->sp, (struct spool_record *const *)batch->pdata, batch->len, &copies, &why);
 	w->spooled += in;
+	w->holds_pending = 0;
+	if (in == batch->len) /* else the journal keeps the holds the spool refused, for a while */
+		journal_settle(w, false);
 	for (guint i = (guint)in; i < batch->len; i++) {
 		log_lost(batch->pdata[i], why);
 		w->lost++;
@@ -146,6 +200,7 @@ static void write_next(struct writer *w)
 	w->in_hand = NULL;
 	if (ok) {
 		w->stored++;
+		journal_settle(w, r->type == SPOOL_HOLD);
 		spool_record_free(r);
 	} else {
 		spill(w, r, err);
@@ -219,6 +274,34 @@ static gpointer writer_thread(gpointer data)
 
 /* ---- the interface ------------------------------------------------------ */
 
+/* Move to the spool the holds of the journals of daemons that died, then
+ * start W's own journal. */
+static void open_journal(struct writer *w)
+{
+	unsigned moved = 0;
+	char *err = NULL;
+	if (!spool_journal_recover(w->sp, &moved, &err)) {
+		log_msg(LOG_ERR, "spool: %s", err);
+		g_clear_pointer(&err, g_free);
+	}
+	if (moved > 0)
+		log_msg(
+		    LOG_WARNING,
+		    "spool: %u record(s) of held mail from the journal of a daemon that stopped before "
+		    "the store had them (killed?) moved to the spool %s; each is written to the store once",
+		    moved, spool_path(w->sp));
+	if (spool_path(w->sp) == NULL)
+		return; /* no spool: nowhere to journal (upkeep says the records are only logged) */
+	w->journal = spool_journal_new(w->sp, &err);
+	if (w->journal == NULL) {
+		log_msg(LOG_ERR,
+		        "spool: %s; held mail's records go to the store as before, but those not yet in it "
+		        "are lost if the daemon is killed (reconcile then alerts)",
+		        err);
+		g_free(err);
+	}
+}
+
 struct writer *writer_new(struct spool *sp, const struct writer_limits *limits)
 {
 	struct writer *w = g_new0(struct writer, 1);
@@ -231,6 +314,7 @@ struct writer *writer_new(struct spool *sp, const struct writer_limits *limits)
 	g_cond_init(&w->settled);
 	g_queue_init(&w->queue);
 	w->spilling = true; /* no store yet */
+	open_journal(w);
 	w->thread = g_thread_new("store-writer", writer_thread, w);
 	return w;
 }
@@ -244,6 +328,13 @@ void writer_stop(struct writer *w)
 	if (w->thread != NULL)
 		g_thread_join(w->thread);
 	w->thread = NULL;
+	/* The queue is empty: its holds are in the store or the spool, and
+	 * records put from now on go to the spool. */
+	g_mutex_lock(&w->lock);
+	journal_settle(w, false);
+	spool_journal_free(w->journal); /* removed when empty */
+	w->journal = NULL;
+	g_mutex_unlock(&w->lock);
 }
 
 void writer_free(struct writer *w)
@@ -297,9 +388,15 @@ enum writer_where writer_put(struct writer *w, struct spool_record *r, struct wr
 {
 	memset(res, 0, sizeof *res);
 	gint64 size = (gint64)spool_record_size(r);
+	/* A hold's journal line is made before the lock is taken: its copy in
+	 * base64 is most of the work. */
+	bool hold = r->type == SPOOL_HOLD;
+	GString *line = hold && spool_path(w->sp) != NULL ? spool_hold_line(&r->q) : NULL;
 	g_mutex_lock(&w->lock);
 	bool room = w->queue.length < w->lim.max_records && w->bytes + size <= w->lim.max_bytes;
 	if (w->st != NULL && !w->stopped && !w->spilling && room) {
+		journal_hold(w, line);
+		w->holds_pending += hold;
 		g_queue_push_tail(&w->queue, r);
 		w->bytes += size;
 		g_cond_signal(&w->wake);
@@ -327,6 +424,8 @@ enum writer_where writer_put(struct writer *w, struct spool_record *r, struct wr
 		memset(&w->caught_up, 0, sizeof w->caught_up);
 		w->next_try = now_us(); /* once the queue is written */
 	}
+	if (line != NULL)
+		g_string_free(line, TRUE); /* the spool is written durably: no journal needed */
 	bool ok = spool_append(w->sp, r, &res->copy_left_out, &res->spool_error);
 	if (ok)
 		w->spooled++;

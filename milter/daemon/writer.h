@@ -21,6 +21,14 @@
  * Without a store (it could not be opened) every record goes to the spool;
  * writer_set_store() hands the writer the store once it opens.
  *
+ * A kill loses no hold: writer_put() writes a hold it queues to the
+ * daemon's journal of holds (spool.h) first, before the caller answers the
+ * MTA, and the thread empties the journal whenever no hold is queued or in
+ * its hands.  writer_new() first moves to the spool what the journals of
+ * daemons that died left (the replay skips holds the store has), then
+ * opens its own; writer_stop() removes it.  A journal that cannot be made
+ * or written is logged, and holds are queued as before.
+ *
  * Threads: writer_put() may be called from any thread; it never waits on
  * the database (on the spool's file only, while records go there).  The
  * other calls come from the daemon's start, upkeep and stop.
@@ -46,7 +54,8 @@ struct writer_limits {
 };
 
 /* A writer with no store (every record spooled until writer_set_store());
- * its thread starts at once. */
+ * the holds of dead daemons' journals moved to the spool, its own journal
+ * opened; its thread starts at once. */
 struct writer *writer_new(struct spool *sp, const struct writer_limits *limits);
 /* writer_stop() if not done, then free W (and its store). */
 void writer_free(struct writer *w);
@@ -70,7 +79,8 @@ struct writer_result {
 	char *why_not_queued; /* caller frees */
 	char *spool_error;    /* caller frees */
 };
-/* Queue R (taken) for the store, or spool it; never waits on the database. */
+/* Queue R (taken) for the store (a hold written to the journal first), or
+ * spool it; never waits on the database. */
 enum writer_where writer_put(struct writer *w, struct spool_record *r, struct writer_result *res);
 void writer_result_clear(struct writer_result *res);
 

@@ -4,6 +4,7 @@
  * YAML's flow style).  It knows the store only through include/store.h and
  * nothing about mail or the milter protocol.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -280,9 +281,17 @@ static GString *hold_line(const struct store_quarantine *q, bool with_copy)
 	if (q->host != NULL)
 		jsonstr_member(out, "host", q->host);
 	if (with_copy && q->raw != NULL) {
-		char *b64 = g_base64_encode((const guchar *)q->raw, q->raw_len);
-		g_string_append_printf(out, ",\"raw\":\"%s\"", b64); /* base64 needs no escapes */
-		g_free(b64);
+		/* Base64 needs no escapes.  Encoded into the line in place: a copy
+		 * through printf's %s costs milliseconds for a large message. */
+		g_string_append(out, ",\"raw\":\"");
+		gsize at = out->len;
+		g_string_set_size(out, at + (q->raw_len / 3 + 1) * 4 + 4);
+		gint st = 0, save = 0;
+		gsize n = g_base64_encode_step((const guchar *)q->raw, q->raw_len, FALSE, out->str + at, &st,
+		                               &save);
+		n += g_base64_encode_close(FALSE, out->str + at + n, &st, &save);
+		g_string_truncate(out, at + n);
+		g_string_append_c(out, '"');
 	} else {
 		g_string_append(out, ",\"raw\":null");
 		if (q->raw != NULL)
@@ -366,6 +375,11 @@ bool spool_append(struct spool *sp, const struct spool_record *r, bool *copy_lef
 	GString *smaller;
 	GString *line = record_lines(r, &smaller);
 	return append_lines(sp, line, smaller, copy_left_out, err);
+}
+
+GString *spool_hold_line(const struct store_quarantine *q)
+{
+	return hold_line(q, true);
 }
 
 bool spool_hold(struct spool *sp, const struct store_quarantine *q, bool *copy_left_out, char **err)
@@ -811,6 +825,218 @@ bool spool_empty(struct spool *sp)
 	return sp->path == NULL || stat(sp->path, &sb) != 0 || sb.st_size == 0;
 }
 
+/* ---- the journal of holds ---------------------------------------------- */
+
+#define JOURNAL_PREFIX "store-journal-"
+#define JOURNAL_SUFFIX ".jsonl"
+
+struct spool_journal {
+	char *path;
+	int fd; /* O_APPEND, flock(LOCK_EX) for the journal's life */
+	gint64 size;
+	gint64 max_size;
+};
+
+struct spool_journal *spool_journal_new(struct spool *sp, char **err)
+{
+	if (sp->dir == NULL) {
+		*err = g_strdup("no spool (spool.directory is empty)");
+		return NULL;
+	}
+	if (mkdir(sp->dir, 0750) != 0 && errno != EEXIST) {
+		fail_errno(sp->dir, "cannot make the directory", err);
+		return NULL;
+	}
+	/* Made under a name recovery does not look at, locked, and only then
+	 * named: a journal another daemon can see is always locked while its
+	 * own daemon lives. */
+	char *tmp = g_build_filename(sp->dir, "." JOURNAL_PREFIX "XXXXXX", NULL);
+	int fd = g_mkstemp_full(tmp, O_RDWR | O_APPEND | O_CLOEXEC, 0640);
+	if (fd < 0) {
+		fail_errno(tmp, "cannot make the journal", err);
+		g_free(tmp);
+		return NULL;
+	}
+	char *base = g_path_get_basename(tmp);
+	char *name = g_strconcat(base + 1, JOURNAL_SUFFIX, NULL);
+	char *path = g_build_filename(sp->dir, name, NULL);
+	bool ok = flock(fd, LOCK_EX | LOCK_NB) == 0 || fail_errno(tmp, "cannot lock", err);
+	if (ok && rename(tmp, path) != 0)
+		ok = fail_errno(path, "cannot name the journal", err);
+	if (!ok) {
+		unlink(tmp);
+		close(fd);
+	}
+	g_free(tmp);
+	g_free(base);
+	g_free(name);
+	if (!ok) {
+		g_free(path);
+		return NULL;
+	}
+	struct spool_journal *j = g_new0(struct spool_journal, 1);
+	j->path = path;
+	j->fd = fd;
+	j->max_size = sp->max_size;
+	return j;
+}
+
+const char *spool_journal_path(const struct spool_journal *j)
+{
+	return j->path;
+}
+
+bool spool_journal_write(struct spool_journal *j, const GString *line, char **err)
+{
+	if (j->size + (gint64)line->len > j->max_size) {
+		*err = g_strdup_printf("journal %s is full (%" G_GINT64_FORMAT
+		                       " bytes; spool.max-size %" G_GINT64_FORMAT ")",
+		                       j->path, j->size, j->max_size);
+		return false;
+	}
+	if (!write_all(j->fd, line->str, line->len)) {
+		fail_errno(j->path, "cannot write the journal", err);
+		/* Cut off what went in: a half line would be dropped at recovery
+		 * anyway, but the next line must start a line. */
+		if (ftruncate(j->fd, j->size) != 0) {
+			/* the half record stays; recovery drops it as unreadable */
+		}
+		return false;
+	}
+	j->size += (gint64)line->len;
+	return true;
+}
+
+bool spool_journal_clear(struct spool_journal *j, char **err)
+{
+	if (j->size == 0)
+		return true;
+	if (ftruncate(j->fd, 0) != 0)
+		return fail_errno(j->path, "cannot empty the journal", err);
+	j->size = 0;
+	return true;
+}
+
+void spool_journal_free(struct spool_journal *j)
+{
+	if (j == NULL)
+		return;
+	if (j->size == 0)
+		unlink(j->path); /* under its lock: recovery finds it gone or empty */
+	close(j->fd);
+	g_free(j->path);
+	g_free(j);
+}
+
+/* Whether NAME is a journal's file name. */
+static bool journal_name(const char *name)
+{
+	return g_str_has_prefix(name, JOURNAL_PREFIX) && g_str_has_suffix(name, JOURNAL_SUFFIX);
+}
+
+/* Open and lock (LOCK, without waiting) the journal PATH; -1 when its
+ * daemon holds it, it is gone or cannot be opened (*ERR set then). */
+static int journal_open_left(const char *path, int lock, char **err)
+{
+	int fd = open(path, (lock == LOCK_EX ? O_RDWR : O_RDONLY) | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno != ENOENT)
+			fail_errno(path, NULL, err);
+		return -1;
+	}
+	struct stat locked, named;
+	if (flock(fd, lock | LOCK_NB) != 0 || fstat(fd, &locked) != 0 || stat(path, &named) != 0 ||
+	    locked.st_ino != named.st_ino || locked.st_dev != named.st_dev) {
+		if (errno != EWOULDBLOCK && errno != ENOENT)
+			fail_errno(path, "cannot lock", err);
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* Call EACH for every journal in DIR whose daemon is gone (it holds no
+ * lock on it), opened and locked with LOCK; returns false with *ERR when
+ * the directory cannot be read or EACH failed (the others are done). */
+static bool each_left_journal(const char *dir, int lock,
+                              bool (*each)(void *arg, const char *path, int fd, char **err), void *arg,
+                              char **err)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return errno == ENOENT || fail_errno(dir, "cannot read the directory", err);
+	bool ok = true;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (!journal_name(e->d_name))
+			continue;
+		char *path = g_build_filename(dir, e->d_name, NULL);
+		char *why = NULL;
+		int fd = journal_open_left(path, lock, &why);
+		if (fd >= 0) {
+			each(arg, path, fd, &why); /* false: *why is set */
+			close(fd);
+		}
+		if (why != NULL) {
+			ok = false;
+			g_free(*err);
+			*err = why;
+		}
+		g_free(path);
+	}
+	closedir(d);
+	return ok;
+}
+
+struct recovering {
+	struct spool *sp;
+	unsigned *holds;
+	char *why; /* why a hold did not go to the spool */
+};
+
+static bool recover_line(void *arg, const char *line, size_t n)
+{
+	struct recovering *rc = arg;
+	struct spool_record r;
+	if (!record_parse(line, n, true, &r))
+		return true; /* a line cut short by the kill: never answered as held */
+	bool ok = r.type != SPOOL_HOLD || spool_append(rc->sp, &r, NULL, &rc->why);
+	if (ok && r.type == SPOOL_HOLD)
+		++*rc->holds;
+	spool_record_clear(&r);
+	return ok;
+}
+
+static bool recover_one(void *arg, const char *path, int fd, char **err)
+{
+	struct recovering *rc = arg;
+	gsize len = 0;
+	char *text = read_all(fd, path, &len, err);
+	if (text == NULL)
+		return false;
+	bool ok = each_line(text, len, recover_line, rc) == text + len;
+	g_free(text);
+	if (!ok) {
+		*err = g_strdup_printf("journal %s: its holds could not all go to the spool (%s); kept for "
+		                       "the next start",
+		                       path, rc->why);
+		g_clear_pointer(&rc->why, g_free);
+		return false;
+	}
+	if (unlink(path) != 0)
+		return fail_errno(path, "cannot remove the journal", err);
+	return true;
+}
+
+bool spool_journal_recover(struct spool *sp, unsigned *holds, char **err)
+{
+	*holds = 0;
+	if (sp->dir == NULL)
+		return true;
+	struct recovering rc = {sp, holds, NULL};
+	return each_left_journal(sp->dir, LOCK_EX, recover_one, &rc, err);
+}
+
 /* ---- reading without changing ----------------------------------------- */
 
 struct reading {
@@ -835,6 +1061,18 @@ static bool read_line(void *arg, const char *line, size_t n)
 	return true;
 }
 
+/* The records of a journal whose daemon is gone, read as the spool's. */
+static bool read_journal(void *arg, const char *path, int fd, char **err)
+{
+	gsize len = 0;
+	char *text = read_all(fd, path, &len, err);
+	if (text == NULL)
+		return false;
+	each_line(text, len, read_line, arg);
+	g_free(text);
+	return true;
+}
+
 bool spool_read(const char *dir, unsigned *records, GPtrArray *holds, char **err)
 {
 	*records = 0;
@@ -854,5 +1092,9 @@ bool spool_read(const char *dir, unsigned *records, GPtrArray *holds, char **err
 	if (fd >= 0)
 		close(fd);
 	g_free(path);
+	struct reading left = {0, holds};
+	if (ok && !each_left_journal(dir, LOCK_SH, read_journal, &left, err))
+		ok = false;
+	*records += left.records;
 	return ok;
 }

@@ -93,9 +93,10 @@ def complaint(tag):
 
 class Daemon:
     """The daemon on DIR/milter.sock, its store in DIR/store.db, its spool in
-    DIR/spool, the hold queue it reconciles with in DIR/queue.jsonl."""
+    DIR/spool, the hold queue it reconciles with in DIR/queue.jsonl; OPTIONS
+    ("key=value") after those."""
 
-    def __init__(self, binary, directory):
+    def __init__(self, binary, directory, options=()):
         self.dir = directory
         self.sock = os.path.join(directory, "milter.sock")
         self.store = os.path.join(directory, "store.db")
@@ -116,7 +117,7 @@ class Daemon:
              "-o", "spool.retry=1s",
              "-o", "reconcile.interval=1s",
              "-o", "reconcile.postqueue=" + postqueue,
-             "-o", "scope.internal-domains=acme.example"],
+             "-o", "scope.internal-domains=acme.example"] + [a for o in options for a in ("-o", o)],
             stdout=self.log, stderr=subprocess.STDOUT)
 
     def text(self):
@@ -251,6 +252,27 @@ class Locker:
         return out.strip()
 
 
+def no_reports(case, top):
+    """The case that the daemons' log in TOP has no sanitizer or valgrind report."""
+    log = open(os.path.join(top, "milter.log")).read()
+    reports = "Sanitizer" in log or "runtime error" in log or re.search(r"^==\d+== ", log, re.M)
+    case("no sanitizer or valgrind report", not reports, log[-800:])
+
+
+def clean_up(d, lock, top):
+    """What a test leaves: the lock LOCK let go, the daemon D killed, TOP
+    removed (KEEP=1: left for a look at the logs and the store)."""
+    if lock is not None and lock.holding():
+        lock.release()
+    if d is not None and d.proc.poll() is None:
+        d.proc.kill()
+        d.proc.wait()
+    if os.environ.get("KEEP"):
+        print("kept " + top)
+    else:
+        shutil.rmtree(top, ignore_errors=True)
+
+
 def main():
     binary = sys.argv[1]
     case = Cases("locked-store")
@@ -358,19 +380,9 @@ def main():
              "%r, %d spooled" % (counts(d.store, "sd"), len(d.spooled())))
         rc = d.stop()
         case("SIGTERM: exit 0", rc == 0, "rc %s" % rc)
-        log = open(os.path.join(top, "milter.log")).read()
-        reports = "Sanitizer" in log or "runtime error" in log or re.search(r"^==\d+== ", log, re.M)
-        case("no sanitizer or valgrind report", not reports, log[-800:])
+        no_reports(case, top)
     finally:
-        if lock is not None and lock.holding():
-            lock.release()
-        if d is not None and d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait()
-        if os.environ.get("KEEP"):  # KEEP=1: leave the directory (logs, store) for a look
-            print("kept " + top)
-        else:
-            shutil.rmtree(top, ignore_errors=True)
+        clean_up(d, lock, top)
     return case.done()
 
 

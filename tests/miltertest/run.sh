@@ -10,7 +10,9 @@
 # store locked by another process while 40 sessions send mail (locked_store.py:
 # no verdict waits for the lock, no record is lost or written twice, held mail
 # without its record is an alert), and the Prometheus endpoint scraped before
-# and after traffic (metrics_scrape.py).
+# and after traffic (metrics_scrape.py), and the daemon killed (-9) after it
+# answered holds whose records the store did not have yet (kill9_holds.py:
+# after a restart each is in the store once).
 # Ends with "miltertest: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
@@ -46,7 +48,7 @@ run_scripts() {
 # slow message while other sessions wait on the same loop (raw_protocol.py),
 # the memory budget and huge messages (memory.py), the daemon without its
 # store and the files it leaves (no_store.py), a store another process holds
-# locked (locked_store.py).  run_py SCRIPT BINARY LABEL
+# locked (locked_store.py), a kill -9 after holds were answered (kill9_holds.py).  run_py SCRIPT BINARY LABEL
 run_py() {
 	out=$(mktemp /tmp/apology-py.XXXXXX)
 	if python3 "tests/miltertest/$1" "$2" >"$out" 2>&1 &&
@@ -69,6 +71,7 @@ if [ -n "${MILTER_WRAPPER:-}" ]; then
 	run_py no_store.py "$MILTER_WRAPPER" ""
 	run_py metrics_scrape.py "$MILTER_WRAPPER" ""
 	run_py locked_store.py "$MILTER_WRAPPER" ""
+	run_py kill9_holds.py "$MILTER_WRAPPER" ""
 else
 	run_scripts "$BUILD/apology-milter" "" 15
 	run_py raw_protocol.py "$BUILD/apology-milter" ""
@@ -76,11 +79,13 @@ else
 	run_py no_store.py "$BUILD/apology-milter" ""
 	run_py metrics_scrape.py "$BUILD/apology-milter" ""
 	run_py locked_store.py "$BUILD/apology-milter" ""
+	run_py kill9_holds.py "$BUILD/apology-milter" ""
 	if [ -x "$BUILD/apology-milter-libmilter" ]; then
 		run_scripts "$BUILD/apology-milter-libmilter" "(libmilter)" 12
 		run_py no_store.py "$BUILD/apology-milter-libmilter" "(libmilter)"
 		run_py metrics_scrape.py "$BUILD/apology-milter-libmilter" "(libmilter)"
 		run_py locked_store.py "$BUILD/apology-milter-libmilter" "(libmilter)"
+		run_py kill9_holds.py "$BUILD/apology-milter-libmilter" "(libmilter)"
 	fi
 fi
 echo "miltertest: $pass passed, $fail failed"

@@ -8,7 +8,9 @@
  * appends that do not wait for a replay held up by a locked store; and the
  * daemon's store writer (writer.h): its queue bounded, full -> spool, a
  * locked store -> spool, the order of the records kept through all of it,
- * nothing lost at a stop.
+ * nothing lost at a stop; and the journal of holds: a daemon killed (-9)
+ * with holds not yet in the store loses none, and one whose writer had
+ * stored them gets no duplicate at the next start.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -20,6 +22,7 @@
 #include <fcntl.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -1647,6 +1650,195 @@ static void test_writer_stop_keeps_all(void **state)
 	writing_stop(&wr);
 }
 
+/* ---- the journal of holds: a kill between the answer and the store ----- */
+
+/* How many held-mail records the fixture's store has. */
+static gint64 held_count(struct fixture *fx)
+{
+	gint64 held = -1;
+	char *err = NULL;
+	assert_true(store_quarantine_count(fx->st, &(struct store_query){.state = "held"}, &held, &err));
+	return held;
+}
+
+/* The files in DIR whose names start with "store-journal-". */
+static unsigned journal_files(const char *dir)
+{
+	unsigned n = 0;
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	while (d && (name = g_dir_read_name(d)) != NULL)
+		n += g_str_has_prefix(name, "store-journal-");
+	if (d)
+		g_dir_close(d);
+	return n;
+}
+
+static void journal_put(struct spool_journal *j, const char *token)
+{
+	struct spool_record *r = hold_record(token);
+	GString *line = spool_hold_line(&r->q);
+	char *err = NULL;
+	assert_true(spool_journal_write(j, line, &err));
+	g_string_free(line, TRUE);
+	spool_record_free(r);
+}
+
+/* A daemon dies with two holds in its journal, one of which its writer had
+ * already put in the store: the next start moves both to the spool, whose
+ * replay stores the other and skips the stored one (each once).  A line
+ * the death cut short is dropped; a live daemon's journal is left alone;
+ * reconcile reads a dead daemon's holds as spooled meanwhile. */
+static void test_journal_recovered_once(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct spool_journal *dead = spool_journal_new(sp, &err);
+	struct spool_journal *live = spool_journal_new(sp, &err);
+	assert_non_null(dead);
+	assert_non_null(live);
+	journal_put(dead, "j-stored");
+	journal_put(dead, "j-lost");
+	journal_put(live, "j-live");
+	struct spool_record *stored = hold_record("j-stored");
+	assert_true(store_quarantine_put(fx->st, &stored->q, NULL, &err));
+	spool_record_free(stored);
+	int fd = open(spool_journal_path(dead), O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	const char half[] = "{\"spool\":1,\"type\":\"hold\",\"queue_id\":\"j-ha";
+	assert_int_equal(write(fd, half, sizeof half - 1), (ssize_t)(sizeof half - 1));
+	close(fd);
+	spool_journal_free(dead); /* the process is gone: its lock with it, the file stays */
+	assert_int_equal(journal_files(fx->dir), 2);
+
+	/* Reconcile before the restart: the dead daemon's holds are waiting. */
+	char *tokens = spooled_tokens(fx->dir);
+	assert_string_equal(tokens, "j-stored,j-lost");
+	g_free(tokens);
+
+	unsigned moved = 0;
+	assert_true(spool_journal_recover(sp, &moved, &err));
+	assert_int_equal(moved, 2);
+	assert_int_equal(journal_files(fx->dir), 1); /* the live one */
+	struct spool_replayed done;
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(done.holds, 2);
+	assert_int_equal(held_count(fx), 2);
+	struct store_quarantine q;
+	assert_int_equal(store_quarantine_get(fx->st, "j-lost", &q, &err), STORE_FOUND);
+	assert_int_equal(q.raw_len, sizeof raw_copy - 1); /* with its copy */
+	store_quarantine_clear(&q);
+	assert_int_equal(store_quarantine_get(fx->st, "j-live", &q, &err), STORE_NONE);
+
+	/* Started again: nothing is left to add. */
+	assert_true(spool_journal_recover(sp, &moved, &err));
+	assert_int_equal(moved, 0);
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(held_count(fx), 2);
+
+	/* Emptied (its holds are in the store), a journal is removed at a stop. */
+	assert_true(spool_journal_clear(live, &err));
+	spool_journal_free(live);
+	assert_int_equal(journal_files(fx->dir), 0);
+	spool_free(sp);
+}
+
+/* A dead daemon's journal whose holds the spool refuses (full) stays, and
+ * its holds go in at a later start that has room. */
+static void test_journal_kept_when_spool_full(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct spool_journal *dead = spool_journal_new(sp, &err);
+	assert_non_null(dead);
+	journal_put(dead, "f-1");
+	spool_journal_free(dead);
+	struct spool *small = spool_new(fx->dir, 100);
+	unsigned moved = 0;
+	assert_false(spool_journal_recover(small, &moved, &err));
+	assert_non_null(strstr(err, "is full"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(moved, 0);
+	assert_int_equal(journal_files(fx->dir), 1);
+	spool_free(small);
+	assert_true(spool_journal_recover(sp, &moved, &err));
+	assert_int_equal(moved, 1);
+	assert_int_equal(journal_files(fx->dir), 0);
+	struct spool_replayed done;
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(held_count(fx), 1);
+	spool_free(sp);
+}
+
+/* The kill window itself: a daemon's writer has answered three holds (one
+ * in its hands, waiting on a store another process keeps locked, two
+ * queued behind it) when the daemon is killed (-9).  The next writer on the
+ * same spool puts each in the store once. */
+static void test_writer_killed_loses_no_hold(void **state)
+{
+	struct fixture *fx = *state;
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		struct writing wr;
+		writing_start(fx, &wr, 100, 60000);
+		sqlite3 *lock = lock_store(fx->path);
+		put(&wr, hold_record("k1"));
+		wait_taken(&wr);
+		put(&wr, hold_record("k2"));
+		put(&wr, hold_record("k3"));
+		(void)lock;
+		raise(SIGKILL);
+		_exit(1);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	assert_int_equal(held_count(fx), 0);
+
+	struct writing wr;
+	writing_start(fx, &wr, 100, 2000); /* the journal to the spool, the spool to the store */
+	assert_true(spool_empty(wr.sp));
+	assert_int_equal(held_count(fx), 3);
+	writing_stop(&wr);
+	writing_start(fx, &wr, 100, 2000); /* again: nothing twice */
+	assert_int_equal(held_count(fx), 3);
+	assert_int_equal(journal_files(fx->dir), 1); /* its own */
+	writing_stop(&wr);
+	assert_int_equal(journal_files(fx->dir), 0);
+}
+
+/* An unwritable spool directory never costs a hold: it is queued for the
+ * store as before (only the protection against a kill is missing). */
+static void test_writer_no_journal_still_stores(void **state)
+{
+	struct fixture *fx = *state;
+	/* A directory under a file cannot be made, even by root. */
+	char *file = g_build_filename(fx->dir, "not-a-dir", NULL);
+	assert_true(g_file_set_contents(file, "", 0, NULL));
+	char *under = g_build_filename(file, "spool", NULL);
+	char *err = NULL;
+	struct spool *sp = spool_new(under, 1 << 20);
+	struct writer_limits limits = {.max_records = 10, .max_bytes = 1 << 20, .retry = 3600};
+	struct writer *w = writer_new(sp, &limits);
+	struct store *st = store_open(fx->location, &err);
+	assert_non_null(st);
+	struct spool_replayed done;
+	writer_set_store(w, st, &done, &err); /* the spool cannot be read: its error */
+	g_free(err);
+	struct writer_result res;
+	assert_int_equal(writer_put(w, hold_record("nj1"), &res), WRITER_QUEUED);
+	writer_result_clear(&res);
+	writer_flush(w);
+	assert_int_equal(held_count(fx), 1);
+	writer_free(w);
+	spool_free(sp);
+	g_free(under);
+	g_free(file);
+}
+
 /* ---- reviewers' labels and monitor statistics ------------------------- */
 
 static gint64 labelled_record(struct fixture *fx, const char *token, const char *sender, gint64 created,
@@ -2149,6 +2341,10 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_full_spools, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_locked_spills_in_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_stop_keeps_all, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_recovered_once, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_kept_when_spool_full, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_killed_loses_no_hold, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_writer_no_journal_still_stores, setup, teardown),
 	};
 	int failed = cmocka_run_group_tests_name("store", tests, NULL, NULL);
 	if (pgtest_location() == NULL)
