@@ -1311,6 +1311,32 @@ static void test_spool_replay(void **state)
 	spool_free(sp);
 }
 
+/* A hold line spooled by a version before the store kept the complaint
+ * (nor the new text or the host) is written back as a record that keeps
+ * none: not recorded. */
+static void test_spool_replay_old_line(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	const char line[] = "{\"spool\":1,\"type\":\"hold\",\"queue_id\":\"Q1\",\"message_id\":\"m1\","
+	                    "\"token\":\"tok-old\",\"sender\":\"s@us.example\",\"recipients\":\"a@c.example\","
+	                    "\"verdict\":\"hold\",\"score\":3,\"findings\":\"{}\",\"complaint_ref\":null,"
+	                    "\"created\":100,\"state\":\"held\",\"raw\":null}\n";
+	assert_true(g_file_set_contents(spool_path(sp), line, -1, NULL));
+	struct spool_replayed done;
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.holds, 1);
+	struct store_quarantine got;
+	assert_int_equal(store_quarantine_get(fx->st, "tok-old", &got, &err), STORE_FOUND);
+	assert_false(got.complaint_recorded);
+	assert_null(got.complaint_text);
+	assert_int_equal(got.complaint_sent, -1);
+	store_quarantine_clear(&got);
+	spool_free(sp);
+}
+
 /* A store that refuses a record stops the replay there; what was not
  * written stays spooled (lines that are no record are dropped), and goes
  * in at the next replay. */
@@ -2307,6 +2333,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
 	    cmocka_unit_test(test_probe_read_only_and_full),
 	    cmocka_unit_test_setup_teardown(test_spool_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_replay_old_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
