@@ -72,10 +72,10 @@ ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter
 UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/settings.c milter/util/log.c milter/util/token.c \
              milter/util/token_glib.c milter/util/units.c \
              milter/util/jsonstr.c milter/util/html.c milter/util/holdseal.c milter/util/mailbox.c \
-             milter/util/metrics.c
+             milter/util/metrics.c milter/util/rules.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
-CORE_SRCS := milter/core/rules.c milter/core/message.c milter/core/mimecount.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
+CORE_SRCS := milter/core/message.c milter/core/mimecount.c milter/core/html2text.c milter/core/split.c milter/core/date.c \
              milter/core/lexicon.c milter/core/sentence.c milter/core/normalize.c milter/core/policy.c \
              milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
              milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
@@ -117,7 +117,23 @@ LIBEXECDIR  ?= $(PREFIX)/libexec/apology-milter
 PROGRAMS    += $(BUILD)/apology-postsuper $(BUILD)/apology-review
 REVIEW_SRCS := milter/review/review.c milter/review/review_pages.c milter/review/review_queue.c \
                milter/review/connguard.c
-REVIEW_OBJS := $(REVIEW_SRCS:%.c=$(BUILD)/%.o)
+REVIEW_OBJS := $(REVIEW_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/milter/review/review_resources.o
+
+# The page's stylesheet (milter/review/review.css) compiled in as a GResource
+# (glib-compile-resources, Debian libglib2.0-dev-bin): the C source and its
+# header are generated in the build tree.
+REVIEW_RES := milter/review/review.gresource.xml milter/review/review.css
+GLIB_COMPILE_RESOURCES ?= glib-compile-resources
+$(BUILD)/milter/review/review_resources.c: $(REVIEW_RES)
+	@mkdir -p $(dir $@)
+	$(GLIB_COMPILE_RESOURCES) --sourcedir=milter/review --generate-source --c-name review --target=$@ $<
+$(BUILD)/milter/review/review_resources.h: $(REVIEW_RES)
+	@mkdir -p $(dir $@)
+	$(GLIB_COMPILE_RESOURCES) --sourcedir=milter/review --generate-header --c-name review --target=$@ $<
+$(BUILD)/milter/review/review_resources.o: $(BUILD)/milter/review/review_resources.c
+	$(CC) $(CFLAGS) $(XCFLAGS) -c -o $@ $<
+$(BUILD)/milter/review/review_pages.o: $(BUILD)/milter/review/review_resources.h
+$(BUILD)/milter/review/%.o: XCFLAGS += -I$(BUILD)/milter/review
 
 $(BUILD)/apologyctl: LIBS += $(REVIEW_LIBS) $(STORE_LIBS)
 $(BUILD)/milter/holds/review_config.o: XCFLAGS += -DLIBEXECDIR='"$(LIBEXECDIR)"'
@@ -154,7 +170,9 @@ $(BUILD)/tests/test_postsuper: tests/unit/test_postsuper.c $(POSTSUPER_OBJS) $(S
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) -Imilter/postsuper -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS) $(POSTSUPER_LIBS) -lcmocka
 
-$(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
+# The review page reads only the store: it links no core object and no
+# policy (`make layers` checks the program, tests/layers.sh).
+$(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(UTIL_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS)
 
 # Unit tests of the review tools link the holds library, the store and libcurl.
@@ -166,8 +184,8 @@ $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CO
 # The review page's HTML from a store of the test's own (the pages without
 # the HTTP shell review.c).
 $(BUILD)/tests/test_review_pages: tests/unit/test_review_pages.c $(BUILD)/milter/review/review_pages.o \
-                                  $(BUILD)/milter/review/review_queue.o $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
-                                  $(UTIL_LIB)
+                                  $(BUILD)/milter/review/review_queue.o $(BUILD)/milter/review/review_resources.o \
+                                  $(HOLDS_LIB) $(STORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
 
@@ -315,7 +333,7 @@ core-purity: $(CORE_LIB)
 	echo "core-purity: OK (no I/O, clock or environment symbols in the core)"
 
 # Each layer references only the layers below it (tests/layers.sh).
-layers: $(UTIL_LIB) $(CORE_LIB) $(STORE_LIB) $(HOLDS_LIB) $(DAEMON_LIB)
+layers: $(UTIL_LIB) $(CORE_LIB) $(STORE_LIB) $(HOLDS_LIB) $(DAEMON_LIB) $(BUILD)/apology-review
 	@sh tests/layers.sh $(BUILD)
 
 deps:

@@ -17,6 +17,9 @@
 #include "rules.h"
 #include "thread.h"
 
+/* At most this much of the quoted history is kept in struct decision. */
+#define DECISION_QUOTED_MAX 8192
+
 enum verdict { VERDICT_PASS, VERDICT_ADVISE, VERDICT_HOLD, VERDICT_UNCHECKED };
 
 struct finding {
@@ -38,6 +41,13 @@ struct decision {
 	GArray *findings; /* struct finding, ordered by start */
 	char *text;       /* owned: the author's new text the spans refer to */
 	size_t text_len;
+	/* owned: the quoted history (quote markers removed) as the thread's
+	 * classification read it, cut between characters to quoted-scan-bytes
+	 * and at most DECISION_QUOTED_MAX bytes, valid UTF-8; "" when the reply
+	 * quotes nothing or could not be parsed.  What the hold record keeps of
+	 * the complaint the reply answers. */
+	char *quoted;
+	size_t quoted_len;
 	bool apologised;    /* the reply contains an apology (for history) */
 	bool held_back;     /* it would hold, but the complaint is not clear enough */
 	const char *reason; /* why unchecked; static, NULL otherwise */

@@ -1,7 +1,9 @@
 /*
  * rules.h - the rule ids of the apology policy.  The names appear as strings
  * only at the edges (policy files, headers, logs, the store); inside the core
- * a rule is an enum rule_id.  The table lives in rules.c.
+ * a rule is an enum rule_id.  The table lives in milter/util/rules.c, below
+ * the core, so that the tools that only read the store (the review page)
+ * name rules without linking the core.
  */
 #ifndef APOLOGY_RULES_H
 #define APOLOGY_RULES_H

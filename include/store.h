@@ -78,11 +78,19 @@ struct store_quarantine {
 	 * g_get_host_name()); read back, NULL for records made before hosts
 	 * were recorded. */
 	char *host;
-	/* The complaint it answered, read from the stored decision by
-	 * store_quarantine_list() only (never written; other functions leave
-	 * them NULL and 0). */
+	/* The complaint it answers as the daemon judged it (struct decision's
+	 * complaint and quoted history), written with the record and read
+	 * back.  COMPLAINT_RECORDED false: records held before the store kept
+	 * them (schema 12), or a writer that has only the JSON; then the
+	 * fields below are written as NULL, and read back false and NULL,
+	 * except that store_quarantine_list() reads the severity and the date
+	 * from the stored decision (findings_json) where it can. */
+	bool complaint_recorded;
+	bool complaint_detected;
+	bool complaint_clear;     /* clear enough to hold (struct complaint's clear) */
 	char *complaint_severity; /* "normal", "serious", or NULL: none detected */
-	gint64 complaint_sent;    /* Unix seconds, or -1 when unknown */
+	gint64 complaint_sent;    /* Unix seconds, or -1 when unknown (also when not recorded) */
+	char *complaint_text;     /* the quoted history the classification read, bounded; or NULL */
 };
 
 /* Open (creating and migrating as needed) the store at LOCATION. */

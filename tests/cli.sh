@@ -244,6 +244,19 @@ expect "the host's agent" 0 "$CTL" quarantine $H -o host-name=mx-b agent --once
 contains "its agent reports the failure" out "release of message 1 by .*: failed: release of message 1 failed"
 expect "show after the agent" 0 "$CTL" quarantine $H -o host-name=mx-b show 1
 contains "show says it failed there" out "action: release failed on mx-b"
+contains "show of a hold before the store kept its complaint" out \
+	"complaint as judged: not recorded for replies held before store schema 12"
+# The complaint as the daemon recorded it (store schema 12), shown without a policy.
+"$CTL" quarantine -o "store=sqlite:$tmp/judged.db" list >/dev/null 2>&1
+sqlite3 "$tmp/judged.db" "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,
+  findings, created, state, host, new_text, complaint_detected, complaint_severity, complaint_clear,
+  complaint_sent, complaint_text) VALUES ('BBB222', 'c@agency.example', 'tokc', 'sam@agency.example',
+  'dana@client.example', 'hold', 9, '{}', $now, 'held', 'mx-b', 'Sorry.', 1, 'serious', 0, 1740993120,
+  'Dana wrote:' || char(10) || 'Order 4471 is late again.' || char(10))" || fail=$((fail + 1))
+expect "show the stored complaint" 0 "$CTL" quarantine -o "store=sqlite:$tmp/judged.db" -o policy=/nonexistent show 1
+contains "show: the complaint as judged" out \
+	"complaint as judged: serious, sent 2025-03-03T09:12:00Z, not clear enough to hold (advised)"
+contains "show: the quoted complaint" out "^  > Order 4471 is late again.$"
 expect "agent with a stray argument" 64 "$CTL" quarantine $H agent --forever
 sqlite3 "$tmp/hosts.db" "UPDATE quarantine SET created = $now - 8 * 86400" || fail=$((fail + 1))
 expect "expire on another host" 0 "$CTL" quarantine $H -o host-name=mx-a expire

@@ -2,7 +2,7 @@
 # Install the Debian packages the build and the tests need, when root and
 # when something is missing.  Non-root users get the apt-get line to run.
 set -e
-PKGS="build-essential pkg-config python3 libglib2.0-dev libgmime-3.0-dev libjson-glib-dev libfyaml-dev libxml2-dev
+PKGS="build-essential pkg-config python3 libglib2.0-dev libglib2.0-dev-bin libgmime-3.0-dev libjson-glib-dev libfyaml-dev libxml2-dev
 libhyperscan-dev libpcre2-dev libcmocka-dev libsqlite3-dev libmilter-dev libcurl4-openssl-dev
 libmicrohttpd-dev libsodium-dev liblinear-dev sqlite3 postfix swaks miltertest valgrind clang-format chromium sudo
 openssl curl m4 libwrap0 libpq-dev postgresql"

@@ -16,6 +16,10 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
                              const struct thread_view *view, const struct context *ctx,
                              const struct scan *text_scan, struct complaint *out);
 
+/* The length of the longest prefix of S (LEN bytes) of at most MAX bytes
+ * that ends between characters. */
+size_t clamp_utf8(const char *s, size_t len, size_t max);
+
 /* What evaluation found; input to decide(). */
 struct findings {
 	GArray *items;   /* struct finding (excerpt not yet filled) */

@@ -16,6 +16,17 @@ static void decision_init(struct decision *out)
 	out->complaint.answers = NAN;
 	out->findings = g_array_new(FALSE, TRUE, sizeof(struct finding));
 	out->text = g_strdup("");
+	out->quoted = g_strdup("");
+}
+
+/* The quoted history of VIEW as the classification read it, bounded. */
+static void keep_quoted(const struct policy *pol, const struct thread_view *view, struct decision *out)
+{
+	size_t max = MIN(pol->quoted_scan_bytes, DECISION_QUOTED_MAX);
+	size_t n = view->quoted ? clamp_utf8(view->quoted, view->quoted_len, max) : 0;
+	g_free(out->quoted);
+	out->quoted = g_utf8_make_valid(view->quoted ? view->quoted : "", (gssize)n);
+	out->quoted_len = strlen(out->quoted);
 }
 
 bool apology_split(const struct policy *pol, const char *data, size_t len, struct thread_view *view)
@@ -58,6 +69,7 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 	g_free(out->text);
 	out->text = g_strndup(view.text, view.len);
 	out->text_len = view.len;
+	keep_quoted(pol, &view, out);
 
 	struct scan sc = {0};
 	scan_text(&pol->all, view.text, view.len, &sc);
@@ -113,5 +125,6 @@ void decision_clear(struct decision *d)
 		g_array_free(d->findings, TRUE);
 	}
 	g_free(d->text);
+	g_free(d->quoted);
 	memset(d, 0, sizeof *d);
 }

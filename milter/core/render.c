@@ -6,6 +6,7 @@
 
 #include "jsonstr.h"
 #include "render.h"
+#include "units.h"
 
 void render_json_string(GString *out, const char *s)
 {
@@ -14,14 +15,7 @@ void render_json_string(GString *out, const char *s)
 
 char *render_time(gint64 t)
 {
-	if (t < 0)
-		return NULL;
-	GDateTime *dt = g_date_time_new_from_unix_utc(t);
-	if (dt == NULL)
-		return NULL;
-	char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
-	g_date_time_unref(dt);
-	return s;
+	return units_format_time(t);
 }
 
 const char *render_severity_name(enum complaint_severity s)

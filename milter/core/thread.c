@@ -90,7 +90,7 @@ static double tone(const char *text, size_t len)
 }
 
 /* Cut LEN to at most MAX bytes on a UTF-8 boundary. */
-static size_t clamp_utf8(const char *s, size_t len, size_t max)
+size_t clamp_utf8(const char *s, size_t len, size_t max)
 {
 	if (len <= max)
 		return len;

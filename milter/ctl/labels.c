@@ -129,7 +129,9 @@ static void export_reply(struct store *st, const struct policy *pol, const GArra
 	rule_list(line, labels, from, to, "right");
 	findings_json(line, st, q->id, labels, from, to);
 	size_t len = 0;
-	char *text = quarantine_new_text(pol, q, &len);
+	char *text = quarantine_new_text(q, &len);
+	if (text == NULL && pol != NULL && q->raw != NULL) /* held before the store kept it */
+		text = apology_new_text(pol, q->raw, q->raw_len, &len);
 	g_string_append(line, ",\"text\":");
 	if (text != NULL)
 		render_json_string(line, text);

@@ -259,11 +259,43 @@ static void print_complaint(struct store *st, const struct store_quarantine *q)
 	store_complaint_clear(&c);
 }
 
+/* The complaint as the daemon judged it and the text the reply quotes, as
+ * the store keeps them (schema 12): no policy, no parsing. */
+static void print_judged_complaint(const struct store_quarantine *q)
+{
+	if (!q->complaint_recorded) {
+		puts("complaint as judged: not recorded for replies held before store schema 12");
+		return;
+	}
+	if (q->complaint_detected) {
+		char *sent = render_time(q->complaint_sent);
+		printf("complaint as judged: %s, sent %s%s\n",
+		       q->complaint_severity ? q->complaint_severity : "detected",
+		       sent ? sent : "at an unknown time",
+		       q->complaint_clear ? "" : ", not clear enough to hold (advised)");
+		g_free(sent);
+	} else {
+		puts("complaint as judged: none detected");
+	}
+	if (q->complaint_text == NULL || *q->complaint_text == '\0') {
+		puts("quoted complaint: the reply quotes no earlier message");
+		return;
+	}
+	GString *out = g_string_new("quoted complaint (as the reply quotes it):\n  > ");
+	for (const char *c = q->complaint_text; *c; c++)
+		if (*c == '\n')
+			g_string_append(out, c[1] ? "\n  > " : "");
+		else
+			g_string_append_c(out, (unsigned char)*c < 0x20 ? ' ' : *c);
+	puts(out->str);
+	g_string_free(out, TRUE);
+}
+
 /* The new text as the store keeps it: no policy, no parsing. */
 static void print_text(const struct store_quarantine *q, const GArray *findings)
 {
 	size_t len = 0;
-	char *text = quarantine_new_text(NULL, q, &len);
+	char *text = quarantine_new_text(q, &len);
 	if (text == NULL) {
 		puts("new text: not stored (held before the store kept it)");
 	} else {
@@ -338,6 +370,7 @@ static int cmd_show(struct store *st, int argc, char **argv)
 	if (q->raw)
 		print_headers(q->raw, q->raw_len);
 	print_complaint(st, q);
+	print_judged_complaint(q);
 	char *ferr = NULL;
 	GArray *findings = quarantine_findings(st, q->id, &ferr);
 	if (ferr) {

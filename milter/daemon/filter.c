@@ -37,6 +37,7 @@
 #include "holdseal.h"
 #include "log.h"
 #include "policy.h"
+#include "render.h"
 #include "render_headers.h"
 #include "scope.h"
 #include "spool.h"
@@ -1032,6 +1033,14 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
 	    .created = now,
 	    .state = g_strdup(state),
 	    .host = g_strdup(config_host_name(s->f->cfg)),
+	    /* the complaint it answers, so that readers need not split the copy */
+	    .complaint_recorded = true,
+	    .complaint_detected = d->complaint.detected,
+	    .complaint_clear = d->complaint.clear,
+	    .complaint_severity =
+	        g_strdup(d->complaint.detected ? render_severity_name(d->complaint.severity) : NULL),
+	    .complaint_sent = d->complaint.detected ? d->complaint.sent : -1,
+	    .complaint_text = g_strdup(d->quoted),
 	};
 	memcpy(r->q.raw, s->raw->str, s->raw->len + 1);
 	record(s->f, r, rec);

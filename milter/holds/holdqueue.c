@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "holdqueue.h"
-#include "render.h"
 #include "store.h"
+#include "units.h"
 
 bool holdqueue_run(char **argv, char **output, char **errors, char **err)
 {
@@ -157,7 +157,7 @@ static void no_record(GString *report, const char *queue_id, const struct store_
 		g_string_append_printf(report, " (postcat -hq %s shows it)\n", queue_id);
 		return;
 	}
-	char *when = render_time(spooled->created);
+	char *when = units_format_time(spooled->created);
 	g_string_append_printf(report,
 	                       "; its record waits in the daemon's spool until the store can take it: "
 	                       "token %s, from %s to %s, verdict %s, score %d, held %s\n",

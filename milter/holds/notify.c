@@ -12,12 +12,21 @@
 #include <string.h>
 
 #include "jsonstr.h"
-#include "message.h"
 #include "notify.h"
-#include "render.h"
 
 #define BACKOFF_MAX (6 * 3600)
 #define BATCH       50
+
+/* GMime, once per process (g_mime_init() counts its callers: the core
+ * may have started it too). */
+static void gmime_start(void)
+{
+	static gsize once;
+	if (g_once_init_enter(&once)) {
+		g_mime_init();
+		g_once_init_leave(&once, 1);
+	}
+}
 
 void notify_init(void)
 {
@@ -61,7 +70,7 @@ static char *webhook_payload(const struct store_quarantine *q, const char *event
                              const char *comment, const char *rules, const char *link, gint64 now)
 {
 	GString *o = g_string_new("{\"event\":");
-	render_json_string(o, event);
+	jsonstr_append(o, event);
 	g_string_append_printf(o, ",\"id\":%" G_GINT64_FORMAT ",\"time\":%" G_GINT64_FORMAT, q->id, now);
 	jsonstr_member(o, "queue_id", q->queue_id);
 	jsonstr_member(o, "message_id", q->message_id);
@@ -73,7 +82,7 @@ static char *webhook_payload(const struct store_quarantine *q, const char *event
 	for (int i = 0; ids[i] && *ids[i]; i++) {
 		if (i)
 			g_string_append_c(o, ',');
-		render_json_string(o, ids[i]);
+		jsonstr_append(o, ids[i]);
 	}
 	g_strfreev(ids);
 	g_string_append_c(o, ']');
@@ -160,7 +169,7 @@ static char *mail_payload(const struct review_config *cfg, const struct store_qu
                           const char *event, const char *who, const char *comment, const GArray *findings,
                           gint64 now)
 {
-	message_library_init();
+	gmime_start();
 	GMimeMessage *msg = g_mime_message_new(TRUE);
 	add_addresses(g_mime_message_get_from(msg), cfg->mail_from);
 	add_addresses(g_mime_message_get_to(msg), q->sender);
@@ -305,7 +314,7 @@ static char *send_webhook(const struct review_config *cfg, const struct store_ou
  * a bare address); caller frees. */
 static char *envelope_address(const char *s)
 {
-	message_library_init();
+	gmime_start();
 	InternetAddressList *l = internet_address_list_parse(NULL, s);
 	InternetAddress *a =
 	    l && internet_address_list_length(l) > 0 ? internet_address_list_get_address(l, 0) : NULL;

@@ -22,7 +22,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "decision.h"
 #include "holdqueue.h"
 #include "labeling.h"
 #include "notify.h"
@@ -96,14 +95,10 @@ struct store_quarantine *quarantine_load(struct store *st, gint64 id, char **err
 	return q;
 }
 
-char *quarantine_new_text(const struct policy *pol, const struct store_quarantine *q, size_t *len)
+char *quarantine_new_text(const struct store_quarantine *q, size_t *len)
 {
 	*len = q->new_text ? strlen(q->new_text) : 0;
-	if (q->new_text != NULL)
-		return g_strdup(q->new_text);
-	if (pol == NULL || q->raw == NULL)
-		return NULL;
-	return apology_new_text(pol, q->raw, q->raw_len, len); /* the text the findings point into */
+	return g_strdup(q->new_text);
 }
 
 static int compare_offsets(const void *a, const void *b)

@@ -117,12 +117,9 @@ struct text_span {
  * Returns a GArray of struct text_span the caller frees. */
 GArray *quarantine_spans(size_t len, const GArray *findings);
 
-struct policy;
 /* The author's new text of record Q, which the stored findings' spans refer
- * to: the store's (the daemon's, as it judged the reply); for a record held
- * before the store kept it, its copy of the message run through the core
- * again with POL, or NULL when POL is NULL or there is no copy.  Caller
- * frees. */
-char *quarantine_new_text(const struct policy *pol, const struct store_quarantine *q, size_t *len);
+ * to: the store's (the daemon's, as it judged the reply), or NULL for a
+ * record held before the store kept it (schema 10).  Caller frees. */
+char *quarantine_new_text(const struct store_quarantine *q, size_t *len);
 
 #endif

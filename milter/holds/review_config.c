@@ -43,8 +43,9 @@ static const struct review_key review_keys[] = {
     {"spool-directory", KEY_STRING, FIELD(spool_dir), "/run/apology-milter", 0, 0,
      "the daemon's spool.directory: `quarantine reconcile` shows the records of held mail waiting "
      "there while the store could not take them (empty: not read)"},
-    {"policy", KEY_STRING, FIELD(policy), DATADIR "/policies/default.yaml", 0, 0,
-     "the apology policy, to show a held reply's new text"},
+    {"policy", KEY_STRING, FIELD(policy), REVIEW_CONFIG_DEFAULT_POLICY, 0, 0,
+     "the apology policy, for `apologyctl labels export` to re-read the new text of replies held "
+     "before the store kept it (apology-review ignores it: it reads only the store)"},
     {"postfix-config", KEY_STRING, FIELD(postfix_config), "", 0, 0,
      "Postfix configuration directory (empty: the default instance); the helper acts only on those "
      "listed in its own settings, postsuper.conf"},

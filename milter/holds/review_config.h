@@ -25,13 +25,17 @@
 #include <stdio.h>
 
 #define REVIEW_CONFIG_DEFAULT_FILE "/etc/apology-milter/review.yaml"
+/* The default of "policy", which only `apologyctl labels export` reads
+ * (apology-review accepts it and says it ignores it). */
+#define REVIEW_CONFIG_DEFAULT_POLICY DATADIR "/policies/default.yaml"
 
 enum expire_action { EXPIRE_RETURN, EXPIRE_RELEASE };
 
 struct review_config {
 	char *store;           /* store location, as the daemon's "store" */
 	char *spool_dir;       /* the daemon's spool.directory; "" = not read */
-	char *policy;          /* policy file, to re-read a held reply's text */
+	char *policy;          /* policy file: `labels export` re-reads the text of replies held
+	                          before the store kept it; apology-review ignores it */
 	char *postfix_config;  /* Postfix config directory; "" = the default instance */
 	char *sendmail_cf;     /* sendmail-config: sendmail.cf of a Sendmail quarantine; "" = Postfix */
 	char *sendmail_bin;    /* sendmail-program: the sendmail binary that reads it */

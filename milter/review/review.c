@@ -43,7 +43,6 @@
 #include "linefile.h"
 #include "logins.h"
 #include "notify.h"
-#include "policy.h"
 #include "review.h"
 #include "token.h"
 
@@ -447,8 +446,14 @@ static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, co
                              GHashTable *form)
 {
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
-	if (!post && strcmp(url, "/static/review.css") == 0)
-		return respond(conn, 200, "text/css", review_css, strlen(review_css), NULL, NULL);
+	if (!post && strcmp(url, "/static/review.css") == 0) {
+		GBytes *css = review_css();
+		gsize len = 0;
+		const char *body = g_bytes_get_data(css, &len);
+		enum MHD_Result ret = respond(conn, 200, "text/css", body, len, NULL, NULL);
+		g_bytes_unref(css);
+		return ret;
+	}
 	if (strcmp(url, "/login") == 0)
 		return post ? login(srv, conn, form, now) : login_form(srv, conn, NULL);
 
@@ -907,14 +912,14 @@ int main(int argc, char **argv)
 	if (rc == 0 && (srv.app.st = store_open(srv.app.cfg.store, &err)) == NULL)
 		rc = EX_UNAVAILABLE;
 	if (rc == 0) {
-		char *perr = NULL;
-		srv.app.pol = policy_load(srv.app.cfg.policy, &perr);
-		if (srv.app.pol == NULL)
-			fprintf(stderr,
-			        "apology-review: policy not loaded, replies shown without the complaint they"
-			        " quote: %s",
-			        perr ? perr : "\n");
-		g_free(perr);
+		/* Deprecated here: the page reads a reply's text and complaint
+		 * from the store, and links no policy. */
+		if (strcmp(srv.app.cfg.policy, REVIEW_CONFIG_DEFAULT_POLICY) != 0)
+			fprintf(
+			    stderr,
+			    "apology-review: setting policy (%s) ignored: the page reads the reply and the"
+			    " complaint from the store\n",
+			    srv.app.cfg.policy);
 		char dummy[crypto_pwhash_STRBYTES];
 		if (crypto_pwhash_str(dummy, "no such user", 12, crypto_pwhash_OPSLIMIT_INTERACTIVE,
 		                      crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
@@ -928,8 +933,6 @@ int main(int argc, char **argv)
 	if (err)
 		fprintf(stderr, "apology-review: %s\n", err);
 	g_free(err);
-	if (srv.app.pol)
-		policy_unref(srv.app.pol);
 	store_close(srv.app.st);
 	g_hash_table_unref(srv.accounts);
 	g_hash_table_unref(srv.sessions);

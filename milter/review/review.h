@@ -18,14 +18,10 @@
 #include "review_config.h"
 #include "store.h"
 
-struct policy;
-
 /* What the whole server shares (read-only after start-up). */
 struct review_app {
 	struct review_config cfg;
 	struct store *st;
-	struct policy *pol; /* to show the complaint a reply quotes (and the new text of replies
-	                       held before the store kept it); may be NULL */
 };
 
 /* One request as the pages see it: who asks, and what they sent. */
@@ -59,7 +55,8 @@ void page_audit(struct review_app *app, const struct review_request *rq, struct 
 void page_stats(struct review_app *app, const struct review_request *rq, struct page *p);
 void page_error(struct page *p, int status, const char *message);
 
-/* The stylesheet served at /static/review.css. */
-extern const char review_css[];
+/* The stylesheet served at /static/review.css: milter/review/review.css,
+ * compiled in at build time.  Caller unrefs. */
+GBytes *review_css(void);
 
 #endif

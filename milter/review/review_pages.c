@@ -10,34 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "decision.h"
 #include "decisions.h"
 #include "html.h"
 #include "labeling.h"
 #include "quarantine.h"
-#include "render.h"
 #include "review.h"
+#include "review_resources.h"
 #include "review_queue.h"
 #include "rules.h"
-#include "thread.h"
+#include "thread.h" /* struct history_entry, for store_history_before() */
+#include "units.h"
 
-const char review_css[] =
-    "body{font:15px/1.45 system-ui,sans-serif;margin:0;color:#1d2430;background:#f6f7f9}"
-    "header{background:#1d2430;color:#fff;padding:.6em 1.2em;display:flex;gap:1.2em;align-items:center}"
-    "header a{color:#fff}header form{margin-left:auto}main{padding:1em 1.4em;max-width:70em}"
-    "table{border-collapse:collapse;width:100%;background:#fff}td,th{padding:.35em .6em;"
-    "border-bottom:1px solid #dde;text-align:left;vertical-align:top}"
-    ".text{white-space:pre-wrap;background:#fff;border:1px solid #dde;padding:1em;font:14px/1.5 monospace}"
-    "mark{background:#ffe08a;padding:0 .1em}mark.hold{background:#ffb3b3}"
-    "sup{color:#a00;font-weight:bold}.notice{background:#e7f6e7;padding:.6em}"
-    ".error{background:#fde2e2;padding:.6em}.finding{background:#fff;border-left:4px solid #e0a800;"
-    "margin:.5em 0;padding:.4em .8em}.finding.hold{border-color:#c00}"
-    "form.inline{display:inline}textarea{width:100%;min-height:4em}"
-    "button{padding:.35em .9em;margin:.2em .3em .2em 0}.chart text{font:12px sans-serif}"
-    ".sides{display:grid;grid-template-columns:repeat(auto-fit,minmax(24em,1fr));gap:1em}"
-    "ul.whole{list-style:none;padding:0;margin:.5em 0}ul.whole li{background:#fff3cd;border-left:4px solid "
-    "#e0a800;padding:.3em .6em;margin:.2em 0}ul.whole li.hold{background:#fde2e2;border-color:#c00}"
-    "#complaint-text{background:#f1f3f7}nav#pages{margin:.8em 0}";
+/* The stylesheet, from the resources built from review.css. */
+GBytes *review_css(void)
+{
+	GBytes *css = g_resource_lookup_data(review_get_resource(), "/org/apology-milter/review/review.css",
+	                                     G_RESOURCE_LOOKUP_FLAGS_NONE, NULL);
+	g_assert(css != NULL); /* compiled in: missing is a build bug */
+	return css;
+}
 
 void page_clear(struct page *p)
 {
@@ -368,31 +359,37 @@ static void render_findings(GString *o, const GArray *findings, bool decidable)
 	}
 }
 
-/* At most this much of the quoted history is shown. */
-#define COMPLAINT_TEXT_MAX (16 * 1024)
+/* The store schema that began to keep what the page shows: a reply's new
+ * text (10), the complaint it answers (12). */
+#define SCHEMA_NEW_TEXT  10
+#define SCHEMA_COMPLAINT 12
 
-/* The quoted history of the reply, where the complaint's words are. */
-static void render_complaint_text(GString *o, const struct thread_view *view)
+/* The quoted history of the reply as the daemon's classification read it
+ * (the store's, bounded), where the complaint's words are. */
+static void render_complaint_text(GString *o, const struct store_quarantine *q)
 {
-	if (view == NULL || view->quoted_len == 0) {
+	if (!q->complaint_recorded) {
+		g_string_append_printf(
+		    o,
+		    "<p id=\"complaint-text-none\" class=\"not-recorded\">The complaint's text is "
+		    "not recorded for replies held before store schema %d.</p>",
+		    SCHEMA_COMPLAINT);
+		return;
+	}
+	if (q->complaint_text == NULL || *q->complaint_text == '\0') {
 		g_string_append(o, "<p id=\"complaint-text-none\">The reply quotes no earlier message.</p>");
 		return;
 	}
-	size_t shown = MIN(view->quoted_len, COMPLAINT_TEXT_MAX);
-	while (shown < view->quoted_len && shown > 0 && (view->quoted[shown] & 0xC0) == 0x80)
-		shown--; /* cut between characters */
 	g_string_append(o, "<p>As quoted in the reply:</p><div class=\"text\" id=\"complaint-text\">");
-	html_escape_len(o, view->quoted, shown);
-	if (shown < view->quoted_len)
-		g_string_append(o, "\n[... cut]");
+	html_escape(o, q->complaint_text);
 	g_string_append(o, "</div>");
 }
 
-/* What the reply answers: the complaint's severity and date (from the
- * stored decision, and the stored complaint when the daemon saw it arrive)
- * and its text as the reply quotes it (the store keeps no complaint text). */
-static void render_complaint(struct review_app *app, GString *o, const struct store_quarantine *q,
-                             const struct thread_view *view)
+/* What the reply answers: the complaint's severity and date as the daemon
+ * judged it (the store's record of the hold; for a record held before it
+ * kept them, the stored decision's), the stored complaint when the daemon
+ * saw it arrive, and its text as the reply quotes it. */
+static void render_complaint(struct review_app *app, GString *o, const struct store_quarantine *q)
 {
 	struct store_complaint c = {0};
 	char *err = NULL;
@@ -401,8 +398,6 @@ static void render_complaint(struct review_app *app, GString *o, const struct st
 	    q->complaint_ref != NULL && store_complaint_find(app->st, ids, 1, &c, &err) == STORE_FOUND;
 	g_free(err);
 	gint64 sent = stored ? c.received : q->complaint_sent >= 0 ? q->complaint_sent : -1;
-	if (sent < 0 && view != NULL)
-		sent = view->quoted_date;
 	const char *severity = q->complaint_severity ? q->complaint_severity
 	                       : stored              ? (c.serious ? "serious" : "normal")
 	                                             : NULL;
@@ -416,7 +411,7 @@ static void render_complaint(struct review_app *app, GString *o, const struct st
 		g_string_append(o, "&gt; from ");
 		html_escape(o, c.client_domain);
 	}
-	char *when = sent >= 0 ? render_time(sent) : NULL;
+	char *when = sent >= 0 ? units_format_time(sent) : NULL;
 	if (severity == NULL)
 		g_string_append(o, " found in the thread");
 	else
@@ -428,8 +423,11 @@ static void render_complaint(struct review_app *app, GString *o, const struct st
 		g_free(delay);
 	}
 	g_string_append(o, ".</p>");
+	if (q->complaint_recorded && q->complaint_detected && !q->complaint_clear)
+		g_string_append(o, "<p id=\"complaint-unclear\">The complaint was not clear enough to hold "
+		                   "the reply: it was advised.</p>");
 	g_free(when);
-	render_complaint_text(o, view);
+	render_complaint_text(o, q);
 	if (stored)
 		store_complaint_clear(&c);
 }
@@ -445,7 +443,7 @@ static void render_earlier(struct review_app *app, GString *o, const struct stor
 	                         &err)) {
 		for (guint i = 0; i < hist->len; i++) {
 			gint64 at = g_array_index(hist, struct history_entry, i).when;
-			char *when = render_time(at), *before = quarantine_age(q->created - at);
+			char *when = units_format_time(at), *before = quarantine_age(q->created - at);
 			g_string_append_printf(o, "<li class=\"apology\">%s (%s before this reply)</li>",
 			                       when ? when : "?", before);
 			g_free(when);
@@ -463,7 +461,7 @@ static void render_earlier(struct review_app *app, GString *o, const struct stor
 	if (store_quarantine_list(app->st, &query, rows, &err))
 		for (guint i = 0; i < rows->len; i++) {
 			const struct store_quarantine *r = rows->pdata[i];
-			char *when = render_time(r->created);
+			char *when = units_format_time(r->created);
 			html_append(o,
 			            "<li class=\"held\">held reply <a href=\"/reply/%" G_GINT64_FORMAT
 			            "\">#%" G_GINT64_FORMAT "</a> of %s (%s)</li>",
@@ -500,7 +498,7 @@ static void render_trail(struct review_app *app, GString *o, gint64 id)
 	g_string_append(o, "<h2>Decisions</h2><ul id=\"trail\">");
 	for (guint i = 0; i < trail->len; i++) {
 		const struct store_review *r = &g_array_index(trail, struct store_review, i);
-		char *at = render_time(r->at);
+		char *at = units_format_time(r->at);
 		g_string_append_printf(o, "<li>%s ", at ? at : "?");
 		html_escape(o, r->action);
 		g_string_append(o, " by ");
@@ -548,7 +546,7 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 		html_escape(o, notice);
 		g_string_append(o, "</p>");
 	}
-	char *created = render_time(q->created), *age = quarantine_age(rq->now - q->created);
+	char *created = units_format_time(q->created), *age = quarantine_age(rq->now - q->created);
 	g_string_append(o, "<table id=\"facts\"><tr><th>From</th><td>");
 	html_escape(o, q->sender);
 	g_string_append(o, "</td></tr><tr><th>To</th><td>");
@@ -577,20 +575,19 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 		g_string_append(o, "</p>");
 		g_free(ferr);
 	}
-	/* The new text is the store's (the daemon's, as it judged it); the
-	 * complaint's text as the reply quotes it is not stored: only that
-	 * needs the policy and the split, and the new text of a record held
-	 * before the store kept it. */
-	struct thread_view view;
-	bool split = app->pol != NULL && q->raw != NULL && apology_split(app->pol, q->raw, q->raw_len, &view);
-	const char *text = q->new_text ? q->new_text : split ? view.text : NULL;
+	/* The new text and the complaint are the store's (the daemon's, as it
+	 * judged the reply): nothing is split or judged again here. */
 	g_string_append(o, "<div class=\"sides\"><section id=\"reply-side\"><h2>What the author wrote</h2>");
-	if (text != NULL)
-		render_marked_text(o, text, q->new_text ? strlen(text) : view.len, findings);
+	if (q->new_text != NULL)
+		render_marked_text(o, q->new_text, strlen(q->new_text), findings);
 	else
-		g_string_append(o, "<p>The text is not available.</p>");
+		g_string_append_printf(
+		    o,
+		    "<p id=\"new-text-none\" class=\"not-recorded\">The text is not recorded for "
+		    "replies held before store schema %d.</p>",
+		    SCHEMA_NEW_TEXT);
 	g_string_append(o, "</section><section id=\"complaint-side\">");
-	render_complaint(app, o, q, split ? &view : NULL);
+	render_complaint(app, o, q);
 	g_string_append(o, "</section></div>");
 	render_findings(o, findings, strcmp(q->state, "held") == 0);
 	render_earlier(app, o, q);
@@ -600,8 +597,6 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	if (strcmp(q->state, "held") == 0 && !waiting)
 		render_actions(o, rq, id);
 	finish(p, o, 200);
-	if (split)
-		thread_view_clear(&view);
 	g_array_unref(findings);
 	g_free(created);
 	g_free(age);
@@ -671,7 +666,7 @@ void page_audit(struct review_app *app, const struct review_request *rq, struct 
 	                   "<th>Sender</th><th>Comment</th></tr>");
 	for (guint i = 0; i < trail->len; i++) {
 		const struct store_review *r = &g_array_index(trail, struct store_review, i);
-		char *at = render_time(r->at);
+		char *at = units_format_time(r->at);
 		g_string_append_printf(o, "<tr><td>%s</td><td>", at ? at : "?");
 		html_escape(o, r->reviewer);
 		g_string_append(o, "</td><td>");

@@ -227,6 +227,7 @@ size_t spool_record_size(const struct spool_record *r)
 		     text_size(r->q.token) + text_size(r->q.sender) + text_size(r->q.recipients) +
 		     text_size(r->q.verdict) + text_size(r->q.findings_json) + text_size(r->q.complaint_ref) +
 		     text_size(r->q.state) + text_size(r->q.host) + text_size(r->q.new_text) +
+		     text_size(r->q.complaint_severity) + text_size(r->q.complaint_text) +
 		     findings_size(r->q.findings);
 		break;
 	case SPOOL_COMPLAINT:
@@ -280,6 +281,13 @@ static GString *hold_line(const struct store_quarantine *q, bool with_copy)
 	jsonstr_member(out, "state", q->state);
 	if (q->host != NULL)
 		jsonstr_member(out, "host", q->host);
+	if (q->complaint_recorded) { /* absent: the record keeps none (schema 12) */
+		put_number(out, "complaint_detected", q->complaint_detected);
+		jsonstr_member(out, "complaint_severity", q->complaint_severity);
+		put_number(out, "complaint_clear", q->complaint_clear);
+		put_number(out, "complaint_sent", q->complaint_sent);
+		jsonstr_member(out, "complaint_text", q->complaint_text);
+	}
 	if (with_copy && q->raw != NULL) {
 		/* Base64 needs no escapes.  Encoded into the line in place: a copy
 		 * through printf's %s costs milliseconds for a large message. */
@@ -429,6 +437,25 @@ static gint64 number(struct fy_node *root, const char *key, bool *ok)
 	return n;
 }
 
+/* The complaint of a hold line, when it has one (lines spooled before the
+ * store kept it have none: not recorded). */
+static void read_hold_complaint(struct fy_node *root, struct store_quarantine *q)
+{
+	bool ok = true;
+	q->complaint_sent = -1;
+	gint64 detected = number(root, "complaint_detected", &ok);
+	if (!ok)
+		return;
+	q->complaint_recorded = true;
+	q->complaint_detected = detected != 0;
+	q->complaint_clear = number(root, "complaint_clear", &ok) != 0;
+	q->complaint_sent = number(root, "complaint_sent", &ok);
+	if (!ok)
+		q->complaint_sent = -1;
+	q->complaint_severity = text(root, "complaint_severity");
+	q->complaint_text = text(root, "complaint_text");
+}
+
 static bool read_hold(struct fy_node *root, bool with_copy, struct store_quarantine *q)
 {
 	bool ok = true;
@@ -445,6 +472,7 @@ static bool read_hold(struct fy_node *root, bool with_copy, struct store_quarant
 	q->created = number(root, "created", &ok);
 	q->state = text(root, "state");
 	q->host = text(root, "host"); /* absent in lines spooled before hosts were */
+	read_hold_complaint(root, q);
 	const char *raw = with_copy ? scalar(root, "raw") : NULL;
 	if (raw != NULL) {
 		gsize len = 0;

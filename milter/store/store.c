@@ -163,6 +163,7 @@ void store_quarantine_clear(struct store_quarantine *q)
 	g_free(q->state);
 	g_free(q->host);
 	g_free(q->complaint_severity);
+	g_free(q->complaint_text);
 	memset(q, 0, sizeof *q);
 }
 

@@ -209,6 +209,11 @@ static const char *const migrations[] = {
     "  result text);"
     "CREATE INDEX host_actions_waiting ON host_actions(host, claimed_at, id);"
     "CREATE UNIQUE INDEX host_actions_open ON host_actions(quarantine_id) WHERE done_at IS NULL;",
+    /* 12: what a held reply's record keeps of the complaint it answers;
+     * NULL in the records made before */
+    "ALTER TABLE quarantine ADD COLUMN complaint_detected smallint,"
+    "  ADD COLUMN complaint_severity text, ADD COLUMN complaint_clear smallint,"
+    "  ADD COLUMN complaint_sent bigint, ADD COLUMN complaint_text text;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -257,7 +262,7 @@ static char *redact(const char *location)
 
 /* ---- bound parameters --------------------------------------------------- */
 
-#define MAX_PARAMS 24
+#define MAX_PARAMS 32
 
 struct params {
 	int n;
@@ -269,6 +274,7 @@ struct params {
 
 static void p_text(struct params *p, const char *v)
 {
+	g_assert(p->n < MAX_PARAMS); /* a statement with more is a bug */
 	p->v[p->n] = v;
 	p->len[p->n] = 0;
 	p->fmt[p->n++] = 0;
@@ -291,6 +297,7 @@ static void p_limit(struct params *p, unsigned v)
 
 static void p_bytes(struct params *p, const char *v, size_t len)
 {
+	g_assert(p->n < MAX_PARAMS);
 	p->v[p->n] = v;
 	p->len[p->n] = (int)len;
 	p->fmt[p->n++] = v != NULL;
@@ -806,16 +813,45 @@ static void finding_arrays(const GArray *findings, GString *cols[9])
 		g_string_append_c(cols[c], '}');
 }
 
+/* What a record keeps of the complaint (schema 12), columns 15 to 19 of
+ * QUARANTINE_COLUMNS. */
+#define QUARANTINE_COMPLAINT_COLUMNS                                                                         \
+	"complaint_detected, complaint_severity, complaint_clear, complaint_sent, complaint_text"
+
+/* Q's complaint as the next five parameters: all NULL when it was not
+ * recorded. */
+static void p_complaint(struct params *p, const struct store_quarantine *q)
+{
+	bool kept = q->complaint_recorded;
+	if (kept)
+		p_int(p, q->complaint_detected);
+	else
+		p_text(p, NULL);
+	p_text(p, kept ? q->complaint_severity : NULL);
+	if (kept)
+		p_int(p, q->complaint_clear);
+	else
+		p_text(p, NULL);
+	if (kept && q->complaint_sent >= 0)
+		p_int(p, q->complaint_sent);
+	else
+		p_text(p, NULL);
+	p_text(p, kept ? q->complaint_text : NULL);
+}
+
 static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q, gint64 *id, char **err)
 {
 	/* The record and its findings as rows, in one statement: from Q's
 	 * findings ($15 to $23, one array per column), or when it has none
-	 * from its decision as JSON (render_decision_json()). */
+	 * from its decision as JSON (render_decision_json()); its complaint
+	 * $24 to $28. */
 	static const char sql[] =
 	    "WITH r AS (INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict,"
-	    " score, findings, complaint_ref, raw, created, state, host, new_text) VALUES ($1::text,"
-	    " $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text, $9::text, $10::bytea,"
-	    " $11::bigint, $12::text, $13::text, $14::text) RETURNING id),"
+	    " score, findings, complaint_ref, raw, created, state, host, "
+	    "new_text, " QUARANTINE_COMPLAINT_COLUMNS
+	    ") VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text,"
+	    " $9::text, $10::bytea, $11::bigint, $12::text, $13::text, $14::text, $24::smallint, $25::text,"
+	    " $26::smallint, $27::bigint, $28::text) RETURNING id),"
 	    " x AS (INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start,"
 	    " span_end, line, excerpt, words, principle, advice)"
 	    " SELECT r.id, f.n - 1, f.rule, f.severity, f.s::bigint, f.e::bigint, f.l::bigint, f.excerpt,"
@@ -848,6 +884,7 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 		finding_arrays(q->findings, cols);
 	for (int c = 0; c < 9; c++)
 		p_text(&p, cols[c] ? cols[c]->str : NULL);
+	p_complaint(&p, q);
 	PGresult *r = run(handle(st), sql, &p, "recording a held message", err);
 	if (r != NULL && id != NULL)
 		*id = get_int(r, 0, 0);
@@ -861,7 +898,7 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 #define QUARANTINE_COLUMNS                                                                                   \
 	"id, queue_id, message_id, token, sender, recipients, verdict, score, findings, complaint_ref, "     \
 	"raw, "                                                                                              \
-	"created, state, host, new_text"
+	"created, state, host, new_text, " QUARANTINE_COMPLAINT_COLUMNS
 
 /* Row ROW of R, in QUARANTINE_COLUMNS' order, into Q. */
 static void read_quarantine(const PGresult *r, int row, struct store_quarantine *q)
@@ -891,6 +928,12 @@ static void read_quarantine(const PGresult *r, int row, struct store_quarantine 
 	q->state = get_text(r, row, 12);
 	q->host = get_text(r, row, 13);
 	q->new_text = get_text(r, row, 14);
+	q->complaint_recorded = !PQgetisnull(r, row, 15);
+	q->complaint_detected = q->complaint_recorded && get_int(r, row, 15) != 0;
+	q->complaint_severity = get_text(r, row, 16);
+	q->complaint_clear = !PQgetisnull(r, row, 17) && get_int(r, row, 17) != 0;
+	q->complaint_sent = PQgetisnull(r, row, 18) ? -1 : get_int(r, row, 18);
+	q->complaint_text = get_text(r, row, 19);
 }
 
 static enum store_status pg_quarantine_get(struct store *st, enum store_key key, const char *value,
@@ -1119,8 +1162,9 @@ static bool pg_quarantine_list(struct store *st, const struct store_query *f, GP
 	        : g_strconcat(
 	              "SELECT id, queue_id, message_id, token, sender, recipients,"
 	              " verdict, score, findings, complaint_ref,"
-	              " CASE WHEN $8::int <> 0 THEN raw END, created, state, host, new_text,"
-	              " apology_jsonb(findings) -> 'complaint' ->> 'severity',"
+	              " CASE WHEN $8::int <> 0 THEN raw END, created, state, host, "
+	              "new_text, " QUARANTINE_COMPLAINT_COLUMNS
+	              ", apology_jsonb(findings) -> 'complaint' ->> 'severity',"
 	              " apology_epoch(apology_jsonb(findings) -> 'complaint' ->> 'sent')" QUARANTINE_MATCH,
 	              store_quarantine_orders[order], " LIMIT $7::bigint OFFSET $9::bigint", NULL);
 	struct params p = {0};
@@ -1143,8 +1187,10 @@ static bool pg_quarantine_list(struct store *st, const struct store_query *f, GP
 		}
 		struct store_quarantine *q = g_new0(struct store_quarantine, 1);
 		read_quarantine(r, i, q);
-		q->complaint_severity = get_text(r, i, 15);
-		q->complaint_sent = PQgetisnull(r, i, 16) ? -1 : get_int(r, i, 16);
+		if (!q->complaint_recorded) { /* held before schema 12: from the stored decision */
+			q->complaint_severity = get_text(r, i, 20);
+			q->complaint_sent = PQgetisnull(r, i, 21) ? -1 : get_int(r, i, 21);
+		}
 		g_ptr_array_add(out, q);
 	}
 	PQclear(r);

@@ -200,6 +200,15 @@ static const char *const migrations[] = {
     "  result TEXT);"
     "CREATE INDEX host_actions_waiting ON host_actions(host, claimed_at, id);"
     "CREATE UNIQUE INDEX host_actions_open ON host_actions(quarantine_id) WHERE done_at IS NULL;",
+    /* 12: what a held reply's record keeps of the complaint it answers
+     * (struct decision's complaint, and the quoted history its thread's
+     * classification read, bounded), so that readers need neither split
+     * the copy nor a policy; NULL in the records made before */
+    "ALTER TABLE quarantine ADD COLUMN complaint_detected INTEGER;"
+    "ALTER TABLE quarantine ADD COLUMN complaint_severity TEXT;"
+    "ALTER TABLE quarantine ADD COLUMN complaint_clear INTEGER;"
+    "ALTER TABLE quarantine ADD COLUMN complaint_sent INTEGER;"
+    "ALTER TABLE quarantine ADD COLUMN complaint_text TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -232,7 +241,11 @@ enum stmt {
 
 #define QUARANTINE_COLUMNS                                                                                   \
 	"id, queue_id, message_id, token, sender, recipients, verdict, score, findings, "                    \
-	"complaint_ref, raw, created, state, host, new_text"
+	"complaint_ref, raw, created, state, host, new_text, " QUARANTINE_COMPLAINT_COLUMNS
+
+/* What a record keeps of the complaint (schema 12), columns 15 to 19. */
+#define QUARANTINE_COMPLAINT_COLUMNS                                                                         \
+	"complaint_detected, complaint_severity, complaint_clear, complaint_sent, complaint_text"
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMPLAINT_PUT] = "INSERT OR REPLACE INTO complaints "
@@ -248,8 +261,8 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "ORDER BY at DESC LIMIT ?4",
     [ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
                           "recipients, verdict, score, findings, complaint_ref, raw, created, "
-                          "state, host, new_text) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-                          "?12, ?13, ?14)",
+                          "state, host, new_text, " QUARANTINE_COMPLAINT_COLUMNS ") VALUES (?1, ?2, ?3, "
+                          "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
     /* The record ?1's findings as rows, from its decision ?2 as JSON
      * (render_decision_json()): in the decision's order, none when it is
      * not a decision.  For records written back from the spool. */
@@ -673,6 +686,20 @@ static bool put_finding_rows(struct sqlite_store *s, gint64 id, const GArray *fi
 	return ok;
 }
 
+/* R's complaint as parameters AT to AT + 4 (QUARANTINE_COMPLAINT_COLUMNS):
+ * all NULL when it was not recorded. */
+static void bind_complaint(sqlite3_stmt *q, int at, const struct store_quarantine *r)
+{
+	if (!r->complaint_recorded)
+		return; /* a statement's parameters are NULL until bound */
+	sqlite3_bind_int(q, at, r->complaint_detected);
+	bind_text(q, at + 1, r->complaint_severity);
+	sqlite3_bind_int(q, at + 2, r->complaint_clear);
+	if (r->complaint_sent >= 0)
+		sqlite3_bind_int64(q, at + 3, r->complaint_sent);
+	bind_text(q, at + 4, r->complaint_text);
+}
+
 /* The record and its findings' rows, in one transaction. */
 static bool sqlite_quarantine_put(struct store *st, const struct store_quarantine *r, gint64 *id, char **err)
 {
@@ -698,6 +725,7 @@ static bool sqlite_quarantine_put(struct store *st, const struct store_quarantin
 	bind_text(q, 12, r->state ? r->state : "held");
 	bind_text(q, 13, r->host ? r->host : store_host(&s->base));
 	bind_text(q, 14, r->new_text);
+	bind_complaint(q, 15, r);
 	bool ok = run(s, q, "recording a held message", err);
 	gint64 rowid = sqlite3_last_insert_rowid(s->db);
 	if (ok && r->findings != NULL) {
@@ -741,6 +769,12 @@ static void read_quarantine(sqlite3_stmt *q, struct store_quarantine *r)
 	r->state = column_text(q, 12);
 	r->host = column_text(q, 13);
 	r->new_text = column_text(q, 14);
+	r->complaint_recorded = sqlite3_column_type(q, 15) != SQLITE_NULL;
+	r->complaint_detected = sqlite3_column_int(q, 15) != 0;
+	r->complaint_severity = column_text(q, 16);
+	r->complaint_clear = sqlite3_column_int(q, 17) != 0;
+	r->complaint_sent = sqlite3_column_type(q, 18) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 18);
+	r->complaint_text = column_text(q, 19);
 }
 
 static enum store_status sqlite_quarantine_get(struct store *st, enum store_key key, const char *value,
@@ -975,7 +1009,8 @@ static bool finish(struct sqlite_store *s, sqlite3_stmt *q, int rc, const char *
 	" AND (?6 = 0 OR created < ?6)"
 
 /* The complaint of the stored decision ("complaint":{"severity":..,"sent":..}),
- * NULL when its findings are not JSON. */
+ * NULL when its findings are not JSON: columns 20 and 21, for records that
+ * do not keep their complaint (schema 12). */
 #define QUARANTINE_COMPLAINT                                                                                 \
 	", CASE WHEN json_valid(findings) THEN json_extract(findings, '$.complaint.severity') END"           \
 	", CASE WHEN json_valid(findings) THEN unixepoch(json_extract(findings, '$.complaint.sent')) END"
@@ -985,12 +1020,15 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 {
 	struct sqlite_store *s = handle(st);
 	unsigned order = (unsigned)f->order < STORE_ORDERS ? (unsigned)f->order : 0;
-	char *sql = out == NULL ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
-	                        : g_strconcat("SELECT id, queue_id, message_id, token, sender, recipients,"
-	                                      " verdict, score, findings, complaint_ref,"
-	                                      " CASE WHEN ?8 THEN raw END, created, state, host,"
-	                                      " new_text" QUARANTINE_COMPLAINT QUARANTINE_MATCH,
-	                                      store_quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
+	char *sql =
+	    out == NULL
+	        ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
+	        : g_strconcat(
+	              "SELECT id, queue_id, message_id, token, sender, recipients,"
+	              " verdict, score, findings, complaint_ref,"
+	              " CASE WHEN ?8 THEN raw END, created, state, host,"
+	              " new_text, " QUARANTINE_COMPLAINT_COLUMNS QUARANTINE_COMPLAINT QUARANTINE_MATCH,
+	              store_quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = prepare(s, sql, err);
 	bool ok = q != NULL;
@@ -1014,9 +1052,12 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 			}
 			struct store_quarantine *r = g_new0(struct store_quarantine, 1);
 			read_quarantine(q, r);
-			r->complaint_severity = column_text(q, 15);
-			r->complaint_sent =
-			    sqlite3_column_type(q, 16) == SQLITE_NULL ? -1 : sqlite3_column_int64(q, 16);
+			if (!r->complaint_recorded) {
+				r->complaint_severity = column_text(q, 20);
+				r->complaint_sent = sqlite3_column_type(q, 21) == SQLITE_NULL
+				                        ? -1
+				                        : sqlite3_column_int64(q, 21);
+			}
 			g_ptr_array_add(out, r);
 		}
 		ok = finish(s, q, rc, "listing held messages", err);

@@ -114,3 +114,15 @@ bool units_parse_bool(const char *s, bool *out)
 	}
 	return false;
 }
+
+char *units_format_time(gint64 t)
+{
+	if (t < 0)
+		return NULL;
+	GDateTime *dt = g_date_time_new_from_unix_utc(t);
+	if (dt == NULL)
+		return NULL;
+	char *s = g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ");
+	g_date_time_unref(dt);
+	return s;
+}

@@ -42,5 +42,9 @@ char *units_parse_duration(const char *s, const char *units, gint64 *out);
 char *units_parse_size(const char *s, const char *units, gint64 *out);
 /* S as yes/no into *OUT; false when it is neither. */
 bool units_parse_bool(const char *s, bool *out);
+/* Unix time T as ISO 8601 UTC ("2026-03-01T09:12:00Z"), the one way the
+ * programs write a time; NULL when T is negative or out of range.  Caller
+ * frees. */
+char *units_format_time(gint64 t);
 
 #endif

@@ -7,10 +7,13 @@ recorded, and runs tests/web/review_page.test.js in headless chromium against it
 
   - a held reply (tests/e2e/msgs/reply-bad.eml answering complaint.eml, whose text
     carries <script> and an onerror attribute), its findings as `apologyctl check`
-    renders the decision, its stored complaint (serious), and apologies of the same
+    renders the decision, its new text and the complaint it quotes as the daemon
+    records them (store schema 12: the page reads them, with no policy and no core,
+    and never splits the copy), its stored complaint (serious), and apologies of the same
     sender to the same client 10 days before it, at the moment it was held (its own)
     and an hour after it; a held reply of the same sender to that client two days
-    before it and one a day after;
+    before it and one a day after, held before the store kept the complaint (its copy
+    quotes the complaint: the page says "not recorded" and does not split it);
   - 130 held replies of other senders, scores and ages, for the queue's order and pages;
   - four replies reviewers decided about, with their labels (one excerpt carries the
     <script>), for the statistics page's precision table, three monitor records, and
@@ -73,13 +76,32 @@ def the_reply(tmp):
     return reply.encode(), json.loads(out.stdout)
 
 
-def hold(db, token, sender, score, created, findings="{}", raw=None, ref=None, rcpt="dana@client.example"):
-    """A held record as the daemon writes it: its findings also as rows of quarantine_findings (the new
-    text is left out, as in records held before the store kept it: the page splits the copy again)."""
+def split(raw, decision):
+    """The new text and the quoted history of the held reply, as the daemon records them (the core's
+    split: the text before the attribution line; the attribution and the quoted lines without their
+    quote markers).  Checked against the decision: each finding about words covers its excerpt."""
+    body = raw.decode().split("\n\n", 1)[1]
+    at = body.index("On Mon, 3 Mar 2025")
+    new, quoted = body[:at].rstrip("\n") + "\n", body[at:]
+    quoted = "\n".join(line[2:] if line.startswith("> ") else line.lstrip(">") for line in quoted.split("\n"))
+    for f in decision["findings"]:
+        if f["rule"] not in WHOLE_REPLY and " ".join(new[f["start"]:f["end"]].split()) != f["excerpt"]:
+            raise SystemExit("FAIL web: the new text does not match %s's span: %r" % (f["rule"], f))
+    return new, quoted
+
+
+def hold(db, token, sender, score, created, findings="{}", raw=None, ref=None, rcpt="dana@client.example",
+         new_text=None, complaint=None):
+    """A held record as the daemon writes it: its findings also as rows of quarantine_findings, its new
+    text and the complaint it answers (COMPLAINT: decision's complaint and the quoted text; None leaves
+    them out, as in records held before the store kept them)."""
+    c = complaint or {}
     cur = db.execute("INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
-                     " findings, complaint_ref, raw, created, state)"
-                     " VALUES ('ABC123', ?, ?, ?, ?, 'hold', ?, ?, ?, ?, ?, 'held')",
-                     (token + "@acme.example", token, sender, rcpt, score, findings, ref, raw, created))
+                     " findings, complaint_ref, raw, created, state, new_text, complaint_detected,"
+                     " complaint_severity, complaint_clear, complaint_sent, complaint_text)"
+                     " VALUES ('ABC123', ?, ?, ?, ?, 'hold', ?, ?, ?, ?, ?, 'held', ?, ?, ?, ?, ?, ?)",
+                     (token + "@acme.example", token, sender, rcpt, score, findings, ref, raw, created, new_text,
+                      c.get("detected"), c.get("severity"), c.get("clear"), c.get("sent"), c.get("text")))
     db.execute("INSERT INTO quarantine_findings SELECT q.id, f.key, json_extract(f.value, '$.rule'),"
                " json_extract(f.value, '$.severity'), json_extract(f.value, '$.start'),"
                " json_extract(f.value, '$.end'), json_extract(f.value, '$.line'), json_extract(f.value, '$.excerpt'),"
@@ -147,9 +169,13 @@ def fill(store, now):
             db.execute("INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref)"
                        " VALUES ('sam@acme.example', 'client.example', ?, 1, ?)", (at, ref))
         before = hold(db, "before", "sam@acme.example", 7, held - 2 * DAY)
+        new_text, quoted = split(raw, decision)
+        c = decision["complaint"]
+        complaint = {"detected": 1, "severity": c["severity"], "clear": 1,
+                     "sent": 1740993120 if c["sent"] == "2025-03-03T09:12:00Z" else None, "text": quoted}
         reply = hold(db, "reply", "sam@acme.example", decision["score"], held, json.dumps(decision), raw,
-                     "complaint-4471@client.example")
-        after = hold(db, "after", "sam@acme.example", 5, held + DAY)
+                     "complaint-4471@client.example", new_text=new_text, complaint=complaint)
+        after = hold(db, "after", "sam@acme.example", 5, held + DAY, raw=raw)
         senders = ["kim@acme.example", "bea@acme.example", "lee@acme.example", "ann@acme.example"]
         for i in range(130):
             hold(db, "q%d" % i, senders[i % 4], 1 + (i * 7) % 13, held - 20 * DAY + i * 600,

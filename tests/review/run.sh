@@ -68,7 +68,12 @@ t_show_marks_findings() {
 		why "no complaint: $(echo "$out" | grep complaint)"
 	echo "$out" | grep -q "^  Subject: Re: Order 4471" || why "no headers"
 	echo "$out" | grep -q "You should" || why "quoted/new text missing"
-	echo "$out" | grep -q "> Order 4471" && why "quoted history shown as new text"
+	echo "$out" | grep -q "| > Order 4471" && why "quoted history shown as new text"
+	# the complaint as the daemon recorded it (store schema 12), not parsed again
+	echo "$out" | grep -q "^complaint as judged: serious, sent " || why "no judged complaint: $out"
+	echo "$out" | grep -q "^  > Order 4471 was supposed to arrive last Friday" || why "no quoted complaint: $out"
+	[ "$(sql "SELECT complaint_detected || ' ' || complaint_clear || ' ' || (length(complaint_text) > 0)
+	          FROM quarantine WHERE id = $id")" = "1 1 1" ] || why "complaint columns not written"
 	return 0
 }
 
@@ -574,6 +579,8 @@ Note: <script>alert("owned")</script> <img src=x onerror=window.owned=1> arrives
 	cat "$T/web.out"
 	stop_review
 	[ $rc = 0 ] || why "browser tests failed"
+	# the review settings' policy is deprecated for the page: accepted, ignored, said so
+	grep -q "setting policy (.*) ignored" "$T/review.log" || why "no log line for the ignored policy"
 	delivered reply-bad-w1@acme.example >/dev/null || why "released in the browser but not delivered"
 	[ "$(sql "SELECT reviewer || ' ' || action FROM reviews WHERE quarantine_id = $held")" = "alice release" ] ||
 		why "audit row of the web decision"

@@ -82,8 +82,7 @@ def start_refused(directory, listen, *settings):
     with open(accounts, "w") as f:
         f.write("alice:reviewer:$argon2id$v=19$m=65536,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA\n")
     args = [REVIEW, "-o", "store=sqlite:" + os.path.join(directory, "store.db"), "-o", "accounts=" + accounts,
-            "-o", "listen=" + (listen or "127.0.0.1:%d" % free_port()), "-o", "smtp-url=",
-            "-o", "policy=policies/default.yaml"]
+            "-o", "listen=" + (listen or "127.0.0.1:%d" % free_port()), "-o", "smtp-url="]
     for s in settings:
         args += ["-o", s]
     r = subprocess.run(args, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)

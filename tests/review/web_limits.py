@@ -69,7 +69,7 @@ class Server:
         with open(accounts, "w") as f:
             f.write("alice:reviewer:%s\nroot:admin:%s\n" % (h, h))
         args = [REVIEW, "-o", "store=" + self.store, "-o", "accounts=" + accounts, "-o",
-                "listen=127.0.0.1:%d" % self.port, "-o", "smtp-url=", "-o", "policy=policies/default.yaml"]
+                "listen=127.0.0.1:%d" % self.port, "-o", "smtp-url="]
         for s in settings:
             args += ["-o", s]
         self.log = open(os.path.join(self.dir, "review.log"), "w+")

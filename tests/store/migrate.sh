@@ -26,10 +26,12 @@ LITE=sqlite:$T/store.db
 "$CTL" quarantine -o "store=$LITE" list >/dev/null
 sqlite3 "$T/store.db" <<'SQL'
 INSERT INTO quarantine (id, queue_id, message_id, token, sender, recipients, verdict, score, findings,
-  complaint_ref, raw, created, state, new_text)
+  complaint_ref, raw, created, state, new_text, complaint_detected, complaint_severity, complaint_clear,
+  complaint_sent, complaint_text)
   VALUES (7, 'Q1A2B3', 'r1@acme.example', 'tok1', 'sam@acme.example', 'dana@client.example', 'hold', 12,
   '{"findings":[{"rule":"blame-third-party","severity":"hold","start":0,"end":5,"line":1}]}',
-  'c1@client.example', X'5375626A6563743A20780D0A0D0A6100620D0A', 1700000000, 'held', 'Sorry, the courier.');
+  'c1@client.example', X'5375626A6563743A20780D0A0D0A6100620D0A', 1700000000, 'held', 'Sorry, the courier.',
+  1, 'serious', 1, 1699990000, 'Dana wrote:' || char(10) || 'Late again, caf' || char(233) || '.' || char(10));
 INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start, span_end, line)
   VALUES (7, 0, 'blame-third-party', 'hold', 0, 5, 1);
 INSERT INTO quarantine (id, queue_id, message_id, token, sender, recipients, verdict, score, findings,
@@ -64,6 +66,9 @@ grep -q "on mx2.example" "$T/show" || fail "show does not say the host: $(cat "$
 q "$PG" list --rule blame-third-party | grep -q "^7 " || fail "findings not readable on PostgreSQL"
 q "$PG" show 7 >"$T/show7" || fail "show 7: $(cat "$T/show7")"
 grep -q "| \[\[Sorry\]\]{1}, the courier\." "$T/show7" || fail "new text or findings not copied: $(cat "$T/show7")"
+grep -q "^complaint as judged: serious, sent 2023-11-14T19:26:40Z$" "$T/show7" &&
+	grep -q "^  > Late again, café\.$" "$T/show7" || fail "the complaint not copied: $(cat "$T/show7")"
+q "$PG" show 9 | grep -q "^complaint as judged: not recorded" || fail "a record without its complaint"
 [ "$(pgsql "SELECT encode(raw, 'hex') FROM quarantine WHERE id = 7")" = \
 	"$(sqlite3 "$T/store.db" "SELECT lower(hex(raw)) FROM quarantine WHERE id = 7")" ] || fail "the copy's bytes changed"
 [ "$(pgsql "SELECT count(*) FROM outbox WHERE state = 'pending' AND quarantine_id = 7")" = 1 ] || fail "outbox"

@@ -429,6 +429,17 @@ static void test_hold(void **state)
 	assert_non_null(strstr(rules, "blame-third-party"));
 	const struct store_finding *f = &g_array_index(findings, struct store_finding, 0);
 	assert_true(f->end <= strlen(q.new_text));
+	/* The complaint it answers as the daemon judged it, and the quoted
+	 * text its classification read (quote markers removed). */
+	assert_true(q.complaint_recorded);
+	assert_true(q.complaint_detected);
+	assert_true(q.complaint_clear);
+	assert_string_equal(q.complaint_severity, "serious");
+	assert_true(q.complaint_sent > 0);
+	assert_non_null(q.complaint_text);
+	assert_non_null(strstr(q.complaint_text, "Order 4471 was supposed to arrive last Friday"));
+	assert_null(strstr(q.complaint_text, "\n> "));
+	assert_true(g_utf8_validate(q.complaint_text, -1, NULL));
 	g_free(rules);
 	g_array_unref(findings);
 	store_quarantine_clear(&q);

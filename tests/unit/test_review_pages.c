@@ -5,7 +5,9 @@
  * its severity column; and one reply: the complaint it answers shown
  * escaped beside it, "Earlier apologies" limited to apologies made before
  * it, findings about the whole reply shown as notes, not marks, and a reply
- * shown from the store alone (its new text and findings, no policy).
+ * shown from the store alone (its new text, findings and the complaint it
+ * answers; the program links no policy and no core), and a reply held
+ * before the store kept them shown with a note instead.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,7 +19,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#include "policy.h"
 #include "review.h"
 #include "review_queue.h"
 #include "rules.h"
@@ -85,6 +86,23 @@ static void test_queue_urls(void **state)
 	g_hash_table_unref(q);
 }
 
+/* The stylesheet served is the file of the source tree, compiled in. */
+static void test_stylesheet_from_the_file(void **state)
+{
+	(void)state;
+	char *file = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents("milter/review/review.css", &file, &len, NULL));
+	GBytes *css = review_css();
+	gsize served_len = 0;
+	const char *served = g_bytes_get_data(css, &served_len);
+	assert_int_equal(served_len, len);
+	assert_memory_equal(served, file, len);
+	assert_non_null(strstr(file, "#complaint-text{"));
+	g_bytes_unref(css);
+	g_free(file);
+}
+
 static void test_whole_reply_rules(void **state)
 {
 	(void)state;
@@ -124,9 +142,6 @@ static int setup(void **state)
 	g_free(location);
 	if (fx->app.st == NULL)
 		fail_msg("open: %s", err);
-	fx->app.pol = policy_load("policies/default.yaml", &err);
-	if (fx->app.pol == NULL)
-		fail_msg("policy: %s", err);
 	fx->query = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, g_free);
 	fx->rq = (struct review_request){"alice", false, "csrf", fx->query, NULL, 1741000000 + 30 * 86400};
 	*state = fx;
@@ -138,8 +153,6 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 	page_clear(&fx->page);
 	store_close(fx->app.st);
-	if (fx->app.pol)
-		policy_unref(fx->app.pol);
 	g_hash_table_unref(fx->query);
 	const char *names[] = {"store.db", "store.db-wal", "store.db-shm"};
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
@@ -173,6 +186,18 @@ static char *reply_message(const char *complaint_line)
 	                       complaint_line);
 }
 
+/* The reply's new text, as the daemon records it. */
+static const char reply_new_text[] =
+    "Dana,\n\nThe courier lost the parcel, so this was beyond our control.\n\nSam\n";
+
+/* The quoted history as the daemon's classification read it. */
+static char *quoted_complaint(const char *complaint_line)
+{
+	return g_strdup_printf("On Mon, 3 Mar 2025 at 09:12, Dana Whitfield <dana@client.example> wrote:\n"
+	                       "%s\nThis is the second time this month.\n",
+	                       complaint_line);
+}
+
 /* The new text begins "Dana,\n\nThe courier lost the parcel, so this was
  * beyond our control." (bytes 7 to 67): apology-missing is anchored on that
  * sentence, blame-third-party on "courier" inside it. */
@@ -185,9 +210,14 @@ static const char decision_json[] =
     "{\"rule\":\"blame-third-party\",\"severity\":\"hold\",\"start\":11,\"end\":18,\"line\":3,"
     "\"excerpt\":\"courier\",\"principle\":\"p2\",\"advice\":\"a2\"}]}";
 
-static gint64 put_ref(struct store *st, const char *token, const char *sender, int score, gint64 created,
-                      const char *findings, const char *raw, const char *complaint_ref)
+/* A held reply as the daemon records it (RAW: its copy; COMPLAINT_LINE:
+ * the first line of the complaint it quotes, NULL for a record of before
+ * the store kept the text and the complaint). */
+static gint64 put_held(struct store *st, const char *token, const char *sender, int score, gint64 created,
+                       const char *findings, const char *raw, const char *complaint_ref,
+                       const char *complaint_line)
 {
+	char *quoted = complaint_line ? quoted_complaint(complaint_line) : NULL;
 	struct store_quarantine q = {
 	    .queue_id = "ABCDEF123",
 	    .message_id = "m@x",
@@ -202,18 +232,26 @@ static gint64 put_ref(struct store *st, const char *token, const char *sender, i
 	    .raw_len = raw ? strlen(raw) : 0,
 	    .created = created,
 	    .state = "held",
+	    .new_text = complaint_line ? (char *)reply_new_text : NULL,
+	    .complaint_recorded = complaint_line != NULL,
+	    .complaint_detected = true,
+	    .complaint_clear = true,
+	    .complaint_severity = "serious",
+	    .complaint_sent = 1740993120, /* 2025-03-03T09:12:00Z */
+	    .complaint_text = quoted,
 	};
 	gint64 id = 0;
 	char *err = NULL;
 	if (!store_quarantine_put(st, &q, &id, &err))
 		fail_msg("put: %s", err);
+	g_free(quoted);
 	return id;
 }
 
 static gint64 put(struct store *st, const char *token, const char *sender, int score, gint64 created,
                   const char *findings, const char *raw)
 {
-	return put_ref(st, token, sender, score, created, findings, raw, NULL);
+	return put_held(st, token, sender, score, created, findings, raw, NULL, NULL);
 }
 
 /* The element <TAG ... id="ID" ...> of the page from its id to its first
@@ -242,7 +280,8 @@ static bool links_to(const char *html, gint64 id)
 static void show_reply(struct fixture *fx, const char *token, const char *complaint_line, const char *ref)
 {
 	char *raw = reply_message(complaint_line);
-	gint64 id = put_ref(fx->app.st, token, "sam@acme.example", 9, 1741000000, decision_json, raw, ref);
+	gint64 id = put_held(fx->app.st, token, "sam@acme.example", 9, 1741000000, decision_json, raw, ref,
+	                     complaint_line);
 	page_clear(&fx->page);
 	page_reply(&fx->app, &fx->rq, id, NULL, &fx->page);
 	assert_int_equal(fx->page.status, 200);
@@ -318,8 +357,6 @@ static void test_whole_reply_finding_is_a_note(void **state)
 static void test_reply_from_the_store(void **state)
 {
 	struct fixture *fx = *state;
-	policy_unref(fx->app.pol);
-	fx->app.pol = NULL;
 	struct store_quarantine q = {
 	    .queue_id = "ABCDEF124",
 	    .message_id = "m@x",
@@ -373,6 +410,68 @@ static void test_complaint_shown_escaped(void **state)
 	assert_non_null(strstr(about, "arrived <span id=\"complaint-date\">2025-03-03T08:20:00Z</span>"));
 	assert_non_null(strstr(about, "this reply came 2h later"));
 	g_free(about);
+}
+
+/* A reply held before the store kept its complaint (and before it kept its
+ * new text): notes say so; its copy, which quotes the complaint, is not
+ * split again. */
+static void test_reply_held_before(void **state)
+{
+	struct fixture *fx = *state;
+	char *raw = reply_message("Order 4471 is late.");
+	gint64 id = put(fx->app.st, "t1", "sam@acme.example", 9, 1741000000, decision_json, raw);
+	page_reply(&fx->app, &fx->rq, id, NULL, &fx->page);
+	assert_int_equal(fx->page.status, 200);
+	const char *body = fx->page.body->str;
+	char *none = element(&fx->page, "p", "complaint-text-none");
+	assert_non_null(strstr(none, "not recorded for replies held before store schema 12"));
+	g_free(none);
+	none = element(&fx->page, "p", "new-text-none");
+	assert_non_null(strstr(none, "not recorded for replies held before store schema 10"));
+	g_free(none);
+	assert_null(strstr(body, "id=\"complaint-text\""));
+	assert_null(strstr(body, "Order 4471 is late."));
+	/* severity and date still from the stored decision */
+	char *about = element(&fx->page, "p", "complaint");
+	assert_non_null(strstr(about, ">serious</span> complaint"));
+	assert_non_null(strstr(about, "2025-03-03T09:12:00Z"));
+	g_free(about);
+	g_free(raw);
+}
+
+/* A complaint the daemon did not find clear enough to hold: said so. */
+static void test_complaint_not_clear(void **state)
+{
+	struct fixture *fx = *state;
+	struct store_quarantine q = {
+	    .queue_id = "Q2",
+	    .message_id = "m@x",
+	    .token = "t1",
+	    .sender = "sam@acme.example",
+	    .recipients = "dana@client.example",
+	    .verdict = "advise",
+	    .findings_json = "{}",
+	    .new_text = "Sorry.",
+	    .created = 1741000000,
+	    .state = "monitor",
+	    .complaint_recorded = true,
+	    .complaint_detected = true,
+	    .complaint_severity = "normal",
+	    .complaint_sent = -1,
+	    .complaint_text = "",
+	};
+	gint64 id = 0;
+	char *err = NULL;
+	assert_true(store_quarantine_put(fx->app.st, &q, &id, &err));
+	page_reply(&fx->app, &fx->rq, id, NULL, &fx->page);
+	char *about = element(&fx->page, "p", "complaint");
+	assert_non_null(
+	    strstr(about, ">normal</span> complaint, sent <span id=\"complaint-date\">at an unknown"));
+	g_free(about);
+	assert_non_null(strstr(fx->page.body->str, "<p id=\"complaint-unclear\">"));
+	char *none = element(&fx->page, "p", "complaint-text-none");
+	assert_non_null(strstr(none, "quotes no earlier message"));
+	g_free(none);
 }
 
 /* ---- the queue ----------------------------------------------------------- */
@@ -490,10 +589,13 @@ int main(void)
 	    cmocka_unit_test(test_page_numbers),
 	    cmocka_unit_test(test_queue_urls),
 	    cmocka_unit_test(test_whole_reply_rules),
+	    cmocka_unit_test(test_stylesheet_from_the_file),
 	    cmocka_unit_test_setup_teardown(test_earlier_excludes_the_reply, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_whole_reply_finding_is_a_note, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_reply_from_the_store, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_complaint_shown_escaped, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_reply_held_before, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_complaint_not_clear, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_sorts_and_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_host_and_action, setup, teardown),
 	};

@@ -704,6 +704,43 @@ static void test_new_text_alone(void **state)
 	assert_int_equal(len, 0);
 }
 
+/* The quoted history a decision keeps for the hold record: as the thread's
+ * classification read it (quote markers removed), cut between characters
+ * to quoted-scan-bytes and at most DECISION_QUOTED_MAX bytes; "" when the
+ * reply quotes nothing. */
+static void test_quoted_kept(void **state)
+{
+	(void)state;
+	GString *complaint = g_string_new("Where is my order? \u00c7a ne va pas.");
+	while (complaint->len < 3 * DECISION_QUOTED_MAX)
+		g_string_append(complaint, "\n\u00e9t\u00e9 \u2014 still waiting for the report, \u00e7a suffit.");
+	char *raw = make_reply("Sorry, the courier lost it.", complaint->str);
+	struct decision d;
+	apology_check(pol, raw, strlen(raw), NULL, &d);
+	assert_int_equal(d.quoted_len, strlen(d.quoted));
+	assert_true(d.quoted_len <= DECISION_QUOTED_MAX);
+	/* the shipped policy reads 4096 bytes of it (quoted-scan-bytes) */
+	assert_true(d.quoted_len <= 4096 && d.quoted_len > 4096 - 4);
+	assert_true(g_utf8_validate(d.quoted, -1, NULL));
+	assert_non_null(strstr(d.quoted, "Where is my order? \u00c7a ne va pas."));
+	assert_null(strstr(d.quoted, "\n> "));
+	assert_null(strstr(d.quoted, "courier"));
+	decision_clear(&d);
+	g_free(raw);
+	raw = make_reply("Sorry.", "Where is my order?");
+	char *bare = strstr(raw, "On Tue, 3 Mar 2026");
+	*bare = '\0'; /* nothing quoted */
+	apology_check(pol, raw, strlen(raw), NULL, &d);
+	assert_string_equal(d.quoted, "");
+	assert_int_equal(d.quoted_len, 0);
+	decision_clear(&d);
+	g_free(raw);
+	apology_check(pol, "", 0, NULL, &d); /* not a message: nothing */
+	assert_string_equal(d.quoted, "");
+	decision_clear(&d);
+	g_string_free(complaint, TRUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -719,6 +756,7 @@ int main(void)
 	    cmocka_unit_test(test_late_and_repeat),
 	    cmocka_unit_test(test_spans_point_at_words),
 	    cmocka_unit_test(test_new_text_alone),
+	    cmocka_unit_test(test_quoted_kept),
 	    cmocka_unit_test(test_classify_inbound),
 	};
 	return cmocka_run_group_tests_name("rules", tests, setup, teardown);

@@ -109,6 +109,16 @@ static void reopen(struct fixture *fx)
 		fail_msg("reopen: %s", err);
 }
 
+/* The migration that made the complaint's columns of quarantine (entry 12
+ * of both backends' lists), and SQL that undoes it. */
+#define COMPLAINT_MIGRATION 12
+#define DROP_COMPLAINT_COLUMNS                                                                               \
+	"ALTER TABLE quarantine DROP COLUMN complaint_detected;"                                             \
+	"ALTER TABLE quarantine DROP COLUMN complaint_severity;"                                             \
+	"ALTER TABLE quarantine DROP COLUMN complaint_clear;"                                                \
+	"ALTER TABLE quarantine DROP COLUMN complaint_sent;"                                                 \
+	"ALTER TABLE quarantine DROP COLUMN complaint_text;"
+
 static void test_schema_and_wal(void **state)
 {
 	struct fixture *fx = *state;
@@ -171,6 +181,7 @@ static void test_newer_schema_refused(void **state)
 	sqlite3_exec(db,
 	             "DROP TABLE IF EXISTS quarantine_findings; ALTER TABLE quarantine DROP COLUMN new_text",
 	             NULL, NULL, NULL);
+	sqlite3_exec(db, DROP_COMPLAINT_COLUMNS, NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -490,9 +501,10 @@ static void test_findings_migrated(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	/* Back to the version before it: its own table and column gone, and
-	 * those of the migrations after it (host_actions, 11). */
+	 * those of the migrations after it (host_actions, 11; the complaint's
+	 * columns, 12). */
 	char *old = g_strdup_printf(
-	    "DROP TABLE host_actions;"
+	    "DROP TABLE host_actions;" DROP_COMPLAINT_COLUMNS
 	    "DROP TABLE quarantine_findings; ALTER TABLE quarantine DROP COLUMN new_text;"
 	    "UPDATE schema_version SET version = %d;"
 	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
@@ -530,6 +542,146 @@ static void test_findings_migrated(void **state)
 	assert_int_equal(f->len, 0);
 	g_array_unref(f);
 	store_quarantine_clear(&q);
+}
+
+/* What a record keeps of the complaint it answers: written and read back
+ * whole (get and list), text with characters of several bytes; a record
+ * that keeps none reads back as not recorded, and the list takes its
+ * severity and date from the stored decision. */
+static void test_complaint_kept(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	const char *text = "Dana wrote:\nLa livraison est arriv\u00e9e en retard \u2014 encore.\n";
+	struct store_quarantine q = {
+	    .queue_id = "Q1",
+	    .message_id = "m1",
+	    .token = "tok-c1",
+	    .sender = "s@us.example",
+	    .recipients = "a@client.example",
+	    .verdict = "advise",
+	    .score = 4,
+	    .findings_json = "{\"complaint\":{\"severity\":\"normal\",\"sent\":null},\"findings\":[]}",
+	    .created = 5000,
+	    .state = "monitor",
+	    .complaint_recorded = true,
+	    .complaint_detected = true,
+	    .complaint_clear = false,
+	    .complaint_severity = "serious",
+	    .complaint_sent = 4000,
+	    .complaint_text = (char *)text,
+	};
+	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
+	struct store_quarantine none = q;
+	none.token = "tok-c2";
+	none.complaint_recorded = false; /* a writer with only the JSON */
+	assert_true(store_quarantine_put(fx->st, &none, NULL, &err));
+	struct store_quarantine nothing = q;
+	nothing.token = "tok-c3";
+	nothing.complaint_detected = false;
+	nothing.complaint_severity = NULL;
+	nothing.complaint_sent = -1;
+	nothing.complaint_text = "";
+	assert_true(store_quarantine_put(fx->st, &nothing, NULL, &err));
+
+	struct store_quarantine out;
+	assert_int_equal(store_quarantine_get(fx->st, "tok-c1", &out, &err), STORE_FOUND);
+	assert_true(out.complaint_recorded);
+	assert_true(out.complaint_detected);
+	assert_false(out.complaint_clear);
+	assert_string_equal(out.complaint_severity, "serious");
+	assert_int_equal(out.complaint_sent, 4000);
+	assert_string_equal(out.complaint_text, text);
+	gint64 id = out.id;
+	store_quarantine_clear(&out);
+	assert_int_equal(store_quarantine_get(fx->st, "tok-c2", &out, &err), STORE_FOUND);
+	assert_false(out.complaint_recorded);
+	assert_false(out.complaint_detected);
+	assert_null(out.complaint_severity);
+	assert_int_equal(out.complaint_sent, -1);
+	assert_null(out.complaint_text);
+	store_quarantine_clear(&out);
+	assert_int_equal(store_quarantine_get(fx->st, "tok-c3", &out, &err), STORE_FOUND);
+	assert_true(out.complaint_recorded);
+	assert_false(out.complaint_detected);
+	assert_null(out.complaint_severity);
+	assert_int_equal(out.complaint_sent, -1);
+	assert_string_equal(out.complaint_text, "");
+	store_quarantine_clear(&out);
+
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_true(
+	    store_quarantine_list(fx->st, &(struct store_query){.order = STORE_ORDER_OLDEST}, rows, &err));
+	assert_int_equal(rows->len, 3);
+	const struct store_quarantine *a = rows->pdata[0], *b = rows->pdata[1];
+	assert_int_equal(a->id, id);
+	assert_true(a->complaint_recorded);
+	assert_string_equal(a->complaint_severity, "serious"); /* the column's, not the decision's */
+	assert_int_equal(a->complaint_sent, 4000);
+	assert_string_equal(a->complaint_text, text);
+	assert_false(b->complaint_recorded);
+	assert_string_equal(b->complaint_severity, "normal"); /* from the stored decision */
+	assert_int_equal(b->complaint_sent, -1);
+	assert_null(b->complaint_text);
+	g_ptr_array_unref(rows);
+}
+
+/* A store of the schema before the complaint's columns: its records come
+ * through the migration as not recorded, and new ones keep theirs. */
+static void test_complaint_migrated(void **state)
+{
+	struct fixture *fx = *state;
+	int version = store_schema_version(fx->st);
+	assert_true(version >= COMPLAINT_MIGRATION);
+	store_close(fx->st);
+	fx->st = NULL;
+	char *old = g_strdup_printf(DROP_COMPLAINT_COLUMNS
+	                            "UPDATE schema_version SET version = %d;"
+	                            "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients,"
+	                            " verdict, score, findings, created, state, new_text) VALUES ('Q1', 'm1',"
+	                            " 'tok-old', 's@us.example', 'a@c.example', 'hold', 9,"
+	                            " '{\"complaint\":{\"severity\":\"serious\",\"sent\":"
+	                            "\"2025-03-03T09:12:00Z\"}}', 100, 'held', 'Sorry.');",
+	                            COMPLAINT_MIGRATION - 1);
+	store_sql(fx, old);
+	g_free(old);
+	reopen(fx);
+	assert_int_equal(store_schema_version(fx->st), version);
+	char *err = NULL;
+	struct store_quarantine out;
+	assert_int_equal(store_quarantine_get(fx->st, "tok-old", &out, &err), STORE_FOUND);
+	assert_false(out.complaint_recorded);
+	assert_null(out.complaint_text);
+	assert_string_equal(out.new_text, "Sorry.");
+	store_quarantine_clear(&out);
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_true(store_quarantine_list(fx->st, &(struct store_query){0}, rows, &err));
+	assert_int_equal(rows->len, 1);
+	const struct store_quarantine *r = rows->pdata[0];
+	assert_false(r->complaint_recorded);
+	assert_string_equal(r->complaint_severity, "serious");
+	assert_int_equal(r->complaint_sent, 1740993120);
+	g_ptr_array_unref(rows);
+	struct store_quarantine q = {.queue_id = "Q2",
+	                             .message_id = "m2",
+	                             .token = "tok-new",
+	                             .sender = "s@us.example",
+	                             .recipients = "a@c.example",
+	                             .verdict = "hold",
+	                             .findings_json = "{}",
+	                             .created = 200,
+	                             .state = "held",
+	                             .complaint_recorded = true,
+	                             .complaint_detected = true,
+	                             .complaint_clear = true,
+	                             .complaint_severity = "normal",
+	                             .complaint_sent = 150,
+	                             .complaint_text = "late"};
+	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
+	assert_int_equal(store_quarantine_get(fx->st, "tok-new", &out, &err), STORE_FOUND);
+	assert_true(out.complaint_recorded);
+	assert_string_equal(out.complaint_text, "late");
+	store_quarantine_clear(&out);
 }
 
 static void test_values_are_bound(void **state)
@@ -708,17 +860,17 @@ static void test_crashes_migrated(void **state)
 	sqlite3 *db;
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(
-	    sqlite3_exec(
-	        db,
-	        "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
-	        "DROP TABLE review_labels; DROP TABLE decisions; DROP TABLE quarantine_findings;"
-	        "DROP TABLE host_actions;"
-	        "ALTER TABLE quarantine DROP COLUMN host; ALTER TABLE quarantine DROP COLUMN new_text;"
-	        "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
-	        "UPDATE schema_version SET version = 4;"
-	        "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
-	        "INSERT INTO inflight VALUES ('fp-running', 100, 'running');",
-	        NULL, NULL, NULL),
+	    sqlite3_exec(db,
+	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
+	                 "DROP TABLE review_labels; DROP TABLE decisions; DROP TABLE quarantine_findings;"
+	                 "DROP TABLE host_actions;"
+	                 "ALTER TABLE quarantine DROP COLUMN host; ALTER TABLE quarantine DROP COLUMN "
+	                 "new_text;" DROP_COMPLAINT_COLUMNS
+	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
+	                 "UPDATE schema_version SET version = 4;"
+	                 "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
+	                 "INSERT INTO inflight VALUES ('fp-running', 100, 'running');",
+	                 NULL, NULL, NULL),
 	    SQLITE_OK);
 	sqlite3_close(db);
 	assert_int_equal(restart(fx, 0), 1);
@@ -1063,6 +1215,12 @@ static struct store_quarantine spool_sample(const char *token)
 	    .raw_len = sizeof raw_copy - 1,
 	    .created = 1700000000,
 	    .state = "held",
+	    .complaint_recorded = true,
+	    .complaint_detected = true,
+	    .complaint_clear = false,
+	    .complaint_severity = "serious",
+	    .complaint_sent = 1699990000,
+	    .complaint_text = "Dana wrote:\n\"Late\" again\n",
 	};
 	return q;
 }
@@ -1124,6 +1282,12 @@ static void test_spool_replay(void **state)
 	assert_int_equal(got.raw_len, q.raw_len);
 	assert_memory_equal(got.raw, raw_copy, q.raw_len);
 	assert_string_equal(got.new_text, q.new_text); /* the spool carries the new text */
+	assert_true(got.complaint_recorded);           /* and the complaint */
+	assert_true(got.complaint_detected);
+	assert_false(got.complaint_clear);
+	assert_string_equal(got.complaint_severity, "serious");
+	assert_int_equal(got.complaint_sent, 1699990000);
+	assert_string_equal(got.complaint_text, q.complaint_text);
 	GArray *findings = store_findings_new();
 	assert_true(store_quarantine_findings(fx->st, got.id, findings, &err));
 	assert_int_equal(findings->len, 1);
@@ -1147,6 +1311,32 @@ static void test_spool_replay(void **state)
 	/* Nothing spooled: nothing to do. */
 	assert_true(spool_replay(sp, fx->st, &done, &err));
 	assert_int_equal(done.holds + done.complaints + done.apologies, 0);
+	spool_free(sp);
+}
+
+/* A hold line spooled by a version before the store kept the complaint
+ * (nor the new text or the host) is written back as a record that keeps
+ * none: not recorded. */
+static void test_spool_replay_old_line(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	const char line[] = "{\"spool\":1,\"type\":\"hold\",\"queue_id\":\"Q1\",\"message_id\":\"m1\","
+	                    "\"token\":\"tok-old\",\"sender\":\"s@us.example\",\"recipients\":\"a@c.example\","
+	                    "\"verdict\":\"hold\",\"score\":3,\"findings\":\"{}\",\"complaint_ref\":null,"
+	                    "\"created\":100,\"state\":\"held\",\"raw\":null}\n";
+	assert_true(g_file_set_contents(spool_path(sp), line, -1, NULL));
+	struct spool_replayed done;
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.holds, 1);
+	struct store_quarantine got;
+	assert_int_equal(store_quarantine_get(fx->st, "tok-old", &got, &err), STORE_FOUND);
+	assert_false(got.complaint_recorded);
+	assert_null(got.complaint_text);
+	assert_int_equal(got.complaint_sent, -1);
+	store_quarantine_clear(&got);
 	spool_free(sp);
 }
 
@@ -2309,6 +2499,8 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_quarantine_host_of_handle, setup, teardown),                \
 	    cmocka_unit_test_setup_teardown(test_findings_rows, setup, teardown),                            \
 	    cmocka_unit_test_setup_teardown(test_findings_migrated, setup, teardown),                        \
+	    cmocka_unit_test_setup_teardown(test_complaint_kept, setup, teardown),                           \
+	    cmocka_unit_test_setup_teardown(test_complaint_migrated, setup, teardown),                       \
 	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),                         \
 	    cmocka_unit_test_setup_teardown(test_crash_counting, setup, teardown),                           \
 	    cmocka_unit_test_setup_teardown(test_crash_counted_once, setup, teardown),                       \
@@ -2333,6 +2525,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_probe, setup, teardown),
 	    cmocka_unit_test(test_probe_read_only_and_full),
 	    cmocka_unit_test_setup_teardown(test_spool_replay, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_replay_old_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),

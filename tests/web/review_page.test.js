@@ -90,6 +90,16 @@ function same(a, b) {
     expect(same(await rowIds(page), want.oldest.slice(0, want.pageSize)), 'back to oldest first');
   });
 
+  await test('a reply held before the store kept its complaint says so, and its copy is not split', async () => {
+    await page.goto(`${base}/reply/${want.after}`);
+    const note = await page.innerText('#complaint-text-none');
+    expect(note.includes('not recorded for replies held before store schema 12'), `complaint note: ${note}`);
+    expect((await page.locator('#complaint-text').count()) === 0, 'the copy was split for the complaint');
+    expect(!(await page.innerText('main')).includes('Order 4471 was supposed'), 'the quoted complaint shown');
+    const text = await page.innerText('#new-text-none');
+    expect(text.includes('not recorded for replies held before store schema 10'), `text note: ${text}`);
+  });
+
   await page.goto(`${base}/reply/${want.reply}`);
 
   await test('the complaint is shown beside the reply, escaped, and its script does not run', async () => {

@@ -1,7 +1,8 @@
 /*
  * rules.c - the table of rule ids.  The only place rule names are spelled
  * out, with what kind of finding each makes; everything inside the core
- * uses enum rule_id.
+ * uses enum rule_id.  In util, below the core, because the tools that read
+ * only the store (the review page) name rules too.
  */
 #include <string.h>
 
