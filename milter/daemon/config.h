@@ -136,8 +136,4 @@ bool config_parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_
  * NULL for an inet socket. */
 const char *config_socket_path(const char *socket);
 
-/* The name this daemon records its held mail under: host-name, or the
- * system's host name when that is empty (owned by CFG or GLib). */
-const char *config_host_name(const struct config *cfg);
-
 #endif

@@ -33,6 +33,7 @@
 #include "decision.h"
 #include "filter.h"
 #include "holdseal.h"
+#include "hostname.h"
 #include "log.h"
 #include "policy.h"
 #include "render_headers.h"
@@ -1029,7 +1030,7 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
 	    .raw_len = s->raw->len,
 	    .created = now,
 	    .state = g_strdup(state),
-	    .host = g_strdup(config_host_name(s->f->cfg)),
+	    .host = g_strdup(hostname_or_system(s->f->cfg->host_name)),
 	};
 	memcpy(r->q.raw, s->raw->str, s->raw->len + 1);
 	record(s->f, r, rec);

@@ -13,6 +13,7 @@
 
 #include "daemon_metrics.h"
 #include "holdqueue.h"
+#include "hostname.h"
 #include "log.h"
 #include "spool.h"
 #include "store.h"
@@ -100,7 +101,7 @@ struct store *upkeep_open(const struct config *cfg, char **err)
 		explain(cfg, err);
 		return NULL;
 	}
-	store_set_host(st, config_host_name(cfg));
+	store_set_host(st, hostname_or_system(cfg->host_name));
 	if (store_read_only(st)) {
 		*err = g_strdup_printf(
 		    "store %s: opened for reading only (the file is not writable, or its file "
@@ -145,7 +146,7 @@ static struct store *open_for_writer(const struct config *cfg, char **err)
 		explain(cfg, err);
 		return NULL;
 	}
-	store_set_host(ws, config_host_name(cfg));
+	store_set_host(ws, hostname_or_system(cfg->host_name));
 	prune(ws, cfg);
 	store_set_busy_timeout(ws, (int)cfg->busy_timeout);
 	return ws;
@@ -323,7 +324,7 @@ int upkeep_reconcile(struct writer *w, const struct config *cfg)
 		goto out;
 	}
 	g_clear_pointer(&reconcile_why, g_free);
-	holdqueue_keep_host(held, config_host_name(cfg));
+	holdqueue_keep_host(held, hostname_or_system(cfg->host_name));
 	struct holdqueue_counts c;
 	GPtrArray *unknown = g_ptr_array_new();
 	holdqueue_reconcile(queue, st ? held : NULL, pending, spooled, &c, unknown, NULL);

@@ -24,6 +24,7 @@
 
 #include "decision.h"
 #include "holdqueue.h"
+#include "hostname.h"
 #include "labeling.h"
 #include "notify.h"
 #include "quarantine.h"
@@ -270,14 +271,9 @@ static bool put_labels(struct store *st, const struct store_quarantine *q, const
 	return ok;
 }
 
-const char *quarantine_local_host(const struct review_config *cfg)
-{
-	return *cfg->host_name ? cfg->host_name : g_get_host_name();
-}
-
 bool quarantine_elsewhere(const struct review_config *cfg, const struct store_quarantine *q)
 {
-	return q->host != NULL && strcmp(q->host, quarantine_local_host(cfg)) != 0;
+	return q->host != NULL && strcmp(q->host, hostname_or_system(cfg->host_name)) != 0;
 }
 
 /* Carry out decision ACTION about Q here, through the local helper: claim
@@ -456,7 +452,7 @@ static char *carry_out(const struct review_config *cfg, struct store *st, const 
 int quarantine_agent_once(const struct review_config *cfg, struct store *st, gint64 now, GString *report,
                           char **err)
 {
-	const char *host = quarantine_local_host(cfg);
+	const char *host = hostname_or_system(cfg->host_name);
 	int n = 0;
 	for (;;) {
 		struct store_host_action a = {0};

@@ -46,9 +46,6 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
                        enum review_action action, const char *who, const char *comment,
                        const GPtrArray *wrong, gint64 now, char **sent_to, char **err);
 
-/* This mail host's name: the settings' host, else the system's (as the
- * daemon records it with each hold). */
-const char *quarantine_local_host(const struct review_config *cfg);
 /* Whether another mail host holds Q (a record without a host is taken as
  * this host's: it was made before hosts were recorded, with one store per
  * host). */

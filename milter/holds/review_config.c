@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "hostname.h"
 #include "opts.h"
 #include "review_config.h"
 #include "settings.h"
@@ -19,7 +20,16 @@
 #define LIBEXECDIR "/usr/local/libexec/apology-milter"
 #endif
 
-enum key_type { KEY_STRING, KEY_BOOL, KEY_INT, KEY_DURATION, KEY_SIZE, KEY_ADDRESSES, KEY_EXPIRE_ACTION };
+enum key_type {
+	KEY_STRING,
+	KEY_HOST_NAME, /* a string hostname_check() accepts, as the daemon's host-name */
+	KEY_BOOL,
+	KEY_INT,
+	KEY_DURATION,
+	KEY_SIZE,
+	KEY_ADDRESSES,
+	KEY_EXPIRE_ACTION
+};
 
 /* One setting.  MIN and MAX bound the numbers (KEY_INT), seconds
  * (KEY_DURATION) and bytes (KEY_SIZE); the help text says them. */
@@ -55,7 +65,7 @@ static const struct review_key review_keys[] = {
      "the sendmail binary that lists Sendmail's queue (-bp) when sendmail-config is set"},
     {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper", 0, 0,
      "the privileged helper that releases or deletes held mail (run with sudo -n when not root)"},
-    {"host-name", KEY_STRING, FIELD(host_name), "", 0, 0,
+    {"host-name", KEY_HOST_NAME, FIELD(host_name), "", 0, 0,
      "this mail host's name: the same value as the daemon's \"host-name\", which it records with "
      "each hold (empty: the system's host name); a decision about a hold of another host is sent to "
      "that host's `quarantine agent`, and `quarantine reconcile` compares only this host's records"},
@@ -248,7 +258,12 @@ static char *set_number(const struct review_key *k, const char *value, void *fie
 static char *set_key(struct review_config *cfg, const struct review_key *k, const char *value)
 {
 	void *field = (char *)cfg + k->offset;
+	char *why = NULL;
 	switch (k->type) {
+	case KEY_HOST_NAME:
+		if ((why = hostname_check(value)) != NULL)
+			return why;
+		/* fall through */
 	case KEY_STRING:
 		g_free(*(char **)field);
 		*(char **)field = g_strdup(value);
@@ -295,7 +310,8 @@ void review_config_init(struct review_config *cfg)
 void review_config_clear(struct review_config *cfg)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(review_keys); i++)
-		if (review_keys[i].type == KEY_STRING || review_keys[i].type == KEY_ADDRESSES)
+		if (review_keys[i].type == KEY_STRING || review_keys[i].type == KEY_HOST_NAME ||
+		    review_keys[i].type == KEY_ADDRESSES)
 			g_free(*(char **)((char *)cfg + review_keys[i].offset));
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "hostname.h"
 #include "store_priv.h"
 
 static const struct store_ops *const backends[] = {
@@ -73,7 +74,7 @@ void store_set_host(struct store *st, const char *name)
 
 const char *store_host(const struct store *st)
 {
-	return st->host != NULL ? st->host : g_get_host_name();
+	return hostname_or_system(st->host);
 }
 
 int store_schema_version(struct store *st)

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "hostname.h"
 #include "scope.h"
 
 #ifndef SRCDIR
@@ -202,12 +203,12 @@ static void test_host_name(void **state)
 	char *err = NULL;
 	config_init(&cfg);
 	assert_string_equal(cfg.host_name, "");
-	assert_string_equal(config_host_name(&cfg), g_get_host_name());
+	assert_string_equal(hostname_or_system(cfg.host_name), g_get_host_name());
 	assert_true(config_set(&cfg, "host-name=mx-b.acme.example", &err));
-	assert_string_equal(config_host_name(&cfg), "mx-b.acme.example");
+	assert_string_equal(hostname_or_system(cfg.host_name), "mx-b.acme.example");
 	assert_false(config_set(&cfg, "host-name=mx b", &err));
 	g_clear_pointer(&err, g_free);
-	assert_string_equal(config_host_name(&cfg), "mx-b.acme.example");
+	assert_string_equal(hostname_or_system(cfg.host_name), "mx-b.acme.example");
 	config_clear(&cfg);
 }
 

@@ -463,6 +463,10 @@ static void test_settings_file_is_yaml(void **state)
 	g_file_set_contents(path, "session-ttl: 1h30m\n", -1, NULL);
 	assert_true(review_config_load(&cfg, path, &err));
 	assert_int_equal(cfg.session_ttl, 5400);
+	g_file_set_contents(path, "session-ttl: 1h\nhost-name: mx a\n", -1, NULL);
+	assert_false(review_config_load(&cfg, path, &err));
+	assert_non_null(strstr(err, ":2:12: host-name: a host name has only letters"));
+	g_clear_pointer(&err, g_free);
 	g_file_set_contents(path, "session-ttl: 2h\nthreads: &t 4\nconnection-limit: *t\n", -1, NULL);
 	assert_false(review_config_load(&cfg, path, &err));
 	assert_non_null(strstr(err, ":3:20: YAML alias \"*t\" is not supported"));
@@ -494,6 +498,10 @@ static void test_settings_bounds(void **state)
 	    {"trusted-proxies=127.0.0.1, ::1", NULL},
 	    {"trusted-proxies=127.0.0.1,proxy",
 	     "-o trusted-proxies: expected IP addresses separated by commas"},
+	    /* host-name as the daemon's configuration checks it (util/hostname.c) */
+	    {"host-name=mx b", "-o host-name: a host name has only letters, digits, '-', '.' and '_'"},
+	    {"host-name=mx/a", "-o host-name: a host name has only letters, digits, '-', '.' and '_'"},
+	    {"host-name=mx-b_2.acme.example", NULL},
 	};
 	struct review_config cfg;
 	review_config_init(&cfg);
@@ -509,6 +517,12 @@ static void test_settings_bounds(void **state)
 	}
 	assert_int_equal(cfg.max_body, 1024 * 1024);
 	assert_string_equal(cfg.trusted_proxies, "127.0.0.1, ::1");
+	assert_string_equal(cfg.host_name, "mx-b_2.acme.example"); /* the refused names left it alone */
+	char *long_name = g_strdup_printf("host-name=%0254d", 0), *err = NULL;
+	assert_false(review_config_set(&cfg, long_name, &err));
+	assert_string_equal(err, "-o host-name: a host name has at most 253 characters");
+	g_free(err);
+	g_free(long_name);
 	char a[REVIEW_ADDRESS_MAX];
 	assert_true(review_address_canonical(" 0:0::1 ", a));
 	assert_string_equal(a, "::1");
