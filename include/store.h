@@ -98,6 +98,13 @@ bool store_read_only(struct store *st);
  * count only their own.  Call it before the handle is used from other
  * threads, and before the first store_inflight_*() call. */
 void store_set_host(struct store *st, const char *name);
+/* The connections a PostgreSQL handle keeps at most (its pool; the daemon's
+ * store-pool-size): from 1 to STORE_POOL_MAX, STORE_POOL_DEFAULT until set.
+ * Fewer than are open now: the extra ones close as they are given back.
+ * SQLite handles have no pool and ignore it. */
+#define STORE_POOL_DEFAULT 4
+#define STORE_POOL_MAX     64
+void store_set_pool_size(struct store *st, int connections);
 /* Check, without creating the store or changing it, whether the store at
  * LOCATION could be opened for writing now, as the user calling: the file
  * readable and writable and a store of a schema this program knows, its

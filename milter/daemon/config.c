@@ -14,6 +14,7 @@
 #include "hostname.h"
 #include "settings.h"
 #include "spool.h"
+#include "store.h"
 #include "units.h"
 #include "scope.h"
 
@@ -66,6 +67,9 @@ const struct config_key config_keys[] = {
     {"spool.retry", CONF_DURATION, FIELD(store_retry), "1m", 1, 3600, NULL, NULL,
      "while the store cannot be opened or the spool holds records, how often to try again; also how often "
      "the upkeep runs (pruning, reconcile)"},
+    {"store-pool-size", CONF_INT, FIELD(pool_size), "4", 1, STORE_POOL_MAX, NULL, NULL,
+     "connections to a PostgreSQL store each of the daemon's two handles (the lookups, the writer) "
+     "keeps open at most; a call that finds them all busy waits store-busy-timeout (SQLite: unused)"},
     {"store-busy-timeout", CONF_MSEC, FIELD(busy_timeout), "250ms", 10, 60000, NULL, NULL,
      "how long a read or write of the store waits for a lock another process holds: a reply whose "
      "lookup times out is judged without the stored complaint and apology history, a record the store "

@@ -64,6 +64,7 @@ struct config {
 	gint64 spool_max;        /* bytes the spool may hold */
 	gint64 store_retry;      /* seconds between tries to open the store or write the spool to it */
 	gint64 busy_timeout;     /* milliseconds a store call waits for another process's lock */
+	int pool_size;           /* connections of each PostgreSQL handle at most */
 	int queue_size;          /* records queued for the store writer at most */
 	gint64 queue_memory;     /* bytes of records queued for the store writer at most */
 	gint64 reconcile;        /* seconds between comparisons of the hold queue with the store; 0 = never */

@@ -124,6 +124,7 @@ struct store *upkeep_open(const struct config *cfg, char **err)
 		    crashed);
 	}
 	store_set_busy_timeout(st, (int)cfg->busy_timeout);
+	store_set_pool_size(st, cfg->pool_size);
 	return st;
 }
 
@@ -147,6 +148,7 @@ static struct store *open_for_writer(const struct config *cfg, char **err)
 		return NULL;
 	}
 	store_set_host(ws, hostname_or_system(cfg->host_name));
+	store_set_pool_size(ws, cfg->pool_size);
 	prune(ws, cfg);
 	store_set_busy_timeout(ws, (int)cfg->busy_timeout);
 	return ws;

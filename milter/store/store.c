@@ -87,6 +87,13 @@ void store_set_busy_timeout(struct store *st, int milliseconds)
 	st->ops->set_busy_timeout(st, milliseconds);
 }
 
+void store_set_pool_size(struct store *st, int connections)
+{
+	g_assert(connections >= 1 && connections <= STORE_POOL_MAX);
+	if (st->ops->set_pool_size != NULL)
+		st->ops->set_pool_size(st, connections);
+}
+
 bool store_complaint_put(struct store *st, const struct store_complaint *c, char **err)
 {
 	return st->ops->complaint_put(st, c, err);

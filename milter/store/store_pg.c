@@ -14,11 +14,10 @@
  * advisory lock, so two daemons starting at once on a fresh database do
  * not both migrate; each is one transaction.
  *
- * A handle keeps a small pool of connections (POOL_SIZE), guarded by a
- * mutex: a call takes one (waiting at most the busy timeout when all are in
- * use), and gives it back.  A connection found broken is reset and the
- * statement tried once more; the busy timeout is each connection's
- * statement_timeout.
+ * A handle keeps a small pool of connections (store_set_pool_size(),
+ * STORE_POOL_DEFAULT until then), guarded by a mutex: a call takes one (waiting at most the busy timeout when
+ * all are in use), and gives it back.  A connection found broken is reset and the statement tried once more;
+ * the busy timeout is each connection's statement_timeout.
  *
  * The crash guard keeps its marks in the inflight table (no file beside a
  * database on another host), each prefixed with this host's name (store_set_host), so a
@@ -33,7 +32,6 @@
 #include "store_priv.h"
 #include "thread.h"
 
-#define POOL_SIZE 4
 /* Any fixed number: the key of the advisory lock held while migrating. */
 #define MIGRATION_LOCK "7231190611"
 
@@ -226,8 +224,9 @@ struct pg_store {
 	char *shown;       /* without a password, for messages */
 	GMutex lock;       /* guards the pool and busy_ms */
 	GCond freed;
-	struct pconn *idle[POOL_SIZE];
+	struct pconn *idle[STORE_POOL_MAX];
 	int n_idle, n_open;
+	int pool_size; /* connections open at most */
 	int busy_ms;
 	int version;
 	bool read_only;
@@ -372,11 +371,12 @@ static struct pconn *acquire(struct pg_store *s, char **err)
 {
 	g_mutex_lock(&s->lock);
 	gint64 until = g_get_monotonic_time() + (gint64)MAX(s->busy_ms, 100) * 1000;
-	while (s->n_idle == 0 && s->n_open >= POOL_SIZE)
+	while (s->n_idle == 0 && s->n_open >= s->pool_size)
 		if (!g_cond_wait_until(&s->freed, &s->lock, until) && s->n_idle == 0 &&
-		    s->n_open >= POOL_SIZE) {
+		    s->n_open >= s->pool_size) {
+			int size = s->pool_size;
 			g_mutex_unlock(&s->lock);
-			*err = g_strdup_printf("store %s: all %d connections busy", s->shown, POOL_SIZE);
+			*err = g_strdup_printf("store %s: all %d connections busy", s->shown, size);
 			return NULL;
 		}
 	struct pconn *pc = s->n_idle > 0 ? s->idle[--s->n_idle] : NULL;
@@ -404,10 +404,14 @@ static struct pconn *acquire(struct pg_store *s, char **err)
 	return pc;
 }
 
-/* Give PC back to the pool; a broken one is closed. */
+/* Give PC back to the pool; a broken one is closed, and so is one the pool
+ * no longer has room for (its size was lowered). */
 static void release(struct pg_store *s, struct pconn *pc)
 {
-	if (PQstatus(pc->c) != CONNECTION_OK || PQtransactionStatus(pc->c) != PQTRANS_IDLE) {
+	g_mutex_lock(&s->lock);
+	bool extra = s->n_open > s->pool_size;
+	g_mutex_unlock(&s->lock);
+	if (extra || PQstatus(pc->c) != CONNECTION_OK || PQtransactionStatus(pc->c) != PQTRANS_IDLE) {
 		drop(s, pc);
 		return;
 	}
@@ -598,6 +602,7 @@ static struct pg_store *new_handle(const char *path)
 	g_mutex_init(&s->lock);
 	g_cond_init(&s->freed);
 	s->busy_ms = 5000;
+	s->pool_size = STORE_POOL_DEFAULT;
 	return s;
 }
 
@@ -659,6 +664,15 @@ static void pg_set_busy_timeout(struct store *st, int milliseconds)
 	struct pg_store *s = handle(st);
 	g_mutex_lock(&s->lock);
 	s->busy_ms = milliseconds;
+	g_mutex_unlock(&s->lock);
+}
+
+static void pg_set_pool_size(struct store *st, int connections)
+{
+	struct pg_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	s->pool_size = connections;
+	g_cond_broadcast(&s->freed); /* a larger pool: room for those waiting */
 	g_mutex_unlock(&s->lock);
 }
 
@@ -1622,15 +1636,16 @@ static enum store_status pg_host_action_last(struct store *st, gint64 quarantine
 	{                                                                                                    \
 		.scheme = name, .open = pg_open, .probe = pg_probe, .close = pg_close,                       \
 		.read_only = pg_read_only, .schema_version = pg_schema_version,                              \
-		.set_busy_timeout = pg_set_busy_timeout, .complaint_put = pg_complaint_put,                  \
-		.complaint_find = pg_complaint_find, .apology_put = pg_apology_put,                          \
-		.history_get = pg_history_get, .quarantine_put = pg_quarantine_put,                          \
-		.quarantine_get = pg_quarantine_get, .quarantine_set_state = pg_quarantine_set_state,        \
-		.review_put = pg_review_put, .inflight_begin = pg_inflight_begin,                            \
-		.inflight_end = pg_inflight_end, .inflight_recover = pg_inflight_recover,                    \
-		.inflight_guard = pg_inflight_guard, .prune = pg_prune,                                      \
-		.quarantine_list = pg_quarantine_list, .quarantine_findings = pg_quarantine_findings,        \
-		.review_list = pg_review_list, .outbox_put = pg_outbox_put, .outbox_due = pg_outbox_due,     \
+		.set_busy_timeout = pg_set_busy_timeout, .set_pool_size = pg_set_pool_size,                  \
+		.complaint_put = pg_complaint_put, .complaint_find = pg_complaint_find,                      \
+		.apology_put = pg_apology_put, .history_get = pg_history_get,                                \
+		.quarantine_put = pg_quarantine_put, .quarantine_get = pg_quarantine_get,                    \
+		.quarantine_set_state = pg_quarantine_set_state, .review_put = pg_review_put,                \
+		.inflight_begin = pg_inflight_begin, .inflight_end = pg_inflight_end,                        \
+		.inflight_recover = pg_inflight_recover, .inflight_guard = pg_inflight_guard,                \
+		.prune = pg_prune, .quarantine_list = pg_quarantine_list,                                    \
+		.quarantine_findings = pg_quarantine_findings, .review_list = pg_review_list,                \
+		.outbox_put = pg_outbox_put, .outbox_due = pg_outbox_due,                                    \
 		.outbox_backlog = pg_outbox_backlog, .outbox_attempt = pg_outbox_attempt, .stats = pg_stats, \
 		.login_list = pg_login_list, .login_put = pg_login_put, .login_delete = pg_login_delete,     \
 		.monitor_stats = pg_monitor_stats, .labels_put = pg_labels_put,                              \

@@ -26,6 +26,7 @@ struct store_ops {
 	bool (*read_only)(struct store *st);
 	int (*schema_version)(struct store *st);
 	void (*set_busy_timeout)(struct store *st, int milliseconds);
+	void (*set_pool_size)(struct store *st, int connections); /* NULL: no pool */
 	bool (*complaint_put)(struct store *st, const struct store_complaint *c, char **err);
 	enum store_status (*complaint_find)(struct store *st, const char *const *ids, size_t n_ids,
 	                                    struct store_complaint *out, char **err);

@@ -2015,6 +2015,24 @@ static void test_pg_bad_locations(void **state)
 	g_free(err);
 }
 
+/* Another session (a child process) holds the complaints table locked for
+ * SECONDS from half a second after this returns; its pid. */
+static pid_t lock_complaints(int seconds)
+{
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		char *sql = g_strdup_printf("BEGIN; LOCK TABLE complaints IN ACCESS EXCLUSIVE MODE;"
+		                            " SELECT pg_sleep(%d); COMMIT",
+		                            seconds);
+		g_free(pgtest_query(sql));
+		g_free(sql);
+		_exit(0);
+	}
+	g_usleep(500 * 1000);
+	return kid;
+}
+
 /* The handle's busy timeout is each connection's statement timeout: a
  * statement waiting for another transaction's lock fails after it. */
 static void test_pg_statement_timeout(void **state)
@@ -2024,15 +2042,7 @@ static void test_pg_statement_timeout(void **state)
 	struct store_complaint c = {"slow@c.example", "", "c.example", 1, false, 0};
 	assert_true(store_complaint_put(fx->st, &c, &err));
 	store_set_busy_timeout(fx->st, 300);
-	/* Another session holds the table locked for two seconds. */
-	pid_t kid = fork();
-	assert_true(kid >= 0);
-	if (kid == 0) {
-		g_free(pgtest_query("BEGIN; LOCK TABLE complaints IN ACCESS EXCLUSIVE MODE;"
-		                    " SELECT pg_sleep(2); COMMIT"));
-		_exit(0);
-	}
-	g_usleep(500 * 1000);
+	pid_t kid = lock_complaints(2);
 	gint64 t0 = g_get_monotonic_time();
 	assert_false(store_complaint_put(fx->st, &c, &err));
 	gint64 waited = (g_get_monotonic_time() - t0) / 1000;
@@ -2042,6 +2052,54 @@ static void test_pg_statement_timeout(void **state)
 	int status;
 	waitpid(kid, &status, 0);
 	assert_true(store_complaint_put(fx->st, &c, &err));
+}
+
+/* A call that waits for a locked table, holding a connection of the pool. */
+static gpointer put_blocked(gpointer st)
+{
+	struct store_complaint c = {"blocked@c.example", "", "c.example", 1, false, 0};
+	char *err = NULL;
+	bool ok = store_complaint_put(st, &c, &err);
+	g_free(err);
+	return GINT_TO_POINTER(ok);
+}
+
+/* How long (ms) a call on an unlocked table takes on ST while another call
+ * waits for the locked complaints table. */
+static gint64 beside_a_blocked_call(struct store *st)
+{
+	GThread *blocked = g_thread_new("blocked", put_blocked, st);
+	g_usleep(200 * 1000);
+	GArray *logins = store_logins_new();
+	char *err = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	bool ok = store_login_list(st, NULL, NULL, logins, &err);
+	gint64 took = (g_get_monotonic_time() - t0) / 1000;
+	if (!ok)
+		fail_msg("%s", err);
+	g_array_unref(logins);
+	assert_false(GPOINTER_TO_INT(g_thread_join(blocked))); /* its statement timed out */
+	return took;
+}
+
+/* store_set_pool_size (the daemon's store-pool-size): with one connection
+ * a second call waits until the first gives it back; with two it runs at
+ * once. */
+static void test_pg_pool_size(void **state)
+{
+	struct fixture *fx = *state;
+	store_set_busy_timeout(fx->st, 1000);
+	pid_t kid = lock_complaints(4);
+	store_set_pool_size(fx->st, 1);
+	gint64 one = beside_a_blocked_call(fx->st);
+	store_set_pool_size(fx->st, 2);
+	gint64 two = beside_a_blocked_call(fx->st);
+	int status;
+	waitpid(kid, &status, 0);
+	if (one < 600 || two > 400)
+		fail_msg("a call beside a blocked one took %" G_GINT64_FORMAT
+		         " ms with a pool of 1, %" G_GINT64_FORMAT " ms with 2",
+		         one, two);
 }
 
 /* The server stopped under an open store: each call fails at once with a
@@ -2162,6 +2220,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pg_probe, setup_pg, teardown),
 	    cmocka_unit_test(test_pg_bad_locations),
 	    cmocka_unit_test_setup_teardown(test_pg_statement_timeout, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_pool_size, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_server_stopped, setup_pg, teardown),
 	};
 	return failed + cmocka_run_group_tests_name("store on postgresql", pg_tests, NULL, NULL);
