@@ -71,6 +71,10 @@ static const struct review_key review_keys[] = {
      "that host's `quarantine agent`, and `quarantine reconcile` compares only this host's records"},
     {"agent-interval", KEY_DURATION, FIELD(agent_interval), "10s", 1, DAY,
      "how often `quarantine agent` looks in the store for decisions addressed to this host"},
+    {"agent-lease", KEY_DURATION, FIELD(agent_lease), "5m", 1, DAY,
+     "how long an agent's claim of a decision lasts: one still open after this (its agent stopped "
+     "before recording a result) is claimed again and finished by the next agent; keep it longer "
+     "than a release or discard takes"},
     {"expire-after", KEY_DURATION, FIELD(expire_after), "7d", 0, 3650 * DAY,
      "`quarantine expire` acts on mail held longer than this"},
     {"expire-action", KEY_EXPIRE_ACTION, FIELD(expire_action), "return", 0, 0,

@@ -457,15 +457,17 @@ bool store_host_action_put(struct store *st, const struct store_host_action *a, 
 	return st->ops->host_action_put(st, a, id, err);
 }
 
-enum store_status store_host_action_claim(struct store *st, const char *host, gint64 now,
+enum store_status store_host_action_claim(struct store *st, const char *host, gint64 now, gint64 lease,
                                           struct store_host_action *out, char **err)
 {
-	return st->ops->host_action_claim(st, host, now, out, err);
+	g_assert(lease >= 1);
+	return st->ops->host_action_claim(st, host, now, now - lease, out, err);
 }
 
-bool store_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err)
+enum store_status store_host_action_done(struct store *st, const struct store_host_action *a, gint64 now,
+                                         const char *result, char **err)
 {
-	return st->ops->host_action_done(st, id, now, result, err);
+	return st->ops->host_action_done(st, a->id, a->claimed_at, now, result, err);
 }
 
 enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,

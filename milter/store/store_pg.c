@@ -1583,40 +1583,45 @@ static bool pg_host_action_put(struct store *st, const struct store_host_action 
 	return r != NULL;
 }
 
-static enum store_status pg_host_action_claim(struct store *st, const char *host, gint64 now,
+/* An open action that no agent has claimed, or whose claim ran out. */
+#define CLAIMABLE " done_at IS NULL AND (claimed_at IS NULL OR claimed_at <= $3::bigint)"
+
+static enum store_status pg_host_action_claim(struct store *st, const char *host, gint64 now, gint64 expired,
                                               struct store_host_action *out, char **err)
 {
 	/* One statement: the row chosen is locked (FOR UPDATE), one another
 	 * agent has locked is skipped, and the update marks it claimed, so of
-	 * two agents polling at once only one gets each action. */
+	 * two agents polling at once only one gets each action; the outer
+	 * condition is checked again on the row as it is once locked. */
 	struct params p = {0};
 	p_text(&p, host);
 	p_int(&p, now);
+	p_int(&p, expired);
 	return one_host_action(
 	    run(handle(st),
 	        "UPDATE host_actions SET claimed_at = $2::bigint WHERE id = (SELECT id FROM"
-	        " host_actions WHERE host = $1::text AND claimed_at IS NULL AND done_at IS NULL"
-	        " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) AND claimed_at IS NULL"
+	        " host_actions WHERE host = $1::text AND" CLAIMABLE
+	        " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) AND" CLAIMABLE
 	        " RETURNING " HOST_ACTION_COLUMNS,
 	        &p, "claiming an action for this host", err),
 	    out);
 }
 
-static bool pg_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err)
+static enum store_status pg_host_action_done(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
+                                             const char *result, char **err)
 {
 	struct params p = {0};
 	p_int(&p, id);
 	p_int(&p, now);
 	p_text(&p, result);
+	p_int(&p, claimed_at);
 	PGresult *r = run(handle(st),
 	                  "UPDATE host_actions SET done_at = $2::bigint, result = $3::text"
-	                  " WHERE id = $1::bigint AND claimed_at IS NOT NULL AND done_at IS NULL",
+	                  " WHERE id = $1::bigint AND claimed_at = $4::bigint AND done_at IS NULL",
 	                  &p, "recording an action's result", err);
-	bool ok = r != NULL && changed(r) == 1;
-	if (r != NULL && !ok)
-		*err = g_strdup_printf("action %" G_GINT64_FORMAT " is not claimed and open", id);
+	enum store_status done = r == NULL ? STORE_ERROR : changed(r) == 1 ? STORE_FOUND : STORE_NONE;
 	PQclear(r);
-	return ok;
+	return done;
 }
 
 static enum store_status pg_host_action_last(struct store *st, gint64 quarantine_id,

@@ -848,6 +848,7 @@ static gint64 hold_on(struct store *st, const char *token, const char *host)
 struct claimer {
 	const char *location;
 	GMutex *start; /* held until every thread is ready */
+	gint64 now;    /* when it claims */
 	int found;
 };
 
@@ -862,11 +863,37 @@ static gpointer claim_once(gpointer data)
 	struct store_host_action a = {0};
 	g_mutex_lock(c->start);
 	g_mutex_unlock(c->start);
-	enum store_status s = store_host_action_claim(st, "mx-b", 300, &a, &err);
+	enum store_status s = store_host_action_claim(st, "mx-b", c->now, 60, &a, &err);
 	c->found = s == STORE_FOUND;
 	store_host_action_clear(&a);
 	store_close(st);
 	return s == STORE_ERROR ? err : NULL;
+}
+
+/* Eight agents of mx-b, each on a handle of its own, claiming at once at
+ * NOW: how many got an action. */
+static int agents_claim(const char *location, gint64 now)
+{
+	GMutex start;
+	g_mutex_init(&start);
+	g_mutex_lock(&start);
+	struct claimer c[8];
+	GThread *t[8];
+	for (int i = 0; i < 8; i++) {
+		c[i] = (struct claimer){.location = location, .start = &start, .now = now};
+		t[i] = g_thread_new("agent", claim_once, &c[i]);
+	}
+	g_usleep(200000);
+	g_mutex_unlock(&start);
+	int claimed = 0;
+	for (int i = 0; i < 8; i++) {
+		char *terr = g_thread_join(t[i]);
+		if (terr)
+			fail_msg("%s", terr);
+		claimed += c[i].found;
+	}
+	g_mutex_clear(&start);
+	return claimed;
 }
 
 static void test_host_actions(void **state)
@@ -902,44 +929,36 @@ static void test_host_actions(void **state)
 	assert_null(got.result);
 	store_host_action_clear(&got);
 	/* Not claimed: no result can be recorded. */
-	assert_false(store_host_action_done(fx->st, id, 250, "done", &err));
-	g_clear_pointer(&err, g_free);
+	struct store_host_action unclaimed = {.id = id};
+	assert_int_equal(store_host_action_done(fx->st, &unclaimed, 250, "done", &err), STORE_NONE);
 	/* Host mx-a's agent gets nothing; of eight agents of mx-b polling at
 	 * once, each on a handle of its own, exactly one gets it. */
-	assert_int_equal(store_host_action_claim(fx->st, "mx-a", 300, &got, &err), STORE_NONE);
-	GMutex start;
-	g_mutex_init(&start);
-	g_mutex_lock(&start);
-	struct claimer c[8];
-	GThread *t[8];
-	for (int i = 0; i < 8; i++) {
-		c[i] = (struct claimer){.location = fx->location, .start = &start};
-		t[i] = g_thread_new("agent", claim_once, &c[i]);
-	}
-	g_usleep(200000);
-	g_mutex_unlock(&start);
-	int claimed = 0;
-	for (int i = 0; i < 8; i++) {
-		char *terr = g_thread_join(t[i]);
-		if (terr)
-			fail_msg("%s", terr);
-		claimed += c[i].found;
-	}
-	g_mutex_clear(&start);
-	assert_int_equal(claimed, 1);
-	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 301, &got, &err), STORE_NONE);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-a", 300, 60, &got, &err), STORE_NONE);
+	assert_int_equal(agents_claim(fx->location, 300), 1);
+	/* Claimed at 300 with a lease of 60 s: not claimable again before 360. */
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 359, 60, &got, &err), STORE_NONE);
+	struct store_host_action stale = {0};
+	assert_int_equal(store_host_action_last(fx->st, on_b, &stale, &err), STORE_FOUND);
+	assert_int_equal(stale.claimed_at, 300);
+	assert_string_equal(stale.wrong, "no-remedy\nblame-third-party");
+	assert_string_equal(stale.comment, "please call them");
+	assert_string_equal(stale.reviewer, "alice");
+	/* Its agent never recorded a result: once the lease ran out, another
+	 * agent claims it (exactly one of eight again), and the first claim's
+	 * late result is refused. */
+	assert_int_equal(agents_claim(fx->location, 360), 1);
 	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
-	assert_int_equal(got.claimed_at, 300);
-	assert_string_equal(got.wrong, "no-remedy\nblame-third-party");
-	assert_string_equal(got.comment, "please call them");
-	assert_string_equal(got.reviewer, "alice");
+	assert_int_equal(got.claimed_at, 360);
+	assert_int_equal(store_host_action_done(fx->st, &stale, 365, "done", &err), STORE_NONE);
+	store_host_action_clear(&stale);
+	/* Done once, under the claim that holds it. */
+	assert_int_equal(store_host_action_done(fx->st, &got, 370, "failed: not in the hold queue", &err),
+	                 STORE_FOUND);
+	assert_int_equal(store_host_action_done(fx->st, &got, 371, "done", &err), STORE_NONE);
 	store_host_action_clear(&got);
-	/* Done once. */
-	assert_true(store_host_action_done(fx->st, id, 310, "failed: not in the hold queue", &err));
-	assert_false(store_host_action_done(fx->st, id, 311, "done", &err));
-	g_clear_pointer(&err, g_free);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 1000, 60, &got, &err), STORE_NONE);
 	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
-	assert_int_equal(got.done_at, 310);
+	assert_int_equal(got.done_at, 370);
 	assert_string_equal(got.result, "failed: not in the hold queue");
 	store_host_action_clear(&got);
 	/* Once done, the hold may get another decision. */
