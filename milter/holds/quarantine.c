@@ -508,16 +508,15 @@ static char *finish_claimed(const struct review_config *cfg, struct store *st,
 		return result;
 	}
 	int there = err ? -1 : still_queued(cfg, q, o, &err);
-	GArray *findings = there < 0 ? NULL : quarantine_findings(st, q->id, &err);
-	g_clear_pointer(&err, g_free); /* unreadable findings: no labels, as in quarantine_decide */
+	char *findings_err = NULL; /* unreadable findings: no labels, as in quarantine_decide */
+	GArray *findings = there < 0 ? NULL : quarantine_findings(st, q->id, &findings_err);
+	g_free(findings_err);
 	bool ok =
 	    there == 1
 	        ? decide_here(cfg, st, q, findings, action, a->reviewer, a->comment, wrong, true, now, &err)
 	    : there == 0
 	        ? record_decision(cfg, st, q, findings, o.what, a->reviewer, a->comment, wrong, now, &err)
 	        : false;
-	if (err == NULL && there < 0)
-		err = g_strdup("the queue could not be read");
 	result = !ok          ? g_strdup_printf("failed: %s", err)
 	         : there == 1 ? g_strdup("done")
 	                      : g_strdup("done (the message had left the queue before this claim)");
@@ -545,7 +544,9 @@ static char *carry_out(const struct review_config *cfg, struct store *st, const 
 	char *err = NULL, *sent_to = NULL, *result = NULL;
 	bool ok = quarantine_decide(cfg, st, a->quarantine_id, action, a->reviewer, a->comment, wrong, now,
 	                            &sent_to, &err);
-	struct store_quarantine *q = ok ? NULL : quarantine_load(st, a->quarantine_id, &err);
+	char *load_err = NULL;
+	struct store_quarantine *q = ok ? NULL : quarantine_load(st, a->quarantine_id, &load_err);
+	g_free(load_err); /* no record to finish: ERR says why the decision failed */
 	if (q != NULL && !quarantine_elsewhere(cfg, q) &&
 	    strcmp(q->state, outcome_of(cfg, action).state) == 0)
 		result = finish_claimed(cfg, st, q, a, action, wrong, now);

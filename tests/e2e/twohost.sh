@@ -55,7 +55,7 @@ PG_DIR=
 # ---- two instances of lib.sh's one ------------------------------------------
 # lib.sh keeps one instance in global variables; `save X` keeps them as X_...,
 # `use X` makes instance X the current one again.
-INSTANCE_VARS="T PORT_IN PORT_OUT PORT_PLAIN PORT_SINK SINK_DIR STORE MILTER_LOG MAILLOG HOLD_KEY MILTER_PID SINK_PID PF_STARTED"
+INSTANCE_VARS="T PORT_IN PORT_OUT PORT_PLAIN PORT_SINK PORT_METRICS SINK_DIR STORE MILTER_LOG MAILLOG HOLD_KEY MILTER_PID SINK_PID PF_STARTED"
 save() {
 	for v in $INSTANCE_VARS; do
 		eval "${1}_$v=\${$v}"
@@ -68,15 +68,19 @@ use() {
 }
 
 # start_host X NAME: a Postfix instance, its smtp-sink and its daemon on the
-# shared store, named NAME.
+# shared store, named NAME, with its metrics on $PORT_METRICS (past the ports
+# of both instances).
 # Saved after each step: a failure half way still stops what was started.
 start_host() {
+	PORT_METRICS=
 	setup_instance milter
 	save "$1"
 	: >"$T/swaks.log"
 	start_sink
 	save "$1"
-	start_milter -o "store=$PG_LOCATION" -o "host-name=$2" -o "spool.directory=$T/milter-spool"
+	PORT_METRICS=$(free_port $((PORT_SINK + 10)))
+	start_milter -o "store=$PG_LOCATION" -o "host-name=$2" -o "spool.directory=$T/milter-spool" \
+		-o "metrics=127.0.0.1:$PORT_METRICS"
 	save "$1"
 	start_postfix
 	save "$1"
@@ -198,6 +202,28 @@ t_each_host_reconciles_its_own() {
 		until grep "info: reconcile: " "$MILTER_LOG" | tail -1 | grep -q "$line"; do
 			i=$((i + 1))
 			[ $i -gt 50 ] && { why "${x%:*}: $(grep "reconcile:" "$MILTER_LOG" | tail -1)"; break; }
+			sleep 0.1
+		done
+	done
+	return 0
+}
+
+# holds_waiting X: the apology_holds_waiting gauge of host X's daemon.
+holds_waiting() {
+	use "$1"
+	python3 -c 'import sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
+print(" ".join(l.split()[1] for l in text.splitlines() if l.startswith("apology_holds_waiting ")))' "$PORT_METRICS"
+}
+
+# Each daemon's held-mail gauge counts its own holds in the shared store: A
+# holds one reply, B two (the sum is the queue, not twice it).
+t_each_host_counts_its_own_holds() {
+	for x in A:1 B:2; do
+		i=0
+		until [ "$(holds_waiting "${x%:*}")" = "${x#*:}" ]; do
+			i=$((i + 1))
+			[ $i -gt 50 ] && { why "${x%:*}: apology_holds_waiting $(holds_waiting "${x%:*}"), want ${x#*:}"; break; }
 			sleep 0.1
 		done
 	done
@@ -347,7 +373,8 @@ printf 'store: %s\nhold-key: %s\npostfix-config: %s\n' "$PG_LOCATION" "$HOLD_KEY
 save B
 
 for t in t_complaint_on_a_reply_on_b t_repeat_apology_across_hosts t_one_quarantine_list \
-	t_each_host_reconciles_its_own t_release_on_b_decided_on_a t_database_stopped_mid_run; do
+	t_each_host_reconciles_its_own t_each_host_counts_its_own_holds t_release_on_b_decided_on_a \
+	t_database_stopped_mid_run; do
 	run_test "$t"
 done
 
