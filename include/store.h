@@ -106,6 +106,13 @@ bool store_read_only(struct store *st);
  * count only their own.  Call it before the handle is used from other
  * threads, and before the first store_inflight_*() call. */
 void store_set_host(struct store *st, const char *name);
+/* The connections a PostgreSQL handle keeps at most (its pool; the daemon's
+ * store-pool-size): from 1 to STORE_POOL_MAX, STORE_POOL_DEFAULT until set.
+ * Fewer than are open now: the extra ones close as they are given back.
+ * SQLite handles have no pool and ignore it. */
+#define STORE_POOL_DEFAULT 4
+#define STORE_POOL_MAX     64
+void store_set_pool_size(struct store *st, int connections);
 /* Check, without creating the store or changing it, whether the store at
  * LOCATION could be opened for writing now, as the user calling: the file
  * readable and writable and a store of a schema this program knows, its
@@ -450,15 +457,20 @@ struct store_host_action {
 /* Add A (its id, claimed_at, done_at and result ignored) and set *ID (may be
  * NULL); false with *ERR when an action of the same hold is still open. */
 bool store_host_action_put(struct store *st, const struct store_host_action *a, gint64 *id, char **err);
-/* Claim the oldest action addressed to HOST that no agent has claimed: it
- * is marked claimed at NOW in the same statement, so of two agents polling
- * at once only one gets it.  STORE_FOUND with OUT filled, STORE_NONE when
- * nothing waits. */
-enum store_status store_host_action_claim(struct store *st, const char *host, gint64 now,
+/* Claim the oldest open action addressed to HOST that no agent has claimed,
+ * or whose claim is older than LEASE seconds (an agent that stopped between
+ * its claim and its result): it is marked claimed at NOW in the same
+ * statement, so of two agents polling at once only one gets it.
+ * STORE_FOUND with OUT filled (its claimed_at NOW), STORE_NONE when nothing
+ * waits.  LEASE is at least 1, so a claim taken again is always later than
+ * the one it replaces. */
+enum store_status store_host_action_claim(struct store *st, const char *host, gint64 now, gint64 lease,
                                           struct store_host_action *out, char **err);
-/* Record the RESULT of claimed action ID, done at NOW; false when it is not
- * a claimed action that is still open. */
-bool store_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err);
+/* Record the RESULT of action A, done at NOW, if it is still open under A's
+ * claim (its claimed_at): STORE_FOUND when recorded, STORE_NONE when it was
+ * closed or claimed again since (the lease ran out). */
+enum store_status store_host_action_done(struct store *st, const struct store_host_action *a, gint64 now,
+                                         const char *result, char **err);
 /* The latest action of hold QUARANTINE_ID, open or done. */
 enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,
                                          struct store_host_action *out, char **err);

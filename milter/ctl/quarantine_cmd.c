@@ -25,6 +25,7 @@
 
 #include "ctl.h"
 #include "holdqueue.h"
+#include "hostname.h"
 #include "labeling.h"
 #include "notify.h"
 #include "opts.h"
@@ -572,7 +573,7 @@ static int cmd_reconcile(const struct review_config *cfg, struct store *st, cons
 		    store_err);
 	/* On a store several hosts share, only this host's records are in its
 	 * hold queue. */
-	holdqueue_keep_host(rows, quarantine_local_host(cfg));
+	holdqueue_keep_host(rows, hostname_or_system(cfg->host_name));
 	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	unsigned waiting = 0;
 	if (*cfg->spool_dir && !spool_read(cfg->spool_dir, &waiting, spooled, &err)) {

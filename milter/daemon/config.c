@@ -11,8 +11,10 @@
 #include <string.h>
 
 #include "config.h"
+#include "hostname.h"
 #include "settings.h"
 #include "spool.h"
+#include "store.h"
 #include "units.h"
 #include "scope.h"
 
@@ -25,7 +27,6 @@ static char *check_domain(const char *v);
 static char *check_reply_text(const char *v);
 static char *check_daemon_name(const char *v);
 static char *check_metrics(const char *v);
-static char *check_host_name(const char *v);
 
 #define CHOICES(...) ((const char *const[]){__VA_ARGS__, NULL})
 #define FACILITIES                                                                                           \
@@ -52,7 +53,7 @@ const struct config_key config_keys[] = {
     {"store", CONF_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0, NULL, NULL,
      "where complaints, apology history and held mail are recorded: sqlite:PATH, or postgresql://... "
      "for one database the daemons of several mail hosts share (docs/postgresql.md)"},
-    {"host-name", CONF_STRING, FIELD(host_name), "", 0, 0, NULL, check_host_name,
+    {"host-name", CONF_STRING, FIELD(host_name), "", 0, 0, NULL, hostname_check,
      "the name this daemon's held mail is recorded under (the host column of apologyctl quarantine "
      "list), and of its crash-guard marks in a shared PostgreSQL store; give each daemon that shares "
      "one store a name of its own (empty: the system's host name)"},
@@ -67,6 +68,9 @@ const struct config_key config_keys[] = {
     {"spool.retry", CONF_DURATION, FIELD(store_retry), "1m", 1, 3600, NULL, NULL,
      "while the store cannot be opened or the spool holds records, how often to try again; also how often "
      "the upkeep runs (pruning, reconcile)"},
+    {"store-pool-size", CONF_INT, FIELD(pool_size), "4", 1, STORE_POOL_MAX, NULL, NULL,
+     "connections to a PostgreSQL store each of the daemon's two handles (the lookups, the writer) "
+     "keeps open at most; a call that finds them all busy waits store-busy-timeout (SQLite: unused)"},
     {"store-busy-timeout", CONF_MSEC, FIELD(busy_timeout), "250ms", 10, 60000, NULL, NULL,
      "how long a read or write of the store waits for a lock another process holds: a reply whose "
      "lookup times out is judged without the stored complaint and apology history, a record the store "
@@ -220,22 +224,6 @@ static char *check_metrics(const char *v)
 	if (*v == '\0' || config_parse_listen(v, &sa, &len, &loopback))
 		return NULL;
 	return g_strdup("expected IPV4-ADDRESS:PORT or [IPV6-ADDRESS]:PORT, e.g. 127.0.0.1:9257");
-}
-
-/* A host name shows in lists and prefixes the crash guard's marks ("HOST/"). */
-static char *check_host_name(const char *v)
-{
-	if (strlen(v) > 253)
-		return g_strdup("a host name has at most 253 characters");
-	for (const char *p = v; *p; p++)
-		if (!g_ascii_isalnum(*p) && *p != '-' && *p != '.' && *p != '_')
-			return g_strdup("a host name has only letters, digits, '-', '.' and '_'");
-	return NULL;
-}
-
-const char *config_host_name(const struct config *cfg)
-{
-	return cfg->host_name != NULL && *cfg->host_name ? cfg->host_name : g_get_host_name();
 }
 
 static char *check_header_name(const char *v)

@@ -64,6 +64,7 @@ struct config {
 	gint64 spool_max;        /* bytes the spool may hold */
 	gint64 store_retry;      /* seconds between tries to open the store or write the spool to it */
 	gint64 busy_timeout;     /* milliseconds a store call waits for another process's lock */
+	int pool_size;           /* connections of each PostgreSQL handle at most */
 	int queue_size;          /* records queued for the store writer at most */
 	gint64 queue_memory;     /* bytes of records queued for the store writer at most */
 	gint64 reconcile;        /* seconds between comparisons of the hold queue with the store; 0 = never */
@@ -135,9 +136,5 @@ bool config_parse_listen(const char *spec, struct sockaddr_storage *sa, socklen_
 /* The path of a unix:PATH or local:PATH socket setting, inside SOCKET;
  * NULL for an inet socket. */
 const char *config_socket_path(const char *socket);
-
-/* The name this daemon records its held mail under: host-name, or the
- * system's host name when that is empty (owned by CFG or GLib). */
-const char *config_host_name(const struct config *cfg);
 
 #endif

@@ -35,6 +35,7 @@
 #include "decision.h"
 #include "filter.h"
 #include "holdseal.h"
+#include "hostname.h"
 #include "log.h"
 #include "policy.h"
 #include "render.h"
@@ -1032,7 +1033,7 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
 	    .raw_len = s->raw->len,
 	    .created = now,
 	    .state = g_strdup(state),
-	    .host = g_strdup(config_host_name(s->f->cfg)),
+	    .host = g_strdup(hostname_or_system(s->f->cfg->host_name)),
 	    /* the complaint it answers, so that readers need not split the copy */
 	    .complaint_recorded = true,
 	    .complaint_detected = d->complaint.detected,

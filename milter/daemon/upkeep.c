@@ -13,6 +13,7 @@
 
 #include "daemon_metrics.h"
 #include "holdqueue.h"
+#include "hostname.h"
 #include "log.h"
 #include "spool.h"
 #include "store.h"
@@ -100,7 +101,7 @@ struct store *upkeep_open(const struct config *cfg, char **err)
 		explain(cfg, err);
 		return NULL;
 	}
-	store_set_host(st, config_host_name(cfg));
+	store_set_host(st, hostname_or_system(cfg->host_name));
 	if (store_read_only(st)) {
 		*err = g_strdup_printf(
 		    "store %s: opened for reading only (the file is not writable, or its file "
@@ -123,6 +124,7 @@ struct store *upkeep_open(const struct config *cfg, char **err)
 		    crashed);
 	}
 	store_set_busy_timeout(st, (int)cfg->busy_timeout);
+	store_set_pool_size(st, cfg->pool_size);
 	return st;
 }
 
@@ -145,7 +147,8 @@ static struct store *open_for_writer(const struct config *cfg, char **err)
 		explain(cfg, err);
 		return NULL;
 	}
-	store_set_host(ws, config_host_name(cfg));
+	store_set_host(ws, hostname_or_system(cfg->host_name));
+	store_set_pool_size(ws, cfg->pool_size);
 	prune(ws, cfg);
 	store_set_busy_timeout(ws, (int)cfg->busy_timeout);
 	return ws;
@@ -191,8 +194,19 @@ static void hand_to_writer(struct writer *w, struct store *ws, const struct conf
 	g_free(err);
 }
 
+/* Append the held records of this host (host-name, else the system's; and
+ * those that name no host) to HELD: in a store several mail hosts share,
+ * each daemon reconciles and counts its own holds only.  False with *ERR. */
+static bool own_holds(struct store *st, const struct config *cfg, GPtrArray *held, char **err)
+{
+	if (!store_quarantine_list(st, &(struct store_query){.state = "held"}, held, err))
+		return false;
+	holdqueue_keep_host(held, hostname_or_system(cfg->host_name));
+	return true;
+}
+
 /* The gauges read from the spool and the store (daemon_metrics.h): records
- * waiting in the spool; with ST, held replies waiting for a reviewer and
+ * waiting in the spool; with ST, this host's held replies waiting for a reviewer and
  * notifications not yet sent.  A gauge that cannot be read keeps its last
  * value; the log says why once per change. */
 static void measure(struct store *st, const struct config *cfg)
@@ -201,12 +215,13 @@ static void measure(struct store *st, const struct config *cfg)
 	const struct daemon_metrics *dm = daemon_metrics();
 	char *err = NULL;
 	unsigned waiting = 0;
-	gint64 held = 0, backlog = 0;
+	gint64 backlog = 0;
 	if (*cfg->spool_dir == '\0' || spool_read(cfg->spool_dir, &waiting, NULL, &err))
 		metric_set(metric_at(dm->spool_records), waiting);
-	struct store_query query = {.state = "held"};
-	if (err == NULL && st != NULL && store_quarantine_count(st, &query, &held, &err))
-		metric_set(metric_at(dm->holds_waiting), held);
+	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	if (err == NULL && st != NULL && own_holds(st, cfg, held, &err))
+		metric_set(metric_at(dm->holds_waiting), held->len);
+	g_ptr_array_unref(held);
 	if (err == NULL && st != NULL && store_outbox_backlog(st, &backlog, &err))
 		metric_set(metric_at(dm->outbox_backlog), backlog);
 	if (err != NULL && g_strcmp0(err, last_why) != 0)
@@ -317,13 +332,12 @@ int upkeep_reconcile(struct writer *w, const struct config *cfg)
 	struct store *st = writer_store(w);
 	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	int rc = -1;
-	if (st != NULL && !store_quarantine_list(st, &(struct store_query){.state = "held"}, held, &err)) {
+	if (st != NULL && !own_holds(st, cfg, held, &err)) {
 		cannot_compare(cfg, g_strdup_printf("cannot read the store: %s", err));
 		g_free(err);
 		goto out;
 	}
 	g_clear_pointer(&reconcile_why, g_free);
-	holdqueue_keep_host(held, config_host_name(cfg));
 	struct holdqueue_counts c;
 	GPtrArray *unknown = g_ptr_array_new();
 	holdqueue_reconcile(queue, st ? held : NULL, pending, spooled, &c, unknown, NULL);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "holdqueue.h"
+#include "hostname.h"
 #include "labeling.h"
 #include "notify.h"
 #include "quarantine.h"
@@ -265,36 +266,61 @@ static bool put_labels(struct store *st, const struct store_quarantine *q, const
 	return ok;
 }
 
-const char *quarantine_local_host(const struct review_config *cfg)
-{
-	return *cfg->host_name ? cfg->host_name : g_get_host_name();
-}
-
 bool quarantine_elsewhere(const struct review_config *cfg, const struct store_quarantine *q)
 {
-	return q->host != NULL && strcmp(q->host, quarantine_local_host(cfg)) != 0;
+	return q->host != NULL && strcmp(q->host, hostname_or_system(cfg->host_name)) != 0;
 }
 
-/* Carry out decision ACTION about Q here, through the local helper: claim
- * the record, act on the MTA, record the decision, its labels and its
- * notifications. */
-static bool decide_here(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
-                        const GArray *findings, enum review_action action, const char *who,
-                        const char *comment, const GPtrArray *wrong, gint64 now, char **err)
+/* What decision ACTION does: the MTA step, its name in the audit trail and
+ * the record's state afterwards. */
+struct outcome {
+	bool release;      /* release (else delete) */
+	const char *what;  /* "release", "expire-return", ... */
+	const char *state; /* "released", "deleted", ... */
+};
+
+static struct outcome outcome_of(const struct review_config *cfg, enum review_action action)
 {
 	bool release =
 	    action == REVIEW_RELEASE || (action == REVIEW_EXPIRE && cfg->expire_action == EXPIRE_RELEASE);
-	const char *what = action != REVIEW_EXPIRE ? action_names[action]
-	                   : release               ? "expire-release"
-	                                           : "expire-return";
-	const char *state = action == REVIEW_EXPIRE   ? "expired"
-	                    : release                 ? "released"
-	                    : action == REVIEW_RETURN ? "returned"
-	                                              : "deleted";
+	return (struct outcome){
+	    .release = release,
+	    .what = action != REVIEW_EXPIRE ? action_names[action]
+	            : release               ? "expire-release"
+	                                    : "expire-return",
+	    .state = action == REVIEW_EXPIRE   ? "expired"
+	             : release                 ? "released"
+	             : action == REVIEW_RETURN ? "returned"
+	                                       : "deleted",
+	};
+}
+
+/* The decision carried out: the audit trail, its labels, its notifications. */
+static bool record_decision(const struct review_config *cfg, struct store *st,
+                            const struct store_quarantine *q, const GArray *findings, const char *what,
+                            const char *who, const char *comment, const GPtrArray *wrong, gint64 now,
+                            char **err)
+{
+	return store_review_put(st, q->id, who, what, comment, now, err) &&
+	       put_labels(st, q, findings, what, wrong, who, now, err) &&
+	       notify_queue(cfg, st, q, what, who, comment, now, err);
+}
+
+/* Carry out decision ACTION about Q here, through the local helper: claim
+ * the record (unless CLAIMED: an earlier attempt claimed it and stopped
+ * before the MTA step), act on the MTA, record the decision, its labels and
+ * its notifications. */
+static bool decide_here(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
+                        const GArray *findings, enum review_action action, const char *who,
+                        const char *comment, const GPtrArray *wrong, bool claimed, gint64 now, char **err)
+{
+	struct outcome o = outcome_of(cfg, action);
+	bool release = o.release;
+	const char *what = o.what, *state = o.state;
 	/* Claim the record before touching the MTA: of two decisions at once (a
 	 * reviewer and `expire`), only one acts. */
 	char *claim_err = NULL;
-	if (!store_quarantine_set_state(st, q->token, "held", state, &claim_err)) {
+	if (!claimed && !store_quarantine_set_state(st, q->token, "held", state, &claim_err)) {
 		*err = g_strdup_printf("message %" G_GINT64_FORMAT " was not changed: %s", q->id, claim_err);
 		g_free(claim_err);
 		return false;
@@ -317,9 +343,7 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 		g_free(mta_err);
 		return false;
 	}
-	return store_review_put(st, q->id, who, what, comment, now, err) &&
-	       put_labels(st, q, findings, what, wrong, who, now, err) &&
-	       notify_queue(cfg, st, q, what, who, comment, now, err);
+	return record_decision(cfg, st, q, findings, what, who, comment, wrong, now, err);
 }
 
 /* Send decision ACTION about Q, which another host holds, to that host:
@@ -393,7 +417,7 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
 	if (!labels_check_wrong(findings, wrong, err))
 		goto out;
 	if (!quarantine_elsewhere(cfg, q)) {
-		ok = decide_here(cfg, st, q, findings, action, who, comment, wrong, now, err);
+		ok = decide_here(cfg, st, q, findings, action, who, comment, wrong, false, now, err);
 	} else if (action == REVIEW_EXPIRE) {
 		*err = g_strdup_printf("message %" G_GINT64_FORMAT
 		                       " is held on host %s: its own expire acts on it",
@@ -422,8 +446,84 @@ static bool verb_action(const char *verb, enum review_action *action)
 	return false;
 }
 
+/* The audit trail's entry of decision WHAT about Q made at or after SINCE,
+ * or NULL (caller frees); *ERR on a store error. */
+static struct store_review *decided_since(struct store *st, const struct store_quarantine *q,
+                                          const char *what, gint64 since, char **err)
+{
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	struct store_review *found = NULL;
+	if (store_review_list(st, q->id, 0, trail, err))
+		for (guint i = 0; i < trail->len && found == NULL; i++) {
+			struct store_review *r = &g_array_index(trail, struct store_review, i);
+			if (r->at >= since && g_strcmp0(r->action, what) == 0) {
+				found = g_memdup2(r, sizeof *r);
+				memset(r, 0, sizeof *r); /* now FOUND's */
+			}
+		}
+	g_array_unref(trail);
+	return found;
+}
+
+/* Whether the MTA still has Q where it was before decision O (the hold
+ * queue for a release, any queue for a delete): 1, 0, or -1 with *ERR. */
+static int still_queued(const struct review_config *cfg, const struct store_quarantine *q, struct outcome o,
+                        char **err)
+{
+	GHashTable *queue = quarantine_mta_queue(cfg, err);
+	if (queue == NULL)
+		return -1;
+	const char *where = g_hash_table_lookup(queue, q->queue_id);
+	int there = o.release ? where != NULL && strcmp(where, "hold") == 0 : where != NULL;
+	g_hash_table_unref(queue);
+	return there;
+}
+
+/* Action A of this host about Q, whose record is already in the state A
+ * leads to: an earlier claim of A (its agent stopped before recording a
+ * result, and the lease ran out) or a reviewer here got that far.  Nothing
+ * is done twice: a decision already in the audit trail is only reported;
+ * else the MTA step is taken if the message is still where it was (the
+ * helper acts on a record in that state only while its own audit trail has
+ * no release or discard of it), and the decision recorded.  Returns the
+ * result for the store. */
+static char *finish_claimed(const struct review_config *cfg, struct store *st,
+                            const struct store_quarantine *q, const struct store_host_action *a,
+                            enum review_action action, const GPtrArray *wrong, gint64 now)
+{
+	struct outcome o = outcome_of(cfg, action);
+	char *err = NULL, *result = NULL;
+	struct store_review *before = decided_since(st, q, o.what, a->requested_at, &err);
+	if (before != NULL) {
+		result = g_strdup_printf("done before: message %" G_GINT64_FORMAT " was %s by %s", q->id,
+		                         o.state, before->reviewer);
+		store_review_clear(before);
+		g_free(before);
+		return result;
+	}
+	int there = err ? -1 : still_queued(cfg, q, o, &err);
+	char *findings_err = NULL; /* unreadable findings: no labels, as in quarantine_decide */
+	GArray *findings = there < 0 ? NULL : quarantine_findings(st, q->id, &findings_err);
+	g_free(findings_err);
+	bool ok =
+	    there == 1
+	        ? decide_here(cfg, st, q, findings, action, a->reviewer, a->comment, wrong, true, now, &err)
+	    : there == 0
+	        ? record_decision(cfg, st, q, findings, o.what, a->reviewer, a->comment, wrong, now, &err)
+	        : false;
+	result = !ok          ? g_strdup_printf("failed: %s", err)
+	         : there == 1 ? g_strdup("done")
+	                      : g_strdup("done (the message had left the queue before this claim)");
+	if (findings)
+		g_array_unref(findings);
+	g_free(err);
+	return result;
+}
+
 /* Carry out claimed action A here, as its reviewer decided it: the local
- * path of quarantine_decide().  Returns its result for the store. */
+ * path of quarantine_decide(), or the rest of it when the record already
+ * shows A's outcome (finish_claimed).  Returns its result for the store. */
 static char *carry_out(const struct review_config *cfg, struct store *st, const struct store_host_action *a,
                        gint64 now)
 {
@@ -436,12 +536,20 @@ static char *carry_out(const struct review_config *cfg, struct store *st, const 
 		if (**r)
 			g_ptr_array_add(wrong, g_strdup(*r));
 	g_strfreev(rules);
-	char *err = NULL, *sent_to = NULL;
+	char *err = NULL, *sent_to = NULL, *result = NULL;
 	bool ok = quarantine_decide(cfg, st, a->quarantine_id, action, a->reviewer, a->comment, wrong, now,
 	                            &sent_to, &err);
-	char *result = !ok       ? g_strdup_printf("failed: %s", err)
-	               : sent_to ? g_strdup_printf("failed: the hold is on host %s", sent_to)
-	                         : g_strdup("done");
+	char *load_err = NULL;
+	struct store_quarantine *q = ok ? NULL : quarantine_load(st, a->quarantine_id, &load_err);
+	g_free(load_err); /* no record to finish: ERR says why the decision failed */
+	if (q != NULL && !quarantine_elsewhere(cfg, q) &&
+	    strcmp(q->state, outcome_of(cfg, action).state) == 0)
+		result = finish_claimed(cfg, st, q, a, action, wrong, now);
+	else
+		result = !ok       ? g_strdup_printf("failed: %s", err)
+		         : sent_to ? g_strdup_printf("failed: the hold is on host %s", sent_to)
+		                   : g_strdup("done");
+	store_quarantine_free(q);
 	g_free(sent_to);
 	g_free(err);
 	g_ptr_array_unref(wrong);
@@ -451,23 +559,24 @@ static char *carry_out(const struct review_config *cfg, struct store *st, const 
 int quarantine_agent_once(const struct review_config *cfg, struct store *st, gint64 now, GString *report,
                           char **err)
 {
-	const char *host = quarantine_local_host(cfg);
+	const char *host = hostname_or_system(cfg->host_name);
 	int n = 0;
 	for (;;) {
 		struct store_host_action a = {0};
-		enum store_status claimed = store_host_action_claim(st, host, now, &a, err);
+		enum store_status claimed = store_host_action_claim(st, host, now, cfg->agent_lease, &a, err);
 		if (claimed == STORE_ERROR)
 			return -1;
 		if (claimed == STORE_NONE)
 			return n;
 		char *result = carry_out(cfg, st, &a, now);
+		enum store_status recorded = store_host_action_done(st, &a, now, result, err);
 		g_string_append_printf(
-		    report, "action %" G_GINT64_FORMAT ": %s of message %" G_GINT64_FORMAT " by %s: %s\n",
-		    a.id, a.verb, a.quarantine_id, a.reviewer, result);
-		bool recorded = store_host_action_done(st, a.id, now, result, err);
+		    report, "action %" G_GINT64_FORMAT ": %s of message %" G_GINT64_FORMAT " by %s: %s%s\n",
+		    a.id, a.verb, a.quarantine_id, a.reviewer, result,
+		    recorded == STORE_NONE ? " (not recorded: claimed again after agent-lease)" : "");
 		g_free(result);
 		store_host_action_clear(&a);
-		if (!recorded)
+		if (recorded == STORE_ERROR)
 			return -1;
 		n++;
 	}

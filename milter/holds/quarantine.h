@@ -46,20 +46,19 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
                        enum review_action action, const char *who, const char *comment,
                        const GPtrArray *wrong, gint64 now, char **sent_to, char **err);
 
-/* This mail host's name: the settings' host, else the system's (as the
- * daemon records it with each hold). */
-const char *quarantine_local_host(const struct review_config *cfg);
 /* Whether another mail host holds Q (a record without a host is taken as
  * this host's: it was made before hosts were recorded, with one store per
  * host). */
 bool quarantine_elsewhere(const struct review_config *cfg, const struct store_quarantine *q);
 
 /* The agent of this host (`apologyctl quarantine agent`): claim each action
- * addressed to this host in the store, one at a time, carry it out through
- * the local helper as its reviewer decided it (the local path of
- * quarantine_decide) and record its result ("done" or "failed: why").
- * Appends a line per action to REPORT.  Returns how many were carried out,
- * or -1 with *ERR when the store failed. */
+ * addressed to this host in the store, one at a time (also one whose claim
+ * is older than agent-lease: its agent stopped before its result), carry it
+ * out through the local helper as its reviewer decided it (the local path of
+ * quarantine_decide; what a stopped agent already did is not done again)
+ * and record its result ("done...", or "failed: why").  Appends a line per
+ * action to REPORT.  Returns how many were carried out, or -1 with *ERR
+ * when the store failed. */
 int quarantine_agent_once(const struct review_config *cfg, struct store *st, gint64 now, GString *report,
                           char **err);
 

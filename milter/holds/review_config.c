@@ -10,6 +10,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "hostname.h"
 #include "opts.h"
 #include "review_config.h"
 #include "settings.h"
@@ -19,7 +20,16 @@
 #define LIBEXECDIR "/usr/local/libexec/apology-milter"
 #endif
 
-enum key_type { KEY_STRING, KEY_BOOL, KEY_INT, KEY_DURATION, KEY_SIZE, KEY_ADDRESSES, KEY_EXPIRE_ACTION };
+enum key_type {
+	KEY_STRING,
+	KEY_HOST_NAME, /* a string hostname_check() accepts, as the daemon's host-name */
+	KEY_BOOL,
+	KEY_INT,
+	KEY_DURATION,
+	KEY_SIZE,
+	KEY_ADDRESSES,
+	KEY_EXPIRE_ACTION
+};
 
 /* One setting.  MIN and MAX bound the numbers (KEY_INT), seconds
  * (KEY_DURATION) and bytes (KEY_SIZE); the help text says them. */
@@ -56,12 +66,16 @@ static const struct review_key review_keys[] = {
      "the sendmail binary that lists Sendmail's queue (-bp) when sendmail-config is set"},
     {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper", 0, 0,
      "the privileged helper that releases or deletes held mail (run with sudo -n when not root)"},
-    {"host-name", KEY_STRING, FIELD(host_name), "", 0, 0,
+    {"host-name", KEY_HOST_NAME, FIELD(host_name), "", 0, 0,
      "this mail host's name: the same value as the daemon's \"host-name\", which it records with "
      "each hold (empty: the system's host name); a decision about a hold of another host is sent to "
      "that host's `quarantine agent`, and `quarantine reconcile` compares only this host's records"},
     {"agent-interval", KEY_DURATION, FIELD(agent_interval), "10s", 1, DAY,
      "how often `quarantine agent` looks in the store for decisions addressed to this host"},
+    {"agent-lease", KEY_DURATION, FIELD(agent_lease), "5m", 1, DAY,
+     "how long an agent's claim of a decision lasts: one still open after this (its agent stopped "
+     "before recording a result) is claimed again and finished by the next agent; keep it longer "
+     "than a release or discard takes"},
     {"expire-after", KEY_DURATION, FIELD(expire_after), "7d", 0, 3650 * DAY,
      "`quarantine expire` acts on mail held longer than this"},
     {"expire-action", KEY_EXPIRE_ACTION, FIELD(expire_action), "return", 0, 0,
@@ -249,7 +263,12 @@ static char *set_number(const struct review_key *k, const char *value, void *fie
 static char *set_key(struct review_config *cfg, const struct review_key *k, const char *value)
 {
 	void *field = (char *)cfg + k->offset;
+	char *why = NULL;
 	switch (k->type) {
+	case KEY_HOST_NAME:
+		if ((why = hostname_check(value)) != NULL)
+			return why;
+		/* fall through */
 	case KEY_STRING:
 		g_free(*(char **)field);
 		*(char **)field = g_strdup(value);
@@ -296,7 +315,8 @@ void review_config_init(struct review_config *cfg)
 void review_config_clear(struct review_config *cfg)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(review_keys); i++)
-		if (review_keys[i].type == KEY_STRING || review_keys[i].type == KEY_ADDRESSES)
+		if (review_keys[i].type == KEY_STRING || review_keys[i].type == KEY_HOST_NAME ||
+		    review_keys[i].type == KEY_ADDRESSES)
 			g_free(*(char **)((char *)cfg + review_keys[i].offset));
 	memset(cfg, 0, sizeof *cfg);
 }

@@ -40,8 +40,9 @@ struct review_config {
 	char *sendmail_cf;     /* sendmail-config: sendmail.cf of a Sendmail quarantine; "" = Postfix */
 	char *sendmail_bin;    /* sendmail-program: the sendmail binary that reads it */
 	char *helper;          /* the privileged apology-postsuper program */
-	char *host_name;       /* this mail host's name; "" = the system's (quarantine_local_host) */
+	char *host_name;       /* this mail host's name; "" = the system's (hostname_or_system) */
 	gint64 agent_interval; /* seconds between the agent's looks at the store */
+	gint64 agent_lease;    /* seconds after which an unfinished claim may be claimed again */
 	gint64 expire_after;   /* seconds a message may stay held */
 	int expire_action;     /* enum expire_action */
 	char *review_url;      /* base URL of the review page, for links */

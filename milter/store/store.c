@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "hostname.h"
 #include "store_priv.h"
 
 static const struct store_ops *const backends[] = {
@@ -73,7 +74,7 @@ void store_set_host(struct store *st, const char *name)
 
 const char *store_host(const struct store *st)
 {
-	return st->host != NULL ? st->host : g_get_host_name();
+	return hostname_or_system(st->host);
 }
 
 int store_schema_version(struct store *st)
@@ -84,6 +85,13 @@ int store_schema_version(struct store *st)
 void store_set_busy_timeout(struct store *st, int milliseconds)
 {
 	st->ops->set_busy_timeout(st, milliseconds);
+}
+
+void store_set_pool_size(struct store *st, int connections)
+{
+	g_assert(connections >= 1 && connections <= STORE_POOL_MAX);
+	if (st->ops->set_pool_size != NULL)
+		st->ops->set_pool_size(st, connections);
 }
 
 bool store_complaint_put(struct store *st, const struct store_complaint *c, char **err)
@@ -450,15 +458,17 @@ bool store_host_action_put(struct store *st, const struct store_host_action *a, 
 	return st->ops->host_action_put(st, a, id, err);
 }
 
-enum store_status store_host_action_claim(struct store *st, const char *host, gint64 now,
+enum store_status store_host_action_claim(struct store *st, const char *host, gint64 now, gint64 lease,
                                           struct store_host_action *out, char **err)
 {
-	return st->ops->host_action_claim(st, host, now, out, err);
+	g_assert(lease >= 1);
+	return st->ops->host_action_claim(st, host, now, now - lease, out, err);
 }
 
-bool store_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err)
+enum store_status store_host_action_done(struct store *st, const struct store_host_action *a, gint64 now,
+                                         const char *result, char **err)
 {
-	return st->ops->host_action_done(st, id, now, result, err);
+	return st->ops->host_action_done(st, a->id, a->claimed_at, now, result, err);
 }
 
 enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,

@@ -14,11 +14,10 @@
  * advisory lock, so two daemons starting at once on a fresh database do
  * not both migrate; each is one transaction.
  *
- * A handle keeps a small pool of connections (POOL_SIZE), guarded by a
- * mutex: a call takes one (waiting at most the busy timeout when all are in
- * use), and gives it back.  A connection found broken is reset and the
- * statement tried once more; the busy timeout is each connection's
- * statement_timeout.
+ * A handle keeps a small pool of connections (store_set_pool_size(),
+ * STORE_POOL_DEFAULT until then), guarded by a mutex: a call takes one (waiting at most the busy timeout when
+ * all are in use), and gives it back.  A connection found broken is reset and the statement tried once more;
+ * the busy timeout is each connection's statement_timeout.
  *
  * The crash guard keeps its marks in the inflight table (no file beside a
  * database on another host), each prefixed with this host's name (store_set_host), so a
@@ -33,7 +32,6 @@
 #include "store_priv.h"
 #include "thread.h"
 
-#define POOL_SIZE 4
 /* Any fixed number: the key of the advisory lock held while migrating. */
 #define MIGRATION_LOCK "7231190611"
 
@@ -231,8 +229,9 @@ struct pg_store {
 	char *shown;       /* without a password, for messages */
 	GMutex lock;       /* guards the pool and busy_ms */
 	GCond freed;
-	struct pconn *idle[POOL_SIZE];
+	struct pconn *idle[STORE_POOL_MAX];
 	int n_idle, n_open;
+	int pool_size; /* connections open at most */
 	int busy_ms;
 	int version;
 	bool read_only;
@@ -379,11 +378,12 @@ static struct pconn *acquire(struct pg_store *s, char **err)
 {
 	g_mutex_lock(&s->lock);
 	gint64 until = g_get_monotonic_time() + (gint64)MAX(s->busy_ms, 100) * 1000;
-	while (s->n_idle == 0 && s->n_open >= POOL_SIZE)
+	while (s->n_idle == 0 && s->n_open >= s->pool_size)
 		if (!g_cond_wait_until(&s->freed, &s->lock, until) && s->n_idle == 0 &&
-		    s->n_open >= POOL_SIZE) {
+		    s->n_open >= s->pool_size) {
+			int size = s->pool_size;
 			g_mutex_unlock(&s->lock);
-			*err = g_strdup_printf("store %s: all %d connections busy", s->shown, POOL_SIZE);
+			*err = g_strdup_printf("store %s: all %d connections busy", s->shown, size);
 			return NULL;
 		}
 	struct pconn *pc = s->n_idle > 0 ? s->idle[--s->n_idle] : NULL;
@@ -411,10 +411,14 @@ static struct pconn *acquire(struct pg_store *s, char **err)
 	return pc;
 }
 
-/* Give PC back to the pool; a broken one is closed. */
+/* Give PC back to the pool; a broken one is closed, and so is one the pool
+ * no longer has room for (its size was lowered). */
 static void release(struct pg_store *s, struct pconn *pc)
 {
-	if (PQstatus(pc->c) != CONNECTION_OK || PQtransactionStatus(pc->c) != PQTRANS_IDLE) {
+	g_mutex_lock(&s->lock);
+	bool extra = s->n_open > s->pool_size;
+	g_mutex_unlock(&s->lock);
+	if (extra || PQstatus(pc->c) != CONNECTION_OK || PQtransactionStatus(pc->c) != PQTRANS_IDLE) {
 		drop(s, pc);
 		return;
 	}
@@ -605,6 +609,7 @@ static struct pg_store *new_handle(const char *path)
 	g_mutex_init(&s->lock);
 	g_cond_init(&s->freed);
 	s->busy_ms = 5000;
+	s->pool_size = STORE_POOL_DEFAULT;
 	return s;
 }
 
@@ -666,6 +671,15 @@ static void pg_set_busy_timeout(struct store *st, int milliseconds)
 	struct pg_store *s = handle(st);
 	g_mutex_lock(&s->lock);
 	s->busy_ms = milliseconds;
+	g_mutex_unlock(&s->lock);
+}
+
+static void pg_set_pool_size(struct store *st, int connections)
+{
+	struct pg_store *s = handle(st);
+	g_mutex_lock(&s->lock);
+	s->pool_size = connections;
+	g_cond_broadcast(&s->freed); /* a larger pool: room for those waiting */
 	g_mutex_unlock(&s->lock);
 }
 
@@ -1615,40 +1629,45 @@ static bool pg_host_action_put(struct store *st, const struct store_host_action 
 	return r != NULL;
 }
 
-static enum store_status pg_host_action_claim(struct store *st, const char *host, gint64 now,
+/* An open action that no agent has claimed, or whose claim ran out. */
+#define CLAIMABLE " done_at IS NULL AND (claimed_at IS NULL OR claimed_at <= $3::bigint)"
+
+static enum store_status pg_host_action_claim(struct store *st, const char *host, gint64 now, gint64 expired,
                                               struct store_host_action *out, char **err)
 {
 	/* One statement: the row chosen is locked (FOR UPDATE), one another
 	 * agent has locked is skipped, and the update marks it claimed, so of
-	 * two agents polling at once only one gets each action. */
+	 * two agents polling at once only one gets each action; the outer
+	 * condition is checked again on the row as it is once locked. */
 	struct params p = {0};
 	p_text(&p, host);
 	p_int(&p, now);
+	p_int(&p, expired);
 	return one_host_action(
 	    run(handle(st),
 	        "UPDATE host_actions SET claimed_at = $2::bigint WHERE id = (SELECT id FROM"
-	        " host_actions WHERE host = $1::text AND claimed_at IS NULL AND done_at IS NULL"
-	        " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) AND claimed_at IS NULL"
+	        " host_actions WHERE host = $1::text AND" CLAIMABLE
+	        " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) AND" CLAIMABLE
 	        " RETURNING " HOST_ACTION_COLUMNS,
 	        &p, "claiming an action for this host", err),
 	    out);
 }
 
-static bool pg_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err)
+static enum store_status pg_host_action_done(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
+                                             const char *result, char **err)
 {
 	struct params p = {0};
 	p_int(&p, id);
 	p_int(&p, now);
 	p_text(&p, result);
+	p_int(&p, claimed_at);
 	PGresult *r = run(handle(st),
 	                  "UPDATE host_actions SET done_at = $2::bigint, result = $3::text"
-	                  " WHERE id = $1::bigint AND claimed_at IS NOT NULL AND done_at IS NULL",
+	                  " WHERE id = $1::bigint AND claimed_at = $4::bigint AND done_at IS NULL",
 	                  &p, "recording an action's result", err);
-	bool ok = r != NULL && changed(r) == 1;
-	if (r != NULL && !ok)
-		*err = g_strdup_printf("action %" G_GINT64_FORMAT " is not claimed and open", id);
+	enum store_status done = r == NULL ? STORE_ERROR : changed(r) == 1 ? STORE_FOUND : STORE_NONE;
 	PQclear(r);
-	return ok;
+	return done;
 }
 
 static enum store_status pg_host_action_last(struct store *st, gint64 quarantine_id,
@@ -1668,15 +1687,16 @@ static enum store_status pg_host_action_last(struct store *st, gint64 quarantine
 	{                                                                                                    \
 		.scheme = name, .open = pg_open, .probe = pg_probe, .close = pg_close,                       \
 		.read_only = pg_read_only, .schema_version = pg_schema_version,                              \
-		.set_busy_timeout = pg_set_busy_timeout, .complaint_put = pg_complaint_put,                  \
-		.complaint_find = pg_complaint_find, .apology_put = pg_apology_put,                          \
-		.history_get = pg_history_get, .quarantine_put = pg_quarantine_put,                          \
-		.quarantine_get = pg_quarantine_get, .quarantine_set_state = pg_quarantine_set_state,        \
-		.review_put = pg_review_put, .inflight_begin = pg_inflight_begin,                            \
-		.inflight_end = pg_inflight_end, .inflight_recover = pg_inflight_recover,                    \
-		.inflight_guard = pg_inflight_guard, .prune = pg_prune,                                      \
-		.quarantine_list = pg_quarantine_list, .quarantine_findings = pg_quarantine_findings,        \
-		.review_list = pg_review_list, .outbox_put = pg_outbox_put, .outbox_due = pg_outbox_due,     \
+		.set_busy_timeout = pg_set_busy_timeout, .set_pool_size = pg_set_pool_size,                  \
+		.complaint_put = pg_complaint_put, .complaint_find = pg_complaint_find,                      \
+		.apology_put = pg_apology_put, .history_get = pg_history_get,                                \
+		.quarantine_put = pg_quarantine_put, .quarantine_get = pg_quarantine_get,                    \
+		.quarantine_set_state = pg_quarantine_set_state, .review_put = pg_review_put,                \
+		.inflight_begin = pg_inflight_begin, .inflight_end = pg_inflight_end,                        \
+		.inflight_recover = pg_inflight_recover, .inflight_guard = pg_inflight_guard,                \
+		.prune = pg_prune, .quarantine_list = pg_quarantine_list,                                    \
+		.quarantine_findings = pg_quarantine_findings, .review_list = pg_review_list,                \
+		.outbox_put = pg_outbox_put, .outbox_due = pg_outbox_due,                                    \
 		.outbox_backlog = pg_outbox_backlog, .outbox_attempt = pg_outbox_attempt, .stats = pg_stats, \
 		.login_list = pg_login_list, .login_put = pg_login_put, .login_delete = pg_login_delete,     \
 		.monitor_stats = pg_monitor_stats, .labels_put = pg_labels_put,                              \

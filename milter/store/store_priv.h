@@ -26,6 +26,7 @@ struct store_ops {
 	bool (*read_only)(struct store *st);
 	int (*schema_version)(struct store *st);
 	void (*set_busy_timeout)(struct store *st, int milliseconds);
+	void (*set_pool_size)(struct store *st, int connections); /* NULL: no pool */
 	bool (*complaint_put)(struct store *st, const struct store_complaint *c, char **err);
 	enum store_status (*complaint_find)(struct store *st, const char *const *ids, size_t n_ids,
 	                                    struct store_complaint *out, char **err);
@@ -76,9 +77,12 @@ struct store_ops {
 	bool (*decisions_list)(struct store *st, gint64 since, const char *verdict, GArray *out, char **err);
 	/* actions addressed to a mail host (store.h) */
 	bool (*host_action_put)(struct store *st, const struct store_host_action *a, gint64 *id, char **err);
-	enum store_status (*host_action_claim)(struct store *st, const char *host, gint64 now,
+	/* An open action of HOST unclaimed, or claimed at or before EXPIRED. */
+	enum store_status (*host_action_claim)(struct store *st, const char *host, gint64 now, gint64 expired,
 	                                       struct store_host_action *out, char **err);
-	bool (*host_action_done)(struct store *st, gint64 id, gint64 now, const char *result, char **err);
+	/* Done if still open under the claim made at CLAIMED_AT. */
+	enum store_status (*host_action_done)(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
+	                                      const char *result, char **err);
 	enum store_status (*host_action_last)(struct store *st, gint64 quarantine_id,
 	                                      struct store_host_action *out, char **err);
 };

@@ -1572,45 +1572,47 @@ static enum store_status one_host_action(struct sqlite_store *s, sqlite3_stmt *q
 }
 
 static enum store_status sqlite_host_action_claim(struct store *st, const char *host, gint64 now,
-                                                  struct store_host_action *out, char **err)
+                                                  gint64 expired, struct store_host_action *out, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	/* One statement: SQLite writes one at a time, so no other agent can
 	 * claim the same row between the choice and the mark. */
-	sqlite3_stmt *q =
-	    locked_prepare(s,
-	                   "UPDATE host_actions SET claimed_at = ?2 WHERE id = (SELECT id FROM host_actions"
-	                   " WHERE host = ?1 AND claimed_at IS NULL AND done_at IS NULL ORDER BY id LIMIT 1)"
-	                   " RETURNING " HOST_ACTION_COLUMNS,
-	                   err);
+	sqlite3_stmt *q = locked_prepare(s,
+	                                 "UPDATE host_actions SET claimed_at = ?2 WHERE id = (SELECT id FROM"
+	                                 " host_actions WHERE host = ?1 AND done_at IS NULL AND"
+	                                 " (claimed_at IS NULL OR claimed_at <= ?3) ORDER BY id LIMIT 1)"
+	                                 " RETURNING " HOST_ACTION_COLUMNS,
+	                                 err);
 	if (q == NULL)
 		return STORE_ERROR;
 	bind_text(q, 1, host);
 	sqlite3_bind_int64(q, 2, now);
+	sqlite3_bind_int64(q, 3, expired);
 	enum store_status found = one_host_action(s, q, out, "claiming an action for this host", err);
 	g_mutex_unlock(&s->lock);
 	return found;
 }
 
-static bool sqlite_host_action_done(struct store *st, gint64 id, gint64 now, const char *result, char **err)
+static enum store_status sqlite_host_action_done(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
+                                                 const char *result, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	sqlite3_stmt *q = locked_prepare(s,
 	                                 "UPDATE host_actions SET done_at = ?2, result = ?3"
-	                                 " WHERE id = ?1 AND claimed_at IS NOT NULL AND done_at IS NULL",
+	                                 " WHERE id = ?1 AND claimed_at = ?4 AND done_at IS NULL",
 	                                 err);
 	if (q == NULL)
-		return false;
+		return STORE_ERROR;
 	sqlite3_bind_int64(q, 1, id);
 	sqlite3_bind_int64(q, 2, now);
 	bind_text(q, 3, result);
-	bool ok = finish(s, q, sqlite3_step(q), "recording an action's result", err);
-	if (ok && sqlite3_changes(s->db) != 1) {
-		*err = g_strdup_printf("action %" G_GINT64_FORMAT " is not claimed and open", id);
-		ok = false;
-	}
+	sqlite3_bind_int64(q, 4, claimed_at);
+	enum store_status done = !finish(s, q, sqlite3_step(q), "recording an action's result", err)
+	                             ? STORE_ERROR
+	                         : sqlite3_changes(s->db) == 1 ? STORE_FOUND
+	                                                       : STORE_NONE;
 	g_mutex_unlock(&s->lock);
-	return ok;
+	return done;
 }
 
 static enum store_status sqlite_host_action_last(struct store *st, gint64 quarantine_id,

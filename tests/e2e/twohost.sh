@@ -55,7 +55,7 @@ PG_DIR=
 # ---- two instances of lib.sh's one ------------------------------------------
 # lib.sh keeps one instance in global variables; `save X` keeps them as X_...,
 # `use X` makes instance X the current one again.
-INSTANCE_VARS="T PORT_IN PORT_OUT PORT_PLAIN PORT_SINK SINK_DIR STORE MILTER_LOG MAILLOG HOLD_KEY MILTER_PID SINK_PID PF_STARTED"
+INSTANCE_VARS="T PORT_IN PORT_OUT PORT_PLAIN PORT_SINK PORT_METRICS SINK_DIR STORE MILTER_LOG MAILLOG HOLD_KEY MILTER_PID SINK_PID PF_STARTED"
 save() {
 	for v in $INSTANCE_VARS; do
 		eval "${1}_$v=\${$v}"
@@ -68,21 +68,26 @@ use() {
 }
 
 # start_host X NAME: a Postfix instance, its smtp-sink and its daemon on the
-# shared store, named NAME.
+# shared store, named NAME, with its metrics on $PORT_METRICS (past the ports
+# of both instances).
 # Saved after each step: a failure half way still stops what was started.
 start_host() {
+	PORT_METRICS=
 	setup_instance milter
 	save "$1"
 	: >"$T/swaks.log"
 	start_sink
 	save "$1"
-	start_milter -o "store=$PG_LOCATION" -o "host-name=$2" -o "spool.directory=$T/milter-spool"
+	PORT_METRICS=$(free_port $((PORT_SINK + 10)))
+	start_milter -o "store=$PG_LOCATION" -o "host-name=$2" -o "spool.directory=$T/milter-spool" \
+		-o "metrics=127.0.0.1:$PORT_METRICS"
 	save "$1"
 	start_postfix
 	save "$1"
 }
 
 cleanup() {
+	[ -n "${REVIEW_PID:-}" ] && kill "$REVIEW_PID" 2>/dev/null
 	for x in A B; do
 		use $x
 		[ -n "$T" ] && stop_all
@@ -204,6 +209,28 @@ t_each_host_reconciles_its_own() {
 	return 0
 }
 
+# holds_waiting X: the apology_holds_waiting gauge of host X's daemon.
+holds_waiting() {
+	use "$1"
+	python3 -c 'import sys, urllib.request
+text = urllib.request.urlopen("http://127.0.0.1:%s/metrics" % sys.argv[1], timeout=5).read().decode()
+print(" ".join(l.split()[1] for l in text.splitlines() if l.startswith("apology_holds_waiting ")))' "$PORT_METRICS"
+}
+
+# Each daemon's held-mail gauge counts its own holds in the shared store: A
+# holds one reply, B two (the sum is the queue, not twice it).
+t_each_host_counts_its_own_holds() {
+	for x in A:1 B:2; do
+		i=0
+		until [ "$(holds_waiting "${x%:*}")" = "${x#*:}" ]; do
+			i=$((i + 1))
+			[ $i -gt 50 ] && { why "${x%:*}: apology_holds_waiting $(holds_waiting "${x%:*}"), want ${x#*:}"; break; }
+			sleep 0.1
+		done
+	done
+	return 0
+}
+
 # A hold on B released by a reviewer on A: `apologyctl quarantine release` with
 # A's review settings (host-name mx-a) only sends the decision to B through the
 # shared store; A's agent finds nothing to do; B's agent (`agent --once` with B's
@@ -236,6 +263,80 @@ t_release_on_b_decided_on_a() {
 	[ "$row" = "released|done|released" ] || why "record|action|helper: '$row'"
 	row=$(pgsql "SELECT string_agg(action, ',' ORDER BY id) FROM reviews WHERE quarantine_id = $id")
 	[ "$row" = "release-sent,release" ] || why "audit trail: '$row'"
+	return 0
+}
+
+# A hold on B released with the Release button of the review page served on A
+# (apology-review with A's review settings, logged in as a reviewer): the page
+# only sends the decision to B ("sent"), shows it waiting on B without the
+# buttons, and B's agent carries it out through the real helper; the audit trail
+# names the reviewer who pressed the button.
+t_release_on_b_by_the_review_page_on_a() {
+	row=$(pgsql "SELECT id || '|' || message_id || '|' || queue_id FROM quarantine
+	             WHERE host = '$HOST_B' AND state = 'held' ORDER BY id LIMIT 1")
+	[ -n "$row" ] || why "B holds nothing any more"
+	id=${row%%|*}
+	rest=${row#*|}
+	mid=${rest%%|*}
+	qb=${rest#*|}
+	use A
+	REVIEW_PORT=$(free_port $((PORT_METRICS + 1)))
+	hash=$(echo "pw-$$" | "$E2E_BUILD/apology-review" --hash-password) || why "no password hash"
+	echo "carol:reviewer:$hash" >"$W/accounts"
+	"$E2E_BUILD/apology-review" -o "store=$PG_LOCATION" -o "host-name=$HOST_A" -o "postfix-config=$T/etc" \
+		-o "helper=$E2E_BUILD/apology-postsuper" -o "policy=$E2E_POLICY" -o "spool-directory=" \
+		-o "accounts=$W/accounts" -o "listen=127.0.0.1:$REVIEW_PORT" -o "smtp-url=" \
+		</dev/null >"$W/review.log" 2>&1 &
+	REVIEW_PID=$!
+	wait_port "$REVIEW_PORT" || why "apology-review did not start: $(tail -3 "$W/review.log")"
+	out=$(python3 - "$REVIEW_PORT" "pw-$$" "$id" "$HOST_B" <<'PY'
+import http.client, re, sys, urllib.parse
+port, password, rid, host_b = sys.argv[1:]
+c = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
+def req(method, path, form=None, cookie=None):
+    headers = {"Cookie": cookie} if cookie else {}
+    body = None
+    if form is not None:
+        body = urllib.parse.urlencode(form)
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    c.request(method, path, body, headers)
+    r = c.getresponse()
+    return r, r.read().decode()
+r, page = req("GET", "/login")
+cookie = r.getheader("Set-Cookie").split(";")[0]
+csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+r, _ = req("POST", "/login", {"csrf": csrf, "user": "carol", "password": password}, cookie)
+if r.status != 303:
+    sys.exit("log-in: %d" % r.status)
+cookie = (r.getheader("Set-Cookie") or cookie).split(";")[0]
+r, page = req("GET", "/reply/" + rid, cookie=cookie)
+if 'id="decide"' not in page:
+    sys.exit("no Decide form on the reply's page (%d)" % r.status)
+csrf = re.search(r'id="decide"><input type="hidden" name="csrf" value="([0-9a-f]+)"', page).group(1)
+r, page = req("POST", "/reply/%s/decide" % rid, {"csrf": csrf, "action": "release", "comment": "fine"}, cookie)
+if r.status != 303 or "sent=release" not in (r.getheader("Location") or ""):
+    sys.exit("the button: %d %s %s" % (r.status, r.getheader("Location"), page[:200]))
+r, page = req("GET", "/reply/" + rid, cookie=cookie)
+if "release waiting on %s" % host_b not in page or 'id="decide"' in page:
+    sys.exit("the page after the button does not show the release waiting on B")
+print("sent")
+PY
+	) || why "review page: $out"
+	kill "$REVIEW_PID"
+	wait "$REVIEW_PID" 2>/dev/null
+	REVIEW_PID=
+	use B
+	in_queue "$qb" | grep -q hold || why "released before B's agent ran"
+	out=$(review_on B agent --once 2>&1) || why "B's agent: $out"
+	echo "$out" | grep -q "release of message $id by carol: done" || why "B's agent said: $out"
+	use B
+	in_queue "$qb" | grep -q hold && why "still in B's hold queue"
+	delivered "$mid" >/dev/null || why "not delivered by B after the button"
+	row=$(pgsql "SELECT string_agg(action || ' by ' || reviewer, ',' ORDER BY id) FROM reviews
+	             WHERE quarantine_id = $id")
+	[ "$row" = "release-sent by carol,release by carol" ] || why "audit trail: '$row'"
+	[ "$(pgsql "SELECT count(*) FROM helper_actions WHERE quarantine_id = $id AND outcome = 'released'")" = 1 ] ||
+		why "helper's audit trail"
 	return 0
 }
 
@@ -347,7 +448,8 @@ printf 'store: %s\nhold-key: %s\npostfix-config: %s\n' "$PG_LOCATION" "$HOLD_KEY
 save B
 
 for t in t_complaint_on_a_reply_on_b t_repeat_apology_across_hosts t_one_quarantine_list \
-	t_each_host_reconciles_its_own t_release_on_b_decided_on_a t_database_stopped_mid_run; do
+	t_each_host_reconciles_its_own t_each_host_counts_its_own_holds t_release_on_b_decided_on_a \
+	t_release_on_b_by_the_review_page_on_a t_database_stopped_mid_run; do
 	run_test "$t"
 done
 

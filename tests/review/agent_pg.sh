@@ -78,6 +78,64 @@ t_discard_by_two_agents_once() {
 		why "helper ran other than once: $(sql "SELECT outcome FROM helper_actions WHERE quarantine_id = $id")"
 }
 
+# An agent stopped between its claim and its result (killed while its helper, a
+# stand-in that never returns, runs): the record is claimed, the mail still held,
+# the action "running".  Within agent-lease no agent takes it again; after it, of
+# two agents started at once exactly one finishes it through the real helper,
+# which releases the mail once; then a second release and a discard of the
+# released mail are refused by the helper itself.
+t_stuck_action_after_lease() {
+	id=$(hold a4) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	token=$(sql "SELECT token FROM quarantine WHERE id = $id")
+	out=$(q mx-review release "$id" 2>&1) || why "release on mx-review: $out"
+	printf '#!/bin/sh\necho $$ >"%s/hang.pid"\nexec sleep 600\n' "$T" >"$T/hang-helper"
+	chmod 755 "$T/hang-helper"
+	rm -f "$T/hang.pid"
+	q "$HOST" -o "helper=$T/hang-helper" agent --once >/dev/null 2>&1 &
+	agent=$!
+	for _ in $(seq 50); do [ -s "$T/hang.pid" ] && break; sleep 0.2; done
+	[ -s "$T/hang.pid" ] || why "the stopped agent never reached its helper"
+	# The agent is the stand-in's parent ($agent is the shell around it): it
+	# dies first, its helper after.
+	hung=$(cat "$T/hang.pid")
+	kill -9 "$(ps -o ppid= -p "$hung" | tr -d ' ')"
+	kill -9 "$hung"
+	wait "$agent" 2>/dev/null
+	[ "$(sql "SELECT claimed_at IS NOT NULL AND done_at IS NULL FROM host_actions WHERE quarantine_id = $id")" = t ] ||
+		why "not left running: $(sql "SELECT claimed_at, done_at, result FROM host_actions WHERE quarantine_id = $id")"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = released ] || why "the record was not claimed"
+	in_queue "$qid" | grep -q hold || why "left the hold queue without the helper"
+	out=$(q "$HOST" -o agent-lease=3s agent --once 2>&1)
+	[ -z "$out" ] || why "taken again within the lease: $out"
+	sleep 4
+	q "$HOST" -o agent-lease=3s agent --once >"$T/agent1.out" 2>&1 &
+	p1=$!
+	q "$HOST" -o agent-lease=3s agent --once >"$T/agent2.out" 2>&1 &
+	p2=$!
+	wait $p1
+	wait $p2
+	n=$(cat "$T/agent1.out" "$T/agent2.out" | grep -c "release of message $id by .*: done$")
+	[ "$n" = 1 ] || why "finished $n times: $(cat "$T/agent1.out" "$T/agent2.out")"
+	in_queue "$qid" | grep -q hold && why "still in the hold queue"
+	delivered reply-bad-a4@acme.example >/dev/null || why "not delivered after the lease"
+	[ "$(sql "SELECT count(*) FROM helper_actions WHERE quarantine_id = $id AND outcome = 'released'")" = 1 ] ||
+		why "helper released other than once: $(sql "SELECT outcome FROM helper_actions WHERE quarantine_id = $id")"
+	[ "$(sql "SELECT result FROM host_actions WHERE quarantine_id = $id")" = done ] || why "result"
+	row=$(sql "SELECT string_agg(action || ' by ' || reviewer, ', ' ORDER BY id) FROM reviews
+	             WHERE quarantine_id = $id")
+	[ "$row" = "release-sent by root, release by root" ] || why "audit trail: $row"
+	out=$(q "$HOST" -o agent-lease=1s agent --once 2>&1)
+	[ -z "$out" ] || why "acted again: $out"
+	# Twice cannot harm: the helper refuses a second release and a discard of it.
+	for verb in release discard; do
+		"$HELPER" -c "$T/etc" "$verb" "$qid" "$token" 2>"$T/helper.err"
+		[ $? = 77 ] || why "helper $verb after the release: $(cat "$T/helper.err")"
+	done
+	[ "$(sql "SELECT count(*) FROM helper_actions WHERE queue_id = '$qid' AND outcome = 'refused'")" = 2 ] ||
+		why "refusals not in the audit trail: $(sql "SELECT outcome, detail FROM helper_actions WHERE queue_id = '$qid'")"
+}
+
 t_helper_refuses_unknown_record() {
 	id=$(hold a3) || why "not held"
 	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
@@ -111,7 +169,8 @@ start_sink
 start_milter -o "store=$PG_LOCATION"
 start_postfix
 
-for t in t_release_sent_then_carried_out t_discard_by_two_agents_once t_helper_refuses_unknown_record; do
+for t in t_release_sent_then_carried_out t_discard_by_two_agents_once t_stuck_action_after_lease \
+	t_helper_refuses_unknown_record; do
 	run_test "$t"
 done
 [ "$FAILED" -gt 0 ] && { echo "--- milter log (last 15 lines) ---"; tail -15 "$MILTER_LOG"; }

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "hostname.h"
 #include "scope.h"
 
 #ifndef SRCDIR
@@ -99,12 +100,12 @@ static void test_metrics_address(void **state)
 		const char *spec;
 		bool valid, loopback;
 	} cases[] = {
-	    {"127.0.0.1:9257", true, true},      {"127.3.4.5:1", true, true},
-	    {"[::1]:9257", true, true},          {"10.0.0.1:9257", true, false},
-	    {"0.0.0.0:9257", true, false},       {"[2001:db8::1]:9257", true, false},
-	    {"localhost:9257", false, false},    {"127.0.0.1", false, false},
-	    {"127.0.0.1:0", false, false},       {"127.0.0.1:65536", false, false},
-	    {"::1:9257", false, false},          {"127.0.0.1:91x", false, false},
+	    {"127.0.0.1:9257", true, true},   {"127.3.4.5:1", true, true},
+	    {"[::1]:9257", true, true},       {"10.0.0.1:9257", true, false},
+	    {"0.0.0.0:9257", true, false},    {"[2001:db8::1]:9257", true, false},
+	    {"localhost:9257", false, false}, {"127.0.0.1", false, false},
+	    {"127.0.0.1:0", false, false},    {"127.0.0.1:65536", false, false},
+	    {"::1:9257", false, false},       {"127.0.0.1:91x", false, false},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		struct sockaddr_storage sa;
@@ -193,6 +194,28 @@ static void test_values(void **state)
 	config_clear(&cfg);
 }
 
+/* store-pool-size: 4 by default, any of 1 to 64 taken, from the file and
+ * from -o (what it refuses is in bad_cases). */
+static void test_pool_size(void **state)
+{
+	(void)state;
+	struct config cfg;
+	char *err = NULL;
+	config_init(&cfg);
+	assert_int_equal(cfg.pool_size, 4);
+	static const char yaml[] = "store: postgresql:///apology\nstore-pool-size: 16\n";
+	assert_true(config_load_string(&cfg, "t.yaml", yaml, strlen(yaml), &err));
+	assert_int_equal(cfg.pool_size, 16);
+	assert_true(config_set(&cfg, "store-pool-size=1", &err));
+	assert_int_equal(cfg.pool_size, 1);
+	assert_true(config_set(&cfg, "store-pool-size=64", &err));
+	assert_int_equal(cfg.pool_size, 64);
+	assert_false(config_set(&cfg, "store-pool-size=65", &err));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(cfg.pool_size, 64);
+	config_clear(&cfg);
+}
+
 /* host-name: empty by default, the system's host name then; a name of its
  * own for each daemon sharing a store. */
 static void test_host_name(void **state)
@@ -202,12 +225,12 @@ static void test_host_name(void **state)
 	char *err = NULL;
 	config_init(&cfg);
 	assert_string_equal(cfg.host_name, "");
-	assert_string_equal(config_host_name(&cfg), g_get_host_name());
+	assert_string_equal(hostname_or_system(cfg.host_name), g_get_host_name());
 	assert_true(config_set(&cfg, "host-name=mx-b.acme.example", &err));
-	assert_string_equal(config_host_name(&cfg), "mx-b.acme.example");
+	assert_string_equal(hostname_or_system(cfg.host_name), "mx-b.acme.example");
 	assert_false(config_set(&cfg, "host-name=mx b", &err));
 	g_clear_pointer(&err, g_free);
-	assert_string_equal(config_host_name(&cfg), "mx-b.acme.example");
+	assert_string_equal(hostname_or_system(cfg.host_name), "mx-b.acme.example");
 	config_clear(&cfg);
 }
 
@@ -242,6 +265,9 @@ static const struct bad_case bad_cases[] = {
     {"second document", "mode: monitor\n---\nmode: enforce\n", "t.yaml:2:1: a second YAML document"},
     {"reload shrink", "policy-reload-shrink: sometimes\n", "expected one of refuse|allow"},
     {"host name", "host-name: mx/a\n", "t.yaml:1:12: host-name: a host name has only letters"},
+    {"no pool", "store-pool-size: 0\n", "t.yaml:1:18: store-pool-size: must be between 1 and 64"},
+    {"pool too large", "store-pool-size: 65\n", "t.yaml:1:18: store-pool-size: must be between 1 and 64"},
+    {"pool not a number", "store-pool-size: many\n", "t.yaml:1:18: store-pool-size: expected a number"},
 };
 
 static void test_bad_values(void **state)
@@ -393,6 +419,7 @@ int main(void)
 	    cmocka_unit_test(test_metrics_address),
 	    cmocka_unit_test(test_values),
 	    cmocka_unit_test(test_host_name),
+	    cmocka_unit_test(test_pool_size),
 	    cmocka_unit_test(test_bad_values),
 	    cmocka_unit_test(test_all_errors_reported),
 	    cmocka_unit_test(test_overrides),

@@ -463,6 +463,10 @@ static void test_settings_file_is_yaml(void **state)
 	g_file_set_contents(path, "session-ttl: 1h30m\n", -1, NULL);
 	assert_true(review_config_load(&cfg, path, &err));
 	assert_int_equal(cfg.session_ttl, 5400);
+	g_file_set_contents(path, "session-ttl: 1h\nhost-name: mx a\n", -1, NULL);
+	assert_false(review_config_load(&cfg, path, &err));
+	assert_non_null(strstr(err, ":2:12: host-name: a host name has only letters"));
+	g_clear_pointer(&err, g_free);
 	g_file_set_contents(path, "session-ttl: 2h\nthreads: &t 4\nconnection-limit: *t\n", -1, NULL);
 	assert_false(review_config_load(&cfg, path, &err));
 	assert_non_null(strstr(err, ":3:20: YAML alias \"*t\" is not supported"));
@@ -494,6 +498,10 @@ static void test_settings_bounds(void **state)
 	    {"trusted-proxies=127.0.0.1, ::1", NULL},
 	    {"trusted-proxies=127.0.0.1,proxy",
 	     "-o trusted-proxies: expected IP addresses separated by commas"},
+	    /* host-name as the daemon's configuration checks it (util/hostname.c) */
+	    {"host-name=mx b", "-o host-name: a host name has only letters, digits, '-', '.' and '_'"},
+	    {"host-name=mx/a", "-o host-name: a host name has only letters, digits, '-', '.' and '_'"},
+	    {"host-name=mx-b_2.acme.example", NULL},
 	};
 	struct review_config cfg;
 	review_config_init(&cfg);
@@ -509,6 +517,12 @@ static void test_settings_bounds(void **state)
 	}
 	assert_int_equal(cfg.max_body, 1024 * 1024);
 	assert_string_equal(cfg.trusted_proxies, "127.0.0.1, ::1");
+	assert_string_equal(cfg.host_name, "mx-b_2.acme.example"); /* the refused names left it alone */
+	char *long_name = g_strdup_printf("host-name=%0254d", 0), *err = NULL;
+	assert_false(review_config_set(&cfg, long_name, &err));
+	assert_string_equal(err, "-o host-name: a host name has at most 253 characters");
+	g_free(err);
+	g_free(long_name);
 	char a[REVIEW_ADDRESS_MAX];
 	assert_true(review_address_canonical(" 0:0::1 ", a));
 	assert_string_equal(a, "::1");
@@ -1022,6 +1036,122 @@ static void test_two_hosts(void **state)
 	review_config_clear(&b);
 }
 
+/* A hold of mx-b decided VERB on mx-a at 500 and claimed by an agent of
+ * mx-b at 600 that then stopped (no result); the action. */
+static struct store_host_action left_claimed(struct store *st, const struct review_config *a,
+                                             const struct review_config *b, gint64 id,
+                                             enum review_action verb)
+{
+	char *err = NULL, *sent_to = NULL;
+	if (!quarantine_decide(a, st, id, verb, "alice", NULL, NULL, 500, &sent_to, &err))
+		fail_msg("%s", err);
+	g_free(sent_to);
+	struct store_host_action claimed = {0};
+	assert_int_equal(store_host_action_claim(st, "mx-b", 600, b->agent_lease, &claimed, &err),
+	                 STORE_FOUND);
+	return claimed;
+}
+
+/* Whether the result of hold ID's latest action is WANT, in which
+ * "message N" stands for the hold's own id. */
+static void assert_result(struct store *st, gint64 id, const char *want)
+{
+	struct store_host_action last = {0};
+	char *err = NULL;
+	assert_int_equal(store_host_action_last(st, id, &last, &err), STORE_FOUND);
+	char *message = g_strdup_printf("message %" G_GINT64_FORMAT, id);
+	char **parts = g_strsplit(last.result ? last.result : "", message, -1);
+	char *result = g_strjoinv("message N", parts);
+	if (strcmp(result, want) != 0)
+		fail_msg("action of %s: \"%s\", not \"%s\"", message, result, want);
+	g_free(result);
+	g_strfreev(parts);
+	g_free(message);
+	store_host_action_clear(&last);
+}
+
+/* An agent that stopped between its claim and its result: the action waits
+ * for agent-lease, then the next agent finishes it, once, whatever the
+ * stopped one had done: nothing (the helper runs), the decision already
+ * recorded (only reported), the record claimed and the message gone (the
+ * decision recorded).  A discard of a message released meanwhile fails
+ * without running the helper. */
+static void test_agent_lease(void **state)
+{
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct fixture *fx = *state;
+	struct review_config a, b;
+	char *err = NULL, *sent_to = NULL;
+	host_config(&a, fx->dir, "mx-a");
+	host_config(&b, fx->dir, "mx-b");
+	assert_int_equal(b.agent_lease, 300); /* the default, 5m */
+	gint64 untouched =
+	           put_on(fx->st, "mx-b", "t1", "kim@us", "e@client.example", findings_json, 100, "held"),
+	       recorded =
+	           put_on(fx->st, "mx-b", "t2", "kim@us", "e@client.example", findings_json, 100, "held"),
+	       claimed =
+	           put_on(fx->st, "mx-b", "t3", "kim@us", "e@client.example", findings_json, 100, "held");
+	struct store_host_action dead[3] = {left_claimed(fx->st, &a, &b, untouched, REVIEW_RELEASE),
+	                                    left_claimed(fx->st, &a, &b, recorded, REVIEW_RELEASE),
+	                                    left_claimed(fx->st, &a, &b, claimed, REVIEW_DISCARD)};
+	/* How far each stopped agent got. */
+	assert_true(quarantine_decide(&b, fx->st, recorded, REVIEW_RELEASE, "alice", NULL, NULL, 610,
+	                              &sent_to, &err));
+	assert_true(store_quarantine_set_state(fx->st, "t3", "held", "deleted", &err));
+	char *calls = helper_calls(fx->dir);
+	g_free(calls); /* the release of "recorded" */
+	GString *report = g_string_new(NULL);
+	/* Within the lease nothing is taken again. */
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 899, report, &err), 0);
+	assert_string_equal(report->str, "");
+	/* After it, each is finished once. */
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 900, report, &err), 3);
+	calls = helper_calls(fx->dir);
+	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release ABCDEF123 t1\n", fx->dir);
+	assert_string_equal(calls, want);
+	g_free(want);
+	g_free(calls);
+	char *st = state_of(fx->st, untouched);
+	assert_string_equal(st, "released");
+	g_free(st);
+	assert_result(fx->st, untouched, "done");
+	assert_result(fx->st, recorded, "done before: message N was released by alice");
+	assert_result(fx->st, claimed, "done (the message had left the queue before this claim)");
+	/* The stopped agents' late results are refused; nothing waits. */
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(store_host_action_done(fx->st, &dead[i], 950, "done", &err), STORE_NONE);
+		store_host_action_clear(&dead[i]);
+	}
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 2000, report, &err), 0);
+	/* Each decision once in the audit trail. */
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	assert_true(store_review_list(fx->st, 0, 0, trail, &err));
+	int decisions = 0;
+	for (guint i = 0; i < trail->len; i++) {
+		const char *what = g_array_index(trail, struct store_review, i).action;
+		decisions += strcmp(what, "release") == 0 || strcmp(what, "discard") == 0;
+	}
+	assert_int_equal(decisions, 3);
+	g_array_unref(trail);
+	/* A discard of the released message: refused before the helper. */
+	struct store_host_action late = {.quarantine_id = untouched,
+	                                 .host = "mx-b",
+	                                 .verb = "discard",
+	                                 .reviewer = "bob",
+	                                 .requested_at = 2100};
+	assert_true(store_host_action_put(fx->st, &late, NULL, &err));
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 2200, report, &err), 1);
+	calls = helper_calls(fx->dir);
+	assert_string_equal(calls, "");
+	g_free(calls);
+	assert_result(fx->st, untouched, "failed: message N is released, not held");
+	g_string_free(report, TRUE);
+	review_config_clear(&a);
+	review_config_clear(&b);
+}
+
 /* One host, as before stores were shared: a record of this host (or
  * without a host) is decided here; nothing is addressed to a host. */
 static void test_one_host(void **state)
@@ -1060,6 +1190,7 @@ static void test_one_host(void **state)
 	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),                                \
 	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_two_hosts, setup, teardown),                                \
+	    cmocka_unit_test_setup_teardown(test_agent_lease, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown)
 
 int main(void)

@@ -522,8 +522,9 @@ static void test_queue_host_and_action(void **state)
 	assert_null(strstr(fx->page.body->str, "id=\"decide\""));
 	/* Carried out and failed there: still held, decided again here. */
 	struct store_host_action got = {0};
-	assert_int_equal(store_host_action_claim(fx->app.st, "mx-b", 2, &got, &err), STORE_FOUND);
-	assert_true(store_host_action_done(fx->app.st, got.id, 3, "failed: not in the hold queue", &err));
+	assert_int_equal(store_host_action_claim(fx->app.st, "mx-b", 2, 300, &got, &err), STORE_FOUND);
+	assert_int_equal(store_host_action_done(fx->app.st, &got, 3, "failed: not in the hold queue", &err),
+	                 STORE_FOUND);
 	store_host_action_clear(&got);
 	page_clear(&fx->page);
 	page_reply(&fx->app, &fx->rq, id, NULL, &fx->page);

@@ -1003,6 +1003,7 @@ static gint64 hold_on(struct store *st, const char *token, const char *host)
 struct claimer {
 	const char *location;
 	GMutex *start; /* held until every thread is ready */
+	gint64 now;    /* when it claims */
 	int found;
 };
 
@@ -1017,11 +1018,37 @@ static gpointer claim_once(gpointer data)
 	struct store_host_action a = {0};
 	g_mutex_lock(c->start);
 	g_mutex_unlock(c->start);
-	enum store_status s = store_host_action_claim(st, "mx-b", 300, &a, &err);
+	enum store_status s = store_host_action_claim(st, "mx-b", c->now, 60, &a, &err);
 	c->found = s == STORE_FOUND;
 	store_host_action_clear(&a);
 	store_close(st);
 	return s == STORE_ERROR ? err : NULL;
+}
+
+/* Eight agents of mx-b, each on a handle of its own, claiming at once at
+ * NOW: how many got an action. */
+static int agents_claim(const char *location, gint64 now)
+{
+	GMutex start;
+	g_mutex_init(&start);
+	g_mutex_lock(&start);
+	struct claimer c[8];
+	GThread *t[8];
+	for (int i = 0; i < 8; i++) {
+		c[i] = (struct claimer){.location = location, .start = &start, .now = now};
+		t[i] = g_thread_new("agent", claim_once, &c[i]);
+	}
+	g_usleep(200000);
+	g_mutex_unlock(&start);
+	int claimed = 0;
+	for (int i = 0; i < 8; i++) {
+		char *terr = g_thread_join(t[i]);
+		if (terr)
+			fail_msg("%s", terr);
+		claimed += c[i].found;
+	}
+	g_mutex_clear(&start);
+	return claimed;
 }
 
 static void test_host_actions(void **state)
@@ -1057,44 +1084,36 @@ static void test_host_actions(void **state)
 	assert_null(got.result);
 	store_host_action_clear(&got);
 	/* Not claimed: no result can be recorded. */
-	assert_false(store_host_action_done(fx->st, id, 250, "done", &err));
-	g_clear_pointer(&err, g_free);
+	struct store_host_action unclaimed = {.id = id};
+	assert_int_equal(store_host_action_done(fx->st, &unclaimed, 250, "done", &err), STORE_NONE);
 	/* Host mx-a's agent gets nothing; of eight agents of mx-b polling at
 	 * once, each on a handle of its own, exactly one gets it. */
-	assert_int_equal(store_host_action_claim(fx->st, "mx-a", 300, &got, &err), STORE_NONE);
-	GMutex start;
-	g_mutex_init(&start);
-	g_mutex_lock(&start);
-	struct claimer c[8];
-	GThread *t[8];
-	for (int i = 0; i < 8; i++) {
-		c[i] = (struct claimer){.location = fx->location, .start = &start};
-		t[i] = g_thread_new("agent", claim_once, &c[i]);
-	}
-	g_usleep(200000);
-	g_mutex_unlock(&start);
-	int claimed = 0;
-	for (int i = 0; i < 8; i++) {
-		char *terr = g_thread_join(t[i]);
-		if (terr)
-			fail_msg("%s", terr);
-		claimed += c[i].found;
-	}
-	g_mutex_clear(&start);
-	assert_int_equal(claimed, 1);
-	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 301, &got, &err), STORE_NONE);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-a", 300, 60, &got, &err), STORE_NONE);
+	assert_int_equal(agents_claim(fx->location, 300), 1);
+	/* Claimed at 300 with a lease of 60 s: not claimable again before 360. */
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 359, 60, &got, &err), STORE_NONE);
+	struct store_host_action stale = {0};
+	assert_int_equal(store_host_action_last(fx->st, on_b, &stale, &err), STORE_FOUND);
+	assert_int_equal(stale.claimed_at, 300);
+	assert_string_equal(stale.wrong, "no-remedy\nblame-third-party");
+	assert_string_equal(stale.comment, "please call them");
+	assert_string_equal(stale.reviewer, "alice");
+	/* Its agent never recorded a result: once the lease ran out, another
+	 * agent claims it (exactly one of eight again), and the first claim's
+	 * late result is refused. */
+	assert_int_equal(agents_claim(fx->location, 360), 1);
 	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
-	assert_int_equal(got.claimed_at, 300);
-	assert_string_equal(got.wrong, "no-remedy\nblame-third-party");
-	assert_string_equal(got.comment, "please call them");
-	assert_string_equal(got.reviewer, "alice");
+	assert_int_equal(got.claimed_at, 360);
+	assert_int_equal(store_host_action_done(fx->st, &stale, 365, "done", &err), STORE_NONE);
+	store_host_action_clear(&stale);
+	/* Done once, under the claim that holds it. */
+	assert_int_equal(store_host_action_done(fx->st, &got, 370, "failed: not in the hold queue", &err),
+	                 STORE_FOUND);
+	assert_int_equal(store_host_action_done(fx->st, &got, 371, "done", &err), STORE_NONE);
 	store_host_action_clear(&got);
-	/* Done once. */
-	assert_true(store_host_action_done(fx->st, id, 310, "failed: not in the hold queue", &err));
-	assert_false(store_host_action_done(fx->st, id, 311, "done", &err));
-	g_clear_pointer(&err, g_free);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 1000, 60, &got, &err), STORE_NONE);
 	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
-	assert_int_equal(got.done_at, 310);
+	assert_int_equal(got.done_at, 370);
 	assert_string_equal(got.result, "failed: not in the hold queue");
 	store_host_action_clear(&got);
 	/* Once done, the hold may get another decision. */
@@ -2397,6 +2416,24 @@ static void test_pg_bad_locations(void **state)
 	g_free(err);
 }
 
+/* Another session (a child process) holds the complaints table locked for
+ * SECONDS from half a second after this returns; its pid. */
+static pid_t lock_complaints(int seconds)
+{
+	pid_t kid = fork();
+	assert_true(kid >= 0);
+	if (kid == 0) {
+		char *sql = g_strdup_printf("BEGIN; LOCK TABLE complaints IN ACCESS EXCLUSIVE MODE;"
+		                            " SELECT pg_sleep(%d); COMMIT",
+		                            seconds);
+		g_free(pgtest_query(sql));
+		g_free(sql);
+		_exit(0);
+	}
+	g_usleep(500 * 1000);
+	return kid;
+}
+
 /* The handle's busy timeout is each connection's statement timeout: a
  * statement waiting for another transaction's lock fails after it. */
 static void test_pg_statement_timeout(void **state)
@@ -2406,15 +2443,7 @@ static void test_pg_statement_timeout(void **state)
 	struct store_complaint c = {"slow@c.example", "", "c.example", 1, false, 0};
 	assert_true(store_complaint_put(fx->st, &c, &err));
 	store_set_busy_timeout(fx->st, 300);
-	/* Another session holds the table locked for two seconds. */
-	pid_t kid = fork();
-	assert_true(kid >= 0);
-	if (kid == 0) {
-		g_free(pgtest_query("BEGIN; LOCK TABLE complaints IN ACCESS EXCLUSIVE MODE;"
-		                    " SELECT pg_sleep(2); COMMIT"));
-		_exit(0);
-	}
-	g_usleep(500 * 1000);
+	pid_t kid = lock_complaints(2);
 	gint64 t0 = g_get_monotonic_time();
 	assert_false(store_complaint_put(fx->st, &c, &err));
 	gint64 waited = (g_get_monotonic_time() - t0) / 1000;
@@ -2424,6 +2453,54 @@ static void test_pg_statement_timeout(void **state)
 	int status;
 	waitpid(kid, &status, 0);
 	assert_true(store_complaint_put(fx->st, &c, &err));
+}
+
+/* A call that waits for a locked table, holding a connection of the pool. */
+static gpointer put_blocked(gpointer st)
+{
+	struct store_complaint c = {"blocked@c.example", "", "c.example", 1, false, 0};
+	char *err = NULL;
+	bool ok = store_complaint_put(st, &c, &err);
+	g_free(err);
+	return GINT_TO_POINTER(ok);
+}
+
+/* How long (ms) a call on an unlocked table takes on ST while another call
+ * waits for the locked complaints table. */
+static gint64 beside_a_blocked_call(struct store *st)
+{
+	GThread *blocked = g_thread_new("blocked", put_blocked, st);
+	g_usleep(200 * 1000);
+	GArray *logins = store_logins_new();
+	char *err = NULL;
+	gint64 t0 = g_get_monotonic_time();
+	bool ok = store_login_list(st, NULL, NULL, logins, &err);
+	gint64 took = (g_get_monotonic_time() - t0) / 1000;
+	if (!ok)
+		fail_msg("%s", err);
+	g_array_unref(logins);
+	assert_false(GPOINTER_TO_INT(g_thread_join(blocked))); /* its statement timed out */
+	return took;
+}
+
+/* store_set_pool_size (the daemon's store-pool-size): with one connection
+ * a second call waits until the first gives it back; with two it runs at
+ * once. */
+static void test_pg_pool_size(void **state)
+{
+	struct fixture *fx = *state;
+	store_set_busy_timeout(fx->st, 1000);
+	pid_t kid = lock_complaints(4);
+	store_set_pool_size(fx->st, 1);
+	gint64 one = beside_a_blocked_call(fx->st);
+	store_set_pool_size(fx->st, 2);
+	gint64 two = beside_a_blocked_call(fx->st);
+	int status;
+	waitpid(kid, &status, 0);
+	if (one < 600 || two > 400)
+		fail_msg("a call beside a blocked one took %" G_GINT64_FORMAT
+		         " ms with a pool of 1, %" G_GINT64_FORMAT " ms with 2",
+		         one, two);
 }
 
 /* The server stopped under an open store: each call fails at once with a
@@ -2551,6 +2628,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pg_probe, setup_pg, teardown),
 	    cmocka_unit_test(test_pg_bad_locations),
 	    cmocka_unit_test_setup_teardown(test_pg_statement_timeout, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_pool_size, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_server_stopped, setup_pg, teardown),
 	};
 	return failed + cmocka_run_group_tests_name("store on postgresql", pg_tests, NULL, NULL);
