@@ -444,7 +444,7 @@ train: $(BUILD)/apology-train
 	  --aux-none $(BUILD)/ham-none.tsv --aux $(BUILD)/uci.tsv --extra $(BUILD)/answers.tsv \
 	  policies/training/gate/*.tsv
 	$(BUILD)/apology-train gate-text policies/default-gate-text.model -C 1 --complaint-fp 0.05 \
-	  --aux-none $(BUILD)/ham-none.tsv policies/training/gate/*.tsv
+	  --aux-none $(BUILD)/ham-none.tsv --extra $(BUILD)/answers.tsv policies/training/gate/*.tsv
 	$(BUILD)/apology-train sentences policies/default-sentences.model -C 4 policies/training/sentences/*.tsv
 
 .PHONY: train

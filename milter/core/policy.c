@@ -929,6 +929,7 @@ static void load_models(struct loader *L)
 		         "models: gate-text adds to a gate model: name one in models.gate");
 	else if (L->model_path[2])
 		pol->gate_text = load_model(L, 2, gate_classes, 1, &pol->gate_text_class);
+	pol->gate_text_answers = pol->gate_text ? classifier_class(pol->gate_text, "answers") : -1;
 }
 
 char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)

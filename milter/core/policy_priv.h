@@ -131,6 +131,7 @@ struct policy {
 	struct classifier *sentences;
 	struct classifier *gate_text; /* the complaint class on whole texts, or NULL */
 	int gate_text_class;
+	int gate_text_answers;      /* its answers class, or -1 (a model from before it had one) */
 	int gate_class[GATE_COUNT]; /* class index in gate per enum gate_class */
 	int tag_class[TAG_COUNT];   /* class index in sentences per enum sentence_tag */
 	double reply_alone_margin;  /* logit the reply alone needs, with nothing quoted */

@@ -124,6 +124,18 @@ static void gate_logits(const struct policy *pol, const char *text, size_t len, 
 	}
 }
 
+/* The gate-text model's logit of class CLS on TEXT read whole, relative to
+ * its threshold; 0 (nothing to add) without that model or class. */
+static float whole_say(const struct policy *pol, int cls, const char *text, size_t len)
+{
+	if (pol->gate_text == NULL || cls < 0)
+		return 0;
+	float whole[CLASSIFIER_MAX_CLASSES];
+	classifier_score_whole(pol->gate_text, text, len, whole);
+	float t = whole[cls] - pol->gate_text->threshold[cls];
+	return t > -99 ? t : -99;
+}
+
 /* The gate on a complaint's own words (TEXT, the quoted history or an
  * inbound message). */
 static struct learned gate_score(const struct policy *pol, const char *text, size_t len)
@@ -136,14 +148,9 @@ static struct learned gate_score(const struct policy *pol, const char *text, siz
 	gate_logits(pol, text, qlen, rel);
 	l.on = true;
 	l.complaint = rel[pol->gate_class[GATE_COMPLAINT]];
-	if (pol->gate_text) {
-		/* the whole text's say, added: a complaint told as a story has
-		 * no single sentence of breach */
-		float whole[CLASSIFIER_MAX_CLASSES];
-		classifier_score_whole(pol->gate_text, text, qlen, whole);
-		float t = whole[pol->gate_text_class] - pol->gate_text->threshold[pol->gate_text_class];
-		l.complaint += t > -99 ? t : -99;
-	}
+	/* the whole text's say, added: a complaint told as a story has no
+	 * single sentence of breach */
+	l.complaint += whole_say(pol, pol->gate_text_class, text, qlen);
 	l.serious = rel[pol->gate_class[GATE_SERIOUS]];
 	l.detected = l.complaint >= 0;
 	l.margin = l.complaint;
@@ -159,8 +166,10 @@ static void gate_reply(const struct policy *pol, const struct thread_view *view,
 	if (!l->on || l->detected || view->len == 0)
 		return;
 	float rel[CLASSIFIER_MAX_CLASSES];
-	gate_logits(pol, view->text, clamp_utf8(view->text, view->len, pol->quoted_scan_bytes), rel);
-	l->answers = rel[pol->gate_class[GATE_ANSWERS]];
+	size_t rlen = clamp_utf8(view->text, view->len, pol->quoted_scan_bytes);
+	gate_logits(pol, view->text, rlen, rel);
+	l->answers =
+	    rel[pol->gate_class[GATE_ANSWERS]] + whole_say(pol, pol->gate_text_answers, view->text, rlen);
 	l->margin = view->quoted_len > 0 ? l->complaint + l->answers + (float)pol->thread_lift
 	                                 : l->answers - (float)pol->reply_alone_margin;
 	if (l->margin >= 0)

@@ -8,8 +8,10 @@
  *                 [--extra FILE]... TSV...
  *       (labels serious, normal, none; "answers" for the text of a reply to
  *       a complaint, which trains the class of that name)
- *   apology-train gate-text OUT.model [-C COST] [--complaint-fp RATE] [--aux-none FILE]... TSV...
- *       (the complaint class only, each text read whole: classifier_score_whole())
+ *   apology-train gate-text OUT.model [-C COST] [--complaint-fp RATE] [--aux-none FILE]...
+ *                 [--extra FILE]... TSV...
+ *       (the complaint and answers classes, each text read whole:
+ *       classifier_score_whole())
  *   apology-train sentences OUT.model [-C COST] TSV...
  *
  * For each class it runs a 5-fold cross-validation, chooses the decision
@@ -152,19 +154,27 @@ static int class_index(const struct corpus *c, const char *name)
 	return -1;
 }
 
+/* The label bit of the corpus's class NAME, 0 when it has none. */
+static unsigned class_bit(const struct corpus *c, const char *name)
+{
+	int i = class_index(c, name);
+	return i < 0 ? 0 : 1u << i;
+}
+
 /* One "LABEL<TAB>TEXT" line of a gate file. */
 static void gate_line(struct corpus *c, const char *path, unsigned lineno, const char *label,
                       const char *text)
 {
-	unsigned both = 3;
+	unsigned cpl = class_bit(c, "complaint"), ser = class_bit(c, "serious"),
+	         ans = class_bit(c, "answers");
 	if (strcmp(label, "none") == 0)
-		add_item(c, unescape(text), 0, 1 | 4); /* says nothing about severity */
+		add_item(c, unescape(text), 0, cpl | ans); /* says nothing about severity */
 	else if (strcmp(label, "answers") == 0)
-		add_item(c, unescape(text), 4, 4); /* a reply to a complaint */
+		add_item(c, unescape(text), ans, ans); /* a reply to a complaint */
 	else if (strcmp(label, "normal") == 0)
-		add_item(c, unescape(text), 1, both);
+		add_item(c, unescape(text), cpl, cpl | ser);
 	else if (strcmp(label, "serious") == 0)
-		add_item(c, unescape(text), 3, both);
+		add_item(c, unescape(text), cpl | ser, cpl | ser);
 	else
 		die("%s:%u: unknown label \"%s\" (serious, normal, none or answers)", path, lineno, label);
 }
@@ -461,6 +471,7 @@ int main(int argc, char **argv)
 	                   {0}};
 	if (whole) {
 		c.classes[c.n_classes++] = "complaint";
+		c.classes[c.n_classes++] = "answers";
 	} else if (gate) {
 		c.classes[c.n_classes++] = "complaint";
 		c.classes[c.n_classes++] = "serious";
@@ -515,7 +526,11 @@ int main(int argc, char **argv)
 		 * (--complaint-fp) and answers (1.5%) on ordinary mail, serious (2%)
 		 * on normal complaints.  The sentence tags take the best F1
 		 * (defensive, which holds mail, the best F0.5). */
-		double max_fp = gate && k == 0 ? complaint_fp : gate && k == 1 ? 0.02 : gate ? 0.015 : 0;
+		const char *name = c.classes[k];
+		double max_fp = !gate                            ? 0
+		                : strcmp(name, "complaint") == 0 ? complaint_fp
+		                : strcmp(name, "serious") == 0   ? 0.02
+		                                                 : 0.015;
 		double beta = !gate && strcmp(c.classes[k], "defensive") == 0 ? 0.5 : 1.0;
 		rep[k] = cross_validate(&c, k, C, beta, max_fp);
 		w[k] = fit(&c, k, -1, C);

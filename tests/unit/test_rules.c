@@ -65,9 +65,11 @@ static const struct rule_case cases[] = {
     {"blame: the system", "I'm sorry, the system had a glitch on Monday.", NULL, "blame-third-party", true},
     {"blame: the bank", "Sorry for the trouble. The double charge was an error made by the bank.", NULL,
      "blame-third-party", true},
-    {"blame: the bank, nothing failed", "Sorry for the trouble. I have asked the bank to return the money by Friday.",
-     NULL, "blame-third-party", false},
-    {"blame: a device driver is no party", "Sorry. The crash came from a driver update. That one is on us; we rolled it back.", NULL,
+    {"blame: the bank, nothing failed",
+     "Sorry for the trouble. I have asked the bank to return the money by Friday.", NULL, "blame-third-party",
+     false},
+    {"blame: a device driver is no party",
+     "Sorry. The crash came from a driver update. That one is on us; we rolled it back.", NULL,
      "blame-third-party", false},
     {"blame: not blaming but", "I'm not blaming anyone, but the courier lost it.", NULL, "blame-third-party",
      true},
@@ -87,7 +89,8 @@ static const struct rule_case cases[] = {
     {"learned defensive: records", "Our records show the parcel was delivered and signed for.", NULL,
      "defensive", true},
     {"learned defensive: the reply owns the failure",
-     "I'm sorry, we sent the wrong size and that is our mistake. Our records show the parcel was signed for on "
+     "I'm sorry, we sent the wrong size and that is our mistake. Our records show the parcel was signed for "
+     "on "
      "Monday. The right size goes out today.",
      NULL, "defensive", false},
     {"defensive: sorry you've misinterpreted", "I'm sorry you've misinterpreted my email.", NULL, "defensive",
@@ -109,10 +112,12 @@ static const struct rule_case cases[] = {
     {"learned excuse: staffing", "I'm sorry, we were short-staffed over the holidays.", NULL, "excuse", true},
     {"learned excuse: none made", "I'm sorry we were late; the staffing is our problem, not yours.", NULL,
      "excuse", false},
-    {"learned excuse: flu", "Sorry for the delay. Half the team was off with flu that week. The parcel goes out today.",
-     NULL, "excuse", true},
+    {"learned excuse: flu",
+     "Sorry for the delay. Half the team was off with flu that week. The parcel goes out today.", NULL,
+     "excuse", true},
     {"learned excuse: owned in the next sentence",
-     "Sorry for the delay. Half the team was off with flu that week. That was our mistake, and the parcel goes out "
+     "Sorry for the delay. Half the team was off with flu that week. That was our mistake, and the parcel "
+     "goes out "
      "today.",
      NULL, "excuse", false},
     /* excuse */
@@ -139,15 +144,16 @@ static const struct rule_case cases[] = {
      false},
     {"defensive: your team thanked", "I'm sorry we got this wrong. Your team has the new file.", NULL,
      "defensive", false},
-    {"remedy: deployed a fix", "Sorry, that was our mistake. We've deployed a fix.", NULL, "no-remedy", false},
+    {"remedy: deployed a fix", "Sorry, that was our mistake. We've deployed a fix.", NULL, "no-remedy",
+     false},
     {"remedy: deployed staff", "Sorry, that was our mistake. We've deployed more staff to the desk.", NULL,
      "no-remedy", true},
     {"remedy: put it right", "Sorry, that was our mistake, and I will put it right today.", NULL, "no-remedy",
      false},
-    {"remedy: put it aside", "Sorry, that was our mistake, and I will put it aside for now.", NULL, "no-remedy",
-     true},
-    {"remedy: extend the subscription", "Sorry, that was our mistake. We'll extend your subscription by two months.",
-     NULL, "no-remedy", false},
+    {"remedy: put it aside", "Sorry, that was our mistake, and I will put it aside for now.", NULL,
+     "no-remedy", true},
+    {"remedy: extend the subscription",
+     "Sorry, that was our mistake. We'll extend your subscription by two months.", NULL, "no-remedy", false},
     {"remedy: the subscription renews", "Sorry, that was our mistake. Your subscription renews in May.", NULL,
      "no-remedy", true},
     {"remedy: re-processed", "Sorry, that was our mistake. The statements will be re-processed.", NULL,
@@ -158,11 +164,13 @@ static const struct rule_case cases[] = {
     {"ownership: this one is on us", "I'm sorry. This one is on us.", NULL, "no-ownership", false},
     {"ownership: that part was all on me", "Sorry. That part was all on me.", NULL, "no-ownership", false},
     {"ownership: it is on its way", "Sorry. It is on its way to you.", NULL, "no-ownership", true},
-    {"ownership: I've made a mistake", "I'm sorry. I've made a mistake in the totals.", NULL, "no-ownership", false},
+    {"ownership: I've made a mistake", "I'm sorry. I've made a mistake in the totals.", NULL, "no-ownership",
+     false},
     {"ownership: I've made a copy", "I'm sorry. I've made a copy of the totals.", NULL, "no-ownership", true},
     {"ownership: the problem was on our end", "Sorry. The problem was on our end and is fixed now.", NULL,
      "no-ownership", false},
-    {"ownership: on our end all is well", "Sorry. On our end everything looks fine.", NULL, "no-ownership", true},
+    {"ownership: on our end all is well", "Sorry. On our end everything looks fine.", NULL, "no-ownership",
+     true},
     {"ownership: I should have", "I'm sorry. I should have checked the figures.", NULL, "no-ownership",
      false},
     {"ownership: we sent the wrong", "I'm sorry we sent the wrong figures.", NULL, "no-ownership", false},
@@ -278,27 +286,31 @@ static void test_rule_cases(void **state)
 
 /* A policy like the default with one key of its models: section set to
  * VALUE (KEY is "hold-margin", "phrase-assist" or "thread-lift"), or the
- * key's line left out when VALUE is NULL; caller unrefs. */
-static struct policy *policy_with_model_key(const char *key, const char *value)
+ * key's line left out when VALUE is NULL (no key changed when KEY is NULL),
+ * and its gate-text model GATE_TEXT (NULL: the shipped one); caller unrefs. */
+static struct policy *policy_with(const char *key, const char *value, const char *gate_text)
 {
 	char *yaml = NULL, *err = NULL;
 	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
 	char *cwd = g_get_current_dir();
 	char *gate = g_strdup_printf("gate: %s/policies/default-gate.model", cwd);
 	char *sent = g_strdup_printf("sentences: %s/policies/default-sentences.model", cwd);
-	char *text = g_strdup_printf("gate-text: %s/policies/default-gate-text.model", cwd);
-	char *from = g_strdup_printf(value ? "\n  %s: [^ \n]+" : "\n  %s: [^\n]*", key),
-	     *to = value ? g_strdup_printf("\n  %s: %s", key, value) : g_strdup("");
+	char *text = gate_text ? g_strdup_printf("gate-text: %s", gate_text)
+	                       : g_strdup_printf("gate-text: %s/policies/default-gate-text.model", cwd);
 	GString *y = g_string_new(yaml);
 	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
 	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
 	assert_true(g_string_replace(y, "gate-text: default-gate-text.model", text, 1) == 1);
-	GRegex *re = g_regex_new(from, 0, 0, NULL);
-	char *set = g_regex_replace_literal(re, y->str, -1, 0, to, 0, NULL);
-	assert_string_not_equal(set, y->str); /* the key is there */
-	g_string_assign(y, set);
-	g_free(set);
-	g_regex_unref(re);
+	char *from = key ? g_strdup_printf(value ? "\n  %s: [^ \n]+" : "\n  %s: [^\n]*", key) : NULL,
+	     *to = key && value ? g_strdup_printf("\n  %s: %s", key, value) : g_strdup("");
+	if (key) {
+		GRegex *re = g_regex_new(from, 0, 0, NULL);
+		char *set = g_regex_replace_literal(re, y->str, -1, 0, to, 0, NULL);
+		assert_string_not_equal(set, y->str); /* the key is there */
+		g_string_assign(y, set);
+		g_free(set);
+		g_regex_unref(re);
+	}
 	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
 	char *path = g_build_filename(dir, "p.yaml", NULL);
 	assert_true(g_file_set_contents(path, y->str, -1, NULL));
@@ -319,6 +331,69 @@ static struct policy *policy_with_model_key(const char *key, const char *value)
 	g_free(cwd);
 	g_free(yaml);
 	return p;
+}
+
+static struct policy *policy_with_model_key(const char *key, const char *value)
+{
+	return policy_with(key, value, NULL);
+}
+
+/* A copy of the shipped gate-text model without its answers class (as
+ * models trained before it had one), written to PATH. */
+static void write_gate_text_without_answers(const char *path)
+{
+	char *data = NULL;
+	assert_true(g_file_get_contents("policies/default-gate-text.model", &data, NULL, NULL));
+	char **lines = g_strsplit(data, "\n", -1);
+	GString *out = g_string_new(NULL);
+	for (int i = 0; lines[i]; i++) {
+		char *l = lines[i];
+		bool weights = g_ascii_isdigit(l[0]) || g_str_has_prefix(l, "bias ") ||
+		               g_str_has_prefix(l, "threshold ");
+		if (g_str_has_prefix(l, "classes "))
+			l = "classes complaint";
+		else if (weights)
+			*strrchr(l, ' ') = '\0'; /* the last column: answers */
+		g_string_append_printf(out, "%s\n", l);
+	}
+	assert_true(g_file_set_contents(path, out->str, (gssize)out->len, NULL));
+	g_string_free(out, TRUE);
+	g_strfreev(lines);
+	g_free(data);
+}
+
+/* The reply read whole says whether it answers a complaint, beside its
+ * best sentences: a reply that puts an outage on a provider reads as one
+ * more clearly whole than by any sentence.  At the same thread-lift, the
+ * thread is a complaint with the shipped gate-text model and not with the
+ * same model stripped of its answers class. */
+static void test_whole_reply_answers(void **state)
+{
+	(void)state;
+	char *msg = make_reply("The outage was caused by our hosting provider and is outside our control.",
+	                       "Since the update the dashboard will not load for anyone on our team.");
+	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
+	char *model = g_build_filename(dir, "gate-text.model", NULL);
+	write_gate_text_without_answers(model);
+	struct policy *shipped = policy_with("thread-lift", "4", NULL),
+	              *older = policy_with("thread-lift", "4", model);
+	struct decision d;
+	apology_check(shipped, msg, strlen(msg), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_true(d.complaint.score < 0); /* the quoted words alone fall short */
+	double answers = d.complaint.answers;
+	decision_clear(&d);
+	apology_check(older, msg, strlen(msg), NULL, &d);
+	assert_false(d.complaint.detected);
+	assert_true(d.complaint.answers < answers - 0.1);
+	decision_clear(&d);
+	policy_unref(shipped);
+	policy_unref(older);
+	g_unlink(model);
+	g_rmdir(dir);
+	g_free(model);
+	g_free(dir);
+	g_free(msg);
 }
 
 /* A reply that would be held, answering a complaint only the models see
@@ -748,6 +823,7 @@ int main(void)
 	    cmocka_unit_test(test_learned_finding_explained),
 	    cmocka_unit_test(test_hold_needs_a_clear_complaint),
 	    cmocka_unit_test(test_phrases_assist_the_gate),
+	    cmocka_unit_test(test_whole_reply_answers),
 	    cmocka_unit_test(test_thread_lift),
 	    cmocka_unit_test(test_gate_text),
 	    cmocka_unit_test(test_serious_needs_escalation),
