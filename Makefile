@@ -487,8 +487,11 @@ bench: all $(BUILD)/bench-engine $(BUILD)/bench-store $(BUILD)/bench-journal
 	$(MAKE) MATCHER=pcre2 build-pcre2/bench-engine
 	build-pcre2/bench-engine policies/default.yaml $(BENCH_SECONDS)
 	@echo
-	@echo "== end to end through a private Postfix"
+	@echo "== end to end through a private Postfix, SQLite store"
 	$(MAKE) bench-e2e
+	@echo
+	@echo "== end to end through a private Postfix, PostgreSQL store"
+	BENCH_STORE=postgresql $(MAKE) bench-e2e
 
 $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
