@@ -165,6 +165,12 @@ contains "export: a finding marked wrong" out '"rule":"blame-third-party","sever
 contains "export: the new text" out '"text":"Hi Ann,.n.nThe data team sent us'
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/out" && pass=$((pass + 1)) ||
 	{ fail=$((fail + 1)); echo "FAIL export is not JSON lines"; }
+expect "quarantine list json" 0 "$CTL" quarantine $S list --format json --state all
+[ "$(wc -l <"$tmp/out")" -eq 3 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL list json: one line per hold"; }
+contains "list json: integers and null" out '{"id":1,"queue_id":"AAA111","message_id":"bad1@agency.example","state":"released","host":null,'
+contains "list json: score, times, rules and no action" out '"score":9,"created":[0-9]*,"age":[0-9]*,"rules":"[a-z,-]*","action":null}$'
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/out" && pass=$((pass + 1)) ||
+	{ fail=$((fail + 1)); echo "FAIL list json is not JSON lines"; }
 expect "labels export --since after them" 0 "$CTL" labels $S export --since 2099-01-01
 [ -s "$tmp/out" ] && { fail=$((fail + 1)); echo "FAIL --since kept labels"; } || pass=$((pass + 1))
 expect "labels export --since 1m" 0 "$CTL" labels $S export --since 1m

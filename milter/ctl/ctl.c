@@ -108,3 +108,37 @@ void ctl_json_decision(GString *out, const char *file, const struct policy *pol,
 	}
 	g_string_append(out, "]}");
 }
+
+void ctl_json_member_string(JsonBuilder *builder, const char *name, const char *value)
+{
+	json_builder_set_member_name(builder, name);
+	if (value == NULL) {
+		json_builder_add_null_value(builder);
+		return;
+	}
+	if (g_utf8_validate(value, -1, NULL)) {
+		json_builder_add_string_value(builder, value);
+		return;
+	}
+	char *valid = g_utf8_make_valid(value, -1);
+	json_builder_add_string_value(builder, valid);
+	g_free(valid);
+}
+
+void ctl_json_member_int(JsonBuilder *builder, const char *name, gint64 value)
+{
+	json_builder_set_member_name(builder, name);
+	json_builder_add_int_value(builder, value);
+}
+
+char *ctl_json_text(JsonBuilder *builder)
+{
+	JsonNode *root = json_builder_get_root(builder);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_pretty(gen, FALSE);
+	json_generator_set_root(gen, root);
+	char *text = json_generator_to_data(gen, NULL);
+	g_object_unref(gen);
+	json_node_unref(root);
+	return text;
+}
