@@ -194,7 +194,7 @@ contains "report precision per rule" out "blame-third-party  *1  *1  *0.50"
 contains "report precision of a rule never wrong" out "excuse  *2  *0  *1.00"
 contains "report most often wrong, with an example" out 'blame-third-party: wrong 1 time(s), e.g. "data team <b>"'
 expect "report json" 0 "$CTL" report $S --format json
-contains "json precision" out '{"rule":"blame-third-party","right":1,"wrong":1,"precision":0.50,"example":"data team <b>"}'
+contains "json precision" out '{"rule":"blame-third-party","right":1,"wrong":1,"precision":0.5,"example":"data team <b>"}'
 contains "json monitor per sender" out '"monitor":{"total":1,'
 contains "json advised per rule" out '"advised":{"total":2,"week":\[{"key":"[0-9]*-W[0-9]*","n":2}\],"rule":\[{"key":"no-call-offer","n":2},{"key":"late-reply","n":1}\]'
 # A sender that is not UTF-8 (it comes from mail): the page stays valid UTF-8.
