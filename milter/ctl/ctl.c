@@ -109,9 +109,8 @@ void ctl_json_decision(GString *out, const char *file, const struct policy *pol,
 	g_string_append(out, "]}");
 }
 
-void ctl_json_member_string(JsonBuilder *builder, const char *name, const char *value)
+void ctl_json_add_string(JsonBuilder *builder, const char *value)
 {
-	json_builder_set_member_name(builder, name);
 	if (value == NULL) {
 		json_builder_add_null_value(builder);
 		return;
@@ -123,6 +122,18 @@ void ctl_json_member_string(JsonBuilder *builder, const char *name, const char *
 	char *valid = g_utf8_make_valid(value, -1);
 	json_builder_add_string_value(builder, valid);
 	g_free(valid);
+}
+
+void ctl_json_member_string(JsonBuilder *builder, const char *name, const char *value)
+{
+	json_builder_set_member_name(builder, name);
+	ctl_json_add_string(builder, value);
+}
+
+void ctl_json_member_strings(JsonBuilder *builder, const char *const (*members)[2], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ctl_json_member_string(builder, members[i][0], members[i][1]);
 }
 
 void ctl_json_member_int(JsonBuilder *builder, const char *name, gint64 value)

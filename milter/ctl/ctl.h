@@ -39,9 +39,16 @@ void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint6
  * the closing brace is the last byte, so callers may add fields before it. */
 void ctl_json_decision(GString *out, const char *file, const struct policy *pol, const struct decision *d);
 
-/* Add the member NAME of the object BUILDER has open: VALUE as a JSON
- * string, invalid UTF-8 repaired; null when VALUE is NULL. */
+/* Add VALUE as a JSON string, invalid UTF-8 repaired, to what BUILDER has
+ * open (an array, or an object after the member's name); null when VALUE
+ * is NULL. */
+void ctl_json_add_string(JsonBuilder *builder, const char *value);
+/* Add the member NAME of the object BUILDER has open, its value as
+ * ctl_json_add_string() adds it. */
 void ctl_json_member_string(JsonBuilder *builder, const char *name, const char *value);
+/* Add the N members MEMBERS[i][0] with the strings MEMBERS[i][1], in order,
+ * as ctl_json_member_string() adds each. */
+void ctl_json_member_strings(JsonBuilder *builder, const char *const (*members)[2], size_t n);
 /* Add the member NAME with the integer VALUE. */
 void ctl_json_member_int(JsonBuilder *builder, const char *name, gint64 value);
 /* BUILDER's value as one line of JSON (json-glib's generator, not pretty),
