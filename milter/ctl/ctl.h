@@ -55,6 +55,11 @@ void ctl_json_member_int(JsonBuilder *builder, const char *name, gint64 value);
  * no newline; the caller frees it (g_free()). */
 char *ctl_json_text(JsonBuilder *builder);
 
+/* Append the members of the object BUILDER holds to the JSON object text
+ * OBJECT, before its closing brace (its last byte): how the ctl adds its
+ * own members to the core's rendering of a decision (render_json()). */
+void ctl_json_extend(GString *object, JsonBuilder *builder);
+
 /* apologyctl's usage on stderr, after "apologyctl: MSG" when MSG is not
  * NULL; returns EX_USAGE (apologyctl.c). */
 int ctl_usage(const char *msg);
