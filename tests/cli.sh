@@ -165,6 +165,12 @@ contains "export: a finding marked wrong" out '"rule":"blame-third-party","sever
 contains "export: the new text" out '"text":"Hi Ann,.n.nThe data team sent us'
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/out" && pass=$((pass + 1)) ||
 	{ fail=$((fail + 1)); echo "FAIL export is not JSON lines"; }
+expect "quarantine list json" 0 "$CTL" quarantine $S list --format json --state all
+[ "$(wc -l <"$tmp/out")" -eq 3 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL list json: one line per hold"; }
+contains "list json: integers and null" out '{"id":1,"queue_id":"AAA111","message_id":"bad1@agency.example","state":"released","host":null,'
+contains "list json: score, times, rules and no action" out '"score":9,"created":[0-9]*,"age":[0-9]*,"rules":"[a-z,-]*","action":null}$'
+python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/out" && pass=$((pass + 1)) ||
+	{ fail=$((fail + 1)); echo "FAIL list json is not JSON lines"; }
 expect "labels export --since after them" 0 "$CTL" labels $S export --since 2099-01-01
 [ -s "$tmp/out" ] && { fail=$((fail + 1)); echo "FAIL --since kept labels"; } || pass=$((pass + 1))
 expect "labels export --since 1m" 0 "$CTL" labels $S export --since 1m
@@ -188,7 +194,7 @@ contains "report precision per rule" out "blame-third-party  *1  *1  *0.50"
 contains "report precision of a rule never wrong" out "excuse  *2  *0  *1.00"
 contains "report most often wrong, with an example" out 'blame-third-party: wrong 1 time(s), e.g. "data team <b>"'
 expect "report json" 0 "$CTL" report $S --format json
-contains "json precision" out '{"rule":"blame-third-party","right":1,"wrong":1,"precision":0.50,"example":"data team <b>"}'
+contains "json precision" out '{"rule":"blame-third-party","right":1,"wrong":1,"precision":0.5,"example":"data team <b>"}'
 contains "json monitor per sender" out '"monitor":{"total":1,'
 contains "json advised per rule" out '"advised":{"total":2,"week":\[{"key":"[0-9]*-W[0-9]*","n":2}\],"rule":\[{"key":"no-call-offer","n":2},{"key":"late-reply","n":1}\]'
 # A sender that is not UTF-8 (it comes from mail): the page stays valid UTF-8.

@@ -646,39 +646,42 @@ static void json_line(GString *out, const struct bt_run *run, const struct bt_it
 {
 	const struct bt_file *f = &g_array_index(run->files, struct bt_file, it->file);
 	ctl_json_decision(out, f->path, run->pol[BT_NEW], &d[BT_NEW]);
-	g_string_truncate(out, out->len - 1);
-	g_string_append(out, ",\"source\":");
-	render_json_string(out, f->source);
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	ctl_json_member_string(b, "source", f->source);
 	if (it->flags & BT_MBOX)
-		g_string_append_printf(out, ",\"offset\":%" G_GINT64_FORMAT, (gint64)it->offset);
-	g_string_append_printf(out, ",\"length\":%" G_GSIZE_FORMAT ",\"message_id\":", it->length);
-	render_json_string(out, it->message_id);
-	g_string_append(out, ",\"sender\":");
-	render_json_string(out, it->sender);
-	g_string_append(out, ",\"client\":");
-	render_json_string(out, it->client);
+		ctl_json_member_int(b, "offset", (gint64)it->offset);
+	ctl_json_member_int(b, "length", (gint64)it->length);
 	char *date = render_time(it->date);
-	g_string_append(out, ",\"date\":");
-	render_json_string(out, date);
+	const char *const strings[][2] = {
+	    {"message_id", it->message_id},
+	    {"sender", it->sender},
+	    {"client", it->client},
+	    {"date", date},
+	    {"complaint_ref", it->answers[BT_NEW] != BT_NONE
+	                          ? g_array_index(run->items, struct bt_item, it->answers[BT_NEW]).message_id
+	                          : NULL},
+	};
+	ctl_json_member_strings(b, strings, G_N_ELEMENTS(strings));
 	g_free(date);
-	g_string_append(out, ",\"complaint_ref\":");
-	if (it->answers[BT_NEW] != BT_NONE)
-		render_json_string(out,
-		                   g_array_index(run->items, struct bt_item, it->answers[BT_NEW]).message_id);
-	else
-		g_string_append(out, "null");
-	g_string_append_printf(out, ",\"history\":%d", n_history);
+	ctl_json_member_int(b, "history", n_history);
 	if (run->pol[BT_OLD]) {
-		g_string_append_printf(out, ",\"against\":{\"verdict\":\"%s\",\"score\":%d,\"rules\":[",
-		                       verdict_name(d[BT_OLD].verdict), d[BT_OLD].score);
-		int n = 0;
+		json_builder_set_member_name(b, "against");
+		json_builder_begin_object(b);
+		ctl_json_member_string(b, "verdict", verdict_name(d[BT_OLD].verdict));
+		ctl_json_member_int(b, "score", d[BT_OLD].score);
+		json_builder_set_member_name(b, "rules");
+		json_builder_begin_array(b);
 		for (int r = 0; r < RULE_COUNT; r++)
 			if (it->rules[BT_OLD] & (1u << r))
-				g_string_append_printf(out, "%s\"%s\"", n++ ? "," : "",
-				                       rule_name((enum rule_id)r));
-		g_string_append(out, "]}");
+				ctl_json_add_string(b, rule_name((enum rule_id)r));
+		json_builder_end_array(b);
+		json_builder_end_object(b);
 	}
-	g_string_append(out, "}\n");
+	json_builder_end_object(b);
+	ctl_json_extend(out, b);
+	g_object_unref(b);
+	g_string_append_c(out, '\n');
 }
 
 static gint64 spool(FILE *f, const GString *s)

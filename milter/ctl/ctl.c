@@ -97,14 +97,73 @@ void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint6
 void ctl_json_decision(GString *out, const char *file, const struct policy *pol, const struct decision *d)
 {
 	render_json(out, file, d);
-	g_string_truncate(out, out->len - 1); /* the closing brace */
-	g_string_append_printf(out, ",\"apologised\":%s,\"kinds\":[", d->apologised ? "true" : "false");
-	unsigned n = 0;
-	for (unsigned k = 0; k < policy_kind_count(pol) && k < 32; k++) {
-		if (!(d->complaint.kinds & (1u << k)))
-			continue;
-		g_string_append(out, n++ ? "," : "");
-		render_json_string(out, policy_kind_name(pol, k));
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "apologised");
+	json_builder_add_boolean_value(b, d->apologised);
+	json_builder_set_member_name(b, "kinds");
+	json_builder_begin_array(b);
+	for (unsigned k = 0; k < policy_kind_count(pol) && k < 32; k++)
+		if (d->complaint.kinds & (1u << k))
+			ctl_json_add_string(b, policy_kind_name(pol, k));
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	ctl_json_extend(out, b);
+	g_object_unref(b);
+}
+
+void ctl_json_add_string(JsonBuilder *builder, const char *value)
+{
+	if (value == NULL) {
+		json_builder_add_null_value(builder);
+		return;
 	}
-	g_string_append(out, "]}");
+	if (g_utf8_validate(value, -1, NULL)) {
+		json_builder_add_string_value(builder, value);
+		return;
+	}
+	char *valid = g_utf8_make_valid(value, -1);
+	json_builder_add_string_value(builder, valid);
+	g_free(valid);
+}
+
+void ctl_json_member_string(JsonBuilder *builder, const char *name, const char *value)
+{
+	json_builder_set_member_name(builder, name);
+	ctl_json_add_string(builder, value);
+}
+
+void ctl_json_member_strings(JsonBuilder *builder, const char *const (*members)[2], size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ctl_json_member_string(builder, members[i][0], members[i][1]);
+}
+
+void ctl_json_member_int(JsonBuilder *builder, const char *name, gint64 value)
+{
+	json_builder_set_member_name(builder, name);
+	json_builder_add_int_value(builder, value);
+}
+
+char *ctl_json_text(JsonBuilder *builder)
+{
+	JsonNode *root = json_builder_get_root(builder);
+	JsonGenerator *gen = json_generator_new();
+	json_generator_set_pretty(gen, FALSE);
+	json_generator_set_root(gen, root);
+	char *text = json_generator_to_data(gen, NULL);
+	g_object_unref(gen);
+	json_node_unref(root);
+	return text;
+}
+
+void ctl_json_extend(GString *object, JsonBuilder *builder)
+{
+	char *members = ctl_json_text(builder);
+	g_assert(object->len > 0 && object->str[object->len - 1] == '}' && members[0] == '{');
+	g_string_truncate(object, object->len - 1);
+	if (members[1] != '}')
+		g_string_append_c(object, ',');
+	g_string_append(object, members + 1);
+	g_free(members);
 }

@@ -5,12 +5,14 @@
  * into struct context, and a decision as the one JSON line of `check`.
  *
  * Ownership: ctl_load_policy() returns one reference (policy_unref());
- * the JSON functions append to a caller-owned GString.
+ * ctl_json_decision() appends to a caller-owned GString; ctl_json_text()
+ * returns a string the caller frees.
  */
 #ifndef APOLOGY_CTL_H
 #define APOLOGY_CTL_H
 
 #include <glib.h>
+#include <json-glib/json-glib.h>
 #include <stdbool.h>
 
 #include "decision.h"
@@ -36,6 +38,27 @@ void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint6
  * "kinds" (the failure kinds of the complaint, POL's names).  No newline;
  * the closing brace is the last byte, so callers may add fields before it. */
 void ctl_json_decision(GString *out, const char *file, const struct policy *pol, const struct decision *d);
+
+/* Add VALUE as a JSON string, invalid UTF-8 repaired, to what BUILDER has
+ * open (an array, or an object after the member's name); null when VALUE
+ * is NULL. */
+void ctl_json_add_string(JsonBuilder *builder, const char *value);
+/* Add the member NAME of the object BUILDER has open, its value as
+ * ctl_json_add_string() adds it. */
+void ctl_json_member_string(JsonBuilder *builder, const char *name, const char *value);
+/* Add the N members MEMBERS[i][0] with the strings MEMBERS[i][1], in order,
+ * as ctl_json_member_string() adds each. */
+void ctl_json_member_strings(JsonBuilder *builder, const char *const (*members)[2], size_t n);
+/* Add the member NAME with the integer VALUE. */
+void ctl_json_member_int(JsonBuilder *builder, const char *name, gint64 value);
+/* BUILDER's value as one line of JSON (json-glib's generator, not pretty),
+ * no newline; the caller frees it (g_free()). */
+char *ctl_json_text(JsonBuilder *builder);
+
+/* Append the members of the object BUILDER holds to the JSON object text
+ * OBJECT, before its closing brace (its last byte): how the ctl adds its
+ * own members to the core's rendering of a decision (render_json()). */
+void ctl_json_extend(GString *object, JsonBuilder *builder);
 
 /* apologyctl's usage on stderr, after "apologyctl: MSG" when MSG is not
  * NULL; returns EX_USAGE (apologyctl.c). */

@@ -39,22 +39,19 @@ static int usage(const char *msg)
 	return ctl_review_usage("labels", usage_text, msg);
 }
 
-/* Append ["a","b"] of the labels LABELS[FROM..TO) whose verdict is VERDICT
- * (NULL: all). */
-static void rule_list(GString *line, const GArray *labels, guint from, guint to, const char *verdict)
+/* Add the member NAME: ["a","b"] of the labels LABELS[FROM..TO) whose
+ * verdict is VERDICT (NULL: all). */
+static void rule_list(JsonBuilder *b, const char *name, const GArray *labels, guint from, guint to,
+                      const char *verdict)
 {
-	g_string_append_c(line, '[');
-	bool first = true;
+	json_builder_set_member_name(b, name);
+	json_builder_begin_array(b);
 	for (guint i = from; i < to; i++) {
 		const struct store_label *l = &g_array_index(labels, struct store_label, i);
-		if (verdict != NULL && strcmp(l->verdict, verdict) != 0)
-			continue;
-		if (!first)
-			g_string_append_c(line, ',');
-		render_json_string(line, l->rule);
-		first = false;
+		if (verdict == NULL || strcmp(l->verdict, verdict) == 0)
+			ctl_json_add_string(b, l->rule);
 	}
-	g_string_append_c(line, ']');
+	json_builder_end_array(b);
 }
 
 static bool marked_wrong(const GArray *labels, guint from, guint to, const char *rule)
@@ -67,7 +64,7 @@ static bool marked_wrong(const GArray *labels, guint from, guint to, const char 
 	return false;
 }
 
-static void findings_json(GString *line, struct store *st, gint64 id, const GArray *labels, guint from,
+static void findings_json(JsonBuilder *b, struct store *st, gint64 id, const GArray *labels, guint from,
                           guint to)
 {
 	char *err = NULL;
@@ -77,20 +74,22 @@ static void findings_json(GString *line, struct store *st, gint64 id, const GArr
 		        err);
 		g_free(err);
 	}
-	g_string_append(line, ",\"findings\":[");
+	json_builder_set_member_name(b, "findings");
+	json_builder_begin_array(b);
 	for (guint i = 0; i < findings->len; i++) {
 		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
-		g_string_append(line, i ? ",{\"rule\":" : "{\"rule\":");
-		render_json_string(line, f->rule);
-		g_string_append(line, ",\"severity\":");
-		render_json_string(line, f->severity);
-		g_string_append_printf(line, ",\"line\":%u,\"start\":%zu,\"end\":%zu,\"excerpt\":", f->line,
-		                       f->start, f->end);
-		render_json_string(line, f->excerpt ? f->excerpt : "");
-		g_string_append_printf(line, ",\"wrong\":%s}",
-		                       marked_wrong(labels, from, to, f->rule) ? "true" : "false");
+		json_builder_begin_object(b);
+		ctl_json_member_string(b, "rule", f->rule);
+		ctl_json_member_string(b, "severity", f->severity);
+		ctl_json_member_int(b, "line", f->line);
+		ctl_json_member_int(b, "start", (gint64)f->start);
+		ctl_json_member_int(b, "end", (gint64)f->end);
+		ctl_json_member_string(b, "excerpt", f->excerpt ? f->excerpt : "");
+		json_builder_set_member_name(b, "wrong");
+		json_builder_add_boolean_value(b, marked_wrong(labels, from, to, f->rule));
+		json_builder_end_object(b);
 	}
-	g_string_append_c(line, ']');
+	json_builder_end_array(b);
 	g_array_unref(findings);
 }
 
@@ -108,38 +107,29 @@ static void export_reply(struct store *st, const struct policy *pol, const GArra
 		return;
 	}
 	char *client = quarantine_client_domain(q), *at = render_time(first->at);
-	GString *line = g_string_new(NULL);
-	g_string_append_printf(line, "{\"id\":%" G_GINT64_FORMAT ",\"message_id\":", q->id);
-	render_json_string(line, q->message_id);
-	g_string_append(line, ",\"sender\":");
-	render_json_string(line, q->sender);
-	g_string_append(line, ",\"client\":");
-	render_json_string(line, client);
-	g_string_append(line, ",\"decision\":");
-	render_json_string(line, first->action);
-	g_string_append(line, ",\"reviewer\":");
-	render_json_string(line, first->reviewer);
-	g_string_append(line, ",\"at\":");
-	render_json_string(line, at ? at : "");
-	g_string_append_printf(line, ",\"score\":%d,\"rules\":", q->score);
-	rule_list(line, labels, from, to, NULL);
-	g_string_append(line, ",\"wrong\":");
-	rule_list(line, labels, from, to, "wrong");
-	g_string_append(line, ",\"right\":");
-	rule_list(line, labels, from, to, "right");
-	findings_json(line, st, q->id, labels, from, to);
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	ctl_json_member_int(b, "id", q->id);
+	const char *const strings[][2] = {
+	    {"message_id", q->message_id}, {"sender", q->sender},         {"client", client},
+	    {"decision", first->action},   {"reviewer", first->reviewer}, {"at", at ? at : ""},
+	};
+	ctl_json_member_strings(b, strings, G_N_ELEMENTS(strings));
+	ctl_json_member_int(b, "score", q->score);
+	rule_list(b, "rules", labels, from, to, NULL);
+	rule_list(b, "wrong", labels, from, to, "wrong");
+	rule_list(b, "right", labels, from, to, "right");
+	findings_json(b, st, q->id, labels, from, to);
 	size_t len = 0;
 	char *text = quarantine_new_text(q, &len);
 	if (text == NULL && pol != NULL && q->raw != NULL) /* held before the store kept it */
 		text = apology_new_text(pol, q->raw, q->raw_len, &len);
-	g_string_append(line, ",\"text\":");
-	if (text != NULL)
-		render_json_string(line, text);
-	else
-		g_string_append(line, "null");
-	g_string_append_c(line, '}');
-	puts(line->str);
-	g_string_free(line, TRUE);
+	ctl_json_member_string(b, "text", text);
+	json_builder_end_object(b);
+	char *line = ctl_json_text(b);
+	puts(line);
+	g_free(line);
+	g_object_unref(b);
 	g_free(text);
 	g_free(client);
 	g_free(at);

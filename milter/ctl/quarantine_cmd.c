@@ -67,6 +67,33 @@ struct opts {
 	const char *id;
 };
 
+/* The JSON line of `quarantine list --format json` for Q: CLIENT, RULES and
+ * ACTION (may be NULL) as the list prints them, its age at NOW.  The caller
+ * frees it. */
+static char *quarantine_json_line(const struct store_quarantine *q, const char *client, const char *rules,
+                                  const char *action, gint64 now)
+{
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
+	ctl_json_member_int(b, "id", q->id);
+	ctl_json_member_string(b, "queue_id", q->queue_id);
+	ctl_json_member_string(b, "message_id", q->message_id);
+	ctl_json_member_string(b, "state", q->state);
+	ctl_json_member_string(b, "host", q->host);
+	ctl_json_member_string(b, "sender", q->sender);
+	ctl_json_member_string(b, "recipients", q->recipients);
+	ctl_json_member_string(b, "client", client);
+	ctl_json_member_int(b, "score", q->score);
+	ctl_json_member_int(b, "created", q->created);
+	ctl_json_member_int(b, "age", now - q->created);
+	ctl_json_member_string(b, "rules", rules);
+	ctl_json_member_string(b, "action", action);
+	json_builder_end_object(b);
+	char *line = ctl_json_text(b);
+	g_object_unref(b);
+	return line;
+}
+
 /* Parse "--name value" options (of the NAMES allowed) and at most one
  * positional argument, in any order, into O. */
 static bool parse_opts(int argc, char **argv, const char *names, struct opts *o)
@@ -162,37 +189,9 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 		char *rules = quarantine_rules(st, q->id), *client = quarantine_client_domain(q);
 		char *action = quarantine_action_state(st, q, NULL);
 		if (json) {
-			GString *line = g_string_new(NULL);
-			g_string_append_printf(line, "{\"id\":%" G_GINT64_FORMAT ",\"queue_id\":", q->id);
-			render_json_string(line, q->queue_id);
-			g_string_append(line, ",\"message_id\":");
-			render_json_string(line, q->message_id);
-			g_string_append(line, ",\"state\":");
-			render_json_string(line, q->state);
-			g_string_append(line, ",\"host\":");
-			if (q->host != NULL)
-				render_json_string(line, q->host);
-			else
-				g_string_append(line, "null");
-			g_string_append(line, ",\"sender\":");
-			render_json_string(line, q->sender);
-			g_string_append(line, ",\"recipients\":");
-			render_json_string(line, q->recipients);
-			g_string_append(line, ",\"client\":");
-			render_json_string(line, client);
-			g_string_append_printf(line,
-			                       ",\"score\":%d,\"created\":%" G_GINT64_FORMAT
-			                       ",\"age\":%" G_GINT64_FORMAT ",\"rules\":",
-			                       q->score, q->created, now - q->created);
-			render_json_string(line, rules);
-			g_string_append(line, ",\"action\":");
-			if (action != NULL)
-				render_json_string(line, action);
-			else
-				g_string_append(line, "null");
-			g_string_append_c(line, '}');
-			puts(line->str);
-			g_string_free(line, TRUE);
+			char *line = quarantine_json_line(q, client, rules, action, now);
+			puts(line);
+			g_free(line);
 		} else {
 			char *age = quarantine_age(now - q->created);
 			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-16s %-28s %-20s %5d  %-24s %s\n",

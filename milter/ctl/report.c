@@ -146,51 +146,66 @@ static void print_text(const struct report *r)
 
 /* ---- json ------------------------------------------------------------- */
 
+/* The members "total" and one array per dimension of the counts of kind K,
+ * in the object BUILDER has open. */
+static void json_counts(JsonBuilder *b, const struct report *r, size_t k)
+{
+	ctl_json_member_int(b, "total", total(r->counts[k][0]));
+	for (size_t d = 0; d < N_DIMS; d++) {
+		const GArray *c = r->counts[k][d];
+		json_builder_set_member_name(b, dimensions[d].key);
+		json_builder_begin_array(b);
+		for (guint i = 0; i < c->len; i++) {
+			const struct store_count *e = &g_array_index(c, struct store_count, i);
+			json_builder_begin_object(b);
+			ctl_json_member_string(b, "key", e->key);
+			ctl_json_member_int(b, "n", e->n);
+			json_builder_end_object(b);
+		}
+		json_builder_end_array(b);
+	}
+}
+
+/* One rule's precision: right / (right + wrong) as a number, null when
+ * nothing was judged. */
+static void json_precision(JsonBuilder *b, const struct store_precision *p)
+{
+	json_builder_begin_object(b);
+	ctl_json_member_string(b, "rule", p->rule);
+	ctl_json_member_int(b, "right", p->right);
+	ctl_json_member_int(b, "wrong", p->wrong);
+	json_builder_set_member_name(b, "precision");
+	if (p->right + p->wrong == 0)
+		json_builder_add_null_value(b);
+	else
+		json_builder_add_double_value(b, (double)p->right / (double)(p->right + p->wrong));
+	ctl_json_member_string(b, "example", p->example);
+	json_builder_end_object(b);
+}
+
 static void print_json(const struct report *r)
 {
-	GString *o = g_string_new(NULL);
+	JsonBuilder *b = json_builder_new();
+	json_builder_begin_object(b);
 	char *since = render_time(r->since);
-	g_string_append(o, "{\"since\":");
-	render_json_string(o, since ? since : "");
+	ctl_json_member_string(b, "since", since ? since : "");
 	g_free(since);
 	for (size_t k = 0; k < N_KINDS; k++) {
-		g_string_append_printf(o, ",\"%s\":{\"total\":%" G_GINT64_FORMAT, kinds[k].key,
-		                       total(r->counts[k][0]));
-		for (size_t d = 0; d < N_DIMS; d++) {
-			const GArray *c = r->counts[k][d];
-			g_string_append_printf(o, ",\"%s\":[", dimensions[d].key);
-			for (guint i = 0; i < c->len; i++) {
-				const struct store_count *e = &g_array_index(c, struct store_count, i);
-				g_string_append(o, i ? ",{\"key\":" : "{\"key\":");
-				render_json_string(o, e->key);
-				g_string_append_printf(o, ",\"n\":%" G_GINT64_FORMAT "}", e->n);
-			}
-			g_string_append_c(o, ']');
-		}
-		g_string_append_c(o, '}');
+		json_builder_set_member_name(b, kinds[k].key);
+		json_builder_begin_object(b);
+		json_counts(b, r, k);
+		json_builder_end_object(b);
 	}
-	g_string_append(o, ",\"precision\":[");
-	for (guint i = 0; i < r->precision->len; i++) {
-		const struct store_precision *p = &g_array_index(r->precision, struct store_precision, i);
-		g_string_append(o, i ? ",{\"rule\":" : "{\"rule\":");
-		render_json_string(o, p->rule);
-		g_string_append_printf(
-		    o,
-		    ",\"right\":%" G_GINT64_FORMAT ",\"wrong\":%" G_GINT64_FORMAT ",\"precision\":", p->right,
-		    p->wrong);
-		char *prec = labels_precision_text(p);
-		g_string_append(o, strcmp(prec, "-") == 0 ? "null" : prec);
-		g_free(prec);
-		g_string_append(o, ",\"example\":");
-		if (p->example)
-			render_json_string(o, p->example);
-		else
-			g_string_append(o, "null");
-		g_string_append_c(o, '}');
-	}
-	g_string_append(o, "]}");
-	puts(o->str);
-	g_string_free(o, TRUE);
+	json_builder_set_member_name(b, "precision");
+	json_builder_begin_array(b);
+	for (guint i = 0; i < r->precision->len; i++)
+		json_precision(b, &g_array_index(r->precision, struct store_precision, i));
+	json_builder_end_array(b);
+	json_builder_end_object(b);
+	char *text = ctl_json_text(b);
+	puts(text);
+	g_free(text);
+	g_object_unref(b);
 }
 
 /* ---- html ------------------------------------------------------------- */
