@@ -47,7 +47,9 @@ static const struct config *the_config;
 /* One milter connection (one SMTP session). */
 struct conn {
 	SMFICTX *ctx;
-	unsigned long steps; /* negotiated SMFIP_* flags */
+	unsigned long steps;   /* negotiated SMFIP_* flags */
+	unsigned long actions; /* negotiated SMFIF_* flags */
+	char *quarantine;      /* the hold asked for at end of message; NULL: none */
 	struct filter_session *session;
 };
 
@@ -65,10 +67,17 @@ static bool milter_delete_header(void *mta, const char *name, int index)
 	return smfi_chgheader(c->ctx, (char *)name, index, NULL) == MI_SUCCESS;
 }
 
+/* libmilter sends a quarantine to the MTA at once, so it is kept until
+ * filter.c has journaled the hold's record (on_eom): as with the event
+ * front end, the MTA hears of a hold only once a kill cannot lose it. */
 static bool milter_quarantine(void *mta, const char *reason)
 {
 	struct conn *c = mta;
-	return smfi_quarantine(c->ctx, (char *)reason) == MI_SUCCESS;
+	if (!(c->actions & SMFIF_QUARANTINE) || reason == NULL || *reason == '\0')
+		return false;
+	g_free(c->quarantine);
+	c->quarantine = g_strdup(reason);
+	return true;
 }
 
 static bool milter_set_reply(void *mta, const char *rcode, const char *xcode, const char *text)
@@ -108,6 +117,7 @@ static struct conn *conn_get(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 	if (c == NULL) {
 		c = g_new0(struct conn, 1);
+		c->actions = FRONTEND_ACTIONS; /* unless the MTA negotiates */
 		c->ctx = ctx;
 		smfi_setpriv(ctx, c);
 	}
@@ -137,6 +147,7 @@ static sfsistat on_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1, u
 	*pf2 = 0;
 	*pf3 = 0;
 	c->steps = *pf1;
+	c->actions = *pf0;
 	for (int stage = 0; (f0 & SMFIF_SETSYMLIST) && stage <= SMFIM_LAST; stage++)
 		if (frontend_macros[stage])
 			smfi_setsymlist(ctx, stage, (char *)frontend_macros[stage]);
@@ -209,7 +220,16 @@ static sfsistat on_eom(SMFICTX *ctx)
 {
 	struct conn *c = conn_get(ctx);
 	const char *qid = smfi_getsymval(ctx, "i");
-	return status(filter_end_of_message(session_get(c), qid, &milter_ops, c));
+	enum filter_reply r = filter_end_of_message(session_get(c), qid, &milter_ops, c);
+	if (c->quarantine != NULL) {
+		if (smfi_quarantine(ctx, c->quarantine) != MI_SUCCESS) {
+			log_msg(LOG_ERR, "%s: the MTA connection failed as the hold was sent; deferring it",
+			        qid ? qid : "NOQUEUE");
+			r = FILTER_TEMPFAIL;
+		}
+		g_clear_pointer(&c->quarantine, g_free);
+	}
+	return status(r);
 }
 
 static sfsistat on_abort(SMFICTX *ctx)
@@ -225,6 +245,7 @@ static sfsistat on_close(SMFICTX *ctx)
 	struct conn *c = smfi_getpriv(ctx);
 	if (c != NULL) {
 		filter_session_free(c->session);
+		g_free(c->quarantine);
 		g_free(c);
 		smfi_setpriv(ctx, NULL);
 	}
