@@ -19,7 +19,8 @@ static void decision_init(struct decision *out)
 	out->quoted = g_strdup("");
 }
 
-/* The quoted history of VIEW as the classification read it, bounded. */
+/* The quoted history of VIEW as the classification read it, bounded: kept
+ * for a held reply only, the one decision whose record carries it. */
 static void keep_quoted(const struct policy *pol, const struct thread_view *view, struct decision *out)
 {
 	size_t max = MIN(pol->quoted_scan_bytes, DECISION_QUOTED_MAX);
@@ -69,7 +70,6 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 	g_free(out->text);
 	out->text = g_strndup(view.text, view.len);
 	out->text_len = view.len;
-	keep_quoted(pol, &view, out);
 
 	struct scan sc = {0};
 	scan_text(&pol->all, view.text, view.len, &sc);
@@ -81,6 +81,8 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 		g_array_free(out->findings, TRUE);
 		decide(pol, &view, &f, out);
 		findings_clear(&f);
+		if (out->verdict == VERDICT_HOLD)
+			keep_quoted(pol, &view, out);
 	}
 	scan_clear(&sc);
 	thread_view_clear(&view);

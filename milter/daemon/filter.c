@@ -1008,9 +1008,10 @@ static GArray *stored_findings(const struct decision *d)
 	return out;
 }
 
-static void record_hold(struct filter_session *s, const struct decision *d, const struct known *k,
-                        const char *qid, const char *token, const char *state, gint64 now,
-                        struct recorded *rec)
+/* The hold's record of D, which gives it its quoted history (the only
+ * thing of D the record takes rather than copies). */
+static void record_hold(struct filter_session *s, struct decision *d, const struct known *k, const char *qid,
+                        const char *token, const char *state, gint64 now, struct recorded *rec)
 {
 	GString *rcpts = g_string_new(NULL);
 	for (guint i = 0; i < s->rcpts->len; i++)
@@ -1041,8 +1042,9 @@ static void record_hold(struct filter_session *s, const struct decision *d, cons
 	    .complaint_severity =
 	        g_strdup(d->complaint.detected ? render_severity_name(d->complaint.severity) : NULL),
 	    .complaint_sent = d->complaint.detected ? d->complaint.sent : -1,
-	    .complaint_text = g_strdup(d->quoted),
+	    .complaint_text = g_steal_pointer(&d->quoted),
 	};
+	d->quoted_len = 0;
 	memcpy(r->q.raw, s->raw->str, s->raw->len + 1);
 	record(s->f, r, rec);
 }

@@ -782,16 +782,17 @@ static void test_new_text_alone(void **state)
 /* The quoted history a decision keeps for the hold record: as the thread's
  * classification read it (quote markers removed), cut between characters
  * to quoted-scan-bytes and at most DECISION_QUOTED_MAX bytes; "" when the
- * reply quotes nothing. */
+ * reply quotes nothing, and for a reply that is not held. */
 static void test_quoted_kept(void **state)
 {
 	(void)state;
 	GString *complaint = g_string_new("Where is my order? \u00c7a ne va pas.");
 	while (complaint->len < 3 * DECISION_QUOTED_MAX)
 		g_string_append(complaint, "\n\u00e9t\u00e9 \u2014 still waiting for the report, \u00e7a suffit.");
-	char *raw = make_reply("Sorry, the courier lost it.", complaint->str);
+	char *raw = make_reply("The courier lost it, not us. You should have read the tracking page.", complaint->str);
 	struct decision d;
 	apology_check(pol, raw, strlen(raw), NULL, &d);
+	assert_int_equal(d.verdict, VERDICT_HOLD);
 	assert_int_equal(d.quoted_len, strlen(d.quoted));
 	assert_true(d.quoted_len <= DECISION_QUOTED_MAX);
 	/* the shipped policy reads 4096 bytes of it (quoted-scan-bytes) */
@@ -800,6 +801,18 @@ static void test_quoted_kept(void **state)
 	assert_non_null(strstr(d.quoted, "Where is my order? \u00c7a ne va pas."));
 	assert_null(strstr(d.quoted, "\n> "));
 	assert_null(strstr(d.quoted, "courier"));
+	decision_clear(&d);
+	g_free(raw);
+	/* the same thread answered well: nothing kept */
+	raw = make_reply("I am so sorry: I sent your order to the wrong address, my mistake. A new one "
+	                 "goes out today by courier, and I now check every address before it ships. "
+	                 "I will call you this afternoon.",
+	                 complaint->str);
+	apology_check(pol, raw, strlen(raw), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_int_not_equal(d.verdict, VERDICT_HOLD);
+	assert_string_equal(d.quoted, "");
+	assert_int_equal(d.quoted_len, 0);
 	decision_clear(&d);
 	g_free(raw);
 	raw = make_reply("Sorry.", "Where is my order?");
