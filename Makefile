@@ -263,6 +263,9 @@ $(BUILD)/tests/test_store $(BUILD)/tests/test_filter: tests/unit/fulldisk.c
 # database (tests/unit/pgtest.c; make pg-test starts a server for them).
 $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_postsuper: tests/unit/pgtest.c
 $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_postsuper: XCFLAGS += $(shell pkg-config --cflags libpq 2>/dev/null)
+# The records the store's tests write (tests/unit/fixtures.c).
+$(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_review_pages \
+$(BUILD)/tests/test_postsuper: tests/unit/fixtures.c
 # test_filter kills a child process inside the analysis (__wrap_apology_check);
 # its own variable, since a packager's LDFLAGS on the command line replaces ours.
 $(BUILD)/tests/test_filter: TEST_LDFLAGS := -Wl,--wrap=apology_check
@@ -497,11 +500,12 @@ $(BUILD)/bench-engine: bench/bench_engine.c $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) $(shell pkg-config --cflags libpcre2-8) -o $@ $^ $(LDFLAGS) $(LIBS) \
 	  $(shell pkg-config --libs libpcre2-8)
 
-$(BUILD)/bench-store: bench/bench_store.c $(STORE_LIB) $(UTIL_LIB)
-	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS)
+# Both write the store tests' record of a held reply (tests/unit/fixtures.c).
+$(BUILD)/bench-store: bench/bench_store.c tests/unit/fixtures.c $(STORE_LIB) $(UTIL_LIB)
+	$(CC) $(CFLAGS) $(XCFLAGS) -Itests/unit -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS)
 
-$(BUILD)/bench-journal: bench/bench_journal.c $(STORE_LIB) $(UTIL_LIB)
-	$(CC) $(CFLAGS) $(XCFLAGS) -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS)
+$(BUILD)/bench-journal: bench/bench_journal.c tests/unit/fixtures.c $(STORE_LIB) $(UTIL_LIB)
+	$(CC) $(CFLAGS) $(XCFLAGS) -Itests/unit -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS)
 
 # libFuzzer (clang): the pipeline on arbitrary bytes, seeded with the corpus;
 # then the milter protocol codec on arbitrary byte streams.

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixtures.h"
 #include "spool.h"
 
 #define ROUNDS 5
@@ -29,21 +30,11 @@ static struct store_quarantine sample(char *raw, size_t len)
 	for (size_t i = 0; i < len; i++)
 		raw[i] = (char)('a' + i % 26);
 	memcpy(raw, "Subject: sorry\r\n\r\n", 18);
-	struct store_quarantine q = {
-	    .queue_id = "4AbCdE1234",
-	    .message_id = "reply-4471@acme.example",
-	    .token = "0123456789abcdef0123456789abcdef0123456789abcdef",
-	    .sender = "sam@acme.example",
-	    .recipients = "dana@client.example",
-	    .verdict = "hold",
-	    .score = 12,
-	    .findings_json = "{\"findings\":[{\"rule\":\"blame-third-party\",\"start\":0,\"end\":4}]}",
-	    .new_text = "Sorry, the courier lost it.",
-	    .raw = raw,
-	    .raw_len = len,
-	    .created = 1700000000,
-	    .state = "held",
-	};
+	struct store_quarantine q = fixture_hold("0123456789abcdef0123456789abcdef0123456789abcdef");
+	q.score = 12;
+	q.findings_json = "{\"findings\":[{\"rule\":\"blame-third-party\",\"start\":0,\"end\":4}]}";
+	q.new_text = "Sorry, the courier lost it.";
+	fixture_copy(&q, raw, len);
 	return q;
 }
 

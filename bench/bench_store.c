@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fixtures.h"
 #include "store.h"
 
 #define ROUNDS        3
@@ -41,22 +42,13 @@ static gpointer write_records(gpointer data)
 		char *token = g_strdup_printf("t%d.%d.%" G_GINT64_FORMAT, r->round, r->thread, i);
 		gint64 now = 1700000000 + i;
 		struct store_complaint c = {id, "192.0.2.1", "client.example", now, false, 1};
-		struct store_quarantine q = {
-		    .queue_id = "4AbCdE1234",
-		    .message_id = id,
-		    .token = token,
-		    .sender = "am@us.example",
-		    .recipients = "dana@client.example",
-		    .verdict = "hold",
-		    .score = 12,
-		    .findings_json =
-		        "{\"findings\":[{\"rule\":\"blame-third-party\",\"start\":0,\"end\":4}]}",
-		    .complaint_ref = id,
-		    .raw = (char *)raw_body,
-		    .raw_len = sizeof raw_body,
-		    .created = now,
-		    .state = "held",
-		};
+		struct store_quarantine q = fixture_hold(token);
+		q.message_id = q.complaint_ref = id;
+		q.sender = "am@us.example";
+		q.score = 12;
+		q.findings_json = "{\"findings\":[{\"rule\":\"blame-third-party\",\"start\":0,\"end\":4}]}";
+		fixture_copy(&q, raw_body, sizeof raw_body);
+		q.created = now;
 		bool ok = store_complaint_put(r->st, &c, &r->err) &&
 		          store_apology_put(r->st, "am@us.example", "client.example", now, 1, id, &r->err) &&
 		          store_quarantine_put(r->st, &q, NULL, &r->err);

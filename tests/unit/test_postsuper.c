@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "helper_conf.h"
 #include "helper_store.h"
 #include "pgtest.h"
@@ -347,17 +348,9 @@ static gint64 put(struct store *st, const char *queue_id, const char *token, con
 {
 	char *err = NULL;
 	gint64 id = 0;
-	struct store_quarantine q = {
-	    .queue_id = (char *)queue_id,
-	    .message_id = "m@acme.example",
-	    .token = (char *)token,
-	    .sender = "sam@acme.example",
-	    .recipients = "dana@client.example",
-	    .verdict = "hold",
-	    .findings_json = "{}",
-	    .created = 1,
-	    .state = (char *)state,
-	};
+	struct store_quarantine q = fixture_hold(token);
+	q.queue_id = (char *)queue_id;
+	q.state = (char *)state;
 	if (!store_quarantine_put(st, &q, &id, &err))
 		fail_msg("%s", err);
 	return id;

@@ -20,6 +20,7 @@
 #include <gmime/gmime.h>
 
 #include "decisions.h"
+#include "fixtures.h"
 #include "labeling.h"
 #include "logins.h"
 #include "notify.h"
@@ -92,19 +93,14 @@ static int teardown(void **state)
 static gint64 put_on(struct store *st, const char *host, const char *token, const char *sender,
                      const char *rcpts, const char *findings, gint64 created, const char *state)
 {
-	struct store_quarantine q = {
-	    .queue_id = "ABCDEF123",
-	    .message_id = "m@x",
-	    .token = (char *)token,
-	    .sender = (char *)sender,
-	    .recipients = (char *)rcpts,
-	    .verdict = "hold",
-	    .score = 9,
-	    .findings_json = (char *)findings,
-	    .created = created,
-	    .state = (char *)state,
-	    .host = (char *)host,
-	};
+	struct store_quarantine q = fixture_hold(token);
+	q.queue_id = "ABCDEF123";
+	q.sender = (char *)sender;
+	q.recipients = (char *)rcpts;
+	q.findings_json = (char *)findings;
+	q.created = created;
+	q.state = (char *)state;
+	q.host = (char *)host;
 	gint64 id = 0;
 	char *err = NULL;
 	if (!store_quarantine_put(st, &q, &id, &err))
@@ -182,16 +178,10 @@ static void test_list_orders_and_pages(void **state)
 		gint64 created;
 	} rows[] = {{"kim@x", 3, 100}, {"Bea@x", 9, 300}, {"sam@x", 9, 200}, {"bea@x", 1, 200}};
 	for (size_t i = 0; i < G_N_ELEMENTS(rows); i++) {
-		struct store_quarantine q = {.queue_id = "Q",
-		                             .message_id = "m",
-		                             .token = g_strdup_printf("t%zu", i),
-		                             .sender = (char *)rows[i].sender,
-		                             .recipients = "d@c.example",
-		                             .verdict = "hold",
-		                             .score = rows[i].score,
-		                             .findings_json = "{}",
-		                             .created = rows[i].created,
-		                             .state = "held"};
+		struct store_quarantine q = fixture_hold(g_strdup_printf("t%zu", i));
+		q.sender = (char *)rows[i].sender;
+		q.score = rows[i].score;
+		q.created = rows[i].created;
 		char *err = NULL;
 		assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
 		g_free(q.token);
@@ -633,16 +623,12 @@ static void test_reconcile(void **state)
 	g_hash_table_insert(queue, "ACTIVE1", "active");
 
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
-	struct store_quarantine q = {.queue_id = "SPOOLED1",
-	                             .message_id = "m2@x",
-	                             .token = "tok-s",
-	                             .sender = "kim@acme.example",
-	                             .recipients = "lee@client.example",
-	                             .verdict = "hold",
-	                             .score = 14,
-	                             .findings_json = (char *)findings_json,
-	                             .created = 1700000000,
-	                             .state = "held"};
+	struct store_quarantine q = fixture_hold("tok-s");
+	q.queue_id = "SPOOLED1";
+	q.sender = "kim@acme.example";
+	q.recipients = "lee@client.example";
+	q.score = 14;
+	q.findings_json = (char *)findings_json;
 	assert_true(spool_hold(sp, &q, NULL, &err));
 	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);

@@ -19,6 +19,7 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+#include "fixtures.h"
 #include "review.h"
 #include "review_queue.h"
 #include "rules.h"
@@ -218,28 +219,18 @@ static gint64 put_held(struct store *st, const char *token, const char *sender, 
                        const char *complaint_line)
 {
 	char *quoted = complaint_line ? quoted_complaint(complaint_line) : NULL;
-	struct store_quarantine q = {
-	    .queue_id = "ABCDEF123",
-	    .message_id = "m@x",
-	    .token = (char *)token,
-	    .sender = (char *)sender,
-	    .recipients = "dana@client.example",
-	    .verdict = "hold",
-	    .score = score,
-	    .findings_json = (char *)findings,
-	    .complaint_ref = (char *)complaint_ref,
-	    .raw = (char *)raw,
-	    .raw_len = raw ? strlen(raw) : 0,
-	    .created = created,
-	    .state = "held",
-	    .new_text = complaint_line ? (char *)reply_new_text : NULL,
-	    .complaint_recorded = complaint_line != NULL,
-	    .complaint_detected = true,
-	    .complaint_clear = true,
-	    .complaint_severity = "serious",
-	    .complaint_sent = 1740993120, /* 2025-03-03T09:12:00Z */
-	    .complaint_text = quoted,
-	};
+	struct store_quarantine q = fixture_hold(token);
+	q.queue_id = "ABCDEF123";
+	q.sender = (char *)sender;
+	q.score = score;
+	q.findings_json = (char *)findings;
+	q.complaint_ref = (char *)complaint_ref;
+	fixture_copy(&q, raw, raw ? strlen(raw) : 0);
+	q.created = created;
+	q.new_text = complaint_line ? (char *)reply_new_text : NULL;
+	fixture_complaint(&q, "serious", 1740993120 /* 2025-03-03T09:12:00Z */, quoted);
+	q.complaint_recorded = complaint_line != NULL;
+	q.complaint_clear = true;
 	gint64 id = 0;
 	char *err = NULL;
 	if (!store_quarantine_put(st, &q, &id, &err))
@@ -357,19 +348,11 @@ static void test_whole_reply_finding_is_a_note(void **state)
 static void test_reply_from_the_store(void **state)
 {
 	struct fixture *fx = *state;
-	struct store_quarantine q = {
-	    .queue_id = "ABCDEF124",
-	    .message_id = "m@x",
-	    .token = "t1",
-	    .sender = "sam@acme.example",
-	    .recipients = "dana@client.example",
-	    .verdict = "hold",
-	    .score = 9,
-	    .findings_json = (char *)decision_json,
-	    .new_text = "Dana,\n\nThe courier lost the parcel, so this was beyond our control.\n\nSam\n",
-	    .created = 1741000000,
-	    .state = "held",
-	};
+	struct store_quarantine q = fixture_hold("t1");
+	q.queue_id = "ABCDEF124";
+	q.findings_json = (char *)decision_json;
+	q.new_text = "Dana,\n\nThe courier lost the parcel, so this was beyond our control.\n\nSam\n";
+	q.created = 1741000000;
 	gint64 id = 0;
 	char *err = NULL;
 	assert_true(store_quarantine_put(fx->app.st, &q, &id, &err));
@@ -443,23 +426,12 @@ static void test_reply_held_before(void **state)
 static void test_complaint_not_clear(void **state)
 {
 	struct fixture *fx = *state;
-	struct store_quarantine q = {
-	    .queue_id = "Q2",
-	    .message_id = "m@x",
-	    .token = "t1",
-	    .sender = "sam@acme.example",
-	    .recipients = "dana@client.example",
-	    .verdict = "advise",
-	    .findings_json = "{}",
-	    .new_text = "Sorry.",
-	    .created = 1741000000,
-	    .state = "monitor",
-	    .complaint_recorded = true,
-	    .complaint_detected = true,
-	    .complaint_severity = "normal",
-	    .complaint_sent = -1,
-	    .complaint_text = "",
-	};
+	struct store_quarantine q = fixture_hold("t1");
+	q.verdict = "advise";
+	q.new_text = "Sorry.";
+	q.created = 1741000000;
+	q.state = "monitor";
+	fixture_complaint(&q, "normal", -1, "");
 	gint64 id = 0;
 	char *err = NULL;
 	assert_true(store_quarantine_put(fx->app.st, &q, &id, &err));

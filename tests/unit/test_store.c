@@ -29,6 +29,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fixtures.h"
 #include "fulldisk.h"
 #include "pgtest.h"
 #include "spool.h"
@@ -281,21 +282,13 @@ static void test_quarantine(void **state)
 	struct fixture *fx = *state;
 	char *err = NULL;
 	static const char raw[] = "Subject: x\r\n\r\nbody\0with a NUL\r\n";
-	struct store_quarantine q = {
-	    .queue_id = "4AbCdE1234",
-	    .message_id = "reply@us.example",
-	    .token = "0123456789abcdef0123456789abcdef",
-	    .sender = "am@us.example",
-	    .recipients = "a@client.example,b@client.example",
-	    .verdict = "hold",
-	    .score = 12,
-	    .findings_json = "{\"verdict\":\"hold\",\"findings\":[]}",
-	    .complaint_ref = "c1@client.example",
-	    .raw = (char *)raw,
-	    .raw_len = sizeof raw - 1,
-	    .created = 5000,
-	    .state = "held",
-	};
+	struct store_quarantine q = fixture_hold("0123456789abcdef0123456789abcdef");
+	q.recipients = "a@client.example,b@client.example";
+	q.score = 12;
+	q.findings_json = "{\"verdict\":\"hold\",\"findings\":[]}";
+	q.complaint_ref = "c1@client.example";
+	fixture_copy(&q, raw, sizeof raw - 1);
+	q.created = 5000;
 	gint64 id = 0;
 	assert_true(store_quarantine_put(fx->st, &q, &id, &err));
 	assert_true(id > 0);
@@ -401,24 +394,14 @@ static void test_findings_rows(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	struct store_quarantine q = {
-	    .queue_id = "4F1",
-	    .message_id = "r@us.example",
-	    .token = "1111111111111111aaaaaaaaaaaaaaaa",
-	    .sender = "am@us.example",
-	    .recipients = "a@client.example",
-	    .verdict = "hold",
-	    .score = 9,
-	    .findings_json = "{\"verdict\":\"hold\",\"findings\":["
-	                     "{\"rule\":\"no-remedy\",\"severity\":\"advise\",\"start\":0,\"end\":32,"
-	                     "\"line\":1,\"excerpt\":\"whole\",\"principle\":\"p2\",\"advice\":\"a2\"},"
-	                     "{\"rule\":\"blame-third-party\",\"severity\":\"hold\",\"start\":4,\"end\":20,"
-	                     "\"line\":1,\"excerpt\":\"the courier lost\",\"words\":\"courier lost\","
-	                     "\"principle\":\"p1\",\"advice\":\"a1\"}]}",
-	    .new_text = "Sorry, the courier lost it all.\n",
-	    .created = 5000,
-	    .state = "held",
-	};
+	struct store_quarantine q = fixture_hold("1111111111111111aaaaaaaaaaaaaaaa");
+	q.findings_json = "{\"verdict\":\"hold\",\"findings\":["
+	                  "{\"rule\":\"no-remedy\",\"severity\":\"advise\",\"start\":0,\"end\":32,"
+	                  "\"line\":1,\"excerpt\":\"whole\",\"principle\":\"p2\",\"advice\":\"a2\"},"
+	                  "{\"rule\":\"blame-third-party\",\"severity\":\"hold\",\"start\":4,\"end\":20,"
+	                  "\"line\":1,\"excerpt\":\"the courier lost\",\"words\":\"courier lost\","
+	                  "\"principle\":\"p1\",\"advice\":\"a1\"}]}";
+	q.new_text = "Sorry, the courier lost it all.\n";
 	gint64 id = 0;
 	assert_true(store_quarantine_put(fx->st, &q, &id, &err));
 	/* The JSON is no longer what findings are read from. */
@@ -553,24 +536,11 @@ static void test_complaint_kept(void **state)
 	struct fixture *fx = *state;
 	char *err = NULL;
 	const char *text = "Dana wrote:\nLa livraison est arriv\u00e9e en retard \u2014 encore.\n";
-	struct store_quarantine q = {
-	    .queue_id = "Q1",
-	    .message_id = "m1",
-	    .token = "tok-c1",
-	    .sender = "s@us.example",
-	    .recipients = "a@client.example",
-	    .verdict = "advise",
-	    .score = 4,
-	    .findings_json = "{\"complaint\":{\"severity\":\"normal\",\"sent\":null},\"findings\":[]}",
-	    .created = 5000,
-	    .state = "monitor",
-	    .complaint_recorded = true,
-	    .complaint_detected = true,
-	    .complaint_clear = false,
-	    .complaint_severity = "serious",
-	    .complaint_sent = 4000,
-	    .complaint_text = (char *)text,
-	};
+	struct store_quarantine q = fixture_hold("tok-c1");
+	q.verdict = "advise";
+	q.findings_json = "{\"complaint\":{\"severity\":\"normal\",\"sent\":null},\"findings\":[]}";
+	q.state = "monitor";
+	fixture_complaint(&q, "serious", 4000, text);
 	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
 	struct store_quarantine none = q;
 	none.token = "tok-c2";
@@ -662,21 +632,9 @@ static void test_complaint_migrated(void **state)
 	assert_string_equal(r->complaint_severity, "serious");
 	assert_int_equal(r->complaint_sent, 1740993120);
 	g_ptr_array_unref(rows);
-	struct store_quarantine q = {.queue_id = "Q2",
-	                             .message_id = "m2",
-	                             .token = "tok-new",
-	                             .sender = "s@us.example",
-	                             .recipients = "a@c.example",
-	                             .verdict = "hold",
-	                             .findings_json = "{}",
-	                             .created = 200,
-	                             .state = "held",
-	                             .complaint_recorded = true,
-	                             .complaint_detected = true,
-	                             .complaint_clear = true,
-	                             .complaint_severity = "normal",
-	                             .complaint_sent = 150,
-	                             .complaint_text = "late"};
+	struct store_quarantine q = fixture_hold("tok-new");
+	fixture_complaint(&q, "normal", 150, "late");
+	q.complaint_clear = true;
 	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
 	assert_int_equal(store_quarantine_get(fx->st, "tok-new", &out, &err), STORE_FOUND);
 	assert_true(out.complaint_recorded);
@@ -989,11 +947,7 @@ static gint64 hold_on(struct store *st, const char *token, const char *host)
 {
 	char *err = NULL;
 	gint64 id = 0;
-	struct store_quarantine q = {.queue_id = "4AbCdE1234", .sender = "am@us.example", .state = "held"};
-	q.message_id = q.recipients = "r@client.example";
-	q.verdict = "hold";
-	q.findings_json = "{}";
-	q.token = (char *)token;
+	struct store_quarantine q = fixture_hold(token);
 	q.host = (char *)host;
 	if (!store_quarantine_put(st, &q, &id, &err))
 		fail_msg("%s", err);
@@ -1219,28 +1173,15 @@ static const char raw_copy[] = "Subject: \"quoted\" \\ back\r\n\r\nline\r\n\x01\
 
 static struct store_quarantine spool_sample(const char *token)
 {
-	struct store_quarantine q = {
-	    .queue_id = "4886EA725AC",
-	    .message_id = "odd\"id\\with\nnewline@acme.example",
-	    .token = (char *)token,
-	    .sender = "sam@acme.example",
-	    .recipients = "dana@client.example,lee@client.example",
-	    .verdict = "hold",
-	    .score = 20,
-	    .findings_json = "{\"findings\":[{\"rule\":\"excuse\",\"excerpt\":\"\\\"busy\\\"\"}]}",
-	    .new_text = "Sorry, \"busy\"\nweek.",
-	    .complaint_ref = NULL,
-	    .raw = (char *)raw_copy,
-	    .raw_len = sizeof raw_copy - 1,
-	    .created = 1700000000,
-	    .state = "held",
-	    .complaint_recorded = true,
-	    .complaint_detected = true,
-	    .complaint_clear = false,
-	    .complaint_severity = "serious",
-	    .complaint_sent = 1699990000,
-	    .complaint_text = "Dana wrote:\n\"Late\" again\n",
-	};
+	struct store_quarantine q = fixture_hold(token);
+	q.queue_id = "4886EA725AC";
+	q.message_id = "odd\"id\\with\nnewline@acme.example";
+	q.recipients = "dana@client.example,lee@client.example";
+	q.score = 20;
+	q.findings_json = "{\"findings\":[{\"rule\":\"excuse\",\"excerpt\":\"\\\"busy\\\"\"}]}";
+	q.new_text = "Sorry, \"busy\"\nweek.";
+	fixture_copy(&q, raw_copy, sizeof raw_copy - 1);
+	fixture_complaint(&q, "serious", 1699990000, "Dana wrote:\n\"Late\" again\n");
 	return q;
 }
 
@@ -1416,8 +1357,7 @@ static void test_spool_bounded(void **state)
 	char *big = g_malloc(100 * 1024);
 	memset(big, 'x', 100 * 1024);
 	struct store_quarantine q = spool_sample("tok-3");
-	q.raw = big;
-	q.raw_len = 100 * 1024;
+	fixture_copy(&q, big, 100 * 1024);
 	bool left_out = false;
 	assert_true(spool_hold(sp, &q, &left_out, &err));
 	assert_true(left_out);
@@ -2053,18 +1993,11 @@ static void test_writer_no_journal_still_stores(void **state)
 static gint64 labelled_record(struct fixture *fx, const char *token, const char *sender, gint64 created,
                               const char *state)
 {
-	struct store_quarantine q = {
-	    .queue_id = "AB12",
-	    .message_id = "m@us.example",
-	    .token = (char *)token,
-	    .sender = (char *)sender,
-	    .recipients = "d@client.example",
-	    .verdict = "hold",
-	    .score = 9,
-	    .findings_json = "{\"findings\":[{\"rule\":\"blame-third-party\"},{\"rule\":\"no-remedy\"}]}",
-	    .created = created,
-	    .state = (char *)state,
-	};
+	struct store_quarantine q = fixture_hold(token);
+	q.sender = (char *)sender;
+	q.findings_json = "{\"findings\":[{\"rule\":\"blame-third-party\"},{\"rule\":\"no-remedy\"}]}";
+	q.created = created;
+	q.state = (char *)state;
 	gint64 id = 0;
 	char *err = NULL;
 	if (!store_quarantine_put(fx->st, &q, &id, &err))
