@@ -9,7 +9,7 @@ Each hold's record now goes to the daemon's journal (spool.h) before the
 MTA hears of the hold, and the next start moves what a dead daemon left
 there to the spool, whose replay writes each hold to the store once.
 
-Sessions over the milter protocol (no MTA; the helpers of locked_store.py):
+Sessions over the milter protocol (no MTA; the helpers of milterlib.py):
 
   - killed while another process holds the store locked: every reply to hold
     was answered with the quarantine action and none of their records was in
@@ -32,15 +32,12 @@ import glob
 import os
 import re
 import signal
-import sqlite3
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from raw_protocol import Cases  # noqa: E402
-from locked_store import BAD, Daemon, Locker, batch, clean_up, no_reports, session, verdicts_ok  # noqa: E402
+from milterlib import BAD, Daemon, Locker, batch, private_run, session, store_rows, verdicts_ok  # noqa: E402
 
 # The writer waits this long on the locked store before it spools: longer
 # than the batch and the kill take.
@@ -50,12 +47,8 @@ OPTIONS = ["store-busy-timeout=30s"]
 def holds(store, prefix):
     """The queue ids of the store's held-mail records with PREFIX, each as
     often as it is there (read without waiting for any lock: WAL)."""
-    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True, timeout=0)
-    try:
-        return [r[0] for r in db.execute("SELECT queue_id FROM quarantine WHERE queue_id LIKE ? ORDER BY queue_id",
-                                         (prefix.upper() + "%",))]
-    finally:
-        db.close()
+    return [r[0] for r in store_rows(store, "SELECT queue_id FROM quarantine WHERE queue_id LIKE ? ORDER BY queue_id",
+                                     (prefix.upper() + "%",))]
 
 
 def journals(d):
@@ -109,12 +102,7 @@ def stream_killed(d, count=60):
 
 
 def main():
-    binary = sys.argv[1]
-    case = Cases("kill9-holds")
-    top = tempfile.mkdtemp(prefix="apology-kill9.")
-    d = None
-    lock = None
-    try:
+    with private_run("kill9-holds", "apology-kill9.") as (binary, top, case):
         d = Daemon(binary, top, OPTIONS)
         d.hold_queue([])
         case("the daemon starts", d.wait_log(r"listening on", 60), d.text())
@@ -170,9 +158,6 @@ def main():
         rc = d.stop()
         case("SIGTERM: exit 0, its journal removed", rc == 0 and journals(d) == [],
              "rc %s, journals %r" % (rc, journals(d)))
-        no_reports(case, top)
-    finally:
-        clean_up(d, lock, top)
     return case.done()
 
 

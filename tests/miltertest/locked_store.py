@@ -33,253 +33,26 @@ non-zero on a failure.
 import json
 import os
 import re
-import shutil
-import signal
-import socket
-import sqlite3
-import subprocess
 import sys
-import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from raw_protocol import (Cases, optneg, packet, read_packet, replies_to_verdict,  # noqa: E402
-                          send_headers, body_packets)
-
-MSGS = "tests/e2e/msgs/"
-SESSIONS = 40  # as in the issue's reproduction
-BAD, GOOD, COMPLAINTS = 16, 16, 8  # of them: replies to hold, replies to pass, inbound complaints
-
-# The locking process: BEGIN EXCLUSIVE, "locked", then hold the lock until a
-# line on standard input or HOLD seconds, "released" (with why) and exit.
-LOCKER = r"""
-import select, sqlite3, sys
-db = sqlite3.connect(sys.argv[1], timeout=60, isolation_level=None)
-db.execute("BEGIN EXCLUSIVE")
-print("locked", flush=True)
-told = select.select([sys.stdin], [], [], float(sys.argv[2]))[0]
-db.execute("ROLLBACK")
-print("released " + ("when told" if told else "at the end of its time"), flush=True)
-"""
-
-# A stand-in for postqueue -j: the hold queue the test writes beside it.
-POSTQUEUE = """#!/bin/sh
-cat "%s" 2>/dev/null
-exit 0
-"""
-
-
-def message(name, replace):
-    text = open(MSGS + name, "rb").read()
-    for old, new in replace:
-        text = text.replace(old, new)
-    return text
-
-
-def bad_reply(tag):
-    return message("reply-bad.eml", [(b"reply-bad-4471@", b"reply-bad-%s@" % tag),
-                                     (b"complaint-4471@", b"complaint-%s@" % tag)])
-
-
-def good_reply(tag):
-    return message("reply-good.eml", [(b"reply-good-4471@", b"reply-good-%s@" % tag),
-                                      (b"complaint-4471@", b"complaint-%s@" % tag)])
-
-
-def complaint(tag):
-    return message("complaint.eml", [(b"complaint-4471@", b"complaint-in-%s@" % tag)])
-
-
-class Daemon:
-    """The daemon on DIR/milter.sock, its store in DIR/store.db, its spool in
-    DIR/spool, the hold queue it reconciles with in DIR/queue.jsonl; OPTIONS
-    ("key=value") after those."""
-
-    def __init__(self, binary, directory, options=()):
-        self.dir = directory
-        self.sock = os.path.join(directory, "milter.sock")
-        self.store = os.path.join(directory, "store.db")
-        self.spool = os.path.join(directory, "spool", "store-spool.jsonl")
-        self.queue = os.path.join(directory, "queue.jsonl")
-        postqueue = os.path.join(directory, "postqueue")
-        with open(postqueue, "w") as f:
-            f.write(POSTQUEUE % self.queue)
-        os.chmod(postqueue, 0o755)
-        self.log = open(os.path.join(directory, "milter.log"), "a+")
-        self.start_at = self.log.seek(0, os.SEEK_END)
-        self.proc = subprocess.Popen(
-            [binary, "-f", "-p", "unix:" + self.sock,
-             "-o", "policy=policies/default.yaml",
-             "-o", "store=sqlite:" + self.store,
-             "-o", "pid-file=" + os.path.join(directory, "milter.pid"),
-             "-o", "spool.directory=" + os.path.join(directory, "spool"),
-             "-o", "spool.retry=1s",
-             "-o", "reconcile.interval=1s",
-             "-o", "reconcile.postqueue=" + postqueue,
-             "-o", "scope.internal-domains=acme.example"] + [a for o in options for a in ("-o", o)],
-            stdout=self.log, stderr=subprocess.STDOUT)
-
-    def text(self):
-        self.log.flush()
-        self.log.seek(self.start_at)
-        return self.log.read()
-
-    def wait_log(self, pattern, timeout, after=0):
-        """The first match of the regular expression PATTERN in the log after
-        offset AFTER, waiting up to TIMEOUT seconds for it; None if none."""
-        deadline = time.monotonic() + timeout
-        while True:
-            m = re.search(pattern, self.text()[after:], re.M)
-            if m or time.monotonic() > deadline or self.proc.poll() is not None:
-                return m
-            time.sleep(0.1)
-
-    def hold_queue(self, ids):
-        """What the stand-in postqueue -j lists: IDS in the hold queue."""
-        with open(self.queue + ".tmp", "w") as f:
-            for qid in ids:
-                f.write(json.dumps({"queue_name": "hold", "queue_id": qid, "arrival_time": 0}) + "\n")
-        os.rename(self.queue + ".tmp", self.queue)
-
-    def spooled(self):
-        if not os.path.exists(self.spool):
-            return []
-        with open(self.spool) as f:
-            return [json.loads(line) for line in f if line.strip()]
-
-    def stop(self, sig=signal.SIGTERM, timeout=120):
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            return self.proc.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-            return None
+from milterlib import (BAD, COMPLAINTS, GOOD, SESSIONS, Daemon, Locker, batch, private_run,  # noqa: E402
+                       store_rows, verdicts_ok)
 
 
 def counts(store, tag):
     """Rows of the store that sessions tagged TAG made: holds, apologies,
     complaints (read without waiting for any lock: WAL)."""
-    db = sqlite3.connect("file:%s?mode=ro" % store, uri=True, timeout=0)
-    try:
-        like = "%%-%s-%%" % tag
-        return (db.execute("SELECT count(*) FROM quarantine WHERE queue_id LIKE ?", (tag.upper() + "%",)).fetchone()[0],
-                db.execute("SELECT count(*) FROM apologies WHERE complaint_ref LIKE ?", (like,)).fetchone()[0],
-                db.execute("SELECT count(*) FROM complaints WHERE message_id LIKE ?",
-                           ("complaint-in-" + tag + "-%",)).fetchone()[0])
-    finally:
-        db.close()
-
-
-def session(path, kind, tag, qid, result):
-    """One SMTP session: a reply from sam to a client (KIND "bad" or "good"),
-    or an inbound complaint from the client; RESULT gets the reply commands."""
-    try:
-        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        s.connect(path)
-        try:
-            optneg(s)
-            inbound = kind == "complaint"
-            s.sendall(packet(b"D", b"C{daemon_name}\0" + (b"mx" if inbound else b"ORIGINATING") + b"\0"))
-            s.sendall(packet(b"C", b"mx.client.example\0" + b"4" + b"\x0f\xa0" + b"192.0.2.7\0"))
-            sender, rcpt = (b"dana@client.example", b"sam@acme.example") if inbound else \
-                (b"sam@acme.example", b"dana@client.example")
-            s.sendall(packet(b"M", b"<" + sender + b">\0"))
-            mail = read_packet(s, 300)
-            s.sendall(packet(b"R", b"<" + rcpt + b">\0") + packet(b"T"))
-            data = read_packet(s, 300)
-            if mail != (b"c", b"") or data != (b"c", b""):
-                result["replies"] = ["MAIL %r DATA %r" % (mail, data)]
-                return
-            text = {"bad": bad_reply, "good": good_reply, "complaint": complaint}[kind](tag.encode())
-            send_headers(s, text)
-            s.sendall(packet(b"D", b"Ei\0" + qid.encode() + b"\0") + body_packets(text))
-            result["replies"] = replies_to_verdict(s, 300)
-        finally:
-            s.close()
-    except OSError as e:
-        result["replies"] = ["lost: %r" % e]
-    result["at"] = time.monotonic()
-
-
-def batch(d, prefix):
-    """SESSIONS sessions at once: BAD replies to hold, GOOD replies to pass,
-    COMPLAINTS inbound complaints, each with queue id PREFIX + number.
-    Returns the results and the queue ids of the replies to hold."""
-    kinds = ["bad"] * BAD + ["good"] * GOOD + ["complaint"] * COMPLAINTS
-    results = [{"kind": k, "qid": "%s%04d" % (prefix.upper(), i), "replies": None}
-               for i, k in enumerate(kinds)]
-    threads = [threading.Thread(target=session,
-                                args=(d.sock, r["kind"], "%s-%d" % (prefix, i), r["qid"], r))
-               for i, r in enumerate(results)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, [r["qid"] for r in results if r["kind"] == "bad"]
-
-
-def verdicts_ok(results):
-    """Why the verdicts are not as they should be ("" when they are): each
-    session answered, each reply to hold with the quarantine action."""
-    wrong = []
-    for r in results:
-        rep = r["replies"] or []
-        answered = rep[-1:] in ([b"a"], [b"c"])
-        held = b"q" in rep
-        if not answered or held != (r["kind"] == "bad"):
-            wrong.append("%s (%s): %r" % (r["qid"], r["kind"], rep))
-    return "; ".join(wrong)
-
-
-class Locker:
-    def __init__(self, store, hold):
-        self.proc = subprocess.Popen([sys.executable, "-c", LOCKER, store, "%.0f" % hold],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        self.locked = self.proc.stdout.readline().strip() == "locked"
-
-    def holding(self):
-        return self.proc.poll() is None
-
-    def release(self):
-        if self.proc.poll() is None:
-            self.proc.stdin.write("\n")
-            self.proc.stdin.flush()
-        out = self.proc.stdout.read()
-        self.proc.wait()
-        return out.strip()
-
-
-def no_reports(case, top):
-    """The case that the daemons' log in TOP has no sanitizer or valgrind report."""
-    log = open(os.path.join(top, "milter.log")).read()
-    reports = "Sanitizer" in log or "runtime error" in log or re.search(r"^==\d+== ", log, re.M)
-    case("no sanitizer or valgrind report", not reports, log[-800:])
-
-
-def clean_up(d, lock, top):
-    """What a test leaves: the lock LOCK let go, the daemon D killed, TOP
-    removed (KEEP=1: left for a look at the logs and the store)."""
-    if lock is not None and lock.holding():
-        lock.release()
-    if d is not None and d.proc.poll() is None:
-        d.proc.kill()
-        d.proc.wait()
-    if os.environ.get("KEEP"):
-        print("kept " + top)
-    else:
-        shutil.rmtree(top, ignore_errors=True)
+    like = "%%-%s-%%" % tag
+    return (store_rows(store, "SELECT count(*) FROM quarantine WHERE queue_id LIKE ?", (tag.upper() + "%",))[0][0],
+            store_rows(store, "SELECT count(*) FROM apologies WHERE complaint_ref LIKE ?", (like,))[0][0],
+            store_rows(store, "SELECT count(*) FROM complaints WHERE message_id LIKE ?",
+                       ("complaint-in-" + tag + "-%",))[0][0])
 
 
 def main():
-    binary = sys.argv[1]
-    case = Cases("locked-store")
-    top = tempfile.mkdtemp(prefix="apology-locked.")
-    d = None
-    lock = None
-    try:
+    with private_run("locked-store", "apology-locked.") as (binary, top, case):
         d = Daemon(binary, top)
         d.hold_queue([])
         up = d.wait_log(r"listening on", 60)
@@ -380,9 +153,6 @@ def main():
              "%r, %d spooled" % (counts(d.store, "sd"), len(d.spooled())))
         rc = d.stop()
         case("SIGTERM: exit 0", rc == 0, "rc %s" % rc)
-        no_reports(case, top)
-    finally:
-        clean_up(d, lock, top)
     return case.done()
 
 

@@ -22,7 +22,6 @@ import re
 import shutil
 import signal
 import sqlite3
-import struct
 import subprocess
 import sys
 import tempfile
@@ -31,7 +30,8 @@ import urllib.error
 import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from raw_protocol import Cases, Daemon, envelope, free_port, optneg, send_body, send_file, send_headers  # noqa: E402
+from raw_protocol import (Cases, Daemon, envelope, free_port, optneg, queue_id_macro, send_body,  # noqa: E402
+                          send_file, send_headers)
 
 MSGS = "tests/e2e/msgs/"
 SHIPPED = ("packaging/monitoring/grafana-apology-milter.json", "packaging/monitoring/apology-milter.rules.yml")
@@ -127,12 +127,6 @@ def judge(d, path, queue_id):
         return send_file(s, path)
     finally:
         s.close()
-
-
-def queue_id_macro(queue_id):
-    """The macro packet that gives the message its queue id (for its log line)."""
-    data = b"E" + b"i\0" + queue_id.encode() + b"\0"
-    return struct.pack(">I", len(data) + 1) + b"D" + data
 
 
 def fresh_reply(top):

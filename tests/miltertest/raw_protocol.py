@@ -77,23 +77,32 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def envelope(sock, daemon=b"ORIGINATING", auth=None):
+def envelope(sock, daemon=b"ORIGINATING", auth=None, inbound=False, timeout=5.0):
     """Connect, MAIL and RCPT of a reply from a submission port (DAEMON) or an
-    SMTP AUTH login (AUTH); the replies to MAIL and DATA."""
+    SMTP AUTH login (AUTH), or (INBOUND) of a client's mail to sam; the
+    replies to MAIL and DATA."""
     if daemon:
         sock.sendall(packet(b"D", b"C{daemon_name}\0" + daemon + b"\0"))
     sock.sendall(packet(b"C", b"mx.client.example\0" + b"4" + struct.pack(">H", 4000) + b"192.0.2.7\0"))
     if auth:
         sock.sendall(packet(b"D", b"M{auth_authen}\0" + auth + b"\0"))
-    return transaction(sock)
+    return transaction(sock, timeout, inbound)
 
 
-def transaction(sock, timeout=5.0):
-    """MAIL and RCPT of the next message of the session; the replies to MAIL and DATA."""
-    sock.sendall(packet(b"M", b"<sam@acme.example>\0"))
+def transaction(sock, timeout=5.0, inbound=False):
+    """MAIL and RCPT of the next message of the session, from sam to a client
+    (INBOUND: the other way); the replies to MAIL and DATA."""
+    sender, rcpt = (b"dana@client.example", b"sam@acme.example") if inbound else \
+        (b"sam@acme.example", b"dana@client.example")
+    sock.sendall(packet(b"M", b"<" + sender + b">\0"))
     mail = read_packet(sock, timeout)
-    sock.sendall(packet(b"R", b"<dana@client.example>\0") + packet(b"T"))
+    sock.sendall(packet(b"R", b"<" + rcpt + b">\0") + packet(b"T"))
     return mail, read_packet(sock, timeout)
+
+
+def queue_id_macro(queue_id):
+    """The macro packet that gives the message its queue id (for its log line)."""
+    return packet(b"D", b"Ei\0" + queue_id.encode() + b"\0")
 
 
 def send_file(sock, path):
@@ -302,7 +311,8 @@ class Daemon:
 class Cases:
     """Checks, one line each ("ok   NAME" or "FAIL NAME: WHY"); done() prints
     "LABEL: N passed, M failed" and returns the exit status.  Shared with
-    no_store.py."""
+    the other Python tests here (milterlib.py, no_store.py, memory.py,
+    metrics_scrape.py)."""
 
     def __init__(self, label):
         self.label = label
