@@ -1,13 +1,14 @@
 """milterlib.py - what the Python tests of the daemon with its store share.
 
-A daemon of the test's own (Daemon: a private directory with its socket,
-SQLite store, spool, pid file, log and a stand-in postqueue -j), the milter
+A daemon of the test's own (PrivateDaemon: a private directory with its
+socket, SQLite store, spool, pid file and log; Daemon: with a stand-in
+postqueue -j too), the milter
 protocol sessions they send (session, batch: over raw_protocol.py's codec),
 another process that holds the store locked (Locker), the store read beside
 the daemon (store_rows), and the frame of a test (private_run): a new
 directory, the cases, the check that the log has no sanitizer or valgrind
 report, and everything the test started stopped and removed at the end.
-Used by locked_store.py and kill9_holds.py.
+Used by locked_store.py, kill9_holds.py and no_store.py.
 """
 import contextlib
 import json
@@ -25,7 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from raw_protocol import (Cases, body_packets, envelope, optneg, queue_id_macro,  # noqa: E402
-                          replies_to_verdict, send_headers)
+                          replies_to_verdict, sanitizer_reports, send_headers)
 
 MSGS = "tests/e2e/msgs/"
 SESSIONS = 40  # as in the issue's reproduction
@@ -82,39 +83,60 @@ def started(proc):
     return proc
 
 
-class Daemon:
-    """The daemon on DIR/milter.sock, its store in DIR/store.db, its spool in
-    DIR/spool, the hold queue it reconciles with in DIR/queue.jsonl; OPTIONS
-    ("key=value") after those."""
+class PrivateDaemon:
+    """What each daemon of a test has in its DIRECTORY: the socket
+    milter.sock, the pid file milter.pid, the spool in spool/ and the log
+    milter.log (each daemon started there appends to it; text() reads this
+    one's part); its store is the SQLite file STORE."""
 
-    def __init__(self, binary, directory, options=()):
+    def __init__(self, directory, store):
         self.dir = directory
+        self.store = store
         self.sock = os.path.join(directory, "milter.sock")
-        self.store = os.path.join(directory, "store.db")
+        self.pid_file = os.path.join(directory, "milter.pid")
         self.spool = os.path.join(directory, "spool", "store-spool.jsonl")
-        self.queue = os.path.join(directory, "queue.jsonl")
-        postqueue = os.path.join(directory, "postqueue")
-        with open(postqueue, "w") as f:
-            f.write(POSTQUEUE % self.queue)
-        os.chmod(postqueue, 0o755)
-        self.log = open(os.path.join(directory, "milter.log"), "a+")
+        self.log_path = os.path.join(directory, "milter.log")
+        self.log = open(self.log_path, "a+")
         self.start_at = self.log.seek(0, os.SEEK_END)
-        self.proc = started(subprocess.Popen(
-            [binary, "-f", "-p", "unix:" + self.sock,
-             "-o", "policy=policies/default.yaml",
-             "-o", "store=sqlite:" + self.store,
-             "-o", "pid-file=" + os.path.join(directory, "milter.pid"),
-             "-o", "spool.directory=" + os.path.join(directory, "spool"),
-             "-o", "spool.retry=1s",
-             "-o", "reconcile.interval=1s",
-             "-o", "reconcile.postqueue=" + postqueue,
-             "-o", "scope.internal-domains=acme.example"] + [a for o in options for a in ("-o", o)],
-            stdout=self.log, stderr=subprocess.STDOUT))
+
+    def command(self, binary, args=(), mode="-f"):
+        """The command line of the daemon BINARY on these files (MODE -f: in the
+        foreground; -n: check the configuration), then ARGS."""
+        return [binary, mode, "-p", "unix:" + self.sock,
+                "-o", "policy=policies/default.yaml",
+                "-o", "store=sqlite:" + self.store,
+                "-o", "pid-file=" + self.pid_file,
+                "-o", "spool.directory=" + os.path.join(self.dir, "spool"),
+                "-o", "spool.retry=1s",
+                "-o", "scope.internal-domains=acme.example", *args]
 
     def text(self):
         self.log.flush()
         self.log.seek(self.start_at)
         return self.log.read()
+
+    def spooled(self):
+        if not os.path.exists(self.spool):
+            return []
+        with open(self.spool) as f:
+            return [json.loads(line) for line in f if line.strip()]
+
+
+class Daemon(PrivateDaemon):
+    """The daemon on DIR/milter.sock, its store in DIR/store.db, its spool in
+    DIR/spool, the hold queue it reconciles with in DIR/queue.jsonl; OPTIONS
+    ("key=value") after those."""
+
+    def __init__(self, binary, directory, options=()):
+        super().__init__(directory, os.path.join(directory, "store.db"))
+        self.queue = os.path.join(directory, "queue.jsonl")
+        postqueue = os.path.join(directory, "postqueue")
+        with open(postqueue, "w") as f:
+            f.write(POSTQUEUE % self.queue)
+        os.chmod(postqueue, 0o755)
+        options = ["reconcile.interval=1s", "reconcile.postqueue=" + postqueue, *options]
+        self.proc = started(subprocess.Popen(self.command(binary, [a for o in options for a in ("-o", o)]),
+                                             stdout=self.log, stderr=subprocess.STDOUT))
 
     def wait_log(self, pattern, timeout, after=0):
         """The first match of the regular expression PATTERN in the log after
@@ -132,12 +154,6 @@ class Daemon:
             for qid in ids:
                 f.write(json.dumps({"queue_name": "hold", "queue_id": qid, "arrival_time": 0}) + "\n")
         os.rename(self.queue + ".tmp", self.queue)
-
-    def spooled(self):
-        if not os.path.exists(self.spool):
-            return []
-        with open(self.spool) as f:
-            return [json.loads(line) for line in f if line.strip()]
 
     def stop(self, sig=signal.SIGTERM, timeout=120):
         if self.proc.poll() is None:
@@ -236,7 +252,7 @@ class Locker:
 def no_reports(case, top):
     """The case that the daemons' log in TOP has no sanitizer or valgrind report."""
     log = open(os.path.join(top, "milter.log")).read()
-    reports = "Sanitizer" in log or "runtime error" in log or re.search(r"^==\d+== ", log, re.M)
+    reports = sanitizer_reports(log)
     case("no sanitizer or valgrind report", not reports, log[-800:])
 
 

@@ -16,7 +16,6 @@ not start and takes nothing from the first; a start that fails half way
 leaves no socket behind.  Prints one line per case and "no-store: N passed,
 M failed"; exits non-zero on a failure.
 """
-import json
 import os
 import shutil
 import signal
@@ -28,37 +27,25 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from raw_protocol import Cases, envelope, optneg, send_file  # noqa: E402
+from raw_protocol import Cases, envelope, optneg, sanitizer_reports, send_file  # noqa: E402
+from milterlib import PrivateDaemon  # noqa: E402
 
 MSGS = "tests/e2e/msgs/"
 # Run the rest of the command line with the directory $1 mounted read-only.
 READ_ONLY = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"'
 
 
-class Milter:
+class Milter(PrivateDaemon):
     """The daemon on DIR/milter.sock with its pid file in DIR, its store in
     DIR/state and its spool in DIR/spool; with READ_ONLY, DIR/state is
     read-only for it (root: a read-only mount it alone sees; others: no write
     permission)."""
 
     def __init__(self, binary, directory, read_only=False, extra=(), check=False):
-        self.dir = directory
         self.state = os.path.join(directory, "state")
-        self.store = os.path.join(self.state, "store.db")
-        self.sock = os.path.join(directory, "milter.sock")
-        self.pid_file = os.path.join(directory, "milter.pid")
-        self.spool = os.path.join(directory, "spool", "store-spool.jsonl")
         os.makedirs(self.state, exist_ok=True)
-        self.log_path = os.path.join(directory, "milter.log")
-        self.log = open(self.log_path, "a+")
-        self.start_at = self.log.seek(0, os.SEEK_END)
-        args = [binary, "-n" if check else "-f", "-p", "unix:" + self.sock,
-                "-o", "policy=policies/default.yaml",
-                "-o", "store=sqlite:" + self.store,
-                "-o", "pid-file=" + self.pid_file,
-                "-o", "spool.directory=" + os.path.join(directory, "spool"),
-                "-o", "spool.retry=1s",
-                "-o", "scope.internal-domains=acme.example", *extra]
+        super().__init__(directory, os.path.join(self.state, "store.db"))
+        args = self.command(binary, extra, "-n" if check else "-f")
         if read_only and os.geteuid() == 0:
             args = ["unshare", "-m", "--propagation", "private", "sh", "-c", READ_ONLY, "sh",
                     self.state] + args
@@ -66,11 +53,6 @@ class Milter:
             os.chmod(self.state, 0o555)
         # unshare and sh exec what follows: the process is the daemon.
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT)
-
-    def text(self):
-        self.log.flush()
-        self.log.seek(self.start_at)
-        return self.log.read()
 
     def wait_log(self, needle, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -116,12 +98,6 @@ class Milter:
             return send_file(s, MSGS + name)
         finally:
             s.close()
-
-    def spooled(self):
-        if not os.path.exists(self.spool):
-            return []
-        with open(self.spool) as f:
-            return [json.loads(line) for line in f if line.strip()]
 
     def stored_token(self, token):
         db = sqlite3.connect(self.store)
@@ -250,7 +226,7 @@ def main():
         for m in running:
             m.kill()
         log = "".join(m.text() for m in running)
-        reports = "Sanitizer" in log or "runtime error" in log or "==ERROR" in log
+        reports = sanitizer_reports(log)
         case("no sanitizer or valgrind report", not reports, log[-800:])
     finally:
         for m in running:

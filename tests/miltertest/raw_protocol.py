@@ -77,6 +77,12 @@ def free_port():
         return probe.getsockname()[1]
 
 
+def sanitizer_reports(log):
+    """Whether the daemon's LOG has a sanitizer or valgrind report (valgrind
+    -q, as tests/valgrind-milter.sh runs it, writes nothing else)."""
+    return bool("Sanitizer" in log or "runtime error" in log or "==ERROR" in log or re.search(r"^==\d+== ", log, re.M))
+
+
 def envelope(sock, daemon=b"ORIGINATING", auth=None, inbound=False, timeout=5.0):
     """Connect, MAIL and RCPT of a reply from a submission port (DAEMON) or an
     SMTP AUTH login (AUTH), or (INBOUND) of a client's mail to sam; the
@@ -307,6 +313,17 @@ class Daemon:
         self.log.seek(0)
         return self.log.read()
 
+    def exits_cleanly(self, timeout):
+        """Whether the daemon, told to stop, exits within TIMEOUT seconds with
+        status 0 and no sanitizer or valgrind report; and why not."""
+        try:
+            self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            pass
+        log = self.log_text()
+        return (self.proc.returncode == 0 and not sanitizer_reports(log),
+                "status %s: %s" % (self.proc.returncode, log[-800:]))
+
 
 class Cases:
     """Checks, one line each ("ok   NAME" or "FAIL NAME: WHY"); done() prints
@@ -444,7 +461,7 @@ def main():
              "still running 8 s after SIGTERM")
         case("exit status 0", d.proc.returncode == 0, "status %s" % d.proc.returncode)
         log = d.log_text()
-        reports = "Sanitizer" in log or "runtime error" in log or re.search(r"^==\d+== ", log, re.M)
+        reports = sanitizer_reports(log)
         case("no sanitizer or valgrind report", not reports, log[-800:])
 
         # The same daemon on a TCP socket: a bad reply is held (headers, quarantine, verdict).
@@ -485,14 +502,8 @@ def main():
         case("SIGTERM while a large message is judged: it still gets its verdict",
              verdict and verdict[-1] in (b"a", b"c"), "replies %r" % verdict)
         s.close()
-        try:
-            d.proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            pass
-        log = d.log_text()
-        reports = "Sanitizer" in log or "runtime error" in log or re.search(r"^==\d+== ", log, re.M)
-        case("then it exits, status 0, no sanitizer or valgrind report",
-             d.proc.returncode == 0 and not reports, "status %s: %s" % (d.proc.returncode, log[-800:]))
+        clean, why = d.exits_cleanly(60)
+        case("then it exits, status 0, no sanitizer or valgrind report", clean, why)
     finally:
         d.stop()
         shutil.rmtree(directory, ignore_errors=True)

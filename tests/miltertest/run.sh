@@ -48,7 +48,9 @@ run_scripts() {
 # slow message while other sessions wait on the same loop (raw_protocol.py),
 # the memory budget and huge messages (memory.py), the daemon without its
 # store and the files it leaves (no_store.py), a store another process holds
-# locked (locked_store.py), a kill -9 after holds were answered (kill9_holds.py).  run_py SCRIPT BINARY LABEL
+# locked (locked_store.py), a kill -9 after holds were answered (kill9_holds.py).
+# They share the protocol codec of raw_protocol.py and the private daemon,
+# sessions and locker of milterlib.py.  run_py SCRIPT BINARY LABEL
 run_py() {
 	out=$(mktemp /tmp/apology-py.XXXXXX)
 	if python3 "tests/miltertest/$1" "$2" >"$out" 2>&1 &&
