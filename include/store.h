@@ -82,9 +82,10 @@ struct store_quarantine {
 	 * complaint and quoted history), written with the record and read
 	 * back.  COMPLAINT_RECORDED false: records held before the store kept
 	 * them (schema 12), or a writer that has only the JSON; then the
-	 * fields below are written as NULL, and read back false and NULL,
-	 * except that store_quarantine_list() reads the severity and the date
-	 * from the stored decision (findings_json) where it can. */
+	 * fields below are written as NULL and read back false and NULL,
+	 * except the severity and the date: the store writes those the
+	 * stored decision (findings_json) names, where it is JSON, and reads
+	 * them back (schema 13 wrote them into the records made before 12). */
 	bool complaint_recorded;
 	bool complaint_detected;
 	bool complaint_clear;     /* clear enough to hold (struct complaint's clear) */

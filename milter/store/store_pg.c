@@ -35,6 +35,19 @@
 /* Any fixed number: the key of the advisory lock held while migrating. */
 #define MIGRATION_LOCK "7231190611"
 
+/* The complaint a stored decision names ("complaint":{"severity":..,
+ * "sent":..} in the JSON of column findings), NULL where it is not JSON,
+ * and its severity and date as store_sqlite.c's DECISION_SEVERITY and
+ * DECISION_SENT read them: what complaint_severity and complaint_sent hold
+ * for a record that does not keep the daemon's judgement of its complaint
+ * (complaint_detected NULL).  Migration 13 filled those of the records made
+ * before schema 12 with them, and a record written with only its decision
+ * gets them the same way.  Part of a released migration: never change
+ * them. */
+#define DECISION_COMPLAINT "(apology_jsonb(findings) -> 'complaint')"
+#define DECISION_SEVERITY  DECISION_COMPLAINT " ->> 'severity'"
+#define DECISION_SENT      "apology_epoch(" DECISION_COMPLAINT " ->> 'sent')"
+
 /* Each entry brings the schema from version N to N + 1, as the entry N of
  * store_sqlite.c does.  Never edit an entry once released: append one. */
 static const char *const migrations[] = {
@@ -212,6 +225,13 @@ static const char *const migrations[] = {
     "ALTER TABLE quarantine ADD COLUMN complaint_detected smallint,"
     "  ADD COLUMN complaint_severity text, ADD COLUMN complaint_clear smallint,"
     "  ADD COLUMN complaint_sent bigint, ADD COLUMN complaint_text text;",
+    /* 13: the complaint's severity and date in those columns also for the
+     * records made before 12, from their stored decisions; each one's JSON
+     * read once */
+    "UPDATE quarantine q SET complaint_severity = d.c ->> 'severity',"
+    "  complaint_sent = apology_epoch(d.c ->> 'sent')"
+    "  FROM (SELECT id, " DECISION_COMPLAINT " AS c FROM quarantine WHERE complaint_detected IS NULL) d"
+    "  WHERE q.id = d.id AND jsonb_typeof(d.c) = 'object';",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -833,7 +853,8 @@ static void finding_arrays(const GArray *findings, GString *cols[9])
 	"complaint_detected, complaint_severity, complaint_clear, complaint_sent, complaint_text"
 
 /* Q's complaint as the next five parameters: all NULL when it was not
- * recorded. */
+ * recorded (pg_quarantine_put then takes the severity and the date from
+ * the decision). */
 static void p_complaint(struct params *p, const struct store_quarantine *q)
 {
 	bool kept = q->complaint_recorded;
@@ -858,14 +879,18 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 	/* The record and its findings as rows, in one statement: from Q's
 	 * findings ($15 to $23, one array per column), or when it has none
 	 * from its decision as JSON (render_decision_json()); its complaint
-	 * $24 to $28. */
+	 * $24 to $28, or when it is not recorded ($24 NULL) the severity and
+	 * the date its decision $8 names, as migration 13 gave those made
+	 * before schema 12. */
 	static const char sql[] =
 	    "WITH r AS (INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict,"
 	    " score, findings, complaint_ref, raw, created, state, host, "
 	    "new_text, " QUARANTINE_COMPLAINT_COLUMNS
-	    ") VALUES ($1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, $8::text,"
-	    " $9::text, $10::bytea, $11::bigint, $12::text, $13::text, $14::text, $24::smallint, $25::text,"
-	    " $26::smallint, $27::bigint, $28::text) RETURNING id),"
+	    ") SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, findings,"
+	    " $9::text, $10::bytea, $11::bigint, $12::text, $13::text, $14::text, $24::smallint,"
+	    " CASE WHEN $24::smallint IS NULL THEN " DECISION_SEVERITY " ELSE $25::text END, $26::smallint,"
+	    " CASE WHEN $24::smallint IS NULL THEN " DECISION_SENT " ELSE $27::bigint END, $28::text"
+	    " FROM (SELECT $8::text AS findings) j RETURNING id),"
 	    " x AS (INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start,"
 	    " span_end, line, excerpt, words, principle, advice)"
 	    " SELECT r.id, f.n - 1, f.rule, f.severity, f.s::bigint, f.e::bigint, f.l::bigint, f.excerpt,"
@@ -1170,17 +1195,13 @@ static bool pg_quarantine_list(struct store *st, const struct store_query *f, GP
                                char **err)
 {
 	unsigned order = (unsigned)f->order < STORE_ORDERS ? (unsigned)f->order : 0;
-	char *sql =
-	    out == NULL
-	        ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
-	        : g_strconcat(
-	              "SELECT id, queue_id, message_id, token, sender, recipients,"
-	              " verdict, score, findings, complaint_ref,"
-	              " CASE WHEN $8::int <> 0 THEN raw END, created, state, host, "
-	              "new_text, " QUARANTINE_COMPLAINT_COLUMNS
-	              ", apology_jsonb(findings) -> 'complaint' ->> 'severity',"
-	              " apology_epoch(apology_jsonb(findings) -> 'complaint' ->> 'sent')" QUARANTINE_MATCH,
-	              store_quarantine_orders[order], " LIMIT $7::bigint OFFSET $9::bigint", NULL);
+	char *sql = out == NULL ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
+	                        : g_strconcat("SELECT id, queue_id, message_id, token, sender, recipients,"
+	                                      " verdict, score, findings, complaint_ref,"
+	                                      " CASE WHEN $8::int <> 0 THEN raw END, created, state, host, "
+	                                      "new_text, " QUARANTINE_COMPLAINT_COLUMNS QUARANTINE_MATCH,
+	                                      store_quarantine_orders[order],
+	                                      " LIMIT $7::bigint OFFSET $9::bigint", NULL);
 	struct params p = {0};
 	p_int(&p, f->id);
 	p_text(&p, f->state);
@@ -1201,10 +1222,6 @@ static bool pg_quarantine_list(struct store *st, const struct store_query *f, GP
 		}
 		struct store_quarantine *q = g_new0(struct store_quarantine, 1);
 		read_quarantine(r, i, q);
-		if (!q->complaint_recorded) { /* held before schema 12: from the stored decision */
-			q->complaint_severity = get_text(r, i, 20);
-			q->complaint_sent = PQgetisnull(r, i, 21) ? -1 : get_int(r, i, 21);
-		}
 		g_ptr_array_add(out, q);
 	}
 	PQclear(r);

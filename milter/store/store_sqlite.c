@@ -28,6 +28,19 @@
 #include "store_priv.h"
 #include "thread.h"
 
+/* The severity and the date of the complaint a stored decision names
+ * ("complaint":{"severity":..,"sent":..} in the JSON of column findings),
+ * NULL where it is not JSON or names none: what complaint_severity and
+ * complaint_sent hold for a record that does not keep the daemon's
+ * judgement of its complaint (complaint_detected NULL).  Migration 13
+ * filled those of the records made before schema 12 with them, and a
+ * record written with only its decision gets them the same way.  Part of
+ * a released migration: never change them. */
+#define DECISION_SEVERITY                                                                                    \
+	"CASE WHEN json_valid(findings) THEN json_extract(findings, '$.complaint.severity') END"
+#define DECISION_SENT                                                                                        \
+	"CASE WHEN json_valid(findings) THEN unixepoch(json_extract(findings, '$.complaint.sent')) END"
+
 /* Each entry brings the schema from version N to N + 1.  Never edit an
  * entry once released: append a new one. */
 static const char *const migrations[] = {
@@ -209,6 +222,14 @@ static const char *const migrations[] = {
     "ALTER TABLE quarantine ADD COLUMN complaint_clear INTEGER;"
     "ALTER TABLE quarantine ADD COLUMN complaint_sent INTEGER;"
     "ALTER TABLE quarantine ADD COLUMN complaint_text TEXT;",
+    /* 13: the complaint's severity and date in those columns also for the
+     * records made before 12, from their stored decisions (what readers
+     * took from the JSON until then), so that readers read the columns
+     * alone; complaint_detected stays NULL: the daemon's judgement (clear
+     * enough to hold, the quoted text) was not recorded */
+    "UPDATE quarantine SET complaint_severity = " DECISION_SEVERITY ", complaint_sent = " DECISION_SENT
+    "  WHERE complaint_detected IS NULL"
+    "  AND CASE WHEN json_valid(findings) THEN json_type(findings, '$.complaint') END = 'object';",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -259,10 +280,16 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 AND (?6 = 0 OR at < ?6) "
                        "AND (?5 IS NULL OR complaint_ref IS NULL OR complaint_ref <> ?5) "
                        "ORDER BY at DESC LIMIT ?4",
+    /* A record whose complaint is not recorded (?15 NULL) gets the
+     * severity and the date its decision ?8 names, as migration 13 gave
+     * those made before schema 12. */
     [ST_QUARANTINE_PUT] = "INSERT INTO quarantine (queue_id, message_id, token, sender, "
                           "recipients, verdict, score, findings, complaint_ref, raw, created, "
-                          "state, host, new_text, " QUARANTINE_COMPLAINT_COLUMNS ") VALUES (?1, ?2, ?3, "
-                          "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19)",
+                          "state, host, new_text, " QUARANTINE_COMPLAINT_COLUMNS ") SELECT ?1, ?2, ?3, "
+                          "?4, ?5, ?6, ?7, findings, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+                          "CASE WHEN ?15 IS NULL THEN " DECISION_SEVERITY " ELSE ?16 END, ?17, "
+                          "CASE WHEN ?15 IS NULL THEN " DECISION_SENT " ELSE ?18 END, ?19 "
+                          "FROM (SELECT ?8 AS findings)",
     /* The record ?1's findings as rows, from its decision ?2 as JSON
      * (render_decision_json()): in the decision's order, none when it is
      * not a decision.  For records written back from the spool. */
@@ -687,7 +714,8 @@ static bool put_finding_rows(struct sqlite_store *s, gint64 id, const GArray *fi
 }
 
 /* R's complaint as parameters AT to AT + 4 (QUARANTINE_COMPLAINT_COLUMNS):
- * all NULL when it was not recorded. */
+ * all NULL when it was not recorded (ST_QUARANTINE_PUT then takes the
+ * severity and the date from the decision). */
 static void bind_complaint(sqlite3_stmt *q, int at, const struct store_quarantine *r)
 {
 	if (!r->complaint_recorded)
@@ -1008,27 +1036,17 @@ static bool finish(struct sqlite_store *s, sqlite3_stmt *q, int rc, const char *
 	"      WHERE f.quarantine_id = quarantine.id AND f.rule = ?5))"                                      \
 	" AND (?6 = 0 OR created < ?6)"
 
-/* The complaint of the stored decision ("complaint":{"severity":..,"sent":..}),
- * NULL when its findings are not JSON: columns 20 and 21, for records that
- * do not keep their complaint (schema 12). */
-#define QUARANTINE_COMPLAINT                                                                                 \
-	", CASE WHEN json_valid(findings) THEN json_extract(findings, '$.complaint.severity') END"           \
-	", CASE WHEN json_valid(findings) THEN unixepoch(json_extract(findings, '$.complaint.sent')) END"
-
 static bool sqlite_quarantine_list(struct store *st, const struct store_query *f, GPtrArray *out,
                                    gint64 *count, char **err)
 {
 	struct sqlite_store *s = handle(st);
 	unsigned order = (unsigned)f->order < STORE_ORDERS ? (unsigned)f->order : 0;
-	char *sql =
-	    out == NULL
-	        ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
-	        : g_strconcat(
-	              "SELECT id, queue_id, message_id, token, sender, recipients,"
-	              " verdict, score, findings, complaint_ref,"
-	              " CASE WHEN ?8 THEN raw END, created, state, host,"
-	              " new_text, " QUARANTINE_COMPLAINT_COLUMNS QUARANTINE_COMPLAINT QUARANTINE_MATCH,
-	              store_quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
+	char *sql = out == NULL ? g_strdup("SELECT count(*)" QUARANTINE_MATCH)
+	                        : g_strconcat("SELECT id, queue_id, message_id, token, sender, recipients,"
+	                                      " verdict, score, findings, complaint_ref,"
+	                                      " CASE WHEN ?8 THEN raw END, created, state, host,"
+	                                      " new_text, " QUARANTINE_COMPLAINT_COLUMNS QUARANTINE_MATCH,
+	                                      store_quarantine_orders[order], " LIMIT ?7 OFFSET ?9", NULL);
 	g_mutex_lock(&s->lock);
 	sqlite3_stmt *q = prepare(s, sql, err);
 	bool ok = q != NULL;
@@ -1052,12 +1070,6 @@ static bool sqlite_quarantine_list(struct store *st, const struct store_query *f
 			}
 			struct store_quarantine *r = g_new0(struct store_quarantine, 1);
 			read_quarantine(q, r);
-			if (!r->complaint_recorded) {
-				r->complaint_severity = column_text(q, 20);
-				r->complaint_sent = sqlite3_column_type(q, 21) == SQLITE_NULL
-				                        ? -1
-				                        : sqlite3_column_int64(q, 21);
-			}
 			g_ptr_array_add(out, r);
 		}
 		ok = finish(s, q, rc, "listing held messages", err);

@@ -529,8 +529,8 @@ static void test_findings_migrated(void **state)
 
 /* What a record keeps of the complaint it answers: written and read back
  * whole (get and list), text with characters of several bytes; a record
- * that keeps none reads back as not recorded, and the list takes its
- * severity and date from the stored decision. */
+ * that keeps none reads back as not recorded, with the severity and date
+ * of its stored decision (written into its columns). */
 static void test_complaint_kept(void **state)
 {
 	struct fixture *fx = *state;
@@ -567,7 +567,7 @@ static void test_complaint_kept(void **state)
 	assert_int_equal(store_quarantine_get(fx->st, "tok-c2", &out, &err), STORE_FOUND);
 	assert_false(out.complaint_recorded);
 	assert_false(out.complaint_detected);
-	assert_null(out.complaint_severity);
+	assert_string_equal(out.complaint_severity, "normal"); /* from the stored decision */
 	assert_int_equal(out.complaint_sent, -1);
 	assert_null(out.complaint_text);
 	store_quarantine_clear(&out);
@@ -640,6 +640,137 @@ static void test_complaint_migrated(void **state)
 	assert_true(out.complaint_recorded);
 	assert_string_equal(out.complaint_text, "late");
 	store_quarantine_clear(&out);
+}
+
+/* The migration that filled the complaint's columns of the records made
+ * before them from their stored decisions (entry 13 of both backends'
+ * lists). */
+#define COMPLAINT_FILLED_MIGRATION 13
+
+/* One value a query of the store's database returns, past the store (the
+ * SQLite file or the PostgreSQL database); caller frees. */
+static char *store_value(struct fixture *fx, const char *sql)
+{
+	if (fx->path == NULL)
+		return pgtest_query(sql);
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	char *v = g_strdup((const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* What the complaint's columns of record TOKEN hold, as "DETECTED SEVERITY
+ * SENT CLEAR TEXT" with "-" for NULL. */
+static void expect_complaint_columns(struct fixture *fx, const char *token, const char *want)
+{
+	char *sql = g_strdup_printf("SELECT coalesce(CAST(complaint_detected AS TEXT), '-')"
+	                            " || ' ' || coalesce(complaint_severity, '-')"
+	                            " || ' ' || coalesce(CAST(complaint_sent AS TEXT), '-')"
+	                            " || ' ' || coalesce(CAST(complaint_clear AS TEXT), '-')"
+	                            " || ' ' || coalesce(complaint_text, '-')"
+	                            " FROM quarantine WHERE token = '%s'",
+	                            token);
+	char *got = store_value(fx, sql);
+	assert_string_equal(got, want);
+	g_free(got);
+	g_free(sql);
+}
+
+/* What a record read back says of its complaint. */
+struct complaint_read {
+	const char *token;
+	bool recorded;
+	const char *severity; /* NULL: none */
+	gint64 sent;
+	const char *text; /* NULL: none */
+};
+
+static void expect_complaint_read(const struct store_quarantine *q, const struct complaint_read *want)
+{
+	assert_string_equal(q->token, want->token);
+	assert_int_equal(q->complaint_recorded, want->recorded);
+	assert_int_equal(q->complaint_detected, want->recorded);
+	if (want->severity == NULL)
+		assert_null(q->complaint_severity);
+	else
+		assert_string_equal(q->complaint_severity, want->severity);
+	assert_int_equal(q->complaint_sent, want->sent);
+	if (want->text == NULL)
+		assert_null(q->complaint_text);
+	else
+		assert_string_equal(q->complaint_text, want->text);
+}
+
+/* A store at the schema before migration 13, with records made before the
+ * store kept the complaint (its columns NULL) and one made after: opened,
+ * the old records' columns hold the severity and date of their stored
+ * decisions, read back by get and list, and still say "not recorded" (no
+ * text, nothing on clarity); one whose decision is not JSON, or names no
+ * complaint, migrates with none; the record that keeps its complaint is
+ * left as it is. */
+static void test_complaint_filled(void **state)
+{
+	struct fixture *fx = *state;
+	int version = store_schema_version(fx->st);
+	assert_true(version >= COMPLAINT_FILLED_MIGRATION);
+	/* Written past the open store (which holds no lock between calls),
+	 * then opened again. */
+	char *old = g_strdup_printf(
+	    "UPDATE schema_version SET version = %d;"
+	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
+	    " findings, created, state) VALUES"
+	    " ('Q1', 'm1', 'tok-json', 's@us.example', 'a@c.example', 'hold', 9,"
+	    " '{\"complaint\":{\"severity\":\"serious\",\"sent\":\"2025-03-03T09:12:00Z\"},\"findings\":[]}',"
+	    " 100, 'held'),"
+	    " ('Q2', 'm2', 'tok-bad', 's@us.example', 'a@c.example', 'hold', 9,"
+	    " '{\"complaint\":{\"severity\":\"serious\"', 101, 'held'),"
+	    " ('Q3', 'm3', 'tok-none', 's@us.example', 'a@c.example', 'hold', 9,"
+	    " '{\"complaint\":{\"severity\":null,\"sent\":null},\"findings\":[]}', 102, 'held'),"
+	    " ('Q4', 'm4', 'tok-nodate', 's@us.example', 'a@c.example', 'hold', 9,"
+	    " '{\"complaint\":{\"severity\":\"normal\",\"sent\":null}}', 103, 'held');"
+	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
+	    " findings, created, state, complaint_detected, complaint_severity, complaint_clear,"
+	    " complaint_sent, complaint_text) VALUES ('Q5', 'm5', 'tok-kept', 's@us.example', 'a@c.example',"
+	    " 'hold', 9, '{\"complaint\":{\"severity\":\"serious\",\"sent\":\"2025-03-03T09:12:00Z\"}}', 104,"
+	    " 'held', 1, 'normal', 1, 150, 'late');",
+	    COMPLAINT_FILLED_MIGRATION - 1);
+	store_sql(fx, old);
+	g_free(old);
+	reopen(fx);
+	assert_int_equal(store_schema_version(fx->st), version);
+
+	expect_complaint_columns(fx, "tok-json", "- serious 1740993120 - -");
+	expect_complaint_columns(fx, "tok-bad", "- - - - -");
+	expect_complaint_columns(fx, "tok-none", "- - - - -");
+	expect_complaint_columns(fx, "tok-nodate", "- normal - - -");
+	expect_complaint_columns(fx, "tok-kept", "1 normal 150 1 late");
+
+	/* Each record as get and the list read it: the columns alone. */
+	static const struct complaint_read want[] = {
+	    {"tok-json", false, "serious", 1740993120, NULL},
+	    {"tok-bad", false, NULL, -1, NULL},
+	    {"tok-none", false, NULL, -1, NULL},
+	    {"tok-nodate", false, "normal", -1, NULL},
+	    {"tok-kept", true, "normal", 150, "late"}, /* the column's, not the decision's */
+	};
+	char *err = NULL;
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_true(
+	    store_quarantine_list(fx->st, &(struct store_query){.order = STORE_ORDER_OLDEST}, rows, &err));
+	assert_int_equal(rows->len, G_N_ELEMENTS(want));
+	for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+		struct store_quarantine got;
+		assert_int_equal(store_quarantine_get(fx->st, want[i].token, &got, &err), STORE_FOUND);
+		expect_complaint_read(&got, &want[i]);
+		store_quarantine_clear(&got);
+		expect_complaint_read(rows->pdata[i], &want[i]);
+	}
+	g_ptr_array_unref(rows);
 }
 
 static void test_values_are_bound(void **state)
@@ -1282,10 +1413,11 @@ static void test_spool_replay_old_line(void **state)
 	struct fixture *fx = *state;
 	char *err = NULL;
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
-	const char line[] = "{\"spool\":1,\"type\":\"hold\",\"queue_id\":\"Q1\",\"message_id\":\"m1\","
-	                    "\"token\":\"tok-old\",\"sender\":\"s@us.example\",\"recipients\":\"a@c.example\","
-	                    "\"verdict\":\"hold\",\"score\":3,\"findings\":\"{}\",\"complaint_ref\":null,"
-	                    "\"created\":100,\"state\":\"held\",\"raw\":null}\n";
+	const char line[] =
+	    "{\"spool\":1,\"type\":\"hold\",\"queue_id\":\"Q1\",\"message_id\":\"m1\","
+	    "\"token\":\"tok-old\",\"sender\":\"s@us.example\",\"recipients\":\"a@c.example\","
+	    "\"verdict\":\"hold\",\"score\":3,\"findings\":\"{}\",\"complaint_ref\":null,"
+	    "\"created\":100,\"state\":\"held\",\"raw\":null}\n";
 	assert_true(g_file_set_contents(spool_path(sp), line, -1, NULL));
 	struct spool_replayed done;
 	if (!spool_replay(sp, fx->st, &done, &err))
@@ -2511,6 +2643,7 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_findings_migrated, setup, teardown),                        \
 	    cmocka_unit_test_setup_teardown(test_complaint_kept, setup, teardown),                           \
 	    cmocka_unit_test_setup_teardown(test_complaint_migrated, setup, teardown),                       \
+	    cmocka_unit_test_setup_teardown(test_complaint_filled, setup, teardown),                         \
 	    cmocka_unit_test_setup_teardown(test_values_are_bound, setup, teardown),                         \
 	    cmocka_unit_test_setup_teardown(test_crash_counting, setup, teardown),                           \
 	    cmocka_unit_test_setup_teardown(test_crash_counted_once, setup, teardown),                       \
