@@ -12,7 +12,12 @@
 # without its record is an alert), and the Prometheus endpoint scraped before
 # and after traffic (metrics_scrape.py), and the daemon killed (-9) after it
 # answered holds whose records the store did not have yet (kill9_holds.py:
-# after a restart each is in the store once).
+# after a restart each is in the store once).  raw_protocol.py and memory.py
+# drive the event front end's own protocol codec and loop (broken packets, a
+# slow message beside others on one loop, the memory budget over
+# connections): libmilter has its own codec and a thread per connection, and
+# drops such a connection where they expect an answer, so they run against
+# apology-milter only.
 # Ends with "miltertest: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
