@@ -1388,9 +1388,16 @@ static void paused_race_open(struct paused_race *r, const struct fixture *fx)
 	}
 }
 
-/* Whether hold ID ended released, its action's result WANT; then R closed. */
+/* Whether hold ID ended released, its action's result WANT; then R closed
+ * and paused_host()'s files removed (teardown() removes host_config()'s). */
 static void paused_race_close(struct paused_race *r, const struct fixture *fx, const char *want)
 {
+	const char *names[] = {"started", "go", "paused", "gone", "mx-b-paused", "bp"};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(fx->dir, names[i], NULL);
+		g_unlink(path);
+		g_free(path);
+	}
 	char *now_state = state_of(fx->st, r->id);
 	assert_string_equal(now_state, "released"); /* the race: "held", the mail gone */
 	g_free(now_state);
@@ -1468,6 +1475,57 @@ static void test_undo_only_own_claim(void **state)
 	assert_released(fx->dir, 2);
 }
 
+/* The pool size the review tools gave their store last (0: none yet). */
+static int pool_size_given;
+
+void __real_store_set_pool_size(struct store *st, int connections);
+void __wrap_store_set_pool_size(struct store *st, int connections);
+void __wrap_store_set_pool_size(struct store *st, int connections)
+{
+	pool_size_given = connections;
+	__real_store_set_pool_size(st, connections);
+}
+
+/* store-pool-size of review.yaml: 4 by default, 1 to 64 from the file or
+ * -o, a value out of range refused with its place; the handle the review
+ * tools open (review_config_open_store) gets it. */
+static void test_review_pool_size(void **state)
+{
+	struct fixture *fx = *state;
+	struct review_config cfg;
+	char *err = NULL;
+	review_config_init(&cfg);
+	assert_int_equal(cfg.pool_size, 4);
+	char *path = g_build_filename(fx->dir, "pool.yaml", NULL);
+	char *yaml = g_strdup_printf("store: %s\nstore-pool-size: 65\n", fx->location);
+	assert_true(g_file_set_contents(path, yaml, -1, NULL));
+	assert_false(review_config_load(&cfg, path, &err));
+	assert_non_null(strstr(err, "pool.yaml:2:18: store-pool-size: "));
+	assert_non_null(strstr(err, "from 1 to 64"));
+	g_clear_pointer(&err, g_free);
+	assert_false(review_config_set(&cfg, "store-pool-size=0", &err));
+	assert_string_equal(err, "-o store-pool-size: expected a number from 1 to 64");
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(cfg.pool_size, 4); /* the refused values left it alone */
+	g_free(yaml);
+	yaml = g_strdup_printf("store: %s\nstore-pool-size: 16\n", fx->location);
+	assert_true(g_file_set_contents(path, yaml, -1, NULL));
+	if (!review_config_load(&cfg, path, &err))
+		fail_msg("%s", err);
+	assert_int_equal(cfg.pool_size, 16);
+	pool_size_given = 0;
+	struct store *st = review_config_open_store(&cfg, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(pool_size_given, 16);
+	assert_int_equal(count(st, (struct store_query){.state = "held"}), 0); /* and it works */
+	store_close(st);
+	g_unlink(path);
+	g_free(path);
+	g_free(yaml);
+	review_config_clear(&cfg);
+}
+
 #define STORE_CASES(setup)                                                                                   \
 	cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_list_orders_and_pages, setup, teardown),                    \
@@ -1482,7 +1540,8 @@ static void test_undo_only_own_claim(void **state)
 	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_direct_while_action_open, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_direct_during_agent, setup, teardown),                      \
-	    cmocka_unit_test_setup_teardown(test_undo_only_own_claim, setup, teardown)
+	    cmocka_unit_test_setup_teardown(test_undo_only_own_claim, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_review_pool_size, setup, teardown)
 
 int main(void)
 {
