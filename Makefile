@@ -179,7 +179,9 @@ $(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(UTIL_LIB)
 REVIEW_TESTS := $(BUILD)/tests/test_review $(BUILD)/tests/test_holdqueue
 $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(TEST_LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+# test_review sees the pool size the review tools give their store (__wrap_store_set_pool_size).
+$(BUILD)/tests/test_review: TEST_LDFLAGS := -Wl,--wrap=store_set_pool_size
 
 # The review page's HTML from a store of the test's own (the pages without
 # the HTTP shell review.c).

@@ -438,9 +438,11 @@ void store_login_clear(struct store_login *l);
  * A reviewer's decision about a hold that another mail host holds (its
  * host column), written to the shared store for that host's agent to carry
  * out through its own helper (`apologyctl quarantine agent`,
- * docs/postgresql.md).  At most one action of a hold is open (not done) at
- * a time.  Strings filled by the store are owned by the struct: free with
- * store_host_action_clear(). */
+ * docs/postgresql.md); and, while it is carried out, a decision made on the
+ * hold's own host (put already claimed, dropped when it ends).  At most one
+ * action of a hold is open (not done) at a time: the open row is the one
+ * slot every decision about the hold takes.  Strings filled by the store are
+ * owned by the struct: free with store_host_action_clear(). */
 struct store_host_action {
 	gint64 id; /* assigned by the store */
 	gint64 quarantine_id;
@@ -455,7 +457,8 @@ struct store_host_action {
 	char *result;      /* "done", or "failed: WHY"; NULL until done */
 };
 
-/* Add A (its id, claimed_at, done_at and result ignored) and set *ID (may be
+/* Add A (its id, done_at and result ignored; claimed_at 0 for an action
+ * waiting for its host's agent, else claimed then) and set *ID (may be
  * NULL); false with *ERR when an action of the same hold is still open. */
 bool store_host_action_put(struct store *st, const struct store_host_action *a, gint64 *id, char **err);
 /* Claim the oldest open action addressed to HOST that no agent has claimed,
@@ -472,6 +475,10 @@ enum store_status store_host_action_claim(struct store *st, const char *host, gi
  * closed or claimed again since (the lease ran out). */
 enum store_status store_host_action_done(struct store *st, const struct store_host_action *a, gint64 now,
                                          const char *result, char **err);
+/* Delete action A if it is still open under A's claim (a decision made on
+ * the hold's host, ended): STORE_FOUND when deleted, STORE_NONE when it was
+ * closed or claimed again since (the lease ran out). */
+enum store_status store_host_action_drop(struct store *st, const struct store_host_action *a, char **err);
 /* The latest action of hold QUARANTINE_ID, open or done. */
 enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,
                                          struct store_host_action *out, char **err);

@@ -243,7 +243,12 @@ contains "it is sent to that host" out "sent to host mx-b"
 expect "list after sending" 0 "$CTL" quarantine $H -o host-name=mx-a list
 contains "list shows it waiting" out "release waiting on mx-b"
 expect "a second decision while one waits" 69 "$CTL" quarantine $H -o host-name=mx-a discard 1
-contains "the second is refused" err "already waiting for host mx-b"
+contains "the second is refused" err "message 1 has a release waiting on mx-b; "
+expect "a decision on the hold's own host while one waits" 69 "$CTL" quarantine $H -o host-name=mx-b discard 1
+contains "it is refused too" err "message 1 has a release waiting on mx-b; "
+expect "review.yaml's store-pool-size out of range" 64 "$CTL" quarantine $H -o store-pool-size=65 list
+contains "it says the bounds" err "store-pool-size: expected a number from 1 to 64"
+expect "review.yaml's store-pool-size in range" 0 "$CTL" quarantine $H -o store-pool-size=2 list
 expect "another host's agent" 0 "$CTL" quarantine $H -o host-name=mx-a agent --once
 [ -s "$tmp/out" ] && { fail=$((fail + 1)); echo "FAIL mx-a's agent acted"; } || pass=$((pass + 1))
 expect "the host's agent" 0 "$CTL" quarantine $H -o host-name=mx-b agent --once

@@ -66,7 +66,7 @@ int ctl_with_store(const struct review_config *cfg, int rc,
 	if (rc != 0)
 		return rc;
 	char *err = NULL;
-	struct store *st = store_open(cfg->store, &err);
+	struct store *st = review_config_open_store(cfg, &err);
 	if (st == NULL) {
 		fprintf(stderr, "apologyctl: %s\n", err);
 		g_free(err);

@@ -112,7 +112,7 @@ int logins_main(int argc, char **argv)
 	else if (rc == 0 && strcmp(cmd, "list") == 0 && next + 1 != argc)
 		rc = usage("list takes no arguments");
 	char *err = NULL;
-	struct store *st = rc == 0 ? store_open(cfg.store, &err) : NULL;
+	struct store *st = rc == 0 ? review_config_open_store(&cfg, &err) : NULL;
 	if (rc == 0 && st == NULL) {
 		fprintf(stderr, "apologyctl: %s\n", err);
 		rc = EX_UNAVAILABLE;

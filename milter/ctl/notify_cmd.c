@@ -36,7 +36,7 @@ int notify_main(int argc, char **argv)
 		rc = EX_USAGE;
 	}
 	char *err = NULL;
-	struct store *st = rc == 0 ? store_open(cfg.store, &err) : NULL;
+	struct store *st = rc == 0 ? review_config_open_store(&cfg, &err) : NULL;
 	if (rc == 0 && st == NULL)
 		rc = EX_UNAVAILABLE;
 	if (st != NULL) {

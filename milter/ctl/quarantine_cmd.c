@@ -607,7 +607,7 @@ int quarantine_main(int argc, char **argv)
 	argc -= next;
 	argv += next;
 	char *err = NULL;
-	struct store *st = store_open(cfg.store, &err);
+	struct store *st = review_config_open_store(&cfg, &err);
 	if (st == NULL && strcmp(cmd, "reconcile") == 0) {
 		rc = cmd_reconcile(&cfg, NULL, err, argc, argv);
 		g_free(err);

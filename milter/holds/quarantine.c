@@ -7,7 +7,9 @@
  * decision about a hold of another mail host (a store several hosts share)
  * is sent to that host through the store (host_actions), and the agent of
  * each host (`apologyctl quarantine agent`) carries out those addressed to
- * it through the same local path (docs/postgresql.md).
+ * it through the same local path (docs/postgresql.md).  Every decision,
+ * local or sent, holds the hold's one open row of host_actions while it is
+ * carried out, so two are never carried out at once.
  *
  * The MTA is Postfix, or Sendmail when sendmail-config is set (its queue
  * read with sendmail -bp, its quarantine with -bp -qQ).
@@ -306,30 +308,116 @@ static bool record_decision(const struct review_config *cfg, struct store *st,
 	       notify_queue(cfg, st, q, what, who, comment, now, err);
 }
 
-/* Carry out decision ACTION about Q here, through the local helper: claim
- * the record (unless CLAIMED: an earlier attempt claimed it and stopped
- * before the MTA step), act on the MTA, record the decision, its labels and
- * its notifications. */
+/* The hold's one open action (host_actions) that a decision holds while it
+ * is carried out: taken by quarantine_decide() for a decision about this
+ * host's own hold (LOCAL: dropped when it ends), or the agent's claim of an
+ * action sent from another host (its result recorded).  The store keeps at
+ * most one open action per hold, so a reviewer here and this host's agent
+ * never carry out two decisions about one hold at once. */
+struct slot {
+	struct store_host_action a;
+	bool local;
+	bool freed;             /* dropped, or its result recorded */
+	enum store_status ours; /* once freed: STORE_FOUND if it was still this decision's */
+};
+
+/* *ERR for a decision about hold ID refused while its action OPEN is open. */
+static char *open_action_error(gint64 id, const struct store_host_action *open)
+{
+	return g_strdup_printf("message %" G_GINT64_FORMAT " has a %s %s on %s; decide again once it is done"
+	                       " (one left running is finished by that host's agent after agent-lease)",
+	                       id, open->verb, open->claimed_at ? "running" : "waiting", open->host);
+}
+
+/* Add action A of Q, the hold's slot; a slot already taken is refused with
+ * open_action_error(). */
+static bool slot_put(struct store *st, const struct store_quarantine *q, struct store_host_action *a,
+                     char **err)
+{
+	char *put_err = NULL;
+	if (store_host_action_put(st, a, &a->id, &put_err))
+		return true;
+	struct store_host_action open = {0};
+	char *last_err = NULL;
+	if (store_host_action_last(st, q->id, &open, &last_err) == STORE_FOUND && open.done_at == 0) {
+		*err = open_action_error(q->id, &open);
+		g_free(put_err);
+	} else {
+		*err = put_err;
+	}
+	g_free(last_err);
+	store_host_action_clear(&open);
+	return false;
+}
+
+/* Give slot S up with RESULT (the agent's; a local slot is dropped), once,
+ * and note whether it was still this decision's. */
+static void slot_free(struct store *st, struct slot *s, gint64 now, const char *result)
+{
+	if (s->freed)
+		return;
+	char *err = NULL;
+	s->ours = s->local ? store_host_action_drop(st, &s->a, &err)
+	                   : store_host_action_done(st, &s->a, now, result, &err);
+	s->freed = true;
+	g_free(err);
+}
+
+/* Whether the MTA still has Q where it was before decision O (the hold
+ * queue for a release, any queue for a delete): 1, 0, or -1 with *ERR. */
+static int still_queued(const struct review_config *cfg, const struct store_quarantine *q, struct outcome o,
+                        char **err)
+{
+	GHashTable *queue = quarantine_mta_queue(cfg, err);
+	if (queue == NULL)
+		return -1;
+	const char *where = g_hash_table_lookup(queue, q->queue_id);
+	int there = o.release ? where != NULL && strcmp(where, "hold") == 0 : where != NULL;
+	g_hash_table_unref(queue);
+	return there;
+}
+
+/* After a failed MTA step of decision O about Q: the slot given up with
+ * RESULT and the record set back to held, but only while the slot was still
+ * this decision's (not claimed again after agent-lease by an agent that
+ * carries the decision out itself) and the record is in the state this
+ * attempt set: its own claim, or (CLAIMED, taken over from an earlier claim
+ * that stopped) while the message is still where it was. */
+static void undo_claim(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
+                       struct outcome o, bool claimed, struct slot *s, const char *result, gint64 now)
+{
+	slot_free(st, s, now, result);
+	char *err = NULL;
+	if (s->ours == STORE_FOUND && (!claimed || still_queued(cfg, q, o, &err) == 1) &&
+	    !store_quarantine_set_state(st, q->token, o.state, "held", &err))
+		g_clear_pointer(&err, g_free);
+	g_free(err);
+}
+
+/* Carry out decision ACTION about Q here, through the local helper, under
+ * slot S: claim the record (unless CLAIMED: an earlier attempt claimed it
+ * and stopped before the MTA step), act on the MTA, record the decision,
+ * its labels and its notifications. */
 static bool decide_here(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
                         const GArray *findings, enum review_action action, const char *who,
-                        const char *comment, const GPtrArray *wrong, bool claimed, gint64 now, char **err)
+                        const char *comment, const GPtrArray *wrong, bool claimed, struct slot *s, gint64 now,
+                        char **err)
 {
 	struct outcome o = outcome_of(cfg, action);
-	bool release = o.release;
-	const char *what = o.what, *state = o.state;
+	const char *what = o.what;
 	/* Claim the record before touching the MTA: of two decisions at once (a
 	 * reviewer and `expire`), only one acts. */
 	char *claim_err = NULL;
-	if (!claimed && !store_quarantine_set_state(st, q->token, "held", state, &claim_err)) {
+	if (!claimed && !store_quarantine_set_state(st, q->token, "held", o.state, &claim_err)) {
 		*err = g_strdup_printf("message %" G_GINT64_FORMAT " was not changed: %s", q->id, claim_err);
 		g_free(claim_err);
 		return false;
 	}
 	char *mta_err = NULL;
-	if (!act_on_mta(cfg, q, release, &mta_err)) {
-		char *undo_err = NULL; /* still held: the claim goes */
-		if (!store_quarantine_set_state(st, q->token, state, "held", &undo_err))
-			g_free(undo_err);
+	if (!act_on_mta(cfg, q, o.release, &mta_err)) {
+		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, q->id, mta_err);
+		char *result = g_strdup_printf("failed: %s", *err);
+		undo_claim(cfg, st, q, o, claimed, s, result, now);
 		/* The reviewer sees the error, and the audit trail keeps it. */
 		char *what_failed = g_strdup_printf("%s-failed", what);
 		char *note =
@@ -337,57 +425,88 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 		char *ignored = NULL;
 		if (!store_review_put(st, q->id, who, what_failed, note, now, &ignored))
 			g_free(ignored);
-		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, q->id, mta_err);
 		g_free(note);
 		g_free(what_failed);
+		g_free(result);
 		g_free(mta_err);
 		return false;
 	}
 	return record_decision(cfg, st, q, findings, what, who, comment, wrong, now, err);
 }
 
-/* Send decision ACTION about Q, which another host holds, to that host:
- * an action addressed to it in the store, and a line in the audit trail. */
-static bool send_to_host(struct store *st, const struct store_quarantine *q, enum review_action action,
-                         const char *who, const char *comment, const GPtrArray *wrong, gint64 now, char **err)
+/* The verb of decision ACTION in host_actions (an expiry's: what it does). */
+static const char *action_verb(const struct review_config *cfg, enum review_action action)
 {
-	struct store_host_action open = {0};
-	enum store_status last = store_host_action_last(st, q->id, &open, err);
-	if (last == STORE_ERROR)
-		return false;
-	if (last == STORE_FOUND && open.done_at == 0) {
-		*err = g_strdup_printf("a %s of message %" G_GINT64_FORMAT " is already waiting for host %s",
-		                       open.verb, q->id, open.host);
-		store_host_action_clear(&open);
-		return false;
-	}
-	store_host_action_clear(&open);
-	GString *rules = g_string_new(NULL);
+	if (action != REVIEW_EXPIRE)
+		return action_names[action];
+	return outcome_of(cfg, action).release ? action_names[REVIEW_RELEASE] : action_names[REVIEW_RETURN];
+}
+
+/* Decision ACTION about Q as an action of Q's slot, addressed to HOST and
+ * claimed at CLAIMED_AT (0: waiting for HOST's agent); its strings are
+ * borrowed but for *RULES (the rules of WRONG one per line; caller frees). */
+static struct store_host_action action_of(const struct review_config *cfg, const struct store_quarantine *q,
+                                          const char *host, enum review_action action, const char *who,
+                                          const char *comment, const GPtrArray *wrong, gint64 now,
+                                          gint64 claimed_at, GString **rules)
+{
+	*rules = g_string_new(NULL);
 	for (guint i = 0; wrong != NULL && i < wrong->len; i++)
-		g_string_append_printf(rules, "%s%s", i ? "\n" : "", (const char *)wrong->pdata[i]);
-	struct store_host_action a = {
+		g_string_append_printf(*rules, "%s%s", i ? "\n" : "", (const char *)wrong->pdata[i]);
+	return (struct store_host_action){
 	    .quarantine_id = q->id,
-	    .host = q->host,
-	    .verb = (char *)action_names[action],
+	    .host = (char *)host,
+	    .verb = (char *)action_verb(cfg, action),
 	    .reviewer = (char *)who,
 	    .comment = (char *)comment,
-	    .wrong = rules->len ? rules->str : NULL,
+	    .wrong = (*rules)->len ? (*rules)->str : NULL,
 	    .requested_at = now,
+	    .claimed_at = claimed_at,
 	};
+}
+
+/* Decide ACTION about this host's hold Q here, holding the hold's slot for
+ * the time it takes: refused while another decision about it (one sent from
+ * another host for this host's agent, or a reviewer's here) is open. */
+static bool decide_local(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
+                         const GArray *findings, enum review_action action, const char *who,
+                         const char *comment, const GPtrArray *wrong, gint64 now, char **err)
+{
+	GString *rules = NULL;
+	struct slot s = {.local = true};
+	s.a = action_of(cfg, q, hostname_or_system(cfg->host_name), action, who, comment, wrong, now, now,
+	                &rules);
+	bool ok = slot_put(st, q, &s.a, err) &&
+	          decide_here(cfg, st, q, findings, action, who, comment, wrong, false, &s, now, err);
+	if (s.a.id != 0)
+		slot_free(st, &s, now, NULL);
+	g_string_free(rules, TRUE);
+	return ok;
+}
+
+/* Send decision ACTION about Q, which another host holds, to that host:
+ * an action addressed to it in the store, and a line in the audit trail. */
+static bool send_to_host(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
+                         enum review_action action, const char *who, const char *comment,
+                         const GPtrArray *wrong, gint64 now, char **err)
+{
+	GString *rules = NULL;
+	struct store_host_action a = action_of(cfg, q, q->host, action, who, comment, wrong, now, 0, &rules);
 	char *what = g_strdup_printf("%s-sent", action_names[action]);
 	char *note =
 	    g_strdup_printf("to host %s%s%s", q->host, comment ? "; comment: " : "", comment ? comment : "");
-	bool ok = store_host_action_put(st, &a, NULL, err) &&
-	          store_review_put(st, q->id, who, what, note, now, err);
+	bool ok = slot_put(st, q, &a, err) && store_review_put(st, q->id, who, what, note, now, err);
 	g_free(note);
 	g_free(what);
 	g_string_free(rules, TRUE);
 	return ok;
 }
 
-bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64 id,
-                       enum review_action action, const char *who, const char *comment,
-                       const GPtrArray *wrong, gint64 now, char **sent_to, char **err)
+/* quarantine_decide(), or with SLOT (the agent's claim of an action sent to
+ * this host) the decision carried out under that slot. */
+static bool decide(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
+                   const char *who, const char *comment, const GPtrArray *wrong, gint64 now,
+                   struct slot *slot, char **sent_to, char **err)
 {
 	GArray *findings = NULL;
 	struct store_quarantine *q = quarantine_load(st, id, err);
@@ -417,13 +536,15 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
 	if (!labels_check_wrong(findings, wrong, err))
 		goto out;
 	if (!quarantine_elsewhere(cfg, q)) {
-		ok = decide_here(cfg, st, q, findings, action, who, comment, wrong, false, now, err);
+		ok = slot != NULL ? decide_here(cfg, st, q, findings, action, who, comment, wrong, false,
+		                                slot, now, err)
+		                  : decide_local(cfg, st, q, findings, action, who, comment, wrong, now, err);
 	} else if (action == REVIEW_EXPIRE) {
 		*err = g_strdup_printf("message %" G_GINT64_FORMAT
 		                       " is held on host %s: its own expire acts on it",
 		                       id, q->host);
 	} else {
-		ok = send_to_host(st, q, action, who, comment, wrong, now, err);
+		ok = send_to_host(cfg, st, q, action, who, comment, wrong, now, err);
 		if (ok && sent_to != NULL)
 			*sent_to = g_strdup(q->host);
 	}
@@ -432,6 +553,13 @@ out:
 		g_array_unref(findings);
 	store_quarantine_free(q);
 	return ok;
+}
+
+bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64 id,
+                       enum review_action action, const char *who, const char *comment,
+                       const GPtrArray *wrong, gint64 now, char **sent_to, char **err)
+{
+	return decide(cfg, st, id, action, who, comment, wrong, now, NULL, sent_to, err);
 }
 
 /* ---- the agent ----------------------------------------------------------- */
@@ -466,20 +594,6 @@ static struct store_review *decided_since(struct store *st, const struct store_q
 	return found;
 }
 
-/* Whether the MTA still has Q where it was before decision O (the hold
- * queue for a release, any queue for a delete): 1, 0, or -1 with *ERR. */
-static int still_queued(const struct review_config *cfg, const struct store_quarantine *q, struct outcome o,
-                        char **err)
-{
-	GHashTable *queue = quarantine_mta_queue(cfg, err);
-	if (queue == NULL)
-		return -1;
-	const char *where = g_hash_table_lookup(queue, q->queue_id);
-	int there = o.release ? where != NULL && strcmp(where, "hold") == 0 : where != NULL;
-	g_hash_table_unref(queue);
-	return there;
-}
-
 /* Action A of this host about Q, whose record is already in the state A
  * leads to: an earlier claim of A (its agent stopped before recording a
  * result, and the lease ran out) or a reviewer here got that far.  Nothing
@@ -489,9 +603,10 @@ static int still_queued(const struct review_config *cfg, const struct store_quar
  * no release or discard of it), and the decision recorded.  Returns the
  * result for the store. */
 static char *finish_claimed(const struct review_config *cfg, struct store *st,
-                            const struct store_quarantine *q, const struct store_host_action *a,
-                            enum review_action action, const GPtrArray *wrong, gint64 now)
+                            const struct store_quarantine *q, struct slot *s, enum review_action action,
+                            const GPtrArray *wrong, gint64 now)
 {
+	const struct store_host_action *a = &s->a;
 	struct outcome o = outcome_of(cfg, action);
 	char *err = NULL, *result = NULL;
 	struct store_review *before = decided_since(st, q, o.what, a->requested_at, &err);
@@ -506,12 +621,11 @@ static char *finish_claimed(const struct review_config *cfg, struct store *st,
 	char *findings_err = NULL; /* unreadable findings: no labels, as in quarantine_decide */
 	GArray *findings = there < 0 ? NULL : quarantine_findings(st, q->id, &findings_err);
 	g_free(findings_err);
-	bool ok =
-	    there == 1
-	        ? decide_here(cfg, st, q, findings, action, a->reviewer, a->comment, wrong, true, now, &err)
-	    : there == 0
-	        ? record_decision(cfg, st, q, findings, o.what, a->reviewer, a->comment, wrong, now, &err)
-	        : false;
+	bool ok = there == 1 ? decide_here(cfg, st, q, findings, action, a->reviewer, a->comment, wrong, true,
+	                                   s, now, &err)
+	          : there == 0 ? record_decision(cfg, st, q, findings, o.what, a->reviewer, a->comment, wrong,
+	                                         now, &err)
+	                       : false;
 	result = !ok          ? g_strdup_printf("failed: %s", err)
 	         : there == 1 ? g_strdup("done")
 	                      : g_strdup("done (the message had left the queue before this claim)");
@@ -521,12 +635,13 @@ static char *finish_claimed(const struct review_config *cfg, struct store *st,
 	return result;
 }
 
-/* Carry out claimed action A here, as its reviewer decided it: the local
+/* Carry out claimed action S here, as its reviewer decided it: the local
  * path of quarantine_decide(), or the rest of it when the record already
- * shows A's outcome (finish_claimed).  Returns its result for the store. */
-static char *carry_out(const struct review_config *cfg, struct store *st, const struct store_host_action *a,
-                       gint64 now)
+ * shows the action's outcome (finish_claimed).  Returns its result for the
+ * store (recorded already when S is freed: a failed MTA step). */
+static char *carry_out(const struct review_config *cfg, struct store *st, struct slot *s, gint64 now)
 {
+	const struct store_host_action *a = &s->a;
 	enum review_action action;
 	if (!verb_action(a->verb, &action))
 		return g_strdup_printf("failed: unknown verb %s", a->verb);
@@ -537,14 +652,14 @@ static char *carry_out(const struct review_config *cfg, struct store *st, const 
 			g_ptr_array_add(wrong, g_strdup(*r));
 	g_strfreev(rules);
 	char *err = NULL, *sent_to = NULL, *result = NULL;
-	bool ok = quarantine_decide(cfg, st, a->quarantine_id, action, a->reviewer, a->comment, wrong, now,
-	                            &sent_to, &err);
+	bool ok =
+	    decide(cfg, st, a->quarantine_id, action, a->reviewer, a->comment, wrong, now, s, &sent_to, &err);
 	char *load_err = NULL;
-	struct store_quarantine *q = ok ? NULL : quarantine_load(st, a->quarantine_id, &load_err);
+	struct store_quarantine *q = ok || s->freed ? NULL : quarantine_load(st, a->quarantine_id, &load_err);
 	g_free(load_err); /* no record to finish: ERR says why the decision failed */
 	if (q != NULL && !quarantine_elsewhere(cfg, q) &&
 	    strcmp(q->state, outcome_of(cfg, action).state) == 0)
-		result = finish_claimed(cfg, st, q, a, action, wrong, now);
+		result = finish_claimed(cfg, st, q, s, action, wrong, now);
 	else
 		result = !ok       ? g_strdup_printf("failed: %s", err)
 		         : sent_to ? g_strdup_printf("failed: the hold is on host %s", sent_to)
@@ -562,20 +677,24 @@ int quarantine_agent_once(const struct review_config *cfg, struct store *st, gin
 	const char *host = hostname_or_system(cfg->host_name);
 	int n = 0;
 	for (;;) {
-		struct store_host_action a = {0};
-		enum store_status claimed = store_host_action_claim(st, host, now, cfg->agent_lease, &a, err);
+		struct slot s = {0};
+		enum store_status claimed =
+		    store_host_action_claim(st, host, now, cfg->agent_lease, &s.a, err);
 		if (claimed == STORE_ERROR)
 			return -1;
 		if (claimed == STORE_NONE)
 			return n;
-		char *result = carry_out(cfg, st, &a, now);
-		enum store_status recorded = store_host_action_done(st, &a, now, result, err);
+		char *result = carry_out(cfg, st, &s, now);
+		enum store_status recorded =
+		    s.freed ? s.ours : store_host_action_done(st, &s.a, now, result, err);
+		if (s.freed && recorded == STORE_ERROR)
+			*err = g_strdup("recording an action's result failed");
 		g_string_append_printf(
 		    report, "action %" G_GINT64_FORMAT ": %s of message %" G_GINT64_FORMAT " by %s: %s%s\n",
-		    a.id, a.verb, a.quarantine_id, a.reviewer, result,
+		    s.a.id, s.a.verb, s.a.quarantine_id, s.a.reviewer, result,
 		    recorded == STORE_NONE ? " (not recorded: claimed again after agent-lease)" : "");
 		g_free(result);
-		store_host_action_clear(&a);
+		store_host_action_clear(&s.a);
 		if (recorded == STORE_ERROR)
 			return -1;
 		n++;

@@ -40,8 +40,11 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
  * A hold that another mail host holds (quarantine_elsewhere) is not acted
  * on here: the decision is written to the store as an action addressed to
  * that host, for its agent (quarantine_agent_once), and *SENT_TO (may be
- * NULL; caller frees) gets the host's name; refused while an earlier
- * action of the hold still waits.  Expiry acts only on this host's holds. */
+ * NULL; caller frees) gets the host's name.  Every decision takes the
+ * hold's one open action in the store (a local one for as long as it is
+ * carried out here), so any decision is refused while another is open
+ * ("message N has a release waiting on mx2; ...").  Expiry acts only on
+ * this host's holds. */
 bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64 id,
                        enum review_action action, const char *who, const char *comment,
                        const GPtrArray *wrong, gint64 now, char **sent_to, char **err);

@@ -14,6 +14,7 @@
 #include "opts.h"
 #include "review_config.h"
 #include "settings.h"
+#include "store.h"
 #include "units.h"
 
 #ifndef LIBEXECDIR
@@ -50,6 +51,10 @@ struct review_key {
 static const struct review_key review_keys[] = {
     {"store", KEY_STRING, FIELD(store), "sqlite:/var/lib/apology-milter/store.db", 0, 0,
      "the daemon's store (the same value as its \"store\" key)"},
+    {"store-pool-size", KEY_INT, FIELD(pool_size), "4", 1, STORE_POOL_MAX,
+     "connections the store's handle keeps at most when it is PostgreSQL (as the daemon's "
+     "store-pool-size; SQLite ignores it): apology-review and each apologyctl command that reads the "
+     "store open one handle"},
     {"spool-directory", KEY_STRING, FIELD(spool_dir), "/run/apology-milter", 0, 0,
      "the daemon's spool.directory: `quarantine reconcile` shows the records of held mail waiting "
      "there while the store could not take them (empty: not read)"},
@@ -319,6 +324,14 @@ void review_config_clear(struct review_config *cfg)
 		    review_keys[i].type == KEY_ADDRESSES)
 			g_free(*(char **)((char *)cfg + review_keys[i].offset));
 	memset(cfg, 0, sizeof *cfg);
+}
+
+struct store *review_config_open_store(const struct review_config *cfg, char **err)
+{
+	struct store *st = store_open(cfg->store, err);
+	if (st != NULL)
+		store_set_pool_size(st, cfg->pool_size);
+	return st;
 }
 
 bool review_config_set(struct review_config *cfg, const char *assignment, char **err)

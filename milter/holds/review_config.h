@@ -24,6 +24,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+struct store;
+
 #define REVIEW_CONFIG_DEFAULT_FILE "/etc/apology-milter/review.yaml"
 /* The default of "policy", which only `apologyctl labels export` reads
  * (apology-review accepts it and says it ignores it). */
@@ -33,6 +35,7 @@ enum expire_action { EXPIRE_RETURN, EXPIRE_RELEASE };
 
 struct review_config {
 	char *store;           /* store location, as the daemon's "store" */
+	int pool_size;         /* connections of the store's PostgreSQL handle at most */
 	char *spool_dir;       /* the daemon's spool.directory; "" = not read */
 	char *policy;          /* policy file: `labels export` re-reads the text of replies held
 	                          before the store kept it; apology-review ignores it */
@@ -79,6 +82,10 @@ void review_config_clear(struct review_config *cfg);
 bool review_config_load(struct review_config *cfg, const char *file, char **err);
 /* Apply one "key=value" override. */
 bool review_config_set(struct review_config *cfg, const char *assignment, char **err);
+/* The store CFG names, its handle keeping at most CFG's store-pool-size
+ * connections (PostgreSQL); NULL with *ERR (caller frees).  The caller
+ * closes it with store_close(). */
+struct store *review_config_open_store(const struct review_config *cfg, char **err);
 /* Print every key with its default and help. */
 void review_config_print_help(FILE *out);
 /* Read the settings named by leading "-c FILE" and "-o key=value" options

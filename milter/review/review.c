@@ -909,7 +909,7 @@ int main(int argc, char **argv)
 	g_cond_init(&srv.stop_cond);
 	if (rc == 0 && !load_accounts(&srv, srv.app.cfg.accounts, &err))
 		rc = EX_CONFIG;
-	if (rc == 0 && (srv.app.st = store_open(srv.app.cfg.store, &err)) == NULL)
+	if (rc == 0 && (srv.app.st = review_config_open_store(&srv.app.cfg, &err)) == NULL)
 		rc = EX_UNAVAILABLE;
 	if (rc == 0) {
 		/* Deprecated here: the page reads a reply's text and complaint

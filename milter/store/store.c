@@ -468,7 +468,13 @@ enum store_status store_host_action_claim(struct store *st, const char *host, gi
 enum store_status store_host_action_done(struct store *st, const struct store_host_action *a, gint64 now,
                                          const char *result, char **err)
 {
-	return st->ops->host_action_done(st, a->id, a->claimed_at, now, result, err);
+	g_assert(result != NULL);
+	return st->ops->host_action_close(st, a->id, a->claimed_at, now, result, err);
+}
+
+enum store_status store_host_action_drop(struct store *st, const struct store_host_action *a, char **err)
+{
+	return st->ops->host_action_close(st, a->id, a->claimed_at, 0, NULL, err);
 }
 
 enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,

@@ -1634,12 +1634,13 @@ static bool pg_host_action_put(struct store *st, const struct store_host_action 
 	for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
 		p_text(&p, texts[i]);
 	p_int(&p, a->requested_at);
+	p_int(&p, a->claimed_at);
 	PGresult *r =
 	    run(handle(st),
 	        "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment, wrong,"
-	        " requested_at) VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text,"
-	        " $7::bigint) RETURNING id",
-	        &p, "recording an action for another host", err);
+	        " requested_at, claimed_at) VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text,"
+	        " $6::text, $7::bigint, NULLIF($8::bigint, 0)) RETURNING id",
+	        &p, "recording an action for a host", err);
 	if (r != NULL && id != NULL)
 		*id = get_int(r, 0, 0);
 	PQclear(r);
@@ -1670,21 +1671,28 @@ static enum store_status pg_host_action_claim(struct store *st, const char *host
 	    out);
 }
 
-static enum store_status pg_host_action_done(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
-                                             const char *result, char **err)
+/* An open action under the claim made at CLAIMED_AT closed: done at NOW
+ * with RESULT, or deleted when RESULT is NULL. */
+#define UNDER_CLAIM " WHERE id = $1::bigint AND claimed_at = $2::bigint AND done_at IS NULL"
+
+static enum store_status pg_host_action_close(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
+                                              const char *result, char **err)
 {
 	struct params p = {0};
 	p_int(&p, id);
-	p_int(&p, now);
-	p_text(&p, result);
 	p_int(&p, claimed_at);
-	PGresult *r = run(handle(st),
-	                  "UPDATE host_actions SET done_at = $2::bigint, result = $3::text"
-	                  " WHERE id = $1::bigint AND claimed_at = $4::bigint AND done_at IS NULL",
-	                  &p, "recording an action's result", err);
-	enum store_status done = r == NULL ? STORE_ERROR : changed(r) == 1 ? STORE_FOUND : STORE_NONE;
+	if (result != NULL) {
+		p_int(&p, now);
+		p_text(&p, result);
+	}
+	PGresult *r =
+	    run(handle(st),
+	        result ? "UPDATE host_actions SET done_at = $3::bigint, result = $4::text" UNDER_CLAIM
+	               : "DELETE FROM host_actions" UNDER_CLAIM,
+	        &p, result ? "recording an action's result" : "dropping a decision's action", err);
+	enum store_status closed = r == NULL ? STORE_ERROR : changed(r) == 1 ? STORE_FOUND : STORE_NONE;
 	PQclear(r);
-	return done;
+	return closed;
 }
 
 static enum store_status pg_host_action_last(struct store *st, gint64 quarantine_id,
@@ -1720,7 +1728,7 @@ static enum store_status pg_host_action_last(struct store *st, gint64 quarantine
 		.labels_list = pg_labels_list, .label_precision = pg_label_precision,                        \
 		.decision_put = pg_decision_put, .decisions_list = pg_decisions_list,                        \
 		.host_action_put = pg_host_action_put, .host_action_claim = pg_host_action_claim,            \
-		.host_action_done = pg_host_action_done, .host_action_last = pg_host_action_last,            \
+		.host_action_close = pg_host_action_close, .host_action_last = pg_host_action_last,          \
 	}
 
 const struct store_ops store_pg_ops = PG_OPS("postgresql");

@@ -80,9 +80,10 @@ struct store_ops {
 	/* An open action of HOST unclaimed, or claimed at or before EXPIRED. */
 	enum store_status (*host_action_claim)(struct store *st, const char *host, gint64 now, gint64 expired,
 	                                       struct store_host_action *out, char **err);
-	/* Done if still open under the claim made at CLAIMED_AT. */
-	enum store_status (*host_action_done)(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
-	                                      const char *result, char **err);
+	/* Done at NOW with RESULT (NULL: deleted) if still open under the claim
+	 * made at CLAIMED_AT. */
+	enum store_status (*host_action_close)(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
+	                                       const char *result, char **err);
 	enum store_status (*host_action_last)(struct store *st, gint64 quarantine_id,
 	                                      struct store_host_action *out, char **err);
 };

@@ -1551,11 +1551,11 @@ static bool sqlite_host_action_put(struct store *st, const struct store_host_act
                                    char **err)
 {
 	struct sqlite_store *s = handle(st);
-	sqlite3_stmt *q =
-	    locked_prepare(s,
-	                   "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment,"
-	                   " wrong, requested_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-	                   err);
+	sqlite3_stmt *q = locked_prepare(
+	    s,
+	    "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment,"
+	    " wrong, requested_at, claimed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, NULLIF(?8, 0))",
+	    err);
 	if (q == NULL)
 		return false;
 	const char *texts[] = {a->host, a->verb, a->reviewer, a->comment, a->wrong};
@@ -1563,7 +1563,8 @@ static bool sqlite_host_action_put(struct store *st, const struct store_host_act
 	for (int i = 0; i < (int)G_N_ELEMENTS(texts); i++)
 		bind_text(q, i + 2, texts[i]);
 	sqlite3_bind_int64(q, 7, a->requested_at);
-	bool ok = finish(s, q, sqlite3_step(q), "recording an action for another host", err);
+	sqlite3_bind_int64(q, 8, a->claimed_at);
+	bool ok = finish(s, q, sqlite3_step(q), "recording an action for a host", err);
 	if (ok && id != NULL)
 		*id = sqlite3_last_insert_rowid(s->db);
 	g_mutex_unlock(&s->lock);
@@ -1605,26 +1606,33 @@ static enum store_status sqlite_host_action_claim(struct store *st, const char *
 	return found;
 }
 
-static enum store_status sqlite_host_action_done(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
-                                                 const char *result, char **err)
+/* An open action under the claim made at CLAIMED_AT closed: done at NOW
+ * with RESULT, or deleted when RESULT is NULL. */
+#define UNDER_CLAIM " WHERE id = ?1 AND claimed_at = ?2 AND done_at IS NULL"
+
+static enum store_status sqlite_host_action_close(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
+                                                  const char *result, char **err)
 {
 	struct sqlite_store *s = handle(st);
-	sqlite3_stmt *q = locked_prepare(s,
-	                                 "UPDATE host_actions SET done_at = ?2, result = ?3"
-	                                 " WHERE id = ?1 AND claimed_at = ?4 AND done_at IS NULL",
-	                                 err);
+	sqlite3_stmt *q =
+	    locked_prepare(s,
+	                   result ? "UPDATE host_actions SET done_at = ?3, result = ?4" UNDER_CLAIM
+	                          : "DELETE FROM host_actions" UNDER_CLAIM,
+	                   err);
 	if (q == NULL)
 		return STORE_ERROR;
 	sqlite3_bind_int64(q, 1, id);
-	sqlite3_bind_int64(q, 2, now);
-	bind_text(q, 3, result);
-	sqlite3_bind_int64(q, 4, claimed_at);
-	enum store_status done = !finish(s, q, sqlite3_step(q), "recording an action's result", err)
-	                             ? STORE_ERROR
-	                         : sqlite3_changes(s->db) == 1 ? STORE_FOUND
-	                                                       : STORE_NONE;
+	sqlite3_bind_int64(q, 2, claimed_at);
+	if (result != NULL) {
+		sqlite3_bind_int64(q, 3, now);
+		bind_text(q, 4, result);
+	}
+	const char *what = result ? "recording an action's result" : "dropping a decision's action";
+	enum store_status closed = !finish(s, q, sqlite3_step(q), what, err) ? STORE_ERROR
+	                           : sqlite3_changes(s->db) == 1             ? STORE_FOUND
+	                                                                     : STORE_NONE;
 	g_mutex_unlock(&s->lock);
-	return done;
+	return closed;
 }
 
 static enum store_status sqlite_host_action_last(struct store *st, gint64 quarantine_id,
@@ -1684,6 +1692,6 @@ const struct store_ops store_sqlite_ops = {
     .decisions_list = sqlite_decisions_list,
     .host_action_put = sqlite_host_action_put,
     .host_action_claim = sqlite_host_action_claim,
-    .host_action_done = sqlite_host_action_done,
+    .host_action_close = sqlite_host_action_close,
     .host_action_last = sqlite_host_action_last,
 };

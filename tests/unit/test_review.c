@@ -14,7 +14,9 @@
 #include <cmocka.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
@@ -941,7 +943,7 @@ static void test_two_hosts(void **state)
 	/* A second decision while the first waits is refused. */
 	assert_false(
 	    quarantine_decide(&a, fx->st, on_b, REVIEW_DISCARD, "bob", NULL, NULL, 510, &sent_to, &err));
-	assert_non_null(strstr(err, "already waiting for host mx-b"));
+	assert_non_null(strstr(err, "has a release waiting on mx-b"));
 	g_clear_pointer(&err, g_free);
 
 	/* mx-a's agent has nothing to do; mx-b's two agents poll at once. */
@@ -1068,7 +1070,7 @@ static void test_agent_lease(void **state)
 		skip(); /* the helper would be run through sudo */
 	struct fixture *fx = *state;
 	struct review_config a, b;
-	char *err = NULL, *sent_to = NULL;
+	char *err = NULL;
 	host_config(&a, fx->dir, "mx-a");
 	host_config(&b, fx->dir, "mx-b");
 	assert_int_equal(b.agent_lease, 300); /* the default, 5m */
@@ -1082,11 +1084,10 @@ static void test_agent_lease(void **state)
 	                                    left_claimed(fx->st, &a, &b, recorded, REVIEW_RELEASE),
 	                                    left_claimed(fx->st, &a, &b, claimed, REVIEW_DISCARD)};
 	/* How far each stopped agent got. */
-	assert_true(quarantine_decide(&b, fx->st, recorded, REVIEW_RELEASE, "alice", NULL, NULL, 610,
-	                              &sent_to, &err));
+	assert_true(store_quarantine_set_state(fx->st, "t2", "held", "released", &err));
+	assert_true(store_review_put(fx->st, recorded, "alice", "release", NULL, 610, &err));
 	assert_true(store_quarantine_set_state(fx->st, "t3", "held", "deleted", &err));
-	char *calls = helper_calls(fx->dir);
-	g_free(calls); /* the release of "recorded" */
+	char *calls = NULL;
 	GString *report = g_string_new(NULL);
 	/* Within the lease nothing is taken again. */
 	assert_int_equal(quarantine_agent_once(&b, fx->st, 899, report, &err), 0);
@@ -1166,6 +1167,351 @@ static void test_one_host(void **state)
 	review_config_clear(&cfg);
 }
 
+/* A reviewer on mx-b deciding mx-b's own hold while an action about it is
+ * open: refused, whether the action waits for mx-b's agent or runs. */
+static void test_direct_while_action_open(void **state)
+{
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct fixture *fx = *state;
+	struct review_config a, b;
+	char *err = NULL, *sent_to = NULL;
+	host_config(&a, fx->dir, "mx-a");
+	host_config(&b, fx->dir, "mx-b");
+	gint64 id = put_on(fx->st, "mx-b", "t1", "kim@us", "e@client.example", findings_json, 100, "held");
+	assert_true(
+	    quarantine_decide(&a, fx->st, id, REVIEW_RELEASE, "alice", NULL, NULL, 500, &sent_to, &err));
+	g_clear_pointer(&sent_to, g_free);
+	assert_false(
+	    quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 510, &sent_to, &err));
+	assert_non_null(strstr(err, "message " /* N */));
+	assert_non_null(strstr(err, "has a release waiting on mx-b; "));
+	g_clear_pointer(&err, g_free);
+	/* mx-b's agent has claimed it and is carrying it out. */
+	struct store_host_action running = {0};
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 600, b.agent_lease, &running, &err),
+	                 STORE_FOUND);
+	assert_false(
+	    quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 610, &sent_to, &err));
+	assert_non_null(strstr(err, "has a release running on mx-b; "));
+	g_clear_pointer(&err, g_free);
+	char *calls = helper_calls(fx->dir), *st = state_of(fx->st, id);
+	assert_string_equal(calls, ""); /* no helper ran for the refused decisions */
+	assert_string_equal(st, "held");
+	g_free(calls);
+	g_free(st);
+	/* The agent's result; then mx-b decides as usual. */
+	assert_int_equal(store_host_action_done(fx->st, &running, 620, "failed: stopped", &err), STORE_FOUND);
+	store_host_action_clear(&running);
+	assert_true(
+	    quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 700, &sent_to, &err));
+	assert_null(sent_to);
+	st = state_of(fx->st, id);
+	assert_string_equal(st, "deleted");
+	g_free(st);
+	calls = helper_calls(fx->dir);
+	g_free(calls);
+	review_config_clear(&a);
+	review_config_clear(&b);
+}
+
+/* Mail host mx-b whose helper stops, at its first call, until the test
+ * lets it go (two FIFOs in DIR: it writes "started", then reads "go"), and
+ * then fails (exit 77, as the real helper refusing a second release) if an
+ * earlier call already took the message out of the hold queue; the queue a
+ * stand-in `sendmail -bp -qQ` that lists queue id PAUSED_QUEUE_ID until a
+ * helper call succeeds.  Its record, held, is put in ST; returns its id. */
+#define PAUSED_QUEUE_ID "4BH8kL9x012345"
+
+static gint64 paused_host(struct review_config *b, struct store *st, const char *dir)
+{
+	host_config(b, dir, "mx-b");
+	char *fifos[] = {g_build_filename(dir, "started", NULL), g_build_filename(dir, "go", NULL)};
+	for (size_t i = 0; i < G_N_ELEMENTS(fifos); i++) {
+		assert_int_equal(mkfifo(fifos[i], 0600), 0);
+		g_free(fifos[i]);
+	}
+	char *body = g_strdup_printf("cd '%s' && echo \"mx-b $*\" >>calls\n"
+	                             "if [ ! -e paused ]; then touch paused; echo >started; read x <go; fi\n"
+	                             "if [ -e gone ]; then exit 77; fi\n"
+	                             "touch gone",
+	                             dir);
+	char *listing =
+	    g_strdup_printf("case \"$*\" in *-qQ*) [ -e '%s/gone' ] ||"
+	                    " echo '" PAUSED_QUEUE_ID "     1234 Fri Dec  4 20:00 <kim@us>';; esac",
+	                    dir);
+	char *scripts[] = {script(dir, "mx-b-paused", body), script(dir, "bp", listing)};
+	const char *keys[] = {"helper", "sendmail-program"};
+	char *err = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(keys); i++) {
+		char *setting = g_strconcat(keys[i], "=", scripts[i], NULL);
+		assert_true(review_config_set(b, setting, &err));
+		g_free(setting);
+		g_free(scripts[i]);
+	}
+	g_free(body);
+	g_free(listing);
+	struct store_quarantine rec = {
+	    .queue_id = PAUSED_QUEUE_ID,
+	    .message_id = "m@x",
+	    .token = "t1",
+	    .sender = "kim@us",
+	    .recipients = "e@client.example",
+	    .verdict = "hold",
+	    .score = 9,
+	    .findings_json = (char *)findings_json,
+	    .created = 100,
+	    .state = "held",
+	    .host = "mx-b",
+	};
+	gint64 id = 0;
+	if (!store_quarantine_put(st, &rec, &id, &err))
+		fail_msg("put: %s", err);
+	return id;
+}
+
+/* Wait until the paused helper in DIR has started (true; then let it go
+ * on with helper_go()) or the decision that would have run it has ended
+ * without it (false). */
+static bool helper_started(const char *dir)
+{
+	char *path = g_build_filename(dir, "started", NULL), *line = NULL;
+	assert_true(g_file_get_contents(path, &line, NULL, NULL));
+	bool started = *line != '\0';
+	g_free(line);
+	g_free(path);
+	return started;
+}
+
+static void helper_go(const char *dir)
+{
+	char *path = g_build_filename(dir, "go", NULL);
+	FILE *go = fopen(path, "w"); /* not g_file_set_contents: it would replace the FIFO */
+	assert_non_null(go);
+	assert_true(fputs("\n", go) >= 0);
+	assert_int_equal(fclose(go), 0);
+	g_free(path);
+}
+
+/* One decision or one agent's look on a thread of its own. */
+struct step {
+	const struct review_config *cfg;
+	struct store *st; /* a handle of its own */
+	gint64 id;        /* a hold to release; 0: the agent */
+	gint64 now;
+	int n; /* 1 if the release succeeded; the agent's count */
+	char *err;
+	const char *dir; /* the paused helper's */
+};
+
+static gpointer run_step(gpointer data)
+{
+	struct step *s = data;
+	if (s->id != 0) {
+		s->n = quarantine_decide(s->cfg, s->st, s->id, REVIEW_RELEASE, "bob", NULL, NULL, s->now,
+		                         NULL, &s->err);
+	} else {
+		GString *report = g_string_new(NULL);
+		s->n = quarantine_agent_once(s->cfg, s->st, s->now, report, &s->err);
+		g_string_free(report, TRUE);
+	}
+	return NULL;
+}
+
+/* The helper's calls in DIR: N releases of the paused hold. */
+static void assert_released(const char *dir, int n)
+{
+	char *calls = helper_calls(dir);
+	GString *want = g_string_new(NULL);
+	for (int i = 0; i < n; i++)
+		g_string_append_printf(want, "mx-b -C %s/sendmail.cf release " PAUSED_QUEUE_ID " t1\n", dir);
+	assert_string_equal(calls, want->str);
+	g_string_free(want, TRUE);
+	g_free(calls);
+}
+
+/* A release on mx-b's own hold by a reviewer there that does not reach the
+ * helper: it tells helper_started() so itself. */
+static gpointer direct_release(gpointer data)
+{
+	struct step *s = data;
+	run_step(s);
+	char *paused = g_build_filename(s->dir, "paused", NULL);
+	if (!g_file_test(paused, G_FILE_TEST_EXISTS)) { /* and no later call stops */
+		assert_true(g_file_set_contents(paused, "", 0, NULL));
+		char *path = g_build_filename(s->dir, "started", NULL);
+		FILE *started = fopen(path, "w");
+		assert_non_null(started);
+		fclose(started);
+		g_free(path);
+	}
+	g_free(paused);
+	return NULL;
+}
+
+/* mx-a and the paused mx-b (paused_host) on one store, mx-a's release of
+ * mx-b's hold sent at 490, and two handles more for mx-b's two steps. */
+struct paused_race {
+	struct review_config a, b;
+	gint64 id;
+	struct store *st[2];
+};
+
+static void paused_race_open(struct paused_race *r, const struct fixture *fx)
+{
+	char *err = NULL, *sent_to = NULL;
+	host_config(&r->a, fx->dir, "mx-a");
+	r->id = paused_host(&r->b, fx->st, fx->dir);
+	if (!quarantine_decide(&r->a, fx->st, r->id, REVIEW_RELEASE, "alice", NULL, NULL, 490, &sent_to,
+	                       &err))
+		fail_msg("%s", err);
+	assert_string_equal(sent_to, "mx-b");
+	g_free(sent_to);
+	for (int i = 0; i < 2; i++) {
+		r->st[i] = store_open(fx->location, &err);
+		if (r->st[i] == NULL)
+			fail_msg("%s", err);
+	}
+}
+
+/* Whether hold ID ended released, its action's result WANT; then R closed
+ * and paused_host()'s files removed (teardown() removes host_config()'s). */
+static void paused_race_close(struct paused_race *r, const struct fixture *fx, const char *want)
+{
+	const char *names[] = {"started", "go", "paused", "gone", "mx-b-paused", "bp"};
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(fx->dir, names[i], NULL);
+		g_unlink(path);
+		g_free(path);
+	}
+	char *now_state = state_of(fx->st, r->id);
+	assert_string_equal(now_state, "released"); /* the race: "held", the mail gone */
+	g_free(now_state);
+	assert_result(fx->st, r->id, want);
+	for (int i = 0; i < 2; i++)
+		store_close(r->st[i]);
+	review_config_clear(&r->a);
+	review_config_clear(&r->b);
+}
+
+/* The race, step by step: a reviewer on mx-a releases mx-b's hold (an
+ * action for mx-b's agent); a reviewer on mx-b releases it directly; mx-b's
+ * agent carries out mx-a's action while the direct release's helper still
+ * runs.  Without one open action per hold for both paths the direct
+ * release went ahead (record claimed, helper started); the agent found the
+ * record in the release's state and the mail still held, and released it
+ * through its own helper; the first helper then failed (already released)
+ * and its undo set the record back to held: the store said held while the
+ * MTA no longer held it.  Now the direct release is refused while the
+ * action is open, and the agent carries the action out alone. */
+static void test_direct_during_agent(void **state)
+{
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct fixture *fx = *state;
+	struct paused_race r;
+	paused_race_open(&r, fx);
+	/* 1. mx-b's reviewer releases it directly: refused, or (the race) its
+	 * helper started and stopped. */
+	struct step direct = {.cfg = &r.b, .st = r.st[0], .id = r.id, .now = 500, .dir = fx->dir};
+	GThread *t = g_thread_new("direct", direct_release, &direct);
+	bool helper_ran = helper_started(fx->dir);
+	/* 2. mx-b's agent carries out mx-a's release; 3. the first helper ends. */
+	struct step agent = {.cfg = &r.b, .st = r.st[1], .now = 520};
+	run_step(&agent);
+	if (helper_ran)
+		helper_go(fx->dir);
+	g_thread_join(t);
+
+	paused_race_close(&r, fx, "done");
+	assert_int_equal(direct.n, 0);
+	assert_non_null(strstr(direct.err, "has a release waiting on mx-b; "));
+	if (agent.n != 1)
+		fail_msg("the agent: %s", agent.err ? agent.err : "nothing carried out");
+	assert_released(fx->dir, 1);
+	g_free(direct.err);
+}
+
+/* A failed MTA step gives the record back to held only while the failed
+ * attempt still holds the hold's action: an agent whose helper is still
+ * running when agent-lease runs out, a second agent that takes the claim
+ * again and releases the message, then the first helper failing (already
+ * released) leaves the record released. */
+static void test_undo_only_own_claim(void **state)
+{
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct fixture *fx = *state;
+	struct paused_race r;
+	paused_race_open(&r, fx);
+	/* 1. The first agent: its claim, the record released, its helper started. */
+	struct step first = {.cfg = &r.b, .st = r.st[0], .now = 600};
+	GThread *t = g_thread_new("agent", run_step, &first);
+	assert_true(helper_started(fx->dir));
+	/* 2. After agent-lease the second agent claims it again and finishes it. */
+	struct step second = {.cfg = &r.b, .st = r.st[1], .now = 600 + r.b.agent_lease};
+	run_step(&second);
+	/* 3. The first helper fails. */
+	helper_go(fx->dir);
+	g_thread_join(t);
+
+	paused_race_close(&r, fx, "done");
+	assert_int_equal(second.n, 1);
+	assert_int_equal(first.n, 1);
+	assert_released(fx->dir, 2);
+}
+
+/* The pool size the review tools gave their store last (0: none yet). */
+static int pool_size_given;
+
+void __real_store_set_pool_size(struct store *st, int connections);
+void __wrap_store_set_pool_size(struct store *st, int connections);
+void __wrap_store_set_pool_size(struct store *st, int connections)
+{
+	pool_size_given = connections;
+	__real_store_set_pool_size(st, connections);
+}
+
+/* store-pool-size of review.yaml: 4 by default, 1 to 64 from the file or
+ * -o, a value out of range refused with its place; the handle the review
+ * tools open (review_config_open_store) gets it. */
+static void test_review_pool_size(void **state)
+{
+	struct fixture *fx = *state;
+	struct review_config cfg;
+	char *err = NULL;
+	review_config_init(&cfg);
+	assert_int_equal(cfg.pool_size, 4);
+	char *path = g_build_filename(fx->dir, "pool.yaml", NULL);
+	char *yaml = g_strdup_printf("store: %s\nstore-pool-size: 65\n", fx->location);
+	assert_true(g_file_set_contents(path, yaml, -1, NULL));
+	assert_false(review_config_load(&cfg, path, &err));
+	assert_non_null(strstr(err, "pool.yaml:2:18: store-pool-size: "));
+	assert_non_null(strstr(err, "from 1 to 64"));
+	g_clear_pointer(&err, g_free);
+	assert_false(review_config_set(&cfg, "store-pool-size=0", &err));
+	assert_string_equal(err, "-o store-pool-size: expected a number from 1 to 64");
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(cfg.pool_size, 4); /* the refused values left it alone */
+	g_free(yaml);
+	yaml = g_strdup_printf("store: %s\nstore-pool-size: 16\n", fx->location);
+	assert_true(g_file_set_contents(path, yaml, -1, NULL));
+	if (!review_config_load(&cfg, path, &err))
+		fail_msg("%s", err);
+	assert_int_equal(cfg.pool_size, 16);
+	pool_size_given = 0;
+	struct store *st = review_config_open_store(&cfg, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(pool_size_given, 16);
+	assert_int_equal(count(st, (struct store_query){.state = "held"}), 0); /* and it works */
+	store_close(st);
+	g_unlink(path);
+	g_free(path);
+	g_free(yaml);
+	review_config_clear(&cfg);
+}
+
 #define STORE_CASES(setup)                                                                                   \
 	cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_list_orders_and_pages, setup, teardown),                    \
@@ -1177,7 +1523,11 @@ static void test_one_host(void **state)
 	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_two_hosts, setup, teardown),                                \
 	    cmocka_unit_test_setup_teardown(test_agent_lease, setup, teardown),                              \
-	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown)
+	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown),                                 \
+	    cmocka_unit_test_setup_teardown(test_direct_while_action_open, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_direct_during_agent, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_undo_only_own_claim, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_review_pool_size, setup, teardown)
 
 int main(void)
 {

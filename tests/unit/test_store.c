@@ -1136,6 +1136,52 @@ static int agents_claim(const char *location, gint64 now)
 	return claimed;
 }
 
+/* A decision made on the hold's own host takes the same slot: put already
+ * claimed (no agent takes it within the lease), refusing any other action
+ * of the hold while open, and dropped under its claim when it ends. */
+static void test_host_action_local(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	gint64 on_b = hold_on(fx->st, "bbbb", "mx-b");
+	struct store_host_action local = {.quarantine_id = on_b,
+	                                  .host = "mx-b",
+	                                  .verb = "discard",
+	                                  .reviewer = "bob",
+	                                  .requested_at = 100,
+	                                  .claimed_at = 100};
+	assert_true(store_host_action_put(fx->st, &local, &local.id, &err));
+	struct store_host_action sent = {.quarantine_id = on_b,
+	                                 .host = "mx-b",
+	                                 .verb = "release",
+	                                 .reviewer = "alice",
+	                                 .requested_at = 110};
+	assert_false(store_host_action_put(fx->st, &sent, NULL, &err)); /* the slot is taken */
+	g_clear_pointer(&err, g_free);
+	struct store_host_action got = {0};
+	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
+	assert_int_equal(got.claimed_at, 100);
+	store_host_action_clear(&got);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 159, 60, &got, &err), STORE_NONE);
+	/* Dropped only under its own claim, once. */
+	struct store_host_action other = local;
+	other.claimed_at = 99;
+	assert_int_equal(store_host_action_drop(fx->st, &other, &err), STORE_NONE);
+	assert_int_equal(store_host_action_drop(fx->st, &local, &err), STORE_FOUND);
+	assert_int_equal(store_host_action_drop(fx->st, &local, &err), STORE_NONE);
+	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_NONE);
+	/* The slot free again: an action for the agent, which cannot be dropped
+	 * once its result is in. */
+	assert_true(store_host_action_put(fx->st, &sent, &sent.id, &err));
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 200, 60, &got, &err), STORE_FOUND);
+	assert_int_equal(store_host_action_done(fx->st, &got, 210, "done", &err), STORE_FOUND);
+	assert_int_equal(store_host_action_drop(fx->st, &got, &err), STORE_NONE);
+	store_host_action_clear(&got);
+	assert_int_equal(store_host_action_last(fx->st, on_b, &got, &err), STORE_FOUND);
+	assert_string_equal(got.result, "done");
+	store_host_action_clear(&got);
+}
+
 static void test_host_actions(void **state)
 {
 	struct fixture *fx = *state;
@@ -2652,7 +2698,8 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_labels, setup, teardown),                                   \
 	    cmocka_unit_test_setup_teardown(test_monitor_stats, setup, teardown),                            \
 	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),                                \
-	    cmocka_unit_test_setup_teardown(test_host_actions, setup, teardown)
+	    cmocka_unit_test_setup_teardown(test_host_actions, setup, teardown),                             \
+	    cmocka_unit_test_setup_teardown(test_host_action_local, setup, teardown)
 
 int main(void)
 {
