@@ -1251,19 +1251,13 @@ static gint64 paused_host(struct review_config *b, struct store *st, const char 
 	}
 	g_free(body);
 	g_free(listing);
-	struct store_quarantine rec = {
-	    .queue_id = PAUSED_QUEUE_ID,
-	    .message_id = "m@x",
-	    .token = "t1",
-	    .sender = "kim@us",
-	    .recipients = "e@client.example",
-	    .verdict = "hold",
-	    .score = 9,
-	    .findings_json = (char *)findings_json,
-	    .created = 100,
-	    .state = "held",
-	    .host = "mx-b",
-	};
+	struct store_quarantine rec = fixture_hold("t1");
+	rec.queue_id = PAUSED_QUEUE_ID;
+	rec.sender = "kim@us";
+	rec.recipients = "e@client.example";
+	rec.findings_json = (char *)findings_json;
+	rec.created = 100;
+	rec.host = "mx-b";
 	gint64 id = 0;
 	if (!store_quarantine_put(st, &rec, &id, &err))
 		fail_msg("put: %s", err);
