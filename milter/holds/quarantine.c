@@ -330,23 +330,27 @@ static char *open_action_error(gint64 id, const struct store_host_action *open)
 }
 
 /* Add action A of Q, the hold's slot; a slot already taken is refused with
- * open_action_error(). */
+ * open_action_error(), and the open action left in *OPEN (may be NULL). */
 static bool slot_put(struct store *st, const struct store_quarantine *q, struct store_host_action *a,
-                     char **err)
+                     struct store_host_action *open, char **err)
 {
 	char *put_err = NULL;
 	if (store_host_action_put(st, a, &a->id, &put_err))
 		return true;
-	struct store_host_action open = {0};
+	struct store_host_action last = {0};
 	char *last_err = NULL;
-	if (store_host_action_last(st, q->id, &open, &last_err) == STORE_FOUND && open.done_at == 0) {
-		*err = open_action_error(q->id, &open);
+	if (store_host_action_last(st, q->id, &last, &last_err) == STORE_FOUND && last.done_at == 0) {
+		*err = open_action_error(q->id, &last);
 		g_free(put_err);
+		if (open != NULL) {
+			*open = last;
+			memset(&last, 0, sizeof last);
+		}
 	} else {
 		*err = put_err;
 	}
 	g_free(last_err);
-	store_host_action_clear(&open);
+	store_host_action_clear(&last);
 	return false;
 }
 
@@ -465,6 +469,37 @@ static struct store_host_action action_of(const struct review_config *cfg, const
 	};
 }
 
+/* OPEN, the action that keeps a decision about this host's hold Q from
+ * being made here, was claimed on this host longer than agent-lease ago
+ * and never finished (the reviewer's tool or the agent that claimed it
+ * stopped): what this host's agent would do now is done now, so that a
+ * site without an agent (one store per host) is not left with the hold
+ * refused; *ERR (the refusal) then says what became of it. */
+static void finish_stopped(const struct review_config *cfg, struct store *st,
+                           const struct store_quarantine *q, const struct store_host_action *open, gint64 now,
+                           char **err)
+{
+	GString *report = g_string_new(NULL);
+	char *agent_err = NULL;
+	(void)quarantine_agent_once(cfg, st, now, report, &agent_err);
+	struct store_host_action last = {0};
+	char *last_err = NULL;
+	const char *result = store_host_action_last(st, q->id, &last, &last_err) == STORE_FOUND &&
+	                             last.id == open->id && last.result != NULL
+	                         ? last.result
+	                     : agent_err ? agent_err
+	                                 : "not finished";
+	g_free(*err);
+	*err = g_strdup_printf("message %" G_GINT64_FORMAT " had a %s by %s left running here since it was "
+	                       "claimed (its process stopped); carried out now: %s; decide again if still "
+	                       "needed",
+	                       q->id, open->verb, open->reviewer, result);
+	store_host_action_clear(&last);
+	g_free(last_err);
+	g_free(agent_err);
+	g_string_free(report, TRUE);
+}
+
 /* Decide ACTION about this host's hold Q here, holding the hold's slot for
  * the time it takes: refused while another decision about it (one sent from
  * another host for this host's agent, or a reviewer's here) is open. */
@@ -476,10 +511,15 @@ static bool decide_local(const struct review_config *cfg, struct store *st, cons
 	struct slot s = {.local = true};
 	s.a = action_of(cfg, q, hostname_or_system(cfg->host_name), action, who, comment, wrong, now, now,
 	                &rules);
-	bool ok = slot_put(st, q, &s.a, err) &&
+	struct store_host_action open = {0};
+	bool ok = slot_put(st, q, &s.a, &open, err) &&
 	          decide_here(cfg, st, q, findings, action, who, comment, wrong, false, &s, now, err);
 	if (s.a.id != 0)
 		slot_free(st, &s, now, NULL);
+	else if (open.host != NULL && strcmp(open.host, s.a.host) == 0 && open.claimed_at != 0 &&
+	         open.claimed_at <= now - cfg->agent_lease)
+		finish_stopped(cfg, st, q, &open, now, err);
+	store_host_action_clear(&open);
 	g_string_free(rules, TRUE);
 	return ok;
 }
@@ -495,7 +535,7 @@ static bool send_to_host(const struct review_config *cfg, struct store *st, cons
 	char *what = g_strdup_printf("%s-sent", action_names[action]);
 	char *note =
 	    g_strdup_printf("to host %s%s%s", q->host, comment ? "; comment: " : "", comment ? comment : "");
-	bool ok = slot_put(st, q, &a, err) && store_review_put(st, q->id, who, what, note, now, err);
+	bool ok = slot_put(st, q, &a, NULL, err) && store_review_put(st, q->id, who, what, note, now, err);
 	g_free(note);
 	g_free(what);
 	g_string_free(rules, TRUE);

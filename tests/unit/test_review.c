@@ -1215,6 +1215,61 @@ static void test_direct_while_action_open(void **state)
 	review_config_clear(&b);
 }
 
+/* A reviewer's decision on mx-b about mx-b's own hold whose process
+ * stopped after it took the hold's open action (no agent runs on mx-b):
+ * within agent-lease the hold's next decision is refused, after it the
+ * next decision made on mx-b carries the stopped one out first, as mx-b's
+ * agent would, and says so. */
+static void test_stopped_local_decision(void **state)
+{
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct fixture *fx = *state;
+	struct review_config b;
+	char *err = NULL, *sent_to = NULL;
+	host_config(&b, fx->dir, "mx-b");
+	gint64 id = put_on(fx->st, "mx-b", "t1", "kim@us", "e@client.example", findings_json, 100, "held");
+	struct store_host_action stopped = {.quarantine_id = id,
+	                                    .host = "mx-b",
+	                                    .verb = "release",
+	                                    .reviewer = "alice",
+	                                    .requested_at = 500,
+	                                    .claimed_at = 500};
+	assert_true(store_host_action_put(fx->st, &stopped, NULL, &err));
+	/* Within the lease: refused, nothing run. */
+	assert_false(quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL,
+	                               500 + b.agent_lease - 1, &sent_to, &err));
+	assert_non_null(strstr(err, "has a release running on mx-b; "));
+	g_clear_pointer(&err, g_free);
+	char *calls = helper_calls(fx->dir), *st = state_of(fx->st, id);
+	assert_string_equal(calls, "");
+	assert_string_equal(st, "held");
+	g_free(calls);
+	g_free(st);
+	/* After it: alice's release is carried out, bob's discard is not. */
+	assert_false(quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 500 + b.agent_lease,
+	                               &sent_to, &err));
+	assert_null(sent_to);
+	assert_non_null(strstr(err, "had a release by alice left running here"));
+	assert_non_null(strstr(err, "carried out now: done; "));
+	g_clear_pointer(&err, g_free);
+	calls = helper_calls(fx->dir);
+	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release ABCDEF123 t1\n", fx->dir);
+	assert_string_equal(calls, want);
+	g_free(want);
+	g_free(calls);
+	st = state_of(fx->st, id);
+	assert_string_equal(st, "released");
+	g_free(st);
+	assert_result(fx->st, id, "done");
+	/* Nothing is open any more: the discard is refused as for any released reply. */
+	assert_false(
+	    quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 900, &sent_to, &err));
+	assert_non_null(strstr(err, "is released, not held"));
+	g_clear_pointer(&err, g_free);
+	review_config_clear(&b);
+}
+
 /* Mail host mx-b whose helper stops, at its first call, until the test
  * lets it go (two FIFOs in DIR: it writes "started", then reads "go"), and
  * then fails (exit 77, as the real helper refusing a second release) if an
@@ -1519,6 +1574,7 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_agent_lease, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_direct_while_action_open, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_stopped_local_decision, setup, teardown),                   \
 	    cmocka_unit_test_setup_teardown(test_direct_during_agent, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_undo_only_own_claim, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_review_pool_size, setup, teardown)
