@@ -15,9 +15,10 @@
 # after a restart each is in the store once).  raw_protocol.py and memory.py
 # drive the event front end's own protocol codec and loop (broken packets, a
 # slow message beside others on one loop, the memory budget over
-# connections): libmilter has its own codec and a thread per connection, and
-# drops such a connection where they expect an answer, so they run against
-# apology-milter only.
+# connections with packets of 4 MB): libmilter has its own codec and a thread
+# per connection, and closes such connections (a broken packet, or one over
+# its maximum data size) where the scripts expect an answer, so they run
+# against apology-milter only.
 # Ends with "miltertest: N passed, M failed".
 set -u
 cd "$(dirname "$0")/../.." || exit 1
