@@ -26,7 +26,5 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 void render_json_findings(GString *out, const struct decision *d);
 /* "normal", "serious", or NULL for SEVERITY_NONE; static storage. */
 const char *render_severity_name(enum complaint_severity s);
-/* RFC 3339 UTC time, or "null" style NULL when T < 0; caller frees. */
-char *render_time(gint64 t);
 
 #endif

@@ -13,11 +13,6 @@ void render_json_string(GString *out, const char *s)
 	jsonstr_append(out, s);
 }
 
-char *render_time(gint64 t)
-{
-	return units_format_time(t);
-}
-
 const char *render_severity_name(enum complaint_severity s)
 {
 	return s == SEVERITY_SERIOUS ? "serious" : s == SEVERITY_NORMAL ? "normal" : NULL;
@@ -67,7 +62,7 @@ void render_json(GString *out, const char *file, const struct decision *d)
 		g_string_append_printf(out, "\"%s\"", sev);
 	else
 		g_string_append(out, "null");
-	char *sent = c->detected ? render_time(c->sent) : NULL;
+	char *sent = c->detected ? units_format_time(c->sent) : NULL;
 	g_string_append(out, ",\"sent\":");
 	if (sent)
 		g_string_append_printf(out, "\"%s\"", sent);
@@ -124,7 +119,7 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 			g_string_append(out,
 			                "  not a reply to a complaint: the apology policy does not apply\n");
 		} else {
-			char *sent = render_time(c->sent);
+			char *sent = units_format_time(c->sent);
 			g_string_append_printf(out, "  answers a %s complaint%s%s\n",
 			                       render_severity_name(c->severity), sent ? " sent " : "",
 			                       sent ? sent : "");

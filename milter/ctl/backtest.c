@@ -39,6 +39,7 @@
 #include "opts.h"
 #include "policy.h"
 #include "render.h"
+#include "units.h"
 
 /* As the milter: limits.max-message-size, history.window, the history read
  * per reply, the references kept per message (daemon/config.c, filter.c). */
@@ -652,7 +653,7 @@ static void json_line(GString *out, const struct bt_run *run, const struct bt_it
 	if (it->flags & BT_MBOX)
 		ctl_json_member_int(b, "offset", (gint64)it->offset);
 	ctl_json_member_int(b, "length", (gint64)it->length);
-	char *date = render_time(it->date);
+	char *date = units_format_time(it->date);
 	const char *const strings[][2] = {
 	    {"message_id", it->message_id},
 	    {"sender", it->sender},

@@ -16,6 +16,7 @@
 #include "quarantine.h"
 #include "render.h"
 #include "store.h"
+#include "units.h"
 
 static const char *const verdict_names[4] = {"pass", "advise", "hold", "unchecked"};
 
@@ -211,7 +212,7 @@ static void marked_text(GString *o, const struct decision *d)
 void bt_report_row(GString *o, const struct bt_run *run, const struct bt_item *it, const struct decision *d)
 {
 	const char *v = verdict_name(d->verdict);
-	char *place = bt_item_place(run, it), *date = render_time(it->date);
+	char *place = bt_item_place(run, it), *date = units_format_time(it->date);
 	g_string_append_printf(o, "<tr class=\"%s\"><td>", v);
 	esc(o, place);
 	g_string_append(o, "<br>");
@@ -330,7 +331,7 @@ static void charts(GString *o, const struct bt_run *run)
 	for (guint i = 0; i < weeks->len; i++) {
 		gint64 week = *(const gint64 *)weeks->pdata[i];
 		const struct bt_counts *c = g_hash_table_lookup(s->per_week, weeks->pdata[i]);
-		char *label = week < 0 ? g_strdup("undated") : render_time(week);
+		char *label = week < 0 ? g_strdup("undated") : units_format_time(week);
 		if (week >= 0)
 			label[10] = '\0'; /* the date */
 		struct bar b = {label, {c->n[0], c->n[1], c->n[2], c->n[3]}};

@@ -26,6 +26,7 @@
 #include "render.h"
 #include "review_config.h"
 #include "store.h"
+#include "units.h"
 
 static const char usage_text[] =
     "usage: apologyctl labels [-c FILE] [-o key=value]... export [--since DATE|DURATION]\n"
@@ -106,7 +107,7 @@ static void export_reply(struct store *st, const struct policy *pol, const GArra
 		g_free(err);
 		return;
 	}
-	char *client = quarantine_client_domain(q), *at = render_time(first->at);
+	char *client = quarantine_client_domain(q), *at = units_format_time(first->at);
 	JsonBuilder *b = json_builder_new();
 	json_builder_begin_object(b);
 	ctl_json_member_int(b, "id", q->id);

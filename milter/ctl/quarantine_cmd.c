@@ -32,6 +32,7 @@
 #include "quarantine.h"
 #include "render.h"
 #include "spool.h"
+#include "units.h"
 
 static const char usage_text[] =
     "usage: apologyctl quarantine [-c FILE] [-o key=value]... COMMAND\n"
@@ -250,7 +251,7 @@ static void print_complaint(struct store *st, const struct store_quarantine *q)
 		g_free(err);
 		return;
 	}
-	char *when = render_time(c.received);
+	char *when = units_format_time(c.received);
 	char *delay = quarantine_age(q->created - c.received);
 	printf("complaint: <%s> from %s, %s, arrived %s, answered %s later\n", c.message_id, c.client_domain,
 	       c.serious ? "serious" : "normal", when ? when : "?", delay);
@@ -268,7 +269,7 @@ static void print_judged_complaint(const struct store_quarantine *q)
 		return;
 	}
 	if (q->complaint_detected) {
-		char *sent = render_time(q->complaint_sent);
+		char *sent = units_format_time(q->complaint_sent);
 		printf("complaint as judged: %s, sent %s%s\n",
 		       q->complaint_severity ? q->complaint_severity : "detected",
 		       sent ? sent : "at an unknown time",
@@ -338,7 +339,7 @@ static void print_findings_and_trail(struct store *st, const struct store_quaran
 	puts(trail->len ? "audit trail:" : "audit trail: no decision yet");
 	for (guint i = 0; i < trail->len; i++) {
 		const struct store_review *r = &g_array_index(trail, struct store_review, i);
-		char *at = render_time(r->at);
+		char *at = units_format_time(r->at);
 		printf("  %s %s by %s%s%s\n", at ? at : "?", r->action, r->reviewer, r->note ? ": " : "",
 		       r->note ? r->note : "");
 		g_free(at);
@@ -358,7 +359,7 @@ static int cmd_show(struct store *st, int argc, char **argv)
 		g_free(err);
 		return err ? EX_UNAVAILABLE : EX_NOINPUT;
 	}
-	char *created = render_time(q->created);
+	char *created = units_format_time(q->created);
 	printf("message %" G_GINT64_FORMAT ": %s, queue id %s, held %s on %s\n", q->id, q->state, q->queue_id,
 	       created ? created : "?", q->host ? q->host : "an unrecorded host");
 	char *action = quarantine_action_state(st, q, NULL);

@@ -19,6 +19,7 @@
 #include "render.h"
 #include "review_config.h"
 #include "store.h"
+#include "units.h"
 
 #define REPORT_TOP_WRONG 10
 
@@ -105,7 +106,7 @@ static gint64 total(const GArray *weeks)
 
 static void print_text(const struct report *r)
 {
-	char *since = render_time(r->since);
+	char *since = units_format_time(r->since);
 	printf("report since %s\n", since ? since : "?");
 	g_free(since);
 	for (size_t k = 0; k < N_KINDS; k++) {
@@ -187,7 +188,7 @@ static void print_json(const struct report *r)
 {
 	JsonBuilder *b = json_builder_new();
 	json_builder_begin_object(b);
-	char *since = render_time(r->since);
+	char *since = units_format_time(r->since);
 	ctl_json_member_string(b, "since", since ? since : "");
 	g_free(since);
 	for (size_t k = 0; k < N_KINDS; k++) {
@@ -213,7 +214,7 @@ static void print_json(const struct report *r)
 static void print_html(const struct report *r)
 {
 	GString *o = g_string_new(NULL);
-	char *since = render_time(r->since);
+	char *since = units_format_time(r->since);
 	html_append(o,
 	            "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
 	            "<title>apology-milter report since %s</title><style>"

@@ -6,6 +6,7 @@
 
 #include "render.h"
 #include "render_headers.h"
+#include "units.h"
 
 #define FOLD "\n\t"
 
@@ -94,7 +95,7 @@ char *render_decision_json(const struct decision *d)
 	g_string_append_printf(o, ",\"apologised\":%s,\"complaint\":{\"detected\":%s,\"severity\":",
 	                       d->apologised ? "true" : "false", d->complaint.detected ? "true" : "false");
 	render_json_string(o, d->complaint.detected ? render_severity_name(d->complaint.severity) : NULL);
-	char *sent = render_time(d->complaint.sent);
+	char *sent = units_format_time(d->complaint.sent);
 	g_string_append(o, ",\"sent\":");
 	render_json_string(o, sent);
 	g_free(sent);
