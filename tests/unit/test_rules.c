@@ -387,6 +387,14 @@ static void test_whole_reply_answers(void **state)
 	assert_false(d.complaint.detected);
 	assert_true(d.complaint.answers < answers - 0.1);
 	decision_clear(&d);
+	/* an ordinary reply to ordinary mail is not lifted, with the class as without */
+	char *plain = make_reply("Attached are the slides from Tuesday. The next workshop is on the 14th.",
+	                         "Could you send me the slides from the workshop when you have a moment?");
+	apology_check(shipped, plain, strlen(plain), NULL, &d);
+	assert_false(d.complaint.detected);
+	assert_true(d.complaint.answers < 0);
+	decision_clear(&d);
+	g_free(plain);
 	policy_unref(shipped);
 	policy_unref(older);
 	g_unlink(model);
