@@ -176,8 +176,10 @@ static void gate_reply(const struct policy *pol, const struct thread_view *view,
 		l->detected = true;
 }
 
-static void conclude(const struct policy *pol, const struct evidence *ev, const struct learned *l,
-                     struct complaint *out)
+/* EV is the phrase evidence of the complaint and the reply together,
+ * QUOTED_SCORE the complaint's own share of it. */
+static void conclude(const struct policy *pol, const struct evidence *ev, float quoted_score,
+                     const struct learned *l, struct complaint *out)
 {
 	out->score = l->on ? l->complaint : ev->score;
 	out->answers = l->answers;
@@ -192,9 +194,12 @@ static void conclude(const struct policy *pol, const struct evidence *ev, const 
 		return;
 	}
 	/* A stored complaint (the models are off then) is clear, and so is
-	 * the models' call when it clears hold-margin or the phrase lists agree;
-	 * a thread the phrases lifted to the bar is not. */
-	out->clear = !l->on || l->margin >= pol->hold_margin || (phrases && l->detected);
+	 * the models' call when it clears hold-margin or the complaint's own
+	 * breach phrases agree; a thread the phrases lifted to the bar is not,
+	 * and the reply's own words, which may have lifted it, do not vouch for
+	 * it. */
+	out->clear = !l->on || l->margin >= pol->hold_margin ||
+	             (quoted_score >= pol->complaint_threshold && l->detected);
 	if (out->severity == SEVERITY_NONE)
 		/* escalation phrases (cancel, lawyer, "take our business
 		 * elsewhere") are precise: they make it serious beside the model,
@@ -239,6 +244,7 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 		l = gate_score(pol, view->quoted, view->quoted_len);
 		gate_reply(pol, view, &l);
 	}
+	float quoted_score = ev.score;
 	ev.score += mine.score;
 	ev.escalation += mine.escalation;
 	/* The reply's own words name the failure when the complaint does not. */
@@ -252,7 +258,7 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 		out->kinds = ctx->complaint_kinds;
 		out->severity = ctx->complaint_serious ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
 	}
-	conclude(pol, &ev, &l, out);
+	conclude(pol, &ev, quoted_score, &l, out);
 	if (out->detected && out->sent < 0)
 		out->sent = view->quoted_date;
 }
@@ -265,5 +271,5 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	struct evidence ev = {0};
 	complaint_evidence(pol, subject, text, len, &ev);
 	struct learned l = gate_score(pol, text, len);
-	conclude(pol, &ev, &l, out);
+	conclude(pol, &ev, ev.score, &l, out);
 }

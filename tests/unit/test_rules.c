@@ -441,6 +441,38 @@ static void test_hold_needs_a_clear_complaint(void **state)
 	g_free(msg);
 }
 
+/* The reply's own words may lift a thread to the gate's bar, but they do not
+ * vouch for holding it: only the complaint's own breach phrases make a
+ * lifted thread clear.  The same defensive reply, held when it quotes a
+ * late delivery told in breach phrases, is advised (held back) when it
+ * quotes a request for a price list, however many such words it has itself. */
+static void test_reply_words_do_not_clear(void **state)
+{
+	(void)state;
+	const char *reply = "I am so sorry the delivery was late again. That was our mistake and it should "
+	                    "not have happened. As I said in my last email, you should have checked the "
+	                    "tracking page.";
+	char *request = make_reply(reply, "Could you send me the updated price list for next quarter? Thanks.");
+	char *breach = make_reply(reply, "The delivery was supposed to arrive on Monday and it still has not "
+	                                 "come. This is the second time this month.");
+	struct policy *doubtful = policy_with_model_key("hold-margin", "99");
+	struct decision d;
+	apology_check(doubtful, request, strlen(request), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_true(d.complaint.score < 0); /* lifted by the reply alone */
+	assert_false(d.complaint.clear);
+	assert_int_equal(d.verdict, VERDICT_ADVISE);
+	assert_true(d.held_back);
+	decision_clear(&d);
+	apology_check(doubtful, breach, strlen(breach), NULL, &d);
+	assert_true(d.complaint.clear);
+	assert_int_equal(d.verdict, VERDICT_HOLD);
+	decision_clear(&d);
+	policy_unref(doubtful);
+	g_free(request);
+	g_free(breach);
+}
+
 /* Breach phrases lift a thread the gate places short of its bar, within
  * phrase-assist: a complaint for advice, never clear enough to hold.  The
  * same chatty note without the breach phrases is lifted by nothing. */
@@ -843,6 +875,7 @@ int main(void)
 	    cmocka_unit_test(test_rule_cases),
 	    cmocka_unit_test(test_learned_finding_explained),
 	    cmocka_unit_test(test_hold_needs_a_clear_complaint),
+	    cmocka_unit_test(test_reply_words_do_not_clear),
 	    cmocka_unit_test(test_phrases_assist_the_gate),
 	    cmocka_unit_test(test_whole_reply_answers),
 	    cmocka_unit_test(test_thread_lift),
