@@ -510,6 +510,30 @@ static void finish_stopped(const struct review_config *cfg, struct store *st,
 	g_string_free(report, TRUE);
 }
 
+/* Whether OPEN, an open action of a hold of this host, was claimed here
+ * longer than agent-lease ago: its process stopped (finish_stopped). */
+static bool stopped_here(const struct review_config *cfg, const struct store_host_action *open, gint64 now)
+{
+	return open->host != NULL && strcmp(open->host, hostname_or_system(cfg->host_name)) == 0 &&
+	       open->claimed_at != 0 && open->claimed_at <= now - cfg->agent_lease;
+}
+
+/* A decision about this host's hold Q refused because Q is no longer held
+ * (*ERR): if Q's open action is one that stopped here after it claimed the
+ * record (an expiry or a decision killed in its helper), it is finished
+ * now, as when the hold is still held (decide_local), and *ERR says so. */
+static void finish_if_stopped(const struct review_config *cfg, struct store *st,
+                              const struct store_quarantine *q, gint64 now, char **err)
+{
+	struct store_host_action open = {0};
+	char *last_err = NULL;
+	if (store_host_action_last(st, q->id, &open, &last_err) == STORE_FOUND && open.done_at == 0 &&
+	    stopped_here(cfg, &open, now))
+		finish_stopped(cfg, st, q, &open, now, err);
+	g_free(last_err); /* the refusal stands as it is */
+	store_host_action_clear(&open);
+}
+
 /* Decide ACTION about this host's hold Q here, holding the hold's slot for
  * the time it takes: refused while another decision about it (one sent from
  * another host for this host's agent, or a reviewer's here) is open. */
@@ -525,8 +549,7 @@ static bool decide_local(const struct review_config *cfg, struct store *st, cons
 	          decide_here(cfg, st, q, findings, action, who, comment, wrong, false, &s, now, err);
 	if (s.a.id != 0)
 		slot_free(st, &s, now, NULL);
-	else if (open.host != NULL && strcmp(open.host, s.a.host) == 0 && open.claimed_at != 0 &&
-	         open.claimed_at <= now - cfg->agent_lease)
+	else if (stopped_here(cfg, &open, now))
 		finish_stopped(cfg, st, q, &open, now, err);
 	store_host_action_clear(&open);
 	g_string_free(rules, TRUE);
@@ -566,6 +589,8 @@ static bool decide(const struct review_config *cfg, struct store *st, gint64 id,
 	bool ok = false;
 	if (strcmp(q->state, "held") != 0) {
 		*err = g_strdup_printf("message %" G_GINT64_FORMAT " is %s, not held", id, q->state);
+		if (slot == NULL && !quarantine_elsewhere(cfg, q))
+			finish_if_stopped(cfg, st, q, now, err);
 		goto out;
 	}
 	if (action == REVIEW_RETURN && (comment == NULL || *comment == '\0')) {

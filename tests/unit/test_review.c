@@ -1518,17 +1518,26 @@ static void test_undo_only_own_claim(void **state)
 	assert_released(fx->dir, 2);
 }
 
-/* `quarantine expire` on mx-b (B, the paused host) about its hold ID at
- * 600, in a process of its own that is killed (-9, with its helper) while
- * the helper runs: it left the record claimed ("expired"), the message in
- * the hold queue, and the hold's action running, an expiry's. */
-static void expiry_killed(const struct fixture *fx, const struct review_config *b, gint64 id)
+/* `quarantine expire` on mx-b (B, the paused host, its expire-action
+ * EXPIRE_ACTION) about its hold at 600, in a process of its own that is
+ * killed (-9, with its helper) while the helper runs: it left the record
+ * claimed ("expired"), the message in the hold queue, and the hold's action
+ * running, an expiry's.  The helper's calls noted are cleared; returns the
+ * hold's id.  Skips the test unless run as root (else the helper would be
+ * run through sudo). */
+static gint64 expiry_killed(const struct fixture *fx, struct review_config *b, const char *expire_action)
 {
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	gint64 id = paused_host(b, fx->st, fx->dir);
+	char *setting = g_strconcat("expire-action=", expire_action, NULL), *err = NULL;
+	if (!review_config_set(b, setting, &err))
+		fail_msg("%s", err);
+	g_free(setting);
 	pid_t pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0) {
 		setpgid(0, 0); /* the helper it runs is killed with it */
-		char *err = NULL;
 		struct store *st = store_open(fx->location, &err);
 		bool ok = st != NULL &&
 		          quarantine_act(b, st, id, REVIEW_EXPIRE, "root", "held longer than 7d", 600, &err);
@@ -1546,8 +1555,9 @@ static void expiry_killed(const struct fixture *fx, const struct review_config *
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(stopped_in_helper);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	g_free(helper_calls(fx->dir));
 
-	char *err = NULL, *st = state_of(fx->st, id);
+	char *st = state_of(fx->st, id);
 	assert_string_equal(st, "expired");
 	g_free(st);
 	struct store_host_action open = {0};
@@ -1562,6 +1572,7 @@ static void expiry_killed(const struct fixture *fx, const struct review_config *
 	assert_string_equal(action, "expiry running on mx-b");
 	g_free(action);
 	store_quarantine_free(q);
+	return id;
 }
 
 /* How often hold ID's audit trail has WHAT. */
@@ -1579,6 +1590,25 @@ static int in_trail(struct store *st, gint64 id, const char *what)
 	return n;
 }
 
+/* The killed expiry of hold ID (expiry_killed) finished once: the helper
+ * run once more, to VERB; the record expired; the action's result done;
+ * WHAT once in the audit trail, and no failure of it. */
+static void expiry_finished(const struct fixture *fx, gint64 id, const char *verb, const char *what)
+{
+	char *calls = helper_calls(fx->dir);
+	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf %s " PAUSED_QUEUE_ID " t1\n", fx->dir, verb);
+	assert_string_equal(calls, want);
+	g_free(want);
+	g_free(calls);
+	char *st = state_of(fx->st, id), *failed = g_strconcat(what, "-failed", NULL);
+	assert_string_equal(st, "expired");
+	assert_result(fx->st, id, "done");
+	assert_int_equal(in_trail(fx->st, id, what), 1);
+	assert_int_equal(in_trail(fx->st, id, failed), 0);
+	g_free(failed);
+	g_free(st);
+}
+
 /* An expiry whose process was killed after it claimed the record (its
  * helper running) is left running; after agent-lease mx-b's agent finishes
  * it as an expiry: the helper run again (expire-action return: a discard),
@@ -1588,13 +1618,9 @@ static int in_trail(struct store *st, gint64 id, const char *what)
  * held", the message left in the hold queue. */
 static void test_expiry_killed_agent(void **state)
 {
-	if (geteuid() != 0)
-		skip(); /* the helper would be run through sudo */
 	struct fixture *fx = *state;
 	struct review_config b;
-	gint64 id = paused_host(&b, fx->st, fx->dir);
-	assert_int_equal(b.expire_action, EXPIRE_RETURN); /* the default */
-	expiry_killed(fx, &b, id);
+	gint64 id = expiry_killed(fx, &b, "return");
 	GString *report = g_string_new(NULL);
 	char *err = NULL;
 	assert_int_equal(quarantine_agent_once(&b, fx->st, 600 + b.agent_lease - 1, report, &err), 0);
@@ -1603,23 +1629,54 @@ static void test_expiry_killed_agent(void **state)
 	if (!g_str_has_suffix(report->str, line))
 		fail_msg("the agent: %s", report->str);
 	g_free(line);
-	assert_result(fx->st, id, "done");
-	char *st = state_of(fx->st, id);
-	assert_string_equal(st, "expired");
-	g_free(st);
-	assert_int_equal(in_trail(fx->st, id, "expire-return"), 1);
-	assert_int_equal(in_trail(fx->st, id, "expire-return-failed"), 0);
+	expiry_finished(fx, id, "discard", "expire-return");
 	assert_int_equal(in_trail(fx->st, id, "return"), 0);
-	char *calls = helper_calls(fx->dir);
-	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf discard " PAUSED_QUEUE_ID " t1\n"
-	                             "mx-b -C %s/sendmail.cf discard " PAUSED_QUEUE_ID " t1\n",
-	                             fx->dir, fx->dir);
-	assert_string_equal(calls, want);
-	g_free(want);
-	g_free(calls);
 	/* Nothing left for the agent. */
 	assert_int_equal(quarantine_agent_once(&b, fx->st, 2000, report, &err), 0);
 	g_string_free(report, TRUE);
+	paused_host_remove(fx->dir);
+	review_config_clear(&b);
+}
+
+/* The same killed expiry (expire-action release) where no agent runs: a
+ * decision about the hold is refused as the record is expired; after
+ * agent-lease that decision also finishes the expiry first, as mx-b's
+ * agent would, and says so: the message released once more through the
+ * helper, expire-release once in the audit trail, the decision not made. */
+static void test_expiry_killed_local(void **state)
+{
+	struct fixture *fx = *state;
+	struct review_config b;
+	gint64 id = expiry_killed(fx, &b, "release");
+	char *err = NULL, *sent_to = NULL;
+	/* Within the lease: refused, nothing run. */
+	assert_false(quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL,
+	                               600 + b.agent_lease - 1, &sent_to, &err));
+	assert_non_null(strstr(err, " is expired, not held"));
+	g_clear_pointer(&err, g_free);
+	char *calls = helper_calls(fx->dir);
+	assert_string_equal(calls, "");
+	g_free(calls);
+	assert_int_equal(in_trail(fx->st, id, "expire-release"), 0);
+	/* After it: the expiry finished, the discard not made. */
+	assert_false(quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 600 + b.agent_lease,
+	                               &sent_to, &err));
+	assert_null(sent_to);
+	if (strstr(err, "had an expiry by root left running here") == NULL ||
+	    strstr(err, "carried out now: done; ") == NULL)
+		fail_msg("%s", err);
+	g_clear_pointer(&err, g_free);
+	expiry_finished(fx, id, "release", "expire-release");
+	assert_int_equal(in_trail(fx->st, id, "discard"), 0);
+	/* Nothing open any more: refused as for any expired reply, nothing run. */
+	assert_false(
+	    quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 2000, &sent_to, &err));
+	assert_non_null(strstr(err, " is expired, not held"));
+	assert_null(strstr(err, "left running"));
+	g_clear_pointer(&err, g_free);
+	calls = helper_calls(fx->dir);
+	assert_string_equal(calls, "");
+	g_free(calls);
 	paused_host_remove(fx->dir);
 	review_config_clear(&b);
 }
@@ -1692,6 +1749,7 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_direct_during_agent, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_undo_only_own_claim, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_expiry_killed_agent, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_expiry_killed_local, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_review_pool_size, setup, teardown)
 
 int main(void)
