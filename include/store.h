@@ -447,7 +447,7 @@ struct store_host_action {
 	gint64 id; /* assigned by the store */
 	gint64 quarantine_id;
 	char *host;     /* the host that holds the message and acts on it */
-	char *verb;     /* "release", "return", "discard" */
+	char *verb;     /* "release", "return", "discard", "expire" (schema 14) */
 	char *reviewer; /* who decided */
 	char *comment;  /* NULL: none */
 	char *wrong;    /* the rules marked wrong, one per line; NULL: none */

@@ -321,12 +321,26 @@ struct slot {
 	enum store_status ours; /* once freed: STORE_FOUND if it was still this decision's */
 };
 
+/* What an action of VERB is called where people read it: the verb, but
+ * an expiry's ("expire") "expiry"; and its article. */
+static const char *action_noun(const char *verb)
+{
+	return g_strcmp0(verb, action_names[REVIEW_EXPIRE]) == 0 ? "expiry" : verb;
+}
+
+static const char *noun_article(const char *noun)
+{
+	return noun != NULL && noun[0] != '\0' && strchr("aeiou", noun[0]) != NULL ? "an" : "a";
+}
+
 /* *ERR for a decision about hold ID refused while its action OPEN is open. */
 static char *open_action_error(gint64 id, const struct store_host_action *open)
 {
-	return g_strdup_printf("message %" G_GINT64_FORMAT " has a %s %s on %s; decide again once it is done"
+	const char *noun = action_noun(open->verb);
+	return g_strdup_printf("message %" G_GINT64_FORMAT " has %s %s %s on %s; decide again once it is done"
 	                       " (one left running is finished by that host's agent after agent-lease)",
-	                       id, open->verb, open->claimed_at ? "running" : "waiting", open->host);
+	                       id, noun_article(noun), noun, open->claimed_at ? "running" : "waiting",
+	                       open->host);
 }
 
 /* Add action A of Q, the hold's slot; a slot already taken is refused with
@@ -438,21 +452,16 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 	return record_decision(cfg, st, q, findings, what, who, comment, wrong, now, err);
 }
 
-/* The verb of decision ACTION in host_actions (an expiry's: what it does). */
-static const char *action_verb(const struct review_config *cfg, enum review_action action)
-{
-	if (action != REVIEW_EXPIRE)
-		return action_names[action];
-	return outcome_of(cfg, action).release ? action_names[REVIEW_RELEASE] : action_names[REVIEW_RETURN];
-}
-
 /* Decision ACTION about Q as an action of Q's slot, addressed to HOST and
- * claimed at CLAIMED_AT (0: waiting for HOST's agent); its strings are
- * borrowed but for *RULES (the rules of WRONG one per line; caller frees). */
-static struct store_host_action action_of(const struct review_config *cfg, const struct store_quarantine *q,
-                                          const char *host, enum review_action action, const char *who,
-                                          const char *comment, const GPtrArray *wrong, gint64 now,
-                                          gint64 claimed_at, GString **rules)
+ * claimed at CLAIMED_AT (0: waiting for HOST's agent); its verb is the
+ * decision's name (an expiry's "expire", so that one left running is
+ * finished as an expiry, expire-action choosing release or return); its
+ * strings are borrowed but for *RULES (the rules of WRONG one per line;
+ * caller frees). */
+static struct store_host_action action_of(const struct store_quarantine *q, const char *host,
+                                          enum review_action action, const char *who, const char *comment,
+                                          const GPtrArray *wrong, gint64 now, gint64 claimed_at,
+                                          GString **rules)
 {
 	*rules = g_string_new(NULL);
 	for (guint i = 0; wrong != NULL && i < wrong->len; i++)
@@ -460,7 +469,7 @@ static struct store_host_action action_of(const struct review_config *cfg, const
 	return (struct store_host_action){
 	    .quarantine_id = q->id,
 	    .host = (char *)host,
-	    .verb = (char *)action_verb(cfg, action),
+	    .verb = (char *)action_names[action],
 	    .reviewer = (char *)who,
 	    .comment = (char *)comment,
 	    .wrong = (*rules)->len ? (*rules)->str : NULL,
@@ -490,14 +499,39 @@ static void finish_stopped(const struct review_config *cfg, struct store *st,
 	                     : agent_err ? agent_err
 	                                 : "not finished";
 	g_free(*err);
-	*err = g_strdup_printf("message %" G_GINT64_FORMAT " had a %s by %s left running here since it was "
+	const char *noun = action_noun(open->verb);
+	*err = g_strdup_printf("message %" G_GINT64_FORMAT " had %s %s by %s left running here since it was "
 	                       "claimed (its process stopped); carried out now: %s; decide again if still "
 	                       "needed",
-	                       q->id, open->verb, open->reviewer, result);
+	                       q->id, noun_article(noun), noun, open->reviewer, result);
 	store_host_action_clear(&last);
 	g_free(last_err);
 	g_free(agent_err);
 	g_string_free(report, TRUE);
+}
+
+/* Whether OPEN, an open action of a hold of this host, was claimed here
+ * longer than agent-lease ago: its process stopped (finish_stopped). */
+static bool stopped_here(const struct review_config *cfg, const struct store_host_action *open, gint64 now)
+{
+	return open->host != NULL && strcmp(open->host, hostname_or_system(cfg->host_name)) == 0 &&
+	       open->claimed_at != 0 && open->claimed_at <= now - cfg->agent_lease;
+}
+
+/* A decision about this host's hold Q refused because Q is no longer held
+ * (*ERR): if Q's open action is one that stopped here after it claimed the
+ * record (an expiry or a decision killed in its helper), it is finished
+ * now, as when the hold is still held (decide_local), and *ERR says so. */
+static void finish_if_stopped(const struct review_config *cfg, struct store *st,
+                              const struct store_quarantine *q, gint64 now, char **err)
+{
+	struct store_host_action open = {0};
+	char *last_err = NULL;
+	if (store_host_action_last(st, q->id, &open, &last_err) == STORE_FOUND && open.done_at == 0 &&
+	    stopped_here(cfg, &open, now))
+		finish_stopped(cfg, st, q, &open, now, err);
+	g_free(last_err); /* the refusal stands as it is */
+	store_host_action_clear(&open);
 }
 
 /* Decide ACTION about this host's hold Q here, holding the hold's slot for
@@ -509,15 +543,13 @@ static bool decide_local(const struct review_config *cfg, struct store *st, cons
 {
 	GString *rules = NULL;
 	struct slot s = {.local = true};
-	s.a = action_of(cfg, q, hostname_or_system(cfg->host_name), action, who, comment, wrong, now, now,
-	                &rules);
+	s.a = action_of(q, hostname_or_system(cfg->host_name), action, who, comment, wrong, now, now, &rules);
 	struct store_host_action open = {0};
 	bool ok = slot_put(st, q, &s.a, &open, err) &&
 	          decide_here(cfg, st, q, findings, action, who, comment, wrong, false, &s, now, err);
 	if (s.a.id != 0)
 		slot_free(st, &s, now, NULL);
-	else if (open.host != NULL && strcmp(open.host, s.a.host) == 0 && open.claimed_at != 0 &&
-	         open.claimed_at <= now - cfg->agent_lease)
+	else if (stopped_here(cfg, &open, now))
 		finish_stopped(cfg, st, q, &open, now, err);
 	store_host_action_clear(&open);
 	g_string_free(rules, TRUE);
@@ -526,12 +558,11 @@ static bool decide_local(const struct review_config *cfg, struct store *st, cons
 
 /* Send decision ACTION about Q, which another host holds, to that host:
  * an action addressed to it in the store, and a line in the audit trail. */
-static bool send_to_host(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
-                         enum review_action action, const char *who, const char *comment,
-                         const GPtrArray *wrong, gint64 now, char **err)
+static bool send_to_host(struct store *st, const struct store_quarantine *q, enum review_action action,
+                         const char *who, const char *comment, const GPtrArray *wrong, gint64 now, char **err)
 {
 	GString *rules = NULL;
-	struct store_host_action a = action_of(cfg, q, q->host, action, who, comment, wrong, now, 0, &rules);
+	struct store_host_action a = action_of(q, q->host, action, who, comment, wrong, now, 0, &rules);
 	char *what = g_strdup_printf("%s-sent", action_names[action]);
 	char *note =
 	    g_strdup_printf("to host %s%s%s", q->host, comment ? "; comment: " : "", comment ? comment : "");
@@ -558,6 +589,8 @@ static bool decide(const struct review_config *cfg, struct store *st, gint64 id,
 	bool ok = false;
 	if (strcmp(q->state, "held") != 0) {
 		*err = g_strdup_printf("message %" G_GINT64_FORMAT " is %s, not held", id, q->state);
+		if (slot == NULL && !quarantine_elsewhere(cfg, q))
+			finish_if_stopped(cfg, st, q, now, err);
 		goto out;
 	}
 	if (action == REVIEW_RETURN && (comment == NULL || *comment == '\0')) {
@@ -584,7 +617,7 @@ static bool decide(const struct review_config *cfg, struct store *st, gint64 id,
 		                       " is held on host %s: its own expire acts on it",
 		                       id, q->host);
 	} else {
-		ok = send_to_host(cfg, st, q, action, who, comment, wrong, now, err);
+		ok = send_to_host(st, q, action, who, comment, wrong, now, err);
 		if (ok && sent_to != NULL)
 			*sent_to = g_strdup(q->host);
 	}
@@ -604,9 +637,12 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
 
 /* ---- the agent ----------------------------------------------------------- */
 
+/* The decision of an action's VERB: each review_action by its name.  An
+ * expiry's action says "expire" since store schema 14; one written before
+ * says what it did ("release", "return") and is carried out as that. */
 static bool verb_action(const char *verb, enum review_action *action)
 {
-	for (enum review_action a = REVIEW_RELEASE; a <= REVIEW_RETURN; a++)
+	for (enum review_action a = REVIEW_RELEASE; a <= REVIEW_EXPIRE; a++)
 		if (g_strcmp0(verb, action_names[a]) == 0) {
 			*action = a;
 			return true;
@@ -731,7 +767,7 @@ int quarantine_agent_once(const struct review_config *cfg, struct store *st, gin
 			*err = g_strdup("recording an action's result failed");
 		g_string_append_printf(
 		    report, "action %" G_GINT64_FORMAT ": %s of message %" G_GINT64_FORMAT " by %s: %s%s\n",
-		    s.a.id, s.a.verb, s.a.quarantine_id, s.a.reviewer, result,
+		    s.a.id, action_noun(s.a.verb), s.a.quarantine_id, s.a.reviewer, result,
 		    recorded == STORE_NONE ? " (not recorded: claimed again after agent-lease)" : "");
 		g_free(result);
 		store_host_action_clear(&s.a);
@@ -754,7 +790,7 @@ char *quarantine_action_state(struct store *st, const struct store_quarantine *q
 	const char *state = a.done_at == 0                         ? (a.claimed_at ? "running" : "waiting")
 	                    : g_str_has_prefix(a.result, "failed") ? "failed"
 	                                                           : "done";
-	char *text = g_strdup_printf("%s %s on %s", a.verb, state, a.host);
+	char *text = g_strdup_printf("%s %s on %s", action_noun(a.verb), state, a.host);
 	if (open != NULL)
 		*open = a.done_at == 0;
 	store_host_action_clear(&a);

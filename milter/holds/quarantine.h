@@ -66,7 +66,8 @@ int quarantine_agent_once(const struct review_config *cfg, struct store *st, gin
                           char **err);
 
 /* The state of the latest action addressed to a host about Q, such as
- * "release waiting on mx2" (waiting, running, done, failed); NULL when it
+ * "release waiting on mx2" (waiting, running, done, failed; an expiry's
+ * "expiry running on mx2"); NULL when it
  * has none, "?" when the store cannot say.  *OPEN (may be NULL) says
  * whether it waits or runs.  Caller frees. */
 char *quarantine_action_state(struct store *st, const struct store_quarantine *q, bool *open);

@@ -232,6 +232,18 @@ static const char *const migrations[] = {
     "  complaint_sent = apology_epoch(d.c ->> 'sent')"
     "  FROM (SELECT id, " DECISION_COMPLAINT " AS c FROM quarantine WHERE complaint_detected IS NULL) d"
     "  WHERE q.id = d.id AND jsonb_typeof(d.c) = 'object';",
+    /* 14: verb 'expire' in host_actions.  The check of entry 11 has the
+     * name PostgreSQL gave it (host_actions_verb_check as a rule); every
+     * check of the table on column verb is dropped by what the catalogue
+     * says, whatever its name, and the new one named */
+    "DO $$ DECLARE c name; BEGIN"
+    " FOR c IN SELECT k.conname FROM pg_constraint k JOIN pg_attribute a ON a.attrelid = k.conrelid"
+    " AND a.attnum = ANY (k.conkey) WHERE k.conrelid = 'host_actions'::regclass AND k.contype = 'c'"
+    " AND a.attname = 'verb' LOOP"
+    " EXECUTE format('ALTER TABLE host_actions DROP CONSTRAINT %I', c);"
+    " END LOOP; END $$;"
+    "ALTER TABLE host_actions ADD CONSTRAINT host_actions_verb_check"
+    "  CHECK (verb IN ('release', 'return', 'discard', 'expire'));",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))

@@ -41,6 +41,25 @@
 #define DECISION_SENT                                                                                        \
 	"CASE WHEN json_valid(findings) THEN unixepoch(json_extract(findings, '$.complaint.sent')) END"
 
+/* Table host_actions as migration 11 made it and migration 14 made it again
+ * (the columns before and after verb, whose CHECK changed; the indexes).
+ * Part of released migrations: never change them. */
+#define HOST_ACTIONS_BEFORE_VERB                                                                             \
+	"  id INTEGER PRIMARY KEY,"                                                                          \
+	"  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"                                        \
+	"  host TEXT NOT NULL,"
+#define HOST_ACTIONS_AFTER_VERB                                                                              \
+	"  reviewer TEXT NOT NULL,"                                                                          \
+	"  comment TEXT,"                                                                                    \
+	"  wrong TEXT,"                                                                                      \
+	"  requested_at INTEGER NOT NULL,"                                                                   \
+	"  claimed_at INTEGER,"                                                                              \
+	"  done_at INTEGER,"                                                                                 \
+	"  result TEXT);"
+#define HOST_ACTIONS_INDEXES                                                                                 \
+	"CREATE INDEX host_actions_waiting ON host_actions(host, claimed_at, id);"                           \
+	"CREATE UNIQUE INDEX host_actions_open ON host_actions(quarantine_id) WHERE done_at IS NULL;"
+
 /* Each entry brings the schema from version N to N + 1.  Never edit an
  * entry once released: append a new one. */
 static const char *const migrations[] = {
@@ -199,20 +218,9 @@ static const char *const migrations[] = {
     /* 11: reviewers' decisions about a hold on another mail host, waiting
      * for that host's agent (docs/postgresql.md); at most one waits per
      * hold */
-    "CREATE TABLE host_actions ("
-    "  id INTEGER PRIMARY KEY,"
-    "  quarantine_id INTEGER NOT NULL REFERENCES quarantine(id),"
-    "  host TEXT NOT NULL,"
-    "  verb TEXT NOT NULL CHECK (verb IN ('release', 'return', 'discard')),"
-    "  reviewer TEXT NOT NULL,"
-    "  comment TEXT,"
-    "  wrong TEXT,"
-    "  requested_at INTEGER NOT NULL,"
-    "  claimed_at INTEGER,"
-    "  done_at INTEGER,"
-    "  result TEXT);"
-    "CREATE INDEX host_actions_waiting ON host_actions(host, claimed_at, id);"
-    "CREATE UNIQUE INDEX host_actions_open ON host_actions(quarantine_id) WHERE done_at IS NULL;",
+    "CREATE TABLE host_actions (" HOST_ACTIONS_BEFORE_VERB
+    "  verb TEXT NOT NULL CHECK (verb IN ('release', 'return', 'discard'))," HOST_ACTIONS_AFTER_VERB
+        HOST_ACTIONS_INDEXES,
     /* 12: what a held reply's record keeps of the complaint it answers
      * (struct decision's complaint, and the quoted history its thread's
      * classification read, bounded), so that readers need neither split
@@ -230,6 +238,18 @@ static const char *const migrations[] = {
     "UPDATE quarantine SET complaint_severity = " DECISION_SEVERITY ", complaint_sent = " DECISION_SENT
     "  WHERE complaint_detected IS NULL"
     "  AND CASE WHEN json_valid(findings) THEN json_type(findings, '$.complaint') END = 'object';",
+    /* 14: verb 'expire' in host_actions, so that an expiry's open action
+     * names what it is (an expiry left running is finished as one, not as
+     * a release or return of a record already expired); SQLite cannot
+     * change a CHECK, so the table is made again, its rows and ids kept,
+     * and its indexes with it */
+    "CREATE TABLE host_actions_14 (" HOST_ACTIONS_BEFORE_VERB
+    "  verb TEXT NOT NULL CHECK (verb IN ('release', 'return', 'discard', 'expire'))," HOST_ACTIONS_AFTER_VERB
+    "INSERT INTO host_actions_14 (id, quarantine_id, host, verb, reviewer, comment, wrong, requested_at,"
+    "  claimed_at, done_at, result) SELECT id, quarantine_id, host, verb, reviewer, comment, wrong,"
+    "  requested_at, claimed_at, done_at, result FROM host_actions;"
+    "DROP TABLE host_actions;"
+    "ALTER TABLE host_actions_14 RENAME TO host_actions;" HOST_ACTIONS_INDEXES,
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))

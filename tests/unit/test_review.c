@@ -14,9 +14,11 @@
 #include <cmocka.h>
 #include <glib.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <gmime/gmime.h>
@@ -1423,16 +1425,22 @@ static void paused_race_open(struct paused_race *r, const struct fixture *fx)
 	}
 }
 
-/* Whether hold ID ended released, its action's result WANT; then R closed
- * and paused_host()'s files removed (teardown() removes host_config()'s). */
-static void paused_race_close(struct paused_race *r, const struct fixture *fx, const char *want)
+/* paused_host()'s files in DIR removed (teardown() removes host_config()'s). */
+static void paused_host_remove(const char *dir)
 {
 	const char *names[] = {"started", "go", "paused", "gone", "mx-b-paused", "bp"};
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		char *path = g_build_filename(fx->dir, names[i], NULL);
+		char *path = g_build_filename(dir, names[i], NULL);
 		g_unlink(path);
 		g_free(path);
 	}
+}
+
+/* Whether hold ID ended released, its action's result WANT; then R closed
+ * and paused_host()'s files removed. */
+static void paused_race_close(struct paused_race *r, const struct fixture *fx, const char *want)
+{
+	paused_host_remove(fx->dir);
 	char *now_state = state_of(fx->st, r->id);
 	assert_string_equal(now_state, "released"); /* the race: "held", the mail gone */
 	g_free(now_state);
@@ -1510,6 +1518,169 @@ static void test_undo_only_own_claim(void **state)
 	assert_released(fx->dir, 2);
 }
 
+/* `quarantine expire` on mx-b (B, the paused host, its expire-action
+ * EXPIRE_ACTION) about its hold at 600, in a process of its own that is
+ * killed (-9, with its helper) while the helper runs: it left the record
+ * claimed ("expired"), the message in the hold queue, and the hold's action
+ * running, an expiry's.  The helper's calls noted are cleared; returns the
+ * hold's id.  Skips the test unless run as root (else the helper would be
+ * run through sudo). */
+static gint64 expiry_killed(const struct fixture *fx, struct review_config *b, const char *expire_action)
+{
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	gint64 id = paused_host(b, fx->st, fx->dir);
+	char *setting = g_strconcat("expire-action=", expire_action, NULL), *err = NULL;
+	if (!review_config_set(b, setting, &err))
+		fail_msg("%s", err);
+	g_free(setting);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		setpgid(0, 0); /* the helper it runs is killed with it */
+		struct store *st = store_open(fx->location, &err);
+		bool ok = st != NULL &&
+		          quarantine_act(b, st, id, REVIEW_EXPIRE, "root", "held longer than 7d", 600, &err);
+		/* It ended without stopping in the helper: helper_started() says so. */
+		char *path = g_build_filename(fx->dir, "started", NULL);
+		FILE *started = fopen(path, "w");
+		if (started != NULL)
+			fclose(started);
+		_exit(ok ? 0 : 1);
+	}
+	setpgid(pid, pid);
+	bool stopped_in_helper = helper_started(fx->dir);
+	assert_int_equal(kill(-pid, SIGKILL), 0);
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(stopped_in_helper);
+	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	g_free(helper_calls(fx->dir));
+
+	char *st = state_of(fx->st, id);
+	assert_string_equal(st, "expired");
+	g_free(st);
+	struct store_host_action open = {0};
+	assert_int_equal(store_host_action_last(fx->st, id, &open, &err), STORE_FOUND);
+	assert_string_equal(open.verb, "expire");
+	assert_string_equal(open.reviewer, "root");
+	assert_int_equal(open.claimed_at, 600);
+	assert_int_equal(open.done_at, 0);
+	store_host_action_clear(&open);
+	struct store_quarantine *q = quarantine_load(fx->st, id, &err);
+	char *action = quarantine_action_state(fx->st, q, NULL);
+	assert_string_equal(action, "expiry running on mx-b");
+	g_free(action);
+	store_quarantine_free(q);
+	return id;
+}
+
+/* How often hold ID's audit trail has WHAT. */
+static int in_trail(struct store *st, gint64 id, const char *what)
+{
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(st, id, 0, trail, &err))
+		fail_msg("%s", err);
+	int n = 0;
+	for (guint i = 0; i < trail->len; i++)
+		n += strcmp(g_array_index(trail, struct store_review, i).action, what) == 0;
+	g_array_unref(trail);
+	return n;
+}
+
+/* The killed expiry of hold ID (expiry_killed) finished once: the helper
+ * run once more, to VERB; the record expired; the action's result done;
+ * WHAT once in the audit trail, and no failure of it. */
+static void expiry_finished(const struct fixture *fx, gint64 id, const char *verb, const char *what)
+{
+	char *calls = helper_calls(fx->dir);
+	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf %s " PAUSED_QUEUE_ID " t1\n", fx->dir, verb);
+	assert_string_equal(calls, want);
+	g_free(want);
+	g_free(calls);
+	char *st = state_of(fx->st, id), *failed = g_strconcat(what, "-failed", NULL);
+	assert_string_equal(st, "expired");
+	assert_result(fx->st, id, "done");
+	assert_int_equal(in_trail(fx->st, id, what), 1);
+	assert_int_equal(in_trail(fx->st, id, failed), 0);
+	g_free(failed);
+	g_free(st);
+}
+
+/* An expiry whose process was killed after it claimed the record (its
+ * helper running) is left running; after agent-lease mx-b's agent finishes
+ * it as an expiry: the helper run again (expire-action return: a discard),
+ * the record expired, expire-return once in the audit trail, the result
+ * done.  Its action used to say "return", which the agent carried out as a
+ * reviewer's return of a record no longer held: "failed: ... expired, not
+ * held", the message left in the hold queue. */
+static void test_expiry_killed_agent(void **state)
+{
+	struct fixture *fx = *state;
+	struct review_config b;
+	gint64 id = expiry_killed(fx, &b, "return");
+	GString *report = g_string_new(NULL);
+	char *err = NULL;
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 600 + b.agent_lease - 1, report, &err), 0);
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 600 + b.agent_lease, report, &err), 1);
+	char *line = g_strdup_printf(": expiry of message %" G_GINT64_FORMAT " by root: done\n", id);
+	if (!g_str_has_suffix(report->str, line))
+		fail_msg("the agent: %s", report->str);
+	g_free(line);
+	expiry_finished(fx, id, "discard", "expire-return");
+	assert_int_equal(in_trail(fx->st, id, "return"), 0);
+	/* Nothing left for the agent. */
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 2000, report, &err), 0);
+	g_string_free(report, TRUE);
+	paused_host_remove(fx->dir);
+	review_config_clear(&b);
+}
+
+/* The same killed expiry (expire-action release) where no agent runs: a
+ * decision about the hold is refused as the record is expired; after
+ * agent-lease that decision also finishes the expiry first, as mx-b's
+ * agent would, and says so: the message released once more through the
+ * helper, expire-release once in the audit trail, the decision not made. */
+static void test_expiry_killed_local(void **state)
+{
+	struct fixture *fx = *state;
+	struct review_config b;
+	gint64 id = expiry_killed(fx, &b, "release");
+	char *err = NULL, *sent_to = NULL;
+	/* Within the lease: refused, nothing run. */
+	assert_false(quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL,
+	                               600 + b.agent_lease - 1, &sent_to, &err));
+	assert_non_null(strstr(err, " is expired, not held"));
+	g_clear_pointer(&err, g_free);
+	char *calls = helper_calls(fx->dir);
+	assert_string_equal(calls, "");
+	g_free(calls);
+	assert_int_equal(in_trail(fx->st, id, "expire-release"), 0);
+	/* After it: the expiry finished, the discard not made. */
+	assert_false(quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 600 + b.agent_lease,
+	                               &sent_to, &err));
+	assert_null(sent_to);
+	if (strstr(err, "had an expiry by root left running here") == NULL ||
+	    strstr(err, "carried out now: done; ") == NULL)
+		fail_msg("%s", err);
+	g_clear_pointer(&err, g_free);
+	expiry_finished(fx, id, "release", "expire-release");
+	assert_int_equal(in_trail(fx->st, id, "discard"), 0);
+	/* Nothing open any more: refused as for any expired reply, nothing run. */
+	assert_false(
+	    quarantine_decide(&b, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 2000, &sent_to, &err));
+	assert_non_null(strstr(err, " is expired, not held"));
+	assert_null(strstr(err, "left running"));
+	g_clear_pointer(&err, g_free);
+	calls = helper_calls(fx->dir);
+	assert_string_equal(calls, "");
+	g_free(calls);
+	paused_host_remove(fx->dir);
+	review_config_clear(&b);
+}
+
 /* The pool size the review tools gave their store last (0: none yet). */
 static int pool_size_given;
 
@@ -1577,6 +1748,8 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_stopped_local_decision, setup, teardown),                   \
 	    cmocka_unit_test_setup_teardown(test_direct_during_agent, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_undo_only_own_claim, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_expiry_killed_agent, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_expiry_killed_local, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_review_pool_size, setup, teardown)
 
 int main(void)

@@ -1200,7 +1200,7 @@ static void test_host_actions(void **state)
 	a.verb = "release";
 	assert_false(store_host_action_put(fx->st, &a, NULL, &err));
 	g_clear_pointer(&err, g_free);
-	a.verb = "expire";
+	a.verb = "bounce";
 	a.quarantine_id = on_a;
 	assert_false(store_host_action_put(fx->st, &a, NULL, &err)); /* not a verb */
 	g_clear_pointer(&err, g_free);
@@ -1258,6 +1258,138 @@ static void test_host_actions(void **state)
 	assert_null(got.comment);
 	assert_null(got.wrong);
 	store_host_action_clear(&got);
+}
+
+/* The migration that let host_actions take verb "expire" (entry 14 of both
+ * backends' lists). */
+#define EXPIRE_VERB_MIGRATION 14
+
+/* Table host_actions of FX's store set back to what migration 11 made: its
+ * CHECK on verb without "expire" (SQLite: the table made again from its own
+ * text, and its indexes; PostgreSQL: the check replaced by one PostgreSQL
+ * names as it named entry 11's). */
+static void host_actions_before_14(struct fixture *fx)
+{
+	if (fx->path == NULL) {
+		store_sql(fx,
+		          "ALTER TABLE host_actions DROP CONSTRAINT host_actions_verb_check;"
+		          "ALTER TABLE host_actions ADD CHECK (verb IN ('release', 'return', 'discard'))");
+		return;
+	}
+	char *table = store_value(fx, "SELECT sql FROM sqlite_master WHERE name = 'host_actions'");
+	char **parts = g_strsplit(table, ", 'expire'", -1);
+	char *old = g_strjoinv("", parts);
+	assert_int_equal(g_strv_length(parts), 2);
+	char *sql = g_strconcat(
+	    "DROP TABLE host_actions;", old,
+	    ";CREATE INDEX host_actions_waiting ON host_actions(host, claimed_at, id);"
+	    "CREATE UNIQUE INDEX host_actions_open ON host_actions(quarantine_id) WHERE done_at IS NULL;",
+	    NULL);
+	store_sql(fx, sql);
+	g_free(sql);
+	g_free(old);
+	g_strfreev(parts);
+	g_free(table);
+}
+
+/* What the store's database says of host_actions: its checks on verb, and
+ * how many of its two indexes it has ("CHECKS; N"). */
+static char *host_actions_schema(struct fixture *fx)
+{
+	bool pg = fx->path == NULL;
+	char *checks = store_value(
+	    fx, pg ? "SELECT string_agg(pg_get_constraintdef(oid), ' | ') FROM pg_constraint"
+	             " WHERE conrelid = 'host_actions'::regclass AND contype = 'c'"
+	           : "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'host_actions'");
+	char *indexes = store_value(
+	    fx, pg ? "SELECT count(*) FROM pg_indexes WHERE tablename = 'host_actions'"
+	             " AND indexname IN ('host_actions_waiting', 'host_actions_open')"
+	           : "SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'host_actions'"
+	             " AND name IN ('host_actions_waiting', 'host_actions_open')");
+	char *text = g_strdup_printf("%s; %s", checks, indexes);
+	g_free(checks);
+	g_free(indexes);
+	return text;
+}
+
+/* A store at the schema before migration 14 (host_actions as entry 11 made
+ * it, which refuses verb "expire") with a finished action and one left
+ * running: opened, it migrates, keeps both rows as they were (their ids,
+ * the open one still the hold's one slot, claimable after its lease), and
+ * then takes an expiry's action. */
+static void test_expire_verb_migrated(void **state)
+{
+	struct fixture *fx = *state;
+	int version = store_schema_version(fx->st);
+	assert_true(version >= EXPIRE_VERB_MIGRATION);
+	gint64 done_hold = hold_on(fx->st, "t-done", "mx-b"), open_hold = hold_on(fx->st, "t-open", "mx-b");
+	store_close(fx->st);
+	fx->st = NULL;
+	host_actions_before_14(fx);
+	char *old = g_strdup_printf(
+	    "UPDATE schema_version SET version = %d;"
+	    "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment, wrong, requested_at,"
+	    " claimed_at, done_at, result) VALUES (%" G_GINT64_FORMAT ", 'mx-b', 'return', 'alice',"
+	    " 'please call', 'no-remedy', 200, 300, 310, 'done');"
+	    "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, requested_at, claimed_at)"
+	    " VALUES (%" G_GINT64_FORMAT ", 'mx-b', 'release', 'bob', 400, 450);",
+	    EXPIRE_VERB_MIGRATION - 1, done_hold, open_hold);
+	store_sql(fx, old);
+	g_free(old);
+	char *before = host_actions_schema(fx);
+	assert_null(strstr(before, "'expire'"));
+	g_free(before);
+	reopen(fx);
+	assert_int_equal(store_schema_version(fx->st), version);
+	char *after = host_actions_schema(fx);
+	if (strstr(after, "'expire'") == NULL || !g_str_has_suffix(after, "; 2") ||
+	    (fx->path == NULL && strchr(after, '|') != NULL)) /* PostgreSQL: the old check gone */
+		fail_msg("host_actions after the migration: %s", after);
+	g_free(after);
+
+	char *err = NULL;
+	struct store_host_action done = {0}, open = {0};
+	assert_int_equal(store_host_action_last(fx->st, done_hold, &done, &err), STORE_FOUND);
+	assert_string_equal(done.verb, "return");
+	assert_string_equal(done.reviewer, "alice");
+	assert_string_equal(done.comment, "please call");
+	assert_string_equal(done.wrong, "no-remedy");
+	assert_int_equal(done.requested_at, 200);
+	assert_int_equal(done.claimed_at, 300);
+	assert_int_equal(done.done_at, 310);
+	assert_string_equal(done.result, "done");
+	assert_int_equal(store_host_action_last(fx->st, open_hold, &open, &err), STORE_FOUND);
+	assert_string_equal(open.verb, "release");
+	assert_string_equal(open.reviewer, "bob");
+	assert_null(open.comment);
+	assert_int_equal(open.claimed_at, 450);
+	assert_int_equal(open.done_at, 0);
+	assert_true(open.id > done.id);
+	/* Still the hold's one slot, taken again after its lease. */
+	struct store_host_action expiry = {.quarantine_id = open_hold, .host = "mx-b", .verb = "expire"};
+	expiry.reviewer = "root";
+	expiry.requested_at = expiry.claimed_at = 500;
+	assert_false(store_host_action_put(fx->st, &expiry, NULL, &err));
+	g_clear_pointer(&err, g_free);
+	struct store_host_action claimed = {0};
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 449 + 60, 60, &claimed, &err), STORE_NONE);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 450 + 60, 60, &claimed, &err), STORE_FOUND);
+	assert_int_equal(claimed.id, open.id);
+	assert_int_equal(store_host_action_done(fx->st, &claimed, 520, "done", &err), STORE_FOUND);
+	/* Then an expiry's action is taken, under an id after the old ones. */
+	gint64 id = 0;
+	if (!store_host_action_put(fx->st, &expiry, &id, &err))
+		fail_msg("%s", err);
+	assert_true(id > open.id);
+	struct store_host_action got = {0};
+	assert_int_equal(store_host_action_last(fx->st, open_hold, &got, &err), STORE_FOUND);
+	assert_int_equal(got.id, id);
+	assert_string_equal(got.verb, "expire");
+	assert_int_equal(got.claimed_at, 500);
+	store_host_action_clear(&got);
+	store_host_action_clear(&claimed);
+	store_host_action_clear(&open);
+	store_host_action_clear(&done);
 }
 
 /* ---- store_probe: would the daemon open it? ---------------------------- */
@@ -2699,7 +2831,8 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_monitor_stats, setup, teardown),                            \
 	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),                                \
 	    cmocka_unit_test_setup_teardown(test_host_actions, setup, teardown),                             \
-	    cmocka_unit_test_setup_teardown(test_host_action_local, setup, teardown)
+	    cmocka_unit_test_setup_teardown(test_host_action_local, setup, teardown),                        \
+	    cmocka_unit_test_setup_teardown(test_expire_verb_migrated, setup, teardown)
 
 int main(void)
 {
