@@ -71,6 +71,13 @@ int quarantine_agent_once(const struct review_config *cfg, struct store *st, gin
  * whether it waits or runs.  Caller frees. */
 char *quarantine_action_state(struct store *st, const struct store_quarantine *q, bool *open);
 
+/* The most MTA commands one decision runs here, each bounded by
+ * mta-timeout (holdqueue_run): the queue read when an attempt takes over a
+ * stopped claim, the helper, the queue read after it, and Postfix's
+ * postqueue -i or the read of the undo; Sendmail's queue is read with two
+ * commands.  4 with Postfix, 7 with Sendmail. */
+unsigned quarantine_mta_commands(const struct review_config *cfg);
+
 /* Read the MTA's queue (postqueue -j): a table from queue id to queue name
  * ("hold", "deferred", ...), both owned by the table.  NULL on error. */
 GHashTable *quarantine_mta_queue(const struct review_config *cfg, char **err);
