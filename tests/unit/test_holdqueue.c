@@ -312,6 +312,41 @@ static void test_run_stubborn(void **state)
 	remove_dir(dir);
 }
 
+/* One of the review page's threads: 20 listings, each printing its own
+ * line, one after the other. */
+static gpointer list_often(gpointer data)
+{
+	int n = GPOINTER_TO_INT(data), good = 0;
+	char *line = g_strdup_printf("echo thread %d", n), *want = g_strdup_printf("thread %d\n", n);
+	char *argv[] = {"/bin/sh", "-c", line, NULL};
+	for (int i = 0; i < 20; i++) {
+		char *out = NULL, *err = NULL;
+		good += holdqueue_run(argv, 10, &out, NULL, &err) && strcmp(out, want) == 0;
+		g_free(out);
+		g_free(err);
+	}
+	g_free(line);
+	g_free(want);
+	return GINT_TO_POINTER(good);
+}
+
+/* The review page's threads run commands at once, one of them hanging: each
+ * gets its own output and exit, the hanging one its timeout, and none
+ * waits on another's. */
+static void test_run_threads(void **state)
+{
+	(void)state;
+	GThread *threads[4];
+	for (int i = 0; i < 4; i++)
+		threads[i] = g_thread_new("lister", list_often, GINT_TO_POINTER(i));
+	char *hang[] = {"/bin/sh", "-c", "exec sleep 600", NULL}, *err = NULL;
+	assert_false(holdqueue_run(hang, 1, NULL, NULL, &err));
+	assert_string_equal(err, "/bin/sh: did not finish within 1 s; stopped");
+	g_free(err);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(GPOINTER_TO_INT(g_thread_join(threads[i])), 20);
+}
+
 /* The queue listing hangs (a stand-in sendmail -bp): no queue, and why. */
 static void test_read_timeout(void **state)
 {
@@ -338,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(test_sendmail_listing), cmocka_unit_test(test_own_host_only),
 	    cmocka_unit_test(test_run_output),       cmocka_unit_test(test_run_timeout),
 	    cmocka_unit_test(test_run_stubborn),     cmocka_unit_test(test_read_timeout),
+	    cmocka_unit_test(test_run_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -480,9 +480,9 @@ static void test_settings_lease_bound(void **state)
 {
 	(void)state;
 	struct review_config cfg;
-	char *err = NULL;
 	review_config_init(&cfg);
 	assert_int_equal(cfg.mta_timeout, 30);
+	char *err = NULL;
 	assert_int_equal(quarantine_mta_commands(&cfg), 4);
 	assert_true(review_config_check(&cfg, &err));
 	assert_true(review_config_set(&cfg, "sendmail-config=/etc/mail/sendmail.cf", &err));
@@ -943,6 +943,20 @@ static char *state_of(struct store *st, gint64 id)
 	return state;
 }
 
+/* The newest entry of record ID's audit trail as "action: note". */
+static char *last_review(struct store *st, gint64 id)
+{
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(st, id, 1, trail, &err) || trail->len != 1)
+		fail_msg("audit trail: %s", err ? err : "empty");
+	const struct store_review *r = &g_array_index(trail, struct store_review, 0);
+	char *text = g_strdup_printf("%s: %s", r->action, r->note ? r->note : "");
+	g_array_unref(trail);
+	return text;
+}
+
 /* Two mail hosts on one store (two handles, host names mx-a and mx-b): one
  * queue; a decision made on mx-a about mx-b's hold waits for mx-b, whose
  * agents (two polling at once) carry it out exactly once through mx-b's
@@ -1208,20 +1222,6 @@ static void test_one_host(void **state)
 	review_config_clear(&cfg);
 }
 
-/* The newest entry of record ID's audit trail as "action: note". */
-static char *last_review(struct store *st, gint64 id)
-{
-	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
-	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
-	char *err = NULL;
-	if (!store_review_list(st, id, 1, trail, &err) || trail->len != 1)
-		fail_msg("audit trail: %s", err ? err : "empty");
-	const struct store_review *r = &g_array_index(trail, struct store_review, 0);
-	char *text = g_strdup_printf("%s: %s", r->action, r->note ? r->note : "");
-	g_array_unref(trail);
-	return text;
-}
-
 /* A helper that never returns (a stand-in that sleeps): after mta-timeout
  * a reviewer's release fails as when the helper fails (the error says the
  * helper was stopped, the audit trail keeps it, the record is held again,
@@ -1232,15 +1232,15 @@ static void test_helper_timeout(void **state)
 	struct fixture *fx = *state;
 	if (geteuid() != 0)
 		skip(); /* the helper would be run through sudo */
-	char *err = NULL, *sent_to = NULL;
-	struct review_config b, a;
-	host_config(&a, fx->dir, "mx-a");
-	host_config(&b, fx->dir, "mx-b");
+	gint64 id = put_on(fx->st, "mx-b", "hhhh", "sam@us", "d@client.example", findings_json, 100, "held");
 	char *body = g_strdup_printf("echo $$ >>'%s/hang.pid'; exec sleep 600", fx->dir);
+	struct review_config b, a;
+	host_config(&b, fx->dir, "mx-b");
 	g_free(b.helper);
 	b.helper = script(fx->dir, "hang", body);
 	b.mta_timeout = 1;
-	gint64 id = put_on(fx->st, "mx-b", "hhhh", "sam@us", "d@client.example", findings_json, 100, "held");
+	host_config(&a, fx->dir, "mx-a");
+	char *err = NULL, *sent_to = NULL;
 	assert_false(quarantine_decide(&b, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
 	char *want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: did not finish "
 	                             "within 1 s; stopped",
