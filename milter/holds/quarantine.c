@@ -725,17 +725,23 @@ int quarantine_agent_once(const struct review_config *cfg, struct store *st, gin
 {
 	const char *host = hostname_or_system(cfg->host_name);
 	int n = 0;
+	/* Each action is claimed, carried out and recorded at NOW plus the time
+	 * the actions before it took: the lease of the last of several counts
+	 * from its own claim, as agent-lease's bound (review_config_check)
+	 * assumes, not from the start of this look. */
+	gint64 started = g_get_monotonic_time();
 	for (;;) {
 		struct slot s = {0};
+		gint64 at = now + (g_get_monotonic_time() - started) / G_USEC_PER_SEC;
 		enum store_status claimed =
-		    store_host_action_claim(st, host, now, cfg->agent_lease, &s.a, err);
+		    store_host_action_claim(st, host, at, cfg->agent_lease, &s.a, err);
 		if (claimed == STORE_ERROR)
 			return -1;
 		if (claimed == STORE_NONE)
 			return n;
-		char *result = carry_out(cfg, st, &s, now);
+		char *result = carry_out(cfg, st, &s, at);
 		enum store_status recorded =
-		    s.freed ? s.ours : store_host_action_done(st, &s.a, now, result, err);
+		    s.freed ? s.ours : store_host_action_done(st, &s.a, at, result, err);
 		if (s.freed && recorded == STORE_ERROR)
 			*err = g_strdup("recording an action's result failed");
 		g_string_append_printf(

@@ -59,9 +59,10 @@ bool quarantine_elsewhere(const struct review_config *cfg, const struct store_qu
  * is older than agent-lease: its agent stopped before its result), carry it
  * out through the local helper as its reviewer decided it (the local path of
  * quarantine_decide; what a stopped agent already did is not done again)
- * and record its result ("done...", or "failed: why").  Appends a line per
- * action to REPORT.  Returns how many were carried out, or -1 with *ERR
- * when the store failed. */
+ * and record its result ("done...", or "failed: why"), each at NOW plus the
+ * whole seconds the actions before it took.  Appends a line per action to
+ * REPORT.  Returns how many were carried out, or -1 with *ERR when the
+ * store failed. */
 int quarantine_agent_once(const struct review_config *cfg, struct store *st, gint64 now, GString *report,
                           char **err);
 

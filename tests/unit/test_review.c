@@ -1296,6 +1296,42 @@ static void test_helper_timeout(void **state)
 	review_config_clear(&b);
 }
 
+/* One look of the agent that finds two actions, the first taking over a
+ * second (a helper that sleeps): each is claimed at the time of its own
+ * claim, so the second's lease is not already shortened by the first. */
+static void test_agent_claims_each_when_taken(void **state)
+{
+	struct fixture *fx = *state;
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct review_config a, b;
+	host_config(&a, fx->dir, "mx-a");
+	host_config(&b, fx->dir, "mx-b");
+	g_free(b.helper);
+	b.helper = script(fx->dir, "hang", "sleep 1.5");
+	gint64 ids[2];
+	char *err = NULL;
+	for (int i = 0; i < 2; i++) {
+		ids[i] = put_on(fx->st, "mx-b", i ? "w2" : "w1", "sam@us", "d@client.example", findings_json,
+		                100, "held");
+		assert_true(quarantine_decide(&a, fx->st, ids[i], REVIEW_RELEASE, "carol", NULL, NULL, 500,
+		                              NULL, &err));
+	}
+	GString *report = g_string_new(NULL);
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 1000, report, &err), 2);
+	struct store_host_action first = {0}, second = {0};
+	assert_int_equal(store_host_action_last(fx->st, ids[0], &first, &err), STORE_FOUND);
+	assert_int_equal(store_host_action_last(fx->st, ids[1], &second, &err), STORE_FOUND);
+	assert_int_equal(first.claimed_at, 1000);
+	assert_true(second.claimed_at >= 1001);
+	assert_string_equal(second.result, "done");
+	store_host_action_clear(&first);
+	store_host_action_clear(&second);
+	g_string_free(report, TRUE);
+	review_config_clear(&a);
+	review_config_clear(&b);
+}
+
 /* A reviewer on mx-b deciding mx-b's own hold while an action about it is
  * open: refused, whether the action waits for mx-b's agent or runs. */
 static void test_direct_while_action_open(void **state)
@@ -1703,6 +1739,7 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_agent_lease, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_helper_timeout, setup, teardown),                           \
+	    cmocka_unit_test_setup_teardown(test_agent_claims_each_when_taken, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_direct_while_action_open, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_stopped_local_decision, setup, teardown),                   \
 	    cmocka_unit_test_setup_teardown(test_direct_during_agent, setup, teardown),                      \
