@@ -23,13 +23,14 @@
 #define HOLDQUEUE_GRACE   2
 
 /* Run ARGV (a NULL-terminated vector, never through a shell) for at most
- * TIMEOUT seconds (0: HOLDQUEUE_TIMEOUT); true when it exits 0.  *OUTPUT and *ERRORS (may be NULL)
- * get all it printed.  It runs in a process group of its own; one still
- * running after TIMEOUT seconds is sent SIGTERM (sudo passes it on to the
- * program it runs as root), what is left of its group SIGKILL
- * HOLDQUEUE_GRACE seconds later, and it is reaped before this returns:
- * false with *ERR "ARGV[0]: did not finish within N s; stopped".  Waits in
- * a main context of its own, so any thread may call it. */
+ * TIMEOUT seconds (0: HOLDQUEUE_TIMEOUT); true when it exits 0.  *OUTPUT
+ * and *ERRORS (may be NULL) get all it printed.  It runs in a process group
+ * of its own; one still running after TIMEOUT seconds is sent SIGTERM (sudo
+ * passes it on to the program it runs as root), what is left of its group
+ * SIGKILL HOLDQUEUE_GRACE seconds later (its pipes are then no longer
+ * read), and it is reaped before this returns: false with *ERR "ARGV[0]:
+ * did not finish within N s; stopped".  Waits in a main context of its
+ * own, so any thread may call it. */
 bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, char **err);
 
 /* Where the MTA's queue is listed from: Postfix (POSTQUEUE -j, with -c
