@@ -280,5 +280,25 @@ expect "reconcile on another host" 0 "$CTL" quarantine $H $M -o host-name=mx-a r
 contains "it compares no other host's record" out "0 held record(s), 0 mismatch"
 expect "reconcile on the hold's host" 1 "$CTL" quarantine $H $M -o host-name=mx-b reconcile
 contains "there the record is not held" out "1 held record(s), 1 mismatch"
+# agent-lease must outlast what one decision's MTA commands may take (each
+# mta-timeout and 2 s to stop it; 4 commands with Postfix), on the command line
+# or in review.yaml; and an MTA command that hangs is stopped after mta-timeout.
+expect "a lease shorter than a decision may take" 78 "$CTL" quarantine $H -o mta-timeout=5s -o agent-lease=20s list
+contains "it names both keys" err \
+	"agent-lease 20s is not longer than one decision may take: 4 MTA commands (Postfix), each mta-timeout 5s"
+printf 'mta-timeout: 1m\nagent-lease: 4m\n' >"$tmp/review.yaml"
+expect "the same in review.yaml" 78 "$CTL" quarantine -c "$tmp/review.yaml" $H list
+contains "it names the file" err "$tmp/review.yaml: agent-lease 4m is not longer"
+expect "mta-timeout lowered by -o: the file's lease is enough" 0 \
+	"$CTL" quarantine -c "$tmp/review.yaml" $H -o mta-timeout=50s list
+if [ "$(id -u)" = 0 ]; then # else the helper is run through sudo
+	printf '#!/bin/sh\necho $$ >"%s/hang.pid"\nexec sleep 600\n' "$tmp" >"$tmp/hang" && chmod +x "$tmp/hang"
+	expect "a helper that hangs" 69 "$CTL" quarantine $H -o host-name=mx-b -o "helper=$tmp/hang" \
+		-o mta-timeout=1s release 1
+	contains "it is stopped after mta-timeout" err "$tmp/hang: did not finish within 1 s; stopped"
+	pid=$(cat "$tmp/hang.pid" 2>/dev/null)
+	if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "FAIL the hanging helper ($pid) was not stopped"; fi
+fi
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

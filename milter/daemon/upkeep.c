@@ -30,10 +30,12 @@ static char *unavailable_why;  /* why the store could not be opened at the last 
 static gint64 next_reconcile;  /* monotonic seconds; 0: at the first run */
 static char *reconcile_why;    /* why the last reconcile could not compare, logged once */
 static bool reconcile_alerted; /* the last reconcile found held mail with no record */
-/* The MTA whose queue reconcile reads, from the daemon's settings. */
+/* The MTA whose queue reconcile reads, from the daemon's settings; a
+ * listing that hangs is stopped after HOLDQUEUE_TIMEOUT. */
 #define MTA_OF(cfg)                                                                                          \
 	{                                                                                                    \
-		(cfg)->postqueue, (cfg)->postfix_config, (cfg)->sendmail_bin, (cfg)->sendmail_cf             \
+		(cfg)->postqueue, (cfg)->postfix_config, (cfg)->sendmail_bin, (cfg)->sendmail_cf,            \
+		    HOLDQUEUE_TIMEOUT                                                                        \
 	}
 
 static struct holdqueue_counts reconciled; /* what the last reconcile found */

@@ -1,28 +1,154 @@
 /*
  * holdqueue.c - the MTA's hold queue against the records of held mail (see
- * holdqueue.h).  Runs postqueue with an argument vector, never through a
- * shell, and reads its JSON lines with json-glib.
+ * holdqueue.h).  Runs the MTA's commands (postqueue, sendmail, and for
+ * quarantine.c the helper) with argument vectors, never through a shell,
+ * each for a bounded time (a child watch, its pipes and two timers in a
+ * main context of its own), and reads postqueue's JSON lines with
+ * json-glib.
  */
+#include <errno.h>
+#include <glib-unix.h>
 #include <json-glib/json-glib.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "holdqueue.h"
 #include "store.h"
 #include "units.h"
 
-bool holdqueue_run(char **argv, char **output, char **errors, char **err)
+/* One MTA command under way (holdqueue_run): its output as read so far,
+ * the ends of its pipes still open (-1 once at their end or given up), its
+ * exit, and the last signal its process group was sent. */
+struct mta_run {
+	GString *text[2]; /* stdout, stderr */
+	int fd[2];
+	GSource *reader[2];
+	GPid pid; /* also its process group */
+	bool exited;
+	int status;
+	int signalled; /* 0, SIGTERM or SIGKILL */
+};
+
+/* In the child, before exec: a process group of its own, so that stopping
+ * it reaches whatever it started too. */
+static void own_group(gpointer data)
+{
+	(void)data;
+	setpgid(0, 0);
+}
+
+static void stop_reading(struct mta_run *r, int i)
+{
+	if (r->reader[i] != NULL) {
+		g_source_destroy(r->reader[i]);
+		g_clear_pointer(&r->reader[i], g_source_unref);
+	}
+	if (r->fd[i] >= 0)
+		close(r->fd[i]);
+	r->fd[i] = -1;
+}
+
+static gboolean read_pipe(gint fd, GIOCondition cond, gpointer data)
+{
+	(void)cond;
+	struct mta_run *r = data;
+	int i = fd == r->fd[1];
+	char buf[65536];
+	ssize_t n = read(fd, buf, sizeof buf);
+	if (n > 0) {
+		g_string_append_len(r->text[i], buf, n);
+		return G_SOURCE_CONTINUE;
+	}
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return G_SOURCE_CONTINUE;
+	stop_reading(r, i);       /* its end, or an error */
+	return G_SOURCE_CONTINUE; /* already destroyed */
+}
+
+static void child_exited(GPid pid, gint status, gpointer data)
+{
+	struct mta_run *r = data;
+	r->status = status;
+	r->exited = true;
+	g_spawn_close_pid(pid);
+}
+
+/* The timeout: SIGTERM to the group, then (the grace over) SIGKILL, after
+ * which its pipes are no longer read (a process of it that sudo runs as
+ * root, out of reach, may still hold them). */
+static gboolean stop_group(gpointer data)
+{
+	struct mta_run *r = data;
+	r->signalled = r->signalled == 0 ? SIGTERM : SIGKILL;
+	kill(-r->pid, r->signalled);
+	if (r->signalled == SIGKILL) {
+		stop_reading(r, 0);
+		stop_reading(r, 1);
+	}
+	return G_SOURCE_REMOVE;
+}
+
+static GSource *attach(GMainContext *ctx, GSource *source, GSourceFunc func, struct mta_run *r)
+{
+	g_source_set_callback(source, func, r, NULL);
+	g_source_attach(source, ctx);
+	return source;
+}
+
+/* Start ARGV and wait, in CTX, until its output is read (or given up) and
+ * it is reaped, stopping it after TIMEOUT seconds; false with *ERR when it
+ * cannot be started. */
+static bool run_bounded(GMainContext *ctx, char **argv, gint64 timeout, struct mta_run *r, char **err)
 {
 	GError *gerr = NULL;
-	int status = 0;
-	char *out = NULL, *errs = NULL;
-	if (!g_spawn_sync(NULL, argv, NULL, G_SPAWN_STDIN_FROM_DEV_NULL, NULL, NULL, &out, &errs, &status,
-	                  &gerr)) {
+	if (!g_spawn_async_with_pipes(NULL, argv, NULL,
+	                              G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, own_group,
+	                              NULL, &r->pid, NULL, &r->fd[0], &r->fd[1], &gerr)) {
 		*err = g_strdup_printf("%s: %s", argv[0], gerr->message);
 		g_error_free(gerr);
 		return false;
 	}
-	bool ok = g_spawn_check_wait_status(status, NULL);
-	if (!ok)
+	for (int i = 0; i < 2; i++) {
+		g_unix_set_fd_nonblocking(r->fd[i], TRUE, NULL);
+		r->text[i] = g_string_new(NULL);
+		r->reader[i] = attach(ctx, g_unix_fd_source_new(r->fd[i], G_IO_IN | G_IO_HUP | G_IO_ERR),
+		                      G_SOURCE_FUNC(read_pipe), r);
+	}
+	GSource *watch = attach(ctx, g_child_watch_source_new(r->pid), G_SOURCE_FUNC(child_exited), r);
+	guint ms = (guint)MIN(timeout, 24 * 3600) * 1000;
+	GSource *term = attach(ctx, g_timeout_source_new(ms), stop_group, r);
+	GSource *kill9 = attach(ctx, g_timeout_source_new(ms + HOLDQUEUE_GRACE * 1000), stop_group, r);
+	while (!r->exited || r->fd[0] >= 0 || r->fd[1] >= 0)
+		g_main_context_iteration(ctx, TRUE);
+	GSource *sources[] = {watch, term, kill9};
+	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
+		g_source_destroy(sources[i]);
+		g_source_unref(sources[i]);
+	}
+	return true;
+}
+
+bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, char **err)
+{
+	if (timeout <= 0)
+		timeout = HOLDQUEUE_TIMEOUT;
+	GMainContext *ctx = g_main_context_new();
+	g_main_context_push_thread_default(ctx);
+	struct mta_run r = {.fd = {-1, -1}};
+	bool started = run_bounded(ctx, argv, timeout, &r, err);
+	g_main_context_pop_thread_default(ctx);
+	g_main_context_unref(ctx);
+	if (!started)
+		return false;
+	char *out = g_string_free(r.text[0], FALSE), *errs = g_string_free(r.text[1], FALSE);
+	/* Exit 0 with all of its output is success, even when it came after
+	 * SIGTERM: what the command was for was done. */
+	bool ok = r.signalled != SIGKILL && g_spawn_check_wait_status(r.status, NULL);
+	if (!ok && r.signalled != 0)
+		*err = g_strdup_printf("%s: did not finish within %" G_GINT64_FORMAT " s; stopped", argv[0],
+		                       timeout);
+	else if (!ok)
 		*err = g_strdup_printf("%s: %s", argv[0], *g_strstrip(errs) ? errs : "failed");
 	if (output)
 		*output = out;
@@ -78,7 +204,7 @@ static GHashTable *postfix_read(const struct holdqueue_mta *mta, char **err)
 	}
 	argv[n++] = "-j";
 	char *out = NULL;
-	if (!holdqueue_run(argv, &out, NULL, err)) {
+	if (!holdqueue_run(argv, mta->timeout, &out, NULL, err)) {
 		g_free(out);
 		return NULL;
 	}
@@ -115,7 +241,7 @@ static GHashTable *sendmail_read(const struct holdqueue_mta *mta, char **err)
 		char *argv[] = {(char *)mta->sendmail,      "-C", (char *)mta->sendmail_cf, "-bp",
 		                quarantined ? "-qQ" : NULL, NULL};
 		char *out = NULL;
-		bool ok = holdqueue_run(argv, &out, NULL, err);
+		bool ok = holdqueue_run(argv, mta->timeout, &out, NULL, err);
 		if (ok)
 			holdqueue_parse_sendmail(queue, out, quarantined ? "hold" : "deferred");
 		g_free(out);

@@ -16,9 +16,22 @@
 #include <glib.h>
 #include <stdbool.h>
 
-/* Run ARGV (a NULL-terminated vector, never through a shell); true when it
- * exits 0.  *OUTPUT and *ERRORS (may be NULL) get what it printed. */
-bool holdqueue_run(char **argv, char **output, char **errors, char **err);
+/* How long an MTA command may run where no setting says (the daemon's
+ * reconcile; review.yaml's mta-timeout has the same default), and how long
+ * one told to stop has before it is killed, in seconds. */
+#define HOLDQUEUE_TIMEOUT 30
+#define HOLDQUEUE_GRACE   2
+
+/* Run ARGV (a NULL-terminated vector, never through a shell) for at most
+ * TIMEOUT seconds (0: HOLDQUEUE_TIMEOUT); true when it exits 0.  *OUTPUT
+ * and *ERRORS (may be NULL) get all it printed.  It runs in a process group
+ * of its own; one still running after TIMEOUT seconds is sent SIGTERM (sudo
+ * passes it on to the program it runs as root), what is left of its group
+ * SIGKILL HOLDQUEUE_GRACE seconds later (its pipes are then no longer
+ * read), and it is reaped before this returns: false with *ERR "ARGV[0]:
+ * did not finish within N s; stopped".  Waits in a main context of its
+ * own, so any thread may call it. */
+bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, char **err);
 
 /* Where the MTA's queue is listed from: Postfix (POSTQUEUE -j, with -c
  * POSTFIX_CONFIG unless that is "") or, when SENDMAIL_CF is not "",
@@ -29,6 +42,7 @@ struct holdqueue_mta {
 	const char *postfix_config;
 	const char *sendmail;
 	const char *sendmail_cf;
+	gint64 timeout; /* seconds each listing may take (holdqueue_run; 0: HOLDQUEUE_TIMEOUT) */
 };
 
 /* The MTA's queue as MTA lists it: a table from queue id to queue name

@@ -176,7 +176,8 @@ static void postfix_argv(GPtrArray *argv, const char *program, const struct revi
 
 GHashTable *quarantine_mta_queue(const struct review_config *cfg, char **err)
 {
-	struct holdqueue_mta mta = {POSTQUEUE, cfg->postfix_config, cfg->sendmail_bin, cfg->sendmail_cf};
+	struct holdqueue_mta mta = {POSTQUEUE, cfg->postfix_config, cfg->sendmail_bin, cfg->sendmail_cf,
+	                            cfg->mta_timeout};
 	return holdqueue_read(&mta, err);
 }
 
@@ -189,7 +190,7 @@ static void deliver_soon(const struct review_config *cfg, const char *queue_id)
 	g_ptr_array_add(argv, (char *)queue_id);
 	g_ptr_array_add(argv, NULL);
 	char *err = NULL;
-	holdqueue_run((char **)argv->pdata, NULL, NULL, &err);
+	holdqueue_run((char **)argv->pdata, cfg->mta_timeout, NULL, NULL, &err);
 	g_free(err); /* the next queue run delivers it anyway */
 	g_ptr_array_free(argv, TRUE);
 }
@@ -217,7 +218,7 @@ static bool run_helper(const struct review_config *cfg, const struct store_quara
 	g_ptr_array_add(argv, q->queue_id);
 	g_ptr_array_add(argv, q->token);
 	g_ptr_array_add(argv, NULL);
-	bool ok = holdqueue_run((char **)argv->pdata, NULL, NULL, err);
+	bool ok = holdqueue_run((char **)argv->pdata, cfg->mta_timeout, NULL, NULL, err);
 	g_ptr_array_free(argv, TRUE);
 	return ok;
 }
@@ -249,6 +250,14 @@ static bool act_on_mta(const struct review_config *cfg, const struct store_quara
 	if (release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
 		deliver_soon(cfg, q->queue_id);
 	return true;
+}
+
+unsigned quarantine_mta_commands(const struct review_config *cfg)
+{
+	/* still_queued() of finish_claimed(), run_helper(), verify_queue(),
+	 * then deliver_soon() (one command) or undo_claim()'s still_queued(). */
+	unsigned read = *cfg->sendmail_cf ? 2 : 1;
+	return read + 1 + read + read;
 }
 
 bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
@@ -752,17 +761,23 @@ int quarantine_agent_once(const struct review_config *cfg, struct store *st, gin
 {
 	const char *host = hostname_or_system(cfg->host_name);
 	int n = 0;
+	/* Each action is claimed, carried out and recorded at NOW plus the time
+	 * the actions before it took: the lease of the last of several counts
+	 * from its own claim, as agent-lease's bound (review_config_check)
+	 * assumes, not from the start of this look. */
+	gint64 started = g_get_monotonic_time();
 	for (;;) {
 		struct slot s = {0};
+		gint64 at = now + (g_get_monotonic_time() - started) / G_USEC_PER_SEC;
 		enum store_status claimed =
-		    store_host_action_claim(st, host, now, cfg->agent_lease, &s.a, err);
+		    store_host_action_claim(st, host, at, cfg->agent_lease, &s.a, err);
 		if (claimed == STORE_ERROR)
 			return -1;
 		if (claimed == STORE_NONE)
 			return n;
-		char *result = carry_out(cfg, st, &s, now);
+		char *result = carry_out(cfg, st, &s, at);
 		enum store_status recorded =
-		    s.freed ? s.ours : store_host_action_done(st, &s.a, now, result, err);
+		    s.freed ? s.ours : store_host_action_done(st, &s.a, at, result, err);
 		if (s.freed && recorded == STORE_ERROR)
 			*err = g_strdup("recording an action's result failed");
 		g_string_append_printf(

@@ -59,9 +59,10 @@ bool quarantine_elsewhere(const struct review_config *cfg, const struct store_qu
  * is older than agent-lease: its agent stopped before its result), carry it
  * out through the local helper as its reviewer decided it (the local path of
  * quarantine_decide; what a stopped agent already did is not done again)
- * and record its result ("done...", or "failed: why").  Appends a line per
- * action to REPORT.  Returns how many were carried out, or -1 with *ERR
- * when the store failed. */
+ * and record its result ("done...", or "failed: why"), each at NOW plus the
+ * whole seconds the actions before it took.  Appends a line per action to
+ * REPORT.  Returns how many were carried out, or -1 with *ERR when the
+ * store failed. */
 int quarantine_agent_once(const struct review_config *cfg, struct store *st, gint64 now, GString *report,
                           char **err);
 
@@ -71,6 +72,13 @@ int quarantine_agent_once(const struct review_config *cfg, struct store *st, gin
  * has none, "?" when the store cannot say.  *OPEN (may be NULL) says
  * whether it waits or runs.  Caller frees. */
 char *quarantine_action_state(struct store *st, const struct store_quarantine *q, bool *open);
+
+/* The most MTA commands one decision runs here, each bounded by
+ * mta-timeout (holdqueue_run): the queue read when an attempt takes over a
+ * stopped claim, the helper, the queue read after it, and Postfix's
+ * postqueue -i or the read of the undo; Sendmail's queue is read with two
+ * commands.  4 with Postfix, 7 with Sendmail. */
+unsigned quarantine_mta_commands(const struct review_config *cfg);
 
 /* Read the MTA's queue (postqueue -j): a table from queue id to queue name
  * ("hold", "deferred", ...), both owned by the table.  NULL on error. */

@@ -10,8 +10,10 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "holdqueue.h"
 #include "hostname.h"
 #include "opts.h"
+#include "quarantine.h"
 #include "review_config.h"
 #include "settings.h"
 #include "store.h"
@@ -71,6 +73,11 @@ static const struct review_key review_keys[] = {
      "the sendmail binary that lists Sendmail's queue (-bp) when sendmail-config is set"},
     {"helper", KEY_STRING, FIELD(helper), LIBEXECDIR "/apology-postsuper", 0, 0,
      "the privileged helper that releases or deletes held mail (run with sudo -n when not root)"},
+    {"mta-timeout", KEY_DURATION, FIELD(mta_timeout), "30s", 1, HOUR,
+     "how long one MTA command may run (the helper's release or discard, postqueue, sendmail -bp): "
+     "one still running is sent SIGTERM (sudo passes it on to the helper), SIGKILL 2s later, and the "
+     "decision fails as when the helper fails; agent-lease must be longer than one decision's MTA "
+     "commands may take (4 with Postfix, 7 with Sendmail, each mta-timeout plus 2s)"},
     {"host-name", KEY_HOST_NAME, FIELD(host_name), "", 0, 0,
      "this mail host's name: the same value as the daemon's \"host-name\", which it records with "
      "each hold (empty: the system's host name); a decision about a hold of another host is sent to "
@@ -79,8 +86,8 @@ static const struct review_key review_keys[] = {
      "how often `quarantine agent` looks in the store for decisions addressed to this host"},
     {"agent-lease", KEY_DURATION, FIELD(agent_lease), "5m", 1, DAY,
      "how long an agent's claim of a decision lasts: one still open after this (its agent stopped "
-     "before recording a result) is claimed again and finished by the next agent; keep it longer "
-     "than a release or discard takes"},
+     "before recording a result) is claimed again and finished by the next agent; it must be longer "
+     "than a decision's MTA commands may take (see mta-timeout)"},
     {"expire-after", KEY_DURATION, FIELD(expire_after), "7d", 0, 3650 * DAY,
      "`quarantine expire` acts on mail held longer than this"},
     {"expire-action", KEY_EXPIRE_ACTION, FIELD(expire_action), "return", 0, 0,
@@ -381,6 +388,26 @@ bool review_config_load(struct review_config *cfg, const char *file, char **err)
 	return ok;
 }
 
+bool review_config_check(const struct review_config *cfg, char **err)
+{
+	unsigned commands = quarantine_mta_commands(cfg);
+	gint64 longest = commands * (cfg->mta_timeout + HOLDQUEUE_GRACE);
+	if (cfg->agent_lease > longest)
+		return true;
+	char *lease = format_scaled(cfg->agent_lease, duration_units),
+	     *timeout = format_scaled(cfg->mta_timeout, duration_units),
+	     *most = format_scaled(longest, duration_units);
+	*err = g_strdup_printf("agent-lease %s is not longer than one decision may take: %u MTA commands "
+	                       "(%s), each mta-timeout %s and %ds to stop it, %s; raise agent-lease or "
+	                       "lower mta-timeout",
+	                       lease, commands, *cfg->sendmail_cf ? "Sendmail" : "Postfix", timeout,
+	                       HOLDQUEUE_GRACE, most);
+	g_free(lease);
+	g_free(timeout);
+	g_free(most);
+	return false;
+}
+
 void review_config_print_help(FILE *out)
 {
 	fputs("settings (file " REVIEW_CONFIG_DEFAULT_FILE ", or -c FILE; -o key=value overrides):\n", out);
@@ -430,6 +457,11 @@ int review_config_from_args(struct review_config *cfg, int argc, char **argv, in
 		}
 	}
 	g_ptr_array_free(overrides, TRUE);
+	if (!review_config_check(cfg, &err)) {
+		fprintf(stderr, "%s: %s\n", file ? file : "settings", err);
+		g_free(err);
+		return EX_CONFIG;
+	}
 	*next = i;
 	return 0;
 }

@@ -43,6 +43,7 @@ struct review_config {
 	char *sendmail_cf;     /* sendmail-config: sendmail.cf of a Sendmail quarantine; "" = Postfix */
 	char *sendmail_bin;    /* sendmail-program: the sendmail binary that reads it */
 	char *helper;          /* the privileged apology-postsuper program */
+	gint64 mta_timeout;    /* seconds one MTA command (helper, postqueue, sendmail) may run */
 	char *host_name;       /* this mail host's name; "" = the system's (hostname_or_system) */
 	gint64 agent_interval; /* seconds between the agent's looks at the store */
 	gint64 agent_lease;    /* seconds after which an unfinished claim may be claimed again */
@@ -86,12 +87,18 @@ bool review_config_set(struct review_config *cfg, const char *assignment, char *
  * connections (PostgreSQL); NULL with *ERR (caller frees).  The caller
  * closes it with store_close(). */
 struct store *review_config_open_store(const struct review_config *cfg, char **err);
+/* What one key cannot say alone: agent-lease longer than one decision's
+ * MTA commands may take, each mta-timeout and the time to stop it
+ * (quarantine_mta_commands()).  False with *ERR naming both keys (caller
+ * frees).  review_config_from_args() checks it once every setting is
+ * read. */
+bool review_config_check(const struct review_config *cfg, char **err);
 /* Print every key with its default and help. */
 void review_config_print_help(FILE *out);
 /* Read the settings named by leading "-c FILE" and "-o key=value" options
  * of ARGV (from ARGV[1]; the default file when it exists and no -c is
- * given).  *NEXT is set to the first other argument.  Returns 0, or a
- * sysexits status after printing why. */
+ * given), then review_config_check().  *NEXT is set to the first other
+ * argument.  Returns 0, or a sysexits status after printing why. */
 int review_config_from_args(struct review_config *cfg, int argc, char **argv, int *next);
 /* Parse a duration ("30s", "1h30m"; units.h, without weeks) in seconds; false when malformed. */
 bool review_parse_duration(const char *s, gint64 *out);

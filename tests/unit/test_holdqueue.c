@@ -4,13 +4,22 @@
  * The lines are in Postfix's own format (showq_json), recipients array and
  * all; odd ones (fields missing or of another type, garbage, a cut-off line)
  * are skipped without losing the good lines around them.
+ *
+ * And the running of MTA commands (holdqueue_run): all they print captured,
+ * and one that hangs stopped after its timeout, reaped, its process group
+ * with it, with an error that says so (stand-in scripts that sleep).
  */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <errno.h>
 #include <glib.h>
+#include <glib/gstdio.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/types.h>
 
 #include "holdqueue.h"
 #include "store.h"
@@ -153,12 +162,218 @@ static void test_own_host_only(void **state)
 	g_hash_table_unref(queue);
 }
 
+/* ---- holdqueue_run ------------------------------------------------------ */
+
+/* A temporary directory with an executable shell script NAME of BODY; the
+ * caller frees *DIR and the path. */
+static char *script(char **dir, const char *name, const char *body)
+{
+	if (*dir == NULL)
+		*dir = g_dir_make_tmp("test_holdqueue-XXXXXX", NULL);
+	char *path = g_build_filename(*dir, name, NULL);
+	char *text = g_strdup_printf("#!/bin/sh\n%s\n", body);
+	assert_true(g_file_set_contents(path, text, -1, NULL));
+	assert_int_equal(g_chmod(path, 0755), 0);
+	g_free(text);
+	return path;
+}
+
+/* The pid a stand-in wrote to DIR/NAME, once it has (at most 10 s). */
+static pid_t pid_in(const char *dir, const char *name)
+{
+	char *path = g_build_filename(dir, name, NULL), *text = NULL;
+	for (int i = 0; i < 200 && !g_file_get_contents(path, &text, NULL, NULL); i++)
+		g_usleep(G_USEC_PER_SEC / 20);
+	assert_non_null(text);
+	pid_t pid = (pid_t)g_ascii_strtoll(text, NULL, 10);
+	assert_true(pid > 1);
+	g_free(text);
+	g_unlink(path);
+	g_free(path);
+	return pid;
+}
+
+/* Whether process PID still runs (a zombie does not; an orphan the system
+ * has not reaped yet may be one).  Asked for up to 5 s, as a killed process
+ * takes a moment to die. */
+static bool still_running(pid_t pid)
+{
+	for (int i = 0; i < 100; i++) {
+		char *path = g_strdup_printf("/proc/%d/stat", (int)pid), *stat = NULL;
+		bool exists = g_file_get_contents(path, &stat, NULL, NULL);
+		const char *paren = exists ? strrchr(stat, ')') : NULL;
+		bool running = paren != NULL && paren[1] == ' ' && paren[2] != 'Z';
+		g_free(stat);
+		g_free(path);
+		if (!running)
+			return false;
+		g_usleep(G_USEC_PER_SEC / 20);
+	}
+	return true;
+}
+
+/* Remove DIR and the stand-ins' files in it, and free it. */
+static void remove_dir(char *dir)
+{
+	char *rm[] = {"/bin/rm", "-rf", dir, NULL}, *err = NULL;
+	if (!holdqueue_run(rm, 10, NULL, NULL, &err))
+		fail_msg("%s", err);
+	g_free(dir);
+}
+
+/* What a command prints comes back whole, as before the timeout: a long
+ * stdout byte for byte, stderr, and a failure with its stderr as the error. */
+static void test_run_output(void **state)
+{
+	(void)state;
+	char *out = NULL, *errs = NULL, *err = NULL;
+	char *argv[] = {"/bin/sh", "-c",
+	                "i=0; while [ $i -lt 20000 ]; do echo \"line $i of the listing\"; i=$((i+1)); done;"
+	                " echo to-stderr >&2",
+	                NULL};
+	assert_true(holdqueue_run(argv, 5, &out, &errs, &err));
+	assert_null(err);
+	GString *want = g_string_new(NULL);
+	for (int i = 0; i < 20000; i++)
+		g_string_append_printf(want, "line %d of the listing\n", i);
+	assert_int_equal(strlen(out), want->len);
+	assert_string_equal(out, want->str);
+	assert_string_equal(errs, "to-stderr\n");
+	g_string_free(want, TRUE);
+	g_free(out);
+	g_free(errs);
+	char *fails[] = {"/bin/sh", "-c", "echo partial; echo ' no such queue ' >&2; exit 3", NULL};
+	assert_false(holdqueue_run(fails, 5, &out, NULL, &err));
+	assert_string_equal(out, "partial\n");
+	assert_string_equal(err, "/bin/sh: no such queue");
+	g_clear_pointer(&out, g_free);
+	g_clear_pointer(&err, g_free);
+	char *missing[] = {"/nonexistent/postqueue", "-j", NULL};
+	assert_false(holdqueue_run(missing, 5, &out, NULL, &err));
+	assert_true(g_str_has_prefix(err, "/nonexistent/postqueue: "));
+	g_free(err);
+	/* stdin is /dev/null: a command that reads it does not wait */
+	char *reads[] = {"/bin/cat", NULL};
+	assert_true(holdqueue_run(reads, 5, &out, NULL, &err));
+	assert_string_equal(out, "");
+	g_free(out);
+}
+
+/* A helper that never returns: stopped after its timeout (1 s here; the
+ * bound asserted is loose, for a loaded machine), false with the error,
+ * and reaped: no zombie, nothing left running. */
+static void test_run_timeout(void **state)
+{
+	(void)state;
+	char *dir = g_dir_make_tmp("test_holdqueue-XXXXXX", NULL);
+	char *body = g_strdup_printf("echo $$ >'%s/pid.tmp' && mv '%s/pid.tmp' '%s/pid'; exec sleep 600", dir,
+	                             dir, dir);
+	char *hang = script(&dir, "apology-postsuper", body);
+	char *argv[] = {hang, "release", "ABCDEF123", "token", NULL};
+	char *out = NULL, *err = NULL;
+	gint64 start = g_get_monotonic_time();
+	assert_false(holdqueue_run(argv, 1, &out, NULL, &err));
+	gint64 took = g_get_monotonic_time() - start;
+	assert_true(took < 30 * G_USEC_PER_SEC);
+	char *want = g_strdup_printf("%s: did not finish within 1 s; stopped", hang);
+	assert_string_equal(err, want);
+	g_free(want);
+	g_free(err);
+	g_free(out);
+	pid_t pid = pid_in(dir, "pid");
+	assert_int_equal(kill(pid, 0), -1); /* reaped: not even a zombie */
+	assert_int_equal(errno, ESRCH);
+	g_free(hang);
+	g_free(body);
+	remove_dir(dir);
+}
+
+/* One that ignores SIGTERM and leaves a child of its own holding its
+ * output: both killed once the grace is over, and the call returns. */
+static void test_run_stubborn(void **state)
+{
+	(void)state;
+	char *dir = g_dir_make_tmp("test_holdqueue-XXXXXX", NULL);
+	char *body =
+	    g_strdup_printf("trap '' TERM; sleep 600 & echo $! >'%s/child.tmp'; echo $$ >'%s/pid.tmp';"
+	                    " mv '%s/child.tmp' '%s/child'; mv '%s/pid.tmp' '%s/pid'; wait",
+	                    dir, dir, dir, dir, dir, dir);
+	char *hang = script(&dir, "postqueue", body);
+	char *argv[] = {hang, "-j", NULL};
+	char *err = NULL;
+	assert_false(holdqueue_run(argv, 1, NULL, NULL, &err));
+	assert_non_null(strstr(err, "did not finish within 1 s; stopped"));
+	g_free(err);
+	pid_t pid = pid_in(dir, "pid"), child = pid_in(dir, "child");
+	assert_int_equal(kill(pid, 0), -1);
+	assert_false(still_running(child));
+	g_free(hang);
+	g_free(body);
+	remove_dir(dir);
+}
+
+/* One of the review page's threads: 20 listings, each printing its own
+ * line, one after the other. */
+static gpointer list_often(gpointer data)
+{
+	int n = GPOINTER_TO_INT(data), good = 0;
+	char *line = g_strdup_printf("echo thread %d", n), *want = g_strdup_printf("thread %d\n", n);
+	char *argv[] = {"/bin/sh", "-c", line, NULL};
+	for (int i = 0; i < 20; i++) {
+		char *out = NULL, *err = NULL;
+		good += holdqueue_run(argv, 10, &out, NULL, &err) && strcmp(out, want) == 0;
+		g_free(out);
+		g_free(err);
+	}
+	g_free(line);
+	g_free(want);
+	return GINT_TO_POINTER(good);
+}
+
+/* The review page's threads run commands at once, one of them hanging: each
+ * gets its own output and exit, the hanging one its timeout, and none
+ * waits on another's. */
+static void test_run_threads(void **state)
+{
+	(void)state;
+	GThread *threads[4];
+	for (int i = 0; i < 4; i++)
+		threads[i] = g_thread_new("lister", list_often, GINT_TO_POINTER(i));
+	char *hang[] = {"/bin/sh", "-c", "exec sleep 600", NULL}, *err = NULL;
+	assert_false(holdqueue_run(hang, 1, NULL, NULL, &err));
+	assert_string_equal(err, "/bin/sh: did not finish within 1 s; stopped");
+	g_free(err);
+	for (int i = 0; i < 4; i++)
+		assert_int_equal(GPOINTER_TO_INT(g_thread_join(threads[i])), 20);
+}
+
+/* The queue listing hangs (a stand-in sendmail -bp): no queue, and why. */
+static void test_read_timeout(void **state)
+{
+	(void)state;
+	char *dir = NULL;
+	char *sendmail = script(&dir, "sendmail", "exec sleep 600");
+	struct holdqueue_mta mta = {
+	    .sendmail = sendmail, .sendmail_cf = "/etc/mail/sendmail.cf", .timeout = 1};
+	char *err = NULL;
+	assert_null(holdqueue_read(&mta, &err));
+	char *want = g_strdup_printf("%s: did not finish within 1 s; stopped", sendmail);
+	assert_string_equal(err, want);
+	g_free(want);
+	g_free(err);
+	g_free(sendmail);
+	remove_dir(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_postqueue_lines),  cmocka_unit_test(test_empty),
 	    cmocka_unit_test(test_odd_lines),        cmocka_unit_test(test_listed_twice),
 	    cmocka_unit_test(test_sendmail_listing), cmocka_unit_test(test_own_host_only),
+	    cmocka_unit_test(test_run_output),       cmocka_unit_test(test_run_timeout),
+	    cmocka_unit_test(test_run_stubborn),     cmocka_unit_test(test_read_timeout),
+	    cmocka_unit_test(test_run_threads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include <cmocka.h>
+#include <errno.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <signal.h>
@@ -79,8 +80,8 @@ static int teardown(void **state)
 	struct fixture *fx = *state;
 	store_close(fx->st);
 	/* the store, and the stand-ins of test_two_hosts and test_one_host */
-	const char *names[] = {"store.db", "store.db-wal", "store.db-shm",   "mx-a",
-	                       "mx-b",     "sendmail",     g_get_host_name()};
+	const char *names[] = {"store.db", "store.db-wal", "store.db-shm", "mx-a",           "mx-b",
+	                       "sendmail", "hang",         "hang.pid",     g_get_host_name()};
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *p = g_build_filename(fx->dir, names[i], NULL);
 		g_unlink(p);
@@ -469,6 +470,45 @@ static void test_settings_file_is_yaml(void **state)
 	g_rmdir(dir);
 	g_free(path);
 	g_free(dir);
+	review_config_clear(&cfg);
+}
+
+/* agent-lease must be longer than what one decision's MTA commands may
+ * take, each mta-timeout and the time to stop it: 4 commands with Postfix,
+ * 7 with Sendmail.  The defaults pass with either; a lease too short is
+ * refused naming both keys. */
+static void test_settings_lease_bound(void **state)
+{
+	(void)state;
+	struct review_config cfg;
+	review_config_init(&cfg);
+	assert_int_equal(cfg.mta_timeout, 30);
+	char *err = NULL;
+	assert_int_equal(quarantine_mta_commands(&cfg), 4);
+	assert_true(review_config_check(&cfg, &err));
+	assert_true(review_config_set(&cfg, "sendmail-config=/etc/mail/sendmail.cf", &err));
+	assert_int_equal(quarantine_mta_commands(&cfg), 7);
+	assert_true(review_config_check(&cfg, &err)); /* 7 x (30s + 2s) = 224s < 5m */
+	assert_true(review_config_set(&cfg, "mta-timeout=1m", &err));
+	assert_false(review_config_check(&cfg, &err));
+	assert_string_equal(err, "agent-lease 5m is not longer than one decision may take: 7 MTA commands "
+	                         "(Sendmail), each mta-timeout 1m and 2s to stop it, 434s; raise "
+	                         "agent-lease or lower mta-timeout");
+	g_clear_pointer(&err, g_free);
+	assert_true(review_config_set(&cfg, "sendmail-config=", &err));
+	assert_true(review_config_set(&cfg, "mta-timeout=1s", &err));
+	assert_true(review_config_set(&cfg, "agent-lease=12s", &err));
+	assert_false(review_config_check(&cfg, &err)); /* 4 x (1s + 2s): not longer */
+	assert_non_null(strstr(err, "agent-lease 12s is not longer"));
+	assert_non_null(strstr(err, "4 MTA commands (Postfix), each mta-timeout 1s and 2s to stop it, 12s"));
+	g_clear_pointer(&err, g_free);
+	assert_true(review_config_set(&cfg, "agent-lease=13s", &err));
+	assert_true(review_config_check(&cfg, &err));
+	assert_false(review_config_set(&cfg, "mta-timeout=0", &err));
+	assert_string_equal(err, "-o mta-timeout: expected a duration from 1s to 1h");
+	g_clear_pointer(&err, g_free);
+	assert_false(review_config_set(&cfg, "mta-timeout=61m", &err));
+	g_clear_pointer(&err, g_free);
 	review_config_clear(&cfg);
 }
 
@@ -904,6 +944,20 @@ static char *state_of(struct store *st, gint64 id)
 	return state;
 }
 
+/* The newest entry of record ID's audit trail as "action: note". */
+static char *last_review(struct store *st, gint64 id)
+{
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(st, id, 1, trail, &err) || trail->len != 1)
+		fail_msg("audit trail: %s", err ? err : "empty");
+	const struct store_review *r = &g_array_index(trail, struct store_review, 0);
+	char *text = g_strdup_printf("%s: %s", r->action, r->note ? r->note : "");
+	g_array_unref(trail);
+	return text;
+}
+
 /* Two mail hosts on one store (two handles, host names mx-a and mx-b): one
  * queue; a decision made on mx-a about mx-b's hold waits for mx-b, whose
  * agents (two polling at once) carry it out exactly once through mx-b's
@@ -1167,6 +1221,116 @@ static void test_one_host(void **state)
 	assert_int_equal(quarantine_agent_once(&cfg, fx->st, 950, report, &err), 0);
 	g_string_free(report, TRUE);
 	review_config_clear(&cfg);
+}
+
+/* A helper that never returns (a stand-in that sleeps): after mta-timeout
+ * a reviewer's release fails as when the helper fails (the error says the
+ * helper was stopped, the audit trail keeps it, the record is held again,
+ * no action left open), and so does an action sent from another host to
+ * this host's agent, its result recorded; each helper is gone. */
+static void test_helper_timeout(void **state)
+{
+	struct fixture *fx = *state;
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	gint64 id = put_on(fx->st, "mx-b", "hhhh", "sam@us", "d@client.example", findings_json, 100, "held");
+	char *body = g_strdup_printf("echo $$ >>'%s/hang.pid'; exec sleep 600", fx->dir);
+	struct review_config b, a;
+	host_config(&b, fx->dir, "mx-b");
+	g_free(b.helper);
+	b.helper = script(fx->dir, "hang", body);
+	b.mta_timeout = 1;
+	host_config(&a, fx->dir, "mx-a");
+	char *err = NULL, *sent_to = NULL;
+	assert_false(quarantine_decide(&b, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
+	char *want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: did not finish "
+	                             "within 1 s; stopped",
+	                             id, b.helper);
+	assert_string_equal(err, want);
+	g_clear_pointer(&err, g_free);
+	char *trail = last_review(fx->st, id), *state_now = state_of(fx->st, id);
+	assert_true(g_str_has_prefix(trail, "release-failed: "));
+	assert_non_null(strstr(trail, "did not finish within 1 s; stopped"));
+	assert_string_equal(state_now, "held");
+	g_free(trail);
+	g_free(state_now);
+	struct store_quarantine *q = quarantine_load(fx->st, id, &err);
+	assert_null(quarantine_action_state(fx->st, q, NULL)); /* the reviewer's slot given up */
+
+	/* The same hold decided on mx-a, carried out by mx-b's agent. */
+	assert_true(
+	    quarantine_decide(&a, fx->st, id, REVIEW_DISCARD, "carol", NULL, NULL, 1000, &sent_to, &err));
+	assert_string_equal(sent_to, "mx-b");
+	GString *report = g_string_new(NULL);
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 1100, report, &err), 1);
+	g_free(want);
+	want = g_strdup_printf("discard of message %" G_GINT64_FORMAT " by carol: failed: discard of message "
+	                       "%" G_GINT64_FORMAT " failed: %s: did not finish within 1 s; stopped",
+	                       id, id, b.helper);
+	if (strstr(report->str, want) == NULL)
+		fail_msg("agent: %s", report->str);
+	char *action = quarantine_action_state(fx->st, q, NULL);
+	assert_string_equal(action, "discard failed on mx-b");
+	state_now = state_of(fx->st, id);
+	assert_string_equal(state_now, "held");
+
+	/* Both helpers stopped and reaped. */
+	char *pids_path = g_build_filename(fx->dir, "hang.pid", NULL), *pids = NULL;
+	assert_true(g_file_get_contents(pids_path, &pids, NULL, NULL));
+	char **lines = g_strsplit(g_strstrip(pids), "\n", -1);
+	assert_int_equal(g_strv_length(lines), 2);
+	for (char **l = lines; *l; l++) {
+		assert_int_equal(kill((pid_t)g_ascii_strtoll(*l, NULL, 10), 0), -1);
+		assert_int_equal(errno, ESRCH);
+	}
+	g_strfreev(lines);
+	g_free(pids);
+	g_free(pids_path);
+	g_free(action);
+	g_free(state_now);
+	g_free(want);
+	g_free(sent_to);
+	g_string_free(report, TRUE);
+	store_quarantine_free(q);
+	g_free(body);
+	review_config_clear(&a);
+	review_config_clear(&b);
+}
+
+/* One look of the agent that finds two actions, the first taking over a
+ * second (a helper that sleeps): each is claimed at the time of its own
+ * claim, so the second's lease is not already shortened by the first. */
+static void test_agent_claims_each_when_taken(void **state)
+{
+	struct fixture *fx = *state;
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct review_config a, b;
+	host_config(&a, fx->dir, "mx-a");
+	host_config(&b, fx->dir, "mx-b");
+	g_free(b.helper);
+	b.helper = script(fx->dir, "hang", "sleep 1.5");
+	gint64 ids[2];
+	char *err = NULL;
+	for (int i = 0; i < 2; i++) {
+		ids[i] = put_on(fx->st, "mx-b", i ? "w2" : "w1", "sam@us", "d@client.example", findings_json,
+		                100, "held");
+		assert_true(quarantine_decide(&a, fx->st, ids[i], REVIEW_RELEASE, "carol", NULL, NULL, 500,
+		                              NULL, &err));
+	}
+	GString *report = g_string_new(NULL);
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 1000, report, &err), 2);
+	struct store_host_action first = {0}, second = {0};
+	assert_int_equal(store_host_action_last(fx->st, ids[0], &first, &err), STORE_FOUND);
+	assert_int_equal(store_host_action_last(fx->st, ids[1], &second, &err), STORE_FOUND);
+	assert_int_equal(first.claimed_at, 1000);
+	assert_true(second.claimed_at >= 1001);
+	assert_string_equal(second.result, "done");
+	store_host_action_clear(&first);
+	store_host_action_clear(&second);
+	g_string_free(report, TRUE);
+	review_config_clear(&a);
+	review_config_clear(&b);
 }
 
 /* A reviewer on mx-b deciding mx-b's own hold while an action about it is
@@ -1744,6 +1908,8 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_two_hosts, setup, teardown),                                \
 	    cmocka_unit_test_setup_teardown(test_agent_lease, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown),                                 \
+	    cmocka_unit_test_setup_teardown(test_helper_timeout, setup, teardown),                           \
+	    cmocka_unit_test_setup_teardown(test_agent_claims_each_when_taken, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_direct_while_action_open, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_stopped_local_decision, setup, teardown),                   \
 	    cmocka_unit_test_setup_teardown(test_direct_during_agent, setup, teardown),                      \
@@ -1761,6 +1927,7 @@ int main(void)
 	    cmocka_unit_test(test_settings),
 	    cmocka_unit_test(test_settings_file_is_yaml),
 	    cmocka_unit_test(test_settings_bounds),
+	    cmocka_unit_test(test_settings_lease_bound),
 	    cmocka_unit_test(test_logins_count),
 	    cmocka_unit_test(test_precision_html_escaped),
 	    cmocka_unit_test(test_decisions_count),
