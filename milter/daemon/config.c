@@ -94,6 +94,9 @@ const struct config_key config_keys[] = {
      "sendmail -C FILE -bp and -bp -qQ instead of postqueue (empty: Postfix)"},
     {"reconcile.sendmail-program", CONF_STRING, FIELD(sendmail_bin), "/usr/sbin/sendmail", 0, 0, NULL, NULL,
      "the sendmail binary that lists Sendmail's queue when reconcile.sendmail-config is set"},
+    {"reconcile.timeout", CONF_DURATION, FIELD(queue_timeout), "2m", 1, 3600, NULL, NULL,
+     "how long one listing of the queue may take before it is stopped (sendmail -bp on a host whose "
+     "own name does not resolve waits about a minute for it)"},
     {"mode", CONF_ENUM, FIELD(mode), "enforce", 0, 0, CHOICES("enforce", "monitor"), NULL,
      "enforce: act on the verdict; monitor: decide, log and record, change nothing"},
     {"on-error", CONF_ENUM, FIELD(on_error), "accept", 0, 0, CHOICES("accept", "tempfail", "hold"), NULL,

@@ -72,6 +72,7 @@ struct config {
 	char *postfix_config;    /* Postfix configuration directory of the instance; "" = the default */
 	char *sendmail_cf;       /* Sendmail's sendmail.cf; "" = the MTA is Postfix */
 	char *sendmail_bin;      /* the sendmail binary that lists its queue */
+	gint64 queue_timeout;    /* seconds one listing of the queue may take */
 	gint64 drain_timeout;    /* seconds SIGTERM waits for messages in flight */
 	gint64 milter_timeout;   /* seconds an MTA connection may stay idle */
 	int workers;             /* event loops (threads); 0 = one per CPU */

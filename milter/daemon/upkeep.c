@@ -31,11 +31,11 @@ static gint64 next_reconcile;  /* monotonic seconds; 0: at the first run */
 static char *reconcile_why;    /* why the last reconcile could not compare, logged once */
 static bool reconcile_alerted; /* the last reconcile found held mail with no record */
 /* The MTA whose queue reconcile reads, from the daemon's settings; a
- * listing that hangs is stopped after HOLDQUEUE_TIMEOUT. */
+ * listing that hangs is stopped after reconcile.timeout. */
 #define MTA_OF(cfg)                                                                                          \
 	{                                                                                                    \
 		(cfg)->postqueue, (cfg)->postfix_config, (cfg)->sendmail_bin, (cfg)->sendmail_cf,            \
-		    HOLDQUEUE_TIMEOUT                                                                        \
+		    (cfg)->queue_timeout                                                                     \
 	}
 
 static struct holdqueue_counts reconciled; /* what the last reconcile found */

@@ -53,6 +53,7 @@ static void test_table_defaults(void **state)
 	assert_int_equal(cfg.mode, MODE_ENFORCE);
 	assert_int_equal(cfg.max_message_size, 10 * 1024 * 1024);
 	assert_int_equal(cfg.drain_timeout, 30);
+	assert_int_equal(cfg.queue_timeout, 120);
 	assert_int_equal(cfg.socket_mode, 0660);
 	assert_int_equal(cfg.daemon_names->len, 2);
 	config_clear(&cfg);
@@ -160,6 +161,8 @@ static void test_values(void **state)
 	                           "limits:\n"
 	                           "  max-message-size: 512K\n"
 	                           "  drain-timeout: 2m\n"
+	                           "reconcile:\n"
+	                           "  timeout: 90s\n"
 	                           "history:\n"
 	                           "  window: 2w\n"
 	                           "headers:\n"
@@ -178,6 +181,7 @@ static void test_values(void **state)
 	assert_string_equal(cfg.internal_domains->pdata[1], "example.net");
 	assert_int_equal(cfg.max_message_size, 512 * 1024);
 	assert_int_equal(cfg.drain_timeout, 120);
+	assert_int_equal(cfg.queue_timeout, 90);
 	assert_int_equal(cfg.history_window, 14 * 86400);
 	assert_true(cfg.header_on_pass);
 	assert_string_equal(cfg.user, "");
