@@ -1452,7 +1452,7 @@ static gint64 paused_host(struct review_config *b, struct store *st, const char 
 		assert_int_equal(mkfifo(fifos[i], 0600), 0);
 		g_free(fifos[i]);
 	}
-	char *body = g_strdup_printf("cd '%s' && echo \"mx-b $*\" >>calls\n"
+	char *body = g_strdup_printf("cd '%s' && echo \"mx-b $*\" >>calls && echo $$ >helper.pid\n"
 	                             "if [ ! -e paused ]; then touch paused; echo >started; read x <go; fi\n"
 	                             "if [ -e gone ]; then exit 77; fi\n"
 	                             "touch gone",
@@ -1592,7 +1592,7 @@ static void paused_race_open(struct paused_race *r, const struct fixture *fx)
 /* paused_host()'s files in DIR removed (teardown() removes host_config()'s). */
 static void paused_host_remove(const char *dir)
 {
-	const char *names[] = {"started", "go", "paused", "gone", "mx-b-paused", "bp"};
+	const char *names[] = {"started", "go", "paused", "gone", "mx-b-paused", "bp", "helper.pid"};
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *path = g_build_filename(dir, names[i], NULL);
 		g_unlink(path);
@@ -1719,6 +1719,14 @@ static gint64 expiry_killed(const struct fixture *fx, struct review_config *b, c
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(stopped_in_helper);
 	assert_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	/* The helper runs in a process group of its own (holdqueue_run), so it
+	 * outlived the decision, paused: stop it too, as the host going down
+	 * would. */
+	char *pid_path = g_build_filename(fx->dir, "helper.pid", NULL), *pid_text = NULL;
+	assert_true(g_file_get_contents(pid_path, &pid_text, NULL, NULL));
+	assert_int_equal(kill((pid_t)g_ascii_strtoll(pid_text, NULL, 10), SIGKILL), 0);
+	g_free(pid_text);
+	g_free(pid_path);
 	g_free(helper_calls(fx->dir));
 
 	char *st = state_of(fx->st, id);
