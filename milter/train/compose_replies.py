@@ -1,9 +1,14 @@
 #!/usr/bin/env python3
-"""Pseudo-replies for the gate's "answers" class: each line "answers<TAB>TEXT", TEXT being two to six sentences
-drawn (with a fixed seed, so `make train` is reproducible) from the reply sentences in policies/training/sentences/,
-plus the replies of policies/training/replies/*.jsonl as they are.
+"""Texts for the gate's "answers" class, one "answers<TAB>TEXT" per line.
 
-usage: compose_replies.py N SENTENCES.tsv... [--replies FILE.jsonl...]
+With N > 0: N pseudo-replies, each two to six sentences drawn with a fixed seed from the reply sentences of the
+given files.  This wrote policies/training/replies/pseudo-replies.tsv once (N = 1500, every sentences/*.tsv of the
+time); `make train` reads that file as it is, so a new sentence file changes the sentence model only and does not
+redraw the `answers` class.  Run it again only to redraw that class on purpose, and measure the result.
+
+With --replies: the whole replies of policies/training/replies/*.jsonl as they are (`make train` runs it with N = 0).
+
+usage: compose_replies.py N [SENTENCES.tsv...] [--replies FILE.jsonl...]
 """
 import json, random, sys
 
