@@ -24,9 +24,10 @@ struct eval {
 	struct sentence_facts *facts; /* one per sentence */
 	guint *hit_sentence;          /* sentence index per hit */
 	bool *hit_negated;
-	guint64 has_any;  /* union of facts, not negated */
-	guint32 *learned; /* per sentence: bit per enum sentence_tag (the sentence model) */
-	guint64 *negated; /* per sentence: classes of its negated hits */
+	guint64 has_any;    /* union of facts, not negated */
+	guint32 *learned;   /* per sentence: bit per enum sentence_tag (the sentence model) */
+	guint64 *negated;   /* per sentence: classes of its negated hits */
+	unsigned apologies; /* apology expressions in the reply */
 	struct findings *out;
 };
 
@@ -204,7 +205,11 @@ static void judge_learned(struct eval *e)
 	for (guint s = 0; s < e->view->sentences->len; s++) {
 		if (sentence_tagged(e, s, TAG_HOLLOW))
 			add_learned(e, RULE_NON_APOLOGY, s, TAG_HOLLOW);
-		if (sentence_tagged(e, s, TAG_GROVEL))
+		/* One apology, however warmly put, is what the seeds ask for: the
+		 * model's grovel counts where the reply apologises more than
+		 * once, or in a sentence of self-reproach with no apology in it. */
+		if (sentence_tagged(e, s, TAG_GROVEL) &&
+		    (e->apologies > 1 || !sentence_has(e, s, LEX_APOLOGY)))
 			add_learned(e, RULE_OVER_APOLOGY, s, TAG_GROVEL);
 		if (reply_owns)
 			continue;
@@ -374,6 +379,7 @@ static void judge_apologies(struct eval *e, const struct hit **first_apology)
 		if (stacked >= pol->over_min_intensifiers && firstint)
 			add(e, RULE_OVER_APOLOGY, firstint->start, h->end);
 	}
+	e->apologies = count;
 	e->out->apologised = count > imposition_only;
 	if (count == 0)
 		add_sentence(e, RULE_APOLOGY_MISSING, anchor(e));

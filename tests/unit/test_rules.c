@@ -232,6 +232,13 @@ static const struct rule_case cases[] = {
      true},
     {"over: two routine", "I'm sorry we got this wrong. Sorry again for the trouble.", NULL, "over-apology",
      false},
+    /* the sentence model's grovel: not on one warm apology, on one said again */
+    {"over: one warm apology",
+     "I am so sorry for the mix-up with your invoice! The corrected one is attached.", NULL, "over-apology",
+     false},
+    {"over: the warm apology said again",
+     "I am so sorry for the mix-up with your invoice! I am sorry again for the trouble.", NULL,
+     "over-apology", true},
 };
 
 static char *make_reply(const char *reply, const char *complaint)
@@ -452,7 +459,8 @@ static void test_reply_words_do_not_clear(void **state)
 	const char *reply = "I am so sorry the delivery was late again. That was our mistake and it should "
 	                    "not have happened. As I said in my last email, you should have checked the "
 	                    "tracking page.";
-	char *request = make_reply(reply, "Could you send me the updated price list for next quarter? Thanks.");
+	char *request =
+	    make_reply(reply, "Could you send me the updated price list for next quarter? Thanks.");
 	char *breach = make_reply(reply, "The delivery was supposed to arrive on Monday and it still has not "
 	                                 "come. This is the second time this month.");
 	struct policy *doubtful = policy_with_model_key("hold-margin", "99");
@@ -828,8 +836,10 @@ static void test_quoted_kept(void **state)
 	(void)state;
 	GString *complaint = g_string_new("Where is my order? \u00c7a ne va pas.");
 	while (complaint->len < 3 * DECISION_QUOTED_MAX)
-		g_string_append(complaint, "\n\u00e9t\u00e9 \u2014 still waiting for the report, \u00e7a suffit.");
-	char *raw = make_reply("The courier lost it, not us. You should have read the tracking page.", complaint->str);
+		g_string_append(complaint,
+		                "\n\u00e9t\u00e9 \u2014 still waiting for the report, \u00e7a suffit.");
+	char *raw = make_reply("The courier lost it, not us. You should have read the tracking page.",
+	                       complaint->str);
 	struct decision d;
 	apology_check(pol, raw, strlen(raw), NULL, &d);
 	assert_int_equal(d.verdict, VERDICT_HOLD);
