@@ -291,11 +291,12 @@ static void test_rule_cases(void **state)
 	assert_int_equal(bad, 0);
 }
 
-/* A policy like the default with one key of its models: section set to
- * VALUE (KEY is "hold-margin", "phrase-assist" or "thread-lift"), or the
- * key's line left out when VALUE is NULL (no key changed when KEY is NULL),
- * and its gate-text model GATE_TEXT (NULL: the shipped one); caller unrefs. */
-static struct policy *policy_with(const char *key, const char *value, const char *gate_text)
+/* A policy like the default with N keys of its models: section set, KEYS[i]
+ * to VALUES[i] (a key such as "hold-margin", "phrase-assist" or
+ * "thread-lift"), or the key's line left out when VALUES[i] is NULL, and its
+ * gate-text model GATE_TEXT (NULL: the shipped one); caller unrefs. */
+static struct policy *policy_with_keys(const char *const *keys, const char *const *values, unsigned n,
+                                       const char *gate_text)
 {
 	char *yaml = NULL, *err = NULL;
 	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
@@ -308,15 +309,17 @@ static struct policy *policy_with(const char *key, const char *value, const char
 	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
 	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
 	assert_true(g_string_replace(y, "gate-text: default-gate-text.model", text, 1) == 1);
-	char *from = key ? g_strdup_printf(value ? "\n  %s: [^ \n]+" : "\n  %s: [^\n]*", key) : NULL,
-	     *to = key && value ? g_strdup_printf("\n  %s: %s", key, value) : g_strdup("");
-	if (key) {
+	for (unsigned i = 0; i < n; i++) {
+		char *from = g_strdup_printf(values[i] ? "\n  %s: [^ \n]+" : "\n  %s: [^\n]*", keys[i]),
+		     *to = values[i] ? g_strdup_printf("\n  %s: %s", keys[i], values[i]) : g_strdup("");
 		GRegex *re = g_regex_new(from, 0, 0, NULL);
 		char *set = g_regex_replace_literal(re, y->str, -1, 0, to, 0, NULL);
 		assert_string_not_equal(set, y->str); /* the key is there */
 		g_string_assign(y, set);
 		g_free(set);
 		g_regex_unref(re);
+		g_free(from);
+		g_free(to);
 	}
 	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
 	char *path = g_build_filename(dir, "p.yaml", NULL);
@@ -330,14 +333,19 @@ static struct policy *policy_with(const char *key, const char *value, const char
 	g_free(path);
 	g_free(dir);
 	g_string_free(y, TRUE);
-	g_free(from);
-	g_free(to);
 	g_free(text);
 	g_free(sent);
 	g_free(gate);
 	g_free(cwd);
 	g_free(yaml);
 	return p;
+}
+
+/* The default with one key of its models: section set (see policy_with_keys;
+ * no key changed when KEY is NULL). */
+static struct policy *policy_with(const char *key, const char *value, const char *gate_text)
+{
+	return policy_with_keys(&key, &value, key ? 1 : 0, gate_text);
 }
 
 static struct policy *policy_with_model_key(const char *key, const char *value)
@@ -382,17 +390,31 @@ static void test_whole_reply_answers(void **state)
 	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
 	char *model = g_build_filename(dir, "gate-text.model", NULL);
 	write_gate_text_without_answers(model);
-	struct policy *shipped = policy_with("thread-lift", "4", NULL),
-	              *older = policy_with("thread-lift", "4", model);
+	/* the margins with no lift at all */
+	struct policy *shipped = policy_with("thread-lift", "0", NULL),
+	              *older = policy_with("thread-lift", "0", model);
 	struct decision d;
 	apology_check(shipped, msg, strlen(msg), NULL, &d);
-	assert_true(d.complaint.detected);
 	assert_true(d.complaint.score < 0); /* the quoted words alone fall short */
-	double answers = d.complaint.answers;
+	double score = d.complaint.score, answers = d.complaint.answers;
+	decision_clear(&d);
+	apology_check(older, msg, strlen(msg), NULL, &d);
+	double answers_older = d.complaint.answers;
+	assert_true(answers_older < answers - 0.1);
+	decision_clear(&d);
+	policy_unref(shipped);
+	policy_unref(older);
+	/* a lift halfway between the two: the class decides the thread */
+	char lift[32];
+	g_snprintf(lift, sizeof lift, "%.3f", -(score + (answers + answers_older) / 2));
+	assert_true(g_ascii_strtod(lift, NULL) > 0);
+	shipped = policy_with("thread-lift", lift, NULL);
+	older = policy_with("thread-lift", lift, model);
+	apology_check(shipped, msg, strlen(msg), NULL, &d);
+	assert_true(d.complaint.detected);
 	decision_clear(&d);
 	apology_check(older, msg, strlen(msg), NULL, &d);
 	assert_false(d.complaint.detected);
-	assert_true(d.complaint.answers < answers - 0.1);
 	decision_clear(&d);
 	/* an ordinary reply to ordinary mail is not lifted, with the class as without */
 	char *plain = make_reply("Attached are the slides from Tuesday. The next workshop is on the 14th.",
@@ -463,8 +485,16 @@ static void test_reply_words_do_not_clear(void **state)
 	    make_reply(reply, "Could you send me the updated price list for next quarter? Thanks.");
 	char *breach = make_reply(reply, "The delivery was supposed to arrive on Monday and it still has not "
 	                                 "come. This is the second time this month.");
-	struct policy *doubtful = policy_with_model_key("hold-margin", "99");
+	/* a thread-lift just enough for the reply's words to lift the request */
+	struct policy *unlifted = policy_with("thread-lift", "0", NULL);
 	struct decision d;
+	apology_check(unlifted, request, strlen(request), NULL, &d);
+	char lift[32];
+	g_snprintf(lift, sizeof lift, "%.3f", 0.5 - (d.complaint.score + d.complaint.answers));
+	decision_clear(&d);
+	policy_unref(unlifted);
+	const char *keys[] = {"hold-margin", "thread-lift"}, *values[] = {"99", lift};
+	struct policy *doubtful = policy_with_keys(keys, values, 2, NULL);
 	apology_check(doubtful, request, strlen(request), NULL, &d);
 	assert_true(d.complaint.detected);
 	assert_true(d.complaint.score < 0); /* lifted by the reply alone */
