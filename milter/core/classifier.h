@@ -13,7 +13,8 @@
  * one of 2^bits buckets; every feature present counts the same
  * (classifier_feature_value()).
  *
- * Pure: classifier_parse() reads a buffer the caller loaded.  Ownership: a struct
+ * Pure: classifier_parse() reads a buffer the caller loaded (or the pieces
+ * of one, classifier_reader_feed()).  Ownership: a struct
  * model is created by classifier_parse() and freed by classifier_free(); it is
  * read-only afterwards and may be shared between threads.
  */
@@ -54,6 +55,16 @@ float classifier_feature_value(unsigned n);
 /* Parse a model file's contents.  Returns NULL and sets *ERR (owned by the
  * caller) when it is malformed; NAME is used in the messages. */
 struct classifier *classifier_parse(const char *name, const char *data, size_t len, char **err);
+
+/* The same, for a file read in pieces of any size, so that its reader needs
+ * no buffer as large as the file: classifier_reader_new(), then
+ * classifier_reader_feed() with each piece in order, then
+ * classifier_reader_finish(), which frees the reader and returns what
+ * classifier_parse() would for the whole (the caller owns it, or *ERR). */
+struct classifier_reader;
+struct classifier_reader *classifier_reader_new(const char *name);
+void classifier_reader_feed(struct classifier_reader *r, const char *data, size_t len);
+struct classifier *classifier_reader_finish(struct classifier_reader *r, char **err);
 void classifier_free(struct classifier *m);
 
 /* Index of class NAME, or -1. */

@@ -34,6 +34,17 @@ struct match {
  * frees) when a pattern is invalid.
  */
 struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err_index, char **err);
+
+/*
+ * A matcher for the patterns of BASE that KEEP marks, BASE being compiled
+ * from PATS[N]: it reports the same matches of those patterns, with their ids
+ * in PATS, and no others.  It shares what BASE compiled where it can (the
+ * Hyperscan build: the literal database, so the policy's complaint cues are
+ * not compiled a second time), so BASE must outlive it.  Errors as
+ * matcher_compile().
+ */
+struct matcher *matcher_subset(const struct matcher *base, const struct pattern *pats, unsigned n,
+                               const bool *keep, int *err_index, char **err);
 void matcher_free(struct matcher *m);
 
 /* Append every match in TEXT to OUT (struct match), in no particular order. */

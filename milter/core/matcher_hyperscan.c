@@ -1,7 +1,9 @@
 /*
  * matcher_hyperscan.c - literals in one Hyperscan literal database
  * (hs_compile_lit_multi: fast to compile, one pass over the text however
- * many phrases there are), regular expressions through regexset.c.
+ * many phrases there are), regular expressions through regexset.c.  A
+ * subset (the complaint cues) scans with its base's database and drops the
+ * literals it does not keep.
  * Scratch space is per thread and freed when the thread exits.
  */
 #include <hs.h>
@@ -12,8 +14,10 @@
 
 struct matcher {
 	hs_database_t *db; /* NULL when there are no literals */
-	guint serial;      /* unique per compiled matcher */
+	bool owns_db;      /* false in a subset: the database is its base's */
+	guint serial;      /* unique per compiled database */
 	guint32 *lit_len;  /* length per pattern id */
+	guint8 *keep;      /* a subset's: the pattern ids it reports */
 	struct regexset *regex;
 };
 
@@ -92,7 +96,29 @@ struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err
 		matcher_free(m);
 		return NULL;
 	}
+	m->owns_db = true;
 	m->serial = (guint)g_atomic_int_add(&next_serial, 1);
+	return m;
+}
+
+struct matcher *matcher_subset(const struct matcher *base, const struct pattern *pats, unsigned n,
+                               const bool *keep, int *err_index, char **err)
+{
+	struct matcher *m = g_new0(struct matcher, 1);
+	m->db = base->db;
+	m->serial = base->serial; /* the same database: the same scratch fits */
+	m->lit_len = g_memdup2(base->lit_len, sizeof(guint32) * (n ? n : 1));
+	m->keep = g_new0(guint8, n ? n : 1);
+	m->regex = regexset_new();
+	for (unsigned i = 0; i < n; i++) {
+		m->keep[i] = keep[i];
+		if (keep[i] && pats[i].regex &&
+		    !regexset_add(m->regex, pats[i].text, pats[i].len, false, i, err)) {
+			*err_index = (int)i;
+			matcher_free(m);
+			return NULL;
+		}
+	}
 	return m;
 }
 
@@ -100,9 +126,11 @@ void matcher_free(struct matcher *m)
 {
 	if (m == NULL)
 		return;
-	hs_free_database(m->db);
+	if (m->owns_db)
+		hs_free_database(m->db);
 	regexset_free(m->regex);
 	g_free(m->lit_len);
+	g_free(m->keep);
 	g_free(m);
 }
 
@@ -116,6 +144,8 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	(void)from;
 	(void)flags;
 	struct scan_ctx *ctx = arg;
+	if (ctx->m->keep && !ctx->m->keep[id])
+		return 0;
 	struct match mt = {id, (unsigned)to - ctx->m->lit_len[id], (unsigned)to};
 	g_array_append_val(ctx->out, mt);
 	return 0;

@@ -167,6 +167,73 @@ static void test_bad_models(void **state)
 	g_free(wide);
 }
 
+static struct classifier *parse_in_pieces(const char *text, size_t len, size_t piece, char **err)
+{
+	struct classifier_reader *r = classifier_reader_new("bad.model");
+	for (size_t off = 0; off < len; off += piece)
+		classifier_reader_feed(r, text + off, MIN(piece, len - off));
+	return classifier_reader_finish(r, err);
+}
+
+static void assert_same_model(const struct classifier *a, const struct classifier *b)
+{
+	assert_string_equal(a->name, b->name);
+	assert_string_equal(a->version, b->version);
+	assert_int_equal(a->bits, b->bits);
+	assert_int_equal(a->n_classes, b->n_classes);
+	assert_memory_equal(a->bias, b->bias, sizeof a->bias);
+	assert_memory_equal(a->threshold, b->threshold, sizeof a->threshold);
+	assert_memory_equal(a->weights, b->weights, ((size_t)1 << a->bits) * a->n_classes * sizeof(float));
+}
+
+/* A model file read in pieces (as policy_load() reads one) is the model
+ * read whole, wherever the pieces cut its lines; so are its errors. */
+static void test_parse_in_pieces(void **state)
+{
+	(void)state;
+	char *text = courier_model(), *err = NULL;
+	size_t len = strlen(text);
+	struct classifier *whole = classifier_parse("bad.model", text, len, &err);
+	assert_non_null(whole);
+	for (size_t piece = 1; piece < 40; piece++) {
+		struct classifier *m = parse_in_pieces(text, len, piece, &err);
+		assert_non_null(m);
+		assert_same_model(whole, m);
+		classifier_free(m);
+	}
+	/* the last line without its newline */
+	struct classifier *m = parse_in_pieces(text, len - 1, 3, &err);
+	assert_non_null(m);
+	assert_same_model(whole, m);
+	classifier_free(m);
+	classifier_free(whole);
+
+	char *shipped = NULL;
+	gsize slen = 0;
+	assert_true(g_file_get_contents("policies/default-gate.model", &shipped, &slen, NULL));
+	whole = classifier_parse("bad.model", shipped, slen, &err);
+	assert_non_null(whole);
+	m = parse_in_pieces(shipped, slen, 4093, &err);
+	assert_non_null(m);
+	assert_same_model(whole, m);
+	classifier_free(m);
+	classifier_free(whole);
+	g_free(shipped);
+
+	const char *cut = "apology-model 1\nname t\nversion 1\n# note\n\nbits 10\nscale 100\nclasses a b\n"
+	                  "bias 1 2\nthreshold 0 0\n5 1 1\n6 1";
+	char *want = NULL;
+	assert_null(classifier_parse("bad.model", cut, strlen(cut), &want));
+	assert_non_null(strstr(want, "bad.model:12: weights: expected 3 integers"));
+	for (size_t piece = 1; piece < 8; piece++) {
+		assert_null(parse_in_pieces(cut, strlen(cut), piece, &err));
+		assert_string_equal(err, want);
+		g_free(err);
+	}
+	g_free(want);
+	g_free(text);
+}
+
 /* A policy names its models beside it; an unreadable one or one without
  * the classes the policy needs is an error, not a silent fallback. */
 static void test_policy_models(void **state)
@@ -220,6 +287,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_and_score),
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_bad_models),
+	    cmocka_unit_test(test_parse_in_pieces),
 	    cmocka_unit_test(test_policy_models),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

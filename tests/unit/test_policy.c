@@ -14,6 +14,7 @@
 
 #include "policy_priv.h"
 #include "rules.h"
+#include "scan.h"
 
 /* What every policy below has besides its rules: a version and a cue. */
 #define HEAD "version: 1\ncomplaint:\n  breach: {phrases: [still]}\n"
@@ -320,6 +321,48 @@ static void test_compare_shipped(void **state)
 	policy_unref(whole);
 }
 
+/* The complaint cues share the literals compiled for every phrase
+ * (matcher_subset()): scanning with them finds exactly the hits of the cue
+ * classes that scanning with every phrase finds, literal and "re:" alike, and
+ * nothing of the other classes. */
+static void test_cues_subset(void **state)
+{
+	(void)state;
+	struct policy *pol =
+	    load_ok("cues.yaml", "version: 1\nname: cues\n"
+	                         "complaint:\n"
+	                         "  breach: {phrases: [still, \"re:\\\\bnot\\\\s+yet\\\\b\", \"order #\"]}\n"
+	                         "  escalation: {phrases: [refund, sorry]}\n"
+	                         "rules:\n"
+	                         "  apology-missing:\n"
+	                         "    principle: p\n"
+	                         "    advice: a\n"
+	                         "    phrases: [sorry, still, \"re:\\\\byet\\\\b\"]\n");
+	const char *text = "Sorry, order 1234 is still not yet here. I am still waiting; a refund, sorry.";
+	struct scan all = {0}, cues = {0};
+	scan_text(&pol->all, text, strlen(text), &all);
+	scan_text(&pol->cues, text, strlen(text), &cues);
+	guint k = 0, regex_hits = 0;
+	for (guint i = 0; i < all.hits->len; i++) {
+		const struct hit *a = &g_array_index(all.hits, struct hit, i);
+		if (a->cls < CUE_BREACH)
+			continue;
+		assert_true(k < cues.hits->len);
+		const struct hit *c = &g_array_index(cues.hits, struct hit, k++);
+		assert_int_equal(c->cls, a->cls);
+		assert_int_equal(c->start, a->start);
+		assert_int_equal(c->end, a->end);
+		regex_hits +=
+		    strncmp(text + c->start, "not yet", 7) == 0 || strncmp(text + c->start, "order", 5) == 0;
+	}
+	assert_int_equal(k, cues.hits->len);
+	assert_int_equal(k, 7); /* still x2, not yet, order 1234, refund, sorry x2 */
+	assert_int_equal(regex_hits, 2);
+	scan_clear(&all);
+	scan_clear(&cues);
+	policy_unref(pol);
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -345,7 +388,7 @@ int main(void)
 		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_compare),              cmocka_unit_test(test_compare_shipped),
 		cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_rule_names),
-		cmocka_unit_test(test_split_lists),
+		cmocka_unit_test(test_split_lists),          cmocka_unit_test(test_cues_subset),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
