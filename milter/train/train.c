@@ -14,11 +14,12 @@
  *       classifier_score_whole())
  *   apology-train sentences OUT.model [-C COST] TSV...
  *
- * For each class it runs a 5-fold cross-validation, chooses the decision
- * threshold on the out-of-fold scores (never on the evaluation sets), prints
- * the cross-validated precision, recall and F1 at that threshold, and then
- * fits the final weights on all the data.  Everything is deterministic:
- * folds come from a hash of the text.  A tool of the build, not of the mail
+ * For each class it runs a cross-validation (the gate: one fold per source
+ * file; the sentence model: 5 folds), chooses the decision threshold on the
+ * out-of-fold scores (never on the evaluation sets), prints the
+ * cross-validated precision, recall and F1 at that threshold, and then fits
+ * the final weights on all the data.  Everything is deterministic: folds come
+ * from the source file or a hash of the text.  A tool of the build, not of the mail
  * path: it reads and writes files and exits on errors.
  */
 #include <glib.h>
@@ -47,9 +48,9 @@ struct doc {
 	char *text;
 	unsigned labels; /* bit per class */
 	unsigned mask;   /* bit per class: the text counts for that class */
-	guint fold;
-	guint first, n; /* its items */
-	bool aux;       /* from --aux-none (auxiliary public data) */
+	guint fold;      /* its source's index, or a hash of the text, modulo n_folds */
+	guint first, n;  /* its items */
+	bool aux;        /* from --aux-none (auxiliary public data) */
 };
 
 struct item {
@@ -58,9 +59,10 @@ struct item {
 };
 
 struct corpus {
-	bool split;    /* texts are read sentence by sentence */
-	bool aux;      /* the texts being read are auxiliary data */
-	int source;    /* >= 0: the texts being read form this fold (see main()) */
+	bool split; /* texts are read sentence by sentence */
+	bool aux;   /* the texts being read are auxiliary data */
+	int source; /* >= 0: the texts being read form this fold (see main()) */
+	guint n_folds;
 	GArray *docs;  /* struct doc */
 	GArray *items; /* struct item */
 	GHashTable *seen;
@@ -123,7 +125,7 @@ static void add_item(struct corpus *c, char *text, unsigned labels, unsigned mas
 		return;
 	}
 	g_hash_table_add(c->seen, g_strdup(text));
-	guint fold = c->source >= 0 ? (guint)c->source % FOLDS : g_str_hash(text) % FOLDS;
+	guint fold = c->source >= 0 ? (guint)c->source : g_str_hash(text);
 	struct doc d = {text, labels, mask, fold, c->items->len, 0, c->aux};
 	GArray *feats = g_array_new(FALSE, FALSE, sizeof(guint32));
 	if (c->split) {
@@ -390,7 +392,7 @@ static struct fit_report cross_validate(const struct corpus *c, unsigned cls, do
                                         double max_fp)
 {
 	GArray *sc = g_array_new(FALSE, FALSE, sizeof(struct scored));
-	for (int f = 0; f < FOLDS; f++) {
+	for (int f = 0; f < (int)c->n_folds; f++) {
 		double *w = fit(c, cls, f, C);
 		for (guint i = 0; i < c->docs->len; i++) {
 			const struct doc *d = &g_array_index(c->docs, struct doc, i);
@@ -461,14 +463,12 @@ int main(int argc, char **argv)
 	set_print_string_function(quiet);
 	bool whole = strcmp(argv[1], "gate-text") == 0;
 	bool gate = whole || strcmp(argv[1], "gate") == 0;
-	struct corpus c = {gate && !whole,
-	                   false,
-	                   -1,
-	                   g_array_new(FALSE, FALSE, sizeof(struct doc)),
-	                   g_array_new(FALSE, FALSE, sizeof(struct item)),
-	                   g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
-	                   0,
-	                   {0}};
+	struct corpus c = {.split = gate && !whole,
+	                   .source = -1,
+	                   .n_folds = FOLDS,
+	                   .docs = g_array_new(FALSE, FALSE, sizeof(struct doc)),
+	                   .items = g_array_new(FALSE, FALSE, sizeof(struct item)),
+	                   .seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
 	if (whole) {
 		c.classes[c.n_classes++] = "complaint";
 		c.classes[c.n_classes++] = "answers";
@@ -518,6 +518,15 @@ int main(int argc, char **argv)
 		read_tsv(&c, argv[i], gate);
 		c.source = -1;
 	}
+	/* One fold per source file of the gate (leave-one-source-out: adding a
+	 * file moves no other file's texts between folds), five for the
+	 * sentence model; texts of no source are spread over the folds by a
+	 * hash of the text. */
+	c.n_folds = gate && sources >= 2 ? (guint)sources : FOLDS;
+	for (guint i = 0; i < c.docs->len; i++) {
+		struct doc *d = &g_array_index(c.docs, struct doc, i);
+		d->fold %= c.n_folds;
+	}
 	double *w[CLASSIFIER_MAX_CLASSES];
 	struct fit_report rep[CLASSIFIER_MAX_CLASSES];
 	printf("%-10s %6s %6s  %5s %6s %5s %7s\n", "class", "pos", "neg", "prec", "recall", "f1", "fp-rate");
@@ -538,8 +547,8 @@ int main(int argc, char **argv)
 		       rep[k].precision, rep[k].recall, rep[k].f1, rep[k].fp_rate);
 	}
 	write_model(argv[2], argv[1], &c, w, rep);
-	printf("%s: %u texts (%u sentences), %d-fold cross-validated figures at the chosen thresholds\n",
-	       argv[2], c.docs->len, c.items->len, FOLDS);
+	printf("%s: %u texts (%u sentences), %u-fold cross-validated figures at the chosen thresholds\n",
+	       argv[2], c.docs->len, c.items->len, c.n_folds);
 	for (unsigned k = 0; k < c.n_classes; k++)
 		g_free(w[k]);
 	for (guint i = 0; i < c.items->len; i++)
