@@ -14,7 +14,7 @@
 
 struct matcher {
 	hs_database_t *db; /* NULL when there are no literals */
-	bool owns_db;      /* false in a subset: the database is its base's */
+	bool owns_db;      /* false in a subset: the database and lit_len are its base's */
 	guint serial;      /* unique per compiled database */
 	guint32 *lit_len;  /* length per pattern id */
 	guint8 *keep;      /* a subset's: the pattern ids it reports */
@@ -55,9 +55,25 @@ static hs_scratch_t *scratch_for(const struct matcher *m)
 	return s->hs;
 }
 
+/* The regular expressions among PATS that KEEP marks (all when KEEP is
+ * NULL) into M's regexset; false (and *ERR_INDEX, *ERR) on the first bad one. */
+static bool add_regexes(struct matcher *m, const struct pattern *pats, unsigned n, const bool *keep,
+                        int *err_index, char **err)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (pats[i].regex && (keep == NULL || keep[i]) &&
+		    !regexset_add(m->regex, pats[i].text, pats[i].len, false, i, err)) {
+			*err_index = (int)i;
+			return false;
+		}
+	}
+	return true;
+}
+
 struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err_index, char **err)
 {
 	struct matcher *m = g_new0(struct matcher, 1);
+	m->owns_db = true;
 	m->regex = regexset_new();
 	m->lit_len = g_new0(guint32, n ? n : 1);
 	const char **lits = g_new(const char *, n ? n : 1);
@@ -65,14 +81,10 @@ struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err
 	unsigned *flags = g_new0(unsigned, n ? n : 1);
 	unsigned *ids = g_new(unsigned, n ? n : 1);
 	unsigned nl = 0;
-	bool ok = true;
+	bool ok = add_regexes(m, pats, n, NULL, err_index, err);
 	for (unsigned i = 0; i < n && ok; i++) {
-		if (pats[i].regex) {
-			ok = regexset_add(m->regex, pats[i].text, pats[i].len, false, i, err);
-			if (!ok)
-				*err_index = (int)i;
+		if (pats[i].regex)
 			continue;
-		}
 		m->lit_len[i] = (guint32)pats[i].len;
 		lits[nl] = pats[i].text;
 		lens[nl] = pats[i].len;
@@ -96,7 +108,6 @@ struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err
 		matcher_free(m);
 		return NULL;
 	}
-	m->owns_db = true;
 	m->serial = (guint)g_atomic_int_add(&next_serial, 1);
 	return m;
 }
@@ -106,18 +117,15 @@ struct matcher *matcher_subset(const struct matcher *base, const struct pattern 
 {
 	struct matcher *m = g_new0(struct matcher, 1);
 	m->db = base->db;
-	m->serial = base->serial; /* the same database: the same scratch fits */
-	m->lit_len = g_memdup2(base->lit_len, sizeof(guint32) * (n ? n : 1));
+	m->serial = base->serial;   /* the same database: the same scratch fits */
+	m->lit_len = base->lit_len; /* the base's, as its database */
 	m->keep = g_new0(guint8, n ? n : 1);
-	m->regex = regexset_new();
-	for (unsigned i = 0; i < n; i++) {
+	for (unsigned i = 0; i < n; i++)
 		m->keep[i] = keep[i];
-		if (keep[i] && pats[i].regex &&
-		    !regexset_add(m->regex, pats[i].text, pats[i].len, false, i, err)) {
-			*err_index = (int)i;
-			matcher_free(m);
-			return NULL;
-		}
+	m->regex = regexset_new();
+	if (!add_regexes(m, pats, n, keep, err_index, err)) {
+		matcher_free(m);
+		return NULL;
 	}
 	return m;
 }
@@ -126,10 +134,11 @@ void matcher_free(struct matcher *m)
 {
 	if (m == NULL)
 		return;
-	if (m->owns_db)
+	if (m->owns_db) {
 		hs_free_database(m->db);
+		g_free(m->lit_len);
+	}
 	regexset_free(m->regex);
-	g_free(m->lit_len);
 	g_free(m->keep);
 	g_free(m);
 }

@@ -10,12 +10,15 @@ struct matcher {
 	struct regexset *set;
 };
 
-struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err_index, char **err)
+/* The patterns KEEP marks (all when KEEP is NULL), each on its own. */
+static struct matcher *compile_kept(const struct pattern *pats, unsigned n, const bool *keep, int *err_index,
+                                    char **err)
 {
 	struct matcher *m = g_new0(struct matcher, 1);
 	m->set = regexset_new();
 	for (unsigned i = 0; i < n; i++) {
-		if (!regexset_add(m->set, pats[i].text, pats[i].len, !pats[i].regex, i, err)) {
+		if ((keep == NULL || keep[i]) &&
+		    !regexset_add(m->set, pats[i].text, pats[i].len, !pats[i].regex, i, err)) {
 			*err_index = (int)i;
 			matcher_free(m);
 			return NULL;
@@ -24,20 +27,16 @@ struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err
 	return m;
 }
 
+struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err_index, char **err)
+{
+	return compile_kept(pats, n, NULL, err_index, err);
+}
+
 struct matcher *matcher_subset(const struct matcher *base, const struct pattern *pats, unsigned n,
                                const bool *keep, int *err_index, char **err)
 {
 	(void)base; /* every pattern is compiled on its own: nothing to share */
-	struct matcher *m = g_new0(struct matcher, 1);
-	m->set = regexset_new();
-	for (unsigned i = 0; i < n; i++) {
-		if (keep[i] && !regexset_add(m->set, pats[i].text, pats[i].len, !pats[i].regex, i, err)) {
-			*err_index = (int)i;
-			matcher_free(m);
-			return NULL;
-		}
-	}
-	return m;
+	return compile_kept(pats, n, keep, err_index, err);
 }
 
 void matcher_free(struct matcher *m)

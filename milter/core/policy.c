@@ -855,8 +855,8 @@ static void compile_patterns(struct loader *L)
 		cue[i] = cp->cls >= CUE_BREACH;
 	}
 	pol->all.n = pol->cues.n = n;
-	pol->cues.cls = g_memdup2(pol->all.cls, n * sizeof(guint16));
-	pol->cues.flags = g_memdup2(pol->all.flags, n * sizeof(guint8));
+	pol->cues.cls = pol->all.cls; /* the same ids: shared, freed with pol->all */
+	pol->cues.flags = pol->all.flags;
 	int bad = -1;
 	char *err = NULL;
 	pol->all.matcher = matcher_compile(pats, n, &bad, &err);
@@ -1139,12 +1139,10 @@ void policy_unref(struct policy *pol)
 	split_lexicon_clear(&pol->split);
 	g_ptr_array_free(pol->sender_globs, TRUE);
 	g_ptr_array_free(pol->domain_globs, TRUE);
-	struct phrase_set *sets[] = {&pol->all, &pol->cues};
-	for (size_t i = 0; i < G_N_ELEMENTS(sets); i++) {
-		matcher_free(sets[i]->matcher);
-		g_free(sets[i]->cls);
-		g_free(sets[i]->flags);
-	}
+	matcher_free(pol->cues.matcher); /* before the set it is a subset of */
+	matcher_free(pol->all.matcher);
+	g_free(pol->all.cls);
+	g_free(pol->all.flags);
 	classifier_free(pol->gate);
 	classifier_free(pol->sentences);
 	classifier_free(pol->gate_text);

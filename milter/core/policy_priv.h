@@ -79,7 +79,8 @@ enum phrase_flags {
 	PHRASE_STEM = 4,       /* "apologi*": the hit extends to the end of the word */
 };
 
-/* Compiled phrases: one matcher, and per pattern id its class and flags. */
+/* Compiled phrases: one matcher, and per pattern id its class and flags
+ * (the cue subset's ids are those of the whole set, whose arrays it shares). */
 struct phrase_set {
 	struct matcher *matcher;
 	unsigned n;
