@@ -458,7 +458,8 @@ train: $(BUILD)/apology-train
 # make train reproduces the shipped models: trained afresh into build/ and
 # compared byte for byte with policies/*.model.  Then the gate is trained
 # twice on its own files, the first moved to the end the second time: the
-# same model, as each file is a fold of its own.
+# same model, as each file is a fold of its own.  Last, reviewers' labels as
+# partial training lines (tests/train_labels.sh).
 GATE_TSV := $(sort $(wildcard policies/training/gate/*.tsv))
 train-check: $(BUILD)/apology-train
 	rm -rf $(BUILD)/train-check && mkdir -p $(BUILD)/train-check
@@ -472,6 +473,7 @@ train-check: $(BUILD)/apology-train
 	  $(firstword $(GATE_TSV)) >/dev/null
 	cmp $(BUILD)/train-check/sorted.model $(BUILD)/train-check/rotated.model
 	@echo "train-check: the gate does not depend on the order of its files (one fold per file)"
+	bash tests/train_labels.sh $(BUILD)
 
 .PHONY: train train-check
 -include $(BUILD)/milter/train/train.d

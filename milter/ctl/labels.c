@@ -8,12 +8,13 @@
  *    "rules":[...], "wrong":[...], "right":[...],
  *    "findings":[{"rule":..., "severity":..., "line":N, "start":N, "end":N,
  *                 "excerpt":..., "wrong":bool}],
- *    "text":... | null}
+ *    "text":... | null, "sentences":[[start,end],...] | null}
  *
  * "text" is the author's new text (the findings' spans point into it), as
  * the store keeps it; for a reply held before the store kept it, read again
  * from the stored copy of the message with the review settings' policy
- * (null when there is no copy or the policy does not load).
+ * (null when there is no copy or the policy does not load); "sentences" the
+ * spans of "text" the engine reads as sentences.
  * docs/models.md says how a site retrains on these lines.
  */
 #include <stdio.h>
@@ -26,6 +27,7 @@
 #include "render.h"
 #include "review_config.h"
 #include "store.h"
+#include "thread.h"
 #include "units.h"
 
 static const char usage_text[] =
@@ -94,6 +96,30 @@ static void findings_json(JsonBuilder *b, struct store *st, gint64 id, const GAr
 	g_array_unref(findings);
 }
 
+/* "sentences": [[start, end], ...], the spans of TEXT the engine reads as
+ * its sentences (what the sentence model scores), so labels become
+ * training lines of the same sentences (milter/train/labels_to_sentences.py). */
+static void sentences_json(JsonBuilder *b, const char *text, size_t len)
+{
+	json_builder_set_member_name(b, "sentences");
+	if (text == NULL) {
+		json_builder_add_null_value(b);
+		return;
+	}
+	GArray *ss = g_array_new(FALSE, FALSE, sizeof(struct sentence));
+	sentence_split(text, len, ss);
+	json_builder_begin_array(b);
+	for (guint i = 0; i < ss->len; i++) {
+		const struct sentence *st = &g_array_index(ss, struct sentence, i);
+		json_builder_begin_array(b);
+		json_builder_add_int_value(b, (gint64)st->start);
+		json_builder_add_int_value(b, (gint64)st->end);
+		json_builder_end_array(b);
+	}
+	json_builder_end_array(b);
+	g_array_free(ss, TRUE);
+}
+
 /* The JSON line of the reply whose labels are LABELS[FROM..TO). */
 static void export_reply(struct store *st, const struct policy *pol, const GArray *labels, guint from,
                          guint to)
@@ -126,6 +152,7 @@ static void export_reply(struct store *st, const struct policy *pol, const GArra
 	if (text == NULL && pol != NULL && q->raw != NULL) /* held before the store kept it */
 		text = apology_new_text(pol, q->raw, q->raw_len, &len);
 	ctl_json_member_string(b, "text", text);
+	sentences_json(b, text, len);
 	json_builder_end_object(b);
 	char *line = ctl_json_text(b);
 	puts(line);

@@ -181,22 +181,37 @@ static void gate_line(struct corpus *c, const char *path, unsigned lineno, const
 		die("%s:%u: unknown label \"%s\" (serious, normal, none or answers)", path, lineno, label);
 }
 
-/* One "TAGS<TAB>SENTENCE" line of a sentence file. */
+/* One "TAGS<TAB>SENTENCE" line of a sentence file.  TAGS names every tag
+ * of the sentence ("-": none), or, after "~", only what is known of it:
+ * "~blame,!excuse" is a blame and not an excuse, and says nothing about
+ * the other tags (reviewers' labels judge one finding at a time). */
 static void sentence_line(struct corpus *c, const char *path, unsigned lineno, const char *tags,
                           const char *text)
 {
-	unsigned labels = 0;
+	unsigned labels = 0, mask = (1u << c->n_classes) - 1;
+	bool partial = tags[0] == '~';
+	if (partial) {
+		tags++;
+		mask = 0;
+	}
 	if (strcmp(tags, "-") != 0) {
 		gchar **t = g_strsplit(tags, ",", -1);
 		for (int i = 0; t[i]; i++) {
-			int k = class_index(c, g_strstrip(t[i]));
+			const char *name = g_strstrip(t[i]);
+			bool no = partial && name[0] == '!';
+			int k = class_index(c, name + no);
 			if (k < 0)
-				die("%s:%u: unknown tag \"%s\"", path, lineno, t[i]);
-			labels |= 1u << k;
+				die("%s:%u: unknown tag \"%s\"", path, lineno, name);
+			if ((mask >> k) & 1u && partial)
+				die("%s:%u: tag \"%s\" named twice", path, lineno, name + no);
+			mask |= 1u << k;
+			labels |= no ? 0 : 1u << k;
 		}
 		g_strfreev(t);
 	}
-	add_item(c, unescape(text), labels, (1u << c->n_classes) - 1);
+	if (mask == 0)
+		die("%s:%u: \"~\" names no tag", path, lineno);
+	add_item(c, unescape(text), labels, mask);
 }
 
 static void read_tsv(struct corpus *c, const char *path, bool gate)

@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Reviewers' decisions as training lines of the sentence model.
+
+usage: labels_to_sentences.py [EXPORT.jsonl...]   (default: standard input)
+
+Reads the lines of `apologyctl labels export` and writes partial lines for
+policies/training/sentences/ (see its README): `~TAGS<TAB>SENTENCE`, where
+TAGS says only what the reviewers' decisions show about the sentence.
+- A finding of a sentence rule names its sentence (the one of the reply's
+  "sentences" spans that holds the finding's start): the rule's tag is
+  known there, present when the finding was right, absent when it was
+  marked wrong.
+- A finding of an absence rule that was right says no sentence of the
+  reply has the tag: every sentence is known not to.  One marked wrong
+  says some sentence has it, but not which: it gives no line.
+  (`apology-missing` gives none either way: a hollow apology still carries
+  the `apology` tag.)
+- A finding of a rule the decision did not judge (not in "right" or
+  "wrong") gives nothing.
+- A sentence labelled by several decisions keeps what they agree on; a tag
+  they disagree on is left unknown.
+Counts go to standard error.  Output is sorted, so the same export gives
+the same file.
+"""
+import json
+import sys
+
+# The rule of each finding and the sentence tag it reads (docs/models.md).
+SENTENCE_RULES = {
+    "blame-third-party": "blame",
+    "excuse": "excuse",
+    "defensive": "defensive",
+    "non-apology": "hollow",
+    "over-apology": "grovel",
+    "passing-the-buck": "ask",
+}
+ABSENCE_RULES = {
+    "no-ownership": "own",
+    "no-remedy": "remedy",
+    "no-prevention": "prevent",
+    "no-call-offer": "call",
+}
+
+
+def clean(text):
+    """A sentence on one training line: no tabs or line breaks."""
+    return " ".join(text.split())
+
+
+def reply_labels(reply):
+    """(sentence, tag, present) for one exported reply."""
+    text, spans = reply.get("text"), reply.get("sentences")
+    if not text or not spans:
+        return
+    raw = text.encode("utf-8")
+
+    def sentence(start, end):
+        return clean(raw[start:end].decode("utf-8", errors="replace"))
+
+    judged = set(reply.get("right") or []) | set(reply.get("wrong") or [])
+    for f in reply.get("findings", []):
+        rule, wrong = f.get("rule"), bool(f.get("wrong"))
+        if rule not in judged:
+            continue  # nobody judged it
+        if rule in SENTENCE_RULES:
+            for start, end in spans:
+                if start <= f.get("start", -1) < end:
+                    yield sentence(start, end), SENTENCE_RULES[rule], not wrong
+                    break
+        elif rule in ABSENCE_RULES and not wrong:
+            for start, end in spans:
+                yield sentence(start, end), ABSENCE_RULES[rule], False
+
+
+def main(argv):
+    known = {}  # sentence -> {tag: set of present/absent}
+    replies = 0
+    for path in argv[1:] or ["-"]:
+        stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
+        for n, line in enumerate(stream, 1):
+            if not line.strip():
+                continue
+            try:
+                reply = json.loads(line)
+            except ValueError as e:
+                sys.exit(f"labels_to_sentences: {path}:{n}: not a JSON line: {e}")
+            replies += 1
+            for text, tag, present in reply_labels(reply):
+                if text:
+                    known.setdefault(text, {}).setdefault(tag, set()).add(present)
+    lines, disputed = [], 0
+    for text, tags in known.items():
+        agreed = {t: v.pop() for t, v in tags.items() if len(v) == 1}
+        disputed += len(tags) - len(agreed)
+        if agreed:
+            names = ",".join(t if agreed[t] else "!" + t for t in sorted(agreed))
+            lines.append(f"~{names}\t{text}")
+    for line in sorted(lines):
+        print(line)
+    print(f"labels_to_sentences: {replies} replies, {len(lines)} sentences,"
+          f" {disputed} tags left out where decisions disagree", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
