@@ -261,6 +261,15 @@ static double *fit_once(const struct corpus *c, unsigned cls, int skip, double C
 		g_ptr_array_add(xs, it->x);
 		g_array_append_val(ys, y);
 	}
+	double *w = g_new0(double, (1 << BITS) + 1);
+	bool both = false; /* liblinear needs both labels (with none it reads garbage) */
+	for (guint i = 1; i < ys->len && !both; i++)
+		both = g_array_index(ys, double, i) != g_array_index(ys, double, 0);
+	if (!both) { /* a fold whose training part lacks the class: it learns nothing */
+		g_ptr_array_free(xs, TRUE);
+		g_array_free(ys, TRUE);
+		return w;
+	}
 	struct problem prob = {(int)ys->len, (1 << BITS) + 1, (double *)(void *)ys->data,
 	                       (struct feature_node **)xs->pdata, -1};
 	struct parameter param = {.solver_type = L2R_LR, .eps = 0.01, .C = C};
@@ -268,7 +277,6 @@ static double *fit_once(const struct corpus *c, unsigned cls, int skip, double C
 	if (bad)
 		die("liblinear: %s", bad);
 	struct model *m = train(&prob, &param);
-	double *w = g_new0(double, (1 << BITS) + 1);
 	double sign = m->label[0] == 1 ? 1 : -1;
 	for (int i = 0; i < m->nr_feature && i <= (1 << BITS); i++)
 		w[i] = sign * m->w[i];
