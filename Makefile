@@ -445,7 +445,7 @@ $(BUILD)/apology-train: $(BUILD)/milter/train/train.o $(CORE_LIB) $(UTIL_LIB)
 train: $(BUILD)/apology-train
 	$(PYTHON) milter/train/public_data.py ham easy-ham-2 >$(BUILD)/ham-none.tsv
 	$(PYTHON) milter/train/public_data.py uci >$(BUILD)/uci.tsv
-	cat policies/training/replies/pseudo-replies.tsv >$(BUILD)/answers.tsv
+	cat $(sort $(wildcard policies/training/replies/*.tsv)) >$(BUILD)/answers.tsv
 	$(PYTHON) milter/train/compose_replies.py 0 \
 	  --replies $(wildcard policies/training/replies/*.jsonl) >>$(BUILD)/answers.tsv
 	$(BUILD)/apology-train gate $(MODELS)/default-gate.model -C 64 --complaint-fp 0.05 \

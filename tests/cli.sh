@@ -166,14 +166,19 @@ contains "export: the new text" out '"text":"Hi Ann,.n.nThe data team sent us'
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/out" && pass=$((pass + 1)) ||
 	{ fail=$((fail + 1)); echo "FAIL export is not JSON lines"; }
 contains "export: the engine's sentences" out '"sentences":\[\[0,7\],\[9,88\],'
-# The same lines as training lines of the sentence model (milter/train/labels_to_sentences.py):
+# The same lines as training lines of the sentence model (milter/train/labels_to_training.py):
 # both decisions judged excuse right; blame was wrong on one and right on the other, so it
 # is left unknown; defensive was on the reply but nobody judged it.
 cp "$tmp/out" "$tmp/export.jsonl"
-expect "labels as training lines" 0 python3 milter/train/labels_to_sentences.py "$tmp/export.jsonl"
+expect "labels as training lines" 0 python3 milter/train/labels_to_training.py sentences "$tmp/export.jsonl"
 [ "$(cat "$tmp/out")" = "$(printf '~excuse\tThe data team sent us the wrong export, so the figures were beyond our control.')" ] &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL training lines: $(cat "$tmp/out")"; }
 contains "training lines: the disputed tag is counted" err "1 tags left out where decisions disagree"
+# Both replies answered a complaint (each decision judged a rule right); the same text once.
+expect "labels as answers" 0 python3 milter/train/labels_to_training.py answers "$tmp/export.jsonl"
+[ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -q '^answers	Hi Ann, \\n The data team sent us' "$tmp/out" && pass=$((pass + 1)) ||
+	{ fail=$((fail + 1)); echo "FAIL answers lines: $(cat "$tmp/out")"; }
+expect "labels_to_training without a kind" 1 python3 milter/train/labels_to_training.py "$tmp/export.jsonl"
 expect "quarantine list json" 0 "$CTL" quarantine $S list --format json --state all
 [ "$(wc -l <"$tmp/out")" -eq 3 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL list json: one line per hold"; }
 contains "list json: integers and null" out '{"id":1,"queue_id":"AAA111","message_id":"bad1@agency.example","state":"released","host":null,'

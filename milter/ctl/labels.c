@@ -98,7 +98,7 @@ static void findings_json(JsonBuilder *b, struct store *st, gint64 id, const GAr
 
 /* "sentences": [[start, end], ...], the spans of TEXT the engine reads as
  * its sentences (what the sentence model scores), so labels become
- * training lines of the same sentences (milter/train/labels_to_sentences.py). */
+ * training lines of the same sentences (milter/train/labels_to_training.py). */
 static void sentences_json(JsonBuilder *b, const char *text, size_t len)
 {
 	json_builder_set_member_name(b, "sentences");

@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
-"""Reviewers' decisions as training lines of the sentence model.
+"""Reviewers' decisions as training lines.
 
-usage: labels_to_sentences.py [EXPORT.jsonl...]   (default: standard input)
+usage: labels_to_training.py sentences|answers [EXPORT.jsonl...]   (default: standard input)
 
-Reads the lines of `apologyctl labels export` and writes partial lines for
-policies/training/sentences/ (see its README): `~TAGS<TAB>SENTENCE`, where
-TAGS says only what the reviewers' decisions show about the sentence.
+Reads the lines of `apologyctl labels export` and writes training lines
+(see policies/training/README.md) on standard output.
+
+`sentences`: partial lines of the sentence model, `~TAGS<TAB>SENTENCE`,
+where TAGS says only what the reviewers' decisions show about the sentence.
 - A finding of a sentence rule names its sentence (the one of the reply's
   "sentences" spans that holds the finding's start): the rule's tag is
   known there, present when the finding was right, absent when it was
@@ -19,6 +21,12 @@ TAGS says only what the reviewers' decisions show about the sentence.
   "wrong") gives nothing.
 - A sentence labelled by several decisions keeps what they agree on; a tag
   they disagree on is left unknown.
+
+`answers`: lines `answers<TAB>TEXT` of the gate's `answers` class, the
+whole text of each reply whose decision judged at least one of its rules
+right: the reply answered a complaint, whatever its faults (a release with
+every rule wrong may mean there was no complaint, so it gives none).
+
 Counts go to standard error.  Output is sorted, so the same export gives
 the same file.
 """
@@ -72,22 +80,24 @@ def reply_labels(reply):
                 yield sentence(start, end), ABSENCE_RULES[rule], False
 
 
-def main(argv):
-    known = {}  # sentence -> {tag: set of present/absent}
-    replies = 0
-    for path in argv[1:] or ["-"]:
+def read_export(paths):
+    for path in paths or ["-"]:
         stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
         for n, line in enumerate(stream, 1):
             if not line.strip():
                 continue
             try:
-                reply = json.loads(line)
+                yield json.loads(line)
             except ValueError as e:
-                sys.exit(f"labels_to_sentences: {path}:{n}: not a JSON line: {e}")
-            replies += 1
-            for text, tag, present in reply_labels(reply):
-                if text:
-                    known.setdefault(text, {}).setdefault(tag, set()).add(present)
+                sys.exit(f"labels_to_training: {path}:{n}: not a JSON line: {e}")
+
+
+def sentence_lines(replies):
+    known = {}  # sentence -> {tag: set of present/absent}
+    for reply in replies:
+        for text, tag, present in reply_labels(reply):
+            if text:
+                known.setdefault(text, {}).setdefault(tag, set()).add(present)
     lines, disputed = [], 0
     for text, tags in known.items():
         agreed = {t: v.pop() for t, v in tags.items() if len(v) == 1}
@@ -95,10 +105,26 @@ def main(argv):
         if agreed:
             names = ",".join(t if agreed[t] else "!" + t for t in sorted(agreed))
             lines.append(f"~{names}\t{text}")
+    return lines, f"{len(lines)} sentences, {disputed} tags left out where decisions disagree"
+
+
+def answer_lines(replies):
+    lines = set()
+    for reply in replies:
+        text = reply.get("text")
+        if text and text.strip() and reply.get("right"):
+            lines.add("answers\t" + " \\n ".join(" ".join(p.split()) for p in text.split("\n\n") if p.strip()))
+    return sorted(lines), f"{len(lines)} replies that answer a complaint"
+
+
+def main(argv):
+    if len(argv) < 2 or argv[1] not in ("sentences", "answers"):
+        sys.exit("usage: labels_to_training.py sentences|answers [EXPORT.jsonl...]")
+    replies = list(read_export(argv[2:]))
+    lines, counts = (sentence_lines if argv[1] == "sentences" else answer_lines)(replies)
     for line in sorted(lines):
         print(line)
-    print(f"labels_to_sentences: {replies} replies, {len(lines)} sentences,"
-          f" {disputed} tags left out where decisions disagree", file=sys.stderr)
+    print(f"labels_to_training: {len(replies)} replies read; {counts}", file=sys.stderr)
     return 0
 
 
