@@ -457,9 +457,9 @@ train: $(BUILD)/apology-train
 
 # make train reproduces the shipped models: trained afresh into build/ and
 # compared byte for byte with policies/*.model.  Then the gate is trained
-# twice on its own files, the first moved to the end the second time: the
-# same model, as each file is a fold of its own.  Last, reviewers' labels as
-# partial training lines (tests/train_labels.sh).
+# twice on its own files (and the answers, as one more file), the first moved
+# to the end the second time: the same model, as each file is a fold of its
+# own.  Last, reviewers' decisions as training lines (tests/train_labels.sh).
 GATE_TSV := $(sort $(wildcard policies/training/gate/*.tsv))
 train-check: $(BUILD)/apology-train
 	rm -rf $(BUILD)/train-check && mkdir -p $(BUILD)/train-check
@@ -468,9 +468,9 @@ train-check: $(BUILD)/apology-train
 	  cmp $(BUILD)/train-check/$$m.model policies/$$m.model || \
 	  { echo "train-check: policies/$$m.model is not what make train gives"; exit 1; }; done
 	@echo "train-check: make train reproduces the three shipped models"
-	$(BUILD)/apology-train gate $(BUILD)/train-check/sorted.model $(GATE_TSV) >/dev/null
+	$(BUILD)/apology-train gate $(BUILD)/train-check/sorted.model $(GATE_TSV) $(BUILD)/answers.tsv >/dev/null
 	$(BUILD)/apology-train gate $(BUILD)/train-check/rotated.model $(wordlist 2,999,$(GATE_TSV)) \
-	  $(firstword $(GATE_TSV)) >/dev/null
+	  $(firstword $(GATE_TSV)) $(BUILD)/answers.tsv >/dev/null
 	cmp $(BUILD)/train-check/sorted.model $(BUILD)/train-check/rotated.model
 	@echo "train-check: the gate does not depend on the order of its files (one fold per file)"
 	bash tests/train_labels.sh $(BUILD)

@@ -13,35 +13,44 @@ pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL $*"; }
 
-# One exported reply, written here: its sentences as the engine splits them, a blame
-# finding judged right, an excuse finding judged wrong, a no-remedy finding judged right
-# (no sentence names a fix), a no-ownership finding judged wrong (some sentence owns it:
-# which, the label does not say) and a defensive finding nobody judged.
-text='Hello Priya, the printer vendor shipped the wrong toner. Our depot was closed for the holiday. Please read the manual.'
-python3 - "$text" >"$tmp/export.jsonl" <<'EOF'
-import json, sys
-t = sys.argv[1]
-cut = [0, t.index("the printer"), t.index("Our depot"), t.index("Please")]
-spans = [[cut[0], cut[1] - 1], [cut[1], cut[2] - 1], [cut[2], cut[3] - 1], [cut[3], len(t)]]
-at = lambda s: len(t[:t.index(s)].encode())
-print(json.dumps({"id": 1, "decision": "release", "rules": [], "right": ["blame-third-party", "no-remedy"],
+# Exported replies, written here in the export's form (tests/cli.sh checks the real export
+# and its spans).  The first: three sentences, byte spans as the engine cuts this text (at
+# ". "), an "ë" before the second so bytes and characters differ; a blame finding judged
+# right, an excuse finding judged wrong, a no-remedy finding judged right (no sentence
+# names a fix), a no-ownership finding judged wrong (some sentence owns it: which, the label
+# does not say), a passing-the-buck finding judged right (the rule counts over the whole
+# reply: nothing sure about its sentence) and a defensive finding nobody judged.  The
+# second: a release that judged nothing right (all rules wrong: perhaps nobody judged any).
+python3 - >"$tmp/export.jsonl" <<'EOF'
+import json
+t = "Hello Zoë, the printer vendor shipped the wrong toner. Our depot was closed for the holiday. Please read the manual."
+b = t.encode()
+cuts = [0, b.index(b"Our"), b.index(b"Please"), len(b)]
+spans = [[cuts[i], cuts[i + 1] - (1 if i < 2 else 0)] for i in range(3)]
+at = lambda s: b.index(s.encode())
+print(json.dumps({"id": 1, "decision": "release", "right": ["blame-third-party", "no-remedy", "passing-the-buck"],
                   "wrong": ["excuse", "no-ownership"], "text": t, "sentences": spans, "findings": [
     {"rule": "blame-third-party", "start": at("printer vendor"), "end": at("printer vendor") + 14, "wrong": False},
     {"rule": "excuse", "start": at("closed for"), "end": at("closed for") + 10, "wrong": True},
-    {"rule": "no-remedy", "start": 0, "end": 12, "wrong": False},
-    {"rule": "no-ownership", "start": 0, "end": 12, "wrong": True},
+    {"rule": "no-remedy", "start": 0, "end": spans[0][1], "wrong": False},
+    {"rule": "no-ownership", "start": 0, "end": spans[0][1], "wrong": True},
+    {"rule": "passing-the-buck", "start": at("Please"), "end": at("Please") + 6, "wrong": False},
     {"rule": "defensive", "start": at("Please"), "end": at("Please") + 6, "wrong": False}]}))
+u = "The courier lost your parcel."
+print(json.dumps({"id": 2, "decision": "release", "right": [], "wrong": ["blame-third-party"], "text": u,
+                  "sentences": [[0, len(u)]], "findings": [
+    {"rule": "blame-third-party", "start": 4, "end": 11, "wrong": True}]}))
 EOF
 python3 milter/train/labels_to_training.py sentences "$tmp/export.jsonl" >"$tmp/labels.tsv" 2>"$tmp/err" || bad "converter exit"
-printf '%s\t%s\n' '~!excuse,!remedy' 'Our depot was closed for the holiday.' \
-	'~!remedy' 'Hello Priya,' '~!remedy' 'Please read the manual.' '~blame,!remedy' 'the printer vendor shipped the wrong toner.' >"$tmp/want.tsv"
+printf '%s\t%s\n' '~!excuse,!remedy' 'Our depot was closed for the holiday.' '~!remedy' 'Please read the manual.' \
+	'~blame,!remedy' 'Hello Zoë, the printer vendor shipped the wrong toner.' >"$tmp/want.tsv"
 cmp -s "$tmp/labels.tsv" "$tmp/want.tsv" && ok || { bad "converter lines:"; diff "$tmp/want.tsv" "$tmp/labels.tsv"; }
-grep -q "1 replies read; 4 sentences, 0 tags left out" "$tmp/err" && ok || bad "converter counts: $(cat "$tmp/err")"
+grep -q "2 replies read; 3 sentences, 0 tags left out" "$tmp/err" && ok || bad "converter counts: $(cat "$tmp/err")"
 
 # The trainer: the same small corpus with and without the partial lines.  A tag no
 # partial line names is fitted on exactly the same lines, so its bias, threshold and
 # weights are the same; the tags they name (blame, excuse, remedy) are not.
-base=policies/training/sentences/traps-f.tsv
+base=policies/training/sentences/public-replies-k.tsv
 "$TRAIN" sentences "$tmp/without.model" "$base" >/dev/null || bad "training without"
 "$TRAIN" sentences "$tmp/with.model" "$base" "$tmp/labels.tsv" >/dev/null || bad "training with"
 # Which classes of model $1 and model $2 differ (bias, threshold or any weight).
@@ -78,19 +87,57 @@ ask same
 grovel same'
 [ "$(cat "$tmp/cmp")" = "$want" ] && ok || { bad "tags moved by the partial lines:"; cat "$tmp/cmp"; }
 
-# Whole replies for `answers`: a returned reply (its rules judged right) answered a complaint;
-# a release with every rule marked wrong may have answered none, so it gives no line.
+# And each the way its line says: a word found nowhere else weighs for blame after "~blame"
+# and against it after "~!blame", against the model without the line.  (The weight's
+# bucket is the feature hash of classifier.c: FNV-1a of the namespace "w" and the word.)
+weight() {
+	python3 - "$1" "$2" "$3" <<'EOF'
+import sys
+path, word, tag = sys.argv[1:]
+h = 2166136261
+for byte in b"w" + word.encode():
+    h = ((h ^ byte) * 16777619) & 0xFFFFFFFF
+h ^= h >> 15
+h = (h * 0x2C1B3C6D) & 0xFFFFFFFF
+h ^= h >> 12
+classes, found = [], 0
+for line in open(path):
+    f = line.split()
+    if f[0] == "classes": classes = f[1:]
+    if f[0] == str(h & ((1 << 17) - 1)): found = int(f[1 + classes.index(tag)])
+print(found)
+EOF
+}
+printf '~blame\tThe zqxvortex crew forgot your order.\n' >"$tmp/yes.tsv"
+printf '~!blame\tThe zqxvortex crew forgot your order.\n' >"$tmp/no.tsv"
+"$TRAIN" sentences "$tmp/yes.model" "$base" "$tmp/yes.tsv" >/dev/null || bad "training ~blame"
+"$TRAIN" sentences "$tmp/no.model" "$base" "$tmp/no.tsv" >/dev/null || bad "training ~!blame"
+w0=$(weight "$tmp/without.model" zqxvortex blame) wy=$(weight "$tmp/yes.model" zqxvortex blame)
+wn=$(weight "$tmp/no.model" zqxvortex blame)
+[ "$wy" -gt "$w0" ] && [ "$wn" -lt "$w0" ] && ok || bad "blame weight of the word: without $w0, ~blame $wy, ~!blame $wn"
+[ "$(weight "$tmp/yes.model" zqxvortex excuse)" = "$(weight "$tmp/without.model" zqxvortex excuse)" ] && ok ||
+	bad "~blame moved the excuse weight of the word"
+# A class that only partial lines name one way is refused rather than fitted on one label.
+printf '~blame\tThe courier lost it.\n~blame\tThe vendor shipped late.\n' >"$tmp/oneway.tsv"
+"$TRAIN" sentences "$tmp/x.model" "$tmp/oneway.tsv" >/dev/null 2>"$tmp/err" && bad "one-way labels accepted" ||
+	{ grep -q "no text has it" "$tmp/err" && ok || bad "one-way labels: $(cat "$tmp/err")"; }
+
+# Whole replies for `answers`: a reply returned to its author (the hold was right) answered a
+# complaint; a released one may have answered none, whatever was marked.  Its line breaks
+# stay (as backslash-n), and a backslash before an n is kept from reading as one.
 python3 - >"$tmp/answers-export.jsonl" <<'EOF'
 import json
 print(json.dumps({"id": 2, "decision": "return", "right": ["defensive"], "wrong": [], "findings": [],
-                  "text": "Hi Tom,\n\nAs I said twice already, the form was\nfilled in wrong.\n\nRegards"}))
+                  "text": "Hi Tom,\n\nAs I said twice already, the form in C:\\new was\nfilled in wrong.\n\nRegards"}))
 print(json.dumps({"id": 3, "decision": "release", "right": [], "wrong": ["excuse"], "findings": [],
                   "text": "Thanks, the meeting moves to Friday."}))
+print(json.dumps({"id": 4, "decision": "release", "right": ["excuse"], "wrong": ["defensive"], "findings": [],
+                  "text": "Thanks, the invoice goes out on Monday."}))
 EOF
 python3 milter/train/labels_to_training.py answers "$tmp/answers-export.jsonl" >"$tmp/answers.tsv" 2>"$tmp/err" ||
 	bad "converter exit (answers)"
-[ "$(cat "$tmp/answers.tsv")" = "$(printf 'answers\tHi Tom, \\n As I said twice already, the form was filled in wrong. \\n Regards')" ] &&
-	ok || bad "answers lines: $(cat "$tmp/answers.tsv")"
+printf 'answers\t%s\n' 'Hi Tom, \n  \n As I said twice already, the form in C:\ new was \n filled in wrong. \n  \n Regards' >"$tmp/want.tsv"
+cmp -s "$tmp/answers.tsv" "$tmp/want.tsv" && ok || { bad "answers lines:"; diff "$tmp/want.tsv" "$tmp/answers.tsv"; }
 # As make train adds them (replies/*.tsv, the gate's --extra): only the answers class moves.
 head -300 policies/training/replies/pseudo-replies.tsv >"$tmp/base-answers.tsv"
 cat "$tmp/base-answers.tsv" "$tmp/answers.tsv" >"$tmp/site-answers.tsv"

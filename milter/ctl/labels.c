@@ -96,8 +96,9 @@ static void findings_json(JsonBuilder *b, struct store *st, gint64 id, const GAr
 	g_array_unref(findings);
 }
 
-/* "sentences": [[start, end], ...], the spans of TEXT the engine reads as
- * its sentences (what the sentence model scores), so labels become
+/* "sentences": [[start, end], ...] (byte offsets, END exclusive; null
+ * without TEXT), the spans of TEXT the engine reads as its sentences (what
+ * the sentence model scores), so labels become
  * training lines of the same sentences (milter/train/labels_to_training.py). */
 static void sentences_json(JsonBuilder *b, const char *text, size_t len)
 {
@@ -151,6 +152,12 @@ static void export_reply(struct store *st, const struct policy *pol, const GArra
 	char *text = quarantine_new_text(q, &len);
 	if (text == NULL && pol != NULL && q->raw != NULL) /* held before the store kept it */
 		text = apology_new_text(pol, q->raw, q->raw_len, &len);
+	if (text != NULL && !g_utf8_validate(text, (gssize)len, NULL)) {
+		char *valid = g_utf8_make_valid(text, (gssize)len); /* as JSON has it */
+		g_free(text);
+		text = valid;
+		len = strlen(valid);
+	}
 	ctl_json_member_string(b, "text", text);
 	sentences_json(b, text, len);
 	json_builder_end_object(b);

@@ -8,10 +8,14 @@ Reads the lines of `apologyctl labels export` and writes training lines
 
 `sentences`: partial lines of the sentence model, `~TAGS<TAB>SENTENCE`,
 where TAGS says only what the reviewers' decisions show about the sentence.
-- A finding of a sentence rule names its sentence (the one of the reply's
+- A decision that judged no rule right gives nothing: a release with
+  nothing marked records every rule wrong, though nobody judged them.
+- A finding of a rule about one sentence (blame-third-party, excuse,
+  defensive, non-apology) names its sentence (the one of the reply's
   "sentences" spans that holds the finding's start): the rule's tag is
   known there, present when the finding was right, absent when it was
-  marked wrong.
+  marked wrong.  (passing-the-buck and over-apology count over the whole
+  reply, so their findings say nothing sure about one sentence.)
 - A finding of an absence rule that was right says no sentence of the
   reply has the tag: every sentence is known not to.  One marked wrong
   says some sentence has it, but not which: it gives no line.
@@ -23,9 +27,10 @@ where TAGS says only what the reviewers' decisions show about the sentence.
   they disagree on is left unknown.
 
 `answers`: lines `answers<TAB>TEXT` of the gate's `answers` class, the
-whole text of each reply whose decision judged at least one of its rules
-right: the reply answered a complaint, whatever its faults (a release with
-every rule wrong may mean there was no complaint, so it gives none).
+whole text of each reply a reviewer returned to its author or discarded:
+the hold was right, so the reply answered a complaint, whatever its faults.
+A released reply gives none: the hold may have been wrong because there
+was no complaint at all.
 
 Counts go to standard error.  Output is sorted, so the same export gives
 the same file.
@@ -39,8 +44,6 @@ SENTENCE_RULES = {
     "excuse": "excuse",
     "defensive": "defensive",
     "non-apology": "hollow",
-    "over-apology": "grovel",
-    "passing-the-buck": "ask",
 }
 ABSENCE_RULES = {
     "no-ownership": "own",
@@ -50,9 +53,23 @@ ABSENCE_RULES = {
 }
 
 
+def escape(text):
+    """TEXT kept as it is on a training line: the trainer reads the two
+    characters backslash and n as a line break, so a backslash before an n
+    gets a space after it."""
+    return text.replace("\\n", "\\ n")
+
+
 def clean(text):
     """A sentence on one training line: no tabs or line breaks."""
-    return " ".join(text.split())
+    return escape(" ".join(text.split()))
+
+
+def one_line(text):
+    """A whole reply on one training line, its line breaks kept as backslash
+    and n (the engine cuts sentences at some single line breaks too)."""
+    lines = [" ".join(line.split()) for line in escape(text).splitlines()]
+    return " \\n ".join(lines).strip()
 
 
 def reply_labels(reply):
@@ -65,6 +82,8 @@ def reply_labels(reply):
     def sentence(start, end):
         return clean(raw[start:end].decode("utf-8", errors="replace"))
 
+    if not reply.get("right"):
+        return  # nothing judged right: perhaps nothing judged at all
     judged = set(reply.get("right") or []) | set(reply.get("wrong") or [])
     for f in reply.get("findings", []):
         rule, wrong = f.get("rule"), bool(f.get("wrong"))
@@ -112,8 +131,8 @@ def answer_lines(replies):
     lines = set()
     for reply in replies:
         text = reply.get("text")
-        if text and text.strip() and reply.get("right"):
-            lines.add("answers\t" + " \\n ".join(" ".join(p.split()) for p in text.split("\n\n") if p.strip()))
+        if text and text.strip() and reply.get("decision") in ("return", "discard"):
+            lines.add("answers\t" + one_line(text))
     return sorted(lines), f"{len(lines)} replies that answer a complaint"
 
 

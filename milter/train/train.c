@@ -550,6 +550,18 @@ int main(int argc, char **argv)
 		struct doc *d = &g_array_index(c.docs, struct doc, i);
 		d->fold %= c.n_folds;
 	}
+	/* A class needs lines both ways (partial lines may name a tag only one
+	 * way): without, its model would say one thing of every text. */
+	for (unsigned k = 0; k < c.n_classes; k++) {
+		unsigned pos = 0, neg = 0;
+		for (guint i = 0; i < c.docs->len; i++) {
+			const struct doc *d = &g_array_index(c.docs, struct doc, i);
+			if (d->mask & (1u << k))
+				(d->labels & (1u << k)) ? pos++ : neg++;
+		}
+		if (pos == 0 || neg == 0)
+			die("class %s: no text %s it", c.classes[k], pos == 0 ? "has" : "lacks");
+	}
 	double *w[CLASSIFIER_MAX_CLASSES];
 	struct fit_report rep[CLASSIFIER_MAX_CLASSES];
 	printf("%-10s %6s %6s  %5s %6s %5s %7s\n", "class", "pos", "neg", "prec", "recall", "f1", "fp-rate");
