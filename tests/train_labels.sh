@@ -148,6 +148,18 @@ gate=(policies/training/gate/genres-n.tsv policies/training/gate/pairs-j.tsv)
 	"complaint same serious same answers changed " ] && ok ||
 	bad "gate classes moved by the answers: $(classes_moved "$tmp/gate-without.model" "$tmp/gate-with.model")"
 
+# A fold whose training part lacks a class (here every serious complaint is in the first
+# file, a fold of its own) learns nothing; liblinear was handed an empty problem before,
+# and read and wrote past its buffers.
+head -12 policies/training/gate/complaints-a.tsv >"$tmp/fold-a.tsv"
+grep -m4 '^serious' policies/training/gate/complaints-a.tsv >>"$tmp/fold-a.tsv"
+head -12 policies/training/gate/hard-ordinary-i.tsv >"$tmp/fold-b.tsv"
+head -6 policies/training/replies/pseudo-replies.tsv >"$tmp/fold-answers.tsv"
+if valgrind -q --error-exitcode=9 "$TRAIN" gate "$tmp/fold.model" --extra "$tmp/fold-answers.tsv" \
+	"$tmp/fold-a.tsv" "$tmp/fold-b.tsv" >/dev/null 2>"$tmp/valgrind.txt"; then ok; else
+	bad "a fold without serious complaints: $(grep -m2 '==' "$tmp/valgrind.txt")"
+fi
+
 # Malformed partial lines are refused with the file and line.
 for tags in '~' '~-' '~blame,!blame' '~!nosuchtag'; do
 	printf '%s\tOne sentence here.\n' "$tags" >"$tmp/badline.tsv"
