@@ -14,7 +14,7 @@
  * the store keeps it; for a reply held before the store kept it, read again
  * from the stored copy of the message with the review settings' policy
  * (null when there is no copy or the policy does not load); "sentences" the
- * spans of "text" the engine reads as sentences.
+ * byte spans of "text" the engine reads as sentences.
  * docs/models.md says how a site retrains on these lines.
  */
 #include <stdio.h>
@@ -98,8 +98,8 @@ static void findings_json(JsonBuilder *b, struct store *st, gint64 id, const GAr
 
 /* "sentences": [[start, end], ...] (byte offsets, END exclusive; null
  * without TEXT), the spans of TEXT the engine reads as its sentences (what
- * the sentence model scores), so labels become
- * training lines of the same sentences (milter/train/labels_to_training.py). */
+ * the sentence model scores), so that labels become training lines of the
+ * same sentences (milter/train/labels_to_training.py). */
 static void sentences_json(JsonBuilder *b, const char *text, size_t len)
 {
 	json_builder_set_member_name(b, "sentences");

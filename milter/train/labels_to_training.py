@@ -75,16 +75,14 @@ def one_line(text):
 def reply_labels(reply):
     """(sentence, tag, present) for one exported reply."""
     text, spans = reply.get("text"), reply.get("sentences")
-    if not text or not spans:
-        return
+    if not text or not spans or not reply.get("right"):
+        return  # nothing judged right: perhaps nothing judged at all
     raw = text.encode("utf-8")
 
     def sentence(start, end):
         return clean(raw[start:end].decode("utf-8", errors="replace"))
 
-    if not reply.get("right"):
-        return  # nothing judged right: perhaps nothing judged at all
-    judged = set(reply.get("right") or []) | set(reply.get("wrong") or [])
+    judged = set(reply["right"]) | set(reply.get("wrong") or [])
     for f in reply.get("findings", []):
         rule, wrong = f.get("rule"), bool(f.get("wrong"))
         if rule not in judged:

@@ -202,7 +202,7 @@ static void sentence_line(struct corpus *c, const char *path, unsigned lineno, c
 			int k = class_index(c, name + no);
 			if (k < 0)
 				die("%s:%u: unknown tag \"%s\"", path, lineno, name);
-			if ((mask >> k) & 1u && partial)
+			if (partial && (mask >> k & 1u))
 				die("%s:%u: tag \"%s\" named twice", path, lineno, name + no);
 			mask |= 1u << k;
 			labels |= no ? 0 : 1u << k;
