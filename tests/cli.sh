@@ -174,7 +174,8 @@ expect "labels as training lines" 0 python3 milter/train/labels_to_training.py s
 [ "$(cat "$tmp/out")" = "$(printf '~excuse\tThe data team sent us the wrong export, so the figures were beyond our control.')" ] &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL training lines: $(cat "$tmp/out")"; }
 contains "training lines: the disputed tag is counted" err "1 tags left out where decisions disagree"
-# The returned reply answered a complaint (the released one may not have); its line breaks kept.
+# As whole replies for answers: one line, its line breaks kept (both replies have this text;
+# tests/train_labels.sh checks that only returned and discarded replies count).
 expect "labels as answers" 0 python3 milter/train/labels_to_training.py answers "$tmp/export.jsonl"
 [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -q '^answers	Hi Ann, \\n  \\n The data team sent us' "$tmp/out" && pass=$((pass + 1)) ||
 	{ fail=$((fail + 1)); echo "FAIL answers lines: $(cat "$tmp/out")"; }

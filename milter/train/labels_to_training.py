@@ -97,16 +97,23 @@ def reply_labels(reply):
                 yield sentence(start, end), ABSENCE_RULES[rule], False
 
 
+def read_lines(path, stream):
+    for n, line in enumerate(stream, 1):
+        if not line.strip():
+            continue
+        try:
+            yield json.loads(line)
+        except ValueError as e:
+            sys.exit(f"labels_to_training: {path}:{n}: not a JSON line: {e}")
+
+
 def read_export(paths):
     for path in paths or ["-"]:
-        stream = sys.stdin if path == "-" else open(path, encoding="utf-8")
-        for n, line in enumerate(stream, 1):
-            if not line.strip():
-                continue
-            try:
-                yield json.loads(line)
-            except ValueError as e:
-                sys.exit(f"labels_to_training: {path}:{n}: not a JSON line: {e}")
+        if path == "-":
+            yield from read_lines(path, sys.stdin)
+        else:
+            with open(path, encoding="utf-8") as stream:
+                yield from read_lines(path, stream)
 
 
 def sentence_lines(replies):
@@ -131,7 +138,7 @@ def answer_lines(replies):
         text = reply.get("text")
         if text and text.strip() and reply.get("decision") in ("return", "discard"):
             lines.add("answers\t" + one_line(text))
-    return sorted(lines), f"{len(lines)} replies that answer a complaint"
+    return lines, f"{len(lines)} replies that answer a complaint"
 
 
 def main(argv):
