@@ -149,18 +149,26 @@ expect "release --wrong without a rule" 64 "$CTL" quarantine $S release 1 --wron
 expect "release --wrong when the helper cannot act" 69 "$CTL" quarantine $S -o helper=/nonexistent release 1 --wrong excuse
 [ "$(sqlite3 "$tmp/store.db" "SELECT count(*) FROM review_labels")" = 0 ] && pass=$((pass + 1)) ||
 	{ fail=$((fail + 1)); echo "FAIL no labels without a decision"; }
-# What release 1 --wrong blame-third-party and return 2 record (holds/labeling.h).
-sqlite3 "$tmp/store.db" "UPDATE quarantine SET state = 'released' WHERE id = 1;
-  UPDATE quarantine SET state = 'returned' WHERE id = 2;
+# What release 1 --wrong blame-third-party --wrong complaint and return 2 record
+# (holds/labeling.h), with the complaint each answered as the daemon records it.
+sqlite3 "$tmp/store.db" "UPDATE quarantine SET state = 'released', complaint_detected = 1,
+    complaint_severity = 'normal', complaint_clear = 1,
+    complaint_text = 'Dana wrote:' || char(10) || 'The board meets on Tuesday.' WHERE id = 1;
+  UPDATE quarantine SET state = 'returned', complaint_detected = 1, complaint_severity = 'serious',
+    complaint_clear = 0, complaint_text = 'Third late delivery. We will cancel.' WHERE id = 2;
   INSERT INTO review_labels (quarantine_id, rule, verdict, action, reviewer, excerpt, at) VALUES
   (1, 'blame-third-party', 'wrong', 'release', 'alice', 'data team <b>', $now - 100),
   (1, 'excuse', 'right', 'release', 'alice', 'beyond our control', $now - 100),
+  (1, 'complaint', 'wrong', 'release', 'alice', 'Dana wrote: The board', $now - 100),
   (2, 'blame-third-party', 'right', 'return', 'bob', 'data team', $now - 50),
-  (2, 'excuse', 'right', 'return', 'bob', 'beyond our control', $now - 50)" || fail=$((fail + 1))
+  (2, 'excuse', 'right', 'return', 'bob', 'beyond our control', $now - 50),
+  (2, 'complaint', 'right', 'return', 'bob', 'Third late delivery.', $now - 50)" || fail=$((fail + 1))
 expect "labels export" 0 "$CTL" labels $S export
 [ "$(wc -l <"$tmp/out")" -eq 2 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL export: one line per reply"; }
 contains "export: the decision" out '"decision":"release","reviewer":"alice"'
-contains "export: the rules marked wrong" out '"wrong":\["blame-third-party"\],"right":\["excuse"\]'
+contains "export: the rules marked wrong" out '"wrong":\["blame-third-party","complaint"\],"right":\["excuse"\]'
+contains "export: the thread marked as no complaint" out '"complaint":{"severity":"normal","stored":false,"clear":true,"text":"Dana wrote:\\nThe board meets on Tuesday.","wrong":true}'
+contains "export: the complaint judged right" out '"complaint":{"severity":"serious","stored":false,"clear":false,"text":"Third late delivery. We will cancel.","wrong":false}'
 contains "export: a finding marked wrong" out '"rule":"blame-third-party","severity":"hold","line":[0-9]*,"start":[0-9]*,"end":[0-9]*,"excerpt":"data team","wrong":true'
 contains "export: the new text" out '"text":"Hi Ann,.n.nThe data team sent us'
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/out" && pass=$((pass + 1)) ||
@@ -179,6 +187,10 @@ contains "training lines: the disputed tag is counted" err "1 tags left out wher
 expect "labels as answers" 0 python3 milter/train/labels_to_training.py answers "$tmp/export.jsonl"
 [ "$(wc -l <"$tmp/out")" -eq 1 ] && grep -q '^answers	Hi Ann, \\n  \\n The data team sent us' "$tmp/out" && pass=$((pass + 1)) ||
 	{ fail=$((fail + 1)); echo "FAIL answers lines: $(cat "$tmp/out")"; }
+# As lines of the gate's files: the quoted history, none or a complaint as judged.
+expect "labels as gate lines" 0 python3 milter/train/labels_to_training.py gate "$tmp/export.jsonl"
+[ "$(cat "$tmp/out")" = "$(printf 'none\tDana wrote: \\n The board meets on Tuesday.\nserious\tThird late delivery. We will cancel.')" ] &&
+	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL gate lines: $(cat "$tmp/out")"; }
 expect "labels_to_training without a kind" 1 python3 milter/train/labels_to_training.py "$tmp/export.jsonl"
 expect "quarantine list json" 0 "$CTL" quarantine $S list --format json --state all
 [ "$(wc -l <"$tmp/out")" -eq 3 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL list json: one line per hold"; }
@@ -207,6 +219,7 @@ contains "report advised per rule" out "no-call-offer  *2"
 contains "report advised per sender, in lower case" out "sam@agency.example  *2"
 contains "report precision per rule" out "blame-third-party  *1  *1  *0.50"
 contains "report precision of a rule never wrong" out "excuse  *2  *0  *1.00"
+contains "report precision of the complaint gate" out "complaint  *1  *1  *0.50"
 contains "report most often wrong, with an example" out 'blame-third-party: wrong 1 time(s), e.g. "data team <b>"'
 expect "report json" 0 "$CTL" report $S --format json
 contains "json precision" out '{"rule":"blame-third-party","right":1,"wrong":1,"precision":0.5,"example":"data team <b>"}'

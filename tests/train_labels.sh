@@ -133,6 +133,9 @@ print(json.dumps({"id": 3, "decision": "release", "right": [], "wrong": ["excuse
                   "text": "Thanks, the meeting moves to Friday."}))
 print(json.dumps({"id": 4, "decision": "release", "right": ["excuse"], "wrong": ["defensive"], "findings": [],
                   "text": "Thanks, the invoice goes out on Monday."}))
+# returned for its tone, but the reviewer said the thread was no complaint
+print(json.dumps({"id": 5, "decision": "return", "right": ["defensive"], "wrong": ["complaint"], "findings": [],
+                  "complaint": {"wrong": True}, "text": "As I told you, the office is closed on Monday."}))
 EOF
 python3 milter/train/labels_to_training.py answers "$tmp/answers-export.jsonl" >"$tmp/answers.tsv" 2>"$tmp/err" ||
 	bad "converter exit (answers)"
@@ -147,6 +150,42 @@ gate=(policies/training/gate/genres-n.tsv policies/training/gate/pairs-j.tsv)
 [ "$(classes_moved "$tmp/gate-without.model" "$tmp/gate-with.model" | tr '\n' ' ')" = \
 	"complaint same serious same answers changed " ] && ok ||
 	bad "gate classes moved by the answers: $(classes_moved "$tmp/gate-without.model" "$tmp/gate-with.model")"
+
+# The gate's own labels: the quoted history of a thread marked as no complaint is a `none`
+# line, of one judged a complaint a line of the severity the daemon gave it; a thread nobody
+# judged, one with nothing quoted and a text judged both ways give none.
+python3 - >"$tmp/gate-export.jsonl" <<'EOF'
+import json
+def reply(n, decision, wrong, severity, text):
+    return json.dumps({"id": n, "decision": decision, "right": [], "wrong": [], "findings": [], "text": "Hi.",
+                       "complaint": {"severity": severity, "stored": False, "clear": True, "text": text,
+                                     "wrong": wrong}})
+print(reply(1, "release", True, "normal", "Dana Whitfield wrote:\nThe zqxvortex board meets on\nTuesday."))
+print(reply(2, "return", False, "serious", "Third zqxvortex delay this month. We will cancel."))
+print(reply(3, "release", None, "normal", "Nobody judged this thread."))
+print(reply(4, "discard", False, None, ""))
+print(reply(5, "return", False, "normal", "Judged both ways."))
+print(reply(6, "release", True, "normal", "Judged both ways."))
+EOF
+python3 milter/train/labels_to_training.py gate "$tmp/gate-export.jsonl" >"$tmp/site-gate.tsv" 2>"$tmp/err" ||
+	bad "converter exit (gate)"
+printf '%s\t%s\n' none 'Dana Whitfield wrote: \n The zqxvortex board meets on \n Tuesday.' \
+	serious 'Third zqxvortex delay this month. We will cancel.' >"$tmp/want.tsv"
+cmp -s "$tmp/site-gate.tsv" "$tmp/want.tsv" && ok || { bad "gate lines:"; diff "$tmp/want.tsv" "$tmp/site-gate.tsv"; }
+grep -q "6 replies read; 1 complaints, 1 threads that were none, 1 left out" "$tmp/err" && ok ||
+	bad "gate counts: $(cat "$tmp/err")"
+# As make train reads them (one more gate/*.tsv): each line moves the complaint class the way
+# it says.  The word of each line is found nowhere else in the training data.
+printf 'none\tThe zqxvortex board meets on Tuesday.\n' >"$tmp/site-none.tsv"
+printf 'normal\tThe zqxvortex order is late for the third time and nobody called.\n' >"$tmp/site-normal.tsv"
+"$TRAIN" gate "$tmp/gate-none.model" --extra "$tmp/base-answers.tsv" "${gate[@]}" "$tmp/site-none.tsv" \
+	>/dev/null 2>"$tmp/train.err" || bad "gate with a none line: $(cat "$tmp/train.err")"
+"$TRAIN" gate "$tmp/gate-normal.model" --extra "$tmp/base-answers.tsv" "${gate[@]}" "$tmp/site-normal.tsv" \
+	>/dev/null 2>"$tmp/train.err" || bad "gate with a complaint line: $(cat "$tmp/train.err")"
+w0=$(weight "$tmp/gate-without.model" zqxvortex complaint) wn=$(weight "$tmp/gate-none.model" zqxvortex complaint)
+wc=$(weight "$tmp/gate-normal.model" zqxvortex complaint)
+[ "$wn" -lt "$w0" ] && [ "$wc" -gt "$w0" ] && ok ||
+	bad "complaint weight of the word: without $w0, none line $wn, complaint line $wc"
 
 # A fold whose training part lacks a class (here every serious complaint is in the first
 # file, a fold of its own) learns nothing; liblinear was handed an empty problem before,

@@ -8,13 +8,20 @@
  *    "rules":[...], "wrong":[...], "right":[...],
  *    "findings":[{"rule":..., "severity":..., "line":N, "start":N, "end":N,
  *                 "excerpt":..., "wrong":bool}],
+ *    "complaint":{"severity":"normal|serious"|null, "stored":bool,
+ *                 "clear":bool|null, "text":...|null, "wrong":bool|null},
  *    "text":... | null, "sentences":[[start,end],...] | null}
  *
  * "text" is the author's new text (the findings' spans point into it), as
  * the store keeps it; for a reply held before the store kept it, read again
  * from the stored copy of the message with the review settings' policy
  * (null when there is no copy or the policy does not load); "sentences" the
- * byte spans of "text" the engine reads as sentences.
+ * byte spans of "text" the engine reads as sentences.  "complaint" is the
+ * complaint the reply answered as the daemon judged it: "stored" when the
+ * daemon saw it arrive, "text" the quoted history the gate read, "wrong"
+ * the reviewer's label of it (holds/labeling.h; null: not judged).  For
+ * records held before the store kept the complaint, "clear" and "text" are
+ * null.
  * docs/models.md says how a site retrains on these lines.
  */
 #include <stdio.h>
@@ -22,6 +29,7 @@
 #include <sysexits.h>
 
 #include "ctl.h"
+#include "labeling.h"
 #include "policy.h"
 #include "quarantine.h"
 #include "render.h"
@@ -57,14 +65,45 @@ static void rule_list(JsonBuilder *b, const char *name, const GArray *labels, gu
 	json_builder_end_array(b);
 }
 
-static bool marked_wrong(const GArray *labels, guint from, guint to, const char *rule)
+/* The label of RULE among LABELS[FROM..TO), or NULL. */
+static const struct store_label *label_of(const GArray *labels, guint from, guint to, const char *rule)
 {
 	for (guint i = from; i < to; i++) {
 		const struct store_label *l = &g_array_index(labels, struct store_label, i);
 		if (g_strcmp0(l->rule, rule) == 0)
-			return strcmp(l->verdict, "wrong") == 0;
+			return l;
 	}
-	return false;
+	return NULL;
+}
+
+static bool marked_wrong(const GArray *labels, guint from, guint to, const char *rule)
+{
+	const struct store_label *l = label_of(labels, from, to, rule);
+	return l != NULL && strcmp(l->verdict, "wrong") == 0;
+}
+
+/* "complaint": the complaint record Q answered, with the reviewer's label. */
+static void complaint_json(JsonBuilder *b, const struct store_quarantine *q, const GArray *labels, guint from,
+                           guint to)
+{
+	json_builder_set_member_name(b, "complaint");
+	json_builder_begin_object(b);
+	ctl_json_member_string(b, "severity", q->complaint_severity);
+	json_builder_set_member_name(b, "stored");
+	json_builder_add_boolean_value(b, q->complaint_ref != NULL);
+	json_builder_set_member_name(b, "clear");
+	if (q->complaint_recorded)
+		json_builder_add_boolean_value(b, q->complaint_clear);
+	else
+		json_builder_add_null_value(b);
+	ctl_json_member_string(b, "text", q->complaint_text);
+	const struct store_label *l = label_of(labels, from, to, LABEL_COMPLAINT);
+	json_builder_set_member_name(b, "wrong");
+	if (l != NULL)
+		json_builder_add_boolean_value(b, strcmp(l->verdict, "wrong") == 0);
+	else
+		json_builder_add_null_value(b);
+	json_builder_end_object(b);
 }
 
 static void findings_json(JsonBuilder *b, struct store *st, gint64 id, const GArray *labels, guint from,
@@ -148,6 +187,7 @@ static void export_reply(struct store *st, const struct policy *pol, const GArra
 	rule_list(b, "wrong", labels, from, to, "wrong");
 	rule_list(b, "right", labels, from, to, "right");
 	findings_json(b, st, q->id, labels, from, to);
+	complaint_json(b, q, labels, from, to);
 	size_t len = 0;
 	char *text = quarantine_new_text(q, &len);
 	if (text == NULL && pol != NULL && q->raw != NULL) /* held before the store kept it */

@@ -46,7 +46,8 @@ static const char usage_text[] =
     "  return ID --comment TEXT [--wrong RULE]...      delete it and mail its author the\n"
     "                           comment and advice\n"
     "                           --wrong RULE: that finding of the reply was wrong (repeat\n"
-    "                           for several); recorded as a label with the decision\n"
+    "                           for several); --wrong complaint: the thread is no\n"
+    "                           complaint; recorded as labels with the decision\n"
     "  expire                   release or return (expire-action) what is held longer\n"
     "                           than expire-after, and tell the authors\n"
     "  reconcile                report store records not in the hold queue and held\n"
@@ -453,7 +454,10 @@ static int cmd_decide(const struct review_config *cfg, struct store *st, int arg
 	else
 		fprintf(stderr, "apologyctl: %s\n", err);
 	for (guint i = 0; ok && i < wrong->len; i++)
-		printf("  finding %s marked wrong\n", (const char *)wrong->pdata[i]);
+		if (strcmp(wrong->pdata[i], LABEL_COMPLAINT) == 0)
+			printf("  the thread marked as no complaint\n");
+		else
+			printf("  finding %s marked wrong\n", (const char *)wrong->pdata[i]);
 	g_ptr_array_unref(wrong);
 	g_free(sent_to);
 	g_free(err);

@@ -25,10 +25,11 @@ static bool is_marked(const GPtrArray *wrong, const char *rule)
 bool labels_check_wrong(const GArray *findings, const GPtrArray *wrong, char **err)
 {
 	for (guint i = 0; wrong && i < wrong->len; i++) {
-		if (has_rule(findings, wrong->pdata[i]))
+		if (has_rule(findings, wrong->pdata[i]) || strcmp(wrong->pdata[i], LABEL_COMPLAINT) == 0)
 			continue;
 		char *rules = store_findings_rules(findings);
-		*err = g_strdup_printf("\"%s\" is not a rule of this reply's findings (they are: %s)",
+		*err = g_strdup_printf("\"%s\" is not a rule of this reply's findings (they are: %s;"
+		                       " \"" LABEL_COMPLAINT "\" says the thread is no complaint)",
 		                       (const char *)wrong->pdata[i], *rules ? rules : "none");
 		g_free(rules);
 		return false;
@@ -36,33 +37,72 @@ bool labels_check_wrong(const GArray *findings, const GPtrArray *wrong, char **e
 	return true;
 }
 
+/* The excerpt of the complaint's label: the start of TEXT, at most
+ * COMPLAINT_EXCERPT characters, its runs of white space made one space. */
+#define COMPLAINT_EXCERPT 120
+static char *complaint_excerpt(const char *text)
+{
+	if (text == NULL)
+		return NULL;
+	char *valid = g_utf8_make_valid(text, -1);
+	GString *out = g_string_new(NULL);
+	glong n = 0;
+	for (const char *c = valid; *c && n < COMPLAINT_EXCERPT; c = g_utf8_next_char(c)) {
+		gunichar u = g_utf8_get_char(c);
+		if (!g_unichar_isspace(u)) {
+			g_string_append_unichar(out, u);
+			n++;
+		} else if (out->len > 0 && out->str[out->len - 1] != ' ') {
+			g_string_append_c(out, ' ');
+			n++;
+		}
+	}
+	g_free(valid);
+	return g_string_free(out, FALSE);
+}
+
+static void add_label(GArray *labels, gint64 id, const char *rule, bool wrong, const char *action,
+                      const char *who, char *excerpt, gint64 at)
+{
+	struct store_label l = {
+	    .quarantine_id = id,
+	    .rule = g_strdup(rule),
+	    .verdict = g_strdup(wrong ? "wrong" : "right"),
+	    .action = g_strdup(action),
+	    .reviewer = g_strdup(who),
+	    .excerpt = excerpt,
+	    .at = at,
+	};
+	g_array_append_val(labels, l);
+}
+
 GArray *labels_for_decision(gint64 id, const GArray *findings, const char *action, const GPtrArray *wrong,
-                            const char *who, gint64 at)
+                            const char *complaint_text, const char *who, gint64 at)
 {
 	GArray *labels = store_labels_new();
 	bool release = g_strcmp0(action, "release") == 0;
 	if (!release && g_strcmp0(action, "return") != 0 && g_strcmp0(action, "discard") != 0)
 		return labels;
-	bool none_marked = wrong == NULL || wrong->len == 0;
-	for (guint i = 0; findings && i < findings->len; i++) {
+	bool no_complaint = is_marked(wrong, LABEL_COMPLAINT);
+	guint rules_marked = 0;
+	for (guint i = 0; wrong && i < wrong->len; i++)
+		rules_marked += strcmp(wrong->pdata[i], LABEL_COMPLAINT) != 0;
+	/* A release that says only "no complaint" judged no finding. */
+	bool rules_judged = !(release && no_complaint && rules_marked == 0);
+	for (guint i = 0; rules_judged && findings && i < findings->len; i++) {
 		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
 		bool seen = f->rule == NULL;
 		for (guint k = 0; k < labels->len && !seen; k++)
 			seen = strcmp(g_array_index(labels, struct store_label, k).rule, f->rule) == 0;
 		if (seen)
 			continue;
-		bool is_wrong = is_marked(wrong, f->rule) || (release && none_marked);
-		struct store_label l = {
-		    .quarantine_id = id,
-		    .rule = g_strdup(f->rule),
-		    .verdict = g_strdup(is_wrong ? "wrong" : "right"),
-		    .action = g_strdup(action),
-		    .reviewer = g_strdup(who),
-		    .excerpt = g_strdup(f->excerpt),
-		    .at = at,
-		};
-		g_array_append_val(labels, l);
+		bool is_wrong = is_marked(wrong, f->rule) || (release && rules_marked == 0);
+		add_label(labels, id, f->rule, is_wrong, action, who, g_strdup(f->excerpt), at);
 	}
+	/* A release with nothing marked says the hold was wrong, not why. */
+	if (no_complaint || !release || rules_marked > 0)
+		add_label(labels, id, LABEL_COMPLAINT, no_complaint, action, who,
+		          complaint_excerpt(complaint_text), at);
 	return labels;
 }
 

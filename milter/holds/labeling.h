@@ -10,6 +10,17 @@
  *   discard  reviewer marked wrong
  *   expiry   no labels: nobody judged the reply
  *
+ * Beside the rules, the label LABEL_COMPLAINT says whether the thread
+ * answered a complaint at all, as the daemon judged (a reply is held only
+ * then): "wrong" when the reviewer marked it so ("this thread is no
+ * complaint"), "right" on a return or discard not so marked and on a
+ * release that marked some rule wrong but not it (the reviewer judged the
+ * findings, so took the thread for a complaint), none on a release with
+ * nothing marked (the hold was wrong, nobody said why).  A release that
+ * marks only the complaint wrong labels no rule: whether the findings read
+ * the text right was not judged.  The gate learns from these labels
+ * (milter/train/labels_to_training.py gate).
+ *
  * Used by quarantine_decide() (holds/quarantine.c), `apologyctl labels`,
  * `apologyctl report` and the review page's statistics.
  *
@@ -24,17 +35,22 @@
 
 #include "store.h"
 
+/* The label of the complaint a held reply answered (no rule has this name). */
+#define LABEL_COMPLAINT "complaint"
+
 /* Whether each rule of WRONG (char *; NULL or empty: none) is the rule of
- * one of FINDINGS (struct store_finding); false with *ERR (caller frees)
- * naming the first that is not and the rules that are. */
+ * one of FINDINGS (struct store_finding) or LABEL_COMPLAINT; false with
+ * *ERR (caller frees) naming the first that is not and the rules that are. */
 bool labels_check_wrong(const GArray *findings, const GPtrArray *wrong, char **err);
 
 /* The labels of decision ACTION ("release", "return", "discard"; others
  * give none) by WHO at AT on record ID with FINDINGS, WRONG the rules
  * marked wrong: one per distinct rule, in the findings' order, with the
- * excerpt of its first finding.  An array from store_labels_new(). */
+ * excerpt of its first finding; then the complaint's, if any, with the
+ * start of COMPLAINT_TEXT (the quoted history; may be NULL) as its excerpt.
+ * An array from store_labels_new(). */
 GArray *labels_for_decision(gint64 id, const GArray *findings, const char *action, const GPtrArray *wrong,
-                            const char *who, gint64 at);
+                            const char *complaint_text, const char *who, gint64 at);
 
 /* A rule's precision as judged by reviewers, right / (right + wrong), as
  * text ("0.75"; "-" when never judged); caller frees. */

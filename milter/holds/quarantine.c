@@ -271,7 +271,7 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
 static bool put_labels(struct store *st, const struct store_quarantine *q, const GArray *findings,
                        const char *what, const GPtrArray *wrong, const char *who, gint64 now, char **err)
 {
-	GArray *labels = labels_for_decision(q->id, findings, what, wrong, who, now);
+	GArray *labels = labels_for_decision(q->id, findings, what, wrong, q->complaint_text, who, now);
 	bool ok = store_labels_put(st, (const struct store_label *)(void *)labels->data, labels->len, err);
 	g_array_unref(labels);
 	return ok;

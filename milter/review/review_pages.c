@@ -388,8 +388,11 @@ static void render_complaint_text(GString *o, const struct store_quarantine *q)
 /* What the reply answers: the complaint's severity and date as the daemon
  * judged it (the store's record of the hold; for a record held before it
  * kept them, the stored decision's), the stored complaint when the daemon
- * saw it arrive, and its text as the reply quotes it. */
-static void render_complaint(struct review_app *app, GString *o, const struct store_quarantine *q)
+ * saw it arrive, and its text as the reply quotes it; when DECIDABLE, a
+ * checkbox of the decide form "this thread is no complaint" (named
+ * "wrong-complaint": holds/labeling.h). */
+static void render_complaint(struct review_app *app, GString *o, const struct store_quarantine *q,
+                             bool decidable)
 {
 	struct store_complaint c = {0};
 	char *err = NULL;
@@ -428,6 +431,10 @@ static void render_complaint(struct review_app *app, GString *o, const struct st
 		                   "the reply: it was advised.</p>");
 	g_free(when);
 	render_complaint_text(o, q);
+	if (decidable)
+		g_string_append(o, "<p><label class=\"wrong\"><input type=\"checkbox\" form=\"decide\" "
+		                   "name=\"wrong-" LABEL_COMPLAINT "\" value=\"1\"> this thread is no "
+		                   "complaint</label></p>");
 	if (stored)
 		store_complaint_clear(&c);
 }
@@ -587,7 +594,7 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 		    "replies held before store schema %d.</p>",
 		    SCHEMA_NEW_TEXT);
 	g_string_append(o, "</section><section id=\"complaint-side\">");
-	render_complaint(app, o, q);
+	render_complaint(app, o, q, strcmp(q->state, "held") == 0);
 	g_string_append(o, "</section></div>");
 	render_findings(o, findings, strcmp(q->state, "held") == 0);
 	render_earlier(app, o, q);

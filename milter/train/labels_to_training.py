@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Reviewers' decisions as training lines.
 
-usage: labels_to_training.py sentences|answers [EXPORT.jsonl...]   (default: standard input)
+usage: labels_to_training.py sentences|answers|gate [EXPORT.jsonl...]   (default: standard input)
 
 Reads the lines of `apologyctl labels export` and writes training lines
 (see policies/training/README.md) on standard output.
@@ -30,7 +30,17 @@ where TAGS says only what the reviewers' decisions show about the sentence.
 whole text of each reply a reviewer returned to its author or discarded:
 the hold was right, so the reply answered a complaint, whatever its faults.
 A released reply gives none: the hold may have been wrong because there
-was no complaint at all.
+was no complaint at all; nor does one whose thread the reviewer marked as
+no complaint.
+
+`gate`: lines of the gate's files, `LABEL<TAB>TEXT`, TEXT the quoted
+history the gate read (the export's "complaint" "text"): `none` where the
+reviewer marked the thread as no complaint (the gate's false alarm), the
+severity the daemon gave it (`normal` or `serious`) where the complaint was
+judged right.  A complaint nobody judged (a release with nothing marked)
+and one with no quoted text give none; texts judged both ways are left
+out.  (A complaint the daemon stored on arrival was the gate's call too,
+on the message itself; the reply's quoted history holds its words.)
 
 Counts go to standard error.  Output is sorted, so the same export gives
 the same file.
@@ -132,20 +142,43 @@ def sentence_lines(replies):
     return lines, f"{len(lines)} sentences, {disputed} tags left out where decisions disagree"
 
 
+def complaint_label(reply):
+    """The reviewer's label of the complaint a reply answered: True (a
+    complaint), False (none), or None (not judged)."""
+    wrong = (reply.get("complaint") or {}).get("wrong")
+    return None if wrong is None else not wrong
+
+
 def answer_lines(replies):
     lines = set()
     for reply in replies:
         text = reply.get("text")
-        if text and text.strip() and reply.get("decision") in ("return", "discard"):
+        if (text and text.strip() and reply.get("decision") in ("return", "discard")
+                and complaint_label(reply) is not False):
             lines.add("answers\t" + one_line(text))
     return lines, f"{len(lines)} replies that answer a complaint"
 
 
+def gate_lines(replies):
+    known = {}  # quoted text -> set of labels
+    for reply in replies:
+        complaint, label = reply.get("complaint") or {}, complaint_label(reply)
+        text = one_line(complaint.get("text") or "")
+        if label is None or not text:
+            continue
+        known.setdefault(text, set()).add((complaint.get("severity") or "normal") if label else "none")
+    lines = {f"{labels.pop()}\t{text}" for text, labels in known.items() if len(labels) == 1}
+    none = sum(1 for line in lines if line.startswith("none\t"))
+    return lines, (f"{len(lines) - none} complaints, {none} threads that were none, "
+                   f"{len(known) - len(lines)} left out where decisions disagree")
+
+
 def main(argv):
-    if len(argv) < 2 or argv[1] not in ("sentences", "answers"):
-        sys.exit("usage: labels_to_training.py sentences|answers [EXPORT.jsonl...]")
+    kinds = {"sentences": sentence_lines, "answers": answer_lines, "gate": gate_lines}
+    if len(argv) < 2 or argv[1] not in kinds:
+        sys.exit("usage: labels_to_training.py sentences|answers|gate [EXPORT.jsonl...]")
     replies = list(read_export(argv[2:]))
-    lines, counts = (sentence_lines if argv[1] == "sentences" else answer_lines)(replies)
+    lines, counts = kinds[argv[1]](replies)
     for line in sorted(lines):
         print(line)
     print(f"labels_to_training: {len(replies)} replies read; {counts}", file=sys.stderr)

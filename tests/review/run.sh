@@ -109,12 +109,33 @@ t_release_wrong_labels() {
 	q return "$id2" --comment "call them" >/dev/null 2>&1 || why "return failed"
 	[ "$(sql "SELECT count(*) FROM review_labels WHERE quarantine_id = $id2 AND verdict = 'wrong'")" = 0 ] ||
 		why "a return labelled a rule wrong"
+	# a release that says only "this thread is no complaint" (its quoted history changed, so
+	# that it is a text of its own): the complaint labelled wrong, no rule judged
+	sed 's/^> Order 4471 was supposed to arrive last Friday and it still/> The quarterly board meeting moves to Friday, and the agenda still/' \
+		$MSGS/reply-bad.eml >"$T/no-complaint.eml"
+	id3=$(hold lc "$T/no-complaint.eml") || why "third not held"
+	out=$(q release "$id3" --wrong complaint 2>&1) || why "release --wrong complaint failed: $out"
+	echo "$out" | grep -q "the thread marked as no complaint" || why "release --wrong complaint said: $out"
+	[ "$(sql "SELECT group_concat(rule || ' ' || verdict) FROM review_labels WHERE quarantine_id = $id3")" = \
+		"complaint wrong" ] || why "labels of the no-complaint release: $(sql "SELECT rule, verdict FROM review_labels
+		WHERE quarantine_id = $id3")"
+	[ "$(sql "SELECT group_concat(quarantine_id || ' ' || verdict) FROM review_labels WHERE rule = 'complaint'
+	          AND quarantine_id IN ($id, $id2)")" = "$id right,$id2 right" ] ||
+		why "the complaint of the first release and the return not labelled right"
 	"$CTL" labels -o "store=sqlite:$STORE" -o "policy=$E2E_POLICY" export >"$T/labels.jsonl" </dev/null ||
 		why "labels export failed"
 	grep -F "\"id\":$id," "$T/labels.jsonl" | grep -q '"decision":"release".*"wrong":\["blame-third-party","excuse"\]' ||
 		why "export: $(cat "$T/labels.jsonl")"
 	grep -F "\"id\":$id2," "$T/labels.jsonl" | grep -q '"decision":"return".*"wrong":\[\]' ||
 		why "export of the return: $(cat "$T/labels.jsonl")"
+	grep -F "\"id\":$id3," "$T/labels.jsonl" |
+		grep -q '"complaint":{"severity":"serious","stored":true,"clear":true,"text":"[^"]*The quarterly board meeting[^"]*","wrong":true}' ||
+		why "export of the no-complaint release: $(grep -F "\"id\":$id3," "$T/labels.jsonl")"
+	# as lines of the gate's files: the changed thread none, the other one a serious complaint
+	python3 milter/train/labels_to_training.py gate "$T/labels.jsonl" >"$T/gate.tsv" 2>/dev/null ||
+		why "labels_to_training gate failed"
+	[ "$(wc -l <"$T/gate.tsv")" = 2 ] && grep -q '^none	.*The quarterly board' "$T/gate.tsv" &&
+		grep -q '^serious	.*Order 4471 was supposed' "$T/gate.tsv" || why "gate lines: $(cat "$T/gate.tsv")"
 	return 0
 }
 
@@ -590,6 +611,8 @@ Note: <script>alert("owned")</script> <img src=x onerror=window.owned=1> arrives
 		why "label of the finding marked wrong: $(sql "SELECT * FROM review_labels WHERE quarantine_id = $held")"
 	[ "$(sql "SELECT count(*) FROM review_labels WHERE quarantine_id = $held AND verdict = 'right'")" -ge 1 ] ||
 		why "no rule of the web decision labelled right"
+	[ "$(sql "SELECT verdict FROM review_labels WHERE quarantine_id = $held AND rule = 'complaint'")" = wrong ] ||
+		why "the box \"this thread is no complaint\" ticked in the browser: no label"
 }
 
 # The review page against hostile clients (tests/review/web_limits.py, which starts

@@ -719,6 +719,21 @@ static const char *label_verdict(const GArray *labels, const char *rule)
 	return NULL;
 }
 
+/* The verdicts of LABELS for the rules of test_labels_for_decision (NULL:
+ * no label), then LABELS freed. */
+static void expect_labels(GArray *labels, const char *blame, const char *remedy, const char *complaint)
+{
+	const char *want[][2] = {
+	    {"blame-third-party", blame}, {"no-remedy", remedy}, {LABEL_COMPLAINT, complaint}};
+	for (size_t i = 0; i < G_N_ELEMENTS(want); i++) {
+		if (want[i][1] == NULL)
+			assert_null(label_verdict(labels, want[i][0]));
+		else
+			assert_string_equal(label_verdict(labels, want[i][0]), want[i][1]);
+	}
+	g_array_unref(labels);
+}
+
 /* What each decision says about the rules on a reply (labeling.h). */
 static void test_labels_for_decision(void **state)
 {
@@ -733,11 +748,16 @@ static void test_labels_for_decision(void **state)
 	assert_true(store_quarantine_findings(fx->st, id, findings, &err));
 	GPtrArray *wrong = g_ptr_array_new();
 
-	/* release, nothing marked: the hold was wrong, every rule with it */
-	GArray *l = labels_for_decision(id, findings, "release", wrong, "alice", 500);
+	static const char quoted[] = "This is the third time\n\n  the order is late.  " /* 48 chars */
+	                             "We are furious, and we expect a call from your manager today, "
+	                             "or we will cancel the contract with you at the end of the month.";
+	/* release, nothing marked: the hold was wrong, every rule with it; the
+	 * complaint unjudged (nobody said why the hold was wrong) */
+	GArray *l = labels_for_decision(id, findings, "release", wrong, quoted, "alice", 500);
 	assert_int_equal(l->len, 2); /* one per rule */
 	assert_string_equal(label_verdict(l, "blame-third-party"), "wrong");
 	assert_string_equal(label_verdict(l, "no-remedy"), "wrong");
+	assert_null(label_verdict(l, LABEL_COMPLAINT));
 	const struct store_label *first = &g_array_index(l, struct store_label, 1);
 	assert_string_equal(first->rule, "blame-third-party"); /* in the findings' (span) order */
 	assert_string_equal(first->excerpt, "courier");        /* the rule's first finding */
@@ -747,24 +767,42 @@ static void test_labels_for_decision(void **state)
 	assert_int_equal(first->quarantine_id, id);
 	g_array_unref(l);
 
-	/* release with one marked: that one wrong, the others right */
+	/* release with one marked: that one wrong, the others right, and the
+	 * thread taken for the complaint it was */
 	g_ptr_array_add(wrong, "no-remedy");
-	l = labels_for_decision(id, findings, "release", wrong, "alice", 500);
+	l = labels_for_decision(id, findings, "release", wrong, quoted, "alice", 500);
 	assert_string_equal(label_verdict(l, "blame-third-party"), "right");
 	assert_string_equal(label_verdict(l, "no-remedy"), "wrong");
+	assert_string_equal(label_verdict(l, LABEL_COMPLAINT), "right");
+	/* its excerpt: the quoted text's start, white space made one space */
+	const struct store_label *last = &g_array_index(l, struct store_label, l->len - 1);
+	assert_string_equal(last->rule, LABEL_COMPLAINT);
+	assert_int_equal(g_utf8_strlen(last->excerpt, -1), 120);
+	assert_true(g_str_has_prefix(last->excerpt, "This is the third time the order is late. We are"));
 	g_array_unref(l);
 
 	/* return and discard: right, except what was marked */
-	l = labels_for_decision(id, findings, "return", wrong, "alice", 500);
-	assert_string_equal(label_verdict(l, "blame-third-party"), "right");
-	assert_string_equal(label_verdict(l, "no-remedy"), "wrong");
-	g_array_unref(l);
-	l = labels_for_decision(id, findings, "discard", NULL, "alice", 500);
-	assert_string_equal(label_verdict(l, "blame-third-party"), "right");
-	assert_string_equal(label_verdict(l, "no-remedy"), "right");
-	g_array_unref(l);
+	expect_labels(labels_for_decision(id, findings, "return", wrong, quoted, "alice", 500), "right",
+	              "wrong", "right");
+	l = labels_for_decision(id, findings, "discard", NULL, NULL, "alice", 500);
+	assert_null(g_array_index(l, struct store_label, l->len - 1).excerpt); /* nothing quoted */
+	expect_labels(l, "right", "right", "right");
+
+	/* "no complaint": the complaint wrong; on a release that marks nothing
+	 * else the findings are not judged, beside marked rules they are */
+	GPtrArray *none = g_ptr_array_new();
+	g_ptr_array_add(none, LABEL_COMPLAINT);
+	expect_labels(labels_for_decision(id, findings, "release", none, quoted, "alice", 500), NULL, NULL,
+	              "wrong");
+	expect_labels(labels_for_decision(id, findings, "return", none, quoted, "alice", 500), "right",
+	              "right", "wrong");
+	g_ptr_array_add(none, "no-remedy");
+	expect_labels(labels_for_decision(id, findings, "release", none, quoted, "alice", 500), "right",
+	              "wrong", "wrong");
+	assert_true(labels_check_wrong(findings, none, &err)); /* the complaint can always be judged */
+	g_ptr_array_unref(none);
 	/* expiry: nobody judged it */
-	l = labels_for_decision(id, findings, "expire-release", NULL, "root", 500);
+	l = labels_for_decision(id, findings, "expire-release", NULL, quoted, "root", 500);
 	assert_int_equal(l->len, 0);
 	g_array_unref(l);
 
@@ -773,7 +811,7 @@ static void test_labels_for_decision(void **state)
 	g_ptr_array_add(wrong, "over-apology");
 	assert_false(labels_check_wrong(findings, wrong, &err));
 	assert_non_null(strstr(err, "\"over-apology\" is not a rule of this reply"));
-	assert_non_null(strstr(err, "(they are: no-remedy,blame-third-party)"));
+	assert_non_null(strstr(err, "(they are: no-remedy,blame-third-party; \"complaint\" says the thread"));
 	g_clear_pointer(&err, g_free);
 
 	/* A decision with a rule that is not on the reply changes nothing. */

@@ -377,6 +377,10 @@ static void test_complaint_shown_escaped(void **state)
 	g_free(text);
 	assert_null(strstr(fx->page.body->str, "<script"));
 	assert_null(strstr(fx->page.body->str, "<b>"));
+	/* held: the reviewer may say the thread is no complaint */
+	assert_non_null(strstr(fx->page.body->str, "<input type=\"checkbox\" form=\"decide\" "
+	                                           "name=\"wrong-complaint\" value=\"1\"> this thread is no "
+	                                           "complaint</label>"));
 	char *about = element(&fx->page, "p", "complaint");
 	assert_non_null(strstr(about, ">serious</span> complaint"));
 	assert_non_null(strstr(about, "2025-03-03T09:12:00Z")); /* sent, from the stored decision */
@@ -444,6 +448,7 @@ static void test_complaint_not_clear(void **state)
 	char *none = element(&fx->page, "p", "complaint-text-none");
 	assert_non_null(strstr(none, "quotes no earlier message"));
 	g_free(none);
+	assert_null(strstr(fx->page.body->str, "wrong-complaint")); /* not held: nothing to decide */
 }
 
 /* ---- the queue ----------------------------------------------------------- */

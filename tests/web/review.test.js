@@ -109,9 +109,10 @@ async function logIn(page, user, password) {
     expect((await page.evaluate(() => window.owned)) === undefined, 'the script ran');
   });
 
-  await test('a reviewer releases a held reply, marking one finding wrong', async () => {
+  await test('a reviewer releases a held reply, marking one finding wrong and the thread no complaint', async () => {
     await page.goto(`${base}/reply/${heldId}`);
     await page.check('input[name="wrong-blame-third-party"] >> nth=0');
+    await page.check('#complaint-side input[name="wrong-complaint"]');
     await Promise.all([page.waitForURL(/done=release/), page.click('button[value=release]')]);
     expect((await page.textContent('#notice')).includes('release'), 'no notice');
     expect((await page.textContent('#state')) === 'released', 'state not released');
@@ -131,6 +132,8 @@ async function logIn(page, user, password) {
     const want = Number(process.env.WRONG_BEFORE) + 1; // the release above marked it once more
     expect(Number(wrong) === want, `blame-third-party marked wrong ${wrong} time(s), not ${want}`);
     expect(await apage.isVisible('#most-wrong li[data-rule="blame-third-party"]'), 'not among the most often wrong');
+    const gate = await apage.textContent('#precision tr:has(td.rule:text-is("complaint")) td.wrong');
+    expect(Number(gate) >= 1, `the thread marked as no complaint is not counted: ${gate}`);
   });
 
   await browser.close();

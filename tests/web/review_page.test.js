@@ -158,6 +158,19 @@ function same(a, b) {
     expect((await page.textContent(`#finding-1`)).includes('this finding is wrong'), 'the box has no label');
   });
 
+  await test('the complaint has a "this thread is no complaint" box that the decision sends', async () => {
+    const boxes = await page.$$eval('#complaint-side input[type=checkbox]', (bs) =>
+      bs.map((b) => ({ name: b.name, form: b.form && b.form.id })));
+    expect(boxes.length === 1 && boxes[0].name === 'wrong-complaint' && boxes[0].form === 'decide',
+      `complaint boxes: ${JSON.stringify(boxes)}`);
+    let sent = await page.$eval('#decide', (f) => [...new FormData(f).keys()]);
+    expect(!sent.includes('wrong-complaint'), 'sent unticked');
+    await page.check('input[name="wrong-complaint"]');
+    sent = await page.$eval('#decide', (f) => [...new FormData(f).keys()]);
+    expect(sent.includes('wrong-complaint'), `the form sends ${sent}`);
+    expect((await page.textContent('#complaint-side')).includes('this thread is no complaint'), 'the box has no label');
+  });
+
   const admin = await (await browser.newContext()).newPage();
   await admin.goto(`${base}/login`);
   await admin.fill('input[name=user]', 'root');
