@@ -44,9 +44,10 @@ struct decision {
 	/* owned: the quoted history (quote markers removed) as the thread's
 	 * classification read it, cut between characters to quoted-scan-bytes
 	 * and at most DECISION_QUOTED_MAX bytes, valid UTF-8, for a held reply
-	 * (VERDICT_HOLD); "" for any other verdict and when the reply quotes
-	 * nothing.  What the hold record keeps of the complaint the reply
-	 * answers (taken from the decision by the daemon's record). */
+	 * (VERDICT_HOLD) and a near miss (complaint.near_miss); "" for any other
+	 * decision and when the reply quotes nothing.  What the hold record (or
+	 * the record of a near miss kept for review) keeps of the complaint the
+	 * reply answers (taken from the decision by the daemon's record). */
 	char *quoted;
 	size_t quoted_len;
 	bool apologised;    /* the reply contains an apology (for history) */

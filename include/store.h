@@ -72,7 +72,10 @@ struct store_quarantine {
 	char *raw;           /* the message as the MTA passed it */
 	size_t raw_len;
 	gint64 created; /* Unix seconds */
-	char *state;    /* "held", "monitor", "released", "deleted", "expired" */
+	/* "held", "monitor", "released", "deleted", "expired"; "sampled" (a
+	 * passed near miss kept for review: the daemon's sample.near-misses)
+	 * and "judged" (one a reviewer has judged: quarantine_judge()) */
+	char *state;
 	/* The mail host that holds it: written as given, or the store
 	 * handle's host when NULL (store_set_host(), by default
 	 * g_get_host_name()); read back, NULL for records made before hosts
@@ -332,8 +335,9 @@ struct store_count {
 	char *key;
 	gint64 n;
 };
-/* Append struct store_count for records created since SINCE, largest
- * first (weeks: in time order), at most LIMIT (0: all), to OUT. */
+/* Append struct store_count for records of holds (not monitor records,
+ * not the near misses kept for review) created since SINCE, largest first
+ * (weeks: in time order), at most LIMIT (0: all), to OUT. */
 bool store_stats(struct store *st, enum store_stat what, gint64 since, unsigned limit, GArray *out,
                  char **err);
 void store_count_clear(struct store_count *c);

@@ -75,6 +75,10 @@ struct complaint {
 	bool clear;     /* detected clearly enough to hold a reply: a stored complaint,
 	                   the phrase lists' call, or the models' margin at least
 	                   models.hold-margin; otherwise a hold becomes advice */
+	bool near_miss; /* not detected, but the learned gate placed the thread with
+	                   quoted text within models.near-miss of its bar: the
+	                   complaints it misses are among these (the daemon may keep
+	                   a sample for reviewers to judge) */
 };
 
 /* Stage 3 proper runs inside apology_check() (decision.h), which has the

@@ -167,8 +167,8 @@ expect "labels export" 0 "$CTL" labels $S export
 [ "$(wc -l <"$tmp/out")" -eq 2 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL export: one line per reply"; }
 contains "export: the decision" out '"decision":"release","reviewer":"alice"'
 contains "export: the rules marked wrong" out '"wrong":\["blame-third-party","complaint"\],"right":\["excuse"\]'
-contains "export: the thread marked as no complaint" out '"complaint":{"severity":"normal","stored":false,"clear":true,"text":"Dana wrote:\\nThe board meets on Tuesday.","wrong":true}'
-contains "export: the complaint judged right" out '"complaint":{"severity":"serious","stored":false,"clear":false,"text":"Third late delivery. We will cancel.","wrong":false}'
+contains "export: the thread marked as no complaint" out '"complaint":{"detected":true,"severity":"normal","stored":false,"clear":true,"text":"Dana wrote:\\nThe board meets on Tuesday.","wrong":true}'
+contains "export: the complaint judged right" out '"complaint":{"detected":true,"severity":"serious","stored":false,"clear":false,"text":"Third late delivery. We will cancel.","wrong":false}'
 contains "export: a finding marked wrong" out '"rule":"blame-third-party","severity":"hold","line":[0-9]*,"start":[0-9]*,"end":[0-9]*,"excerpt":"data team","wrong":true'
 contains "export: the new text" out '"text":"Hi Ann,.n.nThe data team sent us'
 python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$tmp/out" && pass=$((pass + 1)) ||
@@ -237,6 +237,36 @@ expect "report --since before the labels" 0 "$CTL" report $S --since "$(date -u 
 contains "--since counts only later labels" out "blame-third-party  *1  *0  *1.00"
 expect "report bad --format" 64 "$CTL" report $S --format xml
 expect "report bad --since" 64 "$CTL" report $S --since soon
+# A passed near miss the daemon kept for review (state sampled: sample.near-misses) and a
+# reviewer's judgement of it: nothing held, so the report's holds do not count it.
+sqlite3 "$tmp/store.db" "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict,
+  score, findings, raw, created, state, new_text, complaint_detected, complaint_clear, complaint_text) VALUES
+  ('BBB333', 'near1@agency.example', 'tok4', 'kim@agency.example', 'lee@client.example', 'pass', 0,
+   '{\"verdict\":\"pass\",\"findings\":[]}', readfile('tests/demo/bad.eml'), $now - 30, 'sampled',
+   'Noted, see you Monday.', 0, 0, 'The second invoice this quarter is wrong again.')" || fail=$((fail + 1))
+expect "judge a held reply" 69 "$CTL" quarantine $S judge 2 complaint
+contains "only near misses are judged" err "is returned, not a near miss kept for review"
+expect "judge without a verdict" 64 "$CTL" quarantine $S judge 4
+expect "judge with an unknown verdict" 64 "$CTL" quarantine $S judge 4 maybe
+expect "judge with a second ID" 64 "$CTL" quarantine $S judge 4 none 5
+expect "judge a near miss" 0 "$CTL" quarantine $S judge 4 complaint --comment "they were angry"
+contains "judge says what was recorded" out "message 4: judged a complaint the filter missed"
+[ "$(sqlite3 "$tmp/store.db" "SELECT q.state || ' ' || r.action || ' ' || r.note || ' ' || l.rule || ' ' || l.verdict
+  FROM quarantine q JOIN reviews r ON r.quarantine_id = q.id JOIN review_labels l ON l.quarantine_id = q.id
+  WHERE q.id = 4")" = "judged judge-complaint they were angry near-miss wrong" ] && pass=$((pass + 1)) ||
+	{ fail=$((fail + 1)); echo "FAIL judgement recorded: $(sqlite3 "$tmp/store.db" "SELECT * FROM review_labels WHERE quarantine_id = 4")"; }
+expect "judge it twice" 69 "$CTL" quarantine $S judge 4 none
+contains "a judged near miss is not judged again" err "is judged, not a near miss kept for review"
+expect "report counts no near miss as held" 0 "$CTL" report $S --since 7d
+contains "report still counts two held" out "Held: 2 message(s)"
+contains "report counts the near miss the gate missed" out "near-miss  *0  *1  *0.00"
+expect "labels export with the judgement" 0 "$CTL" labels $S export
+contains "export: the near miss judged a complaint" out '"decision":"judge",.*"complaint":{"detected":false,"severity":null,"stored":false,"clear":false,"text":"The second invoice this quarter is wrong again.","wrong":true}'
+cp "$tmp/out" "$tmp/export.jsonl"
+expect "the near miss as a gate line" 0 python3 milter/train/labels_to_training.py gate "$tmp/export.jsonl"
+contains "a missed complaint is a complaint line" out "^normal	The second invoice this quarter is wrong again.$"
+expect "the near miss as an answer" 0 python3 milter/train/labels_to_training.py answers "$tmp/export.jsonl"
+contains "the reply to a missed complaint answered one" out "^answers	Noted, see you Monday.$"
 expect "report --help" 0 "$CTL" report --help
 contains "report help explains --since" out "--since"
 expect "labels --help" 0 "$CTL" labels --help

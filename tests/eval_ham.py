@@ -29,7 +29,7 @@ def main():
     if not files:
         print(f"eval-ham: no messages in {a.group}", file=sys.stderr)
         return 2
-    verdicts, rules, complaints = collections.Counter(), collections.Counter(), 0
+    verdicts, rules, complaints, near = collections.Counter(), collections.Counter(), 0, 0
     flagged = []
     with tempfile.TemporaryDirectory() as d:
         paths = []
@@ -52,6 +52,7 @@ def main():
     for o in out:
         verdicts[o["verdict"]] += 1
         complaints += bool((o.get("complaint") or {}).get("detected"))
+        near += bool((o.get("complaint") or {}).get("near_miss"))
         for f in o.get("findings", []):
             rules[f["rule"]] += 1
         if o["verdict"] in ("hold", "advise"):
@@ -64,7 +65,7 @@ def main():
             print(f"  {os.path.basename(o['file'])}: {o['verdict']} {[f['rule'] for f in o['findings']]}")
     print(f"ham ({a.group}): {n} messages, held {verdicts['hold']} ({held:.1%}), advised {verdicts['advise']} "
           f"({advised:.1%}), unchecked {verdicts['unchecked']}, complaint detected {complaints} "
-          f"({complaints / n:.1%}); {n / secs:.0f} messages/s through apologyctl")
+          f"({complaints / n:.1%}), near misses {near} ({near / n:.1%}); {n / secs:.0f} messages/s through apologyctl")
     return 0 if held <= a.max_held and advised <= a.max_advised and n == len(files) else 1
 
 

@@ -20,7 +20,8 @@ static void decision_init(struct decision *out)
 }
 
 /* The quoted history of VIEW as the classification read it, bounded: kept
- * for a held reply only, the one decision whose record carries it. */
+ * for a held reply and a near miss only, the decisions whose record carries
+ * it (a near miss's when the daemon keeps a sample of them). */
 static void keep_quoted(const struct policy *pol, const struct thread_view *view, struct decision *out)
 {
 	size_t max = MIN(pol->quoted_scan_bytes, DECISION_QUOTED_MAX);
@@ -83,6 +84,8 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 		findings_clear(&f);
 		if (out->verdict == VERDICT_HOLD)
 			keep_quoted(pol, &view, out);
+	} else if (out->complaint.near_miss) {
+		keep_quoted(pol, &view, out);
 	}
 	scan_clear(&sc);
 	thread_view_clear(&view);

@@ -69,6 +69,7 @@ static const struct key_spec model_keys[] = {
     {"hold-margin", K_NUMBER, -1, OFF(hold_margin), 0, 100},
     {"phrase-assist", K_NUMBER, -1, OFF(phrase_assist), 0, 100},
     {"thread-lift", K_NUMBER, -1, OFF(thread_lift), 0, 100},
+    {"near-miss", K_NUMBER, -1, OFF(near_miss), 0, 100},
     {NULL, 0, 0, 0, 0, 0},
 };
 
@@ -811,6 +812,7 @@ static void policy_defaults(struct policy *pol)
 	pol->hold_margin = 1;
 	pol->phrase_assist = 1;
 	pol->thread_lift = 0;
+	pol->near_miss = 3;
 	pol->negation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	split_lexicon_init(&pol->split);
 	pol->sender_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);

@@ -74,8 +74,9 @@ void render_json(GString *out, const char *file, const struct decision *d)
 		g_string_append(out, "null");
 	else
 		g_string_append_printf(out, "%.1f", c->answers);
-	g_string_append_printf(out, ",\"clear\":%s},\"held_back\":%s,\"findings\":",
-	                       c->detected && c->clear ? "true" : "false", d->held_back ? "true" : "false");
+	g_string_append_printf(out, ",\"clear\":%s,\"near_miss\":%s},\"held_back\":%s,\"findings\":",
+	                       c->detected && c->clear ? "true" : "false", c->near_miss ? "true" : "false",
+	                       d->held_back ? "true" : "false");
 	render_json_findings(out, d);
 	g_string_append_c(out, '}');
 }

@@ -261,6 +261,7 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	conclude(pol, &ev, quoted_score, &l, out);
 	if (out->detected && out->sent < 0)
 		out->sent = view->quoted_date;
+	out->near_miss = !out->detected && l.on && view->quoted_len > 0 && l.margin >= -pol->near_miss;
 }
 
 void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,

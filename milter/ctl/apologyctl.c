@@ -26,7 +26,7 @@ static const char usage_text[] =
     "       apologyctl backtest [--policy NEW] [--against OLD] [--jobs N] [--since DATE]\n"
     "                           [--sender GLOB]... [--report DIR] SOURCE... | -\n"
     "       apologyctl quarantine [-c FILE] [-o key=value]... list|show|release|discard|return|\n"
-    "                             expire|reconcile ...   (apologyctl quarantine help)\n"
+    "                             judge|expire|reconcile ...   (apologyctl quarantine help)\n"
     "       apologyctl notify [-c FILE] [-o key=value]... --once\n"
     "       apologyctl logins [-c FILE] [-o key=value]... list | unlock [NAME] [--address ADDR]\n"
     "       apologyctl report [-c FILE] [-o key=value]... [--since DATE|DURATION]\n"

@@ -8,8 +8,9 @@
  *    "rules":[...], "wrong":[...], "right":[...],
  *    "findings":[{"rule":..., "severity":..., "line":N, "start":N, "end":N,
  *                 "excerpt":..., "wrong":bool}],
- *    "complaint":{"severity":"normal|serious"|null, "stored":bool,
- *                 "clear":bool|null, "text":...|null, "wrong":bool|null},
+ *    "complaint":{"detected":bool, "severity":"normal|serious"|null,
+ *                 "stored":bool, "clear":bool|null, "text":...|null,
+ *                 "wrong":bool|null},
  *    "text":... | null, "sentences":[[start,end],...] | null}
  *
  * "text" is the author's new text (the findings' spans point into it), as
@@ -17,11 +18,13 @@
  * from the stored copy of the message with the review settings' policy
  * (null when there is no copy or the policy does not load); "sentences" the
  * byte spans of "text" the engine reads as sentences.  "complaint" is the
- * complaint the reply answered as the daemon judged it: "stored" when the
- * daemon saw it arrive, "text" the quoted history the gate read, "wrong"
- * the reviewer's label of it (holds/labeling.h; null: not judged).  For
- * records held before the store kept the complaint, "clear" and "text" are
- * null.
+ * thread's complaint as the daemon judged it: "detected" (true for a held
+ * reply, false for a passed near miss a reviewer judged: "decision"
+ * "judge"), "stored" when the daemon saw it arrive, "text" the quoted
+ * history the gate read, "wrong" whether the reviewer found the daemon's
+ * call wrong (the label LABEL_COMPLAINT or LABEL_NEAR_MISS,
+ * holds/labeling.h; null: not judged).  For records held before the store
+ * kept the complaint, "detected" is true and "clear" and "text" are null.
  * docs/models.md says how a site retrains on these lines.
  */
 #include <stdio.h>
@@ -88,6 +91,8 @@ static void complaint_json(JsonBuilder *b, const struct store_quarantine *q, con
 {
 	json_builder_set_member_name(b, "complaint");
 	json_builder_begin_object(b);
+	json_builder_set_member_name(b, "detected");
+	json_builder_add_boolean_value(b, !q->complaint_recorded || q->complaint_detected);
 	ctl_json_member_string(b, "severity", q->complaint_severity);
 	json_builder_set_member_name(b, "stored");
 	json_builder_add_boolean_value(b, q->complaint_ref != NULL);
@@ -98,6 +103,8 @@ static void complaint_json(JsonBuilder *b, const struct store_quarantine *q, con
 		json_builder_add_null_value(b);
 	ctl_json_member_string(b, "text", q->complaint_text);
 	const struct store_label *l = label_of(labels, from, to, LABEL_COMPLAINT);
+	if (l == NULL)
+		l = label_of(labels, from, to, LABEL_NEAR_MISS);
 	json_builder_set_member_name(b, "wrong");
 	if (l != NULL)
 		json_builder_add_boolean_value(b, strcmp(l->verdict, "wrong") == 0);

@@ -48,6 +48,10 @@ static const char usage_text[] =
     "                           --wrong RULE: that finding of the reply was wrong (repeat\n"
     "                           for several); --wrong complaint: the thread is no\n"
     "                           complaint; recorded as labels with the decision\n"
+    "  judge ID complaint|none [--comment TEXT]\n"
+    "                           judge a passed near miss the daemon kept for review\n"
+    "                           (list --state sampled): was its thread a complaint the\n"
+    "                           filter missed?  recorded as a label; the mail went out\n"
     "  expire                   release or return (expire-action) what is held longer\n"
     "                           than expire-after, and tell the authors\n"
     "  reconcile                report store records not in the hold queue and held\n"
@@ -465,6 +469,29 @@ static int cmd_decide(const struct review_config *cfg, struct store *st, int arg
 	return ok ? 0 : EX_UNAVAILABLE;
 }
 
+/* `quarantine judge ID complaint|none [--comment TEXT]` */
+static int cmd_judge(struct store *st, int argc, char **argv)
+{
+	struct opts o = {0};
+	/* ID and the verdict first; parse_opts() skips its argv[0], the verdict */
+	bool complaint = argc >= 3 && strcmp(argv[2], "complaint") == 0;
+	if (argc < 3 || parse_id(argv[1]) == 0 || (!complaint && strcmp(argv[2], "none") != 0) ||
+	    !parse_opts(argc - 2, argv + 2, "comment,", &o) || o.id != NULL)
+		return usage("judge: expected an ID (list --state sampled shows them), complaint or none,\n"
+		             "  and at most --comment TEXT");
+	char *who = quarantine_whoami(), *err = NULL;
+	bool ok = quarantine_judge(st, parse_id(argv[1]), complaint, who, o.comment,
+	                           g_get_real_time() / G_USEC_PER_SEC, &err);
+	if (ok)
+		printf("message %s: judged %s by %s\n", argv[1],
+		       complaint ? "a complaint the filter missed" : "no complaint", who);
+	else
+		fprintf(stderr, "apologyctl: %s\n", err);
+	g_free(err);
+	g_free(who);
+	return ok ? 0 : EX_UNAVAILABLE;
+}
+
 static int cmd_expire(const struct review_config *cfg, struct store *st, int argc, char **argv)
 {
 	(void)argv;
@@ -631,6 +658,7 @@ int quarantine_main(int argc, char **argv)
 	     : strcmp(cmd, "release") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_RELEASE)
 	     : strcmp(cmd, "discard") == 0   ? cmd_decide(&cfg, st, argc, argv, REVIEW_DISCARD)
 	     : strcmp(cmd, "return") == 0    ? cmd_decide(&cfg, st, argc, argv, REVIEW_RETURN)
+	     : strcmp(cmd, "judge") == 0     ? cmd_judge(st, argc, argv)
 	     : strcmp(cmd, "expire") == 0    ? cmd_expire(&cfg, st, argc, argv)
 	     : strcmp(cmd, "reconcile") == 0 ? cmd_reconcile(&cfg, st, NULL, argc, argv)
 	     : strcmp(cmd, "agent") == 0     ? cmd_agent(&cfg, st, argc, argv)

@@ -122,6 +122,10 @@ const struct config_key config_keys[] = {
      "complaint"},
     {"inbound.record-complaints", CONF_BOOL, FIELD(record_complaints), "yes", 0, 0, NULL, NULL,
      "classify inbound mail and record complaints by Message-ID"},
+    {"sample.near-misses", CONF_INT, FIELD(sample_near_misses), "0", 0, 1000000, NULL, NULL,
+     "keep a copy of one in N replies that pass because the gate placed their thread just short of a "
+     "complaint (the policy's models.near-miss), picked at random, for reviewers to judge whether it was "
+     "one (state sampled; 1: every one; 0: none); the mail itself passes untouched"},
     {"headers.check", CONF_STRING, FIELD(header_check), "X-Apology-Check", 0, 0, NULL, check_header_name,
      "header with verdict, score and rule ids"},
     {"headers.findings", CONF_STRING, FIELD(header_findings), "X-Apology-Findings", 0, 0, NULL,

@@ -50,6 +50,7 @@ struct config {
 	GPtrArray *client_networks;  /* CIDR blocks whose mail is outgoing */
 	GPtrArray *internal_domains; /* recipients here are colleagues, not clients */
 	bool record_complaints;      /* classify inbound mail and keep complaints */
+	int sample_near_misses;      /* keep one in N passed near misses for review; 0 = none */
 
 	char *header_check;
 	char *header_findings;

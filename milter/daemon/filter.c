@@ -1089,8 +1089,8 @@ static void record_decision(struct filter_session *s, const struct decision *d, 
  * and when the store was missing or did not take its records, where they
  * went (warning: the spool; error: nowhere, the line is all there is). */
 static void log_judged(const struct config *cfg, const char *qid, const struct decision *d,
-                       const struct known *k, const char *action, const char *token, bool no_store,
-                       const struct recorded *rec)
+                       const struct known *k, const char *action, const char *token, bool sampled,
+                       bool no_store, const struct recorded *rec)
 {
 	GString *line = g_string_new(NULL);
 	char *rules = render_rule_list(d);
@@ -1104,6 +1104,8 @@ static void log_judged(const struct config *cfg, const char *qid, const struct d
 		g_string_append(line, " complaint=stored");
 	if (token != NULL)
 		g_string_append_printf(line, " token=%s", token);
+	if (sampled)
+		g_string_append(line, " sampled=near-miss");
 	int level = log_records(line, rec, no_store);
 	log_msg(level, "%s", line->str);
 	g_string_free(line, TRUE);
@@ -1119,6 +1121,13 @@ static char *hold_token(const struct filter *f, const char *qid)
 	char *token = g_malloc(HOLDSEAL_TOKEN_LEN + 1);
 	holdseal_mint(f->hold_key, qid, token);
 	return token;
+}
+
+/* Whether to keep a copy of a passed near miss for review: one in
+ * ONE_IN (sample.near-misses), at random; never when ONE_IN is 0. */
+static bool sample_pick(int one_in)
+{
+	return one_in == 1 || (one_in > 1 && g_random_int_range(0, one_in) == 0);
 }
 
 /* Count a judged reply: its verdict, the rules that fired (once each), why
@@ -1184,13 +1193,21 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 		token = hold_token(s->f, qid);
 		record_hold(s, &d, &k, qid, token, "monitor", now, &rec);
 	}
+	/* A passed near miss, kept for reviewers to judge: its token is only
+	 * random (nothing is held, so nothing may be released with it). */
+	bool sampled = d.verdict == VERDICT_PASS && d.complaint.near_miss && reply != FILTER_TEMPFAIL &&
+	               sample_pick(cfg->sample_near_misses);
+	if (sampled) {
+		token = token_random_hex(16);
+		record_hold(s, &d, &k, qid, token, "sampled", now, &rec);
+	}
 	if (act != ACT_HOLD && act != ACT_REJECT)
 		record_apology(s, &d, &k, now, &rec);
 	if (reply != FILTER_TEMPFAIL)
 		record_decision(s, &d, &k, now, &rec);
 
 	const char *done = reply == FILTER_TEMPFAIL ? "tempfail" : action_names[act];
-	log_judged(cfg, qid, &d, &k, done, token, no_store, &rec);
+	log_judged(cfg, qid, &d, &k, done, token, sampled, no_store, &rec);
 	count_judged(&d, done);
 	recorded_clear(&rec);
 	g_free(token);

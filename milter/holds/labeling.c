@@ -106,6 +106,15 @@ GArray *labels_for_decision(gint64 id, const GArray *findings, const char *actio
 	return labels;
 }
 
+GArray *labels_for_judgement(gint64 id, bool complaint, const char *complaint_text, const char *who,
+                             gint64 at)
+{
+	GArray *labels = store_labels_new();
+	add_label(labels, id, LABEL_NEAR_MISS, complaint, "judge", who, complaint_excerpt(complaint_text),
+	          at);
+	return labels;
+}
+
 char *labels_precision_text(const struct store_precision *p)
 {
 	if (p->right + p->wrong == 0)

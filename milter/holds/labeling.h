@@ -37,6 +37,10 @@
 
 /* The label of the complaint a held reply answered (no rule has this name). */
 #define LABEL_COMPLAINT "complaint"
+/* The label of a passed near miss a reviewer judged (quarantine_judge()):
+ * "right" when its thread was no complaint, as the gate said, "wrong" when
+ * it was a complaint the gate missed. */
+#define LABEL_NEAR_MISS "near-miss"
 
 /* Whether each rule of WRONG (char *; NULL or empty: none) is the rule of
  * one of FINDINGS (struct store_finding) or LABEL_COMPLAINT; false with
@@ -51,6 +55,12 @@ bool labels_check_wrong(const GArray *findings, const GPtrArray *wrong, char **e
  * An array from store_labels_new(). */
 GArray *labels_for_decision(gint64 id, const GArray *findings, const char *action, const GPtrArray *wrong,
                             const char *complaint_text, const char *who, gint64 at);
+
+/* The label of a reviewer WHO's judgement at AT of the passed near miss ID
+ * (LABEL_NEAR_MISS; COMPLAINT: it was one), with the start of
+ * COMPLAINT_TEXT as its excerpt.  An array from store_labels_new(). */
+GArray *labels_for_judgement(gint64 id, bool complaint, const char *complaint_text, const char *who,
+                             gint64 at);
 
 /* A rule's precision as judged by reviewers, right / (right + wrong), as
  * text ("0.75"; "-" when never judged); caller frees. */

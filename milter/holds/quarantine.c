@@ -644,6 +644,30 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
 	return decide(cfg, st, id, action, who, comment, wrong, now, NULL, sent_to, err);
 }
 
+bool quarantine_judge(struct store *st, gint64 id, bool complaint, const char *who, const char *comment,
+                      gint64 now, char **err)
+{
+	struct store_quarantine *q = quarantine_load(st, id, err);
+	if (q == NULL) {
+		if (*err == NULL)
+			*err = g_strdup_printf("no record with id %" G_GINT64_FORMAT, id);
+		return false;
+	}
+	bool ok = false;
+	if (strcmp(q->state, "sampled") != 0) {
+		*err = g_strdup_printf("message %" G_GINT64_FORMAT " is %s, not a near miss kept for review",
+		                       id, q->state);
+	} else if (store_quarantine_set_state(st, q->token, "sampled", "judged", err)) {
+		GArray *labels = labels_for_judgement(q->id, complaint, q->complaint_text, who, now);
+		ok = store_review_put(st, q->id, who, complaint ? "judge-complaint" : "judge-none", comment,
+		                      now, err) &&
+		     store_labels_put(st, (const struct store_label *)(void *)labels->data, labels->len, err);
+		g_array_unref(labels);
+	}
+	store_quarantine_free(q);
+	return ok;
+}
+
 /* ---- the agent ----------------------------------------------------------- */
 
 /* The decision of an action's VERB: each review_action by its name.  An

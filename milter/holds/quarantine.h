@@ -49,6 +49,16 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
                        enum review_action action, const char *who, const char *comment,
                        const GPtrArray *wrong, gint64 now, char **sent_to, char **err);
 
+/* A reviewer WHO's judgement of record ID, a passed near miss the daemon
+ * kept for review (state "sampled": its sample.near-misses): COMPLAINT
+ * whether its thread answered a complaint after all.  Nothing reaches the
+ * MTA: the mail went out.  Moves the record to "judged", then records an
+ * audit entry ("judge-complaint" or "judge-none", with COMMENT, may be
+ * NULL) and the label LABEL_NEAR_MISS (labeling.h).  False with *ERR when
+ * ID is not a sampled near miss (another judgement came first, say). */
+bool quarantine_judge(struct store *st, gint64 id, bool complaint, const char *who, const char *comment,
+                      gint64 now, char **err);
+
 /* Whether another mail host holds Q (a record without a host is taken as
  * this host's: it was made before hosts were recorded, with one store per
  * host). */

@@ -495,7 +495,8 @@ static enum MHD_Result route(struct server *srv, struct MHD_Connection *conn, co
 		 * own words in the page's success notice. */
 		const char *done = g_hash_table_lookup(query, "done");
 		const char *sent = g_hash_table_lookup(query, "sent");
-		static const char *const decisions[] = {"release", "discard", "return", NULL};
+		static const char *const decisions[] = {"release",         "discard",    "return",
+		                                        "judge-complaint", "judge-none", NULL};
 		char *notice =
 		    done && g_strv_contains(decisions, done) ? g_strdup_printf("Done: %s.", done)
 		    : sent && g_strv_contains(decisions, sent)

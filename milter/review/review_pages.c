@@ -205,8 +205,10 @@ void page_queue(struct review_app *app, const struct review_request *rq, struct 
 	if (older_s && !review_parse_duration(older_s, &older))
 		older_s = NULL;
 	const struct queue_sort *sort = queue_sort_find(arg(rq->query, "sort"));
+	/* ?state=sampled: the passed near misses kept for review, to judge */
+	bool near = g_strcmp0(arg(rq->query, "state"), "sampled") == 0;
 	struct store_query query = {
-	    .state = "held",
+	    .state = near ? "sampled" : "held",
 	    .sender = arg(rq->query, "sender"),
 	    .client_domain = arg(rq->query, "client"),
 	    .rule = arg(rq->query, "rule"),
@@ -215,10 +217,12 @@ void page_queue(struct review_app *app, const struct review_request *rq, struct 
 	};
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	char *err = NULL;
-	gint64 waiting = 0, matching = 0;
+	gint64 waiting = 0, matching = 0, to_judge = 0;
 	struct queue_page pg = {0};
-	bool ok = store_quarantine_count(app->st, &(struct store_query){.state = "held"}, &waiting, &err) &&
-	          store_quarantine_count(app->st, &query, &matching, &err);
+	bool ok =
+	    store_quarantine_count(app->st, &(struct store_query){.state = "held"}, &waiting, &err) &&
+	    store_quarantine_count(app->st, &(struct store_query){.state = "sampled"}, &to_judge, &err) &&
+	    store_quarantine_count(app->st, &query, &matching, &err);
 	if (ok) {
 		pg = queue_page_of(arg(rq->query, "page"), matching, QUEUE_PAGE_SIZE);
 		query.offset = pg.offset;
@@ -231,12 +235,23 @@ void page_queue(struct review_app *app, const struct review_request *rq, struct 
 		g_ptr_array_unref(rows);
 		return;
 	}
-	GString *o = begin(rq, "Held replies");
+	GString *o = begin(rq, near ? "Near misses to judge" : "Held replies");
 	g_string_append_printf(o,
 	                       "<p id=\"count\"><strong>%" G_GINT64_FORMAT "</strong> waiting for "
 	                       "review; %" G_GINT64_FORMAT " match, %u shown, %s.</p>",
-	                       waiting, matching, rows->len, sort->label);
+	                       near ? to_judge : waiting, matching, rows->len, sort->label);
+	/* the other list */
+	if (near)
+		g_string_append(o, "<p id=\"other-list\"><a href=\"/\">Held replies</a></p>");
+	else if (to_judge > 0)
+		g_string_append_printf(o,
+		                       "<p id=\"other-list\"><a href=\"/?state=sampled\">%" G_GINT64_FORMAT
+		                       " near miss(es) to judge</a>: replies that went out, whose thread the "
+		                       "filter placed just short of a complaint</p>",
+		                       to_judge);
 	g_string_append(o, "<form method=\"get\" action=\"/\">");
+	if (near)
+		g_string_append(o, "<input type=\"hidden\" name=\"state\" value=\"sampled\">");
 	filter_input(o, "sender", "Sender", query.sender);
 	filter_input(o, "client", "Client domain", query.client_domain);
 	filter_input(o, "rule", "Rule", query.rule);
@@ -536,6 +551,22 @@ static void render_actions(GString *o, const struct review_request *rq, gint64 i
 	            id, rq->csrf);
 }
 
+/* The judgement of a passed near miss (state "sampled"): was it a
+ * complaint the filter missed?  Posted to the decide form's address. */
+static void render_judge(GString *o, const struct review_request *rq, gint64 id)
+{
+	html_append(
+	    o,
+	    "<h2>Judge</h2><p id=\"near-miss\">This reply went out: the filter placed its thread just "
+	    "short of a complaint, and kept a copy so that you can say whether it was one. Your "
+	    "judgement teaches the filter.</p><form method=\"post\" action=\"/reply/%" G_GINT64_FORMAT
+	    "/decide\" id=\"decide\"><input type=\"hidden\" name=\"csrf\" value=\"%s\">"
+	    "<p><label>Comment (optional)<br><textarea name=\"comment\"></textarea></label></p>"
+	    "<button name=\"action\" value=\"judge-complaint\">A complaint the filter missed</button>"
+	    "<button name=\"action\" value=\"judge-none\">No complaint</button></form>",
+	    id, rq->csrf);
+}
+
 void page_reply(struct review_app *app, const struct review_request *rq, gint64 id, const char *notice,
                 struct page *p)
 {
@@ -603,6 +634,8 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	render_trail(app, o, id);
 	if (strcmp(q->state, "held") == 0 && !waiting)
 		render_actions(o, rq, id);
+	else if (strcmp(q->state, "sampled") == 0)
+		render_judge(o, rq, id);
 	finish(p, o, 200);
 	g_array_unref(findings);
 	g_free(created);
@@ -616,10 +649,35 @@ static int compare_strings(const char *const *a, const char *const *b)
 	return strcmp(*a, *b);
 }
 
+/* The answer to decision ACTION on reply ID: 409 with ERR (freed) when it
+ * was not done, else a redirect to the reply's page saying it was (WHAT:
+ * "done" here, or "sent" to the host that holds it). */
+static void answer_decision(struct page *p, gint64 id, bool ok, char *err, const char *what,
+                            const char *action)
+{
+	if (ok) {
+		p->status = 303;
+		p->location = g_strdup_printf("/reply/%" G_GINT64_FORMAT "?%s=%s", id, what, action);
+	} else {
+		char *msg = g_strdup_printf("Not done: %s", err);
+		page_error(p, 409, msg);
+		g_free(msg);
+	}
+	g_free(err);
+}
+
 void page_decide(struct review_app *app, const struct review_request *rq, gint64 id, struct page *p)
 {
 	const char *action = arg(rq->form, "action"), *comment = arg(rq->form, "comment");
 	enum review_action act;
+	char *err = NULL;
+	bool complaint = g_strcmp0(action, "judge-complaint") == 0;
+	if (complaint || g_strcmp0(action, "judge-none") == 0) {
+		bool ok = quarantine_judge(app->st, id, complaint, rq->user,
+		                           comment && *comment ? comment : NULL, rq->now, &err);
+		answer_decision(p, id, ok, err, "done", action);
+		return;
+	}
 	if (g_strcmp0(action, "release") == 0)
 		act = REVIEW_RELEASE;
 	else if (g_strcmp0(action, "discard") == 0)
@@ -639,21 +697,11 @@ void page_decide(struct review_app *app, const struct review_request *rq, gint64
 		if (g_str_has_prefix(key, "wrong-") && ((const char *)key)[6] != '\0')
 			g_ptr_array_add(wrong, (char *)key + 6);
 	g_ptr_array_sort(wrong, (GCompareFunc)compare_strings);
-	char *err = NULL;
 	char *sent_to = NULL;
 	bool ok =
 	    quarantine_decide(&app->cfg, app->st, id, act, rq->user, comment, wrong, rq->now, &sent_to, &err);
 	g_ptr_array_unref(wrong);
-	if (!ok) {
-		char *msg = g_strdup_printf("Not done: %s", err);
-		page_error(p, 409, msg);
-		g_free(msg);
-		g_free(err);
-		return;
-	}
-	p->status = 303;
-	p->location =
-	    g_strdup_printf("/reply/%" G_GINT64_FORMAT "?%s=%s", id, sent_to ? "sent" : "done", action);
+	answer_decision(p, id, ok, err, sent_to ? "sent" : "done", action);
 	g_free(sent_to);
 }
 

@@ -16,7 +16,7 @@ static const struct queue_sort sorts[] = {
 };
 
 /* The filters the queue's form sends, in the order its links repeat them. */
-static const char *const filters[] = {"sender", "client", "rule", "older"};
+static const char *const filters[] = {"state", "sender", "client", "rule", "older"};
 
 const struct queue_sort *queue_sort_find(const char *name)
 {

@@ -1375,8 +1375,13 @@ static bool pg_outbox_attempt(struct store *st, gint64 id, const char *state, gi
 	              &p, "recording a notification attempt", err);
 }
 
-/* Counts of held records (MONITOR false: every state but "monitor") or of
- * monitor records. */
+/* Records of holds ($3 false) or of monitor mode ($3 true): the near
+ * misses kept for review are neither. */
+#define MONITOR_OR_HELD "(state = 'monitor') = $3::boolean AND state NOT IN ('sampled', 'judged')"
+
+/* Counts of held records (MONITOR false: every state but "monitor" and the
+ * near misses kept for review, "sampled" and "judged") or of monitor
+ * records. */
 static bool count_stats(struct store *st, enum store_stat what, bool monitor, gint64 since, unsigned limit,
                         GArray *out, char **err)
 {
@@ -1387,14 +1392,14 @@ static bool count_stats(struct store *st, enum store_stat what, bool monitor, gi
 	        "SELECT (to_char(t, 'YYYY') || '-W' || lpad(((extract(doy FROM t)::int + 6"
 	        " - (extract(dow FROM t)::int + 6) % 7) / 7)::text, 2, '0')) COLLATE \"C\" AS k, count(*)"
 	        " FROM (SELECT to_timestamp(created) AT TIME ZONE 'UTC' AS t FROM quarantine"
-	        " WHERE created >= $1::bigint AND (state = 'monitor') = $3::boolean) w GROUP BY k ORDER BY k"
+	        " WHERE created >= $1::bigint AND " MONITOR_OR_HELD ") w GROUP BY k ORDER BY k"
 	        " LIMIT $2::bigint",
 	    [STORE_STAT_RULE] = "SELECT f.rule AS k, count(DISTINCT q.id)"
 	                        " FROM quarantine q JOIN quarantine_findings f ON f.quarantine_id = q.id"
-	                        " WHERE created >= $1::bigint AND (state = 'monitor') = $3::boolean"
+	                        " WHERE created >= $1::bigint AND " MONITOR_OR_HELD
 	                        " GROUP BY k ORDER BY 2 DESC, k NULLS FIRST LIMIT $2::bigint",
 	    [STORE_STAT_SENDER] = "SELECT lower(sender) COLLATE \"C\" AS k, count(*) FROM quarantine"
-	                          " WHERE created >= $1::bigint AND (state = 'monitor') = $3::boolean"
+	                          " WHERE created >= $1::bigint AND " MONITOR_OR_HELD
 	                          " GROUP BY k ORDER BY 2 DESC, k LIMIT $2::bigint",
 	};
 	struct params p = {0};

@@ -1293,22 +1293,27 @@ static void read_count(sqlite3_stmt *q, GArray *out)
 	g_array_append_val(out, c);
 }
 
-/* Counts of held records (MONITOR false: every state but "monitor") or of
- * monitor records. */
+/* Records of holds (?3 false) or of monitor mode (?3 true): the near
+ * misses kept for review are neither. */
+#define MONITOR_OR_HELD "(state = 'monitor') = ?3 AND state NOT IN ('sampled', 'judged')"
+
+/* Counts of held records (MONITOR false: every state but "monitor" and the
+ * near misses kept for review, "sampled" and "judged") or of monitor
+ * records. */
 static bool count_stats(struct store *st, enum store_stat what, bool monitor, gint64 since, unsigned limit,
                         GArray *out, char **err)
 {
 	static const char *const sql[] = {
 	    [STORE_STAT_WEEK] =
 	        "SELECT strftime('%Y-W%W', created, 'unixepoch') AS k, count(*) FROM quarantine"
-	        " WHERE created >= ?1 AND (state = 'monitor') = ?3 GROUP BY k ORDER BY k LIMIT ?2",
-	    [STORE_STAT_RULE] = "SELECT f.rule AS k, count(DISTINCT q.id)"
-	                        " FROM quarantine q JOIN quarantine_findings f ON f.quarantine_id = q.id"
-	                        " WHERE created >= ?1 AND (state = 'monitor') = ?3"
-	                        " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
-	    [STORE_STAT_SENDER] = "SELECT lower(sender) AS k, count(*) FROM quarantine"
-	                          " WHERE created >= ?1 AND (state = 'monitor') = ?3"
-	                          " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
+	        " WHERE created >= ?1 AND " MONITOR_OR_HELD " GROUP BY k ORDER BY k LIMIT ?2",
+	    [STORE_STAT_RULE] =
+	        "SELECT f.rule AS k, count(DISTINCT q.id)"
+	        " FROM quarantine q JOIN quarantine_findings f ON f.quarantine_id = q.id"
+	        " WHERE created >= ?1 AND " MONITOR_OR_HELD " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
+	    [STORE_STAT_SENDER] =
+	        "SELECT lower(sender) AS k, count(*) FROM quarantine"
+	        " WHERE created >= ?1 AND " MONITOR_OR_HELD " GROUP BY k ORDER BY 2 DESC, k LIMIT ?2",
 	};
 	const gint64 args[] = {since, limit ? (gint64)limit : -1, monitor};
 	return select_rows(st, sql[what], args, 3, read_count, out, "computing statistics", err);

@@ -27,17 +27,21 @@ where TAGS says only what the reviewers' decisions show about the sentence.
   they disagree on is left unknown.
 
 `answers`: lines `answers<TAB>TEXT` of the gate's `answers` class, the
-whole text of each reply a reviewer returned to its author or discarded:
-the hold was right, so the reply answered a complaint, whatever its faults.
-A released reply gives none: the hold may have been wrong because there
-was no complaint at all; nor does one whose thread the reviewer marked as
-no complaint.
+whole text of each reply whose thread a reviewer judged a complaint (its
+complaint judged right on a hold, or a passed near miss judged one the
+filter missed): it answered a complaint, whatever its faults.  A reply
+whose thread was judged no complaint gives none.  Where the export says
+nothing of the complaint (decisions recorded before reviewers judged it),
+a reply returned to its author or discarded counts (the hold was right),
+a released one does not (the hold may have been wrong because there was
+no complaint at all).
 
 `gate`: lines of the gate's files, `LABEL<TAB>TEXT`, TEXT the quoted
 history the gate read (the export's "complaint" "text"): `none` where the
-reviewer marked the thread as no complaint (the gate's false alarm), the
-severity the daemon gave it (`normal` or `serious`) where the complaint was
-judged right.  A complaint nobody judged (a release with nothing marked)
+reviewer judged the thread no complaint (a hold marked so: the gate's
+false alarm; a near miss judged none), the severity the daemon gave it
+where it was judged a complaint (`normal` for a near miss the gate missed,
+which it gave none).  A complaint nobody judged (a release with nothing marked)
 and one with no quoted text give none; texts judged both ways are left
 out.  (A complaint the daemon stored on arrival was the gate's call too,
 on the message itself; the reply's quoted history holds its words.)
@@ -143,18 +147,19 @@ def sentence_lines(replies):
 
 
 def complaint_label(reply):
-    """The reviewer's label of the complaint a reply answered: True (a
-    complaint), False (none), or None (not judged)."""
-    wrong = (reply.get("complaint") or {}).get("wrong")
-    return None if wrong is None else not wrong
+    """Whether the reviewer judged the reply's thread a complaint: True,
+    False, or None (not judged).  The export says whether the daemon took it
+    for one ("detected": a hold) and whether the reviewer found that wrong."""
+    complaint = reply.get("complaint") or {}
+    wrong = complaint.get("wrong")
+    return None if wrong is None else complaint.get("detected", True) != wrong
 
 
 def answer_lines(replies):
     lines = set()
     for reply in replies:
-        text = reply.get("text")
-        if (text and text.strip() and reply.get("decision") in ("return", "discard")
-                and complaint_label(reply) is not False):
+        text, label = reply.get("text"), complaint_label(reply)
+        if text and text.strip() and (label or (label is None and reply.get("decision") in ("return", "discard"))):
             lines.add("answers\t" + one_line(text))
     return lines, f"{len(lines)} replies that answer a complaint"
 

@@ -176,6 +176,13 @@ def fill(store, now):
         reply = hold(db, "reply", "sam@acme.example", decision["score"], held, json.dumps(decision), raw,
                      "complaint-4471@client.example", new_text=new_text, complaint=complaint)
         after = hold(db, "after", "sam@acme.example", 5, held + DAY, raw=raw)
+        # a passed near miss the daemon kept for review (sample.near-misses): judged, not held
+        near = db.execute("INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict,"
+                          " score, findings, created, state, new_text, complaint_detected, complaint_clear,"
+                          " complaint_text) VALUES ('DEF456', 'near@acme.example', 'near', 'near@acme.example',"
+                          " 'dana@client.example', 'pass', 0, '{\"findings\":[]}', ?, 'sampled',"
+                          " 'Got it, I will check with finance.', 0, 0,"
+                          " 'The February invoice came in higher than the quote we agreed.')", (held,)).lastrowid
         senders = ["kim@acme.example", "bea@acme.example", "lee@acme.example", "ann@acme.example"]
         for i in range(130):
             hold(db, "q%d" % i, senders[i % 4], 1 + (i * 7) % 13, held - 20 * DAY + i * 600,
@@ -188,7 +195,7 @@ def fill(store, now):
     by_sender = [r[0] for r in sorted(rows, key=lambda r: (r[2], r[3], r[0]))]
     findings = [f["rule"] for f in decision["findings"]]
     return {
-        "reply": reply, "before": before, "after": after,
+        "reply": reply, "before": before, "after": after, "near": near,
         "earlier": rfc3339(held - 10 * DAY), "own": rfc3339(held), "later": rfc3339(held + 3600),
         "complaintDate": rfc3339(held - 3420), "severity": decision["complaint"]["severity"],
         "script": SCRIPT,

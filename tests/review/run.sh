@@ -129,13 +129,43 @@ t_release_wrong_labels() {
 	grep -F "\"id\":$id2," "$T/labels.jsonl" | grep -q '"decision":"return".*"wrong":\[\]' ||
 		why "export of the return: $(cat "$T/labels.jsonl")"
 	grep -F "\"id\":$id3," "$T/labels.jsonl" |
-		grep -q '"complaint":{"severity":"serious","stored":true,"clear":true,"text":"[^"]*The quarterly board meeting[^"]*","wrong":true}' ||
+		grep -q '"complaint":{"detected":true,"severity":"serious","stored":true,"clear":true,"text":"[^"]*The quarterly board meeting[^"]*","wrong":true}' ||
 		why "export of the no-complaint release: $(grep -F "\"id\":$id3," "$T/labels.jsonl")"
 	# as lines of the gate's files: the changed thread none, the other one a serious complaint
 	python3 milter/train/labels_to_training.py gate "$T/labels.jsonl" >"$T/gate.tsv" 2>/dev/null ||
 		why "labels_to_training gate failed"
 	[ "$(wc -l <"$T/gate.tsv")" = 2 ] && grep -q '^none	.*The quarterly board' "$T/gate.tsv" &&
 		grep -q '^serious	.*Order 4471 was supposed' "$T/gate.tsv" || why "gate lines: $(cat "$T/gate.tsv")"
+	return 0
+}
+
+# A passed near miss (sample.near-misses 1): delivered untouched, a copy kept for review
+# (state sampled), judged with `quarantine judge`, exported and turned into a gate line.
+sampled_id_now() {
+	sql "SELECT id FROM quarantine WHERE message_id = 'reply-near-$1@acme.example' AND state = 'sampled'"
+}
+t_near_miss_sampled() {
+	stop_milter
+	start_milter -o sample.near-misses=1
+	send_out sam@acme.example dana@client.example "$(variant $MSGS/reply-near-miss.eml nm)" ||
+		why "the near miss was not sent"
+	f=$(delivered reply-near-nm@acme.example) || why "the near miss was not delivered"
+	grep -q "^X-Apology" "$f" && why "the near miss was not untouched: $(grep "^X-Apology" "$f")"
+	id=$(first_output 100 sampled_id_now nm) || why "no sampled record: $(tail -3 "$MILTER_LOG")"
+	grep -q "sampled=near-miss" "$MILTER_LOG" || why "the log does not say it was sampled"
+	[ "$(sql "SELECT count(*) FROM quarantine WHERE message_id = 'reply-near-nm@acme.example'
+	          AND complaint_text LIKE '%the February invoice came in higher%'")" = 1 ] ||
+		why "the sampled record lacks the quoted text"
+	out=$(q judge "$id" complaint 2>&1) || why "judge failed: $out"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = judged ] || why "not judged"
+	"$CTL" labels -o "store=sqlite:$STORE" -o "policy=$E2E_POLICY" export >"$T/near.jsonl" </dev/null ||
+		why "labels export failed"
+	grep -F "\"id\":$id," "$T/near.jsonl" | grep -q '"decision":"judge".*"complaint":{"detected":false,.*"wrong":true}' ||
+		why "export of the judgement: $(grep -F "\"id\":$id," "$T/near.jsonl")"
+	python3 milter/train/labels_to_training.py gate "$T/near.jsonl" 2>/dev/null |
+		grep -q '^normal	.*the February invoice came in higher' || why "no gate line for the missed complaint"
+	stop_milter
+	start_milter
 	return 0
 }
 
@@ -673,7 +703,8 @@ start_hook
 # Further arguments name the tests to run (default: all).
 shift $(($# > 0 ? 1 : 0))
 ONLY="$*"
-for t in t_list_filters t_show_marks_findings t_release_delivers t_release_wrong_labels t_discard_deletes \
+for t in t_list_filters t_show_marks_findings t_release_delivers t_release_wrong_labels t_near_miss_sampled \
+	t_discard_deletes \
 	t_return_needs_comment_and_mails_author t_release_of_other_message_refused \
 	t_helper_refuses_forged_token t_helper_validates_arguments t_helper_config_symlink_race \
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \

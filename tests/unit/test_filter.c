@@ -523,6 +523,63 @@ static void test_monitor(void **state)
 	fx_stop(&fx);
 }
 
+/* The near misses records in FX's store (state "sampled"). */
+static gint64 sampled(struct fx *fx)
+{
+	char *err = NULL;
+	gint64 n = -1;
+	struct store *st = fx_store(fx);
+	assert_true(store_quarantine_count(st, &(struct store_query){.state = "sampled"}, &n, &err));
+	store_close(st);
+	return n;
+}
+
+/* A reply that passes because the gate placed its thread just short of a
+ * complaint (a near miss) goes out untouched; with sample.near-misses 1 a
+ * copy is kept for review (state "sampled"), with 0 none, and a held reply
+ * is never one. */
+static void test_near_miss_sampled(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	char *err = NULL;
+	fx_start(&fx, (const char *const[]){"sample.near-misses=1", NULL});
+	mta_init(&mta);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-near-miss.eml", &mta),
+	                 FILTER_ACCEPT);
+	assert_int_equal(mta.added->len, 0); /* untouched */
+	assert_null(mta.quarantined);
+	assert_int_equal(sampled(&fx), 1);
+	struct store *st = fx_store(&fx);
+	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_true(store_quarantine_list(st, &(struct store_query){.state = "sampled"}, rows, &err));
+	const struct store_quarantine *q = rows->pdata[0];
+	assert_string_equal(q->verdict, "pass");
+	assert_false(q->complaint_detected);
+	assert_non_null(strstr(q->complaint_text, "the February invoice came in higher"));
+	assert_non_null(strstr(q->new_text, "I will check with finance"));
+	assert_int_equal(strlen(q->token), 32);
+	g_ptr_array_unref(rows);
+	store_close(st);
+	mta_clear(&mta);
+	/* a held reply is no near miss */
+	hold_bad_reply(&fx, &mta);
+	assert_int_equal(sampled(&fx), 1);
+	mta_clear(&mta);
+	fx_stop(&fx);
+
+	fx_start(&fx, NULL); /* the default: none kept */
+	mta_init(&mta);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-near-miss.eml", &mta),
+	                 FILTER_ACCEPT);
+	assert_int_equal(sampled(&fx), 0);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
 /* Each reply judged advise or hold leaves a decision in the store (what
  * `apologyctl report` counts as advised); a passing one none.  In monitor
  * mode too. */
@@ -1200,6 +1257,7 @@ int main(void)
 	    cmocka_unit_test(test_hold_refused_defers),
 	    cmocka_unit_test(test_reject),
 	    cmocka_unit_test(test_monitor),
+	    cmocka_unit_test(test_near_miss_sampled),
 	    cmocka_unit_test(test_decisions_recorded),
 	    cmocka_unit_test(test_on_error),
 	    cmocka_unit_test(test_crash_then_poison),

@@ -847,6 +847,50 @@ static void test_labels_for_decision(void **state)
 	g_array_unref(findings);
 }
 
+/* A reviewer's judgement of a passed near miss (quarantine_judge): only of
+ * a record in state "sampled", once; it moves to "judged" with an audit
+ * entry and the near-miss label. */
+static void test_judge_near_miss(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	gint64 near =
+	           put(fx->st, "nm1", "sam@acme.example", "d@c.example", "{\"findings\":[]}", 100, "sampled"),
+	       other =
+	           put(fx->st, "nm2", "sam@acme.example", "d@c.example", "{\"findings\":[]}", 100, "sampled"),
+	       held = put(fx->st, "nm3", "sam@acme.example", "d@c.example", "{\"findings\":[]}", 100, "held");
+	assert_false(quarantine_judge(fx->st, held, true, "alice", NULL, 500, &err));
+	assert_non_null(strstr(err, "is held, not a near miss kept for review"));
+	g_clear_pointer(&err, g_free);
+	assert_false(quarantine_judge(fx->st, 9999, true, "alice", NULL, 500, &err));
+	g_clear_pointer(&err, g_free);
+	assert_true(quarantine_judge(fx->st, near, true, "alice", "angry after all", 500, &err));
+	assert_true(quarantine_judge(fx->st, other, false, "bob", NULL, 600, &err));
+	assert_false(quarantine_judge(fx->st, near, false, "bob", NULL, 700, &err)); /* judged once */
+	assert_non_null(strstr(err, "is judged"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(count(fx->st, (struct store_query){.state = "judged"}), 2);
+	assert_int_equal(count(fx->st, (struct store_query){.state = "held"}), 1);
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	assert_true(store_review_list(fx->st, near, 0, trail, &err));
+	assert_int_equal(trail->len, 1);
+	assert_string_equal(g_array_index(trail, struct store_review, 0).action, "judge-complaint");
+	assert_string_equal(g_array_index(trail, struct store_review, 0).note, "angry after all");
+	g_array_unref(trail);
+	GArray *labels = store_labels_new();
+	assert_true(store_labels_list(fx->st, 0, labels, &err));
+	assert_int_equal(labels->len, 2);
+	const struct store_label *a = &g_array_index(labels, struct store_label, 0),
+	                         *b = &g_array_index(labels, struct store_label, 1);
+	assert_string_equal(a->rule, LABEL_NEAR_MISS);
+	assert_string_equal(a->verdict, "wrong"); /* a complaint the gate missed */
+	assert_string_equal(a->action, "judge");
+	assert_string_equal(b->verdict, "right"); /* none, as the gate said */
+	assert_string_equal(b->reviewer, "bob");
+	g_array_unref(labels);
+}
+
 static void test_precision_html_escaped(void **state)
 {
 	(void)state;
@@ -1951,6 +1995,7 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),                        \
 	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),                                \
 	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown),                      \
+	    cmocka_unit_test_setup_teardown(test_judge_near_miss, setup, teardown),                          \
 	    cmocka_unit_test_setup_teardown(test_two_hosts, setup, teardown),                                \
 	    cmocka_unit_test_setup_teardown(test_agent_lease, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown),                                 \

@@ -509,6 +509,77 @@ static void test_queue_host_and_action(void **state)
 	assert_non_null(strstr(fx->page.body->str, "id=\"decide\""));
 }
 
+/* The passed near misses the daemon kept (state "sampled"): a link from the
+ * queue of held replies to their own list, a page with the judgement's two
+ * buttons (not the decisions about a hold), and the judgement recorded. */
+static void test_near_misses_to_judge(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	gint64 held = put(fx->app.st, "t1", "sam@acme.example", 9, 1741000000, decision_json, NULL);
+	struct store_quarantine q = fixture_hold("t2");
+	q.verdict = "pass";
+	q.new_text = "Got it, I will check with finance.";
+	q.created = 1741000000;
+	q.state = "sampled";
+	fixture_complaint(&q, NULL, -1, "The February invoice came in higher than the quote.");
+	q.complaint_detected = false;
+	gint64 near = 0;
+	assert_true(store_quarantine_put(fx->app.st, &q, &near, &err));
+	queue(fx, NULL, NULL);
+	char *ids = row_ids(&fx->page);
+	assert_string_equal(ids, "1"); /* held replies only */
+	g_free(ids);
+	assert_non_null(
+	    strstr(fx->page.body->str, "<a href=\"/?state=sampled\">1 near miss(es) to judge</a>"));
+	g_hash_table_insert(fx->query, g_strdup("state"), g_strdup("sampled"));
+	page_clear(&fx->page);
+	page_queue(&fx->app, &fx->rq, &fx->page);
+	ids = row_ids(&fx->page);
+	assert_string_equal(ids, "2");
+	g_free(ids);
+	assert_non_null(strstr(fx->page.body->str, "Near misses to judge"));
+	assert_non_null(
+	    strstr(fx->page.body->str, "<input type=\"hidden\" name=\"state\" value=\"sampled\">"));
+	/* its page: the judgement, no decision about a hold, no complaint box */
+	page_clear(&fx->page);
+	page_reply(&fx->app, &fx->rq, near, NULL, &fx->page);
+	const char *body = fx->page.body->str;
+	assert_non_null(strstr(body, "<button name=\"action\" value=\"judge-complaint\">"));
+	assert_non_null(strstr(body, "<button name=\"action\" value=\"judge-none\">"));
+	assert_null(strstr(body, "value=\"release\""));
+	assert_null(strstr(body, "wrong-complaint"));
+	assert_non_null(strstr(body, "The February invoice came in higher"));
+	/* a held reply's page has no judgement */
+	page_clear(&fx->page);
+	page_reply(&fx->app, &fx->rq, held, NULL, &fx->page);
+	assert_null(strstr(fx->page.body->str, "judge-none"));
+	/* judged: recorded, and the record leaves the list */
+	GHashTable *form = g_hash_table_new(g_str_hash, g_str_equal);
+	g_hash_table_insert(form, "action", "judge-none");
+	fx->rq.form = form;
+	page_clear(&fx->page);
+	page_decide(&fx->app, &fx->rq, near, &fx->page);
+	assert_int_equal(fx->page.status, 303);
+	assert_string_equal(fx->page.location, "/reply/2?done=judge-none");
+	page_clear(&fx->page);
+	page_decide(&fx->app, &fx->rq, near, &fx->page); /* once only */
+	assert_int_equal(fx->page.status, 409);
+	fx->rq.form = NULL;
+	g_hash_table_unref(form);
+	GArray *labels = store_labels_new();
+	assert_true(store_labels_list(fx->app.st, 0, labels, &err));
+	assert_int_equal(labels->len, 1);
+	assert_string_equal(g_array_index(labels, struct store_label, 0).rule, "near-miss");
+	assert_string_equal(g_array_index(labels, struct store_label, 0).verdict, "right");
+	g_array_unref(labels);
+	page_clear(&fx->page);
+	page_queue(&fx->app, &fx->rq, &fx->page);
+	ids = row_ids(&fx->page);
+	assert_string_equal(ids, "");
+	g_free(ids);
+}
+
 static void test_queue_sorts_and_pages(void **state)
 {
 	struct fixture *fx = *state;
@@ -576,6 +647,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_complaint_not_clear, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_sorts_and_pages, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_queue_host_and_action, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_near_misses_to_judge, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -433,6 +433,69 @@ static void test_whole_reply_answers(void **state)
 	g_free(msg);
 }
 
+/* A thread the gate places short of its bar but within models.near-miss is
+ * a near miss (thread-lift 0 here, so the margin is the complaint's plus the
+ * reply's); a complaint it detects, a reply quoting nothing and a stored
+ * complaint are none, and no verdict moves with near-miss. */
+static void test_near_miss(void **state)
+{
+	(void)state;
+	char *msg = make_reply("Attached are the slides from Tuesday. The next workshop is on the 14th.",
+	                       "Could you send me the slides from the workshop when you have a moment?");
+	const char *keys[] = {"thread-lift", "near-miss"};
+	const char *wide[] = {"0", "99"};
+	struct policy *np = policy_with_keys(keys, wide, 2, NULL);
+	struct decision d;
+	apology_check(np, msg, strlen(msg), NULL, &d);
+	assert_false(d.complaint.detected);
+	assert_true(d.complaint.near_miss);
+	assert_int_equal(d.verdict, VERDICT_PASS);
+	double margin = d.complaint.score + d.complaint.answers;
+	assert_true(margin < 0);
+	decision_clear(&d);
+	/* a stored complaint: detected, so no near miss */
+	struct context ctx = {.stored_complaint = true, .complaint_time = 1772524800};
+	apology_check(np, msg, strlen(msg), &ctx, &d);
+	assert_false(d.complaint.near_miss);
+	decision_clear(&d);
+	/* nothing quoted: no thread to judge */
+	const char *bare =
+	    "From: Sam Reed <sam@brightlane.example>\r\nTo: Ann Client <ann@client.example>\r\n"
+	    "Subject: Slides\r\nDate: Tue, 03 Mar 2026 10:00:00 +0000\r\n\r\n"
+	    "Hi Ann,\r\n\r\nAttached are the slides from Tuesday.\r\n";
+	apology_check(np, bare, strlen(bare), NULL, &d);
+	assert_false(d.complaint.near_miss);
+	decision_clear(&d);
+	policy_unref(np);
+	/* the bar: just past the margin a near miss, just short of it none */
+	char in[32], out[32];
+	g_snprintf(in, sizeof in, "%.3f", -margin + 0.01);
+	g_snprintf(out, sizeof out, "%.3f", -margin - 0.01);
+	const char *inside[] = {"0", in}, *outside[] = {"0", out};
+	np = policy_with_keys(keys, inside, 2, NULL);
+	apology_check(np, msg, strlen(msg), NULL, &d);
+	assert_true(d.complaint.near_miss);
+	decision_clear(&d);
+	policy_unref(np);
+	np = policy_with_keys(keys, outside, 2, NULL);
+	apology_check(np, msg, strlen(msg), NULL, &d);
+	assert_false(d.complaint.near_miss);
+	assert_int_equal(d.verdict, VERDICT_PASS);
+	decision_clear(&d);
+	policy_unref(np);
+	/* a complaint the gate sees is detected, never a near miss */
+	char *complaint = make_reply("Thanks, noted.", "This is the third time this month the delivery is "
+	                                               "late. Nobody called us and we had to stop the line.");
+	np = policy_with_keys(keys, wide, 2, NULL);
+	apology_check(np, complaint, strlen(complaint), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_false(d.complaint.near_miss);
+	decision_clear(&d);
+	policy_unref(np);
+	g_free(complaint);
+	g_free(msg);
+}
+
 /* A reply that would be held, answering a complaint only the models see
  * (no breach phrase in it): held when the models are clear enough, advised
  * (held back) when hold-margin asks for more than they give, and held
@@ -915,6 +978,7 @@ int main(void)
 	    cmocka_unit_test(test_rule_cases),
 	    cmocka_unit_test(test_learned_finding_explained),
 	    cmocka_unit_test(test_hold_needs_a_clear_complaint),
+	    cmocka_unit_test(test_near_miss),
 	    cmocka_unit_test(test_reply_words_do_not_clear),
 	    cmocka_unit_test(test_phrases_assist_the_gate),
 	    cmocka_unit_test(test_whole_reply_answers),

@@ -2431,10 +2431,13 @@ static void test_monitor_stats(void **state)
 	labelled_record(fx, "m1", "kim@us.example", 86400 * 10, "monitor");
 	labelled_record(fx, "m2", "kim@us.example", 86400 * 30, "monitor");
 	labelled_record(fx, "m3", "lee@us.example", 86400 * 30, "monitor");
+	/* near misses kept for review, judged or not: neither held nor monitor */
+	labelled_record(fx, "s1", "sam@us.example", 86400 * 10, "sampled");
+	labelled_record(fx, "j1", "ann@us.example", 86400 * 10, "judged");
 	GArray *c = g_array_new(FALSE, TRUE, sizeof(struct store_count));
 	g_array_set_clear_func(c, (GDestroyNotify)store_count_clear);
 	assert_true(store_stats(fx->st, STORE_STAT_SENDER, 0, 0, c, &err));
-	assert_int_equal(c->len, 1); /* held: not the monitor records */
+	assert_int_equal(c->len, 1); /* held: not the monitor records, not the near misses */
 	assert_string_equal(g_array_index(c, struct store_count, 0).key, "sam@us.example");
 	assert_int_equal(g_array_index(c, struct store_count, 0).n, 2);
 	g_array_set_size(c, 0);

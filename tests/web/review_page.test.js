@@ -213,6 +213,26 @@ function same(a, b) {
     expect(bars === want.advisedSenders, `${bars} advised senders (a held reply or a sender's case counted)`);
   });
 
+  await test('a near miss kept for review is judged from its own list, and not counted as held', async () => {
+    await admin.goto(`${base}/stats`);
+    expect(!(await admin.textContent('svg#per-sender')).includes('near@acme.example'), 'a near miss counted as held');
+    await page.goto(`${base}/`);
+    await Promise.all([page.waitForURL(/state=sampled/), page.click('#other-list a')]);
+    const rows = await page.$$eval('#queue tr td:first-child a', (as) => as.map((a) => a.textContent));
+    expect(same(rows, [String(want.near)]), `near misses listed: ${rows}`);
+    await Promise.all([page.waitForURL(/\/reply\//), page.click('#queue tr td:first-child a')]);
+    expect(await page.isVisible('#near-miss'), 'the page does not say it is a near miss');
+    expect((await page.locator('button[value=release]').count()) === 0, 'a near miss offers a release');
+    expect((await page.textContent('#complaint-side')).includes('February invoice'), 'no quoted text');
+    await Promise.all([page.waitForURL(/done=judge-complaint/), page.click('button[value=judge-complaint]')]);
+    expect((await page.textContent('#notice')).includes('judge-complaint'), 'no notice');
+    expect((await page.textContent('#state')) === 'judged', 'state not judged');
+    expect((await page.locator('button[value=judge-none]').count()) === 0, 'judged twice');
+    await admin.goto(`${base}/stats`);
+    const wrong = await admin.textContent('#precision tr:has(td.rule:text-is("near-miss")) td.wrong');
+    expect(wrong === '1', `the missed complaint is not counted: ${wrong}`);
+  });
+
   await browser.close();
   process.exit(failed() ? 1 : 0);
 })().catch((e) => {
