@@ -153,7 +153,8 @@ gate=(policies/training/gate/genres-n.tsv policies/training/gate/pairs-j.tsv)
 
 # The gate's own labels: the quoted history of a thread marked as no complaint is a `none`
 # line, of one judged a complaint a line of the severity the daemon gave it; a thread nobody
-# judged, one with nothing quoted and a text judged both ways give none.
+# judged, one with nothing quoted and a text judged both ways give none; a text judged a
+# complaint of two severities is the graver.
 python3 - >"$tmp/gate-export.jsonl" <<'EOF'
 import json
 def reply(n, decision, wrong, severity, text):
@@ -166,13 +167,16 @@ print(reply(3, "release", None, "normal", "Nobody judged this thread."))
 print(reply(4, "discard", False, None, ""))
 print(reply(5, "return", False, "normal", "Judged both ways."))
 print(reply(6, "release", True, "normal", "Judged both ways."))
+print(reply(7, "return", False, "normal", "A complaint both times, of two severities."))
+print(reply(8, "discard", False, "serious", "A complaint both times, of two severities."))
 EOF
 python3 milter/train/labels_to_training.py gate "$tmp/gate-export.jsonl" >"$tmp/site-gate.tsv" 2>"$tmp/err" ||
 	bad "converter exit (gate)"
 printf '%s\t%s\n' none 'Dana Whitfield wrote: \n The zqxvortex board meets on \n Tuesday.' \
+	serious 'A complaint both times, of two severities.' \
 	serious 'Third zqxvortex delay this month. We will cancel.' >"$tmp/want.tsv"
 cmp -s "$tmp/site-gate.tsv" "$tmp/want.tsv" && ok || { bad "gate lines:"; diff "$tmp/want.tsv" "$tmp/site-gate.tsv"; }
-grep -q "6 replies read; 1 complaints, 1 threads that were none, 1 left out" "$tmp/err" && ok ||
+grep -q "8 replies read; 2 complaints, 1 threads that were none, 1 left out" "$tmp/err" && ok ||
 	bad "gate counts: $(cat "$tmp/err")"
 # As make train reads them (one more gate/*.tsv): each line moves the complaint class the way
 # it says.  The word of each line is found nowhere else in the training data.

@@ -13,6 +13,9 @@
  *                 "wrong":bool|null},
  *    "text":... | null, "sentences":[[start,end],...] | null}
  *
+ * "rules", "wrong" and "right" name the labels of the decision: the rules'
+ * and, beside them, "complaint" (the complaint of a hold) or "near-miss"
+ * (a passed near miss judged: "decision" "judge"), holds/labeling.h.
  * "text" is the author's new text (the findings' spans point into it), as
  * the store keeps it; for a reply held before the store kept it, read again
  * from the stored copy of the message with the review settings' policy

@@ -365,7 +365,8 @@ static int cmd_show(struct store *st, int argc, char **argv)
 		return err ? EX_UNAVAILABLE : EX_NOINPUT;
 	}
 	char *created = units_format_time(q->created);
-	printf("message %" G_GINT64_FORMAT ": %s, queue id %s, held %s on %s\n", q->id, q->state, q->queue_id,
+	printf("message %" G_GINT64_FORMAT ": %s, queue id %s, %s %s on %s\n", q->id, q->state, q->queue_id,
+	       quarantine_near_miss(q) ? "sent (a near miss kept for review)" : "held",
 	       created ? created : "?", q->host ? q->host : "an unrecorded host");
 	char *action = quarantine_action_state(st, q, NULL);
 	if (action != NULL)

@@ -137,6 +137,8 @@ static void print_text(const struct report *r)
 		const struct store_precision *p = &g_array_index(r->precision, struct store_precision, i);
 		if (p->wrong == 0)
 			break;
+		if (labels_about_gate(p->rule)) /* the gate's, not a rule's */
+			continue;
 		shown++;
 		printf("  %s: wrong %" G_GINT64_FORMAT " time(s)%s%s%s\n", p->rule, p->wrong,
 		       p->example ? ", e.g. \"" : "", p->example ? p->example : "", p->example ? "\"" : "");

@@ -115,6 +115,11 @@ GArray *labels_for_judgement(gint64 id, bool complaint, const char *complaint_te
 	return labels;
 }
 
+bool labels_about_gate(const char *label)
+{
+	return g_strcmp0(label, LABEL_COMPLAINT) == 0 || g_strcmp0(label, LABEL_NEAR_MISS) == 0;
+}
+
 char *labels_precision_text(const struct store_precision *p)
 {
 	if (p->right + p->wrong == 0)
@@ -157,6 +162,8 @@ void labels_precision_html(GString *out, const GArray *precisions, unsigned top)
 		const struct store_precision *p = &g_array_index(precisions, struct store_precision, i);
 		if (p->wrong == 0)
 			break; /* most often wrong first: the rest were never wrong */
+		if (labels_about_gate(p->rule))
+			continue;
 		shown++;
 		g_string_append(out, "<li data-rule=\"");
 		append_escaped(out, p->rule);

@@ -62,6 +62,11 @@ GArray *labels_for_decision(gint64 id, const GArray *findings, const char *actio
 GArray *labels_for_judgement(gint64 id, bool complaint, const char *complaint_text, const char *who,
                              gint64 at);
 
+/* Whether LABEL judges the complaint gate (LABEL_COMPLAINT, LABEL_NEAR_MISS)
+ * rather than a rule: in the precision table, not among the rules most
+ * often marked wrong. */
+bool labels_about_gate(const char *label);
+
 /* A rule's precision as judged by reviewers, right / (right + wrong), as
  * text ("0.75"; "-" when never judged); caller frees. */
 char *labels_precision_text(const struct store_precision *p);

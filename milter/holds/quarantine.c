@@ -644,6 +644,11 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
 	return decide(cfg, st, id, action, who, comment, wrong, now, NULL, sent_to, err);
 }
 
+bool quarantine_near_miss(const struct store_quarantine *q)
+{
+	return strcmp(q->state, "sampled") == 0 || strcmp(q->state, "judged") == 0;
+}
+
 bool quarantine_judge(struct store *st, gint64 id, bool complaint, const char *who, const char *comment,
                       gint64 now, char **err)
 {
@@ -663,6 +668,11 @@ bool quarantine_judge(struct store *st, gint64 id, bool complaint, const char *w
 		                      now, err) &&
 		     store_labels_put(st, (const struct store_label *)(void *)labels->data, labels->len, err);
 		g_array_unref(labels);
+		/* not recorded: to be judged again (the state move is what
+		 * makes two judgements at once exclusive) */
+		char *back_err = NULL;
+		if (!ok && !store_quarantine_set_state(st, q->token, "judged", "sampled", &back_err))
+			g_free(back_err); /* *ERR says what failed first */
 	}
 	store_quarantine_free(q);
 	return ok;

@@ -49,6 +49,9 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
                        enum review_action action, const char *who, const char *comment,
                        const GPtrArray *wrong, gint64 now, char **sent_to, char **err);
 
+/* Whether Q is a passed near miss kept for review (state "sampled", or
+ * "judged" once judged), not a hold. */
+bool quarantine_near_miss(const struct store_quarantine *q);
 /* A reviewer WHO's judgement of record ID, a passed near miss the daemon
  * kept for review (state "sampled": its sample.near-misses): COMPLAINT
  * whether its thread answered a complaint after all.  Nothing reaches the

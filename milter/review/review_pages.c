@@ -480,9 +480,13 @@ static void render_earlier(struct review_app *app, GString *o, const struct stor
 	                            .order = STORE_ORDER_NEWEST,
 	                            .limit = 20};
 	err = NULL;
+	guint held = 0;
 	if (store_quarantine_list(app->st, &query, rows, &err))
 		for (guint i = 0; i < rows->len; i++) {
 			const struct store_quarantine *r = rows->pdata[i];
+			if (quarantine_near_miss(r)) /* it went out: no hold */
+				continue;
+			held++;
 			char *when = units_format_time(r->created);
 			html_append(o,
 			            "<li class=\"held\">held reply <a href=\"/reply/%" G_GINT64_FORMAT
@@ -490,7 +494,7 @@ static void render_earlier(struct review_app *app, GString *o, const struct stor
 			            r->id, r->id, when ? when : "?", r->state);
 			g_free(when);
 		}
-	if (hist->len == 0 && rows->len == 0)
+	if (hist->len == 0 && held == 0)
 		g_string_append(o, "<li>none recorded</li>");
 	g_string_append(o, "</ul>");
 	g_free(err);
@@ -590,13 +594,12 @@ void page_reply(struct review_app *app, const struct review_request *rq, gint64 
 	g_string_append(o, "</td></tr><tr><th>To</th><td>");
 	html_escape(o, q->recipients);
 	/* The mail host that holds it: with a shared store, several. */
-	html_append(
-	    o,
-	    "</td></tr><tr><th>Held</th><td>%s (%s ago)</td></tr><tr><th>State</th><td id=\"state\">%s"
-	    "</td></tr><tr><th>Verdict</th><td>%s, score %d</td></tr><tr><th>Queue id</th><td>%s</td>"
-	    "</tr><tr><th>Host</th><td id=\"host\">%s</td></tr>",
-	    created ? created : "?", age, q->state, q->verdict, q->score, q->queue_id,
-	    q->host ? q->host : "(not recorded)");
+	html_append(o,
+	            "</td></tr><tr><th>%s</th><td>%s (%s ago)</td></tr><tr><th>State</th><td id=\"state\">%s"
+	            "</td></tr><tr><th>Verdict</th><td>%s, score %d</td></tr><tr><th>Queue id</th><td>%s</td>"
+	            "</tr><tr><th>Host</th><td id=\"host\">%s</td></tr>",
+	            quarantine_near_miss(q) ? "Sent, copy kept" : "Held", created ? created : "?", age,
+	            q->state, q->verdict, q->score, q->queue_id, q->host ? q->host : "(not recorded)");
 	/* A decision sent to that host: waiting for its agent, running, or its
 	 * result. */
 	bool waiting = false;

@@ -41,9 +41,10 @@ history the gate read (the export's "complaint" "text"): `none` where the
 reviewer judged the thread no complaint (a hold marked so: the gate's
 false alarm; a near miss judged none), the severity the daemon gave it
 where it was judged a complaint (`normal` for a near miss the gate missed,
-which it gave none).  A complaint nobody judged (a release with nothing marked)
-and one with no quoted text give none; texts judged both ways are left
-out.  (A complaint the daemon stored on arrival was the gate's call too,
+which it gave none).  A complaint nobody judged (a release with nothing
+marked) and one with no quoted text give none; texts judged both a
+complaint and none are left out (judged normal and serious, they are
+serious).  (A complaint the daemon stored on arrival was the gate's call too,
 on the message itself; the reply's quoted history holds its words.)
 
 Counts go to standard error.  Output is sorted, so the same export gives
@@ -59,6 +60,8 @@ SENTENCE_RULES = {
     "defensive": "defensive",
     "non-apology": "hollow",
 }
+# Labels of the complaint gate, not of a rule (holds/labeling.h).
+GATE_LABELS = {"complaint", "near-miss"}
 ABSENCE_RULES = {
     "no-ownership": "own",
     "no-remedy": "remedy",
@@ -89,8 +92,8 @@ def one_line(text):
 def reply_labels(reply):
     """(sentence, tag, present) for one exported reply."""
     text, spans = reply.get("text"), reply.get("sentences")
-    if not text or not spans or not reply.get("right"):
-        return  # nothing judged right: perhaps nothing judged at all
+    if not text or not spans or not set(reply.get("right") or []) - GATE_LABELS:
+        return  # no rule judged right: perhaps no rule judged at all
     raw = text.encode("utf-8")
 
     def sentence(start, end):
@@ -172,7 +175,12 @@ def gate_lines(replies):
         if label is None or not text:
             continue
         known.setdefault(text, set()).add((complaint.get("severity") or "normal") if label else "none")
-    lines = {f"{labels.pop()}\t{text}" for text, labels in known.items() if len(labels) == 1}
+    lines = set()
+    for text, labels in known.items():
+        if labels == {"normal", "serious"}:
+            labels = {"serious"}  # a complaint both times: the graver call
+        if len(labels) == 1:
+            lines.add(f"{labels.pop()}\t{text}")
     none = sum(1 for line in lines if line.startswith("none\t"))
     return lines, (f"{len(lines) - none} complaints, {none} threads that were none, "
                    f"{len(known) - len(lines)} left out where decisions disagree")

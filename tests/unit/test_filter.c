@@ -536,8 +536,8 @@ static gint64 sampled(struct fx *fx)
 
 /* A reply that passes because the gate placed its thread just short of a
  * complaint (a near miss) goes out untouched; with sample.near-misses 1 a
- * copy is kept for review (state "sampled"), with 0 none, and a held reply
- * is never one. */
+ * copy is kept for review (state "sampled"), with 2 about every other one,
+ * with 0 none, and a held reply is never one. */
 static void test_near_miss_sampled(void **state)
 {
 	(void)state;
@@ -568,6 +568,19 @@ static void test_near_miss_sampled(void **state)
 	hold_bad_reply(&fx, &mta);
 	assert_int_equal(sampled(&fx), 1);
 	mta_clear(&mta);
+	fx_stop(&fx);
+
+	/* one in 2, at random: of 40, about 20 (outside 5..35 once in millions) */
+	fx_start(&fx, (const char *const[]){"sample.near-misses=2", NULL});
+	for (int i = 0; i < 40; i++) {
+		mta_init(&mta);
+		assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+		                          "reply-near-miss.eml", &mta),
+		                 FILTER_ACCEPT);
+		mta_clear(&mta);
+	}
+	gint64 kept = sampled(&fx);
+	assert_in_range(kept, 5, 35);
 	fx_stop(&fx);
 
 	fx_start(&fx, NULL); /* the default: none kept */

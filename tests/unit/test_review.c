@@ -898,6 +898,8 @@ static void test_precision_html_escaped(void **state)
 	struct store_precision a = {g_strdup("blame-third-party"), 1, 3,
 	                            g_strdup("<script>alert(1)</script> & co")};
 	struct store_precision b = {g_strdup("no-remedy"), 2, 0, NULL};
+	struct store_precision gate = {g_strdup(LABEL_COMPLAINT), 5, 4, g_strdup("Our board meets")};
+	g_array_append_val(p, gate); /* most often wrong, but the gate's, not a rule's */
 	g_array_append_val(p, a);
 	g_array_append_val(p, b);
 	GString *o = g_string_new(NULL);
@@ -909,6 +911,8 @@ static void test_precision_html_escaped(void **state)
 	/* only rules marked wrong are among the most often wrong */
 	assert_non_null(strstr(o->str, "<li data-rule=\"blame-third-party\">"));
 	assert_null(strstr(o->str, "<li data-rule=\"no-remedy\">"));
+	assert_non_null(strstr(o->str, "<td class=\"rule\">complaint</td>")); /* in the table */
+	assert_null(strstr(o->str, "<li data-rule=\"complaint\">"));
 	g_string_free(o, TRUE);
 	g_array_unref(p);
 }
@@ -1063,6 +1067,7 @@ static void test_two_hosts(void **state)
 
 	GPtrArray *wrong = g_ptr_array_new();
 	g_ptr_array_add(wrong, "blame-third-party");
+	g_ptr_array_add(wrong, LABEL_COMPLAINT); /* travels with the rules */
 	assert_true(
 	    quarantine_decide(&a, fx->st, on_b, REVIEW_RELEASE, "alice", "fine", wrong, 500, &sent_to, &err));
 	assert_string_equal(sent_to, "mx-b");
@@ -1135,10 +1140,11 @@ static void test_two_hosts(void **state)
 	assert_non_null(strstr(seen->str, "release by alice;"));
 	g_string_free(seen, TRUE);
 	g_array_unref(trail);
-	/* ... with the finding marked wrong on mx-a as a label. */
+	/* ... with the finding and the complaint marked wrong on mx-a as labels. */
 	GArray *labels = store_labels_new();
 	assert_true(store_labels_list(fx->st, 0, labels, &err));
 	assert_string_equal(label_verdict(labels, "blame-third-party"), "wrong");
+	assert_string_equal(label_verdict(labels, LABEL_COMPLAINT), "wrong");
 	g_array_unref(labels);
 	/* Nothing left for mx-b. */
 	assert_int_equal(quarantine_agent_once(&b, st_b, 800, report, &err), 0);

@@ -520,7 +520,7 @@ static void test_near_misses_to_judge(void **state)
 	struct store_quarantine q = fixture_hold("t2");
 	q.verdict = "pass";
 	q.new_text = "Got it, I will check with finance.";
-	q.created = 1741000000;
+	q.created = 1740990000; /* before the held reply: not among its earlier holds */
 	q.state = "sampled";
 	fixture_complaint(&q, NULL, -1, "The February invoice came in higher than the quote.");
 	q.complaint_detected = false;
@@ -550,10 +550,15 @@ static void test_near_misses_to_judge(void **state)
 	assert_null(strstr(body, "value=\"release\""));
 	assert_null(strstr(body, "wrong-complaint"));
 	assert_non_null(strstr(body, "The February invoice came in higher"));
-	/* a held reply's page has no judgement */
+	assert_non_null(strstr(body, "<th>Sent, copy kept</th>"));
+	/* a held reply's page has no judgement, and the near miss is no earlier hold */
 	page_clear(&fx->page);
 	page_reply(&fx->app, &fx->rq, held, NULL, &fx->page);
 	assert_null(strstr(fx->page.body->str, "judge-none"));
+	char *earlier = element(&fx->page, "ul", "earlier");
+	assert_null(strstr(earlier, "/reply/2"));
+	assert_non_null(strstr(earlier, "none recorded"));
+	g_free(earlier);
 	/* judged: recorded, and the record leaves the list */
 	GHashTable *form = g_hash_table_new(g_str_hash, g_str_equal);
 	g_hash_table_insert(form, "action", "judge-none");
