@@ -217,7 +217,10 @@ int store_inflight_recover(struct store *st, gint64 crashed_since, char **err);
 enum store_guard store_inflight_guard(struct store *st, char **why);
 
 /* Delete complaints, history, decisions, and in-flight and crash records
- * older than BEFORE.  Quarantine records are kept (their expiry is a review policy). */
+ * older than BEFORE, and the near misses kept for review (state "sampled")
+ * made before it that nobody judged.  Holds are kept (their expiry is a
+ * review policy), and so are judged near misses (their labels are training
+ * data). */
 bool store_prune(struct store *st, gint64 before, char **err);
 
 /* ---- review: lists, the audit trail, the outbox, statistics ----------

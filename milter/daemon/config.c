@@ -125,7 +125,8 @@ const struct config_key config_keys[] = {
     {"sample.near-misses", CONF_INT, FIELD(sample_near_misses), "0", 0, 1000000, NULL, NULL,
      "keep a copy of one in N replies that pass because the gate placed their thread just short of a "
      "complaint (the policy's models.near-miss), picked at random, for reviewers to judge whether it was "
-     "one (state sampled; 1: every one; 0: none); the mail itself passes untouched"},
+     "one (state sampled; 1: every one; 0: none); the mail itself passes untouched; a copy nobody judged "
+     "is deleted after history.retention"},
     {"headers.check", CONF_STRING, FIELD(header_check), "X-Apology-Check", 0, 0, NULL, check_header_name,
      "header with verdict, score and rule ids"},
     {"headers.findings", CONF_STRING, FIELD(header_findings), "X-Apology-Findings", 0, 0, NULL,
@@ -150,7 +151,8 @@ const struct config_key config_keys[] = {
     {"history.window", CONF_DURATION, FIELD(history_window), "180d", 3600, 3650LL * 86400, NULL, NULL,
      "how far back a reply's apology history is read"},
     {"history.retention", CONF_DURATION, FIELD(retention), "400d", 86400, 3650LL * 86400, NULL, NULL,
-     "complaints and apology history older than this are deleted"},
+     "complaints and apology history older than this are deleted, and near misses kept for review that "
+     "nobody judged (sample.near-misses)"},
     {"crash-guard.forget-after", CONF_DURATION, FIELD(crash_forget), "3d", 3600, 30LL * 86400, NULL, NULL,
      "a message in flight at two deaths of the daemon within this time is no longer analysed "
      "(on-error decides); older deaths are forgotten"},

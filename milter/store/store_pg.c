@@ -1173,6 +1173,10 @@ static bool pg_prune(struct store *st, gint64 before, char **err)
 	    "DELETE FROM inflight WHERE started < $1::bigint",
 	    "DELETE FROM crashes WHERE last_crash < $1::bigint",
 	    "DELETE FROM decisions WHERE at < $1::bigint",
+	    /* near misses kept for review that nobody judged (store_sqlite.c) */
+	    "DELETE FROM quarantine_findings WHERE quarantine_id IN"
+	    " (SELECT id FROM quarantine WHERE " UNJUDGED_SAMPLE("$1::bigint") ")",
+	    "DELETE FROM quarantine WHERE " UNJUDGED_SAMPLE("$1::bigint"),
 	};
 	struct pg_store *s = handle(st);
 	struct pconn *pc = acquire(s, err);

@@ -10,6 +10,15 @@
 
 #include "store.h"
 
+/* SQL condition of the near misses kept for review (state "sampled") made
+ * before BEFORE (a parameter) that nobody judged, which store_prune()
+ * deletes: no audit entry, label, notice or host action refers to them. */
+#define UNJUDGED_SAMPLE(BEFORE)                                                                              \
+	"state = 'sampled' AND created < " BEFORE " AND id NOT IN (SELECT quarantine_id FROM reviews)"       \
+	" AND id NOT IN (SELECT quarantine_id FROM review_labels)"                                           \
+	" AND id NOT IN (SELECT quarantine_id FROM host_actions)"                                            \
+	" AND id NOT IN (SELECT quarantine_id FROM outbox WHERE quarantine_id IS NOT NULL)"
+
 /* How a quarantine record is looked up. */
 enum store_key { STORE_BY_TOKEN, STORE_BY_QUEUE_ID };
 

@@ -276,6 +276,8 @@ enum stmt {
 	ST_PRUNE_APOLOGIES,
 	ST_PRUNE_INFLIGHT,
 	ST_PRUNE_DECISIONS,
+	ST_PRUNE_SAMPLE_FINDINGS,
+	ST_PRUNE_SAMPLES,
 	ST_DECISION_PUT,
 	ST_COUNT
 };
@@ -349,6 +351,12 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRUNE_APOLOGIES] = "DELETE FROM apologies WHERE at < ?1",
     [ST_PRUNE_INFLIGHT] = "DELETE FROM inflight WHERE started < ?1",
     [ST_PRUNE_DECISIONS] = "DELETE FROM decisions WHERE at < ?1",
+    /* near misses kept for review that nobody judged: nothing refers to
+     * them but their findings' rows (a failed judgement may have left an
+     * audit entry: such a record stays) */
+    [ST_PRUNE_SAMPLE_FINDINGS] = "DELETE FROM quarantine_findings WHERE quarantine_id IN"
+                                 " (SELECT id FROM quarantine WHERE " UNJUDGED_SAMPLE("?1") ")",
+    [ST_PRUNE_SAMPLES] = "DELETE FROM quarantine WHERE " UNJUDGED_SAMPLE("?1"),
     [ST_DECISION_PUT] = "INSERT INTO decisions (at, sender, client_domain, verdict, rules) "
                         "VALUES (?1, ?2, ?3, ?4, ?5)",
 };
@@ -1003,7 +1011,8 @@ static enum store_guard sqlite_inflight_guard(struct store *st, char **why)
 static bool sqlite_prune(struct store *st, gint64 before, char **err)
 {
 	static const enum stmt steps[] = {ST_PRUNE_COMPLAINTS, ST_PRUNE_APOLOGIES, ST_PRUNE_INFLIGHT,
-	                                  ST_CRASHES_EXPIRE, ST_PRUNE_DECISIONS};
+	                                  ST_CRASHES_EXPIRE,   ST_PRUNE_DECISIONS, ST_PRUNE_SAMPLE_FINDINGS,
+	                                  ST_PRUNE_SAMPLES};
 	struct sqlite_store *s = handle(st);
 	bool ok = true;
 	g_mutex_lock(&s->lock);

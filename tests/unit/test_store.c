@@ -1029,7 +1029,27 @@ static void test_prune(void **state)
 	assert_true(store_apology_put(fx->st, "a@us", "c.example", 100, 1, NULL, &err));
 	assert_true(store_apology_put(fx->st, "a@us", "c.example", 900, 1, NULL, &err));
 	assert_true(store_inflight_begin(fx->st, "fp-old", 100, 0, &crashes, &err));
+	/* near misses kept for review: the old one nobody judged goes; one judged,
+	 * one with an audit entry, a new one and an old hold stay */
+	const char *records[][2] = {{"s-old", "sampled"}, {"s-new", "sampled"}, {"s-judged", "judged"},
+	                            {"s-audit", "sampled"}, {"h-old", "held"}};
+	gint64 ids_of[G_N_ELEMENTS(records)];
+	for (size_t i = 0; i < G_N_ELEMENTS(records); i++) {
+		struct store_quarantine q = fixture_hold(records[i][0]);
+		q.state = (char *)records[i][1];
+		q.created = strcmp(records[i][0], "s-new") == 0 ? 900 : 100;
+		q.findings_json = "{\"findings\":[{\"rule\":\"no-remedy\"}]}"; /* a row to delete too */
+		assert_true(store_quarantine_put(fx->st, &q, &ids_of[i], &err));
+	}
+	assert_true(store_review_put(fx->st, ids_of[3], "alice", "judge-none", NULL, 200, &err));
 	assert_true(store_prune(fx->st, 500, &err));
+	gint64 left = 0;
+	assert_true(store_quarantine_count(fx->st, &(struct store_query){.state = NULL}, &left, &err));
+	assert_int_equal(left, 4);
+	struct store_quarantine gone;
+	assert_int_equal(store_quarantine_get(fx->st, "s-old", &gone, &err), STORE_NONE);
+	assert_int_equal(store_quarantine_get(fx->st, "s-new", &gone, &err), STORE_FOUND);
+	store_quarantine_clear(&gone);
 
 	struct store_complaint out;
 	const char *ids[] = {"old@c.example"};
