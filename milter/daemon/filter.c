@@ -1195,8 +1195,8 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	}
 	/* A passed near miss, kept for reviewers to judge: its token is only
 	 * random (nothing is held, so nothing may be released with it). */
-	bool sampled = d.verdict == VERDICT_PASS && d.complaint.near_miss && reply != FILTER_TEMPFAIL &&
-	               sample_pick(cfg->sample_near_misses);
+	bool sampled =
+	    d.verdict == VERDICT_PASS && d.complaint.near_miss && sample_pick(cfg->sample_near_misses);
 	if (sampled) {
 		token = token_random_hex(16);
 		record_hold(s, &d, &k, qid, token, "sampled", now, &rec);

@@ -266,15 +266,21 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
 	return quarantine_decide(cfg, st, id, action, who, comment, NULL, now, NULL, err);
 }
 
+/* Record LABELS (struct store_label; freed here). */
+static bool put_label_array(struct store *st, GArray *labels, char **err)
+{
+	bool ok = store_labels_put(st, (const struct store_label *)(void *)labels->data, labels->len, err);
+	g_array_unref(labels);
+	return ok;
+}
+
 /* Record the labels of decision WHAT on Q (labeling.h), the rules of WRONG
  * marked wrong. */
 static bool put_labels(struct store *st, const struct store_quarantine *q, const GArray *findings,
                        const char *what, const GPtrArray *wrong, const char *who, gint64 now, char **err)
 {
-	GArray *labels = labels_for_decision(q->id, findings, what, wrong, q->complaint_text, who, now);
-	bool ok = store_labels_put(st, (const struct store_label *)(void *)labels->data, labels->len, err);
-	g_array_unref(labels);
-	return ok;
+	return put_label_array(
+	    st, labels_for_decision(q->id, findings, what, wrong, q->complaint_text, who, now), err);
 }
 
 bool quarantine_elsewhere(const struct review_config *cfg, const struct store_quarantine *q)
@@ -663,11 +669,10 @@ bool quarantine_judge(struct store *st, gint64 id, bool complaint, const char *w
 		*err = g_strdup_printf("message %" G_GINT64_FORMAT " is %s, not a near miss kept for review",
 		                       id, q->state);
 	} else if (store_quarantine_set_state(st, q->token, "sampled", "judged", err)) {
-		GArray *labels = labels_for_judgement(q->id, complaint, q->complaint_text, who, now);
 		ok = store_review_put(st, q->id, who, complaint ? "judge-complaint" : "judge-none", comment,
 		                      now, err) &&
-		     store_labels_put(st, (const struct store_label *)(void *)labels->data, labels->len, err);
-		g_array_unref(labels);
+		     put_label_array(st, labels_for_judgement(q->id, complaint, q->complaint_text, who, now),
+		                     err);
 		/* not recorded: to be judged again (the state move is what
 		 * makes two judgements at once exclusive) */
 		char *back_err = NULL;
