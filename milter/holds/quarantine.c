@@ -239,14 +239,27 @@ static bool verify_queue(const struct review_config *cfg, const struct store_qua
 	return ok;
 }
 
-/* The MTA step of ACTION on Q: release or delete, then check the queue. */
+/* The MTA step of ACTION on Q: release or delete, then check the queue.
+ * A helper that failed may have acted all the same: stopped at mta-timeout
+ * after postsuper ran, while it wrote its own audit trail, or refusing a
+ * second attempt at a message it had already released.  When the queue
+ * shows the step done, it is done, and *UNCONFIRMED (else left NULL) says
+ * what the helper reported. */
 static bool act_on_mta(const struct review_config *cfg, const struct store_quarantine *q, bool release,
-                       char **err)
+                       char **unconfirmed, char **err)
 {
-	if (!run_helper(cfg, q, release ? "release" : "discard", err))
+	char *helper_err = NULL;
+	if (!run_helper(cfg, q, release ? "release" : "discard", &helper_err)) {
+		char *queue_err = NULL;
+		if (!verify_queue(cfg, q, release, &queue_err)) {
+			g_free(queue_err);
+			*err = helper_err;
+			return false;
+		}
+		*unconfirmed = helper_err;
+	} else if (!verify_queue(cfg, q, release, err)) {
 		return false;
-	if (!verify_queue(cfg, q, release, err))
-		return false;
+	}
 	if (release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
 		deliver_soon(cfg, q->queue_id);
 	return true;
@@ -427,6 +440,19 @@ static void undo_claim(const struct review_config *cfg, struct store *st, const 
 	g_free(err);
 }
 
+/* An entry "WHAT-SUFFIX" with NOTE (freed here) in Q's audit trail, about
+ * the MTA step of decision WHAT; a failure to write it is not the
+ * decision's. */
+static void audit_helper(struct store *st, const struct store_quarantine *q, const char *who,
+                         const char *what, const char *suffix, char *note, gint64 now)
+{
+	char *action = g_strdup_printf("%s-%s", what, suffix), *ignored = NULL;
+	if (!store_review_put(st, q->id, who, action, note, now, &ignored))
+		g_free(ignored);
+	g_free(action);
+	g_free(note);
+}
+
 /* Carry out decision ACTION about Q here, through the local helper, under
  * slot S: claim the record (unless CLAIMED: an earlier attempt claimed it
  * and stopped before the MTA step), act on the MTA, record the decision,
@@ -446,24 +472,26 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 		g_free(claim_err);
 		return false;
 	}
-	char *mta_err = NULL;
-	if (!act_on_mta(cfg, q, o.release, &mta_err)) {
+	char *mta_err = NULL, *unconfirmed = NULL;
+	if (!act_on_mta(cfg, q, o.release, &unconfirmed, &mta_err)) {
 		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, q->id, mta_err);
 		char *result = g_strdup_printf("failed: %s", *err);
 		undo_claim(cfg, st, q, o, claimed, s, result, now);
 		/* The reviewer sees the error, and the audit trail keeps it. */
-		char *what_failed = g_strdup_printf("%s-failed", what);
-		char *note =
-		    g_strdup_printf("%s%s%s", mta_err, comment ? "; comment: " : "", comment ? comment : "");
-		char *ignored = NULL;
-		if (!store_review_put(st, q->id, who, what_failed, note, now, &ignored))
-			g_free(ignored);
-		g_free(note);
-		g_free(what_failed);
+		audit_helper(
+		    st, q, who, what, "failed",
+		    g_strdup_printf("%s%s%s", mta_err, comment ? "; comment: " : "", comment ? comment : ""),
+		    now);
 		g_free(result);
 		g_free(mta_err);
 		return false;
 	}
+	if (unconfirmed) /* what the helper said, before the decision */
+		audit_helper(st, q, who, what, "helper-failed",
+		             g_strdup_printf("%s; the queue shows the message %s", unconfirmed,
+		                             o.release ? "out of the hold queue" : "gone"),
+		             now);
+	g_free(unconfirmed);
 	return record_decision(cfg, st, q, findings, what, who, comment, wrong, now, err);
 }
 

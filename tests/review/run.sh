@@ -220,6 +220,32 @@ t_release_of_other_message_refused() {
 	in_queue "$qid2" | grep -q hold || why "the other one left the hold queue"
 }
 
+# A helper that released the message and was then stopped at mta-timeout (as
+# when its own audit trail cannot be written in time): the queue shows the
+# message out of the hold queue, so the release is recorded as done, the
+# helper's error before it in the audit trail, and the mail is delivered.
+t_helper_acted_then_stopped() {
+	id=$(hold hs) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	printf '#!/bin/sh\n"%s" "$@"\nexec sleep 600\n' "$(cd "$(dirname "$HELPER")" && pwd)/$(basename "$HELPER")" \
+		>"$T/slow-helper"
+	chmod 755 "$T/slow-helper"
+	out=$(q -o "helper=$T/slow-helper" -o mta-timeout=3s release "$id" --comment "fine" 2>&1) ||
+		why "release failed: $out"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = released ] || why "state not released"
+	[ "$(sql "SELECT group_concat(action, ' ') FROM (SELECT action FROM reviews WHERE quarantine_id = $id
+	          ORDER BY id)")" = "release-helper-failed release" ] ||
+		why "audit trail: $(sql "SELECT action, note FROM reviews WHERE quarantine_id = $id")"
+	sql "SELECT note FROM reviews WHERE quarantine_id = $id AND action = 'release-helper-failed'" |
+		grep -q "did not finish within 3 s; stopped; the queue shows the message out of the hold queue" ||
+		why "note: $(sql "SELECT note FROM reviews WHERE quarantine_id = $id")"
+	[ "$(sql "SELECT outcome FROM helper_actions WHERE quarantine_id = $id")" = released ] ||
+		why "the helper's own audit trail: $(sql "SELECT outcome FROM helper_actions WHERE quarantine_id = $id")"
+	in_queue "$qid" | grep -q hold && why "still in the hold queue"
+	delivered reply-bad-hs@acme.example >/dev/null || why "not delivered after release"
+	return 0
+}
+
 # A token the daemon never sealed: the message was held by other means (here a
 # sender restriction of Postfix, see main) and its sender forged the token
 # header.  The helper refuses it, called directly or through the review tools
@@ -705,7 +731,7 @@ shift $(($# > 0 ? 1 : 0))
 ONLY="$*"
 for t in t_list_filters t_show_marks_findings t_release_delivers t_release_wrong_labels t_near_miss_sampled \
 	t_discard_deletes \
-	t_return_needs_comment_and_mails_author t_release_of_other_message_refused \
+	t_return_needs_comment_and_mails_author t_release_of_other_message_refused t_helper_acted_then_stopped \
 	t_helper_refuses_forged_token t_helper_validates_arguments t_helper_config_symlink_race \
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \

@@ -99,7 +99,7 @@ static gint64 put_on(struct store *st, const char *host, const char *token, cons
                      const char *rcpts, const char *findings, gint64 created, const char *state)
 {
 	struct store_quarantine q = fixture_hold(token);
-	q.queue_id = "ABCDEF123";
+	q.queue_id = "wB3AbCdE12345";
 	q.sender = (char *)sender;
 	q.recipients = (char *)rcpts;
 	q.findings_json = (char *)findings;
@@ -661,7 +661,7 @@ static void test_reconcile(void **state)
 	char *err = NULL;
 	put(fx->st, "tok-a", "sam@acme.example", "dana@client.example", findings_json, 1000, "held");
 	GHashTable *queue = g_hash_table_new(g_str_hash, g_str_equal);
-	g_hash_table_insert(queue, "ABCDEF123", "deferred"); /* the store's record: released by hand */
+	g_hash_table_insert(queue, "wB3AbCdE12345", "deferred"); /* the store's record: released by hand */
 	g_hash_table_insert(queue, "SPOOLED1", "hold");      /* held while the store was unavailable */
 	g_hash_table_insert(queue, "UNKNOWN1", "hold");      /* held with no record anywhere */
 	g_hash_table_insert(queue, "ACTIVE1", "active");
@@ -684,7 +684,7 @@ static void test_reconcile(void **state)
 	GString *report = g_string_new(NULL);
 	assert_int_equal(quarantine_reconcile(queue, held, spooled, report), 3);
 	assert_non_null(strstr(report->str,
-	                       "not held: message 1 (queue id ABCDEF123) is held in the store but "
+	                       "not held: message 1 (queue id wB3AbCdE12345) is held in the store but "
 	                       "in the queue deferred\n"));
 	assert_non_null(strstr(report->str,
 	                       "no record: queue id SPOOLED1 is in the hold queue with no held "
@@ -966,15 +966,44 @@ static char *script(const char *dir, const char *name, const char *body)
 	return path;
 }
 
+/* A stand-in for Sendmail's queue listing (sendmail -bp, -bp -qQ): the held
+ * records' message, quarantined while DIR/held exists and queued while
+ * DIR/queued does; without either the queue is empty, so that a release is
+ * checked as done without an MTA. */
+static char *queue_listing(const char *dir)
+{
+	char *body = g_strdup_printf("case \"$*\" in *-qQ*) f=held ;; *) f=queued ;; esac\n"
+	                             "[ -f '%s'/$f ] && echo 'wB3AbCdE12345    1024 Thu Dec  3 10:00 <sam@us>'\n"
+	                             "exit 0",
+	                             dir);
+	char *path = script(dir, "sendmail", body);
+	g_free(body);
+	return path;
+}
+
+/* Put the held records' message where a queue listing shows it: WHERE is
+ * "held", "queued" or NULL (gone). */
+static void queue_has(const char *dir, const char *where)
+{
+	for (int i = 0; i < 2; i++) {
+		const char *name = i ? "queued" : "held";
+		char *path = g_build_filename(dir, name, NULL);
+		if (where && strcmp(where, name) == 0)
+			assert_true(g_file_set_contents(path, "", 0, NULL));
+		else
+			g_unlink(path);
+		g_free(path);
+	}
+}
+
 /* The review settings of mail host HOST: its own helper, which notes its
  * calls in DIR/calls and succeeds, and a Sendmail quarantine whose queue
- * listing (a stand-in for sendmail -bp) is empty, so that a release is
- * checked as done without an MTA. */
+ * listing is queue_listing()'s. */
 static void host_config(struct review_config *cfg, const char *dir, const char *host)
 {
 	review_config_init(cfg);
 	char *body = g_strdup_printf("echo \"%s $*\" >>'%s/calls'", host, dir);
-	char *helper = script(dir, host, body), *sendmail = script(dir, "sendmail", "exit 0");
+	char *helper = script(dir, host, body), *sendmail = queue_listing(dir);
 	char *set[] = {g_strdup_printf("host-name=%s", host), g_strdup_printf("helper=%s", helper),
 	               g_strdup_printf("sendmail-program=%s", sendmail),
 	               g_strdup_printf("sendmail-config=%s/sendmail.cf", dir)};
@@ -1115,7 +1144,7 @@ static void test_two_hosts(void **state)
 	g_mutex_clear(&start);
 	assert_int_equal(agents[0].n + agents[1].n, 1);
 	calls = helper_calls(fx->dir);
-	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release ABCDEF123 bbbb\n", fx->dir);
+	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release wB3AbCdE12345 bbbb\n", fx->dir);
 	assert_string_equal(calls, want);
 	g_clear_pointer(&want, g_free);
 	g_free(calls);
@@ -1154,7 +1183,7 @@ static void test_two_hosts(void **state)
 	    quarantine_decide(&a, fx->st, on_a, REVIEW_DISCARD, "bob", NULL, NULL, 900, &sent_to, &err));
 	assert_null(sent_to);
 	calls = helper_calls(fx->dir);
-	want = g_strdup_printf("mx-a -C %s/sendmail.cf discard ABCDEF123 aaaa\n", fx->dir);
+	want = g_strdup_printf("mx-a -C %s/sendmail.cf discard wB3AbCdE12345 aaaa\n", fx->dir);
 	assert_string_equal(calls, want);
 	g_free(want);
 	g_free(calls);
@@ -1239,7 +1268,7 @@ static void test_agent_lease(void **state)
 	/* After it, each is finished once. */
 	assert_int_equal(quarantine_agent_once(&b, fx->st, 900, report, &err), 3);
 	calls = helper_calls(fx->dir);
-	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release ABCDEF123 t1\n", fx->dir);
+	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release wB3AbCdE12345 t1\n", fx->dir);
 	assert_string_equal(calls, want);
 	g_free(want);
 	g_free(calls);
@@ -1300,7 +1329,7 @@ static void test_one_host(void **state)
 	    quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, &sent_to, &err));
 	assert_null(sent_to);
 	char *calls = helper_calls(fx->dir);
-	assert_non_null(strstr(calls, "release ABCDEF123 cccc"));
+	assert_non_null(strstr(calls, "release wB3AbCdE12345 cccc"));
 	g_free(calls);
 	struct store_quarantine *q = quarantine_load(fx->st, id, &err);
 	assert_null(quarantine_action_state(fx->st, q, NULL));
@@ -1322,6 +1351,7 @@ static void test_helper_timeout(void **state)
 	if (geteuid() != 0)
 		skip(); /* the helper would be run through sudo */
 	gint64 id = put_on(fx->st, "mx-b", "hhhh", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, "held"); /* the helper never acted */
 	char *body = g_strdup_printf("echo $$ >>'%s/hang.pid'; exec sleep 600", fx->dir);
 	struct review_config b, a;
 	host_config(&b, fx->dir, "mx-b");
@@ -1383,6 +1413,98 @@ static void test_helper_timeout(void **state)
 	g_free(body);
 	review_config_clear(&a);
 	review_config_clear(&b);
+}
+
+/* The helper's audit trail as "action: note" lines, oldest first. */
+static char *trail_of(struct store *st, gint64 id)
+{
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(st, id, 0, trail, &err))
+		fail_msg("audit trail: %s", err);
+	GString *text = g_string_new(NULL);
+	for (guint i = trail->len; i-- > 0;) {
+		const struct store_review *r = &g_array_index(trail, struct store_review, i);
+		g_string_append_printf(text, "%s: %s\n", r->action, r->note ? r->note : "");
+	}
+	g_array_unref(trail);
+	return g_string_free(text, FALSE);
+}
+
+/* A helper that acted and then failed (stopped at mta-timeout while it
+ * wrote its own audit trail, or exiting non-zero after postsuper ran): the
+ * queue shows the step done, so the decision is recorded as done, after an
+ * entry with the helper's error; a helper that failed before acting still
+ * fails the decision. */
+static void test_helper_acted_then_failed(void **state)
+{
+	struct fixture *fx = *state;
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct review_config cfg;
+	host_config(&cfg, fx->dir, "mx-b");
+	cfg.mta_timeout = 1;
+	char *err = NULL;
+
+	/* Released, then stopped. */
+	gint64 id = put_on(fx->st, "mx-b", "r1", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, "held");
+	char *body = g_strdup_printf("rm '%s/held'; : >'%s/queued'; exec sleep 600", fx->dir, fx->dir);
+	g_free(cfg.helper);
+	cfg.helper = script(fx->dir, "slow", body);
+	g_free(body);
+	if (!quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", "fine", NULL, 900, NULL, &err))
+		fail_msg("release: %s", err);
+	char *st = state_of(fx->st, id), *trail = trail_of(fx->st, id);
+	assert_string_equal(st, "released");
+	char *want = g_strdup_printf("release-helper-failed: %s: did not finish within 1 s; stopped; the queue "
+	                             "shows the message out of the hold queue\nrelease: fine\n",
+	                             cfg.helper);
+	assert_string_equal(trail, want);
+	g_free(want);
+	g_free(trail);
+	g_free(st);
+
+	/* Deleted, then a failure reported. */
+	id = put_on(fx->st, "mx-b", "d1", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, "held");
+	body = g_strdup_printf("rm '%s/held'; echo 'store busy' >&2; exit 75", fx->dir);
+	g_free(cfg.helper);
+	cfg.helper = script(fx->dir, "late", body);
+	g_free(body);
+	if (!quarantine_decide(&cfg, fx->st, id, REVIEW_DISCARD, "bob", NULL, NULL, 900, NULL, &err))
+		fail_msg("discard: %s", err);
+	st = state_of(fx->st, id);
+	trail = trail_of(fx->st, id);
+	assert_string_equal(st, "deleted");
+	want = g_strdup_printf("discard-helper-failed: %s: store busy; the queue shows the message gone\ndiscard: \n",
+	                       cfg.helper);
+	assert_string_equal(trail, want);
+	g_free(want);
+	g_free(trail);
+	g_free(st);
+
+	/* The same helper before acting: the message still held, the
+	 * decision fails and the record is held again. */
+	id = put_on(fx->st, "mx-b", "f1", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, "held");
+	g_free(cfg.helper);
+	cfg.helper = script(fx->dir, "early", "echo 'store busy' >&2; exit 75");
+	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
+	want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: store busy", id, cfg.helper);
+	assert_string_equal(err, want);
+	g_clear_pointer(&err, g_free);
+	g_free(want);
+	st = state_of(fx->st, id);
+	trail = trail_of(fx->st, id);
+	assert_string_equal(st, "held");
+	assert_true(g_str_has_prefix(trail, "release-failed: "));
+	assert_null(strstr(trail, "release-helper-failed"));
+	g_free(trail);
+	g_free(st);
+	queue_has(fx->dir, NULL);
+	review_config_clear(&cfg);
 }
 
 /* One look of the agent that finds two actions, the first taking over a
@@ -1508,7 +1630,7 @@ static void test_stopped_local_decision(void **state)
 	assert_non_null(strstr(err, "carried out now: done; "));
 	g_clear_pointer(&err, g_free);
 	calls = helper_calls(fx->dir);
-	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release ABCDEF123 t1\n", fx->dir);
+	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release wB3AbCdE12345 t1\n", fx->dir);
 	assert_string_equal(calls, want);
 	g_free(want);
 	g_free(calls);
@@ -2006,6 +2128,7 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_agent_lease, setup, teardown),                              \
 	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_helper_timeout, setup, teardown),                           \
+	    cmocka_unit_test_setup_teardown(test_helper_acted_then_failed, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_agent_claims_each_when_taken, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_direct_while_action_open, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_stopped_local_decision, setup, teardown),                   \
