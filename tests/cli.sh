@@ -357,6 +357,22 @@ if [ "$(id -u)" = 0 ]; then # else the helper is run through sudo
 	pid=$(cat "$tmp/hang.pid" 2>/dev/null)
 	if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then pass=$((pass + 1)); else
 		fail=$((fail + 1)); echo "FAIL the hanging helper ($pid) was not stopped"; fi
+	# Ctrl-C while the helper runs (a stand-in that sends it, as the terminal
+	# would, and hangs): the helper is stopped at once, not after mta-timeout,
+	# the claim undone and the failure recorded, and apologyctl exits 130.
+	printf '#!/bin/sh\necho $$ >"%s/int.pid"\nkill -INT $PPID\nexec sleep 600\n' "$tmp" >"$tmp/int" &&
+		chmod +x "$tmp/int"
+	expect "Ctrl-C while the helper runs" 130 "$CTL" quarantine $H -o host-name=mx-b -o "helper=$tmp/int" \
+		-o mta-timeout=2m -o agent-lease=20m release 1
+	contains "the helper is stopped" err "$tmp/int: interrupted; stopped"
+	pid=$(cat "$tmp/int.pid" 2>/dev/null)
+	if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then pass=$((pass + 1)); else
+		fail=$((fail + 1)); echo "FAIL the interrupted helper ($pid) was not stopped"; fi
+	[ "$(sqlite3 "$tmp/hosts.db" "SELECT state FROM quarantine WHERE id = 1")" = held ] &&
+		pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL the interrupted release left the record claimed"; }
+	sqlite3 "$tmp/hosts.db" "SELECT note FROM reviews WHERE quarantine_id = 1 AND action = 'release-failed'
+	  ORDER BY id DESC LIMIT 1" | grep -q "interrupted; stopped" && pass=$((pass + 1)) ||
+		{ fail=$((fail + 1)); echo "FAIL the interruption is not in the audit trail"; }
 fi
 echo "cli: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

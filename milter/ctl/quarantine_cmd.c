@@ -430,6 +430,14 @@ static int check_wrong(struct store *st, gint64 id, const GPtrArray *wrong)
 	return rc;
 }
 
+/* STATUS, or the shell's status of the signal that interrupted the MTA
+ * commands (128 + its number). */
+static int interrupted_status(int status)
+{
+	int sig = holdqueue_interrupted();
+	return sig ? 128 + sig : status;
+}
+
 static int cmd_decide(const struct review_config *cfg, struct store *st, int argc, char **argv,
                       enum review_action action)
 {
@@ -449,6 +457,7 @@ static int cmd_decide(const struct review_config *cfg, struct store *st, int arg
 	}
 	char *who = quarantine_whoami(), *err = NULL, *sent_to = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
+	holdqueue_catch_interrupts(); /* Ctrl-C stops the helper and undoes the claim */
 	bool ok =
 	    quarantine_decide(cfg, st, parse_id(o.id), action, who, o.comment, wrong, now, &sent_to, &err);
 	if (ok && sent_to != NULL)
@@ -467,7 +476,7 @@ static int cmd_decide(const struct review_config *cfg, struct store *st, int arg
 	g_free(sent_to);
 	g_free(err);
 	g_free(who);
-	return ok ? 0 : EX_UNAVAILABLE;
+	return ok ? 0 : interrupted_status(EX_UNAVAILABLE);
 }
 
 /* `quarantine judge ID complaint|none [--comment TEXT]` */
@@ -508,7 +517,8 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 		g_free(err);
 		failed = 1;
 	}
-	for (guint i = 0; i < rows->len; i++) {
+	holdqueue_catch_interrupts();
+	for (guint i = 0; i < rows->len && !holdqueue_interrupted(); i++) {
 		const struct store_quarantine *q = rows->pdata[i];
 		if (quarantine_elsewhere(cfg, q)) { /* its own host's expire acts on it */
 			elsewhere++;
@@ -532,10 +542,12 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 	       failed);
 	if (elsewhere > 0)
 		printf(", %d held on other hosts left to them", elsewhere);
+	if (holdqueue_interrupted())
+		printf("; interrupted, the rest left held");
 	printf("\n");
 	g_ptr_array_unref(rows);
 	g_free(who);
-	return failed ? EX_UNAVAILABLE : 0;
+	return interrupted_status(failed ? EX_UNAVAILABLE : 0);
 }
 
 static volatile sig_atomic_t agent_stop;

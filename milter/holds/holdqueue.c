@@ -7,6 +7,7 @@
  * json-glib.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <glib-unix.h>
 #include <json-glib/json-glib.h>
 #include <signal.h>
@@ -28,7 +29,46 @@ struct mta_run {
 	bool exited;
 	int status;
 	int signalled; /* 0, SIGTERM or SIGKILL */
+	bool interrupted;
+	GSource *kill_after; /* SIGKILL after an interrupt's SIGTERM */
 };
+
+/* holdqueue_catch_interrupts(): the first signal caught, and a pipe it
+ * writes to (never read: once written, it wakes every run that watches
+ * it). */
+static volatile sig_atomic_t interrupt_signal;
+static int interrupt_pipe[2] = {-1, -1};
+
+static void on_interrupt(int sig)
+{
+	if (interrupt_signal != 0) {
+		signal(sig, SIG_DFL);
+		raise(sig);
+		return;
+	}
+	interrupt_signal = sig;
+	int saved = errno;
+	ssize_t n = write(interrupt_pipe[1], "!", 1);
+	(void)n;
+	errno = saved;
+}
+
+void holdqueue_catch_interrupts(void)
+{
+	if (interrupt_pipe[0] >= 0 || !g_unix_open_pipe(interrupt_pipe, FD_CLOEXEC, NULL))
+		return;
+	g_unix_set_fd_nonblocking(interrupt_pipe[1], TRUE, NULL);
+	struct sigaction sa = {.sa_handler = on_interrupt};
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+}
+
+int holdqueue_interrupted(void)
+{
+	return interrupt_signal;
+}
 
 /* In the child, before exec: a process group of its own, so that stopping
  * it reaches whatever it started too. */
@@ -96,6 +136,21 @@ static GSource *attach(GMainContext *ctx, GSource *source, GSourceFunc func, str
 	return source;
 }
 
+/* The interrupt: SIGTERM to the group now, SIGKILL after the grace. */
+static gboolean interrupt_group(gint fd, GIOCondition cond, gpointer data)
+{
+	(void)fd;
+	(void)cond;
+	struct mta_run *r = data;
+	r->interrupted = true;
+	if (r->signalled == 0) {
+		stop_group(r);
+		r->kill_after = attach(g_main_context_get_thread_default(),
+		                       g_timeout_source_new_seconds(HOLDQUEUE_GRACE), stop_group, r);
+	}
+	return G_SOURCE_REMOVE;
+}
+
 /* Start ARGV and wait, in CTX, until its output is read (or given up) and
  * it is reaped, stopping it after TIMEOUT seconds; false with *ERR when it
  * cannot be started. */
@@ -119,10 +174,16 @@ static bool run_bounded(GMainContext *ctx, char **argv, gint64 timeout, struct m
 	guint ms = (guint)MIN(timeout, 24 * 3600) * 1000;
 	GSource *term = attach(ctx, g_timeout_source_new(ms), stop_group, r);
 	GSource *kill9 = attach(ctx, g_timeout_source_new(ms + HOLDQUEUE_GRACE * 1000), stop_group, r);
+	GSource *interrupt = interrupt_pipe[0] < 0
+	                         ? NULL
+	                         : attach(ctx, g_unix_fd_source_new(interrupt_pipe[0], G_IO_IN),
+	                                  G_SOURCE_FUNC(interrupt_group), r);
 	while (!r->exited || r->fd[0] >= 0 || r->fd[1] >= 0)
 		g_main_context_iteration(ctx, TRUE);
-	GSource *sources[] = {watch, term, kill9};
+	GSource *sources[] = {watch, term, kill9, interrupt, r->kill_after};
 	for (size_t i = 0; i < G_N_ELEMENTS(sources); i++) {
+		if (sources[i] == NULL)
+			continue;
 		g_source_destroy(sources[i]);
 		g_source_unref(sources[i]);
 	}
@@ -133,6 +194,10 @@ bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, ch
 {
 	if (timeout <= 0)
 		timeout = HOLDQUEUE_TIMEOUT;
+	if (holdqueue_interrupted()) {
+		*err = g_strdup_printf("%s: interrupted", argv[0]);
+		return false;
+	}
 	GMainContext *ctx = g_main_context_new();
 	g_main_context_push_thread_default(ctx);
 	struct mta_run r = {.fd = {-1, -1}};
@@ -145,7 +210,9 @@ bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, ch
 	/* Exit 0 with all of its output is success, even when it came after
 	 * SIGTERM: what the command was for was done. */
 	bool ok = r.signalled != SIGKILL && g_spawn_check_wait_status(r.status, NULL);
-	if (!ok && r.signalled != 0)
+	if (!ok && r.interrupted && r.signalled != 0)
+		*err = g_strdup_printf("%s: interrupted; stopped", argv[0]);
+	else if (!ok && r.signalled != 0)
 		*err = g_strdup_printf("%s: did not finish within %" G_GINT64_FORMAT " s; stopped", argv[0],
 		                       timeout);
 	else if (!ok)

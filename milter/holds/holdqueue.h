@@ -33,6 +33,17 @@
  * own, so any thread may call it. */
 bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, char **err);
 
+/* For a command-line tool whose MTA commands run in process groups of their
+ * own, out of reach of the terminal's Ctrl-C: from now on the first SIGINT,
+ * SIGTERM or SIGHUP stops the command under way as its timeout would, and
+ * every later holdqueue_run() fails at once, without starting its command,
+ * with *ERR "ARGV[0]: interrupted" (or "...: interrupted; stopped" for the
+ * one it stopped), so that the caller can undo what it began and exit; a
+ * second such signal ends the process at once, as it did before. */
+void holdqueue_catch_interrupts(void);
+/* The signal holdqueue_catch_interrupts() caught, or 0. */
+int holdqueue_interrupted(void);
+
 /* Where the MTA's queue is listed from: Postfix (POSTQUEUE -j, with -c
  * POSTFIX_CONFIG unless that is "") or, when SENDMAIL_CF is not "",
  * Sendmail (SENDMAIL -C SENDMAIL_CF -bp for its queue, -bp -qQ for its

@@ -365,6 +365,48 @@ static void test_read_timeout(void **state)
 	remove_dir(dir);
 }
 
+/* Ctrl-C in a command-line tool (holdqueue_catch_interrupts()): the
+ * command under way (a stand-in that signals its parent, as the terminal
+ * would, and then hangs) is stopped at once, not after its 60 s: false
+ * with "interrupted; stopped", and reaped; a later command is not even
+ * started.  Last of all: the signals stay caught for the rest of the
+ * process, and holdqueue_run() refuses from now on. */
+static void test_run_interrupted(void **state)
+{
+	(void)state;
+	char *dir = g_dir_make_tmp("test_holdqueue-XXXXXX", NULL);
+	char *body = g_strdup_printf("echo $$ >'%s/pid.tmp' && mv '%s/pid.tmp' '%s/pid'; kill -INT $PPID;"
+	                             " exec sleep 600",
+	                             dir, dir, dir);
+	char *hang = script(&dir, "apology-postsuper", body);
+	char *argv[] = {hang, "release", "ABCDEF123", "token", NULL}, *err = NULL;
+	holdqueue_catch_interrupts();
+	assert_int_equal(holdqueue_interrupted(), 0);
+	assert_false(holdqueue_run(argv, 60, NULL, NULL, &err));
+	char *want = g_strdup_printf("%s: interrupted; stopped", hang);
+	assert_string_equal(err, want);
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(holdqueue_interrupted(), SIGINT);
+	pid_t pid = pid_in(dir, "pid");
+	assert_int_equal(kill(pid, 0), -1); /* stopped and reaped */
+	assert_int_equal(errno, ESRCH);
+
+	char *ran = g_build_filename(dir, "ran", NULL), *cmd = g_strdup_printf("echo ran >'%s'", ran);
+	char *later[] = {"/bin/sh", "-c", cmd, NULL};
+	assert_false(holdqueue_run(later, 5, NULL, NULL, &err));
+	assert_string_equal(err, "/bin/sh: interrupted");
+	assert_false(g_file_test(ran, G_FILE_TEST_EXISTS));
+	g_free(err);
+	g_free(cmd);
+	g_free(ran);
+	g_free(want);
+	g_unlink(hang); /* not remove_dir(): no command runs any more */
+	g_rmdir(dir);
+	g_free(hang);
+	g_free(body);
+	g_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -374,6 +416,7 @@ int main(void)
 	    cmocka_unit_test(test_run_output),       cmocka_unit_test(test_run_timeout),
 	    cmocka_unit_test(test_run_stubborn),     cmocka_unit_test(test_read_timeout),
 	    cmocka_unit_test(test_run_threads),
+	    cmocka_unit_test(test_run_interrupted), /* last: it leaves the signals caught */
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
