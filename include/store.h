@@ -491,4 +491,13 @@ enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,
                                          struct store_host_action *out, char **err);
 void store_host_action_clear(struct store_host_action *a);
 
+/* Whether the audit trail of the root helper apology-postsuper
+ * (helper_actions, which the helper writes itself) shows that it started
+ * ACTION ("release" or "discard") on hold QUARANTINE_ID at SINCE or later
+ * and recorded no failure of it: the row it writes before it runs postsuper
+ * ("running") or after ("released", "discarded").  STORE_FOUND or
+ * STORE_NONE (also when the helper keeps its trail in another store). */
+enum store_status store_helper_started(struct store *st, gint64 quarantine_id, const char *action,
+                                       gint64 since, char **err);
+
 #endif

@@ -28,8 +28,10 @@ struct mta_run {
 	GPid pid; /* also its process group */
 	bool exited;
 	int status;
-	int signalled; /* 0, SIGTERM or SIGKILL */
+	int signalled;      /* 0, SIGTERM or SIGKILL */
+	bool interruptible; /* stopped by holdqueue_catch_interrupts()'s signal */
 	bool interrupted;
+	GMainContext *ctx;
 	GSource *kill_after; /* SIGKILL after an interrupt's SIGTERM */
 };
 
@@ -58,8 +60,14 @@ void holdqueue_catch_interrupts(void)
 	if (interrupt_pipe[0] >= 0 || !g_unix_open_pipe(interrupt_pipe, FD_CLOEXEC, NULL))
 		return;
 	g_unix_set_fd_nonblocking(interrupt_pipe[1], TRUE, NULL);
-	struct sigaction sa = {.sa_handler = on_interrupt};
+	/* SA_RESTART: what the tool does meanwhile goes on (poll() is never
+	 * restarted, so a run waiting in its main context wakes); each signal
+	 * masks the others while its handler runs. */
+	struct sigaction sa = {.sa_handler = on_interrupt, .sa_flags = SA_RESTART};
 	sigemptyset(&sa.sa_mask);
+	sigaddset(&sa.sa_mask, SIGINT);
+	sigaddset(&sa.sa_mask, SIGTERM);
+	sigaddset(&sa.sa_mask, SIGHUP);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGHUP, &sa, NULL);
@@ -145,8 +153,7 @@ static gboolean interrupt_group(gint fd, GIOCondition cond, gpointer data)
 	r->interrupted = true;
 	if (r->signalled == 0) {
 		stop_group(r);
-		r->kill_after = attach(g_main_context_get_thread_default(),
-		                       g_timeout_source_new_seconds(HOLDQUEUE_GRACE), stop_group, r);
+		r->kill_after = attach(r->ctx, g_timeout_source_new_seconds(HOLDQUEUE_GRACE), stop_group, r);
 	}
 	return G_SOURCE_REMOVE;
 }
@@ -174,7 +181,7 @@ static bool run_bounded(GMainContext *ctx, char **argv, gint64 timeout, struct m
 	guint ms = (guint)MIN(timeout, 24 * 3600) * 1000;
 	GSource *term = attach(ctx, g_timeout_source_new(ms), stop_group, r);
 	GSource *kill9 = attach(ctx, g_timeout_source_new(ms + HOLDQUEUE_GRACE * 1000), stop_group, r);
-	GSource *interrupt = interrupt_pipe[0] < 0
+	GSource *interrupt = interrupt_pipe[0] < 0 || !r->interruptible
 	                         ? NULL
 	                         : attach(ctx, g_unix_fd_source_new(interrupt_pipe[0], G_IO_IN),
 	                                  G_SOURCE_FUNC(interrupt_group), r);
@@ -192,15 +199,24 @@ static bool run_bounded(GMainContext *ctx, char **argv, gint64 timeout, struct m
 
 bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, char **err)
 {
+	return holdqueue_run_how(argv, timeout, 0, output, errors, NULL, err);
+}
+
+bool holdqueue_run_how(char **argv, gint64 timeout, unsigned how, char **output, char **errors, bool *stopped,
+                       char **err)
+{
+	if (stopped)
+		*stopped = false;
 	if (timeout <= 0)
 		timeout = HOLDQUEUE_TIMEOUT;
-	if (holdqueue_interrupted()) {
+	bool interruptible = !(how & HOLDQUEUE_SAFE);
+	if (interruptible && holdqueue_interrupted()) {
 		*err = g_strdup_printf("%s: interrupted", argv[0]);
 		return false;
 	}
 	GMainContext *ctx = g_main_context_new();
 	g_main_context_push_thread_default(ctx);
-	struct mta_run r = {.fd = {-1, -1}};
+	struct mta_run r = {.fd = {-1, -1}, .interruptible = interruptible, .ctx = ctx};
 	bool started = run_bounded(ctx, argv, timeout, &r, err);
 	g_main_context_pop_thread_default(ctx);
 	g_main_context_unref(ctx);
@@ -210,6 +226,8 @@ bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, ch
 	/* Exit 0 with all of its output is success, even when it came after
 	 * SIGTERM: what the command was for was done. */
 	bool ok = r.signalled != SIGKILL && g_spawn_check_wait_status(r.status, NULL);
+	if (stopped)
+		*stopped = !ok && r.signalled != 0;
 	if (!ok && r.interrupted && r.signalled != 0)
 		*err = g_strdup_printf("%s: interrupted; stopped", argv[0]);
 	else if (!ok && r.signalled != 0)
@@ -271,7 +289,7 @@ static GHashTable *postfix_read(const struct holdqueue_mta *mta, char **err)
 	}
 	argv[n++] = "-j";
 	char *out = NULL;
-	if (!holdqueue_run(argv, mta->timeout, &out, NULL, err)) {
+	if (!holdqueue_run_how(argv, mta->timeout, HOLDQUEUE_SAFE, &out, NULL, NULL, err)) {
 		g_free(out);
 		return NULL;
 	}
@@ -308,7 +326,7 @@ static GHashTable *sendmail_read(const struct holdqueue_mta *mta, char **err)
 		char *argv[] = {(char *)mta->sendmail,      "-C", (char *)mta->sendmail_cf, "-bp",
 		                quarantined ? "-qQ" : NULL, NULL};
 		char *out = NULL;
-		bool ok = holdqueue_run(argv, mta->timeout, &out, NULL, err);
+		bool ok = holdqueue_run_how(argv, mta->timeout, HOLDQUEUE_SAFE, &out, NULL, NULL, err);
 		if (ok)
 			holdqueue_parse_sendmail(queue, out, quarantined ? "hold" : "deferred");
 		g_free(out);

@@ -33,13 +33,23 @@
  * own, so any thread may call it. */
 bool holdqueue_run(char **argv, gint64 timeout, char **output, char **errors, char **err);
 
+/* holdqueue_run() told HOW (HOLDQUEUE_SAFE or 0), and *STOPPED (may be
+ * NULL) set when the command did not exit by itself in time: stopped at
+ * its timeout or by an interrupt, whatever it had done by then.
+ * HOLDQUEUE_SAFE: a queue listing, or postqueue -i, which decides no
+ * message's fate, so it runs after an interrupt as well. */
+#define HOLDQUEUE_SAFE 1u
+bool holdqueue_run_how(char **argv, gint64 timeout, unsigned how, char **output, char **errors, bool *stopped,
+                       char **err);
+
 /* For a command-line tool whose MTA commands run in process groups of their
  * own, out of reach of the terminal's Ctrl-C: from now on the first SIGINT,
  * SIGTERM or SIGHUP stops the command under way as its timeout would, and
- * every later holdqueue_run() fails at once, without starting its command,
- * with *ERR "ARGV[0]: interrupted" (or "...: interrupted; stopped" for the
- * one it stopped), so that the caller can undo what it began and exit; a
- * second such signal ends the process at once, as it did before. */
+ * every later holdqueue_run() but a HOLDQUEUE_SAFE one fails at once, without starting
+ * its command (one started as the signal came is stopped at once), with
+ * *ERR "ARGV[0]: interrupted" (or "...: interrupted; stopped" for the one it
+ * stopped), so that the caller can check the queue, undo what it began and
+ * exit; a second such signal ends the process at once, as it did before. */
 void holdqueue_catch_interrupts(void);
 /* The signal holdqueue_catch_interrupts() caught, or 0. */
 int holdqueue_interrupted(void);

@@ -190,7 +190,7 @@ static void deliver_soon(const struct review_config *cfg, const char *queue_id)
 	g_ptr_array_add(argv, (char *)queue_id);
 	g_ptr_array_add(argv, NULL);
 	char *err = NULL;
-	holdqueue_run((char **)argv->pdata, cfg->mta_timeout, NULL, NULL, &err);
+	holdqueue_run_how((char **)argv->pdata, cfg->mta_timeout, HOLDQUEUE_SAFE, NULL, NULL, NULL, &err);
 	g_free(err); /* the next queue run delivers it anyway */
 	g_ptr_array_free(argv, TRUE);
 }
@@ -199,7 +199,7 @@ static void deliver_soon(const struct review_config *cfg, const char *queue_id)
  * token header, the store and the instances it may act on from its own
  * root-owned settings; POSTFIX_CONFIG must be one of those instances. */
 static bool run_helper(const struct review_config *cfg, const struct store_quarantine *q, const char *verb,
-                       char **err)
+                       bool *stopped, char **err)
 {
 	GPtrArray *argv = g_ptr_array_new();
 	if (geteuid() != 0) {
@@ -218,48 +218,76 @@ static bool run_helper(const struct review_config *cfg, const struct store_quara
 	g_ptr_array_add(argv, q->queue_id);
 	g_ptr_array_add(argv, q->token);
 	g_ptr_array_add(argv, NULL);
-	bool ok = holdqueue_run((char **)argv->pdata, cfg->mta_timeout, NULL, NULL, err);
+	bool ok = holdqueue_run_how((char **)argv->pdata, cfg->mta_timeout, 0, NULL, NULL, stopped, err);
 	g_ptr_array_free(argv, TRUE);
 	return ok;
 }
 
-/* After the helper: is the message out of the hold queue (release) or out
- * of every queue (discard)? */
-static bool verify_queue(const struct review_config *cfg, const struct store_quarantine *q, bool released,
-                         char **err)
+/* Where the MTA has Q's message: *WHERE the queue's name, or NULL when it
+ * is in none (caller frees); false with *ERR when the queue cannot be
+ * read. */
+static bool queue_where(const struct review_config *cfg, const struct store_quarantine *q, char **where,
+                        char **err)
 {
 	GHashTable *queue = quarantine_mta_queue(cfg, err);
 	if (queue == NULL)
 		return false;
-	const char *where = g_hash_table_lookup(queue, q->queue_id);
-	bool ok = released ? where == NULL || strcmp(where, "hold") != 0 : where == NULL;
-	if (!ok)
-		*err = g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where);
+	*where = g_strdup(g_hash_table_lookup(queue, q->queue_id));
 	g_hash_table_unref(queue);
-	return ok;
+	return true;
 }
 
-/* The MTA step of ACTION on Q: release or delete, then check the queue.
- * A helper that failed may have acted all the same: stopped at mta-timeout
- * after postsuper ran, while it wrote its own audit trail, or refusing a
- * second attempt at a message it had already released.  When the queue
- * shows the step done, it is done, and *UNCONFIRMED (else left NULL) says
- * what the helper reported. */
-static bool act_on_mta(const struct review_config *cfg, const struct store_quarantine *q, bool release,
-                       char **unconfirmed, char **err)
+/* Whether a message now in queue WHERE (NULL: none) is released (out of
+ * the hold queue) or deleted (out of every queue). */
+static bool step_shown(const char *where, bool release)
 {
-	char *helper_err = NULL;
-	if (!run_helper(cfg, q, release ? "release" : "discard", &helper_err)) {
-		char *queue_err = NULL;
-		if (!verify_queue(cfg, q, release, &queue_err)) {
-			g_free(queue_err);
-			*err = helper_err;
-			return false;
-		}
-		*unconfirmed = helper_err;
-	} else if (!verify_queue(cfg, q, release, err)) {
+	return release ? where == NULL || strcmp(where, "hold") != 0 : where == NULL;
+}
+
+/* The MTA step of ACTION on Q, decided at NOW: release or delete, then
+ * check the queue.  A helper stopped at mta-timeout or by an interrupt may
+ * have acted before it was stopped (postsuper done, its own audit trail
+ * still being written): its step counts as done, *UNCONFIRMED (else left
+ * NULL) saying what stopped it, when the queue shows it done and the
+ * message is either still queued (released mail waits in the deferred
+ * queue until postqueue -i below) or gone with the helper's own audit trail
+ * showing it started that step since NOW.  Gone alone could be someone
+ * else's delete, or mail released by hand and delivered.  A helper that
+ * exited by itself with a failure did not act: it refuses (exit 69, 77,
+ * ...) before postsuper runs, also when the message left the hold queue by
+ * other means, and reports postsuper's own failure. */
+static bool act_on_mta(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
+                       bool release, gint64 now, char **unconfirmed, char **err)
+{
+	const char *verb = release ? "release" : "discard";
+	char *helper_err = NULL, *where = NULL, *queue_err = NULL;
+	bool stopped = false, ran = run_helper(cfg, q, verb, &stopped, &helper_err);
+	if (!ran && !stopped) {
+		*err = helper_err;
 		return false;
 	}
+	if (!queue_where(cfg, q, &where, &queue_err)) {
+		*err = ran ? g_strdup(queue_err)
+		           : g_strdup_printf("%s; whether it acted is not known: %s", helper_err, queue_err);
+		g_free(helper_err);
+		g_free(queue_err);
+		return false;
+	}
+	char *ignored = NULL;
+	bool done =
+	    step_shown(where, release) &&
+	    (ran || where != NULL || store_helper_started(st, q->id, verb, now, &ignored) == STORE_FOUND);
+	g_free(ignored);
+	if (!done) {
+		*err = !ran ? g_strdup(helper_err)
+		            : g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where);
+		g_free(helper_err);
+	} else if (!ran) {
+		*unconfirmed = helper_err;
+	}
+	g_free(where);
+	if (!done)
+		return false;
 	if (release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
 		deliver_soon(cfg, q->queue_id);
 	return true;
@@ -267,7 +295,7 @@ static bool act_on_mta(const struct review_config *cfg, const struct store_quara
 
 unsigned quarantine_mta_commands(const struct review_config *cfg)
 {
-	/* still_queued() of finish_claimed(), run_helper(), verify_queue(),
+	/* still_queued() of finish_claimed(), run_helper(), queue_where(),
 	 * then deliver_soon() (one command) or undo_claim()'s still_queued(). */
 	unsigned read = *cfg->sendmail_cf ? 2 : 1;
 	return read + 1 + read + read;
@@ -473,7 +501,7 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 		return false;
 	}
 	char *mta_err = NULL, *unconfirmed = NULL;
-	if (!act_on_mta(cfg, q, o.release, &unconfirmed, &mta_err)) {
+	if (!act_on_mta(cfg, st, q, o.release, now, &unconfirmed, &mta_err)) {
 		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, q->id, mta_err);
 		char *result = g_strdup_printf("failed: %s", *err);
 		undo_claim(cfg, st, q, o, claimed, s, result, now);

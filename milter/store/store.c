@@ -483,6 +483,12 @@ enum store_status store_host_action_last(struct store *st, gint64 quarantine_id,
 	return st->ops->host_action_last(st, quarantine_id, out, err);
 }
 
+enum store_status store_helper_started(struct store *st, gint64 quarantine_id, const char *action,
+                                       gint64 since, char **err)
+{
+	return st->ops->helper_started(st, quarantine_id, action, since, err);
+}
+
 void store_host_action_clear(struct store_host_action *a)
 {
 	char *owned[] = {a->host, a->verb, a->reviewer, a->comment, a->wrong, a->result};

@@ -1729,6 +1729,21 @@ static enum store_status pg_host_action_last(struct store *st, gint64 quarantine
 	                       out);
 }
 
+static enum store_status pg_helper_started(struct store *st, gint64 quarantine_id, const char *action,
+                                           gint64 since, char **err)
+{
+	struct params p = {0};
+	p_int(&p, quarantine_id);
+	p_text(&p, action);
+	p_int(&p, since);
+	PGresult *r = run(handle(st), HELPER_STARTED_SQL("$"), &p, "reading the helper's audit trail", err);
+	if (r == NULL)
+		return STORE_ERROR;
+	enum store_status found = PQntuples(r) > 0 ? STORE_FOUND : STORE_NONE;
+	PQclear(r);
+	return found;
+}
+
 #define PG_OPS(name)                                                                                         \
 	{                                                                                                    \
 		.scheme = name, .open = pg_open, .probe = pg_probe, .close = pg_close,                       \
@@ -1750,6 +1765,7 @@ static enum store_status pg_host_action_last(struct store *st, gint64 quarantine
 		.decision_put = pg_decision_put, .decisions_list = pg_decisions_list,                        \
 		.host_action_put = pg_host_action_put, .host_action_claim = pg_host_action_claim,            \
 		.host_action_close = pg_host_action_close, .host_action_last = pg_host_action_last,          \
+		.helper_started = pg_helper_started,                                                         \
 	}
 
 const struct store_ops store_pg_ops = PG_OPS("postgresql");

@@ -95,7 +95,15 @@ struct store_ops {
 	                                       const char *result, char **err);
 	enum store_status (*host_action_last)(struct store *st, gint64 quarantine_id,
 	                                      struct store_host_action *out, char **err);
+	enum store_status (*helper_started)(struct store *st, gint64 quarantine_id, const char *action,
+	                                    gint64 since, char **err);
 };
+
+/* store_helper_started()'s condition, the same in both stores: $1/?1 the
+ * hold, $2/?2 the action, $3/?3 since. */
+#define HELPER_STARTED_SQL(p)                                                                                \
+	"SELECT 1 FROM helper_actions WHERE quarantine_id = " p "1 AND action = " p "2 AND at >= " p "3"     \
+	" AND outcome IN ('running', 'released', 'discarded') LIMIT 1"
 
 struct store {
 	const struct store_ops *ops;

@@ -1686,6 +1686,25 @@ static enum store_status sqlite_host_action_last(struct store *st, gint64 quaran
 	return found;
 }
 
+static enum store_status sqlite_helper_started(struct store *st, gint64 quarantine_id, const char *action,
+                                               gint64 since, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	sqlite3_stmt *q = locked_prepare(s, HELPER_STARTED_SQL("?"), err);
+	if (q == NULL)
+		return STORE_ERROR;
+	sqlite3_bind_int64(q, 1, quarantine_id);
+	bind_text(q, 2, action);
+	sqlite3_bind_int64(q, 3, since);
+	int rc = sqlite3_step(q);
+	enum store_status found = rc == SQLITE_ROW ? STORE_FOUND : STORE_NONE;
+	if (found == STORE_FOUND)
+		rc = sqlite3_step(q);
+	found = finish(s, q, rc, "reading the helper's audit trail", err) ? found : STORE_ERROR;
+	g_mutex_unlock(&s->lock);
+	return found;
+}
+
 const struct store_ops store_sqlite_ops = {
     .scheme = "sqlite",
     .open = sqlite_open,
@@ -1728,4 +1747,5 @@ const struct store_ops store_sqlite_ops = {
     .host_action_claim = sqlite_host_action_claim,
     .host_action_close = sqlite_host_action_close,
     .host_action_last = sqlite_host_action_last,
+    .helper_started = sqlite_helper_started,
 };

@@ -246,6 +246,27 @@ t_helper_acted_then_stopped() {
 	return 0
 }
 
+# Ctrl-C just after the real helper released the message (a wrapper sends it to
+# apologyctl, as the terminal would, and hangs): the wrapper is stopped at once,
+# the queue is still read and shows the message out of the hold queue, so the
+# release is recorded as done, the mail delivered, and apologyctl exits 0.
+t_interrupt_after_release() {
+	id=$(hold hi) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	printf '#!/bin/sh\n"%s" "$@"\nkill -INT $PPID\nexec sleep 600\n' \
+		"$(cd "$(dirname "$HELPER")" && pwd)/$(basename "$HELPER")" >"$T/int-helper"
+	chmod 755 "$T/int-helper"
+	out=$(q -o "helper=$T/int-helper" -o mta-timeout=2m -o agent-lease=20m release "$id" 2>&1) ||
+		why "release failed: $out"
+	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = released ] || why "state not released"
+	sql "SELECT note FROM reviews WHERE quarantine_id = $id AND action = 'release-helper-failed'" |
+		grep -q "interrupted; stopped; the queue shows the message out of the hold queue" ||
+		why "audit trail: $(sql "SELECT action, note FROM reviews WHERE quarantine_id = $id")"
+	in_queue "$qid" | grep -q hold && why "still in the hold queue"
+	delivered reply-bad-hi@acme.example >/dev/null || why "not delivered after release"
+	return 0
+}
+
 # A token the daemon never sealed: the message was held by other means (here a
 # sender restriction of Postfix, see main) and its sender forged the token
 # header.  The helper refuses it, called directly or through the review tools
@@ -732,6 +753,7 @@ ONLY="$*"
 for t in t_list_filters t_show_marks_findings t_release_delivers t_release_wrong_labels t_near_miss_sampled \
 	t_discard_deletes \
 	t_return_needs_comment_and_mails_author t_release_of_other_message_refused t_helper_acted_then_stopped \
+	t_interrupt_after_release \
 	t_helper_refuses_forged_token t_helper_validates_arguments t_helper_config_symlink_race \
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \

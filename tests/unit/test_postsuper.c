@@ -506,6 +506,28 @@ static void check_audit(const char *db)
 	    rows, "alice (sudo)|release?forged line|QHELD|aaaa||NULL|refused|not sealed|1700000000\n"
 	          "alice (sudo)|discard|QHELD|aaaa||7|discarded|postsuper -d done|1700000000\n");
 	g_free(rows);
+
+	/* What the review tools read of it (store_helper_started): a step the
+	 * helper started (running) or carried out, since a time; not a
+	 * refusal, not a failure, not another step or hold. */
+	a.action = "release";
+	a.quarantine_id = 8;
+	assert_true(helper_audit_add(db, &a, &row, why, sizeof why));
+	assert_true(helper_audit_finish(db, row, "failed", "postsuper -H failed (exit 1)", why, sizeof why));
+	a.quarantine_id = 9;
+	assert_true(helper_audit_add(db, &a, &row, why, sizeof why)); /* still running: stopped */
+	char *err = NULL;
+	struct store *st = store_open(db, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	assert_int_equal(store_helper_started(st, 7, "discard", 1700000000, &err), STORE_FOUND);
+	assert_int_equal(store_helper_started(st, 7, "discard", 1700000001, &err), STORE_NONE);
+	assert_int_equal(store_helper_started(st, 7, "release", 1700000000, &err), STORE_NONE);
+	assert_int_equal(store_helper_started(st, 8, "release", 1700000000, &err), STORE_NONE);
+	assert_int_equal(store_helper_started(st, 9, "release", 1700000000, &err), STORE_FOUND);
+	assert_int_equal(store_helper_started(st, 10, "release", 0, &err), STORE_NONE);
+	assert_null(err);
+	store_close(st);
 }
 
 static void test_store_audit(void **state)

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <gmime/gmime.h>
+#include <sqlite3.h>
 
 #include "decisions.h"
 #include "fixtures.h"
@@ -1432,11 +1433,34 @@ static char *trail_of(struct store *st, gint64 id)
 	return g_string_free(text, FALSE);
 }
 
-/* A helper that acted and then failed (stopped at mta-timeout while it
- * wrote its own audit trail, or exiting non-zero after postsuper ran): the
- * queue shows the step done, so the decision is recorded as done, after an
- * entry with the helper's error; a helper that failed before acting still
- * fails the decision. */
+/* The row the helper apology-postsuper writes to its own audit trail
+ * before it runs postsuper (ACTION on hold ID at AT), in FX's store. */
+static void helper_wrote_start(struct fixture *fx, gint64 id, const char *action, gint64 at)
+{
+	char *sql = g_strdup_printf("INSERT INTO helper_actions (at, caller, action, queue_id, token, "
+	                            "postfix_config, quarantine_id, outcome, detail) VALUES (%" G_GINT64_FORMAT
+	                            ", 'root', '%s', 'wB3AbCdE12345', 't', '', %" G_GINT64_FORMAT
+	                            ", 'running', 'postsuper started')",
+	                            at, action, id);
+	if (g_str_has_prefix(fx->location, "sqlite:")) {
+		sqlite3 *db = NULL;
+		assert_int_equal(sqlite3_open(fx->location + strlen("sqlite:"), &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	} else {
+		g_free(pgtest_query(sql));
+	}
+	g_free(sql);
+}
+
+/* A helper that acted and was then stopped at mta-timeout (as while it
+ * writes its own audit trail): the queue shows the step done (the message
+ * queued out of the hold queue, or gone with the helper's own audit trail
+ * showing the step started), so the decision is recorded as done, after an
+ * entry with the helper's error.  A
+ * helper that exits by itself with a failure did not act (it refuses before
+ * postsuper runs): its decision fails even when the message has left the
+ * hold queue by other means. */
 static void test_helper_acted_then_failed(void **state)
 {
 	struct fixture *fx = *state;
@@ -1466,10 +1490,12 @@ static void test_helper_acted_then_failed(void **state)
 	g_free(trail);
 	g_free(st);
 
-	/* Deleted, then a failure reported. */
+	/* Deleted, then stopped: the message gone, and the helper's own audit
+	 * trail shows it started the delete. */
 	id = put_on(fx->st, "mx-b", "d1", "sam@us", "d@client.example", findings_json, 100, "held");
 	queue_has(fx->dir, "held");
-	body = g_strdup_printf("rm '%s/held'; echo 'store busy' >&2; exit 75", fx->dir);
+	helper_wrote_start(fx, id, "discard", 900);
+	body = g_strdup_printf("rm '%s/held'; exec sleep 600", fx->dir);
 	g_free(cfg.helper);
 	cfg.helper = script(fx->dir, "late", body);
 	g_free(body);
@@ -1478,21 +1504,42 @@ static void test_helper_acted_then_failed(void **state)
 	st = state_of(fx->st, id);
 	trail = trail_of(fx->st, id);
 	assert_string_equal(st, "deleted");
-	want = g_strdup_printf("discard-helper-failed: %s: store busy; the queue shows the message gone\ndiscard: \n",
+	want = g_strdup_printf("discard-helper-failed: %s: did not finish within 1 s; stopped; the queue shows the "
+	                       "message gone\ndiscard: \n",
 	                       cfg.helper);
 	assert_string_equal(trail, want);
 	g_free(want);
 	g_free(trail);
 	g_free(st);
 
-	/* The same helper before acting: the message still held, the
-	 * decision fails and the record is held again. */
-	id = put_on(fx->st, "mx-b", "f1", "sam@us", "d@client.example", findings_json, 100, "held");
-	queue_has(fx->dir, "held");
+	/* Stopped while the message is in no queue at all (deleted by hand, or
+	 * released and delivered by someone else) and the helper's audit trail
+	 * shows no release of it since the decision (one before it does not
+	 * count): not taken for the helper's release. */
+	id = put_on(fx->st, "mx-b", "g1", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, NULL);
 	g_free(cfg.helper);
-	cfg.helper = script(fx->dir, "early", "echo 'store busy' >&2; exit 75");
+	cfg.helper = script(fx->dir, "stalls", "exec sleep 600");
+	helper_wrote_start(fx, id, "release", 899);
 	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
-	want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: store busy", id, cfg.helper);
+	want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: did not finish within 1 s; stopped",
+	                       id, cfg.helper);
+	assert_string_equal(err, want);
+	g_clear_pointer(&err, g_free);
+	g_free(want);
+	st = state_of(fx->st, id);
+	assert_string_equal(st, "held");
+	g_free(st);
+
+	/* A refusal (the message not in the hold queue: deleted by hand): the
+	 * release fails and the record is held again. */
+	id = put_on(fx->st, "mx-b", "f1", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, NULL);
+	g_free(cfg.helper);
+	cfg.helper = script(fx->dir, "refuses", "echo 'not in the hold queue' >&2; exit 69");
+	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
+	want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: not in the hold queue", id,
+	                       cfg.helper);
 	assert_string_equal(err, want);
 	g_clear_pointer(&err, g_free);
 	g_free(want);
@@ -1503,7 +1550,24 @@ static void test_helper_acted_then_failed(void **state)
 	assert_null(strstr(trail, "release-helper-failed"));
 	g_free(trail);
 	g_free(st);
-	queue_has(fx->dir, NULL);
+
+	/* Stopped while the queue cannot be read: failed, and the error says
+	 * that whether it acted is not known. */
+	id = put_on(fx->st, "mx-b", "u1", "sam@us", "d@client.example", findings_json, 100, "held");
+	char *broken = script(fx->dir, "sendmail-broken", "echo 'queue unreadable' >&2; exit 71");
+	char *set = g_strdup_printf("sendmail-program=%s", broken);
+	assert_true(review_config_set(&cfg, set, &err));
+	g_free(set);
+	g_free(cfg.helper);
+	cfg.helper = script(fx->dir, "hangs", "exec sleep 600");
+	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
+	assert_non_null(strstr(err, "did not finish within 1 s; stopped; whether it acted is not known: "));
+	assert_non_null(strstr(err, "queue unreadable"));
+	g_clear_pointer(&err, g_free);
+	st = state_of(fx->st, id);
+	assert_string_equal(st, "held");
+	g_free(st);
+	g_free(broken);
 	review_config_clear(&cfg);
 }
 
