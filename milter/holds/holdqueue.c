@@ -12,6 +12,7 @@
 #include <json-glib/json-glib.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "holdqueue.h"
@@ -226,8 +227,10 @@ bool holdqueue_run_how(char **argv, gint64 timeout, unsigned how, char **output,
 	/* Exit 0 with all of its output is success, even when it came after
 	 * SIGTERM: what the command was for was done. */
 	bool ok = r.signalled != SIGKILL && g_spawn_check_wait_status(r.status, NULL);
+	/* Stopped: it did not exit by itself with a failure (a refusal just as
+	 * the signal came stays a refusal). */
 	if (stopped)
-		*stopped = !ok && r.signalled != 0;
+		*stopped = !ok && r.signalled != 0 && !(WIFEXITED(r.status) && WEXITSTATUS(r.status) != 0);
 	if (!ok && r.interrupted && r.signalled != 0)
 		*err = g_strdup_printf("%s: interrupted; stopped", argv[0]);
 	else if (!ok && r.signalled != 0)

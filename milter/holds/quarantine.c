@@ -249,43 +249,38 @@ static bool step_shown(const char *where, bool release)
  * have acted before it was stopped (postsuper done, its own audit trail
  * still being written): its step counts as done, *UNCONFIRMED (else left
  * NULL) saying what stopped it, when the queue shows it done and the
- * message is either still queued (released mail waits in the deferred
- * queue until postqueue -i below) or gone with the helper's own audit trail
- * showing it started that step since NOW.  Gone alone could be someone
- * else's delete, or mail released by hand and delivered.  A helper that
- * exited by itself with a failure did not act: it refuses (exit 69, 77,
- * ...) before postsuper runs, also when the message left the hold queue by
- * other means, and reports postsuper's own failure. */
+ * helper's own audit trail shows it started that step since NOW.  The
+ * queue alone could show someone else's delete, or a release by hand.  A
+ * helper that exited by itself with a failure did not act: it refuses
+ * (exit 69, 77, ...) before postsuper runs, also when the message left the
+ * hold queue by other means, and reports postsuper's own failure. */
 static bool act_on_mta(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
                        bool release, gint64 now, char **unconfirmed, char **err)
 {
 	const char *verb = release ? "release" : "discard";
-	char *helper_err = NULL, *where = NULL, *queue_err = NULL;
+	char *helper_err = NULL, *where = NULL, *why = NULL;
 	bool stopped = false, ran = run_helper(cfg, q, verb, &stopped, &helper_err);
 	if (!ran && !stopped) {
 		*err = helper_err;
 		return false;
 	}
-	if (!queue_where(cfg, q, &where, &queue_err)) {
-		*err = ran ? g_strdup(queue_err)
-		           : g_strdup_printf("%s; whether it acted is not known: %s", helper_err, queue_err);
-		g_free(helper_err);
-		g_free(queue_err);
-		return false;
-	}
-	char *ignored = NULL;
-	bool done =
-	    step_shown(where, release) &&
-	    (ran || where != NULL || store_helper_started(st, q->id, verb, now, &ignored) == STORE_FOUND);
-	g_free(ignored);
-	if (!done) {
-		*err = !ran ? g_strdup(helper_err)
-		            : g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where);
-		g_free(helper_err);
-	} else if (!ran) {
-		*unconfirmed = helper_err;
-	}
+	bool read = queue_where(cfg, q, &where, &why);
+	enum store_status started = STORE_NONE;
+	if (read && !ran && step_shown(where, release))
+		started = store_helper_started(st, q->id, verb, now, &why);
+	bool done = read && step_shown(where, release) && (ran || started == STORE_FOUND);
+	if (done && !ran)
+		*unconfirmed = g_steal_pointer(&helper_err);
+	else if (!done && ran)
+		*err = read ? g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where)
+		            : g_steal_pointer(&why);
+	else if (!done && (!read || started == STORE_ERROR))
+		*err = g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
+	else if (!done)
+		*err = g_steal_pointer(&helper_err);
+	g_free(helper_err);
 	g_free(where);
+	g_free(why);
 	if (!done)
 		return false;
 	if (release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */

@@ -1471,18 +1471,39 @@ static void test_helper_acted_then_failed(void **state)
 	cfg.mta_timeout = 1;
 	char *err = NULL;
 
-	/* Released, then stopped. */
-	gint64 id = put_on(fx->st, "mx-b", "r1", "sam@us", "d@client.example", findings_json, 100, "held");
+	/* Stopped while the message waits outside the hold queue, released by
+	 * hand: the helper's audit trail has no row for it, so the release is
+	 * not this decision's. */
+	gint64 id = put_on(fx->st, "mx-b", "h1", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, "queued");
+	g_free(cfg.helper);
+	cfg.helper = script(fx->dir, "hangs-first", "exec sleep 600");
+	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
+	char *want = g_strdup_printf("release of message %" G_GINT64_FORMAT
+	                             " failed: %s: did not finish within 1 s; stopped",
+	                             id, cfg.helper);
+	assert_string_equal(err, want);
+	g_clear_pointer(&err, g_free);
+	g_free(want);
+	char *st = state_of(fx->st, id);
+	assert_string_equal(st, "held");
+	g_free(st);
+
+	/* Released, then stopped: the helper's row written first, as the real
+	 * one writes it before postsuper. */
+	id = put_on(fx->st, "mx-b", "r1", "sam@us", "d@client.example", findings_json, 100, "held");
 	queue_has(fx->dir, "held");
+	helper_wrote_start(fx, id, "release", 900);
 	char *body = g_strdup_printf("rm '%s/held'; : >'%s/queued'; exec sleep 600", fx->dir, fx->dir);
 	g_free(cfg.helper);
 	cfg.helper = script(fx->dir, "slow", body);
 	g_free(body);
 	if (!quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", "fine", NULL, 900, NULL, &err))
 		fail_msg("release: %s", err);
-	char *st = state_of(fx->st, id), *trail = trail_of(fx->st, id);
+	st = state_of(fx->st, id);
+	char *trail = trail_of(fx->st, id);
 	assert_string_equal(st, "released");
-	char *want = g_strdup_printf("release-helper-failed: %s: did not finish within 1 s; stopped; the queue "
+	want = g_strdup_printf("release-helper-failed: %s: did not finish within 1 s; stopped; the queue "
 	                             "shows the message out of the hold queue\nrelease: fine\n",
 	                             cfg.helper);
 	assert_string_equal(trail, want);
@@ -1531,10 +1552,12 @@ static void test_helper_acted_then_failed(void **state)
 	assert_string_equal(st, "held");
 	g_free(st);
 
-	/* A refusal (the message not in the hold queue: deleted by hand): the
-	 * release fails and the record is held again. */
+	/* A refusal (the message not in the hold queue: released by hand, it
+	 * waits in the deferred queue): the release fails and the record is
+	 * held again. */
 	id = put_on(fx->st, "mx-b", "f1", "sam@us", "d@client.example", findings_json, 100, "held");
-	queue_has(fx->dir, NULL);
+	queue_has(fx->dir, "queued");
+	helper_wrote_start(fx, id, "release", 900); /* not even this makes a refusal count */
 	g_free(cfg.helper);
 	cfg.helper = script(fx->dir, "refuses", "echo 'not in the hold queue' >&2; exit 69");
 	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
