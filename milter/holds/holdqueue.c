@@ -159,11 +159,12 @@ static gboolean interrupt_group(gint fd, GIOCondition cond, gpointer data)
 	return G_SOURCE_REMOVE;
 }
 
-/* Start ARGV and wait, in CTX, until its output is read (or given up) and
+/* Start ARGV and wait, in R's main context, until its output is read (or given up) and
  * it is reaped, stopping it after TIMEOUT seconds; false with *ERR when it
  * cannot be started. */
-static bool run_bounded(GMainContext *ctx, char **argv, gint64 timeout, struct mta_run *r, char **err)
+static bool run_bounded(char **argv, gint64 timeout, struct mta_run *r, char **err)
 {
+	GMainContext *ctx = r->ctx;
 	GError *gerr = NULL;
 	if (!g_spawn_async_with_pipes(NULL, argv, NULL,
 	                              G_SPAWN_DO_NOT_REAP_CHILD | G_SPAWN_STDIN_FROM_DEV_NULL, own_group,
@@ -218,7 +219,7 @@ bool holdqueue_run_how(char **argv, gint64 timeout, unsigned how, char **output,
 	GMainContext *ctx = g_main_context_new();
 	g_main_context_push_thread_default(ctx);
 	struct mta_run r = {.fd = {-1, -1}, .interruptible = interruptible, .ctx = ctx};
-	bool started = run_bounded(ctx, argv, timeout, &r, err);
+	bool started = run_bounded(argv, timeout, &r, err);
 	g_main_context_pop_thread_default(ctx);
 	g_main_context_unref(ctx);
 	if (!started)

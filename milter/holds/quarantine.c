@@ -260,32 +260,34 @@ static bool act_on_mta(const struct review_config *cfg, struct store *st, const 
 	const char *verb = release ? "release" : "discard";
 	char *helper_err = NULL, *where = NULL, *why = NULL;
 	bool stopped = false, ran = run_helper(cfg, q, verb, &stopped, &helper_err);
+	bool done = false;
 	if (!ran && !stopped) {
-		*err = helper_err;
-		return false;
+		*err = g_steal_pointer(&helper_err); /* a refusal: it did not act */
+	} else if (!queue_where(cfg, q, &where, &why)) {
+		*err = ran ? g_steal_pointer(&why)
+		           : g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
+	} else if (!step_shown(where, release)) {
+		*err = ran ? g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where)
+		           : g_steal_pointer(&helper_err);
+	} else if (ran) {
+		done = true;
+	} else {
+		/* stopped, the queue showing the step: the helper's or someone else's? */
+		enum store_status started = store_helper_started(st, q->id, verb, now, &why);
+		done = started == STORE_FOUND;
+		if (done)
+			*unconfirmed = g_steal_pointer(&helper_err);
+		else
+			*err = started == STORE_ERROR
+			           ? g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why)
+			           : g_steal_pointer(&helper_err);
 	}
-	bool read = queue_where(cfg, q, &where, &why);
-	enum store_status started = STORE_NONE;
-	if (read && !ran && step_shown(where, release))
-		started = store_helper_started(st, q->id, verb, now, &why);
-	bool done = read && step_shown(where, release) && (ran || started == STORE_FOUND);
-	if (done && !ran)
-		*unconfirmed = g_steal_pointer(&helper_err);
-	else if (!done && ran)
-		*err = read ? g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where)
-		            : g_steal_pointer(&why);
-	else if (!done && (!read || started == STORE_ERROR))
-		*err = g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
-	else if (!done)
-		*err = g_steal_pointer(&helper_err);
 	g_free(helper_err);
 	g_free(where);
 	g_free(why);
-	if (!done)
-		return false;
-	if (release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
+	if (done && release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
 		deliver_soon(cfg, q->queue_id);
-	return true;
+	return done;
 }
 
 unsigned quarantine_mta_commands(const struct review_config *cfg)
@@ -437,12 +439,11 @@ static void slot_free(struct store *st, struct slot *s, gint64 now, const char *
 static int still_queued(const struct review_config *cfg, const struct store_quarantine *q, struct outcome o,
                         char **err)
 {
-	GHashTable *queue = quarantine_mta_queue(cfg, err);
-	if (queue == NULL)
+	char *where = NULL;
+	if (!queue_where(cfg, q, &where, err))
 		return -1;
-	const char *where = g_hash_table_lookup(queue, q->queue_id);
-	int there = o.release ? where != NULL && strcmp(where, "hold") == 0 : where != NULL;
-	g_hash_table_unref(queue);
+	int there = !step_shown(where, o.release);
+	g_free(where);
 	return there;
 }
 
