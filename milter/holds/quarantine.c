@@ -770,14 +770,37 @@ static struct store_review *decided_since(struct store *st, const struct store_q
 	return found;
 }
 
+/* Decision O about Q, whose record an earlier claim moved to O's state,
+ * found the message no longer where it was, but the helper's audit trail
+ * shows no step of it since the decision was asked for: someone else moved
+ * it (a delete or a release by hand).  The decision was not carried out: the
+ * record is held again, so that `quarantine reconcile` shows it, and the
+ * audit trail says why.  Returns the error. */
+static char *moved_by_another(struct store *st, const struct store_quarantine *q, struct outcome o,
+                              const char *who, gint64 now)
+{
+	char *err =
+	    g_strdup_printf("message %" G_GINT64_FORMAT " left the %s, but the helper's audit trail "
+	                    "shows no %s of it since this decision: not carried out, held again",
+	                    q->id, o.release ? "hold queue" : "queue", o.release ? "release" : "discard");
+	char *state_err = NULL;
+	if (!store_quarantine_set_state(st, q->token, o.state, "held", &state_err))
+		g_free(state_err); /* moved meanwhile: the audit entry still tells */
+	audit_helper(st, q, who, o.what, "failed", g_strdup(err), now);
+	return err;
+}
+
 /* Action A of this host about Q, whose record is already in the state A
  * leads to: an earlier claim of A (its agent stopped before recording a
  * result, and the lease ran out) or a reviewer here got that far.  Nothing
  * is done twice: a decision already in the audit trail is only reported;
  * else the MTA step is taken if the message is still where it was (the
  * helper acts on a record in that state only while its own audit trail has
- * no release or discard of it), and the decision recorded.  Returns the
- * result for the store. */
+ * no release or discard of it), and the decision recorded.  A message no
+ * longer where it was counts as moved by the earlier claim only when the
+ * helper's own audit trail shows that step started since the decision was
+ * asked for (as for a helper stopped in act_on_mta); else
+ * moved_by_another().  Returns the result for the store. */
 static char *finish_claimed(const struct review_config *cfg, struct store *st,
                             const struct store_quarantine *q, struct slot *s, enum review_action action,
                             const GPtrArray *wrong, gint64 now)
@@ -794,6 +817,20 @@ static char *finish_claimed(const struct review_config *cfg, struct store *st,
 		return result;
 	}
 	int there = err ? -1 : still_queued(cfg, q, o, &err);
+	if (there == 0) {
+		char *why = NULL;
+		enum store_status started =
+		    store_helper_started(st, q->id, o.release ? "release" : "discard", a->requested_at, &why);
+		if (started != STORE_FOUND) {
+			err = started == STORE_NONE
+			          ? moved_by_another(st, q, o, a->reviewer, now)
+			          : g_strdup_printf("the message left the queue; whether the helper moved it "
+			                            "is not known: %s",
+			                            why);
+			there = -1;
+		}
+		g_free(why);
+	}
 	char *findings_err = NULL; /* unreadable findings: no labels, as in quarantine_decide */
 	GArray *findings = there < 0 ? NULL : quarantine_findings(st, q->id, &findings_err);
 	g_free(findings_err);

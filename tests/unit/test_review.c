@@ -663,8 +663,8 @@ static void test_reconcile(void **state)
 	put(fx->st, "tok-a", "sam@acme.example", "dana@client.example", findings_json, 1000, "held");
 	GHashTable *queue = g_hash_table_new(g_str_hash, g_str_equal);
 	g_hash_table_insert(queue, "wB3AbCdE12345", "deferred"); /* the store's record: released by hand */
-	g_hash_table_insert(queue, "SPOOLED1", "hold");      /* held while the store was unavailable */
-	g_hash_table_insert(queue, "UNKNOWN1", "hold");      /* held with no record anywhere */
+	g_hash_table_insert(queue, "SPOOLED1", "hold");          /* held while the store was unavailable */
+	g_hash_table_insert(queue, "UNKNOWN1", "hold");          /* held with no record anywhere */
 	g_hash_table_insert(queue, "ACTIVE1", "active");
 
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
@@ -973,10 +973,11 @@ static char *script(const char *dir, const char *name, const char *body)
  * checked as done without an MTA. */
 static char *queue_listing(const char *dir)
 {
-	char *body = g_strdup_printf("case \"$*\" in *-qQ*) f=held ;; *) f=queued ;; esac\n"
-	                             "[ -f '%s'/$f ] && echo 'wB3AbCdE12345    1024 Thu Dec  3 10:00 <sam@us>'\n"
-	                             "exit 0",
-	                             dir);
+	char *body =
+	    g_strdup_printf("case \"$*\" in *-qQ*) f=held ;; *) f=queued ;; esac\n"
+	                    "[ -f '%s'/$f ] && echo 'wB3AbCdE12345    1024 Thu Dec  3 10:00 <sam@us>'\n"
+	                    "exit 0",
+	                    dir);
 	char *path = script(dir, "sendmail", body);
 	g_free(body);
 	return path;
@@ -1198,6 +1199,43 @@ static void test_two_hosts(void **state)
 	review_config_clear(&b);
 }
 
+/* The helper's audit trail as "action: note" lines, oldest first. */
+static char *trail_of(struct store *st, gint64 id)
+{
+	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
+	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
+	char *err = NULL;
+	if (!store_review_list(st, id, 0, trail, &err))
+		fail_msg("audit trail: %s", err);
+	GString *text = g_string_new(NULL);
+	for (guint i = trail->len; i-- > 0;) {
+		const struct store_review *r = &g_array_index(trail, struct store_review, i);
+		g_string_append_printf(text, "%s: %s\n", r->action, r->note ? r->note : "");
+	}
+	g_array_unref(trail);
+	return g_string_free(text, FALSE);
+}
+
+/* The row the helper apology-postsuper writes to its own audit trail
+ * before it runs postsuper (ACTION on hold ID at AT), in FX's store. */
+static void helper_wrote_start(struct fixture *fx, gint64 id, const char *action, gint64 at)
+{
+	char *sql = g_strdup_printf(
+	    "INSERT INTO helper_actions (at, caller, action, queue_id, token, "
+	    "postfix_config, quarantine_id, outcome, detail) VALUES (%" G_GINT64_FORMAT
+	    ", 'root', '%s', 'wB3AbCdE12345', 't', '', %" G_GINT64_FORMAT ", 'running', 'postsuper started')",
+	    at, action, id);
+	if (g_str_has_prefix(fx->location, "sqlite:")) {
+		sqlite3 *db = NULL;
+		assert_int_equal(sqlite3_open(fx->location + strlen("sqlite:"), &db), SQLITE_OK);
+		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+		sqlite3_close(db);
+	} else {
+		g_free(pgtest_query(sql));
+	}
+	g_free(sql);
+}
+
 /* A hold of mx-b decided VERB on mx-a at 500 and claimed by an agent of
  * mx-b at 600 that then stopped (no result); the action. */
 static struct store_host_action left_claimed(struct store *st, const struct review_config *a,
@@ -1235,9 +1273,11 @@ static void assert_result(struct store *st, gint64 id, const char *want)
 /* An agent that stopped between its claim and its result: the action waits
  * for agent-lease, then the next agent finishes it, once, whatever the
  * stopped one had done: nothing (the helper runs), the decision already
- * recorded (only reported), the record claimed and the message gone (the
- * decision recorded).  A discard of a message released meanwhile fails
- * without running the helper. */
+ * recorded (only reported), the record claimed and the message gone with
+ * the helper's audit trail showing the step started (the decision
+ * recorded), the record claimed and the message gone without it (someone
+ * else moved it: not recorded, held again).  A discard of a message
+ * released meanwhile fails without running the helper. */
 static void test_agent_lease(void **state)
 {
 	if (geteuid() != 0)
@@ -1253,21 +1293,28 @@ static void test_agent_lease(void **state)
 	       recorded =
 	           put_on(fx->st, "mx-b", "t2", "kim@us", "e@client.example", findings_json, 100, "held"),
 	       claimed =
-	           put_on(fx->st, "mx-b", "t3", "kim@us", "e@client.example", findings_json, 100, "held");
-	struct store_host_action dead[3] = {left_claimed(fx->st, &a, &b, untouched, REVIEW_RELEASE),
+	           put_on(fx->st, "mx-b", "t3", "kim@us", "e@client.example", findings_json, 100, "held"),
+	       moved = put_on(fx->st, "mx-b", "t4", "kim@us", "e@client.example", findings_json, 100, "held");
+	struct store_host_action dead[4] = {left_claimed(fx->st, &a, &b, untouched, REVIEW_RELEASE),
 	                                    left_claimed(fx->st, &a, &b, recorded, REVIEW_RELEASE),
-	                                    left_claimed(fx->st, &a, &b, claimed, REVIEW_DISCARD)};
+	                                    left_claimed(fx->st, &a, &b, claimed, REVIEW_DISCARD),
+	                                    left_claimed(fx->st, &a, &b, moved, REVIEW_RELEASE)};
 	/* How far each stopped agent got. */
 	assert_true(store_quarantine_set_state(fx->st, "t2", "held", "released", &err));
 	assert_true(store_review_put(fx->st, recorded, "alice", "release", NULL, 610, &err));
 	assert_true(store_quarantine_set_state(fx->st, "t3", "held", "deleted", &err));
+	helper_wrote_start(fx, claimed, "discard", 610);
+	/* The message of t4 left the queue by other hands: the helper's only
+	 * row of it is from before this decision (asked for at 500). */
+	assert_true(store_quarantine_set_state(fx->st, "t4", "held", "released", &err));
+	helper_wrote_start(fx, moved, "release", 499);
 	char *calls = NULL;
 	GString *report = g_string_new(NULL);
 	/* Within the lease nothing is taken again. */
 	assert_int_equal(quarantine_agent_once(&b, fx->st, 899, report, &err), 0);
 	assert_string_equal(report->str, "");
 	/* After it, each is finished once. */
-	assert_int_equal(quarantine_agent_once(&b, fx->st, 900, report, &err), 3);
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 900, report, &err), 4);
 	calls = helper_calls(fx->dir);
 	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release wB3AbCdE12345 t1\n", fx->dir);
 	assert_string_equal(calls, want);
@@ -1279,8 +1326,17 @@ static void test_agent_lease(void **state)
 	assert_result(fx->st, untouched, "done");
 	assert_result(fx->st, recorded, "done before: message N was released by alice");
 	assert_result(fx->st, claimed, "done (the message had left the queue before this claim)");
+	assert_result(fx->st, moved,
+	              "failed: message N left the hold queue, but the helper's audit trail shows no release "
+	              "of it since this decision: not carried out, held again");
+	st = state_of(fx->st, moved);
+	assert_string_equal(st, "held");
+	g_free(st);
+	char *moved_trail = trail_of(fx->st, moved);
+	assert_non_null(strstr(moved_trail, "release-failed: message"));
+	g_free(moved_trail);
 	/* The stopped agents' late results are refused; nothing waits. */
-	for (int i = 0; i < 3; i++) {
+	for (int i = 0; i < 4; i++) {
 		assert_int_equal(store_host_action_done(fx->st, &dead[i], 950, "done", &err), STORE_NONE);
 		store_host_action_clear(&dead[i]);
 	}
@@ -1416,43 +1472,6 @@ static void test_helper_timeout(void **state)
 	review_config_clear(&b);
 }
 
-/* The helper's audit trail as "action: note" lines, oldest first. */
-static char *trail_of(struct store *st, gint64 id)
-{
-	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
-	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
-	char *err = NULL;
-	if (!store_review_list(st, id, 0, trail, &err))
-		fail_msg("audit trail: %s", err);
-	GString *text = g_string_new(NULL);
-	for (guint i = trail->len; i-- > 0;) {
-		const struct store_review *r = &g_array_index(trail, struct store_review, i);
-		g_string_append_printf(text, "%s: %s\n", r->action, r->note ? r->note : "");
-	}
-	g_array_unref(trail);
-	return g_string_free(text, FALSE);
-}
-
-/* The row the helper apology-postsuper writes to its own audit trail
- * before it runs postsuper (ACTION on hold ID at AT), in FX's store. */
-static void helper_wrote_start(struct fixture *fx, gint64 id, const char *action, gint64 at)
-{
-	char *sql = g_strdup_printf("INSERT INTO helper_actions (at, caller, action, queue_id, token, "
-	                            "postfix_config, quarantine_id, outcome, detail) VALUES (%" G_GINT64_FORMAT
-	                            ", 'root', '%s', 'wB3AbCdE12345', 't', '', %" G_GINT64_FORMAT
-	                            ", 'running', 'postsuper started')",
-	                            at, action, id);
-	if (g_str_has_prefix(fx->location, "sqlite:")) {
-		sqlite3 *db = NULL;
-		assert_int_equal(sqlite3_open(fx->location + strlen("sqlite:"), &db), SQLITE_OK);
-		assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-		sqlite3_close(db);
-	} else {
-		g_free(pgtest_query(sql));
-	}
-	g_free(sql);
-}
-
 /* A helper that acted and was then stopped at mta-timeout (as while it
  * writes its own audit trail): the queue shows the step done (the message
  * queued out of the hold queue, or gone with the helper's own audit trail
@@ -1504,8 +1523,8 @@ static void test_helper_acted_then_failed(void **state)
 	char *trail = trail_of(fx->st, id);
 	assert_string_equal(st, "released");
 	want = g_strdup_printf("release-helper-failed: %s: did not finish within 1 s; stopped; the queue "
-	                             "shows the message out of the hold queue\nrelease: fine\n",
-	                             cfg.helper);
+	                       "shows the message out of the hold queue\nrelease: fine\n",
+	                       cfg.helper);
 	assert_string_equal(trail, want);
 	g_free(want);
 	g_free(trail);
@@ -1525,9 +1544,10 @@ static void test_helper_acted_then_failed(void **state)
 	st = state_of(fx->st, id);
 	trail = trail_of(fx->st, id);
 	assert_string_equal(st, "deleted");
-	want = g_strdup_printf("discard-helper-failed: %s: did not finish within 1 s; stopped; the queue shows the "
-	                       "message gone\ndiscard: \n",
-	                       cfg.helper);
+	want = g_strdup_printf(
+	    "discard-helper-failed: %s: did not finish within 1 s; stopped; the queue shows the "
+	    "message gone\ndiscard: \n",
+	    cfg.helper);
 	assert_string_equal(trail, want);
 	g_free(want);
 	g_free(trail);
@@ -1543,7 +1563,8 @@ static void test_helper_acted_then_failed(void **state)
 	cfg.helper = script(fx->dir, "stalls", "exec sleep 600");
 	helper_wrote_start(fx, id, "release", 899);
 	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
-	want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: did not finish within 1 s; stopped",
+	want = g_strdup_printf("release of message %" G_GINT64_FORMAT
+	                       " failed: %s: did not finish within 1 s; stopped",
 	                       id, cfg.helper);
 	assert_string_equal(err, want);
 	g_clear_pointer(&err, g_free);
@@ -1561,8 +1582,8 @@ static void test_helper_acted_then_failed(void **state)
 	g_free(cfg.helper);
 	cfg.helper = script(fx->dir, "refuses", "echo 'not in the hold queue' >&2; exit 69");
 	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "bob", NULL, NULL, 900, NULL, &err));
-	want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: not in the hold queue", id,
-	                       cfg.helper);
+	want = g_strdup_printf("release of message %" G_GINT64_FORMAT " failed: %s: not in the hold queue",
+	                       id, cfg.helper);
 	assert_string_equal(err, want);
 	g_clear_pointer(&err, g_free);
 	g_free(want);
