@@ -203,6 +203,29 @@ if valgrind -q --error-exitcode=9 "$TRAIN" gate "$tmp/fold.model" --extra "$tmp/
 	bad "a fold without serious complaints: $(grep -m2 '==' "$tmp/valgrind.txt")"
 fi
 
+# --pool: how many sentences each class of the gate pools, written to the model; the
+# multiple-instance step keeps as many, so the complaint class alone moves.  Refused for a
+# class the model lacks, a count out of range, and for a model that reads texts whole.
+head -40 policies/training/gate/complaints-a.tsv >"$tmp/pool-a.tsv"
+head -40 policies/training/gate/hard-ordinary-i.tsv >"$tmp/pool-b.tsv"
+"$TRAIN" gate "$tmp/pool2.model" --extra "$tmp/fold-answers.tsv" "$tmp/pool-a.tsv" "$tmp/pool-b.tsv" \
+	>/dev/null 2>&1 || bad "gate, default pool"
+"$TRAIN" gate "$tmp/pool3.model" --pool complaint=3 --extra "$tmp/fold-answers.tsv" "$tmp/pool-a.tsv" \
+	"$tmp/pool-b.tsv" >/dev/null 2>&1 || bad "gate, --pool complaint=3"
+[ "$(grep '^pool' "$tmp/pool2.model")" = "pool 2 2 2" ] && [ "$(grep '^pool' "$tmp/pool3.model")" = "pool 3 2 2" ] &&
+	ok || bad "pool lines: $(grep -h '^pool' "$tmp/pool2.model" "$tmp/pool3.model" | tr '\n' ' ')"
+[ "$(classes_moved "$tmp/pool2.model" "$tmp/pool3.model" | tr '\n' ' ')" = \
+	"complaint changed serious same answers same " ] && ok ||
+	bad "classes moved by --pool: $(classes_moved "$tmp/pool2.model" "$tmp/pool3.model")"
+for bad_pool in nosuch=3 complaint=0 complaint=9 complaint; do
+	"$TRAIN" gate "$tmp/x.model" --pool "$bad_pool" "$tmp/pool-a.tsv" >/dev/null 2>"$tmp/err" &&
+		bad "--pool $bad_pool accepted" ||
+		{ grep -q "^apology-train: --pool: expected CLASS=K" "$tmp/err" && ok || bad "--pool $bad_pool: $(cat "$tmp/err")"; }
+done
+"$TRAIN" gate-text "$tmp/x.model" --pool complaint=3 "$tmp/pool-a.tsv" >/dev/null 2>"$tmp/err" &&
+	bad "--pool accepted for gate-text" ||
+	{ grep -q "only the gate reads" "$tmp/err" && ok || bad "--pool for gate-text: $(cat "$tmp/err")"; }
+
 # Malformed partial lines are refused with the file and line.
 for tags in '~' '~-' '~blame,!blame' '~!nosuchtag'; do
 	printf '%s\tOne sentence here.\n' "$tags" >"$tmp/badline.tsv"

@@ -176,10 +176,24 @@ unsigned classifier_features(const char *text, size_t len, unsigned bits, GArray
 
 /* ---- model files ------------------------------------------------------------ */
 
-/* The header's lines, in the order a model file has them; then the weights. */
-enum part { P_FORMAT, P_NAME, P_VERSION, P_BITS, P_SCALE, P_CLASSES, P_BIAS, P_THRESHOLD, P_WEIGHTS, P_END };
-static const char *const part_key[] = {"apology-model", "name",    "version", "bits",
-                                       "scale",         "classes", "bias",    "threshold"};
+/* The header's lines, in the order a model file has them; then the weights.
+ * "pool" may be left out (a file written before it: CLASSIFIER_POOL_DEFAULT
+ * for every class). */
+enum part {
+	P_FORMAT,
+	P_NAME,
+	P_VERSION,
+	P_BITS,
+	P_SCALE,
+	P_CLASSES,
+	P_BIAS,
+	P_THRESHOLD,
+	P_POOL,
+	P_WEIGHTS,
+	P_END
+};
+static const char *const part_key[] = {"apology-model", "name", "version",   "bits", "scale",
+                                       "classes",       "bias", "threshold", "pool"};
 
 struct classifier_reader {
 	char *name;
@@ -323,6 +337,7 @@ static void read_header_value(struct classifier_reader *r, const char *v)
 				fail(r, "classes: more than %d", CLASSIFIER_MAX_CLASSES);
 				break;
 			}
+			m->pool[m->n_classes] = CLASSIFIER_POOL_DEFAULT;
 			m->classes[m->n_classes++] = g_strdup(names[i]);
 		}
 		g_strfreev(names);
@@ -339,8 +354,35 @@ static void read_header_value(struct classifier_reader *r, const char *v)
 				out[i] = (float)(vals[i] / r->scale);
 		break;
 	}
+	case P_POOL: {
+		long vals[CLASSIFIER_MAX_CLASSES];
+		if (!parse_ints(r, v, vals, m->n_classes, part_key[r->part]))
+			break;
+		for (unsigned i = 0; i < m->n_classes; i++) {
+			if (vals[i] < 1 || vals[i] > CLASSIFIER_POOL_MAX) {
+				fail(r, "pool: expected 1 to %d sentences per class", CLASSIFIER_POOL_MAX);
+				break;
+			}
+			m->pool[i] = (unsigned)vals[i];
+		}
+		break;
+	}
 	default: g_assert_not_reached();
 	}
+}
+
+/* Whether line S (N bytes) starts with KEY as a word. */
+static bool has_key(const char *s, size_t n, const char *key)
+{
+	size_t k = strlen(key);
+	return n >= k && memcmp(s, key, k) == 0 && (n == k || s[k] == ' ');
+}
+
+/* On to the header's next line, or to the weights after its last. */
+static void next_part(struct classifier_reader *r)
+{
+	if (++r->part == P_WEIGHTS && r->err->len == 0)
+		r->m->weights = weights_new(((size_t)1 << r->m->bits) * r->m->n_classes);
 }
 
 /* "KEY value", KEY the one the header has next. */
@@ -348,15 +390,14 @@ static void read_header_line(struct classifier_reader *r, const char *s, size_t 
 {
 	const char *key = part_key[r->part];
 	size_t k = strlen(key);
-	if (n < k || memcmp(s, key, k) != 0 || (n > k && s[k] != ' ')) {
+	if (!has_key(s, n, key)) {
 		fail(r, "expected \"%s\"", key);
 		return;
 	}
 	char *v = n > k ? g_strndup(s + k + 1, n - k - 1) : g_strdup("");
 	read_header_value(r, v);
 	g_free(v);
-	if (++r->part == P_WEIGHTS && r->err->len == 0)
-		r->m->weights = weights_new(((size_t)1 << r->m->bits) * r->m->n_classes);
+	next_part(r);
 }
 
 /* "BUCKET W1 W2 ...", or "end". */
@@ -392,6 +433,8 @@ static void take_line(struct classifier_reader *r, const char *s, size_t n)
 	r->line++;
 	if (n == 0 || *s == '#' || r->err->len || r->part == P_END)
 		return;
+	if (r->part == P_POOL && !has_key(s, n, part_key[P_POOL]))
+		next_part(r); /* no pool line: every class's stays the default */
 	if (r->part == P_WEIGHTS)
 		read_weight_line(r, s, n);
 	else
@@ -498,24 +541,25 @@ void classifier_score(const struct classifier *m, const GArray *feats, float *lo
 		logits[c] = acc[c] * norm + m->bias[c];
 }
 
-float classifier_pool(float *logits, size_t n)
+float classifier_pool(float *logits, size_t n, unsigned k)
 {
 	if (n == 0)
 		return -INFINITY;
-	size_t a = 0;
-	for (size_t i = 1; i < n; i++)
-		if (logits[i] > logits[a])
-			a = i;
-	if (n == 1)
-		return logits[a];
-	float top = logits[a];
-	logits[a] = logits[0];
-	logits[0] = top;
-	size_t b = 1;
-	for (size_t i = 2; i < n; i++)
-		if (logits[i] > logits[b])
-			b = i;
-	return (top + logits[b]) / 2;
+	/* K is small (CLASSIFIER_POOL_MAX): the K highest moved to the front,
+	 * one pass each. */
+	size_t take = k < 1 ? 1 : k < n ? k : n;
+	float sum = 0;
+	for (size_t i = 0; i < take; i++) {
+		size_t best = i;
+		for (size_t j = i + 1; j < n; j++)
+			if (logits[j] > logits[best])
+				best = j;
+		float top = logits[best];
+		logits[best] = logits[i];
+		logits[i] = top;
+		sum += top;
+	}
+	return sum / (float)take;
 }
 
 void classifier_score_text(const struct classifier *m, const char *text, size_t len, float *logits)
@@ -537,7 +581,7 @@ void classifier_score_text(const struct classifier *m, const char *text, size_t 
 		n++;
 	}
 	for (unsigned c = 0; c < k; c++)
-		logits[c] = classifier_pool(per + (size_t)c * ss->len, n);
+		logits[c] = classifier_pool(per + (size_t)c * ss->len, n, m->pool[c]);
 	g_free(per);
 	g_array_free(feats, TRUE);
 	g_array_free(ss, TRUE);

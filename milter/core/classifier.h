@@ -36,8 +36,15 @@ struct classifier {
 	char *classes[CLASSIFIER_MAX_CLASSES];
 	float bias[CLASSIFIER_MAX_CLASSES];
 	float threshold[CLASSIFIER_MAX_CLASSES]; /* on the logit */
-	float *weights;                          /* [bucket * n_classes + class] */
+	/* classifier_score_text(): each class's score is the mean of its POOL
+	 * highest sentence logits (the "pool" line; CLASSIFIER_POOL_DEFAULT
+	 * for a file without one) */
+	unsigned pool[CLASSIFIER_MAX_CLASSES];
+	float *weights; /* [bucket * n_classes + class] */
 };
+
+#define CLASSIFIER_POOL_DEFAULT 2
+#define CLASSIFIER_POOL_MAX     8
 
 /* Features of one text: unique bucket indices (guint32), in order of first
  * appearance, appended to OUT (which is cleared first).  When WORDS is not NULL, the byte span in
@@ -76,10 +83,10 @@ void classifier_score(const struct classifier *m, const GArray *feats, float *lo
 
 /* Logits of every class for a whole text read sentence by sentence (the
  * complaint gate): each sentence is scored alone and, per class, the text
- * gets the mean of its two highest sentence logits (the one, for a single
- * sentence).  A complaint is a text with a sentence or two of breach among
- * neutral ones, so its length does not dilute it.  Writes LOGITS[n_classes];
- * all -inf for a text without words. */
+ * gets the mean of its highest sentence logits, as many as the class's pool
+ * (of all, for fewer sentences).  A complaint is a text with a few
+ * sentences of breach among neutral ones, so its length does not dilute it.
+ * Writes LOGITS[n_classes]; all -inf for a text without words. */
 void classifier_score_text(const struct classifier *m, const char *text, size_t len, float *logits);
 
 /* Logits of every class for a whole text read at once (the gate-text
@@ -87,8 +94,9 @@ void classifier_score_text(const struct classifier *m, const char *text, size_t 
 void classifier_score_whole(const struct classifier *m, const char *text, size_t len, float *logits);
 
 /* Pool per-sentence logits of one class (N of them, in any order; the array
- * is reordered) into the text's: the mean of the two highest. */
-float classifier_pool(float *logits, size_t n);
+ * is reordered) into the text's: the mean of the K highest (of all N when
+ * there are fewer; K at least 1). */
+float classifier_pool(float *logits, size_t n, unsigned k);
 
 /* The words of TEXT that weighed most for class CLS: the run of one to
  * three words whose features add up to the most.  Sets [*START, *END) (byte

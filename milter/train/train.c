@@ -4,10 +4,12 @@
  * reads (classifier.h).  L2-regularised logistic regression (liblinear) on the
  * same hashed features the core computes at run time.
  *
- *   apology-train gate OUT.model [-C COST] [--complaint-fp RATE] [--aux-none FILE]...
- *                 [--extra FILE]... TSV...
+ *   apology-train gate OUT.model [-C COST] [--complaint-fp RATE] [--pool CLASS=K,...]
+ *                 [--aux-none FILE]... [--extra FILE]... TSV...
  *       (labels serious, normal, none; "answers" for the text of a reply to
- *       a complaint, which trains the class of that name)
+ *       a complaint, which trains the class of that name; --pool: how many
+ *       of a text's highest sentence scores each class's score is the mean
+ *       of, CLASSIFIER_POOL_DEFAULT for a class not named)
  *   apology-train gate-text OUT.model [-C COST] [--complaint-fp RATE] [--aux-none FILE]...
  *                 [--extra FILE]... TSV...
  *       (the complaint and answers classes, each text read whole:
@@ -68,6 +70,7 @@ struct corpus {
 	GHashTable *seen;
 	unsigned n_classes;
 	const char *classes[CLASSIFIER_MAX_CLASSES];
+	unsigned pool[CLASSIFIER_MAX_CLASSES]; /* split texts: classifier_score_text()'s */
 };
 
 static void die(const char *fmt, ...) G_GNUC_PRINTF(1, 2) G_GNUC_NORETURN;
@@ -289,10 +292,11 @@ static double *fit_once(const struct corpus *c, unsigned cls, int skip, double C
 static double logit(const double *w, const struct feature_node *x);
 
 /* For texts read sentence by sentence, a positive text's label is true of
- * a sentence or two, not of every sentence: after a first fit, only the two
- * sentences of each positive text that score highest stay positive (the
- * others are left out), and the class is fitted again (multiple-instance
- * learning, as in mi-SVM).  Negative texts keep every sentence. */
+ * a few sentences, not of every sentence: after a first fit, only as many
+ * sentences of each positive text as its score is pooled from (the class's
+ * pool), those that score highest, stay positive (the others are left out),
+ * and the class is fitted again (multiple-instance learning, as in mi-SVM).
+ * Negative texts keep every sentence. */
 static double *fit(const struct corpus *c, unsigned cls, int skip, double C)
 {
 	double *w = fit_once(c, cls, skip, C, NULL);
@@ -301,23 +305,20 @@ static double *fit(const struct corpus *c, unsigned cls, int skip, double C)
 	bool *keep = g_new(bool, c->items->len);
 	for (guint i = 0; i < c->items->len; i++)
 		keep[i] = true;
+	unsigned pool = c->pool[cls];
 	for (guint k = 0; k < c->docs->len; k++) {
 		const struct doc *d = &g_array_index(c->docs, struct doc, k);
-		if (!(d->labels & (1u << cls)) || d->n <= 2)
+		if (!(d->labels & (1u << cls)) || d->n <= pool)
 			continue;
-		double a = -INFINITY, b = -INFINITY; /* the two highest */
-		for (guint j = 0; j < d->n; j++) {
-			double l = logit(w, g_array_index(c->items, struct item, d->first + j).x);
-			if (l > a) {
-				b = a;
-				a = l;
-			} else if (l > b) {
-				b = l;
-			}
-		}
+		float *l = g_new(float, d->n), *top = g_new(float, d->n);
 		for (guint j = 0; j < d->n; j++)
-			keep[d->first + j] =
-			    logit(w, g_array_index(c->items, struct item, d->first + j).x) >= b;
+			l[j] = top[j] = (float)logit(w, g_array_index(c->items, struct item, d->first + j).x);
+		classifier_pool(top, d->n, pool); /* the POOL highest now lead */
+		float lowest = top[pool - 1];
+		for (guint j = 0; j < d->n; j++)
+			keep[d->first + j] = l[j] >= lowest;
+		g_free(top);
+		g_free(l);
 	}
 	g_free(w);
 	w = fit_once(c, cls, skip, C, keep);
@@ -425,8 +426,8 @@ static struct fit_report cross_validate(const struct corpus *c, unsigned cls, do
 			for (guint k = 0; k < d->n; k++)
 				per[k] =
 				    (float)logit(w, g_array_index(c->items, struct item, d->first + k).x);
-			struct scored s = {classifier_pool(per, d->n), (d->labels & (1u << cls)) != 0,
-			                   d->aux};
+			struct scored s = {classifier_pool(per, d->n, c->pool[cls]),
+			                   (d->labels & (1u << cls)) != 0, d->aux};
 			g_free(per);
 			g_array_append_val(sc, s);
 		}
@@ -456,6 +457,11 @@ static void write_model(const char *out, const char *name, const struct corpus *
 	g_string_append(s, "\nthreshold");
 	for (unsigned k = 0; k < c->n_classes; k++)
 		g_string_append_printf(s, " %ld", lround(rep[k].threshold * SCALE));
+	if (c->split) { /* read sentence by sentence: how each class pools them */
+		g_string_append(s, "\npool");
+		for (unsigned k = 0; k < c->n_classes; k++)
+			g_string_append_printf(s, " %u", c->pool[k]);
+	}
 	g_string_append_c(s, '\n');
 	for (int b = 0; b < (1 << BITS); b++) {
 		long q[CLASSIFIER_MAX_CLASSES];
@@ -503,9 +509,30 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < G_N_ELEMENTS(sentence_tags); i++)
 			c.classes[c.n_classes++] = sentence_tags[i];
 	}
+	for (unsigned k = 0; k < c.n_classes; k++)
+		c.pool[k] = CLASSIFIER_POOL_DEFAULT;
 	double C = 1.0, complaint_fp = 0.015;
 	int sources = 0;
 	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--pool") == 0 && i + 1 < argc) {
+			if (!c.split)
+				die("--pool: only the gate reads its texts sentence by sentence");
+			gchar **each = g_strsplit(argv[++i], ",", -1);
+			for (gchar **e = each; *e; e++) {
+				char *eq = strchr(*e, '=');
+				if (eq != NULL)
+					*eq = '\0';
+				int k = eq ? class_index(&c, *e) : -1;
+				long n = eq ? strtol(eq + 1, NULL, 10) : 0;
+				if (k < 0 || n < 1 || n > CLASSIFIER_POOL_MAX)
+					die("--pool: expected CLASS=K, a class of the model and K from 1 to "
+					    "%d",
+					    CLASSIFIER_POOL_MAX);
+				c.pool[k] = (unsigned)n;
+			}
+			g_strfreev(each);
+			continue;
+		}
 		if (strcmp(argv[i], "--complaint-fp") == 0 && i + 1 < argc) {
 			complaint_fp = g_ascii_strtod(argv[++i], NULL);
 			if (!(complaint_fp > 0 && complaint_fp < 1))

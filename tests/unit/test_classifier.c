@@ -116,8 +116,38 @@ static void test_parse_and_score(void **state)
 	assert_true(l[0] > -1.0f);
 	classifier_score_text(m, "...", 3, l);
 	assert_true(isinf(l[0]) && l[0] < 0);
+	/* a file without a pool line pools each class's two highest */
+	assert_int_equal(m->pool[0], CLASSIFIER_POOL_DEFAULT);
+	assert_int_equal(CLASSIFIER_POOL_DEFAULT, 2);
+	classifier_score_text(m, two, strlen(two), l);
+	float two_best = l[0];
 	g_array_free(f, TRUE);
 	classifier_free(m);
+	/* with "pool 1 3": blame scores its best sentence alone, above the mean
+	 * of its two best; other the mean of all three */
+	char *pooled = g_strdup(text);
+	char *at = strstr(pooled, "threshold 0 0\n") + strlen("threshold 0 0\n");
+	char *with_pool = g_strdup_printf("%.*spool 1 3\n%s", (int)(at - pooled), pooled, at);
+	m = classifier_parse("t.model", with_pool, strlen(with_pool), &err);
+	assert_non_null(m);
+	assert_int_equal(m->pool[0], 1);
+	assert_int_equal(m->pool[1], 3);
+	classifier_score_text(m, two, strlen(two), l);
+	assert_true(l[0] > two_best + 0.1f);
+	float per[3];
+	const char *sentence[] = {"Thanks for your note.", "The courier lost it.", "We will see."};
+	for (int i = 0; i < 3; i++) {
+		float one[CLASSIFIER_MAX_CLASSES];
+		GArray *g = g_array_new(FALSE, FALSE, sizeof(guint32));
+		classifier_features(sentence[i], strlen(sentence[i]), m->bits, g, NULL);
+		classifier_score(m, g, one);
+		per[i] = one[1];
+		g_array_free(g, TRUE);
+	}
+	assert_float_equal(l[1], (per[0] + per[1] + per[2]) / 3, 1e-4);
+	classifier_free(m);
+	g_free(with_pool);
+	g_free(pooled);
 	g_free(text);
 }
 
@@ -125,10 +155,17 @@ static void test_pool(void **state)
 {
 	(void)state;
 	float a[] = {-3, 2, 1, -1};
-	assert_float_equal(classifier_pool(a, 4), 1.5f, 1e-6);
+	assert_float_equal(classifier_pool(a, 4, 2), 1.5f, 1e-6);
+	float b[] = {-3, 2, 1, -1};
+	assert_float_equal(classifier_pool(b, 4, 3), 2.0f / 3, 1e-6); /* the three highest */
+	assert_float_equal(b[0], 2, 0);                               /* ... moved to the front */
+	float c[] = {-3, 2, 1, -1};
+	assert_float_equal(classifier_pool(c, 4, 1), 2.0f, 1e-6);
+	float d[] = {-3, 2};
+	assert_float_equal(classifier_pool(d, 2, 3), -0.5f, 1e-6); /* fewer: all */
 	float one[] = {-2};
-	assert_float_equal(classifier_pool(one, 1), -2.0f, 1e-6);
-	assert_true(isinf(classifier_pool(one, 0)));
+	assert_float_equal(classifier_pool(one, 1, 2), -2.0f, 1e-6);
+	assert_true(isinf(classifier_pool(one, 0, 2)));
 	/* a short sentence weighs no more than one of CLASSIFIER_MIN_FEATURES */
 	assert_float_equal(classifier_feature_value(4), classifier_feature_value(CLASSIFIER_MIN_FEATURES),
 	                   1e-6);
@@ -158,6 +195,15 @@ static void test_bad_models(void **state)
 	expect_error(count, "expected 2 integers");
 	char *wide = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n5 1 1 1\nend\n", head);
 	expect_error(wide, "more than 3 numbers");
+	char *pool0 = g_strdup_printf("%sbias 1 2\nthreshold 0 0\npool 0 2\nend\n", head);
+	expect_error(pool0, "pool: expected 1 to 8");
+	char *pool9 = g_strdup_printf("%sbias 1 2\nthreshold 0 0\npool 2 9\nend\n", head);
+	expect_error(pool9, "pool: expected 1 to 8");
+	char *pool1 = g_strdup_printf("%sbias 1 2\nthreshold 0 0\npool 2\nend\n", head);
+	expect_error(pool1, "pool: expected 2 integers");
+	g_free(pool0);
+	g_free(pool9);
+	g_free(pool1);
 	expect_error("apology-model 2\n", "unknown model format");
 	expect_error("apology-model 1\nname t\nversion 1\nbits 40\n", "bits");
 	expect_error("", "apology-model");
