@@ -62,11 +62,15 @@ def main():
                         "The files are attached.\n")
 
             def taken(path):
-                r = subprocess.run([a.ctl, "check", "--format", "json", "--policy", a.policy, "--inbound", path,
-                                    note], capture_output=True, text=True, errors="replace", timeout=60)
-                if r.returncode >= 64 or not r.stdout.strip():
+                """Whether the message at PATH, arriving, is taken for a complaint; None when not judged."""
+                try:
+                    r = subprocess.run([a.ctl, "check", "--format", "json", "--policy", a.policy, "--inbound",
+                                        path, note], capture_output=True, text=True, errors="replace", timeout=60)
+                    if r.returncode >= 64 or not r.stdout.strip():
+                        return None
+                    return bool((json.loads(r.stdout.splitlines()[0]).get("complaint") or {}).get("detected"))
+                except (subprocess.TimeoutExpired, json.JSONDecodeError):
                     return None
-                return bool((json.loads(r.stdout.splitlines()[0]).get("complaint") or {}).get("detected"))
 
             t0 = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:

@@ -477,9 +477,9 @@ struct classifier *classifier_reader_finish(struct classifier_reader *r, char **
 {
 	if (r->carry->len)
 		take_line(r, r->carry->str, r->carry->len);
-	if (r->part < P_WEIGHTS)
+	if (r->part < P_POOL)
 		fail(r, "expected \"%s\"", part_key[r->part]);
-	else if (r->part == P_WEIGHTS)
+	else if (r->part <= P_WEIGHTS) /* "pool" may be left out: the weights are due */
 		fail(r, "the file ends before its \"end\" line (cut short?)");
 	struct classifier *m = r->m;
 	if (r->err->len) {

@@ -330,6 +330,7 @@ bool quarantine_elsewhere(const struct review_config *cfg, const struct store_qu
  * the record's state afterwards. */
 struct outcome {
 	bool release;      /* release (else delete) */
+	const char *verb;  /* the helper's: "release" or "discard" */
 	const char *what;  /* "release", "expire-return", ... */
 	const char *state; /* "released", "deleted", ... */
 };
@@ -340,6 +341,7 @@ static struct outcome outcome_of(const struct review_config *cfg, enum review_ac
 	    action == REVIEW_RELEASE || (action == REVIEW_EXPIRE && cfg->expire_action == EXPIRE_RELEASE);
 	return (struct outcome){
 	    .release = release,
+	    .verb = release ? "release" : "discard",
 	    .what = action != REVIEW_EXPIRE ? action_names[action]
 	            : release               ? "expire-release"
 	                                    : "expire-return",
@@ -770,24 +772,38 @@ static struct store_review *decided_since(struct store *st, const struct store_q
 	return found;
 }
 
-/* Decision O about Q, whose record an earlier claim moved to O's state,
- * found the message no longer where it was, but the helper's audit trail
- * shows no step of it since the decision was asked for: someone else moved
- * it (a delete or a release by hand).  The decision was not carried out: the
- * record is held again, so that `quarantine reconcile` shows it, and the
- * audit trail says why.  Returns the error. */
+/* How far apart the clocks of mail hosts that share a store may be: an
+ * action's requested_at is the deciding host's time, the helper's audit
+ * trail the hold's host's. */
+#define CLOCK_SLACK 60
+
+/* Decision O about Q under the agent's claim S, whose record an earlier
+ * claim moved to O's state, found the message no longer where it was, but
+ * the helper's audit trail shows no step of it since the decision was asked
+ * for: someone else moved it (a delete or a release by hand).  The decision
+ * was not carried out: S gets that result, and while S is still this
+ * decision's (not claimed again after agent-lease) the record is held again,
+ * so that `quarantine reconcile` shows it, and the audit trail says why.
+ * Returns the result (recorded: S is freed). */
 static char *moved_by_another(struct store *st, const struct store_quarantine *q, struct outcome o,
-                              const char *who, gint64 now)
+                              struct slot *s, gint64 now)
 {
-	char *err =
-	    g_strdup_printf("message %" G_GINT64_FORMAT " left the %s, but the helper's audit trail "
-	                    "shows no %s of it since this decision: not carried out, held again",
-	                    q->id, o.release ? "hold queue" : "queue", o.release ? "release" : "discard");
-	char *state_err = NULL;
-	if (!store_quarantine_set_state(st, q->token, o.state, "held", &state_err))
-		g_free(state_err); /* moved meanwhile: the audit entry still tells */
-	audit_helper(st, q, who, o.what, "failed", g_strdup(err), now);
-	return err;
+	char *why = g_strdup_printf("message %" G_GINT64_FORMAT " left the %s, but the helper's audit trail "
+	                            "shows no %s of it since this decision: not carried out",
+	                            q->id, o.release ? "hold queue" : "queue", o.verb);
+	char *result = g_strdup_printf("failed: %s", why);
+	slot_free(st, s, now, result);
+	if (s->ours == STORE_FOUND) {
+		char *state_err = NULL;
+		bool held = store_quarantine_set_state(st, q->token, o.state, "held", &state_err);
+		audit_helper(st, q, s->a.reviewer, o.what, "failed",
+		             g_strdup_printf("%s; %s%s", why,
+		                             held ? "held again" : "not held again: ", held ? "" : state_err),
+		             now);
+		g_free(state_err);
+	}
+	g_free(why);
+	return result;
 }
 
 /* Action A of this host about Q, whose record is already in the state A
@@ -799,8 +815,8 @@ static char *moved_by_another(struct store *st, const struct store_quarantine *q
  * no release or discard of it), and the decision recorded.  A message no
  * longer where it was counts as moved by the earlier claim only when the
  * helper's own audit trail shows that step started since the decision was
- * asked for (as for a helper stopped in act_on_mta); else
- * moved_by_another().  Returns the result for the store. */
+ * asked for, give or take CLOCK_SLACK (as for a helper stopped in
+ * act_on_mta); else moved_by_another().  Returns the result for the store. */
 static char *finish_claimed(const struct review_config *cfg, struct store *st,
                             const struct store_quarantine *q, struct slot *s, enum review_action action,
                             const GPtrArray *wrong, gint64 now)
@@ -820,13 +836,16 @@ static char *finish_claimed(const struct review_config *cfg, struct store *st,
 	if (there == 0) {
 		char *why = NULL;
 		enum store_status started =
-		    store_helper_started(st, q->id, o.release ? "release" : "discard", a->requested_at, &why);
-		if (started != STORE_FOUND) {
-			err = started == STORE_NONE
-			          ? moved_by_another(st, q, o, a->reviewer, now)
-			          : g_strdup_printf("the message left the queue; whether the helper moved it "
-			                            "is not known: %s",
-			                            why);
+		    store_helper_started(st, q->id, o.verb, a->requested_at - CLOCK_SLACK, &why);
+		if (started == STORE_NONE) {
+			g_free(why);
+			return moved_by_another(st, q, o, s, now);
+		}
+		if (started == STORE_ERROR) {
+			err = g_strdup_printf("message %" G_GINT64_FORMAT " left the %s; whether the helper "
+			                      "moved it is not known: %s",
+			                      q->id, o.release ? "hold queue" : "queue", why);
+			audit_helper(st, q, a->reviewer, o.what, "failed", g_strdup(err), now);
 			there = -1;
 		}
 		g_free(why);

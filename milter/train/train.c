@@ -523,7 +523,10 @@ int main(int argc, char **argv)
 				if (eq != NULL)
 					*eq = '\0';
 				int k = eq ? class_index(&c, *e) : -1;
-				long n = eq ? strtol(eq + 1, NULL, 10) : 0;
+				char *end = NULL;
+				long n = eq ? strtol(eq + 1, &end, 10) : 0;
+				if (eq && (end == eq + 1 || *end != '\0'))
+					n = 0; /* not a whole number */
 				if (k < 0 || n < 1 || n > CLASSIFIER_POOL_MAX)
 					die("--pool: expected CLASS=K, a class of the model and K from 1 to "
 					    "%d",

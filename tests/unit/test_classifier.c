@@ -127,7 +127,8 @@ static void test_parse_and_score(void **state)
 	 * of its two best; other the mean of all three */
 	char *pooled = g_strdup(text);
 	char *at = strstr(pooled, "threshold 0 0\n") + strlen("threshold 0 0\n");
-	char *with_pool = g_strdup_printf("%.*spool 1 3\n%s", (int)(at - pooled), pooled, at);
+	char *with_pool =
+	    g_strdup_printf("%.*s# a comment first\n\npool 1 3\n%s", (int)(at - pooled), pooled, at);
 	m = classifier_parse("t.model", with_pool, strlen(with_pool), &err);
 	assert_non_null(m);
 	assert_int_equal(m->pool[0], 1);
@@ -195,6 +196,9 @@ static void test_bad_models(void **state)
 	expect_error(count, "expected 2 integers");
 	char *wide = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n5 1 1 1\nend\n", head);
 	expect_error(wide, "more than 3 numbers");
+	char *after_threshold = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n", head);
+	expect_error(after_threshold, "cut short"); /* not "expected pool": it may be left out */
+	g_free(after_threshold);
 	char *pool0 = g_strdup_printf("%sbias 1 2\nthreshold 0 0\npool 0 2\nend\n", head);
 	expect_error(pool0, "pool: expected 1 to 8");
 	char *pool9 = g_strdup_printf("%sbias 1 2\nthreshold 0 0\npool 2 9\nend\n", head);
@@ -229,6 +233,7 @@ static void assert_same_model(const struct classifier *a, const struct classifie
 	assert_int_equal(a->n_classes, b->n_classes);
 	assert_memory_equal(a->bias, b->bias, sizeof a->bias);
 	assert_memory_equal(a->threshold, b->threshold, sizeof a->threshold);
+	assert_memory_equal(a->pool, b->pool, sizeof a->pool);
 	assert_memory_equal(a->weights, b->weights, ((size_t)1 << a->bits) * a->n_classes * sizeof(float));
 }
 

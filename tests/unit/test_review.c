@@ -1294,27 +1294,33 @@ static void test_agent_lease(void **state)
 	           put_on(fx->st, "mx-b", "t2", "kim@us", "e@client.example", findings_json, 100, "held"),
 	       claimed =
 	           put_on(fx->st, "mx-b", "t3", "kim@us", "e@client.example", findings_json, 100, "held"),
-	       moved = put_on(fx->st, "mx-b", "t4", "kim@us", "e@client.example", findings_json, 100, "held");
-	struct store_host_action dead[4] = {left_claimed(fx->st, &a, &b, untouched, REVIEW_RELEASE),
+	       moved = put_on(fx->st, "mx-b", "t4", "kim@us", "e@client.example", findings_json, 100, "held"),
+	       skewed = put_on(fx->st, "mx-b", "t5", "kim@us", "e@client.example", findings_json, 100, "held");
+	struct store_host_action dead[5] = {left_claimed(fx->st, &a, &b, untouched, REVIEW_RELEASE),
 	                                    left_claimed(fx->st, &a, &b, recorded, REVIEW_RELEASE),
 	                                    left_claimed(fx->st, &a, &b, claimed, REVIEW_DISCARD),
-	                                    left_claimed(fx->st, &a, &b, moved, REVIEW_RELEASE)};
+	                                    left_claimed(fx->st, &a, &b, moved, REVIEW_RELEASE),
+	                                    left_claimed(fx->st, &a, &b, skewed, REVIEW_RELEASE)};
 	/* How far each stopped agent got. */
 	assert_true(store_quarantine_set_state(fx->st, "t2", "held", "released", &err));
 	assert_true(store_review_put(fx->st, recorded, "alice", "release", NULL, 610, &err));
 	assert_true(store_quarantine_set_state(fx->st, "t3", "held", "deleted", &err));
 	helper_wrote_start(fx, claimed, "discard", 610);
 	/* The message of t4 left the queue by other hands: the helper's only
-	 * row of it is from before this decision (asked for at 500). */
+	 * row of it is from before this decision (asked for at 500 by mx-a's
+	 * clock).  That of t5 was released by the helper, on mx-b, whose
+	 * clock is 30 s behind mx-a's. */
 	assert_true(store_quarantine_set_state(fx->st, "t4", "held", "released", &err));
-	helper_wrote_start(fx, moved, "release", 499);
+	helper_wrote_start(fx, moved, "release", 430);
+	assert_true(store_quarantine_set_state(fx->st, "t5", "held", "released", &err));
+	helper_wrote_start(fx, skewed, "release", 470);
 	char *calls = NULL;
 	GString *report = g_string_new(NULL);
 	/* Within the lease nothing is taken again. */
 	assert_int_equal(quarantine_agent_once(&b, fx->st, 899, report, &err), 0);
 	assert_string_equal(report->str, "");
 	/* After it, each is finished once. */
-	assert_int_equal(quarantine_agent_once(&b, fx->st, 900, report, &err), 4);
+	assert_int_equal(quarantine_agent_once(&b, fx->st, 900, report, &err), 5);
 	calls = helper_calls(fx->dir);
 	char *want = g_strdup_printf("mx-b -C %s/sendmail.cf release wB3AbCdE12345 t1\n", fx->dir);
 	assert_string_equal(calls, want);
@@ -1328,15 +1334,17 @@ static void test_agent_lease(void **state)
 	assert_result(fx->st, claimed, "done (the message had left the queue before this claim)");
 	assert_result(fx->st, moved,
 	              "failed: message N left the hold queue, but the helper's audit trail shows no release "
-	              "of it since this decision: not carried out, held again");
+	              "of it since this decision: not carried out");
 	st = state_of(fx->st, moved);
 	assert_string_equal(st, "held");
 	g_free(st);
 	char *moved_trail = trail_of(fx->st, moved);
 	assert_non_null(strstr(moved_trail, "release-failed: message"));
+	assert_non_null(strstr(moved_trail, "not carried out; held again\n"));
 	g_free(moved_trail);
+	assert_result(fx->st, skewed, "done (the message had left the queue before this claim)");
 	/* The stopped agents' late results are refused; nothing waits. */
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		assert_int_equal(store_host_action_done(fx->st, &dead[i], 950, "done", &err), STORE_NONE);
 		store_host_action_clear(&dead[i]);
 	}
@@ -1350,7 +1358,7 @@ static void test_agent_lease(void **state)
 		const char *what = g_array_index(trail, struct store_review, i).action;
 		decisions += strcmp(what, "release") == 0 || strcmp(what, "discard") == 0;
 	}
-	assert_int_equal(decisions, 3);
+	assert_int_equal(decisions, 4);
 	g_array_unref(trail);
 	/* A discard of the released message: refused before the helper. */
 	struct store_host_action late = {.quarantine_id = untouched,
