@@ -244,7 +244,35 @@ static bool step_shown(const char *where, bool release)
 	return release ? where == NULL || strcmp(where, "hold") != 0 : where == NULL;
 }
 
-/* The MTA step of ACTION on Q, decided at NOW: release or delete, then
+/* What decision ACTION does: the MTA step, its name in the audit trail and
+ * the record's state afterwards. */
+struct outcome {
+	bool release;      /* release (else delete) */
+	const char *verb;  /* the helper's: "release" or "discard" */
+	const char *from;  /* where the message waits until then: "hold queue", "queue" */
+	const char *what;  /* "release", "expire-return", ... */
+	const char *state; /* "released", "deleted", ... */
+};
+
+static struct outcome outcome_of(const struct review_config *cfg, enum review_action action)
+{
+	bool release =
+	    action == REVIEW_RELEASE || (action == REVIEW_EXPIRE && cfg->expire_action == EXPIRE_RELEASE);
+	return (struct outcome){
+	    .release = release,
+	    .verb = release ? "release" : "discard",
+	    .from = release ? "hold queue" : "queue",
+	    .what = action != REVIEW_EXPIRE ? action_names[action]
+	            : release               ? "expire-release"
+	                                    : "expire-return",
+	    .state = action == REVIEW_EXPIRE   ? "expired"
+	             : release                 ? "released"
+	             : action == REVIEW_RETURN ? "returned"
+	                                       : "deleted",
+	};
+}
+
+/* The MTA step O on Q, decided at NOW: release or delete, then
  * check the queue.  A helper stopped at mta-timeout or by an interrupt may
  * have acted before it was stopped (postsuper done, its own audit trail
  * still being written): its step counts as done, *UNCONFIRMED (else left
@@ -255,25 +283,24 @@ static bool step_shown(const char *where, bool release)
  * (exit 69, 77, ...) before postsuper runs, also when the message left the
  * hold queue by other means, and reports postsuper's own failure. */
 static bool act_on_mta(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
-                       bool release, gint64 now, char **unconfirmed, char **err)
+                       struct outcome o, gint64 now, char **unconfirmed, char **err)
 {
-	const char *verb = release ? "release" : "discard";
 	char *helper_err = NULL, *where = NULL, *why = NULL;
-	bool stopped = false, ran = run_helper(cfg, q, verb, &stopped, &helper_err);
+	bool stopped = false, ran = run_helper(cfg, q, o.verb, &stopped, &helper_err);
 	bool done = false;
 	if (!ran && !stopped) {
 		*err = g_steal_pointer(&helper_err); /* a refusal: it did not act */
 	} else if (!queue_where(cfg, q, &where, &why)) {
 		*err = ran ? g_steal_pointer(&why)
 		           : g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
-	} else if (!step_shown(where, release)) {
+	} else if (!step_shown(where, o.release)) {
 		*err = ran ? g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where)
 		           : g_steal_pointer(&helper_err);
 	} else if (ran) {
 		done = true;
 	} else {
 		/* stopped, the queue showing the step: the helper's or someone else's? */
-		enum store_status started = store_helper_started(st, q->id, verb, now, &why);
+		enum store_status started = store_helper_started(st, q->id, o.verb, now, &why);
 		done = started == STORE_FOUND;
 		if (done)
 			*unconfirmed = g_steal_pointer(&helper_err);
@@ -285,7 +312,7 @@ static bool act_on_mta(const struct review_config *cfg, struct store *st, const 
 	g_free(helper_err);
 	g_free(where);
 	g_free(why);
-	if (done && release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
+	if (done && o.release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
 		deliver_soon(cfg, q->queue_id);
 	return done;
 }
@@ -324,32 +351,6 @@ static bool put_labels(struct store *st, const struct store_quarantine *q, const
 bool quarantine_elsewhere(const struct review_config *cfg, const struct store_quarantine *q)
 {
 	return q->host != NULL && strcmp(q->host, hostname_or_system(cfg->host_name)) != 0;
-}
-
-/* What decision ACTION does: the MTA step, its name in the audit trail and
- * the record's state afterwards. */
-struct outcome {
-	bool release;      /* release (else delete) */
-	const char *verb;  /* the helper's: "release" or "discard" */
-	const char *what;  /* "release", "expire-return", ... */
-	const char *state; /* "released", "deleted", ... */
-};
-
-static struct outcome outcome_of(const struct review_config *cfg, enum review_action action)
-{
-	bool release =
-	    action == REVIEW_RELEASE || (action == REVIEW_EXPIRE && cfg->expire_action == EXPIRE_RELEASE);
-	return (struct outcome){
-	    .release = release,
-	    .verb = release ? "release" : "discard",
-	    .what = action != REVIEW_EXPIRE ? action_names[action]
-	            : release               ? "expire-release"
-	                                    : "expire-return",
-	    .state = action == REVIEW_EXPIRE   ? "expired"
-	             : release                 ? "released"
-	             : action == REVIEW_RETURN ? "returned"
-	                                       : "deleted",
-	};
 }
 
 /* The decision carried out: the audit trail, its labels, its notifications. */
@@ -499,7 +500,7 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 		return false;
 	}
 	char *mta_err = NULL, *unconfirmed = NULL;
-	if (!act_on_mta(cfg, st, q, o.release, now, &unconfirmed, &mta_err)) {
+	if (!act_on_mta(cfg, st, q, o, now, &unconfirmed, &mta_err)) {
 		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, q->id, mta_err);
 		char *result = g_strdup_printf("failed: %s", *err);
 		undo_claim(cfg, st, q, o, claimed, s, result, now);
@@ -790,7 +791,7 @@ static char *moved_by_another(struct store *st, const struct store_quarantine *q
 {
 	char *why = g_strdup_printf("message %" G_GINT64_FORMAT " left the %s, but the helper's audit trail "
 	                            "shows no %s of it since this decision: not carried out",
-	                            q->id, o.release ? "hold queue" : "queue", o.verb);
+	                            q->id, o.from, o.verb);
 	char *result = g_strdup_printf("failed: %s", why);
 	slot_free(st, s, now, result);
 	if (s->ours == STORE_FOUND) {
@@ -844,7 +845,7 @@ static char *finish_claimed(const struct review_config *cfg, struct store *st,
 		if (started == STORE_ERROR) {
 			err = g_strdup_printf("message %" G_GINT64_FORMAT " left the %s; whether the helper "
 			                      "moved it is not known: %s",
-			                      q->id, o.release ? "hold queue" : "queue", why);
+			                      q->id, o.from, why);
 			audit_helper(st, q, a->reviewer, o.what, "failed", g_strdup(err), now);
 			there = -1;
 		}

@@ -310,9 +310,10 @@ static double *fit(const struct corpus *c, unsigned cls, int skip, double C)
 		const struct doc *d = &g_array_index(c->docs, struct doc, k);
 		if (!(d->labels & (1u << cls)) || d->n <= pool)
 			continue;
-		float *l = g_new(float, d->n), *top = g_new(float, d->n);
+		float *l = g_new(float, d->n);
 		for (guint j = 0; j < d->n; j++)
-			l[j] = top[j] = (float)logit(w, g_array_index(c->items, struct item, d->first + j).x);
+			l[j] = (float)logit(w, g_array_index(c->items, struct item, d->first + j).x);
+		float *top = g_memdup2(l, d->n * sizeof *l);
 		classifier_pool(top, d->n, pool); /* the POOL highest now lead */
 		float lowest = top[pool - 1];
 		for (guint j = 0; j < d->n; j++)

@@ -188,33 +188,28 @@ static void test_bad_models(void **state)
 {
 	(void)state;
 	const char *head = "apology-model 1\nname t\nversion 1\nbits 10\nscale 100\nclasses a b\n";
-	char *cut = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n5 1 1\n", head);
-	expect_error(cut, "cut short");
-	char *range = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n5000 1 1\nend\n", head);
-	expect_error(range, "out of range");
-	char *count = g_strdup_printf("%sbias 1\nthreshold 0 0\nend\n", head);
-	expect_error(count, "expected 2 integers");
-	char *wide = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n5 1 1 1\nend\n", head);
-	expect_error(wide, "more than 3 numbers");
-	char *after_threshold = g_strdup_printf("%sbias 1 2\nthreshold 0 0\n", head);
-	expect_error(after_threshold, "cut short"); /* not "expected pool": it may be left out */
-	g_free(after_threshold);
-	char *pool0 = g_strdup_printf("%sbias 1 2\nthreshold 0 0\npool 0 2\nend\n", head);
-	expect_error(pool0, "pool: expected 1 to 8");
-	char *pool9 = g_strdup_printf("%sbias 1 2\nthreshold 0 0\npool 2 9\nend\n", head);
-	expect_error(pool9, "pool: expected 1 to 8");
-	char *pool1 = g_strdup_printf("%sbias 1 2\nthreshold 0 0\npool 2\nend\n", head);
-	expect_error(pool1, "pool: expected 2 integers");
-	g_free(pool0);
-	g_free(pool9);
-	g_free(pool1);
+	/* what follows HEAD, and what its error must say */
+	static const struct {
+		const char *rest, *error;
+	} bad[] = {
+	    {"bias 1 2\nthreshold 0 0\n5 1 1\n", "cut short"},
+	    {"bias 1 2\nthreshold 0 0\n5000 1 1\nend\n", "out of range"},
+	    {"bias 1\nthreshold 0 0\nend\n", "expected 2 integers"},
+	    {"bias 1 2\nthreshold 0 0\n5 1 1 1\nend\n", "more than 3 numbers"},
+	    /* not "expected pool": the line may be left out */
+	    {"bias 1 2\nthreshold 0 0\n", "cut short"},
+	    {"bias 1 2\nthreshold 0 0\npool 0 2\nend\n", "pool: expected 1 to 8"},
+	    {"bias 1 2\nthreshold 0 0\npool 2 9\nend\n", "pool: expected 1 to 8"},
+	    {"bias 1 2\nthreshold 0 0\npool 2\nend\n", "pool: expected 2 integers"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		char *text = g_strconcat(head, bad[i].rest, NULL);
+		expect_error(text, bad[i].error);
+		g_free(text);
+	}
 	expect_error("apology-model 2\n", "unknown model format");
 	expect_error("apology-model 1\nname t\nversion 1\nbits 40\n", "bits");
 	expect_error("", "apology-model");
-	g_free(cut);
-	g_free(range);
-	g_free(count);
-	g_free(wide);
 }
 
 static struct classifier *parse_in_pieces(const char *text, size_t len, size_t piece, char **err)
