@@ -487,7 +487,9 @@ eval-real: $(BUILD)/apologyctl
 	$(PYTHON) tests/training_overlap.py $(SHARED_EVAL)/real/items.jsonl policies/training/*/*.tsv \
 	  policies/training/replies/*.jsonl && \
 	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml && \
-	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml --given-complaint
+	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml --given-complaint && \
+	$(PYTHON) tests/eval_inbound.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml \
+	  --items $(SHARED_EVAL)/real/items.jsonl
 
 eval-ham: $(BUILD)/apologyctl
 	$(PYTHON) tests/eval_ham.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
