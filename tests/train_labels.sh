@@ -220,6 +220,15 @@ grep -v '^threshold' "$tmp/pool3.model" >"$tmp/pool3-w.model"
 [ "$(classes_moved "$tmp/pool2-w.model" "$tmp/pool3-w.model" | tr '\n' ' ')" = \
 	"complaint changed serious same answers same " ] && ok ||
 	bad "classes moved by --pool: $(classes_moved "$tmp/pool2-w.model" "$tmp/pool3-w.model")"
+# The version line names the SHA-256 of what follows it (first 12 hex digits), so the two
+# models, trained on the same texts, have versions of their own.
+digest_ok() {
+	[ "$(sed -n 's/^version 1 ([0-9]* examples, \([0-9a-f]\{12\}\))$/\1/p' "$1")" = \
+		"$(sed '1,/^version /d' "$1" | sha256sum | cut -c1-12)" ]
+}
+digest_ok "$tmp/pool2.model" && digest_ok "$tmp/pool3.model" &&
+	[ "$(grep '^version' "$tmp/pool2.model")" != "$(grep '^version' "$tmp/pool3.model")" ] && ok ||
+	bad "version digests: $(grep -h '^version' "$tmp/pool2.model" "$tmp/pool3.model" | tr '\n' ' ')"
 for bad_pool in nosuch=3 complaint=0 complaint=9 complaint complaint=3x; do
 	"$TRAIN" gate "$tmp/x.model" --pool "$bad_pool" "$tmp/pool-a.tsv" >/dev/null 2>"$tmp/err" &&
 		bad "--pool $bad_pool accepted" ||

@@ -522,6 +522,19 @@ int classifier_class(const struct classifier *m, const char *name)
 	return -1;
 }
 
+bool classifier_same(const struct classifier *a, const struct classifier *b)
+{
+	if (a->bits != b->bits || a->n_classes != b->n_classes)
+		return false;
+	size_t k = a->n_classes;
+	for (size_t c = 0; c < k; c++)
+		if (strcmp(a->classes[c], b->classes[c]) != 0 || a->pool[c] != b->pool[c])
+			return false;
+	return memcmp(a->bias, b->bias, k * sizeof *a->bias) == 0 &&
+	       memcmp(a->threshold, b->threshold, k * sizeof *a->threshold) == 0 &&
+	       memcmp(a->weights, b->weights, ((size_t)1 << a->bits) * k * sizeof *a->weights) == 0;
+}
+
 float classifier_feature_value(unsigned n)
 {
 	return n ? 1.0f / sqrtf((float)(n > CLASSIFIER_MIN_FEATURES ? n : CLASSIFIER_MIN_FEATURES)) : 0.0f;

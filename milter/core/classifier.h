@@ -77,6 +77,10 @@ void classifier_free(struct classifier *m);
 /* Index of class NAME, or -1. */
 int classifier_class(const struct classifier *m, const char *name);
 
+/* Whether A and B judge alike: the same classes, thresholds, pooling, bias
+ * and weights (whatever their name and version lines say). */
+bool classifier_same(const struct classifier *a, const struct classifier *b);
+
 /* Logits of every class for the features FEATS (from classifier_features()),
  * written to LOGITS[n_classes]. */
 void classifier_score(const struct classifier *m, const GArray *feats, float *logits);

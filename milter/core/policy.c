@@ -987,11 +987,16 @@ char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
 	g_assert_not_reached();
 }
 
+const struct classifier *policy_model(const struct policy *pol, const char *which)
+{
+	return strcmp(which, "gate") == 0        ? pol->gate
+	       : strcmp(which, "gate-text") == 0 ? pol->gate_text
+	                                         : pol->sentences;
+}
+
 const char *policy_model_version(const struct policy *pol, const char *which)
 {
-	const struct classifier *m = strcmp(which, "gate") == 0        ? pol->gate
-	                             : strcmp(which, "gate-text") == 0 ? pol->gate_text
-	                                                               : pol->sentences;
+	const struct classifier *m = policy_model(pol, which);
 	return m ? m->version : NULL;
 }
 

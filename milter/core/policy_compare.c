@@ -130,10 +130,15 @@ static bool compare_models(const struct policy *old, const struct policy *fresh,
 	static const char *const which[] = {"gate", "sentences", "gate-text"};
 	bool shrinks = false;
 	for (size_t i = 0; i < G_N_ELEMENTS(which); i++) {
-		const char *was = policy_model_version(old, which[i]);
-		const char *is = policy_model_version(fresh, which[i]);
+		const struct classifier *a = policy_model(old, which[i]), *b = policy_model(fresh, which[i]);
+		const char *was = a ? a->version : NULL, *is = b ? b->version : NULL;
 		if (g_strcmp0(was, is) != 0)
 			line(changes, "models.%s: %s -> %s", which[i], was ? was : "none", is ? is : "none");
+		else if (a && b && !classifier_same(a, b))
+			/* a file changed by hand, or trained by an older apology-train
+			 * whose version line names no digest */
+			line(changes, "models.%s: %s, but its weights, thresholds or pooling differ",
+			     which[i], was);
 		if (was && !is) {
 			lose(lost, "the %s model", which[i]);
 			shrinks = true;

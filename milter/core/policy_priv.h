@@ -152,4 +152,7 @@ struct policy {
  * the list belongs to, or -1.  Read from the same tables as the loader. */
 char *policy_class_path(const struct policy *pol, unsigned cls, int *rule);
 
+/* The policy's "gate", "gate-text" or "sentences" model, or NULL. */
+const struct classifier *policy_model(const struct policy *pol, const char *which);
+
 #endif

@@ -444,12 +444,10 @@ static struct fit_report cross_validate(const struct corpus *c, unsigned cls, do
 static void write_model(const char *out, const char *name, const struct corpus *c, double **w,
                         const struct fit_report *rep)
 {
+	/* everything after the version line, whose digest the version names:
+	 * models trained to say different things have different versions */
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(
-	    s,
-	    "# Written by apology-train (make train) from policies/training/; do not edit.\n"
-	    "apology-model 1\nname %s\nversion 1 (%u examples)\nbits %d\nscale %.0f\nclasses",
-	    name, c->docs->len, BITS, SCALE);
+	g_string_append_printf(s, "bits %d\nscale %.0f\nclasses", BITS, SCALE);
 	for (unsigned k = 0; k < c->n_classes; k++)
 		g_string_append_printf(s, " %s", c->classes[k]);
 	g_string_append(s, "\nbias");
@@ -479,9 +477,17 @@ static void write_model(const char *out, const char *name, const struct corpus *
 		g_string_append_c(s, '\n');
 	}
 	g_string_append(s, "end\n");
+	char *digest = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)s->str, s->len);
+	char *head =
+	    g_strdup_printf("# Written by apology-train (make train) from policies/training/; do not edit.\n"
+	                    "apology-model 1\nname %s\nversion 1 (%u examples, %.12s)\n",
+	                    name, c->docs->len, digest);
+	g_string_prepend(s, head);
 	GError *err = NULL;
 	if (!g_file_set_contents(out, s->str, (gssize)s->len, &err))
 		die("%s", err->message);
+	g_free(head);
+	g_free(digest);
 	g_string_free(s, TRUE);
 }
 

@@ -280,6 +280,45 @@ static void test_parse_in_pieces(void **state)
 	g_free(text);
 }
 
+/* classifier_same() tells models that judge differently apart, whatever
+ * their name and version lines say: each case edits the courier model once. */
+static void test_same(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *from, *to;
+		bool same;
+	} cases[] = {
+	    {"name t\nversion 1\n", "name u\nversion 2 (other)\n", true},
+	    {"threshold 0 0\n", "threshold 0 0\npool 2 2\n", true}, /* two is the default */
+	    {"threshold 0 0\n", "threshold 0 1\n", false},
+	    {"threshold 0 0\n", "threshold 0 0\npool 3 2\n", false},
+	    {"bias -100 50\n", "bias -100 51\n", false},
+	    {" 800 -200\n", " 800 -201\n", false},
+	    {"classes blame other\n", "classes blame others\n", false},
+	};
+	char *text = courier_model(), *err = NULL;
+	struct classifier *base = classifier_parse("t.model", text, strlen(text), &err);
+	assert_non_null(base);
+	assert_true(classifier_same(base, base));
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char **parts = g_strsplit(text, cases[i].from, 2);
+		assert_non_null(parts[1]);
+		char *edited = g_strconcat(parts[0], cases[i].to, parts[1], NULL);
+		struct classifier *m = classifier_parse("t.model", edited, strlen(edited), &err);
+		assert_non_null(m);
+		if (classifier_same(base, m) != cases[i].same)
+			print_error("case %zu: %s -> %s\n", i, cases[i].from, cases[i].to);
+		assert_int_equal(classifier_same(base, m), cases[i].same);
+		assert_int_equal(classifier_same(m, base), cases[i].same);
+		classifier_free(m);
+		g_free(edited);
+		g_strfreev(parts);
+	}
+	classifier_free(base);
+	g_free(text);
+}
+
 /* A policy names its models beside it; an unreadable one or one without
  * the classes the policy needs is an error, not a silent fallback. */
 static void test_policy_models(void **state)
@@ -334,6 +373,7 @@ int main(void)
 	    cmocka_unit_test(test_pool),
 	    cmocka_unit_test(test_bad_models),
 	    cmocka_unit_test(test_parse_in_pieces),
+	    cmocka_unit_test(test_same),
 	    cmocka_unit_test(test_policy_models),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -8,9 +8,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
+#include <glib/gstdio.h>
 
 #include "policy_priv.h"
 #include "rules.h"
@@ -321,6 +323,89 @@ static void test_compare_shipped(void **state)
 	policy_unref(whole);
 }
 
+static const char *const shipped_files[] = {"default.yaml", "default-gate.model", "default-gate-text.model",
+                                            "default-sentences.model"};
+
+/* A copy of the shipped policy and models in DIR, the gate model's text
+ * passed through EDIT (NULL: as it is); returns the copy's policy file. */
+static char *copy_shipped(const char *dir, char *(*edit)(const char *))
+{
+	const char *const *files = shipped_files;
+	for (size_t i = 0; i < G_N_ELEMENTS(shipped_files); i++) {
+		char *from = g_build_filename("policies", files[i], NULL),
+		     *to = g_build_filename(dir, files[i], NULL);
+		char *text = NULL;
+		assert_true(g_file_get_contents(from, &text, NULL, NULL));
+		if (edit && strcmp(files[i], "default-gate.model") == 0) {
+			char *edited = edit(text);
+			g_free(text);
+			text = edited;
+		}
+		assert_true(g_file_set_contents(to, text, -1, NULL));
+		g_free(text);
+		g_free(from);
+		g_free(to);
+	}
+	return g_build_filename(dir, "default.yaml", NULL);
+}
+
+/* The gate's threshold for complaints raised by one unit, its version line
+ * left as it was (an edit by hand). */
+static char *raise_threshold(const char *model)
+{
+	const char *t = strstr(model, "\nthreshold ");
+	assert_non_null(t);
+	t += strlen("\nthreshold ");
+	long v = strtol(t, NULL, 10);
+	const char *rest = strchr(t, ' ');
+	return g_strdup_printf("%.*s%ld%s", (int)(t - model), model, v + 1, rest);
+}
+
+/* A model whose version line is the same but whose content is not is
+ * reported as changed (a reload or `policy check --against` says so); a
+ * byte-identical copy elsewhere is no change. */
+static void test_compare_models_content(void **state)
+{
+	(void)state;
+	char *err = NULL;
+	struct policy *shipped = policy_load("policies/default.yaml", &err);
+	assert_non_null(shipped);
+	char *dir = g_dir_make_tmp("test_policy-XXXXXX", NULL);
+	GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+
+	char *path = copy_shipped(dir, NULL);
+	struct policy *copy = policy_load(path, &err);
+	assert_non_null(copy);
+	assert_false(policy_compare(shipped, copy, changes, lost));
+	assert_int_equal(changes->len + lost->len, 0);
+	policy_unref(copy);
+	g_free(path);
+
+	path = copy_shipped(dir, raise_threshold);
+	copy = policy_load(path, &err);
+	assert_non_null(copy);
+	assert_string_equal(policy_model_version(copy, "gate"), policy_model_version(shipped, "gate"));
+	assert_false(policy_compare(shipped, copy, changes, lost)); /* nothing lost */
+	char *want = g_strdup_printf("models.gate: %s, but its weights, thresholds or pooling differ\n",
+	                             policy_model_version(shipped, "gate"));
+	assert_string_equal(changes->str, want);
+	assert_int_equal(lost->len, 0);
+	g_free(want);
+	policy_unref(copy);
+
+	for (size_t i = 0; i < G_N_ELEMENTS(shipped_files); i++) {
+		char *f = g_build_filename(dir, shipped_files[i], NULL);
+		g_unlink(f);
+		g_free(f);
+	}
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+	g_string_free(changes, TRUE);
+	g_string_free(lost, TRUE);
+	policy_unref(shipped);
+}
+
 /* The complaint cues share the literals compiled for every phrase
  * (matcher_subset()): scanning with them finds exactly the hits of the cue
  * classes that scanning with every phrase finds, literal and "re:" alike, and
@@ -387,6 +472,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_policy_loads), cmocka_unit_test(test_minimal_policy),
 		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_compare),              cmocka_unit_test(test_compare_shipped),
+		cmocka_unit_test(test_compare_models_content),
 		cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_rule_names),
 		cmocka_unit_test(test_split_lists),          cmocka_unit_test(test_cues_subset),
 	};
