@@ -42,7 +42,10 @@ def body_text(raw):
     if part is None:
         return ""
     data = part.get_payload(decode=True) or b""
-    text = data.decode(part.get_content_charset() or "latin-1", errors="replace")
+    try:
+        text = data.decode(part.get_content_charset() or "latin-1", errors="replace")
+    except LookupError:  # a charset Python does not know ("default" in the spam groups)
+        text = data.decode("latin-1")
     if part.get_content_subtype() == "html":
         text = re.sub(r"<[^>]*>", " ", text)
     out = []
