@@ -50,12 +50,15 @@ const char *policy_matcher_name(void);
  * complaint cue and failure kind), the negation words, the models.
  * Appends to CHANGES one line per difference ("rule late-reply: enabled ->
  * off", "rules.no-remedy.phrases: 98 -> 40 patterns", "models.gate: 1 (8691
- * examples) -> none"), and to LOST one line naming what FRESH loses ("rules
- * late-reply, over-apology; 854 of 881 patterns"), or nothing.  Returns
- * true when FRESH shrinks: it no longer enables a rule OLD enabled, empties
- * a list an enabled rule (or the lexicon, the cues or a kind) had, drops a
- * model, or has fewer than half of OLD's patterns.  Pure; CHANGES and LOST
- * may be NULL.
+ * examples) -> none"; a model whose version line is the same but whose
+ * weights, thresholds or pooling are not: "models.gate: V, but its weights,
+ * thresholds or pooling differ"; one whose version changed but not what it
+ * says ends in "(the same weights, thresholds and pooling)"), and to LOST
+ * one line naming what FRESH loses ("rules late-reply, over-apology; 854 of
+ * 881 patterns"), or nothing.  Returns true when FRESH shrinks: it no
+ * longer enables a rule OLD enabled, empties a list an enabled rule (or the
+ * lexicon, the cues or a kind) had, drops a model, or has fewer than half
+ * of OLD's patterns.  Pure; CHANGES and LOST may be NULL.
  */
 bool policy_compare(const struct policy *old, const struct policy *fresh, GString *changes, GString *lost);
 

@@ -17,6 +17,7 @@ import argparse, collections, concurrent.futures, json, os, subprocess, sys, tem
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "milter", "train"))
 from public_data import spam_assassin_group  # noqa: E402
+import inbound as inbound_mail  # noqa: E402  (beside this file)
 
 
 def main():
@@ -56,25 +57,10 @@ def main():
             out += [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
         secs = time.monotonic() - t0
         if not a.no_inbound:
-            note = os.path.join(d, "note.eml")
-            with open(note, "w") as f:
-                f.write("From: am@agency.example\nTo: client@client.example\nSubject: Files\n\n"
-                        "The files are attached.\n")
-
-            def taken(path):
-                """Whether the message at PATH, arriving, is taken for a complaint; None when not judged."""
-                try:
-                    r = subprocess.run([a.ctl, "check", "--format", "json", "--policy", a.policy, "--inbound",
-                                        path, note], capture_output=True, text=True, errors="replace", timeout=60)
-                    if r.returncode >= 64 or not r.stdout.strip():
-                        return None
-                    return bool((json.loads(r.stdout.splitlines()[0]).get("complaint") or {}).get("detected"))
-                except (subprocess.TimeoutExpired, json.JSONDecodeError):
-                    return None
-
+            note = inbound_mail.write_note(d)
             t0 = time.monotonic()
             with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-                for got in pool.map(taken, paths):
+                for got in pool.map(lambda p: inbound_mail.taken(a.ctl, a.policy, p, note), paths):
                     inbound_errors += got is None
                     inbound += bool(got)
             inbound_secs = time.monotonic() - t0

@@ -530,6 +530,8 @@ bool classifier_same(const struct classifier *a, const struct classifier *b)
 	for (size_t c = 0; c < k; c++)
 		if (strcmp(a->classes[c], b->classes[c]) != 0 || a->pool[c] != b->pool[c])
 			return false;
+	/* every value is an integer of the file over its scale: no NaN and no
+	 * -0, so equal floats are equal bytes */
 	return memcmp(a->bias, b->bias, k * sizeof *a->bias) == 0 &&
 	       memcmp(a->threshold, b->threshold, k * sizeof *a->threshold) == 0 &&
 	       memcmp(a->weights, b->weights, ((size_t)1 << a->bits) * k * sizeof *a->weights) == 0;

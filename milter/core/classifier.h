@@ -30,7 +30,7 @@
 
 struct classifier {
 	char *name;    /* the model's name line */
-	char *version; /* its version line (training date, data) */
+	char *version; /* its version line (apology-train: "1 (N examples, DIGEST)") */
 	unsigned bits; /* 2^bits hash buckets */
 	unsigned n_classes;
 	char *classes[CLASSIFIER_MAX_CLASSES];

@@ -133,7 +133,11 @@ static bool compare_models(const struct policy *old, const struct policy *fresh,
 		const struct classifier *a = policy_model(old, which[i]), *b = policy_model(fresh, which[i]);
 		const char *was = a ? a->version : NULL, *is = b ? b->version : NULL;
 		if (g_strcmp0(was, is) != 0)
-			line(changes, "models.%s: %s -> %s", which[i], was ? was : "none", is ? is : "none");
+			/* a model of an older apology-train has a version without
+			 * a digest: retrained alike, it says what it said */
+			line(changes, "models.%s: %s -> %s%s", which[i], was ? was : "none", is ? is : "none",
+			     a && b && classifier_same(a, b) ? " (the same weights, thresholds and pooling)"
+			                                     : "");
 		else if (a && b && !classifier_same(a, b))
 			/* a file changed by hand, or trained by an older apology-train
 			 * whose version line names no digest */

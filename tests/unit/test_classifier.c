@@ -296,6 +296,7 @@ static void test_same(void **state)
 	    {"bias -100 50\n", "bias -100 51\n", false},
 	    {" 800 -200\n", " 800 -201\n", false},
 	    {"classes blame other\n", "classes blame others\n", false},
+	    {"bits 10\n", "bits 11\n", false}, /* its one weight's bucket is below 2^10 */
 	};
 	char *text = courier_model(), *err = NULL;
 	struct classifier *base = classifier_parse("t.model", text, strlen(text), &err);
