@@ -105,6 +105,22 @@ expect "--inbound: a note that is no complaint stores none" 0 "$CTL" check $P --
 contains "--inbound: no complaint detected" out '"detected":false'
 expect "--inbound and --complaint together" 64 "$CTL" check $P --complaint normal --inbound "$tmp/complaint.eml" "$tmp/plain.eml"
 expect "--inbound file missing" 66 "$CTL" check $P --inbound /nonexistent.eml "$tmp/plain.eml"
+# check --as-inbound: each file judged as arriving mail, as the milter judges it before storing a complaint;
+# the same call as --inbound makes, one line per file, in order.
+expect "--as-inbound judges arriving mail" 0 "$CTL" check $P --as-inbound --format json "$tmp/complaint.eml" "$tmp/plain.eml"
+[ "$(sed -n 1p "$tmp/out" | grep -c '"file":"[^"]*complaint.eml","parsed":true,"complaint":{"detected":true,"severity":"serious","evidence":')" = 1 ] &&
+	[ "$(sed -n 2p "$tmp/out" | grep -c '"file":"[^"]*plain.eml","parsed":true,"complaint":{"detected":false,"severity":null,"evidence":-')" = 1 ] &&
+	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound json lines:"; cat "$tmp/out"; }
+expect "--as-inbound as text" 0 "$CTL" check $P --as-inbound "$tmp/complaint.eml" "$tmp/plain.eml"
+contains "--as-inbound names a complaint and its severity" out "complaint.eml: complaint, serious, evidence +"
+contains "--as-inbound names no complaint" out "plain.eml: no complaint, evidence -"
+printf 'no header here' >"$tmp/junk.eml"
+expect "--as-inbound: an unreadable message is no complaint" 0 "$CTL" check $P --as-inbound "$tmp/junk.eml"
+contains "--as-inbound says it could not read it" out "junk.eml: not a readable message, no complaint"
+expect "--as-inbound with --complaint" 64 "$CTL" check $P --as-inbound --complaint normal "$tmp/complaint.eml"
+contains "--as-inbound says what does not apply" err "do not apply"
+expect "--as-inbound file missing" 66 "$CTL" check $P --as-inbound "$tmp/complaint.eml" /nonexistent.eml
+contains "--as-inbound judges the files it can read" out "complaint.eml: complaint"
 # backtest: usage and input errors; a directory of .eml files judged.
 expect "backtest a directory" 0 "$CTL" backtest $P tests/demo
 contains "backtest judges its three replies" out "3 messages in 3 files: 3 judged"

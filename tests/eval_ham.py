@@ -9,11 +9,10 @@ into ~/.cache/apology-milter (milter/train/public_data.py), judges every message
 `apologyctl check --format json` exactly as the milter would judge it as an outgoing reply to a client, and
 prints held / advised / unchecked shares, the rules that fired most and the throughput.  Then it judges every
 message as inbound mail from a client, as the milter judges mail arriving for an account manager
-(`apologyctl check --inbound MESSAGE` with a plain outgoing note as the reply): the share taken for complaints,
-whose replies would then be judged as answers to one.  Nothing downloaded is committed.  Exit 0 when the shares
-are within the limits given.
+(`apologyctl check --as-inbound`): the share taken for complaints, whose replies would then be judged as answers
+to one.  Nothing downloaded is committed.  Exit 0 when the shares are within the limits given.
 """
-import argparse, collections, concurrent.futures, json, os, subprocess, sys, tempfile, time
+import argparse, collections, json, os, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "milter", "train"))
 from public_data import spam_assassin_group  # noqa: E402
@@ -57,12 +56,10 @@ def main():
             out += [json.loads(l) for l in r.stdout.splitlines() if l.strip()]
         secs = time.monotonic() - t0
         if not a.no_inbound:
-            note = inbound_mail.write_note(d)
             t0 = time.monotonic()
-            with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-                for got in pool.map(lambda p: inbound_mail.taken(a.ctl, a.policy, p, note), paths):
-                    inbound_errors += got is None
-                    inbound += bool(got)
+            for got in inbound_mail.judge(a.ctl, a.policy, paths):
+                inbound_errors += got is None
+                inbound += bool(got and got[0])
             inbound_secs = time.monotonic() - t0
     for o in out:
         verdicts[o["verdict"]] += 1

@@ -6,14 +6,14 @@ usage: eval_inbound.py --ctl build/apologyctl --policy policies/default.yaml --i
 run_real.py measures the complaint gate under a reply: a neutral acknowledgement quoting each complaint, whose own
 words are added to the complaint's (models.thread-lift).  That figure moves when the acknowledgement alone reads
 more or less like an answer, whatever the gate makes of the complaint.  Here no reply's words count: each item is
-the body of a message from the client (`apologyctl check --inbound ITEM NOTE`, NOTE a plain outgoing note; the
-models and the complaint phrases of its text and subject decide, as on arrival), and the line printed says how
-many complaints and how many ordinary items are taken for complaints.  It also prints how much the
+the body of a message from the client (`apologyctl check --as-inbound`; the models and the complaint phrases of
+its text and subject decide, as on arrival), and the line printed says how many complaints and how many ordinary
+items are taken for complaints, and how many more fall within 1 logit of the bar.  It also prints how much the
 acknowledgement run_real.py uses reads as an answer by itself (its `answers` margin, 0 at the bar) under a calm
 quoted line, so a change that only moves that margin shows.  Exits 0 when every item and the acknowledgement were
 judged.
 """
-import argparse, concurrent.futures, json, os, subprocess, sys, tempfile
+import argparse, json, os, subprocess, sys, tempfile
 
 import inbound as inbound_mail  # beside this file
 
@@ -43,17 +43,13 @@ def main():
     items = [json.loads(l) for l in open(a.items, encoding="utf-8") if l.strip()]
     items = [i for i in items if i["kind"] in ("complaint", "other")]
     with tempfile.TemporaryDirectory() as d:
-        note = inbound_mail.write_note(d)
-
-        def taken(it):
-            path = os.path.join(d, it["id"] + ".eml")
-            with open(path, "w", encoding="utf-8") as f:
+        paths = []
+        for it in items:
+            paths.append(os.path.join(d, it["id"] + ".eml"))
+            with open(paths[-1], "w", encoding="utf-8") as f:
                 f.write("From: Dana Client <dana@client.example>\nTo: Alex Morgan <alex.morgan@agency.example>\n"
                         f"Subject: Your order\nMessage-ID: <{it['id']}@client.example>\n\n{it['text']}\n")
-            return inbound_mail.taken(a.ctl, a.policy, path, note)
-
-        with concurrent.futures.ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-            got = list(pool.map(taken, items))
+        got = inbound_mail.judge(a.ctl, a.policy, paths)
         ack = os.path.join(d, "ack.eml")
         with open(ack, "w", encoding="utf-8") as f:
             f.write("From: am@agency.example\nTo: client@client.example\nSubject: Re: Your order\n\n"
@@ -61,14 +57,17 @@ def main():
                     "> The meeting is at noon on Thursday, in the usual room.\n")
         margin = answers_margin(a.ctl, a.policy, ack)
     errors = sum(g is None for g in got)
-    count = {k: [0, 0] for k in ("complaint", "other")}
+    count = {k: [0, 0, 0] for k in ("complaint", "other")}  # taken, within 1 logit short, all
     for it, g in zip(items, got):
-        count[it["kind"]][0] += bool(g)
-        count[it["kind"]][1] += 1
-        if a.verbose and g != (it["kind"] == "complaint"):
-            print(f"  {it['id']}: {it['kind']}, taken for a complaint: {g}")
-    print(f"inbound (no reply's words): complaints taken {count['complaint'][0]}/{count['complaint'][1]}, "
-          f"ordinary items taken {count['other'][0]}/{count['other'][1]}, errors {errors}; "
+        c = count[it["kind"]]
+        c[0] += bool(g and g[0])
+        c[1] += bool(g and not g[0] and g[1] is not None and g[1] >= -1)
+        c[2] += 1
+        if a.verbose and g is not None and g[0] != (it["kind"] == "complaint"):
+            print(f"  {it['id']}: {it['kind']}, taken for a complaint: {g[0]} (evidence {g[1]})")
+    print(f"inbound (no reply's words): complaints taken {count['complaint'][0]}/{count['complaint'][2]} "
+          f"({count['complaint'][1]} more within 1 logit of the bar), ordinary items taken "
+          f"{count['other'][0]}/{count['other'][2]} ({count['other'][1]} more within 1), errors {errors}; "
           f"run_real.py's acknowledgement reads as an answer by "
           f"{'unknown' if margin is None else f'{margin:+.1f}'} (0 is the bar)")
     return 0 if errors == 0 and margin is not None else 1

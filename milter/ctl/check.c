@@ -5,9 +5,11 @@
  *   apologyctl check [--policy PATH] [--format text|json] [--now RFC3339]
  *                    [--history FILE] [--complaint normal|serious |
  *                    --inbound FILE] FILE... | -
+ *   apologyctl check --as-inbound [--policy PATH] [--format text|json] FILE... | -
  *
  * Exit status: the worst verdict over all files (0 pass, 1 advise, 2 hold,
- * 3 unchecked); 64 and above (sysexits) for usage and input errors.
+ * 3 unchecked); with --as-inbound 0; 64 and above (sysexits) for usage and
+ * input errors.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -117,18 +119,60 @@ static bool read_inbound(const char *path, const struct policy *pol, struct cont
 	return true;
 }
 
+/* --as-inbound: each of the N FILES judged as mail arriving from a client,
+ * as the milter judges it before it stores a complaint: one line each, with
+ * the complaint's evidence (the gate's margin, 0 at its bar).  0, or
+ * EX_NOINPUT when a file cannot be read. */
+static int check_as_inbound(const struct policy *pol, char **files, int n, bool json)
+{
+	int rc = 0;
+	for (int i = 0; i < n; i++) {
+		GByteArray *buf;
+		if (!read_input(files[i], &buf)) {
+			rc = EX_NOINPUT;
+			continue;
+		}
+		struct inbound in;
+		apology_classify_inbound(pol, (const char *)buf->data, buf->len, &in);
+		const struct complaint *c = &in.complaint;
+		const char *sev = render_severity_name(c->severity);
+		GString *out = g_string_new(NULL);
+		if (json) {
+			g_string_append(out, "{\"file\":");
+			render_json_string(out, files[i]);
+			g_string_append_printf(out,
+			                       ",\"parsed\":%s,\"complaint\":{\"detected\":%s,\"severity\":",
+			                       in.parsed ? "true" : "false", c->detected ? "true" : "false");
+			if (sev)
+				g_string_append_printf(out, "\"%s\"", sev);
+			else
+				g_string_append(out, "null");
+			g_string_append_printf(out, ",\"evidence\":%.1f}}", c->score);
+		} else if (!in.parsed) {
+			g_string_append_printf(out, "%s: not a readable message, no complaint", files[i]);
+		} else {
+			g_string_append_printf(out, "%s: %s%s%s, evidence %+.1f", files[i],
+			                       c->detected ? "complaint" : "no complaint", sev ? ", " : "",
+			                       sev ? sev : "", c->score);
+		}
+		puts(out->str);
+		g_string_free(out, TRUE);
+		inbound_clear(&in);
+		g_byte_array_unref(buf);
+	}
+	return rc;
+}
+
 int check_main(int argc, char **argv)
 {
 	const char *policy_path = NULL, *format = "text", *now_s = NULL, *history_path = NULL;
 	const char *complaint = NULL, *inbound_path = NULL;
+	bool as_inbound = false;
 	static const struct option longopts[] = {
-	    {"policy", required_argument, NULL, 'p'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"now", required_argument, NULL, 'n'},
-	    {"history", required_argument, NULL, 'H'},
-	    {"complaint", required_argument, NULL, 'c'},
-	    {"inbound", required_argument, NULL, 'i'},
-	    {NULL, 0, NULL, 0},
+	    {"policy", required_argument, NULL, 'p'},    {"format", required_argument, NULL, 'f'},
+	    {"now", required_argument, NULL, 'n'},       {"history", required_argument, NULL, 'H'},
+	    {"complaint", required_argument, NULL, 'c'}, {"inbound", required_argument, NULL, 'i'},
+	    {"as-inbound", no_argument, NULL, 'a'},      {NULL, 0, NULL, 0},
 	};
 	int opt;
 	opts_begin();
@@ -140,6 +184,7 @@ int check_main(int argc, char **argv)
 		case 'H': history_path = optarg; break;
 		case 'c': complaint = optarg; break;
 		case 'i': inbound_path = optarg; break;
+		case 'a': as_inbound = true; break;
 		case ':': return ctl_usage("check: option needs a value");
 		default: return ctl_usage("check: unknown option");
 		}
@@ -164,9 +209,17 @@ int check_main(int argc, char **argv)
 	if (complaint && inbound_path)
 		return ctl_usage(
 		    "check: --complaint and --inbound both say what the reply answers: give one");
+	if (as_inbound && (complaint || inbound_path || history_path || now_s))
+		return ctl_usage("check: --as-inbound judges arriving mail, which answers nothing: "
+		                 "--complaint, --inbound, --history and --now do not apply");
 	struct policy *pol = ctl_load_policy(policy_path ? policy_path : ctl_default_policy_path());
 	if (pol == NULL)
 		return EX_CONFIG;
+	if (as_inbound) {
+		int rc = check_as_inbound(pol, argv + i, argc - i, json);
+		policy_unref(pol);
+		return fflush(stdout) != 0 ? EX_IOERR : rc;
+	}
 	if (inbound_path && !read_inbound(inbound_path, pol, &ctx)) {
 		policy_unref(pol);
 		return EX_NOINPUT;
