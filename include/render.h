@@ -24,6 +24,10 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 /* The findings as a JSON array: rule, severity, start, end, line, excerpt,
  * principle, advice.  Shared by every JSON rendering of a decision. */
 void render_json_findings(GString *out, const struct decision *d);
+/* One JSON object for mail judged as it arrives (`check --as-inbound`):
+ * {"file","parsed","complaint":{"detected","severity","evidence"}}, the
+ * evidence null when the message could not be read.  No trailing newline. */
+void render_json_inbound(GString *out, const char *file, const struct inbound *in);
 /* "normal", "serious", or NULL for SEVERITY_NONE; static storage. */
 const char *render_severity_name(enum complaint_severity s);
 

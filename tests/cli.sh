@@ -117,8 +117,15 @@ contains "--as-inbound names no complaint" out "plain.eml: no complaint, evidenc
 printf 'no header here' >"$tmp/junk.eml"
 expect "--as-inbound: an unreadable message is no complaint" 0 "$CTL" check $P --as-inbound "$tmp/junk.eml"
 contains "--as-inbound says it could not read it" out "junk.eml: not a readable message, no complaint"
-expect "--as-inbound with --complaint" 64 "$CTL" check $P --as-inbound --complaint normal "$tmp/complaint.eml"
-contains "--as-inbound says what does not apply" err "do not apply"
+expect "--as-inbound: an unreadable message in JSON" 0 "$CTL" check $P --as-inbound --format json "$tmp/junk.eml"
+contains "--as-inbound: its evidence is null" out '"parsed":false,"complaint":{"detected":false,"severity":null,"evidence":null}'
+"$CTL" check $P --as-inbound - <"$tmp/complaint.eml" >"$tmp/out" 2>"$tmp/err" && grep -q "^-: complaint, serious" "$tmp/out" &&
+	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound from standard input: $(cat "$tmp/out" "$tmp/err")"; }
+for other in "--complaint normal" "--inbound $tmp/complaint.eml" "--history $tmp/plain.eml" "--now 2026-03-04T10:00:00Z"; do
+	# shellcheck disable=SC2086  # the option and its value, split
+	expect "--as-inbound with ${other%% *}" 64 "$CTL" check $P --as-inbound $other "$tmp/complaint.eml"
+	contains "--as-inbound says ${other%% *} does not apply" err "do not apply"
+done
 expect "--as-inbound file missing" 66 "$CTL" check $P --as-inbound "$tmp/complaint.eml" /nonexistent.eml
 contains "--as-inbound judges the files it can read" out "complaint.eml: complaint"
 # backtest: usage and input errors; a directory of .eml files judged.

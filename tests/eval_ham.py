@@ -70,6 +70,9 @@ def main():
         if o["verdict"] in ("hold", "advise"):
             flagged.append(o)
     n = len(out)
+    if n == 0:
+        print(f"eval-ham: apologyctl judged none of the {len(files)} messages", file=sys.stderr)
+        return 2
     held, advised = verdicts["hold"] / n, verdicts["advise"] / n
     print(f"rules fired most: {', '.join(f'{r} {c}' for r, c in rules.most_common(8)) or 'none'}")
     if a.verbose:

@@ -8,7 +8,8 @@ words are added to the complaint's (models.thread-lift).  That figure moves when
 more or less like an answer, whatever the gate makes of the complaint.  Here no reply's words count: each item is
 the body of a message from the client (`apologyctl check --as-inbound`; the models and the complaint phrases of
 its text and subject decide, as on arrival), and the line printed says how many complaints and how many ordinary
-items are taken for complaints, and how many more fall within 1 logit of the bar.  It also prints how much the
+items are taken for complaints, and how many more fall within 1 logit of the bar (and, on a second line, how many
+reach the bar moved 0 to 3 logits lower).  It also prints how much the
 acknowledgement run_real.py uses reads as an answer by itself (its `answers` margin, 0 at the bar) under a calm
 quoted line, so a change that only moves that margin shows.  Exits 0 when every item and the acknowledgement were
 judged.
@@ -44,8 +45,8 @@ def main():
     items = [i for i in items if i["kind"] in ("complaint", "other")]
     with tempfile.TemporaryDirectory() as d:
         paths = []
-        for it in items:
-            paths.append(os.path.join(d, it["id"] + ".eml"))
+        for n, it in enumerate(items):
+            paths.append(os.path.join(d, f"{n:04d}.eml"))
             with open(paths[-1], "w", encoding="utf-8") as f:
                 f.write("From: Dana Client <dana@client.example>\nTo: Alex Morgan <alex.morgan@agency.example>\n"
                         f"Subject: Your order\nMessage-ID: <{it['id']}@client.example>\n\n{it['text']}\n")
@@ -58,11 +59,14 @@ def main():
         margin = answers_margin(a.ctl, a.policy, ack)
     errors = sum(g is None for g in got)
     count = {k: [0, 0, 0] for k in ("complaint", "other")}  # taken, within 1 logit short, all
+    at_least = {k: [0, 0, 0, 0] for k in ("complaint", "other")}  # evidence >= 0, -1, -2, -3
     for it, g in zip(items, got):
         c = count[it["kind"]]
         c[0] += bool(g and g[0])
         c[1] += bool(g and not g[0] and g[1] is not None and g[1] >= -1)
         c[2] += 1
+        for b in range(4):
+            at_least[it["kind"]][b] += bool(g and g[1] is not None and g[1] >= -b)
         if a.verbose and g is not None and g[0] != (it["kind"] == "complaint"):
             print(f"  {it['id']}: {it['kind']}, taken for a complaint: {g[0]} (evidence {g[1]})")
     print(f"inbound (no reply's words): complaints taken {count['complaint'][0]}/{count['complaint'][2]} "
@@ -70,6 +74,8 @@ def main():
           f"{count['other'][0]}/{count['other'][2]} ({count['other'][1]} more within 1), errors {errors}; "
           f"run_real.py's acknowledgement reads as an answer by "
           f"{'unknown' if margin is None else f'{margin:+.1f}'} (0 is the bar)")
+    print("evidence at least 0 / -1 / -2 / -3 logits: complaints "
+          f"{' / '.join(map(str, at_least['complaint']))}, ordinary items {' / '.join(map(str, at_least['other']))}")
     return 0 if errors == 0 and margin is not None else 1
 
 

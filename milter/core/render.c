@@ -81,6 +81,20 @@ void render_json(GString *out, const char *file, const struct decision *d)
 	g_string_append_c(out, '}');
 }
 
+void render_json_inbound(GString *out, const char *file, const struct inbound *in)
+{
+	const struct complaint *c = &in->complaint;
+	g_string_append(out, "{\"file\":");
+	render_json_string(out, file);
+	g_string_append_printf(out, ",\"parsed\":%s,\"complaint\":{\"detected\":%s,\"severity\":",
+	                       in->parsed ? "true" : "false", c->detected ? "true" : "false");
+	render_json_string(out, render_severity_name(c->severity));
+	if (in->parsed)
+		g_string_append_printf(out, ",\"evidence\":%.1f}}", c->score);
+	else
+		g_string_append(out, ",\"evidence\":null}}");
+}
+
 /* The line of the new text around [start,end) with the words marked. */
 static void context_line(GString *out, const struct decision *d, const struct finding *f, bool colour)
 {

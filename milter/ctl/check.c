@@ -121,8 +121,8 @@ static bool read_inbound(const char *path, const struct policy *pol, struct cont
 
 /* --as-inbound: each of the N FILES judged as mail arriving from a client,
  * as the milter judges it before it stores a complaint: one line each, with
- * the complaint's evidence (the gate's margin, 0 at its bar).  0, or
- * EX_NOINPUT when a file cannot be read. */
+ * the complaint's evidence (with the learned models the gate's margin, 0 at
+ * its bar).  0, or EX_NOINPUT when a file cannot be read. */
 static int check_as_inbound(const struct policy *pol, char **files, int n, bool json)
 {
 	int rc = 0;
@@ -138,16 +138,7 @@ static int check_as_inbound(const struct policy *pol, char **files, int n, bool 
 		const char *sev = render_severity_name(c->severity);
 		GString *out = g_string_new(NULL);
 		if (json) {
-			g_string_append(out, "{\"file\":");
-			render_json_string(out, files[i]);
-			g_string_append_printf(out,
-			                       ",\"parsed\":%s,\"complaint\":{\"detected\":%s,\"severity\":",
-			                       in.parsed ? "true" : "false", c->detected ? "true" : "false");
-			if (sev)
-				g_string_append_printf(out, "\"%s\"", sev);
-			else
-				g_string_append(out, "null");
-			g_string_append_printf(out, ",\"evidence\":%.1f}}", c->score);
+			render_json_inbound(out, files[i], &in);
 		} else if (!in.parsed) {
 			g_string_append_printf(out, "%s: not a readable message, no complaint", files[i]);
 		} else {
