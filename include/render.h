@@ -28,6 +28,10 @@ void render_json_findings(GString *out, const struct decision *d);
  * {"file","parsed","complaint":{"detected","severity","evidence"}}, the
  * evidence null when the message could not be read.  No trailing newline. */
 void render_json_inbound(GString *out, const char *file, const struct inbound *in);
+/* The same as one line of text: "FILE: complaint, serious, evidence +4.6",
+ * "FILE: no complaint, evidence -4.3" or "FILE: not a readable message, no
+ * complaint".  No trailing newline. */
+void render_text_inbound(GString *out, const char *file, const struct inbound *in);
 /* "normal", "serious", or NULL for SEVERITY_NONE; static storage. */
 const char *render_severity_name(enum complaint_severity s);
 

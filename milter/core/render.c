@@ -95,6 +95,18 @@ void render_json_inbound(GString *out, const char *file, const struct inbound *i
 		g_string_append(out, ",\"evidence\":null}}");
 }
 
+void render_text_inbound(GString *out, const char *file, const struct inbound *in)
+{
+	const struct complaint *c = &in->complaint;
+	const char *sev = render_severity_name(c->severity);
+	if (!in->parsed)
+		g_string_append_printf(out, "%s: not a readable message, no complaint", file);
+	else
+		g_string_append_printf(out, "%s: %s%s%s, evidence %+.1f", file,
+		                       c->detected ? "complaint" : "no complaint", sev ? ", " : "",
+		                       sev ? sev : "", c->score);
+}
+
 /* The line of the new text around [start,end) with the words marked. */
 static void context_line(GString *out, const struct decision *d, const struct finding *f, bool colour)
 {

@@ -134,18 +134,8 @@ static int check_as_inbound(const struct policy *pol, char **files, int n, bool 
 		}
 		struct inbound in;
 		apology_classify_inbound(pol, (const char *)buf->data, buf->len, &in);
-		const struct complaint *c = &in.complaint;
-		const char *sev = render_severity_name(c->severity);
 		GString *out = g_string_new(NULL);
-		if (json) {
-			render_json_inbound(out, files[i], &in);
-		} else if (!in.parsed) {
-			g_string_append_printf(out, "%s: not a readable message, no complaint", files[i]);
-		} else {
-			g_string_append_printf(out, "%s: %s%s%s, evidence %+.1f", files[i],
-			                       c->detected ? "complaint" : "no complaint", sev ? ", " : "",
-			                       sev ? sev : "", c->score);
-		}
+		(json ? render_json_inbound : render_text_inbound)(out, files[i], &in);
 		puts(out->str);
 		g_string_free(out, TRUE);
 		inbound_clear(&in);
