@@ -244,6 +244,8 @@ static const char *const migrations[] = {
     " END LOOP; END $$;"
     "ALTER TABLE host_actions ADD CONSTRAINT host_actions_verb_check"
     "  CHECK (verb IN ('release', 'return', 'discard', 'expire'));",
+    /* 15: the helper's audit trail by hold (as in SQLite's entry 15) */
+    "CREATE INDEX helper_actions_hold ON helper_actions(quarantine_id, at);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))

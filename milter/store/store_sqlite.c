@@ -250,6 +250,10 @@ static const char *const migrations[] = {
     "  requested_at, claimed_at, done_at, result FROM host_actions;"
     "DROP TABLE host_actions;"
     "ALTER TABLE host_actions_14 RENAME TO host_actions;" HOST_ACTIONS_INDEXES,
+    /* 15: the helper's audit trail by hold: whether the helper has acted on
+     * a record (store_helper_started(), the helper's own check before it
+     * acts) read every row of the trail without it */
+    "CREATE INDEX helper_actions_hold ON helper_actions(quarantine_id, at);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))

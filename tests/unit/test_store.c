@@ -34,6 +34,7 @@
 #include "pgtest.h"
 #include "spool.h"
 #include "store.h"
+#include "store_priv.h"
 #include "thread.h"
 #include "writer.h"
 
@@ -110,6 +111,10 @@ static void reopen(struct fixture *fx)
 		fail_msg("reopen: %s", err);
 }
 
+/* SQL that undoes the migrations after entry 14 (the helper trail's index,
+ * 15), for the tests that take a store back to an older schema. */
+#define DROP_AFTER_14 "DROP INDEX helper_actions_hold;"
+
 /* The migration that made the complaint's columns of quarantine (entry 12
  * of both backends' lists), and SQL that undoes it. */
 #define COMPLAINT_MIGRATION 12
@@ -141,6 +146,27 @@ static void test_schema_and_wal(void **state)
 	assert_int_equal(sqlite3_column_int(q, 0), version);
 	sqlite3_finalize(q);
 	sqlite3_close(db);
+}
+
+/* Whether the root helper has acted on a hold (store_helper_started(), run
+ * before a release or a discard) finds the hold's rows of the audit trail
+ * by index, not by reading the whole trail: the trail only grows. */
+static void test_helper_trail_indexed(void **state)
+{
+	struct fixture *fx = *state;
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN " HELPER_STARTED_SQL("?"), -1, &q, NULL),
+	                 SQLITE_OK);
+	GString *plan = g_string_new(NULL);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		g_string_append_printf(plan, "%s;", (const char *)sqlite3_column_text(q, 3));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	if (strstr(plan->str, "USING INDEX helper_actions_hold (quarantine_id=?") == NULL)
+		fail_msg("store_helper_started() reads the trail as: %s", plan->str);
+	g_string_free(plan, TRUE);
 }
 
 static void test_newer_schema_refused(void **state)
@@ -487,7 +513,7 @@ static void test_findings_migrated(void **state)
 	 * those of the migrations after it (host_actions, 11; the complaint's
 	 * columns, 12). */
 	char *old = g_strdup_printf(
-	    "DROP TABLE host_actions;" DROP_COMPLAINT_COLUMNS
+	    DROP_AFTER_14 "DROP TABLE host_actions;" DROP_COMPLAINT_COLUMNS
 	    "DROP TABLE quarantine_findings; ALTER TABLE quarantine DROP COLUMN new_text;"
 	    "UPDATE schema_version SET version = %d;"
 	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
@@ -605,7 +631,7 @@ static void test_complaint_migrated(void **state)
 	assert_true(version >= COMPLAINT_MIGRATION);
 	store_close(fx->st);
 	fx->st = NULL;
-	char *old = g_strdup_printf(DROP_COMPLAINT_COLUMNS
+	char *old = g_strdup_printf(DROP_AFTER_14 DROP_COMPLAINT_COLUMNS
 	                            "UPDATE schema_version SET version = %d;"
 	                            "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients,"
 	                            " verdict, score, findings, created, state, new_text) VALUES ('Q1', 'm1',"
@@ -721,7 +747,7 @@ static void test_complaint_filled(void **state)
 	/* Written past the open store (which holds no lock between calls),
 	 * then opened again. */
 	char *old = g_strdup_printf(
-	    "UPDATE schema_version SET version = %d;"
+	    DROP_AFTER_14 "UPDATE schema_version SET version = %d;"
 	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
 	    " findings, created, state) VALUES"
 	    " ('Q1', 'm1', 'tok-json', 's@us.example', 'a@c.example', 'hold', 9,"
@@ -1347,7 +1373,7 @@ static void test_expire_verb_migrated(void **state)
 	fx->st = NULL;
 	host_actions_before_14(fx);
 	char *old = g_strdup_printf(
-	    "UPDATE schema_version SET version = %d;"
+	    DROP_AFTER_14 "UPDATE schema_version SET version = %d;"
 	    "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment, wrong, requested_at,"
 	    " claimed_at, done_at, result) VALUES (%" G_GINT64_FORMAT ", 'mx-b', 'return', 'alice',"
 	    " 'please call', 'no-remedy', 200, 300, 310, 'done');"
@@ -2548,8 +2574,29 @@ static char *sqlite_columns(const char *path)
 	return g_string_free(out, FALSE);
 }
 
+/* The indexes made by name in the SQLite store at PATH, "name,..." (not
+ * those SQLite makes for a key or a UNIQUE column). */
+static char *sqlite_indexes(const char *path)
+{
+	sqlite3 *db;
+	sqlite3_stmt *q;
+	GString *out = g_string_new(NULL);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db,
+	                                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
+	                                    " ORDER BY name",
+	                                    -1, &q, NULL),
+	                 SQLITE_OK);
+	while (sqlite3_step(q) == SQLITE_ROW)
+		g_string_append_printf(out, "%s%s", out->len ? "," : "",
+		                       (const char *)sqlite3_column_text(q, 0));
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return g_string_free(out, FALSE);
+}
+
 /* The PostgreSQL schema mirrors SQLite's: the same version, the same tables
- * and columns. */
+ * and columns, the same indexes. */
 static void test_pg_mirrors_sqlite(void **state)
 {
 	struct fixture *fx = *state;
@@ -2565,6 +2612,13 @@ static void test_pg_mirrors_sqlite(void **state)
 	                         " ORDER BY table_name COLLATE \"C\", column_name COLLATE \"C\")"
 	                         " FROM information_schema.columns WHERE table_schema = 'public'");
 	assert_string_equal(got, want);
+	char *want_indexes = sqlite_indexes(path);
+	char *got_indexes = pgtest_query("SELECT string_agg(indexname, ',' ORDER BY indexname COLLATE \"C\")"
+	                                 " FROM pg_indexes WHERE schemaname = 'public'"
+	                                 " AND indexname NOT IN (SELECT conname FROM pg_constraint)");
+	assert_string_equal(got_indexes, want_indexes);
+	g_free(got_indexes);
+	g_free(want_indexes);
 	char *version = pgtest_query("SELECT string_agg(version::text, ',') FROM schema_version");
 	char *expect = g_strdup_printf("%d", store_schema_version(fx->st));
 	assert_string_equal(version, expect);
@@ -2862,6 +2916,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test_setup_teardown(test_schema_and_wal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_helper_trail_indexed, setup, teardown),
 	    cmocka_unit_test(test_bad_locations),
 	    SHARED_CASES(setup),
 	    cmocka_unit_test_setup_teardown(test_crash_guard_two_processes, setup, teardown),
