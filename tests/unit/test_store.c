@@ -2553,40 +2553,14 @@ static void test_decisions(void **state)
 }
 /* ---- PostgreSQL only (APOLOGY_TEST_PG) --------------------------------- */
 
-/* The tables and columns of the SQLite store at PATH, "table.column,..." */
-static char *sqlite_columns(const char *path)
+/* The first column of SQL's rows on the SQLite store at PATH, "a,b,...". */
+static char *sqlite_list(const char *path, const char *sql)
 {
 	sqlite3 *db;
 	sqlite3_stmt *q;
 	GString *out = g_string_new(NULL);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT m.name || '.' || p.name FROM sqlite_master m,"
-	                                    " pragma_table_info(m.name) p WHERE m.type = 'table'"
-	                                    " ORDER BY m.name, p.name",
-	                                    -1, &q, NULL),
-	                 SQLITE_OK);
-	while (sqlite3_step(q) == SQLITE_ROW)
-		g_string_append_printf(out, "%s%s", out->len ? "," : "",
-		                       (const char *)sqlite3_column_text(q, 0));
-	sqlite3_finalize(q);
-	sqlite3_close(db);
-	return g_string_free(out, FALSE);
-}
-
-/* The indexes made by name in the SQLite store at PATH, "name,..." (not
- * those SQLite makes for a key or a UNIQUE column). */
-static char *sqlite_indexes(const char *path)
-{
-	sqlite3 *db;
-	sqlite3_stmt *q;
-	GString *out = g_string_new(NULL);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db,
-	                                    "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL"
-	                                    " ORDER BY name",
-	                                    -1, &q, NULL),
-	                 SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
 	while (sqlite3_step(q) == SQLITE_ROW)
 		g_string_append_printf(out, "%s%s", out->len ? "," : "",
 		                       (const char *)sqlite3_column_text(q, 0));
@@ -2607,12 +2581,17 @@ static void test_pg_mirrors_sqlite(void **state)
 		fail_msg("%s", err);
 	assert_int_equal(store_schema_version(fx->st), store_schema_version(lite));
 	store_close(lite);
-	char *want = sqlite_columns(path);
+	/* "table.column,..." */
+	char *want = sqlite_list(path, "SELECT m.name || '.' || p.name FROM sqlite_master m,"
+	                               " pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.name");
 	char *got = pgtest_query("SELECT string_agg(table_name || '.' || column_name, ','"
 	                         " ORDER BY table_name COLLATE \"C\", column_name COLLATE \"C\")"
 	                         " FROM information_schema.columns WHERE table_schema = 'public'");
 	assert_string_equal(got, want);
-	char *want_indexes = sqlite_indexes(path);
+	/* the indexes made by name (not those SQLite makes for a key or a
+	 * UNIQUE column) */
+	char *want_indexes =
+	    sqlite_list(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
 	char *got_indexes = pgtest_query("SELECT string_agg(indexname, ',' ORDER BY indexname COLLATE \"C\")"
 	                                 " FROM pg_indexes WHERE schemaname = 'public'"
 	                                 " AND indexname NOT IN (SELECT conname FROM pg_constraint)");
