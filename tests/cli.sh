@@ -64,6 +64,15 @@ expect "bad policy" 78 "$CTL" check --policy /nonexistent.yaml tests/demo/good.e
 expect "policy check OK" 0 "$CTL" policy check policies/default.yaml
 contains "policy OK printed" out "policy OK"
 contains "policy check names the model versions" out "models: gate 1 ("
+[ ! -s "$tmp/err" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL the shipped models draw a warning"; }
+# a model edited after apology-train wrote it: a warning, and the policy still loads
+mkdir "$tmp/edited"
+cp policies/default.yaml policies/*.model "$tmp/edited/"
+sed -i 's/^threshold /threshold 1/' "$tmp/edited/default-gate-text.model" # 4333 -> 14333
+expect "policy check of an edited model" 0 "$CTL" policy check "$tmp/edited/default.yaml"
+contains "the edited model is named" err 'models.gate-text: the file is not what its version line'
+if grep -q "models.gate:\|models.sentences" "$tmp/err"; then
+	fail=$((fail + 1)); echo "FAIL a model not edited is named"; else pass=$((pass + 1)); fi
 printf 'version: 1\nrules:\n  excuse:\n    wieght: 3\n' >"$tmp/bad.yaml"
 expect "policy check errors" 78 "$CTL" policy check "$tmp/bad.yaml"
 contains "error has file:line:col" err "bad.yaml:4:5: excuse: unknown key"

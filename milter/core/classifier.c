@@ -514,6 +514,46 @@ void classifier_free(struct classifier *m)
 	g_free(m);
 }
 
+/* The digest VERSION (a version line's value) names, or NULL: "1 (N
+ * examples, 0123456789ab)". */
+static const char *named_digest(const char *version, size_t len)
+{
+	if (len < 16 || memcmp(version + len - 15, ", ", 2) != 0 || version[len - 1] != ')')
+		return NULL;
+	const char *d = version + len - 13;
+	for (int i = 0; i < 12; i++)
+		if (!g_ascii_isdigit(d[i]) && (d[i] < 'a' || d[i] > 'f'))
+			return NULL;
+	return d;
+}
+
+enum classifier_digest classifier_digest_check(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len, *named = NULL;
+	GChecksum *sum = NULL;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		if (sum) {
+			g_checksum_update(sum, (const guchar *)p, (gssize)n);
+			g_checksum_update(sum, (const guchar *)"\n", 1);
+			if (n == 3 && memcmp(p, "end", 3) == 0)
+				break;
+		} else if (has_key(p, n, part_key[P_VERSION])) {
+			named = named_digest(p + 8, n - 8);
+			if (named == NULL)
+				return CLASSIFIER_DIGEST_NONE;
+			sum = g_checksum_new(G_CHECKSUM_SHA256);
+		}
+		p += n + 1;
+	}
+	if (sum == NULL)
+		return CLASSIFIER_DIGEST_NONE;
+	bool same = strncmp(g_checksum_get_string(sum), named, 12) == 0;
+	g_checksum_free(sum);
+	return same ? CLASSIFIER_DIGEST_SAME : CLASSIFIER_DIGEST_DIFFERS;
+}
+
 int classifier_class(const struct classifier *m, const char *name)
 {
 	for (unsigned i = 0; m && i < m->n_classes; i++)

@@ -74,6 +74,19 @@ void classifier_reader_feed(struct classifier_reader *r, const char *data, size_
 struct classifier *classifier_reader_finish(struct classifier_reader *r, char **err);
 void classifier_free(struct classifier *m);
 
+/* Whether the model file DATA (LEN bytes) is what its version line names.
+ * apology-train writes into the version line ("1 (N examples, DIGEST)") the
+ * first 12 hex digits of the SHA-256 of every line after it up to and with
+ * "end"; a site's hand edit or a damaged copy no longer matches.  Not part
+ * of loading (hashing costs about as much as parsing): `policy check` and
+ * the daemon's start and reload ask (policy_model_doubts()). */
+enum classifier_digest {
+	CLASSIFIER_DIGEST_NONE,   /* the version names no digest (an older trainer) */
+	CLASSIFIER_DIGEST_SAME,   /* the lines are the ones it names */
+	CLASSIFIER_DIGEST_DIFFERS /* edited or damaged since it was written */
+};
+enum classifier_digest classifier_digest_check(const char *data, size_t len);
+
 /* Index of class NAME, or -1. */
 int classifier_class(const struct classifier *m, const char *name);
 

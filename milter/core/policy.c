@@ -945,7 +945,12 @@ static struct classifier *load_model(struct loader *L, int which, const char *co
 			m = NULL;
 		}
 	}
-	g_free(full);
+	if (m) {
+		g_free(L->pol->model_file[which]);
+		L->pol->model_file[which] = full;
+	} else {
+		g_free(full);
+	}
 	return m;
 }
 
@@ -1006,6 +1011,36 @@ char *policy_models_line(const struct policy *pol)
 	           *text = policy_model_version(pol, "gate-text");
 	return g_strdup_printf("gate %s, sentences %s%s%s", gate ? gate : "none", sent ? sent : "none",
 	                       text ? ", gate-text " : "", text ? text : "");
+}
+
+char *policy_model_doubts(const struct policy *pol)
+{
+	static const char *const which[] = {"gate", "sentences", "gate-text"}; /* model_file's order */
+	GString *out = g_string_new(NULL);
+	for (unsigned i = 0; i < G_N_ELEMENTS(which); i++) {
+		const struct classifier *m = policy_model(pol, which[i]);
+		char *data = NULL;
+		gsize len = 0;
+		GError *gerr = NULL;
+		if (m == NULL || pol->model_file[i] == NULL)
+			continue;
+		if (!g_file_get_contents(pol->model_file[i], &data, &len, &gerr)) {
+			g_string_append_printf(out, "%smodels.%s: cannot read %s again to check it: %s",
+			                       out->len ? "; " : "", which[i], pol->model_file[i],
+			                       gerr->message);
+			g_error_free(gerr);
+			continue;
+		}
+		if (classifier_digest_check(data, len) == CLASSIFIER_DIGEST_DIFFERS)
+			g_string_append_printf(
+			    out,
+			    "%smodels.%s: the file is not what its version line \"%s\" names "
+			    "(edited or damaged since apology-train wrote it); it is used as it "
+			    "reads (make train writes it again)",
+			    out->len ? "; " : "", which[i], m->version);
+		g_free(data);
+	}
+	return out->len ? g_string_free(out, FALSE) : (g_string_free(out, TRUE), NULL);
 }
 
 /* Where top-level KEY is in the file, or NULL when it is absent. */
@@ -1153,6 +1188,8 @@ void policy_unref(struct policy *pol)
 	classifier_free(pol->gate);
 	classifier_free(pol->sentences);
 	classifier_free(pol->gate_text);
+	for (size_t i = 0; i < G_N_ELEMENTS(pol->model_file); i++)
+		g_free(pol->model_file[i]);
 	g_free(pol->name);
 	g_free(pol);
 }

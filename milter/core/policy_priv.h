@@ -131,6 +131,7 @@ struct policy {
 	struct classifier *gate;
 	struct classifier *sentences;
 	struct classifier *gate_text; /* the complaint class on whole texts, or NULL */
+	char *model_file[3];          /* the files gate, sentences and gate-text were read from */
 	int gate_text_class;
 	int gate_text_answers;      /* its answers class, or -1 (a model from before it had one) */
 	int gate_class[GATE_COUNT]; /* class index in gate per enum gate_class */

@@ -17,9 +17,12 @@
 
 static void print_policy_ok(const char *path, const struct policy *pol)
 {
-	char *models = policy_models_line(pol);
+	char *models = policy_models_line(pol), *doubts = policy_model_doubts(pol);
 	printf("policy OK: %s (%s, %u patterns, %s matcher; models: %s)\n", path, policy_name(pol),
 	       policy_pattern_count(pol), policy_matcher_name(), models);
+	if (doubts) /* loads and judges: a warning, not an error */
+		fprintf(stderr, "apologyctl: %s: warning: %s\n", path, doubts);
+	g_free(doubts);
 	g_free(models);
 }
 

@@ -67,6 +67,16 @@ const char *const frontend_macros[SMFIM_LAST + 1] = {
     [SMFIM_EOM] = "i",
 };
 
+/* A model of POL whose file is not what its version names is used as it
+ * reads, with a warning (policy_model_doubts()). */
+static void log_model_doubts(const struct policy *pol, const char *path)
+{
+	char *doubts = policy_model_doubts(pol);
+	if (doubts)
+		log_msg(LOG_WARNING, "policy %s: %s", path, doubts);
+	g_free(doubts);
+}
+
 void daemon_reload(struct filter *f)
 {
 	char *report = NULL, *changes = NULL;
@@ -81,6 +91,11 @@ void daemon_reload(struct filter *f)
 	if (*changes)
 		log_msg(LOG_NOTICE, "policy changes%s: %s", how == FILTER_RELOAD_SHRINKS ? " not taken" : "",
 		        changes);
+	if (how == FILTER_RELOADED || how == FILTER_RELOADED_SHRUNK) {
+		struct policy *pol = filter_policy(f);
+		log_model_doubts(pol, the_config.policy);
+		policy_unref(pol);
+	}
 	g_free(report);
 	g_free(changes);
 }
@@ -448,9 +463,12 @@ int main(int argc, char **argv)
 			printf("hold key OK: %s\n", the_config.hold_key);
 		g_free(no_key);
 		holdseal_key_clear(&key);
-		char *models = policy_models_line(pol);
+		char *models = policy_models_line(pol), *doubts = policy_model_doubts(pol);
 		printf("policy OK: %s (%u patterns, %s matcher; models: %s)\n", the_config.policy,
 		       policy_pattern_count(pol), policy_matcher_name(), models);
+		if (doubts)
+			fprintf(stderr, "warning: policy %s: %s\n", the_config.policy, doubts);
+		g_free(doubts);
 		g_free(models);
 		policy_unref(pol);
 		check_store();
@@ -491,6 +509,7 @@ int main(int argc, char **argv)
 	struct writer_limits limits = upkeep_writer_limits(&the_config);
 	the_writer = writer_new(the_spool, &limits);
 	struct store *st = upkeep_start(&the_config, the_writer);
+	log_model_doubts(pol, the_config.policy);
 	the_filter = filter_new(&the_config, st, the_writer, pol);
 	pol = NULL;
 	if (no_key == NULL)

@@ -280,6 +280,86 @@ static void test_parse_in_pieces(void **state)
 	g_free(text);
 }
 
+/* The courier model with its version naming the SHA-256 of the lines after
+ * the version line, as apology-train writes it; FROM in those lines replaced
+ * by TO after the digest was taken, when FROM is not NULL. */
+static char *courier_model_digested(const char *from, const char *to)
+{
+	char *text = courier_model();
+	char **parts = g_strsplit(text, "version 1\n", 2);
+	assert_non_null(parts[1]);
+	char *digest = g_compute_checksum_for_string(G_CHECKSUM_SHA256, parts[1], -1);
+	char **cut = from ? g_strsplit(parts[1], from, 2) : NULL;
+	if (cut)
+		assert_non_null(cut[1]);
+	char *body = cut ? g_strconcat(cut[0], to, cut[1], NULL) : g_strdup(parts[1]);
+	char *out = g_strdup_printf("%sversion 1 (3 examples, %.12s)\n%s", parts[0], digest, body);
+	g_strfreev(cut);
+	g_free(body);
+	g_free(digest);
+	g_strfreev(parts);
+	g_free(text);
+	return out;
+}
+
+/* Whether a model file is what its version names: every line after the
+ * version line to "end" counts; a version without a digest names none. */
+static void test_digest(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *from, *to;
+		enum classifier_digest want;
+	} edits[] = {
+	    {" 800 -200\n", " 801 -200\n", CLASSIFIER_DIGEST_DIFFERS},         /* a weight */
+	    {"threshold 0 0\n", "threshold 0 1\n", CLASSIFIER_DIGEST_DIFFERS}, /* a threshold */
+	    {"bits 10\n", "# tuned\nbits 10\n", CLASSIFIER_DIGEST_DIFFERS},    /* a comment is an edit too */
+	    {"end\n", "end\n# after the end\n", CLASSIFIER_DIGEST_SAME},       /* nothing after "end" is read */
+	    {"end\n", "end", CLASSIFIER_DIGEST_SAME},                         /* nor its newline */
+	};
+	char *text = courier_model_digested(NULL, NULL);
+	assert_int_equal(classifier_digest_check(text, strlen(text)), CLASSIFIER_DIGEST_SAME);
+	for (size_t i = 0; i < G_N_ELEMENTS(edits); i++) {
+		char *edited = courier_model_digested(edits[i].from, edits[i].to);
+		if (classifier_digest_check(edited, strlen(edited)) != edits[i].want)
+			print_error("case %zu: %s -> %s\n", i, edits[i].from, edits[i].to);
+		assert_int_equal(classifier_digest_check(edited, strlen(edited)), edits[i].want);
+		g_free(edited);
+	}
+	/* versions that name no digest: the lines after them are not taken
+	 * for edited */
+	char *digest = g_strndup(strstr(text, "examples, ") + strlen("examples, "), 12);
+	char *versions[] = {
+	    g_strdup("version 1\n"),
+	    g_strdup_printf("version 1 (3 examples, %s]\n", digest),
+	    g_strdup_printf("version 1 (3 examples, %s) 2\n", digest),
+	    g_strdup_printf("version 1 (3 examples, %.11s)\n", digest),
+	};
+	char *line = g_strdup_printf("version 1 (3 examples, %s)\n", digest);
+	for (size_t i = 0; i < G_N_ELEMENTS(versions); i++) {
+		char **parts = g_strsplit(text, line, 2);
+		assert_non_null(parts[1]);
+		char *other = g_strconcat(parts[0], versions[i], parts[1], NULL);
+		assert_int_equal(classifier_digest_check(other, strlen(other)), CLASSIFIER_DIGEST_NONE);
+		g_free(other);
+		g_strfreev(parts);
+		g_free(versions[i]);
+	}
+	/* the shipped models, as make train writes them */
+	static const char *const shipped[] = {"policies/default-gate.model", "policies/default-gate-text.model",
+	                                      "policies/default-sentences.model"};
+	for (size_t i = 0; i < G_N_ELEMENTS(shipped); i++) {
+		char *data = NULL;
+		gsize len = 0;
+		assert_true(g_file_get_contents(shipped[i], &data, &len, NULL));
+		assert_int_equal(classifier_digest_check(data, len), CLASSIFIER_DIGEST_SAME);
+		g_free(data);
+	}
+	g_free(line);
+	g_free(digest);
+	g_free(text);
+}
+
 /* classifier_same() tells models that judge differently apart, whatever
  * their name and version lines say: each case edits the courier model once. */
 static void test_same(void **state)
@@ -375,6 +455,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_models),
 	    cmocka_unit_test(test_parse_in_pieces),
 	    cmocka_unit_test(test_same),
+	    cmocka_unit_test(test_digest),
 	    cmocka_unit_test(test_policy_models),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -389,14 +389,16 @@ static void test_compare_models_content(void **state)
 	static const struct {
 		char *(*edit)(const char *);
 		const char *after; /* the change line after "models.gate: VERSION", or NULL: none */
+		bool doubted;      /* the file is not what its version names */
 	} cases[] = {
-	    {as_it_is, NULL},
-	    {raise_threshold, ", but its weights, thresholds or pooling differ\n"},
-	    {no_digest, " -> 1 (13725 examples) (the same weights, thresholds and pooling)\n"},
+	    {as_it_is, NULL, false},
+	    {raise_threshold, ", but its weights, thresholds or pooling differ\n", true},
+	    {no_digest, " -> 1 (13725 examples) (the same weights, thresholds and pooling)\n", false},
 	};
 	char *err = NULL;
 	struct policy *shipped = policy_load("policies/default.yaml", &err);
 	assert_non_null(shipped);
+	assert_null(policy_model_doubts(shipped));
 	const char *version = policy_model_version(shipped, "gate");
 	char *dir = g_dir_make_tmp("test_policy-XXXXXX", NULL);
 	assert_non_null(dir);
@@ -410,6 +412,18 @@ static void test_compare_models_content(void **state)
 		                            : g_strdup("");
 		assert_string_equal(changes->str, want);
 		assert_int_equal(lost->len, 0);
+		char *doubts = policy_model_doubts(copy);
+		if (cases[i].doubted) {
+			char *line = g_strdup_printf("models.gate: the file is not what its version line \"%s\" names",
+			                             version);
+			assert_non_null(doubts);
+			assert_true(g_str_has_prefix(doubts, line));
+			assert_null(strstr(doubts, "models.sentences")); /* only the one edited */
+			g_free(line);
+		} else {
+			assert_null(doubts);
+		}
+		g_free(doubts);
 		g_free(want);
 		g_string_free(changes, TRUE);
 		g_string_free(lost, TRUE);
