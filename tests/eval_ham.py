@@ -12,7 +12,7 @@ message as inbound mail from a client, as the milter judges mail arriving for an
 (`apologyctl check --as-inbound`): the share taken for complaints, whose replies would then be judged as answers
 to one.  Nothing downloaded is committed.  Exit 0 when the shares are within the limits given.
 """
-import argparse, collections, json, os, subprocess, sys, tempfile, time
+import argparse, collections, json, os, re, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "milter", "train"))
 from public_data import spam_assassin_group  # noqa: E402
@@ -39,9 +39,10 @@ def main():
     inbound, inbound_errors, inbound_secs = 0, 0, 0.0
     with tempfile.TemporaryDirectory() as d:
         paths = []
-        for f in files:
+        for n, f in enumerate(files):
             m = json.load(open(f))
-            p = os.path.join(d, m["id"] + ".eml")
+            # by position (names stay unique), with the message's id to read in --verbose
+            p = os.path.join(d, f"{n:04d}-{re.sub(r'[^A-Za-z0-9._-]', '_', str(m['id']))[:80]}.eml")
             with open(p, "w", encoding="utf-8", errors="surrogateescape") as out:
                 out.write(m["text"])
             paths.append(p)
