@@ -25,13 +25,19 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
  * principle, advice.  Shared by every JSON rendering of a decision. */
 void render_json_findings(GString *out, const struct decision *d);
 /* One JSON object for mail judged as it arrives (`check --as-inbound`):
- * {"file","parsed","complaint":{"detected","severity","evidence"}}, the
- * evidence null when the message could not be read.  No trailing newline. */
-void render_json_inbound(GString *out, const char *file, const struct inbound *in);
+ * {"file","parsed","message_id","complaint":{"detected","severity",
+ * "evidence","kinds"}}: message_id null when the message has none, the
+ * evidence null when the message could not be read, kinds the failure kinds
+ * of POL its words name, which the milter stores with a complaint (empty for
+ * no complaint).  No
+ * trailing newline. */
+void render_json_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in);
 /* The same as one line of text: "FILE: complaint, serious, evidence +4.6",
- * "FILE: no complaint, evidence -4.3" or "FILE: not a readable message, no
- * complaint".  No trailing newline. */
-void render_text_inbound(GString *out, const char *file, const struct inbound *in);
+ * then "; kinds delivery, billing" when its words name any and "; no
+ * Message-ID, so the milter would not store it" for a complaint without
+ * one; "FILE: no complaint, evidence -4.3"; or "FILE: not a readable
+ * message, no complaint".  No trailing newline. */
+void render_text_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in);
 /* "normal", "serious", or NULL for SEVERITY_NONE; static storage. */
 const char *render_severity_name(enum complaint_severity s);
 

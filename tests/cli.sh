@@ -117,8 +117,8 @@ expect "--inbound file missing" 66 "$CTL" check $P --inbound /nonexistent.eml "$
 # check --as-inbound: each file judged as arriving mail, as the milter judges it before storing a complaint;
 # the same call as --inbound makes, one line per file, in order.
 expect "--as-inbound judges arriving mail" 0 "$CTL" check $P --as-inbound --format json "$tmp/complaint.eml" "$tmp/plain.eml"
-[ "$(sed -n 1p "$tmp/out" | grep -c '"file":"[^"]*complaint.eml","parsed":true,"complaint":{"detected":true,"severity":"serious","evidence":')" = 1 ] &&
-	[ "$(sed -n 2p "$tmp/out" | grep -c '"file":"[^"]*plain.eml","parsed":true,"complaint":{"detected":false,"severity":null,"evidence":-')" = 1 ] &&
+[ "$(sed -n 1p "$tmp/out" | grep -c '"file":"[^"]*complaint.eml","parsed":true,"message_id":"c1@client.example","complaint":{"detected":true,"severity":"serious","evidence":')" = 1 ] &&
+	[ "$(sed -n 2p "$tmp/out" | grep -c '"file":"[^"]*plain.eml","parsed":true,"message_id":null,"complaint":{"detected":false,"severity":null,"evidence":-[0-9.]*,"kinds":\[\]}}$')" = 1 ] &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound json lines:"; cat "$tmp/out"; }
 expect "--as-inbound as text" 0 "$CTL" check $P --as-inbound "$tmp/complaint.eml" "$tmp/plain.eml"
 contains "--as-inbound names a complaint and its severity" out "complaint.eml: complaint, serious, evidence +"
@@ -127,7 +127,17 @@ printf 'no header here' >"$tmp/junk.eml"
 expect "--as-inbound: an unreadable message is no complaint" 0 "$CTL" check $P --as-inbound "$tmp/junk.eml"
 contains "--as-inbound says it could not read it" out "junk.eml: not a readable message, no complaint"
 expect "--as-inbound: an unreadable message in JSON" 0 "$CTL" check $P --as-inbound --format json "$tmp/junk.eml"
-contains "--as-inbound: its evidence is null" out '"parsed":false,"complaint":{"detected":false,"severity":null,"evidence":null}'
+contains "--as-inbound: its evidence is null" out '"parsed":false,"message_id":null,"complaint":{"detected":false,"severity":null,"evidence":null,"kinds":\[\]}}$'
+# the failure kinds a complaint names, which the milter stores with it, and a complaint it would not store
+printf 'From: Client <c@client.example>\nTo: a@agency.example\nSubject: Invoice\nMessage-ID: <k1@client.example>\n\nThe invoice charges us twice and the parcel still has not arrived after three weeks. This is unacceptable.\n' >"$tmp/kinds.eml"
+grep -v '^Message-ID' "$tmp/kinds.eml" >"$tmp/noid.eml"
+expect "--as-inbound: kinds and Message-ID" 0 "$CTL" check $P --as-inbound "$tmp/kinds.eml" "$tmp/noid.eml" "$tmp/plain.eml"
+[ "$(sed -n 1p "$tmp/out" | sed 's/evidence [^;]*;/evidence E;/')" = "$tmp/kinds.eml: complaint, normal, evidence E; kinds delivery, billing" ] &&
+	[ "$(sed -n 2p "$tmp/out" | sed 's/evidence [^;]*;/evidence E;/')" = "$tmp/noid.eml: complaint, normal, evidence E; kinds delivery, billing; no Message-ID, so the milter would not store it" ] &&
+	sed -n 3p "$tmp/out" | grep -q "plain.eml: no complaint, evidence -[0-9.]*$" &&
+	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound kinds and Message-ID:"; cat "$tmp/out"; }
+expect "--as-inbound: kinds in JSON" 0 "$CTL" check $P --as-inbound --format json "$tmp/kinds.eml"
+contains "--as-inbound: the kinds as a list" out '"message_id":"k1@client.example","complaint":{"detected":true,"severity":"normal","evidence":[0-9.]*,"kinds":\["delivery","billing"\]}}$'
 "$CTL" check $P --as-inbound - <"$tmp/complaint.eml" >"$tmp/out" 2>"$tmp/err" && grep -q "^-: complaint, serious" "$tmp/out" &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound from standard input: $(cat "$tmp/out" "$tmp/err")"; }
 for other in "--complaint normal" "--inbound $tmp/complaint.eml" "--history $tmp/plain.eml" "--now 2026-03-04T10:00:00Z"; do

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "jsonstr.h"
+#include "policy.h"
 #include "render.h"
 #include "units.h"
 
@@ -81,30 +82,59 @@ void render_json(GString *out, const char *file, const struct decision *d)
 	g_string_append_c(out, '}');
 }
 
-void render_json_inbound(GString *out, const char *file, const struct inbound *in)
+/* The failure kinds of KINDS (policy_kind_index() bits): JSON strings
+ * separated by commas, or for text "a, b". */
+static void kind_names(GString *out, const struct policy *pol, unsigned kinds, bool json)
+{
+	bool first = true;
+	for (unsigned k = 0; k < policy_kind_count(pol) && k < 32; k++) {
+		if (!(kinds & (1u << k)))
+			continue;
+		g_string_append(out, first ? "" : json ? "," : ", ");
+		if (json)
+			render_json_string(out, policy_kind_name(pol, k));
+		else
+			g_string_append(out, policy_kind_name(pol, k));
+		first = false;
+	}
+}
+
+void render_json_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in)
 {
 	const struct complaint *c = &in->complaint;
 	g_string_append(out, "{\"file\":");
 	render_json_string(out, file);
-	g_string_append_printf(out, ",\"parsed\":%s,\"complaint\":{\"detected\":%s,\"severity\":",
-	                       in->parsed ? "true" : "false", c->detected ? "true" : "false");
+	g_string_append_printf(out, ",\"parsed\":%s,\"message_id\":", in->parsed ? "true" : "false");
+	render_json_string(out, in->message_id && *in->message_id ? in->message_id : NULL);
+	g_string_append_printf(
+	    out, ",\"complaint\":{\"detected\":%s,\"severity\":", c->detected ? "true" : "false");
 	render_json_string(out, render_severity_name(c->severity));
 	if (in->parsed)
-		g_string_append_printf(out, ",\"evidence\":%.1f}}", c->score);
+		g_string_append_printf(out, ",\"evidence\":%.1f", c->score);
 	else
-		g_string_append(out, ",\"evidence\":null}}");
+		g_string_append(out, ",\"evidence\":null");
+	g_string_append(out, ",\"kinds\":[");
+	kind_names(out, pol, c->detected ? c->kinds : 0, true);
+	g_string_append(out, "]}}");
 }
 
-void render_text_inbound(GString *out, const char *file, const struct inbound *in)
+void render_text_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in)
 {
 	const struct complaint *c = &in->complaint;
 	const char *sev = render_severity_name(c->severity);
-	if (!in->parsed)
+	if (!in->parsed) {
 		g_string_append_printf(out, "%s: not a readable message, no complaint", file);
-	else
-		g_string_append_printf(out, "%s: %s%s%s, evidence %+.1f", file,
-		                       c->detected ? "complaint" : "no complaint", sev ? ", " : "",
-		                       sev ? sev : "", c->score);
+		return;
+	}
+	g_string_append_printf(out, "%s: %s%s%s, evidence %+.1f", file,
+	                       c->detected ? "complaint" : "no complaint", sev ? ", " : "", sev ? sev : "",
+	                       c->score);
+	if (c->detected && c->kinds) {
+		g_string_append(out, "; kinds ");
+		kind_names(out, pol, c->kinds, false);
+	}
+	if (c->detected && !(in->message_id && *in->message_id))
+		g_string_append(out, "; no Message-ID, so the milter would not store it");
 }
 
 /* The line of the new text around [start,end) with the words marked. */

@@ -135,7 +135,7 @@ static int check_as_inbound(const struct policy *pol, char **files, int n, bool 
 		struct inbound in;
 		apology_classify_inbound(pol, (const char *)buf->data, buf->len, &in);
 		GString *out = g_string_new(NULL);
-		(json ? render_json_inbound : render_text_inbound)(out, files[i], &in);
+		(json ? render_json_inbound : render_text_inbound)(out, files[i], pol, &in);
 		puts(out->str);
 		g_string_free(out, TRUE);
 		inbound_clear(&in);
