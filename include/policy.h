@@ -44,9 +44,9 @@ char *policy_models_line(const struct policy *pol);
 /* NULL when each model's file is what its version line names (or the line
  * names no digest: an older trainer's), else one line naming each model
  * whose file is not: "models.gate: the file is not what its version line
- * \"V\" names (...)", joined by "; ".  Such a model still loads and judges as its file
- * reads (a threshold edited by hand, say); the caller warns.  The caller
- * frees it. */
+ * \"V\" names (...)", or that cannot be read again to check it
+ * ("models.gate: cannot read PATH again to check it: ..."), joined by "; ".  Such a model still loads and
+ * judges as its file reads (a threshold edited by hand, say); the caller warns.  The caller frees it. */
 char *policy_model_doubts(const struct policy *pol);
 /* Which matcher backend is built in ("hyperscan" or "pcre2"). */
 const char *policy_matcher_name(void);

@@ -540,12 +540,12 @@ enum classifier_digest classifier_digest_check(const char *data, size_t len)
 			if (n == 3 && memcmp(p, "end", 3) == 0)
 				break;
 		} else if (has_key(p, n, part_key[P_VERSION])) {
-			named = named_digest(p + 8, n - 8);
+			named = n > 8 ? named_digest(p + 8, n - 8) : NULL;
 			if (named == NULL)
 				return CLASSIFIER_DIGEST_NONE;
 			sum = g_checksum_new(G_CHECKSUM_SHA256);
 		}
-		p += n + 1;
+		p = nl ? nl + 1 : end;
 	}
 	if (sum == NULL)
 		return CLASSIFIER_DIGEST_NONE;

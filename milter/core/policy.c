@@ -1036,7 +1036,7 @@ char *policy_model_doubts(const struct policy *pol)
 			    out,
 			    "%smodels.%s: the file is not what its version line \"%s\" names "
 			    "(edited or damaged since apology-train wrote it); it is used as it "
-			    "reads (make train writes it again)",
+			    "reads: install or train it again, or name a deliberate edit in the version line",
 			    out->len ? "; " : "", which[i], m->version);
 		g_free(data);
 	}

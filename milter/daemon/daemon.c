@@ -502,6 +502,7 @@ int main(int argc, char **argv)
 	note_socket();
 	if (no_key != NULL)
 		log_msg(LOG_WARNING, "hold key %s: " UNSEALED, no_key);
+	log_model_doubts(pol, the_config.policy); /* before privileges drop: read as the policy was */
 	if ((!foreground && (rc = daemonize()) != 0) || (rc = write_pid_file()) != 0 ||
 	    (rc = drop_privileges(uid)) != 0 || (rc = metrics_http_start()) != 0)
 		goto out;
@@ -509,7 +510,6 @@ int main(int argc, char **argv)
 	struct writer_limits limits = upkeep_writer_limits(&the_config);
 	the_writer = writer_new(the_spool, &limits);
 	struct store *st = upkeep_start(&the_config, the_writer);
-	log_model_doubts(pol, the_config.policy);
 	the_filter = filter_new(&the_config, st, the_writer, pol);
 	pol = NULL;
 	if (no_key == NULL)

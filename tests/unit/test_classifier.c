@@ -316,6 +316,7 @@ static void test_digest(void **state)
 	    {"bits 10\n", "# tuned\nbits 10\n", CLASSIFIER_DIGEST_DIFFERS},    /* a comment is an edit too */
 	    {"end\n", "end\n# after the end\n", CLASSIFIER_DIGEST_SAME},       /* nothing after "end" is read */
 	    {"end\n", "end", CLASSIFIER_DIGEST_SAME},                         /* nor its newline */
+	    {"end\n", "", CLASSIFIER_DIGEST_DIFFERS},                         /* a file cut short */
 	};
 	char *text = courier_model_digested(NULL, NULL);
 	assert_int_equal(classifier_digest_check(text, strlen(text)), CLASSIFIER_DIGEST_SAME);
@@ -331,6 +332,7 @@ static void test_digest(void **state)
 	char *digest = g_strndup(strstr(text, "examples, ") + strlen("examples, "), 12);
 	char *versions[] = {
 	    g_strdup("version 1\n"),
+	    g_strdup("version\n"), /* nothing after the key */
 	    g_strdup_printf("version 1 (3 examples, %s]\n", digest),
 	    g_strdup_printf("version 1 (3 examples, %s) 2\n", digest),
 	    g_strdup_printf("version 1 (3 examples, %.11s)\n", digest),
