@@ -1013,10 +1013,11 @@ char *policy_models_line(const struct policy *pol)
 	                       text ? ", gate-text " : "", text ? text : "");
 }
 
-char *policy_model_doubts(const struct policy *pol)
+char *policy_model_doubts(const struct policy *pol, unsigned *count)
 {
 	static const char *const which[] = {"gate", "sentences", "gate-text"}; /* model_file's order */
 	GString *out = g_string_new(NULL);
+	unsigned n = 0;
 	for (unsigned i = 0; i < G_N_ELEMENTS(which); i++) {
 		const struct classifier *m = policy_model(pol, which[i]);
 		char *data = NULL;
@@ -1029,17 +1030,22 @@ char *policy_model_doubts(const struct policy *pol)
 			                       out->len ? "; " : "", which[i], pol->model_file[i],
 			                       gerr->message);
 			g_error_free(gerr);
+			n++;
 			continue;
 		}
-		if (classifier_digest_check(data, len) == CLASSIFIER_DIGEST_DIFFERS)
+		if (classifier_digest_check(data, len) == CLASSIFIER_DIGEST_DIFFERS) {
 			g_string_append_printf(
 			    out,
 			    "%smodels.%s: the file is not what its version line \"%s\" names "
 			    "(edited or damaged since apology-train wrote it); it is used as it "
 			    "reads: install or train it again, or name a deliberate edit in the version line",
 			    out->len ? "; " : "", which[i], m->version);
+			n++;
+		}
 		g_free(data);
 	}
+	if (count)
+		*count = n;
 	return out->len ? g_string_free(out, FALSE) : (g_string_free(out, TRUE), NULL);
 }
 

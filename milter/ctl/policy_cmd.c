@@ -17,7 +17,7 @@
 
 static void print_policy_ok(const char *path, const struct policy *pol)
 {
-	char *models = policy_models_line(pol), *doubts = policy_model_doubts(pol);
+	char *models = policy_models_line(pol), *doubts = policy_model_doubts(pol, NULL);
 	printf("policy OK: %s (%s, %u patterns, %s matcher; models: %s)\n", path, policy_name(pol),
 	       policy_pattern_count(pol), policy_matcher_name(), models);
 	if (doubts) /* loads and judges: a warning, not an error */

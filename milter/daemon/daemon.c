@@ -35,6 +35,7 @@
 
 #include "budget.h"
 #include "config.h"
+#include "daemon_metrics.h"
 #include "filter.h"
 #include "frontend.h"
 #include "holdseal.h"
@@ -68,12 +69,14 @@ const char *const frontend_macros[SMFIM_LAST + 1] = {
 };
 
 /* A model of POL whose file is not what its version names is used as it
- * reads, with a warning (policy_model_doubts()). */
+ * reads, with a warning (policy_model_doubts()) and a gauge. */
 static void log_model_doubts(const struct policy *pol, const char *path)
 {
-	char *doubts = policy_model_doubts(pol);
+	unsigned n = 0;
+	char *doubts = policy_model_doubts(pol, &n);
 	if (doubts)
 		log_msg(LOG_WARNING, "policy %s: %s", path, doubts);
+	metric_set(metric_at(daemon_metrics()->models_doubted), n);
 	g_free(doubts);
 }
 
@@ -463,7 +466,7 @@ int main(int argc, char **argv)
 			printf("hold key OK: %s\n", the_config.hold_key);
 		g_free(no_key);
 		holdseal_key_clear(&key);
-		char *models = policy_models_line(pol), *doubts = policy_model_doubts(pol);
+		char *models = policy_models_line(pol), *doubts = policy_model_doubts(pol, NULL);
 		printf("policy OK: %s (%u patterns, %s matcher; models: %s)\n", the_config.policy,
 		       policy_pattern_count(pol), policy_matcher_name(), models);
 		if (doubts)

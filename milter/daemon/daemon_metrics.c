@@ -79,6 +79,17 @@ static gpointer make(gpointer unused)
 	                    "result");
 	dm.policy_patterns =
 	    metrics_gauge(m, "apology_policy_patterns", "Patterns of the policy in use.", NULL);
+	dm.models_doubted = metrics_gauge(
+	    m, "apology_policy_models_doubted",
+	    "Model files of the policy in use that are not what their version names (edited or damaged; at "
+	    "start and each reload).",
+	    NULL);
+	dm.near_misses =
+	    metrics_counter(m, "apology_near_misses_total",
+	                    "Passed replies whose thread the gate placed just short of a complaint "
+	                    "(models.near-miss), by whether a copy was kept for review "
+	                    "(sample.near-misses): kept, not-kept.",
+	                    "copy");
 	dm.holds_waiting = metrics_gauge(m, "apology_holds_waiting",
 	                                 "Held replies waiting for a reviewer (at the last upkeep).", NULL);
 	dm.outbox_backlog = metrics_gauge(m, "apology_outbox_backlog",
@@ -98,6 +109,7 @@ static gpointer make(gpointer unused)
 	precreate(dm.records, VALUES("store", "spool", "lost"));
 	precreate(dm.store_errors, VALUES("lookup", "record", "crash-guard", "upkeep"));
 	precreate(dm.reloads, VALUES("reloaded", "reloaded-shrunk", "bad", "shrinks"));
+	precreate(dm.near_misses, VALUES("kept", "not-kept"));
 	precreate(dm.engine_seconds, VALUES("outgoing", "inbound"));
 	precreate(dm.eom_seconds, VALUES("outgoing", "inbound"));
 	for (int r = 0; r < RULE_COUNT; r++)
@@ -107,6 +119,7 @@ static gpointer make(gpointer unused)
 	metric_at(dm.store_available);
 	metric_at(dm.spool_records);
 	metric_at(dm.policy_patterns);
+	metric_at(dm.models_doubted);
 	metric_at(dm.holds_waiting);
 	metric_at(dm.outbox_backlog);
 	metric_at(dm.start_time);

@@ -34,6 +34,8 @@ struct daemon_metrics {
 	struct metric_family *spool_records;   /* records waiting in the spool */
 	struct metric_family *reloads;         /* result */
 	struct metric_family *policy_patterns; /* patterns of the policy in use */
+	struct metric_family *models_doubted;  /* its model files not what their versions name */
+	struct metric_family *near_misses;     /* copy: passed replies the gate placed just short */
 	struct metric_family *holds_waiting;   /* held replies no reviewer has decided on */
 	struct metric_family *outbox_backlog;  /* notifications not yet sent */
 	struct metric_family *start_time;      /* when the daemon started, Unix seconds */

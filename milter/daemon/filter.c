@@ -1197,6 +1197,8 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	 * random (nothing is held, so nothing may be released with it). */
 	bool sampled =
 	    d.verdict == VERDICT_PASS && d.complaint.near_miss && sample_pick(cfg->sample_near_misses);
+	if (d.verdict == VERDICT_PASS && d.complaint.near_miss)
+		DAEMON_COUNT(near_misses, sampled ? "kept" : "not-kept");
 	if (sampled) {
 		token = token_random_hex(16);
 		record_hold(s, &d, &k, qid, token, "sampled", now, &rec);

@@ -150,8 +150,14 @@ def delta(before, after, k):
 def traffic_cases(binary, top, case):
     port = free_port()
     scrape = Scraper(port)
+    # the shipped policy and models, copied so that a model can be edited before a reload
+    pdir = os.path.join(top, "policy")
+    os.makedirs(pdir)
+    for name in ("default.yaml", "default-gate.model", "default-gate-text.model", "default-sentences.model"):
+        shutil.copy(os.path.join("policies", name), pdir)
     d = Daemon(binary, top, options=["metrics=127.0.0.1:%d" % port, "spool.retry=1s",
-                                     "spool.directory=" + os.path.join(top, "spool")])
+                                     "spool.directory=" + os.path.join(top, "spool"),
+                                     "policy=" + os.path.join(pdir, "default.yaml")])
     try:
         before = scrape()
         case("the endpoint answers in the text format, version 0.0.4",
@@ -221,6 +227,8 @@ def traffic_cases(binary, top, case):
         case("outbox backlog: the pending notification",
              scrape.wait("apology_outbox_backlog", (), 1) == 1, scrape()[key("apology_outbox_backlog")])
         case("the store is available", scrape()[key("apology_store_available")] == 1)
+        case("no model of the shipped policy is doubted", scrape()[key("apology_policy_models_doubted")] == 0,
+             scrape()[key("apology_policy_models_doubted")])
 
         served = {name for name, _ in scrape()} | set(re.findall(r"^# TYPE (\S+)", scrape.text, re.M))
         shipped = set()
@@ -229,10 +237,21 @@ def traffic_cases(binary, top, case):
         case("every metric the shipped dashboard and alert rules use is served",
              shipped and shipped <= served, sorted(shipped - served))
 
+        # a model edited by hand (its threshold), then a reload: it loads, with a warning and the gauge
+        model = os.path.join(pdir, "default-gate-text.model")
+        with open(model) as f:
+            text = f.read()
+        with open(model, "w") as f:
+            f.write(re.sub(r"^threshold ", "threshold 1", text, count=1, flags=re.M))
         reloaded = key("apology_policy_reloads_total", result="reloaded")
         d.proc.send_signal(signal.SIGUSR1)  # both front ends reload on USR1
         n = scrape.wait(*reloaded, after[reloaded] + 1)
         case("SIGUSR1 counts one successful reload", n == after[reloaded] + 1, n)
+        doubted = scrape.wait("apology_policy_models_doubted", (), 1)
+        log = d.log_text()
+        case("the edited model is counted and named in the log", doubted == 1
+             and "models.gate-text: the file is not what its version line" in log
+             and "models.gate:" not in log and "models.sentences:" not in log, "%r %s" % (doubted, log[-400:]))
     finally:
         d.stop()
 

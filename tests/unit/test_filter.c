@@ -544,6 +544,9 @@ static void test_near_miss_sampled(void **state)
 	struct fx fx;
 	struct fake_mta mta;
 	char *err = NULL;
+	const struct daemon_metrics *dm = daemon_metrics();
+	double kept0 = metric_value(metric_at(dm->near_misses, "kept")),
+	       not0 = metric_value(metric_at(dm->near_misses, "not-kept"));
 	fx_start(&fx, (const char *const[]){"sample.near-misses=1", NULL});
 	mta_init(&mta);
 	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
@@ -569,6 +572,9 @@ static void test_near_miss_sampled(void **state)
 	assert_int_equal(sampled(&fx), 1);
 	mta_clear(&mta);
 	fx_stop(&fx);
+	/* counted, the held reply not */
+	assert_int_equal(metric_value(metric_at(dm->near_misses, "kept")) - kept0, 1);
+	assert_int_equal(metric_value(metric_at(dm->near_misses, "not-kept")) - not0, 0);
 
 	/* one in 2, at random: of 40, about 20 (outside 5..35 once in millions) */
 	fx_start(&fx, (const char *const[]){"sample.near-misses=2", NULL});
@@ -582,6 +588,9 @@ static void test_near_miss_sampled(void **state)
 	gint64 kept = sampled(&fx);
 	assert_in_range(kept, 5, 35);
 	fx_stop(&fx);
+	/* every near miss counted, as kept or not, the kept ones as many as were kept */
+	assert_int_equal(metric_value(metric_at(dm->near_misses, "kept")) - kept0, 1 + kept);
+	assert_int_equal(metric_value(metric_at(dm->near_misses, "not-kept")) - not0, 40 - kept);
 
 	fx_start(&fx, NULL); /* the default: none kept */
 	mta_init(&mta);
@@ -591,6 +600,7 @@ static void test_near_miss_sampled(void **state)
 	assert_int_equal(sampled(&fx), 0);
 	mta_clear(&mta);
 	fx_stop(&fx);
+	assert_int_equal(metric_value(metric_at(dm->near_misses, "not-kept")) - not0, 41 - kept);
 }
 
 /* Each reply judged advise or hold leaves a decision in the store (what
