@@ -81,13 +81,13 @@ static gpointer make(gpointer unused)
 	    metrics_gauge(m, "apology_policy_patterns", "Patterns of the policy in use.", NULL);
 	dm.models_doubted = metrics_gauge(
 	    m, "apology_policy_models_doubted",
-	    "Model files of the policy in use that are not what their version names (edited or damaged; at "
-	    "start and each reload).",
+	    "Model files of the policy in use that are not what their version names (edited or damaged) or "
+	    "cannot be read again to check (at start and after each accepted reload).",
 	    NULL);
 	dm.near_misses =
 	    metrics_counter(m, "apology_near_misses_total",
 	                    "Passed replies whose thread the gate placed just short of a complaint "
-	                    "(models.near-miss), by whether a copy was kept for review "
+	                    "(models.near-miss), by whether it was picked for a copy for review "
 	                    "(sample.near-misses): kept, not-kept.",
 	                    "copy");
 	dm.holds_waiting = metrics_gauge(m, "apology_holds_waiting",

@@ -1195,9 +1195,9 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	}
 	/* A passed near miss, kept for reviewers to judge: its token is only
 	 * random (nothing is held, so nothing may be released with it). */
-	bool sampled =
-	    d.verdict == VERDICT_PASS && d.complaint.near_miss && sample_pick(cfg->sample_near_misses);
-	if (d.verdict == VERDICT_PASS && d.complaint.near_miss)
+	bool near = d.verdict == VERDICT_PASS && d.complaint.near_miss;
+	bool sampled = near && sample_pick(cfg->sample_near_misses);
+	if (near)
 		DAEMON_COUNT(near_misses, sampled ? "kept" : "not-kept");
 	if (sampled) {
 		token = token_random_hex(16);

@@ -241,17 +241,39 @@ def traffic_cases(binary, top, case):
         model = os.path.join(pdir, "default-gate-text.model")
         with open(model) as f:
             text = f.read()
+        edited = re.sub(r"^threshold ", "threshold 1", text, count=1, flags=re.M)
         with open(model, "w") as f:
-            f.write(re.sub(r"^threshold ", "threshold 1", text, count=1, flags=re.M))
+            f.write(edited)
         reloaded = key("apology_policy_reloads_total", result="reloaded")
         d.proc.send_signal(signal.SIGUSR1)  # both front ends reload on USR1
         n = scrape.wait(*reloaded, after[reloaded] + 1)
         case("SIGUSR1 counts one successful reload", n == after[reloaded] + 1, n)
-        doubted = scrape.wait("apology_policy_models_doubted", (), 1)
+        doubted = scrape.wait("apology_policy_models_doubted", (), 1, tries=600)
         log = d.log_text()
         case("the edited model is counted and named in the log", doubted == 1
              and "models.gate-text: the file is not what its version line" in log
              and "models.gate:" not in log and "models.sentences:" not in log, "%r %s" % (doubted, log[-400:]))
+        with open(model, "w") as f:  # put back: the next reload clears the gauge
+            f.write(text)
+        d.proc.send_signal(signal.SIGUSR1)
+        n = scrape.wait(*reloaded, after[reloaded] + 2)
+        case("a reload of the model as it was clears the gauge", n == after[reloaded] + 2
+             and scrape.wait("apology_policy_models_doubted", (), 0, tries=600) == 0,
+             scrape()[key("apology_policy_models_doubted")])
+    finally:
+        d.stop()
+    # a daemon started on an edited model counts it from the start
+    with open(model, "w") as f:
+        f.write(edited)
+    port = free_port()
+    scrape = Scraper(port)
+    again = os.path.join(top, "again")
+    os.makedirs(again)
+    d = Daemon(binary, again, options=["metrics=127.0.0.1:%d" % port, "spool.directory=" + os.path.join(again, "spool"),
+                                       "policy=" + os.path.join(pdir, "default.yaml")])
+    try:
+        doubted = scrape.wait("apology_policy_models_doubted", (), 1, tries=600)
+        case("a start on an edited model counts it", doubted == 1, doubted)
     finally:
         d.stop()
 

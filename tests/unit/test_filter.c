@@ -572,7 +572,7 @@ static void test_near_miss_sampled(void **state)
 	assert_int_equal(sampled(&fx), 1);
 	mta_clear(&mta);
 	fx_stop(&fx);
-	/* counted, the held reply not */
+	/* the near miss counted as kept (a held reply is never a near miss) */
 	assert_int_equal(metric_value(metric_at(dm->near_misses, "kept")) - kept0, 1);
 	assert_int_equal(metric_value(metric_at(dm->near_misses, "not-kept")) - not0, 0);
 

@@ -433,6 +433,20 @@ static void test_compare_models_content(void **state)
 		policy_unref(copy);
 		g_free(path);
 	}
+	/* a model gone after the policy loaded cannot be checked: named too */
+	char *path = copy_shipped(dir, as_it_is);
+	struct policy *copy = policy_load(path, &err);
+	assert_non_null(copy);
+	char *gone = g_build_filename(dir, "default-gate.model", NULL);
+	assert_int_equal(g_unlink(gone), 0);
+	char *doubts = policy_model_doubts(copy, &n);
+	assert_int_equal(n, 1);
+	assert_non_null(doubts);
+	assert_true(g_str_has_prefix(doubts, "models.gate: cannot read "));
+	g_free(doubts);
+	g_free(gone);
+	policy_unref(copy);
+	g_free(path);
 	for (size_t i = 0; i < G_N_ELEMENTS(shipped_files); i++) {
 		char *f = g_build_filename(dir, shipped_files[i], NULL);
 		g_unlink(f);
