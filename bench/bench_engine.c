@@ -425,10 +425,19 @@ static void model_load(const char *policy_path)
 			double t0 = now_s();
 			struct classifier *m = classifier_parse(path, data, len, &err);
 			double ms = (now_s() - t0) * 1000;
+			t0 = now_s();
+			enum classifier_digest digest = classifier_digest_check(data, len);
+			double check_ms = (now_s() - t0) * 1000;
 			if (m)
-				printf("model load: %s %.1f ms warm, %.1f ms cold, %zu KB of weights (target < 50 ms)\n",
-				       names[i], ms, cold_load_ms(path),
-				       ((size_t)1 << m->bits) * m->n_classes * sizeof(float) / 1024);
+				printf(
+				    "model load: %s %.1f ms warm, %.1f ms cold, %zu KB of weights (target < "
+				    "50 ms); "
+				    "its digest checked in %.1f ms (%s; policy check, the daemon's start and "
+				    "reload)\n",
+				    names[i], ms, cold_load_ms(path),
+				    ((size_t)1 << m->bits) * m->n_classes * sizeof(float) / 1024, check_ms,
+				    digest == CLASSIFIER_DIGEST_SAME ? "as its version names"
+				                                     : "NOT as its version names");
 			classifier_free(m);
 			g_free(err);
 		}
