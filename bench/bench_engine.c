@@ -428,16 +428,17 @@ static void model_load(const char *policy_path)
 			t0 = now_s();
 			enum classifier_digest digest = classifier_digest_check(data, len);
 			double check_ms = (now_s() - t0) * 1000;
-			if (m)
-				printf(
-				    "model load: %s %.1f ms warm, %.1f ms cold, %zu KB of weights (target < "
-				    "50 ms); "
-				    "its digest checked in %.1f ms (%s; policy check, the daemon's start and "
-				    "reload)\n",
-				    names[i], ms, cold_load_ms(path),
-				    ((size_t)1 << m->bits) * m->n_classes * sizeof(float) / 1024, check_ms,
-				    digest == CLASSIFIER_DIGEST_SAME ? "as its version names"
-				                                     : "NOT as its version names");
+			if (m) {
+				printf("model load: %s %.1f ms warm, %.1f ms cold, %zu KB of weights (target "
+				       "< 50 ms)",
+				       names[i], ms, cold_load_ms(path),
+				       ((size_t)1 << m->bits) * m->n_classes * sizeof(float) / 1024);
+				printf("; digest checked in %.1f ms, %s (policy check, daemon start and "
+				       "reload)\n",
+				       check_ms,
+				       digest == CLASSIFIER_DIGEST_SAME ? "as its version names"
+				                                        : "NOT as named");
+			}
 			classifier_free(m);
 			g_free(err);
 		}

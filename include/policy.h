@@ -45,9 +45,10 @@ char *policy_models_line(const struct policy *pol);
  * names no digest: an older trainer's), else one line naming each model
  * whose file is not: "models.gate: the file is not what its version line
  * \"V\" names (...)", or that cannot be read again to check it
- * ("models.gate: cannot read PATH again to check it: ..."), joined by "; "; *COUNT (when not NULL) is how
- * many models it names.  Such a model still loads and judges as its file reads (a threshold edited by hand,
- * say); the caller warns.  The caller frees it. */
+ * ("models.gate: cannot read PATH again to check it: ..."), joined by "; ".
+ * *COUNT (when not NULL) is how many models it names.  Such a model still
+ * loads and judges as its file reads (a threshold edited by hand, say); the
+ * caller warns.  The caller frees it. */
 char *policy_model_doubts(const struct policy *pol, unsigned *count);
 /* Which matcher backend is built in ("hyperscan" or "pcre2"). */
 const char *policy_matcher_name(void);

@@ -29,8 +29,7 @@ void render_json_findings(GString *out, const struct decision *d);
  * "evidence","kinds"}}: message_id null when the message has none, the
  * evidence null when the message could not be read, kinds the failure kinds
  * of POL its words name, which the milter stores with a complaint (empty for
- * no complaint).  No
- * trailing newline. */
+ * no complaint).  No trailing newline. */
 void render_json_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in);
 /* The same as one line of text: "FILE: complaint, serious, evidence +4.6",
  * then "; kinds delivery, billing" when its words name any and "; no
