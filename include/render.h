@@ -26,12 +26,15 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 void render_json_findings(GString *out, const struct decision *d);
 /* One JSON object for mail judged as it arrives (`check --as-inbound`):
  * {"file","parsed","message_id","complaint":{"detected","severity",
- * "evidence","kinds"}}: message_id null when the message has none, the
- * evidence null when the message could not be read, kinds the failure kinds
+ * "evidence","clear","kinds"}}: message_id null when the message has none,
+ * the evidence null when the message could not be read, clear false for a
+ * complaint within models.inbound-margin short of the gate's bar (stored
+ * unclear: a reply to it is never held) and for none, kinds the failure kinds
  * of POL its words name, which the milter stores with a complaint (empty for
  * no complaint).  No trailing newline. */
 void render_json_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in);
-/* The same as one line of text: "FILE: complaint, serious, evidence +4.6",
+/* The same as one line of text: "FILE: complaint, serious, evidence +4.6"
+ * ("complaint, normal, unclear, evidence -0.4" short of the bar),
  * then "; kinds delivery, billing" when its words name any and "; no
  * Message-ID, so the milter would not store it" for a complaint without
  * one; "FILE: no complaint, evidence -4.3"; or "FILE: not a readable

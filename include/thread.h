@@ -55,6 +55,8 @@ struct context {
 	gint64 complaint_time;    /* its arrival time */
 	bool complaint_serious;   /* its stored severity */
 	unsigned complaint_kinds; /* its failure kinds */
+	bool complaint_unclear;   /* stored within models.inbound-margin short of the gate's bar:
+	                             a reply to it may be advised, never held */
 	const struct history_entry *history;
 	size_t n_history;
 };
@@ -84,7 +86,10 @@ struct complaint {
 /* Stage 3 proper runs inside apology_check() (decision.h), which has the
  * scan of the new text at hand. */
 
-/* Classify a bare text (inbound complaint as the daemon receives it). */
+/* Classify a bare text (inbound complaint as the daemon receives it).  A
+ * complaint the gate detects is clear; one it places within
+ * models.inbound-margin short of its bar is detected but not clear (the
+ * milter stores it as unclear: a reply to it is never held). */
 void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,
                           struct complaint *out);
 

@@ -114,11 +114,20 @@ expect "--inbound: a note that is no complaint stores none" 0 "$CTL" check $P --
 contains "--inbound: no complaint detected" out '"detected":false'
 expect "--inbound and --complaint together" 64 "$CTL" check $P --complaint normal --inbound "$tmp/complaint.eml" "$tmp/plain.eml"
 expect "--inbound file missing" 66 "$CTL" check $P --inbound /nonexistent.eml "$tmp/plain.eml"
+# a complaint just short of the gate's bar (models.inbound-margin) is stored unclear: a reply that
+# would be held answering a clear one is advised instead
+printf 'From: Dana <dana@client.example>\nTo: a@agency.example\nSubject: Report\nMessage-ID: <s1@client.example>\n\nThe March report has the old logo on the cover. Can you send a corrected file?\n' >"$tmp/shy.eml"
+printf 'From: a@agency.example\nTo: dana@client.example\nSubject: Re: Report\n\nThe printer used the file your designer approved, so that is not on us. You should have checked the proof before signing it off.\n' >"$tmp/curt.eml"
+expect "--as-inbound: just short of the bar is a complaint" 0 "$CTL" check $P --as-inbound "$tmp/shy.eml"
+contains "--as-inbound: short of the bar, unclear" out "shy.eml: complaint, normal, unclear, evidence -0"
+expect "--inbound: a reply to an unclear complaint is advised" 1 "$CTL" check $P --format json --inbound "$tmp/shy.eml" "$tmp/curt.eml"
+contains "--inbound: held back for want of a clear complaint" out '"held_back":true'
+expect "--complaint: the same reply to a complaint is held" 2 "$CTL" check $P --complaint normal "$tmp/curt.eml"
 # check --as-inbound: each file judged as arriving mail, as the milter judges it before storing a complaint;
 # the same call as --inbound makes, one line per file, in order.
 expect "--as-inbound judges arriving mail" 0 "$CTL" check $P --as-inbound --format json "$tmp/complaint.eml" "$tmp/plain.eml"
-[ "$(sed -n 1p "$tmp/out" | grep -c '"file":"[^"]*complaint.eml","parsed":true,"message_id":"c1@client.example","complaint":{"detected":true,"severity":"serious","evidence":')" = 1 ] &&
-	[ "$(sed -n 2p "$tmp/out" | grep -c '"file":"[^"]*plain.eml","parsed":true,"message_id":null,"complaint":{"detected":false,"severity":null,"evidence":-[0-9.]*,"kinds":\[\]}}$')" = 1 ] &&
+[ "$(sed -n 1p "$tmp/out" | grep -c '"file":"[^"]*complaint.eml","parsed":true,"message_id":"c1@client.example","complaint":{"detected":true,"severity":"serious","evidence":[0-9.]*,"clear":true,')" = 1 ] &&
+	[ "$(sed -n 2p "$tmp/out" | grep -c '"file":"[^"]*plain.eml","parsed":true,"message_id":null,"complaint":{"detected":false,"severity":null,"evidence":-[0-9.]*,"clear":false,"kinds":\[\]}}$')" = 1 ] &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound json lines:"; cat "$tmp/out"; }
 expect "--as-inbound as text" 0 "$CTL" check $P --as-inbound "$tmp/complaint.eml" "$tmp/plain.eml"
 contains "--as-inbound names a complaint and its severity" out "complaint.eml: complaint, serious, evidence +"
@@ -127,7 +136,7 @@ printf 'no header here' >"$tmp/junk.eml"
 expect "--as-inbound: an unreadable message is no complaint" 0 "$CTL" check $P --as-inbound "$tmp/junk.eml"
 contains "--as-inbound says it could not read it" out "junk.eml: not a readable message, no complaint"
 expect "--as-inbound: an unreadable message in JSON" 0 "$CTL" check $P --as-inbound --format json "$tmp/junk.eml"
-contains "--as-inbound: its evidence is null" out '"parsed":false,"message_id":null,"complaint":{"detected":false,"severity":null,"evidence":null,"kinds":\[\]}}$'
+contains "--as-inbound: its evidence is null" out '"parsed":false,"message_id":null,"complaint":{"detected":false,"severity":null,"evidence":null,"clear":false,"kinds":\[\]}}$'
 # the failure kinds a complaint names, which the milter stores with it, and a complaint it would not store
 printf 'From: Client <c@client.example>\nTo: a@agency.example\nSubject: Invoice\nMessage-ID: <k1@client.example>\n\nThe invoice charges us twice and the parcel still has not arrived after three weeks. This is unacceptable.\n' >"$tmp/kinds.eml"
 grep -v '^Message-ID' "$tmp/kinds.eml" >"$tmp/noid.eml"
@@ -137,7 +146,7 @@ expect "--as-inbound: kinds and Message-ID" 0 "$CTL" check $P --as-inbound "$tmp
 	sed -n 3p "$tmp/out" | grep -q "plain.eml: no complaint, evidence -[0-9.]*$" &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound kinds and Message-ID:"; cat "$tmp/out"; }
 expect "--as-inbound: kinds in JSON" 0 "$CTL" check $P --as-inbound --format json "$tmp/kinds.eml"
-contains "--as-inbound: the kinds as a list" out '"message_id":"k1@client.example","complaint":{"detected":true,"severity":"normal","evidence":[0-9.]*,"kinds":\["delivery","billing"\]}}$'
+contains "--as-inbound: the kinds as a list" out '"message_id":"k1@client.example","complaint":{"detected":true,"severity":"normal","evidence":[0-9.]*,"clear":true,"kinds":\["delivery","billing"\]}}$'
 "$CTL" check $P --as-inbound - <"$tmp/complaint.eml" >"$tmp/out" 2>"$tmp/err" && grep -q "^-: complaint, serious" "$tmp/out" &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound from standard input: $(cat "$tmp/out" "$tmp/err")"; }
 for other in "--complaint normal" "--inbound $tmp/complaint.eml" "--history $tmp/plain.eml" "--now 2026-03-04T10:00:00Z"; do

@@ -36,7 +36,7 @@ def main():
         return 2
     verdicts, rules, complaints, near = collections.Counter(), collections.Counter(), 0, 0
     flagged = []
-    inbound, inbound_errors, inbound_secs = 0, 0, 0.0
+    inbound, inbound_unclear, inbound_errors, inbound_secs = 0, 0, 0, 0.0
     with tempfile.TemporaryDirectory() as d:
         paths = []
         for n, f in enumerate(files):
@@ -61,6 +61,7 @@ def main():
             for got in inbound_mail.judge(a.ctl, a.policy, paths):
                 inbound_errors += got is None
                 inbound += bool(got and got[0])
+                inbound_unclear += bool(got and got[0] and not got[2])
             inbound_secs = time.monotonic() - t0
     for o in out:
         verdicts[o["verdict"]] += 1
@@ -84,7 +85,8 @@ def main():
           f"({complaints / n:.1%}), near misses {near} ({near / n:.1%}); {n / secs:.0f} messages/s through apologyctl")
     if not a.no_inbound:
         print(f"ham ({a.group}) as inbound mail: {inbound} of {len(paths)} taken for complaints "
-              f"({inbound / len(paths):.1%}), {inbound_errors} not judged; {inbound_secs:.0f} s")
+              f"({inbound / len(paths):.1%}; {inbound_unclear} of them unclear: replies advised, never held), "
+              f"{inbound_errors} not judged; {inbound_secs:.0f} s")
     ok_inbound = a.no_inbound or (inbound / len(paths) <= a.max_inbound and inbound_errors == 0)
     return 0 if held <= a.max_held and advised <= a.max_advised and n == len(files) and ok_inbound else 1
 

@@ -58,20 +58,22 @@ def main():
                     "> The meeting is at noon on Thursday, in the usual room.\n")
         margin = answers_margin(a.ctl, a.policy, ack)
     errors = sum(g is None for g in got)
-    count = {k: [0, 0, 0] for k in ("complaint", "other")}  # taken, within 1 logit short, all
+    count = {k: [0, 0, 0, 0] for k in ("complaint", "other")}  # taken, within 1 logit short, all, unclear
     at_least = {k: [0, 0, 0, 0] for k in ("complaint", "other")}  # evidence >= 0, -1, -2, -3
     for it, g in zip(items, got):
         c = count[it["kind"]]
         c[0] += bool(g and g[0])
         c[1] += bool(g and not g[0] and g[1] is not None and g[1] >= -1)
         c[2] += 1
+        c[3] += bool(g and g[0] and not g[2])
         for b in range(4):
             at_least[it["kind"]][b] += bool(g and g[1] is not None and g[1] >= -b)
         if a.verbose and g is not None and g[0] != (it["kind"] == "complaint"):
             print(f"  {it['id']}: {it['kind']}, taken for a complaint: {g[0]} (evidence {g[1]})")
     print(f"inbound (no reply's words): complaints taken {count['complaint'][0]}/{count['complaint'][2]} "
-          f"({count['complaint'][1]} more within 1 logit of the bar), ordinary items taken "
-          f"{count['other'][0]}/{count['other'][2]} ({count['other'][1]} more within 1), errors {errors}; "
+          f"({count['complaint'][3]} of them unclear, {count['complaint'][1]} more within 1 logit of the bar), "
+          f"ordinary items taken {count['other'][0]}/{count['other'][2]} ({count['other'][3]} unclear, "
+          f"{count['other'][1]} more within 1), errors {errors}; "
           f"run_real.py's acknowledgement reads as an answer by "
           f"{'unknown' if margin is None else f'{margin:+.1f}'} (0 is the bar)")
     print("evidence at least 0 / -1 / -2 / -3 logits: complaints "

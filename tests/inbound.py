@@ -4,8 +4,9 @@ import json, subprocess, sys
 
 
 def judge(ctl, policy, paths, batch=500):
-    """For each of PATHS, in order: (taken for a complaint, evidence), or None when it was not judged.  A message
-    that does not parse is judged no complaint (evidence None), as the daemon stores none for it."""
+    """For each of PATHS, in order: (taken for a complaint, evidence, clear), or None when it was not judged.  A
+    message that does not parse is judged no complaint (evidence None), as the daemon stores none for it; clear is
+    false for a complaint within models.inbound-margin short of the bar (stored unclear: never held)."""
     out = []
     for k in range(0, len(paths), batch):
         part = paths[k:k + batch]
@@ -25,6 +26,6 @@ def judge(ctl, policy, paths, batch=500):
             except json.JSONDecodeError:
                 continue
             c = o.get("complaint") or {}
-            got[o.get("file")] = (bool(c.get("detected")), c.get("evidence"))
+            got[o.get("file")] = (bool(c.get("detected")), c.get("evidence"), bool(c.get("clear")))
         out += [got.get(p) for p in part]
     return out

@@ -70,6 +70,7 @@ static const struct key_spec model_keys[] = {
     {"phrase-assist", K_NUMBER, -1, OFF(phrase_assist), 0, 100},
     {"thread-lift", K_NUMBER, -1, OFF(thread_lift), 0, 100},
     {"near-miss", K_NUMBER, -1, OFF(near_miss), 0, 100},
+    {"inbound-margin", K_NUMBER, -1, OFF(inbound_margin), 0, 100},
     {NULL, 0, 0, 0, 0, 0},
 };
 

@@ -141,6 +141,7 @@ struct policy {
 	double phrase_assist;       /* how far short of the gate's bar breach phrases may lift a thread */
 	double thread_lift;         /* added when quoted words and the reply's add up (two strict bars) */
 	double near_miss;           /* how far short of its bar an undetected thread is a near miss */
+	double inbound_margin;      /* how far short of its bar arriving mail is an unclear complaint */
 	double hold_margin;         /* logit past the gate's bar before a reply may be held */
 
 	struct phrase_set all;  /* every phrase: for the new text */

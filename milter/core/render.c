@@ -113,7 +113,7 @@ void render_json_inbound(GString *out, const char *file, const struct policy *po
 		g_string_append_printf(out, ",\"evidence\":%.1f", c->score);
 	else
 		g_string_append(out, ",\"evidence\":null");
-	g_string_append(out, ",\"kinds\":[");
+	g_string_append_printf(out, ",\"clear\":%s,\"kinds\":[", c->detected && c->clear ? "true" : "false");
 	kind_names(out, pol, c->detected ? c->kinds : 0, true);
 	g_string_append(out, "]}}");
 }
@@ -126,9 +126,9 @@ void render_text_inbound(GString *out, const char *file, const struct policy *po
 		g_string_append_printf(out, "%s: not a readable message, no complaint", file);
 		return;
 	}
-	g_string_append_printf(out, "%s: %s%s%s, evidence %+.1f", file,
+	g_string_append_printf(out, "%s: %s%s%s%s, evidence %+.1f", file,
 	                       c->detected ? "complaint" : "no complaint", sev ? ", " : "", sev ? sev : "",
-	                       c->score);
+	                       c->detected && !c->clear ? ", unclear" : "", c->score);
 	if (c->detected && c->kinds) {
 		g_string_append(out, "; kinds ");
 		kind_names(out, pol, c->kinds, false);
@@ -184,8 +184,10 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 		}
 		if (d->held_back)
 			g_string_append(
-			    out, "  advised, not held: the models see the complaint, but not clearly enough "
-			         "to stop mail (models.hold-margin)\n");
+			    out,
+			    "  advised, not held: the models see the complaint, but not clearly enough "
+			    "to stop mail (models.hold-margin; models.inbound-margin for one stored as it "
+			    "arrived)\n");
 	}
 	for (guint i = 0; d->findings && i < d->findings->len; i++) {
 		const struct finding *f = &g_array_index(d->findings, struct finding, i);

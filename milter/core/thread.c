@@ -259,6 +259,8 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 		out->severity = ctx->complaint_serious ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
 	}
 	conclude(pol, &ev, quoted_score, &l, out);
+	if (stored && ctx->complaint_unclear)
+		out->clear = false; /* stored within models.inbound-margin of the bar */
 	if (out->detected && out->sent < 0)
 		out->sent = view->quoted_date;
 	out->near_miss = !out->detected && l.on && view->quoted_len > 0 && l.margin >= -pol->near_miss;
@@ -273,4 +275,15 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	complaint_evidence(pol, subject, text, len, &ev);
 	struct learned l = gate_score(pol, text, len);
 	conclude(pol, &ev, ev.score, &l, out);
+	/* Arriving mail: a complaint the gate sees is one the milter stores,
+	 * clear enough to hold a reply to it; one within models.inbound-margin
+	 * short of the bar is stored too, but unclear: a reply to it may be
+	 * advised, never held (as a thread the reply's words lifted). */
+	if (out->detected) {
+		out->clear = true;
+	} else if (l.on && pol->inbound_margin > 0 && l.margin >= -pol->inbound_margin) {
+		out->detected = true;
+		out->clear = false;
+		out->severity = ev.escalation >= pol->serious_threshold ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
+	}
 }

@@ -92,6 +92,7 @@ void ctl_context_complaint(struct context *ctx, const struct complaint *c, gint6
 	ctx->complaint_time = received;
 	ctx->complaint_serious = c->severity == SEVERITY_SERIOUS;
 	ctx->complaint_kinds = c->kinds;
+	ctx->complaint_unclear = !c->clear;
 }
 
 void ctl_json_decision(GString *out, const char *file, const struct policy *pol, const struct decision *d)

@@ -749,12 +749,13 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 		    .received = now,
 		    .serious = c->severity == SEVERITY_SERIOUS,
 		    .kinds = c->kinds,
+		    .unclear = !c->clear,
 		};
 		bool serious = rec->c.serious;
 		record(f, rec, &r);
 		GString *line = g_string_new(NULL);
-		g_string_printf(line, "%s: inbound complaint severity=%s kinds=%u%s", qid,
-		                serious ? "serious" : "normal", c->kinds,
+		g_string_printf(line, "%s: inbound complaint severity=%s kinds=%u%s%s", qid,
+		                serious ? "serious" : "normal", c->kinds, c->clear ? "" : " unclear",
 		                r.worst == RECORDED_STORE ? " recorded" : "");
 		int level = log_records(line, &r, st == NULL);
 		log_msg(level, "%s", line->str);
@@ -818,6 +819,7 @@ static void look_up(struct filter_session *s, const char *qid, gint64 now, struc
 		k->ctx.complaint_time = k->complaint.received;
 		k->ctx.complaint_serious = k->complaint.serious;
 		k->ctx.complaint_kinds = k->complaint.kinds;
+		k->ctx.complaint_unclear = k->complaint.unclear;
 		k->client_domain = g_strdup(k->complaint.client_domain);
 	}
 	k->thread = k->have_complaint ? k->complaint.message_id

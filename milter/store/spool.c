@@ -318,6 +318,8 @@ static GString *complaint_line(const struct store_complaint *c)
 	put_number(out, "received", c->received);
 	g_string_append_printf(out, ",\"serious\":%s", c->serious ? "true" : "false");
 	put_number(out, "kinds", c->kinds);
+	if (c->unclear) /* a line without it (written before schema 16) is clear */
+		g_string_append(out, ",\"unclear\":true");
 	record_end(out);
 	return out;
 }
@@ -494,6 +496,7 @@ static bool read_complaint(struct fy_node *root, struct store_complaint *c)
 	c->received = number(root, "received", &ok);
 	c->serious = g_strcmp0(scalar(root, "serious"), "true") == 0;
 	c->kinds = (unsigned)number(root, "kinds", &ok);
+	c->unclear = g_strcmp0(scalar(root, "unclear"), "true") == 0;
 	return ok && c->message_id != NULL;
 }
 

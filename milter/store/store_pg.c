@@ -246,6 +246,8 @@ static const char *const migrations[] = {
     "  CHECK (verb IN ('release', 'return', 'discard', 'expire'));",
     /* 15: the helper's audit trail by hold (as in SQLite's entry 15) */
     "CREATE INDEX helper_actions_hold ON helper_actions(quarantine_id, at);",
+    /* 16: unclear complaints (as in SQLite's entry 16) */
+    "ALTER TABLE complaints ADD COLUMN unclear bigint NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -722,11 +724,12 @@ static void pg_set_pool_size(struct store *st, int connections)
 static bool pg_complaint_put(struct store *st, const struct store_complaint *c, char **err)
 {
 	static const char sql[] =
-	    "INSERT INTO complaints (message_id, client_addr, client_domain, received, serious, kinds)"
-	    " VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bigint, $6::bigint)"
+	    "INSERT INTO complaints (message_id, client_addr, client_domain, received, serious, kinds, "
+	    "unclear)"
+	    " VALUES ($1::text, $2::text, $3::text, $4::bigint, $5::bigint, $6::bigint, $7::bigint)"
 	    " ON CONFLICT (message_id) DO UPDATE SET client_addr = excluded.client_addr,"
 	    " client_domain = excluded.client_domain, received = excluded.received,"
-	    " serious = excluded.serious, kinds = excluded.kinds";
+	    " serious = excluded.serious, kinds = excluded.kinds, unclear = excluded.unclear";
 	struct params p = {0};
 	p_text(&p, c->message_id);
 	p_text(&p, c->client_addr ? c->client_addr : "");
@@ -734,14 +737,16 @@ static bool pg_complaint_put(struct store *st, const struct store_complaint *c, 
 	p_int(&p, c->received);
 	p_int(&p, c->serious);
 	p_int(&p, c->kinds);
+	p_int(&p, c->unclear);
 	return run_ok(handle(st), sql, &p, "recording a complaint", err);
 }
 
 static enum store_status pg_complaint_find(struct store *st, const char *const *ids, size_t n_ids,
                                            struct store_complaint *out, char **err)
 {
-	static const char sql[] = "SELECT message_id, client_addr, client_domain, received, serious, kinds"
-	                          " FROM complaints WHERE message_id = $1::text";
+	static const char sql[] =
+	    "SELECT message_id, client_addr, client_domain, received, serious, kinds, unclear"
+	    " FROM complaints WHERE message_id = $1::text";
 	struct pg_store *s = handle(st);
 	enum store_status status = STORE_NONE;
 	memset(out, 0, sizeof *out);
@@ -765,6 +770,7 @@ static enum store_status pg_complaint_find(struct store *st, const char *const *
 			out->received = get_int(r, 0, 3);
 			out->serious = get_int(r, 0, 4) != 0;
 			out->kinds = (unsigned)get_int(r, 0, 5);
+			out->unclear = get_int(r, 0, 6) != 0;
 			status = STORE_FOUND;
 		}
 		PQclear(r);

@@ -254,6 +254,10 @@ static const char *const migrations[] = {
      * a record (store_helper_started(), the helper's own check before it
      * acts) read every row of the trail without it */
     "CREATE INDEX helper_actions_hold ON helper_actions(quarantine_id, at);",
+    /* 16: a complaint stored within models.inbound-margin short of the
+     * gate's bar is unclear (a reply to it is never held); those stored
+     * before were clear */
+    "ALTER TABLE complaints ADD COLUMN unclear INTEGER NOT NULL DEFAULT 0;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -296,9 +300,9 @@ enum stmt {
 
 static const char *const stmt_sql[ST_COUNT] = {
     [ST_COMPLAINT_PUT] = "INSERT OR REPLACE INTO complaints "
-                         "(message_id, client_addr, client_domain, received, serious, kinds) "
-                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_COMPLAINT_GET] = "SELECT message_id, client_addr, client_domain, received, serious, kinds "
+                         "(message_id, client_addr, client_domain, received, serious, kinds, unclear) "
+                         "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_COMPLAINT_GET] = "SELECT message_id, client_addr, client_domain, received, serious, kinds, unclear "
                          "FROM complaints WHERE message_id = ?1",
     [ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref) "
                        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
@@ -637,6 +641,7 @@ static bool sqlite_complaint_put(struct store *st, const struct store_complaint 
 	sqlite3_bind_int64(q, 4, c->received);
 	sqlite3_bind_int(q, 5, c->serious);
 	sqlite3_bind_int64(q, 6, c->kinds);
+	sqlite3_bind_int(q, 7, c->unclear);
 	bool ok = run(s, q, "recording a complaint", err);
 	g_mutex_unlock(&s->lock);
 	return ok;
@@ -663,6 +668,7 @@ static enum store_status sqlite_complaint_find(struct store *st, const char *con
 				out->received = received;
 				out->serious = sqlite3_column_int(q, 4) != 0;
 				out->kinds = (unsigned)sqlite3_column_int64(q, 5);
+				out->unclear = sqlite3_column_int(q, 6) != 0;
 				status = STORE_FOUND;
 			}
 		} else if (rc != SQLITE_DONE) {

@@ -41,7 +41,8 @@ INSERT INTO quarantine (id, queue_id, message_id, token, sender, recipients, ver
 INSERT INTO reviews (quarantine_id, reviewer, action, note, at) VALUES (9, 'lead', 'release', 'ok', 1700000600);
 INSERT INTO outbox (key, quarantine_id, channel, event, target, payload, created, next_try)
   VALUES ('hold:7:webhook', 7, 'webhook', 'hold', 'http://127.0.0.1:9/x', '{}', 1700000000, 1700000000);
-INSERT INTO complaints VALUES ('c1@client.example', '192.0.2.7', 'client.example', 1699990000, 1, 3);
+INSERT INTO complaints (message_id, client_addr, client_domain, received, serious, kinds, unclear)
+  VALUES ('c1@client.example', '192.0.2.7', 'client.example', 1699990000, 1, 3, 1);
 INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref)
   VALUES ('sam@acme.example', 'client.example', 1700000000, 1, 'c1@client.example'),
          ('sam@acme.example', 'client.example', 1700000100, 2, NULL);
@@ -72,6 +73,7 @@ q "$PG" show 9 | grep -q "^complaint as judged: not recorded" || fail "a record 
 [ "$(pgsql "SELECT encode(raw, 'hex') FROM quarantine WHERE id = 7")" = \
 	"$(sqlite3 "$T/store.db" "SELECT lower(hex(raw)) FROM quarantine WHERE id = 7")" ] || fail "the copy's bytes changed"
 [ "$(pgsql "SELECT count(*) FROM outbox WHERE state = 'pending' AND quarantine_id = 7")" = 1 ] || fail "outbox"
+[ "$(pgsql "SELECT serious || ' ' || kinds || ' ' || unclear FROM complaints")" = "1 3 1" ] || fail "the complaint's columns"
 
 # A second copy: refused, nothing changed; with --force, replaced.
 if "$CTL" store migrate --from "$LITE" --to "$PG" >"$T/out2" 2>&1; then fail "a non-empty target was accepted"; fi

@@ -1080,6 +1080,22 @@ static void test_forged_headers_removed(void **state)
 	fx_stop(&fx);
 }
 
+/* FILE arrives on the inbound port from a client, passes untouched, and
+ * its complaint (Message-ID ID) is in the store: into *C; returns the store
+ * (the caller closes it). */
+static struct store *receive_complaint(struct fx *fx, struct fake_mta *mta, const char *file, const char *id,
+                                       struct store_complaint *c)
+{
+	char *err = NULL;
+	assert_int_equal(send_one(fx, "mx", "<dana@client.example>", "<sam@acme.example>", file, mta),
+	                 FILTER_ACCEPT);
+	assert_int_equal(mta->added->len, 0);
+	struct store *st = fx_store(fx);
+	assert_int_equal(store_complaint_find(st, &id, 1, c, &err), STORE_FOUND);
+	return st;
+}
+
+/* A complaint arrives, then the reply to it; then one stored unclear. */
 static void test_complaint_then_reply(void **state)
 {
 	(void)state;
@@ -1089,17 +1105,12 @@ static void test_complaint_then_reply(void **state)
 	fx_start(&fx, NULL);
 	mta_init(&mta);
 	/* The complaint arrives on the inbound port and is recorded... */
-	assert_int_equal(
-	    send_one(&fx, "mx", "<dana@client.example>", "<sam@acme.example>", "complaint.eml", &mta),
-	    FILTER_ACCEPT);
-	assert_int_equal(mta.added->len, 0);
-	struct store *st = fx_store(&fx);
-	const char *id = "complaint-4471@client.example";
 	struct store_complaint c;
-	assert_int_equal(store_complaint_find(st, &id, 1, &c, &err), STORE_FOUND);
+	struct store *st = receive_complaint(&fx, &mta, "complaint.eml", "complaint-4471@client.example", &c);
 	assert_string_equal(c.client_domain, "client.example");
 	assert_string_equal(c.client_addr, "192.0.2.1");
 	assert_true(c.serious);
+	assert_false(c.unclear); /* the gate sees it: clear */
 	store_complaint_clear(&c);
 	/* ...and an apology that answers it goes into the history. */
 	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
@@ -1110,6 +1121,41 @@ static void test_complaint_then_reply(void **state)
 	assert_int_equal(h->len, 1);
 	g_array_free(h, TRUE);
 	store_close(st);
+	mta_clear(&mta);
+	fx_stop(&fx);
+
+	/* A complaint just short of the gate's bar (within
+	 * models.inbound-margin) is stored unclear; a reply to it that would be
+	 * held answering a clear one is advised instead, and goes out with the
+	 * advisory headers. */
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	st = receive_complaint(&fx, &mta, "complaint-unclear.eml", "report-5120@client.example", &c);
+	assert_true(c.unclear);
+	assert_false(c.serious);
+	store_complaint_clear(&c);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-unclear.eml", &mta),
+	                 FILTER_ACCEPT);
+	assert_null(mta.quarantined);
+	const char *check = added(&mta, "X-Apology-Check");
+	assert_non_null(check);
+	assert_true(g_str_has_prefix(check, "advise; score="));
+	assert_non_null(strstr(check, "defensive")); /* what would hold under a clear complaint */
+	store_close(st);
+	mta_clear(&mta);
+	fx_stop(&fx);
+
+	/* the same thread under a clear complaint: held */
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	st = fx_store(&fx);
+	struct store_complaint clear = {"report-5120@client.example", "192.0.2.1", "client.example", 1740993120,
+	                                false, 0, false};
+	assert_true(store_complaint_put(st, &clear, &err));
+	store_close(st);
+	send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", "reply-unclear.eml", &mta);
+	assert_non_null(mta.quarantined);
 	mta_clear(&mta);
 	fx_stop(&fx);
 }

@@ -388,7 +388,7 @@ static void test_complaint_shown_escaped(void **state)
 	g_free(about);
 	/* The complaint stored on arrival: its arrival time and Message-ID. */
 	struct store_complaint c = {
-	    "complaint-4471@client.example", "192.0.2.1", "client.example", 1740990000, true, 1};
+	    "complaint-4471@client.example", "192.0.2.1", "client.example", 1740990000, true, 1, false};
 	char *err = NULL;
 	assert_true(store_complaint_put(fx->app.st, &c, &err));
 	show_reply(fx, "t2", line, "complaint-4471@client.example");

@@ -878,6 +878,55 @@ static void test_classify_inbound(void **state)
 	inbound_clear(&in);
 }
 
+/* Arriving mail the gate places just short of its bar (within
+ * models.inbound-margin) is a complaint too, but unclear: the milter stores
+ * it so, and a reply to it is advised, never held.  One the gate detects
+ * is clear; with the margin 0 the short one is no complaint. */
+static void test_inbound_margin(void **state)
+{
+	(void)state;
+	static const char shy[] = "From: Dana <dana@client.example>\r\nSubject: Report\r\n"
+	                          "Message-ID: <s-1@client.example>\r\n\r\n"
+	                          "The March report has the old logo on the cover. Can you send a corrected file?\r\n";
+	static const char plain[] = "From: Dana <dana@client.example>\r\nSubject: Report\r\n"
+	                            "Message-ID: <s-2@client.example>\r\n\r\n"
+	                            "Your team said the update would be live on Monday, but the old version is "
+	                            "still showing.\r\n";
+	struct inbound in;
+	apology_classify_inbound(pol, shy, strlen(shy), &in);
+	assert_true(in.complaint.score < 0 && in.complaint.score >= -1); /* short of the bar, within 1 */
+	assert_true(in.complaint.detected);
+	assert_false(in.complaint.clear);
+	assert_int_equal(in.complaint.severity, SEVERITY_NORMAL);
+	inbound_clear(&in);
+	apology_classify_inbound(pol, plain, strlen(plain), &in);
+	assert_true(in.complaint.score >= 0);
+	assert_true(in.complaint.detected);
+	assert_true(in.complaint.clear);
+	inbound_clear(&in);
+	struct policy *none = policy_with_model_key("inbound-margin", "0");
+	apology_classify_inbound(none, shy, strlen(shy), &in);
+	assert_false(in.complaint.detected);
+	inbound_clear(&in);
+	policy_unref(none);
+
+	/* A reply that would be held: held under a clear stored complaint,
+	 * held back to advice under an unclear one. */
+	static const char reply[] = "From: sam@acme.example\r\nTo: dana@client.example\r\nSubject: Re: Report\r\n\r\n"
+	                            "The printer used the file your designer approved, so that is not on us. "
+	                            "You should have checked the proof before signing it off.\r\n";
+	struct context ctx = {.now = 1000, .stored_complaint = true, .complaint_time = 900};
+	struct decision d;
+	apology_check(pol, reply, strlen(reply), &ctx, &d);
+	assert_int_equal(d.verdict, VERDICT_HOLD);
+	decision_clear(&d);
+	ctx.complaint_unclear = true;
+	apology_check(pol, reply, strlen(reply), &ctx, &d);
+	assert_int_equal(d.verdict, VERDICT_ADVISE);
+	assert_true(d.held_back);
+	decision_clear(&d);
+}
+
 static int setup(void **state)
 {
 	(void)state;
@@ -992,6 +1041,7 @@ int main(void)
 	    cmocka_unit_test(test_new_text_alone),
 	    cmocka_unit_test(test_quoted_kept),
 	    cmocka_unit_test(test_classify_inbound),
+	    cmocka_unit_test(test_inbound_margin),
 	};
 	return cmocka_run_group_tests_name("rules", tests, setup, teardown);
 }

@@ -112,8 +112,9 @@ static void reopen(struct fixture *fx)
 }
 
 /* SQL that undoes the migrations after entry 14 (the helper trail's index,
- * 15), for the tests that take a store back to an older schema. */
-#define DROP_AFTER_14 "DROP INDEX helper_actions_hold;"
+ * 15; unclear complaints, 16), for the tests that take a store back to an
+ * older schema. */
+#define DROP_AFTER_14 "DROP INDEX helper_actions_hold; ALTER TABLE complaints DROP COLUMN unclear;"
 
 /* The migration that made the complaint's columns of quarantine (entry 12
  * of both backends' lists), and SQL that undoes it. */
@@ -209,6 +210,7 @@ static void test_newer_schema_refused(void **state)
 	             "DROP TABLE IF EXISTS quarantine_findings; ALTER TABLE quarantine DROP COLUMN new_text",
 	             NULL, NULL, NULL);
 	sqlite3_exec(db, DROP_COMPLAINT_COLUMNS, NULL, NULL, NULL);
+	sqlite3_exec(db, "ALTER TABLE complaints DROP COLUMN unclear", NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -234,8 +236,8 @@ static void test_complaints(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	struct store_complaint a = {"c1@client.example", "192.0.2.7", "client.example", 1000, false, 0x3};
-	struct store_complaint b = {"c2@client.example", "192.0.2.7", "client.example", 2000, true, 0x4};
+	struct store_complaint a = {"c1@client.example", "192.0.2.7", "client.example", 1000, false, 0x3, false};
+	struct store_complaint b = {"c2@client.example", "192.0.2.7", "client.example", 2000, true, 0x4, true};
 	assert_true(store_complaint_put(fx->st, &a, &err));
 	assert_true(store_complaint_put(fx->st, &b, &err));
 
@@ -246,6 +248,7 @@ static void test_complaints(void **state)
 	assert_true(out.serious);
 	assert_int_equal(out.kinds, 0x4);
 	assert_int_equal(out.received, 2000);
+	assert_true(out.unclear); /* stored short of the gate's bar */
 	store_complaint_clear(&out);
 
 	assert_int_equal(store_complaint_find(fx->st, ids, 2, &out, &err), STORE_FOUND);
@@ -253,6 +256,7 @@ static void test_complaints(void **state)
 	assert_string_equal(out.client_addr, "192.0.2.7");
 	assert_string_equal(out.client_domain, "client.example");
 	assert_false(out.serious);
+	assert_false(out.unclear);
 	store_complaint_clear(&out);
 
 	assert_int_equal(store_complaint_find(fx->st, ids, 1, &out, &err), STORE_NONE);
@@ -493,6 +497,35 @@ static void test_findings_rows(void **state)
 	assert_null(g_array_index(f, struct store_finding, 1).advice);
 	assert_int_equal(g_array_index(f, struct store_finding, 1).line, 2);
 	g_array_unref(f);
+}
+
+/* A store at schema 15: its complaints were all stored clear, and stay so
+ * (migration 16's default). */
+static void test_unclear_migrated(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	int version = store_schema_version(fx->st);
+	struct store_complaint c = {"before@client.example", "", "client.example", 100, false, 1, false};
+	assert_true(store_complaint_put(fx->st, &c, &err));
+	store_close(fx->st);
+	fx->st = NULL;
+	store_sql(fx, "ALTER TABLE complaints DROP COLUMN unclear; UPDATE schema_version SET version = 15;");
+	reopen(fx);
+	assert_int_equal(store_schema_version(fx->st), version);
+	struct store_complaint out;
+	const char *ids[] = {"before@client.example"};
+	assert_int_equal(store_complaint_find(fx->st, ids, 1, &out, &err), STORE_FOUND);
+	assert_false(out.unclear);
+	store_complaint_clear(&out);
+	/* and new ones keep what they are given */
+	c.message_id = "after@client.example";
+	c.unclear = true;
+	assert_true(store_complaint_put(fx->st, &c, &err));
+	ids[0] = "after@client.example";
+	assert_int_equal(store_complaint_find(fx->st, ids, 1, &out, &err), STORE_FOUND);
+	assert_true(out.unclear);
+	store_complaint_clear(&out);
 }
 
 /* A store of the schema before findings were rows: the findings of its held
@@ -804,7 +837,7 @@ static void test_values_are_bound(void **state)
 	struct fixture *fx = *state;
 	char *err = NULL;
 	const char *evil = "x'); DROP TABLE complaints; --";
-	struct store_complaint c = {(char *)evil, "::1", "o'brien.example", 10, false, 0};
+	struct store_complaint c = {(char *)evil, "::1", "o'brien.example", 10, false, 0, false};
 	assert_true(store_complaint_put(fx->st, &c, &err));
 	struct store_complaint out;
 	assert_int_equal(store_complaint_find(fx->st, &evil, 1, &out, &err), STORE_FOUND);
@@ -980,7 +1013,7 @@ static void test_crashes_migrated(void **state)
 	                 "DROP TABLE review_labels; DROP TABLE decisions; DROP TABLE quarantine_findings;"
 	                 "DROP TABLE host_actions;"
 	                 "ALTER TABLE quarantine DROP COLUMN host; ALTER TABLE quarantine DROP COLUMN "
-	                 "new_text;" DROP_COMPLAINT_COLUMNS
+	                 "new_text;" DROP_COMPLAINT_COLUMNS "ALTER TABLE complaints DROP COLUMN unclear;"
 	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
 	                 "UPDATE schema_version SET version = 4;"
 	                 "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
@@ -1048,8 +1081,8 @@ static void test_prune(void **state)
 	struct fixture *fx = *state;
 	char *err = NULL;
 	unsigned crashes;
-	struct store_complaint old = {"old@c.example", "", "c.example", 100, false, 0};
-	struct store_complaint fresh = {"new@c.example", "", "c.example", 900, false, 0};
+	struct store_complaint old = {"old@c.example", "", "c.example", 100, false, 0, false};
+	struct store_complaint fresh = {"new@c.example", "", "c.example", 900, false, 0, false};
 	assert_true(store_complaint_put(fx->st, &old, &err));
 	assert_true(store_complaint_put(fx->st, &fresh, &err));
 	assert_true(store_apology_put(fx->st, "a@us", "c.example", 100, 1, NULL, &err));
@@ -1558,7 +1591,7 @@ static void test_spool_replay(void **state)
 	struct store_quarantine q = spool_sample("tok-1");
 	q.host = "mx-a.example";
 	store_set_host(fx->st, "mx-b.example");
-	struct store_complaint c = {"c1@client.example", "192.0.2.7", "client.example", 1000, true, 0x5};
+	struct store_complaint c = {"c1@client.example", "192.0.2.7", "client.example", 1000, true, 0x5, true};
 	assert_true(spool_hold(sp, &q, &left_out, &err));
 	assert_false(left_out);
 	assert_true(spool_complaint(sp, &c, &err));
@@ -1617,6 +1650,7 @@ static void test_spool_replay(void **state)
 	assert_int_equal(store_complaint_find(fx->st, ids, 1, &cc, &err), STORE_FOUND);
 	assert_true(cc.serious);
 	assert_int_equal(cc.kinds, 0x5);
+	assert_true(cc.unclear); /* the spool carries it */
 	store_complaint_clear(&cc);
 	GArray *hist = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
 	assert_true(store_history_get(fx->st, "sam@acme.example", "client.example", 0, NULL, 10, hist, &err));
@@ -1641,7 +1675,10 @@ static void test_spool_replay_old_line(void **state)
 	    "{\"spool\":1,\"type\":\"hold\",\"queue_id\":\"Q1\",\"message_id\":\"m1\","
 	    "\"token\":\"tok-old\",\"sender\":\"s@us.example\",\"recipients\":\"a@c.example\","
 	    "\"verdict\":\"hold\",\"score\":3,\"findings\":\"{}\",\"complaint_ref\":null,"
-	    "\"created\":100,\"state\":\"held\",\"raw\":null}\n";
+	    "\"created\":100,\"state\":\"held\",\"raw\":null}\n"
+	    /* a complaint line from before schema 16: clear */
+	    "{\"spool\":1,\"type\":\"complaint\",\"message_id\":\"c-old@client.example\",\"client_addr\":\"\","
+	    "\"client_domain\":\"client.example\",\"received\":100,\"serious\":false,\"kinds\":1}\n";
 	assert_true(g_file_set_contents(spool_path(sp), line, -1, NULL));
 	struct spool_replayed done;
 	if (!spool_replay(sp, fx->st, &done, &err))
@@ -1653,6 +1690,12 @@ static void test_spool_replay_old_line(void **state)
 	assert_null(got.complaint_text);
 	assert_int_equal(got.complaint_sent, -1);
 	store_quarantine_clear(&got);
+	assert_int_equal(done.complaints, 1);
+	struct store_complaint c;
+	const char *ids[] = {"c-old@client.example"};
+	assert_int_equal(store_complaint_find(fx->st, ids, 1, &c, &err), STORE_FOUND);
+	assert_false(c.unclear);
+	store_complaint_clear(&c);
 	spool_free(sp);
 }
 
@@ -1664,7 +1707,7 @@ static void test_spool_store_fails(void **state)
 	struct fixture *fx = *state;
 	char *err = NULL;
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
-	struct store_complaint c = {"c2@client.example", "", "client.example", 1000, false, 1};
+	struct store_complaint c = {"c2@client.example", "", "client.example", 1000, false, 1, false};
 	struct store_quarantine q = spool_sample("tok-2");
 	assert_true(spool_complaint(sp, &c, &err));
 	char *path = g_build_filename(fx->dir, SPOOL_FILE, NULL);
@@ -1718,7 +1761,7 @@ static void test_spool_bounded(void **state)
 	assert_true(spool_hold(sp, &q, &left_out, &err));
 	assert_true(left_out);
 	unsigned taken = 1;
-	struct store_complaint c = {"c3@client.example", "", "client.example", 1000, false, 1};
+	struct store_complaint c = {"c3@client.example", "", "client.example", 1000, false, 1, false};
 	while (spool_complaint(sp, &c, &err))
 		taken++;
 	assert_non_null(strstr(err, "is full"));
@@ -2739,7 +2782,7 @@ static void test_pg_statement_timeout(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	struct store_complaint c = {"slow@c.example", "", "c.example", 1, false, 0};
+	struct store_complaint c = {"slow@c.example", "", "c.example", 1, false, 0, false};
 	assert_true(store_complaint_put(fx->st, &c, &err));
 	store_set_busy_timeout(fx->st, 300);
 	pid_t kid = lock_complaints(2);
@@ -2757,7 +2800,7 @@ static void test_pg_statement_timeout(void **state)
 /* A call that waits for a locked table, holding a connection of the pool. */
 static gpointer put_blocked(gpointer st)
 {
-	struct store_complaint c = {"blocked@c.example", "", "c.example", 1, false, 0};
+	struct store_complaint c = {"blocked@c.example", "", "c.example", 1, false, 0, false};
 	char *err = NULL;
 	bool ok = store_complaint_put(st, &c, &err);
 	g_free(err);
@@ -2811,7 +2854,7 @@ static void test_pg_server_stopped(void **state)
 	if (stop == NULL || start == NULL)
 		skip();
 	char *err = NULL;
-	struct store_complaint c = {"up@c.example", "", "c.example", 1, false, 0};
+	struct store_complaint c = {"up@c.example", "", "c.example", 1, false, 0, false};
 	const char *ids[] = {"up@c.example"};
 	struct store_complaint out;
 	assert_true(store_complaint_put(fx->st, &c, &err));
@@ -2888,7 +2931,8 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_decisions, setup, teardown),                                \
 	    cmocka_unit_test_setup_teardown(test_host_actions, setup, teardown),                             \
 	    cmocka_unit_test_setup_teardown(test_host_action_local, setup, teardown),                        \
-	    cmocka_unit_test_setup_teardown(test_expire_verb_migrated, setup, teardown)
+	    cmocka_unit_test_setup_teardown(test_expire_verb_migrated, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(test_unclear_migrated, setup, teardown)
 
 int main(void)
 {
