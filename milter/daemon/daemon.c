@@ -498,6 +498,7 @@ int main(int argc, char **argv)
 	if ((rc = socket_owner(&uid, &gid)) != 0)
 		goto out;
 	log_open("apology-milter", foreground, facilities[the_config.log_facility]);
+	log_model_doubts(pol, the_config.policy); /* before privileges drop: read as the policy was */
 	if ((rc = check_pid_file()) != 0 || (rc = check_socket()) != 0 ||
 	    (rc = metrics_http_listen(&the_config)) != 0 ||
 	    (rc = frontend_listen(&the_config, uid, gid)) != 0)
@@ -505,7 +506,6 @@ int main(int argc, char **argv)
 	note_socket();
 	if (no_key != NULL)
 		log_msg(LOG_WARNING, "hold key %s: " UNSEALED, no_key);
-	log_model_doubts(pol, the_config.policy); /* before privileges drop: read as the policy was */
 	if ((!foreground && (rc = daemonize()) != 0) || (rc = write_pid_file()) != 0 ||
 	    (rc = drop_privileges(uid)) != 0 || (rc = metrics_http_start()) != 0)
 		goto out;

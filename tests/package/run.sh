@@ -207,6 +207,12 @@ else
 	sed 's/^/  /' "$T/milter.log"
 	bad "the daemon starts as apology-milter and listens"
 fi
+# the store is opened just after the socket is made: give it a moment
+i=0
+while [ ! -e /var/lib/apology-milter/store.db ] && [ $i -lt 50 ] && kill -0 "$MILTER_PID" 2>/dev/null; do
+	sleep 0.1
+	i=$((i + 1))
+done
 check "its store is /var/lib/apology-milter/store.db, owned by apology-milter" \
 	test "$(stat -c %U /var/lib/apology-milter/store.db 2>/dev/null)" = apology-milter
 check "the daemon, as apology-milter, reads its hold key" sh -c "! grep -q 'hold key' '$T/milter.log'"
