@@ -29,7 +29,7 @@ void render_json_findings(GString *out, const struct decision *d);
  * "evidence","clear","kinds"}}: message_id null when the message has none,
  * the evidence null when the message could not be read, clear false for a
  * complaint within models.inbound-margin short of the gate's bar (stored
- * unclear: a reply to it is never held) and for none, kinds the failure kinds
+ * unclear: held only on the thread's own words) and for none, kinds the failure kinds
  * of POL its words name, which the milter stores with a complaint (empty for
  * no complaint).  No trailing newline. */
 void render_json_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in);

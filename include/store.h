@@ -43,7 +43,7 @@ struct store_complaint {
 	bool serious;
 	unsigned kinds; /* failure kinds, bit mask (policy_kind_index) */
 	bool unclear;   /* within models.inbound-margin short of the gate's bar: a
-	                   reply to it is advised, never held (schema 16) */
+	                   reply is held only on the thread's own words (schema 16) */
 };
 
 /* A message held for review, or one that monitor mode would have held. */

@@ -56,7 +56,8 @@ struct context {
 	bool complaint_serious;   /* its stored severity */
 	unsigned complaint_kinds; /* its failure kinds */
 	bool complaint_unclear;   /* stored within models.inbound-margin short of the gate's bar:
-	                             a reply to it may be advised, never held */
+	                             as clear as the thread's own words make it (the models run
+	                             as if nothing were stored), else a reply is advised, not held */
 	const struct history_entry *history;
 	size_t n_history;
 };
@@ -87,9 +88,10 @@ struct complaint {
  * scan of the new text at hand. */
 
 /* Classify a bare text (inbound complaint as the daemon receives it).  A
- * complaint the gate detects is clear; one it places within
- * models.inbound-margin short of its bar is detected but not clear (the
- * milter stores it as unclear: a reply to it is never held). */
+ * complaint detected at the bar (the gate, or the breach phrases within
+ * phrase-assist) is clear; one the gate places within models.inbound-margin
+ * short of its bar is detected but not clear (the milter stores it as
+ * unclear: see struct context). */
 void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,
                           struct complaint *out);
 

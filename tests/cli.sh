@@ -117,7 +117,7 @@ expect "--inbound file missing" 66 "$CTL" check $P --inbound /nonexistent.eml "$
 # a complaint just short of the gate's bar (models.inbound-margin) is stored unclear: a reply that
 # would be held answering a clear one is advised instead
 printf 'From: Dana <dana@client.example>\nTo: a@agency.example\nSubject: Report\nMessage-ID: <s1@client.example>\n\nThe March report has the old logo on the cover. Can you send a corrected file?\n' >"$tmp/shy.eml"
-printf 'From: a@agency.example\nTo: dana@client.example\nSubject: Re: Report\n\nThe printer used the file your designer approved, so that is not on us. You should have checked the proof before signing it off.\n' >"$tmp/curt.eml"
+printf 'From: a@agency.example\nTo: dana@client.example\nSubject: Re: Report\n\nThe logo is the one your designer gave us. You should have checked the proof before signing it off.\n' >"$tmp/curt.eml"
 expect "--as-inbound: just short of the bar is a complaint" 0 "$CTL" check $P --as-inbound "$tmp/shy.eml"
 contains "--as-inbound: short of the bar, unclear" out "shy.eml: complaint, normal, unclear, evidence -0"
 expect "--inbound: a reply to an unclear complaint is advised" 1 "$CTL" check $P --format json --inbound "$tmp/shy.eml" "$tmp/curt.eml"

@@ -85,7 +85,7 @@ def main():
           f"({complaints / n:.1%}), near misses {near} ({near / n:.1%}); {n / secs:.0f} messages/s through apologyctl")
     if not a.no_inbound:
         print(f"ham ({a.group}) as inbound mail: {inbound} of {len(paths)} taken for complaints "
-              f"({inbound / len(paths):.1%}; {inbound_unclear} of them unclear: replies advised, never held), "
+              f"({inbound / len(paths):.1%}; {inbound_unclear} of them unclear: held only on the thread's own words), "
               f"{inbound_errors} not judged; {inbound_secs:.0f} s")
     ok_inbound = a.no_inbound or (inbound / len(paths) <= a.max_inbound and inbound_errors == 0)
     return 0 if held <= a.max_held and advised <= a.max_advised and n == len(files) and ok_inbound else 1

@@ -6,7 +6,7 @@ import json, subprocess, sys
 def judge(ctl, policy, paths, batch=500):
     """For each of PATHS, in order: (taken for a complaint, evidence, clear), or None when it was not judged.  A
     message that does not parse is judged no complaint (evidence None), as the daemon stores none for it; clear is
-    false for a complaint within models.inbound-margin short of the bar (stored unclear: never held)."""
+    false for a complaint within models.inbound-margin short of the bar (stored unclear: held only on the thread's own words)."""
     out = []
     for k in range(0, len(paths), batch):
         part = paths[k:k + batch]

@@ -194,10 +194,10 @@ static void conclude(const struct policy *pol, const struct evidence *ev, float 
 		return;
 	}
 	/* A stored complaint (the models are off then) is clear, and so is
-	 * the models' call when it clears hold-margin or the complaint's own
-	 * breach phrases agree; a thread the phrases lifted to the bar is not,
-	 * and the reply's own words, which may have lifted it, do not vouch for
-	 * it. */
+	 * the models' call when its margin clears hold-margin (the reply's
+	 * margin counts in it when the reply lifted the thread) or the
+	 * complaint's own breach phrases agree (the reply's do not count); a
+	 * thread the phrases lifted to the bar is not. */
 	out->clear = !l->on || l->margin >= pol->hold_margin ||
 	             (quoted_score >= pol->complaint_threshold && l->detected);
 	if (out->severity == SEVERITY_NONE)
@@ -237,10 +237,12 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	if (acknowledges(text_scan))
 		mine.score += pol->apology_weight;
 	/* A stored complaint decides (detected, with its severity): the models
-	 * have nothing to add and are not run. */
+	 * have nothing to add and are not run.  But one stored unclear (within
+	 * models.inbound-margin short of the bar) is only as clear as the
+	 * thread's own words make it, as if nothing were stored. */
 	bool stored = ctx && ctx->stored_complaint;
 	struct learned l = {.answers = NAN};
-	if (!stored) {
+	if (!stored || ctx->complaint_unclear) {
 		l = gate_score(pol, view->quoted, view->quoted_len);
 		gate_reply(pol, view, &l);
 	}
@@ -259,8 +261,6 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 		out->severity = ctx->complaint_serious ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
 	}
 	conclude(pol, &ev, quoted_score, &l, out);
-	if (stored && ctx->complaint_unclear)
-		out->clear = false; /* stored within models.inbound-margin of the bar */
 	if (out->detected && out->sent < 0)
 		out->sent = view->quoted_date;
 	out->near_miss = !out->detected && l.on && view->quoted_len > 0 && l.margin >= -pol->near_miss;
@@ -275,10 +275,13 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	complaint_evidence(pol, subject, text, len, &ev);
 	struct learned l = gate_score(pol, text, len);
 	conclude(pol, &ev, ev.score, &l, out);
-	/* Arriving mail: a complaint the gate sees is one the milter stores,
-	 * clear enough to hold a reply to it; one within models.inbound-margin
-	 * short of the bar is stored too, but unclear: a reply to it may be
-	 * advised, never held (as a thread the reply's words lifted). */
+	/* Arriving mail: a complaint detected at the bar (by the gate, or by
+	 * the breach phrases within phrase-assist of it) is one the milter
+	 * stores, clear enough to hold a reply to it, as every stored complaint
+	 * was; one the gate places within models.inbound-margin short of the
+	 * bar is stored too, but unclear: a reply to it is held only when the
+	 * thread's own words make the complaint clear, as they would with
+	 * nothing stored. */
 	if (out->detected) {
 		out->clear = true;
 	} else if (l.on && pol->inbound_margin > 0 && l.margin >= -pol->inbound_margin) {

@@ -398,6 +398,8 @@ static void match_complaints(struct bt_run *run, int p)
 		if (!(it->flags & BT_OUTGOING))
 			continue;
 		gint64 newest = G_MININT64;
+		bool clear =
+		    false; /* a clear complaint before an unclear one, then the newest (as the store) */
 		for (guint r = 0; r < it->n_refs; r++) {
 			guint64 h = g_array_index(run->refs, guint64, it->refs + r);
 			gpointer found = g_hash_table_lookup(run->inbound_by_id, &h);
@@ -409,8 +411,10 @@ static void match_complaints(struct bt_run *run, int p)
 				continue;
 			const struct bt_inbound *rec =
 			    &g_array_index(run->inbound, struct bt_inbound, in->answers[0]);
-			if (rec->complaint[p].detected && in->date > newest) {
+			const struct complaint *c = &rec->complaint[p];
+			if (c->detected && (c->clear != clear ? c->clear : in->date > newest)) {
 				newest = in->date;
+				clear = c->clear;
 				it->answers[p] = (gint32)k;
 			}
 		}

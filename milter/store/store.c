@@ -94,6 +94,15 @@ void store_set_pool_size(struct store *st, int connections)
 		st->ops->set_pool_size(st, connections);
 }
 
+bool store_complaint_better(bool found, const struct store_complaint *cur, bool unclear, gint64 received)
+{
+	if (!found)
+		return true;
+	if (cur->unclear != unclear)
+		return !unclear;
+	return received > cur->received;
+}
+
 bool store_complaint_put(struct store *st, const struct store_complaint *c, char **err)
 {
 	return st->ops->complaint_put(st, c, err);

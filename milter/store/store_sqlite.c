@@ -255,8 +255,8 @@ static const char *const migrations[] = {
      * acts) read every row of the trail without it */
     "CREATE INDEX helper_actions_hold ON helper_actions(quarantine_id, at);",
     /* 16: a complaint stored within models.inbound-margin short of the
-     * gate's bar is unclear (a reply to it is never held); those stored
-     * before were clear */
+     * gate's bar is unclear (only as clear as the thread's words make
+     * it); those stored before were clear */
     "ALTER TABLE complaints ADD COLUMN unclear INTEGER NOT NULL DEFAULT 0;",
 };
 
@@ -660,7 +660,8 @@ static enum store_status sqlite_complaint_find(struct store *st, const char *con
 		int rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW) {
 			gint64 received = sqlite3_column_int64(q, 3);
-			if (status == STORE_NONE || received > out->received) {
+			if (store_complaint_better(status == STORE_FOUND, out, sqlite3_column_int(q, 6) != 0,
+			                           received)) {
 				store_complaint_clear(out);
 				out->message_id = column_text(q, 0);
 				out->client_addr = column_text(q, 1);

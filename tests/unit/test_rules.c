@@ -911,9 +911,9 @@ static void test_inbound_margin(void **state)
 	policy_unref(none);
 
 	/* A reply that would be held: held under a clear stored complaint,
-	 * held back to advice under an unclear one. */
+	 * held back to advice under an unclear one... */
 	static const char reply[] = "From: sam@acme.example\r\nTo: dana@client.example\r\nSubject: Re: Report\r\n\r\n"
-	                            "The printer used the file your designer approved, so that is not on us. "
+	                            "The logo is the one your designer gave us. "
 	                            "You should have checked the proof before signing it off.\r\n";
 	struct context ctx = {.now = 1000, .stored_complaint = true, .complaint_time = 900};
 	struct decision d;
@@ -924,6 +924,16 @@ static void test_inbound_margin(void **state)
 	apology_check(pol, reply, strlen(reply), &ctx, &d);
 	assert_int_equal(d.verdict, VERDICT_ADVISE);
 	assert_true(d.held_back);
+	decision_clear(&d);
+	/* ...unless the thread's own words make the complaint clear, as they
+	 * would with nothing stored (this reply reads plainly as an answer to
+	 * one) */
+	static const char plain_answer[] = "From: sam@acme.example\r\nTo: dana@client.example\r\n"
+	                                   "Subject: Re: Report\r\n\r\n"
+	                                   "You approved that proof yourself, so it is not on us.\r\n";
+	apology_check(pol, plain_answer, strlen(plain_answer), &ctx, &d);
+	assert_true(d.complaint.clear);
+	assert_int_equal(d.verdict, VERDICT_HOLD);
 	decision_clear(&d);
 }
 

@@ -237,7 +237,7 @@ static void test_complaints(void **state)
 	struct fixture *fx = *state;
 	char *err = NULL;
 	struct store_complaint a = {"c1@client.example", "192.0.2.7", "client.example", 1000, false, 0x3, false};
-	struct store_complaint b = {"c2@client.example", "192.0.2.7", "client.example", 2000, true, 0x4, true};
+	struct store_complaint b = {"c2@client.example", "192.0.2.7", "client.example", 2000, true, 0x4, false};
 	assert_true(store_complaint_put(fx->st, &a, &err));
 	assert_true(store_complaint_put(fx->st, &b, &err));
 
@@ -248,7 +248,7 @@ static void test_complaints(void **state)
 	assert_true(out.serious);
 	assert_int_equal(out.kinds, 0x4);
 	assert_int_equal(out.received, 2000);
-	assert_true(out.unclear); /* stored short of the gate's bar */
+	assert_false(out.unclear);
 	store_complaint_clear(&out);
 
 	assert_int_equal(store_complaint_find(fx->st, ids, 2, &out, &err), STORE_FOUND);
@@ -267,6 +267,24 @@ static void test_complaints(void **state)
 	assert_true(store_complaint_put(fx->st, &a, &err));
 	assert_int_equal(store_complaint_find(fx->st, ids, 3, &out, &err), STORE_FOUND);
 	assert_string_equal(out.message_id, "c1@client.example");
+	store_complaint_clear(&out);
+
+	/* A newer follow-up stored unclear (short of the gate's bar) does not
+	 * displace a clear complaint of the thread; alone, it is found, and
+	 * among unclear ones the newest. */
+	struct store_complaint u = {"c3@client.example", "192.0.2.7", "client.example", 4000, false, 0x1, true};
+	struct store_complaint v = {"c4@client.example", "192.0.2.7", "client.example", 5000, false, 0x2, true};
+	assert_true(store_complaint_put(fx->st, &u, &err));
+	assert_true(store_complaint_put(fx->st, &v, &err));
+	const char *thread[] = {"c4@client.example", "c1@client.example", "c3@client.example"};
+	assert_int_equal(store_complaint_find(fx->st, thread, 3, &out, &err), STORE_FOUND);
+	assert_string_equal(out.message_id, "c1@client.example");
+	assert_false(out.unclear);
+	store_complaint_clear(&out);
+	const char *unclear[] = {"c3@client.example", "c4@client.example"};
+	assert_int_equal(store_complaint_find(fx->st, unclear, 2, &out, &err), STORE_FOUND);
+	assert_string_equal(out.message_id, "c4@client.example");
+	assert_true(out.unclear); /* stored short of the gate's bar */
 	store_complaint_clear(&out);
 }
 
