@@ -142,6 +142,12 @@ void store_set_busy_timeout(struct store *st, int milliseconds);
 
 /* Record a complaint; a second record for the same Message-ID replaces it. */
 bool store_complaint_put(struct store *st, const struct store_complaint *c, char **err);
+/* Among the complaints a reply's references name, the one it answers: a
+ * clear one before an unclear one, then the newest.  Whether a complaint
+ * (UNCLEAR, RECEIVED) comes before the best so far (CUR_UNCLEAR,
+ * CUR_RECEIVED; none when !FOUND).  store_complaint_find() and backtest
+ * choose by it. */
+bool store_complaint_first(bool found, bool cur_unclear, gint64 cur_received, bool unclear, gint64 received);
 /* Find the newest stored complaint whose Message-ID is one of IDS. */
 enum store_status store_complaint_find(struct store *st, const char *const *ids, size_t n_ids,
                                        struct store_complaint *out, char **err);

@@ -156,6 +156,20 @@ for other in "--complaint normal" "--inbound $tmp/complaint.eml" "--history $tmp
 done
 expect "--as-inbound file missing" 66 "$CTL" check $P --as-inbound "$tmp/complaint.eml" /nonexistent.eml
 contains "--as-inbound judges the files it can read" out "complaint.eml: complaint"
+# backtest picks the complaint a reply answers as the store does: a clear one before a newer
+# unclear follow-up (the reply is then held), the unclear one alone (advised)
+mkdir "$tmp/bt-thread" "$tmp/bt-followup"
+cp tests/e2e/msgs/complaint.eml "$tmp/bt-thread/1.eml"
+sed -e 's/^Message-ID: .*/Message-ID: <followup-4471@client.example>/' -e 's/^Subject: .*/Subject: Re: Order 4471/' \
+	-e 's/^Date: .*/Date: Mon, 03 Mar 2025 09:40:00 +0000/' tests/e2e/msgs/complaint-unclear.eml >"$tmp/bt-thread/2.eml"
+sed -e 's/^In-Reply-To: .*/In-Reply-To: <followup-4471@client.example>/' \
+	-e 's/^References: .*/References: <complaint-4471@client.example> <followup-4471@client.example>/' \
+	tests/e2e/msgs/reply-unclear.eml >"$tmp/bt-thread/3.eml"
+cp "$tmp/bt-thread/2.eml" "$tmp/bt-thread/3.eml" "$tmp/bt-followup/"
+expect "backtest: a thread with a clear complaint and an unclear follow-up" 0 "$CTL" backtest $P --sender 'sam@*' "$tmp/bt-thread"
+contains "backtest: the clear complaint decides (held)" out "^  all  *1  *0  *0  *1  *0$"
+expect "backtest: the unclear follow-up alone" 0 "$CTL" backtest $P --sender 'sam@*' "$tmp/bt-followup"
+contains "backtest: under the unclear one, advised" out "^  all  *1  *0  *1  *0  *0$"
 # backtest: usage and input errors; a directory of .eml files judged.
 expect "backtest a directory" 0 "$CTL" backtest $P tests/demo
 contains "backtest judges its three replies" out "3 messages in 3 files: 3 judged"

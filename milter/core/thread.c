@@ -285,8 +285,8 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	if (out->detected) {
 		out->clear = true;
 	} else if (l.on && pol->inbound_margin > 0 && l.margin >= -pol->inbound_margin) {
-		out->detected = true;
+		l.detected = true; /* the same conclusion (severity, kinds), unclear */
+		conclude(pol, &ev, ev.score, &l, out);
 		out->clear = false;
-		out->severity = ev.escalation >= pol->serious_threshold ? SEVERITY_SERIOUS : SEVERITY_NORMAL;
 	}
 }

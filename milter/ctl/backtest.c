@@ -35,6 +35,7 @@
 
 #include "backtest.h"
 #include "ctl.h"
+#include "store.h"
 #include "mailbox.h"
 #include "opts.h"
 #include "policy.h"
@@ -398,8 +399,7 @@ static void match_complaints(struct bt_run *run, int p)
 		if (!(it->flags & BT_OUTGOING))
 			continue;
 		gint64 newest = G_MININT64;
-		bool clear =
-		    false; /* a clear complaint before an unclear one, then the newest (as the store) */
+		bool have = false, unclear = false;
 		for (guint r = 0; r < it->n_refs; r++) {
 			guint64 h = g_array_index(run->refs, guint64, it->refs + r);
 			gpointer found = g_hash_table_lookup(run->inbound_by_id, &h);
@@ -412,9 +412,11 @@ static void match_complaints(struct bt_run *run, int p)
 			const struct bt_inbound *rec =
 			    &g_array_index(run->inbound, struct bt_inbound, in->answers[0]);
 			const struct complaint *c = &rec->complaint[p];
-			if (c->detected && (c->clear != clear ? c->clear : in->date > newest)) {
+			if (c->detected &&
+			    store_complaint_first(have, unclear, newest, !c->clear, in->date)) {
+				have = true;
 				newest = in->date;
-				clear = c->clear;
+				unclear = !c->clear;
 				it->answers[p] = (gint32)k;
 			}
 		}

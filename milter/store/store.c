@@ -94,13 +94,13 @@ void store_set_pool_size(struct store *st, int connections)
 		st->ops->set_pool_size(st, connections);
 }
 
-bool store_complaint_better(bool found, const struct store_complaint *cur, bool unclear, gint64 received)
+bool store_complaint_first(bool found, bool cur_unclear, gint64 cur_received, bool unclear, gint64 received)
 {
 	if (!found)
 		return true;
-	if (cur->unclear != unclear)
+	if (cur_unclear != unclear)
 		return !unclear;
-	return received > cur->received;
+	return received > cur_received;
 }
 
 bool store_complaint_put(struct store *st, const struct store_complaint *c, char **err)

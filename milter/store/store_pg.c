@@ -763,8 +763,8 @@ static enum store_status pg_complaint_find(struct store *st, const char *const *
 			store_complaint_clear(out);
 			status = STORE_ERROR;
 		} else if (PQntuples(r) > 0 &&
-		           store_complaint_better(status == STORE_FOUND, out, get_int(r, 0, 6) != 0,
-		                                  get_int(r, 0, 3))) {
+		           store_complaint_first(status == STORE_FOUND, out->unclear, out->received,
+		                                 get_int(r, 0, 6) != 0, get_int(r, 0, 3))) {
 			store_complaint_clear(out);
 			out->message_id = get_text(r, 0, 0);
 			out->client_addr = get_text(r, 0, 1);

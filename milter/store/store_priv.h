@@ -105,11 +105,6 @@ struct store_ops {
 	"SELECT 1 FROM helper_actions WHERE quarantine_id = " p "1 AND action = " p "2 AND at >= " p "3"     \
 	" AND outcome IN ('running', 'released', 'discarded') LIMIT 1"
 
-/* Among the complaints a reply's references name, the one it answers: a
- * clear one before an unclear one, then the newest.  Whether a complaint
- * (UNCLEAR, RECEIVED) beats CUR, the best so far (none when !FOUND). */
-bool store_complaint_better(bool found, const struct store_complaint *cur, bool unclear, gint64 received);
-
 struct store {
 	const struct store_ops *ops;
 	char *host; /* store_set_host(); NULL: g_get_host_name() */

@@ -660,8 +660,8 @@ static enum store_status sqlite_complaint_find(struct store *st, const char *con
 		int rc = sqlite3_step(q);
 		if (rc == SQLITE_ROW) {
 			gint64 received = sqlite3_column_int64(q, 3);
-			if (store_complaint_better(status == STORE_FOUND, out, sqlite3_column_int(q, 6) != 0,
-			                           received)) {
+			if (store_complaint_first(status == STORE_FOUND, out->unclear, out->received,
+			                          sqlite3_column_int(q, 6) != 0, received)) {
 				store_complaint_clear(out);
 				out->message_id = column_text(q, 0);
 				out->client_addr = column_text(q, 1);
