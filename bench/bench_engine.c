@@ -19,11 +19,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "classifier.h"
 #include "decision.h"
+#include "encoder.h"
 #include "policy.h"
 
 /*
@@ -416,7 +418,7 @@ static double cold_load_ms(const char *path)
 static void model_load(const char *policy_path)
 {
 	static const char *const names[] = {"default-gate.model", "default-gate-text.model",
-	                                    "default-sentences.model"};
+	                                    "default-sentences.model", "default-encoder-head.model"};
 	char *dir = g_path_get_dirname(policy_path);
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *path = g_build_filename(dir, names[i], NULL), *data = NULL, *err = NULL;
@@ -445,7 +447,34 @@ static void model_load(const char *policy_path)
 		g_free(data);
 		g_free(path);
 	}
+	/* the sentence encoder: mapped, not parsed; its vocabulary is indexed */
+	char *enc_path = g_build_filename(dir, "default-encoder.enc", NULL);
+	double t0 = now_s();
+	struct encoder *enc = encoder_load(enc_path, NULL);
+	double ms = (now_s() - t0) * 1000;
+	if (enc) {
+		struct stat st;
+		printf("model load: default-encoder.enc %.1f ms warm, %lld MB mapped (shared by every policy "
+		       "loaded, and with the page cache) (target < 50 ms)\n",
+		       ms, stat(enc_path, &st) == 0 ? (long long)st.st_size >> 20 : -1LL);
+		encoder_free(enc);
+	}
+	g_free(enc_path);
 	g_free(dir);
+}
+
+/* A short reply to a complaint the gate alone is unsure of, so the sentence
+ * encoder reads it (the few replies that pay for it): the thread of
+ * tests/e2e/msgs/reply-near-miss.eml. */
+static char *make_unsure_reply(void)
+{
+	return g_strdup("From: Sam Reed <sam@brightlane.example>\nTo: Ann Client <ann@client.example>\n"
+	                "Subject: Re: Invoice\nDate: Tue, 03 Mar 2026 10:00:00 +0000\n"
+	                "Message-ID: <bench-unsure@brightlane.example>\nMIME-Version: 1.0\n"
+	                "Content-Type: text/plain; charset=UTF-8\n\nHi Ann,\n\nGot it, I will check with "
+	                "finance.\n\nBest regards,\nSam Reed\n\nOn Mon, 2 Mar 2026 at 09:00, Ann Client "
+	                "<ann@client.example> wrote:\n> Sam, the February invoice is a bit higher than I "
+	                "expected.\n> Can you tell me why?\n");
 }
 
 int main(int argc, char **argv)
@@ -514,6 +543,19 @@ int main(int argc, char **argv)
 			printf("  engine scaled to the reference machine (naive = 3,800/s): %.0f msg/s "
 			       "(target >= 10,000)\n",
 			       scaled);
+		}
+		if (s == 0) {
+			char *unsure = make_unsure_reply();
+			struct contender u[1] = {{engine_check, pol, 0}};
+			race(u, 1, unsure, strlen(unsure), secs);
+			struct decision d;
+			apology_check(pol, unsure, strlen(unsure), NULL, &d);
+			printf(
+			    "  a reply to a complaint the gate is unsure of (the sentence encoder reads it; "
+			    "its margin %+.1f): %.0f msg/s, time ratio to the 15 KB reply %.0f\n",
+			    d.complaint.score, u[0].best, eng / u[0].best);
+			decision_clear(&d);
+			g_free(unsure);
 		}
 		g_free(msg);
 	}

@@ -25,6 +25,11 @@ if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 else
 	tar --exclude=./build --exclude='./build-*' --exclude=./debian -cf - . | tar -C "$SRC" -xf -
 fi
+# The sentence encoder's weights are downloaded by make, not kept in git
+# (docs/models.md): the package takes this tree's copy, so its build needs no
+# network.
+[ -f policies/default-encoder.enc ] || make policies/default-encoder.enc
+cp policies/default-encoder.enc "$SRC/policies/"
 rm -rf "$SRC/debian"
 cp -R packaging/debian "$SRC/debian"
 chmod 0755 "$SRC/debian/rules"

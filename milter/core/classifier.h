@@ -115,6 +115,11 @@ void classifier_score_whole(const struct classifier *m, const char *text, size_t
  * there are fewer; K at least 1). */
 float classifier_pool(float *logits, size_t n, unsigned k);
 
+/* Each class's logit of a dense vector X of 2^bits values (an encoder's
+ * embedding, encoder.h) instead of hashed features: the weights of bucket
+ * i weigh X[i]. */
+void classifier_score_dense(const struct classifier *m, const float *x, float *logits);
+
 /* The words of TEXT that weighed most for class CLS: the run of one to
  * three words whose features add up to the most.  Sets [*START, *END) (byte
  * offsets in TEXT) and returns true, or false when no word counted for it. */

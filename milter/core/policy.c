@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "classifier.h"
+#include "encoder.h"
 #include "normalize.h"
 #include "policy_priv.h"
 #include "units.h"
@@ -64,6 +65,10 @@ static const struct key_spec model_keys[] = {
     {"gate", K_STRING, -1, NOFF, 0, 0},
     {"sentences", K_STRING, -1, NOFF, 0, 0},
     {"gate-text", K_STRING, -1, NOFF, 0, 0},
+    {"encoder", K_STRING, -1, NOFF, 0, 0},
+    {"encoder-head", K_STRING, -1, NOFF, 0, 0},
+    {"encoder-lift", K_NUMBER, -1, OFF(encoder_lift), 0, 100},
+    {"encoder-band", K_NUMBER, -1, OFF(encoder_band), 0, 100},
     {"reply-alone-margin", K_NUMBER, -1, OFF(reply_alone_margin), 0, 100},
     {"absence-margin", K_NUMBER, -1, OFF(absence_margin), 0, 100},
     {"hold-margin", K_NUMBER, -1, OFF(hold_margin), 0, 100},
@@ -192,14 +197,30 @@ struct pos {
 	int line, col;
 };
 
+/* The files of the "models" section, in the order of struct loader's
+ * model_path: the classifiers in struct policy's model_file order, then the
+ * encoder. */
+static const char *const model_keys_order[] = {"gate", "sentences", "gate-text", "encoder-head", "encoder"};
+#define MODEL_ENCODER 4
+
+static int model_index(const char *key)
+{
+	for (size_t i = 0; i < G_N_ELEMENTS(model_keys_order); i++)
+		if (strcmp(key, model_keys_order[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
 struct loader {
 	const char *file;
 	GString *errors;
 	struct policy *pol;
 	GArray *phrases; /* struct compiled_phrase */
 	bool seen_rule[RULE_COUNT];
-	char *model_path[3]; /* gate, sentences, gate-text: as written in the policy */
-	struct pos model_pos[3];
+	/* gate, sentences, gate-text, encoder-head, encoder: as written in the
+	 * policy (model_file's order, and the encoder last) */
+	char *model_path[5];
+	struct pos model_pos[5];
 	struct pos top_pos[G_N_ELEMENTS(top_keys)]; /* where each top-level key is; line 0: absent */
 	struct pos end;                             /* just past the last character of the file */
 };
@@ -738,9 +759,8 @@ static void on_value(struct loader *L, const struct key_spec *spec, struct fy_no
 		} else if (strcmp(k, "name") == 0) {
 			g_free(pol->name);
 			pol->name = g_strdup(scalar(val));
-		} else if (strcmp(k, "gate") == 0 || strcmp(k, "sentences") == 0 ||
-		           strcmp(k, "gate-text") == 0) {
-			int m = strcmp(k, "gate") == 0 ? 0 : strcmp(k, "sentences") == 0 ? 1 : 2;
+		} else if (model_index(k) >= 0) {
+			int m = model_index(k);
 			g_free(L->model_path[m]);
 			L->model_path[m] = g_strdup(scalar(val));
 			L->model_pos[m] = node_pos(val);
@@ -814,6 +834,7 @@ static void policy_defaults(struct policy *pol)
 	pol->phrase_assist = 1;
 	pol->thread_lift = 0;
 	pol->near_miss = 3;
+	pol->encoder_band = 8;
 	pol->negation = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 	split_lexicon_init(&pol->split);
 	pol->sender_globs = g_ptr_array_new_with_free_func((GDestroyNotify)g_pattern_spec_free);
@@ -908,26 +929,31 @@ static struct classifier *read_model(const char *path, GError **gerr, char **err
 	return m;
 }
 
+/* Where model file WHICH is: beside the policy; a copy of the shipped policy
+ * elsewhere (say in /etc) finds the shipped models where they were
+ * installed. */
+static char *model_full_path(const struct loader *L, int which)
+{
+	const char *path = L->model_path[which];
+	if (g_path_is_absolute(path))
+		return g_strdup(path);
+	char *dir = g_path_get_dirname(L->file);
+	char *full = g_build_filename(dir, path, NULL);
+	g_free(dir);
+	char *shipped = g_build_filename(DATADIR, "policies", path, NULL);
+	if (!g_file_test(full, G_FILE_TEST_EXISTS) && g_file_test(shipped, G_FILE_TEST_EXISTS)) {
+		g_free(full);
+		return shipped;
+	}
+	g_free(shipped);
+	return full;
+}
+
 static struct classifier *load_model(struct loader *L, int which, const char *const *need, unsigned n_need,
                                      int *index)
 {
-	const char *path = L->model_path[which];
 	struct pos p = L->model_pos[which];
-	char *full = g_path_is_absolute(path) ? g_strdup(path) : NULL;
-	if (full == NULL) {
-		/* beside the policy; a copy of the shipped policy elsewhere (say in
-		 * /etc) finds the shipped models where they were installed */
-		char *dir = g_path_get_dirname(L->file);
-		full = g_build_filename(dir, path, NULL);
-		g_free(dir);
-		char *shipped = g_build_filename(DATADIR, "policies", path, NULL);
-		if (!g_file_test(full, G_FILE_TEST_EXISTS) && g_file_test(shipped, G_FILE_TEST_EXISTS)) {
-			g_free(full);
-			full = shipped;
-		} else {
-			g_free(shipped);
-		}
-	}
+	char *full = model_full_path(L, which);
 	char *err = NULL;
 	GError *gerr = NULL;
 	struct classifier *m = read_model(full, &gerr, &err);
@@ -955,6 +981,41 @@ static struct classifier *load_model(struct loader *L, int which, const char *co
 	return m;
 }
 
+/* The sentence encoder and the head that reads its embeddings: both or
+ * neither, and beside a gate, whose complaint evidence the head's adds to. */
+static void load_encoder(struct loader *L)
+{
+	struct policy *pol = L->pol;
+	bool enc = L->model_path[MODEL_ENCODER] != NULL, head = L->model_path[3] != NULL;
+	if (!enc && !head)
+		return;
+	if (enc != head || L->model_path[0] == NULL) {
+		error_at(L, L->model_pos[enc ? MODEL_ENCODER : 3], "models: %s",
+		         L->model_path[0] == NULL ? "an encoder adds to a gate model: name one in models.gate"
+		         : enc ? "encoder needs the head that reads it: name one in models.encoder-head"
+		               : "encoder-head reads an encoder's embeddings: name one in models.encoder");
+		return;
+	}
+	static const char *const need[] = {"complaint"};
+	pol->encoder_head = load_model(L, 3, need, 1, &pol->encoder_head_class);
+	if (pol->encoder_head == NULL)
+		return;
+	struct pos p = L->model_pos[MODEL_ENCODER];
+	char *full = model_full_path(L, MODEL_ENCODER);
+	GError *gerr = NULL;
+	pol->encoder = encoder_load(full, &gerr);
+	if (pol->encoder == NULL) {
+		error_at(L, p, "models: %s", gerr->message);
+		g_error_free(gerr);
+	} else if (encoder_dim(pol->encoder) != ((size_t)1 << pol->encoder_head->bits)) {
+		error_at(L, p, "models: %s gives %zu values, but %s reads %zu", full,
+		         encoder_dim(pol->encoder), pol->model_file[3], (size_t)1 << pol->encoder_head->bits);
+		encoder_free(pol->encoder);
+		pol->encoder = NULL;
+	}
+	g_free(full);
+}
+
 static void load_models(struct loader *L)
 {
 	struct policy *pol = L->pol;
@@ -968,6 +1029,7 @@ static void load_models(struct loader *L)
 	else if (L->model_path[2])
 		pol->gate_text = load_model(L, 2, gate_classes, 1, &pol->gate_text_class);
 	pol->gate_text_answers = pol->gate_text ? classifier_class(pol->gate_text, "answers") : -1;
+	load_encoder(L);
 }
 
 char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
@@ -995,9 +1057,10 @@ char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
 
 const struct classifier *policy_model(const struct policy *pol, const char *which)
 {
-	return strcmp(which, "gate") == 0        ? pol->gate
-	       : strcmp(which, "gate-text") == 0 ? pol->gate_text
-	                                         : pol->sentences;
+	return strcmp(which, "gate") == 0           ? pol->gate
+	       : strcmp(which, "gate-text") == 0    ? pol->gate_text
+	       : strcmp(which, "encoder-head") == 0 ? pol->encoder_head
+	                                            : pol->sentences;
 }
 
 const char *policy_model_version(const struct policy *pol, const char *which)
@@ -1009,17 +1072,24 @@ const char *policy_model_version(const struct policy *pol, const char *which)
 char *policy_models_line(const struct policy *pol)
 {
 	const char *gate = policy_model_version(pol, "gate"), *sent = policy_model_version(pol, "sentences"),
-	           *text = policy_model_version(pol, "gate-text");
-	return g_strdup_printf("gate %s, sentences %s%s%s", gate ? gate : "none", sent ? sent : "none",
-	                       text ? ", gate-text " : "", text ? text : "");
+	           *text = policy_model_version(pol, "gate-text"),
+	           *head = policy_model_version(pol, "encoder-head");
+	GString *out = g_string_new(NULL);
+	g_string_printf(out, "gate %s, sentences %s", gate ? gate : "none", sent ? sent : "none");
+	if (text)
+		g_string_append_printf(out, ", gate-text %s", text);
+	if (head)
+		g_string_append_printf(out, ", encoder-head %s on encoder %s", head,
+		                       encoder_name(pol->encoder));
+	return g_string_free(out, FALSE);
 }
 
 char *policy_model_doubts(const struct policy *pol, unsigned *count)
 {
-	static const char *const which[] = {"gate", "sentences", "gate-text"}; /* model_file's order */
 	GString *out = g_string_new(NULL);
 	unsigned n = 0;
-	for (unsigned i = 0; i < G_N_ELEMENTS(which); i++) {
+	const char *const *which = model_keys_order; /* model_file's order */
+	for (unsigned i = 0; i < G_N_ELEMENTS(pol->model_file); i++) {
 		const struct classifier *m = policy_model(pol, which[i]);
 		char *data = NULL;
 		gsize len = 0;
@@ -1195,6 +1265,8 @@ void policy_unref(struct policy *pol)
 	classifier_free(pol->gate);
 	classifier_free(pol->sentences);
 	classifier_free(pol->gate_text);
+	classifier_free(pol->encoder_head);
+	encoder_free(pol->encoder);
 	for (size_t i = 0; i < G_N_ELEMENTS(pol->model_file); i++)
 		g_free(pol->model_file[i]);
 	g_free(pol->name);

@@ -7,6 +7,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "encoder.h"
 #include "policy_priv.h"
 
 /* One phrase list of a policy and how many entries it has. */
@@ -127,7 +128,7 @@ static bool compare_lists(const struct policy *old, const struct policy *fresh, 
 static bool compare_models(const struct policy *old, const struct policy *fresh, GString *changes,
                            GString *lost)
 {
-	static const char *const which[] = {"gate", "sentences", "gate-text"};
+	static const char *const which[] = {"gate", "sentences", "gate-text", "encoder-head"};
 	bool shrinks = false;
 	for (size_t i = 0; i < G_N_ELEMENTS(which); i++) {
 		const struct classifier *a = policy_model(old, which[i]), *b = policy_model(fresh, which[i]);
@@ -148,6 +149,10 @@ static bool compare_models(const struct policy *old, const struct policy *fresh,
 			shrinks = true;
 		}
 	}
+	const char *was = old->encoder ? encoder_name(old->encoder) : NULL,
+	           *is = fresh->encoder ? encoder_name(fresh->encoder) : NULL;
+	if (g_strcmp0(was, is) != 0)
+		line(changes, "models.encoder: %s -> %s", was ? was : "none", is ? is : "none");
 	return shrinks;
 }
 

@@ -130,10 +130,16 @@ struct policy {
 	/* learned classifiers (classifier.h), or NULL: phrases alone */
 	struct classifier *gate;
 	struct classifier *sentences;
-	struct classifier *gate_text; /* the complaint class on whole texts, or NULL */
-	char *model_file[3];          /* the files gate, sentences and gate-text were read from */
+	struct classifier *gate_text;    /* the complaint class on whole texts, or NULL */
+	struct classifier *encoder_head; /* reads the encoder's embeddings, or NULL */
+	struct encoder *encoder;         /* with encoder_head, or NULL (encoder.h) */
+	/* the files gate, sentences, gate-text and encoder-head were read from */
+	char *model_file[4];
 	int gate_text_class;
 	int gate_text_answers;      /* its answers class, or -1 (a model from before it had one) */
+	int encoder_head_class;     /* the head's complaint class */
+	double encoder_lift;        /* added to the head's margin before it adds to the gate's */
+	double encoder_band;        /* the encoder reads only complaints the gate places this near its bar */
 	int gate_class[GATE_COUNT]; /* class index in gate per enum gate_class */
 	int tag_class[TAG_COUNT];   /* class index in sentences per enum sentence_tag */
 	double reply_alone_margin;  /* logit the reply alone needs, with nothing quoted */

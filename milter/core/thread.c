@@ -12,6 +12,7 @@
 
 #include "classifier.h"
 #include "core.h"
+#include "encoder.h"
 #include "policy_priv.h"
 #include "thread.h"
 
@@ -136,6 +137,26 @@ static float whole_say(const struct policy *pol, int cls, const char *text, size
 	return t > -99 ? t : -99;
 }
 
+/* The encoder's say on TEXT: its head's complaint logit relative to the
+ * head's threshold, plus encoder-lift (the head's bar was set alone; added
+ * to the gate's, it is lowered so the two together take no more ordinary
+ * mail than the gate alone, docs/models.md).  0 without an encoder. */
+static float encoder_say(const struct policy *pol, const char *text, size_t len)
+{
+	if (pol->encoder == NULL)
+		return 0;
+	float *emb = g_new(float, encoder_dim(pol->encoder));
+	float logit[CLASSIFIER_MAX_CLASSES];
+	float say = 0;
+	if (encoder_embed(pol->encoder, text, len, emb) == 0) {
+		classifier_score_dense(pol->encoder_head, emb, logit);
+		int c = pol->encoder_head_class;
+		say = logit[c] - pol->encoder_head->threshold[c] + (float)pol->encoder_lift;
+	}
+	g_free(emb);
+	return say;
+}
+
 /* The gate on a complaint's own words (TEXT, the quoted history or an
  * inbound message). */
 static struct learned gate_score(const struct policy *pol, const char *text, size_t len)
@@ -165,15 +186,37 @@ static void gate_reply(const struct policy *pol, const struct thread_view *view,
 {
 	if (!l->on || l->detected || view->len == 0)
 		return;
-	float rel[CLASSIFIER_MAX_CLASSES];
-	size_t rlen = clamp_utf8(view->text, view->len, pol->quoted_scan_bytes);
-	gate_logits(pol, view->text, rlen, rel);
-	l->answers =
-	    rel[pol->gate_class[GATE_ANSWERS]] + whole_say(pol, pol->gate_text_answers, view->text, rlen);
+	if (isnan(l->answers)) {
+		float rel[CLASSIFIER_MAX_CLASSES];
+		size_t rlen = clamp_utf8(view->text, view->len, pol->quoted_scan_bytes);
+		gate_logits(pol, view->text, rlen, rel);
+		l->answers = rel[pol->gate_class[GATE_ANSWERS]] +
+		             whole_say(pol, pol->gate_text_answers, view->text, rlen);
+	}
 	l->margin = view->quoted_len > 0 ? l->complaint + l->answers + (float)pol->thread_lift
 	                                 : l->answers - (float)pol->reply_alone_margin;
 	if (l->margin >= 0)
 		l->detected = true;
+}
+
+/* The sentence encoder's say on the complaint's words (TEXT), added to the
+ * gate's when the gate is unsure: the call so far (L's margin) short of its
+ * bar by at most encoder-band, or past it by less than hold-margin (a call
+ * not clear enough to hold).  The encoder costs milliseconds where the gate
+ * costs microseconds; far below the bar its say would not change the call,
+ * and a clear call it does not overrule.  The call is then made again, with
+ * the reply's words (VIEW, or NULL for arriving mail) as before. */
+static void encoder_check(const struct policy *pol, const char *text, size_t len,
+                          const struct thread_view *view, struct learned *l)
+{
+	if (!l->on || pol->encoder == NULL || len == 0 || l->margin < -(float)pol->encoder_band ||
+	    l->margin >= (float)pol->hold_margin)
+		return;
+	l->complaint += encoder_say(pol, text, clamp_utf8(text, len, pol->quoted_scan_bytes));
+	l->detected = l->complaint >= 0;
+	l->margin = l->complaint;
+	if (view)
+		gate_reply(pol, view, l);
 }
 
 /* EV is the phrase evidence of the complaint and the reply together,
@@ -245,6 +288,7 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	if (!stored || ctx->complaint_unclear) {
 		l = gate_score(pol, view->quoted, view->quoted_len);
 		gate_reply(pol, view, &l);
+		encoder_check(pol, view->quoted, view->quoted_len, view, &l);
 	}
 	float quoted_score = ev.score;
 	ev.score += mine.score;
@@ -274,6 +318,7 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	struct evidence ev = {0};
 	complaint_evidence(pol, subject, text, len, &ev);
 	struct learned l = gate_score(pol, text, len);
+	encoder_check(pol, text, len, NULL, &l);
 	conclude(pol, &ev, ev.score, &l, out);
 	/* Arriving mail: a complaint detected at the bar (by the gate, or by
 	 * the breach phrases within phrase-assist of it) is one the milter

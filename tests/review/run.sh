@@ -154,7 +154,7 @@ t_near_miss_sampled() {
 	id=$(first_output 100 sampled_id_now nm) || why "no sampled record: $(tail -3 "$MILTER_LOG")"
 	grep -q "sampled=near-miss" "$MILTER_LOG" || why "the log does not say it was sampled"
 	[ "$(sql "SELECT count(*) FROM quarantine WHERE message_id = 'reply-near-nm@acme.example'
-	          AND complaint_text LIKE '%the February invoice came in higher%'")" = 1 ] ||
+	          AND complaint_text LIKE '%the February invoice is a bit higher%'")" = 1 ] ||
 		why "the sampled record lacks the quoted text"
 	out=$(q judge "$id" complaint 2>&1) || why "judge failed: $out"
 	[ "$(sql "SELECT state FROM quarantine WHERE id = $id")" = judged ] || why "not judged"
@@ -163,7 +163,7 @@ t_near_miss_sampled() {
 	grep -F "\"id\":$id," "$T/near.jsonl" | grep -q '"decision":"judge".*"complaint":{"detected":false,.*"wrong":true}' ||
 		why "export of the judgement: $(grep -F "\"id\":$id," "$T/near.jsonl")"
 	python3 milter/train/labels_to_training.py gate "$T/near.jsonl" 2>/dev/null |
-		grep -q '^normal	.*the February invoice came in higher' || why "no gate line for the missed complaint"
+		grep -q '^normal	.*the February invoice is a bit higher' || why "no gate line for the missed complaint"
 	stop_milter
 	start_milter
 	return 0

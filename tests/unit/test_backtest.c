@@ -242,7 +242,8 @@ static char *policy_without(const char *dir, const char *rule)
 	g_string_append(out, at + strlen(head));
 	char *path = g_build_filename(dir, "variant.yaml", NULL);
 	assert_true(g_file_set_contents(path, out->str, -1, NULL));
-	const char *models[] = {"default-gate.model", "default-sentences.model", "default-gate-text.model"};
+	const char *models[] = {"default-gate.model", "default-sentences.model", "default-gate-text.model",
+	                        "default-encoder-head.model", "default-encoder.enc"};
 	char *cwd = g_get_current_dir();
 	for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
 		char *target = g_build_filename(cwd, "policies", models[i], NULL);

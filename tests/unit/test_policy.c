@@ -284,15 +284,16 @@ static void test_compare_shipped(void **state)
 	assert_false(policy_compare(whole, whole, changes, lost));
 	assert_int_equal(changes->len + lost->len, 0);
 
-	/* without the gate, gate-text (which adds to it) does not load */
+	/* without the gate, gate-text and the encoder (which add to it) do not load */
 	char **parts = g_strsplit(text, "  gate: default-gate.model\n", 2);
 	assert_non_null(parts[1]);
 	char *no_gate = g_strconcat(parts[0], parts[1], NULL);
 	err = NULL;
 	assert_null(policy_load_string("policies/default.yaml", no_gate, strlen(no_gate), &err));
 	assert_non_null(strstr(err, "gate-text adds to a gate model"));
+	assert_non_null(strstr(err, "an encoder adds to a gate model"));
 	g_free(err);
-	GRegex *re = g_regex_new("\n  gate-text: [^\n]*", 0, 0, NULL);
+	GRegex *re = g_regex_new("\n  (gate-text|encoder|encoder-head): [^\n]*", 0, 0, NULL);
 	char *neither = g_regex_replace_literal(re, no_gate, -1, 0, "", 0, NULL);
 	g_regex_unref(re);
 	g_free(no_gate);
@@ -324,8 +325,9 @@ static void test_compare_shipped(void **state)
 	policy_unref(whole);
 }
 
-static const char *const shipped_files[] = {"default.yaml", "default-gate.model", "default-gate-text.model",
-                                            "default-sentences.model"};
+static const char *const shipped_files[] = {"default.yaml",           "default-gate.model",
+                                            "default-gate-text.model", "default-sentences.model",
+                                            "default-encoder-head.model", "default-encoder.enc"};
 
 /* The shipped policy in DIR, its files linked there but for the gate model,
  * whose text is written after EDIT; returns the policy file in DIR. */

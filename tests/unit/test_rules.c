@@ -305,7 +305,13 @@ static struct policy *policy_with_keys(const char *const *keys, const char *cons
 	char *sent = g_strdup_printf("sentences: %s/policies/default-sentences.model", cwd);
 	char *text = gate_text ? g_strdup_printf("gate-text: %s", gate_text)
 	                       : g_strdup_printf("gate-text: %s/policies/default-gate-text.model", cwd);
+	char *enc = g_strdup_printf("encoder: %s/policies/default-encoder.enc", cwd);
+	char *head = g_strdup_printf("encoder-head: %s/policies/default-encoder-head.model", cwd);
 	GString *y = g_string_new(yaml);
+	assert_true(g_string_replace(y, "encoder: default-encoder.enc", enc, 1) == 1);
+	assert_true(g_string_replace(y, "encoder-head: default-encoder-head.model", head, 1) == 1);
+	g_free(enc);
+	g_free(head);
 	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
 	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
 	assert_true(g_string_replace(y, "gate-text: default-gate-text.model", text, 1) == 1);
@@ -351,6 +357,15 @@ static struct policy *policy_with(const char *key, const char *value, const char
 static struct policy *policy_with_model_key(const char *key, const char *value)
 {
 	return policy_with(key, value, NULL);
+}
+
+/* The shipped policy without the sentence encoder, and KEY set to VALUE
+ * (KEY NULL: nothing else changed): the gate's own mechanics, which the
+ * encoder's say would otherwise move (test_encoder covers it). */
+static struct policy *gate_alone_with(const char *key, const char *value)
+{
+	const char *keys[] = {"encoder", "encoder-head", key}, *values[] = {NULL, NULL, value};
+	return policy_with_keys(keys, values, key ? 3 : 2, NULL);
 }
 
 /* A copy of the shipped gate-text model without its answers class (as
@@ -666,13 +681,13 @@ static void test_gate_text(void **state)
 	    "I "
 	    "will present the sales table and you could take the questions on costs.",
 	};
-	struct policy *without = policy_with_model_key("gate-text", NULL);
+	struct policy *with = gate_alone_with(NULL, NULL), *without = gate_alone_with("gate-text", NULL);
 	struct decision d, w;
 	for (size_t i = 0; i < G_N_ELEMENTS(stories) + G_N_ELEMENTS(plans); i++) {
 		bool story = i < G_N_ELEMENTS(stories);
 		char *m = make_reply("Thanks for your message. I will get back to you today.",
 		                     story ? stories[i] : plans[i - G_N_ELEMENTS(stories)]);
-		apology_check(pol, m, strlen(m), NULL, &d);
+		apology_check(with, m, strlen(m), NULL, &d);
 		apology_check(without, m, strlen(m), NULL, &w);
 		if (story) {
 			assert_true(d.complaint.score > w.complaint.score);
@@ -683,8 +698,13 @@ static void test_gate_text(void **state)
 		}
 		decision_clear(&d);
 		decision_clear(&w);
+		/* and the shipped policy, the encoder's say added, agrees */
+		apology_check(pol, m, strlen(m), NULL, &d);
+		assert_true(d.complaint.detected == story);
+		decision_clear(&d);
 		g_free(m);
 	}
+	policy_unref(with);
 	policy_unref(without);
 }
 
@@ -703,22 +723,25 @@ static void test_thread_lift(void **state)
 	    make_reply("Great, I have booked the room for the 14th.",
 	               "Could we move the review meeting to the 14th? The 12th is a holiday here."),
 	};
-	struct policy *off = policy_with_model_key("thread-lift", "0");
+	struct policy *off = gate_alone_with("thread-lift", "0"), *on = gate_alone_with(NULL, NULL);
 	struct decision d;
 	apology_check(off, owned, strlen(owned), NULL, &d);
 	assert_false(d.complaint.detected);
 	decision_clear(&d);
-	apology_check(pol, owned, strlen(owned), NULL, &d);
+	apology_check(on, owned, strlen(owned), NULL, &d);
 	assert_true(d.complaint.detected);
 	assert_int_equal(d.complaint.severity, SEVERITY_NORMAL);
 	decision_clear(&d);
 	for (size_t i = 0; i < G_N_ELEMENTS(plans); i++) {
-		apology_check(pol, plans[i], strlen(plans[i]), NULL, &d);
-		assert_false(d.complaint.detected);
-		assert_int_equal(d.verdict, VERDICT_PASS);
-		decision_clear(&d);
+		for (int k = 0; k < 2; k++) { /* the gate alone, and the shipped policy */
+			apology_check(k ? pol : on, plans[i], strlen(plans[i]), NULL, &d);
+			assert_false(d.complaint.detected);
+			assert_int_equal(d.verdict, VERDICT_PASS);
+			decision_clear(&d);
+		}
 		g_free(plans[i]);
 	}
+	policy_unref(on);
 	policy_unref(off);
 	g_free(owned);
 }
@@ -887,7 +910,8 @@ static void test_inbound_margin(void **state)
 	(void)state;
 	static const char shy[] = "From: Dana <dana@client.example>\r\nSubject: Report\r\n"
 	                          "Message-ID: <s-1@client.example>\r\n\r\n"
-	                          "The March report has the old logo on the cover. Can you send a corrected file?\r\n";
+	                          "The March report has the old logo on the cover. Could you send a corrected file when you "
+	                          "get a chance?\r\n";
 	static const char plain[] = "From: Dana <dana@client.example>\r\nSubject: Report\r\n"
 	                            "Message-ID: <s-2@client.example>\r\n\r\n"
 	                            "Your team said the update would be live on Monday, but the old version is "

@@ -1,0 +1,339 @@
+/*
+ * test_encoder.c - the sentence encoder (encoder.c) and what the gate does
+ * with it: tokens and embeddings are those of the model's own TF.js
+ * implementation (tests/unit/data/encoder-ref.txt), a damaged file is an
+ * error and never a crash, a policy takes the encoder and its head together
+ * or not at all, and the head's say lets a complaint the gate alone misses
+ * through while ordinary mail stays ordinary.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+
+#include "encoder.h"
+#include "policy.h"
+#include "thread.h"
+
+#define ENCODER_FILE "policies/default-encoder.enc"
+
+static struct encoder *load(void)
+{
+	GError *err = NULL;
+	struct encoder *enc = encoder_load(ENCODER_FILE, &err);
+	if (enc == NULL)
+		fail_msg("%s (make downloads it)", err->message);
+	return enc;
+}
+
+/* Every text of the reference file: its tokens are the JS tokenizer's and
+ * its embedding the TF.js model's, to float rounding. */
+static void test_reference(void **state)
+{
+	(void)state;
+	struct encoder *enc = load();
+	size_t dim = encoder_dim(enc);
+	assert_int_equal(dim, 512);
+	char *data = NULL;
+	assert_true(g_file_get_contents("tests/unit/data/encoder-ref.txt", &data, NULL, NULL));
+	gchar **lines = g_strsplit(data, "\n", -1);
+	unsigned texts = 0, i = 0;
+	while (lines[i] && lines[i][0] == '#')
+		i++;
+	float *got = g_new(float, dim);
+	for (; lines[i] && lines[i][0] && lines[i + 1] && lines[i + 2]; i += 3) {
+		/* the text, a JSON string without escapes but \" */
+		GString *text = g_string_new(NULL);
+		for (const char *p = lines[i] + 1; *p && !(*p == '"' && p[1] == '\0'); p++) {
+			if (*p == '\\')
+				p++;
+			g_string_append_c(text, *p);
+		}
+		gchar **want_ids = g_strsplit(lines[i + 1], " ", -1);
+		int32_t ids[512];
+		long n = encoder_tokenize(enc, text->str, text->len, ids, G_N_ELEMENTS(ids));
+		assert_int_equal(n, (long)g_strv_length(want_ids));
+		for (long k = 0; k < n; k++)
+			assert_int_equal(ids[k], atoi(want_ids[k]));
+		g_strfreev(want_ids);
+
+		assert_int_equal(encoder_embed(enc, text->str, text->len, got), 0);
+		gchar **want = g_strsplit(lines[i + 2], " ", -1);
+		assert_int_equal(g_strv_length(want), dim);
+		double dot = 0, nw = 0, ng = 0, worst = 0;
+		for (size_t k = 0; k < dim; k++) {
+			double w = g_ascii_strtod(want[k], NULL);
+			dot += w * got[k];
+			nw += w * w;
+			ng += (double)got[k] * got[k];
+			worst = fmax(worst, fabs(w - got[k]));
+		}
+		if (worst > 1e-4 || dot / sqrt(nw * ng) < 0.9999)
+			fail_msg("\"%s\": cosine %.6f, largest difference %.2g", text->str, dot / sqrt(nw * ng),
+			         worst);
+		g_strfreev(want);
+		g_string_free(text, TRUE);
+		texts++;
+	}
+	assert_true(texts >= 8);
+	g_free(got);
+	g_strfreev(lines);
+	g_free(data);
+	encoder_free(enc);
+}
+
+/* A text longer than the model reads gives the embedding of its first
+ * tokens, whatever follows them. */
+static void test_long_text(void **state)
+{
+	(void)state;
+	struct encoder *enc = load();
+	size_t dim = encoder_dim(enc), cap = encoder_max_tokens(enc);
+	GString *a = g_string_new(NULL);
+	while (a->len < cap * 8)
+		g_string_append(a, "The courier left the parcel at the wrong door again. ");
+	GString *b = g_string_new(a->str);
+	g_string_append(a, "Everything else was fine.");
+	g_string_append(b, "I want a refund today or I cancel the account.");
+	float *x = g_new(float, dim), *y = g_new(float, dim);
+	assert_int_equal(encoder_embed(enc, a->str, a->len, x), 0);
+	assert_int_equal(encoder_embed(enc, b->str, b->len, y), 0);
+	assert_memory_equal(x, y, dim * sizeof *x);
+	/* invalid UTF-8 is read, not refused */
+	assert_int_equal(encoder_embed(enc, "caf\xe9 \xff\xfe late again", 17, x), 0);
+	g_free(x);
+	g_free(y);
+	g_string_free(a, TRUE);
+	g_string_free(b, TRUE);
+	encoder_free(enc);
+}
+
+/* A file cut short, of another kind, or empty is refused with a message. */
+static void test_bad_files(void **state)
+{
+	(void)state;
+	char *data = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents(ENCODER_FILE, &data, &len, NULL));
+	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
+	char *path = g_build_filename(dir, "x.enc", NULL);
+	const gsize cuts[] = {0, 7, 100, 4096, len / 2, len - 1};
+	for (size_t i = 0; i < G_N_ELEMENTS(cuts); i++) {
+		assert_true(g_file_set_contents(path, data, (gssize)cuts[i], NULL));
+		GError *err = NULL;
+		struct encoder *enc = encoder_load(path, &err);
+		if (enc != NULL)
+			fail_msg("a file cut to %zu of %zu bytes was read", (size_t)cuts[i], (size_t)len);
+		assert_non_null(err);
+		assert_non_null(strstr(err->message, path));
+		g_error_free(err);
+	}
+	data[0] ^= 0x20; /* another magic */
+	assert_true(g_file_set_contents(path, data, (gssize)len, NULL));
+	GError *err = NULL;
+	assert_null(encoder_load(path, &err));
+	assert_non_null(strstr(err->message, "not a valid encoder file"));
+	g_error_free(err);
+	err = NULL;
+	assert_null(encoder_load("/nonexistent/x.enc", &err));
+	assert_non_null(err);
+	g_error_free(err);
+	g_unlink(path);
+	g_rmdir(dir);
+	g_free(path);
+	g_free(dir);
+	g_free(data);
+}
+
+/* The shipped policy with its model paths made absolute, in DIR; KEEP
+ * decides which "models" lines stay (NULL: all). */
+static char *policy_copy(const char *dir, const char *name, bool (*keep)(const char *line))
+{
+	char *yaml = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
+	char *cwd = g_get_current_dir();
+	GString *out = g_string_new(NULL);
+	gchar **lines = g_strsplit(yaml, "\n", -1);
+	for (gchar **l = lines; *l; l++) {
+		if (keep && !keep(*l))
+			continue;
+		const char *v = strstr(*l, ".model");
+		v = v ? v : strstr(*l, ".enc");
+		const char *colon = strchr(*l, ':');
+		if (v && colon && g_str_has_prefix(*l, "  ") && !strchr(colon, '/')) {
+			char *file = g_strdup(colon + 1);
+			g_string_append_len(out, *l, colon - *l + 2);
+			g_string_append_printf(out, "%s/policies/%s\n", cwd, g_strstrip(file));
+			g_free(file);
+			continue;
+		}
+		g_string_append_printf(out, "%s\n", *l);
+	}
+	char *path = g_build_filename(dir, name, NULL);
+	assert_true(g_file_set_contents(path, out->str, (gssize)out->len, NULL));
+	g_strfreev(lines);
+	g_string_free(out, TRUE);
+	g_free(cwd);
+	g_free(yaml);
+	return path;
+}
+
+static bool no_encoder(const char *line)
+{
+	return !g_str_has_prefix(line, "  encoder");
+}
+
+static bool no_encoder_file(const char *line)
+{
+	return !g_str_has_prefix(line, "  encoder:");
+}
+
+static bool no_head(const char *line)
+{
+	return !g_str_has_prefix(line, "  encoder-head:");
+}
+
+/* The encoder and its head come together; a policy without both is refused
+ * with a message naming the missing one. */
+static void test_policy_pairs(void **state)
+{
+	(void)state;
+	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
+	char *err = NULL;
+	char *path = policy_copy(dir, "full.yaml", NULL);
+	struct policy *pol = policy_load(path, &err);
+	if (pol == NULL)
+		fail_msg("%s", err);
+	assert_non_null(policy_model_version(pol, "encoder-head"));
+	char *line = policy_models_line(pol);
+	assert_non_null(strstr(line, "on encoder use-lite"));
+	g_free(line);
+	policy_unref(pol);
+	g_unlink(path);
+	g_free(path);
+
+	path = policy_copy(dir, "nohead.yaml", no_head);
+	assert_null(policy_load(path, &err));
+	assert_non_null(strstr(err, "name one in models.encoder-head"));
+	g_free(err);
+	g_unlink(path);
+	g_free(path);
+
+	path = policy_copy(dir, "noenc.yaml", no_encoder_file);
+	assert_null(policy_load(path, &err));
+	assert_non_null(strstr(err, "name one in models.encoder"));
+	g_free(err);
+	g_unlink(path);
+	g_free(path);
+
+	/* a head that reads another width than the encoder gives */
+	char *head = NULL;
+	assert_true(g_file_get_contents("policies/default-encoder-head.model", &head, NULL, NULL));
+	gchar **halves = g_strsplit(head, "\nbits 9\n", 2);
+	assert_int_equal(g_strv_length(halves), 2);
+	char *wide = g_strjoinv("\nbits 10\n", halves);
+	g_strfreev(halves);
+	char *head8 = g_build_filename(dir, "head10.model", NULL);
+	assert_true(g_file_set_contents(head8, wide, -1, NULL));
+	g_free(wide);
+	path = policy_copy(dir, "width.yaml", NULL);
+	char *yaml = NULL;
+	assert_true(g_file_get_contents(path, &yaml, NULL, NULL));
+	char *cwd = g_get_current_dir();
+	char *shipped = g_strdup_printf("%s/policies/default-encoder-head.model", cwd);
+	gchar **parts = g_strsplit(yaml, shipped, 2);
+	char *swapped = g_strjoinv(head8, parts);
+	assert_true(g_file_set_contents(path, swapped, -1, NULL));
+	pol = policy_load(path, &err);
+	assert_null(pol);
+	if (strstr(err, "gives 512 values, but") == NULL || strstr(err, "reads 1024") == NULL)
+		fail_msg("%s", err);
+	g_free(err);
+	g_free(swapped);
+	g_strfreev(parts);
+	g_free(shipped);
+	g_free(cwd);
+	g_free(yaml);
+	g_free(head);
+	g_unlink(head8);
+	g_free(head8);
+	g_unlink(path);
+	g_free(path);
+	g_rmdir(dir);
+	g_free(dir);
+}
+
+/* Arriving mail, judged by the shipped policy with and without the
+ * encoder: two complaints told plainly, without the breach words the gate
+ * keys on, are complaints only with it; ordinary business mail is ordinary
+ * either way. */
+static void test_encoder_in_the_gate(void **state)
+{
+	(void)state;
+	static const char *const complaints[] = {
+	    "got the replacement part today and it's the wrong model again. this is getting ridiculous "
+	    "honestly",
+	    "i cancelled in january and you have taken payment in february and march",
+	};
+	static const char *const ordinary[] = {
+	    "Hi Sam, attached is the signed order form. Delivery to the Leeds site please, any weekday after "
+	    "the 10th works for us.",
+	    "Thanks for the call earlier. As discussed, we'll go with the standard plan for now and review "
+	    "it in spring.",
+	    "just a heads up that our office will be closed between christmas and new year, so any deliveries "
+	    "should wait until the 4th.",
+	};
+	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
+	char *err = NULL;
+	char *with_path = policy_copy(dir, "with.yaml", NULL), *without_path = policy_copy(dir, "without.yaml", no_encoder);
+	struct policy *with = policy_load(with_path, &err);
+	if (with == NULL)
+		fail_msg("%s", err);
+	struct policy *without = policy_load(without_path, &err);
+	if (without == NULL)
+		fail_msg("%s", err);
+	assert_null(policy_model_version(without, "encoder-head"));
+	struct complaint c;
+	for (size_t i = 0; i < G_N_ELEMENTS(complaints); i++) {
+		thread_classify_text(without, "Your order", complaints[i], strlen(complaints[i]), &c);
+		assert_false(c.detected);
+		double alone = c.score;
+		thread_classify_text(with, "Your order", complaints[i], strlen(complaints[i]), &c);
+		if (!c.detected || !c.clear)
+			fail_msg("complaint %zu: not taken with the encoder (%.1f, alone %.1f)", i, c.score, alone);
+		assert_true(c.score > alone);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(ordinary); i++) {
+		thread_classify_text(without, "Next steps", ordinary[i], strlen(ordinary[i]), &c);
+		assert_false(c.detected);
+		thread_classify_text(with, "Next steps", ordinary[i], strlen(ordinary[i]), &c);
+		if (c.detected)
+			fail_msg("ordinary %zu: taken for a complaint with the encoder (%.1f)", i, c.score);
+	}
+	policy_unref(with);
+	policy_unref(without);
+	g_unlink(with_path);
+	g_unlink(without_path);
+	g_rmdir(dir);
+	g_free(with_path);
+	g_free(without_path);
+	g_free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_reference),
+	    cmocka_unit_test(test_long_text),
+	    cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_policy_pairs),
+	    cmocka_unit_test(test_encoder_in_the_gate),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
