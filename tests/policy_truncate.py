@@ -42,7 +42,8 @@ def main():
     by_check = by_against = 0
     try:
         # the models the policy names live beside it
-        for model in glob.glob(os.path.join(os.path.dirname(os.path.abspath(args.policy)), "*.model")):
+        here = os.path.dirname(os.path.abspath(args.policy))
+        for model in glob.glob(os.path.join(here, "*.model")) + glob.glob(os.path.join(here, "*.enc")):
             os.symlink(model, os.path.join(tmp, os.path.basename(model)))
         whole = os.path.join(tmp, "whole.yaml")
         with open(whole, "w", encoding="utf-8") as f:

@@ -436,7 +436,7 @@ chmod 755 "$W"
 pg_start || die "cannot start PostgreSQL"
 echo "twohost: PostgreSQL at $PG_DIR"
 cp policies/default.yaml "$W/policy.yaml"
-cp policies/*.model "$W/"
+cp policies/*.model policies/*.enc "$W/"
 sed -i 's/^  senders: .*/  senders: ["*@acme.example"]/' "$W/policy.yaml"
 E2E_POLICY=$W/policy.yaml
 start_host A "$HOST_A"

@@ -153,7 +153,8 @@ def traffic_cases(binary, top, case):
     # the shipped policy and models, copied so that a model can be edited before a reload
     pdir = os.path.join(top, "policy")
     os.makedirs(pdir)
-    for name in ("default.yaml", "default-gate.model", "default-gate-text.model", "default-sentences.model"):
+    for name in ("default.yaml", "default-gate.model", "default-gate-text.model", "default-sentences.model",
+                 "default-encoder-head.model", "default-encoder.enc"):
         shutil.copy(os.path.join("policies", name), pdir)
     d = Daemon(binary, top, options=["metrics=127.0.0.1:%d" % port, "spool.retry=1s",
                                      "spool.directory=" + os.path.join(top, "spool"),

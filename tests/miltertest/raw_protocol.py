@@ -189,7 +189,8 @@ def many_parts_policy(directory):
     path = os.path.join(directory, "many-parts.yaml")
     with open(path, "w") as f:
         f.write(text.replace("max-parts: 200\n", "max-parts: %d\n" % (LONG_PARTS + 10)))
-    for model in ("default-gate.model", "default-gate-text.model", "default-sentences.model"):
+    for model in ("default-gate.model", "default-gate-text.model", "default-sentences.model",
+                  "default-encoder-head.model", "default-encoder.enc"):
         if os.path.exists(os.path.join("policies", model)):
             os.symlink(os.path.abspath(os.path.join("policies", model)), os.path.join(directory, model))
     return path

@@ -120,6 +120,7 @@ for f in /usr/sbin/apology-milter /usr/sbin/apology-milter-libmilter /usr/bin/ap
 	/usr/share/apology-milter/policies/default.yaml /usr/share/apology-milter/policies/README.md \
 	/usr/share/apology-milter/policies/default-gate.model /usr/share/apology-milter/policies/default-sentences.model \
 	/usr/share/apology-milter/policies/default-gate-text.model \
+	/usr/share/apology-milter/policies/default-encoder-head.model /usr/share/apology-milter/policies/default-encoder.enc \
 	/etc/apology-milter/apology-milter.yaml /etc/apology-milter/review.yaml /etc/apology-milter/postsuper.conf \
 	/lib/systemd/system/apology-milter.service \
 	/usr/share/doc/apology-milter/copyright /usr/share/doc/apology-milter/README.md.gz \
