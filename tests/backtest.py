@@ -469,7 +469,7 @@ def variant_policy(policy, tmp):
     os.makedirs(d)
     src = os.path.dirname(os.path.abspath(policy))
     for f in os.listdir(src):
-        if f.endswith(".model"):
+        if f.endswith((".model", ".enc")):
             os.symlink(os.path.join(src, f), os.path.join(d, f))
     text = open(policy, encoding="utf-8").read()
     text, n = re.subn(rf"(?m)^(  {re.escape(RULE_OFF)}:\n)", r"\1    enabled: false\n", text)

@@ -118,6 +118,10 @@ printf 'From: Client <c@client.example>\nTo: a@agency.example\nSubject: Still wr
 # an ordinary note from a client, no complaint on arrival ("The new logo files are attached." above, sent
 # by a client, is one the sentence encoder takes for an unclear complaint: docs/models.md, fourteenth round)
 printf 'From: Dana <dana@client.example>\nTo: a@agency.example\nSubject: Contract\n\nPlease find the signed contract attached.\n' >"$tmp/note.eml"
+# that known false alarm, kept in sight: when it changes, docs/models.md changes with it
+printf 'From: Dana <dana@client.example>\nTo: a@agency.example\nSubject: Logo\n\nThe new logo files are attached.\n' >"$tmp/logo-in.eml"
+expect "--as-inbound: the plain logo note" 0 "$CTL" check $P --as-inbound "$tmp/logo-in.eml"
+contains "--as-inbound: the plain logo note is an unclear complaint (a known false alarm)" out "logo-in.eml: complaint, normal, unclear, evidence -"
 expect "--inbound: a plain note answering a stored complaint advises" 1 "$CTL" check $P --format json --inbound "$tmp/complaint.eml" "$tmp/plain.eml"
 contains "--inbound: the complaint is detected" out '"detected":true'
 contains "--inbound: sent when it arrived" out '"sent":"2026-03-03T09:00:00Z"'

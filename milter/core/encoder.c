@@ -167,7 +167,7 @@ static gboolean read_header(struct encoder *enc, struct reader *r, const char *p
 	    enc->dim % TILE || !enc->ffn_dim || enc->ffn_dim > 65536 || enc->ffn_dim % TILE)
 		return fail(err, path, "unsupported widths");
 	if (!enc->n_layers || enc->n_layers > MAX_LAYERS || !enc->heads || enc->heads > 256 ||
-	    !enc->max_tokens || enc->max_tokens > 65536)
+	    !enc->max_tokens || enc->max_tokens > 1024)
 		return fail(err, path, "layer, head or token count");
 	if (!isfinite(enc->ln_eps) || enc->ln_eps <= 0 || !isfinite(enc->l2_eps) || enc->l2_eps <= 0)
 		return fail(err, path, "epsilon");

@@ -198,15 +198,17 @@ struct pos {
 };
 
 /* The files of the "models" section, in the order of struct loader's
- * model_path: the classifiers in struct policy's model_file order, then the
- * encoder. */
-static const char *const model_keys_order[] = {"gate", "sentences", "gate-text", "encoder-head", "encoder"};
+ * model_path: the classifiers in struct policy's model_file order
+ * (POLICY_CLASSIFIERS of them), then the encoder. */
+const char *const policy_model_keys[] = {"gate", "sentences", "gate-text", "encoder-head", "encoder"};
+G_STATIC_ASSERT(G_N_ELEMENTS(policy_model_keys) == POLICY_CLASSIFIERS + 1);
+#define MODEL_HEAD    3
 #define MODEL_ENCODER 4
 
 static int model_index(const char *key)
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(model_keys_order); i++)
-		if (strcmp(key, model_keys_order[i]) == 0)
+	for (size_t i = 0; i < G_N_ELEMENTS(policy_model_keys); i++)
+		if (strcmp(key, policy_model_keys[i]) == 0)
 			return (int)i;
 	return -1;
 }
@@ -986,18 +988,18 @@ static struct classifier *load_model(struct loader *L, int which, const char *co
 static void load_encoder(struct loader *L)
 {
 	struct policy *pol = L->pol;
-	bool enc = L->model_path[MODEL_ENCODER] != NULL, head = L->model_path[3] != NULL;
+	bool enc = L->model_path[MODEL_ENCODER] != NULL, head = L->model_path[MODEL_HEAD] != NULL;
 	if (!enc && !head)
 		return;
 	if (enc != head || L->model_path[0] == NULL) {
-		error_at(L, L->model_pos[enc ? MODEL_ENCODER : 3], "models: %s",
+		error_at(L, L->model_pos[enc ? MODEL_ENCODER : MODEL_HEAD], "models: %s",
 		         L->model_path[0] == NULL ? "an encoder adds to a gate model: name one in models.gate"
 		         : enc ? "encoder needs the head that reads it: name one in models.encoder-head"
 		               : "encoder-head reads an encoder's embeddings: name one in models.encoder");
 		return;
 	}
 	static const char *const need[] = {"complaint"};
-	pol->encoder_head = load_model(L, 3, need, 1, &pol->encoder_head_class);
+	pol->encoder_head = load_model(L, MODEL_HEAD, need, 1, &pol->encoder_head_class);
 	if (pol->encoder_head == NULL)
 		return;
 	struct pos p = L->model_pos[MODEL_ENCODER];
@@ -1009,7 +1011,8 @@ static void load_encoder(struct loader *L)
 		g_error_free(gerr);
 	} else if (encoder_dim(pol->encoder) != ((size_t)1 << pol->encoder_head->bits)) {
 		error_at(L, p, "models: %s gives %zu values, but %s reads %zu", full,
-		         encoder_dim(pol->encoder), pol->model_file[3], (size_t)1 << pol->encoder_head->bits);
+		         encoder_dim(pol->encoder), pol->model_file[MODEL_HEAD],
+		         (size_t)1 << pol->encoder_head->bits);
 		encoder_free(pol->encoder);
 		pol->encoder = NULL;
 	}
@@ -1060,7 +1063,8 @@ const struct classifier *policy_model(const struct policy *pol, const char *whic
 	return strcmp(which, "gate") == 0           ? pol->gate
 	       : strcmp(which, "gate-text") == 0    ? pol->gate_text
 	       : strcmp(which, "encoder-head") == 0 ? pol->encoder_head
-	                                            : pol->sentences;
+	       : strcmp(which, "sentences") == 0    ? pol->sentences
+	                                            : NULL;
 }
 
 const char *policy_model_version(const struct policy *pol, const char *which)
@@ -1088,8 +1092,8 @@ char *policy_model_doubts(const struct policy *pol, unsigned *count)
 {
 	GString *out = g_string_new(NULL);
 	unsigned n = 0;
-	const char *const *which = model_keys_order; /* model_file's order */
-	for (unsigned i = 0; i < G_N_ELEMENTS(pol->model_file); i++) {
+	const char *const *which = policy_model_keys; /* model_file's order */
+	for (unsigned i = 0; i < POLICY_CLASSIFIERS; i++) {
 		const struct classifier *m = policy_model(pol, which[i]);
 		char *data = NULL;
 		gsize len = 0;

@@ -128,9 +128,9 @@ static bool compare_lists(const struct policy *old, const struct policy *fresh, 
 static bool compare_models(const struct policy *old, const struct policy *fresh, GString *changes,
                            GString *lost)
 {
-	static const char *const which[] = {"gate", "sentences", "gate-text", "encoder-head"};
+	const char *const *which = policy_model_keys;
 	bool shrinks = false;
-	for (size_t i = 0; i < G_N_ELEMENTS(which); i++) {
+	for (size_t i = 0; i < POLICY_CLASSIFIERS; i++) {
 		const struct classifier *a = policy_model(old, which[i]), *b = policy_model(fresh, which[i]);
 		const char *was = a ? a->version : NULL, *is = b ? b->version : NULL;
 		if (g_strcmp0(was, is) != 0)

@@ -88,6 +88,12 @@ struct phrase_set {
 	guint8 *flags; /* enum phrase_flags */
 };
 
+/* The learned classifiers a policy may name, in policy_model_keys' order
+ * (gate, sentences, gate-text, encoder-head), which is followed there by the
+ * encoder the head reads. */
+#define POLICY_CLASSIFIERS 4
+extern const char *const policy_model_keys[POLICY_CLASSIFIERS + 1];
+
 struct policy {
 	gint refs;
 	char *name;
@@ -134,7 +140,7 @@ struct policy {
 	struct classifier *encoder_head; /* reads the encoder's embeddings, or NULL */
 	struct encoder *encoder;         /* with encoder_head, or NULL (encoder.h) */
 	/* the files gate, sentences, gate-text and encoder-head were read from */
-	char *model_file[4];
+	char *model_file[POLICY_CLASSIFIERS];
 	int gate_text_class;
 	int gate_text_answers;      /* its answers class, or -1 (a model from before it had one) */
 	int encoder_head_class;     /* the head's complaint class */
@@ -160,7 +166,8 @@ struct policy {
  * the list belongs to, or -1.  Read from the same tables as the loader. */
 char *policy_class_path(const struct policy *pol, unsigned cls, int *rule);
 
-/* The policy's "gate", "gate-text" or "sentences" model, or NULL. */
+/* The policy's "gate", "gate-text", "sentences" or "encoder-head" model, or
+ * NULL. */
 const struct classifier *policy_model(const struct policy *pol, const char *which);
 
 #endif

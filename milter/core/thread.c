@@ -199,24 +199,29 @@ static void gate_reply(const struct policy *pol, const struct thread_view *view,
 		l->detected = true;
 }
 
-/* The sentence encoder's say on the complaint's words (TEXT), added to the
- * gate's when the gate is unsure: the call so far (L's margin) short of its
- * bar by at most encoder-band, or past it by less than hold-margin (a call
- * not clear enough to hold).  The encoder costs milliseconds where the gate
- * costs microseconds; far below the bar its say would not change the call,
- * and a clear call it does not overrule.  The call is then made again, with
- * the reply's words (VIEW, or NULL for arriving mail) as before. */
-static void encoder_check(const struct policy *pol, const char *text, size_t len,
-                          const struct thread_view *view, struct learned *l)
+/* The sentence encoder's say on the complaint's words (TEXT), added where
+ * the gate is unsure.  It costs milliseconds where the gate costs
+ * microseconds, so it is read only where it could matter: the complaint's
+ * margin, or the call's with the reply's words, short of the bar by at most
+ * encoder-band; and the call not clear yet: past the bar by less than
+ * hold-margin, and not made clear by the complaint's breach phrases (SURE).
+ * For ARRIVING mail any complaint detected is stored clear, so there only
+ * one not detected.  The say shifts the call's margin whichever words made
+ * it, so the call moves with the say and never against it; a complaint its
+ * own words now carry past the bar decides alone, as in gate_score(). */
+static void encoder_check(const struct policy *pol, const char *text, size_t len, bool sure, bool arriving,
+                          struct learned *l)
 {
-	if (!l->on || pol->encoder == NULL || len == 0 || l->margin < -(float)pol->encoder_band ||
-	    l->margin >= (float)pol->hold_margin)
+	float top = arriving ? 0 : (float)pol->hold_margin;
+	if (!l->on || pol->encoder == NULL || len == 0 || sure || l->margin >= top ||
+	    fmaxf(l->complaint, l->margin) < -(float)pol->encoder_band)
 		return;
-	l->complaint += encoder_say(pol, text, clamp_utf8(text, len, pol->quoted_scan_bytes));
-	l->detected = l->complaint >= 0;
-	l->margin = l->complaint;
-	if (view)
-		gate_reply(pol, view, l);
+	float say = encoder_say(pol, text, clamp_utf8(text, len, pol->quoted_scan_bytes));
+	l->complaint += say;
+	l->margin += say;
+	if (l->complaint >= 0 && l->margin < l->complaint)
+		l->margin = l->complaint;
+	l->detected = l->margin >= 0;
 }
 
 /* EV is the phrase evidence of the complaint and the reply together,
@@ -288,7 +293,8 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 	if (!stored || ctx->complaint_unclear) {
 		l = gate_score(pol, view->quoted, view->quoted_len);
 		gate_reply(pol, view, &l);
-		encoder_check(pol, view->quoted, view->quoted_len, view, &l);
+		encoder_check(pol, view->quoted, view->quoted_len,
+		              l.detected && ev.score >= pol->complaint_threshold, false, &l);
 	}
 	float quoted_score = ev.score;
 	ev.score += mine.score;
@@ -318,7 +324,7 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	struct evidence ev = {0};
 	complaint_evidence(pol, subject, text, len, &ev);
 	struct learned l = gate_score(pol, text, len);
-	encoder_check(pol, text, len, NULL, &l);
+	encoder_check(pol, text, len, l.detected && ev.score >= pol->complaint_threshold, true, &l);
 	conclude(pol, &ev, ev.score, &l, out);
 	/* Arriving mail: a complaint detected at the bar (by the gate, or by
 	 * the breach phrases within phrase-assist of it) is one the milter

@@ -17,6 +17,7 @@
 #include <glib.h>
 #include <glib/gstdio.h>
 
+#include "decision.h"
 #include "encoder.h"
 #include "policy.h"
 #include "thread.h"
@@ -326,6 +327,106 @@ static void test_encoder_in_the_gate(void **state)
 	g_free(dir);
 }
 
+/* The shipped policy with models.KEY set to VALUE (its line replaced), in
+ * DIR as NAME. */
+static struct policy *policy_set(const char *dir, const char *name, const char *key, const char *value)
+{
+	char *path = policy_copy(dir, name, NULL), *yaml = NULL, *err = NULL;
+	assert_true(g_file_get_contents(path, &yaml, NULL, NULL));
+	char *pattern = g_strdup_printf("\n  %s: [^\n]*", key), *line = g_strdup_printf("\n  %s: %s", key, value);
+	GRegex *re = g_regex_new(pattern, 0, 0, NULL);
+	char *set = g_regex_replace_literal(re, yaml, -1, 0, line, 0, NULL);
+	assert_string_not_equal(set, yaml);
+	assert_true(g_file_set_contents(path, set, -1, NULL));
+	struct policy *pol = policy_load(path, &err);
+	if (pol == NULL)
+		fail_msg("%s", err);
+	g_unlink(path);
+	g_regex_unref(re);
+	g_free(set);
+	g_free(line);
+	g_free(pattern);
+	g_free(yaml);
+	g_free(path);
+	return pol;
+}
+
+/* A reply quoting TEXT under a curt acknowledgement. */
+static char *reply_to(const char *text)
+{
+	return g_strdup_printf("From: Sam Reed <sam@agency.example>\r\nTo: Dana <dana@client.example>\r\n"
+	                       "Subject: Re: Your order\r\nDate: Tue, 03 Mar 2026 10:00:00 +0000\r\n"
+	                       "Message-ID: <r1@agency.example>\r\nMIME-Version: 1.0\r\n"
+	                       "Content-Type: text/plain; charset=UTF-8\r\n\r\nHi Dana,\r\n\r\nThanks, "
+	                       "noted. I have forwarded this to the team.\r\n\r\nSam\r\n\r\n"
+	                       "On Tue, 3 Mar 2026 at 08:00, Dana <dana@client.example> wrote:\r\n> %s\r\n",
+	                       text);
+}
+
+/* Where the encoder is read: a reply's quoted complaint is read as arriving
+ * mail is (the complaint taken only with the encoder); a complaint the gate
+ * places further short of its bar than encoder-band is not read; and a call
+ * the gate alone makes clearly (past hold-margin, or any complaint it
+ * detects in arriving mail, which is stored clear) is not overruled: its
+ * evidence is the gate's to the last digit. */
+static void test_where_it_reads(void **state)
+{
+	(void)state;
+	static const char missed[] = "got the replacement part today and it's the wrong model again. this is "
+	                             "getting ridiculous honestly";
+	static const char plain[] = "your engineer was booked for 9 and turned up at 2, so our shop had no "
+	                            "tills all morning";
+	static const char vat[] = "This is the third time the invoice has the wrong VAT number on it. I asked "
+	                          "for a fix in March and again last week. Please sort it out today.";
+	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
+	char *err = NULL, *without_path = policy_copy(dir, "without.yaml", no_encoder);
+	struct policy *without = policy_load(without_path, &err);
+	if (without == NULL)
+		fail_msg("%s", err);
+	struct policy *with = policy_set(dir, "with.yaml", "encoder-lift", "2.75"),
+	              *narrow = policy_set(dir, "narrow.yaml", "encoder-band", "0.5");
+	struct complaint a, b;
+
+	char *m = reply_to(missed);
+	struct decision d, w;
+	apology_check(without, m, strlen(m), NULL, &w);
+	apology_check(with, m, strlen(m), NULL, &d);
+	assert_false(w.complaint.detected);
+	if (!d.complaint.detected)
+		fail_msg("the reply's quoted complaint is not taken with the encoder (%.1f)", d.complaint.score);
+	decision_clear(&d);
+	decision_clear(&w);
+	g_free(m);
+
+	thread_classify_text(without, "Your order", missed, strlen(missed), &a);
+	assert_true(a.score < -0.5); /* further short than the narrow band */
+	thread_classify_text(narrow, "Your order", missed, strlen(missed), &b);
+	assert_false(b.detected);
+	assert_true(a.score == b.score);
+
+	thread_classify_text(without, "Your order", plain, strlen(plain), &a);
+	assert_true(a.detected && a.score >= 1);
+	thread_classify_text(with, "Your order", plain, strlen(plain), &b);
+	assert_true(b.detected && b.clear);
+	assert_true(a.score == b.score);
+	m = reply_to(vat);
+	apology_check(without, m, strlen(m), NULL, &w);
+	apology_check(with, m, strlen(m), NULL, &d);
+	assert_true(w.complaint.detected && w.complaint.clear);
+	assert_true(d.complaint.score == w.complaint.score);
+	decision_clear(&d);
+	decision_clear(&w);
+	g_free(m);
+
+	policy_unref(with);
+	policy_unref(narrow);
+	policy_unref(without);
+	g_unlink(without_path);
+	g_free(without_path);
+	g_rmdir(dir);
+	g_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -334,6 +435,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_files),
 	    cmocka_unit_test(test_policy_pairs),
 	    cmocka_unit_test(test_encoder_in_the_gate),
+	    cmocka_unit_test(test_where_it_reads),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
