@@ -457,6 +457,18 @@ static void model_load(const char *policy_path)
 		printf("model load: default-encoder.enc %.1f ms warm, %lld MB mapped (shared by every policy "
 		       "loaded, and with the page cache) (target < 50 ms)\n",
 		       ms, stat(enc_path, &st) == 0 ? (long long)st.st_size >> 20 : -1LL);
+		/* the memory one call takes, at the most tokens the encoder reads */
+		GString *longest = g_string_new(NULL);
+		while (longest->len < 4096)
+			g_string_append(longest,
+			                "The report you sent on Monday still has last month's figures. ");
+		float *emb = g_new(float, encoder_dim(enc));
+		struct encoder_stats es = {0};
+		if (encoder_embed_stats(enc, longest->str, longest->len, emb, &es) == 0)
+			printf("encoder scratch per text: %zu KB at %zu tokens (freed after each call)\n",
+			       es.scratch_bytes / 1024, es.n_tokens);
+		g_free(emb);
+		g_string_free(longest, TRUE);
 		encoder_free(enc);
 	}
 	g_free(enc_path);
