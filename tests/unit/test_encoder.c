@@ -19,6 +19,7 @@
 
 #include "decision.h"
 #include "encoder.h"
+#include "policy_fixture.h"
 #include "policy.h"
 #include "thread.h"
 
@@ -152,59 +153,23 @@ static void test_bad_files(void **state)
 	g_free(data);
 }
 
-/* The shipped policy with its model paths made absolute, in DIR; KEEP
- * decides which "models" lines stay (NULL: all). */
-static char *policy_copy(const char *dir, const char *name, bool (*keep)(const char *line))
+/* The encoder's keys in models:, all of them. */
+static const char *const encoder_keys[] = {"encoder", "encoder-head", "encoder-lift", "encoder-band"};
+
+/* The shipped policy without the models: keys DROP[0..N), in DIR as NAME. */
+static char *policy_without(const char *dir, const char *name, const char *const *drop, unsigned n)
 {
-	char *yaml = NULL;
-	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
-	char *cwd = g_get_current_dir();
-	GString *out = g_string_new(NULL);
-	gchar **lines = g_strsplit(yaml, "\n", -1);
-	for (gchar **l = lines; *l; l++) {
-		if (keep && !keep(*l))
-			continue;
-		const char *v = strstr(*l, ".model");
-		v = v ? v : strstr(*l, ".enc");
-		const char *colon = strchr(*l, ':');
-		if (v && colon && g_str_has_prefix(*l, "  ") && !strchr(colon, '/')) {
-			char *file = g_strdup(colon + 1);
-			g_string_append_len(out, *l, colon - *l + 2);
-			g_string_append_printf(out, "%s/policies/%s\n", cwd, g_strstrip(file));
-			g_free(file);
-			continue;
-		}
-		g_string_append_printf(out, "%s\n", *l);
-	}
-	char *path = g_build_filename(dir, name, NULL);
-	assert_true(g_file_set_contents(path, out->str, (gssize)out->len, NULL));
-	g_strfreev(lines);
-	g_string_free(out, TRUE);
-	g_free(cwd);
-	g_free(yaml);
+	char *text = policy_fixture_text(NULL), *cut = policy_fixture_set(text, drop, NULL, n);
+	char *path = policy_fixture_write(dir, name, cut);
+	g_free(cut);
+	g_free(text);
 	return path;
 }
 
-static bool no_encoder(const char *line)
+/* The shipped policy without models.DROP is refused, saying WANT. */
+static void assert_refused(const char *dir, const char *name, const char *drop, const char *want)
 {
-	return !g_str_has_prefix(line, "  encoder");
-}
-
-static bool no_encoder_file(const char *line)
-{
-	return !g_str_has_prefix(line, "  encoder:");
-}
-
-static bool no_head(const char *line)
-{
-	return !g_str_has_prefix(line, "  encoder-head:");
-}
-
-/* The shipped policy without the lines KEEP refuses is refused, saying
- * WANT. */
-static void assert_refused(const char *dir, const char *name, bool (*keep)(const char *line), const char *want)
-{
-	char *err = NULL, *path = policy_copy(dir, name, keep);
+	char *err = NULL, *path = policy_without(dir, name, &drop, 1);
 	assert_null(policy_load(path, &err));
 	if (strstr(err, want) == NULL)
 		fail_msg("%s: want \"%s\" in: %s", name, want, err);
@@ -220,7 +185,7 @@ static void test_policy_pairs(void **state)
 	(void)state;
 	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
 	char *err = NULL;
-	char *path = policy_copy(dir, "full.yaml", NULL);
+	char *path = policy_without(dir, "full.yaml", NULL, 0);
 	struct policy *pol = policy_load(path, &err);
 	if (pol == NULL)
 		fail_msg("%s", err);
@@ -234,9 +199,9 @@ static void test_policy_pairs(void **state)
 
 	/* each message names the missing half (the head's names the encoder's key
 	 * as a prefix, so the first words tell them apart) */
-	assert_refused(dir, "nohead.yaml", no_head,
+	assert_refused(dir, "nohead.yaml", "encoder-head",
 	               "encoder needs the head that reads it: name one in models.encoder-head");
-	assert_refused(dir, "noenc.yaml", no_encoder_file,
+	assert_refused(dir, "noenc.yaml", "encoder",
 	               "encoder-head reads an encoder's embeddings: name one in models.encoder");
 
 	/* a head that reads another width than the encoder gives */
@@ -249,24 +214,16 @@ static void test_policy_pairs(void **state)
 	char *head8 = g_build_filename(dir, "head10.model", NULL);
 	assert_true(g_file_set_contents(head8, wide, -1, NULL));
 	g_free(wide);
-	path = policy_copy(dir, "width.yaml", NULL);
-	char *yaml = NULL;
-	assert_true(g_file_get_contents(path, &yaml, NULL, NULL));
-	char *cwd = g_get_current_dir();
-	char *shipped = g_strdup_printf("%s/policies/default-encoder-head.model", cwd);
-	gchar **parts = g_strsplit(yaml, shipped, 2);
-	char *swapped = g_strjoinv(head8, parts);
-	assert_true(g_file_set_contents(path, swapped, -1, NULL));
+	char *text = policy_fixture_text(NULL);
+	char *swapped = policy_fixture_set(text, (const char *const[]){"encoder-head"}, (const char *const[]){head8}, 1);
+	path = policy_fixture_write(dir, "width.yaml", swapped);
 	pol = policy_load(path, &err);
 	assert_null(pol);
 	if (strstr(err, "gives 512 values, but") == NULL || strstr(err, "reads 1024") == NULL)
 		fail_msg("%s", err);
 	g_free(err);
 	g_free(swapped);
-	g_strfreev(parts);
-	g_free(shipped);
-	g_free(cwd);
-	g_free(yaml);
+	g_free(text);
 	g_free(head);
 	g_unlink(head8);
 	g_free(head8);
@@ -298,7 +255,8 @@ static void test_encoder_in_the_gate(void **state)
 	};
 	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
 	char *err = NULL;
-	char *with_path = policy_copy(dir, "with.yaml", NULL), *without_path = policy_copy(dir, "without.yaml", no_encoder);
+	char *with_path = policy_without(dir, "with.yaml", NULL, 0),
+	     *without_path = policy_without(dir, "without.yaml", encoder_keys, G_N_ELEMENTS(encoder_keys));
 	struct policy *with = policy_load(with_path, &err);
 	if (with == NULL)
 		fail_msg("%s", err);
@@ -337,23 +295,15 @@ static void test_encoder_in_the_gate(void **state)
  * DIR as NAME. */
 static struct policy *policy_set(const char *dir, const char *name, const char *key, const char *value)
 {
-	char *path = policy_copy(dir, name, NULL), *yaml = NULL, *err = NULL;
-	assert_true(g_file_get_contents(path, &yaml, NULL, NULL));
-	char *pattern = g_strdup_printf("\n  %s: [^\n]*", key), *line = g_strdup_printf("\n  %s: %s", key, value);
-	GRegex *re = g_regex_new(pattern, 0, 0, NULL);
-	char *set = g_regex_replace_literal(re, yaml, -1, 0, line, 0, NULL);
-	assert_string_not_equal(set, yaml);
-	assert_true(g_file_set_contents(path, set, -1, NULL));
+	char *text = policy_fixture_text(NULL), *set = policy_fixture_set(text, &key, &value, 1);
+	char *path = policy_fixture_write(dir, name, set), *err = NULL;
 	struct policy *pol = policy_load(path, &err);
 	if (pol == NULL)
 		fail_msg("%s", err);
 	g_unlink(path);
-	g_regex_unref(re);
-	g_free(set);
-	g_free(line);
-	g_free(pattern);
-	g_free(yaml);
 	g_free(path);
+	g_free(set);
+	g_free(text);
 	return pol;
 }
 
@@ -385,7 +335,8 @@ static void test_where_it_reads(void **state)
 	static const char vat[] = "This is the third time the invoice has the wrong VAT number on it. I asked "
 	                          "for a fix in March and again last week. Please sort it out today.";
 	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
-	char *err = NULL, *without_path = policy_copy(dir, "without.yaml", no_encoder);
+	char *err = NULL,
+	     *without_path = policy_without(dir, "without.yaml", encoder_keys, G_N_ELEMENTS(encoder_keys));
 	struct policy *without = policy_load(without_path, &err);
 	if (without == NULL)
 		fail_msg("%s", err);

@@ -34,6 +34,7 @@
 #include "log.h"
 #include "message.h"
 #include "policy.h"
+#include "policy_fixture.h"
 #include "spool.h"
 #include "store.h"
 #include "thread.h"
@@ -320,15 +321,9 @@ static void test_scope_accepts_early(void **state)
  * naming the shipped models by absolute path. */
 static void write_policy(const char *path, const char *text)
 {
-	char *cwd = g_get_current_dir();
-	char *models = g_strdup_printf("%s/policies/default-", cwd);
-	char **parts = g_strsplit(text, "default-", -1);
-	char *moved = g_strjoinv(models, parts);
+	char *moved = policy_fixture_text(text);
 	assert_true(g_file_set_contents(path, moved, -1, NULL));
-	g_strfreev(parts);
 	g_free(moved);
-	g_free(models);
-	g_free(cwd);
 }
 
 /* applies-to.recipient-domains: clients elsewhere are accepted at DATA. */

@@ -15,6 +15,7 @@
 
 #include "decision.h"
 #include "policy.h"
+#include "policy_fixture.h"
 
 static struct policy *pol;
 
@@ -298,38 +299,12 @@ static void test_rule_cases(void **state)
 static struct policy *policy_with_keys(const char *const *keys, const char *const *values, unsigned n,
                                        const char *gate_text)
 {
-	char *yaml = NULL, *err = NULL;
-	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
-	char *cwd = g_get_current_dir();
-	char *gate = g_strdup_printf("gate: %s/policies/default-gate.model", cwd);
-	char *sent = g_strdup_printf("sentences: %s/policies/default-sentences.model", cwd);
-	char *text = gate_text ? g_strdup_printf("gate-text: %s", gate_text)
-	                       : g_strdup_printf("gate-text: %s/policies/default-gate-text.model", cwd);
-	char *enc = g_strdup_printf("encoder: %s/policies/default-encoder.enc", cwd);
-	char *head = g_strdup_printf("encoder-head: %s/policies/default-encoder-head.model", cwd);
-	GString *y = g_string_new(yaml);
-	assert_true(g_string_replace(y, "encoder: default-encoder.enc", enc, 1) == 1);
-	assert_true(g_string_replace(y, "encoder-head: default-encoder-head.model", head, 1) == 1);
-	g_free(enc);
-	g_free(head);
-	assert_true(g_string_replace(y, "gate: default-gate.model", gate, 1) == 1);
-	assert_true(g_string_replace(y, "sentences: default-sentences.model", sent, 1) == 1);
-	assert_true(g_string_replace(y, "gate-text: default-gate-text.model", text, 1) == 1);
-	for (unsigned i = 0; i < n; i++) {
-		char *from = g_strdup_printf(values[i] ? "\n  %s: [^ \n]+" : "\n  %s: [^\n]*", keys[i]),
-		     *to = values[i] ? g_strdup_printf("\n  %s: %s", keys[i], values[i]) : g_strdup("");
-		GRegex *re = g_regex_new(from, 0, 0, NULL);
-		char *set = g_regex_replace_literal(re, y->str, -1, 0, to, 0, NULL);
-		assert_string_not_equal(set, y->str); /* the key is there */
-		g_string_assign(y, set);
-		g_free(set);
-		g_regex_unref(re);
-		g_free(from);
-		g_free(to);
-	}
+	char *shipped = policy_fixture_text(NULL), *err = NULL;
+	char *text = gate_text ? policy_fixture_set(shipped, (const char *const[]){"gate-text"}, &gate_text, 1)
+	                       : g_strdup(shipped);
+	char *set = policy_fixture_set(text, keys, values, n);
 	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
-	char *path = g_build_filename(dir, "p.yaml", NULL);
-	assert_true(g_file_set_contents(path, y->str, -1, NULL));
+	char *path = policy_fixture_write(dir, "p.yaml", set);
 	struct policy *p = policy_load(path, &err);
 	if (p == NULL)
 		print_error("%s\n", err);
@@ -338,12 +313,9 @@ static struct policy *policy_with_keys(const char *const *keys, const char *cons
 	g_rmdir(dir);
 	g_free(path);
 	g_free(dir);
-	g_string_free(y, TRUE);
+	g_free(set);
 	g_free(text);
-	g_free(sent);
-	g_free(gate);
-	g_free(cwd);
-	g_free(yaml);
+	g_free(shipped);
 	return p;
 }
 

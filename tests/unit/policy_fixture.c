@@ -1,0 +1,75 @@
+/*
+ * policy_fixture.c - the shipped policy, edited by a test and written
+ * outside policies/ (policy_fixture.h).
+ */
+#include <glib.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "policy_fixture.h"
+
+static const char *const model_keys[] = {"gate", "sentences", "gate-text", "encoder", "encoder-head"};
+
+char *policy_fixture_text(const char *text)
+{
+	char *yaml = NULL;
+	if (text == NULL)
+		assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
+	char *cwd = g_get_current_dir();
+	GString *out = g_string_new(NULL);
+	gchar **lines = g_strsplit(text ? text : yaml, "\n", -1);
+	for (gchar **l = lines; *l; l++) {
+		if (l != lines)
+			g_string_append_c(out, '\n');
+		const char *colon = strchr(*l, ':');
+		bool model = false;
+		for (size_t i = 0; colon && i < G_N_ELEMENTS(model_keys); i++)
+			model |= strncmp(*l, "  ", 2) == 0 && (size_t)(colon - *l - 2) == strlen(model_keys[i]) &&
+			         strncmp(*l + 2, model_keys[i], strlen(model_keys[i])) == 0;
+		const char *file = colon ? colon + 1 : NULL;
+		while (file && *file == ' ')
+			file++;
+		if (!model || *file == '/' || *file == '\0') {
+			g_string_append(out, *l);
+			continue;
+		}
+		g_string_append_len(out, *l, colon - *l);
+		g_string_append_printf(out, ": %s/policies/%s", cwd, file);
+	}
+	g_strfreev(lines);
+	g_free(cwd);
+	g_free(yaml);
+	return g_string_free(out, FALSE);
+}
+
+char *policy_fixture_set(const char *text, const char *const *keys, const char *const *values, unsigned n)
+{
+	char *y = g_strdup(text);
+	for (unsigned i = 0; i < n; i++) {
+		char *from = g_strdup_printf("\n  %s: [^\n]*", keys[i]),
+		     *to = values && values[i] ? g_strdup_printf("\n  %s: %s", keys[i], values[i]) : g_strdup("");
+		GRegex *re = g_regex_new(from, 0, 0, NULL);
+		char *set = g_regex_replace_literal(re, y, -1, 0, to, 0, NULL);
+		if (strcmp(set, y) == 0)
+			fail_msg("the policy has no %s", keys[i]);
+		g_free(y);
+		y = set;
+		g_regex_unref(re);
+		g_free(from);
+		g_free(to);
+	}
+	return y;
+}
+
+char *policy_fixture_write(const char *dir, const char *name, const char *text)
+{
+	char *path = g_build_filename(dir, name, NULL);
+	assert_true(g_file_set_contents(path, text, -1, NULL));
+	return path;
+}

@@ -1,0 +1,24 @@
+/*
+ * policy_fixture.h - the shipped policy (policies/default.yaml), edited by a
+ * test and written outside policies/.  A policy names its models by paths
+ * relative to its own directory, so a copy written elsewhere names them by
+ * absolute path: the source tree's policies/, where the tests run.
+ * Used by test_encoder.c, test_rules.c and test_filter.c.
+ */
+#ifndef APOLOGY_TEST_POLICY_FIXTURE_H
+#define APOLOGY_TEST_POLICY_FIXTURE_H
+
+/* The shipped policy's text, or TEXT when it is not NULL, with each models:
+ * key that names a file by a relative path (gate, sentences, gate-text,
+ * encoder, encoder-head) naming it by absolute path.  Caller frees. */
+char *policy_fixture_text(const char *text);
+
+/* TEXT with every line of each KEYS[i] (a setting indented by two, as in
+ * models:) set to VALUES[i], or left out when VALUES is NULL or VALUES[i]
+ * is; fails the test when a key is not there.  Caller frees. */
+char *policy_fixture_set(const char *text, const char *const *keys, const char *const *values, unsigned n);
+
+/* TEXT written as NAME in DIR.  Caller frees the path. */
+char *policy_fixture_write(const char *dir, const char *name, const char *text);
+
+#endif
