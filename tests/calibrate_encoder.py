@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Calibrate models.encoder-lift: how much the sentence encoder's head may add to the complaint gate's evidence.
+"""Calibrate models.encoder-lift, how much the sentence encoder's head may add to the complaint gate's evidence,
+and models.encoder-band, where the encoder is read.
 
 usage: calibrate_encoder.py --ctl build/apologyctl --policy policies/default.yaml [--group G]... [--from LIFT]
+                            [--band-only]
 
 The head's own bar was chosen alone (apology-train, at the same false-alarm rate as the gate's); added to the gate's,
 the two together would be stricter than either, so a lift is added to the head's margin.  For each group of the
@@ -11,6 +13,12 @@ group as mail arriving from a client (apologyctl check --as-inbound), takes no m
 the same policy without the encoder; the lift printed last is the smallest of those.  (easy-ham-1 is also
 make eval-ham's measure, so its figures are not independent of this choice: docs/models.md says so.)  About a
 quarter of an hour: run by hand when the models are retrained.
+
+Then models.encoder-band: the encoder costs milliseconds, so it reads only texts the gate places at most that far
+short of its bar.  The band found is the narrowest, in steps of 1 from 8 down, that changes no decision (taken for
+a complaint, and clear or not) against an unbounded band, on each group above and on the project's own training
+texts (policies/training/gate, each judged as arriving mail).  --band-only keeps the policy's encoder-lift and
+calibrates the band alone (about ten minutes).
 """
 import argparse, json, os, re, subprocess, sys, tempfile
 
@@ -22,8 +30,9 @@ import inbound  # noqa: E402
 MODEL_KEYS = ("gate", "sentences", "gate-text", "encoder", "encoder-head")
 
 
-def variant(policy, d, lift):
-    """A copy of POLICY in D with its model paths made absolute; without the encoder when LIFT is None."""
+def variant(policy, d, lift, band=None):
+    """A copy of POLICY in D with its model paths made absolute; without the encoder when LIFT is None; with
+    encoder-band BAND when it is given."""
     base = os.path.dirname(os.path.abspath(policy))
     out = []
     for line in open(policy, encoding="utf-8"):
@@ -36,8 +45,10 @@ def variant(policy, d, lift):
             continue
         elif m and m.group(2) == "encoder-lift":
             line = f"{m.group(1)}encoder-lift: {lift}\n"
+        elif m and m.group(2) == "encoder-band" and band is not None:
+            line = f"{m.group(1)}encoder-band: {band}\n"
         out.append(line)
-    path = os.path.join(d, f"policy-{lift}.yaml")
+    path = os.path.join(d, f"policy-{lift}-{band}.yaml")
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(out)
     return path
@@ -49,15 +60,85 @@ def main():
     ap.add_argument("--policy", required=True)
     ap.add_argument("--group", action="append", help="a SpamAssassin group (repeatable)")
     ap.add_argument("--from", dest="start", type=float, default=0.0, help="the first lift tried (steps of 0.25)")
+    ap.add_argument("--band-only", action="store_true", help="keep the policy's encoder-lift; calibrate the band")
     a = ap.parse_args()
-    lifts = []
-    for group in a.group or ["hard-ham-1", "easy-ham-1"]:
-        lift = calibrate(a, group)
-        if lift is None:
-            return 1
-        lifts.append(lift)
-    print(f"encoder-lift: {min(lifts):g}")
+    groups = a.group or ["hard-ham-1", "easy-ham-1"]
+    if a.band_only:
+        lift = policy_value(a.policy, "encoder-lift")
+    else:
+        lifts = []
+        for group in groups:
+            found = calibrate(a, group)
+            if found is None:
+                return 1
+            lifts.append(found)
+        lift = min(lifts)
+        print(f"encoder-lift: {lift:g}")
+    sets = [(g, [json.load(open(f))["text"] for f in spam_assassin_group(g)]) for g in groups]
+    sets.append(("the training texts", [message(n, t) for n, t in enumerate(training_texts(a.policy))]))
+    bands = [narrowest_band(a, lift, name, texts) for name, texts in sets]
+    if None in bands:
+        return 1
+    print(f"encoder-band: {max(bands)}")
     return 0
+
+
+def policy_value(policy, key):
+    for line in open(policy, encoding="utf-8"):
+        m = re.match(rf"^\s+{key}:\s*(\S+)", line)
+        if m:
+            return float(m.group(1))
+    raise SystemExit(f"calibrate_encoder: {policy} has no {key}")
+
+
+def training_texts(policy):
+    """The gate's training texts (policies/training/gate/*.tsv beside POLICY), as a client would send them."""
+    d = os.path.join(os.path.dirname(os.path.abspath(policy)), "training", "gate")
+    texts = []
+    for name in sorted(os.listdir(d)):
+        if name.endswith(".tsv"):
+            for line in open(os.path.join(d, name), encoding="utf-8"):
+                if "\t" in line:
+                    texts.append(line.rstrip("\n").split("\t", 1)[1].replace(" \\n ", "\n\n"))
+    return texts
+
+
+def message(n, text):
+    """TEXT as a plain message from a client."""
+    return (f"From: Dana Client <dana@client.example>\nTo: Alex Morgan <alex.morgan@agency.example>\n"
+            f"Subject: Our account\nDate: Mon, 16 Nov 2026 09:14:00 +0000\nMessage-ID: <t{n}@client.example>\n"
+            f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{text}\n")
+
+
+def narrowest_band(a, lift, name, texts):
+    """The narrowest encoder-band, from 8 down, at which no message of NAME (TEXTS, whole messages) is judged
+    otherwise than with an unbounded band; None when even 8 changes a decision."""
+    with tempfile.TemporaryDirectory() as d:
+        paths = []
+        for n, text in enumerate(texts):
+            paths.append(os.path.join(d, f"{n:05d}.eml"))
+            with open(paths[-1], "w", encoding="utf-8", errors="surrogateescape") as out:
+                out.write(text)
+
+        def decisions(band):
+            got = inbound.judge(a.ctl, variant(a.policy, d, lift, band), paths)
+            if any(g is None for g in got):
+                raise SystemExit("calibrate_encoder: some messages were not judged")
+            return [(g[0], g[2]) for g in got]
+
+        wide = decisions(99)
+        best = None
+        for band in range(8, -1, -1):
+            changed = sum(x != y for x, y in zip(decisions(band), wide))
+            print(f"  {name}, encoder-band {band}: {changed} of {len(paths)} judged otherwise than with no bound")
+            if changed:
+                break
+            best = band
+    if best is None:
+        print(f"calibrate_encoder: an encoder-band of 8 already changes decisions on {name}")
+        return None
+    print(f"{name}: encoder-band {best}")
+    return best
 
 
 def calibrate(a, group):
