@@ -178,7 +178,7 @@ unsigned classifier_features(const char *text, size_t len, unsigned bits, GArray
 
 /* The header's lines, in the order a model file has them; then the weights.
  * "pool" may be left out (a file written before it: CLASSIFIER_POOL_DEFAULT
- * for every class). */
+ * for every class), and so may "reads" (a model of words reads none). */
 enum part {
 	P_FORMAT,
 	P_NAME,
@@ -189,11 +189,12 @@ enum part {
 	P_BIAS,
 	P_THRESHOLD,
 	P_POOL,
+	P_READS,
 	P_WEIGHTS,
 	P_END
 };
 static const char *const part_key[] = {"apology-model", "name", "version",   "bits", "scale",
-                                       "classes",       "bias", "threshold", "pool"};
+                                       "classes",       "bias", "threshold", "pool", "reads"};
 
 struct classifier_reader {
 	char *name;
@@ -367,6 +368,11 @@ static void read_header_value(struct classifier_reader *r, const char *v)
 		}
 		break;
 	}
+	case P_READS:
+		if (*v == '\0')
+			fail(r, "reads: expected the name of an encoder");
+		m->reads = g_strdup(v);
+		break;
 	default: g_assert_not_reached();
 	}
 }
@@ -435,6 +441,8 @@ static void take_line(struct classifier_reader *r, const char *s, size_t n)
 		return;
 	if (r->part == P_POOL && !has_key(s, n, part_key[P_POOL]))
 		next_part(r); /* no pool line: every class's stays the default */
+	if (r->part == P_READS && !has_key(s, n, part_key[P_READS]))
+		next_part(r); /* no reads line: a model of words */
 	if (r->part == P_WEIGHTS)
 		read_weight_line(r, s, n);
 	else
@@ -479,7 +487,7 @@ struct classifier *classifier_reader_finish(struct classifier_reader *r, char **
 		take_line(r, r->carry->str, r->carry->len);
 	if (r->part < P_POOL)
 		fail(r, "expected \"%s\"", part_key[r->part]);
-	else if (r->part <= P_WEIGHTS) /* "pool" may be left out: the weights are due */
+	else if (r->part <= P_WEIGHTS) /* "pool" and "reads" may be left out: the weights are due */
 		fail(r, "the file ends before its \"end\" line (cut short?)");
 	struct classifier *m = r->m;
 	if (r->err->len) {
@@ -510,6 +518,7 @@ void classifier_free(struct classifier *m)
 		g_free(m->classes[i]);
 	g_free(m->name);
 	g_free(m->version);
+	g_free(m->reads);
 	g_free(m->weights);
 	g_free(m);
 }
@@ -564,7 +573,7 @@ int classifier_class(const struct classifier *m, const char *name)
 
 bool classifier_same(const struct classifier *a, const struct classifier *b)
 {
-	if (a->bits != b->bits || a->n_classes != b->n_classes)
+	if (a->bits != b->bits || a->n_classes != b->n_classes || g_strcmp0(a->reads, b->reads) != 0)
 		return false;
 	size_t k = a->n_classes;
 	for (size_t c = 0; c < k; c++)

@@ -40,6 +40,9 @@ struct classifier {
 	 * highest sentence logits (the "pool" line; CLASSIFIER_POOL_DEFAULT
 	 * for a file without one) */
 	unsigned pool[CLASSIFIER_MAX_CLASSES];
+	/* what a model of dense values was trained on: the encoder_name() of
+	 * the encoder whose embeddings it weighs (its "reads" line), or NULL */
+	char *reads;
 	float *weights; /* [bucket * n_classes + class] */
 };
 

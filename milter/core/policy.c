@@ -1015,6 +1015,17 @@ static void load_encoder(struct loader *L)
 		         (size_t)1 << pol->encoder_head->bits);
 		encoder_free(pol->encoder);
 		pol->encoder = NULL;
+	} else if (pol->encoder_head->reads &&
+	           strcmp(pol->encoder_head->reads, encoder_name(pol->encoder)) != 0) {
+		/* the same width is no proof: another encoder's numbers mean other
+		 * things, and the head would read them without a word */
+		error_at(
+		    L, p,
+		    "models: %s was trained on the encoder %s, but %s is %s: retrain the head (make train) "
+		    "or name the encoder it was trained on",
+		    pol->model_file[MODEL_HEAD], pol->encoder_head->reads, full, encoder_name(pol->encoder));
+		encoder_free(pol->encoder);
+		pol->encoder = NULL;
 	}
 	g_free(full);
 }

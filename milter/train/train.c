@@ -485,6 +485,8 @@ static void write_model(const char *out, const char *name, const struct corpus *
 		for (unsigned k = 0; k < c->n_classes; k++)
 			g_string_append_printf(s, " %u", c->pool[k]);
 	}
+	if (c->enc) /* weighs an encoder's values: which encoder's */
+		g_string_append_printf(s, "\nreads %s", encoder_name(c->enc));
 	g_string_append_c(s, '\n');
 	for (int b = 0; b < (1 << c->bits); b++) {
 		long q[CLASSIFIER_MAX_CLASSES];

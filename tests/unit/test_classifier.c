@@ -133,6 +133,7 @@ static void test_parse_and_score(void **state)
 	assert_non_null(m);
 	assert_int_equal(m->pool[0], 1);
 	assert_int_equal(m->pool[1], 3);
+	assert_null(m->reads); /* a model of words reads no encoder */
 	classifier_score_text(m, two, strlen(two), l);
 	assert_true(l[0] > two_best + 0.1f);
 	float per[3];
@@ -201,6 +202,8 @@ static void test_bad_models(void **state)
 	    {"bias 1 2\nthreshold 0 0\npool 0 2\nend\n", "pool: expected 1 to 8"},
 	    {"bias 1 2\nthreshold 0 0\npool 2 9\nend\n", "pool: expected 1 to 8"},
 	    {"bias 1 2\nthreshold 0 0\npool 2\nend\n", "pool: expected 2 integers"},
+	    {"bias 1 2\nthreshold 0 0\nreads\nend\n", "reads: expected the name of an encoder"},
+	    {"bias 1 2\nthreshold 0 0\nreads e\npool 2 2\nend\n", "expected 3 integers"}, /* pool first */
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		char *text = g_strconcat(head, bad[i].rest, NULL);
@@ -229,6 +232,7 @@ static void assert_same_model(const struct classifier *a, const struct classifie
 	assert_memory_equal(a->bias, b->bias, sizeof a->bias);
 	assert_memory_equal(a->threshold, b->threshold, sizeof a->threshold);
 	assert_memory_equal(a->pool, b->pool, sizeof a->pool);
+	assert_true(g_strcmp0(a->reads, b->reads) == 0);
 	assert_memory_equal(a->weights, b->weights, ((size_t)1 << a->bits) * a->n_classes * sizeof(float));
 }
 
@@ -260,6 +264,17 @@ static void test_parse_in_pieces(void **state)
 	whole = classifier_parse("bad.model", shipped, slen, &err);
 	assert_non_null(whole);
 	m = parse_in_pieces(shipped, slen, 4093, &err);
+	assert_non_null(m);
+	assert_same_model(whole, m);
+	classifier_free(m);
+	classifier_free(whole);
+	g_free(shipped);
+	/* the encoder's head names the encoder it reads */
+	assert_true(g_file_get_contents("policies/default-encoder-head.model", &shipped, &slen, NULL));
+	whole = classifier_parse("bad.model", shipped, slen, &err);
+	assert_non_null(whole);
+	assert_true(g_str_has_prefix(whole->reads, "use-lite "));
+	m = parse_in_pieces(shipped, slen, 7, &err);
 	assert_non_null(m);
 	assert_same_model(whole, m);
 	classifier_free(m);
@@ -375,6 +390,8 @@ static void test_same(void **state)
 	    {"threshold 0 0\n", "threshold 0 0\npool 2 2\n", true}, /* two is the default */
 	    {"threshold 0 0\n", "threshold 0 1\n", false},
 	    {"threshold 0 0\n", "threshold 0 0\npool 3 2\n", false},
+	    /* the same weights over another encoder's values judge otherwise */
+	    {"threshold 0 0\n", "threshold 0 0\nreads use-lite 8000-2-512 0123456789abcdef\n", false},
 	    {"bias -100 50\n", "bias -100 51\n", false},
 	    {" 800 -200\n", " 800 -201\n", false},
 	    {"classes blame other\n", "classes blame others\n", false},

@@ -179,7 +179,8 @@ static void assert_refused(const char *dir, const char *name, const char *drop, 
 }
 
 /* The encoder and its head come together; a policy without both is refused
- * with a message naming the missing one. */
+ * with a message naming the missing one, and so is a head that reads another
+ * width or was trained on another encoder. */
 static void test_policy_pairs(void **state)
 {
 	(void)state;
@@ -223,6 +224,36 @@ static void test_policy_pairs(void **state)
 		fail_msg("%s", err);
 	g_free(err);
 	g_free(swapped);
+
+	/* a head trained on another encoder of the same width: refused, naming
+	 * both; a head that names none (a file written before heads named
+	 * theirs) is taken */
+	const char *const reads_other[] = {"reads use-lite 8000-2-512 0000000000000000\n", ""};
+	for (size_t i = 0; i < G_N_ELEMENTS(reads_other); i++) {
+		GRegex *re = g_regex_new("reads [^\n]*\n", 0, 0, NULL);
+		char *other = g_regex_replace_literal(re, head, -1, 0, reads_other[i], 0, NULL);
+		assert_string_not_equal(other, head);
+		assert_true(g_file_set_contents(head8, other, -1, NULL));
+		swapped = policy_fixture_set(text, (const char *const[]){"encoder-head"}, (const char *const[]){head8}, 1);
+		g_unlink(path);
+		g_free(path);
+		path = policy_fixture_write(dir, "reads.yaml", swapped);
+		pol = policy_load(path, &err);
+		if (i == 0) {
+			assert_null(pol);
+			if (strstr(err, "was trained on the encoder use-lite 8000-2-512 0000000000000000") == NULL ||
+			    strstr(err, "retrain the head") == NULL)
+				fail_msg("%s", err);
+			g_free(err);
+		} else {
+			if (pol == NULL)
+				fail_msg("a head that names no encoder: %s", err);
+			policy_unref(pol);
+		}
+		g_free(swapped);
+		g_free(other);
+		g_regex_unref(re);
+	}
 	g_free(text);
 	g_free(head);
 	g_unlink(head8);
