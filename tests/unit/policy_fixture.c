@@ -13,8 +13,9 @@
 #include <cmocka.h>
 
 #include "policy_fixture.h"
+#include "policy_priv.h" /* policy_model_keys: the models: keys that name files */
 
-static const char *const model_keys[] = {"gate", "sentences", "gate-text", "encoder", "encoder-head"};
+#define N_MODEL_KEYS (POLICY_CLASSIFIERS + 1)
 
 char *policy_fixture_text(const char *text)
 {
@@ -24,14 +25,19 @@ char *policy_fixture_text(const char *text)
 	char *cwd = g_get_current_dir();
 	GString *out = g_string_new(NULL);
 	gchar **lines = g_strsplit(text ? text : yaml, "\n", -1);
+	unsigned seen = 0;
 	for (gchar **l = lines; *l; l++) {
 		if (l != lines)
 			g_string_append_c(out, '\n');
 		const char *colon = strchr(*l, ':');
 		bool model = false;
-		for (size_t i = 0; colon && i < G_N_ELEMENTS(model_keys); i++)
-			model |= strncmp(*l, "  ", 2) == 0 && (size_t)(colon - *l - 2) == strlen(model_keys[i]) &&
-			         strncmp(*l + 2, model_keys[i], strlen(model_keys[i])) == 0;
+		for (unsigned i = 0; colon && i < N_MODEL_KEYS; i++) {
+			const char *key = policy_model_keys[i];
+			bool is = strncmp(*l, "  ", 2) == 0 && (size_t)(colon - *l - 2) == strlen(key) &&
+			          strncmp(*l + 2, key, strlen(key)) == 0;
+			seen |= (unsigned)is << i;
+			model |= is;
+		}
 		const char *file = colon ? colon + 1 : NULL;
 		while (file && *file == ' ')
 			file++;
@@ -45,6 +51,11 @@ char *policy_fixture_text(const char *text)
 	g_strfreev(lines);
 	g_free(cwd);
 	g_free(yaml);
+	/* the shipped policy names every model: a test that edits it must
+	 * find each where it expects */
+	for (unsigned i = 0; text == NULL && i < N_MODEL_KEYS; i++)
+		if (!(seen >> i & 1u))
+			fail_msg("policies/default.yaml names no models.%s", policy_model_keys[i]);
 	return g_string_free(out, FALSE);
 }
 
@@ -52,17 +63,19 @@ char *policy_fixture_set(const char *text, const char *const *keys, const char *
 {
 	char *y = g_strdup(text);
 	for (unsigned i = 0; i < n; i++) {
-		char *from = g_strdup_printf("\n  %s: [^\n]*", keys[i]),
+		char *key = g_regex_escape_string(keys[i], -1);
+		char *from = g_strdup_printf("\n  %s: [^\n]*", key),
 		     *to = values && values[i] ? g_strdup_printf("\n  %s: %s", keys[i], values[i]) : g_strdup("");
 		GRegex *re = g_regex_new(from, 0, 0, NULL);
-		char *set = g_regex_replace_literal(re, y, -1, 0, to, 0, NULL);
-		if (strcmp(set, y) == 0)
+		if (!g_regex_match(re, y, 0, NULL))
 			fail_msg("the policy has no %s", keys[i]);
+		char *set = g_regex_replace_literal(re, y, -1, 0, to, 0, NULL);
 		g_free(y);
 		y = set;
 		g_regex_unref(re);
 		g_free(from);
 		g_free(to);
+		g_free(key);
 	}
 	return y;
 }

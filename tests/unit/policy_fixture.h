@@ -10,12 +10,14 @@
 
 /* The shipped policy's text, or TEXT when it is not NULL, with each models:
  * key that names a file by a relative path (gate, sentences, gate-text,
- * encoder, encoder-head) naming it by absolute path.  Caller frees. */
+ * encoder-head, encoder: policy_model_keys) naming it by absolute path;
+ * fails the test when the shipped policy lacks one of them.  Caller frees. */
 char *policy_fixture_text(const char *text);
 
 /* TEXT with every line of each KEYS[i] (a setting indented by two, as in
- * models:) set to VALUES[i], or left out when VALUES is NULL or VALUES[i]
- * is; fails the test when a key is not there.  Caller frees. */
+ * models:, in whatever section it is: the shipped policy repeats none) set
+ * to VALUES[i], or left out when VALUES is NULL or VALUES[i] is; fails the
+ * test when a key is not there.  Caller frees. */
 char *policy_fixture_set(const char *text, const char *const *keys, const char *const *values, unsigned n);
 
 /* TEXT written as NAME in DIR.  Caller frees the path. */
