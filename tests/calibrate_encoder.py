@@ -15,10 +15,11 @@ make eval-ham's measure, so its figures are not independent of this choice: docs
 quarter of an hour: run by hand when the models are retrained.
 
 Then models.encoder-band: the encoder costs milliseconds, so it reads only texts the gate places at most that far
-short of its bar.  The band found is the narrowest, in steps of 1 from 8 down, that changes no decision (taken for
-a complaint, and clear or not) against an unbounded band, on each group above and on the project's own training
-texts (policies/training/gate, each judged as arriving mail).  --band-only keeps the policy's encoder-lift and
-calibrates the band alone (about ten minutes).
+short of its bar.  The band found is the narrowest, in steps of 1 from 8 down, that changes no decision against an
+unbounded band (100, the most a policy takes): on each group above judged as arriving mail (taken for a complaint,
+clear or not) and as outgoing replies (verdict, complaint detected, clear or not), and on the project's own
+training texts (policies/training/gate) judged as arriving mail.  The lift is found at the policy's band;
+--band-only keeps the policy's encoder-lift and calibrates the band alone (about twenty minutes).
 """
 import argparse, json, os, re, subprocess, sys, tempfile
 
@@ -74,9 +75,9 @@ def main():
             lifts.append(found)
         lift = min(lifts)
         print(f"encoder-lift: {lift:g}")
-    sets = [(g, [json.load(open(f))["text"] for f in spam_assassin_group(g)]) for g in groups]
-    sets.append(("the training texts", [message(n, t) for n, t in enumerate(training_texts(a.policy))]))
-    bands = [narrowest_band(a, lift, name, texts) for name, texts in sets]
+    sets = [(g, [message_text(f) for f in spam_assassin_group(g)], True) for g in groups]
+    sets.append(("the training texts", [message(n, t) for n, t in enumerate(training_texts(a.policy))], False))
+    bands = [narrowest_band(a, lift, name, texts, replies) for name, texts, replies in sets]
     if None in bands:
         return 1
     print(f"encoder-band: {max(bands)}")
@@ -91,6 +92,12 @@ def policy_value(policy, key):
     raise SystemExit(f"calibrate_encoder: {policy} has no {key}")
 
 
+def message_text(path):
+    """The message of one file of the SpamAssassin package."""
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)["text"]
+
+
 def training_texts(policy):
     """The gate's training texts (policies/training/gate/*.tsv beside POLICY), as a client would send them."""
     d = os.path.join(os.path.dirname(os.path.abspath(policy)), "training", "gate")
@@ -99,7 +106,7 @@ def training_texts(policy):
         if name.endswith(".tsv"):
             for line in open(os.path.join(d, name), encoding="utf-8"):
                 if "\t" in line:
-                    texts.append(line.rstrip("\n").split("\t", 1)[1].replace(" \\n ", "\n\n"))
+                    texts.append(line.rstrip("\n").split("\t", 1)[1].replace("\\n", "\n"))  # as apology-train
     return texts
 
 
@@ -110,9 +117,28 @@ def message(n, text):
             f"MIME-Version: 1.0\nContent-Type: text/plain; charset=utf-8\n\n{text}\n")
 
 
-def narrowest_band(a, lift, name, texts):
+def as_replies(ctl, policy, paths, batch=500):
+    """Each of PATHS judged as an outgoing reply: (verdict, complaint detected, clear), in order."""
+    got = {}
+    for k in range(0, len(paths), batch):
+        r = subprocess.run([ctl, "check", "--format", "json", "--policy", policy, "--"] + paths[k:k + batch],
+                           capture_output=True, text=True, errors="replace", timeout=600, stdin=subprocess.DEVNULL)
+        if r.returncode >= 64:
+            raise SystemExit(f"calibrate_encoder: apologyctl check failed ({r.returncode}): {r.stderr[:300]}")
+        for line in r.stdout.splitlines():
+            o = json.loads(line)
+            c = o.get("complaint") or {}
+            got[o.get("file")] = (o.get("verdict"), bool(c.get("detected")), bool(c.get("clear")))
+    return [got.get(p) for p in paths]
+
+
+def narrowest_band(a, lift, name, texts, replies):
     """The narrowest encoder-band, from 8 down, at which no message of NAME (TEXTS, whole messages) is judged
-    otherwise than with an unbounded band; None when even 8 changes a decision."""
+    otherwise than with an unbounded band, as arriving mail and (REPLIES) as outgoing replies; None when even 8
+    changes a decision, or when there is nothing to judge."""
+    if not texts:
+        print(f"calibrate_encoder: no messages in {name}", file=sys.stderr)
+        return None
     with tempfile.TemporaryDirectory() as d:
         paths = []
         for n, text in enumerate(texts):
@@ -121,16 +147,20 @@ def narrowest_band(a, lift, name, texts):
                 out.write(text)
 
         def decisions(band):
-            got = inbound.judge(a.ctl, variant(a.policy, d, lift, band), paths)
+            policy = variant(a.policy, d, lift, band)
+            got = [(g[0], g[2]) if g else None for g in inbound.judge(a.ctl, policy, paths)]
+            if replies:
+                got += as_replies(a.ctl, policy, paths)
             if any(g is None for g in got):
                 raise SystemExit("calibrate_encoder: some messages were not judged")
-            return [(g[0], g[2]) for g in got]
+            return got
 
-        wide = decisions(99)
+        wide = decisions(100)
         best = None
         for band in range(8, -1, -1):
             changed = sum(x != y for x, y in zip(decisions(band), wide))
-            print(f"  {name}, encoder-band {band}: {changed} of {len(paths)} judged otherwise than with no bound")
+            print(f"  {name}, encoder-band {band}: {changed} of {len(paths)} judged otherwise than with no bound"
+                  f"{' (as arriving mail and as replies: each counts)' if replies else ''}", flush=True)
             if changed:
                 break
             best = band
@@ -151,7 +181,7 @@ def calibrate(a, group):
         for n, f in enumerate(files):
             paths.append(os.path.join(d, f"{n:04d}.eml"))
             with open(paths[-1], "w", encoding="utf-8", errors="surrogateescape") as out:
-                out.write(json.load(open(f))["text"])
+                out.write(message_text(f))
 
         def taken(lift):
             got = inbound.judge(a.ctl, variant(a.policy, d, lift), paths)
