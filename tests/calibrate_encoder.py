@@ -121,8 +121,12 @@ def as_replies(ctl, policy, paths, batch=500):
     """Each of PATHS judged as an outgoing reply: (verdict, complaint detected, clear), in order."""
     got = {}
     for k in range(0, len(paths), batch):
-        r = subprocess.run([ctl, "check", "--format", "json", "--policy", policy, "--"] + paths[k:k + batch],
-                           capture_output=True, text=True, errors="replace", timeout=600, stdin=subprocess.DEVNULL)
+        try:
+            r = subprocess.run([ctl, "check", "--format", "json", "--policy", policy, "--"] + paths[k:k + batch],
+                               capture_output=True, text=True, errors="replace", timeout=600,
+                               stdin=subprocess.DEVNULL)
+        except subprocess.TimeoutExpired:
+            raise SystemExit("calibrate_encoder: apologyctl check timed out")
         if r.returncode >= 64:
             raise SystemExit(f"calibrate_encoder: apologyctl check failed ({r.returncode}): {r.stderr[:300]}")
         for line in r.stdout.splitlines():
@@ -159,8 +163,8 @@ def narrowest_band(a, lift, name, texts, replies):
         best = None
         for band in range(8, -1, -1):
             changed = sum(x != y for x, y in zip(decisions(band), wide))
-            print(f"  {name}, encoder-band {band}: {changed} of {len(paths)} judged otherwise than with no bound"
-                  f"{' (as arriving mail and as replies: each counts)' if replies else ''}", flush=True)
+            print(f"  {name}, encoder-band {band}: {changed} of {len(wide)} judgements otherwise than with no bound"
+                  f"{' (each message as arriving mail and as a reply)' if replies else ''}", flush=True)
             if changed:
                 break
             best = band

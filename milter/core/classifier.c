@@ -369,9 +369,9 @@ static void read_header_value(struct classifier_reader *r, const char *v)
 		break;
 	}
 	case P_READS:
-		if (*v == '\0')
+		m->reads = g_strstrip(g_strdup(v));
+		if (*m->reads == '\0')
 			fail(r, "reads: expected the name of an encoder");
-		m->reads = g_strdup(v);
 		break;
 	default: g_assert_not_reached();
 	}
@@ -573,7 +573,7 @@ int classifier_class(const struct classifier *m, const char *name)
 
 bool classifier_same(const struct classifier *a, const struct classifier *b)
 {
-	if (a->bits != b->bits || a->n_classes != b->n_classes || g_strcmp0(a->reads, b->reads) != 0)
+	if (a->bits != b->bits || a->n_classes != b->n_classes)
 		return false;
 	size_t k = a->n_classes;
 	for (size_t c = 0; c < k; c++)

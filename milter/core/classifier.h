@@ -94,7 +94,9 @@ enum classifier_digest classifier_digest_check(const char *data, size_t len);
 int classifier_class(const struct classifier *m, const char *name);
 
 /* Whether A and B judge alike: the same classes, thresholds, pooling, bias
- * and weights (whatever their name and version lines say). */
+ * and weights (whatever their name and version lines say).  What a model of
+ * an encoder's values reads is not compared: policy_compare() reports it on
+ * its own, and policy_load() refuses a head paired with another encoder. */
 bool classifier_same(const struct classifier *a, const struct classifier *b);
 
 /* Logits of every class for the features FEATS (from classifier_features()),

@@ -974,6 +974,14 @@ static struct classifier *load_model(struct loader *L, int which, const char *co
 			m = NULL;
 		}
 	}
+	if (m && m->reads && which != MODEL_HEAD) {
+		/* a model of an encoder's values, named where words are read */
+		error_at(L, p,
+		         "models: %s weighs the values of the encoder %s: name it in models.encoder-head",
+		         full, m->reads);
+		classifier_free(m);
+		m = NULL;
+	}
 	if (m) {
 		g_free(L->pol->model_file[which]);
 		L->pol->model_file[which] = full;
@@ -1019,11 +1027,12 @@ static void load_encoder(struct loader *L)
 	           strcmp(pol->encoder_head->reads, encoder_name(pol->encoder)) != 0) {
 		/* the same width is no proof: another encoder's numbers mean other
 		 * things, and the head would read them without a word */
-		error_at(
-		    L, p,
-		    "models: %s was trained on the encoder %s, but %s is %s: retrain the head (make train) "
-		    "or name the encoder it was trained on",
-		    pol->model_file[MODEL_HEAD], pol->encoder_head->reads, full, encoder_name(pol->encoder));
+		error_at(L, p,
+		         "models: %s was trained on the encoder \"%s\", but %s is \"%s\": retrain the head "
+		         "(make train) "
+		         "or name the encoder it was trained on",
+		         pol->model_file[MODEL_HEAD], pol->encoder_head->reads, full,
+		         encoder_name(pol->encoder));
 		encoder_free(pol->encoder);
 		pol->encoder = NULL;
 	}

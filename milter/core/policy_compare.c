@@ -144,6 +144,10 @@ static bool compare_models(const struct policy *old, const struct policy *fresh,
 			 * whose version line names no digest */
 			line(changes, "models.%s: %s, but its weights, thresholds or pooling differ",
 			     which[i], was);
+		if (a && b && g_strcmp0(a->reads, b->reads) != 0)
+			line(changes, "models.%s: reads %s -> %s", which[i],
+			     a->reads ? a->reads : "no encoder named",
+			     b->reads ? b->reads : "no encoder named");
 		if (was && !is) {
 			lose(lost, "the %s model", which[i]);
 			shrinks = true;

@@ -203,6 +203,7 @@ static void test_bad_models(void **state)
 	    {"bias 1 2\nthreshold 0 0\npool 2 9\nend\n", "pool: expected 1 to 8"},
 	    {"bias 1 2\nthreshold 0 0\npool 2\nend\n", "pool: expected 2 integers"},
 	    {"bias 1 2\nthreshold 0 0\nreads\nend\n", "reads: expected the name of an encoder"},
+	    {"bias 1 2\nthreshold 0 0\nreads   \nend\n", "reads: expected the name of an encoder"},
 	    {"bias 1 2\nthreshold 0 0\nreads e\npool 2 2\nend\n", "expected 3 integers"}, /* pool first */
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
@@ -390,8 +391,8 @@ static void test_same(void **state)
 	    {"threshold 0 0\n", "threshold 0 0\npool 2 2\n", true}, /* two is the default */
 	    {"threshold 0 0\n", "threshold 0 1\n", false},
 	    {"threshold 0 0\n", "threshold 0 0\npool 3 2\n", false},
-	    /* the same weights over another encoder's values judge otherwise */
-	    {"threshold 0 0\n", "threshold 0 0\nreads use-lite 8000-2-512 0123456789abcdef\n", false},
+	    /* the encoder a model reads is compared apart (policy_compare) */
+	    {"threshold 0 0\n", "threshold 0 0\nreads use-lite 8000-2-512 0123456789abcdef\n", true},
 	    {"bias -100 50\n", "bias -100 51\n", false},
 	    {" 800 -200\n", " 800 -201\n", false},
 	    {"classes blame other\n", "classes blame others\n", false},

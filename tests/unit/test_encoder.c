@@ -241,19 +241,50 @@ static void test_policy_pairs(void **state)
 		pol = policy_load(path, &err);
 		if (i == 0) {
 			assert_null(pol);
-			if (strstr(err, "was trained on the encoder use-lite 8000-2-512 0000000000000000") == NULL ||
-			    strstr(err, "retrain the head") == NULL)
+			struct encoder *enc = load();
+			char *shipped_enc = g_strdup_printf("is \"%s\"", encoder_name(enc));
+			encoder_free(enc);
+			if (strstr(err, "was trained on the encoder \"use-lite 8000-2-512 0000000000000000\"") == NULL ||
+			    strstr(err, shipped_enc) == NULL || strstr(err, "retrain the head") == NULL)
 				fail_msg("%s", err);
+			g_free(shipped_enc);
 			g_free(err);
 		} else {
 			if (pol == NULL)
 				fail_msg("a head that names no encoder: %s", err);
+			/* against the shipped head: the same weights, what it reads told apart */
+			char *full_path = policy_without(dir, "full.yaml", NULL, 0);
+			struct policy *full = policy_load(full_path, &err);
+			assert_non_null(full);
+			GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+			assert_false(policy_compare(full, pol, changes, lost));
+			if (strstr(changes->str, "models.encoder-head: reads use-lite 8000-2-512 ") == NULL ||
+			    strstr(changes->str, " -> no encoder named") == NULL || strstr(changes->str, "differ") != NULL)
+				fail_msg("%s", changes->str);
+			g_string_free(changes, TRUE);
+			g_string_free(lost, TRUE);
+			policy_unref(full);
+			g_unlink(full_path);
+			g_free(full_path);
 			policy_unref(pol);
 		}
 		g_free(swapped);
 		g_free(other);
 		g_regex_unref(re);
 	}
+	/* the head named where a model of words is read */
+	char *cwd = g_get_current_dir(), *shipped_head = g_strdup_printf("%s/policies/default-encoder-head.model", cwd);
+	swapped = policy_fixture_set(text, (const char *const[]){"gate-text"}, (const char *const[]){shipped_head}, 1);
+	g_unlink(path);
+	g_free(path);
+	path = policy_fixture_write(dir, "astext.yaml", swapped);
+	assert_null(policy_load(path, &err));
+	if (strstr(err, "weighs the values of the encoder use-lite") == NULL || strstr(err, "models.encoder-head") == NULL)
+		fail_msg("%s", err);
+	g_free(err);
+	g_free(swapped);
+	g_free(shipped_head);
+	g_free(cwd);
 	g_free(text);
 	g_free(head);
 	g_unlink(head8);
