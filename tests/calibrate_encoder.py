@@ -136,6 +136,23 @@ def as_replies(ctl, policy, paths, batch=500):
     return [got.get(p) for p in paths]
 
 
+def write_messages(d, texts):
+    """TEXTS (whole messages) as files in D, in order; their paths."""
+    paths = []
+    for n, text in enumerate(texts):
+        paths.append(os.path.join(d, f"{n:05d}.eml"))
+        with open(paths[-1], "w", encoding="utf-8", errors="surrogateescape") as out:
+            out.write(text)
+    return paths
+
+
+def all_judged(got):
+    """GOT, when no message in it went unjudged (None)."""
+    if any(g is None for g in got):
+        raise SystemExit("calibrate_encoder: some messages were not judged")
+    return got
+
+
 def narrowest_band(a, lift, name, texts, replies):
     """The narrowest encoder-band, from 8 down, at which no message of NAME (TEXTS, whole messages) is judged
     otherwise than with an unbounded band, as arriving mail and (REPLIES) as outgoing replies; None when even 8
@@ -144,20 +161,12 @@ def narrowest_band(a, lift, name, texts, replies):
         print(f"calibrate_encoder: no messages in {name}", file=sys.stderr)
         return None
     with tempfile.TemporaryDirectory() as d:
-        paths = []
-        for n, text in enumerate(texts):
-            paths.append(os.path.join(d, f"{n:05d}.eml"))
-            with open(paths[-1], "w", encoding="utf-8", errors="surrogateescape") as out:
-                out.write(text)
+        paths = write_messages(d, texts)
 
         def decisions(band):
             policy = variant(a.policy, d, lift, band)
             got = [(g[0], g[2]) if g else None for g in inbound.judge(a.ctl, policy, paths)]
-            if replies:
-                got += as_replies(a.ctl, policy, paths)
-            if any(g is None for g in got):
-                raise SystemExit("calibrate_encoder: some messages were not judged")
-            return got
+            return all_judged(got + (as_replies(a.ctl, policy, paths) if replies else []))
 
         wide = decisions(100)
         best = None
@@ -181,17 +190,10 @@ def calibrate(a, group):
         print(f"calibrate_encoder: no messages in {group}", file=sys.stderr)
         return None
     with tempfile.TemporaryDirectory() as d:
-        paths = []
-        for n, f in enumerate(files):
-            paths.append(os.path.join(d, f"{n:04d}.eml"))
-            with open(paths[-1], "w", encoding="utf-8", errors="surrogateescape") as out:
-                out.write(message_text(f))
+        paths = write_messages(d, [message_text(f) for f in files])
 
         def taken(lift):
-            got = inbound.judge(a.ctl, variant(a.policy, d, lift), paths)
-            if any(g is None for g in got):
-                raise SystemExit("calibrate_encoder: some messages were not judged")
-            return sum(g[0] for g in got)
+            return sum(g[0] for g in all_judged(inbound.judge(a.ctl, variant(a.policy, d, lift), paths)))
 
         base = taken(None)
         best, lift = None, a.start

@@ -1028,9 +1028,8 @@ static void load_encoder(struct loader *L)
 		/* the same width is no proof: another encoder's numbers mean other
 		 * things, and the head would read them without a word */
 		error_at(L, p,
-		         "models: %s was trained on the encoder \"%s\", but %s is \"%s\": retrain the head "
-		         "(make train) "
-		         "or name the encoder it was trained on",
+		         "models: %s was trained on the encoder \"%s\", but %s is \"%s\": "
+		         "retrain the head (make train) or name the encoder it was trained on",
 		         pol->model_file[MODEL_HEAD], pol->encoder_head->reads, full,
 		         encoder_name(pol->encoder));
 		encoder_free(pol->encoder);
