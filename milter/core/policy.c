@@ -76,6 +76,7 @@ static const struct key_spec model_keys[] = {
     {"thread-lift", K_NUMBER, -1, OFF(thread_lift), 0, 100},
     {"near-miss", K_NUMBER, -1, OFF(near_miss), 0, 100},
     {"inbound-margin", K_NUMBER, -1, OFF(inbound_margin), 0, 100},
+    {"serious-margin", K_NUMBER, -1, OFF(serious_margin), 0, 100},
     {NULL, 0, 0, 0, 0, 0},
 };
 

@@ -154,6 +154,7 @@ struct policy {
 	double thread_lift;         /* added when quoted words and the reply's add up (two strict bars) */
 	double near_miss;           /* how far short of its bar an undetected thread is a near miss */
 	double inbound_margin;      /* how far short of its bar arriving mail is an unclear complaint */
+	double serious_margin;      /* how near its bar a complaint's words are for the model's severity */
 	double hold_margin;         /* logit past the gate's bar before a reply may be held */
 
 	struct phrase_set all;  /* every phrase: for the new text */

@@ -252,8 +252,9 @@ static void conclude(const struct policy *pol, const struct evidence *ev, float 
 		/* escalation phrases (cancel, lawyer, "take our business
 		 * elsewhere") are precise: they make it serious beside the model,
 		 * whose serious class was fitted on complaints only, so it speaks
-		 * only when the complaint's own words cross the complaint bar */
-		out->severity = ((l->on && l->complaint >= 0 && l->serious >= 0) ||
+		 * only on a thread taken for a complaint whose own words come
+		 * within models.serious-margin of the complaint bar */
+		out->severity = ((l->on && l->complaint >= -(float)pol->serious_margin && l->serious >= 0) ||
 		                 ev->escalation >= pol->serious_threshold)
 		                    ? SEVERITY_SERIOUS
 		                    : SEVERITY_NORMAL;

@@ -629,6 +629,58 @@ static void test_serious_needs_escalation(void **state)
 	}
 }
 
+/* models.serious-margin: the gate's serious class (fitted on complaints
+ * only) speaks on a thread taken for a complaint whose own words come within
+ * the margin of the complaint bar.  This complaint is one the reply's words
+ * lift (its own words just short of the bar) and that the class reads as
+ * serious: normal at margin 0, serious at the shipped 2, and the boundary is
+ * the complaint's own margin.  A thread taken for no complaint has no
+ * severity whatever the margin. */
+static void test_serious_margin(void **state)
+{
+	(void)state;
+	char *m = make_reply("Thanks for your message. I will get back to you today.",
+	                     "The dashboard has shown zero visitors since Sunday. Our sponsors saw the figures "
+	                     "this morning. We need this fixed today, or we will reconsider the arrangement.");
+	struct decision d;
+	struct policy *p = policy_with("serious-margin", "0", NULL);
+	apology_check(p, m, strlen(m), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_int_equal(d.complaint.severity, SEVERITY_NORMAL);
+	double score = d.complaint.score;
+	assert_true(score < 0 && score > -2);
+	decision_clear(&d);
+	policy_unref(p);
+	apology_check(pol, m, strlen(m), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_int_equal(d.complaint.severity, SEVERITY_SERIOUS);
+	decision_clear(&d);
+	char in[32], out[32];
+	g_snprintf(in, sizeof in, "%.3f", -score + 0.01);
+	g_snprintf(out, sizeof out, "%.3f", -score - 0.01);
+	p = policy_with("serious-margin", in, NULL);
+	apology_check(p, m, strlen(m), NULL, &d);
+	assert_int_equal(d.complaint.severity, SEVERITY_SERIOUS);
+	decision_clear(&d);
+	policy_unref(p);
+	p = policy_with("serious-margin", out, NULL);
+	apology_check(p, m, strlen(m), NULL, &d);
+	assert_int_equal(d.complaint.severity, SEVERITY_NORMAL);
+	decision_clear(&d);
+	g_free(m);
+	/* no complaint, no severity */
+	m = make_reply("Attached are the slides from Tuesday. The next workshop is on the 14th.",
+	               "Could you send me the slides from the workshop when you have a moment?");
+	policy_unref(p);
+	p = policy_with("serious-margin", "100", NULL);
+	apology_check(p, m, strlen(m), NULL, &d);
+	assert_false(d.complaint.detected);
+	assert_int_equal(d.complaint.severity, SEVERITY_NONE);
+	decision_clear(&d);
+	policy_unref(p);
+	g_free(m);
+}
+
 /* gate-text: the complaint read as one whole text adds its say to the
  * sentence-by-sentence gate.  A complaint told as a story (no sentence of it
  * a breach alone) gains; calm plans that share its words (chairs, a van, a
@@ -1040,6 +1092,7 @@ int main(void)
 	    cmocka_unit_test(test_thread_lift),
 	    cmocka_unit_test(test_gate_text),
 	    cmocka_unit_test(test_serious_needs_escalation),
+	    cmocka_unit_test(test_serious_margin),
 	    cmocka_unit_test(test_not_a_complaint),
 	    cmocka_unit_test(test_default_verdicts),
 	    cmocka_unit_test(test_late_and_repeat),
