@@ -35,9 +35,13 @@ def variant(policy, d, lift, band=None):
     """A copy of POLICY in D with its model paths made absolute; without the encoder when LIFT is None; with
     encoder-band BAND when it is given."""
     base = os.path.dirname(os.path.abspath(policy))
-    out = []
+    out, seen, models_at = [], set(), None
     for line in open(policy, encoding="utf-8"):
+        if line.startswith("models:"):
+            models_at = len(out) + 1
         m = re.match(r"^(\s+)([a-z-]+):\s*(\S+)(.*)$", line)
+        if m:
+            seen.add(m.group(2))
         if m and m.group(2) in MODEL_KEYS:
             if lift is None and m.group(2).startswith("encoder"):
                 continue
@@ -49,6 +53,12 @@ def variant(policy, d, lift, band=None):
         elif m and m.group(2) == "encoder-band" and band is not None:
             line = f"{m.group(1)}encoder-band: {band}\n"
         out.append(line)
+    # a policy without the key would otherwise be judged at the code's default, not at the value asked for
+    missing = [] if lift is None else [f"  {k}: {v}\n" for k, v in (("encoder-lift", lift), ("encoder-band", band))
+                                       if v is not None and k not in seen]
+    if missing and models_at is None:
+        sys.exit(f"{policy}: no models: section to calibrate")
+    out[models_at:models_at] = missing
     path = os.path.join(d, f"policy-{lift}-{band}.yaml")
     with open(path, "w", encoding="utf-8") as f:
         f.writelines(out)
