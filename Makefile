@@ -473,7 +473,8 @@ train: $(BUILD)/apology-train $(ENCODER)
 # compared byte for byte with policies/*.model.  Then the gate is trained
 # twice on its own files (and the answers, as one more file), the first moved
 # to the end the second time: the same model, as each file is a fold of its
-# own.  Last, reviewers' decisions as training lines (tests/train_labels.sh).
+# own.  Last, reviewers' decisions as training lines, and the reads line of
+# an encoder head trained afresh (tests/train_labels.sh).
 GATE_TSV := $(sort $(wildcard policies/training/gate/*.tsv))
 train-check: $(BUILD)/apology-train
 	rm -rf $(BUILD)/train-check && mkdir -p $(BUILD)/train-check

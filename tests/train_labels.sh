@@ -238,6 +238,27 @@ done
 	bad "--pool accepted for gate-text" ||
 	{ grep -q "only the gate reads" "$tmp/err" && ok || bad "--pool for gate-text: $(cat "$tmp/err")"; }
 
+# The encoder's head names the encoder it was trained on (its reads line, which a policy
+# checks against the encoder it loads): trained here on a few lines of two of the gate's
+# files, it names the shipped encoder as the shipped head does.
+enc=policies/default-encoder.enc
+if [ -f "$enc" ]; then
+	head -n 12 policies/training/gate/genres-n.tsv >"$tmp/enc-a.tsv"
+	head -n 12 policies/training/gate/hard-ordinary-i.tsv >"$tmp/enc-b.tsv"
+	grep -P '^(normal|serious)\t' policies/training/gate/complaints-a.tsv | head -n 12 >>"$tmp/enc-b.tsv"
+	if "$TRAIN" encoder-head "$tmp/head.model" --encoder "$enc" "$tmp/enc-a.tsv" "$tmp/enc-b.tsv" \
+		>/dev/null 2>"$tmp/err"; then
+		want=$(grep '^reads ' policies/default-encoder-head.model)
+		got=$(grep '^reads ' "$tmp/head.model")
+		[ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "encoder-head reads: \"$got\", the shipped head: \"$want\""
+		grep -q '^reads ' "$tmp/gate-with.model" && bad "a gate names an encoder" || ok
+	else
+		bad "encoder-head training: $(cat "$tmp/err")"
+	fi
+else
+	bad "no $enc (make downloads it)"
+fi
+
 # Malformed partial lines are refused with the file and line.
 for tags in '~' '~-' '~blame,!blame' '~!nosuchtag'; do
 	printf '%s\tOne sentence here.\n' "$tags" >"$tmp/badline.tsv"
