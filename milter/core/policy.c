@@ -206,6 +206,17 @@ G_STATIC_ASSERT(G_N_ELEMENTS(policy_model_keys) == POLICY_CLASSIFIERS + 1);
 #define MODEL_HEAD    3
 #define MODEL_ENCODER 4
 
+bool policy_model_setting(const struct policy *pol, size_t i, const char **key, double *value)
+{
+	for (const struct key_spec *k = model_keys; k->key; k++)
+		if (k->type == K_NUMBER && k->offset != NOFF && i-- == 0) {
+			*key = k->key;
+			*value = *(const double *)(const void *)((const char *)pol + k->offset);
+			return true;
+		}
+	return false;
+}
+
 static int model_index(const char *key)
 {
 	for (size_t i = 0; i < G_N_ELEMENTS(policy_model_keys); i++)

@@ -157,6 +157,14 @@ static bool compare_models(const struct policy *old, const struct policy *fresh,
 	           *is = fresh->encoder ? encoder_name(fresh->encoder) : NULL;
 	if (g_strcmp0(was, is) != 0)
 		line(changes, "models.encoder: %s -> %s", was ? was : "none", is ? is : "none");
+	/* the settings that weigh the models' say (thread-lift, hold-margin, ...)
+	 * decide as much as the weights do */
+	const char *key;
+	double a, b;
+	for (size_t i = 0; policy_model_setting(old, i, &key, &a) && policy_model_setting(fresh, i, &key, &b);
+	     i++)
+		if (a != b)
+			line(changes, "models.%s: %g -> %g", key, a, b);
 	return shrinks;
 }
 

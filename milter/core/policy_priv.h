@@ -94,6 +94,11 @@ struct phrase_set {
 #define POLICY_CLASSIFIERS 4
 extern const char *const policy_model_keys[POLICY_CLASSIFIERS + 1];
 
+/* The I-th numeric setting of the "models" section (thread-lift, hold-margin,
+ * ...): its key and its value in POL (the code's default where the policy
+ * does not set it); false past the last. */
+bool policy_model_setting(const struct policy *pol, size_t i, const char **key, double *value);
+
 struct policy {
 	gint refs;
 	char *name;

@@ -325,6 +325,40 @@ static void test_compare_shipped(void **state)
 	policy_unref(whole);
 }
 
+/* The models' settings (thread-lift, serious-margin, ...) are changes as
+ * the models are: one set otherwise and one left out (the code's default,
+ * 0 for serious-margin) are reported each way, and neither is a loss. */
+static void test_compare_model_settings(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
+	struct policy *whole = load_ok("policies/default.yaml", text);
+	GRegex *lift = g_regex_new("\n  thread-lift: 5\\.5 ", 0, 0, NULL);
+	GRegex *serious = g_regex_new("\n  serious-margin: 2 [^\n]*", 0, 0, NULL);
+	assert_true(g_regex_match(lift, text, 0, NULL));
+	assert_true(g_regex_match(serious, text, 0, NULL));
+	char *a = g_regex_replace_literal(lift, text, -1, 0, "\n  thread-lift: 4 ", 0, NULL);
+	char *b = g_regex_replace_literal(serious, a, -1, 0, "", 0, NULL);
+	struct policy *fresh = load_ok("policies/default.yaml", b);
+	GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+	assert_false(policy_compare(whole, fresh, changes, lost));
+	assert_string_equal(changes->str, "models.thread-lift: 5.5 -> 4\nmodels.serious-margin: 2 -> 0\n");
+	assert_int_equal(lost->len, 0);
+	g_string_truncate(changes, 0);
+	assert_false(policy_compare(fresh, whole, changes, lost));
+	assert_string_equal(changes->str, "models.thread-lift: 4 -> 5.5\nmodels.serious-margin: 0 -> 2\n");
+	g_string_free(changes, TRUE);
+	g_string_free(lost, TRUE);
+	policy_unref(fresh);
+	policy_unref(whole);
+	g_regex_unref(lift);
+	g_regex_unref(serious);
+	g_free(a);
+	g_free(b);
+	g_free(text);
+}
+
 static const char *const shipped_files[] = {"default.yaml",           "default-gate.model",
                                             "default-gate-text.model", "default-sentences.model",
                                             "default-encoder-head.model", "default-encoder.enc"};
@@ -525,6 +559,7 @@ int main(void)
 		cmocka_unit_test(test_shipped_policy_loads), cmocka_unit_test(test_minimal_policy),
 		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_compare),              cmocka_unit_test(test_compare_shipped),
+		cmocka_unit_test(test_compare_model_settings),
 		cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_rule_names),
 		cmocka_unit_test(test_split_lists),          cmocka_unit_test(test_cues_subset),
 		cmocka_unit_test(test_compare_models_content),

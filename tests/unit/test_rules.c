@@ -634,8 +634,8 @@ static void test_serious_needs_escalation(void **state)
  * the margin of the complaint bar.  This complaint is one the reply's words
  * lift (its own words just short of the bar) and that the class reads as
  * serious: normal at margin 0, serious at the shipped 2, and the boundary is
- * the complaint's own margin.  A thread taken for no complaint has no
- * severity whatever the margin. */
+ * the complaint's own margin.  Not taken for a complaint, the same thread has
+ * no severity whatever the margin. */
 static void test_serious_margin(void **state)
 {
 	(void)state;
@@ -667,12 +667,13 @@ static void test_serious_margin(void **state)
 	apology_check(p, m, strlen(m), NULL, &d);
 	assert_int_equal(d.complaint.severity, SEVERITY_NORMAL);
 	decision_clear(&d);
-	g_free(m);
-	/* no complaint, no severity */
-	m = make_reply("Attached are the slides from Tuesday. The next workshop is on the 14th.",
-	               "Could you send me the slides from the workshop when you have a moment?");
 	policy_unref(p);
-	p = policy_with("serious-margin", "100", NULL);
+	/* the same thread not taken for a complaint (no thread lift, no
+	 * encoder to add its say): no severity, at any margin */
+	const char *keys[] = {"serious-margin", "thread-lift", "encoder", "encoder-head", "encoder-lift",
+	                      "encoder-band"};
+	const char *values[] = {"100", "0", NULL, NULL, NULL, NULL};
+	p = policy_with_keys(keys, values, G_N_ELEMENTS(keys), NULL);
 	apology_check(p, m, strlen(m), NULL, &d);
 	assert_false(d.complaint.detected);
 	assert_int_equal(d.complaint.severity, SEVERITY_NONE);
