@@ -271,7 +271,8 @@ $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_review_
 $(BUILD)/tests/test_postsuper: tests/unit/fixtures.c
 # The shipped policy written elsewhere, its models named by absolute path
 # (tests/unit/policy_fixture.c).
-$(BUILD)/tests/test_encoder $(BUILD)/tests/test_rules $(BUILD)/tests/test_filter: tests/unit/policy_fixture.c
+$(BUILD)/tests/test_encoder $(BUILD)/tests/test_rules $(BUILD)/tests/test_filter $(BUILD)/tests/test_policy \
+$(BUILD)/tests/test_backtest: tests/unit/policy_fixture.c
 # test_filter kills a child process inside the analysis (__wrap_apology_check);
 # its own variable, since a packager's LDFLAGS on the command line replaces ours.
 $(BUILD)/tests/test_filter: TEST_LDFLAGS := -Wl,--wrap=apology_check

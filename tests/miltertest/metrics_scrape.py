@@ -31,7 +31,7 @@ import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from raw_protocol import (Cases, Daemon, envelope, free_port, optneg, queue_id_macro, send_body,  # noqa: E402
-                          send_file, send_headers)
+                          send_file, send_headers, shipped_models)
 
 MSGS = "tests/e2e/msgs/"
 SHIPPED = ("packaging/monitoring/grafana-apology-milter.json", "packaging/monitoring/apology-milter.rules.yml")
@@ -153,9 +153,8 @@ def traffic_cases(binary, top, case):
     # the shipped policy and models, copied so that a model can be edited before a reload
     pdir = os.path.join(top, "policy")
     os.makedirs(pdir)
-    for name in ("default.yaml", "default-gate.model", "default-gate-text.model", "default-sentences.model",
-                 "default-encoder-head.model", "default-encoder.enc"):
-        shutil.copy(os.path.join("policies", name), pdir)
+    for path in [os.path.join("policies", "default.yaml")] + shipped_models():
+        shutil.copy(path, pdir)
     d = Daemon(binary, top, options=["metrics=127.0.0.1:%d" % port, "spool.retry=1s",
                                      "spool.directory=" + os.path.join(top, "spool"),
                                      "policy=" + os.path.join(pdir, "default.yaml")])

@@ -14,6 +14,7 @@ getting their verdicts meanwhile, and none may be closed as idle; a stop
 signal while such a message is judged must still let it have its verdict.
 Prints one line per case and "raw: N passed, M failed"; exits non-zero on a failure.
 """
+import glob
 import os
 import re
 import shutil
@@ -189,11 +190,15 @@ def many_parts_policy(directory):
     path = os.path.join(directory, "many-parts.yaml")
     with open(path, "w") as f:
         f.write(text.replace("max-parts: 200\n", "max-parts: %d\n" % (LONG_PARTS + 10)))
-    for model in ("default-gate.model", "default-gate-text.model", "default-sentences.model",
-                  "default-encoder-head.model", "default-encoder.enc"):
-        if os.path.exists(os.path.join("policies", model)):
-            os.symlink(os.path.abspath(os.path.join("policies", model)), os.path.join(directory, model))
+    for model in shipped_models():
+        os.symlink(os.path.abspath(model), os.path.join(directory, os.path.basename(model)))
     return path
+
+
+def shipped_models():
+    """The files beside the shipped policy that it names (its models and the encoder): every policies/default-*,
+    so that a model added to the policy needs no list here."""
+    return sorted(glob.glob(os.path.join("policies", "default-*")))
 
 
 def large_reply():

@@ -86,3 +86,26 @@ char *policy_fixture_write(const char *dir, const char *name, const char *text)
 	assert_true(g_file_set_contents(path, text, -1, NULL));
 	return path;
 }
+
+GPtrArray *policy_fixture_files(void)
+{
+	GPtrArray *files = g_ptr_array_new_with_free_func(g_free);
+	g_ptr_array_add(files, g_strdup("default.yaml"));
+	char *yaml = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &yaml, NULL, NULL));
+	for (unsigned i = 0; i < N_MODEL_KEYS; i++) {
+		char *key = g_regex_escape_string(policy_model_keys[i], -1);
+		char *pattern = g_strdup_printf("\n  %s: *([^ \n#]+)", key);
+		GRegex *re = g_regex_new(pattern, 0, 0, NULL);
+		GMatchInfo *m = NULL;
+		if (!g_regex_match(re, yaml, 0, &m))
+			fail_msg("policies/default.yaml names no models.%s", policy_model_keys[i]);
+		g_ptr_array_add(files, g_match_info_fetch(m, 1));
+		g_match_info_free(m);
+		g_regex_unref(re);
+		g_free(pattern);
+		g_free(key);
+	}
+	g_free(yaml);
+	return files;
+}

@@ -3,10 +3,13 @@
  * test and written outside policies/.  A policy names its models by paths
  * relative to its own directory, so a copy written elsewhere names them by
  * absolute path: the source tree's policies/, where the tests run.
- * Used by test_encoder.c, test_rules.c and test_filter.c.
+ * Used by test_encoder.c, test_rules.c, test_filter.c, test_policy.c and
+ * test_backtest.c.
  */
 #ifndef APOLOGY_TEST_POLICY_FIXTURE_H
 #define APOLOGY_TEST_POLICY_FIXTURE_H
+
+#include <glib.h>
 
 /* The shipped policy's text, or TEXT when it is not NULL, with each models:
  * key that names a file by a relative path (gate, sentences, gate-text,
@@ -19,6 +22,11 @@ char *policy_fixture_text(const char *text);
  * to VALUES[i], or left out when VALUES is NULL or VALUES[i] is; fails the
  * test when a key is not there.  Caller frees. */
 char *policy_fixture_set(const char *text, const char *const *keys, const char *const *values, unsigned n);
+
+/* The files of the shipped policy: "default.yaml" and the file each of
+ * policy_model_keys names in it, as names in policies/; fails the test when
+ * one is not named.  Caller frees (g_ptr_array_unref). */
+GPtrArray *policy_fixture_files(void);
 
 /* TEXT written as NAME in DIR.  Caller frees the path. */
 char *policy_fixture_write(const char *dir, const char *name, const char *text);

@@ -22,6 +22,7 @@
 #include "backtest.h"
 #include "ctl.h"
 #include "policy.h"
+#include "policy_fixture.h"
 
 #define COMPLAINT_TEXT                                                                                       \
 	"This is the third time the shipment arrived with the wrong items and nobody has called us. We "     \
@@ -242,17 +243,17 @@ static char *policy_without(const char *dir, const char *rule)
 	g_string_append(out, at + strlen(head));
 	char *path = g_build_filename(dir, "variant.yaml", NULL);
 	assert_true(g_file_set_contents(path, out->str, -1, NULL));
-	const char *models[] = {"default-gate.model", "default-sentences.model", "default-gate-text.model",
-	                        "default-encoder-head.model", "default-encoder.enc"};
+	GPtrArray *files = policy_fixture_files();
 	char *cwd = g_get_current_dir();
-	for (size_t i = 0; i < G_N_ELEMENTS(models); i++) {
-		char *target = g_build_filename(cwd, "policies", models[i], NULL);
-		char *link = g_build_filename(dir, models[i], NULL);
+	for (guint i = 1; i < files->len; i++) { /* its models: the policy is the variant */
+		char *target = g_build_filename(cwd, "policies", g_ptr_array_index(files, i), NULL);
+		char *link = g_build_filename(dir, g_ptr_array_index(files, i), NULL);
 		assert_int_equal(symlink(target, link), 0);
 		g_free(target);
 		g_free(link);
 	}
 	g_free(cwd);
+	g_ptr_array_unref(files);
 	g_string_free(out, TRUE);
 	g_free(head);
 	g_free(yaml);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 #include <glib/gstdio.h>
 
+#include "policy_fixture.h"
 #include "policy_priv.h"
 #include "rules.h"
 #include "scan.h"
@@ -359,20 +360,18 @@ static void test_compare_model_settings(void **state)
 	g_free(text);
 }
 
-static const char *const shipped_files[] = {"default.yaml",           "default-gate.model",
-                                            "default-gate-text.model", "default-sentences.model",
-                                            "default-encoder-head.model", "default-encoder.enc"};
-
 /* The shipped policy in DIR, its files linked there but for the gate model,
  * whose text is written after EDIT; returns the policy file in DIR. */
 static char *copy_shipped(const char *dir, char *(*edit)(const char *))
 {
-	for (size_t i = 0; i < G_N_ELEMENTS(shipped_files); i++) {
-		char *rel = g_build_filename("policies", shipped_files[i], NULL);
-		char *from = g_canonicalize_filename(rel, NULL), *to = g_build_filename(dir, shipped_files[i], NULL);
+	GPtrArray *files = policy_fixture_files();
+	for (guint i = 0; i < files->len; i++) {
+		const char *name = g_ptr_array_index(files, i);
+		char *rel = g_build_filename("policies", name, NULL);
+		char *from = g_canonicalize_filename(rel, NULL), *to = g_build_filename(dir, name, NULL);
 		g_free(rel);
 		g_unlink(to);
-		if (strcmp(shipped_files[i], "default-gate.model") == 0) {
+		if (strcmp(name, "default-gate.model") == 0) {
 			char *text = NULL, *edited;
 			assert_true(g_file_get_contents(from, &text, NULL, NULL));
 			edited = edit(text);
@@ -385,6 +384,7 @@ static char *copy_shipped(const char *dir, char *(*edit)(const char *))
 		g_free(from);
 		g_free(to);
 	}
+	g_ptr_array_unref(files);
 	return g_build_filename(dir, "default.yaml", NULL);
 }
 
@@ -483,12 +483,14 @@ static void test_compare_models_content(void **state)
 	g_free(gone);
 	policy_unref(copy);
 	g_free(path);
-	for (size_t i = 0; i < G_N_ELEMENTS(shipped_files); i++) {
-		char *f = g_build_filename(dir, shipped_files[i], NULL);
+	GPtrArray *files = policy_fixture_files();
+	for (guint i = 0; i < files->len; i++) {
+		char *f = g_build_filename(dir, g_ptr_array_index(files, i), NULL);
 		g_unlink(f);
 		g_free(f);
 	}
-	g_rmdir(dir);
+	g_ptr_array_unref(files);
+	assert_int_equal(g_rmdir(dir), 0);
 	g_free(dir);
 	policy_unref(shipped);
 }
