@@ -104,6 +104,10 @@ CTL_OBJS  := $(CTL_SRCS:%.c=$(BUILD)/%.o)
 
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+# A test is compiled and linked in one step from its sources and the
+# libraries (whose objects track their headers): the tests' own helper
+# headers are prerequisites too, and left out of what is compiled.
+TEST_INPUTS = $(filter-out %.h,$^)
 
 PROGRAMS  := $(BUILD)/apologyctl $(BUILD)/apology-train
 
@@ -169,7 +173,7 @@ $(BUILD)/apology-postsuper: $(BUILD)/milter/postsuper/postsuper_helper.o $(POSTS
 # that the store layer made.
 $(BUILD)/tests/test_postsuper: tests/unit/test_postsuper.c $(POSTSUPER_OBJS) $(STORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) -Imilter/postsuper -o $@ $^ $(LDFLAGS) $(LIBS) $(STORE_LIBS) $(POSTSUPER_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) -Imilter/postsuper -o $@ $(TEST_INPUTS) $(LDFLAGS) $(LIBS) $(STORE_LIBS) $(POSTSUPER_LIBS) -lcmocka
 
 # The review page reads only the store: it links no core object and no
 # policy (`make layers` checks the program, tests/layers.sh).
@@ -180,7 +184,7 @@ $(BUILD)/apology-review: $(REVIEW_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(UTIL_LIB)
 REVIEW_TESTS := $(BUILD)/tests/test_review $(BUILD)/tests/test_holdqueue
 $(REVIEW_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(TEST_LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $(TEST_INPUTS) $(LDFLAGS) $(TEST_LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
 # test_review sees the pool size the review tools give their store (__wrap_store_set_pool_size).
 $(BUILD)/tests/test_review: TEST_LDFLAGS := -Wl,--wrap=store_set_pool_size
 
@@ -190,12 +194,12 @@ $(BUILD)/tests/test_review_pages: tests/unit/test_review_pages.c $(BUILD)/milter
                                   $(BUILD)/milter/review/review_queue.o $(BUILD)/milter/review/review_resources.o \
                                   $(HOLDS_LIB) $(STORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $(TEST_INPUTS) $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
 
 # The review page's connection guard, alone.
 $(BUILD)/tests/test_connguard: tests/unit/test_connguard.c $(BUILD)/milter/review/connguard.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $(TEST_INPUTS) $(LDFLAGS) $(LIBS) -lcmocka
 
 # apologyctl backtest (the ctl layer without apologyctl's main() and the
 # other commands) on small archives written by the test.
@@ -207,7 +211,7 @@ CTL_TEST_OBJS := $(filter-out $(BUILD)/milter/ctl/apologyctl.o $(BUILD)/milter/c
 $(BUILD)/tests/test_backtest: tests/unit/test_backtest.c $(CTL_TEST_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) \
                               $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -Imilter/ctl -o $@ $^ $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -Imilter/ctl -o $@ $(TEST_INPUTS) $(LDFLAGS) $(LIBS) $(REVIEW_LIBS) $(STORE_LIBS) -lcmocka
 
 review-test: all
 	sh tests/review/run.sh $(BUILD)
@@ -257,7 +261,7 @@ $(BUILD)/apology-milter-libmilter: $(DAEMON_MAIN) $(BUILD)/milter/daemon/fronten
 
 $(DAEMON_TESTS): $(BUILD)/tests/%: tests/unit/%.c $(DAEMON_LIB) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(TEST_LDFLAGS) $(LIBS) $(DAEMON_LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $(TEST_INPUTS) $(LDFLAGS) $(TEST_LDFLAGS) $(LIBS) $(DAEMON_LIBS) -lcmocka
 
 # The crash guard on a full disk: a tmpfs of the tests' own (root; skipped
 # otherwise).
@@ -269,6 +273,7 @@ $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_postsup
 # The records the store's tests write (tests/unit/fixtures.c).
 $(BUILD)/tests/test_store $(BUILD)/tests/test_review $(BUILD)/tests/test_review_pages \
 $(BUILD)/tests/test_postsuper: tests/unit/fixtures.c
+$(UNIT_BINS): $(wildcard tests/unit/*.h)
 # The shipped policy written elsewhere, its models named by absolute path
 # (tests/unit/policy_fixture.c).
 $(BUILD)/tests/test_encoder $(BUILD)/tests/test_rules $(BUILD)/tests/test_filter $(BUILD)/tests/test_policy \
@@ -338,7 +343,7 @@ $(BUILD)/apologyctl: $(CTL_OBJS) $(HOLDS_LIB) $(STORE_LIB) $(CORE_LIB) $(UTIL_LI
 
 $(BUILD)/tests/%: tests/unit/%.c $(CORE_LIB) $(UTIL_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $^ $(LDFLAGS) $(LIBS) -lcmocka
+	$(CC) $(CFLAGS) $(XCFLAGS) $(ALL_INCS) -o $@ $(TEST_INPUTS) $(LDFLAGS) $(LIBS) -lcmocka
 
 # The core must not touch the outside world: no libmilter, SQLite, curl,
 # syslog, clock, environment or stdio-to-files.
