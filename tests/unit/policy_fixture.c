@@ -17,6 +17,9 @@
 
 #define N_MODEL_KEYS (POLICY_CLASSIFIERS + 1)
 
+const char *const policy_fixture_encoder_keys[POLICY_FIXTURE_ENCODER_KEYS] = {"encoder", "encoder-head",
+                                                                             "encoder-lift", "encoder-band"};
+
 char *policy_fixture_text(const char *text)
 {
 	char *yaml = NULL;

@@ -28,6 +28,11 @@ char *policy_fixture_set(const char *text, const char *const *keys, const char *
  * one is not named.  Caller frees (g_ptr_array_unref). */
 GPtrArray *policy_fixture_files(void);
 
+/* The models: keys of the sentence encoder, all of them: a test leaves them
+ * out to see the gate's own mechanics, which the encoder's say would move. */
+#define POLICY_FIXTURE_ENCODER_KEYS 4
+extern const char *const policy_fixture_encoder_keys[POLICY_FIXTURE_ENCODER_KEYS];
+
 /* TEXT written as NAME in DIR.  Caller frees the path. */
 char *policy_fixture_write(const char *dir, const char *name, const char *text);
 

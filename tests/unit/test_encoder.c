@@ -153,9 +153,6 @@ static void test_bad_files(void **state)
 	g_free(data);
 }
 
-/* The encoder's keys in models:, all of them. */
-static const char *const encoder_keys[] = {"encoder", "encoder-head", "encoder-lift", "encoder-band"};
-
 /* The shipped policy without the models: keys DROP[0..N), in DIR as NAME. */
 static char *policy_without(const char *dir, const char *name, const char *const *drop, unsigned n)
 {
@@ -318,7 +315,7 @@ static void test_encoder_in_the_gate(void **state)
 	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
 	char *err = NULL;
 	char *with_path = policy_without(dir, "with.yaml", NULL, 0),
-	     *without_path = policy_without(dir, "without.yaml", encoder_keys, G_N_ELEMENTS(encoder_keys));
+	     *without_path = policy_without(dir, "without.yaml", policy_fixture_encoder_keys, POLICY_FIXTURE_ENCODER_KEYS);
 	struct policy *with = policy_load(with_path, &err);
 	if (with == NULL)
 		fail_msg("%s", err);
@@ -398,7 +395,7 @@ static void test_where_it_reads(void **state)
 	                          "for a fix in March and again last week. Please sort it out today.";
 	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
 	char *err = NULL,
-	     *without_path = policy_without(dir, "without.yaml", encoder_keys, G_N_ELEMENTS(encoder_keys));
+	     *without_path = policy_without(dir, "without.yaml", policy_fixture_encoder_keys, POLICY_FIXTURE_ENCODER_KEYS);
 	struct policy *without = policy_load(without_path, &err);
 	if (without == NULL)
 		fail_msg("%s", err);

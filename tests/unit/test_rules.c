@@ -331,13 +331,26 @@ static struct policy *policy_with_model_key(const char *key, const char *value)
 	return policy_with(key, value, NULL);
 }
 
-/* The shipped policy without the sentence encoder, and KEY set to VALUE
- * (KEY NULL: nothing else changed): the gate's own mechanics, which the
- * encoder's say would otherwise move (test_encoder covers it). */
+/* The shipped policy without the sentence encoder, and KEYS[0..N) set to
+ * VALUES: the gate's own mechanics, which the encoder's say would otherwise
+ * move (test_encoder covers it). */
+static struct policy *gate_alone_with_keys(const char *const *keys, const char *const *values, unsigned n)
+{
+	const char *k[POLICY_FIXTURE_ENCODER_KEYS + 4], *v[POLICY_FIXTURE_ENCODER_KEYS + 4] = {NULL};
+	assert_true(n <= 4);
+	for (unsigned i = 0; i < POLICY_FIXTURE_ENCODER_KEYS; i++)
+		k[i] = policy_fixture_encoder_keys[i];
+	for (unsigned i = 0; i < n; i++) {
+		k[POLICY_FIXTURE_ENCODER_KEYS + i] = keys[i];
+		v[POLICY_FIXTURE_ENCODER_KEYS + i] = values[i];
+	}
+	return policy_with_keys(k, v, POLICY_FIXTURE_ENCODER_KEYS + n, NULL);
+}
+
+/* The same with one key set (KEY NULL: nothing else changed). */
 static struct policy *gate_alone_with(const char *key, const char *value)
 {
-	const char *keys[] = {"encoder", "encoder-head", key}, *values[] = {NULL, NULL, value};
-	return policy_with_keys(keys, values, key ? 3 : 2, NULL);
+	return gate_alone_with_keys(&key, &value, key ? 1 : 0);
 }
 
 /* A copy of the shipped gate-text model without its answers class (as
@@ -670,10 +683,8 @@ static void test_serious_margin(void **state)
 	policy_unref(p);
 	/* the same thread not taken for a complaint (no thread lift, no
 	 * encoder to add its say): no severity, at any margin */
-	const char *keys[] = {"serious-margin", "thread-lift", "encoder", "encoder-head", "encoder-lift",
-	                      "encoder-band"};
-	const char *values[] = {"100", "0", NULL, NULL, NULL, NULL};
-	p = policy_with_keys(keys, values, G_N_ELEMENTS(keys), NULL);
+	p = gate_alone_with_keys((const char *const[]){"serious-margin", "thread-lift"},
+	                         (const char *const[]){"100", "0"}, 2);
 	apology_check(p, m, strlen(m), NULL, &d);
 	assert_false(d.complaint.detected);
 	assert_int_equal(d.complaint.severity, SEVERITY_NONE);
