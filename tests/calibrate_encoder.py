@@ -35,13 +35,16 @@ def variant(policy, d, lift, band=None):
     """A copy of POLICY in D with its model paths made absolute; without the encoder when LIFT is None; with
     encoder-band BAND when it is given."""
     base = os.path.dirname(os.path.abspath(policy))
-    out, seen, models_at = [], set(), None
+    out, seen, models_at, indent, section = [], set(), None, "  ", None
     for line in open(policy, encoding="utf-8"):
-        if line.startswith("models:"):
-            models_at = len(out) + 1
+        if re.match(r"^[a-z-]+:", line):
+            section = line.split(":")[0]
+            if section == "models":
+                models_at = len(out) + 1
         m = re.match(r"^(\s+)([a-z-]+):\s*(\S+)(.*)$", line)
-        if m:
+        if m and section == "models":
             seen.add(m.group(2))
+            indent = m.group(1)
         if m and m.group(2) in MODEL_KEYS:
             if lift is None and m.group(2).startswith("encoder"):
                 continue
@@ -54,7 +57,7 @@ def variant(policy, d, lift, band=None):
             line = f"{m.group(1)}encoder-band: {band}\n"
         out.append(line)
     # a policy without the key would otherwise be judged at the code's default, not at the value asked for
-    missing = [] if lift is None else [f"  {k}: {v}\n" for k, v in (("encoder-lift", lift), ("encoder-band", band))
+    missing = [] if lift is None else [f"{indent}{k}: {v}\n" for k, v in (("encoder-lift", lift), ("encoder-band", band))
                                        if v is not None and k not in seen]
     if missing and models_at is None:
         sys.exit(f"{policy}: no models: section to calibrate")

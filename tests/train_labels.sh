@@ -251,7 +251,8 @@ if [ -f "$enc" ]; then
 		want=$(grep '^reads ' policies/default-encoder-head.model)
 		got=$(grep '^reads ' "$tmp/head.model")
 		[ -n "$want" ] && [ "$got" = "$want" ] && ok || bad "encoder-head reads: \"$got\", the shipped head: \"$want\""
-		grep -q '^reads ' "$tmp/gate-with.model" && bad "a gate names an encoder" || ok
+		[ -f "$tmp/gate-with.model" ] && ! grep -q '^reads ' "$tmp/gate-with.model" && ok ||
+			bad "a gate names an encoder, or was not trained"
 	else
 		bad "encoder-head training: $(cat "$tmp/err")"
 	fi

@@ -196,9 +196,10 @@ def many_parts_policy(directory):
 
 
 def shipped_models():
-    """The files beside the shipped policy that it names (its models and the encoder): every policies/default-*,
-    so that a model added to the policy needs no list here."""
-    return sorted(glob.glob(os.path.join("policies", "default-*")))
+    """The files beside the shipped policy that it names (its models and the encoder): every
+    policies/default-*.model and default-*.enc, so that a model added to the policy needs no list here."""
+    return sorted(glob.glob(os.path.join("policies", "default-*.model")) +
+                  glob.glob(os.path.join("policies", "default-*.enc")))
 
 
 def large_reply():

@@ -349,6 +349,33 @@ static void test_compare_model_settings(void **state)
 	g_string_truncate(changes, 0);
 	assert_false(policy_compare(fresh, whole, changes, lost));
 	assert_string_equal(changes->str, "models.thread-lift: 4 -> 5.5\nmodels.serious-margin: 0 -> 2\n");
+	policy_unref(fresh);
+	g_free(a);
+	/* a change past the sixth digit is shown as one */
+	a = g_regex_replace_literal(lift, text, -1, 0, "\n  thread-lift: 5.5000001 ", 0, NULL);
+	fresh = load_ok("policies/default.yaml", a);
+	g_string_truncate(changes, 0);
+	assert_false(policy_compare(whole, fresh, changes, lost));
+	assert_string_equal(changes->str, "models.thread-lift: 5.5 -> 5.5000001\n");
+	policy_unref(fresh);
+	/* without a gate nothing reads the settings: none is reported */
+	GRegex *models = g_regex_new("\nmodels:\n(  [^\n]*\n|\n)*", 0, 0, NULL);
+	char *none = g_regex_replace_literal(models, text, -1, 0, "\n", 0, NULL);
+	char *none_lift = g_regex_replace_literal(models, b, -1, 0, "\nmodels:\n  thread-lift: 4\n", 0, NULL);
+	g_regex_unref(models);
+	struct policy *bare = load_ok("policies/default.yaml", none);
+	fresh = load_ok("policies/default.yaml", none_lift);
+	g_string_truncate(changes, 0);
+	policy_compare(whole, bare, changes, lost);
+	assert_null(strstr(changes->str, "models.thread-lift"));
+	assert_non_null(strstr(changes->str, "models.gate: 1 ("));
+	g_string_truncate(changes, 0);
+	g_string_truncate(lost, 0);
+	assert_false(policy_compare(bare, fresh, changes, lost));
+	assert_int_equal(changes->len, 0);
+	policy_unref(bare);
+	g_free(none);
+	g_free(none_lift);
 	g_string_free(changes, TRUE);
 	g_string_free(lost, TRUE);
 	policy_unref(fresh);
