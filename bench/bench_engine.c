@@ -412,16 +412,28 @@ static double cold_load_ms(const char *path)
 	return ms;
 }
 
+static gint cmp_names(gconstpointer a, gconstpointer b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 /* Load time and memory of the models beside the policy (the part of the
  * policy compile above that reads them): warm, parsed from memory in this
  * process, CPU time; and cold (cold_load_ms()). */
 static void model_load(const char *policy_path)
 {
-	static const char *const names[] = {"default-gate.model", "default-gate-text.model",
-	                                    "default-sentences.model", "default-encoder-head.model"};
 	char *dir = g_path_get_dirname(policy_path);
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		char *path = g_build_filename(dir, names[i], NULL), *data = NULL, *err = NULL;
+	GPtrArray *names = g_ptr_array_new_with_free_func(g_free); /* every *.model there */
+	GDir *d = g_dir_open(dir, 0, NULL);
+	for (const char *name; d && (name = g_dir_read_name(d)) != NULL;)
+		if (g_str_has_suffix(name, ".model"))
+			g_ptr_array_add(names, g_strdup(name));
+	if (d)
+		g_dir_close(d);
+	g_ptr_array_sort(names, cmp_names);
+	for (guint i = 0; i < names->len; i++) {
+		const char *name = g_ptr_array_index(names, i);
+		char *path = g_build_filename(dir, name, NULL), *data = NULL, *err = NULL;
 		gsize len = 0;
 		if (g_file_get_contents(path, &data, &len, NULL)) {
 			double t0 = now_s();
@@ -433,7 +445,7 @@ static void model_load(const char *policy_path)
 			if (m) {
 				printf("model load: %s %.1f ms warm, %.1f ms cold, %zu KB of weights (target "
 				       "< 50 ms)",
-				       names[i], ms, cold_load_ms(path),
+				       name, ms, cold_load_ms(path),
 				       ((size_t)1 << m->bits) * m->n_classes * sizeof(float) / 1024);
 				printf("; digest checked in %.1f ms, %s (policy check, daemon start and "
 				       "reload)\n",
@@ -447,6 +459,7 @@ static void model_load(const char *policy_path)
 		g_free(data);
 		g_free(path);
 	}
+	g_ptr_array_unref(names);
 	/* the sentence encoder: mapped, not parsed; its vocabulary is indexed */
 	char *enc_path = g_build_filename(dir, "default-encoder.enc", NULL);
 	double t0 = now_s();
