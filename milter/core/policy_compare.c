@@ -9,6 +9,7 @@
 
 #include "encoder.h"
 #include "policy_priv.h"
+#include "units.h"
 
 /* One phrase list of a policy and how many entries it has. */
 struct list_count {
@@ -125,20 +126,6 @@ static bool compare_lists(const struct policy *old, const struct policy *fresh, 
 	return shrinks;
 }
 
-/* V in the fewest digits that read back as V (2.75, not 2.75000; 5.5000001,
- * not 5.5), with a point whatever the locale; BUF of G_ASCII_DTOSTR_BUF_SIZE. */
-static const char *shortest(char *buf, double v)
-{
-	char fmt[8];
-	for (int digits = 6; digits <= 17; digits++) {
-		g_snprintf(fmt, sizeof fmt, "%%.%dg", digits);
-		g_ascii_formatd(buf, G_ASCII_DTOSTR_BUF_SIZE, fmt, v);
-		if (g_ascii_strtod(buf, NULL) == v)
-			break;
-	}
-	return buf;
-}
-
 static bool compare_models(const struct policy *old, const struct policy *fresh, GString *changes,
                            GString *lost)
 {
@@ -174,15 +161,16 @@ static bool compare_models(const struct policy *old, const struct policy *fresh,
 	/* the settings that weigh the models' say (thread-lift, hold-margin, ...)
 	 * decide as much as the weights do; without a gate on either side
 	 * nothing reads them */
+	if (old->gate == NULL || fresh->gate == NULL)
+		return shrinks;
 	const char *key;
 	double a, b;
-	for (size_t i = 0; old->gate && fresh->gate && policy_model_setting(old, i, &key, &a) &&
-	                   policy_model_setting(fresh, i, &key, &b);
+	char x[G_ASCII_DTOSTR_BUF_SIZE], y[G_ASCII_DTOSTR_BUF_SIZE];
+	for (size_t i = 0; policy_model_setting(old, i, &key, &a) && policy_model_setting(fresh, i, &key, &b);
 	     i++)
-		if (a != b) {
-			char x[G_ASCII_DTOSTR_BUF_SIZE], y[G_ASCII_DTOSTR_BUF_SIZE];
-			line(changes, "models.%s: %s -> %s", key, shortest(x, a), shortest(y, b));
-		}
+		if (a != b)
+			line(changes, "models.%s: %s -> %s", key, units_format_number(x, a),
+			     units_format_number(y, b));
 	return shrinks;
 }
 

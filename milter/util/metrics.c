@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "metrics.h"
+#include "units.h"
 
 enum metric_type { METRIC_COUNTER, METRIC_GAUGE, METRIC_HISTOGRAM };
 
@@ -299,14 +300,7 @@ static void append_double(GString *out, double v)
 		g_string_append_printf(out, "%.0f", v);
 		return;
 	}
-	for (int precision = 1; precision <= 17; precision++) {
-		char format[8];
-		g_snprintf(format, sizeof format, "%%.%dg", precision);
-		g_ascii_formatd(buf, sizeof buf, format, v);
-		if (g_ascii_strtod(buf, NULL) == v)
-			break;
-	}
-	g_string_append(out, buf);
+	g_string_append(out, units_format_number(buf, v));
 }
 
 /* TEXT with backslash and newline escaped, and the double quote too in a

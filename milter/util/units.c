@@ -126,3 +126,15 @@ char *units_format_time(gint64 t)
 	g_date_time_unref(dt);
 	return s;
 }
+
+const char *units_format_number(char *buf, double v)
+{
+	char format[8];
+	for (int precision = 6; precision <= 17; precision++) {
+		g_snprintf(format, sizeof format, "%%.%dg", precision);
+		g_ascii_formatd(buf, G_ASCII_DTOSTR_BUF_SIZE, format, v);
+		if (g_ascii_strtod(buf, NULL) == v)
+			break;
+	}
+	return buf;
+}

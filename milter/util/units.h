@@ -47,4 +47,9 @@ bool units_parse_bool(const char *s, bool *out);
  * frees. */
 char *units_format_time(gint64 t);
 
+/* V as %g writes it (2.75, 100, 0.1), with more significant digits where
+ * six do not read back as V (5.5000001), and a point whatever the locale,
+ * into BUF of G_ASCII_DTOSTR_BUF_SIZE bytes; returns BUF. */
+const char *units_format_number(char *buf, double v);
+
 #endif

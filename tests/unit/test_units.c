@@ -115,6 +115,24 @@ static void test_sizes(void **state)
 	g_free(err);
 }
 
+/* Numbers as %g writes them, with the digits that read back exactly: never
+ * rounded to another value (5.5000001 is not 5.5), never padded (2.75, not
+ * 2.75000). */
+static void test_format_number(void **state)
+{
+	(void)state;
+	const struct {
+		double v;
+		const char *want;
+	} cases[] = {{2.75, "2.75"}, {5.5, "5.5"}, {5.5000001, "5.5000001"}, {0.1, "0.1"},
+	             {4, "4"},       {-3, "-3"},   {1e-05, "1e-05"},         {100, "100"}};
+	char buf[G_ASCII_DTOSTR_BUF_SIZE];
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		assert_string_equal(units_format_number(buf, cases[i].v), cases[i].want);
+		assert_true(g_ascii_strtod(buf, NULL) == cases[i].v);
+	}
+}
+
 static void test_bools(void **state)
 {
 	(void)state;
@@ -141,6 +159,7 @@ int main(void)
 	    cmocka_unit_test(test_fewer_units),
 	    cmocka_unit_test(test_sizes),
 	    cmocka_unit_test(test_bools),
+	    cmocka_unit_test(test_format_number),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
