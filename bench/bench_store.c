@@ -41,7 +41,11 @@ static gpointer write_records(gpointer data)
 		    g_strdup_printf("c%d.%d.%" G_GINT64_FORMAT "@client.example", r->round, r->thread, i);
 		char *token = g_strdup_printf("t%d.%d.%" G_GINT64_FORMAT, r->round, r->thread, i);
 		gint64 now = 1700000000 + i;
-		struct store_complaint c = {id, "192.0.2.1", "client.example", now, false, 1};
+		struct store_complaint c = {.message_id = id,
+		                            .client_addr = "192.0.2.1",
+		                            .client_domain = "client.example",
+		                            .received = now,
+		                            .kinds = 1};
 		struct store_quarantine q = fixture_hold(token);
 		q.message_id = q.complaint_ref = id;
 		q.sender = "am@us.example";
