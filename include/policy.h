@@ -38,9 +38,11 @@ unsigned policy_pattern_count(const struct policy *pol);
 /* Version line of the policy's "gate", "gate-text" or "sentences" model, or
  * NULL when it has none; owned by the policy. */
 const char *policy_model_version(const struct policy *pol, const char *which);
-/* "gate V, sentences V[, gate-text V]" ("none" for a model the policy has
- * not) for `policy check` lines; the caller frees it. */
-char *policy_models_line(const struct policy *pol);
+/* What the "policy OK" line of `apologyctl policy check` and of
+ * `apology-milter -n` says of a policy that loads: "NAME, N patterns, MATCHER
+ * matcher; models: gate V, sentences V[, gate-text V][, encoder-head V on
+ * encoder E]" ("none" for a model the policy has not); the caller frees it. */
+char *policy_summary(const struct policy *pol);
 /* NULL when each model's file is what its version line names (or the line
  * names no digest: an older trainer's), else one line naming each model
  * whose file is not: "models.gate: the file is not what its version line

@@ -1104,13 +1104,15 @@ const char *policy_model_version(const struct policy *pol, const char *which)
 	return m ? m->version : NULL;
 }
 
-char *policy_models_line(const struct policy *pol)
+char *policy_summary(const struct policy *pol)
 {
 	const char *gate = policy_model_version(pol, "gate"), *sent = policy_model_version(pol, "sentences"),
 	           *text = policy_model_version(pol, "gate-text"),
 	           *head = policy_model_version(pol, "encoder-head");
 	GString *out = g_string_new(NULL);
-	g_string_printf(out, "gate %s, sentences %s", gate ? gate : "none", sent ? sent : "none");
+	g_string_printf(out, "%s, %u patterns, %s matcher; models: gate %s, sentences %s", policy_name(pol),
+	                policy_pattern_count(pol), policy_matcher_name(), gate ? gate : "none",
+	                sent ? sent : "none");
 	if (text)
 		g_string_append_printf(out, ", gate-text %s", text);
 	if (head)

@@ -17,13 +17,12 @@
 
 static void print_policy_ok(const char *path, const struct policy *pol)
 {
-	char *models = policy_models_line(pol), *doubts = policy_model_doubts(pol, NULL);
-	printf("policy OK: %s (%s, %u patterns, %s matcher; models: %s)\n", path, policy_name(pol),
-	       policy_pattern_count(pol), policy_matcher_name(), models);
+	char *summary = policy_summary(pol), *doubts = policy_model_doubts(pol, NULL);
+	printf("policy OK: %s (%s)\n", path, summary);
 	if (doubts) /* loads and judges: a warning, not an error */
 		fprintf(stderr, "apologyctl: %s: warning: %s\n", path, doubts);
 	g_free(doubts);
-	g_free(models);
+	g_free(summary);
 }
 
 /* Print what FRESH at PATH changes against OLD at OLD_PATH; EX_DATAERR when

@@ -466,13 +466,12 @@ int main(int argc, char **argv)
 			printf("hold key OK: %s\n", the_config.hold_key);
 		g_free(no_key);
 		holdseal_key_clear(&key);
-		char *models = policy_models_line(pol), *doubts = policy_model_doubts(pol, NULL);
-		printf("policy OK: %s (%u patterns, %s matcher; models: %s)\n", the_config.policy,
-		       policy_pattern_count(pol), policy_matcher_name(), models);
+		char *summary = policy_summary(pol), *doubts = policy_model_doubts(pol, NULL);
+		printf("policy OK: %s (%s)\n", the_config.policy, summary);
 		if (doubts)
 			fprintf(stderr, "warning: policy %s: %s\n", the_config.policy, doubts);
 		g_free(doubts);
-		g_free(models);
+		g_free(summary);
 		policy_unref(pol);
 		check_store();
 		config_clear(&the_config);

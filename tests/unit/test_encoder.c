@@ -188,7 +188,10 @@ static void test_policy_pairs(void **state)
 	if (pol == NULL)
 		fail_msg("%s", err);
 	assert_non_null(policy_model_version(pol, "encoder-head"));
-	char *line = policy_models_line(pol);
+	char *line = policy_summary(pol);
+	assert_true(g_str_has_prefix(line, policy_name(pol)));
+	assert_non_null(strstr(line, " patterns, "));
+	assert_non_null(strstr(line, "; models: gate "));
 	assert_non_null(strstr(line, "on encoder use-lite"));
 	g_free(line);
 	policy_unref(pol);
