@@ -116,6 +116,41 @@ static void test_long_text(void **state)
 	encoder_free(enc);
 }
 
+/* A text with no space for more than the longest chunk (64 KB) is cut
+ * between characters, never inside one: with an odd offset the byte at the
+ * cut is the second of a two-byte character, and the tokens of the part
+ * before the cut are those of that part read alone, with no replacement
+ * character for a split one anywhere. */
+static void test_no_space(void **state)
+{
+	(void)state;
+	struct encoder *enc = load();
+	GString *t = g_string_new("x");
+	while (t->len < 150000)
+		g_string_append(t, "\xc3\xa9"); /* U+00E9 */
+	size_t max = t->len + 16, cut = 65535; /* 65536, inside a character */
+	int32_t *all = g_new(int32_t, max), *head = g_new(int32_t, max), bad[8];
+	long n = encoder_tokenize(enc, t->str, t->len, all, max);
+	long k = encoder_tokenize(enc, t->str, cut, head, max);
+	long nb = encoder_tokenize(enc, "\xef\xbf\xbd", 3, bad, G_N_ELEMENTS(bad));
+	assert_true(k > 0 && n > k && nb > 0);
+	assert_memory_equal(all, head, (size_t)k * sizeof *all);
+	for (long i = 0; i < n; i++)
+		assert_int_not_equal(all[i], bad[nb - 1]);
+	/* the embedding reads the first tokens only, whatever the length */
+	size_t dim = encoder_dim(enc);
+	float *x = g_new(float, dim), *y = g_new(float, dim);
+	assert_int_equal(encoder_embed(enc, t->str, t->len, x), 0);
+	assert_int_equal(encoder_embed(enc, t->str, cut, y), 0);
+	assert_memory_equal(x, y, dim * sizeof *x);
+	g_free(x);
+	g_free(y);
+	g_free(all);
+	g_free(head);
+	g_string_free(t, TRUE);
+	encoder_free(enc);
+}
+
 /* A file cut short, of another kind, or empty is refused with a message. */
 static void test_bad_files(void **state)
 {
@@ -451,6 +486,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_reference),
 	    cmocka_unit_test(test_long_text),
+	    cmocka_unit_test(test_no_space),
 	    cmocka_unit_test(test_bad_files),
 	    cmocka_unit_test(test_policy_pairs),
 	    cmocka_unit_test(test_encoder_in_the_gate),
