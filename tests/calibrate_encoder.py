@@ -28,9 +28,6 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from public_data import spam_assassin_group  # noqa: E402
 import inbound  # noqa: E402
 
-MODEL_KEYS = ("gate", "sentences", "gate-text", "encoder", "encoder-head")
-
-
 def variant(policy, d, lift, band=None):
     """A copy of POLICY in D with its model paths made absolute; without the encoder when LIFT is None; with
     encoder-band BAND when it is given."""
@@ -45,7 +42,8 @@ def variant(policy, d, lift, band=None):
         if m and section == "models":
             seen.add(m.group(2))
             indent = m.group(1)
-        if m and m.group(2) in MODEL_KEYS:
+        if m and section == "models" and os.path.isfile(os.path.join(base, m.group(3))):
+            # a model's file beside the policy, whatever key names it
             if lift is None and m.group(2).startswith("encoder"):
                 continue
             line = f"{m.group(1)}{m.group(2)}: {os.path.join(base, m.group(3))}\n"
