@@ -13,7 +13,9 @@
  * host it is held on in "host" (when the record names one).  Operators
  * can read it with jq.  Each record is one write(2) under flock(2), so two
  * daemons may share a spool, and a record cut short by a full disk is taken
- * back out.  The file is in the order the records were made: records that
+ * back out; one left unfinished all the same (a daemon killed in the middle
+ * of a write, a power cut) is ended before the next record is written, so
+ * that only it is unreadable.  The file is in the order the records were made: records that
  * were waiting to be written when the store refused them go in before the
  * ones spooled meanwhile (spool_put_first), and a replay writes them oldest
  * first.
@@ -31,9 +33,12 @@
  *
  * Replaying is idempotent for held mail (a record whose token the store
  * already has is skipped) and for complaints (a second record replaces the
- * first) and for apologies answering a known complaint (kept once); an
- * apology answering no known complaint can be counted twice only if the
- * daemon dies in the middle of a replay.
+ * first) and for apologies answering a known complaint (kept once).  A
+ * decision, or an apology answering no known complaint, can be counted
+ * twice only if the daemon dies in the middle of a replay, or after a
+ * replay that could not take what it wrote out of the file (a full disk:
+ * that is remembered in memory, and the next replay skips it while the
+ * file still starts with it).
  *
  * Failures are environment errors: functions return false and set *ERR to
  * a message the caller frees with g_free().  A struct spool may be used
@@ -94,7 +99,9 @@ bool spool_append(struct spool *sp, const struct spool_record *r, bool *copy_lef
  * (counted in *COPIES_LEFT_OUT, may be NULL) when the spool would grow past
  * its size; the first that does not fit even so and the ones after it are
  * refused.  While another daemon sharing the spool replays it, they are
- * appended instead (its records and ours are in no order with each other).
+ * appended instead (its records and ours are in no order with each other),
+ * and so they are when the file cannot be written anew (that needs room
+ * for all it holds, which a full disk may not have).
  * Returns how many went in (all N, or fewer with *ERR set). */
 size_t spool_put_first(struct spool *sp, struct spool_record *const *records, size_t n,
                        unsigned *copies_left_out, char **err);

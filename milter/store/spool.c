@@ -25,6 +25,13 @@ struct spool {
 	gint64 max_size;
 	GMutex lock;        /* one change of the file at a time in this process */
 	GMutex replay_lock; /* one replay (or put_first) at a time in this process */
+	/* Under replay_lock: the file's first STORED_LEN bytes, whose SHA-256 is
+	 * STORED_SUM, were written to the store by a replay that could not take
+	 * them out of the file (a new file needs room, which a full disk may
+	 * not have); the next replay skips them while the file starts with them.
+	 * Kept in memory only: a daemon that dies meanwhile writes them again. */
+	gsize stored_len;
+	char *stored_sum;
 };
 
 struct spool *spool_new(const char *dir, gint64 max_size)
@@ -46,6 +53,7 @@ void spool_free(struct spool *sp)
 		return;
 	g_free(sp->dir);
 	g_free(sp->path);
+	g_free(sp->stored_sum);
 	g_mutex_clear(&sp->lock);
 	g_mutex_clear(&sp->replay_lock);
 	g_free(sp);
@@ -138,9 +146,20 @@ static char *read_all(int fd, const char *path, gsize *len, char **err)
 	return g_string_free(text, FALSE);
 }
 
+/* Whether the file FD of SIZE bytes ends a line (an empty one does); a file
+ * that cannot be read there is taken not to, and gets an empty line. */
+static bool ends_line(int fd, off_t size)
+{
+	char last = '\n';
+	return size == 0 || (pread(fd, &last, 1, size - 1) == 1 && last == '\n');
+}
+
 /* Append LINE, or SMALLER (may be NULL) when LINE would take the file past
  * the spool's size; *USED_SMALLER says which.  A line written only in part
- * (a full disk) is cut off again, so the file never holds half a record. */
+ * (a full disk) is cut off again, so the file never holds half a record;
+ * and one left unfinished all the same (the daemon killed in the middle of
+ * a write, a power cut, a cut that failed) is ended before this one, so
+ * that only it is unreadable, not the record written after it. */
 static bool append(struct spool *sp, const GString *line, const GString *smaller, bool *used_smaller,
                    char **err)
 {
@@ -150,7 +169,7 @@ static bool append(struct spool *sp, const GString *line, const GString *smaller
 		return false;
 	}
 	g_mutex_lock(&sp->lock);
-	int fd = open_locked(sp->dir, sp->path, O_WRONLY | O_APPEND | O_CREAT, LOCK_EX, err);
+	int fd = open_locked(sp->dir, sp->path, O_RDWR | O_APPEND | O_CREAT, LOCK_EX, err);
 	struct stat sb;
 	bool ok = false;
 	if (fd < 0) {
@@ -158,15 +177,17 @@ static bool append(struct spool *sp, const GString *line, const GString *smaller
 	} else if (fstat(fd, &sb) != 0) {
 		fail_errno(sp->path, NULL, err);
 	} else {
+		gint64 mend = ends_line(fd, sb.st_size) ? 0 : 1;
 		const GString *chosen = line;
-		if (sb.st_size + (gint64)line->len > sp->max_size && smaller != NULL)
+		if (sb.st_size + mend + (gint64)line->len > sp->max_size && smaller != NULL)
 			chosen = smaller;
 		*used_smaller = chosen == smaller;
-		if (sb.st_size + (gint64)chosen->len > sp->max_size) {
+		if (sb.st_size + mend + (gint64)chosen->len > sp->max_size) {
 			*err = g_strdup_printf(
 			    "spool %s is full (%lld bytes; spool.max-size %" G_GINT64_FORMAT ")", sp->path,
 			    (long long)sb.st_size, sp->max_size);
-		} else if (!write_all(fd, chosen->str, chosen->len) || fdatasync(fd) != 0) {
+		} else if ((mend && !write_all(fd, "\n", 1)) || !write_all(fd, chosen->str, chosen->len) ||
+		           fdatasync(fd) != 0) {
 			fail_errno(sp->path, "cannot write", err);
 			if (ftruncate(fd, sb.st_size) != 0) {
 				/* the half record stays; a replay drops it as unreadable */
@@ -746,6 +767,27 @@ static int take_out(struct spool *sp, size_t used, char **err)
 	return left;
 }
 
+/* How many bytes at the start of TEXT (the file as a replay read it) are
+ * records an earlier replay wrote to the store and could not take out. */
+static size_t already_stored(const struct spool *sp, const char *text, size_t len)
+{
+	if (sp->stored_sum == NULL || sp->stored_len > len)
+		return 0;
+	char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)text, sp->stored_len);
+	bool same = strcmp(sum, sp->stored_sum) == 0;
+	g_free(sum);
+	return same ? sp->stored_len : 0;
+}
+
+/* Remember TEXT's first USED bytes as written to the store (0: nothing). */
+static void remember_stored(struct spool *sp, const char *text, size_t used)
+{
+	g_clear_pointer(&sp->stored_sum, g_free);
+	sp->stored_len = used;
+	if (used > 0)
+		sp->stored_sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)text, used);
+}
+
 bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *done, char **err)
 {
 	memset(done, 0, sizeof *done);
@@ -762,16 +804,19 @@ bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *don
 	bool ok = text != NULL || *err == NULL;
 	if (text != NULL && len > 0) {
 		struct replay rp = {st, done, err, false};
-		const char *rest = each_line(text, len, replay_line, &rp);
+		size_t skip = already_stored(sp, text, len);
+		const char *rest = each_line(text + skip, len - skip, replay_line, &rp);
 		size_t used = (size_t)(rest - text);
 		char *why = NULL;
 		int left = take_out(sp, used, &why); /* and count what stays, appended since too */
+		/* All stays when it could not: what was written is remembered, or
+		 * the next replay would write decisions, and apologies answering
+		 * no known complaint, a second time. */
+		remember_stored(sp, text, left < 0 ? used : 0);
 		if (left < 0) {
-			/* All stays: the records written are skipped or harmless again. */
 			g_free(*err);
 			*err = why;
-			left = (int)count_lines(text, len) -
-			       (int)(done->holds + done->complaints + done->apologies);
+			left = (int)count_lines(rest, len - used);
 		}
 		done->left = (unsigned)MAX(left, 0);
 		ok = !rp.failed && why == NULL;
@@ -779,6 +824,20 @@ bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *don
 	g_free(text);
 	replay_unlock(sp, dir);
 	return ok;
+}
+
+/* Append RECORDS one by one, as far as they go; how many went in. */
+static size_t append_each(struct spool *sp, struct spool_record *const *records, size_t n,
+                          unsigned *copies_left_out, char **err)
+{
+	size_t taken = 0;
+	bool left_out = false;
+	while (taken < n && spool_append(sp, records[taken], &left_out, err)) {
+		taken++;
+		if (left_out && copies_left_out != NULL)
+			++*copies_left_out;
+	}
+	return taken;
 }
 
 size_t spool_put_first(struct spool *sp, struct spool_record *const *records, size_t n,
@@ -796,16 +855,8 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 	 * when it is done: then these go to the end (records of two daemons are
 	 * in no order with each other anyway). */
 	int dir = replay_lock(sp, true, true, err);
-	if (dir == BUSY) {
-		size_t taken = 0;
-		bool left_out = false;
-		while (taken < n && spool_append(sp, records[taken], &left_out, err)) {
-			taken++;
-			if (left_out && copies_left_out != NULL)
-				++*copies_left_out;
-		}
-		return taken;
-	}
+	if (dir == BUSY)
+		return append_each(sp, records, n, copies_left_out, err);
 	if (dir < 0)
 		return 0;
 	int fd;
@@ -847,6 +898,15 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 		g_free(old);
 	}
 	replay_unlock(sp, dir);
+	if (taken == 0 && *err != NULL) {
+		/* The file could not be read or written anew (a new file needs room
+		 * for all it holds, which a full disk may not have): at the end
+		 * then, out of order, rather than not at all. */
+		g_clear_pointer(err, g_free);
+		if (copies_left_out != NULL)
+			*copies_left_out = 0;
+		taken = append_each(sp, records, n, copies_left_out, err);
+	}
 	return taken;
 }
 
@@ -866,6 +926,7 @@ struct spool_journal {
 	int fd; /* O_APPEND, flock(LOCK_EX) for the journal's life */
 	gint64 size;
 	gint64 max_size;
+	bool unfinished; /* a line written in part could not be cut off again */
 };
 
 struct spool_journal *spool_journal_new(struct spool *sp, char **err)
@@ -925,12 +986,24 @@ bool spool_journal_write(struct spool_journal *j, const GString *line, char **er
 		                       j->path, j->size, j->max_size);
 		return false;
 	}
+	/* after a half line that stayed, the next line starts a line of its own */
+	if (j->unfinished && !write_all(j->fd, "\n", 1))
+		return fail_errno(j->path, "cannot write the journal", err);
+	if (j->unfinished) {
+		j->size++;
+		j->unfinished = false;
+	}
 	if (!write_all(j->fd, line->str, line->len)) {
 		fail_errno(j->path, "cannot write the journal", err);
 		/* Cut off what went in: a half line would be dropped at recovery
 		 * anyway, but the next line must start a line. */
+		struct stat sb;
 		if (ftruncate(j->fd, j->size) != 0) {
-			/* the half record stays; recovery drops it as unreadable */
+			/* the half record stays (recovery drops it as unreadable),
+			 * ended before the next */
+			j->unfinished = true;
+			if (fstat(j->fd, &sb) == 0)
+				j->size = sb.st_size;
 		}
 		return false;
 	}

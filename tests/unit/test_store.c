@@ -26,6 +26,7 @@
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1720,6 +1721,31 @@ static void test_spool_replay_old_line(void **state)
 /* A store that refuses a record stops the replay there; what was not
  * written stays spooled (lines that are no record are dropped), and goes
  * in at the next replay. */
+/* The SQLite store at PATH refuses every held message from now on (until
+ * its trigger "refuse" is dropped); the caller closes the handle. */
+static sqlite3 *refuse_holds(const char *path)
+{
+	sqlite3 *db;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+	                              "CREATE TRIGGER refuse BEFORE INSERT ON quarantine "
+	                              "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
+	                              NULL, NULL, NULL),
+	                 SQLITE_OK);
+	return db;
+}
+
+/* Write TEXT at the end of the spool file in DIR, behind the spool's back. */
+static void spool_file_append(const char *dir, const char *text)
+{
+	char *path = g_build_filename(dir, SPOOL_FILE, NULL);
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	g_free(path);
+}
+
 static void test_spool_store_fails(void **state)
 {
 	struct fixture *fx = *state;
@@ -1728,20 +1754,11 @@ static void test_spool_store_fails(void **state)
 	struct store_complaint c = {"c2@client.example", "", "client.example", 1000, false, 1, false};
 	struct store_quarantine q = spool_sample("tok-2");
 	assert_true(spool_complaint(sp, &c, &err));
-	char *path = g_build_filename(fx->dir, SPOOL_FILE, NULL);
-	FILE *f = fopen(path, "a");
-	fputs("{\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh\n", f); /* a record cut short */
-	fclose(f);
+	spool_file_append(fx->dir, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh\n"); /* a record cut short */
 	assert_true(spool_hold(sp, &q, NULL, &err));
 	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 1, NULL, &err));
 
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
-	                              "CREATE TRIGGER refuse BEFORE INSERT ON quarantine "
-	                              "BEGIN SELECT RAISE(ABORT, 'refused by the test'); END",
-	                              NULL, NULL, NULL),
-	                 SQLITE_OK);
+	sqlite3 *db = refuse_holds(fx->path);
 	struct spool_replayed done;
 	assert_false(spool_replay(sp, fx->st, &done, &err));
 	assert_non_null(strstr(err, "refused by the test"));
@@ -1759,7 +1776,6 @@ static void test_spool_store_fails(void **state)
 	assert_int_equal(done.apologies, 1);
 	assert_int_equal(spooled(fx->dir, NULL), 0);
 	spool_free(sp);
-	g_free(path);
 }
 
 /* The spool keeps to its size: a held message's copy is left out when it
@@ -1965,6 +1981,115 @@ static gpointer replay_thread(gpointer data)
 	g_free(err);
 	g_atomic_int_set(&rp->finished, 1);
 	return NULL;
+}
+
+/* A line left unfinished (the daemon killed in the middle of a write, or
+ * a power cut) is ended before the next record, so that the record after
+ * it is not lost with it: only the unfinished one is unreadable. */
+static void test_spool_unfinished_line(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct store_quarantine a = spool_sample("a"), b = spool_sample("b");
+	assert_true(spool_hold(sp, &a, NULL, &err));
+	spool_file_append(fx->dir, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut"); /* no end of line */
+	assert_true(spool_hold(sp, &b, NULL, &err));
+	struct spool_replayed done;
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.holds, 2);
+	assert_int_equal(done.unreadable, 1);
+	assert_true(spool_empty(sp));
+	spool_free(sp);
+}
+
+/* Leave about FREE bytes free on DIR's file system (a file "filler"). */
+static void fill_but(const char *dir, gint64 free_bytes)
+{
+	struct statvfs vs;
+	assert_int_equal(statvfs(dir, &vs), 0);
+	gint64 have = (gint64)vs.f_bavail * (gint64)vs.f_frsize;
+	assert_true(have > free_bytes);
+	char *filler = g_build_filename(dir, "filler", NULL);
+	char *zeros = g_malloc0((gsize)(have - free_bytes));
+	assert_true(g_file_set_contents(filler, zeros, have - free_bytes, NULL));
+	g_free(zeros);
+	g_free(filler);
+}
+
+/* On a disk too full for a new file: a replay that wrote some records and
+ * could not take them out of the file does not write them again at the
+ * next replay (decisions and apologies answering no known complaint would
+ * count twice); and records put first go in at the end rather than not
+ * at all. */
+static void test_spool_full_disk(void **state)
+{
+	struct fixture *fx = *state;
+	char *dir = fulldisk_mount(1 << 20);
+	if (dir == NULL)
+		skip();
+	char *err = NULL;
+	struct spool *sp = spool_new(dir, 1 << 20);
+	struct spool_record d = {.type = SPOOL_DECISION,
+	                         .d = {100, "sam@acme.example", "client.example", "advise", "excuse"}};
+	assert_true(spool_append(sp, &d, NULL, &err));
+	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 1, NULL, &err));
+	struct spool_record *held = hold_record("refused"); /* with a copy of 200 KB */
+	g_free(held->q.raw);
+	held->q.raw_len = 200000;
+	held->q.raw = g_malloc(held->q.raw_len);
+	memset(held->q.raw, 'x', held->q.raw_len);
+	assert_true(spool_append(sp, held, NULL, &err));
+	sqlite3 *db = refuse_holds(fx->path);
+	assert_true(fulldisk_fill(dir) > 0);
+	struct spool_replayed done;
+	for (int round = 0; round < 3; round++) {
+		assert_false(spool_replay(sp, fx->st, &done, &err));
+		g_clear_pointer(&err, g_free);
+		assert_int_equal(done.decisions + done.apologies, round == 0 ? 2 : 0);
+		assert_int_equal(done.left, 1); /* the hold, not yet in the store */
+	}
+	GArray *decisions = store_decisions_new();
+	assert_true(store_decisions_list(fx->st, 0, NULL, decisions, &err));
+	assert_int_equal(decisions->len, 1);
+	g_array_unref(decisions);
+	GArray *hist = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
+	assert_true(store_history_get(fx->st, "sam@acme.example", "client.example", 0, NULL, 10, hist, &err));
+	assert_int_equal(hist->len, 1);
+	g_array_free(hist, TRUE);
+
+	/* The spool's file (three records, the hold with its copy) is more
+	 * than the room left, two more records are not: put first, they go in
+	 * at the end. */
+	fulldisk_unfill(dir);
+	struct stat sb;
+	char *path = g_build_filename(dir, SPOOL_FILE, NULL);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(sb.st_size > 200000);
+	fill_but(dir, 64 << 10);
+	struct spool_record *first[] = {hold_record("x"), hold_record("y")};
+	assert_int_equal(spool_put_first(sp, first, 2, NULL, &err), 2);
+	assert_null(err);
+	fulldisk_unfill(dir);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.holds, 3);
+	assert_int_equal(done.decisions + done.apologies, 0);
+	assert_true(spool_empty(sp));
+	decisions = store_decisions_new();
+	assert_true(store_decisions_list(fx->st, 0, NULL, decisions, &err));
+	assert_int_equal(decisions->len, 1);
+	g_array_unref(decisions);
+	spool_record_free(first[0]);
+	spool_record_free(first[1]);
+	spool_record_free(held);
+	g_free(path);
+	spool_free(sp);
+	fulldisk_unmount(dir);
+	g_free(dir);
 }
 
 /* A replay waiting on a locked store does not hold up records appended
@@ -2971,6 +3096,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_unfinished_line, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_full_disk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_append_during_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_full_spools, setup, teardown),
