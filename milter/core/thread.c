@@ -181,20 +181,22 @@ static struct learned gate_score(const struct policy *pol, const char *text, siz
 /* When the complaint's words fall short, the reply's own may carry it:
  * log-odds add up, so a reply that reads as the answer to a complaint lifts
  * a quoted text that is nearly one; with nothing quoted at all the reply
- * must be an answer by reply-alone-margin on its own. */
+ * must be an answer by reply-alone-margin on its own.  A complaint its own
+ * words carry past the bar but not past hold-margin is lifted the same way
+ * (never below its own margin): otherwise a complaint just short of the bar
+ * would make a clearer call than one just past it. */
 static void gate_reply(const struct policy *pol, const struct thread_view *view, struct learned *l)
 {
-	if (!l->on || l->detected || view->len == 0)
+	if (!l->on || view->len == 0 || (l->detected && l->margin >= pol->hold_margin))
 		return;
-	if (isnan(l->answers)) {
-		float rel[CLASSIFIER_MAX_CLASSES];
-		size_t rlen = clamp_utf8(view->text, view->len, pol->quoted_scan_bytes);
-		gate_logits(pol, view->text, rlen, rel);
-		l->answers = rel[pol->gate_class[GATE_ANSWERS]] +
-		             whole_say(pol, pol->gate_text_answers, view->text, rlen);
-	}
-	l->margin = view->quoted_len > 0 ? l->complaint + l->answers + (float)pol->thread_lift
-	                                 : l->answers - (float)pol->reply_alone_margin;
+	float rel[CLASSIFIER_MAX_CLASSES];
+	size_t rlen = clamp_utf8(view->text, view->len, pol->quoted_scan_bytes);
+	gate_logits(pol, view->text, rlen, rel);
+	l->answers =
+	    rel[pol->gate_class[GATE_ANSWERS]] + whole_say(pol, pol->gate_text_answers, view->text, rlen);
+	float lifted = view->quoted_len > 0 ? l->complaint + l->answers + (float)pol->thread_lift
+	                                    : l->answers - (float)pol->reply_alone_margin;
+	l->margin = l->detected ? fmaxf(l->margin, lifted) : lifted;
 	if (l->margin >= 0)
 		l->detected = true;
 }

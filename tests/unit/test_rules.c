@@ -693,6 +693,45 @@ static void test_serious_margin(void **state)
 	g_free(m);
 }
 
+/* A complaint its own words carry just past the bar, but not past
+ * hold-margin, is lifted by the reply's words as one just short of it is:
+ * a stronger complaint never makes a weaker call.  And a reply that reads
+ * as no answer at all does not undo what the complaint's own words carry. */
+static void test_lift_past_bar(void **state)
+{
+	(void)state;
+	const char *complaint =
+	    "The figures in last week's report do not match our own records. Please check them.";
+	char *m = make_reply("Noted. The report went out on the date we agreed in the contract, so the figures in "
+	                     "it are correct.",
+	                     complaint);
+	struct decision d;
+	struct policy *p = gate_alone_with_keys((const char *const[]){"hold-margin"}, (const char *const[]){"2"}, 1);
+	apology_check(p, m, strlen(m), NULL, &d);
+	assert_true(d.complaint.detected);
+	assert_true(d.complaint.score >= 0 && d.complaint.score < 2); /* its own words: past the bar only */
+	assert_true(d.complaint.answers > -3);
+	assert_true(d.complaint.clear); /* with the reply's words and the thread lift */
+	decision_clear(&d);
+	policy_unref(p);
+	g_free(m);
+
+	/* a reply that reads as no answer at all, no lift and no help from the
+	 * breach phrases: the complaint's own margin stands */
+	m = make_reply("The newsletter for the spring fair is attached. Parking is free on the upper deck "
+	               "after six, and the lifts are on the left.",
+	               complaint);
+	p = gate_alone_with_keys((const char *const[]){"hold-margin", "thread-lift", "phrase-assist"},
+	                         (const char *const[]){"2", "0", "0"}, 3);
+	apology_check(p, m, strlen(m), NULL, &d);
+	assert_true(d.complaint.answers < -(d.complaint.score + 0.5));
+	assert_true(d.complaint.detected);
+	assert_false(d.complaint.clear);
+	decision_clear(&d);
+	policy_unref(p);
+	g_free(m);
+}
+
 /* gate-text: the complaint read as one whole text adds its say to the
  * sentence-by-sentence gate.  A complaint told as a story (no sentence of it
  * a breach alone) gains; calm plans that share its words (chairs, a van, a
@@ -1105,6 +1144,7 @@ int main(void)
 	    cmocka_unit_test(test_gate_text),
 	    cmocka_unit_test(test_serious_needs_escalation),
 	    cmocka_unit_test(test_serious_margin),
+	    cmocka_unit_test(test_lift_past_bar),
 	    cmocka_unit_test(test_not_a_complaint),
 	    cmocka_unit_test(test_default_verdicts),
 	    cmocka_unit_test(test_late_and_repeat),
