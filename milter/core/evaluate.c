@@ -164,8 +164,6 @@ static void add_sentence(struct eval *e, enum rule_id rule, guint s)
 	add(e, rule, st->start, st->end);
 }
 
-/* A finding of the sentence model: the whole sentence, and the words that
- * weighed most for tag T in it. */
 /* Whether a finding of RULE already points into sentence S. */
 static bool found_in(const struct eval *e, enum rule_id rule, guint s)
 {
@@ -178,6 +176,8 @@ static bool found_in(const struct eval *e, enum rule_id rule, guint s)
 	return false;
 }
 
+/* A finding of the sentence model: the whole sentence, and the words that
+ * weighed most for tag T in it. */
 static void add_learned(struct eval *e, enum rule_id rule, guint s, enum sentence_tag t)
 {
 	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
@@ -385,19 +385,48 @@ static void judge_apologies(struct eval *e, const struct hit **first_apology)
 		add_sentence(e, RULE_APOLOGY_MISSING, anchor(e));
 }
 
+/* Whether T[START, END) ends in a question mark, closing quotes and
+ * brackets after it aside ("...did you try?\")"). */
+static bool ends_in_question(const char *t, size_t start, size_t end)
+{
+	static const char *const closers[] = {"\"",           "'",       ")", "]", "\xe2\x80\x9d",
+	                                      "\xe2\x80\x99", "\xc2\xbb"};
+	for (size_t k = 0; k < G_N_ELEMENTS(closers) && end > start; k++) {
+		size_t n = strlen(closers[k]);
+		if (end - start >= n && memcmp(t + end - n, closers[k], n) == 0) {
+			end -= n;
+			k = (size_t)-1; /* and look again from the first */
+		}
+	}
+	return end > start && t[end - 1] == '?';
+}
+
+/* Whether T[START, END) speaks to the client: "you", "your", "yours",
+ * "yourself" or "yourselves" as a word ("youth" is none). */
+static bool addresses_client(const char *t, size_t start, size_t end)
+{
+	static const char *const forms[] = {"you", "your", "yours", "yourself", "yourselves"};
+	for (size_t i = start; i < end;) {
+		size_t j = i;
+		while (j < end && g_ascii_isalpha(t[j]))
+			j++;
+		for (size_t k = 0; j > i && k < G_N_ELEMENTS(forms); k++)
+			if (strlen(forms[k]) == j - i && g_ascii_strncasecmp(t + i, forms[k], j - i) == 0)
+				return true;
+		i = j > i ? j : i + 1;
+	}
+	return false;
+}
+
 static bool is_question_to_client(const struct eval *e, guint s)
 {
 	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
 	const char *t = e->view->text;
-	if (st->end == st->start || t[st->end - 1] != '?')
+	if (!ends_in_question(t, st->start, st->end))
 		return false;
 	if (sentence_has(e, s, LEX_CALL) || sentence_has(e, s, LEX_REMEDY))
 		return false;
-	/* addressed to the client: "you" or "your" as a word */
-	for (size_t i = st->start; i + 3 <= st->end; i++)
-		if (g_ascii_strncasecmp(t + i, "you", 3) == 0 && (i == 0 || !g_ascii_isalpha(t[i - 1])))
-			return true;
-	return false;
+	return addresses_client(t, st->start, st->end);
 }
 
 /* A sentence that says something: not a greeting ("Hi Anna,") and not a
