@@ -25,12 +25,7 @@ static char *excerpt(const struct thread_view *view, size_t start, size_t end)
 		end = view->len;
 	if (start > end)
 		start = end;
-	if (end - start > max) {
-		end = start + max;
-		while (end > start && ((unsigned char)view->text[end] & 0xC0) == 0x80)
-			end--;
-	}
-	char *s = g_strndup(view->text + start, end - start);
+	char *s = g_strndup(view->text + start, clamp_utf8(view->text + start, end - start, max));
 	for (char *p = s; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
@@ -66,7 +61,12 @@ void decide(const struct policy *pol, const struct thread_view *view, struct fin
 		if ((fired & combo) == combo)
 			holding |= combo;
 	}
-	bool hold = holding != 0 || (pol->hold_score > 0 && score >= pol->hold_score);
+	/* A hold by score alone: the findings that weigh make it, and say so. */
+	if (holding == 0 && pol->hold_score > 0 && score >= pol->hold_score)
+		for (int r = 0; r < RULE_COUNT; r++)
+			if ((fired & (1u << r)) && pol->rules[r].weight > 0)
+				holding |= 1u << r;
+	bool hold = holding != 0;
 	/* A complaint the models only just see is no ground to stop mail:
 	 * advise instead (models.hold-margin). */
 	if (hold && !out->complaint.clear) {

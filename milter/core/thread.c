@@ -152,6 +152,8 @@ static float encoder_say(const struct policy *pol, const char *text, size_t len)
 		classifier_score_dense(pol->encoder_head, emb, logit);
 		int c = pol->encoder_head_class;
 		say = logit[c] - pol->encoder_head->threshold[c] + (float)pol->encoder_lift;
+		if (!isfinite(say))
+			say = 0; /* nothing to add, as without an encoder */
 	}
 	g_free(emb);
 	return say;

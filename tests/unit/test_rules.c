@@ -220,6 +220,10 @@ static const struct rule_case cases[] = {
      "passing-the-buck", false},
     {"buck: questions with call", "Sorry. Which browser? Can you send a screenshot? I'll call you at 2.",
      NULL, "passing-the-buck", false},
+    {"buck: questions ending in a bracket and a quote",
+     "Sorry about that. Which browser are you using (Chrome or Edge?) Did you see the message \"Access "
+     "denied?\"",
+     NULL, "passing-the-buck", true},
     /* no-call-offer */
     {"call: serious, none", "I'm sorry, that's on us. The site is back up.", serious_complaint,
      "no-call-offer", true},
@@ -693,6 +697,41 @@ static void test_serious_margin(void **state)
 	g_free(m);
 }
 
+/* verdict.hold-score: a reply whose findings weigh as much is held, and
+ * the findings that weigh say they hold (no-prevention weighs nothing); one
+ * point short, it is advised and none says so. */
+static void test_hold_score(void **state)
+{
+	(void)state;
+	char *m = make_reply("Sorry for the trouble. You need to contact your bank about the charge.",
+	                     serious_complaint);
+	struct decision d;
+	apology_check(pol, m, strlen(m), NULL, &d);
+	assert_int_equal(d.verdict, VERDICT_ADVISE);
+	assert_true(d.complaint.clear);
+	int score = d.score;
+	assert_true(score >= 2);
+	decision_clear(&d);
+	for (int at = score; at <= score + 1; at++) {
+		char v[16];
+		g_snprintf(v, sizeof v, "%d", at);
+		struct policy *p = policy_with("hold-score", v, NULL);
+		apology_check(p, m, strlen(m), NULL, &d);
+		assert_int_equal(d.verdict, at == score ? VERDICT_HOLD : VERDICT_ADVISE);
+		unsigned holding = 0;
+		for (guint i = 0; i < d.findings->len; i++) {
+			const struct finding *f = &g_array_index(d.findings, struct finding, i);
+			bool weighs = strcmp(rule_name(f->rule), "no-prevention") != 0;
+			assert_int_equal(f->severity, at == score && weighs ? RULE_HOLD : RULE_ADVISE);
+			holding += f->severity == RULE_HOLD;
+		}
+		assert_true(at > score || holding >= 2);
+		decision_clear(&d);
+		policy_unref(p);
+	}
+	g_free(m);
+}
+
 /* A complaint its own words carry just past the bar, but not past
  * hold-margin, is lifted by the reply's words as one just short of it is:
  * a stronger complaint never makes a weaker call.  And a reply that reads
@@ -1145,6 +1184,7 @@ int main(void)
 	    cmocka_unit_test(test_serious_needs_escalation),
 	    cmocka_unit_test(test_serious_margin),
 	    cmocka_unit_test(test_lift_past_bar),
+	    cmocka_unit_test(test_hold_score),
 	    cmocka_unit_test(test_not_a_complaint),
 	    cmocka_unit_test(test_default_verdicts),
 	    cmocka_unit_test(test_late_and_repeat),
