@@ -54,6 +54,10 @@
 #include "store.h"
 
 #define SPOOL_FILE "store-spool.jsonl"
+/* Lines of SPOOL_FILE that were no record this program reads (a line left
+ * unfinished, or written by a newer version), kept as they were beside it
+ * when a replay takes them out; nothing reads it again. */
+#define SPOOL_ASIDE "store-spool.unread.jsonl"
 
 struct spool;
 
@@ -64,6 +68,8 @@ struct spool *spool_new(const char *dir, gint64 max_size);
 void spool_free(struct spool *sp);
 /* DIR/SPOOL_FILE, or NULL when there is no spool; owned by SP. */
 const char *spool_path(const struct spool *sp);
+/* DIR, or NULL when there is no spool; owned by SP. */
+const char *spool_dir(const struct spool *sp);
 
 /* Append one record.  *COPY_LEFT_OUT (may be NULL) says whether a held
  * message's copy had to be left out for the spool's size. */
@@ -108,6 +114,10 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 /* Write R to ST, as a replay does: a held message whose token ST has is
  * not written again. */
 bool spool_record_store(struct store *st, const struct spool_record *r, char **err);
+/* The log line for the unreadable lines a replay of the spool in DIR
+ * found, or NULL when it found none; the caller frees it. */
+struct spool_replayed;
+char *spool_unread_note(const struct spool_replayed *done, const char *dir);
 /* Whether the spool holds nothing (no spool, no file, or an empty one). */
 bool spool_empty(struct spool *sp);
 
@@ -115,7 +125,8 @@ bool spool_empty(struct spool *sp);
 struct spool_replayed {
 	unsigned holds, complaints, apologies; /* now in the store */
 	unsigned decisions;                    /* now in the store too */
-	unsigned unreadable;                   /* lines that were no record: dropped */
+	unsigned unreadable;                   /* lines that were no record: kept in SPOOL_ASIDE */
+	unsigned dropped;                      /* of those, ones that could not be kept there */
 	unsigned left;                         /* records still spooled: the store failed */
 };
 
@@ -165,11 +176,13 @@ bool spool_journal_write(struct spool_journal *j, const GString *line, char **er
 bool spool_journal_clear(struct spool_journal *j, char **err);
 /* Move the holds of every journal in SP's directory whose daemon is gone
  * to the spool (spool_append) and remove those journals; *HOLDS says how
- * many.  A line that is no record (cut short) is dropped.  A journal whose
+ * many, *COPIES_LEFT_OUT how many of them went in without the held
+ * message's copy (the spool's size).  A line that is no record (cut short)
+ * is dropped.  A journal whose
  * holds do not all go in stays for the next try (those that did go in are
  * then spooled twice, and replayed once).  False with *ERR when one
  * stayed or the directory cannot be read. */
-bool spool_journal_recover(struct spool *sp, unsigned *holds, char **err);
+bool spool_journal_recover(struct spool *sp, unsigned *holds, unsigned *copies_left_out, char **err);
 
 /* Read the spool in DIR without changing it: the number of records in
  * *RECORDS, and the held-mail records appended to HOLDS (may be NULL) as

@@ -186,9 +186,10 @@ static void hand_to_writer(struct writer *w, struct store *ws, const struct conf
 		    came_back ? "store available again: " : "spool written to the store ", cfg->store,
 		    came_back ? "; judging with it from now on" : "", n, done.holds, done.complaints,
 		    done.apologies, done.decisions);
-	if (done.unreadable > 0)
-		log_msg(LOG_ERR, "spool %s/%s: %u line(s) were no record this program reads; dropped",
-		        cfg->spool_dir, SPOOL_FILE, done.unreadable);
+	char *unread = spool_unread_note(&done, cfg->spool_dir);
+	if (unread != NULL)
+		log_msg(LOG_ERR, "%s", unread);
+	g_free(unread);
 	if (!ok) {
 		log_msg(LOG_ERR, "spool: %s; %u record(s) left for the next try", err, done.left);
 		DAEMON_COUNT(store_errors, "upkeep");

@@ -224,9 +224,10 @@ static void try_spool(struct writer *w)
 	w->caught_up.complaints += done.complaints;
 	w->caught_up.apologies += done.apologies;
 	w->caught_up.decisions += done.decisions;
-	if (done.unreadable > 0)
-		log_msg(LOG_ERR, "spool %s: %u line(s) were no record this program reads; dropped",
-		        spool_path(w->sp), done.unreadable);
+	char *unread = spool_unread_note(&done, spool_dir(w->sp));
+	if (unread != NULL)
+		log_msg(LOG_ERR, "%s", unread);
+	g_free(unread);
 	if (spool_empty(w->sp)) {
 		/* Under the lock: nothing can be appended before records queue again. */
 		const struct spool_replayed *c = &w->caught_up;
@@ -278,18 +279,23 @@ static gpointer writer_thread(gpointer data)
  * start W's own journal. */
 static void open_journal(struct writer *w)
 {
-	unsigned moved = 0;
+	unsigned moved = 0, bare = 0;
 	char *err = NULL;
-	if (!spool_journal_recover(w->sp, &moved, &err)) {
+	if (!spool_journal_recover(w->sp, &moved, &bare, &err)) {
 		log_msg(LOG_ERR, "spool: %s", err);
 		g_clear_pointer(&err, g_free);
 	}
+	char *bare_note = bare > 0 ? g_strdup_printf(" (%u without the held message's copy, for the spool's "
+	                                             "size: the message is in the hold queue)",
+	                                             bare)
+	                           : g_strdup("");
 	if (moved > 0)
 		log_msg(
 		    LOG_WARNING,
 		    "spool: %u record(s) of held mail from the journal of a daemon that stopped before "
-		    "the store had them (killed?) moved to the spool %s; each is written to the store once",
-		    moved, spool_path(w->sp));
+		    "the store had them (killed?) moved to the spool %s%s; each is written to the store once",
+		    moved, spool_path(w->sp), bare_note);
+	g_free(bare_note);
 	if (spool_path(w->sp) == NULL)
 		return; /* no spool: nowhere to journal (upkeep says the records are only logged) */
 	w->journal = spool_journal_new(w->sp, &err);

@@ -20,8 +20,9 @@
 #define SPOOL_VERSION 1
 
 struct spool {
-	char *dir;  /* NULL: no spool */
-	char *path; /* dir/SPOOL_FILE */
+	char *dir;   /* NULL: no spool */
+	char *path;  /* dir/SPOOL_FILE */
+	char *aside; /* dir/SPOOL_ASIDE */
 	gint64 max_size;
 	GMutex lock;        /* one change of the file at a time in this process */
 	GMutex replay_lock; /* one replay (or put_first) at a time in this process */
@@ -40,6 +41,7 @@ struct spool *spool_new(const char *dir, gint64 max_size)
 	if (dir != NULL && *dir != '\0') {
 		sp->dir = g_strdup(dir);
 		sp->path = g_build_filename(dir, SPOOL_FILE, NULL);
+		sp->aside = g_build_filename(dir, SPOOL_ASIDE, NULL);
 	}
 	sp->max_size = max_size;
 	g_mutex_init(&sp->lock);
@@ -53,6 +55,7 @@ void spool_free(struct spool *sp)
 		return;
 	g_free(sp->dir);
 	g_free(sp->path);
+	g_free(sp->aside);
 	g_free(sp->stored_sum);
 	g_mutex_clear(&sp->lock);
 	g_mutex_clear(&sp->replay_lock);
@@ -62,6 +65,11 @@ void spool_free(struct spool *sp)
 const char *spool_path(const struct spool *sp)
 {
 	return sp->path;
+}
+
+const char *spool_dir(const struct spool *sp)
+{
+	return sp->dir;
 }
 
 /* ---- the file ---------------------------------------------------------- */
@@ -629,11 +637,24 @@ bool spool_record_store(struct store *st, const struct spool_record *r, char **e
 }
 
 struct replay {
+	const struct spool *sp;
 	struct store *st;
 	struct spool_replayed *done;
 	char **err;
 	bool failed;
 };
+
+/* Keep LINE, which is no record, in the spool's SPOOL_ASIDE file. */
+static bool keep_aside(const struct spool *sp, const char *line, size_t n, char **err)
+{
+	int fd = open(sp->aside, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
+	bool ok = fd >= 0 && write_all(fd, line, n) && write_all(fd, "\n", 1) && fdatasync(fd) == 0;
+	if (!ok)
+		fail_errno(sp->aside, "cannot keep an unreadable line", err);
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
 
 static bool replay_line(void *arg, const char *line, size_t n)
 {
@@ -641,6 +662,10 @@ static bool replay_line(void *arg, const char *line, size_t n)
 	struct spool_record r;
 	if (!record_parse(line, n, true, &r)) {
 		rp->done->unreadable++;
+		char *why = NULL;
+		if (!keep_aside(rp->sp, line, n, &why))
+			rp->done->dropped++;
+		g_free(why);
 		return true;
 	}
 	bool ok = spool_record_store(rp->st, &r, rp->err);
@@ -657,7 +682,9 @@ static bool replay_line(void *arg, const char *line, size_t n)
 }
 
 /* Put TEXT in place of the spool file: a new file renamed over it, so a
- * crash leaves the old one or the new one.  The caller holds the file's
+ * crash leaves the old one or the new one, and the directory synced, so
+ * that a power cut does not bring the old one back (records taken out
+ * written again, records put first lost).  The caller holds the file's
  * lock (appenders waiting for it then find the new file). */
 static bool replace_file(const struct spool *sp, const char *text, size_t len, char **err)
 {
@@ -672,6 +699,11 @@ static bool replace_file(const struct spool *sp, const char *text, size_t len, c
 		ok = fail_errno(sp->path, "cannot replace", err);
 	if (!ok)
 		unlink(tmp);
+	int dir = ok ? open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (dir >= 0) {
+		(void)fsync(dir); /* the new file is in place either way */
+		close(dir);
+	}
 	g_free(tmp);
 	return ok;
 }
@@ -803,7 +835,7 @@ bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *don
 	char *text = read_locked(sp, LOCK_SH, &fd, &len, err);
 	bool ok = text != NULL || *err == NULL;
 	if (text != NULL && len > 0) {
-		struct replay rp = {st, done, err, false};
+		struct replay rp = {sp, st, done, err, false};
 		size_t skip = already_stored(sp, text, len);
 		const char *rest = each_line(text + skip, len - skip, replay_line, &rp);
 		size_t used = (size_t)(rest - text);
@@ -908,6 +940,21 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 		taken = append_each(sp, records, n, copies_left_out, err);
 	}
 	return taken;
+}
+
+char *spool_unread_note(const struct spool_replayed *done, const char *dir)
+{
+	if (done->unreadable == 0)
+		return NULL;
+	char *note =
+	    g_strdup_printf("spool %s/%s: %u line(s) were no record this program reads; kept in %s/%s", dir,
+	                    SPOOL_FILE, done->unreadable, dir, SPOOL_ASIDE);
+	if (done->dropped == 0)
+		return note;
+	char *more =
+	    g_strdup_printf("%s, but for %u that could not be written there: dropped", note, done->dropped);
+	g_free(note);
+	return more;
 }
 
 bool spool_empty(struct spool *sp)
@@ -1094,7 +1141,7 @@ static bool each_left_journal(const char *dir, int lock,
 
 struct recovering {
 	struct spool *sp;
-	unsigned *holds;
+	unsigned *holds, *copies_left_out;
 	char *why; /* why a hold did not go to the spool */
 };
 
@@ -1104,9 +1151,12 @@ static bool recover_line(void *arg, const char *line, size_t n)
 	struct spool_record r;
 	if (!record_parse(line, n, true, &r))
 		return true; /* a line cut short by the kill: never answered as held */
-	bool ok = r.type != SPOOL_HOLD || spool_append(rc->sp, &r, NULL, &rc->why);
+	bool left_out = false;
+	bool ok = r.type != SPOOL_HOLD || spool_append(rc->sp, &r, &left_out, &rc->why);
 	if (ok && r.type == SPOOL_HOLD)
 		++*rc->holds;
+	if (ok && left_out)
+		++*rc->copies_left_out;
 	spool_record_clear(&r);
 	return ok;
 }
@@ -1132,12 +1182,12 @@ static bool recover_one(void *arg, const char *path, int fd, char **err)
 	return true;
 }
 
-bool spool_journal_recover(struct spool *sp, unsigned *holds, char **err)
+bool spool_journal_recover(struct spool *sp, unsigned *holds, unsigned *copies_left_out, char **err)
 {
-	*holds = 0;
+	*holds = *copies_left_out = 0;
 	if (sp->dir == NULL)
 		return true;
-	struct recovering rc = {sp, holds, NULL};
+	struct recovering rc = {sp, holds, copies_left_out, NULL};
 	return each_left_journal(sp->dir, LOCK_EX, recover_one, &rc, err);
 }
 

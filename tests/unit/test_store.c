@@ -2000,7 +2000,25 @@ static void test_spool_unfinished_line(void **state)
 		fail_msg("replay: %s", err);
 	assert_int_equal(done.holds, 2);
 	assert_int_equal(done.unreadable, 1);
+	assert_int_equal(done.dropped, 0);
 	assert_true(spool_empty(sp));
+	/* the unreadable line is kept as it was, and the log says where */
+	char *aside = g_build_filename(fx->dir, SPOOL_ASIDE, NULL), *kept = NULL;
+	assert_true(g_file_get_contents(aside, &kept, NULL, NULL));
+	assert_string_equal(kept, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut\n");
+	char *note = spool_unread_note(&done, fx->dir);
+	assert_non_null(strstr(note, "1 line(s) were no record"));
+	assert_non_null(strstr(note, aside));
+	assert_null(strstr(note, "dropped"));
+	done.dropped = 1;
+	g_free(note);
+	note = spool_unread_note(&done, fx->dir);
+	assert_non_null(strstr(note, "for 1 that could not be written there: dropped"));
+	done.unreadable = done.dropped = 0;
+	g_free(note);
+	assert_null(spool_unread_note(&done, fx->dir));
+	g_free(kept);
+	g_free(aside);
 	spool_free(sp);
 }
 
@@ -2408,8 +2426,8 @@ static void test_journal_recovered_once(void **state)
 	assert_string_equal(tokens, "j-stored,j-lost");
 	g_free(tokens);
 
-	unsigned moved = 0;
-	assert_true(spool_journal_recover(sp, &moved, &err));
+	unsigned moved = 0, bare = 0;
+	assert_true(spool_journal_recover(sp, &moved, &bare, &err));
 	assert_int_equal(moved, 2);
 	assert_int_equal(journal_files(fx->dir), 1); /* the live one */
 	struct spool_replayed done;
@@ -2423,7 +2441,7 @@ static void test_journal_recovered_once(void **state)
 	assert_int_equal(store_quarantine_get(fx->st, "j-live", &q, &err), STORE_NONE);
 
 	/* Started again: nothing is left to add. */
-	assert_true(spool_journal_recover(sp, &moved, &err));
+	assert_true(spool_journal_recover(sp, &moved, &bare, &err));
 	assert_int_equal(moved, 0);
 	assert_true(spool_replay(sp, fx->st, &done, &err));
 	assert_int_equal(held_count(fx), 2);
@@ -2447,15 +2465,33 @@ static void test_journal_kept_when_spool_full(void **state)
 	journal_put(dead, "f-1");
 	spool_journal_free(dead);
 	struct spool *small = spool_new(fx->dir, 100);
-	unsigned moved = 0;
-	assert_false(spool_journal_recover(small, &moved, &err));
+	unsigned moved = 0, bare = 0;
+	assert_false(spool_journal_recover(small, &moved, &bare, &err));
 	assert_non_null(strstr(err, "is full"));
 	g_clear_pointer(&err, g_free);
 	assert_int_equal(moved, 0);
 	assert_int_equal(journal_files(fx->dir), 1);
 	spool_free(small);
-	assert_true(spool_journal_recover(sp, &moved, &err));
+	/* room for the record without its copy only: it goes in so, and says so */
+	struct spool_record *r = hold_record("f-1");
+	GString *whole = spool_hold_line(&r->q);
+	small = spool_new(fx->dir, (gint64)whole->len - 1);
+	assert_true(spool_journal_recover(small, &moved, &bare, &err));
 	assert_int_equal(moved, 1);
+	assert_int_equal(bare, 1);
+	assert_int_equal(journal_files(fx->dir), 0);
+	spool_free(small);
+	g_string_free(whole, TRUE);
+	spool_record_free(r);
+	char *file = g_build_filename(fx->dir, SPOOL_FILE, NULL);
+	assert_int_equal(g_unlink(file), 0);
+	g_free(file);
+	dead = spool_journal_new(sp, &err);
+	journal_put(dead, "f-1");
+	spool_journal_free(dead);
+	assert_true(spool_journal_recover(sp, &moved, &bare, &err));
+	assert_int_equal(moved, 1);
+	assert_int_equal(bare, 0);
 	assert_int_equal(journal_files(fx->dir), 0);
 	struct spool_replayed done;
 	assert_true(spool_replay(sp, fx->st, &done, &err));
