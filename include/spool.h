@@ -54,10 +54,13 @@
 #include "store.h"
 
 #define SPOOL_FILE "store-spool.jsonl"
-/* Lines of SPOOL_FILE that were no record this program reads (a line left
- * unfinished, or written by a newer version), kept as they were beside it
- * when a replay takes them out; nothing reads it again. */
-#define SPOOL_ASIDE "store-spool.unread.jsonl"
+/* Lines of SPOOL_FILE set aside by a replay, as they were: lines that were
+ * no record this program reads (one left unfinished, one written by a newer
+ * version), and records the store refused for their data SPOOL_REFUSALS
+ * replays in a row (store_failure_refused: the same data would hold up the
+ * records after it for ever).  Nothing reads it again. */
+#define SPOOL_ASIDE    "store-spool.aside.jsonl"
+#define SPOOL_REFUSALS 3
 
 struct spool;
 
@@ -114,10 +117,10 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 /* Write R to ST, as a replay does: a held message whose token ST has is
  * not written again. */
 bool spool_record_store(struct store *st, const struct spool_record *r, char **err);
-/* The log line for the unreadable lines a replay of the spool in DIR
- * found, or NULL when it found none; the caller frees it. */
+/* The log line for the lines a replay of the spool in DIR set aside (or
+ * could not), or NULL when it set none aside; the caller frees it. */
 struct spool_replayed;
-char *spool_unread_note(const struct spool_replayed *done, const char *dir);
+char *spool_aside_note(const struct spool_replayed *done, const char *dir);
 /* Whether the spool holds nothing (no spool, no file, or an empty one). */
 bool spool_empty(struct spool *sp);
 
@@ -127,6 +130,7 @@ struct spool_replayed {
 	unsigned decisions;                    /* now in the store too */
 	unsigned unreadable;                   /* lines that were no record: kept in SPOOL_ASIDE */
 	unsigned dropped;                      /* of those, ones that could not be kept there */
+	unsigned refused;                      /* records the store kept refusing: kept in SPOOL_ASIDE */
 	unsigned left;                         /* records still spooled: the store failed */
 };
 

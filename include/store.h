@@ -128,6 +128,12 @@ void store_set_pool_size(struct store *st, int connections);
  * made.  True with *DETAIL (caller frees) such as "schema 5" or "not there
  * yet: made at start"; false with *ERR. */
 bool store_probe(const char *location, char **detail, char **err);
+/* Whether the last call of this thread to a store that failed failed
+ * because the store refused the data (a constraint, a value too long for
+ * it: SQLite's CONSTRAINT, TOOBIG, MISMATCH or RANGE, PostgreSQL's classes
+ * 22, 23 and 54), which the same data would meet again; false when the
+ * store itself failed (locked, full, unreachable), which may pass. */
+bool store_failure_refused(void);
 /* Copy every table of the SQLite store FROM into the PostgreSQL store TO
  * (both opened and migrated first), in one transaction on TO; refused when
  * TO holds any record, unless FORCE (then what it held is replaced).

@@ -186,7 +186,7 @@ static void hand_to_writer(struct writer *w, struct store *ws, const struct conf
 		    came_back ? "store available again: " : "spool written to the store ", cfg->store,
 		    came_back ? "; judging with it from now on" : "", n, done.holds, done.complaints,
 		    done.apologies, done.decisions);
-	char *unread = spool_unread_note(&done, cfg->spool_dir);
+	char *unread = spool_aside_note(&done, cfg->spool_dir);
 	if (unread != NULL)
 		log_msg(LOG_ERR, "%s", unread);
 	g_free(unread);

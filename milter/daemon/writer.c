@@ -224,7 +224,7 @@ static void try_spool(struct writer *w)
 	w->caught_up.complaints += done.complaints;
 	w->caught_up.apologies += done.apologies;
 	w->caught_up.decisions += done.decisions;
-	char *unread = spool_unread_note(&done, spool_dir(w->sp));
+	char *unread = spool_aside_note(&done, spool_dir(w->sp));
 	if (unread != NULL)
 		log_msg(LOG_ERR, "%s", unread);
 	g_free(unread);

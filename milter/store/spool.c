@@ -14,6 +14,7 @@
 
 #include "jsonstr.h"
 #include "spool.h"
+#include "store_priv.h"
 #include "yamldoc.h"
 
 /* The format's version, the first field of every line. */
@@ -33,6 +34,10 @@ struct spool {
 	 * Kept in memory only: a daemon that dies meanwhile writes them again. */
 	gsize stored_len;
 	char *stored_sum;
+	/* Under replay_lock: the record (its line's SHA-256) the store last
+	 * refused for its data, and how many replays in a row it did. */
+	char *refused_sum;
+	unsigned refused_times;
 };
 
 struct spool *spool_new(const char *dir, gint64 max_size)
@@ -57,6 +62,7 @@ void spool_free(struct spool *sp)
 	g_free(sp->path);
 	g_free(sp->aside);
 	g_free(sp->stored_sum);
+	g_free(sp->refused_sum);
 	g_mutex_clear(&sp->lock);
 	g_mutex_clear(&sp->replay_lock);
 	g_free(sp);
@@ -637,7 +643,7 @@ bool spool_record_store(struct store *st, const struct spool_record *r, char **e
 }
 
 struct replay {
-	const struct spool *sp;
+	struct spool *sp;
 	struct store *st;
 	struct spool_replayed *done;
 	char **err;
@@ -656,6 +662,20 @@ static bool keep_aside(const struct spool *sp, const char *line, size_t n, char 
 	return ok;
 }
 
+/* The store refused LINE's record for its data: how many replays in a
+ * row it has (another record refused starts the count again). */
+static unsigned refused_again(struct spool *sp, const char *line, size_t n)
+{
+	char *sum = g_compute_checksum_for_data(G_CHECKSUM_SHA256, (const guchar *)line, n);
+	if (sp->refused_sum != NULL && strcmp(sum, sp->refused_sum) == 0) {
+		g_free(sum);
+		return ++sp->refused_times;
+	}
+	g_free(sp->refused_sum);
+	sp->refused_sum = sum;
+	return sp->refused_times = 1;
+}
+
 static bool replay_line(void *arg, const char *line, size_t n)
 {
 	struct replay *rp = arg;
@@ -668,6 +688,7 @@ static bool replay_line(void *arg, const char *line, size_t n)
 		g_free(why);
 		return true;
 	}
+	store_note_failure(false);
 	bool ok = spool_record_store(rp->st, &r, rp->err);
 	if (ok) {
 		unsigned *count[] = {[SPOOL_HOLD] = &rp->done->holds,
@@ -675,6 +696,17 @@ static bool replay_line(void *arg, const char *line, size_t n)
 		                     [SPOOL_APOLOGY] = &rp->done->apologies,
 		                     [SPOOL_DECISION] = &rp->done->decisions};
 		++*count[r.type];
+	} else if (store_failure_refused() && refused_again(rp->sp, line, n) >= SPOOL_REFUSALS) {
+		/* The same data, refused replay after replay: kept aside, so that
+		 * the records after it are not held up for ever. */
+		char *why = NULL;
+		ok = keep_aside(rp->sp, line, n, &why);
+		if (ok) {
+			rp->done->refused++;
+			g_clear_pointer(rp->err, g_free);
+			g_clear_pointer(&rp->sp->refused_sum, g_free);
+		}
+		g_free(why);
 	}
 	rp->failed = !ok;
 	spool_record_clear(&r);
@@ -942,19 +974,26 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 	return taken;
 }
 
-char *spool_unread_note(const struct spool_replayed *done, const char *dir)
+char *spool_aside_note(const struct spool_replayed *done, const char *dir)
 {
-	if (done->unreadable == 0)
+	if (done->unreadable + done->refused == 0)
 		return NULL;
-	char *note =
-	    g_strdup_printf("spool %s/%s: %u line(s) were no record this program reads; kept in %s/%s", dir,
-	                    SPOOL_FILE, done->unreadable, dir, SPOOL_ASIDE);
-	if (done->dropped == 0)
-		return note;
-	char *more =
-	    g_strdup_printf("%s, but for %u that could not be written there: dropped", note, done->dropped);
-	g_free(note);
-	return more;
+	GString *note = g_string_new(NULL);
+	g_string_printf(note, "spool %s/%s: ", dir, SPOOL_FILE);
+	if (done->refused > 0)
+		g_string_append_printf(
+		    note,
+		    "%u record(s) the store refused for their data %d times in a row set aside "
+		    "(the records after them are written)%s",
+		    done->refused, SPOOL_REFUSALS, done->unreadable ? "; " : "");
+	if (done->unreadable > 0)
+		g_string_append_printf(note, "%u line(s) were no record this program reads",
+		                       done->unreadable);
+	g_string_append_printf(note, "; kept in %s/%s", dir, SPOOL_ASIDE);
+	if (done->dropped > 0)
+		g_string_append_printf(note, ", but for %u that could not be written there: dropped",
+		                       done->dropped);
+	return g_string_free(note, FALSE);
 }
 
 bool spool_empty(struct spool *sp)

@@ -52,6 +52,18 @@ bool store_probe(const char *location, char **detail, char **err)
 	return ops ? ops->probe(path, detail, err) : false;
 }
 
+static _Thread_local bool failure_refused;
+
+void store_note_failure(bool refused)
+{
+	failure_refused = refused;
+}
+
+bool store_failure_refused(void)
+{
+	return failure_refused;
+}
+
 bool store_read_only(struct store *st)
 {
 	return st->ops->read_only(st);

@@ -487,6 +487,10 @@ static PGresult *exec_on(struct pg_store *s, struct pconn *pc, const char *sql, 
 			r = NULL;
 		}
 		const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(pc->c);
+		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		store_note_failure(state != NULL &&
+		                   (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
+		                    strncmp(state, "54", 2) == 0));
 		char *msg = g_strchomp(g_strdup(m && *m ? m : "no answer from the server"));
 		*err = g_strdup_printf("store %s: %s: %s", s->shown, what, msg);
 		g_free(msg);

@@ -110,6 +110,9 @@ struct store {
 	char *host; /* store_set_host(); NULL: g_get_host_name() */
 };
 
+/* A backend's call failed, REFUSED: because of the data (store_failure_refused). */
+void store_note_failure(bool refused);
+
 /* The host name ST records held mail and crash-guard marks under. */
 const char *store_host(const struct store *st);
 

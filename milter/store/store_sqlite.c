@@ -385,8 +385,17 @@ static struct sqlite_store *handle(struct store *st)
 	return (struct sqlite_store *)st;
 }
 
+/* Note whether the store's last error was a refusal of the data. */
+static void note_failure(struct sqlite_store *s)
+{
+	int c = sqlite3_errcode(s->db) & 0xff;
+	store_note_failure(c == SQLITE_CONSTRAINT || c == SQLITE_TOOBIG || c == SQLITE_MISMATCH ||
+	                   c == SQLITE_RANGE);
+}
+
 static bool fail(struct sqlite_store *s, const char *what, char **err)
 {
+	note_failure(s);
 	*err = g_strdup_printf("store %s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
 	return false;
 }
@@ -396,6 +405,7 @@ static bool exec(struct sqlite_store *s, const char *sql, char **err)
 	char *msg = NULL;
 	if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) == SQLITE_OK)
 		return true;
+	note_failure(s);
 	*err = g_strdup_printf("store %s: %s", s->path, msg ? msg : sqlite3_errmsg(s->db));
 	sqlite3_free(msg);
 	return false;

@@ -1778,6 +1778,82 @@ static void test_spool_store_fails(void **state)
 	spool_free(sp);
 }
 
+/* A record the store refuses for its data (here a trigger: a constraint)
+ * SPOOL_REFUSALS replays in a row is set aside, kept as it was, and the
+ * records after it are written; before that it holds them up as a store
+ * that fails does. */
+static void test_spool_refused(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct store_quarantine q = spool_sample("tok-refused");
+	assert_true(spool_hold(sp, &q, NULL, &err));
+	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 1, NULL, &err));
+	sqlite3 *db = refuse_holds(fx->path);
+	struct spool_replayed done;
+	for (int i = 1; i < SPOOL_REFUSALS; i++) {
+		assert_false(spool_replay(sp, fx->st, &done, &err));
+		assert_true(store_failure_refused());
+		g_clear_pointer(&err, g_free);
+		assert_int_equal(done.refused + done.apologies, 0);
+		assert_int_equal(done.left, 2);
+	}
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.refused, 1);
+	assert_int_equal(done.apologies, 1);
+	assert_true(spool_empty(sp));
+	char *aside = g_build_filename(fx->dir, SPOOL_ASIDE, NULL), *kept = NULL;
+	assert_true(g_file_get_contents(aside, &kept, NULL, NULL));
+	assert_non_null(strstr(kept, "\"type\":\"hold\""));
+	assert_non_null(strstr(kept, "tok-refused"));
+	char *note = spool_aside_note(&done, fx->dir);
+	assert_non_null(strstr(note, "1 record(s) the store refused for their data"));
+	assert_non_null(strstr(note, aside));
+	g_free(note);
+	g_free(kept);
+	g_free(aside);
+	sqlite3_close(db);
+	spool_free(sp);
+}
+
+/* A store that fails (its disk full) is no refusal: however many replays,
+ * the record waits in the spool for it. */
+static void test_spool_store_down_no_refusal(void **state)
+{
+	struct fixture *fx = *state;
+	char *dir = fulldisk_mount(2 << 20);
+	if (dir == NULL)
+		skip();
+	char *path = g_build_filename(dir, "store.db", NULL), *err = NULL;
+	struct store *st = store_open(path, &err);
+	if (st == NULL)
+		fail_msg("open: %s", err);
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct store_quarantine q = spool_sample("tok-waits");
+	assert_true(spool_hold(sp, &q, NULL, &err));
+	assert_true(fulldisk_fill(dir) > 0);
+	struct spool_replayed done;
+	for (int i = 0; i < SPOOL_REFUSALS + 1; i++) {
+		assert_false(spool_replay(sp, st, &done, &err));
+		assert_false(store_failure_refused());
+		g_clear_pointer(&err, g_free);
+		assert_int_equal(done.refused, 0);
+		assert_int_equal(done.left, 1);
+	}
+	fulldisk_unfill(dir);
+	if (!spool_replay(sp, st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.holds, 1);
+	assert_true(spool_empty(sp));
+	spool_free(sp);
+	store_close(st);
+	g_free(path);
+	fulldisk_unmount(dir);
+	g_free(dir);
+}
+
 /* The spool keeps to its size: a held message's copy is left out when it
  * does not fit, then records are refused, and none is ever cut in half.
  * No directory: every record is refused. */
@@ -2006,17 +2082,17 @@ static void test_spool_unfinished_line(void **state)
 	char *aside = g_build_filename(fx->dir, SPOOL_ASIDE, NULL), *kept = NULL;
 	assert_true(g_file_get_contents(aside, &kept, NULL, NULL));
 	assert_string_equal(kept, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut\n");
-	char *note = spool_unread_note(&done, fx->dir);
+	char *note = spool_aside_note(&done, fx->dir);
 	assert_non_null(strstr(note, "1 line(s) were no record"));
 	assert_non_null(strstr(note, aside));
 	assert_null(strstr(note, "dropped"));
 	done.dropped = 1;
 	g_free(note);
-	note = spool_unread_note(&done, fx->dir);
+	note = spool_aside_note(&done, fx->dir);
 	assert_non_null(strstr(note, "for 1 that could not be written there: dropped"));
 	done.unreadable = done.dropped = 0;
 	g_free(note);
-	assert_null(spool_unread_note(&done, fx->dir));
+	assert_null(spool_aside_note(&done, fx->dir));
 	g_free(kept);
 	g_free(aside);
 	spool_free(sp);
@@ -3130,6 +3206,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_replay_old_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_refused, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_store_down_no_refusal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_unfinished_line, setup, teardown),
