@@ -1572,6 +1572,29 @@ static void test_probe_read_only_and_full(void **state)
 	g_free(dir);
 }
 
+/* PostgreSQL refuses a Message-ID longer than its index takes (class 54):
+ * a refusal of the data, which the spool sets aside after a few tries
+ * (test_spool_refused); the store takes other complaints as before. */
+static void test_pg_refuses_long_id(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	GString *id = g_string_new(NULL);
+	GRand *rand = g_rand_new_with_seed(7); /* random digits: no compression fits them in */
+	while (id->len < 12000)
+		g_string_append_printf(id, "%08x", g_rand_int(rand));
+	g_string_append(id, "@client.example");
+	struct store_complaint c = {id->str, "192.0.2.7", "client.example", 1000, false, 1, false};
+	assert_false(store_complaint_put(fx->st, &c, &err));
+	assert_non_null(err);
+	assert_true(store_failure_refused());
+	g_clear_pointer(&err, g_free);
+	c.message_id = "short@client.example";
+	assert_true(store_complaint_put(fx->st, &c, &err));
+	g_rand_free(rand);
+	g_string_free(id, TRUE);
+}
+
 /* ---- the spool --------------------------------------------------------- */
 
 /* A held message's record whose values need every kind of escape, and a
@@ -3235,6 +3258,7 @@ int main(void)
 	    cmocka_unit_test(test_pg_bad_locations),
 	    cmocka_unit_test_setup_teardown(test_pg_statement_timeout, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_pool_size, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_refuses_long_id, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_server_stopped, setup_pg, teardown),
 	};
 	return failed + cmocka_run_group_tests_name("store on postgresql", pg_tests, NULL, NULL);
