@@ -130,9 +130,10 @@ void store_set_pool_size(struct store *st, int connections);
 bool store_probe(const char *location, char **detail, char **err);
 /* Whether the last call of this thread to a store that failed failed
  * because the store refused the data (a constraint, a value too long for
- * it: SQLite's CONSTRAINT, TOOBIG, MISMATCH or RANGE, PostgreSQL's classes
- * 22, 23 and 54), which the same data would meet again; false when the
- * store itself failed (locked, full, unreachable), which may pass. */
+ * it: SQLite's CONSTRAINT or TOOBIG, PostgreSQL's classes 22, 23 but for
+ * 23502, a NOT NULL column of a newer schema, and 54), which the same data
+ * would meet again; false when the store itself failed (locked, full,
+ * unreachable), which may pass. */
 bool store_failure_refused(void);
 /* Copy every table of the SQLite store FROM into the PostgreSQL store TO
  * (both opened and migrated first), in one transaction on TO; refused when

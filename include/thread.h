@@ -41,6 +41,9 @@ void thread_view_clear(struct thread_view *view);
 
 /* Segment TEXT into sentences, appending struct sentence to OUT. */
 void sentence_split(const char *text, size_t len, GArray *out);
+/* END with the closing quotes and brackets that end TEXT[START, END) left
+ * out (what the sentence splitter reads as closing a sentence). */
+size_t sentence_trim_closers(const char *text, size_t start, size_t end);
 
 /* An earlier apology by the same sender to the same client. */
 struct history_entry {

@@ -385,22 +385,6 @@ static void judge_apologies(struct eval *e, const struct hit **first_apology)
 		add_sentence(e, RULE_APOLOGY_MISSING, anchor(e));
 }
 
-/* Whether T[START, END) ends in a question mark, closing quotes and
- * brackets after it aside ("...did you try?\")"). */
-static bool ends_in_question(const char *t, size_t start, size_t end)
-{
-	static const char *const closers[] = {"\"",           "'",       ")", "]", "\xe2\x80\x9d",
-	                                      "\xe2\x80\x99", "\xc2\xbb"};
-	for (size_t k = 0; k < G_N_ELEMENTS(closers) && end > start; k++) {
-		size_t n = strlen(closers[k]);
-		if (end - start >= n && memcmp(t + end - n, closers[k], n) == 0) {
-			end -= n;
-			k = (size_t)-1; /* and look again from the first */
-		}
-	}
-	return end > start && t[end - 1] == '?';
-}
-
 /* Whether T[START, END) speaks to the client: "you", "your", "yours",
  * "yourself" or "yourselves" as a word ("youth" is none). */
 static bool addresses_client(const char *t, size_t start, size_t end)
@@ -422,7 +406,8 @@ static bool is_question_to_client(const struct eval *e, guint s)
 {
 	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
 	const char *t = e->view->text;
-	if (!ends_in_question(t, st->start, st->end))
+	size_t end = sentence_trim_closers(t, st->start, st->end); /* "...(Chrome or Edge?)" */
+	if (end == st->start || t[end - 1] != '?')
 		return false;
 	if (sentence_has(e, s, LEX_CALL) || sentence_has(e, s, LEX_REMEDY))
 		return false;

@@ -136,6 +136,19 @@ static size_t closer_len(const char *p, size_t n)
 	}
 }
 
+size_t sentence_trim_closers(const char *text, size_t start, size_t end)
+{
+	for (;;) {
+		size_t k = 0;
+		for (size_t w = 1; w <= 3 && !k; w++)
+			if (end - start >= w && closer_len(text + end - w, w) == w)
+				k = w;
+		if (k == 0)
+			return end;
+		end -= k;
+	}
+}
+
 /* Length of a run of . ! ? and U+2026 at P; *DOTS says it is an ellipsis. */
 static size_t terminal_len(const char *p, size_t n, bool *dots)
 {

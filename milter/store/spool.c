@@ -650,13 +650,16 @@ struct replay {
 	bool failed;
 };
 
-/* Keep LINE, which is no record, in the spool's SPOOL_ASIDE file. */
-static bool keep_aside(const struct spool *sp, const char *line, size_t n, char **err)
+/* Keep LINE in the spool's SPOOL_ASIDE file (WHAT it is, for a message). */
+static bool keep_aside(const struct spool *sp, const char *line, size_t n, const char *what, char **err)
 {
 	int fd = open(sp->aside, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
 	bool ok = fd >= 0 && write_all(fd, line, n) && write_all(fd, "\n", 1) && fdatasync(fd) == 0;
-	if (!ok)
-		fail_errno(sp->aside, "cannot keep an unreadable line", err);
+	if (!ok) {
+		char *why = g_strdup_printf("cannot set aside %s", what);
+		fail_errno(sp->aside, why, err);
+		g_free(why);
+	}
 	if (fd >= 0)
 		close(fd);
 	return ok;
@@ -683,7 +686,7 @@ static bool replay_line(void *arg, const char *line, size_t n)
 	if (!record_parse(line, n, true, &r)) {
 		rp->done->unreadable++;
 		char *why = NULL;
-		if (!keep_aside(rp->sp, line, n, &why))
+		if (!keep_aside(rp->sp, line, n, "an unreadable line", &why))
 			rp->done->dropped++;
 		g_free(why);
 		return true;
@@ -700,11 +703,15 @@ static bool replay_line(void *arg, const char *line, size_t n)
 		/* The same data, refused replay after replay: kept aside, so that
 		 * the records after it are not held up for ever. */
 		char *why = NULL;
-		ok = keep_aside(rp->sp, line, n, &why);
+		ok = keep_aside(rp->sp, line, n, "a record the store refuses", &why);
 		if (ok) {
 			rp->done->refused++;
 			g_clear_pointer(rp->err, g_free);
 			g_clear_pointer(&rp->sp->refused_sum, g_free);
+		} else {
+			char *both = g_strdup_printf("%s; %s", *rp->err, why);
+			g_free(*rp->err);
+			*rp->err = both;
 		}
 		g_free(why);
 	}
@@ -819,7 +826,8 @@ static int take_out(struct spool *sp, size_t used, char **err)
 	int left = -1;
 	used = MIN(used, len);
 	if (used == len) {
-		if (ftruncate(fd, 0) == 0)
+		/* synced, so that a power cut does not bring the records back */
+		if (ftruncate(fd, 0) == 0 && fdatasync(fd) == 0)
 			left = 0;
 		else
 			fail_errno(sp->path, "cannot empty", err);
@@ -928,6 +936,10 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 	char *old = read_locked(sp, LOCK_EX, &fd, &len, err);
 	size_t taken = 0;
 	if (old != NULL) {
+		/* Records a replay wrote to the store and could not take out are
+		 * left out of the new file: the take-out is done with it (and they
+		 * would no longer be at the start, where the next replay skips them). */
+		size_t stored = already_stored(sp, old, len);
 		GString *text = g_string_new(NULL);
 		for (; taken < n; taken++) {
 			GString *smaller;
@@ -950,12 +962,14 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 				break;
 			}
 		}
-		g_string_append_len(text, old, (gssize)len);
+		g_string_append_len(text, old + stored, (gssize)(len - stored));
 		char *why = NULL;
 		if (taken > 0 && !replace_file(sp, text->str, text->len, &why)) {
 			taken = 0;
 			g_free(*err);
 			*err = why;
+		} else if (taken > 0) {
+			remember_stored(sp, NULL, 0);
 		}
 		g_string_free(text, TRUE);
 		unlock_file(sp, fd);
@@ -1104,6 +1118,7 @@ bool spool_journal_clear(struct spool_journal *j, char **err)
 	if (ftruncate(j->fd, 0) != 0)
 		return fail_errno(j->path, "cannot empty the journal", err);
 	j->size = 0;
+	j->unfinished = false;
 	return true;
 }
 

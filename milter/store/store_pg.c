@@ -488,9 +488,12 @@ static PGresult *exec_on(struct pg_store *s, struct pconn *pc, const char *sql, 
 		}
 		const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(pc->c);
 		const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+		/* data exceptions, constraints, limits: the data's; but a NOT NULL
+		 * column this version does not fill is a newer schema's (hosts
+		 * upgrading one by one), which passes */
 		store_note_failure(state != NULL &&
-		                   (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0 ||
-		                    strncmp(state, "54", 2) == 0));
+		                   (strncmp(state, "22", 2) == 0 || strncmp(state, "54", 2) == 0 ||
+		                    (strncmp(state, "23", 2) == 0 && strcmp(state, "23502") != 0)));
 		char *msg = g_strchomp(g_strdup(m && *m ? m : "no answer from the server"));
 		*err = g_strdup_printf("store %s: %s: %s", s->shown, what, msg);
 		g_free(msg);

@@ -389,8 +389,7 @@ static struct sqlite_store *handle(struct store *st)
 static void note_failure(struct sqlite_store *s)
 {
 	int c = sqlite3_errcode(s->db) & 0xff;
-	store_note_failure(c == SQLITE_CONSTRAINT || c == SQLITE_TOOBIG || c == SQLITE_MISMATCH ||
-	                   c == SQLITE_RANGE);
+	store_note_failure(c == SQLITE_CONSTRAINT || c == SQLITE_TOOBIG);
 }
 
 static bool fail(struct sqlite_store *s, const char *what, char **err)

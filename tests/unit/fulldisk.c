@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include "fulldisk.h"
@@ -81,6 +82,20 @@ void fulldisk_sparse(const char *path, size_t size, size_t written)
 	g_assert(ftruncate(fd, (off_t)size) == 0);
 	g_assert(pwrite(fd, zeros, written, 0) == (ssize_t)written);
 	close(fd);
+}
+
+void fulldisk_fill_but(const char *dir, long long free_bytes)
+{
+	struct statvfs vs;
+	if (statvfs(dir, &vs) != 0 || (long long)vs.f_bavail * (long long)vs.f_frsize <= free_bytes)
+		g_error("fulldisk: %s has not more than %lld bytes free", dir, free_bytes);
+	gsize size = (gsize)((long long)vs.f_bavail * (long long)vs.f_frsize - free_bytes);
+	char *filler = g_build_filename(dir, "filler", NULL);
+	char *zeros = g_malloc0(size);
+	if (!g_file_set_contents(filler, zeros, (gssize)size, NULL))
+		g_error("fulldisk: cannot write %s", filler);
+	g_free(zeros);
+	g_free(filler);
 }
 
 void fulldisk_unfill(const char *dir)

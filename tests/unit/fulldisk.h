@@ -22,6 +22,8 @@ size_t fulldisk_fill(const char *dir);
 /* Make PATH a file of SIZE bytes of which only the first WRITTEN were ever
  * written (zeros): the rest are holes, which a full disk cannot fill. */
 void fulldisk_sparse(const char *path, size_t size, size_t written);
+/* Write a file "filler" in DIR that leaves about FREE_BYTES free. */
+void fulldisk_fill_but(const char *dir, long long free_bytes);
 /* Remove "filler" again. */
 void fulldisk_unfill(const char *dir);
 /* Mount DIR's file system read-only (ON) or writable again. */

@@ -735,7 +735,9 @@ static void test_hold_score(void **state)
 /* A complaint its own words carry just past the bar, but not past
  * hold-margin, is lifted by the reply's words as one just short of it is:
  * a stronger complaint never makes a weaker call.  And a reply that reads
- * as no answer at all does not undo what the complaint's own words carry. */
+ * as no answer at all does not undo what the complaint's own words carry
+ * (that it never lowers the margin, gate_reply's fmaxf, shows only through
+ * the encoder's say, which this gate alone has not: not pinned here). */
 static void test_lift_past_bar(void **state)
 {
 	(void)state;

@@ -26,7 +26,6 @@
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -1741,9 +1740,6 @@ static void test_spool_replay_old_line(void **state)
 	spool_free(sp);
 }
 
-/* A store that refuses a record stops the replay there; what was not
- * written stays spooled (lines that are no record are dropped), and goes
- * in at the next replay. */
 /* The SQLite store at PATH refuses every held message from now on (until
  * its trigger "refuse" is dropped); the caller closes the handle. */
 static sqlite3 *refuse_holds(const char *path)
@@ -1769,6 +1765,9 @@ static void spool_file_append(const char *dir, const char *text)
 	g_free(path);
 }
 
+/* A store that refuses a record stops the replay there; what was not
+ * written stays spooled (lines that are no record are set aside), and goes
+ * in at the next replay. */
 static void test_spool_store_fails(void **state)
 {
 	struct fixture *fx = *state;
@@ -2121,18 +2120,19 @@ static void test_spool_unfinished_line(void **state)
 	spool_free(sp);
 }
 
-/* Leave about FREE bytes free on DIR's file system (a file "filler"). */
-static void fill_but(const char *dir, gint64 free_bytes)
+/* A spool on a tmpfs of its own (*DIR) holding one decision; NULL when
+ * this process may not mount one (the caller skips). */
+static struct spool *spool_with_decision_on_tmpfs(char **dir)
 {
-	struct statvfs vs;
-	assert_int_equal(statvfs(dir, &vs), 0);
-	gint64 have = (gint64)vs.f_bavail * (gint64)vs.f_frsize;
-	assert_true(have > free_bytes);
-	char *filler = g_build_filename(dir, "filler", NULL);
-	char *zeros = g_malloc0((gsize)(have - free_bytes));
-	assert_true(g_file_set_contents(filler, zeros, have - free_bytes, NULL));
-	g_free(zeros);
-	g_free(filler);
+	*dir = fulldisk_mount(1 << 20);
+	if (*dir == NULL)
+		return NULL;
+	char *err = NULL;
+	struct spool *sp = spool_new(*dir, 1 << 20);
+	struct spool_record d = {.type = SPOOL_DECISION,
+	                         .d = {100, "sam@acme.example", "client.example", "advise", "excuse"}};
+	assert_true(spool_append(sp, &d, NULL, &err));
+	return sp;
 }
 
 /* On a disk too full for a new file: a replay that wrote some records and
@@ -2143,14 +2143,10 @@ static void fill_but(const char *dir, gint64 free_bytes)
 static void test_spool_full_disk(void **state)
 {
 	struct fixture *fx = *state;
-	char *dir = fulldisk_mount(1 << 20);
-	if (dir == NULL)
+	char *dir = NULL, *err = NULL;
+	struct spool *sp = spool_with_decision_on_tmpfs(&dir);
+	if (sp == NULL)
 		skip();
-	char *err = NULL;
-	struct spool *sp = spool_new(dir, 1 << 20);
-	struct spool_record d = {.type = SPOOL_DECISION,
-	                         .d = {100, "sam@acme.example", "client.example", "advise", "excuse"}};
-	assert_true(spool_append(sp, &d, NULL, &err));
 	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 1, NULL, &err));
 	struct spool_record *held = hold_record("refused"); /* with a copy of 200 KB */
 	g_free(held->q.raw);
@@ -2161,7 +2157,8 @@ static void test_spool_full_disk(void **state)
 	sqlite3 *db = refuse_holds(fx->path);
 	assert_true(fulldisk_fill(dir) > 0);
 	struct spool_replayed done;
-	for (int round = 0; round < 3; round++) {
+	/* (fewer rounds than it takes to set the refused hold aside) */
+	for (int round = 0; round < SPOOL_REFUSALS - 1; round++) {
 		assert_false(spool_replay(sp, fx->st, &done, &err));
 		g_clear_pointer(&err, g_free);
 		assert_int_equal(done.decisions + done.apologies, round == 0 ? 2 : 0);
@@ -2184,7 +2181,7 @@ static void test_spool_full_disk(void **state)
 	char *path = g_build_filename(dir, SPOOL_FILE, NULL);
 	assert_int_equal(stat(path, &sb), 0);
 	assert_true(sb.st_size > 200000);
-	fill_but(dir, 64 << 10);
+	fulldisk_fill_but(dir, 64 << 10);
 	struct spool_record *first[] = {hold_record("x"), hold_record("y")};
 	assert_int_equal(spool_put_first(sp, first, 2, NULL, &err), 2);
 	assert_null(err);
@@ -2204,6 +2201,44 @@ static void test_spool_full_disk(void **state)
 	spool_record_free(first[1]);
 	spool_record_free(held);
 	g_free(path);
+	spool_free(sp);
+	fulldisk_unmount(dir);
+	g_free(dir);
+}
+
+/* Records put first after a replay that could not take out what it wrote
+ * (a full disk, then room again): the new file leaves those out, so the
+ * next replay does not write them a second time. */
+static void test_spool_put_first_after_full_disk(void **state)
+{
+	struct fixture *fx = *state;
+	char *dir = NULL, *err = NULL;
+	struct spool *sp = spool_with_decision_on_tmpfs(&dir);
+	if (sp == NULL)
+		skip();
+	struct spool_record *held = hold_record("refused");
+	assert_true(spool_append(sp, held, NULL, &err));
+	sqlite3 *db = refuse_holds(fx->path);
+	assert_true(fulldisk_fill(dir) > 0);
+	struct spool_replayed done;
+	assert_false(spool_replay(sp, fx->st, &done, &err)); /* the decision written, not taken out */
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(done.decisions, 1);
+	fulldisk_unfill(dir);
+	struct spool_record *first[] = {hold_record("x")};
+	assert_int_equal(spool_put_first(sp, first, 1, NULL, &err), 1);
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.decisions, 0);
+	assert_int_equal(done.holds, 2);
+	GArray *decisions = store_decisions_new();
+	assert_true(store_decisions_list(fx->st, 0, NULL, decisions, &err));
+	assert_int_equal(decisions->len, 1);
+	g_array_unref(decisions);
+	spool_record_free(first[0]);
+	spool_record_free(held);
 	spool_free(sp);
 	fulldisk_unmount(dir);
 	g_free(dir);
@@ -3235,6 +3270,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_unfinished_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_full_disk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_put_first_after_full_disk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_append_during_replay, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_order, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_full_spools, setup, teardown),
