@@ -285,17 +285,19 @@ static void open_journal(struct writer *w)
 		log_msg(LOG_ERR, "spool: %s", err);
 		g_clear_pointer(&err, g_free);
 	}
-	char *bare_note = bare > 0 ? g_strdup_printf(" (%u without the held message's copy, for the spool's "
-	                                             "size: the message is in the hold queue)",
-	                                             bare)
-	                           : g_strdup("");
+	char note[160] = "";
+	if (bare > 0)
+		g_snprintf(
+		    note, sizeof note,
+		    " (%u without the held message's copy, for the spool's size: the message is in the "
+		    "hold queue)",
+		    bare);
 	if (moved > 0)
 		log_msg(
 		    LOG_WARNING,
 		    "spool: %u record(s) of held mail from the journal of a daemon that stopped before "
 		    "the store had them (killed?) moved to the spool %s%s; each is written to the store once",
-		    moved, spool_path(w->sp), bare_note);
-	g_free(bare_note);
+		    moved, spool_path(w->sp), note);
 	if (spool_path(w->sp) == NULL)
 		return; /* no spool: nowhere to journal (upkeep says the records are only logged) */
 	w->journal = spool_journal_new(w->sp, &err);

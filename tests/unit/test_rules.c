@@ -220,6 +220,9 @@ static const struct rule_case cases[] = {
      "passing-the-buck", false},
     {"buck: questions with call", "Sorry. Which browser? Can you send a screenshot? I'll call you at 2.",
      NULL, "passing-the-buck", false},
+    {"buck: one question ending in a bracket, beside a fix",
+     "Sorry about that. A replacement goes out by courier today. Which size would you like (S or M?)", NULL,
+     "passing-the-buck", false},
     {"buck: questions ending in a bracket and a quote",
      "Sorry about that. Which browser are you using (Chrome or Edge?) Did you see the message \"Access "
      "denied?\"",
