@@ -371,7 +371,7 @@ corpus: $(BUILD)/apologyctl
 # apologyctl as a command; then the shipped policy cut after every line, each
 # cut refused by `policy check` or by `policy check --against` the whole file;
 # then `apologyctl backtest` on a generated archive against `check` file by file.
-cli: $(BUILD)/apologyctl
+cli: $(BUILD)/apologyctl $(BUILD)/apology-milter
 	sh tests/cli.sh $(BUILD)/apologyctl
 	$(PYTHON) tests/policy_truncate.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
 	$(PYTHON) tests/backtest.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml

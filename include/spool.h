@@ -58,7 +58,11 @@
  * no record this program reads (one left unfinished, one written by a newer
  * version), and records the store refused for their data SPOOL_REFUSALS
  * replays in a row (store_failure_refused: the same data would hold up the
- * records after it for ever).  Nothing reads it again. */
+ * records after it for ever).  The daemon only appends to it; an operator
+ * lists it (spool_aside_list, `apologyctl store aside list`) and, once the
+ * cause is mended (a newer version installed, the store's schema or
+ * limits changed), returns it to the spool (spool_aside_return), where the
+ * next replay tries each line again. */
 #define SPOOL_ASIDE    "store-spool.aside.jsonl"
 #define SPOOL_REFUSALS 3
 
@@ -121,6 +125,18 @@ bool spool_record_store(struct store *st, const struct spool_record *r, char **e
  * could not), or NULL when it set none aside; the caller frees it. */
 struct spool_replayed;
 char *spool_aside_note(const struct spool_replayed *done, const char *dir);
+/* One description per line of DIR's SPOOL_ASIDE, in order, appended to
+ * LINES (strings, freed by the caller's free function): the record's type,
+ * time and who it is about, or the start of a line that is no record this
+ * program reads.  A file that does not exist holds none.  Read under the
+ * file's lock; changes nothing. */
+bool spool_aside_list(const char *dir, GPtrArray *lines, char **err);
+/* Move every line of SP's SPOOL_ASIDE to the end of the spool and empty
+ * SPOOL_ASIDE, while no replay runs (it waits for one); *LINES says how
+ * many.  Nothing moves when the spool would grow past its size, or on an
+ * error (false with *ERR).  Killed between the two steps, the lines are
+ * in both files: returned again, they are spooled twice. */
+bool spool_aside_return(struct spool *sp, unsigned *lines, char **err);
 /* Whether the spool holds nothing (no spool, no file, or an empty one). */
 bool spool_empty(struct spool *sp);
 

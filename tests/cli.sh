@@ -362,6 +362,34 @@ expect "store migrate with an unknown option" 64 "$CTL" store migrate --from "sq
 expect "store migrate with a stray argument" 64 "$CTL" store migrate --from "sqlite:$tmp/none.db" --to x extra
 expect "store migrate from a missing store" 69 "$CTL" store migrate --from "sqlite:$tmp/none.db" --to postgresql:///x
 contains "missing source named" err "no such store"
+# store aside: the lines a replay of the spool set aside, listed and returned
+# (the replay that sets them aside: test_store's test_spool_aside_return)
+A="-o spool-directory=$tmp/spool"
+expect "store aside without a command" 64 "$CTL" store aside $A
+expect "store aside with two commands" 64 "$CTL" store aside $A list return
+expect "store aside without a spool directory" 64 "$CTL" store aside -o spool-directory= list
+expect "store aside list, no spool yet" 0 "$CTL" store aside $A list
+contains "nothing is set aside" out "nothing set aside in $tmp/spool/store-spool.aside.jsonl"
+mkdir -p "$tmp/spool"
+printf '%s\n' '{"spool":1,"type":"complaint","message_id":"c1@client.example","client_addr":"","client_domain":"client.example","received":1741000000,"serious":true,"kinds":1}' \
+	'{"spool":1,"type":"hold","token":"cut sh' >"$tmp/spool/store-spool.aside.jsonl"
+expect "store aside list" 1 "$CTL" store aside $A list
+contains "it counts the lines" out "2 line(s) set aside in $tmp/spool/store-spool.aside.jsonl"
+contains "a record is described" out "   1  complaint of 2025-03-03T11:06:40Z from client.example, Message-ID <c1@client.example>"
+contains "a line that is no record is shown" out "   2  no record this program reads (40 bytes): {\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh"
+expect "apology-milter -n with lines set aside" 0 "$(dirname "$CTL")/apology-milter" -n \
+	-o "spool.directory=$tmp/spool" -o "store=sqlite:$tmp/aside.db" -o policy=policies/default.yaml
+contains "the daemon's check warns of them" err "WARNING: 2 line(s) a replay set aside in $tmp/spool/store-spool.aside.jsonl"
+printf '%070000d\n' 0 >"$tmp/spool/store-spool.jsonl"
+expect "store aside return past spool-max-size" 74 "$CTL" store aside $A -o spool-max-size=64k return
+contains "nothing was moved" err "is full.*(nothing was moved)"
+expect "store aside list after a refused return" 1 "$CTL" store aside $A list
+rm "$tmp/spool/store-spool.jsonl"
+expect "store aside return" 0 "$CTL" store aside $A return
+contains "it says what moved where" out "2 line(s) returned to $tmp/spool/store-spool.jsonl"
+expect "store aside list after return" 0 "$CTL" store aside $A list
+if [ "$(cat "$tmp/spool/store-spool.jsonl")" = "$(printf '%s\n' '{"spool":1,"type":"complaint","message_id":"c1@client.example","client_addr":"","client_domain":"client.example","received":1741000000,"serious":true,"kinds":1}' '{"spool":1,"type":"hold","token":"cut sh')" ]; then
+	pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL store aside return: the spool does not hold the lines as they were"; fi
 "$CTL" quarantine -o "store=sqlite:$tmp/s.db" list >/dev/null 2>&1
 expect "store migrate into SQLite" 69 "$CTL" store migrate --from "sqlite:$tmp/s.db" --to "sqlite:$tmp/t.db"
 contains "target must be PostgreSQL" err "must be a PostgreSQL store"

@@ -8,7 +8,7 @@
  *   apologyctl notify --once                notify_cmd.c
  *   apologyctl logins ...                   logins_cmd.c
  *   apologyctl report ... | labels export   report.c, labels.c
- *   apologyctl store migrate ...            store_cmd.c
+ *   apologyctl store migrate|aside ...      store_cmd.c
  *   apologyctl quarantine ...               quarantine_cmd.c
  */
 #include <stdio.h>
@@ -34,6 +34,7 @@ static const char usage_text[] =
     "                         [--format text|json|html]   (apologyctl report --help)\n"
     "       apologyctl labels [-c FILE] [-o key=value]... export [--since DATE|DURATION]\n"
     "       apologyctl store migrate --from sqlite:PATH --to postgresql://... [--force]\n"
+    "       apologyctl store aside [-c FILE] [-o key=value]... list|return\n"
     "\n"
     "check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
     "          2 hold, 3 unchecked (the worst over all files)\n"
@@ -66,7 +67,11 @@ static const char usage_text[] =
     "                  and index.html (apologyctl backtest --help)\n"
     "store migrate     copy every table of an SQLite store into a PostgreSQL one, in one\n"
     "                  transaction, and print the rows per table; a target that holds\n"
-    "                  records is refused unless --force (which replaces them)\n";
+    "                  records is refused unless --force (which replaces them)\n"
+    "store aside       list the lines a replay of the daemon's spool set aside (records the\n"
+    "                  store refused for their data, lines no record this version reads;\n"
+    "                  exit 1 when any), or return them to the spool once their cause is\n"
+    "                  mended (apologyctl store aside --help)\n";
 
 int ctl_usage(const char *msg)
 {

@@ -449,6 +449,19 @@ bool upkeep_check(const struct config *cfg)
 	} else {
 		printf("spool OK: %s/%s (%u record(s) waiting for the store)\n", cfg->spool_dir, SPOOL_FILE,
 		       waiting);
+		GPtrArray *aside = g_ptr_array_new_with_free_func(g_free);
+		if (!spool_aside_list(cfg->spool_dir, aside, &err)) {
+			fflush(stdout);
+			fprintf(stderr, "WARNING: %s\n", err);
+		} else if (aside->len > 0) {
+			fflush(stdout);
+			fprintf(
+			    stderr,
+			    "WARNING: %u line(s) a replay set aside in %s/%s (apologyctl store aside list; "
+			    "return them once their cause is mended)\n",
+			    aside->len, cfg->spool_dir, SPOOL_ASIDE);
+		}
+		g_ptr_array_unref(aside);
 	}
 	g_clear_pointer(&err, g_free);
 	char *memory = g_format_size_full((guint64)cfg->queue_memory, G_FORMAT_SIZE_IEC_UNITS);

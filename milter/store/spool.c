@@ -988,6 +988,132 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 	return taken;
 }
 
+/* ---- lines set aside ----------------------------------------------------- */
+
+static char *iso_time(gint64 t)
+{
+	GDateTime *dt = g_date_time_new_from_unix_utc(t);
+	char *s = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup("?");
+	if (dt)
+		g_date_time_unref(dt);
+	return s;
+}
+
+/* TEXT's first SHOWN_MAX characters ("..." when cut), made valid UTF-8,
+ * control characters as '?': for a terminal. */
+#define SHOWN_MAX 80
+static char *shown(const char *text, size_t len)
+{
+	char *valid = g_utf8_make_valid(text, (gssize)len);
+	char *s = valid;
+	if (g_utf8_strlen(valid, -1) > SHOWN_MAX) {
+		char *cut = g_utf8_substring(valid, 0, SHOWN_MAX);
+		s = g_strconcat(cut, "...", NULL);
+		g_free(cut);
+		g_free(valid);
+	}
+	for (char *p = s; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	return s;
+}
+
+/* One line of SPOOL_ASIDE, described for a person. */
+static bool describe_line(void *arg, const char *line, size_t n)
+{
+	GPtrArray *out = arg;
+	struct spool_record r;
+	if (!record_parse(line, n, false, &r)) {
+		char *start = shown(line, n);
+		g_ptr_array_add(out,
+		                g_strdup_printf("no record this program reads (%zu bytes): %s", n, start));
+		g_free(start);
+		return true;
+	}
+	char *when = NULL;
+	switch (r.type) {
+	case SPOOL_HOLD:
+		when = iso_time(r.q.created);
+		g_ptr_array_add(out, g_strdup_printf("hold of %s, queue id %s, from %s to %s, token %s", when,
+		                                     r.q.queue_id, r.q.sender, r.q.recipients, r.q.token));
+		break;
+	case SPOOL_COMPLAINT: {
+		char *id = shown(r.c.message_id, strlen(r.c.message_id));
+		when = iso_time(r.c.received);
+		g_ptr_array_add(out, g_strdup_printf("complaint of %s from %s, Message-ID <%s>", when,
+		                                     r.c.client_domain, id));
+		g_free(id);
+		break;
+	}
+	case SPOOL_APOLOGY:
+		when = iso_time(r.a.at);
+		g_ptr_array_add(
+		    out, g_strdup_printf("apology of %s from %s to %s", when, r.a.sender, r.a.client_domain));
+		break;
+	case SPOOL_DECISION:
+		when = iso_time(r.d.at);
+		g_ptr_array_add(out, g_strdup_printf("decision of %s: %s of %s to %s (%s)", when, r.d.verdict,
+		                                     r.d.sender, r.d.client_domain, r.d.rules));
+		break;
+	}
+	g_free(when);
+	spool_record_clear(&r);
+	return true;
+}
+
+bool spool_aside_list(const char *dir, GPtrArray *lines, char **err)
+{
+	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
+	int fd = open_locked(NULL, path, O_RDONLY, LOCK_SH, err);
+	gsize len = 0;
+	char *text = fd >= 0 ? read_all(fd, path, &len, err) : NULL;
+	if (text != NULL)
+		each_line(text, len, describe_line, lines);
+	if (fd >= 0)
+		close(fd);
+	g_free(text);
+	g_free(path);
+	return fd == NOT_THERE || *err == NULL;
+}
+
+bool spool_aside_return(struct spool *sp, unsigned *lines, char **err)
+{
+	*lines = 0;
+	if (sp->path == NULL) {
+		*err = g_strdup("no spool (spool.directory is empty)");
+		return false;
+	}
+	/* Under the replay lock: only a replay writes the file set aside. */
+	int dir = replay_lock(sp, false, false, err);
+	if (dir < 0)
+		return dir == NOT_THERE;
+	int fd = open(sp->aside, O_RDWR | O_CLOEXEC);
+	bool ok = fd >= 0 || (errno == ENOENT) || fail_errno(sp->aside, NULL, err);
+	gsize len = 0;
+	char *text = fd >= 0 ? read_all(fd, sp->aside, &len, err) : NULL;
+	ok = ok && (fd < 0 || text != NULL);
+	if (ok && len > 0) {
+		GString *all = g_string_new_len(text, (gssize)len);
+		if (all->str[all->len - 1] != '\n')
+			g_string_append_c(all, '\n'); /* a line left unfinished */
+		bool unused;
+		/* appended, then taken out of the file set aside: killed in
+		 * between, the lines are in both, and a second return would
+		 * spool them twice */
+		ok = append(sp, all, NULL, &unused, err);
+		if (ok && (ftruncate(fd, 0) != 0 || fdatasync(fd) != 0))
+			ok = fail_errno(sp->aside, "returned to the spool, but cannot empty", err);
+		if (ok)
+			*lines = count_lines(all->str, all->len);
+		g_string_free(all, TRUE);
+	}
+	if (fd >= 0)
+		close(fd);
+	g_free(text);
+	replay_unlock(sp, dir);
+	return ok;
+}
+
 char *spool_aside_note(const struct spool_replayed *done, const char *dir)
 {
 	if (done->unreadable + done->refused == 0)
@@ -1003,7 +1129,7 @@ char *spool_aside_note(const struct spool_replayed *done, const char *dir)
 	if (done->unreadable > 0)
 		g_string_append_printf(note, "%u line(s) were no record this program reads",
 		                       done->unreadable);
-	g_string_append_printf(note, "; kept in %s/%s", dir, SPOOL_ASIDE);
+	g_string_append_printf(note, "; kept in %s/%s (apologyctl store aside list)", dir, SPOOL_ASIDE);
 	if (done->dropped > 0)
 		g_string_append_printf(note, ", but for %u that could not be written there: dropped",
 		                       done->dropped);

@@ -1840,6 +1840,80 @@ static void test_spool_refused(void **state)
 	spool_free(sp);
 }
 
+/* What a replay set aside is listed line by line and, returned to the
+ * spool once the cause is mended, written at the next replay; a line that
+ * is still no record is set aside again.  A spool without room for the
+ * lines takes none, and the file set aside keeps them. */
+static void test_spool_aside_return(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+	unsigned n = 99;
+	assert_true(spool_aside_list(fx->dir, lines, &err)); /* no file yet */
+	assert_int_equal(lines->len, 0);
+	assert_true(spool_aside_return(sp, &n, &err));
+	assert_int_equal(n, 0);
+
+	struct store_quarantine q = spool_sample("tok-aside");
+	assert_true(spool_hold(sp, &q, NULL, &err));
+	spool_file_append(fx->dir, "{\"spool\":99,\"type\":\"hold\",\"\x01token\":\"from a newer version\"}\n");
+	sqlite3 *db = refuse_holds(fx->path);
+	struct spool_replayed done;
+	for (int i = 0; i < SPOOL_REFUSALS; i++) {
+		(void)spool_replay(sp, fx->st, &done, &err);
+		g_clear_pointer(&err, g_free);
+	}
+	assert_int_equal(done.refused, 1);
+	assert_true(spool_empty(sp));
+
+	assert_true(spool_aside_list(fx->dir, lines, &err));
+	assert_int_equal(lines->len, 2);
+	const char *first = lines->pdata[0], *second = lines->pdata[1];
+	assert_non_null(strstr(first, "hold of "));
+	assert_non_null(strstr(first, "tok-aside"));
+	assert_non_null(strstr(second, "no record this program reads"));
+	assert_non_null(strstr(second, "from a newer"));
+	assert_null(strchr(second, '\x01')); /* shown on a terminal */
+
+	/* No room: nothing moves. */
+	struct spool *small = spool_new(fx->dir, 64);
+	assert_false(spool_aside_return(small, &n, &err));
+	assert_non_null(strstr(err, "full"));
+	g_clear_pointer(&err, g_free);
+	spool_free(small);
+	assert_true(spool_empty(sp));
+	g_ptr_array_set_size(lines, 0);
+	assert_true(spool_aside_list(fx->dir, lines, &err));
+	assert_int_equal(lines->len, 2);
+
+	/* Mended: returned, and the record is written. */
+	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(spool_aside_return(sp, &n, &err));
+	assert_int_equal(n, 2);
+	g_ptr_array_set_size(lines, 0);
+	assert_true(spool_aside_list(fx->dir, lines, &err));
+	assert_int_equal(lines->len, 0);
+	assert_int_equal(spooled(fx->dir, NULL), 2);
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay: %s", err);
+	assert_int_equal(done.holds, 1);
+	assert_int_equal(done.unreadable, 1);
+	assert_true(spool_empty(sp));
+	assert_true(spool_aside_list(fx->dir, lines, &err));
+	assert_int_equal(lines->len, 1);
+	assert_non_null(strstr(lines->pdata[0], "no record this program reads"));
+	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	assert_true(store_quarantine_list(fx->st, &(struct store_query){.state = "held"}, held, &err));
+	assert_int_equal(held->len, 1);
+	assert_string_equal(((struct store_quarantine *)held->pdata[0])->token, "tok-aside");
+	g_ptr_array_unref(held);
+	g_ptr_array_unref(lines);
+	spool_free(sp);
+}
+
 /* A store that fails (its disk full) is no refusal: however many replays,
  * the record waits in the spool for it. */
 static void test_spool_store_down_no_refusal(void **state)
@@ -3265,6 +3339,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_replay_old_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_refused, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_spool_aside_return, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_down_no_refusal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
