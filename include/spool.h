@@ -131,6 +131,9 @@ char *spool_aside_note(const struct spool_replayed *done, const char *dir);
  * program reads.  A file that does not exist holds none.  Read under the
  * file's lock; changes nothing. */
 bool spool_aside_list(const char *dir, GPtrArray *lines, char **err);
+/* How many lines DIR's SPOOL_ASIDE holds, without reading them as records
+ * (the daemon's gauge). */
+bool spool_aside_count(const char *dir, unsigned *lines, char **err);
 /* Move every line of SP's SPOOL_ASIDE to the end of the spool and empty
  * SPOOL_ASIDE, while no replay runs (it waits for one); *LINES says how
  * many.  Nothing moves when the spool would grow past its size, or on an

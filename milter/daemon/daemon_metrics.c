@@ -72,6 +72,11 @@ static gpointer make(gpointer unused)
 	dm.spool_records =
 	    metrics_gauge(m, "apology_spool_records",
 	                  "Records waiting in the spool for the store (at the last upkeep).", NULL);
+	dm.spool_aside = metrics_gauge(m, "apology_spool_aside_lines",
+	                               "Lines a replay of the spool set aside: records the store refused for "
+	                               "their data, lines no record this version reads (at the last upkeep; "
+	                               "apologyctl store aside).",
+	                               NULL);
 	dm.reloads =
 	    metrics_counter(m, "apology_policy_reloads_total",
 	                    "Policy reloads by result: reloaded, reloaded-shrunk, bad (kept the old), "
@@ -118,6 +123,7 @@ static gpointer make(gpointer unused)
 	metric_at(dm.in_flight);
 	metric_at(dm.store_available);
 	metric_at(dm.spool_records);
+	metric_at(dm.spool_aside);
 	metric_at(dm.policy_patterns);
 	metric_at(dm.models_doubted);
 	metric_at(dm.holds_waiting);

@@ -32,6 +32,7 @@ struct daemon_metrics {
 	struct metric_family *store_errors;    /* operation */
 	struct metric_family *store_available; /* 1 while the store is open */
 	struct metric_family *spool_records;   /* records waiting in the spool */
+	struct metric_family *spool_aside;     /* lines a replay set aside */
 	struct metric_family *reloads;         /* result */
 	struct metric_family *policy_patterns; /* patterns of the policy in use */
 	struct metric_family *models_doubted;  /* its model files not what their versions name */

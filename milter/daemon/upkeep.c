@@ -219,8 +219,11 @@ static void measure(struct store *st, const struct config *cfg)
 	char *err = NULL;
 	unsigned waiting = 0;
 	gint64 backlog = 0;
+	unsigned aside = 0;
 	if (*cfg->spool_dir == '\0' || spool_read(cfg->spool_dir, &waiting, NULL, &err))
 		metric_set(metric_at(dm->spool_records), waiting);
+	if (err == NULL && (*cfg->spool_dir == '\0' || spool_aside_count(cfg->spool_dir, &aside, &err)))
+		metric_set(metric_at(dm->spool_aside), aside);
 	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	if (err == NULL && st != NULL && own_holds(st, cfg, held, &err))
 		metric_set(metric_at(dm->holds_waiting), held->len);

@@ -1076,6 +1076,28 @@ bool spool_aside_list(const char *dir, GPtrArray *lines, char **err)
 	return fd == NOT_THERE || *err == NULL;
 }
 
+bool spool_aside_count(const char *dir, unsigned *lines, char **err)
+{
+	*lines = 0;
+	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
+	int fd = open_locked(NULL, path, O_RDONLY, LOCK_SH, err);
+	char buf[65536], last = '\n';
+	ssize_t n = 0;
+	while (fd >= 0 && ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))) {
+		for (ssize_t i = 0; i < n; i++)
+			*lines += buf[i] == '\n';
+		if (n > 0)
+			last = buf[n - 1];
+	}
+	if (fd >= 0 && n < 0)
+		fail_errno(path, "cannot read", err);
+	*lines += last != '\n'; /* a line left unfinished */
+	if (fd >= 0)
+		close(fd);
+	g_free(path);
+	return fd == NOT_THERE || (fd >= 0 && n == 0);
+}
+
 bool spool_aside_return(struct spool *sp, unsigned *lines, char **err)
 {
 	*lines = 0;

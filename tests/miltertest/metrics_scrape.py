@@ -227,6 +227,8 @@ def traffic_cases(binary, top, case):
         case("outbox backlog: the pending notification",
              scrape.wait("apology_outbox_backlog", (), 1) == 1, scrape()[key("apology_outbox_backlog")])
         case("the store is available", scrape()[key("apology_store_available")] == 1)
+        case("nothing is set aside", scrape()[key("apology_spool_aside_lines")] == 0,
+             scrape()[key("apology_spool_aside_lines")])
         case("no model of the shipped policy is doubted", scrape()[key("apology_policy_models_doubted")] == 0,
              scrape()[key("apology_policy_models_doubted")])
 
@@ -268,12 +270,16 @@ def traffic_cases(binary, top, case):
     port = free_port()
     scrape = Scraper(port)
     again = os.path.join(top, "again")
-    os.makedirs(again)
+    os.makedirs(os.path.join(again, "spool"))
+    with open(os.path.join(again, "spool", "store-spool.aside.jsonl"), "w") as f:
+        f.write('{"spool":1,"type":"hold","token":"cut sh\n{"spool":99}\n')  # as a replay sets them aside
     d = Daemon(binary, again, options=["metrics=127.0.0.1:%d" % port, "spool.directory=" + os.path.join(again, "spool"),
                                        "policy=" + os.path.join(pdir, "default.yaml")])
     try:
         doubted = scrape.wait("apology_policy_models_doubted", (), 1, tries=600)
         case("a start on an edited model counts it", doubted == 1, doubted)
+        aside = scrape.wait("apology_spool_aside_lines", (), 2, tries=600)
+        case("lines a replay set aside are counted", aside == 2, aside)
     finally:
         d.stop()
 

@@ -1853,6 +1853,8 @@ static void test_spool_aside_return(void **state)
 	unsigned n = 99;
 	assert_true(spool_aside_list(fx->dir, lines, &err)); /* no file yet */
 	assert_int_equal(lines->len, 0);
+	assert_true(spool_aside_count(fx->dir, &n, &err));
+	assert_int_equal(n, 0);
 	assert_true(spool_aside_return(sp, &n, &err));
 	assert_int_equal(n, 0);
 
@@ -1870,6 +1872,8 @@ static void test_spool_aside_return(void **state)
 
 	assert_true(spool_aside_list(fx->dir, lines, &err));
 	assert_int_equal(lines->len, 2);
+	assert_true(spool_aside_count(fx->dir, &n, &err));
+	assert_int_equal(n, 2);
 	const char *first = lines->pdata[0], *second = lines->pdata[1];
 	assert_non_null(strstr(first, "hold of "));
 	assert_non_null(strstr(first, "tok-aside"));
@@ -1905,6 +1909,15 @@ static void test_spool_aside_return(void **state)
 	assert_true(spool_aside_list(fx->dir, lines, &err));
 	assert_int_equal(lines->len, 1);
 	assert_non_null(strstr(lines->pdata[0], "no record this program reads"));
+	/* a line left unfinished counts */
+	char *aside = g_build_filename(fx->dir, SPOOL_ASIDE, NULL);
+	FILE *f = fopen(aside, "a");
+	assert_non_null(f);
+	fputs("{\"spool\":1,\"type\":\"ap", f);
+	fclose(f);
+	g_free(aside);
+	assert_true(spool_aside_count(fx->dir, &n, &err));
+	assert_int_equal(n, 2);
 	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	assert_true(store_quarantine_list(fx->st, &(struct store_query){.state = "held"}, held, &err));
 	assert_int_equal(held->len, 1);
