@@ -58,11 +58,11 @@
  * no record this program reads (one left unfinished, one written by a newer
  * version), and records the store refused for their data SPOOL_REFUSALS
  * replays in a row (store_failure_refused: the same data would hold up the
- * records after it for ever).  The daemon only appends to it; an operator
- * lists it (spool_aside_list, `apologyctl store aside list`) and, once the
- * cause is mended (a newer version installed, the store's schema or
- * limits changed), returns it to the spool (spool_aside_return), where the
- * next replay tries each line again. */
+ * records after it for ever).  The daemon only appends to it, under the
+ * file's lock; an operator lists it (spool_aside_list, `apologyctl store
+ * aside list`) and, once the cause is mended (a newer version installed,
+ * the store's schema or limits changed), writes it to the store
+ * (spool_aside_retry, `apologyctl store aside retry`). */
 #define SPOOL_ASIDE    "store-spool.aside.jsonl"
 #define SPOOL_REFUSALS 3
 
@@ -128,18 +128,34 @@ char *spool_aside_note(const struct spool_replayed *done, const char *dir);
 /* One description per line of DIR's SPOOL_ASIDE, in order, appended to
  * LINES (strings, freed by the caller's free function): the record's type,
  * time and who it is about, or the start of a line that is no record this
- * program reads.  A file that does not exist holds none.  Read under the
- * file's lock; changes nothing. */
+ * program reads (every field made fit for a terminal).  A file that does
+ * not exist holds none; one that is a symbolic link, or no regular file of
+ * one name, is not read (false with *ERR).  Read under the file's lock;
+ * changes nothing. */
 bool spool_aside_list(const char *dir, GPtrArray *lines, char **err);
 /* How many lines DIR's SPOOL_ASIDE holds, without reading them as records
- * (the daemon's gauge). */
+ * (the daemon's gauge); opened as spool_aside_list() opens it. */
 bool spool_aside_count(const char *dir, unsigned *lines, char **err);
-/* Move every line of SP's SPOOL_ASIDE to the end of the spool and empty
- * SPOOL_ASIDE, while no replay runs (it waits for one); *LINES says how
- * many.  Nothing moves when the spool would grow past its size, or on an
- * error (false with *ERR).  Killed between the two steps, the lines are
- * in both files: returned again, they are spooled twice. */
-bool spool_aside_return(struct spool *sp, unsigned *lines, char **err);
+/* What spool_aside_retry() did. */
+struct spool_aside_retried {
+	unsigned holds, complaints, apologies, decisions; /* now in the store */
+	unsigned refused;                                 /* refused again for their data: kept */
+	unsigned unreadable;                              /* no record this program reads: kept */
+	unsigned left;                                    /* kept untried: the store failed */
+	char *refusal; /* the first refusal's message, or NULL; the caller frees it */
+};
+/* Write the records of DIR's SPOOL_ASIDE to ST, as a replay does (a held
+ * message whose token ST has is not written again), and keep in the file
+ * only the lines not written: refused again, no record, or after the store
+ * failed (false with *ERR: the store's message).  The file is locked
+ * meanwhile (the daemon's replays wait to set lines aside) and replaced by
+ * one holding what is kept, with the old one's owner.  Never read or
+ * written through a symbolic link, nor when it is no regular file of one
+ * name (false with *ERR).  A file that does not exist holds nothing.
+ * Killed after writing to ST and before the file is replaced, the next
+ * retry writes those records again: held messages and complaints once,
+ * decisions and apologies answering no known complaint a second time. */
+bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_retried *done, char **err);
 /* Whether the spool holds nothing (no spool, no file, or an empty one). */
 bool spool_empty(struct spool *sp);
 

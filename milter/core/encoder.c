@@ -455,14 +455,15 @@ struct encoder *encoder_load(const char *path, GError **err)
 	r.base = (const uint8_t *)g_mapped_file_get_contents(enc->map);
 	r.size = g_mapped_file_get_length(enc->map);
 	r.off = 0;
-	populate(r.base, r.size);
 	if (!r.base || !r.size) {
 		fail(err, path, "empty file");
 		encoder_free(enc);
 		return NULL;
 	}
-	if (!read_header(enc, &r, path, err) || !read_vocab(enc, &r, path, err) ||
-	    !read_weights(enc, &r, path, err)) {
+	bool header = read_header(enc, &r, path, err);
+	if (header)
+		populate(r.base, r.size); /* an encoder file, not any file */
+	if (!header || !read_vocab(enc, &r, path, err) || !read_weights(enc, &r, path, err)) {
 		encoder_free(enc);
 		return NULL;
 	}

@@ -3,9 +3,9 @@
  *   migrate --from sqlite:PATH --to postgresql://... [--force]
  *       copy an SQLite store into a PostgreSQL one (store/store_copy.c), in
  *       one transaction on the target;
- *   aside [-c FILE] [-o key=value]... list|return
+ *   aside [-c FILE] [-o key=value]... list|retry
  *       the lines a replay of the daemon's spool set aside (spool.h):
- *       described one by one, or moved back to the spool.
+ *       described one by one, or their records written to the store.
  */
 #include <stdio.h>
 #include <string.h>
@@ -18,12 +18,13 @@
 #include "store.h"
 
 static const char aside_usage[] =
-    "usage: apologyctl store aside [-c FILE] [-o key=value]... list|return\n"
+    "usage: apologyctl store aside [-c FILE] [-o key=value]... list|retry\n"
     "  list     the lines a replay of the daemon's spool set aside (records the store\n"
     "           refused for their data, lines no record this version reads), one by\n"
     "           one; exit 1 when there are any\n"
-    "  return   move them back to the spool once their cause is mended: the daemon's\n"
-    "           next replay tries each again\n";
+    "  retry    once their cause is mended, write those records to the store; the\n"
+    "           lines not written stay set aside (exit 1 when any; 69 when the store\n"
+    "           cannot be opened or fails)\n";
 
 static int aside_list(const char *dir)
 {
@@ -46,24 +47,34 @@ static int aside_list(const char *dir)
 	return rc;
 }
 
-static int aside_return(const char *dir, gint64 max_size)
+static int aside_retry(const struct review_config *cfg, struct store *st, void *data)
 {
-	struct spool *sp = spool_new(dir, max_size);
+	(void)data;
+	struct spool_aside_retried done;
 	char *err = NULL;
-	unsigned n = 0;
-	int rc = 0;
-	if (!spool_aside_return(sp, &n, &err)) {
-		fprintf(stderr, "apologyctl: store aside return: %s (nothing was moved)\n", err);
-		rc = EX_IOERR;
-	} else if (n == 0) {
-		printf("nothing set aside in %s/%s\n", dir, SPOOL_ASIDE);
-	} else {
-		printf("%u line(s) returned to %s: the daemon's next replay tries them again\n", n,
-		       spool_path(sp));
+	bool ok = spool_aside_retry(cfg->spool_dir, st, &done, &err);
+	unsigned written = done.holds + done.complaints + done.apologies + done.decisions;
+	unsigned kept = done.refused + done.unreadable + done.left;
+	if (written + kept == 0 && ok) {
+		printf("nothing set aside in %s/%s\n", cfg->spool_dir, SPOOL_ASIDE);
+		return 0;
 	}
+	printf("%u record(s) written to the store (%u held, %u complaint(s), %u apology(ies), %u "
+	       "decision(s))\n",
+	       written, done.holds, done.complaints, done.apologies, done.decisions);
+	if (done.refused > 0)
+		printf("%u refused again for their data: %s\n", done.refused, done.refusal);
+	if (done.unreadable > 0)
+		printf("%u line(s) no record this version reads\n", done.unreadable);
+	if (done.left > 0)
+		printf("%u not tried: the store failed\n", done.left);
+	if (kept > 0)
+		printf("%u line(s) stay set aside in %s/%s\n", kept, cfg->spool_dir, SPOOL_ASIDE);
+	if (!ok)
+		fprintf(stderr, "apologyctl: store aside retry: %s\n", err);
 	g_free(err);
-	spool_free(sp);
-	return rc;
+	g_free(done.refusal);
+	return done.left > 0 ? EX_UNAVAILABLE : !ok ? EX_IOERR : kept > 0 ? 1 : 0;
 }
 
 static int aside_main(int argc, char **argv)
@@ -74,15 +85,16 @@ static int aside_main(int argc, char **argv)
 	int rc = review_config_from_args(&cfg, argc, argv, &next);
 	const char *cmd = rc == 0 && next < argc ? argv[next] : NULL;
 	if (rc == 0 &&
-	    (cmd == NULL || next + 1 != argc || (strcmp(cmd, "list") != 0 && strcmp(cmd, "return") != 0)))
-		rc = ctl_review_usage("store aside", aside_usage,
-		                      cmd == NULL ? "expected list or return"
-		                                  : "expected list or return alone");
+	    (cmd == NULL || next + 1 != argc || (strcmp(cmd, "list") != 0 && strcmp(cmd, "retry") != 0)))
+		rc =
+		    ctl_review_usage("store aside", aside_usage,
+		                     cmd == NULL ? "expected list or retry" : "expected list or retry alone");
 	else if (rc == 0 && *cfg.spool_dir == '\0')
 		rc = ctl_review_usage("store aside", aside_usage, "spool-directory is empty");
-	else if (rc == 0)
-		rc = strcmp(cmd, "list") == 0 ? aside_list(cfg.spool_dir)
-		                              : aside_return(cfg.spool_dir, cfg.spool_max);
+	else if (rc == 0 && strcmp(cmd, "list") == 0)
+		rc = aside_list(cfg.spool_dir);
+	else
+		rc = ctl_with_store(&cfg, rc, aside_retry, NULL);
 	review_config_clear(&cfg);
 	return rc;
 }
@@ -95,7 +107,7 @@ int store_main(int argc, char **argv)
 		return aside_main(argc - 1, argv + 1);
 	if (argc < 2 || strcmp(argv[1], "migrate") != 0)
 		return ctl_usage("store: expected \"store migrate --from sqlite:PATH --to postgresql://...\" "
-		                 "or \"store aside list|return\"");
+		                 "or \"store aside list|retry\"");
 	static const struct option longopts[] = {
 	    {"from", required_argument, NULL, 'f'},
 	    {"to", required_argument, NULL, 't'},

@@ -461,7 +461,7 @@ bool upkeep_check(const struct config *cfg)
 			fprintf(
 			    stderr,
 			    "WARNING: %u line(s) a replay set aside in %s/%s (apologyctl store aside list; "
-			    "return them once their cause is mended)\n",
+			    "retry them once their cause is mended)\n",
 			    aside->len, cfg->spool_dir, SPOOL_ASIDE);
 		}
 		g_ptr_array_unref(aside);

@@ -61,9 +61,6 @@ static const struct review_key review_keys[] = {
      "the daemon's spool.directory: `quarantine reconcile` shows the records of held mail waiting "
      "there while the store could not take them, and `apologyctl store aside` the lines a replay "
      "set aside (empty: not read)"},
-    {"spool-max-size", KEY_SIZE, FIELD(spool_max), "32M", 64 * 1024, 1LL << 30,
-     "the daemon's spool.max-size: `apologyctl store aside return` moves nothing that would take the "
-     "spool past it"},
     {"policy", KEY_STRING, FIELD(policy), REVIEW_CONFIG_DEFAULT_POLICY, 0, 0,
      "the apology policy, for `apologyctl labels export` to re-read the new text of replies held "
      "before the store kept it (apology-review ignores it: it reads only the store)"},

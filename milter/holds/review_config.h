@@ -37,7 +37,6 @@ struct review_config {
 	char *store;           /* store location, as the daemon's "store" */
 	int pool_size;         /* connections of the store's PostgreSQL handle at most */
 	char *spool_dir;       /* the daemon's spool.directory; "" = not read */
-	gint64 spool_max;      /* the daemon's spool.max-size (bytes) */
 	char *policy;          /* policy file: `labels export` re-reads the text of replies held
 	                          before the store kept it; apology-review ignores it */
 	char *postfix_config;  /* Postfix config directory; "" = the default instance */

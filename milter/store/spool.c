@@ -650,16 +650,38 @@ struct replay {
 	bool failed;
 };
 
-/* Keep LINE in the spool's SPOOL_ASIDE file (WHAT it is, for a message). */
+/* Keep LINE in the spool's SPOOL_ASIDE file (WHAT it is, for a message),
+ * under the file's lock (an operator's `store aside retry` rewrites it):
+ * in one write, after ending a line left unfinished, and cut back off
+ * again when it goes in only in part. */
 static bool keep_aside(const struct spool *sp, const char *line, size_t n, const char *what, char **err)
 {
-	int fd = open(sp->aside, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
-	bool ok = fd >= 0 && write_all(fd, line, n) && write_all(fd, "\n", 1) && fdatasync(fd) == 0;
-	if (!ok) {
-		char *why = g_strdup_printf("cannot set aside %s", what);
-		fail_errno(sp->aside, why, err);
-		g_free(why);
+	char *why = NULL;
+	int fd = open_locked(NULL, sp->aside, O_RDWR | O_APPEND | O_CREAT, LOCK_EX, &why);
+	struct stat sb;
+	bool ok = fd >= 0 && fstat(fd, &sb) == 0;
+	if (ok) {
+		GString *out = g_string_sized_new(n + 2);
+		if (!ends_line(fd, sb.st_size))
+			g_string_append_c(out, '\n');
+		g_string_append_len(out, line, (gssize)n);
+		g_string_append_c(out, '\n');
+		ok = write_all(fd, out->str, out->len) && fdatasync(fd) == 0;
+		if (!ok && ftruncate(fd, sb.st_size) != 0) {
+			/* the part written stays, an unfinished line the next one ends */
+		}
+		g_string_free(out, TRUE);
 	}
+	if (!ok) {
+		char *what_failed = g_strdup_printf("cannot set aside %s", what);
+		if (why != NULL) {
+			*err = g_strdup_printf("%s (%s)", what_failed, why);
+		} else {
+			fail_errno(sp->aside, what_failed, err);
+		}
+		g_free(what_failed);
+	}
+	g_free(why);
 	if (fd >= 0)
 		close(fd);
 	return ok;
@@ -1018,6 +1040,12 @@ static char *shown(const char *text, size_t len)
 	return s;
 }
 
+/* A field of a record for a terminal: shown(), "-" when missing. */
+static char *field(const char *s)
+{
+	return s != NULL ? shown(s, strlen(s)) : g_strdup("-");
+}
+
 /* One line of SPOOL_ASIDE, described for a person. */
 static bool describe_line(void *arg, const char *line, size_t n)
 {
@@ -1030,41 +1058,80 @@ static bool describe_line(void *arg, const char *line, size_t n)
 		g_free(start);
 		return true;
 	}
-	char *when = NULL;
+	char *f[5] = {NULL}, *when = NULL;
 	switch (r.type) {
 	case SPOOL_HOLD:
 		when = iso_time(r.q.created);
+		f[0] = field(r.q.queue_id), f[1] = field(r.q.sender), f[2] = field(r.q.recipients),
+		f[3] = field(r.q.token);
 		g_ptr_array_add(out, g_strdup_printf("hold of %s, queue id %s, from %s to %s, token %s", when,
-		                                     r.q.queue_id, r.q.sender, r.q.recipients, r.q.token));
+		                                     f[0], f[1], f[2], f[3]));
 		break;
-	case SPOOL_COMPLAINT: {
-		char *id = shown(r.c.message_id, strlen(r.c.message_id));
+	case SPOOL_COMPLAINT:
 		when = iso_time(r.c.received);
-		g_ptr_array_add(out, g_strdup_printf("complaint of %s from %s, Message-ID <%s>", when,
-		                                     r.c.client_domain, id));
-		g_free(id);
+		f[0] = field(r.c.client_domain), f[1] = field(r.c.message_id);
+		g_ptr_array_add(
+		    out, g_strdup_printf("complaint of %s from %s, Message-ID <%s>", when, f[0], f[1]));
 		break;
-	}
 	case SPOOL_APOLOGY:
 		when = iso_time(r.a.at);
-		g_ptr_array_add(
-		    out, g_strdup_printf("apology of %s from %s to %s", when, r.a.sender, r.a.client_domain));
+		f[0] = field(r.a.sender), f[1] = field(r.a.client_domain);
+		g_ptr_array_add(out, g_strdup_printf("apology of %s from %s to %s", when, f[0], f[1]));
 		break;
 	case SPOOL_DECISION:
 		when = iso_time(r.d.at);
-		g_ptr_array_add(out, g_strdup_printf("decision of %s: %s of %s to %s (%s)", when, r.d.verdict,
-		                                     r.d.sender, r.d.client_domain, r.d.rules));
+		f[0] = field(r.d.verdict), f[1] = field(r.d.sender), f[2] = field(r.d.client_domain),
+		f[3] = field(r.d.rules);
+		g_ptr_array_add(out, g_strdup_printf("decision of %s: %s of %s to %s (%s)", when, f[0], f[1],
+		                                     f[2], f[3]));
 		break;
 	}
+	for (size_t i = 0; i < G_N_ELEMENTS(f); i++)
+		g_free(f[i]);
 	g_free(when);
 	spool_record_clear(&r);
 	return true;
 }
 
+/* Open the file set aside, PATH, with FLAGS and lock it (LOCK) as
+ * open_locked() does, but never through a symbolic link, and only a
+ * regular file with one name: an operator runs the commands that read and
+ * rewrite it, often as root, in a directory the daemon's user owns.
+ * NOT_THERE when there is none; -1 with *ERR. */
+static int open_aside(const char *path, int flags, int lock, char **err)
+{
+	for (int tries = 0; tries < 10; tries++) {
+		int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT)
+			return NOT_THERE;
+		if (fd < 0) {
+			fail_errno(path, errno == ELOOP ? "a symbolic link, not followed" : NULL, err);
+			return -1;
+		}
+		struct stat locked, named;
+		if (fstat(fd, &locked) != 0 || !S_ISREG(locked.st_mode) || locked.st_nlink != 1) {
+			*err = g_strdup_printf("spool %s: not a regular file with one name: not read", path);
+			close(fd);
+			return -1;
+		}
+		if (flock(fd, lock) != 0) {
+			fail_errno(path, "cannot lock", err);
+			close(fd);
+			return -1;
+		}
+		if (lstat(path, &named) == 0 && locked.st_ino == named.st_ino &&
+		    locked.st_dev == named.st_dev)
+			return fd;
+		close(fd); /* replaced meanwhile */
+	}
+	*err = g_strdup_printf("spool %s: the file keeps being replaced", path);
+	return -1;
+}
+
 bool spool_aside_list(const char *dir, GPtrArray *lines, char **err)
 {
 	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
-	int fd = open_locked(NULL, path, O_RDONLY, LOCK_SH, err);
+	int fd = open_aside(path, O_RDONLY, LOCK_SH, err);
 	gsize len = 0;
 	char *text = fd >= 0 ? read_all(fd, path, &len, err) : NULL;
 	if (text != NULL)
@@ -1073,14 +1140,14 @@ bool spool_aside_list(const char *dir, GPtrArray *lines, char **err)
 		close(fd);
 	g_free(text);
 	g_free(path);
-	return fd == NOT_THERE || *err == NULL;
+	return fd == NOT_THERE || (fd >= 0 && text != NULL);
 }
 
 bool spool_aside_count(const char *dir, unsigned *lines, char **err)
 {
 	*lines = 0;
 	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
-	int fd = open_locked(NULL, path, O_RDONLY, LOCK_SH, err);
+	int fd = open_aside(path, O_RDONLY, LOCK_SH, err);
 	char buf[65536], last = '\n';
 	ssize_t n = 0;
 	while (fd >= 0 && ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))) {
@@ -1098,41 +1165,124 @@ bool spool_aside_count(const char *dir, unsigned *lines, char **err)
 	return fd == NOT_THERE || (fd >= 0 && n == 0);
 }
 
-bool spool_aside_return(struct spool *sp, unsigned *lines, char **err)
+struct retry {
+	struct store *st;
+	struct spool_aside_retried *done;
+	GString *kept;
+	bool failed; /* the store failed: the rest is kept untried */
+	char **err;
+};
+
+static bool retry_line(void *arg, const char *line, size_t n)
 {
-	*lines = 0;
-	if (sp->path == NULL) {
-		*err = g_strdup("no spool (spool.directory is empty)");
-		return false;
+	struct retry *rt = arg;
+	struct spool_record r;
+	bool keep = true;
+	if (rt->failed) {
+		rt->done->left++;
+	} else if (!record_parse(line, n, true, &r)) {
+		rt->done->unreadable++;
+	} else {
+		char *why = NULL;
+		store_note_failure(false);
+		if (spool_record_store(rt->st, &r, &why)) {
+			unsigned *count[] = {[SPOOL_HOLD] = &rt->done->holds,
+			                     [SPOOL_COMPLAINT] = &rt->done->complaints,
+			                     [SPOOL_APOLOGY] = &rt->done->apologies,
+			                     [SPOOL_DECISION] = &rt->done->decisions};
+			++*count[r.type];
+			keep = false;
+		} else if (store_failure_refused()) {
+			rt->done->refused++;
+			if (rt->done->refusal == NULL)
+				rt->done->refusal = g_steal_pointer(&why);
+		} else {
+			rt->failed = true;
+			rt->done->left++;
+			*rt->err = g_steal_pointer(&why);
+		}
+		g_free(why);
+		spool_record_clear(&r);
 	}
-	/* Under the replay lock: only a replay writes the file set aside. */
-	int dir = replay_lock(sp, false, false, err);
-	if (dir < 0)
-		return dir == NOT_THERE;
-	int fd = open(sp->aside, O_RDWR | O_CLOEXEC);
-	bool ok = fd >= 0 || (errno == ENOENT) || fail_errno(sp->aside, NULL, err);
+	if (keep) {
+		g_string_append_len(rt->kept, line, (gssize)n);
+		g_string_append_c(rt->kept, '\n');
+	}
+	return true;
+}
+
+/* Put KEPT in place of the file set aside, PATH (open as FD, locked): a new
+ * file, given the old one's owner, renamed over it; where it cannot be given
+ * that owner (an operator who is not root), rewritten in place. */
+static bool rewrite_aside(const char *dir, const char *path, int fd, const GString *kept, char **err)
+{
+	struct stat old;
+	if (fstat(fd, &old) != 0)
+		return fail_errno(path, NULL, err);
+	char *tmp = g_strconcat(path, ".tmp", NULL);
+	int t = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	if (t < 0 && errno == EEXIST &&
+	    unlink(tmp) == 0) /* left by one killed: a link is removed, not followed */
+		t = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	bool owned = t >= 0 && (fchown(t, old.st_uid, old.st_gid) == 0 ||
+	                        (geteuid() == old.st_uid && getegid() == old.st_gid));
+	bool ok;
+	if (owned) {
+		ok = (write_all(t, kept->str, kept->len) && fdatasync(t) == 0) ||
+		     fail_errno(tmp, "cannot write", err);
+		ok = ok && (rename(tmp, path) == 0 || fail_errno(path, "cannot replace", err));
+		if (!ok)
+			unlink(tmp);
+		int d = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+		if (d >= 0) {
+			(void)fsync(d);
+			close(d);
+		}
+	} else {
+		if (t >= 0)
+			unlink(tmp);
+		/* killed in the middle, the lines not yet written again are lost */
+		ok = (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0 &&
+		      write_all(fd, kept->str, kept->len) && fdatasync(fd) == 0) ||
+		     fail_errno(path, "cannot rewrite", err);
+	}
+	if (t >= 0)
+		close(t);
+	g_free(tmp);
+	return ok;
+}
+
+bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_retried *done, char **err)
+{
+	memset(done, 0, sizeof *done);
+	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
+	int fd = open_aside(path, O_RDWR, LOCK_EX, err);
 	gsize len = 0;
-	char *text = fd >= 0 ? read_all(fd, sp->aside, &len, err) : NULL;
-	ok = ok && (fd < 0 || text != NULL);
-	if (ok && len > 0) {
-		GString *all = g_string_new_len(text, (gssize)len);
-		if (all->str[all->len - 1] != '\n')
-			g_string_append_c(all, '\n'); /* a line left unfinished */
-		bool unused;
-		/* appended, then taken out of the file set aside: killed in
-		 * between, the lines are in both, and a second return would
-		 * spool them twice */
-		ok = append(sp, all, NULL, &unused, err);
-		if (ok && (ftruncate(fd, 0) != 0 || fdatasync(fd) != 0))
-			ok = fail_errno(sp->aside, "returned to the spool, but cannot empty", err);
-		if (ok)
-			*lines = count_lines(all->str, all->len);
-		g_string_free(all, TRUE);
+	char *text = fd >= 0 ? read_all(fd, path, &len, err) : NULL;
+	bool ok = fd == NOT_THERE || text != NULL;
+	if (text != NULL && len > 0) {
+		struct retry rt = {st, done, g_string_new(NULL), false, err};
+		each_line(text, len, retry_line, &rt);
+		char *why = NULL;
+		if (rt.kept->len == 0) {
+			if (ftruncate(fd, 0) != 0 || fdatasync(fd) != 0)
+				fail_errno(path, "written to the store, but cannot empty", &why);
+		} else if (rt.kept->len != len) {
+			rewrite_aside(dir, path, fd, rt.kept, &why);
+		}
+		if (why != NULL) {
+			char *both = *err ? g_strdup_printf("%s; %s", *err, why) : g_strdup(why);
+			g_free(*err);
+			*err = both;
+			g_free(why);
+		}
+		ok = *err == NULL;
+		g_string_free(rt.kept, TRUE);
 	}
 	if (fd >= 0)
 		close(fd);
 	g_free(text);
-	replay_unlock(sp, dir);
+	g_free(path);
 	return ok;
 }
 
@@ -1151,7 +1301,7 @@ char *spool_aside_note(const struct spool_replayed *done, const char *dir)
 	if (done->unreadable > 0)
 		g_string_append_printf(note, "%u line(s) were no record this program reads",
 		                       done->unreadable);
-	g_string_append_printf(note, "; kept in %s/%s (apologyctl store aside list)", dir, SPOOL_ASIDE);
+	g_string_append_printf(note, "; kept in %s/%s (apologyctl store aside)", dir, SPOOL_ASIDE);
 	if (done->dropped > 0)
 		g_string_append_printf(note, ", but for %u that could not be written there: dropped",
 		                       done->dropped);

@@ -172,27 +172,30 @@ static void test_bad_files(void **state)
 		g_error_free(err);
 	}
 	/* A weight that is NaN or infinite (the last one, before the end
-	 * marker) is refused; the largest finite float is read. */
+	 * marker, one in the middle of the file, or one a thousand weights
+	 * before the end) is refused; the largest finite float is read. */
 	const uint32_t weights[] = {0x7fc00000u, 0x7f800000u, 0xff800000u, 0xffffffffu, 0x7f7fffffu};
-	uint32_t kept;
-	char *last = data + len - 8 - sizeof kept;
-	memcpy(&kept, last, sizeof kept);
-	for (size_t i = 0; i < G_N_ELEMENTS(weights); i++) {
+	const size_t at[] = {len - 8 - 4, (len / 2) & ~(size_t)3, len - 8 - 4000};
+	for (size_t k = 0; k < G_N_ELEMENTS(weights) * G_N_ELEMENTS(at); k++) {
+		size_t i = k % G_N_ELEMENTS(weights);
+		char *last = data + at[k / G_N_ELEMENTS(weights)];
+		uint32_t kept;
+		memcpy(&kept, last, sizeof kept);
 		memcpy(last, &weights[i], sizeof weights[i]);
 		assert_true(g_file_set_contents(path, data, (gssize)len, NULL));
 		GError *err = NULL;
 		struct encoder *enc = encoder_load(path, &err);
+		memcpy(last, &kept, sizeof kept);
 		if (weights[i] == 0x7f7fffffu) {
 			assert_non_null(enc);
 			encoder_free(enc);
 			continue;
 		}
 		if (enc != NULL)
-			fail_msg("a weight of bits %08x was read", weights[i]);
+			fail_msg("a weight of bits %08x at %zu was read", weights[i], (size_t)(last - data));
 		assert_non_null(strstr(err->message, "a weight is NaN or infinite"));
 		g_error_free(err);
 	}
-	memcpy(last, &kept, sizeof kept);
 	data[0] ^= 0x20; /* another magic */
 	assert_true(g_file_set_contents(path, data, (gssize)len, NULL));
 	GError *err = NULL;

@@ -1840,40 +1840,61 @@ static void test_spool_refused(void **state)
 	spool_free(sp);
 }
 
-/* What a replay set aside is listed line by line and, returned to the
- * spool once the cause is mended, written at the next replay; a line that
- * is still no record is set aside again.  A spool without room for the
- * lines takes none, and the file set aside keeps them. */
-static void test_spool_aside_return(void **state)
+static sqlite3 *lock_store(const char *path);
+static void unlock_store(sqlite3 *db);
+
+/* Append TEXT to DIR's SPOOL_ASIDE, behind the spool's back. */
+static void aside_append(const char *dir, const char *text)
+{
+	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
+	FILE *f = fopen(path, "a");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	g_free(path);
+}
+
+static unsigned aside_lines(const char *dir)
+{
+	unsigned n = 99;
+	char *err = NULL;
+	if (!spool_aside_count(dir, &n, &err))
+		fail_msg("count: %s", err);
+	return n;
+}
+
+/* What a replay set aside is listed line by line, counted, and, once the
+ * cause is mended, written to the store by a retry; what is refused again,
+ * no record, or not tried because the store failed stays set aside.  A
+ * line a replay sets aside after one left unfinished is a line of its own.
+ * Never through a symbolic link. */
+static void test_spool_aside_retry(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
 	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
-	unsigned n = 99;
+	struct spool_aside_retried done;
 	assert_true(spool_aside_list(fx->dir, lines, &err)); /* no file yet */
 	assert_int_equal(lines->len, 0);
-	assert_true(spool_aside_count(fx->dir, &n, &err));
-	assert_int_equal(n, 0);
-	assert_true(spool_aside_return(sp, &n, &err));
-	assert_int_equal(n, 0);
+	assert_int_equal(aside_lines(fx->dir), 0);
+	assert_true(spool_aside_retry(fx->dir, fx->st, &done, &err));
+	assert_int_equal(done.holds + done.refused + done.unreadable + done.left, 0);
 
 	struct store_quarantine q = spool_sample("tok-aside");
 	assert_true(spool_hold(sp, &q, NULL, &err));
 	spool_file_append(fx->dir, "{\"spool\":99,\"type\":\"hold\",\"\x01token\":\"from a newer version\"}\n");
 	sqlite3 *db = refuse_holds(fx->path);
-	struct spool_replayed done;
+	struct spool_replayed replayed;
 	for (int i = 0; i < SPOOL_REFUSALS; i++) {
-		(void)spool_replay(sp, fx->st, &done, &err);
+		(void)spool_replay(sp, fx->st, &replayed, &err);
 		g_clear_pointer(&err, g_free);
 	}
-	assert_int_equal(done.refused, 1);
+	assert_int_equal(replayed.refused, 1);
 	assert_true(spool_empty(sp));
-
 	assert_true(spool_aside_list(fx->dir, lines, &err));
 	assert_int_equal(lines->len, 2);
-	assert_true(spool_aside_count(fx->dir, &n, &err));
-	assert_int_equal(n, 2);
+	assert_int_equal(aside_lines(fx->dir), 2);
 	const char *first = lines->pdata[0], *second = lines->pdata[1];
 	assert_non_null(strstr(first, "hold of "));
 	assert_non_null(strstr(first, "tok-aside"));
@@ -1881,48 +1902,84 @@ static void test_spool_aside_return(void **state)
 	assert_non_null(strstr(second, "from a newer"));
 	assert_null(strchr(second, '\x01')); /* shown on a terminal */
 
-	/* No room: nothing moves. */
-	struct spool *small = spool_new(fx->dir, 64);
-	assert_false(spool_aside_return(small, &n, &err));
-	assert_non_null(strstr(err, "full"));
-	g_clear_pointer(&err, g_free);
-	spool_free(small);
-	assert_true(spool_empty(sp));
+	/* A line left unfinished, then one more set aside: two lines. */
+	aside_append(fx->dir, "{\"spool\":1,\"type\":\"apol");
+	assert_int_equal(aside_lines(fx->dir), 3);
+	spool_file_append(fx->dir, "not a record\n");
+	assert_true(spool_replay(sp, fx->st, &replayed, &err));
+	assert_int_equal(replayed.unreadable, 1);
 	g_ptr_array_set_size(lines, 0);
 	assert_true(spool_aside_list(fx->dir, lines, &err));
-	assert_int_equal(lines->len, 2);
+	assert_int_equal(lines->len, 4);
+	assert_non_null(strstr(lines->pdata[3], "(12 bytes): not a record"));
 
-	/* Mended: returned, and the record is written. */
+	/* Not mended: refused again, and all stays, with the file's owner. */
+	char *path = g_build_filename(fx->dir, SPOOL_ASIDE, NULL);
+	struct stat before, after;
+	bool root = geteuid() == 0;
+	if (root)
+		assert_int_equal(chown(path, 65534, 65534), 0);
+	assert_int_equal(stat(path, &before), 0);
+	assert_true(spool_aside_retry(fx->dir, fx->st, &done, &err));
+	assert_int_equal(done.refused, 1);
+	assert_int_equal(done.unreadable, 3);
+	assert_int_equal(done.holds, 0);
+	assert_non_null(strstr(done.refusal, "refused by the test"));
+	g_clear_pointer(&done.refusal, g_free);
+	assert_int_equal(aside_lines(fx->dir), 4);
+
+	/* The store failing (locked): nothing is tried after it, all stays. */
 	assert_int_equal(sqlite3_exec(db, "DROP TRIGGER refuse", NULL, NULL, NULL), SQLITE_OK);
 	sqlite3_close(db);
-	assert_true(spool_aside_return(sp, &n, &err));
-	assert_int_equal(n, 2);
+	store_set_busy_timeout(fx->st, 50);
+	sqlite3 *lock = lock_store(fx->path);
+	assert_false(spool_aside_retry(fx->dir, fx->st, &done, &err));
+	assert_non_null(err);
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(done.holds + done.refused, 0);
+	assert_int_equal(done.left, 4); /* the hold, and the three lines after it untried */
+	assert_int_equal(aside_lines(fx->dir), 4);
+	unlock_store(lock);
+
+	/* Mended: the hold is written, the lines that are no record stay. */
+	assert_true(spool_aside_retry(fx->dir, fx->st, &done, &err));
+	assert_int_equal(done.holds, 1);
+	assert_int_equal(done.unreadable, 3);
+	assert_int_equal(done.refused + done.left, 0);
 	g_ptr_array_set_size(lines, 0);
 	assert_true(spool_aside_list(fx->dir, lines, &err));
-	assert_int_equal(lines->len, 0);
-	assert_int_equal(spooled(fx->dir, NULL), 2);
-	if (!spool_replay(sp, fx->st, &done, &err))
-		fail_msg("replay: %s", err);
-	assert_int_equal(done.holds, 1);
-	assert_int_equal(done.unreadable, 1);
-	assert_true(spool_empty(sp));
-	assert_true(spool_aside_list(fx->dir, lines, &err));
-	assert_int_equal(lines->len, 1);
-	assert_non_null(strstr(lines->pdata[0], "no record this program reads"));
-	/* a line left unfinished counts */
-	char *aside = g_build_filename(fx->dir, SPOOL_ASIDE, NULL);
-	FILE *f = fopen(aside, "a");
-	assert_non_null(f);
-	fputs("{\"spool\":1,\"type\":\"ap", f);
-	fclose(f);
-	g_free(aside);
-	assert_true(spool_aside_count(fx->dir, &n, &err));
-	assert_int_equal(n, 2);
+	assert_int_equal(lines->len, 3);
+	for (guint i = 0; i < lines->len; i++)
+		assert_non_null(strstr(lines->pdata[i], "no record this program reads"));
+	assert_int_equal(stat(path, &after), 0);
+	assert_int_equal(after.st_uid, before.st_uid);
+	assert_int_equal(after.st_gid, before.st_gid);
+	assert_int_equal(after.st_mode & 0777, 0640);
 	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	assert_true(store_quarantine_list(fx->st, &(struct store_query){.state = "held"}, held, &err));
 	assert_int_equal(held->len, 1);
 	assert_string_equal(((struct store_quarantine *)held->pdata[0])->token, "tok-aside");
 	g_ptr_array_unref(held);
+
+	/* A retry of what is written again writes nothing twice. */
+	assert_true(spool_aside_retry(fx->dir, fx->st, &done, &err));
+	assert_int_equal(done.holds, 0);
+	assert_int_equal(aside_lines(fx->dir), 3);
+
+	/* A symbolic link in its place is not followed. */
+	char *elsewhere = g_build_filename(fx->dir, "elsewhere", NULL);
+	assert_int_equal(rename(path, elsewhere), 0);
+	assert_int_equal(symlink(elsewhere, path), 0);
+	assert_false(spool_aside_list(fx->dir, lines, &err));
+	assert_non_null(strstr(err, "symbolic link"));
+	g_clear_pointer(&err, g_free);
+	assert_false(spool_aside_retry(fx->dir, fx->st, &done, &err));
+	assert_non_null(strstr(err, "symbolic link"));
+	g_clear_pointer(&err, g_free);
+	assert_false(spool_aside_count(fx->dir, &done.holds, &err));
+	g_clear_pointer(&err, g_free);
+	g_free(elsewhere);
+	g_free(path);
 	g_ptr_array_unref(lines);
 	spool_free(sp);
 }
@@ -3352,7 +3409,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_replay_old_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_refused, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_spool_aside_return, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_spool_aside_retry, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_down_no_refusal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
