@@ -1754,10 +1754,10 @@ static sqlite3 *refuse_holds(const char *path)
 	return db;
 }
 
-/* Write TEXT at the end of the spool file in DIR, behind the spool's back. */
-static void spool_file_append(const char *dir, const char *text)
+/* Write TEXT at the end of the file NAME in DIR, behind the spool's back. */
+static void dir_file_append(const char *dir, const char *name, const char *text)
 {
-	char *path = g_build_filename(dir, SPOOL_FILE, NULL);
+	char *path = g_build_filename(dir, name, NULL);
 	FILE *f = fopen(path, "a");
 	assert_non_null(f);
 	fputs(text, f);
@@ -1776,7 +1776,7 @@ static void test_spool_store_fails(void **state)
 	struct store_complaint c = {"c2@client.example", "", "client.example", 1000, false, 1, false};
 	struct store_quarantine q = spool_sample("tok-2");
 	assert_true(spool_complaint(sp, &c, &err));
-	spool_file_append(fx->dir, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh\n"); /* a record cut short */
+	dir_file_append(fx->dir, SPOOL_FILE, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh\n"); /* a record cut short */
 	assert_true(spool_hold(sp, &q, NULL, &err));
 	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 1, NULL, &err));
 
@@ -1843,17 +1843,6 @@ static void test_spool_refused(void **state)
 static sqlite3 *lock_store(const char *path);
 static void unlock_store(sqlite3 *db);
 
-/* Append TEXT to DIR's SPOOL_ASIDE, behind the spool's back. */
-static void aside_append(const char *dir, const char *text)
-{
-	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
-	FILE *f = fopen(path, "a");
-	assert_non_null(f);
-	fputs(text, f);
-	fclose(f);
-	g_free(path);
-}
-
 static unsigned aside_lines(const char *dir)
 {
 	unsigned n = 99;
@@ -1883,7 +1872,7 @@ static void test_spool_aside_retry(void **state)
 
 	struct store_quarantine q = spool_sample("tok-aside");
 	assert_true(spool_hold(sp, &q, NULL, &err));
-	spool_file_append(fx->dir, "{\"spool\":99,\"type\":\"hold\",\"\x01token\":\"from a newer version\"}\n");
+	dir_file_append(fx->dir, SPOOL_FILE, "{\"spool\":99,\"type\":\"hold\",\"\x01token\":\"from a newer version\"}\n");
 	sqlite3 *db = refuse_holds(fx->path);
 	struct spool_replayed replayed;
 	for (int i = 0; i < SPOOL_REFUSALS; i++) {
@@ -1903,9 +1892,9 @@ static void test_spool_aside_retry(void **state)
 	assert_null(strchr(second, '\x01')); /* shown on a terminal */
 
 	/* A line left unfinished, then one more set aside: two lines. */
-	aside_append(fx->dir, "{\"spool\":1,\"type\":\"apol");
+	dir_file_append(fx->dir, SPOOL_ASIDE, "{\"spool\":1,\"type\":\"apol");
 	assert_int_equal(aside_lines(fx->dir), 3);
-	spool_file_append(fx->dir, "not a record\n");
+	dir_file_append(fx->dir, SPOOL_FILE, "not a record\n");
 	assert_true(spool_replay(sp, fx->st, &replayed, &err));
 	assert_int_equal(replayed.unreadable, 1);
 	g_ptr_array_set_size(lines, 0);
@@ -2235,7 +2224,7 @@ static void test_spool_unfinished_line(void **state)
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
 	struct store_quarantine a = spool_sample("a"), b = spool_sample("b");
 	assert_true(spool_hold(sp, &a, NULL, &err));
-	spool_file_append(fx->dir, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut"); /* no end of line */
+	dir_file_append(fx->dir, SPOOL_FILE, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut"); /* no end of line */
 	assert_true(spool_hold(sp, &b, NULL, &err));
 	struct spool_replayed done;
 	if (!spool_replay(sp, fx->st, &done, &err))
