@@ -130,11 +130,13 @@ char *spool_aside_note(const struct spool_replayed *done, const char *dir);
  * time and who it is about, or the start of a line that is no record this
  * program reads (every field made fit for a terminal).  A file that does
  * not exist holds none; one that is a symbolic link, or no regular file of
- * one name, is not read (false with *ERR).  Read under the file's lock;
- * changes nothing. */
+ * one name, is not read (false with *ERR).  Read without a lock (a reader
+ * must not keep the daemon's replays waiting: a line is set aside in one
+ * write, and the file replaced by a rename); changes nothing. */
 bool spool_aside_list(const char *dir, GPtrArray *lines, char **err);
-/* How many lines DIR's SPOOL_ASIDE holds, without reading them as records
- * (the daemon's gauge); opened as spool_aside_list() opens it. */
+/* How many lines (not empty) DIR's SPOOL_ASIDE holds, without reading them
+ * as records: the daemon's gauge, read with the daemon's own rights and no
+ * lock. */
 bool spool_aside_count(const char *dir, unsigned *lines, char **err);
 /* What spool_aside_retry() did. */
 struct spool_aside_retried {
@@ -147,9 +149,12 @@ struct spool_aside_retried {
 /* Write the records of DIR's SPOOL_ASIDE to ST, as a replay does (a held
  * message whose token ST has is not written again), and keep in the file
  * only the lines not written: refused again, no record, or after the store
- * failed (false with *ERR: the store's message).  The file is locked
- * meanwhile (the daemon's replays wait to set lines aside) and replaced by
- * one holding what is kept, with the old one's owner.  Never read or
+ * failed (false with *ERR: the store's message).  The store's messages, in
+ * *ERR and DONE->refusal, are made fit for a terminal (they may quote the
+ * data).  The file is locked meanwhile (the daemon's replays wait to set
+ * lines aside) and replaced by one holding what is kept, with the old one's
+ * owner and mode; rewritten in place where that cannot be (an operator who
+ * is not root, a full disk).  Never read or
  * written through a symbolic link, nor when it is no regular file of one
  * name (false with *ERR).  A file that does not exist holds nothing.
  * Killed after writing to ST and before the file is replaced, the next

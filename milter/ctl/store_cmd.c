@@ -55,9 +55,13 @@ static int aside_retry(const struct review_config *cfg, struct store *st, void *
 	bool ok = spool_aside_retry(cfg->spool_dir, st, &done, &err);
 	unsigned written = done.holds + done.complaints + done.apologies + done.decisions;
 	unsigned kept = done.refused + done.unreadable + done.left;
-	if (written + kept == 0 && ok) {
-		printf("nothing set aside in %s/%s\n", cfg->spool_dir, SPOOL_ASIDE);
-		return 0;
+	if (written + kept == 0) {
+		if (ok)
+			printf("nothing set aside in %s/%s\n", cfg->spool_dir, SPOOL_ASIDE);
+		else
+			fprintf(stderr, "apologyctl: store aside retry: %s\n", err);
+		g_free(err);
+		return ok ? 0 : EX_IOERR;
 	}
 	printf("%u record(s) written to the store (%u held, %u complaint(s), %u apology(ies), %u "
 	       "decision(s))\n",

@@ -222,14 +222,19 @@ static void measure(struct store *st, const struct config *cfg)
 	unsigned aside = 0;
 	if (*cfg->spool_dir == '\0' || spool_read(cfg->spool_dir, &waiting, NULL, &err))
 		metric_set(metric_at(dm->spool_records), waiting);
-	if (err == NULL && (*cfg->spool_dir == '\0' || spool_aside_count(cfg->spool_dir, &aside, &err)))
-		metric_set(metric_at(dm->spool_aside), aside);
 	GPtrArray *held = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	if (err == NULL && st != NULL && own_holds(st, cfg, held, &err))
 		metric_set(metric_at(dm->holds_waiting), held->len);
 	g_ptr_array_unref(held);
 	if (err == NULL && st != NULL && store_outbox_backlog(st, &backlog, &err))
 		metric_set(metric_at(dm->outbox_backlog), backlog);
+	/* read whatever the others did, and they whatever it does */
+	char *aside_why = NULL;
+	if (*cfg->spool_dir == '\0' || spool_aside_count(cfg->spool_dir, &aside, &aside_why))
+		metric_set(metric_at(dm->spool_aside), aside);
+	if (err == NULL)
+		err = g_steal_pointer(&aside_why);
+	g_free(aside_why);
 	if (err != NULL && g_strcmp0(err, last_why) != 0)
 		log_msg(LOG_WARNING, "metrics: %s", err);
 	g_free(last_why);

@@ -1021,29 +1021,33 @@ static char *iso_time(gint64 t)
 	return s;
 }
 
-/* TEXT's first SHOWN_MAX characters ("..." when cut), made valid UTF-8,
- * control characters as '?': for a terminal. */
+/* TEXT's first MAX characters ("..." when cut), made valid UTF-8, with
+ * every control character (C0 and C1) and format character (bidi
+ * controls, zero-width marks) as '?': for a terminal. */
 #define SHOWN_MAX 80
-static char *shown(const char *text, size_t len)
+static char *shown(const char *text, size_t len, glong max)
 {
 	char *valid = g_utf8_make_valid(text, (gssize)len);
-	char *s = valid;
-	if (g_utf8_strlen(valid, -1) > SHOWN_MAX) {
-		char *cut = g_utf8_substring(valid, 0, SHOWN_MAX);
-		s = g_strconcat(cut, "...", NULL);
-		g_free(cut);
-		g_free(valid);
+	GString *out = g_string_sized_new(MIN(len, (size_t)max * 4) + 3);
+	glong n = 0;
+	const char *p = valid;
+	for (; *p != '\0' && n < max; p = g_utf8_next_char(p), n++) {
+		gunichar c = g_utf8_get_char(p);
+		if (g_unichar_iscntrl(c) || g_unichar_type(c) == G_UNICODE_FORMAT)
+			g_string_append_c(out, '?');
+		else
+			g_string_append_unichar(out, c);
 	}
-	for (char *p = s; *p; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
-	return s;
+	if (*p != '\0')
+		g_string_append(out, "...");
+	g_free(valid);
+	return g_string_free(out, FALSE);
 }
 
 /* A field of a record for a terminal: shown(), "-" when missing. */
 static char *field(const char *s)
 {
-	return s != NULL ? shown(s, strlen(s)) : g_strdup("-");
+	return s != NULL ? shown(s, strlen(s), SHOWN_MAX) : g_strdup("-");
 }
 
 /* One line of SPOOL_ASIDE, described for a person. */
@@ -1052,7 +1056,7 @@ static bool describe_line(void *arg, const char *line, size_t n)
 	GPtrArray *out = arg;
 	struct spool_record r;
 	if (!record_parse(line, n, false, &r)) {
-		char *start = shown(line, n);
+		char *start = shown(line, n, SHOWN_MAX);
 		g_ptr_array_add(out,
 		                g_strdup_printf("no record this program reads (%zu bytes): %s", n, start));
 		g_free(start);
@@ -1093,8 +1097,8 @@ static bool describe_line(void *arg, const char *line, size_t n)
 	return true;
 }
 
-/* Open the file set aside, PATH, with FLAGS and lock it (LOCK) as
- * open_locked() does, but never through a symbolic link, and only a
+/* Open the file set aside, PATH, with FLAGS and lock it (LOCK; 0: no lock)
+ * as open_locked() does, but never through a symbolic link, and only a
  * regular file with one name: an operator runs the commands that read and
  * rewrite it, often as root, in a directory the daemon's user owns.
  * NOT_THERE when there is none; -1 with *ERR. */
@@ -1114,7 +1118,7 @@ static int open_aside(const char *path, int flags, int lock, char **err)
 			close(fd);
 			return -1;
 		}
-		if (flock(fd, lock) != 0) {
+		if (lock != 0 && flock(fd, lock) != 0) {
 			fail_errno(path, "cannot lock", err);
 			close(fd);
 			return -1;
@@ -1131,7 +1135,7 @@ static int open_aside(const char *path, int flags, int lock, char **err)
 bool spool_aside_list(const char *dir, GPtrArray *lines, char **err)
 {
 	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
-	int fd = open_aside(path, O_RDONLY, LOCK_SH, err);
+	int fd = open_aside(path, O_RDONLY, 0, err);
 	gsize len = 0;
 	char *text = fd >= 0 ? read_all(fd, path, &len, err) : NULL;
 	if (text != NULL)
@@ -1147,23 +1151,25 @@ bool spool_aside_count(const char *dir, unsigned *lines, char **err)
 {
 	*lines = 0;
 	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
-	int fd = open_aside(path, O_RDONLY, LOCK_SH, err);
-	char buf[65536], last = '\n';
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	char buf[65536], prev = '\n';
 	ssize_t n = 0;
 	while (fd >= 0 && ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))) {
-		for (ssize_t i = 0; i < n; i++)
-			*lines += buf[i] == '\n';
-		if (n > 0)
-			last = buf[n - 1];
+		for (ssize_t i = 0; i < n; i++) {
+			*lines += buf[i] == '\n' && prev != '\n'; /* empty lines are no line */
+			prev = buf[i];
+		}
 	}
-	if (fd >= 0 && n < 0)
-		fail_errno(path, "cannot read", err);
-	*lines += last != '\n'; /* a line left unfinished */
+	*lines += prev != '\n'; /* a line left unfinished */
+	bool ok = (fd < 0 && errno == ENOENT) || (fd >= 0 && n == 0) ||
+	          fail_errno(path, fd < 0 ? NULL : "cannot read", err);
 	if (fd >= 0)
 		close(fd);
 	g_free(path);
-	return fd == NOT_THERE || (fd >= 0 && n == 0);
+	return ok;
 }
+
+#define MESSAGE_MAX 400 /* characters of a store's message shown */
 
 struct retry {
 	struct store *st;
@@ -1194,12 +1200,12 @@ static bool retry_line(void *arg, const char *line, size_t n)
 			keep = false;
 		} else if (store_failure_refused()) {
 			rt->done->refused++;
-			if (rt->done->refusal == NULL)
-				rt->done->refusal = g_steal_pointer(&why);
+			if (rt->done->refusal == NULL) /* the store's message may quote the data */
+				rt->done->refusal = shown(why, strlen(why), MESSAGE_MAX);
 		} else {
 			rt->failed = true;
 			rt->done->left++;
-			*rt->err = g_steal_pointer(&why);
+			*rt->err = shown(why, strlen(why), MESSAGE_MAX);
 		}
 		g_free(why);
 		spool_record_clear(&r);
@@ -1211,29 +1217,39 @@ static bool retry_line(void *arg, const char *line, size_t n)
 	return true;
 }
 
+/* KEPT in place of the file set aside, PATH (open as FD, locked), rewritten
+ * in the same file: killed in the middle, the lines not yet written again
+ * are lost.  It only shrinks, so a full disk does not stop it. */
+static bool rewrite_in_place(const char *path, int fd, const GString *kept, char **err)
+{
+	return (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0 && write_all(fd, kept->str, kept->len) &&
+	        fdatasync(fd) == 0) ||
+	       fail_errno(path, "cannot rewrite", err);
+}
+
 /* Put KEPT in place of the file set aside, PATH (open as FD, locked): a new
- * file, given the old one's owner, renamed over it; where it cannot be given
- * that owner (an operator who is not root), rewritten in place. */
+ * file, given the old one's owner and mode, renamed over it; in place where
+ * the new file cannot be given that owner (an operator who is not root) or
+ * cannot be written (a full disk). */
 static bool rewrite_aside(const char *dir, const char *path, int fd, const GString *kept, char **err)
 {
 	struct stat old;
 	if (fstat(fd, &old) != 0)
 		return fail_errno(path, NULL, err);
 	char *tmp = g_strconcat(path, ".tmp", NULL);
-	int t = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+	int t = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (t < 0 && errno == EEXIST &&
-	    unlink(tmp) == 0) /* left by one killed: a link is removed, not followed */
-		t = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
-	bool owned = t >= 0 && (fchown(t, old.st_uid, old.st_gid) == 0 ||
-	                        (geteuid() == old.st_uid && getegid() == old.st_gid));
-	bool ok;
-	if (owned) {
-		ok = (write_all(t, kept->str, kept->len) && fdatasync(t) == 0) ||
-		     fail_errno(tmp, "cannot write", err);
-		ok = ok && (rename(tmp, path) == 0 || fail_errno(path, "cannot replace", err));
-		if (!ok)
-			unlink(tmp);
-		int d = ok ? open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	    unlink(tmp) == 0) /* left by one killed; a link is removed, not followed */
+		t = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	bool ok = t >= 0 &&
+	          (fchown(t, old.st_uid, old.st_gid) == 0 ||
+	           (geteuid() == old.st_uid && getegid() == old.st_gid)) &&
+	          fchmod(t, old.st_mode & 07777) == 0 && write_all(t, kept->str, kept->len) &&
+	          fdatasync(t) == 0 && rename(tmp, path) == 0;
+	if (t >= 0)
+		close(t);
+	if (ok) {
+		int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (d >= 0) {
 			(void)fsync(d);
 			close(d);
@@ -1241,13 +1257,8 @@ static bool rewrite_aside(const char *dir, const char *path, int fd, const GStri
 	} else {
 		if (t >= 0)
 			unlink(tmp);
-		/* killed in the middle, the lines not yet written again are lost */
-		ok = (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0 &&
-		      write_all(fd, kept->str, kept->len) && fdatasync(fd) == 0) ||
-		     fail_errno(path, "cannot rewrite", err);
+		ok = rewrite_in_place(path, fd, kept, err);
 	}
-	if (t >= 0)
-		close(t);
 	g_free(tmp);
 	return ok;
 }
@@ -1267,8 +1278,13 @@ bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_ret
 		if (rt.kept->len == 0) {
 			if (ftruncate(fd, 0) != 0 || fdatasync(fd) != 0)
 				fail_errno(path, "written to the store, but cannot empty", &why);
-		} else if (rt.kept->len != len) {
-			rewrite_aside(dir, path, fd, rt.kept, &why);
+		} else if (rt.kept->len != len && !rewrite_aside(dir, path, fd, rt.kept, &why)) {
+			char *more =
+			    g_strdup_printf("%s: the records written stay in it too, and the next retry "
+			                    "writes them again",
+			                    why);
+			g_free(why);
+			why = more;
 		}
 		if (why != NULL) {
 			char *both = *err ? g_strdup_printf("%s; %s", *err, why) : g_strdup(why);
