@@ -1871,6 +1871,16 @@ static void test_spool_aside_retry(void **state)
 	assert_true(spool_aside_retry(fx->dir, fx->st, &done, &err));
 	assert_int_equal(done.holds + done.refused + done.unreadable + done.left, 0);
 
+	/* All written: the file is emptied, and nothing is written twice. */
+	dir_file_append(fx->dir, SPOOL_ASIDE,
+	                "{\"spool\":1,\"type\":\"apology\",\"sender\":\"sam@acme.example\","
+	                "\"client_domain\":\"client.example\",\"at\":1000,\"kinds\":1}\n");
+	assert_true(spool_aside_retry(fx->dir, fx->st, &done, &err));
+	assert_int_equal(done.apologies, 1);
+	assert_int_equal(aside_lines(fx->dir), 0);
+	assert_true(spool_aside_retry(fx->dir, fx->st, &done, &err));
+	assert_int_equal(done.apologies, 0);
+
 	struct store_quarantine q = spool_sample("tok-aside");
 	assert_true(spool_hold(sp, &q, NULL, &err));
 	dir_file_append(fx->dir, SPOOL_FILE, "{\"spool\":99,\"type\":\"hold\",\"\x01token\":\"from a newer version\"}\n");
