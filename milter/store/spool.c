@@ -15,6 +15,7 @@
 #include "jsonstr.h"
 #include "spool.h"
 #include "store_priv.h"
+#include "units.h"
 #include "yamldoc.h"
 
 /* The format's version, the first field of every line. */
@@ -1012,13 +1013,11 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 
 /* ---- lines set aside ----------------------------------------------------- */
 
+/* T as units_format_time() writes it, "?" when it cannot. */
 static char *iso_time(gint64 t)
 {
-	GDateTime *dt = g_date_time_new_from_unix_utc(t);
-	char *s = dt ? g_date_time_format(dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup("?");
-	if (dt)
-		g_date_time_unref(dt);
-	return s;
+	char *s = units_format_time(t);
+	return s != NULL ? s : g_strdup("?");
 }
 
 /* TEXT's first MAX characters ("..." when cut), made valid UTF-8, with
