@@ -63,7 +63,7 @@ echo "127.0.0.1:$PORT_LIB inet n - n - - smtpd -o milter_macro_daemon_name=ORIGI
 	"-o smtpd_milters=\$libmilter_milters" >>"$T/etc/master.cf"
 # Only our own senders are in scope, so robot@elsewhere.example is out of scope.
 sed 's/^  senders: .*/  senders: ["*@acme.example"]/' "$E2E_POLICY" >"$T/policy.yaml"
-cp "$(dirname "$E2E_POLICY")"/*.model "$T/" # the policy's models, named beside it
+copy_policy_models "$T"
 E2E_POLICY=$T/policy.yaml
 mkdir -p "$T/bench"
 

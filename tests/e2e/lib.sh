@@ -29,6 +29,15 @@ PF_STARTED=
 
 die() { echo "e2e: $*" >&2; exit 1; }
 
+# Copies the models and the sentence encoder that $E2E_POLICY names (relative
+# to its own directory) into $1, so that a copy of the policy written there
+# loads the same ones.  Every script that copies the policy uses this, so a
+# file the policy comes to need is copied everywhere at once.
+copy_policy_models() {
+	cp "$(dirname "$E2E_POLICY")"/*.model "$(dirname "$E2E_POLICY")"/*.enc "$1/" ||
+		die "cannot copy the models of $E2E_POLICY into $1"
+}
+
 # The first TCP port from $1 on that can be bound on 127.0.0.1 now.
 free_port() {
 	python3 - "$1" <<'EOF'

@@ -357,7 +357,7 @@ trap 'stop_all' EXIT
 trap 'exit 1' INT TERM
 setup_instance milter
 cp "$E2E_POLICY" "$T/policy.orig"
-cp "$(dirname "$E2E_POLICY")"/*.model "$(dirname "$E2E_POLICY")"/*.enc "$T/" # the policy's models, named beside it
+copy_policy_models "$T"
 # The policy the milter reads (and the reload tests rewrite): only our own senders.
 sed -i 's/^  senders: .*/  senders: ["*@acme.example"]/' "$T/policy.orig"
 E2E_POLICY=$T/policy.yaml

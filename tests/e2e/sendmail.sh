@@ -325,7 +325,7 @@ mkdir -p "$T/run" "$T/state" "$SINK_DIR"
 chown postfix "$SINK_DIR"
 (umask 077 && head -c 32 /dev/urandom >"$HOLD_KEY")
 cp "$E2E_POLICY" "$T/policy.yaml"
-cp "$(dirname "$E2E_POLICY")"/*.model "$(dirname "$E2E_POLICY")"/*.enc "$T/"
+copy_policy_models "$T"
 sed -i 's/^  senders: .*/  senders: ["*@acme.example"]/' "$T/policy.yaml"
 E2E_POLICY=$T/policy.yaml
 write_sendmail_config

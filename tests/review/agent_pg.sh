@@ -167,7 +167,7 @@ write_helper_settings
 # The helper's store is the shared database.
 printf 'store: %s\nhold-key: %s\npostfix-config: %s\n' "$PG_LOCATION" "$HOLD_KEY" "$T/etc" >"$T/postsuper.conf"
 sed 's/^  senders: .*/  senders: ["*@acme.example"]/' "$E2E_POLICY" >"$T/policy.yaml"
-cp "$(dirname "$E2E_POLICY")"/*.model "$(dirname "$E2E_POLICY")"/*.enc "$T/"
+copy_policy_models "$T"
 E2E_POLICY=$T/policy.yaml
 : >"$T/swaks.log"
 start_sink

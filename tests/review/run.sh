@@ -739,7 +739,7 @@ write_helper_settings
 # Mail from this sender is held by Postfix itself, not by the milter.
 postconf -c "$T/etc" -e "smtpd_sender_restrictions = check_sender_access inline:{ $FORGER=HOLD }"
 sed 's/^  senders: .*/  senders: ["*@acme.example"]/' "$E2E_POLICY" >"$T/policy.yaml"
-cp "$(dirname "$E2E_POLICY")"/*.model "$(dirname "$E2E_POLICY")"/*.enc "$T/" # the policy's models, named beside it
+copy_policy_models "$T"
 E2E_POLICY=$T/policy.yaml
 : >"$T/swaks.log"
 start_sink
