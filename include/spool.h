@@ -65,6 +65,10 @@
  * (spool_aside_retry, `apologyctl store aside retry`). */
 #define SPOOL_ASIDE    "store-spool.aside.jsonl"
 #define SPOOL_REFUSALS 3
+/* Seconds a read or change of SPOOL_FILE or SPOOL_ASIDE waits for the
+ * file's lock before it fails (with an error saying so): whoever holds it
+ * longer is stuck, and the mail path must not wait on it. */
+#define SPOOL_LOCK_WAIT 5
 
 struct spool;
 
@@ -169,15 +173,15 @@ struct spool_replayed {
 	unsigned holds, complaints, apologies; /* now in the store */
 	unsigned decisions;                    /* now in the store too */
 	unsigned unreadable;                   /* lines that were no record: kept in SPOOL_ASIDE */
-	unsigned dropped;                      /* of those, ones that could not be kept there */
 	unsigned refused;                      /* records the store kept refusing: kept in SPOOL_ASIDE */
 	unsigned left;                         /* records still spooled: the store failed */
 };
 
 /* Write the spooled records to ST, oldest first, and take those written out
  * of the spool.  Returns false with *ERR when the store failed (the records
- * not yet written stay) or the spool cannot be read; *DONE says how far it
- * got either way.  Nothing spooled is success. */
+ * not yet written stay), the spool cannot be read, or a line cannot be set
+ * aside (it stays, with the records after it); *DONE says how far it got
+ * either way.  Nothing spooled is success. */
 bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *done, char **err);
 
 /*

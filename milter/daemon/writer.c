@@ -21,7 +21,8 @@
  *
  * Nothing here waits on the database with the lock held: a put waits at
  * most for the spool's file (an append, or the thread moving its records
- * there), never for the store.
+ * there; the file's lock at most SPOOL_LOCK_WAIT seconds), never for the
+ * store.
  *
  * The journal.  A hold queued for the store is first written to the
  * daemon's journal of holds (spool.h), under the lock, so that a kill

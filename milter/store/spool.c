@@ -90,6 +90,37 @@ static bool fail_errno(const char *path, const char *what, char **err)
 
 #define NOT_THERE (-2)
 
+/* Lock FD (LOCK_EX or LOCK_SH), waiting at most SPOOL_LOCK_WAIT seconds.
+ * The spool's own holders keep a lock for a read, an append or a rewrite
+ * with its fsync; anyone who can open the file can hold one for ever (a
+ * stuck reader, `flock -s`), and an append is made on the mail path, with
+ * the writer's lock held: a bounded wait turns that into an error the
+ * caller logs.  False with errno set (EWOULDBLOCK when the wait ran out). */
+static bool lock_within(int fd, int lock)
+{
+	gint64 until = g_get_monotonic_time() + SPOOL_LOCK_WAIT * G_USEC_PER_SEC;
+	gulong pause = 500;
+	while (flock(fd, lock | LOCK_NB) != 0) {
+		if (errno == EINTR)
+			continue;
+		if (errno != EWOULDBLOCK || g_get_monotonic_time() >= until)
+			return false;
+		g_usleep(pause);
+		pause = MIN(pause * 2, 50000);
+	}
+	return true;
+}
+
+/* The error of a lock_within() that failed on PATH. */
+static void fail_lock(const char *path, char **err)
+{
+	if (errno == EWOULDBLOCK)
+		*err = g_strdup_printf("spool %s: cannot lock: another process has held it for %d s", path,
+		                       SPOOL_LOCK_WAIT);
+	else
+		fail_errno(path, "cannot lock", err);
+}
+
 /* Open PATH (with FLAGS) and lock it (LOCK_EX or LOCK_SH) against other
  * processes.  Retried when a replay replaced the file meanwhile, so that
  * what is locked is what the path names.  NOT_THERE when the file is not
@@ -111,8 +142,8 @@ static int open_locked(const char *dir, const char *path, int flags, int lock, c
 			return -1;
 		}
 		struct stat locked, named;
-		if (flock(fd, lock) != 0) {
-			fail_errno(path, "cannot lock", err);
+		if (!lock_within(fd, lock)) {
+			fail_lock(path, err);
 			close(fd);
 			return -1;
 		}
@@ -707,12 +738,12 @@ static bool replay_line(void *arg, const char *line, size_t n)
 	struct replay *rp = arg;
 	struct spool_record r;
 	if (!record_parse(line, n, true, &r)) {
-		rp->done->unreadable++;
-		char *why = NULL;
-		if (!keep_aside(rp->sp, line, n, "an unreadable line", &why))
-			rp->done->dropped++;
-		g_free(why);
-		return true;
+		/* Kept where it is when it cannot be set aside (the file locked by
+		 * someone else, a full disk): the replay stops there and the next
+		 * one tries again, as for a record the store does not take. */
+		rp->failed = !keep_aside(rp->sp, line, n, "an unreadable line", rp->err);
+		rp->done->unreadable += !rp->failed;
+		return !rp->failed;
 	}
 	store_note_failure(false);
 	bool ok = spool_record_store(rp->st, &r, rp->err);
@@ -1117,8 +1148,8 @@ static int open_aside(const char *path, int flags, int lock, char **err)
 			close(fd);
 			return -1;
 		}
-		if (lock != 0 && flock(fd, lock) != 0) {
-			fail_errno(path, "cannot lock", err);
+		if (lock != 0 && !lock_within(fd, lock)) {
+			fail_lock(path, err);
 			close(fd);
 			return -1;
 		}
@@ -1317,9 +1348,6 @@ char *spool_aside_note(const struct spool_replayed *done, const char *dir)
 		g_string_append_printf(note, "%u line(s) were no record this program reads",
 		                       done->unreadable);
 	g_string_append_printf(note, "; kept in %s/%s (apologyctl store aside)", dir, SPOOL_ASIDE);
-	if (done->dropped > 0)
-		g_string_append_printf(note, ", but for %u that could not be written there: dropped",
-		                       done->dropped);
 	return g_string_free(note, FALSE);
 }
 
