@@ -165,6 +165,16 @@ struct spool_aside_retried {
  * retry writes those records again: held messages and complaints once,
  * decisions and apologies answering no known complaint a second time. */
 bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_retried *done, char **err);
+/* Drop from DIR's SPOOL_ASIDE the lines numbered NUMBERS (N of them, as
+ * spool_aside_list() counts them from 1; NULL: every line), under the
+ * file's lock, replacing it as spool_aside_retry() does; DROPPED gets each
+ * line dropped described as spool_aside_list() does, after its number, and
+ * *LINES how many the file held (G_MAXUINT when it could not be read).  False with *ERR, and nothing dropped,
+ * when a number names no line (one above *LINES) or the file cannot be read
+ * or written.  What is dropped is gone: an operator who may want it again
+ * copies the file first. */
+bool spool_aside_drop(const char *dir, const unsigned *numbers, size_t n, unsigned *lines, GPtrArray *dropped,
+                      char **err);
 /* Whether the spool holds nothing (no spool, no file, or an empty one). */
 bool spool_empty(struct spool *sp);
 

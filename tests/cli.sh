@@ -389,10 +389,22 @@ if [ "$(sqlite3 "$tmp/aside.db" "SELECT message_id, serious FROM complaints" 2>&
 	pass=$((pass + 1)); else fail=$((fail + 1)); echo "FAIL store aside retry: the complaint is not in the store"; fi
 expect "store aside list after retry" 1 "$CTL" store aside $A list
 contains "only the line that is no record stays" out "1 line(s) set aside"
+expect "store aside drop with nothing to drop" 64 "$CTL" store aside $A drop
+expect "store aside drop of no number" 64 "$CTL" store aside $A drop 1x
+expect "store aside drop of all with a number" 64 "$CTL" store aside $A drop all 1
+expect "store aside drop of a line that is not there" 65 "$CTL" store aside $A drop 2
+contains "it says so" err "no line 2 (1 set aside): nothing dropped"
+expect "store aside list after a drop that failed" 1 "$CTL" store aside $A list
+expect "store aside drop" 0 "$CTL" store aside $A drop 1
+contains "it says what it dropped" out "   1  no record this program reads (40 bytes): {\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh"
+expect "store aside list after the drop" 0 "$CTL" store aside $A list
+contains "nothing stays" out "nothing set aside in $tmp/spool/store-spool.aside.jsonl"
 ln -s /etc/passwd "$tmp/spool/link" && mv "$tmp/spool/link" "$tmp/spool/store-spool.aside.jsonl"
 expect "store aside list of a symbolic link" 74 "$CTL" store aside $A list
 contains "it is not followed" err "a symbolic link, not followed"
 if grep -q root "$tmp/out"; then fail=$((fail + 1)); echo "FAIL store aside list showed the link's target"; else pass=$((pass + 1)); fi
+expect "store aside drop through a symbolic link" 74 "$CTL" store aside $A drop all
+contains "it is not followed by a drop either" err "a symbolic link, not followed"
 "$CTL" quarantine -o "store=sqlite:$tmp/s.db" list >/dev/null 2>&1
 expect "store migrate into SQLite" 69 "$CTL" store migrate --from "sqlite:$tmp/s.db" --to "sqlite:$tmp/t.db"
 contains "target must be PostgreSQL" err "must be a PostgreSQL store"

@@ -1260,9 +1260,12 @@ static bool rewrite_in_place(const char *path, int fd, const GString *kept, char
 /* Put KEPT in place of the file set aside, PATH (open as FD, locked): a new
  * file, given the old one's owner and mode, renamed over it; in place where
  * the new file cannot be given that owner (an operator who is not root) or
- * cannot be written (a full disk). */
+ * cannot be written (a full disk), or where nothing is kept (the file is
+ * emptied). */
 static bool rewrite_aside(const char *dir, const char *path, int fd, const GString *kept, char **err)
 {
+	if (kept->len == 0)
+		return rewrite_in_place(path, fd, kept, err);
 	struct stat old;
 	if (fstat(fd, &old) != 0)
 		return fail_errno(path, NULL, err);
@@ -1305,10 +1308,7 @@ bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_ret
 		struct retry rt = {st, done, g_string_new(NULL), false, err};
 		each_line(text, len, retry_line, &rt);
 		char *why = NULL;
-		if (rt.kept->len == 0) {
-			if (ftruncate(fd, 0) != 0 || fdatasync(fd) != 0)
-				fail_errno(path, "written to the store, but cannot empty", &why);
-		} else if (rt.kept->len != len && !rewrite_aside(dir, path, fd, rt.kept, &why)) {
+		if (rt.kept->len != len && !rewrite_aside(dir, path, fd, rt.kept, &why)) {
 			char *more =
 			    g_strdup_printf("%s: the records written stay in it too, and the next retry "
 			                    "writes them again",
@@ -1324,6 +1324,63 @@ bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_ret
 		}
 		ok = *err == NULL;
 		g_string_free(rt.kept, TRUE);
+	}
+	if (fd >= 0)
+		close(fd);
+	g_free(text);
+	g_free(path);
+	return ok;
+}
+
+struct drop {
+	const unsigned *numbers; /* NULL: every line */
+	size_t n;
+	unsigned at; /* the line's number, as spool_aside_list() gives it */
+	GString *kept;
+	GPtrArray *dropped;
+};
+
+static bool drop_line(void *arg, const char *line, size_t n)
+{
+	struct drop *dr = arg;
+	bool drop = dr->numbers == NULL;
+	dr->at++;
+	for (size_t i = 0; i < dr->n && !drop; i++)
+		drop = dr->numbers[i] == dr->at;
+	if (drop) {
+		GPtrArray *one = g_ptr_array_new_with_free_func(g_free);
+		describe_line(one, line, n);
+		g_ptr_array_add(dr->dropped, g_strdup_printf("%4u  %s", dr->at, (char *)one->pdata[0]));
+		g_ptr_array_unref(one);
+	} else {
+		g_string_append_len(dr->kept, line, (gssize)n);
+		g_string_append_c(dr->kept, '\n');
+	}
+	return true;
+}
+
+bool spool_aside_drop(const char *dir, const unsigned *numbers, size_t n, unsigned *lines, GPtrArray *dropped,
+                      char **err)
+{
+	char *path = g_build_filename(dir, SPOOL_ASIDE, NULL);
+	int fd = open_aside(path, O_RDWR, LOCK_EX, err);
+	gsize len = 0;
+	char *text = fd >= 0 ? read_all(fd, path, &len, err) : NULL;
+	bool ok = fd == NOT_THERE || text != NULL;
+	*lines = text != NULL ? count_lines(text, len) : ok ? 0 : G_MAXUINT;
+	for (size_t i = 0; ok && i < n; i++)
+		if (numbers[i] == 0 || numbers[i] > *lines) {
+			*err = g_strdup_printf("spool %s: no line %u (%u set aside): nothing dropped", path,
+			                       numbers[i], *lines);
+			ok = false;
+		}
+	if (ok && *lines > 0) {
+		struct drop dr = {numbers, n, 0, g_string_new(NULL), dropped};
+		each_line(text, len, drop_line, &dr);
+		ok = rewrite_aside(dir, path, fd, dr.kept, err);
+		if (!ok)
+			g_ptr_array_set_size(dropped, 0);
+		g_string_free(dr.kept, TRUE);
 	}
 	if (fd >= 0)
 		close(fd);

@@ -2359,6 +2359,60 @@ static void test_spool_aside_fails(void **state)
 	spool_free(sp);
 }
 
+/* `store aside drop`: the lines named by their numbers (as list counts
+ * them: empty lines are none) are dropped and described, the others kept as
+ * they were; a number naming no line drops nothing; NULL drops every line;
+ * no file is nothing to drop. */
+static void test_spool_aside_drop(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct store_quarantine q = spool_sample("tok-drop");
+	GString *hold = spool_hold_line(&q);
+	char *aside = g_build_filename(fx->dir, SPOOL_ASIDE, NULL), *kept = NULL;
+	GPtrArray *dropped = g_ptr_array_new_with_free_func(g_free);
+	unsigned lines = 0;
+	assert_true(spool_aside_drop(fx->dir, NULL, 0, &lines, dropped, &err));
+	assert_int_equal(lines, 0);
+	assert_int_equal(dropped->len, 0);
+
+	dir_file_append(fx->dir, SPOOL_ASIDE, "first\n\n");
+	dir_file_append(fx->dir, SPOOL_ASIDE, hold->str); /* line 2 (the empty line is none) */
+	dir_file_append(fx->dir, SPOOL_ASIDE, "third\nfourth"); /* the last unfinished */
+	unsigned none[] = {2, 5};
+	assert_false(spool_aside_drop(fx->dir, none, 2, &lines, dropped, &err));
+	assert_int_equal(lines, 4);
+	assert_non_null(strstr(err, "no line 5 (4 set aside): nothing dropped"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(dropped->len, 0);
+	GPtrArray *listed = g_ptr_array_new_with_free_func(g_free);
+	assert_true(spool_aside_list(fx->dir, listed, &err));
+	assert_int_equal(listed->len, 4);
+
+	unsigned some[] = {4, 2};
+	if (!spool_aside_drop(fx->dir, some, 2, &lines, dropped, &err))
+		fail_msg("drop: %s", err);
+	assert_int_equal(dropped->len, 2);
+	assert_non_null(strstr(dropped->pdata[0], "   2  hold of "));
+	assert_non_null(strstr(dropped->pdata[0], "token tok-drop"));
+	assert_string_equal(dropped->pdata[1], "   4  no record this program reads (6 bytes): fourth");
+	assert_true(g_file_get_contents(aside, &kept, NULL, NULL));
+	assert_string_equal(kept, "first\nthird\n");
+	g_free(kept);
+
+	g_ptr_array_set_size(dropped, 0);
+	if (!spool_aside_drop(fx->dir, NULL, 0, &lines, dropped, &err))
+		fail_msg("drop all: %s", err);
+	assert_int_equal(dropped->len, 2);
+	assert_true(g_file_get_contents(aside, &kept, NULL, NULL));
+	assert_string_equal(kept, "");
+	g_free(kept);
+	g_ptr_array_unref(listed);
+	g_ptr_array_unref(dropped);
+	g_string_free(hold, TRUE);
+	g_free(aside);
+}
+
 /* Lets go of the lock on the file descriptor ARG after 300 ms. */
 static gpointer let_go_later(gpointer arg)
 {
@@ -3564,6 +3618,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_unfinished_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_lock_held, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_aside_fails, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_aside_drop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_full_disk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_put_first_after_full_disk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_append_during_replay, setup, teardown),
