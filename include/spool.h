@@ -26,7 +26,7 @@
  * so it is refused: the caller logs it, and the log line is then the only
  * record.
  *
- * A replay holds a lock of its own (the spool directory, flock) while it
+ * A replay holds a lock of its own (SPOOL_REPLAY_LOCK, flock) while it
  * writes to the store, and the file's lock only while it reads the file and
  * when it takes the records written out: records may be appended while the
  * store is slow, and nobody appending waits for the store.
@@ -65,9 +65,17 @@
  * (spool_aside_retry, `apologyctl store aside retry`). */
 #define SPOOL_ASIDE    "store-spool.aside.jsonl"
 #define SPOOL_REFUSALS 3
-/* Seconds a read or change of SPOOL_FILE or SPOOL_ASIDE waits for the
- * file's lock before it fails (with an error saying so): whoever holds it
- * longer is stuck, and the mail path must not wait on it. */
+/* The locks of the spool: files of their own beside it, made 0600 (only
+ * the daemon's user can take them; readers outside the daemon read
+ * SPOOL_FILE without a lock), and refused when they are not (another
+ * user's, a mode that lets others open them, a symbolic link).  SPOOL_LOCK orders every change of
+ * SPOOL_FILE; SPOOL_REPLAY_LOCK lets one daemon sharing the directory
+ * replay it at a time. */
+#define SPOOL_LOCK        "store-spool.lock"
+#define SPOOL_REPLAY_LOCK "store-spool.replay.lock"
+/* Seconds a read or change of SPOOL_FILE or SPOOL_ASIDE waits for its lock
+ * before it fails (with an error saying so): whoever holds it longer is
+ * stuck, and the mail path must not wait on it. */
 #define SPOOL_LOCK_WAIT 5
 
 struct spool;

@@ -121,20 +121,59 @@ static void fail_lock(const char *path, char **err)
 		fail_errno(path, "cannot lock", err);
 }
 
+#define BUSY (-3)
+
+enum lock_wait { LOCK_TRY, LOCK_BOUNDED, LOCK_BLOCK };
+
+/* Take the lock NAME in the spool directory DIR (LOCK: LOCK_EX or LOCK_SH),
+ * as WAIT says: LOCK_TRY (BUSY when it is held), LOCK_BOUNDED (at most
+ * SPOOL_LOCK_WAIT seconds) or LOCK_BLOCK.  The lock is a file of its own,
+ * made 0600 and never replaced: only the daemon's user can take it, where
+ * anyone who may read the spool file (or, for the directory, anyone at
+ * all) could take a lock on that and stall the daemon.  DIR is made (0750)
+ * when MAKE; NOT_THERE when it is not there and MAKE is false.  Returns
+ * the lock's descriptor (closing it lets the lock go); -1 with *ERR. */
+static int take_lock(const char *dir, const char *name, bool make, int lock, enum lock_wait wait, char **err)
+{
+	if (make && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+		fail_errno(dir, "cannot make the directory", err);
+		return -1;
+	}
+	char *path = g_build_filename(dir, name, NULL);
+	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	struct stat sb;
+	int rc = fd;
+	if (fd < 0) {
+		rc = errno == ENOENT && !make ? NOT_THERE : -1;
+		if (rc == -1)
+			fail_errno(path, errno == ELOOP ? "a symbolic link, not followed" : NULL, err);
+	} else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
+	           (sb.st_mode & 077) != 0) {
+		/* one left by a run as root, or opened up: not the daemon's alone */
+		*err = g_strdup_printf("spool %s: not a lock of this user's alone (a regular file of uid %u, "
+		                       "mode 0600): remove it, or give it to the daemon's user",
+		                       path, (unsigned)geteuid());
+		rc = -1;
+		close(fd);
+	} else if (wait == LOCK_BOUNDED ? !lock_within(fd, lock)
+	                                : flock(fd, lock | (wait == LOCK_TRY ? LOCK_NB : 0)) != 0) {
+		rc = wait == LOCK_TRY && errno == EWOULDBLOCK ? BUSY : -1;
+		if (rc == -1)
+			fail_lock(path, err);
+		close(fd);
+	}
+	g_free(path);
+	return rc;
+}
+
 /* Open PATH (with FLAGS) and lock it (LOCK_EX or LOCK_SH) against other
- * processes.  Retried when a replay replaced the file meanwhile, so that
- * what is locked is what the path names.  NOT_THERE when the file is not
- * there (and FLAGS do not create it); -1 with *ERR on an error. */
-static int open_locked(const char *dir, const char *path, int flags, int lock, char **err)
+ * processes.  Retried when the file was replaced meanwhile, so that what
+ * is locked is what the path names.  NOT_THERE when the file is not there
+ * (and FLAGS do not create it); -1 with *ERR on an error. */
+static int open_locked(const char *path, int flags, int lock, char **err)
 {
 	for (int tries = 0; tries < 10; tries++) {
 		int fd = open(path, flags | O_CLOEXEC, 0640);
-		if (fd < 0 && errno == ENOENT && (flags & O_CREAT) && dir != NULL) {
-			if (mkdir(dir, 0750) == 0 || errno == EEXIST)
-				continue;
-			fail_errno(dir, "cannot make the directory", err);
-			return -1;
-		}
 		if (fd < 0 && errno == ENOENT && !(flags & O_CREAT))
 			return NOT_THERE;
 		if (fd < 0) {
@@ -215,12 +254,13 @@ static bool append(struct spool *sp, const GString *line, const GString *smaller
 		return false;
 	}
 	g_mutex_lock(&sp->lock);
-	int fd = open_locked(sp->dir, sp->path, O_RDWR | O_APPEND | O_CREAT, LOCK_EX, err);
+	int lk = take_lock(sp->dir, SPOOL_LOCK, true, LOCK_EX, LOCK_BOUNDED, err);
+	int fd = lk >= 0 ? open(sp->path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0640) : -1;
 	struct stat sb;
 	bool ok = false;
-	if (fd < 0) {
+	if (lk < 0) {
 		/* *err is set */
-	} else if (fstat(fd, &sb) != 0) {
+	} else if (fd < 0 || fstat(fd, &sb) != 0) {
 		fail_errno(sp->path, NULL, err);
 	} else {
 		gint64 mend = ends_line(fd, sb.st_size) ? 0 : 1;
@@ -244,6 +284,8 @@ static bool append(struct spool *sp, const GString *line, const GString *smaller
 	}
 	if (fd >= 0)
 		close(fd);
+	if (lk >= 0)
+		close(lk);
 	g_mutex_unlock(&sp->lock);
 	return ok;
 }
@@ -689,7 +731,7 @@ struct replay {
 static bool keep_aside(const struct spool *sp, const char *line, size_t n, const char *what, char **err)
 {
 	char *why = NULL;
-	int fd = open_locked(NULL, sp->aside, O_RDWR | O_APPEND | O_CREAT, LOCK_EX, &why);
+	int fd = open_locked(sp->aside, O_RDWR | O_APPEND | O_CREAT, LOCK_EX, &why);
 	struct stat sb;
 	bool ok = fd >= 0 && fstat(fd, &sb) == 0;
 	if (ok) {
@@ -778,7 +820,7 @@ static bool replay_line(void *arg, const char *line, size_t n)
  * crash leaves the old one or the new one, and the directory synced, so
  * that a power cut does not bring the old one back (records taken out
  * written again, records put first lost).  The caller holds the file's
- * lock (appenders waiting for it then find the new file). */
+ * lock (SPOOL_LOCK: appenders waiting for it then find the new file). */
 static bool replace_file(const struct spool *sp, const char *text, size_t len, char **err)
 {
 	char *tmp = g_strconcat(sp->path, ".tmp", NULL);
@@ -801,36 +843,20 @@ static bool replace_file(const struct spool *sp, const char *text, size_t len, c
 	return ok;
 }
 
-#define BUSY (-3)
-
-/* Take the replay lock: this process's, then the spool directory's
- * (flock), against a replay of another daemon sharing the spool.  Returns
- * the directory's descriptor; NOT_THERE when there is no directory (and
- * MAKE is false); with TRY, BUSY when a replay holds it; -1 with *ERR. */
+/* Take the replay lock: this process's, then SPOOL_REPLAY_LOCK, against a
+ * replay of another daemon sharing the spool (waited for as long as that
+ * replay takes: only the daemon's user can hold it).  Returns the lock's
+ * descriptor; NOT_THERE when there is no directory (and MAKE is false);
+ * with TRY, BUSY when a replay holds it; -1 with *ERR. */
 static int replay_lock(struct spool *sp, bool make, bool try, char **err)
 {
 	if (!try)
 		g_mutex_lock(&sp->replay_lock);
 	else if (!g_mutex_trylock(&sp->replay_lock))
 		return BUSY;
-	int fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && make && (mkdir(sp->dir, 0750) == 0 || errno == EEXIST))
-		fd = open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		int rc = errno == ENOENT && !make ? NOT_THERE : -1;
-		if (rc == -1)
-			fail_errno(sp->dir, "cannot open the directory", err);
+	int fd = take_lock(sp->dir, SPOOL_REPLAY_LOCK, make, LOCK_EX, try ? LOCK_TRY : LOCK_BLOCK, err);
+	if (fd < 0)
 		g_mutex_unlock(&sp->replay_lock);
-		return rc;
-	}
-	if (flock(fd, LOCK_EX | (try ? LOCK_NB : 0)) != 0) {
-		int rc = try && errno == EWOULDBLOCK ? BUSY : -1;
-		if (rc == -1)
-			fail_errno(sp->dir, "cannot lock the directory", err);
-		close(fd);
-		g_mutex_unlock(&sp->replay_lock);
-		return rc;
-	}
 	return fd;
 }
 
@@ -840,30 +866,43 @@ static void replay_unlock(struct spool *sp, int fd)
 	g_mutex_unlock(&sp->replay_lock);
 }
 
+/* The spool file open and locked (SPOOL_LOCK): FD, and LK the lock's. */
+struct locked {
+	int fd, lk;
+};
+
 /* The whole spool file under its lock (LOCK: LOCK_SH to read it, LOCK_EX
- * to change it: then *FD is left open and locked, and the caller holds
- * sp->lock until it closes it).  NULL with *LEN 0 when there is no file;
+ * to change it: then *HELD is left open and locked, and the caller holds
+ * sp->lock until unlock_file()).  NULL with *LEN 0 when there is no file;
  * NULL with *ERR on an error. */
-static char *read_locked(struct spool *sp, int lock, int *fd, gsize *len, char **err)
+static char *read_locked(struct spool *sp, int lock, struct locked *held, gsize *len, char **err)
 {
 	*len = 0;
-	*fd = -1;
+	held->fd = held->lk = -1;
 	g_mutex_lock(&sp->lock);
-	int f = open_locked(sp->dir, sp->path, lock == LOCK_EX ? O_RDWR | O_CREAT : O_RDONLY, lock, err);
+	bool change = lock == LOCK_EX;
+	int lk = take_lock(sp->dir, SPOOL_LOCK, change, lock, LOCK_BOUNDED, err);
+	int f = lk >= 0 ? open(sp->path, (change ? O_RDWR | O_CREAT : O_RDONLY) | O_CLOEXEC, 0640) : -1;
+	if (lk >= 0 && f < 0 && (change || errno != ENOENT))
+		fail_errno(sp->path, NULL, err);
 	char *text = f >= 0 ? read_all(f, sp->path, len, err) : NULL;
-	if (f >= 0 && lock == LOCK_EX && text != NULL) {
-		*fd = f;
+	if (change && text != NULL) {
+		held->fd = f;
+		held->lk = lk;
 		return text; /* sp->lock stays held */
 	}
 	if (f >= 0)
 		close(f);
+	if (lk >= 0)
+		close(lk);
 	g_mutex_unlock(&sp->lock);
 	return text;
 }
 
-static void unlock_file(struct spool *sp, int fd)
+static void unlock_file(struct spool *sp, const struct locked *held)
 {
-	close(fd);
+	close(held->fd);
+	close(held->lk);
 	g_mutex_unlock(&sp->lock);
 }
 
@@ -872,11 +911,12 @@ static void unlock_file(struct spool *sp, int fd)
  * rest.  Returns how many records stay; -1 with *ERR. */
 static int take_out(struct spool *sp, size_t used, char **err)
 {
-	int fd;
+	struct locked held;
 	gsize len;
-	char *now = read_locked(sp, LOCK_EX, &fd, &len, err);
+	char *now = read_locked(sp, LOCK_EX, &held, &len, err);
 	if (now == NULL)
 		return -1;
+	int fd = held.fd;
 	int left = -1;
 	used = MIN(used, len);
 	if (used == len) {
@@ -888,7 +928,7 @@ static int take_out(struct spool *sp, size_t used, char **err)
 	} else if (used == 0 || replace_file(sp, now + used, len - used, err)) {
 		left = (int)count_lines(now + used, len - used);
 	}
-	unlock_file(sp, fd);
+	unlock_file(sp, &held);
 	g_free(now);
 	return left;
 }
@@ -917,16 +957,17 @@ static void remember_stored(struct spool *sp, const char *text, size_t used)
 bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *done, char **err)
 {
 	memset(done, 0, sizeof *done);
-	if (sp->path == NULL)
-		return true;
+	struct stat sb;
+	if (sp->path == NULL || (stat(sp->path, &sb) != 0 ? errno == ENOENT : sb.st_size == 0))
+		return true; /* nothing to replay: no lock taken, none made */
 	int dir = replay_lock(sp, false, false, err);
 	if (dir < 0)
 		return dir == NOT_THERE;
 	/* What the spool holds now, read under the file's lock; then written
 	 * to the store without it, so that records may be appended meanwhile. */
-	int fd;
+	struct locked held;
 	gsize len = 0;
-	char *text = read_locked(sp, LOCK_SH, &fd, &len, err);
+	char *text = read_locked(sp, LOCK_SH, &held, &len, err);
 	bool ok = text != NULL || *err == NULL;
 	if (text != NULL && len > 0) {
 		struct replay rp = {sp, st, done, err, false};
@@ -985,9 +1026,9 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 		return append_each(sp, records, n, copies_left_out, err);
 	if (dir < 0)
 		return 0;
-	int fd;
+	struct locked held;
 	gsize len = 0;
-	char *old = read_locked(sp, LOCK_EX, &fd, &len, err);
+	char *old = read_locked(sp, LOCK_EX, &held, &len, err);
 	size_t taken = 0;
 	if (old != NULL) {
 		/* Records a replay wrote to the store and could not take out are
@@ -1026,7 +1067,7 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 			remember_stored(sp, NULL, 0);
 		}
 		g_string_free(text, TRUE);
-		unlock_file(sp, fd);
+		unlock_file(sp, &held);
 		g_free(old);
 	}
 	replay_unlock(sp, dir);
@@ -1683,12 +1724,32 @@ bool spool_read(const char *dir, unsigned *records, GPtrArray *holds, char **err
 {
 	*records = 0;
 	char *path = g_build_filename(dir, SPOOL_FILE, NULL);
-	int fd = open_locked(NULL, path, O_RDONLY, LOCK_SH, err);
-	bool ok = fd >= 0 || fd == NOT_THERE;
+	/* Without the lock, which only the daemon's user can take: a line is
+	 * appended in one write and the file replaced by a rename, so what is
+	 * read is the file as it was, but for a last line still being written,
+	 * left out (as one left unfinished by a daemon killed, no record). */
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	bool ok = fd >= 0 || errno == ENOENT || fail_errno(path, NULL, err);
 	gsize len = 0;
-	char *text = fd >= 0 ? read_all(fd, path, &len, err) : NULL;
+	char *text = NULL;
+	struct stat sb;
+	/* read again when the file changed size meanwhile (emptied in place
+	 * by a replay, the rest appended), so as not to join two states */
+	for (int tries = 0; fd >= 0 && tries < 3; tries++) {
+		g_free(text);
+		text = NULL;
+		if (lseek(fd, 0, SEEK_SET) != 0) {
+			fail_errno(path, "cannot read", err);
+			break;
+		}
+		text = read_all(fd, path, &len, err);
+		if (text == NULL || (fstat(fd, &sb) == 0 && (gsize)sb.st_size == len))
+			break;
+	}
 	if (fd >= 0 && text == NULL)
 		ok = false;
+	while (len > 0 && text[len - 1] != '\n')
+		len--;
 	if (text != NULL) {
 		struct reading rd = {0, holds};
 		each_line(text, len, read_line, &rd);

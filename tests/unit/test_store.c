@@ -94,6 +94,7 @@ static void remove_dir(const char *dir)
 static int teardown(void **state)
 {
 	struct fixture *fx = *state;
+	alarm(0); /* one a failed test set (test_spool_lock_held) must not kill the next */
 	store_close(fx->st);
 	remove_dir(fx->dir);
 	g_free(fx->dir);
@@ -2421,12 +2422,15 @@ static gpointer let_go_later(gpointer arg)
 	return NULL;
 }
 
-/* Another process's lock on the spool file is waited for, at most
- * SPOOL_LOCK_WAIT seconds: one let go meanwhile only delays an append, and
- * one held for ever (a stuck reader, `flock -s`; anyone who may read the
- * file can take one) fails it with an error saying so, instead of stalling
- * the mail path, whose appends are made with the writer's lock held.  A
- * reader is bounded the same way.  The alarm turns a stall into a failure. */
+/* The spool's locks are files of their own, 0600, so that only the
+ * daemon's user can take them: a lock someone else takes on the spool file
+ * or its directory (`flock -s`, a stuck reader; the directory is often
+ * world-readable) stalls neither an append, made on the mail path with the
+ * writer's lock held, nor a replay.  The spool's own lock is waited for at
+ * most SPOOL_LOCK_WAIT seconds: one let go meanwhile only delays an append,
+ * one held (a stuck daemon sharing the spool) fails it, saying so.  Readers
+ * outside the daemon read without it, leaving out a last line still being
+ * written.  The alarm turns a stall into a failure. */
 static void test_spool_lock_held(void **state)
 {
 	struct fixture *fx = *state;
@@ -2436,32 +2440,95 @@ static void test_spool_lock_held(void **state)
 	struct store_quarantine a = spool_sample("a"), b = spool_sample("b");
 	assert_true(spool_hold(sp, &a, NULL, &err));
 	char *path = g_build_filename(fx->dir, SPOOL_FILE, NULL);
-	int other = open(path, O_RDONLY | O_CLOEXEC); /* its own open file: its locks conflict */
+	int file = open(path, O_RDONLY | O_CLOEXEC), dir = open(fx->dir, O_RDONLY | O_CLOEXEC);
+	assert_true(file >= 0 && dir >= 0);
+	assert_int_equal(flock(file, LOCK_EX), 0);
+	assert_int_equal(flock(dir, LOCK_EX), 0);
+	if (!spool_hold(sp, &b, NULL, &err))
+		fail_msg("append with the file locked by another: %s", err);
+	struct spool_replayed done;
+	if (!spool_replay(sp, fx->st, &done, &err))
+		fail_msg("replay with the file and the directory locked by another: %s", err);
+	assert_int_equal(done.holds, 2);
+	close(file);
+	close(dir);
+	const char *locks[] = {SPOOL_LOCK, SPOOL_REPLAY_LOCK};
+	for (size_t i = 0; i < G_N_ELEMENTS(locks); i++) {
+		char *lock = g_build_filename(fx->dir, locks[i], NULL);
+		struct stat sb;
+		assert_int_equal(stat(lock, &sb), 0);
+		assert_int_equal(sb.st_mode & 07777, 0600);
+		g_free(lock);
+	}
+
+	char *lock = g_build_filename(fx->dir, SPOOL_LOCK, NULL);
+	int other = open(lock, O_RDONLY | O_CLOEXEC); /* a daemon sharing the spool */
 	assert_true(other >= 0);
 	assert_int_equal(flock(other, LOCK_SH), 0);
 	GThread *t = g_thread_new("let-go", let_go_later, GINT_TO_POINTER(other));
-	if (!spool_hold(sp, &b, NULL, &err))
+	if (!spool_hold(sp, &a, NULL, &err))
 		fail_msg("a lock let go after 300 ms: %s", err);
 	g_thread_join(t);
-
 	assert_int_equal(flock(other, LOCK_SH), 0);
-	assert_false(spool_hold(sp, &a, NULL, &err));
+	assert_false(spool_hold(sp, &b, NULL, &err));
 	assert_non_null(strstr(err, "another process has held it for"));
-	assert_non_null(strstr(err, path));
+	assert_non_null(strstr(err, lock));
 	g_clear_pointer(&err, g_free);
+	dir_file_append(fx->dir, SPOOL_FILE, "{\"spool\":1,\"type\":\"hold\",\"tok"); /* being written */
 	assert_int_equal(flock(other, LOCK_EX | LOCK_NB), 0); /* the only holder: it converts */
 	unsigned records = 0;
-	assert_false(spool_read(fx->dir, &records, NULL, &err));
-	assert_non_null(strstr(err, "another process has held it for"));
-	g_clear_pointer(&err, g_free);
-
-	assert_int_equal(flock(other, LOCK_UN), 0);
 	if (!spool_read(fx->dir, &records, NULL, &err))
-		fail_msg("read: %s", err);
-	assert_int_equal(records, 2); /* nothing of the append that failed */
+		fail_msg("read with the lock held: %s", err);
+	assert_int_equal(records, 1); /* a, and nothing of the append that failed nor the unfinished line */
 	alarm(0);
 	close(other);
+	g_free(lock);
 	g_free(path);
+	spool_free(sp);
+}
+
+/* The spool's lock files: a reader (apologyctl, as any user) and a replay
+ * with nothing to replay make none, so that a run as root leaves none the
+ * daemon's user cannot open; one that is not the user's alone (opened up
+ * to others, a symbolic link) is refused, saying what to do, rather than
+ * taken where others could hold it. */
+static void test_spool_lock_files(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	char *lock = g_build_filename(fx->dir, SPOOL_LOCK, NULL);
+	char *replay = g_build_filename(fx->dir, SPOOL_REPLAY_LOCK, NULL);
+	dir_file_append(fx->dir, "other-file", "");
+	unsigned records = 1;
+	assert_true(spool_read(fx->dir, &records, NULL, &err));
+	assert_int_equal(records, 0);
+	struct spool_replayed done;
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_false(g_file_test(lock, G_FILE_TEST_EXISTS));
+	assert_false(g_file_test(replay, G_FILE_TEST_EXISTS));
+
+	struct store_quarantine a = spool_sample("a");
+	assert_true(spool_hold(sp, &a, NULL, &err));
+	assert_true(spool_read(fx->dir, &records, NULL, &err));
+	assert_int_equal(records, 1);
+	assert_int_equal(chmod(lock, 0644), 0);
+	assert_false(spool_hold(sp, &a, NULL, &err));
+	assert_non_null(strstr(err, "not a lock of this user's alone"));
+	assert_non_null(strstr(err, lock));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(unlink(lock), 0);
+	assert_int_equal(symlink("/nonexistent-target", lock), 0);
+	assert_false(spool_hold(sp, &a, NULL, &err));
+	assert_non_null(strstr(err, "a symbolic link, not followed"));
+	g_clear_pointer(&err, g_free);
+	assert_false(g_file_test("/nonexistent-target", G_FILE_TEST_EXISTS));
+	assert_int_equal(unlink(lock), 0);
+	assert_true(spool_hold(sp, &a, NULL, &err));
+	assert_true(spool_read(fx->dir, &records, NULL, &err));
+	assert_int_equal(records, 2);
+	g_free(lock);
+	g_free(replay);
 	spool_free(sp);
 }
 
@@ -3617,6 +3684,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_unfinished_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_lock_held, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_lock_files, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_aside_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_aside_drop, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_full_disk, setup, teardown),
