@@ -600,7 +600,17 @@ static int cmd_reconcile(const struct review_config *cfg, struct store *st, cons
 	if (argc != 1)
 		return usage("reconcile takes no arguments");
 	char *err = NULL;
+	/* The hold queue, then the spool, then the store: a hold's record is
+	 * spooled or stored before its message is held, and a record a replay
+	 * moves from the spool to the store meanwhile is seen at least once. */
 	GHashTable *queue = quarantine_mta_queue(cfg, &err);
+	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
+	unsigned waiting = 0;
+	char *spool_err = NULL;
+	if (queue != NULL && *cfg->spool_dir && !spool_read(cfg->spool_dir, &waiting, spooled, &spool_err)) {
+		fprintf(stderr, "apologyctl: %s (records the daemon spooled are not shown)\n", spool_err);
+		g_free(spool_err);
+	}
 	struct store_query query = {.state = "held"};
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	if (queue == NULL || (st != NULL && !store_quarantine_list(st, &query, rows, &err))) {
@@ -609,6 +619,7 @@ static int cmd_reconcile(const struct review_config *cfg, struct store *st, cons
 		if (queue)
 			g_hash_table_unref(queue);
 		g_ptr_array_unref(rows);
+		g_ptr_array_unref(spooled);
 		return EX_UNAVAILABLE;
 	}
 	if (st == NULL)
@@ -618,12 +629,6 @@ static int cmd_reconcile(const struct review_config *cfg, struct store *st, cons
 	/* On a store several hosts share, only this host's records are in its
 	 * hold queue. */
 	holdqueue_keep_host(rows, hostname_or_system(cfg->host_name));
-	GPtrArray *spooled = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
-	unsigned waiting = 0;
-	if (*cfg->spool_dir && !spool_read(cfg->spool_dir, &waiting, spooled, &err)) {
-		fprintf(stderr, "apologyctl: %s (records the daemon spooled are not shown)\n", err);
-		g_clear_pointer(&err, g_free);
-	}
 	GString *report = g_string_new(NULL);
 	unsigned mismatches = quarantine_reconcile(queue, st ? rows : NULL, spooled, report);
 	fputs(report->str, stdout);
