@@ -91,11 +91,13 @@ static bool fail_errno(const char *path, const char *what, char **err)
 #define NOT_THERE (-2)
 
 /* Lock FD (LOCK_EX or LOCK_SH), waiting at most SPOOL_LOCK_WAIT seconds.
- * The spool's own holders keep a lock for a read, an append or a rewrite
- * with its fsync; anyone who can open the file can hold one for ever (a
- * stuck reader, `flock -s`), and an append is made on the mail path, with
- * the writer's lock held: a bounded wait turns that into an error the
- * caller logs.  False with errno set (EWOULDBLOCK when the wait ran out). */
+ * The holders keep a lock for a read, an append or a rewrite with its
+ * fsync; only a stuck one holds it longer (a daemon sharing the spool, or
+ * for the file set aside an operator's command or anyone who may read it),
+ * and an append is made on the mail path with the writer's lock held: a
+ * bounded wait turns that into an error the caller logs.  Polled, in short
+ * pauses so as not to miss the gaps between other holders.  False with
+ * errno set (EWOULDBLOCK when the wait ran out). */
 static bool lock_within(int fd, int lock)
 {
 	gint64 until = g_get_monotonic_time() + SPOOL_LOCK_WAIT * G_USEC_PER_SEC;
@@ -106,7 +108,7 @@ static bool lock_within(int fd, int lock)
 		if (errno != EWOULDBLOCK || g_get_monotonic_time() >= until)
 			return false;
 		g_usleep(pause);
-		pause = MIN(pause * 2, 50000);
+		pause = MIN(pause * 2, 5000);
 	}
 	return true;
 }
