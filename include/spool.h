@@ -177,12 +177,18 @@ bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_ret
  * spool_aside_list() counts them from 1; NULL: every line), under the
  * file's lock, replacing it as spool_aside_retry() does; DROPPED gets each
  * line dropped described as spool_aside_list() does, after its number, and
- * *LINES how many the file held (G_MAXUINT when it could not be read).  False with *ERR, and nothing dropped,
- * when a number names no line (one above *LINES) or the file cannot be read
- * or written.  What is dropped is gone: an operator who may want it again
- * copies the file first. */
+ * *LINES how many the file held (G_MAXUINT when it could not be read).
+ * False with *ERR, and nothing dropped, when a number names no line (one
+ * above *LINES) or the file cannot be read or written (but where a rewrite
+ * in place failed half-way: *ERR says so).  What is dropped is gone: an
+ * operator who may want it again copies the file first. */
 bool spool_aside_drop(const char *dir, const unsigned *numbers, size_t n, unsigned *lines, GPtrArray *dropped,
                       char **err);
+/* Whether DIR's lock files (SPOOL_LOCK, SPOOL_REPLAY_LOCK), where there are
+ * any, are this user's alone, as the spool takes them: false with *ERR
+ * saying which is not and what to do (`apology-milter -n`, run as the
+ * daemon's user). */
+bool spool_locks_usable(const char *dir, char **err);
 /* Whether the spool holds nothing (no spool, no file, or an empty one). */
 bool spool_empty(struct spool *sp);
 

@@ -450,7 +450,7 @@ bool upkeep_check(const struct config *cfg)
 	if (*cfg->spool_dir == '\0') {
 		printf("spool: none (spool.directory is empty): records the store cannot take are only "
 		       "logged\n");
-	} else if (!spool_writable(cfg->spool_dir, &err) ||
+	} else if (!spool_writable(cfg->spool_dir, &err) || !spool_locks_usable(cfg->spool_dir, &err) ||
 	           !spool_read(cfg->spool_dir, &waiting, NULL, &err)) {
 		fflush(stdout);
 		fprintf(stderr, "WARNING: %s; records the store cannot take would only be logged\n", err);

@@ -127,6 +127,38 @@ static void fail_lock(const char *path, char **err)
 
 enum lock_wait { LOCK_TRY, LOCK_BOUNDED, LOCK_BLOCK };
 
+/* Whether the lock file PATH (open as FD) is this user's alone: a regular
+ * file, its own, that no one else may open; false with *ERR when not (one
+ * left by a run as root, or opened up). */
+static bool lock_file_ok(int fd, const char *path, char **err)
+{
+	struct stat sb;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && sb.st_uid == geteuid() && (sb.st_mode & 077) == 0)
+		return true;
+	*err = g_strdup_printf("spool %s: not a lock of this user's alone (a regular file of uid %u, "
+	                       "mode 0600): remove it, or give it to the daemon's user",
+	                       path, (unsigned)geteuid());
+	return false;
+}
+
+bool spool_locks_usable(const char *dir, char **err)
+{
+	const char *names[] = {SPOOL_LOCK, SPOOL_REPLAY_LOCK};
+	bool ok = true;
+	for (size_t i = 0; ok && i < G_N_ELEMENTS(names); i++) {
+		char *path = g_build_filename(dir, names[i], NULL);
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 && errno != ENOENT)
+			ok = fail_errno(path, errno == ELOOP ? "a symbolic link, not followed" : NULL, err);
+		else if (fd >= 0)
+			ok = lock_file_ok(fd, path, err);
+		if (fd >= 0)
+			close(fd);
+		g_free(path);
+	}
+	return ok;
+}
+
 /* Take the lock NAME in the spool directory DIR (LOCK: LOCK_EX or LOCK_SH),
  * as WAIT says: LOCK_TRY (BUSY when it is held), LOCK_BOUNDED (at most
  * SPOOL_LOCK_WAIT seconds) or LOCK_BLOCK.  The lock is a file of its own,
@@ -143,18 +175,12 @@ static int take_lock(const char *dir, const char *name, bool make, int lock, enu
 	}
 	char *path = g_build_filename(dir, name, NULL);
 	int fd = open(path, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	struct stat sb;
 	int rc = fd;
 	if (fd < 0) {
 		rc = errno == ENOENT && !make ? NOT_THERE : -1;
 		if (rc == -1)
 			fail_errno(path, errno == ELOOP ? "a symbolic link, not followed" : NULL, err);
-	} else if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_uid != geteuid() ||
-	           (sb.st_mode & 077) != 0) {
-		/* one left by a run as root, or opened up: not the daemon's alone */
-		*err = g_strdup_printf("spool %s: not a lock of this user's alone (a regular file of uid %u, "
-		                       "mode 0600): remove it, or give it to the daemon's user",
-		                       path, (unsigned)geteuid());
+	} else if (!lock_file_ok(fd, path, err)) {
 		rc = -1;
 		close(fd);
 	} else if (wait == LOCK_BOUNDED ? !lock_within(fd, lock)
@@ -724,6 +750,7 @@ struct replay {
 	struct spool_replayed *done;
 	char **err;
 	bool failed;
+	char *later; /* why a line that could not be set aside was moved or kept */
 };
 
 /* Keep LINE in the spool's SPOOL_ASIDE file (WHAT it is, for a message),
@@ -777,16 +804,40 @@ static unsigned refused_again(struct spool *sp, const char *line, size_t n)
 	return sp->refused_times = 1;
 }
 
+/* LINE could not be set aside (WHY, which this frees): appended again at
+ * the end of the spool, so that the records after it are written now and
+ * it is tried again at the next replay (the copy read here goes out with
+ * the records taken out); never dropped.  False when even that failed (a
+ * full spool): it stays where it is, and the replay stops there. */
+static bool set_aside_later(struct replay *rp, const char *line, size_t n, char *why)
+{
+	GString *again = g_string_new_len(line, (gssize)n);
+	g_string_append_c(again, '\n');
+	bool smaller;
+	char *full = NULL;
+	bool moved = append(rp->sp, again, NULL, &smaller, &full);
+	char *said = moved ? g_strdup_printf("%s; moved to the end of the spool for the next replay", why)
+	                   : g_strdup_printf("%s; kept where it is (%s)", why, full);
+	if (rp->later == NULL)
+		rp->later = said;
+	else
+		g_free(said);
+	g_string_free(again, TRUE);
+	g_free(full);
+	g_free(why);
+	return moved;
+}
+
 static bool replay_line(void *arg, const char *line, size_t n)
 {
 	struct replay *rp = arg;
 	struct spool_record r;
 	if (!record_parse(line, n, true, &r)) {
-		/* Kept where it is when it cannot be set aside (the file locked by
-		 * someone else, a full disk): the replay stops there and the next
-		 * one tries again, as for a record the store does not take. */
-		rp->failed = !keep_aside(rp->sp, line, n, "an unreadable line", rp->err);
-		rp->done->unreadable += !rp->failed;
+		char *why = NULL;
+		if (keep_aside(rp->sp, line, n, "an unreadable line", &why))
+			rp->done->unreadable++;
+		else if (!set_aside_later(rp, line, n, why))
+			rp->failed = true;
 		return !rp->failed;
 	}
 	store_note_failure(false);
@@ -801,17 +852,17 @@ static bool replay_line(void *arg, const char *line, size_t n)
 		/* The same data, refused replay after replay: kept aside, so that
 		 * the records after it are not held up for ever. */
 		char *why = NULL;
-		ok = keep_aside(rp->sp, line, n, "a record the store refuses", &why);
-		if (ok) {
+		if (keep_aside(rp->sp, line, n, "a record the store refuses", &why)) {
+			ok = true;
 			rp->done->refused++;
-			g_clear_pointer(rp->err, g_free);
 			g_clear_pointer(&rp->sp->refused_sum, g_free);
 		} else {
-			char *both = g_strdup_printf("%s; %s", *rp->err, why);
-			g_free(*rp->err);
-			*rp->err = both;
+			/* refused_sum stays: at the next replay it is set aside at once */
+			ok = set_aside_later(rp, line, n, g_strdup_printf("%s; %s", *rp->err, why));
+			g_free(why);
 		}
-		g_free(why);
+		if (ok)
+			g_clear_pointer(rp->err, g_free);
 	}
 	rp->failed = !ok;
 	spool_record_clear(&r);
@@ -972,7 +1023,7 @@ bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *don
 	char *text = read_locked(sp, LOCK_SH, &held, &len, err);
 	bool ok = text != NULL || *err == NULL;
 	if (text != NULL && len > 0) {
-		struct replay rp = {sp, st, done, err, false};
+		struct replay rp = {sp, st, done, err, false, NULL};
 		size_t skip = already_stored(sp, text, len);
 		const char *rest = each_line(text + skip, len - skip, replay_line, &rp);
 		size_t used = (size_t)(rest - text);
@@ -988,7 +1039,13 @@ bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *don
 			left = (int)count_lines(rest, len - used);
 		}
 		done->left = (unsigned)MAX(left, 0);
-		ok = !rp.failed && why == NULL;
+		ok = !rp.failed && why == NULL && rp.later == NULL;
+		if (rp.later != NULL) {
+			char *both = *err ? g_strdup_printf("%s; %s", *err, rp.later) : g_strdup(rp.later);
+			g_free(*err);
+			*err = both;
+			g_free(rp.later);
+		}
 	}
 	g_free(text);
 	replay_unlock(sp, dir);
@@ -1297,7 +1354,7 @@ static bool rewrite_in_place(const char *path, int fd, const GString *kept, char
 {
 	return (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0 && write_all(fd, kept->str, kept->len) &&
 	        fdatasync(fd) == 0) ||
-	       fail_errno(path, "cannot rewrite", err);
+	       fail_errno(path, "cannot rewrite in place (what it held may be lost)", err);
 }
 
 /* Put KEPT in place of the file set aside, PATH (open as FD, locked): a new
@@ -1748,6 +1805,8 @@ bool spool_read(const char *dir, unsigned *records, GPtrArray *holds, char **err
 		if (text == NULL || (fstat(fd, &sb) == 0 && (gsize)sb.st_size == len))
 			break;
 	}
+	if (text == NULL)
+		len = 0;
 	if (fd >= 0 && text == NULL)
 		ok = false;
 	while (len > 0 && text[len - 1] != '\n')

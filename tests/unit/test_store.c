@@ -1823,12 +1823,24 @@ static void test_spool_refused(void **state)
 		assert_int_equal(done.refused + done.apologies, 0);
 		assert_int_equal(done.left, 2);
 	}
+	/* The file set aside cannot be written (its name taken by a directory):
+	 * the record goes to the end of the spool, the apology after it is
+	 * written now, and the next replay sets it aside. */
+	char *aside = g_build_filename(fx->dir, SPOOL_ASIDE, NULL), *kept = NULL;
+	assert_int_equal(g_mkdir(aside, 0700), 0);
+	assert_false(spool_replay(sp, fx->st, &done, &err));
+	assert_non_null(strstr(err, "cannot set aside a record the store refuses"));
+	assert_non_null(strstr(err, "moved to the end of the spool"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(done.refused, 0);
+	assert_int_equal(done.apologies, 1);
+	assert_int_equal(done.left, 1);
+	assert_int_equal(g_rmdir(aside), 0);
 	if (!spool_replay(sp, fx->st, &done, &err))
 		fail_msg("replay: %s", err);
 	assert_int_equal(done.refused, 1);
-	assert_int_equal(done.apologies, 1);
+	assert_int_equal(done.apologies, 0);
 	assert_true(spool_empty(sp));
-	char *aside = g_build_filename(fx->dir, SPOOL_ASIDE, NULL), *kept = NULL;
 	assert_true(g_file_get_contents(aside, &kept, NULL, NULL));
 	assert_non_null(strstr(kept, "\"type\":\"hold\""));
 	assert_non_null(strstr(kept, "tok-refused"));
@@ -2322,15 +2334,16 @@ static void test_spool_unfinished_line(void **state)
 
 /* An unreadable line that cannot be set aside (here the file's name is
  * taken by a directory; a lock held by someone else, a full disk) is not
- * dropped: it stays in the spool with the records after it, the replay says
- * why, and the next replay, once the cause is gone, sets it aside and
- * writes the rest. */
+ * dropped, nor does it hold up the records after it: it is moved to the end
+ * of the spool, the replay writes the rest and says why, and the next one,
+ * once the cause is gone, sets it aside.  Where even the move fails (a full
+ * spool) it stays where it is and the replay stops there. */
 static void test_spool_aside_fails(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
-	struct store_quarantine a = spool_sample("a"), b = spool_sample("b");
+	struct store_quarantine a = spool_sample("a"), b = spool_sample("b"), c = spool_sample("c");
 	assert_true(spool_hold(sp, &a, NULL, &err));
 	dir_file_append(fx->dir, SPOOL_FILE, "not a record\n");
 	assert_true(spool_hold(sp, &b, NULL, &err));
@@ -2339,12 +2352,28 @@ static void test_spool_aside_fails(void **state)
 	struct spool_replayed done;
 	assert_false(spool_replay(sp, fx->st, &done, &err));
 	assert_non_null(strstr(err, "cannot set aside an unreadable line"));
+	assert_non_null(strstr(err, "moved to the end of the spool"));
 	g_clear_pointer(&err, g_free);
-	assert_int_equal(done.holds, 1);
+	assert_int_equal(done.holds, 2);
 	assert_int_equal(done.unreadable, 0);
+	char *path = g_build_filename(fx->dir, SPOOL_FILE, NULL), *now = NULL;
+	assert_true(g_file_get_contents(path, &now, NULL, NULL));
+	assert_string_equal(now, "not a record\n");
+	g_free(now);
+
+	/* a spool with no room for the move: kept in place, the rest waits */
+	assert_true(spool_hold(sp, &c, NULL, &err));
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	struct spool *full = spool_new(fx->dir, sb.st_size);
+	assert_false(spool_replay(full, fx->st, &done, &err));
+	assert_non_null(strstr(err, "kept where it is"));
+	g_clear_pointer(&err, g_free);
+	assert_int_equal(done.holds, 0);
 	unsigned records = 0;
 	assert_true(spool_read(fx->dir, &records, NULL, &err));
 	assert_int_equal(records, 2); /* the line, and the hold after it */
+	spool_free(full);
 
 	assert_int_equal(g_rmdir(aside), 0);
 	if (!spool_replay(sp, fx->st, &done, &err))
@@ -2356,6 +2385,7 @@ static void test_spool_aside_fails(void **state)
 	assert_true(g_file_get_contents(aside, &kept, NULL, NULL));
 	assert_string_equal(kept, "not a record\n");
 	g_free(kept);
+	g_free(path);
 	g_free(aside);
 	spool_free(sp);
 }
@@ -2512,10 +2542,14 @@ static void test_spool_lock_files(void **state)
 	assert_true(spool_hold(sp, &a, NULL, &err));
 	assert_true(spool_read(fx->dir, &records, NULL, &err));
 	assert_int_equal(records, 1);
+	assert_true(spool_locks_usable(fx->dir, &err)); /* what apology-milter -n checks */
 	assert_int_equal(chmod(lock, 0644), 0);
 	assert_false(spool_hold(sp, &a, NULL, &err));
 	assert_non_null(strstr(err, "not a lock of this user's alone"));
 	assert_non_null(strstr(err, lock));
+	g_clear_pointer(&err, g_free);
+	assert_false(spool_locks_usable(fx->dir, &err));
+	assert_non_null(strstr(err, "not a lock of this user's alone"));
 	g_clear_pointer(&err, g_free);
 	assert_int_equal(unlink(lock), 0);
 	assert_int_equal(symlink("/nonexistent-target", lock), 0);
@@ -2523,6 +2557,9 @@ static void test_spool_lock_files(void **state)
 	assert_non_null(strstr(err, "a symbolic link, not followed"));
 	g_clear_pointer(&err, g_free);
 	assert_false(g_file_test("/nonexistent-target", G_FILE_TEST_EXISTS));
+	assert_false(spool_locks_usable(fx->dir, &err));
+	assert_non_null(strstr(err, "a symbolic link, not followed"));
+	g_clear_pointer(&err, g_free);
 	assert_int_equal(unlink(lock), 0);
 	assert_true(spool_hold(sp, &a, NULL, &err));
 	assert_true(spool_read(fx->dir, &records, NULL, &err));
