@@ -93,12 +93,13 @@ static int aside_drop(const char *dir, char **args, int n)
 	int rc =
 	    n == 0 ? ctl_review_usage("store aside", aside_usage, "drop: expected all or line numbers") : 0;
 	for (int i = 0; rc == 0 && !all && i < n; i++) {
-		guint64 v;
+		guint64 v = 0;
 		if (!g_ascii_string_to_unsigned(args[i], 10, 1, G_MAXUINT, &v, NULL)) {
 			char *why = g_strdup_printf("drop: \"%s\" is no line number (from 1), nor all alone",
 			                            args[i]);
 			rc = ctl_review_usage("store aside", aside_usage, why);
 			g_free(why);
+			break;
 		}
 		unsigned u = (unsigned)v;
 		g_array_append_val(numbers, u);
