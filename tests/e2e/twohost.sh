@@ -435,8 +435,8 @@ W=$(mktemp -d /tmp/apology-twohost.XXXXXX) # the policy, psql's errors, the traf
 chmod 755 "$W"
 pg_start || die "cannot start PostgreSQL"
 echo "twohost: PostgreSQL at $PG_DIR"
-cp policies/default.yaml "$W/policy.yaml"
-cp policies/*.model policies/*.enc "$W/"
+cp "$E2E_POLICY" "$W/policy.yaml"
+copy_policy_models "$W"
 sed -i 's/^  senders: .*/  senders: ["*@acme.example"]/' "$W/policy.yaml"
 E2E_POLICY=$W/policy.yaml
 start_host A "$HOST_A"

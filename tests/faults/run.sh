@@ -24,9 +24,8 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 setup_instance milter
-cp policies/default.yaml "$T/"
+cp "$E2E_POLICY" "$T/policy.yaml"
 copy_policy_models "$T"
-mv "$T/default.yaml" "$T/policy.yaml"
 E2E_POLICY=$T/policy.yaml
 start_sink
 start_postfix
