@@ -31,14 +31,14 @@
  * when it takes the records written out: records may be appended while the
  * store is slow, and nobody appending waits for the store.
  *
- * Replaying is idempotent for held mail (a record whose token the store
- * already has is skipped) and for complaints (a second record replaces the
- * first) and for apologies answering a known complaint (kept once).  A
- * decision, or an apology answering no known complaint, can be counted
- * twice only if the daemon dies in the middle of a replay, or after a
- * replay that could not take what it wrote out of the file (a full disk:
- * that is remembered in memory, and the next replay skips it while the
- * file still starts with it).
+ * Replaying is idempotent, so a daemon that dies in the middle of a
+ * replay, or before it took what it wrote out of the file, loses nothing
+ * and counts nothing twice: held mail (a record whose token the store
+ * already has is skipped), complaints (a second record replaces the
+ * first), apologies and decisions (the store takes the same one once:
+ * store_apology_put, store_decision_put).  A replay that could not take
+ * what it wrote out of the file (a full disk) remembers it in memory, and
+ * the next replay skips it while the file still starts with it.
  *
  * Failures are environment errors: functions return false and set *ERR to
  * a message the caller frees with g_free().  A struct spool may be used
@@ -170,8 +170,7 @@ struct spool_aside_retried {
  * written through a symbolic link, nor when it is no regular file of one
  * name (false with *ERR).  A file that does not exist holds nothing.
  * Killed after writing to ST and before the file is replaced, the next
- * retry writes those records again: held messages and complaints once,
- * decisions and apologies answering no known complaint a second time. */
+ * retry writes those records again, and ST takes each once. */
 bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_retried *done, char **err);
 /* Drop from DIR's SPOOL_ASIDE the lines numbered NUMBERS (N of them, as
  * spool_aside_list() counts them from 1; NULL: every line), under the

@@ -162,7 +162,9 @@ void store_complaint_clear(struct store_complaint *c);
 
 /* Record that SENDER apologised to CLIENT_DOMAIN at WHEN for KINDS, in
  * answer to the complaint with Message-ID COMPLAINT_REF (NULL: unknown).
- * Only the first apology for one complaint is kept. */
+ * Only the first apology for one complaint is kept, and one answering no
+ * known complaint is kept once for the same sender, client, second and
+ * kinds: writing a record again (a replay) changes nothing. */
 bool store_apology_put(struct store *st, const char *sender, const char *client_domain, gint64 when,
                        unsigned kinds, const char *complaint_ref, char **err);
 /* Append struct history_entry (thread.h) for SENDER -> CLIENT_DOMAIN since
@@ -418,7 +420,10 @@ struct store_decision {
 	char *client_domain; /* "" when unknown */
 	char *verdict;       /* "advise", "hold" */
 	char *rules;         /* the distinct rule ids of its findings, comma-separated */
+	char *key;           /* its own, unique; NULL in records spooled before keys */
 };
+/* Record D; one whose key is recorded is not recorded again, so that
+ * writing a record again (a replay after a death) changes nothing. */
 bool store_decision_put(struct store *st, const struct store_decision *d, char **err);
 /* Append the decisions made at or after SINCE whose verdict is VERDICT
  * (NULL: any), oldest first, to OUT, an array from store_decisions_new(). */

@@ -1083,6 +1083,7 @@ static void record_decision(struct filter_session *s, const struct decision *d, 
 	    .client_domain = g_strdup(k->client_domain ? k->client_domain : ""),
 	    .verdict = g_strdup(verdict_name(d->verdict)),
 	    .rules = render_rule_list(d),
+	    .key = g_uuid_string_random(),
 	};
 	record(s->f, r, rec);
 }

@@ -31,8 +31,9 @@ struct spool {
 	/* Under replay_lock: the file's first STORED_LEN bytes, whose SHA-256 is
 	 * STORED_SUM, were written to the store by a replay that could not take
 	 * them out of the file (a new file needs room, which a full disk may
-	 * not have); the next replay skips them while the file starts with them.
-	 * Kept in memory only: a daemon that dies meanwhile writes them again. */
+	 * not have); the next replay skips them while the file starts with them,
+	 * rather than send them all again.  Kept in memory only: a daemon that
+	 * dies meanwhile sends them again, and the store takes each once. */
 	gsize stored_len;
 	char *stored_sum;
 	/* Under replay_lock: the record (its line's SHA-256) the store last
@@ -375,7 +376,7 @@ size_t spool_record_size(const struct spool_record *r)
 		break;
 	case SPOOL_DECISION:
 		n += text_size(r->d.sender) + text_size(r->d.client_domain) + text_size(r->d.verdict) +
-		     text_size(r->d.rules);
+		     text_size(r->d.rules) + text_size(r->d.key);
 		break;
 	}
 	return n;
@@ -482,6 +483,8 @@ static GString *decision_line(const struct store_decision *d)
 	jsonstr_member(out, "client_domain", d->client_domain);
 	jsonstr_member(out, "verdict", d->verdict);
 	jsonstr_member(out, "rules", d->rules);
+	if (d->key != NULL)
+		jsonstr_member(out, "key", d->key);
 	record_end(out);
 	return out;
 }
@@ -656,6 +659,7 @@ static bool read_decision(struct fy_node *root, struct store_decision *d)
 	d->client_domain = text(root, "client_domain");
 	d->verdict = text(root, "verdict");
 	d->rules = text(root, "rules");
+	d->key = text(root, "key"); /* none before keys: recorded as it comes */
 	return ok && d->sender != NULL && d->client_domain != NULL && d->verdict != NULL && d->rules != NULL;
 }
 
@@ -1029,9 +1033,9 @@ bool spool_replay(struct spool *sp, struct store *st, struct spool_replayed *don
 		size_t used = (size_t)(rest - text);
 		char *why = NULL;
 		int left = take_out(sp, used, &why); /* and count what stays, appended since too */
-		/* All stays when it could not: what was written is remembered, or
-		 * the next replay would write decisions, and apologies answering
-		 * no known complaint, a second time. */
+		/* All stays when it could not: what was written is remembered, so
+		 * that the next replay does not send it all again (the store would
+		 * take each record once). */
 		remember_stored(sp, text, left < 0 ? used : 0);
 		if (left < 0) {
 			g_free(*err);

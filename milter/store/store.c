@@ -428,6 +428,7 @@ void store_decision_clear(struct store_decision *d)
 	g_free(d->client_domain);
 	g_free(d->verdict);
 	g_free(d->rules);
+	g_free(d->key);
 	memset(d, 0, sizeof *d);
 }
 

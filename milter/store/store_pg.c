@@ -248,6 +248,9 @@ static const char *const migrations[] = {
     "CREATE INDEX helper_actions_hold ON helper_actions(quarantine_id, at);",
     /* 16: unclear complaints (as in SQLite's entry 16) */
     "ALTER TABLE complaints ADD COLUMN unclear bigint NOT NULL DEFAULT 0;",
+    /* 17: each decision's own key (as in SQLite's entry 17) */
+    "ALTER TABLE decisions ADD COLUMN key text;"
+    "CREATE UNIQUE INDEX decisions_key ON decisions(key);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -791,8 +794,12 @@ static enum store_status pg_complaint_find(struct store *st, const char *const *
 static bool pg_apology_put(struct store *st, const char *sender, const char *client_domain, gint64 when,
                            unsigned kinds, const char *complaint_ref, char **err)
 {
+	/* taken once, as by SQLite (store_sqlite.c, ST_APOLOGY_PUT) */
 	static const char sql[] = "INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref)"
-	                          " VALUES ($1::text, $2::text, $3::bigint, $4::bigint, $5::text)"
+	                          " SELECT $1::text, $2::text, $3::bigint, $4::bigint, $5::text"
+	                          " WHERE $5::text IS NOT NULL OR NOT EXISTS (SELECT 1 FROM apologies"
+	                          " WHERE sender = $1::text AND client_domain = $2::text AND at = $3::bigint"
+	                          " AND kinds = $4::bigint AND complaint_ref IS NULL)"
 	                          " ON CONFLICT DO NOTHING";
 	struct params p = {0};
 	p_text(&p, sender);
@@ -1543,9 +1550,12 @@ static bool pg_decision_put(struct store *st, const struct store_decision *d, ch
 	p_text(&p, d->client_domain ? d->client_domain : "");
 	p_text(&p, d->verdict);
 	p_text(&p, d->rules ? d->rules : "");
+	p_text(&p, d->key);
+	/* taken once by its key, as by SQLite (store_sqlite.c, ST_DECISION_PUT) */
 	return run_ok(handle(st),
-	              "INSERT INTO decisions (at, sender, client_domain, verdict, rules)"
-	              " VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text)",
+	              "INSERT INTO decisions (at, sender, client_domain, verdict, rules, key)"
+	              " VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text, $6::text)"
+	              " ON CONFLICT DO NOTHING",
 	              &p, "recording a decision", err);
 }
 
@@ -1556,7 +1566,7 @@ static bool pg_decisions_list(struct store *st, gint64 since, const char *verdic
 	p_text(&p, verdict);
 	PGresult *r =
 	    run(handle(st),
-	        "SELECT at, sender, client_domain, verdict, rules FROM decisions"
+	        "SELECT at, sender, client_domain, verdict, rules, key FROM decisions"
 	        " WHERE at >= $1::bigint AND ($2::text IS NULL OR verdict = $2::text) ORDER BY at, id",
 	        &p, "reading decisions", err);
 	for (int i = 0; r != NULL && i < PQntuples(r); i++) {
@@ -1566,6 +1576,7 @@ static bool pg_decisions_list(struct store *st, gint64 since, const char *verdic
 		    .client_domain = get_text(r, i, 2),
 		    .verdict = get_text(r, i, 3),
 		    .rules = get_text(r, i, 4),
+		    .key = get_text(r, i, 5),
 		};
 		g_array_append_val(out, d);
 	}

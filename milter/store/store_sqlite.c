@@ -258,6 +258,10 @@ static const char *const migrations[] = {
      * gate's bar is unclear (only as clear as the thread's words make
      * it); those stored before were clear */
     "ALTER TABLE complaints ADD COLUMN unclear INTEGER NOT NULL DEFAULT 0;",
+    /* 17: each decision's own key, so that one written again (a replay of
+     * the spool after a death) is recorded once; NULL in those before */
+    "ALTER TABLE decisions ADD COLUMN key TEXT;"
+    "CREATE UNIQUE INDEX decisions_key ON decisions(key);",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -304,8 +308,15 @@ static const char *const stmt_sql[ST_COUNT] = {
                          "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     [ST_COMPLAINT_GET] = "SELECT message_id, client_addr, client_domain, received, serious, kinds, unclear "
                          "FROM complaints WHERE message_id = ?1",
+    /* Each record is taken once, so that writing it again (a replay of the
+     * spool after a death) changes nothing: an apology answering a known
+     * complaint by the unique index on its thread, one answering none by
+     * being the same in the same second (one occasion to the history), a
+     * decision by its key (two alike in one second are two replies). */
     [ST_APOLOGY_PUT] = "INSERT INTO apologies (sender, client_domain, at, kinds, complaint_ref) "
-                       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING",
+                       "SELECT ?1, ?2, ?3, ?4, ?5 WHERE ?5 IS NOT NULL OR NOT EXISTS "
+                       "(SELECT 1 FROM apologies WHERE sender = ?1 AND client_domain = ?2 AND at = ?3 "
+                       "AND kinds = ?4 AND complaint_ref IS NULL) ON CONFLICT DO NOTHING",
     [ST_HISTORY_GET] = "SELECT at, kinds FROM apologies "
                        "WHERE sender = ?1 AND client_domain = ?2 AND at >= ?3 AND (?6 = 0 OR at < ?6) "
                        "AND (?5 IS NULL OR complaint_ref IS NULL OR complaint_ref <> ?5) "
@@ -365,8 +376,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_PRUNE_SAMPLE_FINDINGS] = "DELETE FROM quarantine_findings WHERE quarantine_id IN"
                                  " (SELECT id FROM quarantine WHERE " UNJUDGED_SAMPLE("?1") ")",
     [ST_PRUNE_SAMPLES] = "DELETE FROM quarantine WHERE " UNJUDGED_SAMPLE("?1"),
-    [ST_DECISION_PUT] = "INSERT INTO decisions (at, sender, client_domain, verdict, rules) "
-                        "VALUES (?1, ?2, ?3, ?4, ?5)",
+    [ST_DECISION_PUT] = "INSERT INTO decisions (at, sender, client_domain, verdict, rules, key) "
+                        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT DO NOTHING",
 };
 
 struct sqlite_store {
@@ -1453,6 +1464,7 @@ static bool sqlite_decision_put(struct store *st, const struct store_decision *d
 	bind_text(q, 3, d->client_domain ? d->client_domain : "");
 	bind_text(q, 4, d->verdict);
 	bind_text(q, 5, d->rules ? d->rules : "");
+	bind_text(q, 6, d->key);
 	bool ok = run(s, q, "recording a decision", err);
 	g_mutex_unlock(&s->lock);
 	return ok;
@@ -1466,6 +1478,7 @@ static void read_decision(sqlite3_stmt *q, GArray *out)
 	    .client_domain = column_text(q, 2),
 	    .verdict = column_text(q, 3),
 	    .rules = column_text(q, 4),
+	    .key = column_text(q, 5),
 	};
 	g_array_append_val(out, d);
 }
@@ -1473,7 +1486,7 @@ static void read_decision(sqlite3_stmt *q, GArray *out)
 static bool sqlite_decisions_list(struct store *st, gint64 since, const char *verdict, GArray *out,
                                   char **err)
 {
-	static const char sql[] = "SELECT at, sender, client_domain, verdict, rules FROM decisions"
+	static const char sql[] = "SELECT at, sender, client_domain, verdict, rules, key FROM decisions"
 	                          " WHERE at >= ?1 AND (?2 IS NULL OR verdict = ?2) ORDER BY at, id";
 	struct sqlite_store *s = handle(st);
 	g_mutex_lock(&s->lock);

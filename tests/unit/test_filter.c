@@ -599,8 +599,9 @@ static void test_near_miss_sampled(void **state)
 }
 
 /* Each reply judged advise or hold leaves a decision in the store (what
- * `apologyctl report` counts as advised); a passing one none.  In monitor
- * mode too. */
+ * `apologyctl report` counts as advised), with a key of its own (two
+ * replies alike, sent in the same second, are two); a passing one none.
+ * In monitor mode too. */
 static void test_decisions_recorded(void **state)
 {
 	(void)state;
@@ -610,7 +611,7 @@ static void test_decisions_recorded(void **state)
 		struct fake_mta mta;
 		char *err = NULL;
 		fx_start(&fx, (const char *const[]){modes[m], NULL});
-		const char *files[] = {"note.eml", "reply-doubtful.eml", "reply-bad.eml"};
+		const char *files[] = {"note.eml", "reply-doubtful.eml", "reply-bad.eml", "reply-doubtful.eml"};
 		for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
 			mta_init(&mta);
 			send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", files[i],
@@ -620,9 +621,15 @@ static void test_decisions_recorded(void **state)
 		struct store *st = fx_store(&fx);
 		GArray *d = store_decisions_new();
 		assert_true(store_decisions_list(st, 0, NULL, d, &err));
-		assert_int_equal(d->len, 2);
+		assert_int_equal(d->len, 3);
 		const struct store_decision *advised = &g_array_index(d, struct store_decision, 0);
 		const struct store_decision *held = &g_array_index(d, struct store_decision, 1);
+		const struct store_decision *again = &g_array_index(d, struct store_decision, 2);
+		assert_string_equal(again->verdict, "advise");
+		assert_string_equal(again->rules, advised->rules);
+		assert_non_null(advised->key);
+		assert_non_null(again->key);
+		assert_string_not_equal(advised->key, again->key);
 		assert_string_equal(advised->verdict, "advise");
 		assert_string_equal(advised->sender, "sam@acme.example");
 		assert_string_equal(advised->client_domain, "client.example");
@@ -632,7 +639,7 @@ static void test_decisions_recorded(void **state)
 		assert_non_null(strstr(held->rules, "blame-third-party"));
 		g_array_set_size(d, 0);
 		assert_true(store_decisions_list(st, 0, "advise", d, &err));
-		assert_int_equal(d->len, 1);
+		assert_int_equal(d->len, 2);
 		g_array_unref(d);
 		store_close(st);
 		fx_stop(&fx);

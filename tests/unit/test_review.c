@@ -926,10 +926,11 @@ static void test_decisions_count(void **state)
 	/* 2026-01-05 is a Monday: week 01; the Sunday before is in week 00 */
 	struct store_decision in[] = {
 	    {1767571200, g_strdup("Sam@us.example"), g_strdup("c"), g_strdup("advise"),
-	     g_strdup("excuse,no-remedy")},
+	     g_strdup("excuse,no-remedy"), g_strdup("k1")},
 	    {1767571200 - 3600, g_strdup("sam@us.example"), g_strdup("c"), g_strdup("advise"),
-	     g_strdup("excuse")},
-	    {1767571200 + 86400, g_strdup("kim@us.example"), g_strdup("c"), g_strdup("advise"), g_strdup("")},
+	     g_strdup("excuse"), g_strdup("k2")},
+	    {1767571200 + 86400, g_strdup("kim@us.example"), g_strdup("c"), g_strdup("advise"), g_strdup(""),
+	     g_strdup("k3")},
 	};
 	g_array_append_vals(d, in, G_N_ELEMENTS(in));
 	GArray *c = store_counts_new();

@@ -113,10 +113,11 @@ static void reopen(struct fixture *fx)
 		fail_msg("reopen: %s", err);
 }
 
-/* SQL that undoes the migrations after entry 14 (the helper trail's index,
- * 15; unclear complaints, 16), for the tests that take a store back to an
- * older schema. */
-#define DROP_AFTER_14 "DROP INDEX helper_actions_hold; ALTER TABLE complaints DROP COLUMN unclear;"
+/* SQL that undoes the migrations after entry 16 (the decisions' keys, 17)
+ * and after entry 14 (the helper trail's index, 15; unclear complaints, 16),
+ * for the tests that take a store back to an older schema. */
+#define DROP_AFTER_16 "DROP INDEX decisions_key; ALTER TABLE decisions DROP COLUMN key;"
+#define DROP_AFTER_14 DROP_AFTER_16 "DROP INDEX helper_actions_hold; ALTER TABLE complaints DROP COLUMN unclear;"
 
 /* The migration that made the complaint's columns of quarantine (entry 12
  * of both backends' lists), and SQL that undoes it. */
@@ -299,8 +300,13 @@ static void test_history(void **state)
 		                              1u << i, i == 4 ? "c4@client" : NULL, &err));
 	/* A second apology for complaint c4 adds nothing. */
 	assert_true(store_apology_put(fx->st, "am@us.example", "client.example", 1450, 1, "c4@client", &err));
+	/* So does the same apology answering no known complaint written again
+	 * (a replay after a death): the same sender, client, second and kinds. */
+	assert_true(store_apology_put(fx->st, "am@us.example", "client.example", 1300, 1u << 3, NULL, &err));
 	assert_true(store_apology_put(fx->st, "am@us.example", "other.example", 1500, 1, NULL, &err));
 	assert_true(store_apology_put(fx->st, "bob@us.example", "client.example", 1500, 1, NULL, &err));
+	/* Another kind in the same second is another apology. */
+	assert_true(store_apology_put(fx->st, "bob@us.example", "client.example", 1500, 2, NULL, &err));
 
 	GArray *h = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
 	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 1150, NULL, 10, h, &err));
@@ -320,6 +326,9 @@ static void test_history(void **state)
 	assert_int_equal(h->len, 3);
 	g_array_set_size(h, 0);
 	assert_true(store_history_get(fx->st, "am@us.example", "client.example", 0, NULL, 2, h, &err));
+	assert_int_equal(h->len, 2);
+	g_array_set_size(h, 0);
+	assert_true(store_history_get(fx->st, "bob@us.example", "client.example", 0, NULL, 10, h, &err));
 	assert_int_equal(h->len, 2);
 	g_array_set_size(h, 0);
 	assert_true(store_history_get(fx->st, "nobody@us.example", "client.example", 0, NULL, 10, h, &err));
@@ -530,7 +539,7 @@ static void test_unclear_migrated(void **state)
 	assert_true(store_complaint_put(fx->st, &c, &err));
 	store_close(fx->st);
 	fx->st = NULL;
-	store_sql(fx, "ALTER TABLE complaints DROP COLUMN unclear; UPDATE schema_version SET version = 15;");
+	store_sql(fx, DROP_AFTER_16 "ALTER TABLE complaints DROP COLUMN unclear; UPDATE schema_version SET version = 15;");
 	reopen(fx);
 	assert_int_equal(store_schema_version(fx->st), version);
 	struct store_complaint out;
@@ -546,6 +555,33 @@ static void test_unclear_migrated(void **state)
 	assert_int_equal(store_complaint_find(fx->st, ids, 1, &out, &err), STORE_FOUND);
 	assert_true(out.unclear);
 	store_complaint_clear(&out);
+}
+
+/* A store at schema 16: its decisions have no key and stay; those recorded
+ * since are each kept once by theirs (migration 17). */
+static void test_decision_key_migrated(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	int version = store_schema_version(fx->st);
+	store_close(fx->st);
+	fx->st = NULL;
+	store_sql(fx, DROP_AFTER_16 "UPDATE schema_version SET version = 16;"
+	              "INSERT INTO decisions (at, sender, client_domain, verdict, rules)"
+	              " VALUES (100, 'sam@us.example', 'c.example', 'advise', 'excuse'),"
+	              " (100, 'sam@us.example', 'c.example', 'advise', 'excuse');");
+	reopen(fx);
+	assert_int_equal(store_schema_version(fx->st), version);
+	struct store_decision k = {200, "sam@us.example", "c.example", "hold", "defensive", "k-200"};
+	assert_true(store_decision_put(fx->st, &k, &err));
+	assert_true(store_decision_put(fx->st, &k, &err));
+	GArray *d = store_decisions_new();
+	assert_true(store_decisions_list(fx->st, 0, NULL, d, &err));
+	assert_int_equal(d->len, 3);
+	assert_null(g_array_index(d, struct store_decision, 0).key);
+	assert_null(g_array_index(d, struct store_decision, 1).key);
+	assert_string_equal(g_array_index(d, struct store_decision, 2).key, "k-200");
+	g_array_unref(d);
 }
 
 /* A store of the schema before findings were rows: the findings of its held
@@ -1142,12 +1178,17 @@ static void test_prune(void **state)
 	g_array_free(h, TRUE);
 }
 
+struct writer_args {
+	struct store *st;
+	unsigned kinds; /* each thread's own: its apologies are others' */
+};
+
 static gpointer writer(gpointer data)
 {
-	struct store *st = data;
+	const struct writer_args *a = data;
 	char *err = NULL;
 	for (int i = 0; i < 200; i++)
-		if (!store_apology_put(st, "t@us", "c.example", i, 1, NULL, &err))
+		if (!store_apology_put(a->st, "t@us", "c.example", i, a->kinds, NULL, &err))
 			return err;
 	return NULL;
 }
@@ -1156,8 +1197,11 @@ static void test_threads(void **state)
 {
 	struct fixture *fx = *state;
 	GThread *t[4];
-	for (int i = 0; i < 4; i++)
-		t[i] = g_thread_new("writer", writer, fx->st);
+	struct writer_args args[4];
+	for (int i = 0; i < 4; i++) {
+		args[i] = (struct writer_args){fx->st, 1u << i};
+		t[i] = g_thread_new("writer", writer, &args[i]);
+	}
 	for (int i = 0; i < 4; i++) {
 		char *err = g_thread_join(t[i]);
 		if (err)
@@ -3314,45 +3358,75 @@ static void test_decisions(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	struct store_decision a = {100, "sam@us.example", "client.example", "advise", "no-call-offer,excuse"};
-	struct store_decision h = {200, "kim@us.example", "", "hold", "blame-third-party"};
+	struct store_decision a = {100, "sam@us.example", "client.example", "advise", "no-call-offer,excuse", "k-a"};
+	struct store_decision h = {200, "kim@us.example", "", "hold", "blame-third-party", NULL};
 	assert_true(store_decision_put(fx->st, &a, &err));
 	assert_true(store_decision_put(fx->st, &h, &err));
+	assert_true(store_decision_put(fx->st, &a, &err)); /* its key written again: taken once */
 	GArray *d = store_decisions_new();
 	assert_true(store_decisions_list(fx->st, 0, NULL, d, &err));
 	assert_int_equal(d->len, 2);
+	/* Another reply's decision alike in every field, in the same second, is
+	 * another decision; so are two without a key (spooled before keys). */
+	struct store_decision a2 = a;
+	a2.key = "k-a2";
+	assert_true(store_decision_put(fx->st, &a2, &err));
+	assert_true(store_decision_put(fx->st, &h, &err));
+	g_array_set_size(d, 0);
+	assert_true(store_decisions_list(fx->st, 0, NULL, d, &err));
+	assert_int_equal(d->len, 4);
 	assert_int_equal(g_array_index(d, struct store_decision, 0).at, 100);
 	assert_string_equal(g_array_index(d, struct store_decision, 0).rules, "no-call-offer,excuse");
-	assert_string_equal(g_array_index(d, struct store_decision, 1).client_domain, "");
+	assert_string_equal(g_array_index(d, struct store_decision, 0).key, "k-a");
+	assert_string_equal(g_array_index(d, struct store_decision, 1).key, "k-a2");
+	assert_string_equal(g_array_index(d, struct store_decision, 2).client_domain, "");
+	assert_null(g_array_index(d, struct store_decision, 2).key);
 	g_array_set_size(d, 0);
 	assert_true(store_decisions_list(fx->st, 0, "advise", d, &err));
-	assert_int_equal(d->len, 1);
+	assert_int_equal(d->len, 2);
 	g_array_set_size(d, 0);
 	assert_true(store_decisions_list(fx->st, 150, NULL, d, &err));
-	assert_int_equal(d->len, 1);
+	assert_int_equal(d->len, 2);
 	assert_string_equal(g_array_index(d, struct store_decision, 0).verdict, "hold");
 	assert_true(store_prune(fx->st, 150, &err));
 	g_array_set_size(d, 0);
 	assert_true(store_decisions_list(fx->st, 0, NULL, d, &err));
-	assert_int_equal(d->len, 1);
+	assert_int_equal(d->len, 2);
 
 	/* a decision record in the spool (the store locked) reaches the store */
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
 	struct spool_record r = {.type = SPOOL_DECISION,
 	                         .d = {300, g_strdup("lee@us.example"), g_strdup("c.example"),
-	                               g_strdup("advise"), g_strdup("defensive")}};
+	                               g_strdup("advise"), g_strdup("defensive"), g_strdup("k-lee")}};
 	assert_true(spool_append(sp, &r, NULL, &err));
 	assert_true(spool_record_size(&r) > sizeof r);
 	spool_record_clear(&r);
+	assert_true(spool_apology(sp, "lee@us.example", "c.example", 300, 0x2, NULL, &err));
+	gchar *before = NULL;
+	gsize before_len = 0;
+	assert_true(g_file_get_contents(spool_path(sp), &before, &before_len, NULL));
 	struct spool_replayed done = {0};
 	assert_true(spool_replay(sp, fx->st, &done, &err));
 	assert_int_equal(done.decisions, 1);
+	assert_int_equal(done.apologies, 1);
 	assert_int_equal(done.unreadable, 0);
+	/* A daemon that died after writing them and before taking them out of
+	 * the file replays them again at its next start: counted once. */
+	assert_true(g_file_set_contents(spool_path(sp), before, (gssize)before_len, NULL));
+	g_free(before);
+	assert_true(spool_replay(sp, fx->st, &done, &err));
+	assert_int_equal(done.decisions, 1);
+	assert_int_equal(spooled(fx->dir, NULL), 0);
 	g_array_set_size(d, 0);
 	assert_true(store_decisions_list(fx->st, 300, "advise", d, &err));
 	assert_int_equal(d->len, 1);
 	assert_string_equal(g_array_index(d, struct store_decision, 0).sender, "lee@us.example");
 	assert_string_equal(g_array_index(d, struct store_decision, 0).rules, "defensive");
+	assert_string_equal(g_array_index(d, struct store_decision, 0).key, "k-lee"); /* the spool keeps it */
+	GArray *hist = g_array_new(FALSE, TRUE, sizeof(struct history_entry));
+	assert_true(store_history_get(fx->st, "lee@us.example", "c.example", 0, NULL, 10, hist, &err));
+	assert_int_equal(hist->len, 1);
+	g_array_free(hist, TRUE);
 	spool_free(sp);
 	g_array_unref(d);
 }
@@ -3694,6 +3768,7 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_host_actions, setup, teardown),                             \
 	    cmocka_unit_test_setup_teardown(test_host_action_local, setup, teardown),                        \
 	    cmocka_unit_test_setup_teardown(test_expire_verb_migrated, setup, teardown),                     \
+	    cmocka_unit_test_setup_teardown(test_decision_key_migrated, setup, teardown),                    \
 	    cmocka_unit_test_setup_teardown(test_unclear_migrated, setup, teardown)
 
 int main(void)
