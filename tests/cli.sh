@@ -355,6 +355,7 @@ contains "labels help names export" out "export"
 expect "help names report and labels" 0 "$CTL" --help
 contains "help names report" out "apologyctl report"
 contains "help names labels export" out "apologyctl labels .*export"
+contains "help names store aside drop" out "apologyctl store aside .*list|retry|drop"
 # store migrate without a server (the copy itself: tests/store/migrate.sh, make pg-test)
 expect "store without migrate" 64 "$CTL" store
 expect "store migrate without --to" 64 "$CTL" store migrate --from "sqlite:$tmp/none.db"

@@ -34,7 +34,7 @@ static const char usage_text[] =
     "                         [--format text|json|html]   (apologyctl report --help)\n"
     "       apologyctl labels [-c FILE] [-o key=value]... export [--since DATE|DURATION]\n"
     "       apologyctl store migrate --from sqlite:PATH --to postgresql://... [--force]\n"
-    "       apologyctl store aside [-c FILE] [-o key=value]... list|retry\n"
+    "       apologyctl store aside [-c FILE] [-o key=value]... list|retry|drop all|N...\n"
     "\n"
     "check     judge each message against the apology policy; exit 0 pass, 1 advise,\n"
     "          2 hold, 3 unchecked (the worst over all files)\n"
@@ -71,7 +71,8 @@ static const char usage_text[] =
     "store aside       list the lines a replay of the daemon's spool set aside (records the\n"
     "                  store refused for their data, lines no record this version reads;\n"
     "                  exit 1 when any), or, once their cause is mended, write their\n"
-    "                  records to the store (retry)\n";
+    "                  records to the store (retry), or drop lines by the numbers list\n"
+    "                  gives them (drop)\n";
 
 int ctl_usage(const char *msg)
 {
