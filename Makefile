@@ -510,7 +510,9 @@ eval-real: $(BUILD)/apologyctl
 	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml && \
 	$(PYTHON) $(SHARED_EVAL)/run_real.py $(BUILD)/apologyctl --policy policies/default.yaml --given-complaint && \
 	$(PYTHON) tests/eval_inbound.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml \
-	  --items $(SHARED_EVAL)/real/items.jsonl
+	  --items $(SHARED_EVAL)/real/items.jsonl && \
+	$(PYTHON) tests/eval_daemon.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml \
+	  --run-real $(SHARED_EVAL)/run_real.py
 
 eval-ham: $(BUILD)/apologyctl
 	$(PYTHON) tests/eval_ham.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
