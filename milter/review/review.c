@@ -387,6 +387,8 @@ static enum MHD_Result collect_post(void *cls, enum MHD_ValueKind kind, const ch
 {
 	(void)kind, (void)filename, (void)type, (void)encoding;
 	GHashTable *form = cls;
+	if (key == NULL)
+		return MHD_YES; /* a multipart part with no name (or an empty one): no field of ours */
 	GString *v = g_hash_table_lookup(form, key);
 	if (v == NULL || off == 0) {
 		v = g_string_new(NULL);

@@ -706,6 +706,7 @@ web_limits() {
 t_web_slow_clients() { web_limits slow-clients; }
 t_web_slow_addresses() { web_limits slow-addresses; }
 t_web_endless_body() { web_limits endless-body; }
+t_web_unnamed_parts() { web_limits unnamed-parts; }
 t_web_login_by_address() { web_limits login-by-address; }
 
 # The review page speaking HTTPS itself (tests/review/tls.py: a self-signed
@@ -758,7 +759,7 @@ for t in t_list_filters t_show_marks_findings t_release_delivers t_release_wrong
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser \
-	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_login_by_address t_web_tls \
+	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_unnamed_parts t_web_login_by_address t_web_tls \
 	t_web_tls_browser; do
 	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
 	run_test "$t"

@@ -12,6 +12,9 @@ Starts BUILD/apology-review on a free loopback port with a store of its own
                      connection-limit below 200
   endless-body       a chunked POST that never ends is cut off (413 or closed) soon
                      after max-body; a declared body over it gets 413 unread
+  unnamed-parts      multipart POSTs (no log-in, no token) whose parts have no name, an
+                     empty one, or only a file name are refused (403), and the
+                     service still answers
   login-by-address   five wrong passwords from 127.0.0.1 lock the name there only
                      (127.0.0.2 still logs in); the per-address limit locks
                      127.0.0.1 across names; `apologyctl logins unlock` clears both
@@ -248,6 +251,36 @@ def t_endless_body():
         srv.stop()
 
 
+def multipart_post(port, disposition):
+    """Status of a POST /login whose one multipart part has DISPOSITION, or None
+    when it was not answered."""
+    body = ("--XX\r\nContent-Disposition: %s\r\n\r\nhello\r\n--XX--\r\n" % disposition).encode()
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("POST", "/login", body, {"Content-Type": "multipart/form-data; boundary=XX"})
+        r = c.getresponse()
+        r.read()
+        c.close()
+        return r.status
+    except OSError:
+        return None
+
+
+def t_unnamed_parts():
+    srv = Server()
+    try:
+        for disposition in ("form-data", 'form-data; name=""', "form-data; name=", 'form-data; filename="a"',
+                            'form-data; name="user"'):
+            st = multipart_post(srv.port, disposition)
+            print("  multipart part '%s': %s" % (disposition, st))
+            expect(st == 403, "a part '%s' answered %s, not 403" % (disposition, st))
+            expect(srv.proc.poll() is None, "apology-review died on a part '%s': %s" % (disposition,
+                                                                                         srv.output()))
+        expect(get_login(srv.port) == 200, "not serving after the unnamed parts")
+    finally:
+        srv.stop()
+
+
 def log_in(port, user, password, source):
     """Status of a log-in as USER from SOURCE (303 = logged in)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
@@ -304,6 +337,7 @@ TESTS = {
     "slow-clients": t_slow_clients,
     "slow-addresses": t_slow_addresses,
     "endless-body": t_endless_body,
+    "unnamed-parts": t_unnamed_parts,
     "login-by-address": t_login_by_address,
 }
 
