@@ -109,17 +109,22 @@ class Server:
                               text=True, stdin=subprocess.DEVNULL)
 
 
-def get_login(port, source=A, timeout=10):
-    """Status of GET /login from SOURCE, or None when it was not answered."""
+def status(port, method, body=None, headers=None, source=A, timeout=10):
+    """Status of METHOD /login from SOURCE, or None when it was not answered."""
     try:
         c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout, source_address=(source, 0))
-        c.request("GET", "/login", headers={"Connection": "close"})
+        c.request(method, "/login", body, dict(headers or {}, Connection="close"))
         r = c.getresponse()
         r.read()
         c.close()
         return r.status
     except OSError:
         return None
+
+
+def get_login(port, source=A, timeout=10):
+    """Status of GET /login from SOURCE, or None when it was not answered."""
+    return status(port, "GET", source=source, timeout=timeout)
 
 
 def normal_gets(port, n=20, together=5):
@@ -255,15 +260,7 @@ def multipart_post(port, disposition):
     """Status of a POST /login whose one multipart part has DISPOSITION, or None
     when it was not answered."""
     body = ("--XX\r\nContent-Disposition: %s\r\n\r\nhello\r\n--XX--\r\n" % disposition).encode()
-    try:
-        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
-        c.request("POST", "/login", body, {"Content-Type": "multipart/form-data; boundary=XX"})
-        r = c.getresponse()
-        r.read()
-        c.close()
-        return r.status
-    except OSError:
-        return None
+    return status(port, "POST", body, {"Content-Type": "multipart/form-data; boundary=XX"})
 
 
 def t_unnamed_parts():
