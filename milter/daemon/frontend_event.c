@@ -33,7 +33,10 @@
  * waits for events and counts at most TURN_COUNTED of any turn's work: time
  * a loop spends on other connections never makes a connection look idle.
  * A connection waiting for its judgement, or with a command not yet read,
- * is never idle.
+ * is never idle; the MTA reading replies is not idle either.  More than
+ * MAX_UNSENT of replies unread and the MTA is not read until it reads them
+ * (an end of message may answer with thousands of header changes, which the
+ * MTA reads; an MTA that never reads is closed as idle, its commands unread).
  *
  * Why not libmilter: its thread per connection and a poll() before every
  * read cost more CPU than the judging itself, and on a busy MTA that CPU is
@@ -78,7 +81,7 @@
 #define TICK_MS       1000
 #define READ_CHUNK    65536
 #define BIG_BUFFER    (256 * 1024)         /* input buffers above this are freed when empty */
-#define MAX_UNSENT    (64 * 1024)          /* replies an MTA may leave unread before it is dropped */
+#define MAX_UNSENT    (64 * 1024)          /* replies left unread above which the MTA is not read */
 #define SMALL_PACKET  (65536 + 4)          /* up to one body chunk: held without the budget */
 #define JUDGE_ON_LOOP (64 * 1024)          /* larger messages are judged off the loop */
 #define JUDGE_QUEUE   4                    /* messages waiting per judge before the loops judge them */
@@ -388,8 +391,10 @@ static bool judges_stop(struct judges *js, struct loop *loops, int n_loops, stru
 
 static void conn_watch(struct conn *c)
 {
-	/* Nothing is read while a judge has the message. */
-	unsigned want = (c->job ? 0 : EPOLLIN) | (c->out_off < c->out->len ? EPOLLOUT : 0);
+	/* Nothing is read while a judge has the message, nor while the MTA
+	 * leaves more than MAX_UNSENT of replies unread. */
+	size_t unsent = c->out->len - c->out_off;
+	unsigned want = (c->job || unsent > MAX_UNSENT ? 0 : EPOLLIN) | (unsent > 0 ? EPOLLOUT : 0);
 	if (want == c->events)
 		return;
 	struct epoll_event ev = {.events = want, .data.ptr = c};
@@ -453,8 +458,8 @@ static void conn_close(struct conn *c)
 	g_free(c);
 }
 
-/* Send what is queued; false when the MTA has gone, or sends commands
- * without reading the replies. */
+/* Send what is queued, as far as the MTA reads it (its reading counts as
+ * activity); false when the MTA has gone. */
 static bool conn_flush(struct conn *c)
 {
 	while (c->out_off < c->out->len) {
@@ -466,14 +471,11 @@ static bool conn_flush(struct conn *c)
 		if (n < 0)
 			return false;
 		c->out_off += (size_t)n;
+		c->last_active = c->lp->clock;
 	}
 	if (c->out_off == c->out->len) {
 		g_byte_array_set_size(c->out, 0);
 		c->out_off = 0;
-	} else if (c->out->len - c->out_off > MAX_UNSENT) {
-		log_msg(LOG_ERR,
-		        "milter protocol: the MTA does not read the replies; closing the connection");
-		return false;
 	}
 	conn_watch(c);
 	return true;
@@ -981,7 +983,8 @@ static bool conn_has_input(const struct conn *c)
 
 /* Once a tick: close sessions the MTA left idle, resume accepting, upkeep.
  * Idleness is on the loop's clock; a session waiting for its judgement or
- * with a command not read yet waits on us, not on the MTA. */
+ * with a command not read yet waits on us, not on the MTA, unless it is not
+ * read because the MTA leaves its replies unread. */
 static void tick(struct loop *lp, gint64 now)
 {
 	struct server *srv = lp->srv;
@@ -989,8 +992,15 @@ static void tick(struct loop *lp, gint64 now)
 	for (GList *l = lp->conns.head; l;) {
 		struct conn *c = l->data;
 		l = l->next;
-		if (c->job == NULL && lp->clock - c->last_active > idle && !conn_has_input(c)) {
-			log_msg(LOG_INFO, "closing a connection the MTA left idle");
+		bool unread = c->out->len - c->out_off > MAX_UNSENT;
+		if (c->job == NULL && lp->clock - c->last_active > idle && (unread || !conn_has_input(c))) {
+			if (unread)
+				log_msg(LOG_ERR,
+				        "milter protocol: the MTA does not read the replies (%zu bytes "
+				        "unread); closing the connection",
+				        (size_t)(c->out->len - c->out_off));
+			else
+				log_msg(LOG_INFO, "closing a connection the MTA left idle");
 			conn_close(c);
 		}
 	}
