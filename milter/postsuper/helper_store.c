@@ -4,14 +4,83 @@
  * helper_store_pg.c, which runs the same statements.  Every value is a
  * bound parameter.
  */
+#include <errno.h>
+#include <grp.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "helper_store.h"
 #include "helper_store_pg.h"
 
 #define TEXT_MAX 200
+
+/*
+ * Who the helper is while it reads and writes an SQLite store.  SQLite
+ * running as root gives the files it opens beside the store (its journal,
+ * its write-ahead log) to the store file's owner, even files that were
+ * there before: a hard link planted there by whoever may write in that
+ * directory would hand them a file of root's.  So while it uses the store
+ * the helper takes the identity of the directory's owner (the daemon's
+ * user, who can do all that there anyway), with that directory's group as
+ * its only group; it stays root only in a directory only root may write.
+ */
+struct identity {
+	bool changed;
+	int n_groups;
+	gid_t groups[NGROUPS_MAX];
+};
+
+static bool become_store_owner(const char *path, struct identity *id, char *why, size_t why_size)
+{
+	id->changed = false;
+	if (geteuid() != 0)
+		return true;
+	const char *slash = strrchr(path, '/');
+	char dir[PATH_MAX];
+	if (slash == NULL)
+		snprintf(dir, sizeof dir, ".");
+	else
+		snprintf(dir, sizeof dir, "%.*s", slash == path ? 1 : (int)(slash - path), path);
+	struct stat sb;
+	if (stat(dir, &sb) != 0) {
+		snprintf(why, why_size, "store %s: %s: %s", path, dir, strerror(errno));
+		return false;
+	}
+	if (sb.st_uid == 0) {
+		if ((sb.st_mode & (S_IWGRP | S_IWOTH)) == 0)
+			return true;
+		snprintf(
+		    why, why_size,
+		    "store %s: its directory %s is root's and others may write in it: not opened as root "
+		    "(give the directory to the daemon's user)",
+		    path, dir);
+		return false;
+	}
+	id->n_groups = getgroups(NGROUPS_MAX, id->groups);
+	if (id->n_groups < 0 || setgroups(1, &sb.st_gid) != 0 || setegid(sb.st_gid) != 0 ||
+	    seteuid(sb.st_uid) != 0) {
+		snprintf(why, why_size, "store %s: cannot take the identity of %s's owner: %s", path, dir,
+		         strerror(errno));
+		if (seteuid(0) != 0 || setegid(0) != 0 ||
+		    (id->n_groups >= 0 && setgroups((size_t)id->n_groups, id->groups) != 0))
+			abort(); /* root again, or nothing */
+		return false;
+	}
+	id->changed = true;
+	return true;
+}
+
+static void become_root_again(const struct identity *id)
+{
+	if (id->changed &&
+	    (seteuid(0) != 0 || setegid(0) != 0 || setgroups((size_t)id->n_groups, id->groups) != 0))
+		abort(); /* the helper cannot act as the store's owner on Postfix's queue */
+}
 
 /* Open the store at PATH for reading (READ_ONLY) or writing, hardened
  * against a file someone else wrote: no symbolic links, no triggers or
@@ -45,11 +114,9 @@ static sqlite3_stmt *prepare(sqlite3 *db, const char *path, const char *sql, cha
 	return NULL;
 }
 
-enum helper_held helper_store_held(const char *path, const char *queue_id, const char *token, long long *id,
-                                   char *why, size_t why_size)
+static enum helper_held sqlite_held(const char *path, const char *queue_id, const char *token, long long *id,
+                                    char *why, size_t why_size)
 {
-	if (helper_pg_location(path))
-		return helper_pg_held(path, queue_id, token, id, why, why_size);
 	sqlite3 *db = open_store(path, true, why, why_size);
 	if (db == NULL)
 		return HELD_ERROR;
@@ -116,11 +183,9 @@ static bool run_change(sqlite3 *db, sqlite3_stmt *q, const char *path, long long
 	return ok;
 }
 
-bool helper_audit_add(const char *path, const struct helper_audit *a, long long *row, char *why,
-                      size_t why_size)
+static bool sqlite_audit_add(const char *path, const struct helper_audit *a, long long *row, char *why,
+                             size_t why_size)
 {
-	if (helper_pg_location(path))
-		return helper_pg_audit_add(path, a, row, why, why_size);
 	sqlite3 *db = open_store(path, false, why, why_size);
 	if (db == NULL)
 		return false;
@@ -144,11 +209,9 @@ bool helper_audit_add(const char *path, const struct helper_audit *a, long long 
 	return run_change(db, q, path, row, why, why_size);
 }
 
-bool helper_audit_finish(const char *path, long long row, const char *outcome, const char *detail, char *why,
-                         size_t why_size)
+static bool sqlite_audit_finish(const char *path, long long row, const char *outcome, const char *detail,
+                                char *why, size_t why_size)
 {
-	if (helper_pg_location(path))
-		return helper_pg_audit_finish(path, row, outcome, detail, why, why_size);
 	sqlite3 *db = open_store(path, false, why, why_size);
 	if (db == NULL)
 		return false;
@@ -160,4 +223,43 @@ bool helper_audit_finish(const char *path, long long row, const char *outcome, c
 	bind_clean(q, 2, outcome);
 	bind_clean(q, 3, detail);
 	return run_change(db, q, path, NULL, why, why_size);
+}
+
+enum helper_held helper_store_held(const char *path, const char *queue_id, const char *token, long long *id,
+                                   char *why, size_t why_size)
+{
+	if (helper_pg_location(path))
+		return helper_pg_held(path, queue_id, token, id, why, why_size);
+	struct identity was;
+	if (!become_store_owner(path, &was, why, why_size))
+		return HELD_ERROR;
+	enum helper_held held = sqlite_held(path, queue_id, token, id, why, why_size);
+	become_root_again(&was);
+	return held;
+}
+
+bool helper_audit_add(const char *path, const struct helper_audit *a, long long *row, char *why,
+                      size_t why_size)
+{
+	if (helper_pg_location(path))
+		return helper_pg_audit_add(path, a, row, why, why_size);
+	struct identity was;
+	if (!become_store_owner(path, &was, why, why_size))
+		return false;
+	bool ok = sqlite_audit_add(path, a, row, why, why_size);
+	become_root_again(&was);
+	return ok;
+}
+
+bool helper_audit_finish(const char *path, long long row, const char *outcome, const char *detail, char *why,
+                         size_t why_size)
+{
+	if (helper_pg_location(path))
+		return helper_pg_audit_finish(path, row, outcome, detail, why, why_size);
+	struct identity was;
+	if (!become_store_owner(path, &was, why, why_size))
+		return false;
+	bool ok = sqlite_audit_finish(path, row, outcome, detail, why, why_size);
+	become_root_again(&was);
+	return ok;
 }

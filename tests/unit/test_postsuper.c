@@ -422,6 +422,86 @@ static void test_store_held(void **state)
 	g_free(db);
 }
 
+/* Chown PATH to the test's store owner when it exists. */
+static void give(const char *path)
+{
+	if (g_file_test(path, G_FILE_TEST_EXISTS))
+		assert_int_equal(chown(path, 65534, 65534), 0);
+}
+
+/* Run as root, the helper reads and writes an SQLite store as the owner of
+ * its directory: a hard link planted beside the store (its write-ahead log
+ * here) is not handed to that owner, as SQLite running as root would; the
+ * files SQLite makes there are that owner's.  A store in a directory of
+ * root's that others may write in is refused. */
+static void test_store_as_owner(void **state)
+{
+	struct tree *t = *state;
+	if (geteuid() != 0)
+		skip();
+	char *owned = at(t, "owned"), *rootonly = at(t, "root-only"), why[512];
+	assert_int_equal(g_mkdir(owned, 0750), 0);
+	assert_int_equal(g_mkdir(rootonly, 0700), 0);
+	char *db = g_build_filename(owned, "store.db", NULL);
+	char *wal = g_strconcat(db, "-wal", NULL), *shm = g_strconcat(db, "-shm", NULL);
+	char *secret = g_build_filename(rootonly, "secret", NULL);
+	char *err = NULL;
+	struct store *st = store_open(db, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	gint64 held = put(st, "QHELD", "aaaa", "held");
+	store_close(st);
+	give(owned);
+	give(db);
+	give(wal);
+	give(shm);
+
+	long long id = 0, row = 0;
+	assert_int_equal(helper_store_held(db, "QHELD", "aaaa", &id, why, sizeof why), HELD_YES);
+	assert_int_equal(id, held);
+	struct helper_audit a = {.caller = "root", .action = "release", .queue_id = "QHELD", .token = "aaaa",
+	                         .postfix_config = "/etc/postfix", .quarantine_id = held, .outcome = "running",
+	                         .detail = "postsuper started", .at = 2};
+	if (!helper_audit_add(db, &a, &row, why, sizeof why))
+		fail_msg("%s", why);
+	assert_true(helper_audit_finish(db, row, "failed", "postsuper -H failed (exit 1)", why, sizeof why));
+	assert_int_equal(geteuid(), 0); /* root again */
+	assert_int_equal(getegid(), 0);
+	GStatBuf sb;
+	if (g_stat(shm, &sb) == 0)
+		assert_int_equal(sb.st_uid, 65534);
+
+	/* A root-only file linked in as the store's write-ahead log stays root's. */
+	g_unlink(wal);
+	assert_true(g_file_set_contents(secret, "root's own\n", -1, NULL));
+	assert_int_equal(g_chmod(secret, 0600), 0);
+	assert_int_equal(link(secret, wal), 0);
+	helper_store_held(db, "QHELD", "aaaa", &id, why, sizeof why);
+	helper_audit_add(db, &a, &row, why, sizeof why);
+	assert_int_equal(g_stat(secret, &sb), 0);
+	assert_int_equal(sb.st_uid, 0);
+	assert_int_equal(sb.st_gid, 0);
+	gchar *text = NULL;
+	assert_true(g_file_get_contents(secret, &text, NULL, NULL));
+	assert_string_equal(text, "root's own\n");
+	g_free(text);
+	assert_int_equal(geteuid(), 0);
+
+	/* root's directory that others may write in: refused */
+	g_unlink(wal);
+	assert_int_equal(chown(owned, 0, 0), 0);
+	assert_int_equal(g_chmod(owned, 0777), 0);
+	assert_int_equal(helper_store_held(db, "QHELD", "aaaa", &id, why, sizeof why), HELD_ERROR);
+	assert_non_null(strstr(why, "others may write"));
+	assert_false(helper_audit_add(db, &a, &row, why, sizeof why));
+	g_free(owned);
+	g_free(rootonly);
+	g_free(db);
+	g_free(wal);
+	g_free(shm);
+	g_free(secret);
+}
+
 /* The same on PostgreSQL; a server that cannot be reached is an error
  * (the helper exits 75), said without the location's password. */
 static void test_store_held_pg(void **state)
@@ -596,6 +676,7 @@ int main(void)
 	    cmocka_unit_test(test_sendmail_queue_file),
 	    cmocka_unit_test_setup_teardown(test_store_held, tree_setup, tree_teardown),
 	    cmocka_unit_test_setup_teardown(test_store_audit, tree_setup, tree_teardown),
+	    cmocka_unit_test_setup_teardown(test_store_as_owner, tree_setup, tree_teardown),
 	    cmocka_unit_test(test_text_clean),
 	};
 	int failed = cmocka_run_group_tests_name("postsuper", tests, NULL, NULL);
