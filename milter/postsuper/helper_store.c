@@ -123,7 +123,9 @@ static enum helper_held sqlite_held(const char *path, const char *queue_id, cons
 	/* Held, or claimed by a reviewer's decision: the review tools move the
 	 * record to its new state before they call the helper, and back to
 	 * "held" when it fails.  A decision is carried out once: a decided
-	 * record the helper has already released or discarded is spent, so a
+	 * record the helper has already released or discarded, or started on
+	 * and never said how it ended (killed, or its outcome not recorded:
+	 * it may have acted, as the review tools take it too), is spent, so a
 	 * later message that Postfix gives the same short queue id, carrying a
 	 * copy of the old token, is not acted on.  Never a record of mail the
 	 * daemon rejected or only would have held (monitor): that is not in the
@@ -133,7 +135,7 @@ static enum helper_held sqlite_held(const char *path, const char *queue_id, cons
 	            "SELECT id FROM quarantine AS q WHERE queue_id = ?1 AND token = ?2 AND "
 	            "(state = 'held' OR (state IN ('released', 'deleted', 'returned', 'expired') "
 	            "AND NOT EXISTS (SELECT 1 FROM helper_actions AS h WHERE h.quarantine_id = q.id "
-	            "AND h.outcome IN ('released', 'discarded'))))",
+	            "AND h.outcome IN ('released', 'discarded', 'running'))))",
 	            why, why_size);
 	if (q == NULL)
 		return HELD_ERROR;

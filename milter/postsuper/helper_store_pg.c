@@ -129,7 +129,7 @@ enum helper_held helper_pg_held(const char *location, const char *queue_id, cons
 	           "SELECT id FROM quarantine AS q WHERE queue_id = $1::text AND token = $2::text AND "
 	           "(state = 'held' OR (state IN ('released', 'deleted', 'returned', 'expired') "
 	           "AND NOT EXISTS (SELECT 1 FROM helper_actions AS h WHERE h.quarantine_id = q.id "
-	           "AND h.outcome IN ('released', 'discarded'))))",
+	           "AND h.outcome IN ('released', 'discarded', 'running'))))",
 	           2, v, "reading the hold's record", id, why, why_size);
 	return found < 0 ? HELD_ERROR : found ? HELD_YES : HELD_NO;
 }

@@ -52,6 +52,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -357,7 +358,9 @@ static int run_postsuper(const struct request *r, const char *config, int dir, c
 	struct helper_audit a = audit_of(r, "running", "postsuper started");
 	if (!helper_audit_add(r->conf->store, &a, &row, why, sizeof why))
 		return refuse(r, EX_TEMPFAIL, "not done, since it cannot be recorded: %s", why);
-	char *cmd[] = {POSTSUPER, "-c", (char *)config, (char *)flag, (char *)r->queue_id, NULL};
+	/* the hold queue only: postsuper -d alone also looks in the incoming,
+	 * active and deferred queues, where a message released meanwhile is */
+	char *cmd[] = {POSTSUPER, "-c", (char *)config, (char *)flag, (char *)r->queue_id, "hold", NULL};
 	pid_t pid = start(cmd, dir, -1);
 	int status = pid < 0 ? -1 : wait_for(pid);
 	bool release = strcmp(flag, "-H") == 0;
@@ -481,9 +484,10 @@ static int sendmail_discard(const struct sendmail *sm, char *detail, size_t size
 		snprintf(detail, size, "removing %s: %s", sm->queue_file, strerror(errno));
 		return EX_OSERR;
 	}
-	if (unlinkat(sm->queue_dir, sm->data_file, 0) != 0 && errno != ENOENT) {
-		snprintf(detail, size, "%s removed; removing %s: %s", sm->queue_file, sm->data_file,
-		         strerror(errno));
+	if (unlinkat(sm->queue_dir, sm->data_file, 0) != 0) {
+		snprintf(detail, size, "%s removed; %s %s", sm->queue_file, sm->data_file,
+		         errno == ENOENT ? "was not beside it (a queue with a df/ directory: remove it by hand)"
+		                         : strerror(errno));
 		return 0;
 	}
 	snprintf(detail, size, "%s and %s removed", sm->queue_file, sm->data_file);
@@ -567,7 +571,11 @@ int main(int argc, char **argv)
 	const char *flag = NULL;
 	char config[64];
 	int dir = -1, rc;
-	openlog("apology-postsuper", LOG_PID, LOG_AUTHPRIV);
+	/* Children are waited for: a caller that ignores SIGCHLD (sudo passes
+	 * that on) would make every command look as if it had not run. */
+	signal(SIGCHLD, SIG_DFL);
+	/* the log's socket opened now, not while an outcome is being recorded */
+	openlog("apology-postsuper", LOG_PID | LOG_NDELAY, LOG_AUTHPRIV);
 	who_called(r.caller, sizeof r.caller);
 	if (geteuid() != 0)
 		return refuse(&r, EX_NOPERM, "must run as root (reviewers run it through sudo)");

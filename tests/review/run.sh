@@ -91,6 +91,23 @@ t_release_delivers() {
 	echo "$out" | grep -q "is released, not held" || why "second release: $out"
 }
 
+# A caller that ignores SIGCHLD (sudo passes that on to the helper): the helper
+# still waits for postsuper and records what it did.
+t_helper_sigchld_ignored() {
+	id=$(hold sc) || why "not held"
+	qid=$(sql "SELECT queue_id FROM quarantine WHERE id = $id")
+	tok=$(sql "SELECT token FROM quarantine WHERE id = $id")
+	python3 -c 'import os, signal, sys
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+os.execv(sys.argv[1], sys.argv[1:])' "$HELPER" -c "$T/etc" release "$qid" "$tok" 2>"$T/sigchld.err" ||
+		why "released with SIGCHLD ignored: exit $? ($(cat "$T/sigchld.err"))"
+	row=$(sql "SELECT outcome FROM helper_actions WHERE queue_id = '$qid' AND token = '$tok' ORDER BY id DESC LIMIT 1")
+	[ "$row" = released ] || why "audit row says '$row'"
+	in_queue "$qid" | grep -q hold && why "still in the hold queue"
+	delivered reply-bad-sc@acme.example >/dev/null || why "not delivered after release"
+	return 0
+}
+
 t_release_wrong_labels() {
 	id=$(hold lw) || why "not held"
 	out=$(q release "$id" --wrong no-such-rule 2>&1)
@@ -751,7 +768,7 @@ start_hook
 # Further arguments name the tests to run (default: all).
 shift $(($# > 0 ? 1 : 0))
 ONLY="$*"
-for t in t_list_filters t_show_marks_findings t_release_delivers t_release_wrong_labels t_near_miss_sampled \
+for t in t_list_filters t_show_marks_findings t_release_delivers t_helper_sigchld_ignored t_release_wrong_labels t_near_miss_sampled \
 	t_discard_deletes \
 	t_return_needs_comment_and_mails_author t_release_of_other_message_refused t_helper_acted_then_stopped \
 	t_interrupt_after_release \

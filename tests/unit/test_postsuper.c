@@ -356,6 +356,18 @@ static gint64 put(struct store *st, const char *queue_id, const char *token, con
 	return id;
 }
 
+/* A record of a reviewer's release in the store at DB; its id. */
+static gint64 put_decided(const char *db, const char *queue_id, const char *token)
+{
+	char *err = NULL;
+	struct store *st = store_open(db, &err);
+	if (st == NULL)
+		fail_msg("%s", err);
+	gint64 id = put(st, queue_id, token, "released");
+	store_close(st);
+	return id;
+}
+
 /* The helper's view of holds in the store at DB (a path or a PostgreSQL
  * location), which the store layer made. */
 static void check_held(const char *db)
@@ -393,6 +405,15 @@ static void check_held(const char *db)
 	assert_true(helper_audit_add(db, &a, &row, why, sizeof why));
 	assert_true(helper_audit_finish(db, row, "released", "postsuper -H done", why, sizeof why));
 	assert_int_equal(helper_store_held(db, "QREL", "bbbb", &id, why, sizeof why), HELD_NO);
+	/* so is one whose attempt never said how it ended (the helper killed
+	 * after postsuper ran, or its outcome not recorded) */
+	gint64 started = put_decided(db, "QRUN", "eeee");
+	a.queue_id = "QRUN";
+	a.token = "eeee";
+	a.quarantine_id = started;
+	assert_int_equal(helper_store_held(db, "QRUN", "eeee", &id, why, sizeof why), HELD_YES);
+	assert_true(helper_audit_add(db, &a, &row, why, sizeof why));
+	assert_int_equal(helper_store_held(db, "QRUN", "eeee", &id, why, sizeof why), HELD_NO);
 	/* a record still held is not spent by an earlier release */
 	a.queue_id = "QHELD";
 	a.token = "aaaa";
