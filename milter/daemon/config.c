@@ -142,7 +142,7 @@ const struct config_key config_keys[] = {
      "whose data would pass it is deferred (tempfail: the MTA tries again later)"},
     {"limits.drain-timeout", CONF_DURATION, FIELD(drain_timeout), "30s", 0, 3600, NULL, NULL,
      "on SIGTERM, how long to wait for messages in flight"},
-    {"limits.milter-timeout", CONF_DURATION, FIELD(milter_timeout), "300s", 1, 3600, NULL, NULL,
+    {"limits.milter-timeout", CONF_DURATION, FIELD(milter_timeout), "7210s", 1, 86400, NULL, NULL,
      "how long an MTA connection may send nothing while the daemon waits on it (time the "
      "connection waits for a verdict does not count)"},
     {"limits.workers", CONF_INT, FIELD(workers), "0", 0, 64, NULL, NULL,

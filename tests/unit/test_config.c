@@ -53,6 +53,9 @@ static void test_table_defaults(void **state)
 	assert_int_equal(cfg.mode, MODE_ENFORCE);
 	assert_int_equal(cfg.max_message_size, 10 * 1024 * 1024);
 	assert_int_equal(cfg.drain_timeout, 30);
+	/* libmilter's: Postfix sends nothing while its client sends DATA, and a
+	 * connection closed then lets the message through unjudged */
+	assert_int_equal(cfg.milter_timeout, 7210);
 	assert_int_equal(cfg.queue_timeout, 120);
 	assert_int_equal(cfg.socket_mode, 0660);
 	assert_int_equal(cfg.daemon_names->len, 2);
