@@ -486,8 +486,9 @@ static int sendmail_discard(const struct sendmail *sm, char *detail, size_t size
 	}
 	if (unlinkat(sm->queue_dir, sm->data_file, 0) != 0) {
 		snprintf(detail, size, "%s removed; %s %s", sm->queue_file, sm->data_file,
-		         errno == ENOENT ? "was not beside it (a queue with a df/ directory: remove it by hand)"
-		                         : strerror(errno));
+		         errno == ENOENT
+		             ? "was not beside it (a queue with a df/ directory: remove it by hand)"
+		             : strerror(errno));
 		return 0;
 	}
 	snprintf(detail, size, "%s and %s removed", sm->queue_file, sm->data_file);

@@ -1413,10 +1413,9 @@ bool spool_aside_retry(const char *dir, struct store *st, struct spool_aside_ret
 		each_line(text, len, retry_line, &rt);
 		char *why = NULL;
 		if (rt.kept->len != len && !rewrite_aside(dir, path, fd, rt.kept, &why)) {
-			char *more =
-			    g_strdup_printf("%s: the records written stay in it too (the next retry "
-			                    "writes them again, and the store takes each once)",
-			                    why);
+			char *more = g_strdup_printf("%s: the records written stay in it too (the next retry "
+			                             "writes them again, and the store takes each once)",
+			                             why);
 			g_free(why);
 			why = more;
 		}
