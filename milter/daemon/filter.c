@@ -85,7 +85,8 @@ struct filter_session {
 	bool outgoing;
 	struct policy *pol;
 	char *sender;
-	GPtrArray *rcpts;
+	GPtrArray *rcpts;  /* at most MAX_RCPTS, and past them a first client */
+	bool client_rcpt;  /* a recipient is a client the policy applies to */
 	GString *raw;
 	size_t charged; /* bytes of the budget taken for raw */
 	size_t body_start;
@@ -383,6 +384,7 @@ static void message_reset(struct filter_session *s)
 	if (s->rcpts)
 		g_ptr_array_free(s->rcpts, TRUE);
 	s->rcpts = NULL;
+	s->client_rcpt = false;
 	raw_release(s);
 	s->body_start = 0;
 	s->over_cap = false;
@@ -462,10 +464,31 @@ enum filter_reply filter_mail(struct filter_session *s, const char *sender, cons
 	return FILTER_CONTINUE;
 }
 
+#define MAX_RCPTS 1000 /* recipients kept of one message (a first client past them too) */
+
+/* Whether RCPT (bare) is a client the policy applies to
+ * (applies-to.recipient-domains), not a colleague. */
+static bool is_client(const struct filter_session *s, const char *rcpt)
+{
+	if (scope_is_internal(&s->f->scope, rcpt))
+		return false;
+	char *domain = address_domain(rcpt);
+	bool applies = policy_applies_to_domain(s->pol, domain);
+	g_free(domain);
+	return applies;
+}
+
 enum filter_reply filter_rcpt(struct filter_session *s, const char *rcpt)
 {
-	if (s->rcpts != NULL && s->rcpts->len < 1000)
-		g_ptr_array_add(s->rcpts, address_bare(rcpt));
+	if (s->rcpts == NULL)
+		return FILTER_CONTINUE;
+	char *bare = address_bare(rcpt);
+	bool client = s->outgoing && !s->client_rcpt && is_client(s, bare);
+	if (s->rcpts->len < MAX_RCPTS || client)
+		g_ptr_array_add(s->rcpts, bare);
+	else
+		g_free(bare);
+	s->client_rcpt |= client;
 	return FILTER_CONTINUE;
 }
 
@@ -473,20 +496,8 @@ enum filter_reply filter_data(struct filter_session *s)
 {
 	if (!s->active)
 		return FILTER_ACCEPT;
-	if (!s->outgoing)
-		return FILTER_CONTINUE;
-	/* Judged when a recipient is a client the policy applies to
-	 * (applies-to.recipient-domains). */
-	for (guint i = 0; i < s->rcpts->len; i++) {
-		const char *rcpt = s->rcpts->pdata[i];
-		if (scope_is_internal(&s->f->scope, rcpt))
-			continue;
-		char *domain = address_domain(rcpt);
-		bool applies = policy_applies_to_domain(s->pol, domain);
-		g_free(domain);
-		if (applies)
-			return FILTER_CONTINUE;
-	}
+	if (!s->outgoing || s->client_rcpt)
+		return FILTER_CONTINUE; /* judged: a recipient is a client */
 	DAEMON_COUNT(skipped, "no-client-recipient");
 	message_reset(s); /* colleagues only, or clients outside the policy */
 	return FILTER_ACCEPT;

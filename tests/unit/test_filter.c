@@ -309,6 +309,21 @@ static void test_scope_accepts_early(void **state)
 	assert_int_equal(filter_data(s), FILTER_CONTINUE);
 	filter_abort(s);
 	assert_int_equal(filter_in_flight(fx.f), 0);
+	/* Also after a thousand colleagues (more than are kept); without the
+	 * client, accepted. */
+	for (int with_client = 1; with_client >= 0; with_client--) {
+		assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+		for (int i = 0; i < 1200; i++) {
+			char *rcpt = g_strdup_printf("<c%d@acme.example>", i);
+			filter_rcpt(s, rcpt);
+			g_free(rcpt);
+		}
+		if (with_client)
+			filter_rcpt(s, "<dana@client.example>");
+		assert_int_equal(filter_data(s), with_client ? FILTER_CONTINUE : FILTER_ACCEPT);
+		filter_abort(s);
+	}
+	assert_int_equal(filter_in_flight(fx.f), 0);
 	/* Authenticated clients are outgoing whatever the port. */
 	filter_set_daemon_name(s, "mx");
 	assert_int_equal(filter_mail(s, "<sam@acme.example>", "sam"), FILTER_CONTINUE);
