@@ -85,8 +85,8 @@ struct filter_session {
 	bool outgoing;
 	struct policy *pol;
 	char *sender;
-	GPtrArray *rcpts;  /* at most MAX_RCPTS, and past them a first client */
-	bool client_rcpt;  /* a recipient is a client the policy applies to */
+	GPtrArray *rcpts; /* at most MAX_RCPTS, and past them a first client */
+	bool client_rcpt; /* a recipient is a client the policy applies to */
 	GString *raw;
 	size_t charged; /* bytes of the budget taken for raw */
 	size_t body_start;
