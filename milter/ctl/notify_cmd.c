@@ -42,7 +42,7 @@ int notify_main(int argc, char **argv)
 	if (st != NULL) {
 		struct notify_counts n;
 		notify_init();
-		if (notify_run_once(&cfg, st, g_get_real_time() / G_USEC_PER_SEC, &n, &err))
+		if (notify_run_once(&cfg, st, g_get_real_time() / G_USEC_PER_SEC, NULL, &n, &err))
 			printf("notify: %u sent, %u to retry, %u given up\n", n.sent, n.retry, n.failed);
 		else
 			rc = EX_UNAVAILABLE;

@@ -16,6 +16,8 @@
 
 #define BACKOFF_MAX (6 * 3600)
 #define BATCH       50
+/* the target of a webhook row: the channel's setting, read when sent */
+#define WEBHOOK_TARGET "webhook-url"
 
 /* GMime, once per process (g_mime_init() counts its callers: the core
  * may have started it too). */
@@ -127,10 +129,13 @@ static const char *mail_opening(const char *event)
 static void add_addresses(InternetAddressList *list, const char *s)
 {
 	InternetAddressList *parsed = internet_address_list_parse(NULL, s ? s : "");
-	if (parsed && internet_address_list_length(parsed) > 0)
+	if (parsed && internet_address_list_length(parsed) > 0) {
 		internet_address_list_append(list, parsed);
-	else
-		internet_address_list_add(list, internet_address_mailbox_new(NULL, s ? s : ""));
+	} else {
+		InternetAddress *one = internet_address_mailbox_new(NULL, s ? s : "");
+		internet_address_list_add(list, one); /* takes a reference of its own */
+		g_object_unref(one);
+	}
 	if (parsed)
 		g_object_unref(parsed);
 }
@@ -224,6 +229,18 @@ static bool queue_row(struct store *st, const struct store_quarantine *q, const 
 	return ok;
 }
 
+/* Whether S can be an SMTP recipient as it is: no control characters (they
+ * would reach the SMTP commands), no angle brackets, an @. */
+static bool plain_address(const char *s)
+{
+	if (s == NULL || strchr(s, '@') == NULL)
+		return false;
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++)
+		if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>')
+			return false;
+	return true;
+}
+
 bool notify_queue(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
                   const char *event, const char *who, const char *comment, gint64 now, char **err)
 {
@@ -238,10 +255,13 @@ bool notify_queue(const struct review_config *cfg, struct store *st, const struc
 		char *rules = store_findings_rules(findings);
 		char *payload = webhook_payload(q, event, who, comment, rules, link, now);
 		g_free(rules);
-		ok = queue_row(st, q, event, "webhook", cfg->webhook_url, payload, now, err);
+		/* the row names the channel, not the URL, which may hold a secret
+		 * (the store is shared with the daemons); sent to webhook-url as
+		 * it is when sent */
+		ok = queue_row(st, q, event, "webhook", WEBHOOK_TARGET, payload, now, err);
 		g_free(payload);
 	}
-	if (ok && *cfg->smtp_url && q->sender && strchr(q->sender, '@') && mails_author(event)) {
+	if (ok && *cfg->smtp_url && plain_address(q->sender) && mails_author(event)) {
 		char *payload = mail_payload(cfg, q, event, who, comment, findings, now);
 		ok = queue_row(st, q, event, "mail", q->sender, payload, now, err);
 		g_free(payload);
@@ -290,8 +310,13 @@ static char *send_webhook(const struct review_config *cfg, const struct store_ou
 	char errbuf[CURL_ERROR_SIZE];
 	CURL *c = curl_easy_init();
 	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	if (*cfg->webhook_url == '\0') {
+		curl_slist_free_all(headers);
+		curl_easy_cleanup(c);
+		return g_strdup("webhook-url is not set (any more)");
+	}
 	common_options(c, cfg, errbuf);
-	curl_easy_setopt(c, CURLOPT_URL, o->target);
+	curl_easy_setopt(c, CURLOPT_URL, cfg->webhook_url);
 	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
 	curl_easy_setopt(c, CURLOPT_POSTFIELDS, o->payload);
@@ -392,7 +417,7 @@ static bool queue_holds(const struct review_config *cfg, struct store *st, gint6
 	return ok;
 }
 
-bool notify_run_once(const struct review_config *cfg, struct store *st, gint64 now,
+bool notify_run_once(const struct review_config *cfg, struct store *st, gint64 now, const gint *stop,
                      struct notify_counts *counts, char **err)
 {
 	memset(counts, 0, sizeof *counts);
@@ -401,7 +426,9 @@ bool notify_run_once(const struct review_config *cfg, struct store *st, gint64 n
 	GArray *due = g_array_new(FALSE, TRUE, sizeof(struct store_outbox));
 	g_array_set_clear_func(due, (GDestroyNotify)store_outbox_clear);
 	bool ok = store_outbox_due(st, now, BATCH, due, err);
-	for (guint i = 0; ok && i < due->len; i++)
+	/* one row at a time, each up to notify-timeout: a stop is not kept
+	 * waiting for the rest */
+	for (guint i = 0; ok && i < due->len && !(stop && g_atomic_int_get(stop)); i++)
 		ok = attempt(cfg, st, &g_array_index(due, struct store_outbox, i), now, counts, err);
 	g_array_unref(due);
 	return ok;

@@ -33,8 +33,9 @@ struct notify_counts {
 };
 
 /* One pass of the worker: queue hold notices for held records that have
- * none yet, then try every due row once.  False only when the store fails. */
-bool notify_run_once(const struct review_config *cfg, struct store *st, gint64 now,
+ * none yet, then try every due row once, until *STOP (atomic; NULL: never)
+ * is set.  False only when the store fails. */
+bool notify_run_once(const struct review_config *cfg, struct store *st, gint64 now, const gint *stop,
                      struct notify_counts *counts, char **err);
 
 void notify_init(void);

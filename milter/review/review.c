@@ -81,7 +81,8 @@ struct server {
 	struct connguard *guard; /* connections open, per address and in all */
 	GMutex stop_lock;
 	GCond stop_cond;
-	bool stopping;
+	bool stopping;   /* under stop_lock */
+	gint stop_asked; /* the same, atomic: read by a pass of notifications between rows */
 };
 
 /* Per-request state kept by libmicrohttpd between calls. */
@@ -649,8 +650,8 @@ static gpointer worker(gpointer data)
 		g_mutex_unlock(&srv->stop_lock);
 		struct notify_counts n;
 		char *err = NULL;
-		if (!notify_run_once(&srv->app.cfg, srv->app.st, g_get_real_time() / G_USEC_PER_SEC, &n,
-		                     &err))
+		if (!notify_run_once(&srv->app.cfg, srv->app.st, g_get_real_time() / G_USEC_PER_SEC,
+		                     &srv->stop_asked, &n, &err))
 			fprintf(stderr, "apology-review: notifications: %s\n", err);
 		g_free(err);
 		g_mutex_lock(&srv->stop_lock);
@@ -882,6 +883,7 @@ static int serve(struct server *srv)
 	sigwait(&set, &sig);
 	g_mutex_lock(&srv->stop_lock);
 	srv->stopping = true;
+	g_atomic_int_set(&srv->stop_asked, 1);
 	g_cond_signal(&srv->stop_cond);
 	g_mutex_unlock(&srv->stop_lock);
 	MHD_stop_daemon(d);

@@ -588,11 +588,14 @@ t_webhook_refused_then_recovers() {
 	notify "$db" -o "webhook-url=http://127.0.0.1:$port/ok" >/dev/null
 	err=$(sqlite3 "$db" "SELECT last_error FROM outbox ORDER BY id LIMIT 1")
 	echo "$err" | grep -qi "connect" || why "error: $err"
-	# Nothing is lost: the rows wait in the store; once the receiver is back (here: the
-	# row points at it) and the row is due, the next pass delivers it.
-	sqlite3 "$db" "UPDATE outbox SET target = '$HOOK/ok', next_try = 0"
+	# Nothing is lost: the rows wait in the store; once the receiver is back (here:
+	# webhook-url names one that answers, which a row waiting follows: it names its
+	# channel, not the URL) and the row is due, the next pass delivers it.
+	[ "$(sqlite3 "$db" "SELECT DISTINCT target FROM outbox WHERE channel = 'webhook'")" = webhook-url ] ||
+		why "a webhook row names its URL"
+	sqlite3 "$db" "UPDATE outbox SET next_try = 0"
 	: >"$T/hook.log"
-	notify "$db" >/dev/null
+	notify "$db" -o "webhook-url=$HOOK/ok" >/dev/null
 	[ "$(sqlite3 "$db" "SELECT count(*) FROM outbox WHERE state <> 'sent'")" = 0 ] ||
 		why "rows left after recovery"
 	[ -s "$T/hook.log" ] || why "nothing received after recovery"
@@ -724,6 +727,7 @@ t_web_slow_clients() { web_limits slow-clients; }
 t_web_slow_addresses() { web_limits slow-addresses; }
 t_web_endless_body() { web_limits endless-body; }
 t_web_unnamed_parts() { web_limits unnamed-parts; }
+t_web_stop_notifying() { web_limits stop-notifying; }
 t_web_login_by_address() { web_limits login-by-address; }
 
 # The review page speaking HTTPS itself (tests/review/tls.py: a self-signed
@@ -776,7 +780,7 @@ for t in t_list_filters t_show_marks_findings t_release_delivers t_helper_sigchl
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser \
-	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_unnamed_parts t_web_login_by_address t_web_tls \
+	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_unnamed_parts t_web_stop_notifying t_web_login_by_address t_web_tls \
 	t_web_tls_browser; do
 	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
 	run_test "$t"

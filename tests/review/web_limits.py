@@ -15,6 +15,9 @@ Starts BUILD/apology-review on a free loopback port with a store of its own
   unnamed-parts      multipart POSTs (no log-in, no token) whose parts have no name, an
                      empty one, or only a file name are refused (403), and the
                      service still answers
+  stop-notifying     stopped while its notification worker waits on a webhook that
+                     never answers, with more notices due: it tries no further
+                     notice before it stops (one attempt recorded, not five)
   login-by-address   five wrong passwords from 127.0.0.1 lock the name there only
                      (127.0.0.2 still logs in); the per-address limit locks
                      127.0.0.1 across names; `apologyctl logins unlock` clears both
@@ -24,6 +27,7 @@ how many bytes were read.  Run by tests/review/run.sh (make review-test), or
 alone.  Prints "ok NAME" or "FAIL NAME: why" per test; exits 1 when any failed.
 """
 import http.client
+import sqlite3
 import os
 import re
 import shutil
@@ -278,6 +282,64 @@ def t_unnamed_parts():
         srv.stop()
 
 
+class Hang:
+    """A webhook receiver on loopback that takes connections and never answers."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self.run, daemon=True).start()
+
+    def run(self):
+        while True:
+            try:
+                self.conns.append(self.sock.accept()[0])
+            except OSError:
+                return
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def t_stop_notifying():
+    hang = Hang()
+    srv = Server("webhook-url=http://127.0.0.1:%d/hook" % hang.port, "notify-timeout=10s")
+    try:
+        db = srv.store[len("sqlite:"):]
+        for _ in range(200):  # the store is made as the service starts
+            if os.path.exists(db):
+                break
+            time.sleep(0.05)
+        with sqlite3.connect(db, timeout=10) as c:
+            c.executemany("INSERT INTO outbox (key, channel, event, target, payload, created, next_try)"
+                          " VALUES (?, 'webhook', 'hold', 'webhook-url', '{}', 0, 0)",
+                          [("hold:%d:webhook" % i,) for i in range(5)])
+        for _ in range(400):  # the worker's next pass (every few seconds) reaches the webhook
+            if hang.conns:
+                break
+            time.sleep(0.05)
+        expect(hang.conns, "the worker never reached the webhook")
+        srv.proc.terminate()
+        try:
+            srv.proc.wait(70)  # the attempt under way ends within notify-timeout
+        except subprocess.TimeoutExpired:
+            srv.proc.kill()
+            srv.proc.wait()
+        with sqlite3.connect(db, timeout=10) as c:
+            tried = c.execute("SELECT count(*) FROM outbox WHERE attempts > 0").fetchone()[0]
+        print("  stopped while a notice waited on the webhook: %d of 5 notices tried" % tried)
+        expect(tried <= 1, "%d notices tried after the stop was asked" % tried)
+        expect(len(hang.conns) == 1, "%d connections to the webhook" % len(hang.conns))
+    finally:
+        srv.stop()
+        hang.close()
+
+
 def log_in(port, user, password, source):
     """Status of a log-in as USER from SOURCE (303 = logged in)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
@@ -335,6 +397,7 @@ TESTS = {
     "slow-addresses": t_slow_addresses,
     "endless-body": t_endless_body,
     "unnamed-parts": t_unnamed_parts,
+    "stop-notifying": t_stop_notifying,
     "login-by-address": t_login_by_address,
 }
 

@@ -325,6 +325,48 @@ static void test_trail_outbox_stats(void **state)
  * name, reviewer and comment travel in 7 bits (RFC 2047 in the headers, a
  * transfer encoding in the body) with CRLF line ends, and read back as
  * written. */
+/* A webhook row names its channel, not the URL (which may hold a secret,
+ * and is read when the row is sent); a sender with control characters gets
+ * no mail (they would reach the SMTP commands); one that does not parse as
+ * an address is mailed as it is. */
+static void test_notify_targets(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct review_config cfg;
+	review_config_init(&cfg);
+	assert_true(review_config_set(&cfg, "webhook-url=http://hook:s3cret@127.0.0.1:9/x", &err));
+	const char *senders[] = {"zoe@acme.example", "zoe@acme.example\r\nRCPT TO:<evil@outsider.example>", "@b"};
+	for (size_t i = 0; i < G_N_ELEMENTS(senders); i++) {
+		char token[8];
+		snprintf(token, sizeof token, "n%zu", i);
+		gint64 id = put(fx->st, token, senders[i], "d@c.example", findings_json, 86400 * 10, "held");
+		struct store_quarantine *q = quarantine_load(fx->st, id, &err);
+		assert_non_null(q);
+		assert_true(notify_queue(&cfg, fx->st, q, "return", "Zoë", "Please call.", 500, &err));
+		store_quarantine_free(q);
+	}
+	GArray *due = g_array_new(FALSE, TRUE, sizeof(struct store_outbox));
+	g_array_set_clear_func(due, (GDestroyNotify)store_outbox_clear);
+	assert_true(store_outbox_due(fx->st, 500, 0, due, &err));
+	unsigned hooks = 0, mails = 0;
+	for (guint i = 0; i < due->len; i++) {
+		const struct store_outbox *o = &g_array_index(due, struct store_outbox, i);
+		if (strcmp(o->channel, "webhook") == 0) {
+			hooks++;
+			assert_string_equal(o->target, "webhook-url");
+			assert_null(strstr(o->payload, "s3cret"));
+		} else {
+			mails++;
+			assert_null(strpbrk(o->target, "\r\n<>"));
+		}
+	}
+	assert_int_equal(hooks, 3);
+	assert_int_equal(mails, 2);
+	g_array_unref(due);
+	review_config_clear(&cfg);
+}
+
 static void test_notify_mail_encoded(void **state)
 {
 	struct fixture *fx = *state;
@@ -2259,6 +2301,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    STORE_CASES(setup),
+	    cmocka_unit_test_setup_teardown(test_notify_targets, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_notify_mail_encoded, setup, teardown),
 	    cmocka_unit_test(test_spans_nested_findings),
 	    cmocka_unit_test(test_settings),
