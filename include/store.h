@@ -341,6 +341,12 @@ bool store_outbox_put(struct store *st, const struct store_outbox *o, bool *adde
 /* Append pending rows with next_try <= NOW (oldest first, at most MAX) to OUT
  * as struct store_outbox. */
 bool store_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, char **err);
+/* Claim row ID, read due at SEEN_NEXT_TRY, until UNTIL: its next_try moves
+ * there if it is still pending at SEEN_NEXT_TRY, so that of two workers
+ * that read it due only one sends it, and one that dies sending it leaves
+ * it due again at UNTIL.  *CLAIMED says whether this call claimed it. */
+bool store_outbox_claim(struct store *st, gint64 id, gint64 seen_next_try, gint64 until, bool *claimed,
+                        char **err);
 /* The number of rows still to be sent (state pending) in *N. */
 bool store_outbox_backlog(struct store *st, gint64 *n, char **err);
 /* Record one attempt at row ID: STATE is "sent", "pending" (try again at

@@ -43,7 +43,8 @@ int notify_main(int argc, char **argv)
 		struct notify_counts n;
 		notify_init();
 		if (notify_run_once(&cfg, st, g_get_real_time() / G_USEC_PER_SEC, NULL, &n, &err))
-			printf("notify: %u sent, %u to retry, %u given up\n", n.sent, n.retry, n.failed);
+			printf("notify: %u sent, %u to retry, %u given up%s\n", n.sent, n.retry, n.failed,
+			       n.taken ? " (some were sent by another worker meanwhile)" : "");
 		else
 			rc = EX_UNAVAILABLE;
 		notify_cleanup();

@@ -14,8 +14,9 @@
 #include "jsonstr.h"
 #include "notify.h"
 
-#define BACKOFF_MAX (6 * 3600)
-#define BATCH       50
+#define BACKOFF_MAX  (6 * 3600)
+#define BATCH        50
+#define CLAIM_MARGIN 60 /* seconds a claim outlasts the longest send */
 /* the target of a webhook row: the channel's setting, read when sent */
 #define WEBHOOK_TARGET "webhook-url"
 
@@ -377,10 +378,22 @@ static char *send_mail(const struct review_config *cfg, const struct store_outbo
 	return why;
 }
 
-/* Send one row and record the attempt. */
+/* Send one row, claimed first (another worker, an `apologyctl notify
+ * --once` beside apology-review's, may have read it due too), and record
+ * the attempt. */
 static bool attempt(const struct review_config *cfg, struct store *st, const struct store_outbox *o,
                     gint64 now, struct notify_counts *counts, char **err)
 {
+	bool claimed = false;
+	/* a send takes at most notify-timeout: a worker that dies meanwhile
+	 * leaves the row due again soon after */
+	gint64 until = now + MAX(cfg->notify_timeout, 1) * 2 + CLAIM_MARGIN;
+	if (!store_outbox_claim(st, o->id, o->next_try, until, &claimed, err))
+		return false;
+	if (!claimed) {
+		counts->taken++;
+		return true;
+	}
 	char *why = strcmp(o->channel, "webhook") == 0 ? send_webhook(cfg, o)
 	            : strcmp(o->channel, "mail") == 0  ? send_mail(cfg, o)
 	                                               : g_strdup("unknown channel");

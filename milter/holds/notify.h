@@ -30,6 +30,7 @@ struct notify_counts {
 	unsigned sent;
 	unsigned retry;  /* failed, will be tried again */
 	unsigned failed; /* failed for the last time */
+	unsigned taken;  /* claimed by another worker meanwhile: not sent here */
 };
 
 /* One pass of the worker: queue hold notices for held records that have

@@ -305,6 +305,13 @@ bool store_outbox_put(struct store *st, const struct store_outbox *o, bool *adde
 	return st->ops->outbox_put(st, o, added, err);
 }
 
+bool store_outbox_claim(struct store *st, gint64 id, gint64 seen_next_try, gint64 until, bool *claimed,
+                        char **err)
+{
+	*claimed = false;
+	return st->ops->outbox_claim(st, id, seen_next_try, until, claimed, err);
+}
+
 bool store_outbox_due(struct store *st, gint64 now, unsigned max, GArray *out, char **err)
 {
 	return st->ops->outbox_due(st, now, max, out, err);

@@ -1389,6 +1389,25 @@ static bool pg_outbox_backlog(struct store *st, gint64 *n, char **err)
 	return r != NULL;
 }
 
+/* (A statement sent again after a lost answer finds the row claimed, by
+ * this call: it then waits for UNTIL, as after a worker's death.) */
+static bool pg_outbox_claim(struct store *st, gint64 id, gint64 seen_next_try, gint64 until, bool *claimed,
+                            char **err)
+{
+	struct params p = {0};
+	p_int(&p, id);
+	p_int(&p, seen_next_try);
+	p_int(&p, until);
+	PGresult *r =
+	    run(handle(st),
+	        "UPDATE outbox SET next_try = $3::bigint WHERE id = $1::bigint AND state = 'pending'"
+	        " AND next_try = $2::bigint",
+	        &p, "claiming a notification", err);
+	*claimed = r != NULL && changed(r) == 1;
+	PQclear(r);
+	return r != NULL;
+}
+
 static bool pg_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
                               const char *error, char **err)
 {
@@ -1786,8 +1805,9 @@ static enum store_status pg_helper_started(struct store *st, gint64 quarantine_i
 		.prune = pg_prune, .quarantine_list = pg_quarantine_list,                                    \
 		.quarantine_findings = pg_quarantine_findings, .review_list = pg_review_list,                \
 		.outbox_put = pg_outbox_put, .outbox_due = pg_outbox_due,                                    \
-		.outbox_backlog = pg_outbox_backlog, .outbox_attempt = pg_outbox_attempt, .stats = pg_stats, \
-		.login_list = pg_login_list, .login_put = pg_login_put, .login_delete = pg_login_delete,     \
+		.outbox_backlog = pg_outbox_backlog, .outbox_attempt = pg_outbox_attempt,                    \
+		.outbox_claim = pg_outbox_claim, .stats = pg_stats, .login_list = pg_login_list,             \
+		.login_put = pg_login_put, .login_delete = pg_login_delete,                                  \
 		.monitor_stats = pg_monitor_stats, .labels_put = pg_labels_put,                              \
 		.labels_list = pg_labels_list, .label_precision = pg_label_precision,                        \
 		.decision_put = pg_decision_put, .decisions_list = pg_decisions_list,                        \

@@ -64,6 +64,8 @@ struct store_ops {
 	bool (*review_list)(struct store *st, gint64 quarantine_id, unsigned limit, GArray *out, char **err);
 	bool (*outbox_put)(struct store *st, const struct store_outbox *o, bool *added, char **err);
 	bool (*outbox_due)(struct store *st, gint64 now, unsigned max, GArray *out, char **err);
+	bool (*outbox_claim)(struct store *st, gint64 id, gint64 seen_next_try, gint64 until, bool *claimed,
+	                     char **err);
 	bool (*outbox_attempt)(struct store *st, gint64 id, const char *state, gint64 next_try,
 	                       const char *error, char **err);
 	/* may be NULL: store_outbox_backlog() then fails */

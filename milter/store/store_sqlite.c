@@ -1284,6 +1284,26 @@ static bool sqlite_outbox_backlog(struct store *st, gint64 *n, char **err)
 	return ok;
 }
 
+static bool sqlite_outbox_claim(struct store *st, gint64 id, gint64 seen_next_try, gint64 until,
+                                bool *claimed, char **err)
+{
+	struct sqlite_store *s = handle(st);
+	static const char sql[] =
+	    "UPDATE outbox SET next_try = ?3 WHERE id = ?1 AND state = 'pending' AND next_try = ?2";
+	g_mutex_lock(&s->lock);
+	sqlite3_stmt *q = prepare(s, sql, err);
+	bool ok = q != NULL;
+	if (ok) {
+		sqlite3_bind_int64(q, 1, id);
+		sqlite3_bind_int64(q, 2, seen_next_try);
+		sqlite3_bind_int64(q, 3, until);
+		ok = finish(s, q, sqlite3_step(q), "claiming a notification", err);
+		*claimed = ok && sqlite3_changes(s->db) == 1;
+	}
+	g_mutex_unlock(&s->lock);
+	return ok;
+}
+
 static bool sqlite_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
                                   const char *error, char **err)
 {
@@ -1766,6 +1786,7 @@ const struct store_ops store_sqlite_ops = {
     .outbox_due = sqlite_outbox_due,
     .outbox_backlog = sqlite_outbox_backlog,
     .outbox_attempt = sqlite_outbox_attempt,
+    .outbox_claim = sqlite_outbox_claim,
     .stats = sqlite_stats,
     .login_list = sqlite_login_list,
     .login_put = sqlite_login_put,

@@ -3,7 +3,8 @@
 
 Listens on 127.0.0.1 on a free port (written to PORTFILE once listening) and
 answers by path: /ok -> 200 (each body is appended to LOGFILE as one line),
-/fail -> 500, /hang -> waits 60 s before answering.  Runs until killed.
+/fail -> 500, /hang -> waits 60 s before answering, /slow -> 200 (logged too)
+after 2 s.  Runs until killed.
 """
 import http.server
 import sys
@@ -16,7 +17,9 @@ class Receiver(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(length)
         if self.path.startswith("/hang"):
             time.sleep(60)
-        status = 200 if self.path.startswith("/ok") else 500
+        if self.path.startswith("/slow"):
+            time.sleep(2)
+        status = 200 if self.path.startswith(("/ok", "/slow")) else 500
         if status == 200:
             with open(self.server.log, "ab") as log:
                 log.write(body.replace(b"\n", b" ") + b"\n")

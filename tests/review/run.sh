@@ -548,6 +548,22 @@ t_webhook_sent_on_hold() {
 	[ "$(grep -c "\"id\":$id," "$T/hook.log")" = 1 ] || why "a second pass sent again"
 }
 
+# Two workers at once (apology-review's and a cron `apologyctl notify --once`, say)
+# against a slow receiver: each notice is sent once.
+t_webhook_two_workers_once() {
+	db=$(copy w5)
+	: >"$T/hook.log"
+	notify "$db" -o "webhook-url=$HOOK/slow" -o notify-timeout=20s >"$T/w5a.out" 2>&1 &
+	a=$!
+	notify "$db" -o "webhook-url=$HOOK/slow" -o notify-timeout=20s >"$T/w5b.out" 2>&1
+	wait $a
+	held=$(sqlite3 "$db" "SELECT count(*) FROM quarantine WHERE state = 'held'")
+	[ "$(wc -l <"$T/hook.log")" = "$held" ] ||
+		why "$(wc -l <"$T/hook.log") POSTs for $held notices: $(cat "$T/w5a.out" "$T/w5b.out")"
+	[ "$(sqlite3 "$db" "SELECT count(*) FROM outbox WHERE state = 'sent' AND attempts = 1")" = "$held" ] ||
+		why "rows: $(sqlite3 "$db" "SELECT key, state, attempts FROM outbox")"
+}
+
 t_webhook_500_retried_with_backoff() {
 	db=$(copy w2)
 	out=$(notify "$db" -o "webhook-url=$HOOK/fail" -o notify-backoff=60s -o notify-attempts=3)
@@ -778,7 +794,7 @@ for t in t_list_filters t_show_marks_findings t_release_delivers t_helper_sigchl
 	t_interrupt_after_release \
 	t_helper_refuses_forged_token t_helper_validates_arguments t_helper_config_symlink_race \
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
-	t_webhook_sent_on_hold t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
+	t_webhook_sent_on_hold t_webhook_two_workers_once t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser \
 	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_unnamed_parts t_web_stop_notifying t_web_login_by_address t_web_tls \
 	t_web_tls_browser; do

@@ -296,6 +296,19 @@ static void test_trail_outbox_stats(void **state)
 	gint64 id = g_array_index(due, struct store_outbox, 0).id, backlog = -1;
 	assert_true(store_outbox_backlog(fx->st, &backlog, &err)); /* the metrics' outbox backlog */
 	assert_int_equal(backlog, 1);
+	/* Two workers read it due: one claims it, the other finds it taken;
+	 * claimed, it is not due to anyone until its claim runs out. */
+	bool claimed = false;
+	assert_true(store_outbox_claim(fx->st, id, 100, 160, &claimed, &err));
+	assert_true(claimed);
+	assert_true(store_outbox_claim(fx->st, id, 100, 170, &claimed, &err));
+	assert_false(claimed);
+	g_array_set_size(due, 0);
+	assert_true(store_outbox_due(fx->st, 150, 0, due, &err));
+	assert_int_equal(due->len, 0);
+	assert_true(store_outbox_due(fx->st, 160, 0, due, &err)); /* its claimer died: due again */
+	assert_int_equal(due->len, 1);
+	assert_int_equal(g_array_index(due, struct store_outbox, 0).attempts, 0);
 	assert_true(store_outbox_attempt(fx->st, id, "pending", 200, "HTTP status 500", &err));
 	g_array_set_size(due, 0);
 	assert_true(store_outbox_due(fx->st, 200, 0, due, &err));
