@@ -53,6 +53,9 @@ void message_library_init(void);
 /* The reason a message over limits.max_parts is unchecked, whether the walk
  * of the parsed tree or mime_count found it. */
 #define MESSAGE_TOO_MANY_PARTS "too many MIME parts"
+/* An address field with more groups than GMime's parser can take (it
+ * recurses per group): never parsed. */
+#define MESSAGE_ADDRESS_TOO_DEEP "an address field with too many groups"
 
 /*
  * A count of a message's MIME parts without parsing it, so that a message

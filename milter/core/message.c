@@ -273,6 +273,60 @@ static void fill_empty(struct message *msg)
 
 static bool parse_message(GMimeMessage *m, const struct limits *lim, struct message *msg);
 
+/* Colons an address field may hold: GMime's address parser recurses once
+ * per group ("name:"), a few hundred bytes of stack a level, so a field of
+ * tens of thousands of groups overflows a thread's stack (the process
+ * dies).  A field as long as Postfix lets through (header_size_limit,
+ * 100 KB) holds 50,000; real ones a handful. */
+#define MAX_ADDRESS_COLONS 500
+
+/* Whether the field name NAME (LEN bytes) is one GMime reads as addresses:
+ * From, Sender, Reply-To, To, Cc, Bcc and their Resent- forms, and any
+ * other name ending so (Disposition-Notification-To, Errors-To). */
+static bool address_field(const char *name, size_t len)
+{
+	static const char *const ends[] = {"from", "sender", "to", "cc", "bcc"};
+	for (size_t i = 0; i < G_N_ELEMENTS(ends); i++) {
+		size_t n = strlen(ends[i]);
+		if (len >= n && g_ascii_strncasecmp(name + len - n, ends[i], n) == 0 &&
+		    (len == n || name[len - n - 1] == '-'))
+			return true;
+	}
+	return false;
+}
+
+/* Whether any address field of DATA, in any header block (embedded
+ * messages have their own) and unfolded, holds more than
+ * MAX_ADDRESS_COLONS colons.  One pass; a line of the body that looks like
+ * such a field counts too, which no real text comes near. */
+static bool address_too_deep(const char *data, size_t len)
+{
+	const char *p = data, *end = data + len;
+	unsigned colons = 0;
+	bool in_field = false;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *eol = nl ? nl : end;
+		if (p < eol && (*p == ' ' || *p == '\t')) {
+			/* a continuation line: the field goes on */
+		} else {
+			const char *colon = memchr(p, ':', (size_t)(eol - p));
+			in_field = colon != NULL && colon - p <= 64 && address_field(p, (size_t)(colon - p));
+			colons = 0;
+			if (in_field)
+				p = colon + 1;
+		}
+		if (in_field) {
+			for (const char *q = p; q < eol; q++)
+				colons += *q == ':';
+			if (colons > MAX_ADDRESS_COLONS)
+				return true;
+		}
+		p = nl ? nl + 1 : end;
+	}
+	return false;
+}
+
 bool message_parse(const char *data, size_t len, const struct limits *lim, struct message *msg)
 {
 	message_library_init();
@@ -280,6 +334,11 @@ bool message_parse(const char *data, size_t len, const struct limits *lim, struc
 	if (len == 0 || memchr(data, ':', len < 4096 ? len : 4096) == NULL) {
 		fill_empty(msg);
 		msg->unchecked = "not a mail message";
+		return false;
+	}
+	if (address_too_deep(data, len)) {
+		fill_empty(msg);
+		msg->unchecked = MESSAGE_ADDRESS_TOO_DEEP;
 		return false;
 	}
 	/* GMime reads the message in place, through a byte array over DATA that

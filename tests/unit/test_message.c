@@ -191,6 +191,55 @@ static void test_caps(void **state)
 	}
 }
 
+/* GMime's address parser recurses once per group: an address field of
+ * tens of thousands of groups used to overflow the stack and kill the
+ * process.  Such a field, plain, folded or in an embedded message's
+ * header, leaves the message unchecked, never parsed; a few hundred groups,
+ * and colons elsewhere, do not. */
+static void test_address_groups(void **state)
+{
+	(void)state;
+	struct message m;
+	/* before and after the groups */
+	const char *shapes[][2] = {{"To: ", "\nSubject: x\n\nhi\n"},
+	                           {"Cc: ", "\nSubject: x\n\nhi\n"},
+	                           {"Subject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+	                            "--b\nContent-Type: text/plain\n\nsee below\n--b\nContent-Type: message/rfc822\n\n"
+	                            "From: c@d.example\nResent-To: ",
+	                            "\nSubject: y\n\ninner\n--b--\n"}};
+	for (size_t s = 0; s < G_N_ELEMENTS(shapes); s++) {
+		for (int folded = 0; folded < 2; folded++) {
+			for (int n = 400; n <= 45000; n = n == 400 ? 45000 : n + 1) {
+				GString *groups = g_string_new(NULL);
+				for (int i = 0; i < n; i++)
+					g_string_append(groups, folded && i > 0 ? "\n g:" : "g:");
+				char *full =
+				    g_strconcat("From: a@client.example\n", shapes[s][0], groups->str, shapes[s][1], NULL);
+				parse(full, &m);
+				if (n > 500)
+					assert_string_equal(m.unchecked ? m.unchecked : "(parsed)", MESSAGE_ADDRESS_TOO_DEEP);
+				else
+					assert_null(m.unchecked);
+				message_clear(&m);
+				g_free(full);
+				g_string_free(groups, TRUE);
+			}
+		}
+	}
+	/* colons in the body, and in a field that holds no addresses */
+	GString *colons = g_string_new("From: a@b.example\nX-Times: ");
+	for (int i = 0; i < 2000; i++)
+		g_string_append(colons, "1:");
+	g_string_append(colons, "\nSubject: x\n\nNote: ");
+	for (int i = 0; i < 2000; i++)
+		g_string_append(colons, "a:");
+	g_string_append(colons, "\n");
+	parse(colons->str, &m);
+	assert_null(m.unchecked);
+	message_clear(&m);
+	g_string_free(colons, TRUE);
+}
+
 static void test_not_a_message(void **state)
 {
 	(void)state;
@@ -216,6 +265,7 @@ int main(void)
 	    cmocka_unit_test(test_attachment_ignored_forward_quoted),
 	    cmocka_unit_test(test_multipart_without_boundary),
 	    cmocka_unit_test(test_caps),
+	    cmocka_unit_test(test_address_groups),
 	    cmocka_unit_test(test_not_a_message),
 	};
 	return cmocka_run_group_tests_name("message", tests, NULL, NULL);
