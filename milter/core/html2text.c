@@ -20,6 +20,13 @@
 
 #define MAX_QUOTE_LEVEL 16 /* "> " written per line at most; deeper looks the same */
 #define LIST_LOOKBACK   16 /* how far up the element stack an <li> looks for its list */
+/* libxml2 (2.9) looks through every open element for each end tag, and
+ * through a tag's earlier attributes for each attribute: hostile HTML of
+ * thousands of open elements and unmatched end tags, or of one tag with
+ * thousands of attributes, takes minutes (2 MB: some 4 min).  Past these
+ * the text is cut there, and a text cut is never judged. */
+#define MAX_OPEN  256 /* elements open at once */
+#define MAX_ATTRS 64  /* attributes of one tag */
 
 enum elem_flags {
 	EF_SKIP = 1 << 0, /* content dropped */
@@ -137,7 +144,7 @@ struct render {
 	bool space;          /* a space owed before the next text */
 	bool line_open;      /* text written on the current line */
 	unsigned line_level; /* quote level of the current line */
-	bool stopped;        /* the cap was hit */
+	bool stopped;        /* the cap was hit, or MAX_OPEN */
 };
 
 static int elem_cmp(const void *key, const void *member)
@@ -450,6 +457,11 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 	if (f.flags & EF_PRE)
 		r->pre++;
 	g_array_append_val(r->stack, f);
+	if (r->stack->len > MAX_OPEN && !r->stopped) {
+		r->stopped = true;
+		xmlStopParser(r->ctxt);
+		return;
+	}
 	if (r->skip)
 		return;
 	if (f.flags & EF_PARA)
@@ -487,6 +499,40 @@ static void on_end(void *ctx, const xmlChar *name)
 		request_break(r, 2);
 	else if ((f.flags & EF_LINE) || f.delta)
 		request_break(r, 1);
+}
+
+/* How much of HTML (LEN bytes) comes before the first tag with more than
+ * MAX_ATTRS attributes (LEN: none), counting as the parser does only
+ * roughly: a run of spaces outside quotes inside <name...> before each. */
+static size_t attrs_end(const char *html, size_t len)
+{
+	const char *p = html, *end = html + len;
+	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
+		const char *tag = p++;
+		if (p == end || !g_ascii_isalpha(*p))
+			continue; /* no start tag: text to the parser */
+		unsigned attrs = 0;
+		char quote = 0;
+		bool gap = false;
+		for (; p < end && (quote || *p != '>'); p++) {
+			if (quote) {
+				quote = *p == quote ? 0 : quote;
+				continue;
+			}
+			if (*p == '"' || *p == '\'') {
+				quote = *p;
+			} else if (g_ascii_isspace(*p)) {
+				gap = true;
+				continue;
+			} else if (*p == '<') {
+				break; /* no tag after all: the next one starts here */
+			}
+			if (gap && ++attrs > MAX_ATTRS)
+				return (size_t)(tag - html);
+			gap = false;
+		}
+	}
+	return len;
 }
 
 /* The pull parser, not the push parser: only it keeps text that broken mail
@@ -537,8 +583,10 @@ char *html_to_text(const char *html, size_t len, size_t max_out, bool *truncated
 	r.cap = MIN(len, max_out ? max_out : len) / 2 + 64;
 	r.out = g_malloc(r.cap);
 	r.stack = g_array_sized_new(FALSE, FALSE, sizeof(struct frame), 32);
-	if (len)
-		parse(&r, html, len);
+	size_t parsed = attrs_end(html, len);
+	cut |= parsed < len;
+	if (parsed)
+		parse(&r, html, parsed);
 	g_array_unref(r.stack);
 	g_free(repaired);
 	while (r.len && g_ascii_isspace(r.out[r.len - 1]))

@@ -168,16 +168,59 @@ static void test_deep_nesting_capped_prefix(void **state)
 	char *out;
 
 	(void)state;
-	for (int i = 0; i < 2000; i++)
+	for (int i = 0; i < 200; i++)
 		g_string_append(html, "<blockquote>");
 	g_string_append(html, "x");
-	out = html_to_text(html->str, html->len, 0, NULL);
+	bool truncated = true;
+	out = html_to_text(html->str, html->len, 0, &truncated);
 	/* At most 16 "> " levels, then the text. */
 	assert_true(g_str_has_prefix(out, "> > > "));
 	assert_true(g_str_has_suffix(out, "x"));
 	assert_true(strlen(out) <= 2 * 16 + 1);
+	assert_false(truncated);
 	g_free(out);
 	g_string_free(html, TRUE);
+}
+
+/* What made libxml2 quadratic is cut, and a text cut is never judged:
+ * more than 256 elements open at once (each unmatched end tag after them
+ * looked through all), a tag of more than 64 attributes (each compared with
+ * those before it).  Just under both, the whole text comes out. */
+static void test_hostile_shapes_cut(void **state)
+{
+	(void)state;
+	for (int over = 0; over < 2; over++) {
+		GString *deep = g_string_new(NULL);
+		for (int i = 0; i < (over ? 2000 : 250); i++)
+			g_string_append(deep, "<b>");
+		for (int i = 0; i < 2000; i++)
+			g_string_append(deep, "</i>");
+		g_string_append(deep, "<p>tail</p>");
+		GString *attrs = g_string_new("<p>head</p><p");
+		for (int i = 0; i < (over ? 5000 : 64); i++)
+			g_string_append_printf(attrs, " a%d=\"x y\"", i);
+		g_string_append(attrs, ">tail</p>");
+		GString *shapes[] = {deep, attrs};
+		for (int s = 0; s < 2; s++) {
+			bool truncated = !over;
+			char *out = html_to_text(shapes[s]->str, shapes[s]->len, 0, &truncated);
+			assert_int_equal(truncated, over);
+			assert_int_equal(strstr(out, "tail") != NULL, !over);
+			g_free(out);
+			g_string_free(shapes[s], TRUE);
+		}
+	}
+	/* a bare "<" in text, then many words, is text, not a tag */
+	GString *text = g_string_new("<p>if a <b and c");
+	for (int i = 0; i < 200; i++)
+		g_string_append(text, " word");
+	g_string_append(text, "</p>");
+	g_string_replace(text, "<b and", "< b and", 1);
+	bool truncated = true;
+	char *out = html_to_text(text->str, text->len, 0, &truncated);
+	assert_false(truncated);
+	g_free(out);
+	g_string_free(text, TRUE);
 }
 
 static const char *const malformed[] = {
@@ -311,7 +354,7 @@ static void test_large_input(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + 8];
+	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + 9];
 	size_t n = 0;
 
 	html_library_init();
@@ -321,6 +364,7 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_null_input);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_invalid_utf8_repaired);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_deep_nesting_capped_prefix);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_hostile_shapes_cut);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_malformed_never_crashes);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_embedded_nul);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_random_tag_soup);
