@@ -977,6 +977,12 @@ static void pool(const struct encoder *enc, struct bufs *b, float *out)
 		out[k] *= r;
 }
 
+/* BASE + OFF, or NULL while arena() only counts (no offset from NULL). */
+static float *at(float *base, size_t off)
+{
+	return base ? base + off : NULL;
+}
+
 /* Lay the buffers out in one arena; returns its size in floats. */
 static size_t arena(const struct encoder *enc, size_t n, struct bufs *b, float *base)
 {
@@ -986,19 +992,19 @@ static size_t arena(const struct encoder *enc, size_t n, struct bufs *b, float *
 
 	b->n = n;
 	b->n4 = n4;
-	b->x = base + off;
+	b->x = at(base, off);
 	off += n4 * enc->dim;
-	b->h = base + off;
+	b->h = at(base, off);
 	off += n4 * wmax;
-	b->big = base + off;
+	b->big = at(base, off);
 	off += n4 * big;
-	b->kt = base + off;
+	b->kt = at(base, off);
 	off += n4 * (wmax / enc->heads);
-	b->p = base + off;
+	b->p = at(base, off);
 	off += n4;
-	b->pool = base + off;
+	b->pool = at(base, off);
 	off += 4 * enc->dim;
-	b->y = base + off;
+	b->y = at(base, off);
 	off += 4 * enc->dim;
 	return off;
 }

@@ -270,7 +270,8 @@ static void complaint_evidence(const struct policy *pol, const char *subject, co
                                struct evidence *ev)
 {
 	if (subject)
-		add_cues(pol, subject, strlen(subject), pol->subject_weight, ev);
+		add_cues(pol, subject, clamp_utf8(subject, strlen(subject), pol->quoted_scan_bytes),
+		         pol->subject_weight, ev); /* a subject of megabytes: as much as of the text */
 	size_t qlen = clamp_utf8(text, len, pol->quoted_scan_bytes);
 	add_cues(pol, text, qlen, 1.0, ev);
 	ev->score += tone(text, qlen);
