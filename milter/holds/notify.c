@@ -52,17 +52,40 @@ static char *review_link(const struct review_config *cfg, gint64 id)
 	return g_strdup_printf("%.*s/reply/%" G_GINT64_FORMAT, (int)n, base, id);
 }
 
+/* TEXT as chat text: &, < and > escaped as Slack reads them (a "<!channel>"
+ * in an address would notify a whole channel). */
+static char *chat_text(const char *text)
+{
+	GString *s = g_string_new(NULL);
+	for (const char *p = text ? text : ""; *p; p++) {
+		if (*p == '&')
+			g_string_append(s, "&amp;");
+		else if (*p == '<')
+			g_string_append(s, "&lt;");
+		else if (*p == '>')
+			g_string_append(s, "&gt;");
+		else
+			g_string_append_c(s, *p);
+	}
+	return g_string_free(s, FALSE);
+}
+
 /* One line for chat: what happened, to what, and where to look. */
 static char *summary_line(const struct store_quarantine *q, const char *event, const char *who,
                           const char *rules, const char *link)
 {
 	GString *s = g_string_new(NULL);
+	char *sender = chat_text(q->sender), *rcpts = chat_text(q->recipients),
+	     *by = chat_text(who ? who : "?");
 	if (strcmp(event, "hold") == 0)
-		g_string_append_printf(s, "Reply from %s to %s held for review (score %d", q->sender,
-		                       q->recipients, q->score);
+		g_string_append_printf(s, "Reply from %s to %s held for review (score %d", sender, rcpts,
+		                       q->score);
 	else
-		g_string_append_printf(s, "Held reply from %s to %s: %s by %s (score %d", q->sender,
-		                       q->recipients, event, who ? who : "?", q->score);
+		g_string_append_printf(s, "Held reply from %s to %s: %s by %s (score %d", sender, rcpts,
+		                       event, by, q->score);
+	g_free(sender);
+	g_free(rcpts);
+	g_free(by);
 	if (*rules)
 		g_string_append_printf(s, "; %s", rules);
 	g_string_append_printf(s, "): %s", link);

@@ -349,7 +349,8 @@ static void test_notify_targets(void **state)
 	struct review_config cfg;
 	review_config_init(&cfg);
 	assert_true(review_config_set(&cfg, "webhook-url=http://hook:s3cret@127.0.0.1:9/x", &err));
-	const char *senders[] = {"zoe@acme.example", "zoe@acme.example\r\nRCPT TO:<evil@outsider.example>", "@b"};
+	const char *senders[] = {"zoe@acme.example", "zoe@acme.example\r\nRCPT TO:<evil@outsider.example>", "@b",
+	                         "<!channel>@acme.example"};
 	for (size_t i = 0; i < G_N_ELEMENTS(senders); i++) {
 		char token[8];
 		snprintf(token, sizeof token, "n%zu", i);
@@ -369,12 +370,17 @@ static void test_notify_targets(void **state)
 			hooks++;
 			assert_string_equal(o->target, "webhook-url");
 			assert_null(strstr(o->payload, "s3cret"));
+			/* chat text escaped as Slack reads it; the sender field as it is */
+			if (strstr(o->payload, "channel") != NULL) {
+				assert_non_null(strstr(o->payload, "\"text\":\"Held reply from &lt;!channel&gt;@acme"));
+				assert_non_null(strstr(o->payload, "\"sender\":\"<!channel>@acme.example\""));
+			}
 		} else {
 			mails++;
 			assert_null(strpbrk(o->target, "\r\n<>"));
 		}
 	}
-	assert_int_equal(hooks, 3);
+	assert_int_equal(hooks, 4);
 	assert_int_equal(mails, 2);
 	g_array_unref(due);
 	review_config_clear(&cfg);
