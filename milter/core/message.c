@@ -280,12 +280,15 @@ static bool parse_message(GMimeMessage *m, const struct limits *lim, struct mess
  * 100 KB) holds 50,000; real ones a handful. */
 #define MAX_ADDRESS_COLONS 500
 
-/* Whether the field name NAME (LEN bytes) is one GMime reads as addresses:
- * From, Sender, Reply-To, To, Cc, Bcc and their Resent- forms, and any
- * other name ending so (Disposition-Notification-To, Errors-To). */
+/* Whether the field name NAME (LEN bytes, up to the colon) is one GMime
+ * reads as addresses: From, Sender, Reply-To, To, Cc, Bcc and their
+ * Resent- forms, and any other name ending so (Disposition-Notification-To,
+ * Errors-To).  Spaces before the colon do not count, as for GMime ("To :"). */
 static bool address_field(const char *name, size_t len)
 {
 	static const char *const ends[] = {"from", "sender", "to", "cc", "bcc"};
+	while (len > 0 && (name[len - 1] == ' ' || name[len - 1] == '\t' || name[len - 1] == '\r'))
+		len--;
 	for (size_t i = 0; i < G_N_ELEMENTS(ends); i++) {
 		size_t n = strlen(ends[i]);
 		if (len >= n && g_ascii_strncasecmp(name + len - n, ends[i], n) == 0 &&

@@ -203,9 +203,14 @@ static void test_address_groups(void **state)
 	/* before and after the groups */
 	const char *shapes[][2] = {{"To: ", "\nSubject: x\n\nhi\n"},
 	                           {"Cc: ", "\nSubject: x\n\nhi\n"},
+	                           {"To : ", "\nSubject: x\n\nhi\n"},
+	                           {"Cc\t: ", "\nSubject: x\n\nhi\n"},
 	                           {"Subject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
 	                            "--b\nContent-Type: text/plain\n\nsee below\n--b\nContent-Type: message/rfc822\n\n"
 	                            "From: c@d.example\nResent-To: ",
+	                            "\nSubject: y\n\ninner\n--b--\n"},
+	                           {"Subject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+	                            "--b\nContent-Type: message/rfc822\n\nFrom: c@d.example\nTo : ",
 	                            "\nSubject: y\n\ninner\n--b--\n"}};
 	for (size_t s = 0; s < G_N_ELEMENTS(shapes); s++) {
 		for (int folded = 0; folded < 2; folded++) {
