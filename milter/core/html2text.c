@@ -20,13 +20,18 @@
 
 #define MAX_QUOTE_LEVEL 16 /* "> " written per line at most; deeper looks the same */
 #define LIST_LOOKBACK   16 /* how far up the element stack an <li> looks for its list */
-/* libxml2 (2.9) looks through every open element for each end tag, and
- * through a tag's earlier attributes for each attribute: hostile HTML of
- * thousands of open elements and unmatched end tags, or of one tag with
- * thousands of attributes, takes minutes (2 MB: some 4 min).  Past these
- * the text is cut there, and a text cut is never judged. */
-#define MAX_OPEN  256 /* elements open at once */
-#define MAX_ATTRS 64  /* attributes of one tag */
+/* libxml2 (2.9) looks through every open element for each end tag that
+ * matches none, and through a tag's earlier attributes for each attribute:
+ * hostile HTML of thousands of open elements and unmatched end tags, or of
+ * tags with thousands of attributes, takes minutes (2 MB: some 4 min).  So
+ * the work is bounded: elements open at once times end tags, and the sum
+ * over tags of their attributes squared, each at most about WORK string
+ * comparisons (some 0.1 s); the text is cut where either would pass it, and
+ * a text cut is never judged.  Real mail comes nowhere near (hundreds of
+ * unclosed <font>s, a stray quote that makes a tag of a hundred
+ * "attributes": thousands). */
+#define WORK     ((size_t)20 * 1000 * 1000)
+#define MIN_OPEN 128 /* elements open at once always allowed */
 
 enum elem_flags {
 	EF_SKIP = 1 << 0, /* content dropped */
@@ -144,7 +149,8 @@ struct render {
 	bool space;          /* a space owed before the next text */
 	bool line_open;      /* text written on the current line */
 	unsigned line_level; /* quote level of the current line */
-	bool stopped;        /* the cap was hit, or MAX_OPEN */
+	bool stopped;        /* the cap was hit, or max_open */
+	size_t max_open;     /* elements open at once before the text is cut */
 };
 
 static int elem_cmp(const void *key, const void *member)
@@ -457,7 +463,7 @@ static void on_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 	if (f.flags & EF_PRE)
 		r->pre++;
 	g_array_append_val(r->stack, f);
-	if (r->stack->len > MAX_OPEN && !r->stopped) {
+	if (r->stack->len > r->max_open && !r->stopped) {
 		r->stopped = true;
 		xmlStopParser(r->ctxt);
 		return;
@@ -501,17 +507,22 @@ static void on_end(void *ctx, const xmlChar *name)
 		request_break(r, 1);
 }
 
-/* How much of HTML (LEN bytes) comes before the first tag with more than
- * MAX_ATTRS attributes (LEN: none), counting as the parser does only
- * roughly: a run of spaces outside quotes inside <name...> before each. */
-static size_t attrs_end(const char *html, size_t len)
+/* How much of HTML (LEN bytes) comes before the tag whose attributes bring
+ * the sum of their squares past WORK (LEN: none), counting as the parser
+ * does only roughly: a run of spaces outside quotes inside <name...> before
+ * each; and in *END_TAGS how many end tags ("</name") come before that. */
+static size_t attrs_end(const char *html, size_t len, size_t *end_tags)
 {
 	const char *p = html, *end = html + len;
+	size_t work = 0;
+	*end_tags = 0;
 	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
 		const char *tag = p++;
+		if (p + 1 < end && *p == '/' && g_ascii_isalpha(p[1]))
+			++*end_tags;
 		if (p == end || !g_ascii_isalpha(*p))
 			continue; /* no start tag: text to the parser */
-		unsigned attrs = 0;
+		size_t attrs = 0;
 		char quote = 0;
 		bool gap = false;
 		for (; p < end && (quote || *p != '>'); p++) {
@@ -527,7 +538,7 @@ static size_t attrs_end(const char *html, size_t len)
 			} else if (*p == '<') {
 				break; /* no tag after all: the next one starts here */
 			}
-			if (gap && ++attrs > MAX_ATTRS)
+			if (gap && (work += 2 * attrs++ + 1) > WORK) /* (k + 1)^2 - k^2 */
 				return (size_t)(tag - html);
 			gap = false;
 		}
@@ -583,8 +594,10 @@ char *html_to_text(const char *html, size_t len, size_t max_out, bool *truncated
 	r.cap = MIN(len, max_out ? max_out : len) / 2 + 64;
 	r.out = g_malloc(r.cap);
 	r.stack = g_array_sized_new(FALSE, FALSE, sizeof(struct frame), 32);
-	size_t parsed = attrs_end(html, len);
+	size_t end_tags;
+	size_t parsed = attrs_end(html, len, &end_tags);
 	cut |= parsed < len;
+	r.max_open = MAX(MIN_OPEN, WORK / MAX(end_tags, 1));
 	if (parsed)
 		parse(&r, html, parsed);
 	g_array_unref(r.stack);
