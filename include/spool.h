@@ -36,7 +36,8 @@
  * and counts nothing twice: held mail (a record whose token the store
  * already has is skipped), complaints (a second record replaces the
  * first), apologies and decisions (the store takes the same one once:
- * store_apology_put, store_decision_put).  A replay that could not take
+ * store_apology_put, store_decision_put; a decision spooled by a version
+ * before decisions had keys has none, and may still count twice).  A replay that could not take
  * what it wrote out of the file (a full disk) remembers it in memory, and
  * the next replay skips it while the file still starts with it.
  *

@@ -409,8 +409,10 @@ static bool attempt(const struct review_config *cfg, struct store *st, const str
 {
 	bool claimed = false;
 	/* a send takes at most notify-timeout: a worker that dies meanwhile
-	 * leaves the row due again soon after */
-	gint64 until = now + MAX(cfg->notify_timeout, 1) * 2 + CLAIM_MARGIN;
+	 * leaves the row due again soon after.  From the clock now, not NOW:
+	 * the rows before this one in the pass may have taken that long each. */
+	gint64 clock = MAX(now, g_get_real_time() / G_USEC_PER_SEC);
+	gint64 until = clock + MAX(cfg->notify_timeout, 1) * 2 + CLAIM_MARGIN;
 	if (!store_outbox_claim(st, o->id, o->next_try, until, &claimed, err))
 		return false;
 	if (!claimed) {

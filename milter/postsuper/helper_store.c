@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <grp.h>
 #include <limits.h>
+#include <pwd.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
  */
 struct identity {
 	bool changed;
+	gid_t egid; /* the helper's own, to go back to */
 	int n_groups;
 	gid_t groups[NGROUPS_MAX];
 };
@@ -61,24 +63,39 @@ static bool become_store_owner(const char *path, struct identity *id, char *why,
 		    path, dir);
 		return false;
 	}
-	id->n_groups = getgroups(NGROUPS_MAX, id->groups);
-	if (id->n_groups < 0 || setgroups(1, &sb.st_gid) != 0 || setegid(sb.st_gid) != 0 ||
-	    seteuid(sb.st_uid) != 0) {
-		snprintf(why, why_size, "store %s: cannot take the identity of %s's owner: %s", path, dir,
-		         strerror(errno));
-		if (seteuid(0) != 0 || setegid(0) != 0 ||
-		    (id->n_groups >= 0 && setgroups((size_t)id->n_groups, id->groups) != 0))
-			abort(); /* root again, or nothing */
-		return false;
+	/* the owner's groups, as its login (and the daemon under systemd) has
+	 * them, with the directory's first; that group alone without an entry */
+	gid_t groups[NGROUPS_MAX];
+	int n = NGROUPS_MAX;
+	struct passwd *pw = getpwuid(sb.st_uid);
+	if (pw == NULL || getgrouplist(pw->pw_name, sb.st_gid, groups, &n) < 0) {
+		groups[0] = sb.st_gid;
+		n = 1;
 	}
-	id->changed = true;
-	return true;
+	id->n_groups = getgroups(NGROUPS_MAX, id->groups);
+	id->egid = getegid();
+	/* each step undone if a later one fails: nothing has changed then */
+	int step = id->n_groups < 0                    ? 0
+	           : setgroups((size_t)n, groups) != 0 ? 0
+	           : setegid(sb.st_gid) != 0           ? 1
+	           : seteuid(sb.st_uid) != 0           ? 2
+	                                               : 3;
+	if (step == 3) {
+		id->changed = true;
+		return true;
+	}
+	snprintf(why, why_size, "store %s: cannot take the identity of %s's owner: %s", path, dir,
+	         strerror(errno));
+	if ((step >= 2 && setegid(id->egid) != 0) ||
+	    (step >= 1 && setgroups((size_t)id->n_groups, id->groups) != 0))
+		abort(); /* changed, and cannot change back: not to go on as neither */
+	return false;
 }
 
 static void become_root_again(const struct identity *id)
 {
 	if (id->changed &&
-	    (seteuid(0) != 0 || setegid(0) != 0 || setgroups((size_t)id->n_groups, id->groups) != 0))
+	    (seteuid(0) != 0 || setegid(id->egid) != 0 || setgroups((size_t)id->n_groups, id->groups) != 0))
 		abort(); /* the helper cannot act as the store's owner on Postfix's queue */
 }
 
