@@ -513,9 +513,11 @@ static void on_end(void *ctx, const xmlChar *name)
  * each; and in *END_TAGS how many end tags ("</name") come before that. */
 static size_t attrs_end(const char *html, size_t len, size_t *end_tags)
 {
+	*end_tags = 0;
+	if (len == 0)
+		return 0; /* HTML may be NULL then */
 	const char *p = html, *end = html + len;
 	size_t work = 0;
-	*end_tags = 0;
 	while ((p = memchr(p, '<', (size_t)(end - p))) != NULL) {
 		const char *tag = p++;
 		if (p + 1 < end && *p == '/' && g_ascii_isalpha(p[1]))
