@@ -20,6 +20,7 @@ static const char usage_text[] =
     "                                 and per address (\"(any)\")\n"
     "  unlock NAME                    clear NAME's counts and locks, from every address\n"
     "  unlock --address ADDR          clear the address's own lock and the names locked there\n"
+    "                                 (log-ins from IPv6 are counted per /64 network)\n"
     "  unlock NAME --address ADDR     clear NAME's count and lock from ADDR only\n";
 
 static int usage(const char *msg)
@@ -70,8 +71,9 @@ static int cmd_unlock(struct store *st, int argc, char **argv)
 	opts_begin();
 	while ((opt = getopt_long(argc, argv, "-:", longopts, NULL)) != -1) {
 		if (opt == 'a') {
-			if (!review_address_canonical(optarg, address))
-				return usage("unlock: --address expects an IPv4 or IPv6 address");
+			if (!review_address_throttled(optarg, address)) /* an IPv6 address: its /64 */
+				return usage(
+				    "unlock: --address expects an IPv4 or IPv6 address, or an IPv6 /64");
 		} else if (opt == 1 && name == NULL && *optarg != '\0') {
 			name = optarg;
 		} else {

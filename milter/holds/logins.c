@@ -41,7 +41,8 @@ static bool load(struct store *st, const char *name, const char *address, struct
 	return ok;
 }
 
-gint64 logins_locked(struct store *st, const char *name, const char *address, gint64 now, char **err)
+/* What logins_locked() says, with count_lock held by the caller. */
+static gint64 locked_for(struct store *st, const char *name, const char *address, gint64 now, char **err)
 {
 	const char *keys[] = {name, ""};
 	gint64 until = 0;
@@ -54,6 +55,14 @@ gint64 logins_locked(struct store *st, const char *name, const char *address, gi
 			return -1;
 	}
 	return MAX(until - now, 0);
+}
+
+gint64 logins_locked(struct store *st, const char *name, const char *address, gint64 now, char **err)
+{
+	g_mutex_lock(&count_lock);
+	gint64 left = locked_for(st, name, address, now, err);
+	g_mutex_unlock(&count_lock);
+	return left;
 }
 
 /* One more failure of NAME from ADDRESS, LIMIT allowed; *LOCKED is set to
@@ -72,22 +81,54 @@ static bool count_one(struct store *st, const char *name, const char *address, i
 	return ok;
 }
 
+/* logins_failed() with count_lock held by the caller. */
+static bool count_failure(const struct review_config *cfg, struct store *st, const char *name,
+                          const char *address, gint64 now, struct logins_locks *started, char **err)
+{
+	*started = (struct logins_locks){0};
+	return store_login_prune(st, now - LOGINS_FORGET, err) &&
+	       count_one(st, name, address, cfg->login_failures, now, &started->name, err) &&
+	       count_one(st, "", address, cfg->login_failures_per_address, now, &started->address, err);
+}
+
 bool logins_failed(const struct review_config *cfg, struct store *st, const char *name, const char *address,
                    gint64 now, struct logins_locks *started, char **err)
 {
-	*started = (struct logins_locks){0};
 	g_mutex_lock(&count_lock);
-	bool ok = store_login_prune(st, now - LOGINS_FORGET, err) &&
-	          count_one(st, name, address, cfg->login_failures, now, &started->name, err) &&
-	          count_one(st, "", address, cfg->login_failures_per_address, now, &started->address, err);
+	bool ok = count_failure(cfg, st, name, address, now, started, err);
 	g_mutex_unlock(&count_lock);
 	return ok;
 }
 
-bool logins_succeeded(struct store *st, const char *name, const char *address, char **err)
+gint64 logins_begin(const struct review_config *cfg, struct store *st, const char *name, const char *address,
+                    gint64 now, struct logins_locks *started, char **err)
+{
+	*started = (struct logins_locks){0};
+	g_mutex_lock(&count_lock);
+	gint64 left = locked_for(st, name, address, now, err);
+	if (left == 0 && !count_failure(cfg, st, name, address, now, started, err))
+		left = -1;
+	g_mutex_unlock(&count_lock);
+	return left;
+}
+
+bool logins_succeeded(const struct review_config *cfg, struct store *st, const char *name,
+                      const char *address, char **err)
 {
 	g_mutex_lock(&count_lock);
-	bool ok = store_login_forget(st, name, address, NULL, err);
+	struct store_login l = {0};
+	bool ok = store_login_forget(st, name, address, NULL, err) && load(st, "", address, &l, err);
+	if (ok && l.failures <= 1) {
+		ok = store_login_forget(st, "", address, NULL, err);
+	} else if (ok) {
+		/* Take back the failure logins_begin() counted; a lock it alone
+		 * started goes with it. */
+		l.failures--;
+		if (l.failures < cfg->login_failures_per_address)
+			l.locked_until = 0;
+		ok = store_login_put(st, &l, err);
+	}
+	store_login_clear(&l);
 	g_mutex_unlock(&count_lock);
 	return ok;
 }

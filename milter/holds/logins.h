@@ -13,9 +13,14 @@
  *     cfg->login_failures_per_address the address is locked in the same way.
  *     A success does not clear it, or one known account would let an
  *     address go on guessing the others.
+ * A client address is one IPv4 address, or the /64 network of an IPv6 one
+ * (review_address_throttled(): one host is given a /64 to pick from).
  * A count is forgotten LOGINS_FORGET seconds after its last failure and its
  * lock have both ended.  An attempt while locked is refused before its
- * password is checked, and not counted.
+ * password is checked, and not counted.  An attempt that may go on is
+ * counted as a failure before its password is checked (which takes a
+ * while, on purpose), so that guesses sent at once each count against the
+ * others; a right password takes its count back.
  *
  * Ownership: strings passed in are only read; error strings are the
  * caller's to g_free().
@@ -45,8 +50,17 @@ struct logins_locks {
  * it locks. */
 bool logins_failed(const struct review_config *cfg, struct store *st, const char *name, const char *address,
                    gint64 now, struct logins_locks *started, char **err);
-/* A right password for NAME from ADDRESS: its count there starts again. */
-bool logins_succeeded(struct store *st, const char *name, const char *address, char **err);
+/* Before NAME's password from ADDRESS is checked, at NOW: logins_locked()
+ * and, when that is 0, logins_failed() at once, as one step (*STARTED: the
+ * locks the attempt starts if its password is wrong).  The seconds to wait,
+ * 0 when the password may be checked, -1 with *ERR on a store error. */
+gint64 logins_begin(const struct review_config *cfg, struct store *st, const char *name, const char *address,
+                    gint64 now, struct logins_locks *started, char **err);
+/* A right password for NAME from ADDRESS after logins_begin(): its count
+ * there starts again, and the address's loses the failure logins_begin()
+ * counted (with the lock that failure alone started). */
+bool logins_succeeded(const struct review_config *cfg, struct store *st, const char *name,
+                      const char *address, char **err);
 /* One more failure of record L at NOW, LIMIT failures allowed before a
  * lock: updates its count, time and lock (no I/O). */
 void logins_count(struct store_login *l, int limit, gint64 now);

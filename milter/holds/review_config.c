@@ -192,6 +192,27 @@ bool review_address_canonical(const char *text, char out[REVIEW_ADDRESS_MAX])
 	return v6 && inet_ntop(AF_INET6, &a6, out, REVIEW_ADDRESS_MAX) != NULL;
 }
 
+bool review_address_throttled(const char *text, char out[REVIEW_ADDRESS_MAX])
+{
+	char *t = g_strstrip(g_strdup(text ? text : ""));
+	size_t n = strlen(t);
+	if (n > 3 && strcmp(t + n - 3, "/64") == 0 && strchr(t, ':') != NULL)
+		t[n - 3] = '\0';
+	struct in6_addr a6;
+	bool v6 = inet_pton(AF_INET6, t, &a6) == 1;
+	g_free(t);
+	if (!v6)
+		return review_address_canonical(text, out);
+	if (IN6_IS_ADDR_V4MAPPED(&a6))
+		return inet_ntop(AF_INET, &a6.s6_addr[12], out, REVIEW_ADDRESS_MAX) != NULL;
+	memset(&a6.s6_addr[8], 0, 8);
+	char net[REVIEW_ADDRESS_MAX];
+	if (inet_ntop(AF_INET6, &a6, net, sizeof net) == NULL)
+		return false;
+	g_snprintf(out, REVIEW_ADDRESS_MAX, "%s/64", net);
+	return true;
+}
+
 /* Read the comma-separated addresses of LIST: -1 when one is no address,
  * 1 when one is ADDRESS (canonical; may be NULL), else 0. */
 static int scan_addresses(const char *list, const char *address)

@@ -105,6 +105,12 @@ bool review_parse_duration(const char *s, gint64 *out);
 /* Write the canonical text of the IPv4 or IPv6 address TEXT (blanks around
  * it ignored) to OUT; false when TEXT is no address. */
 bool review_address_canonical(const char *text, char out[REVIEW_ADDRESS_MAX]);
+/* Write to OUT what log-ins from the address TEXT are counted under
+ * (logins.h): an IPv4 address as review_address_canonical() writes it (an
+ * IPv4-mapped IPv6 address too), an IPv6 address as its /64 network
+ * ("2001:db8:0:1::/64"; TEXT may be written so too).  False when TEXT is
+ * neither. */
+bool review_address_throttled(const char *text, char out[REVIEW_ADDRESS_MAX]);
 /* Whether every entry of the comma-separated LIST is an address ("" is an
  * empty list). */
 bool review_address_list_valid(const char *list);

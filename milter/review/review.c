@@ -307,22 +307,16 @@ static enum MHD_Result respond_locked(struct MHD_Connection *conn, gint64 second
 	return ret;
 }
 
-/* Count a wrong password of USER from ADDRESS; say in the log when that
- * starts a lock. */
-static void login_failed(struct server *srv, const char *user, const char *address, gint64 now)
+/* Say in the log what a wrong password of USER from ADDRESS locked. */
+static void login_failed(const char *user, const char *address, const struct logins_locks *started)
 {
-	char *err = NULL;
-	struct logins_locks started;
-	if (!logins_failed(&srv->app.cfg, srv->app.st, user, address, now, &started, &err))
-		fprintf(stderr, "apology-review: failed log-in not counted: %s\n", err);
-	if (err == NULL && started.name > 0)
+	if (started->name > 0)
 		fprintf(stderr, "apology-review: log-ins as %s from %s locked for %" G_GINT64_FORMAT "s\n",
-		        user, address, started.name);
-	if (err == NULL && started.address > 0)
+		        user, address, started->name);
+	if (started->address > 0)
 		fprintf(stderr,
 		        "apology-review: log-ins from %s locked for %" G_GINT64_FORMAT "s (any user name)\n",
-		        address, started.address);
-	g_free(err);
+		        address, started->address);
 }
 
 static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GHashTable *form, gint64 now)
@@ -334,10 +328,15 @@ static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GH
 	const char *password = g_hash_table_lookup(form, "password");
 	if (user == NULL || *user == '\0' || strlen(user) > MAX_USER_NAME || password == NULL)
 		return login_form(srv, conn, "Wrong user name or password.");
-	char address[REVIEW_ADDRESS_MAX], *err = NULL;
-	client_address(srv, conn, address);
-	/* Refused before the password is looked at: no answer to guess from. */
-	gint64 locked = logins_locked(srv->app.st, user, address, now, &err);
+	char peer[REVIEW_ADDRESS_MAX], address[REVIEW_ADDRESS_MAX], *err = NULL;
+	client_address(srv, conn, peer);
+	if (!review_address_throttled(peer, address))
+		g_strlcpy(address, peer, sizeof address);
+	/* Refused before the password is looked at: no answer to guess from.
+	 * Counted as a failure before it is looked at, so that guesses sent
+	 * at once each count against the others; a right one takes it back. */
+	struct logins_locks started;
+	gint64 locked = logins_begin(&srv->app.cfg, srv->app.st, user, address, now, &started, &err);
 	if (locked != 0) {
 		if (locked < 0)
 			fprintf(stderr, "apology-review: log-in refused: %s\n", err);
@@ -350,10 +349,10 @@ static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GH
 	bool ok = crypto_pwhash_str_verify(a ? a->hash : srv->dummy_hash, password, strlen(password)) == 0 &&
 	          a != NULL;
 	if (!ok) {
-		login_failed(srv, user, address, now);
+		login_failed(user, address, &started);
 		return login_form(srv, conn, "Wrong user name or password.");
 	}
-	if (!logins_succeeded(srv->app.st, user, address, &err))
+	if (!logins_succeeded(&srv->app.cfg, srv->app.st, user, address, &err))
 		fprintf(stderr, "apology-review: %s\n", err);
 	g_free(err);
 	struct session *s = g_new0(struct session, 1);

@@ -731,8 +731,8 @@ Note: <script>alert("owned")</script> <img src=x onerror=window.owned=1> arrives
 # The review page against hostile clients (tests/review/web_limits.py, which starts
 # apology-review with a store of its own): 200 slow clients from one address and from
 # 200 addresses while normal requests are served; an endless chunked POST cut off;
-# log-in locks per user name and client address, per address, and cleared by
-# `apologyctl logins unlock`.
+# log-in locks per user name and client address, per address (an IPv6 /64), for
+# guesses sent at once too, and cleared by `apologyctl logins unlock`.
 web_limits() {
 	python3 tests/review/web_limits.py "$E2E_BUILD" "$1" >"$T/web-limits.out" 2>&1
 	rc=$?
@@ -745,6 +745,8 @@ t_web_endless_body() { web_limits endless-body; }
 t_web_unnamed_parts() { web_limits unnamed-parts; }
 t_web_stop_notifying() { web_limits stop-notifying; }
 t_web_login_by_address() { web_limits login-by-address; }
+t_web_login_at_once() { web_limits login-at-once; }
+t_web_login_by_network() { web_limits login-by-network; }
 
 # The review page speaking HTTPS itself (tests/review/tls.py: a self-signed
 # certificate made by openssl, checked with curl: HSTS, Secure cookies, a log-in
@@ -796,7 +798,7 @@ for t in t_list_filters t_show_marks_findings t_release_delivers t_helper_sigchl
 	t_sudo_rule_exact t_reconcile_reports_both t_expire_returns_old_holds \
 	t_webhook_sent_on_hold t_webhook_two_workers_once t_webhook_500_retried_with_backoff t_webhook_hang_times_out \
 	t_webhook_refused_then_recovers t_hold_mail_to_author t_smtp_refused_kept t_web_browser \
-	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_unnamed_parts t_web_stop_notifying t_web_login_by_address t_web_tls \
+	t_web_slow_clients t_web_slow_addresses t_web_endless_body t_web_unnamed_parts t_web_stop_notifying t_web_login_by_address t_web_login_at_once t_web_login_by_network t_web_tls \
 	t_web_tls_browser; do
 	[ -z "$ONLY" ] || echo " $ONLY " | grep -q " $t " || continue
 	run_test "$t"

@@ -21,6 +21,12 @@ Starts BUILD/apology-review on a free loopback port with a store of its own
   login-by-address   five wrong passwords from 127.0.0.1 lock the name there only
                      (127.0.0.2 still logs in); the per-address limit locks
                      127.0.0.1 across names; `apologyctl logins unlock` clears both
+  login-at-once      twelve wrong passwords for one name sent at once, with three
+                     allowed: at most three are checked, the rest refused (429)
+  login-by-network   behind a trusted proxy, wrong passwords from six addresses of
+                     one IPv6 /64 lock that /64 (a seventh address there is
+                     refused, another /64 logs in); `logins unlock --address` with
+                     any address of it clears it
 
 Counts, never times: every assertion is about how many requests were served or
 how many bytes were read.  Run by tests/review/run.sh (make review-test), or
@@ -340,16 +346,22 @@ def t_stop_notifying():
         hang.close()
 
 
-def log_in(port, user, password, source):
-    """Status of a log-in as USER from SOURCE (303 = logged in)."""
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=30, source_address=(source, 0))
-    c.request("GET", "/login")
+def log_in(port, user, password, source, forwarded=None, barrier=None):
+    """Status of a log-in as USER from SOURCE (303 = logged in), through a
+    proxy that says the client is FORWARDED; BARRIER: wait there between
+    loading the form and sending it."""
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60, source_address=(source, 0))
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    c.request("GET", "/login", headers=headers)
     r = c.getresponse()
     body = r.read().decode()
     cookie = r.getheader("Set-Cookie").split(";")[0]
     csrf = re.search(r'name="csrf" value="([0-9a-f]+)"', body).group(1)
     data = urllib.parse.urlencode({"csrf": csrf, "user": user, "password": password})
-    c.request("POST", "/login", data, {"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie})
+    if barrier:
+        barrier.wait()
+    c.request("POST", "/login", data,
+              dict(headers, **{"Content-Type": "application/x-www-form-urlencoded", "Cookie": cookie}))
     r = c.getresponse()
     r.read()
     c.close()
@@ -392,6 +404,52 @@ def t_login_by_address():
         srv.stop()
 
 
+def t_login_at_once():
+    srv = Server("login-failures=3", "login-failures-per-address=100", "threads=4")
+    try:
+        together = 12
+        barrier = threading.Barrier(together)
+        results = []
+        threads = [threading.Thread(target=lambda i=i: results.append(
+            log_in(srv.port, "alice", "wrong-%d" % i, A, barrier=barrier))) for i in range(together)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        checked, refused = results.count(401), results.count(429)
+        print("  %d wrong passwords at once, three allowed: %d checked, %d refused" % (together, checked, refused))
+        expect(checked + refused == together, "answers: %s" % sorted(results))
+        expect(checked <= 3, "%d of them checked, where three are allowed" % checked)
+        st = log_in(srv.port, "alice", PASSWORD, A)
+        expect(st == 429, "alice's right password after them: %d, not 429" % st)
+    finally:
+        srv.stop()
+
+
+def t_login_by_network():
+    srv = Server("trusted-proxies=127.0.0.1", "login-failures=5", "login-failures-per-address=6")
+    net, other = "2001:db8:1:2::", "2001:db8:1:3::1"
+    try:
+        wrong = [log_in(srv.port, "user%d" % i, "wrong", A, forwarded="192.0.2.9, %s%x" % (net, i + 1))
+                 for i in range(6)]
+        expect(wrong == [401] * 6, "wrong passwords answered %s" % wrong)
+        st = log_in(srv.port, "alice", PASSWORD, A, forwarded=net + "beef")
+        expect(st == 429, "alice from a seventh address of the /64 after six failures there: %d, not 429" % st)
+        st = log_in(srv.port, "alice", PASSWORD, A, forwarded=other)
+        expect(st == 303, "alice from another /64 refused (%d)" % st)
+        listed = srv.ctl("list")
+        expect(re.search(r"^\(any\) +2001:db8:1:2::/64 +6 +locked", listed.stdout, re.M),
+               "logins list: " + listed.stdout)
+        out = srv.ctl("unlock", "--address", net + "77")
+        expect(out.returncode == 0, "unlock --address: " + out.stderr)
+        st = log_in(srv.port, "alice", PASSWORD, A, forwarded=net + "beef")
+        expect(st == 303, "alice from the /64 after unlocking it: %d" % st)
+        expect(srv.ctl("list").stdout.strip() == "no failed log-ins", "records left: " + srv.ctl("list").stdout)
+        print("  six failures from one IPv6 /64 lock it for its other addresses; unlock by any address of it")
+    finally:
+        srv.stop()
+
+
 TESTS = {
     "slow-clients": t_slow_clients,
     "slow-addresses": t_slow_addresses,
@@ -399,6 +457,8 @@ TESTS = {
     "unnamed-parts": t_unnamed_parts,
     "stop-notifying": t_stop_notifying,
     "login-by-address": t_login_by_address,
+    "login-at-once": t_login_at_once,
+    "login-by-network": t_login_by_network,
 }
 
 

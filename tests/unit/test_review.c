@@ -626,6 +626,25 @@ static void test_settings_bounds(void **state)
 	assert_true(review_address_listed("::1", cfg.trusted_proxies));
 	assert_false(review_address_listed("127.0.0.2", cfg.trusted_proxies));
 	assert_false(review_address_listed("127.0.0.1", ""));
+	/* Log-ins are counted per IPv4 address and per IPv6 /64. */
+	static const struct {
+		const char *in, *out;
+	} throttled[] = {
+	    {" 192.0.2.7 ", "192.0.2.7"},
+	    {"::ffff:192.0.2.7", "192.0.2.7"},
+	    {"2001:db8:1:2:aaaa:bbbb:cccc:dddd", "2001:db8:1:2::/64"},
+	    {"2001:db8:1:2::1", "2001:db8:1:2::/64"},
+	    {"2001:db8:1:2::/64", "2001:db8:1:2::/64"},
+	    {"2001:db8:1:3::1", "2001:db8:1:3::/64"},
+	    {"::1", "::/64"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(throttled); i++) {
+		assert_true(review_address_throttled(throttled[i].in, a));
+		assert_string_equal(a, throttled[i].out);
+	}
+	assert_false(review_address_throttled("192.0.2.7/64", a));
+	assert_false(review_address_throttled("/64", a));
+	assert_false(review_address_throttled("?", a));
 	review_config_clear(&cfg);
 }
 
@@ -688,7 +707,13 @@ static void test_logins_by_address(void **state)
 
 	char *err = NULL;
 	fail_login(&cfg, fx->st, "bob", a, t);
-	assert_true(logins_succeeded(fx->st, "bob", a, &err)); /* bob's count goes, a's stays */
+	/* bob's right password: counted first (the fourth from a, which would
+	 * lock a), then taken back: bob's count goes, a's is as it was */
+	assert_int_equal(logins_begin(&cfg, fx->st, "bob", a, t, &s, &err), 0);
+	assert_true(s.name == 60 && s.address == 60);
+	assert_int_equal(locked(fx->st, "dave", a, t), 60);
+	assert_true(logins_succeeded(&cfg, fx->st, "bob", a, &err));
+	assert_int_equal(locked(fx->st, "dave", a, t), 0);
 	s = fail_login(&cfg, fx->st, "carol", a, t);
 	assert_true(s.name == 0 && s.address == 60);
 	assert_int_equal(locked(fx->st, "dave", a, t), 60);
@@ -709,6 +734,55 @@ static void test_logins_by_address(void **state)
 	assert_int_equal(rows->len, 2);
 	assert_string_equal(g_array_index(rows, struct store_login, 0).name, "");
 	assert_string_equal(g_array_index(rows, struct store_login, 1).name, "frank");
+	g_array_unref(rows);
+	review_config_clear(&cfg);
+}
+
+/* logins_begin() counts an attempt before its password is checked, so
+ * attempts checked at once each see the others: at the limit the next is
+ * refused, uncounted, while the others are still being checked; a right
+ * password takes its count back, and an address whose every attempt was
+ * right keeps no record. */
+static void test_logins_begin(void **state)
+{
+	struct fixture *fx = *state;
+	struct review_config cfg;
+	review_config_init(&cfg);
+	cfg.login_failures = 3;
+	cfg.login_failures_per_address = 5;
+	const char *a = "192.0.2.1";
+	gint64 t = 1000000;
+	char *err = NULL;
+	struct logins_locks s;
+	for (int i = 0; i < 3; i++) /* three in flight at once */
+		assert_int_equal(logins_begin(&cfg, fx->st, "alice", a, t, &s, &err), 0);
+	assert_true(s.name == 60 && s.address == 0);
+	assert_int_equal(logins_begin(&cfg, fx->st, "alice", a, t, &s, &err), 60);
+	assert_true(s.name == 0 && s.address == 0);
+	assert_int_equal(logins_begin(&cfg, fx->st, "bob", a, t, &s, &err), 0); /* the fourth from a */
+	assert_int_equal(logins_begin(&cfg, fx->st, "carol", a, t, &s, &err), 0);
+	assert_int_equal(s.address, 60); /* the fifth */
+	assert_int_equal(logins_begin(&cfg, fx->st, "dave", a, t, &s, &err), 60);
+	/* carol's was right: her count goes, and the lock of a her attempt
+	 * alone started; bob's was right too */
+	assert_true(logins_succeeded(&cfg, fx->st, "carol", a, &err));
+	assert_int_equal(locked(fx->st, "dave", a, t), 0);
+	assert_int_equal(locked(fx->st, "alice", a, t), 60);
+	assert_true(logins_succeeded(&cfg, fx->st, "bob", a, &err));
+	GArray *rows = store_logins_new();
+	assert_true(store_login_list(fx->st, NULL, a, rows, &err));
+	assert_int_equal(rows->len, 2); /* a's three (alice's) and alice's */
+	assert_int_equal(g_array_index(rows, struct store_login, 0).failures, 3);
+	g_array_unref(rows);
+	/* an address whose attempts were all right keeps no record */
+	const char *b = "192.0.2.2";
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(logins_begin(&cfg, fx->st, "erin", b, t, &s, &err), 0);
+		assert_true(logins_succeeded(&cfg, fx->st, "erin", b, &err));
+	}
+	rows = store_logins_new();
+	assert_true(store_login_list(fx->st, NULL, b, rows, &err));
+	assert_int_equal(rows->len, 0);
 	g_array_unref(rows);
 	review_config_clear(&cfg);
 }
@@ -2299,6 +2373,7 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_history_before, setup, teardown),                           \
 	    cmocka_unit_test_setup_teardown(test_trail_outbox_stats, setup, teardown),                       \
 	    cmocka_unit_test_setup_teardown(test_logins_by_address, setup, teardown),                        \
+	    cmocka_unit_test_setup_teardown(test_logins_begin, setup, teardown),                             \
 	    cmocka_unit_test_setup_teardown(test_reconcile, setup, teardown),                                \
 	    cmocka_unit_test_setup_teardown(test_labels_for_decision, setup, teardown),                      \
 	    cmocka_unit_test_setup_teardown(test_judge_near_miss, setup, teardown),                          \
