@@ -338,6 +338,10 @@ static void read_header_value(struct classifier_reader *r, const char *v)
 				fail(r, "classes: more than %d", CLASSIFIER_MAX_CLASSES);
 				break;
 			}
+			if (classifier_class(m, names[i]) >= 0) {
+				fail(r, "classes: \"%s\" named twice", names[i]);
+				break;
+			}
 			m->pool[m->n_classes] = CLASSIFIER_POOL_DEFAULT;
 			m->classes[m->n_classes++] = g_strdup(names[i]);
 		}
@@ -461,14 +465,20 @@ struct classifier_reader *classifier_reader_new(const char *name)
 	return r;
 }
 
-void classifier_reader_feed(struct classifier_reader *r, const char *data, size_t len)
+bool classifier_reader_feed(struct classifier_reader *r, const char *data, size_t len)
 {
 	const char *p = data, *end = data + len;
-	while (p < end) {
+	while (p < end && r->err->len == 0) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		if (nl == NULL) {
+			if (r->carry->len + (size_t)(end - p) > CLASSIFIER_MAX_LINE) {
+				r->line++;
+				fail(r, "a line of more than %d bytes", CLASSIFIER_MAX_LINE);
+				g_string_truncate(r->carry, 0);
+				break;
+			}
 			g_string_append_len(r->carry, p, end - p);
-			return;
+			return true;
 		}
 		if (r->carry->len) {
 			g_string_append_len(r->carry, p, nl - p);
@@ -479,6 +489,7 @@ void classifier_reader_feed(struct classifier_reader *r, const char *data, size_
 		}
 		p = nl + 1;
 	}
+	return r->err->len == 0;
 }
 
 struct classifier *classifier_reader_finish(struct classifier_reader *r, char **err)

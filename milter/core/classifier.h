@@ -73,7 +73,10 @@ struct classifier *classifier_parse(const char *name, const char *data, size_t l
  * classifier_parse() would for the whole (the caller owns it, or *ERR). */
 struct classifier_reader;
 struct classifier_reader *classifier_reader_new(const char *name);
-void classifier_reader_feed(struct classifier_reader *r, const char *data, size_t len);
+/* False once the file is known to be bad (the rest need not be read). */
+bool classifier_reader_feed(struct classifier_reader *r, const char *data, size_t len);
+/* The longest line a model file may have. */
+#define CLASSIFIER_MAX_LINE (64 * 1024)
 struct classifier *classifier_reader_finish(struct classifier_reader *r, char **err);
 void classifier_free(struct classifier *m);
 

@@ -11,8 +11,11 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #define ENC_MAGIC     "USELENC" /* 8 bytes with the NUL */
 #define ENC_END_MAGIC "USELEND"
@@ -62,7 +65,7 @@ struct trie_node {
 };
 
 struct encoder {
-	GMappedFile *map;
+	uint8_t *file; /* the whole file, read into memory of our own */
 	char *name;
 	size_t vocab, rows, emb_dim, dim, ffn_dim, n_layers, heads;
 	size_t max_tokens, first_piece, piece_bytes;
@@ -85,6 +88,9 @@ struct encoder {
 	struct layer layer[MAX_LAYERS];
 	const float *pool_w, *pool_b;
 };
+
+/* The largest encoder file read (USE lite: 28 MB). */
+#define ENCODER_MAX_FILE (512 << 20)
 
 /* Scratch bookkeeping, so a call can report its peak. */
 struct acct {
@@ -426,24 +432,61 @@ static guint64 fingerprint(const uint8_t *p, size_t len)
 	return h;
 }
 
-/* Map every page of the file (BASE, SIZE bytes, page-aligned) in one call:
- * the load reads every weight, and a fault each costs more.  A hint: a
- * kernel without it faults them in as they are read. */
-static void populate(const uint8_t *base, size_t size)
+/*
+ * Read the regular file PATH whole into memory of our own, in 2 MB pages
+ * where the kernel gives them (a few milliseconds more than mapping it).
+ * A mapped file truncated under a running daemon would kill it (SIGBUS),
+ * and one rewritten in place would change the weights under a judgement.
+ * Anything but a regular file (a FIFO would block, /dev/zero never end) is
+ * refused.
+ */
+static uint8_t *read_file(const char *path, size_t *size, GError **err)
 {
-#ifdef MADV_POPULATE_READ
-	(void)madvise((void *)base, size, MADV_POPULATE_READ);
-#else
-	(void)base;
-	(void)size;
-#endif
+	/* Looked at before it is opened (opening a FIFO blocks), and again once open. */
+	GIOChannel *ch =
+	    g_file_test(path, G_FILE_TEST_IS_REGULAR) ? g_io_channel_new_file(path, "r", err) : NULL;
+	struct stat st;
+	void *data = NULL;
+	const size_t page = 2u << 20;
+	if (ch == NULL && err != NULL && *err != NULL)
+		return NULL;
+	if (ch == NULL || fstat(g_io_channel_unix_get_fd(ch), &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size <= 0 || st.st_size > ENCODER_MAX_FILE) {
+		g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_FORMAT,
+		            "%s: not an encoder file (a regular file of 1 byte to %d MB)", path,
+		            ENCODER_MAX_FILE >> 20);
+	} else if (posix_memalign(&data, page, ((size_t)st.st_size + page - 1) / page * page) != 0) {
+		data = NULL;
+		g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_IO, "%s: no memory for %jd bytes", path,
+		            (intmax_t)st.st_size);
+	} else {
+		(void)madvise(data, ((size_t)st.st_size + page - 1) / page * page, MADV_HUGEPAGE);
+		g_io_channel_set_encoding(ch, NULL, NULL); /* bytes as they are */
+		g_io_channel_set_buffered(ch, FALSE);
+		gsize got = 0, n = 0;
+		GError *e = NULL;
+		while (got < (size_t)st.st_size &&
+		       g_io_channel_read_chars(ch, (gchar *)data + got, (gsize)st.st_size - got, &n, &e) ==
+		           G_IO_STATUS_NORMAL)
+			got += n;
+		if (got < (size_t)st.st_size) {
+			g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_IO, "%s: %s", path,
+			            e ? e->message : "cut short while it was read");
+			free(data);
+			data = NULL;
+		}
+		g_clear_error(&e);
+		*size = got;
+	}
+	if (ch)
+		g_io_channel_unref(ch);
+	return data;
 }
 
 struct encoder *encoder_load(const char *path, GError **err)
 {
 	struct encoder *enc;
 	struct reader r;
-	GError *e = NULL;
 
 	g_return_val_if_fail(path != NULL, NULL);
 	if (G_BYTE_ORDER != G_LITTLE_ENDIAN) {
@@ -452,25 +495,15 @@ struct encoder *encoder_load(const char *path, GError **err)
 		return NULL;
 	}
 	enc = g_new0(struct encoder, 1);
-	enc->map = g_mapped_file_new(path, FALSE, &e);
-	if (!enc->map) {
-		g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_IO, "%s", e->message);
-		g_error_free(e);
+	r.off = 0;
+	enc->file = read_file(path, &r.size, err);
+	if (!enc->file) {
 		g_free(enc);
 		return NULL;
 	}
-	r.base = (const uint8_t *)g_mapped_file_get_contents(enc->map);
-	r.size = g_mapped_file_get_length(enc->map);
-	r.off = 0;
-	if (!r.base || !r.size) {
-		fail(err, path, "empty file");
-		encoder_free(enc);
-		return NULL;
-	}
-	bool header = read_header(enc, &r, path, err);
-	if (header)
-		populate(r.base, r.size); /* an encoder file, not any file */
-	if (!header || !read_vocab(enc, &r, path, err) || !read_weights(enc, &r, path, err)) {
+	r.base = enc->file;
+	if (!read_header(enc, &r, path, err) || !read_vocab(enc, &r, path, err) ||
+	    !read_weights(enc, &r, path, err)) {
 		encoder_free(enc);
 		return NULL;
 	}
@@ -497,8 +530,7 @@ void encoder_free(struct encoder *enc)
 	g_free(enc->edge_keys);
 	g_free(enc->node);
 	g_free(enc->timing);
-	if (enc->map)
-		g_mapped_file_unref(enc->map);
+	free(enc->file);
 	g_free(enc);
 }
 

@@ -8,11 +8,14 @@
  * spaces or hyphens, an apostrophe may be missing, "word*" matches any
  * ending, "#" matches a number.  "re:" introduces a raw regular expression.
  */
+#include <errno.h>
 #include <libfyaml.h>
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "classifier.h"
 #include "encoder.h"
@@ -410,7 +413,7 @@ static bool parse_number(const char *s, double *out)
 	if (s == NULL || *s == '\0')
 		return false;
 	*out = g_ascii_strtod(s, &end);
-	return *end == '\0';
+	return *end == '\0' && isfinite(*out); /* "nan" would pass every bound */
 }
 
 static bool parse_clock(const char *s, int *minutes)
@@ -462,20 +465,24 @@ static bool parse_days(const char *s, unsigned *mask)
 	return ok && *mask != 0;
 }
 
+/* "+HH:MM" or "-H:MM" (hours 0 to 14), "Z" or "UTC". */
 static bool parse_offset(const char *s, int *minutes)
 {
-	int h, m;
-	char sign, tail;
 	if (s == NULL)
 		return false;
 	if (strcmp(s, "Z") == 0 || strcmp(s, "UTC") == 0) {
 		*minutes = 0;
 		return true;
 	}
-	if (sscanf(s, "%c%d:%d%c", &sign, &h, &m, &tail) != 3 || (sign != '+' && sign != '-') || h > 14 ||
-	    m > 59)
+	size_t hours = strspn(s + (*s != '\0'), "0123456789");
+	const char *colon = s + 1 + hours;
+	if ((*s != '+' && *s != '-') || hours < 1 || hours > 2 || *colon != ':' ||
+	    strspn(colon + 1, "0123456789") != 2 || colon[3] != '\0')
 		return false;
-	*minutes = (sign == '-' ? -1 : 1) * (h * 60 + m);
+	int h = atoi(s + 1), m = atoi(colon + 1);
+	if (h > 14 || m > 59)
+		return false;
+	*minutes = (*s == '-' ? -1 : 1) * (h * 60 + m);
 	return true;
 }
 
@@ -705,7 +712,10 @@ static void on_kinds(struct loader *L, struct fy_node *node, struct pos where)
 		struct fy_node *key = fy_node_pair_key(pair);
 		const char *k = scalar(key);
 		if (k == NULL || L->pol->n_kinds >= POLICY_MAX_KINDS) {
-			error_at(L, node_pos(key), "kinds: at most %d named kinds", POLICY_MAX_KINDS);
+			if (k == NULL)
+				error_at(L, node_pos(key), "kinds: a kind's name must be a plain string");
+			else
+				error_at(L, node_pos(key), "kinds: at most %d named kinds", POLICY_MAX_KINDS);
 			continue;
 		}
 		unsigned idx = L->pol->n_kinds++;
@@ -919,17 +929,32 @@ static const char *const tag_classes[] = {"apology", "hollow",  "blame", "excuse
  */
 static struct classifier *read_model(const char *path, GError **gerr, char **err)
 {
-	GIOChannel *ch = g_io_channel_new_file(path, "r", gerr);
-	if (ch == NULL)
+	/* Anything but a regular file is refused before it is read (a FIFO
+	 * would block, /dev/zero never end): looked at before it is opened,
+	 * and again once open. */
+	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		g_set_error_literal(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT, g_strerror(ENOENT));
 		return NULL;
+	}
+	GIOChannel *ch =
+	    g_file_test(path, G_FILE_TEST_IS_REGULAR) ? g_io_channel_new_file(path, "r", gerr) : NULL;
+	struct stat sb;
+	if (ch == NULL || fstat(g_io_channel_unix_get_fd(ch), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		if (ch)
+			g_io_channel_unref(ch);
+		if (*gerr == NULL)
+			g_set_error_literal(gerr, G_FILE_ERROR, G_FILE_ERROR_INVAL, "not a regular file");
+		return NULL;
+	}
 	g_io_channel_set_encoding(ch, NULL, NULL); /* bytes as they are */
 	g_io_channel_set_buffered(ch, FALSE);
 	struct classifier_reader *r = classifier_reader_new(path);
 	char *buf = g_malloc(64 * 1024);
 	gsize got = 0;
 	GIOStatus st;
-	while ((st = g_io_channel_read_chars(ch, buf, 64 * 1024, &got, gerr)) == G_IO_STATUS_NORMAL)
-		classifier_reader_feed(r, buf, got);
+	while ((st = g_io_channel_read_chars(ch, buf, 64 * 1024, &got, gerr)) == G_IO_STATUS_NORMAL &&
+	       classifier_reader_feed(r, buf, got))
+		;
 	g_free(buf);
 	g_io_channel_unref(ch);
 	char *perr = NULL;

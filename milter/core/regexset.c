@@ -38,6 +38,12 @@ bool regexset_add(struct regexset *rs, const char *p, size_t len, bool literal, 
 		*err = g_strdup_printf("%s at offset %zu", (char *)buf, (size_t)eo);
 		return false;
 	}
+	uint32_t shortest = 1;
+	if (!literal && pcre2_pattern_info(code, PCRE2_INFO_MINLENGTH, &shortest) == 0 && shortest == 0) {
+		pcre2_code_free(code);
+		*err = g_strdup("it can match no characters at all, so it would be found in every text");
+		return false;
+	}
 #ifndef REGEXSET_NO_JIT
 	pcre2_jit_compile(code, PCRE2_JIT_COMPLETE); /* valgrind builds go without: JIT code confuses it */
 #endif

@@ -118,11 +118,32 @@ struct fy_document *yamldoc_parse(const char *name, const char *yaml, size_t len
 	return doc;
 }
 
+/* The first token of N: its scalar or tag, else (libfyaml 0.7 keeps no mark
+ * of a collection) that of the first scalar inside it. */
+static struct fy_token *first_token(struct fy_node *n)
+{
+	for (int depth = 0; n != NULL && depth < 1000; depth++) {
+		struct fy_token *t = fy_node_get_scalar_token(n);
+		if (t == NULL)
+			t = fy_node_get_tag_token(n);
+		if (t != NULL)
+			return t;
+		void *iter = NULL;
+		if (fy_node_is_sequence(n)) {
+			n = fy_node_sequence_iterate(n, &iter);
+		} else if (fy_node_is_mapping(n)) {
+			struct fy_node_pair *pair = fy_node_mapping_iterate(n, &iter);
+			n = pair ? fy_node_pair_key(pair) : NULL;
+		} else {
+			return NULL;
+		}
+	}
+	return NULL;
+}
+
 void yamldoc_node_pos(struct fy_node *n, int *line, int *col)
 {
-	struct fy_token *t = n ? fy_node_get_scalar_token(n) : NULL;
-	if (t == NULL && n)
-		t = fy_node_get_tag_token(n);
+	struct fy_token *t = first_token(n);
 	const struct fy_mark *m = t ? fy_token_start_mark(t) : NULL;
 	*line = m ? m->line + 1 : 0;
 	*col = m ? m->column + 1 : 0;

@@ -10,6 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <glib.h>
@@ -211,6 +213,9 @@ static void test_bad_models(void **state)
 		expect_error(text, bad[i].error);
 		g_free(text);
 	}
+	expect_error("apology-model 1\nname t\nversion 1\nbits 10\nscale 100\nclasses a b a\n"
+	             "bias 1 2 3\nthreshold 0 0 0\nend\n",
+	             "classes: \"a\" named twice");
 	expect_error("apology-model 2\n", "unknown model format");
 	expect_error("apology-model 1\nname t\nversion 1\nbits 40\n", "bits");
 	expect_error("", "apology-model");
@@ -236,6 +241,8 @@ static void assert_same_model(const struct classifier *a, const struct classifie
 	assert_true(g_strcmp0(a->reads, b->reads) == 0);
 	assert_memory_equal(a->weights, b->weights, ((size_t)1 << a->bits) * a->n_classes * sizeof(float));
 }
+
+static const char head_text[] = "apology-model 1\nname t\nversion 1\n";
 
 /* A model file read in pieces (as policy_load() reads one) is the model
  * read whole, wherever the pieces cut its lines; so are its errors. */
@@ -293,6 +300,18 @@ static void test_parse_in_pieces(void **state)
 		g_free(err);
 	}
 	g_free(want);
+	/* a line that never ends (/dev/zero, /dev/urandom): refused at the
+	 * bound, and the reader says the rest need not be read */
+	struct classifier_reader *r = classifier_reader_new("bad.model");
+	char *zeros = g_malloc0(4096);
+	assert_true(classifier_reader_feed(r, head_text, strlen(head_text)));
+	size_t fed = 0;
+	while (classifier_reader_feed(r, zeros, 4096))
+		assert_true((fed += 4096) <= CLASSIFIER_MAX_LINE);
+	assert_null(classifier_reader_finish(r, &err));
+	assert_non_null(strstr(err, "bad.model:4: a line of more than"));
+	g_free(err);
+	g_free(zeros);
 	g_free(text);
 }
 
@@ -463,6 +482,17 @@ static void test_policy_models(void **state)
 	assert_non_null(strstr(err, "has no class \"complaint\""));
 	g_free(err);
 	g_free(s);
+	/* anything but a regular file is refused at once: a FIFO would block,
+	 * /dev/zero never end */
+	for (int odd = 0; odd < 2; odd++) {
+		g_unlink(gate);
+		assert_int_equal(odd ? symlink("/dev/zero", gate) : mkfifo(gate, 0600), 0);
+		pol = policy_load(path, &err);
+		assert_null(pol);
+		if (strstr(err, "not a regular file") == NULL)
+			fail_msg("%s", err);
+		g_free(err);
+	}
 	g_unlink(gate);
 	g_unlink(sent);
 	g_unlink(path);

@@ -12,6 +12,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <glib.h>
@@ -206,6 +208,34 @@ static void test_bad_files(void **state)
 	assert_null(encoder_load("/nonexistent/x.enc", &err));
 	assert_non_null(err);
 	g_error_free(err);
+	/* What is no regular file is refused at once: a FIFO (which would
+	 * block), a directory, a device that never ends. */
+	char *fifo = g_build_filename(dir, "fifo.enc", NULL);
+	assert_int_equal(mkfifo(fifo, 0600), 0);
+	const char *const odd[] = {fifo, dir, "/dev/zero"};
+	for (size_t i = 0; i < G_N_ELEMENTS(odd); i++) {
+		err = NULL;
+		assert_null(encoder_load(odd[i], &err));
+		if (strstr(err->message, "not an encoder file") == NULL)
+			fail_msg("%s: %s", odd[i], err->message);
+		g_error_free(err);
+	}
+	g_unlink(fifo);
+	g_free(fifo);
+	/* A file loaded is the encoder's own: cut short or rewritten in place
+	 * afterwards (cp over it), it embeds as before (no SIGBUS). */
+	data[0] ^= 0x20; /* the magic back */
+	assert_true(g_file_set_contents(path, data, (gssize)len, NULL));
+	err = NULL;
+	struct encoder *enc = encoder_load(path, &err);
+	assert_non_null(enc);
+	float before[512], after[512];
+	const char *text = "The replacement part arrived broken again.";
+	assert_int_equal(encoder_embed(enc, text, strlen(text), before), 0);
+	assert_int_equal(truncate(path, 4096), 0);
+	assert_int_equal(encoder_embed(enc, text, strlen(text), after), 0);
+	assert_memory_equal(before, after, sizeof before);
+	encoder_free(enc);
 	g_unlink(path);
 	g_rmdir(dir);
 	g_free(path);

@@ -88,6 +88,33 @@ static const struct bad_case bad[] = {
 	{"bad business hours",
 	 "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {days: funday}\n",
 	 "business-hours.days: bad value \"funday\""},
+	/* numbers that pass no bound: "nan" is no number */
+	{"nan threshold", "version: 1\ncomplaint:\n  threshold: nan\n  breach: {phrases: [still]}\n",
+	 "bad.yaml:3:14: threshold: expected a number from 0 to 1000, not \"nan\""},
+	{"infinite cue weight", "version: 1\ncomplaint:\n  threshold: -inf\n  breach: {phrases: [still]}\n",
+	 "bad.yaml:3:14: threshold: expected a number"},
+	{"sign in the offset's hours",
+	 "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {utc-offset: \"+-5:00\"}\n",
+	 "business-hours.utc-offset: bad value \"+-5:00\""},
+	{"sign in the offset's minutes",
+	 "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {utc-offset: \"+01:-30\"}\n",
+	 "business-hours.utc-offset: bad value \"+01:-30\""},
+	{"offset past int", "rules:\n  late-reply:\n    principle: p\n    advice: a\n"
+	 "    business-hours: {utc-offset: \"+-2147483648:00\"}\n",
+	 "business-hours.utc-offset: bad value"},
+	/* a pattern found in every text */
+	{"regex matching nothing",
+	 HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:(?:zzqq)?\"]\n",
+	 "bad.yaml:8:16: phrase cannot be compiled"},
+	{"regex with an empty branch",
+	 HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:sorry|\"]\n",
+	 "it can match no characters at all"},
+	/* a collection where a string belongs: its position is its first scalar's */
+	{"phrase that is a list", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases:\n"
+	 "      - [nested, list]\n",
+	 "bad.yaml:9:10: phrase: expected a non-empty string"},
+	{"kind named by a list", HEAD "kinds: {? [x, y] : [zzz]}\nrules:\n  excuse: {principle: p, advice: a}\n",
+	 "bad.yaml:4:12: kinds: a kind's name must be a plain string"},
 	/* the sections a working policy needs */
 	{"no rules", HEAD "name: x\n",
 	 "bad.yaml:5:1: policy: the \"rules\" section is missing, so nothing would be judged (is the file "
