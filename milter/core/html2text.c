@@ -109,9 +109,6 @@ static const char *const attribution_classes[] = {"gmail_attr"};
 static const char *const tail_ids[] = {"divRplyFwdMsg", "appendonsend",
                                        "mail-editor-reference-message-container", "OLK_SRC_BODY_SECTION"};
 
-/* Class of Thunderbird's attribution; the quote follows it to the end. */
-static const char tail_attribution_class[] = "moz-cite-prefix";
-
 /* What encloses an element, as far as quoting goes. */
 enum quote_kind {
 	QK_NONE,      /* not quoted */
@@ -123,7 +120,8 @@ struct frame {
 	unsigned flags; /* enum elem_flags */
 	int delta;      /* quote levels the element adds; -1 for an attribution */
 	enum quote_kind kind;
-	unsigned items; /* <ol>: items seen */
+	unsigned items;  /* <ol>: items seen */
+	bool quote_done; /* a container whose blockquote has ended */
 };
 
 /* Element flags by the parser's interned name pointer (valid for one parse). */
@@ -402,12 +400,19 @@ static enum quote_kind enclosing_kind(const struct render *r)
 static void mark_quote(struct render *r, struct frame *f, const char *cls, const char *id)
 {
 	enum quote_kind outer = enclosing_kind(r);
-	bool starts_tail = (id && is_tail_id(id)) || (cls && class_has(cls, tail_attribution_class));
+	bool starts_tail = id && is_tail_id(id);
+	const struct frame *parent =
+	    r->stack->len ? &g_array_index(r->stack, struct frame, r->stack->len - 1) : NULL;
 
 	f->kind = outer;
 	if (f->flags & EF_QUOTE) {
 		f->delta = outer == QK_CONTAINER ? 0 : 1;
 		f->kind = QK_QUOTE;
+	} else if (parent && parent->kind == QK_CONTAINER && parent->delta == 1 && parent->quote_done) {
+		/* Typed after the container's quote (a Gmail inline answer): the
+		 * author's again. */
+		f->delta = -1;
+		f->kind = QK_NONE;
 	} else if (class_has_any(cls, container_classes, G_N_ELEMENTS(container_classes))) {
 		f->delta = 1;
 		f->kind = QK_CONTAINER;
@@ -417,9 +422,6 @@ static void mark_quote(struct render *r, struct frame *f, const char *cls, const
 	}
 	if (starts_tail && !r->tail) {
 		r->tail = true;
-		/* Thunderbird's attribution stays unquoted, like in plain text. */
-		if (outer == QK_NONE && cls && class_has(cls, tail_attribution_class))
-			f->delta = -1;
 		request_break(r, 1);
 	}
 }
@@ -493,6 +495,8 @@ static void on_end(void *ctx, const xmlChar *name)
 	f = g_array_index(r->stack, struct frame, r->stack->len - 1);
 	g_array_set_size(r->stack, r->stack->len - 1);
 	r->depth -= f.delta;
+	if ((f.flags & EF_QUOTE) && r->stack->len)
+		g_array_index(r->stack, struct frame, r->stack->len - 1).quote_done = true;
 	if (f.flags & EF_PRE)
 		r->pre--;
 	if (f.flags & EF_SKIP) {

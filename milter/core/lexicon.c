@@ -13,14 +13,15 @@ static const char *const attribution_verbs[] = {"wrote",    "writes",    "schrie
                                                 "escribió", "scritto",   "schreef", "escreveu",
                                                 "skrev",    "kirjoitti", NULL};
 static const char *const from_headers[] = {"From", "Von", "De", "Van", "Da", NULL};
-static const char *const date_headers[] = {"Sent",    "Date",  "Gesendet",  "Datum",   "Envoyé",
-                                           "Enviado", "Fecha", "Verzonden", "Inviato", NULL};
+static const char *const date_headers[] = {"Sent",    "Date",       "Gesendet",   "Datum",
+                                           "Envoyé",  "Enviado",    "Fecha",      "Verzonden",
+                                           "Inviato", "Enviado el", "Enviada em", NULL};
 static const char *const separator_phrases[] = {
-    "original message",        "forwarded message",
-    "ursprüngliche nachricht", "weitergeleitete nachricht",
-    "message d'origine",       "message transféré",
-    "mensaje original",        "mensaje reenviado",
-    "oorspronkelijk bericht",  NULL,
+    "original message",          "forwarded message",   "ursprüngliche nachricht",
+    "weitergeleitete nachricht", "message d'origine",   "message transféré",
+    "mensaje original",          "mensaje reenviado",   "oorspronkelijk bericht",
+    "doorgestuurd bericht",      "mensagem original",   "mensagem encaminhada",
+    "messaggio originale",       "messaggio inoltrato", NULL,
 };
 static const char *const separator_starts[] = {"Begin forwarded message", NULL};
 

@@ -392,6 +392,8 @@ static bool parse_message(GMimeMessage *m, const struct limits *lim, struct mess
 	}
 	body = g_string_new(text ? text : "");
 	g_free(text);
+	if (body->len && body->str[body->len - 1] != '\n' && w.forwarded->len)
+		g_string_append_c(body, '\n'); /* the forward's separator on a line of its own */
 	g_string_append(body, w.forwarded->str);
 	g_string_free(w.forwarded, TRUE);
 	msg->body_len = body->len;

@@ -196,6 +196,11 @@ static const char *header_value(const char *s, size_t n, const char *name, size_
 	p += k;
 	if (p < end && *p == ' ')
 		p++;
+	else if (end - p >= 2 && (unsigned char)p[0] == 0xC2 && (unsigned char)p[1] == 0xA0)
+		p += 2; /* "De\u00a0:" (French) */
+	else if (end - p >= 3 && (unsigned char)p[0] == 0xE2 && (unsigned char)p[1] == 0x80 &&
+	         (unsigned char)p[2] == 0xAF)
+		p += 3; /* a narrow no-break space */
 	if (p >= end || *p != ':')
 		return NULL;
 	p++;
@@ -286,6 +291,9 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 	next = line_at(sp, i + 1);
 	if (next->blank || next->depth != l->depth || l->len + next->len > MAX_ATTRIBUTION)
 		return 0;
+	/* "On the refund: ..." above "On Mon, ... wrote:": that one is whole. */
+	if (attribution_prefix_len(sp, next) && ends_as_attribution(sp, next->s, next->len, true))
+		return 0;
 	return ends_as_attribution(sp, next->s, next->len, true) ? 2 : 0;
 }
 
@@ -370,16 +378,22 @@ static bool is_underscore_rule(const struct line *l)
 	return i >= MIN_UNDERSCORES && i == l->len;
 }
 
-/* From: followed closely by Sent: or Date:. */
+/* From: followed closely by Sent: or Date:, and either an address in the
+ * From line or a date in the date line: "From: Leeds depot" / "Date:
+ * Thursday, before noon" in the author's own text is no header block. */
 static bool is_header_block(const struct splitter *sp, size_t i)
 {
-	size_t vlen;
+	size_t flen, vlen;
+	const char *from = header_any(line_at(sp, i), &sp->lex->lists[SPLIT_FROM_HEADERS], &flen);
 
-	if (!is_from_header(sp, line_at(sp, i)))
+	if (!from)
 		return false;
-	for (size_t j = i + 1; j < sp->lines->len && j <= i + HEADER_LOOKAHEAD; j++)
-		if (date_header(sp, line_at(sp, j), &vlen))
-			return true;
+	bool address = memchr(from, '@', flen) || memchr(from, '<', flen);
+	for (size_t j = i + 1; j < sp->lines->len && j <= i + HEADER_LOOKAHEAD; j++) {
+		const char *v = date_header(sp, line_at(sp, j), &vlen);
+		if (v)
+			return address || date_parse(v, vlen) >= 0;
+	}
 	return false;
 }
 
@@ -424,8 +438,8 @@ static size_t take_attribution(struct splitter *sp, size_t i, bool *tail)
 	if (!span)
 		return 0;
 	unquoted = !quote_follows(sp, i + span);
-	if (unquoted && !(dated && has_digit(l->s, l->len)))
-		return 0;
+	if (unquoted && !(dated && has_digit(l->s, l->len) && attribution_date(sp, i, span) >= 0))
+		return 0; /* "On 2 March you wrote:" in the author's prose */
 	*tail = unquoted;
 	for (size_t k = 0; k < span; k++)
 		line_at(sp, i + k)->kind = LINE_QUOTED;
@@ -506,6 +520,26 @@ static bool is_signature_line(const struct line *l)
 		if (l->s[i] != ' ' && (i == 0 || l->s[i - 1] == ' '))
 			words++;
 	return words <= SIGN_OFF_WORDS_MAX && (last != '.' || words <= 3);
+}
+
+/* The first line under a sign-off: a name ("Alex Morgan", "J. van der
+ * Berg", "The Acme Team"), every word of four letters or more capitalised,
+ * at most five words; not a sentence ("I'll call you tomorrow"). */
+static bool is_name_line(const struct line *l)
+{
+	size_t words = 0;
+
+	for (size_t i = 0; i < l->len; i++) {
+		if (l->s[i] == ' ' || (i > 0 && l->s[i - 1] != ' '))
+			continue;
+		size_t e = i;
+		while (e < l->len && l->s[e] != ' ')
+			e++;
+		words++;
+		if (g_ascii_islower(l->s[i]) && e - i > 3)
+			return false;
+	}
+	return words <= 5 && l->s[l->len - 1] != ',';
 }
 
 static bool is_postscript(const struct line *l)
@@ -601,7 +635,7 @@ static bool sign_off_closes(const struct splitter *sp, size_t i, size_t end, siz
 			*stop = j;
 			return true;
 		}
-		if (++count > SIGN_OFF_TAIL || !is_signature_line(l))
+		if (++count > SIGN_OFF_TAIL || !is_signature_line(l) || (count == 1 && !is_name_line(l)))
 			return false;
 	}
 	*stop = end;
@@ -622,11 +656,25 @@ static void drop_sign_off(struct splitter *sp, size_t a, size_t b)
 	}
 }
 
+/* Drop the device lines ("Sent from my iPhone") that end lines A..B, with
+ * nothing after them but blank lines and legal text: one in the middle of
+ * the text is the author's ("Sent via DHL Express this morning"). */
+static void drop_device_lines(struct splitter *sp, size_t a, size_t b)
+{
+	for (size_t i = b; i > a; i--) {
+		struct line *l = line_at(sp, i - 1);
+		if (!is_new_text(l))
+			continue;
+		if (is_device_line(sp, l))
+			l->kind = LINE_DROPPED;
+		else if (!is_legal_line(sp, l) && !is_disclaimer_start(sp, l))
+			return;
+	}
+}
+
 static void tidy_run(struct splitter *sp, size_t a, size_t b)
 {
-	for (size_t i = a; i < b; i++)
-		if (is_new_text(line_at(sp, i)) && is_device_line(sp, line_at(sp, i)))
-			line_at(sp, i)->kind = LINE_DROPPED;
+	drop_device_lines(sp, a, b);
 	drop_disclaimers(sp, a, b);
 	drop_sign_off(sp, a, b);
 }

@@ -95,12 +95,20 @@ static const struct html_case cases[] = {
 	 "<p>Hi</p><div id=\"mail-editor-reference-message-container\"><div>From: Ann</div>"
 	 "<p>quoted</p></div>",
 	 0, "Hi\n\n> From: Ann\n>\n> quoted", false},
-	{"thunderbird cite prefix: attribution plain, the rest quoted",
+	/* Thunderbird answers below the quote by default: what follows the
+	 * blockquote is the author's */
+	{"thunderbird cite prefix: attribution plain, the quote quoted, the answer below it new",
 	 "<p>Reply</p><div class=\"moz-cite-prefix\">On 02/03/2026 09:14, Ann wrote:<br></div>"
 	 "<blockquote type=\"cite\">complaint<blockquote type=\"cite\">older</blockquote>"
 	 "</blockquote><p>below</p>",
+	 0, "Reply\n\nOn 02/03/2026 09:14, Ann wrote:\n\n> complaint\n>\n> > older\n\nbelow", false},
+	{"gmail inline answers between the quotes of one container are new",
+	 "<div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon, 2 Mar 2026, Ann wrote:</div>"
+	 "<blockquote class=\"gmail_quote\">Where is my order?</blockquote><div>It ships today.</div>"
+	 "<blockquote class=\"gmail_quote\">And the invoice?</blockquote><div>Corrected.</div></div>",
 	 0,
-	 "Reply\n\nOn 02/03/2026 09:14, Ann wrote:\n\n> complaint\n>\n> > older\n>\n> below",
+	 "On Mon, 2 Mar 2026, Ann wrote:\n\n> Where is my order?\n\nIt ships today.\n\n> And the invoice?\n\n"
+	 "Corrected.",
 	 false},
 	{"a charset in meta is ignored: the input is UTF-8",
 	 "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "

@@ -114,6 +114,8 @@ static void test_attachment_ignored_forward_quoted(void **state)
 	assert_non_null(strstr(m.body, "my words"));
 	assert_null(strstr(m.body, "attached words"));
 	assert_non_null(strstr(m.body, "> forwarded words"));
+	/* the author's last line ends before the forward's separator */
+	assert_non_null(strstr(m.body, "my words\n---------- Forwarded message"));
 	message_clear(&m);
 }
 
