@@ -1085,10 +1085,14 @@ size_t spool_put_first(struct spool *sp, struct spool_record *const *records, si
 	 * when it is done: then these go to the end (records of two daemons are
 	 * in no order with each other anyway). */
 	int dir = replay_lock(sp, true, true, err);
-	if (dir == BUSY)
+	if (dir < 0) {
+		/* Busy, or the lock cannot be had at all (its file not this user's,
+		 * no descriptor left): appended all the same, never dropped; a
+		 * replay, which needs the lock, reports a lock it cannot have. */
+		if (dir != BUSY)
+			g_clear_pointer(err, g_free);
 		return append_each(sp, records, n, copies_left_out, err);
-	if (dir < 0)
-		return 0;
+	}
 	struct locked held;
 	gsize len = 0;
 	char *old = read_locked(sp, LOCK_EX, &held, &len, err);
@@ -1351,14 +1355,34 @@ static bool retry_line(void *arg, const char *line, size_t n)
 	return true;
 }
 
-/* KEPT in place of the file set aside, PATH (open as FD, locked), rewritten
- * in the same file: killed in the middle, the lines not yet written again
- * are lost.  It only shrinks, so a full disk does not stop it. */
+/* KEPT in place of the file set aside, PATH (open as FD, locked), written
+ * over the file's start and made durable before the file is cut to it: the
+ * kept lines are a subset of the file's, so they go into blocks it already
+ * has, and a full disk (another writer may take any block freed first) or a
+ * kill before the cut leaves every kept line, followed by old lines the
+ * next retry writes again (the store takes each once) and at worst one cut
+ * line, set aside as unreadable. */
 static bool rewrite_in_place(const char *path, int fd, const GString *kept, char **err)
 {
-	return (ftruncate(fd, 0) == 0 && lseek(fd, 0, SEEK_SET) == 0 && write_all(fd, kept->str, kept->len) &&
-	        fdatasync(fd) == 0) ||
-	       fail_errno(path, "cannot rewrite in place (what it held may be lost)", err);
+	const char *data = kept->str;
+	size_t len = kept->len;
+	off_t at = 0;
+	while (len > 0) {
+		ssize_t n = pwrite(fd, data, len, at);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return fail_errno(
+			    path, "cannot rewrite in place (it is left as it was where not written)", err);
+		data += n;
+		len -= (size_t)n;
+		at += n;
+	}
+	return (fdatasync(fd) == 0 && ftruncate(fd, (off_t)kept->len) == 0 && fdatasync(fd) == 0) ||
+	       fail_errno(path,
+	                  "cannot cut it after rewriting it in place (the old lines after the kept ones "
+	                  "are written again by the next retry)",
+	                  err);
 }
 
 /* Put KEPT in place of the file set aside, PATH (open as FD, locked): a new
@@ -1640,8 +1664,31 @@ static bool journal_name(const char *name)
 	return g_str_has_prefix(name, JOURNAL_PREFIX) && g_str_has_suffix(name, JOURNAL_SUFFIX);
 }
 
-/* Open and lock (LOCK, without waiting) the journal PATH; -1 when its
- * daemon holds it, it is gone or cannot be opened (*ERR set then). */
+#define JOURNAL_READ_WAIT_MS 3000 /* how long recovery waits for readers of a dead journal */
+
+/* Lock FD (the journal PATH) exclusively, without waiting for its daemon,
+ * which holds it so while it lives; but a dead daemon's journal that others
+ * only read (spool_read(): `apologyctl quarantine reconcile`, `-n`, a
+ * daemon sharing the directory) is waited for, a while: it would otherwise
+ * be left until the next start, its holds out of the store.  False with
+ * errno EWOULDBLOCK when it stays held. */
+static bool lock_journal(int fd)
+{
+	for (int waited = 0;; waited += 20) {
+		if (flock(fd, LOCK_EX | LOCK_NB) == 0)
+			return true;
+		if (errno != EWOULDBLOCK || waited >= JOURNAL_READ_WAIT_MS)
+			return false;
+		/* a shared lock taken means no daemon holds it: only readers */
+		if (flock(fd, LOCK_SH | LOCK_NB) != 0)
+			return false;
+		flock(fd, LOCK_UN);
+		g_usleep(20 * 1000);
+	}
+}
+
+/* Open and lock (LOCK) the journal PATH; -1 when its daemon holds it, it is
+ * gone or cannot be opened (*ERR set then). */
 static int journal_open_left(const char *path, int lock, char **err)
 {
 	int fd = open(path, (lock == LOCK_EX ? O_RDWR : O_RDONLY) | O_CLOEXEC);
@@ -1651,8 +1698,9 @@ static int journal_open_left(const char *path, int lock, char **err)
 		return -1;
 	}
 	struct stat locked, named;
-	if (flock(fd, lock | LOCK_NB) != 0 || fstat(fd, &locked) != 0 || stat(path, &named) != 0 ||
-	    locked.st_ino != named.st_ino || locked.st_dev != named.st_dev) {
+	bool held = lock == LOCK_EX ? lock_journal(fd) : flock(fd, lock | LOCK_NB) == 0;
+	if (!held || fstat(fd, &locked) != 0 || stat(path, &named) != 0 || locked.st_ino != named.st_ino ||
+	    locked.st_dev != named.st_dev) {
 		if (errno != EWOULDBLOCK && errno != ENOENT)
 			fail_errno(path, "cannot lock", err);
 		close(fd);
@@ -1697,15 +1745,22 @@ static bool each_left_journal(const char *dir, int lock,
 struct recovering {
 	struct spool *sp;
 	unsigned *holds, *copies_left_out;
-	char *why; /* why a hold did not go to the spool */
+	char *why;       /* why a hold did not go to the spool */
+	const char *end; /* of the journal's text */
+	bool ended;      /* the text ends with a line break */
 };
 
 static bool recover_line(void *arg, const char *line, size_t n)
 {
 	struct recovering *rc = arg;
 	struct spool_record r;
-	if (!record_parse(line, n, true, &r))
-		return true; /* a line cut short by the kill: never answered as held */
+	if (!record_parse(line, n, true, &r)) {
+		if (line + n == rc->end && !rc->ended)
+			return true; /* the last line, cut short by the kill: never answered as held */
+		/* a whole line this program cannot read (a newer version's, or
+		 * damaged): set aside like the spool's, never dropped */
+		return keep_aside(rc->sp, line, n, "an unreadable journal line", &rc->why);
+	}
 	bool left_out = false;
 	bool ok = r.type != SPOOL_HOLD || spool_append(rc->sp, &r, &left_out, &rc->why);
 	if (ok && r.type == SPOOL_HOLD)
@@ -1723,6 +1778,8 @@ static bool recover_one(void *arg, const char *path, int fd, char **err)
 	char *text = read_all(fd, path, &len, err);
 	if (text == NULL)
 		return false;
+	rc->end = text + len;
+	rc->ended = len > 0 && text[len - 1] == '\n';
 	bool ok = each_line(text, len, recover_line, rc) == text + len;
 	g_free(text);
 	if (!ok) {
@@ -1742,7 +1799,7 @@ bool spool_journal_recover(struct spool *sp, unsigned *holds, unsigned *copies_l
 	*holds = *copies_left_out = 0;
 	if (sp->dir == NULL)
 		return true;
-	struct recovering rc = {sp, holds, copies_left_out, NULL};
+	struct recovering rc = {sp, holds, copies_left_out, NULL, NULL, false};
 	return each_left_journal(sp->dir, LOCK_EX, recover_one, &rc, err);
 }
 

@@ -2088,6 +2088,12 @@ static void test_spool_aside_full_disk(void **state)
 	assert_int_equal(done.decisions, 1);
 	assert_int_equal(done.unreadable, 1);
 	assert_int_equal(aside_lines(dir), 1);
+	char *kept = NULL; /* the line kept whole, and nothing else */
+	gsize len = 0;
+	assert_true(g_file_get_contents(to, &kept, &len, NULL));
+	assert_int_equal(len, strlen(big) + 1);
+	assert_memory_equal(kept, big, strlen(big));
+	g_free(kept);
 	assert_true(spool_aside_retry(dir, fx->st, &done, &err));
 	assert_int_equal(done.decisions, 0);
 	GArray *decisions = store_decisions_new();
@@ -2299,6 +2305,22 @@ static void test_spool_put_first(void **state)
 	order = spooled_tokens(fx->dir);
 	assert_string_equal(order, "w,z");
 	g_free(order);
+	spool_free(sp);
+
+	/* A replay lock that cannot be had at all (its file writable by
+	 * others): the records are appended all the same, not dropped. */
+	char *lock = g_build_filename(fx->dir, SPOOL_REPLAY_LOCK, NULL);
+	assert_int_equal(chmod(lock, 0666), 0);
+	sp = spool_new(fx->dir, 1 << 20);
+	struct spool_record *late[] = {hold_record("u")};
+	assert_int_equal(spool_put_first(sp, late, 1, &left_out, &err), 1);
+	g_clear_pointer(&err, g_free);
+	order = spooled_tokens(fx->dir);
+	assert_string_equal(order, "w,z,u");
+	g_free(order);
+	assert_int_equal(chmod(lock, 0600), 0);
+	g_free(lock);
+	spool_record_free(late[0]);
 	spool_free(sp);
 	spool_record_free(a);
 	spool_record_free(b);
@@ -3080,6 +3102,59 @@ static void test_journal_recovered_once(void **state)
 	spool_free(sp);
 }
 
+/* A dead daemon's journal that another process is reading (a shared lock:
+ * reconcile, `-n`) is waited for, not skipped till the next start; a whole
+ * line of it that this program cannot read is set aside, not dropped. */
+static void test_journal_read_meanwhile(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	struct spool *sp = spool_new(fx->dir, 1 << 20);
+	struct spool_journal *dead = spool_journal_new(sp, &err);
+	assert_non_null(dead);
+	journal_put(dead, "r-1");
+	char *path = g_strdup(spool_journal_path(dead));
+	int fd = open(path, O_WRONLY | O_APPEND);
+	assert_true(fd >= 0);
+	const char newer[] = "{\"spool\":2,\"type\":\"hold\",\"token\":\"from a newer version\"}\n";
+	assert_int_equal(write(fd, newer, sizeof newer - 1), (ssize_t)(sizeof newer - 1));
+	close(fd);
+	journal_put(dead, "r-2");
+	spool_journal_free(dead);
+
+	int ready[2];
+	assert_int_equal(pipe(ready), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) { /* the reader: a shared lock for half a second */
+		int r = open(path, O_RDONLY);
+		if (r < 0 || flock(r, LOCK_SH) != 0)
+			_exit(1);
+		if (write(ready[1], "x", 1) != 1)
+			_exit(1);
+		g_usleep(500 * 1000);
+		_exit(0);
+	}
+	char c;
+	assert_int_equal(read(ready[0], &c, 1), 1);
+	close(ready[0]);
+	close(ready[1]);
+	unsigned moved = 0, bare = 0;
+	assert_true(spool_journal_recover(sp, &moved, &bare, &err));
+	assert_int_equal(moved, 2);
+	assert_int_equal(journal_files(fx->dir), 0);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	GPtrArray *lines = g_ptr_array_new_with_free_func(g_free);
+	assert_true(spool_aside_list(fx->dir, lines, &err));
+	assert_int_equal(lines->len, 1);
+	assert_non_null(strstr(lines->pdata[0], "from a newer version"));
+	g_ptr_array_unref(lines);
+	g_free(path);
+	spool_free(sp);
+}
+
 /* A dead daemon's journal whose holds the spool refuses (full) stays, and
  * its holds go in at a later start that has room. */
 static void test_journal_kept_when_spool_full(void **state)
@@ -3808,6 +3883,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_stop_keeps_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journal_recovered_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journal_kept_when_spool_full, setup, teardown),
+    cmocka_unit_test_setup_teardown(test_journal_read_meanwhile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_killed_loses_no_hold, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_no_journal_still_stores, setup, teardown),
 	};
