@@ -56,6 +56,15 @@ void message_library_init(void);
 /* An address field with more groups than GMime's parser can take (it
  * recurses per group): never parsed. */
 #define MESSAGE_ADDRESS_TOO_DEEP "an address field with too many groups"
+/* Colons an address field may hold: GMime's address parser recurses once
+ * per group ("name:"), a few hundred bytes of stack a level, so a field of
+ * tens of thousands of groups overflows a thread's stack (the process
+ * dies).  A field as long as Postfix lets through (header_size_limit,
+ * 100 KB) holds 50,000; real ones a handful. */
+#define MESSAGE_MAX_ADDRESS_COLONS 500
+/* Longest Message-ID / In-Reply-To / References value read: a longer one is
+ * taken as absent, by the daemon and by `apologyctl backtest` alike. */
+#define MESSAGE_MAX_ID_HEADER 8192
 
 /*
  * A count of a message's MIME parts without parsing it, so that a message

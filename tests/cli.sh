@@ -190,6 +190,11 @@ contains "backtest: under the unclear one, advised" out "^  all  *1  *0  *1  *0 
 expect "backtest a directory" 0 "$CTL" backtest $P tests/demo
 contains "backtest judges its three replies" out "3 messages in 3 files: 3 judged"
 contains "backtest prints verdicts per sender" out "per sender"
+# the same replies read twice (a Sent folder and an All Mail copy): judged once
+mkdir -p "$tmp/bt-copy" && cp tests/demo/*.eml "$tmp/bt-copy/"
+expect "backtest a folder and its copy" 0 "$CTL" backtest $P tests/demo "$tmp/bt-copy"
+contains "backtest judges each reply once" out "6 messages in 6 files: 3 judged"
+contains "backtest says so" out "3 copies of a reply read before (same sender and Message-ID) left out"
 expect "backtest without a source" 64 "$CTL" backtest $P
 expect "backtest --jobs 0" 64 "$CTL" backtest $P --jobs 0 tests/demo
 expect "backtest bad --since" 64 "$CTL" backtest $P --since soon tests/demo

@@ -273,13 +273,6 @@ static void fill_empty(struct message *msg)
 
 static bool parse_message(GMimeMessage *m, const struct limits *lim, struct message *msg);
 
-/* Colons an address field may hold: GMime's address parser recurses once
- * per group ("name:"), a few hundred bytes of stack a level, so a field of
- * tens of thousands of groups overflows a thread's stack (the process
- * dies).  A field as long as Postfix lets through (header_size_limit,
- * 100 KB) holds 50,000; real ones a handful. */
-#define MAX_ADDRESS_COLONS 500
-
 /* Whether the field name NAME (LEN bytes, up to the colon) is one GMime
  * reads as addresses: From, Sender, Reply-To, To, Cc, Bcc and their
  * Resent- forms, and any other name ending so (Disposition-Notification-To,
@@ -300,7 +293,7 @@ static bool address_field(const char *name, size_t len)
 
 /* Whether any address field of DATA, in any header block (embedded
  * messages have their own) and unfolded, holds more than
- * MAX_ADDRESS_COLONS colons.  One pass; a line of the body that looks like
+ * MESSAGE_MAX_ADDRESS_COLONS colons.  One pass; a line of the body that looks like
  * such a field counts too, which no real text comes near. */
 static bool address_too_deep(const char *data, size_t len)
 {
@@ -322,7 +315,7 @@ static bool address_too_deep(const char *data, size_t len)
 		if (in_field) {
 			for (const char *q = p; q < eol; q++)
 				colons += *q == ':';
-			if (colons > MAX_ADDRESS_COLONS)
+			if (colons > MESSAGE_MAX_ADDRESS_COLONS)
 				return true;
 		}
 		p = nl ? nl + 1 : end;

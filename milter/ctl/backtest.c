@@ -219,6 +219,17 @@ static bool index_entry(void *arg, const struct mailbox_entry *e)
 	it.id_hash = *msg.message_id ? id_hash(msg.message_id, strlen(msg.message_id)) : 0;
 	it.sender = intern(run, msg.from);
 	guint32 index = run->items->len;
+	if (is_outgoing(run, msg.from) && it.id_hash) {
+		/* the same reply in two folders (Sent and All Mail): judged once */
+		guint64 *key = g_new(guint64, 1);
+		*key = it.id_hash ^ id_hash(msg.from, strlen(msg.from));
+		if (!g_hash_table_add(run->outgoing_ids, key)) {
+			run->copies++;
+			message_clear(&msg);
+			run->read++;
+			return true;
+		}
+	}
 	if (is_outgoing(run, msg.from)) {
 		it.flags |= BT_OUTGOING;
 		it.client = intern(run, client_domain(&msg));
@@ -821,6 +832,7 @@ static struct bt_run *run_new(void)
 	run->refs = g_array_new(FALSE, FALSE, sizeof(guint64));
 	run->inbound = g_array_new(FALSE, TRUE, sizeof(struct bt_inbound));
 	run->inbound_by_id = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
+	run->outgoing_ids = g_hash_table_new_full(g_int64_hash, g_int64_equal, g_free, NULL);
 	run->strings = g_string_chunk_new(64 * 1024);
 	run->interned = g_hash_table_new(g_str_hash, g_str_equal);
 	run->source_errors = g_ptr_array_new_with_free_func(g_free);
@@ -858,6 +870,7 @@ static void run_free(struct bt_run *run)
 	g_array_free(run->refs, TRUE);
 	g_array_free(run->inbound, TRUE);
 	g_hash_table_unref(run->inbound_by_id);
+	g_hash_table_unref(run->outgoing_ids);
 	g_hash_table_unref(run->interned);
 	g_string_chunk_free(run->strings);
 	g_ptr_array_unref(run->source_errors);

@@ -116,10 +116,12 @@ struct bt_run {
 	GArray *refs;              /* guint64: reference hashes of outgoing items */
 	GArray *inbound;           /* struct bt_inbound */
 	GHashTable *inbound_by_id; /* guint64 * hash -> GINT item index + 1 */
+	GHashTable *outgoing_ids;  /* guint64 * hash of sender and Message-ID: the copies left out */
 	GStringChunk *strings;
 	GHashTable *interned;
 	GPtrArray *source_errors; /* char *: sources that could not be read */
 	gint64 read, judged, early, internal, inbound_n, replies_with_complaint;
+	gint64 copies; /* outgoing messages read twice (same sender and Message-ID): left out */
 
 	/* results, under LOCK */
 	GMutex lock;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "backtest.h"
+#include "message.h"
 
 static char *valid_dup(const char *s)
 {
@@ -27,6 +28,11 @@ static char *decoded_id(const char *value)
 
 static void head_addresses(struct message *msg, const char *name, const char *value)
 {
+	unsigned colons = 0;
+	for (const char *p = value; *p; p++)
+		colons += *p == ':';
+	if (colons > MESSAGE_MAX_ADDRESS_COLONS)
+		return; /* GMime would overflow the stack; message_parse() leaves it unchecked */
 	InternetAddressList *list = internet_address_list_parse(NULL, value);
 	if (list == NULL)
 		return;
@@ -65,6 +71,8 @@ static void head_field(struct message *msg, const char *name, const char *value,
 		k++;
 	if (k == G_N_ELEMENTS(names) || (*seen & (1u << k)))
 		return;
+	if (k >= 3 && k <= 5 && strlen(value) > MESSAGE_MAX_ID_HEADER)
+		return; /* as the daemon: absent (a later field of the name counts instead) */
 	*seen |= 1u << k;
 	if (k <= 2) {
 		head_addresses(msg, name, value);

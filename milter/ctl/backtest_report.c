@@ -141,6 +141,11 @@ void bt_report_summary(const struct bt_run *run, FILE *out)
 	        " before --since; %" G_GINT64_FORMAT " replies answer a complaint found in the archive\n",
 	        run->read, run->files->len, run->judged, run->inbound_n, run->internal, run->early,
 	        run->replies_with_complaint);
+	if (run->copies > 0)
+		fprintf(out,
+		        "  %" G_GINT64_FORMAT
+		        " copies of a reply read before (same sender and Message-ID) left out\n",
+		        run->copies);
 	for (guint i = 0; i < run->source_errors->len; i++)
 		fprintf(out, "  not read: %s\n", (const char *)run->source_errors->pdata[i]);
 	summary_policy(run, BT_NEW, out);

@@ -42,6 +42,7 @@
 #include "render_headers.h"
 #include "scope.h"
 #include "spool.h"
+#include "message.h"
 #include "store.h"
 #include "thread.h"
 #include "token.h"
@@ -49,8 +50,6 @@
 
 /* References beyond this many ids are not looked up. */
 #define MAX_REFERENCE_IDS 20
-/* Longest Message-ID / In-Reply-To / References value kept. */
-#define MAX_ID_HEADER 8192
 /* Apology history entries read per reply. */
 #define MAX_HISTORY 200
 
@@ -602,7 +601,7 @@ static void note_header(struct filter_session *s, const char *name, const char *
 	for (int i = 0; i < OWN_COUNT; i++)
 		if (g_ascii_strcasecmp(name, own[i]) == 0)
 			s->own[i]++;
-	if (strlen(value) > MAX_ID_HEADER)
+	if (strlen(value) > MESSAGE_MAX_ID_HEADER)
 		return;
 	if (g_ascii_strcasecmp(name, "Message-ID") == 0 && s->message_id == NULL) {
 		GPtrArray *ids = g_ptr_array_new_with_free_func(g_free);

@@ -140,7 +140,10 @@ static bool scan_mbox(const char *path, int fd, size_t max_head, mailbox_fn fn, 
 {
 	struct scanner s = {.fd = fd, .buf = g_malloc(SCAN_BUFFER)};
 	struct current c = {.head = g_byte_array_new()};
-	bool line_start = true, from_line = false, go_on = true, ok = true;
+	/* A "From " line separates messages at the start of the file or after
+	 * an empty line, as every mbox writer puts one: one in a body that no
+	 * writer quoted (">From") follows the body's text. */
+	bool line_start = true, after_blank = true, from_line = false, go_on = true, ok = true;
 	while (go_on) {
 		if (!fill(&s, line_start ? 5 : 1)) {
 			ok = fail_errno(err, "read", path);
@@ -150,7 +153,7 @@ static bool scan_mbox(const char *path, int fd, size_t max_head, mailbox_fn fn, 
 			break;
 		const char *p = s.buf + s.pos;
 		size_t avail = s.len - s.pos;
-		if (line_start && avail >= 5 && memcmp(p, "From ", 5) == 0) {
+		if (line_start && after_blank && avail >= 5 && memcmp(p, "From ", 5) == 0) {
 			go_on = current_finish(&c, path, s.base + (goffset)s.pos, fn, arg);
 			from_line = true;
 		}
@@ -159,6 +162,7 @@ static bool scan_mbox(const char *path, int fd, size_t max_head, mailbox_fn fn, 
 		if (c.open && go_on)
 			current_feed(&c, p, n, line_start, max_head);
 		s.pos += n;
+		after_blank = line_start && nl != NULL && (n == 1 || (n == 2 && p[0] == '\r'));
 		line_start = nl != NULL;
 		if (from_line && line_start) {
 			from_line = false;
@@ -242,12 +246,26 @@ static GPtrArray *list_dir(const char *dir, bool eml_only, char **err)
 
 static bool scan_file(const char *path, size_t max_head, mailbox_fn fn, void *arg, char **err);
 
+/* Every file of FILES, one that cannot be read skipped: false with *ERR
+ * naming the first of those and how many more there were. */
 static bool scan_files(GPtrArray *files, size_t max_head, mailbox_fn fn, void *arg, char **err)
 {
-	for (guint i = 0; i < files->len; i++)
-		if (!scan_file(files->pdata[i], max_head, fn, arg, err))
-			return false;
-	return true;
+	unsigned failed = 0;
+	for (guint i = 0; i < files->len; i++) {
+		char *why = NULL;
+		if (scan_file(files->pdata[i], max_head, fn, arg, &why))
+			continue;
+		if (failed++ == 0)
+			*err = why;
+		else
+			g_free(why);
+	}
+	if (failed > 1) {
+		char *all = g_strdup_printf("%s (and %u more files not read)", *err, failed - 1);
+		g_free(*err);
+		*err = all;
+	}
+	return failed == 0;
 }
 
 static bool is_dir(const char *path)
@@ -256,31 +274,45 @@ static bool is_dir(const char *path)
 	return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
 }
 
+/* Whether PATH/PART is a directory. */
+static bool has_part(const char *path, const char *part)
+{
+	char *dir = g_build_filename(path, part, NULL);
+	bool yes = is_dir(dir);
+	g_free(dir);
+	return yes;
+}
+
+/* A Maildir: "cur" or "new" in it (archive tools drop empty directories). */
 static bool is_maildir(const char *path)
 {
-	char *cur = g_build_filename(path, "cur", NULL), *new = g_build_filename(path, "new", NULL);
-	bool yes = is_dir(cur) && is_dir(new);
-	g_free(cur);
-	g_free(new);
-	return yes;
+	return has_part(path, "cur") || has_part(path, "new");
 }
 
 static bool scan_dir(const char *path, size_t max_head, mailbox_fn fn, void *arg, char **err)
 {
-	bool maildir = is_maildir(path);
+	bool maildir = is_maildir(path), ok = true;
 	const char *parts[] = {"cur", "new"};
 	for (size_t i = 0; i < (maildir ? 2u : 1u); i++) {
+		if (maildir && !has_part(path, parts[i]))
+			continue;
 		char *dir = maildir ? g_build_filename(path, parts[i], NULL) : g_strdup(path);
-		GPtrArray *files = list_dir(dir, !maildir, err);
+		char *why = NULL;
+		GPtrArray *files = list_dir(dir, !maildir, &why);
 		g_free(dir);
-		if (files == NULL)
-			return false;
-		bool ok = scan_files(files, max_head, fn, arg, err);
-		g_ptr_array_unref(files);
-		if (!ok)
-			return false;
+		if (files != NULL) {
+			if (!scan_files(files, max_head, fn, arg, &why))
+				ok = false;
+			g_ptr_array_unref(files);
+		} else {
+			ok = false;
+		}
+		if (why != NULL && *err == NULL)
+			*err = why;
+		else
+			g_free(why);
 	}
-	return true;
+	return ok;
 }
 
 /* Is the file at FD an mbox (it starts with "From ")? */

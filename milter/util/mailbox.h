@@ -1,6 +1,6 @@
 /*
  * mailbox.h - mail archives read one message at a time: an mbox file
- * (mboxrd or mboxo, LF or CRLF), a Maildir (cur/ and new/), a directory of
+ * (mboxrd or mboxo, LF or CRLF), a Maildir (cur/ and new/, or one of them), a directory of
  * .eml files, or a single message file.  For `apologyctl backtest`.
  *
  * Streaming: mailbox_scan() reads each source once through a fixed buffer
@@ -40,8 +40,10 @@ typedef bool (*mailbox_fn)(void *arg, const struct mailbox_entry *e);
 /*
  * Call FN for every message of SOURCE, in order: an mbox file in file order,
  * a Maildir's cur/ then new/ and a directory's *.eml files by name, a
- * single message file once.  A file is an mbox when it starts with "From ".
- * Returns false with *ERR when SOURCE cannot be opened or read.
+ * single message file once.  A file is an mbox when it starts with "From ";
+ * a "From " line separates messages only after an empty line.  Returns
+ * false with *ERR when SOURCE, or a file of it, cannot be opened or read
+ * (the others are read all the same; *ERR names the first and counts the rest).
  */
 bool mailbox_scan(const char *source, size_t max_head, mailbox_fn fn, void *arg, char **err);
 

@@ -380,6 +380,35 @@ static void test_header_block_like_message_parse(void **state)
 	policy_unref(pol);
 }
 
+/* A To: of 45,000 nested groups (GMime's parser recurses per group) is not
+ * handed to it: indexing such a message would overflow the stack; its
+ * other fields are read. */
+static void test_header_of_many_groups(void **state)
+{
+	(void)state;
+	GString *h = g_string_new("From: Sam <sam@agency.example>\nTo: ");
+	for (int i = 0; i < 45000; i++)
+		g_string_append(h, "g:");
+	g_string_append(h, " dana@client.example;\nMessage-ID: <deep@agency.example>\n\nbody\n");
+	struct message head;
+	bt_head_parse(h->str, h->len, &head);
+	assert_string_equal(head.from, "sam@agency.example");
+	assert_string_equal(head.message_id, "deep@agency.example");
+	assert_int_equal(head.recipient_domains->len, 0);
+	message_clear(&head);
+	g_string_free(h, TRUE);
+	/* an id field past MESSAGE_MAX_ID_HEADER is absent, as for the daemon */
+	h = g_string_new("From: sam@agency.example\nReferences: <");
+	for (int i = 0; i < MESSAGE_MAX_ID_HEADER; i++)
+		g_string_append_c(h, 'r');
+	g_string_append(h, ">\nReferences: <short@client.example>\nMessage-ID: <x@agency.example>\n\n");
+	bt_head_parse(h->str, h->len, &head);
+	assert_string_equal(head.references, "<short@client.example>");
+	assert_string_equal(head.message_id, "x@agency.example");
+	message_clear(&head);
+	g_string_free(h, TRUE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +416,7 @@ int main(void)
 	    cmocka_unit_test(test_history_in_date_order),
 	    cmocka_unit_test(test_policy_diff),
 	    cmocka_unit_test(test_header_block_like_message_parse),
+	    cmocka_unit_test(test_header_of_many_groups),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -15,6 +15,8 @@
 #include <glib/gstdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mailbox.h"
@@ -118,6 +120,66 @@ static void test_mbox_from_lines_and_quoting(void **state)
 	seen_clear(&s);
 	remove_tree(dir);
 	g_free(path);
+	g_free(dir);
+}
+
+/* A "From " line no writer quoted, in a body after its text, is the body's:
+ * messages are separated only after an empty line. */
+static void test_mbox_unquoted_from_in_body(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	char *path = write_in(dir, "raw.mbox",
+	                      "From a@x Mon Mar  2 10:00:00 2026\nFrom: a@x\n\nSee you at the desk.\n"
+	                      "From Dan\nand the team.\n\n"
+	                      "From b@x Mon Mar  2 11:00:00 2026\nFrom: b@x\n\nTwo.\n",
+	                      -1);
+	struct seen s;
+	seen_init(&s);
+	scan_ok(path, 4096, &s);
+	assert_int_equal(s.bodies->len, 2);
+	assert_string_equal(s.bodies->pdata[0], "From: a@x\n\nSee you at the desk.\nFrom Dan\nand the team.\n");
+	assert_string_equal(s.bodies->pdata[1], "From: b@x\n\nTwo.\n");
+	seen_clear(&s);
+	remove_tree(dir);
+	g_free(path);
+	g_free(dir);
+}
+
+/* A file of a directory that cannot be read is named, and the others are
+ * read all the same (run as nobody when root, who reads everything). */
+static void test_unreadable_file_skipped(void **state)
+{
+	(void)state;
+	char *dir = tmp_dir();
+	g_free(write_in(dir, "a.eml", "From: a@x\n\na\n", -1));
+	char *bad = write_in(dir, "b.eml", "From: b@x\n\nb\n", -1);
+	g_free(write_in(dir, "c.eml", "From: c@x\n\nc\n", -1));
+	assert_int_equal(chmod(bad, 0), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	char *paths[] = {g_build_filename(dir, "a.eml", NULL), g_build_filename(dir, "c.eml", NULL)};
+	for (size_t i = 0; i < 2; i++)
+		assert_int_equal(chmod(paths[i], 0644), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && (setgid(65534) != 0 || setuid(65534) != 0))
+			_exit(90);
+		struct seen s;
+		seen_init(&s);
+		s.read_whole = false;
+		char *err = NULL;
+		bool ok = mailbox_scan(dir, 4096, collect, &s, &err);
+		_exit(ok ? 91 : err == NULL || strstr(err, "b.eml") == NULL ? 92 : (int)s.heads->len);
+	}
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 2);
+	for (size_t i = 0; i < 2; i++)
+		g_free(paths[i]);
+	g_free(bad);
+	remove_tree(dir);
 	g_free(dir);
 }
 
@@ -243,6 +305,17 @@ static void test_maildir_and_directory(void **state)
 	assert_string_equal(s.bodies->pdata[0], "From: cur1@x\r\n\r\ncur1\r\n");
 	assert_string_equal(mailbox_kind(md), "maildir");
 	seen_clear(&s);
+	/* without its empty new/ and tmp/ (archive tools drop them): still one */
+	remove_tree(tmp);
+	char *gone = g_build_filename(new, "1700000000.a:2,", NULL);
+	assert_int_equal(g_unlink(gone), 0);
+	g_free(gone);
+	assert_int_equal(g_rmdir(new), 0);
+	seen_init(&s);
+	scan_ok(md, 4096, &s);
+	assert_int_equal(s.bodies->len, 2);
+	assert_string_equal(mailbox_kind(md), "maildir");
+	seen_clear(&s);
 
 	char *emls = g_build_filename(dir, "emls", NULL);
 	assert_int_equal(g_mkdir_with_parents(emls, 0700), 0);
@@ -346,6 +419,8 @@ int main(void)
 	    cmocka_unit_test(test_mbox_truncated_last),
 	    cmocka_unit_test(test_mbox_huge_message),
 	    cmocka_unit_test(test_maildir_and_directory),
+	    cmocka_unit_test(test_mbox_unquoted_from_in_body),
+	    cmocka_unit_test(test_unreadable_file_skipped),
 	    cmocka_unit_test(test_stop_and_errors),
 	    cmocka_unit_test(test_unquote_table),
 	};
