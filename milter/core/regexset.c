@@ -73,7 +73,13 @@ void regexset_scan(const struct regexset *rs, const char *text, size_t len, GArr
 		unsigned id = g_array_index(rs->ids, unsigned, i);
 		PCRE2_SIZE off = 0;
 		while (off <= len) {
-			if (pcre2_match(code, (PCRE2_SPTR)text, len, off, 0, md, NULL) < 0)
+			int rc = pcre2_match(code, (PCRE2_SPTR)text, len, off, 0, md, NULL);
+			/* The JIT's stack (32 KB) is too small for a long run of a
+			 * repeated group ("(a|b)*c"): the interpreter, which keeps its
+			 * backtracking on the heap, decides instead of "no match". */
+			if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
+				rc = pcre2_match(code, (PCRE2_SPTR)text, len, off, PCRE2_NO_JIT, md, NULL);
+			if (rc < 0)
 				break;
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 			struct match mt = {id, (unsigned)ov[0], (unsigned)ov[1]};

@@ -17,6 +17,7 @@
 
 #include "policy_fixture.h"
 #include "policy_priv.h"
+#include "regexset.h"
 #include "rules.h"
 #include "scan.h"
 
@@ -163,6 +164,34 @@ static void test_bad_policies(void **state)
 		assert_non_null(strstr(err, bad[i].error));
 		g_free(err);
 	}
+}
+
+/* A regex phrase is found where it matches however long the run its
+ * repeated group must go through (the JIT's 32 KB stack gives up on
+ * "(a|b)*c" over some thousands of letters: the interpreter decides then),
+ * and one that can match no characters is refused. */
+static void test_regex_long_runs(void **state)
+{
+	(void)state;
+	struct regexset *rs = regexset_new();
+	char *err = NULL;
+	assert_true(regexset_add(rs, "(?:a|b)*c", 9, false, 7, &err));
+	assert_false(regexset_add(rs, "(?:zzqq)?", 9, false, 8, &err));
+	assert_non_null(strstr(err, "no characters"));
+	g_free(err);
+	GString *text = g_string_new("x ");
+	for (int i = 0; i < 30000; i++)
+		g_string_append(text, "ab");
+	g_string_append(text, "c y");
+	GArray *found = g_array_new(FALSE, FALSE, sizeof(struct match));
+	regexset_scan(rs, text->str, text->len, found);
+	assert_int_equal(found->len, 1);
+	assert_int_equal(g_array_index(found, struct match, 0).id, 7);
+	assert_int_equal(g_array_index(found, struct match, 0).start, 2);
+	assert_int_equal(g_array_index(found, struct match, 0).end, text->len - 2);
+	g_array_unref(found);
+	g_string_free(text, TRUE);
+	regexset_free(rs);
 }
 
 /* The shipped policy cut short before its rules: refused, at the cut. */
@@ -613,7 +642,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_shipped_policy_loads), cmocka_unit_test(test_minimal_policy),
-		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_cut_short),
+		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_regex_long_runs),         cmocka_unit_test(test_cut_short),
 		cmocka_unit_test(test_compare),              cmocka_unit_test(test_compare_shipped),
 		cmocka_unit_test(test_compare_model_settings),
 		cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_rule_names),
