@@ -9,6 +9,7 @@
  */
 #include "encoder.h"
 
+#include <errno.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -443,6 +444,10 @@ static guint64 fingerprint(const uint8_t *p, size_t len)
 static uint8_t *read_file(const char *path, size_t *size, GError **err)
 {
 	/* Looked at before it is opened (opening a FIFO blocks), and again once open. */
+	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
+		g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_IO, "%s: %s", path, g_strerror(ENOENT));
+		return NULL;
+	}
 	GIOChannel *ch =
 	    g_file_test(path, G_FILE_TEST_IS_REGULAR) ? g_io_channel_new_file(path, "r", err) : NULL;
 	struct stat st;

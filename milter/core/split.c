@@ -124,6 +124,20 @@ static bool has_digit(const char *s, size_t n)
 	return false;
 }
 
+/* A year (19xx or 20xx) standing alone in S: a date in any language, where
+ * the date reader knows only some month names. */
+static bool has_year(const char *s, size_t n)
+{
+	for (size_t i = 0; i + 4 <= n; i++) {
+		bool alone =
+		    (i == 0 || !g_ascii_isalnum(s[i - 1])) && (i + 4 == n || !g_ascii_isalnum(s[i + 4]));
+		if (alone && (memcmp(s + i, "19", 2) == 0 || memcmp(s + i, "20", 2) == 0) &&
+		    g_ascii_isdigit(s[i + 2]) && g_ascii_isdigit(s[i + 3]))
+			return true;
+	}
+	return false;
+}
+
 static struct line *line_at(const struct splitter *sp, size_t i)
 {
 	return &g_array_index(sp->lines, struct line, i);
@@ -291,8 +305,11 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 	next = line_at(sp, i + 1);
 	if (next->blank || next->depth != l->depth || l->len + next->len > MAX_ATTRIBUTION)
 		return 0;
-	/* "On the refund: ..." above "On Mon, ... wrote:": that one is whole. */
-	if (attribution_prefix_len(sp, next) && ends_as_attribution(sp, next->s, next->len, true))
+	/* "On the refund: ..." above "On Mon, ... wrote:": that one is whole,
+	 * and the line above, with no date in it, the author's ("On Mon, 2 Mar
+	 * 2026, Ann" above "Le Blanc <a@b> wrote:" is one attribution). */
+	if (!has_digit(l->s, l->len) && attribution_prefix_len(sp, next) &&
+	    ends_as_attribution(sp, next->s, next->len, true))
 		return 0;
 	return ends_as_attribution(sp, next->s, next->len, true) ? 2 : 0;
 }
@@ -392,7 +409,7 @@ static bool is_header_block(const struct splitter *sp, size_t i)
 	for (size_t j = i + 1; j < sp->lines->len && j <= i + HEADER_LOOKAHEAD; j++) {
 		const char *v = date_header(sp, line_at(sp, j), &vlen);
 		if (v)
-			return address || date_parse(v, vlen) >= 0;
+			return address || date_parse(v, vlen) >= 0 || has_year(v, vlen);
 	}
 	return false;
 }
@@ -438,7 +455,8 @@ static size_t take_attribution(struct splitter *sp, size_t i, bool *tail)
 	if (!span)
 		return 0;
 	unquoted = !quote_follows(sp, i + span);
-	if (unquoted && !(dated && has_digit(l->s, l->len) && attribution_date(sp, i, span) >= 0))
+	if (unquoted && !(dated && has_digit(l->s, l->len) &&
+	                  (attribution_date(sp, i, span) >= 0 || has_year(l->s, l->len))))
 		return 0; /* "On 2 March you wrote:" in the author's prose */
 	*tail = unquoted;
 	for (size_t k = 0; k < span; k++)
@@ -522,24 +540,33 @@ static bool is_signature_line(const struct line *l)
 	return words <= SIGN_OFF_WORDS_MAX && (last != '.' || words <= 3);
 }
 
-/* The first line under a sign-off: a name ("Alex Morgan", "J. van der
- * Berg", "The Acme Team"), every word of four letters or more capitalised,
- * at most five words; not a sentence ("I'll call you tomorrow"). */
-static bool is_name_line(const struct line *l)
+/* The first line under a sign-off reads as a sentence of the author's, not
+ * a name ("Alex Morgan", "marcus", "the Acme support team"): it has a
+ * pronoun or verb no name or team line has ("I'll call you tomorrow",
+ * "Refund is on its way", "Yes, done today").  English only; a line in
+ * another language is taken for a name, as before. */
+static bool reads_as_sentence(const struct line *l)
 {
-	size_t words = 0;
-
-	for (size_t i = 0; i < l->len; i++) {
-		if (l->s[i] == ' ' || (i > 0 && l->s[i - 1] != ' '))
+	static const char *const words[] = {"i",     "i'm",   "i'll", "i've", "i'd", "we",    "we're",
+	                                    "we'll", "we've", "you",  "your", "it",  "it's",  "is",
+	                                    "are",   "was",   "were", "will", "yes", "no",    "done",
+	                                    "can",   "do",    "did",  "have", "has", "please"};
+	char word[16];
+	size_t n = 0;
+	for (size_t i = 0; i <= l->len; i++) {
+		char c = i < l->len ? l->s[i] : ' ';
+		if (g_ascii_isalpha(c) || c == '\'') {
+			if (n < sizeof word - 1)
+				word[n++] = g_ascii_tolower(c);
 			continue;
-		size_t e = i;
-		while (e < l->len && l->s[e] != ' ')
-			e++;
-		words++;
-		if (g_ascii_islower(l->s[i]) && e - i > 3)
-			return false;
+		}
+		word[n] = '\0';
+		for (size_t k = 0; n > 0 && k < G_N_ELEMENTS(words); k++)
+			if (strcmp(word, words[k]) == 0)
+				return true;
+		n = 0;
 	}
-	return words <= 5 && l->s[l->len - 1] != ',';
+	return false;
 }
 
 static bool is_postscript(const struct line *l)
@@ -635,7 +662,7 @@ static bool sign_off_closes(const struct splitter *sp, size_t i, size_t end, siz
 			*stop = j;
 			return true;
 		}
-		if (++count > SIGN_OFF_TAIL || !is_signature_line(l) || (count == 1 && !is_name_line(l)))
+		if (++count > SIGN_OFF_TAIL || !is_signature_line(l) || (count == 1 && reads_as_sentence(l)))
 			return false;
 	}
 	*stop = end;
@@ -674,6 +701,9 @@ static void drop_device_lines(struct splitter *sp, size_t a, size_t b)
 
 static void tidy_run(struct splitter *sp, size_t a, size_t b)
 {
+	/* disclaimers first, so that a device line above one is last; then once
+	 * more, for one whose paragraph began with that device line */
+	drop_disclaimers(sp, a, b);
 	drop_device_lines(sp, a, b);
 	drop_disclaimers(sp, a, b);
 	drop_sign_off(sp, a, b);

@@ -66,15 +66,25 @@ gint64 logins_locked(struct store *st, const char *name, const char *address, gi
 }
 
 /* One more failure of NAME from ADDRESS, LIMIT allowed; *LOCKED is set to
- * the lock it starts. */
+ * the lock it starts, and *L (may be NULL) says the record before and after. */
 static bool count_one(struct store *st, const char *name, const char *address, int limit, gint64 now,
-                      gint64 *locked, char **err)
+                      gint64 *locked, struct logins_locks *l_out, char **err)
 {
 	struct store_login l;
 	bool ok = load(st, name, address, &l, err);
 	if (ok) {
+		if (l_out) {
+			l_out->before.failures = l.failures;
+			l_out->before.last = l.last;
+			l_out->before.locked_until = l.locked_until;
+		}
 		logins_count(&l, limit, now);
 		*locked = l.failures >= limit ? l.locked_until - now : 0;
+		if (l_out) {
+			l_out->after.failures = l.failures;
+			l_out->after.last = l.last;
+			l_out->after.locked_until = l.locked_until;
+		}
 		ok = store_login_put(st, &l, err);
 	}
 	store_login_clear(&l);
@@ -87,8 +97,9 @@ static bool count_failure(const struct review_config *cfg, struct store *st, con
 {
 	*started = (struct logins_locks){0};
 	return store_login_prune(st, now - LOGINS_FORGET, err) &&
-	       count_one(st, name, address, cfg->login_failures, now, &started->name, err) &&
-	       count_one(st, "", address, cfg->login_failures_per_address, now, &started->address, err);
+	       count_one(st, name, address, cfg->login_failures, now, &started->name, NULL, err) &&
+	       count_one(st, "", address, cfg->login_failures_per_address, now, &started->address, started,
+	                 err);
 }
 
 bool logins_failed(const struct review_config *cfg, struct store *st, const char *name, const char *address,
@@ -112,22 +123,28 @@ gint64 logins_begin(const struct review_config *cfg, struct store *st, const cha
 	return left;
 }
 
-bool logins_succeeded(const struct review_config *cfg, struct store *st, const char *name,
-                      const char *address, char **err)
+bool logins_succeeded(struct store *st, const char *name, const char *address,
+                      const struct logins_locks *begun, char **err)
 {
 	g_mutex_lock(&count_lock);
 	struct store_login l = {0};
 	bool ok = store_login_forget(st, name, address, NULL, err) && load(st, "", address, &l, err);
-	if (ok && l.failures <= 1) {
-		ok = store_login_forget(st, "", address, NULL, err);
-	} else if (ok) {
-		/* Take back the failure logins_begin() counted; a lock it alone
-		 * started goes with it. */
+	if (ok && l.failures == begun->after.failures && l.last == begun->after.last &&
+	    l.locked_until == begun->after.locked_until) {
+		/* nothing counted since: the record as it was before */
+		l.failures = begun->before.failures;
+		l.last = begun->before.last;
+		l.locked_until = begun->before.locked_until;
+	} else if (ok && l.failures > 0) {
+		/* others counted meanwhile: one failure fewer, and the lock this
+		 * attempt started unless a later failure renewed it */
 		l.failures--;
-		if (l.failures < cfg->login_failures_per_address)
-			l.locked_until = 0;
-		ok = store_login_put(st, &l, err);
+		if (l.locked_until == begun->after.locked_until)
+			l.locked_until = begun->before.locked_until;
 	}
+	if (ok)
+		ok = l.failures == 0 ? store_login_forget(st, "", address, NULL, err)
+		                     : store_login_put(st, &l, err);
 	store_login_clear(&l);
 	g_mutex_unlock(&count_lock);
 	return ok;

@@ -45,6 +45,12 @@ gint64 logins_locked(struct store *st, const char *name, const char *address, gi
 struct logins_locks {
 	gint64 name;    /* the user name, from that address */
 	gint64 address; /* the address, whatever the name */
+	/* logins_begin(): the address's record before and after it counted the
+	 * attempt, for logins_succeeded() to take it back */
+	struct {
+		int failures;
+		gint64 last, locked_until;
+	} before, after;
 };
 /* Count a wrong password for NAME from ADDRESS at NOW; *STARTED says what
  * it locks. */
@@ -56,11 +62,12 @@ bool logins_failed(const struct review_config *cfg, struct store *st, const char
  * 0 when the password may be checked, -1 with *ERR on a store error. */
 gint64 logins_begin(const struct review_config *cfg, struct store *st, const char *name, const char *address,
                     gint64 now, struct logins_locks *started, char **err);
-/* A right password for NAME from ADDRESS after logins_begin(): its count
- * there starts again, and the address's loses the failure logins_begin()
- * counted (with the lock that failure alone started). */
-bool logins_succeeded(const struct review_config *cfg, struct store *st, const char *name,
-                      const char *address, char **err);
+/* A right password for NAME from ADDRESS after logins_begin(), which said
+ * *BEGUN: its count there starts again, and the address's record is as it
+ * was before the attempt (or, where other attempts counted meanwhile, loses
+ * one failure, and the lock this one started if no later one renewed it). */
+bool logins_succeeded(struct store *st, const char *name, const char *address,
+                      const struct logins_locks *begun, char **err);
 /* One more failure of record L at NOW, LIMIT failures allowed before a
  * lock: updates its count, time and lock (no I/O). */
 void logins_count(struct store_login *l, int limit, gint64 now);

@@ -352,7 +352,7 @@ static enum MHD_Result login(struct server *srv, struct MHD_Connection *conn, GH
 		login_failed(user, address, &started);
 		return login_form(srv, conn, "Wrong user name or password.");
 	}
-	if (!logins_succeeded(&srv->app.cfg, srv->app.st, user, address, &err))
+	if (!logins_succeeded(srv->app.st, user, address, &started, &err))
 		fprintf(stderr, "apology-review: %s\n", err);
 	g_free(err);
 	struct session *s = g_new0(struct session, 1);

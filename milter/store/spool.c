@@ -1620,12 +1620,13 @@ bool spool_journal_write(struct spool_journal *j, const GString *line, char **er
 	}
 	if (!write_all(j->fd, line->str, line->len)) {
 		fail_errno(j->path, "cannot write the journal", err);
-		/* Cut off what went in: a half line would be dropped at recovery
-		 * anyway, but the next line must start a line. */
+		/* Cut off what went in: a half line would be set aside at
+		 * recovery (it is a whole line once the next ends it), and the
+		 * next line must start a line. */
 		struct stat sb;
 		if (ftruncate(j->fd, j->size) != 0) {
-			/* the half record stays (recovery drops it as unreadable),
-			 * ended before the next */
+			/* the half record stays (recovery sets it aside as
+			 * unreadable), ended before the next */
 			j->unfinished = true;
 			if (fstat(j->fd, &sb) == 0)
 				j->size = sb.st_size;

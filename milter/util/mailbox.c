@@ -283,10 +283,26 @@ static bool has_part(const char *path, const char *part)
 	return yes;
 }
 
-/* A Maildir: "cur" or "new" in it (archive tools drop empty directories). */
+/* Whether DIR holds a *.eml file of its own. */
+static bool has_eml(const char *dir)
+{
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name = NULL;
+	while (d && (name = g_dir_read_name(d)) != NULL &&
+	       !(name[0] != '.' && g_str_has_suffix(name, ".eml")))
+		;
+	if (d)
+		g_dir_close(d);
+	return name != NULL;
+}
+
+/* A Maildir: "cur" and "new" in it, or one of them (archive tools drop
+ * empty directories) and no .eml files of its own (a directory of them with
+ * a subdirectory that happens to be called "new" is one of .eml files). */
 static bool is_maildir(const char *path)
 {
-	return has_part(path, "cur") || has_part(path, "new");
+	bool cur = has_part(path, "cur"), new = has_part(path, "new");
+	return (cur && new) || ((cur || new) && !has_eml(path));
 }
 
 static bool scan_dir(const char *path, size_t max_head, mailbox_fn fn, void *arg, char **err)

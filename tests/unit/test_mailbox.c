@@ -330,6 +330,15 @@ static void test_maildir_and_directory(void **state)
 	assert_string_equal(s.bodies->pdata[1], "From: b@x\n\nb\n");
 	assert_string_equal(mailbox_kind(emls), "directory");
 	seen_clear(&s);
+	/* with a subdirectory called "new": still a directory of .eml files */
+	char *sub_new = g_build_filename(emls, "new", NULL);
+	assert_int_equal(g_mkdir(sub_new, 0700), 0);
+	g_free(sub_new);
+	seen_init(&s);
+	scan_ok(emls, 4096, &s);
+	assert_int_equal(s.bodies->len, 2);
+	assert_string_equal(mailbox_kind(emls), "directory");
+	seen_clear(&s);
 
 	/* A single message file; "From" quoting is not undone outside an mbox. */
 	char *one = write_in(dir, "one.eml", "From: o@x\nSubject: s\n\n>From the desk of o.\n", -1);

@@ -712,7 +712,7 @@ static void test_logins_by_address(void **state)
 	assert_int_equal(logins_begin(&cfg, fx->st, "bob", a, t, &s, &err), 0);
 	assert_true(s.name == 60 && s.address == 60);
 	assert_int_equal(locked(fx->st, "dave", a, t), 60);
-	assert_true(logins_succeeded(&cfg, fx->st, "bob", a, &err));
+	assert_true(logins_succeeded(fx->st, "bob", a, &s, &err));
 	assert_int_equal(locked(fx->st, "dave", a, t), 0);
 	s = fail_login(&cfg, fx->st, "carol", a, t);
 	assert_true(s.name == 0 && s.address == 60);
@@ -753,22 +753,22 @@ static void test_logins_begin(void **state)
 	const char *a = "192.0.2.1";
 	gint64 t = 1000000;
 	char *err = NULL;
-	struct logins_locks s;
+	struct logins_locks s, bob, carol;
 	for (int i = 0; i < 3; i++) /* three in flight at once */
 		assert_int_equal(logins_begin(&cfg, fx->st, "alice", a, t, &s, &err), 0);
 	assert_true(s.name == 60 && s.address == 0);
 	assert_int_equal(logins_begin(&cfg, fx->st, "alice", a, t, &s, &err), 60);
 	assert_true(s.name == 0 && s.address == 0);
-	assert_int_equal(logins_begin(&cfg, fx->st, "bob", a, t, &s, &err), 0); /* the fourth from a */
-	assert_int_equal(logins_begin(&cfg, fx->st, "carol", a, t, &s, &err), 0);
-	assert_int_equal(s.address, 60); /* the fifth */
+	assert_int_equal(logins_begin(&cfg, fx->st, "bob", a, t, &bob, &err), 0); /* the fourth from a */
+	assert_int_equal(logins_begin(&cfg, fx->st, "carol", a, t, &carol, &err), 0);
+	assert_int_equal(carol.address, 60); /* the fifth */
 	assert_int_equal(logins_begin(&cfg, fx->st, "dave", a, t, &s, &err), 60);
 	/* carol's was right: her count goes, and the lock of a her attempt
 	 * alone started; bob's was right too */
-	assert_true(logins_succeeded(&cfg, fx->st, "carol", a, &err));
+	assert_true(logins_succeeded(fx->st, "carol", a, &carol, &err));
 	assert_int_equal(locked(fx->st, "dave", a, t), 0);
 	assert_int_equal(locked(fx->st, "alice", a, t), 60);
-	assert_true(logins_succeeded(&cfg, fx->st, "bob", a, &err));
+	assert_true(logins_succeeded(fx->st, "bob", a, &bob, &err));
 	GArray *rows = store_logins_new();
 	assert_true(store_login_list(fx->st, NULL, a, rows, &err));
 	assert_int_equal(rows->len, 2); /* a's three (alice's) and alice's */
@@ -778,11 +778,28 @@ static void test_logins_begin(void **state)
 	const char *b = "192.0.2.2";
 	for (int i = 0; i < 2; i++) {
 		assert_int_equal(logins_begin(&cfg, fx->st, "erin", b, t, &s, &err), 0);
-		assert_true(logins_succeeded(&cfg, fx->st, "erin", b, &err));
+		assert_true(logins_succeeded(fx->st, "erin", b, &s, &err));
 	}
 	rows = store_logins_new();
 	assert_true(store_login_list(fx->st, NULL, b, rows, &err));
 	assert_int_equal(rows->len, 0);
+	g_array_unref(rows);
+	/* an address at its limit whose lock has ended: a right password
+	 * there starts no new lock for the others, nor keeps the record alive */
+	const char *c = "192.0.2.3";
+	cfg.login_failures_per_address = 3;
+	for (int i = 0; i < 3; i++)
+		fail_login(&cfg, fx->st, "user", c, t);
+	assert_int_equal(locked(fx->st, "bob", c, t), 60);
+	assert_int_equal(logins_begin(&cfg, fx->st, "erin", c, t + 61, &s, &err), 0);
+	assert_int_equal(s.address, 120); /* had it been wrong */
+	assert_true(logins_succeeded(fx->st, "erin", c, &s, &err));
+	assert_int_equal(locked(fx->st, "bob", c, t + 62), 0);
+	rows = store_logins_new();
+	assert_true(store_login_list(fx->st, "", c, rows, &err));
+	assert_int_equal(rows->len, 1);
+	assert_int_equal(g_array_index(rows, struct store_login, 0).failures, 3);
+	assert_true(g_array_index(rows, struct store_login, 0).last == t);
 	g_array_unref(rows);
 	review_config_clear(&cfg);
 }
