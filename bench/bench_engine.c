@@ -467,9 +467,10 @@ static void model_load(const char *policy_path)
 	double ms = (now_s() - t0) * 1000;
 	if (enc) {
 		struct stat st;
-		printf("model load: default-encoder.enc %.1f ms warm, %lld MB mapped (shared by every policy "
-		       "loaded, and with the page cache) (target < 50 ms)\n",
-		       ms, stat(enc_path, &st) == 0 ? (long long)st.st_size >> 20 : -1LL);
+		printf(
+		    "model load: default-encoder.enc %.1f ms warm, %lld MB read into the policy's own memory "
+		    "(target < 50 ms)\n",
+		    ms, stat(enc_path, &st) == 0 ? (long long)st.st_size >> 20 : -1LL);
 		/* the memory one call takes, at the most tokens the encoder reads */
 		GString *longest = g_string_new(NULL);
 		while (longest->len < 4096)
