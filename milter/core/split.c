@@ -543,21 +543,23 @@ static bool is_signature_line(const struct line *l)
 /* The first line under a sign-off reads as a sentence of the author's, not
  * a name ("Alex Morgan", "marcus", "the Acme support team"): it has a
  * pronoun or verb no name or team line has ("I'll call you tomorrow",
- * "Refund is on its way", "Yes, done today").  English only; a line in
- * another language is taken for a name, as before. */
+ * "Refund is on its way", "Yes, done today"), written as in a sentence:
+ * lowercase but for "I", so that "Will Smith", "Can Demir" and "IT Support"
+ * stay names.  English only; a line in another language is taken for a
+ * name, as before. */
 static bool reads_as_sentence(const struct line *l)
 {
-	static const char *const words[] = {"i",     "i'm",   "i'll", "i've", "i'd", "we",    "we're",
-	                                    "we'll", "we've", "you",  "your", "it",  "it's",  "is",
-	                                    "are",   "was",   "were", "will", "yes", "no",    "done",
-	                                    "can",   "do",    "did",  "have", "has", "please"};
+	static const char *const words[] = {"I",     "I'm",   "I'll",  "I've",  "I'd",  "Yes",  "we",
+	                                    "we're", "we'll", "we've", "you",   "your", "it's", "is",
+	                                    "are",   "was",   "were",  "will",  "yes",  "done", "can",
+	                                    "did",   "have",  "has",   "please"};
 	char word[16];
 	size_t n = 0;
 	for (size_t i = 0; i <= l->len; i++) {
 		char c = i < l->len ? l->s[i] : ' ';
 		if (g_ascii_isalpha(c) || c == '\'') {
 			if (n < sizeof word - 1)
-				word[n++] = g_ascii_tolower(c);
+				word[n++] = c;
 			continue;
 		}
 		word[n] = '\0';

@@ -283,6 +283,8 @@ static const struct split_case cases[] = {
 	 "Done.", "On Mon, 2 Mar 2026 at 09:14, Ann\nLe Blanc <a@b> wrote:\nLate.", T0, false, false},
 	{"a lowercase name under a sign-off is dropped", "Sorted, refund sent.\n\ncheers\nmarcus\n",
 	 "Sorted, refund sent.", "", -1, true, false},
+	{"names that are words under a sign-off are dropped",
+	 "Refund sent.\n\nBest,\nWill Carter\n\nThanks,\nCan Demir\nIT Support\n", "Refund sent.", "", -1, true, false},
 	{"a team under a sign-off is dropped",
 	 "Refund sent.\n\nKind regards,\nthe Brightlane support team\nMaria della Rosa\n", "Refund sent.", "", -1,
 	 true, false},
