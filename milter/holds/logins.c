@@ -65,6 +65,12 @@ gint64 logins_locked(struct store *st, const char *name, const char *address, gi
 	return left;
 }
 
+/* What of record L logins_succeeded() compares and puts back. */
+static struct logins_state state_of(const struct store_login *l)
+{
+	return (struct logins_state){l->failures, l->last, l->locked_until};
+}
+
 /* One more failure of NAME from ADDRESS, LIMIT allowed; *LOCKED is set to
  * the lock it starts, and *L (may be NULL) says the record before and after. */
 static bool count_one(struct store *st, const char *name, const char *address, int limit, gint64 now,
@@ -73,17 +79,12 @@ static bool count_one(struct store *st, const char *name, const char *address, i
 	struct store_login l;
 	bool ok = load(st, name, address, &l, err);
 	if (ok) {
-		if (l_out) {
-			l_out->before.failures = l.failures;
-			l_out->before.last = l.last;
-			l_out->before.locked_until = l.locked_until;
-		}
+		struct logins_state before = state_of(&l);
 		logins_count(&l, limit, now);
 		*locked = l.failures >= limit ? l.locked_until - now : 0;
 		if (l_out) {
-			l_out->after.failures = l.failures;
-			l_out->after.last = l.last;
-			l_out->after.locked_until = l.locked_until;
+			l_out->before = before;
+			l_out->after = state_of(&l);
 		}
 		ok = store_login_put(st, &l, err);
 	}
@@ -129,8 +130,9 @@ bool logins_succeeded(struct store *st, const char *name, const char *address,
 	g_mutex_lock(&count_lock);
 	struct store_login l = {0};
 	bool ok = store_login_forget(st, name, address, NULL, err) && load(st, "", address, &l, err);
-	if (ok && l.failures == begun->after.failures && l.last == begun->after.last &&
-	    l.locked_until == begun->after.locked_until) {
+	struct logins_state now = state_of(&l);
+	if (ok && now.failures == begun->after.failures && now.last == begun->after.last &&
+	    now.locked_until == begun->after.locked_until) {
 		/* nothing counted since: the record as it was before */
 		l.failures = begun->before.failures;
 		l.last = begun->before.last;

@@ -47,7 +47,7 @@ struct logins_locks {
 	gint64 address; /* the address, whatever the name */
 	/* logins_begin(): the address's record before and after it counted the
 	 * attempt, for logins_succeeded() to take it back */
-	struct {
+	struct logins_state {
 		int failures;
 		gint64 last, locked_until;
 	} before, after;
