@@ -81,7 +81,7 @@ CORE_SRCS := milter/core/message.c milter/core/mimecount.c milter/core/html2text
              milter/core/matcher_$(MATCHER).c milter/core/regexset.c milter/core/thread.c \
              milter/core/scan.c milter/core/evaluate.c milter/core/decide.c \
              milter/core/pipeline.c milter/core/render.c milter/core/classifier.c \
-             milter/core/encoder.c milter/core/policy_compare.c
+             milter/core/encoder.c milter/core/policy_compare.c milter/core/regular_file.c
 CORE_OBJS := $(CORE_SRCS:%.c=$(BUILD)/%.o)
 CORE_LIB  := $(BUILD)/libapology.a
 

@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
+
+#include "regular_file.h"
 
 #define ENC_MAGIC     "USELENC" /* 8 bytes with the NUL */
 #define ENC_END_MAGIC "USELEND"
@@ -443,46 +444,37 @@ static guint64 fingerprint(const uint8_t *p, size_t len)
  */
 static uint8_t *read_file(const char *path, size_t *size, GError **err)
 {
-	/* Looked at before it is opened (opening a FIFO blocks), and again once open. */
-	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-		g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_IO, "%s: %s", path, g_strerror(ENOENT));
-		return NULL;
-	}
-	GIOChannel *ch =
-	    g_file_test(path, G_FILE_TEST_IS_REGULAR) ? g_io_channel_new_file(path, "r", err) : NULL;
-	struct stat st;
+	goffset fsize = 0;
+	GError *e = NULL;
+	GIOChannel *ch = regular_file_open(path, &fsize, &e);
 	void *data = NULL;
 	const size_t page = 2u << 20;
-	if (ch == NULL && err != NULL && *err != NULL)
-		return NULL;
-	if (ch == NULL || fstat(g_io_channel_unix_get_fd(ch), &st) != 0 || !S_ISREG(st.st_mode) ||
-	    st.st_size <= 0 || st.st_size > ENCODER_MAX_FILE) {
+	if (ch == NULL && !g_error_matches(e, G_FILE_ERROR, G_FILE_ERROR_INVAL)) {
+		g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_IO, "%s: %s", path, e->message);
+	} else if (ch == NULL || fsize <= 0 || fsize > ENCODER_MAX_FILE) {
 		g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_FORMAT,
 		            "%s: not an encoder file (a regular file of 1 byte to %d MB)", path,
 		            ENCODER_MAX_FILE >> 20);
-	} else if (posix_memalign(&data, page, ((size_t)st.st_size + page - 1) / page * page) != 0) {
+	} else if (posix_memalign(&data, page, ((size_t)fsize + page - 1) / page * page) != 0) {
 		data = NULL;
 		g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_IO, "%s: no memory for %jd bytes", path,
-		            (intmax_t)st.st_size);
+		            (intmax_t)fsize);
 	} else {
-		(void)madvise(data, ((size_t)st.st_size + page - 1) / page * page, MADV_HUGEPAGE);
-		g_io_channel_set_encoding(ch, NULL, NULL); /* bytes as they are */
-		g_io_channel_set_buffered(ch, FALSE);
+		(void)madvise(data, ((size_t)fsize + page - 1) / page * page, MADV_HUGEPAGE);
 		gsize got = 0, n = 0;
-		GError *e = NULL;
-		while (got < (size_t)st.st_size &&
-		       g_io_channel_read_chars(ch, (gchar *)data + got, (gsize)st.st_size - got, &n, &e) ==
+		while (got < (size_t)fsize &&
+		       g_io_channel_read_chars(ch, (gchar *)data + got, (gsize)fsize - got, &n, &e) ==
 		           G_IO_STATUS_NORMAL)
 			got += n;
-		if (got < (size_t)st.st_size) {
+		if (got < (size_t)fsize) {
 			g_set_error(err, ENCODER_ERROR, ENCODER_ERROR_IO, "%s: %s", path,
 			            e ? e->message : "cut short while it was read");
 			free(data);
 			data = NULL;
 		}
-		g_clear_error(&e);
 		*size = got;
 	}
+	g_clear_error(&e);
 	if (ch)
 		g_io_channel_unref(ch);
 	return data;

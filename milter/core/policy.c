@@ -15,12 +15,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "classifier.h"
 #include "encoder.h"
 #include "normalize.h"
 #include "policy_priv.h"
+#include "regular_file.h"
 #include "units.h"
 #include "yamldoc.h"
 
@@ -929,25 +929,9 @@ static const char *const tag_classes[] = {"apology", "hollow",  "blame", "excuse
  */
 static struct classifier *read_model(const char *path, GError **gerr, char **err)
 {
-	/* Anything but a regular file is refused before it is read (a FIFO
-	 * would block, /dev/zero never end): looked at before it is opened,
-	 * and again once open. */
-	if (!g_file_test(path, G_FILE_TEST_EXISTS)) {
-		g_set_error_literal(gerr, G_FILE_ERROR, G_FILE_ERROR_NOENT, g_strerror(ENOENT));
+	GIOChannel *ch = regular_file_open(path, NULL, gerr);
+	if (ch == NULL)
 		return NULL;
-	}
-	GIOChannel *ch =
-	    g_file_test(path, G_FILE_TEST_IS_REGULAR) ? g_io_channel_new_file(path, "r", gerr) : NULL;
-	struct stat sb;
-	if (ch == NULL || fstat(g_io_channel_unix_get_fd(ch), &sb) != 0 || !S_ISREG(sb.st_mode)) {
-		if (ch)
-			g_io_channel_unref(ch);
-		if (*gerr == NULL)
-			g_set_error_literal(gerr, G_FILE_ERROR, G_FILE_ERROR_INVAL, "not a regular file");
-		return NULL;
-	}
-	g_io_channel_set_encoding(ch, NULL, NULL); /* bytes as they are */
-	g_io_channel_set_buffered(ch, FALSE);
 	struct classifier_reader *r = classifier_reader_new(path);
 	char *buf = g_malloc(64 * 1024);
 	gsize got = 0;
