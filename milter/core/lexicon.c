@@ -117,6 +117,14 @@ static const char *const placeholder_words[] = {
     "phone", "recipient", "number", "title",   "day",      "contact", NULL,
 };
 
+/* Words that make the first line under a sign-off a sentence ("I'll call
+ * you tomorrow"), not a name ("Will Carter", "IT Support"): as a sentence
+ * writes them, lowercase but for "I". */
+static const char *const sentence_words[] = {
+    "I",  "I'm", "I'll", "I've", "I'd",  "Yes", "we",   "we're", "we'll", "we've", "you", "your",   "it's",
+    "is", "are", "was",  "were", "will", "yes", "done", "can",   "did",   "have",  "has", "please", NULL,
+};
+
 static const char *const *const builtin[SPLIT_LIST_COUNT] = {
     [SPLIT_ATTRIBUTION_PREFIXES] = attribution_prefixes,
     [SPLIT_ATTRIBUTION_VERBS] = attribution_verbs,
@@ -130,6 +138,7 @@ static const char *const *const builtin[SPLIT_LIST_COUNT] = {
     [SPLIT_DISCLAIMER_WORDS] = disclaimer_words,
     [SPLIT_SIGN_OFFS] = sign_offs,
     [SPLIT_PLACEHOLDER_WORDS] = placeholder_words,
+    [SPLIT_SENTENCE_WORDS] = sentence_words,
 };
 
 static void wordlist_use(struct wordlist *wl, const char *const *words, char **owned)
@@ -162,6 +171,22 @@ void split_lexicon_clear(struct split_lexicon *lex)
 	for (int i = 0; i < SPLIT_LIST_COUNT; i++)
 		g_strfreev(lex->lists[i].owned);
 	split_lexicon_init(lex);
+}
+
+size_t lexicon_word_len(const char *s, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		if (s[i] == '\'') {
+			i++;
+			continue;
+		}
+		gunichar c = g_utf8_get_char_validated(s + i, (gssize)(len - i));
+		if (c == (gunichar)-1 || c == (gunichar)-2 || (c != 0x2019 && !g_unichar_isalpha(c)))
+			break;
+		i = (size_t)(g_utf8_next_char(s + i) - s);
+	}
+	return MIN(i, len);
 }
 
 const struct split_lexicon *split_lexicon_builtin(void)

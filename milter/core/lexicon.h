@@ -1,6 +1,7 @@
 /*
  * lexicon.h - the word lists split.c reads (attributions, reply headers,
- * separators, device lines, disclaimers, sign-offs, placeholders): policy
+ * separators, device lines, disclaimers, sign-offs and the words that make
+ * the line under one a sentence, placeholders): policy
  * data under "lexicon:", with one built-in default per list for a policy
  * that leaves the key out.  Private to the core.
  */
@@ -25,10 +26,11 @@ enum split_list {
 	SPLIT_DISCLAIMER_WORDS,
 	SPLIT_SIGN_OFFS,
 	SPLIT_PLACEHOLDER_WORDS,
+	SPLIT_SENTENCE_WORDS, /* "I", "we", "will": case-sensitive whole words */
 	SPLIT_LIST_COUNT
 };
 
-#define SIGN_OFF_MAX 32 /* bytes: a sign-off is shorter */
+#define SIGN_OFF_MAX 32 /* bytes: a sign-off, or a sentence word, is shorter */
 
 struct wordlist {
 	const char *const *words; /* NULL-terminated: the built-in list or OWNED */
@@ -47,6 +49,16 @@ void split_lexicon_init(struct split_lexicon *lex);
 void split_lexicon_set(struct split_lexicon *lex, enum split_list list, char **words);
 
 void split_lexicon_clear(struct split_lexicon *lex);
+
+/* The length of the word at S (LEN bytes at most): letters of any script
+ * and apostrophes (' or U+2019); 0 when S does not start with one. */
+size_t lexicon_word_len(const char *s, size_t len);
+
+/* Is S (LEN bytes) one word, as lexicon_word_len() reads words? */
+static inline bool lexicon_is_word(const char *s, size_t len)
+{
+	return len > 0 && lexicon_word_len(s, len) == len;
+}
 
 /* The built-in lists, for a split without a policy. */
 const struct split_lexicon *split_lexicon_builtin(void);

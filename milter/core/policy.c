@@ -141,6 +141,7 @@ static const struct key_spec lexicon_keys[] = {
     {"disclaimer-weak-starts", K_SPLIT, SPLIT_DISCLAIMER_WEAK_STARTS, NOFF, 0, 0},
     {"disclaimer-words", K_SPLIT, SPLIT_DISCLAIMER_WORDS, NOFF, 0, 0},
     {"sign-offs", K_SPLIT, SPLIT_SIGN_OFFS, NOFF, 0, 0},
+    {"sign-off-sentence-words", K_SPLIT, SPLIT_SENTENCE_WORDS, NOFF, 0, 0},
     {"placeholder-words", K_SPLIT, SPLIT_PLACEHOLDER_WORDS, NOFF, 0, 0},
     {NULL, 0, 0, 0, 0, 0},
 };
@@ -386,9 +387,15 @@ static void load_split_list(struct loader *L, struct fy_node *v, struct pos kp, 
 		const char *s = scalar(item);
 		if (s == NULL || *s == '\0')
 			error_at(L, node_pos(item), "%s: expected a non-empty string", key);
-		else if (list == SPLIT_SIGN_OFFS && strlen(s) >= SIGN_OFF_MAX)
+		else if ((list == SPLIT_SIGN_OFFS || list == SPLIT_SENTENCE_WORDS) &&
+		         strlen(s) >= SIGN_OFF_MAX)
 			error_at(L, node_pos(item), "%s: \"%s\" is longer than %d bytes", key, s,
 			         SIGN_OFF_MAX - 1);
+		else if (list == SPLIT_SENTENCE_WORDS && !lexicon_is_word(s, strlen(s)))
+			error_at(
+			    L, node_pos(item),
+			    "%s: \"%s\" is not one word (letters and apostrophes only): it would never match",
+			    key, s);
 		else
 			g_ptr_array_add(words, g_strdup(s));
 	}

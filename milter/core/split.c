@@ -540,33 +540,49 @@ static bool is_signature_line(const struct line *l)
 	return words <= SIGN_OFF_WORDS_MAX && (last != '.' || words <= 3);
 }
 
-/* The first line under a sign-off reads as a sentence of the author's, not
- * a name ("Alex Morgan", "marcus", "the Acme support team"): it has a
- * pronoun or verb no name or team line has ("I'll call you tomorrow",
- * "Refund is on its way", "Yes, done today"), written as in a sentence:
- * lowercase but for "I", so that "Will Smith", "Can Demir" and "IT Support"
- * stay names.  English only; a line in another language is taken for a
- * name, as before. */
-static bool reads_as_sentence(const struct line *l)
+/* Is the text's word W (N bytes) the list's ENTRY, an apostrophe U+2019
+ * on either side the same as "'"? */
+static bool same_word(const char *w, size_t n, const char *entry)
 {
-	static const char *const words[] = {"I",     "I'm",   "I'll",  "I've",  "I'd",  "Yes",  "we",
-	                                    "we're", "we'll", "we've", "you",   "your", "it's", "is",
-	                                    "are",   "was",   "were",  "will",  "yes",  "done", "can",
-	                                    "did",   "have",  "has",   "please"};
-	char word[16];
-	size_t n = 0;
-	for (size_t i = 0; i <= l->len; i++) {
-		char c = i < l->len ? l->s[i] : ' ';
-		if (g_ascii_isalpha(c) || c == '\'') {
-			if (n < sizeof word - 1)
-				word[n++] = c;
+	static const char curly[] = "\xE2\x80\x99";
+	size_t i = 0;
+	while (i < n && *entry) {
+		bool wq = w[i] == '\'' || (n - i >= 3 && memcmp(w + i, curly, 3) == 0);
+		bool eq = *entry == '\'' || strncmp(entry, curly, 3) == 0;
+		if (wq && eq) {
+			i += w[i] == '\'' ? 1 : 3;
+			entry += *entry == '\'' ? 1 : 3;
+		} else if (wq || eq || w[i] != *entry) {
+			return false;
+		} else {
+			i++;
+			entry++;
+		}
+	}
+	return i == n && *entry == '\0';
+}
+
+/* The first line under a sign-off reads as a sentence of the author's, not
+ * a name ("Alex Morgan", "marcus", "the Acme support team"): it has a word
+ * of the lexicon's sign-off-sentence-words, a pronoun or verb no name or
+ * team line has ("I'll call you tomorrow", "Refund is on its way", "Yes,
+ * done today"), with the list's case: lowercase but for "I" in the built-in
+ * list, so that "Will Smith", "Can Demir" and "IT Support" stay names.  A
+ * line in a language the list lacks is taken for a name. */
+static bool reads_as_sentence(const struct splitter *sp, const struct line *l)
+{
+	const char *const *words = sp->lex->lists[SPLIT_SENTENCE_WORDS].words;
+	size_t i = 0;
+	while (i < l->len) {
+		size_t n = lexicon_word_len(l->s + i, l->len - i);
+		if (n == 0) {
+			i++; /* a byte of a character that is no letter */
 			continue;
 		}
-		word[n] = '\0';
-		for (size_t k = 0; n > 0 && k < G_N_ELEMENTS(words); k++)
-			if (strcmp(word, words[k]) == 0)
+		for (const char *const *w = words; n < SIGN_OFF_MAX && *w; w++)
+			if (same_word(l->s + i, n, *w))
 				return true;
-		n = 0;
+		i += n;
 	}
 	return false;
 }
@@ -664,7 +680,8 @@ static bool sign_off_closes(const struct splitter *sp, size_t i, size_t end, siz
 			*stop = j;
 			return true;
 		}
-		if (++count > SIGN_OFF_TAIL || !is_signature_line(l) || (count == 1 && reads_as_sentence(l)))
+		if (++count > SIGN_OFF_TAIL || !is_signature_line(l) ||
+		    (count == 1 && reads_as_sentence(sp, l)))
 			return false;
 	}
 	*stop = end;

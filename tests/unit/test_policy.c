@@ -149,6 +149,11 @@ static const struct bad_case bad[] = {
 	 "bad.yaml:5:36: device-lines: expected a non-empty string"},
 	{"sign-off too long", HEAD "lexicon:\n  sign-offs: [with my very best wishes to you all]\n",
 	 "bad.yaml:5:15: sign-offs: \"with my very best wishes to you all\" is longer than 31 bytes"},
+	{"sentence word of two words", HEAD "lexicon:\n  sign-off-sentence-words: [ich, \"rufe an\"]\n",
+	 "bad.yaml:5:35: sign-off-sentence-words: \"rufe an\" is not one word (letters and apostrophes only): it "
+	 "would never match"},
+	{"sentence word with a digit", HEAD "lexicon:\n  sign-off-sentence-words: [wir, 2nd]\n",
+	 "bad.yaml:5:34: sign-off-sentence-words: \"2nd\" is not one word"},
 };
 
 static void test_bad_policies(void **state)

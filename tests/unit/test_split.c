@@ -534,9 +534,58 @@ static void test_policy_attribution_words(void **state)
 	policy_unref(pol);
 }
 
+/* The line under a sign-off is a sentence when it has a word of the
+ * policy's sign-off-sentence-words: a German one is, with a policy that
+ * lists German words ("Wir", "Ich"); with the built-in English list it is
+ * taken for a name and dropped with the sign-off. */
+static void test_policy_sentence_words(void **state)
+{
+	static const char body[] = "Danke für Ihre Geduld.\n\nViele Grüße\nWir prüfen das heute\nAnna\n";
+	static const char yaml[] = "version: 1\n"
+	                           "complaint: {breach: {phrases: [still]}}\n"
+	                           "lexicon:\n"
+	                           "  sign-off-sentence-words: [I, we, Ich, Wir, \"we\u2019ll\"]\n"
+	                           "rules:\n"
+	                           "  apology-missing: {principle: p, advice: a, phrases: [sorry]}\n";
+	struct message msg = {.body = (char *)body, .body_len = strlen(body)};
+	struct thread_view v;
+	char *err = NULL;
+	struct policy *pol = policy_load_string("german.yaml", yaml, strlen(yaml), &err);
+
+	(void)state;
+	if (pol == NULL)
+		fail_msg("%s", err);
+	split_message(NULL, &msg, &v);
+	assert_string_equal(v.text, "Danke für Ihre Geduld.");
+	thread_view_clear(&v);
+
+	split_message(pol, &msg, &v);
+	assert_non_null(strstr(v.text, "Wir prüfen das heute"));
+	thread_view_clear(&v);
+
+	/* the list's case: "wir" in lowercase is not "Wir" */
+	static const char lower[] = "Danke.\n\nViele Grüße\nwir prüfen\nAnna\n";
+	msg = (struct message){.body = (char *)lower, .body_len = strlen(lower)};
+	split_message(pol, &msg, &v);
+	assert_string_equal(v.text, "Danke.");
+	thread_view_clear(&v);
+
+	/* a curly apostrophe is the list's straight one, and the other way round */
+	static const char curly[] = "Refund sent.\n\nThanks\nwe\u2019ll ring you\nAnna\n";
+	static const char straight[] = "Refund sent.\n\nThanks\nwe'll ring you\nAnna\n";
+	const char *const both[] = {curly, straight};
+	for (size_t i = 0; i < G_N_ELEMENTS(both); i++) {
+		msg = (struct message){.body = (char *)both[i], .body_len = strlen(both[i])};
+		split_message(pol, &msg, &v);
+		assert_non_null(strstr(v.text, "ring you"));
+		thread_view_clear(&v);
+	}
+	policy_unref(pol);
+}
+
 int main(void)
 {
-	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(html_cases) + 5];
+	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(html_cases) + 6];
 	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -550,5 +599,6 @@ int main(void)
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sentences_refer_to_new_text);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_long_history);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_policy_attribution_words);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_policy_sentence_words);
 	return cmocka_run_group_tests_name("split", tests, NULL, NULL);
 }
