@@ -50,25 +50,71 @@ static bool is_attachment(GMimeObject *part)
 	return false;
 }
 
-/* UTF-8 and ASCII parts need no charset conversion: decode the transfer
- * encoding only.  NULL when the part is in another charset. */
-static char *utf8_fast_path(GMimePart *part, GMimeDataWrapper *content)
+/* Labels that mean ISO-8859-1 (or only ASCII): mail so labelled is in
+ * practice Windows-1252, as browsers and mail readers take it (WHATWG
+ * Encoding), whose 0x80-0x9F are the curly quotes, dashes and the euro
+ * sign Outlook writes ("I\x92m sorry"); ISO-8859-1 makes them invisible
+ * control characters. */
+static bool western_label(const char *cs)
+{
+	static const char *const labels[] = {"iso-8859-1", "iso8859-1", "iso_8859-1",   "latin1",
+	                                     "latin-1",    "l1",        "cp819",        "ibm819",
+	                                     "us-ascii",   "ascii",     "windows-1252", "cp1252"};
+	for (size_t i = 0; i < G_N_ELEMENTS(labels); i++)
+		if (g_ascii_strcasecmp(cs, labels[i]) == 0)
+			return true;
+	return false;
+}
+
+/* BUF (LEN bytes) read as Windows-1252, the five bytes it leaves undefined
+ * as ISO-8859-1 reads them.  A table, not iconv: glibc loads and unloads
+ * its converter module with each conversion (docs/performance.md). */
+static char *from_windows_1252(const char *buf, size_t len)
+{
+	static const gunichar c1[32] = {
+	    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+	    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+	    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+	};
+	GString *out = g_string_sized_new(len + len / 8 + 1);
+	for (size_t i = 0; i < len; i++) {
+		guchar b = (guchar)buf[i];
+		if (b < 0x80)
+			g_string_append_c(out, (char)b);
+		else
+			g_string_append_unichar(out, b < 0xA0 ? c1[b - 0x80] : (gunichar)b);
+	}
+	return g_string_free(out, FALSE);
+}
+
+/* Parts in UTF-8, in ASCII, in a Western label or with no charset at all
+ * are decoded here, not by GMime: their transfer encoding only, then
+ * Windows-1252 for a Western label, and for text with no label, or an
+ * ASCII one, that is not UTF-8 (undeclared 8-bit text is mostly what
+ * Windows mail programs wrote; GMime would keep its bytes, and each would
+ * become U+FFFD).  NULL when the part is in another charset: GMime
+ * decodes it. */
+static char *fast_text(GMimePart *part, GMimeDataWrapper *content)
 {
 	const char *cs = g_mime_object_get_content_type_parameter(GMIME_OBJECT(part), "charset");
-	if (cs && g_ascii_strcasecmp(cs, "utf-8") != 0 && g_ascii_strcasecmp(cs, "us-ascii") != 0)
+	bool utf8 = cs && (g_ascii_strcasecmp(cs, "utf-8") == 0 || g_ascii_strcasecmp(cs, "utf8") == 0);
+	bool maybe_utf8 =
+	    cs == NULL || g_ascii_strcasecmp(cs, "us-ascii") == 0 || g_ascii_strcasecmp(cs, "ascii") == 0;
+	if (!utf8 && !maybe_utf8 && !western_label(cs))
 		return NULL;
 	GByteArray *buf = g_byte_array_new();
 	GMimeStream *mem = g_mime_stream_mem_new_with_byte_array(buf);
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_mime_data_wrapper_write_to_stream(content, mem);
 	g_object_unref(mem);
-	if (cs == NULL && !g_utf8_validate((const char *)buf->data, (gssize)buf->len, NULL)) {
-		g_byte_array_unref(buf);
-		return NULL; /* undeclared 8-bit text: let GMime guess the charset */
+	if (utf8 || (maybe_utf8 && g_utf8_validate((const char *)buf->data, (gssize)buf->len, NULL))) {
+		guint8 nul = 0;
+		g_byte_array_append(buf, &nul, 1);
+		return (char *)g_byte_array_free(buf, FALSE);
 	}
-	guint8 nul = 0;
-	g_byte_array_append(buf, &nul, 1);
-	return (char *)g_byte_array_free(buf, FALSE);
+	char *text = from_windows_1252((const char *)buf->data, buf->len);
+	g_byte_array_unref(buf);
+	return text;
 }
 
 /* Decoded text of PART as UTF-8, or NULL (over the cap sets w->unchecked). */
@@ -83,7 +129,7 @@ static char *part_text(struct walk *w, GMimePart *part)
 		w->unchecked = "text part over the size limit";
 		return NULL;
 	}
-	char *text = utf8_fast_path(part, content);
+	char *text = fast_text(part, content);
 	if (text == NULL)
 		text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
 	if (text == NULL)

@@ -57,6 +57,44 @@ static void test_windows1252_quotes(void **state)
 	message_clear(&m);
 }
 
+/* Mail with no charset, or labelled ISO-8859-1 or ASCII, in 8-bit bytes is
+ * read as Windows-1252 (what such mail is), not kept as bytes that become
+ * U+FFFD or as invisible controls; undeclared text that is UTF-8 stays as
+ * it is. */
+static void test_undeclared_and_western_charsets(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *content_type, *body, *want;
+	} cases[] = {
+	    {"text/plain", "That\x92s on us. Caf\xe9 order resent.\n",
+	     "That\xe2\x80\x99s on us. Caf\xc3\xa9 order resent."},
+	    {"text/plain; charset=ISO-8859-1", "That\x92s on us \x96 sorry.\n",
+	     "That\xe2\x80\x99s on us \xe2\x80\x93 sorry."},
+	    {"text/plain; charset=us-ascii",
+	     "Caf\xe9 \x93"
+	     "booked\x94\n",
+	     "Caf\xc3\xa9 \xe2\x80\x9c"
+	     "booked\xe2\x80\x9d"},
+	    {"text/plain", "Entschuldigung f\xc3\xbcr die Verz\xc3\xb6gerung\n",
+	     "Entschuldigung f\xc3\xbcr die Verz\xc3\xb6gerung"},
+	    /* 0x81 is undefined in Windows-1252: read as ISO-8859-1 reads it */
+	    {"text/plain", "Caf\xe9\x81 ok\n", "Caf\xc3\xa9\xc2\x81 ok"},
+	    {"text/html", "<p>We\x92ll fix it.</p>\n", "We\xe2\x80\x99ll fix it."},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *raw = g_strdup_printf("From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+		                            "Content-Type: %s\nContent-Transfer-Encoding: 8bit\n\n%s",
+		                            cases[i].content_type, cases[i].body);
+		struct message m;
+		parse(raw, &m);
+		if (strstr(m.body, cases[i].want) == NULL)
+			fail_msg("case %zu: %s", i, m.body);
+		message_clear(&m);
+		g_free(raw);
+	}
+}
+
 static void test_base64_utf8(void **state)
 {
 	(void)state;
@@ -175,7 +213,8 @@ static void test_caps(void **state)
 	 * over 2 KB of text).  Over the cap it is unchecked, never judged on its
 	 * first half; under it, judged. */
 	for (int lines = 150; lines >= 20; lines -= 130) {
-		GString *html = g_string_new("From: a@b.example\nSubject: x\nContent-Type: text/html\n\n<html><body>");
+		GString *html =
+		    g_string_new("From: a@b.example\nSubject: x\nContent-Type: text/html\n\n<html><body>");
 		for (int i = 0; i < 8; i++)
 			g_string_append(html, "<blockquote>");
 		for (int i = 0; i < lines; i++)
@@ -203,28 +242,30 @@ static void test_address_groups(void **state)
 	(void)state;
 	struct message m;
 	/* before and after the groups */
-	const char *shapes[][2] = {{"To: ", "\nSubject: x\n\nhi\n"},
-	                           {"Cc: ", "\nSubject: x\n\nhi\n"},
-	                           {"To : ", "\nSubject: x\n\nhi\n"},
-	                           {"Cc\t: ", "\nSubject: x\n\nhi\n"},
-	                           {"Subject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
-	                            "--b\nContent-Type: text/plain\n\nsee below\n--b\nContent-Type: message/rfc822\n\n"
-	                            "From: c@d.example\nResent-To: ",
-	                            "\nSubject: y\n\ninner\n--b--\n"},
-	                           {"Subject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
-	                            "--b\nContent-Type: message/rfc822\n\nFrom: c@d.example\nTo : ",
-	                            "\nSubject: y\n\ninner\n--b--\n"}};
+	const char *shapes[][2] = {
+	    {"To: ", "\nSubject: x\n\nhi\n"},
+	    {"Cc: ", "\nSubject: x\n\nhi\n"},
+	    {"To : ", "\nSubject: x\n\nhi\n"},
+	    {"Cc\t: ", "\nSubject: x\n\nhi\n"},
+	    {"Subject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+	     "--b\nContent-Type: text/plain\n\nsee below\n--b\nContent-Type: message/rfc822\n\n"
+	     "From: c@d.example\nResent-To: ",
+	     "\nSubject: y\n\ninner\n--b--\n"},
+	    {"Subject: fwd\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+	     "--b\nContent-Type: message/rfc822\n\nFrom: c@d.example\nTo : ",
+	     "\nSubject: y\n\ninner\n--b--\n"}};
 	for (size_t s = 0; s < G_N_ELEMENTS(shapes); s++) {
 		for (int folded = 0; folded < 2; folded++) {
 			for (int n = 400; n <= 45000; n = n == 400 ? 45000 : n + 1) {
 				GString *groups = g_string_new(NULL);
 				for (int i = 0; i < n; i++)
 					g_string_append(groups, folded && i > 0 ? "\n g:" : "g:");
-				char *full =
-				    g_strconcat("From: a@client.example\n", shapes[s][0], groups->str, shapes[s][1], NULL);
+				char *full = g_strconcat("From: a@client.example\n", shapes[s][0],
+				                         groups->str, shapes[s][1], NULL);
 				parse(full, &m);
 				if (n > 500)
-					assert_string_equal(m.unchecked ? m.unchecked : "(parsed)", MESSAGE_ADDRESS_TOO_DEEP);
+					assert_string_equal(m.unchecked ? m.unchecked : "(parsed)",
+					                    MESSAGE_ADDRESS_TOO_DEEP);
 				else
 					assert_null(m.unchecked);
 				message_clear(&m);
@@ -266,6 +307,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rfc2047_and_latin1),
 	    cmocka_unit_test(test_windows1252_quotes),
+	    cmocka_unit_test(test_undeclared_and_western_charsets),
 	    cmocka_unit_test(test_base64_utf8),
 	    cmocka_unit_test(test_alternative_prefers_plain),
 	    cmocka_unit_test(test_html_only_with_quote),
