@@ -210,12 +210,59 @@ G_STATIC_ASSERT(G_N_ELEMENTS(policy_model_keys) == POLICY_CLASSIFIERS + 1);
 #define MODEL_HEAD    3
 #define MODEL_ENCODER 4
 
-bool policy_model_setting(const struct policy *pol, size_t i, const char **key, double *value)
+/* The whole numbers kept as size_t; the others are unsigned. */
+static bool is_size_field(size_t offset)
 {
-	for (const struct key_spec *k = model_keys; k->key; k++)
-		if (k->type == K_NUMBER && k->offset != NOFF && i-- == 0) {
-			*key = k->key;
-			*value = *(const double *)(const void *)((const char *)pol + k->offset);
+	return offset == OFF(limits.max_text_bytes) || offset == OFF(quoted_scan_bytes);
+}
+
+/* The value of the number SPEC says where in POL. */
+static double setting_value(const struct policy *pol, const struct key_spec *spec)
+{
+	const void *field = (const char *)pol + spec->offset;
+	switch (spec->type) {
+	case K_INT: return *(const int *)field;
+	case K_UINT:
+		return is_size_field(spec->offset) ? (double)*(const size_t *)field
+		                                   : *(const unsigned *)field;
+	case K_DURATION: return (double)*(const gint64 *)field;
+	default: return *(const double *)field;
+	}
+}
+
+static bool is_number(const struct key_spec *spec)
+{
+	return spec->offset != NOFF &&
+	       (spec->type == K_INT || spec->type == K_UINT || spec->type == K_NUMBER ||
+	        spec->type == K_CUE || spec->type == K_DURATION);
+}
+
+bool policy_setting(const struct policy *pol, size_t i, char *name, size_t name_size, double *value,
+                    bool *of_models)
+{
+	const struct {
+		const char *section;
+		const struct key_spec *keys;
+	} sections[] = {{"limits", limit_keys},
+	                {"verdict", verdict_keys},
+	                {"complaint", complaint_keys},
+	                {"lexicon", lexicon_keys},
+	                {"models", model_keys}};
+	for (size_t s = 0; s < G_N_ELEMENTS(sections); s++)
+		for (const struct key_spec *k = sections[s].keys; k->key; k++)
+			if (is_number(k) && i-- == 0) {
+				g_snprintf(name, name_size, "%s.%s%s", sections[s].section, k->key,
+				           k->type == K_CUE ? ".weight" : "");
+				*value = setting_value(pol, k);
+				*of_models = strcmp(sections[s].section, "models") == 0;
+				return true;
+			}
+	for (size_t r = 0; r < G_N_ELEMENTS(rule_keys); r++)
+		if (is_number(&rule_keys[r].spec) && i-- == 0) {
+			g_snprintf(name, name_size, "rules.%s.%s", rule_name(rule_keys[r].rule),
+			           rule_keys[r].spec.key);
+			*value = setting_value(pol, &rule_keys[r].spec);
+			*of_models = false;
 			return true;
 		}
 	return false;
@@ -532,7 +579,7 @@ static void set_scalar(struct loader *L, const struct key_spec *spec, struct fy_
 			return;
 		if (spec->type == K_INT)
 			*(int *)(void *)field = (int)d;
-		else if (spec->offset == OFF(limits.max_text_bytes) || spec->offset == OFF(quoted_scan_bytes))
+		else if (is_size_field(spec->offset))
 			*(size_t *)(void *)field = (size_t)d;
 		else
 			*(unsigned *)(void *)field = (unsigned)d;

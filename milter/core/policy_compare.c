@@ -158,20 +158,80 @@ static bool compare_models(const struct policy *old, const struct policy *fresh,
 	           *is = fresh->encoder ? encoder_name(fresh->encoder) : NULL;
 	if (g_strcmp0(was, is) != 0)
 		line(changes, "models.encoder: %s -> %s", was ? was : "none", is ? is : "none");
-	/* the settings that weigh the models' say (thread-lift, hold-margin, ...)
-	 * decide as much as the weights do; without a gate on either side
-	 * nothing reads them */
-	if (old->gate == NULL || fresh->gate == NULL)
-		return shrinks;
-	const char *key;
-	double a, b;
-	char x[G_ASCII_DTOSTR_BUF_SIZE], y[G_ASCII_DTOSTR_BUF_SIZE];
-	for (size_t i = 0; policy_model_setting(old, i, &key, &a) && policy_model_setting(fresh, i, &key, &b);
-	     i++)
-		if (a != b)
-			line(changes, "models.%s: %s -> %s", key, units_format_number(x, a),
-			     units_format_number(y, b));
 	return shrinks;
+}
+
+/* "[a, b]; [c]": the rule sets of hold-when. */
+static char *hold_when_text(const struct policy *pol)
+{
+	GString *t = g_string_new(NULL);
+	for (guint i = 0; pol->hold_when && i < pol->hold_when->len; i++) {
+		guint32 mask = g_array_index(pol->hold_when, guint32, i);
+		g_string_append(t, i ? "; [" : "[");
+		for (int r = 0, n = 0; r < RULE_COUNT; r++)
+			if (mask & (1u << r))
+				g_string_append_printf(t, "%s%s", n++ ? ", " : "", rule_name(r));
+		g_string_append_c(t, ']');
+	}
+	return g_string_free(t, FALSE);
+}
+
+static bool same_globs(const GPtrArray *a, const GPtrArray *b)
+{
+	guint na = a ? a->len : 0, nb = b ? b->len : 0;
+	if (na != nb)
+		return false;
+	for (guint i = 0; i < na; i++)
+		if (!g_pattern_spec_equal(a->pdata[i], b->pdata[i]))
+			return false;
+	return true;
+}
+
+/* What decides besides the lists and models: scope, scores, thresholds,
+ * each rule's severity and weight, hold-when, the rules' counts,
+ * durations and business hours.  Changes only, never a loss.  The models'
+ * settings (thread-lift, hold-margin, ...) decide as much as their weights
+ * do; without a gate on either side nothing reads them. */
+static void compare_settings(const struct policy *old, const struct policy *fresh, GString *changes)
+{
+	const struct {
+		const char *key;
+		const GPtrArray *a, *b;
+	} globs[] = {{"senders", old->sender_globs, fresh->sender_globs},
+	             {"recipient-domains", old->domain_globs, fresh->domain_globs}};
+	for (size_t i = 0; i < G_N_ELEMENTS(globs); i++)
+		if (!same_globs(globs[i].a, globs[i].b))
+			line(changes, "applies-to.%s: %u -> %u globs, not the same", globs[i].key,
+			     globs[i].a ? globs[i].a->len : 0, globs[i].b ? globs[i].b->len : 0);
+	char name[96];
+	double a, b;
+	bool of_models;
+	char x[G_ASCII_DTOSTR_BUF_SIZE], y[G_ASCII_DTOSTR_BUF_SIZE];
+	for (size_t i = 0; policy_setting(old, i, name, sizeof name, &a, &of_models) &&
+	                   policy_setting(fresh, i, name, sizeof name, &b, &of_models);
+	     i++)
+		if (a != b && (!of_models || (old->gate && fresh->gate)))
+			line(changes, "%s: %s -> %s", name, units_format_number(x, a),
+			     units_format_number(y, b));
+	char *hw_old = hold_when_text(old), *hw_new = hold_when_text(fresh);
+	if (strcmp(hw_old, hw_new) != 0)
+		line(changes, "verdict.hold-when: %s -> %s", *hw_old ? hw_old : "none",
+		     *hw_new ? hw_new : "none");
+	g_free(hw_old);
+	g_free(hw_new);
+	for (int r = 0; r < RULE_COUNT; r++) {
+		const struct rule_conf *o = &old->rules[r], *f = &fresh->rules[r];
+		if (o->severity != f->severity)
+			line(changes, "rules.%s.severity: %s -> %s", rule_name(r),
+			     o->severity == RULE_HOLD ? "hold" : "advise",
+			     f->severity == RULE_HOLD ? "hold" : "advise");
+		if (o->weight != f->weight)
+			line(changes, "rules.%s.weight: %d -> %d", rule_name(r), o->weight, f->weight);
+	}
+	if (old->business_hours != fresh->business_hours || old->bh_days != fresh->bh_days ||
+	    old->bh_start != fresh->bh_start || old->bh_end != fresh->bh_end ||
+	    old->bh_utc_offset != fresh->bh_utc_offset)
+		line(changes, "rules.late-reply.business-hours: not the same");
 }
 
 bool policy_compare(const struct policy *old, const struct policy *fresh, GString *changes, GString *lost)
@@ -186,5 +246,6 @@ bool policy_compare(const struct policy *old, const struct policy *fresh, GStrin
 		shrinks = true;
 	}
 	shrinks |= compare_models(old, fresh, changes, lost);
+	compare_settings(old, fresh, changes);
 	return shrinks;
 }

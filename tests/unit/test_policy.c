@@ -24,14 +24,12 @@
 /* What every policy below has besides its rules: a version and a cue. */
 #define HEAD "version: 1\ncomplaint:\n  breach: {phrases: [still]}\n"
 
-static const char minimal[] =
-	HEAD
-	"name: tiny\n"
-	"rules:\n"
-	"  apology-missing:\n"
-	"    principle: p\n"
-	"    advice: a\n"
-	"    phrases: [sorry]\n";
+static const char minimal[] = HEAD "name: tiny\n"
+                                   "rules:\n"
+                                   "  apology-missing:\n"
+                                   "    principle: p\n"
+                                   "    advice: a\n"
+                                   "    phrases: [sorry]\n";
 
 static void test_shipped_policy_loads(void **state)
 {
@@ -66,94 +64,98 @@ struct bad_case {
 };
 
 static const struct bad_case bad[] = {
-	{"unknown top-level key", HEAD "nmae: x\n", "bad.yaml:4:1: policy: unknown key \"nmae\""},
-	{"unknown rule", HEAD "rules:\n  apology-mising:\n    principle: p\n",
-	 "bad.yaml:5:3: rules: unknown rule \"apology-mising\""},
-	{"unknown rule key", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    wieght: 3\n",
-	 "bad.yaml:8:5: excuse: unknown key \"wieght\""},
-	{"bad weight", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    weight: heavy\n",
-	 "bad.yaml:8:13: weight: expected a whole number"},
-	{"bad severity", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    severity: block\n",
-	 "bad.yaml:8:15: severity: expected advise or hold"},
-	{"bad duration", HEAD "rules:\n  late-reply:\n    principle: p\n    advice: a\n    after: soon\n",
-	 "bad.yaml:8:12: after: expected a duration"},
-	{"bad regex", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:(unclosed\"]\n",
-	 "bad.yaml:8:16: phrase cannot be compiled"},
-	{"missing advice", HEAD "rules:\n  excuse:\n    principle: p\n    phrases: [x]\n",
-	 "bad.yaml:5:3: excuse: every enabled rule needs a principle and advice"},
-	{"hold-when unknown rule", "verdict:\n  hold-when: [[defensiv]]\n",
-	 "bad.yaml:2:16: hold-when: unknown rule \"defensiv\""},
-	{"bad yaml", "rules: [\n", "bad.yaml:"},
-	{"rule name not a string", "rules:\n  ? [excuse]\n  : {principle: p, advice: a}\n",
-	 "rules: a rule name must be a plain string"},
-	{"bad business hours",
-	 "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {days: funday}\n",
-	 "business-hours.days: bad value \"funday\""},
-	/* numbers that pass no bound: "nan" is no number */
-	{"nan threshold", "version: 1\ncomplaint:\n  threshold: nan\n  breach: {phrases: [still]}\n",
-	 "bad.yaml:3:14: threshold: expected a number from 0 to 1000, not \"nan\""},
-	{"infinite cue weight", "version: 1\ncomplaint:\n  threshold: -inf\n  breach: {phrases: [still]}\n",
-	 "bad.yaml:3:14: threshold: expected a number"},
-	{"sign in the offset's hours",
-	 "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {utc-offset: \"+-5:00\"}\n",
-	 "business-hours.utc-offset: bad value \"+-5:00\""},
-	{"sign in the offset's minutes",
-	 "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {utc-offset: \"+01:-30\"}\n",
-	 "business-hours.utc-offset: bad value \"+01:-30\""},
-	{"offset past int", "rules:\n  late-reply:\n    principle: p\n    advice: a\n"
-	 "    business-hours: {utc-offset: \"+-2147483648:00\"}\n",
-	 "business-hours.utc-offset: bad value"},
-	/* a pattern found in every text */
-	{"regex matching nothing",
-	 HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:(?:zzqq)?\"]\n",
-	 "bad.yaml:8:16: phrase cannot be compiled"},
-	{"regex with an empty branch",
-	 HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:sorry|\"]\n",
-	 "it can match no characters at all"},
-	/* a collection where a string belongs: its position is its first scalar's */
-	{"phrase that is a list", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases:\n"
-	 "      - [nested, list]\n",
-	 "bad.yaml:9:10: phrase: expected a non-empty string"},
-	{"kind named by a list", HEAD "kinds: {? [x, y] : [zzz]}\nrules:\n  excuse: {principle: p, advice: a}\n",
-	 "bad.yaml:4:12: kinds: a kind's name must be a plain string"},
-	/* the sections a working policy needs */
-	{"no rules", HEAD "name: x\n",
-	 "bad.yaml:5:1: policy: the \"rules\" section is missing, so nothing would be judged (is the file "
-	 "complete?)"},
-	{"no rule enabled", HEAD "rules:\n  excuse: {enabled: false}\n",
-	 "bad.yaml:4:1: rules: no rule is enabled, so nothing would be judged"},
-	{"no version", "complaint:\n  breach: {phrases: [still]}\nrules:\n  excuse: {principle: p, advice: a}\n",
-	 "bad.yaml:5:1: policy: \"version: 1\" is missing"},
-	{"no complaint cues",
-	 "version: 1\ncomplaint:\n  threshold: 2\nrules:\n  excuse: {principle: p, advice: a}\n",
-	 "bad.yaml:2:1: policy: nothing would be recognised as a complaint"},
-	{"no complaint section", "version: 1\nrules:\n  excuse: {principle: p, advice: a, phrases: [x]}\n",
-	 "bad.yaml:4:1: policy: nothing would be recognised as a complaint"},
-	/* one document of plain values */
-	{"alias", HEAD "rules:\n  no-call-offer:\n    principle: &p call\n    advice: *p\n",
-	 "bad.yaml:7:14: YAML alias \"*p\" is not supported: write the value out in full"},
-	{"alias in a list", HEAD "rules:\n  excuse: {principle: p, advice: a, phrases: [&c courier, *c]}\n",
-	 "bad.yaml:5:60: YAML alias \"*c\" is not supported"},
-	{"merge key", HEAD "rules:\n  excuse: &r {principle: p, advice: a}\n  defensive:\n    <<: *r\n",
-	 "bad.yaml:7:10: YAML alias \"*r\" is not supported"},
-	{"second document", HEAD "rules:\n  excuse: {principle: p, advice: a}\n---\nrules: {}\n",
-	 "bad.yaml:6:1: a second YAML document: the file must hold one document only"},
-	{"empty second document", HEAD "rules:\n  excuse: {principle: p, advice: a}\n---\n",
-	 "bad.yaml:6:1: a second YAML document"},
-	/* the split's word lists */
-	{"empty split list", HEAD "lexicon:\n  quote-attribution-verbs: []\n",
-	 "bad.yaml:5:3: quote-attribution-verbs: an empty list (leave the key out for the built-in list)"},
-	{"split list not a list", HEAD "lexicon:\n  sign-offs: cheers\n",
-	 "bad.yaml:5:14: sign-offs: expected a list of strings"},
-	{"empty word in a split list", HEAD "lexicon:\n  device-lines: [\"Sent from my \", \"\"]\n",
-	 "bad.yaml:5:36: device-lines: expected a non-empty string"},
-	{"sign-off too long", HEAD "lexicon:\n  sign-offs: [with my very best wishes to you all]\n",
-	 "bad.yaml:5:15: sign-offs: \"with my very best wishes to you all\" is longer than 31 bytes"},
-	{"sentence word of two words", HEAD "lexicon:\n  sign-off-sentence-words: [ich, \"rufe an\"]\n",
-	 "bad.yaml:5:35: sign-off-sentence-words: \"rufe an\" is not one word (letters and apostrophes only): it "
-	 "would never match"},
-	{"sentence word with a digit", HEAD "lexicon:\n  sign-off-sentence-words: [wir, 2nd]\n",
-	 "bad.yaml:5:34: sign-off-sentence-words: \"2nd\" is not one word"},
+    {"unknown top-level key", HEAD "nmae: x\n", "bad.yaml:4:1: policy: unknown key \"nmae\""},
+    {"unknown rule", HEAD "rules:\n  apology-mising:\n    principle: p\n",
+     "bad.yaml:5:3: rules: unknown rule \"apology-mising\""},
+    {"unknown rule key", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    wieght: 3\n",
+     "bad.yaml:8:5: excuse: unknown key \"wieght\""},
+    {"bad weight", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    weight: heavy\n",
+     "bad.yaml:8:13: weight: expected a whole number"},
+    {"bad severity", HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    severity: block\n",
+     "bad.yaml:8:15: severity: expected advise or hold"},
+    {"bad duration", HEAD "rules:\n  late-reply:\n    principle: p\n    advice: a\n    after: soon\n",
+     "bad.yaml:8:12: after: expected a duration"},
+    {"bad regex",
+     HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:(unclosed\"]\n",
+     "bad.yaml:8:16: phrase cannot be compiled"},
+    {"missing advice", HEAD "rules:\n  excuse:\n    principle: p\n    phrases: [x]\n",
+     "bad.yaml:5:3: excuse: every enabled rule needs a principle and advice"},
+    {"hold-when unknown rule", "verdict:\n  hold-when: [[defensiv]]\n",
+     "bad.yaml:2:16: hold-when: unknown rule \"defensiv\""},
+    {"bad yaml", "rules: [\n", "bad.yaml:"},
+    {"rule name not a string", "rules:\n  ? [excuse]\n  : {principle: p, advice: a}\n",
+     "rules: a rule name must be a plain string"},
+    {"bad business hours",
+     "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {days: funday}\n",
+     "business-hours.days: bad value \"funday\""},
+    /* numbers that pass no bound: "nan" is no number */
+    {"nan threshold", "version: 1\ncomplaint:\n  threshold: nan\n  breach: {phrases: [still]}\n",
+     "bad.yaml:3:14: threshold: expected a number from 0 to 1000, not \"nan\""},
+    {"infinite cue weight", "version: 1\ncomplaint:\n  threshold: -inf\n  breach: {phrases: [still]}\n",
+     "bad.yaml:3:14: threshold: expected a number"},
+    {"sign in the offset's hours",
+     "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {utc-offset: \"+-5:00\"}\n",
+     "business-hours.utc-offset: bad value \"+-5:00\""},
+    {"sign in the offset's minutes",
+     "rules:\n  late-reply:\n    principle: p\n    advice: a\n    business-hours: {utc-offset: "
+     "\"+01:-30\"}\n",
+     "business-hours.utc-offset: bad value \"+01:-30\""},
+    {"offset past int",
+     "rules:\n  late-reply:\n    principle: p\n    advice: a\n"
+     "    business-hours: {utc-offset: \"+-2147483648:00\"}\n",
+     "business-hours.utc-offset: bad value"},
+    /* a pattern found in every text */
+    {"regex matching nothing",
+     HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:(?:zzqq)?\"]\n",
+     "bad.yaml:8:16: phrase cannot be compiled"},
+    {"regex with an empty branch",
+     HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases: [\"re:sorry|\"]\n",
+     "it can match no characters at all"},
+    /* a collection where a string belongs: its position is its first scalar's */
+    {"phrase that is a list",
+     HEAD "rules:\n  excuse:\n    principle: p\n    advice: a\n    phrases:\n"
+          "      - [nested, list]\n",
+     "bad.yaml:9:10: phrase: expected a non-empty string"},
+    {"kind named by a list", HEAD "kinds: {? [x, y] : [zzz]}\nrules:\n  excuse: {principle: p, advice: a}\n",
+     "bad.yaml:4:12: kinds: a kind's name must be a plain string"},
+    /* the sections a working policy needs */
+    {"no rules", HEAD "name: x\n",
+     "bad.yaml:5:1: policy: the \"rules\" section is missing, so nothing would be judged (is the file "
+     "complete?)"},
+    {"no rule enabled", HEAD "rules:\n  excuse: {enabled: false}\n",
+     "bad.yaml:4:1: rules: no rule is enabled, so nothing would be judged"},
+    {"no version", "complaint:\n  breach: {phrases: [still]}\nrules:\n  excuse: {principle: p, advice: a}\n",
+     "bad.yaml:5:1: policy: \"version: 1\" is missing"},
+    {"no complaint cues",
+     "version: 1\ncomplaint:\n  threshold: 2\nrules:\n  excuse: {principle: p, advice: a}\n",
+     "bad.yaml:2:1: policy: nothing would be recognised as a complaint"},
+    {"no complaint section", "version: 1\nrules:\n  excuse: {principle: p, advice: a, phrases: [x]}\n",
+     "bad.yaml:4:1: policy: nothing would be recognised as a complaint"},
+    /* one document of plain values */
+    {"alias", HEAD "rules:\n  no-call-offer:\n    principle: &p call\n    advice: *p\n",
+     "bad.yaml:7:14: YAML alias \"*p\" is not supported: write the value out in full"},
+    {"alias in a list", HEAD "rules:\n  excuse: {principle: p, advice: a, phrases: [&c courier, *c]}\n",
+     "bad.yaml:5:60: YAML alias \"*c\" is not supported"},
+    {"merge key", HEAD "rules:\n  excuse: &r {principle: p, advice: a}\n  defensive:\n    <<: *r\n",
+     "bad.yaml:7:10: YAML alias \"*r\" is not supported"},
+    {"second document", HEAD "rules:\n  excuse: {principle: p, advice: a}\n---\nrules: {}\n",
+     "bad.yaml:6:1: a second YAML document: the file must hold one document only"},
+    {"empty second document", HEAD "rules:\n  excuse: {principle: p, advice: a}\n---\n",
+     "bad.yaml:6:1: a second YAML document"},
+    /* the split's word lists */
+    {"empty split list", HEAD "lexicon:\n  quote-attribution-verbs: []\n",
+     "bad.yaml:5:3: quote-attribution-verbs: an empty list (leave the key out for the built-in list)"},
+    {"split list not a list", HEAD "lexicon:\n  sign-offs: cheers\n",
+     "bad.yaml:5:14: sign-offs: expected a list of strings"},
+    {"empty word in a split list", HEAD "lexicon:\n  device-lines: [\"Sent from my \", \"\"]\n",
+     "bad.yaml:5:36: device-lines: expected a non-empty string"},
+    {"sign-off too long", HEAD "lexicon:\n  sign-offs: [with my very best wishes to you all]\n",
+     "bad.yaml:5:15: sign-offs: \"with my very best wishes to you all\" is longer than 31 bytes"},
+    {"sentence word of two words", HEAD "lexicon:\n  sign-off-sentence-words: [ich, \"rufe an\"]\n",
+     "bad.yaml:5:35: sign-off-sentence-words: \"rufe an\" is not one word (letters and apostrophes only): it "
+     "would never match"},
+    {"sentence word with a digit", HEAD "lexicon:\n  sign-off-sentence-words: [wir, 2nd]\n",
+     "bad.yaml:5:34: sign-off-sentence-words: \"2nd\" is not one word"},
 };
 
 static void test_bad_policies(void **state)
@@ -237,7 +239,8 @@ static void test_cut_short(void **state)
 	for (size_t i = 0; i < len; i++)
 		line += text[i] == '\n';
 	assert_null(policy_load_string("policies/default.yaml", text, len, &err));
-	char *want = g_strdup_printf("policies/default.yaml:%d:1: policy: the \"rules\" section is missing", line);
+	char *want =
+	    g_strdup_printf("policies/default.yaml:%d:1: policy: the \"rules\" section is missing", line);
 	if (err == NULL || strstr(err, want) == NULL)
 		print_error("want %s\ngot: %s\n", want, err ? err : "(accepted)");
 	assert_non_null(strstr(err, want));
@@ -255,10 +258,10 @@ static struct policy *load_ok(const char *name, const char *yaml)
 	return pol;
 }
 
-#define RULES_OLD                                                                                          \
-	"rules:\n"                                                                                          \
-	"  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "  \
-	"pardon, forgive us, forgive me]}\n"                                                                \
+#define RULES_OLD                                                                                            \
+	"rules:\n"                                                                                           \
+	"  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "    \
+	"pardon, forgive us, forgive me]}\n"                                                                 \
 	"  excuse: {principle: p, advice: a, phrases: [swamped]}\n"
 
 struct compare_case {
@@ -271,38 +274,37 @@ struct compare_case {
 
 /* Each against HEAD RULES_OLD: 1 cue, 7 apology phrases, 1 excuse. */
 static const struct compare_case compare_cases[] = {
-	{"the same", RULES_OLD, false, "", ""},
-	{"a phrase more",
-	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
-	 "pardon, forgive us, forgive me, excuse us]}\n  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
-	 false, "rules.apology-missing.phrases: 7 -> 8 patterns\npatterns: 9 -> 10\n", ""},
-	{"a few phrases fewer",
-	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
-	 "pardon]}\n  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
-	 false, "rules.apology-missing.phrases: 7 -> 5 patterns\n", ""},
-	{"a rule gone",
-	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
-	 "pardon, forgive us, forgive me]}\n",
-	 true, "rule excuse: enabled -> off\n", "rule excuse"},
-	{"a rule off",
-	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
-	 "pardon, forgive us, forgive me]}\n  excuse: {enabled: false, phrases: [swamped]}\n",
-	 true, "rule excuse: enabled -> off\n", "rule excuse"},
-	{"a list emptied",
-	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
-	 "pardon, forgive us, forgive me]}\n  excuse: {principle: p, advice: a}\n",
-	 true, "rules.excuse.phrases: 1 -> 0 patterns\n", "every entry of rules.excuse.phrases"},
-	{"most patterns gone",
-	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, regret*]}\n"
-	 "  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
-	 true, "patterns: 9 -> 4\n", "5 of 9 patterns"},
-	{"half the patterns gone",
-	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*]}\n"
-	 "  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
-	 false, "patterns: 9 -> 5\n", ""},
-	{"everything",
-	 "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry]}\n", true, "",
-	 "rule excuse; 7 of 9 patterns"},
+    {"the same", RULES_OLD, false, "", ""},
+    {"a phrase more",
+     "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+     "pardon, forgive us, forgive me, excuse us]}\n  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+     false, "rules.apology-missing.phrases: 7 -> 8 patterns\npatterns: 9 -> 10\n", ""},
+    {"a few phrases fewer",
+     "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+     "pardon]}\n  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+     false, "rules.apology-missing.phrases: 7 -> 5 patterns\n", ""},
+    {"a rule gone",
+     "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+     "pardon, forgive us, forgive me]}\n",
+     true, "rule excuse: enabled -> off\n", "rule excuse"},
+    {"a rule off",
+     "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+     "pardon, forgive us, forgive me]}\n  excuse: {enabled: false, phrases: [swamped]}\n",
+     true, "rule excuse: enabled -> off\n", "rule excuse"},
+    {"a list emptied",
+     "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*, my apologies, "
+     "pardon, forgive us, forgive me]}\n  excuse: {principle: p, advice: a}\n",
+     true, "rules.excuse.phrases: 1 -> 0 patterns\n", "every entry of rules.excuse.phrases"},
+    {"most patterns gone",
+     "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, regret*]}\n"
+     "  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+     true, "patterns: 9 -> 4\n", "5 of 9 patterns"},
+    {"half the patterns gone",
+     "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, apologi*, regret*]}\n"
+     "  excuse: {principle: p, advice: a, phrases: [swamped]}\n",
+     false, "patterns: 9 -> 5\n", ""},
+    {"everything", "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry]}\n", true, "",
+     "rule excuse; 7 of 9 patterns"},
 };
 
 static void test_compare(void **state)
@@ -315,9 +317,10 @@ static void test_compare(void **state)
 		struct policy *fresh = load_ok(c->name, yaml);
 		GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
 		bool shrinks = policy_compare(old, fresh, changes, lost);
-		if (shrinks != c->shrinks || strstr(changes->str, c->change) == NULL || strcmp(lost->str, c->lost) != 0)
-			print_error("case \"%s\": shrinks %d\nchanges:\n%slost: %s\n", c->name, shrinks, changes->str,
-			            lost->str);
+		if (shrinks != c->shrinks || strstr(changes->str, c->change) == NULL ||
+		    strcmp(lost->str, c->lost) != 0)
+			print_error("case \"%s\": shrinks %d\nchanges:\n%slost: %s\n", c->name, shrinks,
+			            changes->str, lost->str);
 		assert_int_equal(shrinks, c->shrinks);
 		assert_non_null(strstr(changes->str, c->change));
 		assert_string_equal(lost->str, c->lost);
@@ -385,6 +388,64 @@ static void test_compare_shipped(void **state)
 	g_free(no_gate);
 	g_free(text);
 	policy_unref(whole);
+}
+
+/* The shipped policy with one change of each kind that decides besides
+ * the lists and models: each is reported, in both directions, and none is
+ * a loss. */
+static void test_compare_settings(void **state)
+{
+	(void)state;
+	char *text = NULL;
+	assert_true(g_file_get_contents("policies/default.yaml", &text, NULL, NULL));
+	struct policy *whole = load_ok("policies/default.yaml", text);
+	static const struct {
+		const char *from, *to, *change, *back;
+	} edits[] = {
+	    {"\n  threshold: 2 ", "\n  threshold: 3 ", "complaint.threshold: 2 -> 3\n",
+	     "complaint.threshold: 3 -> 2\n"},
+	    {"\n  advise-score: 1\n", "\n  advise-score: 4\n", "verdict.advise-score: 1 -> 4\n",
+	     "verdict.advise-score: 4 -> 1\n"},
+	    {"\n    - [apology-missing, excuse]\n", "\n",
+	     "verdict.hold-when: [defensive]; [apology-missing, blame-third-party]; [apology-missing, "
+	     "excuse] -> "
+	     "[defensive]; [apology-missing, blame-third-party]\n",
+	     "verdict.hold-when: [defensive]; [apology-missing, blame-third-party] -> [defensive]; "
+	     "[apology-missing, blame-third-party]; [apology-missing, excuse]\n"},
+	    {"\n  defensive:\n    severity: hold\n", "\n  defensive:\n    severity: advise\n",
+	     "rules.defensive.severity: hold -> advise\n", "rules.defensive.severity: advise -> hold\n"},
+	    {"\n    after: 24h\n", "\n    after: 48h\n", "rules.late-reply.after: 86400 -> 172800\n",
+	     "rules.late-reply.after: 172800 -> 86400\n"},
+	    {"\n    # business-hours: {", "\n    business-hours: {",
+	     "rules.late-reply.business-hours: not the same\n",
+	     "rules.late-reply.business-hours: not the same\n"},
+	    {"\n  senders: [\"*\"]", "\n  senders: [\"*@example.com\"]",
+	     "applies-to.senders: 1 -> 1 globs, not the same\n",
+	     "applies-to.senders: 1 -> 1 globs, not the same\n"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(edits); i++) {
+		char **parts = g_strsplit(text, edits[i].from, 2);
+		if (parts[1] == NULL)
+			fail_msg("edit %zu: \"%s\" is not in the shipped policy", i, edits[i].from);
+		char *edited = g_strjoin(edits[i].to, parts[0], parts[1], NULL);
+		struct policy *fresh = load_ok("policies/default.yaml", edited);
+		GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
+		assert_false(policy_compare(whole, fresh, changes, lost));
+		if (strcmp(changes->str, edits[i].change) != 0)
+			fail_msg("edit %zu: %s", i, changes->str);
+		assert_int_equal(lost->len, 0);
+		g_string_truncate(changes, 0);
+		assert_false(policy_compare(fresh, whole, changes, lost));
+		if (strcmp(changes->str, edits[i].back) != 0)
+			fail_msg("edit %zu back: %s", i, changes->str);
+		g_string_free(changes, TRUE);
+		g_string_free(lost, TRUE);
+		policy_unref(fresh);
+		g_free(edited);
+		g_strfreev(parts);
+	}
+	policy_unref(whole);
+	g_free(text);
 }
 
 /* The models' settings (thread-lift, serious-margin, ...) are changes as
@@ -496,7 +557,8 @@ static char *raise_threshold(const char *model)
 /* The version line without its digest, as an older apology-train wrote it. */
 static char *no_digest(const char *model)
 {
-	GRegex *re = g_regex_new("^(version 1 \\([0-9]+ examples), [0-9a-f]{12}\\)$", G_REGEX_MULTILINE, 0, NULL);
+	GRegex *re =
+	    g_regex_new("^(version 1 \\([0-9]+ examples), [0-9a-f]{12}\\)$", G_REGEX_MULTILINE, 0, NULL);
 	char *out = g_regex_replace(re, model, -1, 0, "\\1)", 0, NULL);
 	g_regex_unref(re);
 	assert_string_not_equal(out, model);
@@ -541,8 +603,8 @@ static void test_compare_models_content(void **state)
 		char *doubts = policy_model_doubts(copy, &n);
 		assert_int_equal(n, cases[i].doubted ? 1 : 0);
 		if (cases[i].doubted) {
-			char *line = g_strdup_printf("models.gate: the file is not what its version line \"%s\" names",
-			                             version);
+			char *line = g_strdup_printf(
+			    "models.gate: the file is not what its version line \"%s\" names", version);
 			assert_non_null(doubts);
 			assert_true(g_str_has_prefix(doubts, line));
 			assert_null(strstr(doubts, "models.sentences")); /* only the one edited */
@@ -646,13 +708,20 @@ static void test_rule_names(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_shipped_policy_loads), cmocka_unit_test(test_minimal_policy),
-		cmocka_unit_test(test_bad_policies),         cmocka_unit_test(test_regex_long_runs),         cmocka_unit_test(test_cut_short),
-		cmocka_unit_test(test_compare),              cmocka_unit_test(test_compare_shipped),
-		cmocka_unit_test(test_compare_model_settings),
-		cmocka_unit_test(test_missing_file),         cmocka_unit_test(test_rule_names),
-		cmocka_unit_test(test_split_lists),          cmocka_unit_test(test_cues_subset),
-		cmocka_unit_test(test_compare_models_content),
+	    cmocka_unit_test(test_shipped_policy_loads),
+	    cmocka_unit_test(test_minimal_policy),
+	    cmocka_unit_test(test_bad_policies),
+	    cmocka_unit_test(test_regex_long_runs),
+	    cmocka_unit_test(test_cut_short),
+	    cmocka_unit_test(test_compare),
+	    cmocka_unit_test(test_compare_shipped),
+	    cmocka_unit_test(test_compare_model_settings),
+	    cmocka_unit_test(test_compare_settings),
+	    cmocka_unit_test(test_missing_file),
+	    cmocka_unit_test(test_rule_names),
+	    cmocka_unit_test(test_split_lists),
+	    cmocka_unit_test(test_cues_subset),
+	    cmocka_unit_test(test_compare_models_content),
 	};
 	return cmocka_run_group_tests_name("policy", tests, NULL, NULL);
 }
