@@ -189,6 +189,16 @@ size_t lexicon_word_len(const char *s, size_t len)
 	return MIN(i, len);
 }
 
+bool lexicon_is_word(const char *s, size_t len)
+{
+	if (len == 0 || lexicon_word_len(s, len) != len)
+		return false;
+	for (const char *p = s; p < s + len; p = g_utf8_next_char(p))
+		if (g_unichar_isalpha(g_utf8_get_char(p)))
+			return true;
+	return false; /* apostrophes only */
+}
+
 const struct split_lexicon *split_lexicon_builtin(void)
 {
 	static struct split_lexicon lex;

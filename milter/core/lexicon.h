@@ -54,11 +54,9 @@ void split_lexicon_clear(struct split_lexicon *lex);
  * and apostrophes (' or U+2019); 0 when S does not start with one. */
 size_t lexicon_word_len(const char *s, size_t len);
 
-/* Is S (LEN bytes) one word, as lexicon_word_len() reads words? */
-static inline bool lexicon_is_word(const char *s, size_t len)
-{
-	return len > 0 && lexicon_word_len(s, len) == len;
-}
+/* Is S (LEN bytes) one word, as lexicon_word_len() reads words, with at
+ * least one letter? */
+bool lexicon_is_word(const char *s, size_t len);
 
 /* The built-in lists, for a split without a policy. */
 const struct split_lexicon *split_lexicon_builtin(void);

@@ -57,42 +57,86 @@ static bool is_attachment(GMimeObject *part)
  * control characters. */
 static bool western_label(const char *cs)
 {
-	static const char *const labels[] = {"iso-8859-1", "iso8859-1", "iso_8859-1",   "latin1",
-	                                     "latin-1",    "l1",        "cp819",        "ibm819",
-	                                     "us-ascii",   "ascii",     "windows-1252", "cp1252"};
+	static const char *const labels[] = {"iso-8859-1", "iso8859-1",  "iso_8859-1",   "iso_8859-1:1987",
+	                                     "iso8859_1",  "iso-ir-100", "csisolatin1",  "latin1",
+	                                     "latin-1",    "l1",         "cp819",        "ibm819",
+	                                     "us-ascii",   "ascii",      "windows-1252", "cp1252",
+	                                     "x-cp1252"};
 	for (size_t i = 0; i < G_N_ELEMENTS(labels); i++)
 		if (g_ascii_strcasecmp(cs, labels[i]) == 0)
 			return true;
 	return false;
 }
 
-/* BUF (LEN bytes) read as Windows-1252, the five bytes it leaves undefined
- * as ISO-8859-1 reads them.  A table, not iconv: glibc loads and unloads
- * its converter module with each conversion (docs/performance.md). */
-static char *from_windows_1252(const char *buf, size_t len)
+/* Windows-1252's 0x80-0x9F; the five bytes it leaves undefined as
+ * ISO-8859-1 reads them (C1 controls). */
+static const gunichar cp1252_c1[32] = {
+    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
+    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
+    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
+};
+
+static gunichar from_cp1252(guchar b)
 {
-	static const gunichar c1[32] = {
-	    0x20AC, 0x0081, 0x201A, 0x0192, 0x201E, 0x2026, 0x2020, 0x2021, 0x02C6, 0x2030, 0x0160,
-	    0x2039, 0x0152, 0x008D, 0x017D, 0x008F, 0x0090, 0x2018, 0x2019, 0x201C, 0x201D, 0x2022,
-	    0x2013, 0x2014, 0x02DC, 0x2122, 0x0161, 0x203A, 0x0153, 0x009D, 0x017E, 0x0178,
-	};
+	return b >= 0x80 && b < 0xA0 ? cp1252_c1[b - 0x80] : (gunichar)b;
+}
+
+/* BUF (LEN bytes) as UTF-8.  Every byte is read as Windows-1252 when
+ * WHOLE; otherwise valid UTF-8 sequences are kept and only the bytes that
+ * are none are read so (undeclared text of mixed origin: a line pasted
+ * from an older program into UTF-8).  A table, not iconv: glibc loads and
+ * unloads its converter module with each conversion
+ * (docs/performance.md). */
+static char *from_windows_1252(const char *buf, size_t len, bool whole)
+{
 	GString *out = g_string_sized_new(len + len / 8 + 1);
-	for (size_t i = 0; i < len; i++) {
+	size_t i = 0;
+	while (i < len) {
 		guchar b = (guchar)buf[i];
-		if (b < 0x80)
+		gunichar c =
+		    b < 0x80 || whole ? (gunichar)-1 : g_utf8_get_char_validated(buf + i, (gssize)(len - i));
+		if (b < 0x80) {
 			g_string_append_c(out, (char)b);
-		else
-			g_string_append_unichar(out, b < 0xA0 ? c1[b - 0x80] : (gunichar)b);
+			i++;
+		} else if (c != (gunichar)-1 && c != (gunichar)-2) {
+			size_t n = (size_t)g_utf8_skip[b];
+			g_string_append_len(out, buf + i, (gssize)n);
+			i += n;
+		} else {
+			g_string_append_unichar(out, from_cp1252(b));
+			i++;
+		}
 	}
+	return g_string_free(out, FALSE);
+}
+
+/* Text GMime decoded from ISO-8859-1 or a label it treats so: its C1
+ * controls (U+0080-U+009F, which no text means) are the Windows-1252
+ * characters the sender wrote ("That\u0092s" is "That’s").  Returns TEXT,
+ * or a new string and TEXT freed. */
+static char *fold_c1(char *text)
+{
+	if (text == NULL || strstr(text, "\xC2") == NULL)
+		return text; /* every C1 control starts with 0xC2 in UTF-8 */
+	GString *out = g_string_sized_new(strlen(text));
+	for (const char *p = text; *p;) {
+		if ((guchar)p[0] == 0xC2 && (guchar)p[1] >= 0x80 && (guchar)p[1] < 0xA0) {
+			g_string_append_unichar(out, from_cp1252((guchar)p[1]));
+			p += 2;
+		} else {
+			g_string_append_c(out, *p++);
+		}
+	}
+	g_free(text);
 	return g_string_free(out, FALSE);
 }
 
 /* Parts in UTF-8, in ASCII, in a Western label or with no charset at all
  * are decoded here, not by GMime: their transfer encoding only, then
  * Windows-1252 for a Western label, and for text with no label, or an
- * ASCII one, that is not UTF-8 (undeclared 8-bit text is mostly what
- * Windows mail programs wrote; GMime would keep its bytes, and each would
- * become U+FFFD).  NULL when the part is in another charset: GMime
+ * ASCII one, the bytes that are no UTF-8 (undeclared 8-bit text is mostly
+ * what Windows mail programs wrote; GMime would keep its bytes, and each
+ * would become U+FFFD).  NULL when the part is in another charset: GMime
  * decodes it. */
 static char *fast_text(GMimePart *part, GMimeDataWrapper *content)
 {
@@ -112,7 +156,7 @@ static char *fast_text(GMimePart *part, GMimeDataWrapper *content)
 		g_byte_array_append(buf, &nul, 1);
 		return (char *)g_byte_array_free(buf, FALSE);
 	}
-	char *text = from_windows_1252((const char *)buf->data, buf->len);
+	char *text = from_windows_1252((const char *)buf->data, buf->len, !maybe_utf8);
 	g_byte_array_unref(buf);
 	return text;
 }
@@ -131,7 +175,7 @@ static char *part_text(struct walk *w, GMimePart *part)
 	}
 	char *text = fast_text(part, content);
 	if (text == NULL)
-		text = g_mime_text_part_get_text(GMIME_TEXT_PART(part));
+		text = fold_c1(g_mime_text_part_get_text(GMIME_TEXT_PART(part)));
 	if (text == NULL)
 		return g_strdup("");
 	if (strlen(text) > w->lim->max_text_bytes) {
@@ -282,7 +326,7 @@ static char *header_msgid(GMimeObject *obj, const char *name)
 static void fill_headers(struct message *msg, GMimeMessage *m)
 {
 	GMimeObject *obj = GMIME_OBJECT(m);
-	msg->subject = dup_valid(g_mime_message_get_subject(m));
+	msg->subject = fold_c1(dup_valid(g_mime_message_get_subject(m)));
 	msg->from = first_mailbox(g_mime_message_get_from(m));
 	msg->message_id = dup_valid(g_mime_message_get_message_id(m));
 	msg->in_reply_to = header_msgid(obj, "In-Reply-To");

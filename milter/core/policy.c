@@ -216,17 +216,34 @@ static bool is_size_field(size_t offset)
 	return offset == OFF(limits.max_text_bytes) || offset == OFF(quoted_scan_bytes);
 }
 
-/* The value of the number SPEC says where in POL. */
-static double setting_value(const struct policy *pol, const struct key_spec *spec)
+/* The number SPEC says where in POL, as text: whole numbers as such,
+ * durations in their largest whole unit ("36h", "90d"), others to the
+ * digit that tells two apart (units_format_number()). */
+static void setting_text(const struct policy *pol, const struct key_spec *spec, char *out, size_t size)
 {
 	const void *field = (const char *)pol + spec->offset;
+	char buf[G_ASCII_DTOSTR_BUF_SIZE];
+	gint64 n;
 	switch (spec->type) {
-	case K_INT: return *(const int *)field;
+	case K_INT: g_snprintf(out, size, "%d", *(const int *)field); return;
 	case K_UINT:
-		return is_size_field(spec->offset) ? (double)*(const size_t *)field
-		                                   : *(const unsigned *)field;
-	case K_DURATION: return (double)*(const gint64 *)field;
-	default: return *(const double *)field;
+		n = is_size_field(spec->offset) ? (gint64) * (const size_t *)field
+		                                : (gint64) * (const unsigned *)field;
+		g_snprintf(out, size, "%" G_GINT64_FORMAT, n);
+		return;
+	case K_DURATION:
+		n = *(const gint64 *)field;
+		g_snprintf(out, size, "%" G_GINT64_FORMAT "%s",
+		           n % 86400 == 0  ? n / 86400
+		           : n % 3600 == 0 ? n / 3600
+		           : n % 60 == 0   ? n / 60
+		                           : n,
+		           n % 86400 == 0  ? "d"
+		           : n % 3600 == 0 ? "h"
+		           : n % 60 == 0   ? "m"
+		                           : "s");
+		return;
+	default: g_strlcpy(out, units_format_number(buf, *(const double *)field), size); return;
 	}
 }
 
@@ -237,8 +254,8 @@ static bool is_number(const struct key_spec *spec)
 	        spec->type == K_CUE || spec->type == K_DURATION);
 }
 
-bool policy_setting(const struct policy *pol, size_t i, char *name, size_t name_size, double *value,
-                    bool *of_models)
+bool policy_setting(const struct policy *pol, size_t i, char *name, size_t name_size, char *value,
+                    size_t value_size, bool *of_models)
 {
 	const struct {
 		const char *section;
@@ -253,7 +270,7 @@ bool policy_setting(const struct policy *pol, size_t i, char *name, size_t name_
 			if (is_number(k) && i-- == 0) {
 				g_snprintf(name, name_size, "%s.%s%s", sections[s].section, k->key,
 				           k->type == K_CUE ? ".weight" : "");
-				*value = setting_value(pol, k);
+				setting_text(pol, k, value, value_size);
 				*of_models = strcmp(sections[s].section, "models") == 0;
 				return true;
 			}
@@ -261,7 +278,7 @@ bool policy_setting(const struct policy *pol, size_t i, char *name, size_t name_
 		if (is_number(&rule_keys[r].spec) && i-- == 0) {
 			g_snprintf(name, name_size, "rules.%s.%s", rule_name(rule_keys[r].rule),
 			           rule_keys[r].spec.key);
-			*value = setting_value(pol, &rule_keys[r].spec);
+			setting_text(pol, &rule_keys[r].spec, value, value_size);
 			*of_models = false;
 			return true;
 		}
@@ -439,10 +456,10 @@ static void load_split_list(struct loader *L, struct fy_node *v, struct pos kp, 
 			error_at(L, node_pos(item), "%s: \"%s\" is longer than %d bytes", key, s,
 			         SIGN_OFF_MAX - 1);
 		else if (list == SPLIT_SENTENCE_WORDS && !lexicon_is_word(s, strlen(s)))
-			error_at(
-			    L, node_pos(item),
-			    "%s: \"%s\" is not one word (letters and apostrophes only): it would never match",
-			    key, s);
+			error_at(L, node_pos(item),
+			         "%s: \"%s\" is not one word (letters, and apostrophes within it): it would "
+			         "never match",
+			         key, s);
 		else
 			g_ptr_array_add(words, g_strdup(s));
 	}

@@ -5,6 +5,7 @@
  * it reads two compiled policies and writes text.
  */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "encoder.h"
@@ -161,30 +162,68 @@ static bool compare_models(const struct policy *old, const struct policy *fresh,
 	return shrinks;
 }
 
-/* "[a, b]; [c]": the rule sets of hold-when. */
+static int compare_masks(const void *a, const void *b)
+{
+	guint32 x = *(const guint32 *)a, y = *(const guint32 *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* "[a, b]; [c]": the rule sets of hold-when, in one order and each once
+ * (the order they are written in decides nothing). */
 static char *hold_when_text(const struct policy *pol)
 {
+	guint n = pol->hold_when ? pol->hold_when->len : 0;
+	guint32 *masks = g_new(guint32, n + 1);
+	if (n)
+		memcpy(masks, pol->hold_when->data, n * sizeof *masks);
+	qsort(masks, n, sizeof *masks, compare_masks);
 	GString *t = g_string_new(NULL);
-	for (guint i = 0; pol->hold_when && i < pol->hold_when->len; i++) {
-		guint32 mask = g_array_index(pol->hold_when, guint32, i);
-		g_string_append(t, i ? "; [" : "[");
-		for (int r = 0, n = 0; r < RULE_COUNT; r++)
-			if (mask & (1u << r))
-				g_string_append_printf(t, "%s%s", n++ ? ", " : "", rule_name(r));
+	for (guint i = 0; i < n; i++) {
+		if (i > 0 && masks[i] == masks[i - 1])
+			continue;
+		g_string_append(t, t->len ? "; [" : "[");
+		for (int r = 0, k = 0; r < RULE_COUNT; r++)
+			if (masks[i] & (1u << r))
+				g_string_append_printf(t, "%s%s", k++ ? ", " : "", rule_name(r));
 		g_string_append_c(t, ']');
 	}
+	g_free(masks);
 	return g_string_free(t, FALSE);
+}
+
+/* Has every glob of A its equal in B?  (Their order decides nothing.) */
+static bool globs_within(const GPtrArray *a, const GPtrArray *b)
+{
+	for (guint i = 0; a && i < a->len; i++) {
+		bool found = false;
+		for (guint j = 0; b && j < b->len && !found; j++)
+			found = g_pattern_spec_equal(a->pdata[i], b->pdata[j]);
+		if (!found)
+			return false;
+	}
+	return true;
 }
 
 static bool same_globs(const GPtrArray *a, const GPtrArray *b)
 {
-	guint na = a ? a->len : 0, nb = b ? b->len : 0;
-	if (na != nb)
-		return false;
-	for (guint i = 0; i < na; i++)
-		if (!g_pattern_spec_equal(a->pdata[i], b->pdata[i]))
-			return false;
-	return true;
+	return globs_within(a, b) && globs_within(b, a);
+}
+
+/* "mon tue wed thu fri 09:00-17:00 UTC+00:00", or "none". */
+static char *business_hours_text(const struct policy *pol)
+{
+	static const char *const days[] = {"mon", "tue", "wed", "thu", "fri", "sat", "sun"};
+	if (!pol->business_hours)
+		return g_strdup("none");
+	GString *t = g_string_new(NULL);
+	for (int d = 0; d < 7; d++)
+		if (pol->bh_days & (1u << (d + 1)))
+			g_string_append_printf(t, "%s ", days[d]);
+	int off = ABS(pol->bh_utc_offset);
+	g_string_append_printf(t, "%02d:%02d-%02d:%02d UTC%c%02d:%02d", pol->bh_start / 60,
+	                       pol->bh_start % 60, pol->bh_end / 60, pol->bh_end % 60,
+	                       pol->bh_utc_offset < 0 ? '-' : '+', off / 60, off % 60);
+	return g_string_free(t, FALSE);
 }
 
 /* What decides besides the lists and models: scope, scores, thresholds,
@@ -203,16 +242,13 @@ static void compare_settings(const struct policy *old, const struct policy *fres
 		if (!same_globs(globs[i].a, globs[i].b))
 			line(changes, "applies-to.%s: %u -> %u globs, not the same", globs[i].key,
 			     globs[i].a ? globs[i].a->len : 0, globs[i].b ? globs[i].b->len : 0);
-	char name[96];
-	double a, b;
+	char name[96], a[48], b[48];
 	bool of_models;
-	char x[G_ASCII_DTOSTR_BUF_SIZE], y[G_ASCII_DTOSTR_BUF_SIZE];
-	for (size_t i = 0; policy_setting(old, i, name, sizeof name, &a, &of_models) &&
-	                   policy_setting(fresh, i, name, sizeof name, &b, &of_models);
+	for (size_t i = 0; policy_setting(old, i, name, sizeof name, a, sizeof a, &of_models) &&
+	                   policy_setting(fresh, i, name, sizeof name, b, sizeof b, &of_models);
 	     i++)
-		if (a != b && (!of_models || (old->gate && fresh->gate)))
-			line(changes, "%s: %s -> %s", name, units_format_number(x, a),
-			     units_format_number(y, b));
+		if (strcmp(a, b) != 0 && (!of_models || (old->gate && fresh->gate)))
+			line(changes, "%s: %s -> %s", name, a, b);
 	char *hw_old = hold_when_text(old), *hw_new = hold_when_text(fresh);
 	if (strcmp(hw_old, hw_new) != 0)
 		line(changes, "verdict.hold-when: %s -> %s", *hw_old ? hw_old : "none",
@@ -228,10 +264,11 @@ static void compare_settings(const struct policy *old, const struct policy *fres
 		if (o->weight != f->weight)
 			line(changes, "rules.%s.weight: %d -> %d", rule_name(r), o->weight, f->weight);
 	}
-	if (old->business_hours != fresh->business_hours || old->bh_days != fresh->bh_days ||
-	    old->bh_start != fresh->bh_start || old->bh_end != fresh->bh_end ||
-	    old->bh_utc_offset != fresh->bh_utc_offset)
-		line(changes, "rules.late-reply.business-hours: not the same");
+	char *bh_old = business_hours_text(old), *bh_new = business_hours_text(fresh);
+	if (strcmp(bh_old, bh_new) != 0)
+		line(changes, "rules.late-reply.business-hours: %s -> %s", bh_old, bh_new);
+	g_free(bh_old);
+	g_free(bh_new);
 }
 
 bool policy_compare(const struct policy *old, const struct policy *fresh, GString *changes, GString *lost)

@@ -97,12 +97,13 @@ extern const char *const policy_model_keys[POLICY_CLASSIFIERS + 1];
 /* The I-th number the policy sets (limits, verdict scores, the complaint's
  * thresholds and weights, lexicon.negation-window, the rules' counts and
  * durations, the models' margins): its path ("complaint.threshold",
- * "rules.late-reply.after") in NAME, its value in POL (the code's default
- * where the policy does not set it; durations in seconds), and whether it
- * is one of the "models" section, which only a gate reads; false past the
- * last.  The same I names the same setting in every policy. */
-bool policy_setting(const struct policy *pol, size_t i, char *name, size_t name_size, double *value,
-                    bool *of_models);
+ * "rules.late-reply.after") in NAME, its value in POL as text in VALUE
+ * (the code's default where the policy does not set it; durations in their
+ * largest whole unit, "36h"), and whether it is one of the "models"
+ * section, which only a gate reads; false past the last.  The same I names
+ * the same setting in every policy. */
+bool policy_setting(const struct policy *pol, size_t i, char *name, size_t name_size, char *value,
+                    size_t value_size, bool *of_models);
 
 struct policy {
 	gint refs;

@@ -579,8 +579,13 @@ static bool reads_as_sentence(const struct splitter *sp, const struct line *l)
 			i++; /* a byte of a character that is no letter */
 			continue;
 		}
+		/* "you’re" is "you're", and its "you" too, when the list lacks it */
+		size_t stem = 1;
+		while (stem < n && l->s[i + stem] != '\'' &&
+		       !(n - stem >= 3 && memcmp(l->s + i + stem, "\xE2\x80\x99", 3) == 0))
+			stem++;
 		for (const char *const *w = words; n < SIGN_OFF_MAX && *w; w++)
-			if (same_word(l->s + i, n, *w))
+			if (same_word(l->s + i, n, *w) || (stem < n && same_word(l->s + i, stem, *w)))
 				return true;
 		i += n;
 	}

@@ -81,6 +81,18 @@ static void test_undeclared_and_western_charsets(void **state)
 	    /* 0x81 is undefined in Windows-1252: read as ISO-8859-1 reads it */
 	    {"text/plain", "Caf\xe9\x81 ok\n", "Caf\xc3\xa9\xc2\x81 ok"},
 	    {"text/html", "<p>We\x92ll fix it.</p>\n", "We\xe2\x80\x99ll fix it."},
+	    /* mixed: the UTF-8 kept, only the bytes that are no UTF-8 read so */
+	    {"text/plain", "I\xe2\x80\x99m sorry, caf\xc3\xa9 \xa0 closed\n",
+	     "I\xe2\x80\x99m sorry, caf\xc3\xa9 \xc2\xa0 closed"},
+	    {"text/plain; charset=us-ascii", "we\xe2\x80\x99ll fix it\x85\n",
+	     "we\xe2\x80\x99ll fix it\xe2\x80\xa6"},
+	    /* a label GMime decodes, whose C1 controls are Windows-1252's */
+	    {"text/plain; charset=iso-8859-15",
+	     "That\x92s \xa4"
+	     "5\n",
+	     "That\xe2\x80\x99s \xe2\x82\xac"
+	     "5"},
+	    {"text/plain; charset=ISO_8859-1:1987", "That\x92s it\n", "That\xe2\x80\x99s it"},
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
 		char *raw = g_strdup_printf("From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
@@ -93,6 +105,13 @@ static void test_undeclared_and_western_charsets(void **state)
 		message_clear(&m);
 		g_free(raw);
 	}
+	/* an encoded subject in ISO-8859-1 with Windows-1252's apostrophe */
+	struct message m;
+	parse("From: a@b.example\nSubject: =?iso-8859-1?Q?That=92s_late?=\nMIME-Version: 1.0\n"
+	      "Content-Type: text/plain\n\nx\n",
+	      &m);
+	assert_string_equal(m.subject, "That\xe2\x80\x99s late");
+	message_clear(&m);
 }
 
 static void test_base64_utf8(void **state)

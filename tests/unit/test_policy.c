@@ -152,8 +152,10 @@ static const struct bad_case bad[] = {
     {"sign-off too long", HEAD "lexicon:\n  sign-offs: [with my very best wishes to you all]\n",
      "bad.yaml:5:15: sign-offs: \"with my very best wishes to you all\" is longer than 31 bytes"},
     {"sentence word of two words", HEAD "lexicon:\n  sign-off-sentence-words: [ich, \"rufe an\"]\n",
-     "bad.yaml:5:35: sign-off-sentence-words: \"rufe an\" is not one word (letters and apostrophes only): it "
-     "would never match"},
+     "bad.yaml:5:35: sign-off-sentence-words: \"rufe an\" is not one word (letters, and apostrophes "
+     "within it): it would never match"},
+    {"sentence word of apostrophes only", HEAD "lexicon:\n  sign-off-sentence-words: [wir, \"'\"]\n",
+     "bad.yaml:5:35: sign-off-sentence-words: \"'\" is not one word"},
     {"sentence word with a digit", HEAD "lexicon:\n  sign-off-sentence-words: [wir, 2nd]\n",
      "bad.yaml:5:34: sign-off-sentence-words: \"2nd\" is not one word"},
 };
@@ -407,18 +409,18 @@ static void test_compare_settings(void **state)
 	    {"\n  advise-score: 1\n", "\n  advise-score: 4\n", "verdict.advise-score: 1 -> 4\n",
 	     "verdict.advise-score: 4 -> 1\n"},
 	    {"\n    - [apology-missing, excuse]\n", "\n",
-	     "verdict.hold-when: [defensive]; [apology-missing, blame-third-party]; [apology-missing, "
-	     "excuse] -> "
-	     "[defensive]; [apology-missing, blame-third-party]\n",
-	     "verdict.hold-when: [defensive]; [apology-missing, blame-third-party] -> [defensive]; "
-	     "[apology-missing, blame-third-party]; [apology-missing, excuse]\n"},
+	     "verdict.hold-when: [apology-missing, blame-third-party]; [apology-missing, excuse]; "
+	     "[defensive] -> "
+	     "[apology-missing, blame-third-party]; [defensive]\n",
+	     "verdict.hold-when: [apology-missing, blame-third-party]; [defensive] -> [apology-missing, "
+	     "blame-third-party]; [apology-missing, excuse]; [defensive]\n"},
 	    {"\n  defensive:\n    severity: hold\n", "\n  defensive:\n    severity: advise\n",
 	     "rules.defensive.severity: hold -> advise\n", "rules.defensive.severity: advise -> hold\n"},
-	    {"\n    after: 24h\n", "\n    after: 48h\n", "rules.late-reply.after: 86400 -> 172800\n",
-	     "rules.late-reply.after: 172800 -> 86400\n"},
+	    {"\n    after: 24h\n", "\n    after: 48h\n", "rules.late-reply.after: 1d -> 2d\n",
+	     "rules.late-reply.after: 2d -> 1d\n"},
 	    {"\n    # business-hours: {", "\n    business-hours: {",
-	     "rules.late-reply.business-hours: not the same\n",
-	     "rules.late-reply.business-hours: not the same\n"},
+	     "rules.late-reply.business-hours: none -> mon tue wed thu fri 09:00-17:00 UTC+00:00\n",
+	     "rules.late-reply.business-hours: mon tue wed thu fri 09:00-17:00 UTC+00:00 -> none\n"},
 	    {"\n  senders: [\"*\"]", "\n  senders: [\"*@example.com\"]",
 	     "applies-to.senders: 1 -> 1 globs, not the same\n",
 	     "applies-to.senders: 1 -> 1 globs, not the same\n"},
@@ -442,6 +444,33 @@ static void test_compare_settings(void **state)
 		g_string_free(lost, TRUE);
 		policy_unref(fresh);
 		g_free(edited);
+		g_strfreev(parts);
+	}
+	/* the order of hold-when's sets and of globs decides nothing, nor a set
+	 * written twice */
+	static const struct {
+		const char *from, *a, *b;
+	} same[] = {
+	    {"\n    - [apology-missing, excuse]\n", "\n    - [excuse, apology-missing]\n    - [defensive]\n",
+	     "\n    - [apology-missing, excuse]\n"},
+	    {"\n  senders: [\"*\"]", "\n  senders: [\"*@a.example\", \"*@b.example\"]",
+	     "\n  senders: [\"*@b.example\", \"*@a.example\"]"},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(same); i++) {
+		char **parts = g_strsplit(text, same[i].from, 2);
+		char *a = g_strjoin(same[i].a, parts[0], parts[1], NULL),
+		     *b = g_strjoin(same[i].b, parts[0], parts[1], NULL);
+		struct policy *pa = load_ok("policies/default.yaml", a),
+		              *pb = load_ok("policies/default.yaml", b);
+		GString *changes = g_string_new(NULL);
+		assert_false(policy_compare(pa, pb, changes, NULL));
+		if (changes->len)
+			fail_msg("same %zu: %s", i, changes->str);
+		g_string_free(changes, TRUE);
+		policy_unref(pa);
+		policy_unref(pb);
+		g_free(a);
+		g_free(b);
 		g_strfreev(parts);
 	}
 	policy_unref(whole);

@@ -23,277 +23,269 @@
 struct split_case {
 	const char *name;
 	const char *body;
-	const char *text;   /* expected new text */
+	const char *text; /* expected new text */
 	/* expected quoted history; NULL: the body after its first blank line
 	 * without the "> " marks (an attribution line and its quote) */
 	const char *quoted;
-	gint64 date;        /* expected quoted_date; -2: not looked at */
+	gint64 date; /* expected quoted_date; -2: not looked at */
 	bool signature, disclaimer;
 };
 
 static const struct split_case cases[] = {
-	/* No quote at all, nothing at all. */
-	{"no quote at all", "Hi Ann,\n\nSorry about the delay. The parcel left today.\n",
-	 "Hi Ann,\n\nSorry about the delay. The parcel left today.", "", -1, false, false},
-	{"empty body", "", "", "", -1, false, false},
-	{"only quoted text", "> a\n> b\n", "", "a\nb", -1, false, false},
-	{"trailing whitespace trimmed", "Fine.   \n\n\n   \n", "Fine.", "", -1, false, false},
-	{"blank lines collapse to one", "a\n\n\n\nb\n", "a\n\nb", "", -1, false, false},
-	{"crlf lines", "One.\r\nTwo.\r\n\r\n> q\r\n", "One.\nTwo.", "q", -1, false, false},
+    /* No quote at all, nothing at all. */
+    {"no quote at all", "Hi Ann,\n\nSorry about the delay. The parcel left today.\n",
+     "Hi Ann,\n\nSorry about the delay. The parcel left today.", "", -1, false, false},
+    {"empty body", "", "", "", -1, false, false},
+    {"only quoted text", "> a\n> b\n", "", "a\nb", -1, false, false},
+    {"trailing whitespace trimmed", "Fine.   \n\n\n   \n", "Fine.", "", -1, false, false},
+    {"blank lines collapse to one", "a\n\n\n\nb\n", "a\n\nb", "", -1, false, false},
+    {"crlf lines", "One.\r\nTwo.\r\n\r\n> q\r\n", "One.\nTwo.", "q", -1, false, false},
 
-	/* Attributions and their dates. */
-	{"gmail attribution and > quote",
-	 "Sorry, fixed now.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann Example <ann@example.com> "
-	 "wrote:\n\n> Where is my order?\n> Order 123.\n",
-	 "Sorry, fixed now.",
-	 "On Mon, 2 Mar 2026 at 09:14, Ann Example <ann@example.com> wrote:\n\nWhere is my "
-	 "order?\nOrder 123.",
-	 T0, false, false},
-	{"gmail attribution wrapped over two lines",
-	 "Will do.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann Example <\nann@example.com> wrote:\n> "
-	 "Where is my order?\n",
-	 "Will do.",
-	 "On Mon, 2 Mar 2026 at 09:14, Ann Example <\nann@example.com> wrote:\nWhere is my order?",
-	 T0, false, false},
-	{"gmail us format with AM",
-	 "Ok.\n\nOn Mon, Mar 2, 2026 at 9:14 AM Ann Example <ann@example.com> wrote:\n> x\n", "Ok.",
-	 NULL, T0, false, false},
-	{"gmail us format with PM", "Ok.\n\nOn Mon, Mar 2, 2026 at 2:05 PM Ann <a@b> wrote:\n> x\n",
-	 "Ok.", NULL, 1772460300, false, false},
-	{"narrow no-break space before AM",
-	 "Ok.\n\nOn Mon, Mar 2, 2026 at 9:14\xE2\x80\xAF" "AM Ann <a@b> wrote:\n> x\n", "Ok.", NULL,
-	 T0, false, false},
-	{"apple attribution", "Ok.\n\nOn 2 Mar 2026, at 09:14, Ann <a@b> wrote:\n\n> x\n", "Ok.",
-	 NULL, T0, false, false},
-	{"apple us attribution, 12:30 PM is noon",
-	 "Ok.\n\nOn Mar 2, 2026, at 12:30 PM, Ann <a@b> wrote:\n> x\n", "Ok.", NULL, 1772454600,
-	 false, false},
-	{"12:05 AM is after midnight", "Ok.\n\nOn Mar 2, 2026, at 12:05 AM, Ann wrote:\n> x\n",
-	 "Ok.", NULL, 1772409900, false, false},
-	{"thunderbird numeric date is day first",
-	 "Ok.\n\nOn 02/03/2026 09:14, Ann wrote:\n> x\n", "Ok.", NULL, T0, false, false},
-	{"month first when day first is impossible",
-	 "Ok.\n\nOn 12/25/2025 18:00, Ann wrote:\n> x\n", "Ok.", NULL, 1766685600, false, false},
-	{"two-digit year", "Ok.\n\nOn 2/3/26 9:14 AM, Ann wrote:\n> x\n", "Ok.", NULL, T0, false,
-	 false},
-	{"iso date", "Ok.\n\nOn 2026-03-02 09:14, Ann wrote:\n> x\n", "Ok.", NULL, T0, false,
-	 false},
-	{"german attribution",
-	 "Ok.\n\nAm Mo., 2. M\xC3\xA4rz 2026 um 09:14 Uhr schrieb Ann <a@b>:\n> x\n", "Ok.",
-	 "Am Mo., 2. M\xC3\xA4rz 2026 um 09:14 Uhr schrieb Ann <a@b>:\nx", T0, false, false},
-	{"german numeric attribution", "Ok.\n\nAm 02.03.2026 um 09:14 schrieb Ann Example:\n> x\n",
-	 "Ok.", NULL, T0, false, false},
-	{"french attribution",
-	 "Ok.\n\nLe lun. 2 mars 2026 \xC3\xA0 09:14, Ann <a@b> a \xC3\xA9" "crit :\n> x\n", "Ok.",
-	 NULL, T0, false, false},
-	{"impossible date gives -1", "Ok.\n\nOn 31/02/2026 09:14, Ann wrote:\n> x\n", "Ok.", NULL,
-	 -1, false, false},
-	{"date without a time is midnight", "Ok.\n\nOn 2 March 2026, Ann wrote:\n> x\n", "Ok.",
-	 NULL, 1772409600, false, false},
-	{"first attribution decides the date",
-	 "Ok.\n\nOn Tue, 3 Mar 2026 at 10:00, Ann <a@b> wrote:\n> Any news?\n>\n> On Mon, 2 Mar "
-	 "2026 at 09:14, Bob <b@c> wrote:\n>> Old\n",
-	 "Ok.",
-	 "On Tue, 3 Mar 2026 at 10:00, Ann <a@b> wrote:\nAny news?\n\nOn Mon, 2 Mar 2026 at 09:14, Bob <b@c> "
-	 "wrote:\nOld",
-	 1772532000, false, false},
-	{"undated first attribution leaves the date unknown",
-	 "Ok.\n\nAnn wrote:\n> Any news?\n> On Mon, 2 Mar 2026 at 09:14, Bob <b@c> wrote:\n>> "
-	 "Old\n",
-	 "Ok.", "Ann wrote:\nAny news?\nOn Mon, 2 Mar 2026 at 09:14, Bob <b@c> wrote:\nOld", -1,
-	 false, false},
-	{"dated attribution without markers quotes the rest",
-	 "Will do.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?\n",
-	 "Will do.", "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?", T0,
-	 false, false},
-	{"undated 'On ... wrote:' sentence stays new text",
-	 "On Monday you wrote:\nthe parcel was late. Sorry about that.\n",
-	 "On Monday you wrote:\nthe parcel was late. Sorry about that.", "", -1, false, false},
+    /* Attributions and their dates. */
+    {"gmail attribution and > quote",
+     "Sorry, fixed now.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann Example <ann@example.com> "
+     "wrote:\n\n> Where is my order?\n> Order 123.\n",
+     "Sorry, fixed now.",
+     "On Mon, 2 Mar 2026 at 09:14, Ann Example <ann@example.com> wrote:\n\nWhere is my "
+     "order?\nOrder 123.",
+     T0, false, false},
+    {"gmail attribution wrapped over two lines",
+     "Will do.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann Example <\nann@example.com> wrote:\n> "
+     "Where is my order?\n",
+     "Will do.", "On Mon, 2 Mar 2026 at 09:14, Ann Example <\nann@example.com> wrote:\nWhere is my order?",
+     T0, false, false},
+    {"gmail us format with AM",
+     "Ok.\n\nOn Mon, Mar 2, 2026 at 9:14 AM Ann Example <ann@example.com> wrote:\n> x\n", "Ok.", NULL, T0,
+     false, false},
+    {"gmail us format with PM", "Ok.\n\nOn Mon, Mar 2, 2026 at 2:05 PM Ann <a@b> wrote:\n> x\n", "Ok.", NULL,
+     1772460300, false, false},
+    {"narrow no-break space before AM",
+     "Ok.\n\nOn Mon, Mar 2, 2026 at 9:14\xE2\x80\xAF"
+     "AM Ann <a@b> wrote:\n> x\n",
+     "Ok.", NULL, T0, false, false},
+    {"apple attribution", "Ok.\n\nOn 2 Mar 2026, at 09:14, Ann <a@b> wrote:\n\n> x\n", "Ok.", NULL, T0, false,
+     false},
+    {"apple us attribution, 12:30 PM is noon", "Ok.\n\nOn Mar 2, 2026, at 12:30 PM, Ann <a@b> wrote:\n> x\n",
+     "Ok.", NULL, 1772454600, false, false},
+    {"12:05 AM is after midnight", "Ok.\n\nOn Mar 2, 2026, at 12:05 AM, Ann wrote:\n> x\n", "Ok.", NULL,
+     1772409900, false, false},
+    {"thunderbird numeric date is day first", "Ok.\n\nOn 02/03/2026 09:14, Ann wrote:\n> x\n", "Ok.", NULL,
+     T0, false, false},
+    {"month first when day first is impossible", "Ok.\n\nOn 12/25/2025 18:00, Ann wrote:\n> x\n", "Ok.", NULL,
+     1766685600, false, false},
+    {"two-digit year", "Ok.\n\nOn 2/3/26 9:14 AM, Ann wrote:\n> x\n", "Ok.", NULL, T0, false, false},
+    {"iso date", "Ok.\n\nOn 2026-03-02 09:14, Ann wrote:\n> x\n", "Ok.", NULL, T0, false, false},
+    {"german attribution", "Ok.\n\nAm Mo., 2. M\xC3\xA4rz 2026 um 09:14 Uhr schrieb Ann <a@b>:\n> x\n", "Ok.",
+     "Am Mo., 2. M\xC3\xA4rz 2026 um 09:14 Uhr schrieb Ann <a@b>:\nx", T0, false, false},
+    {"german numeric attribution", "Ok.\n\nAm 02.03.2026 um 09:14 schrieb Ann Example:\n> x\n", "Ok.", NULL,
+     T0, false, false},
+    {"french attribution",
+     "Ok.\n\nLe lun. 2 mars 2026 \xC3\xA0 09:14, Ann <a@b> a \xC3\xA9"
+     "crit :\n> x\n",
+     "Ok.", NULL, T0, false, false},
+    {"impossible date gives -1", "Ok.\n\nOn 31/02/2026 09:14, Ann wrote:\n> x\n", "Ok.", NULL, -1, false,
+     false},
+    {"date without a time is midnight", "Ok.\n\nOn 2 March 2026, Ann wrote:\n> x\n", "Ok.", NULL, 1772409600,
+     false, false},
+    {"first attribution decides the date",
+     "Ok.\n\nOn Tue, 3 Mar 2026 at 10:00, Ann <a@b> wrote:\n> Any news?\n>\n> On Mon, 2 Mar "
+     "2026 at 09:14, Bob <b@c> wrote:\n>> Old\n",
+     "Ok.",
+     "On Tue, 3 Mar 2026 at 10:00, Ann <a@b> wrote:\nAny news?\n\nOn Mon, 2 Mar 2026 at 09:14, Bob <b@c> "
+     "wrote:\nOld",
+     1772532000, false, false},
+    {"undated first attribution leaves the date unknown",
+     "Ok.\n\nAnn wrote:\n> Any news?\n> On Mon, 2 Mar 2026 at 09:14, Bob <b@c> wrote:\n>> "
+     "Old\n",
+     "Ok.", "Ann wrote:\nAny news?\nOn Mon, 2 Mar 2026 at 09:14, Bob <b@c> wrote:\nOld", -1, false, false},
+    {"dated attribution without markers quotes the rest",
+     "Will do.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?\n", "Will do.",
+     "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?", T0, false, false},
+    {"undated 'On ... wrote:' sentence stays new text",
+     "On Monday you wrote:\nthe parcel was late. Sorry about that.\n",
+     "On Monday you wrote:\nthe parcel was late. Sorry about that.", "", -1, false, false},
 
-	/* Outlook and forwarding blocks: everything after them is history. */
-	{"outlook original message block",
-	 "Thanks for the note.\r\n\r\n-----Original Message-----\r\nFrom: Ann "
-	 "<ann@example.com>\r\nSent: Monday, March 2, 2026 9:14 AM\r\nTo: Bob\r\nSubject: "
-	 "late\r\n\r\nWhere is it?\r\n",
-	 "Thanks for the note.",
-	 "-----Original Message-----\nFrom: Ann <ann@example.com>\nSent: Monday, March 2, 2026 "
-	 "9:14 AM\nTo: Bob\nSubject: late\n\nWhere is it?",
-	 T0, false, false},
-	{"outlook underscore rule and header",
-	 "We are on it.\n\n________________________________\nFrom: Ann <a@b>\nSent: 02 March 2026 "
-	 "09:14\nTo: Bob\nSubject: Re: late\n\nWhere is it?\n",
-	 "We are on it.",
-	 "________________________________\nFrom: Ann <a@b>\nSent: 02 March 2026 09:14\nTo: "
-	 "Bob\nSubject: Re: late\n\nWhere is it?",
-	 T0, false, false},
-	{"bare From/Date header with rfc 2822 offset",
-	 "Done.\n\nFrom: Ann <a@b>\nDate: Mon, 2 Mar 2026 10:14:00 +0100\nSubject: x\n\nWhere?",
-	 "Done.", "From: Ann <a@b>\nDate: Mon, 2 Mar 2026 10:14:00 +0100\nSubject: x\n\nWhere?",
-	 T0, false, false},
-	{"zone name in the header date",
-	 "Done.\n\nFrom: Ann\nSent: Mon, 2 Mar 2026 04:14:00 EST\n\nWhere?", "Done.", NULL, T0,
-	 false, false},
-	{"bold outlook header from a plain part",
-	 "Done.\n\n*From:* Ann <a@b>\n*Sent:* Monday, March 2, 2026 9:14 AM\n*To:* Bob\n\nWhere?",
-	 "Done.", NULL, T0, false, false},
-	{"a lone From: line is not a header block", "From: the warehouse, today.\nSorry.\n",
-	 "From: the warehouse, today.\nSorry.", "", -1, false, false},
-	{"gmail forward",
-	 "FYI, see below.\n\n---------- Forwarded message ---------\nFrom: Ann <a@b>\nDate: Mon, "
-	 "Mar 2, 2026 at 9:14 AM\nSubject: late\nTo: <bob@x.example>\n\nWhere is it?\n",
-	 "FYI, see below.",
-	 "---------- Forwarded message ---------\nFrom: Ann <a@b>\nDate: Mon, Mar 2, 2026 at 9:14 "
-	 "AM\nSubject: late\nTo: <bob@x.example>\n\nWhere is it?",
-	 T0, false, false},
-	{"apple forward",
-	 "FYI\n\nBegin forwarded message:\n\nFrom: Ann <a@b>\nSubject: late\nDate: 2 March 2026 at "
-	 "09:14:00 GMT\nTo: Bob\n\nWhere is it?",
-	 "FYI", NULL, T0, false, false},
-	{"thunderbird forward, Date before From, with offset",
-	 "FYI\n\n-------- Forwarded Message --------\nSubject: late\nDate: Mon, 2 Mar 2026 "
-	 "09:14:00 -0500\nFrom: Ann <a@b>\n\nWhere is it?",
-	 "FYI", NULL, 1772460840, false, false},
-	{"quoted forward with Date before From",
-	 "See below.\n\n> -------- Forwarded Message --------\n> Subject: late\n> Date: Mon, 2 "
-	 "Mar 2026 09:14:00 +0000\n> From: Ann <a@b>\n>\n> Where is it?\n",
-	 "See below.",
-	 "-------- Forwarded Message --------\nSubject: late\nDate: Mon, 2 Mar 2026 09:14:00 +0000\nFrom: Ann "
-	 "<a@b>\n\nWhere is it?",
-	 T0, false, false},
-	{"html-rendered outlook tail",
-	 "Reply here\n> From: Ann <a@b>\n> Sent: Monday, March 2, 2026 9:14 AM\n> Subject: "
-	 "Late\n> Where is my order?",
-	 "Reply here",
-	 "From: Ann <a@b>\nSent: Monday, March 2, 2026 9:14 AM\nSubject: Late\nWhere is my order?",
-	 T0, false, false},
-	{"a quoted Date: line outside a header block is no date",
-	 "Ok.\n\n> Date: the 5th was promised\n> Still waiting.\n", "Ok.", NULL, -1, false, false},
+    /* Outlook and forwarding blocks: everything after them is history. */
+    {"outlook original message block",
+     "Thanks for the note.\r\n\r\n-----Original Message-----\r\nFrom: Ann "
+     "<ann@example.com>\r\nSent: Monday, March 2, 2026 9:14 AM\r\nTo: Bob\r\nSubject: "
+     "late\r\n\r\nWhere is it?\r\n",
+     "Thanks for the note.",
+     "-----Original Message-----\nFrom: Ann <ann@example.com>\nSent: Monday, March 2, 2026 "
+     "9:14 AM\nTo: Bob\nSubject: late\n\nWhere is it?",
+     T0, false, false},
+    {"outlook underscore rule and header",
+     "We are on it.\n\n________________________________\nFrom: Ann <a@b>\nSent: 02 March 2026 "
+     "09:14\nTo: Bob\nSubject: Re: late\n\nWhere is it?\n",
+     "We are on it.",
+     "________________________________\nFrom: Ann <a@b>\nSent: 02 March 2026 09:14\nTo: "
+     "Bob\nSubject: Re: late\n\nWhere is it?",
+     T0, false, false},
+    {"bare From/Date header with rfc 2822 offset",
+     "Done.\n\nFrom: Ann <a@b>\nDate: Mon, 2 Mar 2026 10:14:00 +0100\nSubject: x\n\nWhere?", "Done.",
+     "From: Ann <a@b>\nDate: Mon, 2 Mar 2026 10:14:00 +0100\nSubject: x\n\nWhere?", T0, false, false},
+    {"zone name in the header date", "Done.\n\nFrom: Ann\nSent: Mon, 2 Mar 2026 04:14:00 EST\n\nWhere?",
+     "Done.", NULL, T0, false, false},
+    {"bold outlook header from a plain part",
+     "Done.\n\n*From:* Ann <a@b>\n*Sent:* Monday, March 2, 2026 9:14 AM\n*To:* Bob\n\nWhere?", "Done.", NULL,
+     T0, false, false},
+    {"a lone From: line is not a header block", "From: the warehouse, today.\nSorry.\n",
+     "From: the warehouse, today.\nSorry.", "", -1, false, false},
+    {"gmail forward",
+     "FYI, see below.\n\n---------- Forwarded message ---------\nFrom: Ann <a@b>\nDate: Mon, "
+     "Mar 2, 2026 at 9:14 AM\nSubject: late\nTo: <bob@x.example>\n\nWhere is it?\n",
+     "FYI, see below.",
+     "---------- Forwarded message ---------\nFrom: Ann <a@b>\nDate: Mon, Mar 2, 2026 at 9:14 "
+     "AM\nSubject: late\nTo: <bob@x.example>\n\nWhere is it?",
+     T0, false, false},
+    {"apple forward",
+     "FYI\n\nBegin forwarded message:\n\nFrom: Ann <a@b>\nSubject: late\nDate: 2 March 2026 at "
+     "09:14:00 GMT\nTo: Bob\n\nWhere is it?",
+     "FYI", NULL, T0, false, false},
+    {"thunderbird forward, Date before From, with offset",
+     "FYI\n\n-------- Forwarded Message --------\nSubject: late\nDate: Mon, 2 Mar 2026 "
+     "09:14:00 -0500\nFrom: Ann <a@b>\n\nWhere is it?",
+     "FYI", NULL, 1772460840, false, false},
+    {"quoted forward with Date before From",
+     "See below.\n\n> -------- Forwarded Message --------\n> Subject: late\n> Date: Mon, 2 "
+     "Mar 2026 09:14:00 +0000\n> From: Ann <a@b>\n>\n> Where is it?\n",
+     "See below.",
+     "-------- Forwarded Message --------\nSubject: late\nDate: Mon, 2 Mar 2026 09:14:00 +0000\nFrom: Ann "
+     "<a@b>\n\nWhere is it?",
+     T0, false, false},
+    {"html-rendered outlook tail",
+     "Reply here\n> From: Ann <a@b>\n> Sent: Monday, March 2, 2026 9:14 AM\n> Subject: "
+     "Late\n> Where is my order?",
+     "Reply here", "From: Ann <a@b>\nSent: Monday, March 2, 2026 9:14 AM\nSubject: Late\nWhere is my order?",
+     T0, false, false},
+    {"a quoted Date: line outside a header block is no date",
+     "Ok.\n\n> Date: the 5th was promised\n> Still waiting.\n", "Ok.", NULL, -1, false, false},
 
-	/* Interleaved replies and nesting. */
-	{"interleaved replies keep every author line in order",
-	 "Hi Ann,\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is my order?\n\nIt "
-	 "left today.\n\n> And the invoice?\nAttached.\n",
-	 "Hi Ann,\n\nIt left today.\n\nAttached.",
-	 "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?\n\nAnd the invoice?",
-	 T0, false, false},
-	{"nested quote markers removed", "Yes.\n\n> > older\n>> also older\n> newer\n   > indented\n",
-	 "Yes.", "older\nalso older\nnewer\nindented", -1, false, false},
+    /* Interleaved replies and nesting. */
+    {"interleaved replies keep every author line in order",
+     "Hi Ann,\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is my order?\n\nIt "
+     "left today.\n\n> And the invoice?\nAttached.\n",
+     "Hi Ann,\n\nIt left today.\n\nAttached.",
+     "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nWhere is my order?\n\nAnd the invoice?", T0, false,
+     false},
+    {"nested quote markers removed", "Yes.\n\n> > older\n>> also older\n> newer\n   > indented\n", "Yes.",
+     "older\nalso older\nnewer\nindented", -1, false, false},
 
-	/* Signatures and sign-offs. */
-	{"signature after dash dash space", "Sorry about that.\n-- \nBob\nAcme Ltd\n",
-	 "Sorry about that.", "", -1, true, false},
-	{"signature before a quote", "Fixed.\n--\nBob\n\n> old question\n", "Fixed.",
-	 "old question", -1, true, false},
-	{"sign-off block dropped",
-	 "We will refund you today.\n\nBest regards,\nBob Smith\nAccount Manager\nAcme Ltd\n+44 "
-	 "20 7946 0000\nhttps://acme.example\n",
-	 "We will refund you today.", "", -1, true, false},
-	{"sign-off before a quote",
-	 "Refund sent.\n\nThanks,\nBob\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> "
-	 "Refund?\n",
-	 "Refund sent.", "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nRefund?", T0, true, false},
-	{"sign-off followed by a real sentence is kept",
-	 "Thanks,\n\nWe will send it tomorrow.\n\nBob\n",
-	 "Thanks,\n\nWe will send it tomorrow.\n\nBob", "", -1, false, false},
-	{"sign-off followed by a long line is kept",
-	 "Thanks,\nI looked into it and the courier lost the parcel, so we send another today\n",
-	 "Thanks,\nI looked into it and the courier lost the parcel, so we send another today", "",
-	 -1, false, false},
-	{"sign-off with too many lines after it is kept", "Regards,\nA\nB\nC\nD\nE\nF\nG\n",
-	 "Regards,\nA\nB\nC\nD\nE\nF\nG", "", -1, false, false},
-	{"postscript after the sign-off stays",
-	 "Sorry.\n\nCheers,\nBob\n\nP.S. I will call you at 3pm.\n",
-	 "Sorry.\n\nP.S. I will call you at 3pm.", "", -1, true, false},
+    /* Signatures and sign-offs. */
+    {"signature after dash dash space", "Sorry about that.\n-- \nBob\nAcme Ltd\n", "Sorry about that.", "",
+     -1, true, false},
+    {"signature before a quote", "Fixed.\n--\nBob\n\n> old question\n", "Fixed.", "old question", -1, true,
+     false},
+    {"sign-off block dropped",
+     "We will refund you today.\n\nBest regards,\nBob Smith\nAccount Manager\nAcme Ltd\n+44 "
+     "20 7946 0000\nhttps://acme.example\n",
+     "We will refund you today.", "", -1, true, false},
+    {"sign-off before a quote",
+     "Refund sent.\n\nThanks,\nBob\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> "
+     "Refund?\n",
+     "Refund sent.", "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nRefund?", T0, true, false},
+    {"sign-off followed by a real sentence is kept", "Thanks,\n\nWe will send it tomorrow.\n\nBob\n",
+     "Thanks,\n\nWe will send it tomorrow.\n\nBob", "", -1, false, false},
+    {"sign-off followed by a long line is kept",
+     "Thanks,\nI looked into it and the courier lost the parcel, so we send another today\n",
+     "Thanks,\nI looked into it and the courier lost the parcel, so we send another today", "", -1, false,
+     false},
+    {"sign-off with too many lines after it is kept", "Regards,\nA\nB\nC\nD\nE\nF\nG\n",
+     "Regards,\nA\nB\nC\nD\nE\nF\nG", "", -1, false, false},
+    {"postscript after the sign-off stays", "Sorry.\n\nCheers,\nBob\n\nP.S. I will call you at 3pm.\n",
+     "Sorry.\n\nP.S. I will call you at 3pm.", "", -1, true, false},
 
-	/* Disclaimers and device lines. */
-	{"disclaimer paragraphs removed",
-	 "Sorry for the delay.\n\nCONFIDENTIALITY NOTICE: This e-mail and any attachments are "
-	 "confidential\nand intended solely for the addressee.\n\nIf you have received this "
-	 "email in error, please notify the sender.\n",
-	 "Sorry for the delay.", "", -1, false, true},
-	{"legal paragraph after a disclaimer removed too",
-	 "Sorry.\n\nThis email is confidential.\n\nAny use or disclosure is prohibited.\n",
-	 "Sorry.", "", -1, false, true},
-	{"author paragraph after a disclaimer stays",
-	 "This email is confidential.\n\nSorry we shipped the wrong size.\n",
-	 "Sorry we shipped the wrong size.", "", -1, false, true},
-	{"weak disclaimer opening without legal words is kept",
-	 "The information contained in this report was wrong, and I am sorry.\n",
-	 "The information contained in this report was wrong, and I am sorry.", "", -1, false,
-	 false},
-	{"weak opening with legal words on the next line",
-	 "Sorry.\n\nThe information contained in this email\nis confidential and may be legally "
-	 "privileged.\n",
-	 "Sorry.", "", -1, false, true},
-	{"device lines stripped", "On it now.\n\nSent from my iPhone\n", "On it now.", "", -1,
-	 false, false},
-	{"outlook mobile line stripped", "On it.\n\nGet Outlook for iOS\n\n> x\n", "On it.", "x",
-	 -1, false, false},
-	{"a device line under a disclaimer's legal text stripped",
-	 "On it.\n\nSent from my iPhone\nThis email is confidential.\n", "On it.", "", -1, false, true},
-	{"a device line's words in the author's prose stay",
-	 "Sent via DHL Express this morning, tracking JD0001234.\nSorry for the wait.\n",
-	 "Sent via DHL Express this morning, tracking JD0001234.\nSorry for the wait.", "", -1, false, false},
+    /* Disclaimers and device lines. */
+    {"disclaimer paragraphs removed",
+     "Sorry for the delay.\n\nCONFIDENTIALITY NOTICE: This e-mail and any attachments are "
+     "confidential\nand intended solely for the addressee.\n\nIf you have received this "
+     "email in error, please notify the sender.\n",
+     "Sorry for the delay.", "", -1, false, true},
+    {"legal paragraph after a disclaimer removed too",
+     "Sorry.\n\nThis email is confidential.\n\nAny use or disclosure is prohibited.\n", "Sorry.", "", -1,
+     false, true},
+    {"author paragraph after a disclaimer stays",
+     "This email is confidential.\n\nSorry we shipped the wrong size.\n", "Sorry we shipped the wrong size.",
+     "", -1, false, true},
+    {"weak disclaimer opening without legal words is kept",
+     "The information contained in this report was wrong, and I am sorry.\n",
+     "The information contained in this report was wrong, and I am sorry.", "", -1, false, false},
+    {"weak opening with legal words on the next line",
+     "Sorry.\n\nThe information contained in this email\nis confidential and may be legally "
+     "privileged.\n",
+     "Sorry.", "", -1, false, true},
+    {"device lines stripped", "On it now.\n\nSent from my iPhone\n", "On it now.", "", -1, false, false},
+    {"outlook mobile line stripped", "On it.\n\nGet Outlook for iOS\n\n> x\n", "On it.", "x", -1, false,
+     false},
+    {"a device line under a disclaimer's legal text stripped",
+     "On it.\n\nSent from my iPhone\nThis email is confidential.\n", "On it.", "", -1, false, true},
+    {"a device line's words in the author's prose stay",
+     "Sent via DHL Express this morning, tracking JD0001234.\nSorry for the wait.\n",
+     "Sent via DHL Express this morning, tracking JD0001234.\nSorry for the wait.", "", -1, false, false},
 
-	/* What the author wrote that looks like history, and history in other languages. */
-	{"a From: and a Date: line in the author's own text",
-	 "Hi Ann,\n\nThe replacement is booked:\nFrom: Leeds depot\nDate: Thursday, before noon\n"
-	 "Carrier: DPD\n\nSorry for the trouble; the delay was our fault.\n",
-	 "Hi Ann,\n\nThe replacement is booked:\nFrom: Leeds depot\nDate: Thursday, before noon\n"
-	 "Carrier: DPD\n\nSorry for the trouble; the delay was our fault.",
-	 "", -1, false, false},
-	{"outlook block without an address: its date makes it one",
-	 "Sorry.\n\nFrom: Ann Client\nSent: Monday, March 2, 2026 9:14 AM\nTo: Bob\n\nLate again.\n",
-	 "Sorry.", "From: Ann Client\nSent: Monday, March 2, 2026 9:14 AM\nTo: Bob\n\nLate again.", T0,
-	 false, false},
-	{"spanish outlook block (Enviado el)",
-	 "Lo siento.\n\nDe: Ann <ann@client.example>\nEnviado el: lunes, 2 de marzo de 2026 9:14\n"
-	 "Para: John\nAsunto: Late\n\nYour delivery was late again.\n",
-	 "Lo siento.", NULL, -2, false, false},
-	{"brazilian outlook separator (Mensagem original)",
-	 "Desculpe.\n\n-----Mensagem original-----\nDe: Ann\nEnviada em: 2 de mar\xC3\xA7o de 2026\n\nAtraso.\n",
-	 "Desculpe.", NULL, -2, false, false},
-	{"french outlook block with a no-break space before the colon",
-	 "D\xC3\xA9sol\xC3\xA9.\n\nDe\xC2\xA0: Ann <a@b>\nEnvoy\xC3\xA9\xC2\xA0: lundi 2 mars 2026 09:14\n\n"
-	 "Toujours en retard.\n",
-	 "D\xC3\xA9sol\xC3\xA9.", NULL, -2, false, false},
-	{"a dated 'you wrote:' in prose does not end the text",
-	 "Hi Ann,\n\nOn 2 March you wrote:\n\"I have been waiting for two weeks.\"\nYou are right, and I'm sorry.\n",
-	 "Hi Ann,\n\nOn 2 March you wrote:\n\"I have been waiting for two weeks.\"\nYou are right, and I'm sorry.",
-	 "", -1, false, false},
-	{"a line starting 'On ' above an attribution stays the author's",
-	 "Hi Ann, I'm sorry.\nOn the refund: it went out today.\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n"
-	 "> Refund?\n",
-	 "Hi Ann, I'm sorry.\nOn the refund: it went out today.",
-	 "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nRefund?", T0, false, false},
-	{"a sign-off followed by a sentence, then a device line",
-	 "Thanks\nI'll call you tomorrow to sort it out\n\nSent from my iPhone\n",
-	 "Thanks\nI'll call you tomorrow to sort it out", "", -1, false, false},
-	{"a sign-off followed by short sentences is kept",
-	 "Thank you.\nI'm sorry, we messed up\nRefund is on its way\n\nJohn\n",
-	 "Thank you.\nI'm sorry, we messed up\nRefund is on its way\n\nJohn", "", -1, false, false},
-	{"dutch outlook block without an address: its year makes it one",
-	 "Excuses.\n\nVan: Smith, Ann\nVerzonden: donderdag 5 maart 2026 08:30\nAan: Bob\n\nIk wacht nog steeds.\n",
-	 "Excuses.", NULL, -2, false, false},
-	{"a dutch dated attribution with unquoted history after it",
-	 "Excuses.\n\nOp do 5 mrt 2026 om 08:30 schreef Ann <a@b>:\nIk wacht nog steeds.\n",
-	 "Excuses.", "Op do 5 mrt 2026 om 08:30 schreef Ann <a@b>:\nIk wacht nog steeds.", -2, false, false},
-	{"an attribution wrapped before a surname that is a prefix word",
-	 "Done.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann\nLe Blanc <a@b> wrote:\n> Late.\n",
-	 "Done.", "On Mon, 2 Mar 2026 at 09:14, Ann\nLe Blanc <a@b> wrote:\nLate.", T0, false, false},
-	{"a lowercase name under a sign-off is dropped", "Sorted, refund sent.\n\ncheers\nmarcus\n",
-	 "Sorted, refund sent.", "", -1, true, false},
-	{"names that are words under a sign-off are dropped",
-	 "Refund sent.\n\nBest,\nWill Carter\n\nThanks,\nCan Demir\nIT Support\n", "Refund sent.", "", -1, true, false},
-	{"a team under a sign-off is dropped",
-	 "Refund sent.\n\nKind regards,\nthe Brightlane support team\nMaria della Rosa\n", "Refund sent.", "", -1,
-	 true, false},
-	{"a device line above a disclaimer of two lines",
-	 "On it.\n\nSent from my iPhone\n\nThis email is confidential.\nIf you received it by mistake, delete it.\n",
-	 "On it.", "", -1, false, true},
-	{"a sign-off above a name and title is dropped",
-	 "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n",
-	 "Refund sent.", "", -1, true, false},
+    /* What the author wrote that looks like history, and history in other languages. */
+    {"a From: and a Date: line in the author's own text",
+     "Hi Ann,\n\nThe replacement is booked:\nFrom: Leeds depot\nDate: Thursday, before noon\n"
+     "Carrier: DPD\n\nSorry for the trouble; the delay was our fault.\n",
+     "Hi Ann,\n\nThe replacement is booked:\nFrom: Leeds depot\nDate: Thursday, before noon\n"
+     "Carrier: DPD\n\nSorry for the trouble; the delay was our fault.",
+     "", -1, false, false},
+    {"outlook block without an address: its date makes it one",
+     "Sorry.\n\nFrom: Ann Client\nSent: Monday, March 2, 2026 9:14 AM\nTo: Bob\n\nLate again.\n", "Sorry.",
+     "From: Ann Client\nSent: Monday, March 2, 2026 9:14 AM\nTo: Bob\n\nLate again.", T0, false, false},
+    {"spanish outlook block (Enviado el)",
+     "Lo siento.\n\nDe: Ann <ann@client.example>\nEnviado el: lunes, 2 de marzo de 2026 9:14\n"
+     "Para: John\nAsunto: Late\n\nYour delivery was late again.\n",
+     "Lo siento.", NULL, -2, false, false},
+    {"brazilian outlook separator (Mensagem original)",
+     "Desculpe.\n\n-----Mensagem original-----\nDe: Ann\nEnviada em: 2 de mar\xC3\xA7o de 2026\n\nAtraso.\n",
+     "Desculpe.", NULL, -2, false, false},
+    {"french outlook block with a no-break space before the colon",
+     "D\xC3\xA9sol\xC3\xA9.\n\nDe\xC2\xA0: Ann <a@b>\nEnvoy\xC3\xA9\xC2\xA0: lundi 2 mars 2026 09:14\n\n"
+     "Toujours en retard.\n",
+     "D\xC3\xA9sol\xC3\xA9.", NULL, -2, false, false},
+    {"a dated 'you wrote:' in prose does not end the text",
+     "Hi Ann,\n\nOn 2 March you wrote:\n\"I have been waiting for two weeks.\"\nYou are right, and I'm "
+     "sorry.\n",
+     "Hi Ann,\n\nOn 2 March you wrote:\n\"I have been waiting for two weeks.\"\nYou are right, and I'm "
+     "sorry.",
+     "", -1, false, false},
+    {"a line starting 'On ' above an attribution stays the author's",
+     "Hi Ann, I'm sorry.\nOn the refund: it went out today.\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n"
+     "> Refund?\n",
+     "Hi Ann, I'm sorry.\nOn the refund: it went out today.",
+     "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\nRefund?", T0, false, false},
+    {"a sign-off followed by a sentence, then a device line",
+     "Thanks\nI'll call you tomorrow to sort it out\n\nSent from my iPhone\n",
+     "Thanks\nI'll call you tomorrow to sort it out", "", -1, false, false},
+    {"a sign-off followed by short sentences is kept",
+     "Thank you.\nI'm sorry, we messed up\nRefund is on its way\n\nJohn\n",
+     "Thank you.\nI'm sorry, we messed up\nRefund is on its way\n\nJohn", "", -1, false, false},
+    {"dutch outlook block without an address: its year makes it one",
+     "Excuses.\n\nVan: Smith, Ann\nVerzonden: donderdag 5 maart 2026 08:30\nAan: Bob\n\nIk wacht nog "
+     "steeds.\n",
+     "Excuses.", NULL, -2, false, false},
+    {"a dutch dated attribution with unquoted history after it",
+     "Excuses.\n\nOp do 5 mrt 2026 om 08:30 schreef Ann <a@b>:\nIk wacht nog steeds.\n", "Excuses.",
+     "Op do 5 mrt 2026 om 08:30 schreef Ann <a@b>:\nIk wacht nog steeds.", -2, false, false},
+    {"an attribution wrapped before a surname that is a prefix word",
+     "Done.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann\nLe Blanc <a@b> wrote:\n> Late.\n", "Done.",
+     "On Mon, 2 Mar 2026 at 09:14, Ann\nLe Blanc <a@b> wrote:\nLate.", T0, false, false},
+    {"a lowercase name under a sign-off is dropped", "Sorted, refund sent.\n\ncheers\nmarcus\n",
+     "Sorted, refund sent.", "", -1, true, false},
+    {"names that are words under a sign-off are dropped",
+     "Refund sent.\n\nBest,\nWill Carter\n\nThanks,\nCan Demir\nIT Support\n", "Refund sent.", "", -1, true,
+     false},
+    {"a team under a sign-off is dropped",
+     "Refund sent.\n\nKind regards,\nthe Brightlane support team\nMaria della Rosa\n", "Refund sent.", "", -1,
+     true, false},
+    {"a device line above a disclaimer of two lines",
+     "On it.\n\nSent from my iPhone\n\nThis email is confidential.\nIf you received it by mistake, delete "
+     "it.\n",
+     "On it.", "", -1, false, true},
+    {"a sign-off above a name and title is dropped",
+     "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n", "Refund sent.", "", -1, true,
+     false},
 };
 
 static void assert_sentences_in_text(const struct thread_view *v)
@@ -365,12 +357,22 @@ static void test_placeholders_blanked_same_length(void **state)
 {
 	static const char body[] =
 	    "Dear [Client Name],\nYour order {{order_id}} ships on {{ date }} to %FIRSTNAME% and "
-	    "\xC2\xAB" "FirstName\xC2\xBB and <<Name>>, {FirstName}.\nHello [name], see [insert "
+	    "\xC2\xAB"
+	    "FirstName\xC2\xBB and <<Name>>, {FirstName}.\nHello [name], see [insert "
 	    "date] and [NAME_2].\nSee [1], [sic], [docs](http://x), {x y}, {{}} and 50% OFF%.";
 	static const char *const blanked[] = {
-	    "[Client Name]", "{{order_id}}", "{{ date }}", "%FIRSTNAME%",
-	    "\xC2\xAB" "FirstName\xC2\xBB", "<<Name>>", "{FirstName}", "[name]", "[insert date]",
-	    "[NAME_2]", NULL,
+	    "[Client Name]",
+	    "{{order_id}}",
+	    "{{ date }}",
+	    "%FIRSTNAME%",
+	    "\xC2\xAB"
+	    "FirstName\xC2\xBB",
+	    "<<Name>>",
+	    "{FirstName}",
+	    "[name]",
+	    "[insert date]",
+	    "[NAME_2]",
+	    NULL,
 	};
 	struct message msg = {.body = (char *)body, .body_len = strlen(body)};
 	struct thread_view v;
@@ -434,34 +436,34 @@ struct html_case {
 };
 
 static const struct html_case html_cases[] = {
-	{"gmail html reply with sign-off",
-	 "<div dir=\"ltr\">Hi Ann,<div><br></div><div>So sorry, the replacement ships "
-	 "today.</div><div><br></div><div>Best regards,</div><div>Bob</div></div><br><div "
-	 "class=\"gmail_quote gmail_quote_container\"><div dir=\"ltr\" class=\"gmail_attr\">On "
-	 "Mon, 2 Mar 2026 at 09:14, Ann &lt;<a href=\"mailto:a@b\">a@b</a>&gt; wrote:<br></div>"
-	 "<blockquote class=\"gmail_quote\">Where is my order?<br></blockquote></div>",
-	 "Hi Ann,\n\nSo sorry, the replacement ships today.", T0, true},
-	{"gmail html signature prefix",
-	 "<div dir=\"ltr\">Done.<br clear=\"all\"><br><span class=\"gmail_signature_prefix\">-- "
-	 "</span><br><div dir=\"ltr\" class=\"gmail_signature\">Bob<br>Acme</div></div>",
-	 "Done.", -1, true},
-	{"outlook desktop html header block",
-	 "<html><head><style>p.MsoNormal{}</style></head><body><div class=WordSection1><p "
-	 "class=MsoNormal>We are sorry.<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
-	 "<div><div style=\"border:none;border-top:solid #E1E1E1 1.0pt\"><p class=MsoNormal><b>"
-	 "From:</b> Ann &lt;a@b&gt;<br><b>Sent:</b> Monday, March 2, 2026 9:14 AM<br><b>To:</b> "
-	 "Bob<br><b>Subject:</b> late<o:p></o:p></p></div></div><p class=MsoNormal>Where is "
-	 "it?</p></div></body></html>",
-	 "We are sorry.", T0, false},
-	{"outlook web divRplyFwdMsg",
-	 "<div>Reply here</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>"
-	 "From:</b> Ann<br><b>Sent:</b> Monday, March 2, 2026 9:14 AM<br></div><div>original "
-	 "text</div>",
-	 "Reply here", T0, false},
-	{"thunderbird html reply",
-	 "<p>Reply</p><div class=\"moz-cite-prefix\">On 02/03/2026 09:14, Ann wrote:<br></div>"
-	 "<blockquote type=\"cite\">complaint</blockquote>",
-	 "Reply", T0, false},
+    {"gmail html reply with sign-off",
+     "<div dir=\"ltr\">Hi Ann,<div><br></div><div>So sorry, the replacement ships "
+     "today.</div><div><br></div><div>Best regards,</div><div>Bob</div></div><br><div "
+     "class=\"gmail_quote gmail_quote_container\"><div dir=\"ltr\" class=\"gmail_attr\">On "
+     "Mon, 2 Mar 2026 at 09:14, Ann &lt;<a href=\"mailto:a@b\">a@b</a>&gt; wrote:<br></div>"
+     "<blockquote class=\"gmail_quote\">Where is my order?<br></blockquote></div>",
+     "Hi Ann,\n\nSo sorry, the replacement ships today.", T0, true},
+    {"gmail html signature prefix",
+     "<div dir=\"ltr\">Done.<br clear=\"all\"><br><span class=\"gmail_signature_prefix\">-- "
+     "</span><br><div dir=\"ltr\" class=\"gmail_signature\">Bob<br>Acme</div></div>",
+     "Done.", -1, true},
+    {"outlook desktop html header block",
+     "<html><head><style>p.MsoNormal{}</style></head><body><div class=WordSection1><p "
+     "class=MsoNormal>We are sorry.<o:p></o:p></p><p class=MsoNormal><o:p>&nbsp;</o:p></p>"
+     "<div><div style=\"border:none;border-top:solid #E1E1E1 1.0pt\"><p class=MsoNormal><b>"
+     "From:</b> Ann &lt;a@b&gt;<br><b>Sent:</b> Monday, March 2, 2026 9:14 AM<br><b>To:</b> "
+     "Bob<br><b>Subject:</b> late<o:p></o:p></p></div></div><p class=MsoNormal>Where is "
+     "it?</p></div></body></html>",
+     "We are sorry.", T0, false},
+    {"outlook web divRplyFwdMsg",
+     "<div>Reply here</div><div id=\"appendonsend\"></div><hr><div id=\"divRplyFwdMsg\"><b>"
+     "From:</b> Ann<br><b>Sent:</b> Monday, March 2, 2026 9:14 AM<br></div><div>original "
+     "text</div>",
+     "Reply here", T0, false},
+    {"thunderbird html reply",
+     "<p>Reply</p><div class=\"moz-cite-prefix\">On 02/03/2026 09:14, Ann wrote:<br></div>"
+     "<blockquote type=\"cite\">complaint</blockquote>",
+     "Reply", T0, false},
 };
 
 static void test_html_case(void **state)
@@ -528,7 +530,8 @@ static void test_policy_attribution_words(void **state)
 
 	split_message(pol, &msg, &v);
 	assert_string_equal(v.text, "Sorry, on it.");
-	assert_string_equal(v.quoted, "Dnia Mon, 2 Mar 2026 at 09:14, Ann <a@b> napisał:\nWhere is my order?");
+	assert_string_equal(v.quoted,
+	                    "Dnia Mon, 2 Mar 2026 at 09:14, Ann <a@b> napisał:\nWhere is my order?");
 	assert_int_equal(v.quoted_date, T0);
 	thread_view_clear(&v);
 	policy_unref(pol);
@@ -570,6 +573,25 @@ static void test_policy_sentence_words(void **state)
 	assert_string_equal(v.text, "Danke.");
 	thread_view_clear(&v);
 
+	/* a word with an apostrophe is the list's when what comes before it is
+	 * ("you’re", "we’d": "you", "we"); "O'Brien" is no "O" */
+	static const char *const contracted[] = {"Thanks\nyou\xe2\x80\x99re all set now\nAnna\n",
+	                                         "Thanks\nwe'd like to fix it\nAnna\n"};
+	for (size_t i = 0; i < G_N_ELEMENTS(contracted); i++) {
+		char *text = g_strconcat("Done.\n\n", contracted[i], NULL);
+		msg = (struct message){.body = text, .body_len = strlen(text)};
+		split_message(NULL, &msg, &v);
+		if (strstr(v.text, "all set") == NULL && strstr(v.text, "like to fix") == NULL)
+			fail_msg("%zu: %s", i, v.text);
+		thread_view_clear(&v);
+		g_free(text);
+	}
+	static const char irish[] = "Done.\n\nThanks\nO'Brien Logistics\n";
+	msg = (struct message){.body = (char *)irish, .body_len = strlen(irish)};
+	split_message(NULL, &msg, &v);
+	assert_string_equal(v.text, "Done.");
+	thread_view_clear(&v);
+
 	/* a curly apostrophe is the list's straight one, and the other way round */
 	static const char curly[] = "Refund sent.\n\nThanks\nwe\u2019ll ring you\nAnna\n";
 	static const char straight[] = "Refund sent.\n\nThanks\nwe'll ring you\nAnna\n";
@@ -589,8 +611,7 @@ int main(void)
 	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
-		tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL,
-		                                 (void *)&cases[i]};
+		tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL, (void *)&cases[i]};
 	for (size_t i = 0; i < G_N_ELEMENTS(html_cases); i++)
 		tests[n++] = (struct CMUnitTest){html_cases[i].name, test_html_case, NULL, NULL,
 		                                 (void *)&html_cases[i]};
