@@ -101,18 +101,26 @@ void *memalign(size_t align, size_t n)
 
 /* CPU time of this thread: time lost to other processes on a busy machine
  * does not count against the engine. */
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static double wall_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_s(CLOCK_MONOTONIC);
+}
+
+static double process_cpu_s(void)
+{
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
+}
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_THREAD_CPUTIME_ID);
 }
 
 static const char *const reply_lines[] = {
@@ -519,20 +527,23 @@ int main(int argc, char **argv)
 	double secs = argc > 2 ? atof(argv[2]) : 3.0;
 	message_library_init();
 	char *err = NULL;
-	double t0 = now_s();
+	/* the load reads the models in a thread of its own while it compiles
+	 * the phrases: the wall clock is what a start or a reload waits, the
+	 * process's CPU time the work done */
+	double w0 = wall_s(), c0 = process_cpu_s();
 	struct policy *pol = policy_load(argv[1], &err);
-	double compile_ms = (now_s() - t0) * 1000;
+	double compile_ms = (wall_s() - w0) * 1000, compile_cpu_ms = (process_cpu_s() - c0) * 1000;
 	if (pol == NULL) {
 		fprintf(stderr, "%s", err);
 		return 78;
 	}
 	unsigned npat = policy_pattern_count(pol);
 	char *big_yaml = scaled_policy(argv[1], npat, 10);
-	t0 = now_s();
+	w0 = wall_s();
 	/* named like the policy, so its models are found beside it */
 	struct policy *pol10 =
 	    big_yaml ? policy_load_string(argv[1], big_yaml, strlen(big_yaml), &err) : NULL;
-	double compile10_ms = (now_s() - t0) * 1000;
+	double compile10_ms = (wall_s() - w0) * 1000;
 	if (pol10 == NULL) {
 		fprintf(stderr, "cannot build the 10x policy: %s\n", err ? err : "");
 		return 70;
@@ -542,8 +553,9 @@ int main(int argc, char **argv)
 
 	printf("engine benchmark (%s matcher), one core, CPU time, best of 5 interleaved rounds\n",
 	       policy_matcher_name());
-	printf("policy compile: %.1f ms for %u patterns; %.1f ms for %u patterns (target < 50 ms)\n",
-	       compile_ms, npat, compile10_ms, policy_pattern_count(pol10));
+	printf("policy compile: %.1f ms for %u patterns (wall clock; %.1f ms of CPU over its two threads); "
+	       "%.1f ms for %u patterns (target < 50 ms)\n",
+	       compile_ms, npat, compile_cpu_ms, compile10_ms, policy_pattern_count(pol10));
 	model_load(argv[1]);
 	size_t sizes[2] = {15 * 1024, 200 * 1024};
 	int failed = 0;

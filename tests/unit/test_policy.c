@@ -160,6 +160,29 @@ static const struct bad_case bad[] = {
      "bad.yaml:5:34: sign-off-sentence-words: \"2nd\" is not one word"},
 };
 
+/* The models are read on a thread of their own while the phrases compile:
+ * their errors count where the phrases compiled, and only there, as when
+ * they were read after them. */
+static void test_models_beside_the_compile(void **state)
+{
+	(void)state;
+	static const char no_phrases[] = "version: 1\nmodels:\n  gate: none.model\n"
+	                                 "rules:\n  apology-missing: {principle: p, advice: a}\n";
+	static const char phrases[] =
+	    "version: 1\nmodels:\n  gate: none.model\n"
+	    "rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry]}\n";
+	char *err = NULL;
+	assert_null(policy_load_string("/nonexistent/bad.yaml", no_phrases, strlen(no_phrases), &err));
+	assert_string_equal(err, "/nonexistent/bad.yaml:1:1: the policy has no phrases\n");
+	g_free(err);
+	err = NULL;
+	assert_null(policy_load_string("/nonexistent/bad.yaml", phrases, strlen(phrases), &err));
+	assert_string_equal(err,
+	                    "/nonexistent/bad.yaml:3:9: models: cannot read /nonexistent/none.model: No such "
+	                    "file or directory\n");
+	g_free(err);
+}
+
 static void test_bad_policies(void **state)
 {
 	(void)state;
@@ -746,6 +769,7 @@ int main(void)
 	    cmocka_unit_test(test_compare_shipped),
 	    cmocka_unit_test(test_compare_model_settings),
 	    cmocka_unit_test(test_compare_settings),
+	    cmocka_unit_test(test_models_beside_the_compile),
 	    cmocka_unit_test(test_missing_file),
 	    cmocka_unit_test(test_rule_names),
 	    cmocka_unit_test(test_split_lists),
