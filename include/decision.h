@@ -83,7 +83,7 @@ void decision_clear(struct decision *d);
  * split, classify) on mail that arrives, so the daemon can record a client's
  * complaint before the reply to it leaves.  apology_classify_inbound()
  * fills OUT (always; PARSED false when the message cannot be read);
- * inbound_clear() frees it. */
+ * inbound_clear() frees it.  CTX (may be NULL) says only defer_encoder. */
 struct inbound {
 	bool parsed;
 	char *message_id; /* owned, without <>, "" when absent */
@@ -91,7 +91,8 @@ struct inbound {
 	struct complaint complaint;
 };
 
-void apology_classify_inbound(const struct policy *pol, const char *data, size_t len, struct inbound *out);
+void apology_classify_inbound(const struct policy *pol, const char *data, size_t len,
+                              const struct context *ctx, struct inbound *out);
 void inbound_clear(struct inbound *in);
 
 #endif

@@ -63,6 +63,10 @@ struct context {
 	                             as if nothing were stored), else a reply is advised, not held */
 	const struct history_entry *history;
 	size_t n_history;
+	bool defer_encoder; /* where the sentence encoder would run (milliseconds), it does not:
+	                       the call ends with complaint.deferred, to be made again where it
+	                       may take the time (the daemon's event loop hands the message to
+	                       a judge thread) */
 };
 
 enum complaint_severity { SEVERITY_NONE, SEVERITY_NORMAL, SEVERITY_SERIOUS };
@@ -85,6 +89,7 @@ struct complaint {
 	                   quoted text within models.near-miss of its bar: the
 	                   complaints it misses are among these (the daemon may keep
 	                   a sample for reviewers to judge) */
+	bool deferred;  /* context.defer_encoder stopped the call: nothing else here holds */
 };
 
 /* Stage 3 proper runs inside apology_check() (decision.h), which has the
@@ -96,6 +101,6 @@ struct complaint {
  * short of its bar is detected but not clear (the milter stores it as
  * unclear: see struct context). */
 void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,
-                          struct complaint *out);
+                          const struct context *ctx, struct complaint *out);
 
 #endif

@@ -75,7 +75,9 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 	struct scan sc = {0};
 	scan_text(&pol->all, view.text, view.len, &sc);
 	thread_classify_scanned(pol, &msg, &view, ctx, &sc, &out->complaint);
-	if (out->complaint.detected) {
+	if (out->complaint.deferred) {
+		/* judged again where the encoder may run */
+	} else if (out->complaint.detected) {
 		gint64 now = ctx && ctx->now > 0 ? ctx->now : msg.date;
 		struct findings f;
 		findings_evaluate(pol, &view, &sc, &out->complaint, now, ctx, &f);
@@ -92,7 +94,8 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 	message_clear(&msg);
 }
 
-void apology_classify_inbound(const struct policy *pol, const char *data, size_t len, struct inbound *out)
+void apology_classify_inbound(const struct policy *pol, const char *data, size_t len,
+                              const struct context *ctx, struct inbound *out)
 {
 	memset(out, 0, sizeof *out);
 	out->complaint.sent = -1;
@@ -100,7 +103,7 @@ void apology_classify_inbound(const struct policy *pol, const char *data, size_t
 	if (message_parse(data, len, &pol->limits, &msg)) {
 		struct thread_view view;
 		split_message(pol, &msg, &view);
-		thread_classify_text(pol, msg.subject, view.text, view.len, &out->complaint);
+		thread_classify_text(pol, msg.subject, view.text, view.len, ctx, &out->complaint);
 		out->parsed = true;
 		out->message_id = g_strdup(msg.message_id);
 		out->from = g_strdup(msg.from);

@@ -214,12 +214,16 @@ static void gate_reply(const struct policy *pol, const struct thread_view *view,
  * it, so the call moves with the say and never against it; a complaint its
  * own words now carry past the bar decides alone, as in gate_score(). */
 static void encoder_check(const struct policy *pol, const char *text, size_t len, bool sure, bool arriving,
-                          struct learned *l)
+                          const struct context *ctx, struct learned *l, bool *deferred)
 {
 	float top = arriving ? 0 : (float)pol->hold_margin;
 	if (!l->on || pol->encoder == NULL || len == 0 || sure || l->margin >= top ||
 	    fmaxf(l->complaint, l->margin) < -(float)pol->encoder_band)
 		return;
+	if (ctx && ctx->defer_encoder) {
+		*deferred = true;
+		return;
+	}
 	float say = encoder_say(pol, text, clamp_utf8(text, len, pol->quoted_scan_bytes));
 	l->complaint += say;
 	l->margin += say;
@@ -300,7 +304,10 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 		l = gate_score(pol, view->quoted, view->quoted_len);
 		gate_reply(pol, view, &l);
 		encoder_check(pol, view->quoted, view->quoted_len,
-		              l.detected && ev.score >= pol->complaint_threshold, false, &l);
+		              l.detected && ev.score >= pol->complaint_threshold, false, ctx, &l,
+		              &out->deferred);
+		if (out->deferred)
+			return;
 	}
 	float quoted_score = ev.score;
 	ev.score += mine.score;
@@ -323,14 +330,17 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 }
 
 void thread_classify_text(const struct policy *pol, const char *subject, const char *text, size_t len,
-                          struct complaint *out)
+                          const struct context *ctx, struct complaint *out)
 {
 	memset(out, 0, sizeof *out);
 	out->sent = -1;
 	struct evidence ev = {0};
 	complaint_evidence(pol, subject, text, len, &ev);
 	struct learned l = gate_score(pol, text, len);
-	encoder_check(pol, text, len, l.detected && ev.score >= pol->complaint_threshold, true, &l);
+	encoder_check(pol, text, len, l.detected && ev.score >= pol->complaint_threshold, true, ctx, &l,
+	              &out->deferred);
+	if (out->deferred)
+		return;
 	conclude(pol, &ev, ev.score, &l, out);
 	/* Arriving mail: a complaint detected at the bar (by the gate, or by
 	 * the breach phrases within phrase-assist of it) is one the milter

@@ -391,7 +391,7 @@ static void classify_one(struct bt_run *run, guint i, GByteArray *buf)
 	if (!(it->flags & BT_OVERSIZE) && mailbox_read(&e, buf, &err)) {
 		for (int p = 0; p < BT_POLICIES && run->pol[p]; p++) {
 			struct inbound in;
-			apology_classify_inbound(run->pol[p], (const char *)buf->data, buf->len, &in);
+			apology_classify_inbound(run->pol[p], (const char *)buf->data, buf->len, NULL, &in);
 			rec->complaint[p] = in.complaint;
 			rec->complaint[p].detected = in.parsed && in.complaint.detected;
 			inbound_clear(&in);

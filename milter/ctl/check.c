@@ -108,7 +108,7 @@ static bool read_inbound(const char *path, const struct policy *pol, struct cont
 	if (!read_input(path, &buf))
 		return false;
 	struct inbound in;
-	apology_classify_inbound(pol, (const char *)buf->data, buf->len, &in);
+	apology_classify_inbound(pol, (const char *)buf->data, buf->len, NULL, &in);
 	struct message msg;
 	message_parse((const char *)buf->data, buf->len, policy_limits(pol), &msg);
 	if (in.parsed && in.complaint.detected)
@@ -133,7 +133,7 @@ static int check_as_inbound(const struct policy *pol, char **files, int n, bool 
 			continue;
 		}
 		struct inbound in;
-		apology_classify_inbound(pol, (const char *)buf->data, buf->len, &in);
+		apology_classify_inbound(pol, (const char *)buf->data, buf->len, NULL, &in);
 		GString *out = g_string_new(NULL);
 		(json ? render_json_inbound : render_text_inbound)(out, files[i], pol, &in);
 		puts(out->str);

@@ -39,6 +39,11 @@ static gpointer make(gpointer unused)
 	    m, "apology_messages_skipped_total",
 	    "Messages not judged, by reason: accepted at MAIL FROM or DATA, or deferred (memory-budget).",
 	    "reason");
+	dm.judged_aside = metrics_counter(
+	    m, "apology_judged_aside_total",
+	    "Messages an event loop handed to a judge thread, by why: size (over 64 KB), encoder (the "
+	    "sentence encoder reads it).",
+	    "why");
 	dm.rule_hits =
 	    metrics_counter(m, "apology_rule_hits_total",
 	                    "Outgoing replies in which a rule fired (once per reply and rule).", "rule");

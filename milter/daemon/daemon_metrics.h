@@ -21,6 +21,7 @@ struct daemon_metrics {
 	struct metrics *registry;
 	struct metric_family *messages;        /* scope, verdict: messages judged or classified */
 	struct metric_family *skipped;         /* reason: not judged (accepted early, or deferred) */
+	struct metric_family *judged_aside;    /* why: handed by an event loop to a judge thread */
 	struct metric_family *rule_hits;       /* rule: replies in which the rule fired */
 	struct metric_family *unchecked;       /* reason: replies that could not be analysed */
 	struct metric_family *actions;         /* action: what was done to judged replies */

@@ -96,6 +96,7 @@ struct filter_session {
 	char *message_id;
 	GPtrArray *refs; /* ids from In-Reply-To, then References (newest first) */
 	int own[OWN_COUNT];
+	bool defer_encoder; /* filter_defer_encoder() */
 };
 
 /* ---- the shared filter ------------------------------------------------ */
@@ -646,6 +647,11 @@ enum filter_reply filter_body(struct filter_session *s, const unsigned char *chu
 	return FILTER_CONTINUE;
 }
 
+void filter_defer_encoder(struct filter_session *s, bool defer)
+{
+	s->defer_encoder = defer;
+}
+
 size_t filter_message_bytes(const struct filter_session *s)
 {
 	return s->active && !s->over_cap && !s->refused && !s->too_many ? s->raw->len : 0;
@@ -725,7 +731,9 @@ static void observe_since(struct metric_family *family, const char *scope, gint6
 	metric_observe(metric_at(family, scope), (double)(g_get_monotonic_time() - started) / G_USEC_PER_SEC);
 }
 
-static void record_complaint(struct filter_session *s, const char *qid, gint64 now)
+/* False, and nothing done, when the sentence encoder would have run where
+ * the front end asked it not to (filter_defer_encoder()). */
+static bool record_complaint(struct filter_session *s, const char *qid, gint64 now)
 {
 	struct filter *f = s->f;
 	struct store *st = filter_store(f);
@@ -734,11 +742,18 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 		log_msg(LOG_DEBUG, "%s: inbound, not analysed%s", qid,
 		        s->too_many ? ": too many MIME parts" : "");
 		DAEMON_COUNT(messages, "inbound", "not-analysed");
-		return;
+		return true;
 	}
 	struct inbound in;
+	struct context ctx = {.defer_encoder = s->defer_encoder};
 	gint64 started = g_get_monotonic_time();
-	apology_classify_inbound(s->pol, s->raw->str, s->raw->len, &in);
+	apology_classify_inbound(s->pol, s->raw->str, s->raw->len, &ctx, &in);
+	if (in.complaint.deferred) {
+		log_msg(LOG_DEBUG,
+		        "%s: inbound, classified off the event loop: the sentence encoder reads it", qid);
+		inbound_clear(&in);
+		return false;
+	}
 	observe_since(daemon_metrics()->engine_seconds, "inbound", started);
 	const char *from = *in.from ? in.from : s->sender;
 	if (!in.parsed) {
@@ -776,6 +791,7 @@ static void record_complaint(struct filter_session *s, const char *qid, gint64 n
 		DAEMON_COUNT(messages, "inbound", "no-complaint");
 	}
 	inbound_clear(&in);
+	return true;
 }
 
 /* ---- end of message: outgoing ----------------------------------------- */
@@ -928,9 +944,11 @@ static void analyse(struct filter_session *s, const char *qid, gint64 now, struc
 			    "fingerprint %s: the daemon died once analysing this message; analysing it again",
 			    fp);
 		look_up(s, qid, now, k);
+		k->ctx.defer_encoder = s->defer_encoder;
 		gint64 started = g_get_monotonic_time();
 		apology_check(s->pol, s->raw->str, s->raw->len, &k->ctx, d);
-		observe_since(daemon_metrics()->engine_seconds, "outgoing", started);
+		if (!d->complaint.deferred)
+			observe_since(daemon_metrics()->engine_seconds, "outgoing", started);
 	}
 	if (guarded && !store_inflight_end(st, fp, &err)) {
 		log_msg(LOG_WARNING, "%s: store: %s", qid, err);
@@ -1171,6 +1189,12 @@ static enum filter_reply judge(struct filter_session *s, const char *qid, const 
 	struct recorded rec = {0};
 	bool no_store = filter_store(s->f) == NULL;
 	analyse(s, qid, now, &k, &d);
+	if (d.complaint.deferred) {
+		log_msg(LOG_DEBUG, "%s: judged off the event loop: the sentence encoder reads it", qid);
+		known_clear(&k);
+		decision_clear(&d);
+		return FILTER_AGAIN;
+	}
 	enum action act = choose_action(cfg, &d);
 	enum filter_reply reply = FILTER_ACCEPT;
 	char *token = NULL;
@@ -1259,8 +1283,10 @@ enum filter_reply filter_end_of_message(struct filter_session *s, const char *qu
 	count_parts(s);
 	if (s->outgoing)
 		reply = judge(s, qid, ops, mta, now);
-	else
-		record_complaint(s, qid, now);
+	else if (!record_complaint(s, qid, now))
+		reply = FILTER_AGAIN;
+	if (reply == FILTER_AGAIN)
+		return reply; /* the message kept, to be judged again */
 	observe_since(daemon_metrics()->eom_seconds, s->outgoing ? "outgoing" : "inbound", started);
 	message_reset(s);
 	return reply;

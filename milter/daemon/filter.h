@@ -47,6 +47,8 @@ enum filter_reply {
 	FILTER_ACCEPT,   /* done: deliver, send nothing more of this message */
 	FILTER_TEMPFAIL,
 	FILTER_REJECT,
+	FILTER_AGAIN, /* end of message only, with filter_defer_encoder(): nothing was done; the
+	                 message is kept, to be judged again where the encoder may run */
 };
 
 struct filter *filter_new(const struct config *cfg, struct store *store, struct writer *writer,
@@ -119,6 +121,12 @@ enum filter_reply filter_body(struct filter_session *s, const unsigned char *chu
  * max-parts, which are not analysed, or refused for the memory budget).
  * A measure of what judging it may cost. */
 size_t filter_message_bytes(const struct filter_session *s);
+/* Whether filter_end_of_message() may stop where the sentence encoder would
+ * run (milliseconds of work, where judging costs microseconds otherwise):
+ * it then answers FILTER_AGAIN, having done nothing, and the front end
+ * judges the message where it may take the time (an event loop hands it to
+ * a judge thread).  Off by default. */
+void filter_defer_encoder(struct filter_session *s, bool defer);
 /* The front end could not take data of the current message: the memory
  * budget had no room for it.  The message is let go of, and deferred at its
  * end (tempfail; the MTA sends it again later). */

@@ -12,7 +12,10 @@
  * At end of message a loop judges a message of up to JUDGE_ON_LOOP bytes
  * itself and answers at once: the usual reply costs no hand-over between
  * threads and no extra wake-up, and at most some 60 ms of work at the
- * worst found (64 KB of empty MIME parts; docs/performance.md).  A larger
+ * worst found (64 KB of empty MIME parts; docs/performance.md).  But where
+ * the sentence encoder would read it (a thread the gate is unsure of:
+ * 15 ms or more, where the rest takes microseconds), the loop stops there
+ * (filter_defer_encoder()) and hands it on like a larger one.  A larger
  * message goes to the judges, a few threads shared by all loops, through a
  * bounded queue: its loop stops reading that connection (the MTA sends
  * nothing before the answer), goes on serving the others, and answers when
@@ -73,6 +76,7 @@
 #include <unistd.h>
 
 #include "budget.h"
+#include "daemon_metrics.h"
 #include "frontend.h"
 #include "log.h"
 #include "milterproto.h"
@@ -253,12 +257,19 @@ static void reply_status(GByteArray *out, enum filter_reply r, const char *reply
 
 /* Judge the message of S and put the whole answer in A: the headers, the
  * quarantine and the verdict, in the order the MTA wants them.  Runs on a
- * loop or on a judge. */
-static void judge_message(struct filter_session *s, const char *queue_id, struct answer *a)
+ * loop or on a judge.  ON_LOOP: stop where the sentence encoder would run
+ * (milliseconds, where the rest takes microseconds: every connection of
+ * the loop would wait), put nothing in A and return false, for a judge to
+ * take it. */
+static bool judge_message(struct filter_session *s, const char *queue_id, struct answer *a, bool on_loop)
 {
+	filter_defer_encoder(s, on_loop);
 	enum filter_reply r = filter_end_of_message(s, queue_id, &event_ops, a);
+	if (r == FILTER_AGAIN)
+		return false;
 	reply_status(a->out, r, a->reply);
 	g_clear_pointer(&a->reply, g_free);
+	return true;
 }
 
 /* ---- judges: the larger messages, off the loops ----------------------- */
@@ -287,7 +298,7 @@ static gpointer judge_thread(gpointer data)
 		j->waiting = false;
 		js->busy++;
 		g_mutex_unlock(&js->lock);
-		judge_message(j->session, j->queue_id, &j->a);
+		judge_message(j->session, j->queue_id, &j->a, false);
 		g_mutex_lock(&js->lock);
 		js->busy--;
 		if (js->stopping) {
@@ -577,16 +588,25 @@ static bool judge_aside(struct conn *c)
 }
 
 /* A message of up to JUDGE_ON_LOOP bytes is judged here, on the loop, and
- * answered at once; a larger one by a judge, unless their queue is full. */
+ * answered at once, unless the sentence encoder would read it; a larger
+ * one, or one the encoder reads, by a judge, unless their queue is full. */
 static void on_end_of_message(struct conn *c, const struct mp_packet *p)
 {
 	struct filter_session *s = session_get(c);
 	if (p->len > 0)
 		filter_body(s, p->data, p->len);
-	if (filter_message_bytes(s) > JUDGE_ON_LOOP && judge_aside(c))
+	if (filter_message_bytes(s) > JUDGE_ON_LOOP && judge_aside(c)) {
+		DAEMON_COUNT(judged_aside, "size");
 		return;
+	}
 	struct answer a = {.actions = c->actions, .out = c->out};
-	judge_message(s, c->queue_id, &a);
+	if (!judge_message(s, c->queue_id, &a, true)) {
+		if (judge_aside(c)) {
+			DAEMON_COUNT(judged_aside, "encoder");
+			return;
+		}
+		judge_message(s, c->queue_id, &a, false); /* the judges' queue is full */
+	}
 	conn_forget_message(c);
 }
 

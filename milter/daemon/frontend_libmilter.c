@@ -102,6 +102,7 @@ static sfsistat status(enum filter_reply r)
 	case FILTER_ACCEPT: return SMFIS_ACCEPT;
 	case FILTER_TEMPFAIL: return SMFIS_TEMPFAIL;
 	case FILTER_REJECT: return SMFIS_REJECT;
+	case FILTER_AGAIN: break; /* never: this front end does not defer the encoder */
 	}
 	return SMFIS_CONTINUE;
 }

@@ -10,7 +10,8 @@ line of the held reply (and of the clean one) by exactly one and no other
 rule at all, the engine and end-of-message histograms by two observations;
 an open session and a message in flight show in their gauges and leave them
 when done; the upkeep's gauges (holds waiting, outbox backlog) follow the
-store; a SIGUSR1 counts a policy reload; every metric the shipped Grafana
+store; a reply the sentence encoder reads is counted as judged aside
+(handed by an event loop to a judge thread); a SIGUSR1 counts a policy reload; every metric the shipped Grafana
 dashboard and alert rules name is one the endpoint serves.  Every scrape is also checked
 against the text format (HELP and TYPE before the samples, cumulative
 buckets, +Inf equal to _count).  Then a metrics address other than loopback
@@ -215,6 +216,17 @@ def traffic_cases(binary, top, case):
         case("the hold went to the store",
              delta(middle, after, key("apology_records_total", where="store")) >= 1
              and delta(middle, after, key("apology_records_total", where="lost")) == 0)
+
+        # A reply the gate is unsure of: the sentence encoder reads it, so an
+        # event loop hands it to a judge (the libmilter build has no loops).
+        aside = key("apology_judged_aside_total", why="encoder")
+        near = judge(d, MSGS + "reply-near-miss.eml", "METRICS3")
+        later = scrape()
+        want = 0 if binary.endswith("libmilter") else 1
+        case("a reply the encoder reads is judged aside %d time(s), and answered" % want,
+             delta(after, later, aside) == want and near[-1:] in ([b"a"], [b"c"])
+             and delta(after, later, key("apology_messages_total", scope="outgoing", verdict="pass")) == 1,
+             "%r %r" % (delta(after, later, aside), near))
 
         # The upkeep's gauges follow the store.
         case("holds waiting: the one held reply",

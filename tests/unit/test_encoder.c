@@ -418,18 +418,18 @@ static void test_encoder_in_the_gate(void **state)
 	assert_null(policy_model_version(without, "encoder-head"));
 	struct complaint c;
 	for (size_t i = 0; i < G_N_ELEMENTS(complaints); i++) {
-		thread_classify_text(without, "Your order", complaints[i], strlen(complaints[i]), &c);
+		thread_classify_text(without, "Your order", complaints[i], strlen(complaints[i]), NULL, &c);
 		assert_false(c.detected);
 		double alone = c.score;
-		thread_classify_text(with, "Your order", complaints[i], strlen(complaints[i]), &c);
+		thread_classify_text(with, "Your order", complaints[i], strlen(complaints[i]), NULL, &c);
 		if (!c.detected || !c.clear)
 			fail_msg("complaint %zu: not taken with the encoder (%.1f, alone %.1f)", i, c.score, alone);
 		assert_true(c.score > alone);
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(ordinary); i++) {
-		thread_classify_text(without, "Next steps", ordinary[i], strlen(ordinary[i]), &c);
+		thread_classify_text(without, "Next steps", ordinary[i], strlen(ordinary[i]), NULL, &c);
 		assert_false(c.detected);
-		thread_classify_text(with, "Next steps", ordinary[i], strlen(ordinary[i]), &c);
+		thread_classify_text(with, "Next steps", ordinary[i], strlen(ordinary[i]), NULL, &c);
 		if (c.detected)
 			fail_msg("ordinary %zu: taken for a complaint with the encoder (%.1f)", i, c.score);
 	}
@@ -507,15 +507,15 @@ static void test_where_it_reads(void **state)
 	decision_clear(&w);
 	g_free(m);
 
-	thread_classify_text(without, "Your order", missed, strlen(missed), &a);
+	thread_classify_text(without, "Your order", missed, strlen(missed), NULL, &a);
 	assert_true(a.score < -0.5); /* further short than the narrow band */
-	thread_classify_text(narrow, "Your order", missed, strlen(missed), &b);
+	thread_classify_text(narrow, "Your order", missed, strlen(missed), NULL, &b);
 	assert_false(b.detected);
 	assert_true(a.score == b.score);
 
-	thread_classify_text(without, "Your order", plain, strlen(plain), &a);
+	thread_classify_text(without, "Your order", plain, strlen(plain), NULL, &a);
 	assert_true(a.detected && a.score >= 1);
-	thread_classify_text(with, "Your order", plain, strlen(plain), &b);
+	thread_classify_text(with, "Your order", plain, strlen(plain), NULL, &b);
 	assert_true(b.detected && b.clear);
 	assert_true(a.score == b.score);
 	m = reply_to(vat);

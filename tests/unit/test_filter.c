@@ -262,9 +262,13 @@ static enum filter_reply feed(struct filter_session *s, const char *file)
 	return FILTER_CONTINUE;
 }
 
-/* One outgoing message from SENDER to RCPT through the whole session. */
-static enum filter_reply send_one(struct fx *fx, const char *daemon, const char *sender, const char *rcpt,
-                                  const char *file, struct fake_mta *mta)
+/* One message from SENDER to RCPT through the whole session.  With FIRST,
+ * the end of message is asked first to stop where the sentence encoder
+ * would run, as an event loop asks: *FIRST is that answer; when it is
+ * FILTER_AGAIN nothing may have been done yet, and the message is judged
+ * again without the request, as a judge thread does. */
+static enum filter_reply send_message(struct fx *fx, const char *daemon, const char *sender, const char *rcpt,
+                                      const char *file, struct fake_mta *mta, enum filter_reply *first)
 {
 	struct filter_session *s = filter_session_new(fx->f, NULL, "192.0.2.1");
 	filter_set_daemon_name(s, daemon);
@@ -275,11 +279,26 @@ static enum filter_reply send_one(struct fx *fx, const char *daemon, const char 
 	}
 	if (r == FILTER_CONTINUE) {
 		feed(s, file);
+		filter_defer_encoder(s, first != NULL);
+		r = filter_end_of_message(s, "QID1", &fake_ops, mta);
+		if (first)
+			*first = r;
+	}
+	if (r == FILTER_AGAIN) {
+		assert_int_equal(mta->added->len, 0);
+		assert_null(mta->quarantined);
+		filter_defer_encoder(s, false);
 		r = filter_end_of_message(s, "QID1", &fake_ops, mta);
 	}
 	filter_session_free(s);
 	writer_flush(fx->writer);
 	return r;
+}
+
+static enum filter_reply send_one(struct fx *fx, const char *daemon, const char *sender, const char *rcpt,
+                                  const char *file, struct fake_mta *mta)
+{
+	return send_message(fx, daemon, sender, rcpt, file, mta, NULL);
 }
 
 /* ---- tests -------------------------------------------------------------- */
@@ -626,7 +645,8 @@ static void test_decisions_recorded(void **state)
 		struct fake_mta mta;
 		char *err = NULL;
 		fx_start(&fx, (const char *const[]){modes[m], NULL});
-		const char *files[] = {"note.eml", "reply-doubtful.eml", "reply-bad.eml", "reply-doubtful.eml"};
+		const char *files[] = {"note.eml", "reply-doubtful.eml", "reply-bad.eml",
+		                       "reply-doubtful.eml"};
 		for (size_t i = 0; i < G_N_ELEMENTS(files); i++) {
 			mta_init(&mta);
 			send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", files[i],
@@ -1097,6 +1117,71 @@ static void test_forged_headers_removed(void **state)
 	fx_stop(&fx);
 }
 
+/* Where the sentence encoder would run (milliseconds, where the rest of a
+ * judgement takes microseconds), a filter asked to defer it stops with
+ * nothing done: a reply the gate is unsure of, a complaint arriving that
+ * it does not detect.  Judged again, each is what it is without the
+ * request.  A reply or complaint the gate is sure of is judged at once. */
+static void test_encoder_deferred(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta, plain;
+	enum filter_reply first;
+	char *err = NULL;
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	mta_init(&plain);
+	assert_int_equal(send_message(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                              "reply-near-miss.eml", &mta, &first),
+	                 FILTER_ACCEPT);
+	assert_int_equal(first, FILTER_AGAIN);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-unclear.eml", &plain),
+	                 FILTER_ACCEPT);
+	mta_clear(&mta);
+	mta_init(&mta);
+	/* judged again, as without the request (advised: its headers alike) */
+	assert_int_equal(send_message(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                              "reply-unclear.eml", &mta, &first),
+	                 FILTER_ACCEPT);
+	assert_non_null(added(&mta, "X-Apology-Check"));
+	assert_string_equal(added(&mta, "X-Apology-Check"), added(&plain, "X-Apology-Check"));
+	mta_clear(&mta);
+	mta_clear(&plain);
+	/* sure: held at once */
+	mta_init(&mta);
+	assert_int_equal(send_message(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                              "reply-bad.eml", &mta, &first),
+	                 FILTER_ACCEPT);
+	assert_int_equal(first, FILTER_ACCEPT);
+	assert_non_null(mta.quarantined);
+	mta_clear(&mta);
+	/* arriving: the one the gate does not detect waits for the encoder and
+	 * is then stored unclear; the one it detects is stored at once */
+	mta_init(&mta);
+	assert_int_equal(send_message(&fx, "mx", "<dana@client.example>", "<sam@acme.example>",
+	                              "complaint-unclear.eml", &mta, &first),
+	                 FILTER_ACCEPT);
+	assert_int_equal(first, FILTER_AGAIN);
+	assert_int_equal(send_message(&fx, "mx", "<dana@client.example>", "<sam@acme.example>",
+	                              "complaint.eml", &mta, &first),
+	                 FILTER_ACCEPT);
+	assert_int_equal(first, FILTER_ACCEPT);
+	struct store *st = fx_store(&fx);
+	struct store_complaint c;
+	const char *ids[] = {"report-5120@client.example", "complaint-4471@client.example"};
+	assert_int_equal(store_complaint_find(st, &ids[0], 1, &c, &err), STORE_FOUND);
+	assert_true(c.unclear);
+	store_complaint_clear(&c);
+	assert_int_equal(store_complaint_find(st, &ids[1], 1, &c, &err), STORE_FOUND);
+	assert_false(c.unclear);
+	store_complaint_clear(&c);
+	store_close(st);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
 /* FILE arrives on the inbound port from a client, passes untouched, and
  * its complaint (Message-ID ID) is in the store: into *C; returns the store
  * (the caller closes it). */
@@ -1167,11 +1252,12 @@ static void test_complaint_then_reply(void **state)
 	fx_start(&fx, NULL);
 	mta_init(&mta);
 	st = fx_store(&fx);
-	struct store_complaint clear = {"report-5120@client.example", "192.0.2.1", "client.example", 1740993120,
-	                                false, 0, false};
+	struct store_complaint clear = {
+	    "report-5120@client.example", "192.0.2.1", "client.example", 1740993120, false, 0, false};
 	assert_true(store_complaint_put(st, &clear, &err));
 	store_close(st);
-	send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", "reply-unclear.eml", &mta);
+	send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", "reply-unclear.eml",
+	         &mta);
 	assert_non_null(mta.quarantined);
 	mta_clear(&mta);
 	fx_stop(&fx);
@@ -1355,6 +1441,7 @@ int main(void)
 	    cmocka_unit_test(test_parts_counted_before_parsing),
 	    cmocka_unit_test(test_forged_headers_removed),
 	    cmocka_unit_test(test_complaint_then_reply),
+	    cmocka_unit_test(test_encoder_deferred),
 	    cmocka_unit_test(test_reload),
 	    cmocka_unit_test(test_reload_shrink),
 	    cmocka_unit_test(test_metrics_counted),

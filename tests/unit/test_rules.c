@@ -1003,18 +1003,18 @@ static void test_classify_inbound(void **state)
 	                           "Message-ID: <n-1@client.example>\r\n\r\n"
 	                           "Thanks for lunch yesterday, see you at the workshop on Monday.\r\n";
 	struct inbound in;
-	apology_classify_inbound(pol, complaint, strlen(complaint), &in);
+	apology_classify_inbound(pol, complaint, strlen(complaint), NULL, &in);
 	assert_true(in.parsed);
 	assert_string_equal(in.message_id, "c-1@client.example");
 	assert_string_equal(in.from, "dana@client.example");
 	assert_true(in.complaint.detected);
 	assert_int_equal(in.complaint.severity, SEVERITY_SERIOUS);
 	inbound_clear(&in);
-	apology_classify_inbound(pol, note, strlen(note), &in);
+	apology_classify_inbound(pol, note, strlen(note), NULL, &in);
 	assert_true(in.parsed);
 	assert_false(in.complaint.detected);
 	inbound_clear(&in);
-	apology_classify_inbound(pol, "", 0, &in);
+	apology_classify_inbound(pol, "", 0, NULL, &in);
 	assert_false(in.parsed);
 	assert_string_equal(in.message_id, "");
 	inbound_clear(&in);
@@ -1036,19 +1036,19 @@ static void test_inbound_margin(void **state)
 	                            "Your team said the update would be live on Monday, but the old version is "
 	                            "still showing.\r\n";
 	struct inbound in;
-	apology_classify_inbound(pol, shy, strlen(shy), &in);
+	apology_classify_inbound(pol, shy, strlen(shy), NULL, &in);
 	assert_true(in.complaint.score < 0 && in.complaint.score >= -1); /* short of the bar, within 1 */
 	assert_true(in.complaint.detected);
 	assert_false(in.complaint.clear);
 	assert_int_equal(in.complaint.severity, SEVERITY_NORMAL);
 	inbound_clear(&in);
-	apology_classify_inbound(pol, plain, strlen(plain), &in);
+	apology_classify_inbound(pol, plain, strlen(plain), NULL, &in);
 	assert_true(in.complaint.score >= 0);
 	assert_true(in.complaint.detected);
 	assert_true(in.complaint.clear);
 	inbound_clear(&in);
 	struct policy *none = policy_with_model_key("inbound-margin", "0");
-	apology_classify_inbound(none, shy, strlen(shy), &in);
+	apology_classify_inbound(none, shy, strlen(shy), NULL, &in);
 	assert_false(in.complaint.detected);
 	inbound_clear(&in);
 	policy_unref(none);
