@@ -478,8 +478,9 @@ int main(int argc, char **argv)
 		return 0;
 	}
 
-	/* Before any thread exists, so that every thread inherits the mask: the
-	 * front end decides which of its threads takes these signals. */
+	/* Before any thread that lives on exists (policy_load() reads the models
+	 * on a thread it has joined), so that every thread inherits the mask:
+	 * the front end decides which of its threads takes these signals. */
 	sigset_t set;
 	sigemptyset(&set);
 	sigaddset(&set, SIGUSR1);

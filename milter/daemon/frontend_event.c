@@ -248,6 +248,7 @@ static void reply_status(GByteArray *out, enum filter_reply r, const char *reply
 	    [FILTER_REJECT] = SMFIR_REJECT,
 	    [FILTER_TEMPFAIL] = SMFIR_TEMPFAIL,
 	};
+	g_assert(r != FILTER_AGAIN); /* judge_message() answers nothing then */
 	char class = r == FILTER_REJECT ? '5' : r == FILTER_TEMPFAIL ? '4' : '\0';
 	if (class && reply && reply[0] == class)
 		mp_put_string(out, SMFIR_REPLYCODE, reply);
@@ -333,6 +334,16 @@ static struct judges *judges_start(int n)
 
 /* Queue J for a judge; false when JUDGE_QUEUE jobs per judge are waiting
  * already: the loop then judges the message itself. */
+/* Would the judges take a job now?  A hint: another loop may fill the
+ * queue before this one hands its job over. */
+static bool judges_have_room(struct judges *js)
+{
+	g_mutex_lock(&js->lock);
+	bool room = js->waiting.length < (guint)(JUDGE_QUEUE * js->n);
+	g_mutex_unlock(&js->lock);
+	return room;
+}
+
 static bool judges_take(struct judges *js, struct job *j)
 {
 	g_mutex_lock(&js->lock);
@@ -599,8 +610,12 @@ static void on_end_of_message(struct conn *c, const struct mp_packet *p)
 		DAEMON_COUNT(judged_aside, "size");
 		return;
 	}
+	/* Stopping where the encoder would run is worth it only when a judge
+	 * can take the message now: with their queue full (and for a large
+	 * message, which found it full), the loop judges it whole at once. */
+	bool may_defer = filter_message_bytes(s) <= JUDGE_ON_LOOP && judges_have_room(c->lp->srv->judges);
 	struct answer a = {.actions = c->actions, .out = c->out};
-	if (!judge_message(s, c->queue_id, &a, true)) {
+	if (!judge_message(s, c->queue_id, &a, may_defer)) {
 		if (judge_aside(c)) {
 			DAEMON_COUNT(judged_aside, "encoder");
 			return;
