@@ -247,6 +247,18 @@ static void setting_text(const struct policy *pol, const struct key_spec *spec, 
 	}
 }
 
+/* The sections of plain keys (the rules' are rule_keys), for what walks
+ * every key: their numbers (policy_setting()), their lists
+ * (policy_class_path()). */
+static const struct {
+	const char *section;
+	const struct key_spec *keys;
+} sections[] = {{"limits", limit_keys},
+                {"verdict", verdict_keys},
+                {"complaint", complaint_keys},
+                {"lexicon", lexicon_keys},
+                {"models", model_keys}};
+
 static bool is_number(const struct key_spec *spec)
 {
 	return spec->offset != NOFF &&
@@ -257,14 +269,6 @@ static bool is_number(const struct key_spec *spec)
 bool policy_setting(const struct policy *pol, size_t i, char *name, size_t name_size, char *value,
                     size_t value_size, bool *of_models)
 {
-	const struct {
-		const char *section;
-		const struct key_spec *keys;
-	} sections[] = {{"limits", limit_keys},
-	                {"verdict", verdict_keys},
-	                {"complaint", complaint_keys},
-	                {"lexicon", lexicon_keys},
-	                {"models", model_keys}};
 	for (size_t s = 0; s < G_N_ELEMENTS(sections); s++)
 		for (const struct key_spec *k = sections[s].keys; k->key; k++)
 			if (is_number(k) && i-- == 0) {
@@ -1158,10 +1162,6 @@ char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
 			                       rule_keys[i].spec.key);
 		}
 	}
-	const struct {
-		const char *section;
-		const struct key_spec *keys;
-	} sections[] = {{"lexicon", lexicon_keys}, {"complaint", complaint_keys}};
 	for (size_t s = 0; s < G_N_ELEMENTS(sections); s++)
 		for (const struct key_spec *k = sections[s].keys; k->key; k++)
 			if ((k->type == K_LIST || k->type == K_CUE) && k->lex == (int)cls)

@@ -540,18 +540,23 @@ static bool is_signature_line(const struct line *l)
 	return words <= SIGN_OFF_WORDS_MAX && (last != '.' || words <= 3);
 }
 
+/* The bytes of an apostrophe at S (N bytes at most): 1 for "'", 3 for
+ * U+2019, 0 for anything else. */
+static size_t apostrophe_at(const char *s, size_t n)
+{
+	return n >= 1 && s[0] == '\'' ? 1 : n >= 3 && memcmp(s, "\xE2\x80\x99", 3) == 0 ? 3 : 0;
+}
+
 /* Is the text's word W (N bytes) the list's ENTRY, an apostrophe U+2019
  * on either side the same as "'"? */
 static bool same_word(const char *w, size_t n, const char *entry)
 {
-	static const char curly[] = "\xE2\x80\x99";
 	size_t i = 0;
 	while (i < n && *entry) {
-		bool wq = w[i] == '\'' || (n - i >= 3 && memcmp(w + i, curly, 3) == 0);
-		bool eq = *entry == '\'' || strncmp(entry, curly, 3) == 0;
+		size_t wq = apostrophe_at(w + i, n - i), eq = apostrophe_at(entry, strnlen(entry, 3));
 		if (wq && eq) {
-			i += w[i] == '\'' ? 1 : 3;
-			entry += *entry == '\'' ? 1 : 3;
+			i += wq;
+			entry += eq;
 		} else if (wq || eq || w[i] != *entry) {
 			return false;
 		} else {
@@ -581,8 +586,7 @@ static bool reads_as_sentence(const struct splitter *sp, const struct line *l)
 		}
 		/* "you’re" is "you're", and its "you" too, when the list lacks it */
 		size_t stem = 1;
-		while (stem < n && l->s[i + stem] != '\'' &&
-		       !(n - stem >= 3 && memcmp(l->s + i + stem, "\xE2\x80\x99", 3) == 0))
+		while (stem < n && !apostrophe_at(l->s + i + stem, n - stem))
 			stem++;
 		for (const char *const *w = words; n < SIGN_OFF_MAX && *w; w++)
 			if (same_word(l->s + i, n, *w) || (stem < n && same_word(l->s + i, stem, *w)))

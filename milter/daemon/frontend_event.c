@@ -334,12 +334,18 @@ static struct judges *judges_start(int n)
 
 /* Queue J for a judge; false when JUDGE_QUEUE jobs per judge are waiting
  * already: the loop then judges the message itself. */
+/* Is there room in the judges' queue?  With their lock held. */
+static bool room_locked(const struct judges *js)
+{
+	return js->waiting.length < (guint)(JUDGE_QUEUE * js->n);
+}
+
 /* Would the judges take a job now?  A hint: another loop may fill the
  * queue before this one hands its job over. */
 static bool judges_have_room(struct judges *js)
 {
 	g_mutex_lock(&js->lock);
-	bool room = js->waiting.length < (guint)(JUDGE_QUEUE * js->n);
+	bool room = room_locked(js);
 	g_mutex_unlock(&js->lock);
 	return room;
 }
@@ -347,7 +353,7 @@ static bool judges_have_room(struct judges *js)
 static bool judges_take(struct judges *js, struct job *j)
 {
 	g_mutex_lock(&js->lock);
-	bool room = js->waiting.length < (guint)(JUDGE_QUEUE * js->n);
+	bool room = room_locked(js);
 	if (room) {
 		g_queue_push_tail_link(&js->waiting, &j->link);
 		j->waiting = true;
