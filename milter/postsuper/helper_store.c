@@ -34,8 +34,32 @@ struct identity {
 	bool changed;
 	gid_t egid; /* the helper's own, to go back to */
 	int n_groups;
-	gid_t groups[NGROUPS_MAX];
+	gid_t *groups; /* the helper's own supplementary groups, to go back to */
 };
+
+/* The groups of USER with GID first (its directory's group), as its login
+ * has them: a new array (its length in *N), or NULL when USER has no
+ * entry or memory runs out.  Sized by asking, not by NGROUPS_MAX: that is
+ * 65536 on Linux, a quarter of a megabyte on the stack. */
+static gid_t *login_groups(const char *user, gid_t gid, int *n)
+{
+	int want = 32;
+	for (int tries = 0; tries < 2; tries++) {
+		gid_t *groups = calloc((size_t)want, sizeof *groups);
+		int got = want;
+		if (groups == NULL)
+			return NULL;
+		if (getgrouplist(user, gid, groups, &got) >= 0) {
+			*n = got;
+			return groups;
+		}
+		free(groups);
+		if (got <= want)
+			return NULL;
+		want = got; /* getgrouplist() said how many there are */
+	}
+	return NULL;
+}
 
 static bool become_store_owner(const char *path, struct identity *id, char *why, size_t why_size)
 {
@@ -65,38 +89,47 @@ static bool become_store_owner(const char *path, struct identity *id, char *why,
 	}
 	/* the owner's groups, as its login (and the daemon under systemd) has
 	 * them, with the directory's first; that group alone without an entry */
-	gid_t groups[NGROUPS_MAX];
-	int n = NGROUPS_MAX;
 	struct passwd *pw = getpwuid(sb.st_uid);
-	if (pw == NULL || getgrouplist(pw->pw_name, sb.st_gid, groups, &n) < 0) {
-		groups[0] = sb.st_gid;
+	int n = 1;
+	gid_t *groups = pw ? login_groups(pw->pw_name, sb.st_gid, &n) : NULL;
+	gid_t alone = sb.st_gid;
+	int mine = getgroups(0, NULL);
+	id->groups = mine >= 0 ? calloc((size_t)mine + 1, sizeof *id->groups) : NULL;
+	id->n_groups = id->groups ? getgroups(mine, id->groups) : -1;
+	id->egid = getegid();
+	if (groups == NULL) {
+		groups = &alone;
 		n = 1;
 	}
-	id->n_groups = getgroups(NGROUPS_MAX, id->groups);
-	id->egid = getegid();
 	/* each step undone if a later one fails: nothing has changed then */
 	int step = id->n_groups < 0                    ? 0
 	           : setgroups((size_t)n, groups) != 0 ? 0
 	           : setegid(sb.st_gid) != 0           ? 1
 	           : seteuid(sb.st_uid) != 0           ? 2
 	                                               : 3;
+	int err = errno;
+	if (groups != &alone)
+		free(groups);
 	if (step == 3) {
 		id->changed = true;
 		return true;
 	}
 	snprintf(why, why_size, "store %s: cannot take the identity of %s's owner: %s", path, dir,
-	         strerror(errno));
+	         id->n_groups < 0 ? "cannot read the helper's own groups" : strerror(err));
 	if ((step >= 2 && setegid(id->egid) != 0) ||
 	    (step >= 1 && setgroups((size_t)id->n_groups, id->groups) != 0))
 		abort(); /* changed, and cannot change back: not to go on as neither */
+	free(id->groups);
 	return false;
 }
 
-static void become_root_again(const struct identity *id)
+static void become_root_again(struct identity *id)
 {
 	if (id->changed &&
 	    (seteuid(0) != 0 || setegid(id->egid) != 0 || setgroups((size_t)id->n_groups, id->groups) != 0))
 		abort(); /* the helper cannot act as the store's owner on Postfix's queue */
+	if (id->changed)
+		free(id->groups);
 }
 
 /* Open the store at PATH for reading (READ_ONLY) or writing, hardened
