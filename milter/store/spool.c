@@ -238,6 +238,17 @@ static bool write_all(int fd, const char *data, size_t len)
 	return true;
 }
 
+/* Make a new entry of DIR last across a power cut: after a rename into it,
+ * or after the first write to a file that was empty (its entry may be new:
+ * a file's own fdatasync() does not write its directory). */
+static void sync_dir(const char *dir)
+{
+	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d >= 0) {
+		(void)fsync(d); /* the data are written either way */
+		close(d);
+	}
+}
 /* The whole file behind FD; NULL with *ERR on a read error. */
 static char *read_all(int fd, const char *path, gsize *len, char **err)
 {
@@ -309,6 +320,8 @@ static bool append(struct spool *sp, const GString *line, const GString *smaller
 			}
 		} else {
 			ok = true;
+			if (sb.st_size == 0)
+				sync_dir(sp->dir);
 		}
 	}
 	if (fd >= 0)
@@ -777,6 +790,8 @@ static bool keep_aside(const struct spool *sp, const char *line, size_t n, const
 		if (!ok && ftruncate(fd, sb.st_size) != 0) {
 			/* the part written stays, an unfinished line the next one ends */
 		}
+		if (ok && sb.st_size == 0)
+			sync_dir(sp->dir);
 		g_string_free(out, TRUE);
 	}
 	if (!ok) {
@@ -891,11 +906,8 @@ static bool replace_file(const struct spool *sp, const char *text, size_t len, c
 		ok = fail_errno(sp->path, "cannot replace", err);
 	if (!ok)
 		unlink(tmp);
-	int dir = ok ? open(sp->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
-	if (dir >= 0) {
-		(void)fsync(dir); /* the new file is in place either way */
-		close(dir);
-	}
+	if (ok)
+		sync_dir(sp->dir);
 	g_free(tmp);
 	return ok;
 }
@@ -1410,11 +1422,7 @@ static bool rewrite_aside(const char *dir, const char *path, int fd, const GStri
 	if (t >= 0)
 		close(t);
 	if (ok) {
-		int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (d >= 0) {
-			(void)fsync(d);
-			close(d);
-		}
+		sync_dir(dir);
 	} else {
 		if (t >= 0)
 			unlink(tmp);
