@@ -1029,7 +1029,9 @@ static struct classifier *read_model(const char *path, GError **gerr, char **err
 
 /* Where model file WHICH is: beside the policy; a copy of the shipped policy
  * elsewhere (say in /etc) finds the shipped models where they were
- * installed. */
+ * installed, and its summary says so (a site's retrained model left out of
+ * its policy's directory would otherwise give way to the shipped one
+ * unseen). */
 static char *model_full_path(const struct loader *L, int which)
 {
 	const char *path = L->model_path[which];
@@ -1041,6 +1043,7 @@ static char *model_full_path(const struct loader *L, int which)
 	char *shipped = g_build_filename(DATADIR, "policies", path, NULL);
 	if (!g_file_test(full, G_FILE_TEST_EXISTS) && g_file_test(shipped, G_FILE_TEST_EXISTS)) {
 		g_free(full);
+		L->pol->models_shipped = true;
 		return shipped;
 	}
 	g_free(shipped);
@@ -1198,6 +1201,8 @@ char *policy_summary(const struct policy *pol)
 	if (head)
 		g_string_append_printf(out, ", encoder-head %s on encoder %s", head,
 		                       encoder_name(pol->encoder));
+	if (pol->models_shipped)
+		g_string_append(out, "; models not beside the policy read from " DATADIR "/policies");
 	return g_string_free(out, FALSE);
 }
 

@@ -152,6 +152,7 @@ struct policy {
 	struct encoder *encoder;         /* with encoder_head, or NULL (encoder.h) */
 	/* the files gate, sentences, gate-text and encoder-head were read from */
 	char *model_file[POLICY_CLASSIFIERS];
+	bool models_shipped; /* some model is the installed one, none being beside the policy */
 	int gate_text_class;
 	int gate_text_answers;      /* its answers class, or -1 (a model from before it had one) */
 	int encoder_head_class;     /* the head's complaint class */

@@ -185,6 +185,13 @@ else
 	bad "apology-milter -n -c /etc/apology-milter/apology-milter.yaml"
 fi
 check "apologyctl policy check (the compiled-in default policy)" sh -c 'cd / && env -u APOLOGY_POLICY apologyctl policy check'
+# A copy of the shipped policy elsewhere reads the installed models, and says
+# so; the installed policy, its models beside it, does not.
+mkdir -p "$T/site" && cp /usr/share/apology-milter/policies/default.yaml "$T/site/"
+check "a copy of the policy in another directory says it reads the installed models" \
+	sh -c "apologyctl policy check '$T/site/default.yaml' | grep -q 'models not beside the policy read from /usr/share/apology-milter/policies)'"
+check "the installed policy does not" \
+	sh -c "out=\$(apologyctl policy check /usr/share/apology-milter/policies/default.yaml) && ! echo \"\$out\" | grep -q 'not beside'"
 (cd / && env -u APOLOGY_POLICY apologyctl check --format json "$ROOT/tests/corpus/am-courier-lost-it-hold.eml") >"$T/check.json" 2>&1
 check "apologyctl check judges a corpus reply: hold" grep -q '"verdict":"hold"' "$T/check.json"
 
