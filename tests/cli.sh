@@ -109,6 +109,13 @@ contains "--force says so" err "accepted with --force"
 expect "growing back is no shrink" 0 "$CTL" policy check --against "$tmp/short.yaml" policies/default.yaml
 contains "rules come back" out "rule late-reply: off -> enabled"
 expect "an old policy that does not load" 78 "$CTL" policy check --against "$tmp/norules.yaml" policies/default.yaml
+# the split's word lists compared word by word: one word swapped for another is a change as long as the list
+sed 's/^  quote-attribution-prefixes: \[On, Am,/  quote-attribution-prefixes: [On, Op2,/' policies/default.yaml >"$tmp/prefixes.yaml"
+expect "a list with one word swapped is no shrink" 0 "$CTL" policy check --against policies/default.yaml "$tmp/prefixes.yaml"
+contains "the swapped word is reported" out "lexicon.quote-attribution-prefixes: 7 -> 7 words (1 added, 1 removed)"
+sed 's/^  quote-attribution-prefixes: \[On, Am,/  quote-attribution-prefixes: [Am, On,/' policies/default.yaml >"$tmp/reordered.yaml"
+expect "the same words in another order" 0 "$CTL" policy check --against policies/default.yaml "$tmp/reordered.yaml"
+contains "are no change" out "no change in rules, phrase lists or models"
 expect "--force alone" 64 "$CTL" policy check --force policies/default.yaml
 expect "help" 0 "$CTL" --help
 contains "help lists the commands" out "apologyctl policy check"

@@ -1172,6 +1172,14 @@ char *policy_class_path(const struct policy *pol, unsigned cls, int *rule)
 	g_assert_not_reached();
 }
 
+const char *policy_split_key(unsigned list)
+{
+	for (const struct key_spec *k = lexicon_keys; k->key; k++)
+		if (k->type == K_SPLIT && k->lex == (int)list)
+			return k->key;
+	g_assert_not_reached();
+}
+
 const struct classifier *policy_model(const struct policy *pol, const char *which)
 {
 	return strcmp(which, "gate") == 0           ? pol->gate

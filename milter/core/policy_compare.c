@@ -127,6 +127,35 @@ static bool compare_lists(const struct policy *old, const struct policy *fresh, 
 	return shrinks;
 }
 
+/* How many words of A are not in B. */
+static unsigned words_missing(const char *const *a, const char *const *b)
+{
+	GHashTable *in_b = g_hash_table_new(g_str_hash, g_str_equal);
+	for (const char *const *w = b; *w; w++)
+		g_hash_table_add(in_b, (gpointer)*w);
+	unsigned n = 0;
+	for (const char *const *w = a; *w; w++)
+		n += !g_hash_table_contains(in_b, *w);
+	g_hash_table_destroy(in_b);
+	return n;
+}
+
+/* The split's word lists (sign-offs, attributions, disclaimers...): compared
+ * word by word, since a list with as many words may hold others.  Changes,
+ * never losses: a list emptied changes where quoted history and signatures
+ * end, not which rules run. */
+static void compare_split(const struct policy *old, const struct policy *fresh, GString *changes)
+{
+	for (unsigned l = 0; l < SPLIT_LIST_COUNT; l++) {
+		const char *const *was = old->split.lists[l].words, *const *is = fresh->split.lists[l].words;
+		unsigned added = words_missing(is, was), removed = words_missing(was, is);
+		if (added || removed)
+			line(changes, "lexicon.%s: %u -> %u words (%u added, %u removed)",
+			     policy_split_key(l), g_strv_length((char **)was), g_strv_length((char **)is),
+			     added, removed);
+	}
+}
+
 static bool compare_models(const struct policy *old, const struct policy *fresh, GString *changes,
                            GString *lost)
 {
@@ -275,6 +304,7 @@ bool policy_compare(const struct policy *old, const struct policy *fresh, GStrin
 {
 	bool shrinks = compare_rules(old, fresh, changes, lost);
 	shrinks |= compare_lists(old, fresh, changes, lost);
+	compare_split(old, fresh, changes);
 	unsigned was = old->all.n, is = fresh->all.n;
 	if (was != is)
 		line(changes, "patterns: %u -> %u", was, is);

@@ -179,6 +179,10 @@ struct policy {
  * the list belongs to, or -1.  Read from the same tables as the loader. */
 char *policy_class_path(const struct policy *pol, unsigned cls, int *rule);
 
+/* The key under "lexicon:" of the split's word list LIST (enum
+ * split_list): "sign-offs". */
+const char *policy_split_key(unsigned list);
+
 /* The policy's "gate", "gate-text", "sentences" or "encoder-head" model, or
  * NULL. */
 const struct classifier *policy_model(const struct policy *pol, const char *which);
