@@ -97,7 +97,16 @@ struct filter_session {
 	GPtrArray *refs; /* ids from In-Reply-To, then References (newest first) */
 	int own[OWN_COUNT];
 	bool defer_encoder; /* filter_defer_encoder() */
+	/* A reply an event loop stopped judging where the encoder would run:
+	 * what the store told it and its in-flight mark (KEPT_FP, set while
+	 * KEPT_GUARDED), for the judge thread that takes it on. */
+	struct known *kept;
+	char *kept_fp;
+	bool kept_guarded;
+	gint64 eom_started; /* the first end-of-message pass, for its histogram */
 };
+
+static void release_kept(struct filter_session *s);
 
 /* ---- the shared filter ------------------------------------------------ */
 
@@ -396,6 +405,8 @@ static void message_reset(struct filter_session *s)
 		g_ptr_array_free(s->refs, TRUE);
 	s->refs = NULL;
 	memset(s->own, 0, sizeof s->own);
+	release_kept(s);
+	s->eom_started = 0;
 }
 
 void filter_session_free(struct filter_session *s)
@@ -909,7 +920,35 @@ static void unchecked(struct decision *d, const char *reason)
  * again: one death may have come from outside (kill -9, the OOM killer). */
 #define POISON_CRASHES 2
 
-/* Run the core on the message, guarded by an in-flight mark. */
+static void end_guard(struct filter_session *s, const char *qid, const char *fp)
+{
+	char *err = NULL;
+	if (!store_inflight_end(filter_store(s->f), fp, &err)) {
+		log_msg(LOG_WARNING, "%s: store: %s", qid, err);
+		DAEMON_COUNT(store_errors, "crash-guard");
+		g_free(err);
+	}
+}
+
+/* What an event loop kept for a judge that never came (the message
+ * aborted, the connection gone): freed, and its in-flight mark cleared,
+ * or the next copy of the message would count a crash. */
+static void release_kept(struct filter_session *s)
+{
+	if (s->kept) {
+		known_clear(s->kept);
+		g_clear_pointer(&s->kept, g_free);
+	}
+	if (s->kept_guarded)
+		end_guard(s, "NOQUEUE", s->kept_fp);
+	s->kept_guarded = false;
+	g_clear_pointer(&s->kept_fp, g_free);
+}
+
+/* Run the core on the message, guarded by an in-flight mark.  A message an
+ * event loop stopped judging where the encoder would run (its decision
+ * DEFERRED) keeps what the store told it and its mark in the session: the
+ * judge thread that takes it on uses them rather than asking again. */
 static void analyse(struct filter_session *s, const char *qid, gint64 now, struct known *k,
                     struct decision *d)
 {
@@ -924,16 +963,27 @@ static void analyse(struct filter_session *s, const char *qid, gint64 now, struc
 		unchecked(d, s->too_many);
 		return;
 	}
-	char *fp = fingerprint(s);
-	log_msg(LOG_DEBUG, "fingerprint %s (%zu body bytes)", fp, s->raw->len - s->body_start);
-	unsigned crashes = 0;
 	struct store *st = filter_store(f);
-	bool guarded =
-	    st != NULL && store_inflight_begin(st, fp, now, now - f->cfg->crash_forget, &crashes, &err);
-	if (st != NULL && !guarded) {
-		log_msg(LOG_WARNING, "%s: store: %s; analysed without an in-flight mark", qid, err);
-		DAEMON_COUNT(store_errors, "crash-guard");
-		g_clear_pointer(&err, g_free);
+	unsigned crashes = 0;
+	bool resumed = s->kept != NULL, guarded;
+	char *fp;
+	if (resumed) {
+		*k = *s->kept;
+		g_clear_pointer(&s->kept, g_free);
+		k->ctx.now = now;
+		fp = g_steal_pointer(&s->kept_fp);
+		guarded = s->kept_guarded;
+		s->kept_guarded = false;
+	} else {
+		fp = fingerprint(s);
+		log_msg(LOG_DEBUG, "fingerprint %s (%zu body bytes)", fp, s->raw->len - s->body_start);
+		guarded = st != NULL &&
+		          store_inflight_begin(st, fp, now, now - f->cfg->crash_forget, &crashes, &err);
+		if (st != NULL && !guarded) {
+			log_msg(LOG_WARNING, "%s: store: %s; analysed without an in-flight mark", qid, err);
+			DAEMON_COUNT(store_errors, "crash-guard");
+			g_clear_pointer(&err, g_free);
+		}
 	}
 	if (crashes >= POISON_CRASHES) {
 		unchecked(d, "analysis stopped the daemon twice before");
@@ -943,18 +993,22 @@ static void analyse(struct filter_session *s, const char *qid, gint64 now, struc
 			    LOG_NOTICE,
 			    "fingerprint %s: the daemon died once analysing this message; analysing it again",
 			    fp);
-		look_up(s, qid, now, k);
+		if (!resumed)
+			look_up(s, qid, now, k);
 		k->ctx.defer_encoder = s->defer_encoder;
 		gint64 started = g_get_monotonic_time();
 		apology_check(s->pol, s->raw->str, s->raw->len, &k->ctx, d);
-		if (!d->complaint.deferred)
-			observe_since(daemon_metrics()->engine_seconds, "outgoing", started);
+		if (d->complaint.deferred) {
+			s->kept = g_memdup2(k, sizeof *k);
+			memset(k, 0, sizeof *k);
+			s->kept_fp = fp;
+			s->kept_guarded = guarded;
+			return;
+		}
+		observe_since(daemon_metrics()->engine_seconds, "outgoing", started);
 	}
-	if (guarded && !store_inflight_end(st, fp, &err)) {
-		log_msg(LOG_WARNING, "%s: store: %s", qid, err);
-		DAEMON_COUNT(store_errors, "crash-guard");
-		g_free(err);
-	}
+	if (guarded)
+		end_guard(s, qid, fp);
 	g_free(fp);
 }
 
@@ -1275,9 +1329,11 @@ enum filter_reply filter_end_of_message(struct filter_session *s, const char *qu
 {
 	enum filter_reply reply = FILTER_ACCEPT;
 	const char *qid = queue_id && *queue_id ? queue_id : "NOQUEUE";
-	gint64 now = g_get_real_time() / G_USEC_PER_SEC, started = g_get_monotonic_time();
+	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	if (!s->active)
 		return FILTER_ACCEPT;
+	if (s->eom_started == 0) /* a message handed on is timed from its first pass */
+		s->eom_started = g_get_monotonic_time();
 	if (s->refused)
 		return defer(s, qid, ops, mta);
 	count_parts(s);
@@ -1287,7 +1343,7 @@ enum filter_reply filter_end_of_message(struct filter_session *s, const char *qu
 		reply = FILTER_AGAIN;
 	if (reply == FILTER_AGAIN)
 		return reply; /* the message kept, to be judged again */
-	observe_since(daemon_metrics()->eom_seconds, s->outgoing ? "outgoing" : "inbound", started);
+	observe_since(daemon_metrics()->eom_seconds, s->outgoing ? "outgoing" : "inbound", s->eom_started);
 	message_reset(s);
 	return reply;
 }

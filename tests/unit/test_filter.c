@@ -267,18 +267,29 @@ static enum filter_reply feed(struct filter_session *s, const char *file)
  * would run, as an event loop asks: *FIRST is that answer; when it is
  * FILTER_AGAIN nothing may have been done yet, and the message is judged
  * again without the request, as a judge thread does. */
-static enum filter_reply send_message(struct fx *fx, const char *daemon, const char *sender, const char *rcpt,
-                                      const char *file, struct fake_mta *mta, enum filter_reply *first)
+/* A session through DAEMON with a message of FILE from SENDER to RCPT, up
+ * to its end; *R is FILTER_CONTINUE unless the filter answered before. */
+static struct filter_session *open_message(struct fx *fx, const char *daemon, const char *sender,
+                                           const char *rcpt, const char *file, enum filter_reply *r)
 {
 	struct filter_session *s = filter_session_new(fx->f, NULL, "192.0.2.1");
 	filter_set_daemon_name(s, daemon);
-	enum filter_reply r = filter_mail(s, sender, NULL);
-	if (r == FILTER_CONTINUE) {
+	*r = filter_mail(s, sender, NULL);
+	if (*r == FILTER_CONTINUE) {
 		filter_rcpt(s, rcpt);
-		r = filter_data(s);
+		*r = filter_data(s);
 	}
-	if (r == FILTER_CONTINUE) {
+	if (*r == FILTER_CONTINUE)
 		feed(s, file);
+	return s;
+}
+
+static enum filter_reply send_message(struct fx *fx, const char *daemon, const char *sender, const char *rcpt,
+                                      const char *file, struct fake_mta *mta, enum filter_reply *first)
+{
+	enum filter_reply r;
+	struct filter_session *s = open_message(fx, daemon, sender, rcpt, file, &r);
+	if (r == FILTER_CONTINUE) {
 		filter_defer_encoder(s, first != NULL);
 		r = filter_end_of_message(s, "QID1", &fake_ops, mta);
 		if (first)
@@ -1182,6 +1193,68 @@ static void test_encoder_deferred(void **state)
 	fx_stop(&fx);
 }
 
+/* Start a message of FILE from SENDER to RCPT through DAEMON and stop
+ * where an event loop would hand it on: at the encoder.  The session is
+ * the caller's. */
+static struct filter_session *defer_at_encoder(struct fx *fx, const char *daemon, const char *sender,
+                                               const char *rcpt, const char *file, struct fake_mta *mta)
+{
+	enum filter_reply r;
+	struct filter_session *s = open_message(fx, daemon, sender, rcpt, file, &r);
+	assert_int_equal(r, FILTER_CONTINUE);
+	filter_defer_encoder(s, true);
+	assert_int_equal(filter_end_of_message(s, "QID1", &fake_ops, mta), FILTER_AGAIN);
+	return s;
+}
+
+/* A reply an event loop stopped judging where the encoder would run is
+ * taken on with what the store told the loop, not asked again: a complaint
+ * stored meanwhile is not seen (a fresh look-up then advises the reply).
+ * Its in-flight mark, held across the hand-over, is cleared by the judge;
+ * or, when no judge takes it on (the connection gone), as the session
+ * ends: no crash is counted for it at the next start. */
+static void test_encoder_handover_kept(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	char *err = NULL;
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	/* handed over, and never taken on (a sender of its own: another mark) */
+	filter_session_free(defer_at_encoder(&fx, "ORIGINATING", "<alex@acme.example>",
+	                                     "<dana@client.example>", "reply-near-miss.eml", &mta));
+	filter_session_free(defer_at_encoder(&fx, "mx", "<dana@client.example>", "<sam@acme.example>",
+	                                     "complaint-unclear.eml", &mta));
+	/* handed over, the complaint stored meanwhile, and taken on */
+	struct filter_session *s = defer_at_encoder(&fx, "ORIGINATING", "<sam@acme.example>",
+	                                            "<dana@client.example>", "reply-near-miss.eml", &mta);
+	struct store *st = fx_store(&fx);
+	struct store_complaint invoice = {
+	    "invoice-4471@client.example", "192.0.2.1", "client.example", 1740993120, false, 0, false};
+	assert_true(store_complaint_put(st, &invoice, &err));
+	store_close(st);
+	filter_defer_encoder(s, false);
+	assert_int_equal(filter_end_of_message(s, "QID1", &fake_ops, &mta), FILTER_ACCEPT);
+	assert_null(added(&mta, "X-Apology-Check")); /* passed, as the loop's look-up found nothing */
+	filter_session_free(s);
+	mta_clear(&mta);
+	/* looked up afresh, the same reply answers the stored complaint */
+	mta_init(&mta);
+	assert_int_equal(send_one(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+	                          "reply-near-miss.eml", &mta),
+	                 FILTER_ACCEPT);
+	assert_non_null(added(&mta, "X-Apology-Check"));
+	assert_true(g_str_has_prefix(added(&mta, "X-Apology-Check"), "advise; score="));
+	mta_clear(&mta);
+	fx_close(&fx);
+	st = fx_store(&fx);
+	assert_int_equal(store_inflight_recover(st, 0, &err), 0);
+	store_close(st);
+	fx_open(&fx);
+	fx_stop(&fx);
+}
+
 /* FILE arrives on the inbound port from a client, passes untouched, and
  * its complaint (Message-ID ID) is in the store: into *C; returns the store
  * (the caller closes it). */
@@ -1442,6 +1515,7 @@ int main(void)
 	    cmocka_unit_test(test_forged_headers_removed),
 	    cmocka_unit_test(test_complaint_then_reply),
 	    cmocka_unit_test(test_encoder_deferred),
+	    cmocka_unit_test(test_encoder_handover_kept),
 	    cmocka_unit_test(test_reload),
 	    cmocka_unit_test(test_reload_shrink),
 	    cmocka_unit_test(test_metrics_counted),
