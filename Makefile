@@ -573,10 +573,10 @@ fuzz:
 	clang -g -O1 $(WFLAGS) $(XCFLAGS:-fsanitize=fuzzer-no-link,address,undefined=) $(ALL_INCS) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-check \
 	  fuzz/fuzz_check.c build-fuzz/libapology.a build-fuzz/libutil.a $(LIBS)
 	@mkdir -p build-fuzz/seeds && cp tests/corpus/*.eml tests/corpus/malformed/*.eml build-fuzz/seeds/
-	build-fuzz/fuzz-check -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 build-fuzz/seeds
+	build-fuzz/fuzz-check -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -artifact_prefix=build-fuzz/ build-fuzz/seeds
 	clang -g -O1 $(WFLAGS) $(XCFLAGS:-fsanitize=fuzzer-no-link,address,undefined=) $(ALL_INCS) -fsanitize=fuzzer,address,undefined -o build-fuzz/fuzz-milterproto \
 	  fuzz/fuzz_milterproto.c milter/daemon/milterproto.c $(LIBS)
-	build-fuzz/fuzz-milterproto -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10
+	build-fuzz/fuzz-milterproto -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -artifact_prefix=build-fuzz/
 
 FORMAT_FILES := $(filter-out milter/core/matcher_pcre2.c milter/core/matcher_hyperscan.c,$(wildcard milter/*/*.c)) \
                 milter/core/matcher_hyperscan.c milter/core/matcher_pcre2.c \
