@@ -22,6 +22,12 @@
 
 enum verdict { VERDICT_PASS, VERDICT_ADVISE, VERDICT_HOLD, VERDICT_UNCHECKED };
 
+/* The reason a message is unchecked (and an arriving one not analysed) when
+ * a "re:" phrase of the policy failed on its words: PCRE2's match, depth or
+ * heap limit ended the search, as a pattern that backtracks without end
+ * ("(a|aa)+$" on a long run of a's) does.  Its hits may be missing. */
+#define DECISION_PATTERN_FAILED "a policy pattern hit a PCRE2 limit"
+
 struct finding {
 	enum rule_id rule;
 	enum rule_severity severity;

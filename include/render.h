@@ -27,7 +27,9 @@ void render_json_findings(GString *out, const struct decision *d);
 /* One JSON object for mail judged as it arrives (`check --as-inbound`):
  * {"file","parsed","message_id","complaint":{"detected","severity",
  * "evidence","clear","kinds"}}: message_id null when the message has none,
- * the evidence null when the message could not be read, clear false for a
+ * the evidence null when the message could not be read or a policy pattern
+ * failed on its words (then a "reason" follows the complaint:
+ * DECISION_PATTERN_FAILED), clear false for a
  * complaint within models.inbound-margin short of the gate's bar (stored
  * unclear: held only on the thread's own words) and for none, kinds the failure kinds
  * of POL its words name, which the milter stores with a complaint (empty for
@@ -37,8 +39,9 @@ void render_json_inbound(GString *out, const char *file, const struct policy *po
  * ("complaint, normal, unclear, evidence -0.4" short of the bar),
  * then "; kinds delivery, billing" when its words name any and "; no
  * Message-ID, so the milter would not store it" for a complaint without
- * one; "FILE: no complaint, evidence -4.3"; or "FILE: not a readable
- * message, no complaint".  No trailing newline. */
+ * one; "FILE: no complaint, evidence -4.3"; "FILE: not a readable
+ * message, no complaint"; or "FILE: not analysed: REASON, no complaint".
+ * No trailing newline. */
 void render_text_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in);
 /* "normal", "serious", or NULL for SEVERITY_NONE; static storage. */
 const char *render_severity_name(enum complaint_severity s);

@@ -90,6 +90,11 @@ struct complaint {
 	                   complaints it misses are among these (the daemon may keep
 	                   a sample for reviewers to judge) */
 	bool deferred;  /* context.defer_encoder stopped the call: nothing else here holds */
+	/* Patterns of the policy that failed on the words the call reads (a
+	 * regular expression past one of PCRE2's limits): no call was made,
+	 * nothing else here holds, and the message is not judged
+	 * (DECISION_PATTERN_FAILED). */
+	unsigned pattern_errors;
 };
 
 /* Stage 3 proper runs inside apology_check() (decision.h), which has the

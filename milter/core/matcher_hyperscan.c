@@ -19,6 +19,7 @@ struct matcher {
 	guint32 *lit_len;  /* length per pattern id */
 	guint8 *keep;      /* a subset's: the pattern ids it reports */
 	struct regexset *regex;
+	uint32_t match_limit; /* of its regular expressions */
 };
 
 /* Per-thread scratch, and the matchers it is known to fit (it only grows),
@@ -70,11 +71,13 @@ static bool add_regexes(struct matcher *m, const struct pattern *pats, unsigned 
 	return true;
 }
 
-struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err_index, char **err)
+struct matcher *matcher_compile(const struct pattern *pats, unsigned n, uint32_t match_limit, int *err_index,
+                                char **err)
 {
 	struct matcher *m = g_new0(struct matcher, 1);
 	m->owns_db = true;
-	m->regex = regexset_new();
+	m->match_limit = match_limit;
+	m->regex = regexset_new(match_limit);
 	m->lit_len = g_new0(guint32, n ? n : 1);
 	const char **lits = g_new(const char *, n ? n : 1);
 	size_t *lens = g_new(size_t, n ? n : 1);
@@ -122,7 +125,8 @@ struct matcher *matcher_subset(const struct matcher *base, const struct pattern 
 	m->keep = g_new0(guint8, n ? n : 1);
 	for (unsigned i = 0; i < n; i++)
 		m->keep[i] = keep[i];
-	m->regex = regexset_new();
+	m->match_limit = base->match_limit;
+	m->regex = regexset_new(m->match_limit);
 	if (!add_regexes(m, pats, n, keep, err_index, err)) {
 		matcher_free(m);
 		return NULL;
@@ -160,14 +164,14 @@ static int on_match(unsigned id, unsigned long long from, unsigned long long to,
 	return 0;
 }
 
-void matcher_scan(const struct matcher *m, const char *text, size_t len, GArray *out)
+unsigned matcher_scan(const struct matcher *m, const char *text, size_t len, GArray *out)
 {
 	if (m->db && len > 0) {
 		struct scan_ctx ctx = {m, out};
 		if (hs_scan(m->db, text, (unsigned)len, 0, scratch_for(m), on_match, &ctx) != HS_SUCCESS)
 			g_error("hyperscan: scan failed");
 	}
-	regexset_scan(m->regex, text, len, out);
+	return regexset_scan(m->regex, text, len, out);
 }
 
 const char *matcher_backend(void)

@@ -8,14 +8,16 @@
 
 struct matcher {
 	struct regexset *set;
+	uint32_t match_limit;
 };
 
 /* The patterns KEEP marks (all when KEEP is NULL), each on its own. */
-static struct matcher *compile_kept(const struct pattern *pats, unsigned n, const bool *keep, int *err_index,
-                                    char **err)
+static struct matcher *compile_kept(const struct pattern *pats, unsigned n, const bool *keep,
+                                    uint32_t match_limit, int *err_index, char **err)
 {
 	struct matcher *m = g_new0(struct matcher, 1);
-	m->set = regexset_new();
+	m->match_limit = match_limit;
+	m->set = regexset_new(match_limit);
 	for (unsigned i = 0; i < n; i++) {
 		if ((keep == NULL || keep[i]) &&
 		    !regexset_add(m->set, pats[i].text, pats[i].len, !pats[i].regex, i, err)) {
@@ -27,16 +29,17 @@ static struct matcher *compile_kept(const struct pattern *pats, unsigned n, cons
 	return m;
 }
 
-struct matcher *matcher_compile(const struct pattern *pats, unsigned n, int *err_index, char **err)
+struct matcher *matcher_compile(const struct pattern *pats, unsigned n, uint32_t match_limit, int *err_index,
+                                char **err)
 {
-	return compile_kept(pats, n, NULL, err_index, err);
+	return compile_kept(pats, n, NULL, match_limit, err_index, err);
 }
 
 struct matcher *matcher_subset(const struct matcher *base, const struct pattern *pats, unsigned n,
                                const bool *keep, int *err_index, char **err)
 {
-	(void)base; /* every pattern is compiled on its own: nothing to share */
-	return compile_kept(pats, n, keep, err_index, err);
+	/* every pattern is compiled on its own: nothing to share but the limit */
+	return compile_kept(pats, n, keep, base->match_limit, err_index, err);
 }
 
 void matcher_free(struct matcher *m)
@@ -47,9 +50,9 @@ void matcher_free(struct matcher *m)
 	g_free(m);
 }
 
-void matcher_scan(const struct matcher *m, const char *text, size_t len, GArray *out)
+unsigned matcher_scan(const struct matcher *m, const char *text, size_t len, GArray *out)
 {
-	regexset_scan(m->set, text, len, out);
+	return regexset_scan(m->set, text, len, out);
 }
 
 const char *matcher_backend(void)

@@ -75,7 +75,10 @@ void apology_check(const struct policy *pol, const char *data, size_t len, const
 	struct scan sc = {0};
 	scan_text(&pol->all, view.text, view.len, &sc);
 	thread_classify_scanned(pol, &msg, &view, ctx, &sc, &out->complaint);
-	if (out->complaint.deferred) {
+	if (out->complaint.pattern_errors > 0) {
+		out->verdict = VERDICT_UNCHECKED;
+		out->reason = DECISION_PATTERN_FAILED;
+	} else if (out->complaint.deferred) {
 		/* judged again where the encoder may run */
 	} else if (out->complaint.detected) {
 		gint64 now = ctx && ctx->now > 0 ? ctx->now : msg.date;

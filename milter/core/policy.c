@@ -94,6 +94,7 @@ static const struct key_spec limit_keys[] = {
     {"max-depth", K_UINT, -1, OFF(limits.max_depth), 1, 1000},
     {"max-headers", K_UINT, -1, OFF(limits.max_headers), 1, 1000000},
     {"max-text-bytes", K_UINT, -1, OFF(limits.max_text_bytes), 1024, 1e9},
+    {"match-limit", K_UINT, -1, OFF(match_limit), 1000, 1e9},
     {NULL, 0, 0, 0, 0, 0},
 };
 
@@ -909,6 +910,7 @@ static void policy_defaults(struct policy *pol)
 	pol->refs = 1;
 	pol->name = g_strdup("unnamed");
 	limits_default(&pol->limits);
+	pol->match_limit = 10000000; /* PCRE2's own default */
 	pol->advise_score = 1;
 	pol->hold_when = g_array_new(FALSE, FALSE, sizeof(guint32));
 	pol->complaint_threshold = 3;
@@ -982,7 +984,7 @@ static void compile_patterns(struct loader *L)
 	pol->cues.flags = pol->all.flags;
 	int bad = -1;
 	char *err = NULL;
-	pol->all.matcher = matcher_compile(pats, n, &bad, &err);
+	pol->all.matcher = matcher_compile(pats, n, pol->match_limit, &bad, &err);
 	if (pol->all.matcher == NULL)
 		compile_error(L, bad, err);
 	else if ((pol->cues.matcher = matcher_subset(pol->all.matcher, pats, n, cue, &bad, &err)) == NULL)

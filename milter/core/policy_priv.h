@@ -109,6 +109,7 @@ struct policy {
 	gint refs;
 	char *name;
 	struct limits limits;
+	unsigned match_limit; /* PCRE2's match limit for each "re:" phrase on each text */
 	struct rule_conf rules[RULE_COUNT];
 
 	/* verdict */

@@ -7,8 +7,9 @@
 #include "regexset.h"
 
 struct regexset {
-	GPtrArray *codes; /* pcre2_code * */
-	GArray *ids;      /* unsigned */
+	GPtrArray *codes;            /* pcre2_code * */
+	GArray *ids;                 /* unsigned */
+	pcre2_match_context *limits; /* the match limit; only read while scanning */
 };
 
 static void free_match_data(gpointer p)
@@ -19,11 +20,15 @@ static void free_match_data(gpointer p)
 /* Per-thread match data, freed when the thread exits. */
 static GPrivate match_key = G_PRIVATE_INIT(free_match_data);
 
-struct regexset *regexset_new(void)
+struct regexset *regexset_new(uint32_t match_limit)
 {
 	struct regexset *rs = g_new0(struct regexset, 1);
 	rs->codes = g_ptr_array_new_with_free_func((GDestroyNotify)pcre2_code_free);
 	rs->ids = g_array_new(FALSE, FALSE, sizeof(unsigned));
+	rs->limits = pcre2_match_context_create(NULL);
+	if (rs->limits == NULL)
+		g_error("pcre2: out of memory");
+	pcre2_set_match_limit(rs->limits, match_limit);
 	return rs;
 }
 
@@ -58,11 +63,13 @@ void regexset_free(struct regexset *rs)
 		return;
 	g_ptr_array_free(rs->codes, TRUE);
 	g_array_free(rs->ids, TRUE);
+	pcre2_match_context_free(rs->limits);
 	g_free(rs);
 }
 
-void regexset_scan(const struct regexset *rs, const char *text, size_t len, GArray *out)
+unsigned regexset_scan(const struct regexset *rs, const char *text, size_t len, GArray *out)
 {
+	unsigned failed = 0;
 	pcre2_match_data *md = g_private_get(&match_key);
 	if (md == NULL) {
 		md = pcre2_match_data_create(4, NULL);
@@ -73,18 +80,25 @@ void regexset_scan(const struct regexset *rs, const char *text, size_t len, GArr
 		unsigned id = g_array_index(rs->ids, unsigned, i);
 		PCRE2_SIZE off = 0;
 		while (off <= len) {
-			int rc = pcre2_match(code, (PCRE2_SPTR)text, len, off, 0, md, NULL);
+			int rc = pcre2_match(code, (PCRE2_SPTR)text, len, off, 0, md, rs->limits);
 			/* The JIT's stack (32 KB) is too small for a long run of a
 			 * repeated group ("(a|b)*c"): the interpreter, which keeps its
 			 * backtracking on the heap, decides instead of "no match". */
 			if (rc == PCRE2_ERROR_JIT_STACKLIMIT)
-				rc = pcre2_match(code, (PCRE2_SPTR)text, len, off, PCRE2_NO_JIT, md, NULL);
-			if (rc < 0)
+				rc = pcre2_match(code, (PCRE2_SPTR)text, len, off, PCRE2_NO_JIT, md,
+				                 rs->limits);
+			/* PCRE2's match, depth or heap limit (or its memory) ended the
+			 * search before it could say: the pattern failed, which is
+			 * not "no match". */
+			if (rc < 0) {
+				failed += rc != PCRE2_ERROR_NOMATCH;
 				break;
+			}
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 			struct match mt = {id, (unsigned)ov[0], (unsigned)ov[1]};
 			g_array_append_val(out, mt);
 			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
 		}
 	}
+	return failed;
 }

@@ -109,13 +109,18 @@ void render_json_inbound(GString *out, const char *file, const struct policy *po
 	g_string_append_printf(
 	    out, ",\"complaint\":{\"detected\":%s,\"severity\":", c->detected ? "true" : "false");
 	render_json_string(out, render_severity_name(c->severity));
-	if (in->parsed)
+	if (in->parsed && c->pattern_errors == 0)
 		g_string_append_printf(out, ",\"evidence\":%.1f", c->score);
 	else
 		g_string_append(out, ",\"evidence\":null");
 	g_string_append_printf(out, ",\"clear\":%s,\"kinds\":[", c->detected && c->clear ? "true" : "false");
 	kind_names(out, pol, c->detected ? c->kinds : 0, true);
-	g_string_append(out, "]}}");
+	g_string_append(out, "]}");
+	if (c->pattern_errors > 0) {
+		g_string_append(out, ",\"reason\":");
+		render_json_string(out, DECISION_PATTERN_FAILED);
+	}
+	g_string_append(out, "}");
 }
 
 void render_text_inbound(GString *out, const char *file, const struct policy *pol, const struct inbound *in)
@@ -124,6 +129,11 @@ void render_text_inbound(GString *out, const char *file, const struct policy *po
 	const char *sev = render_severity_name(c->severity);
 	if (!in->parsed) {
 		g_string_append_printf(out, "%s: not a readable message, no complaint", file);
+		return;
+	}
+	if (c->pattern_errors > 0) {
+		g_string_append_printf(out, "%s: not analysed: %s, no complaint", file,
+		                       DECISION_PATTERN_FAILED);
 		return;
 	}
 	g_string_append_printf(out, "%s: %s%s%s%s, evidence %+.1f", file,

@@ -38,7 +38,7 @@ void scan_text(const struct phrase_set *set, const char *text, size_t len, struc
 {
 	normalize_text(text, len, &out->nt);
 	GArray *raw = g_array_sized_new(FALSE, FALSE, sizeof(struct match), 32);
-	matcher_scan(set->matcher, out->nt.s, out->nt.len, raw);
+	out->pattern_errors = matcher_scan(set->matcher, out->nt.s, out->nt.len, raw);
 	out->hits = g_array_sized_new(FALSE, FALSE, sizeof(struct hit), raw->len + 1);
 	for (guint i = 0; i < raw->len; i++) {
 		struct match *m = &g_array_index(raw, struct match, i);
@@ -88,6 +88,7 @@ void scan_clear(struct scan *sc)
 	if (sc->hits)
 		g_array_free(sc->hits, TRUE);
 	sc->hits = NULL;
+	sc->pattern_errors = 0;
 }
 
 /* In normalised text: apostrophes are gone ("won't" is "wont"). */

@@ -23,7 +23,9 @@ struct hit {
 
 struct scan {
 	struct normtext nt;
-	GArray *hits; /* struct hit, ordered by start; same-class overlaps merged */
+	GArray *hits;            /* struct hit, ordered by start; same-class overlaps merged */
+	unsigned pattern_errors; /* patterns that failed on the text (matcher_scan()):
+	                            their hits may be missing, so the text is not judged */
 };
 
 /* Scan TEXT with every phrase of the policy (SET = &pol->all), or with the

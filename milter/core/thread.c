@@ -20,6 +20,7 @@ struct evidence {
 	double score;
 	double escalation;
 	unsigned kinds;
+	unsigned pattern_errors; /* patterns that failed on the words scanned */
 };
 
 /* Count the cues among SC's hits, at most four per class, times WEIGHT. */
@@ -64,6 +65,7 @@ static void add_cues(const struct policy *pol, const char *text, size_t len, dou
 	struct scan sc = {0};
 	scan_text(&pol->cues, text, len, &sc);
 	count_cues(pol, &sc, weight, ev);
+	ev->pattern_errors += sc.pattern_errors;
 	scan_clear(&sc);
 }
 
@@ -268,6 +270,14 @@ static void conclude(const struct policy *pol, const struct evidence *ev, float 
 		                    : SEVERITY_NORMAL;
 }
 
+/* No call at all: PATTERN_ERRORS patterns of the policy failed on words it
+ * reads (struct complaint). */
+static void no_call(unsigned pattern_errors, struct complaint *out)
+{
+	out->pattern_errors = pattern_errors;
+	out->answers = NAN;
+}
+
 /* The complaint's own evidence: cues in its subject (weighted) and in the
  * first quoted-scan-bytes of its text, and its tone.  SUBJECT may be NULL. */
 static void complaint_evidence(const struct policy *pol, const char *subject, const char *text, size_t len,
@@ -287,8 +297,16 @@ void thread_classify_scanned(const struct policy *pol, const struct message *msg
 {
 	memset(out, 0, sizeof *out);
 	out->sent = -1;
+	if (text_scan->pattern_errors > 0) {
+		no_call(text_scan->pattern_errors, out);
+		return;
+	}
 	struct evidence ev = {0};
 	complaint_evidence(pol, msg->subject, view->quoted, view->quoted_len, &ev);
+	if (ev.pattern_errors > 0) {
+		no_call(ev.pattern_errors, out);
+		return;
+	}
 	unsigned complaint_kinds = ev.kinds;
 	struct evidence mine = {0};
 	count_cues(pol, text_scan, pol->new_text_weight, &mine);
@@ -336,6 +354,10 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 	out->sent = -1;
 	struct evidence ev = {0};
 	complaint_evidence(pol, subject, text, len, &ev);
+	if (ev.pattern_errors > 0) {
+		no_call(ev.pattern_errors, out);
+		return;
+	}
 	struct learned l = gate_score(pol, text, len);
 	encoder_check(pol, text, len, l.detected && ev.score >= pol->complaint_threshold, true, ctx, &l,
 	              &out->deferred);

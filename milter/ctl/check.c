@@ -101,7 +101,8 @@ static bool read_input(const char *file, GByteArray **out)
 /* --inbound FILE: the complaint the reply answers, as the milter stores it
  * when it arrives (its severity, failure kinds, and Date as its arrival);
  * a message that does not read as a complaint gives nothing, as in the
- * milter.  False (reported) when FILE cannot be read. */
+ * milter (one a policy pattern failed on is named on standard error).
+ * False (reported) when FILE cannot be read. */
 static bool read_inbound(const char *path, const struct policy *pol, struct context *ctx)
 {
 	GByteArray *buf;
@@ -113,6 +114,8 @@ static bool read_inbound(const char *path, const struct policy *pol, struct cont
 	message_parse((const char *)buf->data, buf->len, policy_limits(pol), &msg);
 	if (in.parsed && in.complaint.detected)
 		ctl_context_complaint(ctx, &in.complaint, msg.date);
+	else if (in.complaint.pattern_errors > 0)
+		fprintf(stderr, "apologyctl: %s: not analysed: %s\n", path, DECISION_PATTERN_FAILED);
 	message_clear(&msg);
 	inbound_clear(&in);
 	g_byte_array_unref(buf);

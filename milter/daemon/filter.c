@@ -773,6 +773,10 @@ static bool record_complaint(struct filter_session *s, const char *qid, gint64 n
 	} else if (*in.message_id == '\0' || scope_is_internal(&f->scope, from)) {
 		log_msg(LOG_DEBUG, "%s: inbound, not from a client", qid);
 		DAEMON_COUNT(messages, "inbound", "not-from-client");
+	} else if (in.complaint.pattern_errors > 0) {
+		/* a policy pattern failed on it: said where an operator sees it */
+		log_msg(LOG_INFO, "%s: inbound, not analysed: %s", qid, DECISION_PATTERN_FAILED);
+		DAEMON_COUNT(messages, "inbound", "not-analysed");
 	} else if (in.complaint.detected) {
 		DAEMON_COUNT(messages, "inbound", "complaint");
 		const struct complaint *c = &in.complaint;

@@ -2,7 +2,9 @@
  * test_policy.c - the policy loader: the shipped policy loads, and bad
  * policies (a missing section, an alias, a second document, a file cut
  * short) are refused with "file:line:col: message" errors; policy_compare
- * tells a policy that shrinks from one that merely changes.
+ * tells a policy that shrinks from one that merely changes; a phrase that
+ * fails on a text (PCRE2's match limit, limits.match-limit) leaves the
+ * message unchecked.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +17,7 @@
 #include <cmocka.h>
 #include <glib/gstdio.h>
 
+#include "decision.h"
 #include "policy_fixture.h"
 #include "policy_priv.h"
 #include "regexset.h"
@@ -205,7 +208,7 @@ static void test_bad_policies(void **state)
 static void test_regex_long_runs(void **state)
 {
 	(void)state;
-	struct regexset *rs = regexset_new();
+	struct regexset *rs = regexset_new(10000000);
 	char *err = NULL;
 	assert_true(regexset_add(rs, "(?:a|b)*c", 9, false, 7, &err));
 	assert_false(regexset_add(rs, "(?:zzqq)?", 9, false, 8, &err));
@@ -216,7 +219,7 @@ static void test_regex_long_runs(void **state)
 		g_string_append(text, "ab");
 	g_string_append(text, "c y");
 	GArray *found = g_array_new(FALSE, FALSE, sizeof(struct match));
-	regexset_scan(rs, text->str, text->len, found);
+	assert_int_equal(regexset_scan(rs, text->str, text->len, found), 0);
 	assert_int_equal(found->len, 1);
 	assert_int_equal(g_array_index(found, struct match, 0).id, 7);
 	assert_int_equal(g_array_index(found, struct match, 0).start, 2);
@@ -224,6 +227,55 @@ static void test_regex_long_runs(void **state)
 	g_array_unref(found);
 	g_string_free(text, TRUE);
 	regexset_free(rs);
+}
+
+/* A run of RUN a's between words, ending in a character "(a|aa)+$" cannot
+ * end on.  Caller frees. */
+static char *a_run(unsigned run)
+{
+	GString *s = g_string_new("x ");
+	for (unsigned i = 0; i < run; i++)
+		g_string_append_c(s, 'a');
+	g_string_append(s, "! y");
+	return g_string_free(s, FALSE);
+}
+
+/* A pattern that backtracks without end ("(a|aa)+$": over a run of N a's
+ * before a "!" it has Fibonacci(N) ways to try) fails at the match limit:
+ * an error, counted, not "no match"; the other patterns still run.  Forty
+ * a's pass PCRE2's default limit, with the JIT and without it; twenty stay
+ * within it but pass a limit of 1,000. */
+static void test_regex_errors_counted(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		uint32_t limit;
+		unsigned run;
+		unsigned errors;
+	} cases[] = {
+	    {"40 a's, the default limit", 10000000, 40, 1},
+	    {"20 a's, the default limit", 10000000, 20, 0},
+	    {"20 a's, a limit of 1000", 1000, 20, 1},
+	    {"10 a's, a limit of 1000", 1000, 10, 0},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct regexset *rs = regexset_new(cases[i].limit);
+		char *err = NULL;
+		assert_true(regexset_add(rs, "(a|aa)+$", 8, false, 1, &err));
+		assert_true(regexset_add(rs, "(?:a|b)*c", 9, false, 2, &err)); /* no match: no error */
+		assert_true(regexset_add(rs, "a!", 2, true, 3, &err));
+		char *text = a_run(cases[i].run);
+		GArray *found = g_array_new(FALSE, FALSE, sizeof(struct match));
+		unsigned errors = regexset_scan(rs, text, strlen(text), found);
+		if (errors != cases[i].errors)
+			fail_msg("%s: %u patterns failed, not %u", cases[i].name, errors, cases[i].errors);
+		assert_int_equal(found->len, 1);
+		assert_int_equal(g_array_index(found, struct match, 0).id, 3);
+		g_array_unref(found);
+		g_free(text);
+		regexset_free(rs);
+	}
 }
 
 /* The shipped policy cut short before its rules: refused, at the cut. */
@@ -739,6 +791,106 @@ static void test_cues_subset(void **state)
 	policy_unref(pol);
 }
 
+/* A policy with a phrase of a rule ("re:(a|aa)+$") and a complaint cue
+ * ("re:(e|ee)+$") that backtrack without end, its match limit LIMIT. */
+#define CATASTROPHIC(limit)                                                                                  \
+	"version: 1\nname: catastrophic\nlimits: {match-limit: " limit "}\n"                                 \
+	"complaint:\n  breach: {phrases: [still, again, \"re:(e|ee)+$\"]}\n"                                 \
+	"rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, \"re:(a|aa)+$\"]}\n"
+
+#define COMPLAINT "The report still has the wrong figures. Again! It still is not fixed."
+
+/* TEXT, then a run of RUN letters C and a "!" when RUN is not 0.  Caller
+ * frees. */
+static char *with_run(const char *text, char c, unsigned run)
+{
+	GString *s = g_string_new(text);
+	if (run > 0) {
+		g_string_append_c(s, ' ');
+		for (unsigned i = 0; i < run; i++)
+			g_string_append_c(s, c);
+		g_string_append_c(s, '!');
+	}
+	return g_string_free(s, FALSE);
+}
+
+/* A message a phrase of the policy failed on (PCRE2's match limit) is
+ * unchecked with the reason, whether the phrase failed on the reply or on
+ * the complaint it quotes, rather than judged without the phrase; the same
+ * policy judges ordinary mail as ever.  limits.match-limit is the limit. */
+static void test_pattern_error_unchecked(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *name;
+		const char *yaml;
+		unsigned reply_run;     /* a's after the reply */
+		unsigned complaint_run; /* e's after the complaint */
+		bool unchecked;
+	} cases[] = {
+	    {"ordinary mail", CATASTROPHIC("10000000"), 0, 0, false},
+	    {"a rule's phrase fails on the reply", CATASTROPHIC("10000000"), 40, 0, true},
+	    {"a cue fails on the quoted complaint", CATASTROPHIC("10000000"), 0, 40, true},
+	    {"a short run, within the limit", CATASTROPHIC("10000000"), 20, 20, false},
+	    {"the same run, past a lower limit", CATASTROPHIC("1000"), 20, 0, true},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		struct policy *pol = load_ok("catastrophic.yaml", cases[i].yaml);
+		char *reply = with_run("The corrected report is attached.", 'a', cases[i].reply_run);
+		char *complaint = with_run(COMPLAINT, 'e', cases[i].complaint_run);
+		char *msg =
+		    g_strdup_printf("From: Sam Reed <sam@brightlane.example>\r\n"
+		                    "To: Ann Client <ann@client.example>\r\nSubject: Re: report\r\n"
+		                    "Date: Tue, 03 Mar 2026 10:00:00 +0000\r\n\r\nHi Ann,\r\n\r\n%s\r\n\r\n"
+		                    "On Mon, 2 Mar 2026, Ann Client <ann@client.example> wrote:\r\n> %s\r\n",
+		                    reply, complaint);
+		struct decision d;
+		apology_check(pol, msg, strlen(msg), NULL, &d);
+		if ((d.verdict == VERDICT_UNCHECKED) != cases[i].unchecked)
+			fail_msg("%s: %s", cases[i].name, verdict_name(d.verdict));
+		if (cases[i].unchecked) {
+			assert_string_equal(d.reason, DECISION_PATTERN_FAILED);
+			assert_int_equal(d.findings->len, 0);
+		} else {
+			assert_null(d.reason);
+			assert_true(d.complaint.detected);
+			assert_int_equal(d.findings->len, 1); /* apology-missing */
+		}
+		decision_clear(&d);
+		g_free(msg);
+		g_free(complaint);
+		g_free(reply);
+		policy_unref(pol);
+	}
+}
+
+/* Arriving mail a cue failed on is not analysed for a complaint (no call
+ * made: pattern_errors), where the same mail without the run is one. */
+static void test_pattern_error_inbound(void **state)
+{
+	(void)state;
+	struct policy *pol = load_ok("catastrophic.yaml", CATASTROPHIC("10000000"));
+	static const unsigned runs[] = {0, 40};
+	for (size_t i = 0; i < G_N_ELEMENTS(runs); i++) {
+		unsigned run = runs[i];
+		char *body = with_run(COMPLAINT, 'e', run);
+		char *msg = g_strdup_printf("From: Ann Client <ann@client.example>\r\n"
+		                            "To: Sam Reed <sam@brightlane.example>\r\nSubject: report\r\n"
+		                            "Message-ID: <c1@client.example>\r\n"
+		                            "Date: Mon, 02 Mar 2026 10:00:00 +0000\r\n\r\n%s\r\n",
+		                            body);
+		struct inbound in;
+		apology_classify_inbound(pol, msg, strlen(msg), NULL, &in);
+		assert_true(in.parsed);
+		assert_int_equal(in.complaint.pattern_errors, run > 0 ? 1 : 0);
+		assert_int_equal(in.complaint.detected, run == 0);
+		inbound_clear(&in);
+		g_free(msg);
+		g_free(body);
+	}
+	policy_unref(pol);
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -764,6 +916,9 @@ int main(void)
 	    cmocka_unit_test(test_minimal_policy),
 	    cmocka_unit_test(test_bad_policies),
 	    cmocka_unit_test(test_regex_long_runs),
+	    cmocka_unit_test(test_regex_errors_counted),
+	    cmocka_unit_test(test_pattern_error_unchecked),
+	    cmocka_unit_test(test_pattern_error_inbound),
 	    cmocka_unit_test(test_cut_short),
 	    cmocka_unit_test(test_compare),
 	    cmocka_unit_test(test_compare_shipped),
