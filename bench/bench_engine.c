@@ -511,6 +511,23 @@ static char *make_unsure_reply(void)
 	                "expected.\n> Can you tell me why?\n");
 }
 
+/* A reply of about SIZE bytes whose every sentence is a phrase's hit, an
+ * exception ("you should have received") beside an apology: the densest
+ * text found for the steps that compare hits with hits, where a quadratic
+ * one shows first (one was: the exceptions, 2026-12-07). */
+static char *make_dense_reply(size_t size)
+{
+	GString *m =
+	    g_string_new("From: Sam Reed <sam@brightlane.example>\nTo: Ann Client <ann@client.example>\n"
+	                 "Subject: Re: Late delivery\nDate: Tue, 03 Mar 2026 10:00:00 +0000\n"
+	                 "Message-ID: <bench-dense@brightlane.example>\nMIME-Version: 1.0\n"
+	                 "Content-Type: text/plain; charset=UTF-8\n\n");
+	while (m->len < size)
+		g_string_append(m, "You should have received it by now and I am sorry. ");
+	g_string_append_c(m, '\n');
+	return g_string_free(m, FALSE);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
@@ -594,6 +611,21 @@ int main(int argc, char **argv)
 			    d.complaint.score, u[0].best, eng / u[0].best);
 			decision_clear(&d);
 			g_free(unsure);
+		}
+		if (s == 1) {
+			/* time per byte at this size against a quarter of it: 1
+			 * when every step is linear, 4 when one is quadratic */
+			char *dense = make_dense_reply(len), *quarter = make_dense_reply(len / 4);
+			size_t dl = strlen(dense), ql = strlen(quarter);
+			struct contender u[2] = {{engine_check, pol, 0}, {engine_check, pol, 0}};
+			race(&u[0], 1, dense, dl, secs);
+			race(&u[1], 1, quarter, ql, secs);
+			printf("  a reply as long whose every sentence is a hit (exceptions among them): "
+			       "%.0f msg/s; "
+			       "time per byte against a quarter as long %.2f (target < 1.5)\n",
+			       u[0].best, (u[1].best * (double)ql) / (u[0].best * (double)dl));
+			g_free(dense);
+			g_free(quarter);
 		}
 		g_free(msg);
 	}

@@ -490,16 +490,37 @@ static void judge_time(struct eval *e, const struct complaint *c, gint64 now, co
  * means nothing: treat it as negated. */
 static void mark_exceptions(struct eval *e)
 {
+	/* The exceptions' spans (hits come sorted by start), merged where they
+	 * touch: disjoint and in order, their ends too.  Each other hit then
+	 * looks up the last span starting before it ends, in O(log n): a text
+	 * of thousands of exceptions and hits was quadratic. */
+	GArray *spans = g_array_new(FALSE, FALSE, sizeof(struct hit));
 	for (guint x = 0; x < e->sc->hits->len; x++) {
 		const struct hit *ex = hit_at(e, x);
 		if (ex->cls != LEX_EXCEPTION)
 			continue;
-		for (guint i = 0; i < e->sc->hits->len; i++) {
-			const struct hit *h = hit_at(e, i);
-			if (h->cls != LEX_EXCEPTION && h->start < ex->end && h->end > ex->start)
-				e->hit_negated[i] = true;
-		}
+		struct hit *last = spans->len ? &g_array_index(spans, struct hit, spans->len - 1) : NULL;
+		if (last && ex->start <= last->end)
+			last->end = MAX(last->end, ex->end);
+		else
+			g_array_append_val(spans, *ex);
 	}
+	for (guint i = 0; spans->len && i < e->sc->hits->len; i++) {
+		const struct hit *h = hit_at(e, i);
+		if (h->cls == LEX_EXCEPTION)
+			continue;
+		guint lo = 0, hi = spans->len; /* spans[0, lo) start before h ends */
+		while (lo < hi) {
+			guint mid = lo + (hi - lo) / 2;
+			if (g_array_index(spans, struct hit, mid).start < h->end)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo > 0 && g_array_index(spans, struct hit, lo - 1).end > h->start)
+			e->hit_negated[i] = true;
+	}
+	g_array_free(spans, TRUE);
 }
 
 static int cmp_finding(const void *a, const void *b)

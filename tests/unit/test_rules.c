@@ -94,6 +94,11 @@ static const struct rule_case cases[] = {
      "on "
      "Monday. The right size goes out today.",
      NULL, "defensive", false},
+    /* lexicon.exceptions cover the "you should have" inside them, and only those */
+    {"defensive: exceptions cover their own words",
+     "I'm sorry: you should have received it on Monday, you should have had the invoice with it, and you "
+     "should have been told when it slipped. That's on us.",
+     NULL, "defensive", false},
     {"defensive: sorry you've misinterpreted", "I'm sorry you've misinterpreted my email.", NULL, "defensive",
      true},
     {"defensive: we misinterpreted", "I'm sorry; we misinterpreted your email and sent the wrong size.", NULL,
@@ -299,6 +304,37 @@ static void test_rule_cases(void **state)
 	assert_int_equal(bad, 0);
 }
 
+/* The phrase "you should have" inside an exception ("you should have
+ * received") is no rebuke; the one between two exceptions is, and the
+ * finding quotes those words (a sentence model may flag the sentence too:
+ * only the phrase's own finding tells the exceptions' reach). */
+static void test_exceptions_reach(void **state)
+{
+	(void)state;
+	const char *reply = "You should have received it on Monday. You should have checked the proof. You "
+	                    "should have had the invoice too.";
+	char *msg = make_reply(reply, normal_complaint);
+	struct decision d;
+	apology_check(pol, msg, strlen(msg), NULL, &d);
+	const char *rebuke = strstr(d.text, "You should have checked");
+	assert_non_null(rebuke);
+	size_t at = (size_t)(rebuke - d.text), phrase = strlen("You should have");
+	unsigned quoted = 0, elsewhere = 0;
+	for (guint i = 0; i < d.findings->len; i++) {
+		const struct finding *f = &g_array_index(d.findings, struct finding, i);
+		if (f->rule != RULE_DEFENSIVE || f->words != NULL)
+			continue; /* a learned finding */
+		if (f->start == at && f->end == at + phrase)
+			quoted++;
+		else
+			elsewhere++;
+	}
+	assert_int_equal(quoted, 1);
+	assert_int_equal(elsewhere, 0);
+	decision_clear(&d);
+	g_free(msg);
+}
+
 /* A policy like the default with N keys of its models: section set, KEYS[i]
  * to VALUES[i] (a key such as "hold-margin", "phrase-assist" or
  * "thread-lift"), or the key's line left out when VALUES[i] is NULL, and its
@@ -307,8 +343,9 @@ static struct policy *policy_with_keys(const char *const *keys, const char *cons
                                        const char *gate_text)
 {
 	char *shipped = policy_fixture_text(NULL), *err = NULL;
-	char *text = gate_text ? policy_fixture_set(shipped, (const char *const[]){"gate-text"}, &gate_text, 1)
-	                       : g_strdup(shipped);
+	char *text = gate_text
+	                 ? policy_fixture_set(shipped, (const char *const[]){"gate-text"}, &gate_text, 1)
+	                 : g_strdup(shipped);
 	char *set = policy_fixture_set(text, keys, values, n);
 	char *dir = g_dir_make_tmp("test_rules-XXXXXX", NULL);
 	char *path = policy_fixture_write(dir, "p.yaml", set);
@@ -659,9 +696,10 @@ static void test_serious_needs_escalation(void **state)
 static void test_serious_margin(void **state)
 {
 	(void)state;
-	char *m = make_reply("Thanks for your message. I will get back to you today.",
-	                     "The dashboard has shown zero visitors since Sunday. Our sponsors saw the figures "
-	                     "this morning. We need this fixed today, or we will reconsider the arrangement.");
+	char *m =
+	    make_reply("Thanks for your message. I will get back to you today.",
+	               "The dashboard has shown zero visitors since Sunday. Our sponsors saw the figures "
+	               "this morning. We need this fixed today, or we will reconsider the arrangement.");
 	struct decision d;
 	struct policy *p = policy_with("serious-margin", "0", NULL);
 	apology_check(p, m, strlen(m), NULL, &d);
@@ -746,11 +784,13 @@ static void test_lift_past_bar(void **state)
 	(void)state;
 	const char *complaint =
 	    "The figures in last week's report do not match our own records. Please check them.";
-	char *m = make_reply("Noted. The report went out on the date we agreed in the contract, so the figures in "
-	                     "it are correct.",
-	                     complaint);
+	char *m =
+	    make_reply("Noted. The report went out on the date we agreed in the contract, so the figures in "
+	               "it are correct.",
+	               complaint);
 	struct decision d;
-	struct policy *p = gate_alone_with_keys((const char *const[]){"hold-margin"}, (const char *const[]){"2"}, 1);
+	struct policy *p =
+	    gate_alone_with_keys((const char *const[]){"hold-margin"}, (const char *const[]){"2"}, 1);
 	apology_check(p, m, strlen(m), NULL, &d);
 	assert_true(d.complaint.detected);
 	assert_true(d.complaint.score >= 0 && d.complaint.score < 2); /* its own words: past the bar only */
@@ -1027,14 +1067,16 @@ static void test_classify_inbound(void **state)
 static void test_inbound_margin(void **state)
 {
 	(void)state;
-	static const char shy[] = "From: Dana <dana@client.example>\r\nSubject: Report\r\n"
-	                          "Message-ID: <s-1@client.example>\r\n\r\n"
-	                          "The March report has the old logo on the cover. Could you send a corrected file when you "
-	                          "get a chance?\r\n";
-	static const char plain[] = "From: Dana <dana@client.example>\r\nSubject: Report\r\n"
-	                            "Message-ID: <s-2@client.example>\r\n\r\n"
-	                            "Your team said the update would be live on Monday, but the old version is "
-	                            "still showing.\r\n";
+	static const char shy[] =
+	    "From: Dana <dana@client.example>\r\nSubject: Report\r\n"
+	    "Message-ID: <s-1@client.example>\r\n\r\n"
+	    "The March report has the old logo on the cover. Could you send a corrected file when you "
+	    "get a chance?\r\n";
+	static const char plain[] =
+	    "From: Dana <dana@client.example>\r\nSubject: Report\r\n"
+	    "Message-ID: <s-2@client.example>\r\n\r\n"
+	    "Your team said the update would be live on Monday, but the old version is "
+	    "still showing.\r\n";
 	struct inbound in;
 	apology_classify_inbound(pol, shy, strlen(shy), NULL, &in);
 	assert_true(in.complaint.score < 0 && in.complaint.score >= -1); /* short of the bar, within 1 */
@@ -1055,9 +1097,10 @@ static void test_inbound_margin(void **state)
 
 	/* A reply that would be held: held under a clear stored complaint,
 	 * held back to advice under an unclear one... */
-	static const char reply[] = "From: sam@acme.example\r\nTo: dana@client.example\r\nSubject: Re: Report\r\n\r\n"
-	                            "The logo is the one your designer gave us. "
-	                            "You should have checked the proof before signing it off.\r\n";
+	static const char reply[] =
+	    "From: sam@acme.example\r\nTo: dana@client.example\r\nSubject: Re: Report\r\n\r\n"
+	    "The logo is the one your designer gave us. "
+	    "You should have checked the proof before signing it off.\r\n";
 	struct context ctx = {.now = 1000, .stored_complaint = true, .complaint_time = 900};
 	struct decision d;
 	apology_check(pol, reply, strlen(reply), &ctx, &d);
@@ -1178,6 +1221,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_rule_cases),
+	    cmocka_unit_test(test_exceptions_reach),
 	    cmocka_unit_test(test_learned_finding_explained),
 	    cmocka_unit_test(test_hold_needs_a_clear_complaint),
 	    cmocka_unit_test(test_near_miss),
