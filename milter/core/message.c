@@ -131,6 +131,43 @@ static char *fold_c1(char *text)
 	return g_string_free(out, FALSE);
 }
 
+/* The charset an HTML part names in its first 1,024 bytes, as browsers
+ * read one (WHATWG's prescan, simplified): the value of a "charset=" inside
+ * a <meta> tag, in <meta charset="X"> and in <meta http-equiv=
+ * "Content-Type" content="text/html; charset=X"> alike.  A new string, or
+ * NULL. */
+static char *html_meta_charset(const char *buf, size_t len)
+{
+	size_t n = MIN(len, 1024);
+	for (size_t i = 0; i + 5 <= n; i++) {
+		if (buf[i] != '<' || g_ascii_strncasecmp(buf + i + 1, "meta", 4) != 0)
+			continue;
+		size_t end = i + 5;
+		while (end < n && buf[end] != '>')
+			end++;
+		for (size_t j = i + 5; j + 8 <= end; j++) {
+			if (g_ascii_strncasecmp(buf + j, "charset", 7) != 0)
+				continue;
+			size_t k = j + 7;
+			while (k < end && g_ascii_isspace(buf[k]))
+				k++;
+			if (k >= end || buf[k] != '=')
+				continue;
+			k++;
+			while (k < end && (g_ascii_isspace(buf[k]) || buf[k] == '"' || buf[k] == '\''))
+				k++;
+			size_t v = k;
+			while (k < end && k - v < 40 &&
+			       (g_ascii_isalnum(buf[k]) || (buf[k] && strchr("-_.:", buf[k]))))
+				k++;
+			if (k > v)
+				return g_strndup(buf + v, k - v);
+		}
+		i = end;
+	}
+	return NULL;
+}
+
 /* Parts in UTF-8, in ASCII, in a Western label or with no charset at all
  * are decoded here, not by GMime: their transfer encoding only, then
  * Windows-1252 for a Western label, and for text with no label, or an
@@ -151,6 +188,29 @@ static char *fast_text(GMimePart *part, GMimeDataWrapper *content)
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_mime_data_wrapper_write_to_stream(content, mem);
 	g_object_unref(mem);
+	/* HTML with no charset of its own may name one in a <meta> tag */
+	char *meta = cs == NULL && g_mime_content_type_is_type(
+	                               g_mime_object_get_content_type(GMIME_OBJECT(part)), "text", "html")
+	                 ? html_meta_charset((const char *)buf->data, buf->len)
+	                 : NULL;
+	if (meta) {
+		/* a UTF-16 or UTF-32 label in text read as ASCII is UTF-8 (WHATWG) */
+		bool unicode =
+		    g_ascii_strncasecmp(meta, "utf", 3) == 0 || g_ascii_strncasecmp(meta, "ucs", 3) == 0;
+		bool ascii =
+		    g_ascii_strcasecmp(meta, "us-ascii") == 0 || g_ascii_strcasecmp(meta, "ascii") == 0;
+		char *text = NULL; /* with UTF-8 or ASCII: as with no label */
+		if (!unicode && !ascii)
+			text = western_label(meta)
+			           ? from_windows_1252((const char *)buf->data, buf->len, true)
+			           : g_convert((const char *)buf->data, (gssize)buf->len, "UTF-8",
+			                       g_mime_charset_iconv_name(meta), NULL, NULL, NULL);
+		g_free(meta);
+		if (text) {
+			g_byte_array_unref(buf);
+			return text;
+		}
+	}
 	if (utf8 || (maybe_utf8 && g_utf8_validate((const char *)buf->data, (gssize)buf->len, NULL))) {
 		guint8 nul = 0;
 		g_byte_array_append(buf, &nul, 1);

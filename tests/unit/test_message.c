@@ -57,6 +57,26 @@ static void test_windows1252_quotes(void **state)
 	message_clear(&m);
 }
 
+struct body_case {
+	const char *content_type, *body, *want; /* WANT: in the body as parsed */
+};
+
+/* Each case's body, 8-bit under its Content-Type, parses to text with WANT. */
+static void expect_bodies(const struct body_case *cases, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *raw = g_strdup_printf("From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+		                            "Content-Type: %s\nContent-Transfer-Encoding: 8bit\n\n%s",
+		                            cases[i].content_type, cases[i].body);
+		struct message m;
+		parse(raw, &m);
+		if (m.body == NULL || strstr(m.body, cases[i].want) == NULL)
+			fail_msg("case %zu: %s", i, m.body);
+		message_clear(&m);
+		g_free(raw);
+	}
+}
+
 /* Mail with no charset, or labelled ISO-8859-1 or ASCII, in 8-bit bytes is
  * read as Windows-1252 (what such mail is), not kept as bytes that become
  * U+FFFD or as invisible controls; undeclared text that is UTF-8 stays as
@@ -64,9 +84,7 @@ static void test_windows1252_quotes(void **state)
 static void test_undeclared_and_western_charsets(void **state)
 {
 	(void)state;
-	static const struct {
-		const char *content_type, *body, *want;
-	} cases[] = {
+	static const struct body_case cases[] = {
 	    {"text/plain", "That\x92s on us. Caf\xe9 order resent.\n",
 	     "That\xe2\x80\x99s on us. Caf\xc3\xa9 order resent."},
 	    {"text/plain; charset=ISO-8859-1", "That\x92s on us \x96 sorry.\n",
@@ -94,17 +112,7 @@ static void test_undeclared_and_western_charsets(void **state)
 	     "5"},
 	    {"text/plain; charset=ISO_8859-1:1987", "That\x92s it\n", "That\xe2\x80\x99s it"},
 	};
-	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
-		char *raw = g_strdup_printf("From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
-		                            "Content-Type: %s\nContent-Transfer-Encoding: 8bit\n\n%s",
-		                            cases[i].content_type, cases[i].body);
-		struct message m;
-		parse(raw, &m);
-		if (strstr(m.body, cases[i].want) == NULL)
-			fail_msg("case %zu: %s", i, m.body);
-		message_clear(&m);
-		g_free(raw);
-	}
+	expect_bodies(cases, G_N_ELEMENTS(cases));
 	/* an encoded subject in ISO-8859-1 with Windows-1252's apostrophe */
 	struct message m;
 	parse("From: a@b.example\nSubject: =?iso-8859-1?Q?That=92s_late?=\nMIME-Version: 1.0\n"
@@ -112,6 +120,45 @@ static void test_undeclared_and_western_charsets(void **state)
 	      &m);
 	assert_string_equal(m.subject, "That\xe2\x80\x99s late");
 	message_clear(&m);
+}
+
+/* HTML with no charset in its Content-Type is read in the one a <meta> tag
+ * of its first 1,024 bytes names, either form; plain text, a label iconv
+ * does not know and a tag further down are read as with no label. */
+static void test_html_meta_charset(void **state)
+{
+	(void)state;
+	static const struct body_case cases[] = {
+	    {"text/html", "<html><head><meta charset=\"iso-8859-2\"></head><body><p>Op\xf3\xbcnienie.</p>\n",
+	     "Op\xc3\xb3\xc5\xbanienie."},
+	    {"text/html",
+	     "<META HTTP-EQUIV='Content-Type' CONTENT='text/html; "
+	     "charset=KOI8-R'><p>\xe9\xda\xd7\xc9\xce\xc9\xd4"
+	     "\xc5</p>\n",
+	     "\xd0\x98\xd0\xb7\xd0\xb2\xd0\xb8\xd0\xbd\xd0\xb8\xd1\x82\xd0\xb5"},
+	    {"text/html", "<meta charset=utf-8><p>Caf\xc3\xa9</p>\n", "Caf\xc3\xa9"},
+	    /* a UTF-16 label in text read as ASCII means UTF-8 */
+	    {"text/html", "<meta charset=\"utf-16\"><p>Caf\xc3\xa9</p>\n", "Caf\xc3\xa9"},
+	    /* the part's own label decides */
+	    {"text/html; charset=iso-8859-1", "<meta charset=\"iso-8859-2\"><p>Op\xf3\xbcnienie.</p>\n",
+	     "Op\xc3\xb3\xc2\xbcnienie."},
+	    {"text/plain", "<meta charset=\"iso-8859-2\"> Op\xf3\xbcnienie.\n", "Op\xc3\xb3\xc2\xbcnienie."},
+	    {"text/html", "<meta charset=\"x-no-such-set\"><p>Op\xf3\xbcnienie.</p>\n",
+	     "Op\xc3\xb3\xc2\xbcnienie."},
+	};
+	expect_bodies(cases, G_N_ELEMENTS(cases));
+	/* a tag past the first 1,024 bytes is not read */
+	GString *late =
+	    g_string_new("From: a@b.example\nSubject: x\nMIME-Version: 1.0\nContent-Type: text/html\n"
+	                 "Content-Transfer-Encoding: 8bit\n\n<p>");
+	for (int i = 0; i < 120; i++)
+		g_string_append(late, "Fine day. ");
+	g_string_append(late, "</p><meta charset=\"iso-8859-2\"><p>Op\xf3\xbcnienie.</p>\n");
+	struct message m;
+	parse(late->str, &m);
+	assert_non_null(strstr(m.body, "Op\xc3\xb3\xc2\xbcnienie."));
+	message_clear(&m);
+	g_string_free(late, TRUE);
 }
 
 static void test_base64_utf8(void **state)
@@ -327,6 +374,7 @@ int main(void)
 	    cmocka_unit_test(test_rfc2047_and_latin1),
 	    cmocka_unit_test(test_windows1252_quotes),
 	    cmocka_unit_test(test_undeclared_and_western_charsets),
+	    cmocka_unit_test(test_html_meta_charset),
 	    cmocka_unit_test(test_base64_utf8),
 	    cmocka_unit_test(test_alternative_prefers_plain),
 	    cmocka_unit_test(test_html_only_with_quote),
