@@ -67,6 +67,14 @@ void regexset_free(struct regexset *rs)
 	g_free(rs);
 }
 
+/* Whether RC, from pcre2_match(), is one of its limits (or its memory)
+ * ending the search: the pattern then cannot say whether it matches. */
+static bool limit_error(int rc)
+{
+	return rc == PCRE2_ERROR_MATCHLIMIT || rc == PCRE2_ERROR_DEPTHLIMIT || rc == PCRE2_ERROR_HEAPLIMIT ||
+	       rc == PCRE2_ERROR_NOMEMORY || rc == PCRE2_ERROR_JIT_STACKLIMIT;
+}
+
 unsigned regexset_scan(const struct regexset *rs, const char *text, size_t len, GArray *out)
 {
 	unsigned failed = 0;
@@ -89,15 +97,20 @@ unsigned regexset_scan(const struct regexset *rs, const char *text, size_t len, 
 				                 rs->limits);
 			/* PCRE2's match, depth or heap limit (or its memory) ended the
 			 * search before it could say: the pattern failed, which is
-			 * not "no match". */
+			 * not "no match".  Only those: any other error (a "(*UTF)"
+			 * phrase's check of the text) ends the pattern as before. */
 			if (rc < 0) {
-				failed += rc != PCRE2_ERROR_NOMATCH;
+				failed += limit_error(rc);
 				break;
 			}
 			PCRE2_SIZE *ov = pcre2_get_ovector_pointer(md);
 			struct match mt = {id, (unsigned)ov[0], (unsigned)ov[1]};
 			g_array_append_val(out, mt);
+			/* after an empty match ("x\K"), on at the next character, not
+			 * inside one: a "(*UTF)" phrase refuses that offset */
 			off = ov[1] > ov[0] ? ov[1] : ov[0] + 1;
+			while (off < len && ((unsigned char)text[off] & 0xC0) == 0x80)
+				off++;
 		}
 	}
 	return failed;

@@ -276,6 +276,18 @@ static void test_regex_errors_counted(void **state)
 		g_free(text);
 		regexset_free(rs);
 	}
+	/* An empty match ("\\K") before a character of two bytes, in a
+	 * "(*UTF)" phrase: the next search starts after the character, and no
+	 * error is counted (PCRE2 refuses an offset inside a character). */
+	struct regexset *rs = regexset_new(10000000);
+	char *err = NULL;
+	assert_true(regexset_add(rs, "(*UTF)caf\\K", 11, false, 1, &err));
+	static const char cafe[] = "caf\xc3\xa9 caf\xc3\xa9";
+	GArray *found = g_array_new(FALSE, FALSE, sizeof(struct match));
+	assert_int_equal(regexset_scan(rs, cafe, strlen(cafe), found), 0);
+	assert_int_equal(found->len, 2);
+	g_array_unref(found);
+	regexset_free(rs);
 }
 
 /* The shipped policy cut short before its rules: refused, at the cut. */
