@@ -98,11 +98,10 @@ struct filter_session {
 	int own[OWN_COUNT];
 	bool defer_encoder; /* filter_defer_encoder() */
 	/* A reply an event loop stopped judging where the encoder would run:
-	 * what the store told it and its in-flight mark (KEPT_FP, set while
-	 * KEPT_GUARDED), for the judge thread that takes it on. */
+	 * what the store told it and its fingerprint, for the judge thread that
+	 * takes it on. */
 	struct known *kept;
 	char *kept_fp;
-	bool kept_guarded;
 	gint64 eom_started; /* the first end-of-message pass, for its histogram */
 };
 
@@ -658,6 +657,12 @@ enum filter_reply filter_body(struct filter_session *s, const unsigned char *chu
 	return FILTER_CONTINUE;
 }
 
+void filter_end_arrived(struct filter_session *s)
+{
+	if (s->active && s->eom_started == 0)
+		s->eom_started = g_get_monotonic_time();
+}
+
 void filter_defer_encoder(struct filter_session *s, bool defer)
 {
 	s->defer_encoder = defer;
@@ -924,35 +929,23 @@ static void unchecked(struct decision *d, const char *reason)
  * again: one death may have come from outside (kill -9, the OOM killer). */
 #define POISON_CRASHES 2
 
-static void end_guard(struct filter_session *s, const char *qid, const char *fp)
-{
-	char *err = NULL;
-	if (!store_inflight_end(filter_store(s->f), fp, &err)) {
-		log_msg(LOG_WARNING, "%s: store: %s", qid, err);
-		DAEMON_COUNT(store_errors, "crash-guard");
-		g_free(err);
-	}
-}
-
 /* What an event loop kept for a judge that never came (the message
- * aborted, the connection gone): freed, and its in-flight mark cleared,
- * or the next copy of the message would count a crash. */
+ * aborted, the connection gone). */
 static void release_kept(struct filter_session *s)
 {
 	if (s->kept) {
 		known_clear(s->kept);
 		g_clear_pointer(&s->kept, g_free);
 	}
-	if (s->kept_guarded)
-		end_guard(s, "NOQUEUE", s->kept_fp);
-	s->kept_guarded = false;
 	g_clear_pointer(&s->kept_fp, g_free);
 }
 
 /* Run the core on the message, guarded by an in-flight mark.  A message an
  * event loop stopped judging where the encoder would run (its decision
- * DEFERRED) keeps what the store told it and its mark in the session: the
- * judge thread that takes it on uses them rather than asking again. */
+ * DEFERRED) keeps what the store told it in the session: the judge thread
+ * that takes it on uses that rather than asking again.  Its mark is not
+ * kept: a message waiting for a judge is not being analysed, and a death of
+ * the daemon meanwhile is not its doing. */
 static void analyse(struct filter_session *s, const char *qid, gint64 now, struct known *k,
                     struct decision *d)
 {
@@ -967,32 +960,28 @@ static void analyse(struct filter_session *s, const char *qid, gint64 now, struc
 		unchecked(d, s->too_many);
 		return;
 	}
-	struct store *st = filter_store(f);
+	bool resumed = s->kept != NULL;
+	char *fp = resumed ? g_steal_pointer(&s->kept_fp) : fingerprint(s);
+	if (!resumed)
+		log_msg(LOG_DEBUG, "fingerprint %s (%zu body bytes)", fp, s->raw->len - s->body_start);
 	unsigned crashes = 0;
-	bool resumed = s->kept != NULL, guarded;
-	char *fp;
+	struct store *st = filter_store(f);
+	bool guarded =
+	    st != NULL && store_inflight_begin(st, fp, now, now - f->cfg->crash_forget, &crashes, &err);
+	if (st != NULL && !guarded) {
+		log_msg(LOG_WARNING, "%s: store: %s; analysed without an in-flight mark", qid, err);
+		DAEMON_COUNT(store_errors, "crash-guard");
+		g_clear_pointer(&err, g_free);
+	}
 	if (resumed) {
 		*k = *s->kept;
 		g_clear_pointer(&s->kept, g_free);
 		k->ctx.now = now;
-		fp = g_steal_pointer(&s->kept_fp);
-		guarded = s->kept_guarded;
-		s->kept_guarded = false;
-	} else {
-		fp = fingerprint(s);
-		log_msg(LOG_DEBUG, "fingerprint %s (%zu body bytes)", fp, s->raw->len - s->body_start);
-		guarded = st != NULL &&
-		          store_inflight_begin(st, fp, now, now - f->cfg->crash_forget, &crashes, &err);
-		if (st != NULL && !guarded) {
-			log_msg(LOG_WARNING, "%s: store: %s; analysed without an in-flight mark", qid, err);
-			DAEMON_COUNT(store_errors, "crash-guard");
-			g_clear_pointer(&err, g_free);
-		}
 	}
 	if (crashes >= POISON_CRASHES) {
 		unchecked(d, "analysis stopped the daemon twice before");
 	} else {
-		if (crashes > 0)
+		if (crashes > 0 && !resumed) /* the loop said it */
 			log_msg(
 			    LOG_NOTICE,
 			    "fingerprint %s: the daemon died once analysing this message; analysing it again",
@@ -1005,15 +994,19 @@ static void analyse(struct filter_session *s, const char *qid, gint64 now, struc
 		if (d->complaint.deferred) {
 			s->kept = g_memdup2(k, sizeof *k);
 			memset(k, 0, sizeof *k);
-			s->kept_fp = fp;
-			s->kept_guarded = guarded;
-			return;
+		} else {
+			observe_since(daemon_metrics()->engine_seconds, "outgoing", started);
 		}
-		observe_since(daemon_metrics()->engine_seconds, "outgoing", started);
 	}
-	if (guarded)
-		end_guard(s, qid, fp);
-	g_free(fp);
+	if (guarded && !store_inflight_end(st, fp, &err)) {
+		log_msg(LOG_WARNING, "%s: store: %s", qid, err);
+		DAEMON_COUNT(store_errors, "crash-guard");
+		g_free(err);
+	}
+	if (s->kept)
+		s->kept_fp = fp;
+	else
+		g_free(fp);
 }
 
 enum action { ACT_NONE, ACT_HEADERS, ACT_HOLD, ACT_REJECT, ACT_TEMPFAIL };
@@ -1336,8 +1329,7 @@ enum filter_reply filter_end_of_message(struct filter_session *s, const char *qu
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	if (!s->active)
 		return FILTER_ACCEPT;
-	if (s->eom_started == 0) /* a message handed on is timed from its first pass */
-		s->eom_started = g_get_monotonic_time();
+	filter_end_arrived(s); /* a message handed on is timed from its first pass */
 	if (s->refused)
 		return defer(s, qid, ops, mta);
 	count_parts(s);

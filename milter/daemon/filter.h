@@ -121,6 +121,10 @@ enum filter_reply filter_body(struct filter_session *s, const unsigned char *chu
  * max-parts, which are not analysed, or refused for the memory budget).
  * A measure of what judging it may cost. */
 size_t filter_message_bytes(const struct filter_session *s);
+/* The end of the current message has come: its end-of-message time starts
+ * now, where a front end that hands it to another thread first would start
+ * it later (the first call counts; filter_end_of_message() makes it). */
+void filter_end_arrived(struct filter_session *s);
 /* Whether filter_end_of_message() may stop where the sentence encoder would
  * run (milliseconds of work, where judging costs microseconds otherwise):
  * it then answers FILTER_AGAIN, having done nothing, and the front end

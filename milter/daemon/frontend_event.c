@@ -612,6 +612,7 @@ static void on_end_of_message(struct conn *c, const struct mp_packet *p)
 	struct filter_session *s = session_get(c);
 	if (p->len > 0)
 		filter_body(s, p->data, p->len);
+	filter_end_arrived(s); /* its wait for a judge counts in its time */
 	if (filter_message_bytes(s) > JUDGE_ON_LOOP && judge_aside(c)) {
 		DAEMON_COUNT(judged_aside, "size");
 		return;

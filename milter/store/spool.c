@@ -160,6 +160,19 @@ bool spool_locks_usable(const char *dir, char **err)
 	return ok;
 }
 
+/* Make a new entry of DIR last across a power cut: after a rename into it,
+ * after the first write to a file that was empty (its entry may be new:
+ * a file's own fdatasync() does not write its directory), or in the parent
+ * of a directory just made. */
+static void sync_dir(const char *dir)
+{
+	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (d >= 0) {
+		(void)fsync(d); /* the data are written either way */
+		close(d);
+	}
+}
+
 /* Take the lock NAME in the spool directory DIR (LOCK: LOCK_EX or LOCK_SH),
  * as WAIT says: LOCK_TRY (BUSY when it is held), LOCK_BOUNDED (at most
  * SPOOL_LOCK_WAIT seconds) or LOCK_BLOCK.  The lock is a file of its own,
@@ -170,7 +183,11 @@ bool spool_locks_usable(const char *dir, char **err)
  * the lock's descriptor (closing it lets the lock go); -1 with *ERR. */
 static int take_lock(const char *dir, const char *name, bool make, int lock, enum lock_wait wait, char **err)
 {
-	if (make && mkdir(dir, 0750) != 0 && errno != EEXIST) {
+	if (make && mkdir(dir, 0750) == 0) {
+		char *parent = g_path_get_dirname(dir);
+		sync_dir(parent);
+		g_free(parent);
+	} else if (make && errno != EEXIST) {
 		fail_errno(dir, "cannot make the directory", err);
 		return -1;
 	}
@@ -238,17 +255,6 @@ static bool write_all(int fd, const char *data, size_t len)
 	return true;
 }
 
-/* Make a new entry of DIR last across a power cut: after a rename into it,
- * or after the first write to a file that was empty (its entry may be new:
- * a file's own fdatasync() does not write its directory). */
-static void sync_dir(const char *dir)
-{
-	int d = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (d >= 0) {
-		(void)fsync(d); /* the data are written either way */
-		close(d);
-	}
-}
 /* The whole file behind FD; NULL with *ERR on a read error. */
 static char *read_all(int fd, const char *path, gsize *len, char **err)
 {

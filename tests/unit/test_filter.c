@@ -1210,9 +1210,9 @@ static struct filter_session *defer_at_encoder(struct fx *fx, const char *daemon
 /* A reply an event loop stopped judging where the encoder would run is
  * taken on with what the store told the loop, not asked again: a complaint
  * stored meanwhile is not seen (a fresh look-up then advises the reply).
- * Its in-flight mark, held across the hand-over, is cleared by the judge;
- * or, when no judge takes it on (the connection gone), as the session
- * ends: no crash is counted for it at the next start. */
+ * While it waits for a judge it holds no in-flight mark: a daemon that
+ * dies then (kill -9) counts no crash of it at the next start, and nor
+ * does one taken on or never taken on (the connection gone). */
 static void test_encoder_handover_kept(void **state)
 {
 	(void)state;
@@ -1220,8 +1220,26 @@ static void test_encoder_handover_kept(void **state)
 	struct fake_mta mta;
 	char *err = NULL;
 	fx_start(&fx, NULL);
+	fx_close(&fx);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		fx_open(&fx);
+		mta_init(&mta);
+		defer_at_encoder(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>",
+		                 "reply-near-miss.eml", &mta);
+		raise(SIGKILL);
+	}
+	int status = 0;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFSIGNALED(status));
+	assert_int_equal(WTERMSIG(status), SIGKILL);
+	struct store *st = fx_store(&fx);
+	assert_int_equal(store_inflight_recover(st, 0, &err), 0);
+	store_close(st);
+	fx_open(&fx);
 	mta_init(&mta);
-	/* handed over, and never taken on (a sender of its own: another mark) */
+	/* handed over, and never taken on */
 	filter_session_free(defer_at_encoder(&fx, "ORIGINATING", "<alex@acme.example>",
 	                                     "<dana@client.example>", "reply-near-miss.eml", &mta));
 	filter_session_free(defer_at_encoder(&fx, "mx", "<dana@client.example>", "<sam@acme.example>",
@@ -1229,7 +1247,7 @@ static void test_encoder_handover_kept(void **state)
 	/* handed over, the complaint stored meanwhile, and taken on */
 	struct filter_session *s = defer_at_encoder(&fx, "ORIGINATING", "<sam@acme.example>",
 	                                            "<dana@client.example>", "reply-near-miss.eml", &mta);
-	struct store *st = fx_store(&fx);
+	st = fx_store(&fx);
 	struct store_complaint invoice = {
 	    "invoice-4471@client.example", "192.0.2.1", "client.example", 1740993120, false, 0, false};
 	assert_true(store_complaint_put(st, &invoice, &err));
