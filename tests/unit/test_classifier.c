@@ -349,9 +349,9 @@ static void test_digest(void **state)
 	    {" 800 -200\n", " 801 -200\n", CLASSIFIER_DIGEST_DIFFERS},         /* a weight */
 	    {"threshold 0 0\n", "threshold 0 1\n", CLASSIFIER_DIGEST_DIFFERS}, /* a threshold */
 	    {"bits 10\n", "# tuned\nbits 10\n", CLASSIFIER_DIGEST_DIFFERS},    /* a comment is an edit too */
-	    {"end\n", "end\n# after the end\n", CLASSIFIER_DIGEST_SAME},       /* nothing after "end" is read */
-	    {"end\n", "end", CLASSIFIER_DIGEST_SAME},                         /* nor its newline */
-	    {"end\n", "", CLASSIFIER_DIGEST_DIFFERS},                         /* a file cut short */
+	    {"end\n", "end\n# after the end\n", CLASSIFIER_DIGEST_SAME}, /* nothing after "end" is read */
+	    {"end\n", "end", CLASSIFIER_DIGEST_SAME},                    /* nor its newline */
+	    {"end\n", "", CLASSIFIER_DIGEST_DIFFERS},                    /* a file cut short */
 	};
 	char *text = courier_model_digested(NULL, NULL);
 	assert_int_equal(classifier_digest_check(text, strlen(text)), CLASSIFIER_DIGEST_SAME);
@@ -449,6 +449,93 @@ static void test_same(void **state)
 
 /* A policy names its models beside it; an unreadable one or one without
  * the classes the policy needs is an error, not a silent fallback. */
+/* classifier_explain() as it was written first, a pass over every feature
+ * for each candidate (quadratic in the features): the reference the
+ * bisecting one must agree with, tie for tie. */
+static bool explain_reference(const struct classifier *m, const char *text, size_t len, unsigned cls,
+                              size_t *start, size_t *end)
+{
+	GArray *feats = g_array_new(FALSE, FALSE, sizeof(guint32));
+	GArray *spans = g_array_new(FALSE, FALSE, sizeof(guint32));
+	classifier_features(text, len, m->bits, feats, spans);
+	guint n = feats->len;
+	const guint32 *sp = (const guint32 *)(void *)spans->data;
+	float best = 0;
+	guint32 ba = 0, bb = 0;
+	for (guint i = 0; i < n; i++) {
+		if (sp[2 * i + 1] <= sp[2 * i])
+			continue;
+		for (guint j = 0; j <= n; j++) {
+			guint32 ca = sp[2 * i], cb = sp[2 * i + 1];
+			if (j < n) {
+				if (!(sp[2 * j] > ca && sp[2 * j] < cb && sp[2 * j + 1] > cb))
+					continue;
+				cb = sp[2 * j + 1];
+			}
+			float sum = 0;
+			for (guint k = 0; k < n; k++)
+				if (sp[2 * k + 1] > sp[2 * k] && sp[2 * k] >= ca && sp[2 * k + 1] <= cb)
+					sum += m->weights[(size_t)g_array_index(feats, guint32, k) *
+					                      m->n_classes +
+					                  cls];
+			if (sum > best + 1e-6f || (sum > best - 1e-6f && sum > 0 && cb - ca < bb - ba)) {
+				best = sum;
+				ba = ca;
+				bb = cb;
+			}
+		}
+	}
+	g_array_free(feats, TRUE);
+	g_array_free(spans, TRUE);
+	*start = ba;
+	*end = bb;
+	return bb > ba;
+}
+
+/* The explanation of a finding (the words that weighed most) of the
+ * shipped sentence model, on sentences drawn from words its classes weigh,
+ * repeated words and punctuation among them: the same span as the
+ * reference's for every class. */
+static void test_explain_as_reference(void **state)
+{
+	(void)state;
+	char *data = NULL, *err = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents("policies/default-sentences.model", &data, &len, NULL));
+	struct classifier *m = classifier_parse("default-sentences.model", data, len, &err);
+	assert_non_null(m);
+	static const char *const words[] = {
+	    "sorry",   "we",      "our",      "the",    "courier", "warehouse", "lost",
+	    "it",      "your",    "you",      "should", "have",    "checked",   "delay",
+	    "weather", "policy",  "again",    "so",     "very",    "I",         "will",
+	    "call",    "fix",     "it's",     "not",    "fault",   "system",    "please",
+	    "send",    "invoice", "tomorrow", ",",      ".",       "!",         "unfortunately"};
+	GRand *r = g_rand_new_with_seed(7);
+	unsigned compared = 0, explained = 0;
+	for (int t = 0; t < 300; t++) {
+		GString *text = g_string_new(NULL);
+		int n = g_rand_int_range(r, 1, 60);
+		for (int w = 0; w < n; w++)
+			g_string_append_printf(text, "%s ",
+			                       words[g_rand_int_range(r, 0, G_N_ELEMENTS(words))]);
+		for (unsigned c = 0; c < m->n_classes; c++) {
+			size_t a1, b1, a2, b2;
+			bool got = classifier_explain(m, text->str, text->len, c, &a1, &b1);
+			bool want = explain_reference(m, text->str, text->len, c, &a2, &b2);
+			if (got != want || a1 != a2 || b1 != b2)
+				fail_msg("class %u on \"%s\": [%zu, %zu) where the reference says [%zu, %zu)",
+				         c, text->str, a1, b1, a2, b2);
+			compared++;
+			explained += got;
+		}
+		g_string_free(text, TRUE);
+	}
+	assert_true(explained > compared / 4); /* most found words to name */
+	g_rand_free(r);
+	classifier_free(m);
+	g_free(data);
+}
+
 static void test_policy_models(void **state)
 {
 	(void)state;
@@ -514,6 +601,7 @@ int main(void)
 	    cmocka_unit_test(test_parse_in_pieces),
 	    cmocka_unit_test(test_same),
 	    cmocka_unit_test(test_digest),
+	    cmocka_unit_test(test_explain_as_reference),
 	    cmocka_unit_test(test_policy_models),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
