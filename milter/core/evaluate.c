@@ -491,7 +491,7 @@ static void judge_time(struct eval *e, const struct complaint *c, gint64 now, co
 static void mark_exceptions(struct eval *e)
 {
 	/* The exceptions' spans (hits come sorted by start), merged where they
-	 * touch: disjoint and in order, their ends too.  Each other hit then
+	 * overlap: disjoint and in order, their ends too.  Each other hit then
 	 * looks up the last span starting before it ends, in O(log n): a text
 	 * of thousands of exceptions and hits was quadratic. */
 	GArray *spans = g_array_new(FALSE, FALSE, sizeof(struct hit));
@@ -500,7 +500,7 @@ static void mark_exceptions(struct eval *e)
 		if (ex->cls != LEX_EXCEPTION)
 			continue;
 		struct hit *last = spans->len ? &g_array_index(spans, struct hit, spans->len - 1) : NULL;
-		if (last && ex->start <= last->end)
+		if (last && ex->start < last->end)
 			last->end = MAX(last->end, ex->end);
 		else
 			g_array_append_val(spans, *ex);

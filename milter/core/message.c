@@ -140,8 +140,16 @@ static char *html_meta_charset(const char *buf, size_t len)
 {
 	size_t n = MIN(len, 1024);
 	for (size_t i = 0; i + 5 <= n; i++) {
-		if (buf[i] != '<' || g_ascii_strncasecmp(buf + i + 1, "meta", 4) != 0)
+		if (buf[i] == '<' && i + 4 <= n && memcmp(buf + i, "<!--", 4) == 0) {
+			const char *close = g_strstr_len(buf + i + 4, (gssize)(n - i - 4), "-->");
+			if (close == NULL)
+				break; /* the rest is a comment */
+			i = (size_t)(close - buf) + 2;
 			continue;
+		}
+		if (buf[i] != '<' || g_ascii_strncasecmp(buf + i + 1, "meta", 4) != 0 ||
+		    (i + 5 < n && !g_ascii_isspace(buf[i + 5]) && buf[i + 5] != '/'))
+			continue; /* not a <meta> tag ("<metadata>") */
 		size_t end = i + 5;
 		while (end < n && buf[end] != '>')
 			end++;
@@ -203,8 +211,8 @@ static char *fast_text(GMimePart *part, GMimeDataWrapper *content)
 		if (!unicode && !ascii)
 			text = western_label(meta)
 			           ? from_windows_1252((const char *)buf->data, buf->len, true)
-			           : g_convert((const char *)buf->data, (gssize)buf->len, "UTF-8",
-			                       g_mime_charset_iconv_name(meta), NULL, NULL, NULL);
+			           : fold_c1(g_convert((const char *)buf->data, (gssize)buf->len, "UTF-8",
+			                               g_mime_charset_iconv_name(meta), NULL, NULL, NULL));
 		g_free(meta);
 		if (text) {
 			g_byte_array_unref(buf);

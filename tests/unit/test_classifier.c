@@ -447,8 +447,6 @@ static void test_same(void **state)
 	g_free(text);
 }
 
-/* A policy names its models beside it; an unreadable one or one without
- * the classes the policy needs is an error, not a silent fallback. */
 /* classifier_explain() as it was written first, a pass over every feature
  * for each candidate (quadratic in the features): the reference the
  * bisecting one must agree with, tie for tie. */
@@ -536,6 +534,8 @@ static void test_explain_as_reference(void **state)
 	g_free(data);
 }
 
+/* A policy names its models beside it; an unreadable one or one without
+ * the classes the policy needs is an error, not a silent fallback. */
 static void test_policy_models(void **state)
 {
 	(void)state;

@@ -137,6 +137,12 @@ static void test_html_meta_charset(void **state)
 	     "\xc5</p>\n",
 	     "\xd0\x98\xd0\xb7\xd0\xb2\xd0\xb8\xd0\xbd\xd0\xb8\xd1\x82\xd0\xb5"},
 	    {"text/html", "<meta charset=utf-8><p>Caf\xc3\xa9</p>\n", "Caf\xc3\xa9"},
+	    /* Windows' punctuation under a label that has none there (Windows-1250 mail labelled ISO-8859-2)
+	     */
+	    {"text/html", "<meta charset=\"iso-8859-2\"><p>We\x92re sorry.</p>\n", "We\xe2\x80\x99re sorry."},
+	    /* no <meta> tag: another tag, and one in a comment */
+	    {"text/html", "<metadata charset=\"koi8-r\"><p>Caf\xe9</p>\n", "Caf\xc3\xa9"},
+	    {"text/html", "<!-- <meta charset=\"koi8-r\"> --><p>Caf\xe9</p>\n", "Caf\xc3\xa9"},
 	    /* a UTF-16 label in text read as ASCII means UTF-8 */
 	    {"text/html", "<meta charset=\"utf-16\"><p>Caf\xc3\xa9</p>\n", "Caf\xc3\xa9"},
 	    /* the part's own label decides */
