@@ -229,14 +229,17 @@ static void test_regex_long_runs(void **state)
 	regexset_free(rs);
 }
 
-/* A run of RUN a's between words, ending in a character "(a|aa)+$" cannot
- * end on.  Caller frees. */
-static char *a_run(unsigned run)
+/* TEXT, then a run of RUN letters C and a "!" when RUN is not 0: a "!"
+ * "(a|aa)+$" cannot end on.  Caller frees. */
+static char *with_run(const char *text, char c, unsigned run)
 {
-	GString *s = g_string_new("x ");
-	for (unsigned i = 0; i < run; i++)
-		g_string_append_c(s, 'a');
-	g_string_append(s, "! y");
+	GString *s = g_string_new(text);
+	if (run > 0) {
+		g_string_append_c(s, ' ');
+		for (unsigned i = 0; i < run; i++)
+			g_string_append_c(s, c);
+		g_string_append_c(s, '!');
+	}
 	return g_string_free(s, FALSE);
 }
 
@@ -265,7 +268,7 @@ static void test_regex_errors_counted(void **state)
 		assert_true(regexset_add(rs, "(a|aa)+$", 8, false, 1, &err));
 		assert_true(regexset_add(rs, "(?:a|b)*c", 9, false, 2, &err)); /* no match: no error */
 		assert_true(regexset_add(rs, "a!", 2, true, 3, &err));
-		char *text = a_run(cases[i].run);
+		char *text = with_run("x", 'a', cases[i].run);
 		GArray *found = g_array_new(FALSE, FALSE, sizeof(struct match));
 		unsigned errors = regexset_scan(rs, text, strlen(text), found);
 		if (errors != cases[i].errors)
@@ -811,20 +814,6 @@ static void test_cues_subset(void **state)
 	"rules:\n  apology-missing: {principle: p, advice: a, phrases: [sorry, \"re:(a|aa)+$\"]}\n"
 
 #define COMPLAINT "The report still has the wrong figures. Again! It still is not fixed."
-
-/* TEXT, then a run of RUN letters C and a "!" when RUN is not 0.  Caller
- * frees. */
-static char *with_run(const char *text, char c, unsigned run)
-{
-	GString *s = g_string_new(text);
-	if (run > 0) {
-		g_string_append_c(s, ' ');
-		for (unsigned i = 0; i < run; i++)
-			g_string_append_c(s, c);
-		g_string_append_c(s, '!');
-	}
-	return g_string_free(s, FALSE);
-}
 
 /* A message a phrase of the policy failed on (PCRE2's match limit) is
  * unchecked with the reason, whether the phrase failed on the reply or on
