@@ -37,6 +37,8 @@
 #define DEVICE_LINE_MAX    100 /* a "Sent from my iPhone" line */
 #define PLACEHOLDER_MAX    40  /* bytes between a placeholder's brackets */
 #define DOUBLE_BRACE_MAX   64  /* bytes between "{{" and "}}" */
+#define HEADER_NAME_MAX    30  /* bytes of a reply header's name ("Subject") */
+#define HEADER_NAME_WORDS  3   /* spaces in it ("Enviado el", "De :") */
 
 enum line_kind {
 	LINE_NEW,     /* the author's text */
@@ -49,6 +51,7 @@ struct line {
 	size_t len;     /* without line break and trailing blanks; 0 when blank */
 	unsigned depth; /* quote markers removed */
 	bool blank;
+	bool meta; /* an attribution, separator or reply header: history, not its words */
 	enum line_kind kind;
 };
 
@@ -495,6 +498,72 @@ static void classify(struct splitter *sp)
 	}
 }
 
+/* ---- pass 2b: the history's own headers --------------------------------- */
+
+/* "Subject: ...", "To: ...", "Cc: ...", "*Objet :* ...": a name of at most
+ * HEADER_NAME_WORDS words of letters (any non-ASCII byte counts as one)
+ * before a colon. */
+static bool is_header_line(const struct line *l)
+{
+	size_t start = l->len && l->s[0] == '*' ? 1 : 0, spaces = 0;
+
+	if (start >= l->len || l->s[start] == ' ' || l->s[start] == ':')
+		return false;
+	for (size_t i = start; i < l->len && i - start <= HEADER_NAME_MAX; i++) {
+		unsigned char c = (unsigned char)l->s[i];
+		if (c == ':')
+			return true;
+		if (c == ' ' && ++spaces > HEADER_NAME_WORDS)
+			return false;
+		if (c != ' ' && c != '-' && c != '*' && c < 0x80 && !g_ascii_isalpha(c))
+			return false;
+	}
+	return false;
+}
+
+/* Mark the reply-header lines from line I on ("Subject:", "Date:", "To:"
+ * until a blank line or a line of another shape); returns the first line
+ * not marked. */
+static size_t mark_header_lines(struct splitter *sp, size_t i)
+{
+	for (; i < sp->lines->len; i++) {
+		struct line *l = line_at(sp, i);
+		if (l->kind != LINE_QUOTED || l->blank || !is_header_line(l))
+			break;
+		l->meta = true;
+	}
+	return i;
+}
+
+/* The lines of the quoted history that say who wrote it and when (its
+ * attributions, separators and reply headers: "On Mon, ... Ann wrote:",
+ * "-----Original Message-----", "From: ... / Sent: ... / Subject: ...") are
+ * history but not the complaint's words: the gate, trained on what people
+ * write, is not to read a header block's dates and addresses as a
+ * complaint's. */
+static void mark_meta(struct splitter *sp)
+{
+	for (size_t i = 0; i < sp->lines->len; i++) {
+		struct line *l = line_at(sp, i);
+		size_t span;
+		bool dated;
+
+		if (l->kind != LINE_QUOTED || l->blank)
+			continue;
+		if (is_separator(sp, l) || is_underscore_rule(l)) {
+			/* the forwarded message's headers, in any order, may follow */
+			l->meta = true;
+			i = mark_header_lines(sp, i + 1) - 1;
+		} else if (is_header_block(sp, i)) {
+			i = mark_header_lines(sp, i) - 1;
+		} else if ((span = attribution_span(sp, i, &dated)) > 0) {
+			for (size_t k = 0; k < span; k++)
+				line_at(sp, i + k)->meta = true;
+			i += span - 1;
+		}
+	}
+}
+
 /* ---- pass 3: tidy each run of new text --------------------------------- */
 
 static bool is_device_line(const struct splitter *sp, const struct line *l)
@@ -865,7 +934,14 @@ static void write_result(struct splitter *sp, GString *text, GString *quoted)
 	for (size_t i = 0; i < sp->lines->len; i++) {
 		const struct line *l = line_at(sp, i);
 
-		if (l->kind == LINE_QUOTED) {
+		/* A header block leaves no blank line of its own: none at the
+		 * start, none after another. */
+		bool after_blank =
+		    quoted->len == 0 || (quoted->len >= 2 && quoted->str[quoted->len - 2] == '\n');
+		if (l->kind == LINE_QUOTED && (l->meta || (l->blank && after_blank))) {
+			last_quoted = i;
+			gap = gap || text->len;
+		} else if (l->kind == LINE_QUOTED) {
 			if (quoted->len && last_quoted + 1 != i)
 				g_string_append_c(quoted, '\n');
 			g_string_append_len(quoted, l->s, l->len);
@@ -901,6 +977,7 @@ void split_message(const struct policy *pol, const struct message *msg, struct t
 	sp.lines = g_array_sized_new(FALSE, FALSE, sizeof(struct line), len / 32 + 8);
 	read_lines(body, len, sp.lines);
 	classify(&sp);
+	mark_meta(&sp);
 	tidy(&sp);
 	write_result(&sp, text, quoted);
 	g_array_unref(sp.lines);
