@@ -73,7 +73,8 @@ ALL_INCS := -Imilter/core -Imilter/store -Imilter/daemon -Imilter/holds -Imilter
 UTIL_SRCS := milter/util/linefile.c milter/util/yamldoc.c milter/util/settings.c milter/util/log.c milter/util/token.c \
              milter/util/token_glib.c milter/util/units.c \
              milter/util/jsonstr.c milter/util/html.c milter/util/holdseal.c milter/util/mailbox.c \
-             milter/util/metrics.c milter/util/rules.c milter/util/hostname.c
+             milter/util/metrics.c milter/util/rules.c milter/util/hostname.c \
+             milter/util/termtext.c
 UTIL_LIB  := $(BUILD)/libutil.a
 
 CORE_SRCS := milter/core/message.c milter/core/mimecount.c milter/core/html2text.c milter/core/split.c milter/core/date.c \

@@ -37,6 +37,16 @@ expect "json one line per file" 2 "$CTL" check $P --format json tests/demo/good.
 [ "$(wc -l <"$tmp/out")" -eq 2 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL json lines"; }
 contains "json verdict" out '"verdict":"hold"'
 expect "unchecked" 3 "$CTL" check $P tests/corpus/malformed/nested-60-multipart.eml
+# The text report shows the reply's words without its escape sequences (a C1 CSI, DEL and
+# U+202E too), where a finding marks them: no "PASS" painted over the verdict.
+sed 's/^The data team sent us/The\x1b[2J\x1b[32mPASS\xc2\x9b0m\x7f\xe2\x80\xae data team sent us/' \
+	tests/demo/bad.eml >"$tmp/escapes.eml"
+expect "check: a reply with escape sequences is held" 2 "$CTL" check $P "$tmp/escapes.eml"
+if LC_ALL=C tr -d '\n' <"$tmp/out" | LC_ALL=C grep -q "$(printf '[\001-\037\177]')" ||
+	LC_ALL=C grep -q "$(printf '\302\233\|\342\200\256')" "$tmp/out"; then
+	fail=$((fail + 1)); echo "FAIL check: raw escapes in the text report"
+else pass=$((pass + 1)); fi
+contains "check: the context line shows them as ?" out '^    | The?\[2J?\[32mPASS?0m?? \[\[data team\]\] sent us'
 "$CTL" check $P --format json - <tests/demo/bad.eml >"$tmp/out" 2>&1
 [ $? -eq 2 ] && pass=$((pass + 1)) || { fail=$((fail + 1)); echo "FAIL stdin"; }
 contains "stdin named -" out '"file":"-"'
@@ -212,6 +222,22 @@ contains "the other source is judged all the same" out "3 judged"
 expect "backtest --since after everything" 0 "$CTL" backtest $P --since 2030-01-01 tests/demo
 contains "--since leaves messages out" out "0 judged"
 expect "backtest a bad policy" 78 "$CTL" backtest --policy "$tmp/norules.yaml" tests/demo
+# backtest's examples and unchecked list show Message-IDs and excerpts without their escape
+# sequences: a reply that an older policy without the hold rules only advised, and one
+# nested too deep to judge.
+mkdir "$tmp/bt-esc"
+sed 's/^The data team sent us/The\x1b[2J\x1b[32mPASS data team sent us/; s/^Message-ID: .*/Message-ID: <bt\x1b]0;x\x07@brightlane.example>/' \
+	tests/demo/bad.eml >"$tmp/bt-esc/esc.eml"
+sed 's/^Message-I[Dd]: .*/Message-ID: <mal\x1b[2J@x.example>/' tests/corpus/malformed/nested-60-multipart.eml \
+	>"$tmp/bt-esc/mal.eml"
+sed '/^  apology-missing:/,/^  no-ownership:/{/^  no-ownership:/!d}' policies/default.yaml >"$tmp/nohold.yaml"
+expect "backtest replies with escape sequences" 0 "$CTL" backtest $P --against "$tmp/nohold.yaml" "$tmp/bt-esc"
+if LC_ALL=C tr -d '\n' <"$tmp/out" | LC_ALL=C grep -q "$(printf '[\001-\037\177]')"; then
+	fail=$((fail + 1)); echo "FAIL backtest: raw escapes in the report"
+else pass=$((pass + 1)); fi
+contains "backtest: the example's Message-ID and excerpt" out \
+	'esc.eml <bt?]0;x?@brightlane.example>: +apology-missing .* "The?\[2J?\[32mPASS data team sent us'
+contains "backtest: the unchecked one's Message-ID" out 'mal.eml <mal?\[2J@x.example>: MIME nesting too deep'
 expect "backtest --help" 0 "$CTL" backtest --help
 contains "backtest help explains --against" out "--against OLD"
 # Reviewers' decisions as labels, and the report: a store holding what the daemon and
@@ -463,6 +489,48 @@ expect "show the stored complaint" 0 "$CTL" quarantine -o "store=sqlite:$tmp/jud
 contains "show: the complaint as judged" out \
 	"complaint as judged: serious, sent 2025-03-03T09:12:00Z, not clear enough to hold (advised)"
 contains "show: the quoted complaint" out "^  > Order 4471 is late again.$"
+# What the mail put in the store reaches the terminal without its control and format
+# characters (util/termtext.h): escape sequences in the complaint's Message-ID and client
+# domain, the headers, the quoted complaint, the new text (its CR a line of its own), an
+# excerpt and a failed log-in's user name; C1 (U+009B CSI), DEL and U+202E as '?'.
+esc="char(27)" c1="char(155)"
+sqlite3 "$tmp/judged.db" "INSERT INTO complaints (message_id, client_addr, client_domain, received, serious, kinds)
+  VALUES ('cmp2' || $esc || ']0;owned' || char(7) || $esc || '[2J@client.example', '192.0.2.7',
+  'client' || $c1 || '31m.example', $now - 600, 1, 0);
+  INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score, findings, raw,
+  created, state, host, new_text, complaint_ref, complaint_detected, complaint_severity, complaint_clear,
+  complaint_sent, complaint_text) VALUES ('BBB333', 'd@agency.example', 'tokd', 'sam@agency.example',
+  'dana@client.example', 'hold', 9, '{}',
+  'Subject: Re: late' || $c1 || '2J' || char(127) || char(8238) || 'gnp.exe' || char(10) || char(10) || 'x',
+  $now, 'held', 'mx-b', 'Sorry, the courier' || char(13) || char(10) || 'PASS' || char(13) || $esc ||
+  '[2J' || $esc || '[32mall clear', 'cmp2' || $esc || ']0;owned' || char(7) || $esc || '[2J@client.example',
+  1, 'serious', 1, 1740993120, 'Dana wrote:' || char(10) || 'Late ' || $c1 || '2J again.' || char(13) || 'forged');
+  INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start, span_end, line, excerpt)
+  VALUES (2, 0, 'excuse', 'hold', 11, 18, 1, 'courier' || $esc || '[8m');
+  INSERT INTO login_failures (name, address, failures, last, locked_until) VALUES
+  ('eve' || char(13) || char(10) || 'apology-review: forged' || $esc || '[2J', '192.0.2.9', 3, $now, $now + 600)" ||
+	fail=$((fail + 1))
+expect "show a reply whose mail carries escapes" 0 "$CTL" quarantine -o "store=sqlite:$tmp/judged.db" -o policy=/nonexistent show 2
+# no_raw NAME: the last command's output has no control character (but LF) and no
+# U+009B or U+202E
+no_raw() {
+	if LC_ALL=C tr -d '\n' <"$tmp/out" | LC_ALL=C grep -q "$(printf '[\001-\037\177]')" ||
+		LC_ALL=C grep -q "$(printf '\302\233\|\342\200\256')" "$tmp/out"; then
+		fail=$((fail + 1)); echo "FAIL $1: raw control characters:"; od -c "$tmp/out" | head -20
+	else pass=$((pass + 1)); fi
+}
+no_raw "show: no raw escapes"
+contains "show: the complaint's Message-ID and domain" out \
+	"^complaint: <cmp2?]0;owned??\[2J@client.example> from client?31m.example, serious,"
+contains "show: the header" out "^  Subject: Re: late?2J??gnp.exe$"
+contains "show: the quoted complaint's lines" out "^  > Late ?2J again.$"
+contains "show: a CR in the quoted complaint ends its line" out "^  > forged$"
+contains "show: the new text's lines" out "^  | Sorry, the \[\[courier\]\]{1}$"
+contains "show: a lone CR in the new text ends its line" out "^  | ?\[2J?\[32mall clear$"
+contains "show: the excerpt" out '^{1} excuse \[hold\] line 1: "courier?\[8m"$'
+expect "logins list with a name that carries a line break" 0 "$CTL" logins -o "store=sqlite:$tmp/judged.db" list
+no_raw "logins list: no raw line break"
+contains "logins list: the name on its line" out "^eve??apology-review: forged?\[2J "
 expect "agent with a stray argument" 64 "$CTL" quarantine $H agent --forever
 sqlite3 "$tmp/hosts.db" "UPDATE quarantine SET created = $now - 8 * 86400" || fail=$((fail + 1))
 expect "expire on another host" 0 "$CTL" quarantine $H -o host-name=mx-a expire

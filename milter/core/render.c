@@ -7,6 +7,7 @@
 #include "jsonstr.h"
 #include "policy.h"
 #include "render.h"
+#include "termtext.h"
 #include "units.h"
 
 void render_json_string(GString *out, const char *s)
@@ -156,13 +157,15 @@ static void context_line(GString *out, const struct decision *d, const struct fi
 	le = f->start;
 	while (le < d->text_len && d->text[le] != '\n')
 		le++;
+	while (le > f->start && d->text[le - 1] == '\r')
+		le--;
 	size_t end = f->end > le ? le : f->end;
 	g_string_append(out, "    | ");
-	g_string_append_len(out, d->text + ls, (gssize)(f->start - ls));
+	termtext_append(out, d->text + ls, (gssize)(f->start - ls));
 	g_string_append(out, colour ? "\033[1;31m" : "[[");
-	g_string_append_len(out, d->text + f->start, (gssize)(end - f->start));
+	termtext_append(out, d->text + f->start, (gssize)(end - f->start));
 	g_string_append(out, colour ? "\033[0m" : "]]");
-	g_string_append_len(out, d->text + end, (gssize)(le - end));
+	termtext_append(out, d->text + end, (gssize)(le - end));
 	g_string_append_c(out, '\n');
 }
 
@@ -206,9 +209,11 @@ void render_text(GString *out, const char *file, const struct decision *d, bool 
 		                       f->severity == RULE_HOLD ? "hold" : "advise", f->line);
 		if (f->end > f->start)
 			context_line(out, d, f, colour);
-		if (f->words)
-			g_string_append_printf(out, "    learned: the sentence reads so, above all \"%s\"\n",
-			                       f->words);
+		if (f->words) {
+			g_string_append(out, "    learned: the sentence reads so, above all \"");
+			termtext_append(out, f->words, -1);
+			g_string_append(out, "\"\n");
+		}
 		if (f->principle)
 			g_string_append_printf(out, "    why:     %s\n", f->principle);
 		if (f->advice)

@@ -40,6 +40,7 @@
 #include "opts.h"
 #include "policy.h"
 #include "render.h"
+#include "termtext.h"
 #include "units.h"
 
 /* As the milter: limits.max-message-size, history.window, the history read
@@ -637,14 +638,20 @@ static void note_change(struct bt_run *run, guint32 index, const struct bt_item 
 		return;
 	GString *line = g_string_new(NULL);
 	char *place = bt_item_place(run, it);
-	g_string_append_printf(line, "%s <%s>:", place, it->message_id);
+	termtext_append(line, place, -1);
+	g_string_append(line, " <");
+	termtext_append(line, it->message_id, -1);
+	g_string_append(line, ">:");
 	append_rules(line, added, "+");
 	append_rules(line, removed, "-");
 	const char *words = first_excerpt(&d[BT_NEW], added);
 	if (*words == '\0')
 		words = first_excerpt(&d[BT_OLD], removed);
-	if (*words)
-		g_string_append_printf(line, " \"%s\"", words);
+	if (*words) {
+		g_string_append(line, " \"");
+		termtext_append(line, words, -1);
+		g_string_append_c(line, '"');
+	}
 	g_free(place);
 	struct bt_change c = {index, g_string_free(line, FALSE)};
 	guint at = 0;

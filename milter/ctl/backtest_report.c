@@ -16,6 +16,7 @@
 #include "quarantine.h"
 #include "render.h"
 #include "store.h"
+#include "termtext.h"
 #include "units.h"
 
 static const char *const verdict_names[4] = {"pass", "advise", "hold", "unchecked"};
@@ -94,10 +95,14 @@ static void summary_unchecked(const struct bt_run *run, FILE *out)
 	for (guint i = 0; i < items->len && i < 20; i++) {
 		const struct bt_unchecked *u = &g_array_index(items, struct bt_unchecked, i);
 		const struct bt_item *it = &g_array_index(run->items, struct bt_item, u->item);
-		char *place = bt_item_place(run, it);
-		fprintf(out, "    %s%s%s%s: %s\n", place, *it->message_id ? " <" : "", it->message_id,
-		        *it->message_id ? ">" : "", u->reason);
+		char *where = bt_item_place(run, it);
+		char *place = termtext_shown(where, -1, -1), *id = termtext_shown(it->message_id, -1, -1),
+		     *reason = termtext_shown(u->reason, -1, -1);
+		fprintf(out, "    %s%s%s%s: %s\n", place, *id ? " <" : "", id, *id ? ">" : "", reason);
+		g_free(where);
 		g_free(place);
+		g_free(id);
+		g_free(reason);
 	}
 	if (items->len > 20)
 		fprintf(out, "    ... and %u more (results.jsonl names them all)\n", items->len - 20);

@@ -12,6 +12,7 @@
 #include "logins.h"
 #include "opts.h"
 #include "quarantine.h"
+#include "termtext.h"
 
 static const char usage_text[] =
     "usage: apologyctl logins [-c FILE] [-o key=value]... COMMAND\n"
@@ -51,7 +52,10 @@ static int cmd_list(struct store *st, gint64 now)
 		char *state = l->locked_until > now ? g_strdup_printf("locked for %" G_GINT64_FORMAT "s more",
 		                                                      l->locked_until - now)
 		                                    : g_strdup_printf("not locked; last failure %s ago", ago);
-		printf("%-24s %-39s %8d  %s\n", *l->name ? l->name : "(any)", l->address, l->failures, state);
+		char *name = termtext_shown(l->name, -1, -1), *address = termtext_shown(l->address, -1, -1);
+		printf("%-24s %-39s %8d  %s\n", *name ? name : "(any)", address, l->failures, state);
+		g_free(name);
+		g_free(address);
 		g_free(state);
 		g_free(ago);
 	}

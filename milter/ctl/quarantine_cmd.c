@@ -32,6 +32,7 @@
 #include "quarantine.h"
 #include "render.h"
 #include "spool.h"
+#include "termtext.h"
 #include "units.h"
 
 static const char usage_text[] =
@@ -200,10 +201,14 @@ static int cmd_list(const struct review_config *cfg, struct store *st, int argc,
 			g_free(line);
 		} else {
 			char *age = quarantine_age(now - q->created);
+			char *sender = termtext_shown(q->sender, -1, -1),
+			     *shown_client = termtext_shown(client, -1, -1);
 			printf("%-5" G_GINT64_FORMAT " %-5s %-12s %-8s %-16s %-28s %-20s %5d  %-24s %s\n",
-			       q->id, age, q->queue_id, q->state, q->host ? q->host : "-", q->sender, client,
-			       q->score, action ? action : "-", rules);
+			       q->id, age, q->queue_id, q->state, q->host ? q->host : "-", sender,
+			       shown_client, q->score, action ? action : "-", rules);
 			g_free(age);
+			g_free(sender);
+			g_free(shown_client);
 		}
 		g_free(rules);
 		g_free(client);
@@ -230,14 +235,17 @@ static void print_headers(const char *raw, size_t len)
 				continue;
 			for (int k = 0; shown[k]; k++)
 				if (g_ascii_strncasecmp(h->str, shown[k], strlen(shown[k])) == 0 &&
-				    h->str[strlen(shown[k])] == ':')
-					printf("  %s\n", h->str);
+				    h->str[strlen(shown[k])] == ':') {
+					char *line = termtext_shown(h->str, (gssize)h->len, -1);
+					printf("  %s\n", line);
+					g_free(line);
+				}
 			if (h->len == 0 || i + 1 >= len || raw[i + 1] == '\n' || raw[i + 1] == '\r')
 				break;
 			g_string_truncate(h, 0);
 			continue;
 		}
-		g_string_append_c(h, (unsigned char)raw[i] < 0x20 ? ' ' : raw[i]);
+		g_string_append_c(h, raw[i] == '\t' ? ' ' : raw[i]);
 	}
 	g_string_free(h, TRUE);
 }
@@ -252,14 +260,19 @@ static void print_complaint(struct store *st, const struct store_quarantine *q)
 		return;
 	}
 	if (store_complaint_find(st, ids, 1, &c, &err) != STORE_FOUND) {
-		printf("complaint: <%s> (no longer in the store)\n", q->complaint_ref);
+		char *ref = termtext_shown(q->complaint_ref, -1, -1);
+		printf("complaint: <%s> (no longer in the store)\n", ref);
+		g_free(ref);
 		g_free(err);
 		return;
 	}
 	char *when = units_format_time(c.received);
 	char *delay = quarantine_age(q->created - c.received);
-	printf("complaint: <%s> from %s, %s, arrived %s, answered %s later\n", c.message_id, c.client_domain,
+	char *id = termtext_shown(c.message_id, -1, -1), *domain = termtext_shown(c.client_domain, -1, -1);
+	printf("complaint: <%s> from %s, %s, arrived %s, answered %s later\n", id, domain,
 	       c.serious ? "serious" : "normal", when ? when : "?", delay);
+	g_free(id);
+	g_free(domain);
 	g_free(when);
 	g_free(delay);
 	store_complaint_clear(&c);
@@ -288,11 +301,10 @@ static void print_judged_complaint(const struct store_quarantine *q)
 		return;
 	}
 	GString *out = g_string_new("quoted complaint (as the reply quotes it):\n  > ");
-	for (const char *c = q->complaint_text; *c; c++)
-		if (*c == '\n')
-			g_string_append(out, c[1] ? "\n  > " : "");
-		else
-			g_string_append_c(out, (unsigned char)*c < 0x20 ? ' ' : *c);
+	size_t n = strlen(q->complaint_text);
+	while (n > 0 && (q->complaint_text[n - 1] == '\n' || q->complaint_text[n - 1] == '\r'))
+		n--;
+	termtext_append_lines(out, q->complaint_text, (gssize)n, "\n  > ");
 	puts(out->str);
 	g_string_free(out, TRUE);
 }
@@ -312,11 +324,16 @@ static void print_text(const struct store_quarantine *q, const GArray *findings)
 			const struct text_span *s = &g_array_index(spans, struct text_span, i);
 			if (s->finding >= 0)
 				g_string_append(out, "[[");
-			for (size_t k = s->start; k < s->end; k++)
-				if (text[k] == '\n')
+			/* Line by line, each line break of the text (LF, CRLF, CR) as
+			 * the next "  | " line. */
+			for (size_t k = s->start, from = s->start; k <= s->end; k++) {
+				if (k < s->end && text[k] != '\n' && text[k] != '\r')
+					continue;
+				termtext_append(out, text + from, (gssize)(k - from));
+				if (k < s->end && !(text[k] == '\r' && k + 1 < len && text[k + 1] == '\n'))
 					g_string_append(out, "\n  | ");
-				else
-					g_string_append_c(out, text[k]);
+				from = k + 1;
+			}
 			if (s->finding >= 0)
 				g_string_append_printf(out, "]]{%d}", s->finding + 1);
 		}
@@ -332,9 +349,11 @@ static void print_findings_and_trail(struct store *st, const struct store_quaran
 {
 	for (guint i = 0; i < findings->len; i++) {
 		const struct store_finding *f = &g_array_index(findings, struct store_finding, i);
+		char *excerpt = termtext_shown(f->excerpt, -1, -1);
 		printf("{%u} %s [%s] line %u: \"%s\"\n    why:     %s\n    instead: %s\n", i + 1, f->rule,
-		       f->severity, f->line, f->excerpt ? f->excerpt : "", f->principle ? f->principle : "",
+		       f->severity, f->line, excerpt, f->principle ? f->principle : "",
 		       f->advice ? f->advice : "");
+		g_free(excerpt);
 	}
 	GArray *trail = g_array_new(FALSE, TRUE, sizeof(struct store_review));
 	g_array_set_clear_func(trail, (GDestroyNotify)store_review_clear);
@@ -345,8 +364,10 @@ static void print_findings_and_trail(struct store *st, const struct store_quaran
 	for (guint i = 0; i < trail->len; i++) {
 		const struct store_review *r = &g_array_index(trail, struct store_review, i);
 		char *at = units_format_time(r->at);
-		printf("  %s %s by %s%s%s\n", at ? at : "?", r->action, r->reviewer, r->note ? ": " : "",
-		       r->note ? r->note : "");
+		char *reviewer = termtext_shown(r->reviewer, -1, -1), *note = termtext_shown(r->note, -1, -1);
+		printf("  %s %s by %s%s%s\n", at ? at : "?", r->action, reviewer, r->note ? ": " : "", note);
+		g_free(reviewer);
+		g_free(note);
 		g_free(at);
 	}
 	g_array_unref(trail);
@@ -372,8 +393,10 @@ static int cmd_show(struct store *st, int argc, char **argv)
 	if (action != NULL)
 		printf("action: %s\n", action);
 	g_free(action);
-	printf("from %s to %s\nverdict %s, score %d\nheaders:\n", q->sender, q->recipients, q->verdict,
-	       q->score);
+	char *sender = termtext_shown(q->sender, -1, -1), *recipients = termtext_shown(q->recipients, -1, -1);
+	printf("from %s to %s\nverdict %s, score %d\nheaders:\n", sender, recipients, q->verdict, q->score);
+	g_free(sender);
+	g_free(recipients);
 	if (q->raw)
 		print_headers(q->raw, q->raw_len);
 	print_complaint(st, q);

@@ -45,6 +45,7 @@
 #include "message.h"
 #include "store.h"
 #include "thread.h"
+#include "termtext.h"
 #include "token.h"
 #include "writer.h"
 
@@ -579,8 +580,27 @@ static void append_crlf(struct filter_session *s, const char *value)
 	}
 }
 
+/* Whether the N bytes at ID can be a message id: valid UTF-8 with no
+ * white space (a line break of a folded field included), control or format
+ * character.  No message id has one (RFC 5322 3.6.4); one that does would
+ * reach the store, the terminal and the notification mail's lines. */
+static bool clean_id(const char *id, size_t n)
+{
+	const char *end = NULL;
+	if (!g_utf8_validate(id, (gssize)n, &end) || end != id + n)
+		return false;
+	for (const char *p = id; p < id + n; p = g_utf8_next_char(p)) {
+		gunichar c = g_utf8_get_char(p);
+		if (g_unichar_isspace(c) || termtext_unsafe(c))
+			return false;
+	}
+	return true;
+}
+
 /* Add each <id> in VALUE (without brackets) to IDS unless already there;
- * newest first when REVERSE (References lists the oldest first). */
+ * newest first when REVERSE (References lists the oldest first).  An id
+ * clean_id() refuses is left out: it matches no complaint the daemon
+ * stored (their ids came through here too), and the others still thread. */
 static void add_ids(GPtrArray *ids, const char *value, bool reverse)
 {
 	GPtrArray *found = g_ptr_array_new();
@@ -588,7 +608,7 @@ static void add_ids(GPtrArray *ids, const char *value, bool reverse)
 		const char *end = strchr(p, '>');
 		if (end == NULL)
 			break;
-		if (end - p > 1 && end - p < 1000)
+		if (end - p > 1 && end - p < 1000 && clean_id(p + 1, (size_t)(end - p - 1)))
 			g_ptr_array_add(found, g_strndup(p + 1, end - p - 1));
 		p = end + 1;
 	}

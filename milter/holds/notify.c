@@ -13,6 +13,7 @@
 
 #include "jsonstr.h"
 #include "notify.h"
+#include "termtext.h"
 
 #define BACKOFF_MAX  (6 * 3600)
 #define BATCH        50
@@ -168,9 +169,13 @@ static char *mail_body(const struct store_quarantine *q, const char *event, cons
                        const char *comment, const GArray *findings)
 {
 	GString *body = g_string_new(NULL);
-	g_string_append_printf(body, "Hello,\n\nYour reply to %s (Message-ID <%s>)\n%s\n",
-	                       q->recipients ? q->recipients : "", q->message_id ? q->message_id : "",
+	/* Ids and addresses from the mail on one line each, whatever an older
+	 * record kept. */
+	char *to = termtext_shown(q->recipients, -1, -1), *id = termtext_shown(q->message_id, -1, -1);
+	g_string_append_printf(body, "Hello,\n\nYour reply to %s (Message-ID <%s>)\n%s\n", to, id,
 	                       mail_opening(event));
+	g_free(to);
+	g_free(id);
 	if (comment && *comment && strcmp(event, "hold") != 0)
 		g_string_append_printf(body, "\nComment from %s:\n  %s\n", who ? who : "the reviewer",
 		                       comment);

@@ -44,6 +44,7 @@
 #include "logins.h"
 #include "notify.h"
 #include "review.h"
+#include "termtext.h"
 #include "token.h"
 
 #define SESSION_COOKIE     "apology_session"
@@ -310,9 +311,13 @@ static enum MHD_Result respond_locked(struct MHD_Connection *conn, gint64 second
 /* Say in the log what a wrong password of USER from ADDRESS locked. */
 static void login_failed(const char *user, const char *address, const struct logins_locks *started)
 {
-	if (started->name > 0)
+	if (started->name > 0) {
+		/* The name is what the form sent: any bytes, up to MAX_USER_NAME. */
+		char *name = termtext_shown(user, -1, -1);
 		fprintf(stderr, "apology-review: log-ins as %s from %s locked for %" G_GINT64_FORMAT "s\n",
-		        user, address, started->name);
+		        name, address, started->name);
+		g_free(name);
+	}
 	if (started->address > 0)
 		fprintf(stderr,
 		        "apology-review: log-ins from %s locked for %" G_GINT64_FORMAT "s (any user name)\n",

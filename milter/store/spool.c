@@ -15,6 +15,7 @@
 #include "jsonstr.h"
 #include "spool.h"
 #include "store_priv.h"
+#include "termtext.h"
 #include "units.h"
 #include "yamldoc.h"
 
@@ -1177,27 +1178,12 @@ static char *iso_time(gint64 t)
 	return s != NULL ? s : g_strdup("?");
 }
 
-/* TEXT's first MAX characters ("..." when cut), made valid UTF-8, with
- * every control character (C0 and C1) and format character (bidi
- * controls, zero-width marks) as '?': for a terminal. */
+/* TEXT's first MAX characters ("..." when cut), for a terminal: see
+ * termtext_shown(). */
 #define SHOWN_MAX 80
 static char *shown(const char *text, size_t len, glong max)
 {
-	char *valid = g_utf8_make_valid(text, (gssize)len);
-	GString *out = g_string_sized_new(MIN(len, (size_t)max * 4) + 3);
-	glong n = 0;
-	const char *p = valid;
-	for (; *p != '\0' && n < max; p = g_utf8_next_char(p), n++) {
-		gunichar c = g_utf8_get_char(p);
-		if (g_unichar_iscntrl(c) || g_unichar_type(c) == G_UNICODE_FORMAT)
-			g_string_append_c(out, '?');
-		else
-			g_string_append_unichar(out, c);
-	}
-	if (*p != '\0')
-		g_string_append(out, "...");
-	g_free(valid);
-	return g_string_free(out, FALSE);
+	return termtext_shown(text, (gssize)len, max);
 }
 
 /* A field of a record for a terminal: shown(), "-" when missing. */

@@ -19,7 +19,12 @@ void jsonstr_append(GString *out, const char *s)
 		case '\r': g_string_append(out, "\\r"); break;
 		case '\t': g_string_append(out, "\\t"); break;
 		default:
-			if (*p < 0x20 || *p == 0x7f)
+			/* U+2028 and U+2029 (E2 80 A8/A9): valid in JSON, but line
+			 * ends to JavaScript. */
+			if (p[0] == 0xe2 && p[1] == 0x80 && (p[2] == 0xa8 || p[2] == 0xa9)) {
+				g_string_append(out, p[2] == 0xa8 ? "\\u2028" : "\\u2029");
+				p += 2;
+			} else if (*p < 0x20 || *p == 0x7f)
 				g_string_append_printf(out, "\\u%04x", *p);
 			else
 				g_string_append_c(out, (char)*p);

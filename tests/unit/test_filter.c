@@ -490,6 +490,41 @@ static void test_hold(void **state)
 
 /* With the daemon's hold key, the token of a hold is sealed for its queue
  * id: what apology-postsuper checks before it acts. */
+/* A Message-ID with a line break, a tab or an escape sequence in it (here
+ * the first Message-ID field, as libmilter passes a folded one) is no
+ * message id: not kept, so neither the store, the terminal nor the
+ * notification mail gets its lines.  Such a reply is still judged (and
+ * held) as one without a Message-ID. */
+static void test_message_id_with_controls(void **state)
+{
+	(void)state;
+	struct fx fx;
+	struct fake_mta mta;
+	char *err = NULL;
+	fx_start(&fx, NULL);
+	mta_init(&mta);
+	struct filter_session *s = filter_session_new(fx.f, NULL, "192.0.2.1");
+	filter_set_daemon_name(s, "ORIGINATING");
+	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
+	filter_rcpt(s, "<dana@client.example>");
+	assert_int_equal(filter_data(s), FILTER_CONTINUE);
+	filter_header(s, "Message-ID", "<reply\r\n X-Forged: yes\tx\033[2J@acme.example>");
+	feed(s, "reply-bad.eml"); /* its own Message-ID comes second: not read */
+	assert_int_equal(filter_end_of_message(s, "QID1", &fake_ops, &mta), FILTER_ACCEPT);
+	filter_session_free(s);
+	writer_flush(fx.writer);
+	const char *token = added(&mta, "X-Apology-Token");
+	assert_non_null(token);
+	struct store *st = fx_store(&fx);
+	struct store_quarantine q;
+	assert_int_equal(store_quarantine_get(st, token, &q, &err), STORE_FOUND);
+	assert_string_equal(q.message_id, "");
+	store_quarantine_clear(&q);
+	store_close(st);
+	mta_clear(&mta);
+	fx_stop(&fx);
+}
+
 static void test_hold_sealed(void **state)
 {
 	(void)state;
@@ -1517,6 +1552,7 @@ int main(void)
 	    cmocka_unit_test(test_pass_untouched),
 	    cmocka_unit_test(test_hold),
 	    cmocka_unit_test(test_hold_sealed),
+	    cmocka_unit_test(test_message_id_with_controls),
 	    cmocka_unit_test(test_hold_refused_defers),
 	    cmocka_unit_test(test_reject),
 	    cmocka_unit_test(test_monitor),
