@@ -196,6 +196,11 @@ static char *fast_text(GMimePart *part, GMimeDataWrapper *content)
 	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_mime_data_wrapper_write_to_stream(content, mem);
 	g_object_unref(mem);
+	/* A NUL would end the text there, and with it the quoted complaint
+	 * under it: a space in its place. */
+	for (guint i = 0; i < buf->len; i++)
+		if (buf->data[i] == 0)
+			buf->data[i] = ' ';
 	/* HTML with no charset of its own may name one in a <meta> tag */
 	char *meta = cs == NULL && g_mime_content_type_is_type(
 	                               g_mime_object_get_content_type(GMIME_OBJECT(part)), "text", "html")

@@ -179,6 +179,26 @@ static void test_base64_utf8(void **state)
 	message_clear(&m);
 }
 
+/* A NUL in the text, raw or quoted-printable, does not end it: the rest,
+ * quoted complaint included, is read. */
+static void test_nul_in_text(void **state)
+{
+	(void)state;
+	static const char raw[] =
+	    "From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+	    "Content-Type: text/plain; charset=utf-8\n\nNo.\0 Read on.\n> Late again.\n";
+	static const char qp[] = "From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+	                         "Content-Type: text/plain\nContent-Transfer-Encoding: quoted-printable\n\n"
+	                         "No.=00 Read on.\n> Late again.\n";
+	struct message m;
+	message_parse(raw, sizeof raw - 1, &lim, &m);
+	assert_string_equal(m.body, "No.  Read on.\n> Late again.\n");
+	message_clear(&m);
+	parse(qp, &m);
+	assert_string_equal(m.body, "No.  Read on.\n> Late again.\n");
+	message_clear(&m);
+}
+
 static void test_alternative_prefers_plain(void **state)
 {
 	(void)state;
@@ -382,6 +402,7 @@ int main(void)
 	    cmocka_unit_test(test_undeclared_and_western_charsets),
 	    cmocka_unit_test(test_html_meta_charset),
 	    cmocka_unit_test(test_base64_utf8),
+	    cmocka_unit_test(test_nul_in_text),
 	    cmocka_unit_test(test_alternative_prefers_plain),
 	    cmocka_unit_test(test_html_only_with_quote),
 	    cmocka_unit_test(test_attachment_ignored_forward_quoted),
