@@ -62,7 +62,10 @@ static const char usage_text[] =
     "  agent [--once]           carry out the decisions addressed to this host (host-name)\n"
     "                           in a store several hosts share, every agent-interval\n"
     "ID is the number list shows.  Decisions are recorded with the user running the\n"
-    "command (the sudo user under sudo).\n";
+    "command (the sudo user under sudo).  release, discard, return and expire exit 69\n"
+    "when not done, 75 when left open: the MTA step done but the decision not\n"
+    "recorded; this host's agent, or the next decision about the reply,\n"
+    "finishes it after agent-lease.\n";
 
 static int usage(const char *msg)
 {
@@ -481,8 +484,9 @@ static int cmd_decide(const struct review_config *cfg, struct store *st, int arg
 	char *who = quarantine_whoami(), *err = NULL, *sent_to = NULL;
 	gint64 now = g_get_real_time() / G_USEC_PER_SEC;
 	holdqueue_catch_interrupts(); /* Ctrl-C stops the helper and undoes the claim */
-	bool ok =
-	    quarantine_decide(cfg, st, parse_id(o.id), action, who, o.comment, wrong, now, &sent_to, &err);
+	bool left_open = false;
+	bool ok = quarantine_decide_open(cfg, st, parse_id(o.id), action, who, o.comment, wrong, now,
+	                                 &sent_to, &left_open, &err);
 	if (ok && sent_to != NULL)
 		printf("message %s: %s by %s sent to host %s, whose agent carries it out\n", o.id,
 		       review_action_name(action), who, sent_to);
@@ -499,7 +503,8 @@ static int cmd_decide(const struct review_config *cfg, struct store *st, int arg
 	g_free(sent_to);
 	g_free(err);
 	g_free(who);
-	return ok ? 0 : interrupted_status(EX_UNAVAILABLE);
+	/* left open: done, recorded later; a temporary failure */
+	return ok ? 0 : interrupted_status(left_open ? EX_TEMPFAIL : EX_UNAVAILABLE);
 }
 
 /* `quarantine judge ID complaint|none [--comment TEXT]` */
@@ -534,7 +539,7 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 	struct store_query query = {.state = "held", .created_before = now - cfg->expire_after};
 	GPtrArray *rows = g_ptr_array_new_with_free_func((GDestroyNotify)store_quarantine_free);
 	char *err = NULL, *who = quarantine_whoami();
-	int failed = 0, elsewhere = 0;
+	int failed = 0, elsewhere = 0, left = 0;
 	if (!store_quarantine_list(st, &query, rows, &err)) {
 		fprintf(stderr, "apologyctl: %s\n", err);
 		g_free(err);
@@ -550,19 +555,26 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 		char *limit = quarantine_age(cfg->expire_after);
 		char *note = g_strdup_printf("held longer than %s", limit);
 		g_free(limit);
-		if (quarantine_act(cfg, st, q->id, REVIEW_EXPIRE, who, note, now, &err)) {
+		bool left_open = false;
+		if (quarantine_decide_open(cfg, st, q->id, REVIEW_EXPIRE, who, note, NULL, now, NULL,
+		                           &left_open, &err)) {
 			printf("message %" G_GINT64_FORMAT ": expired (%s)\n", q->id,
 			       cfg->expire_action == EXPIRE_RELEASE ? "released" : "returned");
 		} else {
 			fprintf(stderr, "apologyctl: %s\n", err);
 			g_free(err);
 			err = NULL;
-			failed++;
+			if (left_open)
+				left++;
+			else
+				failed++;
 		}
 		g_free(note);
 	}
 	printf("expire: %u message(s) past %" G_GINT64_FORMAT "s, %d failed", rows->len, cfg->expire_after,
 	       failed);
+	if (left > 0)
+		printf(", %d left open (finished after agent-lease)", left);
 	if (elsewhere > 0)
 		printf(", %d held on other hosts left to them", elsewhere);
 	if (holdqueue_interrupted())
@@ -570,7 +582,7 @@ static int cmd_expire(const struct review_config *cfg, struct store *st, int arg
 	printf("\n");
 	g_ptr_array_unref(rows);
 	g_free(who);
-	return interrupted_status(failed ? EX_UNAVAILABLE : 0);
+	return interrupted_status(failed ? EX_UNAVAILABLE : left ? EX_TEMPFAIL : 0);
 }
 
 static volatile sig_atomic_t agent_stop;

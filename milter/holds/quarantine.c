@@ -272,49 +272,67 @@ static struct outcome outcome_of(const struct review_config *cfg, enum review_ac
 	};
 }
 
+/* What came of an MTA step (act_on_mta). */
+enum step {
+	STEP_FAILED, /* not done (or, for a helper stopped, not known to be done) */
+	STEP_DONE,   /* done */
+};
+
 /* The MTA step O on Q, decided at NOW: release or delete, then
- * check the queue.  A helper stopped at mta-timeout or by an interrupt may
- * have acted before it was stopped (postsuper done, its own audit trail
- * still being written): its step counts as done, *UNCONFIRMED (else left
- * NULL) saying what stopped it, when the queue shows it done and the
- * helper's own audit trail shows it started that step since NOW.  The
- * queue alone could show someone else's delete, or a release by hand.  A
- * helper that exited by itself with a failure did not act: it refuses
- * (exit 69, 77, ...) before postsuper runs, also when the message left the
- * hold queue by other means, and reports postsuper's own failure. */
-static bool act_on_mta(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
-                       struct outcome o, gint64 now, char **unconfirmed, char **err)
+ * check the queue.  A helper that exited 0 did the step: when the queue
+ * cannot be read afterwards it is trusted, *UNCHECKED (else left NULL)
+ * saying why the queue was not read.  A helper stopped at mta-timeout or
+ * by an interrupt may have acted before it was stopped (postsuper done, its
+ * own audit trail still being written): its step counts as done,
+ * *UNCONFIRMED (else left NULL) saying what stopped it, when the queue
+ * shows it done and the helper's own audit trail shows it started that
+ * step since NOW; when the queue or that audit trail cannot be read, the
+ * step fails, the error saying that whether it acted is not known (the
+ * record is held again: a hung helper most likely never reached
+ * postsuper, and reconcile names the record if it did).  The queue alone could
+ * show someone else's delete, or a release by hand.  A helper that exited
+ * by itself with a failure did not act: it refuses (exit 69, 77, ...)
+ * before postsuper runs, also when the message left the hold queue by
+ * other means, and reports postsuper's own failure. */
+static enum step act_on_mta(const struct review_config *cfg, struct store *st,
+                            const struct store_quarantine *q, struct outcome o, gint64 now,
+                            char **unconfirmed, char **unchecked, char **err)
 {
 	char *helper_err = NULL, *where = NULL, *why = NULL;
 	bool stopped = false, ran = run_helper(cfg, q, o.verb, &stopped, &helper_err);
-	bool done = false;
+	enum step step = STEP_FAILED;
 	if (!ran && !stopped) {
 		*err = g_steal_pointer(&helper_err); /* a refusal: it did not act */
 	} else if (!queue_where(cfg, q, &where, &why)) {
-		*err = ran ? g_steal_pointer(&why)
-		           : g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
+		if (ran) {
+			step = STEP_DONE; /* the helper said so */
+			*unchecked = g_steal_pointer(&why);
+		} else {
+			*err = g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
+		}
 	} else if (!step_shown(where, o.release)) {
 		*err = ran ? g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where)
 		           : g_steal_pointer(&helper_err);
 	} else if (ran) {
-		done = true;
+		step = STEP_DONE;
 	} else {
 		/* stopped, the queue showing the step: the helper's or someone else's? */
 		enum store_status started = store_helper_started(st, q->id, o.verb, now, &why);
-		done = started == STORE_FOUND;
-		if (done)
+		if (started == STORE_FOUND) {
+			step = STEP_DONE;
 			*unconfirmed = g_steal_pointer(&helper_err);
-		else
-			*err = started == STORE_ERROR
-			           ? g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why)
-			           : g_steal_pointer(&helper_err);
+		} else if (started == STORE_ERROR) {
+			*err = g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
+		} else {
+			*err = g_steal_pointer(&helper_err);
+		}
 	}
 	g_free(helper_err);
 	g_free(where);
 	g_free(why);
-	if (done && o.release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
+	if (step == STEP_DONE && o.release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
 		deliver_soon(cfg, q->queue_id);
-	return done;
+	return step;
 }
 
 unsigned quarantine_mta_commands(const struct review_config *cfg)
@@ -373,7 +391,8 @@ static bool record_decision(const struct review_config *cfg, struct store *st,
 struct slot {
 	struct store_host_action a;
 	bool local;
-	bool freed;             /* dropped, or its result recorded */
+	bool freed;             /* dropped, or its result recorded, or left open */
+	bool left_open;         /* freed by leave_open() */
 	enum store_status ours; /* once freed: STORE_FOUND if it was still this decision's */
 };
 
@@ -437,6 +456,20 @@ static void slot_free(struct store *st, struct slot *s, gint64 now, const char *
 	g_free(err);
 }
 
+/* Leave slot S open, claimed, as a process stopped at this point leaves
+ * it: its MTA step done and its decision not recorded.
+ * After agent-lease this host's agent, or the next decision about the hold
+ * here (finish_stopped), claims it again and finishes it (finish_claimed):
+ * the queue read again, the decision recorded once. */
+static void leave_open(struct slot *s)
+{
+	if (s->freed)
+		return;
+	s->freed = true;
+	s->left_open = true;
+	s->ours = STORE_FOUND;
+}
+
 /* Whether the MTA still has Q where it was before decision O (the hold
  * queue for a release, any queue for a delete): 1, 0, or -1 with *ERR. */
 static int still_queued(const struct review_config *cfg, const struct store_quarantine *q, struct outcome o,
@@ -480,10 +513,21 @@ static void audit_helper(struct store *st, const struct store_quarantine *q, con
 	g_free(note);
 }
 
+/* Who finishes a decision left open (leave_open), as its error says. */
+static char *finished_by(const struct review_config *cfg)
+{
+	return g_strdup_printf("this host's agent, or the next decision about it here, %" G_GINT64_FORMAT
+	                       " s (agent-lease) after it began",
+	                       cfg->agent_lease);
+}
+
 /* Carry out decision ACTION about Q here, through the local helper, under
  * slot S: claim the record (unless CLAIMED: an earlier attempt claimed it
  * and stopped before the MTA step), act on the MTA, record the decision,
- * its labels and its notifications. */
+ * its labels and its notifications.  The record is set back to held when
+ * the MTA step was not done (undo_claim); when it was done and the
+ * decision cannot be recorded, S is left open (leave_open) for
+ * finish_claimed(), and *ERR says so. */
 static bool decide_here(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
                         const GArray *findings, enum review_action action, const char *who,
                         const char *comment, const GPtrArray *wrong, bool claimed, struct slot *s, gint64 now,
@@ -499,8 +543,9 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 		g_free(claim_err);
 		return false;
 	}
-	char *mta_err = NULL, *unconfirmed = NULL;
-	if (!act_on_mta(cfg, st, q, o, now, &unconfirmed, &mta_err)) {
+	char *mta_err = NULL, *unconfirmed = NULL, *unchecked = NULL, *by = NULL;
+	enum step step = act_on_mta(cfg, st, q, o, now, &unconfirmed, &unchecked, &mta_err);
+	if (step == STEP_FAILED) {
 		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, q->id, mta_err);
 		char *result = g_strdup_printf("failed: %s", *err);
 		undo_claim(cfg, st, q, o, claimed, s, result, now);
@@ -518,8 +563,26 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 		             g_strdup_printf("%s; the queue shows the message %s", unconfirmed,
 		                             o.release ? "out of the hold queue" : "gone"),
 		             now);
+	if (unchecked)
+		audit_helper(
+		    st, q, who, what, "unchecked",
+		    g_strdup_printf("the helper exited 0; the queue could not be read afterwards: %s",
+		                    unchecked),
+		    now);
 	g_free(unconfirmed);
-	return record_decision(cfg, st, q, findings, what, who, comment, wrong, now, err);
+	g_free(unchecked);
+	char *record_err = NULL;
+	if (record_decision(cfg, st, q, findings, what, who, comment, wrong, now, &record_err))
+		return true;
+	/* Done: recorded later, as after a process stopped here. */
+	leave_open(s);
+	by = finished_by(cfg);
+	*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " done; recording failed: %s (it will be "
+	                       "recorded by %s)",
+	                       what, q->id, record_err, by);
+	g_free(by);
+	g_free(record_err);
+	return false;
 }
 
 /* Decision ACTION about Q as an action of Q's slot, addressed to HOST and
@@ -606,10 +669,11 @@ static void finish_if_stopped(const struct review_config *cfg, struct store *st,
 
 /* Decide ACTION about this host's hold Q here, holding the hold's slot for
  * the time it takes: refused while another decision about it (one sent from
- * another host for this host's agent, or a reviewer's here) is open. */
+ * another host for this host's agent, or a reviewer's here) is open.
+ * *LEFT_OPEN set when decide_here() left the slot open. */
 static bool decide_local(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
                          const GArray *findings, enum review_action action, const char *who,
-                         const char *comment, const GPtrArray *wrong, gint64 now, char **err)
+                         const char *comment, const GPtrArray *wrong, gint64 now, bool *left_open, char **err)
 {
 	GString *rules = NULL;
 	struct slot s = {.local = true};
@@ -617,8 +681,9 @@ static bool decide_local(const struct review_config *cfg, struct store *st, cons
 	struct store_host_action open = {0};
 	bool ok = slot_put(st, q, &s.a, &open, err) &&
 	          decide_here(cfg, st, q, findings, action, who, comment, wrong, false, &s, now, err);
+	*left_open = s.left_open;
 	if (s.a.id != 0)
-		slot_free(st, &s, now, NULL);
+		slot_free(st, &s, now, NULL); /* not when left open */
 	else if (stopped_here(cfg, &open, now))
 		finish_stopped(cfg, st, q, &open, now, err);
 	store_host_action_clear(&open);
@@ -647,7 +712,7 @@ static bool send_to_host(struct store *st, const struct store_quarantine *q, enu
  * this host) the decision carried out under that slot. */
 static bool decide(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
                    const char *who, const char *comment, const GPtrArray *wrong, gint64 now,
-                   struct slot *slot, char **sent_to, char **err)
+                   struct slot *slot, char **sent_to, bool *left_open, char **err)
 {
 	GArray *findings = NULL;
 	struct store_quarantine *q = quarantine_load(st, id, err);
@@ -681,7 +746,8 @@ static bool decide(const struct review_config *cfg, struct store *st, gint64 id,
 	if (!quarantine_elsewhere(cfg, q)) {
 		ok = slot != NULL ? decide_here(cfg, st, q, findings, action, who, comment, wrong, false,
 		                                slot, now, err)
-		                  : decide_local(cfg, st, q, findings, action, who, comment, wrong, now, err);
+		                  : decide_local(cfg, st, q, findings, action, who, comment, wrong, now,
+		                                 left_open, err);
 	} else if (action == REVIEW_EXPIRE) {
 		*err = g_strdup_printf("message %" G_GINT64_FORMAT
 		                       " is held on host %s: its own expire acts on it",
@@ -702,7 +768,18 @@ bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64
                        enum review_action action, const char *who, const char *comment,
                        const GPtrArray *wrong, gint64 now, char **sent_to, char **err)
 {
-	return decide(cfg, st, id, action, who, comment, wrong, now, NULL, sent_to, err);
+	return quarantine_decide_open(cfg, st, id, action, who, comment, wrong, now, sent_to, NULL, err);
+}
+
+bool quarantine_decide_open(const struct review_config *cfg, struct store *st, gint64 id,
+                            enum review_action action, const char *who, const char *comment,
+                            const GPtrArray *wrong, gint64 now, char **sent_to, bool *left_open, char **err)
+{
+	bool open = false;
+	bool ok = decide(cfg, st, id, action, who, comment, wrong, now, NULL, sent_to, &open, err);
+	if (left_open != NULL)
+		*left_open = open;
+	return ok;
 }
 
 bool quarantine_near_miss(const struct store_quarantine *q)
@@ -859,7 +936,18 @@ static char *finish_claimed(const struct review_config *cfg, struct store *st,
 	          : there == 0 ? record_decision(cfg, st, q, findings, o.what, a->reviewer, a->comment, wrong,
 	                                         now, &err)
 	                       : false;
-	result = !ok          ? g_strdup_printf("failed: %s", err)
+	if (!ok && there == 0) { /* recorded later, by the next claim */
+		leave_open(s);
+		char *by = finished_by(cfg), *why = err;
+		err = g_strdup_printf("%s of message %" G_GINT64_FORMAT
+		                      " done; recording failed: %s (it will be "
+		                      "recorded by %s)",
+		                      o.what, q->id, why, by);
+		g_free(by);
+		g_free(why);
+	}
+	result = s->left_open ? g_strdup_printf("left open: %s", err)
+	         : !ok        ? g_strdup_printf("failed: %s", err)
 	         : there == 1 ? g_strdup("done")
 	                      : g_strdup("done (the message had left the queue before this claim)");
 	if (findings)
@@ -885,8 +973,8 @@ static char *carry_out(const struct review_config *cfg, struct store *st, struct
 			g_ptr_array_add(wrong, g_strdup(*r));
 	g_strfreev(rules);
 	char *err = NULL, *sent_to = NULL, *result = NULL;
-	bool ok =
-	    decide(cfg, st, a->quarantine_id, action, a->reviewer, a->comment, wrong, now, s, &sent_to, &err);
+	bool ok = decide(cfg, st, a->quarantine_id, action, a->reviewer, a->comment, wrong, now, s, &sent_to,
+	                 NULL, &err);
 	char *load_err = NULL;
 	struct store_quarantine *q = ok || s->freed ? NULL : quarantine_load(st, a->quarantine_id, &load_err);
 	g_free(load_err); /* no record to finish: ERR says why the decision failed */
@@ -894,9 +982,10 @@ static char *carry_out(const struct review_config *cfg, struct store *st, struct
 	    strcmp(q->state, outcome_of(cfg, action).state) == 0)
 		result = finish_claimed(cfg, st, q, s, action, wrong, now);
 	else
-		result = !ok       ? g_strdup_printf("failed: %s", err)
-		         : sent_to ? g_strdup_printf("failed: the hold is on host %s", sent_to)
-		                   : g_strdup("done");
+		result = s->left_open ? g_strdup_printf("left open: %s", err)
+		         : !ok        ? g_strdup_printf("failed: %s", err)
+		         : sent_to    ? g_strdup_printf("failed: the hold is on host %s", sent_to)
+		                      : g_strdup("done");
 	store_quarantine_free(q);
 	g_free(sent_to);
 	g_free(err);

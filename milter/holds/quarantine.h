@@ -30,7 +30,9 @@ const char *review_action_name(enum review_action action);
  * REVIEW_RETURN).  REVIEW_EXPIRE releases or returns as the configuration
  * says.  Returns false with *ERR set when the record is not held, when the
  * helper fails or when the message is still in the hold queue afterwards;
- * a failure of the MTA step is recorded in the audit trail too.
+ * a failure of the MTA step is recorded in the audit trail too.  A helper
+ * that exited 0 is trusted when the queue cannot be read afterwards.  False
+ * also when the decision was left open (quarantine_decide_open).
  */
 bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
                     const char *who, const char *comment, gint64 now, char **err);
@@ -48,6 +50,18 @@ bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id
 bool quarantine_decide(const struct review_config *cfg, struct store *st, gint64 id,
                        enum review_action action, const char *who, const char *comment,
                        const GPtrArray *wrong, gint64 now, char **sent_to, char **err);
+/* The same, *LEFT_OPEN (may be NULL) set when it returns false with the
+ * decision neither done nor failed but left open: its MTA step done (the
+ * helper exited 0, or the queue shows it done) but the decision not
+ * recorded (the store failed).  The record then stays
+ * in the decision's state, not held, and the hold's action open, as when
+ * the deciding process stops at that point: this host's agent, or the next
+ * decision about the hold here, finishes it after agent-lease (the queue
+ * read again, the decision recorded once).  *ERR says which ("release of
+ * message N done; recording failed: ... (it will be recorded by ...)"). */
+bool quarantine_decide_open(const struct review_config *cfg, struct store *st, gint64 id,
+                            enum review_action action, const char *who, const char *comment,
+                            const GPtrArray *wrong, gint64 now, char **sent_to, bool *left_open, char **err);
 
 /* Whether Q is a passed near miss kept for review (state "sampled", or
  * "judged" once judged), not a hold. */

@@ -653,14 +653,19 @@ static int compare_strings(const char *const *a, const char *const *b)
 }
 
 /* The answer to decision ACTION on reply ID: 409 with ERR (freed) when it
- * was not done, else a redirect to the reply's page saying it was (WHAT:
- * "done" here, or "sent" to the host that holds it). */
-static void answer_decision(struct page *p, gint64 id, bool ok, char *err, const char *what,
+ * was not done, 503 with ERR when it was LEFT_OPEN (quarantine_decide_open:
+ * done, recorded later), else a redirect to the reply's page
+ * saying it was (WHAT: "done" here, or "sent" to the host that holds it). */
+static void answer_decision(struct page *p, gint64 id, bool ok, bool left_open, char *err, const char *what,
                             const char *action)
 {
 	if (ok) {
 		p->status = 303;
 		p->location = g_strdup_printf("/reply/%" G_GINT64_FORMAT "?%s=%s", id, what, action);
+	} else if (left_open) { /* done, recorded later (503: try the page again later) */
+		char *msg = g_strdup_printf("Not finished yet: %s", err);
+		page_error(p, 503, msg);
+		g_free(msg);
 	} else {
 		char *msg = g_strdup_printf("Not done: %s", err);
 		page_error(p, 409, msg);
@@ -678,7 +683,7 @@ void page_decide(struct review_app *app, const struct review_request *rq, gint64
 	if (complaint || g_strcmp0(action, "judge-none") == 0) {
 		bool ok = quarantine_judge(app->st, id, complaint, rq->user,
 		                           comment && *comment ? comment : NULL, rq->now, &err);
-		answer_decision(p, id, ok, err, "done", action);
+		answer_decision(p, id, ok, false, err, "done", action);
 		return;
 	}
 	if (g_strcmp0(action, "release") == 0)
@@ -701,10 +706,11 @@ void page_decide(struct review_app *app, const struct review_request *rq, gint64
 			g_ptr_array_add(wrong, (char *)key + 6);
 	g_ptr_array_sort(wrong, (GCompareFunc)compare_strings);
 	char *sent_to = NULL;
-	bool ok =
-	    quarantine_decide(&app->cfg, app->st, id, act, rq->user, comment, wrong, rq->now, &sent_to, &err);
+	bool left_open = false;
+	bool ok = quarantine_decide_open(&app->cfg, app->st, id, act, rq->user, comment, wrong, rq->now,
+	                                 &sent_to, &left_open, &err);
 	g_ptr_array_unref(wrong);
-	answer_decision(p, id, ok, err, sent_to ? "sent" : "done", action);
+	answer_decision(p, id, ok, left_open, err, sent_to ? "sent" : "done", action);
 	g_free(sent_to);
 }
 

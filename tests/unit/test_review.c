@@ -349,8 +349,8 @@ static void test_notify_targets(void **state)
 	struct review_config cfg;
 	review_config_init(&cfg);
 	assert_true(review_config_set(&cfg, "webhook-url=http://hook:s3cret@127.0.0.1:9/x", &err));
-	const char *senders[] = {"zoe@acme.example", "zoe@acme.example\r\nRCPT TO:<evil@outsider.example>", "@b",
-	                         "<!channel>@acme.example"};
+	const char *senders[] = {"zoe@acme.example", "zoe@acme.example\r\nRCPT TO:<evil@outsider.example>",
+	                         "@b", "<!channel>@acme.example"};
 	for (size_t i = 0; i < G_N_ELEMENTS(senders); i++) {
 		char token[8];
 		snprintf(token, sizeof token, "n%zu", i);
@@ -372,7 +372,8 @@ static void test_notify_targets(void **state)
 			assert_null(strstr(o->payload, "s3cret"));
 			/* chat text escaped as Slack reads it; the sender field as it is */
 			if (strstr(o->payload, "channel") != NULL) {
-				assert_non_null(strstr(o->payload, "\"text\":\"Held reply from &lt;!channel&gt;@acme"));
+				assert_non_null(
+				    strstr(o->payload, "\"text\":\"Held reply from &lt;!channel&gt;@acme"));
 				assert_non_null(strstr(o->payload, "\"sender\":\"<!channel>@acme.example\""));
 			}
 		} else {
@@ -1448,7 +1449,8 @@ static void test_agent_lease(void **state)
 	       claimed =
 	           put_on(fx->st, "mx-b", "t3", "kim@us", "e@client.example", findings_json, 100, "held"),
 	       moved = put_on(fx->st, "mx-b", "t4", "kim@us", "e@client.example", findings_json, 100, "held"),
-	       skewed = put_on(fx->st, "mx-b", "t5", "kim@us", "e@client.example", findings_json, 100, "held");
+	       skewed =
+	           put_on(fx->st, "mx-b", "t5", "kim@us", "e@client.example", findings_json, 100, "held");
 	struct store_host_action dead[5] = {left_claimed(fx->st, &a, &b, untouched, REVIEW_RELEASE),
 	                                    left_claimed(fx->st, &a, &b, recorded, REVIEW_RELEASE),
 	                                    left_claimed(fx->st, &a, &b, claimed, REVIEW_DISCARD),
@@ -2332,6 +2334,160 @@ static void test_expiry_killed_local(void **state)
 	review_config_clear(&b);
 }
 
+/* How many of the outbox's rows due by 10^9 are keyed "WHAT:ID:webhook". */
+static int outbox_rows(struct store *st, const char *what, gint64 id)
+{
+	GArray *due = g_array_new(FALSE, TRUE, sizeof(struct store_outbox));
+	g_array_set_clear_func(due, (GDestroyNotify)store_outbox_clear);
+	char *err = NULL, *key = g_strdup_printf("%s:%" G_GINT64_FORMAT ":webhook", what, id);
+	if (!store_outbox_due(st, 1000000000, 0, due, &err))
+		fail_msg("outbox: %s", err);
+	int n = 0;
+	for (guint i = 0; i < due->len; i++)
+		n += strcmp(g_array_index(due, struct store_outbox, i).key, key) == 0;
+	g_free(key);
+	g_array_unref(due);
+	return n;
+}
+
+/* Mail host mx-b (host_config) telling a webhook of each decision. */
+static void notifying_host(struct review_config *cfg, const char *dir)
+{
+	char *err = NULL;
+	host_config(cfg, dir, "mx-b");
+	if (!review_config_set(cfg, "webhook-url=http://127.0.0.1:9/hook", &err))
+		fail_msg("%s", err);
+}
+
+/* A helper that exits 0 (it returned the message: postsuper deleted it),
+ * then a queue listing that fails: the helper is trusted, the decision
+ * done and recorded (the audit trail saying the queue was not read, the
+ * author's notice queued, nothing left open).  It used to be reported
+ * failed and the record set back to held without any look at the queue:
+ * no notice, and every retry refused by the helper, the message gone. */
+static void test_helper_done_queue_unread(void **state)
+{
+	struct fixture *fx = *state;
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	struct review_config cfg;
+	notifying_host(&cfg, fx->dir);
+	gint64 id = put_on(fx->st, "mx-b", "q1", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, "held");
+	char *body = g_strdup_printf("rm '%s/held'", fx->dir); /* postsuper -d */
+	g_free(cfg.helper);
+	cfg.helper = script(fx->dir, "acts", body);
+	g_free(body);
+	char *broken = script(fx->dir, "sendmail-broken", "echo 'queue unreadable' >&2; exit 71");
+	char *set = g_strdup_printf("sendmail-program=%s", broken), *err = NULL;
+	assert_true(review_config_set(&cfg, set, &err));
+	bool left_open = true;
+	if (!quarantine_decide_open(&cfg, fx->st, id, REVIEW_RETURN, "bob", "please call", NULL, 900, NULL,
+	                            &left_open, &err))
+		fail_msg("return: %s", err);
+	assert_false(left_open);
+	char *st = state_of(fx->st, id), *trail = trail_of(fx->st, id);
+	assert_string_equal(st, "returned");
+	assert_true(g_str_has_prefix(trail, "return-unchecked: the helper exited 0; the queue could not be "
+	                                    "read afterwards: "));
+	assert_non_null(strstr(trail, "queue unreadable"));
+	assert_true(g_str_has_suffix(trail, "\nreturn: please call\n"));
+	assert_int_equal(outbox_rows(fx->st, "return", id), 1);
+	struct store_quarantine *q = quarantine_load(fx->st, id, &err);
+	assert_null(quarantine_action_state(fx->st, q, NULL)); /* nothing left open */
+	store_quarantine_free(q);
+	g_free(trail);
+	g_free(st);
+	g_free(set);
+	g_free(broken);
+	review_config_clear(&cfg);
+}
+
+/* Run SQL on FX's store, an SQLite one. */
+static void sqlite_run(const struct fixture *fx, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(fx->location + strlen("sqlite:"), &db), SQLITE_OK);
+	if (sqlite3_exec(db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	sqlite3_close(db);
+}
+
+/* The MTA step done (the helper returned the message), then the store
+ * fails to record the decision (its audit entry refused, as by a full
+ * disk): the reviewer is told it was done and not yet recorded, the
+ * record stays returned and its action open, as after a crash at that
+ * point, and no notice is queued yet; after agent-lease the next decision
+ * about it finishes it (the message gone, the helper's own audit trail
+ * showing the discard): the decision and the author's notice recorded
+ * once.  It used to be reported failed, the action dropped, and the
+ * decision lost ("message N is returned, not held"). */
+static void test_recording_fails_after_mta(void **state)
+{
+	struct fixture *fx = *state;
+	if (geteuid() != 0)
+		skip(); /* the helper would be run through sudo */
+	if (!g_str_has_prefix(fx->location, "sqlite:"))
+		skip(); /* the failure is an SQLite trigger */
+	struct review_config cfg;
+	notifying_host(&cfg, fx->dir);
+	gint64 id = put_on(fx->st, "mx-b", "w1", "sam@us", "d@client.example", findings_json, 100, "held");
+	queue_has(fx->dir, NULL); /* the helper's discard done */
+	helper_wrote_start(fx, id, "discard", 900);
+	sqlite_run(fx, "CREATE TRIGGER full BEFORE INSERT ON reviews WHEN NEW.action = 'return' "
+	               "BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END");
+	char *err = NULL;
+	bool left_open = false;
+	assert_false(quarantine_decide_open(&cfg, fx->st, id, REVIEW_RETURN, "bob", "please call", NULL, 900,
+	                                    NULL, &left_open, &err));
+	assert_true(left_open);
+	char *want = g_strdup_printf("return of message %" G_GINT64_FORMAT " done; recording failed: ", id);
+	if (!g_str_has_prefix(err, want) || strstr(err, "database or disk is full") == NULL ||
+	    strstr(err, "(it will be recorded by this host's agent, or the next decision about it here") ==
+	        NULL)
+		fail_msg("error: %s", err);
+	g_clear_pointer(&err, g_free);
+	g_free(want);
+	char *st = state_of(fx->st, id);
+	assert_string_equal(st, "returned");
+	g_free(st);
+	assert_int_equal(in_trail(fx->st, id, "return"), 0);
+	assert_int_equal(outbox_rows(fx->st, "return", id), 0);
+	struct store_quarantine *q = quarantine_load(fx->st, id, &err);
+	char *action = quarantine_action_state(fx->st, q, NULL);
+	assert_string_equal(action, "return running on mx-b");
+	g_free(action);
+	g_free(helper_calls(fx->dir));
+
+	/* The store writable again: within agent-lease the action waits; after
+	 * it, the next decision finishes it first, without the helper. */
+	sqlite_run(fx, "DROP TRIGGER full");
+	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "carol", NULL, NULL,
+	                               900 + cfg.agent_lease - 1, NULL, &err));
+	assert_non_null(strstr(err, "is returned, not held"));
+	assert_null(strstr(err, "carried out now"));
+	g_clear_pointer(&err, g_free);
+	assert_false(quarantine_decide(&cfg, fx->st, id, REVIEW_RELEASE, "carol", NULL, NULL,
+	                               900 + cfg.agent_lease, NULL, &err));
+	if (strstr(err, "had a return by bob left running here") == NULL ||
+	    strstr(err, "carried out now: done (the message had left the queue before this claim)") == NULL)
+		fail_msg("error: %s", err);
+	g_clear_pointer(&err, g_free);
+	char *calls = helper_calls(fx->dir);
+	assert_string_equal(calls, "");
+	g_free(calls);
+	st = state_of(fx->st, id);
+	assert_string_equal(st, "returned");
+	g_free(st);
+	assert_int_equal(in_trail(fx->st, id, "return"), 1);
+	assert_int_equal(outbox_rows(fx->st, "return", id), 1);
+	action = quarantine_action_state(fx->st, q, NULL);
+	assert_string_equal(action, "return done on mx-b");
+	g_free(action);
+	store_quarantine_free(q);
+	review_config_clear(&cfg);
+}
+
 /* The pool size the review tools gave their store last (0: none yet). */
 static int pool_size_given;
 
@@ -2399,6 +2555,8 @@ static void test_review_pool_size(void **state)
 	    cmocka_unit_test_setup_teardown(test_one_host, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_helper_timeout, setup, teardown),                           \
 	    cmocka_unit_test_setup_teardown(test_helper_acted_then_failed, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_helper_done_queue_unread, setup, teardown),                 \
+	    cmocka_unit_test_setup_teardown(test_recording_fails_after_mta, setup, teardown),                \
 	    cmocka_unit_test_setup_teardown(test_agent_claims_each_when_taken, setup, teardown),             \
 	    cmocka_unit_test_setup_teardown(test_direct_while_action_open, setup, teardown),                 \
 	    cmocka_unit_test_setup_teardown(test_stopped_local_decision, setup, teardown),                   \
