@@ -59,8 +59,9 @@ struct splitter {
 	GArray *lines; /* struct line */
 	const struct split_lexicon *lex;
 	struct thread_view *view;
-	bool date_done;    /* the first attribution or reply header was read */
-	size_t header_end; /* a Date:/Sent: line before this index is a reply header's */
+	bool date_done;         /* the first attribution or reply header was read */
+	enum line_kind tidying; /* the kind of the run tidy_run() reads */
+	size_t header_end;      /* a Date:/Sent: line before this index is a reply header's */
 };
 
 /* ---- small scanners ---------------------------------------------------- */
@@ -688,15 +689,17 @@ static bool is_disclaimer_start(const struct splitter *sp, const struct line *l)
 	return is_weak_disclaimer_start(sp, l) && is_legal_line(sp, l);
 }
 
-static bool is_new_text(const struct line *l)
+/* A line of words of the run being tidied: the author's new text, or one
+ * quoted message's. */
+static bool is_run_text(const struct splitter *sp, const struct line *l)
 {
-	return l->kind == LINE_NEW && !l->blank;
+	return l->kind == sp->tidying && !l->blank && !l->meta;
 }
 
 /* End of the paragraph of new text starting at line I, before END. */
 static size_t paragraph_end(const struct splitter *sp, size_t i, size_t end)
 {
-	while (i < end && is_new_text(line_at(sp, i)))
+	while (i < end && is_run_text(sp, line_at(sp, i)))
 		i++;
 	return i;
 }
@@ -726,7 +729,7 @@ static void drop_disclaimers(struct splitter *sp, size_t a, size_t b)
 		size_t end;
 		bool legal;
 
-		if (!is_new_text(l)) {
+		if (!is_run_text(sp, l)) {
 			i++;
 			continue;
 		}
@@ -736,7 +739,7 @@ static void drop_disclaimers(struct splitter *sp, size_t a, size_t b)
 		                                       paragraph_is_legal(sp, i, end));
 		if (legal) {
 			drop_lines(sp, i, end);
-			sp->view->has_disclaimer = true;
+			sp->view->has_disclaimer |= sp->tidying == LINE_NEW;
 		}
 		in_disclaimer = legal;
 		i = end;
@@ -752,7 +755,7 @@ static bool sign_off_closes(const struct splitter *sp, size_t i, size_t end, siz
 
 	for (size_t j = i + 1; j < end; j++) {
 		const struct line *l = line_at(sp, j);
-		if (!is_new_text(l))
+		if (!is_run_text(sp, l))
 			continue;
 		if (is_postscript(l)) {
 			*stop = j;
@@ -770,11 +773,11 @@ static void drop_sign_off(struct splitter *sp, size_t a, size_t b)
 {
 	for (size_t i = a; i < b; i++) {
 		size_t stop;
-		if (!is_new_text(line_at(sp, i)) || !is_sign_off(sp, line_at(sp, i)))
+		if (!is_run_text(sp, line_at(sp, i)) || !is_sign_off(sp, line_at(sp, i)))
 			continue;
 		if (sign_off_closes(sp, i, b, &stop)) {
 			drop_lines(sp, i, stop);
-			sp->view->has_signature = true;
+			sp->view->has_signature |= sp->tidying == LINE_NEW;
 			return;
 		}
 	}
@@ -787,7 +790,7 @@ static void drop_device_lines(struct splitter *sp, size_t a, size_t b)
 {
 	for (size_t i = b; i > a; i--) {
 		struct line *l = line_at(sp, i - 1);
-		if (!is_new_text(l))
+		if (!is_run_text(sp, l))
 			continue;
 		if (is_device_line(sp, l))
 			l->kind = LINE_DROPPED;
@@ -806,10 +809,30 @@ static void tidy_run(struct splitter *sp, size_t a, size_t b)
 	drop_sign_off(sp, a, b);
 }
 
+/* Where the quoted message whose text starts at line I ends: at a line of
+ * its history's own (an attribution, a reply header), a line of another
+ * quote depth, or the author's text. */
+static size_t quoted_run_end(const struct splitter *sp, size_t i)
+{
+	unsigned depth = line_at(sp, i)->depth;
+
+	for (; i < sp->lines->len; i++) {
+		const struct line *l = line_at(sp, i);
+		if (l->kind != LINE_QUOTED || l->meta || (!l->blank && l->depth != depth))
+			break;
+	}
+	return i;
+}
+
+/* Each run of new text, then each quoted message: its signature,
+ * sign-off, disclaimers and device lines are neither the author's words
+ * nor the complaint's (a quoted signature's names and numbers read to the
+ * gate like a complaint's order numbers and dates). */
 static void tidy(struct splitter *sp)
 {
 	size_t n = sp->lines->len;
 
+	sp->tidying = LINE_NEW;
 	for (size_t i = 0; i < n;) {
 		size_t end = i;
 		while (end < n && line_at(sp, end)->kind != LINE_QUOTED)
@@ -817,6 +840,22 @@ static void tidy(struct splitter *sp)
 		if (end > i)
 			tidy_run(sp, i, end);
 		i = end + 1;
+	}
+	sp->tidying = LINE_QUOTED;
+	for (size_t i = 0; i < n;) {
+		const struct line *l = line_at(sp, i);
+		if (l->kind != LINE_QUOTED || l->meta) {
+			i++;
+			continue;
+		}
+		size_t end = quoted_run_end(sp, i);
+		for (size_t k = i; k < end; k++)
+			if (line_at(sp, k)->len == 2 && memcmp(line_at(sp, k)->s, "--", 2) == 0) {
+				drop_lines(sp, k, end); /* "-- " and the signature under it */
+				break;
+			}
+		tidy_run(sp, i, end);
+		i = end;
 	}
 }
 

@@ -146,6 +146,15 @@ static const struct split_case cases[] = {
      "Sorry.\n\nOn Tue, 3 Mar 2026 at 10:00, Ann <a@b> wrote:\n> Any news?\n>\n> -----Original Message-----\n"
      "> From: Bob <b@c>\n> Sent: Monday, March 2, 2026 9:14 AM\n> Subject: order\n>\n> It ships Friday.\n",
      "Sorry.", "Any news?\n\nIt ships Friday.", 1772532000, false, false},
+    {"a quoted message's sign-off and signature are not its words",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n>\n> Best regards,\n> Dana "
+     "Client\n"
+     "> Operations Manager | Client Company\n> Tel +44 20 7946 0000\n> www.client.example\n",
+     "Ok.", "Where is it?", T0, false, false},
+    {"a quoted message's '-- ' signature is not its words",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n> -- \n> Ann Client\n"
+     "> Sent with care, 0800 123\n",
+     "Ok.", "Where is it?", T0, false, false},
     {"a quoted Date: line outside a header block is no date",
      "Ok.\n\n> Date: the 5th was promised\n> Still waiting.\n", "Ok.",
      "Date: the 5th was promised\nStill waiting.", -1, false, false},
