@@ -272,9 +272,20 @@ static void client_address(const struct server *srv, struct MHD_Connection *conn
                            char out[REVIEW_ADDRESS_MAX])
 {
 	peer_address(conn, out);
-	if (!review_address_listed(out, srv->app.cfg.trusted_proxies))
-		return;
 	const char *xff = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "X-Forwarded-For");
+	if (!review_address_listed(out, srv->app.cfg.trusted_proxies)) {
+		/* Behind a proxy not named, every client is the proxy's address,
+		 * and one client's wrong passwords lock the log-in for all: say so,
+		 * once. */
+		static gint warned;
+		if (xff && g_atomic_int_compare_and_exchange(&warned, 0, 1))
+			fprintf(stderr,
+			        "apology-review: requests from %s carry X-Forwarded-For, but %s is not in "
+			        "trusted-proxies: log-in locks count every client behind it as one address "
+			        "(set trusted-proxies: %s if it is your proxy)\n",
+			        out, out, out);
+		return;
+	}
 	const char *last = xff ? strrchr(xff, ',') : NULL;
 	char forwarded[REVIEW_ADDRESS_MAX];
 	if (xff && review_address_canonical(last ? last + 1 : xff, forwarded))

@@ -399,7 +399,14 @@ def t_login_by_address():
         st = [log_in(port, "root", PASSWORD, A), log_in(port, "alice", PASSWORD, A)]
         expect(st == [303, 303], "after unlocking %s: root and alice got %s" % (A, st))
         expect(srv.ctl("list").stdout.strip() == "no failed log-ins", "records left: " + srv.ctl("list").stdout)
-        print("  five wrong from %s lock alice there only; twenty lock the address; unlock clears both" % A)
+        # a proxy not named in trusted-proxies: said in the log, once
+        expect("carry X-Forwarded-For" not in srv.output(), "warned with no proxy: " + srv.output())
+        st = [log_in(port, "alice", PASSWORD, B, forwarded="192.0.2.7") for _ in range(2)]
+        expect(st == [303, 303], "log-ins through an unnamed proxy: %s" % st)
+        warned = srv.output().count("carry X-Forwarded-For, but %s is not in trusted-proxies" % B)
+        expect(warned == 1, "the unnamed proxy said %d times: %s" % (warned, srv.output()))
+        print("  five wrong from %s lock alice there only; twenty lock the address; unlock clears both;"
+              " an unnamed proxy said once" % A)
     finally:
         srv.stop()
 
@@ -445,6 +452,7 @@ def t_login_by_network():
         st = log_in(srv.port, "alice", PASSWORD, A, forwarded=net + "beef")
         expect(st == 303, "alice from the /64 after unlocking it: %d" % st)
         expect(srv.ctl("list").stdout.strip() == "no failed log-ins", "records left: " + srv.ctl("list").stdout)
+        expect("carry X-Forwarded-For" not in srv.output(), "a named proxy warned of: " + srv.output())
         print("  six failures from one IPv6 /64 lock it for its other addresses; unlock by any address of it")
     finally:
         srv.stop()
