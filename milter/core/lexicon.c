@@ -16,6 +16,11 @@ static const char *const from_headers[] = {"From", "Von", "De", "Van", "Da", NUL
 static const char *const date_headers[] = {"Sent",    "Date",       "Gesendet",   "Datum",
                                            "Envoyé",  "Enviado",    "Fecha",      "Verzonden",
                                            "Inviato", "Enviado el", "Enviada em", NULL};
+static const char *const other_headers[] = {
+    "To",  "Cc",        "Bcc",     "Subject", "Reply-To", "Importance", "Attachments",
+    "An",  "Kopie",     "Betreff", "À",       "Objet",    "Para",       "Asunto",
+    "Aan", "Onderwerp", "A",       "Oggetto", "Assunto",  NULL,
+};
 static const char *const separator_phrases[] = {
     "original message",          "forwarded message",   "ursprüngliche nachricht",
     "weitergeleitete nachricht", "message d'origine",   "message transféré",
@@ -130,6 +135,7 @@ static const char *const *const builtin[SPLIT_LIST_COUNT] = {
     [SPLIT_ATTRIBUTION_VERBS] = attribution_verbs,
     [SPLIT_FROM_HEADERS] = from_headers,
     [SPLIT_DATE_HEADERS] = date_headers,
+    [SPLIT_OTHER_HEADERS] = other_headers,
     [SPLIT_SEPARATOR_PHRASES] = separator_phrases,
     [SPLIT_SEPARATOR_STARTS] = separator_starts,
     [SPLIT_DEVICE_LINES] = device_lines,

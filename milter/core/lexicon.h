@@ -18,6 +18,7 @@ enum split_list {
 	SPLIT_ATTRIBUTION_VERBS,    /* "wrote", "schrieb" */
 	SPLIT_FROM_HEADERS,         /* "From", "Von" */
 	SPLIT_DATE_HEADERS,         /* "Sent", "Date", "Gesendet" */
+	SPLIT_OTHER_HEADERS,        /* "To", "Cc", "Subject", "Betreff": the rest of a reply header */
 	SPLIT_SEPARATOR_PHRASES,    /* "original message", on a "---" line */
 	SPLIT_SEPARATOR_STARTS,     /* "Begin forwarded message" */
 	SPLIT_DEVICE_LINES,         /* "Sent from my " */

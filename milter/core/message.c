@@ -38,6 +38,10 @@ struct walk {
 	unsigned parts;
 	GMimePart *plain_part; /* first text/plain body (borrowed from the tree) */
 	GMimePart *html_part;  /* first text/html body */
+	GPtrArray *plain_more; /* later text/plain bodies of a multipart/mixed, in order */
+	bool in_alternative;   /* walking the parts of a multipart/alternative */
+	bool alt_has_plain;    /* ... and its plain version was seen */
+	bool alt_plain_exists; /* ... and it has a plain version */
 	GString *forwarded;    /* text of message/rfc822 parts, quoted */
 	const char *unchecked;
 };
@@ -278,6 +282,33 @@ static void append_quoted(GString *dst, const char *text)
 }
 
 static void walk_object(struct walk *w, GMimeObject *obj, unsigned depth, bool forwarded);
+static char *first_mailbox(InternetAddressList *list);
+static char *dup_valid(const char *s);
+
+/* A forwarded message's own header block, as a mail program writes it
+ * under the separator: who wrote it, when (which dates the thread) and its
+ * subject. */
+static void append_forward_headers(GString *dst, GMimeMessage *inner)
+{
+	char *from = first_mailbox(g_mime_message_get_from(inner));
+	GDateTime *date = g_mime_message_get_date(inner);
+	const char *subject = g_mime_message_get_subject(inner);
+	if (*from)
+		g_string_append_printf(dst, "From: %s\n", from);
+	if (date) {
+		char *when = g_date_time_format(date, "%Y-%m-%d %H:%M:%S %z");
+		g_string_append_printf(dst, "Date: %s\n", when);
+		g_free(when);
+	}
+	if (subject) {
+		char *line = fold_c1(dup_valid(subject));
+		g_strdelimit(line, "\r\n", ' ');
+		g_string_append_printf(dst, "Subject: %s\n", line);
+		g_free(line);
+	}
+	g_string_append_c(dst, '\n');
+	g_free(from);
+}
 
 static char *leaf_text(struct walk *w, GMimePart *part, bool html)
 {
@@ -302,15 +333,29 @@ static void walk_leaf(struct walk *w, GMimeObject *obj, bool forwarded)
 	if (!plain && !html)
 		return;
 	if (forwarded) {
+		/* one version of each alternative: its plain one when it has one */
+		if (w->in_alternative && (w->alt_has_plain || (html && w->alt_plain_exists)))
+			return;
+		w->alt_has_plain = w->alt_has_plain || (plain && w->in_alternative);
 		char *text = leaf_text(w, GMIME_PART(obj), html);
 		if (text)
 			append_quoted(w->forwarded, text);
 		g_free(text);
 		return;
 	}
-	/* The first body of each kind is the author's; decoded later, only if used. */
+	/* The first body of each kind is the author's; decoded later, only if
+	 * used.  A later plain body beside it, with no file name, is the rest
+	 * of it: Apple Mail splits a reply around an inline attachment, and
+	 * the quoted history is in the part after it. */
+	if (plain && w->in_alternative) {
+		if (w->alt_has_plain)
+			return; /* another plain version of the same text */
+		w->alt_has_plain = true;
+	}
 	if (plain && w->plain_part == NULL)
 		w->plain_part = GMIME_PART(obj);
+	else if (plain && g_mime_part_get_filename(GMIME_PART(obj)) == NULL)
+		g_ptr_array_add(w->plain_more, obj);
 	else if (html && w->html_part == NULL)
 		w->html_part = GMIME_PART(obj);
 }
@@ -330,12 +375,28 @@ static void walk_object(struct walk *w, GMimeObject *obj, unsigned depth, bool f
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
 		int n = g_mime_multipart_get_count(mp);
+		bool outer = w->in_alternative, outer_plain = w->alt_has_plain,
+		     outer_exists = w->alt_plain_exists;
+		w->in_alternative = g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
+		                                                "multipart", "alternative");
+		w->alt_has_plain = false;
+		w->alt_plain_exists = false;
+		for (int i = 0; w->in_alternative && i < n; i++)
+			w->alt_plain_exists =
+			    w->alt_plain_exists ||
+			    g_mime_content_type_is_type(
+			        g_mime_object_get_content_type(g_mime_multipart_get_part(mp, i)), "text",
+			        "plain");
 		for (int i = 0; i < n && !w->unchecked; i++)
 			walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, forwarded);
+		w->in_alternative = outer;
+		w->alt_has_plain = outer_plain;
+		w->alt_plain_exists = outer_exists;
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 		if (inner) {
 			g_string_append(w->forwarded, "---------- Forwarded message ---------\n");
+			append_forward_headers(w->forwarded, inner);
 			walk_object(w, g_mime_message_get_mime_part(inner), depth + 1, true);
 		}
 	} else {
@@ -534,10 +595,28 @@ static bool parse_message(GMimeMessage *m, const struct limits *lim, struct mess
 	}
 	fill_headers(msg, m);
 
-	struct walk w = {.lim = lim, .forwarded = g_string_new(NULL)};
+	struct walk w = {.lim = lim, .forwarded = g_string_new(NULL), .plain_more = g_ptr_array_new()};
 	walk_object(&w, g_mime_message_get_mime_part(m), 0, false);
 	GString *body = NULL;
 	char *text = w.plain_part && !w.unchecked ? leaf_text(&w, w.plain_part, false) : NULL;
+	if (text && w.plain_more->len) {
+		GString *all = g_string_new(text);
+		for (guint i = 0; i < w.plain_more->len && !w.unchecked && all->len <= lim->max_text_bytes;
+		     i++) {
+			char *more = leaf_text(&w, g_ptr_array_index(w.plain_more, i), false);
+			if (more && !is_blank(more)) {
+				/* each part a paragraph of its own */
+				while (all->len &&
+				       (all->len < 2 || memcmp(all->str + all->len - 2, "\n\n", 2) != 0))
+					g_string_append_c(all, '\n');
+				g_string_append(all, more);
+			}
+			g_free(more);
+		}
+		g_free(text);
+		text = g_string_free(all, FALSE);
+	}
+	g_ptr_array_unref(w.plain_more);
 	if (text && w.html_part && is_blank(text)) {
 		g_free(text);
 		text = NULL;

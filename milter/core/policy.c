@@ -135,6 +135,7 @@ static const struct key_spec lexicon_keys[] = {
     {"quote-attribution-verbs", K_SPLIT, SPLIT_ATTRIBUTION_VERBS, NOFF, 0, 0},
     {"forward-headers-from", K_SPLIT, SPLIT_FROM_HEADERS, NOFF, 0, 0},
     {"forward-headers-date", K_SPLIT, SPLIT_DATE_HEADERS, NOFF, 0, 0},
+    {"forward-headers-other", K_SPLIT, SPLIT_OTHER_HEADERS, NOFF, 0, 0},
     {"quote-separator-phrases", K_SPLIT, SPLIT_SEPARATOR_PHRASES, NOFF, 0, 0},
     {"quote-separator-starts", K_SPLIT, SPLIT_SEPARATOR_STARTS, NOFF, 0, 0},
     {"device-lines", K_SPLIT, SPLIT_DEVICE_LINES, NOFF, 0, 0},

@@ -25,20 +25,21 @@
 #include "policy_priv.h"
 #include "thread.h"
 
-#define MAX_ATTRIBUTION    400 /* bytes: longer lines are never attributions */
-#define ATTRIBUTION_GAP    2   /* blank lines allowed between attribution and quote */
-#define HEADER_LOOKAHEAD   3   /* lines after From: in which Sent:/Date: must come */
-#define HEADER_SPAN        5   /* lines after From: that may still carry the date */
-#define SEPARATOR_SPAN     8   /* lines after a separator that may carry the date */
-#define MIN_UNDERSCORES    10  /* an Outlook "____" separator line */
-#define SIGN_OFF_TAIL      6   /* lines allowed after a sign-off (name, title, ...) */
-#define SIGN_OFF_LINE_MAX  60  /* bytes in each of them */
-#define SIGN_OFF_WORDS_MAX 8   /* words in each of them */
-#define DEVICE_LINE_MAX    100 /* a "Sent from my iPhone" line */
-#define PLACEHOLDER_MAX    40  /* bytes between a placeholder's brackets */
-#define DOUBLE_BRACE_MAX   64  /* bytes between "{{" and "}}" */
-#define HEADER_NAME_MAX    30  /* bytes of a reply header's name ("Subject") */
-#define HEADER_NAME_WORDS  3   /* spaces in it ("Enviado el", "De :") */
+#define MAX_ATTRIBUTION        400 /* bytes: longer lines are never attributions */
+#define ATTRIBUTION_GAP        2   /* blank lines allowed between attribution and quote */
+#define HEADER_LOOKAHEAD       3   /* lines after From: in which Sent:/Date: must come */
+#define HEADER_SPAN            5   /* lines after From: that may still carry the date */
+#define SEPARATOR_SPAN         8   /* lines after a separator that may carry the date */
+#define MIN_UNDERSCORES        10  /* an Outlook "____" separator line */
+#define SIGN_OFF_TAIL          6   /* lines allowed after a sign-off (name, title, ...) */
+#define SIGN_OFF_LINE_MAX      60  /* bytes in each of them */
+#define SIGN_OFF_WORDS_MAX     8   /* words in each of them */
+#define DEVICE_LINE_MAX        100 /* a "Sent from my iPhone" line */
+#define PLACEHOLDER_MAX        40  /* bytes between a placeholder's brackets */
+#define DOUBLE_BRACE_MAX       64  /* bytes between "{{" and "}}" */
+#define HEADER_WRAPPED_MAX     4   /* lines a reply header's recipient list may wrap onto */
+#define PHONE_DIGITS_MIN       5   /* digits that make a signature line a phone number */
+#define QUOTED_DEVICE_LINE_MAX 60  /* a "Sent from my iPhone" line in a quoted message */
 
 enum line_kind {
 	LINE_NEW,     /* the author's text */
@@ -272,6 +273,27 @@ static bool ends_as_attribution(const struct splitter *sp, const char *s, size_t
 	return false;
 }
 
+/* "Ann wrote on 03/03/2026 09:14:" (Thunderbird): a verb, "on", and a
+ * date before the closing colon. */
+static bool wrote_on_date(const struct splitter *sp, const struct line *l)
+{
+	static const char *const ons[] = {" on ", " am ", " le "};
+	size_t n = l->len;
+
+	if (n == 0 || l->s[n - 1] != ':' || !has_digit(l->s, n))
+		return false;
+	for (const char *const *verb = sp->lex->lists[SPLIT_ATTRIBUTION_VERBS].words; *verb; verb++)
+		for (size_t k = 0; k < G_N_ELEMENTS(ons); k++) {
+			char *needle = g_strconcat(" ", *verb, ons[k], NULL);
+			const char *at = g_strstr_len(l->s, (gssize)n, needle);
+			bool found = at && has_digit(at, n - (size_t)(at - l->s));
+			g_free(needle);
+			if (found)
+				return true;
+		}
+	return false;
+}
+
 /* Bytes of the attribution prefix ("On ": the word and a space) that
  * starts L, or 0. */
 static size_t attribution_prefix_len(const struct splitter *sp, const struct line *l)
@@ -299,8 +321,12 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 		return 0;
 	if (l->s[l->len - 1] != ':' && !attribution_prefix_len(sp, l))
 		return 0;
-	if (!attribution_prefix_len(sp, l))
-		return ends_as_attribution(sp, l->s, l->len, false) ? 1 : 0;
+	if (!attribution_prefix_len(sp, l)) {
+		if (ends_as_attribution(sp, l->s, l->len, false))
+			return 1;
+		*dated = wrote_on_date(sp, l); /* the date reader skips the name and the verb */
+		return *dated ? 1 : 0;
+	}
 	*dated = true;
 	if (ends_as_attribution(sp, l->s, l->len, true))
 		return 1;
@@ -501,39 +527,69 @@ static void classify(struct splitter *sp)
 
 /* ---- pass 2b: the history's own headers --------------------------------- */
 
-/* "Subject: ...", "To: ...", "Cc: ...", "*Objet :* ...": a name of at most
- * HEADER_NAME_WORDS words of letters (any non-ASCII byte counts as one)
- * before a colon. */
-static bool is_header_line(const struct line *l)
+/* A line of a reply header: one of the lexicon's From, date or other
+ * header names ("To:", "Cc:", "Subject:", "Betreff:") and its value. */
+static bool is_header_line(const struct splitter *sp, const struct line *l)
 {
-	size_t start = l->len && l->s[0] == '*' ? 1 : 0, spaces = 0;
-
-	if (start >= l->len || l->s[start] == ' ' || l->s[start] == ':')
-		return false;
-	for (size_t i = start; i < l->len && i - start <= HEADER_NAME_MAX; i++) {
-		unsigned char c = (unsigned char)l->s[i];
-		if (c == ':')
-			return true;
-		if (c == ' ' && ++spaces > HEADER_NAME_WORDS)
-			return false;
-		if (c != ' ' && c != '-' && c != '*' && c < 0x80 && !g_ascii_isalpha(c))
-			return false;
-	}
-	return false;
+	size_t vlen;
+	return header_any(l, &sp->lex->lists[SPLIT_FROM_HEADERS], &vlen) ||
+	       header_any(l, &sp->lex->lists[SPLIT_DATE_HEADERS], &vlen) ||
+	       header_any(l, &sp->lex->lists[SPLIT_OTHER_HEADERS], &vlen);
 }
 
-/* Mark the reply-header lines from line I on ("Subject:", "Date:", "To:"
- * until a blank line or a line of another shape); returns the first line
- * not marked. */
+/* A header's value wrapped onto a line of its own: indented, or a
+ * recipient list ("Carol Jones <carol@x>;"). */
+static bool is_header_continuation(const struct line *l)
+{
+	char last = l->s[l->len - 1];
+	return l->s[0] == ' ' || l->s[0] == '\t' || memchr(l->s, '@', l->len) || last == ';' || last == ',';
+}
+
+/* Mark the reply-header lines from line I on (header names of the
+ * lexicon's lists, in any order, and values wrapped under them), up to a
+ * blank line or any other line; returns the first line not marked. */
 static size_t mark_header_lines(struct splitter *sp, size_t i)
 {
+	unsigned wrapped = 0;
+
 	for (; i < sp->lines->len; i++) {
 		struct line *l = line_at(sp, i);
-		if (l->kind != LINE_QUOTED || l->blank || !is_header_line(l))
+		if (l->kind != LINE_QUOTED || l->blank)
+			break;
+		if (is_header_line(sp, l))
+			wrapped = 0;
+		else if (i == 0 || !line_at(sp, i - 1)->meta || !is_header_continuation(l) ||
+		         ++wrapped > HEADER_WRAPPED_MAX)
 			break;
 		l->meta = true;
 	}
 	return i;
+}
+
+/* Does a quote deeper than line I's follow it (blank lines aside)? */
+static bool deeper_quote_follows(const struct splitter *sp, size_t i)
+{
+	unsigned depth = line_at(sp, i)->depth;
+
+	for (size_t gap = 0, j = i + 1; j < sp->lines->len; j++) {
+		const struct line *l = line_at(sp, j);
+		if (!l->blank)
+			return l->depth > depth;
+		if (++gap > ATTRIBUTION_GAP)
+			break;
+	}
+	return false;
+}
+
+/* An attribution of SPAN lines at line I inside the history: above an
+ * older message quoted deeper, or dated ("On Mon, 2 Mar 2026, Ann
+ * wrote:").  "Your agent Mark wrote:" in a quoted complaint is its words. */
+static bool is_history_attribution(const struct splitter *sp, size_t i, size_t span, bool dated)
+{
+	const struct line *l = line_at(sp, i);
+	return deeper_quote_follows(sp, i + span - 1) ||
+	       (dated && has_digit(l->s, l->len) &&
+	        (attribution_date(sp, i, span) >= 0 || has_year(l->s, l->len)));
 }
 
 /* The lines of the quoted history that say who wrote it and when (its
@@ -557,7 +613,8 @@ static void mark_meta(struct splitter *sp)
 			i = mark_header_lines(sp, i + 1) - 1;
 		} else if (is_header_block(sp, i)) {
 			i = mark_header_lines(sp, i) - 1;
-		} else if ((span = attribution_span(sp, i, &dated)) > 0) {
+		} else if ((span = attribution_span(sp, i, &dated)) > 0 &&
+		           is_history_attribution(sp, i, span, dated)) {
 			for (size_t k = 0; k < span; k++)
 				line_at(sp, i + k)->meta = true;
 			i += span - 1;
@@ -712,17 +769,70 @@ static bool paragraph_is_legal(const struct splitter *sp, size_t i, size_t end)
 	return false;
 }
 
+/* Drop lines FROM..TO: from the new text; from a quoted message, as its
+ * history's own lines are (still history, so a paragraph break stays). */
 static void drop_lines(struct splitter *sp, size_t from, size_t to)
 {
-	for (size_t i = from; i < to; i++)
-		line_at(sp, i)->kind = LINE_DROPPED;
+	for (size_t i = from; i < to; i++) {
+		if (sp->tidying == LINE_QUOTED)
+			line_at(sp, i)->meta = true;
+		else
+			line_at(sp, i)->kind = LINE_DROPPED;
+	}
+}
+
+enum contact {
+	CONTACT_NONE,
+	CONTACT_NAME,   /* a few words that each begin with a capital */
+	CONTACT_STRONG, /* an address, a link or a phone number */
+};
+
+/* What a line of a quoted message's signature may be: a name, title or
+ * company (a few words that each begin with a capital, or are "of",
+ * "and", "de"...), or a contact (an address, a link, a phone number).  A
+ * quoted complaint's "Still waiting" under its "Thanks," is its words. */
+static enum contact contact_kind(const struct line *l)
+{
+	static const char *const small[] = {"of",  "and", "at",  "for", "the", "de",
+	                                    "van", "von", "der", "da",  "di"};
+	size_t digits = 0, words = 0;
+
+	if (memchr(l->s, '@', l->len) || contains_ci(l->s, l->len, "www.") ||
+	    contains_ci(l->s, l->len, "http"))
+		return CONTACT_STRONG;
+	for (size_t i = 0; i < l->len; i++)
+		digits += g_ascii_isdigit(l->s[i]) != 0;
+	if (digits >= PHONE_DIGITS_MIN)
+		return CONTACT_STRONG;
+	for (size_t i = 0; i < l->len;) {
+		size_t n = 0;
+		while (i + n < l->len && l->s[i + n] != ' ')
+			n++;
+		bool capital = n == 0 || !g_ascii_islower(l->s[i]);
+		for (size_t k = 0; !capital && k < G_N_ELEMENTS(small); k++)
+			capital = strlen(small[k]) == n && memcmp(l->s + i, small[k], n) == 0;
+		if (n > 0 && (!capital || ++words > SIGN_OFF_WORDS_MAX))
+			return CONTACT_NONE;
+		i += n + 1;
+	}
+	return CONTACT_NAME;
+}
+
+/* A line of a quoted message's signature block: a name or title as short
+ * as any signature line, or a contact line up to twice as long ("Tel: +44
+ * 20 7946 0321 | Mob: +44 7700 900123"). */
+static bool is_quoted_signature_line(const struct line *l)
+{
+	enum contact c = contact_kind(l);
+	return c == CONTACT_STRONG ? l->len <= 2 * SIGN_OFF_LINE_MAX
+	                           : c == CONTACT_NAME && is_signature_line(l);
 }
 
 /* Drop disclaimer paragraphs in lines A..B, and the legal paragraphs after
  * the first one. */
 static void drop_disclaimers(struct splitter *sp, size_t a, size_t b)
 {
-	bool in_disclaimer = false;
+	bool in_disclaimer = false, quoted = sp->tidying == LINE_QUOTED, words_before = false;
 
 	for (size_t i = a; i < b;) {
 		const struct line *l = line_at(sp, i);
@@ -734,14 +844,23 @@ static void drop_disclaimers(struct splitter *sp, size_t a, size_t b)
 			continue;
 		}
 		end = paragraph_end(sp, i, b);
-		/* A weak start may put its legal words on a later line. */
-		legal = is_disclaimer_start(sp, l) || ((in_disclaimer || is_weak_disclaimer_start(sp, l)) &&
-		                                       paragraph_is_legal(sp, i, end));
+		/* A weak start may put its legal words on a later line.  In a quoted
+		 * message only a strong start counts, after words of its own, and
+		 * alone: "The contents of this parcel... legally obliged" is a
+		 * complaint's. */
+		if (quoted)
+			legal = words_before &&
+			        starts_with_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_DISCLAIMER_STARTS]);
+		else
+			legal = is_disclaimer_start(sp, l) ||
+			        ((in_disclaimer || is_weak_disclaimer_start(sp, l)) &&
+			         paragraph_is_legal(sp, i, end));
 		if (legal) {
 			drop_lines(sp, i, end);
-			sp->view->has_disclaimer |= sp->tidying == LINE_NEW;
+			sp->view->has_disclaimer |= !quoted;
 		}
 		in_disclaimer = legal;
+		words_before = words_before || !legal;
 		i = end;
 	}
 }
@@ -761,8 +880,9 @@ static bool sign_off_closes(const struct splitter *sp, size_t i, size_t end, siz
 			*stop = j;
 			return true;
 		}
-		if (++count > SIGN_OFF_TAIL || !is_signature_line(l) ||
-		    (count == 1 && reads_as_sentence(sp, l)))
+		bool signature =
+		    sp->tidying == LINE_QUOTED ? is_quoted_signature_line(l) : is_signature_line(l);
+		if (++count > SIGN_OFF_TAIL || !signature || (count == 1 && reads_as_sentence(sp, l)))
 			return false;
 	}
 	*stop = end;
@@ -792,8 +912,9 @@ static void drop_device_lines(struct splitter *sp, size_t a, size_t b)
 		struct line *l = line_at(sp, i - 1);
 		if (!is_run_text(sp, l))
 			continue;
-		if (is_device_line(sp, l))
-			l->kind = LINE_DROPPED;
+		if (is_device_line(sp, l) && (sp->tidying == LINE_NEW || (!memchr(l->s, ',', l->len) &&
+		                                                          l->len <= QUOTED_DEVICE_LINE_MAX)))
+			drop_lines(sp, i - 1, i);
 		else if (!is_legal_line(sp, l) && !is_disclaimer_start(sp, l))
 			return;
 	}
@@ -824,6 +945,45 @@ static size_t quoted_run_end(const struct splitter *sp, size_t i)
 	return i;
 }
 
+/* A quoted message's "-- " signature in lines A..B: the marker and at
+ * most SIGN_OFF_TAIL name and contact lines under it, up to a blank line
+ * or the message's end.  A "--" in a complaint's prose is its words. */
+static void drop_quoted_signature(struct splitter *sp, size_t a, size_t b)
+{
+	for (size_t k = a; k < b; k++) {
+		const struct line *l = line_at(sp, k);
+		if (l->len != 2 || memcmp(l->s, "--", 2) != 0)
+			continue;
+		size_t end = k + 1;
+		while (end < b && !line_at(sp, end)->blank && end - k <= SIGN_OFF_TAIL &&
+		       is_quoted_signature_line(line_at(sp, end)))
+			end++;
+		if (end == b || line_at(sp, end)->blank)
+			drop_lines(sp, k, end);
+		return;
+	}
+}
+
+/* A quoted message that ends in a signature block with no sign-off above
+ * it, in lines A..B: its last paragraph, of two to SIGN_OFF_TAIL name and
+ * contact lines, one of them an address, a link or a phone number. */
+static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
+{
+	size_t end = b, k;
+	bool strong = false;
+
+	while (end > a && (line_at(sp, end - 1)->blank || line_at(sp, end - 1)->meta))
+		end--;
+	for (k = end; k > a && end - k < SIGN_OFF_TAIL; k--) {
+		const struct line *l = line_at(sp, k - 1);
+		if (!is_run_text(sp, l) || !is_quoted_signature_line(l))
+			break;
+		strong = strong || contact_kind(l) == CONTACT_STRONG;
+	}
+	if (strong && end - k >= 2 && k > a && line_at(sp, k - 1)->blank)
+		drop_lines(sp, k, end);
+}
+
 /* Each run of new text, then each quoted message: its signature,
  * sign-off, disclaimers and device lines are neither the author's words
  * nor the complaint's (a quoted signature's names and numbers read to the
@@ -849,12 +1009,9 @@ static void tidy(struct splitter *sp)
 			continue;
 		}
 		size_t end = quoted_run_end(sp, i);
-		for (size_t k = i; k < end; k++)
-			if (line_at(sp, k)->len == 2 && memcmp(line_at(sp, k)->s, "--", 2) == 0) {
-				drop_lines(sp, k, end); /* "-- " and the signature under it */
-				break;
-			}
+		drop_quoted_signature(sp, i, end);
 		tidy_run(sp, i, end);
+		drop_quoted_contact_block(sp, i, end);
 		i = end;
 	}
 }

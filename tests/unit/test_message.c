@@ -199,6 +199,59 @@ static void test_nul_in_text(void **state)
 	message_clear(&m);
 }
 
+/* A reply split around an inline attachment (Apple Mail): the plain parts
+ * of a multipart/mixed are read in order, the quoted history in the last;
+ * a text file attached inline (it has a name) and a second plain part of
+ * a multipart/alternative are not. */
+static void test_text_split_around_attachment(void **state)
+{
+	(void)state;
+	const char *raw =
+	    "From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=M\n\n"
+	    "--M\nContent-Type: text/plain; charset=utf-8\n\nSorry, the invoice is attached.\n\n"
+	    "--M\nContent-Type: application/pdf; name=invoice.pdf\n"
+	    "Content-Disposition: inline; filename=invoice.pdf\nContent-Transfer-Encoding: base64\n\n"
+	    "JVBERi0xLjQK\n"
+	    "--M\nContent-Type: text/plain; charset=utf-8\n\n"
+	    "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n"
+	    "--M\nContent-Type: text/plain; charset=utf-8; name=log.txt\n"
+	    "Content-Disposition: inline; filename=log.txt\n\nERROR failed again\n"
+	    "--M\nContent-Type: multipart/alternative; boundary=A\n\n"
+	    "--A\nContent-Type: text/plain\n\nfirst\n--A\nContent-Type: text/plain\n\nsecond\n--A--\n"
+	    "--M--\n";
+	struct message m;
+	parse(raw, &m);
+	assert_string_equal(m.body, "Sorry, the invoice is attached.\n\n"
+	                            "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n\n"
+	                            "first");
+	message_clear(&m);
+}
+
+/* A complaint forwarded whole (message/rfc822): its From, Date and Subject
+ * under the separator, as mail programs write them (the date dates the
+ * thread), and one version of its alternative, the plain one. */
+static void test_forward_headers_and_one_alternative(void **state)
+{
+	(void)state;
+	const char *raw =
+	    "From: a@b.example\nSubject: x\nMIME-Version: 1.0\n"
+	    "Content-Type: multipart/mixed; boundary=m\n\n"
+	    "--m\nContent-Type: text/plain\n\nmy words\n"
+	    "--m\nContent-Type: message/rfc822\n\n"
+	    "From: Ann <Ann@Client.example>\nDate: Mon, 2 Mar 2026 10:14:00 +0100\nSubject: late\n"
+	    "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=a\n\n"
+	    "--a\nContent-Type: text/plain\n\nWhere is it?\n"
+	    "--a\nContent-Type: text/html\n\n<p>Where is it?</p>\n--a--\n"
+	    "--m--\n";
+	struct message m;
+	parse(raw, &m);
+	assert_string_equal(m.body,
+	                    "my words\n---------- Forwarded message ---------\nFrom: ann@client.example\n"
+	                    "Date: 2026-03-02 10:14:00 +0100\nSubject: late\n\n> Where is it?\n");
+	message_clear(&m);
+}
+
 static void test_alternative_prefers_plain(void **state)
 {
 	(void)state;
@@ -403,6 +456,8 @@ int main(void)
 	    cmocka_unit_test(test_html_meta_charset),
 	    cmocka_unit_test(test_base64_utf8),
 	    cmocka_unit_test(test_nul_in_text),
+	    cmocka_unit_test(test_text_split_around_attachment),
+	    cmocka_unit_test(test_forward_headers_and_one_alternative),
 	    cmocka_unit_test(test_alternative_prefers_plain),
 	    cmocka_unit_test(test_html_only_with_quote),
 	    cmocka_unit_test(test_attachment_ignored_forward_quoted),

@@ -73,6 +73,12 @@ static const struct split_case cases[] = {
     {"iso date", "Ok.\n\nOn 2026-03-02 09:14, Ann wrote:\n> x\n", "Ok.", NULL, T0, false, false},
     {"german attribution", "Ok.\n\nAm Mo., 2. M\xC3\xA4rz 2026 um 09:14 Uhr schrieb Ann <a@b>:\n> x\n", "Ok.",
      "x", T0, false, false},
+    {"thunderbird 'Name wrote on date:'", "Ok.\n\nAnn Client wrote on 02/03/2026 09:14:\n> x\n", "Ok.", "x",
+     T0, false, false},
+    {"a complaint's own 'wrote on' line with no date is its words",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Your colleague wrote on the form:\n> "
+     "nothing.\n",
+     "Ok.", "Your colleague wrote on the form:\nnothing.", T0, false, false},
     {"german numeric attribution", "Ok.\n\nAm 02.03.2026 um 09:14 schrieb Ann Example:\n> x\n", "Ok.", NULL,
      T0, false, false},
     {"french attribution",
@@ -155,6 +161,65 @@ static const struct split_case cases[] = {
      "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n> -- \n> Ann Client\n"
      "> Sent with care, 0800 123\n",
      "Ok.", "Where is it?", T0, false, false},
+    /* What looks like history's own lines but is the quoted message's words. */
+    {"header-shaped lines right under a header block are the message's",
+     "Sorry.\n\nFrom: Ann <a@b>\nSent: Monday, March 2, 2026 9:14 AM\nTo: Bob\nSubject: late\nOrder: 55123\n"
+     "Update: still nothing arrived, I want a refund.\nWhere is it?\n",
+     "Sorry.", "Order: 55123\nUpdate: still nothing arrived, I want a refund.\nWhere is it?", T0, false,
+     false},
+    {"a recipient list wrapped under To: is the header's",
+     "Sorry.\n\nFrom: Ann <a@b>\nSent: Monday, March 2, 2026 9:14 AM\nTo: Bob <b@x>; Carol Jones\n<carol@x>; "
+     "Dave <d@x>\nCc: Eve <e@x>\nSubject: late for the third time and still no\n  word from you\n\nWhere is "
+     "it?\n",
+     "Sorry.", "Where is it?", T0, false, false},
+    {"a '--' in a quoted complaint's prose is its words",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Your courier:\n> --\n> threw the parcel over "
+     "the fence and left.\n",
+     "Ok.", "Your courier:\n--\nthrew the parcel over the fence and left.", T0, false, false},
+    {"'wrote:' in a quoted complaint, undated and nothing deeper, is its words",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> I called three times. Your agent Mark "
+     "wrote:\n> we will call back.\n> On top of that nobody "
+     "wrote back for two weeks. Here is what happened:\n> nothing.\n",
+     "Ok.",
+     "I called three times. Your agent Mark wrote:\nwe will call back.\nOn top of that nobody wrote back for "
+     "two "
+     "weeks. Here is what happened:\nnothing.",
+     T0, false, false},
+    {"a quoted 'Thanks,' above words that are no name is the complaint's",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n> Thanks,\n> Still waiting\n> "
+     "Very disappointed\n",
+     "Ok.", "Where is it?\nThanks,\nStill waiting\nVery disappointed", T0, false, false},
+    {"a quoted complaint that reads like a disclaimer's opening is its words",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> This email is confidential? No, it is a "
+     "complaint: my order 123 is late.\n>\n> The contents of "
+     "this parcel were broken. You are legally obliged to refund me.\n",
+     "Ok.",
+     "This email is confidential? No, it is a complaint: my order 123 is late.\n\nThe contents of this "
+     "parcel "
+     "were broken. You are legally obliged to refund me.",
+     T0, false, false},
+    {"a quoted line that starts like a device line but says more is the complaint's",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> It never came.\n> Sent via DHL, tracking says "
+     "delivered but nothing arrived\n",
+     "Ok.", "It never came.\nSent via DHL, tracking says delivered but nothing arrived", T0, false, false},
+    {"a complaint form under a rule keeps its fields",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Complaint form\n> ____________\n> Name: Ann\n> "
+     "Problem: arrived broken\n",
+     "Ok.", "Complaint form\nName: Ann\nProblem: arrived broken", T0, false, false},
+    {"a quoted signature between the author's lines keeps the paragraph break",
+     "Hi Ann,\n\n> Where is my order\nit left today and should arrive\n> -- \n> Ann Client\nwe are sorry for "
+     "the "
+     "delay\n",
+     "Hi Ann,\n\nit left today and should arrive\n\nwe are sorry for the delay", "Where is my order", -1,
+     false, false},
+    {"a quoted signature block with no sign-off, its phone line long",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n>\n> Dana Client\n> Operations "
+     "Manager\n> Tel: +44 20 7946 0321 | Mob: +44 7700 "
+     "900123\n",
+     "Ok.", "Where is it?", T0, false, false},
+    {"a quoted last paragraph of reference numbers, no contact in it, is the message's",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n>\n> Order 5512\n> Ref 8891\n",
+     "Ok.", "Where is it?\n\nOrder 5512\nRef 8891", T0, false, false},
     {"a quoted Date: line outside a header block is no date",
      "Ok.\n\n> Date: the 5th was promised\n> Still waiting.\n", "Ok.",
      "Date: the 5th was promised\nStill waiting.", -1, false, false},
@@ -232,10 +297,10 @@ static const struct split_case cases[] = {
     {"spanish outlook block (Enviado el)",
      "Lo siento.\n\nDe: Ann <ann@client.example>\nEnviado el: lunes, 2 de marzo de 2026 9:14\n"
      "Para: John\nAsunto: Late\n\nYour delivery was late again.\n",
-     "Lo siento.", "Your delivery was late again.", -2, false, false},
+     "Lo siento.", "Your delivery was late again.", T0, false, false},
     {"brazilian outlook separator (Mensagem original)",
      "Desculpe.\n\n-----Mensagem original-----\nDe: Ann\nEnviada em: 2 de mar\xC3\xA7o de 2026\n\nAtraso.\n",
-     "Desculpe.", "Atraso.", -2, false, false},
+     "Desculpe.", "Atraso.", 1772409600, false, false},
     {"french outlook block with a no-break space before the colon",
      "D\xC3\xA9sol\xC3\xA9.\n\nDe\xC2\xA0: Ann <a@b>\nEnvoy\xC3\xA9\xC2\xA0: lundi 2 mars 2026 09:14\n\n"
      "Toujours en retard.\n",
@@ -259,10 +324,10 @@ static const struct split_case cases[] = {
     {"dutch outlook block without an address: its year makes it one",
      "Excuses.\n\nVan: Smith, Ann\nVerzonden: donderdag 5 maart 2026 08:30\nAan: Bob\n\nIk wacht nog "
      "steeds.\n",
-     "Excuses.", "Ik wacht nog steeds.", -2, false, false},
+     "Excuses.", "Ik wacht nog steeds.", 1772699400, false, false},
     {"a dutch dated attribution with unquoted history after it",
      "Excuses.\n\nOp do 5 mrt 2026 om 08:30 schreef Ann <a@b>:\nIk wacht nog steeds.\n", "Excuses.",
-     "Ik wacht nog steeds.", -2, false, false},
+     "Ik wacht nog steeds.", 1772699400, false, false},
     {"an attribution wrapped before a surname that is a prefix word",
      "Done.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann\nLe Blanc <a@b> wrote:\n> Late.\n", "Done.", "Late.", T0,
      false, false},
