@@ -366,8 +366,10 @@ deps:
 unit: $(UNIT_BINS)
 	@sh tests/run-unit.sh $(UNIT_BINS)
 
+# The golden corpus; then the same words in other mail programs' formats.
 corpus: $(BUILD)/apologyctl
 	$(PYTHON) tests/corpus_run.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml tests/corpus
+	$(PYTHON) tests/format_invariance.py --ctl $(BUILD)/apologyctl --policy policies/default.yaml
 
 # apologyctl as a command; then the shipped policy cut after every line, each
 # cut refused by `policy check` or by `policy check --against` the whole file;

@@ -142,8 +142,8 @@ static const struct named_value zones[] = {
 };
 
 /* Words between the parts of a date that say nothing. */
-static const char *const date_fillers[] = {"at", "um", "à",  "a",  "uhr", "den", "the",  "of",
-                                           "de", "om", "kl", "le", "el",  "las", "alle", "às"};
+static const char *const date_fillers[] = {"at", "um", "à",  "a",  "uhr", "den",  "the", "of", "de",
+                                           "om", "kl", "le", "el", "las", "alle", "ore", "às"};
 
 static int named_lookup(const struct named_value *table, size_t n, const char *word)
 {
@@ -339,7 +339,8 @@ static gint64 date_finish(const struct date_parts *d)
 	GDateTime *dt;
 	gint64 t;
 
-	if (!date_complete(d) || d->year < 1970)
+	if (!date_complete(d) || d->year < 1970 ||
+	    d->year > 2100) /* "On order 5521, 2 out of 3" is no date */
 		return -1;
 	if (d->meridiem == 'p' && hour < 12)
 		hour += 12;

@@ -41,7 +41,7 @@ struct walk {
 	GPtrArray *plain_more; /* later text/plain bodies of a multipart/mixed, in order */
 	bool in_alternative;   /* walking the parts of a multipart/alternative */
 	bool alt_has_plain;    /* ... and its plain version was seen */
-	bool alt_plain_exists; /* ... and it has a plain version */
+	bool join_plain;       /* a later plain body here continues the first (plain_more) */
 	GString *forwarded;    /* text of message/rfc822 parts, quoted */
 	const char *unchecked;
 };
@@ -333,10 +333,6 @@ static void walk_leaf(struct walk *w, GMimeObject *obj, bool forwarded)
 	if (!plain && !html)
 		return;
 	if (forwarded) {
-		/* one version of each alternative: its plain one when it has one */
-		if (w->in_alternative && (w->alt_has_plain || (html && w->alt_plain_exists)))
-			return;
-		w->alt_has_plain = w->alt_has_plain || (plain && w->in_alternative);
 		char *text = leaf_text(w, GMIME_PART(obj), html);
 		if (text)
 			append_quoted(w->forwarded, text);
@@ -354,7 +350,7 @@ static void walk_leaf(struct walk *w, GMimeObject *obj, bool forwarded)
 	}
 	if (plain && w->plain_part == NULL)
 		w->plain_part = GMIME_PART(obj);
-	else if (plain && g_mime_part_get_filename(GMIME_PART(obj)) == NULL)
+	else if (plain && w->join_plain && g_mime_part_get_filename(GMIME_PART(obj)) == NULL)
 		g_ptr_array_add(w->plain_more, obj);
 	else if (html && w->html_part == NULL)
 		w->html_part = GMIME_PART(obj);
@@ -374,24 +370,34 @@ static void walk_object(struct walk *w, GMimeObject *obj, unsigned depth, bool f
 	}
 	if (GMIME_IS_MULTIPART(obj)) {
 		GMimeMultipart *mp = GMIME_MULTIPART(obj);
+		GMimeContentType *ct = g_mime_object_get_content_type(obj);
 		int n = g_mime_multipart_get_count(mp);
-		bool outer = w->in_alternative, outer_plain = w->alt_has_plain,
-		     outer_exists = w->alt_plain_exists;
-		w->in_alternative = g_mime_content_type_is_type(g_mime_object_get_content_type(obj),
-		                                                "multipart", "alternative");
+		bool alt = g_mime_content_type_is_type(ct, "multipart", "alternative");
+		if (alt && forwarded) {
+			/* one version of a forwarded text: its plain one, else the last */
+			int pick = n - 1;
+			for (int i = n - 1; i >= 0; i--)
+				if (g_mime_content_type_is_type(
+				        g_mime_object_get_content_type(g_mime_multipart_get_part(mp, i)),
+				        "text", "plain"))
+					pick = i;
+			walk_object(w, g_mime_multipart_get_part(mp, pick), depth + 1, forwarded);
+			return;
+		}
+		bool outer_alt = w->in_alternative, outer_plain = w->alt_has_plain,
+		     outer_join = w->join_plain;
+		w->in_alternative = alt;
 		w->alt_has_plain = false;
-		w->alt_plain_exists = false;
-		for (int i = 0; w->in_alternative && i < n; i++)
-			w->alt_plain_exists =
-			    w->alt_plain_exists ||
-			    g_mime_content_type_is_type(
-			        g_mime_object_get_content_type(g_mime_multipart_get_part(mp, i)), "text",
-			        "plain");
+		/* a later plain part continues the body in a multipart/mixed, or in
+		 * one version of an alternative inside one; not in a report, a
+		 * digest or a related part */
+		w->join_plain =
+		    g_mime_content_type_is_type(ct, "multipart", "mixed") || (alt && w->join_plain);
 		for (int i = 0; i < n && !w->unchecked; i++)
 			walk_object(w, g_mime_multipart_get_part(mp, i), depth + 1, forwarded);
-		w->in_alternative = outer;
+		w->in_alternative = outer_alt;
 		w->alt_has_plain = outer_plain;
-		w->alt_plain_exists = outer_exists;
+		w->join_plain = outer_join;
 	} else if (GMIME_IS_MESSAGE_PART(obj)) {
 		GMimeMessage *inner = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
 		if (inner) {

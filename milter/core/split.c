@@ -38,7 +38,10 @@
 #define PLACEHOLDER_MAX        40  /* bytes between a placeholder's brackets */
 #define DOUBLE_BRACE_MAX       64  /* bytes between "{{" and "}}" */
 #define HEADER_WRAPPED_MAX     4   /* lines a reply header's recipient list may wrap onto */
-#define PHONE_DIGITS_MIN       5   /* digits that make a signature line a phone number */
+#define PHONE_DIGITS_MIN       7   /* digits that make a signature line a phone number */
+#define NAME_WORDS_MAX         3   /* words of a name alone on its line */
+#define PHONE_LABEL_LETTERS    8   /* letters of a phone line's labels (\"Tel\", \"Mob\") */
+#define ACRONYM_MAX            3   /* a word in capitals in a title or company (\"LLC\"); longer ones shout */
 #define QUOTED_DEVICE_LINE_MAX 60  /* a "Sent from my iPhone" line in a quoted message */
 
 enum line_kind {
@@ -273,25 +276,56 @@ static bool ends_as_attribution(const struct splitter *sp, const char *s, size_t
 	return false;
 }
 
-/* "Ann wrote on 03/03/2026 09:14:" (Thunderbird): a verb, "on", and a
- * date before the closing colon. */
-static bool wrote_on_date(const struct splitter *sp, const struct line *l)
+/* Whether the N bytes at S, before an attribution's verb, read as who
+ * wrote: a name ("Jan de Vries"), an address, or both; "As we" or "Your
+ * agent Mark" in prose do not. */
+static bool names_a_writer(const char *s, size_t n)
+{
+	static const char *const small[] = {"de", "van", "von", "der", "da", "di", "le", "la", "du"};
+	for (size_t i = 0; i < n;) {
+		size_t k = 0;
+		while (i + k < n && s[i + k] != ' ')
+			k++;
+		bool ok = k == 0 || memchr(s + i, '@', k) || s[i] == '<' || s[i] == '"' || s[i] == '(' ||
+		          !g_ascii_islower(s[i]);
+		for (size_t m = 0; !ok && m < G_N_ELEMENTS(small); m++)
+			ok = strlen(small[m]) == k && memcmp(s + i, small[m], k) == 0;
+		if (!ok || (memchr(s + i, '.', k) && !memchr(s + i, '@', k)))
+			return false;
+		i += k + 1;
+	}
+	return n > 0;
+}
+
+/* "Ann wrote on 03/03/2026 09:14:" (Thunderbird): who wrote, a verb, "on",
+ * and a date before the closing colon.  Returns where the date starts (the
+ * name before it may be a month's: "Jan"), or 0. */
+static size_t wrote_on_date(const struct splitter *sp, const struct line *l)
 {
 	static const char *const ons[] = {" on ", " am ", " le "};
 	size_t n = l->len;
 
 	if (n == 0 || l->s[n - 1] != ':' || !has_digit(l->s, n))
-		return false;
-	for (const char *const *verb = sp->lex->lists[SPLIT_ATTRIBUTION_VERBS].words; *verb; verb++)
-		for (size_t k = 0; k < G_N_ELEMENTS(ons); k++) {
-			char *needle = g_strconcat(" ", *verb, ons[k], NULL);
-			const char *at = g_strstr_len(l->s, (gssize)n, needle);
-			bool found = at && has_digit(at, n - (size_t)(at - l->s));
-			g_free(needle);
-			if (found)
-				return true;
+		return 0;
+	for (size_t k = 0; k < G_N_ELEMENTS(ons); k++) {
+		for (const char *at = l->s;
+		     (at = g_strstr_len(at, (gssize)(n - (size_t)(at - l->s)), ons[k])) != NULL; at++) {
+			/* the word before " on " is a verb of the lexicon's */
+			size_t end = (size_t)(at - l->s), start = end;
+			while (start > 0 && l->s[start - 1] != ' ')
+				start--;
+			bool verb = false;
+			for (const char *const *v = sp->lex->lists[SPLIT_ATTRIBUTION_VERBS].words;
+			     *v && !verb; v++)
+				verb = strlen(*v) == end - start &&
+				       g_ascii_strncasecmp(l->s + start, *v, end - start) == 0;
+			size_t date = end + strlen(ons[k]);
+			if (verb && start > 0 && names_a_writer(l->s, start - 1) &&
+			    has_digit(l->s + date, n - date))
+				return date;
 		}
-	return false;
+	}
+	return 0;
 }
 
 /* Bytes of the attribution prefix ("On ": the word and a space) that
@@ -324,7 +358,7 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 	if (!attribution_prefix_len(sp, l)) {
 		if (ends_as_attribution(sp, l->s, l->len, false))
 			return 1;
-		*dated = wrote_on_date(sp, l); /* the date reader skips the name and the verb */
+		*dated = wrote_on_date(sp, l) > 0;
 		return *dated ? 1 : 0;
 	}
 	*dated = true;
@@ -351,6 +385,8 @@ static gint64 attribution_date(const struct splitter *sp, size_t i, size_t span)
 	const struct line *l = line_at(sp, i);
 	size_t n = l->len, skip = attribution_prefix_len(sp, l);
 
+	if (skip == 0)
+		skip = wrote_on_date(sp, l); /* "Ann wrote on 03/03/2026 09:14:" */
 	memcpy(buf, l->s, n);
 	if (span == 2) {
 		const struct line *next = line_at(sp, i + 1);
@@ -537,12 +573,18 @@ static bool is_header_line(const struct splitter *sp, const struct line *l)
 	       header_any(l, &sp->lex->lists[SPLIT_OTHER_HEADERS], &vlen);
 }
 
-/* A header's value wrapped onto a line of its own: indented, or a
- * recipient list ("Carol Jones <carol@x>;"). */
-static bool is_header_continuation(const struct line *l)
+/* Does L hold an address list ("To: Bob <b@x>; Carol Jones")? */
+static bool lists_addresses(const struct line *l)
 {
 	char last = l->s[l->len - 1];
-	return l->s[0] == ' ' || l->s[0] == '\t' || memchr(l->s, '@', l->len) || last == ';' || last == ',';
+	return memchr(l->s, '@', l->len) || memchr(l->s, '<', l->len) || last == ';' || last == ',';
+}
+
+/* A header's value wrapped onto line L of its own, under ABOVE: indented,
+ * or the rest of an address list ("<carol@x>; Dave <d@x>"). */
+static bool is_header_continuation(const struct line *above, const struct line *l)
+{
+	return l->s[0] == ' ' || l->s[0] == '\t' || (lists_addresses(above) && lists_addresses(l));
 }
 
 /* Mark the reply-header lines from line I on (header names of the
@@ -558,8 +600,8 @@ static size_t mark_header_lines(struct splitter *sp, size_t i)
 			break;
 		if (is_header_line(sp, l))
 			wrapped = 0;
-		else if (i == 0 || !line_at(sp, i - 1)->meta || !is_header_continuation(l) ||
-		         ++wrapped > HEADER_WRAPPED_MAX)
+		else if (i == 0 || !line_at(sp, i - 1)->meta ||
+		         !is_header_continuation(line_at(sp, i - 1), l) || ++wrapped > HEADER_WRAPPED_MAX)
 			break;
 		l->meta = true;
 	}
@@ -795,20 +837,26 @@ static enum contact contact_kind(const struct line *l)
 {
 	static const char *const small[] = {"of",  "and", "at",  "for", "the", "de",
 	                                    "van", "von", "der", "da",  "di"};
-	size_t digits = 0, words = 0;
+	size_t digits = 0, letters = 0, words = 0;
+	char last = l->s[l->len - 1];
 
+	if (last == '?' || last == '!')
+		return CONTACT_NONE;
 	if (memchr(l->s, '@', l->len) || contains_ci(l->s, l->len, "www.") ||
 	    contains_ci(l->s, l->len, "http"))
 		return CONTACT_STRONG;
-	for (size_t i = 0; i < l->len; i++)
+	for (size_t i = 0; i < l->len; i++) {
 		digits += g_ascii_isdigit(l->s[i]) != 0;
-	if (digits >= PHONE_DIGITS_MIN)
+		letters += g_ascii_isalpha(l->s[i]) != 0;
+	}
+	/* a phone line: digits, and no more letters than its labels ("Tel:", "Mob:") */
+	if (digits >= PHONE_DIGITS_MIN && letters <= PHONE_LABEL_LETTERS)
 		return CONTACT_STRONG;
 	for (size_t i = 0; i < l->len;) {
-		size_t n = 0;
+		size_t n = 0, upper = 0;
 		while (i + n < l->len && l->s[i + n] != ' ')
-			n++;
-		bool capital = n == 0 || !g_ascii_islower(l->s[i]);
+			upper += g_ascii_isupper(l->s[i + n++]) != 0;
+		bool capital = n == 0 || (!g_ascii_islower(l->s[i]) && (upper < n || n <= ACRONYM_MAX));
 		for (size_t k = 0; !capital && k < G_N_ELEMENTS(small); k++)
 			capital = strlen(small[k]) == n && memcmp(l->s + i, small[k], n) == 0;
 		if (n > 0 && (!capital || ++words > SIGN_OFF_WORDS_MAX))
@@ -955,8 +1003,9 @@ static void drop_quoted_signature(struct splitter *sp, size_t a, size_t b)
 		if (l->len != 2 || memcmp(l->s, "--", 2) != 0)
 			continue;
 		size_t end = k + 1;
-		while (end < b && !line_at(sp, end)->blank && end - k <= SIGN_OFF_TAIL &&
-		       is_quoted_signature_line(line_at(sp, end)))
+		while (
+		    end < b && !line_at(sp, end)->blank && end - k <= SIGN_OFF_TAIL &&
+		    (is_signature_line(line_at(sp, end)) || contact_kind(line_at(sp, end)) == CONTACT_STRONG))
 			end++;
 		if (end == b || line_at(sp, end)->blank)
 			drop_lines(sp, k, end);
@@ -964,13 +1013,36 @@ static void drop_quoted_signature(struct splitter *sp, size_t a, size_t b)
 	}
 }
 
-/* A quoted message that ends in a signature block with no sign-off above
- * it, in lines A..B: its last paragraph, of two to SIGN_OFF_TAIL name and
- * contact lines, one of them an address, a link or a phone number. */
+/* A person's name alone on its line, as a signature ends a message:
+ * "Ravi", "Luca Ferraro" (up to three words, each a capital then a small
+ * letter; "URGENT" or "Unacceptable." are words). */
+static bool is_name_line(const struct line *l)
+{
+	size_t words = 0;
+
+	for (size_t i = 0; i < l->len;) {
+		size_t n = 0;
+		while (i + n < l->len && l->s[i + n] != ' ')
+			n++;
+		const unsigned char *w = (const unsigned char *)l->s + i;
+		if (n > 0 && (++words > NAME_WORDS_MAX || !(g_ascii_isupper(w[0]) || w[0] >= 0x80) ||
+		              (n > 1 && g_ascii_isupper(w[1])) || !g_ascii_isalpha(w[n - 1])))
+			return false;
+		i += n + 1;
+	}
+	return words > 0;
+}
+
+/* A quoted message that ends in a signature with no sign-off above it, in
+ * lines A..B: its last lines, up to SIGN_OFF_TAIL name and contact lines,
+ * dropped when one of them is an address, a link or a phone number and
+ * they follow a blank line or a sentence's end, or when they are a name or
+ * two alone in the last paragraph ("Ravi"): the quoted words' gate would
+ * read them as a sentence of the message. */
 static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 {
 	size_t end = b, k;
-	bool strong = false;
+	bool strong = false, names = true;
 
 	while (end > a && (line_at(sp, end - 1)->blank || line_at(sp, end - 1)->meta))
 		end--;
@@ -979,8 +1051,14 @@ static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 		if (!is_run_text(sp, l) || !is_quoted_signature_line(l))
 			break;
 		strong = strong || contact_kind(l) == CONTACT_STRONG;
+		names = names && is_name_line(l);
 	}
-	if (strong && end - k >= 2 && k > a && line_at(sp, k - 1)->blank)
+	if (k == end)
+		return;
+	const struct line *above = k > a ? line_at(sp, k - 1) : NULL;
+	bool paragraph = above == NULL || above->blank;
+	bool after_sentence = above && !above->blank && strchr(".?!", above->s[above->len - 1]) != NULL;
+	if ((strong && end - k >= 2 && (paragraph || after_sentence)) || (names && paragraph && end - k <= 2))
 		drop_lines(sp, k, end);
 }
 

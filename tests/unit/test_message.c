@@ -201,8 +201,8 @@ static void test_nul_in_text(void **state)
 
 /* A reply split around an inline attachment (Apple Mail): the plain parts
  * of a multipart/mixed are read in order, the quoted history in the last;
- * a text file attached inline (it has a name) and a second plain part of
- * a multipart/alternative are not. */
+ * a text file attached inline (it has a name), a part of a report and a
+ * second plain part of a multipart/alternative are not. */
 static void test_text_split_around_attachment(void **state)
 {
 	(void)state;
@@ -217,6 +217,8 @@ static void test_text_split_around_attachment(void **state)
 	    "On Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Where is it?\n"
 	    "--M\nContent-Type: text/plain; charset=utf-8; name=log.txt\n"
 	    "Content-Disposition: inline; filename=log.txt\n\nERROR failed again\n"
+	    "--M\nContent-Type: multipart/report; report-type=delivery-status; boundary=R\n\n"
+	    "--R\nContent-Type: text/plain\n\nreport text\n--R--\n"
 	    "--M\nContent-Type: multipart/alternative; boundary=A\n\n"
 	    "--A\nContent-Type: text/plain\n\nfirst\n--A\nContent-Type: text/plain\n\nsecond\n--A--\n"
 	    "--M--\n";
@@ -242,7 +244,9 @@ static void test_forward_headers_and_one_alternative(void **state)
 	    "From: Ann <Ann@Client.example>\nDate: Mon, 2 Mar 2026 10:14:00 +0100\nSubject: late\n"
 	    "MIME-Version: 1.0\nContent-Type: multipart/alternative; boundary=a\n\n"
 	    "--a\nContent-Type: text/plain\n\nWhere is it?\n"
-	    "--a\nContent-Type: text/html\n\n<p>Where is it?</p>\n--a--\n"
+	    "--a\nContent-Type: multipart/related; boundary=r\n\n"
+	    "--r\nContent-Type: text/html\n\n<p>Where is it?</p>\n"
+	    "--r\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0K\n--r--\n--a--\n"
 	    "--m--\n";
 	struct message m;
 	parse(raw, &m);
