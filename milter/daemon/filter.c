@@ -329,7 +329,6 @@ struct filter_session *filter_session_new(struct filter *f, const struct sockadd
 	return s;
 }
 
-/* Forget everything about the current message; keep the session. */
 /* Each thread keeps the message buffer of the last message it finished for
  * its next one, so that a buffer grown to the size of the usual message is
  * neither grown again (realloc and copy) nor faulted in again.  Buffers
@@ -380,6 +379,7 @@ static void raw_release(struct filter_session *s)
 		budget_freed(s->f->budget, len);
 }
 
+/* Forget everything about the current message; keep the session. */
 static void message_reset(struct filter_session *s)
 {
 	if (s->active)

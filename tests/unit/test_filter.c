@@ -262,11 +262,6 @@ static enum filter_reply feed(struct filter_session *s, const char *file)
 	return FILTER_CONTINUE;
 }
 
-/* One message from SENDER to RCPT through the whole session.  With FIRST,
- * the end of message is asked first to stop where the sentence encoder
- * would run, as an event loop asks: *FIRST is that answer; when it is
- * FILTER_AGAIN nothing may have been done yet, and the message is judged
- * again without the request, as a judge thread does. */
 /* A session through DAEMON with a message of FILE from SENDER to RCPT, up
  * to its end; *R is FILTER_CONTINUE unless the filter answered before. */
 static struct filter_session *open_message(struct fx *fx, const char *daemon, const char *sender,
@@ -284,6 +279,11 @@ static struct filter_session *open_message(struct fx *fx, const char *daemon, co
 	return s;
 }
 
+/* One message from SENDER to RCPT through the whole session.  With FIRST,
+ * the end of message is asked first to stop where the sentence encoder
+ * would run, as an event loop asks: *FIRST is that answer; when it is
+ * FILTER_AGAIN nothing may have been done yet, and the message is judged
+ * again without the request, as a judge thread does. */
 static enum filter_reply send_message(struct fx *fx, const char *daemon, const char *sender, const char *rcpt,
                                       const char *file, struct fake_mta *mta, enum filter_reply *first)
 {
@@ -488,8 +488,6 @@ static void test_hold(void **state)
 	fx_stop(&fx);
 }
 
-/* With the daemon's hold key, the token of a hold is sealed for its queue
- * id: what apology-postsuper checks before it acts. */
 /* A Message-ID with a line break, a tab or an escape sequence in it (here
  * the first Message-ID field, as libmilter passes a folded one) is no
  * message id: not kept, so neither the store, the terminal nor the
@@ -525,6 +523,8 @@ static void test_message_id_with_controls(void **state)
 	fx_stop(&fx);
 }
 
+/* With the daemon's hold key, the token of a hold is sealed for its queue
+ * id: what apology-postsuper checks before it acts. */
 static void test_hold_sealed(void **state)
 {
 	(void)state;

@@ -334,10 +334,6 @@ static void test_trail_outbox_stats(void **state)
 	g_array_unref(c);
 }
 
-/* The mail to the author (notify.c, built with GMime): a non-ASCII display
- * name, reviewer and comment travel in 7 bits (RFC 2047 in the headers, a
- * transfer encoding in the body) with CRLF line ends, and read back as
- * written. */
 /* A webhook row names its channel, not the URL (which may hold a secret,
  * and is read when the row is sent); a sender with control characters gets
  * no mail (they would reach the SMTP commands); one that does not parse as
@@ -387,6 +383,10 @@ static void test_notify_targets(void **state)
 	review_config_clear(&cfg);
 }
 
+/* The mail to the author (notify.c, built with GMime): a non-ASCII display
+ * name, reviewer and comment travel in 7 bits (RFC 2047 in the headers, a
+ * transfer encoding in the body) with CRLF line ends, and read back as
+ * written. */
 static void test_notify_mail_encoded(void **state)
 {
 	struct fixture *fx = *state;
@@ -500,8 +500,6 @@ static void test_settings(void **state)
 	review_config_clear(&cfg);
 }
 
-/* Each bounded setting refuses values outside its bounds, naming them;
- * sizes and address lists are read as documented. */
 /* The shipped review.yaml reads as YAML with the table's own defaults; the
  * reader is the daemon's, so YAML's own errors come with their place. */
 static void test_settings_file_is_yaml(void **state)
@@ -575,6 +573,8 @@ static void test_settings_lease_bound(void **state)
 	review_config_clear(&cfg);
 }
 
+/* Each bounded setting refuses values outside its bounds, naming them;
+ * sizes and address lists are read as documented. */
 static void test_settings_bounds(void **state)
 {
 	(void)state;
@@ -1107,7 +1107,6 @@ static void test_decisions_count(void **state)
 	g_array_unref(c);
 	g_array_unref(d);
 }
-/* The cases on a store, run on every backend. */
 /* ---- one queue, several hosts ------------------------------------------- */
 
 /* Write an executable shell script NAME in DIR; the caller frees the path. */
@@ -2539,6 +2538,7 @@ static void test_review_pool_size(void **state)
 	review_config_clear(&cfg);
 }
 
+/* The cases on a store, run on every backend. */
 #define STORE_CASES(setup)                                                                                   \
 	cmocka_unit_test_setup_teardown(test_list_filters, setup, teardown),                                 \
 	    cmocka_unit_test_setup_teardown(test_list_orders_and_pages, setup, teardown),                    \
