@@ -38,7 +38,7 @@ struct walk {
 	unsigned parts;
 	GMimePart *plain_part; /* first text/plain body (borrowed from the tree) */
 	GMimePart *html_part;  /* first text/html body */
-	GPtrArray *plain_more; /* later text/plain bodies of a multipart/mixed, in order */
+	GPtrArray *plain_more; /* later text/plain bodies of a multipart/mixed, in order (or NULL) */
 	bool in_alternative;   /* walking the parts of a multipart/alternative */
 	bool alt_has_plain;    /* ... and its plain version was seen */
 	bool join_plain;       /* a later plain body here continues the first (plain_more) */
@@ -350,9 +350,11 @@ static void walk_leaf(struct walk *w, GMimeObject *obj, bool forwarded)
 	}
 	if (plain && w->plain_part == NULL)
 		w->plain_part = GMIME_PART(obj);
-	else if (plain && w->join_plain && g_mime_part_get_filename(GMIME_PART(obj)) == NULL)
+	else if (plain && w->join_plain && g_mime_part_get_filename(GMIME_PART(obj)) == NULL) {
+		if (w->plain_more == NULL)
+			w->plain_more = g_ptr_array_new();
 		g_ptr_array_add(w->plain_more, obj);
-	else if (html && w->html_part == NULL)
+	} else if (html && w->html_part == NULL)
 		w->html_part = GMIME_PART(obj);
 }
 
@@ -601,11 +603,11 @@ static bool parse_message(GMimeMessage *m, const struct limits *lim, struct mess
 	}
 	fill_headers(msg, m);
 
-	struct walk w = {.lim = lim, .forwarded = g_string_new(NULL), .plain_more = g_ptr_array_new()};
+	struct walk w = {.lim = lim, .forwarded = g_string_new(NULL)};
 	walk_object(&w, g_mime_message_get_mime_part(m), 0, false);
 	GString *body = NULL;
 	char *text = w.plain_part && !w.unchecked ? leaf_text(&w, w.plain_part, false) : NULL;
-	if (text && w.plain_more->len) {
+	if (text && w.plain_more) {
 		GString *all = g_string_new(text);
 		for (guint i = 0; i < w.plain_more->len && !w.unchecked && all->len <= lim->max_text_bytes;
 		     i++) {
@@ -622,7 +624,8 @@ static bool parse_message(GMimeMessage *m, const struct limits *lim, struct mess
 		g_free(text);
 		text = g_string_free(all, FALSE);
 	}
-	g_ptr_array_unref(w.plain_more);
+	if (w.plain_more)
+		g_ptr_array_unref(w.plain_more);
 	if (text && w.html_part && is_blank(text)) {
 		g_free(text);
 		text = NULL;

@@ -55,7 +55,8 @@ struct line {
 	size_t len;     /* without line break and trailing blanks; 0 when blank */
 	unsigned depth; /* quote markers removed */
 	bool blank;
-	bool meta; /* an attribution, separator or reply header: history, not its words */
+	bool meta; /* history but not its words: an attribution, separator or reply header, or a
+	            * quoted message's signature, disclaimer or device line (not written to quoted) */
 	enum line_kind kind;
 };
 
@@ -276,20 +277,45 @@ static bool ends_as_attribution(const struct splitter *sp, const char *s, size_t
 	return false;
 }
 
+/* The length of the word at S + I (up to a space or N). */
+static size_t word_len(const char *s, size_t n, size_t i)
+{
+	size_t k = 0;
+	while (i + k < n && s[i + k] != ' ')
+		k++;
+	return k;
+}
+
+/* Is the N-byte word W one of LIST's, ASCII case aside? */
+static bool word_in(const struct wordlist *list, const char *w, size_t n)
+{
+	for (const char *const *v = list->words; *v; v++)
+		if (strlen(*v) == n && g_ascii_strncasecmp(w, *v, n) == 0)
+			return true;
+	return false;
+}
+
+/* The small words of names and titles, the only ones there in lower case:
+ * "Jan de Vries", "Head of Sales and Marketing". */
+static bool is_name_particle(const char *w, size_t n)
+{
+	static const char *const particles[] = {"de", "van", "von", "der", "da",  "di",  "le", "la",
+	                                        "du", "of",  "and", "at",  "for", "the", NULL};
+	for (const char *const *p = particles; *p; p++)
+		if (strlen(*p) == n && memcmp(w, *p, n) == 0)
+			return true;
+	return false;
+}
+
 /* Whether the N bytes at S, before an attribution's verb, read as who
  * wrote: a name ("Jan de Vries"), an address, or both; "As we" or "Your
  * agent Mark" in prose do not. */
 static bool names_a_writer(const char *s, size_t n)
 {
-	static const char *const small[] = {"de", "van", "von", "der", "da", "di", "le", "la", "du"};
 	for (size_t i = 0; i < n;) {
-		size_t k = 0;
-		while (i + k < n && s[i + k] != ' ')
-			k++;
+		size_t k = word_len(s, n, i);
 		bool ok = k == 0 || memchr(s + i, '@', k) || s[i] == '<' || s[i] == '"' || s[i] == '(' ||
-		          !g_ascii_islower(s[i]);
-		for (size_t m = 0; !ok && m < G_N_ELEMENTS(small); m++)
-			ok = strlen(small[m]) == k && memcmp(s + i, small[m], k) == 0;
+		          !g_ascii_islower(s[i]) || is_name_particle(s + i, k);
 		if (!ok || (memchr(s + i, '.', k) && !memchr(s + i, '@', k)))
 			return false;
 		i += k + 1;
@@ -297,33 +323,28 @@ static bool names_a_writer(const char *s, size_t n)
 	return n > 0;
 }
 
-/* "Ann wrote on 03/03/2026 09:14:" (Thunderbird): who wrote, a verb, "on",
- * and a date before the closing colon.  Returns where the date starts (the
- * name before it may be a month's: "Jan"), or 0. */
+/* "Ann wrote on 03/03/2026 09:14:" (Thunderbird, "schrieb am", "a écrit
+ * le"): who wrote, a verb of the lexicon's, one of its attribution
+ * prefixes ("on"), and a date before the closing colon.  Returns where the
+ * date starts (the name before it may be a month's: "Jan"), or 0. */
 static size_t wrote_on_date(const struct splitter *sp, const struct line *l)
 {
-	static const char *const ons[] = {" on ", " am ", " le "};
-	size_t n = l->len;
+	size_t n = l->len, verb = 0, verb_len = 0;
 
 	if (n == 0 || l->s[n - 1] != ':' || !has_digit(l->s, n))
 		return 0;
-	for (size_t k = 0; k < G_N_ELEMENTS(ons); k++) {
-		for (const char *at = l->s;
-		     (at = g_strstr_len(at, (gssize)(n - (size_t)(at - l->s)), ons[k])) != NULL; at++) {
-			/* the word before " on " is a verb of the lexicon's */
-			size_t end = (size_t)(at - l->s), start = end;
-			while (start > 0 && l->s[start - 1] != ' ')
-				start--;
-			bool verb = false;
-			for (const char *const *v = sp->lex->lists[SPLIT_ATTRIBUTION_VERBS].words;
-			     *v && !verb; v++)
-				verb = strlen(*v) == end - start &&
-				       g_ascii_strncasecmp(l->s + start, *v, end - start) == 0;
-			size_t date = end + strlen(ons[k]);
-			if (verb && start > 0 && names_a_writer(l->s, start - 1) &&
-			    has_digit(l->s + date, n - date))
-				return date;
+	for (size_t i = 0; i < n;) {
+		size_t k = word_len(l->s, n, i);
+		if (verb_len && verb > 0 &&
+		    word_in(&sp->lex->lists[SPLIT_ATTRIBUTION_PREFIXES], l->s + i, k) &&
+		    names_a_writer(l->s, verb - 1) && has_digit(l->s + i + k, n - i - k))
+			return i + k + 1;
+		if (k) {
+			bool is_verb = word_in(&sp->lex->lists[SPLIT_ATTRIBUTION_VERBS], l->s + i, k);
+			verb = is_verb ? i : 0;
+			verb_len = is_verb ? k : 0;
 		}
+		i += k + 1;
 	}
 	return 0;
 }
@@ -835,8 +856,6 @@ enum contact {
  * quoted complaint's "Still waiting" under its "Thanks," is its words. */
 static enum contact contact_kind(const struct line *l)
 {
-	static const char *const small[] = {"of",  "and", "at",  "for", "the", "de",
-	                                    "van", "von", "der", "da",  "di"};
 	size_t digits = 0, letters = 0, words = 0;
 	char last = l->s[l->len - 1];
 
@@ -853,12 +872,11 @@ static enum contact contact_kind(const struct line *l)
 	if (digits >= PHONE_DIGITS_MIN && letters <= PHONE_LABEL_LETTERS)
 		return CONTACT_STRONG;
 	for (size_t i = 0; i < l->len;) {
-		size_t n = 0, upper = 0;
-		while (i + n < l->len && l->s[i + n] != ' ')
-			upper += g_ascii_isupper(l->s[i + n++]) != 0;
-		bool capital = n == 0 || (!g_ascii_islower(l->s[i]) && (upper < n || n <= ACRONYM_MAX));
-		for (size_t k = 0; !capital && k < G_N_ELEMENTS(small); k++)
-			capital = strlen(small[k]) == n && memcmp(l->s + i, small[k], n) == 0;
+		size_t n = word_len(l->s, l->len, i), upper = 0;
+		for (size_t k = 0; k < n; k++)
+			upper += g_ascii_isupper(l->s[i + k]) != 0;
+		bool capital = n == 0 || (!g_ascii_islower(l->s[i]) && (upper < n || n <= ACRONYM_MAX)) ||
+		               is_name_particle(l->s + i, n);
 		if (n > 0 && (!capital || ++words > SIGN_OFF_WORDS_MAX))
 			return CONTACT_NONE;
 		i += n + 1;
@@ -1021,9 +1039,7 @@ static bool is_name_line(const struct line *l)
 	size_t words = 0;
 
 	for (size_t i = 0; i < l->len;) {
-		size_t n = 0;
-		while (i + n < l->len && l->s[i + n] != ' ')
-			n++;
+		size_t n = word_len(l->s, l->len, i);
 		const unsigned char *w = (const unsigned char *)l->s + i;
 		if (n > 0 && (++words > NAME_WORDS_MAX || !(g_ascii_isupper(w[0]) || w[0] >= 0x80) ||
 		              (n > 1 && g_ascii_isupper(w[1])) || !g_ascii_isalpha(w[n - 1])))

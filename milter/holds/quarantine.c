@@ -272,12 +272,6 @@ static struct outcome outcome_of(const struct review_config *cfg, enum review_ac
 	};
 }
 
-/* What came of an MTA step (act_on_mta). */
-enum step {
-	STEP_FAILED, /* not done (or, for a helper stopped, not known to be done) */
-	STEP_DONE,   /* done */
-};
-
 /* The MTA step O on Q, decided at NOW: release or delete, then
  * check the queue.  A helper that exited 0 did the step: when the queue
  * cannot be read afterwards it is trusted, *UNCHECKED (else left NULL)
@@ -294,18 +288,17 @@ enum step {
  * by itself with a failure did not act: it refuses (exit 69, 77, ...)
  * before postsuper runs, also when the message left the hold queue by
  * other means, and reports postsuper's own failure. */
-static enum step act_on_mta(const struct review_config *cfg, struct store *st,
-                            const struct store_quarantine *q, struct outcome o, gint64 now,
-                            char **unconfirmed, char **unchecked, char **err)
+static bool act_on_mta(const struct review_config *cfg, struct store *st, const struct store_quarantine *q,
+                       struct outcome o, gint64 now, char **unconfirmed, char **unchecked, char **err)
 {
 	char *helper_err = NULL, *where = NULL, *why = NULL;
 	bool stopped = false, ran = run_helper(cfg, q, o.verb, &stopped, &helper_err);
-	enum step step = STEP_FAILED;
+	bool done = false;
 	if (!ran && !stopped) {
 		*err = g_steal_pointer(&helper_err); /* a refusal: it did not act */
 	} else if (!queue_where(cfg, q, &where, &why)) {
 		if (ran) {
-			step = STEP_DONE; /* the helper said so */
+			done = true; /* the helper said so */
 			*unchecked = g_steal_pointer(&why);
 		} else {
 			*err = g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
@@ -314,12 +307,12 @@ static enum step act_on_mta(const struct review_config *cfg, struct store *st,
 		*err = ran ? g_strdup_printf("queue id %s is still in the %s queue", q->queue_id, where)
 		           : g_steal_pointer(&helper_err);
 	} else if (ran) {
-		step = STEP_DONE;
+		done = true;
 	} else {
 		/* stopped, the queue showing the step: the helper's or someone else's? */
 		enum store_status started = store_helper_started(st, q->id, o.verb, now, &why);
 		if (started == STORE_FOUND) {
-			step = STEP_DONE;
+			done = true;
 			*unconfirmed = g_steal_pointer(&helper_err);
 		} else if (started == STORE_ERROR) {
 			*err = g_strdup_printf("%s; whether it acted is not known: %s", helper_err, why);
@@ -330,9 +323,9 @@ static enum step act_on_mta(const struct review_config *cfg, struct store *st,
 	g_free(helper_err);
 	g_free(where);
 	g_free(why);
-	if (step == STEP_DONE && o.release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
+	if (done && o.release && !*cfg->sendmail_cf) /* the helper ran Sendmail's queue itself */
 		deliver_soon(cfg, q->queue_id);
-	return step;
+	return done;
 }
 
 unsigned quarantine_mta_commands(const struct review_config *cfg)
@@ -341,12 +334,6 @@ unsigned quarantine_mta_commands(const struct review_config *cfg)
 	 * then deliver_soon() (one command) or undo_claim()'s still_queued(). */
 	unsigned read = *cfg->sendmail_cf ? 2 : 1;
 	return read + 1 + read + read;
-}
-
-bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
-                    const char *who, const char *comment, gint64 now, char **err)
-{
-	return quarantine_decide(cfg, st, id, action, who, comment, NULL, now, NULL, err);
 }
 
 /* Record LABELS (struct store_label; freed here). */
@@ -544,8 +531,7 @@ static bool decide_here(const struct review_config *cfg, struct store *st, const
 		return false;
 	}
 	char *mta_err = NULL, *unconfirmed = NULL, *unchecked = NULL, *by = NULL;
-	enum step step = act_on_mta(cfg, st, q, o, now, &unconfirmed, &unchecked, &mta_err);
-	if (step == STEP_FAILED) {
+	if (!act_on_mta(cfg, st, q, o, now, &unconfirmed, &unchecked, &mta_err)) {
 		*err = g_strdup_printf("%s of message %" G_GINT64_FORMAT " failed: %s", what, q->id, mta_err);
 		char *result = g_strdup_printf("failed: %s", *err);
 		undo_claim(cfg, st, q, o, claimed, s, result, now);

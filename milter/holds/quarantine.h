@@ -32,13 +32,10 @@ const char *review_action_name(enum review_action action);
  * helper fails or when the message is still in the hold queue afterwards;
  * a failure of the MTA step is recorded in the audit trail too.  A helper
  * that exited 0 is trusted when the queue cannot be read afterwards.  False
- * also when the decision was left open (quarantine_decide_open).
- */
-bool quarantine_act(const struct review_config *cfg, struct store *st, gint64 id, enum review_action action,
-                    const char *who, const char *comment, gint64 now, char **err);
-/* The same, recording the decision's labels (labeling.h): WRONG (char *;
- * may be NULL) are the rules of the reply's findings the reviewer marked
- * wrong; a rule that is not one of them fails before anything is done.
+ * also when the decision was left open (quarantine_decide_open).  WRONG
+ * (char *; may be NULL) are the rules of the reply's findings the reviewer
+ * marked wrong, recorded as the decision's labels (labeling.h); a rule
+ * that is not one of them fails before anything is done.
  * A hold that another mail host holds (quarantine_elsewhere) is not acted
  * on here: the decision is written to the store as an action addressed to
  * that host, for its agent (quarantine_agent_once), and *SENT_TO (may be

@@ -15,7 +15,7 @@
  * in memory under random tokens sent in HttpOnly SameSite=Strict cookies, a
  * CSRF token checked on every POST, strict security headers on every answer,
  * and a thread running the notification worker (notify.h) every few seconds.
- * Decisions go through quarantine_act(), as the CLI's do.
+ * Decisions go through quarantine_decide_open(), as the CLI's do.
  *
  * Hostile clients: a few worker threads each poll many connections, so a
  * slow client holds a connection, never a thread; connguard.h keeps the

@@ -4,7 +4,7 @@
  * complaint it answers, the decision, the audit trail and statistics.
  * Everything is read from the store (findings as the daemon rendered them
  * from struct decision) and written as escaped text; the HTML part of a
- * message is never rendered.  Decisions go through quarantine_act(), the same path as
+ * message is never rendered.  Decisions go through quarantine_decide_open(), the same path as
  * `apologyctl quarantine`.
  */
 #include <stdlib.h>

@@ -262,10 +262,10 @@ static enum filter_reply feed(struct filter_session *s, const char *file)
 	return FILTER_CONTINUE;
 }
 
-/* A session through DAEMON with a message of FILE from SENDER to RCPT, up
- * to its end; *R is FILTER_CONTINUE unless the filter answered before. */
-static struct filter_session *open_message(struct fx *fx, const char *daemon, const char *sender,
-                                           const char *rcpt, const char *file, enum filter_reply *r)
+/* A session through DAEMON from SENDER to RCPT, up to its data; *R is
+ * FILTER_CONTINUE unless the filter answered before. */
+static struct filter_session *open_session(struct fx *fx, const char *daemon, const char *sender,
+                                           const char *rcpt, enum filter_reply *r)
 {
 	struct filter_session *s = filter_session_new(fx->f, NULL, "192.0.2.1");
 	filter_set_daemon_name(s, daemon);
@@ -274,6 +274,14 @@ static struct filter_session *open_message(struct fx *fx, const char *daemon, co
 		filter_rcpt(s, rcpt);
 		*r = filter_data(s);
 	}
+	return s;
+}
+
+/* The same, with a message of FILE up to its end. */
+static struct filter_session *open_message(struct fx *fx, const char *daemon, const char *sender,
+                                           const char *rcpt, const char *file, enum filter_reply *r)
+{
+	struct filter_session *s = open_session(fx, daemon, sender, rcpt, r);
 	if (*r == FILTER_CONTINUE)
 		feed(s, file);
 	return s;
@@ -501,11 +509,10 @@ static void test_message_id_with_controls(void **state)
 	char *err = NULL;
 	fx_start(&fx, NULL);
 	mta_init(&mta);
-	struct filter_session *s = filter_session_new(fx.f, NULL, "192.0.2.1");
-	filter_set_daemon_name(s, "ORIGINATING");
-	assert_int_equal(filter_mail(s, "<sam@acme.example>", NULL), FILTER_CONTINUE);
-	filter_rcpt(s, "<dana@client.example>");
-	assert_int_equal(filter_data(s), FILTER_CONTINUE);
+	enum filter_reply r;
+	struct filter_session *s =
+	    open_session(&fx, "ORIGINATING", "<sam@acme.example>", "<dana@client.example>", &r);
+	assert_int_equal(r, FILTER_CONTINUE);
 	filter_header(s, "Message-ID", "<reply\r\n X-Forged: yes\tx\033[2J@acme.example>");
 	feed(s, "reply-bad.eml"); /* its own Message-ID comes second: not read */
 	assert_int_equal(filter_end_of_message(s, "QID1", &fake_ops, &mta), FILTER_ACCEPT);

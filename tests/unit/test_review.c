@@ -2183,8 +2183,8 @@ static gint64 expiry_killed(const struct fixture *fx, struct review_config *b, c
 	if (pid == 0) {
 		setpgid(0, 0); /* the helper it runs is killed with it */
 		struct store *st = store_open(fx->location, &err);
-		bool ok = st != NULL &&
-		          quarantine_act(b, st, id, REVIEW_EXPIRE, "root", "held longer than 7d", 600, &err);
+		bool ok = st != NULL && quarantine_decide(b, st, id, REVIEW_EXPIRE, "root",
+		                                          "held longer than 7d", NULL, 600, NULL, &err);
 		/* It ended without stopping in the helper: helper_started() says so. */
 		char *path = g_build_filename(fx->dir, "started", NULL);
 		FILE *started = fopen(path, "w");
