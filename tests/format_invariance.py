@@ -4,7 +4,8 @@
 Each reply of an account manager, quoting a client's complaint or ordinary mail, is wrapped as Gmail writes it
 (the baseline) and as other mail programs do (Outlook's header blocks, Outlook on the web's HTML, Apple Mail,
 Thunderbird, German Outlook, bottom-posting, transfer encodings, the client's own signature, disclaimer and
-device line under the quoted text, a body split around an inline attachment, a complaint forwarded whole). Every
+device line under the quoted text, a body split around an inline attachment, a complaint forwarded whole, the
+account manager's own earlier note quoted under the client's message). Every
 wrapping must give the baseline's verdict, findings, complaint call and date, and a complaint evidence within
 TOLERANCE logits. The texts are the project's own.
 
@@ -93,6 +94,9 @@ REPLIES = [
 ME, MY_ADDR = "Tomasz Nowak", "tomasz.nowak@brightline-print.example"
 MY_SIG = ["Best regards,", ME, "Account Manager | Brightline Print"]
 CLIENT_SIG = ["Operations Manager", "Tel: +44 20 7946 0321 | Mob: +44 7700 900123", "Harbourside Holdings Ltd"]
+# the account manager's own earlier note, quoted under the client's message: history, not the client's words
+MY_NOTE = ["Hi,", "Sorry, the courier missed the pickup again and the delivery will be late; it has gone wrong twice "
+           "now and nobody called you. We are still waiting on them.", "Tomasz"]
 DISCLAIMER = ("This email and any attachments are confidential and intended solely for the addressee. If you have "
               "received it in error, please notify the sender and delete it.")
 
@@ -188,6 +192,13 @@ def wrap(fmt, reply, name, addr, subject, text, i):
                 "--M\nContent-Type: application/pdf; name=note.pdf\nContent-Disposition: inline; filename=note.pdf\n"
                 "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n"
                 f"--M\nContent-Type: text/plain; charset=utf-8\n\n{attribution}{quoted(text)}\n--M--\n")
+    if fmt == "own-note-under":  # Gmail: our earlier note quoted under the client's message
+        own = f"On Fri, Feb 27, 2026 at 4:02 PM {ME} <{MY_ADDR}> wrote:\n" + quoted(MY_NOTE)
+        return plain + mine(reply) + "\n" + attribution + quoted(text + [own]) + "\n"
+    if fmt == "outlook-own-note":  # Outlook: our earlier note in a header block below the client's message
+        return plain + mine(reply) + "\n________________________________\n" + outlook_block(name, addr, subject) + \
+            paras(text) + "\n\n________________________________\n" + \
+            outlook_block(ME, MY_ADDR, subject, sent="Friday, February 27, 2026 4:02 PM") + paras(MY_NOTE) + "\n"
     if fmt == "forwarded-whole":
         return (headers(subject, "multipart/mixed; boundary=M", None, i) +
                 f"--M\nContent-Type: text/plain; charset=utf-8\n\n{mine(reply)}\n"
@@ -198,7 +209,8 @@ def wrap(fmt, reply, name, addr, subject, text, i):
 
 FORMATS = ["gmail", "outlook", "outlook-original", "outlook-german", "outlook-web-html", "gmail-html", "apple",
            "thunderbird", "bottom-post", "quoted-printable-1252", "base64", "crlf", "client-signature",
-           "client-disclaimer", "client-device-line", "split-around-attachment", "forwarded-whole"]
+           "client-disclaimer", "client-device-line", "split-around-attachment", "forwarded-whole",
+           "own-note-under", "outlook-own-note"]
 
 
 def judge(ctl, policy, paths):

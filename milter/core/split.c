@@ -55,8 +55,9 @@ struct line {
 	size_t len;     /* without line break and trailing blanks; 0 when blank */
 	unsigned depth; /* quote markers removed */
 	bool blank;
-	bool meta; /* history but not its words: an attribution, separator or reply header, or a
-	            * quoted message's signature, disclaimer or device line (not written to quoted) */
+	bool meta; /* history but not its words: an attribution, separator or reply header, a
+	            * quoted message's signature, disclaimer or device line, or a message the sender
+	            * wrote earlier (not written to quoted) */
 	enum line_kind kind;
 };
 
@@ -64,6 +65,8 @@ struct splitter {
 	GArray *lines; /* struct line */
 	const struct split_lexicon *lex;
 	struct thread_view *view;
+	const char *from; /* the message's own From address (lower case), "" when absent */
+	size_t from_len;
 	bool date_done;         /* the first attribution or reply header was read */
 	enum line_kind tidying; /* the kind of the run tidy_run() reads */
 	size_t header_end;      /* a Date:/Sent: line before this index is a reply header's */
@@ -142,6 +145,28 @@ static bool has_year(const char *s, size_t n)
 		    (i == 0 || !g_ascii_isalnum(s[i - 1])) && (i + 4 == n || !g_ascii_isalnum(s[i + 4]));
 		if (alone && (memcmp(s + i, "19", 2) == 0 || memcmp(s + i, "20", 2) == 0) &&
 		    g_ascii_isdigit(s[i + 2]) && g_ascii_isdigit(s[i + 3]))
+			return true;
+	}
+	return false;
+}
+
+/* A byte that may stand in an address's local part or domain. */
+static bool is_address_byte(char c)
+{
+	return g_ascii_isalnum(c) || (c && strchr("._%+-", c) != NULL);
+}
+
+/* Does the message's own From address stand whole in N bytes at S ("Alex
+ * <alex@agency.example> wrote:", "From: alex@agency.example")? */
+static bool names_sender(const struct splitter *sp, const char *s, size_t n)
+{
+	if (sp->from_len == 0 || !memchr(s, '@', n))
+		return false;
+	for (size_t i = 0; i + sp->from_len <= n; i++) {
+		size_t end = i + sp->from_len;
+		if (lower_ascii(s[i]) == sp->from[0] &&
+		    g_ascii_strncasecmp(s + i, sp->from, sp->from_len) == 0 &&
+		    (i == 0 || !is_address_byte(s[i - 1])) && (end == n || !is_address_byte(s[end])))
 			return true;
 	}
 	return false;
@@ -399,6 +424,24 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 	return ends_as_attribution(sp, next->s, next->len, true) ? 2 : 0;
 }
 
+/* Does the attribution of SPAN lines at line I name the message's own
+ * sender: an earlier message of the author's, not the client's? */
+static bool attribution_by_sender(const struct splitter *sp, size_t i, size_t span)
+{
+	for (size_t k = 0; k < span; k++)
+		if (names_sender(sp, line_at(sp, i + k)->s, line_at(sp, i + k)->len))
+			return true;
+	return false;
+}
+
+/* The From: line L of a reply header names the message's own sender. */
+static bool from_header_by_sender(const struct splitter *sp, const struct line *l)
+{
+	size_t vlen;
+	const char *v = header_any(l, &sp->lex->lists[SPLIT_FROM_HEADERS], &vlen);
+	return v && names_sender(sp, v, vlen);
+}
+
 /* The date of the attribution at line I spanning SPAN lines. */
 static gint64 attribution_date(const struct splitter *sp, size_t i, size_t span)
 {
@@ -445,7 +488,9 @@ static bool is_separator(const struct splitter *sp, const struct line *l)
 	return starts_with_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_SEPARATOR_STARTS]);
 }
 
-/* A quoted line: the first attribution or reply-header date sets the date. */
+/* A quoted line: the first attribution or reply-header date sets the date,
+ * unless it heads one of the sender's own earlier messages (the date is
+ * the client's message's). */
 static void note_quoted(struct splitter *sp, size_t i)
 {
 	const struct line *l = line_at(sp, i);
@@ -456,7 +501,7 @@ static void note_quoted(struct splitter *sp, size_t i)
 	if (sp->date_done || l->blank)
 		return;
 	if (is_from_header(sp, l)) {
-		sp->header_end = i + HEADER_SPAN;
+		sp->header_end = from_header_by_sender(sp, l) ? 0 : i + HEADER_SPAN;
 		return;
 	}
 	if (is_separator(sp, l)) {
@@ -469,7 +514,7 @@ static void note_quoted(struct splitter *sp, size_t i)
 		return;
 	}
 	span = attribution_span(sp, i, &dated);
-	if (span)
+	if (span && !attribution_by_sender(sp, i, span))
 		set_date(sp, dated ? attribution_date(sp, i, span) : -1);
 }
 
@@ -548,7 +593,7 @@ static size_t take_attribution(struct splitter *sp, size_t i, bool *tail)
 	*tail = unquoted;
 	for (size_t k = 0; k < span; k++)
 		line_at(sp, i + k)->kind = LINE_QUOTED;
-	if (!sp->date_done)
+	if (!sp->date_done && !attribution_by_sender(sp, i, span))
 		set_date(sp, dated ? attribution_date(sp, i, span) : -1);
 	return span;
 }
@@ -681,6 +726,73 @@ static void mark_meta(struct splitter *sp)
 			for (size_t k = 0; k < span; k++)
 				line_at(sp, i + k)->meta = true;
 			i += span - 1;
+		}
+	}
+}
+
+/* ---- pass 2c: the sender's own earlier messages ------------------------- */
+
+/* Who wrote the message that the history line I (already meta) heads: 1
+ * the sender (a From: or attribution naming the message's own address), 0
+ * someone else or not known yet (a separator: the From: under it decides),
+ * -1 a line that heads no message (a reply header's other lines). *SPAN:
+ * the lines it takes. */
+static int writer_at(const struct splitter *sp, size_t i, size_t *span)
+{
+	const struct line *l = line_at(sp, i);
+	bool dated;
+
+	*span = 1;
+	if (is_from_header(sp, l))
+		return from_header_by_sender(sp, l);
+	if (is_separator(sp, l) || is_underscore_rule(l))
+		return 0;
+	if (is_header_line(sp, l))
+		return -1;
+	*span = attribution_span(sp, i, &dated);
+	if (*span == 0) {
+		*span = 1;
+		return -1; /* a header's value wrapped onto a line of its own */
+	}
+	return attribution_by_sender(sp, i, *span);
+}
+
+/* The sender's own earlier messages in the history ("On ..., Alex
+ * <alex@agency.example> wrote:" above the account manager's last note) are
+ * history but not the client's words: the gate is to read what the client
+ * wrote.  Each runs from its attribution or From: line at the depth of its
+ * first line, until a shallower line, the next message's head or the
+ * author's own text; an older message quoted inside it (the client's, under
+ * an attribution of its own) stays. */
+static void drop_own_messages(struct splitter *sp)
+{
+	bool own = false, depth_known = false;
+	unsigned depth = 0;
+
+	if (sp->from_len == 0)
+		return;
+	for (size_t i = 0; i < sp->lines->len; i++) {
+		struct line *l = line_at(sp, i);
+		size_t span;
+		int writer;
+
+		if (l->kind != LINE_QUOTED) {
+			own = false;
+		} else if (l->meta) {
+			writer = writer_at(sp, i, &span);
+			if (writer >= 0) {
+				own = writer == 1;
+				depth_known = false;
+			}
+			i += span - 1;
+		} else if (own && !l->blank && depth_known && l->depth < depth) {
+			own = false;
+		} else if (own) {
+			if (!l->blank && !depth_known) {
+				depth = l->depth;
+				depth_known = true;
+			}
+			l->meta = true;
 		}
 	}
 }
@@ -1258,16 +1370,20 @@ void split_message(const struct policy *pol, const struct message *msg, struct t
 {
 	const char *body = msg->body ? msg->body : "";
 	size_t len = msg->body ? msg->body_len : 0;
-	struct splitter sp = {.view = view, .lex = pol ? &pol->split : split_lexicon_builtin()};
+	struct splitter sp = {.view = view,
+	                      .lex = pol ? &pol->split : split_lexicon_builtin(),
+	                      .from = msg->from ? msg->from : ""};
 	GString *text = g_string_sized_new(len / 2 + 16);
 	GString *quoted = g_string_sized_new(len / 2 + 16);
 
 	memset(view, 0, sizeof *view);
 	view->quoted_date = -1;
 	sp.lines = g_array_sized_new(FALSE, FALSE, sizeof(struct line), len / 32 + 8);
+	sp.from_len = strlen(sp.from);
 	read_lines(body, len, sp.lines);
 	classify(&sp);
 	mark_meta(&sp);
+	drop_own_messages(&sp);
 	tidy(&sp);
 	write_result(&sp, text, quoted);
 	g_array_unref(sp.lines);

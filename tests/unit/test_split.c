@@ -440,6 +440,67 @@ static void test_case(void **state)
 	thread_view_clear(&v);
 }
 
+/* The sender's own earlier messages are history, not the client's words. */
+struct sender_case {
+	const char *name;
+	const char *body;
+	const char *text;   /* expected new text */
+	const char *quoted; /* expected quoted history */
+	gint64 date;        /* expected quoted_date */
+	const char *from;   /* the message's own From address */
+};
+
+static const struct sender_case sender_cases[] = {
+    {"the sender's own message under the client's is dropped",
+     "Sorry, on it.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <dana@client.example> wrote:\n> Still nothing "
+     "arrived.\n>\n> On Fri, 27 Feb 2026 at 10:00, Alex <Alex@Agency.example> wrote:\n>> Your order ships "
+     "today.\n",
+     "Sorry, on it.", "Still nothing arrived.", T0, "alex@agency.example"},
+    {"another writer's message under the client's stays",
+     "Sorry, on it.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <dana@client.example> wrote:\n> Still nothing "
+     "arrived.\n>\n> On Fri, 27 Feb 2026 at 10:00, Alex <alex@agency.example> wrote:\n>> Your order ships "
+     "today.\n",
+     "Sorry, on it.", "Still nothing arrived.\n\nYour order ships today.", T0, "joann@agency.example"},
+    {"an address that only ends like the sender's is someone else's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Jo <jo.alex@agency.example> wrote:\n> Late again.\n", "Noted.",
+     "Late again.", T0, "alex@agency.example"},
+    {"a follow-up on the sender's own note quotes no client",
+     "Just checking in on the note below.\n\nOn Mon, 2 Mar 2026 at 09:14, Alex <alex@agency.example> "
+     "wrote:\n> We missed the date again, sorry.\n",
+     "Just checking in on the note below.", "", -1, "alex@agency.example"},
+    {"the client's answer inline under the sender's quoted question stays",
+     "Sorry.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <dana@client.example> wrote:\n> On Fri, 27 Feb 2026 at "
+     "10:00, Alex <alex@agency.example> wrote:\n>> Does the new date work?\n> No. Still nothing here.\n",
+     "Sorry.", "No. Still nothing here.", T0, "alex@agency.example"},
+    {"the sender's own attribution does not date the client's undated quote",
+     "Sorry.\n\n> Still nothing arrived.\n>\n> On Fri, 27 Feb 2026 at 10:00, Alex <alex@agency.example> "
+     "wrote:\n>> Ships today.\n",
+     "Sorry.", "Still nothing arrived.", -1, "alex@agency.example"},
+    {"outlook: the sender's own message below the client's is dropped",
+     "Sorry.\n\nFrom: Dana <dana@client.example>\nSent: Monday, March 2, 2026 9:14 AM\nSubject: Re: "
+     "order\n\nStill nothing.\n\nFrom: Alex Morgan <alex@agency.example>\nSent: Friday, February 27, 2026 "
+     "10:00 AM\nSubject: order\n\nShips today.\n",
+     "Sorry.", "Still nothing.", T0, "alex@agency.example"},
+    {"outlook: the client's message below the sender's own dates the thread",
+     "Following up.\n\nFrom: Alex Morgan <alex@agency.example>\nSent: Monday, March 2, 2026 9:14 AM\n\nShips "
+     "today.\n\nFrom: Dana <dana@client.example>\nSent: Friday, February 27, 2026 10:00 AM\n\nStill "
+     "nothing.\n",
+     "Following up.", "Still nothing.", T0 - 3 * 86400 + 46 * 60, "alex@agency.example"},
+};
+
+static void test_sender_case(void **state)
+{
+	const struct sender_case *c = *state;
+	struct message msg = {.body = (char *)c->body, .body_len = strlen(c->body), .from = (char *)c->from};
+	struct thread_view v;
+
+	split_message(NULL, &msg, &v);
+	assert_string_equal(v.text, c->text);
+	assert_string_equal(v.quoted, c->quoted);
+	assert_int_equal(v.quoted_date, c->date);
+	thread_view_clear(&v);
+}
+
 /* Replace each of PLACEHOLDERS in S by as many spaces. */
 static char *blank_out(const char *s, const char *const *placeholders)
 {
@@ -706,11 +767,15 @@ static void test_policy_sentence_words(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(html_cases) + 6];
+	static struct CMUnitTest
+	    tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(sender_cases) + G_N_ELEMENTS(html_cases) + 6];
 	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
 		tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL, (void *)&cases[i]};
+	for (size_t i = 0; i < G_N_ELEMENTS(sender_cases); i++)
+		tests[n++] = (struct CMUnitTest){sender_cases[i].name, test_sender_case, NULL, NULL,
+		                                 (void *)&sender_cases[i]};
 	for (size_t i = 0; i < G_N_ELEMENTS(html_cases); i++)
 		tests[n++] = (struct CMUnitTest){html_cases[i].name, test_html_case, NULL, NULL,
 		                                 (void *)&html_cases[i]};
