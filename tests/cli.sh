@@ -543,6 +543,38 @@ expect "reconcile on another host" 0 "$CTL" quarantine $H $M -o host-name=mx-a r
 contains "it compares no other host's record" out "0 held record(s), 0 mismatch"
 expect "reconcile on the hold's host" 1 "$CTL" quarantine $H $M -o host-name=mx-b reconcile
 contains "there the record is not held" out "1 held record(s), 1 mismatch"
+contains "reconcile names the command that records it" out "(apologyctl quarantine forget 1 records that)"
+# forget: a hold whose message left the hold queue outside apologyctl is recorded as gone;
+# one still in the hold queue (the stand-in lists it with -qQ), another host's, one held
+# moments ago and one not held are refused, and nothing is recorded for them.
+sqlite3 "$tmp/hosts.db" "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,
+  findings, created, state, host) VALUES ('wB3AbCdE12345', 'f@agency.example', 'tokf', 'sam@agency.example',
+  'dana@client.example', 'hold', 9, '{}', $now, 'held', 'mx-b')" || fail=$((fail + 1))
+fid=$(sqlite3 "$tmp/hosts.db" "SELECT id FROM quarantine WHERE token = 'tokf'")
+printf '#!/bin/sh\ncase "$*" in *-qQ*) echo "wB3AbCdE12345     812 Mon Mar  2 09:14 <sam@agency.example>";; esac\n' \
+	>"$tmp/sendmail-held" && chmod +x "$tmp/sendmail-held"
+MH="-o sendmail-config=$tmp/sendmail.cf -o sendmail-program=$tmp/sendmail-held -o spool-directory="
+expect "forget a hold held moments ago" 69 "$CTL" quarantine $H $M -o host-name=mx-b forget "$fid"
+contains "it says why" err "was held less than 5 minutes ago: the MTA may not have put it in its hold queue yet"
+sqlite3 "$tmp/hosts.db" "UPDATE quarantine SET created = $now - 3600 WHERE id = $fid" || fail=$((fail + 1))
+expect "forget a hold still in the hold queue" 69 "$CTL" quarantine $H $MH -o host-name=mx-b forget "$fid"
+contains "it says to decide it" err "is in the hold queue (queue id wB3AbCdE12345): release, discard or return it"
+expect "forget another host's hold" 69 "$CTL" quarantine $H $M -o host-name=mx-a forget "$fid"
+contains "it names the host" err "is held on mx-b: forget it there"
+expect "forget with a stray argument" 64 "$CTL" quarantine $H $M -o host-name=mx-b forget "$fid" --wrong excuse
+[ "$(sqlite3 "$tmp/hosts.db" "SELECT state || count(r.id) FROM quarantine q LEFT JOIN reviews r ON
+  r.quarantine_id = q.id AND r.action = 'forget' WHERE q.id = $fid")" = held0 ] && pass=$((pass + 1)) ||
+	{ fail=$((fail + 1)); echo "FAIL a refused forget changed the record"; }
+expect "forget a hold whose message left the queue" 0 "$CTL" quarantine $H $M -o host-name=mx-b forget "$fid" \
+	--comment "cleared by hand"
+contains "it says where the queue has it" out "message $fid: gone (in no queue), recorded by "
+expect "show a forgotten hold" 0 "$CTL" quarantine $H show "$fid"
+contains "show: its state" out "^message $fid: gone, queue id wB3AbCdE12345"
+contains "show: the audit entry" out "forget.*in no queue; cleared by hand"
+expect "forget it again" 69 "$CTL" quarantine $H $M -o host-name=mx-b forget "$fid"
+contains "it is not held" err "message $fid is gone, not held"
+expect "reconcile after forget" 1 "$CTL" quarantine $H $M -o host-name=mx-b reconcile
+contains "only the other record is not held" out "1 held record(s), 1 mismatch"
 # agent-lease must outlast what one decision's MTA commands may take (each
 # mta-timeout and 2 s to stop it; 4 commands with Postfix), on the command line
 # or in review.yaml; and an MTA command that hangs is stopped after mta-timeout.

@@ -10,6 +10,7 @@
  *   return ID --comment TEXT delete it and mail the author the comment
  *   expire                   act on mail held longer than expire-after
  *   reconcile                compare the store with the hold queue
+ *   forget ID [--comment TEXT]  a hold whose message left the queue outside the tool
  *   agent [--once]           carry out the decisions reviewers made on other
  *                            hosts about this host's holds (docs/postgresql.md)
  *
@@ -59,6 +60,10 @@ static const char usage_text[] =
     "                           mail with no record, with what the daemon's spool says\n"
     "                           of it (exit 1 when any; 69 when the store cannot be\n"
     "                           opened: the hold queue is still listed)\n"
+    "  forget ID [--comment TEXT]\n"
+    "                           a held reply whose message left the hold queue outside\n"
+    "                           apologyctl (postsuper -d or -H by hand), as reconcile\n"
+    "                           names it: recorded as gone, with where the queue has it\n"
     "  agent [--once]           carry out the decisions addressed to this host (host-name)\n"
     "                           in a store several hosts share, every agent-interval\n"
     "ID is the number list shows.  Decisions are recorded with the user running the\n"
@@ -530,6 +535,24 @@ static int cmd_judge(struct store *st, int argc, char **argv)
 	return ok ? 0 : EX_UNAVAILABLE;
 }
 
+static int cmd_forget(const struct review_config *cfg, struct store *st, int argc, char **argv)
+{
+	struct opts o = {0};
+	if (!parse_opts(argc, argv, "comment,", &o) || parse_id(o.id) == 0)
+		return usage("forget: expected an ID (the number list shows) and at most --comment TEXT");
+	char *who = quarantine_whoami(), *err = NULL, *where = NULL;
+	bool ok = quarantine_forget(cfg, st, parse_id(o.id), who, o.comment,
+	                            g_get_real_time() / G_USEC_PER_SEC, &where, &err);
+	if (ok)
+		printf("message %s: gone (%s), recorded by %s\n", o.id, where, who);
+	else
+		fprintf(stderr, "apologyctl: %s\n", err);
+	g_free(where);
+	g_free(err);
+	g_free(who);
+	return ok ? 0 : EX_UNAVAILABLE;
+}
+
 static int cmd_expire(const struct review_config *cfg, struct store *st, int argc, char **argv)
 {
 	(void)argv;
@@ -714,6 +737,7 @@ int quarantine_main(int argc, char **argv)
 	     : strcmp(cmd, "judge") == 0     ? cmd_judge(st, argc, argv)
 	     : strcmp(cmd, "expire") == 0    ? cmd_expire(&cfg, st, argc, argv)
 	     : strcmp(cmd, "reconcile") == 0 ? cmd_reconcile(&cfg, st, NULL, argc, argv)
+	     : strcmp(cmd, "forget") == 0    ? cmd_forget(&cfg, st, argc, argv)
 	     : strcmp(cmd, "agent") == 0     ? cmd_agent(&cfg, st, argc, argv)
 	                                     : usage("unknown command");
 	notify_cleanup();

@@ -404,12 +404,13 @@ unsigned holdqueue_reconcile(GHashTable *queue, const GPtrArray *held, GHashTabl
 		g_hash_table_add(recorded, q->queue_id);
 		if (where == NULL || strcmp(where, "hold") != 0) {
 			if (report != NULL)
-				g_string_append_printf(report,
-				                       "not held: message %" G_GINT64_FORMAT
-				                       " (queue id %s) is held in the store but %s%s\n",
-				                       q->id, q->queue_id,
-				                       where ? "in the queue " : "gone from the queue",
-				                       where ? where : "");
+				g_string_append_printf(
+				    report,
+				    "not held: message %" G_GINT64_FORMAT
+				    " (queue id %s) is held in the store but %s%s"
+				    " (apologyctl quarantine forget %" G_GINT64_FORMAT " records that)\n",
+				    q->id, q->queue_id, where ? "in the queue " : "gone from the queue",
+				    where ? where : "", q->id);
 			c.gone++;
 			lines++;
 		}

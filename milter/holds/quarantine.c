@@ -801,6 +801,76 @@ bool quarantine_judge(struct store *st, gint64 id, bool complaint, const char *w
 	return ok;
 }
 
+/* Why record Q may not be forgotten now, or NULL (caller frees); the queue
+ * is read last.  *WHERE: where the MTA has its message (NULL: nowhere). */
+static char *forget_refused(const struct review_config *cfg, struct store *st,
+                            const struct store_quarantine *q, gint64 now, char **where, char **err)
+{
+	bool open = false;
+	char *action = quarantine_action_state(st, q, &open);
+	char *why = NULL;
+	if (strcmp(q->state, "held") != 0)
+		why = g_strdup_printf("message %" G_GINT64_FORMAT " is %s, not held", q->id, q->state);
+	else if (quarantine_elsewhere(cfg, q))
+		why = g_strdup_printf("message %" G_GINT64_FORMAT " is held on %s: forget it there", q->id,
+		                      q->host);
+	else if (now - q->created < QUARANTINE_FORGET_AFTER)
+		why = g_strdup_printf("message %" G_GINT64_FORMAT
+		                      " was held less than %d minutes ago: the MTA may not have put it in "
+		                      "its hold queue yet",
+		                      q->id, QUARANTINE_FORGET_AFTER / 60);
+	else if (open)
+		why = g_strdup_printf(
+		    "message %" G_GINT64_FORMAT " has a decision open (%s): it finishes that", q->id, action);
+	else if (!queue_where(cfg, q, where, err))
+		why = g_strdup_printf("not forgotten, since the hold queue cannot be read: %s", *err);
+	else if (*where != NULL && strcmp(*where, "hold") == 0)
+		why = g_strdup_printf("message %" G_GINT64_FORMAT
+		                      " is in the hold queue (queue id %s): release, discard or return it",
+		                      q->id, q->queue_id);
+	g_free(action);
+	return why;
+}
+
+bool quarantine_forget(const struct review_config *cfg, struct store *st, gint64 id, const char *who,
+                       const char *comment, gint64 now, char **where_out, char **err)
+{
+	struct store_quarantine *q = quarantine_load(st, id, err);
+	if (q == NULL) {
+		if (*err == NULL)
+			*err = g_strdup_printf("no record with id %" G_GINT64_FORMAT, id);
+		return false;
+	}
+	char *where = NULL, *queue_err = NULL;
+	char *why = forget_refused(cfg, st, q, now, &where, &queue_err);
+	g_free(queue_err);
+	bool ok = false;
+	if (why != NULL) {
+		*err = why;
+	} else {
+		char *found = where ? g_strdup_printf("in the %s queue", where) : g_strdup("in no queue");
+		char *note =
+		    comment && *comment ? g_strdup_printf("%s; %s", found, comment) : g_strdup(found);
+		/* the state first: a decision made meanwhile takes the record
+		 * from "held" too, and only one of them does */
+		ok = store_quarantine_set_state(st, q->token, "held", "gone", err);
+		if (ok && !store_review_put(st, q->id, who, "forget", note, now, err)) {
+			/* not recorded: held again, to be forgotten again */
+			char *back_err = NULL;
+			if (!store_quarantine_set_state(st, q->token, "gone", "held", &back_err))
+				g_free(back_err); /* *ERR says what failed first */
+			ok = false;
+		}
+		if (ok && where_out != NULL)
+			*where_out = g_strdup(found);
+		g_free(note);
+		g_free(found);
+	}
+	g_free(where);
+	store_quarantine_free(q);
+	return ok;
+}
+
 /* ---- the agent ----------------------------------------------------------- */
 
 /* The decision of an action's VERB: each review_action by its name.  An

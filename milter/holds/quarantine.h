@@ -73,6 +73,22 @@ bool quarantine_near_miss(const struct store_quarantine *q);
 bool quarantine_judge(struct store *st, gint64 id, bool complaint, const char *who, const char *comment,
                       gint64 now, char **err);
 
+/* How long after a hold was recorded it may be forgotten: the daemon
+ * records a hold before the MTA has moved its message to the hold queue. */
+#define QUARANTINE_FORGET_AFTER 300
+
+/* Record WHO's finding that held record ID's message left the MTA's hold
+ * queue outside apology-milter (an admin's `postsuper -d` or `-H`, a
+ * queue cleared by hand): its state becomes "gone" and the audit trail
+ * gets a "forget" entry saying where the queue has the message now (in
+ * none, or the queue's name) and COMMENT (may be NULL); *WHERE (may be
+ * NULL; caller frees) says it too.  Nothing reaches the MTA.  Refused
+ * (false with *ERR) when ID is not held, is held on another host, was held
+ * less than QUARANTINE_FORGET_AFTER seconds before NOW, has a decision
+ * open, is in the hold queue, or when the queue cannot be read. */
+bool quarantine_forget(const struct review_config *cfg, struct store *st, gint64 id, const char *who,
+                       const char *comment, gint64 now, char **where, char **err);
+
 /* Whether another mail host holds Q (a record without a host is taken as
  * this host's: it was made before hosts were recorded, with one store per
  * host). */

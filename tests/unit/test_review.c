@@ -839,7 +839,7 @@ static void test_reconcile(void **state)
 	assert_int_equal(quarantine_reconcile(queue, held, spooled, report), 3);
 	assert_non_null(strstr(report->str,
 	                       "not held: message 1 (queue id wB3AbCdE12345) is held in the store but "
-	                       "in the queue deferred\n"));
+	                       "in the queue deferred (apologyctl quarantine forget 1 records that)\n"));
 	assert_non_null(strstr(report->str,
 	                       "no record: queue id SPOOLED1 is in the hold queue with no held "
 	                       "record; its record waits in the daemon's spool until the store can "
