@@ -150,26 +150,25 @@ static bool has_year(const char *s, size_t n)
 	return false;
 }
 
-/* A byte that may stand in an address's local part or domain. */
+/* A byte that may stand in an address (RFC 5322's atext, and the dots). */
 static bool is_address_byte(char c)
 {
-	return g_ascii_isalnum(c) || (c && strchr("._%+-", c) != NULL);
+	return g_ascii_isalnum(c) || (c && strchr("!#$%&'*+-/=?^_`{|}~.", c) != NULL);
 }
 
-/* Does the message's own From address stand whole in N bytes at S ("Alex
- * <alex@agency.example> wrote:", "From: alex@agency.example")? */
-static bool names_sender(const struct splitter *sp, const char *s, size_t n)
+/* Where the message's own From address stands whole in N bytes at S ("Alex
+ * <alex@agency.example> wrote:", "From: alex@agency.example"), from FROM on;
+ * N when it does not. */
+static size_t sender_at(const struct splitter *sp, const char *s, size_t n, size_t from)
 {
-	if (sp->from_len == 0 || !memchr(s, '@', n))
-		return false;
-	for (size_t i = 0; i + sp->from_len <= n; i++) {
+	for (size_t i = from; sp->from_len && i + sp->from_len <= n; i++) {
 		size_t end = i + sp->from_len;
 		if (lower_ascii(s[i]) == sp->from[0] &&
 		    g_ascii_strncasecmp(s + i, sp->from, sp->from_len) == 0 &&
 		    (i == 0 || !is_address_byte(s[i - 1])) && (end == n || !is_address_byte(s[end])))
-			return true;
+			return i;
 	}
-	return false;
+	return n;
 }
 
 static struct line *line_at(const struct splitter *sp, size_t i)
@@ -424,22 +423,71 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 	return ends_as_attribution(sp, next->s, next->len, true) ? 2 : 0;
 }
 
+/* Does a word of the lexicon's attribution verbs ("wrote", "schrieb") come
+ * in the N bytes at S? */
+static bool has_attribution_verb(const struct splitter *sp, const char *s, size_t n)
+{
+	for (size_t i = 0; i < n;) {
+		size_t k = word_len(s, n, i);
+		if (k && word_in(&sp->lex->lists[SPLIT_ATTRIBUTION_VERBS], s + i, k))
+			return true;
+		i += k + 1;
+	}
+	return false;
+}
+
 /* Does the attribution of SPAN lines at line I name the message's own
- * sender: an earlier message of the author's, not the client's? */
+ * sender as who wrote: an earlier message of the author's, not the
+ * client's?  The address counts in angle brackets ("schrieb Alex
+ * <alex@agency.example>:") or before the verb ("alex@agency.example
+ * wrote:"), not as whom the writer wrote to ("I wrote to alex@...:"); a
+ * list's or a help desk's relay ("'Dana' via Support <support@...>")
+ * names the list, not the writer. */
 static bool attribution_by_sender(const struct splitter *sp, size_t i, size_t span)
 {
-	for (size_t k = 0; k < span; k++)
-		if (names_sender(sp, line_at(sp, i + k)->s, line_at(sp, i + k)->len))
+	char buf[2 * MAX_ATTRIBUTION + 2];
+	size_t n = 0;
+
+	for (size_t k = 0; k < span; k++) {
+		const struct line *l = line_at(sp, i + k);
+		if (k)
+			buf[n++] = ' ';
+		memcpy(buf + n, l->s, l->len);
+		n += l->len;
+	}
+	if (!memchr(buf, '@', n) || contains_ci(buf, n, " via "))
+		return false;
+	for (size_t at = sender_at(sp, buf, n, 0); at < n; at = sender_at(sp, buf, n, at + 1))
+		if ((at > 0 && (buf[at - 1] == '<' || buf[at - 1] == ':')) ||
+		    !has_attribution_verb(sp, buf, at))
 			return true;
 	return false;
 }
 
-/* The From: line L of a reply header names the message's own sender. */
-static bool from_header_by_sender(const struct splitter *sp, const struct line *l)
+/* The From: line L of a reply header, if it is one: 1 when it names the
+ * message's own sender, 0 when not, -1 when L is no From: line. */
+static int from_header_writer(const struct splitter *sp, const struct line *l)
 {
 	size_t vlen;
 	const char *v = header_any(l, &sp->lex->lists[SPLIT_FROM_HEADERS], &vlen);
-	return v && names_sender(sp, v, vlen);
+	if (v == NULL)
+		return -1;
+	return memchr(v, '@', vlen) && sender_at(sp, v, vlen, 0) < vlen;
+}
+
+/* Where the date window of the separator at line I ends: none when the
+ * header block under it is the sender's own (Thunderbird's forward puts
+ * Date: above From:). */
+static size_t separator_date_end(const struct splitter *sp, size_t i)
+{
+	for (size_t j = i + 1; j < sp->lines->len && j <= i + SEPARATOR_SPAN; j++) {
+		const struct line *l = line_at(sp, j);
+		if (l->blank)
+			break;
+		if (from_header_writer(sp, l) == 1)
+			return 0;
+	}
+	return i + SEPARATOR_SPAN;
 }
 
 /* The date of the attribution at line I spanning SPAN lines. */
@@ -501,11 +549,11 @@ static void note_quoted(struct splitter *sp, size_t i)
 	if (sp->date_done || l->blank)
 		return;
 	if (is_from_header(sp, l)) {
-		sp->header_end = from_header_by_sender(sp, l) ? 0 : i + HEADER_SPAN;
+		sp->header_end = from_header_writer(sp, l) == 1 ? 0 : i + HEADER_SPAN;
 		return;
 	}
 	if (is_separator(sp, l)) {
-		sp->header_end = i + SEPARATOR_SPAN;
+		sp->header_end = separator_date_end(sp, i);
 		return;
 	}
 	v = date_header(sp, l, &vlen);
@@ -546,6 +594,16 @@ static bool is_header_block(const struct splitter *sp, size_t i)
 	return false;
 }
 
+/* Outlook's rule at line I above a reply header ("____" then "From: ..."),
+ * not a signature's line. */
+static bool rule_above_block(const struct splitter *sp, size_t i)
+{
+	for (size_t j = i + 1; j < sp->lines->len && j <= i + 2; j++)
+		if (is_header_block(sp, j))
+			return true;
+	return false;
+}
+
 /* Does the quoted history start at line I (everything from here on)? */
 static bool starts_history(struct splitter *sp, size_t i)
 {
@@ -556,15 +614,11 @@ static bool starts_history(struct splitter *sp, size_t i)
 	    !wordlist_may_start(&sp->lex->lists[SPLIT_SEPARATOR_STARTS], l->s[0]))
 		return false;
 	if (is_separator(sp, l)) {
-		sp->header_end = i + SEPARATOR_SPAN;
+		sp->header_end = separator_date_end(sp, i);
 		return true;
 	}
-	if (is_underscore_rule(l)) {
-		for (size_t j = i + 1; j < sp->lines->len && j <= i + 2; j++)
-			if (is_header_block(sp, j))
-				return true;
-		return false;
-	}
+	if (is_underscore_rule(l))
+		return rule_above_block(sp, i);
 	return is_header_block(sp, i);
 }
 
@@ -732,67 +786,89 @@ static void mark_meta(struct splitter *sp)
 
 /* ---- pass 2c: the sender's own earlier messages ------------------------- */
 
+#define OWNER_DEPTHS 32 /* quote depths told apart; deeper ones count as the deepest */
+
 /* Who wrote the message that the history line I (already meta) heads: 1
- * the sender (a From: or attribution naming the message's own address), 0
- * someone else or not known yet (a separator: the From: under it decides),
- * -1 a line that heads no message (a reply header's other lines). *SPAN:
- * the lines it takes. */
-static int writer_at(const struct splitter *sp, size_t i, size_t *span)
+ * the sender, 0 someone else or not known yet (a separator: the From:
+ * under it decides), -1 a line that heads no message (a reply header's
+ * other lines, a signature's rule).  *ATTRIBUTION: the head is an
+ * attribution, whose message is quoted deeper than it; a From: block's is
+ * at its own depth.  *SPAN: the lines it takes. */
+static int writer_at(const struct splitter *sp, size_t i, size_t *span, bool *attribution)
 {
 	const struct line *l = line_at(sp, i);
+	int from = from_header_writer(sp, l);
 	bool dated;
 
 	*span = 1;
-	if (is_from_header(sp, l))
-		return from_header_by_sender(sp, l);
-	if (is_separator(sp, l) || is_underscore_rule(l))
+	*attribution = false;
+	if (from >= 0)
+		return from;
+	if (is_separator(sp, l) || (is_underscore_rule(l) && rule_above_block(sp, i)))
 		return 0;
-	if (is_header_line(sp, l))
+	if (is_underscore_rule(l) || is_header_line(sp, l))
 		return -1;
 	*span = attribution_span(sp, i, &dated);
 	if (*span == 0) {
 		*span = 1;
 		return -1; /* a header's value wrapped onto a line of its own */
 	}
+	*attribution = true;
 	return attribution_by_sender(sp, i, *span);
 }
 
 /* The sender's own earlier messages in the history ("On ..., Alex
  * <alex@agency.example> wrote:" above the account manager's last note) are
  * history but not the client's words: the gate is to read what the client
- * wrote.  Each runs from its attribution or From: line at the depth of its
- * first line, until a shallower line, the next message's head or the
- * author's own text; an older message quoted inside it (the client's, under
- * an attribution of its own) stays. */
+ * wrote.  Who wrote the text at each quote depth is followed apart: an
+ * attribution's message is the text quoted one level deeper under it (a
+ * client's line at the attribution's own depth stays the client's), a
+ * From: block's the text at its depth after it, until the next head at
+ * that depth or above, or the author's own text; text quoted deeper inside
+ * the sender's message, with a head of its own or not, is not the
+ * sender's. */
 static void drop_own_messages(struct splitter *sp)
 {
-	bool own = false, depth_known = false;
-	unsigned depth = 0;
+	bool own[OWNER_DEPTHS] = {false};
+	int pending = -1; /* an attribution's writer, for the first line quoted deeper under it */
+	unsigned pending_depth = 0;
 
 	if (sp->from_len == 0)
 		return;
 	for (size_t i = 0; i < sp->lines->len; i++) {
 		struct line *l = line_at(sp, i);
+		unsigned d = MIN(l->depth, OWNER_DEPTHS - 1);
 		size_t span;
+		bool attribution;
 		int writer;
 
 		if (l->kind != LINE_QUOTED) {
-			own = false;
+			memset(own, 0, sizeof own);
+			pending = -1;
 		} else if (l->meta) {
-			writer = writer_at(sp, i, &span);
+			writer = writer_at(sp, i, &span, &attribution);
 			if (writer >= 0) {
-				own = writer == 1;
-				depth_known = false;
+				/* a message that opens by quoting an older one */
+				if (pending >= 0 && d > pending_depth)
+					own[d] = pending == 1;
+				for (unsigned k = d + 1; k < OWNER_DEPTHS; k++)
+					own[k] = false;
+				if (attribution) {
+					pending = writer;
+					pending_depth = d;
+				} else {
+					own[d] = writer == 1;
+					pending = -1;
+				}
 			}
 			i += span - 1;
-		} else if (own && !l->blank && depth_known && l->depth < depth) {
-			own = false;
-		} else if (own) {
-			if (!l->blank && !depth_known) {
-				depth = l->depth;
-				depth_known = true;
-			}
-			l->meta = true;
+		} else if (!l->blank) {
+			if (pending >= 0 && d > pending_depth)
+				own[d] = pending == 1;
+			pending = -1;
+			l->meta = own[d];
+		} else {
+			l->meta = own[d];
 		}
 	}
 }
@@ -1379,7 +1455,10 @@ void split_message(const struct policy *pol, const struct message *msg, struct t
 	memset(view, 0, sizeof *view);
 	view->quoted_date = -1;
 	sp.lines = g_array_sized_new(FALSE, FALSE, sizeof(struct line), len / 32 + 8);
+	/* an address is at most 254 bytes (RFC 5321); a From with no '@' is none */
 	sp.from_len = strlen(sp.from);
+	if (sp.from_len > 254 || !strchr(sp.from, '@'))
+		sp.from_len = 0;
 	read_lines(body, len, sp.lines);
 	classify(&sp);
 	mark_meta(&sp);

@@ -476,6 +476,42 @@ static const struct sender_case sender_cases[] = {
      "Sorry.\n\n> Still nothing arrived.\n>\n> On Fri, 27 Feb 2026 at 10:00, Alex <alex@agency.example> "
      "wrote:\n>> Ships today.\n",
      "Sorry.", "Still nothing arrived.", -1, "alex@agency.example"},
+    {"a client's line at the depth of the sender's attribution stays the client's",
+     "Sorry.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <dana@client.example> wrote:\n> Still nothing "
+     "arrived.\n>\n> "
+     "On Fri, 27 Feb 2026 at 10:00, Alex <alex@agency.example> wrote:\n>\n> This is the third delay.\n",
+     "Sorry.", "Still nothing arrived.\n\nThis is the third delay.", T0, "alex@agency.example"},
+    {"the client's words quoted inside the sender's message stay",
+     "Sorry.\n\nFrom: Alex Morgan <alex@agency.example>\nSent: Monday, March 2, 2026 9:14 AM\n\nAnswers "
+     "inline.\n\n> Where is my order? It is three weeks late.\nIt ships Monday.\n",
+     "Sorry.", "Where is my order? It is three weeks late.", -1, "alex@agency.example"},
+    {"the sender's message after an older client message quoted inside it is dropped",
+     "Sorry.\n\n> On Fri, 27 Feb 2026 at 10:00, Alex <alex@agency.example> wrote:\n>> On Thu, 26 Feb 2026 at "
+     "10:00, Dana <dana@client.example> wrote:\n>>> Can you confirm the date?\n>>\n>> Sorry, the courier "
+     "missed the pickup again.\n",
+     "Sorry.", "Can you confirm the date?", T0 - 4 * 86400 + 46 * 60, "alex@agency.example"},
+    {"an address the writer wrote to is not the writer",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <dana@client.example> wrote:\n> On 20 Feb 2026 I wrote to "
+     "alex@agency.example:\n>> Where is my order?\n",
+     "Noted.", "Where is my order?", T0, "alex@agency.example"},
+    {"a list's relay names the list, not the writer",
+     "Noted.\n\nOn Mon, Mar 2, 2026 at 9:14 AM 'Dana Smith' via Support <support@agency.example> wrote:\n> "
+     "Still nothing.\n",
+     "Noted.", "Still nothing.", T0, "support@agency.example"},
+    {"a From without an address names nobody",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <info@client.example> wrote:\n> Still nothing.\n", "Noted.",
+     "Still nothing.", T0, "info"},
+    {"a rule in the sender's signature does not end the sender's message",
+     "Sorry.\n\nOn Fri, 27 Feb 2026 at 10:00, Alex <alex@agency.example> wrote:\n> Ships today.\n> "
+     "____________________\n> Agency Ltd. We apologise for any inconvenience.\n",
+     "Sorry.", "", -1, "alex@agency.example"},
+    {"a forward of the sender's own message, Date: above From:, does not date the thread",
+     "Following up on my note below.\n\n-------- Forwarded Message --------\nSubject: Re: order\nDate: Fri, "
+     "27 "
+     "Feb 2026 10:00:00 +0000\nFrom: Alex Morgan <alex@agency.example>\nTo: Dana "
+     "<dana@client.example>\n\nShips "
+     "today.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <dana@client.example> wrote:\n> Still nothing arrived.\n",
+     "Following up on my note below.", "Still nothing arrived.", T0, "alex@agency.example"},
     {"outlook: the sender's own message below the client's is dropped",
      "Sorry.\n\nFrom: Dana <dana@client.example>\nSent: Monday, March 2, 2026 9:14 AM\nSubject: Re: "
      "order\n\nStill nothing.\n\nFrom: Alex Morgan <alex@agency.example>\nSent: Friday, February 27, 2026 "
