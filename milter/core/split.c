@@ -43,6 +43,7 @@
 #define PHONE_LABEL_LETTERS    8   /* letters of a phone line's labels (\"Tel\", \"Mob\") */
 #define ACRONYM_MAX            3   /* a word in capitals in a title or company (\"LLC\"); longer ones shout */
 #define QUOTED_DEVICE_LINE_MAX 60  /* a "Sent from my iPhone" line in a quoted message */
+#define CONTACT_PROSE_WORDS    1   /* lower-case words of a contact line besides its label ("mob") */
 
 enum line_kind {
 	LINE_NEW,     /* the author's text */
@@ -1038,6 +1039,27 @@ enum contact {
 	CONTACT_STRONG, /* an address, a link or a phone number */
 };
 
+/* Words of L in lower case that are neither a label ("email:", "mob"
+ * counts), an address, a link, a number nor a name's particle ("of"): an
+ * address in a sentence ("I emailed support@x twice", "@dana here again")
+ * is no contact line. */
+static size_t prose_words(const struct line *l)
+{
+	size_t words = 0;
+
+	for (size_t i = 0; i < l->len;) {
+		size_t n = word_len(l->s, l->len, i);
+		const char *w = l->s + i;
+		bool plain = n > 0 && g_ascii_islower(w[0]) && w[n - 1] != ':' && !memchr(w, '@', n) &&
+		             !memchr(w, '/', n) && !has_digit(w, n) && !is_name_particle(w, n);
+		for (size_t k = 0; plain && k + 1 < n; k++)
+			plain = w[k] != '.'; /* "client.example" */
+		words += plain;
+		i += n + 1;
+	}
+	return words;
+}
+
 /* What a line of a quoted message's signature may be: a name, title or
  * company (a few words that each begin with a capital, or are "of",
  * "and", "de"...), or a contact (an address, a link, a phone number).  A
@@ -1049,8 +1071,9 @@ static enum contact contact_kind(const struct line *l)
 
 	if (last == '?' || last == '!')
 		return CONTACT_NONE;
-	if (memchr(l->s, '@', l->len) || contains_ci(l->s, l->len, "www.") ||
-	    contains_ci(l->s, l->len, "http"))
+	if ((memchr(l->s, '@', l->len) || contains_ci(l->s, l->len, "www.") ||
+	     contains_ci(l->s, l->len, "http")) &&
+	    prose_words(l) <= CONTACT_PROSE_WORDS)
 		return CONTACT_STRONG;
 	for (size_t i = 0; i < l->len; i++) {
 		digits += g_ascii_isdigit(l->s[i]) != 0;

@@ -379,6 +379,18 @@ static const struct split_case cases[] = {
      "On it.\n\nSent from my iPhone\n\nThis email is confidential.\nIf you received it by mistake, delete "
      "it.\n",
      "On it.", "", -1, false, true},
+    {"an address in a quoted sentence under a greeting is the complaint's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hi Alex,\n> I emailed "
+     "support@agency.example twice and nobody answered.\n",
+     "Noted.", NULL, T0, false, false},
+    {"a handle in a quoted sentence under a greeting is the complaint's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hi Alex,\n> @dana_k here "
+     "again about the order. It is late.\n",
+     "Noted.", NULL, T0, false, false},
+    {"a quoted name above an address and a link is a signature",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Still late.\n>\n> Dana "
+     "Kent\n> e: dana@client.example | www.client.example\n",
+     "Noted.", "Still late.", T0, false, false},
     {"a sign-off above a name and title is dropped",
      "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n", "Refund sent.", "", -1, true,
      false},
