@@ -39,6 +39,11 @@ struct policy;
 void split_message(const struct policy *pol, const struct message *msg, struct thread_view *view);
 void thread_view_clear(struct thread_view *view);
 
+/* Bytes of TEXT's greeting line ("Hi Alex,": one of the greetings of POL's
+ * lexicon, NULL: the built-in ones) and the blank space after it; 0 when
+ * TEXT opens with none.  The gate reads a text without it. */
+size_t split_greeting_len(const struct policy *pol, const char *text, size_t len);
+
 /* Segment TEXT into sentences, appending struct sentence to OUT. */
 void sentence_split(const char *text, size_t len, GArray *out);
 /* END with the closing quotes and brackets that end TEXT[START, END) left

@@ -5,7 +5,8 @@ Each reply of an account manager, quoting a client's complaint or ordinary mail,
 (the baseline) and as other mail programs do (Outlook's header blocks, Outlook on the web's HTML, Apple Mail,
 Thunderbird, German Outlook, bottom-posting, transfer encodings, the client's own signature, disclaimer and
 device line under the quoted text, a body split around an inline attachment, a complaint forwarded whole, the
-account manager's own earlier note quoted under the client's message). Every
+account manager's own earlier note quoted under the client's message, a greeting line above the reply and the
+client's message). Every
 wrapping must give the baseline's verdict, findings, complaint call and date, and a complaint evidence within
 TOLERANCE logits. The texts are the project's own.
 
@@ -199,6 +200,10 @@ def wrap(fmt, reply, name, addr, subject, text, i):
         return plain + mine(reply) + "\n________________________________\n" + outlook_block(name, addr, subject) + \
             paras(text) + "\n\n________________________________\n" + \
             outlook_block(ME, MY_ADDR, subject, sent="Friday, February 27, 2026 4:02 PM") + paras(MY_NOTE) + "\n"
+    if fmt == "greetings":  # a greeting line above the reply and above the client's message, where none is
+        greeted = lambda lines, who: lines if lines[0].startswith(("Hi", "Hello", "Dear")) else [f"Hi {who},"] + lines
+        return plain + mine(greeted(reply, name.split()[0])) + "\n" + attribution + \
+            quoted(greeted(text, ME.split()[0])) + "\n"
     if fmt == "forwarded-whole":
         return (headers(subject, "multipart/mixed; boundary=M", None, i) +
                 f"--M\nContent-Type: text/plain; charset=utf-8\n\n{mine(reply)}\n"
@@ -210,7 +215,7 @@ def wrap(fmt, reply, name, addr, subject, text, i):
 FORMATS = ["gmail", "outlook", "outlook-original", "outlook-german", "outlook-web-html", "gmail-html", "apple",
            "thunderbird", "bottom-post", "quoted-printable-1252", "base64", "crlf", "client-signature",
            "client-disclaimer", "client-device-line", "split-around-attachment", "forwarded-whole",
-           "own-note-under", "outlook-own-note"]
+           "own-note-under", "outlook-own-note", "greetings"]
 
 
 def judge(ctl, policy, paths):

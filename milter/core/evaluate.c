@@ -236,16 +236,15 @@ static void add_hit(struct eval *e, enum rule_id rule, const struct hit *h)
 /* A greeting line ("Hi Anna,") is no place to point a finding at. */
 static bool is_greeting(const struct eval *e, const struct sentence *st)
 {
-	static const char *const openers[] = {"hi",           "hello",          "dear",         "hey",
-	                                      "good morning", "good afternoon", "good evening", NULL};
 	size_t n = st->end - st->start;
 	const char *t = e->view->text + st->start;
 	if (n < 40 && t[n - 1] == ',')
 		return true;
-	for (int i = 0; openers[i]; i++) {
-		size_t k = strlen(openers[i]);
-		if (n < 60 && n >= k && g_ascii_strncasecmp(t, openers[i], k) == 0 &&
-		    (n == k || !g_ascii_isalpha(t[k])))
+	/* the greetings of the policy's lexicon (policies/README.md) */
+	for (const char *const *g = e->pol->split.lists[SPLIT_GREETINGS].words; *g; g++) {
+		size_t k = strlen(*g);
+		if (n < 60 && n >= k && g_ascii_strncasecmp(t, *g, k) == 0 &&
+		    (n == k || !(g_ascii_isalpha(t[k]) || (unsigned char)t[k] >= 0x80)))
 			return true;
 	}
 	return false;

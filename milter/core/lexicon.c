@@ -116,6 +116,15 @@ static const char *const sign_offs[] = {
     NULL,
 };
 
+/* What opens a greeting line ("Hi Alex,", "Dear Customer Service Team,"). */
+static const char *const greetings[] = {
+    "hi",        "hello", "hey",     "dear",     "good morning", "good afternoon", "good evening",
+    "greetings", "hallo", "liebe",   "lieber",   "sehr geehrte", "sehr geehrter",  "bonjour",
+    "cher",      "chère", "hola",    "estimado", "estimada",     "buongiorno",     "gentile",
+    "ciao",      "olá",   "prezado", "prezada",  "beste",        "geachte",        "hej",
+    NULL,
+};
+
 static const char *const placeholder_words[] = {
     "name",  "date",      "client", "company", "customer", "insert",  "first",
     "last",  "product",   "order",  "amount",  "time",     "address", "email",
@@ -145,6 +154,7 @@ static const char *const *const builtin[SPLIT_LIST_COUNT] = {
     [SPLIT_SIGN_OFFS] = sign_offs,
     [SPLIT_PLACEHOLDER_WORDS] = placeholder_words,
     [SPLIT_SENTENCE_WORDS] = sentence_words,
+    [SPLIT_GREETINGS] = greetings,
 };
 
 static void wordlist_use(struct wordlist *wl, const char *const *words, char **owned)

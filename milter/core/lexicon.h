@@ -28,6 +28,7 @@ enum split_list {
 	SPLIT_SIGN_OFFS,
 	SPLIT_PLACEHOLDER_WORDS,
 	SPLIT_SENTENCE_WORDS, /* "I", "we", "will": case-sensitive whole words */
+	SPLIT_GREETINGS,      /* "Hi", "Dear", "Good morning": what opens a message's greeting line */
 	SPLIT_LIST_COUNT
 };
 

@@ -145,6 +145,7 @@ static const struct key_spec lexicon_keys[] = {
     {"sign-offs", K_SPLIT, SPLIT_SIGN_OFFS, NOFF, 0, 0},
     {"sign-off-sentence-words", K_SPLIT, SPLIT_SENTENCE_WORDS, NOFF, 0, 0},
     {"placeholder-words", K_SPLIT, SPLIT_PLACEHOLDER_WORDS, NOFF, 0, 0},
+    {"greetings", K_SPLIT, SPLIT_GREETINGS, NOFF, 0, 0},
     {NULL, 0, 0, 0, 0, 0},
 };
 

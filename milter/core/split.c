@@ -43,6 +43,8 @@
 #define PHONE_LABEL_LETTERS    8   /* letters of a phone line's labels (\"Tel\", \"Mob\") */
 #define ACRONYM_MAX            3   /* a word in capitals in a title or company (\"LLC\"); longer ones shout */
 #define QUOTED_DEVICE_LINE_MAX 60  /* a "Sent from my iPhone" line in a quoted message */
+#define GREETING_LINE_MAX      60  /* bytes of a greeting line ("Hi Alex,") */
+#define GREETING_WORDS_MAX     5   /* its words; more than 3 only with a closing , ! or : */
 #define CONTACT_PROSE_WORDS    1   /* lower-case words of a contact line besides its label ("mob") */
 
 enum line_kind {
@@ -1293,6 +1295,51 @@ static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
  * sign-off, disclaimers and device lines are neither the author's words
  * nor the complaint's (a quoted signature's names and numbers read to the
  * gate like a complaint's order numbers and dates). */
+/* A greeting line of N bytes at S: one of the lexicon's greetings, then at
+ * most a name or a few words ("Hi Alex,", "Dear Customer Service Team,",
+ * "Good morning"), no sentence after a comma ("Hi Alex, where is my
+ * order" is one) and no question. */
+static bool is_greeting_line(const struct split_lexicon *lex, const char *s, size_t n)
+{
+	const struct wordlist *greetings = &lex->lists[SPLIT_GREETINGS];
+	size_t words = 0;
+
+	if (n == 0 || n > GREETING_LINE_MAX || !wordlist_may_start(greetings, s[0]))
+		return false;
+	char last = s[n - 1];
+	if (last == '?' || memchr(s, ',', n - 1) || memchr(s, '?', n))
+		return false;
+	for (size_t i = 0; i < n;) {
+		size_t k = word_len(s, n, i);
+		words += k > 0;
+		i += k + 1;
+	}
+	if (words > GREETING_WORDS_MAX || (words > GREETING_WORDS_MAX - 2 && !strchr(",!:", last)))
+		return false;
+	for (const char *const *g = greetings->words; *g; g++) {
+		size_t k = strlen(*g);
+		if (n >= k && g_ascii_strncasecmp(s, *g, k) == 0 &&
+		    (n == k || !(g_ascii_isalpha(s[k]) || (unsigned char)s[k] >= 0x80)))
+			return true;
+	}
+	return false;
+}
+
+/* A quoted message's greeting line, the first of its run, is history but
+ * not its words, as its sign-off is: a named greeting read as a sentence
+ * of its own weighed like a complaint's in the gate's pooling. */
+static void drop_quoted_greeting(struct splitter *sp, size_t a, size_t b)
+{
+	for (size_t i = a; i < b; i++) {
+		struct line *l = line_at(sp, i);
+		if (l->blank)
+			continue;
+		if (is_greeting_line(sp->lex, l->s, l->len))
+			l->meta = true;
+		return;
+	}
+}
+
 static void tidy(struct splitter *sp)
 {
 	size_t n = sp->lines->len;
@@ -1314,6 +1361,7 @@ static void tidy(struct splitter *sp)
 			continue;
 		}
 		size_t end = quoted_run_end(sp, i);
+		drop_quoted_greeting(sp, i, end);
 		drop_quoted_signature(sp, i, end);
 		tidy_run(sp, i, end);
 		drop_quoted_contact_block(sp, i, end);
@@ -1496,6 +1544,24 @@ void split_message(const struct policy *pol, const struct message *msg, struct t
 	view->quoted = g_string_free(quoted, FALSE);
 	view->sentences = g_array_new(FALSE, FALSE, sizeof(struct sentence));
 	sentence_split(view->text, view->len, view->sentences);
+}
+
+size_t split_greeting_len(const struct policy *pol, const char *text, size_t len)
+{
+	const struct split_lexicon *lex = pol ? &pol->split : split_lexicon_builtin();
+	size_t i = 0, n;
+
+	while (i < len && g_ascii_isspace(text[i]))
+		i++;
+	const char *nl = memchr(text + i, '\n', len - i);
+	n = (nl ? (size_t)(nl - text) : len) - i;
+	while (n > 0 && is_blank_byte(text[i + n - 1]))
+		n--;
+	if (!is_greeting_line(lex, text + i, n))
+		return 0;
+	for (i += n; i < len && g_ascii_isspace(text[i]);)
+		i++;
+	return i;
 }
 
 void thread_view_clear(struct thread_view *view)

@@ -191,13 +191,15 @@ static struct learned gate_score(const struct policy *pol, const char *text, siz
  * would make a clearer call than one just past it. */
 static void gate_reply(const struct policy *pol, const struct thread_view *view, struct learned *l)
 {
-	if (!l->on || view->len == 0 || (l->detected && l->margin >= pol->hold_margin))
+	/* the reply's words after its greeting ("Hi Dana,"), which says nothing */
+	size_t skip = split_greeting_len(pol, view->text, view->len);
+	if (!l->on || view->len == skip || (l->detected && l->margin >= pol->hold_margin))
 		return;
+	const char *text = view->text + skip;
 	float rel[CLASSIFIER_MAX_CLASSES];
-	size_t rlen = clamp_utf8(view->text, view->len, pol->quoted_scan_bytes);
-	gate_logits(pol, view->text, rlen, rel);
-	l->answers =
-	    rel[pol->gate_class[GATE_ANSWERS]] + whole_say(pol, pol->gate_text_answers, view->text, rlen);
+	size_t rlen = clamp_utf8(text, view->len - skip, pol->quoted_scan_bytes);
+	gate_logits(pol, text, rlen, rel);
+	l->answers = rel[pol->gate_class[GATE_ANSWERS]] + whole_say(pol, pol->gate_text_answers, text, rlen);
 	float lifted = view->quoted_len > 0 ? l->complaint + l->answers + (float)pol->thread_lift
 	                                    : l->answers - (float)pol->reply_alone_margin;
 	l->margin = l->detected ? fmaxf(l->margin, lifted) : lifted;
@@ -352,6 +354,10 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 {
 	memset(out, 0, sizeof *out);
 	out->sent = -1;
+	/* its words after its greeting ("Hi Alex,"), which says nothing */
+	size_t skip = split_greeting_len(pol, text, len);
+	text += skip;
+	len -= skip;
 	struct evidence ev = {0};
 	complaint_evidence(pol, subject, text, len, &ev);
 	if (ev.pattern_errors > 0) {

@@ -466,7 +466,7 @@ static char *reply_to(const char *text)
 	                       "Subject: Re: Your order\r\nDate: Tue, 03 Mar 2026 10:00:00 +0000\r\n"
 	                       "Message-ID: <r1@agency.example>\r\nMIME-Version: 1.0\r\n"
 	                       "Content-Type: text/plain; charset=UTF-8\r\n\r\nHi Dana,\r\n\r\nThanks, "
-	                       "noted. I have forwarded this to the team.\r\n\r\nSam\r\n\r\n"
+	                       "noted.\r\n\r\nSam\r\n\r\n"
 	                       "On Tue, 3 Mar 2026 at 08:00, Dana <dana@client.example> wrote:\r\n> %s\r\n",
 	                       text);
 }

@@ -382,14 +382,34 @@ static const struct split_case cases[] = {
     {"an address in a quoted sentence under a greeting is the complaint's",
      "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hi Alex,\n> I emailed "
      "support@agency.example twice and nobody answered.\n",
-     "Noted.", NULL, T0, false, false},
+     "Noted.", "I emailed support@agency.example twice and nobody answered.", T0, false, false},
     {"a handle in a quoted sentence under a greeting is the complaint's",
      "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hi Alex,\n> @dana_k here "
      "again about the order. It is late.\n",
-     "Noted.", NULL, T0, false, false},
+     "Noted.", "@dana_k here again about the order. It is late.", T0, false, false},
     {"a quoted name above an address and a link is a signature",
      "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Still late.\n>\n> Dana "
      "Kent\n> e: dana@client.example | www.client.example\n",
+     "Noted.", "Still late.", T0, false, false},
+    {"a quoted message's greeting line is not its words",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hi Alex,\n>\n> Still late.\n",
+     "Noted.", "Still late.", T0, false, false},
+    {"a greeting of four words needs its comma",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Dear Customer Service "
+     "Team,\n> Still late.\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> wrote:\n> Hi Alex "
+     "still no parcel\n",
+     "Noted.", "Still late.\n\nHi Alex still no parcel", T0, false, false},
+    {"a greeting with a sentence after its comma is the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hi Alex, where is my "
+     "order?\n",
+     "Noted.", NULL, T0, false, false},
+    {"a greeting asked as a question is the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hello?\n> Anyone there?\n",
+     "Noted.", NULL, T0, false, false},
+    {"an Outlook message's greeting line is not its words",
+     "Noted.\n\nFrom: Dana <d@client.example>\nSent: Monday, March 2, 2026 9:14 AM\n\nGood morning "
+     "Alex,\n\nStill "
+     "late.\n",
      "Noted.", "Still late.", T0, false, false},
     {"a sign-off above a name and title is dropped",
      "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n", "Refund sent.", "", -1, true,
@@ -547,6 +567,29 @@ static void test_sender_case(void **state)
 	assert_string_equal(v.quoted, c->quoted);
 	assert_int_equal(v.quoted_date, c->date);
 	thread_view_clear(&v);
+}
+
+/* The greeting the gate reads a reply or an arriving message without. */
+static void test_greeting_len(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *text;
+		size_t skip;
+	} texts[] = {
+	    {"Hi Dana,\n\nSorry, the parcel left late.", 10},
+	    {"  Dear Customer Service Team,\r\nStill late.", 31},
+	    {"Hello", 5},
+	    {"Hi Dana, sorry, the parcel left late.", 0},
+	    {"Hi Dana I am sorry the parcel left late", 0},
+	    {"Hiya, the parcel left.", 0},
+	    {"Highly annoyed.\nStill late.", 0},
+	    {"Sorry.\nHi Dana,", 0},
+	    {"", 0},
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(texts); i++)
+		assert_int_equal(split_greeting_len(NULL, texts[i].text, strlen(texts[i].text)),
+		                 texts[i].skip);
 }
 
 /* Replace each of PLACEHOLDERS in S by as many spaces. */
@@ -816,7 +859,7 @@ static void test_policy_sentence_words(void **state)
 int main(void)
 {
 	static struct CMUnitTest
-	    tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(sender_cases) + G_N_ELEMENTS(html_cases) + 6];
+	    tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(sender_cases) + G_N_ELEMENTS(html_cases) + 7];
 	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -829,6 +872,7 @@ int main(void)
 		                                 (void *)&html_cases[i]};
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_placeholders_blanked_same_length);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_null_body);
+	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_greeting_len);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_sentences_refer_to_new_text);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_long_history);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_policy_attribution_words);
