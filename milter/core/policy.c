@@ -462,6 +462,14 @@ static void load_split_list(struct loader *L, struct fy_node *v, struct pos kp, 
 		         strlen(s) >= SIGN_OFF_MAX)
 			error_at(L, node_pos(item), "%s: \"%s\" is longer than %d bytes", key, s,
 			         SIGN_OFF_MAX - 1);
+		else if (list == SPLIT_GREETINGS &&
+		         (strlen(s) >= SIGN_OFF_MAX || strpbrk(s, ",.!?:;") || g_ascii_isspace(s[0]) ||
+		          g_ascii_isspace(s[strlen(s) - 1])))
+			error_at(L, node_pos(item),
+			         "%s: \"%s\" is not a greeting's opening words (under %d bytes, no "
+			         "punctuation, no "
+			         "spaces around): it would never match",
+			         key, s, SIGN_OFF_MAX);
 		else if (list == SPLIT_SENTENCE_WORDS && !lexicon_is_word(s, strlen(s)))
 			error_at(L, node_pos(item),
 			         "%s: \"%s\" is not one word (letters, and apostrophes within it): it would "

@@ -44,7 +44,7 @@
 #define ACRONYM_MAX            3   /* a word in capitals in a title or company (\"LLC\"); longer ones shout */
 #define QUOTED_DEVICE_LINE_MAX 60  /* a "Sent from my iPhone" line in a quoted message */
 #define GREETING_LINE_MAX      60  /* bytes of a greeting line ("Hi Alex,") */
-#define GREETING_WORDS_MAX     5   /* its words; more than 3 only with a closing , ! or : */
+#define GREETING_WORDS_MAX     5   /* its words after the greeting ("Dear Customer Service Team") */
 #define CONTACT_PROSE_WORDS    1   /* lower-case words of a contact line besides its label ("mob") */
 
 enum line_kind {
@@ -1291,55 +1291,94 @@ static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 		drop_lines(sp, k, end);
 }
 
+/* The words a greeting line may have after its greeting besides a name:
+ * "Hi all,", "Hello team,", "Dear Sir or Madam,", "Sehr geehrte Damen und
+ * Herren,". */
+static bool is_greeting_word(const char *w, size_t n)
+{
+	static const char *const words[] = {"all", "there", "team", "everyone", "again", "or",
+	                                    "und", "et",    "y",    "e",        NULL};
+	for (const char *const *v = words; *v; v++)
+		if (strlen(*v) == n && memcmp(w, *v, n) == 0)
+			return true;
+	return is_name_particle(w, n);
+}
+
+/* A greeting line of N bytes at S: one of the lexicon's greetings, then at
+ * most a name ("Hi Alex,", "Dear Mr. O'Brien,", "Dear Customer Service
+ * Team,", "Good morning"): its other words are capitalised, titles ("Mr.")
+ * or the few of is_greeting_word(), and only its end may be a , ! or :.
+ * "Hi Alex, where is my order", "Hello still no refund!" and "Hey! Third
+ * time now" are sentences. */
+static bool is_greeting_line(const struct split_lexicon *lex, const char *s, size_t n)
+{
+	const struct wordlist *greetings = &lex->lists[SPLIT_GREETINGS];
+	size_t skip = 0, words = 0;
+
+	if (n == 0 || n > GREETING_LINE_MAX || !wordlist_may_start(greetings, s[0]))
+		return false;
+	for (const char *const *g = greetings->words; *g && !skip; g++) {
+		size_t k = strlen(*g);
+		if (n >= k && g_ascii_strncasecmp(s, *g, k) == 0 &&
+		    (n == k || !(g_ascii_isalpha(s[k]) || (unsigned char)s[k] >= 0x80)))
+			skip = k;
+	}
+	if (skip == 0)
+		return false;
+	size_t end = n;
+	if (strchr(",!:", s[end - 1]))
+		end--;
+	for (size_t i = skip; i < end;) {
+		size_t k = word_len(s, end, i);
+		const char *w = s + i;
+		if (k > 0) {
+			/* a title's full stop ("Mr.", "Dr."), else no . ! ? or , inside */
+			bool title = k <= 4 && w[k - 1] == '.' && g_ascii_isupper(w[0]);
+			for (size_t j = 0; j < k - title; j++)
+				if (strchr(".!?,;", w[j]))
+					return false;
+			bool named =
+			    g_ascii_isupper(w[0]) || (unsigned char)w[0] >= 0x80 || !g_ascii_isalpha(w[0]);
+			if (++words > GREETING_WORDS_MAX || (!named && !is_greeting_word(w, k)))
+				return false;
+		}
+		i += k + 1;
+	}
+	return true;
+}
+
+/* Is line I the first of a quoted message: nothing but blank lines above
+ * it, or its attribution, header block or a message that is history? */
+static bool starts_message(const struct splitter *sp, size_t i)
+{
+	while (i > 0 && line_at(sp, i - 1)->blank)
+		i--;
+	return i == 0 || (line_at(sp, i - 1)->kind == LINE_QUOTED && line_at(sp, i - 1)->meta);
+}
+
+/* A quoted message's greeting line is history but not its words, as its
+ * sign-off is: a named greeting read as a sentence of its own weighed like
+ * a complaint's in the gate's pooling.  A message that is nothing but a
+ * greeting keeps it. */
+static void drop_quoted_greeting(struct splitter *sp, size_t a, size_t b)
+{
+	size_t i = a;
+	while (i < b && line_at(sp, i)->blank)
+		i++;
+	if (i == b || !starts_message(sp, i) ||
+	    !is_greeting_line(sp->lex, line_at(sp, i)->s, line_at(sp, i)->len))
+		return;
+	for (size_t j = i + 1; j < b; j++)
+		if (!line_at(sp, j)->blank && !line_at(sp, j)->meta) {
+			line_at(sp, i)->meta = true;
+			return;
+		}
+}
+
 /* Each run of new text, then each quoted message: its signature,
  * sign-off, disclaimers and device lines are neither the author's words
  * nor the complaint's (a quoted signature's names and numbers read to the
  * gate like a complaint's order numbers and dates). */
-/* A greeting line of N bytes at S: one of the lexicon's greetings, then at
- * most a name or a few words ("Hi Alex,", "Dear Customer Service Team,",
- * "Good morning"), no sentence after a comma ("Hi Alex, where is my
- * order" is one) and no question. */
-static bool is_greeting_line(const struct split_lexicon *lex, const char *s, size_t n)
-{
-	const struct wordlist *greetings = &lex->lists[SPLIT_GREETINGS];
-	size_t words = 0;
-
-	if (n == 0 || n > GREETING_LINE_MAX || !wordlist_may_start(greetings, s[0]))
-		return false;
-	char last = s[n - 1];
-	if (last == '?' || memchr(s, ',', n - 1) || memchr(s, '?', n))
-		return false;
-	for (size_t i = 0; i < n;) {
-		size_t k = word_len(s, n, i);
-		words += k > 0;
-		i += k + 1;
-	}
-	if (words > GREETING_WORDS_MAX || (words > GREETING_WORDS_MAX - 2 && !strchr(",!:", last)))
-		return false;
-	for (const char *const *g = greetings->words; *g; g++) {
-		size_t k = strlen(*g);
-		if (n >= k && g_ascii_strncasecmp(s, *g, k) == 0 &&
-		    (n == k || !(g_ascii_isalpha(s[k]) || (unsigned char)s[k] >= 0x80)))
-			return true;
-	}
-	return false;
-}
-
-/* A quoted message's greeting line, the first of its run, is history but
- * not its words, as its sign-off is: a named greeting read as a sentence
- * of its own weighed like a complaint's in the gate's pooling. */
-static void drop_quoted_greeting(struct splitter *sp, size_t a, size_t b)
-{
-	for (size_t i = a; i < b; i++) {
-		struct line *l = line_at(sp, i);
-		if (l->blank)
-			continue;
-		if (is_greeting_line(sp->lex, l->s, l->len))
-			l->meta = true;
-		return;
-	}
-}
-
 static void tidy(struct splitter *sp)
 {
 	size_t n = sp->lines->len;
@@ -1551,6 +1590,8 @@ size_t split_greeting_len(const struct policy *pol, const char *text, size_t len
 	const struct split_lexicon *lex = pol ? &pol->split : split_lexicon_builtin();
 	size_t i = 0, n;
 
+	if (len == 0)
+		return 0;
 	while (i < len && g_ascii_isspace(text[i]))
 		i++;
 	const char *nl = memchr(text + i, '\n', len - i);
@@ -1561,7 +1602,7 @@ size_t split_greeting_len(const struct policy *pol, const char *text, size_t len
 		return 0;
 	for (i += n; i < len && g_ascii_isspace(text[i]);)
 		i++;
-	return i;
+	return i < len ? i : 0; /* a text that is only a greeting is read whole */
 }
 
 void thread_view_clear(struct thread_view *view)

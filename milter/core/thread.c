@@ -354,19 +354,18 @@ void thread_classify_text(const struct policy *pol, const char *subject, const c
 {
 	memset(out, 0, sizeof *out);
 	out->sent = -1;
-	/* its words after its greeting ("Hi Alex,"), which says nothing */
-	size_t skip = split_greeting_len(pol, text, len);
-	text += skip;
-	len -= skip;
 	struct evidence ev = {0};
 	complaint_evidence(pol, subject, text, len, &ev);
 	if (ev.pattern_errors > 0) {
 		no_call(ev.pattern_errors, out);
 		return;
 	}
-	struct learned l = gate_score(pol, text, len);
-	encoder_check(pol, text, len, l.detected && ev.score >= pol->complaint_threshold, true, ctx, &l,
-	              &out->deferred);
+	/* the models read its words after its greeting ("Hi Alex,"), which
+	 * says nothing; the phrase lists read it all */
+	size_t skip = split_greeting_len(pol, text, len);
+	struct learned l = gate_score(pol, text + skip, len - skip);
+	encoder_check(pol, text + skip, len - skip, l.detected && ev.score >= pol->complaint_threshold, true,
+	              ctx, &l, &out->deferred);
 	if (out->deferred)
 		return;
 	conclude(pol, &ev, ev.score, &l, out);

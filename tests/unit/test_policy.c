@@ -161,6 +161,10 @@ static const struct bad_case bad[] = {
      "bad.yaml:5:35: sign-off-sentence-words: \"'\" is not one word"},
     {"sentence word with a digit", HEAD "lexicon:\n  sign-off-sentence-words: [wir, 2nd]\n",
      "bad.yaml:5:34: sign-off-sentence-words: \"2nd\" is not one word"},
+    {"greeting with a comma", HEAD "lexicon:\n  greetings: [hi, \"hi, there\"]\n",
+     "bad.yaml:5:20: greetings: \"hi, there\" is not a greeting's opening words"},
+    {"greeting with a space before it", HEAD "lexicon:\n  greetings: [\" hello\"]\n",
+     "bad.yaml:5:16: greetings: \" hello\" is not a greeting's opening words"},
 };
 
 /* The models are read on a thread of their own while the phrases compile:

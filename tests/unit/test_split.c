@@ -399,6 +399,18 @@ static const struct split_case cases[] = {
      "Team,\n> Still late.\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> wrote:\n> Hi Alex "
      "still no parcel\n",
      "Noted.", "Still late.\n\nHi Alex still no parcel", T0, false, false},
+    {"only a message's first line is its greeting",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hi Alex,\n> Still late.\n> > "
+     "When "
+     "did you order?\n> Dear Sir or Madam\n> I ordered in May.\n",
+     "Noted.", "Still late.\nWhen did you order?\nDear Sir or Madam\nI ordered in May.", T0, false, false},
+    {"a quoted message that is only a greeting keeps it",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hello Alex!\n", "Noted.", NULL,
+     T0, false, false},
+    {"a short complaint that opens with a greeting word is the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hello still no refund!\n> "
+     "Third time.\n",
+     "Noted.", NULL, T0, false, false},
     {"a greeting with a sentence after its comma is the message's",
      "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Hi Alex, where is my "
      "order?\n",
@@ -579,7 +591,16 @@ static void test_greeting_len(void **state)
 	} texts[] = {
 	    {"Hi Dana,\n\nSorry, the parcel left late.", 10},
 	    {"  Dear Customer Service Team,\r\nStill late.", 31},
-	    {"Hello", 5},
+	    {"Hello", 0}, /* a text that is only a greeting is read whole */
+	    {"Dear Mr. O'Brien,\nStill late.", 18},
+	    {"Sehr geehrte Damen und Herren,\nX", 31},
+	    {"Hi all,\nX", 8},
+	    {"Hi Alex -\nX", 10},
+	    {"Hello still no refund!\nX", 0},
+	    {"Hey! Third time now!\nX", 0},
+	    {"Good morning. Still nothing!\nX", 0},
+	    {"Dear God not again!\nX", 0},
+	    {"Hi Dana - so sorry!\nX", 0},
 	    {"Hi Dana, sorry, the parcel left late.", 0},
 	    {"Hi Dana I am sorry the parcel left late", 0},
 	    {"Hiya, the parcel left.", 0},
