@@ -866,7 +866,9 @@ static void drop_own_messages(struct splitter *sp)
 			}
 			i += span - 1;
 		} else if (!l->blank) {
-			if (pending >= 0 && d > pending_depth)
+			/* quoted deeper, or (at depth 0) the history under a dated
+			 * attribution without quote marks */
+			if (pending >= 0 && (d > pending_depth || d == 0))
 				own[d] = pending == 1;
 			pending = -1;
 			l->meta = own[d];
@@ -1326,20 +1328,29 @@ static bool is_greeting_line(const struct split_lexicon *lex, const char *s, siz
 	if (skip == 0)
 		return false;
 	size_t end = n;
-	if (strchr(",!:", s[end - 1]))
+	if (s[end - 1] && strchr(",!:", s[end - 1]))
 		end--;
 	for (size_t i = skip; i < end;) {
 		size_t k = word_len(s, end, i);
 		const char *w = s + i;
 		if (k > 0) {
-			/* a title's full stop ("Mr.", "Dr."), else no . ! ? or , inside */
+			/* a title's full stop ("Mr.", "Dr."), else no . ! ? , ; or : inside */
 			bool title = k <= 4 && w[k - 1] == '.' && g_ascii_isupper(w[0]);
-			for (size_t j = 0; j < k - title; j++)
-				if (strchr(".!?,;", w[j]))
+			size_t letters = 0, upper = 0, dashes = 0;
+			for (size_t j = 0; j < k - title; j++) {
+				if (strchr(".!?,;:", w[j]))
 					return false;
-			bool named =
-			    g_ascii_isupper(w[0]) || (unsigned char)w[0] >= 0x80 || !g_ascii_isalpha(w[0]);
-			if (++words > GREETING_WORDS_MAX || (!named && !is_greeting_word(w, k)))
+				letters += g_ascii_isalpha(w[j]) || (unsigned char)w[j] >= 0x80;
+				upper += g_ascii_isupper(w[j]) != 0;
+				dashes += w[j] == '-';
+			}
+			/* a name is capitalised, not shouted ("STILL", but "IT"); a dash
+			 * alone ("Hi Alex -", "Hi Alex \u2013") may close it; a number is none */
+			bool named = (g_ascii_isupper(w[0]) || (unsigned char)w[0] >= 0x80) &&
+			             (upper < letters || letters <= ACRONYM_MAX);
+			bool dash = dashes == k || (k == 3 && (memcmp(w, "\xe2\x80\x93", 3) == 0 ||
+			                                       memcmp(w, "\xe2\x80\x94", 3) == 0));
+			if (++words > GREETING_WORDS_MAX || (!named && !dash && !is_greeting_word(w, k)))
 				return false;
 		}
 		i += k + 1;

@@ -191,10 +191,11 @@ static struct learned gate_score(const struct policy *pol, const char *text, siz
  * would make a clearer call than one just past it. */
 static void gate_reply(const struct policy *pol, const struct thread_view *view, struct learned *l)
 {
-	/* the reply's words after its greeting ("Hi Dana,"), which says nothing */
-	size_t skip = split_greeting_len(pol, view->text, view->len);
-	if (!l->on || view->len == skip || (l->detected && l->margin >= pol->hold_margin))
+	if (!l->on || view->len == 0 || (l->detected && l->margin >= pol->hold_margin))
 		return;
+	/* the reply's words after its greeting ("Hi Dana,"), which says nothing
+	 * (a reply that is only a greeting is read whole) */
+	size_t skip = split_greeting_len(pol, view->text, view->len);
 	const char *text = view->text + skip;
 	float rel[CLASSIFIER_MAX_CLASSES];
 	size_t rlen = clamp_utf8(text, view->len - skip, pol->quoted_scan_bytes);

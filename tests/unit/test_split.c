@@ -556,6 +556,10 @@ static const struct sender_case sender_cases[] = {
      "<dana@client.example>\n\nShips "
      "today.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <dana@client.example> wrote:\n> Still nothing arrived.\n",
      "Following up on my note below.", "Still nothing arrived.", T0, "alex@agency.example"},
+    {"the sender's message under a dated attribution without quote marks is dropped",
+     "Following up.\n\nOn Mon, 2 Mar 2026 at 09:14, Alex <alex@agency.example> wrote:\nSorry, the courier "
+     "missed the pickup again.\n",
+     "Following up.", "", -1, "alex@agency.example"},
     {"outlook: the sender's own message below the client's is dropped",
      "Sorry.\n\nFrom: Dana <dana@client.example>\nSent: Monday, March 2, 2026 9:14 AM\nSubject: Re: "
      "order\n\nStill nothing.\n\nFrom: Alex Morgan <alex@agency.example>\nSent: Friday, February 27, 2026 "
@@ -601,6 +605,12 @@ static void test_greeting_len(void **state)
 	    {"Good morning. Still nothing!\nX", 0},
 	    {"Dear God not again!\nX", 0},
 	    {"Hi Dana - so sorry!\nX", 0},
+	    {"Hello STILL NO REFUND!\nX", 0},
+	    {"Hi Alex: WHERE IS MY ORDER\nX", 0},
+	    {"Hey Alex \xe2\x80\x93 THIRD TIME NOW!\nX", 0},
+	    {"Hello 12345\nX", 0},
+	    {"Dear Sales:Order Lost\nX", 0},
+	    {"Dear IT Team,\nX", 14},
 	    {"Hi Dana, sorry, the parcel left late.", 0},
 	    {"Hi Dana I am sorry the parcel left late", 0},
 	    {"Hiya, the parcel left.", 0},
