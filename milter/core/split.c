@@ -53,6 +53,14 @@ enum line_kind {
 	LINE_DROPPED, /* signature, sign-off, disclaimer, device line */
 };
 
+/* The history lines that head a quoted message (mark_meta()). */
+enum head {
+	HEAD_NONE,
+	HEAD_SEPARATOR,   /* "-----Original Message-----", an Outlook rule above a header block */
+	HEAD_FROM,        /* a reply header's From: line */
+	HEAD_ATTRIBUTION, /* "On ..., Ann <a@b> wrote:" */
+};
+
 struct line {
 	const char *s;  /* content after any quote markers */
 	size_t len;     /* without line break and trailing blanks; 0 when blank */
@@ -62,6 +70,8 @@ struct line {
 	            * quoted message's signature, disclaimer or device line, or a message the sender
 	            * wrote earlier (not written to quoted) */
 	enum line_kind kind;
+	enum head head;     /* what a history line heads (pass 2b), for pass 2c */
+	unsigned char span; /* HEAD_ATTRIBUTION: its lines (1 or 2) */
 };
 
 struct splitter {
@@ -426,6 +436,22 @@ static size_t attribution_span(const struct splitter *sp, size_t i, bool *dated)
 	return ends_as_attribution(sp, next->s, next->len, true) ? 2 : 0;
 }
 
+/* The SPAN lines (1 or 2) of the attribution at line I, joined by a space
+ * into BUF (2 * MAX_ATTRIBUTION + 2 bytes); returns its length. */
+static size_t attribution_text(const struct splitter *sp, size_t i, size_t span, char *buf)
+{
+	size_t n = 0;
+
+	for (size_t k = 0; k < span; k++) {
+		const struct line *l = line_at(sp, i + k);
+		if (k)
+			buf[n++] = ' ';
+		memcpy(buf + n, l->s, l->len);
+		n += l->len;
+	}
+	return n;
+}
+
 /* Does a word of the lexicon's attribution verbs ("wrote", "schrieb") come
  * in the N bytes at S? */
 static bool has_attribution_verb(const struct splitter *sp, const char *s, size_t n)
@@ -449,15 +475,8 @@ static bool has_attribution_verb(const struct splitter *sp, const char *s, size_
 static bool attribution_by_sender(const struct splitter *sp, size_t i, size_t span)
 {
 	char buf[2 * MAX_ATTRIBUTION + 2];
-	size_t n = 0;
+	size_t n = attribution_text(sp, i, span, buf);
 
-	for (size_t k = 0; k < span; k++) {
-		const struct line *l = line_at(sp, i + k);
-		if (k)
-			buf[n++] = ' ';
-		memcpy(buf + n, l->s, l->len);
-		n += l->len;
-	}
 	if (!memchr(buf, '@', n) || contains_ci(buf, n, " via "))
 		return false;
 	for (size_t at = sender_at(sp, buf, n, 0); at < n; at = sender_at(sp, buf, n, at + 1))
@@ -498,17 +517,10 @@ static gint64 attribution_date(const struct splitter *sp, size_t i, size_t span)
 {
 	char buf[2 * MAX_ATTRIBUTION + 2];
 	const struct line *l = line_at(sp, i);
-	size_t n = l->len, skip = attribution_prefix_len(sp, l);
+	size_t n = attribution_text(sp, i, span, buf), skip = attribution_prefix_len(sp, l);
 
 	if (skip == 0)
 		skip = wrote_on_date(sp, l); /* "Ann wrote on 03/03/2026 09:14:" */
-	memcpy(buf, l->s, n);
-	if (span == 2) {
-		const struct line *next = line_at(sp, i + 1);
-		buf[n++] = ' ';
-		memcpy(buf + n, next->s, next->len);
-		n += next->len;
-	}
 	/* Skip the prefix word ("On "). */
 	return date_parse(buf + skip, n - skip);
 }
@@ -616,10 +628,8 @@ static bool starts_history(struct splitter *sp, size_t i)
 	if (!strchr("-_*", l->s[0]) && !wordlist_may_start(&sp->lex->lists[SPLIT_FROM_HEADERS], l->s[0]) &&
 	    !wordlist_may_start(&sp->lex->lists[SPLIT_SEPARATOR_STARTS], l->s[0]))
 		return false;
-	if (is_separator(sp, l)) {
-		sp->header_end = separator_date_end(sp, i);
-		return true;
-	}
+	if (is_separator(sp, l))
+		return true; /* its date window is note_quoted()'s, on the same line */
 	if (is_underscore_rule(l))
 		return rule_above_block(sp, i);
 	return is_header_block(sp, i);
@@ -721,10 +731,12 @@ static size_t mark_header_lines(struct splitter *sp, size_t i)
 		struct line *l = line_at(sp, i);
 		if (l->kind != LINE_QUOTED || l->blank)
 			break;
-		if (is_header_line(sp, l))
+		if (is_header_line(sp, l)) {
 			wrapped = 0;
-		else if (i == 0 || !line_at(sp, i - 1)->meta ||
-		         !is_header_continuation(line_at(sp, i - 1), l) || ++wrapped > HEADER_WRAPPED_MAX)
+			if (is_from_header(sp, l))
+				l->head = HEAD_FROM;
+		} else if (i == 0 || !line_at(sp, i - 1)->meta ||
+		           !is_header_continuation(line_at(sp, i - 1), l) || ++wrapped > HEADER_WRAPPED_MAX)
 			break;
 		l->meta = true;
 	}
@@ -772,9 +784,13 @@ static void mark_meta(struct splitter *sp)
 
 		if (l->kind != LINE_QUOTED || l->blank)
 			continue;
-		if (is_separator(sp, l) || is_underscore_rule(l)) {
-			/* the forwarded message's headers, in any order, may follow */
+		bool separator = is_separator(sp, l);
+		if (separator || is_underscore_rule(l)) {
+			/* the forwarded message's headers, in any order, may follow; a
+			 * rule is a head only above them (else a signature's line) */
 			l->meta = true;
+			if (separator || rule_above_block(sp, i))
+				l->head = HEAD_SEPARATOR;
 			i = mark_header_lines(sp, i + 1) - 1;
 		} else if (is_header_block(sp, i)) {
 			i = mark_header_lines(sp, i) - 1;
@@ -782,6 +798,8 @@ static void mark_meta(struct splitter *sp)
 		           is_history_attribution(sp, i, span, dated)) {
 			for (size_t k = 0; k < span; k++)
 				line_at(sp, i + k)->meta = true;
+			l->head = HEAD_ATTRIBUTION;
+			l->span = (unsigned char)span;
 			i += span - 1;
 		}
 	}
@@ -791,33 +809,23 @@ static void mark_meta(struct splitter *sp)
 
 #define OWNER_DEPTHS 32 /* quote depths told apart; deeper ones count as the deepest */
 
-/* Who wrote the message that the history line I (already meta) heads: 1
- * the sender, 0 someone else or not known yet (a separator: the From:
- * under it decides), -1 a line that heads no message (a reply header's
- * other lines, a signature's rule).  *ATTRIBUTION: the head is an
- * attribution, whose message is quoted deeper than it; a From: block's is
- * at its own depth.  *SPAN: the lines it takes. */
-static int writer_at(const struct splitter *sp, size_t i, size_t *span, bool *attribution)
+/* Who wrote the message that the history line I heads (mark_meta() said
+ * which lines do): 1 the sender, 0 someone else or not known yet (a
+ * separator: the From: under it decides), -1 a line that heads no message.
+ * *ATTRIBUTION: the head is an attribution, whose message is quoted deeper
+ * than it; a From: block's is at its own depth. */
+static int writer_at(const struct splitter *sp, size_t i, bool *attribution)
 {
 	const struct line *l = line_at(sp, i);
-	int from = from_header_writer(sp, l);
-	bool dated;
 
-	*span = 1;
-	*attribution = false;
-	if (from >= 0)
-		return from;
-	if (is_separator(sp, l) || (is_underscore_rule(l) && rule_above_block(sp, i)))
-		return 0;
-	if (is_underscore_rule(l) || is_header_line(sp, l))
-		return -1;
-	*span = attribution_span(sp, i, &dated);
-	if (*span == 0) {
-		*span = 1;
-		return -1; /* a header's value wrapped onto a line of its own */
+	*attribution = l->head == HEAD_ATTRIBUTION;
+	switch (l->head) {
+	case HEAD_FROM: return from_header_writer(sp, l);
+	case HEAD_SEPARATOR: return 0;
+	case HEAD_ATTRIBUTION: return attribution_by_sender(sp, i, l->span);
+	case HEAD_NONE: break;
 	}
-	*attribution = true;
-	return attribution_by_sender(sp, i, *span);
+	return -1;
 }
 
 /* The sender's own earlier messages in the history ("On ..., Alex
@@ -841,7 +849,6 @@ static void drop_own_messages(struct splitter *sp)
 	for (size_t i = 0; i < sp->lines->len; i++) {
 		struct line *l = line_at(sp, i);
 		unsigned d = MIN(l->depth, OWNER_DEPTHS - 1);
-		size_t span;
 		bool attribution;
 		int writer;
 
@@ -849,7 +856,7 @@ static void drop_own_messages(struct splitter *sp)
 			memset(own, 0, sizeof own);
 			pending = -1;
 		} else if (l->meta) {
-			writer = writer_at(sp, i, &span, &attribution);
+			writer = writer_at(sp, i, &attribution);
 			if (writer >= 0) {
 				/* a message that opens by quoting an older one */
 				if (pending >= 0 && d > pending_depth)
@@ -864,7 +871,6 @@ static void drop_own_messages(struct splitter *sp)
 					pending = -1;
 				}
 			}
-			i += span - 1;
 		} else if (!l->blank) {
 			/* quoted deeper, or (at depth 0) the history under a dated
 			 * attribution without quote marks */
