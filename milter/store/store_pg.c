@@ -251,6 +251,8 @@ static const char *const migrations[] = {
     /* 17: each decision's own key (as in SQLite's entry 17) */
     "ALTER TABLE decisions ADD COLUMN key text;"
     "CREATE UNIQUE INDEX decisions_key ON decisions(key);",
+    /* 18: the id of each record's last state move (as in SQLite's entry 18) */
+    "ALTER TABLE quarantine ADD COLUMN state_op text;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -1035,17 +1037,25 @@ static enum store_status pg_quarantine_get(struct store *st, enum store_key key,
 static bool pg_quarantine_set_state(struct store *st, const char *token, const char *from, const char *to,
                                     char **err)
 {
+	/* The move carries an id of its own: a statement whose answer was lost
+	 * with its connection is sent again (exec_on), and then finds the
+	 * record already moved by itself, which is success; a move by anyone
+	 * else meanwhile has another id. */
+	char *op = g_uuid_string_random();
 	struct params p = {0};
 	p_text(&p, token);
 	p_text(&p, from);
 	p_text(&p, to);
-	PGresult *r = run(
-	    handle(st), "UPDATE quarantine SET state = $3::text WHERE token = $1::text AND state = $2::text",
-	    &p, "changing the state of a held message", err);
+	p_text(&p, op);
+	PGresult *r = run(handle(st),
+	                  "UPDATE quarantine SET state = $3::text, state_op = $4::text WHERE token = $1::text"
+	                  " AND (state = $2::text OR (state = $3::text AND state_op = $4::text))",
+	                  &p, "changing the state of a held message", err);
 	bool ok = r != NULL && changed(r) > 0;
 	if (r != NULL && !ok)
 		*err = g_strdup_printf("no %s message with that token (decided meanwhile?)", from);
 	PQclear(r);
+	g_free(op);
 	return ok;
 }
 

@@ -262,6 +262,10 @@ static const char *const migrations[] = {
      * the spool after a death) is recorded once; NULL in those before */
     "ALTER TABLE decisions ADD COLUMN key TEXT;"
     "CREATE UNIQUE INDEX decisions_key ON decisions(key);",
+    /* 18: the id of each record's last state move, which PostgreSQL needs
+     * (a move sent again after a lost answer finds its own); kept here too,
+     * so that both schemas stay alike (NULL in records moved before) */
+    "ALTER TABLE quarantine ADD COLUMN state_op TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
