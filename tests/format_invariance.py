@@ -6,7 +6,7 @@ Each reply of an account manager, quoting a client's complaint or ordinary mail,
 Thunderbird, German Outlook, bottom-posting, transfer encodings, the client's own signature, disclaimer and
 device line under the quoted text, a body split around an inline attachment, a complaint forwarded whole, the
 account manager's own earlier note quoted under the client's message, a greeting line above the reply and the
-client's message). Every
+client's message, a mail gateway's warning above the client's message). Every
 wrapping must give the baseline's verdict, findings, complaint call and date, and a complaint evidence within
 TOLERANCE logits. The texts are the project's own.
 
@@ -100,6 +100,8 @@ MY_NOTE = ["Hi,", "Sorry, the courier missed the pickup again and the delivery w
            "now and nobody called you. We are still waiting on them.", "Tomasz"]
 DISCLAIMER = ("This email and any attachments are confidential and intended solely for the addressee. If you have "
               "received it in error, please notify the sender and delete it.")
+BANNER = ("CAUTION: This email originated from outside of the organisation. Do not click links or open "
+          "attachments unless you recognise the sender and know the content is safe.")
 
 
 def headers(subject, ctype, cte="8bit", i=0):
@@ -204,6 +206,12 @@ def wrap(fmt, reply, name, addr, subject, text, i):
         greeted = lambda lines, who: lines if lines[0].startswith(("Hi", "Hello", "Dear")) else [f"Hi {who},"] + lines
         return plain + mine(greeted(reply, name.split()[0])) + "\n" + attribution + \
             quoted(greeted(text, ME.split()[0])) + "\n"
+    if fmt == "gateway-banner":  # Outlook: the warning our mail gateway put above the client's message
+        return plain + mine(reply) + "\n________________________________\n" + outlook_block(name, addr, subject) + \
+            paras([BANNER] + text) + "\n"
+    if fmt == "first-contact-tip":  # Gmail: the first-contact tip a gateway put above the client's message
+        tip = f"You don't often get email from {addr}. Learn why this is important"
+        return plain + mine(reply) + "\n" + attribution + quoted([tip] + text) + "\n"
     if fmt == "forwarded-whole":
         return (headers(subject, "multipart/mixed; boundary=M", None, i) +
                 f"--M\nContent-Type: text/plain; charset=utf-8\n\n{mine(reply)}\n"
@@ -215,7 +223,7 @@ def wrap(fmt, reply, name, addr, subject, text, i):
 FORMATS = ["gmail", "outlook", "outlook-original", "outlook-german", "outlook-web-html", "gmail-html", "apple",
            "thunderbird", "bottom-post", "quoted-printable-1252", "base64", "crlf", "client-signature",
            "client-disclaimer", "client-device-line", "split-around-attachment", "forwarded-whole",
-           "own-note-under", "outlook-own-note", "greetings"]
+           "own-note-under", "outlook-own-note", "greetings", "gateway-banner", "first-contact-tip"]
 
 
 def judge(ctl, policy, paths):

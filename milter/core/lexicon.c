@@ -125,6 +125,36 @@ static const char *const greetings[] = {
     NULL,
 };
 
+/* What opens the warning a mail gateway puts at the top of mail from
+ * outside the organisation, which a reply then quotes with the client's
+ * message. */
+static const char *const banner_starts[] = {
+    "CAUTION: This email originated from outside",
+    "CAUTION: This e-mail originated from outside",
+    "CAUTION: This message originated from outside",
+    "CAUTION: External email",
+    "CAUTION: External sender",
+    "WARNING: This email originated from outside",
+    "WARNING: External email",
+    "WARNING: External sender",
+    "ATTENTION: This email originated from outside",
+    "This email originated from outside",
+    "This e-mail originated from outside",
+    "This message originated from outside",
+    "This email was sent from outside",
+    "This message was sent from outside",
+    "This email came from outside",
+    "This message came from outside",
+    "[EXTERNAL",
+    "EXTERNAL EMAIL:",
+    "EXTERNAL SENDER:",
+    "You don't often get email from",
+    "You don’t often get email from",
+    "Some people who received this message don't often get email from",
+    "Some people who received this message don’t often get email from",
+    NULL,
+};
+
 static const char *const placeholder_words[] = {
     "name",  "date",      "client", "company", "customer", "insert",  "first",
     "last",  "product",   "order",  "amount",  "time",     "address", "email",
@@ -155,6 +185,7 @@ static const char *const *const builtin[SPLIT_LIST_COUNT] = {
     [SPLIT_PLACEHOLDER_WORDS] = placeholder_words,
     [SPLIT_SENTENCE_WORDS] = sentence_words,
     [SPLIT_GREETINGS] = greetings,
+    [SPLIT_BANNER_STARTS] = banner_starts,
 };
 
 static void wordlist_use(struct wordlist *wl, const char *const *words, char **owned)

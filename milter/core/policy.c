@@ -146,6 +146,7 @@ static const struct key_spec lexicon_keys[] = {
     {"sign-off-sentence-words", K_SPLIT, SPLIT_SENTENCE_WORDS, NOFF, 0, 0},
     {"placeholder-words", K_SPLIT, SPLIT_PLACEHOLDER_WORDS, NOFF, 0, 0},
     {"greetings", K_SPLIT, SPLIT_GREETINGS, NOFF, 0, 0},
+    {"banner-starts", K_SPLIT, SPLIT_BANNER_STARTS, NOFF, 0, 0},
     {NULL, 0, 0, 0, 0, 0},
 };
 

@@ -1380,7 +1380,7 @@ static bool starts_message(const struct splitter *sp, size_t i)
 static void drop_quoted_greeting(struct splitter *sp, size_t a, size_t b)
 {
 	size_t i = a;
-	while (i < b && line_at(sp, i)->blank)
+	while (i < b && (line_at(sp, i)->blank || line_at(sp, i)->meta)) /* a banner (drop_banner) */
 		i++;
 	if (i == b || !starts_message(sp, i) ||
 	    !is_greeting_line(sp->lex, line_at(sp, i)->s, line_at(sp, i)->len))
@@ -1390,6 +1390,21 @@ static void drop_quoted_greeting(struct splitter *sp, size_t a, size_t b)
 			line_at(sp, i)->meta = true;
 			return;
 		}
+}
+
+/* A mail gateway's warning at the top of the message whose text starts in
+ * lines A..B ("CAUTION: This email originated from outside of the
+ * organization. Do not click links..."): its paragraph is no one's words,
+ * and what follows it opens the message (its greeting). */
+static void drop_banner(struct splitter *sp, size_t a, size_t b)
+{
+	size_t i = a;
+	while (i < b && line_at(sp, i)->blank)
+		i++;
+	if (i == b || !is_run_text(sp, line_at(sp, i)) || !starts_message(sp, i) ||
+	    !starts_with_any_ci(line_at(sp, i)->s, line_at(sp, i)->len, &sp->lex->lists[SPLIT_BANNER_STARTS]))
+		return;
+	drop_lines(sp, i, paragraph_end(sp, i, b));
 }
 
 /* Each run of new text, then each quoted message: its signature,
@@ -1405,8 +1420,10 @@ static void tidy(struct splitter *sp)
 		size_t end = i;
 		while (end < n && line_at(sp, end)->kind != LINE_QUOTED)
 			end++;
-		if (end > i)
+		if (end > i) {
+			drop_banner(sp, i, end);
 			tidy_run(sp, i, end);
+		}
 		i = end + 1;
 	}
 	sp->tidying = LINE_QUOTED;
@@ -1417,6 +1434,7 @@ static void tidy(struct splitter *sp)
 			continue;
 		}
 		size_t end = quoted_run_end(sp, i);
+		drop_banner(sp, i, end);
 		drop_quoted_greeting(sp, i, end);
 		drop_quoted_signature(sp, i, end);
 		tidy_run(sp, i, end);

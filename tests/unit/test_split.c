@@ -423,6 +423,27 @@ static const struct split_case cases[] = {
      "Alex,\n\nStill "
      "late.\n",
      "Noted.", "Still late.", T0, false, false},
+    {"a gateway's warning above an Outlook message is not its words, and its greeting is under it",
+     "Noted.\n\nFrom: Dana <d@client.example>\nSent: Monday, March 2, 2026 9:14 AM\n\nCAUTION: This email "
+     "originated from outside of the organisation.\nDo not click links unless you recognise the sender.\n\n"
+     "Hi Alex,\n\nStill late.\n",
+     "Noted.", "Still late.", T0, false, false},
+    {"a first-contact tip above a quoted message is not its words",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> You don\xE2\x80\x99t often get "
+     "email from d@client.example. Learn why this is important\n>\n> Still late.\n",
+     "Noted.", "Still late.", T0, false, false},
+    {"a warning's words inside a message are the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Still late.\n>\n> This "
+     "message came from outside our network, IT says.\n",
+     "Noted.", "Still late.\n\nThis message came from outside our network, IT says.", T0, false, false},
+    {"a complaint that opens with a warning's word is the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Caution: external packaging "
+     "was torn and two parts are broken.\n",
+     "Noted.", NULL, T0, false, false},
+    {"a gateway's warning above arriving mail is not its words",
+     "[EXTERNAL] Do not click links or open attachments unless you know the sender.\n\nHi Alex,\n\nStill "
+     "late.\n",
+     "Hi Alex,\n\nStill late.", "", -1, false, false},
     {"a sign-off above a name and title is dropped",
      "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n", "Refund sent.", "", -1, true,
      false},
