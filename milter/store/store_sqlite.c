@@ -18,6 +18,7 @@
  * nothing about mail or the milter protocol.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -536,6 +537,25 @@ static void sqlite_close(struct store *st)
 	g_free(s);
 }
 
+/* Make the store's file when there is none, before SQLite does.  SQLite
+ * makes a new database file 0644 less the umask and gives its -wal, -shm
+ * and -journal files the database file's mode: under the daemon's
+ * UMask=0007 that is 0640 for all of them, and a review tool in the
+ * store's group that opens the store first would make -wal and -shm files
+ * the daemon cannot write (or the other way round).  Made here 0666 less
+ * the umask, the store is 0660 under UMask=0007 and, as SQLite would have
+ * it, 0644 under 0022.  An existing file (or a symbolic link: O_EXCL) is
+ * left as it is; so is a name SQLite does not take for a file.  A failure
+ * is SQLite's to report when it opens the file. */
+static void make_store_file(const char *path)
+{
+	if (*path == '\0' || strcmp(path, ":memory:") == 0 || strncmp(path, "file:", 5) == 0)
+		return;
+	int fd = open(path, O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0666);
+	if (fd >= 0)
+		close(fd);
+}
+
 static struct store *sqlite_open(const char *path, char **err)
 {
 	struct sqlite_store *s = g_new0(struct sqlite_store, 1);
@@ -544,6 +564,7 @@ static struct store *sqlite_open(const char *path, char **err)
 	g_mutex_init(&s->lock);
 
 	int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+	make_store_file(path);
 	if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
 		fail(s, "cannot open", err);
 		goto fail;

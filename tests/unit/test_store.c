@@ -237,6 +237,61 @@ static void test_bad_locations(void **state)
 	g_free(err);
 }
 
+/* A new store's file, and the -wal and -shm files SQLite makes beside it
+ * with its mode, are 0666 less the umask: 0660 under the daemon's unit's
+ * UMask=0007, so that the review tools in the store's group write them too
+ * (SQLite alone makes them 0640 there), and 0644 under umask 0022. */
+static void test_new_store_mode(void **state)
+{
+	(void)state;
+	static const struct {
+		mode_t umask, want;
+	} cases[] = {{0007, 0660}, {0022, 0644}};
+	static const char *const suffixes[] = {"", "-wal", "-shm"};
+	char *dir = g_dir_make_tmp("test_store-XXXXXX", NULL);
+	assert_non_null(dir);
+	char *path = g_build_filename(dir, "store.db", NULL);
+	char *location = g_strconcat("sqlite:", path, NULL);
+	GString *wrong = g_string_new(NULL);
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		char *err = NULL;
+		mode_t old = umask(cases[i].umask);
+		struct store *st = store_open(location, &err);
+		umask(old);
+		if (st == NULL) {
+			g_string_append_printf(wrong, "umask %04o: open: %s; ", (unsigned)cases[i].umask,
+			                       err);
+			g_free(err);
+		}
+		for (size_t k = 0; st != NULL && k < G_N_ELEMENTS(suffixes); k++) {
+			char *file = g_strconcat(path, suffixes[k], NULL);
+			struct stat sb;
+			if (stat(file, &sb) != 0)
+				g_string_append_printf(wrong, "umask %04o: no %s; ", (unsigned)cases[i].umask,
+				                       file);
+			else if ((sb.st_mode & 07777) != cases[i].want)
+				g_string_append_printf(wrong, "umask %04o: %s is %04o, expected %04o; ",
+				                       (unsigned)cases[i].umask, file,
+				                       (unsigned)(sb.st_mode & 07777),
+				                       (unsigned)cases[i].want);
+			g_free(file);
+		}
+		store_close(st);
+		for (size_t k = 0; k < G_N_ELEMENTS(suffixes); k++) {
+			char *file = g_strconcat(path, suffixes[k], NULL);
+			g_unlink(file);
+			g_free(file);
+		}
+	}
+	remove_dir(dir);
+	g_free(dir);
+	g_free(location);
+	g_free(path);
+	if (wrong->len > 0)
+		fail_msg("%s", wrong->str);
+	g_string_free(wrong, TRUE);
+}
+
 static void test_complaints(void **state)
 {
 	struct fixture *fx = *state;
@@ -3918,6 +3973,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_helper_trail_indexed, setup, teardown),
 	    cmocka_unit_test(test_bad_locations),
+	    cmocka_unit_test(test_new_store_mode),
 	    SHARED_CASES(setup),
 	    cmocka_unit_test_setup_teardown(test_crash_guard_two_processes, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_guard_file_allocated, setup, teardown),
