@@ -919,16 +919,22 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 	 * from its decision as JSON (render_decision_json()); its complaint
 	 * $24 to $28, or when it is not recorded ($24 NULL) the severity and
 	 * the date its decision $8 names, as migration 13 gave those made
-	 * before schema 12. */
+	 * before schema 12.  The record's state is written with an id of its
+	 * own, $29 in state_op (as a state move's, pg_quarantine_set_state): a
+	 * put whose answer was lost with its connection is sent again
+	 * (exec_on), finds the record it wrote and gives its id; another put
+	 * of the same token is refused by the token's index, as before. */
 	static const char sql[] =
 	    "WITH r AS (INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict,"
 	    " score, findings, complaint_ref, raw, created, state, host, "
 	    "new_text, " QUARANTINE_COMPLAINT_COLUMNS
-	    ") SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint, findings,"
-	    " $9::text, $10::bytea, $11::bigint, $12::text, $13::text, $14::text, $24::smallint,"
+	    ", state_op) SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::bigint,"
+	    " findings, $9::text, $10::bytea, $11::bigint, $12::text, $13::text, $14::text, $24::smallint,"
 	    " CASE WHEN $24::smallint IS NULL THEN " DECISION_SEVERITY " ELSE $25::text END, $26::smallint,"
-	    " CASE WHEN $24::smallint IS NULL THEN " DECISION_SENT " ELSE $27::bigint END, $28::text"
-	    " FROM (SELECT $8::text AS findings) j RETURNING id),"
+	    " CASE WHEN $24::smallint IS NULL THEN " DECISION_SENT " ELSE $27::bigint END, $28::text,"
+	    " $29::text"
+	    " FROM (SELECT $8::text AS findings) j WHERE NOT EXISTS (SELECT 1 FROM quarantine"
+	    " WHERE token = $3::text AND state_op = $29::text) RETURNING id),"
 	    " x AS (INSERT INTO quarantine_findings (quarantine_id, ordinal, rule, severity, span_start,"
 	    " span_end, line, excerpt, words, principle, advice)"
 	    " SELECT r.id, f.n - 1, f.rule, f.severity, f.s::bigint, f.e::bigint, f.l::bigint, f.excerpt,"
@@ -940,7 +946,8 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 	    " coalesce((f.e ->> 'line')::numeric, 0), f.e ->> 'excerpt', f.e ->> 'words',"
 	    " f.e ->> 'principle', f.e ->> 'advice'"
 	    " FROM r, apology_findings($8::text) WITH ORDINALITY f(e, n) WHERE $15::text[] IS NULL)"
-	    " SELECT id FROM r";
+	    " SELECT id FROM r"
+	    " UNION ALL SELECT id FROM quarantine WHERE token = $3::text AND state_op = $29::text";
 	struct params p = {0};
 	p_text(&p, q->queue_id ? q->queue_id : "");
 	p_text(&p, q->message_id ? q->message_id : "");
@@ -962,6 +969,8 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 	for (int c = 0; c < 9; c++)
 		p_text(&p, cols[c] ? cols[c]->str : NULL);
 	p_complaint(&p, q);
+	char *op = g_uuid_string_random();
+	p_text(&p, op);
 	PGresult *r = run(handle(st), sql, &p, "recording a held message", err);
 	if (r != NULL && id != NULL)
 		*id = get_int(r, 0, 0);
@@ -969,6 +978,7 @@ static bool pg_quarantine_put(struct store *st, const struct store_quarantine *q
 	for (int c = 0; c < 9; c++)
 		if (cols[c])
 			g_string_free(cols[c], TRUE);
+	g_free(op);
 	return r != NULL;
 }
 

@@ -3911,6 +3911,74 @@ static void test_pg_state_answer_lost(void **state)
 	g_free(fired);
 }
 
+/* The store through tests/store/pglose.py (the tests below skip without
+ * it); NULL when make pg-test did not start the proxy. */
+static struct store *lossy_open(void)
+{
+	const char *via = getenv("APOLOGY_TEST_PG_LOSE");
+	if (via == NULL || getenv("APOLOGY_TEST_PG_LOSE_ARM") == NULL)
+		return NULL;
+	char *err = NULL;
+	struct store *st = store_open(via, &err);
+	if (st == NULL)
+		fail_msg("open through the proxy: %s", err);
+	return st;
+}
+
+/* The answer to the next statement through the proxy whose text holds
+ * WORDS is lost, after the server ran it. */
+static void lose_next(const char *words)
+{
+	const char *arm = getenv("APOLOGY_TEST_PG_LOSE_ARM");
+	char *fired = g_strconcat(arm, ".fired", NULL);
+	g_unlink(fired);
+	g_free(fired);
+	assert_true(g_file_set_contents(arm, words, -1, NULL));
+}
+
+/* Whether the answer lose_next() armed for was lost. */
+static bool was_lost(void)
+{
+	char *fired = g_strconcat(getenv("APOLOGY_TEST_PG_LOSE_ARM"), ".fired", NULL);
+	bool lost = g_file_test(fired, G_FILE_TEST_EXISTS);
+	g_free(fired);
+	return lost;
+}
+
+/* A held message's record whose answer is lost after the server wrote it
+ * is sent again and finds itself: success with its id, the record and its
+ * findings once (a second insert would collide with its own token, and the
+ * daemon's writer would spill it and every record behind it to the spool
+ * with an error).  The same record put again by another call is still
+ * refused by its token. */
+static void test_pg_hold_put_answer_lost(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *lossy = lossy_open();
+	if (lossy == NULL)
+		skip();
+	char *err = NULL;
+	struct store_quarantine q = spool_sample("tok-put-lost"), out;
+	gint64 id = 0;
+	lose_next("INSERT INTO quarantine (queue_id");
+	if (!store_quarantine_put(lossy, &q, &id, &err))
+		fail_msg("the put sent again: %s", err);
+	assert_true(was_lost());
+	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
+	assert_int_equal(out.id, id);
+	store_quarantine_clear(&out);
+	char *sql = g_strdup_printf(
+	    "SELECT count(*) FROM quarantine_findings WHERE quarantine_id = %" G_GINT64_FORMAT, id);
+	char *n = pgtest_query(sql);
+	assert_string_equal(n, "1");
+	g_free(n);
+	g_free(sql);
+	assert_false(store_quarantine_put(lossy, &q, NULL, &err));
+	assert_non_null(err);
+	g_clear_pointer(&err, g_free);
+	store_close(lossy);
+}
+
 /* A handle named for a host (store_set_host, the daemon's host-name)
  * records held mail under that name when the record names none; a record's
  * own host still wins. */
@@ -4024,6 +4092,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pg_refuses_long_id, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_server_stopped, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_state_answer_lost, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_hold_put_answer_lost, setup_pg, teardown),
 	};
 	return failed + cmocka_run_group_tests_name("store on postgresql", pg_tests, NULL, NULL);
 }
