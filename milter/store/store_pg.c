@@ -17,7 +17,10 @@
  * A handle keeps a small pool of connections (store_set_pool_size(),
  * STORE_POOL_DEFAULT until then), guarded by a mutex: a call takes one (waiting at most the busy timeout when
  * all are in use), and gives it back.  A connection found broken is reset and the statement tried once more;
- * the busy timeout is each connection's statement_timeout.
+ * the busy timeout is each connection's statement_timeout.  The first try may have been applied with only
+ * its answer lost, so every statement sent outside a transaction gives the same answer when it runs twice:
+ * a repeat changes nothing, or it carries an id of its own and finds its own work (state_op, claim_op,
+ * attempt_op, put_op; docs/postgresql.md, "Broken connections").
  *
  * The crash guard keeps its marks in the inflight table (no file beside a
  * database on another host), each prefixed with this host's name (store_set_host), so a
@@ -253,6 +256,10 @@ static const char *const migrations[] = {
     "CREATE UNIQUE INDEX decisions_key ON decisions(key);",
     /* 18: the id of each record's last state move (as in SQLite's entry 18) */
     "ALTER TABLE quarantine ADD COLUMN state_op text;",
+    /* 19: the ids of a notice's last claim and attempt, of an action's put
+     * and last claim (as in SQLite's entry 19) */
+    "ALTER TABLE outbox ADD COLUMN claim_op text, ADD COLUMN attempt_op text;"
+    "ALTER TABLE host_actions ADD COLUMN put_op text, ADD COLUMN claim_op text;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))
@@ -262,6 +269,7 @@ struct pconn {
 	int timeout_ms; /* its statement_timeout; -1: not set yet */
 	bool in_tx;     /* between begin() and end(): a broken connection is not retried */
 	bool pinned;    /* holds session state (the migration lock): not retried either */
+	bool resent;    /* the last statement was sent a second time (exec_on) */
 };
 
 struct pg_store {
@@ -477,6 +485,7 @@ static void release(struct pg_store *s, struct pconn *pc)
 static PGresult *exec_on(struct pg_store *s, struct pconn *pc, const char *sql, const struct params *p,
                          const char *what, char **err)
 {
+	pc->resent = false;
 	for (int attempt = 0;; attempt++) {
 		PGresult *r = PQexecParams(pc->c, sql, p ? p->n : 0, NULL, p ? p->v : NULL, p ? p->len : NULL,
 		                           p ? p->fmt : NULL, 0);
@@ -487,8 +496,10 @@ static PGresult *exec_on(struct pg_store *s, struct pconn *pc, const char *sql, 
 			PQclear(r);
 			PQreset(pc->c);
 			pc->timeout_ms = -1;
-			if (PQstatus(pc->c) == CONNECTION_OK && set_timeout(pc, s->busy_ms))
+			if (PQstatus(pc->c) == CONNECTION_OK && set_timeout(pc, s->busy_ms)) {
+				pc->resent = true;
 				continue;
+			}
 			r = NULL;
 		}
 		const char *m = r ? PQresultErrorMessage(r) : PQerrorMessage(pc->c);
@@ -507,16 +518,25 @@ static PGresult *exec_on(struct pg_store *s, struct pconn *pc, const char *sql, 
 	}
 }
 
-/* Run one statement on a connection of the pool (one transaction). */
-static PGresult *run(struct pg_store *s, const char *sql, const struct params *p, const char *what,
-                     char **err)
+/* Run one statement on a connection of the pool (one transaction); with
+ * RESENT (may be NULL), whether it was sent a second time. */
+static PGresult *run_noting(struct pg_store *s, const char *sql, const struct params *p, const char *what,
+                            bool *resent, char **err)
 {
 	struct pconn *pc = acquire(s, err);
 	if (pc == NULL)
 		return NULL;
 	PGresult *r = exec_on(s, pc, sql, p, what, err);
+	if (resent != NULL)
+		*resent = pc->resent;
 	release(s, pc);
 	return r;
+}
+
+static PGresult *run(struct pg_store *s, const char *sql, const struct params *p, const char *what,
+                     char **err)
+{
+	return run_noting(s, sql, p, what, NULL, err);
 }
 
 static bool run_ok(struct pg_store *s, const char *sql, const struct params *p, const char *what, char **err)
@@ -1409,37 +1429,49 @@ static bool pg_outbox_backlog(struct store *st, gint64 *n, char **err)
 	return r != NULL;
 }
 
-/* (A statement sent again after a lost answer finds the row claimed, by
- * this call: it then waits for UNTIL, as after a worker's death.) */
+/* The claim carries an id of its own (claim_op): sent again after its
+ * answer was lost (exec_on), it finds the row claimed by itself, which is
+ * claimed; another worker's claim, at the same UNTIL too, has another id. */
 static bool pg_outbox_claim(struct store *st, gint64 id, gint64 seen_next_try, gint64 until, bool *claimed,
                             char **err)
 {
+	char *op = g_uuid_string_random();
 	struct params p = {0};
 	p_int(&p, id);
 	p_int(&p, seen_next_try);
 	p_int(&p, until);
-	PGresult *r =
-	    run(handle(st),
-	        "UPDATE outbox SET next_try = $3::bigint WHERE id = $1::bigint AND state = 'pending'"
-	        " AND next_try = $2::bigint",
-	        &p, "claiming a notification", err);
+	p_text(&p, op);
+	PGresult *r = run(handle(st),
+	                  "UPDATE outbox SET next_try = $3::bigint, claim_op = $4::text WHERE id = $1::bigint"
+	                  " AND state = 'pending' AND (next_try = $2::bigint"
+	                  " OR (next_try = $3::bigint AND claim_op = $4::text))",
+	                  &p, "claiming a notification", err);
 	*claimed = r != NULL && changed(r) == 1;
 	PQclear(r);
+	g_free(op);
 	return r != NULL;
 }
 
 static bool pg_outbox_attempt(struct store *st, gint64 id, const char *state, gint64 next_try,
                               const char *error, char **err)
 {
+	/* The attempt carries an id of its own (attempt_op): sent again after
+	 * its answer was lost (exec_on), it finds itself recorded and changes
+	 * nothing (attempts counted once). */
+	char *op = g_uuid_string_random();
 	struct params p = {0};
 	p_int(&p, id);
 	p_text(&p, state);
 	p_int(&p, next_try);
 	p_text(&p, error);
-	return run_ok(handle(st),
-	              "UPDATE outbox SET attempts = attempts + 1, state = $2::text, next_try = $3::bigint,"
-	              " last_error = $4::text WHERE id = $1::bigint",
-	              &p, "recording a notification attempt", err);
+	p_text(&p, op);
+	bool ok = run_ok(handle(st),
+	                 "UPDATE outbox SET attempts = attempts + 1, state = $2::text, next_try = $3::bigint,"
+	                 " last_error = $4::text, attempt_op = $5::text WHERE id = $1::bigint"
+	                 " AND attempt_op IS DISTINCT FROM $5::text",
+	                 &p, "recording a notification attempt", err);
+	g_free(op);
+	return ok;
 }
 
 /* Records of holds ($3 false) or of monitor mode ($3 true): the near
@@ -1723,15 +1755,26 @@ static bool pg_host_action_put(struct store *st, const struct store_host_action 
 		p_text(&p, texts[i]);
 	p_int(&p, a->requested_at);
 	p_int(&p, a->claimed_at);
-	PGresult *r =
-	    run(handle(st),
-	        "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment, wrong,"
-	        " requested_at, claimed_at) VALUES ($1::bigint, $2::text, $3::text, $4::text, $5::text,"
-	        " $6::text, $7::bigint, NULLIF($8::bigint, 0)) RETURNING id",
-	        &p, "recording an action for a host", err);
+	/* The put carries an id of its own (put_op): sent again after its
+	 * answer was lost (exec_on), it finds the action it added and gives
+	 * its id; another put while the hold's action is open is refused by
+	 * host_actions_open, as before. */
+	char *op = g_uuid_string_random();
+	p_text(&p, op);
+	PGresult *r = run(
+	    handle(st),
+	    "WITH same AS (SELECT id FROM host_actions WHERE quarantine_id = $1::bigint"
+	    " AND put_op = $9::text),"
+	    " r AS (INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment, wrong,"
+	    " requested_at, claimed_at, put_op) SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text,"
+	    " $6::text, $7::bigint, NULLIF($8::bigint, 0), $9::text WHERE NOT EXISTS (SELECT 1 FROM same)"
+	    " RETURNING id)"
+	    " SELECT id FROM r UNION ALL SELECT id FROM same",
+	    &p, "recording an action for a host", err);
 	if (r != NULL && id != NULL)
 		*id = get_int(r, 0, 0);
 	PQclear(r);
+	g_free(op);
 	return r != NULL;
 }
 
@@ -1744,24 +1787,37 @@ static enum store_status pg_host_action_claim(struct store *st, const char *host
 	/* One statement: the row chosen is locked (FOR UPDATE), one another
 	 * agent has locked is skipped, and the update marks it claimed, so of
 	 * two agents polling at once only one gets each action; the outer
-	 * condition is checked again on the row as it is once locked. */
+	 * condition is checked again on the row as it is once locked.  The
+	 * claim carries an id of its own (claim_op): sent again after its
+	 * answer was lost (exec_on), it takes the action it claimed, first,
+	 * not the next one; another agent's claim has another id. */
+	char *op = g_uuid_string_random();
 	struct params p = {0};
 	p_text(&p, host);
 	p_int(&p, now);
 	p_int(&p, expired);
-	return one_host_action(
+	p_text(&p, op);
+	enum store_status found = one_host_action(
 	    run(handle(st),
-	        "UPDATE host_actions SET claimed_at = $2::bigint WHERE id = (SELECT id FROM"
-	        " host_actions WHERE host = $1::text AND" CLAIMABLE
-	        " ORDER BY id LIMIT 1 FOR UPDATE SKIP LOCKED) AND" CLAIMABLE
-	        " RETURNING " HOST_ACTION_COLUMNS,
+	        "UPDATE host_actions SET claimed_at = $2::bigint, claim_op = $4::text WHERE id = (SELECT id"
+	        " FROM host_actions WHERE host = $1::text AND ((" CLAIMABLE ") OR claim_op = $4::text)"
+	        " ORDER BY claim_op IS NOT DISTINCT FROM $4::text DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
+	        " AND ((" CLAIMABLE ") OR claim_op = $4::text) RETURNING " HOST_ACTION_COLUMNS,
 	        &p, "claiming an action for this host", err),
 	    out);
+	g_free(op);
+	return found;
 }
 
 /* An open action under the claim made at CLAIMED_AT closed: done at NOW
- * with RESULT, or deleted when RESULT is NULL. */
-#define UNDER_CLAIM " WHERE id = $1::bigint AND claimed_at = $2::bigint AND done_at IS NULL"
+ * with RESULT, or deleted when RESULT is NULL.  Only the holder of that
+ * claim closes it (a claim taken again is later, store.h), so a statement
+ * sent again after its answer was lost (exec_on) can tell its own work:
+ * the action done at NOW with RESULT under the claim, or, when it was to
+ * be deleted, gone (an action is deleted only by its claim's drop).  The
+ * statement's one value: 1 when it closed the action now, 2 when it found
+ * it so (which is this call's only when sent again), else 0. */
+#define UNDER_CLAIM " WHERE id = $1::bigint AND claimed_at = $2::bigint"
 
 static enum store_status pg_host_action_close(struct store *st, gint64 id, gint64 claimed_at, gint64 now,
                                               const char *result, char **err)
@@ -1773,12 +1829,22 @@ static enum store_status pg_host_action_close(struct store *st, gint64 id, gint6
 		p_int(&p, now);
 		p_text(&p, result);
 	}
-	PGresult *r =
-	    run(handle(st),
-	        result ? "UPDATE host_actions SET done_at = $3::bigint, result = $4::text" UNDER_CLAIM
-	               : "DELETE FROM host_actions" UNDER_CLAIM,
-	        &p, result ? "recording an action's result" : "dropping a decision's action", err);
-	enum store_status closed = r == NULL ? STORE_ERROR : changed(r) == 1 ? STORE_FOUND : STORE_NONE;
+	bool resent = false;
+	PGresult *r = run_noting(
+	    handle(st),
+	    result ? "WITH c AS (UPDATE host_actions SET done_at = $3::bigint, result = $4::text" UNDER_CLAIM
+	             " AND done_at IS NULL RETURNING id) SELECT (SELECT count(*) FROM c) + CASE WHEN EXISTS"
+	             " (SELECT 1 FROM host_actions" UNDER_CLAIM
+	             " AND done_at = $3::bigint AND result = $4::text)"
+	             " THEN 2 ELSE 0 END"
+	           : "WITH c AS (DELETE FROM host_actions" UNDER_CLAIM " AND done_at IS NULL RETURNING id)"
+	             " SELECT (SELECT count(*) FROM c) + CASE WHEN EXISTS (SELECT 1 FROM host_actions"
+	             " WHERE id = $1::bigint) THEN 0 ELSE 2 END",
+	    &p, result ? "recording an action's result" : "dropping a decision's action", &resent, err);
+	gint64 n = r == NULL ? 0 : get_int(r, 0, 0);
+	enum store_status closed = r == NULL                      ? STORE_ERROR
+	                           : n == 1 || (resent && n == 2) ? STORE_FOUND
+	                                                          : STORE_NONE;
 	PQclear(r);
 	return closed;
 }

@@ -267,6 +267,13 @@ static const char *const migrations[] = {
      * (a move sent again after a lost answer finds its own); kept here too,
      * so that both schemas stay alike (NULL in records moved before) */
     "ALTER TABLE quarantine ADD COLUMN state_op TEXT;",
+    /* 19: the ids of a notice's last claim and last attempt, and of an
+     * action's put and last claim, which PostgreSQL needs (as for 18);
+     * kept here too, so that both schemas stay alike (NULL here) */
+    "ALTER TABLE outbox ADD COLUMN claim_op TEXT;"
+    "ALTER TABLE outbox ADD COLUMN attempt_op TEXT;"
+    "ALTER TABLE host_actions ADD COLUMN put_op TEXT;"
+    "ALTER TABLE host_actions ADD COLUMN claim_op TEXT;",
 };
 
 #define SCHEMA_VERSION ((int)G_N_ELEMENTS(migrations))

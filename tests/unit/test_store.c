@@ -113,10 +113,15 @@ static void reopen(struct fixture *fx)
 		fail_msg("reopen: %s", err);
 }
 
-/* SQL that undoes the migrations after entry 16 (the decisions' keys, 17)
- * and after entry 14 (the helper trail's index, 15; unclear complaints, 16),
- * for the tests that take a store back to an older schema. */
-#define DROP_AFTER_17 "ALTER TABLE quarantine DROP COLUMN state_op;"
+/* SQL that undoes the migrations after entry 16 (the decisions' keys, 17;
+ * the state moves' ids, 18; the ids of the outbox's claims and attempts
+ * and of the host actions' puts and claims, 19) and after entry 14 (the
+ * helper trail's index, 15; unclear complaints, 16), for the tests that
+ * take a store back to an older schema. */
+#define DROP_AFTER_18                                                                                        \
+	"ALTER TABLE outbox DROP COLUMN claim_op; ALTER TABLE outbox DROP COLUMN attempt_op;"                \
+	"ALTER TABLE host_actions DROP COLUMN put_op; ALTER TABLE host_actions DROP COLUMN claim_op;"
+#define DROP_AFTER_17 DROP_AFTER_18 "ALTER TABLE quarantine DROP COLUMN state_op;"
 #define DROP_AFTER_16 DROP_AFTER_17 "DROP INDEX decisions_key; ALTER TABLE decisions DROP COLUMN key;"
 #define DROP_AFTER_14 DROP_AFTER_16 "DROP INDEX helper_actions_hold; ALTER TABLE complaints DROP COLUMN unclear;"
 
@@ -192,6 +197,7 @@ static void test_newer_schema_refused(void **state)
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	sqlite3_exec(db, "UPDATE schema_version SET version = 1", NULL, NULL, NULL);
 	/* Undo every migration after the first; later ones may add tables too. */
+	sqlite3_exec(db, DROP_AFTER_17, NULL, NULL, NULL);
 	assert_int_equal(sqlite3_exec(db,
 	                              "DROP INDEX quarantine_message_id; DROP INDEX quarantine_state;"
 	                              "DROP INDEX apologies_thread;"
@@ -215,7 +221,6 @@ static void test_newer_schema_refused(void **state)
 	             NULL, NULL, NULL);
 	sqlite3_exec(db, DROP_COMPLAINT_COLUMNS, NULL, NULL, NULL);
 	sqlite3_exec(db, "ALTER TABLE complaints DROP COLUMN unclear", NULL, NULL, NULL);
-	sqlite3_exec(db, DROP_AFTER_17, NULL, NULL, NULL);
 	sqlite3_close(db);
 	/* From version 1 the store migrates forward again, every step. */
 	reopen(fx);
@@ -1146,12 +1151,12 @@ static void test_crashes_migrated(void **state)
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_exec(db,
-	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
+	                 DROP_AFTER_17 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
 	                 "DROP TABLE review_labels; DROP TABLE decisions; DROP TABLE quarantine_findings;"
 	                 "DROP TABLE host_actions;"
 	                 "ALTER TABLE quarantine DROP COLUMN host; ALTER TABLE quarantine DROP COLUMN "
 	                 "new_text;" DROP_COMPLAINT_COLUMNS "ALTER TABLE complaints DROP COLUMN unclear;"
-	                 DROP_AFTER_17 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
+	                 "ALTER TABLE inflight ADD COLUMN state TEXT NOT NULL DEFAULT 'running';"
 	                 "UPDATE schema_version SET version = 4;"
 	                 "INSERT INTO inflight VALUES ('fp-crashed', 100, 'crashed');"
 	                 "INSERT INTO inflight VALUES ('fp-running', 100, 'running');",
@@ -1481,6 +1486,56 @@ static void test_host_actions(void **state)
 	assert_string_equal(got.verb, "release");
 	assert_null(got.comment);
 	assert_null(got.wrong);
+	store_host_action_clear(&got);
+}
+
+/* A store at schema 18: a notice queued and an action for a host put
+ * before claims and attempts had ids are claimed, tried and closed as
+ * before (migration 19), each only once. */
+static void test_op_ids_migrated(void **state)
+{
+	struct fixture *fx = *state;
+	char *err = NULL;
+	int version = store_schema_version(fx->st);
+	gint64 hold = hold_on(fx->st, "tok-before-19", "mx-b"), action = 0;
+	struct store_outbox o = {.key = "hold:1:mail",
+	                         .channel = "mail",
+	                         .event = "hold",
+	                         .target = "lead@us.example",
+	                         .payload = "held",
+	                         .created = 100,
+	                         .next_try = 100};
+	assert_true(store_outbox_put(fx->st, &o, NULL, &err));
+	struct store_host_action a = {
+	    .quarantine_id = hold, .host = "mx-b", .verb = "release", .reviewer = "alice", .requested_at = 100};
+	assert_true(store_host_action_put(fx->st, &a, &action, &err));
+	store_close(fx->st);
+	fx->st = NULL;
+	store_sql(fx, DROP_AFTER_18 "UPDATE schema_version SET version = 18;");
+	reopen(fx);
+	assert_int_equal(store_schema_version(fx->st), version);
+	GArray *due = g_array_new(FALSE, TRUE, sizeof(struct store_outbox));
+	g_array_set_clear_func(due, (GDestroyNotify)store_outbox_clear);
+	assert_true(store_outbox_due(fx->st, 100, 0, due, &err));
+	assert_int_equal(due->len, 1);
+	gint64 id = g_array_index(due, struct store_outbox, 0).id;
+	bool claimed = false;
+	assert_true(store_outbox_claim(fx->st, id, 100, 200, &claimed, &err));
+	assert_true(claimed);
+	assert_true(store_outbox_claim(fx->st, id, 100, 200, &claimed, &err));
+	assert_false(claimed);
+	assert_true(store_outbox_attempt(fx->st, id, "pending", 300, "timed out", &err));
+	g_array_set_size(due, 0);
+	assert_true(store_outbox_due(fx->st, 300, 0, due, &err));
+	assert_int_equal(due->len, 1);
+	assert_int_equal(g_array_index(due, struct store_outbox, 0).attempts, 1);
+	g_array_unref(due);
+	struct store_host_action got = {0};
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 200, 60, &got, &err), STORE_FOUND);
+	assert_int_equal(got.id, action);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 200, 60, &got, &err), STORE_NONE);
+	assert_int_equal(store_host_action_done(fx->st, &got, 210, "done", &err), STORE_FOUND);
+	assert_int_equal(store_host_action_done(fx->st, &got, 210, "done", &err), STORE_NONE);
 	store_host_action_clear(&got);
 }
 
@@ -3979,6 +4034,150 @@ static void test_pg_hold_put_answer_lost(void **state)
 	store_close(lossy);
 }
 
+/* The one row due at NOW, of ID (0: any), into OUT. */
+static void outbox_row(struct store *st, gint64 id, gint64 now, struct store_outbox *out)
+{
+	char *err = NULL;
+	GArray *due = g_array_new(FALSE, TRUE, sizeof(struct store_outbox));
+	g_array_set_clear_func(due, (GDestroyNotify)store_outbox_clear);
+	assert_true(store_outbox_due(st, now, 0, due, &err));
+	assert_int_equal(due->len, 1);
+	if (id != 0)
+		assert_int_equal(g_array_index(due, struct store_outbox, 0).id, id);
+	*out = g_array_index(due, struct store_outbox, 0);
+	memset(&g_array_index(due, struct store_outbox, 0), 0, sizeof *out); /* now OUT's */
+	g_array_unref(due);
+}
+
+/* A notice's claim whose answer is lost is sent again and finds the row
+ * claimed by itself: claimed (the worker would count it taken by another,
+ * and the notice wait for the claim to run out); another worker that read
+ * it due alike still does not get it.  An attempt whose answer is lost is
+ * counted once (a second count brings the last attempt and the back-off
+ * closer). */
+static void test_pg_outbox_answer_lost(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *lossy = lossy_open();
+	if (lossy == NULL)
+		skip();
+	char *err = NULL;
+	struct store_outbox o = {.key = "hold:1:mail",
+	                         .channel = "mail",
+	                         .event = "hold",
+	                         .target = "lead@us.example",
+	                         .payload = "Subject: held\r\n\r\nheld\r\n",
+	                         .created = 100,
+	                         .next_try = 100};
+	assert_true(store_outbox_put(fx->st, &o, NULL, &err));
+	struct store_outbox row;
+	outbox_row(fx->st, 0, 100, &row); /* its id is the first */
+	gint64 id = row.id;
+	store_outbox_clear(&row);
+
+	bool claimed = false;
+	lose_next("UPDATE outbox SET next_try");
+	assert_true(store_outbox_claim(lossy, id, 100, 200, &claimed, &err));
+	assert_true(was_lost());
+	assert_true(claimed);
+	assert_true(store_outbox_claim(fx->st, id, 100, 200, &claimed, &err));
+	assert_false(claimed);
+
+	lose_next("UPDATE outbox SET attempts");
+	assert_true(store_outbox_attempt(lossy, id, "pending", 300, "timed out", &err));
+	assert_true(was_lost());
+	outbox_row(fx->st, id, 300, &row);
+	assert_int_equal(row.attempts, 1);
+	assert_int_equal(row.next_try, 300);
+	assert_string_equal(row.last_error, "timed out");
+	store_outbox_clear(&row);
+	/* the next attempt is one more */
+	assert_true(store_outbox_claim(fx->st, id, 300, 400, &claimed, &err));
+	assert_true(claimed);
+	assert_true(store_outbox_attempt(fx->st, id, "pending", 500, "timed out again", &err));
+	outbox_row(fx->st, id, 500, &row);
+	assert_int_equal(row.attempts, 2);
+	store_outbox_clear(&row);
+	store_close(lossy);
+}
+
+/* The actions addressed to a host, each statement's answer lost once after
+ * the server ran it, and the statement sent again: a decision's action is
+ * added once and its id given (a second insert would collide with itself in
+ * the hold's one slot, and the reviewer be told another decision is open
+ * while the agent carries this one out); the agent's claim gets the action
+ * it claimed (the second try would take the next one, or none, and leave
+ * this one claimed by nobody until agent-lease); its result is recorded
+ * (the second try would find it closed, as if claimed again); a decision
+ * made here has its action dropped (the second try would find none, and a
+ * failed MTA step leave the hold out of "held").  Each time, another call
+ * doing the same is refused as before. */
+static void test_pg_host_action_answer_lost(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *lossy = lossy_open();
+	if (lossy == NULL)
+		skip();
+	char *err = NULL;
+	gint64 first = hold_on(fx->st, "tok-ha-1", "mx-b"), second = hold_on(fx->st, "tok-ha-2", "mx-b");
+	struct store_host_action a = {.quarantine_id = first,
+	                              .host = "mx-b",
+	                              .verb = "release",
+	                              .reviewer = "alice",
+	                              .comment = "fine",
+	                              .requested_at = 100};
+	gint64 id = 0, id2 = 0;
+	lose_next("INSERT INTO host_actions");
+	if (!store_host_action_put(lossy, &a, &id, &err))
+		fail_msg("the put sent again: %s", err);
+	assert_true(was_lost());
+	struct store_host_action got = {0};
+	assert_int_equal(store_host_action_last(fx->st, first, &got, &err), STORE_FOUND);
+	assert_int_equal(got.id, id);
+	store_host_action_clear(&got);
+	assert_false(store_host_action_put(lossy, &a, NULL, &err)); /* the slot is taken */
+	g_clear_pointer(&err, g_free);
+	a.quarantine_id = second;
+	assert_true(store_host_action_put(fx->st, &a, &id2, &err));
+
+	lose_next("UPDATE host_actions SET claimed_at");
+	assert_int_equal(store_host_action_claim(lossy, "mx-b", 200, 60, &got, &err), STORE_FOUND);
+	assert_true(was_lost());
+	assert_int_equal(got.id, id);
+	assert_int_equal(got.claimed_at, 200);
+	struct store_host_action next = {0};
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 200, 60, &next, &err), STORE_FOUND);
+	assert_int_equal(next.id, id2);
+	store_host_action_clear(&next);
+	assert_int_equal(store_host_action_claim(fx->st, "mx-b", 200, 60, &next, &err), STORE_NONE);
+
+	lose_next("UPDATE host_actions SET done_at");
+	assert_int_equal(store_host_action_done(lossy, &got, 210, "done", &err), STORE_FOUND);
+	assert_true(was_lost());
+	assert_int_equal(store_host_action_done(lossy, &got, 211, "done", &err), STORE_NONE);
+	store_host_action_clear(&got);
+	assert_int_equal(store_host_action_last(fx->st, first, &got, &err), STORE_FOUND);
+	assert_int_equal(got.done_at, 210);
+	assert_string_equal(got.result, "done");
+	store_host_action_clear(&got);
+
+	struct store_host_action local = {.quarantine_id = first,
+	                                  .host = "mx-b",
+	                                  .verb = "discard",
+	                                  .reviewer = "bob",
+	                                  .requested_at = 300,
+	                                  .claimed_at = 300};
+	assert_true(store_host_action_put(fx->st, &local, &local.id, &err));
+	lose_next("DELETE FROM host_actions");
+	assert_int_equal(store_host_action_drop(lossy, &local, &err), STORE_FOUND);
+	assert_true(was_lost());
+	assert_int_equal(store_host_action_drop(lossy, &local, &err), STORE_NONE);
+	assert_int_equal(store_host_action_last(fx->st, first, &got, &err), STORE_FOUND);
+	assert_int_equal(got.id, id); /* the one before, done */
+	store_host_action_clear(&got);
+	store_close(lossy);
+}
+
 /* A handle named for a host (store_set_host, the daemon's host-name)
  * records held mail under that name when the record names none; a record's
  * own host still wins. */
@@ -4032,6 +4231,7 @@ static void test_quarantine_host_of_handle(void **state)
 	    cmocka_unit_test_setup_teardown(test_expire_verb_migrated, setup, teardown),                     \
 	    cmocka_unit_test_setup_teardown(test_decision_key_migrated, setup, teardown),                    \
 	    cmocka_unit_test_setup_teardown(test_state_op_migrated, setup, teardown),                        \
+	    cmocka_unit_test_setup_teardown(test_op_ids_migrated, setup, teardown),                          \
 	    cmocka_unit_test_setup_teardown(test_unclear_migrated, setup, teardown)
 
 int main(void)
@@ -4093,6 +4293,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_pg_server_stopped, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_state_answer_lost, setup_pg, teardown),
 	    cmocka_unit_test_setup_teardown(test_pg_hold_put_answer_lost, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_outbox_answer_lost, setup_pg, teardown),
+	    cmocka_unit_test_setup_teardown(test_pg_host_action_answer_lost, setup_pg, teardown),
 	};
 	return failed + cmocka_run_group_tests_name("store on postgresql", pg_tests, NULL, NULL);
 }
