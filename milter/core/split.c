@@ -191,16 +191,52 @@ static struct line *line_at(const struct splitter *sp, size_t i)
 
 /* ---- pass 1: lines and quote markers ----------------------------------- */
 
+/* Bytes of the character at P (before E) that shows as nothing or as a
+ * space: an ASCII blank, a no-break space (mail converted from HTML has
+ * them, "&nbsp;Hi Alex,"), a byte order mark, a zero-width space or joiner,
+ * a narrow no-break space, a word joiner; 0 for any other. */
+static size_t invisible_len(const char *p, const char *e)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	if (p >= e)
+		return 0;
+	if (is_blank_byte(*p))
+		return 1;
+	if (e - p >= 2 && u[0] == 0xC2 && u[1] == 0xA0)
+		return 2;
+	if (e - p < 3)
+		return 0;
+	if ((u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) ||
+	    (u[0] == 0xE2 && u[1] == 0x80 &&
+	     (u[2] == 0x8B || u[2] == 0x8C || u[2] == 0x8D || u[2] == 0xAF)) ||
+	    (u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0xA0))
+		return 3;
+	return 0;
+}
+
+/* The same, for the character that ends at E (after P). */
+static size_t invisible_len_before(const char *p, const char *e)
+{
+	for (size_t k = 1; k <= 3 && (size_t)(e - p) >= k; k++)
+		if (invisible_len(e - k, e) == k)
+			return k;
+	return 0;
+}
+
 /* One line from P to E (exclusive, no line break): quote markers ">", "> >",
  * ">>" after up to three spaces are counted and removed with the one space
- * that follows the last of them. */
+ * that follows the last of them; then what shows as nothing or as spaces
+ * after its text (invisible_len()) is not the line's, nor before it when
+ * it starts with more than an ASCII blank, and a line of nothing else is
+ * blank. */
 static struct line line_parse(const char *p, const char *e)
 {
 	struct line l = {.s = p};
 	const char *q = p;
+	size_t k;
 
-	while (e > p && is_blank_byte(e[-1]))
-		e--;
+	while ((k = invisible_len_before(p, e)) > 0)
+		e -= k;
 	for (int lead = 0; q < e && *q == ' ' && lead < 3; lead++)
 		q++;
 	while (q < e && *q == '>') {
@@ -218,12 +254,12 @@ static struct line line_parse(const char *p, const char *e)
 	}
 	if (l.depth)
 		l.s = q;
+	/* leading ASCII blanks stay (a header folded onto the next line) */
+	if (invisible_len(l.s, e) > 1)
+		while ((k = invisible_len(l.s, e)) > 0)
+			l.s += k;
 	l.len = e - l.s;
-	l.blank = true;
-	for (size_t i = 0; i < l.len && l.blank; i++)
-		l.blank = is_blank_byte(l.s[i]);
-	if (l.blank)
-		l.len = 0;
+	l.blank = l.len == 0;
 	return l;
 }
 

@@ -444,6 +444,15 @@ static const struct split_case cases[] = {
      "[EXTERNAL] Do not click links or open attachments unless you know the sender.\n\nHi Alex,\n\nStill "
      "late.\n",
      "Hi Alex,\n\nStill late.", "", -1, false, false},
+    {"a greeting after a no-break space or a byte order mark is a greeting",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> \xC2\xA0Hi Alex,\xC2\xA0\n> "
+     "\xC2\xA0\n> Still late.\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> wrote:\n> "
+     "\xEF\xBB\xBFHello Alex,\n>\n> Where is it?\n",
+     "Noted.", "Still late.\n\nWhere is it?", T0, false, false},
+    {"a no-break space inside a line is the line's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Order\xC2\xA0No. 5 is "
+     "late.\xE2\x80\x8B\n",
+     "Noted.", "Order\xC2\xA0No. 5 is late.", T0, false, false},
     {"a sign-off above a name and title is dropped",
      "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n", "Refund sent.", "", -1, true,
      false},
