@@ -64,6 +64,12 @@ static const char *const disclaimer_starts[] = {
     "DISCLAIMER",
     "Legal disclaimer",
     "Please consider the environment before printing",
+    "This email has been checked for viruses",
+    "This e-mail has been checked for viruses",
+    "This email has been scanned",
+    "This e-mail has been scanned",
+    "This message has been scanned",
+    "Virus-free.",
     NULL,
 };
 

@@ -46,6 +46,7 @@
 #define GREETING_LINE_MAX      60  /* bytes of a greeting line ("Hi Alex,") */
 #define GREETING_WORDS_MAX     5   /* its words after the greeting ("Dear Customer Service Team") */
 #define CONTACT_PROSE_WORDS    1   /* lower-case words of a contact line besides its label ("mob") */
+#define SIGNATURE_TITLE_LINES  2   /* a quoted signature's lines under its name: title, company */
 
 enum line_kind {
 	LINE_NEW,     /* the author's text */
@@ -1310,12 +1311,14 @@ static bool is_name_line(const struct line *l)
  * lines A..B: its last lines, up to SIGN_OFF_TAIL name and contact lines,
  * dropped when one of them is an address, a link or a phone number and
  * they follow a blank line or a sentence's end, or when they are a name or
- * two alone in the last paragraph ("Ravi"): the quoted words' gate would
- * read them as a sentence of the message. */
+ * two alone in the last paragraph ("Ravi"), or a name above at most
+ * SIGNATURE_TITLE_LINES lines of capitalised words, its title and company
+ * ("Dana Kent / Operations Lead, Ivy Print Ltd"): the quoted words' gate
+ * would read them as a sentence of the message. */
 static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 {
 	size_t end = b, k;
-	bool strong = false, names = true;
+	bool strong = false, names = true, titles = true;
 
 	while (end > a && (line_at(sp, end - 1)->blank || line_at(sp, end - 1)->meta))
 		end--;
@@ -1325,13 +1328,16 @@ static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 			break;
 		strong = strong || contact_kind(l) == CONTACT_STRONG;
 		names = names && is_name_line(l);
+		titles = titles && contact_kind(l) == CONTACT_NAME;
 	}
 	if (k == end)
 		return;
 	const struct line *above = k > a ? line_at(sp, k - 1) : NULL;
 	bool paragraph = above == NULL || above->blank;
 	bool after_sentence = above && !above->blank && strchr(".?!", above->s[above->len - 1]) != NULL;
-	if ((strong && end - k >= 2 && (paragraph || after_sentence)) || (names && paragraph && end - k <= 2))
+	bool titled = titles && end - k <= 1 + SIGNATURE_TITLE_LINES && is_name_line(line_at(sp, k));
+	if ((strong && end - k >= 2 && (paragraph || after_sentence)) ||
+	    (paragraph && ((names && end - k <= 2) || titled)))
 		drop_lines(sp, k, end);
 }
 

@@ -453,6 +453,23 @@ static const struct split_case cases[] = {
      "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Order\xC2\xA0No. 5 is "
      "late.\xE2\x80\x8B\n",
      "Noted.", "Order\xC2\xA0No. 5 is late.", T0, false, false},
+    {"a quoted name above a title and a company, with no sign-off, is a signature",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Still late.\n>\n> Dana Kent\n> "
+     "Operations Lead, Ivy Print Ltd\n> Leeds\n",
+     "Noted.", "Still late.", T0, false, false},
+    {"a quoted paragraph of capitalised lines not led by a name is the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Still late.\n>\n> Order 5512 "
+     "And Order 5513\n> Both Missing\n",
+     "Noted.", "Still late.\n\nOrder 5512 And Order 5513\nBoth Missing", T0, false, false},
+    {"a quoted name and title above more lines of capitals is the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Missing from the box:\n>\n> "
+     "Blue Widget\n> Red Widget\n> Green Widget\n> Yellow Widget\n",
+     "Noted.", "Missing from the box:\n\nBlue Widget\nRed Widget\nGreen Widget\nYellow Widget", T0, false,
+     false},
+    {"a quoted virus scanner's line is not the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Still late.\n>\n> Dana\n>\n> "
+     "This email has been checked for viruses by antivirus software.\n> www.antivirus.example\n",
+     "Noted.", "Still late.", T0, false, false},
     {"a sign-off above a name and title is dropped",
      "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n", "Refund sent.", "", -1, true,
      false},
