@@ -64,12 +64,13 @@ static const char *const disclaimer_starts[] = {
     "DISCLAIMER",
     "Legal disclaimer",
     "Please consider the environment before printing",
-    "This email has been checked for viruses",
-    "This e-mail has been checked for viruses",
-    "This email has been scanned",
-    "This e-mail has been scanned",
-    "This message has been scanned",
-    "Virus-free.",
+    "This email has been checked for viruses by",
+    "This e-mail has been checked for viruses by",
+    "This email has been scanned for viruses",
+    "This e-mail has been scanned for viruses",
+    "This message has been scanned for viruses",
+    "Virus-free. www.",
+    "Virus-free.www.",
     NULL,
 };
 
@@ -138,11 +139,9 @@ static const char *const banner_starts[] = {
     "CAUTION: This email originated from outside",
     "CAUTION: This e-mail originated from outside",
     "CAUTION: This message originated from outside",
-    "CAUTION: External email",
-    "CAUTION: External sender",
+    "CAUTION: External",
     "WARNING: This email originated from outside",
-    "WARNING: External email",
-    "WARNING: External sender",
+    "WARNING: External",
     "ATTENTION: This email originated from outside",
     "This email originated from outside",
     "This e-mail originated from outside",
@@ -159,6 +158,12 @@ static const char *const banner_starts[] = {
     "Some people who received this message don't often get email from",
     "Some people who received this message don’t often get email from",
     NULL,
+};
+
+/* What such a warning speaks of: its lines have one of these. */
+static const char *const banner_words[] = {
+    "click",        "link",         "attachment", "sender",  "learn why",
+    "organization", "organisation", "phishing",   "recogni", NULL,
 };
 
 static const char *const placeholder_words[] = {
@@ -192,6 +197,7 @@ static const char *const *const builtin[SPLIT_LIST_COUNT] = {
     [SPLIT_SENTENCE_WORDS] = sentence_words,
     [SPLIT_GREETINGS] = greetings,
     [SPLIT_BANNER_STARTS] = banner_starts,
+    [SPLIT_BANNER_WORDS] = banner_words,
 };
 
 static void wordlist_use(struct wordlist *wl, const char *const *words, char **owned)

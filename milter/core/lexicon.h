@@ -30,6 +30,7 @@ enum split_list {
 	SPLIT_SENTENCE_WORDS, /* "I", "we", "will": case-sensitive whole words */
 	SPLIT_GREETINGS,      /* "Hi", "Dear", "Good morning": what opens a message's greeting line */
 	SPLIT_BANNER_STARTS,  /* "CAUTION: This email originated from outside": a gateway's warning */
+	SPLIT_BANNER_WORDS,   /* "click", "attachment", "sender": what a gateway's warning speaks of */
 	SPLIT_LIST_COUNT
 };
 

@@ -147,6 +147,7 @@ static const struct key_spec lexicon_keys[] = {
     {"placeholder-words", K_SPLIT, SPLIT_PLACEHOLDER_WORDS, NOFF, 0, 0},
     {"greetings", K_SPLIT, SPLIT_GREETINGS, NOFF, 0, 0},
     {"banner-starts", K_SPLIT, SPLIT_BANNER_STARTS, NOFF, 0, 0},
+    {"banner-words", K_SPLIT, SPLIT_BANNER_WORDS, NOFF, 0, 0},
     {NULL, 0, 0, 0, 0, 0},
 };
 

@@ -46,7 +46,7 @@
 #define GREETING_LINE_MAX      60  /* bytes of a greeting line ("Hi Alex,") */
 #define GREETING_WORDS_MAX     5   /* its words after the greeting ("Dear Customer Service Team") */
 #define CONTACT_PROSE_WORDS    1   /* lower-case words of a contact line besides its label ("mob") */
-#define SIGNATURE_TITLE_LINES  2   /* a quoted signature's lines under its name: title, company */
+#define BANNER_TAG_MAX         24  /* bytes of a gateway's bare tag on its line ("[EXTERNAL EMAIL]") */
 
 enum line_kind {
 	LINE_NEW,     /* the author's text */
@@ -1311,14 +1311,12 @@ static bool is_name_line(const struct line *l)
  * lines A..B: its last lines, up to SIGN_OFF_TAIL name and contact lines,
  * dropped when one of them is an address, a link or a phone number and
  * they follow a blank line or a sentence's end, or when they are a name or
- * two alone in the last paragraph ("Ravi"), or a name above at most
- * SIGNATURE_TITLE_LINES lines of capitalised words, its title and company
- * ("Dana Kent / Operations Lead, Ivy Print Ltd"): the quoted words' gate
- * would read them as a sentence of the message. */
+ * two alone in the last paragraph ("Ravi"): the quoted words' gate would
+ * read them as a sentence of the message. */
 static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 {
 	size_t end = b, k;
-	bool strong = false, names = true, titles = true;
+	bool strong = false, names = true;
 
 	while (end > a && (line_at(sp, end - 1)->blank || line_at(sp, end - 1)->meta))
 		end--;
@@ -1328,16 +1326,13 @@ static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 			break;
 		strong = strong || contact_kind(l) == CONTACT_STRONG;
 		names = names && is_name_line(l);
-		titles = titles && contact_kind(l) == CONTACT_NAME;
 	}
 	if (k == end)
 		return;
 	const struct line *above = k > a ? line_at(sp, k - 1) : NULL;
 	bool paragraph = above == NULL || above->blank;
 	bool after_sentence = above && !above->blank && strchr(".?!", above->s[above->len - 1]) != NULL;
-	bool titled = titles && end - k <= 1 + SIGNATURE_TITLE_LINES && is_name_line(line_at(sp, k));
-	if ((strong && end - k >= 2 && (paragraph || after_sentence)) ||
-	    (paragraph && ((names && end - k <= 2) || titled)))
+	if ((strong && end - k >= 2 && (paragraph || after_sentence)) || (names && paragraph && end - k <= 2))
 		drop_lines(sp, k, end);
 }
 
@@ -1434,19 +1429,35 @@ static void drop_quoted_greeting(struct splitter *sp, size_t a, size_t b)
 		}
 }
 
-/* A mail gateway's warning at the top of the message whose text starts in
- * lines A..B ("CAUTION: This email originated from outside of the
- * organization. Do not click links..."): its paragraph is no one's words,
- * and what follows it opens the message (its greeting). */
+/* Does line L speak as a gateway's warning does (banner-words)? */
+static bool is_banner_line(const struct splitter *sp, const struct line *l)
+{
+	return contains_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_BANNER_WORDS]);
+}
+
+/* A mail gateway's warning at the top of the quoted message whose text
+ * starts in lines A..B ("CAUTION: This email originated from outside of
+ * the organization. / Do not click links..."): its first line opens as
+ * one (banner-starts) and speaks as one (banner-words), or is a bare tag
+ * ("[EXTERNAL]"); the lines of its paragraph under it go with it while
+ * each speaks as one.  What follows opens the message (its greeting), and
+ * "You don't often get email from me, but..." is a complaint's. */
 static void drop_banner(struct splitter *sp, size_t a, size_t b)
 {
 	size_t i = a;
 	while (i < b && line_at(sp, i)->blank)
 		i++;
-	if (i == b || !is_run_text(sp, line_at(sp, i)) || !starts_message(sp, i) ||
-	    !starts_with_any_ci(line_at(sp, i)->s, line_at(sp, i)->len, &sp->lex->lists[SPLIT_BANNER_STARTS]))
+	if (i == b || !is_run_text(sp, line_at(sp, i)) || !starts_message(sp, i))
 		return;
-	drop_lines(sp, i, paragraph_end(sp, i, b));
+	const struct line *first = line_at(sp, i);
+	if (!starts_with_any_ci(first->s, first->len, &sp->lex->lists[SPLIT_BANNER_STARTS]) ||
+	    !(first->len <= BANNER_TAG_MAX || is_banner_line(sp, first)))
+		return;
+	size_t end = i + 1;
+	while (end < b && is_run_text(sp, line_at(sp, end)) && is_banner_line(sp, line_at(sp, end)) &&
+	       !is_greeting_line(sp->lex, line_at(sp, end)->s, line_at(sp, end)->len))
+		end++;
+	drop_lines(sp, i, end);
 }
 
 /* Each run of new text, then each quoted message: its signature,
@@ -1462,10 +1473,8 @@ static void tidy(struct splitter *sp)
 		size_t end = i;
 		while (end < n && line_at(sp, end)->kind != LINE_QUOTED)
 			end++;
-		if (end > i) {
-			drop_banner(sp, i, end);
+		if (end > i)
 			tidy_run(sp, i, end);
-		}
 		i = end + 1;
 	}
 	sp->tidying = LINE_QUOTED;
