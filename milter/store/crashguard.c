@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "crashguard.h"
@@ -62,12 +63,23 @@ static void turn_off(struct crashguard *g, const char *what, int error)
 	set_mode(g, STORE_GUARD_OFF, g_strdup_printf("cannot %s %s: %s", what, g->file, g_strerror(error)));
 }
 
-/* Open and lock the file; false (and the mode says why) when that fails. */
+/* Open and lock the file; false (and the mode says why) when that fails.
+ * Not through a symbolic link, and only a regular file of this user's with
+ * one name: the store's directory may be its group's to write, and a
+ * member must not point the guard's writes at another of the daemon's
+ * files. */
 static bool open_file(struct crashguard *g)
 {
-	g->fd = open(g->file, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	struct stat st;
+	g->fd = open(g->file, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (g->fd < 0) {
 		turn_off(g, "open", errno);
+		return false;
+	}
+	if (fstat(g->fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_uid != geteuid() || st.st_nlink != 1) {
+		close(g->fd);
+		g->fd = -1;
+		turn_off(g, "use", EPERM);
 		return false;
 	}
 	if (flock(g->fd, LOCK_EX | LOCK_NB) == 0)

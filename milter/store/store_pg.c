@@ -1763,7 +1763,7 @@ static bool pg_host_action_put(struct store *st, const struct store_host_action 
 	p_text(&p, op);
 	PGresult *r = run(
 	    handle(st),
-	    "WITH same AS (SELECT id FROM host_actions WHERE quarantine_id = $1::bigint"
+	    "WITH same AS (SELECT id FROM host_actions WHERE quarantine_id = $1::bigint AND done_at IS NULL"
 	    " AND put_op = $9::text),"
 	    " r AS (INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment, wrong,"
 	    " requested_at, claimed_at, put_op) SELECT $1::bigint, $2::text, $3::text, $4::text, $5::text,"
@@ -1780,6 +1780,10 @@ static bool pg_host_action_put(struct store *st, const struct store_host_action 
 
 /* An open action that no agent has claimed, or whose claim ran out. */
 #define CLAIMABLE " done_at IS NULL AND (claimed_at IS NULL OR claimed_at <= $3::bigint)"
+/* The same, or claimed by this call's own id ($4): an open action either
+ * way, so the partial index host_actions_open serves it. */
+#define CLAIMABLE_OR_OURS                                                                                    \
+	" done_at IS NULL AND (claimed_at IS NULL OR claimed_at <= $3::bigint OR claim_op = $4::text)"
 
 static enum store_status pg_host_action_claim(struct store *st, const char *host, gint64 now, gint64 expired,
                                               struct store_host_action *out, char **err)
@@ -1800,9 +1804,9 @@ static enum store_status pg_host_action_claim(struct store *st, const char *host
 	enum store_status found = one_host_action(
 	    run(handle(st),
 	        "UPDATE host_actions SET claimed_at = $2::bigint, claim_op = $4::text WHERE id = (SELECT id"
-	        " FROM host_actions WHERE host = $1::text AND ((" CLAIMABLE ") OR claim_op = $4::text)"
+	        " FROM host_actions WHERE host = $1::text AND" CLAIMABLE_OR_OURS
 	        " ORDER BY claim_op IS NOT DISTINCT FROM $4::text DESC, id LIMIT 1 FOR UPDATE SKIP LOCKED)"
-	        " AND ((" CLAIMABLE ") OR claim_op = $4::text) RETURNING " HOST_ACTION_COLUMNS,
+	        " AND" CLAIMABLE_OR_OURS " RETURNING " HOST_ACTION_COLUMNS,
 	        &p, "claiming an action for this host", err),
 	    out);
 	g_free(op);

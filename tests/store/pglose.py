@@ -8,7 +8,8 @@ the server's socket in SERVER_DIR.  While ARM_FILE exists, the first
 statement whose text contains the words in ARM_FILE is run by the server as
 usual, but its answer never reaches the client: once the server says it is
 ready again (the statement committed), both sides of that connection are
-closed, ARM_FILE is removed and ARM_FILE.fired written.  The client sees its
+closed, ARM_FILE is removed and ARM_FILE.fired written.  A statement the
+server refused (an ErrorResponse) was not applied: its answer goes through.  The client sees its
 connection broken after sending the statement, as when a server or a network
 dies at that moment.  Stops on SIGTERM.
 """
@@ -36,6 +37,8 @@ class Pair:
         self.sent = b""      # the client's bytes, kept while armed, to find the statement
         self.marked = False  # the marked statement was sent: its answer is held back
         self.inbox = b""     # the server's bytes not yet framed
+        self.held = b""      # the server's bytes held back from the client
+        self.failed = False  # the statement failed (ErrorResponse): nothing to lose
 
 
 def main():
@@ -99,6 +102,7 @@ def main():
             # Held back: the server's messages, framed (type, length), until
             # ReadyForQuery ('Z') after the statement's CommandComplete.
             pair.inbox += data
+            pair.held += data
             done = False
             while len(pair.inbox) >= 5:
                 kind = pair.inbox[:1]
@@ -106,10 +110,14 @@ def main():
                 if len(pair.inbox) < 1 + n:
                     break
                 pair.inbox = pair.inbox[1 + n:]
+                pair.failed |= kind == b"E"
                 if kind == b"Z":
                     done = True
                     break
-            if done:
+            if done and pair.failed:  # not applied: the answer goes through
+                pair.client.sendall(pair.held)
+                pair.marked, pair.failed, pair.held, pair.sent = False, False, b"", b""
+            elif done:
                 close(pair)
                 if armed(arm) is not None:
                     os.unlink(arm)

@@ -3917,6 +3917,34 @@ static void test_pg_server_stopped(void **state)
 	g_ptr_array_unref(rows);
 }
 
+/* The crash guard's file is not opened through a symbolic link a member of
+ * the store directory's group could plant there: the guard is off, says
+ * why, and the file the link names is left as it was. */
+static void test_guard_file_not_followed(void **state)
+{
+	struct fixture *fx = *state;
+	char *why = NULL, *got = NULL;
+	store_close(fx->st);
+	fx->st = NULL;
+	char *guard = g_strconcat(fx->path, "-inflight", NULL);
+	char *target = g_build_filename(fx->dir, "other-file", NULL);
+	assert_true(g_file_set_contents(target, "records\n", -1, NULL));
+	g_unlink(guard);
+	assert_int_equal(symlink(target, guard), 0);
+	reopen(fx);
+	assert_int_equal(store_inflight_guard(fx->st, &why), STORE_GUARD_OFF);
+	assert_non_null(why);
+	g_free(why);
+	unsigned crashes = 0;
+	char *err = NULL;
+	assert_true(store_inflight_begin(fx->st, "fp-link", 100, 0, &crashes, &err));
+	assert_true(g_file_get_contents(target, &got, NULL, NULL));
+	assert_string_equal(got, "records\n");
+	g_free(got);
+	g_free(target);
+	g_free(guard);
+}
+
 /* A state move whose answer is lost with its connection (after the server
  * committed it) is sent again on a new connection, and finds the record
  * moved by itself: success, as it was, and the decision goes on (a second
@@ -4237,6 +4265,7 @@ static void test_quarantine_host_of_handle(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test_setup_teardown(test_guard_file_not_followed, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_schema_and_wal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_newer_schema_refused, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_helper_trail_indexed, setup, teardown),
