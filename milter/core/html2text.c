@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "html2text.h"
+#include "normalize.h"
 
 #define MAX_QUOTE_LEVEL 16 /* "> " written per line at most; deeper looks the same */
 #define LIST_LOOKBACK   16 /* how far up the element stack an <li> looks for its list */
@@ -293,44 +294,6 @@ static void emit(struct render *r, const char *p, size_t n)
 	put(r, p, n);
 }
 
-/* Length of the whitespace character at P (ASCII, no-break and other Unicode
- * spaces), or 0. */
-static size_t space_width(const unsigned char *p, const unsigned char *end)
-{
-	switch (p[0]) {
-	case ' ':
-	case '\t':
-	case '\n':
-	case '\r':
-	case '\f':
-	case '\v': return 1;
-	case 0xC2: /* U+00A0 */ return end - p >= 2 && p[1] == 0xA0 ? 2 : 0;
-	case 0xE2: /* U+2000-U+200A, U+2028, U+2029, U+202F */
-		if (end - p < 3 || p[1] != 0x80)
-			return 0;
-		return p[2] <= 0x8A || p[2] == 0xA8 || p[2] == 0xA9 || p[2] == 0xAF ? 3 : 0;
-	case 0xE3: /* U+3000 */ return end - p >= 3 && p[1] == 0x80 && p[2] == 0x80 ? 3 : 0;
-	default: return 0;
-	}
-}
-
-/* Length of an invisible character at P (control character, soft hyphen,
- * zero-width space and joiners, byte order mark), or 0. */
-static size_t invisible_width(const unsigned char *p, const unsigned char *end)
-{
-	switch (p[0]) {
-	case 0xC2: /* U+00AD */ return end - p >= 2 && p[1] == 0xAD ? 2 : 0;
-	case 0xE2: /* U+200B-U+200D, U+2060 */
-		if (end - p < 3)
-			return 0;
-		if (p[1] == 0x80 && p[2] >= 0x8B && p[2] <= 0x8D)
-			return 3;
-		return p[1] == 0x81 && p[2] == 0xA0 ? 3 : 0;
-	case 0xEF: /* U+FEFF */ return end - p >= 3 && p[1] == 0xBB && p[2] == 0xBF ? 3 : 0;
-	default: return p[0] < 0x20 || p[0] == 0x7F ? 1 : 0;
-	}
-}
-
 /* Bytes that may start a space or an invisible character. */
 static bool maybe_special(unsigned char c)
 {
@@ -359,13 +322,13 @@ static void on_text(void *ctx, const xmlChar *ch, int len)
 	if (r->skip)
 		return;
 	while (p < end && !r->stopped) {
-		size_t n = space_width(p, end);
+		size_t n = text_space_len(p, end);
 		if (n) {
 			text_space(r, p);
 			p += n;
 			continue;
 		}
-		n = invisible_width(p, end);
+		n = text_invisible_len(p, end);
 		if (n) {
 			p += n;
 			continue;

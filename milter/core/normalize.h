@@ -25,6 +25,14 @@ struct normtext {
 void normalize_text(const char *in, size_t len, struct normtext *out);
 void normtext_clear(struct normtext *nt);
 
+/* Bytes of the whitespace character at P (before END): ASCII, no-break and
+ * other Unicode spaces; 0 for any other (html2text.c, split.c). */
+size_t text_space_len(const unsigned char *p, const unsigned char *end);
+/* Bytes of the invisible character at P (before END): a control character,
+ * soft hyphen, zero-width space or joiner, word joiner, byte order mark; 0
+ * for any other. */
+size_t text_invisible_len(const unsigned char *p, const unsigned char *end);
+
 /* Input offset for output offset OFF (OFF <= nt->len). */
 static inline size_t normtext_orig(const struct normtext *nt, size_t off)
 {

@@ -22,6 +22,7 @@
 
 #include "date.h"
 #include "lexicon.h"
+#include "normalize.h"
 #include "policy_priv.h"
 #include "thread.h"
 
@@ -193,26 +194,18 @@ static struct line *line_at(const struct splitter *sp, size_t i)
 /* ---- pass 1: lines and quote markers ----------------------------------- */
 
 /* Bytes of the character at P (before E) that shows as nothing or as a
- * space: an ASCII blank, a no-break space (mail converted from HTML has
- * them, "&nbsp;Hi Alex,"), a byte order mark, a zero-width space or joiner,
- * a narrow no-break space, a word joiner; 0 for any other. */
+ * space (text_space_len(), text_invisible_len(): what html2text.c reads as
+ * such too): an ASCII blank, a no-break or other Unicode space (mail
+ * converted from HTML has them, "&nbsp;Hi Alex,"), a byte order mark, a
+ * zero-width space or joiner, a soft hyphen, a control character; 0 for
+ * any other. */
 static size_t invisible_len(const char *p, const char *e)
 {
-	const unsigned char *u = (const unsigned char *)p;
+	const unsigned char *u = (const unsigned char *)p, *ue = (const unsigned char *)e;
 	if (p >= e)
 		return 0;
-	if (is_blank_byte(*p))
-		return 1;
-	if (e - p >= 2 && u[0] == 0xC2 && u[1] == 0xA0)
-		return 2;
-	if (e - p < 3)
-		return 0;
-	if ((u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF) ||
-	    (u[0] == 0xE2 && u[1] == 0x80 &&
-	     (u[2] == 0x8B || u[2] == 0x8C || u[2] == 0x8D || u[2] == 0xAF)) ||
-	    (u[0] == 0xE2 && u[1] == 0x81 && u[2] == 0xA0))
-		return 3;
-	return 0;
+	size_t n = text_space_len(u, ue);
+	return n ? n : text_invisible_len(u, ue);
 }
 
 /* The same, for the character that ends at E (after P). */

@@ -473,6 +473,11 @@ static const struct split_case cases[] = {
      "\xC2\xA0\n> Still late.\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> wrote:\n> "
      "\xEF\xBB\xBFHello Alex,\n>\n> Where is it?\n",
      "Noted.", "Still late.\n\nWhere is it?", T0, false, false},
+    {"a greeting after an em space or a soft hyphen is a greeting (html2text's spaces and invisibles)",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> \xE2\x80\x83Hi Alex,\n>\n> "
+     "Still late.\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> wrote:\n> \xC2\xADHello Alex,"
+     "\xE3\x80\x80\n>\n> Where is it?\n",
+     "Noted.", "Still late.\n\nWhere is it?", T0, false, false},
     {"a no-break space inside a line is the line's",
      "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Order\xC2\xA0No. 5 is "
      "late.\xE2\x80\x8B\n",

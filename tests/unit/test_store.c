@@ -123,7 +123,8 @@ static void reopen(struct fixture *fx)
 	"ALTER TABLE host_actions DROP COLUMN put_op; ALTER TABLE host_actions DROP COLUMN claim_op;"
 #define DROP_AFTER_17 DROP_AFTER_18 "ALTER TABLE quarantine DROP COLUMN state_op;"
 #define DROP_AFTER_16 DROP_AFTER_17 "DROP INDEX decisions_key; ALTER TABLE decisions DROP COLUMN key;"
-#define DROP_AFTER_14 DROP_AFTER_16 "DROP INDEX helper_actions_hold; ALTER TABLE complaints DROP COLUMN unclear;"
+#define DROP_AFTER_14                                                                                        \
+	DROP_AFTER_16 "DROP INDEX helper_actions_hold; ALTER TABLE complaints DROP COLUMN unclear;"
 
 /* The migration that made the complaint's columns of quarantine (entry 12
  * of both backends' lists), and SQL that undoes it. */
@@ -301,8 +302,10 @@ static void test_complaints(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	struct store_complaint a = {"c1@client.example", "192.0.2.7", "client.example", 1000, false, 0x3, false};
-	struct store_complaint b = {"c2@client.example", "192.0.2.7", "client.example", 2000, true, 0x4, false};
+	struct store_complaint a = {
+	    "c1@client.example", "192.0.2.7", "client.example", 1000, false, 0x3, false};
+	struct store_complaint b = {
+	    "c2@client.example", "192.0.2.7", "client.example", 2000, true, 0x4, false};
 	assert_true(store_complaint_put(fx->st, &a, &err));
 	assert_true(store_complaint_put(fx->st, &b, &err));
 
@@ -337,8 +340,10 @@ static void test_complaints(void **state)
 	/* A newer follow-up stored unclear (short of the gate's bar) does not
 	 * displace a clear complaint of the thread; alone, it is found, and
 	 * among unclear ones the newest. */
-	struct store_complaint u = {"c3@client.example", "192.0.2.7", "client.example", 4000, false, 0x1, true};
-	struct store_complaint v = {"c4@client.example", "192.0.2.7", "client.example", 5000, false, 0x2, true};
+	struct store_complaint u = {
+	    "c3@client.example", "192.0.2.7", "client.example", 4000, false, 0x1, true};
+	struct store_complaint v = {
+	    "c4@client.example", "192.0.2.7", "client.example", 5000, false, 0x2, true};
 	assert_true(store_complaint_put(fx->st, &u, &err));
 	assert_true(store_complaint_put(fx->st, &v, &err));
 	const char *thread[] = {"c4@client.example", "c1@client.example", "c3@client.example"};
@@ -601,7 +606,8 @@ static void test_unclear_migrated(void **state)
 	assert_true(store_complaint_put(fx->st, &c, &err));
 	store_close(fx->st);
 	fx->st = NULL;
-	store_sql(fx, DROP_AFTER_16 "ALTER TABLE complaints DROP COLUMN unclear; UPDATE schema_version SET version = 15;");
+	store_sql(fx, DROP_AFTER_16
+	          "ALTER TABLE complaints DROP COLUMN unclear; UPDATE schema_version SET version = 15;");
 	reopen(fx);
 	assert_int_equal(store_schema_version(fx->st), version);
 	struct store_complaint out;
@@ -629,9 +635,9 @@ static void test_decision_key_migrated(void **state)
 	store_close(fx->st);
 	fx->st = NULL;
 	store_sql(fx, DROP_AFTER_16 "UPDATE schema_version SET version = 16;"
-	              "INSERT INTO decisions (at, sender, client_domain, verdict, rules)"
-	              " VALUES (100, 'sam@us.example', 'c.example', 'advise', 'excuse'),"
-	              " (100, 'sam@us.example', 'c.example', 'advise', 'excuse');");
+	                            "INSERT INTO decisions (at, sender, client_domain, verdict, rules)"
+	                            " VALUES (100, 'sam@us.example', 'c.example', 'advise', 'excuse'),"
+	                            " (100, 'sam@us.example', 'c.example', 'advise', 'excuse');");
 	reopen(fx);
 	assert_int_equal(store_schema_version(fx->st), version);
 	struct store_decision k = {200, "sam@us.example", "c.example", "hold", "defensive", "k-200"};
@@ -688,7 +694,8 @@ static void test_findings_migrated(void **state)
 	 * those of the migrations after it (host_actions, 11; the complaint's
 	 * columns, 12). */
 	char *old = g_strdup_printf(
-	    DROP_AFTER_14 "DROP TABLE host_actions;" DROP_COMPLAINT_COLUMNS
+	    DROP_AFTER_14
+	    "DROP TABLE host_actions;" DROP_COMPLAINT_COLUMNS
 	    "DROP TABLE quarantine_findings; ALTER TABLE quarantine DROP COLUMN new_text;"
 	    "UPDATE schema_version SET version = %d;"
 	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
@@ -922,7 +929,8 @@ static void test_complaint_filled(void **state)
 	/* Written past the open store (which holds no lock between calls),
 	 * then opened again. */
 	char *old = g_strdup_printf(
-	    DROP_AFTER_14 "UPDATE schema_version SET version = %d;"
+	    DROP_AFTER_14
+	    "UPDATE schema_version SET version = %d;"
 	    "INSERT INTO quarantine (queue_id, message_id, token, sender, recipients, verdict, score,"
 	    " findings, created, state) VALUES"
 	    " ('Q1', 'm1', 'tok-json', 's@us.example', 'a@c.example', 'hold', 9,"
@@ -1151,7 +1159,8 @@ static void test_crashes_migrated(void **state)
 	assert_int_equal(sqlite3_open(fx->path, &db), SQLITE_OK);
 	assert_int_equal(
 	    sqlite3_exec(db,
-	                 DROP_AFTER_17 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
+	                 DROP_AFTER_17
+	                 "DROP TABLE crashes; DROP TABLE login_failures; DROP TABLE helper_actions;"
 	                 "DROP TABLE review_labels; DROP TABLE decisions; DROP TABLE quarantine_findings;"
 	                 "DROP TABLE host_actions;"
 	                 "ALTER TABLE quarantine DROP COLUMN host; ALTER TABLE quarantine DROP COLUMN "
@@ -1232,8 +1241,11 @@ static void test_prune(void **state)
 	assert_true(store_inflight_begin(fx->st, "fp-old", 100, 0, &crashes, &err));
 	/* near misses kept for review: the old one nobody judged goes; one judged,
 	 * one with an audit entry, a new one and an old hold stay */
-	const char *records[][2] = {{"s-old", "sampled"}, {"s-new", "sampled"}, {"s-judged", "judged"},
-	                            {"s-audit", "sampled"}, {"h-old", "held"}};
+	const char *records[][2] = {{"s-old", "sampled"},
+	                            {"s-new", "sampled"},
+	                            {"s-judged", "judged"},
+	                            {"s-audit", "sampled"},
+	                            {"h-old", "held"}};
 	gint64 ids_of[G_N_ELEMENTS(records)];
 	for (size_t i = 0; i < G_N_ELEMENTS(records); i++) {
 		struct store_quarantine q = fixture_hold(records[i][0]);
@@ -1506,8 +1518,11 @@ static void test_op_ids_migrated(void **state)
 	                         .created = 100,
 	                         .next_try = 100};
 	assert_true(store_outbox_put(fx->st, &o, NULL, &err));
-	struct store_host_action a = {
-	    .quarantine_id = hold, .host = "mx-b", .verb = "release", .reviewer = "alice", .requested_at = 100};
+	struct store_host_action a = {.quarantine_id = hold,
+	                              .host = "mx-b",
+	                              .verb = "release",
+	                              .reviewer = "alice",
+	                              .requested_at = 100};
 	assert_true(store_host_action_put(fx->st, &a, &action, &err));
 	store_close(fx->st);
 	fx->st = NULL;
@@ -1606,7 +1621,8 @@ static void test_expire_verb_migrated(void **state)
 	fx->st = NULL;
 	host_actions_before_14(fx);
 	char *old = g_strdup_printf(
-	    DROP_AFTER_14 "UPDATE schema_version SET version = %d;"
+	    DROP_AFTER_14
+	    "UPDATE schema_version SET version = %d;"
 	    "INSERT INTO host_actions (quarantine_id, host, verb, reviewer, comment, wrong, requested_at,"
 	    " claimed_at, done_at, result) VALUES (%" G_GINT64_FORMAT ", 'mx-b', 'return', 'alice',"
 	    " 'please call', 'no-remedy', 200, 300, 310, 'done');"
@@ -1814,7 +1830,8 @@ static void test_spool_replay(void **state)
 	struct store_quarantine q = spool_sample("tok-1");
 	q.host = "mx-a.example";
 	store_set_host(fx->st, "mx-b.example");
-	struct store_complaint c = {"c1@client.example", "192.0.2.7", "client.example", 1000, true, 0x5, true};
+	struct store_complaint c = {
+	    "c1@client.example", "192.0.2.7", "client.example", 1000, true, 0x5, true};
 	assert_true(spool_hold(sp, &q, &left_out, &err));
 	assert_false(left_out);
 	assert_true(spool_complaint(sp, &c, &err));
@@ -1900,7 +1917,8 @@ static void test_spool_replay_old_line(void **state)
 	    "\"verdict\":\"hold\",\"score\":3,\"findings\":\"{}\",\"complaint_ref\":null,"
 	    "\"created\":100,\"state\":\"held\",\"raw\":null}\n"
 	    /* a complaint line from before schema 16: clear */
-	    "{\"spool\":1,\"type\":\"complaint\",\"message_id\":\"c-old@client.example\",\"client_addr\":\"\","
+	    "{\"spool\":1,\"type\":\"complaint\",\"message_id\":\"c-old@client.example\",\"client_addr\":"
+	    "\"\","
 	    "\"client_domain\":\"client.example\",\"received\":100,\"serious\":false,\"kinds\":1}\n";
 	assert_true(g_file_set_contents(spool_path(sp), line, -1, NULL));
 	struct spool_replayed done;
@@ -1958,7 +1976,8 @@ static void test_spool_store_fails(void **state)
 	struct store_complaint c = {"c2@client.example", "", "client.example", 1000, false, 1, false};
 	struct store_quarantine q = spool_sample("tok-2");
 	assert_true(spool_complaint(sp, &c, &err));
-	dir_file_append(fx->dir, SPOOL_FILE, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh\n"); /* a record cut short */
+	dir_file_append(fx->dir, SPOOL_FILE,
+	                "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut sh\n"); /* a record cut short */
 	assert_true(spool_hold(sp, &q, NULL, &err));
 	assert_true(spool_apology(sp, "sam@acme.example", "client.example", 1100, 1, NULL, &err));
 
@@ -2077,7 +2096,8 @@ static void test_spool_aside_retry(void **state)
 
 	struct store_quarantine q = spool_sample("tok-aside");
 	assert_true(spool_hold(sp, &q, NULL, &err));
-	dir_file_append(fx->dir, SPOOL_FILE, "{\"spool\":99,\"type\":\"hold\",\"\x01token\":\"from a newer version\"}\n");
+	dir_file_append(fx->dir, SPOOL_FILE,
+	                "{\"spool\":99,\"type\":\"hold\",\"\x01token\":\"from a newer version\"}\n");
 	sqlite3 *db = refuse_holds(fx->path);
 	struct spool_replayed replayed;
 	for (int i = 0; i < SPOOL_REFUSALS; i++) {
@@ -2114,7 +2134,8 @@ static void test_spool_aside_retry(void **state)
 	g_ptr_array_set_size(lines, 0);
 	assert_true(spool_aside_list(fx->dir, lines, &err));
 	assert_int_equal(lines->len, 5);
-	assert_string_equal(lines->pdata[4], "apology of 1970-01-01T00:18:20Z from sam?31m@acme.example to ?client.example");
+	assert_string_equal(lines->pdata[4],
+	                    "apology of 1970-01-01T00:18:20Z from sam?31m@acme.example to ?client.example");
 
 	/* Not mended: refused again, and all stays, with the file's owner and
 	 * mode (whatever the umask). */
@@ -2511,7 +2532,8 @@ static void test_spool_unfinished_line(void **state)
 	struct spool *sp = spool_new(fx->dir, 1 << 20);
 	struct store_quarantine a = spool_sample("a"), b = spool_sample("b");
 	assert_true(spool_hold(sp, &a, NULL, &err));
-	dir_file_append(fx->dir, SPOOL_FILE, "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut"); /* no end of line */
+	dir_file_append(fx->dir, SPOOL_FILE,
+	                "{\"spool\":1,\"type\":\"hold\",\"token\":\"cut"); /* no end of line */
 	assert_true(spool_hold(sp, &b, NULL, &err));
 	struct spool_replayed done;
 	if (!spool_replay(sp, fx->st, &done, &err))
@@ -2610,7 +2632,7 @@ static void test_spool_aside_drop(void **state)
 	assert_int_equal(dropped->len, 0);
 
 	dir_file_append(fx->dir, SPOOL_ASIDE, "first\n\n");
-	dir_file_append(fx->dir, SPOOL_ASIDE, hold->str); /* line 2 (the empty line is none) */
+	dir_file_append(fx->dir, SPOOL_ASIDE, hold->str);       /* line 2 (the empty line is none) */
 	dir_file_append(fx->dir, SPOOL_ASIDE, "third\nfourth"); /* the last unfinished */
 	unsigned none[] = {2, 5};
 	assert_false(spool_aside_drop(fx->dir, none, 2, &lines, dropped, &err));
@@ -3558,7 +3580,8 @@ static void test_decisions(void **state)
 {
 	struct fixture *fx = *state;
 	char *err = NULL;
-	struct store_decision a = {100, "sam@us.example", "client.example", "advise", "no-call-offer,excuse", "k-a"};
+	struct store_decision a = {100,      "sam@us.example",       "client.example",
+	                           "advise", "no-call-offer,excuse", "k-a"};
 	struct store_decision h = {200, "kim@us.example", "", "hold", "blame-third-party", NULL};
 	assert_true(store_decision_put(fx->st, &a, &err));
 	assert_true(store_decision_put(fx->st, &h, &err));
@@ -3661,16 +3684,17 @@ static void test_pg_mirrors_sqlite(void **state)
 	assert_int_equal(store_schema_version(fx->st), store_schema_version(lite));
 	store_close(lite);
 	/* "table.column,..." */
-	char *want = sqlite_list(path, "SELECT m.name || '.' || p.name FROM sqlite_master m,"
-	                               " pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.name");
+	char *want =
+	    sqlite_list(path, "SELECT m.name || '.' || p.name FROM sqlite_master m,"
+	                      " pragma_table_info(m.name) p WHERE m.type = 'table' ORDER BY m.name, p.name");
 	char *got = pgtest_query("SELECT string_agg(table_name || '.' || column_name, ','"
 	                         " ORDER BY table_name COLLATE \"C\", column_name COLLATE \"C\")"
 	                         " FROM information_schema.columns WHERE table_schema = 'public'");
 	assert_string_equal(got, want);
 	/* the indexes made by name (not those SQLite makes for a key or a
 	 * UNIQUE column) */
-	char *want_indexes =
-	    sqlite_list(path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
+	char *want_indexes = sqlite_list(
+	    path, "SELECT name FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL ORDER BY name");
 	char *got_indexes = pgtest_query("SELECT string_agg(indexname, ',' ORDER BY indexname COLLATE \"C\")"
 	                                 " FROM pg_indexes WHERE schemaname = 'public'"
 	                                 " AND indexname NOT IN (SELECT conname FROM pg_constraint)");
@@ -3945,55 +3969,6 @@ static void test_guard_file_not_followed(void **state)
 	g_free(guard);
 }
 
-/* A state move whose answer is lost with its connection (after the server
- * committed it) is sent again on a new connection, and finds the record
- * moved by itself: success, as it was, and the decision goes on (a second
- * try from "held" would say another decision came first, and the caller
- * would report a failure with the state moved).  A move made meanwhile by
- * another call is still another's.  The connection goes through
- * tests/store/pglose.py, which loses the answer once while armed. */
-static void test_pg_state_answer_lost(void **state)
-{
-	struct fixture *fx = *state;
-	const char *via = getenv("APOLOGY_TEST_PG_LOSE"), *arm = getenv("APOLOGY_TEST_PG_LOSE_ARM");
-	if (via == NULL || arm == NULL)
-		skip();
-	char *err = NULL;
-	struct store_quarantine q = spool_sample("tok-lost-1"), out;
-	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
-	struct store *lossy = store_open(via, &err);
-	if (lossy == NULL)
-		fail_msg("open through the proxy: %s", err);
-	char *fired = g_strconcat(arm, ".fired", NULL);
-	g_unlink(fired);
-	assert_true(g_file_set_contents(arm, "UPDATE quarantine SET state", -1, NULL));
-	if (!store_quarantine_set_state(lossy, q.token, "held", "gone", &err))
-		fail_msg("the move sent again: %s", err);
-	assert_true(g_file_test(fired, G_FILE_TEST_EXISTS)); /* its first answer was lost */
-	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
-	assert_string_equal(out.state, "gone");
-	store_quarantine_clear(&out);
-	/* the same move again is a new one: the record is no longer held */
-	assert_false(store_quarantine_set_state(lossy, q.token, "held", "gone", &err));
-	g_clear_pointer(&err, g_free);
-
-	/* another call's move meanwhile: the lost one, sent again, fails */
-	q.token = "tok-lost-2";
-	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
-	assert_true(store_quarantine_set_state(fx->st, q.token, "held", "released", &err));
-	g_unlink(fired);
-	assert_true(g_file_set_contents(arm, "UPDATE quarantine SET state", -1, NULL));
-	assert_false(store_quarantine_set_state(lossy, q.token, "held", "discarded", &err));
-	assert_non_null(strstr(err, "decided meanwhile"));
-	g_clear_pointer(&err, g_free);
-	assert_true(g_file_test(fired, G_FILE_TEST_EXISTS));
-	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
-	assert_string_equal(out.state, "released");
-	store_quarantine_clear(&out);
-	store_close(lossy);
-	g_free(fired);
-}
-
 /* The store through tests/store/pglose.py (the tests below skip without
  * it); NULL when make pg-test did not start the proxy. */
 static struct store *lossy_open(void)
@@ -4026,6 +4001,47 @@ static bool was_lost(void)
 	bool lost = g_file_test(fired, G_FILE_TEST_EXISTS);
 	g_free(fired);
 	return lost;
+}
+
+/* A state move whose answer is lost with its connection (after the server
+ * committed it) is sent again on a new connection, and finds the record
+ * moved by itself: success, as it was, and the decision goes on (a second
+ * try from "held" would say another decision came first, and the caller
+ * would report a failure with the state moved).  A move that finds the
+ * record already moved by another call fails, its answer lost or not: a
+ * statement sent again is not taken for a success. */
+static void test_pg_state_answer_lost(void **state)
+{
+	struct fixture *fx = *state;
+	struct store *lossy = lossy_open();
+	if (lossy == NULL)
+		skip();
+	char *err = NULL;
+	struct store_quarantine q = spool_sample("tok-lost-1"), out;
+	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
+	lose_next("UPDATE quarantine SET state");
+	if (!store_quarantine_set_state(lossy, q.token, "held", "gone", &err))
+		fail_msg("the move sent again: %s", err);
+	assert_true(was_lost());
+	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
+	assert_string_equal(out.state, "gone");
+	store_quarantine_clear(&out);
+	/* the same move again is a new one: the record is no longer held */
+	assert_false(store_quarantine_set_state(lossy, q.token, "held", "gone", &err));
+	g_clear_pointer(&err, g_free);
+
+	q.token = "tok-lost-2";
+	assert_true(store_quarantine_put(fx->st, &q, NULL, &err));
+	assert_true(store_quarantine_set_state(fx->st, q.token, "held", "released", &err));
+	lose_next("UPDATE quarantine SET state");
+	assert_false(store_quarantine_set_state(lossy, q.token, "held", "discarded", &err));
+	assert_non_null(strstr(err, "decided meanwhile"));
+	g_clear_pointer(&err, g_free);
+	assert_true(was_lost());
+	assert_int_equal(store_quarantine_get(fx->st, q.token, &out, &err), STORE_FOUND);
+	assert_string_equal(out.state, "released");
+	store_quarantine_clear(&out);
+	store_close(lossy);
 }
 
 /* A held message's record whose answer is lost after the server wrote it
@@ -4282,8 +4298,8 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_spool_replay_old_line, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_fails, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_refused, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_spool_aside_retry, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_spool_aside_full_disk, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_aside_retry, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_spool_aside_full_disk, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_store_down_no_refusal, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_bounded, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_spool_put_first, setup, teardown),
@@ -4301,7 +4317,7 @@ int main(void)
 	    cmocka_unit_test_setup_teardown(test_writer_stop_keeps_all, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journal_recovered_once, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_journal_kept_when_spool_full, setup, teardown),
-    cmocka_unit_test_setup_teardown(test_journal_read_meanwhile, setup, teardown),
+	    cmocka_unit_test_setup_teardown(test_journal_read_meanwhile, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_killed_loses_no_hold, setup, teardown),
 	    cmocka_unit_test_setup_teardown(test_writer_no_journal_still_stores, setup, teardown),
 	};
