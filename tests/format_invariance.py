@@ -6,7 +6,8 @@ Each reply of an account manager, quoting a client's complaint or ordinary mail,
 Thunderbird, German Outlook, bottom-posting, transfer encodings, the client's own signature, disclaimer and
 device line under the quoted text, a body split around an inline attachment, a complaint forwarded whole, the
 account manager's own earlier note quoted under the client's message, a greeting line above the reply and the
-client's message, a mail gateway's warning above the client's message). Every
+client's message, a mail gateway's warning above the client's message, a help desk's marker line above it, the
+client's name, title and company under it with no sign-off). Every
 wrapping must give the baseline's verdict, findings, complaint call and date, and a complaint evidence within
 TOLERANCE logits. The texts are the project's own.
 
@@ -212,6 +213,13 @@ def wrap(fmt, reply, name, addr, subject, text, i):
     if fmt == "first-contact-tip":  # Gmail: the first-contact tip a gateway put above the client's message
         tip = f"You don't often get email from {addr}. Learn why this is important"
         return plain + mine(reply) + "\n" + attribution + quoted([tip] + text) + "\n"
+    if fmt == "help-desk-marker":  # Gmail: the client answered a help desk's mail above its marker line
+        return plain + mine(reply) + "\n" + attribution + \
+            quoted(["##- Please type your reply above this line -##"] + text) + "\n"
+    if fmt == "named-signature":  # the client's name, title and company under the text, with no sign-off
+        first, last = name.split()[0], name.split()[-1]
+        return plain + mine(reply) + "\n" + attribution + \
+            quoted(text + [f"{name}\nHead of Operations\n{last} {first[0]}. Holdings Ltd"]) + "\n"
     if fmt == "forwarded-whole":
         return (headers(subject, "multipart/mixed; boundary=M", None, i) +
                 f"--M\nContent-Type: text/plain; charset=utf-8\n\n{mine(reply)}\n"
@@ -223,7 +231,8 @@ def wrap(fmt, reply, name, addr, subject, text, i):
 FORMATS = ["gmail", "outlook", "outlook-original", "outlook-german", "outlook-web-html", "gmail-html", "apple",
            "thunderbird", "bottom-post", "quoted-printable-1252", "base64", "crlf", "client-signature",
            "client-disclaimer", "client-device-line", "split-around-attachment", "forwarded-whole",
-           "own-note-under", "outlook-own-note", "greetings", "gateway-banner", "first-contact-tip"]
+           "own-note-under", "outlook-own-note", "greetings", "gateway-banner", "first-contact-tip",
+           "help-desk-marker", "named-signature"]
 
 
 def judge(ctl, policy, paths):

@@ -22,13 +22,25 @@ static const char *const other_headers[] = {
     "Aan", "Onderwerp", "A",       "Oggetto", "Assunto",  NULL,
 };
 static const char *const separator_phrases[] = {
-    "original message",          "forwarded message",   "ursprüngliche nachricht",
-    "weitergeleitete nachricht", "message d'origine",   "message transféré",
-    "mensaje original",          "mensaje reenviado",   "oorspronkelijk bericht",
-    "doorgestuurd bericht",      "mensagem original",   "mensagem encaminhada",
-    "messaggio originale",       "messaggio inoltrato", NULL,
+    "original message",       "forwarded message",    "ursprüngliche nachricht", "weitergeleitete nachricht",
+    "message d'origine",      "message transféré",    "mensaje original",        "mensaje reenviado",
+    "oorspronkelijk bericht", "doorgestuurd bericht", "mensagem original",       "mensagem encaminhada",
+    "messaggio originale",    "messaggio inoltrato",  "reply above this line",   NULL,
 };
-static const char *const separator_starts[] = {"Begin forwarded message", NULL};
+/* Also a help desk's marker above a ticket's messages ("##- Please type
+ * your reply above this line -##"): what is under it is the ticket's
+ * history, and the marker is nobody's words. */
+static const char *const separator_starts[] = {
+    "Begin forwarded message",
+    "##- Please type your reply above this line",
+    "## Please reply above this line",
+    "## Please type your reply above this line",
+    "-- Reply above this line",
+    "Please type your reply above this line",
+    "Please reply above this line",
+    "Reply above this line",
+    NULL,
+};
 
 static const char *const device_lines[] = {
     "Sent from my ",      "Sent from Outlook",

@@ -201,17 +201,19 @@ size_t text_space_len(const unsigned char *p, const unsigned char *end)
 }
 
 /* Length of an invisible character at P (control character, soft hyphen,
- * zero-width space and joiners, byte order mark), or 0. */
+ * zero-width space and joiners, direction marks, embeddings and isolates,
+ * byte order mark), or 0. */
 size_t text_invisible_len(const unsigned char *p, const unsigned char *end)
 {
 	switch (p[0]) {
 	case 0xC2: /* U+00AD */ return end - p >= 2 && p[1] == 0xAD ? 2 : 0;
-	case 0xE2: /* U+200B-U+200D, U+2060 */
+	case 0xD8: /* U+061C, the Arabic letter mark */ return end - p >= 2 && p[1] == 0x9C ? 2 : 0;
+	case 0xE2: /* U+200B-U+200F, U+202A-U+202E, U+2060, U+2066-U+2069 */
 		if (end - p < 3)
 			return 0;
-		if (p[1] == 0x80 && p[2] >= 0x8B && p[2] <= 0x8D)
+		if (p[1] == 0x80 && ((p[2] >= 0x8B && p[2] <= 0x8F) || (p[2] >= 0xAA && p[2] <= 0xAE)))
 			return 3;
-		return p[1] == 0x81 && p[2] == 0xA0 ? 3 : 0;
+		return p[1] == 0x81 && (p[2] == 0xA0 || (p[2] >= 0xA6 && p[2] <= 0xA9)) ? 3 : 0;
 	case 0xEF: /* U+FEFF */ return end - p >= 3 && p[1] == 0xBB && p[2] == 0xBF ? 3 : 0;
 	default: return p[0] < 0x20 || p[0] == 0x7F ? 1 : 0;
 	}

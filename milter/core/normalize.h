@@ -29,8 +29,9 @@ void normtext_clear(struct normtext *nt);
  * other Unicode spaces; 0 for any other (html2text.c, split.c). */
 size_t text_space_len(const unsigned char *p, const unsigned char *end);
 /* Bytes of the invisible character at P (before END): a control character,
- * soft hyphen, zero-width space or joiner, word joiner, byte order mark; 0
- * for any other. */
+ * soft hyphen, zero-width space or joiner, word joiner, a direction mark,
+ * embedding or isolate (U+200E, U+202A, U+2066...), byte order mark; 0 for
+ * any other. */
 size_t text_invisible_len(const unsigned char *p, const unsigned char *end);
 
 /* Input offset for output offset OFF (OFF <= nt->len). */

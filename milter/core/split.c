@@ -1220,17 +1220,35 @@ static void drop_sign_off(struct splitter *sp, size_t a, size_t b)
 	}
 }
 
+/* After a quoted device line's comma, a note on its typing ("Sent from my
+ * phone, please excuse brevity and typos"), not a complaint's words ("Sent
+ * via DHL, tracking says delivered but nothing arrived"). */
+static bool is_typing_note(const char *s, size_t n)
+{
+	static const char *const words[] = {"typo",         "brevity",  "brief", "autocorrect",
+	                                    "auto-correct", "spelling", NULL};
+	for (const char *const *w = words; *w; w++)
+		if (contains_ci(s, n, *w))
+			return true;
+	return false;
+}
+
 /* Drop the device lines ("Sent from my iPhone") that end lines A..B, with
  * nothing after them but blank lines and legal text: one in the middle of
- * the text is the author's ("Sent via DHL Express this morning"). */
+ * the text is the author's ("Sent via DHL Express this morning").  In a
+ * quoted message, a short one, with no comma or a note on typing after
+ * it. */
 static void drop_device_lines(struct splitter *sp, size_t a, size_t b)
 {
 	for (size_t i = b; i > a; i--) {
 		struct line *l = line_at(sp, i - 1);
 		if (!is_run_text(sp, l))
 			continue;
-		if (is_device_line(sp, l) && (sp->tidying == LINE_NEW || (!memchr(l->s, ',', l->len) &&
-		                                                          l->len <= QUOTED_DEVICE_LINE_MAX)))
+		const char *comma = memchr(l->s, ',', l->len);
+		if (is_device_line(sp, l) &&
+		    (sp->tidying == LINE_NEW ||
+		     ((!comma || is_typing_note(comma, l->len - (size_t)(comma - l->s))) &&
+		      l->len <= QUOTED_DEVICE_LINE_MAX)))
 			drop_lines(sp, i - 1, i);
 		else if (!is_legal_line(sp, l) && !is_disclaimer_start(sp, l))
 			return;
@@ -1300,12 +1318,58 @@ static bool is_name_line(const struct line *l)
 	return words > 0;
 }
 
+/* The head of the quoted message whose text starts at line A: its
+ * attribution ("On ..., Dana Client <dana@client.example> wrote:") or its
+ * reply header's From: line, copied into BUF (2 * MAX_ATTRIBUTION + 2
+ * bytes); returns its length, 0 when the message has none. */
+static size_t quoted_head(const struct splitter *sp, size_t a, char *buf)
+{
+	for (size_t j = a; j > 0; j--) {
+		const struct line *h = line_at(sp, j - 1);
+		if (h->kind != LINE_QUOTED || !(h->blank || h->meta))
+			return 0;
+		if (h->head == HEAD_ATTRIBUTION)
+			return attribution_text(sp, j - 1, h->span, buf);
+		if (h->head == HEAD_FROM) {
+			size_t n = MIN(h->len, 2 * MAX_ATTRIBUTION + 2);
+			memcpy(buf, h->s, n);
+			return n;
+		}
+	}
+	return 0;
+}
+
+/* Is every word of the name line L a word of the message's HEAD (N
+ * bytes), ASCII case aside: the writer's name ("Dana Client", "Dana")
+ * where the attribution or From: line names them? */
+static bool names_head_writer(const struct line *l, const char *head, size_t n)
+{
+	for (size_t i = 0; i < l->len;) {
+		size_t k = word_len(l->s, l->len, i), at = 0;
+		bool found = false;
+		for (; k >= 2 && !found && at + k <= n; at++)
+			found = g_ascii_strncasecmp(head + at, l->s + i, k) == 0 &&
+			        (at == 0 ||
+			         !(g_ascii_isalnum(head[at - 1]) || (unsigned char)head[at - 1] >= 0x80)) &&
+			        (at + k == n ||
+			         !(g_ascii_isalnum(head[at + k]) || (unsigned char)head[at + k] >= 0x80));
+		if (k > 0 && !found)
+			return false;
+		i += k + 1;
+	}
+	return l->len > 0;
+}
+
 /* A quoted message that ends in a signature with no sign-off above it, in
  * lines A..B: its last lines, up to SIGN_OFF_TAIL name and contact lines,
  * dropped when one of them is an address, a link or a phone number and
- * they follow a blank line or a sentence's end, or when they are a name or
- * two alone in the last paragraph ("Ravi"): the quoted words' gate would
- * read them as a sentence of the message. */
+ * they follow a blank line or a sentence's end, when they are a name or
+ * two alone in the last paragraph ("Ravi"), or when they open with the
+ * name of the message's writer as its head gives it, after a blank line or
+ * a sentence's end ("Dana Client / Operations Lead / Client Example Ltd"
+ * under "On ..., Dana Client <dana@client.example> wrote:"; a client's
+ * list in title case names no writer): the quoted words' gate would read
+ * them as a sentence of the message. */
 static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 {
 	size_t end = b, k;
@@ -1325,8 +1389,29 @@ static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 	const struct line *above = k > a ? line_at(sp, k - 1) : NULL;
 	bool paragraph = above == NULL || above->blank;
 	bool after_sentence = above && !above->blank && strchr(".?!", above->s[above->len - 1]) != NULL;
-	if ((strong && end - k >= 2 && (paragraph || after_sentence)) || (names && paragraph && end - k <= 2))
+	if ((strong && end - k >= 2 && (paragraph || after_sentence)) ||
+	    (names && paragraph && end - k <= 2)) {
 		drop_lines(sp, k, end);
+		return;
+	}
+	char head[2 * MAX_ATTRIBUTION + 2];
+	size_t head_len = quoted_head(sp, a, head);
+	for (size_t j = k; head_len && j < end; j++) {
+		const struct line *l = line_at(sp, j), *up = j > a ? line_at(sp, j - 1) : NULL;
+		if ((up == NULL || up->blank || strchr(".?!", up->s[up->len - 1])) && is_name_line(l) &&
+		    names_head_writer(l, head, head_len)) {
+			drop_lines(sp, j, end);
+			/* and the writer's name alone above it, that closed the text ("Ravi") */
+			size_t p = j;
+			while (p > a && line_at(sp, p - 1)->blank)
+				p--;
+			const struct line *name = p > a && p < j ? line_at(sp, p - 1) : NULL;
+			if (name && is_run_text(sp, name) && (p - 1 == a || line_at(sp, p - 2)->blank) &&
+			    is_name_line(name) && names_head_writer(name, head, head_len))
+				drop_lines(sp, p - 1, p);
+			return;
+		}
+	}
 }
 
 /* The words a greeting line may have after its greeting besides a name:
@@ -1348,12 +1433,33 @@ static bool is_greeting_word(const char *w, size_t n)
  * or the few of is_greeting_word(), and only its end may be a , ! or :.
  * "Hi Alex, where is my order", "Hello still no refund!" and "Hey! Third
  * time now" are sentences. */
-static bool is_greeting_line(const struct split_lexicon *lex, const char *s, size_t n)
+static bool is_greeting_line(const struct split_lexicon *lex, const char *line, size_t len)
 {
 	const struct wordlist *greetings = &lex->lists[SPLIT_GREETINGS];
-	size_t skip = 0, words = 0;
+	char s[GREETING_LINE_MAX];
+	size_t skip = 0, words = 0, n = 0;
 
-	if (n == 0 || n > GREETING_LINE_MAX || !wordlist_may_start(greetings, s[0]))
+	if (len == 0 || len > 3 * GREETING_LINE_MAX)
+		return false;
+
+	/* a no-break or other space between its words is a space, and what
+	 * shows as nothing is nothing ("Hi\u00a0Alex,\u200e") */
+	for (size_t i = 0, k; i < len; i += k) {
+		const unsigned char *u = (const unsigned char *)line + i,
+		                    *ue = (const unsigned char *)line + len;
+		char c = (k = text_space_len(u, ue)) ? ' ' : line[i];
+		if (k == 0 && (k = text_invisible_len(u, ue)) > 0)
+			continue;
+		k = k ? k : 1;
+		if (c == ' ' && (n == 0 || s[n - 1] == ' '))
+			continue;
+		if (n == sizeof s)
+			return false;
+		s[n++] = c;
+	}
+	while (n > 0 && s[n - 1] == ' ')
+		n--;
+	if (n == 0 || !wordlist_may_start(greetings, s[0]))
 		return false;
 	for (const char *const *g = greetings->words; *g && !skip; g++) {
 		size_t k = strlen(*g);

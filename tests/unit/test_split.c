@@ -495,6 +495,59 @@ static const struct split_case cases[] = {
      "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Still late.\n>\n> Dana\n>\n> "
      "This email has been checked for viruses by antivirus software.\n> www.antivirus.example\n",
      "Noted.", "Still late.", T0, false, false},
+    {"a quoted message's last lines led by its writer's name are its signature",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana Client <d@client.example> wrote:\n> Still late.\n>\n> Dana "
+     "Client\n> Operations Lead\n> Client Example Ltd\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve Stone "
+     "<e@client.example> wrote:\n> Where is it? Please call.\n> Eve\n> Head of Sales, Stone Ltd\n",
+     "Noted.", "Still late.\n\nWhere is it? Please call.", T0, false, false},
+    {"a quoted writer's name above their signature goes with it; an item above it stays",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Ravi Menon <r@client.example> wrote:\n> Would Thursday "
+     "work?\n>\n> Ravi\n>\n> Ravi Menon\n> Head of Operations\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve Stone "
+     "<e@client.example> wrote:\n> Missing:\n>\n> Blue Widget\n>\n> Eve Stone\n> Head of Sales\n",
+     "Noted.", "Would Thursday work?\n\nMissing:\n\nBlue Widget", T0, false, false},
+    {"a quoted message's lines of capitals led by another name are its words",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana Client <d@client.example> wrote:\n> Send the parts "
+     "to:\n>\n> Maria Lopez\n> Warehouse Manager\n> Acme Depot Ltd\n>\n> From: Eve Stone "
+     "<e@client.example>\n> Sent: Sunday, March 1, 2026 9:14 AM\n> Still missing:\n>\n> Dining Table\n> "
+     "Oak Sideboard, Left Door\n> Two Kitchen Chairs\n",
+     "Noted.",
+     "Send the parts to:\n\nMaria Lopez\nWarehouse Manager\nAcme Depot Ltd\n\nStill missing:\n\nDining "
+     "Table\nOak Sideboard, Left Door\nTwo Kitchen Chairs",
+     T0, false, false},
+    {"a quoted writer's name inside a paragraph of words is the message's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana Client <d@client.example> wrote:\n> Still late, and "
+     "the\n> Dana Client\n> Operations Lead\n",
+     "Noted.", "Still late, and the\nDana Client\nOperations Lead", T0, false, false},
+    {"a quoted device line with a note on its typing is not the message's",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> It never came.\n>\n> Sent from my phone, "
+     "please "
+     "excuse brevity and typos\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@b> wrote:\n> Where is it?\n>\n> "
+     "Sent "
+     "from my mobile device, apologies for any typos\n",
+     "Ok.", "It never came.\n\nWhere is it?", T0, false, false},
+    {"a help desk's marker above a quoted ticket is not the client's words",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> ##- Please type your reply "
+     "above this line -##\n>\n> Hi Alex,\n>\n> Still no refund after three weeks.\n",
+     "Noted.", "Still no refund after three weeks.", T0, false, false},
+    {"a help desk's marker in the author's text starts the history",
+     "Your refund went out today.\n\n##- Please type your reply above this line -##\n\nDana (Mar 2, "
+     "2026):\n\nStill no refund.\n",
+     "Your refund went out today.", "Dana (Mar 2, 2026):\n\nStill no refund.", -1, false, false},
+    {"a help desk's words inside a line are the line's",
+     "Your form said to reply above this line, so I did.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana "
+     "<d@client.example> wrote:\n> The form says reply above this line and cuts my text.\n",
+     "Your form said to reply above this line, so I did.", NULL, T0, false, false},
+    {"a greeting between direction marks or with a no-break space inside is a greeting",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> \xE2\x80\x8EHi "
+     "Alex,\xE2\x80\x8E\n>\n> Still late.\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> "
+     "wrote:\n> Hello\xE2\x80\x8E\xC2\xA0"
+     "Alex,\n>\n> Where is it?\n>\n> On Sat, 28 Feb 2026 at 09:14, Ann "
+     "<a@client.example> wrote:\n> Hi\xC2\xA0"
+     "Alex, where is my refund?\n",
+     "Noted.",
+     "Still late.\n\nWhere is it?\n\nHi\xC2\xA0"
+     "Alex, where is my refund?",
+     T0, false, false},
     {"a sign-off above a name and title is dropped",
      "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n", "Refund sent.", "", -1, true,
      false},
