@@ -27,6 +27,7 @@ void limits_default(struct limits *lim);
 struct message {
 	char *subject;                /* decoded UTF-8, "" when absent */
 	char *from;                   /* addr-spec of From, lower case, "" when absent */
+	char *from_name;              /* display name of From, UTF-8, "" when absent */
 	char *message_id;             /* without <>, "" when absent */
 	char *in_reply_to;            /* first id of In-Reply-To, "" when absent */
 	char *references;             /* raw References value, "" when absent */

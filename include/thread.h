@@ -37,6 +37,11 @@ struct policy;
 /* Split MSG's body with the word lists of POL's lexicon (NULL: the built-in
  * lists, policies/README.md). */
 void split_message(const struct policy *pol, const struct message *msg, struct thread_view *view);
+/* The same for mail arriving from a client, whose new text is the client's
+ * message: a mail gateway's warning at its top and a signature with no
+ * sign-off that opens with the writer's name (MSG's From:) are not its
+ * words, as in a quoted message. */
+void split_arriving(const struct policy *pol, const struct message *msg, struct thread_view *view);
 void thread_view_clear(struct thread_view *view);
 
 /* Bytes of TEXT's greeting line ("Hi Alex,": one of the greetings of POL's

@@ -297,7 +297,7 @@ static void emit(struct render *r, const char *p, size_t n)
 /* Bytes that may start a space or an invisible character. */
 static bool maybe_special(unsigned char c)
 {
-	return c <= ' ' || c == 0x7F || c == 0xC2 || c == 0xE2 || c == 0xE3 || c == 0xEF;
+	return c <= ' ' || c == 0x7F || c == 0xC2 || c == 0xD8 || c == 0xE2 || c == 0xE3 || c == 0xEF;
 }
 
 static void text_space(struct render *r, const unsigned char *p)

@@ -434,6 +434,22 @@ static char *first_mailbox(InternetAddressList *list)
 	return g_strdup("");
 }
 
+/* The display name of the first mailbox in LIST ("Dana Client"), "" when
+ * it has none. */
+static char *first_mailbox_name(InternetAddressList *list)
+{
+	int n = list ? internet_address_list_length(list) : 0;
+	for (int i = 0; i < n; i++) {
+		InternetAddress *a = internet_address_list_get_address(list, i);
+		if (INTERNET_ADDRESS_IS_MAILBOX(a)) {
+			char *name = fold_c1(dup_valid(internet_address_get_name(a)));
+			g_strdelimit(name, "\r\n\t", ' ');
+			return name;
+		}
+	}
+	return g_strdup("");
+}
+
 static void add_domains(GPtrArray *out, InternetAddressList *list)
 {
 	if (list == NULL)
@@ -470,6 +486,7 @@ static void fill_headers(struct message *msg, GMimeMessage *m)
 	GMimeObject *obj = GMIME_OBJECT(m);
 	msg->subject = fold_c1(dup_valid(g_mime_message_get_subject(m)));
 	msg->from = first_mailbox(g_mime_message_get_from(m));
+	msg->from_name = first_mailbox_name(g_mime_message_get_from(m));
 	msg->message_id = dup_valid(g_mime_message_get_message_id(m));
 	msg->in_reply_to = header_msgid(obj, "In-Reply-To");
 	msg->references = dup_valid(g_mime_object_get_header(obj, "References"));
@@ -496,7 +513,7 @@ static void message_init(struct message *msg)
 
 static void fill_empty(struct message *msg)
 {
-	char **fields[] = {&msg->subject,     &msg->from,       &msg->message_id,
+	char **fields[] = {&msg->subject,     &msg->from,       &msg->from_name, &msg->message_id,
 	                   &msg->in_reply_to, &msg->references, &msg->body};
 	for (size_t i = 0; i < G_N_ELEMENTS(fields); i++)
 		if (*fields[i] == NULL)
@@ -652,6 +669,7 @@ void message_clear(struct message *msg)
 {
 	g_free(msg->subject);
 	g_free(msg->from);
+	g_free(msg->from_name);
 	g_free(msg->message_id);
 	g_free(msg->in_reply_to);
 	g_free(msg->references);

@@ -105,7 +105,7 @@ void apology_classify_inbound(const struct policy *pol, const char *data, size_t
 	struct message msg;
 	if (message_parse(data, len, &pol->limits, &msg)) {
 		struct thread_view view;
-		split_message(pol, &msg, &view);
+		split_arriving(pol, &msg, &view);
 		thread_classify_text(pol, msg.subject, view.text, view.len, ctx, &out->complaint);
 		out->parsed = true;
 		out->message_id = g_strdup(msg.message_id);

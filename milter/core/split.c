@@ -82,6 +82,11 @@ struct splitter {
 	struct thread_view *view;
 	const char *from; /* the message's own From address (lower case), "" when absent */
 	size_t from_len;
+	/* mail arriving from a client (split_arriving()): the new text is the
+	 * client's message, headed by its From: line (WRITER: name and address) */
+	bool arriving;
+	char writer[2 * MAX_ATTRIBUTION + 2];
+	size_t writer_len;
 	bool date_done;         /* the first attribution or reply header was read */
 	enum line_kind tidying; /* the kind of the run tidy_run() reads */
 	size_t header_end;      /* a Date:/Sent: line before this index is a reply header's */
@@ -578,7 +583,18 @@ static bool is_separator(const struct splitter *sp, const struct line *l)
 {
 	if (starts_with(l->s, l->len, "---"))
 		return contains_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_SEPARATOR_PHRASES]);
-	return starts_with_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_SEPARATOR_STARTS]);
+	/* one of the starts with nothing after it but decoration ("-##", ":"):
+	 * "Please reply above this line, your form says..." is a sentence */
+	for (const char *const *w = sp->lex->lists[SPLIT_SEPARATOR_STARTS].words; *w; w++) {
+		size_t k = strlen(*w);
+		if (!starts_with_ci(l->s, l->len, *w))
+			continue;
+		while (k < l->len && !g_ascii_isalnum(l->s[k]) && (unsigned char)l->s[k] < 0x80)
+			k++;
+		if (k == l->len)
+			return true;
+	}
+	return false;
 }
 
 /* A quoted line: the first attribution or reply-header date sets the date,
@@ -1220,17 +1236,40 @@ static void drop_sign_off(struct splitter *sp, size_t a, size_t b)
 	}
 }
 
-/* After a quoted device line's comma, a note on its typing ("Sent from my
- * phone, please excuse brevity and typos"), not a complaint's words ("Sent
- * via DHL, tracking says delivered but nothing arrived"). */
+/* After a quoted device line's comma (S[0], N bytes), a note on its typing
+ * and nothing else ("Sent from my phone, please excuse brevity and
+ * typos"): words that start as a typing word does, or fillers ("please",
+ * "any"), at least one of the first; not a complaint's words ("Sent via
+ * DHL, tracking says delivered but nothing arrived", "..., excuse typos.
+ * STILL no refund!"). */
 static bool is_typing_note(const char *s, size_t n)
 {
-	static const char *const words[] = {"typo",         "brevity",  "brief", "autocorrect",
-	                                    "auto-correct", "spelling", NULL};
-	for (const char *const *w = words; *w; w++)
-		if (contains_ci(s, n, *w))
-			return true;
-	return false;
+	static const char *const typing[] = {"typo",         "brevity",  "brief", "autocorrect",
+	                                     "auto-correct", "spelling", NULL};
+	static const char *const fillers[] = {"please",    "pls",    "excuse",   "pardon", "forgive", "sorry",
+	                                      "apologies", "for",    "any",      "the",    "my",      "and",
+	                                      "or",        "errors", "mistakes", NULL};
+	bool note = false;
+
+	for (size_t i = 1; i < n;) { /* s[0] is the comma */
+		while (i < n && (s[i] == ' ' || s[i] == '.' || s[i] == ','))
+			i++;
+		size_t k = 0;
+		while (i + k < n && (g_ascii_isalpha(s[i + k]) || s[i + k] == '-'))
+			k++;
+		if (k == 0)
+			return i >= n && note;
+		bool known = false; /* a typing word ("typos", "briefly"), or a filler word */
+		for (const char *const *w = typing; *w && !known; w++)
+			known = k >= strlen(*w) && g_ascii_strncasecmp(s + i, *w, strlen(*w)) == 0;
+		note = note || known;
+		for (const char *const *w = fillers; *w && !known; w++)
+			known = strlen(*w) == k && g_ascii_strncasecmp(s + i, *w, k) == 0;
+		if (!known)
+			return false;
+		i += k;
+	}
+	return note;
 }
 
 /* Drop the device lines ("Sent from my iPhone") that end lines A..B, with
@@ -1318,10 +1357,43 @@ static bool is_name_line(const struct line *l)
 	return words > 0;
 }
 
-/* The head of the quoted message whose text starts at line A: its
- * attribution ("On ..., Dana Client <dana@client.example> wrote:") or its
- * reply header's From: line, copied into BUF (2 * MAX_ATTRIBUTION + 2
- * bytes); returns its length, 0 when the message has none. */
+/* The writer's own words in the N-byte head at BUF (an attribution or a
+ * From: line), moved to its start: the display name before its <address>,
+ * back to the comma or colon that ends the date or the header's name, and
+ * the address's local part with its dots, dashes and underscores as spaces
+ * ("Dana Client dana", "ravi menon"); 0 when it has no address.  The
+ * date's day and month names, the attribution's words and the address's
+ * domain name no writer. */
+static size_t head_writer(char *buf, size_t n)
+{
+	char out[2 * MAX_ATTRIBUTION + 3];
+	const char *at = memchr(buf, '@', n), *lt = memchr(buf, '<', n);
+	size_t len = 0;
+
+	if (at == NULL)
+		return 0;
+	if (lt && lt < at) {
+		const char *start = lt;
+		while (start > buf && start[-1] != ',' && start[-1] != ':')
+			start--;
+		memcpy(out, start, (size_t)(lt - start));
+		len = (size_t)(lt - start);
+		out[len++] = ' ';
+	}
+	const char *local = at;
+	while (local > buf && !strchr(" <(\"':,", local[-1]))
+		local--;
+	for (const char *p = local; p < at; p++)
+		out[len++] = strchr("._-+", *p) ? ' ' : *p;
+	memcpy(buf, out, len);
+	return len;
+}
+
+/* The writer's words (head_writer()) of the quoted message whose text
+ * starts at line A, from its attribution ("On ..., Dana Client
+ * <dana@client.example> wrote:") or its reply header's From: line, in BUF
+ * (2 * MAX_ATTRIBUTION + 2 bytes); returns their length, 0 when the
+ * message has no head or it names no address. */
 static size_t quoted_head(const struct splitter *sp, size_t a, char *buf)
 {
 	for (size_t j = a; j > 0; j--) {
@@ -1329,11 +1401,11 @@ static size_t quoted_head(const struct splitter *sp, size_t a, char *buf)
 		if (h->kind != LINE_QUOTED || !(h->blank || h->meta))
 			return 0;
 		if (h->head == HEAD_ATTRIBUTION)
-			return attribution_text(sp, j - 1, h->span, buf);
+			return head_writer(buf, attribution_text(sp, j - 1, h->span, buf));
 		if (h->head == HEAD_FROM) {
-			size_t n = MIN(h->len, 2 * MAX_ATTRIBUTION + 2);
+			size_t n = MIN(h->len, 2 * MAX_ATTRIBUTION + 1);
 			memcpy(buf, h->s, n);
-			return n;
+			return head_writer(buf, n);
 		}
 	}
 	return 0;
@@ -1360,22 +1432,37 @@ static bool names_head_writer(const struct line *l, const char *head, size_t n)
 	return l->len > 0;
 }
 
-/* A quoted message that ends in a signature with no sign-off above it, in
- * lines A..B: its last lines, up to SIGN_OFF_TAIL name and contact lines,
- * dropped when one of them is an address, a link or a phone number and
- * they follow a blank line or a sentence's end, when they are a name or
- * two alone in the last paragraph ("Ravi"), or when they open with the
- * name of the message's writer as its head gives it, after a blank line or
- * a sentence's end ("Dana Client / Operations Lead / Client Example Ltd"
- * under "On ..., Dana Client <dana@client.example> wrote:"; a client's
- * list in title case names no writer): the quoted words' gate would read
- * them as a sentence of the message. */
-static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
+/* Are lines FROM..TO what a signature has under its name: titles and
+ * companies without a number, or contacts (an address, a link, a phone)?
+ * "Order 55123" under the writer's name is the message's. */
+static bool signature_under_name(const struct splitter *sp, size_t from, size_t to)
+{
+	for (size_t i = from; i < to; i++) {
+		const struct line *l = line_at(sp, i);
+		if (is_run_text(sp, l) && has_digit(l->s, l->len) && contact_kind(l) != CONTACT_STRONG)
+			return false;
+	}
+	return true;
+}
+
+/* A client's message that ends in a signature with no sign-off above it,
+ * in lines A..B (a quoted message, or mail arriving from the client): its
+ * last lines, up to SIGN_OFF_TAIL name and contact lines, dropped when one
+ * of them is an address, a link or a phone number and they follow a blank
+ * line or a sentence's end, when they are a name or two alone in the last
+ * paragraph ("Ravi"), or when they open with the name of the message's
+ * writer as its HEAD (HEAD_LEN bytes: the attribution or From: line) gives
+ * it, after a blank line or a sentence's end ("Dana Client / Operations
+ * Lead / Client Example Ltd" under "On ..., Dana Client
+ * <dana@client.example> wrote:"; a client's list in title case names no
+ * writer): the gate would read them as a sentence of the message. */
+static void drop_contact_block(struct splitter *sp, size_t a, size_t b, const char *head, size_t head_len)
 {
 	size_t end = b, k;
 	bool strong = false, names = true;
 
-	while (end > a && (line_at(sp, end - 1)->blank || line_at(sp, end - 1)->meta))
+	while (end > a && (line_at(sp, end - 1)->blank || line_at(sp, end - 1)->meta ||
+	                   line_at(sp, end - 1)->kind == LINE_DROPPED))
 		end--;
 	for (k = end; k > a && end - k < SIGN_OFF_TAIL; k--) {
 		const struct line *l = line_at(sp, k - 1);
@@ -1394,12 +1481,10 @@ static void drop_quoted_contact_block(struct splitter *sp, size_t a, size_t b)
 		drop_lines(sp, k, end);
 		return;
 	}
-	char head[2 * MAX_ATTRIBUTION + 2];
-	size_t head_len = quoted_head(sp, a, head);
 	for (size_t j = k; head_len && j < end; j++) {
 		const struct line *l = line_at(sp, j), *up = j > a ? line_at(sp, j - 1) : NULL;
 		if ((up == NULL || up->blank || strchr(".?!", up->s[up->len - 1])) && is_name_line(l) &&
-		    names_head_writer(l, head, head_len)) {
+		    names_head_writer(l, head, head_len) && signature_under_name(sp, j + 1, end)) {
 			drop_lines(sp, j, end);
 			/* and the writer's name alone above it, that closed the text ("Ravi") */
 			size_t p = j;
@@ -1572,8 +1657,12 @@ static void tidy(struct splitter *sp)
 		size_t end = i;
 		while (end < n && line_at(sp, end)->kind != LINE_QUOTED)
 			end++;
+		if (end > i && sp->arriving)
+			drop_banner(sp, i, end);
 		if (end > i)
 			tidy_run(sp, i, end);
+		if (end > i && sp->arriving)
+			drop_contact_block(sp, i, end, sp->writer, sp->writer_len);
 		i = end + 1;
 	}
 	sp->tidying = LINE_QUOTED;
@@ -1588,7 +1677,8 @@ static void tidy(struct splitter *sp)
 		drop_quoted_greeting(sp, i, end);
 		drop_quoted_signature(sp, i, end);
 		tidy_run(sp, i, end);
-		drop_quoted_contact_block(sp, i, end);
+		char head[2 * MAX_ATTRIBUTION + 2];
+		drop_contact_block(sp, i, end, head, quoted_head(sp, i, head));
 		i = end;
 	}
 }
@@ -1737,13 +1827,15 @@ static void write_result(struct splitter *sp, GString *text, GString *quoted)
 	trim_end(quoted);
 }
 
-void split_message(const struct policy *pol, const struct message *msg, struct thread_view *view)
+static void split(const struct policy *pol, const struct message *msg, bool arriving,
+                  struct thread_view *view)
 {
 	const char *body = msg->body ? msg->body : "";
 	size_t len = msg->body ? msg->body_len : 0;
 	struct splitter sp = {.view = view,
 	                      .lex = pol ? &pol->split : split_lexicon_builtin(),
-	                      .from = msg->from ? msg->from : ""};
+	                      .from = msg->from ? msg->from : "",
+	                      .arriving = arriving};
 	GString *text = g_string_sized_new(len / 2 + 16);
 	GString *quoted = g_string_sized_new(len / 2 + 16);
 
@@ -1754,6 +1846,11 @@ void split_message(const struct policy *pol, const struct message *msg, struct t
 	sp.from_len = strlen(sp.from);
 	if (sp.from_len > 254 || !strchr(sp.from, '@'))
 		sp.from_len = 0;
+	if (arriving) {
+		int n = g_snprintf(sp.writer, sizeof sp.writer, "%.*s <%s>", MAX_ATTRIBUTION / 2,
+		                   msg->from_name ? msg->from_name : "", sp.from_len ? sp.from : "");
+		sp.writer_len = head_writer(sp.writer, MIN((size_t)MAX(n, 0), 2 * MAX_ATTRIBUTION + 1));
+	}
 	read_lines(body, len, sp.lines);
 	classify(&sp);
 	mark_meta(&sp);
@@ -1768,6 +1865,16 @@ void split_message(const struct policy *pol, const struct message *msg, struct t
 	view->quoted = g_string_free(quoted, FALSE);
 	view->sentences = g_array_new(FALSE, FALSE, sizeof(struct sentence));
 	sentence_split(view->text, view->len, view->sentences);
+}
+
+void split_message(const struct policy *pol, const struct message *msg, struct thread_view *view)
+{
+	split(pol, msg, false, view);
+}
+
+void split_arriving(const struct policy *pol, const struct message *msg, struct thread_view *view)
+{
+	split(pol, msg, true, view);
 }
 
 size_t split_greeting_len(const struct policy *pol, const char *text, size_t len)

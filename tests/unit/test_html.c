@@ -24,109 +24,110 @@ struct html_case {
 };
 
 static const struct html_case cases[] = {
-	{"paragraphs get a blank line", "<p>Hello</p><p>World</p>", 0, "Hello\n\nWorld", false},
-	{"divs and br are lines, empty div+br is a blank line",
-	 "<div>a</div><div>b<br>c</div><div><br></div><div>d</div>", 0, "a\nb\nc\n\nd", false},
-	{"whitespace runs collapse", "<p>  a \n\t b   <b> c </b>d</p>", 0, "a b c d", false},
-	{"entities decoded, nbsp is a space",
-	 "<p>Fish &amp; chips &lt;3 &eacute;t&eacute; &#8364;5&nbsp;&nbsp;now</p>", 0,
-	 "Fish & chips <3 \xC3\xA9t\xC3\xA9 \xE2\x82\xAC" "5 now", false},
-	{"zero-width and soft hyphen dropped", "<p>a&#8203;b&shy;c&#xFEFF;d</p>", 0, "abcd",
-	 false},
-	{"control characters dropped", "<p>a\x01" "b\x7F" "c\x1B</p>", 0, "abc", false},
-	{"head, title, style, script dropped",
-	 "<html><head><title>Secret</title><style>p{color:red}</style></head><body>"
-	 "<script>var x = '<p>no</p>';</script><p>Visible</p><script>x()</script></body></html>",
-	 0, "Visible", false},
-	{"headings and tables",
-	 "<h1>Title</h1>text<table><tr><td>A</td><td>B</td></tr><tr><td>C</td><td>D</td></tr>"
-	 "</table>",
-	 0, "Title\n\ntext\n\nA B\nC D", false},
-	{"lists get markers",
-	 "<ul><li>one</li><li>two</li></ul><ol><li>a</li><li>b</li></ol>", 0,
-	 "- one\n- two\n1. a\n2. b", false},
-	{"pre keeps line breaks and spaces", "<pre>line1\n  indented\nline3</pre>after", 0,
-	 "line1\n  indented\nline3\nafter", false},
-	{"blockquote lines prefixed",
-	 "<p>Reply</p><blockquote><p>Q1</p><p>Q2</p></blockquote><p>After</p>", 0,
-	 "Reply\n\n> Q1\n>\n> Q2\n\nAfter", false},
-	{"nested blockquote gets two levels",
-	 "<blockquote>outer<blockquote>inner</blockquote>outer2</blockquote>", 0,
-	 "> outer\n>\n> > inner\n>\n> outer2", false},
-	{"apple blockquote type=cite",
-	 "<div>Fine.</div><div><br><blockquote type=\"cite\"><div>Where is it?</div>"
-	 "</blockquote></div>",
-	 0, "Fine.\n\n> Where is it?", false},
-	{"gmail quote: attribution plain, quote one level",
-	 "<div dir=\"ltr\">Thanks, fixed.</div><br><div class=\"gmail_quote "
-	 "gmail_quote_container\"><div dir=\"ltr\" class=\"gmail_attr\">On Mon, 2 Mar 2026 at "
-	 "09:14, Ann &lt;<a href=\"mailto:a@b\">a@b</a>&gt; wrote:<br></div><blockquote "
-	 "class=\"gmail_quote\" style=\"margin:0\">Where is my order?</blockquote></div>",
-	 0, "Thanks, fixed.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n\n> Where is my order?",
-	 false},
-	{"gmail quote nested inside gmail quote",
-	 "<div>New</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Tue, Ann "
-	 "wrote:</div><blockquote class=\"gmail_quote\">Second<div class=\"gmail_quote\"><div "
-	 "class=\"gmail_attr\">On Mon, Bob wrote:</div><blockquote "
-	 "class=\"gmail_quote\">First</blockquote></div></blockquote></div>",
-	 0, "New\nOn Tue, Ann wrote:\n\n> Second\n> On Mon, Bob wrote:\n>\n> > First", false},
-	{"gmail forward without blockquote is quoted",
-	 "<div>FYI</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">---------- "
-	 "Forwarded message ---------<br>From: Ann</div><br><div>Original body</div></div>",
-	 0, "FYI\n---------- Forwarded message ---------\nFrom: Ann\n\n> Original body", false},
-	{"outlook divRplyFwdMsg: everything after is quoted",
-	 "<div>Reply here</div><div id=\"appendonsend\"></div><hr style=\"display:inline-block\">"
-	 "<div id=\"divRplyFwdMsg\" dir=\"ltr\"><font><b>From:</b> Ann &lt;a@b&gt;<br><b>Sent:"
-	 "</b> Monday, March 2, 2026 9:14 AM<br><b>Subject:</b> Late</font><div>&nbsp;</div>"
-	 "</div><div>Where is my order?</div><p>Still waiting.</p>",
-	 0,
-	 "Reply here\n> From: Ann <a@b>\n> Sent: Monday, March 2, 2026 9:14 AM\n> Subject: Late\n"
-	 "> Where is my order?\n>\n> Still waiting.",
-	 false},
-	{"outlook appendonsend alone starts the quote",
-	 "<p>Hi</p><div id=\"appendonsend\"></div><div>quoted 1</div><div>quoted 2</div>", 0,
-	 "Hi\n\n> quoted 1\n> quoted 2", false},
-	{"re-quoted outlook id with x_ prefix",
-	 "<div>Ok</div><div id=\"x_divRplyFwdMsg\">From: Ann</div><div>old</div>", 0,
-	 "Ok\n> From: Ann\n> old", false},
-	{"an id merely containing the marker is not one",
-	 "<div>Ok</div><div id=\"mydivRplyFwdMsg\">From: Ann</div>", 0, "Ok\nFrom: Ann", false},
-	{"new outlook reference container",
-	 "<p>Hi</p><div id=\"mail-editor-reference-message-container\"><div>From: Ann</div>"
-	 "<p>quoted</p></div>",
-	 0, "Hi\n\n> From: Ann\n>\n> quoted", false},
-	/* Thunderbird answers below the quote by default: what follows the
-	 * blockquote is the author's */
-	{"thunderbird cite prefix: attribution plain, the quote quoted, the answer below it new",
-	 "<p>Reply</p><div class=\"moz-cite-prefix\">On 02/03/2026 09:14, Ann wrote:<br></div>"
-	 "<blockquote type=\"cite\">complaint<blockquote type=\"cite\">older</blockquote>"
-	 "</blockquote><p>below</p>",
-	 0, "Reply\n\nOn 02/03/2026 09:14, Ann wrote:\n\n> complaint\n>\n> > older\n\nbelow", false},
-	{"gmail inline answers between the quotes of one container are new",
-	 "<div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon, 2 Mar 2026, Ann wrote:</div>"
-	 "<blockquote class=\"gmail_quote\">Where is my order?</blockquote><div>It ships today.</div>"
-	 "<blockquote class=\"gmail_quote\">And the invoice?</blockquote><div>Corrected.</div></div>",
-	 0,
-	 "On Mon, 2 Mar 2026, Ann wrote:\n\n> Where is my order?\n\nIt ships today.\n\n> And the invoice?\n\n"
-	 "Corrected.",
-	 false},
-	{"a charset in meta is ignored: the input is UTF-8",
-	 "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
-	 "charset=iso-8859-1\"></head><body><p>caf\xC3\xA9 \xE2\x82\xAC</p></body></html>",
-	 0, "caf\xC3\xA9 \xE2\x82\xAC", false},
-	{"text after </html> is kept",
-	 "<html><body>a</body></html><p>b</p><blockquote>c</blockquote>", 0, "a\n\nb\n\n> c",
-	 false},
-	{"plain text passes through", "just text, no tags", 0, "just text, no tags", false},
-	{"empty input", "", 0, "", false},
-	{"cap cuts at a character boundary", "<p>h\xC3\xA9llo w\xC3\xB6rld</p>", 9,
-	 "h\xC3\xA9llo w", true},
-	{"cap cuts between blocks", "<p>abc</p><p>def</p>", 5, "abc", true},
-	{"cap counts the paragraph break", "<p>abc</p><p>def</p>", 6, "abc\n\nd", true},
-	{"output that fits the cap exactly is whole", "<p>abcdef</p>", 6, "abcdef", false},
-	{"cap of 0 means no cap", "<p>abcdef</p>", 0, "abcdef", false},
-	{"quote prefixes count against the cap", "<blockquote>abcdef</blockquote>", 5, "> abc",
-	 true},
+    {"paragraphs get a blank line", "<p>Hello</p><p>World</p>", 0, "Hello\n\nWorld", false},
+    {"divs and br are lines, empty div+br is a blank line",
+     "<div>a</div><div>b<br>c</div><div><br></div><div>d</div>", 0, "a\nb\nc\n\nd", false},
+    {"whitespace runs collapse", "<p>  a \n\t b   <b> c </b>d</p>", 0, "a b c d", false},
+    {"entities decoded, nbsp is a space",
+     "<p>Fish &amp; chips &lt;3 &eacute;t&eacute; &#8364;5&nbsp;&nbsp;now</p>", 0,
+     "Fish & chips <3 \xC3\xA9t\xC3\xA9 \xE2\x82\xAC"
+     "5 now",
+     false},
+    {"zero-width and soft hyphen dropped", "<p>a&#8203;b&shy;c&#xFEFF;d</p>", 0, "abcd", false},
+    {"direction marks, embeddings, isolates and the Arabic letter mark dropped",
+     "<p>a&#8206;b&#8207;c&#8235;d&#8236;e&#8295;f&#8297;g\xD8\x9Ch</p>", 0, "abcdefgh", false},
+    {"control characters dropped",
+     "<p>a\x01"
+     "b\x7F"
+     "c\x1B</p>",
+     0, "abc", false},
+    {"head, title, style, script dropped",
+     "<html><head><title>Secret</title><style>p{color:red}</style></head><body>"
+     "<script>var x = '<p>no</p>';</script><p>Visible</p><script>x()</script></body></html>",
+     0, "Visible", false},
+    {"headings and tables",
+     "<h1>Title</h1>text<table><tr><td>A</td><td>B</td></tr><tr><td>C</td><td>D</td></tr>"
+     "</table>",
+     0, "Title\n\ntext\n\nA B\nC D", false},
+    {"lists get markers", "<ul><li>one</li><li>two</li></ul><ol><li>a</li><li>b</li></ol>", 0,
+     "- one\n- two\n1. a\n2. b", false},
+    {"pre keeps line breaks and spaces", "<pre>line1\n  indented\nline3</pre>after", 0,
+     "line1\n  indented\nline3\nafter", false},
+    {"blockquote lines prefixed", "<p>Reply</p><blockquote><p>Q1</p><p>Q2</p></blockquote><p>After</p>", 0,
+     "Reply\n\n> Q1\n>\n> Q2\n\nAfter", false},
+    {"nested blockquote gets two levels",
+     "<blockquote>outer<blockquote>inner</blockquote>outer2</blockquote>", 0,
+     "> outer\n>\n> > inner\n>\n> outer2", false},
+    {"apple blockquote type=cite",
+     "<div>Fine.</div><div><br><blockquote type=\"cite\"><div>Where is it?</div>"
+     "</blockquote></div>",
+     0, "Fine.\n\n> Where is it?", false},
+    {"gmail quote: attribution plain, quote one level",
+     "<div dir=\"ltr\">Thanks, fixed.</div><br><div class=\"gmail_quote "
+     "gmail_quote_container\"><div dir=\"ltr\" class=\"gmail_attr\">On Mon, 2 Mar 2026 at "
+     "09:14, Ann &lt;<a href=\"mailto:a@b\">a@b</a>&gt; wrote:<br></div><blockquote "
+     "class=\"gmail_quote\" style=\"margin:0\">Where is my order?</blockquote></div>",
+     0, "Thanks, fixed.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n\n> Where is my order?", false},
+    {"gmail quote nested inside gmail quote",
+     "<div>New</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">On Tue, Ann "
+     "wrote:</div><blockquote class=\"gmail_quote\">Second<div class=\"gmail_quote\"><div "
+     "class=\"gmail_attr\">On Mon, Bob wrote:</div><blockquote "
+     "class=\"gmail_quote\">First</blockquote></div></blockquote></div>",
+     0, "New\nOn Tue, Ann wrote:\n\n> Second\n> On Mon, Bob wrote:\n>\n> > First", false},
+    {"gmail forward without blockquote is quoted",
+     "<div>FYI</div><div class=\"gmail_quote\"><div class=\"gmail_attr\">---------- "
+     "Forwarded message ---------<br>From: Ann</div><br><div>Original body</div></div>",
+     0, "FYI\n---------- Forwarded message ---------\nFrom: Ann\n\n> Original body", false},
+    {"outlook divRplyFwdMsg: everything after is quoted",
+     "<div>Reply here</div><div id=\"appendonsend\"></div><hr style=\"display:inline-block\">"
+     "<div id=\"divRplyFwdMsg\" dir=\"ltr\"><font><b>From:</b> Ann &lt;a@b&gt;<br><b>Sent:"
+     "</b> Monday, March 2, 2026 9:14 AM<br><b>Subject:</b> Late</font><div>&nbsp;</div>"
+     "</div><div>Where is my order?</div><p>Still waiting.</p>",
+     0,
+     "Reply here\n> From: Ann <a@b>\n> Sent: Monday, March 2, 2026 9:14 AM\n> Subject: Late\n"
+     "> Where is my order?\n>\n> Still waiting.",
+     false},
+    {"outlook appendonsend alone starts the quote",
+     "<p>Hi</p><div id=\"appendonsend\"></div><div>quoted 1</div><div>quoted 2</div>", 0,
+     "Hi\n\n> quoted 1\n> quoted 2", false},
+    {"re-quoted outlook id with x_ prefix",
+     "<div>Ok</div><div id=\"x_divRplyFwdMsg\">From: Ann</div><div>old</div>", 0, "Ok\n> From: Ann\n> old",
+     false},
+    {"an id merely containing the marker is not one",
+     "<div>Ok</div><div id=\"mydivRplyFwdMsg\">From: Ann</div>", 0, "Ok\nFrom: Ann", false},
+    {"new outlook reference container",
+     "<p>Hi</p><div id=\"mail-editor-reference-message-container\"><div>From: Ann</div>"
+     "<p>quoted</p></div>",
+     0, "Hi\n\n> From: Ann\n>\n> quoted", false},
+    /* Thunderbird answers below the quote by default: what follows the
+     * blockquote is the author's */
+    {"thunderbird cite prefix: attribution plain, the quote quoted, the answer below it new",
+     "<p>Reply</p><div class=\"moz-cite-prefix\">On 02/03/2026 09:14, Ann wrote:<br></div>"
+     "<blockquote type=\"cite\">complaint<blockquote type=\"cite\">older</blockquote>"
+     "</blockquote><p>below</p>",
+     0, "Reply\n\nOn 02/03/2026 09:14, Ann wrote:\n\n> complaint\n>\n> > older\n\nbelow", false},
+    {"gmail inline answers between the quotes of one container are new",
+     "<div class=\"gmail_quote\"><div class=\"gmail_attr\">On Mon, 2 Mar 2026, Ann wrote:</div>"
+     "<blockquote class=\"gmail_quote\">Where is my order?</blockquote><div>It ships today.</div>"
+     "<blockquote class=\"gmail_quote\">And the invoice?</blockquote><div>Corrected.</div></div>",
+     0,
+     "On Mon, 2 Mar 2026, Ann wrote:\n\n> Where is my order?\n\nIt ships today.\n\n> And the invoice?\n\n"
+     "Corrected.",
+     false},
+    {"a charset in meta is ignored: the input is UTF-8",
+     "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; "
+     "charset=iso-8859-1\"></head><body><p>caf\xC3\xA9 \xE2\x82\xAC</p></body></html>",
+     0, "caf\xC3\xA9 \xE2\x82\xAC", false},
+    {"text after </html> is kept", "<html><body>a</body></html><p>b</p><blockquote>c</blockquote>", 0,
+     "a\n\nb\n\n> c", false},
+    {"plain text passes through", "just text, no tags", 0, "just text, no tags", false},
+    {"empty input", "", 0, "", false},
+    {"cap cuts at a character boundary", "<p>h\xC3\xA9llo w\xC3\xB6rld</p>", 9, "h\xC3\xA9llo w", true},
+    {"cap cuts between blocks", "<p>abc</p><p>def</p>", 5, "abc", true},
+    {"cap counts the paragraph break", "<p>abc</p><p>def</p>", 6, "abc\n\nd", true},
+    {"output that fits the cap exactly is whole", "<p>abcdef</p>", 6, "abcdef", false},
+    {"cap of 0 means no cap", "<p>abcdef</p>", 0, "abcdef", false},
+    {"quote prefixes count against the cap", "<blockquote>abcdef</blockquote>", 5, "> abc", true},
 };
 
 static void test_case(void **state)
@@ -227,7 +228,8 @@ static void test_hostile_shapes_cut(void **state)
 	g_string_append(fonts, "</p><p>tail</p>");
 	GString *stray = g_string_new("<p><a href=\"mailto:x@y.example'>x</a></p>");
 	for (int i = 0; i < 30; i++)
-		g_string_append(stray, "<p style=\"font-family: Arial; font-size: 10pt; color: black\">words</p>");
+		g_string_append(stray,
+		                "<p style=\"font-family: Arial; font-size: 10pt; color: black\">words</p>");
 	g_string_append(stray, "<p>tail</p>");
 	GString *real[] = {fonts, stray};
 	for (int s = 0; s < 2; s++) {
@@ -252,24 +254,24 @@ static void test_hostile_shapes_cut(void **state)
 }
 
 static const char *const malformed[] = {
-	"<p><b><i>unclosed",
-	"</div></div></blockquote>text after stray end tags",
-	"<<<>>> <> </> <!> <?> <!-->",
-	"<!-- unterminated comment",
-	"<script>never closed",
-	"<style>p{",
-	"<a href='x",
-	"<p title=\"unterminated>text",
-	"&#xFFFFFFFF; &#0; &#xD800; &bogus; &amp &",
-	"<li>orphan item<li>second<ol><li>x",
-	"<table><td><tr><td>cells</table></td>",
-	"<blockquote><div class=\"gmail_attr\">a</blockquote></div>b",
-	"<div id=\"divRplyFwdMsg\"><div id=\"appendonsend\"></div></div>",
-	"<head><p>body text inside head</p>",
-	"<html><body></body></html><p>after html</p>",
-	"<meta charset=\"iso-8859-1\"><p>caf\xC3\xA9</p>",
-	"<![CDATA[ x ]]><p>y</p>",
-	"<svg><foreignObject><p>z</p></foreignObject></svg>",
+    "<p><b><i>unclosed",
+    "</div></div></blockquote>text after stray end tags",
+    "<<<>>> <> </> <!> <?> <!-->",
+    "<!-- unterminated comment",
+    "<script>never closed",
+    "<style>p{",
+    "<a href='x",
+    "<p title=\"unterminated>text",
+    "&#xFFFFFFFF; &#0; &#xD800; &bogus; &amp &",
+    "<li>orphan item<li>second<ol><li>x",
+    "<table><td><tr><td>cells</table></td>",
+    "<blockquote><div class=\"gmail_attr\">a</blockquote></div>b",
+    "<div id=\"divRplyFwdMsg\"><div id=\"appendonsend\"></div></div>",
+    "<head><p>body text inside head</p>",
+    "<html><body></body></html><p>after html</p>",
+    "<meta charset=\"iso-8859-1\"><p>caf\xC3\xA9</p>",
+    "<![CDATA[ x ]]><p>y</p>",
+    "<svg><foreignObject><p>z</p></foreignObject></svg>",
 };
 
 static void check_sane(const char *html, size_t len, size_t cap)
@@ -310,12 +312,45 @@ static void test_embedded_nul(void **state)
 static void test_random_tag_soup(void **state)
 {
 	static const char *const pieces[] = {
-		"<p>", "</p>", "<div>", "</div>", "<blockquote>", "</blockquote>", "<br>",
-		"<li>", "<ol>", "<ul>", "</ul>", "<pre>", "</pre>", "<script>", "</script>",
-		"<div class=\"gmail_quote\">", "<div class=\"gmail_attr\">", "<div id=\"appendonsend\">",
-		"<div class=\"moz-cite-prefix\">", "&amp;", "&nbsp;", "&#8203;", "text ", "w\xC3\xB6rd",
-		"\xE2\x80\xAF", "<", ">", "&", "\"", "'", "=", "\n", " ", "<td>", "<table>", "<!--",
-		"-->", "<title>", "\xC3",
+	    "<p>",
+	    "</p>",
+	    "<div>",
+	    "</div>",
+	    "<blockquote>",
+	    "</blockquote>",
+	    "<br>",
+	    "<li>",
+	    "<ol>",
+	    "<ul>",
+	    "</ul>",
+	    "<pre>",
+	    "</pre>",
+	    "<script>",
+	    "</script>",
+	    "<div class=\"gmail_quote\">",
+	    "<div class=\"gmail_attr\">",
+	    "<div id=\"appendonsend\">",
+	    "<div class=\"moz-cite-prefix\">",
+	    "&amp;",
+	    "&nbsp;",
+	    "&#8203;",
+	    "text ",
+	    "w\xC3\xB6rd",
+	    "\xE2\x80\xAF",
+	    "<",
+	    ">",
+	    "&",
+	    "\"",
+	    "'",
+	    "=",
+	    "\n",
+	    " ",
+	    "<td>",
+	    "<table>",
+	    "<!--",
+	    "-->",
+	    "<title>",
+	    "\xC3",
 	};
 	GRand *rnd = g_rand_new_with_seed(20260302);
 	GString *html = g_string_new(NULL);
@@ -387,8 +422,7 @@ int main(void)
 
 	html_library_init();
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
-		tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL,
-		                                 (void *)&cases[i]};
+		tests[n++] = (struct CMUnitTest){cases[i].name, test_case, NULL, NULL, (void *)&cases[i]};
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_null_input);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_invalid_utf8_repaired);
 	tests[n++] = (struct CMUnitTest)cmocka_unit_test(test_deep_nesting_capped_prefix);

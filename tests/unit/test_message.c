@@ -37,6 +37,7 @@ static void test_rfc2047_and_latin1(void **state)
 	assert_null(m.unchecked);
 	assert_string_equal(m.subject, "Men\xc3\xbc falsch");
 	assert_string_equal(m.from, "j@example.com");
+	assert_string_equal(m.from_name, "J\xc3\xbcrgen"); /* the display name, decoded */
 	assert_int_equal(m.recipient_domains->len, 2);
 	assert_string_equal(m.recipient_domains->pdata[1], "other.example");
 	assert_int_equal(m.date, 1772528400);
@@ -54,6 +55,7 @@ static void test_windows1252_quotes(void **state)
 	struct message m;
 	parse(raw, &m);
 	assert_non_null(strstr(m.body, "I\xe2\x80\x99m sorry"));
+	assert_string_equal(m.from_name, ""); /* a bare address has none */
 	message_clear(&m);
 }
 

@@ -548,6 +548,72 @@ static const struct split_case cases[] = {
      "Still late.\n\nWhere is it?\n\nHi\xC2\xA0"
      "Alex, where is my refund?",
      T0, false, false},
+    {"a help desk's words opening the author's own sentence are the author's",
+     "Hi Dana,\n\nPlease reply above this line next time so the ticket keeps your text.\nYour refund of 450 "
+     "GBP "
+     "went out today, sorry for the wait.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> "
+     "Still no refund.\n",
+     "Hi Dana,\n\nPlease reply above this line next time so the ticket keeps your text.\nYour refund of 450 "
+     "GBP "
+     "went out today, sorry for the wait.",
+     "Still no refund.", T0, false, false},
+    {"a quoted complaint's line opening with a help desk's words is the client's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> Please reply above this line, "
+     "your form says. I am furious: the sofa arrived broken.\n> Reply above this line? I did, three times.\n",
+     "Noted.", NULL, T0, false, false},
+    {"a help desk's other markers are separators",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> -- Reply above this line "
+     "--\n> Still late.\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> wrote:\n> --- Reply above "
+     "this line ---\n> Where is it?\n>\n> On Sat, 28 Feb 2026 at 09:14, Ann <a@client.example> wrote:\n> "
+     "Reply "
+     "above this line.\n> Hello?\n",
+     "Noted.", "Still late.\n\nWhere is it?\n\nHello?", T0, false, false},
+    {"a complaint after a typing note on a quoted device line is the client's",
+     "Ok.\n\nOn Mon, 2 Mar 2026 at 09:14, Ann <a@b> wrote:\n> Hello?\n>\n> Sent from my phone, excuse typos. "
+     "STILL no refund!\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@b> wrote:\n> Late.\n>\n> Sent via DHL, no "
+     "typo in the address, still not here\n>\n> On Sat, 28 Feb 2026 at 09:14, Ed <d@b> wrote:\n> Late.\n>\n> "
+     "Sent from my phone, please excuse any typos and autocorrect spelling errors\n",
+     "Ok.",
+     "Hello?\n\nSent from my phone, excuse typos. STILL no refund!\n\nLate.\n\nSent via DHL, no typo in the "
+     "address, still not here\n\nLate.\n\nSent from my phone, please excuse any typos and autocorrect "
+     "spelling "
+     "errors",
+     T0, false, false},
+    {"a list led by a word of the attribution's date or address is no writer's signature",
+     "Noted.\n\nOn Monday, 2 March 2026 at 09:14, Dana <d@client.example> wrote:\n> Your driver never came. "
+     "Missed deliveries:\n>\n> Monday\n> Tuesday Morning\n> Wednesday Afternoon\n>\n> On Sun, 1 Mar 2026 at "
+     "09:14, Dana <dana@client.example> wrote:\n> These never arrived.\n>\n> Client\n> Kitchen Chairs\n> Oak "
+     "Sideboard\n",
+     "Noted.",
+     "Your driver never came. Missed deliveries:\n\nMonday\nTuesday Morning\nWednesday Afternoon\n\nThese "
+     "never "
+     "arrived.\n\nClient\nKitchen Chairs\nOak Sideboard",
+     -2, false, false},
+    {"a reply header's writer names the signature; a name's part, numbers under the name and a name inside "
+     "the text "
+     "stay",
+     "Noted.\n\nFrom: Dana Client <d@client.example>\nSent: Monday, March 2, 2026 9:14 AM\n\nStill "
+     "late.\n\nDana Client\nOperations Lead\nClient Example Ltd\n\nFrom: Dana Stone "
+     "<ds@client.example>\nSent: "
+     "Sunday, March 1, 2026 9:14 AM\n\nWhere is it?\n\nDan Stone\nHead of Sales\n\nFrom: Ravi Menon "
+     "<rm@client.example>\nSent: Saturday, February 28, 2026 9:14 AM\n\nStill nothing.\n\nRavi\nOrder "
+     "55123\nInvoice INV-2026-0042\n\nFrom: Ravi Menon <rm@client.example>\nSent: Friday, February 27, 2026 "
+     "9:14 AM\n\nStill late.\nRavi\n\nRavi Menon\nHead of Operations\n",
+     "Noted.",
+     "Still late.\n\nWhere is it?\n\nDan Stone\nHead of Sales\n\nStill nothing.\n\nRavi\nOrder "
+     "55123\nInvoice "
+     "INV-2026-0042\n\nStill late.\nRavi",
+     T0, false, false},
+    {"a name that ends another's name is not the writer's",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Joann Lee <jl@client.example> wrote:\n> Still late.\n>\n> Ann "
+     "Lee\n> Head of Sales\n> Lee Holdings\n",
+     "Noted.", "Still late.\n\nAnn Lee\nHead of Sales\nLee Holdings", T0, false, false},
+    {"a greeting between right-to-left embeddings, isolates or an Arabic letter mark is a greeting",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> \xE2\x80\xABHi "
+     "Alex,\xE2\x80\xAC\n>\n> Still late.\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> "
+     "wrote:\n> "
+     "\xE2\x81\xA7\xD8\x9CHello Alex,\xE2\x80\x8F\xE2\x81\xA9\n>\n> Where is it?\n",
+     "Noted.", "Still late.\n\nWhere is it?", T0, false, false},
     {"a sign-off above a name and title is dropped",
      "Refund sent.\n\nKind regards,\nJ. van der Berg\nHead of Customer Care\n", "Refund sent.", "", -1, true,
      false},
@@ -707,6 +773,63 @@ static void test_sender_case(void **state)
 	assert_string_equal(v.text, c->text);
 	assert_string_equal(v.quoted, c->quoted);
 	assert_int_equal(v.quoted_date, c->date);
+	thread_view_clear(&v);
+}
+
+/* Mail arriving from a client: its new text is the client's message, so
+ * what is not a quoted message's words is not its words either; the same
+ * body sent by the account manager keeps them. */
+struct arriving_case {
+	const char *name;
+	const char *body;
+	const char *from, *from_name;
+	const char *arriving; /* new text, split_arriving() */
+	const char *outgoing; /* new text, split_message() */
+};
+
+#define WARNING                                                                                              \
+	"CAUTION: This email originated from outside of the organization. Do not click links unless you "    \
+	"recognize the sender.\n\n"
+
+static const struct arriving_case arriving_cases[] = {
+    {"a gateway's warning above arriving mail is not the client's words", WARNING "Hi Alex,\n\nStill late.\n",
+     "dana@client.example", "Dana Client", "Hi Alex,\n\nStill late.",
+     "CAUTION: This email originated from outside of the organization. Do not click links unless you "
+     "recognize "
+     "the sender.\n\nHi Alex,\n\nStill late."},
+    {"arriving mail opening with a warning's first words is the client's",
+     "You don't often get email from me, but three deliveries were missed.\n", "dana@client.example", "Dana",
+     "You don't often get email from me, but three deliveries were missed.",
+     "You don't often get email from me, but three deliveries were missed."},
+    {"arriving mail's signature led by the writer's name is not the client's words",
+     "Still late.\n\nDana Stone\nOperations Lead\nClient Example Ltd\n", "ds@client.example", "Dana Stone",
+     "Still late.", "Still late.\n\nDana Stone\nOperations Lead\nClient Example Ltd"},
+    {"the writer's name from the address alone",
+     "Still late.\n\nRavi Menon\nHead of Operations, Cobalt Ltd\n", "ravi.menon@cobalt.example", "",
+     "Still late.", "Still late.\n\nRavi Menon\nHead of Operations, Cobalt Ltd"},
+    {"arriving mail's lines of capitals led by another name are the client's",
+     "Send the parts to:\n\nMaria Lopez\nWarehouse Manager\nAcme Depot Ltd\n", "dana@client.example",
+     "Dana Client", "Send the parts to:\n\nMaria Lopez\nWarehouse Manager\nAcme Depot Ltd",
+     "Send the parts to:\n\nMaria Lopez\nWarehouse Manager\nAcme Depot Ltd"},
+    {"arriving mail's name and title above a phone's line",
+     "Still late.\n\nDana Client\nOperations Lead\n\nSent from my iPhone\n", "dana@client.example",
+     "Dana Client", "Still late.", "Still late.\n\nDana Client\nOperations Lead"},
+};
+
+static void test_arriving_case(void **state)
+{
+	const struct arriving_case *c = *state;
+	struct message msg = {.body = (char *)c->body,
+	                      .body_len = strlen(c->body),
+	                      .from = (char *)c->from,
+	                      .from_name = (char *)c->from_name};
+	struct thread_view v;
+
+	split_arriving(NULL, &msg, &v);
+	assert_string_equal(v.text, c->arriving);
+	thread_view_clear(&v);
+	split_message(NULL, &msg, &v);
+	assert_string_equal(v.text, c->outgoing);
 	thread_view_clear(&v);
 }
 
@@ -1014,8 +1137,8 @@ static void test_policy_sentence_words(void **state)
 
 int main(void)
 {
-	static struct CMUnitTest
-	    tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(sender_cases) + G_N_ELEMENTS(html_cases) + 7];
+	static struct CMUnitTest tests[G_N_ELEMENTS(cases) + G_N_ELEMENTS(sender_cases) +
+	                               G_N_ELEMENTS(arriving_cases) + G_N_ELEMENTS(html_cases) + 7];
 	size_t n = 0;
 
 	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++)
@@ -1023,6 +1146,9 @@ int main(void)
 	for (size_t i = 0; i < G_N_ELEMENTS(sender_cases); i++)
 		tests[n++] = (struct CMUnitTest){sender_cases[i].name, test_sender_case, NULL, NULL,
 		                                 (void *)&sender_cases[i]};
+	for (size_t i = 0; i < G_N_ELEMENTS(arriving_cases); i++)
+		tests[n++] = (struct CMUnitTest){arriving_cases[i].name, test_arriving_case, NULL, NULL,
+		                                 (void *)&arriving_cases[i]};
 	for (size_t i = 0; i < G_N_ELEMENTS(html_cases); i++)
 		tests[n++] = (struct CMUnitTest){html_cases[i].name, test_html_case, NULL, NULL,
 		                                 (void *)&html_cases[i]};
