@@ -83,8 +83,9 @@ struct splitter {
 	const char *from; /* the message's own From address (lower case), "" when absent */
 	size_t from_len;
 	/* mail arriving from a client (split_arriving()): the new text is the
-	 * client's message, headed by its From: line (WRITER: name and address) */
+	 * client's message, not a reply's */
 	bool arriving;
+	/* the writer of the new text, from the message's From: (head_writer()) */
 	char writer[2 * MAX_ATTRIBUTION + 2];
 	size_t writer_len;
 	bool date_done;         /* the first attribution or reply header was read */
@@ -1165,7 +1166,7 @@ static bool is_quoted_signature_line(const struct line *l)
  * the first one. */
 static void drop_disclaimers(struct splitter *sp, size_t a, size_t b)
 {
-	bool in_disclaimer = false, quoted = sp->tidying == LINE_QUOTED, words_before = false;
+	bool in_disclaimer = false, quoted = sp->tidying == LINE_QUOTED || sp->arriving, words_before = false;
 
 	for (size_t i = a; i < b;) {
 		const struct line *l = line_at(sp, i);
@@ -1285,7 +1286,7 @@ static void drop_device_lines(struct splitter *sp, size_t a, size_t b)
 			continue;
 		const char *comma = memchr(l->s, ',', l->len);
 		if (is_device_line(sp, l) &&
-		    (sp->tidying == LINE_NEW ||
+		    ((sp->tidying == LINE_NEW && !sp->arriving) ||
 		     ((!comma || is_typing_note(comma, l->len - (size_t)(comma - l->s))) &&
 		      l->len <= QUOTED_DEVICE_LINE_MAX)))
 			drop_lines(sp, i - 1, i);
@@ -1445,18 +1446,21 @@ static bool signature_under_name(const struct splitter *sp, size_t from, size_t 
 	return true;
 }
 
-/* A client's message that ends in a signature with no sign-off above it,
- * in lines A..B (a quoted message, or mail arriving from the client): its
- * last lines, up to SIGN_OFF_TAIL name and contact lines, dropped when one
- * of them is an address, a link or a phone number and they follow a blank
- * line or a sentence's end, when they are a name or two alone in the last
- * paragraph ("Ravi"), or when they open with the name of the message's
- * writer as its HEAD (HEAD_LEN bytes: the attribution or From: line) gives
- * it, after a blank line or a sentence's end ("Dana Client / Operations
- * Lead / Client Example Ltd" under "On ..., Dana Client
- * <dana@client.example> wrote:"; a client's list in title case names no
- * writer): the gate would read them as a sentence of the message. */
-static void drop_contact_block(struct splitter *sp, size_t a, size_t b, const char *head, size_t head_len)
+/* A message that ends in a signature with no sign-off above it, in lines
+ * A..B (a quoted message, mail arriving from a client, or the author's own
+ * text): its last lines, up to SIGN_OFF_TAIL name and contact lines,
+ * dropped when they open with the name of the message's writer as HEAD
+ * (HEAD_LEN bytes, head_writer()) gives it, after a blank line or a
+ * sentence's end ("Dana Client / Operations Lead / Client Example Ltd"
+ * under "On ..., Dana Client <dana@client.example> wrote:"; a client's list
+ * in title case names no writer); and, unless WRITER_ONLY (the author's
+ * text, where "Bob" closing a paragraph may be an address to Bob), when
+ * one of them is an address, a link or a phone number and they follow a
+ * blank line or a sentence's end, or when they are a name or two alone in
+ * the last paragraph ("Ravi"): the gate and the rules would read them as
+ * a sentence of the message. */
+static void drop_contact_block(struct splitter *sp, size_t a, size_t b, const char *head, size_t head_len,
+                               bool writer_only)
 {
 	size_t end = b, k;
 	bool strong = false, names = true;
@@ -1476,16 +1480,21 @@ static void drop_contact_block(struct splitter *sp, size_t a, size_t b, const ch
 	const struct line *above = k > a ? line_at(sp, k - 1) : NULL;
 	bool paragraph = above == NULL || above->blank;
 	bool after_sentence = above && !above->blank && strchr(".?!", above->s[above->len - 1]) != NULL;
-	if ((strong && end - k >= 2 && (paragraph || after_sentence)) ||
-	    (names && paragraph && end - k <= 2)) {
+	if (!writer_only &&
+	    ((strong && end - k >= 2 && (paragraph || after_sentence) && signature_under_name(sp, k, end)) ||
+	     (names && paragraph && end - k <= 2))) {
 		drop_lines(sp, k, end);
 		return;
 	}
 	for (size_t j = k; head_len && j < end; j++) {
 		const struct line *l = line_at(sp, j), *up = j > a ? line_at(sp, j - 1) : NULL;
+		/* in the writer's own text (WRITER_ONLY) a name alone closing it,
+		 * "Sam", stays as it was: only a block, the name and a title or more */
 		if ((up == NULL || up->blank || strchr(".?!", up->s[up->len - 1])) && is_name_line(l) &&
-		    names_head_writer(l, head, head_len) && signature_under_name(sp, j + 1, end)) {
+		    (!writer_only || end - j >= 2) && names_head_writer(l, head, head_len) &&
+		    signature_under_name(sp, j + 1, end)) {
 			drop_lines(sp, j, end);
+			sp->view->has_signature |= sp->tidying == LINE_NEW && !sp->arriving;
 			/* and the writer's name alone above it, that closed the text ("Ravi") */
 			size_t p = j;
 			while (p > a && line_at(sp, p - 1)->blank)
@@ -1613,10 +1622,29 @@ static void drop_quoted_greeting(struct splitter *sp, size_t a, size_t b)
 		}
 }
 
-/* Does line L speak as a gateway's warning does (banner-words)? */
+/* Does line L speak for its writer ("I", "me", "my"), as a gateway's
+ * warning never does? */
+static bool speaks_for_self(const struct line *l)
+{
+	for (size_t i = 0; i < l->len;) {
+		size_t k = 0;
+		while (i + k < l->len && g_ascii_isalpha(l->s[i + k]))
+			k++;
+		const char *w = l->s + i;
+		if ((k == 1 && w[0] == 'I') || (k == 2 && (g_ascii_strncasecmp(w, "me", 2) == 0 ||
+		                                           g_ascii_strncasecmp(w, "my", 2) == 0)))
+			return true;
+		i += k ? k : 1;
+	}
+	return false;
+}
+
+/* Does line L speak as a gateway's warning does (banner-words), and not
+ * for its writer ("You don't often get email from me, but I clicked your
+ * payment link...")? */
 static bool is_banner_line(const struct splitter *sp, const struct line *l)
 {
-	return contains_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_BANNER_WORDS]);
+	return contains_any_ci(l->s, l->len, &sp->lex->lists[SPLIT_BANNER_WORDS]) && !speaks_for_self(l);
 }
 
 /* A mail gateway's warning at the top of the quoted message whose text
@@ -1634,8 +1662,14 @@ static void drop_banner(struct splitter *sp, size_t a, size_t b)
 	if (i == b || !is_run_text(sp, line_at(sp, i)) || !starts_message(sp, i))
 		return;
 	const struct line *first = line_at(sp, i);
+	/* a warning is about the mail ("CAUTION: External email. Do not click
+	 * links..."); "Caution: external packaging was torn and the returns
+	 * link is broken" is a complaint's */
+	bool about_mail = contains_ci(first->s, first->len, "mail") ||
+	                  contains_ci(first->s, first->len, "message") ||
+	                  contains_ci(first->s, first->len, "sender");
 	if (!starts_with_any_ci(first->s, first->len, &sp->lex->lists[SPLIT_BANNER_STARTS]) ||
-	    !(first->len <= BANNER_TAG_MAX || is_banner_line(sp, first)))
+	    !(first->len <= BANNER_TAG_MAX || (about_mail && is_banner_line(sp, first))))
 		return;
 	size_t end = i + 1;
 	while (end < b && is_run_text(sp, line_at(sp, end)) && is_banner_line(sp, line_at(sp, end)) &&
@@ -1661,8 +1695,8 @@ static void tidy(struct splitter *sp)
 			drop_banner(sp, i, end);
 		if (end > i)
 			tidy_run(sp, i, end);
-		if (end > i && sp->arriving)
-			drop_contact_block(sp, i, end, sp->writer, sp->writer_len);
+		if (end > i)
+			drop_contact_block(sp, i, end, sp->writer, sp->writer_len, true);
 		i = end + 1;
 	}
 	sp->tidying = LINE_QUOTED;
@@ -1678,7 +1712,7 @@ static void tidy(struct splitter *sp)
 		drop_quoted_signature(sp, i, end);
 		tidy_run(sp, i, end);
 		char head[2 * MAX_ATTRIBUTION + 2];
-		drop_contact_block(sp, i, end, head, quoted_head(sp, i, head));
+		drop_contact_block(sp, i, end, head, quoted_head(sp, i, head), false);
 		i = end;
 	}
 }
@@ -1846,11 +1880,14 @@ static void split(const struct policy *pol, const struct message *msg, bool arri
 	sp.from_len = strlen(sp.from);
 	if (sp.from_len > 254 || !strchr(sp.from, '@'))
 		sp.from_len = 0;
-	if (arriving) {
-		int n = g_snprintf(sp.writer, sizeof sp.writer, "%.*s <%s>", MAX_ATTRIBUTION / 2,
-		                   msg->from_name ? msg->from_name : "", sp.from_len ? sp.from : "");
-		sp.writer_len = head_writer(sp.writer, MIN((size_t)MAX(n, 0), 2 * MAX_ATTRIBUTION + 1));
-	}
+	/* who wrote the new text: the client (arriving mail), or the account
+	 * manager, whose signature with no sign-off is no more the reply's words */
+	int n = g_snprintf(sp.writer, sizeof sp.writer, "%.*s <%s>", MAX_ATTRIBUTION / 2,
+	                   msg->from_name ? msg->from_name : "", sp.from_len ? sp.from : "");
+	for (char *c = sp.writer; *c && *c != '<'; c++)
+		*c = *c == ',' || *c == ':' ? ' '
+		                            : *c; /* "Client, Dana" is a name, not an attribution's date */
+	sp.writer_len = head_writer(sp.writer, MIN((size_t)MAX(n, 0), 2 * MAX_ATTRIBUTION + 1));
 	read_lines(body, len, sp.lines);
 	classify(&sp);
 	mark_meta(&sp);

@@ -604,6 +604,22 @@ static const struct split_case cases[] = {
      "55123\nInvoice "
      "INV-2026-0042\n\nStill late.\nRavi",
      T0, false, false},
+    {"an order number above a quoted contact is the message's; a warning's words said for oneself too",
+     "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Dana <d@client.example> wrote:\n> I was charged twice.\n> Order "
+     "55123\n> Tel: 020 7946 0321\n>\n> On Sun, 1 Mar 2026 at 09:14, Eve <e@client.example> wrote:\n> You "
+     "don't "
+     "often get email from me, but I clicked your payment link and was charged twice.\n>\n> On Sat, 28 Feb "
+     "2026 "
+     "at 09:14, Ann <a@client.example> wrote:\n> Caution: external packaging was torn and the returns link "
+     "is "
+     "broken.\n> I want a refund.\n",
+     "Noted.",
+     "I was charged twice.\nOrder 55123\nTel: 020 7946 0321\n\nYou don't often get email from me, but I "
+     "clicked "
+     "your payment link and was charged twice.\n\nCaution: external packaging was torn and the returns link "
+     "is "
+     "broken.\nI want a refund.",
+     T0, false, false},
     {"a name that ends another's name is not the writer's",
      "Noted.\n\nOn Mon, 2 Mar 2026 at 09:14, Joann Lee <jl@client.example> wrote:\n> Still late.\n>\n> Ann "
      "Lee\n> Head of Sales\n> Lee Holdings\n",
@@ -803,17 +819,61 @@ static const struct arriving_case arriving_cases[] = {
      "You don't often get email from me, but three deliveries were missed."},
     {"arriving mail's signature led by the writer's name is not the client's words",
      "Still late.\n\nDana Stone\nOperations Lead\nClient Example Ltd\n", "ds@client.example", "Dana Stone",
-     "Still late.", "Still late.\n\nDana Stone\nOperations Lead\nClient Example Ltd"},
+     "Still late.", "Still late."},
     {"the writer's name from the address alone",
      "Still late.\n\nRavi Menon\nHead of Operations, Cobalt Ltd\n", "ravi.menon@cobalt.example", "",
-     "Still late.", "Still late.\n\nRavi Menon\nHead of Operations, Cobalt Ltd"},
+     "Still late.", "Still late."},
     {"arriving mail's lines of capitals led by another name are the client's",
      "Send the parts to:\n\nMaria Lopez\nWarehouse Manager\nAcme Depot Ltd\n", "dana@client.example",
      "Dana Client", "Send the parts to:\n\nMaria Lopez\nWarehouse Manager\nAcme Depot Ltd",
      "Send the parts to:\n\nMaria Lopez\nWarehouse Manager\nAcme Depot Ltd"},
     {"arriving mail's name and title above a phone's line",
      "Still late.\n\nDana Client\nOperations Lead\n\nSent from my iPhone\n", "dana@client.example",
-     "Dana Client", "Still late.", "Still late.\n\nDana Client\nOperations Lead"},
+     "Dana Client", "Still late.", "Still late."},
+    {"another name closing a message is its words",
+     "We will send it tomorrow.\n\nBob\n\nSent from my iPhone\n", "alex@agency.example", "Alex Morgan",
+     "We will send it tomorrow.\n\nBob", "We will send it tomorrow.\n\nBob"},
+    {"contacts closing a message with no name of the writer's are its words",
+     "Call me.\n\nwww.client.example\nTel: +44 20 7946 0321\n", "dana@client.example", "Dana Client",
+     "Call me.\n\nwww.client.example\nTel: +44 20 7946 0321",
+     "Call me.\n\nwww.client.example\nTel: +44 20 7946 0321"},
+    {"what follows a signature marker is no one's words in either direction",
+     "Still late.\n\n--\nSupport Desk\nTel: +44 20 7946 0321\n\nOur list: https://lists.example/\n",
+     "dana@client.example", "Dana Client", "Still late.", "Still late."},
+    {"a display name written last name first names the writer",
+     "Still late.\n\nDana Client\nOperations Lead\nClient Example Ltd\n", "dc@client.example", "Client, Dana",
+     "Still late.", "Still late."},
+    {"short lines in title case are the client's words", "Hi Alex,\n\nStill No Refund\n\nThanks,\nDana\n",
+     "dana@client.example", "Dana Client", "Hi Alex,\n\nStill No Refund", "Hi Alex,\n\nStill No Refund"},
+    {"a one-word answer is the client's words",
+     "Unacceptable\n\nOn Mon, 2 Mar 2026 at 09:14, Alex Morgan <alex@agency.example> wrote:\n> Ships next "
+     "week.\n>\n> Did the refund arrive?\nNo\n",
+     "dana@client.example", "Dana Client", "Unacceptable\n\nNo", "Unacceptable\n\nNo"},
+    {"a first-contact tip's words in the client's own sentence are the client's",
+     "You don't often get email from me, but I clicked your payment link and was charged twice.\n",
+     "dana@client.example", "Dana Client",
+     "You don't often get email from me, but I clicked your payment link and was charged twice.",
+     "You don't often get email from me, but I clicked your payment link and was charged twice."},
+    {"an order number above a phone is the client's",
+     "I was charged twice.\nOrder 55123\nTel: 020 7946 0321\n", "dana@client.example", "Dana Client",
+     "I was charged twice.\nOrder 55123\nTel: 020 7946 0321",
+     "I was charged twice.\nOrder 55123\nTel: 020 7946 0321"},
+    {"arriving mail's device line and disclaimer are read as a quoted message's",
+     "Hi Alex,\n\nThe contents of this parcel were smashed and you are legally obliged to refund me.\n\nSent "
+     "via "
+     "DHL, tracking says delivered but nothing arrived\n",
+     "dana@client.example", "Dana Client",
+     "Hi Alex,\n\nThe contents of this parcel were smashed and you are legally obliged to refund me.\n\nSent "
+     "via "
+     "DHL, tracking says delivered but nothing arrived",
+     "Hi Alex,"},
+    {"the writer's name alone closing the text stays, as before", "We will send it tomorrow.\n\nAlex\n",
+     "alex@agency.example", "Alex Morgan", "We will send it tomorrow.\n\nAlex",
+     "We will send it tomorrow.\n\nAlex"},
+    {"the account manager's own signature with no sign-off is not the reply's words",
+     "Refund sent today.\n\nAlex Morgan\nAccount Manager\nAgency Example Ltd\n\nOn Mon, 2 Mar 2026 at 09:14, "
+     "Dana <d@client.example> wrote:\n> Still late.\n",
+     "alex.morgan@agency.example", "Alex Morgan", "Refund sent today.", "Refund sent today."},
 };
 
 static void test_arriving_case(void **state)
