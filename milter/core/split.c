@@ -933,6 +933,8 @@ static void drop_own_messages(struct splitter *sp)
 
 /* ---- pass 3: tidy each run of new text --------------------------------- */
 
+static bool speaks_for_self(const struct line *l);
+
 static bool is_device_line(const struct splitter *sp, const struct line *l)
 {
 	const struct wordlist *devices = &sp->lex->lists[SPLIT_DEVICE_LINES];
@@ -1433,10 +1435,9 @@ static bool names_head_writer(const struct line *l, const char *head, size_t n)
 	return l->len > 0;
 }
 
-/* Are lines FROM..TO what a signature has under its name: titles and
- * companies without a number, or contacts (an address, a link, a phone)?
- * "Order 55123" under the writer's name is the message's. */
-static bool signature_under_name(const struct splitter *sp, size_t from, size_t to)
+/* Is every line of FROM..TO with a number a contact (a phone, an
+ * address, a link)?  "Order 55123" above a phone line is the message's. */
+static bool numbers_are_contacts(const struct splitter *sp, size_t from, size_t to)
 {
 	for (size_t i = from; i < to; i++) {
 		const struct line *l = line_at(sp, i);
@@ -1444,6 +1445,53 @@ static bool signature_under_name(const struct splitter *sp, size_t from, size_t 
 			return false;
 	}
 	return true;
+}
+
+/* Does line L name a title or a company ("Account Manager", "Head of
+ * Sales", "Client Example Ltd"): one of these words, capitalised, whole? */
+static bool names_a_title(const struct line *l)
+{
+	static const char *const titles[] = {
+	    "Manager",  "Director",   "Lead",        "Head",          "Officer",   "Executive",
+	    "Engineer", "Specialist", "Coordinator", "Consultant",    "Assistant", "Representative",
+	    "Advisor",  "Adviser",    "Analyst",     "Administrator", "President", "Founder",
+	    "Owner",    "Partner",    "Secretary",   "Accountant",    "Agent",     "Ltd",
+	    "Limited",  "Inc",        "LLC",         "LLP",           "GmbH",      "AG",
+	    "SA",       "BV",         "plc",         "PLC",           "Corp",      "Group",
+	    NULL};
+	for (size_t i = 0; i < l->len;) {
+		size_t n = 0;
+		while (i + n < l->len && g_ascii_isalpha(l->s[i + n]))
+			n++;
+		for (const char *const *t = titles; n && *t; t++)
+			if (strlen(*t) == n && memcmp(l->s + i, *t, n) == 0)
+				return true;
+		i += n ? n : 1;
+	}
+	return false;
+}
+
+/* Are lines FROM..TO what a signature has under its name: titles and
+ * companies without a number, or contacts (an address, a link, a phone),
+ * none of them a sentence ("My Fault Entirely", "Refund Sent Today.", "PS:
+ * Refund Issued"), and at least one a contact or naming a title or
+ * company (names_a_title())?  "Order 55123" or "Cancel My Order
+ * Now" under the writer's name are the message's. */
+static bool signature_under_name(const struct splitter *sp, size_t from, size_t to)
+{
+	bool signature = false;
+
+	for (size_t i = from; i < to; i++) {
+		const struct line *l = line_at(sp, i);
+		if (!is_run_text(sp, l))
+			continue;
+		bool contact = contact_kind(l) == CONTACT_STRONG;
+		if ((has_digit(l->s, l->len) && !contact) || strchr(".!?", l->s[l->len - 1]) ||
+		    speaks_for_self(l) || is_postscript(l) || starts_with_ci(l->s, l->len, "NB"))
+			return false;
+		signature = signature || contact || names_a_title(l);
+	}
+	return signature;
 }
 
 /* A message that ends in a signature with no sign-off above it, in lines
@@ -1481,7 +1529,7 @@ static void drop_contact_block(struct splitter *sp, size_t a, size_t b, const ch
 	bool paragraph = above == NULL || above->blank;
 	bool after_sentence = above && !above->blank && strchr(".?!", above->s[above->len - 1]) != NULL;
 	if (!writer_only &&
-	    ((strong && end - k >= 2 && (paragraph || after_sentence) && signature_under_name(sp, k, end)) ||
+	    ((strong && end - k >= 2 && (paragraph || after_sentence) && numbers_are_contacts(sp, k, end)) ||
 	     (names && paragraph && end - k <= 2))) {
 		drop_lines(sp, k, end);
 		return;
@@ -1490,8 +1538,8 @@ static void drop_contact_block(struct splitter *sp, size_t a, size_t b, const ch
 		const struct line *l = line_at(sp, j), *up = j > a ? line_at(sp, j - 1) : NULL;
 		/* in the writer's own text (WRITER_ONLY) a name alone closing it,
 		 * "Sam", stays as it was: only a block, the name and a title or more */
-		if ((up == NULL || up->blank || strchr(".?!", up->s[up->len - 1])) && is_name_line(l) &&
-		    (!writer_only || end - j >= 2) && names_head_writer(l, head, head_len) &&
+		if ((up == NULL || up->blank || (!writer_only && strchr(".?!", up->s[up->len - 1]))) &&
+		    is_name_line(l) && end - j >= 2 && names_head_writer(l, head, head_len) &&
 		    signature_under_name(sp, j + 1, end)) {
 			drop_lines(sp, j, end);
 			sp->view->has_signature |= sp->tidying == LINE_NEW && !sp->arriving;
@@ -1627,12 +1675,18 @@ static void drop_quoted_greeting(struct splitter *sp, size_t a, size_t b)
 static bool speaks_for_self(const struct line *l)
 {
 	for (size_t i = 0; i < l->len;) {
+		/* a word: letters, any script, with dots inside ("I.T.", "Rémy") */
 		size_t k = 0;
-		while (i + k < l->len && g_ascii_isalpha(l->s[i + k]))
+		while (
+		    i + k < l->len &&
+		    (g_ascii_isalpha(l->s[i + k]) || (unsigned char)l->s[i + k] >= 0x80 ||
+		     (l->s[i + k] == '.' && k > 0 && i + k + 1 < l->len && g_ascii_isalpha(l->s[i + k + 1]))))
 			k++;
 		const char *w = l->s + i;
-		if ((k == 1 && w[0] == 'I') || (k == 2 && (g_ascii_strncasecmp(w, "me", 2) == 0 ||
-		                                           g_ascii_strncasecmp(w, "my", 2) == 0)))
+		bool first = i == 0;
+		if ((k == 1 && (w[0] == 'I' || w[0] == 'i')) ||
+		    (k == 2 && (memcmp(w, "me", 2) == 0 || memcmp(w, "my", 2) == 0 ||
+		                (first && (memcmp(w, "Me", 2) == 0 || memcmp(w, "My", 2) == 0)))))
 			return true;
 		i += k ? k : 1;
 	}
@@ -1665,9 +1719,12 @@ static void drop_banner(struct splitter *sp, size_t a, size_t b)
 	/* a warning is about the mail ("CAUTION: External email. Do not click
 	 * links..."); "Caution: external packaging was torn and the returns
 	 * link is broken" is a complaint's */
-	bool about_mail = contains_ci(first->s, first->len, "mail") ||
+	bool about_mail = first->s[0] == '[' || contains_ci(first->s, first->len, "mail") ||
 	                  contains_ci(first->s, first->len, "message") ||
-	                  contains_ci(first->s, first->len, "sender");
+	                  contains_ci(first->s, first->len, "sender") ||
+	                  contains_ci(first->s, first->len, "source") ||
+	                  contains_ci(first->s, first->len, "organization") ||
+	                  contains_ci(first->s, first->len, "organisation");
 	if (!starts_with_any_ci(first->s, first->len, &sp->lex->lists[SPLIT_BANNER_STARTS]) ||
 	    !(first->len <= BANNER_TAG_MAX || (about_mail && is_banner_line(sp, first))))
 		return;
@@ -1686,6 +1743,10 @@ static void tidy(struct splitter *sp)
 {
 	size_t n = sp->lines->len;
 
+	size_t last_text = n; /* the author's last line of text */
+	for (size_t i = n; i > 0 && last_text == n; i--)
+		if (line_at(sp, i - 1)->kind == LINE_NEW && !line_at(sp, i - 1)->blank)
+			last_text = i - 1;
 	sp->tidying = LINE_NEW;
 	for (size_t i = 0; i < n;) {
 		size_t end = i;
@@ -1695,7 +1756,8 @@ static void tidy(struct splitter *sp)
 			drop_banner(sp, i, end);
 		if (end > i)
 			tidy_run(sp, i, end);
-		if (end > i)
+		if (end > i && last_text >= i &&
+		    last_text < end) /* the text's end, not an interleaved answer */
 			drop_contact_block(sp, i, end, sp->writer, sp->writer_len, true);
 		i = end + 1;
 	}
