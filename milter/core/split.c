@@ -1249,9 +1249,10 @@ static bool is_typing_note(const char *s, size_t n)
 {
 	static const char *const typing[] = {"typo",         "brevity",  "brief", "autocorrect",
 	                                     "auto-correct", "spelling", NULL};
-	static const char *const fillers[] = {"please",    "pls",    "excuse",   "pardon", "forgive", "sorry",
-	                                      "apologies", "for",    "any",      "the",    "my",      "and",
-	                                      "or",        "errors", "mistakes", NULL};
+	static const char *const filler_words[] = {
+	    "please", "pls", "excuse", "pardon", "forgive", "sorry",  "apologies", "for",
+	    "any",    "the", "my",     "and",    "or",      "errors", "mistakes",  NULL};
+	static const struct wordlist fillers = {.words = filler_words};
 	bool note = false;
 
 	for (size_t i = 1; i < n;) { /* s[0] is the comma */
@@ -1266,8 +1267,7 @@ static bool is_typing_note(const char *s, size_t n)
 		for (const char *const *w = typing; *w && !known; w++)
 			known = k >= strlen(*w) && g_ascii_strncasecmp(s + i, *w, strlen(*w)) == 0;
 		note = note || known;
-		for (const char *const *w = fillers; *w && !known; w++)
-			known = strlen(*w) == k && g_ascii_strncasecmp(s + i, *w, k) == 0;
+		known = known || word_in(&fillers, s + i, k);
 		if (!known)
 			return false;
 		i += k;
@@ -1481,15 +1481,16 @@ static bool signature_under_name(const struct splitter *sp, size_t from, size_t 
 {
 	bool signature = false;
 
+	if (!numbers_are_contacts(sp, from, to))
+		return false;
 	for (size_t i = from; i < to; i++) {
 		const struct line *l = line_at(sp, i);
 		if (!is_run_text(sp, l))
 			continue;
-		bool contact = contact_kind(l) == CONTACT_STRONG;
-		if ((has_digit(l->s, l->len) && !contact) || strchr(".!?", l->s[l->len - 1]) ||
-		    speaks_for_self(l) || is_postscript(l) || starts_with_ci(l->s, l->len, "NB"))
+		if (strchr(".!?", l->s[l->len - 1]) || speaks_for_self(l) || is_postscript(l) ||
+		    starts_with_ci(l->s, l->len, "NB"))
 			return false;
-		signature = signature || contact || names_a_title(l);
+		signature = signature || contact_kind(l) == CONTACT_STRONG || names_a_title(l);
 	}
 	return signature;
 }
@@ -1719,12 +1720,10 @@ static void drop_banner(struct splitter *sp, size_t a, size_t b)
 	/* a warning is about the mail ("CAUTION: External email. Do not click
 	 * links..."); "Caution: external packaging was torn and the returns
 	 * link is broken" is a complaint's */
-	bool about_mail = first->s[0] == '[' || contains_ci(first->s, first->len, "mail") ||
-	                  contains_ci(first->s, first->len, "message") ||
-	                  contains_ci(first->s, first->len, "sender") ||
-	                  contains_ci(first->s, first->len, "source") ||
-	                  contains_ci(first->s, first->len, "organization") ||
-	                  contains_ci(first->s, first->len, "organisation");
+	static const char *const about_mail_words[] = {"mail",         "message",      "sender", "source",
+	                                               "organization", "organisation", NULL};
+	static const struct wordlist mail_words = {.words = about_mail_words};
+	bool about_mail = first->s[0] == '[' || contains_any_ci(first->s, first->len, &mail_words);
 	if (!starts_with_any_ci(first->s, first->len, &sp->lex->lists[SPLIT_BANNER_STARTS]) ||
 	    !(first->len <= BANNER_TAG_MAX || (about_mail && is_banner_line(sp, first))))
 		return;
