@@ -413,33 +413,14 @@ static bool is_question_to_client(const struct eval *e, guint s)
 	return addresses_client(t, st->start, st->end);
 }
 
-/* A sentence that says something: not a greeting ("Hi Anna,") and not a
- * name or sign-off line ("Sam", "Best,"): three words or more. */
-static bool is_content(const struct eval *e, guint s)
-{
-	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
-	if (is_greeting(e, st))
-		return false;
-	unsigned words = 0;
-	bool in = false;
-	for (size_t i = st->start; i < st->end && words < 3; i++) {
-		bool w = g_ascii_isalnum(e->view->text[i]) || (unsigned char)e->view->text[i] >= 0x80;
-		words += w && !in;
-		in = w;
-	}
-	return words >= 3;
-}
-
-/* Passing the buck: the reply is mostly questions or tasks handed back to
- * the client — at least min-count of them, or at least half of the
- * sentences that say something when it does nothing itself (no remedy) —
- * and offers no call. */
+/* Passing the buck: the reply hands questions or tasks back to the client
+ * — at least min-count of them, or any when it does nothing itself (no
+ * remedy: the client's task is then the only step the reply names, however
+ * much else it says) — and offers no call. */
 static void judge_buck(struct eval *e)
 {
-	guint n = e->view->sentences->len, count = 0, first = 0, real = 0;
+	guint n = e->view->sentences->len, count = 0, first = 0;
 	for (guint s = 0; s < n; s++) {
-		if (is_content(e, s))
-			real++;
 		if (sentence_has(e, s, LEX_BUCK) || is_question_to_client(e, s)) {
 			if (count++ == 0)
 				first = s;
@@ -447,8 +428,7 @@ static void judge_buck(struct eval *e)
 	}
 	bool calls = (e->has_any & BIT(LEX_CALL)) != 0;
 	bool acts = (e->has_any & BIT(LEX_REMEDY)) != 0;
-	bool mostly = count > 0 && 2 * count >= real && !acts;
-	if ((count >= e->pol->buck_min || mostly) && !calls)
+	if ((count >= e->pol->buck_min || (count > 0 && !acts)) && !calls)
 		add_sentence(e, RULE_PASSING_THE_BUCK, first);
 }
 

@@ -230,6 +230,14 @@ static const struct rule_case cases[] = {
     {"buck: mostly a task handed back",
      "Sorry about that. Please contact the courier directly about the parcel.", NULL, "passing-the-buck",
      true},
+    {"buck: the one step named is the client's",
+     "I'm sorry for the trouble. Our records show the payment went through once. The order is marked as "
+     "delivered. I suggest you reach out to your bank about the second charge.",
+     NULL, "passing-the-buck", true},
+    {"buck: the client's step beside our own",
+     "I'm sorry for the trouble. Our records show the payment went through once. We have refunded the "
+     "delivery fee today. I suggest you reach out to your bank about the second charge.",
+     NULL, "passing-the-buck", false},
     {"buck: one question beside a fix",
      "Sorry about that. A replacement goes out by courier today. Which size would you like?", NULL,
      "passing-the-buck", false},
