@@ -259,6 +259,11 @@ static const struct rule_case cases[] = {
     /* over-apology */
     {"over: grovel", "I'm so sorry, I feel terrible about this.", NULL, "over-apology", true},
     {"over: stacked", "I am truly, sincerely, deeply sorry.", NULL, "over-apology", true},
+    {"over: the same word doubled",
+     "I'm very, very sorry the invoice was wrong. The corrected one is attached.", NULL, "over-apology",
+     true},
+    {"over: one intensifier", "I'm very sorry the invoice was wrong. The corrected one is attached.", NULL,
+     "over-apology", false},
     {"over: four apologies", "Sorry. So sorry. Apologies again. Sorry once more.", NULL, "over-apology",
      true},
     {"over: two routine", "I'm sorry we got this wrong. Sorry again for the trouble.", NULL, "over-apology",
