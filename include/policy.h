@@ -19,6 +19,12 @@ struct policy;
  * or NULL with *ERR set to "file:line:col: message" lines (caller frees).
  */
 struct policy *policy_load(const char *path, char **err);
+/*
+ * The same, to replace CUR (the policy in use, or NULL): what CUR read from
+ * files that have not changed since is shared instead of read again (the
+ * sentence encoder, encoder_is_file()).  CUR is not changed.
+ */
+struct policy *policy_reload(const char *path, const struct policy *cur, char **err);
 struct policy *policy_load_string(const char *name, const char *yaml, size_t len, char **err);
 struct policy *policy_ref(struct policy *pol);
 void policy_unref(struct policy *pol);

@@ -4,8 +4,8 @@
  * weights, docs/models.md) run in C.  The file is written by
  * milter/train/encoder_convert.py, whose comment gives its format; every
  * step here mirrors a node of the TF.js graph or a line of the JS tokenizer
- * of @energetic-ai/embeddings, quirks included.  Pure: it maps the file it
- * is given and reads nothing else.
+ * of @energetic-ai/embeddings, quirks included.  Pure: it reads the file it
+ * is given and nothing else.
  */
 #include "encoder.h"
 
@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include "regular_file.h"
 
@@ -67,7 +68,10 @@ struct trie_node {
 };
 
 struct encoder {
-	uint8_t *file; /* the whole file, read into memory of our own */
+	gint refs;
+	uint8_t *file;  /* the whole file, read into memory of our own */
+	char *path;     /* and where it was read from, */
+	struct stat st; /* what it was then (encoder_is_file()) */
 	char *name;
 	size_t vocab, rows, emb_dim, dim, ffn_dim, n_layers, heads;
 	size_t max_tokens, first_piece, piece_bytes;
@@ -78,11 +82,14 @@ struct encoder {
 	const char *pieces;
 	uint8_t *u16len; /* JS string length of each piece */
 
-	/* trie of pieces */
+	/* trie of pieces: node i's children are child[child_at[i] ..
+	 * child_at[i + 1]), in increasing order of the code point that leads
+	 * to each (node_char) */
 	struct trie_node *node;
 	size_t n_nodes;
-	GHashTable *edges; /* edge_key() -> child node */
-	gint64 *edge_keys; /* the keys, by the node each edge leads to */
+	gunichar *node_char;
+	uint32_t *child_at;
+	int32_t *child;
 	bool split_ok;
 
 	const float *emb;
@@ -335,61 +342,112 @@ static gboolean read_weights(struct encoder *enc, struct reader *r, const char *
 	return TRUE;
 }
 
-/* An edge of the trie, as a key of enc->edges: the parent node and the code
- * point (21 bits) it is followed by. */
-static gint64 edge_key(int32_t parent, gunichar c)
-{
-	return (gint64)parent << 21 | c;
-}
-
 static int32_t trie_child(const struct encoder *enc, int32_t parent, gunichar c)
 {
-	gint64 key = edge_key(parent, c);
-	gpointer child;
+	uint32_t lo = enc->child_at[parent], hi = enc->child_at[parent + 1];
 
-	if (!g_hash_table_lookup_extended(enc->edges, &key, NULL, &child))
-		return -1;
-	return GPOINTER_TO_INT(child);
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		gunichar m = enc->node_char[enc->child[mid]];
+
+		if (m == c)
+			return enc->child[mid];
+		if (m < c)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return -1;
 }
 
-static int32_t trie_add(struct encoder *enc, int32_t parent, gunichar c)
+/* Pieces in the order of their bytes (UTF-8's order is the code points'),
+ * then of their ids. */
+static gint piece_cmp(gconstpointer a, gconstpointer b, gpointer data)
 {
-	int32_t child = trie_child(enc, parent, c);
+	const struct encoder *enc = data;
+	uint32_t i = *(const uint32_t *)a, j = *(const uint32_t *)b;
+	size_t li = enc->piece_off[i + 1] - enc->piece_off[i], lj = enc->piece_off[j + 1] - enc->piece_off[j];
+	int c = memcmp(enc->pieces + enc->piece_off[i], enc->pieces + enc->piece_off[j], MIN(li, lj));
 
-	if (child >= 0)
-		return child;
-	/* node n_nodes is reached by one edge only: its key's slot */
-	enc->edge_keys[enc->n_nodes] = edge_key(parent, c);
-	g_hash_table_insert(enc->edges, &enc->edge_keys[enc->n_nodes], GINT_TO_POINTER((int)enc->n_nodes));
-	enc->node[enc->n_nodes].id = -1;
-	return (int32_t)enc->n_nodes++;
+	if (c != 0)
+		return c;
+	if (li != lj)
+		return li < lj ? -1 : 1;
+	return i < j ? -1 : i > j;
 }
 
 /*
- * Insert pieces first_piece.. in id order, like the JS Trie: a later
- * duplicate piece replaces the id and score of an earlier one.
+ * The trie of pieces first_piece.., as the JS Trie builds it inserting them
+ * in id order: a later duplicate piece replaces the id and score of an
+ * earlier one.  Built from the pieces in sorted order, each sharing the
+ * nodes of its longest common prefix with the one before, so it needs no
+ * lookups; and each node's children are then made in increasing order of
+ * their code points, which trie_child() searches.
  */
 static void build_trie(struct encoder *enc)
 {
-	size_t i, nodes = 1;
+	size_t n_pieces = enc->vocab - enc->first_piece, nodes = 1, i;
 
 	for (i = enc->first_piece; i < enc->vocab; i++)
-		nodes += enc->piece_off[i + 1] - enc->piece_off[i];
-	enc->edges = g_hash_table_new(g_int64_hash, g_int64_equal);
-	enc->edge_keys = g_new(gint64, nodes);
-	enc->node = g_new(struct trie_node, nodes);
-	enc->node[0].id = -1;
-	enc->n_nodes = 1;
-	for (i = enc->first_piece; i < enc->vocab; i++) {
-		const char *p = enc->pieces + enc->piece_off[i];
-		const char *end = enc->pieces + enc->piece_off[i + 1];
-		int32_t n = 0;
+		nodes += (size_t)g_utf8_strlen(enc->pieces + enc->piece_off[i],
+		                               (gssize)(enc->piece_off[i + 1] - enc->piece_off[i]));
+	uint32_t *order = g_new(uint32_t, n_pieces), *parent = g_new(uint32_t, nodes);
+	GArray *path = g_array_new(FALSE, FALSE, sizeof(int32_t));   /* nodes of the piece before */
+	GArray *chars = g_array_new(FALSE, FALSE, sizeof(gunichar)); /* and its code points */
 
-		for (; p < end; p = g_utf8_next_char(p))
-			n = trie_add(enc, n, g_utf8_get_char(p));
-		enc->node[n].id = i;
-		enc->node[n].score = enc->score[i];
+	for (i = 0; i < n_pieces; i++)
+		order[i] = (uint32_t)(enc->first_piece + i);
+	g_qsort_with_data(order, (gint)n_pieces, sizeof *order, piece_cmp, enc);
+	enc->node = g_new(struct trie_node, nodes);
+	enc->node_char = g_new(gunichar, nodes);
+	enc->node[0].id = -1;
+	enc->node_char[0] = 0;
+	parent[0] = 0;
+	enc->n_nodes = 1;
+	int32_t root = 0;
+	g_array_append_val(path, root);
+	for (i = 0; i < n_pieces; i++) {
+		uint32_t id = order[i];
+		const char *p = enc->pieces + enc->piece_off[id];
+		const char *end = enc->pieces + enc->piece_off[id + 1];
+		guint depth = 0;
+
+		/* the prefix shared with the piece before keeps its nodes */
+		for (; p < end && depth < chars->len &&
+		       g_utf8_get_char(p) == g_array_index(chars, gunichar, depth);
+		     p = g_utf8_next_char(p))
+			depth++;
+		g_array_set_size(path, depth + 1);
+		g_array_set_size(chars, depth);
+		for (; p < end; p = g_utf8_next_char(p)) {
+			gunichar c = g_utf8_get_char(p);
+			int32_t n = (int32_t)enc->n_nodes++;
+
+			parent[n] = (uint32_t)g_array_index(path, int32_t, path->len - 1);
+			enc->node_char[n] = c;
+			enc->node[n].id = -1;
+			g_array_append_val(path, n);
+			g_array_append_val(chars, c);
+		}
+		int32_t n = g_array_index(path, int32_t, path->len - 1);
+		enc->node[n].id = (int32_t)id;
+		enc->node[n].score = enc->score[id];
 	}
+	/* each node's children, in the order they were made */
+	enc->child_at = g_new0(uint32_t, enc->n_nodes + 1);
+	enc->child = g_new(int32_t, enc->n_nodes);
+	for (i = 1; i < enc->n_nodes; i++)
+		enc->child_at[parent[i] + 1]++;
+	for (i = 0; i < enc->n_nodes; i++)
+		enc->child_at[i + 1] += enc->child_at[i];
+	uint32_t *fill = g_memdup2(enc->child_at, enc->n_nodes * sizeof *fill);
+	for (i = 1; i < enc->n_nodes; i++)
+		enc->child[fill[parent[i]]++] = (int32_t)i;
+	g_free(fill);
+	g_free(order);
+	g_free(parent);
+	g_array_free(path, TRUE);
+	g_array_free(chars, TRUE);
 }
 
 /*
@@ -434,6 +492,20 @@ static guint64 fingerprint(const uint8_t *p, size_t len)
 	return h;
 }
 
+struct print {
+	const uint8_t *base;
+	size_t size;
+	guint64 hash;
+};
+
+static gpointer print_thread(gpointer data)
+{
+	struct print *p = data;
+
+	p->hash = fingerprint(p->base, p->size);
+	return NULL;
+}
+
 /*
  * Read the regular file PATH whole into memory of our own, in 2 MB pages
  * where the kernel gives them (a few milliseconds more than mapping it).
@@ -442,7 +514,7 @@ static guint64 fingerprint(const uint8_t *p, size_t len)
  * Anything but a regular file (a FIFO would block, /dev/zero never end) is
  * refused.
  */
-static uint8_t *read_file(const char *path, size_t *size, GError **err)
+static uint8_t *read_file(const char *path, size_t *size, struct stat *st, GError **err)
 {
 	goffset fsize = 0;
 	GError *e = NULL;
@@ -461,6 +533,8 @@ static uint8_t *read_file(const char *path, size_t *size, GError **err)
 		            (intmax_t)fsize);
 	} else {
 		(void)madvise(data, ((size_t)fsize + page - 1) / page * page, MADV_HUGEPAGE);
+		if (fstat(g_io_channel_unix_get_fd(ch), st) != 0)
+			memset(st, 0, sizeof *st); /* then encoder_is_file() never holds */
 		gsize got = 0, n = 0;
 		while (got < (size_t)fsize &&
 		       g_io_channel_read_chars(ch, (gchar *)data + got, (gsize)fsize - got, &n, &e) ==
@@ -492,22 +566,31 @@ struct encoder *encoder_load(const char *path, GError **err)
 		return NULL;
 	}
 	enc = g_new0(struct encoder, 1);
+	enc->refs = 1;
 	r.off = 0;
-	enc->file = read_file(path, &r.size, err);
+	enc->file = read_file(path, &r.size, &enc->st, err);
 	if (!enc->file) {
 		g_free(enc);
 		return NULL;
 	}
 	r.base = enc->file;
+	enc->path = g_strdup(path);
 	if (!read_header(enc, &r, path, err) || !read_vocab(enc, &r, path, err) ||
 	    !read_weights(enc, &r, path, err)) {
 		encoder_free(enc);
 		return NULL;
 	}
+	/* the fingerprint (a pass over 28 MB) on a second core meanwhile */
+	struct print p = {.base = r.base, .size = r.size};
+	GThread *t = g_thread_try_new("encoder-print", print_thread, &p, NULL);
 	build_trie(enc);
 	enc->split_ok = check_split(enc);
+	if (t)
+		g_thread_join(t);
+	else
+		print_thread(&p);
 	enc->name = g_strdup_printf("use-lite %zu-%zu-%zu %016" G_GINT64_MODIFIER "x", enc->vocab,
-	                            enc->n_layers, enc->dim, fingerprint(r.base, r.size));
+	                            enc->n_layers, enc->dim, p.hash);
 	return enc;
 }
 
@@ -516,16 +599,37 @@ const char *encoder_name(const struct encoder *enc)
 	return enc->name;
 }
 
+struct encoder *encoder_ref(struct encoder *enc)
+{
+	g_atomic_int_inc(&enc->refs);
+	return enc;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+bool encoder_is_file(const struct encoder *enc, const char *path)
+{
+	struct stat st;
+
+	return enc->st.st_ino != 0 && strcmp(enc->path, path) == 0 && stat(path, &st) == 0 &&
+	       st.st_dev == enc->st.st_dev && st.st_ino == enc->st.st_ino && st.st_size == enc->st.st_size &&
+	       same_time(&st.st_mtim, &enc->st.st_mtim) && same_time(&st.st_ctim, &enc->st.st_ctim);
+}
+
 void encoder_free(struct encoder *enc)
 {
-	if (!enc)
+	if (!enc || !g_atomic_int_dec_and_test(&enc->refs))
 		return;
+	g_free(enc->path);
 	g_free(enc->name);
 	g_free(enc->u16len);
-	if (enc->edges)
-		g_hash_table_destroy(enc->edges);
-	g_free(enc->edge_keys);
 	g_free(enc->node);
+	g_free(enc->node_char);
+	g_free(enc->child_at);
+	g_free(enc->child);
 	g_free(enc->timing);
 	free(enc->file);
 	g_free(enc);

@@ -9,6 +9,7 @@
 #ifndef ENCODER_H
 #define ENCODER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <glib.h>
@@ -16,7 +17,7 @@
 #define ENCODER_ERROR (encoder_error_quark())
 
 enum encoder_error {
-	ENCODER_ERROR_IO,      /* the file could not be opened or mapped */
+	ENCODER_ERROR_IO,      /* the file could not be opened or read */
 	ENCODER_ERROR_FORMAT,  /* not an encoder file, or damaged */
 	ENCODER_ERROR_VERSION, /* another format version */
 };
@@ -31,11 +32,23 @@ struct encoder_stats {
 GQuark encoder_error_quark(void);
 
 /*
- * Map the file written by encoder_convert.py.  Returns NULL and sets *err on
- * any problem; never crashes on a truncated or foreign file.
+ * Read the file written by encoder_convert.py into memory of its own.
+ * Returns an encoder with one reference, or NULL with *err set on any
+ * problem; never crashes on a truncated or foreign file.
  */
 struct encoder *encoder_load(const char *path, GError **err);
+/* Another reference to ENC (returned), for one more holder to free. */
+struct encoder *encoder_ref(struct encoder *enc);
+/* Drop one reference; the last frees the encoder.  NULL is ignored. */
 void encoder_free(struct encoder *enc);
+
+/*
+ * Whether PATH names the file ENC was read from, unchanged since: the same
+ * path, device and inode, size, and modification and change times (a file
+ * rewritten in place or replaced has another).  Then loading PATH again
+ * would read the same weights, and ENC may be shared instead (a reload).
+ */
+bool encoder_is_file(const struct encoder *enc, const char *path);
 
 /* What the encoder is, for logs and `policy check`: "use-lite", its
  * vocabulary, layers and width, and a fingerprint of the file (not a

@@ -306,7 +306,8 @@ struct loader {
 	const char *file;
 	GString *errors;
 	struct policy *pol;
-	GArray *phrases; /* struct compiled_phrase */
+	const struct policy *prev; /* the policy this one replaces, or NULL */
+	GArray *phrases;           /* struct compiled_phrase */
 	bool seen_rule[RULE_COUNT];
 	/* gate, sentences, gate-text, encoder-head, encoder: as written in the
 	 * policy (model_file's order, and the encoder last) */
@@ -1126,7 +1127,12 @@ static void load_encoder(struct loader *L)
 	struct pos p = L->model_pos[MODEL_ENCODER];
 	char *full = model_full_path(L, MODEL_ENCODER);
 	GError *gerr = NULL;
-	pol->encoder = encoder_load(full, &gerr);
+	/* the one it replaces read the same file, unchanged since: its weights
+	 * are these (28 MB not read again, nor held twice while it drains) */
+	if (L->prev && L->prev->encoder && encoder_is_file(L->prev->encoder, full))
+		pol->encoder = encoder_ref(L->prev->encoder);
+	else
+		pol->encoder = encoder_load(full, &gerr);
 	if (pol->encoder == NULL) {
 		error_at(L, p, "models: %s", gerr->message);
 		g_error_free(gerr);
@@ -1333,7 +1339,7 @@ static void compile_and_load(struct loader *L)
 }
 
 static struct policy *load_document(const char *name, struct fy_document *fyd, struct pos end,
-                                    GString *errors)
+                                    const struct policy *prev, GString *errors)
 {
 	struct policy *pol = g_new0(struct policy, 1);
 	policy_defaults(pol);
@@ -1341,6 +1347,7 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, s
 	    .file = name,
 	    .errors = errors,
 	    .pol = pol,
+	    .prev = prev,
 	    .phrases = g_array_new(FALSE, FALSE, sizeof(struct compiled_phrase)),
 	    .end = end,
 	};
@@ -1366,7 +1373,8 @@ static struct policy *load_document(const char *name, struct fy_document *fyd, s
 	return pol;
 }
 
-static struct policy *load(const char *name, const char *yaml, size_t len, char **err)
+static struct policy *load(const char *name, const char *yaml, size_t len, const struct policy *prev,
+                           char **err)
 {
 	GString *errors = g_string_new(NULL);
 	struct fy_document *fyd = yamldoc_parse(name, yaml, len, errors);
@@ -1374,7 +1382,7 @@ static struct policy *load(const char *name, const char *yaml, size_t len, char 
 	if (fyd != NULL) {
 		struct pos end;
 		yamldoc_end_pos(yaml, len, &end.line, &end.col);
-		pol = load_document(name, fyd, end, errors);
+		pol = load_document(name, fyd, end, prev, errors);
 		fy_document_destroy(fyd);
 	}
 	if (pol == NULL) {
@@ -1385,7 +1393,7 @@ static struct policy *load(const char *name, const char *yaml, size_t len, char 
 	return pol;
 }
 
-struct policy *policy_load(const char *path, char **err)
+struct policy *policy_reload(const char *path, const struct policy *cur, char **err)
 {
 	char *text = NULL;
 	gsize len = 0;
@@ -1395,14 +1403,19 @@ struct policy *policy_load(const char *path, char **err)
 		g_error_free(gerr);
 		return NULL;
 	}
-	struct policy *pol = load(path, text, len, err);
+	struct policy *pol = load(path, text, len, cur, err);
 	g_free(text);
 	return pol;
 }
 
+struct policy *policy_load(const char *path, char **err)
+{
+	return policy_reload(path, NULL, err);
+}
+
 struct policy *policy_load_string(const char *name, const char *yaml, size_t len, char **err)
 {
-	return load(name, yaml, len, err);
+	return load(name, yaml, len, NULL, err);
 }
 
 struct policy *policy_ref(struct policy *pol)

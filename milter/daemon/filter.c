@@ -229,14 +229,15 @@ enum filter_reload filter_reload(struct filter *f, char **report, char **changes
 {
 	const char *path = f->cfg->policy;
 	char *err = NULL;
-	struct policy *fresh = policy_load(path, &err);
+	struct policy *cur = filter_policy(f);
+	struct policy *fresh = policy_reload(path, cur, &err);
 	if (fresh == NULL) {
 		*report = g_strdup_printf("policy not reloaded, keeping the old one: %s", g_strchomp(err));
 		*changes = g_strdup("");
 		g_free(err);
+		policy_unref(cur);
 		return reload_counted(FILTER_RELOAD_BAD);
 	}
-	struct policy *cur = filter_policy(f);
 	GString *diff = g_string_new(NULL), *lost = g_string_new(NULL);
 	enum filter_reload how = FILTER_RELOADED;
 	if (policy_compare(cur, fresh, diff, lost))

@@ -11,6 +11,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -21,8 +22,9 @@
 
 #include "decision.h"
 #include "encoder.h"
-#include "policy_fixture.h"
 #include "policy.h"
+#include "policy_fixture.h"
+#include "policy_priv.h" /* the encoder a policy holds */
 #include "thread.h"
 
 #define ENCODER_FILE "policies/default-encoder.enc"
@@ -79,8 +81,8 @@ static void test_reference(void **state)
 			worst = fmax(worst, fabs(w - got[k]));
 		}
 		if (worst > 1e-4 || dot / sqrt(nw * ng) < 0.9999)
-			fail_msg("\"%s\": cosine %.6f, largest difference %.2g", text->str, dot / sqrt(nw * ng),
-			         worst);
+			fail_msg("\"%s\": cosine %.6f, largest difference %.2g", text->str,
+			         dot / sqrt(nw * ng), worst);
 		g_strfreev(want);
 		g_string_free(text, TRUE);
 		texts++;
@@ -130,7 +132,7 @@ static void test_no_space(void **state)
 	GString *t = g_string_new("x");
 	while (t->len < 150000)
 		g_string_append(t, "\xc3\xa9"); /* U+00E9 */
-	size_t max = t->len + 16, cut = 65535; /* 65536, inside a character */
+	size_t max = t->len + 16, cut = 65535;  /* 65536, inside a character */
 	int32_t *all = g_new(int32_t, max), *head = g_new(int32_t, max), bad[8];
 	long n = encoder_tokenize(enc, t->str, t->len, all, max);
 	long k = encoder_tokenize(enc, t->str, cut, head, max);
@@ -306,7 +308,8 @@ static void test_policy_pairs(void **state)
 	assert_true(g_file_set_contents(head8, wide, -1, NULL));
 	g_free(wide);
 	char *text = policy_fixture_text(NULL);
-	char *swapped = policy_fixture_set(text, (const char *const[]){"encoder-head"}, (const char *const[]){head8}, 1);
+	char *swapped =
+	    policy_fixture_set(text, (const char *const[]){"encoder-head"}, (const char *const[]){head8}, 1);
 	path = policy_fixture_write(dir, "width.yaml", swapped);
 	pol = policy_load(path, &err);
 	assert_null(pol);
@@ -324,7 +327,8 @@ static void test_policy_pairs(void **state)
 		char *other = g_regex_replace_literal(re, head, -1, 0, reads_other[i], 0, NULL);
 		assert_string_not_equal(other, head);
 		assert_true(g_file_set_contents(head8, other, -1, NULL));
-		swapped = policy_fixture_set(text, (const char *const[]){"encoder-head"}, (const char *const[]){head8}, 1);
+		swapped = policy_fixture_set(text, (const char *const[]){"encoder-head"},
+		                             (const char *const[]){head8}, 1);
 		g_unlink(path);
 		g_free(path);
 		path = policy_fixture_write(dir, "reads.yaml", swapped);
@@ -334,7 +338,9 @@ static void test_policy_pairs(void **state)
 			struct encoder *enc = load();
 			char *shipped_enc = g_strdup_printf("is \"%s\"", encoder_name(enc));
 			encoder_free(enc);
-			if (strstr(err, "was trained on the encoder \"use-lite 8000-2-512 0000000000000000\"") == NULL ||
+			if (strstr(err,
+			           "was trained on the encoder \"use-lite 8000-2-512 0000000000000000\"") ==
+			        NULL ||
 			    strstr(err, shipped_enc) == NULL || strstr(err, "retrain the head") == NULL)
 				fail_msg("%s", err);
 			g_free(shipped_enc);
@@ -349,7 +355,8 @@ static void test_policy_pairs(void **state)
 			GString *changes = g_string_new(NULL), *lost = g_string_new(NULL);
 			assert_false(policy_compare(full, pol, changes, lost));
 			if (strstr(changes->str, "models.encoder-head: reads use-lite 8000-2-512 ") == NULL ||
-			    strstr(changes->str, " -> no encoder named") == NULL || strstr(changes->str, "differ") != NULL)
+			    strstr(changes->str, " -> no encoder named") == NULL ||
+			    strstr(changes->str, "differ") != NULL)
 				fail_msg("%s", changes->str);
 			g_string_free(changes, TRUE);
 			g_string_free(lost, TRUE);
@@ -363,13 +370,16 @@ static void test_policy_pairs(void **state)
 		g_regex_unref(re);
 	}
 	/* the head named where a model of words is read */
-	char *cwd = g_get_current_dir(), *shipped_head = g_strdup_printf("%s/policies/default-encoder-head.model", cwd);
-	swapped = policy_fixture_set(text, (const char *const[]){"gate-text"}, (const char *const[]){shipped_head}, 1);
+	char *cwd = g_get_current_dir(),
+	     *shipped_head = g_strdup_printf("%s/policies/default-encoder-head.model", cwd);
+	swapped = policy_fixture_set(text, (const char *const[]){"gate-text"},
+	                             (const char *const[]){shipped_head}, 1);
 	g_unlink(path);
 	g_free(path);
 	path = policy_fixture_write(dir, "astext.yaml", swapped);
 	assert_null(policy_load(path, &err));
-	if (strstr(err, "weighs the values of the encoder use-lite") == NULL || strstr(err, "models.encoder-head") == NULL)
+	if (strstr(err, "weighs the values of the encoder use-lite") == NULL ||
+	    strstr(err, "models.encoder-head") == NULL)
 		fail_msg("%s", err);
 	g_free(err);
 	g_free(swapped);
@@ -402,13 +412,15 @@ static void test_encoder_in_the_gate(void **state)
 	    "the 10th works for us.",
 	    "Thanks for the call earlier. As discussed, we'll go with the standard plan for now and review "
 	    "it in spring.",
-	    "just a heads up that our office will be closed between christmas and new year, so any deliveries "
+	    "just a heads up that our office will be closed between christmas and new year, so any "
+	    "deliveries "
 	    "should wait until the 4th.",
 	};
 	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
 	char *err = NULL;
 	char *with_path = policy_without(dir, "with.yaml", NULL, 0),
-	     *without_path = policy_without(dir, "without.yaml", policy_fixture_encoder_keys, POLICY_FIXTURE_ENCODER_KEYS);
+	     *without_path = policy_without(dir, "without.yaml", policy_fixture_encoder_keys,
+	                                    POLICY_FIXTURE_ENCODER_KEYS);
 	struct policy *with = policy_load(with_path, &err);
 	if (with == NULL)
 		fail_msg("%s", err);
@@ -423,7 +435,8 @@ static void test_encoder_in_the_gate(void **state)
 		double alone = c.score;
 		thread_classify_text(with, "Your order", complaints[i], strlen(complaints[i]), NULL, &c);
 		if (!c.detected || !c.clear)
-			fail_msg("complaint %zu: not taken with the encoder (%.1f, alone %.1f)", i, c.score, alone);
+			fail_msg("complaint %zu: not taken with the encoder (%.1f, alone %.1f)", i, c.score,
+			         alone);
 		assert_true(c.score > alone);
 	}
 	for (size_t i = 0; i < G_N_ELEMENTS(ordinary); i++) {
@@ -484,11 +497,12 @@ static void test_where_it_reads(void **state)
 	                             "getting ridiculous honestly";
 	static const char plain[] = "your engineer was booked for 9 and turned up at 2, so our shop had no "
 	                            "tills all morning";
-	static const char vat[] = "This is the third time the invoice has the wrong VAT number on it. I asked "
-	                          "for a fix in March and again last week. Please sort it out today.";
+	static const char vat[] =
+	    "This is the third time the invoice has the wrong VAT number on it. I asked "
+	    "for a fix in March and again last week. Please sort it out today.";
 	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL);
-	char *err = NULL,
-	     *without_path = policy_without(dir, "without.yaml", policy_fixture_encoder_keys, POLICY_FIXTURE_ENCODER_KEYS);
+	char *err = NULL, *without_path = policy_without(dir, "without.yaml", policy_fixture_encoder_keys,
+	                                                 POLICY_FIXTURE_ENCODER_KEYS);
 	struct policy *without = policy_load(without_path, &err);
 	if (without == NULL)
 		fail_msg("%s", err);
@@ -502,7 +516,8 @@ static void test_where_it_reads(void **state)
 	apology_check(with, m, strlen(m), NULL, &d);
 	assert_false(w.complaint.detected);
 	if (!d.complaint.detected)
-		fail_msg("the reply's quoted complaint is not taken with the encoder (%.1f)", d.complaint.score);
+		fail_msg("the reply's quoted complaint is not taken with the encoder (%.1f)",
+		         d.complaint.score);
 	decision_clear(&d);
 	decision_clear(&w);
 	g_free(m);
@@ -536,16 +551,69 @@ static void test_where_it_reads(void **state)
 	g_free(dir);
 }
 
+/* A reload whose encoder file is unchanged shares the encoder the running
+ * policy read; a load without one, or of a file touched since, reads it. */
+static void test_shared_on_reload(void **state)
+{
+	(void)state;
+	char *dir = g_dir_make_tmp("test_encoder-XXXXXX", NULL), *data = NULL, *err = NULL;
+	gsize len = 0;
+	assert_true(g_file_get_contents(ENCODER_FILE, &data, &len, NULL));
+	char *copy = g_build_filename(dir, "copy.enc", NULL);
+	assert_true(g_file_set_contents(copy, data, (gssize)len, NULL));
+	g_free(data);
+	char *text = policy_fixture_text(NULL);
+	char *mine =
+	    policy_fixture_set(text, (const char *const[]){"encoder"}, (const char *const[]){copy}, 1);
+	char *path = policy_fixture_write(dir, "p.yaml", mine);
+	g_free(text);
+	g_free(mine);
+
+	struct policy *first = policy_load(path, &err);
+	if (first == NULL)
+		fail_msg("%s", err);
+	assert_true(encoder_is_file(first->encoder, copy));
+	assert_false(encoder_is_file(first->encoder, ENCODER_FILE)); /* the same bytes, another file */
+	struct policy *again = policy_reload(path, first, &err), *fresh = policy_load(path, &err);
+	assert_non_null(again);
+	assert_non_null(fresh);
+	assert_ptr_equal(again->encoder, first->encoder);
+	assert_ptr_not_equal(fresh->encoder, first->encoder);
+	assert_string_equal(encoder_name(fresh->encoder), encoder_name(first->encoder));
+
+	/* touched since: read again, and the old policy keeps its own */
+	struct timespec times[2] = {{.tv_sec = 1000000000}, {.tv_sec = 1000000000}};
+	assert_int_equal(utimensat(AT_FDCWD, copy, times, 0), 0);
+	assert_false(encoder_is_file(again->encoder, copy));
+	struct policy *after = policy_reload(path, again, &err);
+	assert_non_null(after);
+	assert_ptr_not_equal(after->encoder, again->encoder);
+	assert_true(encoder_is_file(after->encoder, copy));
+	policy_unref(first); /* the shared encoder lives on in AGAIN */
+	char *m = reply_to("This is the third time the invoice has the wrong VAT number on it.");
+	struct decision d;
+	apology_check(again, m, strlen(m), NULL, &d);
+	assert_true(d.complaint.detected);
+	decision_clear(&d);
+	g_free(m);
+	policy_unref(again);
+	policy_unref(fresh);
+	policy_unref(after);
+	g_unlink(path);
+	g_unlink(copy);
+	g_free(path);
+	g_free(copy);
+	g_rmdir(dir);
+	g_free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_reference),
-	    cmocka_unit_test(test_long_text),
-	    cmocka_unit_test(test_no_space),
-	    cmocka_unit_test(test_bad_files),
-	    cmocka_unit_test(test_policy_pairs),
-	    cmocka_unit_test(test_encoder_in_the_gate),
-	    cmocka_unit_test(test_where_it_reads),
+	    cmocka_unit_test(test_reference),      cmocka_unit_test(test_long_text),
+	    cmocka_unit_test(test_no_space),       cmocka_unit_test(test_bad_files),
+	    cmocka_unit_test(test_policy_pairs),   cmocka_unit_test(test_encoder_in_the_gate),
+	    cmocka_unit_test(test_where_it_reads), cmocka_unit_test(test_shared_on_reload),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
