@@ -103,6 +103,10 @@ static const struct rule_case cases[] = {
      "I'm sorry: you should have received it on Monday, you should have had the invoice with it, and you "
      "should have been told when it slipped. That's on us.",
      NULL, "defensive", false},
+    {"defensive: surprised by the complaint",
+     "We are surprised by the comments about breakfast. Our guests love it.", NULL, "defensive", true},
+    {"defensive: surprised by the delay",
+     "I'm sorry, and I was surprised to hear about the delay. It ships today.", NULL, "defensive", false},
     {"defensive: sorry you've misinterpreted", "I'm sorry you've misinterpreted my email.", NULL, "defensive",
      true},
     {"defensive: we misinterpreted", "I'm sorry; we misinterpreted your email and sent the wrong size.", NULL,
