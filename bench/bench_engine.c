@@ -502,13 +502,13 @@ static void model_load(const char *policy_path)
 	double ms = (wall_s() - t0) * 1000;
 	if (enc) {
 		struct stat st;
-		printf("model load: default-encoder.enc %.1f ms warm in a new process (a start), %.1f ms in "
-		       "this "
-		       "one beside the policy's own copy (a reload of a changed file; an unchanged one is "
-		       "shared); "
-		       "%lld MB read into the policy's own memory (target < 50 ms)\n",
-		       encoder_start_ms(enc_path), ms,
-		       stat(enc_path, &st) == 0 ? (long long)st.st_size >> 20 : -1LL);
+		long long mb = stat(enc_path, &st) == 0 ? (long long)st.st_size >> 20 : -1LL;
+		printf("model load: default-encoder.enc %.1f ms warm in a new process (a start), ",
+		       encoder_start_ms(enc_path));
+		printf("%.1f ms in this one beside the policy's own copy (a reload of a changed file; ", ms);
+		printf("an unchanged one is shared); %lld MB read into the policy's own memory (target < 50 "
+		       "ms)\n",
+		       mb);
 		/* the memory one call takes, at the most tokens the encoder reads */
 		GString *longest = g_string_new(NULL);
 		while (longest->len < 4096)
