@@ -173,6 +173,14 @@ static const struct rule_case cases[] = {
      "no-remedy", true},
     {"remedy: extend the subscription",
      "Sorry, that was our mistake. We'll extend your subscription by two months.", NULL, "no-remedy", false},
+    {"remedy: we'll renew the contract",
+     "Sorry, that was our mistake. Reply with your account name and we'll renew "
+     "your contract at the old rate.",
+     NULL, "no-remedy", false},
+    {"remedy: it'll be uploaded",
+     "Sorry, that was our mistake. The corrected statement? It'll be uploaded to the "
+     "portal.",
+     NULL, "no-remedy", false},
     {"remedy: the subscription renews", "Sorry, that was our mistake. Your subscription renews in May.", NULL,
      "no-remedy", true},
     {"remedy: re-processed", "Sorry, that was our mistake. The statements will be re-processed.", NULL,
