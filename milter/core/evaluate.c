@@ -401,20 +401,16 @@ static bool addresses_client(const char *t, size_t start, size_t end)
 	return false;
 }
 
-/* Whether sentence S ends in a question mark (closers aside: "...(Chrome or Edge?)"). */
-static bool asks(const struct eval *e, guint s)
-{
-	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
-	size_t end = sentence_trim_closers(e->view->text, st->start, st->end);
-	return end > st->start && e->view->text[end - 1] == '?';
-}
-
 static bool is_question_to_client(const struct eval *e, guint s)
 {
 	const struct sentence *st = &g_array_index(e->view->sentences, struct sentence, s);
-	if (!asks(e, s) || sentence_has(e, s, LEX_CALL) || sentence_has(e, s, LEX_REMEDY))
+	const char *t = e->view->text;
+	size_t end = sentence_trim_closers(t, st->start, st->end); /* "...(Chrome or Edge?)" */
+	if (end == st->start || t[end - 1] != '?')
 		return false;
-	return addresses_client(e->view->text, st->start, st->end);
+	if (sentence_has(e, s, LEX_CALL) || sentence_has(e, s, LEX_REMEDY))
+		return false;
+	return addresses_client(t, st->start, st->end);
 }
 
 /* A sentence that says something: not a greeting ("Hi Anna,") and not a
@@ -434,28 +430,24 @@ static bool is_content(const struct eval *e, guint s)
 	return words >= 3;
 }
 
-/* Passing the buck: the reply hands questions or tasks back to the client
- * — at least min-count of them, or at least half of the sentences that
- * say something, or any task told (not asked: "I suggest you contact your
- * bank", not "Could you confirm which report?") when the reply does
- * nothing itself (no remedy: the client's task is then the only step it
- * names) — and offers no call. */
+/* Passing the buck: the reply is mostly questions or tasks handed back to
+ * the client — at least min-count of them, or at least half of the
+ * sentences that say something when it does nothing itself (no remedy) —
+ * and offers no call. */
 static void judge_buck(struct eval *e)
 {
-	guint n = e->view->sentences->len, count = 0, tasks = 0, first = 0, real = 0;
+	guint n = e->view->sentences->len, count = 0, first = 0, real = 0;
 	for (guint s = 0; s < n; s++) {
 		if (is_content(e, s))
 			real++;
-		bool task = sentence_has(e, s, LEX_BUCK);
-		if (task || is_question_to_client(e, s)) {
+		if (sentence_has(e, s, LEX_BUCK) || is_question_to_client(e, s)) {
 			if (count++ == 0)
 				first = s;
 		}
-		tasks += task && !asks(e, s);
 	}
 	bool calls = (e->has_any & BIT(LEX_CALL)) != 0;
 	bool acts = (e->has_any & BIT(LEX_REMEDY)) != 0;
-	bool mostly = count > 0 && (2 * count >= real || tasks > 0) && !acts;
+	bool mostly = count > 0 && 2 * count >= real && !acts;
 	if ((count >= e->pol->buck_min || mostly) && !calls)
 		add_sentence(e, RULE_PASSING_THE_BUCK, first);
 }
