@@ -434,18 +434,6 @@ static double encoder_read_ms(const char *path)
 	return encoder_load(path, NULL) != NULL ? (wall_s() - t0) * 1000 : -1;
 }
 
-/* A model file loaded as a new process loads it (cold), and the encoder
- * as at a daemon's start. */
-static double cold_load_ms(const char *path)
-{
-	return in_child(cold_read_ms, path);
-}
-
-static double encoder_start_ms(const char *path)
-{
-	return in_child(encoder_read_ms, path);
-}
-
 static gint cmp_names(gconstpointer a, gconstpointer b)
 {
 	return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -453,7 +441,7 @@ static gint cmp_names(gconstpointer a, gconstpointer b)
 
 /* Load time and memory of the models beside the policy (the part of the
  * policy compile above that reads them): warm, parsed from memory in this
- * process, CPU time; and cold (cold_load_ms()). */
+ * process, CPU time; and cold (cold_read_ms() in a child). */
 static void model_load(const char *policy_path)
 {
 	char *dir = g_path_get_dirname(policy_path);
@@ -479,7 +467,7 @@ static void model_load(const char *policy_path)
 			if (m) {
 				printf("model load: %s %.1f ms warm, %.1f ms cold, %zu KB of weights (target "
 				       "< 50 ms)",
-				       name, ms, cold_load_ms(path),
+				       name, ms, in_child(cold_read_ms, path),
 				       ((size_t)1 << m->bits) * m->n_classes * sizeof(float) / 1024);
 				printf("; digest checked in %.1f ms, %s (policy check, daemon start and "
 				       "reload)\n",
@@ -504,7 +492,7 @@ static void model_load(const char *policy_path)
 		struct stat st;
 		long long mb = stat(enc_path, &st) == 0 ? (long long)st.st_size >> 20 : -1LL;
 		printf("model load: default-encoder.enc %.1f ms warm in a new process (a start), ",
-		       encoder_start_ms(enc_path));
+		       in_child(encoder_read_ms, enc_path));
 		printf("%.1f ms in this one beside the policy's own copy (a reload of a changed file; ", ms);
 		printf("an unchanged one is shared); %lld MB read into the policy's own memory (target < 50 "
 		       "ms)\n",

@@ -589,13 +589,15 @@ static void test_shared_on_reload(void **state)
 	assert_non_null(after);
 	assert_ptr_not_equal(after->encoder, again->encoder);
 	assert_true(encoder_is_file(after->encoder, copy));
-	policy_unref(first); /* the shared encoder lives on in AGAIN */
-	char *m = reply_to("This is the third time the invoice has the wrong VAT number on it.");
-	struct decision d;
-	apology_check(again, m, strlen(m), NULL, &d);
-	assert_true(d.complaint.detected);
-	decision_clear(&d);
-	g_free(m);
+	policy_unref(first); /* the shared encoder lives on in AGAIN: it embeds as FRESH's does */
+	static const char said[] = "the replacement part is the wrong model again";
+	size_t dim = encoder_dim(fresh->encoder);
+	float *a = g_new(float, dim), *b = g_new(float, dim);
+	assert_int_equal(encoder_embed(again->encoder, said, strlen(said), a), 0);
+	assert_int_equal(encoder_embed(fresh->encoder, said, strlen(said), b), 0);
+	assert_memory_equal(a, b, dim * sizeof *a);
+	g_free(a);
+	g_free(b);
 	policy_unref(again);
 	policy_unref(fresh);
 	policy_unref(after);
